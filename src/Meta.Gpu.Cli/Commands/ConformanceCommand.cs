@@ -1,0 +1,48 @@
+using System.CommandLine;
+using Meta.Gpu.Conformance;
+
+namespace Meta.Gpu.Cli.Commands;
+
+/// <summary>`meta-gpu conformance [PATH...]`: replays reference traces and reports every mismatch.</summary>
+internal static class ConformanceCommand
+{
+    /// <summary>Where the traces the tool ships with live (copied beside the assembly at build time).</summary>
+    public static string ShippedTraces => Path.Combine(AppContext.BaseDirectory, "Fixtures", "Reference");
+
+    public static Command Create(CliConsole console)
+    {
+        var paths = new Argument<string[]>("paths")
+        {
+            Description = "Trace files or folders (default: the reference traces shipped with the tool).",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var command = new Command("conformance", "Replay reference traces (DESIGN §14) and compare every step.") { paths };
+        command.SetAction((result, token) => MetaGpuApp.GuardAsync(console, () => RunAsync(console, result.GetValue(paths) ?? [], token)));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(CliConsole console, string[] paths, CancellationToken token)
+    {
+        var files = ConformanceRunner.ExpandPaths(paths.Length > 0 ? paths : [ShippedTraces]);
+        if (files.Count == 0) throw new InvalidInputException($"no trace files (*.json) under {string.Join(", ", paths)}");
+
+        int passed = 0, failed = 0;
+        foreach (var file in files)
+        {
+            var result = await ConformanceRunner.RunFileAsync(file, token).ConfigureAwait(false);
+            passed += result.Passed;
+            failed += result.Failed;
+            var name = Path.GetFileName(file);
+            var status = result.Ok ? "ok" : "FAILED";
+            await console.Out.WriteLineAsync($"{name} ({result.Component}): {result.Passed}/{result.Steps.Count} steps {status}").ConfigureAwait(false);
+            if (result.Error is not null)
+                await console.Out.WriteLineAsync($"  {name}: {result.Error}").ConfigureAwait(false);
+            else
+                foreach (var step in result.Steps.Where(s => !s.Passed))
+                    foreach (var mismatch in step.Mismatches)
+                        await console.Out.WriteLineAsync($"  {name} step {step.Step}: {mismatch}").ConfigureAwait(false);
+        }
+        await console.Out.WriteLineAsync($"conformance: {passed} passed, {failed} failed").ConfigureAwait(false);
+        return failed == 0 ? MetaGpuApp.ExitOk : MetaGpuApp.ExitCheckFailed;
+    }
+}

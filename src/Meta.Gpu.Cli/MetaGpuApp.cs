@@ -1,0 +1,65 @@
+using System.CommandLine;
+using System.Text.Json;
+using Meta.Gpu.Cli.Commands;
+
+namespace Meta.Gpu.Cli;
+
+/// <summary>
+/// The `meta-gpu` command line. Exit codes: 0 success, 1 a check that failed (conformance mismatches),
+/// 2 a user error (bad arguments, malformed input, unknown configuration key, missing file) reported on one line.
+/// </summary>
+public static class MetaGpuApp
+{
+    public const int ExitOk = 0;
+    public const int ExitCheckFailed = 1;
+    public const int ExitUserError = 2;
+
+    public static async Task<int> RunAsync(string[] args, CliConsole console)
+    {
+        var root = new RootCommand("Meta.Gpu: robust cross-domain meta-learning and rule-based meta-governance.");
+        foreach (var command in Commands(console))
+            root.Subcommands.Add(command);
+
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            await console.Error.WriteLineAsync($"meta-gpu: {parsed.Errors[0].Message} (see 'meta-gpu --help')").ConfigureAwait(false);
+            return ExitUserError;
+        }
+        var config = new InvocationConfiguration { Output = console.Out, Error = console.Error, EnableDefaultExceptionHandler = false };
+        return await parsed.InvokeAsync(config).ConfigureAwait(false);
+    }
+
+    private static IEnumerable<Command> Commands(CliConsole console)
+    {
+        yield return ConformanceCommand.Create(console);
+    }
+
+    /// <summary>Runs a command body, turning user errors into one line on stderr and exit code 2.</summary>
+    public static async Task<int> GuardAsync(CliConsole console, Func<Task<int>> body)
+    {
+        try
+        {
+            return await body().ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsUserError(e))
+        {
+            await console.Error.WriteLineAsync($"meta-gpu: {OneLine(e)}").ConfigureAwait(false);
+            return ExitUserError;
+        }
+    }
+
+    private static bool IsUserError(Exception e) =>
+        e is InvalidInputException or JsonException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException;
+
+    private static string OneLine(Exception e)
+    {
+        var message = e switch
+        {
+            JsonException j when j.LineNumber is long line => $"malformed JSON at line {line + 1}: {j.Message}",
+            FileNotFoundException f => $"{f.FileName ?? "file"}: no such file",
+            _ => e.Message,
+        };
+        return message.ReplaceLineEndings(" ");
+    }
+}

@@ -1,0 +1,75 @@
+namespace Meta.Gpu.Compute;
+
+/// <summary>
+/// The dense form of one round's domain updates (DESIGN §4): N rows of D float32 values, row-major with a row
+/// stride the engine chooses, an optional per-cell presence mask, N confidences and N domain ids.
+/// </summary>
+/// <remarks>
+/// The stride is D rounded up to whole 64-byte lines, plus one line when that would put rows a multiple of
+/// 4 KiB apart: rows of a power-of-two D would otherwise compete for the same cache sets and defeat prefetching.
+/// Cells past D in a row (the padding) are never read as data.
+/// A backend may keep a device copy of the batch across rounds: it tags its copy with <see cref="Version"/>,
+/// which <see cref="MarkChanged"/> bumps after the caller writes new values.
+/// </remarks>
+public sealed class DomainBatch
+{
+    /// <summary>Floats per 64-byte line.</summary>
+    public const int LineFloats = 16;
+
+    private const int PageFloats = 4096 / sizeof(float);
+
+    public DomainBatch(int rows, int columns, bool withMask = false)
+    {
+        if (rows < 0) throw new ArgumentOutOfRangeException(nameof(rows), rows, "rows must be >= 0");
+        if (columns < 1) throw new ArgumentOutOfRangeException(nameof(columns), columns, "columns must be >= 1");
+        Rows = rows;
+        Columns = columns;
+        Stride = ChooseStride(columns);
+        Values = new float[checked((long)rows * Stride)];
+        Mask = withMask ? new byte[Values.Length] : null;
+        Confidences = new double[rows];
+        Ids = new string[rows];
+        for (var i = 0; i < rows; i++) Ids[i] = $"row{i}";
+    }
+
+    /// <summary>N: the number of domains.</summary>
+    public int Rows { get; }
+
+    /// <summary>D: the number of parameters per domain.</summary>
+    public int Columns { get; }
+
+    /// <summary>Floats between the starts of consecutive rows (&gt;= D).</summary>
+    public int Stride { get; }
+
+    /// <summary>Row-major values, <see cref="Rows"/> x <see cref="Stride"/>.</summary>
+    public float[] Values { get; }
+
+    /// <summary>Presence per cell (non-zero = present), same layout as <see cref="Values"/>; null = all present.</summary>
+    public byte[]? Mask { get; }
+
+    /// <summary>Raw confidence per row, as the domain sent it.</summary>
+    public double[] Confidences { get; }
+
+    /// <summary>Domain id per row (rows are in domain id order when the agent builds the batch).</summary>
+    public string[] Ids { get; }
+
+    /// <summary>Bumped by <see cref="MarkChanged"/>; device copies are valid for one version.</summary>
+    public long Version { get; private set; }
+
+    public Span<float> Row(int row) => Values.AsSpan(row * Stride, Columns);
+
+    public Span<byte> MaskRow(int row) =>
+        Mask is null ? throw new InvalidOperationException("this batch has no mask") : Mask.AsSpan(row * Stride, Columns);
+
+    public bool IsPresent(int row, int column) => Mask is null || Mask[row * Stride + column] != 0;
+
+    /// <summary>Call after writing values, mask or confidences so that device copies are refreshed.</summary>
+    public void MarkChanged() => Version++;
+
+    public static int ChooseStride(int columns)
+    {
+        var stride = (columns + LineFloats - 1) / LineFloats * LineFloats;
+        if (stride >= PageFloats && stride % PageFloats == 0) stride += LineFloats;
+        return stride;
+    }
+}

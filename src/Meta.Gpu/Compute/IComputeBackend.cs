@@ -1,0 +1,48 @@
+using Meta.Gpu.Learning.Aggregation;
+
+namespace Meta.Gpu.Compute;
+
+/// <summary>
+/// The O(N x D) primitives of dense cross-domain aggregation and the Reptile step (DESIGN §4, §8, §13). The host
+/// side (eligibility decisions, weights, diversity balancing, outlier decisions) is shared by every backend; a
+/// backend only moves over the matrix. Every discrete outcome must equal the float64 reference's; values may be
+/// computed in float32 within §13's tolerance (1e-4 abs + 1e-4 rel).
+/// </summary>
+/// <remarks>
+/// "Rows" arguments list the participating row indices in ascending order. With <c>missingAsZero</c>, an absent
+/// cell of a participating row is a present 0 (DESIGN §4 step 2, <c>missing_keys=zero</c>).
+/// </remarks>
+public interface IComputeBackend : IDisposable
+{
+    /// <summary>"cpu", "cuda", "opencl" or "ilgpu-cpu".</summary>
+    string Name { get; }
+
+    /// <summary>Step 1: per row, the present-cell count and whether a present cell is non-finite.</summary>
+    void ScanRows(DomainBatch batch, Span<RowScan> result);
+
+    /// <summary>Step 3: column medians (even count: mean of the two middle values) over the present cells of
+    /// <paramref name="rows"/>, in float64; NaN where a column has none.</summary>
+    void ColumnMedians(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians);
+
+    /// <summary>Step 3: r_i = sqrt(mean over row i's present cells of (x - m_d)^2), in float64, for each of
+    /// <paramref name="rows"/> (written in the same order).</summary>
+    void RowDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, ReadOnlySpan<double> medians, Span<double> distances);
+
+    /// <summary>
+    /// Step 6 and, optionally, the Reptile step in the same pass. <paramref name="weights"/>[k] is p of
+    /// <paramref name="rows"/>[k] (renormalised per column over present cells inside). Writes the aggregate to
+    /// <paramref name="aggregate"/> unless it is empty (the fused path then never materialises it), and steps
+    /// <paramref name="prior"/> when <paramref name="step"/> is given. A column with no present cell is NaN in the
+    /// aggregate and leaves the prior unchanged. Returns the number of such columns.
+    /// </summary>
+    int Combine(
+        DomainBatch batch,
+        ReadOnlySpan<int> rows,
+        ReadOnlySpan<double> weights,
+        AggregationMethod method,
+        double trimAlpha,
+        bool missingAsZero,
+        Span<float> aggregate,
+        Span<float> prior,
+        ReptileStep? step);
+}

@@ -1,0 +1,105 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Meta.Gpu.Conformance;
+
+/// <summary>The outcome of one step of a trace file.</summary>
+public sealed record StepResult(int Step, IReadOnlyList<TraceMismatch> Mismatches)
+{
+    public bool Passed => Mismatches.Count == 0;
+}
+
+/// <summary>The outcome of one trace file.</summary>
+public sealed record TraceFileResult(string File, string Component, IReadOnlyList<StepResult> Steps, string? Error)
+{
+    public int Passed => Steps.Count(s => s.Passed);
+
+    public int Failed => Steps.Count - Passed;
+
+    public bool Ok => Error is null && Failed == 0;
+}
+
+/// <summary>
+/// Replays reference trace files (DESIGN §14). A file whose component has no replayer counts every step as
+/// failed, never skipped.
+/// </summary>
+public static class ConformanceRunner
+{
+    /// <summary>The trace files under the given files or folders, in ordinal order of their paths.</summary>
+    public static IReadOnlyList<string> ExpandPaths(IEnumerable<string> paths)
+    {
+        var files = new List<string>();
+        foreach (var path in paths)
+        {
+            if (Directory.Exists(path))
+            {
+                var found = Directory.GetFiles(path, "*.json", SearchOption.TopDirectoryOnly);
+                Array.Sort(found, StringComparer.Ordinal);
+                files.AddRange(found);
+            }
+            else if (File.Exists(path))
+            {
+                files.Add(path);
+            }
+            else
+            {
+                throw new InvalidInputException($"{path}: no such file or folder");
+            }
+        }
+        return files;
+    }
+
+    public static async Task<TraceFileResult> RunFileAsync(string path, CancellationToken cancellationToken = default)
+    {
+        JsonObject file;
+        try
+        {
+            file = JsonNode.Parse(await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false)) as JsonObject
+                ?? throw new InvalidInputException($"{path}: a trace file is a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidInputException($"{path}: malformed JSON ({e.Message})", e);
+        }
+        return await RunAsync(path, file, cancellationToken).ConfigureAwait(false);
+    }
+
+    public static async Task<TraceFileResult> RunAsync(string name, JsonObject file, CancellationToken cancellationToken = default)
+    {
+        var component = file["component"]?.GetValue<string>() ?? "(none)";
+        var steps = file["steps"] as JsonArray ?? throw new InvalidInputException($"{name}: no steps array");
+        var replayer = TraceReplayers.Find(component);
+        if (replayer is null)
+        {
+            var failed = steps.Select((_, i) => new StepResult(i, [new TraceMismatch("(component)", $"a replayer for '{component}'", "none")])).ToList();
+            return new TraceFileResult(name, component, failed, $"no replayer for component '{component}'");
+        }
+
+        var settings = new JsonObject();
+        foreach (var (key, value) in file)
+            if (key != "steps") settings[key] = value?.DeepClone();
+
+        var results = new List<StepResult>(steps.Count);
+        var session = replayer.Open(settings);
+        await using (session.ConfigureAwait(false))
+        {
+            for (var i = 0; i < steps.Count; i++)
+            {
+                var step = steps[i] as JsonObject ?? throw new InvalidInputException($"{name}: step {i} is not an object");
+                var input = step["input"] as JsonObject ?? new JsonObject();
+                JsonNode actual;
+                try
+                {
+                    actual = await session.StepAsync(input, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    results.Add(new StepResult(i, [new TraceMismatch("(step)", "a result", $"{e.GetType().Name}: {e.Message}")]));
+                    continue;
+                }
+                results.Add(new StepResult(i, TraceComparer.Compare(step["expected"], actual)));
+            }
+        }
+        return new TraceFileResult(name, component, results, null);
+    }
+}

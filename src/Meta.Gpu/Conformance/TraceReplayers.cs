@@ -1,0 +1,13 @@
+namespace Meta.Gpu.Conformance;
+
+/// <summary>The replayers the project ships, one per component kind of the reference traces.</summary>
+public static class TraceReplayers
+{
+    public static IReadOnlyList<ITraceReplayer> All { get; } =
+    [
+        // Each component adds its replayer here.
+    ];
+
+    public static ITraceReplayer? Find(string component) =>
+        All.FirstOrDefault(r => string.Equals(r.Component, component, StringComparison.Ordinal));
+}

@@ -1,0 +1,42 @@
+namespace Meta.Gpu.Learning.Aggregation;
+
+/// <summary>
+/// The decision half of the outlier filter (DESIGN §4 step 3), over the per-domain distances r_i to the column
+/// medians: flag i when r_i &gt; median(r) + z * max(1.4826 * MAD(r), 1e-12), and never drop more than
+/// floor((n-1)/2) domains (when more are flagged, the largest r go; ties: lower row first).
+/// The distances themselves are the backend's job (O(N x D)); this part is O(N log N) on the host.
+/// </summary>
+public static class OutlierRule
+{
+    public const double MadScale = 1.4826;
+    public const double MinScale = 1e-12;
+
+    /// <summary>Sets <paramref name="dropped"/>[i] for each row to drop; returns how many.</summary>
+    public static int Flag(ReadOnlySpan<double> distances, double z, Span<bool> dropped)
+    {
+        var n = distances.Length;
+        dropped[..n].Clear();
+        if (n == 0) return 0;
+
+        var center = RobustStatistics.Median(distances);
+        var deviations = new double[n];
+        for (var i = 0; i < n; i++) deviations[i] = Math.Abs(distances[i] - center);
+        var scale = Math.Max(MadScale * RobustStatistics.MedianInPlace(deviations), MinScale);
+        var threshold = center + z * scale;
+
+        var flagged = new List<int>();
+        for (var i = 0; i < n; i++)
+            if (distances[i] > threshold) flagged.Add(i);
+
+        var cap = (n - 1) / 2;
+        if (flagged.Count > cap)
+        {
+            // Keep the cap largest distances; ties go to the lower row first.
+            var d = distances.ToArray();
+            flagged.Sort((a, b) => d[b].CompareTo(d[a]) is var c && c != 0 ? c : a.CompareTo(b));
+            flagged.RemoveRange(cap, flagged.Count - cap);
+        }
+        foreach (var i in flagged) dropped[i] = true;
+        return flagged.Count;
+    }
+}

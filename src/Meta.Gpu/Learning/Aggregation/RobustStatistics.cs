@@ -1,0 +1,23 @@
+namespace Meta.Gpu.Learning.Aggregation;
+
+/// <summary>Small float64 statistics shared by the reference aggregator and the dense engine's host side.</summary>
+public static class RobustStatistics
+{
+    /// <summary>The median (even count: mean of the two middle values); NaN for no values.
+    /// Sorts <paramref name="values"/> in place.</summary>
+    public static double MedianInPlace(Span<double> values)
+    {
+        if (values.Length == 0) return double.NaN;
+        values.Sort();
+        var mid = values.Length / 2;
+        return values.Length % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2.0;
+    }
+
+    /// <summary>The median of <paramref name="values"/> without changing them.</summary>
+    public static double Median(ReadOnlySpan<double> values)
+    {
+        var copy = values.Length <= 256 ? stackalloc double[values.Length] : new double[values.Length];
+        values.CopyTo(copy);
+        return MedianInPlace(copy);
+    }
+}

@@ -1,0 +1,36 @@
+namespace Meta.Gpu.Runtime;
+
+/// <summary>One delivery: the topic and the payload as published.</summary>
+/// <remarks>
+/// Payloads are plain data that System.Text.Json round-trips. In process a subscriber may receive the very
+/// object that was published; across a broker it receives a <see cref="System.Text.Json.Nodes.JsonNode"/>.
+/// Read payloads through <see cref="Serialization.BusPayload"/> so that a subscriber works on both.
+/// </remarks>
+public readonly record struct BusEvent(string Topic, object? Payload);
+
+/// <summary>Counters of a bus since it was created (DESIGN §3).</summary>
+public sealed record EventBusStats(long Published, long Delivered, long Errors, int Topics, int Subscribers);
+
+/// <summary>
+/// Asynchronous publish/subscribe (DESIGN §3). Delivery is FIFO per subscriber; a throwing handler is isolated,
+/// logged and counted; queues are bounded with backpressure, so nothing is dropped silently.
+/// </summary>
+public interface IEventBus : IAsyncDisposable
+{
+    /// <summary>Delivers <paramref name="payload"/> to every current subscriber of <paramref name="topic"/>.
+    /// Waits (backpressure) while a subscriber's queue is full. Throws <see cref="InvalidOperationException"/>
+    /// after <see cref="ShutdownAsync"/>.</summary>
+    ValueTask PublishAsync(string topic, object? payload, CancellationToken cancellationToken = default);
+
+    /// <summary>Subscribes a handler; disposing the result unsubscribes it.</summary>
+    IDisposable Subscribe(string topic, Func<BusEvent, CancellationToken, ValueTask> handler);
+
+    /// <summary>Completes when every delivery published so far, including those published by handlers
+    /// meanwhile, has finished.</summary>
+    Task WaitForIdleAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Drains pending deliveries (up to <paramref name="timeout"/>), then refuses new publishes.</summary>
+    Task ShutdownAsync(TimeSpan timeout);
+
+    EventBusStats Stats { get; }
+}

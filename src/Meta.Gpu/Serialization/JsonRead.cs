@@ -1,0 +1,155 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Meta.Gpu.Serialization;
+
+/// <summary>
+/// Reading loosely-typed wire payloads (telemetry, metrics, configs) field by field, the way DESIGN §5 and §14
+/// describe them: a missing or null field takes its default, booleans may arrive as 0.0/1.0, non-finite numbers
+/// as "nan"/"inf"/"-inf". A field of the wrong type is an <see cref="InvalidInputException"/> naming the field.
+/// </summary>
+public static class JsonRead
+{
+    /// <summary>True when <paramref name="obj"/> has <paramref name="key"/> with a non-null value.</summary>
+    public static bool Has(JsonObject? obj, string key) => obj is not null && obj[key] is not null;
+
+    public static double Double(JsonObject? obj, string key, double fallback, string path = "")
+    {
+        var node = obj?[key];
+        return node is null ? fallback : ToDouble(node, Join(path, key));
+    }
+
+    public static double? OptionalDouble(JsonObject? obj, string key, string path = "")
+    {
+        var node = obj?[key];
+        return node is null ? null : ToDouble(node, Join(path, key));
+    }
+
+    public static bool Bool(JsonObject? obj, string key, bool fallback, string path = "")
+    {
+        var node = obj?[key];
+        return node is null ? fallback : ToBool(node, Join(path, key));
+    }
+
+    public static bool? OptionalBool(JsonObject? obj, string key, string path = "")
+    {
+        var node = obj?[key];
+        return node is null ? null : ToBool(node, Join(path, key));
+    }
+
+    public static int Int(JsonObject? obj, string key, int fallback, string path = "")
+    {
+        var node = obj?[key];
+        if (node is null) return fallback;
+        var value = ToDouble(node, Join(path, key));
+        if (value != Math.Floor(value) || value < int.MinValue || value > int.MaxValue)
+            throw new InvalidInputException($"{Join(path, key)}: expected an integer, got {Show(node)}");
+        return (int)value;
+    }
+
+    public static string String(JsonObject? obj, string key, string fallback, string path = "")
+    {
+        var node = obj?[key];
+        if (node is null) return fallback;
+        if (node is JsonValue v && v.TryGetValue<string>(out var s)) return s;
+        throw new InvalidInputException($"{Join(path, key)}: expected a string, got {Show(node)}");
+    }
+
+    public static double ToDouble(JsonNode node, string path)
+    {
+        if (node is JsonValue value)
+        {
+            switch (value.GetValueKind())
+            {
+                case JsonValueKind.Number:
+                    return value.GetValue<double>();
+                case JsonValueKind.True:
+                    return 1.0;
+                case JsonValueKind.False:
+                    return 0.0;
+                case JsonValueKind.String:
+                    var text = value.GetValue<string>();
+                    var special = WireJson.ParseNonFinite(text);
+                    if (special is double d) return d;
+                    if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed)) return parsed;
+                    break;
+            }
+        }
+        throw new InvalidInputException($"{path}: expected a number, got {Show(node)}");
+    }
+
+    public static bool ToBool(JsonNode node, string path)
+    {
+        if (node is JsonValue value)
+        {
+            switch (value.GetValueKind())
+            {
+                case JsonValueKind.True:
+                    return true;
+                case JsonValueKind.False:
+                    return false;
+                case JsonValueKind.Number:
+                    var d = value.GetValue<double>();
+                    if (double.IsFinite(d)) return d != 0.0;
+                    break;
+            }
+        }
+        throw new InvalidInputException($"{path}: expected a boolean (or 0/1), got {Show(node)}");
+    }
+
+    /// <summary>Reads a JSON array of numbers (non-finite as strings) into doubles.</summary>
+    public static double[] DoubleArray(JsonNode? node, string path)
+    {
+        if (node is not JsonArray array) throw new InvalidInputException($"{path}: expected an array of numbers, got {Show(node)}");
+        var result = new double[array.Count];
+        for (var i = 0; i < result.Length; i++)
+        {
+            var item = array[i] ?? throw new InvalidInputException($"{path}[{i}]: expected a number, got null");
+            result[i] = ToDouble(item, $"{path}[{i}]");
+        }
+        return result;
+    }
+
+    /// <summary>Reads a JSON array of strings.</summary>
+    public static string[] StringArray(JsonNode? node, string path)
+    {
+        if (node is not JsonArray array) throw new InvalidInputException($"{path}: expected an array of strings, got {Show(node)}");
+        var result = new string[array.Count];
+        for (var i = 0; i < result.Length; i++)
+        {
+            if (array[i] is JsonValue v && v.TryGetValue<string>(out var s)) result[i] = s;
+            else throw new InvalidInputException($"{path}[{i}]: expected a string, got {Show(array[i])}");
+        }
+        return result;
+    }
+
+    /// <summary>The object at <paramref name="key"/>, or null when absent/null; an error when it is not an object.</summary>
+    public static JsonObject? Object(JsonObject? obj, string key, string path = "")
+    {
+        var node = obj?[key];
+        return node switch
+        {
+            null => null,
+            JsonObject o => o,
+            _ => throw new InvalidInputException($"{Join(path, key)}: expected an object, got {Show(node)}"),
+        };
+    }
+
+    /// <summary>Rejects keys that a strict section (a configuration) does not know, naming the first one.</summary>
+    public static void RequireKnownKeys(JsonObject obj, string path, params string[] known)
+    {
+        foreach (var (key, _) in obj)
+        {
+            if (Array.IndexOf(known, key) < 0)
+            {
+                var where = path.Length == 0 ? "configuration" : path;
+                throw new InvalidInputException($"{Join(path, key)}: unknown key in {where} (known: {string.Join(", ", known)})");
+            }
+        }
+    }
+
+    public static string Join(string path, string key) => path.Length == 0 ? key : $"{path}.{key}";
+
+    public static string Show(JsonNode? node) => node is null ? "null" : node.ToJsonString();
+}
