@@ -161,10 +161,10 @@ public sealed class MetaSupervisor : IAsyncDisposable
         var profileChanged = profile != Profile;
         Profile = profile;
 
-        await _bus.PublishAsync(GovernanceTopics.MetaPolicyUpdate, WirePayload.Of(result.PolicyUpdate.ToJson()), cancellationToken).ConfigureAwait(false);
+        await _bus.PublishAsync(GovernanceTopics.MetaPolicyUpdate, WirePayload.Of(result.PolicyUpdate.BuildJson()), cancellationToken).ConfigureAwait(false);
         if (profileChanged)
-            await _bus.PublishAsync(GovernanceTopics.ResourceProfile, WirePayload.Of(profile.ToJson()), cancellationToken).ConfigureAwait(false);
-        await _bus.PublishAsync(GovernanceTopics.MetaMetrics, WirePayload.Of(result.Telemetry.ToJson()), cancellationToken).ConfigureAwait(false);
+            await _bus.PublishAsync(GovernanceTopics.ResourceProfile, WirePayload.Of(profile.BuildJson()), cancellationToken).ConfigureAwait(false);
+        await _bus.PublishAsync(GovernanceTopics.MetaMetrics, WirePayload.Of(result.Telemetry.BuildJson()), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>vram_util from the device source when one is attached, else 0. A failing source is logged and

@@ -85,7 +85,7 @@ public sealed class SupervisorReplayer(Func<IEventBus> busFactory) : ITraceRepla
             return WirePayload.Of(new JsonObject
             {
                 ["published"] = published,
-                ["profile"] = _supervisor.Profile.ToJson(),
+                ["profile"] = _supervisor.Profile.BuildJson(),
                 ["low_accept_windows"] = _supervisor.LowAcceptWindows,
             });
         }
