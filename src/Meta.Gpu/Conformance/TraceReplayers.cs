@@ -6,6 +6,7 @@ public static class TraceReplayers
     public static IReadOnlyList<ITraceReplayer> All { get; } =
     [
         // Each component adds its replayer here.
+        new AggregatorReplayer(),
     ];
 
     public static ITraceReplayer? Find(string component) =>
