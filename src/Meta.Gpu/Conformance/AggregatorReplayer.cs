@@ -32,8 +32,7 @@ public sealed class AggregatorReplayer : ITraceReplayer
         {
             var config = baseConfig.With(JsonRead.Object(input, "config"), "config");
             var updates = DomainUpdateInput.ListFromJson(input["updates"] ?? new JsonArray(), "updates");
-            // Round-trip through text: the comparer reads numbers as JSON numbers, whatever CLR type built them.
-            var result = JsonNode.Parse(CrossDomainMetaAggregator.Aggregate(updates, config).ToJson().ToJsonString())!;
+            var result = TraceOutput.Normalise(CrossDomainMetaAggregator.Aggregate(updates, config).ToJson());
             return ValueTask.FromResult(result);
         }
 

@@ -7,6 +7,9 @@ public static class TraceReplayers
     [
         // Each component adds its replayer here.
         new AggregatorReplayer(),
+        new DomainLearnerReplayer(),
+        new OptimizerReplayer(),
+        new SchedulerReplayer(),
     ];
 
     public static ITraceReplayer? Find(string component) =>
