@@ -17,13 +17,8 @@ public sealed class IlgpuPrimitiveTests(IlgpuCpuFixture fixture)
 
     [Theory]
     [MemberData(nameof(KernelCases.Shapes), MemberType = typeof(KernelCases))]
-    public void ScanRows_CountsPresentCellsAndNonFiniteExactly(int n, int d, bool mask, bool ties, int attackers, int seed)
-    {
-        var batch = RandomBatch.Create(new BatchShape(n, d, mask, ties, attackers, NonFinite: true), seed);
-        var actual = new RowScan[n];
-        _backend.ScanRows(batch, actual);
-        Assert.Equal(ColumnReference.Scan(batch), actual);
-    }
+    public void ScanRows_CountsPresentCellsAndNonFiniteExactly(int n, int d, bool mask, bool ties, int attackers, int seed) =>
+        AgreementChecks.Scan(_backend, new BatchShape(n, d, mask, ties, attackers), seed);
 
     [Fact]
     public void ScanRows_IgnoresNonFiniteAbsentCells()
@@ -42,65 +37,13 @@ public sealed class IlgpuPrimitiveTests(IlgpuCpuFixture fixture)
 
     [Theory]
     [MemberData(nameof(KernelCases.Shapes), MemberType = typeof(KernelCases))]
-    public void ColumnMediansAndRowDistances_AgreeAndFlagTheSameOutliers(int n, int d, bool mask, bool ties, int attackers, int seed)
-    {
-        var batch = RandomBatch.Create(new BatchShape(n, d, mask, ties, attackers), seed);
-        var rows = RandomBatch.EligibleRows(batch);
-        foreach (var missingAsZero in new[] { false, true })
-        {
-            var medians = new double[d];
-            _backend.ColumnMedians(batch, rows, missingAsZero, medians);
-            var expectedMedians = ColumnReference.Medians(batch, rows, missingAsZero);
-            Tolerance.Agree(expectedMedians, medians, $"median zero={missingAsZero}");
-            // Medians are float32 values or the mean of two, computed in float64: exact.
-            Assert.Equal(expectedMedians, medians);
-
-            var distances = new double[rows.Length];
-            _backend.RowDistances(batch, rows, missingAsZero, expectedMedians, distances);
-            var expectedDistances = ColumnReference.Distances(batch, rows, missingAsZero, expectedMedians);
-            Tolerance.Agree(expectedDistances, distances, $"distance zero={missingAsZero}");
-
-            var expectedFlags = new bool[rows.Length];
-            var flags = new bool[rows.Length];
-            OutlierRule.Flag(expectedDistances, 3.5, expectedFlags);
-            OutlierRule.Flag(distances, 3.5, flags);
-            Assert.Equal(expectedFlags, flags);
-            if (attackers > 0 && rows.Length >= 5) Assert.Contains(true, flags);
-        }
-    }
+    public void ColumnMediansAndRowDistances_AgreeAndFlagTheSameOutliers(int n, int d, bool mask, bool ties, int attackers, int seed) =>
+        AgreementChecks.MediansAndDistances(_backend, new BatchShape(n, d, mask, ties, attackers), seed);
 
     [Theory]
     [MemberData(nameof(KernelCases.Shapes), MemberType = typeof(KernelCases))]
-    public void Combine_EveryMethodAndRule_AgreesWithReference(int n, int d, bool mask, bool ties, int attackers, int seed)
-    {
-        var batch = RandomBatch.Create(new BatchShape(n, d, mask, ties, attackers), seed);
-        var rows = RandomBatch.EligibleRows(batch);
-        var prior = RandomBatch.Prior(d, seed);
-        var cases = 0;
-        foreach (var method in Enum.GetValues<AggregationMethod>())
-        foreach (var missingAsZero in new[] { false, true })
-        foreach (var uniform in new[] { false, true })
-        foreach (var step in new ReptileStep?[] { null, new(ReptileRule.Interpolate, 0.3), new(ReptileRule.Delta, 0.1) })
-        {
-            // Keep ilgpu-cpu time down: every method with both missing modes, the rest rotated.
-            if (cases++ % 3 != 0 && !(uniform && step is null)) continue;
-            var weights = RandomBatch.Weights(batch, rows, uniform);
-            var alpha = ties ? 0.25 : 0.1;
-            var (expectedAggregate, expectedPrior, expectedEmpty) =
-                ColumnReference.CombineAndStep(batch, rows, weights, method, alpha, missingAsZero, prior, step);
-
-            var aggregate = new float[d];
-            var stepped = (float[])prior.Clone();
-            var empty = _backend.Combine(batch, rows, weights, method, alpha, missingAsZero, aggregate, stepped, step);
-
-            var what = $"{method} zero={missingAsZero} uniform={uniform} step={step}";
-            Assert.Equal(expectedEmpty, empty);
-            Tolerance.Agree(expectedAggregate, aggregate, what);
-            Tolerance.Agree(expectedPrior, stepped, what + " prior");
-            for (var c = 0; c < d; c++)
-                if (float.IsNaN(expectedAggregate[c])) Assert.Equal(prior[c], stepped[c]);
-        }
-    }
+    public void Combine_EveryMethodAndRule_AgreesWithReference(int n, int d, bool mask, bool ties, int attackers, int seed) =>
+        AgreementChecks.Combine(_backend, new BatchShape(n, d, mask, ties, attackers), seed);
 
     [Theory]
     [InlineData(33, 100, true, 21)]

@@ -373,30 +373,40 @@ public sealed class IlgpuBackend : IComputeBackend
         return new DenseMatrix(values, mask, width, width, hasMask);
     }
 
-    /// <summary>Columns per chunk: all of them when the resident batch fits the memory budget, else as many
-    /// as fit (at least one, else the device is too small and this throws).</summary>
+    /// <summary>Columns per chunk for <paramref name="batch"/> on this device now (see <see cref="ColumnsPerChunk"/>).</summary>
     private int PlanChunkColumns(DomainBatch batch)
     {
-        var d = batch.Columns;
-        if (ChunkColumns is int forced) return Math.Clamp(forced, 1, d);
-
-        var cellBytes = sizeof(float) + (batch.Mask is null ? 0 : 1);
-        const long columnOutputBytes = sizeof(double) + sizeof(float) + sizeof(float);
-        var fixedBytes = (long)Math.Max(batch.Rows, 1) * MaxSegments * (sizeof(double) + 2 * sizeof(int)) + (1 << 20);
+        if (ChunkColumns is int forced) return Math.Clamp(forced, 1, batch.Columns);
+        // Buffers this backend already holds are reusable for the new plan, so they count as free.
         var reusable = _residentValues.Bytes + _residentMask.Bytes + _chunkValues.Bytes + _chunkMask.Bytes;
-        var budget = (long)((_device.FreeMemoryBytes() + reusable) * MemoryShare) - fixedBytes;
+        var budget = (long)((_device.FreeMemoryBytes() + reusable) * MemoryShare);
+        var width = ColumnsPerChunk(batch.Rows, batch.Stride, batch.Columns, batch.Mask is not null, budget);
+        if (width < batch.Columns)
+            _logger.LogDebug("{Backend}: batch {Rows}x{Columns} exceeds the device budget of {Budget} bytes; {Chunk} columns per chunk",
+                Name, batch.Rows, batch.Columns, budget, width);
+        return width;
+    }
 
-        var residentBytes = (long)batch.Rows * batch.Stride * cellBytes + d * columnOutputBytes;
-        if (residentBytes <= budget) return d;
+    /// <summary>
+    /// Columns per chunk within <paramref name="budgetBytes"/> of device memory: all of them (the whole batch
+    /// resident, padded stride included) when it fits with its per-column outputs and the per-row scratch; else
+    /// as many packed columns as fit (fewer than D: a width of D means resident). Throws <see cref="InvalidOperationException"/> when not even one does.
+    /// </summary>
+    public static int ColumnsPerChunk(int rows, int stride, int columns, bool hasMask, long budgetBytes)
+    {
+        var cellBytes = sizeof(float) + (hasMask ? 1 : 0);
+        const long columnOutputBytes = sizeof(double) + sizeof(float) + sizeof(float);
+        var scratchBytes = (long)Math.Max(rows, 1) * MaxSegments * (sizeof(double) + 2 * sizeof(int)) + (1 << 20);
+        var budget = budgetBytes - scratchBytes;
 
-        var perColumn = (long)batch.Rows * cellBytes + columnOutputBytes;
-        var width = budget / perColumn;
+        var residentBytes = (long)rows * stride * cellBytes + columns * columnOutputBytes;
+        if (residentBytes <= budget) return columns;
+
+        var width = budget / ((long)rows * cellBytes + columnOutputBytes);
         if (width < 1)
-            throw new InvalidOperationException($"{Name}: device memory too small for one column of {batch.Rows} rows (budget {budget} bytes)");
-        var chunk = (int)Math.Min(width, d);
-        _logger.LogDebug("{Backend}: batch {Rows}x{Columns} exceeds the device budget of {Budget} bytes; {Chunk} columns per chunk",
-            Name, batch.Rows, d, budget, chunk);
-        return chunk;
+            throw new InvalidOperationException($"device memory too small for one column of {rows} rows (budget {budgetBytes} bytes)");
+        // A width of D means "resident"; a batch that only fits packed gets at least two chunks.
+        return (int)Math.Min(width, Math.Max(columns - 1, 1));
     }
 
     private static void CheckRows(DomainBatch batch, ReadOnlySpan<int> rows)
