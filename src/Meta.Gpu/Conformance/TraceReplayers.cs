@@ -7,6 +7,11 @@ public static class TraceReplayers
     [
         // Each component adds its replayer here.
         new Replayers.IntegrativeLayerReplayer(),
+        new Replayers.SupervisorReplayer(() => new Runtime.EventBus()),
+        new AggregatorReplayer(),
+        new DomainLearnerReplayer(),
+        new OptimizerReplayer(),
+        new SchedulerReplayer(),
     ];
 
     public static ITraceReplayer? Find(string component) =>
