@@ -83,7 +83,8 @@ public sealed class GovernCommandTests : IDisposable
 
         Assert.Equal(2, code);
         Assert.Single(Lines(output)); // the good line before it was written
-        Assert.StartsWith("meta-gpu: line 3: malformed JSON", error, StringComparison.Ordinal);
+        Assert.StartsWith("meta-gpu: line 3, column ", error, StringComparison.Ordinal);
+        Assert.Contains("malformed JSON", error, StringComparison.Ordinal);
         Assert.Single(Lines(error));
         Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
     }
