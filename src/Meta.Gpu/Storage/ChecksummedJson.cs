@@ -16,8 +16,8 @@ namespace Meta.Gpu.Storage;
 /// The checksum is the SHA-256 of the content value's bytes exactly as they appear in the file (not of a
 /// re-serialisation), so checking it needs no canonical form. A truncated file fails to parse; a flipped byte in
 /// the content fails the checksum; a flipped byte elsewhere breaks the JSON or the envelope fields. The price: a
-/// hand-edited content no longer matches its checksum and is treated as corrupt (delete the backups' newer copies
-/// or fix the sha256 field to keep an edit).
+/// hand-edited content no longer matches its checksum and is treated as corrupt (recompute the sha256 field over
+/// the edited content's exact bytes to keep an edit).
 /// </remarks>
 internal static class ChecksummedJson
 {
