@@ -29,7 +29,6 @@ public struct CooldownVector
     }
 
     /// <summary>Knob -> cycles left, for every knob (knobs at 0 included, so the shape never changes).</summary>
-    /// <summary>The wire form (snake_case; numbers readable as any numeric type).</summary>
     public readonly JsonObject ToJson() => WirePayload.Of(BuildJson());
 
     internal readonly JsonObject BuildJson()

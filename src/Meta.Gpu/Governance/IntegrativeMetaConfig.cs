@@ -51,7 +51,6 @@ public sealed record IntegrativeMetaConfig
     }
 
     /// <summary>The full configuration (every field, defaults included) in its JSON form.</summary>
-    /// <summary>The wire form (snake_case; numbers readable as any numeric type).</summary>
     public JsonObject ToJson() => WirePayload.Of(BuildJson());
 
     internal JsonObject BuildJson() => new()

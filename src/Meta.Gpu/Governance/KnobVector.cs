@@ -76,7 +76,6 @@ public struct KnobVector : IEquatable<KnobVector>
     };
 
     /// <summary>All six knobs as {tau, gamma_diversity, g_min, lambda_ci, tier2_enabled, tier3_topk}.</summary>
-    /// <summary>The wire form (snake_case; numbers readable as any numeric type).</summary>
     public readonly JsonObject ToJson() => WirePayload.Of(BuildJson());
 
     internal readonly JsonObject BuildJson()

@@ -69,7 +69,6 @@ public sealed class MetaHistory : IReadOnlyList<MetaHistoryEntry>
     }
 
     /// <summary>The kept entries as a JSON array (the <c>meta_event_log</c>), oldest first.</summary>
-    /// <summary>The wire form (snake_case; numbers readable as any numeric type).</summary>
     public JsonArray ToJson() => WirePayload.Of(BuildJson());
 
     internal JsonArray BuildJson()

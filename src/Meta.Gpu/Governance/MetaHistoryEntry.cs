@@ -44,7 +44,6 @@ public readonly struct MetaHistoryEntry
 
     /// <summary>{timestamp, reward, reward_avg, policy_update, knobs_before, knobs_after, resource_hint, rollback}:
     /// one line of the policy log and one item of <c>meta_event_log</c>.</summary>
-    /// <summary>The wire form (snake_case; numbers readable as any numeric type).</summary>
     public JsonObject ToJson() => WirePayload.Of(BuildJson());
 
     internal JsonObject BuildJson() => new()

@@ -36,7 +36,6 @@ public readonly struct PolicyUpdate
 
     /// <summary>{rev, controller {tau, gamma_diversity}, evaluator {g_min, lambda_ci}, operators {tier3_topk,
     /// tier2: "on"|"off"}, reason}; each section only with the knobs announced, and only when non-empty.</summary>
-    /// <summary>The wire form (snake_case; numbers readable as any numeric type).</summary>
     public JsonObject ToJson() => WirePayload.Of(BuildJson());
 
     internal JsonObject BuildJson()

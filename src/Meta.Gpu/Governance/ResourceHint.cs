@@ -37,7 +37,6 @@ public readonly record struct ResourceHint(ResourceHintKind Kind, double NPathsD
     }
 
     /// <summary>Only the fields of the hint's kind: {} for none.</summary>
-    /// <summary>The wire form (snake_case; numbers readable as any numeric type).</summary>
     public JsonObject ToJson() => WirePayload.Of(BuildJson());
 
     internal JsonObject BuildJson() => Kind switch
