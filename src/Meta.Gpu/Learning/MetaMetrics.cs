@@ -12,7 +12,7 @@ public static class MetaMetrics
     /// The snapshot of one round: meta_update_rate = participants / <paramref name="updateIntervalWindows"/> (the
     /// configured interval, not the adapted one), meta_gain = mean of the aggregate.
     /// </summary>
-    public static MetaTelemetry BuildSnapshot(
+    public static MetaLearningTelemetry BuildSnapshot(
         double reward,
         AggregationResult aggregate,
         int updateIntervalWindows,
@@ -30,7 +30,7 @@ public static class MetaMetrics
             foreach (var v in vector) gain += v;
             gain /= vector.Length;
         }
-        return new MetaTelemetry(
+        return new MetaLearningTelemetry(
             MetaReward: reward,
             MetaUpdateRate: (double)aggregate.Meta.Participants / updateIntervalWindows,
             MetaGain: gain,
@@ -42,7 +42,7 @@ public static class MetaMetrics
     }
 
     /// <summary>Publishes <paramref name="snapshot"/> on <c>meta.telemetry</c>.</summary>
-    public static ValueTask PublishAsync(IEventBus bus, MetaTelemetry snapshot, CancellationToken cancellationToken = default)
+    public static ValueTask PublishAsync(IEventBus bus, MetaLearningTelemetry snapshot, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(bus);
         ArgumentNullException.ThrowIfNull(snapshot);

@@ -12,7 +12,7 @@ namespace Meta.Gpu.Learning;
 /// <param name="MetaLatencyMs">The latency_ms of the processing payload that triggered the round (0 when absent).</param>
 /// <param name="MetaStorageMb">Bytes the storage holds, in MiB (0 without storage).</param>
 /// <param name="Timestamp">Seconds since the Unix epoch (UTC), as the Python seed's time.time().</param>
-public sealed record MetaTelemetry(
+public sealed record MetaLearningTelemetry(
     double MetaReward,
     double MetaUpdateRate,
     double MetaGain,
