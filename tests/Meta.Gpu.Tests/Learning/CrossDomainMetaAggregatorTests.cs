@@ -275,4 +275,29 @@ public sealed class CrossDomainMetaAggregatorTests
         Assert.Throws<InvalidInputException>(() => new CrossDomainMetaAggregator(CrossMetaConfig.Default with { TrimAlpha = 0.5 }));
         Assert.Throws<InvalidInputException>(() => CrossDomainMetaAggregator.Aggregate([], CrossMetaConfig.Default with { MinConfidence = 0 }));
     }
+
+    [Fact]
+    public void Json_settings_treat_an_explicit_null_as_off_and_a_missing_key_as_the_default()
+    {
+        var section = System.Text.Json.Nodes.JsonNode.Parse("""{"outlier_filter": null, "diversity_entropy_target": null, "method": "mean"}""")!.AsObject();
+        var config = CrossMetaConfig.Default.With(section, "config");
+
+        Assert.False(config.OutlierFilter);
+        Assert.Null(config.DiversityEntropyTarget);
+        Assert.Equal(AggregationMethod.Mean, config.Method);
+        Assert.Equal(0.1, config.TrimAlpha);
+    }
+
+    [Fact]
+    public void Learner_updates_aggregate_directly()
+    {
+        var aggregator = new CrossDomainMetaAggregator(Plain with { Method = AggregationMethod.Mean });
+        Meta.Gpu.Learning.DomainMetaUpdate[] updates =
+        [
+            new("a", ["x"], [1f], 0.5, 0.5, DateTimeOffset.UnixEpoch, 0),
+            new("b", ["x"], [3f], 0.5, 0.5, DateTimeOffset.UnixEpoch, 0),
+        ];
+
+        Assert.Equal([2f], aggregator.Aggregate(updates).Vector);
+    }
 }
