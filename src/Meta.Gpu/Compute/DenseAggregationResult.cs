@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Meta.Gpu.Learning.Aggregation;
-using Meta.Gpu.Serialization;
 
 namespace Meta.Gpu.Compute;
 
@@ -26,22 +25,17 @@ public sealed record DenseAggregationResult(
     double EffectiveDomains,
     string Backend)
 {
-    /// <summary>The meta fields (snake_case, as the keyed aggregator writes them) plus <c>empty_columns</c> and
-    /// <c>backend</c>.</summary>
-    public JsonObject MetaJson() => new()
+    /// <summary>The meta of DESIGN §4 step 7, the keyed aggregator's record.</summary>
+    public AggregationMeta Meta => new(Participants, RejectedLowConfidence, RejectedNonfinite, RejectedEmpty, Outliers, Method,
+        TrimAlpha, ConfidenceMean, WeightEntropy, DiversityTemperature, EffectiveDomains);
+
+    /// <summary>The meta fields (snake_case, as the keyed aggregator writes them) plus <c>empty_columns</c> (how
+    /// many) and <c>backend</c>.</summary>
+    public JsonObject MetaJson()
     {
-        ["participants"] = Participants,
-        ["rejected_low_confidence"] = RejectedLowConfidence,
-        ["rejected_nonfinite"] = RejectedNonfinite,
-        ["rejected_empty"] = RejectedEmpty,
-        ["outliers"] = new JsonArray(Outliers.Select(id => (JsonNode?)JsonValue.Create(id)).ToArray()),
-        ["method"] = AggregationNames.Of(Method),
-        ["trim_alpha"] = WireJson.Number(TrimAlpha),
-        ["confidence_mean"] = WireJson.Number(ConfidenceMean),
-        ["weight_entropy"] = WireJson.Number(WeightEntropy),
-        ["diversity_temperature"] = WireJson.Number(DiversityTemperature),
-        ["effective_domains"] = WireJson.Number(EffectiveDomains),
-        ["empty_columns"] = EmptyColumns.Count,
-        ["backend"] = Backend,
-    };
+        var json = Meta.ToJson();
+        json["empty_columns"] = EmptyColumns.Count;
+        json["backend"] = Backend;
+        return json;
+    }
 }

@@ -84,11 +84,13 @@ public sealed class DenseCrossDomainAggregator
         var eligible = new List<int>(n);
         for (var i = 0; i < n; i++)
         {
-            var confidence = batch.Confidences[i];
-            if (scans[i].PresentCells == 0) empty++;
-            else if (scans[i].HasNonFinite) nonFinite++;
-            else if (!double.IsFinite(confidence) || confidence < config.MinConfidence) lowConfidence++;
-            else eligible.Add(i);
+            switch (EligibilityRule.Classify(scans[i].PresentCells, scans[i].HasNonFinite, batch.Confidences[i], config.MinConfidence))
+            {
+                case UpdateEligibility.Empty: empty++; break;
+                case UpdateEligibility.NonFinite: nonFinite++; break;
+                case UpdateEligibility.LowConfidence: lowConfidence++; break;
+                default: eligible.Add(i); break;
+            }
         }
 
         if (eligible.Count == 0)

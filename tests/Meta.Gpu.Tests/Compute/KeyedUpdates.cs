@@ -1,9 +1,7 @@
 using Meta.Gpu.Compute;
+using Meta.Gpu.Learning.Aggregation;
 
 namespace Meta.Gpu.Tests.Compute;
-
-/// <summary>One domain's update in keyed form (the reference's input).</summary>
-public sealed record KeyedUpdate(string DomainId, string[] Keys, float[] Vector, double Confidence);
 
 /// <summary>
 /// Turns a <see cref="DomainBatch"/> into keyed updates: column c becomes key "c0000123" (ordinal order equals
@@ -13,9 +11,9 @@ public static class KeyedUpdates
 {
     public static string KeyOf(int column) => $"c{column:D7}";
 
-    public static List<KeyedUpdate> From(DomainBatch batch)
+    public static List<DomainUpdateInput> From(DomainBatch batch)
     {
-        var result = new List<KeyedUpdate>(batch.Rows);
+        var result = new List<DomainUpdateInput>(batch.Rows);
         for (var r = 0; r < batch.Rows; r++)
         {
             var keys = new List<string>();
@@ -27,7 +25,7 @@ public static class KeyedUpdates
                 keys.Add(KeyOf(c));
                 values.Add(row[c]);
             }
-            result.Add(new KeyedUpdate(batch.Ids[r], keys.ToArray(), values.ToArray(), batch.Confidences[r]));
+            result.Add(new DomainUpdateInput(batch.Ids[r], keys.ToArray(), values.ToArray(), batch.Confidences[r]));
         }
         return result;
     }
