@@ -1,3 +1,4 @@
+using ILGPU.Runtime;
 using Meta.Gpu.Kernels;
 using Meta.Gpu.Learning.Aggregation;
 using Microsoft.Extensions.Logging;
@@ -157,8 +158,8 @@ public sealed class IlgpuBackend : IComputeBackend
                 var rowFlags = _rowFlags.View(n);
                 k.ScanPartials(n * segments, chunk.Matrix, segments, partialCounts, partialFlags);
                 k.ScanReduce(n, segments, partialCounts, partialFlags, rowCounts, rowFlags);
-                Copy.ToHost(rowCounts, chunkCounts);
-                Copy.ToHost(rowFlags, chunkFlags);
+                Copy.ToHost(Stream, rowCounts, chunkCounts);
+                Copy.ToHost(Stream, rowFlags, chunkFlags);
                 for (var i = 0; i < n; i++)
                 {
                     counts[i] += chunkCounts[i];
@@ -180,9 +181,9 @@ public sealed class IlgpuBackend : IComputeBackend
             var rowView = _rows.Upload(rows);
             foreach (var chunk in Chunks(batch))
             {
-                var out_ = _medians.View(chunk.Width);
-                _device.Kernels.Medians(chunk.Width, chunk.Matrix, rowView, rows.Length, missingAsZero ? 1 : 0, out_);
-                Copy.ToHost(out_, medians.Slice(chunk.Start, chunk.Width));
+                var deviceMedians = _medians.View(chunk.Width);
+                _device.Kernels.Medians(chunk.Width, chunk.Matrix, rowView, rows.Length, missingAsZero ? 1 : 0, deviceMedians);
+                Copy.ToHost(Stream, deviceMedians, medians.Slice(chunk.Start, chunk.Width));
             }
         }
     }
@@ -214,8 +215,8 @@ public sealed class IlgpuBackend : IComputeBackend
                 var rowCounts = _rowInts.View(n);
                 k.DistancePartials(n * segments, chunk.Matrix, rowView, medianView, missingAsZero ? 1 : 0, segments, partialSums, partialCounts);
                 k.DistanceReduce(n, segments, partialSums, partialCounts, rowSums, rowCounts);
-                Copy.ToHost(rowSums, chunkSums);
-                Copy.ToHost(rowCounts, chunkCounts);
+                Copy.ToHost(Stream, rowSums, chunkSums);
+                Copy.ToHost(Stream, rowCounts, chunkCounts);
                 for (var i = 0; i < n; i++)
                 {
                     sums[i] += chunkSums[i];
@@ -277,17 +278,17 @@ public sealed class IlgpuBackend : IComputeBackend
             var weightView = _weights.Upload(weights);
             var counter = _counter.View(1);
             ReadOnlySpan<int> zero = [0];
-            Copy.ToDevice(counter, zero);
+            Copy.ToDevice(Stream, counter, zero);
             foreach (var chunk in Chunks(batch))
             {
                 var aggregateView = _aggregate.View(write ? chunk.Width : 1);
                 var priorView = step is null ? _prior.View(1) : _prior.Upload(prior.Slice(chunk.Start, chunk.Width));
                 _device.Kernels.Combine(chunk.Width, chunk.Matrix, rowView, weightView, settings, aggregateView, priorView, counter);
-                if (write) Copy.ToHost(aggregateView, aggregate.Slice(chunk.Start, chunk.Width));
-                if (step is not null) Copy.ToHost(priorView, prior.Slice(chunk.Start, chunk.Width));
+                if (write) Copy.ToHost(Stream, aggregateView, aggregate.Slice(chunk.Start, chunk.Width));
+                if (step is not null) Copy.ToHost(Stream, priorView, prior.Slice(chunk.Start, chunk.Width));
             }
             Span<int> empty = [0];
-            Copy.ToHost(counter, empty);
+            Copy.ToHost(Stream, counter, empty);
             return empty[0];
         }
     }
@@ -419,6 +420,8 @@ public sealed class IlgpuBackend : IComputeBackend
             previous = row;
         }
     }
+
+    private AcceleratorStream Stream => _device.Accelerator.DefaultStream;
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 }
