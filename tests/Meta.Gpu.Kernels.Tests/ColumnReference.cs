@@ -84,8 +84,9 @@ internal static class ColumnReference
         var sorted = SortedCells(batch, rows, weights, missingAsZero, column);
         var n = sorted.Count;
         if (n == 0) return double.NaN;
+        // Renormalise over the column's cells summed in row order, then S in sorted order (DESIGN §4 step 6).
         var weightSum = 0.0;
-        foreach (var c in sorted) weightSum += c.Weight;
+        foreach (var c in sorted.OrderBy(c => c.K)) weightSum += c.Weight;
         var q = sorted.Select(c => (c.Value, Q: c.Weight / weightSum)).ToList();
         switch (method)
         {
