@@ -102,12 +102,13 @@ public sealed class IlgpuBackend : IComputeBackend
     public int ResidentUploads { get; private set; }
 
     /// <summary>
-    /// The backend <paramref name="kind"/> ("cuda", "opencl", "ilgpu-cpu") on its first usable device, or null
-    /// when the machine has none (no driver, no device) or the device fails to start — the failure is logged
-    /// as a warning with its exception, so a registry can fall through to the next backend. Throws
-    /// <see cref="ArgumentException"/> for any other name.
+    /// The backend <paramref name="kind"/> ("cuda", "opencl", "ilgpu-cpu") on its first usable device, with the
+    /// kernels loaded. Throws <see cref="ArgumentException"/> for any other name, and
+    /// <see cref="InvalidOperationException"/> saying why when the machine has no usable such device (no driver,
+    /// no device, an OpenCL device without generic address space or float64) or the device fails to start.
+    /// This is the factory a backend registry calls.
     /// </summary>
-    public static IlgpuBackend? TryCreate(string kind, ILogger? logger = null)
+    public static IlgpuBackend Create(string kind, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(kind);
         if (!DeviceKindNames.TryParse(kind, out var deviceKind))
@@ -120,16 +121,43 @@ public sealed class IlgpuBackend : IComputeBackend
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            logger.LogWarning(e, "{Backend}: device failed to start: {Message}", kind, e.Message);
-            return null;
+            throw new InvalidOperationException($"{kind}: the device failed to start: {e.Message}", e);
         }
-        if (device is null)
-        {
-            logger.LogDebug("{Backend}: no usable device", kind);
-            return null;
-        }
+        if (device is null) throw new InvalidOperationException($"{kind}: {AbsenceReason(deviceKind)}");
         logger.LogInformation("{Backend}: using {Device}", kind, device.DeviceName);
         return new IlgpuBackend(device, logger);
+    }
+
+    /// <summary>
+    /// <see cref="Create"/>, or null when the machine has no usable such device or it fails to start; the reason
+    /// is logged (a start failure as a warning, with its exception). Throws <see cref="ArgumentException"/> for a
+    /// name that is not an ILGPU backend.
+    /// </summary>
+    public static IlgpuBackend? TryCreate(string kind, ILogger? logger = null)
+    {
+        logger ??= NullLogger.Instance;
+        try
+        {
+            return Create(kind, logger);
+        }
+        catch (InvalidOperationException e) when (e.InnerException is not null)
+        {
+            logger.LogWarning(e, "{Message}", e.Message);
+            return null;
+        }
+        catch (InvalidOperationException e)
+        {
+            logger.LogDebug("{Message}", e.Message);
+            return null;
+        }
+    }
+
+    private static string AbsenceReason(DeviceKind kind)
+    {
+        var unusable = ListDevices().Where(d => d.Kind == kind && !d.Usable).Select(d => $"{d.Name}: {d.Reason}").ToList();
+        return unusable.Count > 0
+            ? $"no usable device ({string.Join("; ", unusable)})"
+            : "no device found (no driver or no device on this machine)";
     }
 
     /// <summary>Every device ILGPU sees (for <c>meta-gpu devices</c>).</summary>
