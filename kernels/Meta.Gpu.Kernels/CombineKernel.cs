@@ -17,7 +17,10 @@ namespace Meta.Gpu.Kernels;
 /// exactly as the float64 reference makes it.</para>
 /// <para>The column's value is rounded to float32 (the aggregate's type) and that float32 value v steps the
 /// prior in float64: interpolate p += beta (v - p), delta p += beta v, rounded back to float32. A column with
-/// no taking-part cell is NaN in the aggregate, counted in <c>emptyColumns</c>, and leaves the prior as it is.</para>
+/// no taking-part cell is NaN in the aggregate, counted in <c>emptyColumns</c>, and leaves the prior as it is.
+/// A NaN prior cell is a key the prior lacks (§8 (b), (d)): interpolate adopts v, delta sets beta v.</para>
+/// <para>With missing keys as zero, absent cells are present zeros only in a column some participating row
+/// sent (the key union of §4 step 2); a column no participating row sent is empty.</para>
 /// </remarks>
 public static class CombineKernel
 {
@@ -35,7 +38,14 @@ public static class CombineKernel
             return;
         }
         if (settings.Step == 0) return;
-        var p = (double)prior[column];
+        var before = prior[column];
+        if (float.IsNaN(before))
+        {
+            // A NaN prior cell is a key the prior lacks: interpolate adopts v; delta starts it at 0 (§8 (b), (d)).
+            prior[column] = settings.Rule == CombineSettings.Delta ? (float)(settings.Beta * v) : v;
+            return;
+        }
+        var p = (double)before;
         prior[column] = settings.Rule == CombineSettings.Delta
             ? (float)(p + settings.Beta * v)
             : (float)(p + settings.Beta * (v - p));
@@ -44,7 +54,7 @@ public static class CombineKernel
     private static double Combine(DenseMatrix matrix, ArrayView<int> rows, ArrayView<double> weights, CombineSettings settings, int column)
     {
         var n = settings.RowCount;
-        var zero = settings.MissingAsZero;
+        var zero = settings.MissingAsZero != 0 && matrix.AnySent(rows, n, column) ? 1 : 0;
         var present = 0;
         var weightSum = 0.0;
         for (var k = 0; k < n; k++)

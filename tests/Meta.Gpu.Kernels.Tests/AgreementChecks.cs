@@ -95,10 +95,11 @@ internal static class AgreementChecks
         for (var d = 0; d < batch.Columns; d++)
         {
             cells.Clear();
+            var zero = missingAsZero && ColumnReference.Sent(batch, rows, d);
             for (var k = 0; k < rows.Length; k++)
             {
                 if (batch.IsPresent(rows[k], d)) cells.Add(new ColumnCell(batch.Row(rows[k])[d], weights[k], rows[k]));
-                else if (missingAsZero) cells.Add(new ColumnCell(0.0, weights[k], rows[k]));
+                else if (zero) cells.Add(new ColumnCell(0.0, weights[k], rows[k]));
             }
             expected[d] = (float)ColumnRules.Combine(method, cells.ToArray(), alpha);
         }

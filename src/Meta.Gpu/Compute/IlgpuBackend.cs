@@ -54,6 +54,7 @@ public sealed class IlgpuBackend : IComputeBackend
     private readonly DeviceBuffer<float> _aggregate;
     private readonly DeviceBuffer<float> _prior;
     private readonly DeviceBuffer<int> _counter;
+    private readonly DeviceBuffer<int> _columnSent;
     private readonly DeviceBuffer<int> _partialInts;
     private readonly DeviceBuffer<int> _partialFlags;
     private readonly DeviceBuffer<double> _partialSums;
@@ -77,6 +78,7 @@ public sealed class IlgpuBackend : IComputeBackend
         _aggregate = new(a);
         _prior = new(a);
         _counter = new(a);
+        _columnSent = new(a);
         _partialInts = new(a);
         _partialFlags = new(a);
         _partialSums = new(a);
@@ -241,7 +243,11 @@ public sealed class IlgpuBackend : IComputeBackend
                 var partialCounts = _partialInts.View((long)n * segments);
                 var rowSums = _rowSums.View(n);
                 var rowCounts = _rowInts.View(n);
-                k.DistancePartials(n * segments, chunk.Matrix, rowView, medianView, missingAsZero ? 1 : 0, segments, partialSums, partialCounts);
+                // Without a mask every cell is present: "missing as zero" changes nothing and needs no column flags.
+                var zero = missingAsZero && batch.Mask is not null;
+                var sent = _columnSent.View(zero ? chunk.Width : 1);
+                if (zero) k.ColumnSent(chunk.Width, chunk.Matrix, rowView, n, sent);
+                k.DistancePartials(n * segments, chunk.Matrix, rowView, medianView, zero ? 1 : 0, sent, segments, partialSums, partialCounts);
                 k.DistanceReduce(n, segments, partialSums, partialCounts, rowSums, rowCounts);
                 Copy.ToHost(Stream, rowSums, chunkSums);
                 Copy.ToHost(Stream, rowCounts, chunkCounts);
@@ -330,7 +336,7 @@ public sealed class IlgpuBackend : IComputeBackend
             foreach (var buffer in new IDisposable[]
                      {
                          _residentValues, _residentMask, _chunkValues, _chunkMask, _rows, _weights, _medians, _aggregate, _prior,
-                         _counter, _partialInts, _partialFlags, _partialSums, _rowInts, _rowFlags, _rowSums,
+                         _counter, _columnSent, _partialInts, _partialFlags, _partialSums, _rowInts, _rowFlags, _rowSums,
                      })
                 buffer.Dispose();
             _device.Dispose();
@@ -424,7 +430,7 @@ public sealed class IlgpuBackend : IComputeBackend
     public static int ColumnsPerChunk(int rows, int stride, int columns, bool hasMask, long budgetBytes)
     {
         var cellBytes = sizeof(float) + (hasMask ? 1 : 0);
-        const long columnOutputBytes = sizeof(double) + sizeof(float) + sizeof(float);
+        const long columnOutputBytes = sizeof(double) + sizeof(float) + sizeof(float) + sizeof(int);
         var scratchBytes = (long)Math.Max(rows, 1) * MaxSegments * (sizeof(double) + 2 * sizeof(int)) + (1 << 20);
         var budget = budgetBytes - scratchBytes;
 
