@@ -160,6 +160,23 @@ public sealed class IlgpuExactCaseTests(IlgpuCpuFixture fixture)
     }
 
     [Fact]
+    public async Task CallsFromSeveralThreadsAtOnce_GiveTheSameResults()
+    {
+        var batch = RandomBatch.Create(new BatchShape(5, 100, Mask: true, Ties: true), 41);
+        var rows = RandomBatch.EligibleRows(batch);
+        var weights = RandomBatch.Weights(batch, rows, uniform: false);
+        float[] Run()
+        {
+            var aggregate = new float[batch.Columns];
+            _backend.Combine(batch, rows, weights, AggregationMethod.WeightedMedian, 0.1, true, aggregate, Span<float>.Empty, null);
+            return aggregate;
+        }
+        var expected = Run();
+        var results = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(Run)));
+        Assert.All(results, r => Assert.Equal(expected, r));
+    }
+
+    [Fact]
     public void BadArguments_AreRejectedBeforeAnyWork()
     {
         var batch = Batch([1f, 2f, 3f]);

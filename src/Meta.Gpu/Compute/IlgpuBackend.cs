@@ -174,6 +174,7 @@ public sealed class IlgpuBackend : IComputeBackend
         lock (_gate)
         {
             ThrowIfDisposed();
+            using var binding = Bind();
             var counts = new int[n];
             var flags = new int[n];
             var chunkCounts = new int[n];
@@ -208,6 +209,7 @@ public sealed class IlgpuBackend : IComputeBackend
         lock (_gate)
         {
             ThrowIfDisposed();
+            using var binding = Bind();
             var rowView = _rows.Upload(rows);
             foreach (var chunk in Chunks(batch))
             {
@@ -229,6 +231,7 @@ public sealed class IlgpuBackend : IComputeBackend
         lock (_gate)
         {
             ThrowIfDisposed();
+            using var binding = Bind();
             var sums = new double[n];
             var counts = new int[n];
             var chunkSums = new double[n];
@@ -308,6 +311,7 @@ public sealed class IlgpuBackend : IComputeBackend
         lock (_gate)
         {
             ThrowIfDisposed();
+            using var binding = Bind();
             var rowView = _rows.Upload(rows);
             var weightView = _weights.Upload(weights);
             var counter = _counter.View(1);
@@ -333,6 +337,8 @@ public sealed class IlgpuBackend : IComputeBackend
         {
             if (_disposed) return;
             _disposed = true;
+            // Buffers are freed in the device's context; the accelerator itself goes last.
+            _device.Accelerator.Bind();
             foreach (var buffer in new IDisposable[]
                      {
                          _residentValues, _residentMask, _chunkValues, _chunkMask, _rows, _weights, _medians, _aggregate, _prior,
@@ -456,6 +462,10 @@ public sealed class IlgpuBackend : IComputeBackend
     }
 
     private AcceleratorStream Stream => _device.Accelerator.DefaultStream;
+
+    /// <summary>Makes the device current on the calling thread for the call (CUDA contexts are per thread, and
+    /// callers may come from any thread) and restores the previous binding afterwards.</summary>
+    private ScopedAcceleratorBinding Bind() => _device.Accelerator.BindScoped();
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 }
