@@ -1,6 +1,7 @@
 using ILGPU.Runtime;
 using Meta.Gpu.Kernels;
 using Meta.Gpu.Learning.Aggregation;
+using Meta.Gpu.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -24,9 +25,10 @@ namespace Meta.Gpu.Compute;
 /// and the outlier distances are float64 on the device, as the float64 reference makes them; see
 /// <see cref="CombineKernel"/>. Participating rows must have no non-finite present cell (eligibility rejects
 /// them first); their order in (value, row) sorting is undefined otherwise.</para>
-/// <para>Calls are serialised: one backend drives one device stream.</para>
+/// <para>Calls are serialised: one backend drives one device stream. As an <see cref="IDeviceTelemetrySource"/>
+/// it samples its device's memory (CUDA: the driver's memory info).</para>
 /// </remarks>
-public sealed class IlgpuBackend : IComputeBackend
+public sealed class IlgpuBackend : IComputeBackend, IDeviceTelemetrySource
 {
     /// <summary>Share of the free device memory a round may use; the rest is left to other users of the device.</summary>
     public const double MemoryShare = 0.8;
@@ -331,6 +333,19 @@ public sealed class IlgpuBackend : IComputeBackend
         }
     }
 
+    /// <summary>Device memory now (see <see cref="KernelAccelerator.MemoryInfo"/>), vram_high against the
+    /// default threshold of DESIGN §5.</summary>
+    public DeviceMemorySample Sample()
+    {
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            using var binding = Bind();
+            var (used, total) = _device.MemoryInfo(HeldBytes());
+            return DeviceMemorySample.FromBytes(used, total);
+        }
+    }
+
     public void Dispose()
     {
         lock (_gate)
@@ -466,6 +481,11 @@ public sealed class IlgpuBackend : IComputeBackend
     /// <summary>Makes the device current on the calling thread for the call (CUDA contexts are per thread, and
     /// callers may come from any thread) and restores the previous binding afterwards.</summary>
     private ScopedAcceleratorBinding Bind() => _device.Accelerator.BindScoped();
+
+    private long HeldBytes() =>
+        _residentValues.Bytes + _residentMask.Bytes + _chunkValues.Bytes + _chunkMask.Bytes + _rows.Bytes + _weights.Bytes
+        + _medians.Bytes + _aggregate.Bytes + _prior.Bytes + _counter.Bytes + _columnSent.Bytes + _partialInts.Bytes
+        + _partialFlags.Bytes + _partialSums.Bytes + _rowInts.Bytes + _rowFlags.Bytes + _rowSums.Bytes;
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 }
