@@ -1,5 +1,6 @@
 using Meta.Gpu.Kernels;
 using Meta.Gpu.Learning.Aggregation;
+using Meta.Gpu.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -24,6 +25,10 @@ namespace Meta.Gpu.Compute;
 /// <see cref="CombineKernel"/>. Participating rows must have no non-finite present cell (eligibility rejects
 /// them first); their order in (value, row) sorting is undefined otherwise.</para>
 /// <para>Calls are serialised: one backend drives one device stream.</para>
+/// <para>Device telemetry (DESIGN §13): after every call the backend reports the device bytes it holds to the
+/// process-wide <see cref="DeviceAllocationLedger"/> of its kind (and gives them back when disposed); OpenCL
+/// telemetry counts them as the device's used memory, and OpenCL chunk planning takes free = total - held, since
+/// OpenCL cannot ask the device what is free.</para>
 /// </remarks>
 public sealed class IlgpuBackend : IComputeBackend
 {
@@ -60,6 +65,7 @@ public sealed class IlgpuBackend : IComputeBackend
     private readonly DeviceBuffer<int> _rowFlags;
     private readonly DeviceBuffer<double> _rowSums;
     private bool _disposed;
+    private long _reportedBytes;
 
     private IlgpuBackend(KernelAccelerator device, ILogger logger)
     {
@@ -99,6 +105,12 @@ public sealed class IlgpuBackend : IComputeBackend
 
     /// <summary>Uploads of a batch to the resident copy so far; a steady batch uploads once.</summary>
     public int ResidentUploads { get; private set; }
+
+    /// <summary>Device bytes this backend holds after its last call (0 once disposed).</summary>
+    public long DeviceBytesHeld => Interlocked.Read(ref _reportedBytes);
+
+    /// <summary>The accelerator, for device telemetry that shares it (<see cref="DeviceTelemetry.ForBackend(IComputeBackend, double, TimeSpan?)"/>).</summary>
+    internal KernelAccelerator Device => _device;
 
     /// <summary>
     /// The backend <paramref name="kind"/> ("cuda", "opencl", "ilgpu-cpu") on its first usable device, or null
@@ -143,6 +155,7 @@ public sealed class IlgpuBackend : IComputeBackend
         lock (_gate)
         {
             ThrowIfDisposed();
+            using var report = new HeldBytesReport(this);
             var counts = new int[n];
             var flags = new int[n];
             var chunkCounts = new int[n];
@@ -177,6 +190,7 @@ public sealed class IlgpuBackend : IComputeBackend
         lock (_gate)
         {
             ThrowIfDisposed();
+            using var report = new HeldBytesReport(this);
             var rowView = _rows.Upload(rows);
             foreach (var chunk in Chunks(batch))
             {
@@ -198,6 +212,7 @@ public sealed class IlgpuBackend : IComputeBackend
         lock (_gate)
         {
             ThrowIfDisposed();
+            using var report = new HeldBytesReport(this);
             var sums = new double[n];
             var counts = new int[n];
             var chunkSums = new double[n];
@@ -273,6 +288,7 @@ public sealed class IlgpuBackend : IComputeBackend
         lock (_gate)
         {
             ThrowIfDisposed();
+            using var report = new HeldBytesReport(this);
             var rowView = _rows.Upload(rows);
             var weightView = _weights.Upload(weights);
             var counter = _counter.View(1);
@@ -304,6 +320,7 @@ public sealed class IlgpuBackend : IComputeBackend
                          _counter, _partialInts, _partialFlags, _partialSums, _rowInts, _rowFlags, _rowSums,
                      })
                 buffer.Dispose();
+            ReportHeldBytes();
             _device.Dispose();
         }
     }
@@ -379,7 +396,7 @@ public sealed class IlgpuBackend : IComputeBackend
         if (ChunkColumns is int forced) return Math.Clamp(forced, 1, batch.Columns);
         // Buffers this backend already holds are reusable for the new plan, so they count as free.
         var reusable = _residentValues.Bytes + _residentMask.Bytes + _chunkValues.Bytes + _chunkMask.Bytes;
-        var budget = (long)((_device.FreeMemoryBytes() + reusable) * MemoryShare);
+        var budget = (long)((FreeDeviceBytes() + reusable) * MemoryShare);
         var width = ColumnsPerChunk(batch.Rows, batch.Stride, batch.Columns, batch.Mask is not null, budget);
         if (width < batch.Columns)
             _logger.LogDebug("{Backend}: batch {Rows}x{Columns} exceeds the device budget of {Budget} bytes; {Chunk} columns per chunk",
@@ -421,4 +438,29 @@ public sealed class IlgpuBackend : IComputeBackend
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    /// <summary>Free device memory for chunk planning: the driver's figure where there is one (CUDA, the CPU
+    /// accelerator); OpenCL has none, so its total less what the engine's backends hold on it.</summary>
+    private long FreeDeviceBytes() => _device.Kind == DeviceKind.OpenCL
+        ? Math.Max(0, _device.Accelerator.MemorySize - DeviceAllocationLedger.For(DeviceKind.OpenCL).BytesHeld)
+        : _device.FreeMemoryBytes();
+
+    private long HeldBytes() =>
+        _residentValues.Bytes + _residentMask.Bytes + _chunkValues.Bytes + _chunkMask.Bytes + _rows.Bytes + _weights.Bytes
+        + _medians.Bytes + _aggregate.Bytes + _prior.Bytes + _counter.Bytes + _partialInts.Bytes + _partialFlags.Bytes
+        + _partialSums.Bytes + _rowInts.Bytes + _rowFlags.Bytes + _rowSums.Bytes;
+
+    /// <summary>Reports the change in held device bytes to the ledger of this backend's kind (under the gate).</summary>
+    private void ReportHeldBytes()
+    {
+        var held = HeldBytes();
+        var delta = held - Interlocked.Exchange(ref _reportedBytes, held);
+        if (delta != 0) DeviceAllocationLedger.For(_device.Kind).Record(delta);
+    }
+
+    /// <summary>Reports held bytes when a call ends, however it ends.</summary>
+    private readonly struct HeldBytesReport(IlgpuBackend backend) : IDisposable
+    {
+        public void Dispose() => backend.ReportHeldBytes();
+    }
 }
