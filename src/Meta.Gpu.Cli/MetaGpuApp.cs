@@ -35,6 +35,7 @@ public static class MetaGpuApp
         yield return ConformanceCommand.Create(console);
         yield return GovernCommand.Create(console);
         yield return AggregateCommand.Create(console);
+        yield return StorageSoakCommand.Create(console);
         yield return DevicesCommand.Create(console);
     }
 

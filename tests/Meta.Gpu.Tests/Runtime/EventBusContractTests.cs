@@ -337,6 +337,21 @@ public abstract class EventBusContractTests
     }
 
     [Fact]
+    public async Task Shutdown_with_a_zero_timeout_on_an_idle_bus_is_clean()
+    {
+        var logger = new RecordingLogger();
+        var bus = CreateBus(logger: logger);
+        using var s = bus.Subscribe("t", (_, _) => ValueTask.CompletedTask);
+        await bus.PublishAsync("t", 1);
+        await bus.WaitForIdleAsync().WaitAsync(Patience);
+
+        await bus.ShutdownAsync(TimeSpan.Zero).WaitAsync(Patience);
+
+        Assert.Empty(logger.AtLeast(LogLevel.Warning));
+        Assert.Equal(1, bus.Stats.Delivered);
+    }
+
+    [Fact]
     public async Task Dispose_shuts_the_bus_down()
     {
         var bus = CreateBus();
