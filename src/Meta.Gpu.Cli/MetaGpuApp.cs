@@ -34,6 +34,8 @@ public static class MetaGpuApp
     {
         yield return ConformanceCommand.Create(console);
         yield return DemoCommand.Create(console);
+        yield return GovernCommand.Create(console);
+        yield return AggregateCommand.Create(console);
     }
 
     /// <summary>Runs a command body, turning user errors into one line on stderr and exit code 2.</summary>
