@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Meta.Gpu.Compute;
+using Meta.Gpu.Learning;
 using Meta.Gpu.Runtime;
 using Meta.Gpu.Serialization;
 using static TorchSharp.torch;
@@ -45,6 +46,7 @@ public sealed class MetaTrainingLoop : IDisposable
     private readonly ConcurrentQueue<BusEvent> _inbox = new();
     private readonly List<IDisposable> _subscriptions = [];
     private DomainBatch? _batch;
+    private OnlineReptileOptimizer? _optimizer;
     private bool _hasPrevious;
 
     public MetaTrainingLoop(nn.Module model, IOuterStep outerStep, MetaTrainingOptions? options = null, IEventBus? bus = null)
@@ -90,6 +92,24 @@ public sealed class MetaTrainingLoop : IDisposable
     /// <summary>The outer step size for the next round, read once per round. Default: the options' beta;
     /// set it to follow a governed optimizer's beta.</summary>
     public Func<double> StepSize { get; set; }
+
+    /// <summary>The optimizer whose beta the outer step follows, when one is set.</summary>
+    public OnlineReptileOptimizer? Optimizer => _optimizer;
+
+    /// <summary>
+    /// Makes the outer step size follow <paramref name="optimizer"/>'s beta (DESIGN §8). After each round the loop
+    /// steps the optimizer with the round's reward (<see cref="MetaRoundResult.MetaScore"/>) and resource flags:
+    /// <c>latency_high</c> when the outer step took longer than the scheduler's latency target, and
+    /// <c>bandwidth_free</c> when it took less than <see cref="MetaTrainingOptions.ComfortLatencyMs"/>. The
+    /// optimizer carries no dense values here: the dense prior moves in <see cref="IOuterStep"/>; DESIGN §10 gives
+    /// the dense prior its own optimizer state, driven by the same reward and flags as the knob prior.
+    /// </summary>
+    public void FollowOptimizer(OnlineReptileOptimizer optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        _optimizer = optimizer;
+        StepSize = () => optimizer.Beta;
+    }
 
     /// <summary>Runs one meta-round over <paramref name="domains"/>. <paramref name="innerLoop"/> is called once
     /// per domain, in order, with the module holding the prior; it adapts the module in place.</summary>
@@ -157,6 +177,14 @@ public sealed class MetaTrainingLoop : IDisposable
             roundClock.Elapsed.TotalMilliseconds,
             rolledBack);
 
+        _optimizer?.Apply(
+            [],
+            [],
+            result.MetaScore,
+            new DrgProfile(
+                VramHigh: false,
+                LatencyHigh: result.OuterStepMs > _options.LatencyTargetMs,
+                BandwidthFree: result.OuterStepMs < _options.ComfortLatencyMs));
         if (_bus is not null) await PublishAsync(_bus, outcomes, result, cancellationToken).ConfigureAwait(false);
         return result;
     }

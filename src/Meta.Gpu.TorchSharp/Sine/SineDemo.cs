@@ -71,7 +71,8 @@ public static class SineDemo
 
         var (mse, example) = Evaluate(options, meta, randomInit, jointStart, progress, cancellationToken);
         progress?.Invoke(new SineDemoProgress("evaluating", options.HeldOutTasks, options.HeldOutTasks, last));
-        return new SineDemoResult(options, outerStep.Backend, mse, example, loop.Rollbacks, last?.Beta ?? double.NaN, clock.Elapsed);
+        return new SineDemoResult(options, outerStep.Backend, mse, example, loop.Rollbacks, last?.Beta ?? double.NaN,
+            new SortedDictionary<string, double>(loop.Knobs.ToDictionary(), StringComparer.Ordinal), clock.Elapsed);
     }
 
     /// <summary>The inner loop: a few SGD steps on the task's shots from whatever the network holds (the prior).

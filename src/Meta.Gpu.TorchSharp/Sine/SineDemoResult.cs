@@ -23,6 +23,7 @@ public sealed record SineDemoResult(
     SineExample Example,
     int Rollbacks,
     double FinalBeta,
+    IReadOnlyDictionary<string, double> Knobs,
     TimeSpan Elapsed);
 
 /// <summary>Where the demo is, for a progress bar: the phase ("meta-training", "joint training",

@@ -23,6 +23,7 @@ internal static class DemoReport
             ["held_out_tasks"] = o.HeldOutTasks,
             ["inner_learning_rate"] = o.InnerLearningRate,
             ["inner_steps"] = o.InnerSteps,
+            ["knobs"] = new JsonObject(result.Knobs.Select(k => KeyValuePair.Create(k.Key, (JsonNode?)WireJson.Number(k.Value)))),
             ["meta_rounds"] = o.MetaRounds,
             ["mse"] = new JsonObject
             {

@@ -1,4 +1,7 @@
 using System.Globalization;
+using Meta.Gpu.Governance;
+using Meta.Gpu.Learning;
+using Meta.Gpu.Runtime;
 using Meta.Gpu.TorchSharp;
 using Meta.Gpu.TorchSharp.Sine;
 using Spectre.Console;
@@ -89,7 +92,29 @@ internal static class DemoRunner
         return MetaGpuApp.ExitOk;
     }
 
-    private static Task<SineDemoResult> RunDemoAsync(
-        SineDemoOptions options, IOuterStep outerStep, DemoSettings settings, Action<SineDemoProgress> progress, CancellationToken token) =>
-        SineDemo.RunAsync(options, outerStep, new MetaTrainingOptions { Beta = settings.Beta }, progress: progress, cancellationToken: token);
+    /// <summary>With governance on, the run has an in-process bus with a supervisor on it, and the outer step
+    /// follows a DESIGN §8 optimizer's beta (starting at --beta); without, the step size stays at --beta.</summary>
+    private static async Task<SineDemoResult> RunDemoAsync(
+        SineDemoOptions options, IOuterStep outerStep, DemoSettings settings, Action<SineDemoProgress> progress, CancellationToken token)
+    {
+        var loopOptions = new MetaTrainingOptions { Beta = settings.Beta };
+        if (!settings.Governance)
+            return await SineDemo.RunAsync(options, outerStep, loopOptions, progress: progress, cancellationToken: token).ConfigureAwait(false);
+
+        var optimizer = new OnlineReptileOptimizer(new OptimizerConfig(BetaInit: settings.Beta, BetaMax: Math.Max(settings.Beta, OptimizerConfig.Default.BetaMax)).Validated("--beta"));
+        var bus = new EventBus();
+        await using (bus.ConfigureAwait(false))
+        {
+            var supervisor = new MetaSupervisor(bus);
+            await using (supervisor.ConfigureAwait(false))
+            {
+                supervisor.Start();
+                var result = await SineDemo.RunAsync(options, outerStep, loopOptions, bus, loop => loop.FollowOptimizer(optimizer), progress, token)
+                    .ConfigureAwait(false);
+                await bus.WaitForIdleAsync(token).ConfigureAwait(false);
+                await supervisor.StopAsync(token).ConfigureAwait(false);
+                return result;
+            }
+        }
+    }
 }
