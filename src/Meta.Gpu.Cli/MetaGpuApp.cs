@@ -33,6 +33,7 @@ public static class MetaGpuApp
     private static IEnumerable<Command> Commands(CliConsole console)
     {
         yield return ConformanceCommand.Create(console);
+        yield return DemoCommand.Create(console);
         yield return GovernCommand.Create(console);
         yield return AggregateCommand.Create(console);
         yield return StorageSoakCommand.Create(console);
