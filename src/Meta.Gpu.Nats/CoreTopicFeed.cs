@@ -40,7 +40,7 @@ internal sealed class CoreTopicFeed(NatsEventBus bus, string topic) : TopicFeed(
                 }
             }
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (cancellationToken.IsCancellationRequested && e is OperationCanceledException or ObjectDisposedException or NatsException)
         {
             // Stopped.
         }

@@ -38,7 +38,8 @@ internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFe
 
     protected override async Task RunAsync(CancellationToken cancellationToken)
     {
-        var consumeOptions = new NatsJSConsumeOpts { MaxMsgs = Bus.Options.ConsumeBatch };
+        // Short pull expiry: a pull request lost with a restarted broker is renewed within seconds, not the default 30 s.
+        var consumeOptions = new NatsJSConsumeOpts { MaxMsgs = Bus.Options.ConsumeBatch, Expires = TimeSpan.FromSeconds(2), IdleHeartbeat = TimeSpan.FromSeconds(1) };
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -56,7 +57,7 @@ internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFe
                     }
                 }
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (cancellationToken.IsCancellationRequested && e is OperationCanceledException or ObjectDisposedException or NatsException)
             {
                 return;
             }

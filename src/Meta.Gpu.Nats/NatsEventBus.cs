@@ -308,11 +308,8 @@ public sealed class NatsEventBus : IEventBus
         _closed = true;
         Interlocked.Exchange(ref _shutdownStarted, 1);
         await _stopping.CancelAsync().ConfigureAwait(false);
-        foreach (var feed in _feeds.Values)
-            foreach (var subscriber in feed.Subscribers)
-                subscriber.Abandon();
-        await Connection.DisposeAsync().ConfigureAwait(false);
         await StopFeedsAsync().ConfigureAwait(false);
+        await Connection.DisposeAsync().ConfigureAwait(false);
     }
 
     private async Task StopFeedsAsync()
@@ -554,8 +551,13 @@ public sealed class NatsEventBus : IEventBus
             try
             {
                 var ack = await JetStream.PublishAsync(subject, body, opts: options, headers: headers, cancellationToken: cancellationToken).ConfigureAwait(false);
+                if (ack.Duplicate)
+                {
+                    // Stored already (a retried publish of the same domain id and sequence): that is success.
+                    Interlocked.Increment(ref _duplicates);
+                    return;
+                }
                 ack.EnsureSuccess();
-                if (ack.Duplicate) Interlocked.Increment(ref _duplicates);
                 return;
             }
             catch (Exception e) when (e is NatsException or TimeoutException && !cancellationToken.IsCancellationRequested && DateTime.UtcNow < deadline && !_abandoned)
