@@ -29,6 +29,7 @@ internal sealed class CoreTopicFeed(NatsEventBus bus, string topic) : TopicFeed(
                 {
                     while (reader.TryRead(out var msg))
                     {
+                        if (Bus.IsOwn(msg.Headers)) LocalReturned();
                         var decoded = await Bus.DecodeAsync(Topic, msg.Headers, msg.Data, cancellationToken).ConfigureAwait(false);
                         if (decoded.Ok)
                             await DispatchAsync(new BusEvent(Topic, decoded.Payload), settle: null, cancellationToken).ConfigureAwait(false);

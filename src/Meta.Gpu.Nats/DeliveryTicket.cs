@@ -1,13 +1,18 @@
 namespace Meta.Gpu.Nats;
 
 /// <summary>
-/// One received durable message fanned out to several local subscribers: the last subscriber to finish runs the
-/// acknowledgement, so the broker forgets the message only once every local handler has taken it in.
+/// One received durable message fanned out to several local subscribers. When the last of them is done, the
+/// message is settled: acknowledged when at least one handler took it in, given back to the broker (nak) when
+/// none did (every subscriber left before its turn), so it is neither lost nor applied twice.
 /// </summary>
-internal sealed class DeliveryTicket(int subscribers, Func<ValueTask> onAllDone)
+internal sealed class DeliveryTicket(int subscribers, Func<bool, ValueTask> settle)
 {
     private int _remaining = subscribers;
+    private int _handled;
 
-    public ValueTask SignalAsync() =>
-        Interlocked.Decrement(ref _remaining) == 0 ? onAllDone() : ValueTask.CompletedTask;
+    public ValueTask SignalAsync(bool handled)
+    {
+        if (handled) Interlocked.Exchange(ref _handled, 1);
+        return Interlocked.Decrement(ref _remaining) == 0 ? settle(Volatile.Read(ref _handled) == 1) : ValueTask.CompletedTask;
+    }
 }

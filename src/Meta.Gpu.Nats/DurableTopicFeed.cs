@@ -89,7 +89,7 @@ internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFe
             await msg.AckTerminateAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             return;
         }
-        var dispatched = await DispatchAsync(new BusEvent(Topic, decoded.Payload), () => Bus.SettleAsync(Topic, msg, decoded.ObjectName), cancellationToken).ConfigureAwait(false);
+        var dispatched = await DispatchAsync(new BusEvent(Topic, decoded.Payload), handled => Bus.SettleAsync(Topic, msg, decoded.ObjectName, handled), cancellationToken).ConfigureAwait(false);
         if (!dispatched)
             // Nobody here any more (the last subscriber left meanwhile): give it back for the next consumer.
             await msg.NakAsync(cancellationToken: cancellationToken).ConfigureAwait(false);

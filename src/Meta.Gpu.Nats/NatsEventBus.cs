@@ -43,6 +43,13 @@ public sealed class NatsEventBus : IEventBus
     private const string KindDenseInline = "dense-inline";
     private const string KindDenseObject = "dense-object";
     private const string ObjectField = "vector_object";
+    private const string OriginHeader = "Meta-Gpu-Origin";
+    private const int Running = 0;
+    private const int Draining = 1;
+    private const int Stopped = 2;
+
+    /// <summary>The bus whose handler runs the current code (set once per subscriber worker).</summary>
+    internal static readonly AsyncLocal<NatsEventBus?> CurrentHandlerBus = new();
     private static readonly byte[] JsonNull = "null"u8.ToArray();
 
     private static readonly Meter Meter = new("Meta.Gpu.Nats");
@@ -51,7 +58,6 @@ public sealed class NatsEventBus : IEventBus
     private static readonly Counter<long> RedeliveredCounter = Meter.CreateCounter<long>("meta_gpu.bus.redelivered", description: "durable messages delivered more than once");
 
     private readonly ConcurrentDictionary<string, TopicFeed> _feeds = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, byte> _topics = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task>> _streams = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Task, byte> _retiring = new();
     private readonly Lock _feedGate = new();
@@ -62,9 +68,10 @@ public sealed class NatsEventBus : IEventBus
 
     private long _published, _delivered, _errors, _dropped, _rejected, _redelivered, _duplicates, _acknowledged, _objectsPut, _objectsFetched;
     private int _inDispatch, _pendingDeliveries, _unready, _subscriberCount;
-    private volatile bool _closed;
+    private int _state = Running;
     private volatile bool _abandoned;
     private int _shutdownStarted;
+    private readonly string _origin = Guid.NewGuid().ToString("N");
 
     private NatsEventBus(NatsBusOptions options, NatsConnection connection, ILogger logger)
     {
@@ -105,7 +112,7 @@ public sealed class NatsEventBus : IEventBus
         Interlocked.Read(ref _published),
         Interlocked.Read(ref _delivered),
         Interlocked.Read(ref _errors),
-        _topics.Count,
+        _feeds.Count,
         Volatile.Read(ref _subscriberCount));
 
     public NatsBusStats NatsStats => new(
@@ -122,7 +129,11 @@ public sealed class NatsEventBus : IEventBus
     /// <see cref="InvalidInputException"/> naming the address when the broker cannot be reached or lacks
     /// JetStream; once connected, a lost connection is re-established automatically.
     /// </summary>
-    public static async Task<NatsEventBus> ConnectAsync(NatsBusOptions options, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+    /// <param name="options">The broker and the topic settings.</param>
+    /// <param name="loggerFactory">Logging of the NATS client and, unless <paramref name="logger"/> is given, of the bus.</param>
+    /// <param name="logger">Where the bus reports failing handlers, rejected messages, drops and shutdown problems.</param>
+    /// <param name="cancellationToken">Stops connecting.</param>
+    public static async Task<NatsEventBus> ConnectAsync(NatsBusOptions options, ILoggerFactory? loggerFactory = null, ILogger? logger = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         options = options.Validated();
@@ -152,8 +163,7 @@ public sealed class NatsEventBus : IEventBus
             await connection.DisposeAsync().ConfigureAwait(false);
             throw new InvalidInputException($"bus {options.Url}: broker not reachable within {options.ConnectTimeout.TotalSeconds:0.#} s ({Innermost(e).Message})", e);
         }
-        var logger = loggerFactory.CreateLogger<NatsEventBus>();
-        var bus = new NatsEventBus(options, connection, logger);
+        var bus = new NatsEventBus(options, connection, logger ?? loggerFactory.CreateLogger<NatsEventBus>());
         if (options.DurableTopics.Count > 0 || options.DenseTopics.Count > 0)
         {
             try
@@ -171,10 +181,10 @@ public sealed class NatsEventBus : IEventBus
 
     public async ValueTask PublishAsync(string topic, object? payload, CancellationToken cancellationToken = default)
     {
-        ThrowIfClosed();
+        var fromHandler = ReferenceEquals(CurrentHandlerBus.Value, this);
+        ThrowIfRefused(fromHandler);
         NatsSubjects.ValidateTopic(topic);
         if (Volatile.Read(ref _unready) > 0) await WhenFeedsReadyAsync(cancellationToken).ConfigureAwait(false);
-        _topics.TryAdd(topic, 0);
         var subject = NatsSubjects.Subject(Options.SubjectPrefix, topic);
         var durable = Options.IsDurable(topic);
 
@@ -201,6 +211,25 @@ public sealed class NatsEventBus : IEventBus
             await EnsureStreamAsync(topic, cancellationToken).ConfigureAwait(false);
             await PublishDurableAsync(subject, body, headers, messageId, cancellationToken).ConfigureAwait(false);
         }
+        else if (_feeds.TryGetValue(topic, out var local))
+        {
+            // A subscriber of this process will get it back: mark it ours, so that backpressure and
+            // WaitForIdle can count it until it returns. A handler's own publishes never wait (they could wait
+            // for the very queue their handler drains); they are still counted.
+            if (!fromHandler) await local.WaitForRoomAsync(Options.QueueCapacity, cancellationToken).ConfigureAwait(false);
+            headers ??= [];
+            headers[OriginHeader] = _origin;
+            local.LocalSent();
+            try
+            {
+                await Connection.PublishAsync(subject, body, headers, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                local.LocalReturned();
+                throw;
+            }
+        }
         else
         {
             await Connection.PublishAsync(subject, body, headers, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -211,9 +240,8 @@ public sealed class NatsEventBus : IEventBus
     public IDisposable Subscribe(string topic, Func<BusEvent, CancellationToken, ValueTask> handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        ThrowIfClosed();
+        if (Volatile.Read(ref _state) != Running) throw new InvalidOperationException("the event bus is shut down: no more subscriptions");
         NatsSubjects.ValidateTopic(topic);
-        _topics.TryAdd(topic, 0);
         lock (_feedGate)
         {
             if (!_feeds.TryGetValue(topic, out var feed))
@@ -245,6 +273,8 @@ public sealed class NatsEventBus : IEventBus
     /// nothing pending and nothing unacknowledged.</remarks>
     public async Task WaitForIdleAsync(CancellationToken cancellationToken = default)
     {
+        if (ReferenceEquals(CurrentHandlerBus.Value, this))
+            throw new InvalidOperationException("WaitForIdleAsync called from a handler of this bus would wait for itself");
         var delay = 1;
         while (true)
         {
@@ -263,13 +293,19 @@ public sealed class NatsEventBus : IEventBus
 
     /// <summary>Drains (up to <paramref name="timeout"/>), then refuses new publishes and leaves the broker.
     /// Durable messages not handled by then stay unacknowledged and are redelivered to the next consumer.</summary>
+    /// <remarks>Publishes from outside are refused at once; handlers may still publish while the bus drains.
+    /// When the drain times out, the handlers' cancellation token is cancelled, what is queued is discarded and a
+    /// warning gives the count.</remarks>
     public async Task ShutdownAsync(TimeSpan timeout)
     {
+        if (ReferenceEquals(CurrentHandlerBus.Value, this))
+            throw new InvalidOperationException("ShutdownAsync called from a handler of this bus would wait for itself");
         if (Interlocked.Exchange(ref _shutdownStarted, 1) != 0)
         {
-            _closed = true;
+            Volatile.Write(ref _state, Stopped);
             return;
         }
+        Volatile.Write(ref _state, Draining);
         if (timeout > TimeSpan.Zero)
         {
             try
@@ -281,13 +317,15 @@ public sealed class NatsEventBus : IEventBus
             {
                 Logger.LogWarning("bus: shutdown drain timed out after {Timeout}; {Pending} deliveries unfinished (durable ones will be redelivered)",
                     timeout, Volatile.Read(ref _pendingDeliveries));
+                await _stopping.CancelAsync().ConfigureAwait(false);
             }
             catch (NatsException e)
             {
                 Logger.LogWarning("bus: shutdown drain stopped: {Error}", e.Message);
+                await _stopping.CancelAsync().ConfigureAwait(false);
             }
         }
-        _closed = true;
+        Volatile.Write(ref _state, Stopped);
         await StopFeedsAsync().ConfigureAwait(false);
     }
 
@@ -305,7 +343,7 @@ public sealed class NatsEventBus : IEventBus
     internal async ValueTask AbandonAsync()
     {
         _abandoned = true;
-        _closed = true;
+        Volatile.Write(ref _state, Stopped);
         Interlocked.Exchange(ref _shutdownStarted, 1);
         await _stopping.CancelAsync().ConfigureAwait(false);
         await StopFeedsAsync().ConfigureAwait(false);
@@ -322,15 +360,21 @@ public sealed class NatsEventBus : IEventBus
         }
         foreach (var feed in feeds)
             foreach (var subscriber in feed.Subscribers)
-                subscriber.Abandon();
+                subscriber.Close();
         await Task.WhenAll(feeds.Select(f => f.StopAsync()).Concat(_retiring.Keys)).ConfigureAwait(false);
         await Task.WhenAll(feeds.SelectMany(f => f.Subscribers).Select(s => s.Completion)).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
     }
 
-    private void ThrowIfClosed()
+    private void ThrowIfRefused(bool fromHandler)
     {
-        if (_closed) throw new InvalidOperationException("the event bus is shut down: no more publishes or subscriptions");
+        var state = Volatile.Read(ref _state);
+        if (state == Stopped || (state == Draining && !fromHandler))
+            throw new InvalidOperationException("the event bus is shut down: no more publishes");
     }
+
+    /// <summary>True when a received message was published by this bus.</summary>
+    internal bool IsOwn(NatsHeaders? headers) =>
+        headers is not null && headers.TryGetLastValue(OriginHeader, out var origin) && origin == _origin;
 
     private async Task WhenFeedsReadyAsync(CancellationToken cancellationToken)
     {
@@ -344,7 +388,7 @@ public sealed class NatsEventBus : IEventBus
         // Read in this order: buffered messages, then messages being dispatched, then queued deliveries; a
         // message moves forward through them and is counted in the next before it leaves the previous.
         foreach (var feed in _feeds.Values)
-            if (feed.Buffered > 0) return false;
+            if (feed.Buffered > 0 || feed.LocalInFlight > 0) return false;
         return Volatile.Read(ref _inDispatch) == 0 && Volatile.Read(ref _pendingDeliveries) == 0;
     }
 
@@ -377,9 +421,9 @@ public sealed class NatsEventBus : IEventBus
 
     internal void DeliveryQueued() => Interlocked.Increment(ref _pendingDeliveries);
 
-    internal void DeliveryFinished(bool succeeded)
+    internal void DeliveryFinished(bool handled)
     {
-        if (succeeded) Interlocked.Increment(ref _delivered);
+        if (handled) Interlocked.Increment(ref _delivered);
         Interlocked.Decrement(ref _pendingDeliveries);
     }
 
@@ -407,15 +451,32 @@ public sealed class NatsEventBus : IEventBus
     {
         Interlocked.Increment(ref _dropped);
         DroppedCounter.Add(1);
+        var prefix = Options.SubjectPrefix + ".";
+        if (IsOwn(args.Headers) && args.Subject.StartsWith(prefix, StringComparison.Ordinal)
+            && _feeds.TryGetValue(args.Subject[prefix.Length..], out var feed))
+            feed.LocalReturned();
         Logger.LogWarning("bus: dropped a message on {Subject}: the subscriber is {Pending} messages behind", args.Subject, args.Pending);
         return ValueTask.CompletedTask;
     }
 
     /// <summary>Acknowledges a durable message once every local handler is done with it, then deletes the
     /// object that carried its vector (if any): acknowledged work is never needed again.</summary>
-    internal async ValueTask SettleAsync(string topic, INatsJSMsg<byte[]> msg, string? objectName)
+    internal async ValueTask SettleAsync(string topic, INatsJSMsg<byte[]> msg, string? objectName, bool handled)
     {
         if (_abandoned) return;
+        if (!handled)
+        {
+            // No local handler took it in (they all left first): give it back for the next consumer.
+            try
+            {
+                await msg.NakAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is NatsException or ObjectDisposedException or OperationCanceledException)
+            {
+                Logger.LogDebug("bus: giving back a {Topic} message failed ({Error}); it is redelivered after the ack wait", topic, e.Message);
+            }
+            return;
+        }
         try
         {
             await msg.AckAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false);

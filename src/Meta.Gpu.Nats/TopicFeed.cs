@@ -13,6 +13,9 @@ internal abstract class TopicFeed
     private LocalSubscriber[] _subscribers = [];
     private readonly CancellationTokenSource _stop = new();
     private Task? _loop;
+    private int _localInFlight;
+    private int _roomWaiters;
+    private TaskCompletionSource _room = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     protected TopicFeed(NatsEventBus bus, string topic)
     {
@@ -67,6 +70,7 @@ internal abstract class TopicFeed
         lock (_gate)
         {
             _subscribers = [.. _subscribers.Where(s => !ReferenceEquals(s, subscriber))];
+            PulseRoom();
             return _subscribers.Length == 0;
         }
     }
@@ -75,15 +79,67 @@ internal abstract class TopicFeed
 
     /// <summary>Hands one event to every local subscriber; <paramref name="settle"/> runs once all of them
     /// have finished with it (null for fire-and-forget topics). False when there was nobody to hand it to.</summary>
-    protected async ValueTask<bool> DispatchAsync(BusEvent busEvent, Func<ValueTask>? settle, CancellationToken cancellationToken)
+    protected async ValueTask<bool> DispatchAsync(BusEvent busEvent, Func<bool, ValueTask>? settle, CancellationToken cancellationToken)
     {
         var subscribers = Volatile.Read(ref _subscribers);
         if (subscribers.Length == 0) return false;
         var ticket = settle is null ? null : new DeliveryTicket(subscribers.Length, settle);
         foreach (var subscriber in subscribers)
             if (!await subscriber.EnqueueAsync(new Delivery(busEvent, ticket), cancellationToken).ConfigureAwait(false) && ticket is not null)
-                await ticket.SignalAsync().ConfigureAwait(false);
+                await ticket.SignalAsync(handled: false).ConfigureAwait(false);
         return true;
+    }
+
+    /// <summary>Messages this bus published on the topic that have not come back from the broker yet.</summary>
+    public int LocalInFlight => Volatile.Read(ref _localInFlight);
+
+    public void LocalSent() => Interlocked.Increment(ref _localInFlight);
+
+    public void LocalReturned()
+    {
+        Interlocked.Decrement(ref _localInFlight);
+    }
+
+    /// <summary>
+    /// Backpressure across the broker: a publisher of this process waits while a local subscriber's queue, plus
+    /// what this process has published and the broker has not handed back yet, is at capacity. (The broker
+    /// itself never makes a publisher wait, so without this a fast publisher would only fill buffers.)
+    /// </summary>
+    public async ValueTask WaitForRoomAsync(int capacity, CancellationToken cancellationToken)
+    {
+        while (!HasRoom(capacity))
+        {
+            Interlocked.Increment(ref _roomWaiters);
+            try
+            {
+                var signal = Volatile.Read(ref _room).Task;
+                if (HasRoom(capacity)) return;
+                await signal.WaitAsync(TimeSpan.FromMilliseconds(50), cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Re-check: a message dropped by the client never comes back to pulse us.
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _roomWaiters);
+            }
+        }
+    }
+
+    private bool HasRoom(int capacity)
+    {
+        var inFlight = Volatile.Read(ref _localInFlight);
+        foreach (var subscriber in Volatile.Read(ref _subscribers))
+            if (subscriber.Queued + inFlight >= capacity) return false;
+        return true;
+    }
+
+    /// <summary>Wakes publishers waiting for room (a delivery left a queue, or a subscriber left).</summary>
+    public void PulseRoom()
+    {
+        if (Volatile.Read(ref _roomWaiters) == 0) return;
+        Interlocked.Exchange(ref _room, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
 
     /// <summary>Subscribes at the broker.</summary>

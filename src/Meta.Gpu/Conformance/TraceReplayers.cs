@@ -6,6 +6,12 @@ public static class TraceReplayers
     public static IReadOnlyList<ITraceReplayer> All { get; } =
     [
         // Each component adds its replayer here.
+        new Replayers.IntegrativeLayerReplayer(),
+        new Replayers.SupervisorReplayer(() => new Runtime.EventBus()),
+        new AggregatorReplayer(),
+        new DomainLearnerReplayer(),
+        new OptimizerReplayer(),
+        new SchedulerReplayer(),
     ];
 
     public static ITraceReplayer? Find(string component) =>

@@ -1,0 +1,131 @@
+using ILGPU;
+using ILGPU.Algorithms;
+
+namespace Meta.Gpu.Kernels;
+
+/// <summary>
+/// DESIGN §4 step 6 and the Reptile step (§8 (d)) in one pass, one thread per column.
+/// </summary>
+/// <remarks>
+/// <para>Weights: q_k = p_k / (sum of p over the column's taking-part cells, row order), all float64.</para>
+/// <para><c>mean</c> = sum q x / sum q. <c>trimmed_mean</c>: k = floor(alpha * n_d) dropped from each end of the
+/// (value, row) order, sum q x / sum q over the rest (k = 0: the weighted mean). <c>median</c>: the unweighted
+/// median. <c>weighted_median</c>: S = sum q (row order), c the running sum of q in (value, row) order,
+/// eps = 1e-12 S; the first cell with c &gt;= S/2 - eps; when |c - S/2| &lt;= eps and a next cell exists, the mean
+/// of the two, else the cell's value. Every decision (k, the ranks, the pick) is made in float64 / integers
+/// exactly as the float64 reference makes it.</para>
+/// <para>The column's value is rounded to float32 (the aggregate's type) and that float32 value v steps the
+/// prior in float64: interpolate p += beta (v - p), delta p += beta v, rounded back to float32. A column with
+/// no taking-part cell is NaN in the aggregate, counted in <c>emptyColumns</c>, and leaves the prior as it is.</para>
+/// </remarks>
+public static class CombineKernel
+{
+    /// <summary>Index = column. <paramref name="emptyColumns"/>[0] is incremented once per empty column.</summary>
+    public static void Run(
+        Index1D column, DenseMatrix matrix, ArrayView<int> rows, ArrayView<double> weights, CombineSettings settings,
+        ArrayView<float> aggregate, ArrayView<float> prior, ArrayView<int> emptyColumns)
+    {
+        var value = Combine(matrix, rows, weights, settings, column);
+        var v = (float)value;
+        if (settings.WriteAggregate != 0) aggregate[column] = v;
+        if (double.IsNaN(value))
+        {
+            Atomic.Add(ref emptyColumns[0], 1);
+            return;
+        }
+        if (settings.Step == 0) return;
+        var p = (double)prior[column];
+        prior[column] = settings.Rule == CombineSettings.Delta
+            ? (float)(p + settings.Beta * v)
+            : (float)(p + settings.Beta * (v - p));
+    }
+
+    private static double Combine(DenseMatrix matrix, ArrayView<int> rows, ArrayView<double> weights, CombineSettings settings, int column)
+    {
+        var n = settings.RowCount;
+        var zero = settings.MissingAsZero;
+        var present = 0;
+        var weightSum = 0.0;
+        for (var k = 0; k < n; k++)
+        {
+            if (!matrix.TryCell(rows[k], column, zero, out _)) continue;
+            present++;
+            weightSum += weights[k];
+        }
+        if (present == 0) return double.NaN;
+
+        switch (settings.Method)
+        {
+            case CombineSettings.Median:
+                return ColumnOrder.Median(matrix, rows, n, column, zero, present);
+            case CombineSettings.WeightedMedian:
+                return WeightedMedian(matrix, rows, weights, n, column, zero, weightSum, present);
+            case CombineSettings.TrimmedMean:
+                var trim = (int)XMath.Floor(settings.TrimAlpha * present);
+                if (trim > 0 && present > 1) return TrimmedMean(matrix, rows, weights, n, column, zero, weightSum, trim, present);
+                return WeightedMean(matrix, rows, weights, n, column, zero, weightSum);
+            default:
+                return WeightedMean(matrix, rows, weights, n, column, zero, weightSum);
+        }
+    }
+
+    private static double WeightedMean(DenseMatrix matrix, ArrayView<int> rows, ArrayView<double> weights, int n, int column, int zero, double weightSum)
+    {
+        var sum = 0.0;
+        var qSum = 0.0;
+        for (var k = 0; k < n; k++)
+        {
+            if (!matrix.TryCell(rows[k], column, zero, out var x)) continue;
+            var q = weights[k] / weightSum;
+            sum += q * x;
+            qSum += q;
+        }
+        return sum / qSum;
+    }
+
+    private static double TrimmedMean(
+        DenseMatrix matrix, ArrayView<int> rows, ArrayView<double> weights, int n, int column, int zero, double weightSum, int trim, int present)
+    {
+        var k = -1;
+        var x = 0f;
+        for (var r = 0; r < trim; r++) k = ColumnOrder.Next(matrix, rows, n, column, zero, x, k, out x);
+        var sum = 0.0;
+        var qSum = 0.0;
+        for (var r = trim; r < present - trim; r++)
+        {
+            k = ColumnOrder.Next(matrix, rows, n, column, zero, x, k, out x);
+            var q = weights[k] / weightSum;
+            sum += q * x;
+            qSum += q;
+        }
+        return sum / qSum;
+    }
+
+    private static double WeightedMedian(DenseMatrix matrix, ArrayView<int> rows, ArrayView<double> weights, int n, int column, int zero, double weightSum, int present)
+    {
+        var total = 0.0;
+        for (var k = 0; k < n; k++)
+            if (matrix.TryCell(rows[k], column, zero, out _)) total += weights[k] / weightSum;
+        var half = total / 2.0;
+        var eps = 1e-12 * total;
+
+        var at = -1;
+        var x = 0f;
+        var running = 0.0;
+        // Bounded by the cell count: the running sum reaches S/2 - eps at the latest at the last cell.
+        for (var r = 0; r < present; r++)
+        {
+            at = ColumnOrder.Next(matrix, rows, n, column, zero, x, at, out x);
+            running += weights[at] / weightSum;
+            if (running >= half - eps) break;
+        }
+        var gap = running - half;
+        if (gap < 0) gap = -gap;
+        if (gap <= eps)
+        {
+            var next = ColumnOrder.Next(matrix, rows, n, column, zero, x, at, out var after);
+            if (next >= 0) return ((double)x + after) / 2.0;
+        }
+        return x;
+    }
+}

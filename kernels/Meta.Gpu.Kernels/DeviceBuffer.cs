@@ -1,0 +1,69 @@
+using System.Runtime.InteropServices;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Meta.Gpu.Kernels;
+
+/// <summary>
+/// A device buffer that grows on demand and is reused across launches, so steady rounds allocate nothing.
+/// Lengths of 0 still get a one-element buffer: kernels take views, never nulls.
+/// </summary>
+public sealed class DeviceBuffer<T> : IDisposable
+    where T : unmanaged
+{
+    private readonly Accelerator _accelerator;
+    private MemoryBuffer1D<T, Stride1D.Dense>? _buffer;
+
+    public DeviceBuffer(Accelerator accelerator) => _accelerator = accelerator;
+
+    /// <summary>Bytes held on the device.</summary>
+    public long Bytes => _buffer is null ? 0 : _buffer.LengthInBytes;
+
+    /// <summary>A view of <paramref name="length"/> elements; the contents are undefined after growing.</summary>
+    public ArrayView<T> View(long length)
+    {
+        var need = Math.Max(1, length);
+        if (_buffer is null || _buffer.Length < need)
+        {
+            _buffer?.Dispose();
+            _buffer = null;
+            _buffer = _accelerator.Allocate1D<T>(need);
+        }
+        return _buffer.View.SubView(0, need);
+    }
+
+    /// <summary>Copies <paramref name="source"/> to the start of the buffer and returns a view of it.</summary>
+    public ArrayView<T> Upload(ReadOnlySpan<T> source)
+    {
+        var view = View(source.Length);
+        if (source.Length > 0) Copy.ToDevice(view.SubView(0, source.Length), source);
+        return view;
+    }
+
+    public void Dispose()
+    {
+        _buffer?.Dispose();
+        _buffer = null;
+    }
+}
+
+/// <summary>Synchronous copies between host spans and device views (they wait for earlier launches on the
+/// default stream, so a download sees every kernel launched before it).</summary>
+public static class Copy
+{
+    public static void ToDevice<T>(ArrayView<T> target, ReadOnlySpan<T> source)
+        where T : unmanaged
+    {
+        if (source.Length == 0) return;
+        ArrayView1D<T, Stride1D.Dense> dense = target.SubView(0, source.Length);
+        dense.CopyFromCPU(ref MemoryMarshal.GetReference(source), source.Length);
+    }
+
+    public static void ToHost<T>(ArrayView<T> source, Span<T> target)
+        where T : unmanaged
+    {
+        if (target.Length == 0) return;
+        ArrayView1D<T, Stride1D.Dense> dense = source.SubView(0, target.Length);
+        dense.CopyToCPU(ref MemoryMarshal.GetReference(target), target.Length);
+    }
+}

@@ -1,0 +1,32 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Meta.Gpu.Kernels;
+
+/// <summary>Every kernel of the engine, loaded (compiled) once per accelerator; launches go on the
+/// accelerator's default stream.</summary>
+public sealed class KernelSet
+{
+    public KernelSet(Accelerator accelerator)
+    {
+        ArgumentNullException.ThrowIfNull(accelerator);
+        ScanPartials = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, int, ArrayView<int>, ArrayView<int>>(RowScanKernels.Partials);
+        ScanReduce = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>>(RowScanKernels.Reduce);
+        Medians = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, int, int, ArrayView<double>>(ColumnMedianKernel.Run);
+        DistancePartials = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, int, int, ArrayView<double>, ArrayView<int>>(RowDistanceKernels.Partials);
+        DistanceReduce = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<double>, ArrayView<int>, ArrayView<double>, ArrayView<int>>(RowDistanceKernels.Reduce);
+        Combine = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>>(CombineKernel.Run);
+    }
+
+    public Action<Index1D, DenseMatrix, int, ArrayView<int>, ArrayView<int>> ScanPartials { get; }
+
+    public Action<Index1D, int, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>> ScanReduce { get; }
+
+    public Action<Index1D, DenseMatrix, ArrayView<int>, int, int, ArrayView<double>> Medians { get; }
+
+    public Action<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, int, int, ArrayView<double>, ArrayView<int>> DistancePartials { get; }
+
+    public Action<Index1D, int, ArrayView<double>, ArrayView<int>, ArrayView<double>, ArrayView<int>> DistanceReduce { get; }
+
+    public Action<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>> Combine { get; }
+}

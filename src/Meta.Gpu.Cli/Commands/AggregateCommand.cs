@@ -1,0 +1,78 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Meta.Gpu.Learning.Aggregation;
+using Meta.Gpu.Serialization;
+
+namespace Meta.Gpu.Cli.Commands;
+
+/// <summary>
+/// `meta-gpu aggregate [--config FILE] [FILE|-]`: robust cross-domain aggregation (DESIGN §4) of
+/// {"updates": [{domain_id, keys, vector, confidence}], "config": {...}} read from FILE or standard input.
+/// Prints {"vector", "keys"} and the meta fields at the top level (the aggregator traces' expected shape).
+/// </summary>
+/// <remarks>
+/// Settings: the design's defaults, then <c>--config FILE</c> (a JSON object with §4 names), then the input's own
+/// <c>config</c>: a missing key keeps the earlier value, an explicit null turns diversity balancing off, an unknown
+/// key is an error. Without a backend option the float64 reference computes the result; a <c>--backend</c> option
+/// plugs in beside <see cref="Compute"/>.
+/// </remarks>
+internal static class AggregateCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var input = new Argument<string?>("input")
+        {
+            Description = "JSON file with {\"updates\": [...], \"config\": {...}}; '-' or nothing reads standard input.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var configFile = new Option<string?>("--config")
+        {
+            Description = "JSON file of aggregation settings (DESIGN §4 names) used as defaults; the input's config overrides them.",
+        };
+        var command = new Command("aggregate", "Aggregate domain updates robustly across domains (float64 reference of DESIGN §4).") { input, configFile };
+        command.SetAction((result, token) => MetaGpuApp.GuardAsync(console,
+            () => RunAsync(console, result.GetValue(input), result.GetValue(configFile), token)));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(CliConsole console, string? inputPath, string? configPath, CancellationToken token)
+    {
+        var config = CrossMetaConfig.Default;
+        if (configPath is not null)
+        {
+            var text = await File.ReadAllTextAsync(configPath, token).ConfigureAwait(false);
+            config = config.With(ParseObject(text, configPath), "config");
+        }
+
+        var inputText = inputPath is null or "-"
+            ? await console.In.ReadToEndAsync(token).ConfigureAwait(false)
+            : await File.ReadAllTextAsync(inputPath, token).ConfigureAwait(false);
+        var request = ParseObject(inputText, inputPath is null or "-" ? "input" : inputPath);
+        JsonRead.RequireKnownKeys(request, "input", "updates", "config");
+        config = config.With(JsonRead.Object(request, "config"), "config");
+        var updates = DomainUpdateInput.ListFromJson(request["updates"] ?? new JsonArray(), "updates");
+
+        var output = Compute(updates, config).ToJson();
+        await console.Out.WriteLineAsync(output.ToJsonString(WireJson.Indented)).ConfigureAwait(false);
+        return MetaGpuApp.ExitOk;
+    }
+
+    /// <summary>The float64 reference path (the traces' 1e-5 tolerance).</summary>
+    private static AggregationResult Compute(IReadOnlyList<DomainUpdateInput> updates, CrossMetaConfig config) =>
+        CrossDomainMetaAggregator.Aggregate(updates, config);
+
+    private static JsonObject ParseObject(string text, string source)
+    {
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(text);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidInputException($"{source}: malformed JSON ({e.Message})", e);
+        }
+        return node as JsonObject ?? throw new InvalidInputException($"{source}: expected a JSON object, got {JsonRead.Show(node)}");
+    }
+}

@@ -1,0 +1,116 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Meta.Gpu.Governance;
+using Meta.Gpu.Serialization;
+
+namespace Meta.Gpu.Cli.Commands;
+
+/// <summary>
+/// `meta-gpu govern [--config FILE] [--policy-log FILE] [FILE|-]`: runs the governance layer (DESIGN §5) over
+/// JSON Lines of telemetry snapshots and writes one JSON line of the layer's result per input line.
+/// </summary>
+/// <remarks>
+/// Blank lines are skipped (line numbers still count them). Output is streamed: the lines before a bad one are
+/// written, then the bad line stops the run with exit code 2 and one message naming its line number.
+/// </remarks>
+internal static class GovernCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var input = new Argument<string?>("input")
+        {
+            Description = "JSON Lines of telemetry snapshots; '-' or nothing reads standard input.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var config = new Option<string?>("--config")
+        {
+            Description = "Layer configuration (JSON, §5 layout, any subset of sections).",
+        };
+        var policyLog = new Option<string?>("--policy-log")
+        {
+            Description = "Append each call's history entry to this file as JSON Lines.",
+        };
+        var command = new Command("govern", "Run the governance layer over telemetry snapshots (JSON Lines), one result line per input.")
+        {
+            input, config, policyLog,
+        };
+        command.SetAction((result, token) => MetaGpuApp.GuardAsync(console, () =>
+            RunAsync(console, result.GetValue(input), result.GetValue(config), result.GetValue(policyLog), token)));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(CliConsole console, string? inputPath, string? configPath, string? policyLogPath, CancellationToken token)
+    {
+        var config = configPath is null ? IntegrativeMetaConfig.Default : await ReadConfigAsync(configPath, token).ConfigureAwait(false);
+        var fromStdin = inputPath is null or "-";
+        if (!fromStdin && !File.Exists(inputPath)) throw new InvalidInputException($"{inputPath}: no such file");
+
+        using var layer = new MetaIntegrativeLayer(config, new MetaIntegrativeLayerOptions { PolicyLogPath = policyLogPath });
+        var reader = fromStdin ? console.In : new StreamReader(inputPath!);
+        try
+        {
+            var lineNumber = 0;
+            while (await reader.ReadLineAsync(token).ConfigureAwait(false) is { } line)
+            {
+                lineNumber++;
+                if (string.IsNullOrWhiteSpace(line)) continue;
+                var snapshot = ParseLine(line, lineNumber);
+                var result = layer.Update(snapshot);
+                await console.Out.WriteLineAsync(result.ToJson().ToJsonString(WireJson.Options)).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            if (!fromStdin) reader.Dispose();
+        }
+        await console.Out.FlushAsync(token).ConfigureAwait(false);
+        return MetaGpuApp.ExitOk;
+    }
+
+    private static TelemetrySnapshot ParseLine(string line, int lineNumber)
+    {
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(line);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidInputException($"line {lineNumber}: malformed JSON ({e.Message})", e);
+        }
+        if (node is not JsonObject obj)
+            throw new InvalidInputException($"line {lineNumber}: expected a JSON object (a telemetry snapshot), got {JsonRead.Show(node)}");
+        try
+        {
+            return TelemetrySnapshot.FromJson(obj);
+        }
+        catch (InvalidInputException e)
+        {
+            throw new InvalidInputException($"line {lineNumber}: {e.Message}", e);
+        }
+    }
+
+    private static async Task<IntegrativeMetaConfig> ReadConfigAsync(string path, CancellationToken token)
+    {
+        if (!File.Exists(path)) throw new InvalidInputException($"{path}: no such file");
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(await File.ReadAllTextAsync(path, token).ConfigureAwait(false));
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidInputException($"{path}: malformed JSON ({e.Message})", e);
+        }
+        var json = node as JsonObject ?? throw new InvalidInputException($"{path}: a configuration is a JSON object, got {JsonRead.Show(node)}");
+        try
+        {
+            return IntegrativeMetaConfig.FromJson(json);
+        }
+        catch (InvalidInputException e)
+        {
+            throw new InvalidInputException($"{path}: {e.Message}", e);
+        }
+    }
+}

@@ -1,0 +1,424 @@
+using Meta.Gpu.Kernels;
+using Meta.Gpu.Learning.Aggregation;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Meta.Gpu.Compute;
+
+/// <summary>
+/// The ILGPU backends (DESIGN §13): <c>cuda</c>, <c>opencl</c> and <c>ilgpu-cpu</c> run the same kernels of
+/// <c>Meta.Gpu.Kernels</c>; only the accelerator differs.
+/// </summary>
+/// <remarks>
+/// <para>Residency: the batch is uploaded once and kept on the device while the same <see cref="DomainBatch"/>
+/// comes back with the same <see cref="DomainBatch.Version"/> (one resident batch at a time, held through a
+/// weak reference so the cache never keeps a batch alive). The prior lives in a device buffer that is reused
+/// across rounds; each step uploads the caller's prior span and copies the stepped prior back to it (D floats
+/// each way against N x D for the batch), so the host span is always the truth.</para>
+/// <para>Chunking: when the batch (plus its per-column outputs) does not fit in <see cref="MemoryShare"/> of
+/// the device's free memory, the columns are processed in chunks sized from the free memory; each chunk is
+/// packed on the host and streamed, and nothing stays resident. <see cref="ChunkColumns"/> forces a chunk
+/// width (tests use it to exercise several chunks on ilgpu-cpu).</para>
+/// <para>Numbers: every discrete decision (ranks, trim boundaries, the weighted-median pick, empty columns)
+/// and the outlier distances are float64 on the device, as the float64 reference makes them; see
+/// <see cref="CombineKernel"/>. Participating rows must have no non-finite present cell (eligibility rejects
+/// them first); their order in (value, row) sorting is undefined otherwise.</para>
+/// <para>Calls are serialised: one backend drives one device stream.</para>
+/// </remarks>
+public sealed class IlgpuBackend : IComputeBackend
+{
+    /// <summary>Share of the free device memory a round may use; the rest is left to other users of the device.</summary>
+    public const double MemoryShare = 0.8;
+
+    /// <summary>Most segments one row is split into for the per-row passes (scan, distances).</summary>
+    private const int MaxSegments = 1024;
+
+    private readonly object _gate = new();
+    private readonly KernelAccelerator _device;
+    private readonly ILogger _logger;
+
+    private readonly DeviceBuffer<float> _residentValues;
+    private readonly DeviceBuffer<byte> _residentMask;
+    private WeakReference<DomainBatch>? _residentBatch;
+    private long _residentVersion;
+
+    private readonly DeviceBuffer<float> _chunkValues;
+    private readonly DeviceBuffer<byte> _chunkMask;
+    private float[] _stagingValues = [];
+    private byte[] _stagingMask = [];
+
+    private readonly DeviceBuffer<int> _rows;
+    private readonly DeviceBuffer<double> _weights;
+    private readonly DeviceBuffer<double> _medians;
+    private readonly DeviceBuffer<float> _aggregate;
+    private readonly DeviceBuffer<float> _prior;
+    private readonly DeviceBuffer<int> _counter;
+    private readonly DeviceBuffer<int> _partialInts;
+    private readonly DeviceBuffer<int> _partialFlags;
+    private readonly DeviceBuffer<double> _partialSums;
+    private readonly DeviceBuffer<int> _rowInts;
+    private readonly DeviceBuffer<int> _rowFlags;
+    private readonly DeviceBuffer<double> _rowSums;
+    private bool _disposed;
+
+    private IlgpuBackend(KernelAccelerator device, ILogger logger)
+    {
+        _device = device;
+        _logger = logger;
+        var a = device.Accelerator;
+        _residentValues = new(a);
+        _residentMask = new(a);
+        _chunkValues = new(a);
+        _chunkMask = new(a);
+        _rows = new(a);
+        _weights = new(a);
+        _medians = new(a);
+        _aggregate = new(a);
+        _prior = new(a);
+        _counter = new(a);
+        _partialInts = new(a);
+        _partialFlags = new(a);
+        _partialSums = new(a);
+        _rowInts = new(a);
+        _rowFlags = new(a);
+        _rowSums = new(a);
+    }
+
+    /// <summary>"cuda", "opencl" or "ilgpu-cpu".</summary>
+    public string Name => DeviceKindNames.Of(_device.Kind);
+
+    /// <summary>The device's name as its driver reports it.</summary>
+    public string DeviceName => _device.DeviceName;
+
+    /// <summary>Forces the column chunk width (null, the default: from free device memory; a width &gt;= D
+    /// keeps the batch resident when it fits).</summary>
+    public int? ChunkColumns { get; set; }
+
+    /// <summary>Chunks the last call ran in (1 = whole batch); for logs and tests.</summary>
+    public int LastChunkCount { get; private set; }
+
+    /// <summary>Uploads of a batch to the resident copy so far; a steady batch uploads once.</summary>
+    public int ResidentUploads { get; private set; }
+
+    /// <summary>
+    /// The backend <paramref name="kind"/> ("cuda", "opencl", "ilgpu-cpu") on its first usable device, or null
+    /// when the machine has none (no driver, no device) or the device fails to start — the failure is logged
+    /// as a warning with its exception, so a registry can fall through to the next backend. Throws
+    /// <see cref="ArgumentException"/> for any other name.
+    /// </summary>
+    public static IlgpuBackend? TryCreate(string kind, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(kind);
+        if (!DeviceKindNames.TryParse(kind, out var deviceKind))
+            throw new ArgumentException($"unknown ILGPU backend \"{kind}\" (cuda, opencl, ilgpu-cpu)", nameof(kind));
+        logger ??= NullLogger.Instance;
+        KernelAccelerator? device;
+        try
+        {
+            device = KernelAccelerator.TryCreate(deviceKind);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            logger.LogWarning(e, "{Backend}: device failed to start: {Message}", kind, e.Message);
+            return null;
+        }
+        if (device is null)
+        {
+            logger.LogDebug("{Backend}: no usable device", kind);
+            return null;
+        }
+        logger.LogInformation("{Backend}: using {Device}", kind, device.DeviceName);
+        return new IlgpuBackend(device, logger);
+    }
+
+    /// <summary>Every device ILGPU sees (for <c>meta-gpu devices</c>).</summary>
+    public static IReadOnlyList<DeviceInfo> ListDevices() => KernelAccelerator.ListDevices();
+
+    public void ScanRows(DomainBatch batch, Span<RowScan> result)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (result.Length < batch.Rows) throw new ArgumentException($"result holds {result.Length} rows, the batch has {batch.Rows}", nameof(result));
+        var n = batch.Rows;
+        if (n == 0) return;
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            var counts = new int[n];
+            var flags = new int[n];
+            var chunkCounts = new int[n];
+            var chunkFlags = new int[n];
+            var k = _device.Kernels;
+            foreach (var chunk in Chunks(batch))
+            {
+                var segments = Math.Min(chunk.Width, MaxSegments);
+                var partialCounts = _partialInts.View((long)n * segments);
+                var partialFlags = _partialFlags.View((long)n * segments);
+                var rowCounts = _rowInts.View(n);
+                var rowFlags = _rowFlags.View(n);
+                k.ScanPartials(n * segments, chunk.Matrix, segments, partialCounts, partialFlags);
+                k.ScanReduce(n, segments, partialCounts, partialFlags, rowCounts, rowFlags);
+                Copy.ToHost(rowCounts, chunkCounts);
+                Copy.ToHost(rowFlags, chunkFlags);
+                for (var i = 0; i < n; i++)
+                {
+                    counts[i] += chunkCounts[i];
+                    flags[i] |= chunkFlags[i];
+                }
+            }
+            for (var i = 0; i < n; i++) result[i] = new RowScan(counts[i], flags[i] != 0);
+        }
+    }
+
+    public void ColumnMedians(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        CheckRows(batch, rows);
+        if (medians.Length < batch.Columns) throw new ArgumentException($"medians holds {medians.Length} columns, the batch has {batch.Columns}", nameof(medians));
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            var rowView = _rows.Upload(rows);
+            foreach (var chunk in Chunks(batch))
+            {
+                var out_ = _medians.View(chunk.Width);
+                _device.Kernels.Medians(chunk.Width, chunk.Matrix, rowView, rows.Length, missingAsZero ? 1 : 0, out_);
+                Copy.ToHost(out_, medians.Slice(chunk.Start, chunk.Width));
+            }
+        }
+    }
+
+    public void RowDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, ReadOnlySpan<double> medians, Span<double> distances)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        CheckRows(batch, rows);
+        if (medians.Length < batch.Columns) throw new ArgumentException($"medians holds {medians.Length} columns, the batch has {batch.Columns}", nameof(medians));
+        if (distances.Length < rows.Length) throw new ArgumentException($"distances holds {distances.Length} rows, {rows.Length} were given", nameof(distances));
+        var n = rows.Length;
+        if (n == 0) return;
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            var sums = new double[n];
+            var counts = new int[n];
+            var chunkSums = new double[n];
+            var chunkCounts = new int[n];
+            var rowView = _rows.Upload(rows);
+            var k = _device.Kernels;
+            foreach (var chunk in Chunks(batch))
+            {
+                var segments = Math.Min(chunk.Width, MaxSegments);
+                var medianView = _medians.Upload(medians.Slice(chunk.Start, chunk.Width));
+                var partialSums = _partialSums.View((long)n * segments);
+                var partialCounts = _partialInts.View((long)n * segments);
+                var rowSums = _rowSums.View(n);
+                var rowCounts = _rowInts.View(n);
+                k.DistancePartials(n * segments, chunk.Matrix, rowView, medianView, missingAsZero ? 1 : 0, segments, partialSums, partialCounts);
+                k.DistanceReduce(n, segments, partialSums, partialCounts, rowSums, rowCounts);
+                Copy.ToHost(rowSums, chunkSums);
+                Copy.ToHost(rowCounts, chunkCounts);
+                for (var i = 0; i < n; i++)
+                {
+                    sums[i] += chunkSums[i];
+                    counts[i] += chunkCounts[i];
+                }
+            }
+            for (var i = 0; i < n; i++) distances[i] = counts[i] == 0 ? double.NaN : Math.Sqrt(sums[i] / counts[i]);
+        }
+    }
+
+    public int Combine(
+        DomainBatch batch,
+        ReadOnlySpan<int> rows,
+        ReadOnlySpan<double> weights,
+        AggregationMethod method,
+        double trimAlpha,
+        bool missingAsZero,
+        Span<float> aggregate,
+        Span<float> prior,
+        ReptileStep? step)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        CheckRows(batch, rows);
+        if (weights.Length != rows.Length) throw new ArgumentException($"weights holds {weights.Length} values, {rows.Length} rows were given", nameof(weights));
+        foreach (var w in weights)
+            if (!(w >= 0) || !double.IsFinite(w)) throw new ArgumentException($"weights must be finite and >= 0, got {w}", nameof(weights));
+        if (!(trimAlpha >= 0 && trimAlpha < 0.5)) throw new ArgumentOutOfRangeException(nameof(trimAlpha), trimAlpha, "trim_alpha must be in [0, 0.5)");
+        var write = !aggregate.IsEmpty;
+        if (write && aggregate.Length < batch.Columns) throw new ArgumentException($"aggregate holds {aggregate.Length} columns, the batch has {batch.Columns}", nameof(aggregate));
+        if (step is { } s)
+        {
+            if (prior.Length < batch.Columns) throw new ArgumentException($"prior holds {prior.Length} columns, the batch has {batch.Columns}", nameof(prior));
+            if (!double.IsFinite(s.Beta)) throw new ArgumentOutOfRangeException(nameof(step), s.Beta, "beta must be finite");
+        }
+
+        var settings = new CombineSettings
+        {
+            Method = method switch
+            {
+                AggregationMethod.Mean => CombineSettings.Mean,
+                AggregationMethod.TrimmedMean => CombineSettings.TrimmedMean,
+                AggregationMethod.Median => CombineSettings.Median,
+                AggregationMethod.WeightedMedian => CombineSettings.WeightedMedian,
+                _ => throw new ArgumentOutOfRangeException(nameof(method), method, "unknown aggregation method"),
+            },
+            TrimAlpha = trimAlpha,
+            MissingAsZero = missingAsZero ? 1 : 0,
+            RowCount = rows.Length,
+            WriteAggregate = write ? 1 : 0,
+            Step = step is null ? 0 : 1,
+            Rule = step is { Rule: ReptileRule.Delta } ? CombineSettings.Delta : CombineSettings.Interpolate,
+            Beta = step?.Beta ?? 0.0,
+        };
+
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            var rowView = _rows.Upload(rows);
+            var weightView = _weights.Upload(weights);
+            var counter = _counter.View(1);
+            ReadOnlySpan<int> zero = [0];
+            Copy.ToDevice(counter, zero);
+            foreach (var chunk in Chunks(batch))
+            {
+                var aggregateView = _aggregate.View(write ? chunk.Width : 1);
+                var priorView = step is null ? _prior.View(1) : _prior.Upload(prior.Slice(chunk.Start, chunk.Width));
+                _device.Kernels.Combine(chunk.Width, chunk.Matrix, rowView, weightView, settings, aggregateView, priorView, counter);
+                if (write) Copy.ToHost(aggregateView, aggregate.Slice(chunk.Start, chunk.Width));
+                if (step is not null) Copy.ToHost(priorView, prior.Slice(chunk.Start, chunk.Width));
+            }
+            Span<int> empty = [0];
+            Copy.ToHost(counter, empty);
+            return empty[0];
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            foreach (var buffer in new IDisposable[]
+                     {
+                         _residentValues, _residentMask, _chunkValues, _chunkMask, _rows, _weights, _medians, _aggregate, _prior,
+                         _counter, _partialInts, _partialFlags, _partialSums, _rowInts, _rowFlags, _rowSums,
+                     })
+                buffer.Dispose();
+            _device.Dispose();
+        }
+    }
+
+    private readonly record struct Chunk(DenseMatrix Matrix, int Start, int Width);
+
+    /// <summary>The column chunks of <paramref name="batch"/> on the device: one resident whole-batch chunk
+    /// when it fits, else packed chunks uploaded one at a time (each valid until the next is produced).</summary>
+    private IEnumerable<Chunk> Chunks(DomainBatch batch)
+    {
+        var width = PlanChunkColumns(batch);
+        var count = (batch.Columns + width - 1) / width;
+        LastChunkCount = count;
+        if (count == 1)
+        {
+            yield return new Chunk(Resident(batch), 0, batch.Columns);
+            yield break;
+        }
+
+        ReleaseResident();
+        var hasMask = batch.Mask is not null;
+        for (var start = 0; start < batch.Columns; start += width)
+        {
+            var w = Math.Min(width, batch.Columns - start);
+            yield return new Chunk(Pack(batch, start, w, hasMask), start, w);
+        }
+    }
+
+    private DenseMatrix Resident(DomainBatch batch)
+    {
+        var hasMask = batch.Mask is not null;
+        var current = _residentBatch is not null && _residentBatch.TryGetTarget(out var held) && ReferenceEquals(held, batch)
+            && _residentVersion == batch.Version;
+        if (!current)
+        {
+            _residentBatch = null;
+            _residentValues.Upload(batch.Values);
+            if (hasMask) _residentMask.Upload(batch.Mask);
+            _residentBatch = new WeakReference<DomainBatch>(batch);
+            _residentVersion = batch.Version;
+            ResidentUploads++;
+        }
+        var values = _residentValues.View(batch.Values.Length);
+        var mask = hasMask ? _residentMask.View(batch.Values.Length) : _residentMask.View(1);
+        return new DenseMatrix(values, mask, batch.Stride, batch.Columns, hasMask);
+    }
+
+    private void ReleaseResident()
+    {
+        _residentBatch = null;
+        _residentValues.Dispose();
+        _residentMask.Dispose();
+    }
+
+    private DenseMatrix Pack(DomainBatch batch, int start, int width, bool hasMask)
+    {
+        var cells = batch.Rows * width;
+        if (_stagingValues.Length < cells) _stagingValues = new float[cells];
+        if (hasMask && _stagingMask.Length < cells) _stagingMask = new byte[cells];
+        for (var row = 0; row < batch.Rows; row++)
+        {
+            Array.Copy(batch.Values, (long)row * batch.Stride + start, _stagingValues, (long)row * width, width);
+            if (hasMask) Array.Copy(batch.Mask!, (long)row * batch.Stride + start, _stagingMask, (long)row * width, width);
+        }
+        var values = _chunkValues.Upload(_stagingValues.AsSpan(0, cells));
+        var mask = hasMask ? _chunkMask.Upload(_stagingMask.AsSpan(0, cells)) : _chunkMask.View(1);
+        return new DenseMatrix(values, mask, width, width, hasMask);
+    }
+
+    /// <summary>Columns per chunk for <paramref name="batch"/> on this device now (see <see cref="ColumnsPerChunk"/>).</summary>
+    private int PlanChunkColumns(DomainBatch batch)
+    {
+        if (ChunkColumns is int forced) return Math.Clamp(forced, 1, batch.Columns);
+        // Buffers this backend already holds are reusable for the new plan, so they count as free.
+        var reusable = _residentValues.Bytes + _residentMask.Bytes + _chunkValues.Bytes + _chunkMask.Bytes;
+        var budget = (long)((_device.FreeMemoryBytes() + reusable) * MemoryShare);
+        var width = ColumnsPerChunk(batch.Rows, batch.Stride, batch.Columns, batch.Mask is not null, budget);
+        if (width < batch.Columns)
+            _logger.LogDebug("{Backend}: batch {Rows}x{Columns} exceeds the device budget of {Budget} bytes; {Chunk} columns per chunk",
+                Name, batch.Rows, batch.Columns, budget, width);
+        return width;
+    }
+
+    /// <summary>
+    /// Columns per chunk within <paramref name="budgetBytes"/> of device memory: all of them (the whole batch
+    /// resident, padded stride included) when it fits with its per-column outputs and the per-row scratch; else
+    /// as many packed columns as fit (fewer than D: a width of D means resident). Throws <see cref="InvalidOperationException"/> when not even one does.
+    /// </summary>
+    public static int ColumnsPerChunk(int rows, int stride, int columns, bool hasMask, long budgetBytes)
+    {
+        var cellBytes = sizeof(float) + (hasMask ? 1 : 0);
+        const long columnOutputBytes = sizeof(double) + sizeof(float) + sizeof(float);
+        var scratchBytes = (long)Math.Max(rows, 1) * MaxSegments * (sizeof(double) + 2 * sizeof(int)) + (1 << 20);
+        var budget = budgetBytes - scratchBytes;
+
+        var residentBytes = (long)rows * stride * cellBytes + columns * columnOutputBytes;
+        if (residentBytes <= budget) return columns;
+
+        var width = budget / ((long)rows * cellBytes + columnOutputBytes);
+        if (width < 1)
+            throw new InvalidOperationException($"device memory too small for one column of {rows} rows (budget {budgetBytes} bytes)");
+        // A width of D means "resident"; a batch that only fits packed gets at least two chunks.
+        return (int)Math.Min(width, Math.Max(columns - 1, 1));
+    }
+
+    private static void CheckRows(DomainBatch batch, ReadOnlySpan<int> rows)
+    {
+        var previous = -1;
+        foreach (var row in rows)
+        {
+            if (row <= previous || row >= batch.Rows)
+                throw new ArgumentException($"rows must be ascending, distinct and in [0, {batch.Rows}); got {row} after {previous}", nameof(rows));
+            previous = row;
+        }
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+}

@@ -1,0 +1,181 @@
+using Meta.Gpu.Serialization;
+
+namespace Meta.Gpu.Governance;
+
+/// <summary>
+/// The rule-based governance layer (DESIGN §5): each <see cref="Update"/> scores the telemetry, ticks the
+/// cooldowns, lets the controller, evaluator and operator rules step the knobs, builds the policy update and the
+/// resource hint, rolls back when the reward EMA fell too far, and records the call in the history.
+/// </summary>
+/// <remarks>
+/// Not thread-safe: one caller at a time (the supervisor serialises its events). With no policy log,
+/// <see cref="Update"/> allocates nothing: knobs and cooldowns are inline vectors, the history a ring allocated
+/// once, the result a value, and the reason strings precomputed.
+/// </remarks>
+public sealed class MetaIntegrativeLayer : IDisposable
+{
+    /// <summary>Slack of the exploration test "new EMA &lt; previous EMA + 1e-9" (D1).</summary>
+    public const double EmaSlack = 1e-9;
+
+    /// <summary>Knob steps land on a grid of this many decimals (D8).</summary>
+    public const int KnobDecimals = 10;
+
+    private readonly TextWriter? _policyLog;
+    private readonly bool _ownsPolicyLog;
+    private readonly TimeProvider _time;
+
+    public MetaIntegrativeLayer(IntegrativeMetaConfig? config = null, MetaIntegrativeLayerOptions? options = null)
+    {
+        Config = config ?? IntegrativeMetaConfig.Default;
+        Config.Validate();
+        options ??= MetaIntegrativeLayerOptions.Default;
+        _time = options.TimeProvider ?? TimeProvider.System;
+        if (options.PolicyLog is not null)
+        {
+            _policyLog = options.PolicyLog;
+        }
+        else if (options.PolicyLogPath is { } path)
+        {
+            _policyLog = new StreamWriter(path, append: true);
+            _ownsPolicyLog = true;
+        }
+        State = new MetaState(Config.Safety.MaxHistory);
+    }
+
+    public IntegrativeMetaConfig Config { get; }
+
+    public MetaState State { get; }
+
+    /// <summary>One governance cycle, DESIGN §5 steps 1-10, in that order.</summary>
+    public MetaUpdateResult Update(TelemetrySnapshot telemetry)
+    {
+        ArgumentNullException.ThrowIfNull(telemetry);
+        var config = Config;
+        var state = State;
+
+        // 1. Reward and EMA.
+        var scoring = ScoreBreakdown.Compute(config.MetaScore, telemetry);
+        var previousEma = state.RewardEma;
+        var alpha = config.MetaScore.EmaAlpha;
+        var ema = (1 - alpha) * previousEma + alpha * scoring.Reward;
+        state.RewardEma = ema;
+
+        // 2. Cooldowns tick down.
+        ref var cooldowns = ref state.CooldownsRef;
+        for (var i = 0; i < Knobs.Count; i++)
+            if (cooldowns[i] > 0) cooldowns[i]--;
+
+        ref var knobs = ref state.KnobsRef;
+        var before = knobs;
+        var changed = 0;
+
+        // 3. Controller: exploration (D1: against the previous EMA), then exploitation on the value it left.
+        var controller = config.ControllerPolicy;
+        if (telemetry.AcceptRate < controller.AcceptLow && ema < previousEma + EmaSlack)
+        {
+            changed |= StepKnob(ref knobs, cooldowns, Knob.Tau, controller.TauStep, controller.TauBounds);
+            changed |= StepKnob(ref knobs, cooldowns, Knob.GammaDiversity, controller.GammaStep, controller.GammaBounds);
+        }
+        if (telemetry.StabilityAvg > controller.StabilityHigh && telemetry.GainP50 > telemetry.EffectiveGainPrev)
+            changed |= StepKnob(ref knobs, cooldowns, Knob.Tau, -controller.TauStep, controller.TauBounds);
+
+        // 4. Evaluator.
+        var evaluator = config.EvaluatorPolicy;
+        if (telemetry.AcceptLowWindows >= evaluator.AcceptLowWindows && telemetry.AcceptRate < evaluator.AcceptVeryLow)
+            changed |= StepKnob(ref knobs, cooldowns, Knob.GMin, -evaluator.GMinStep, evaluator.GMinBounds);
+        if (telemetry.CiWidth > telemetry.CiWidthTarget)
+            changed |= StepKnob(ref knobs, cooldowns, Knob.LambdaCi, -evaluator.LambdaCiStep, evaluator.LambdaCiBounds);
+
+        // 5. Operators: shed a tier under load (tier 3 first), restore them when the load is gone.
+        var drg = config.DrgPolicy;
+        var underLoad = telemetry.LatencyMs > drg.LatencyHigh || telemetry.VramUtil > drg.VramHigh;
+        if (underLoad)
+        {
+            if (knobs[Knob.Tier3TopK] > 0 && cooldowns[Knob.Tier3TopK] == 0)
+                changed |= SetKnob(ref knobs, Knob.Tier3TopK, 0);
+            else if (knobs[Knob.Tier2Enabled] != 0 && cooldowns[Knob.Tier2Enabled] == 0)
+                changed |= SetKnob(ref knobs, Knob.Tier2Enabled, 0);
+        }
+        else
+        {
+            if (knobs[Knob.Tier2Enabled] == 0 && cooldowns[Knob.Tier2Enabled] == 0)
+                changed |= SetKnob(ref knobs, Knob.Tier2Enabled, 1);
+            if (knobs[Knob.Tier3TopK] == 0 && cooldowns[Knob.Tier3TopK] == 0)
+                changed |= SetKnob(ref knobs, Knob.Tier3TopK, KnobVector.Initial[Knob.Tier3TopK]);
+        }
+
+        // 6. Policy update: the knobs written this call, with the last value written; one decision per call.
+        var reasons = PolicyReasons.None;
+        if (telemetry.AcceptRate < controller.AcceptLow) reasons |= PolicyReasons.LowAccept;
+        if (underLoad) reasons |= PolicyReasons.LatencyHigh;
+        if (telemetry.OomFlag) reasons |= PolicyReasons.Oom;
+        var rev = state.DecisionCount + 1;
+        var policyUpdate = new PolicyUpdate(rev, changed, knobs, reasons);
+        state.DecisionCount = rev;
+
+        // 7. Resource hint.
+        var hint = ResourceHint.For(drg, telemetry);
+
+        // 8. Safety: a fall of the EMA since the previous call restores the knobs that call started with.
+        var safety = config.Safety;
+        var rollback = state.History.TryGetNewest(out var previous) && previous.RewardAvg - ema > safety.RollbackDelta;
+        if (rollback)
+        {
+            var restore = previous.KnobsBefore;
+            var touched = changed | knobs.DifferenceMask(restore);
+            knobs = restore;
+            SetCooldowns(ref cooldowns, touched, 2 * safety.CooldownCycles);
+            state.RollbackCount++;
+            // D7: announce what actually differs from the start of this call, with the restored values.
+            policyUpdate = new PolicyUpdate(rev, knobs.DifferenceMask(before), knobs, reasons | PolicyReasons.Rollback);
+        }
+        else
+        {
+            SetCooldowns(ref cooldowns, changed, safety.CooldownCycles);
+        }
+
+        // 9. History (and the policy log).
+        var entry = new MetaHistoryEntry(_time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0, scoring.Reward, ema,
+            policyUpdate, before, knobs, hint, rollback);
+        state.History.Add(entry);
+        if (_policyLog is not null)
+        {
+            _policyLog.WriteLine(entry.ToJson().ToJsonString(WireJson.Options));
+            _policyLog.Flush();
+        }
+
+        // 10. Result.
+        var successRate = (double)state.History.CountWithoutRollback() / state.History.Count;
+        return new MetaUpdateResult(policyUpdate, hint, scoring, ema, rollback, knobs, cooldowns,
+            state.DecisionCount, state.RollbackCount, telemetry.VramUtil, telemetry.LatencyMs, successRate);
+    }
+
+    /// <summary>new = round(clamp(old + delta, lo, hi), 10 decimals) (D8); applied when the knob is eligible and
+    /// new != old (exact). Returns the knob's bit when it was written, else 0.</summary>
+    private static int StepKnob(ref KnobVector knobs, in CooldownVector cooldowns, Knob knob, double delta, KnobBounds bounds)
+    {
+        if (cooldowns[knob] != 0) return 0;
+        var old = knobs[knob];
+        var next = Math.Round(bounds.Clamp(old + delta), KnobDecimals, MidpointRounding.ToEven);
+        if (next == old) return 0;
+        knobs[knob] = next;
+        return knob.Bit();
+    }
+
+    private static int SetKnob(ref KnobVector knobs, Knob knob, double value)
+    {
+        knobs[knob] = value;
+        return knob.Bit();
+    }
+
+    private static void SetCooldowns(ref CooldownVector cooldowns, int mask, int cycles)
+    {
+        for (var i = 0; i < Knobs.Count; i++)
+            if ((mask & (1 << i)) != 0) cooldowns[i] = cycles;
+    }
+
+    public void Dispose()
+    {
+        if (_ownsPolicyLog) _policyLog?.Dispose();
+    }
+}

@@ -1,0 +1,47 @@
+using System.Text.Json.Nodes;
+using Meta.Gpu.Serialization;
+
+namespace Meta.Gpu.Governance;
+
+/// <summary><c>meta_score.penalties</c>: how much latency, device memory and an OOM take off the reward.</summary>
+public sealed record MetaScorePenalties
+{
+    public static MetaScorePenalties Default { get; } = new();
+
+    /// <summary><c>latency</c>, default 0.15 (applied to the clipped normalised latency).</summary>
+    public double Latency { get; init; } = 0.15;
+
+    /// <summary><c>vram</c>, default 0.1.</summary>
+    public double Vram { get; init; } = 0.1;
+
+    /// <summary><c>oom</c>, default 0.2.</summary>
+    public double Oom { get; init; } = 0.2;
+
+    internal static MetaScorePenalties FromJson(JsonObject? json, string path)
+    {
+        if (json is null) return Default;
+        JsonRead.RequireKnownKeys(json, path, "latency", "vram", "oom");
+        var d = Default;
+        return new MetaScorePenalties
+        {
+            Latency = JsonRead.Double(json, "latency", d.Latency, path),
+            Vram = JsonRead.Double(json, "vram", d.Vram, path),
+            Oom = JsonRead.Double(json, "oom", d.Oom, path),
+        };
+    }
+
+    /// <summary>Penalties are >= 0: the scoring reports them as positive amounts taken off.</summary>
+    internal void Validate(string path)
+    {
+        ConfigCheck.NonNegative(Latency, $"{path}.latency");
+        ConfigCheck.NonNegative(Vram, $"{path}.vram");
+        ConfigCheck.NonNegative(Oom, $"{path}.oom");
+    }
+
+    public JsonObject ToJson() => new()
+    {
+        ["latency"] = Latency,
+        ["vram"] = Vram,
+        ["oom"] = Oom,
+    };
+}

@@ -1,0 +1,190 @@
+using System.Text.Json.Nodes;
+using Meta.Gpu.Runtime;
+using Meta.Gpu.Serialization;
+using Meta.Gpu.Telemetry;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Meta.Gpu.Governance;
+
+/// <summary>
+/// Drives the governance layer from the bus (DESIGN §6): keeps the last processing and telemetry payloads,
+/// counts low-accept windows, runs an update per <c>processing_metrics</c> event (except the two after a
+/// <c>meta_rollback_active</c>), and publishes <c>meta_policy_update</c>, <c>resource_profile</c> (when it
+/// changed) and <c>meta_metrics</c>, in that order.
+/// </summary>
+/// <remarks>
+/// <para>Events are handled one at a time. The supervisor holds one subscription per input topic; the bus
+/// delivers each subscription in FIFO order, and every handler takes the same gate (a <see cref="SemaphoreSlim"/>)
+/// for the whole handling, publishes included. "Arrival order" is therefore the order in which deliveries reach
+/// that gate: within a topic it is publish order (per-subscriber FIFO); across topics it is publish order
+/// whenever the publisher lets each event be delivered before publishing the next (as the conformance replayer
+/// does with <see cref="IEventBus.WaitForIdleAsync"/>). Two events of different topics published back to back
+/// without waiting are concurrent, and either may be handled first: a per-subscriber-FIFO bus defines no order
+/// between two subscriptions.</para>
+/// <para>A malformed payload is rejected (an <see cref="InvalidInputException"/>, which the bus logs and counts)
+/// before any state changes.</para>
+/// </remarks>
+public sealed class MetaSupervisor : IAsyncDisposable
+{
+    /// <summary>Updates skipped after a <c>meta_rollback_active</c> event.</summary>
+    public const int RollbackSkipCount = 2;
+
+    private readonly IEventBus _bus;
+    private readonly IDeviceTelemetrySource? _deviceTelemetry;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly List<IDisposable> _subscriptions = [];
+    private SupervisorTelemetry? _telemetry;
+    private double? _lastGainP50;
+    private int _skipCount;
+    private bool _started;
+    private bool _stopped;
+
+    /// <param name="bus">The bus to subscribe to and publish on.</param>
+    /// <param name="config">The layer's configuration (default: DESIGN §5 defaults).</param>
+    /// <param name="initialProfile">The profile to start from (default <see cref="ResourceProfile.Initial"/>);
+    /// its n_paths is capped at drg_policy.n_paths_max (D6).</param>
+    /// <param name="deviceTelemetry">Read for vram_util when the kept telemetry payload has no memory figure.</param>
+    /// <param name="layerOptions">Options of the layer (policy log, clock).</param>
+    /// <param name="logger">Where device-telemetry failures are reported.</param>
+    public MetaSupervisor(IEventBus bus, IntegrativeMetaConfig? config = null, ResourceProfile? initialProfile = null,
+        IDeviceTelemetrySource? deviceTelemetry = null, MetaIntegrativeLayerOptions? layerOptions = null,
+        ILogger<MetaSupervisor>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(bus);
+        _bus = bus;
+        Layer = new MetaIntegrativeLayer(config, layerOptions);
+        var profile = initialProfile ?? ResourceProfile.Initial;
+        profile.Validate();
+        Profile = profile with { NPaths = Math.Min(profile.NPaths, Layer.Config.DrgPolicy.NPathsMax) };
+        _deviceTelemetry = deviceTelemetry;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+    }
+
+    public MetaIntegrativeLayer Layer { get; }
+
+    /// <summary>The resource profile now.</summary>
+    public ResourceProfile Profile { get; private set; }
+
+    /// <summary>Consecutive processing windows with accept_rate below evaluator_policy.accept_very_low.</summary>
+    public int LowAcceptWindows { get; private set; }
+
+    /// <summary>The last processing payload received (null before the first).</summary>
+    public JsonObject? LastProcessingMetrics { get; private set; }
+
+    /// <summary>Updates still to skip after a rollback of the agent.</summary>
+    public int SkipCount => _skipCount;
+
+    /// <summary>Subscribes to processing_metrics, telemetry and meta_rollback_active.</summary>
+    public void Start()
+    {
+        ObjectDisposedException.ThrowIf(_stopped, this);
+        if (_started) throw new InvalidOperationException("the supervisor is already started");
+        _started = true;
+        _subscriptions.Add(_bus.Subscribe(GovernanceTopics.Telemetry, HandleAsync));
+        _subscriptions.Add(_bus.Subscribe(GovernanceTopics.MetaRollbackActive, HandleAsync));
+        _subscriptions.Add(_bus.Subscribe(GovernanceTopics.ProcessingMetrics, HandleAsync));
+    }
+
+    /// <summary>Unsubscribes, then waits for the event being handled (if any) to finish. Idempotent.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (_stopped) return;
+        _stopped = true;
+        foreach (var subscription in _subscriptions) subscription.Dispose();
+        _subscriptions.Clear();
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        _gate.Release();
+        Layer.Dispose();
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+
+    /// <summary>Handles one event, waiting for the one in progress first. The bus calls it; a host that feeds
+    /// events itself may call it directly.</summary>
+    public async ValueTask HandleAsync(BusEvent busEvent, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            switch (busEvent.Topic)
+            {
+                case GovernanceTopics.Telemetry:
+                    _telemetry = SupervisorTelemetry.FromJson(BusPayload.AsObject(busEvent.Payload, busEvent.Topic));
+                    break;
+                case GovernanceTopics.MetaRollbackActive:
+                    _skipCount = RollbackSkipCount;
+                    break;
+                case GovernanceTopics.ProcessingMetrics:
+                    await OnProcessingMetricsAsync(BusPayload.AsObject(busEvent.Payload, busEvent.Topic), cancellationToken).ConfigureAwait(false);
+                    break;
+                default:
+                    throw new InvalidInputException($"{busEvent.Topic}: not a topic the supervisor handles");
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async ValueTask OnProcessingMetricsAsync(JsonObject payload, CancellationToken cancellationToken)
+    {
+        const string topic = GovernanceTopics.ProcessingMetrics;
+        // Read everything first: a malformed payload changes nothing.
+        var snapshot = TelemetrySnapshot.FromJson(payload, topic);
+        var engineLatency = JsonRead.OptionalDouble(payload, "engine_latency_ms", topic);
+        var ciWidth = JsonRead.OptionalDouble(payload, "ci_width", topic) ?? JsonRead.OptionalDouble(payload, "ci_width_avg", topic) ?? 0.0;
+        var gainP50 = JsonRead.OptionalDouble(payload, "gain_p50", topic);
+
+        LastProcessingMetrics = payload;
+        LowAcceptWindows = snapshot.AcceptRate < Layer.Config.EvaluatorPolicy.AcceptVeryLow ? LowAcceptWindows + 1 : 0;
+        if (_skipCount > 0)
+        {
+            _skipCount--;
+            return;
+        }
+
+        var input = snapshot with
+        {
+            LatencyMs = engineLatency ?? _telemetry?.BusLatencyMs ?? 0.0,
+            VramUtil = _telemetry?.VramUtil ?? SampleDeviceVram(),
+            AcceptLowWindows = LowAcceptWindows,
+            GainPrev = _lastGainP50 ?? gainP50,
+            CiWidth = ciWidth,
+        };
+        var result = Layer.Update(input);
+        if (gainP50 is not null) _lastGainP50 = gainP50;
+
+        var profile = Profile.After(result.ResourceProfileHint, result.Knobs, Layer.Config.DrgPolicy.NPathsMax);
+        var profileChanged = profile != Profile;
+        Profile = profile;
+
+        await _bus.PublishAsync(GovernanceTopics.MetaPolicyUpdate, WirePayload.Of(result.PolicyUpdate.ToJson()), cancellationToken).ConfigureAwait(false);
+        if (profileChanged)
+            await _bus.PublishAsync(GovernanceTopics.ResourceProfile, WirePayload.Of(profile.ToJson()), cancellationToken).ConfigureAwait(false);
+        await _bus.PublishAsync(GovernanceTopics.MetaMetrics, WirePayload.Of(result.Telemetry.ToJson()), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>vram_util from the device source when one is attached, else 0. A failing source is logged and
+    /// read as 0 so that governance goes on without a memory figure, as it does with no source.</summary>
+    private double SampleDeviceVram()
+    {
+        if (_deviceTelemetry is null) return 0.0;
+        try
+        {
+            var util = _deviceTelemetry.Sample().VramUtil;
+            return double.IsFinite(util) ? util : 0.0;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogDeviceTelemetryFailed(_logger, e);
+            return 0.0;
+        }
+    }
+
+    private static readonly Action<ILogger, Exception?> LogDeviceTelemetryFailed =
+        LoggerMessage.Define(LogLevel.Warning, new EventId(1, "DeviceTelemetryFailed"),
+            "device telemetry source failed; vram_util read as 0 for this update");
+}

@@ -1,0 +1,30 @@
+using System.Text.Json.Nodes;
+using Meta.Gpu.Serialization;
+
+namespace Meta.Gpu.Governance;
+
+/// <summary>
+/// The figures the supervisor takes from the last <c>telemetry</c> payload (DESIGN §6), read when it arrives so
+/// that a malformed payload is rejected then, not at the next update.
+/// </summary>
+/// <param name="BusLatencyMs"><c>bus_latency_ms</c>, when given.</param>
+/// <param name="VramUtil">The device-memory share: <c>gpu_memory_util</c>, else clip(vram_used_gb /
+/// vram_total_gb, 0, 1) when vram_total_gb > 0 (a missing vram_used_gb reads as 0), else <c>vram_util</c>;
+/// null when the payload has none of them.</param>
+public readonly record struct SupervisorTelemetry(double? BusLatencyMs, double? VramUtil)
+{
+    public static SupervisorTelemetry FromJson(JsonObject payload, string path = GovernanceTopics.Telemetry)
+    {
+        var busLatency = JsonRead.OptionalDouble(payload, "bus_latency_ms", path);
+        double? vram = JsonRead.OptionalDouble(payload, "gpu_memory_util", path);
+        if (vram is null)
+        {
+            var total = JsonRead.Double(payload, "vram_total_gb", 0.0, path);
+            if (total > 0)
+                vram = Math.Clamp(JsonRead.Double(payload, "vram_used_gb", 0.0, path) / total, 0.0, 1.0);
+            else
+                vram = JsonRead.OptionalDouble(payload, "vram_util", path);
+        }
+        return new SupervisorTelemetry(busLatency, vram);
+    }
+}

@@ -1,0 +1,99 @@
+using System.Text.Json.Nodes;
+using Meta.Gpu.Serialization;
+
+namespace Meta.Gpu.Governance;
+
+/// <summary>
+/// One reading of the governed engine's telemetry (DESIGN §5): the input of <see cref="MetaIntegrativeLayer.Update"/>.
+/// Every field has the documented default. Reuse one instance (or <c>with</c> copies) in a hot loop: the layer
+/// reads it and keeps nothing.
+/// </summary>
+public sealed record TelemetrySnapshot
+{
+    public static TelemetrySnapshot Default { get; } = new();
+
+    /// <summary><c>accept_rate</c>, default 0.</summary>
+    public double AcceptRate { get; init; }
+
+    /// <summary><c>stability_avg</c> (alias <c>stability_mean</c>), default 0.</summary>
+    public double StabilityAvg { get; init; }
+
+    /// <summary><c>rcl_contrast</c>, default 0.</summary>
+    public double RclContrast { get; init; }
+
+    /// <summary><c>latency_ms</c>, default 0.</summary>
+    public double LatencyMs { get; init; }
+
+    /// <summary><c>vram_util</c> (share of device memory in use), default 0; from JSON, when absent and
+    /// <c>vram_high</c> is given: 1 when true, else 0.</summary>
+    public double VramUtil { get; init; }
+
+    /// <summary><c>oom_flag</c>, default false.</summary>
+    public bool OomFlag { get; init; }
+
+    /// <summary><c>gain_p50</c>, default 0.</summary>
+    public double GainP50 { get; init; }
+
+    /// <summary><c>gain_prev</c>; null means "the same as <see cref="GainP50"/>" (the default).</summary>
+    public double? GainPrev { get; init; }
+
+    /// <summary><c>accept_low_windows</c>: consecutive windows with a low accept rate, default 0.</summary>
+    public int AcceptLowWindows { get; init; }
+
+    /// <summary><c>ci_width</c>, default 0.</summary>
+    public double CiWidth { get; init; }
+
+    /// <summary><c>ci_width_target</c>, default 0.1.</summary>
+    public double CiWidthTarget { get; init; } = 0.1;
+
+    /// <summary><c>resamples_default</c>, default 10: the base of a grow hint's resamples_target.</summary>
+    public int ResamplesDefault { get; init; } = 10;
+
+    /// <summary>The gain the exploitation rule compares with: <see cref="GainPrev"/>, else <see cref="GainP50"/>.</summary>
+    public double EffectiveGainPrev => GainPrev ?? GainP50;
+
+    /// <summary>
+    /// Reads a snapshot leniently: a missing or null field takes its default, booleans may be 0/1, numbers may be
+    /// "nan"/"inf"/"-inf"; unknown fields are ignored (engines report more than the layer reads). A field of the
+    /// wrong type is an <see cref="InvalidInputException"/> naming it.
+    /// </summary>
+    public static TelemetrySnapshot FromJson(JsonObject json, string path = "")
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        var stability = JsonRead.OptionalDouble(json, "stability_avg", path)
+            ?? JsonRead.Double(json, "stability_mean", 0.0, path);
+        var vram = JsonRead.OptionalDouble(json, "vram_util", path)
+            ?? (JsonRead.Bool(json, "vram_high", false, path) ? 1.0 : 0.0);
+        return new TelemetrySnapshot
+        {
+            AcceptRate = JsonRead.Double(json, "accept_rate", 0.0, path),
+            StabilityAvg = stability,
+            RclContrast = JsonRead.Double(json, "rcl_contrast", 0.0, path),
+            LatencyMs = JsonRead.Double(json, "latency_ms", 0.0, path),
+            VramUtil = vram,
+            OomFlag = JsonRead.Bool(json, "oom_flag", false, path),
+            GainP50 = JsonRead.Double(json, "gain_p50", 0.0, path),
+            GainPrev = JsonRead.OptionalDouble(json, "gain_prev", path),
+            AcceptLowWindows = JsonRead.Int(json, "accept_low_windows", 0, path),
+            CiWidth = JsonRead.Double(json, "ci_width", 0.0, path),
+            CiWidthTarget = JsonRead.Double(json, "ci_width_target", 0.1, path),
+            ResamplesDefault = JsonRead.Int(json, "resamples_default", 10, path),
+        };
+    }
+
+    public JsonObject ToJson() => new()
+    {
+        ["accept_rate"] = WireJson.Number(AcceptRate),
+        ["stability_avg"] = WireJson.Number(StabilityAvg),
+        ["rcl_contrast"] = WireJson.Number(RclContrast),
+        ["latency_ms"] = WireJson.Number(LatencyMs),
+        ["vram_util"] = WireJson.Number(VramUtil),
+        ["oom_flag"] = OomFlag,
+        ["gain_p50"] = WireJson.Number(GainP50),
+        ["gain_prev"] = WireJson.Number(EffectiveGainPrev),
+        ["accept_low_windows"] = AcceptLowWindows,
+        ["ci_width"] = WireJson.Number(CiWidth),
+        ["ci_width_target"] = WireJson.Number(CiWidthTarget),
+        ["resamples_default"] = ResamplesDefault,
+    };
+}

@@ -1,0 +1,169 @@
+namespace Meta.Gpu.Learning.Aggregation;
+
+/// <summary>
+/// The keyed float64 reference of cross-domain aggregation (DESIGN §4). Every compute backend is checked against
+/// it, so it is written to be plainly right rather than fast: float64 throughout (float32 inputs widened
+/// exactly), explicit (value, row) tie-breaks, and only the output vector rounded to float32.
+/// </summary>
+/// <remarks>
+/// Steps: malformed updates are refused before anything else (nothing is half-done); eligibility in order
+/// (empty, non-finite, low confidence); the ordinal key union; the single outlier pass (when on and n &gt;=
+/// <c>outlier_min_domains</c>); weights and diversity balancing over the kept domains; the column rule.
+/// Decision where the design is silent: two updates with the same domain id are two rows (the aggregator does
+/// not own domain identity; the agent keeps one pending update per domain).
+/// </remarks>
+public sealed class CrossDomainMetaAggregator
+{
+    public CrossDomainMetaAggregator(CrossMetaConfig? config = null)
+    {
+        Config = (config ?? CrossMetaConfig.Default).Validated();
+    }
+
+    public CrossMetaConfig Config { get; }
+
+    /// <summary>Aggregates with this instance's settings. Rows are in the order given.</summary>
+    /// <exception cref="InvalidInputException">An update is malformed (names the domain).</exception>
+    public AggregationResult Aggregate(IEnumerable<DomainUpdateInput> updates) => Aggregate(updates, Config);
+
+    /// <summary>Aggregates <paramref name="updates"/> (rows in the order given) with <paramref name="config"/>.</summary>
+    /// <exception cref="InvalidInputException">An update is malformed (names the domain) or the config is out of range.</exception>
+    public static AggregationResult Aggregate(IEnumerable<DomainUpdateInput> updates, CrossMetaConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(updates);
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validated();
+        var all = updates.ToList();
+        for (var i = 0; i < all.Count; i++)
+        {
+            if (all[i] is null) throw new InvalidInputException($"updates[{i}]: null update");
+            all[i].EnsureWellFormed();
+        }
+
+        // Step 1: eligibility, each update counted once under the first rule it breaks.
+        var rows = new List<DomainUpdateInput>(all.Count);
+        int rejectedEmpty = 0, rejectedNonfinite = 0, rejectedLow = 0;
+        foreach (var update in all)
+        {
+            switch (EligibilityRule.Classify(update.Keys.Count, HasNonFinite(update.Vector), update.Confidence, config.MinConfidence))
+            {
+                case UpdateEligibility.Empty: rejectedEmpty++; break;
+                case UpdateEligibility.NonFinite: rejectedNonfinite++; break;
+                case UpdateEligibility.LowConfidence: rejectedLow++; break;
+                default: rows.Add(update); break;
+            }
+        }
+        if (rows.Count == 0)
+            return new AggregationResult([], [], AggregationMeta.Empty(config, rejectedLow, rejectedNonfinite, rejectedEmpty));
+
+        var zero = config.MissingKeys == MissingKeys.Zero;
+        var cells = rows.Select(CellsOf).ToList();
+
+        // Step 3: the single outlier pass over the eligible rows and their key union.
+        var outliers = new List<string>();
+        var kept = Enumerable.Range(0, rows.Count).ToList();
+        if (config.OutlierFilter && rows.Count >= config.OutlierMinDomains)
+        {
+            var distances = OutlierDistances(cells, KeyUnion(rows, kept), zero);
+            var dropped = new bool[rows.Count];
+            OutlierRule.Flag(distances, config.OutlierZ, dropped);
+            kept = kept.Where(i => !dropped[i]).ToList();
+            outliers.AddRange(Enumerable.Range(0, rows.Count).Where(i => dropped[i]).Select(i => rows[i].DomainId));
+        }
+
+        // Step 2 (after the outlier pass): the keys are the union of what the kept domains sent.
+        var keys = KeyUnion(rows, kept);
+
+        // Steps 4-5: weights over the kept domains, then diversity balancing.
+        var weights = kept.Select(i => config.Weighting == DomainWeighting.Uniform ? 1.0 : rows[i].Confidence).ToArray();
+        var p = new double[kept.Count];
+        var balanced = DiversityBalancing.Balance(weights, config.DiversityEntropyTarget, p);
+
+        // Step 6: one column at a time over the kept rows' present cells (row = position among the kept rows,
+        // which keeps the input order for tie-breaks).
+        var vector = new float[keys.Count];
+        var column = new List<ColumnCell>(kept.Count);
+        for (var d = 0; d < keys.Count; d++)
+        {
+            column.Clear();
+            for (var r = 0; r < kept.Count; r++)
+                if (TryCell(cells[kept[r]], keys[d], zero, out var value)) column.Add(new ColumnCell(value, p[r], r));
+            vector[d] = (float)ColumnRules.Combine(config.Method, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(column), config.TrimAlpha);
+        }
+
+        var meta = new AggregationMeta(
+            Participants: kept.Count,
+            RejectedLowConfidence: rejectedLow,
+            RejectedNonfinite: rejectedNonfinite,
+            RejectedEmpty: rejectedEmpty,
+            Outliers: outliers,
+            Method: config.Method,
+            TrimAlpha: config.TrimAlpha,
+            ConfidenceMean: kept.Average(i => rows[i].Confidence),
+            WeightEntropy: balanced.WeightEntropy,
+            DiversityTemperature: balanced.DiversityTemperature,
+            EffectiveDomains: balanced.EffectiveDomains);
+        return new AggregationResult(vector, keys, meta);
+    }
+
+    /// <summary>
+    /// Step 3's distances: m_d = median of column d's present values over <paramref name="cells"/>' rows; r_i =
+    /// sqrt(mean over row i's present cells of (x - m_d)^2). With <paramref name="missingAsZero"/> every cell of
+    /// <paramref name="keys"/> is present (absent ones as 0).
+    /// </summary>
+    public static double[] OutlierDistances(IReadOnlyList<IReadOnlyDictionary<string, double>> cells, IReadOnlyList<string> keys, bool missingAsZero)
+    {
+        var medians = new double[keys.Count];
+        var present = new List<double>(cells.Count);
+        for (var d = 0; d < keys.Count; d++)
+        {
+            present.Clear();
+            foreach (var row in cells)
+                if (TryCell(row, keys[d], missingAsZero, out var value)) present.Add(value);
+            medians[d] = RobustStatistics.MedianInPlace(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(present));
+        }
+
+        var distances = new double[cells.Count];
+        for (var i = 0; i < cells.Count; i++)
+        {
+            double sum = 0.0;
+            var count = 0;
+            for (var d = 0; d < keys.Count; d++)
+            {
+                if (!TryCell(cells[i], keys[d], missingAsZero, out var value)) continue;
+                var diff = value - medians[d];
+                sum += diff * diff;
+                count++;
+            }
+            distances[i] = Math.Sqrt(sum / count);
+        }
+        return distances;
+    }
+
+    private static bool HasNonFinite(float[] vector)
+    {
+        foreach (var v in vector)
+            if (!float.IsFinite(v)) return true;
+        return false;
+    }
+
+    private static IReadOnlyDictionary<string, double> CellsOf(DomainUpdateInput update)
+    {
+        var map = new Dictionary<string, double>(update.Keys.Count, StringComparer.Ordinal);
+        for (var i = 0; i < update.Keys.Count; i++) map[update.Keys[i]] = update.Vector[i];
+        return map;
+    }
+
+    private static bool TryCell(IReadOnlyDictionary<string, double> row, string key, bool missingAsZero, out double value)
+    {
+        if (row.TryGetValue(key, out value)) return true;
+        value = 0.0;
+        return missingAsZero;
+    }
+
+    private static List<string> KeyUnion(List<DomainUpdateInput> rows, IEnumerable<int> which)
+    {
+        var union = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var i in which) union.UnionWith(rows[i].Keys);
+        return [.. union];
+    }
+}

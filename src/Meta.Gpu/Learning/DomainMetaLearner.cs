@@ -1,0 +1,114 @@
+using System.Text.Json.Nodes;
+
+namespace Meta.Gpu.Learning;
+
+/// <summary>
+/// Turns each domain's metrics and adapted parameters into a <see cref="DomainMetaUpdate"/> (DESIGN §7), keeping
+/// per-domain state: a score EMA, the last score, a confidence earned over windows, the recent score deltas and
+/// the previous parameters. Thread-safe (one lock; observations are small).
+/// </summary>
+/// <remarks>
+/// confidence = decay * c + (1 - decay) * max(stability, floor), plus the boost when the score rose and this is
+/// not the domain's first observation, clipped to [0, 1]; meta_lr = lr_min + (lr_max - lr_min) * confidence (the
+/// new one). At the defaults a first update has confidence &lt;= 0.1, below the validator's minimum: trust is
+/// earned over a few windows.
+/// </remarks>
+public sealed class DomainMetaLearner
+{
+    private readonly Dictionary<string, DomainState> _domains = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+    private readonly TimeProvider _time;
+
+    public DomainMetaLearner(DomainLearnerConfig? config = null, TimeProvider? time = null)
+    {
+        Config = (config ?? DomainLearnerConfig.Default).Validated();
+        _time = time ?? TimeProvider.System;
+    }
+
+    public DomainLearnerConfig Config { get; }
+
+    /// <summary>Observes a domain with metrics read from a JSON payload (meta_score, gain_p50, stability_avg).</summary>
+    public DomainMetaUpdate Observe(string domainId, JsonObject? metrics, IReadOnlyDictionary<string, double> parameters) =>
+        Observe(domainId, DomainMetrics.FromJson(metrics), parameters);
+
+    /// <summary>
+    /// Records one observation of <paramref name="domainId"/> and returns its update: keys = the parameter names
+    /// in ordinal order; vector = the values (<c>interpolate</c>) or meta_lr * (value - previous value, 0 where the
+    /// previous observation lacked the name) (<c>delta</c>); reward = the score.
+    /// Non-finite parameter values are carried through (the validator's <c>non_finite</c> rule refuses them).
+    /// </summary>
+    /// <exception cref="InvalidInputException">The domain id is empty or the parameters are missing (nothing changes).</exception>
+    public DomainMetaUpdate Observe(string domainId, DomainMetrics metrics, IReadOnlyDictionary<string, double> parameters)
+    {
+        if (string.IsNullOrEmpty(domainId)) throw new InvalidInputException("domain_id: must be a non-empty string");
+        ArgumentNullException.ThrowIfNull(metrics);
+        if (parameters is null) throw new InvalidInputException($"domain \"{domainId}\": parameters are missing");
+
+        var keys = parameters.Keys.Order(StringComparer.Ordinal).ToArray();
+        var score = metrics.Score;
+        lock (_gate)
+        {
+            if (!_domains.TryGetValue(domainId, out var state))
+            {
+                state = new DomainState();
+                _domains[domainId] = state;
+            }
+            var first = state.Observations == 0;
+
+            state.EmaScore = first ? score : (1 - Config.EmaAlpha) * state.EmaScore!.Value + Config.EmaAlpha * score;
+            var scoreDelta = score - state.LastScore;
+            state.History.Enqueue(scoreDelta);
+            while (state.History.Count > Config.MaxHistory) state.History.Dequeue();
+
+            var confidence = Config.ConfidenceDecay * state.Confidence
+                + (1 - Config.ConfidenceDecay) * Math.Max(metrics.Stability, Config.StabilityFloor);
+            if (scoreDelta > 0 && !first) confidence += Config.ConfidenceBoost;
+            state.Confidence = Math.Clamp(confidence, 0.0, 1.0);
+            var metaLr = Config.MetaLrMin + (Config.MetaLrMax - Config.MetaLrMin) * state.Confidence;
+
+            var vector = new float[keys.Length];
+            for (var i = 0; i < keys.Length; i++)
+            {
+                var value = parameters[keys[i]];
+                vector[i] = Config.UpdateRule == UpdateRule.Delta
+                    ? (float)(metaLr * (value - state.PreviousParams.GetValueOrDefault(keys[i], 0.0)))
+                    : (float)value;
+            }
+
+            state.PreviousParams = new Dictionary<string, double>(parameters, StringComparer.Ordinal);
+            state.LastScore = score;
+            state.Observations++;
+            return new DomainMetaUpdate(domainId, keys, vector, score, state.Confidence, _time.GetUtcNow(), scoreDelta);
+        }
+    }
+
+    /// <summary>The state of <paramref name="domainId"/>; null when it was never observed.</summary>
+    public DomainLearnerState? State(string domainId)
+    {
+        lock (_gate)
+        {
+            return _domains.TryGetValue(domainId, out var s)
+                ? new DomainLearnerState(s.EmaScore, s.LastScore, s.Confidence, s.History.Count, s.Observations)
+                : null;
+        }
+    }
+
+    /// <summary>The domains observed so far, in ordinal order.</summary>
+    public IReadOnlyList<string> Domains
+    {
+        get
+        {
+            lock (_gate) return [.. _domains.Keys.Order(StringComparer.Ordinal)];
+        }
+    }
+
+    private sealed class DomainState
+    {
+        public double? EmaScore;
+        public double LastScore;
+        public double Confidence;
+        public long Observations;
+        public readonly Queue<double> History = new();
+        public Dictionary<string, double> PreviousParams = new(StringComparer.Ordinal);
+    }
+}

@@ -1,0 +1,23 @@
+using System.Text.Json.Nodes;
+using Meta.Gpu.Serialization;
+
+namespace Meta.Gpu.Learning;
+
+/// <summary>
+/// The metrics a domain reports with its parameters (DESIGN §7). Missing values are null; other fields of the
+/// payload are ignored.
+/// </summary>
+public sealed record DomainMetrics(double? MetaScore = null, double? GainP50 = null, double? StabilityAvg = null)
+{
+    /// <summary>meta_score, else gain_p50, else 0.</summary>
+    public double Score => MetaScore ?? GainP50 ?? 0.0;
+
+    /// <summary>stability_avg, else 0.</summary>
+    public double Stability => StabilityAvg ?? 0.0;
+
+    /// <summary>Reads meta_score, gain_p50 and stability_avg (missing or null = absent; other keys ignored).</summary>
+    public static DomainMetrics FromJson(JsonObject? metrics, string path = "metrics") => new(
+        JsonRead.OptionalDouble(metrics, "meta_score", path),
+        JsonRead.OptionalDouble(metrics, "gain_p50", path),
+        JsonRead.OptionalDouble(metrics, "stability_avg", path));
+}

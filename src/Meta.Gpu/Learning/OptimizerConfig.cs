@@ -1,0 +1,84 @@
+using System.Text.Json.Nodes;
+using Meta.Gpu.Serialization;
+
+namespace Meta.Gpu.Learning;
+
+/// <summary>Online Reptile settings (DESIGN §8, config section <c>optimizer</c>). Defaults are the design's.</summary>
+/// <param name="BetaInit">The initial step size, &gt; 0; 0.1.</param>
+/// <param name="BetaMax">Upper bound of beta (&gt;= beta_init * beta_min_factor); 0.3.</param>
+/// <param name="BetaDecayRate">Factor under load (vram or latency high), &gt; 0; 0.8.</param>
+/// <param name="BetaGrowthRate">Factor when bandwidth is free, &gt; 0; 1.1.</param>
+/// <param name="BetaMinFactor">Lower bound of beta as a share of beta_init, in [0, 1]; 0.5.</param>
+/// <param name="EmaAlpha">Reward EMA weight of the new reward, in (0, 1]; 0.3.</param>
+/// <param name="RollbackDelta">Roll back when reward_ema - reward exceeds this, &gt;= 0; 0.1.</param>
+/// <param name="BackupVersions">Prior copies kept for rollback, &gt;= 0; 10.</param>
+/// <param name="UpdateRule"><c>interpolate</c> (default, Reptile) or <c>delta</c>.</param>
+public sealed record OptimizerConfig(
+    double BetaInit = 0.1,
+    double BetaMax = 0.3,
+    double BetaDecayRate = 0.8,
+    double BetaGrowthRate = 1.1,
+    double BetaMinFactor = 0.5,
+    double EmaAlpha = 0.3,
+    double RollbackDelta = 0.1,
+    int BackupVersions = 10,
+    UpdateRule UpdateRule = UpdateRule.Interpolate)
+{
+    public static OptimizerConfig Default { get; } = new();
+
+    private static readonly string[] Keys =
+    [
+        "beta_init", "beta_max", "beta_decay_rate", "beta_growth_rate", "beta_min_factor", "ema_alpha",
+        "rollback_delta", "backup_versions", "update_rule",
+    ];
+
+    /// <summary>The lower bound of beta: beta_init * beta_min_factor.</summary>
+    public double BetaFloor => BetaInit * BetaMinFactor;
+
+    public OptimizerConfig Validated(string path = "optimizer")
+    {
+        if (!(BetaInit > 0) || !double.IsFinite(BetaInit)) throw new InvalidInputException($"{path}.beta_init: must be > 0, got {BetaInit}");
+        if (!(BetaMinFactor >= 0 && BetaMinFactor <= 1)) throw new InvalidInputException($"{path}.beta_min_factor: must be in [0, 1], got {BetaMinFactor}");
+        if (!double.IsFinite(BetaMax) || BetaMax < BetaFloor) throw new InvalidInputException($"{path}.beta_max: must be >= beta_init * beta_min_factor ({BetaFloor}), got {BetaMax}");
+        if (!(BetaDecayRate > 0) || !double.IsFinite(BetaDecayRate)) throw new InvalidInputException($"{path}.beta_decay_rate: must be > 0, got {BetaDecayRate}");
+        if (!(BetaGrowthRate > 0) || !double.IsFinite(BetaGrowthRate)) throw new InvalidInputException($"{path}.beta_growth_rate: must be > 0, got {BetaGrowthRate}");
+        if (!(EmaAlpha > 0 && EmaAlpha <= 1)) throw new InvalidInputException($"{path}.ema_alpha: must be in (0, 1], got {EmaAlpha}");
+        if (!(RollbackDelta >= 0) || !double.IsFinite(RollbackDelta)) throw new InvalidInputException($"{path}.rollback_delta: must be >= 0, got {RollbackDelta}");
+        if (BackupVersions < 0) throw new InvalidInputException($"{path}.backup_versions: must be >= 0, got {BackupVersions}");
+        return this;
+    }
+
+    /// <summary>Applies a JSON section over these settings; unknown keys are an error.</summary>
+    public OptimizerConfig With(JsonObject? section, string path = "optimizer")
+    {
+        if (section is null) return Validated(path);
+        JsonRead.RequireKnownKeys(section, path, Keys);
+        return (this with
+        {
+            BetaInit = JsonRead.Double(section, "beta_init", BetaInit, path),
+            BetaMax = JsonRead.Double(section, "beta_max", BetaMax, path),
+            BetaDecayRate = JsonRead.Double(section, "beta_decay_rate", BetaDecayRate, path),
+            BetaGrowthRate = JsonRead.Double(section, "beta_growth_rate", BetaGrowthRate, path),
+            BetaMinFactor = JsonRead.Double(section, "beta_min_factor", BetaMinFactor, path),
+            EmaAlpha = JsonRead.Double(section, "ema_alpha", EmaAlpha, path),
+            RollbackDelta = JsonRead.Double(section, "rollback_delta", RollbackDelta, path),
+            BackupVersions = JsonRead.Int(section, "backup_versions", BackupVersions, path),
+            UpdateRule = JsonRead.Has(section, "update_rule")
+                ? UpdateRuleNames.Parse(JsonRead.String(section, "update_rule", "", path), $"{path}.update_rule")
+                : UpdateRule,
+        }).Validated(path);
+    }
+
+    public JsonObject ToJson() => new()
+    {
+        ["beta_init"] = BetaInit,
+        ["beta_max"] = BetaMax,
+        ["beta_decay_rate"] = BetaDecayRate,
+        ["beta_growth_rate"] = BetaGrowthRate,
+        ["beta_min_factor"] = BetaMinFactor,
+        ["ema_alpha"] = EmaAlpha,
+        ["rollback_delta"] = RollbackDelta,
+        ["backup_versions"] = BackupVersions,
+        ["update_rule"] = UpdateRuleNames.Of(UpdateRule),
+    };
+}

@@ -1,0 +1,30 @@
+using Meta.Gpu.Compute;
+
+namespace Meta.Gpu.Kernels.Tests;
+
+/// <summary>Column chunk sizing from free device memory (no device needed).</summary>
+public sealed class ChunkPlanTests
+{
+    [Fact]
+    public void WholeBatchStaysResidentWhenItFits()
+    {
+        var stride = DomainBatch.ChooseStride(1_000_000);
+        Assert.Equal(1_000_000, IlgpuBackend.ColumnsPerChunk(100, stride, 1_000_000, hasMask: false, budgetBytes: 8L << 30));
+    }
+
+    [Fact]
+    public void TooLargeBatchIsSplitIntoChunksThatFitTheBudget()
+    {
+        const int rows = 200, columns = 1_000_000;
+        var stride = DomainBatch.ChooseStride(columns);
+        const long budget = 256L << 20;
+        var width = IlgpuBackend.ColumnsPerChunk(rows, stride, columns, hasMask: true, budget);
+        Assert.InRange(width, 1, columns - 1);
+        Assert.True((long)width * rows * 5 < budget);
+        Assert.True((long)(width * 2L) * rows * 5 > budget - (rows * 1024L * 16 + (1 << 20)), "chunks should use most of the budget");
+    }
+
+    [Fact]
+    public void DeviceTooSmallForOneColumnThrows() =>
+        Assert.Throws<InvalidOperationException>(() => IlgpuBackend.ColumnsPerChunk(100, 16, 10, hasMask: false, budgetBytes: 1000));
+}

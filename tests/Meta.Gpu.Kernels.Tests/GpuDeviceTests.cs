@@ -1,0 +1,53 @@
+using Meta.Gpu.Compute;
+
+namespace Meta.Gpu.Kernels.Tests;
+
+/// <summary>
+/// The same agreement checks on real devices: they run where a CUDA or OpenCL device exists (the GPU machine of
+/// DEVICE.md) and are reported as skipped elsewhere, never as passed.
+/// </summary>
+public sealed class GpuDeviceTests
+{
+    public static TheoryData<string> Kinds => new() { "cuda", "opencl" };
+
+    private static IlgpuBackend Open(string kind)
+    {
+        var backend = IlgpuBackend.TryCreate(kind);
+        if (backend is null) Assert.Skip($"no usable {kind} device on this machine");
+        return backend;
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Kernels_AgreeWithTheFloat64Reference(string kind)
+    {
+        using var backend = Open(kind);
+        Assert.Equal(kind, backend.Name);
+        foreach (var (shape, seed) in new (BatchShape, int)[]
+                 {
+                     (new BatchShape(1, 7, Mask: false, Ties: false), 101),
+                     (new BatchShape(5, 1000, Mask: true, Ties: true, Attackers: 1), 102),
+                     (new BatchShape(33, 1000, Mask: false, Ties: false, Attackers: 4), 103),
+                     (new BatchShape(64, 4096, Mask: true, Ties: true, Attackers: 6), 104),
+                     (new BatchShape(257, 3000, Mask: false, Ties: false, Attackers: 20), 105),
+                 })
+        {
+            AgreementChecks.Scan(backend, shape, seed);
+            AgreementChecks.MediansAndDistances(backend, shape, seed);
+            AgreementChecks.Combine(backend, shape, seed, everyCombination: true);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void ForcedChunks_AgreeWithTheReference(string kind)
+    {
+        using var backend = Open(kind);
+        backend.ChunkColumns = 1000;
+        var shape = new BatchShape(40, 4500, Mask: true, Ties: true, Attackers: 3);
+        AgreementChecks.Scan(backend, shape, 201);
+        AgreementChecks.MediansAndDistances(backend, shape, 201);
+        AgreementChecks.Combine(backend, shape, 201);
+        Assert.Equal(5, backend.LastChunkCount);
+    }
+}

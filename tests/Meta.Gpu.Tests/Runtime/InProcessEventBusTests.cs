@@ -1,0 +1,51 @@
+using Meta.Gpu.Runtime;
+using Microsoft.Extensions.Logging;
+
+namespace Meta.Gpu.Tests.Runtime;
+
+/// <summary>The bus contract on the in-process <see cref="EventBus"/>, plus what is specific to it.</summary>
+public sealed class InProcessEventBusTests : EventBusContractTests
+{
+    protected override IEventBus CreateBus(int queueCapacity = 1024, ILogger? logger = null) =>
+        new EventBus(new EventBusOptions(QueueCapacity: queueCapacity, Logger: logger));
+
+    [Fact]
+    public void Rejects_a_queue_capacity_below_one()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new EventBus(new EventBusOptions(QueueCapacity: 0)));
+        Assert.Contains("queue_capacity", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Shutdown_from_inside_a_handler_fails_instead_of_deadlocking()
+    {
+        await using var bus = new EventBus();
+        var outcome = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var s = bus.Subscribe("t", async (_, _) =>
+        {
+            try
+            {
+                await bus.ShutdownAsync(TimeSpan.FromSeconds(1));
+                outcome.SetResult(null);
+            }
+            catch (InvalidOperationException e)
+            {
+                outcome.SetResult(e);
+            }
+        });
+        await bus.PublishAsync("t", 1);
+        Assert.NotNull(await outcome.Task.WaitAsync(Patience));
+    }
+
+    [Fact]
+    public async Task Delivers_the_published_object_itself()
+    {
+        await using var bus = new EventBus();
+        var payload = new Dictionary<string, double>(StringComparer.Ordinal) { ["tau"] = 1.0 };
+        object? received = null;
+        using var s = bus.Subscribe("t", (e, _) => { received = e.Payload; return ValueTask.CompletedTask; });
+        await bus.PublishAsync("t", payload);
+        await bus.WaitForIdleAsync().WaitAsync(Patience);
+        Assert.Same(payload, received);
+    }
+}
