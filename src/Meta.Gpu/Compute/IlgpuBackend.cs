@@ -113,8 +113,11 @@ public sealed class IlgpuBackend : IComputeBackend, IDeviceTelemetrySource
     /// <summary>Device bytes this backend holds after its last call (0 once disposed).</summary>
     public long DeviceBytesHeld => Interlocked.Read(ref _reportedBytes);
 
-    /// <summary>The accelerator, for device telemetry that shares it (<see cref="DeviceTelemetry.ForBackend(IComputeBackend, double, TimeSpan?)"/>).</summary>
-    internal KernelAccelerator Device => _device;
+    /// <summary>The accelerator, for device telemetry that shares it (<see cref="DeviceTelemetry.ForBackend(IComputeBackend, double, TimeSpan?, ILogger?)"/>).</summary>
+    internal KernelAccelerator Accelerator => _device;
+
+    /// <summary>The device, as telemetry labels it: the backend name and the driver's device name.</summary>
+    public string Device => $"{Name} {DeviceName}";
 
     /// <summary>
     /// The backend <paramref name="kind"/> ("cuda", "opencl", "ilgpu-cpu") on its first usable device, with the
