@@ -152,8 +152,9 @@ public sealed class MetaLearningAgentTests : IAsyncLifetime
         await Publish(LearningTopics.ProcessingMetrics, """{"gain_p50": "high"}""");
         await Publish(LearningTopics.PolicyPack, """{"metrics": {}, "controller": {"tau": 1}}""");
         await Publish(LearningTopics.PolicyPack, """{"domain_id": "a", "controller": {"tau": "x"}}""");
+        await Publish(LearningTopics.ProcessingMetrics, """{"gain_p50": "nan"}""");
 
-        Assert.Equal(errors + 3, _bus.Stats.Errors);
+        Assert.Equal(errors + 4, _bus.Stats.Errors);
         Assert.Equal(0, agent.Scheduler.WindowsCounted);
         Assert.Empty(agent.Learner.Domains);
         Assert.Empty(agent.PendingDomains);
