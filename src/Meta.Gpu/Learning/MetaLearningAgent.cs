@@ -3,6 +3,7 @@ using Meta.Gpu.Learning.Aggregation;
 using Meta.Gpu.Runtime;
 using Meta.Gpu.Serialization;
 using Meta.Gpu.Telemetry;
+using Meta.Gpu.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -47,7 +48,8 @@ public sealed class MetaLearningAgent : IAsyncDisposable
 
     /// <param name="bus">The bus to subscribe to and publish on.</param>
     /// <param name="config">Settings (default: the design's).</param>
-    /// <param name="store">Where the global prior is saved (default: in memory).</param>
+    /// <param name="store">Where the global prior is saved (default: in memory; see the overload taking a
+    /// <see cref="MetaStorageManager"/> for the durable store).</param>
     /// <param name="time">Clock for update and telemetry timestamps (default: the system clock).</param>
     /// <param name="schedulerRandom">Uniform [0, 1) draws for the scheduler's jitter (default: shared random).</param>
     /// <param name="logger">Where refused updates and storage failures are reported.</param>
@@ -70,6 +72,14 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         Scheduler = new MetaScheduler(Config.Scheduler, schedulerRandom);
         Aggregator = new CrossDomainMetaAggregator(Config.Cross);
         Optimizer = new OnlineReptileOptimizer(Config.Optimizer);
+    }
+
+    /// <summary>An agent whose global prior lives in <paramref name="storage"/> (atomic, with backups): loaded at
+    /// start, saved after every round.</summary>
+    public MetaLearningAgent(IEventBus bus, MetaLearningConfig? config, MetaStorageManager storage,
+        TimeProvider? time = null, Func<double>? schedulerRandom = null, ILogger<MetaLearningAgent>? logger = null)
+        : this(bus, config, new StoragePriorStore(storage), time, schedulerRandom, logger)
+    {
     }
 
     public MetaLearningConfig Config { get; }
@@ -112,9 +122,11 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         ObjectDisposedException.ThrowIf(_stopped, this);
         if (_started) throw new InvalidOperationException("the learning agent is already started");
         cancellationToken.ThrowIfCancellationRequested();
-        _started = true;
 
+        // A store whose prior and backups are all unusable throws here: the agent does not start over a trained
+        // prior from scratch.
         var saved = _store.LoadPrior();
+        _started = true;
         if (saved is not null)
         {
             lock (_globalPrior)
