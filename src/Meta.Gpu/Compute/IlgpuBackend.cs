@@ -27,6 +27,10 @@ namespace Meta.Gpu.Compute;
 /// them first); their order in (value, row) sorting is undefined otherwise.</para>
 /// <para>Calls are serialised: one backend drives one device stream. As an <see cref="IDeviceTelemetrySource"/>
 /// it samples its device's memory (CUDA: the driver's memory info).</para>
+/// <para>Device telemetry (DESIGN §13): after every call the backend reports the device bytes it holds to the
+/// process-wide <see cref="DeviceAllocationLedger"/> of its kind (and gives them back when disposed); OpenCL
+/// telemetry counts them as the device's used memory, and OpenCL chunk planning takes free = total - held, since
+/// OpenCL cannot ask the device what is free.</para>
 /// </remarks>
 public sealed class IlgpuBackend : IComputeBackend, IDeviceTelemetrySource
 {
@@ -64,6 +68,7 @@ public sealed class IlgpuBackend : IComputeBackend, IDeviceTelemetrySource
     private readonly DeviceBuffer<int> _rowFlags;
     private readonly DeviceBuffer<double> _rowSums;
     private bool _disposed;
+    private long _reportedBytes;
 
     private IlgpuBackend(KernelAccelerator device, ILogger logger)
     {
@@ -104,6 +109,12 @@ public sealed class IlgpuBackend : IComputeBackend, IDeviceTelemetrySource
 
     /// <summary>Uploads of a batch to the resident copy so far; a steady batch uploads once.</summary>
     public int ResidentUploads { get; private set; }
+
+    /// <summary>Device bytes this backend holds after its last call (0 once disposed).</summary>
+    public long DeviceBytesHeld => Interlocked.Read(ref _reportedBytes);
+
+    /// <summary>The accelerator, for device telemetry that shares it (<see cref="DeviceTelemetry.ForBackend(IComputeBackend, double, TimeSpan?)"/>).</summary>
+    internal KernelAccelerator Device => _device;
 
     /// <summary>
     /// The backend <paramref name="kind"/> ("cuda", "opencl", "ilgpu-cpu") on its first usable device, with the
@@ -177,6 +188,7 @@ public sealed class IlgpuBackend : IComputeBackend, IDeviceTelemetrySource
         {
             ThrowIfDisposed();
             using var binding = Bind();
+            using var report = new HeldBytesReport(this);
             var counts = new int[n];
             var flags = new int[n];
             var chunkCounts = new int[n];
@@ -212,6 +224,7 @@ public sealed class IlgpuBackend : IComputeBackend, IDeviceTelemetrySource
         {
             ThrowIfDisposed();
             using var binding = Bind();
+            using var report = new HeldBytesReport(this);
             var rowView = _rows.Upload(rows);
             foreach (var chunk in Chunks(batch))
             {
@@ -234,6 +247,7 @@ public sealed class IlgpuBackend : IComputeBackend, IDeviceTelemetrySource
         {
             ThrowIfDisposed();
             using var binding = Bind();
+            using var report = new HeldBytesReport(this);
             var sums = new double[n];
             var counts = new int[n];
             var chunkSums = new double[n];
@@ -314,6 +328,7 @@ public sealed class IlgpuBackend : IComputeBackend, IDeviceTelemetrySource
         {
             ThrowIfDisposed();
             using var binding = Bind();
+            using var report = new HeldBytesReport(this);
             var rowView = _rows.Upload(rows);
             var weightView = _weights.Upload(weights);
             var counter = _counter.View(1);
@@ -360,6 +375,7 @@ public sealed class IlgpuBackend : IComputeBackend, IDeviceTelemetrySource
                          _counter, _columnSent, _partialInts, _partialFlags, _partialSums, _rowInts, _rowFlags, _rowSums,
                      })
                 buffer.Dispose();
+            ReportHeldBytes();
             _device.Dispose();
         }
     }
@@ -435,7 +451,7 @@ public sealed class IlgpuBackend : IComputeBackend, IDeviceTelemetrySource
         if (ChunkColumns is int forced) return Math.Clamp(forced, 1, batch.Columns);
         // Buffers this backend already holds are reusable for the new plan, so they count as free.
         var reusable = _residentValues.Bytes + _residentMask.Bytes + _chunkValues.Bytes + _chunkMask.Bytes;
-        var budget = (long)((_device.FreeMemoryBytes() + reusable) * MemoryShare);
+        var budget = (long)((FreeDeviceBytes() + reusable) * MemoryShare);
         var width = ColumnsPerChunk(batch.Rows, batch.Stride, batch.Columns, batch.Mask is not null, budget);
         if (width < batch.Columns)
             _logger.LogDebug("{Backend}: batch {Rows}x{Columns} exceeds the device budget of {Budget} bytes; {Chunk} columns per chunk",
@@ -488,4 +504,24 @@ public sealed class IlgpuBackend : IComputeBackend, IDeviceTelemetrySource
         + _partialFlags.Bytes + _partialSums.Bytes + _rowInts.Bytes + _rowFlags.Bytes + _rowSums.Bytes;
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    /// <summary>Free device memory for chunk planning: the driver's figure where there is one (CUDA, the CPU
+    /// accelerator); OpenCL has none, so its total less what the engine's backends hold on it.</summary>
+    private long FreeDeviceBytes() => _device.Kind == DeviceKind.OpenCL
+        ? Math.Max(0, _device.Accelerator.MemorySize - DeviceAllocationLedger.For(DeviceKind.OpenCL).BytesHeld)
+        : _device.FreeMemoryBytes();
+
+    /// <summary>Reports the change in held device bytes to the ledger of this backend's kind (under the gate).</summary>
+    private void ReportHeldBytes()
+    {
+        var held = HeldBytes();
+        var delta = held - Interlocked.Exchange(ref _reportedBytes, held);
+        if (delta != 0) DeviceAllocationLedger.For(_device.Kind).Record(delta);
+    }
+
+    /// <summary>Reports held bytes when a call ends, however it ends.</summary>
+    private readonly struct HeldBytesReport(IlgpuBackend backend) : IDisposable
+    {
+        public void Dispose() => backend.ReportHeldBytes();
+    }
 }
