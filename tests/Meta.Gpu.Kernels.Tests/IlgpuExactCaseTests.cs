@@ -1,5 +1,6 @@
 using Meta.Gpu.Compute;
 using Meta.Gpu.Learning.Aggregation;
+using Meta.Gpu.Telemetry;
 
 namespace Meta.Gpu.Kernels.Tests;
 
@@ -174,6 +175,16 @@ public sealed class IlgpuExactCaseTests(IlgpuCpuFixture fixture)
         var expected = Run();
         var results = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(Run)));
         Assert.All(results, r => Assert.Equal(expected, r));
+    }
+
+    [Fact]
+    public void Sample_ReportsDeviceMemoryInUseAndInTotal()
+    {
+        var sample = DeviceTelemetry.ForBackend(_backend).Sample();
+        Assert.True(sample.TotalBytes > 0);
+        Assert.InRange(sample.UsedBytes, 0, sample.TotalBytes);
+        Assert.InRange(sample.VramUtil, 0.0, 1.0);
+        Assert.Equal(sample.VramUtil > 0.85, sample.VramHigh);
     }
 
     [Fact]

@@ -25,7 +25,8 @@ namespace Meta.Gpu.Compute;
 /// and the outlier distances are float64 on the device, as the float64 reference makes them; see
 /// <see cref="CombineKernel"/>. Participating rows must have no non-finite present cell (eligibility rejects
 /// them first); their order in (value, row) sorting is undefined otherwise.</para>
-/// <para>Calls are serialised: one backend drives one device stream.</para>
+/// <para>Calls are serialised: one backend drives one device stream. Its device's memory is read through
+/// <see cref="DeviceTelemetry.ForBackend(IComputeBackend, double, TimeSpan?)"/>, which shares the accelerator.</para>
 /// <para>Device telemetry (DESIGN §13): after every call the backend reports the device bytes it holds to the
 /// process-wide <see cref="DeviceAllocationLedger"/> of its kind (and gives them back when disposed); OpenCL
 /// telemetry counts them as the device's used memory, and OpenCL chunk planning takes free = total - held, since
