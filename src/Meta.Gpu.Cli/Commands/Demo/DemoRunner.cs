@@ -24,6 +24,7 @@ internal static class DemoRunner
             InnerLearningRate = settings.InnerLearningRate,
         };
         options.Validate();
+        using var outerStep = OuterSteps.Create(settings.Backend);
         var outDir = Path.GetFullPath(settings.OutputDirectory);
         Directory.CreateDirectory(outDir);
 
@@ -43,7 +44,6 @@ internal static class DemoRunner
                 $"backend {settings.Backend}; governance {(settings.Governance ? "on" : "off")}")).ConfigureAwait(false);
         }
 
-        using var outerStep = OuterSteps.Create(settings.Backend);
         SineDemoResult result;
         if (!settings.Quiet && console.IsInteractive)
         {
