@@ -16,7 +16,7 @@ internal sealed record DemoSettings
     public double Beta { get; init; } = 0.1;
 
     /// <summary>The outer step's compute backend; <c>cpu</c> by default (the 2-minute figure is for it).</summary>
-    public string Backend { get; init; } = "host";
+    public string Backend { get; init; } = "cpu";
 
     /// <summary>Supervisor and agent on the bus, governing the run (default on).</summary>
     public bool Governance { get; init; } = true;
