@@ -105,26 +105,6 @@ public sealed class KernelAccelerator : IDisposable
         }
     }
 
-    /// <summary>
-    /// Device memory in use and in total, in bytes: CUDA from the driver's memory info; the CPU accelerator from
-    /// the process's view of system memory; OpenCL, which has no free-memory query, reports
-    /// <paramref name="ownBytes"/> (what the caller holds on the device) as in use.
-    /// </summary>
-    public (long UsedBytes, long TotalBytes) MemoryInfo(long ownBytes)
-    {
-        switch (Accelerator)
-        {
-            case CudaAccelerator cuda:
-                var total = cuda.MemorySize;
-                return (Math.Max(0, total - cuda.GetFreeMemory()), total);
-            case CPUAccelerator:
-                var gc = GC.GetGCMemoryInfo();
-                return (gc.MemoryLoadBytes, gc.TotalAvailableMemoryBytes);
-            default:
-                return (ownBytes, Accelerator.MemorySize);
-        }
-    }
-
     public void Dispose()
     {
         Accelerator.Dispose();

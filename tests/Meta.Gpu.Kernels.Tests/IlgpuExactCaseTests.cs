@@ -1,3 +1,4 @@
+using Meta.Gpu.Telemetry;
 using Meta.Gpu.Compute;
 using Meta.Gpu.Learning.Aggregation;
 
@@ -179,7 +180,7 @@ public sealed class IlgpuExactCaseTests(IlgpuCpuFixture fixture)
     [Fact]
     public void Sample_ReportsDeviceMemoryInUseAndInTotal()
     {
-        var sample = _backend.Sample();
+        var sample = DeviceTelemetry.ForBackend(_backend).Sample();
         Assert.True(sample.TotalBytes > 0);
         Assert.InRange(sample.UsedBytes, 0, sample.TotalBytes);
         Assert.InRange(sample.VramUtil, 0.0, 1.0);

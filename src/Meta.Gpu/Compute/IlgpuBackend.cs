@@ -25,14 +25,14 @@ namespace Meta.Gpu.Compute;
 /// and the outlier distances are float64 on the device, as the float64 reference makes them; see
 /// <see cref="CombineKernel"/>. Participating rows must have no non-finite present cell (eligibility rejects
 /// them first); their order in (value, row) sorting is undefined otherwise.</para>
-/// <para>Calls are serialised: one backend drives one device stream. As an <see cref="IDeviceTelemetrySource"/>
-/// it samples its device's memory (CUDA: the driver's memory info).</para>
+/// <para>Calls are serialised: one backend drives one device stream. Its device's memory is read through
+/// <see cref="DeviceTelemetry.ForBackend(IComputeBackend, double, TimeSpan?)"/>, which shares the accelerator.</para>
 /// <para>Device telemetry (DESIGN §13): after every call the backend reports the device bytes it holds to the
 /// process-wide <see cref="DeviceAllocationLedger"/> of its kind (and gives them back when disposed); OpenCL
 /// telemetry counts them as the device's used memory, and OpenCL chunk planning takes free = total - held, since
 /// OpenCL cannot ask the device what is free.</para>
 /// </remarks>
-public sealed class IlgpuBackend : IComputeBackend, IDeviceTelemetrySource
+public sealed class IlgpuBackend : IComputeBackend
 {
     /// <summary>Share of the free device memory a round may use; the rest is left to other users of the device.</summary>
     public const double MemoryShare = 0.8;
@@ -348,19 +348,6 @@ public sealed class IlgpuBackend : IComputeBackend, IDeviceTelemetrySource
             Span<int> empty = [0];
             Copy.ToHost(Stream, counter, empty);
             return empty[0];
-        }
-    }
-
-    /// <summary>Device memory now (see <see cref="KernelAccelerator.MemoryInfo"/>), vram_high against the
-    /// default threshold of DESIGN §5.</summary>
-    public DeviceMemorySample Sample()
-    {
-        lock (_gate)
-        {
-            ThrowIfDisposed();
-            using var binding = Bind();
-            var (used, total) = _device.MemoryInfo(HeldBytes());
-            return DeviceMemorySample.FromBytes(used, total);
         }
     }
 

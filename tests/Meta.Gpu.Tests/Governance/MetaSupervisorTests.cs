@@ -229,11 +229,15 @@ public sealed class MetaSupervisorTests : IAsyncLifetime
 
     private sealed class FixedDeviceSource(DeviceMemorySample sample) : IDeviceTelemetrySource
     {
+        public string Device => "fixed";
+
         public DeviceMemorySample Sample() => sample;
     }
 
     private sealed class FailingDeviceSource : IDeviceTelemetrySource
     {
+        public string Device => "failing";
+
         public DeviceMemorySample Sample() => throw new InvalidOperationException("driver gone");
     }
 }
