@@ -36,6 +36,7 @@ public static class MetaGpuApp
         yield return GovernCommand.Create(console);
         yield return AggregateCommand.Create(console);
         yield return StorageSoakCommand.Create(console);
+        yield return BenchCommand.Create(console);
     }
 
     /// <summary>Runs a command body, turning user errors into one line on stderr and exit code 2.</summary>
