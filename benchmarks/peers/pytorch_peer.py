@@ -30,6 +30,8 @@ def main() -> int:
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--trim-alpha", type=float, default=0.1)
     ap.add_argument("--beta", type=float, default=0.1)
+    ap.add_argument("--budget-s", type=float, default=10.0,
+                    help="stop a workload's repeats once 3 are timed and their total passed this (as meta-gpu bench does)")
     ap.add_argument("--device", default="cuda")
     args = ap.parse_args()
 
@@ -93,7 +95,9 @@ def main() -> int:
         if cuda:
             torch.cuda.synchronize(dev)
         times = []
-        for _ in range(args.repeats):
+        for i in range(args.repeats):
+            if i >= 3 and sum(times) > args.budget_s * 1000.0:
+                break
             if cuda:
                 start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
                 start.record()

@@ -123,7 +123,7 @@ public sealed class BenchHarness(BenchOptions options)
                 else
                 {
                     var workload = new DenseWorkload(c.Workload, backend, data, _options);
-                    var times = Stopwatches.Time(workload.Run, _options.Warmup, _options.Repeats);
+                    var times = Stopwatches.Time(workload.Run, _options.Warmup, _options.Repeats, _options.RowBudget);
                     row = BenchResult.Timed(c.Workload, c.Backend, c.N, c.D, times, workload.Bytes, readGbs);
                 }
                 results.Add(row);

@@ -36,6 +36,9 @@ public sealed record BenchOptions
     /// <summary>Timed calls per case; the median, min and max are reported.</summary>
     public int Repeats { get; init; } = 5;
 
+    /// <summary>Timed seconds after which a row stops repeating once it has 3 repeats (see <see cref="Stopwatches"/>).</summary>
+    public TimeSpan RowBudget { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Untimed calls before the timed ones (JIT, caches, device uploads).</summary>
     public int Warmup { get; init; } = 1;
 
@@ -69,6 +72,7 @@ public sealed record BenchOptions
         Repeats = 3,
         Warmup = 1,
         BandwidthMegabytes = 16,
+        RowBudget = TimeSpan.FromSeconds(2),
         GovernanceCalls = 20_000,
         BusEvents = 10_000,
     };

@@ -82,6 +82,7 @@ public static class PythonPeer
                      ("--warmup", options.Warmup.ToString(CultureInfo.InvariantCulture)),
                      ("--trim-alpha", options.TrimAlpha.ToString("R", CultureInfo.InvariantCulture)),
                      ("--beta", options.Beta.ToString("R", CultureInfo.InvariantCulture)),
+                     ("--budget-s", options.RowBudget.TotalSeconds.ToString("R", CultureInfo.InvariantCulture)),
                  })
         {
             start.ArgumentList.Add(flag);
