@@ -124,7 +124,9 @@ public sealed class BenchHarness(BenchOptions options)
                 {
                     var workload = new DenseWorkload(c.Workload, backend, data, _options);
                     var times = Stopwatches.Time(workload.Run, _options.Warmup, _options.Repeats, _options.RowBudget);
-                    row = BenchResult.Timed(c.Workload, c.Backend, c.N, c.D, times, workload.Bytes, readGbs);
+                    row = EngineBackends.FellBack(backend) is { } fellBack
+                        ? BenchResult.Skip(c.Workload, c.Backend, c.N, c.D, fellBack)
+                        : BenchResult.Timed(c.Workload, c.Backend, c.N, c.D, times, workload.Bytes, readGbs);
                 }
                 results.Add(row);
                 progress.Completed(row);

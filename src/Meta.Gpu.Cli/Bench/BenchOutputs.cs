@@ -55,7 +55,7 @@ public static class BenchOutputs
             md.AppendLine("| workload | N | D | ours | ours ms | peer | peer ms | ratio |");
             md.AppendLine("|---|---:|---:|---|---:|---|---:|---:|");
             foreach (var (ours, peer) in ratios)
-                md.AppendLine(c, $"| {ours.Workload} | {ours.N} | {ours.D} | {ours.Backend} | {BenchText.Ms(ours.MedianMs)} | {peer.Backend} | {BenchText.Ms(peer.MedianMs)} | {peer.MedianMs!.Value / ours.MedianMs!.Value:0.00}x |");
+                md.AppendLine(c, $"| {ours.Workload} | {ours.N} | {ours.D} | {ours.Backend} | {BenchText.Ms(ours.MedianMs)} | {peer.Backend} | {BenchText.Ms(peer.MedianMs)} | {Ratio(peer.MedianMs!.Value / ours.MedianMs!.Value)} |");
         }
         return md.ToString();
     }
@@ -65,10 +65,14 @@ public static class BenchOutputs
     {
         ArgumentNullException.ThrowIfNull(report);
         var timed = report.Results.Where(r => r.Skipped is null && r.MedianMs > 0).ToList();
-        foreach (var ours in timed.Where(r => !BenchBackends.IsPeer(r.Backend)))
+        // ilgpu-cpu exists to test the kernels, not to be fast: it is compared with nobody.
+        foreach (var ours in timed.Where(r => !BenchBackends.IsPeer(r.Backend) && r.Backend != BenchBackends.IlgpuCpu))
             foreach (var peer in timed.Where(p => BenchBackends.IsPeer(p.Backend) && p.Workload == ours.Workload && p.N == ours.N && p.D == ours.D))
                 yield return (ours, peer);
     }
+
+    private static string Ratio(double ratio) =>
+        ratio.ToString(ratio < 0.1 ? "0.000" : ratio < 10 ? "0.00" : "0.0", CultureInfo.InvariantCulture) + "x";
 
     private static string Other(BenchResult r)
     {

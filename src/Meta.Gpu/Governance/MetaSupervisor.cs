@@ -67,7 +67,9 @@ public sealed class MetaSupervisor : IAsyncDisposable
     /// <summary>The resource profile now.</summary>
     public ResourceProfile Profile { get; private set; }
 
-    /// <summary>Consecutive processing windows with accept_rate below evaluator_policy.accept_very_low.</summary>
+    /// <summary>Consecutive processing windows with accept_rate (missing = 0) below evaluator_policy.accept_very_low,
+    /// counted also while updates are skipped. DESIGN §6 writes the threshold as 0.03, the default of that field;
+    /// like every other threshold it comes from the configuration.</summary>
     public int LowAcceptWindows { get; private set; }
 
     /// <summary>The last processing payload received (null before the first).</summary>
@@ -161,10 +163,10 @@ public sealed class MetaSupervisor : IAsyncDisposable
         var profileChanged = profile != Profile;
         Profile = profile;
 
-        await _bus.PublishAsync(GovernanceTopics.MetaPolicyUpdate, WirePayload.Of(result.PolicyUpdate.ToJson()), cancellationToken).ConfigureAwait(false);
+        await _bus.PublishAsync(GovernanceTopics.MetaPolicyUpdate, WirePayload.Of(result.PolicyUpdate.BuildJson()), cancellationToken).ConfigureAwait(false);
         if (profileChanged)
-            await _bus.PublishAsync(GovernanceTopics.ResourceProfile, WirePayload.Of(profile.ToJson()), cancellationToken).ConfigureAwait(false);
-        await _bus.PublishAsync(GovernanceTopics.MetaMetrics, WirePayload.Of(result.Telemetry.ToJson()), cancellationToken).ConfigureAwait(false);
+            await _bus.PublishAsync(GovernanceTopics.ResourceProfile, WirePayload.Of(profile.BuildJson()), cancellationToken).ConfigureAwait(false);
+        await _bus.PublishAsync(GovernanceTopics.MetaMetrics, WirePayload.Of(result.Telemetry.BuildJson()), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>vram_util from the device source when one is attached, else 0. A failing source is logged and

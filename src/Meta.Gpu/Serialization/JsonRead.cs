@@ -100,7 +100,7 @@ public static class JsonRead
 
     /// <summary>A number node's value, whether it was parsed from text or built in memory from an int, a long,
     /// a float or a decimal (GetValue of double converts only numbers that were parsed from text).</summary>
-    private static double NumberOf(JsonValue value)
+    public static double NumberOf(JsonValue value)
     {
         if (value.TryGetValue<double>(out var d)) return d;
         if (value.TryGetValue<int>(out var i)) return i;

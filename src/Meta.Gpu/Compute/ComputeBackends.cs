@@ -1,0 +1,136 @@
+using System.Reflection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Meta.Gpu.Compute;
+
+/// <summary>
+/// Backend selection by name (DESIGN §13): <c>cpu</c>, <c>cuda</c>, <c>opencl</c>, <c>ilgpu-cpu</c> and <c>auto</c>
+/// (cuda, then opencl, then cpu). The ILGPU backends live in another assembly and plug in with
+/// <see cref="Register"/>.
+/// </summary>
+/// <remarks>
+/// A device backend (<c>cuda</c>, <c>opencl</c>) is handed out wrapped in a <see cref="FallbackBackend"/>, so a
+/// device failure mid-round finishes the round on <c>cpu</c>. <c>ilgpu-cpu</c> is handed out bare: it exists to
+/// test the kernels, and a failure there must surface. When a device name is asked for and nothing is registered
+/// for it, the kernels assembly (<c>Meta.Gpu.Kernels</c>) is loaded once if it is deployed beside this one, which
+/// lets its module initializer register its backends.
+/// </remarks>
+public static class ComputeBackends
+{
+    public const string Auto = "auto";
+    public const string Cpu = CpuBackend.BackendName;
+    public const string Cuda = "cuda";
+    public const string OpenCl = "opencl";
+    public const string IlgpuCpu = "ilgpu-cpu";
+
+    /// <summary>The assembly that carries the ILGPU backends.</summary>
+    public const string KernelsAssembly = "Meta.Gpu.Kernels";
+
+    private static readonly Dictionary<string, Func<IComputeBackend>> Factories = new(StringComparer.Ordinal);
+    private static readonly Lock Gate = new();
+    private static bool kernelsProbed;
+
+    /// <summary>Every valid name, sorted.</summary>
+    public static IReadOnlyList<string> Names { get; } = [Auto, Cpu, Cuda, IlgpuCpu, OpenCl];
+
+    /// <summary>
+    /// Registers (or replaces) the factory of a device backend: <c>cuda</c>, <c>opencl</c> or <c>ilgpu-cpu</c>. The
+    /// factory returns a ready backend or throws when its device is absent or cannot start (the message says why).
+    /// </summary>
+    public static void Register(string name, Func<IComputeBackend> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        if (name is not (Cuda or OpenCl or IlgpuCpu))
+            throw new ArgumentException($"only {Cuda}, {OpenCl} and {IlgpuCpu} can be registered, not \"{name}\"", nameof(name));
+        lock (Gate) Factories[name] = factory;
+    }
+
+    /// <summary>Whether a factory is registered for <paramref name="name"/> (cpu always is).</summary>
+    public static bool IsRegistered(string name)
+    {
+        if (name == Cpu) return true;
+        ProbeKernels();
+        lock (Gate) return Factories.ContainsKey(name);
+    }
+
+    /// <summary>
+    /// The backend called <paramref name="name"/> (case-insensitive). An unknown name, or a device backend that is
+    /// not there or cannot start, is an <see cref="InvalidInputException"/> that says which names are valid or
+    /// why the device failed.
+    /// </summary>
+    public static IComputeBackend Create(string name, ILogger? logger = null)
+    {
+        var key = name?.Trim().ToLowerInvariant() ?? "";
+        logger ??= NullLogger.Instance;
+        switch (key)
+        {
+            case Cpu:
+                return new CpuBackend();
+            case Auto:
+                return CreateAuto(logger);
+            case Cuda or OpenCl or IlgpuCpu:
+            {
+                var factory = FactoryOf(key)
+                    ?? throw new InvalidInputException($"backend: \"{key}\" is not available in this build (the {KernelsAssembly} assembly did not register it)");
+                IComputeBackend primary;
+                try
+                {
+                    primary = factory();
+                }
+                catch (Exception ex) when (ex is not InvalidInputException)
+                {
+                    throw new InvalidInputException($"backend: \"{key}\" could not start: {ex.Message}", ex);
+                }
+                return key == IlgpuCpu ? primary : new FallbackBackend(primary, new CpuBackend(), logger);
+            }
+            default:
+                throw new InvalidInputException($"backend: unknown name \"{name}\" (valid: {string.Join(", ", Names)})");
+        }
+    }
+
+    /// <summary><c>auto</c>: the first of cuda, opencl that starts (wrapped in a fallback), else cpu.</summary>
+    public static IComputeBackend CreateAuto(ILogger? logger = null)
+    {
+        logger ??= NullLogger.Instance;
+        foreach (var name in new[] { Cuda, OpenCl })
+        {
+            var factory = FactoryOf(name);
+            if (factory is null) continue;
+            try
+            {
+                return new FallbackBackend(factory(), new CpuBackend(), logger);
+            }
+            catch (Exception ex)
+            {
+                logger.LogInformation("backend auto: {Backend} unavailable ({Reason})", name, ex.Message);
+            }
+        }
+        return new CpuBackend();
+    }
+
+    private static Func<IComputeBackend>? FactoryOf(string name)
+    {
+        ProbeKernels();
+        lock (Gate) return Factories.GetValueOrDefault(name);
+    }
+
+    private static void ProbeKernels()
+    {
+        lock (Gate)
+        {
+            if (kernelsProbed) return;
+            kernelsProbed = true;
+        }
+        try
+        {
+            var assembly = Assembly.Load(new AssemblyName(KernelsAssembly));
+            // Loading alone does not run a module initializer; touching the module does.
+            System.Runtime.CompilerServices.RuntimeHelpers.RunModuleConstructor(assembly.ManifestModule.ModuleHandle);
+        }
+        catch (FileNotFoundException)
+        {
+            // Not deployed: only cpu is available.
+        }
+    }
+}

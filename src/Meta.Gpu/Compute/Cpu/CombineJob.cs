@@ -1,0 +1,58 @@
+using Meta.Gpu.Learning.Aggregation;
+
+namespace Meta.Gpu.Compute.Cpu;
+
+/// <summary>One Combine call's inputs, shared by the parallel chunks; picks the kernel per chunk.</summary>
+internal sealed class CombineJob(
+    DomainBatch batch, int[] rows, double[] weights, AggregationMethod method, double trimAlpha, bool missingAsZero,
+    bool useFastKernels)
+{
+    /// <summary>Most values a selection kernel keeps per end (k + 1); beyond it sorting wins.</summary>
+    public const int MaxSelection = 32;
+
+    private readonly int trimCount = ExactColumnRules.TrimCount(trimAlpha, rows.Length);
+
+    /// <summary>Combines columns [c0, c1); returns how many were empty.</summary>
+    public int Run(int c0, int c1, ColumnTarget target)
+    {
+        if (useFastKernels && batch.Mask is null && rows.Length > 0)
+        {
+            var n = rows.Length;
+            var plainMean = method == AggregationMethod.Mean ||
+                (method == AggregationMethod.TrimmedMean && (trimCount == 0 || n == 1));
+            if (plainMean)
+            {
+                WeightedSumKernel.Run(batch, rows, weights, c0, c1, target);
+                return 0;
+            }
+            if (method == AggregationMethod.TrimmedMean && trimCount + 1 <= MaxSelection)
+            {
+                TrimmedMeanKernel.Run(batch, rows, weights, trimCount, c0, c1, target, this);
+                return 0;
+            }
+        }
+        return RunExact(c0, c1, target);
+    }
+
+    /// <summary>The exact path over columns [c0, c1).</summary>
+    public int RunExact(int c0, int c1, ColumnTarget target)
+    {
+        const int block = 32;
+        var n = rows.Length;
+        var scratch = ColumnScratch.ForThread(n, block);
+        var empty = 0;
+        for (var b = c0; b < c1; b += block)
+        {
+            var width = Math.Min(block, c1 - b);
+            ColumnGather.Block(batch, rows, missingAsZero, b, width, scratch);
+            for (var c = 0; c < width; c++)
+            {
+                var count = scratch.Counts[c];
+                var value = ExactColumnRules.Combine(method, trimAlpha,
+                    scratch.Values.AsSpan(c * n, count), scratch.Positions.AsSpan(c * n, count), weights, scratch.Keys);
+                empty += target.Write(b + c, value);
+            }
+        }
+        return empty;
+    }
+}

@@ -1,0 +1,149 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Meta.Gpu.Compute.Cpu;
+
+/// <summary>
+/// The weighted mean over unmasked rows (and the fused Reptile step): one streaming pass, four rows at a time,
+/// float64 accumulators for a block of columns that stays in L1. Every column has all n cells present here, so
+/// the per-column renormalisation divides by one sum of weights.
+/// </summary>
+internal static class WeightedSumKernel
+{
+    /// <summary>Columns whose float64 accumulators (4 KiB) stay in L1 while the rows stream past.</summary>
+    private const int Block = 512;
+
+    [SkipLocalsInit]
+    public static void Run(DomainBatch batch, int[] rows, double[] weights, int c0, int c1, ColumnTarget target)
+    {
+        var n = rows.Length;
+        var total = 0.0;
+        foreach (var w in weights) total += w;
+        Span<double> acc = stackalloc double[Block];
+        ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
+        var stride = batch.Stride;
+
+        for (var b = c0; b < c1; b += Block)
+        {
+            var width = Math.Min(Block, c1 - b);
+            var accs = acc[..width];
+            accs.Clear();
+            var k = 0;
+            for (; k + 4 <= n; k += 4)
+            {
+                Accumulate4(ref Unsafe.Add(ref data, (nint)rows[k] * stride + b), ref Unsafe.Add(ref data, (nint)rows[k + 1] * stride + b),
+                    ref Unsafe.Add(ref data, (nint)rows[k + 2] * stride + b), ref Unsafe.Add(ref data, (nint)rows[k + 3] * stride + b),
+                    weights[k], weights[k + 1], weights[k + 2], weights[k + 3], accs);
+            }
+            for (; k < n; k++)
+                Accumulate1(ref Unsafe.Add(ref data, (nint)rows[k] * stride + b), weights[k], accs);
+            Finish(accs, total, b, target);
+        }
+    }
+
+    private static void Accumulate4(ref float r0, ref float r1, ref float r2, ref float r3, double w0, double w1, double w2, double w3, Span<double> acc)
+    {
+        var width = acc.Length;
+        ref var a = ref MemoryMarshal.GetReference(acc);
+        var c = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var v0 = Vector512.Create(w0); var v1 = Vector512.Create(w1); var v2 = Vector512.Create(w2); var v3 = Vector512.Create(w3);
+            for (; c + 16 <= width; c += 16)
+            {
+                var (x0l, x0h) = Vector512.Widen(Vector512.LoadUnsafe(ref r0, (nuint)c));
+                var (x1l, x1h) = Vector512.Widen(Vector512.LoadUnsafe(ref r1, (nuint)c));
+                var (x2l, x2h) = Vector512.Widen(Vector512.LoadUnsafe(ref r2, (nuint)c));
+                var (x3l, x3h) = Vector512.Widen(Vector512.LoadUnsafe(ref r3, (nuint)c));
+                var lo = Vector512.LoadUnsafe(ref a, (nuint)c);
+                var hi = Vector512.LoadUnsafe(ref a, (nuint)(c + 8));
+                lo = Vector512.FusedMultiplyAdd(x3l, v3, Vector512.FusedMultiplyAdd(x2l, v2, Vector512.FusedMultiplyAdd(x1l, v1, Vector512.FusedMultiplyAdd(x0l, v0, lo))));
+                hi = Vector512.FusedMultiplyAdd(x3h, v3, Vector512.FusedMultiplyAdd(x2h, v2, Vector512.FusedMultiplyAdd(x1h, v1, Vector512.FusedMultiplyAdd(x0h, v0, hi))));
+                lo.StoreUnsafe(ref a, (nuint)c);
+                hi.StoreUnsafe(ref a, (nuint)(c + 8));
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var v0 = Vector256.Create(w0); var v1 = Vector256.Create(w1); var v2 = Vector256.Create(w2); var v3 = Vector256.Create(w3);
+            for (; c + 8 <= width; c += 8)
+            {
+                var (x0l, x0h) = Vector256.Widen(Vector256.LoadUnsafe(ref r0, (nuint)c));
+                var (x1l, x1h) = Vector256.Widen(Vector256.LoadUnsafe(ref r1, (nuint)c));
+                var (x2l, x2h) = Vector256.Widen(Vector256.LoadUnsafe(ref r2, (nuint)c));
+                var (x3l, x3h) = Vector256.Widen(Vector256.LoadUnsafe(ref r3, (nuint)c));
+                var lo = Vector256.LoadUnsafe(ref a, (nuint)c);
+                var hi = Vector256.LoadUnsafe(ref a, (nuint)(c + 4));
+                lo = Vector256.FusedMultiplyAdd(x3l, v3, Vector256.FusedMultiplyAdd(x2l, v2, Vector256.FusedMultiplyAdd(x1l, v1, Vector256.FusedMultiplyAdd(x0l, v0, lo))));
+                hi = Vector256.FusedMultiplyAdd(x3h, v3, Vector256.FusedMultiplyAdd(x2h, v2, Vector256.FusedMultiplyAdd(x1h, v1, Vector256.FusedMultiplyAdd(x0h, v0, hi))));
+                lo.StoreUnsafe(ref a, (nuint)c);
+                hi.StoreUnsafe(ref a, (nuint)(c + 4));
+            }
+        }
+        for (; c < width; c++)
+        {
+            Unsafe.Add(ref a, c) += w0 * Unsafe.Add(ref r0, c) + w1 * Unsafe.Add(ref r1, c) + w2 * Unsafe.Add(ref r2, c) + w3 * Unsafe.Add(ref r3, c);
+        }
+    }
+
+    private static void Accumulate1(ref float r0, double w0, Span<double> acc)
+    {
+        var width = acc.Length;
+        ref var a = ref MemoryMarshal.GetReference(acc);
+        var c = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var v0 = Vector256.Create(w0);
+            for (; c + 8 <= width; c += 8)
+            {
+                var (x0l, x0h) = Vector256.Widen(Vector256.LoadUnsafe(ref r0, (nuint)c));
+                Vector256.FusedMultiplyAdd(x0l, v0, Vector256.LoadUnsafe(ref a, (nuint)c)).StoreUnsafe(ref a, (nuint)c);
+                Vector256.FusedMultiplyAdd(x0h, v0, Vector256.LoadUnsafe(ref a, (nuint)(c + 4))).StoreUnsafe(ref a, (nuint)(c + 4));
+            }
+        }
+        for (; c < width; c++) Unsafe.Add(ref a, c) += w0 * Unsafe.Add(ref r0, c);
+    }
+
+    /// <summary>Divides by the weight sum and writes the aggregate and/or steps the prior.</summary>
+    private static void Finish(Span<double> acc, double total, int first, ColumnTarget target)
+    {
+        var width = acc.Length;
+        var c = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var t = Vector256.Create(total);
+            var hasAggregate = !target.Aggregate.IsEmpty;
+            var step = target.Step;
+            var beta = Vector256.Create(step?.Beta ?? 0.0);
+            var interpolate = step is { Rule: ReptileRule.Interpolate };
+            for (; c + 8 <= width; c += 8)
+            {
+                var v = Vector256.Narrow(Vector256.Create(acc.Slice(c, 4)) / t, Vector256.Create(acc.Slice(c + 4, 4)) / t);
+                if (hasAggregate) v.CopyTo(target.Aggregate.Slice(first + c, 8));
+                if (step is not null)
+                {
+                    var prior = target.Prior.Slice(first + c, 8);
+                    var (pl, ph) = Vector256.Widen(Vector256.Create((ReadOnlySpan<float>)prior));
+                    var (al, ah) = Vector256.Widen(v);
+                    Vector256<double> nl, nh;
+                    if (interpolate)
+                    {
+                        nl = Vector256.FusedMultiplyAdd(beta, al - pl, pl);
+                        nh = Vector256.FusedMultiplyAdd(beta, ah - ph, ph);
+                    }
+                    else
+                    {
+                        nl = Vector256.FusedMultiplyAdd(beta, al, pl);
+                        nh = Vector256.FusedMultiplyAdd(beta, ah, ph);
+                    }
+                    // A NaN prior value is a column the prior lacks: it adopts (interpolate) or starts from 0 (delta).
+                    var fresh = Vector256.Narrow(interpolate ? al : beta * al, interpolate ? ah : beta * ah);
+                    var p = Vector256.Create((ReadOnlySpan<float>)prior);
+                    Vector256.ConditionalSelect(Vector256.Equals(p, p), Vector256.Narrow(nl, nh), fresh).CopyTo(prior);
+                }
+            }
+        }
+        for (; c < width; c++) target.Write(first + c, acc[c] / total);
+    }
+}

@@ -1,0 +1,212 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Meta.Gpu.Compute.Cpu;
+using Meta.Gpu.Learning.Aggregation;
+
+namespace Meta.Gpu.Compute;
+
+/// <summary>
+/// The <c>cpu</c> backend (DESIGN §13): vectorised (Vector512 where the hardware runs it, else Vector256, scalar
+/// tails) and multi-threaded over chunks of columns. No ILGPU. It is the fallback of every device backend and the
+/// laptop path.
+/// </summary>
+/// <remarks>
+/// Every discrete decision equals the float64 reference's: medians, distances and weight sums are float64, sorts
+/// order (value, row) exactly, and the fast selection kernels detect the rare cases they cannot decide (ties at a
+/// trim threshold) and redo those columns on the exact path. The exact path (gather a block of columns, sort
+/// (value, row) pairs) serves masks, <c>missing_keys=zero</c> with a mask, and the methods without a fast kernel.
+/// Reading the batch needs no lock; concurrent calls on one instance are safe.
+/// </remarks>
+public sealed unsafe class CpuBackend : IComputeBackend
+{
+    public const string BackendName = "cpu";
+
+    /// <summary>Columns gathered together on the exact path (their cells stay in L1/L2).</summary>
+    private const int ExactBlock = 32;
+
+    private readonly ParallelOptions parallel;
+
+    /// <param name="maxDegreeOfParallelism">Worker threads; default: every logical processor.</param>
+    public CpuBackend(int? maxDegreeOfParallelism = null)
+    {
+        Workers = Math.Max(1, maxDegreeOfParallelism ?? Environment.ProcessorCount);
+        parallel = new ParallelOptions { MaxDegreeOfParallelism = Workers };
+    }
+
+    public string Name => BackendName;
+
+    /// <summary>Threads a call may use.</summary>
+    public int Workers { get; }
+
+    /// <summary>When false, every primitive runs on the exact path (the tests compare both).</summary>
+    public bool UseFastKernels { get; init; } = true;
+
+    /// <summary>Which vector width the fast kernels run with on this machine.</summary>
+    public static string VectorWidth =>
+        Vector512.IsHardwareAccelerated ? "vector512" : Vector256.IsHardwareAccelerated ? "vector256" : "scalar";
+
+    public void ScanRows(DomainBatch batch, Span<RowScan> result)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (result.Length < batch.Rows) throw new ArgumentException("result must hold one entry per row", nameof(result));
+        var scans = new RowScan[batch.Rows];
+        Parallel.For(0, batch.Rows, parallel, i => scans[i] = RowKernels.Scan(batch, i));
+        scans.CopyTo(result);
+    }
+
+    public void ColumnMedians(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        CheckRows(batch, rows);
+        if (medians.Length < batch.Columns) throw new ArgumentException("medians must be D long", nameof(medians));
+        var rowArray = rows.ToArray();
+        var chunk = ChunkWidth(batch.Columns);
+        var chunks = (batch.Columns + chunk - 1) / chunk;
+        fixed (double* m = medians)
+        {
+            var mp = (nint)m;
+            Parallel.For(0, chunks, parallel, ci =>
+            {
+                var c0 = ci * chunk;
+                var c1 = Math.Min(batch.Columns, c0 + chunk);
+                var output = new Span<double>((void*)mp, batch.Columns);
+                var scratch = ColumnScratch.ForThread(rowArray.Length, ExactBlock);
+                for (var b = c0; b < c1; b += ExactBlock)
+                {
+                    var width = Math.Min(ExactBlock, c1 - b);
+                    ColumnGather.Block(batch, rowArray, missingAsZero, b, width, scratch);
+                    for (var c = 0; c < width; c++)
+                    {
+                        var n = scratch.Counts[c];
+                        output[b + c] = ExactColumnRules.Median(scratch.Values.AsSpan(c * rowArray.Length, n), scratch.Keys);
+                    }
+                }
+            });
+        }
+    }
+
+    public void RowDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, ReadOnlySpan<double> medians, Span<double> distances)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        CheckRows(batch, rows);
+        if (medians.Length < batch.Columns) throw new ArgumentException("medians must be D long", nameof(medians));
+        if (distances.Length < rows.Length) throw new ArgumentException("distances must hold one entry per row", nameof(distances));
+        var rowArray = rows.ToArray();
+        var n = rowArray.Length;
+        var chunk = ChunkWidth(batch.Columns);
+        var chunks = (batch.Columns + chunk - 1) / chunk;
+        var sums = new double[chunks * n];
+        var counts = new long[chunks * n];
+        fixed (double* m = medians)
+        {
+            var mp = (nint)m;
+            Parallel.For(0, chunks, parallel, ci =>
+            {
+                var c0 = ci * chunk;
+                var c1 = Math.Min(batch.Columns, c0 + chunk);
+                var med = new ReadOnlySpan<double>((void*)mp, batch.Columns);
+                RowKernels.SquaredDistances(batch, rowArray, missingAsZero, med, c0, c1,
+                    sums.AsSpan(ci * n, n), counts.AsSpan(ci * n, n));
+            });
+        }
+        // Chunk partials are added in chunk order, so the result does not depend on thread timing.
+        for (var k = 0; k < n; k++)
+        {
+            double s = 0;
+            long count = 0;
+            for (var ci = 0; ci < chunks; ci++)
+            {
+                s += sums[ci * n + k];
+                count += counts[ci * n + k];
+            }
+            distances[k] = count == 0 ? double.NaN : Math.Sqrt(s / count);
+        }
+    }
+
+    public int Combine(
+        DomainBatch batch,
+        ReadOnlySpan<int> rows,
+        ReadOnlySpan<double> weights,
+        AggregationMethod method,
+        double trimAlpha,
+        bool missingAsZero,
+        Span<float> aggregate,
+        Span<float> prior,
+        ReptileStep? step)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        CheckRows(batch, rows);
+        if (weights.Length != rows.Length) throw new ArgumentException("weights must hold one entry per row", nameof(weights));
+        if (!aggregate.IsEmpty && aggregate.Length != batch.Columns) throw new ArgumentException("aggregate must be empty or D long", nameof(aggregate));
+        if (step is not null && prior.Length != batch.Columns) throw new ArgumentException("prior must be D long when a step is given", nameof(prior));
+        if (aggregate.IsEmpty && step is null) return CountEmptyColumns(batch, rows);
+
+        var job = new CombineJob(batch, rows.ToArray(), weights.ToArray(), method, trimAlpha, missingAsZero, UseFastKernels);
+        var chunk = ChunkWidth(batch.Columns);
+        var chunks = (batch.Columns + chunk - 1) / chunk;
+        var empty = 0;
+        fixed (float* a = aggregate)
+        fixed (float* p = prior)
+        {
+            var ap = (nint)a;
+            var pp = (nint)p;
+            var hasAggregate = !aggregate.IsEmpty;
+            var hasPrior = step is not null;
+            Parallel.For(0, chunks, parallel, ci =>
+            {
+                var c0 = ci * chunk;
+                var c1 = Math.Min(batch.Columns, c0 + chunk);
+                var target = new ColumnTarget(
+                    hasAggregate ? new Span<float>((void*)ap, batch.Columns) : default,
+                    hasPrior ? new Span<float>((void*)pp, batch.Columns) : default,
+                    step);
+                var e = job.Run(c0, c1, target);
+                if (e != 0) Interlocked.Add(ref empty, e);
+            });
+        }
+        return empty;
+    }
+
+    public void Dispose()
+    {
+        // Nothing to release: the per-thread scratch buffers belong to the threads.
+    }
+
+    /// <summary>Columns per parallel work item: about four items per worker, whole 64-column lines.</summary>
+    internal int ChunkWidth(int columns)
+    {
+        var target = Workers * 4;
+        var width = (columns + target - 1) / target;
+        width = (width + 63) / 64 * 64;
+        return Math.Max(width, 256);
+    }
+
+    private static int CountEmptyColumns(DomainBatch batch, ReadOnlySpan<int> rows)
+    {
+        if (rows.IsEmpty) return batch.Columns;
+        if (batch.Mask is null) return 0;
+        var empty = 0;
+        for (var c = 0; c < batch.Columns; c++)
+        {
+            var any = false;
+            foreach (var r in rows)
+            {
+                if (batch.Mask[r * batch.Stride + c] != 0) { any = true; break; }
+            }
+            if (!any) empty++;
+        }
+        return empty;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void CheckRows(DomainBatch batch, ReadOnlySpan<int> rows)
+    {
+        var previous = -1;
+        foreach (var r in rows)
+        {
+            if (r <= previous || r >= batch.Rows)
+                throw new ArgumentException($"rows must be ascending row indices below {batch.Rows}", nameof(rows));
+            previous = r;
+        }
+    }
+}

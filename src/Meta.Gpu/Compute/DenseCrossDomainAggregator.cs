@@ -1,0 +1,170 @@
+using Meta.Gpu.Learning.Aggregation;
+
+namespace Meta.Gpu.Compute;
+
+/// <summary>
+/// Cross-domain aggregation over a <see cref="DomainBatch"/> (DESIGN §4, dense form): eligibility from the
+/// backend's row scan (decided on the host), the single outlier pass (medians and distances on the backend, the
+/// decision by <see cref="OutlierRule"/> on the host), weights and <see cref="DiversityBalancing"/> on the host in
+/// float64, and the column combine on the backend, optionally fused with the Reptile step on a dense prior.
+/// </summary>
+/// <remarks>
+/// Decisions follow the keyed reference: a row with no present cell is <c>rejected_empty</c>, only present cells
+/// are checked for non-finite values, eligibility rules are applied in the order empty, non-finite, confidence.
+/// With <c>missing_keys=zero</c> a column counts as sent when some row of the pass sent it (the key union), and
+/// then its absent cells are 0. With no eligible row the aggregate is all NaN, every column is flagged and the
+/// prior is not touched (the keyed reference's empty result).
+/// </remarks>
+public sealed class DenseCrossDomainAggregator
+{
+    public DenseCrossDomainAggregator(IComputeBackend backend, CrossMetaConfig? config = null)
+    {
+        Backend = backend ?? throw new ArgumentNullException(nameof(backend));
+        Config = (config ?? CrossMetaConfig.Default).Validated();
+    }
+
+    public IComputeBackend Backend { get; }
+
+    public CrossMetaConfig Config { get; }
+
+    /// <summary>Aggregates into a new D-long array.</summary>
+    public DenseAggregationResult Aggregate(DomainBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var aggregate = new float[batch.Columns];
+        return Run(batch, aggregate, aggregate, default, null, null);
+    }
+
+    /// <summary>Aggregates into <paramref name="aggregate"/> (D long); the result's Aggregate is null.</summary>
+    public DenseAggregationResult Aggregate(DomainBatch batch, Span<float> aggregate)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (aggregate.Length != batch.Columns) throw new ArgumentException($"aggregate must be {batch.Columns} long", nameof(aggregate));
+        return Run(batch, null, aggregate, default, null, null);
+    }
+
+    /// <summary>
+    /// Aggregates and takes the Reptile <paramref name="step"/> on <paramref name="prior"/> in the same pass over
+    /// the matrix; the aggregate is written only when <paramref name="aggregate"/> is given (D long).
+    /// </summary>
+    public DenseAggregationResult AggregateAndStep(DomainBatch batch, Span<float> prior, ReptileStep step, Span<float> aggregate = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (prior.Length != batch.Columns) throw new ArgumentException($"prior must be {batch.Columns} long", nameof(prior));
+        if (!aggregate.IsEmpty && aggregate.Length != batch.Columns) throw new ArgumentException($"aggregate must be empty or {batch.Columns} long", nameof(aggregate));
+        return Run(batch, null, aggregate, prior, step, null);
+    }
+
+    /// <summary>
+    /// One dense round of the optimizer (DESIGN §8, §10): when some domain takes part, the optimizer adjusts beta
+    /// from <paramref name="drg"/> and saves a rollback copy, the prior steps in the same pass as the combine, and
+    /// the reward EMA is updated. With no participant nothing changes (an empty aggregate ends the round).
+    /// </summary>
+    public DenseAggregationResult AggregateInto(DomainBatch batch, DenseReptileOptimizer optimizer, double reward, DrgFlags drg, Span<float> aggregate = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        if (optimizer.Columns != batch.Columns) throw new ArgumentException($"the optimizer's prior has {optimizer.Columns} values, the batch {batch.Columns}", nameof(optimizer));
+        if (!aggregate.IsEmpty && aggregate.Length != batch.Columns) throw new ArgumentException($"aggregate must be empty or {batch.Columns} long", nameof(aggregate));
+        return Run(batch, null, aggregate, optimizer.Prior, null, (optimizer, reward, drg));
+    }
+
+    private DenseAggregationResult Run(
+        DomainBatch batch, float[]? owned, Span<float> aggregate, Span<float> prior, ReptileStep? step,
+        (DenseReptileOptimizer Optimizer, double Reward, DrgFlags Drg)? round)
+    {
+        var config = Config;
+        var n = batch.Rows;
+        var zero = config.MissingKeys == MissingKeys.Zero;
+
+        // Step 1: eligibility, each row counted under the first rule it breaks.
+        var scans = new RowScan[n];
+        Backend.ScanRows(batch, scans);
+        int empty = 0, nonFinite = 0, lowConfidence = 0;
+        var eligible = new List<int>(n);
+        for (var i = 0; i < n; i++)
+        {
+            switch (EligibilityRule.Classify(scans[i].PresentCells, scans[i].HasNonFinite, batch.Confidences[i], config.MinConfidence))
+            {
+                case UpdateEligibility.Empty: empty++; break;
+                case UpdateEligibility.NonFinite: nonFinite++; break;
+                case UpdateEligibility.LowConfidence: lowConfidence++; break;
+                default: eligible.Add(i); break;
+            }
+        }
+
+        if (eligible.Count == 0)
+        {
+            if (!aggregate.IsEmpty) aggregate.Fill(float.NaN);
+            var all = Enumerable.Range(0, batch.Columns).ToArray();
+            return new DenseAggregationResult(owned, batch.Columns, all, 0, lowConfidence, nonFinite, empty, [],
+                config.Method, config.TrimAlpha, 0.0, 1.0, 1.0, 0.0, Backend.Name);
+        }
+
+        // Step 3: the single outlier pass.
+        var kept = eligible;
+        var outliers = new List<string>();
+        if (config.OutlierFilter && eligible.Count >= config.OutlierMinDomains)
+        {
+            var rows = eligible.ToArray();
+            var medians = new double[batch.Columns];
+            Backend.ColumnMedians(batch, rows, zero, medians);
+            var distances = new double[rows.Length];
+            Backend.RowDistances(batch, rows, zero, medians, distances);
+            var dropped = new bool[rows.Length];
+            if (OutlierRule.Flag(distances, config.OutlierZ, dropped) > 0)
+            {
+                kept = new List<int>(rows.Length);
+                for (var j = 0; j < rows.Length; j++)
+                {
+                    if (dropped[j]) outliers.Add(batch.Ids[rows[j]]);
+                    else kept.Add(rows[j]);
+                }
+            }
+        }
+
+        // Steps 4-5: weights over the kept rows, then diversity balancing.
+        var keptRows = kept.ToArray();
+        var raw = new double[keptRows.Length];
+        var confidenceSum = 0.0;
+        for (var j = 0; j < keptRows.Length; j++)
+        {
+            var confidence = batch.Confidences[keptRows[j]];
+            confidenceSum += confidence;
+            raw[j] = config.Weighting == DomainWeighting.Confidence ? confidence : 1.0;
+        }
+        var p = new double[keptRows.Length];
+        var balanced = DiversityBalancing.Balance(raw, config.DiversityEntropyTarget, p);
+
+        // Step 6 (+ the Reptile step in the same pass).
+        if (round is var (optimizer, _, drg)) step = optimizer.BeginStep(drg);
+        var emptyCount = Backend.Combine(batch, keptRows, p, config.Method, config.TrimAlpha, zero, aggregate, prior, step);
+        if (round is var (opt, reward, _)) opt.CompleteStep(reward);
+
+        var emptyColumns = emptyCount == 0 ? [] : EmptyColumnsOf(batch, keptRows, aggregate);
+        return new DenseAggregationResult(owned, batch.Columns, emptyColumns, keptRows.Length, lowConfidence, nonFinite, empty,
+            outliers, config.Method, config.TrimAlpha, confidenceSum / keptRows.Length, balanced.WeightEntropy,
+            balanced.DiversityTemperature, balanced.EffectiveDomains, Backend.Name);
+    }
+
+    /// <summary>The empty columns: NaN in the aggregate when it was written, else no kept row sent them.</summary>
+    private static int[] EmptyColumnsOf(DomainBatch batch, int[] keptRows, ReadOnlySpan<float> aggregate)
+    {
+        var result = new List<int>();
+        for (var c = 0; c < batch.Columns; c++)
+        {
+            bool isEmpty;
+            if (!aggregate.IsEmpty) isEmpty = float.IsNaN(aggregate[c]);
+            else
+            {
+                isEmpty = true;
+                foreach (var r in keptRows)
+                {
+                    if (batch.IsPresent(r, c)) { isEmpty = false; break; }
+                }
+            }
+            if (isEmpty) result.Add(c);
+        }
+        return result.ToArray();
+    }
+}

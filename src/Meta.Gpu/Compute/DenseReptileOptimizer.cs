@@ -1,0 +1,101 @@
+namespace Meta.Gpu.Compute;
+
+/// <summary>
+/// The dense prior's optimizer state (DESIGN §8 on a D-float prior, §10 dense lane): beta, the reward EMA, the
+/// rollback copies and the count of steps taken. The prior array is owned here and never replaced, so a backend
+/// may keep a device copy of it; a rollback copies the saved values back into it.
+/// </summary>
+/// <remarks>
+/// A fresh optimizer without an initial prior starts with every value NaN, meaning "not set yet": the first step
+/// on a column adopts the aggregate (<c>interpolate</c>) or starts from 0 (<c>delta</c>), as §8 does for a key
+/// the prior lacks. Rule (b) of §8 (adding keys) has nothing to do on a fixed-length prior. Rollback copies live
+/// in a ring of <c>BackupVersions</c> reused arrays, so steady-state rounds allocate nothing.
+/// </remarks>
+public sealed class DenseReptileOptimizer
+{
+    private readonly float[][] ring;
+    private int newest = -1;
+
+    public DenseReptileOptimizer(int columns, DenseOptimizerConfig? config = null, ReadOnlySpan<float> initialPrior = default)
+    {
+        if (columns < 1) throw new ArgumentOutOfRangeException(nameof(columns), columns, "columns must be >= 1");
+        Config = (config ?? new DenseOptimizerConfig()).Validated();
+        Prior = new float[columns];
+        if (initialPrior.IsEmpty) Prior.AsSpan().Fill(float.NaN);
+        else if (initialPrior.Length != columns) throw new ArgumentException($"the initial prior has {initialPrior.Length} values, not {columns}", nameof(initialPrior));
+        else initialPrior.CopyTo(Prior);
+        Beta = Config.BetaInit;
+        ring = new float[Config.BackupVersions][];
+    }
+
+    public DenseOptimizerConfig Config { get; }
+
+    /// <summary>The dense prior (D values; NaN = not set yet).</summary>
+    public float[] Prior { get; }
+
+    public int Columns => Prior.Length;
+
+    public double Beta { get; private set; }
+
+    public double RewardEma { get; private set; }
+
+    /// <summary>Dense steps taken (§10 <c>round</c>).</summary>
+    public long Round { get; private set; }
+
+    /// <summary>Saved priors available to <see cref="Rollback"/>.</summary>
+    public int SavedVersions { get; private set; }
+
+    /// <summary>
+    /// §8 (a) and (c): adjusts beta from the DRG flags (decay when vram or latency is high, growth when bandwidth
+    /// is free, then one clamp), saves a copy of the prior, and returns the step to take. Follow with the step
+    /// (fused in the combine, or <see cref="DenseReptile.Apply"/>) and then <see cref="CompleteStep"/>.
+    /// </summary>
+    public ReptileStep BeginStep(DrgFlags drg)
+    {
+        var beta = Beta;
+        if (drg.VramHigh || drg.LatencyHigh) beta *= Config.BetaDecayRate;
+        if (drg.BandwidthFree) beta *= Config.BetaGrowthRate;
+        Beta = Math.Clamp(beta, Config.BetaInit * Config.BetaMinFactor, Math.Max(Config.BetaMax, Config.BetaInit * Config.BetaMinFactor));
+        SaveCopy();
+        return new ReptileStep(Config.Rule, Beta);
+    }
+
+    /// <summary>§8 (e): the reward EMA after the step; counts the round.</summary>
+    public void CompleteStep(double reward)
+    {
+        RewardEma = (1 - Config.EmaAlpha) * RewardEma + Config.EmaAlpha * reward;
+        Round++;
+    }
+
+    /// <summary>The whole §8 Apply on an aggregate already computed (D long; NaN leaves a value unchanged).</summary>
+    public void Apply(ReadOnlySpan<float> aggregate, double reward, DrgFlags drg)
+    {
+        if (aggregate.Length != Columns) throw new ArgumentException($"the aggregate has {aggregate.Length} values, the prior {Columns}", nameof(aggregate));
+        var step = BeginStep(drg);
+        DenseReptile.Apply(Prior, aggregate, step);
+        CompleteStep(reward);
+    }
+
+    /// <summary>reward_ema - reward &gt; rollback_delta, with the EMA after the last step.</summary>
+    public bool ShouldRollback(double reward) => RewardEma - reward > Config.RollbackDelta;
+
+    /// <summary>Restores the newest saved prior (repeated calls go further back); false when none is left.
+    /// Beta and the EMA are unchanged.</summary>
+    public bool Rollback()
+    {
+        if (SavedVersions == 0) return false;
+        ring[newest].AsSpan().CopyTo(Prior);
+        newest = (newest - 1 + ring.Length) % ring.Length;
+        SavedVersions--;
+        return true;
+    }
+
+    private void SaveCopy()
+    {
+        if (ring.Length == 0) return;
+        newest = (newest + 1) % ring.Length;
+        var slot = ring[newest] ??= new float[Columns];
+        Prior.AsSpan().CopyTo(slot);
+        SavedVersions = Math.Min(SavedVersions + 1, ring.Length);
+    }
+}

@@ -1,0 +1,156 @@
+using Meta.Gpu.Learning.Aggregation;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Meta.Gpu.Compute;
+
+/// <summary>
+/// A device backend with a fallback (DESIGN §13): every primitive runs on the primary; when the device fails (out
+/// of memory, a launch or driver error) the failure is logged and the call is redone on the fallback (normally
+/// <c>cpu</c>), which gives the same results within the tolerance and the same decisions.
+/// </summary>
+/// <remarks>
+/// After a failure the rest of the round stays on the fallback; a round begins with <see cref="ScanRows"/> (step 1
+/// of every aggregation), which tries the primary again, so a device that recovers (memory freed) is used again
+/// next round. Argument errors (<see cref="ArgumentException"/>, <see cref="InvalidInputException"/>) and
+/// cancellation are the caller's and pass through untouched. A fused step that failed part-way is undone: the
+/// prior is copied before the primary runs and restored before the fallback runs. One round at a time: calls on
+/// one instance must not overlap.
+/// </remarks>
+public sealed class FallbackBackend : IComputeBackend
+{
+    private readonly ILogger logger;
+    private float[] priorCopy = [];
+
+    public FallbackBackend(IComputeBackend primary, IComputeBackend fallback, ILogger? logger = null)
+    {
+        Primary = primary ?? throw new ArgumentNullException(nameof(primary));
+        Fallback = fallback ?? throw new ArgumentNullException(nameof(fallback));
+        this.logger = logger ?? NullLogger.Instance;
+    }
+
+    public IComputeBackend Primary { get; }
+
+    public IComputeBackend Fallback { get; }
+
+    /// <summary>The primary's name: the backend the user chose.</summary>
+    public string Name => Primary.Name;
+
+    /// <summary>The backend the next call of this round runs on.</summary>
+    public string ActiveName => OnFallback ? Fallback.Name : Primary.Name;
+
+    /// <summary>True from a device failure to the start of the next round.</summary>
+    public bool OnFallback { get; private set; }
+
+    /// <summary>Device failures so far.</summary>
+    public int Failures { get; private set; }
+
+    /// <summary>The last device failure, or null.</summary>
+    public Exception? LastFailure { get; private set; }
+
+    public void ScanRows(DomainBatch batch, Span<RowScan> result)
+    {
+        OnFallback = false;
+        if (TryPrimary(batch, result)) return;
+        Fallback.ScanRows(batch, result);
+    }
+
+    public void ColumnMedians(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians)
+    {
+        if (!OnFallback)
+        {
+            try
+            {
+                Primary.ColumnMedians(batch, rows, missingAsZero, medians);
+                return;
+            }
+            catch (Exception ex) when (IsDeviceFailure(ex))
+            {
+                Fail(nameof(ColumnMedians), ex);
+            }
+        }
+        Fallback.ColumnMedians(batch, rows, missingAsZero, medians);
+    }
+
+    public void RowDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, ReadOnlySpan<double> medians, Span<double> distances)
+    {
+        if (!OnFallback)
+        {
+            try
+            {
+                Primary.RowDistances(batch, rows, missingAsZero, medians, distances);
+                return;
+            }
+            catch (Exception ex) when (IsDeviceFailure(ex))
+            {
+                Fail(nameof(RowDistances), ex);
+            }
+        }
+        Fallback.RowDistances(batch, rows, missingAsZero, medians, distances);
+    }
+
+    public int Combine(
+        DomainBatch batch,
+        ReadOnlySpan<int> rows,
+        ReadOnlySpan<double> weights,
+        AggregationMethod method,
+        double trimAlpha,
+        bool missingAsZero,
+        Span<float> aggregate,
+        Span<float> prior,
+        ReptileStep? step)
+    {
+        if (!OnFallback)
+        {
+            var stepping = step is not null && !prior.IsEmpty;
+            if (stepping)
+            {
+                if (priorCopy.Length != prior.Length) priorCopy = new float[prior.Length];
+                prior.CopyTo(priorCopy);
+            }
+            try
+            {
+                return Primary.Combine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step);
+            }
+            catch (Exception ex) when (IsDeviceFailure(ex))
+            {
+                Fail(nameof(Combine), ex);
+                if (stepping) priorCopy.AsSpan(0, prior.Length).CopyTo(prior);
+            }
+        }
+        return Fallback.Combine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step);
+    }
+
+    public void Dispose()
+    {
+        Primary.Dispose();
+        Fallback.Dispose();
+    }
+
+    /// <summary>A failure of the device rather than of the caller.</summary>
+    public static bool IsDeviceFailure(Exception ex) =>
+        ex is not (ArgumentException or InvalidInputException or OperationCanceledException or ObjectDisposedException);
+
+    private bool TryPrimary(DomainBatch batch, Span<RowScan> result)
+    {
+        try
+        {
+            Primary.ScanRows(batch, result);
+            return true;
+        }
+        catch (Exception ex) when (IsDeviceFailure(ex))
+        {
+            Fail(nameof(ScanRows), ex);
+            return false;
+        }
+    }
+
+    private void Fail(string primitive, Exception ex)
+    {
+        OnFallback = true;
+        Failures++;
+        LastFailure = ex;
+        logger.LogWarning(ex, "backend {Backend}: {Primitive} failed ({Reason}); finishing the round on {Fallback}",
+            Primary.Name, primitive, ex.Message, Fallback.Name);
+    }
+}

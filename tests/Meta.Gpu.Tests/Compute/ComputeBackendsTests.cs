@@ -1,0 +1,35 @@
+using Meta.Gpu.Compute;
+
+namespace Meta.Gpu.Tests.Compute;
+
+public sealed class ComputeBackendsTests
+{
+    [Fact]
+    public void Cpu_and_auto_without_a_device_give_the_cpu_backend()
+    {
+        using var cpu = ComputeBackends.Create("cpu");
+        Assert.IsType<CpuBackend>(cpu);
+        using var upper = ComputeBackends.Create(" CPU ");
+        Assert.Equal("cpu", upper.Name);
+        if (!ComputeBackends.IsRegistered(ComputeBackends.Cuda) && !ComputeBackends.IsRegistered(ComputeBackends.OpenCl))
+        {
+            using var auto = ComputeBackends.Create("auto");
+            Assert.Equal("cpu", auto.Name);
+        }
+    }
+
+    [Fact]
+    public void An_unknown_name_is_invalid_input_listing_the_valid_names()
+    {
+        var ex = Assert.Throws<InvalidInputException>(() => ComputeBackends.Create("tpu"));
+        foreach (var name in new[] { "auto", "cpu", "cuda", "ilgpu-cpu", "opencl" }) Assert.Contains(name, ex.Message);
+        Assert.Contains("tpu", ex.Message);
+    }
+
+    [Fact]
+    public void Only_device_names_can_be_registered()
+    {
+        Assert.Throws<ArgumentException>(() => ComputeBackends.Register("cpu", () => new CpuBackend()));
+        Assert.Throws<ArgumentException>(() => ComputeBackends.Register("auto", () => new CpuBackend()));
+    }
+}

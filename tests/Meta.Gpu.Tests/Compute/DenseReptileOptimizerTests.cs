@@ -1,0 +1,85 @@
+using Meta.Gpu.Compute;
+
+namespace Meta.Gpu.Tests.Compute;
+
+public sealed class DenseReptileOptimizerTests
+{
+    [Fact]
+    public void Step_rules_and_nan_columns()
+    {
+        var interpolate = new ReptileStep(ReptileRule.Interpolate, 0.25);
+        var delta = new ReptileStep(ReptileRule.Delta, 0.25);
+        Assert.Equal(1.5f, DenseReptile.StepValue(1f, 3f, interpolate));
+        Assert.Equal(1.75f, DenseReptile.StepValue(1f, 3f, delta));
+        Assert.Equal(1f, DenseReptile.StepValue(1f, float.NaN, interpolate)); // empty column: unchanged
+        Assert.Equal(3f, DenseReptile.StepValue(float.NaN, 3f, interpolate)); // not set yet: adopts
+        Assert.Equal(0.75f, DenseReptile.StepValue(float.NaN, 3f, delta)); // not set yet: starts from 0
+    }
+
+    [Fact]
+    public void Beta_follows_the_drg_flags_and_is_clamped_once()
+    {
+        var optimizer = new DenseReptileOptimizer(2, new DenseOptimizerConfig(), [0f, 0f]);
+        var step = optimizer.BeginStep(new DrgFlags(VramHigh: true));
+        Assert.Equal(0.08, step.Beta, 12);
+        optimizer.CompleteStep(1.0);
+        for (var i = 0; i < 5; i++) { optimizer.BeginStep(new DrgFlags(LatencyHigh: true)); optimizer.CompleteStep(1.0); }
+        Assert.Equal(0.05, optimizer.Beta, 12); // floor: beta_init * beta_min_factor
+        for (var i = 0; i < 30; i++) { optimizer.BeginStep(new DrgFlags(BandwidthFree: true)); optimizer.CompleteStep(1.0); }
+        Assert.Equal(0.3, optimizer.Beta, 12); // ceiling: beta_max
+        Assert.Equal(36, optimizer.Round);
+    }
+
+    [Fact]
+    public void Apply_ema_should_rollback_and_rollback_through_the_ring()
+    {
+        var optimizer = new DenseReptileOptimizer(3, new DenseOptimizerConfig(BackupVersions: 2));
+        Assert.True(optimizer.Prior.All(float.IsNaN));
+        optimizer.Apply([1f, 2f, float.NaN], 1.0, default);
+        Assert.Equal(1f, optimizer.Prior[0]);
+        Assert.True(float.IsNaN(optimizer.Prior[2]));
+        Assert.Equal(0.3, optimizer.RewardEma, 12);
+        optimizer.Apply([2f, 2f, 4f], 1.0, default);
+        optimizer.Apply([3f, 2f, 4f], 1.0, default);
+        var afterThird = optimizer.Prior.ToArray();
+        Assert.Equal(2, optimizer.SavedVersions);
+        Assert.True(optimizer.ShouldRollback(0.0)); // EMA 0.657 - 0 > 0.1
+        Assert.False(optimizer.ShouldRollback(0.6));
+
+        Assert.True(optimizer.Rollback()); // to the prior before the third apply
+        Assert.NotEqual(afterThird, optimizer.Prior);
+        Assert.Equal(1.1f, optimizer.Prior[0], 6);
+        Assert.True(optimizer.Rollback()); // before the second apply
+        Assert.Equal(1f, optimizer.Prior[0]);
+        Assert.False(optimizer.Rollback()); // only two copies were kept
+        Assert.Equal(1f, optimizer.Prior[0]);
+    }
+
+    [Fact]
+    public void Aggregate_into_steps_the_prior_in_the_combine_pass()
+    {
+        var seed = TestSeed.Next();
+        var batch = BatchScenario.Plain.Make(seed, 6, 40);
+        var config = Meta.Gpu.Learning.Aggregation.CrossMetaConfig.Default;
+        using var cpu = new CpuBackend();
+        var aggregate = new DenseCrossDomainAggregator(cpu, config).Aggregate(batch).Aggregate!;
+        var initial = Enumerable.Range(0, 40).Select(i => (float)Math.Sin(i)).ToArray();
+        var expected = new DenseReptileOptimizer(40, null, initial);
+        expected.Apply(aggregate, 0.5, new DrgFlags(BandwidthFree: true));
+
+        var actual = new DenseReptileOptimizer(40, null, initial);
+        var result = new DenseCrossDomainAggregator(cpu, config).AggregateInto(batch, actual, 0.5, new DrgFlags(BandwidthFree: true));
+        Assert.Null(result.Aggregate);
+        Assert.Equal(expected.Beta, actual.Beta);
+        Assert.Equal(expected.RewardEma, actual.RewardEma);
+        Assert.Equal(1, actual.Round);
+        for (var c = 0; c < 40; c++) Assert.True(Math.Abs(expected.Prior[c] - actual.Prior[c]) <= 1e-6, $"seed {seed}, column {c}");
+    }
+
+    [Fact]
+    public void Invalid_settings_name_the_field()
+    {
+        var ex = Assert.Throws<InvalidInputException>(() => new DenseReptileOptimizer(4, new DenseOptimizerConfig(BackupVersions: -1)));
+        Assert.Contains("optimizer.backup_versions", ex.Message);
+    }
+}

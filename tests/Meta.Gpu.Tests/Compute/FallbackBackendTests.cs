@@ -1,0 +1,117 @@
+using Meta.Gpu.Compute;
+using Meta.Gpu.Learning.Aggregation;
+
+namespace Meta.Gpu.Tests.Compute;
+
+public sealed class FallbackBackendTests
+{
+    /// <summary>A device that fails on a chosen primitive after scribbling over its outputs.</summary>
+    private sealed class FailingDevice(string failOn, Exception failure) : IComputeBackend
+    {
+        private readonly CpuBackend inner = new();
+        public int Calls;
+        public string Name => "cuda";
+
+        public void ScanRows(DomainBatch batch, Span<RowScan> result)
+        {
+            Calls++;
+            if (failOn == nameof(ScanRows)) throw failure;
+            inner.ScanRows(batch, result);
+        }
+
+        public void ColumnMedians(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians)
+        {
+            Calls++;
+            if (failOn == nameof(ColumnMedians)) { medians.Fill(99); throw failure; }
+            inner.ColumnMedians(batch, rows, missingAsZero, medians);
+        }
+
+        public void RowDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, ReadOnlySpan<double> medians, Span<double> distances)
+        {
+            Calls++;
+            if (failOn == nameof(RowDistances)) throw failure;
+            inner.RowDistances(batch, rows, missingAsZero, medians, distances);
+        }
+
+        public int Combine(DomainBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, AggregationMethod method, double trimAlpha,
+            bool missingAsZero, Span<float> aggregate, Span<float> prior, ReptileStep? step)
+        {
+            Calls++;
+            if (failOn == nameof(Combine))
+            {
+                prior.Fill(12345f); // a half-done step must not survive
+                aggregate.Fill(-1f);
+                throw failure;
+            }
+            return inner.Combine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step);
+        }
+
+        public void Dispose() => inner.Dispose();
+    }
+
+    [Theory]
+    [InlineData("ScanRows")]
+    [InlineData("ColumnMedians")]
+    [InlineData("RowDistances")]
+    [InlineData("Combine")]
+    public void A_device_failure_finishes_the_round_on_cpu_with_the_same_results(string failOn)
+    {
+        var seed = TestSeed.Next();
+        var batch = BatchScenario.Attacked.Make(seed, 9, 37);
+        var config = CrossMetaConfig.Default;
+        var step = new ReptileStep(ReptileRule.Interpolate, 0.2);
+
+        var expectedPrior = Enumerable.Range(0, 37).Select(i => i * 0.01f).ToArray();
+        var expectedAggregate = new float[37];
+        var expected = new DenseCrossDomainAggregator(new CpuBackend(), config).AggregateAndStep(batch, expectedPrior, step, expectedAggregate);
+
+        var device = new FailingDevice(failOn, new OutOfMemoryException("device out of memory"));
+        using var fallback = new FallbackBackend(device, new CpuBackend());
+        var prior = Enumerable.Range(0, 37).Select(i => i * 0.01f).ToArray();
+        var aggregate = new float[37];
+        var actual = new DenseCrossDomainAggregator(fallback, config).AggregateAndStep(batch, prior, step, aggregate);
+
+        Assert.True(fallback.OnFallback, $"seed {seed}");
+        Assert.Equal(1, fallback.Failures);
+        Assert.Equal("cuda", fallback.Name);
+        Assert.Equal("cpu", fallback.ActiveName);
+        Assert.Equal(expected.Participants, actual.Participants);
+        Assert.Equal(expected.Outliers, actual.Outliers);
+        Assert.Equal(expectedAggregate, aggregate);
+        Assert.Equal(expectedPrior, prior);
+
+        // The next round tries the device again.
+        var callsBefore = device.Calls;
+        new DenseCrossDomainAggregator(fallback, config).Aggregate(batch);
+        Assert.True(device.Calls > callsBefore);
+    }
+
+    [Fact]
+    public void Caller_errors_pass_through_and_do_not_switch_to_cpu()
+    {
+        var device = new FailingDevice("Combine", new ArgumentException("bad rows"));
+        using var fallback = new FallbackBackend(device, new CpuBackend());
+        var batch = new DomainBatch(2, 3);
+        Assert.Throws<ArgumentException>(() =>
+            fallback.Combine(batch, [0, 1], [0.5, 0.5], AggregationMethod.Mean, 0.1, false, new float[3], default, null));
+        Assert.False(fallback.OnFallback);
+    }
+
+    [Fact]
+    public void A_registered_device_is_handed_out_behind_a_fallback()
+    {
+        ComputeBackends.Register(ComputeBackends.OpenCl, () => new FailingDevice("none", new InvalidOperationException()));
+        try
+        {
+            using var backend = ComputeBackends.Create("opencl");
+            var wrapped = Assert.IsType<FallbackBackend>(backend);
+            Assert.Equal("cpu", wrapped.Fallback.Name);
+        }
+        finally
+        {
+            ComputeBackends.Register(ComputeBackends.OpenCl, () => throw new InvalidOperationException("no OpenCL device in this test"));
+        }
+        var ex = Assert.Throws<InvalidInputException>(() => ComputeBackends.Create("opencl"));
+        Assert.Contains("no OpenCL device", ex.Message);
+    }
+}
