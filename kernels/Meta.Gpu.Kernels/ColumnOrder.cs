@@ -36,6 +36,34 @@ public static class ColumnOrder
         return best;
     }
 
+    /// <summary>
+    /// The mirror of <see cref="Next"/>: the position of the last cell before (<paramref name="previousValue"/>,
+    /// <paramref name="previousK"/>) in (value, row) order, or of the last cell when <paramref name="previousK"/>
+    /// is negative; -1 when there is none.
+    /// </summary>
+    public static int Previous(
+        DenseMatrix matrix, ArrayView<int> rows, int count, int column, int missingAsZero,
+        float previousValue, int previousK, out float value)
+    {
+        var best = -1;
+        var bestValue = 0f;
+        for (var k = 0; k < count; k++)
+        {
+            if (!matrix.TryCell(rows[k], column, missingAsZero, out var v)) continue;
+            if (previousK >= 0 && !(v < previousValue || (v == previousValue && k < previousK))) continue;
+            if (best < 0 || v > bestValue || (v == bestValue && k > best))
+            {
+                best = k;
+                bestValue = v;
+            }
+        }
+        value = bestValue;
+        return best;
+    }
+
+    /// <summary>Whether (a, ka) comes before (b, kb) in (value, row) order.</summary>
+    public static bool Before(float a, int ka, float b, int kb) => a < b || (a == b && ka < kb);
+
     /// <summary>The cell of rank <paramref name="rank"/> (0-based) in (value, row) order; -1 when there are fewer.</summary>
     public static int AtRank(
         DenseMatrix matrix, ArrayView<int> rows, int count, int column, int missingAsZero, int rank, out float value)

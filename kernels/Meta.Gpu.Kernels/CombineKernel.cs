@@ -7,16 +7,20 @@ namespace Meta.Gpu.Kernels;
 /// DESIGN §4 step 6 and the Reptile step (§8 (d)) in one pass, one thread per column.
 /// </summary>
 /// <remarks>
-/// <para>Weights: q_k = p_k / (sum of p over the column's taking-part cells, row order), all float64.</para>
+/// <para>Weights: q_k = p_k / (sum of p over the column's taking-part cells, row order), all float64, as
+/// <c>ColumnRules</c> (the float64 reference) renormalises them.</para>
 /// <para><c>mean</c> = sum q x / sum q. <c>trimmed_mean</c>: k = floor(alpha * n_d) dropped from each end of the
 /// (value, row) order, sum q x / sum q over the rest (k = 0: the weighted mean). <c>median</c>: the unweighted
-/// median. <c>weighted_median</c>: S = sum q (row order), c the running sum of q in (value, row) order,
-/// eps = 1e-12 S; the first cell with c &gt;= S/2 - eps; when |c - S/2| &lt;= eps and a next cell exists, the mean
+/// median. <c>weighted_median</c>: S = sum q (summed in (value, row) order, as the reference), c the running
+/// sum of q in (value, row) order, eps = 1e-12 S; the first cell with c &gt;= S/2 - eps; when |c - S/2| &lt;= eps and a next cell exists, the mean
 /// of the two, else the cell's value. Every decision (k, the ranks, the pick) is made in float64 / integers
 /// exactly as the float64 reference makes it.</para>
 /// <para>The column's value is rounded to float32 (the aggregate's type) and that float32 value v steps the
 /// prior in float64: interpolate p += beta (v - p), delta p += beta v, rounded back to float32. A column with
-/// no taking-part cell is NaN in the aggregate, counted in <c>emptyColumns</c>, and leaves the prior as it is.</para>
+/// no taking-part cell is NaN in the aggregate, counted in <c>emptyColumns</c>, and leaves the prior as it is.
+/// A NaN prior cell is a key the prior lacks (§8 (b), (d)): interpolate adopts v, delta sets beta v.</para>
+/// <para>With missing keys as zero, absent cells are present zeros only in a column some participating row
+/// sent (the key union of §4 step 2); a column no participating row sent is empty.</para>
 /// </remarks>
 public static class CombineKernel
 {
@@ -34,7 +38,14 @@ public static class CombineKernel
             return;
         }
         if (settings.Step == 0) return;
-        var p = (double)prior[column];
+        var before = prior[column];
+        if (float.IsNaN(before))
+        {
+            // A NaN prior cell is a key the prior lacks: interpolate adopts v; delta starts it at 0 (§8 (b), (d)).
+            prior[column] = settings.Rule == CombineSettings.Delta ? (float)(settings.Beta * v) : v;
+            return;
+        }
+        var p = (double)before;
         prior[column] = settings.Rule == CombineSettings.Delta
             ? (float)(p + settings.Beta * v)
             : (float)(p + settings.Beta * (v - p));
@@ -43,7 +54,7 @@ public static class CombineKernel
     private static double Combine(DenseMatrix matrix, ArrayView<int> rows, ArrayView<double> weights, CombineSettings settings, int column)
     {
         var n = settings.RowCount;
-        var zero = settings.MissingAsZero;
+        var zero = settings.MissingAsZero != 0 && matrix.AnySent(rows, n, column) ? 1 : 0;
         var present = 0;
         var weightSum = 0.0;
         for (var k = 0; k < n; k++)
@@ -62,7 +73,7 @@ public static class CombineKernel
                 return WeightedMedian(matrix, rows, weights, n, column, zero, weightSum, present);
             case CombineSettings.TrimmedMean:
                 var trim = (int)XMath.Floor(settings.TrimAlpha * present);
-                if (trim > 0 && present > 1) return TrimmedMean(matrix, rows, weights, n, column, zero, weightSum, trim, present);
+                if (trim > 0 && present > 1) return TrimmedMean(matrix, rows, weights, n, column, zero, weightSum, trim);
                 return WeightedMean(matrix, rows, weights, n, column, zero, weightSum);
             default:
                 return WeightedMean(matrix, rows, weights, n, column, zero, weightSum);
@@ -83,17 +94,27 @@ public static class CombineKernel
         return sum / qSum;
     }
 
+    /// <summary>
+    /// Finds the k-th cell from the bottom and the k-th from the top of the (value, row) order (2k steps of
+    /// O(n) instead of a full O(n^2) walk), then sums q x over the cells strictly between them in row order.
+    /// Which cells are kept is decided exactly as in the sorted reference; only the summation order differs.
+    /// </summary>
     private static double TrimmedMean(
-        DenseMatrix matrix, ArrayView<int> rows, ArrayView<double> weights, int n, int column, int zero, double weightSum, int trim, int present)
+        DenseMatrix matrix, ArrayView<int> rows, ArrayView<double> weights, int n, int column, int zero, double weightSum, int trim)
     {
-        var k = -1;
-        var x = 0f;
-        for (var r = 0; r < trim; r++) k = ColumnOrder.Next(matrix, rows, n, column, zero, x, k, out x);
+        var low = -1;
+        var lowValue = 0f;
+        for (var r = 0; r < trim; r++) low = ColumnOrder.Next(matrix, rows, n, column, zero, lowValue, low, out lowValue);
+        var high = -1;
+        var highValue = 0f;
+        for (var r = 0; r < trim; r++) high = ColumnOrder.Previous(matrix, rows, n, column, zero, highValue, high, out highValue);
+
         var sum = 0.0;
         var qSum = 0.0;
-        for (var r = trim; r < present - trim; r++)
+        for (var k = 0; k < n; k++)
         {
-            k = ColumnOrder.Next(matrix, rows, n, column, zero, x, k, out x);
+            if (!matrix.TryCell(rows[k], column, zero, out var x)) continue;
+            if (!ColumnOrder.Before(lowValue, low, x, k) || !ColumnOrder.Before(x, k, highValue, high)) continue;
             var q = weights[k] / weightSum;
             sum += q * x;
             qSum += q;
@@ -103,9 +124,16 @@ public static class CombineKernel
 
     private static double WeightedMedian(DenseMatrix matrix, ArrayView<int> rows, ArrayView<double> weights, int n, int column, int zero, double weightSum, int present)
     {
+        // S in (value, row) order, as the float64 reference sums it: the half-mass test then sees the very same
+        // S and running sums, so the pick (and the midpoint decision) is the reference's, bit for bit.
         var total = 0.0;
-        for (var k = 0; k < n; k++)
-            if (matrix.TryCell(rows[k], column, zero, out _)) total += weights[k] / weightSum;
+        var walk = -1;
+        var walkValue = 0f;
+        for (var r = 0; r < present; r++)
+        {
+            walk = ColumnOrder.Next(matrix, rows, n, column, zero, walkValue, walk, out walkValue);
+            total += weights[walk] / weightSum;
+        }
         var half = total / 2.0;
         var eps = 1e-12 * total;
 

@@ -29,6 +29,22 @@ public struct DenseMatrix
         HasMask = hasMask ? 1 : 0;
     }
 
+    /// <summary>Whether the domain sent cell (row, column).</summary>
+    public readonly bool IsPresent(int row, int column) => HasMask == 0 || Mask[(long)row * Stride + column] != 0;
+
+    /// <summary>
+    /// Whether any of the first <paramref name="count"/> listed rows sent column <paramref name="column"/>: with
+    /// missing keys as zero, absent cells become present zeros only in such a column (the union of the kept
+    /// domains' keys, DESIGN §4 step 2); a column nobody sent stays empty.
+    /// </summary>
+    public readonly bool AnySent(ArrayView<int> rows, int count, int column)
+    {
+        if (HasMask == 0) return count > 0;
+        for (var k = 0; k < count; k++)
+            if (IsPresent(rows[k], column)) return true;
+        return false;
+    }
+
     /// <summary>Whether cell (row, column) takes part, and its value: a present cell as stored; an absent cell
     /// is a present 0 when <paramref name="missingAsZero"/> is non-zero and takes no part otherwise.</summary>
     public readonly bool TryCell(int row, int column, int missingAsZero, out float value)

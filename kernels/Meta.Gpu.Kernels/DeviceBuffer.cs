@@ -36,7 +36,7 @@ public sealed class DeviceBuffer<T> : IDisposable
     public ArrayView<T> Upload(ReadOnlySpan<T> source)
     {
         var view = View(source.Length);
-        if (source.Length > 0) Copy.ToDevice(view.SubView(0, source.Length), source);
+        if (source.Length > 0) Copy.ToDevice(_accelerator.DefaultStream, view.SubView(0, source.Length), source);
         return view;
     }
 
@@ -47,23 +47,30 @@ public sealed class DeviceBuffer<T> : IDisposable
     }
 }
 
-/// <summary>Synchronous copies between host spans and device views (they wait for earlier launches on the
-/// default stream, so a download sees every kernel launched before it).</summary>
+/// <summary>
+/// Copies between host spans and device views on a stream, finished before they return: the stream orders a
+/// download after every kernel launched on it before, and the host span may be reused at once (pageable host
+/// memory must never be read by the device after the call has returned).
+/// </summary>
 public static class Copy
 {
-    public static void ToDevice<T>(ArrayView<T> target, ReadOnlySpan<T> source)
+    public static void ToDevice<T>(AcceleratorStream stream, ArrayView<T> target, ReadOnlySpan<T> source)
         where T : unmanaged
     {
+        ArgumentNullException.ThrowIfNull(stream);
         if (source.Length == 0) return;
         ArrayView1D<T, Stride1D.Dense> dense = target.SubView(0, source.Length);
-        dense.CopyFromCPU(ref MemoryMarshal.GetReference(source), source.Length);
+        dense.CopyFromCPU(stream, ref MemoryMarshal.GetReference(source), source.Length);
+        stream.Synchronize();
     }
 
-    public static void ToHost<T>(ArrayView<T> source, Span<T> target)
+    public static void ToHost<T>(AcceleratorStream stream, ArrayView<T> source, Span<T> target)
         where T : unmanaged
     {
+        ArgumentNullException.ThrowIfNull(stream);
         if (target.Length == 0) return;
         ArrayView1D<T, Stride1D.Dense> dense = source.SubView(0, target.Length);
-        dense.CopyToCPU(ref MemoryMarshal.GetReference(target), target.Length);
+        dense.CopyToCPU(stream, ref MemoryMarshal.GetReference(target), target.Length);
+        stream.Synchronize();
     }
 }

@@ -111,8 +111,9 @@ public sealed class KernelAccelerator : IDisposable
         _context.Dispose();
     }
 
+    // MathMode.Default keeps float64 as float64: Fast32BitOnly would demote the decision arithmetic to float32.
     private static Context CreateContext() =>
-        Context.Create(builder => builder.Default().EnableAlgorithms());
+        Context.Create(builder => builder.Default().Math(MathMode.Default).EnableAlgorithms());
 
     private static DeviceKind? KindOf(Device device) => device.AcceleratorType switch
     {

@@ -13,7 +13,8 @@ public sealed class KernelSet
         ScanPartials = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, int, ArrayView<int>, ArrayView<int>>(RowScanKernels.Partials);
         ScanReduce = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>>(RowScanKernels.Reduce);
         Medians = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, int, int, ArrayView<double>>(ColumnMedianKernel.Run);
-        DistancePartials = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, int, int, ArrayView<double>, ArrayView<int>>(RowDistanceKernels.Partials);
+        ColumnSent = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, int, ArrayView<int>>(RowDistanceKernels.ColumnSent);
+        DistancePartials = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, int, ArrayView<int>, int, ArrayView<double>, ArrayView<int>>(RowDistanceKernels.Partials);
         DistanceReduce = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<double>, ArrayView<int>, ArrayView<double>, ArrayView<int>>(RowDistanceKernels.Reduce);
         Combine = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>>(CombineKernel.Run);
     }
@@ -24,7 +25,9 @@ public sealed class KernelSet
 
     public Action<Index1D, DenseMatrix, ArrayView<int>, int, int, ArrayView<double>> Medians { get; }
 
-    public Action<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, int, int, ArrayView<double>, ArrayView<int>> DistancePartials { get; }
+    public Action<Index1D, DenseMatrix, ArrayView<int>, int, ArrayView<int>> ColumnSent { get; }
+
+    public Action<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, int, ArrayView<int>, int, ArrayView<double>, ArrayView<int>> DistancePartials { get; }
 
     public Action<Index1D, int, ArrayView<double>, ArrayView<int>, ArrayView<double>, ArrayView<int>> DistanceReduce { get; }
 

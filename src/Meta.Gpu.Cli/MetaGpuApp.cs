@@ -33,8 +33,13 @@ public static class MetaGpuApp
     private static IEnumerable<Command> Commands(CliConsole console)
     {
         yield return ConformanceCommand.Create(console);
+        yield return DemoCommand.Create(console);
         yield return GovernCommand.Create(console);
         yield return AggregateCommand.Create(console);
+        yield return StorageSoakCommand.Create(console);
+        yield return DevicesCommand.Create(console);
+        yield return ServeCommand.Create(console);
+        yield return BenchCommand.Create(console);
     }
 
     /// <summary>Runs a command body, turning user errors into one line on stderr and exit code 2.</summary>

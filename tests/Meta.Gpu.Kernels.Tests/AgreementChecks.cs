@@ -74,10 +74,36 @@ internal static class AgreementChecks
 
             var what = $"{method} zero={missingAsZero} uniform={uniform} step={step}";
             Assert.Equal(expectedEmpty, empty);
+            AgreeWithColumnRules(batch, rows, weights, method, alpha, missingAsZero, aggregate, what);
             Tolerance.Agree(expectedAggregate, aggregate, what);
             Tolerance.Agree(expectedPrior, stepped, what + " prior");
             for (var c = 0; c < d; c++)
                 if (float.IsNaN(expectedAggregate[c])) Assert.Equal(prior[c], stepped[c]);
         }
+    }
+
+    /// <summary>
+    /// The library's own float64 rules (<see cref="ColumnRules"/>, what the reference aggregator runs) on the
+    /// same cells: within tolerance, and for the median rules (a data value or the mean of two, so any other
+    /// pick shows) the very same float32 value.
+    /// </summary>
+    private static void AgreeWithColumnRules(
+        DomainBatch batch, int[] rows, double[] weights, AggregationMethod method, double alpha, bool missingAsZero, float[] aggregate, string what)
+    {
+        var expected = new float[batch.Columns];
+        var cells = new List<ColumnCell>();
+        for (var d = 0; d < batch.Columns; d++)
+        {
+            cells.Clear();
+            var zero = missingAsZero && ColumnReference.Sent(batch, rows, d);
+            for (var k = 0; k < rows.Length; k++)
+            {
+                if (batch.IsPresent(rows[k], d)) cells.Add(new ColumnCell(batch.Row(rows[k])[d], weights[k], rows[k]));
+                else if (zero) cells.Add(new ColumnCell(0.0, weights[k], rows[k]));
+            }
+            expected[d] = (float)ColumnRules.Combine(method, cells.ToArray(), alpha);
+        }
+        Tolerance.Agree(expected, aggregate, what + " vs ColumnRules");
+        if (method is AggregationMethod.Median or AggregationMethod.WeightedMedian) Assert.Equal(expected, aggregate);
     }
 }

@@ -32,6 +32,8 @@ internal static class ColumnReference
         DomainBatch batch, int[] rows, double[]? weights, bool missingAsZero, int column)
     {
         var cells = new List<(double Value, int K, double Weight)>();
+        // Missing as zero applies only in a column some listed row sent (the key union).
+        missingAsZero &= Sent(batch, rows, column);
         for (var k = 0; k < rows.Length; k++)
         {
             var w = weights?[k] ?? 1.0;
@@ -41,6 +43,8 @@ internal static class ColumnReference
         cells.Sort((a, b) => a.Value != b.Value ? a.Value.CompareTo(b.Value) : a.K.CompareTo(b.K));
         return cells;
     }
+
+    public static bool Sent(DomainBatch batch, int[] rows, int column) => rows.Any(r => batch.IsPresent(r, column));
 
     public static double Median(List<(double Value, int K, double Weight)> sorted)
     {
@@ -67,7 +71,7 @@ internal static class ColumnReference
             {
                 double x;
                 if (batch.IsPresent(rows[k], d)) x = batch.Row(rows[k])[d];
-                else if (missingAsZero) x = 0;
+                else if (missingAsZero && Sent(batch, rows, d)) x = 0;
                 else continue;
                 sum += (x - medians[d]) * (x - medians[d]);
                 count++;
@@ -84,8 +88,9 @@ internal static class ColumnReference
         var sorted = SortedCells(batch, rows, weights, missingAsZero, column);
         var n = sorted.Count;
         if (n == 0) return double.NaN;
+        // Renormalise over the column's cells summed in row order, then S in sorted order (DESIGN §4 step 6).
         var weightSum = 0.0;
-        foreach (var c in sorted) weightSum += c.Weight;
+        foreach (var c in sorted.OrderBy(c => c.K)) weightSum += c.Weight;
         var q = sorted.Select(c => (c.Value, Q: c.Weight / weightSum)).ToList();
         switch (method)
         {
@@ -135,7 +140,8 @@ internal static class ColumnReference
             }
             if (step is not { } s) continue;
             double v = aggregate[d], p = prior[d];
-            stepped[d] = (float)(s.Rule == ReptileRule.Delta ? p + s.Beta * v : p + s.Beta * (v - p));
+            if (double.IsNaN(p)) stepped[d] = s.Rule == ReptileRule.Delta ? (float)(s.Beta * v) : aggregate[d];
+            else stepped[d] = (float)(s.Rule == ReptileRule.Delta ? p + s.Beta * v : p + s.Beta * (v - p));
         }
         return (aggregate, stepped, empty);
     }

@@ -22,4 +22,15 @@ public sealed class DeviceListTests
         }
         Assert.False(DeviceKindNames.TryParse("cpu", out _));
     }
+
+    [Fact]
+    public void Create_SaysWhyWhenTheDeviceIsMissing_TryCreateReturnsNull()
+    {
+        if (IlgpuBackend.ListDevices().Any(d => d.Kind == DeviceKind.Cuda && d.Usable))
+            Assert.Skip("this machine has a CUDA device");
+        var e = Assert.Throws<InvalidOperationException>(() => IlgpuBackend.Create("cuda"));
+        Assert.StartsWith("cuda: no ", e.Message, StringComparison.Ordinal);
+        Assert.Null(IlgpuBackend.TryCreate("cuda"));
+        Assert.Throws<ArgumentException>(() => IlgpuBackend.Create("cpu"));
+    }
 }

@@ -1,5 +1,6 @@
 using Meta.Gpu.Compute;
 using Meta.Gpu.Learning.Aggregation;
+using Meta.Gpu.Telemetry;
 
 namespace Meta.Gpu.Kernels.Tests;
 
@@ -99,6 +100,40 @@ public sealed class IlgpuExactCaseTests(IlgpuCpuFixture fixture)
     }
 
     [Fact]
+    public void MissingAsZero_FillsOnlyColumnsSomeParticipantSent()
+    {
+        // Column 0: row 0 sent 4, row 1 did not -> {4, 0}. Column 1: row 2 (not participating) alone sent it.
+        var batch = Batch([4f, float.NaN, 1f], [float.NaN, float.NaN, 9f]);
+        int[] rows = [0, 1];
+        var aggregate = new float[2];
+        float[] prior = [1f, 2f];
+        var empty = _backend.Combine(batch, rows, [0.5, 0.5], AggregationMethod.Mean, 0.1, true, aggregate, prior, new ReptileStep(ReptileRule.Delta, 1.0));
+        Assert.Equal(1, empty);
+        Assert.Equal(2f, aggregate[0]);
+        Assert.True(float.IsNaN(aggregate[1]));
+        Assert.Equal([3f, 2f], prior);
+
+        var medians = new double[2];
+        _backend.ColumnMedians(batch, rows, true, medians);
+        Assert.Equal(2.0, medians[0]);
+        Assert.True(double.IsNaN(medians[1]));
+        var distances = new double[2];
+        _backend.RowDistances(batch, rows, true, medians, distances);
+        Assert.Equal([2.0, 2.0], distances);
+    }
+
+    [Theory]
+    [InlineData(ReptileRule.Interpolate, 3f)]
+    [InlineData(ReptileRule.Delta, 1.5f)]
+    public void NaNPriorCell_IsAKeyThePriorLacks(ReptileRule rule, float expected)
+    {
+        var batch = Batch([3f, 3f]);
+        float[] prior = [float.NaN];
+        _backend.Combine(batch, [0, 1], [0.5, 0.5], AggregationMethod.Mean, 0.1, false, Span<float>.Empty, prior, new ReptileStep(rule, 0.5));
+        Assert.Equal(expected, prior[0]);
+    }
+
+    [Fact]
     public void NoParticipatingRows_EveryColumnIsNaN()
     {
         var batch = Batch([1f, 2f], [3f, 4f]);
@@ -123,6 +158,33 @@ public sealed class IlgpuExactCaseTests(IlgpuCpuFixture fixture)
         batch.MarkChanged();
         Assert.Equal(3f, Combine(batch, [1 / 3.0, 1 / 3.0, 1 / 3.0], AggregationMethod.Median)[0]);
         Assert.Equal(uploads + 2, _backend.ResidentUploads);
+    }
+
+    [Fact]
+    public async Task CallsFromSeveralThreadsAtOnce_GiveTheSameResults()
+    {
+        var batch = RandomBatch.Create(new BatchShape(5, 100, Mask: true, Ties: true), 41);
+        var rows = RandomBatch.EligibleRows(batch);
+        var weights = RandomBatch.Weights(batch, rows, uniform: false);
+        float[] Run()
+        {
+            var aggregate = new float[batch.Columns];
+            _backend.Combine(batch, rows, weights, AggregationMethod.WeightedMedian, 0.1, true, aggregate, Span<float>.Empty, null);
+            return aggregate;
+        }
+        var expected = Run();
+        var results = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(Run)));
+        Assert.All(results, r => Assert.Equal(expected, r));
+    }
+
+    [Fact]
+    public void Sample_ReportsDeviceMemoryInUseAndInTotal()
+    {
+        var sample = DeviceTelemetry.ForBackend(_backend).Sample();
+        Assert.True(sample.TotalBytes > 0);
+        Assert.InRange(sample.UsedBytes, 0, sample.TotalBytes);
+        Assert.InRange(sample.VramUtil, 0.0, 1.0);
+        Assert.Equal(sample.VramUtil > 0.85, sample.VramHigh);
     }
 
     [Fact]

@@ -67,6 +67,7 @@ internal static class RandomBatch
     public static float[] Prior(int columns, int seed)
     {
         var random = new Random(seed ^ 0x5bd1e995);
-        return Enumerable.Range(0, columns).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        // About one cell in ten is NaN: a key the prior lacks.
+        return Enumerable.Range(0, columns).Select(_ => random.Next(10) == 0 ? float.NaN : (float)(random.NextDouble() * 2 - 1)).ToArray();
     }
 }

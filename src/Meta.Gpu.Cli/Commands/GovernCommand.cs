@@ -77,7 +77,8 @@ internal static class GovernCommand
         }
         catch (JsonException e)
         {
-            throw new InvalidInputException($"line {lineNumber}: malformed JSON ({e.Message})", e);
+            var column = e.BytePositionInLine is long position ? $", column {position + 1}" : "";
+            throw new InvalidInputException($"line {lineNumber}{column}: malformed JSON ({Reason(e)})", e);
         }
         if (node is not JsonObject obj)
             throw new InvalidInputException($"line {lineNumber}: expected a JSON object (a telemetry snapshot), got {JsonRead.Show(node)}");
@@ -89,6 +90,19 @@ internal static class GovernCommand
         {
             throw new InvalidInputException($"line {lineNumber}: {e.Message}", e);
         }
+    }
+
+    /// <summary>The parser's message without its own position suffix (line numbers there count from 0 within
+    /// the one line parsed, which would contradict the line number we report).</summary>
+    private static string Reason(JsonException e)
+    {
+        var message = e.Message;
+        foreach (var marker in new[] { " Path:", " LineNumber:" })
+        {
+            var at = message.IndexOf(marker, StringComparison.Ordinal);
+            if (at > 0) message = message[..at];
+        }
+        return message.Trim();
     }
 
     private static async Task<IntegrativeMetaConfig> ReadConfigAsync(string path, CancellationToken token)

@@ -1,5 +1,7 @@
+using ILGPU.Runtime;
 using Meta.Gpu.Kernels;
 using Meta.Gpu.Learning.Aggregation;
+using Meta.Gpu.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -23,7 +25,12 @@ namespace Meta.Gpu.Compute;
 /// and the outlier distances are float64 on the device, as the float64 reference makes them; see
 /// <see cref="CombineKernel"/>. Participating rows must have no non-finite present cell (eligibility rejects
 /// them first); their order in (value, row) sorting is undefined otherwise.</para>
-/// <para>Calls are serialised: one backend drives one device stream.</para>
+/// <para>Calls are serialised: one backend drives one device stream. Its device's memory is read through
+/// <see cref="DeviceTelemetry.ForBackend(IComputeBackend, double, TimeSpan?, ILogger?)"/>, which shares the accelerator.</para>
+/// <para>Device telemetry (DESIGN §13): after every call the backend reports the device bytes it holds to the
+/// process-wide <see cref="DeviceAllocationLedger"/> of its kind (and gives them back when disposed); OpenCL
+/// telemetry counts them as the device's used memory, and OpenCL chunk planning takes free = total - held, since
+/// OpenCL cannot ask the device what is free.</para>
 /// </remarks>
 public sealed class IlgpuBackend : IComputeBackend
 {
@@ -53,6 +60,7 @@ public sealed class IlgpuBackend : IComputeBackend
     private readonly DeviceBuffer<float> _aggregate;
     private readonly DeviceBuffer<float> _prior;
     private readonly DeviceBuffer<int> _counter;
+    private readonly DeviceBuffer<int> _columnSent;
     private readonly DeviceBuffer<int> _partialInts;
     private readonly DeviceBuffer<int> _partialFlags;
     private readonly DeviceBuffer<double> _partialSums;
@@ -60,6 +68,7 @@ public sealed class IlgpuBackend : IComputeBackend
     private readonly DeviceBuffer<int> _rowFlags;
     private readonly DeviceBuffer<double> _rowSums;
     private bool _disposed;
+    private long _reportedBytes;
 
     private IlgpuBackend(KernelAccelerator device, ILogger logger)
     {
@@ -76,6 +85,7 @@ public sealed class IlgpuBackend : IComputeBackend
         _aggregate = new(a);
         _prior = new(a);
         _counter = new(a);
+        _columnSent = new(a);
         _partialInts = new(a);
         _partialFlags = new(a);
         _partialSums = new(a);
@@ -90,6 +100,9 @@ public sealed class IlgpuBackend : IComputeBackend
     /// <summary>The device's name as its driver reports it.</summary>
     public string DeviceName => _device.DeviceName;
 
+    /// <summary>The telemetry label: kind and device name ("cuda NVIDIA H100 ...").</summary>
+    string IDeviceTelemetrySource.Device => $"{Name} {DeviceName}";
+
     /// <summary>Forces the column chunk width (null, the default: from free device memory; a width &gt;= D
     /// keeps the batch resident when it fits).</summary>
     public int? ChunkColumns { get; set; }
@@ -100,13 +113,23 @@ public sealed class IlgpuBackend : IComputeBackend
     /// <summary>Uploads of a batch to the resident copy so far; a steady batch uploads once.</summary>
     public int ResidentUploads { get; private set; }
 
+    /// <summary>Device bytes this backend holds after its last call (0 once disposed).</summary>
+    public long DeviceBytesHeld => Interlocked.Read(ref _reportedBytes);
+
+    /// <summary>The accelerator, for device telemetry that shares it (<see cref="DeviceTelemetry.ForBackend(IComputeBackend, double, TimeSpan?, ILogger?)"/>).</summary>
+    internal KernelAccelerator Accelerator => _device;
+
+    /// <summary>The device, as telemetry labels it: the backend name and the driver's device name.</summary>
+    public string Device => $"{Name} {DeviceName}";
+
     /// <summary>
-    /// The backend <paramref name="kind"/> ("cuda", "opencl", "ilgpu-cpu") on its first usable device, or null
-    /// when the machine has none (no driver, no device) or the device fails to start — the failure is logged
-    /// as a warning with its exception, so a registry can fall through to the next backend. Throws
-    /// <see cref="ArgumentException"/> for any other name.
+    /// The backend <paramref name="kind"/> ("cuda", "opencl", "ilgpu-cpu") on its first usable device, with the
+    /// kernels loaded. Throws <see cref="ArgumentException"/> for any other name, and
+    /// <see cref="InvalidOperationException"/> saying why when the machine has no usable such device (no driver,
+    /// no device, an OpenCL device without generic address space or float64) or the device fails to start.
+    /// This is the factory a backend registry calls.
     /// </summary>
-    public static IlgpuBackend? TryCreate(string kind, ILogger? logger = null)
+    public static IlgpuBackend Create(string kind, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(kind);
         if (!DeviceKindNames.TryParse(kind, out var deviceKind))
@@ -119,16 +142,43 @@ public sealed class IlgpuBackend : IComputeBackend
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            logger.LogWarning(e, "{Backend}: device failed to start: {Message}", kind, e.Message);
-            return null;
+            throw new InvalidOperationException($"{kind}: the device failed to start: {e.Message}", e);
         }
-        if (device is null)
-        {
-            logger.LogDebug("{Backend}: no usable device", kind);
-            return null;
-        }
+        if (device is null) throw new InvalidOperationException($"{kind}: {AbsenceReason(deviceKind)}");
         logger.LogInformation("{Backend}: using {Device}", kind, device.DeviceName);
         return new IlgpuBackend(device, logger);
+    }
+
+    /// <summary>
+    /// <see cref="Create"/>, or null when the machine has no usable such device or it fails to start; the reason
+    /// is logged (a start failure as a warning, with its exception). Throws <see cref="ArgumentException"/> for a
+    /// name that is not an ILGPU backend.
+    /// </summary>
+    public static IlgpuBackend? TryCreate(string kind, ILogger? logger = null)
+    {
+        logger ??= NullLogger.Instance;
+        try
+        {
+            return Create(kind, logger);
+        }
+        catch (InvalidOperationException e) when (e.InnerException is not null)
+        {
+            logger.LogWarning(e, "{Message}", e.Message);
+            return null;
+        }
+        catch (InvalidOperationException e)
+        {
+            logger.LogDebug("{Message}", e.Message);
+            return null;
+        }
+    }
+
+    private static string AbsenceReason(DeviceKind kind)
+    {
+        var unusable = ListDevices().Where(d => d.Kind == kind && !d.Usable).Select(d => $"{d.Name}: {d.Reason}").ToList();
+        return unusable.Count > 0
+            ? $"no usable device ({string.Join("; ", unusable)})"
+            : "no device found (no driver or no device on this machine)";
     }
 
     /// <summary>Every device ILGPU sees (for <c>meta-gpu devices</c>).</summary>
@@ -143,6 +193,8 @@ public sealed class IlgpuBackend : IComputeBackend
         lock (_gate)
         {
             ThrowIfDisposed();
+            using var binding = Bind();
+            using var report = new HeldBytesReport(this);
             var counts = new int[n];
             var flags = new int[n];
             var chunkCounts = new int[n];
@@ -157,8 +209,8 @@ public sealed class IlgpuBackend : IComputeBackend
                 var rowFlags = _rowFlags.View(n);
                 k.ScanPartials(n * segments, chunk.Matrix, segments, partialCounts, partialFlags);
                 k.ScanReduce(n, segments, partialCounts, partialFlags, rowCounts, rowFlags);
-                Copy.ToHost(rowCounts, chunkCounts);
-                Copy.ToHost(rowFlags, chunkFlags);
+                Copy.ToHost(Stream, rowCounts, chunkCounts);
+                Copy.ToHost(Stream, rowFlags, chunkFlags);
                 for (var i = 0; i < n; i++)
                 {
                     counts[i] += chunkCounts[i];
@@ -177,12 +229,14 @@ public sealed class IlgpuBackend : IComputeBackend
         lock (_gate)
         {
             ThrowIfDisposed();
+            using var binding = Bind();
+            using var report = new HeldBytesReport(this);
             var rowView = _rows.Upload(rows);
             foreach (var chunk in Chunks(batch))
             {
-                var out_ = _medians.View(chunk.Width);
-                _device.Kernels.Medians(chunk.Width, chunk.Matrix, rowView, rows.Length, missingAsZero ? 1 : 0, out_);
-                Copy.ToHost(out_, medians.Slice(chunk.Start, chunk.Width));
+                var deviceMedians = _medians.View(chunk.Width);
+                _device.Kernels.Medians(chunk.Width, chunk.Matrix, rowView, rows.Length, missingAsZero ? 1 : 0, deviceMedians);
+                Copy.ToHost(Stream, deviceMedians, medians.Slice(chunk.Start, chunk.Width));
             }
         }
     }
@@ -198,6 +252,8 @@ public sealed class IlgpuBackend : IComputeBackend
         lock (_gate)
         {
             ThrowIfDisposed();
+            using var binding = Bind();
+            using var report = new HeldBytesReport(this);
             var sums = new double[n];
             var counts = new int[n];
             var chunkSums = new double[n];
@@ -212,10 +268,14 @@ public sealed class IlgpuBackend : IComputeBackend
                 var partialCounts = _partialInts.View((long)n * segments);
                 var rowSums = _rowSums.View(n);
                 var rowCounts = _rowInts.View(n);
-                k.DistancePartials(n * segments, chunk.Matrix, rowView, medianView, missingAsZero ? 1 : 0, segments, partialSums, partialCounts);
+                // Without a mask every cell is present: "missing as zero" changes nothing and needs no column flags.
+                var zero = missingAsZero && batch.Mask is not null;
+                var sent = _columnSent.View(zero ? chunk.Width : 1);
+                if (zero) k.ColumnSent(chunk.Width, chunk.Matrix, rowView, n, sent);
+                k.DistancePartials(n * segments, chunk.Matrix, rowView, medianView, zero ? 1 : 0, sent, segments, partialSums, partialCounts);
                 k.DistanceReduce(n, segments, partialSums, partialCounts, rowSums, rowCounts);
-                Copy.ToHost(rowSums, chunkSums);
-                Copy.ToHost(rowCounts, chunkCounts);
+                Copy.ToHost(Stream, rowSums, chunkSums);
+                Copy.ToHost(Stream, rowCounts, chunkCounts);
                 for (var i = 0; i < n; i++)
                 {
                     sums[i] += chunkSums[i];
@@ -273,21 +333,23 @@ public sealed class IlgpuBackend : IComputeBackend
         lock (_gate)
         {
             ThrowIfDisposed();
+            using var binding = Bind();
+            using var report = new HeldBytesReport(this);
             var rowView = _rows.Upload(rows);
             var weightView = _weights.Upload(weights);
             var counter = _counter.View(1);
             ReadOnlySpan<int> zero = [0];
-            Copy.ToDevice(counter, zero);
+            Copy.ToDevice(Stream, counter, zero);
             foreach (var chunk in Chunks(batch))
             {
                 var aggregateView = _aggregate.View(write ? chunk.Width : 1);
                 var priorView = step is null ? _prior.View(1) : _prior.Upload(prior.Slice(chunk.Start, chunk.Width));
                 _device.Kernels.Combine(chunk.Width, chunk.Matrix, rowView, weightView, settings, aggregateView, priorView, counter);
-                if (write) Copy.ToHost(aggregateView, aggregate.Slice(chunk.Start, chunk.Width));
-                if (step is not null) Copy.ToHost(priorView, prior.Slice(chunk.Start, chunk.Width));
+                if (write) Copy.ToHost(Stream, aggregateView, aggregate.Slice(chunk.Start, chunk.Width));
+                if (step is not null) Copy.ToHost(Stream, priorView, prior.Slice(chunk.Start, chunk.Width));
             }
             Span<int> empty = [0];
-            Copy.ToHost(counter, empty);
+            Copy.ToHost(Stream, counter, empty);
             return empty[0];
         }
     }
@@ -298,12 +360,15 @@ public sealed class IlgpuBackend : IComputeBackend
         {
             if (_disposed) return;
             _disposed = true;
+            // Buffers are freed in the device's context; the accelerator itself goes last.
+            _device.Accelerator.Bind();
             foreach (var buffer in new IDisposable[]
                      {
                          _residentValues, _residentMask, _chunkValues, _chunkMask, _rows, _weights, _medians, _aggregate, _prior,
-                         _counter, _partialInts, _partialFlags, _partialSums, _rowInts, _rowFlags, _rowSums,
+                         _counter, _columnSent, _partialInts, _partialFlags, _partialSums, _rowInts, _rowFlags, _rowSums,
                      })
                 buffer.Dispose();
+            ReportHeldBytes();
             _device.Dispose();
         }
     }
@@ -379,7 +444,7 @@ public sealed class IlgpuBackend : IComputeBackend
         if (ChunkColumns is int forced) return Math.Clamp(forced, 1, batch.Columns);
         // Buffers this backend already holds are reusable for the new plan, so they count as free.
         var reusable = _residentValues.Bytes + _residentMask.Bytes + _chunkValues.Bytes + _chunkMask.Bytes;
-        var budget = (long)((_device.FreeMemoryBytes() + reusable) * MemoryShare);
+        var budget = (long)((FreeDeviceBytes() + reusable) * MemoryShare);
         var width = ColumnsPerChunk(batch.Rows, batch.Stride, batch.Columns, batch.Mask is not null, budget);
         if (width < batch.Columns)
             _logger.LogDebug("{Backend}: batch {Rows}x{Columns} exceeds the device budget of {Budget} bytes; {Chunk} columns per chunk",
@@ -395,7 +460,7 @@ public sealed class IlgpuBackend : IComputeBackend
     public static int ColumnsPerChunk(int rows, int stride, int columns, bool hasMask, long budgetBytes)
     {
         var cellBytes = sizeof(float) + (hasMask ? 1 : 0);
-        const long columnOutputBytes = sizeof(double) + sizeof(float) + sizeof(float);
+        const long columnOutputBytes = sizeof(double) + sizeof(float) + sizeof(float) + sizeof(int);
         var scratchBytes = (long)Math.Max(rows, 1) * MaxSegments * (sizeof(double) + 2 * sizeof(int)) + (1 << 20);
         var budget = budgetBytes - scratchBytes;
 
@@ -420,5 +485,36 @@ public sealed class IlgpuBackend : IComputeBackend
         }
     }
 
+    private AcceleratorStream Stream => _device.Accelerator.DefaultStream;
+
+    /// <summary>Makes the device current on the calling thread for the call (CUDA contexts are per thread, and
+    /// callers may come from any thread) and restores the previous binding afterwards.</summary>
+    private ScopedAcceleratorBinding Bind() => _device.Accelerator.BindScoped();
+
+    private long HeldBytes() =>
+        _residentValues.Bytes + _residentMask.Bytes + _chunkValues.Bytes + _chunkMask.Bytes + _rows.Bytes + _weights.Bytes
+        + _medians.Bytes + _aggregate.Bytes + _prior.Bytes + _counter.Bytes + _columnSent.Bytes + _partialInts.Bytes
+        + _partialFlags.Bytes + _partialSums.Bytes + _rowInts.Bytes + _rowFlags.Bytes + _rowSums.Bytes;
+
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    /// <summary>Free device memory for chunk planning: the driver's figure where there is one (CUDA, the CPU
+    /// accelerator); OpenCL has none, so its total less what the engine's backends hold on it.</summary>
+    private long FreeDeviceBytes() => _device.Kind == DeviceKind.OpenCL
+        ? Math.Max(0, _device.Accelerator.MemorySize - DeviceAllocationLedger.For(DeviceKind.OpenCL).BytesHeld)
+        : _device.FreeMemoryBytes();
+
+    /// <summary>Reports the change in held device bytes to the ledger of this backend's kind (under the gate).</summary>
+    private void ReportHeldBytes()
+    {
+        var held = HeldBytes();
+        var delta = held - Interlocked.Exchange(ref _reportedBytes, held);
+        if (delta != 0) DeviceAllocationLedger.For(_device.Kind).Record(delta);
+    }
+
+    /// <summary>Reports held bytes when a call ends, however it ends.</summary>
+    private readonly struct HeldBytesReport(IlgpuBackend backend) : IDisposable
+    {
+        public void Dispose() => backend.ReportHeldBytes();
+    }
 }

@@ -132,7 +132,7 @@ public static class TraceComparer
     /// <summary>A number, or one of the non-finite strings; null for anything else.</summary>
     private static double? AsNumber(JsonValue value) => value.GetValueKind() switch
     {
-        JsonValueKind.Number => value.GetValue<double>(),
+        JsonValueKind.Number => Serialization.JsonRead.NumberOf(value),
         JsonValueKind.String => Serialization.WireJson.ParseNonFinite(value.GetValue<string>()),
         _ => null,
     };
@@ -145,7 +145,7 @@ public static class TraceComparer
         return Math.Abs(actual - expected) <= AbsoluteTolerance + RelativeTolerance * Math.Abs(expected);
     }
 
-    private static bool IsZero(JsonNode? node) => node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.GetValue<double>() == 0.0;
+    private static bool IsZero(JsonNode? node) => node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && Serialization.JsonRead.NumberOf(v) == 0.0;
 
     private static string LastSegment(string path)
     {

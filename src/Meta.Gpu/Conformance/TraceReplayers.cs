@@ -8,10 +8,11 @@ public static class TraceReplayers
         // Each component adds its replayer here.
         new Replayers.IntegrativeLayerReplayer(),
         new Replayers.SupervisorReplayer(() => new Runtime.EventBus()),
-        new AggregatorReplayer(),
-        new DomainLearnerReplayer(),
-        new OptimizerReplayer(),
-        new SchedulerReplayer(),
+        new Replayers.AggregatorReplayer(),
+        new Replayers.DomainLearnerReplayer(),
+        new Replayers.OptimizerReplayer(),
+        new Replayers.SchedulerReplayer(),
+        new Replayers.AgentReplayer(() => new Runtime.EventBus()),
     ];
 
     public static ITraceReplayer? Find(string component) =>

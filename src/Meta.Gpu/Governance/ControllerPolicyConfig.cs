@@ -52,10 +52,13 @@ public sealed record ControllerPolicyConfig
         ConfigCheck.Finite(StabilityHigh, $"{path}.stability_high");
     }
 
-    public JsonObject ToJson() => new()
+    /// <summary>The wire form (snake_case; numbers readable as any numeric type).</summary>
+    public JsonObject ToJson() => WirePayload.Of(BuildJson());
+
+    internal JsonObject BuildJson() => new()
     {
-        ["tau_bounds"] = TauBounds.ToJson(),
-        ["gamma_bounds"] = GammaBounds.ToJson(),
+        ["tau_bounds"] = TauBounds.BuildJson(),
+        ["gamma_bounds"] = GammaBounds.BuildJson(),
         ["tau_step"] = TauStep,
         ["gamma_step"] = GammaStep,
         ["accept_low"] = AcceptLow,

@@ -29,7 +29,9 @@ public struct CooldownVector
     }
 
     /// <summary>Knob -> cycles left, for every knob (knobs at 0 included, so the shape never changes).</summary>
-    public readonly JsonObject ToJson()
+    public readonly JsonObject ToJson() => WirePayload.Of(BuildJson());
+
+    internal readonly JsonObject BuildJson()
     {
         var json = new JsonObject();
         foreach (var knob in Knobs.All)

@@ -89,7 +89,10 @@ public sealed record DrgPolicyConfig
         ConfigCheck.AtLeast(ResamplesIncrement, 0, $"{path}.resamples_increment");
     }
 
-    public JsonObject ToJson()
+    /// <summary>The wire form (snake_case; numbers readable as any numeric type).</summary>
+    public JsonObject ToJson() => WirePayload.Of(BuildJson());
+
+    internal JsonObject BuildJson()
     {
         var sketch = new JsonArray();
         foreach (var size in SketchDimSet) sketch.Add(size);

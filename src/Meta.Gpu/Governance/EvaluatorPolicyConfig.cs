@@ -54,10 +54,13 @@ public sealed record EvaluatorPolicyConfig
         ConfigCheck.Finite(AcceptVeryLow, $"{path}.accept_very_low");
     }
 
-    public JsonObject ToJson() => new()
+    /// <summary>The wire form (snake_case; numbers readable as any numeric type).</summary>
+    public JsonObject ToJson() => WirePayload.Of(BuildJson());
+
+    internal JsonObject BuildJson() => new()
     {
-        ["g_min_bounds"] = GMinBounds.ToJson(),
-        ["lambda_ci_bounds"] = LambdaCiBounds.ToJson(),
+        ["g_min_bounds"] = GMinBounds.BuildJson(),
+        ["lambda_ci_bounds"] = LambdaCiBounds.BuildJson(),
         ["g_min_step"] = GMinStep,
         ["lambda_ci_step"] = LambdaCiStep,
         ["accept_low_windows"] = AcceptLowWindows,

@@ -51,12 +51,14 @@ public sealed record IntegrativeMetaConfig
     }
 
     /// <summary>The full configuration (every field, defaults included) in its JSON form.</summary>
-    public JsonObject ToJson() => new()
+    public JsonObject ToJson() => WirePayload.Of(BuildJson());
+
+    internal JsonObject BuildJson() => new()
     {
-        ["meta_score"] = MetaScore.ToJson(),
-        ["controller_policy"] = ControllerPolicy.ToJson(),
-        ["evaluator_policy"] = EvaluatorPolicy.ToJson(),
-        ["drg_policy"] = DrgPolicy.ToJson(),
-        ["safety"] = Safety.ToJson(),
+        ["meta_score"] = MetaScore.BuildJson(),
+        ["controller_policy"] = ControllerPolicy.BuildJson(),
+        ["evaluator_policy"] = EvaluatorPolicy.BuildJson(),
+        ["drg_policy"] = DrgPolicy.BuildJson(),
+        ["safety"] = Safety.BuildJson(),
     };
 }

@@ -8,7 +8,10 @@ public readonly record struct KnobBounds(double Lo, double Hi)
 {
     public double Clamp(double value) => Math.Clamp(value, Lo, Hi);
 
-    public JsonArray ToJson() => [WireJson.Number(Lo), WireJson.Number(Hi)];
+    /// <summary>The wire form (snake_case; numbers readable as any numeric type).</summary>
+    public JsonArray ToJson() => WirePayload.Of(BuildJson());
+
+    internal JsonArray BuildJson() => [WireJson.Number(Lo), WireJson.Number(Hi)];
 
     internal static KnobBounds Read(JsonObject? obj, string key, KnobBounds fallback, string path)
     {

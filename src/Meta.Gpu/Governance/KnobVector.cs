@@ -76,7 +76,9 @@ public struct KnobVector : IEquatable<KnobVector>
     };
 
     /// <summary>All six knobs as {tau, gamma_diversity, g_min, lambda_ci, tier2_enabled, tier3_topk}.</summary>
-    public readonly JsonObject ToJson()
+    public readonly JsonObject ToJson() => WirePayload.Of(BuildJson());
+
+    internal readonly JsonObject BuildJson()
     {
         var json = new JsonObject();
         foreach (var knob in Knobs.All)

@@ -69,10 +69,12 @@ public sealed class MetaHistory : IReadOnlyList<MetaHistoryEntry>
     }
 
     /// <summary>The kept entries as a JSON array (the <c>meta_event_log</c>), oldest first.</summary>
-    public JsonArray ToJson()
+    public JsonArray ToJson() => WirePayload.Of(BuildJson());
+
+    internal JsonArray BuildJson()
     {
         var array = new JsonArray();
-        for (var i = 0; i < Count; i++) array.Add(this[i].ToJson());
+        for (var i = 0; i < Count; i++) array.Add(this[i].BuildJson());
         return array;
     }
 

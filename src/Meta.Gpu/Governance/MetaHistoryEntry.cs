@@ -44,15 +44,17 @@ public readonly struct MetaHistoryEntry
 
     /// <summary>{timestamp, reward, reward_avg, policy_update, knobs_before, knobs_after, resource_hint, rollback}:
     /// one line of the policy log and one item of <c>meta_event_log</c>.</summary>
-    public JsonObject ToJson() => new()
+    public JsonObject ToJson() => WirePayload.Of(BuildJson());
+
+    internal JsonObject BuildJson() => new()
     {
         ["timestamp"] = WireJson.Number(Timestamp),
         ["reward"] = WireJson.Number(Reward),
         ["reward_avg"] = WireJson.Number(RewardAvg),
-        ["policy_update"] = PolicyUpdate.ToJson(),
-        ["knobs_before"] = _knobsBefore.ToJson(),
-        ["knobs_after"] = _knobsAfter.ToJson(),
-        ["resource_hint"] = ResourceHint.ToJson(),
+        ["policy_update"] = PolicyUpdate.BuildJson(),
+        ["knobs_before"] = _knobsBefore.BuildJson(),
+        ["knobs_after"] = _knobsAfter.BuildJson(),
+        ["resource_hint"] = ResourceHint.BuildJson(),
         ["rollback"] = Rollback,
     };
 }

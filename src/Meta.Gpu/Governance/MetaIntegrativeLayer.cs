@@ -140,7 +140,7 @@ public sealed class MetaIntegrativeLayer : IDisposable
         state.History.Add(entry);
         if (_policyLog is not null)
         {
-            _policyLog.WriteLine(entry.ToJson().ToJsonString(WireJson.Options));
+            _policyLog.WriteLine(entry.BuildJson().ToJsonString(WireJson.Options));
             _policyLog.Flush();
         }
 

@@ -60,10 +60,13 @@ public sealed record MetaScoreConfig
             throw new InvalidInputException($"{path}.reward_clip_min: {ConfigCheck.Show(RewardClipMin)} is above reward_clip_max {ConfigCheck.Show(RewardClipMax)}");
     }
 
-    public JsonObject ToJson() => new()
+    /// <summary>The wire form (snake_case; numbers readable as any numeric type).</summary>
+    public JsonObject ToJson() => WirePayload.Of(BuildJson());
+
+    internal JsonObject BuildJson() => new()
     {
-        ["weights"] = Weights.ToJson(),
-        ["penalties"] = Penalties.ToJson(),
+        ["weights"] = Weights.BuildJson(),
+        ["penalties"] = Penalties.BuildJson(),
         ["ema_alpha"] = EmaAlpha,
         ["latency_normalization"] = LatencyNormalization,
         ["latency_clip_max"] = LatencyClipMax,

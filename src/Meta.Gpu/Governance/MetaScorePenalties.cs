@@ -38,7 +38,10 @@ public sealed record MetaScorePenalties
         ConfigCheck.NonNegative(Oom, $"{path}.oom");
     }
 
-    public JsonObject ToJson() => new()
+    /// <summary>The wire form (snake_case; numbers readable as any numeric type).</summary>
+    public JsonObject ToJson() => WirePayload.Of(BuildJson());
+
+    internal JsonObject BuildJson() => new()
     {
         ["latency"] = Latency,
         ["vram"] = Vram,

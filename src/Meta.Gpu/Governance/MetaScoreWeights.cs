@@ -38,7 +38,10 @@ public sealed record MetaScoreWeights
         ConfigCheck.Finite(Contrast, $"{path}.contrast");
     }
 
-    public JsonObject ToJson() => new()
+    /// <summary>The wire form (snake_case; numbers readable as any numeric type).</summary>
+    public JsonObject ToJson() => WirePayload.Of(BuildJson());
+
+    internal JsonObject BuildJson() => new()
     {
         ["accept"] = Accept,
         ["stability"] = Stability,

@@ -67,7 +67,9 @@ public sealed class MetaSupervisor : IAsyncDisposable
     /// <summary>The resource profile now.</summary>
     public ResourceProfile Profile { get; private set; }
 
-    /// <summary>Consecutive processing windows with accept_rate below evaluator_policy.accept_very_low.</summary>
+    /// <summary>Consecutive processing windows with accept_rate (missing = 0) below evaluator_policy.accept_very_low,
+    /// counted also while updates are skipped. DESIGN §6 writes the threshold as 0.03, the default of that field;
+    /// like every other threshold it comes from the configuration.</summary>
     public int LowAcceptWindows { get; private set; }
 
     /// <summary>The last processing payload received (null before the first).</summary>
@@ -101,13 +103,16 @@ public sealed class MetaSupervisor : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
 
-    /// <summary>Handles one event, waiting for the one in progress first. The bus calls it; a host that feeds
-    /// events itself may call it directly.</summary>
+    /// <summary>Handles one event, waiting for the one in progress first; after <see cref="StopAsync"/> it
+    /// ignores events. The bus calls it; a host that feeds events itself may call it directly.</summary>
     public async ValueTask HandleAsync(BusEvent busEvent, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // A delivery already under way when StopAsync unsubscribed may still get here: after a stop nothing
+            // more is handled (the subscription is gone; this is not an error).
+            if (_stopped) return;
             switch (busEvent.Topic)
             {
                 case GovernanceTopics.Telemetry:
@@ -161,10 +166,10 @@ public sealed class MetaSupervisor : IAsyncDisposable
         var profileChanged = profile != Profile;
         Profile = profile;
 
-        await _bus.PublishAsync(GovernanceTopics.MetaPolicyUpdate, WirePayload.Of(result.PolicyUpdate.ToJson()), cancellationToken).ConfigureAwait(false);
+        await _bus.PublishAsync(GovernanceTopics.MetaPolicyUpdate, WirePayload.Of(result.PolicyUpdate.BuildJson()), cancellationToken).ConfigureAwait(false);
         if (profileChanged)
-            await _bus.PublishAsync(GovernanceTopics.ResourceProfile, WirePayload.Of(profile.ToJson()), cancellationToken).ConfigureAwait(false);
-        await _bus.PublishAsync(GovernanceTopics.MetaMetrics, WirePayload.Of(result.Telemetry.ToJson()), cancellationToken).ConfigureAwait(false);
+            await _bus.PublishAsync(GovernanceTopics.ResourceProfile, WirePayload.Of(profile.BuildJson()), cancellationToken).ConfigureAwait(false);
+        await _bus.PublishAsync(GovernanceTopics.MetaMetrics, WirePayload.Of(result.Telemetry.BuildJson()), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>vram_util from the device source when one is attached, else 0. A failing source is logged and

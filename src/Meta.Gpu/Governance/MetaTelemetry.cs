@@ -21,7 +21,10 @@ public readonly record struct MetaTelemetry(
     int PolicyChangesPending,
     double MetaSuccessRate)
 {
-    public JsonObject ToJson() => new()
+    /// <summary>The wire form (snake_case; numbers readable as any numeric type).</summary>
+    public JsonObject ToJson() => WirePayload.Of(BuildJson());
+
+    internal JsonObject BuildJson() => new()
     {
         ["meta_reward"] = WireJson.Number(MetaReward),
         ["meta_reward_avg"] = WireJson.Number(MetaRewardAvg),

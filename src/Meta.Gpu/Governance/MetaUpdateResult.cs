@@ -81,17 +81,17 @@ public readonly struct MetaUpdateResult
     {
         var json = new JsonObject
         {
-            ["meta_policy_update"] = PolicyUpdate.ToJson(),
-            ["resource_profile_hint"] = ResourceProfileHint.ToJson(),
-            ["scoring"] = Scoring.ToJson(),
+            ["meta_policy_update"] = PolicyUpdate.BuildJson(),
+            ["resource_profile_hint"] = ResourceProfileHint.BuildJson(),
+            ["scoring"] = Scoring.BuildJson(),
             ["meta_score"] = WireJson.Number(MetaScore),
             ["meta_score_avg"] = WireJson.Number(MetaScoreAvg),
             ["rollback"] = Rollback,
-            ["knobs"] = _knobs.ToJson(),
-            ["cooldowns"] = _cooldowns.ToJson(),
-            ["meta_telemetry"] = Telemetry.ToJson(),
+            ["knobs"] = _knobs.BuildJson(),
+            ["cooldowns"] = _cooldowns.BuildJson(),
+            ["meta_telemetry"] = Telemetry.BuildJson(),
         };
-        if (eventLog is not null) json["meta_event_log"] = eventLog.ToJson();
-        return json;
+        if (eventLog is not null) json["meta_event_log"] = eventLog.BuildJson();
+        return WirePayload.Of(json);
     }
 }

@@ -36,7 +36,9 @@ public readonly struct PolicyUpdate
 
     /// <summary>{rev, controller {tau, gamma_diversity}, evaluator {g_min, lambda_ci}, operators {tier3_topk,
     /// tier2: "on"|"off"}, reason}; each section only with the knobs announced, and only when non-empty.</summary>
-    public JsonObject ToJson()
+    public JsonObject ToJson() => WirePayload.Of(BuildJson());
+
+    internal JsonObject BuildJson()
     {
         var json = new JsonObject { ["rev"] = Rev };
         var controller = Section(Knob.Tau, Knob.GammaDiversity);

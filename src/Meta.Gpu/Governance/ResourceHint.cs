@@ -37,7 +37,9 @@ public readonly record struct ResourceHint(ResourceHintKind Kind, double NPathsD
     }
 
     /// <summary>Only the fields of the hint's kind: {} for none.</summary>
-    public JsonObject ToJson() => Kind switch
+    public JsonObject ToJson() => WirePayload.Of(BuildJson());
+
+    internal JsonObject BuildJson() => Kind switch
     {
         ResourceHintKind.Shrink => new JsonObject { ["n_paths_delta"] = WireJson.Number(NPathsDelta), ["sketch_dim_target"] = SketchDimTarget },
         ResourceHintKind.Grow => new JsonObject { ["n_paths_delta"] = WireJson.Number(NPathsDelta), ["resamples_target"] = ResamplesTarget },

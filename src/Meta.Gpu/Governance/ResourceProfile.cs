@@ -97,7 +97,10 @@ public sealed record ResourceProfile
         ConfigCheck.AtLeast(Tier3TopK, 0, $"{path}.tier3_topk");
     }
 
-    public JsonObject ToJson() => new()
+    /// <summary>The wire form (snake_case; numbers readable as any numeric type).</summary>
+    public JsonObject ToJson() => WirePayload.Of(BuildJson());
+
+    internal JsonObject BuildJson() => new()
     {
         ["n_paths"] = NPaths,
         ["precision"] = Precision,

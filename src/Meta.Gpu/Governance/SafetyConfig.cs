@@ -41,7 +41,10 @@ public sealed record SafetyConfig
         if (MaxHistory > 1_000_000) throw new InvalidInputException($"{path}.max_history: must be <= 1000000, got {MaxHistory}");
     }
 
-    public JsonObject ToJson() => new()
+    /// <summary>The wire form (snake_case; numbers readable as any numeric type).</summary>
+    public JsonObject ToJson() => WirePayload.Of(BuildJson());
+
+    internal JsonObject BuildJson() => new()
     {
         ["rollback_delta"] = RollbackDelta,
         ["cooldown_cycles"] = CooldownCycles,

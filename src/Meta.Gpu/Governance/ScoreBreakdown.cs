@@ -35,7 +35,10 @@ public readonly record struct ScoreBreakdown(
         return new ScoreBreakdown(accept, stability, contrast, latency, vram, oom, raw, reward);
     }
 
-    public JsonObject ToJson() => new()
+    /// <summary>The wire form (snake_case; numbers readable as any numeric type).</summary>
+    public JsonObject ToJson() => WirePayload.Of(BuildJson());
+
+    internal JsonObject BuildJson() => new()
     {
         ["accept"] = WireJson.Number(Accept),
         ["stability"] = WireJson.Number(Stability),

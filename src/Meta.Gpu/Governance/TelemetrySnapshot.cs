@@ -81,7 +81,10 @@ public sealed record TelemetrySnapshot
         };
     }
 
-    public JsonObject ToJson() => new()
+    /// <summary>The wire form (snake_case; numbers readable as any numeric type).</summary>
+    public JsonObject ToJson() => WirePayload.Of(BuildJson());
+
+    internal JsonObject BuildJson() => new()
     {
         ["accept_rate"] = WireJson.Number(AcceptRate),
         ["stability_avg"] = WireJson.Number(StabilityAvg),

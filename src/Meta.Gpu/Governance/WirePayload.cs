@@ -13,4 +13,7 @@ internal static class WirePayload
 {
     public static JsonObject Of(JsonObject built) =>
         (JsonObject)JsonNode.Parse(built.ToJsonString(WireJson.Options))!;
+
+    public static JsonArray Of(JsonArray built) =>
+        (JsonArray)JsonNode.Parse(built.ToJsonString(WireJson.Options))!;
 }

@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using Meta.Gpu.Telemetry;
+using Microsoft.Extensions.Logging;
 
 namespace Meta.Gpu.Learning;
 
@@ -44,8 +46,22 @@ public sealed class MetaScheduler
     /// <summary>Counts one window.</summary>
     public void RecordWindow() => WindowsCounted++;
 
-    /// <summary>Adapts the interval from a JSON telemetry payload and says whether to update now.</summary>
-    public bool ShouldUpdate(JsonObject? telemetry) => ShouldUpdate(SchedulerTelemetry.FromJson(telemetry));
+    /// <summary>Read for vram_high when a payload lacks it (DESIGN §13); null (the default): such a payload reads
+    /// as not vram_high.</summary>
+    public IDeviceTelemetrySource? DeviceTelemetry { get; init; }
+
+    /// <summary>Where a failing <see cref="DeviceTelemetry"/> is reported (it then reads as not vram_high).</summary>
+    public ILogger? Logger { get; init; }
+
+    /// <summary>Adapts the interval from a JSON telemetry payload and says whether to update now. A payload
+    /// without <c>vram_high</c> (missing or null) takes it from <see cref="DeviceTelemetry"/> when one is attached.</summary>
+    public bool ShouldUpdate(JsonObject? telemetry)
+    {
+        var read = SchedulerTelemetry.FromJson(telemetry);
+        if (DeviceTelemetry is not null && telemetry?["vram_high"] is null)
+            read = read with { VramHigh = VramHighReading.From(null, DeviceTelemetry, Logger) };
+        return ShouldUpdate(read);
+    }
 
     /// <summary>Adapts the interval to <paramref name="telemetry"/> and says whether to update now.</summary>
     public bool ShouldUpdate(SchedulerTelemetry telemetry)

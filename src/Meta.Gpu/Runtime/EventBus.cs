@@ -271,8 +271,17 @@ public sealed partial class EventBus : IEventBus
         if (drained)
         {
             foreach (var subscription in subscriptions) subscription.Close(discardQueued: false);
-            await Task.WhenAll(loops).ConfigureAwait(false);
-            return;
+            // Drained loops end within microseconds of Close; the floor keeps a zero timeout from racing them.
+            var remaining = timeout == Timeout.InfiniteTimeSpan ? timeout : Max(LoopExitGrace, timeout - clock.Elapsed);
+            try
+            {
+                await Task.WhenAll(loops).WaitAsync(remaining).ConfigureAwait(false);
+                return;
+            }
+            catch (TimeoutException)
+            {
+                // Work that slipped in after the drain (a handler's background task publishing) outlived the timeout.
+            }
         }
 
         var abandoned = Volatile.Read(ref _pending);
@@ -280,6 +289,10 @@ public sealed partial class EventBus : IEventBus
         foreach (var subscription in subscriptions) subscription.Close(discardQueued: true);
         LogDrainTimedOut(_logger, clock.Elapsed.TotalMilliseconds, abandoned);
     }
+
+    private static readonly TimeSpan LoopExitGrace = TimeSpan.FromSeconds(1);
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     public ValueTask DisposeAsync() => new(ShutdownAsync(_options.EffectiveShutdownTimeout));
 

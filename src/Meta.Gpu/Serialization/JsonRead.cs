@@ -63,7 +63,7 @@ public static class JsonRead
             switch (value.GetValueKind())
             {
                 case JsonValueKind.Number:
-                    return value.GetValue<double>();
+                    return NumberOf(value);
                 case JsonValueKind.True:
                     return 1.0;
                 case JsonValueKind.False:
@@ -90,12 +90,24 @@ public static class JsonRead
                 case JsonValueKind.False:
                     return false;
                 case JsonValueKind.Number:
-                    var d = value.GetValue<double>();
+                    var d = NumberOf(value);
                     if (double.IsFinite(d)) return d != 0.0;
                     break;
             }
         }
         throw new InvalidInputException($"{path}: expected a boolean (or 0/1), got {Show(node)}");
+    }
+
+    /// <summary>A number node's value, whether it was parsed from text or built in memory from an int, a long,
+    /// a float or a decimal (GetValue of double converts only numbers that were parsed from text).</summary>
+    public static double NumberOf(JsonValue value)
+    {
+        if (value.TryGetValue<double>(out var d)) return d;
+        if (value.TryGetValue<int>(out var i)) return i;
+        if (value.TryGetValue<long>(out var l)) return l;
+        if (value.TryGetValue<float>(out var f)) return f;
+        if (value.TryGetValue<decimal>(out var m)) return (double)m;
+        return double.Parse(value.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture);
     }
 
     /// <summary>Reads a JSON array of numbers (non-finite as strings) into doubles.</summary>

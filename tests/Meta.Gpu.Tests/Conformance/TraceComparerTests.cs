@@ -53,4 +53,14 @@ public sealed class TraceComparerTests
         Assert.Empty(Compare("""{"cooldowns": {}}""", """{"cooldowns": {"tau": 0}}"""));
         Assert.NotEmpty(Compare("""{"cooldowns": {}}""", """{"cooldowns": {"tau": 5}}"""));
     }
+
+    [Fact]
+    public void Numbers_built_in_memory_compare_like_parsed_ones()
+    {
+        var expected = JsonNode.Parse("""{"n": 3, "cooldowns": {}}""");
+        var actual = new JsonObject { ["n"] = 3, ["cooldowns"] = new JsonObject { ["tau"] = 0L } };
+        Assert.Empty(TraceComparer.Compare(expected, actual));
+        actual["n"] = 4L;
+        Assert.NotEmpty(TraceComparer.Compare(expected, actual));
+    }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Meta.Gpu.Runtime;
+using Meta.Gpu.Serialization;
 using Meta.Gpu.Tests.Support;
 using Microsoft.Extensions.Logging;
 
@@ -7,7 +8,9 @@ namespace Meta.Gpu.Tests.Runtime;
 
 /// <summary>
 /// The behaviour every <see cref="IEventBus"/> owes its users (DESIGN §3). A concrete class per implementation
-/// supplies <see cref="CreateBus"/>; the in-process bus runs it now, a broker-backed bus later.
+/// supplies <see cref="CreateBus"/>; the in-process bus and the NATS bus (tests/Meta.Gpu.Nats.Tests) run it.
+/// Handlers read payloads through <see cref="BusPayload"/>, as real subscribers do: in process they get the
+/// published object, across a broker its JSON.
 /// </summary>
 public abstract class EventBusContractTests
 {
@@ -22,8 +25,8 @@ public abstract class EventBusContractTests
         await using var bus = CreateBus(queueCapacity: 16);
         var first = new ConcurrentQueue<int>();
         var second = new ConcurrentQueue<int>();
-        using var a = bus.Subscribe("numbers", (e, _) => { first.Enqueue((int)e.Payload!); return ValueTask.CompletedTask; });
-        using var b = bus.Subscribe("numbers", async (e, _) => { if ((int)e.Payload! % 97 == 0) await Task.Yield(); second.Enqueue((int)e.Payload!); });
+        using var a = bus.Subscribe("numbers", (e, _) => { first.Enqueue(BusPayload.As<int>(e.Payload)); return ValueTask.CompletedTask; });
+        using var b = bus.Subscribe("numbers", async (e, _) => { if (BusPayload.As<int>(e.Payload) % 97 == 0) await Task.Yield(); second.Enqueue(BusPayload.As<int>(e.Payload)); });
 
         for (var i = 0; i < 2_000; i++) await bus.PublishAsync("numbers", i);
         await bus.WaitForIdleAsync().WaitAsync(Patience);
@@ -56,7 +59,7 @@ public abstract class EventBusContractTests
         var survivedByThrower = new ConcurrentQueue<int>();
         using var thrower = bus.Subscribe("t", (e, _) =>
         {
-            var n = (int)e.Payload!;
+            var n = BusPayload.As<int>(e.Payload);
             if (n % 2 == 0) throw new InvalidOperationException($"boom {n}");
             survivedByThrower.Enqueue(n);
             return ValueTask.CompletedTask;
@@ -64,9 +67,9 @@ public abstract class EventBusContractTests
         using var asyncThrower = bus.Subscribe("t", async (e, _) =>
         {
             await Task.Yield();
-            if ((int)e.Payload! == 3) throw new InvalidOperationException("async boom");
+            if (BusPayload.As<int>(e.Payload) == 3) throw new InvalidOperationException("async boom");
         });
-        using var good = bus.Subscribe("t", (e, _) => { healthy.Enqueue((int)e.Payload!); return ValueTask.CompletedTask; });
+        using var good = bus.Subscribe("t", (e, _) => { healthy.Enqueue(BusPayload.As<int>(e.Payload)); return ValueTask.CompletedTask; });
 
         for (var i = 0; i < 10; i++) await bus.PublishAsync("t", i);
         await bus.WaitForIdleAsync().WaitAsync(Patience);
@@ -154,7 +157,7 @@ public abstract class EventBusContractTests
         var seen = new ConcurrentQueue<int>();
         using var s = bus.Subscribe("countdown", async (e, _) =>
         {
-            var n = (int)e.Payload!;
+            var n = BusPayload.As<int>(e.Payload);
             seen.Enqueue(n);
             // Several publishes into a queue of one that only this handler drains.
             if (n > 0)
@@ -178,7 +181,7 @@ public abstract class EventBusContractTests
         async ValueTask PingPong(BusEvent e, string other)
         {
             Interlocked.Increment(ref count);
-            var n = (int)e.Payload!;
+            var n = BusPayload.As<int>(e.Payload);
             if (n > 0)
                 for (var i = 0; i < 2; i++) await bus.PublishAsync(other, n - 1);
         }
@@ -202,7 +205,7 @@ public abstract class EventBusContractTests
         {
             started.TrySetResult();
             await gate.Task;
-            seen.Enqueue((int)e.Payload!);
+            seen.Enqueue(BusPayload.As<int>(e.Payload));
         });
 
         await bus.PublishAsync("t", 0);
@@ -249,13 +252,14 @@ public abstract class EventBusContractTests
         var received = Enumerable.Range(0, 3).Select(_ => new ConcurrentQueue<(int Publisher, int Seq)>()).ToArray();
         var subscriptions = received.Select(q => bus.Subscribe("load", (e, _) =>
         {
-            q.Enqueue(((int, int))e.Payload!);
+            var pair = BusPayload.As<int[]>(e.Payload);
+            q.Enqueue((pair[0], pair[1]));
             return ValueTask.CompletedTask;
         })).ToList();
 
         await Task.WhenAll(Enumerable.Range(0, publishers).Select(p => Task.Run(async () =>
         {
-            for (var i = 0; i < perPublisher; i++) await bus.PublishAsync("load", (p, i));
+            for (var i = 0; i < perPublisher; i++) await bus.PublishAsync("load", new[] { p, i });
         }))).WaitAsync(Patience);
         await bus.WaitForIdleAsync().WaitAsync(Patience);
 
@@ -276,8 +280,8 @@ public abstract class EventBusContractTests
         await using var bus = CreateBus();
         var kept = new ConcurrentQueue<int>();
         var dropped = new ConcurrentQueue<int>();
-        using var keep = bus.Subscribe("t", (e, _) => { kept.Enqueue((int)e.Payload!); return ValueTask.CompletedTask; });
-        var leave = bus.Subscribe("t", (e, _) => { dropped.Enqueue((int)e.Payload!); return ValueTask.CompletedTask; });
+        using var keep = bus.Subscribe("t", (e, _) => { kept.Enqueue(BusPayload.As<int>(e.Payload)); return ValueTask.CompletedTask; });
+        var leave = bus.Subscribe("t", (e, _) => { dropped.Enqueue(BusPayload.As<int>(e.Payload)); return ValueTask.CompletedTask; });
         var other = bus.Subscribe("u", (_, _) => ValueTask.CompletedTask);
         Assert.Equal(3, bus.Stats.Subscribers);
         Assert.Equal(2, bus.Stats.Topics);
@@ -318,7 +322,7 @@ public abstract class EventBusContractTests
     {
         var bus = CreateBus(queueCapacity: 4);
         var seen = new ConcurrentQueue<int>();
-        using var s = bus.Subscribe("t", async (e, _) => { await Task.Delay(2); seen.Enqueue((int)e.Payload!); });
+        using var s = bus.Subscribe("t", async (e, _) => { await Task.Delay(2); seen.Enqueue(BusPayload.As<int>(e.Payload)); });
         using var nested = bus.Subscribe("t", async (e, _) => await bus.PublishAsync("echo", e.Payload));
         var echoes = 0;
         using var echo = bus.Subscribe("echo", async (_, _) => { await Task.Delay(1); Interlocked.Increment(ref echoes); });
@@ -334,6 +338,21 @@ public abstract class EventBusContractTests
         await bus.ShutdownAsync(Patience).WaitAsync(Patience); // idempotent
         await bus.DisposeAsync();
         Assert.Equal(20, seen.Count);
+    }
+
+    [Fact]
+    public async Task Shutdown_with_a_zero_timeout_on_an_idle_bus_is_clean()
+    {
+        var logger = new RecordingLogger();
+        var bus = CreateBus(logger: logger);
+        using var s = bus.Subscribe("t", (_, _) => ValueTask.CompletedTask);
+        await bus.PublishAsync("t", 1);
+        await bus.WaitForIdleAsync().WaitAsync(Patience);
+
+        await bus.ShutdownAsync(TimeSpan.Zero).WaitAsync(Patience);
+
+        Assert.Empty(logger.AtLeast(LogLevel.Warning));
+        Assert.Equal(1, bus.Stats.Delivered);
     }
 
     [Fact]
@@ -383,7 +402,7 @@ public abstract class EventBusContractTests
         await using var bus = CreateBus();
         Assert.Equal(new EventBusStats(0, 0, 0, 0, 0), bus.Stats);
         using var a = bus.Subscribe("a", (_, _) => ValueTask.CompletedTask);
-        using var a2 = bus.Subscribe("a", (e, _) => (int)e.Payload! == 2 ? throw new InvalidOperationException("no") : ValueTask.CompletedTask);
+        using var a2 = bus.Subscribe("a", (e, _) => BusPayload.As<int>(e.Payload) == 2 ? throw new InvalidOperationException("no") : ValueTask.CompletedTask);
         using var b = bus.Subscribe("b", (_, _) => ValueTask.CompletedTask);
 
         for (var i = 0; i < 3; i++) await bus.PublishAsync("a", i);

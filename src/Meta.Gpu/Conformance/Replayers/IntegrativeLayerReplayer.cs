@@ -23,7 +23,7 @@ public sealed class IntegrativeLayerReplayer : ITraceReplayer
         public ValueTask<JsonNode> StepAsync(JsonObject input, CancellationToken cancellationToken = default)
         {
             var result = layer.Update(TelemetrySnapshot.FromJson(input));
-            return ValueTask.FromResult<JsonNode>(WirePayload.Of(result.ToJson()));
+            return ValueTask.FromResult<JsonNode>(result.ToJson());
         }
 
         public ValueTask DisposeAsync()

@@ -7,7 +7,7 @@ namespace Meta.Gpu.Conformance.Replayers;
 
 /// <summary>
 /// Replays <c>supervisor</c> traces (DESIGN §14): file <c>initial_profile</c>, default configuration, no device
-/// telemetry source. Each step publishes its events in order on a real bus, waiting for the bus to be idle after
+/// telemetry source (a file-level <c>config</c>, §5 layout, is honoured when present). Each step publishes its events in order on a real bus, waiting for the bus to be idle after
 /// each one (each handled to completion before the next), and returns everything the supervisor published during
 /// the step ({topic: [payloads in publish order]}), the profile and low_accept_windows after the step.
 /// </summary>
@@ -18,10 +18,11 @@ public sealed class SupervisorReplayer(Func<IEventBus> busFactory) : ITraceRepla
     public ITraceSession Open(JsonObject file)
     {
         var profile = ResourceProfile.FromJson(JsonRead.Object(file, "initial_profile"), "initial_profile");
+        var config = IntegrativeMetaConfig.FromJson(JsonRead.Object(file, "config"));
         var bus = busFactory();
         try
         {
-            return new Session(bus, new MetaSupervisor(bus, config: null, initialProfile: profile));
+            return new Session(bus, new MetaSupervisor(bus, config, profile));
         }
         catch
         {
@@ -85,7 +86,7 @@ public sealed class SupervisorReplayer(Func<IEventBus> busFactory) : ITraceRepla
             return WirePayload.Of(new JsonObject
             {
                 ["published"] = published,
-                ["profile"] = _supervisor.Profile.ToJson(),
+                ["profile"] = _supervisor.Profile.BuildJson(),
                 ["low_accept_windows"] = _supervisor.LowAcceptWindows,
             });
         }

@@ -52,7 +52,8 @@ public sealed record CrossMetaConfig(
 
     /// <summary>
     /// Applies a JSON section over these settings: a missing key keeps this value, an explicit null turns
-    /// <c>diversity_entropy_target</c> off, an unknown key is an error.
+    /// <c>diversity_entropy_target</c> or <c>outlier_filter</c> off (elsewhere it keeps the value), an unknown key
+    /// is an error.
     /// </summary>
     public CrossMetaConfig With(JsonObject? section, string path = "cross")
     {
@@ -65,7 +66,10 @@ public sealed record CrossMetaConfig(
             MinConfidence = JsonRead.Double(section, "min_confidence", MinConfidence, path),
             Weighting = section.ContainsKey("weighting") ? AggregationNames.ParseWeighting(JsonRead.String(section, "weighting", "", path), $"{path}.weighting") : Weighting,
             MissingKeys = section.ContainsKey("missing_keys") ? AggregationNames.ParseMissingKeys(JsonRead.String(section, "missing_keys", "", path), $"{path}.missing_keys") : MissingKeys,
-            OutlierFilter = JsonRead.Bool(section, "outlier_filter", OutlierFilter, path),
+            // An explicit null means off (DESIGN §14), as for diversity_entropy_target.
+            OutlierFilter = section.TryGetPropertyValue("outlier_filter", out var filter) && filter is null
+                ? false
+                : JsonRead.Bool(section, "outlier_filter", OutlierFilter, path),
             OutlierZ = JsonRead.Double(section, "outlier_z", OutlierZ, path),
             OutlierMinDomains = JsonRead.Int(section, "outlier_min_domains", OutlierMinDomains, path),
             DiversityEntropyTarget = section.ContainsKey("diversity_entropy_target")

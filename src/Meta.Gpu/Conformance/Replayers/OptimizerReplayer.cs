@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using Meta.Gpu.Learning;
 using Meta.Gpu.Serialization;
 
-namespace Meta.Gpu.Conformance;
+namespace Meta.Gpu.Conformance.Replayers;
 
 /// <summary>
 /// Replays <c>optimizer</c> traces (DESIGN §14): file <c>update_rule</c> and <c>config</c> (§8 names); input

@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using Meta.Gpu.Learning;
 using Meta.Gpu.Serialization;
 
-namespace Meta.Gpu.Conformance;
+namespace Meta.Gpu.Conformance.Replayers;
 
 /// <summary>
 /// Replays <c>scheduler</c> traces (DESIGN §14): file <c>config</c> (§9 names); each step = RecordWindow() then

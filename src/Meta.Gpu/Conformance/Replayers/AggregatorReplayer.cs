@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using Meta.Gpu.Learning.Aggregation;
 using Meta.Gpu.Serialization;
 
-namespace Meta.Gpu.Conformance;
+namespace Meta.Gpu.Conformance.Replayers;
 
 /// <summary>
 /// Replays <c>aggregator</c> traces (DESIGN §14): file <c>mode</c> <c>compat</c> (base settings

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace Meta.Gpu.Conformance;
+namespace Meta.Gpu.Conformance.Replayers;
 
 /// <summary>Shapes replayer outputs for <see cref="TraceComparer"/>.</summary>
 internal static class TraceOutput

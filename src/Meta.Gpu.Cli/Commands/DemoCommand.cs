@@ -1,0 +1,76 @@
+using System.CommandLine;
+using System.Runtime.CompilerServices;
+using Meta.Gpu.Cli.Commands.Demo;
+
+namespace Meta.Gpu.Cli.Commands;
+
+/// <summary>
+/// `meta-gpu demo`: few-shot sine-wave regression meta-learned with Reptile through the engine, governed live on
+/// the bus; prints the post-adaptation MSE table and writes demo.json and demo.png (DESIGN §15).
+/// </summary>
+/// <remarks>
+/// TorchSharp and libtorch load only when this command runs (<see cref="DemoRunner"/> is the first code that
+/// names a TorchSharp type), so every other command works on machines without libtorch.
+/// </remarks>
+internal static class DemoCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var defaults = new DemoSettings();
+        var output = new Option<string>("--out") { Description = "Folder for demo.json and demo.png (default: the current folder).", DefaultValueFactory = _ => "." };
+        var seed = new Option<int>("--seed") { Description = $"Base seed (default {defaults.Seed}); the model init uses it, training tasks seed+1, held-out tasks seed+2.", DefaultValueFactory = _ => defaults.Seed };
+        var rounds = new Option<int>("--meta-rounds") { Description = $"Meta-rounds, i.e. outer Reptile steps (default {defaults.MetaRounds}).", DefaultValueFactory = _ => defaults.MetaRounds };
+        var domains = new Option<int>("--domains") { Description = $"Tasks (domains) per meta-round (default {defaults.Domains}).", DefaultValueFactory = _ => defaults.Domains };
+        var innerSteps = new Option<int>("--inner-steps") { Description = $"SGD steps of the inner loop on the K shots (default {defaults.InnerSteps}).", DefaultValueFactory = _ => defaults.InnerSteps };
+        var innerLr = new Option<double>("--inner-lr") { Description = $"Learning rate of the inner SGD steps (default {defaults.InnerLearningRate}).", DefaultValueFactory = _ => defaults.InnerLearningRate };
+        var beta = new Option<double>("--beta") { Description = $"Outer (Reptile) step size to start from (default {defaults.Beta}); with governance on, the optimizer's beta takes over.", DefaultValueFactory = _ => defaults.Beta };
+        var heldOut = new Option<int>("--held-out") { Description = $"Held-out tasks in the final comparison (default {defaults.HeldOutTasks}).", DefaultValueFactory = _ => defaults.HeldOutTasks };
+        var backend = new Option<string>("--backend") { Description = "Compute backend of the outer step: cpu (default), cuda, opencl, ilgpu-cpu, auto; host = a plain weighted mean without the engine.", DefaultValueFactory = _ => defaults.Backend };
+        var noGovernance = new Option<bool>("--no-governance") { Description = "Run without the supervisor and agent on the bus (fixed outer step size)." };
+        var quiet = new Option<bool>("--quiet") { Description = "Print only the result table." };
+        var command = new Command("demo", "Meta-learn few-shot sine regression (Reptile) through the engine and compare starting points.")
+        {
+            output, seed, rounds, domains, innerSteps, innerLr, beta, heldOut, backend, noGovernance, quiet,
+        };
+        command.SetAction((result, token) => MetaGpuApp.GuardAsync(console, () => RunAsync(console, new DemoSettings
+        {
+            OutputDirectory = result.GetValue(output) ?? ".",
+            Seed = result.GetValue(seed),
+            MetaRounds = result.GetValue(rounds),
+            Domains = result.GetValue(domains),
+            InnerSteps = result.GetValue(innerSteps),
+            InnerLearningRate = result.GetValue(innerLr),
+            Beta = result.GetValue(beta),
+            HeldOutTasks = result.GetValue(heldOut),
+            Backend = result.GetValue(backend) ?? defaults.Backend,
+            Governance = !result.GetValue(noGovernance),
+            Quiet = result.GetValue(quiet),
+        }, token)));
+        return command;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task<int> RunAsync(CliConsole console, DemoSettings settings, CancellationToken token)
+    {
+        settings.Validate();
+        try
+        {
+            return await DemoRunner.RunAsync(console, settings, token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (NativeLoadFailure(e) is { } reason)
+        {
+            await console.Error.WriteLineAsync(
+                $"meta-gpu: demo needs TorchSharp's native libraries (libtorch), which failed to load: {reason}").ConfigureAwait(false);
+            return MetaGpuApp.ExitCheckFailed;
+        }
+    }
+
+    /// <summary>The reason when <paramref name="e"/> is libtorch (or its wrapper) failing to load.</summary>
+    private static string? NativeLoadFailure(Exception e)
+    {
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+            if (inner is DllNotFoundException or BadImageFormatException || (inner is NotSupportedException && inner.Message.Contains("libtorch", StringComparison.OrdinalIgnoreCase)))
+                return inner.Message.ReplaceLineEndings(" ");
+        return null;
+    }
+}

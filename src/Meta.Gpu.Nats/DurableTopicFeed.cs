@@ -1,0 +1,107 @@
+using Meta.Gpu.Runtime;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+
+namespace Meta.Gpu.Nats;
+
+/// <summary>
+/// A durable topic (domain work): a JetStream stream with a durable pull consumer. A message is acknowledged
+/// only once every local handler has finished with it, so a process killed mid-handling loses nothing: the
+/// broker redelivers after <see cref="NatsBusOptions.AckWait"/>.
+/// </summary>
+internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFeed(bus, topic)
+{
+    private INatsJSConsumer? _consumer;
+
+    public override int Buffered => 0;
+
+    protected override async Task OpenAsync(CancellationToken cancellationToken)
+    {
+        await Bus.EnsureStreamAsync(Topic, cancellationToken).ConfigureAwait(false);
+        _consumer = await CreateConsumerAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private ValueTask<INatsJSConsumer> CreateConsumerAsync(CancellationToken cancellationToken) =>
+        Bus.JetStream.CreateOrUpdateConsumerAsync(
+            NatsSubjects.StreamName(Bus.Options.SubjectPrefix, Topic),
+            new ConsumerConfig(Bus.Options.DurableName)
+            {
+                AckPolicy = ConsumerConfigAckPolicy.Explicit,
+                AckWait = Bus.Options.AckWait,
+                DeliverPolicy = ConsumerConfigDeliverPolicy.All,
+                FilterSubject = Subject,
+                MaxAckPending = Math.Max(1000, Bus.Options.ConsumeBatch * 4),
+            },
+            cancellationToken);
+
+    protected override async Task RunAsync(CancellationToken cancellationToken)
+    {
+        // Short pull expiry: a pull request lost with a restarted broker is renewed within seconds, not the default 30 s.
+        var consumeOptions = new NatsJSConsumeOpts { MaxMsgs = Bus.Options.ConsumeBatch, Expires = TimeSpan.FromSeconds(2), IdleHeartbeat = TimeSpan.FromSeconds(1) };
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await foreach (var msg in _consumer!.ConsumeAsync<byte[]>(opts: consumeOptions, cancellationToken: cancellationToken).ConfigureAwait(false))
+                {
+                    Bus.DispatchStarted();
+                    try
+                    {
+                        await HandleAsync(msg, cancellationToken).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        Bus.DispatchFinished();
+                    }
+                }
+            }
+            catch (Exception e) when (cancellationToken.IsCancellationRequested && e is OperationCanceledException or ObjectDisposedException or NatsException)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NatsException or TimeoutException)
+            {
+                // The consumer went away (broker restarted without its state, or deleted): recreate it and go on.
+                Bus.Logger.LogWarning("bus: durable consumer of {Topic} stopped ({Error}); recreating it", Topic, e.Message);
+                await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await Bus.EnsureStreamAsync(Topic, cancellationToken).ConfigureAwait(false);
+                    _consumer = await CreateConsumerAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception retry) when (retry is NatsException or TimeoutException)
+                {
+                    Bus.Logger.LogWarning("bus: recreating the consumer of {Topic} failed ({Error}); retrying", Topic, retry.Message);
+                }
+            }
+        }
+    }
+
+    private async ValueTask HandleAsync(INatsJSMsg<byte[]> msg, CancellationToken cancellationToken)
+    {
+        if (msg.Metadata is { NumDelivered: > 1 }) Bus.CountRedelivered();
+        var decoded = await Bus.DecodeAsync(Topic, msg.Headers, msg.Data, cancellationToken).ConfigureAwait(false);
+        if (!decoded.Ok)
+        {
+            // Rejected (logged and counted by the decoder): terminate it, a corrupted message never heals.
+            await msg.AckTerminateAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        var dispatched = await DispatchAsync(new BusEvent(Topic, decoded.Payload), handled => Bus.SettleAsync(Topic, msg, decoded.ObjectName, handled), cancellationToken).ConfigureAwait(false);
+        if (!dispatched)
+            // Nobody here any more (the last subscriber left meanwhile): give it back for the next consumer.
+            await msg.NakAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    public override async ValueTask<bool> BrokerIdleAsync(CancellationToken cancellationToken)
+    {
+        if (_consumer is null) return false;
+        await _consumer.RefreshAsync(cancellationToken).ConfigureAwait(false);
+        // Unacknowledged messages are fine when a handler holds them on purpose (a deferred acknowledgement).
+        return _consumer.Info.NumPending == 0 && _consumer.Info.NumAckPending <= Deferred;
+    }
+
+    protected override ValueTask CloseAsync() => ValueTask.CompletedTask;
+}

@@ -1,0 +1,130 @@
+using System.Threading.Channels;
+using Meta.Gpu.Runtime;
+
+namespace Meta.Gpu.Nats;
+
+internal readonly record struct Delivery(BusEvent Event, DeliveryTicket? Ticket);
+
+/// <summary>
+/// One handler with its own bounded FIFO queue and worker: order per subscriber, a slow or throwing handler
+/// never holds up or breaks another (DESIGN §3).
+/// </summary>
+/// <remarks>Disposing stops deliveries at once: what is still queued is discarded (not handled, not counted as
+/// delivered), as on the in-process bus; a discarded durable message is not acknowledged by this subscriber.</remarks>
+internal sealed class LocalSubscriber : IDisposable
+{
+    private readonly Channel<Delivery> _queue;
+    private readonly Func<BusEvent, CancellationToken, ValueTask> _handler;
+    private readonly NatsEventBus _bus;
+    private readonly TopicFeed _feed;
+    private readonly Task _worker;
+    private int _queued;
+    private volatile bool _disposed;
+
+    public LocalSubscriber(NatsEventBus bus, TopicFeed feed, Func<BusEvent, CancellationToken, ValueTask> handler, int capacity)
+    {
+        _bus = bus;
+        _feed = feed;
+        _handler = handler;
+        _queue = Channel.CreateBounded<Delivery>(new BoundedChannelOptions(capacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _worker = Task.Run(RunAsync);
+    }
+
+    public Task Completion => _worker;
+
+    /// <summary>Deliveries waiting in the queue (not counting the one being handled).</summary>
+    public int Queued => Volatile.Read(ref _queued);
+
+    /// <summary>Queues a delivery, waiting while the queue is full (backpressure). False when the subscriber is
+    /// gone; the caller then settles the ticket itself.</summary>
+    public async ValueTask<bool> EnqueueAsync(Delivery delivery, CancellationToken cancellationToken)
+    {
+        if (_disposed) return false;
+        _bus.DeliveryQueued();
+        Interlocked.Increment(ref _queued);
+        try
+        {
+            await _queue.Writer.WriteAsync(delivery, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (ChannelClosedException)
+        {
+            Interlocked.Decrement(ref _queued);
+            _bus.DeliveryFinished(handled: false);
+            return false;
+        }
+        catch
+        {
+            Interlocked.Decrement(ref _queued);
+            _bus.DeliveryFinished(handled: false);
+            throw;
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        NatsEventBus.CurrentHandlerBus.Value = _bus;
+        await foreach (var delivery in _queue.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            Interlocked.Decrement(ref _queued);
+            _feed.PulseRoom();
+            // handled: the handler ran to its end (returned or threw), so a durable message may be acknowledged.
+            var handled = false;
+            DeferrableAcknowledgement? acknowledgement = null;
+            try
+            {
+                if (!_disposed && !_bus.IsAbandoned)
+                {
+                    if (delivery.Ticket is { } ticket)
+                        acknowledgement = new DeferrableAcknowledgement(() => _bus.IsAbandoned ? ValueTask.CompletedTask : ticket.SignalAsync(handled: true));
+                    DeliveryAcknowledgement.Current = acknowledgement;
+                    await _handler(delivery.Event, _bus.StoppingToken).ConfigureAwait(false);
+                    handled = true;
+                }
+            }
+            catch (OperationCanceledException) when (_bus.StoppingToken.IsCancellationRequested)
+            {
+                // Cancelled by a shutdown that stopped waiting for it: not a handler error, and not taken in.
+            }
+            catch (Exception e)
+            {
+                // A handler that throws is isolated: logged and counted, the others go on (DESIGN §3). The message
+                // counts as taken in: redelivering it would fail the same way forever.
+                handled = !_bus.IsAbandoned;
+                _bus.HandlerFailed(delivery.Event.Topic, e);
+            }
+            finally
+            {
+                DeliveryAcknowledgement.Current = null;
+                if (acknowledgement is { Deferred: true } && handled)
+                    // The handler took the acknowledgement over: it acknowledges once the effect is saved.
+                    delivery.Ticket!.MarkDeferred();
+                else if (acknowledgement is not null && handled)
+                    await acknowledgement.AcknowledgeAsync().ConfigureAwait(false);
+                else if (delivery.Ticket is not null)
+                    await delivery.Ticket.SignalAsync(handled: false).ConfigureAwait(false);
+                _bus.DeliveryFinished(handled);
+            }
+        }
+    }
+
+    /// <summary>Stops deliveries; queued ones are discarded.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _queue.Writer.TryComplete();
+        _bus.Unsubscribed(_feed, this);
+    }
+
+    /// <summary>Stops taking deliveries without unsubscribing (the bus is stopping).</summary>
+    public void Close()
+    {
+        _disposed = true;
+        _queue.Writer.TryComplete();
+    }
+}

@@ -1,0 +1,93 @@
+namespace Meta.Gpu.Nats;
+
+/// <summary>
+/// Settings of a <see cref="NatsEventBus"/>. Defaults are what `meta-gpu serve` and `meta-gpu domain` use.
+/// </summary>
+public sealed record NatsBusOptions
+{
+    /// <summary>Every topic that must survive a crash: domain work (DESIGN §10).</summary>
+    public static readonly IReadOnlyList<string> DomainWorkTopics = ["federation.dense_update", "federation.policy_pack"];
+
+    /// <summary>The broker, <c>nats://HOST:PORT</c>.</summary>
+    public string Url { get; init; } = "nats://127.0.0.1:4222";
+
+    /// <summary>Subjects are <c>{prefix}.{topic}</c>; two deployments on one broker use different prefixes.</summary>
+    public string SubjectPrefix { get; init; } = "meta_gpu";
+
+    /// <summary>Topics carried by a JetStream stream with a durable consumer and explicit acknowledgement after
+    /// the handlers finished. Other topics are core NATS: fire-and-forget, for telemetry. The single entry
+    /// <c>*</c> makes every topic durable.</summary>
+    public IReadOnlyList<string> DurableTopics { get; init; } = DomainWorkTopics;
+
+    /// <summary>Topics whose payload carries a float32 <c>vector</c> that travels binary (DESIGN §11), inline
+    /// when it fits the server's max payload, through the object store otherwise.</summary>
+    public IReadOnlyList<string> DenseTopics { get; init; } = ["federation.dense_update"];
+
+    /// <summary>Name of the durable consumer. Processes sharing it share the work (one aggregator normally).</summary>
+    public string DurableName { get; init; } = "meta_gpu_agent";
+
+    /// <summary>Object store bucket for dense updates larger than the inline limit.</summary>
+    public string ObjectBucket { get; init; } = "meta_gpu_dense";
+
+    /// <summary>How long an unconsumed large vector stays in the object store (a safety net: consumed objects are
+    /// deleted after the acknowledgement).</summary>
+    public TimeSpan ObjectMaxAge { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>Largest dense message sent inline, in bytes; null = the server's max payload less 64 KiB of room
+    /// for headers and the JSON envelope.</summary>
+    public int? InlineLimitBytes { get; init; }
+
+    /// <summary>How long connecting may take before the broker is declared unreachable.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>How long a durable publish keeps retrying while the broker is away (reconnecting) before it fails.</summary>
+    public TimeSpan PublishTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the broker waits for an acknowledgement before redelivering; after a crash the
+    /// unacknowledged messages come back after at most this long.</summary>
+    public TimeSpan AckWait { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Capacity of each local subscriber's queue (backpressure beyond it).</summary>
+    public int QueueCapacity { get; init; } = 1024;
+
+    /// <summary>Capacity of the client's buffer per core subscription; beyond it the client drops telemetry,
+    /// which is logged and counted in <see cref="NatsBusStats.Dropped"/>.</summary>
+    public int PendingCapacity { get; init; } = 65536;
+
+    /// <summary>Messages asked from the durable consumer per pull.</summary>
+    public int ConsumeBatch { get; init; } = 512;
+
+    /// <summary>Connection name shown by the server (monitoring).</summary>
+    public string ClientName { get; init; } = "meta-gpu";
+
+    /// <summary>Checks every field; throws <see cref="InvalidInputException"/> naming the first bad one.</summary>
+    public NatsBusOptions Validated()
+    {
+        if (!Uri.TryCreate(Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("nats" or "tls") || string.IsNullOrEmpty(uri.Host))
+            throw new InvalidInputException($"bus: '{Url}' is not a broker address (expected nats://HOST:PORT)");
+        NatsSubjects.ValidateToken(SubjectPrefix, "subject_prefix");
+        NatsSubjects.ValidateName(DurableName, "durable_name");
+        NatsSubjects.ValidateName(ObjectBucket, "object_bucket");
+        foreach (var topic in DurableTopics)
+            if (topic != "*") NatsSubjects.ValidateTopic(topic);
+        foreach (var topic in DenseTopics) NatsSubjects.ValidateTopic(topic);
+        Positive(ConnectTimeout, "connect_timeout");
+        Positive(PublishTimeout, "publish_timeout");
+        Positive(AckWait, "ack_wait");
+        Positive(ObjectMaxAge, "object_max_age");
+        if (QueueCapacity < 1) throw new InvalidInputException($"queue_capacity: {QueueCapacity} must be at least 1");
+        if (PendingCapacity < 1) throw new InvalidInputException($"pending_capacity: {PendingCapacity} must be at least 1");
+        if (ConsumeBatch < 1) throw new InvalidInputException($"consume_batch: {ConsumeBatch} must be at least 1");
+        if (InlineLimitBytes is < 1024) throw new InvalidInputException($"inline_limit_bytes: {InlineLimitBytes} must be at least 1024");
+        return this;
+    }
+
+    public bool IsDurable(string topic) => DurableTopics.Contains("*") || DurableTopics.Contains(topic);
+
+    public bool IsDense(string topic) => DenseTopics.Contains(topic);
+
+    private static void Positive(TimeSpan value, string field)
+    {
+        if (value <= TimeSpan.Zero) throw new InvalidInputException($"{field}: {value} must be positive");
+    }
+}

@@ -1,0 +1,21 @@
+namespace Meta.Gpu.Nats;
+
+/// <summary>What a <see cref="NatsEventBus"/> counted beyond <see cref="Runtime.EventBusStats"/>.</summary>
+/// <param name="Dropped">Telemetry (core NATS) messages the client dropped because a subscriber fell behind by
+/// more than <see cref="NatsBusOptions.PendingCapacity"/>; each drop is also logged.</param>
+/// <param name="Rejected">Messages never delivered because they failed verification (dense checksum or object
+/// SHA-256 mismatch, missing object, malformed body).</param>
+/// <param name="Redelivered">Durable messages the broker delivered more than once (after a crash, a restart or
+/// an expired acknowledgement wait).</param>
+/// <param name="DuplicatesSuppressed">Durable publishes the broker recognised by message id and did not store again.</param>
+/// <param name="Acknowledged">Durable messages acknowledged after their handlers finished.</param>
+/// <param name="ObjectsPut">Dense vectors sent through the object store.</param>
+/// <param name="ObjectsFetched">Dense vectors fetched from the object store and verified.</param>
+public sealed record NatsBusStats(
+    long Dropped,
+    long Rejected,
+    long Redelivered,
+    long DuplicatesSuppressed,
+    long Acknowledged,
+    long ObjectsPut,
+    long ObjectsFetched);

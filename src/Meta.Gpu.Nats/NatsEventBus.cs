@@ -1,0 +1,682 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Meta.Gpu.Nats.Dense;
+using Meta.Gpu.Runtime;
+using Meta.Gpu.Serialization;
+using Meta.Gpu.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using NATS.Client.ObjectStore;
+using NATS.Client.ObjectStore.Models;
+
+namespace Meta.Gpu.Nats;
+
+/// <summary>
+/// The event bus of DESIGN §3 carried by a NATS broker, so that domains, the aggregator and the supervisor can
+/// run as separate processes on separate machines. Same contract as the in-process bus: FIFO per subscriber,
+/// handler isolation, bounded queues with backpressure, <see cref="WaitForIdleAsync"/> for this process's
+/// deliveries, a draining shutdown and stats.
+/// </summary>
+/// <remarks>
+/// <para>Topics map to subjects <c>{prefix}.{topic}</c>; payloads travel as System.Text.Json (WireJson) and
+/// arrive as <see cref="JsonNode"/> (read them with <see cref="BusPayload"/>).</para>
+/// <para>Durable topics (<see cref="NatsBusOptions.DurableTopics"/>, by default the domain work) go through a
+/// JetStream stream per topic with a durable consumer; a message is acknowledged only after every local
+/// handler finished with it (returned or threw), so nothing is lost when a process dies. A publish with
+/// <c>domain_id</c> and <c>sequence</c> carries the message id <c>{domain_id}:{sequence}</c>
+/// (<c>Nats-Msg-Id</c>), so a retried publish is stored once; a redelivery after a crash is still possible and
+/// is recognised by the receiver from the same two fields (DESIGN §10: the agent ignores a sequence not newer
+/// than the last one it saved). Other topics are core NATS: fire-and-forget, at most once.</para>
+/// <para>Dense topics carry their float32 <c>vector</c> binary, as a <see cref="DensePriorFile"/> record whose
+/// round field is the domain's sequence (DESIGN §11); one larger than the inline limit
+/// goes through the JetStream object store and the message carries the object's name and SHA-256. The receiver
+/// verifies both checksums and rejects a mismatch (an error log line and <see cref="NatsBusStats.Rejected"/>),
+/// never delivering it.</para>
+/// </remarks>
+public sealed class NatsEventBus : IEventBus
+{
+    private const string KindHeader = "Meta-Gpu-Kind";
+    private const string KindDenseInline = "dense-inline";
+    private const string KindDenseObject = "dense-object";
+    private const string ObjectField = "vector_object";
+    private const string OriginHeader = "Meta-Gpu-Origin";
+    private const int Running = 0;
+    private const int Draining = 1;
+    private const int Stopped = 2;
+
+    /// <summary>The bus whose handler runs the current code (set once per subscriber worker).</summary>
+    internal static readonly AsyncLocal<NatsEventBus?> CurrentHandlerBus = new();
+    private static readonly byte[] JsonNull = "null"u8.ToArray();
+
+    private static readonly Meter Meter = new("Meta.Gpu.Nats");
+    private static readonly Counter<long> RejectedCounter = Meter.CreateCounter<long>("meta_gpu.bus.rejected", description: "messages rejected by verification, never delivered");
+    private static readonly Counter<long> DroppedCounter = Meter.CreateCounter<long>("meta_gpu.bus.dropped", description: "telemetry messages dropped by a full client buffer");
+    private static readonly Counter<long> RedeliveredCounter = Meter.CreateCounter<long>("meta_gpu.bus.redelivered", description: "durable messages delivered more than once");
+
+    private readonly ConcurrentDictionary<string, TopicFeed> _feeds = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task>> _streams = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Task, byte> _retiring = new();
+    private readonly Lock _feedGate = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly NatsObjContext _objects;
+    private readonly SemaphoreSlim _objectStoreGate = new(1, 1);
+    private INatsObjStore? _objectStore;
+
+    private long _published, _delivered, _errors, _dropped, _rejected, _redelivered, _duplicates, _acknowledged, _objectsPut, _objectsFetched;
+    private int _inDispatch, _pendingDeliveries, _unready, _subscriberCount;
+    private int _state = Running;
+    private volatile bool _abandoned;
+    private int _shutdownStarted;
+    private readonly string _origin = Guid.NewGuid().ToString("N");
+
+    private NatsEventBus(NatsBusOptions options, NatsConnection connection, ILogger logger)
+    {
+        Options = options;
+        Connection = connection;
+        Logger = logger;
+        JetStream = new NatsJSContext(connection);
+        _objects = new NatsObjContext(JetStream);
+        connection.MessageDropped += OnMessageDroppedAsync;
+        connection.ConnectionDisconnected += (_, args) =>
+        {
+            Logger.LogWarning("bus: disconnected from {Url} ({Reason}); reconnecting", Options.Url, args.Message);
+            return ValueTask.CompletedTask;
+        };
+        connection.ConnectionOpened += (_, _) =>
+        {
+            Logger.LogInformation("bus: connected to {Url}", Options.Url);
+            return ValueTask.CompletedTask;
+        };
+    }
+
+    public NatsBusOptions Options { get; }
+
+    internal NatsConnection Connection { get; }
+
+    internal NatsJSContext JetStream { get; }
+
+    internal ILogger Logger { get; }
+
+    internal CancellationToken StoppingToken => _stopping.Token;
+
+    internal bool IsAbandoned => _abandoned;
+
+    /// <summary>The largest dense message sent inline, in bytes.</summary>
+    public int InlineLimitBytes => Options.InlineLimitBytes ?? Math.Max(1024, (Connection.ServerInfo?.MaxPayload ?? 1024 * 1024) - 64 * 1024);
+
+    public EventBusStats Stats => new(
+        Interlocked.Read(ref _published),
+        Interlocked.Read(ref _delivered),
+        Interlocked.Read(ref _errors),
+        _feeds.Count,
+        Volatile.Read(ref _subscriberCount));
+
+    public NatsBusStats NatsStats => new(
+        Interlocked.Read(ref _dropped),
+        Interlocked.Read(ref _rejected),
+        Interlocked.Read(ref _redelivered),
+        Interlocked.Read(ref _duplicates),
+        Interlocked.Read(ref _acknowledged),
+        Interlocked.Read(ref _objectsPut),
+        Interlocked.Read(ref _objectsFetched));
+
+    /// <summary>
+    /// Connects to the broker. Fails within <see cref="NatsBusOptions.ConnectTimeout"/> with an
+    /// <see cref="InvalidInputException"/> naming the address when the broker cannot be reached or lacks
+    /// JetStream; once connected, a lost connection is re-established automatically.
+    /// </summary>
+    /// <param name="options">The broker and the topic settings.</param>
+    /// <param name="loggerFactory">Logging of the NATS client and, unless <paramref name="logger"/> is given, of the bus.</param>
+    /// <param name="logger">Where the bus reports failing handlers, rejected messages, drops and shutdown problems.</param>
+    /// <param name="cancellationToken">Stops connecting.</param>
+    public static async Task<NatsEventBus> ConnectAsync(NatsBusOptions options, ILoggerFactory? loggerFactory = null, ILogger? logger = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options = options.Validated();
+        loggerFactory ??= NullLoggerFactory.Instance;
+        var connection = new NatsConnection(new NatsOpts
+        {
+            Url = options.Url,
+            Name = options.ClientName,
+            ConnectTimeout = options.ConnectTimeout,
+            RequestTimeout = TimeSpan.FromSeconds(10),
+            CommandTimeout = TimeSpan.FromSeconds(10),
+            RetryOnInitialConnect = false,
+            MaxReconnectRetry = -1,
+            ReconnectWaitMin = TimeSpan.FromMilliseconds(100),
+            ReconnectWaitMax = TimeSpan.FromSeconds(2),
+            ReconnectJitter = TimeSpan.FromMilliseconds(50),
+            SubPendingChannelCapacity = options.PendingCapacity,
+            SubPendingChannelFullMode = System.Threading.Channels.BoundedChannelFullMode.DropNewest,
+            LoggerFactory = loggerFactory,
+        });
+        try
+        {
+            await connection.ConnectAsync().AsTask().WaitAsync(options.ConnectTimeout + TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NatsException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw new InvalidInputException($"bus {options.Url}: broker not reachable within {options.ConnectTimeout.TotalSeconds:0.#} s ({Innermost(e).Message})", e);
+        }
+        var bus = new NatsEventBus(options, connection, logger ?? loggerFactory.CreateLogger<NatsEventBus>());
+        if (options.DurableTopics.Count > 0 || options.DenseTopics.Count > 0)
+        {
+            try
+            {
+                await bus.JetStream.GetAccountInfoAsync(cancellationToken).AsTask().WaitAsync(options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is NatsException or TimeoutException)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+                throw new InvalidInputException($"bus {options.Url}: the broker has no JetStream ({Innermost(e).Message}); start it with 'nats-server -js'", e);
+            }
+        }
+        return bus;
+    }
+
+    public async ValueTask PublishAsync(string topic, object? payload, CancellationToken cancellationToken = default)
+    {
+        var fromHandler = ReferenceEquals(CurrentHandlerBus.Value, this);
+        ThrowIfRefused(fromHandler);
+        NatsSubjects.ValidateTopic(topic);
+        if (Volatile.Read(ref _unready) > 0) await WhenFeedsReadyAsync(cancellationToken).ConfigureAwait(false);
+        var subject = NatsSubjects.Subject(Options.SubjectPrefix, topic);
+        var durable = Options.IsDurable(topic);
+
+        NatsHeaders? headers = null;
+        byte[] body;
+        string? messageId = null;
+        if (Options.IsDense(topic))
+        {
+            (body, headers, messageId) = await EncodeDenseAsync(topic, payload, cancellationToken).ConfigureAwait(false);
+        }
+        else if (durable)
+        {
+            var node = BusPayload.AsNode(payload);
+            messageId = MessageId(node as JsonObject);
+            body = node is null ? JsonNull : JsonSerializer.SerializeToUtf8Bytes(node, WireJson.Options);
+        }
+        else
+        {
+            body = payload is null ? JsonNull : JsonSerializer.SerializeToUtf8Bytes(payload, payload.GetType(), WireJson.Options);
+        }
+
+        if (durable)
+        {
+            await EnsureStreamAsync(topic, cancellationToken).ConfigureAwait(false);
+            await PublishDurableAsync(subject, body, headers, messageId, cancellationToken).ConfigureAwait(false);
+        }
+        else if (_feeds.TryGetValue(topic, out var local))
+        {
+            // A subscriber of this process will get it back: mark it ours, so that backpressure and
+            // WaitForIdle can count it until it returns. A handler's own publishes never wait (they could wait
+            // for the very queue their handler drains); they are still counted.
+            if (!fromHandler) await local.WaitForRoomAsync(Options.QueueCapacity, cancellationToken).ConfigureAwait(false);
+            headers ??= [];
+            headers[OriginHeader] = _origin;
+            local.LocalSent();
+            try
+            {
+                await Connection.PublishAsync(subject, body, headers, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                local.LocalReturned();
+                throw;
+            }
+        }
+        else
+        {
+            await Connection.PublishAsync(subject, body, headers, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        Interlocked.Increment(ref _published);
+    }
+
+    public IDisposable Subscribe(string topic, Func<BusEvent, CancellationToken, ValueTask> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        if (Volatile.Read(ref _state) != Running) throw new InvalidOperationException("the event bus is shut down: no more subscriptions");
+        NatsSubjects.ValidateTopic(topic);
+        lock (_feedGate)
+        {
+            if (!_feeds.TryGetValue(topic, out var feed))
+            {
+                feed = Options.IsDurable(topic) ? new DurableTopicFeed(this, topic) : new CoreTopicFeed(this, topic);
+                _feeds[topic] = feed;
+                Interlocked.Increment(ref _unready);
+                feed.Start();
+                _ = feed.Ready.ContinueWith(
+                    t =>
+                    {
+                        Interlocked.Decrement(ref _unready);
+                        if (t.Exception is { } failure)
+                            Logger.LogError(failure.InnerException, "bus: subscribing to {Topic} failed", topic);
+                    },
+                    CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+            Interlocked.Increment(ref _subscriberCount);
+            return feed.Add(handler, Options.QueueCapacity);
+        }
+    }
+
+    /// <summary>
+    /// Completes when every delivery to this process's subscribers of what was published so far (by this process,
+    /// or already stored in a durable stream) has been handled, including what handlers published meanwhile.
+    /// </summary>
+    /// <remarks>Core topics: a ping round trip proves the broker has sent this connection everything published
+    /// before it; then the local buffers and queues must be empty. Durable topics: the consumer must have
+    /// nothing pending and nothing unacknowledged.</remarks>
+    public async Task WaitForIdleAsync(CancellationToken cancellationToken = default)
+    {
+        if (ReferenceEquals(CurrentHandlerBus.Value, this))
+            throw new InvalidOperationException("WaitForIdleAsync called from a handler of this bus would wait for itself");
+        var delay = 1;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            await WhenFeedsReadyAsync(cancellationToken).ConfigureAwait(false);
+            var published = Interlocked.Read(ref _published);
+            if (!_abandoned && Connection.ConnectionState == NatsConnectionState.Open)
+                await Connection.PingAsync(cancellationToken).ConfigureAwait(false);
+            if (LocallyIdle() && await BrokerIdleAsync(cancellationToken).ConfigureAwait(false) && LocallyIdle()
+                && Interlocked.Read(ref _published) == published)
+                return;
+            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            delay = Math.Min(delay * 2, 20);
+        }
+    }
+
+    /// <summary>Drains (up to <paramref name="timeout"/>), then refuses new publishes and leaves the broker.
+    /// Durable messages not handled by then stay unacknowledged and are redelivered to the next consumer.</summary>
+    /// <remarks>Publishes from outside are refused at once; handlers may still publish while the bus drains.
+    /// When the drain times out, the handlers' cancellation token is cancelled, what is queued is discarded and a
+    /// warning gives the count.</remarks>
+    public async Task ShutdownAsync(TimeSpan timeout)
+    {
+        if (ReferenceEquals(CurrentHandlerBus.Value, this))
+            throw new InvalidOperationException("ShutdownAsync called from a handler of this bus would wait for itself");
+        if (Interlocked.Exchange(ref _shutdownStarted, 1) != 0)
+        {
+            Volatile.Write(ref _state, Stopped);
+            return;
+        }
+        Volatile.Write(ref _state, Draining);
+        if (timeout > TimeSpan.Zero)
+        {
+            try
+            {
+                using var drain = new CancellationTokenSource(timeout);
+                await WaitForIdleAsync(drain.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                Logger.LogWarning("bus: shutdown drain timed out after {Timeout}; {Pending} deliveries unfinished (durable ones will be redelivered)",
+                    timeout, Volatile.Read(ref _pendingDeliveries));
+                await _stopping.CancelAsync().ConfigureAwait(false);
+            }
+            catch (NatsException e)
+            {
+                Logger.LogWarning("bus: shutdown drain stopped: {Error}", e.Message);
+                await _stopping.CancelAsync().ConfigureAwait(false);
+            }
+        }
+        Volatile.Write(ref _state, Stopped);
+        await StopFeedsAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await ShutdownAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await Connection.DisposeAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+        _objectStoreGate.Dispose();
+    }
+
+    /// <summary>Leaves as a crash would: nothing more is handled or acknowledged, queued deliveries are dropped and
+    /// the connection closes. For tests of what the broker does after a crash.</summary>
+    internal async ValueTask AbandonAsync()
+    {
+        _abandoned = true;
+        Volatile.Write(ref _state, Stopped);
+        Interlocked.Exchange(ref _shutdownStarted, 1);
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await StopFeedsAsync().ConfigureAwait(false);
+        await Connection.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private async Task StopFeedsAsync()
+    {
+        List<TopicFeed> feeds;
+        lock (_feedGate)
+        {
+            feeds = [.. _feeds.Values];
+            _feeds.Clear();
+        }
+        foreach (var feed in feeds)
+            foreach (var subscriber in feed.Subscribers)
+                subscriber.Close();
+        await Task.WhenAll(feeds.Select(f => f.StopAsync()).Concat(_retiring.Keys)).ConfigureAwait(false);
+        await Task.WhenAll(feeds.SelectMany(f => f.Subscribers).Select(s => s.Completion)).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+    }
+
+    private void ThrowIfRefused(bool fromHandler)
+    {
+        var state = Volatile.Read(ref _state);
+        if (state == Stopped || (state == Draining && !fromHandler))
+            throw new InvalidOperationException("the event bus is shut down: no more publishes");
+    }
+
+    /// <summary>True when a received message was published by this bus.</summary>
+    internal bool IsOwn(NatsHeaders? headers) =>
+        headers is not null && headers.TryGetLastValue(OriginHeader, out var origin) && origin == _origin;
+
+    private async Task WhenFeedsReadyAsync(CancellationToken cancellationToken)
+    {
+        foreach (var feed in _feeds.Values)
+            if (!feed.Ready.IsCompletedSuccessfully)
+                await feed.Ready.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private bool LocallyIdle()
+    {
+        // Read in this order: buffered messages, then messages being dispatched, then queued deliveries; a
+        // message moves forward through them and is counted in the next before it leaves the previous.
+        foreach (var feed in _feeds.Values)
+            if (feed.Buffered > 0 || feed.LocalInFlight > 0) return false;
+        return Volatile.Read(ref _inDispatch) == 0 && Volatile.Read(ref _pendingDeliveries) == 0;
+    }
+
+    private async ValueTask<bool> BrokerIdleAsync(CancellationToken cancellationToken)
+    {
+        foreach (var feed in _feeds.Values)
+            if (!await feed.BrokerIdleAsync(cancellationToken).ConfigureAwait(false))
+                return false;
+        return true;
+    }
+
+    internal void Unsubscribed(TopicFeed feed, LocalSubscriber subscriber)
+    {
+        lock (_feedGate)
+        {
+            Interlocked.Decrement(ref _subscriberCount);
+            if (feed.Remove(subscriber) && _feeds.TryGetValue(feed.Topic, out var current) && ReferenceEquals(current, feed))
+            {
+                _feeds.TryRemove(feed.Topic, out _);
+                var stop = feed.StopAsync();
+                _retiring.TryAdd(stop, 0);
+                _ = stop.ContinueWith(t => _retiring.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+        }
+    }
+
+    internal void DispatchStarted() => Interlocked.Increment(ref _inDispatch);
+
+    internal void DispatchFinished() => Interlocked.Decrement(ref _inDispatch);
+
+    internal void DeliveryQueued() => Interlocked.Increment(ref _pendingDeliveries);
+
+    internal void DeliveryFinished(bool handled)
+    {
+        if (handled) Interlocked.Increment(ref _delivered);
+        Interlocked.Decrement(ref _pendingDeliveries);
+    }
+
+    internal void HandlerFailed(string topic, Exception error)
+    {
+        Interlocked.Increment(ref _errors);
+        Logger.LogError(error, "bus: a handler of {Topic} failed: {Error}", topic, error.Message);
+    }
+
+    internal void CountRedelivered()
+    {
+        Interlocked.Increment(ref _redelivered);
+        RedeliveredCounter.Add(1);
+    }
+
+    private void Reject(string topic, string reason)
+    {
+        Interlocked.Increment(ref _rejected);
+        Interlocked.Increment(ref _errors);
+        RejectedCounter.Add(1, new KeyValuePair<string, object?>("topic", topic));
+        Logger.LogError("bus: rejected a {Topic} message, not applied: {Reason}", topic, reason);
+    }
+
+    private ValueTask OnMessageDroppedAsync(object? sender, NatsMessageDroppedEventArgs args)
+    {
+        Interlocked.Increment(ref _dropped);
+        DroppedCounter.Add(1);
+        var prefix = Options.SubjectPrefix + ".";
+        if (IsOwn(args.Headers) && args.Subject.StartsWith(prefix, StringComparison.Ordinal)
+            && _feeds.TryGetValue(args.Subject[prefix.Length..], out var feed))
+            feed.LocalReturned();
+        Logger.LogWarning("bus: dropped a message on {Subject}: the subscriber is {Pending} messages behind", args.Subject, args.Pending);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Acknowledges a durable message once every local handler is done with it, then deletes the
+    /// object that carried its vector (if any): acknowledged work is never needed again.</summary>
+    internal async ValueTask SettleAsync(string topic, INatsJSMsg<byte[]> msg, string? objectName, bool handled)
+    {
+        if (_abandoned) return;
+        if (!handled)
+        {
+            // No local handler took it in (they all left first): give it back for the next consumer.
+            try
+            {
+                await msg.NakAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is NatsException or ObjectDisposedException or OperationCanceledException)
+            {
+                Logger.LogDebug("bus: giving back a {Topic} message failed ({Error}); it is redelivered after the ack wait", topic, e.Message);
+            }
+            return;
+        }
+        try
+        {
+            await msg.AckAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            Interlocked.Increment(ref _acknowledged);
+        }
+        catch (Exception e) when (e is NatsException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The broker will redeliver; the receiver recognises it by domain id and sequence.
+            Logger.LogWarning("bus: acknowledging a {Topic} message failed ({Error}); it will be redelivered", topic, e.Message);
+            return;
+        }
+        if (objectName is null) return;
+        try
+        {
+            var store = await ObjectStoreAsync(CancellationToken.None).ConfigureAwait(false);
+            await store.DeleteAsync(objectName, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NatsException or OperationCanceledException)
+        {
+            Logger.LogDebug("bus: deleting object {Name} failed ({Error}); the bucket's max age removes it", objectName, e.Message);
+        }
+    }
+
+    internal readonly record struct Decoded(bool Ok, object? Payload, string? ObjectName);
+
+    /// <summary>Turns a received body into the payload subscribers see; a body that fails verification is
+    /// rejected here and never reaches them.</summary>
+    internal async ValueTask<Decoded> DecodeAsync(string topic, NatsHeaders? headers, byte[]? data, CancellationToken cancellationToken)
+    {
+        string? kind = null;
+        headers?.TryGetLastValue(KindHeader, out kind);
+        try
+        {
+            switch (kind)
+            {
+                case null:
+                    return new(true, data is null || data.Length == 0 ? null : JsonNode.Parse(data), null);
+                case KindDenseInline:
+                {
+                    var (envelope, blob) = DensePayload.ReadInline(data ?? []);
+                    var vector = DensePriorFile.FromBytes(blob.ToArray()).Values;
+                    return new(true, DensePayload.Join(envelope, vector), null);
+                }
+                case KindDenseObject:
+                    return await FetchDenseAsync(topic, data ?? [], cancellationToken).ConfigureAwait(false);
+                default:
+                    Reject(topic, $"unknown message kind '{kind}'");
+                    return default;
+            }
+        }
+        catch (Exception e) when (e is InvalidInputException or JsonException)
+        {
+            Reject(topic, e.Message);
+            return default;
+        }
+    }
+
+    private async ValueTask<Decoded> FetchDenseAsync(string topic, byte[] data, CancellationToken cancellationToken)
+    {
+        var envelope = JsonNode.Parse(data) as JsonObject ?? throw new InvalidInputException("dense message: envelope is not a JSON object");
+        var reference = envelope[ObjectField] as JsonObject ?? throw new InvalidInputException($"dense message: {ObjectField} is missing");
+        envelope.Remove(ObjectField);
+        var name = reference["name"]?.GetValue<string>() ?? throw new InvalidInputException($"dense message: {ObjectField}.name is missing");
+        var expected = reference["sha256"]?.GetValue<string>() ?? throw new InvalidInputException($"dense message: {ObjectField}.sha256 is missing");
+        byte[] blob;
+        try
+        {
+            var store = await ObjectStoreAsync(cancellationToken).ConfigureAwait(false);
+            blob = await store.GetBytesAsync(name, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NatsObjNotFoundException)
+        {
+            Reject(topic, $"object {name} is missing from bucket {Options.ObjectBucket}");
+            return default;
+        }
+        catch (NatsObjException e)
+        {
+            Reject(topic, $"object {name} could not be read: {e.Message}");
+            return default;
+        }
+        var actual = Convert.ToHexStringLower(SHA256.HashData(blob));
+        if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
+        {
+            Reject(topic, $"object {name}: SHA-256 mismatch (message says {expected}, object has {actual})");
+            return default;
+        }
+        var vector = DensePriorFile.FromBytes(blob).Values;
+        Interlocked.Increment(ref _objectsFetched);
+        return new(true, DensePayload.Join(envelope, vector), name);
+    }
+
+    private async ValueTask<(byte[] Body, NatsHeaders Headers, string? MessageId)> EncodeDenseAsync(string topic, object? payload, CancellationToken cancellationToken)
+    {
+        var (envelope, vector) = DensePayload.Split(payload, topic);
+        var messageId = MessageId(envelope);
+        var sequence = envelope["sequence"] is JsonValue s && s.TryGetValue<long>(out var seq) ? seq : 0;
+        var blob = DensePriorFile.ToBytes(vector, Math.Max(0, sequence));
+        var inline = DensePayload.FrameInline(envelope, blob);
+        if (inline.Length <= InlineLimitBytes)
+            return (inline, new NatsHeaders { [KindHeader] = KindDenseInline }, messageId);
+
+        var name = messageId is null ? $"{topic}/{Guid.NewGuid():N}" : $"{topic}/{messageId}";
+        var store = await ObjectStoreAsync(cancellationToken).ConfigureAwait(false);
+        await store.PutAsync(name, blob, cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _objectsPut);
+        envelope[ObjectField] = new JsonObject
+        {
+            ["bucket"] = Options.ObjectBucket,
+            ["name"] = name,
+            ["sha256"] = Convert.ToHexStringLower(SHA256.HashData(blob)),
+            ["size"] = blob.Length,
+        };
+        return (JsonSerializer.SerializeToUtf8Bytes(envelope, WireJson.Options), new NatsHeaders { [KindHeader] = KindDenseObject }, messageId);
+    }
+
+    /// <summary>The dedupe id of domain work: <c>{domain_id}:{sequence}</c>, null unless both are present.</summary>
+    internal static string? MessageId(JsonObject? payload)
+    {
+        if (payload?["domain_id"] is not JsonValue domain || !domain.TryGetValue<string>(out var domainId)) return null;
+        if (payload["sequence"] is not JsonValue sequence) return null;
+        return sequence.TryGetValue<long>(out var n) ? $"{domainId}:{n}"
+            : sequence.TryGetValue<double>(out var d) && d == Math.Floor(d) ? $"{domainId}:{(long)d}"
+            : null;
+    }
+
+    private async Task PublishDurableAsync(string subject, byte[] body, NatsHeaders? headers, string? messageId, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + Options.PublishTimeout;
+        var options = new NatsJSPubOpts { MsgId = messageId };
+        var wait = TimeSpan.FromMilliseconds(50);
+        while (true)
+        {
+            try
+            {
+                var ack = await JetStream.PublishAsync(subject, body, opts: options, headers: headers, cancellationToken: cancellationToken).ConfigureAwait(false);
+                if (ack.Duplicate)
+                {
+                    // Stored already (a retried publish of the same domain id and sequence): that is success.
+                    Interlocked.Increment(ref _duplicates);
+                    return;
+                }
+                ack.EnsureSuccess();
+                return;
+            }
+            catch (Exception e) when (e is NatsException or TimeoutException && !cancellationToken.IsCancellationRequested && DateTime.UtcNow < deadline && !_abandoned)
+            {
+                // The broker is away (restarting, or a leader moving): the connection reconnects by itself and the
+                // message id makes the retry harmless.
+                Logger.LogDebug("bus: durable publish on {Subject} failed ({Error}); retrying", subject, e.Message);
+                await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+                wait = TimeSpan.FromMilliseconds(Math.Min(wait.TotalMilliseconds * 2, 1000));
+            }
+        }
+    }
+
+    internal Task EnsureStreamAsync(string topic, CancellationToken cancellationToken)
+    {
+        var lazy = _streams.GetOrAdd(topic, t => new Lazy<Task>(() => CreateStreamAsync(t)));
+        var task = lazy.Value;
+        if (task.IsFaulted || task.IsCanceled)
+        {
+            _streams.TryRemove(new KeyValuePair<string, Lazy<Task>>(topic, lazy));
+            return EnsureStreamAsync(topic, cancellationToken);
+        }
+        return task.WaitAsync(cancellationToken);
+    }
+
+    private async Task CreateStreamAsync(string topic)
+    {
+        // Work-queue retention: a message stays until it is acknowledged, then the broker frees it.
+        var config = new StreamConfig(NatsSubjects.StreamName(Options.SubjectPrefix, topic), [NatsSubjects.Subject(Options.SubjectPrefix, topic)])
+        {
+            Storage = StreamConfigStorage.File,
+            Retention = StreamConfigRetention.Workqueue,
+            DuplicateWindow = TimeSpan.FromMinutes(2),
+        };
+        await JetStream.CreateOrUpdateStreamAsync(config, _stopping.Token).ConfigureAwait(false);
+    }
+
+    private async ValueTask<INatsObjStore> ObjectStoreAsync(CancellationToken cancellationToken)
+    {
+        if (_objectStore is { } ready) return ready;
+        await _objectStoreGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return _objectStore ??= await _objects.CreateObjectStoreAsync(
+                new NatsObjConfig(Options.ObjectBucket) { MaxAge = Options.ObjectMaxAge, Storage = NatsObjStorageType.File },
+                cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _objectStoreGate.Release();
+        }
+    }
+
+    private static Exception Innermost(Exception e)
+    {
+        while (e.InnerException is not null) e = e.InnerException;
+        return e;
+    }
+}

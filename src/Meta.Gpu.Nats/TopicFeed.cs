@@ -1,0 +1,184 @@
+using Meta.Gpu.Runtime;
+
+namespace Meta.Gpu.Nats;
+
+/// <summary>
+/// What brings one topic's messages from the broker into this process and fans them out to the local
+/// subscribers of the topic, in arrival order. One per subscribed topic; started by the first subscriber and
+/// stopped when the last one leaves.
+/// </summary>
+internal abstract class TopicFeed
+{
+    private readonly Lock _gate = new();
+    private LocalSubscriber[] _subscribers = [];
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _loop;
+    private int _localInFlight;
+    private int _roomWaiters;
+    private TaskCompletionSource _room = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    protected TopicFeed(NatsEventBus bus, string topic)
+    {
+        Bus = bus;
+        Topic = topic;
+        Subject = NatsSubjects.Subject(bus.Options.SubjectPrefix, topic);
+    }
+
+    protected NatsEventBus Bus { get; }
+
+    public string Topic { get; }
+
+    public string Subject { get; }
+
+    /// <summary>Completes once the broker will route new messages of the topic to this feed.</summary>
+    public Task Ready { get; private set; } = Task.CompletedTask;
+
+    public int SubscriberCount => Volatile.Read(ref _subscribers).Length;
+
+    protected CancellationToken Stopping => _stop.Token;
+
+    public void Start()
+    {
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Ready = ready.Task;
+        _loop = Task.Run(async () =>
+        {
+            try
+            {
+                await OpenAsync(_stop.Token).ConfigureAwait(false);
+                ready.TrySetResult();
+            }
+            catch (Exception e)
+            {
+                ready.TrySetException(e);
+                return;
+            }
+            await RunAsync(_stop.Token).ConfigureAwait(false);
+        });
+    }
+
+    public LocalSubscriber Add(Func<BusEvent, CancellationToken, ValueTask> handler, int capacity)
+    {
+        var subscriber = new LocalSubscriber(Bus, this, handler, capacity);
+        lock (_gate) _subscribers = [.. _subscribers, subscriber];
+        return subscriber;
+    }
+
+    /// <summary>Removes a subscriber; true when none are left.</summary>
+    public bool Remove(LocalSubscriber subscriber)
+    {
+        lock (_gate)
+        {
+            _subscribers = [.. _subscribers.Where(s => !ReferenceEquals(s, subscriber))];
+            PulseRoom();
+            return _subscribers.Length == 0;
+        }
+    }
+
+    public IReadOnlyList<LocalSubscriber> Subscribers => Volatile.Read(ref _subscribers);
+
+    /// <summary>Hands one event to every local subscriber; <paramref name="settle"/> runs once all of them
+    /// have finished with it (null for fire-and-forget topics). False when there was nobody to hand it to.</summary>
+    protected async ValueTask<bool> DispatchAsync(BusEvent busEvent, Func<bool, ValueTask>? settle, CancellationToken cancellationToken)
+    {
+        var subscribers = Volatile.Read(ref _subscribers);
+        if (subscribers.Length == 0) return false;
+        var ticket = settle is null ? null : new DeliveryTicket(subscribers.Length, settle, this);
+        foreach (var subscriber in subscribers)
+            if (!await subscriber.EnqueueAsync(new Delivery(busEvent, ticket), cancellationToken).ConfigureAwait(false) && ticket is not null)
+                await ticket.SignalAsync(handled: false).ConfigureAwait(false);
+        return true;
+    }
+
+    private int _deferred;
+
+    /// <summary>Durable messages every local handler has finished with, held unacknowledged by a handler that
+    /// deferred the acknowledgement.</summary>
+    public int Deferred => Volatile.Read(ref _deferred);
+
+    public void DeferredChanged(int delta) => Interlocked.Add(ref _deferred, delta);
+
+    /// <summary>Messages this bus published on the topic that have not come back from the broker yet.</summary>
+    public int LocalInFlight => Volatile.Read(ref _localInFlight);
+
+    public void LocalSent() => Interlocked.Increment(ref _localInFlight);
+
+    public void LocalReturned()
+    {
+        Interlocked.Decrement(ref _localInFlight);
+    }
+
+    /// <summary>
+    /// Backpressure across the broker: a publisher of this process waits while a local subscriber's queue, plus
+    /// what this process has published and the broker has not handed back yet, is at capacity. (The broker
+    /// itself never makes a publisher wait, so without this a fast publisher would only fill buffers.)
+    /// </summary>
+    public async ValueTask WaitForRoomAsync(int capacity, CancellationToken cancellationToken)
+    {
+        while (!HasRoom(capacity))
+        {
+            Interlocked.Increment(ref _roomWaiters);
+            try
+            {
+                var signal = Volatile.Read(ref _room).Task;
+                if (HasRoom(capacity)) return;
+                await signal.WaitAsync(TimeSpan.FromMilliseconds(50), cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Re-check: a message dropped by the client never comes back to pulse us.
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _roomWaiters);
+            }
+        }
+    }
+
+    private bool HasRoom(int capacity)
+    {
+        var inFlight = Volatile.Read(ref _localInFlight);
+        foreach (var subscriber in Volatile.Read(ref _subscribers))
+            if (subscriber.Queued + inFlight >= capacity) return false;
+        return true;
+    }
+
+    /// <summary>Wakes publishers waiting for room (a delivery left a queue, or a subscriber left).</summary>
+    public void PulseRoom()
+    {
+        if (Volatile.Read(ref _roomWaiters) == 0) return;
+        Interlocked.Exchange(ref _room, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    /// <summary>Subscribes at the broker.</summary>
+    protected abstract Task OpenAsync(CancellationToken cancellationToken);
+
+    /// <summary>Receives until <paramref name="cancellationToken"/> fires.</summary>
+    protected abstract Task RunAsync(CancellationToken cancellationToken);
+
+    /// <summary>Messages received from the broker but not yet handed to subscribers.</summary>
+    public abstract int Buffered { get; }
+
+    /// <summary>True when the broker holds nothing more for this feed (durable: nothing pending or unacknowledged).</summary>
+    public abstract ValueTask<bool> BrokerIdleAsync(CancellationToken cancellationToken);
+
+    protected abstract ValueTask CloseAsync();
+
+    public async Task StopAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_loop is not null)
+        {
+            try
+            {
+                await _loop.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopping is the point.
+            }
+        }
+        await CloseAsync().ConfigureAwait(false);
+        _stop.Dispose();
+    }
+}

@@ -1,0 +1,296 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Meta.Gpu.Compute;
+using Meta.Gpu.Learning;
+using Meta.Gpu.Runtime;
+using Meta.Gpu.Serialization;
+using static TorchSharp.torch;
+
+namespace Meta.Gpu.TorchSharp;
+
+/// <summary>
+/// Reptile meta-training around a TorchSharp module. Per meta-round: for each sampled domain, write the prior
+/// into the module and run the caller's inner loop (which adapts the module in place and reports a
+/// <see cref="DomainOutcome"/>); collect the adapted parameters as one <see cref="DomainBatch"/> row with the
+/// domain's confidence; aggregate across domains and take the Reptile step (<see cref="IOuterStep"/>, on the
+/// chosen backend); write the prior back into the module.
+/// </summary>
+/// <remarks>
+/// With a bus, each round publishes one <c>federation.policy_pack</c> per domain (its metrics and the knobs it
+/// ran under) and one <c>processing_metrics</c> (DESIGN §3, §6, §10), so a <c>MetaSupervisor</c> and a
+/// <c>MetaLearningAgent</c> on the same bus govern the run: the loop follows the supervisor's
+/// <c>meta_policy_update</c> knobs (<c>g_min</c> decides which adaptations count as accepted), restores the
+/// previous prior when the agent announces <c>meta_rollback_active</c>, and takes its outer step size from
+/// <see cref="StepSize"/> (wired to the optimizer's beta by the caller). Answers are applied at round boundaries
+/// only, in arrival order, so a round never sees a half-applied policy.
+/// </remarks>
+public sealed class MetaTrainingLoop : IDisposable
+{
+    /// <summary>The knobs a domain runs under (DESIGN §5 initial values) until the supervisor changes them.</summary>
+    private readonly SortedDictionary<string, double> _knobs = new(StringComparer.Ordinal)
+    {
+        ["gamma_diversity"] = 0.3,
+        ["g_min"] = 0.01,
+        ["lambda_ci"] = 0.5,
+        ["tau"] = 0.9,
+    };
+
+    private readonly nn.Module _model;
+    private readonly ParameterVector _parameters;
+    private readonly IOuterStep _outerStep;
+    private readonly IEventBus? _bus;
+    private readonly MetaTrainingOptions _options;
+    private readonly float[] _prior;
+    private readonly float[] _previousPrior;
+    private readonly ConcurrentQueue<BusEvent> _inbox = new();
+    private readonly List<IDisposable> _subscriptions = [];
+    private DomainBatch? _batch;
+    private OnlineReptileOptimizer? _optimizer;
+    private bool _hasPrevious;
+
+    public MetaTrainingLoop(nn.Module model, IOuterStep outerStep, MetaTrainingOptions? options = null, IEventBus? bus = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(outerStep);
+        _options = options ?? new MetaTrainingOptions();
+        _options.Validate();
+        _model = model;
+        _outerStep = outerStep;
+        _bus = bus;
+        _parameters = new ParameterVector(model);
+        _prior = new float[_parameters.Length];
+        _previousPrior = new float[_parameters.Length];
+        _parameters.CopyTo(_prior);
+        StepSize = () => _options.Beta;
+        if (bus is not null)
+        {
+            foreach (var topic in new[] { "meta_policy_update", "meta_rollback_active" })
+                _subscriptions.Add(bus.Subscribe(topic, (e, _) =>
+                {
+                    _inbox.Enqueue(e);
+                    return ValueTask.CompletedTask;
+                }));
+        }
+    }
+
+    /// <summary>The module's parameters as a flat vector (layout: <see cref="ParameterVector"/>).</summary>
+    public ParameterVector Parameters => _parameters;
+
+    /// <summary>The meta-learned prior; the module holds it between rounds.</summary>
+    public ReadOnlySpan<float> Prior => _prior;
+
+    /// <summary>Rounds completed.</summary>
+    public int Round { get; private set; }
+
+    /// <summary>Rollbacks the agent asked for and the loop applied.</summary>
+    public int Rollbacks { get; private set; }
+
+    /// <summary>The knobs in force (tau, gamma_diversity, g_min, lambda_ci), as the supervisor last set them.</summary>
+    public IReadOnlyDictionary<string, double> Knobs => _knobs;
+
+    /// <summary>The outer step size for the next round, read once per round. Default: the options' beta;
+    /// set it to follow a governed optimizer's beta.</summary>
+    public Func<double> StepSize { get; set; }
+
+    /// <summary>The optimizer whose beta the outer step follows, when one is set.</summary>
+    public OnlineReptileOptimizer? Optimizer => _optimizer;
+
+    /// <summary>
+    /// Makes the outer step size follow <paramref name="optimizer"/>'s beta (DESIGN §8). After each round the loop
+    /// steps the optimizer with the round's reward (<see cref="MetaRoundResult.MetaScore"/>) and resource flags:
+    /// <c>latency_high</c> when the outer step took longer than the scheduler's latency target, and
+    /// <c>bandwidth_free</c> when it took less than <see cref="MetaTrainingOptions.ComfortLatencyMs"/>. The
+    /// optimizer carries no dense values here: the dense prior moves in <see cref="IOuterStep"/>; DESIGN §10 gives
+    /// the dense prior its own optimizer state, driven by the same reward and flags as the knob prior.
+    /// </summary>
+    public void FollowOptimizer(OnlineReptileOptimizer optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        _optimizer = optimizer;
+        StepSize = () => optimizer.Beta;
+    }
+
+    /// <summary>Runs one meta-round over <paramref name="domains"/>. <paramref name="innerLoop"/> is called once
+    /// per domain, in order, with the module holding the prior; it adapts the module in place.</summary>
+    public async Task<MetaRoundResult> RunRoundAsync<TDomain>(
+        IReadOnlyList<TDomain> domains,
+        Func<TDomain, DomainOutcome> innerLoop,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(domains);
+        ArgumentNullException.ThrowIfNull(innerLoop);
+        if (domains.Count == 0) throw new InvalidInputException("domains: a meta-round needs at least one domain");
+
+        var rolledBack = ApplyGovernance();
+        var beta = StepSize();
+        if (!double.IsFinite(beta) || beta <= 0 || beta > 1)
+            throw new InvalidOperationException($"the outer step size must be in (0, 1], the source gave {beta}");
+
+        var roundClock = Stopwatch.StartNew();
+        if (_batch is null || _batch.Rows != domains.Count) _batch = new DomainBatch(domains.Count, _parameters.Length);
+        var batch = _batch;
+        var outcomes = new DomainOutcome[domains.Count];
+        try
+        {
+            for (var i = 0; i < domains.Count; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                _parameters.CopyFrom(_prior);
+                var outcome = innerLoop(domains[i]) ?? throw new InvalidOperationException("the inner loop returned no outcome");
+                outcomes[i] = outcome;
+                _parameters.CopyTo(batch, i);
+                batch.Confidences[i] = outcome.Confidence;
+                batch.Ids[i] = outcome.DomainId;
+            }
+        }
+        catch
+        {
+            // A failed round changes nothing: the module goes back to the prior, which was never touched.
+            _parameters.CopyFrom(_prior);
+            throw;
+        }
+        batch.MarkChanged();
+
+        _prior.CopyTo(_previousPrior, 0);
+        _hasPrevious = true;
+        var stepClock = Stopwatch.StartNew();
+        var step = _outerStep.Step(batch, _prior, beta);
+        var outerMs = stepClock.Elapsed.TotalMilliseconds;
+        _parameters.CopyFrom(_prior);
+        Round++;
+
+        var lossBefore = Median(outcomes.Select(o => o.LossBefore));
+        var lossAfter = Median(outcomes.Select(o => o.LossAfter));
+        var gain = Median(outcomes.Select(o => o.Gain));
+        var gMin = _knobs["g_min"];
+        var result = new MetaRoundResult(
+            Round,
+            beta,
+            step,
+            lossBefore,
+            lossAfter,
+            gain,
+            outcomes.Count(o => o.Gain >= gMin) / (double)outcomes.Length,
+            double.IsFinite(gain) ? Math.Clamp(gain, -1, 1) : 0,
+            outerMs,
+            roundClock.Elapsed.TotalMilliseconds,
+            rolledBack);
+
+        _optimizer?.Apply(
+            [],
+            [],
+            result.MetaScore,
+            new DrgProfile(
+                VramHigh: false,
+                LatencyHigh: result.OuterStepMs > _options.LatencyTargetMs,
+                BandwidthFree: result.OuterStepMs < _options.ComfortLatencyMs));
+        if (_bus is not null) await PublishAsync(_bus, outcomes, result, cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>Replaces the prior (and the module's parameters) with <paramref name="prior"/>.</summary>
+    public void SetPrior(ReadOnlySpan<float> prior)
+    {
+        if (prior.Length != _prior.Length)
+            throw new ArgumentException($"the prior has {_prior.Length} values, got {prior.Length}", nameof(prior));
+        prior.CopyTo(_prior);
+        _parameters.CopyFrom(_prior);
+        _hasPrevious = false;
+    }
+
+    private async Task PublishAsync(IEventBus bus, DomainOutcome[] outcomes, MetaRoundResult result, CancellationToken token)
+    {
+        foreach (var outcome in outcomes)
+            await bus.PublishAsync("federation.policy_pack", PolicyPack(outcome), token).ConfigureAwait(false);
+
+        var processing = new JsonObject
+        {
+            ["accept_rate"] = result.AcceptRate,
+            ["bandwidth_free"] = result.OuterStepMs < _options.ComfortLatencyMs,
+            ["beta"] = result.Beta,
+            ["domains"] = outcomes.Length,
+            ["engine_latency_ms"] = result.OuterStepMs,
+            ["gain_p50"] = result.GainMedian,
+            ["latency_ms"] = result.OuterStepMs,
+            ["loss_after_p50"] = result.LossAfter,
+            ["loss_before_p50"] = result.LossBefore,
+            ["meta_score"] = result.MetaScore,
+            ["participants"] = result.Step.Participants,
+            ["round"] = result.Round,
+            ["round_ms"] = result.RoundMs,
+            ["stability_avg"] = outcomes.Average(o => Math.Clamp(o.Confidence, 0, 1)),
+        };
+        await bus.PublishAsync("processing_metrics", processing, token).ConfigureAwait(false);
+        if (_options.WaitForGovernance) await bus.WaitForIdleAsync(token).ConfigureAwait(false);
+    }
+
+    private JsonObject PolicyPack(DomainOutcome outcome)
+    {
+        var metrics = new JsonObject();
+        var all = new SortedDictionary<string, double>(StringComparer.Ordinal)
+        {
+            ["gain_p50"] = outcome.Gain,
+            ["loss_after"] = outcome.LossAfter,
+            ["loss_before"] = outcome.LossBefore,
+            // The domain's reward for the agent's learner: its relative gain, clipped like every reward.
+            ["meta_score"] = Math.Clamp(outcome.Gain, -1, 1),
+            ["stability_avg"] = Math.Clamp(outcome.Confidence, 0, 1),
+        };
+        if (outcome.Metrics is not null)
+            foreach (var (key, value) in outcome.Metrics) all[key] = value;
+        foreach (var (key, value) in all) metrics[key] = WireJson.Number(value);
+        return new JsonObject
+        {
+            ["controller"] = new JsonObject { ["gamma_diversity"] = _knobs["gamma_diversity"], ["tau"] = _knobs["tau"] },
+            ["domain_id"] = outcome.DomainId,
+            ["evaluator"] = new JsonObject { ["g_min"] = _knobs["g_min"], ["lambda_ci"] = _knobs["lambda_ci"] },
+            ["metrics"] = metrics,
+        };
+    }
+
+    /// <summary>Applies the answers that arrived since the last round, in order. Returns true when a rollback
+    /// restored the previous prior.</summary>
+    private bool ApplyGovernance()
+    {
+        var rolledBack = false;
+        while (_inbox.TryDequeue(out var e))
+        {
+            var payload = BusPayload.AsObject(e.Payload, e.Topic);
+            if (e.Topic == "meta_rollback_active")
+            {
+                if (!_hasPrevious) continue;
+                _previousPrior.CopyTo(_prior, 0);
+                _parameters.CopyFrom(_prior);
+                _hasPrevious = false;
+                Rollbacks++;
+                rolledBack = true;
+                continue;
+            }
+            foreach (var section in new[] { "controller", "evaluator" })
+            {
+                if (payload[section] is not JsonObject knobs) continue;
+                foreach (var (key, value) in knobs)
+                    if (_knobs.ContainsKey(key) && value is JsonValue v && v.TryGetValue<double>(out var number) && double.IsFinite(number))
+                        _knobs[key] = number;
+            }
+        }
+        return rolledBack;
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Where(double.IsFinite).Order().ToArray();
+        if (sorted.Length == 0) return double.NaN;
+        var mid = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+
+    public void Dispose()
+    {
+        foreach (var subscription in _subscriptions) subscription.Dispose();
+        _subscriptions.Clear();
+        _parameters.Dispose();
+        GC.KeepAlive(_model);
+    }
+}

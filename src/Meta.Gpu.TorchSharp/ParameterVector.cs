@@ -1,0 +1,135 @@
+using Meta.Gpu.Compute;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Meta.Gpu.TorchSharp;
+
+/// <summary>
+/// A module's parameters as one flat float32 vector: copies them to and from a span or a <see cref="DomainBatch"/>
+/// row without allocating per parameter, so a training loop can do it every meta-round.
+/// </summary>
+/// <remarks>
+/// Layout: the module's parameters in <c>named_parameters()</c> order (registration order, the order PyTorch's
+/// <c>parameters_to_vector</c> uses), each flattened row-major; <see cref="Names"/> and <see cref="Offsets"/>
+/// say where each one lives. The vector is staged in a pinned host buffer that a host tensor shares, with one
+/// view per parameter made once here; a copy is then one <c>copy_</c> per parameter (which returns its receiver:
+/// no managed allocation, and it moves data across devices when the module lives on a GPU) plus one span copy.
+/// Only float32 parameters are supported (the engine's element type). The parameter set is fixed at
+/// construction: replacing a module's parameter objects afterwards (not moving them in place) needs a new
+/// instance.
+/// </remarks>
+public sealed class ParameterVector : IDisposable
+{
+    private readonly Parameter[] _parameters;
+    private readonly Tensor _host;
+    private readonly Tensor[] _views;
+    private readonly float[] _buffer;
+    private bool _disposed;
+
+    public ParameterVector(nn.Module module)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        var named = module.named_parameters().ToArray();
+        if (named.Length == 0) throw new ArgumentException("the module has no parameters", nameof(module));
+
+        _parameters = new Parameter[named.Length];
+        var names = new string[named.Length];
+        var offsets = new int[named.Length + 1];
+        long total = 0;
+        for (var i = 0; i < named.Length; i++)
+        {
+            var (name, parameter) = named[i];
+            if (parameter.dtype != ScalarType.Float32)
+                throw new ArgumentException($"parameter '{name}' is {parameter.dtype}; only float32 parameters are supported", nameof(module));
+            _parameters[i] = parameter;
+            names[i] = name;
+            offsets[i] = checked((int)total);
+            total += parameter.numel();
+        }
+        offsets[^1] = checked((int)total);
+        Length = offsets[^1];
+        Names = names;
+        Offsets = offsets;
+
+        _buffer = GC.AllocateArray<float>(Length, pinned: true);
+        _host = frombuffer(_buffer, ScalarType.Float32, Length, 0, false);
+        _views = new Tensor[_parameters.Length];
+        for (var i = 0; i < _parameters.Length; i++)
+            _views[i] = _host.narrow(0, offsets[i], offsets[i + 1] - offsets[i]).view(_parameters[i].shape);
+    }
+
+    /// <summary>D: the number of float32 values across all parameters.</summary>
+    public int Length { get; }
+
+    /// <summary>Parameter names, in vector order.</summary>
+    public IReadOnlyList<string> Names { get; }
+
+    /// <summary>Start of each parameter in the vector; the last entry is <see cref="Length"/>.</summary>
+    public IReadOnlyList<int> Offsets { get; }
+
+    /// <summary>Writes the module's current parameter values into <paramref name="destination"/> (at least
+    /// <see cref="Length"/> long; the first Length values are written).</summary>
+    public void CopyTo(Span<float> destination)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        CheckLength(destination.Length, nameof(destination));
+        using (no_grad())
+        {
+            for (var i = 0; i < _parameters.Length; i++)
+                _views[i].copy_(_parameters[i]);
+        }
+        _buffer.AsSpan().CopyTo(destination);
+    }
+
+    /// <summary>Sets the module's parameters from <paramref name="source"/> (its first <see cref="Length"/> values),
+    /// in place: optimizers and anything else holding the parameter objects keep working.</summary>
+    public void CopyFrom(ReadOnlySpan<float> source)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        CheckLength(source.Length, nameof(source));
+        source[..Length].CopyTo(_buffer);
+        using (no_grad())
+        {
+            for (var i = 0; i < _parameters.Length; i++)
+                _parameters[i].copy_(_views[i]);
+        }
+    }
+
+    /// <summary>Writes the module's parameters into row <paramref name="row"/> of <paramref name="batch"/>.</summary>
+    public void CopyTo(DomainBatch batch, int row)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        CheckBatch(batch, row);
+        CopyTo(batch.Row(row));
+    }
+
+    /// <summary>Sets the module's parameters from row <paramref name="row"/> of <paramref name="batch"/>.</summary>
+    public void CopyFrom(DomainBatch batch, int row)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        CheckBatch(batch, row);
+        CopyFrom(batch.Row(row));
+    }
+
+    private void CheckLength(int length, string name)
+    {
+        if (length < Length)
+            throw new ArgumentException($"{name} holds {length} values; the module has {Length} parameters", name);
+    }
+
+    private void CheckBatch(DomainBatch batch, int row)
+    {
+        if (batch.Columns != Length)
+            throw new ArgumentException($"the batch has {batch.Columns} columns; the module has {Length} parameters", nameof(batch));
+        if ((uint)row >= (uint)batch.Rows)
+            throw new ArgumentOutOfRangeException(nameof(row), row, $"row must be in [0, {batch.Rows})");
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        foreach (var view in _views) view.Dispose();
+        _host.Dispose();
+    }
+}

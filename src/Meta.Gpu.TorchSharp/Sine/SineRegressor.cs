@@ -1,0 +1,73 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Meta.Gpu.TorchSharp.Sine;
+
+/// <summary>
+/// The regression network of the sine experiment and its inner loop: a 1-40-40-1 multilayer perceptron with tanh
+/// activations (the MAML/Reptile sizes; tanh as in the Reptile authors' sine example, which keeps the fitted
+/// curves smooth), adapted by plain full-batch SGD on the K shots.
+/// </summary>
+public sealed class SineRegressor : IDisposable
+{
+    private readonly Sequential _model;
+    private readonly optim.Optimizer _sgd;
+
+    /// <summary>A network initialised by TorchSharp's default (Kaiming-uniform) init from <paramref name="seed"/>.</summary>
+    public SineRegressor(long seed, double innerLearningRate)
+    {
+        manual_seed(seed);
+        _model = nn.Sequential(
+            ("hidden1", nn.Linear(1, 40)),
+            ("tanh1", nn.Tanh()),
+            ("hidden2", nn.Linear(40, 40)),
+            ("tanh2", nn.Tanh()),
+            ("output", nn.Linear(40, 1)));
+        _sgd = optim.SGD(_model.parameters(), innerLearningRate);
+    }
+
+    public Sequential Module => _model;
+
+    /// <summary>Mean squared error of the current parameters on (x, y).</summary>
+    public double Loss(float[] x, float[] y)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var input = tensor(x).reshape(x.Length, 1);
+        var target = tensor(y).reshape(y.Length, 1);
+        return nn.functional.mse_loss(_model.forward(input), target).item<float>();
+    }
+
+    /// <summary>Adapts the network in place with <paramref name="steps"/> full-batch SGD steps on (x, y).
+    /// Returns the loss before the first step.</summary>
+    public double Adapt(float[] x, float[] y, int steps)
+    {
+        using var scope = NewDisposeScope();
+        var input = tensor(x).reshape(x.Length, 1);
+        var target = tensor(y).reshape(y.Length, 1);
+        var before = double.NaN;
+        for (var step = 0; step < steps; step++)
+        {
+            _sgd.zero_grad();
+            var loss = nn.functional.mse_loss(_model.forward(input), target);
+            if (step == 0) before = loss.item<float>();
+            loss.backward();
+            _sgd.step();
+        }
+        return steps > 0 ? before : Loss(x, y);
+    }
+
+    /// <summary>The network's predictions at <paramref name="x"/>.</summary>
+    public float[] Predict(float[] x)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        return _model.forward(tensor(x).reshape(x.Length, 1)).data<float>().ToArray();
+    }
+
+    public void Dispose()
+    {
+        _sgd.Dispose();
+        _model.Dispose();
+    }
+}

@@ -1,0 +1,63 @@
+using Meta.Gpu.Compute;
+
+namespace Meta.Gpu.TorchSharp;
+
+/// <summary>
+/// The textbook outer step, on the host: a confidence-weighted mean of the rows (rows with a non-finite value or
+/// a confidence below <paramref name="minConfidence"/> left out), then the Reptile interpolation. No outlier
+/// filter and no diversity balancing: the engine's <see cref="IOuterStep"/> adds those; this one is the
+/// reference the engine's path is checked against and the fallback when no engine backend is wanted.
+/// </summary>
+public sealed class WeightedMeanReptileStep(double minConfidence = 0.05) : IOuterStep
+{
+    private double[] _sum = [];
+
+    public string Backend => "host";
+
+    public OuterStepResult Step(DomainBatch batch, Span<float> prior, double beta)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (prior.Length != batch.Columns)
+            throw new ArgumentException($"the prior has {prior.Length} values; the batch has {batch.Columns} columns", nameof(prior));
+        if (_sum.Length != batch.Columns) _sum = new double[batch.Columns];
+        Array.Clear(_sum);
+
+        double weightSum = 0, weightSquares = 0, confidenceSum = 0;
+        var participants = 0;
+        for (var row = 0; row < batch.Rows; row++)
+        {
+            var confidence = batch.Confidences[row];
+            if (!double.IsFinite(confidence) || confidence < minConfidence) continue;
+            var values = batch.Row(row);
+            if (!AllFinite(values)) continue;
+            for (var d = 0; d < values.Length; d++) _sum[d] += confidence * values[d];
+            weightSum += confidence;
+            weightSquares += confidence * confidence;
+            confidenceSum += confidence;
+            participants++;
+        }
+        if (participants > 0)
+        {
+            for (var d = 0; d < prior.Length; d++)
+            {
+                var mean = _sum[d] / weightSum;
+                prior[d] = (float)(prior[d] + beta * (mean - prior[d]));
+            }
+        }
+        return new OuterStepResult(
+            participants,
+            [],
+            participants > 0 ? confidenceSum / participants : 0,
+            participants > 0 ? weightSum * weightSum / weightSquares : 0,
+            "mean");
+    }
+
+    private static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        foreach (var v in values)
+            if (!float.IsFinite(v)) return false;
+        return true;
+    }
+
+    public void Dispose() { }
+}

@@ -1,0 +1,309 @@
+using System.Text.Json.Nodes;
+using Meta.Gpu.Learning.Aggregation;
+using Meta.Gpu.Runtime;
+using Meta.Gpu.Serialization;
+using Meta.Gpu.Telemetry;
+using Meta.Gpu.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Meta.Gpu.Learning;
+
+/// <summary>
+/// The learning agent on the bus (DESIGN §10, keyed lane): domains' policy packs become validated pending updates
+/// (at most one per domain); each <c>processing_metrics</c> window feeds the scheduler, and when it fires the
+/// pending updates are aggregated (§4, in domain id order), the optimizer steps the prior toward the aggregate
+/// (§8) and rolls back on a reward drop, the global prior is merged and saved, and the agent publishes
+/// <c>meta.telemetry</c>, <c>meta_rollback_active</c> (when it rolled back), <c>meta_prior_update</c> and
+/// <c>meta_update</c>, in that order.
+/// </summary>
+/// <remarks>
+/// <para>Events are handled one at a time: every handler takes the same gate for the whole handling, publishes
+/// included. Across topics, arrival order is the order deliveries reach the gate (publish order when the publisher
+/// lets each event be delivered before the next, as the conformance replayer does).</para>
+/// <para>A malformed payload is refused (an <see cref="InvalidInputException"/>, which the bus logs and counts)
+/// before anything changes. A round's input is read from the <c>processing_metrics</c> payload once
+/// (<see cref="LearningRoundInput"/>) and each lane runs on it: the keyed lane here; a dense lane goes beside it in
+/// <see cref="RunRoundAsync"/> and in <see cref="HandleAsync"/>'s topic switch.</para>
+/// <para>Decisions where the design is silent: the global prior starts from the store's saved prior (empty when
+/// none) and the optimizer starts from it too; a failed save is logged and the round still publishes (the prior in
+/// memory did move, and the next round saves it again).</para>
+/// </remarks>
+public sealed class MetaLearningAgent : IAsyncDisposable
+{
+    private static readonly string[] ControllerKnobs = ["tau", "gamma_diversity"];
+    private static readonly string[] EvaluatorKnobs = ["g_min", "lambda_ci"];
+
+    private readonly IEventBus _bus;
+    private readonly IPriorStore _store;
+    private readonly ILogger _logger;
+    private readonly IDeviceTelemetrySource? _deviceTelemetry;
+    private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly List<IDisposable> _subscriptions = [];
+    private readonly SortedDictionary<string, DomainMetaUpdate> _pending = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, double> _globalPrior = new(StringComparer.Ordinal);
+    private bool _started;
+    private bool _stopped;
+
+    /// <param name="bus">The bus to subscribe to and publish on.</param>
+    /// <param name="config">Settings (default: the design's).</param>
+    /// <param name="store">Where the global prior is saved (default: in memory; see the overload taking a
+    /// <see cref="MetaStorageManager"/> for the durable store).</param>
+    /// <param name="time">Clock for update and telemetry timestamps (default: the system clock).</param>
+    /// <param name="schedulerRandom">Uniform [0, 1) draws for the scheduler's jitter (default: shared random).</param>
+    /// <param name="logger">Where refused updates and storage failures are reported.</param>
+    /// <param name="deviceTelemetry">Read for vram_high (the scheduler's and the DRG profile's) when a
+    /// <c>processing_metrics</c> payload lacks it (DESIGN §13); one reading serves both. Null: such a payload reads
+    /// as not vram_high.</param>
+    public MetaLearningAgent(IEventBus bus, MetaLearningConfig? config = null, IPriorStore? store = null,
+        TimeProvider? time = null, Func<double>? schedulerRandom = null, ILogger<MetaLearningAgent>? logger = null,
+        IDeviceTelemetrySource? deviceTelemetry = null)
+    {
+        _deviceTelemetry = deviceTelemetry;
+        ArgumentNullException.ThrowIfNull(bus);
+        _bus = bus;
+        Config = (config ?? MetaLearningConfig.Default).Validated();
+        _store = store ?? new InMemoryPriorStore();
+        _time = time ?? TimeProvider.System;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        Learner = new DomainMetaLearner(Config.Domain, _time);
+        Validator = new MetaPacketValidator(Config.Validator);
+        Scheduler = new MetaScheduler(Config.Scheduler, schedulerRandom);
+        Aggregator = new CrossDomainMetaAggregator(Config.Cross);
+        Optimizer = new OnlineReptileOptimizer(Config.Optimizer);
+    }
+
+    /// <summary>An agent whose global prior lives in <paramref name="storage"/> (atomic, with backups): loaded at
+    /// start, saved after every round.</summary>
+    public MetaLearningAgent(IEventBus bus, MetaLearningConfig? config, MetaStorageManager storage,
+        TimeProvider? time = null, Func<double>? schedulerRandom = null, ILogger<MetaLearningAgent>? logger = null)
+        : this(bus, config, new StoragePriorStore(storage), time, schedulerRandom, logger)
+    {
+    }
+
+    public MetaLearningConfig Config { get; }
+
+    public DomainMetaLearner Learner { get; }
+
+    public MetaPacketValidator Validator { get; }
+
+    public MetaScheduler Scheduler { get; }
+
+    public CrossDomainMetaAggregator Aggregator { get; }
+
+    /// <summary>The keyed prior's optimizer (replaced at start when the store holds a saved prior).</summary>
+    public OnlineReptileOptimizer Optimizer { get; private set; }
+
+    /// <summary>Keyed rounds taken (aggregations that reached the optimizer).</summary>
+    public long Rounds { get; private set; }
+
+    /// <summary>A copy of the global prior: every key ever seen, with its latest value.</summary>
+    public IReadOnlyDictionary<string, double> GlobalPrior
+    {
+        get
+        {
+            lock (_globalPrior) return new SortedDictionary<string, double>(_globalPrior, StringComparer.Ordinal);
+        }
+    }
+
+    /// <summary>The domains with a pending update, in ordinal order.</summary>
+    public IReadOnlyList<string> PendingDomains
+    {
+        get
+        {
+            lock (_pending) return [.. _pending.Keys];
+        }
+    }
+
+    /// <summary>Loads the saved prior (when the store has one) and subscribes to the input topics.</summary>
+    public Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_stopped, this);
+        if (_started) throw new InvalidOperationException("the learning agent is already started");
+        cancellationToken.ThrowIfCancellationRequested();
+
+        // A store whose prior and backups are all unusable throws here: the agent does not start over a trained
+        // prior from scratch.
+        var saved = _store.LoadPrior();
+        _started = true;
+        if (saved is not null)
+        {
+            lock (_globalPrior)
+                foreach (var (key, value) in saved) _globalPrior[key] = value;
+            Optimizer = new OnlineReptileOptimizer(Config.Optimizer, saved);
+        }
+        _subscriptions.Add(_bus.Subscribe(LearningTopics.PolicyPack, HandleAsync));
+        _subscriptions.Add(_bus.Subscribe(LearningTopics.ProcessingMetrics, HandleAsync));
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Unsubscribes, then waits for the event being handled (if any) to finish. Idempotent.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (_stopped) return;
+        _stopped = true;
+        foreach (var subscription in _subscriptions) subscription.Dispose();
+        _subscriptions.Clear();
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        _gate.Release();
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+
+    /// <summary>Handles one event, waiting for the one in progress first. The bus calls it; a host that feeds
+    /// events itself may call it directly.</summary>
+    public async ValueTask HandleAsync(BusEvent busEvent, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            switch (busEvent.Topic)
+            {
+                case LearningTopics.PolicyPack:
+                    OnPolicyPack(BusPayload.AsObject(busEvent.Payload, busEvent.Topic));
+                    break;
+                case LearningTopics.ProcessingMetrics:
+                    await OnProcessingMetricsAsync(BusPayload.AsObject(busEvent.Payload, busEvent.Topic), cancellationToken).ConfigureAwait(false);
+                    break;
+                default:
+                    throw new InvalidInputException($"{busEvent.Topic}: not a topic the learning agent handles");
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>{domain_id, metrics, controller, evaluator}: params = controller then evaluator (a name in both:
+    /// the evaluator's wins); observe; a valid update replaces the domain's pending one, an invalid one changes
+    /// nothing pending.</summary>
+    private void OnPolicyPack(JsonObject payload)
+    {
+        const string topic = LearningTopics.PolicyPack;
+        var domainId = JsonRead.String(payload, "domain_id", "", topic);
+        if (domainId.Length == 0) throw new InvalidInputException($"{topic}.domain_id: missing or empty");
+        var metrics = DomainMetrics.FromJson(JsonRead.Object(payload, "metrics", topic), $"{topic}.metrics");
+        var parameters = new Dictionary<string, double>(StringComparer.Ordinal);
+        DomainParameters.ReadInto(JsonRead.Object(payload, "controller", topic), $"{topic}.controller", parameters);
+        DomainParameters.ReadInto(JsonRead.Object(payload, "evaluator", topic), $"{topic}.evaluator", parameters);
+
+        var update = Learner.Observe(domainId, metrics, parameters);
+        var broken = Validator.Validate(update);
+        if (broken.Count > 0)
+        {
+            LogRefused(_logger, domainId, string.Join(", ", broken), null);
+            return;
+        }
+        lock (_pending) _pending[domainId] = update;
+    }
+
+    private async ValueTask OnProcessingMetricsAsync(JsonObject payload, CancellationToken cancellationToken)
+    {
+        // Read everything first: a malformed payload changes nothing (not even the window count).
+        var round = LearningRoundInput.FromProcessingMetrics(payload, Config.Scheduler.LatencyTargetMs);
+        if (_deviceTelemetry is not null && payload["vram_high"] is null)
+        {
+            var vramHigh = VramHighReading.From(null, _deviceTelemetry, _logger);
+            round = round with { Drg = round.Drg with { VramHigh = vramHigh }, Scheduler = round.Scheduler with { VramHigh = vramHigh } };
+        }
+        Scheduler.RecordWindow();
+        // Always asked: it adapts the interval and resets the count even when nothing is pending.
+        if (!Scheduler.ShouldUpdate(round.Scheduler)) return;
+        await RunRoundAsync(round, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>One scheduled round: each lane in turn on the same input.</summary>
+    private async ValueTask RunRoundAsync(LearningRoundInput round, CancellationToken cancellationToken)
+    {
+        await RunKeyedRoundAsync(round, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask RunKeyedRoundAsync(LearningRoundInput round, CancellationToken cancellationToken)
+    {
+        List<DomainUpdateInput> updates;
+        lock (_pending)
+        {
+            if (_pending.Count == 0) return;
+            updates = _pending.Values.Select(u => u.ToAggregationInput()).ToList(); // domain id order
+            _pending.Clear();
+        }
+
+        var aggregate = Aggregator.Aggregate(updates);
+        if (aggregate.Keys.Count == 0) return;
+
+        Optimizer.Apply(aggregate.Vector, aggregate.Keys, round.Reward, round.Drg);
+        var rolledBack = Optimizer.ShouldRollback(round.Reward);
+        if (rolledBack) Optimizer.Rollback();
+        Rounds++;
+
+        SortedDictionary<string, double> prior;
+        lock (_globalPrior)
+        {
+            foreach (var (key, value) in Optimizer.Prior) _globalPrior[key] = value;
+            prior = new SortedDictionary<string, double>(_globalPrior, StringComparer.Ordinal);
+        }
+        var storageBytes = SavePrior(prior);
+
+        var snapshot = MetaMetrics.BuildSnapshot(round.Reward, aggregate, Config.Scheduler.UpdateIntervalWindows,
+            Optimizer.RewardEma, round.LatencyMs, storageBytes, _time.GetUtcNow());
+        await MetaMetrics.PublishAsync(_bus, snapshot, cancellationToken).ConfigureAwait(false);
+        if (rolledBack)
+        {
+            await _bus.PublishAsync(LearningTopics.MetaRollbackActive,
+                Wire(new JsonObject { ["source"] = "optimizer", ["reward"] = WireJson.Number(round.Reward) }), cancellationToken).ConfigureAwait(false);
+        }
+        await _bus.PublishAsync(LearningTopics.MetaPriorUpdate, Wire(PriorUpdate(prior)), cancellationToken).ConfigureAwait(false);
+        await _bus.PublishAsync(LearningTopics.MetaUpdate,
+            Wire(new JsonObject { ["prior"] = Map(prior), ["meta"] = aggregate.Meta.ToJson() }), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Saves the prior; returns the store's size afterwards (0 when the save failed, which is logged).</summary>
+    private long SavePrior(IReadOnlyDictionary<string, double> prior)
+    {
+        try
+        {
+            _store.SavePrior(prior);
+            return _store.SizeBytes();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogSaveFailed(_logger, e);
+            return 0;
+        }
+    }
+
+    /// <summary>{controller {tau, gamma_diversity}, evaluator {g_min, lambda_ci}}, each with the knobs the global
+    /// prior has (a section may be empty).</summary>
+    private static JsonObject PriorUpdate(IReadOnlyDictionary<string, double> prior)
+    {
+        static JsonObject Section(IReadOnlyDictionary<string, double> prior, string[] knobs)
+        {
+            var section = new JsonObject();
+            foreach (var knob in knobs)
+                if (prior.TryGetValue(knob, out var value)) section[knob] = WireJson.Number(value);
+            return section;
+        }
+        return new JsonObject { ["controller"] = Section(prior, ControllerKnobs), ["evaluator"] = Section(prior, EvaluatorKnobs) };
+    }
+
+    private static JsonObject Map(IReadOnlyDictionary<string, double> map)
+    {
+        var json = new JsonObject();
+        foreach (var (key, value) in map) json[key] = WireJson.Number(value);
+        return json;
+    }
+
+    /// <summary>The payload as it would arrive after a broker (parsed from its wire text), so that subscribers
+    /// reading numbers as doubles work in process too.</summary>
+    private static JsonObject Wire(JsonObject built) => (JsonObject)JsonNode.Parse(built.ToJsonString(WireJson.Options))!;
+
+    private static readonly Action<ILogger, string, string, Exception?> LogRefused =
+        LoggerMessage.Define<string, string>(LogLevel.Information, new EventId(1, "UpdateRefused"),
+            "update of domain {DomainId} refused by the validator: {Rules}");
+
+    private static readonly Action<ILogger, Exception?> LogSaveFailed =
+        LoggerMessage.Define(LogLevel.Error, new EventId(2, "PriorSaveFailed"),
+            "saving the global prior failed; the prior in memory moved and the next round saves it again");
+}

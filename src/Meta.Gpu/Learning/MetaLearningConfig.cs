@@ -1,0 +1,97 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Meta.Gpu.Learning.Aggregation;
+using Meta.Gpu.Serialization;
+using Meta.Gpu.Storage;
+
+namespace Meta.Gpu.Learning;
+
+/// <summary>
+/// The learning agent's configuration (DESIGN §10): sections <c>domain</c> (§7), <c>cross</c> (§4),
+/// <c>optimizer</c> (§8), <c>scheduler</c> (§9), <c>validator</c> (§12), <c>storage</c> (§11). A partial document
+/// takes the defaults for what it omits; an unknown key, in any section, is an error naming it.
+/// </summary>
+public sealed record MetaLearningConfig
+{
+    public static MetaLearningConfig Default { get; } = new();
+
+    private static readonly string[] Sections = ["domain", "cross", "optimizer", "scheduler", "validator", "storage"];
+
+    public DomainLearnerConfig Domain { get; init; } = DomainLearnerConfig.Default;
+
+    public CrossMetaConfig Cross { get; init; } = CrossMetaConfig.Default;
+
+    public OptimizerConfig Optimizer { get; init; } = OptimizerConfig.Default;
+
+    public SchedulerConfig Scheduler { get; init; } = SchedulerConfig.Default;
+
+    public ValidatorConfig Validator { get; init; } = ValidatorConfig.Default;
+
+    /// <summary>Where a host keeps the priors (<c>new MetaStorageManager(config.Storage)</c>); the agent itself
+    /// saves wherever the store it is given points.</summary>
+    public StorageConfig Storage { get; init; } = StorageConfig.Default;
+
+    /// <summary>Both the learner's and the optimizer's update rule (they go together: <c>delta</c> updates are
+    /// added to the prior, <c>interpolate</c> updates are stepped toward).</summary>
+    public MetaLearningConfig WithUpdateRule(UpdateRule rule) => this with
+    {
+        Domain = Domain with { UpdateRule = rule },
+        Optimizer = Optimizer with { UpdateRule = rule },
+    };
+
+    /// <summary>Checks every section; throws <see cref="InvalidInputException"/> naming the first bad field.</summary>
+    public MetaLearningConfig Validated()
+    {
+        Domain.Validated();
+        Cross.Validated();
+        Optimizer.Validated();
+        Scheduler.Validated();
+        Validator.Validated();
+        Storage.Validated();
+        return this;
+    }
+
+    /// <summary>Applies a JSON document over these settings, section by section.</summary>
+    public MetaLearningConfig With(JsonObject? document)
+    {
+        if (document is null) return Validated();
+        JsonRead.RequireKnownKeys(document, "", Sections);
+        return (this with
+        {
+            Domain = Domain.With(JsonRead.Object(document, "domain"), "domain"),
+            Cross = Cross.With(JsonRead.Object(document, "cross"), "cross"),
+            Optimizer = Optimizer.With(JsonRead.Object(document, "optimizer"), "optimizer"),
+            Scheduler = Scheduler.With(JsonRead.Object(document, "scheduler"), "scheduler"),
+            Validator = Validator.With(JsonRead.Object(document, "validator"), "validator"),
+            Storage = Storage.With(JsonRead.Object(document, "storage"), "storage"),
+        }).Validated();
+    }
+
+    /// <summary>The defaults overlaid with <paramref name="document"/>.</summary>
+    public static MetaLearningConfig FromJson(JsonObject? document) => Default.With(document);
+
+    /// <summary>Parses JSON text (an object) over the defaults.</summary>
+    public static MetaLearningConfig FromJson(string json)
+    {
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(json);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidInputException($"configuration: malformed JSON ({e.Message})", e);
+        }
+        return FromJson(node as JsonObject ?? throw new InvalidInputException($"configuration: expected a JSON object, got {JsonRead.Show(node)}"));
+    }
+
+    public JsonObject ToJson() => new()
+    {
+        ["domain"] = Domain.ToJson(),
+        ["cross"] = Cross.ToJson(),
+        ["optimizer"] = Optimizer.ToJson(),
+        ["scheduler"] = Scheduler.ToJson(),
+        ["validator"] = Validator.ToJson(),
+        ["storage"] = Storage.ToJson(),
+    };
+}

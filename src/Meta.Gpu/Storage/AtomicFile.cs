@@ -1,0 +1,105 @@
+namespace Meta.Gpu.Storage;
+
+/// <summary>
+/// Replaces a file so that a crash at any moment leaves either the old file or the new one, whole (DESIGN §11):
+/// write a temp file in the same folder, flush it to disk, rename it over the target. Use:
+/// <c>using var file = AtomicFile.Create(path); write file.Stream; file.Commit();</c> — disposing without
+/// <see cref="Commit"/> deletes the temp file and leaves the target untouched.
+/// </summary>
+/// <remarks>
+/// Temp files are named <c>&lt;name&gt;.&lt;random&gt;.tmp</c>; readers never look at <c>*.tmp</c>. A writer killed
+/// mid-write leaves its temp file behind; later writes to the same target delete such leftovers once they are
+/// older than <see cref="StaleTempAge"/> (younger ones may belong to a writer that is still running). The folder
+/// itself is not fsynced (.NET has no portable call for it): after a power cut the rename may be lost, which still
+/// leaves the previous file whole.
+/// </remarks>
+internal sealed class AtomicFile : IDisposable
+{
+    public const string TempExtension = ".tmp";
+
+    public static readonly TimeSpan StaleTempAge = TimeSpan.FromHours(1);
+
+    private readonly string _path;
+    private readonly string _temp;
+    private FileStream? _stream;
+    private bool _committed;
+
+    private AtomicFile(string path)
+    {
+        _path = Path.GetFullPath(path);
+        var folder = Path.GetDirectoryName(_path)!;
+        Directory.CreateDirectory(folder);
+        DeleteStaleTemps(_path);
+        _temp = $"{_path}.{Guid.NewGuid().ToString("N")[..12]}{TempExtension}";
+        _stream = new FileStream(_temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+    }
+
+    /// <summary>Where to write the new content.</summary>
+    public Stream Stream => _stream ?? throw new ObjectDisposedException(nameof(AtomicFile));
+
+    public static AtomicFile Create(string path) => new(path);
+
+    /// <summary>Writes <paramref name="content"/> to <paramref name="path"/> atomically.</summary>
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> content)
+    {
+        using var file = Create(path);
+        file.Stream.Write(content);
+        file.Commit();
+    }
+
+    /// <summary>Copies <paramref name="source"/> to <paramref name="destination"/> atomically.</summary>
+    public static void Copy(string source, string destination)
+    {
+        using var file = Create(destination);
+        using (var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
+            input.CopyTo(file.Stream);
+        file.Commit();
+    }
+
+    public static bool IsTemp(string path) => path.EndsWith(TempExtension, StringComparison.Ordinal);
+
+    /// <summary>Flushes the content to disk and renames it over the target.</summary>
+    public void Commit()
+    {
+        var stream = _stream ?? throw new ObjectDisposedException(nameof(AtomicFile));
+        stream.Flush(flushToDisk: true);
+        stream.Dispose();
+        _stream = null;
+        File.Move(_temp, _path, overwrite: true);
+        _committed = true;
+    }
+
+    public void Dispose()
+    {
+        _stream?.Dispose();
+        _stream = null;
+        if (!_committed) TryDelete(_temp);
+    }
+
+    private static void DeleteStaleTemps(string path)
+    {
+        var folder = Path.GetDirectoryName(path)!;
+        var pattern = Path.GetFileName(path) + ".*" + TempExtension;
+        var cutoff = DateTime.UtcNow - StaleTempAge;
+        foreach (var temp in Directory.EnumerateFiles(folder, pattern))
+        {
+            if (File.GetLastWriteTimeUtc(temp) < cutoff) TryDelete(temp);
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+            // Best effort: a leftover temp file is ignored by every reader and removed by a later write.
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // As above.
+        }
+    }
+}

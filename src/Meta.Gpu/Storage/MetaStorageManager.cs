@@ -1,0 +1,297 @@
+using System.Globalization;
+using System.Text.Json;
+using Meta.Gpu.Serialization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Meta.Gpu.Storage;
+
+/// <summary>
+/// The engine's durable state (DESIGN §11): the global prior, the domain vectors and the dense prior with the last
+/// applied sequence per domain, each in its own file under <see cref="StorageConfig.Root"/>.
+/// </summary>
+/// <remarks>
+/// <para><b>Atomic writes.</b> Every file is replaced through a temp file in the same folder, flushed to disk and
+/// renamed over the old one (<see cref="AtomicFile"/>), so a crash leaves the previous file or the new one, whole.</para>
+/// <para><b>Backups.</b> After each save the new file is also copied (atomically) to
+/// <c>backups/&lt;name&gt;.&lt;yyyyMMddTHHmmss.fffffff&gt;Z&lt;ext&gt;</c>, and only the newest
+/// <see cref="StorageConfig.Retention"/> backups of that file are kept. The stamp is UTC time in 100 ns ticks,
+/// forced past the newest existing backup, so names sort by time and stay unique within one millisecond and
+/// across process restarts (a clock stepping back does not reorder them).</para>
+/// <para><b>Detection and fallback.</b> JSON files carry a SHA-256 of their content (<see cref="ChecksummedJson"/>),
+/// dense files one of all their bytes (<see cref="DensePriorFile"/>). Loading reads the main file; when it is
+/// missing, truncated, corrupt or unreadable while backups exist, it loads the newest valid backup and logs a
+/// warning naming what was wrong. It does not repair the main file: the next save replaces it. When nothing was
+/// ever saved the load returns null. When every copy is unusable it throws <see cref="InvalidDataException"/>
+/// listing them, rather than quietly starting from scratch over a trained prior.</para>
+/// <para><b>Concurrency.</b> Calls are serialised on this instance; one writer process per root is assumed (two
+/// processes saving into one root never corrupt a file, but their backups interleave).</para>
+/// </remarks>
+public sealed partial class MetaStorageManager
+{
+    public const string PriorFileName = "global_prior.json";
+    public const string DomainVectorsFileName = "domain_vectors.json";
+    public const string DensePriorFileName = "dense_prior.mgpu";
+    public const string BackupsFolderName = "backups";
+
+    private const string PriorFormat = "meta-gpu.global_prior";
+    private const string DomainVectorsFormat = "meta-gpu.domain_vectors";
+    private const string StampFormat = "yyyyMMdd'T'HHmmss'.'fffffff'Z'";
+
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly Lock _gate = new();
+
+    public MetaStorageManager(StorageConfig config, ILogger? logger = null, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        Config = config.Validated();
+        Root = Path.GetFullPath(config.Root);
+        _logger = logger ?? NullLogger.Instance;
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    public StorageConfig Config { get; }
+
+    /// <summary>The root folder, as a full path.</summary>
+    public string Root { get; }
+
+    public string PriorPath => Path.Combine(Root, PriorFileName);
+
+    public string DomainVectorsPath => Path.Combine(Root, DomainVectorsFileName);
+
+    public string DensePriorPath => Path.Combine(Root, DensePriorFileName);
+
+    public string BackupsPath => Path.Combine(Root, BackupsFolderName);
+
+    /// <summary>Saves the global prior (keys in ordinal order; non-finite values as "nan"/"inf"/"-inf").</summary>
+    public void SavePrior(IReadOnlyDictionary<string, double> prior)
+    {
+        ArgumentNullException.ThrowIfNull(prior);
+        var bytes = ChecksummedJson.Encode(PriorFormat, "prior", writer =>
+        {
+            writer.WriteStartObject();
+            foreach (var (key, value) in prior.OrderBy(p => p.Key, StringComparer.Ordinal))
+            {
+                writer.WritePropertyName(key);
+                WriteNumber(writer, value);
+            }
+            writer.WriteEndObject();
+        });
+        lock (_gate) SaveWithBackup(PriorFileName, bytes);
+    }
+
+    /// <summary>The global prior in ordinal key order, or null when none was ever saved.</summary>
+    /// <exception cref="InvalidDataException">The file and every backup are unusable.</exception>
+    public IReadOnlyDictionary<string, double>? LoadPrior()
+    {
+        lock (_gate)
+            return LoadWithFallback(PriorFileName, path => ChecksummedJson.Decode(File.ReadAllBytes(path), PriorFormat, "prior", Path.GetFileName(path), ReadPrior));
+    }
+
+    /// <summary>Saves every domain's vector (domain ids in ordinal order).</summary>
+    public void SaveDomainVectors(IReadOnlyDictionary<string, DomainVector> vectors)
+    {
+        ArgumentNullException.ThrowIfNull(vectors);
+        foreach (var (domain, vector) in vectors)
+            (vector ?? throw new InvalidInputException($"domain_vectors.{domain}: null")).Validated($"domain_vectors.{domain}");
+        var bytes = ChecksummedJson.Encode(DomainVectorsFormat, "domains", writer =>
+        {
+            writer.WriteStartObject();
+            foreach (var (domain, vector) in vectors.OrderBy(p => p.Key, StringComparer.Ordinal))
+            {
+                writer.WriteStartObject(domain);
+                writer.WriteStartArray("keys");
+                foreach (var key in vector.Keys) writer.WriteStringValue(key);
+                writer.WriteEndArray();
+                writer.WriteStartArray("vector");
+                foreach (var value in vector.Vector) WriteNumber(writer, value);
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            }
+            writer.WriteEndObject();
+        });
+        lock (_gate) SaveWithBackup(DomainVectorsFileName, bytes);
+    }
+
+    /// <summary>Every domain's vector in ordinal domain order, or null when none was ever saved.</summary>
+    /// <exception cref="InvalidDataException">The file and every backup are unusable.</exception>
+    public IReadOnlyDictionary<string, DomainVector>? LoadDomainVectors()
+    {
+        lock (_gate)
+            return LoadWithFallback(DomainVectorsFileName, path => ChecksummedJson.Decode(File.ReadAllBytes(path), DomainVectorsFormat, "domains", Path.GetFileName(path), ReadDomainVectors));
+    }
+
+    /// <summary>
+    /// Saves the dense prior with the last applied sequence of every domain, in one file so that both change
+    /// together (DESIGN §10: acknowledge to the broker only after this returns). Returns the file's SHA-256.
+    /// </summary>
+    public string SaveDensePrior(ReadOnlySpan<float> values, long round, IReadOnlyDictionary<string, long> lastSequences)
+    {
+        ArgumentNullException.ThrowIfNull(lastSequences);
+        lock (_gate)
+        {
+            string checksum;
+            using (var file = AtomicFile.Create(DensePriorPath))
+            {
+                checksum = DensePriorFile.Write(file.Stream, values, round, lastSequences);
+                file.Commit();
+            }
+            WriteBackup(DensePriorFileName);
+            return checksum;
+        }
+    }
+
+    /// <summary>The dense prior and its sequences, or null when none was ever saved.</summary>
+    /// <exception cref="InvalidDataException">The file and every backup are unusable.</exception>
+    public DensePrior? LoadDensePrior()
+    {
+        lock (_gate)
+            return LoadWithFallback(DensePriorFileName, path =>
+            {
+                using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+                var prior = DensePriorFile.Read(stream);
+                if (stream.Position != stream.Length)
+                    throw new InvalidInputException($"{Path.GetFileName(path)}: {stream.Length - stream.Position} unexpected bytes after the checksum");
+                return prior;
+            });
+    }
+
+    /// <summary>The backups of <paramref name="fileName"/> (one of the *FileName constants), newest first.</summary>
+    public IReadOnlyList<string> ListBackups(string fileName)
+    {
+        var stem = Path.GetFileNameWithoutExtension(fileName);
+        var extension = Path.GetExtension(fileName);
+        if (!Directory.Exists(BackupsPath)) return [];
+        return [.. Directory.EnumerateFiles(BackupsPath, $"{stem}.*{extension}")
+            .Where(path => ParseStamp(Path.GetFileName(path), stem, extension) is not null)
+            .OrderByDescending(path => Path.GetFileName(path), StringComparer.Ordinal)];
+    }
+
+    /// <summary>Bytes of every file under the root (main files, backups, leftovers): the `meta_storage_mb` figure.</summary>
+    public long SizeBytes()
+    {
+        if (!Directory.Exists(Root)) return 0;
+        return new DirectoryInfo(Root).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+    }
+
+    private void SaveWithBackup(string fileName, byte[] bytes)
+    {
+        AtomicFile.WriteAllBytes(Path.Combine(Root, fileName), bytes);
+        WriteBackup(fileName);
+    }
+
+    private void WriteBackup(string fileName)
+    {
+        var existing = ListBackups(fileName);
+        if (Config.Retention > 0)
+        {
+            var stem = Path.GetFileNameWithoutExtension(fileName);
+            var extension = Path.GetExtension(fileName);
+            var ticks = _time.GetUtcNow().UtcTicks;
+            if (existing.Count > 0 && ParseStamp(Path.GetFileName(existing[0]), stem, extension) is long newest && ticks <= newest)
+                ticks = newest + 1;
+            var stamp = new DateTime(ticks, DateTimeKind.Utc).ToString(StampFormat, CultureInfo.InvariantCulture);
+            AtomicFile.Copy(Path.Combine(Root, fileName), Path.Combine(BackupsPath, $"{stem}.{stamp}{extension}"));
+            existing = ListBackups(fileName);
+        }
+        foreach (var old in existing.Skip(Config.Retention))
+            File.Delete(old);
+    }
+
+    private T? LoadWithFallback<T>(string fileName, Func<string, T> read) where T : class
+    {
+        var main = Path.Combine(Root, fileName);
+        var problems = new List<string>();
+        var candidates = new List<string>();
+        if (File.Exists(main)) candidates.Add(main);
+        else problems.Add($"{fileName}: missing");
+        candidates.AddRange(ListBackups(fileName));
+        if (candidates.Count == 0) return null;
+
+        foreach (var candidate in candidates)
+        {
+            try
+            {
+                var result = read(candidate);
+                if (!ReferenceEquals(candidate, main))
+                    LogFellBack(_logger, fileName, Path.GetRelativePath(Root, candidate), string.Join("; ", problems));
+                return result;
+            }
+            catch (Exception e) when (e is InvalidInputException or IOException or UnauthorizedAccessException)
+            {
+                var problem = e is InvalidInputException ? e.Message : $"{Path.GetFileName(candidate)}: {e.Message}";
+                LogUnusable(_logger, Path.GetRelativePath(Root, candidate), problem);
+                problems.Add(problem);
+            }
+        }
+        throw new InvalidDataException($"{main}: no usable copy ({string.Join("; ", problems)})");
+    }
+
+    private static long? ParseStamp(string name, string stem, string extension)
+    {
+        if (!name.StartsWith(stem + ".", StringComparison.Ordinal) || !name.EndsWith(extension, StringComparison.Ordinal)) return null;
+        var stamp = name.AsSpan(stem.Length + 1, name.Length - stem.Length - 1 - extension.Length);
+        return DateTime.TryParseExact(stamp, StampFormat, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var time)
+            ? time.Ticks
+            : null;
+    }
+
+    private static void WriteNumber(Utf8JsonWriter writer, double value)
+    {
+        if (double.IsFinite(value)) writer.WriteNumberValue(value);
+        else writer.WriteStringValue(WireJson.NonFiniteName(value));
+    }
+
+    private static double ReadNumber(JsonElement element, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Number:
+                return element.GetDouble();
+            case JsonValueKind.String when WireJson.ParseNonFinite(element.GetString()) is double special:
+                return special;
+            default:
+                throw new InvalidInputException($"{path}: expected a number, got {element.ValueKind}");
+        }
+    }
+
+    private static SortedDictionary<string, double> ReadPrior(JsonElement content)
+    {
+        if (content.ValueKind != JsonValueKind.Object) throw new InvalidInputException($"prior: expected an object, got {content.ValueKind}");
+        var prior = new SortedDictionary<string, double>(StringComparer.Ordinal);
+        foreach (var property in content.EnumerateObject())
+        {
+            if (!prior.TryAdd(property.Name, ReadNumber(property.Value, $"prior.{property.Name}")))
+                throw new InvalidInputException($"prior.{property.Name}: duplicate key");
+        }
+        return prior;
+    }
+
+    private static SortedDictionary<string, DomainVector> ReadDomainVectors(JsonElement content)
+    {
+        if (content.ValueKind != JsonValueKind.Object) throw new InvalidInputException($"domains: expected an object, got {content.ValueKind}");
+        var result = new SortedDictionary<string, DomainVector>(StringComparer.Ordinal);
+        foreach (var domain in content.EnumerateObject())
+        {
+            var path = $"domains.{domain.Name}";
+            if (domain.Value.ValueKind != JsonValueKind.Object
+                || !domain.Value.TryGetProperty("keys", out var keysNode) || keysNode.ValueKind != JsonValueKind.Array
+                || !domain.Value.TryGetProperty("vector", out var vectorNode) || vectorNode.ValueKind != JsonValueKind.Array)
+                throw new InvalidInputException($"{path}: expected {{keys: [...], vector: [...]}}");
+            var keys = keysNode.EnumerateArray()
+                .Select((k, i) => k.ValueKind == JsonValueKind.String ? k.GetString()! : throw new InvalidInputException($"{path}.keys[{i}]: expected a string"))
+                .ToArray();
+            var vector = vectorNode.EnumerateArray().Select((v, i) => ReadNumber(v, $"{path}.vector[{i}]")).ToArray();
+            if (!result.TryAdd(domain.Name, new DomainVector(keys, vector).Validated(path)))
+                throw new InvalidInputException($"{path}: duplicate domain");
+        }
+        return result;
+    }
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "storage: {File} is unusable: {Problem}")]
+    private static partial void LogUnusable(ILogger logger, string file, string problem);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "storage: {File} loaded from backup {Backup} ({Problems})")]
+    private static partial void LogFellBack(ILogger logger, string file, string backup, string problems);
+}

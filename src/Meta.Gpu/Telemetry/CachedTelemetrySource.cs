@@ -1,0 +1,63 @@
+namespace Meta.Gpu.Telemetry;
+
+/// <summary>
+/// Bounds how often a telemetry source really reads the device: a sample younger than <see cref="MinInterval"/>
+/// is returned again, so any number of readers (supervisor, scheduler, publisher, chunk planning) cost at most one
+/// device query per interval.
+/// </summary>
+/// <remarks>
+/// Thread-safe: concurrent callers past the interval wait for one read rather than each reading. A read that throws
+/// is not cached; the next call tries again. Time comes from an injectable <see cref="TimeProvider"/>.
+/// </remarks>
+public sealed class CachedTelemetrySource : IDeviceTelemetrySource, IDisposable
+{
+    /// <summary>Default interval between real reads: at most 4 device queries a second.</summary>
+    public static readonly TimeSpan DefaultMinInterval = TimeSpan.FromMilliseconds(250);
+
+    private readonly object _gate = new();
+    private readonly TimeProvider _time;
+    private DeviceMemorySample _last;
+    private long _lastTimestamp;
+    private bool _hasSample;
+
+    /// <param name="inner">The source to read; disposed with this one when it is disposable.</param>
+    /// <param name="minInterval">Shortest time between two real reads (default <see cref="DefaultMinInterval"/>;
+    /// zero reads every time).</param>
+    /// <param name="timeProvider">The clock (default the system's).</param>
+    public CachedTelemetrySource(IDeviceTelemetrySource inner, TimeSpan? minInterval = null, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        var interval = minInterval ?? DefaultMinInterval;
+        if (interval < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(minInterval), interval, "the sampling interval must not be negative");
+        Inner = inner;
+        MinInterval = interval;
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    public IDeviceTelemetrySource Inner { get; }
+
+    public TimeSpan MinInterval { get; }
+
+    /// <summary>Real reads of the inner source so far.</summary>
+    public long Reads { get; private set; }
+
+    public string Device => Inner.Device;
+
+    public DeviceMemorySample Sample()
+    {
+        lock (_gate)
+        {
+            var now = _time.GetTimestamp();
+            if (_hasSample && _time.GetElapsedTime(_lastTimestamp, now) < MinInterval) return _last;
+            var sample = Inner.Sample();
+            Reads++;
+            _last = sample;
+            _lastTimestamp = now;
+            _hasSample = true;
+            return sample;
+        }
+    }
+
+    public void Dispose() => (Inner as IDisposable)?.Dispose();
+}

@@ -1,0 +1,147 @@
+using System.Text.Json.Nodes;
+using Meta.Gpu.Governance;
+using Meta.Gpu.Runtime;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Meta.Gpu.Telemetry;
+
+/// <summary>
+/// Posts device-memory samples on the <c>telemetry</c> topic on a timer, so that a supervisor on the same bus
+/// governs by device memory (DESIGN §6 reads vram_used_gb / vram_total_gb) without the training loop publishing
+/// anything. Payload: {device, vram_high, vram_total_gb, vram_used_gb, vram_util}.
+/// </summary>
+/// <remarks>
+/// <para>Gigabytes here are GiB (2^30 bytes), as drivers and nvidia-smi count device memory; the supervisor only
+/// uses their ratio. The payload has no <c>bus_latency_ms</c>: the supervisor keeps only the newest telemetry
+/// payload (no merging), so a host that also publishes latency on this topic should fold these figures into its
+/// own payload (<see cref="ToPayload"/>) rather than run a publisher beside it.</para>
+/// <para>One sample is posted when the publisher starts, then one per <see cref="Interval"/>. A failed read or
+/// publish is logged and counted (<see cref="Failures"/>) and the timer goes on.</para>
+/// </remarks>
+public sealed class TelemetryPublisher : IAsyncDisposable
+{
+    /// <summary>Default posting interval.</summary>
+    public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(1);
+
+    private const double BytesPerGb = 1024.0 * 1024.0 * 1024.0;
+
+    private readonly IEventBus _bus;
+    private readonly IDeviceTelemetrySource _source;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private CancellationTokenSource? _stop;
+    private PeriodicTimer? _timer;
+    private Task? _loop;
+    private long _published;
+    private long _failures;
+
+    /// <param name="bus">Where to post.</param>
+    /// <param name="source">What to sample (wrap a costly source in <see cref="CachedTelemetrySource"/>).</param>
+    /// <param name="interval">Time between posts (default <see cref="DefaultInterval"/>; positive).</param>
+    /// <param name="timeProvider">The clock driving the timer (default the system's).</param>
+    /// <param name="logger">Where failures are reported.</param>
+    public TelemetryPublisher(IEventBus bus, IDeviceTelemetrySource source, TimeSpan? interval = null,
+        TimeProvider? timeProvider = null, ILogger<TelemetryPublisher>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(bus);
+        ArgumentNullException.ThrowIfNull(source);
+        var every = interval ?? DefaultInterval;
+        if (every <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(interval), every, "the publishing interval must be positive");
+        _bus = bus;
+        _source = source;
+        Interval = every;
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+    }
+
+    public TimeSpan Interval { get; }
+
+    /// <summary>Samples posted so far.</summary>
+    public long Published => Interlocked.Read(ref _published);
+
+    /// <summary>Reads or posts that failed so far.</summary>
+    public long Failures => Interlocked.Read(ref _failures);
+
+    /// <summary>The <c>telemetry</c> payload for <paramref name="sample"/> (keys in ordinal order).</summary>
+    public static JsonObject ToPayload(DeviceMemorySample sample, string device) => new()
+    {
+        ["device"] = device,
+        ["vram_high"] = sample.VramHigh,
+        ["vram_total_gb"] = sample.TotalBytes / BytesPerGb,
+        ["vram_used_gb"] = sample.UsedBytes / BytesPerGb,
+        ["vram_util"] = sample.VramUtil,
+    };
+
+    /// <summary>Posts one sample now, then starts the timer.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (_stop is not null) throw new InvalidOperationException("the telemetry publisher is already started");
+        _stop = new CancellationTokenSource();
+        await PublishOnceAsync(cancellationToken).ConfigureAwait(false);
+        _timer = new PeriodicTimer(Interval, _time);
+        _loop = RunAsync(_timer, _stop.Token);
+    }
+
+    /// <summary>Stops the timer and waits for a post in progress. Idempotent.</summary>
+    public async Task StopAsync()
+    {
+        if (_stop is null || _stop.IsCancellationRequested) return;
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _timer?.Dispose();
+        if (_loop is not null) await _loop.ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        _stop?.Dispose();
+    }
+
+    private async Task RunAsync(PeriodicTimer timer, CancellationToken token)
+    {
+        try
+        {
+            while (await timer.WaitForNextTickAsync(token).ConfigureAwait(false))
+                await PublishOnceAsync(token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // Stopped.
+        }
+    }
+
+    private async Task PublishOnceAsync(CancellationToken token)
+    {
+        JsonObject payload;
+        try
+        {
+            payload = WirePayload.Of(ToPayload(_source.Sample(), _source.Device));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Interlocked.Increment(ref _failures);
+            LogReadFailed(_logger, _source.Device, e);
+            return;
+        }
+        try
+        {
+            await _bus.PublishAsync(GovernanceTopics.Telemetry, payload, token).ConfigureAwait(false);
+            Interlocked.Increment(ref _published);
+        }
+        catch (InvalidOperationException e)
+        {
+            // The bus has shut down; the host stops the publisher next.
+            Interlocked.Increment(ref _failures);
+            LogPublishFailed(_logger, e);
+        }
+    }
+
+    private static readonly Action<ILogger, string, Exception?> LogReadFailed =
+        LoggerMessage.Define<string>(LogLevel.Warning, new EventId(1, "DeviceTelemetryReadFailed"),
+            "device telemetry: reading {Device} failed; no sample this tick");
+
+    private static readonly Action<ILogger, Exception?> LogPublishFailed =
+        LoggerMessage.Define(LogLevel.Warning, new EventId(2, "DeviceTelemetryPublishFailed"),
+            "device telemetry: posting on the telemetry topic failed");
+}

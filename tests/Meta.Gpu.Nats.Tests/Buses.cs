@@ -1,0 +1,47 @@
+namespace Meta.Gpu.Nats.Tests;
+
+/// <summary>Buses on a test server, each with a prefix of its own so tests never see each other's subjects.</summary>
+internal static class Buses
+{
+    public static NatsBusOptions Options(NatsServer server, string? prefix = null) => new()
+    {
+        Url = server.Url,
+        SubjectPrefix = prefix ?? "t" + Guid.NewGuid().ToString("N")[..12],
+        AckWait = TimeSpan.FromSeconds(1),
+        ConnectTimeout = TimeSpan.FromSeconds(2),
+    };
+
+    public static Task<NatsEventBus> ConnectAsync(NatsBusOptions options) => NatsEventBus.ConnectAsync(options);
+}
+
+/// <summary>What the agent does with domain work (DESIGN §10): apply a (domain, sequence) only when the
+/// sequence is newer than the last one applied for that domain, and remember it before returning (the bus
+/// acknowledges after the handler returns).</summary>
+internal sealed class AppliedLedger
+{
+    private readonly Dictionary<string, long> _last = new(StringComparer.Ordinal);
+    private readonly List<(string Domain, long Sequence)> _applied = [];
+    private readonly Lock _gate = new();
+
+    public int Ignored { get; private set; }
+
+    public bool Apply(string domain, long sequence)
+    {
+        lock (_gate)
+        {
+            if (_last.TryGetValue(domain, out var last) && sequence <= last)
+            {
+                Ignored++;
+                return false;
+            }
+            _last[domain] = sequence;
+            _applied.Add((domain, sequence));
+            return true;
+        }
+    }
+
+    public IReadOnlyList<(string Domain, long Sequence)> Applied
+    {
+        get { lock (_gate) return [.. _applied]; }
+    }
+}

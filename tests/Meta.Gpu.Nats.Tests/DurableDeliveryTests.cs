@@ -1,0 +1,195 @@
+using System.Text.Json.Nodes;
+using Meta.Gpu.Runtime;
+using Meta.Gpu.Serialization;
+
+namespace Meta.Gpu.Nats.Tests;
+
+/// <summary>Domain work survives a crashed consumer and a restarted broker, and is applied once.</summary>
+public sealed class DurableDeliveryTests
+{
+    private const string Topic = "federation.policy_pack";
+
+    private static JsonObject Pack(string domain, long sequence) => new()
+    {
+        ["domain_id"] = domain,
+        ["sequence"] = sequence,
+        ["metrics"] = new JsonObject { ["gain_p50"] = 0.1 * sequence },
+        ["controller"] = new JsonObject { ["tau"] = 1.0 + sequence },
+        ["evaluator"] = new JsonObject { ["g_min"] = 0.01 },
+    };
+
+    private static (string Domain, long Sequence) Read(object? payload)
+    {
+        var pack = BusPayload.AsObject(payload, Topic);
+        return (pack["domain_id"]!.GetValue<string>(), pack["sequence"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task Work_published_before_the_aggregator_subscribes_is_delivered()
+    {
+        await using var server = await NatsServer.StartAsync();
+        var options = Buses.Options(server);
+        await using (var domain = await Buses.ConnectAsync(options))
+            for (var s = 1; s <= 20; s++)
+                await domain.PublishAsync(Topic, Pack("d1", s));
+
+        await using var aggregator = await Buses.ConnectAsync(options);
+        var ledger = new AppliedLedger();
+        using var _ = aggregator.Subscribe(Topic, (e, _) =>
+        {
+            var (domain, sequence) = Read(e.Payload);
+            ledger.Apply(domain, sequence);
+            return ValueTask.CompletedTask;
+        });
+        await aggregator.WaitForIdleAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(Enumerable.Range(1, 20).Select(s => ("d1", (long)s)), ledger.Applied);
+        Assert.Equal(20, aggregator.NatsStats.Acknowledged);
+    }
+
+    [Fact]
+    public async Task A_retried_publish_with_the_same_domain_and_sequence_is_stored_once()
+    {
+        await using var server = await NatsServer.StartAsync();
+        var options = Buses.Options(server);
+        await using var domain = await Buses.ConnectAsync(options);
+        await domain.PublishAsync(Topic, Pack("d1", 7));
+        await domain.PublishAsync(Topic, Pack("d1", 7));
+        await domain.PublishAsync(Topic, Pack("d1", 8));
+        Assert.Equal(1, domain.NatsStats.DuplicatesSuppressed);
+
+        await using var aggregator = await Buses.ConnectAsync(options);
+        var seen = new List<long>();
+        using var _ = aggregator.Subscribe(Topic, (e, _) =>
+        {
+            seen.Add(Read(e.Payload).Sequence);
+            return ValueTask.CompletedTask;
+        });
+        await aggregator.WaitForIdleAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal([7L, 8L], seen);
+    }
+
+    [Fact]
+    public async Task An_aggregator_that_dies_mid_stream_loses_nothing_and_applies_nothing_twice()
+    {
+        await using var server = await NatsServer.StartAsync();
+        var options = Buses.Options(server);
+        await using (var domains = await Buses.ConnectAsync(options))
+            for (var s = 1; s <= 30; s++)
+                foreach (var d in new[] { "a", "b", "c" })
+                    await domains.PublishAsync(Topic, Pack(d, s));
+
+        // The ledger is the aggregator's saved state: it survives the crash, as the agent's saved prior and
+        // last applied sequences do (DESIGN §10).
+        var ledger = new AppliedLedger();
+        var first = await Buses.ConnectAsync(options);
+        var handled = 0;
+        var stuck = new TaskCompletionSource();
+        using (first.Subscribe(Topic, async (e, ct) =>
+        {
+            var (domain, sequence) = Read(e.Payload);
+            ledger.Apply(domain, sequence);
+            if (Interlocked.Increment(ref handled) == 40)
+            {
+                // Dies after taking the 40th message in but before returning: it is never acknowledged.
+                stuck.TrySetResult();
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+        }))
+        {
+            await stuck.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            await first.AbandonAsync();
+        }
+
+        await using var second = await Buses.ConnectAsync(options);
+        using var _ = second.Subscribe(Topic, (e, _) =>
+        {
+            var (domain, sequence) = Read(e.Payload);
+            ledger.Apply(domain, sequence);
+            return ValueTask.CompletedTask;
+        });
+        await second.WaitForIdleAsync().WaitAsync(TimeSpan.FromSeconds(20));
+
+        var applied = ledger.Applied;
+        Assert.Equal(90, applied.Count);
+        Assert.Equal(90, applied.Distinct().Count());
+        foreach (var d in new[] { "a", "b", "c" })
+            Assert.Equal(Enumerable.Range(1, 30).Select(s => (long)s), applied.Where(x => x.Domain == d).Select(x => x.Sequence));
+        Assert.True(ledger.Ignored >= 1, "the message in the dead handler must come back and be recognised");
+        Assert.True(second.NatsStats.Redelivered >= 1);
+    }
+
+    [Fact]
+    public async Task A_broker_restart_mid_run_is_survived_by_publisher_and_consumer()
+    {
+        await using var server = await NatsServer.StartAsync();
+        var options = Buses.Options(server) with { PublishTimeout = TimeSpan.FromSeconds(20) };
+        await using var domain = await Buses.ConnectAsync(options);
+        await using var aggregator = await Buses.ConnectAsync(options);
+        var ledger = new AppliedLedger();
+        using var _ = aggregator.Subscribe(Topic, (e, _) =>
+        {
+            var (d, s) = Read(e.Payload);
+            ledger.Apply(d, s);
+            return ValueTask.CompletedTask;
+        });
+        for (var s = 1; s <= 10; s++) await domain.PublishAsync(Topic, Pack("d1", s));
+        await aggregator.WaitForIdleAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+        await server.RestartAsync(TimeSpan.FromMilliseconds(300));
+        for (var s = 11; s <= 20; s++) await domain.PublishAsync(Topic, Pack("d1", s));
+        await aggregator.WaitForIdleAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(Enumerable.Range(1, 20).Select(s => ("d1", (long)s)), ledger.Applied);
+    }
+
+    [Fact]
+    public async Task A_deferred_acknowledgement_keeps_work_until_the_handler_saves_it()
+    {
+        await using var server = await NatsServer.StartAsync();
+        var options = Buses.Options(server);
+        await using (var domains = await Buses.ConnectAsync(options))
+            for (var s = 1; s <= 4; s++)
+                await domains.PublishAsync(Topic, Pack("d" + s, 1));
+
+        // The first aggregator holds all four as pending (as the agent does until a round saves them) and
+        // saves, hence acknowledges, only the first two before it dies.
+        var held = new List<IDeliveryAcknowledgement>();
+        var first = await Buses.ConnectAsync(options);
+        var all = new TaskCompletionSource();
+        using (first.Subscribe(Topic, (e, _) =>
+        {
+            lock (held)
+            {
+                held.Add(DeliveryAcknowledgement.Defer() ?? throw new InvalidOperationException("a durable delivery must be deferrable"));
+                if (held.Count == 4) all.TrySetResult();
+            }
+            return ValueTask.CompletedTask;
+        }))
+        {
+            await all.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            await held[0].AcknowledgeAsync();
+            await held[1].AcknowledgeAsync();
+            await held[1].AcknowledgeAsync(); // idempotent
+            // Deferred deliveries count as handled: WaitForIdle does not wait for their acknowledgement.
+            await first.WaitForIdleAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            await first.AbandonAsync();
+        }
+
+        await using var second = await Buses.ConnectAsync(options);
+        var redelivered = new List<string>();
+        using var _ = second.Subscribe(Topic, (e, _) =>
+        {
+            redelivered.Add(Read(e.Payload).Domain);
+            return ValueTask.CompletedTask;
+        });
+        await second.WaitForIdleAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(["d3", "d4"], redelivered.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Defer_outside_a_durable_delivery_is_null()
+    {
+        Assert.Null(DeliveryAcknowledgement.Defer());
+    }
+}

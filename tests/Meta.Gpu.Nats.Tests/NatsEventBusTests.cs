@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Meta.Gpu.Serialization;
+
+namespace Meta.Gpu.Nats.Tests;
+
+public sealed class NatsEventBusTests
+{
+    [Fact]
+    public async Task Core_topic_delivers_every_message_in_order_as_json()
+    {
+        await using var server = await NatsServer.StartAsync();
+        await using var bus = await Buses.ConnectAsync(Buses.Options(server));
+        var received = new List<int>();
+        using var _ = bus.Subscribe("telemetry", (e, _) =>
+        {
+            received.Add(BusPayload.AsObject(e.Payload, e.Topic)["i"]!.GetValue<int>());
+            return ValueTask.CompletedTask;
+        });
+        for (var i = 0; i < 500; i++)
+            await bus.PublishAsync("telemetry", new Dictionary<string, object?> { ["i"] = i });
+        await bus.WaitForIdleAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(Enumerable.Range(0, 500), received);
+        Assert.Equal(500, bus.Stats.Published);
+        Assert.Equal(500, bus.Stats.Delivered);
+    }
+
+    [Fact]
+    public async Task Two_processes_share_a_topic_through_the_broker()
+    {
+        await using var server = await NatsServer.StartAsync();
+        var options = Buses.Options(server);
+        await using var subscriberSide = await Buses.ConnectAsync(options);
+        await using var publisherSide = await Buses.ConnectAsync(options);
+        var received = new List<string>();
+        using var _ = subscriberSide.Subscribe("meta_policy_update", (e, _) =>
+        {
+            received.Add(BusPayload.AsObject(e.Payload, e.Topic)["knob"]!.GetValue<string>());
+            return ValueTask.CompletedTask;
+        });
+        await subscriberSide.WaitForIdleAsync();
+        await publisherSide.PublishAsync("meta_policy_update", new JsonObject { ["knob"] = "tau" });
+        await publisherSide.PublishAsync("meta_policy_update", new JsonObject { ["knob"] = "g_min" });
+        await publisherSide.WaitForIdleAsync();
+
+        var deadline = Stopwatch.StartNew();
+        while (received.Count < 2 && deadline.Elapsed < TimeSpan.FromSeconds(5))
+            await subscriberSide.WaitForIdleAsync();
+        Assert.Equal(["tau", "g_min"], received);
+    }
+
+    [Fact]
+    public async Task Unreachable_broker_is_a_clear_error_within_the_connect_timeout()
+    {
+        var port = NatsServer.FreePort();
+        var clock = Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() =>
+            NatsEventBus.ConnectAsync(new NatsBusOptions { Url = $"nats://127.0.0.1:{port}", ConnectTimeout = TimeSpan.FromSeconds(1) }));
+        Assert.Contains($"nats://127.0.0.1:{port}", error.Message);
+        Assert.Contains("not reachable", error.Message);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public async Task Broker_without_jetstream_is_named_in_the_error()
+    {
+        var executable = NatsServer.FindExecutable();
+        if (executable is null) Assert.Skip("nats-server is not installed");
+        var port = NatsServer.FreePort();
+        using var plain = Process.Start(new ProcessStartInfo(executable, ["-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        })!;
+        try
+        {
+            InvalidInputException? error = null;
+            for (var attempt = 0; attempt < 50 && error?.Message.Contains("JetStream", StringComparison.Ordinal) != true; attempt++)
+            {
+                error = await Assert.ThrowsAsync<InvalidInputException>(() =>
+                    NatsEventBus.ConnectAsync(new NatsBusOptions { Url = $"nats://127.0.0.1:{port}", ConnectTimeout = TimeSpan.FromSeconds(1) }));
+                if (!error.Message.Contains("JetStream", StringComparison.Ordinal)) await Task.Delay(50);
+            }
+            Assert.Contains("nats-server -js", error!.Message);
+        }
+        finally
+        {
+            plain.Kill();
+            await plain.WaitForExitAsync();
+        }
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:4222")]
+    [InlineData("not a url")]
+    public async Task Bad_bus_address_is_rejected_before_connecting(string url)
+    {
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() => NatsEventBus.ConnectAsync(new NatsBusOptions { Url = url }));
+        Assert.Contains("nats://HOST:PORT", error.Message);
+    }
+}

@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Meta.Gpu.Nats.Tests;
+
+/// <summary>
+/// A real <c>nats-server -js</c> of this test's own: a free loopback port, JetStream state in a temp folder,
+/// stopped (and the folder removed) on dispose. <see cref="RestartAsync"/> brings it back on the same port and
+/// folder, as a broker restart would. Tests call <see cref="StartAsync"/>, which skips the test (reported as skipped)
+/// when nats-server is not installed.
+/// </summary>
+public sealed class NatsServer : IAsyncDisposable
+{
+    private Process? _process;
+    private readonly string _storeDir;
+
+    private NatsServer(string executable, int port)
+    {
+        Executable = executable;
+        Port = port;
+        _storeDir = Directory.CreateTempSubdirectory("meta-gpu-nats-").FullName;
+    }
+
+    public string Executable { get; }
+
+    public int Port { get; }
+
+    public string Url => $"nats://127.0.0.1:{Port}";
+
+    public static string? FindExecutable()
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator).Append("/usr/sbin").Append("/usr/bin"))
+        {
+            var candidate = Path.Combine(dir, "nats-server");
+            if (File.Exists(candidate)) return candidate;
+        }
+        return null;
+    }
+
+    public static async Task<NatsServer> StartAsync(int? maxPayload = null)
+    {
+        var executable = FindExecutable();
+        if (executable is null) Assert.Skip("nats-server is not installed (apt-get install nats-server); the NATS tests need a real broker");
+        var server = new NatsServer(executable, FreePort()) { _maxPayload = maxPayload };
+        await server.LaunchAsync().ConfigureAwait(false);
+        return server;
+    }
+
+    private int? _maxPayload;
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private async Task LaunchAsync()
+    {
+        var info = new ProcessStartInfo(Executable)
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { "-js", "-a", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-sd", _storeDir })
+            info.ArgumentList.Add(arg);
+        if (_maxPayload is int max)
+        {
+            var config = Path.Combine(_storeDir, "server.conf");
+            await File.WriteAllTextAsync(config, $"max_payload: {max}\n").ConfigureAwait(false);
+            info.ArgumentList.Add("-c");
+            info.ArgumentList.Add(config);
+        }
+        // Ready means JetStream is up too: the server says so on stderr once everything is listening.
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        _process = new Process { StartInfo = info };
+        DataReceivedEventHandler onLine = (_, e) =>
+        {
+            if (e.Data is null) return;
+            log.Enqueue(e.Data);
+            if (e.Data.Contains("Server is ready", StringComparison.Ordinal)) ready.TrySetResult();
+        };
+        _process.OutputDataReceived += onLine;
+        _process.ErrorDataReceived += onLine;
+        _process.Start();
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        var exited = _process.WaitForExitAsync();
+        var first = await Task.WhenAny(ready.Task, exited, Task.Delay(TimeSpan.FromSeconds(10))).ConfigureAwait(false);
+        if (first == ready.Task) return;
+        var tail = string.Join(" | ", log.TakeLast(5));
+        throw new InvalidOperationException(first == exited
+            ? $"nats-server exited with {_process.ExitCode}: {tail}"
+            : $"nats-server did not become ready within 10 s: {tail}");
+    }
+
+    /// <summary>Stops the server abruptly (SIGKILL), as a crash would.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is null) return;
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync().ConfigureAwait(false);
+        }
+        _process.Dispose();
+        _process = null;
+    }
+
+    /// <summary>Stops and starts the server on the same port and state folder.</summary>
+    public async Task RestartAsync(TimeSpan downtime = default)
+    {
+        await StopAsync().ConfigureAwait(false);
+        if (downtime > TimeSpan.Zero) await Task.Delay(downtime).ConfigureAwait(false);
+        await LaunchAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        try
+        {
+            Directory.Delete(_storeDir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temp folder is harmless.
+        }
+    }
+}

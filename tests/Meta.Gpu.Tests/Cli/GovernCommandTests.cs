@@ -1,0 +1,204 @@
+using System.Text.Json.Nodes;
+using Meta.Gpu.Cli;
+using Meta.Gpu.Conformance;
+
+namespace Meta.Gpu.Tests.Cli;
+
+public sealed class GovernCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("govern-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static string FixtureFolder => Path.Combine(AppContext.BaseDirectory, "Fixtures", "Reference");
+
+    /// <summary>The repository root (the folder holding Meta.Gpu.sln), found from the test binaries.</summary>
+    private static string RepoRoot
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Meta.Gpu.sln"))) dir = dir.Parent;
+            return dir?.FullName ?? throw new InvalidOperationException("Meta.Gpu.sln not found above the test binaries");
+        }
+    }
+
+    private static async Task<(int Code, string Out, string Error)> Run(string stdin, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var code = await MetaGpuApp.RunAsync(args, new CliConsole(new StringReader(stdin), output, error));
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private string Write(string name, string text)
+    {
+        var path = Path.Combine(_dir, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    [Fact]
+    public async Task Govern_writes_one_result_line_per_snapshot_of_the_sample()
+    {
+        var (code, output, error) = await Run("", "govern", Path.Combine(RepoRoot, "samples", "telemetry.jsonl"));
+
+        Assert.Equal(0, code);
+        Assert.Equal("", error);
+        var lines = Lines(output).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
+        Assert.Equal(File.ReadAllLines(Path.Combine(RepoRoot, "samples", "telemetry.jsonl")).Count(l => l.Trim().Length > 0), lines.Count);
+        Assert.All(lines, line => Assert.Equal(
+            ["meta_policy_update", "resource_profile_hint", "scoring", "meta_score", "meta_score_avg", "rollback", "knobs", "cooldowns", "meta_telemetry"],
+            line.Select(p => p.Key).ToArray()));
+        Assert.Equal(["tau", "gamma_diversity", "g_min", "lambda_ci", "tier2_enabled", "tier3_topk"], lines[0]["knobs"]!.AsObject().Select(p => p.Key).ToArray());
+        // The sample is made to show every behaviour: a rollback, load shedding, and both hint kinds.
+        Assert.Contains(lines, l => l["rollback"]!.GetValue<bool>());
+        Assert.Contains(lines, l => l["meta_policy_update"]!["operators"] is not null);
+        Assert.Contains(lines, l => l["resource_profile_hint"]!["sketch_dim_target"] is not null);
+        Assert.Contains(lines, l => l["resource_profile_hint"]!["resamples_target"] is not null);
+        Assert.Equal(lines.Count, lines[^1]["meta_telemetry"]!["meta_decision_count"]!.GetValue<int>());
+    }
+
+    [Theory]
+    [InlineData()]
+    [InlineData("-")]
+    public async Task Govern_reads_standard_input_and_skips_blank_lines(params string[] input)
+    {
+        var stdin = "{\"accept_rate\": 0.3}\n\n   \n{\"accept_rate\": 0.01, \"latency_ms\": 200}\n";
+
+        var (code, output, _) = await Run(stdin, ["govern", .. input]);
+
+        Assert.Equal(0, code);
+        var lines = Lines(output);
+        Assert.Equal(2, lines.Length);
+        Assert.Equal("low_accept + latency_high", JsonNode.Parse(lines[1])!["meta_policy_update"]!["reason"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_malformed_line_exits_2_naming_the_line()
+    {
+        var (code, output, error) = await Run("{\"accept_rate\": 0.3}\n\n{\"accept_rate\": 0.3,\n", "govern");
+
+        Assert.Equal(2, code);
+        Assert.Single(Lines(output)); // the good line before it was written
+        Assert.StartsWith("meta-gpu: line 3, column ", error, StringComparison.Ordinal);
+        Assert.Contains("malformed JSON", error, StringComparison.Ordinal);
+        Assert.Single(Lines(error));
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_line_that_is_not_an_object_or_has_a_bad_field_exits_2_naming_it()
+    {
+        var notObject = await Run("[1, 2]\n", "govern");
+        var badField = await Run("{}\n{\"oom_flag\": \"maybe\"}\n", "govern");
+
+        Assert.Equal(2, notObject.Code);
+        Assert.Contains("line 1: expected a JSON object", notObject.Error, StringComparison.Ordinal);
+        Assert.Equal(2, badField.Code);
+        Assert.Contains("line 2: oom_flag:", badField.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unknown_config_key_exits_2_naming_it()
+    {
+        var config = Write("config.json", """{"meta_score": {"weights": {"acept": 0.3}}}""");
+
+        var (code, output, error) = await Run("{}\n", "govern", "--config", config);
+
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.Contains("meta_score.weights.acept: unknown key", error, StringComparison.Ordinal);
+        Assert.Single(Lines(error));
+    }
+
+    [Fact]
+    public async Task A_config_value_out_of_range_exits_2_naming_the_field()
+    {
+        var config = Write("config.json", """{"controller_policy": {"tau_bounds": [1.2, 0.5]}}""");
+
+        var (code, _, error) = await Run("{}\n", "govern", "--config", config);
+
+        Assert.Equal(2, code);
+        Assert.Contains("controller_policy.tau_bounds:", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_partial_config_changes_only_what_it_names()
+    {
+        var config = Write("config.json", """{"safety": {"cooldown_cycles": 2}}""");
+
+        var (code, output, _) = await Run("{\"ci_width\": 0.5}\n", "govern", "--config", config);
+
+        Assert.Equal(0, code);
+        var line = JsonNode.Parse(Lines(output)[0])!;
+        Assert.Equal(2, line["cooldowns"]!["lambda_ci"]!.GetValue<int>());
+        Assert.Equal(0.45, line["knobs"]!["lambda_ci"]!.GetValue<double>());
+    }
+
+    [Fact]
+    public async Task A_missing_input_or_config_file_exits_2()
+    {
+        var missing = Path.Combine(_dir, "nope.jsonl");
+
+        var input = await Run("", "govern", missing);
+        var config = await Run("{}\n", "govern", "--config", missing);
+
+        Assert.Equal(2, input.Code);
+        Assert.Contains("nope.jsonl: no such file", input.Error, StringComparison.Ordinal);
+        Assert.Equal(2, config.Code);
+        Assert.Contains("nope.jsonl: no such file", config.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_malformed_config_file_exits_2()
+    {
+        var config = Write("config.json", "{\"safety\": ");
+
+        var (code, _, error) = await Run("{}\n", "govern", "--config", config);
+
+        Assert.Equal(2, code);
+        Assert.Contains("config.json: malformed JSON", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Policy_log_gets_one_history_entry_per_input()
+    {
+        var log = Path.Combine(_dir, "policy.jsonl");
+
+        var (code, _, _) = await Run("{}\n{\"ci_width\": 0.5}\n{}\n", "govern", "--policy-log", log);
+
+        Assert.Equal(0, code);
+        var entries = File.ReadAllLines(log).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal(3, entries.Count);
+        Assert.Equal(0.45, entries[1]["knobs_after"]!["lambda_ci"]!.GetValue<double>());
+        Assert.Equal(2, entries[1]["policy_update"]!["rev"]!.GetValue<int>());
+    }
+
+    [Theory]
+    [InlineData("integrative_0.json")]
+    [InlineData("integrative_1.json")]
+    [InlineData("integrative_2.json")]
+    [InlineData("integrative_3.json")]
+    public async Task Govern_on_a_trace_input_reproduces_the_trace(string file)
+    {
+        var trace = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(FixtureFolder, file)))!.AsObject();
+        var config = Write("config.json", trace["config"]!.ToJsonString());
+        var steps = trace["steps"]!.AsArray();
+        var input = Write("input.jsonl", string.Join('\n', steps.Select(s => s!["input"]!.ToJsonString())));
+
+        var (code, output, error) = await Run("", "govern", "--config", config, input);
+
+        Assert.Equal(0, code);
+        Assert.Equal("", error);
+        var lines = Lines(output);
+        Assert.Equal(steps.Count, lines.Length);
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var mismatches = TraceComparer.Compare(steps[i]!["expected"], JsonNode.Parse(lines[i]));
+            Assert.True(mismatches.Count == 0, $"{file} step {i}: {string.Join("; ", mismatches)}");
+        }
+    }
+}

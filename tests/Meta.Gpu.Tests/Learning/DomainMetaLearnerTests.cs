@@ -1,0 +1,81 @@
+using Meta.Gpu.Learning;
+
+namespace Meta.Gpu.Tests.Learning;
+
+public sealed class DomainMetaLearnerTests
+{
+    private static Dictionary<string, double> P(params (string Key, double Value)[] entries) =>
+        entries.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+
+    [Fact]
+    public void Interpolate_rule_sends_the_current_parameters_in_key_order()
+    {
+        var learner = new DomainMetaLearner();
+
+        var update = learner.Observe("retail", new DomainMetrics(GainP50: 0.4, StabilityAvg: 0.7), P(("tau", 0.9), ("g_min", 0.01)));
+
+        Assert.Equal(["g_min", "tau"], update.Keys);
+        Assert.Equal([0.01f, 0.9f], update.Vector);
+        Assert.Equal(0.4, update.Reward);
+        Assert.Equal(0.4, update.ScoreDelta);
+        // First observation: 0.9 * 0 + 0.1 * 0.7, no boost: below the validator's 0.1.
+        Assert.Equal(0.07, update.Confidence, 12);
+        Assert.False(new MetaPacketValidator().ValidateUpdate(update));
+    }
+
+    [Fact]
+    public void Confidence_is_earned_over_windows_with_a_boost_when_the_score_rises()
+    {
+        var learner = new DomainMetaLearner();
+        learner.Observe("d", new DomainMetrics(MetaScore: 0.2, StabilityAvg: 0.9), P(("tau", 1)));
+        var second = learner.Observe("d", new DomainMetrics(MetaScore: 0.5, StabilityAvg: 0.9), P(("tau", 1)));
+
+        Assert.Equal(0.9 * 0.09 + 0.1 * 0.9 + 0.05, second.Confidence, 12);
+        Assert.Equal(0.3, second.ScoreDelta, 12);
+        Assert.True(new MetaPacketValidator().ValidateUpdate(second));
+        var state = learner.State("d")!;
+        Assert.Equal(0.7 * 0.2 + 0.3 * 0.5, state.EmaScore!.Value, 12);
+        Assert.Equal(2, state.HistoryLength);
+    }
+
+    [Fact]
+    public void Score_falls_back_from_meta_score_to_gain_p50_to_zero_and_stability_to_the_floor()
+    {
+        var learner = new DomainMetaLearner();
+        Assert.Equal(0.3, learner.Observe("a", new DomainMetrics(MetaScore: 0.3, GainP50: 0.9), P()).Reward);
+        Assert.Equal(0.9, learner.Observe("b", new DomainMetrics(GainP50: 0.9), P()).Reward);
+        var none = learner.Observe("c", new DomainMetrics(), P());
+        Assert.Equal(0.0, none.Reward);
+        Assert.Equal(0.1 * 0.1, none.Confidence, 12);
+    }
+
+    [Fact]
+    public void Delta_rule_scales_the_change_by_meta_lr_with_unseen_names_from_zero()
+    {
+        var learner = new DomainMetaLearner(new DomainLearnerConfig(UpdateRule: UpdateRule.Delta));
+        var first = learner.Observe("d", new DomainMetrics(GainP50: 0.1, StabilityAvg: 0.5), P(("a", 2.0)));
+        var lr1 = 0.05 + 0.15 * first.Confidence;
+        Assert.Equal((float)(lr1 * 2.0), first.Vector[0]);
+
+        var second = learner.Observe("d", new DomainMetrics(GainP50: 0.1, StabilityAvg: 0.5), P(("a", 3.0), ("b", 1.0)));
+        var lr2 = 0.05 + 0.15 * second.Confidence;
+        Assert.Equal([(float)(lr2 * 1.0), (float)(lr2 * 1.0)], second.Vector);
+    }
+
+    [Fact]
+    public void History_is_capped_at_max_history()
+    {
+        var learner = new DomainMetaLearner(new DomainLearnerConfig(MaxHistory: 3));
+        for (var i = 0; i < 10; i++) learner.Observe("d", new DomainMetrics(GainP50: i), P());
+        Assert.Equal(3, learner.State("d")!.HistoryLength);
+        Assert.Null(learner.State("other"));
+    }
+
+    [Fact]
+    public void An_empty_domain_id_is_refused_without_state()
+    {
+        var learner = new DomainMetaLearner();
+        Assert.Throws<InvalidInputException>(() => learner.Observe("", new DomainMetrics(), P()));
+        Assert.Empty(learner.Domains);
+    }
+}

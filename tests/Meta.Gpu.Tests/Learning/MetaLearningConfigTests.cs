@@ -1,0 +1,62 @@
+using Meta.Gpu.Learning;
+using Meta.Gpu.Learning.Aggregation;
+
+namespace Meta.Gpu.Tests.Learning;
+
+public sealed class MetaLearningConfigTests
+{
+    [Fact]
+    public void A_partial_document_takes_the_defaults_for_the_rest()
+    {
+        var config = MetaLearningConfig.FromJson("""
+            {"scheduler": {"update_interval_windows": 2, "jitter": 0}, "cross": {"method": "median", "diversity_entropy_target": null},
+             "domain": {"update_rule": "delta"}, "optimizer": {"beta_init": 0.2}, "storage": {"root": "priors"}}
+            """);
+
+        Assert.Equal(2, config.Scheduler.UpdateIntervalWindows);
+        Assert.Equal(0.0, config.Scheduler.Jitter);
+        Assert.Equal(3, config.Scheduler.MinIntervalWindows);
+        Assert.Equal(AggregationMethod.Median, config.Cross.Method);
+        Assert.Null(config.Cross.DiversityEntropyTarget);
+        Assert.Equal(0.1, config.Cross.TrimAlpha);
+        Assert.Equal(UpdateRule.Delta, config.Domain.UpdateRule);
+        Assert.Equal(0.2, config.Optimizer.BetaInit);
+        Assert.Equal(ValidatorConfig.Default, config.Validator);
+        Assert.Equal("priors", config.Storage.Root);
+        Assert.Equal(10, config.Storage.Retention);
+    }
+
+    [Theory]
+    [InlineData("""{"schedular": {}}""", "schedular")]
+    [InlineData("""{"scheduler": {"interval": 3}}""", "scheduler.interval")]
+    [InlineData("""{"cross": {"methods": "mean"}}""", "cross.methods")]
+    [InlineData("""{"domain": {"lr": 1}}""", "domain.lr")]
+    [InlineData("""{"optimizer": {"beta": 1}}""", "optimizer.beta")]
+    [InlineData("""{"validator": {"min_conf": 1}}""", "validator.min_conf")]
+    [InlineData("""{"storage": {"path": "x"}}""", "storage.path")]
+    public void Unknown_keys_are_errors_naming_them(string json, string name)
+    {
+        var error = Assert.Throws<InvalidInputException>(() => MetaLearningConfig.FromJson(json));
+        Assert.StartsWith(name, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"scheduler": {"min_interval_windows": 5, "max_interval_windows": 4}}""", "scheduler.max_interval_windows")]
+    [InlineData("""{"optimizer": {"ema_alpha": 0}}""", "optimizer.ema_alpha")]
+    [InlineData("""{"domain": {"update_rule": "average"}}""", "domain.update_rule")]
+    [InlineData("""{"cross": {"trim_alpha": 0.5}}""", "cross.trim_alpha")]
+    [InlineData("""[1]""", "configuration")]
+    [InlineData("""{""", "configuration")]
+    public void Values_out_of_range_and_bad_documents_are_errors(string json, string name)
+    {
+        var error = Assert.Throws<InvalidInputException>(() => MetaLearningConfig.FromJson(json));
+        Assert.StartsWith(name, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Round_trips_through_json()
+    {
+        var config = MetaLearningConfig.Default.WithUpdateRule(UpdateRule.Delta) with { Cross = CrossMetaConfig.Compat };
+        Assert.Equal(config, MetaLearningConfig.FromJson(config.ToJson().ToJsonString()));
+    }
+}

@@ -1,0 +1,291 @@
+using System.Text.Json.Nodes;
+using Meta.Gpu.Storage;
+using Meta.Gpu.Tests.Support;
+using Microsoft.Extensions.Logging;
+
+namespace Meta.Gpu.Tests.Storage;
+
+public sealed class MetaStorageManagerTests : IDisposable
+{
+    private readonly TempFolder _folder = new();
+    private readonly RecordingLogger _logger = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    private MetaStorageManager Storage(int retention = 10, TimeProvider? time = null) =>
+        new(new StorageConfig(Path.Combine(_folder.Path, "store"), retention), _logger, time);
+
+    private static Dictionary<string, double> Prior(double value) => new(StringComparer.Ordinal)
+    {
+        ["tau"] = value,
+        ["gamma_diversity"] = value + 0.5,
+        ["Z_upper"] = -value,
+    };
+
+    [Fact]
+    public void Loading_before_any_save_gives_null()
+    {
+        var storage = Storage();
+        Assert.Null(storage.LoadPrior());
+        Assert.Null(storage.LoadDomainVectors());
+        Assert.Null(storage.LoadDensePrior());
+        Assert.Equal(0, storage.SizeBytes());
+    }
+
+    [Fact]
+    public void Prior_round_trips_with_sorted_keys_and_non_finite_values()
+    {
+        var storage = Storage();
+        var prior = Prior(0.1);
+        prior["nan_knob"] = double.NaN;
+        prior["inf_knob"] = double.NegativeInfinity;
+        prior["tiny"] = 1e-300;
+
+        storage.SavePrior(prior);
+        var loaded = storage.LoadPrior();
+
+        Assert.NotNull(loaded);
+        Assert.Equal(prior.Keys.Order(StringComparer.Ordinal), loaded.Keys);
+        foreach (var (key, value) in prior) Assert.Equal(value, loaded[key]);
+
+        // Readable JSON with the keys in ordinal order.
+        var json = JsonNode.Parse(File.ReadAllText(storage.PriorPath))!.AsObject();
+        Assert.Equal("meta-gpu.global_prior", (string?)json["format"]);
+        Assert.Equal(["Z_upper", "gamma_diversity", "inf_knob", "nan_knob", "tau", "tiny"], json["prior"]!.AsObject().Select(p => p.Key));
+        Assert.Equal("-inf", (string?)json["prior"]!["inf_knob"]);
+        Assert.Empty(_logger.AtLeast(LogLevel.Warning));
+    }
+
+    [Fact]
+    public void Domain_vectors_round_trip()
+    {
+        var storage = Storage();
+        var vectors = new Dictionary<string, DomainVector>(StringComparer.Ordinal)
+        {
+            ["retail"] = new(["g_min", "tau"], [0.25, -1.5]),
+            ["health"] = new(["tau"], [(double)0.1f]),
+            ["empty"] = new([], []),
+        };
+
+        storage.SaveDomainVectors(vectors);
+        var loaded = storage.LoadDomainVectors();
+
+        Assert.NotNull(loaded);
+        Assert.Equal(["empty", "health", "retail"], loaded.Keys);
+        foreach (var (domain, vector) in vectors)
+        {
+            Assert.Equal(vector.Keys, loaded[domain].Keys);
+            Assert.Equal(vector.Vector, loaded[domain].Vector);
+        }
+    }
+
+    [Fact]
+    public void Domain_vectors_with_unpaired_keys_are_refused_and_nothing_is_written()
+    {
+        var storage = Storage();
+        var error = Assert.Throws<InvalidInputException>(() => storage.SaveDomainVectors(
+            new Dictionary<string, DomainVector> { ["retail"] = new(["a", "b"], [1.0]) }));
+        Assert.StartsWith("domain_vectors.retail", error.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(storage.DomainVectorsPath));
+    }
+
+    [Fact]
+    public void Dense_prior_round_trips_with_its_sequences()
+    {
+        var storage = Storage();
+        var values = Enumerable.Range(0, 10_000).Select(i => i * 0.001f).ToArray();
+        var sequences = new Dictionary<string, long>(StringComparer.Ordinal) { ["b"] = 3, ["a"] = 12 };
+
+        var checksum = storage.SaveDensePrior(values, 4, sequences);
+        var loaded = storage.LoadDensePrior();
+
+        Assert.NotNull(loaded);
+        Assert.Equal(values, loaded.Values);
+        Assert.Equal(4, loaded.Round);
+        Assert.Equal(["a", "b"], loaded.LastSequences.Keys);
+        Assert.Equal(12, loaded.LastSequences["a"]);
+        Assert.Equal(checksum, loaded.Checksum);
+        Assert.True(storage.SizeBytes() >= 2 * (32 + 40_000 + 32));
+    }
+
+    [Fact]
+    public void Keeps_the_newest_retention_backups()
+    {
+        var storage = Storage(retention: 4);
+        for (var i = 1; i <= 7; i++) storage.SavePrior(Prior(i));
+
+        var backups = storage.ListBackups(MetaStorageManager.PriorFileName);
+        Assert.Equal(4, backups.Count);
+        Assert.Equal(7.0, LoadFile(backups[0])["tau"]);
+        Assert.Equal(4.0, LoadFile(backups[3])["tau"]);
+        Assert.Equal(7.0, storage.LoadPrior()!["tau"]);
+    }
+
+    [Fact]
+    public void Backup_names_sort_by_time_and_stay_unique_within_one_tick_and_when_the_clock_steps_back()
+    {
+        var clock = new ManualClock(new DateTimeOffset(2026, 11, 25, 20, 0, 0, TimeSpan.Zero));
+        var storage = Storage(retention: 10, time: clock);
+        storage.SavePrior(Prior(1));
+        storage.SavePrior(Prior(2)); // same instant
+        clock.Now = clock.Now.AddHours(-1); // clock stepped back
+        storage.SavePrior(Prior(3));
+
+        var names = storage.ListBackups(MetaStorageManager.PriorFileName).Select(Path.GetFileName).ToList();
+        Assert.Equal(3, names.Distinct().Count());
+        Assert.Equal("global_prior.20261125T200000.0000002Z.json", names[0]);
+        Assert.Equal(3.0, LoadFile(storage.ListBackups(MetaStorageManager.PriorFileName)[0])["tau"]);
+        Assert.Equal(1.0, LoadFile(storage.ListBackups(MetaStorageManager.PriorFileName)[2])["tau"]);
+    }
+
+    [Fact]
+    public void Retention_zero_writes_no_backups()
+    {
+        var storage = Storage(retention: 0);
+        storage.SavePrior(Prior(1));
+        storage.SaveDensePrior([1f], 1, new Dictionary<string, long>());
+        Assert.Empty(storage.ListBackups(MetaStorageManager.PriorFileName));
+        Assert.Empty(storage.ListBackups(MetaStorageManager.DensePriorFileName));
+        Assert.Equal(1.0, storage.LoadPrior()!["tau"]);
+    }
+
+    [Fact]
+    public void A_truncated_temp_file_left_behind_is_ignored()
+    {
+        var storage = Storage();
+        storage.SavePrior(Prior(1));
+        storage.SaveDensePrior([1f, 2f], 1, new Dictionary<string, long>());
+        var full = File.ReadAllBytes(storage.PriorPath);
+        File.WriteAllBytes(storage.PriorPath + ".0123456789ab.tmp", full[..(full.Length / 2)]);
+        File.WriteAllBytes(storage.DensePriorPath + ".0123456789ab.tmp", [0x4d, 0x47]);
+        File.WriteAllBytes(Path.Combine(storage.BackupsPath, "global_prior.20991231T000000.0000000Z.json.0123456789ab.tmp"), full[..10]);
+
+        Assert.Equal(1.0, storage.LoadPrior()!["tau"]);
+        Assert.Equal([1f, 2f], storage.LoadDensePrior()!.Values);
+        storage.SavePrior(Prior(2));
+        Assert.Equal(2.0, storage.LoadPrior()!["tau"]);
+        Assert.Empty(_logger.AtLeast(LogLevel.Warning));
+    }
+
+    [Fact]
+    public void A_corrupted_prior_falls_back_to_the_newest_valid_backup_with_a_warning()
+    {
+        var storage = Storage();
+        storage.SavePrior(Prior(1));
+        storage.SavePrior(Prior(2));
+        FlipByteInside(storage.PriorPath, "\"tau\"");
+
+        Assert.Equal(2.0, storage.LoadPrior()!["tau"]);
+        var warnings = _logger.AtLeast(LogLevel.Warning);
+        Assert.Contains(warnings, w => w.Message.Contains("checksum mismatch", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.Message.Contains("loaded from backup", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Skips_corrupt_backups_too_and_takes_the_newest_valid_one()
+    {
+        var storage = Storage();
+        storage.SavePrior(Prior(1));
+        storage.SavePrior(Prior(2));
+        Truncate(storage.PriorPath, keep: 0.6);
+        Truncate(storage.ListBackups(MetaStorageManager.PriorFileName)[0], keep: 0.3);
+
+        Assert.Equal(1.0, storage.LoadPrior()!["tau"]);
+        Assert.Contains(_logger.AtLeast(LogLevel.Warning), w => w.Message.Contains("not valid JSON", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_missing_main_file_falls_back_to_the_backups()
+    {
+        var storage = Storage();
+        storage.SaveDomainVectors(new Dictionary<string, DomainVector> { ["a"] = new(["k"], [1.0]) });
+        File.Delete(storage.DomainVectorsPath);
+
+        Assert.Equal([1.0], storage.LoadDomainVectors()!["a"].Vector);
+        Assert.Contains(_logger.AtLeast(LogLevel.Warning), w => w.Message.Contains("missing", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void When_every_copy_is_corrupt_loading_throws_instead_of_starting_over()
+    {
+        var storage = Storage(retention: 2);
+        storage.SavePrior(Prior(1));
+        storage.SavePrior(Prior(2));
+        File.WriteAllText(storage.PriorPath, "{\"format\": \"meta-gpu.global_prior\", \"version\": 1, \"sha256\": \"00\", \"prior\": {}}");
+        foreach (var backup in storage.ListBackups(MetaStorageManager.PriorFileName)) Truncate(backup, keep: 0.5);
+
+        var error = Assert.Throws<InvalidDataException>(storage.LoadPrior);
+        Assert.Contains("no usable copy", error.Message, StringComparison.Ordinal);
+        Assert.Contains("checksum mismatch", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_corrupted_dense_prior_falls_back_to_the_newest_valid_backup()
+    {
+        var storage = Storage();
+        storage.SaveDensePrior([1f, 1f, 1f], 1, new Dictionary<string, long> { ["a"] = 1 });
+        storage.SaveDensePrior([2f, 2f, 2f], 2, new Dictionary<string, long> { ["a"] = 2 });
+        var bytes = File.ReadAllBytes(storage.DensePriorPath);
+        bytes[36] ^= 0x10; // inside the second value
+        File.WriteAllBytes(storage.DensePriorPath, bytes);
+        Truncate(storage.ListBackups(MetaStorageManager.DensePriorFileName)[0], keep: 0.5);
+
+        var loaded = storage.LoadDensePrior()!;
+        Assert.Equal(1, loaded.Round);
+        Assert.Equal([1f, 1f, 1f], loaded.Values);
+        Assert.Equal(1, loaded.LastSequences["a"]);
+        var warnings = _logger.AtLeast(LogLevel.Warning);
+        Assert.Contains(warnings, w => w.Message.Contains("checksum mismatch", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.Message.Contains("truncated", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_prior_file_with_trailing_garbage_or_a_foreign_format_is_corrupt()
+    {
+        var storage = Storage();
+        storage.SavePrior(Prior(1));
+        storage.SaveDomainVectors(new Dictionary<string, DomainVector> { ["a"] = new(["k"], [1.0]) });
+        File.Copy(storage.DomainVectorsPath, storage.PriorPath, overwrite: true);
+        Assert.Equal(1.0, storage.LoadPrior()!["tau"]);
+        Assert.Contains(_logger.AtLeast(LogLevel.Warning), w => w.Message.Contains("format is 'meta-gpu.domain_vectors'", StringComparison.Ordinal));
+    }
+
+    private static IReadOnlyDictionary<string, double> LoadFile(string path)
+    {
+        // Any backup is a whole store file: load it through a storage root of its own.
+        var root = Path.Combine(Path.GetDirectoryName(path)!, "..", "probe-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(root);
+        try
+        {
+            File.Copy(path, Path.Combine(root, MetaStorageManager.PriorFileName));
+            return new MetaStorageManager(new StorageConfig(root, 0)).LoadPrior()!;
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static void FlipByteInside(string path, string marker)
+    {
+        var text = File.ReadAllText(path);
+        var at = text.IndexOf(marker, StringComparison.Ordinal) + marker.Length;
+        while (!char.IsAsciiDigit(text[at])) at++;
+        var bytes = File.ReadAllBytes(path);
+        bytes[at] = bytes[at] == (byte)'1' ? (byte)'3' : (byte)'1';
+        File.WriteAllBytes(path, bytes);
+    }
+
+    private static void Truncate(string path, double keep)
+    {
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..(int)(bytes.Length * keep)]);
+    }
+
+    private sealed class ManualClock(DateTimeOffset now) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = now;
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+}

@@ -1,0 +1,98 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using Meta.Gpu.Governance;
+using Meta.Gpu.Runtime;
+using Meta.Gpu.Serialization;
+using Meta.Gpu.Telemetry;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Meta.Gpu.Tests.Telemetry;
+
+public sealed class TelemetryPublisherTests
+{
+    [Fact]
+    public async Task Posts_a_sample_at_start_then_one_per_interval_until_stopped()
+    {
+        var time = new FakeTimeProvider();
+        var device = new ScriptedMemorySource(0.5);
+        await using var bus = new EventBus();
+        var posts = new ConcurrentQueue<JsonObject>();
+        using var subscription = bus.Subscribe(GovernanceTopics.Telemetry, (e, _) =>
+        {
+            posts.Enqueue(BusPayload.AsObject(e.Payload, e.Topic));
+            return ValueTask.CompletedTask;
+        });
+        var publisher = new TelemetryPublisher(bus, device, TimeSpan.FromSeconds(2), time);
+
+        await publisher.StartAsync();
+        await bus.WaitForIdleAsync();
+        Assert.Single(posts);
+
+        time.Advance(TimeSpan.FromSeconds(1));
+        await Task.Delay(20);
+        Assert.Equal(1, publisher.Published); // not yet an interval
+
+        device.Util = 0.9;
+        time.Advance(TimeSpan.FromSeconds(1));
+        await WaitUntilAsync(() => publisher.Published == 2);
+        time.Advance(TimeSpan.FromSeconds(2));
+        await WaitUntilAsync(() => publisher.Published == 3);
+        await bus.WaitForIdleAsync();
+
+        var payloads = posts.ToArray();
+        Assert.Equal(3, payloads.Length);
+        Assert.Equal(["device", "vram_high", "vram_total_gb", "vram_used_gb", "vram_util"], payloads[0].Select(kv => kv.Key).ToArray());
+        Assert.Equal("scripted", payloads[0]["device"]!.GetValue<string>());
+        Assert.Equal(80.0, payloads[0]["vram_total_gb"]!.GetValue<double>(), 9);
+        Assert.Equal(40.0, payloads[0]["vram_used_gb"]!.GetValue<double>(), 6);
+        Assert.Equal(0.5, payloads[0]["vram_util"]!.GetValue<double>(), 6);
+        Assert.False(payloads[0]["vram_high"]!.GetValue<bool>());
+        Assert.True(payloads[1]["vram_high"]!.GetValue<bool>());
+        Assert.Equal(72.0, payloads[1]["vram_used_gb"]!.GetValue<double>(), 6);
+
+        await publisher.StopAsync();
+        time.Advance(TimeSpan.FromSeconds(10));
+        await Task.Delay(20);
+        Assert.Equal(3, publisher.Published);
+        await publisher.StopAsync(); // idempotent
+        await publisher.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_failed_read_is_counted_and_the_timer_goes_on()
+    {
+        var time = new FakeTimeProvider();
+        var device = new ScriptedMemorySource(0.5) { Failure = new InvalidOperationException("driver busy") };
+        await using var bus = new EventBus();
+        var logger = new TypedRecordingLogger<TelemetryPublisher>();
+        await using var publisher = new TelemetryPublisher(bus, device, TimeSpan.FromSeconds(1), time, logger);
+        await publisher.StartAsync();
+        Assert.Equal(1, publisher.Failures);
+        Assert.Equal(0, publisher.Published);
+        Assert.Contains(logger.Entries, e => e.Exception?.Message == "driver busy");
+
+        device.Failure = null;
+        time.Advance(TimeSpan.FromSeconds(1));
+        await WaitUntilAsync(() => publisher.Published == 1);
+    }
+
+    [Fact]
+    public async Task Rejects_a_bad_interval_and_a_second_start()
+    {
+        await using var bus = new EventBus();
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TelemetryPublisher(bus, new ScriptedMemorySource(), TimeSpan.Zero));
+        await using var publisher = new TelemetryPublisher(bus, new ScriptedMemorySource(), TimeSpan.FromSeconds(1), new FakeTimeProvider());
+        await publisher.StartAsync();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => publisher.StartAsync());
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met in 10 s");
+            await Task.Delay(5);
+        }
+    }
+}

@@ -1,0 +1,122 @@
+using Meta.Gpu.Compute;
+using static TorchSharp.torch;
+
+namespace Meta.Gpu.TorchSharp.Tests;
+
+public sealed class ParameterVectorTests
+{
+    private static nn.Module<Tensor, Tensor> Mlp(long seed)
+    {
+        manual_seed(seed);
+        return nn.Sequential(("a", nn.Linear(3, 5)), ("act", nn.Tanh()), ("b", nn.Linear(5, 2)));
+    }
+
+    [Fact]
+    public void Layout_follows_named_parameters()
+    {
+        using var model = Mlp(1);
+        using var vector = new ParameterVector(model);
+        Assert.Equal(["a.weight", "a.bias", "b.weight", "b.bias"], vector.Names);
+        Assert.Equal([0, 15, 20, 30, 32], vector.Offsets);
+        Assert.Equal(32, vector.Length);
+
+        var flat = new float[vector.Length];
+        vector.CopyTo(flat);
+        var expected = model.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray();
+        Assert.Equal(expected, flat);
+    }
+
+    [Fact]
+    public void Round_trip_is_bit_exact_and_the_module_computes_with_the_new_values()
+    {
+        using var model = Mlp(2);
+        using var vector = new ParameterVector(model);
+        var random = new Random(7);
+        var values = new float[vector.Length];
+        for (var i = 0; i < values.Length; i++) values[i] = (float)(random.NextDouble() * 2 - 1) * MathF.PI;
+        values[3] = float.Epsilon;
+        values[4] = -0.0f;
+
+        vector.CopyFrom(values);
+        var back = new float[vector.Length];
+        vector.CopyTo(back);
+        Assert.Equal(values.Select(BitConverter.SingleToInt32Bits), back.Select(BitConverter.SingleToInt32Bits));
+
+        // Same values in a second module give the same outputs: the parameters really changed in place.
+        using var other = Mlp(3);
+        using var otherVector = new ParameterVector(other);
+        otherVector.CopyFrom(back);
+        var input = rand(4, 3);
+        Assert.Equal(model.call(input).data<float>().ToArray(), other.call(input).data<float>().ToArray());
+    }
+
+    [Fact]
+    public void Domain_batch_rows_round_trip()
+    {
+        using var model = Mlp(4);
+        using var vector = new ParameterVector(model);
+        var batch = new DomainBatch(3, vector.Length);
+        vector.CopyTo(batch, 2);
+        var original = batch.Row(2).ToArray();
+
+        for (var i = 0; i < vector.Length; i++) batch.Row(1)[i] = i * 0.5f;
+        vector.CopyFrom(batch, 1);
+        vector.CopyTo(batch, 0);
+        Assert.Equal(batch.Row(1).ToArray(), batch.Row(0).ToArray());
+        Assert.NotEqual(original, batch.Row(0).ToArray());
+        Assert.Equal(Enumerable.Repeat(0f, batch.Stride - batch.Columns), batch.Values.AsSpan(batch.Columns, batch.Stride - batch.Columns).ToArray());
+    }
+
+    [Fact]
+    public void Copies_do_not_allocate_per_parameter()
+    {
+        // 40 parameters: a per-parameter allocation would cost well over 40 x 24 bytes a round.
+        manual_seed(5);
+        var layers = Enumerable.Range(0, 20).Select(i => ($"l{i}", (nn.Module<Tensor, Tensor>)nn.Linear(4, 4))).ToArray();
+        using var model = nn.Sequential(layers);
+        using var vector = new ParameterVector(model);
+        Assert.Equal(40, vector.Names.Count);
+        var buffer = new float[vector.Length];
+        for (var warm = 0; warm < 3; warm++)
+        {
+            vector.CopyTo(buffer);
+            vector.CopyFrom(buffer);
+        }
+
+        const int rounds = 200;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var round = 0; round < rounds; round++)
+        {
+            vector.CopyTo(buffer);
+            vector.CopyFrom(buffer);
+        }
+        var perRound = (GC.GetAllocatedBytesForCurrentThread() - before) / (double)rounds;
+        Assert.True(perRound < 200, $"{perRound} bytes allocated per round");
+    }
+
+    [Fact]
+    public void Wrong_sizes_are_refused_without_touching_the_module()
+    {
+        using var model = Mlp(6);
+        using var vector = new ParameterVector(model);
+        var before = new float[vector.Length];
+        vector.CopyTo(before);
+
+        Assert.Throws<ArgumentException>(() => vector.CopyFrom(new float[vector.Length - 1]));
+        Assert.Throws<ArgumentException>(() => vector.CopyTo(new float[vector.Length - 1]));
+        Assert.Throws<ArgumentException>(() => vector.CopyFrom(new DomainBatch(1, vector.Length + 1), 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => vector.CopyFrom(new DomainBatch(1, vector.Length), 1));
+
+        var after = new float[vector.Length];
+        vector.CopyTo(after);
+        Assert.Equal(before, after);
+    }
+
+    [Fact]
+    public void Non_float32_parameters_are_refused()
+    {
+        using var model = nn.Linear(2, 2, dtype: ScalarType.Float64);
+        var e = Assert.Throws<ArgumentException>(() => new ParameterVector(model));
+        Assert.Contains("float32", e.Message, StringComparison.Ordinal);
+    }
+}
