@@ -1,4 +1,3 @@
-using System.Reflection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -12,9 +11,8 @@ namespace Meta.Gpu.Compute;
 /// <remarks>
 /// A device backend (<c>cuda</c>, <c>opencl</c>) is handed out wrapped in a <see cref="FallbackBackend"/>, so a
 /// device failure mid-round finishes the round on <c>cpu</c>. <c>ilgpu-cpu</c> is handed out bare: it exists to
-/// test the kernels, and a failure there must surface. When a device name is asked for and nothing is registered
-/// for it, the kernels assembly (<c>Meta.Gpu.Kernels</c>) is loaded once if it is deployed beside this one, which
-/// lets its module initializer register its backends.
+/// test the kernels, and a failure there must surface. The ILGPU backends register themselves when this assembly
+/// loads (<see cref="IlgpuBackendRegistration"/>); a caller may replace a factory with <see cref="Register"/>.
 /// </remarks>
 public static class ComputeBackends
 {
@@ -24,12 +22,8 @@ public static class ComputeBackends
     public const string OpenCl = "opencl";
     public const string IlgpuCpu = "ilgpu-cpu";
 
-    /// <summary>The assembly that carries the ILGPU backends.</summary>
-    public const string KernelsAssembly = "Meta.Gpu.Kernels";
-
     private static readonly Dictionary<string, Func<IComputeBackend>> Factories = new(StringComparer.Ordinal);
     private static readonly Lock Gate = new();
-    private static bool kernelsProbed;
 
     /// <summary>Every valid name, sorted.</summary>
     public static IReadOnlyList<string> Names { get; } = [Auto, Cpu, Cuda, IlgpuCpu, OpenCl];
@@ -50,7 +44,6 @@ public static class ComputeBackends
     public static bool IsRegistered(string name)
     {
         if (name == Cpu) return true;
-        ProbeKernels();
         lock (Gate) return Factories.ContainsKey(name);
     }
 
@@ -72,7 +65,7 @@ public static class ComputeBackends
             case Cuda or OpenCl or IlgpuCpu:
             {
                 var factory = FactoryOf(key)
-                    ?? throw new InvalidInputException($"backend: \"{key}\" is not available in this build (the {KernelsAssembly} assembly did not register it)");
+                    ?? throw new InvalidInputException($"backend: \"{key}\" is not available in this build (nothing registered it)");
                 IComputeBackend primary;
                 try
                 {
@@ -109,28 +102,9 @@ public static class ComputeBackends
         return new CpuBackend();
     }
 
-    private static Func<IComputeBackend>? FactoryOf(string name)
+    /// <summary>The factory registered for <paramref name="name"/>, or null (tests save and restore it).</summary>
+    internal static Func<IComputeBackend>? FactoryOf(string name)
     {
-        ProbeKernels();
         lock (Gate) return Factories.GetValueOrDefault(name);
-    }
-
-    private static void ProbeKernels()
-    {
-        lock (Gate)
-        {
-            if (kernelsProbed) return;
-            kernelsProbed = true;
-        }
-        try
-        {
-            var assembly = Assembly.Load(new AssemblyName(KernelsAssembly));
-            // Loading alone does not run a module initializer; touching the module does.
-            System.Runtime.CompilerServices.RuntimeHelpers.RunModuleConstructor(assembly.ManifestModule.ModuleHandle);
-        }
-        catch (FileNotFoundException)
-        {
-            // Not deployed: only cpu is available.
-        }
     }
 }

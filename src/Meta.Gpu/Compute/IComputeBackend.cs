@@ -10,7 +10,15 @@ namespace Meta.Gpu.Compute;
 /// </summary>
 /// <remarks>
 /// "Rows" arguments list the participating row indices in ascending order. With <c>missingAsZero</c>, an absent
-/// cell of a participating row is a present 0 (DESIGN §4 step 2, <c>missing_keys=zero</c>).
+/// cell of a participating row is a present 0 (DESIGN §4 step 2, <c>missing_keys=zero</c>) — but only in a
+/// column that at least one of the participating rows sent (mask-present): that is the keyed reference's key
+/// union. A column none of them sent stays empty (NaN median, no part in distances, NaN aggregate, prior
+/// unchanged), exactly as a key no domain sent does not exist for the reference.
+/// In the Reptile step a NaN prior value is a column the prior does not have yet: <c>interpolate</c> adopts the
+/// aggregate value, <c>delta</c> starts from 0 (DESIGN §8 (b)/(d) for a key the prior lacks); see
+/// <see cref="DenseReptile.StepValue"/>, which every backend must match.
+/// Device backends are obtained through <see cref="ComputeBackends"/>, which wraps cuda and opencl in a
+/// <see cref="FallbackBackend"/>.
 /// </remarks>
 public interface IComputeBackend : IDisposable
 {
