@@ -1,0 +1,71 @@
+using System.Reflection;
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Backends.EntryPoints;
+using ILGPU.Backends.OpenCL;
+using ILGPU.Backends.PTX;
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
+
+namespace Meta.Gpu.Kernels.Tests;
+
+/// <summary>
+/// Compiles every kernel with ILGPU's PTX (for an H100, sm_90) and OpenCL C backends, which needs no device: what the
+/// CUDA and OpenCL paths would load is generated here on every machine. Running it still needs the device
+/// (see <see cref="GpuDeviceTests"/>).
+/// </summary>
+public sealed class DeviceCodeGenerationTests
+{
+    /// <summary>Every kernel entry point: the public static methods of Meta.Gpu.Kernels whose first parameter is an Index1D.</summary>
+    public static TheoryData<string> Kernels()
+    {
+        var data = new TheoryData<string>();
+        foreach (var method in EntryPoints()) data.Add($"{method.DeclaringType!.Name}.{method.Name}");
+        return data;
+    }
+
+    private static IEnumerable<MethodInfo> EntryPoints() =>
+        typeof(KernelSet).Assembly.GetTypes()
+            .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly))
+            .Where(m => m.GetParameters() is [var first, ..] && first.ParameterType == typeof(Index1D))
+            .OrderBy(m => m.DeclaringType!.Name, StringComparer.Ordinal).ThenBy(m => m.Name, StringComparer.Ordinal);
+
+    private static MethodInfo Find(string name) => EntryPoints().Single(m => $"{m.DeclaringType!.Name}.{m.Name}" == name);
+
+    private static Context NewContext() => Context.Create(builder => builder.Math(MathMode.Default).EnableAlgorithms());
+
+    [Fact]
+    public void EveryKernelIsLoadedByTheKernelSet() =>
+        Assert.Equal(7, EntryPoints().Count());
+
+    [Theory]
+    [MemberData(nameof(Kernels))]
+    public void CompilesToPtxForAnH100(string kernel)
+    {
+        using var context = NewContext();
+        using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90,
+            CudaInstructionSet.ISA_80, nvvmAPI: null);
+        var method = Find(kernel);
+        var entry = EntryPointDescription.FromImplicitlyGroupedKernel(method);
+        var compiled = (PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty);
+        // ILGPU writes the lowest target the code needs (sm_80 here), which an sm_90 driver loads.
+        Assert.Contains(".target sm_", compiled.PTXAssembly, StringComparison.Ordinal);
+        // The float64 decision arithmetic stays float64 on the device.
+        if (method.GetParameters().Any(p => p.ParameterType == typeof(ArrayView<double>)))
+            Assert.Contains(".f64", compiled.PTXAssembly, StringComparison.Ordinal);
+        Assert.Contains(".entry", compiled.PTXAssembly, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kernels))]
+    public void CompilesToOpenCL20WithFloat64(string kernel)
+    {
+        using var context = NewContext();
+        var capabilities = new CLCapabilityContext(float16: false, float64: true, genericAddressSpace: true, int64_Atomics: false, subGroups: false);
+        using var backend = new CLBackend(context, capabilities, CLDeviceVendor.Nvidia, CLCVersion.CL20);
+        var entry = EntryPointDescription.FromImplicitlyGroupedKernel(Find(kernel));
+        var compiled = (CLCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty);
+        Assert.Contains("kernel", compiled.Source, StringComparison.Ordinal);
+    }
+}
