@@ -38,6 +38,8 @@ public static class MetaGpuApp
         yield return AggregateCommand.Create(console);
         yield return StorageSoakCommand.Create(console);
         yield return DevicesCommand.Create(console);
+        yield return ServeCommand.Create(console);
+        yield return BenchCommand.Create(console);
     }
 
     /// <summary>Runs a command body, turning user errors into one line on stderr and exit code 2.</summary>

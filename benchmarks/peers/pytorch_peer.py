@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""PyTorch peer of `meta-gpu bench` on a GPU: the same workloads on the same data, on the same GPU, same run.
+
+Unverified here: the development machines have no GPU and no torch; it is written for the lent GPU machine
+(DEVICE.md: python3 there has torch). Reads the files `meta-gpu bench` writes (row-major N x D little-endian
+float32 batch.f32, N float64 confidences.f64, D float32 prior.f32), uploads them to the device once (resident,
+as the engine keeps its batch resident), and prints one JSON object:
+  {"peer": "pytorch", "version": ..., "device": <name>, "results": {workload: {"times_ms": [...]}}}
+or {"skipped": "<reason>"} when torch or the device is missing.
+
+Methods: torch.sort over the domain axis then the mean of the kept rows (trimmed mean), the mean of the two
+middle sorted rows (median, the same definition as the engine's: torch.median would return the lower one),
+p @ X (weighted mean), torch.lerp in place (Reptile step), and trimmed mean then lerp (fused). Each call is
+timed with CUDA events around it after the warm-up calls.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--n", type=int, required=True)
+    ap.add_argument("--d", type=int, required=True)
+    ap.add_argument("--workloads", required=True)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--trim-alpha", type=float, default=0.1)
+    ap.add_argument("--beta", type=float, default=0.1)
+    ap.add_argument("--budget-s", type=float, default=10.0,
+                    help="stop a workload's repeats once 3 are timed and their total passed this (as meta-gpu bench does)")
+    ap.add_argument("--device", default="cuda")
+    args = ap.parse_args()
+
+    try:
+        import torch
+    except ImportError as e:
+        print(json.dumps({"skipped": f"torch is not installed for {sys.executable} ({e})", "missing": "torch"}))
+        return 0
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        print(json.dumps({"skipped": "torch sees no CUDA device"}))
+        return 0
+    dev = torch.device(args.device)
+
+    def load(name, dtype, count):
+        with open(os.path.join(args.data, name), "rb") as f:
+            raw = bytearray(f.read())
+        return torch.frombuffer(raw, dtype=dtype, count=count)
+
+    n, d = args.n, args.d
+    x = load("batch.f32", torch.float32, n * d).reshape(n, d).to(dev)
+    w = load("confidences.f64", torch.float64, n)
+    p32 = (w / w.sum()).to(torch.float32).to(dev)
+    prior = load("prior.f32", torch.float32, d).to(dev)
+    target = x[0].clone()
+    k = int(math.floor(args.trim_alpha * n))
+    beta = float(args.beta)
+
+    def trimmed_mean():
+        s = torch.sort(x, dim=0).values
+        return s[k:n - k].mean(dim=0)
+
+    def median():
+        s = torch.sort(x, dim=0).values
+        return (s[(n - 1) // 2] + s[n // 2]) * 0.5
+
+    def weighted_mean():
+        return p32 @ x
+
+    def reptile_step():
+        return prior.lerp_(target, beta)
+
+    def fused_trimmed_mean_reptile():
+        return prior.lerp_(trimmed_mean(), beta)
+
+    table = {
+        "trimmed_mean": trimmed_mean,
+        "median": median,
+        "weighted_mean": weighted_mean,
+        "reptile_step": reptile_step,
+        "fused_trimmed_mean_reptile": fused_trimmed_mean_reptile,
+    }
+    cuda = dev.type == "cuda"
+    results = {}
+    for name in [s for s in args.workloads.split(",") if s]:
+        fn = table.get(name)
+        if fn is None:
+            results[name] = {"skipped": f"the pytorch peer has no {name}"}
+            continue
+        for _ in range(args.warmup):
+            fn()
+        if cuda:
+            torch.cuda.synchronize(dev)
+        times = []
+        for i in range(args.repeats):
+            if i >= 3 and sum(times) > args.budget_s * 1000.0:
+                break
+            if cuda:
+                start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                start.record()
+                fn()
+                end.record()
+                end.synchronize()
+                times.append(start.elapsed_time(end))
+            else:
+                import time
+                t0 = time.perf_counter()
+                fn()
+                times.append((time.perf_counter() - t0) * 1000.0)
+        results[name] = {"times_ms": times}
+    name = torch.cuda.get_device_name(dev) if cuda else str(dev)
+    print(json.dumps({"peer": "pytorch", "version": torch.__version__, "device": name, "results": results}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+using System.Diagnostics;
+using System.Globalization;
+using Meta.Gpu.Compute;
+
+namespace Meta.Gpu.Cli.Bench;
+
+/// <summary>
+/// Runs <c>meta-gpu bench</c>: the bandwidth reference, then, size by size, every engine backend and every peer on
+/// the same data, then the host workloads (governance, bus, agent). Nothing here writes files but the peers'
+/// temporary data folder (deleted at the end); <see cref="BenchOutputs"/> writes the results.
+/// </summary>
+public sealed class BenchHarness(BenchOptions options)
+{
+    private readonly BenchOptions _options = (options ?? throw new ArgumentNullException(nameof(options))).Validated();
+
+    /// <summary>The standard configuration every dense figure is measured in (DESIGN §13), as reported.</summary>
+    public string Configuration => string.Create(CultureInfo.InvariantCulture,
+        $"dense DomainBatch, no mask, confidence weights (uniform 0.3-1.0), outlier filter off, diversity target 0.9 (host, N values), trim_alpha {_options.TrimAlpha}, Reptile interpolate beta {_options.Beta}; peers: uniform trimmed mean of the kept rows after a sort over the domain axis (the reference's approach), median, confidence-weighted mean, lerp");
+
+    /// <summary>The rows this run will produce, in order.</summary>
+    public IReadOnlyList<BenchCase> Plan()
+    {
+        var o = _options;
+        var cases = new List<BenchCase>();
+        var dense = BenchWorkloads.Dense.Where(o.Workloads.Contains).ToList();
+        var sizes = new List<(int N, int D)>();
+        foreach (var backend in BenchBackends.All.Where(o.Backends.Contains))
+        {
+            var size = o.SizeFor(backend);
+            if (!sizes.Contains(size)) sizes.Add(size);
+        }
+        // ilgpu-cpu runs small: put cpu beside it at that size so the two compare.
+        var small = o.SizeFor(BenchBackends.IlgpuCpu);
+        foreach (var (n, d) in sizes)
+        {
+            foreach (var backend in BenchBackends.Engine.Where(o.Backends.Contains))
+            {
+                var own = o.SizeFor(backend) == (n, d) || (backend == BenchBackends.Cpu && (n, d) == small && o.Backends.Contains(BenchBackends.IlgpuCpu));
+                if (!own) continue;
+                cases.AddRange(dense.Select(w => new BenchCase(w, backend, n, d)));
+            }
+            foreach (var peer in BenchBackends.Peers.Where(o.Backends.Contains))
+                if (o.SizeFor(peer) == (n, d))
+                    cases.AddRange(dense.Where(BenchWorkloads.PeerDense.Contains).Select(w => new BenchCase(w, peer, n, d)));
+        }
+        var (sn, sd) = o.SizeFor(BenchBackends.Cpu);
+        foreach (var w in new[] { BenchWorkloads.GovernanceUpdate, BenchWorkloads.BusDelivery, BenchWorkloads.AgentRound })
+            if (o.Workloads.Contains(w))
+                cases.Add(w == BenchWorkloads.AgentRound ? new BenchCase(w, BenchBackends.Cpu, sn, sd) : new BenchCase(w, BenchBackends.Cpu, 1, 0));
+        return cases;
+    }
+
+    public async Task<BenchReport> RunAsync(IBenchProgress progress, CancellationToken token)
+    {
+        ArgumentNullException.ThrowIfNull(progress);
+        var started = DateTimeOffset.UtcNow;
+        var clock = Stopwatch.StartNew();
+        var o = _options;
+        var plan = Plan();
+        var machine = MachineInfo.Detect();
+
+        progress.Starting($"read bandwidth ({o.BandwidthMegabytes} MB float32)");
+        var bandwidth = MemoryBandwidth.Measure(o.BandwidthMegabytes, o.Quick ? 2 : 5);
+        progress.Note(string.Create(CultureInfo.InvariantCulture,
+            $"read bandwidth {bandwidth.ReadGbs:0.00} GB/s, copy {bandwidth.CopyGbs:0.00} GB/s ({bandwidth.ArrayMegabytes} MB, {bandwidth.Threads} threads)"));
+
+        var results = new List<BenchResult>();
+        var peers = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var group in plan.Where(c => BenchWorkloads.IsDense(c.Workload)).GroupBy(c => (c.DataN, c.D)))
+        {
+            token.ThrowIfCancellationRequested();
+            var cases = group.ToList();
+            progress.Starting($"data {group.Key.DataN} x {group.Key.D}");
+            var data = new BenchData(group.Key.DataN, group.Key.D);
+            foreach (var byBackend in cases.Where(c => !BenchBackends.IsPeer(c.Backend)).GroupBy(c => c.Backend))
+                RunEngine(byBackend.Key, byBackend.ToList(), data, bandwidth.ReadGbs, progress, results, token);
+            var peerCases = cases.Where(c => BenchBackends.IsPeer(c.Backend)).ToList();
+            if (peerCases.Count > 0)
+                await RunPeersAsync(peerCases, data, bandwidth.ReadGbs, progress, results, peers, token).ConfigureAwait(false);
+        }
+
+        foreach (var c in plan.Where(c => !BenchWorkloads.IsDense(c.Workload)))
+        {
+            token.ThrowIfCancellationRequested();
+            progress.Starting(c.Label);
+            var row = c.Workload switch
+            {
+                BenchWorkloads.GovernanceUpdate => GovernanceWorkload.Run(o, bandwidth.ReadGbs),
+                BenchWorkloads.BusDelivery => await BusWorkload.RunAsync(o, token).ConfigureAwait(false),
+                _ => BenchResult.Skip(c.Workload, c.Backend, c.N, c.D, "the MetaLearningAgent dense round is not in this build"),
+            };
+            results.Add(row);
+            progress.Completed(row);
+        }
+
+        return new BenchReport(machine, bandwidth.ReadGbs, bandwidth.CopyGbs, results)
+        {
+            BandwidthArrayMb = bandwidth.ArrayMegabytes,
+            BandwidthThreads = bandwidth.Threads,
+            Configuration = Configuration,
+            Peers = peers,
+            Quick = o.Quick,
+            StartedUtc = started,
+            ElapsedS = clock.Elapsed.TotalSeconds,
+        };
+    }
+
+    private void RunEngine(string name, List<BenchCase> cases, BenchData data, double readGbs, IBenchProgress progress, List<BenchResult> results, CancellationToken token)
+    {
+        progress.Starting($"{name}: starting the backend");
+        var (backend, reason) = EngineBackends.TryCreate(name);
+        try
+        {
+            foreach (var c in cases)
+            {
+                token.ThrowIfCancellationRequested();
+                progress.Starting(c.Label);
+                BenchResult row;
+                if (backend is null)
+                {
+                    row = BenchResult.Skip(c.Workload, c.Backend, c.N, c.D, reason!);
+                }
+                else
+                {
+                    var workload = new DenseWorkload(c.Workload, backend, data, _options);
+                    var times = Stopwatches.Time(workload.Run, _options.Warmup, _options.Repeats, _options.RowBudget);
+                    row = EngineBackends.FellBack(backend) is { } fellBack
+                        ? BenchResult.Skip(c.Workload, c.Backend, c.N, c.D, fellBack)
+                        : BenchResult.Timed(c.Workload, c.Backend, c.N, c.D, times, workload.Bytes, readGbs);
+                }
+                results.Add(row);
+                progress.Completed(row);
+            }
+        }
+        finally
+        {
+            backend?.Dispose();
+        }
+    }
+
+    private async Task RunPeersAsync(List<BenchCase> cases, BenchData data, double readGbs, IBenchProgress progress,
+        List<BenchResult> results, SortedDictionary<string, string> peers, CancellationToken token)
+    {
+        var folder = Path.Combine(Path.GetTempPath(), $"meta-gpu-bench-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        try
+        {
+            var needFiles = cases.Any(c => c.Backend is BenchBackends.Numpy or BenchBackends.PyTorch);
+            if (needFiles)
+            {
+                progress.Starting("writing the peers' copy of the data");
+                data.WritePeerFiles(folder);
+            }
+            foreach (var byPeer in cases.GroupBy(c => c.Backend))
+            {
+                var peerCases = byPeer.ToList();
+                var workloads = peerCases.Select(c => c.Workload).ToList();
+                progress.Starting($"{byPeer.Key}: {string.Join(", ", workloads)} at {data.N} x {data.D}");
+                var run = byPeer.Key switch
+                {
+                    BenchBackends.Numpy => await PythonPeer.RunAsync(BenchBackends.Numpy, "numpy_peer.py", folder, data.N, data.D, workloads, _options, [], token).ConfigureAwait(false),
+                    BenchBackends.PyTorch => await PythonPeer.RunAsync(BenchBackends.PyTorch, "pytorch_peer.py", folder, data.N, data.D, workloads, _options, ["--device", "cuda"], token).ConfigureAwait(false),
+                    _ => TorchSharpPeer.Run(data, workloads, _options),
+                };
+                peers[byPeer.Key] = run.Skipped is { } why ? $"skipped: {why}" : $"{run.Version}{(run.Device is null ? "" : $" on {run.Device}")}";
+                foreach (var c in peerCases)
+                {
+                    BenchResult row;
+                    if (run.Skipped is { } reason)
+                        row = BenchResult.Skip(c.Workload, c.Backend, c.N, c.D, reason);
+                    else if (!run.Results.TryGetValue(c.Workload, out var times))
+                        row = BenchResult.Skip(c.Workload, c.Backend, c.N, c.D, $"{c.Backend} reported nothing for {c.Workload}");
+                    else if (times.Skipped is { } r)
+                        row = BenchResult.Skip(c.Workload, c.Backend, c.N, c.D, r);
+                    else
+                        row = BenchResult.Timed(c.Workload, c.Backend, c.N, c.D, times.TimesMs, (long)c.N * c.D * sizeof(float), readGbs);
+                    results.Add(row);
+                    progress.Completed(row);
+                }
+            }
+        }
+        finally
+        {
+            try
+            {
+                if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A leftover temp folder is harmless; the run's results are not at stake.
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Meta.Gpu.Serialization;
+
+namespace Meta.Gpu.Cli.Bench;
+
+/// <summary>Writes <c>bench.json</c>, <c>bench.md</c> and <c>bench.png</c> (DESIGN §15) into one folder.</summary>
+public static class BenchOutputs
+{
+    public const string JsonFile = "bench.json";
+    public const string MarkdownFile = "bench.md";
+    public const string ChartFile = "bench.png";
+
+    public static void Write(BenchReport report, string folder)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, JsonFile), JsonSerializer.Serialize(report, WireJson.Indented) + "\n");
+        File.WriteAllText(Path.Combine(folder, MarkdownFile), Markdown(report));
+        BenchChart.Save(report, Path.Combine(folder, ChartFile));
+    }
+
+    /// <summary>The machine, the bandwidth reference, every row, and the ratios of each peer to each engine backend.</summary>
+    public static string Markdown(BenchReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var c = CultureInfo.InvariantCulture;
+        var m = report.Machine;
+        var md = new StringBuilder();
+        md.AppendLine("# meta-gpu bench").AppendLine();
+        md.AppendLine(c, $"- Machine: {m.Cpu}, {m.Cores} cores, SIMD {m.Simd}, GPU {m.Gpu ?? "none"} ({m.Os}; {m.Runtime})");
+        md.AppendLine(c, $"- Run: {report.StartedUtc:yyyy-MM-dd HH:mm} UTC, {report.ElapsedS:0} s{(report.Quick ? ", --quick (smoke sizes, not figures)" : "")}");
+        md.AppendLine(c, $"- Read bandwidth (the reference, same run): {report.ReadBandwidthGbs:0.00} GB/s (vectorised sum over {report.BandwidthArrayMb} MB float32, {report.BandwidthThreads} threads); copy bandwidth: {report.CopyBandwidthGbs:0.00} GB/s (read + written)");
+        md.AppendLine(c, $"- Configuration: {report.Configuration}");
+        foreach (var (peer, state) in report.Peers) md.AppendLine(c, $"- Peer {peer}: {state}");
+        md.AppendLine();
+        md.AppendLine("| workload | backend | N | D | median ms | min ms | max ms | repeats | GB/s | share of read | other |");
+        md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+        foreach (var r in report.Results)
+        {
+            var other = r.Skipped is not null ? $"skipped: {r.Skipped}" : Other(r);
+            md.AppendLine(c, $"| {r.Workload} | {r.Backend} | {r.N} | {r.D} | {BenchText.Ms(r.MedianMs)} | {BenchText.Ms(r.MinMs)} | {BenchText.Ms(r.MaxMs)} | {r.Repeats} | {Fixed(r.Gbs, "0.00")} | {Percent(r.ShareOfRead)} | {other.Replace("|", "/", StringComparison.Ordinal)} |");
+        }
+        md.AppendLine();
+        md.AppendLine("## Ratios to the peers (same data, same run)").AppendLine();
+        md.AppendLine("Peer median time / ours: above 1 means the engine is faster.").AppendLine();
+        var ratios = Ratios(report).ToList();
+        if (ratios.Count == 0)
+        {
+            md.AppendLine("No peer was timed beside an engine backend in this run.");
+        }
+        else
+        {
+            md.AppendLine("| workload | N | D | ours | ours ms | peer | peer ms | ratio |");
+            md.AppendLine("|---|---:|---:|---|---:|---|---:|---:|");
+            foreach (var (ours, peer) in ratios)
+                md.AppendLine(c, $"| {ours.Workload} | {ours.N} | {ours.D} | {ours.Backend} | {BenchText.Ms(ours.MedianMs)} | {peer.Backend} | {BenchText.Ms(peer.MedianMs)} | {Ratio(peer.MedianMs!.Value / ours.MedianMs!.Value)} |");
+        }
+        return md.ToString();
+    }
+
+    /// <summary>Each timed engine row paired with each timed peer row of the same workload and size.</summary>
+    public static IEnumerable<(BenchResult Ours, BenchResult Peer)> Ratios(BenchReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var timed = report.Results.Where(r => r.Skipped is null && r.MedianMs > 0).ToList();
+        // ilgpu-cpu exists to test the kernels, not to be fast: it is compared with nobody.
+        foreach (var ours in timed.Where(r => !BenchBackends.IsPeer(r.Backend) && r.Backend != BenchBackends.IlgpuCpu))
+            foreach (var peer in timed.Where(p => BenchBackends.IsPeer(p.Backend) && p.Workload == ours.Workload && p.N == ours.N && p.D == ours.D))
+                yield return (ours, peer);
+    }
+
+    private static string Ratio(double ratio) =>
+        ratio.ToString(ratio < 0.1 ? "0.000" : ratio < 10 ? "0.00" : "0.0", CultureInfo.InvariantCulture) + "x";
+
+    private static string Other(BenchResult r)
+    {
+        var parts = new List<string>();
+        if (r.OpsPerS is { } ops) parts.Add($"{BenchText.Count(ops)}/s");
+        if (r.AllocatedBytesPerOp is { } a) parts.Add(string.Create(CultureInfo.InvariantCulture, $"{a:0.###} B allocated/op"));
+        if (r.Lost is { } lost) parts.Add($"lost {lost}");
+        return string.Join(", ", parts);
+    }
+
+    private static string Fixed(double? value, string format) => value?.ToString(format, CultureInfo.InvariantCulture) ?? "-";
+
+    private static string Percent(double? share) => share is { } s ? (s * 100).ToString("0", CultureInfo.InvariantCulture) + "%" : "-";
+}

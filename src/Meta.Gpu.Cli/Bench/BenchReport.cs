@@ -1,0 +1,27 @@
+namespace Meta.Gpu.Cli.Bench;
+
+/// <summary>
+/// <c>bench.json</c> (DESIGN §15): the machine, the bandwidth reference of this run, and one row per workload and
+/// backend. Fields beyond §15: the bandwidth array size and threads, the workload configuration, each peer's
+/// version or skip reason, when the run started and how long it took.
+/// </summary>
+public sealed record BenchReport(
+    MachineInfo Machine,
+    double ReadBandwidthGbs,
+    double CopyBandwidthGbs,
+    IReadOnlyList<BenchResult> Results)
+{
+    public int BandwidthArrayMb { get; init; }
+
+    public int BandwidthThreads { get; init; }
+
+    public string Configuration { get; init; } = "";
+
+    public IReadOnlyDictionary<string, string> Peers { get; init; } = new Dictionary<string, string>();
+
+    public bool Quick { get; init; }
+
+    public DateTimeOffset StartedUtc { get; init; }
+
+    public double ElapsedS { get; init; }
+}

@@ -1,0 +1,46 @@
+namespace Meta.Gpu.Cli.Bench;
+
+/// <summary>
+/// One row of <c>bench.json</c>'s <c>results</c> (DESIGN §15). Times are milliseconds per call; <see cref="Gbs"/>
+/// is the bytes of the batch (N x D x 4) over the median time, null for the host workloads (governance, bus,
+/// agent), which report <see cref="OpsPerS"/> instead. A skipped row has a reason and null figures.
+/// </summary>
+/// <remarks>
+/// Fields beyond §15 (allowed: "add fields freely"): <c>ops_per_s</c> (calls or deliveries per second),
+/// <c>allocated_bytes_per_op</c> (managed bytes allocated per call on the calling thread, steady state),
+/// <c>lost</c> (bus deliveries missing after the run drained), <c>note</c> (what was timed, for the peers the
+/// method they use).
+/// </remarks>
+public sealed record BenchResult(
+    string Workload,
+    string Backend,
+    int N,
+    int D,
+    double? MedianMs,
+    double? MinMs,
+    double? MaxMs,
+    int Repeats,
+    double? Gbs,
+    double? ShareOfRead,
+    string? Skipped)
+{
+    public double? OpsPerS { get; init; }
+
+    public double? AllocatedBytesPerOp { get; init; }
+
+    public long? Lost { get; init; }
+
+    public string? Note { get; init; }
+
+    public static BenchResult Skip(string workload, string backend, int n, int d, string reason) =>
+        new(workload, backend, n, d, null, null, null, 0, null, null, reason);
+
+    /// <summary>A timed row from per-call times; <paramref name="bytes"/> = the batch's bytes (0: no bandwidth).</summary>
+    public static BenchResult Timed(string workload, string backend, int n, int d, IReadOnlyList<double> timesMs, long bytes, double readGbs)
+    {
+        var summary = TimingSummary.Of(timesMs);
+        double? gbs = bytes > 0 && summary.MedianMs > 0 ? bytes / (summary.MedianMs * 1e-3) / 1e9 : null;
+        double? share = gbs is { } g && readGbs > 0 ? g / readGbs : null;
+        return new(workload, backend, n, d, summary.MedianMs, summary.MinMs, summary.MaxMs, timesMs.Count, gbs, share, null);
+    }
+}

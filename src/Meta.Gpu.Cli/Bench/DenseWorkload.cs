@@ -1,0 +1,64 @@
+using Meta.Gpu.Compute;
+using Meta.Gpu.Learning.Aggregation;
+
+namespace Meta.Gpu.Cli.Bench;
+
+/// <summary>
+/// One dense workload on one engine backend through the engine's own entry point,
+/// <see cref="DenseCrossDomainAggregator"/>, in the standard configuration of DESIGN §13: the dense form, confidence
+/// weights, no mask, outlier filter off, diversity on (target 0.9, host-side over N values), trim_alpha as
+/// configured; Reptile steps use the <c>interpolate</c> rule with the configured beta.
+/// </summary>
+/// <remarks>
+/// Each call is what a user's round costs: the eligibility scan of the batch, weights and balancing on the host,
+/// then the combine pass. <c>reptile_step</c> is the step alone: the one-row batch (row 0, a domain's update) as the
+/// aggregate stepped onto the prior, so its bandwidth counts D x 4 bytes. <c>fused_trimmed_mean_reptile</c> never
+/// writes the aggregate (§4: the fused path only steps the prior). Each call steps the same prior copy again, as
+/// consecutive rounds do.
+/// </remarks>
+public sealed class DenseWorkload
+{
+    private readonly DenseCrossDomainAggregator _aggregator;
+    private readonly DomainBatch _batch;
+    private readonly float[] _aggregate;
+    private readonly float[] _prior;
+    private readonly ReptileStep? _step;
+
+    public DenseWorkload(string workload, IComputeBackend backend, BenchData data, BenchOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(options);
+        Workload = workload;
+        _prior = (float[])data.Prior.Clone();
+        _aggregate = new float[data.D];
+        var step = new ReptileStep(ReptileRule.Interpolate, options.Beta);
+        (_batch, var method, _step) = workload switch
+        {
+            BenchWorkloads.WeightedMean => (data.Batch, AggregationMethod.Mean, (ReptileStep?)null),
+            BenchWorkloads.TrimmedMean => (data.Batch, AggregationMethod.TrimmedMean, null),
+            BenchWorkloads.Median => (data.Batch, AggregationMethod.Median, null),
+            BenchWorkloads.WeightedMedian => (data.Batch, AggregationMethod.WeightedMedian, null),
+            BenchWorkloads.FusedTrimmedMeanReptile => (data.Batch, AggregationMethod.TrimmedMean, step),
+            BenchWorkloads.ReptileStep => (data.OneRow, AggregationMethod.Mean, step),
+            _ => throw new ArgumentException($"not a dense workload: {workload}", nameof(workload)),
+        };
+        _aggregator = new DenseCrossDomainAggregator(backend, StandardConfig(method, options.TrimAlpha));
+    }
+
+    public string Workload { get; }
+
+    /// <summary>Bytes of the batch this workload reads (the §13 effective-bandwidth numerator).</summary>
+    public long Bytes => (long)_batch.Rows * _batch.Columns * sizeof(float);
+
+    /// <summary>The §13 standard configuration for <paramref name="method"/>.</summary>
+    public static CrossMetaConfig StandardConfig(AggregationMethod method, double trimAlpha) =>
+        new(Method: method, TrimAlpha: trimAlpha, Weighting: DomainWeighting.Confidence, OutlierFilter: false, DiversityEntropyTarget: 0.9);
+
+    /// <summary>One round.</summary>
+    public void Run()
+    {
+        if (_step is { } step) _aggregator.AggregateAndStep(_batch, _prior, step);
+        else _aggregator.Aggregate(_batch, _aggregate);
+    }
+}

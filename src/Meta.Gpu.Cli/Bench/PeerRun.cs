@@ -1,0 +1,13 @@
+namespace Meta.Gpu.Cli.Bench;
+
+/// <summary>What one peer reported for one size: per workload its call times, or why it was skipped.</summary>
+public sealed record PeerRun(string Peer, string? Skipped, string? Version, string? Device, IReadOnlyDictionary<string, PeerTimes> Results)
+{
+    /// <summary>The library the script could not import (another interpreter may have it).</summary>
+    public string? MissingModule { get; init; }
+
+    public static PeerRun Skip(string peer, string reason) => new(peer, reason, null, null, new Dictionary<string, PeerTimes>());
+}
+
+/// <summary>A peer's timed calls of one workload (milliseconds), or the reason it has none.</summary>
+public sealed record PeerTimes(IReadOnlyList<double> TimesMs, string? Skipped);

@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+
+namespace Meta.Gpu.Cli.Bench;
+
+/// <summary>
+/// Runs a peer script of <c>benchmarks/peers/</c> (numpy, PyTorch) on the data files of one size and reads the
+/// JSON it prints. The script times its own calls (process start and file reading are not counted). A missing
+/// interpreter, a missing library (the script says so), a crash or a timeout is reported as the peer skipped, with
+/// the reason — never as a figure.
+/// </summary>
+public static class PythonPeer
+{
+    /// <summary>Where the scripts are: beside the tool (peers/, copied at build), else benchmarks/peers above the current folder.</summary>
+    public static string? FindScript(string fileName)
+    {
+        var beside = Path.Combine(AppContext.BaseDirectory, "peers", fileName);
+        if (File.Exists(beside)) return beside;
+        for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "benchmarks", "peers", fileName);
+            if (File.Exists(candidate)) return candidate;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The interpreters to try, in order: the option or META_GPU_PYTHON alone when set; else python3 on PATH, then
+    /// /usr/bin/python3 (a PATH python, e.g. pyenv's, often lacks numpy while the system one has it, and a GPU
+    /// machine's PATH python is the one with torch).
+    /// </summary>
+    public static IReadOnlyList<string> PythonCandidates(string? configured)
+    {
+        if (!string.IsNullOrWhiteSpace(configured)) return [configured];
+        var env = Environment.GetEnvironmentVariable("META_GPU_PYTHON");
+        if (!string.IsNullOrWhiteSpace(env)) return [env];
+        var found = new List<string>();
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(dir, "python3");
+            if (File.Exists(candidate)) { found.Add(candidate); break; }
+        }
+        if (File.Exists("/usr/bin/python3") && !found.Contains("/usr/bin/python3")) found.Add("/usr/bin/python3");
+        return found;
+    }
+
+    public static async Task<PeerRun> RunAsync(
+        string peer, string scriptName, string dataFolder, int n, int d, IReadOnlyList<string> workloads,
+        BenchOptions options, IReadOnlyList<string> extraArgs, CancellationToken token)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var script = FindScript(scriptName);
+        if (script is null) return PeerRun.Skip(peer, $"{scriptName} not found beside the tool or under benchmarks/peers");
+        var pythons = PythonCandidates(options.Python);
+        if (pythons.Count == 0) return PeerRun.Skip(peer, "python3 not found (set META_GPU_PYTHON or --python)");
+        PeerRun? run = null;
+        foreach (var python in pythons)
+        {
+            run = await RunOnceAsync(python, peer, scriptName, script, dataFolder, n, d, workloads, options, extraArgs, token).ConfigureAwait(false);
+            // Only a missing library moves on to the next interpreter; any other outcome is this peer's answer.
+            if (run.MissingModule is null) return run;
+        }
+        return run!;
+    }
+
+    private static async Task<PeerRun> RunOnceAsync(
+        string python, string peer, string scriptName, string script, string dataFolder, int n, int d, IReadOnlyList<string> workloads,
+        BenchOptions options, IReadOnlyList<string> extraArgs, CancellationToken token)
+    {
+        var start = new ProcessStartInfo(python)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(script);
+        foreach (var (flag, value) in new[]
+                 {
+                     ("--data", dataFolder), ("--n", n.ToString(CultureInfo.InvariantCulture)), ("--d", d.ToString(CultureInfo.InvariantCulture)),
+                     ("--workloads", string.Join(',', workloads)), ("--repeats", options.Repeats.ToString(CultureInfo.InvariantCulture)),
+                     ("--warmup", options.Warmup.ToString(CultureInfo.InvariantCulture)),
+                     ("--trim-alpha", options.TrimAlpha.ToString("R", CultureInfo.InvariantCulture)),
+                     ("--beta", options.Beta.ToString("R", CultureInfo.InvariantCulture)),
+                     ("--budget-s", options.RowBudget.TotalSeconds.ToString("R", CultureInfo.InvariantCulture)),
+                 })
+        {
+            start.ArgumentList.Add(flag);
+            start.ArgumentList.Add(value);
+        }
+        foreach (var arg in extraArgs) start.ArgumentList.Add(arg);
+
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new InvalidOperationException("no process");
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            return PeerRun.Skip(peer, $"could not start {python}: {e.Message}");
+        }
+        using (process)
+        {
+            var stdout = process.StandardOutput.ReadToEndAsync(token);
+            var stderr = process.StandardError.ReadToEndAsync(token);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
+            timeout.CancelAfter(options.PeerTimeout);
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!token.IsCancellationRequested)
+            {
+                process.Kill(entireProcessTree: true);
+                return PeerRun.Skip(peer, $"{scriptName} ran past {options.PeerTimeout.TotalSeconds:0} s and was stopped");
+            }
+            var output = await stdout.ConfigureAwait(false);
+            var errors = await stderr.ConfigureAwait(false);
+            if (process.ExitCode != 0)
+                return PeerRun.Skip(peer, $"{scriptName} exited with {process.ExitCode}: {LastLine(errors)}");
+            return Parse(peer, scriptName, output);
+        }
+    }
+
+    /// <summary>Reads the script's JSON line: {"skipped": reason} or {"version", "device"?, "results": {workload: {"times_ms"} | {"skipped"}}}.</summary>
+    public static PeerRun Parse(string peer, string scriptName, string output)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(LastLine(output));
+        }
+        catch (JsonException e)
+        {
+            return PeerRun.Skip(peer, $"{scriptName} printed no JSON ({e.Message})");
+        }
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) return PeerRun.Skip(peer, $"{scriptName} printed {root.ValueKind}, not an object");
+            if (root.TryGetProperty("skipped", out var skipped))
+                return PeerRun.Skip(peer, skipped.ToString()) with { MissingModule = Text(root, "missing") };
+            var results = new Dictionary<string, PeerTimes>(StringComparer.Ordinal);
+            if (root.TryGetProperty("results", out var table) && table.ValueKind == JsonValueKind.Object)
+                foreach (var entry in table.EnumerateObject())
+                {
+                    if (entry.Value.TryGetProperty("skipped", out var reason))
+                        results[entry.Name] = new PeerTimes([], reason.ToString());
+                    else if (entry.Value.TryGetProperty("times_ms", out var times) && times.ValueKind == JsonValueKind.Array && times.GetArrayLength() > 0)
+                        results[entry.Name] = new PeerTimes(times.EnumerateArray().Select(t => t.GetDouble()).ToArray(), null);
+                    else
+                        results[entry.Name] = new PeerTimes([], $"{scriptName} gave no times for {entry.Name}");
+                }
+            return new PeerRun(peer, null, Text(root, "version"), Text(root, "device"), results);
+        }
+    }
+
+    private static string? Text(JsonElement obj, string name) =>
+        obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static string LastLine(string text)
+    {
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return lines.Length == 0 ? "(no output)" : lines[^1];
+    }
+}

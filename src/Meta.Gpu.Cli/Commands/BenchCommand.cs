@@ -1,0 +1,80 @@
+using System.CommandLine;
+using Meta.Gpu.Cli.Bench;
+using Spectre.Console;
+
+namespace Meta.Gpu.Cli.Commands;
+
+/// <summary>
+/// `meta-gpu bench`: times the dense workloads on the engine's backends and on the peers (numpy, TorchSharp,
+/// PyTorch) on the same data in the same run, with the machine's read bandwidth measured beside them, and writes
+/// bench.json, bench.md and bench.png (DESIGN §15) into --out. A progress bar on a terminal, one line per row
+/// otherwise.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var outDir = new Option<string>("--out") { Description = "Folder for bench.json, bench.md and bench.png (default: the current folder).", DefaultValueFactory = _ => "." };
+        var workloads = new Option<string?>("--workloads") { Description = $"Comma list of workloads (default: all): {string.Join(", ", BenchWorkloads.All)}." };
+        var backends = new Option<string?>("--backends") { Description = $"Comma list of backends and peers (default: all): {string.Join(", ", BenchBackends.All)}." };
+        var n = new Option<int?>("--n") { Description = $"Domains N for every backend (default: {BenchOptions.StandardN}; ilgpu-cpu {BenchOptions.SmallN})." };
+        var d = new Option<int?>("--d") { Description = $"Parameters D for every backend (default: {BenchOptions.StandardD}; ilgpu-cpu {BenchOptions.SmallD})." };
+        var repeats = new Option<int?>("--repeats") { Description = "Timed calls per row (default 5; --quick 3)." };
+        var warmup = new Option<int?>("--warmup") { Description = "Untimed calls before them (default 1)." };
+        var quick = new Option<bool>("--quick") { Description = $"Smoke run: N={BenchOptions.QuickN}, D={BenchOptions.QuickD}, 3 repeats, a 16 MB bandwidth array, short host workloads." };
+        var python = new Option<string?>("--python") { Description = "Python for the numpy and PyTorch peers (default: $META_GPU_PYTHON, python3 on PATH, /usr/bin/python3)." };
+        var command = new Command("bench", "Benchmark the backends against numpy, TorchSharp and PyTorch on the same data; write bench.json, bench.md, bench.png.")
+        {
+            outDir, workloads, backends, n, d, repeats, warmup, quick, python,
+        };
+        command.SetAction((result, token) => MetaGpuApp.GuardAsync(console, () =>
+        {
+            var options = result.GetValue(quick) ? BenchOptions.QuickDefaults : new BenchOptions();
+            options = options with
+            {
+                OutDir = result.GetValue(outDir) ?? ".",
+                Workloads = List(result.GetValue(workloads)) ?? options.Workloads,
+                Backends = List(result.GetValue(backends)) ?? options.Backends,
+                N = result.GetValue(n),
+                D = result.GetValue(d),
+                Repeats = result.GetValue(repeats) ?? options.Repeats,
+                Warmup = result.GetValue(warmup) ?? options.Warmup,
+                Python = result.GetValue(python),
+            };
+            return RunAsync(console, options, token);
+        }));
+        return command;
+    }
+
+    private static IReadOnlyList<string>? List(string? text) =>
+        text is null ? null : text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => s.ToLowerInvariant()).Distinct().ToList();
+
+    private static async Task<int> RunAsync(CliConsole console, BenchOptions options, CancellationToken token)
+    {
+        var harness = new BenchHarness(options);
+        var total = harness.Plan().Count;
+        BenchReport report;
+        if (console.IsInteractive)
+        {
+            report = await AnsiConsole.Progress()
+                .AutoClear(false)
+                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
+                .StartAsync(async ctx =>
+                {
+                    var task = ctx.AddTask("bench", maxValue: total);
+                    var r = await harness.RunAsync(new SpectreProgress(task), token).ConfigureAwait(false);
+                    task.Description = "done";
+                    return r;
+                }).ConfigureAwait(false);
+        }
+        else
+        {
+            report = await harness.RunAsync(new PlainProgress(console.Out, total), token).ConfigureAwait(false);
+        }
+        BenchOutputs.Write(report, options.OutDir);
+        await console.Out.WriteLineAsync(BenchOutputs.Markdown(report)).ConfigureAwait(false);
+        var folder = Path.GetFullPath(options.OutDir);
+        await console.Out.WriteLineAsync($"bench: wrote {Path.Combine(folder, BenchOutputs.JsonFile)}, {BenchOutputs.MarkdownFile} and {BenchOutputs.ChartFile}").ConfigureAwait(false);
+        return MetaGpuApp.ExitOk;
+    }
+}

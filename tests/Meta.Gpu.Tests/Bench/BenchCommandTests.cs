@@ -1,0 +1,130 @@
+using System.Text.Json.Nodes;
+using Meta.Gpu.Cli;
+using Meta.Gpu.Cli.Bench;
+using Meta.Gpu.Tests.Storage;
+
+namespace Meta.Gpu.Tests.Bench;
+
+/// <summary>`meta-gpu bench --quick` in process at tiny sizes: the three files and the §15 fields (not speed).</summary>
+public sealed class BenchCommandTests
+{
+    private static readonly string[] ResultFields =
+        ["workload", "backend", "n", "d", "median_ms", "min_ms", "max_ms", "repeats", "gbs", "share_of_read", "skipped"];
+
+    private static async Task<(int Code, string Out, string Error)> RunAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var code = await MetaGpuApp.RunAsync(args, new CliConsole(TextReader.Null, output, error));
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public async Task QuickRunWritesJsonTableAndChartWithTheDesignFields()
+    {
+        using var folder = new TempFolder();
+        var (code, output, error) = await RunAsync(
+            "bench", "--quick", "--n", "4", "--d", "64", "--repeats", "2", "--warmup", "0",
+            "--workloads", "weighted_mean,trimmed_mean,governance_update,bus_delivery",
+            "--backends", "cpu,numpy,torchsharp,pytorch,cuda",
+            "--out", folder.Path);
+        Assert.True(code == 0, $"exit {code}: {error}");
+        Assert.Contains("bench [", output, StringComparison.Ordinal); // plain progress lines when not a terminal
+
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(folder.Path, "bench.json")))!.AsObject();
+        var machine = json["machine"]!.AsObject();
+        Assert.False(string.IsNullOrWhiteSpace(machine["cpu"]!.GetValue<string>()));
+        Assert.Equal(Environment.ProcessorCount, machine["cores"]!.GetValue<int>());
+        Assert.Equal(MachineInfo.SimdLevel(), machine["simd"]!.GetValue<string>());
+        Assert.True(machine.ContainsKey("gpu"));
+        Assert.True(json["read_bandwidth_gbs"]!.GetValue<double>() > 0);
+        Assert.True(json["copy_bandwidth_gbs"]!.GetValue<double>() > 0);
+
+        var results = json["results"]!.AsArray().Select(r => r!.AsObject()).ToList();
+        Assert.NotEmpty(results);
+        foreach (var r in results)
+        {
+            foreach (var field in ResultFields) Assert.True(r.ContainsKey(field), $"result lacks {field}: {r.ToJsonString()}");
+            if (r["skipped"] is null)
+            {
+                var median = r["median_ms"]!.GetValue<double>();
+                Assert.InRange(median, r["min_ms"]!.GetValue<double>(), r["max_ms"]!.GetValue<double>());
+                Assert.Equal(2, r["repeats"]!.GetValue<int>());
+            }
+            else
+            {
+                Assert.False(string.IsNullOrWhiteSpace(r["skipped"]!.GetValue<string>()));
+                Assert.Null(r["median_ms"]);
+                Assert.Null(r["gbs"]);
+            }
+        }
+
+        // Every requested pair has a row; the engine's dense rows carry a bandwidth and its share of the read one.
+        var pairs = results.Select(r => (r["workload"]!.GetValue<string>(), r["backend"]!.GetValue<string>())).ToHashSet();
+        foreach (var w in new[] { "weighted_mean", "trimmed_mean" })
+            foreach (var b in new[] { "cpu", "numpy", "torchsharp", "pytorch", "cuda" })
+                Assert.Contains((w, b), pairs);
+        var cpu = results.Single(r => r["workload"]!.GetValue<string>() == "trimmed_mean" && r["backend"]!.GetValue<string>() == "cpu");
+        Assert.Null(cpu["skipped"]);
+        Assert.Equal(4, cpu["n"]!.GetValue<int>());
+        Assert.Equal(64, cpu["d"]!.GetValue<int>());
+        Assert.True(cpu["gbs"]!.GetValue<double>() > 0);
+        Assert.True(cpu["share_of_read"]!.GetValue<double>() > 0);
+
+        var governance = results.Single(r => r["workload"]!.GetValue<string>() == "governance_update");
+        Assert.Null(governance["skipped"]);
+        Assert.Equal(0.0, governance["allocated_bytes_per_op"]!.GetValue<double>());
+        var bus = results.Single(r => r["workload"]!.GetValue<string>() == "bus_delivery");
+        Assert.Null(bus["skipped"]);
+        Assert.Equal(0, bus["lost"]!.GetValue<long>());
+        Assert.True(bus["ops_per_s"]!.GetValue<double>() > 0);
+
+        var md = File.ReadAllText(Path.Combine(folder.Path, "bench.md"));
+        Assert.Contains("| workload | backend | N | D | median ms |", md, StringComparison.Ordinal);
+        Assert.Contains("Read bandwidth", md, StringComparison.Ordinal);
+        Assert.Contains("## Ratios to the peers", md, StringComparison.Ordinal);
+
+        var png = File.ReadAllBytes(Path.Combine(folder.Path, "bench.png"));
+        Assert.True(png.Length > 1000);
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+    }
+
+    [Theory]
+    [InlineData("--workloads", "sort", "--workloads")]
+    [InlineData("--backends", "tpu", "--backends")]
+    [InlineData("--repeats", "0", "--repeats")]
+    [InlineData("--n", "0", "--n")]
+    public async Task BadFlagsExitTwoNamingTheFlag(string flag, string value, string named)
+    {
+        using var folder = new TempFolder();
+        var (code, _, error) = await RunAsync("bench", "--quick", flag, value, "--out", folder.Path);
+        Assert.Equal(MetaGpuApp.ExitUserError, code);
+        Assert.Contains(named, error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(folder.Path, "bench.json")));
+    }
+
+    [Fact]
+    public void PeerOutputIsReadOrReportedAsSkipped()
+    {
+        var ok = PythonPeer.Parse("numpy", "numpy_peer.py",
+            "noise\n{\"peer\":\"numpy\",\"version\":\"1.24\",\"results\":{\"median\":{\"times_ms\":[3,1,2]},\"weighted_median\":{\"skipped\":\"none\"}}}\n");
+        Assert.Null(ok.Skipped);
+        Assert.Equal("1.24", ok.Version);
+        Assert.Equal([3.0, 1.0, 2.0], ok.Results["median"].TimesMs);
+        Assert.Equal("none", ok.Results["weighted_median"].Skipped);
+
+        var missing = PythonPeer.Parse("numpy", "numpy_peer.py", "{\"skipped\":\"numpy is not installed\",\"missing\":\"numpy\"}");
+        Assert.Equal("numpy is not installed", missing.Skipped);
+        Assert.Equal("numpy", missing.MissingModule);
+
+        var garbage = PythonPeer.Parse("numpy", "numpy_peer.py", "Traceback (most recent call last)");
+        Assert.StartsWith("numpy_peer.py printed no JSON", garbage.Skipped, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MedianOfAnEvenCountIsTheMeanOfTheMiddleTwo()
+    {
+        Assert.Equal(new TimingSummary(2.5, 1, 9), TimingSummary.Of([9, 1, 2, 3]));
+        Assert.Equal(new TimingSummary(2, 1, 9), TimingSummary.Of([9, 1, 2]));
+    }
+}
