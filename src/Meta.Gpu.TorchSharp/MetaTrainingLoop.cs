@@ -36,7 +36,6 @@ public sealed class MetaTrainingLoop : IDisposable
         ["tau"] = 0.9,
     };
 
-    private readonly nn.Module _model;
     private readonly ParameterVector _parameters;
     private readonly IOuterStep _outerStep;
     private readonly IEventBus? _bus;
@@ -55,7 +54,6 @@ public sealed class MetaTrainingLoop : IDisposable
         ArgumentNullException.ThrowIfNull(outerStep);
         _options = options ?? new MetaTrainingOptions();
         _options.Validate();
-        _model = model;
         _outerStep = outerStep;
         _bus = bus;
         _parameters = new ParameterVector(model);
@@ -291,6 +289,5 @@ public sealed class MetaTrainingLoop : IDisposable
         foreach (var subscription in _subscriptions) subscription.Dispose();
         _subscriptions.Clear();
         _parameters.Dispose();
-        GC.KeepAlive(_model);
     }
 }

@@ -48,10 +48,7 @@ internal static class DemoReport
     {
         var o = result.Options;
         var table = new Table()
-            .Title(string.Create(CultureInfo.InvariantCulture,
-                $"post-adaptation MSE on {o.HeldOutTasks} held-out sine tasks (K={o.Shots}, {o.InnerSteps} SGD steps)"))
-            .Caption(string.Create(CultureInfo.InvariantCulture,
-                $"seed {o.Seed}, {o.Domains} domains x {o.MetaRounds} meta-rounds, backend {result.Backend}, {result.Elapsed.TotalSeconds:F1} s"))
+            .Title(string.Create(CultureInfo.InvariantCulture, $"post-adaptation MSE on {o.HeldOutTasks} held-out tasks"))
             .AddColumn("starting point")
             .AddColumn(new TableColumn("MSE").RightAligned())
             .AddColumn(new TableColumn("x meta-learned").RightAligned());
@@ -59,6 +56,14 @@ internal static class DemoReport
         table.AddRow("random init", Format(result.Mse.Random), Ratio(result.Mse.Random, result.Mse.Meta));
         table.AddRow("joint training", Format(result.Mse.Joint), Ratio(result.Mse.Joint, result.Mse.Meta));
         return table;
+    }
+
+    /// <summary>The settings behind the table, on one line.</summary>
+    public static string Summary(SineDemoResult result)
+    {
+        var o = result.Options;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"K={o.Shots} shots, {o.InnerSteps} SGD steps (lr {o.InnerLearningRate}); seed {o.Seed}; {o.Domains} domains x {o.MetaRounds} meta-rounds; backend {result.Backend}; final beta {result.FinalBeta:F3}; {result.Elapsed.TotalSeconds:F1} s");
     }
 
     private static string Format(double value) => value.ToString("F4", CultureInfo.InvariantCulture);

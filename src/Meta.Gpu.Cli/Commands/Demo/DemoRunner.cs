@@ -87,6 +87,7 @@ internal static class DemoRunner
         await File.WriteAllTextAsync(jsonPath, DemoReport.Json(result, settings.Governance), token).ConfigureAwait(false);
         DemoPlot.Save(result, pngPath);
         ansi.Write(DemoReport.Table(result));
+        await console.Out.WriteLineAsync(DemoReport.Summary(result)).ConfigureAwait(false);
         if (!settings.Quiet)
             await console.Out.WriteLineAsync($"wrote {jsonPath} and {pngPath}").ConfigureAwait(false);
         return MetaGpuApp.ExitOk;
