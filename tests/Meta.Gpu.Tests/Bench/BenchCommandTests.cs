@@ -25,7 +25,7 @@ public sealed class BenchCommandTests
         using var folder = new TempFolder();
         var (code, output, error) = await RunAsync(
             "bench", "--quick", "--n", "4", "--d", "64", "--repeats", "2", "--warmup", "0",
-            "--workloads", "weighted_mean,trimmed_mean,governance_update,bus_delivery",
+            "--workloads", "weighted_mean,trimmed_mean,governance_update,bus_delivery,agent_round",
             "--backends", "cpu,numpy,torchsharp,pytorch,cuda",
             "--out", folder.Path);
         Assert.True(code == 0, $"exit {code}: {error}");
@@ -78,6 +78,10 @@ public sealed class BenchCommandTests
         Assert.Null(bus["skipped"]);
         Assert.Equal(0, bus["lost"]!.GetValue<long>());
         Assert.True(bus["ops_per_s"]!.GetValue<double>() > 0);
+
+        var agent = results.Single(r => r["workload"]!.GetValue<string>() == "agent_round");
+        Assert.Null(agent["skipped"]);
+        Assert.Equal(4, agent["n"]!.GetValue<int>());
 
         var md = File.ReadAllText(Path.Combine(folder.Path, "bench.md"));
         Assert.Contains("| workload | backend | N | D | median ms |", md, StringComparison.Ordinal);
