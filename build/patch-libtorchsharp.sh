@@ -33,7 +33,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 python=/usr/bin/python3
 [ -x "$python" ] || python=$(command -v python3 || true)
 
-fail() { echo "patch-libtorchsharp: $*" >&2; exit 1; }
+# A missing tool is reported, not fatal: everything but `meta-gpu demo` and the TorchSharp tests works without
+# libtorch, and those say clearly that TorchSharp's native library failed to load.
+fail() { echo "patch-libtorchsharp: $* -- TorchSharp will not load from this build output"; exit 0; }
 command -v patchelf >/dev/null || fail "patchelf is missing (apt-get install -y patchelf); TorchSharp cannot load on this libstdc++ without it"
 command -v g++ >/dev/null || fail "g++ is missing; it builds the one-symbol shim TorchSharp needs on this libstdc++"
 [ -n "$python" ] || fail "python3 is missing; it marks the GLIBCXX_3.4.32 requirement weak"

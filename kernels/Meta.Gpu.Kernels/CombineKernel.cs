@@ -11,8 +11,8 @@ namespace Meta.Gpu.Kernels;
 /// <c>ColumnRules</c> (the float64 reference) renormalises them.</para>
 /// <para><c>mean</c> = sum q x / sum q. <c>trimmed_mean</c>: k = floor(alpha * n_d) dropped from each end of the
 /// (value, row) order, sum q x / sum q over the rest (k = 0: the weighted mean). <c>median</c>: the unweighted
-/// median. <c>weighted_median</c>: S = sum q ((value, row) order, as the reference), c the running sum of q in (value, row) order,
-/// eps = 1e-12 S; the first cell with c &gt;= S/2 - eps; when |c - S/2| &lt;= eps and a next cell exists, the mean
+/// median. <c>weighted_median</c>: S = sum q (summed in (value, row) order, as the reference), c the running
+/// sum of q in (value, row) order, eps = 1e-12 S; the first cell with c &gt;= S/2 - eps; when |c - S/2| &lt;= eps and a next cell exists, the mean
 /// of the two, else the cell's value. Every decision (k, the ranks, the pick) is made in float64 / integers
 /// exactly as the float64 reference makes it.</para>
 /// <para>The column's value is rounded to float32 (the aggregate's type) and that float32 value v steps the

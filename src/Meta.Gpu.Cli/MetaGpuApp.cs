@@ -38,6 +38,7 @@ public static class MetaGpuApp
         yield return AggregateCommand.Create(console);
         yield return StorageSoakCommand.Create(console);
         yield return DevicesCommand.Create(console);
+        yield return ServeCommand.Create(console);
         yield return BenchCommand.Create(console);
     }
 

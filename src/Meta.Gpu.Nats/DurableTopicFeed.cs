@@ -99,7 +99,8 @@ internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFe
     {
         if (_consumer is null) return false;
         await _consumer.RefreshAsync(cancellationToken).ConfigureAwait(false);
-        return _consumer.Info is { NumPending: 0, NumAckPending: 0 };
+        // Unacknowledged messages are fine when a handler holds them on purpose (a deferred acknowledgement).
+        return _consumer.Info.NumPending == 0 && _consumer.Info.NumAckPending <= Deferred;
     }
 
     protected override ValueTask CloseAsync() => ValueTask.CompletedTask;

@@ -74,10 +74,14 @@ internal sealed class LocalSubscriber : IDisposable
             _feed.PulseRoom();
             // handled: the handler ran to its end (returned or threw), so a durable message may be acknowledged.
             var handled = false;
+            DeferrableAcknowledgement? acknowledgement = null;
             try
             {
                 if (!_disposed && !_bus.IsAbandoned)
                 {
+                    if (delivery.Ticket is { } ticket)
+                        acknowledgement = new DeferrableAcknowledgement(() => _bus.IsAbandoned ? ValueTask.CompletedTask : ticket.SignalAsync(handled: true));
+                    DeliveryAcknowledgement.Current = acknowledgement;
                     await _handler(delivery.Event, _bus.StoppingToken).ConfigureAwait(false);
                     handled = true;
                 }
@@ -95,8 +99,14 @@ internal sealed class LocalSubscriber : IDisposable
             }
             finally
             {
-                if (delivery.Ticket is not null)
-                    await delivery.Ticket.SignalAsync(handled).ConfigureAwait(false);
+                DeliveryAcknowledgement.Current = null;
+                if (acknowledgement is { Deferred: true } && handled)
+                    // The handler took the acknowledgement over: it acknowledges once the effect is saved.
+                    delivery.Ticket!.MarkDeferred();
+                else if (acknowledgement is not null && handled)
+                    await acknowledgement.AcknowledgeAsync().ConfigureAwait(false);
+                else if (delivery.Ticket is not null)
+                    await delivery.Ticket.SignalAsync(handled: false).ConfigureAwait(false);
                 _bus.DeliveryFinished(handled);
             }
         }

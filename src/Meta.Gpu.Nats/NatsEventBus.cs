@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Meta.Gpu.Nats.Dense;
 using Meta.Gpu.Runtime;
 using Meta.Gpu.Serialization;
+using Meta.Gpu.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using NATS.Client.Core;
@@ -32,7 +33,8 @@ namespace Meta.Gpu.Nats;
 /// (<c>Nats-Msg-Id</c>), so a retried publish is stored once; a redelivery after a crash is still possible and
 /// is recognised by the receiver from the same two fields (DESIGN §10: the agent ignores a sequence not newer
 /// than the last one it saved). Other topics are core NATS: fire-and-forget, at most once.</para>
-/// <para>Dense topics carry their float32 <c>vector</c> binary (DESIGN §11); one larger than the inline limit
+/// <para>Dense topics carry their float32 <c>vector</c> binary, as a <see cref="DensePriorFile"/> record whose
+/// round field is the domain's sequence (DESIGN §11); one larger than the inline limit
 /// goes through the JetStream object store and the message carries the object's name and SHA-256. The receiver
 /// verifies both checksums and rejects a mismatch (an error log line and <see cref="NatsBusStats.Rejected"/>),
 /// never delivering it.</para>
@@ -517,7 +519,7 @@ public sealed class NatsEventBus : IEventBus
                 case KindDenseInline:
                 {
                     var (envelope, blob) = DensePayload.ReadInline(data ?? []);
-                    var (vector, _) = DenseWireFormat.Decode(blob.Span);
+                    var vector = DensePriorFile.FromBytes(blob.ToArray()).Values;
                     return new(true, DensePayload.Join(envelope, vector), null);
                 }
                 case KindDenseObject:
@@ -563,7 +565,7 @@ public sealed class NatsEventBus : IEventBus
             Reject(topic, $"object {name}: SHA-256 mismatch (message says {expected}, object has {actual})");
             return default;
         }
-        var (vector, _) = DenseWireFormat.Decode(blob);
+        var vector = DensePriorFile.FromBytes(blob).Values;
         Interlocked.Increment(ref _objectsFetched);
         return new(true, DensePayload.Join(envelope, vector), name);
     }
@@ -573,7 +575,7 @@ public sealed class NatsEventBus : IEventBus
         var (envelope, vector) = DensePayload.Split(payload, topic);
         var messageId = MessageId(envelope);
         var sequence = envelope["sequence"] is JsonValue s && s.TryGetValue<long>(out var seq) ? seq : 0;
-        var blob = DenseWireFormat.Encode(vector, sequence);
+        var blob = DensePriorFile.ToBytes(vector, Math.Max(0, sequence));
         var inline = DensePayload.FrameInline(envelope, blob);
         if (inline.Length <= InlineLimitBytes)
             return (inline, new NatsHeaders { [KindHeader] = KindDenseInline }, messageId);

@@ -83,12 +83,20 @@ internal abstract class TopicFeed
     {
         var subscribers = Volatile.Read(ref _subscribers);
         if (subscribers.Length == 0) return false;
-        var ticket = settle is null ? null : new DeliveryTicket(subscribers.Length, settle);
+        var ticket = settle is null ? null : new DeliveryTicket(subscribers.Length, settle, this);
         foreach (var subscriber in subscribers)
             if (!await subscriber.EnqueueAsync(new Delivery(busEvent, ticket), cancellationToken).ConfigureAwait(false) && ticket is not null)
                 await ticket.SignalAsync(handled: false).ConfigureAwait(false);
         return true;
     }
+
+    private int _deferred;
+
+    /// <summary>Durable messages every local handler has finished with, held unacknowledged by a handler that
+    /// deferred the acknowledgement.</summary>
+    public int Deferred => Volatile.Read(ref _deferred);
+
+    public void DeferredChanged(int delta) => Interlocked.Add(ref _deferred, delta);
 
     /// <summary>Messages this bus published on the topic that have not come back from the broker yet.</summary>
     public int LocalInFlight => Volatile.Read(ref _localInFlight);

@@ -1,16 +1,22 @@
+using Meta.Gpu.Compute;
+using Meta.Gpu.Learning.Aggregation;
+
 namespace Meta.Gpu.TorchSharp;
 
-/// <summary>Outer steps by backend name: the seam between training loops and the compute engine.</summary>
+/// <summary>Outer steps by backend name.</summary>
 public static class OuterSteps
 {
-    /// <summary>"host": <see cref="WeightedMeanReptileStep"/>, the plain confidence-weighted Reptile step.</summary>
-    public static IOuterStep Create(string backend)
+    /// <summary>"host": the plain confidence-weighted mean (<see cref="WeightedMeanReptileStep"/>); any compute
+    /// backend name (<see cref="ComputeBackends.Names"/>: cpu, cuda, opencl, ilgpu-cpu, auto): the engine's
+    /// aggregation and Reptile step on it (<see cref="EngineOuterStep"/>).</summary>
+    /// <exception cref="InvalidInputException">An unknown name, or a device backend that is not there.</exception>
+    public static IOuterStep Create(string backend, CrossMetaConfig? config = null)
     {
         ArgumentNullException.ThrowIfNull(backend);
-        return backend switch
-        {
-            "host" => new WeightedMeanReptileStep(),
-            _ => throw new InvalidInputException($"--backend: unknown backend '{backend}' (known: host)"),
-        };
+        return backend.Trim().Equals(Host, StringComparison.OrdinalIgnoreCase)
+            ? new WeightedMeanReptileStep()
+            : new EngineOuterStep(ComputeBackends.Create(backend), config);
     }
+
+    public const string Host = "host";
 }

@@ -1,6 +1,6 @@
-using Meta.Gpu.Telemetry;
 using Meta.Gpu.Compute;
 using Meta.Gpu.Learning.Aggregation;
+using Meta.Gpu.Telemetry;
 
 namespace Meta.Gpu.Kernels.Tests;
 

@@ -65,7 +65,7 @@ public sealed class IlgpuPrimitiveTests(IlgpuCpuFixture fixture)
     }
 
     [Theory]
-    [InlineData(33, 1000, true, 64, 31)]
+    [InlineData(33, 1000, true, 300, 31)]
     [InlineData(5, 100, false, 7, 32)]
     [InlineData(2, 7, true, 1, 33)]
     public void ForcedChunks_GiveTheWholeBatchResultsExactly(int n, int d, bool mask, int chunk, int seed)

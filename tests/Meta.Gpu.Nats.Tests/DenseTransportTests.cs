@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Meta.Gpu.Nats.Dense;
 using Meta.Gpu.Serialization;
+using Meta.Gpu.Storage;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.ObjectStore;
@@ -25,22 +26,6 @@ public sealed class DenseTransportTests
     {
         var node = BusPayload.AsObject(payload, Topic)["vector"];
         return node is JsonValue value && value.TryGetValue<float[]>(out var floats) ? floats : throw new InvalidOperationException("vector is not a float[]");
-    }
-
-    [Fact]
-    public void Wire_format_round_trips_and_detects_corruption_and_truncation()
-    {
-        var v = Vector(1000, 1);
-        var blob = DenseWireFormat.Encode(v, round: 42);
-        Assert.Equal("MGPU"u8.ToArray(), blob[..4]);
-        var (back, round) = DenseWireFormat.Decode(blob);
-        Assert.Equal(v, back);
-        Assert.Equal(42, round);
-
-        var flipped = (byte[])blob.Clone();
-        flipped[DenseWireFormat.HeaderBytes + 10] ^= 0x01;
-        Assert.Contains("checksum", Assert.Throws<InvalidInputException>(() => DenseWireFormat.Decode(flipped)).Message);
-        Assert.Contains("truncated", Assert.Throws<InvalidInputException>(() => DenseWireFormat.Decode(blob[..^5])).Message);
     }
 
     [Fact]
@@ -111,7 +96,7 @@ public sealed class DenseTransportTests
         await using (var raw = new NatsConnection(new NatsOpts { Url = server.Url }))
         {
             var store = await new NatsObjContext(new NatsJSContext(raw)).GetObjectStoreAsync(options.ObjectBucket);
-            await store.PutAsync($"{Topic}/site-9:5", DenseWireFormat.Encode(Vector(100_000, 99), 5));
+            await store.PutAsync($"{Topic}/site-9:5", DensePriorFile.ToBytes(Vector(100_000, 99), 5));
         }
 
         await using var aggregator = await Buses.ConnectAsync(options);
@@ -136,5 +121,33 @@ public sealed class DenseTransportTests
         var error = await Assert.ThrowsAsync<InvalidInputException>(async () =>
             await bus.PublishAsync(Topic, new JsonObject { ["domain_id"] = "x", ["sequence"] = 1 }));
         Assert.Contains("vector", error.Message);
+    }
+}
+
+public sealed class DenseTamperTests
+{
+    [Fact]
+    public async Task An_inline_dense_message_with_a_broken_checksum_is_rejected_and_never_delivered()
+    {
+        await using var server = await NatsServer.StartAsync();
+        var options = Buses.Options(server);
+        await using var aggregator = await Buses.ConnectAsync(options);
+        var delivered = 0;
+        using var _ = aggregator.Subscribe("federation.dense_update", (_, _) => { Interlocked.Increment(ref delivered); return ValueTask.CompletedTask; });
+        await aggregator.WaitForIdleAsync();
+
+        var blob = DensePriorFile.ToBytes(new float[] { 1, 2, 3, 4 }, 1);
+        blob[DensePriorFile.HeaderSize + 2] ^= 0x40; // a flipped bit in the values
+        var frame = DensePayload.FrameInline(new JsonObject { ["domain_id"] = "evil", ["sequence"] = 1 }, blob);
+        await using (var raw = new NatsConnection(new NatsOpts { Url = server.Url }))
+        {
+            var js = new NatsJSContext(raw);
+            var ack = await js.PublishAsync($"{options.SubjectPrefix}.federation.dense_update", frame, headers: new NatsHeaders { ["Meta-Gpu-Kind"] = "dense-inline" });
+            ack.EnsureSuccess();
+        }
+        await aggregator.WaitForIdleAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(0, Volatile.Read(ref delivered));
+        Assert.Equal(1, aggregator.NatsStats.Rejected);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Meta.Gpu.Runtime;
 using Meta.Gpu.Serialization;
 
 namespace Meta.Gpu.Nats.Tests;
@@ -140,5 +141,55 @@ public sealed class DurableDeliveryTests
         await aggregator.WaitForIdleAsync().WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(Enumerable.Range(1, 20).Select(s => ("d1", (long)s)), ledger.Applied);
+    }
+
+    [Fact]
+    public async Task A_deferred_acknowledgement_keeps_work_until_the_handler_saves_it()
+    {
+        await using var server = await NatsServer.StartAsync();
+        var options = Buses.Options(server);
+        await using (var domains = await Buses.ConnectAsync(options))
+            for (var s = 1; s <= 4; s++)
+                await domains.PublishAsync(Topic, Pack("d" + s, 1));
+
+        // The first aggregator holds all four as pending (as the agent does until a round saves them) and
+        // saves, hence acknowledges, only the first two before it dies.
+        var held = new List<IDeliveryAcknowledgement>();
+        var first = await Buses.ConnectAsync(options);
+        var all = new TaskCompletionSource();
+        using (first.Subscribe(Topic, (e, _) =>
+        {
+            lock (held)
+            {
+                held.Add(DeliveryAcknowledgement.Defer() ?? throw new InvalidOperationException("a durable delivery must be deferrable"));
+                if (held.Count == 4) all.TrySetResult();
+            }
+            return ValueTask.CompletedTask;
+        }))
+        {
+            await all.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            await held[0].AcknowledgeAsync();
+            await held[1].AcknowledgeAsync();
+            await held[1].AcknowledgeAsync(); // idempotent
+            // Deferred deliveries count as handled: WaitForIdle does not wait for their acknowledgement.
+            await first.WaitForIdleAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            await first.AbandonAsync();
+        }
+
+        await using var second = await Buses.ConnectAsync(options);
+        var redelivered = new List<string>();
+        using var _ = second.Subscribe(Topic, (e, _) =>
+        {
+            redelivered.Add(Read(e.Payload).Domain);
+            return ValueTask.CompletedTask;
+        });
+        await second.WaitForIdleAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(["d3", "d4"], redelivered.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Defer_outside_a_durable_delivery_is_null()
+    {
+        Assert.Null(DeliveryAcknowledgement.Defer());
     }
 }

@@ -17,11 +17,13 @@ public sealed class SineDemoTests
     [Fact]
     public async Task A_short_meta_training_run_beats_random_init_on_held_out_tasks()
     {
-        var result = await SineDemo.RunAsync(Short, new WeightedMeanReptileStep(), new MetaTrainingOptions { Beta = 0.3 });
+        using var engine = OuterSteps.Create("cpu");
+        var result = await SineDemo.RunAsync(Short, engine, new MetaTrainingOptions { Beta = 0.3 });
 
         Assert.True(result.Mse.Meta < 0.8 * result.Mse.Random,
             $"meta-learned {result.Mse.Meta:F3} vs random init {result.Mse.Random:F3}");
         Assert.Equal(0.3, result.FinalBeta);
+        Assert.Equal("cpu", result.Backend);
         Assert.Equal(Short.EvaluationPoints, result.Example.GridX.Length);
         Assert.Equal(Short.Shots, result.Example.ShotsX.Length);
         Assert.All([result.Example.Meta, result.Example.Random, result.Example.Joint], p => Assert.Equal(Short.EvaluationPoints, p.Length));

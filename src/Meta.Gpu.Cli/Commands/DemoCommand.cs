@@ -25,7 +25,7 @@ internal static class DemoCommand
         var innerLr = new Option<double>("--inner-lr") { Description = $"Learning rate of the inner SGD steps (default {defaults.InnerLearningRate}).", DefaultValueFactory = _ => defaults.InnerLearningRate };
         var beta = new Option<double>("--beta") { Description = $"Outer (Reptile) step size to start from (default {defaults.Beta}); with governance on, the optimizer's beta takes over.", DefaultValueFactory = _ => defaults.Beta };
         var heldOut = new Option<int>("--held-out") { Description = $"Held-out tasks in the final comparison (default {defaults.HeldOutTasks}).", DefaultValueFactory = _ => defaults.HeldOutTasks };
-        var backend = new Option<string>("--backend") { Description = "Compute backend of the outer step: cpu (default), cuda, opencl, ilgpu-cpu, auto.", DefaultValueFactory = _ => defaults.Backend };
+        var backend = new Option<string>("--backend") { Description = "Compute backend of the outer step: cpu (default), cuda, opencl, ilgpu-cpu, auto; host = a plain weighted mean without the engine.", DefaultValueFactory = _ => defaults.Backend };
         var noGovernance = new Option<bool>("--no-governance") { Description = "Run without the supervisor and agent on the bus (fixed outer step size)." };
         var quiet = new Option<bool>("--quiet") { Description = "Print only the result table." };
         var command = new Command("demo", "Meta-learn few-shot sine regression (Reptile) through the engine and compare starting points.")

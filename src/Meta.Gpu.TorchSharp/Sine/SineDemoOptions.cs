@@ -10,10 +10,10 @@ public sealed record SineDemoOptions
     public int Seed { get; init; } = 42;
 
     /// <summary>Meta-rounds (outer Reptile steps).</summary>
-    public int MetaRounds { get; init; } = 1000;
+    public int MetaRounds { get; init; } = 3000;
 
     /// <summary>Domains (sine tasks) sampled per meta-round.</summary>
-    public int Domains { get; init; } = 16;
+    public int Domains { get; init; } = 10;
 
     /// <summary>K: training points per task.</summary>
     public int Shots { get; init; } = 10;
@@ -22,7 +22,7 @@ public sealed record SineDemoOptions
     public int InnerSteps { get; init; } = 5;
 
     /// <summary>Learning rate of the inner SGD steps.</summary>
-    public double InnerLearningRate { get; init; } = 0.02;
+    public double InnerLearningRate { get; init; } = 0.05;
 
     /// <summary>Held-out tasks the three starting points are compared on.</summary>
     public int HeldOutTasks { get; init; } = 100;

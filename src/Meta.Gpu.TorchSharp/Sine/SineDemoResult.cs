@@ -24,7 +24,11 @@ public sealed record SineDemoResult(
     int Rollbacks,
     double FinalBeta,
     IReadOnlyDictionary<string, double> Knobs,
-    TimeSpan Elapsed);
+    TimeSpan Elapsed)
+{
+    /// <summary>Rounds the governing agent took on the knob prior (0 without one); set by the host that runs it.</summary>
+    public long GovernanceRounds { get; init; }
+}
 
 /// <summary>Where the demo is, for a progress bar: the phase ("meta-training", "joint training",
 /// "evaluating"), done of total, and the last meta-round when there is one.</summary>

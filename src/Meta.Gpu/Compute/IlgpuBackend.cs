@@ -26,7 +26,7 @@ namespace Meta.Gpu.Compute;
 /// <see cref="CombineKernel"/>. Participating rows must have no non-finite present cell (eligibility rejects
 /// them first); their order in (value, row) sorting is undefined otherwise.</para>
 /// <para>Calls are serialised: one backend drives one device stream. Its device's memory is read through
-/// <see cref="DeviceTelemetry.ForBackend(IComputeBackend, double, TimeSpan?)"/>, which shares the accelerator.</para>
+/// <see cref="DeviceTelemetry.ForBackend(IComputeBackend, double, TimeSpan?, ILogger?)"/>, which shares the accelerator.</para>
 /// <para>Device telemetry (DESIGN §13): after every call the backend reports the device bytes it holds to the
 /// process-wide <see cref="DeviceAllocationLedger"/> of its kind (and gives them back when disposed); OpenCL
 /// telemetry counts them as the device's used memory, and OpenCL chunk planning takes free = total - held, since
@@ -100,6 +100,9 @@ public sealed class IlgpuBackend : IComputeBackend
     /// <summary>The device's name as its driver reports it.</summary>
     public string DeviceName => _device.DeviceName;
 
+    /// <summary>The telemetry label: kind and device name ("cuda NVIDIA H100 ...").</summary>
+    string IDeviceTelemetrySource.Device => $"{Name} {DeviceName}";
+
     /// <summary>Forces the column chunk width (null, the default: from free device memory; a width &gt;= D
     /// keeps the batch resident when it fits).</summary>
     public int? ChunkColumns { get; set; }
@@ -113,8 +116,11 @@ public sealed class IlgpuBackend : IComputeBackend
     /// <summary>Device bytes this backend holds after its last call (0 once disposed).</summary>
     public long DeviceBytesHeld => Interlocked.Read(ref _reportedBytes);
 
-    /// <summary>The accelerator, for device telemetry that shares it (<see cref="DeviceTelemetry.ForBackend(IComputeBackend, double, TimeSpan?)"/>).</summary>
-    internal KernelAccelerator Device => _device;
+    /// <summary>The accelerator, for device telemetry that shares it (<see cref="DeviceTelemetry.ForBackend(IComputeBackend, double, TimeSpan?, ILogger?)"/>).</summary>
+    internal KernelAccelerator Accelerator => _device;
+
+    /// <summary>The device, as telemetry labels it: the backend name and the driver's device name.</summary>
+    public string Device => $"{Name} {DeviceName}";
 
     /// <summary>
     /// The backend <paramref name="kind"/> ("cuda", "opencl", "ilgpu-cpu") on its first usable device, with the

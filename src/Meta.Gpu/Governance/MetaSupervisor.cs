@@ -103,13 +103,16 @@ public sealed class MetaSupervisor : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
 
-    /// <summary>Handles one event, waiting for the one in progress first. The bus calls it; a host that feeds
-    /// events itself may call it directly.</summary>
+    /// <summary>Handles one event, waiting for the one in progress first; after <see cref="StopAsync"/> it
+    /// ignores events. The bus calls it; a host that feeds events itself may call it directly.</summary>
     public async ValueTask HandleAsync(BusEvent busEvent, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // A delivery already under way when StopAsync unsubscribed may still get here: after a stop nothing
+            // more is handled (the subscription is gone; this is not an error).
+            if (_stopped) return;
             switch (busEvent.Topic)
             {
                 case GovernanceTopics.Telemetry:

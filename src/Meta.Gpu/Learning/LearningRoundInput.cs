@@ -11,11 +11,16 @@ namespace Meta.Gpu.Learning;
 /// </summary>
 public sealed record LearningRoundInput(double Reward, DrgProfile Drg, double LatencyMs, SchedulerTelemetry Scheduler)
 {
-    /// <summary>Reads a processing payload; a field of the wrong type is an <see cref="InvalidInputException"/>.</summary>
+    /// <summary>Reads a processing payload; a field of the wrong type, or a non-finite reward, is an
+    /// <see cref="InvalidInputException"/>.</summary>
     public static LearningRoundInput FromProcessingMetrics(JsonObject payload, double latencyTargetMs, string path = LearningTopics.ProcessingMetrics)
     {
         ArgumentNullException.ThrowIfNull(payload);
-        var reward = JsonRead.OptionalDouble(payload, "meta_score", path) ?? JsonRead.OptionalDouble(payload, "gain_p50", path) ?? 0.0;
+        var metaScore = JsonRead.OptionalDouble(payload, "meta_score", path);
+        var reward = metaScore ?? JsonRead.OptionalDouble(payload, "gain_p50", path) ?? 0.0;
+        // A non-finite reward would poison the reward EMA for good: the payload is refused instead.
+        if (!double.IsFinite(reward))
+            throw new InvalidInputException($"{JsonRead.Join(path, metaScore is null ? "gain_p50" : "meta_score")}: the reward must be finite, got {reward}");
         var latency = JsonRead.OptionalDouble(payload, "latency_ms", path);
         var scheduler = SchedulerTelemetry.FromJson(payload, path);
         var drg = new DrgProfile(

@@ -2,6 +2,8 @@ using System.Text.Json.Nodes;
 using Meta.Gpu.Learning.Aggregation;
 using Meta.Gpu.Runtime;
 using Meta.Gpu.Serialization;
+using Meta.Gpu.Telemetry;
+using Meta.Gpu.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -35,6 +37,7 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     private readonly IEventBus _bus;
     private readonly IPriorStore _store;
     private readonly ILogger _logger;
+    private readonly IDeviceTelemetrySource? _deviceTelemetry;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly List<IDisposable> _subscriptions = [];
@@ -45,13 +48,19 @@ public sealed class MetaLearningAgent : IAsyncDisposable
 
     /// <param name="bus">The bus to subscribe to and publish on.</param>
     /// <param name="config">Settings (default: the design's).</param>
-    /// <param name="store">Where the global prior is saved (default: in memory).</param>
+    /// <param name="store">Where the global prior is saved (default: in memory; see the overload taking a
+    /// <see cref="MetaStorageManager"/> for the durable store).</param>
     /// <param name="time">Clock for update and telemetry timestamps (default: the system clock).</param>
     /// <param name="schedulerRandom">Uniform [0, 1) draws for the scheduler's jitter (default: shared random).</param>
     /// <param name="logger">Where refused updates and storage failures are reported.</param>
+    /// <param name="deviceTelemetry">Read for vram_high (the scheduler's and the DRG profile's) when a
+    /// <c>processing_metrics</c> payload lacks it (DESIGN §13); one reading serves both. Null: such a payload reads
+    /// as not vram_high.</param>
     public MetaLearningAgent(IEventBus bus, MetaLearningConfig? config = null, IPriorStore? store = null,
-        TimeProvider? time = null, Func<double>? schedulerRandom = null, ILogger<MetaLearningAgent>? logger = null)
+        TimeProvider? time = null, Func<double>? schedulerRandom = null, ILogger<MetaLearningAgent>? logger = null,
+        IDeviceTelemetrySource? deviceTelemetry = null)
     {
+        _deviceTelemetry = deviceTelemetry;
         ArgumentNullException.ThrowIfNull(bus);
         _bus = bus;
         Config = (config ?? MetaLearningConfig.Default).Validated();
@@ -63,6 +72,14 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         Scheduler = new MetaScheduler(Config.Scheduler, schedulerRandom);
         Aggregator = new CrossDomainMetaAggregator(Config.Cross);
         Optimizer = new OnlineReptileOptimizer(Config.Optimizer);
+    }
+
+    /// <summary>An agent whose global prior lives in <paramref name="storage"/> (atomic, with backups): loaded at
+    /// start, saved after every round.</summary>
+    public MetaLearningAgent(IEventBus bus, MetaLearningConfig? config, MetaStorageManager storage,
+        TimeProvider? time = null, Func<double>? schedulerRandom = null, ILogger<MetaLearningAgent>? logger = null)
+        : this(bus, config, new StoragePriorStore(storage), time, schedulerRandom, logger)
+    {
     }
 
     public MetaLearningConfig Config { get; }
@@ -105,9 +122,11 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         ObjectDisposedException.ThrowIf(_stopped, this);
         if (_started) throw new InvalidOperationException("the learning agent is already started");
         cancellationToken.ThrowIfCancellationRequested();
-        _started = true;
 
+        // A store whose prior and backups are all unusable throws here: the agent does not start over a trained
+        // prior from scratch.
         var saved = _store.LoadPrior();
+        _started = true;
         if (saved is not null)
         {
             lock (_globalPrior)
@@ -184,6 +203,11 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     {
         // Read everything first: a malformed payload changes nothing (not even the window count).
         var round = LearningRoundInput.FromProcessingMetrics(payload, Config.Scheduler.LatencyTargetMs);
+        if (_deviceTelemetry is not null && payload["vram_high"] is null)
+        {
+            var vramHigh = VramHighReading.From(null, _deviceTelemetry, _logger);
+            round = round with { Drg = round.Drg with { VramHigh = vramHigh }, Scheduler = round.Scheduler with { VramHigh = vramHigh } };
+        }
         Scheduler.RecordWindow();
         // Always asked: it adapts the interval and resets the count even when nothing is pending.
         if (!Scheduler.ShouldUpdate(round.Scheduler)) return;

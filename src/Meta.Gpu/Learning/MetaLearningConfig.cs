@@ -2,19 +2,20 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Meta.Gpu.Learning.Aggregation;
 using Meta.Gpu.Serialization;
+using Meta.Gpu.Storage;
 
 namespace Meta.Gpu.Learning;
 
 /// <summary>
 /// The learning agent's configuration (DESIGN §10): sections <c>domain</c> (§7), <c>cross</c> (§4),
-/// <c>optimizer</c> (§8), <c>scheduler</c> (§9), <c>validator</c> (§12). A partial document takes the defaults for
-/// what it omits; an unknown key, in any section, is an error naming it.
+/// <c>optimizer</c> (§8), <c>scheduler</c> (§9), <c>validator</c> (§12), <c>storage</c> (§11). A partial document
+/// takes the defaults for what it omits; an unknown key, in any section, is an error naming it.
 /// </summary>
 public sealed record MetaLearningConfig
 {
     public static MetaLearningConfig Default { get; } = new();
 
-    private static readonly string[] Sections = ["domain", "cross", "optimizer", "scheduler", "validator"];
+    private static readonly string[] Sections = ["domain", "cross", "optimizer", "scheduler", "validator", "storage"];
 
     public DomainLearnerConfig Domain { get; init; } = DomainLearnerConfig.Default;
 
@@ -25,6 +26,10 @@ public sealed record MetaLearningConfig
     public SchedulerConfig Scheduler { get; init; } = SchedulerConfig.Default;
 
     public ValidatorConfig Validator { get; init; } = ValidatorConfig.Default;
+
+    /// <summary>Where a host keeps the priors (<c>new MetaStorageManager(config.Storage)</c>); the agent itself
+    /// saves wherever the store it is given points.</summary>
+    public StorageConfig Storage { get; init; } = StorageConfig.Default;
 
     /// <summary>Both the learner's and the optimizer's update rule (they go together: <c>delta</c> updates are
     /// added to the prior, <c>interpolate</c> updates are stepped toward).</summary>
@@ -42,6 +47,7 @@ public sealed record MetaLearningConfig
         Optimizer.Validated();
         Scheduler.Validated();
         Validator.Validated();
+        Storage.Validated();
         return this;
     }
 
@@ -57,6 +63,7 @@ public sealed record MetaLearningConfig
             Optimizer = Optimizer.With(JsonRead.Object(document, "optimizer"), "optimizer"),
             Scheduler = Scheduler.With(JsonRead.Object(document, "scheduler"), "scheduler"),
             Validator = Validator.With(JsonRead.Object(document, "validator"), "validator"),
+            Storage = Storage.With(JsonRead.Object(document, "storage"), "storage"),
         }).Validated();
     }
 
@@ -85,5 +92,6 @@ public sealed record MetaLearningConfig
         ["optimizer"] = Optimizer.ToJson(),
         ["scheduler"] = Scheduler.ToJson(),
         ["validator"] = Validator.ToJson(),
+        ["storage"] = Storage.ToJson(),
     };
 }

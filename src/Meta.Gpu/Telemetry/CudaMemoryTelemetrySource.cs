@@ -12,7 +12,7 @@ namespace Meta.Gpu.Telemetry;
 /// </summary>
 /// <remarks>
 /// <para>Two ways to get one: share the engine's accelerator (<see cref="CudaMemoryTelemetrySource(KernelAccelerator, double)"/>,
-/// or <see cref="DeviceTelemetry.ForBackend(Compute.IComputeBackend, double, TimeSpan?)"/>), which costs nothing more
+/// or <see cref="DeviceTelemetry.ForBackend(Compute.IComputeBackend, double, TimeSpan?, Microsoft.Extensions.Logging.ILogger?)"/>), which costs nothing more
 /// on the device; or <see cref="TryOpen"/>, which opens its own CUDA context (a few hundred MB of device memory,
 /// as any CUDA context) and owns it until disposed.</para>
 /// <para>Reads are serialised by a lock: ILGPU binds the accelerator's context to the calling thread for the query,
@@ -112,7 +112,13 @@ public sealed class CudaMemoryTelemetrySource : IDeviceTelemetrySource, IDisposa
         return () => Read(cuda);
     }
 
-    private static (long, long) Read(CudaAccelerator cuda) => (cuda.GetFreeMemory(), cuda.MemorySize);
+    /// <summary>The driver's (free, total), with the accelerator's context bound to this thread for the query (CUDA
+    /// contexts are per thread; the previous binding is restored).</summary>
+    private static (long, long) Read(CudaAccelerator cuda)
+    {
+        using var binding = cuda.BindScoped();
+        return (cuda.GetFreeMemory(), cuda.MemorySize);
+    }
 
     private sealed class OwnedCudaContext(Context context, CudaAccelerator accelerator) : IDisposable
     {

@@ -16,7 +16,7 @@ public static class DeviceTelemetry
 
     /// <summary>
     /// The telemetry source for backend <paramref name="backend"/>. <c>cuda</c> opens a CUDA context of its own
-    /// (prefer <see cref="ForBackend(IComputeBackend, double, TimeSpan?)"/> when the engine's backend exists).
+    /// (prefer <see cref="ForBackend(IComputeBackend, double, TimeSpan?, ILogger?)"/> when the engine's backend exists).
     /// Dispose the result when it is disposable.
     /// </summary>
     /// <param name="backend">"auto", "cuda", "opencl", "cpu" or "ilgpu-cpu".</param>
@@ -49,12 +49,12 @@ public static class DeviceTelemetry
     /// ilgpu-cpu, a fallback wrapper) the machine's memory, or the named backend's device. The source must not be
     /// used after <paramref name="backend"/> is disposed.</summary>
     public static CachedTelemetrySource ForBackend(IComputeBackend backend, double vramHighThreshold = DeviceMemorySample.DefaultVramHighThreshold,
-        TimeSpan? minInterval = null)
+        TimeSpan? minInterval = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(backend);
         if (backend is IlgpuBackend ilgpu)
         {
-            var device = ilgpu.Device;
+            var device = ilgpu.Accelerator;
             IDeviceTelemetrySource source = device.Kind switch
             {
                 DeviceKind.Cuda => new CudaMemoryTelemetrySource(device, vramHighThreshold),
@@ -64,8 +64,10 @@ public static class DeviceTelemetry
             };
             return new CachedTelemetrySource(source, minInterval);
         }
+        // A fallback wrapper computes on its primary until a device failure: read the primary's device.
+        if (backend is FallbackBackend fallback) return ForBackend(fallback.Primary, vramHighThreshold, minInterval, logger);
         return backend.Name is "cuda" or "opencl"
-            ? ForBackend(backend.Name, vramHighThreshold, minInterval)
+            ? ForBackend(backend.Name, vramHighThreshold, minInterval, logger)
             : new CachedTelemetrySource(new CpuMemoryTelemetrySource(vramHighThreshold), minInterval);
     }
 

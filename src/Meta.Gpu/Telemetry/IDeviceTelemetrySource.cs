@@ -10,8 +10,9 @@ namespace Meta.Gpu.Telemetry;
 /// bound how often it really reads. A reading that fails throws, and the caller decides the fallback.</remarks>
 public interface IDeviceTelemetrySource
 {
-    /// <summary>The device read, as a short label for logs and payloads: "cpu", "cuda:0 NVIDIA H100 ...".</summary>
-    string Device { get; }
+    /// <summary>The device read, as a short label for logs and payloads: "cpu", "cuda:0 NVIDIA H100 ...". Sources
+    /// written before the label existed report their type name.</summary>
+    string Device => GetType().Name;
 
     /// <summary>Reads device memory now.</summary>
     DeviceMemorySample Sample();

@@ -2,6 +2,8 @@ using System.Text.Json.Nodes;
 using Meta.Gpu.Learning;
 using Meta.Gpu.Learning.Aggregation;
 using Meta.Gpu.Runtime;
+using Meta.Gpu.Storage;
+using Meta.Gpu.Tests.Storage;
 
 namespace Meta.Gpu.Tests.Learning;
 
@@ -150,8 +152,9 @@ public sealed class MetaLearningAgentTests : IAsyncLifetime
         await Publish(LearningTopics.ProcessingMetrics, """{"gain_p50": "high"}""");
         await Publish(LearningTopics.PolicyPack, """{"metrics": {}, "controller": {"tau": 1}}""");
         await Publish(LearningTopics.PolicyPack, """{"domain_id": "a", "controller": {"tau": "x"}}""");
+        await Publish(LearningTopics.ProcessingMetrics, """{"gain_p50": "nan"}""");
 
-        Assert.Equal(errors + 3, _bus.Stats.Errors);
+        Assert.Equal(errors + 4, _bus.Stats.Errors);
         Assert.Equal(0, agent.Scheduler.WindowsCounted);
         Assert.Empty(agent.Learner.Domains);
         Assert.Empty(agent.PendingDomains);
@@ -178,5 +181,29 @@ public sealed class MetaLearningAgentTests : IAsyncLifetime
         await agent.StopAsync();
         await Pack("a", tau: 1.0, gMin: 0.01);
         Assert.Empty(agent.Learner.Domains);
+    }
+
+    [Fact]
+    public async Task With_storage_the_prior_is_saved_to_disk_and_a_new_agent_resumes_from_it()
+    {
+        using var folder = new TempFolder();
+        var storage = new MetaStorageManager(new StorageConfig(folder.Path));
+        await using (var agent = new MetaLearningAgent(_bus, Config, storage))
+        {
+            await agent.StartAsync();
+            await Pack("a", tau: 0.8, gMin: 0.01);
+            await Window(gain: 1.0);
+        }
+
+        Assert.True(File.Exists(storage.PriorPath));
+        var saved = new MetaStorageManager(new StorageConfig(folder.Path)).LoadPrior()!;
+        Assert.Equal(0.8, saved["tau"], 6);
+        var telemetry = Assert.IsType<MetaLearningTelemetry>(_bus.Published.Single(p => p.Topic == LearningTopics.MetaTelemetry).Payload);
+        Assert.True(telemetry.MetaStorageMb > 0);
+
+        await using var resumed = new MetaLearningAgent(_bus, Config, new MetaStorageManager(new StorageConfig(folder.Path)));
+        await resumed.StartAsync();
+        Assert.Equal(saved, resumed.GlobalPrior);
+        Assert.Equal(0.8, resumed.Optimizer.Prior["tau"], 6);
     }
 }

@@ -10,7 +10,7 @@ public sealed class MetaLearningConfigTests
     {
         var config = MetaLearningConfig.FromJson("""
             {"scheduler": {"update_interval_windows": 2, "jitter": 0}, "cross": {"method": "median", "diversity_entropy_target": null},
-             "domain": {"update_rule": "delta"}, "optimizer": {"beta_init": 0.2}}
+             "domain": {"update_rule": "delta"}, "optimizer": {"beta_init": 0.2}, "storage": {"root": "priors"}}
             """);
 
         Assert.Equal(2, config.Scheduler.UpdateIntervalWindows);
@@ -22,6 +22,8 @@ public sealed class MetaLearningConfigTests
         Assert.Equal(UpdateRule.Delta, config.Domain.UpdateRule);
         Assert.Equal(0.2, config.Optimizer.BetaInit);
         Assert.Equal(ValidatorConfig.Default, config.Validator);
+        Assert.Equal("priors", config.Storage.Root);
+        Assert.Equal(10, config.Storage.Retention);
     }
 
     [Theory]
@@ -31,6 +33,7 @@ public sealed class MetaLearningConfigTests
     [InlineData("""{"domain": {"lr": 1}}""", "domain.lr")]
     [InlineData("""{"optimizer": {"beta": 1}}""", "optimizer.beta")]
     [InlineData("""{"validator": {"min_conf": 1}}""", "validator.min_conf")]
+    [InlineData("""{"storage": {"path": "x"}}""", "storage.path")]
     public void Unknown_keys_are_errors_naming_them(string json, string name)
     {
         var error = Assert.Throws<InvalidInputException>(() => MetaLearningConfig.FromJson(json));

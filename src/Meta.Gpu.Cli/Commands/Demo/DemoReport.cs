@@ -20,6 +20,7 @@ internal static class DemoReport
             ["domains"] = o.Domains,
             ["elapsed_s"] = Math.Round(result.Elapsed.TotalSeconds, 3),
             ["governance"] = governance,
+            ["governance_rounds"] = result.GovernanceRounds,
             ["held_out_tasks"] = o.HeldOutTasks,
             ["inner_learning_rate"] = o.InnerLearningRate,
             ["inner_steps"] = o.InnerSteps,

@@ -24,6 +24,7 @@ internal static class DemoRunner
             InnerLearningRate = settings.InnerLearningRate,
         };
         options.Validate();
+        using var outerStep = OuterSteps.Create(settings.Backend);
         var outDir = Path.GetFullPath(settings.OutputDirectory);
         Directory.CreateDirectory(outDir);
 
@@ -43,7 +44,6 @@ internal static class DemoRunner
                 $"backend {settings.Backend}; governance {(settings.Governance ? "on" : "off")}")).ConfigureAwait(false);
         }
 
-        using var outerStep = OuterSteps.Create(settings.Backend);
         SineDemoResult result;
         if (!settings.Quiet && console.IsInteractive)
         {
@@ -92,8 +92,13 @@ internal static class DemoRunner
         return MetaGpuApp.ExitOk;
     }
 
-    /// <summary>With governance on, the run has an in-process bus with a supervisor on it, and the outer step
-    /// follows a DESIGN §8 optimizer's beta (starting at --beta); without, the step size stays at --beta.</summary>
+    /// <summary>
+    /// With governance on, the run has an in-process bus with a <see cref="MetaSupervisor"/> and a
+    /// <see cref="MetaLearningAgent"/> on it: the loop publishes each domain's policy pack and each round's
+    /// processing metrics, follows the supervisor's knobs and the agent's rollbacks, and its outer step size is
+    /// the agent's optimizer's beta (DESIGN §8: it starts at --beta and grows while the outer step has latency
+    /// headroom). Without governance the step size stays at --beta.
+    /// </summary>
     private static async Task<SineDemoResult> RunDemoAsync(
         SineDemoOptions options, IOuterStep outerStep, DemoSettings settings, Action<SineDemoProgress> progress, CancellationToken token)
     {
@@ -101,19 +106,26 @@ internal static class DemoRunner
         if (!settings.Governance)
             return await SineDemo.RunAsync(options, outerStep, loopOptions, progress: progress, cancellationToken: token).ConfigureAwait(false);
 
-        var optimizer = new OnlineReptileOptimizer(new OptimizerConfig(BetaInit: settings.Beta, BetaMax: Math.Max(settings.Beta, OptimizerConfig.Default.BetaMax)).Validated("--beta"));
+        var config = MetaLearningConfig.Default with
+        {
+            Optimizer = OptimizerConfig.Default with { BetaInit = settings.Beta, BetaMax = Math.Max(settings.Beta, OptimizerConfig.Default.BetaMax) },
+        };
+        // The scheduler's jitter draws from a seeded source so that a seeded run repeats exactly.
+        var jitter = new Random(options.Seed + 3);
         var bus = new EventBus();
         await using (bus.ConfigureAwait(false))
         {
             var supervisor = new MetaSupervisor(bus);
+            var agent = new MetaLearningAgent(bus, config, schedulerRandom: jitter.NextDouble);
             await using (supervisor.ConfigureAwait(false))
+            await using (agent.ConfigureAwait(false))
             {
                 supervisor.Start();
-                var result = await SineDemo.RunAsync(options, outerStep, loopOptions, bus, loop => loop.FollowOptimizer(optimizer), progress, token)
+                await agent.StartAsync(token).ConfigureAwait(false);
+                var result = await SineDemo.RunAsync(options, outerStep, loopOptions, bus, loop => loop.StepSize = () => agent.Optimizer.Beta, progress, token)
                     .ConfigureAwait(false);
                 await bus.WaitForIdleAsync(token).ConfigureAwait(false);
-                await supervisor.StopAsync(token).ConfigureAwait(false);
-                return result;
+                return result with { GovernanceRounds = agent.Rounds };
             }
         }
     }

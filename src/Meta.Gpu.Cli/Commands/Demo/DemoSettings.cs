@@ -1,21 +1,22 @@
 namespace Meta.Gpu.Cli.Commands.Demo;
 
-/// <summary>What `meta-gpu demo` was asked to do. Holds no TorchSharp type, so parsing never loads libtorch.</summary>
+/// <summary>What `meta-gpu demo` was asked to do. Holds no type of the TorchSharp side, so building the command
+/// line never loads it; the defaults repeat <c>SineDemoOptions</c>'s (keep them in step).</summary>
 internal sealed record DemoSettings
 {
     public string OutputDirectory { get; init; } = ".";
     public int Seed { get; init; } = 42;
-    public int MetaRounds { get; init; } = 1000;
-    public int Domains { get; init; } = 16;
+    public int MetaRounds { get; init; } = 3000;
+    public int Domains { get; init; } = 10;
     public int InnerSteps { get; init; } = 5;
     public int HeldOutTasks { get; init; } = 100;
-    public double InnerLearningRate { get; init; } = 0.02;
+    public double InnerLearningRate { get; init; } = 0.05;
 
     /// <summary>The outer step size the run starts from (the optimizer's <c>beta_init</c>, DESIGN §8).</summary>
     public double Beta { get; init; } = 0.1;
 
     /// <summary>The outer step's compute backend; <c>cpu</c> by default (the 2-minute figure is for it).</summary>
-    public string Backend { get; init; } = "host";
+    public string Backend { get; init; } = "cpu";
 
     /// <summary>Supervisor and agent on the bus, governing the run (default on).</summary>
     public bool Governance { get; init; } = true;

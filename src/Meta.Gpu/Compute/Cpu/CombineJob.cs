@@ -30,6 +30,11 @@ internal sealed class CombineJob(
                 TrimmedMeanKernel.Run(batch, rows, weights, trimCount, c0, c1, target, this);
                 return 0;
             }
+            if (method == AggregationMethod.Median && n <= MedianKernel.MaxRows)
+            {
+                MedianKernel.Run(batch, rows, c0, c1, target, this);
+                return 0;
+            }
         }
         return RunExact(c0, c1, target);
     }

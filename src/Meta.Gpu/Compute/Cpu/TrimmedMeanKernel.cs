@@ -19,7 +19,7 @@ namespace Meta.Gpu.Compute.Cpu;
 internal static class TrimmedMeanKernel
 {
     [SkipLocalsInit]
-    public static void Run(DomainBatch batch, int[] rows, double[] weights, int k, int c0, int c1, ColumnTarget target, CombineJob exact)
+    internal static void Run(DomainBatch batch, int[] rows, double[] weights, int k, int c0, int c1, ColumnTarget target, CombineJob exact)
     {
         var n = rows.Length;
         var width = Vector256<float>.Count;
@@ -30,35 +30,32 @@ internal static class TrimmedMeanKernel
         Span<double> sums = stackalloc double[width];
         ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
         var stride = (nint)batch.Stride;
+        Span<float> weightsF = stackalloc float[n];
+        for (var r = 0; r < n; r++) weightsF[r] = (float)weights[r];
 
+        RowPrefetch.Columns(batch.Values, rows, batch.Stride, c0, Math.Min(end, c0 + RowPrefetch.Block));
         for (var c = c0; c < end; c += width)
         {
-            small.Fill(Vector256.Create(float.PositiveInfinity));
-            large.Fill(Vector256.Create(float.NegativeInfinity));
-            for (var r = 0; r < n; r++)
+            if ((c - c0) % RowPrefetch.Block == 0)
+                RowPrefetch.Columns(batch.Values, rows, batch.Stride, c + RowPrefetch.Block, Math.Min(end, c + 2 * RowPrefetch.Block));
+            Vector256<float> lo, hi;
+            switch (k + 1)
             {
-                var x = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + c));
-                var up = x;
-                var down = x;
-                for (var j = 0; j <= k; j++)
-                {
-                    var s = small[j];
-                    small[j] = Vector256.MinNative(s, up);
-                    up = Vector256.MaxNative(s, up);
-                    var l = large[j];
-                    large[j] = Vector256.MaxNative(l, down);
-                    down = Vector256.MinNative(l, down);
-                }
+                case 1: (lo, hi) = Extremes<Size1>(ref data, rows, stride, c); break;
+                case 2: (lo, hi) = Extremes<Size2>(ref data, rows, stride, c); break;
+                case 3: (lo, hi) = Extremes<Size3>(ref data, rows, stride, c); break;
+                case 4: (lo, hi) = Extremes<Size4>(ref data, rows, stride, c); break;
+                case 5: (lo, hi) = Extremes<Size5>(ref data, rows, stride, c); break;
+                case 6: (lo, hi) = Extremes<Size6>(ref data, rows, stride, c); break;
+                case 7: (lo, hi) = Extremes<Size7>(ref data, rows, stride, c); break;
+                case 8: (lo, hi) = Extremes<Size8>(ref data, rows, stride, c); break;
+                default: (lo, hi) = Extremes(ref data, rows, stride, c, small, large); break;
             }
-
-            var lo = small[k];
-            var hi = large[k];
             var sumLo = Vector256<double>.Zero;
             var sumHi = Vector256<double>.Zero;
-            var massLo = Vector256<double>.Zero;
-            var massHi = Vector256<double>.Zero;
-            var atLo = Vector256<int>.Zero;
-            var atHi = Vector256<int>.Zero;
+            var mass = Vector256<float>.Zero;
+            var atLo = Vector256<float>.Zero;
+            var atHi = Vector256<float>.Zero;
             var one = Vector256.Create(1.0f);
             for (var r = 0; r < n; r++)
             {
@@ -66,18 +63,18 @@ internal static class TrimmedMeanKernel
                 var w = Vector256.Create(weights[r]);
                 var kept = Vector256.GreaterThanOrEqual(x, lo) & Vector256.LessThanOrEqual(x, hi);
                 var (xl, xh) = Vector256.Widen(x & kept);
-                var (ml, mh) = Vector256.Widen(one & kept);
                 sumLo = Vector256.FusedMultiplyAdd(xl, w, sumLo);
                 sumHi = Vector256.FusedMultiplyAdd(xh, w, sumHi);
-                massLo = Vector256.FusedMultiplyAdd(ml, w, massLo);
-                massHi = Vector256.FusedMultiplyAdd(mh, w, massHi);
-                atLo += Vector256.Equals(x, lo).AsInt32();
-                atHi += Vector256.Equals(x, hi).AsInt32();
+                // The kept weight is a sum of positive terms: float32 keeps it well inside the tolerance.
+                mass += Vector256.Create(weightsF[r]) & kept;
+                atLo += one & Vector256.Equals(x, lo);
+                atHi += one & Vector256.Equals(x, hi);
             }
-            // Each threshold seen exactly once: the counts are -1 (a true compare is all ones).
-            var decided = (Vector256.Equals(atLo, Vector256.Create(-1)) & Vector256.Equals(atHi, Vector256.Create(-1))).ExtractMostSignificantBits();
-            (sumLo / massLo).CopyTo(sums);
-            (sumHi / massHi).CopyTo(sums[4..]);
+            // Each threshold seen exactly once: the kept set is sorted positions k..n-k-1.
+            var decided = (Vector256.Equals(atLo, one) & Vector256.Equals(atHi, one)).ExtractMostSignificantBits();
+            var (ml, mh) = Vector256.Widen(mass);
+            (sumLo / ml).CopyTo(sums);
+            (sumHi / mh).CopyTo(sums[4..]);
             for (var lane = 0; lane < width; lane++)
             {
                 if ((decided & (1u << lane)) != 0) target.Write(c + lane, sums[lane]);
@@ -86,4 +83,110 @@ internal static class TrimmedMeanKernel
         }
         if (end < c1) exact.RunExact(end, c1, target);
     }
+
+    /// <summary>The (k+1)-th smallest and largest value per lane, k+1 = <see cref="ISelectionSize.Size"/>, with
+    /// the two lists in registers (the JIT drops the unused levels per instantiation).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static (Vector256<float> Low, Vector256<float> High) Extremes<TSize>(ref float data, int[] rows, nint stride, int column)
+        where TSize : struct, ISelectionSize
+    {
+        var size = TSize.Size;
+        var inf = Vector256.Create(float.PositiveInfinity);
+        var ninf = Vector256.Create(float.NegativeInfinity);
+        Vector256<float> s0 = inf, s1 = inf, s2 = inf, s3 = inf, s4 = inf, s5 = inf, s6 = inf, s7 = inf;
+        Vector256<float> l0 = ninf, l1 = ninf, l2 = ninf, l3 = ninf, l4 = ninf, l5 = ninf, l6 = ninf, l7 = ninf;
+        foreach (var row in rows)
+        {
+            var x = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, row * stride + column));
+            Vector256<float> t;
+            var up = x;
+            var down = x;
+            t = Vector256.MinNative(s0, up); up = Vector256.MaxNative(s0, up); s0 = t;
+            t = Vector256.MaxNative(l0, down); down = Vector256.MinNative(l0, down); l0 = t;
+            if (size > 1)
+            {
+                t = Vector256.MinNative(s1, up); up = Vector256.MaxNative(s1, up); s1 = t;
+                t = Vector256.MaxNative(l1, down); down = Vector256.MinNative(l1, down); l1 = t;
+            }
+            if (size > 2)
+            {
+                t = Vector256.MinNative(s2, up); up = Vector256.MaxNative(s2, up); s2 = t;
+                t = Vector256.MaxNative(l2, down); down = Vector256.MinNative(l2, down); l2 = t;
+            }
+            if (size > 3)
+            {
+                t = Vector256.MinNative(s3, up); up = Vector256.MaxNative(s3, up); s3 = t;
+                t = Vector256.MaxNative(l3, down); down = Vector256.MinNative(l3, down); l3 = t;
+            }
+            if (size > 4)
+            {
+                t = Vector256.MinNative(s4, up); up = Vector256.MaxNative(s4, up); s4 = t;
+                t = Vector256.MaxNative(l4, down); down = Vector256.MinNative(l4, down); l4 = t;
+            }
+            if (size > 5)
+            {
+                t = Vector256.MinNative(s5, up); up = Vector256.MaxNative(s5, up); s5 = t;
+                t = Vector256.MaxNative(l5, down); down = Vector256.MinNative(l5, down); l5 = t;
+            }
+            if (size > 6)
+            {
+                t = Vector256.MinNative(s6, up); up = Vector256.MaxNative(s6, up); s6 = t;
+                t = Vector256.MaxNative(l6, down); down = Vector256.MinNative(l6, down); l6 = t;
+            }
+            if (size > 7)
+            {
+                s7 = Vector256.MinNative(s7, up);
+                l7 = Vector256.MaxNative(l7, down);
+            }
+        }
+        return size switch
+        {
+            1 => (s0, l0),
+            2 => (s1, l1),
+            3 => (s2, l2),
+            4 => (s3, l3),
+            5 => (s4, l4),
+            6 => (s5, l5),
+            7 => (s6, l6),
+            _ => (s7, l7),
+        };
+    }
+
+    /// <summary>The general case: the lists live in <paramref name="small"/> and <paramref name="large"/>.</summary>
+    private static (Vector256<float> Low, Vector256<float> High) Extremes(
+        ref float data, int[] rows, nint stride, int column, Span<Vector256<float>> small, Span<Vector256<float>> large)
+    {
+        small.Fill(Vector256.Create(float.PositiveInfinity));
+        large.Fill(Vector256.Create(float.NegativeInfinity));
+        foreach (var row in rows)
+        {
+            var x = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, row * stride + column));
+            var up = x;
+            var down = x;
+            for (var j = 0; j < small.Length; j++)
+            {
+                var s = small[j];
+                small[j] = Vector256.MinNative(s, up);
+                up = Vector256.MaxNative(s, up);
+                var l = large[j];
+                large[j] = Vector256.MaxNative(l, down);
+                down = Vector256.MinNative(l, down);
+            }
+        }
+        return (small[^1], large[^1]);
+    }
+
+    internal interface ISelectionSize
+    {
+        static abstract int Size { get; }
+    }
+
+    private struct Size1 : ISelectionSize { public static int Size => 1; }
+    private struct Size2 : ISelectionSize { public static int Size => 2; }
+    private struct Size3 : ISelectionSize { public static int Size => 3; }
+    private struct Size4 : ISelectionSize { public static int Size => 4; }
+    private struct Size5 : ISelectionSize { public static int Size => 5; }
+    private struct Size6 : ISelectionSize { public static int Size => 6; }
+    private struct Size7 : ISelectionSize { public static int Size => 7; }
+    private struct Size8 : ISelectionSize { public static int Size => 8; }
 }

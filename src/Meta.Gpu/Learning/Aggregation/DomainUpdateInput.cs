@@ -34,13 +34,12 @@ public sealed record DomainUpdateInput(string DomainId, IReadOnlyList<string> Ke
 
     /// <summary>
     /// Reads {domain_id, keys, vector, confidence} (values may be "nan"/"inf"/"-inf"; numbers are rounded to
-    /// float32, the input type of §4). Every field is required; errors name the domain (or the position when the
-    /// id itself is missing). The result is checked with <see cref="EnsureWellFormed"/>.
+    /// float32, the input type of §4). Every field is required; other fields (a learner update's reward,
+    /// timestamp, ...) are ignored. Errors name the domain (or the position when the id itself is missing). The result is checked with <see cref="EnsureWellFormed"/>.
     /// </summary>
     public static DomainUpdateInput FromJson(JsonNode? node, string path)
     {
         if (node is not JsonObject obj) throw new InvalidInputException($"{path}: expected an update object, got {JsonRead.Show(node)}");
-        JsonRead.RequireKnownKeys(obj, path, "domain_id", "keys", "vector", "confidence");
         if (!JsonRead.Has(obj, "domain_id")) throw new InvalidInputException($"{path}.domain_id: missing");
         var id = JsonRead.String(obj, "domain_id", "", path);
         var who = $"domain \"{id}\"";

@@ -1,0 +1,78 @@
+using BenchmarkDotNet.Attributes;
+using Meta.Gpu.Compute;
+using Meta.Gpu.Learning.Aggregation;
+
+namespace Meta.Gpu.Benchmarks;
+
+/// <summary>
+/// The standard cpu workloads of DESIGN §13 on the <c>cpu</c> backend's primitives: the dense form, confidence
+/// weights, no mask, outlier filter off, diversity on (target 0.9, balanced on the host in setup: N values),
+/// trim_alpha 0.1. <c>pipeline_trimmed_mean</c> is the whole §4 round (row scan, host decisions, combine).
+/// </summary>
+public class CpuWorkloads
+{
+    private const double TrimAlpha = 0.1;
+
+    private DomainBatch batch = null!;
+    private CpuBackend backend = null!;
+    private DenseCrossDomainAggregator pipeline = null!;
+    private int[] rows = [];
+    private double[] weights = [];
+    private float[] aggregate = [];
+    private float[] prior = [];
+
+    [ParamsSource(nameof(Shapes))]
+    public BatchShape Shape { get; set; }
+
+    public static IEnumerable<BatchShape> Shapes => [new(64, 1 << 20), new(13, 100_003)];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var (n, d) = (Shape.N, Shape.D);
+        batch = new DomainBatch(n, d);
+        Parallel.For(0, n, r =>
+        {
+            var rng = new Random(1000 + r);
+            var row = batch.Row(r);
+            for (var c = 0; c < row.Length; c++) row[c] = (float)(Math.Sin(c * 0.001) + 0.3 * (rng.NextDouble() - 0.5));
+        });
+        var rng = new Random(7);
+        for (var r = 0; r < n; r++) batch.Confidences[r] = 0.2 + 0.8 * rng.NextDouble();
+        batch.MarkChanged();
+        rows = Enumerable.Range(0, n).ToArray();
+        weights = new double[n];
+        DiversityBalancing.Balance(batch.Confidences, 0.9, weights);
+        aggregate = new float[d];
+        prior = new float[d];
+        backend = new CpuBackend();
+        pipeline = new DenseCrossDomainAggregator(backend, CrossMetaConfig.Default with { OutlierFilter = false });
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => backend.Dispose();
+
+    [Benchmark, BenchmarkCategory("weighted_mean")]
+    public int WeightedMean() => Combine(AggregationMethod.Mean, aggregate, default, null);
+
+    [Benchmark, BenchmarkCategory("reptile_step")]
+    public int ReptileStep() => Combine(AggregationMethod.Mean, default, prior, new ReptileStep(ReptileRule.Interpolate, 0.1));
+
+    [Benchmark, BenchmarkCategory("trimmed_mean")]
+    public int TrimmedMean() => Combine(AggregationMethod.TrimmedMean, aggregate, default, null);
+
+    [Benchmark, BenchmarkCategory("median")]
+    public int Median() => Combine(AggregationMethod.Median, aggregate, default, null);
+
+    [Benchmark, BenchmarkCategory("weighted_median")]
+    public int WeightedMedian() => Combine(AggregationMethod.WeightedMedian, aggregate, default, null);
+
+    [Benchmark, BenchmarkCategory("fused_trimmed_mean_reptile")]
+    public int FusedTrimmedMeanReptile() => Combine(AggregationMethod.TrimmedMean, default, prior, new ReptileStep(ReptileRule.Interpolate, 0.1));
+
+    [Benchmark, BenchmarkCategory("pipeline_trimmed_mean")]
+    public int PipelineTrimmedMean() => pipeline.Aggregate(batch, aggregate).Participants;
+
+    private int Combine(AggregationMethod method, Span<float> into, Span<float> stepPrior, ReptileStep? step) =>
+        backend.Combine(batch, rows, weights, method, TrimAlpha, false, into, stepPrior, step);
+}

@@ -1,0 +1,63 @@
+using System.Globalization;
+using System.Runtime.Intrinsics;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Diagnosers;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Meta.Gpu.Benchmarks;
+using Meta.Gpu.Compute;
+
+// dotnet run -c Release --project benchmarks/Meta.Gpu.Benchmarks -- --filter '*' [--inprocess] [BenchmarkDotNet options]
+// A short job (1 launch, 2 warm-ups, 6 iterations) keeps a full run within a few minutes on 2 cores.
+var inProcess = args.Contains("--inprocess");
+args = args.Where(a => a != "--inprocess").ToArray();
+
+var job = Job.Default.WithId(inProcess ? "short-inprocess" : "short").WithLaunchCount(1).WithWarmupCount(2).WithIterationCount(6);
+if (inProcess) job = job.WithToolchain(InProcessEmitToolchain.Instance);
+var config = DefaultConfig.Instance
+    .AddJob(job.AsDefault())
+    .AddDiagnoser(MemoryDiagnoser.Default)
+    .AddColumn(new BandwidthColumn(share: false), new BandwidthColumn(share: true))
+    .WithOrderer(new BenchmarkDotNet.Order.DefaultOrderer(BenchmarkDotNet.Order.SummaryOrderPolicy.Declared))
+    .AddLogicalGroupRules(BenchmarkLogicalGroupRule.ByCategory);
+
+var summaries = BenchmarkSwitcher.FromAssembly(typeof(ReadBandwidth).Assembly).Run(args, config).ToList();
+BandwidthReport.Write(summaries, Console.Out);
+
+/// <summary>One table over every summary of the run: workload, shape, median ms, GB/s, share of the read bandwidth.</summary>
+internal static class BandwidthReport
+{
+    public static void Write(IReadOnlyList<Summary> summaries, TextWriter output)
+    {
+        var rows = summaries
+            .SelectMany(s => s.BenchmarksCases.Select(c => (Summary: s, Case: c)))
+            .Where(x => x.Summary[x.Case]?.ResultStatistics is not null)
+            .Select(x => (
+                Workload: WorkloadBytes.Workload(x.Case),
+                Shape: WorkloadBytes.ShapeOf(x.Case),
+                MedianMs: x.Summary[x.Case]!.ResultStatistics!.Median / 1e6,
+                Gbs: BandwidthColumn.GigabytesPerSecond(x.Summary, x.Case)))
+            .ToList();
+        if (rows.Count == 0) return;
+        var read = rows.FirstOrDefault(r => r.Workload == "read_bandwidth").Gbs;
+        var inv = CultureInfo.InvariantCulture;
+        var lines = new List<string>
+        {
+            $"Machine: {Environment.ProcessorCount} logical cores, cpu backend {CpuBackend.VectorWidth} (Vector512 accelerated: {Vector512.IsHardwareAccelerated})",
+            "",
+            "| workload | N x D | median ms | GB/s | share of read |",
+            "|---|---|---:|---:|---:|",
+        };
+        foreach (var r in rows)
+        {
+            var share = read is > 0 && r.Gbs is double g ? (g / read.Value).ToString("P0", inv) : "-";
+            lines.Add($"| {r.Workload} | {r.Shape} | {r.MedianMs.ToString("F2", inv)} | {(r.Gbs?.ToString("F1", inv) ?? "-")} | {share} |");
+        }
+        foreach (var line in lines) output.WriteLine(line);
+        var folder = Path.Combine("BenchmarkDotNet.Artifacts", "results");
+        Directory.CreateDirectory(folder);
+        File.WriteAllLines(Path.Combine(folder, "meta-gpu-bandwidth.md"), lines);
+    }
+}

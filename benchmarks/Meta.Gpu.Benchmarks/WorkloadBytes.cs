@@ -1,0 +1,24 @@
+using BenchmarkDotNet.Running;
+
+namespace Meta.Gpu.Benchmarks;
+
+/// <summary>The bytes a benchmark case moves, for GB/s: the batch (N x D x 4) for a workload, 256 MB read for
+/// the read reference, 256 MB read + 256 MB written for the copy.</summary>
+public static class WorkloadBytes
+{
+    public static string Workload(BenchmarkCase benchmark) =>
+        benchmark.Descriptor.Categories.FirstOrDefault(c => c != "bandwidth") ?? benchmark.Descriptor.WorkloadMethod.Name;
+
+    public static long Of(BenchmarkCase benchmark)
+    {
+        var workload = Workload(benchmark);
+        if (workload == "read_bandwidth") return ReadBandwidth.Bytes;
+        if (workload == "copy_bandwidth") return 2 * ReadBandwidth.Bytes;
+        foreach (var parameter in benchmark.Parameters.Items)
+            if (parameter.Value is BatchShape shape) return shape.Bytes;
+        return 0;
+    }
+
+    public static string ShapeOf(BenchmarkCase benchmark) =>
+        benchmark.Parameters.Items.FirstOrDefault(p => p.Value is BatchShape)?.Value?.ToString() ?? "256 MB";
+}

@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Meta.Gpu.Nats;
+using Meta.Gpu.Runtime;
+using Meta.Gpu.Serialization;
+
+namespace Meta.Gpu.Nats.Benchmarks;
+
+/// <summary>
+/// Throughput of the bus in process and over NATS on loopback, in one run (issue "beyond one machine", item 6):
+/// in-process deliveries/s; telemetry (core NATS) messages/s; durable policy packs taken in and acknowledged/s
+/// with 4 publishers; dense updates through the object store, MB/s each way. Starts its own
+/// `nats-server -js` on a free port unless --url is given.
+/// Usage: dotnet run -c Release --project benchmarks/Meta.Gpu.Nats.Benchmarks [-- --url nats://HOST:PORT] [--quick]
+/// </summary>
+internal static class Program
+{
+    private static async Task<int> Main(string[] args)
+    {
+        var quick = args.Contains("--quick");
+        var urlIndex = Array.IndexOf(args, "--url");
+        string url;
+        Process? server = null;
+        string? store = null;
+        if (urlIndex >= 0 && urlIndex + 1 < args.Length)
+        {
+            url = args[urlIndex + 1];
+        }
+        else
+        {
+            (server, url, store) = await StartServerAsync().ConfigureAwait(false);
+        }
+        try
+        {
+            Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}; broker {url}");
+            var scale = quick ? 10 : 1;
+            Report("in-process bus deliveries", await InProcessAsync(400_000 / scale).ConfigureAwait(false), "msg/s", null);
+            Report("telemetry over NATS (core)", await TelemetryAsync(url, 400_000 / scale).ConfigureAwait(false), "msg/s", 200_000);
+            Report("durable policy packs, 4 publishers", await DurablePacksAsync(url, 4, 20_000 / scale).ConfigureAwait(false), "acked/s", 20_000);
+            var (put, get) = await DenseAsync(url, quick ? 1 : 3, 16 * 1024 * 1024).ConfigureAwait(false);
+            Report("dense 64 MB via object store, publish", put, "MB/s", 200);
+            Report("dense 64 MB via object store, receive", get, "MB/s", 200);
+            return 0;
+        }
+        finally
+        {
+            if (server is not null)
+            {
+                server.Kill();
+                await server.WaitForExitAsync().ConfigureAwait(false);
+                server.Dispose();
+            }
+            if (store is not null) Directory.Delete(store, recursive: true);
+        }
+    }
+
+    private static void Report(string what, double value, string unit, double? target) =>
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{what,-42} {value,12:N0} {unit}{(target is { } t ? $"   (target >= {t:N0}: {(value >= t ? "met" : "NOT met")})" : "")}"));
+
+    private static async Task<double> InProcessAsync(int count)
+    {
+        await using var bus = new EventBus(new EventBusOptions(QueueCapacity: 4096));
+        var received = 0;
+        using var _ = bus.Subscribe("telemetry", (_, _) => { received++; return ValueTask.CompletedTask; });
+        var payload = TelemetryPayload();
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < count; i++) await bus.PublishAsync("telemetry", payload).ConfigureAwait(false);
+        await bus.WaitForIdleAsync().ConfigureAwait(false);
+        return received / clock.Elapsed.TotalSeconds;
+    }
+
+    private static JsonObject TelemetryPayload() => new()
+    {
+        ["meta_reward"] = 0.42, ["meta_gain"] = 0.01, ["meta_latency_ms"] = 12.5, ["timestamp"] = 1764100000.0,
+    };
+
+    private static NatsBusOptions Options(string url, string prefix) => new()
+    {
+        Url = url,
+        SubjectPrefix = prefix,
+        QueueCapacity = 8192,
+        PendingCapacity = 1 << 20,
+        ConsumeBatch = 1024,
+    };
+
+    private static async Task<double> TelemetryAsync(string url, int count)
+    {
+        var options = Options(url, "bench_t" + Guid.NewGuid().ToString("N")[..6]);
+        await using var subscriber = await NatsEventBus.ConnectAsync(options).ConfigureAwait(false);
+        await using var publisher = await NatsEventBus.ConnectAsync(options).ConfigureAwait(false);
+        var received = 0;
+        var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var _ = subscriber.Subscribe("telemetry", (_, _) =>
+        {
+            if (Interlocked.Increment(ref received) == count) all.TrySetResult();
+            return ValueTask.CompletedTask;
+        });
+        await subscriber.WaitForIdleAsync().ConfigureAwait(false);
+        var payload = TelemetryPayload();
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < count; i++) await publisher.PublishAsync("telemetry", payload).ConfigureAwait(false);
+        await publisher.WaitForIdleAsync().ConfigureAwait(false);
+        await Task.WhenAny(all.Task, Task.Delay(TimeSpan.FromSeconds(60))).ConfigureAwait(false);
+        var seconds = clock.Elapsed.TotalSeconds;
+        if (subscriber.NatsStats.Dropped > 0) Console.WriteLine($"  telemetry: {subscriber.NatsStats.Dropped} dropped by the client buffer (counted)");
+        return Volatile.Read(ref received) / seconds;
+    }
+
+    private static async Task<double> DurablePacksAsync(string url, int publishers, int perPublisher)
+    {
+        var options = Options(url, "bench_p" + Guid.NewGuid().ToString("N")[..6]);
+        await using var aggregator = await NatsEventBus.ConnectAsync(options).ConfigureAwait(false);
+        var total = publishers * perPublisher;
+        var received = 0;
+        var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var _ = aggregator.Subscribe("federation.policy_pack", (e, _) =>
+        {
+            var pack = BusPayload.AsObject(e.Payload, e.Topic);
+            if (pack["domain_id"] is null) throw new InvalidOperationException("pack without domain_id");
+            if (Interlocked.Increment(ref received) == total) all.TrySetResult();
+            return ValueTask.CompletedTask;
+        });
+        await aggregator.WaitForIdleAsync().ConfigureAwait(false);
+        var buses = new List<NatsEventBus>();
+        for (var p = 0; p < publishers; p++) buses.Add(await NatsEventBus.ConnectAsync(options).ConfigureAwait(false));
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(buses.Select((bus, p) => Task.Run(async () =>
+        {
+            for (var s = 1; s <= perPublisher; s++)
+                await bus.PublishAsync("federation.policy_pack", new JsonObject
+                {
+                    ["domain_id"] = $"domain-{p}",
+                    ["sequence"] = s,
+                    ["metrics"] = new JsonObject { ["gain_p50"] = 0.01, ["meta_score"] = 0.5 },
+                    ["controller"] = new JsonObject { ["tau"] = 1.0, ["gamma_diversity"] = 0.1 },
+                    ["evaluator"] = new JsonObject { ["g_min"] = 0.01, ["lambda_ci"] = 0.5 },
+                }).ConfigureAwait(false);
+        }))).ConfigureAwait(false);
+        await all.Task.WaitAsync(TimeSpan.FromSeconds(120)).ConfigureAwait(false);
+        await aggregator.WaitForIdleAsync().ConfigureAwait(false); // every pack acknowledged
+        var seconds = clock.Elapsed.TotalSeconds;
+        foreach (var bus in buses) await bus.DisposeAsync().ConfigureAwait(false);
+        return total / seconds;
+    }
+
+    private static async Task<(double PutMbps, double GetMbps)> DenseAsync(string url, int repeats, int d)
+    {
+        var options = Options(url, "bench_d" + Guid.NewGuid().ToString("N")[..6]);
+        await using var domain = await NatsEventBus.ConnectAsync(options).ConfigureAwait(false);
+        await using var aggregator = await NatsEventBus.ConnectAsync(options).ConfigureAwait(false);
+        var vector = new float[d];
+        var random = new Random(7);
+        for (var i = 0; i < d; i++) vector[i] = (float)random.NextDouble();
+        var megabytes = d * 4.0 / (1024 * 1024);
+        TaskCompletionSource<float[]> got = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var _ = aggregator.Subscribe("federation.dense_update", (e, _) =>
+        {
+            var node = BusPayload.AsObject(e.Payload, e.Topic)["vector"] as JsonValue;
+            got.TrySetResult(node!.GetValue<float[]>());
+            return ValueTask.CompletedTask;
+        });
+        await aggregator.WaitForIdleAsync().ConfigureAwait(false);
+        // Warm-up (object store bucket creation, JIT), not measured.
+        await domain.PublishAsync("federation.dense_update", new JsonObject { ["domain_id"] = "w", ["sequence"] = 0, ["vector"] = JsonValue.Create(vector) }).ConfigureAwait(false);
+        await got.Task.ConfigureAwait(false);
+        double put = 0, get = 0;
+        for (var r = 1; r <= repeats; r++)
+        {
+            got = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            // The consumer pauses while the publisher uploads, so the two directions are timed apart.
+            var clock = Stopwatch.StartNew();
+            await domain.PublishAsync("federation.dense_update", new JsonObject { ["domain_id"] = "d", ["sequence"] = r, ["vector"] = JsonValue.Create(vector) }).ConfigureAwait(false);
+            put += clock.Elapsed.TotalSeconds;
+            clock.Restart();
+            var back = await got.Task.WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+            get += clock.Elapsed.TotalSeconds;
+            if (back.Length != d || back[d - 1] != vector[d - 1]) throw new InvalidOperationException("dense vector changed in transit");
+        }
+        return (megabytes * repeats / put, megabytes * repeats / get);
+    }
+
+    private static async Task<(Process, string, string)> StartServerAsync()
+    {
+        int port;
+        using (var listener = new TcpListener(IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+        var store = Directory.CreateTempSubdirectory("meta-gpu-bench-").FullName;
+        var info = new ProcessStartInfo("nats-server") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in new[] { "-js", "-a", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "-sd", store }) info.ArgumentList.Add(a);
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var process = new Process { StartInfo = info };
+        process.ErrorDataReceived += (_, e) => { if (e.Data?.Contains("Server is ready", StringComparison.Ordinal) == true) ready.TrySetResult(); };
+        process.OutputDataReceived += (_, _) => { };
+        process.Start();
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        await ready.Task.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        return (process, $"nats://127.0.0.1:{port}", store);
+    }
+}

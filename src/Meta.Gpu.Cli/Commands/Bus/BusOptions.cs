@@ -1,0 +1,46 @@
+using System.CommandLine;
+using Meta.Gpu.Nats;
+
+namespace Meta.Gpu.Cli.Commands.Bus;
+
+/// <summary>The options every command on a broker shares: <c>--bus nats://HOST:PORT</c>, <c>--prefix</c>,
+/// <c>--connect-timeout</c>.</summary>
+internal sealed class BusOptions
+{
+    public Option<string> Url { get; } = new("--bus")
+    {
+        Description = "The NATS broker with JetStream, nats://HOST:PORT (start one with 'nats-server -js').",
+        Required = true,
+    };
+
+    public Option<string> Prefix { get; } = new("--prefix")
+    {
+        Description = "Subject prefix; deployments sharing a broker use different ones (default meta_gpu).",
+        DefaultValueFactory = _ => new NatsBusOptions().SubjectPrefix,
+    };
+
+    public Option<double> ConnectTimeout { get; } = new("--connect-timeout")
+    {
+        Description = "Seconds to wait for the broker before giving up with exit code 2 (default 3).",
+        DefaultValueFactory = _ => 3,
+    };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Url);
+        command.Options.Add(Prefix);
+        command.Options.Add(ConnectTimeout);
+    }
+
+    public NatsBusOptions Read(ParseResult result)
+    {
+        var seconds = result.GetValue(ConnectTimeout);
+        if (!(seconds > 0)) throw new InvalidInputException($"--connect-timeout: {seconds} must be a positive number of seconds");
+        return new NatsBusOptions
+        {
+            Url = result.GetValue(Url) ?? "",
+            SubjectPrefix = result.GetValue(Prefix) ?? new NatsBusOptions().SubjectPrefix,
+            ConnectTimeout = TimeSpan.FromSeconds(seconds),
+        };
+    }
+}

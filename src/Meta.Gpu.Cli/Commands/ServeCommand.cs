@@ -1,0 +1,89 @@
+using System.CommandLine;
+using Meta.Gpu.Cli.Commands.Bus;
+using Meta.Gpu.Governance;
+using Meta.Gpu.Learning;
+using Meta.Gpu.Nats;
+using Meta.Gpu.Storage;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+
+namespace Meta.Gpu.Cli.Commands;
+
+/// <summary>
+/// `meta-gpu serve --bus nats://HOST:PORT`: the aggregator process. Runs the learning agent (DESIGN §10) and the
+/// supervisor (§6) on the broker until stopped; Ctrl-C (or SIGTERM) drains the bus and exits 0. A broker that
+/// cannot be reached within the connect timeout is exit 2 with one line naming the address.
+/// </summary>
+/// <remarks>Domain work (<c>federation.policy_pack</c>, <c>federation.dense_update</c>) arrives through durable
+/// JetStream consumers and is acknowledged only after the agent has handled it, so a killed aggregator loses
+/// nothing; telemetry topics are fire-and-forget. The prior is saved under <c>--storage</c> (atomic writes, backups),
+/// and a restart starts from it.</remarks>
+internal static class ServeCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var bus = new BusOptions();
+        var storage = new Option<string>("--storage")
+        {
+            Description = $"Folder of the saved prior and its backups (default {StorageConfig.DefaultRoot}).",
+            DefaultValueFactory = _ => StorageConfig.DefaultRoot,
+        };
+        var ackWait = new Option<double>("--ack-wait")
+        {
+            Description = "Seconds the broker waits for an acknowledgement before redelivering domain work to the next aggregator (default 30).",
+            DefaultValueFactory = _ => 30,
+        };
+        var command = new Command("serve", "Run the learning agent and the supervisor against a NATS broker until stopped (Ctrl-C drains and exits 0).")
+        {
+            storage, ackWait,
+        };
+        bus.AddTo(command);
+        command.SetAction((result, token) => MetaGpuApp.GuardAsync(console, () =>
+        {
+            var seconds = result.GetValue(ackWait);
+            if (!(seconds > 0)) throw new InvalidInputException($"--ack-wait: {seconds} must be a positive number of seconds");
+            var options = bus.Read(result) with { AckWait = TimeSpan.FromSeconds(seconds) };
+            return RunAsync(console, options, result.GetValue(storage) ?? StorageConfig.DefaultRoot, token);
+        }));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(CliConsole console, NatsBusOptions options, string storageRoot, CancellationToken token)
+    {
+        // The bus reports disconnects and failures itself; the NATS client's own log lines only repeat them.
+        using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning).AddFilter("NATS", LogLevel.None));
+        var storage = new MetaStorageManager(new StorageConfig(storageRoot), loggers.CreateLogger<MetaStorageManager>());
+        await using var bus = await NatsEventBus.ConnectAsync(options, loggers, cancellationToken: token).ConfigureAwait(false);
+        var supervisor = new MetaSupervisor(bus);
+        var agent = new MetaLearningAgent(bus, store: new StoragePriorStore(storage), logger: loggers.CreateLogger<MetaLearningAgent>());
+        supervisor.Start();
+        await agent.StartAsync(token).ConfigureAwait(false);
+        await console.Out.WriteLineAsync($"serving on {options.Url} (prefix {options.SubjectPrefix}, storage {storageRoot}); Ctrl-C to stop").ConfigureAwait(false);
+        await console.Out.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        // Ctrl-C and SIGTERM stop the service; handled here as well as by the command line's token so that the
+        // drain starts at once, within the command line's 2 s termination grace.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(token);
+        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Ctrl-C / SIGTERM: drain below.
+        }
+        await bus.ShutdownAsync(TimeSpan.FromSeconds(1.5)).ConfigureAwait(false);
+        await agent.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        await supervisor.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        var stats = bus.Stats;
+        await console.Out.WriteLineAsync($"stopped: {agent.Rounds} rounds, {stats.Delivered} deliveries, {stats.Errors} handler errors, {bus.NatsStats.Rejected} rejected").ConfigureAwait(false);
+        return MetaGpuApp.ExitOk;
+
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        }
+    }
+}

@@ -1,0 +1,18 @@
+using Meta.Gpu.Storage;
+
+namespace Meta.Gpu.Learning;
+
+/// <summary>The durable prior store: the global prior in <see cref="MetaStorageManager"/>'s
+/// <c>global_prior.json</c> (atomic writes, backups, fallback to the newest valid backup).</summary>
+public sealed class StoragePriorStore(MetaStorageManager storage) : IPriorStore
+{
+    public MetaStorageManager Storage { get; } = storage ?? throw new ArgumentNullException(nameof(storage));
+
+    public void SavePrior(IReadOnlyDictionary<string, double> prior) => Storage.SavePrior(prior);
+
+    /// <exception cref="InvalidDataException">The file and every backup are unusable (never a silent restart
+    /// from scratch over a trained prior).</exception>
+    public IReadOnlyDictionary<string, double>? LoadPrior() => Storage.LoadPrior();
+
+    public long SizeBytes() => Storage.SizeBytes();
+}

@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Meta.Gpu.Cli;
+
+namespace Meta.Gpu.Nats.Tests;
+
+/// <summary>`meta-gpu serve --bus`: the aggregator as its own process against a real broker.</summary>
+public sealed class ServeCommandTests
+{
+    [Fact]
+    public async Task An_unreachable_broker_is_exit_2_with_one_line_naming_it()
+    {
+        var port = NatsServer.FreePort();
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var clock = Stopwatch.StartNew();
+        var code = await MetaGpuApp.RunAsync(["serve", "--bus", $"nats://127.0.0.1:{port}", "--connect-timeout", "1"], new CliConsole(TextReader.Null, output, error));
+        Assert.Equal(2, code);
+        Assert.Contains($"nats://127.0.0.1:{port}", error.ToString());
+        Assert.Contains("not reachable", error.ToString());
+        Assert.Single(error.ToString().Trim().Split('\n'));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task Serve_aggregates_domain_packs_from_the_broker_and_ctrl_c_exits_0()
+    {
+        await using var server = await NatsServer.StartAsync();
+        var storage = Directory.CreateTempSubdirectory("meta-gpu-serve-").FullName;
+        var prefix = "s" + Guid.NewGuid().ToString("N")[..8];
+        var cli = Path.Combine(AppContext.BaseDirectory, "meta-gpu.dll");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { cli, "serve", "--bus", server.Url, "--prefix", prefix, "--storage", storage, "--ack-wait", "2" }) info.ArgumentList.Add(a);
+        using var serve = Process.Start(info)!;
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var serving = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        serve.OutputDataReceived += (_, e) => { if (e.Data is null) return; lines.Enqueue(e.Data); if (e.Data.StartsWith("serving on", StringComparison.Ordinal)) serving.TrySetResult(); };
+        serve.ErrorDataReceived += (_, e) => { if (e.Data is not null) lines.Enqueue("err: " + e.Data); };
+        serve.BeginOutputReadLine();
+        serve.BeginErrorReadLine();
+        try
+        {
+            await serving.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+            await using var domain = await Buses.ConnectAsync(Buses.Options(server, prefix));
+            var priorUpdate = new TaskCompletionSource<JsonObject>(TaskCreationOptions.RunContinuationsAsynchronously);
+            using var _ = domain.Subscribe("meta_prior_update", (e, _) =>
+            {
+                priorUpdate.TrySetResult(Meta.Gpu.Serialization.BusPayload.AsObject(e.Payload, e.Topic));
+                return ValueTask.CompletedTask;
+            });
+            await domain.WaitForIdleAsync();
+            var domains = new[] { "energy", "finance", "health" };
+            for (var window = 1; window <= 200 && !priorUpdate.Task.IsCompleted; window++)
+            {
+                foreach (var (name, i) in domains.Select((d, i) => (d, i)))
+                    await domain.PublishAsync("federation.policy_pack", new JsonObject
+                    {
+                        ["domain_id"] = name,
+                        ["sequence"] = window,
+                        ["metrics"] = new JsonObject { ["gain_p50"] = 0.5 + 0.05 * i, ["stability_avg"] = 0.8 },
+                        ["controller"] = new JsonObject { ["tau"] = 0.9 + 0.01 * i, ["gamma_diversity"] = 0.3 },
+                        ["evaluator"] = new JsonObject { ["g_min"] = 0.02, ["lambda_ci"] = 0.5 },
+                    });
+                await domain.PublishAsync("processing_metrics", new JsonObject
+                {
+                    ["gain_p50"] = 0.55, ["stability_avg"] = 0.8, ["latency_ms"] = 50.0,
+                    ["vram_high"] = 0.0, ["bandwidth_free"] = 1.0, ["bandwidth_low"] = 0.0,
+                });
+                await Task.Delay(50);
+            }
+            var update = await priorUpdate.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.NotNull(update["controller"]?["tau"]);
+
+            using (var kill = Process.Start("kill", ["-INT", serve.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+                await kill!.WaitForExitAsync();
+            await serve.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
+            Assert.True(serve.ExitCode == 0, $"exit {serve.ExitCode}: {string.Join(" | ", lines)}");
+            Assert.Contains(lines, l => l.StartsWith("stopped:", StringComparison.Ordinal));
+            Assert.True(File.Exists(Path.Combine(storage, "global_prior.json")), "the prior is saved under --storage");
+        }
+        finally
+        {
+            if (!serve.HasExited) serve.Kill(entireProcessTree: true);
+            Directory.Delete(storage, recursive: true);
+        }
+    }
+}

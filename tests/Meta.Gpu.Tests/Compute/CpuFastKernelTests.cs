@@ -1,0 +1,48 @@
+using Meta.Gpu.Compute;
+using Meta.Gpu.Learning.Aggregation;
+
+namespace Meta.Gpu.Tests.Compute;
+
+/// <summary>The cpu backend's fast kernels against its exact path on the primitive itself, over every selection
+/// size the trimmed-mean kernel specialises (k+1 = 1..9 and beyond), medians of odd and even counts, ties, and
+/// column counts with a scalar tail.</summary>
+public sealed class CpuFastKernelTests
+{
+    [Theory]
+    [InlineData(AggregationMethod.Mean)]
+    [InlineData(AggregationMethod.TrimmedMean)]
+    [InlineData(AggregationMethod.Median)]
+    [InlineData(AggregationMethod.WeightedMedian)]
+    public void Fast_kernels_equal_the_exact_path(AggregationMethod method)
+    {
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        using var fast = new CpuBackend();
+        using var exact = new CpuBackend { UseFastKernels = false };
+        foreach (var n in new[] { 1, 2, 3, 5, 8, 9, 16, 33, 64, 70, 90 })
+        foreach (var alpha in new[] { 0.0, 0.1, 0.2, 0.3, 0.45 })
+        foreach (var ties in new[] { false, true })
+        {
+            var d = 37 + rng.Next(40);
+            var batch = (ties ? BatchScenario.TiedValues : BatchScenario.Plain).Make(rng.Next(), n, d);
+            // Leave out a few rows so the kernels see a sparse row list.
+            var rows = Enumerable.Range(0, n).Where(r => n < 4 || rng.Next(5) != 0).ToArray();
+            var weights = rows.Select(_ => 0.05 + rng.NextDouble()).ToArray();
+            var total = weights.Sum();
+            for (var i = 0; i < weights.Length; i++) weights[i] /= total;
+            var expected = new float[d];
+            var actual = new float[d];
+            var priorExpected = Enumerable.Range(0, d).Select(c => (float)Math.Cos(c)).ToArray();
+            var priorActual = (float[])priorExpected.Clone();
+            var step = new ReptileStep(ReptileRule.Interpolate, 0.3);
+            exact.Combine(batch, rows, weights, method, alpha, false, expected, priorExpected, step);
+            fast.Combine(batch, rows, weights, method, alpha, false, actual, priorActual, step);
+            for (var c = 0; c < d; c++)
+            {
+                var context = $"seed {seed}, {method}, n={n} ({rows.Length} rows), alpha={alpha}, ties={ties}, column {c}";
+                Assert.True(Math.Abs(expected[c] - actual[c]) <= 1e-5 + 1e-5 * Math.Abs(expected[c]), $"{context}: {actual[c]} vs {expected[c]}");
+                Assert.True(Math.Abs(priorExpected[c] - priorActual[c]) <= 1e-5 + 1e-5 * Math.Abs(priorExpected[c]), $"{context}: prior {priorActual[c]} vs {priorExpected[c]}");
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+using Meta.Gpu.Compute;
+using Meta.Gpu.Learning.Aggregation;
+
+namespace Meta.Gpu.TorchSharp.Tests;
+
+public sealed class EngineOuterStepTests
+{
+    private static DomainBatch RandomBatch(int rows, int columns, int seed)
+    {
+        var random = new Random(seed);
+        var batch = new DomainBatch(rows, columns);
+        for (var r = 0; r < rows; r++)
+        {
+            var row = batch.Row(r);
+            for (var c = 0; c < columns; c++) row[c] = (float)(random.NextDouble() * 4 - 2);
+            batch.Confidences[r] = 0.2 + 0.8 * random.NextDouble();
+            batch.Ids[r] = $"d{r}";
+        }
+        batch.MarkChanged();
+        return batch;
+    }
+
+    [Fact]
+    public void With_a_plain_weighted_mean_the_engine_takes_the_same_step_as_the_host_reference()
+    {
+        var batch = RandomBatch(7, 300, 1);
+        var config = new CrossMetaConfig(Method: AggregationMethod.Mean, OutlierFilter: false, DiversityEntropyTarget: null);
+        var enginePrior = Enumerable.Range(0, 300).Select(i => i * 0.01f).ToArray();
+        var hostPrior = enginePrior.ToArray();
+
+        using var engine = new EngineOuterStep(ComputeBackends.Create("cpu"), config);
+        using var host = new WeightedMeanReptileStep();
+        var e = engine.Step(batch, enginePrior, 0.3);
+        var h = host.Step(batch, hostPrior, 0.3);
+
+        Assert.Equal("cpu", engine.Backend);
+        Assert.Equal(7, e.Participants);
+        Assert.Equal(h.Participants, e.Participants);
+        Assert.Equal("mean", e.Method);
+        for (var i = 0; i < hostPrior.Length; i++)
+            Assert.True(Math.Abs(enginePrior[i] - hostPrior[i]) <= 1e-5 + 1e-5 * Math.Abs(hostPrior[i]), $"column {i}: {enginePrior[i]} vs {hostPrior[i]}");
+    }
+
+    [Fact]
+    public void The_default_engine_step_drops_an_outlier_domain()
+    {
+        var batch = RandomBatch(8, 64, 2);
+        batch.Row(5).Fill(1000f); // one domain far from the rest
+        batch.MarkChanged();
+        var prior = new float[64];
+
+        using var engine = (EngineOuterStep)OuterSteps.Create("cpu");
+        var result = engine.Step(batch, prior, 1.0);
+
+        Assert.Equal(["d5"], result.Outliers);
+        Assert.Equal(7, result.Participants);
+        Assert.Equal("trimmed_mean", result.Method);
+        Assert.All(prior, v => Assert.InRange(v, -2f, 2f)); // the outlier did not pull the prior
+    }
+
+    [Fact]
+    public void Unknown_backends_are_refused_with_the_valid_names()
+    {
+        var e = Assert.Throws<InvalidInputException>(() => OuterSteps.Create("warp-drive"));
+        Assert.Contains("cpu", e.Message, StringComparison.Ordinal);
+        Assert.IsType<WeightedMeanReptileStep>(OuterSteps.Create("host"));
+    }
+}
