@@ -100,9 +100,6 @@ public sealed class IlgpuBackend : IComputeBackend
     /// <summary>The device's name as its driver reports it.</summary>
     public string DeviceName => _device.DeviceName;
 
-    /// <summary>The telemetry label: kind and device name ("cuda NVIDIA H100 ...").</summary>
-    string IDeviceTelemetrySource.Device => $"{Name} {DeviceName}";
-
     /// <summary>Forces the column chunk width (null, the default: from free device memory; a width &gt;= D
     /// keeps the batch resident when it fits).</summary>
     public int? ChunkColumns { get; set; }
