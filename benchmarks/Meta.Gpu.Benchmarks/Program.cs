@@ -9,10 +9,12 @@ using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Meta.Gpu.Benchmarks;
 using Meta.Gpu.Compute;
 
-// dotnet run -c Release --project benchmarks/Meta.Gpu.Benchmarks -- --filter '*' [--inprocess] [BenchmarkDotNet options]
+// dotnet run -c Release --project benchmarks/Meta.Gpu.Benchmarks -- --filter '*' [--inprocess] [--matrix] [BenchmarkDotNet options]
 // A short job (1 launch, 2 warm-ups, 6 iterations) keeps a full run within a few minutes on 2 cores.
+// --matrix adds AggregationMatrix (every method x backend x N {16,64,256} x D {1K,64K,1M}): long, so opt-in.
 var inProcess = args.Contains("--inprocess");
-args = args.Where(a => a != "--inprocess").ToArray();
+var matrix = args.Contains("--matrix");
+args = args.Where(a => a is not ("--inprocess" or "--matrix")).ToArray();
 
 var job = Job.Default.WithId(inProcess ? "short-inprocess" : "short").WithLaunchCount(1).WithWarmupCount(2).WithIterationCount(6);
 if (inProcess) job = job.WithToolchain(InProcessEmitToolchain.Instance);
@@ -23,7 +25,11 @@ var config = DefaultConfig.Instance
     .WithOrderer(new BenchmarkDotNet.Order.DefaultOrderer(BenchmarkDotNet.Order.SummaryOrderPolicy.Declared))
     .AddLogicalGroupRules(BenchmarkLogicalGroupRule.ByCategory);
 
-var summaries = BenchmarkSwitcher.FromAssembly(typeof(ReadBandwidth).Assembly).Run(args, config).ToList();
+var types = typeof(ReadBandwidth).Assembly.GetTypes()
+    .Where(t => t.IsPublic && !t.IsAbstract && t.GetMethods().Any(m => m.IsDefined(typeof(BenchmarkDotNet.Attributes.BenchmarkAttribute), false)))
+    .Where(t => matrix || t != typeof(AggregationMatrix))
+    .ToArray();
+var summaries = BenchmarkSwitcher.FromTypes(types).Run(args, config).ToList();
 BandwidthReport.Write(summaries, Console.Out);
 
 /// <summary>One table over every summary of the run: workload, shape, median ms, GB/s, share of the read bandwidth.</summary>
