@@ -21,6 +21,7 @@ if (inProcess) job = job.WithToolchain(InProcessEmitToolchain.Instance);
 var config = DefaultConfig.Instance
     .AddJob(job.AsDefault())
     .AddDiagnoser(MemoryDiagnoser.Default)
+    .AddColumn(BenchmarkDotNet.Columns.StatisticColumn.Median)
     .AddColumn(new BandwidthColumn(share: false), new BandwidthColumn(share: true))
     .WithOrderer(new BenchmarkDotNet.Order.DefaultOrderer(BenchmarkDotNet.Order.SummaryOrderPolicy.Declared))
     .AddLogicalGroupRules(BenchmarkLogicalGroupRule.ByCategory);
@@ -59,7 +60,7 @@ internal static class BandwidthReport
         foreach (var r in rows)
         {
             var share = read is > 0 && r.Gbs is double g ? (g / read.Value).ToString("P0", inv) : "-";
-            lines.Add($"| {r.Workload} | {r.Shape} | {r.MedianMs.ToString("F2", inv)} | {(r.Gbs?.ToString("F1", inv) ?? "-")} | {share} |");
+            lines.Add($"| {r.Workload} | {r.Shape} | {r.MedianMs.ToString(r.MedianMs < 0.1 ? "0.000000" : "F2", inv)} | {(r.Gbs?.ToString("F1", inv) ?? "-")} | {share} |");
         }
         foreach (var line in lines) output.WriteLine(line);
         var folder = Path.Combine("BenchmarkDotNet.Artifacts", "results");
