@@ -9,23 +9,30 @@ using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Meta.Gpu.Benchmarks;
 using Meta.Gpu.Compute;
 
-// dotnet run -c Release --project benchmarks/Meta.Gpu.Benchmarks -- --filter '*' [--inprocess] [BenchmarkDotNet options]
+// dotnet run -c Release --project benchmarks/Meta.Gpu.Benchmarks -- --filter '*' [--inprocess] [--matrix] [BenchmarkDotNet options]
 // A short job (1 launch, 2 warm-ups, 6 iterations) keeps a full run within a few minutes on 2 cores.
+// --matrix adds AggregationMatrix (every method x backend x N {16,64,256} x D {1K,64K,1M}): long, so opt-in.
 var inProcess = args.Contains("--inprocess");
-args = args.Where(a => a != "--inprocess").ToArray();
+var matrix = args.Contains("--matrix");
+args = args.Where(a => a is not ("--inprocess" or "--matrix")).ToArray();
 
 var job = Job.Default.WithId(inProcess ? "short-inprocess" : "short").WithLaunchCount(1).WithWarmupCount(2).WithIterationCount(6);
 if (inProcess) job = job.WithToolchain(InProcessEmitToolchain.Instance);
 var config = DefaultConfig.Instance
     .AddJob(job.AsDefault())
     .AddDiagnoser(MemoryDiagnoser.Default)
+    .AddColumn(BenchmarkDotNet.Columns.StatisticColumn.Median)
     .AddColumn(new BandwidthColumn(share: false), new BandwidthColumn(share: true))
     .WithOrderer(new BenchmarkDotNet.Order.DefaultOrderer(BenchmarkDotNet.Order.SummaryOrderPolicy.Declared))
     .AddLogicalGroupRules(BenchmarkLogicalGroupRule.ByCategory)
     // Building the generated project takes minutes on a busy 2-core machine; the default 2-minute limit fails it.
     .WithBuildTimeout(TimeSpan.FromMinutes(10));
 
-var summaries = BenchmarkSwitcher.FromAssembly(typeof(ReadBandwidth).Assembly).Run(args, config).ToList();
+var types = typeof(ReadBandwidth).Assembly.GetTypes()
+    .Where(t => t.IsPublic && !t.IsAbstract && t.GetMethods().Any(m => m.IsDefined(typeof(BenchmarkDotNet.Attributes.BenchmarkAttribute), false)))
+    .Where(t => matrix || t != typeof(AggregationMatrix))
+    .ToArray();
+var summaries = BenchmarkSwitcher.FromTypes(types).Run(args, config).ToList();
 BandwidthReport.Write(summaries, Console.Out);
 
 /// <summary>One table over every summary of the run: workload, shape, median ms, GB/s, share of the read bandwidth.</summary>
@@ -55,7 +62,7 @@ internal static class BandwidthReport
         foreach (var r in rows)
         {
             var share = read is > 0 && r.Gbs is double g ? (g / read.Value).ToString("P0", inv) : "-";
-            lines.Add($"| {r.Workload} | {r.Shape} | {r.MedianMs.ToString("F2", inv)} | {(r.Gbs?.ToString("F1", inv) ?? "-")} | {share} |");
+            lines.Add($"| {r.Workload} | {r.Shape} | {r.MedianMs.ToString(r.MedianMs < 0.1 ? "0.000000" : "F2", inv)} | {(r.Gbs?.ToString("F1", inv) ?? "-")} | {share} |");
         }
         foreach (var line in lines) output.WriteLine(line);
         var folder = Path.Combine("BenchmarkDotNet.Artifacts", "results");

@@ -16,9 +16,11 @@ public static class WorkloadBytes
         if (workload == "copy_bandwidth") return 2 * ReadBandwidth.Bytes;
         foreach (var parameter in benchmark.Parameters.Items)
             if (parameter.Value is BatchShape shape) return shape.Bytes;
+            else if (parameter.Value is MatrixCase cell) return cell.Bytes;
         return 0;
     }
 
     public static string ShapeOf(BenchmarkCase benchmark) =>
-        benchmark.Parameters.Items.FirstOrDefault(p => p.Value is BatchShape)?.Value?.ToString() ?? "256 MB";
+        benchmark.Parameters.Items.FirstOrDefault(p => p.Value is BatchShape or MatrixCase)?.Value?.ToString()
+        ?? (Of(benchmark) > 0 ? "256 MB" : "-");
 }

@@ -43,10 +43,11 @@ public sealed class BenchHarness(BenchOptions options)
                 if (o.SizeFor(peer) == (n, d))
                     cases.AddRange(dense.Where(BenchWorkloads.PeerDense.Contains).Select(w => new BenchCase(w, peer, n, d)));
         }
-        var (sn, sd) = o.SizeFor(BenchBackends.Cpu);
+        // The agent round is the keyed lane: N domains' policy packs of 4 knobs.
+        var (sn, _) = o.SizeFor(BenchBackends.Cpu);
         foreach (var w in new[] { BenchWorkloads.GovernanceUpdate, BenchWorkloads.BusDelivery, BenchWorkloads.AgentRound })
             if (o.Workloads.Contains(w))
-                cases.Add(w == BenchWorkloads.AgentRound ? new BenchCase(w, BenchBackends.Cpu, sn, sd) : new BenchCase(w, BenchBackends.Cpu, 1, 0));
+                cases.Add(w == BenchWorkloads.AgentRound ? new BenchCase(w, BenchBackends.Cpu, sn, 4) : new BenchCase(w, BenchBackends.Cpu, 1, 0));
         return cases;
     }
 
@@ -87,7 +88,7 @@ public sealed class BenchHarness(BenchOptions options)
             {
                 BenchWorkloads.GovernanceUpdate => GovernanceWorkload.Run(o, bandwidth.ReadGbs),
                 BenchWorkloads.BusDelivery => await BusWorkload.RunAsync(o, token).ConfigureAwait(false),
-                _ => BenchResult.Skip(c.Workload, c.Backend, c.N, c.D, "the MetaLearningAgent dense round is not in this build"),
+                _ => await AgentRoundWorkload.RunAsync(o, c.N, token).ConfigureAwait(false),
             };
             results.Add(row);
             progress.Completed(row);
