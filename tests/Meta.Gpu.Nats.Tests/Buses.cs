@@ -8,8 +8,12 @@ internal static class Buses
         Url = server.Url,
         SubjectPrefix = prefix ?? "t" + Guid.NewGuid().ToString("N")[..12],
         AckWait = TimeSpan.FromSeconds(1),
-        ConnectTimeout = TimeSpan.FromSeconds(2),
+        // Generous: the test servers are local, but CI runs the test projects side by side on 2 cores.
+        ConnectTimeout = TimeSpan.FromSeconds(10),
     };
+
+    /// <summary>How long a bus test waits for deliveries through the broker before it fails.</summary>
+    public static TimeSpan Patience { get; } = TimeSpan.FromSeconds(60);
 
     public static Task<NatsEventBus> ConnectAsync(NatsBusOptions options) => NatsEventBus.ConnectAsync(options);
 }

@@ -8,6 +8,8 @@ namespace Meta.Gpu.Nats.Tests;
 /// with fire-and-forget (core NATS) topics: every delivery goes through a real broker.</summary>
 public sealed class NatsEventBusContractTests(NatsServerFixture fixture) : EventBusContractTests, IClassFixture<NatsServerFixture>
 {
+    protected override TimeSpan Patience => Buses.Patience;
+
     protected override IEventBus CreateBus(int queueCapacity = 1024, ILogger? logger = null)
     {
         var options = Buses.Options(fixture.Require()) with { QueueCapacity = queueCapacity, DurableTopics = [], DenseTopics = [] };
@@ -19,6 +21,8 @@ public sealed class NatsEventBusContractTests(NatsServerFixture fixture) : Event
 /// after the handlers), which is how domain work travels.</summary>
 public sealed class DurableNatsEventBusContractTests(NatsServerFixture fixture) : EventBusContractTests, IClassFixture<NatsServerFixture>
 {
+    protected override TimeSpan Patience => Buses.Patience;
+
     protected override IEventBus CreateBus(int queueCapacity = 1024, ILogger? logger = null)
     {
         // Durable topics buffer in the broker's stream (that is what lets domains publish while the aggregator is
