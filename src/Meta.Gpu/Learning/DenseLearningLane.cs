@@ -101,7 +101,7 @@ public sealed class DenseLearningLane : IDisposable
             LogRefused(_logger, domain, $"d_mismatch: {update.Vector.Length} values, the dense prior has {d}", null);
             return false;
         }
-        var score = update.Metrics.Score;
+        var score = update.Metrics?.Score ?? 0.0;
         var scoreDelta = score - _lastScore.GetValueOrDefault(domain, 0.0);
         var broken = _validator.ValidateParts(update.Confidence, null, update.Vector, scoreDelta);
         if (broken.Count > 0)
