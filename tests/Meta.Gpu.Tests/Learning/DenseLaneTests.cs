@@ -233,4 +233,21 @@ public sealed class DenseLaneTests : IAsyncDisposable
         await Window(agent);
         Assert.Equal(vector, agent.Dense.Optimizer!.Prior);
     }
+
+    [Fact]
+    public async Task A_reward_drop_rolls_the_dense_prior_back()
+    {
+        await using var agent = await Started();
+        foreach (var (d, i) in Domains.Select((d, i) => (d, i))) await Send(agent, d, 1, Vector(i, 0));
+        await Window(agent, gain: 0.5);
+        var afterFirst = agent.Dense.Optimizer!.Prior.ToArray();
+
+        foreach (var (d, i) in Domains.Select((d, i) => (d, i))) await Send(agent, d, 2, Vector(i, 5));
+        await Window(agent, gain: -1);
+
+        Assert.Equal(afterFirst, agent.Dense.Optimizer.Prior);
+        Assert.Equal(2, agent.Dense.Round);
+        Assert.True(_published[^1]["rolled_back"]!.GetValue<bool>());
+        Assert.False(_published[0]["rolled_back"]!.GetValue<bool>());
+    }
 }
