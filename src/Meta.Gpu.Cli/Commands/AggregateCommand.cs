@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Meta.Gpu.Compute;
 using Meta.Gpu.Learning.Aggregation;
 using Meta.Gpu.Serialization;
 
@@ -14,8 +15,9 @@ namespace Meta.Gpu.Cli.Commands;
 /// <remarks>
 /// Settings: the design's defaults, then <c>--config FILE</c> (a JSON object with §4 names), then the input's own
 /// <c>config</c>: a missing key keeps the earlier value, an explicit null turns diversity balancing off, an unknown
-/// key is an error. Without a backend option the float64 reference computes the result; a <c>--backend</c> option
-/// plugs in beside <see cref="Compute"/>.
+/// key is an error. Without <c>--backend</c> the float64 reference computes the result; with it the dense engine
+/// on that backend (<see cref="KeyedBackendAggregation"/>). An unknown backend name, or a device backend with no
+/// device here, exits 2 saying which names are valid or why the device did not start.
 /// </remarks>
 internal static class AggregateCommand
 {
@@ -30,14 +32,20 @@ internal static class AggregateCommand
         {
             Description = "JSON file of aggregation settings (DESIGN §4 names) used as defaults; the input's config overrides them.",
         };
-        var command = new Command("aggregate", "Aggregate domain updates robustly across domains (float64 reference of DESIGN §4).") { input, configFile };
+        var backend = new Option<string?>("--backend")
+        {
+            Description = $"Compute backend ({string.Join(", ", ComputeBackends.Names)}); without it the float64 reference computes the result.",
+        };
+        var command = new Command("aggregate", "Aggregate domain updates robustly across domains (DESIGN §4; float64 reference unless --backend).") { input, configFile, backend };
         command.SetAction((result, token) => MetaGpuApp.GuardAsync(console,
-            () => RunAsync(console, result.GetValue(input), result.GetValue(configFile), token)));
+            () => RunAsync(console, result.GetValue(input), result.GetValue(configFile), result.GetValue(backend), token)));
         return command;
     }
 
-    private static async Task<int> RunAsync(CliConsole console, string? inputPath, string? configPath, CancellationToken token)
+    private static async Task<int> RunAsync(CliConsole console, string? inputPath, string? configPath, string? backendName, CancellationToken token)
     {
+        // The backend is chosen first so that a bad name fails before any input is read.
+        using var backend = backendName is null ? null : ComputeBackends.Create(backendName);
         var config = CrossMetaConfig.Default;
         if (configPath is not null)
         {
@@ -53,14 +61,17 @@ internal static class AggregateCommand
         config = config.With(JsonRead.Object(request, "config"), "config");
         var updates = DomainUpdateInput.ListFromJson(request["updates"] ?? new JsonArray(), "updates");
 
-        var output = Compute(updates, config).ToJson();
+        var output = Compute(updates, config, backend).ToJson();
         await console.Out.WriteLineAsync(output.ToJsonString(WireJson.Indented)).ConfigureAwait(false);
         return MetaGpuApp.ExitOk;
     }
 
-    /// <summary>The float64 reference path (the traces' 1e-5 tolerance).</summary>
-    private static AggregationResult Compute(IReadOnlyList<DomainUpdateInput> updates, CrossMetaConfig config) =>
-        CrossDomainMetaAggregator.Aggregate(updates, config);
+    /// <summary>The float64 reference path (the traces' 1e-5 tolerance), or the dense engine on
+    /// <paramref name="backend"/> (§13's tolerance on values; every discrete decision the reference's).</summary>
+    private static AggregationResult Compute(IReadOnlyList<DomainUpdateInput> updates, CrossMetaConfig config, IComputeBackend? backend) =>
+        backend is null
+            ? CrossDomainMetaAggregator.Aggregate(updates, config)
+            : KeyedBackendAggregation.Aggregate(updates, config, backend);
 
     private static JsonObject ParseObject(string text, string source)
     {

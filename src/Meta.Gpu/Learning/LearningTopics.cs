@@ -9,6 +9,12 @@ public static class LearningTopics
     /// <summary>Input: the governed engine's per-window metrics; each one is a scheduler window.</summary>
     public const string ProcessingMetrics = "processing_metrics";
 
+    /// <summary>A domain's dense update (DESIGN §10 dense lane).</summary>
+    public const string DenseUpdate = DenseLearningLane.UpdateTopic;
+
+    /// <summary>The dense prior after a dense round.</summary>
+    public const string MetaDensePrior = DenseLearningLane.PriorTopic;
+
     /// <summary>Output: the round's <see cref="MetaLearningTelemetry"/>.</summary>
     public const string MetaTelemetry = MetaMetrics.Topic;
 

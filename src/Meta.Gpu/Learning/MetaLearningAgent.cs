@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Meta.Gpu.Compute;
 using Meta.Gpu.Learning.Aggregation;
 using Meta.Gpu.Runtime;
 using Meta.Gpu.Serialization;
@@ -56,9 +57,11 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     /// <param name="deviceTelemetry">Read for vram_high (the scheduler's and the DRG profile's) when a
     /// <c>processing_metrics</c> payload lacks it (DESIGN §13); one reading serves both. Null: such a payload reads
     /// as not vram_high.</param>
+    /// <param name="denseBackend">The dense lane's compute backend (the caller keeps ownership). Null: the agent
+    /// creates a <c>cpu</c> backend and disposes it when it stops.</param>
     public MetaLearningAgent(IEventBus bus, MetaLearningConfig? config = null, IPriorStore? store = null,
         TimeProvider? time = null, Func<double>? schedulerRandom = null, ILogger<MetaLearningAgent>? logger = null,
-        IDeviceTelemetrySource? deviceTelemetry = null)
+        IDeviceTelemetrySource? deviceTelemetry = null, IComputeBackend? denseBackend = null)
     {
         _deviceTelemetry = deviceTelemetry;
         ArgumentNullException.ThrowIfNull(bus);
@@ -72,13 +75,17 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         Scheduler = new MetaScheduler(Config.Scheduler, schedulerRandom);
         Aggregator = new CrossDomainMetaAggregator(Config.Cross);
         Optimizer = new OnlineReptileOptimizer(Config.Optimizer);
+        // The dense prior is saved beside the keyed one when the store is the durable one.
+        Dense = new DenseLearningLane(Config, denseBackend ?? new CpuBackend(), ownsBackend: denseBackend is null,
+            (_store as StoragePriorStore)?.Storage, Validator, _logger);
     }
 
     /// <summary>An agent whose global prior lives in <paramref name="storage"/> (atomic, with backups): loaded at
     /// start, saved after every round.</summary>
     public MetaLearningAgent(IEventBus bus, MetaLearningConfig? config, MetaStorageManager storage,
-        TimeProvider? time = null, Func<double>? schedulerRandom = null, ILogger<MetaLearningAgent>? logger = null)
-        : this(bus, config, new StoragePriorStore(storage), time, schedulerRandom, logger)
+        TimeProvider? time = null, Func<double>? schedulerRandom = null, ILogger<MetaLearningAgent>? logger = null,
+        IComputeBackend? denseBackend = null)
+        : this(bus, config, new StoragePriorStore(storage), time, schedulerRandom, logger, denseBackend: denseBackend)
     {
     }
 
@@ -94,6 +101,9 @@ public sealed class MetaLearningAgent : IAsyncDisposable
 
     /// <summary>The keyed prior's optimizer (replaced at start when the store holds a saved prior).</summary>
     public OnlineReptileOptimizer Optimizer { get; private set; }
+
+    /// <summary>The dense lane (DESIGN §10): its prior, optimizer, round and sequences.</summary>
+    public DenseLearningLane Dense { get; }
 
     /// <summary>Keyed rounds taken (aggregations that reached the optimizer).</summary>
     public long Rounds { get; private set; }
@@ -133,7 +143,9 @@ public sealed class MetaLearningAgent : IAsyncDisposable
                 foreach (var (key, value) in saved) _globalPrior[key] = value;
             Optimizer = new OnlineReptileOptimizer(Config.Optimizer, saved);
         }
+        Dense.Load();
         _subscriptions.Add(_bus.Subscribe(LearningTopics.PolicyPack, HandleAsync));
+        _subscriptions.Add(_bus.Subscribe(LearningTopics.DenseUpdate, HandleAsync));
         _subscriptions.Add(_bus.Subscribe(LearningTopics.ProcessingMetrics, HandleAsync));
         return Task.CompletedTask;
     }
@@ -147,6 +159,7 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         _subscriptions.Clear();
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         _gate.Release();
+        Dense.Dispose();
     }
 
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
@@ -162,6 +175,9 @@ public sealed class MetaLearningAgent : IAsyncDisposable
             {
                 case LearningTopics.PolicyPack:
                     OnPolicyPack(BusPayload.AsObject(busEvent.Payload, busEvent.Topic));
+                    break;
+                case LearningTopics.DenseUpdate:
+                    Dense.Accept(DenseUpdate.FromPayload(busEvent.Payload, busEvent.Topic));
                     break;
                 case LearningTopics.ProcessingMetrics:
                     await OnProcessingMetricsAsync(BusPayload.AsObject(busEvent.Payload, busEvent.Topic), cancellationToken).ConfigureAwait(false);
@@ -218,6 +234,16 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     private async ValueTask RunRoundAsync(LearningRoundInput round, CancellationToken cancellationToken)
     {
         await RunKeyedRoundAsync(round, cancellationToken).ConfigureAwait(false);
+        await RunDenseRoundAsync(round, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The dense lane's round; publishes <c>meta_dense_prior</c> when it stepped, after the keyed lane's
+    /// events.</summary>
+    private async ValueTask RunDenseRoundAsync(LearningRoundInput round, CancellationToken cancellationToken)
+    {
+        var payload = Dense.RunRound(round);
+        if (payload is null) return;
+        await _bus.PublishAsync(LearningTopics.MetaDensePrior, payload, cancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask RunKeyedRoundAsync(LearningRoundInput round, CancellationToken cancellationToken)

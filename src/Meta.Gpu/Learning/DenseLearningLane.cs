@@ -1,0 +1,197 @@
+using System.Text.Json.Nodes;
+using Meta.Gpu.Compute;
+using Meta.Gpu.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Meta.Gpu.Learning;
+
+/// <summary>
+/// The agent's dense lane (DESIGN §10): validated dense updates, the newest per domain pending; on a scheduled
+/// round they form a <see cref="DomainBatch"/> (domain id order) that goes through
+/// <see cref="DenseCrossDomainAggregator"/> on the lane's backend and the <c>interpolate</c> Reptile step onto the
+/// dense prior (<see cref="DenseReptileOptimizer"/>: its own beta, reward EMA and rollback copies).
+/// </summary>
+/// <remarks>
+/// <para>The caller serialises calls (the agent's gate). Decisions where the design is silent: the first valid
+/// update fixes D when nothing was saved; an update not newer than the domain's last applied or pending sequence
+/// is ignored (logged at debug level: redelivery is normal); a refused update (validator rule or D mismatch) is
+/// logged with its reason and changes nothing. score_delta is the domain's score minus its previous accepted dense
+/// score (0 before the first), as the keyed learner computes it. A round whose aggregate has no participant takes
+/// no step. The step counts as a round even when it is rolled back (as the keyed lane counts it).</para>
+/// <para>Storage: with a <see cref="MetaStorageManager"/>, every step is saved with the last applied sequence of
+/// every domain in one atomic file; a failed save is logged and the round still publishes.</para>
+/// </remarks>
+public sealed class DenseLearningLane : IDisposable
+{
+    public const string UpdateTopic = "federation.dense_update";
+    public const string PriorTopic = "meta_dense_prior";
+
+    private readonly MetaPacketValidator _validator;
+    private readonly MetaStorageManager? _storage;
+    private readonly ILogger _logger;
+    private readonly bool _ownsBackend;
+    private readonly DenseOptimizerConfig _optimizerConfig;
+    private readonly SortedDictionary<string, DenseUpdate> _pending = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, long> _lastApplied = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, double> _lastScore = new(StringComparer.Ordinal);
+
+    public DenseLearningLane(MetaLearningConfig config, IComputeBackend backend, bool ownsBackend, MetaStorageManager? storage,
+        MetaPacketValidator validator, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        Backend = backend ?? throw new ArgumentNullException(nameof(backend));
+        _ownsBackend = ownsBackend;
+        _storage = storage;
+        _validator = validator ?? throw new ArgumentNullException(nameof(validator));
+        _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+        Aggregator = new DenseCrossDomainAggregator(backend, config.Cross);
+        var o = config.Optimizer;
+        _optimizerConfig = new DenseOptimizerConfig(o.BetaInit, o.BetaMax, o.BetaDecayRate, o.BetaGrowthRate, o.BetaMinFactor,
+            o.EmaAlpha, o.RollbackDelta, o.BackupVersions, ReptileRule.Interpolate);
+    }
+
+    public IComputeBackend Backend { get; }
+
+    public DenseCrossDomainAggregator Aggregator { get; }
+
+    /// <summary>The dense prior's optimizer; null until D is fixed (a saved prior or the first valid update).</summary>
+    public DenseReptileOptimizer? Optimizer { get; private set; }
+
+    /// <summary>Dense steps taken (saved and restored with the prior).</summary>
+    public long Round { get; private set; }
+
+    /// <summary>D, or null before it is fixed.</summary>
+    public int? D => Optimizer?.Columns;
+
+    /// <summary>A copy of the last applied sequence per domain.</summary>
+    public IReadOnlyDictionary<string, long> LastAppliedSequences => new SortedDictionary<string, long>(_lastApplied, StringComparer.Ordinal);
+
+    /// <summary>The domains with a pending dense update, in ordinal order.</summary>
+    public IReadOnlyList<string> PendingDomains => [.. _pending.Keys];
+
+    /// <summary>Loads the saved dense prior, its round and sequences (when storage holds one).</summary>
+    public void Load()
+    {
+        var saved = _storage?.LoadDensePrior();
+        if (saved is null) return;
+        Optimizer = new DenseReptileOptimizer(saved.D, _optimizerConfig, saved.Values);
+        Round = saved.Round;
+        foreach (var (domain, sequence) in saved.LastSequences) _lastApplied[domain] = sequence;
+    }
+
+    /// <summary>Validates <paramref name="update"/>; a valid, newer one becomes the domain's pending update.
+    /// Returns whether it did.</summary>
+    public bool Accept(DenseUpdate update)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        var domain = update.DomainId;
+        var newest = Math.Max(_lastApplied.GetValueOrDefault(domain, -1), _pending.TryGetValue(domain, out var p) ? p.Sequence : -1);
+        if (update.Sequence <= newest)
+        {
+            LogStale(_logger, domain, update.Sequence, newest, null);
+            return false;
+        }
+        if (update.Vector is null || update.Vector.Length == 0)
+        {
+            LogRefused(_logger, domain, "empty vector", null);
+            return false;
+        }
+        if (D is { } d && update.Vector.Length != d)
+        {
+            LogRefused(_logger, domain, $"d_mismatch: {update.Vector.Length} values, the dense prior has {d}", null);
+            return false;
+        }
+        var score = update.Metrics?.Score ?? 0.0;
+        var scoreDelta = score - _lastScore.GetValueOrDefault(domain, 0.0);
+        var broken = _validator.ValidateParts(update.Confidence, null, update.Vector, scoreDelta);
+        if (broken.Count > 0)
+        {
+            LogRefused(_logger, domain, string.Join(", ", broken), null);
+            return false;
+        }
+        Optimizer ??= new DenseReptileOptimizer(update.Vector.Length, _optimizerConfig);
+        _lastScore[domain] = score;
+        _pending[domain] = update;
+        return true;
+    }
+
+    /// <summary>
+    /// One scheduled dense round on the pending updates (cleared): aggregate, step, roll back when the reward
+    /// dropped, save. Returns the <c>meta_dense_prior</c> payload ({round, d, checksum, participants, rolled_back,
+    /// meta}; the vector stays here, read it from <see cref="Optimizer"/>: a D-long JSON array would cost more than the round), or null when nothing was pending or no domain
+    /// took part.
+    /// </summary>
+    public JsonObject? RunRound(LearningRoundInput round)
+    {
+        ArgumentNullException.ThrowIfNull(round);
+        if (_pending.Count == 0 || Optimizer is null) return null;
+        var updates = _pending.Values.ToList(); // domain id order
+        _pending.Clear();
+
+        var optimizer = Optimizer;
+        var batch = new DomainBatch(updates.Count, optimizer.Columns);
+        for (var r = 0; r < updates.Count; r++)
+        {
+            updates[r].Vector.CopyTo(batch.Row(r));
+            batch.Confidences[r] = updates[r].Confidence;
+            batch.Ids[r] = updates[r].DomainId;
+        }
+        batch.MarkChanged();
+
+        var drg = new DrgFlags(round.Drg.VramHigh, round.Drg.LatencyHigh, round.Drg.BandwidthFree);
+        var result = Aggregator.AggregateInto(batch, optimizer, round.Reward, drg);
+        // Every pending update was consumed by this round, taking part or not: its sequence is applied.
+        foreach (var update in updates) _lastApplied[update.DomainId] = update.Sequence;
+        if (result.Participants == 0) return null;
+
+        var rolledBack = optimizer.ShouldRollback(round.Reward);
+        if (rolledBack) optimizer.Rollback();
+        Round++;
+
+        var checksum = Save(optimizer.Prior);
+        var payload = new JsonObject
+        {
+            ["round"] = Round,
+            ["d"] = optimizer.Columns,
+            ["checksum"] = checksum,
+            ["participants"] = result.Participants,
+            ["rolled_back"] = rolledBack,
+            ["meta"] = result.MetaJson(),
+        };
+        return payload;
+    }
+
+    /// <summary>Saves with storage (the file's SHA-256), or the SHA-256 of the §11 bytes without it.</summary>
+    private string Save(float[] prior)
+    {
+        if (_storage is not null)
+        {
+            try
+            {
+                return _storage.SaveDensePrior(prior, Round, _lastApplied);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                LogSaveFailed(_logger, e);
+            }
+        }
+        return DensePriorFile.Write(Stream.Null, prior, Round, _lastApplied);
+    }
+
+    public void Dispose()
+    {
+        if (_ownsBackend) Backend.Dispose();
+    }
+
+    private static readonly Action<ILogger, string, string, Exception?> LogRefused =
+        LoggerMessage.Define<string, string>(LogLevel.Information, new EventId(10, "DenseUpdateRefused"),
+            "dense update of domain {DomainId} refused: {Reason}");
+
+    private static readonly Action<ILogger, string, long, long, Exception?> LogStale =
+        LoggerMessage.Define<string, long, long>(LogLevel.Debug, new EventId(11, "DenseUpdateStale"),
+            "dense update of domain {DomainId} ignored: sequence {Sequence} is not newer than {Newest}");
+
+    private static readonly Action<ILogger, Exception?> LogSaveFailed =
+        LoggerMessage.Define(LogLevel.Error, new EventId(12, "DensePriorSaveFailed"),
+            "saving the dense prior failed; the prior in memory moved and the next round saves it again");
+}
