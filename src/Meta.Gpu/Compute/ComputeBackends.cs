@@ -82,11 +82,15 @@ public static class ComputeBackends
         }
     }
 
-    /// <summary><c>auto</c>: the first of cuda, opencl that starts (wrapped in a fallback), else cpu.</summary>
+    /// <summary>The device backends <c>auto</c> tries, in order, before it settles on <c>cpu</c> (DESIGN §13);
+    /// <c>ilgpu-cpu</c> is never among them. The device report (<c>meta-gpu devices</c>) follows the same order.</summary>
+    public static IReadOnlyList<string> AutoOrder { get; } = [Cuda, OpenCl];
+
+    /// <summary><c>auto</c>: the first of <see cref="AutoOrder"/> that starts (wrapped in a fallback), else cpu.</summary>
     public static IComputeBackend CreateAuto(ILogger? logger = null)
     {
         logger ??= NullLogger.Instance;
-        foreach (var name in new[] { Cuda, OpenCl })
+        foreach (var name in AutoOrder)
         {
             var factory = FactoryOf(name);
             if (factory is null) continue;

@@ -1,10 +1,12 @@
+using Meta.Gpu.Compute;
 using Meta.Gpu.Kernels;
 
 namespace Meta.Gpu.Telemetry;
 
 /// <summary>
-/// What <c>auto</c> picks (DESIGN §13): the first usable CUDA device, else the first usable OpenCL device, else
-/// the <c>cpu</c> backend; never <c>ilgpu-cpu</c>. <see cref="Device"/> is null for the cpu backend.
+/// What <c>auto</c> picks (DESIGN §13), as a report over the listed devices: the first usable device of the kinds in
+/// <see cref="ComputeBackends.AutoOrder"/> (cuda, then opencl), else the <c>cpu</c> backend; never <c>ilgpu-cpu</c>.
+/// <see cref="Device"/> is null for the cpu backend.
 /// </summary>
 public sealed record AutoBackendChoice(string Backend, DeviceInfo? Device, string Reason)
 {
@@ -13,18 +15,24 @@ public sealed record AutoBackendChoice(string Backend, DeviceInfo? Device, strin
     public static AutoBackendChoice Pick(IReadOnlyList<DeviceInfo> devices)
     {
         ArgumentNullException.ThrowIfNull(devices);
-        var cuda = devices.FirstOrDefault(d => d is { Kind: DeviceKind.Cuda, Usable: true });
-        if (cuda is not null)
-            return new("cuda", cuda, $"auto picks cuda: {cuda.Name} is the first CUDA device (cuda before opencl before cpu)");
-
-        var why = new List<string> { devices.Any(d => d.Kind == DeviceKind.Cuda) ? "no usable CUDA device" : "no CUDA device" };
-        var opencl = devices.FirstOrDefault(d => d is { Kind: DeviceKind.OpenCL, Usable: true });
-        if (opencl is not null)
-            return new("opencl", opencl, $"auto picks opencl: {why[0]}, and {opencl.Name} is the first usable OpenCL device");
-
-        why.Add(devices.Any(d => d.Kind == DeviceKind.OpenCL)
-            ? "no OpenCL device the kernels run on (" + string.Join("; ", devices.Where(d => d.Kind == DeviceKind.OpenCL).Select(d => $"{d.Name}: {d.Reason}")) + ")"
-            : "no OpenCL device");
-        return new("cpu", null, $"auto picks cpu: {string.Join(" and ", why)}; ilgpu-cpu is for tests and never picked");
+        var passedOver = new List<string>();
+        foreach (var backend in ComputeBackends.AutoOrder)
+        {
+            if (!DeviceKindNames.TryParse(backend, out var kind)) continue;
+            var label = kind == DeviceKind.Cuda ? "CUDA" : "OpenCL";
+            var usable = devices.FirstOrDefault(d => d.Kind == kind && d.Usable);
+            if (usable is not null)
+            {
+                var why = passedOver.Count == 0
+                    ? $"{usable.Name} is the first {label} device ({string.Join(" before ", ComputeBackends.AutoOrder)} before cpu)"
+                    : $"{string.Join(" and ", passedOver)}, and {usable.Name} is the first usable {label} device";
+                return new(backend, usable, $"auto picks {backend}: {why}");
+            }
+            var listed = devices.Where(d => d.Kind == kind).ToList();
+            passedOver.Add(listed.Count == 0
+                ? $"no {label} device"
+                : $"no usable {label} device (" + string.Join("; ", listed.Select(d => $"{d.Name}: {d.Reason}")) + ")");
+        }
+        return new("cpu", null, $"auto picks cpu: {string.Join(" and ", passedOver)}; ilgpu-cpu is for tests and never picked");
     }
 }
