@@ -219,4 +219,31 @@ public sealed class PolicyPackSequenceTests : IAsyncLifetime
         await Window(agent);
         Assert.Equal(["save a=1"], _log);
     }
+
+    [Fact]
+    public void A_corrupt_sequences_section_is_detected_and_the_backup_is_loaded()
+    {
+        using var folder = new TempFolder();
+        var storage = new MetaStorageManager(new StorageConfig(folder.Path));
+        storage.SavePrior(new Dictionary<string, double> { ["tau"] = 0.8 }, new Dictionary<string, long> { ["a"] = 12 });
+        var text = File.ReadAllText(storage.PriorPath);
+        Assert.Contains("\"last_sequences\"", text, StringComparison.Ordinal);
+        File.WriteAllText(storage.PriorPath, text.Replace("\"a\": 12", "\"a\": 1", StringComparison.Ordinal));
+
+        var loaded = new MetaStorageManager(new StorageConfig(folder.Path)).LoadPriorWithSequences()!;
+        Assert.Equal(12, loaded.LastSequences["a"]);
+        Assert.Equal(0.8, loaded.Prior["tau"]);
+    }
+
+    [Fact]
+    public void A_prior_saved_without_sequences_loads_with_none()
+    {
+        using var folder = new TempFolder();
+        var storage = new MetaStorageManager(new StorageConfig(folder.Path));
+        storage.SavePrior(new Dictionary<string, double> { ["tau"] = 0.8 });
+        Assert.DoesNotContain("last_sequences", File.ReadAllText(storage.PriorPath), StringComparison.Ordinal);
+        var loaded = storage.LoadPriorWithSequences()!;
+        Assert.Empty(loaded.LastSequences);
+        Assert.Equal(0.8, loaded.Prior["tau"]);
+    }
 }
