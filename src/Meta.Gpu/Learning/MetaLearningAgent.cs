@@ -42,7 +42,12 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly List<IDisposable> _subscriptions = [];
-    private readonly SortedDictionary<string, DomainMetaUpdate> _pending = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, PendingPolicyPack> _pending = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, long> _lastAppliedSequences = new(StringComparer.Ordinal);
+    // Acknowledgements of packs a round consumed whose save failed: given after the next successful save.
+    private readonly List<IDeliveryAcknowledgement> _awaitingSave = [];
+    private long _stalePacks;
+    private bool _lastSaveSucceeded = true;
     private readonly SortedDictionary<string, double> _globalPrior = new(StringComparer.Ordinal);
     private bool _started;
     private bool _stopped;
@@ -117,6 +122,19 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         }
     }
 
+    /// <summary>A copy of the last applied policy-pack sequence per domain (domains that sent one).</summary>
+    public IReadOnlyDictionary<string, long> LastAppliedSequences
+    {
+        get
+        {
+            lock (_pending) return new SortedDictionary<string, long>(_lastAppliedSequences, StringComparer.Ordinal);
+        }
+    }
+
+    /// <summary>Policy packs ignored because their sequence was not newer than the domain's last applied or
+    /// pending one (redeliveries, replays).</summary>
+    public long StalePacks => Interlocked.Read(ref _stalePacks);
+
     /// <summary>The domains with a pending update, in ordinal order.</summary>
     public IReadOnlyList<string> PendingDomains
     {
@@ -135,8 +153,12 @@ public sealed class MetaLearningAgent : IAsyncDisposable
 
         // A store whose prior and backups are all unusable throws here: the agent does not start over a trained
         // prior from scratch.
-        var saved = _store.LoadPrior();
+        var state = _store.LoadPriorWithSequences();
+        var saved = state?.Prior;
         _started = true;
+        if (state is not null)
+            lock (_pending)
+                foreach (var (domain, sequence) in state.LastSequences) _lastAppliedSequences[domain] = sequence;
         if (saved is not null)
         {
             lock (_globalPrior)
@@ -174,7 +196,7 @@ public sealed class MetaLearningAgent : IAsyncDisposable
             switch (busEvent.Topic)
             {
                 case LearningTopics.PolicyPack:
-                    OnPolicyPack(BusPayload.AsObject(busEvent.Payload, busEvent.Topic));
+                    await OnPolicyPackAsync(BusPayload.AsObject(busEvent.Payload, busEvent.Topic)).ConfigureAwait(false);
                     break;
                 case LearningTopics.DenseUpdate:
                     Dense.Accept(DenseUpdate.FromPayload(busEvent.Payload, busEvent.Topic));
@@ -195,7 +217,13 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     /// <summary>{domain_id, metrics, controller, evaluator}: params = controller then evaluator (a name in both:
     /// the evaluator's wins); observe; a valid update replaces the domain's pending one, an invalid one changes
     /// nothing pending.</summary>
-    private void OnPolicyPack(JsonObject payload)
+    /// <remarks>An optional <c>sequence</c> (per domain, increasing; DESIGN §10) makes redelivery harmless: a pack
+    /// whose sequence is not newer than the domain's last applied or pending one is ignored (debug log, counted in
+    /// <see cref="StalePacks"/>) before it is observed. A pack without one is taken as before. On a bus with
+    /// durable deliveries the accepted pack's acknowledgement is deferred until the round that applies it has
+    /// saved; the pack it replaces is acknowledged at once (its effect is superseded by the newer one, which stays
+    /// unacknowledged).</remarks>
+    private async ValueTask OnPolicyPackAsync(JsonObject payload)
     {
         const string topic = LearningTopics.PolicyPack;
         var domainId = JsonRead.String(payload, "domain_id", "", topic);
@@ -204,6 +232,23 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         var parameters = new Dictionary<string, double>(StringComparer.Ordinal);
         DomainParameters.ReadInto(JsonRead.Object(payload, "controller", topic), $"{topic}.controller", parameters);
         DomainParameters.ReadInto(JsonRead.Object(payload, "evaluator", topic), $"{topic}.evaluator", parameters);
+        var sequence = ReadSequence(payload, domainId);
+
+        if (sequence is { } seq)
+        {
+            long newest;
+            lock (_pending)
+            {
+                newest = Math.Max(_lastAppliedSequences.GetValueOrDefault(domainId, -1),
+                    _pending.TryGetValue(domainId, out var p) && p.Sequence is { } ps ? ps : -1);
+            }
+            if (seq <= newest)
+            {
+                Interlocked.Increment(ref _stalePacks);
+                LogStale(_logger, domainId, seq, newest, null);
+                return;
+            }
+        }
 
         var update = Learner.Observe(domainId, metrics, parameters);
         var broken = Validator.Validate(update);
@@ -212,7 +257,25 @@ public sealed class MetaLearningAgent : IAsyncDisposable
             LogRefused(_logger, domainId, string.Join(", ", broken), null);
             return;
         }
-        lock (_pending) _pending[domainId] = update;
+        // Nothing after this point throws: a deferred acknowledgement is always given later.
+        var acknowledgement = DeliveryAcknowledgement.Defer();
+        PendingPolicyPack? replaced;
+        lock (_pending)
+        {
+            _pending.TryGetValue(domainId, out replaced);
+            _pending[domainId] = new PendingPolicyPack(update, sequence, acknowledgement);
+        }
+        if (replaced?.Acknowledgement is { } superseded) await superseded.AcknowledgeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>The optional <c>sequence</c>: a whole number >= 0, or null when absent.</summary>
+    private static long? ReadSequence(JsonObject payload, string domainId)
+    {
+        const string topic = LearningTopics.PolicyPack;
+        if (JsonRead.OptionalDouble(payload, "sequence", topic) is not { } value) return null;
+        if (!double.IsFinite(value) || value != Math.Floor(value) || value < 0 || value > long.MaxValue / 2)
+            throw new InvalidInputException($"{topic}.sequence: expected a whole number >= 0, got {value} (domain \"{domainId}\")");
+        return (long)value;
     }
 
     private async ValueTask OnProcessingMetricsAsync(JsonObject payload, CancellationToken cancellationToken)
@@ -249,15 +312,32 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     private async ValueTask RunKeyedRoundAsync(LearningRoundInput round, CancellationToken cancellationToken)
     {
         List<DomainUpdateInput> updates;
+        var sequencesMoved = false;
         lock (_pending)
         {
             if (_pending.Count == 0) return;
-            updates = _pending.Values.Select(u => u.ToAggregationInput()).ToList(); // domain id order
+            updates = _pending.Values.Select(p => p.Update.ToAggregationInput()).ToList(); // domain id order
+            // Every pending pack is consumed by this round, taking part or not: its sequence is applied.
+            foreach (var (domain, pack) in _pending)
+            {
+                if (pack.Sequence is { } sequence)
+                {
+                    _lastAppliedSequences[domain] = sequence;
+                    sequencesMoved = true;
+                }
+                if (pack.Acknowledgement is { } acknowledgement) _awaitingSave.Add(acknowledgement);
+            }
             _pending.Clear();
         }
 
         var aggregate = Aggregator.Aggregate(updates);
-        if (aggregate.Keys.Count == 0) return;
+        if (aggregate.Keys.Count == 0)
+        {
+            // The prior did not move; the consumed sequences are still saved before their packs are acknowledged.
+            if (sequencesMoved) SavePrior(GlobalPrior);
+            await AcknowledgeSavedAsync(sequencesMoved).ConfigureAwait(false);
+            return;
+        }
 
         Optimizer.Apply(aggregate.Vector, aggregate.Keys, round.Reward, round.Drg);
         var rolledBack = Optimizer.ShouldRollback(round.Reward);
@@ -271,6 +351,7 @@ public sealed class MetaLearningAgent : IAsyncDisposable
             prior = new SortedDictionary<string, double>(_globalPrior, StringComparer.Ordinal);
         }
         var storageBytes = SavePrior(prior);
+        await AcknowledgeSavedAsync(true).ConfigureAwait(false);
 
         var snapshot = MetaMetrics.BuildSnapshot(round.Reward, aggregate, Config.Scheduler.UpdateIntervalWindows,
             Optimizer.RewardEma, round.LatencyMs, storageBytes, _time.GetUtcNow());
@@ -285,19 +366,37 @@ public sealed class MetaLearningAgent : IAsyncDisposable
             Wire(new JsonObject { ["prior"] = Map(prior), ["meta"] = aggregate.Meta.ToJson() }), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Saves the prior; returns the store's size afterwards (0 when the save failed, which is logged).</summary>
+    /// <summary>Saves the prior with the last applied pack sequences (one atomic write); returns the store's size
+    /// afterwards (0 when the save failed, which is logged).</summary>
     private long SavePrior(IReadOnlyDictionary<string, double> prior)
     {
         try
         {
-            _store.SavePrior(prior);
+            _store.SavePrior(prior, LastAppliedSequences);
+            _lastSaveSucceeded = true;
             return _store.SizeBytes();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            _lastSaveSucceeded = false;
             LogSaveFailed(_logger, e);
             return 0;
         }
+    }
+
+    /// <summary>After a round's save: acknowledges the packs it consumed (and any left from a failed save), unless
+    /// the save failed, in which case they wait for the next successful one. <paramref name="saved"/> false: no
+    /// save was needed (no sequence moved), so they are acknowledged.</summary>
+    private async ValueTask AcknowledgeSavedAsync(bool saved)
+    {
+        if (saved && !_lastSaveSucceeded) return;
+        IDeliveryAcknowledgement[] ready;
+        lock (_pending)
+        {
+            ready = [.. _awaitingSave];
+            _awaitingSave.Clear();
+        }
+        foreach (var acknowledgement in ready) await acknowledgement.AcknowledgeAsync().ConfigureAwait(false);
     }
 
     /// <summary>{controller {tau, gamma_diversity}, evaluator {g_min, lambda_ci}}, each with the knobs the global
@@ -328,6 +427,10 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     private static readonly Action<ILogger, string, string, Exception?> LogRefused =
         LoggerMessage.Define<string, string>(LogLevel.Information, new EventId(1, "UpdateRefused"),
             "update of domain {DomainId} refused by the validator: {Rules}");
+
+    private static readonly Action<ILogger, string, long, long, Exception?> LogStale =
+        LoggerMessage.Define<string, long, long>(LogLevel.Debug, new EventId(3, "PolicyPackStale"),
+            "policy pack of domain {DomainId} ignored: sequence {Sequence} is not newer than {Newest}");
 
     private static readonly Action<ILogger, Exception?> LogSaveFailed =
         LoggerMessage.Define(LogLevel.Error, new EventId(2, "PriorSaveFailed"),

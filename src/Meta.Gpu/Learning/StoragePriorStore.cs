@@ -14,5 +14,11 @@ public sealed class StoragePriorStore(MetaStorageManager storage) : IPriorStore
     /// from scratch over a trained prior).</exception>
     public IReadOnlyDictionary<string, double>? LoadPrior() => Storage.LoadPrior();
 
+    public void SavePrior(IReadOnlyDictionary<string, double> prior, IReadOnlyDictionary<string, long> lastSequences) =>
+        Storage.SavePrior(prior, lastSequences);
+
+    /// <exception cref="InvalidDataException">The file and every backup are unusable.</exception>
+    public SavedPrior? LoadPriorWithSequences() => Storage.LoadPriorWithSequences();
+
     public long SizeBytes() => Storage.SizeBytes();
 }

@@ -26,11 +26,17 @@ internal static class ChecksummedJson
     private static readonly JsonWriterOptions WriterOptions = new() { Indented = true, NewLine = "\n" };
 
     /// <summary>The whole file: the envelope around what <paramref name="writeContent"/> writes.</summary>
-    public static byte[] Encode(string format, string contentName, Action<Utf8JsonWriter> writeContent)
+    public static byte[] Encode(string format, string contentName, Action<Utf8JsonWriter> writeContent) =>
+        Encode(format, contentName, writeContent, null, null);
+
+    /// <summary>The whole file, with an optional second section <paramref name="extraName"/> after the content,
+    /// carrying its own checksum in <c>&lt;extraName&gt;_sha256</c> (a reader that does not know it ignores both
+    /// fields, so the file stays readable by older loads).</summary>
+    public static byte[] Encode(string format, string contentName, Action<Utf8JsonWriter> writeContent,
+        string? extraName, Action<Utf8JsonWriter>? writeExtra)
     {
-        var content = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(content, WriterOptions))
-            writeContent(writer);
+        var content = Serialize(writeContent);
+        var extra = extraName is not null && writeExtra is not null ? Serialize(writeExtra) : null;
 
         var file = new ArrayBufferWriter<byte>(content.WrittenCount + 256);
         using (var writer = new Utf8JsonWriter(file, WriterOptions))
@@ -41,15 +47,48 @@ internal static class ChecksummedJson
             writer.WriteString("sha256", Convert.ToHexStringLower(SHA256.HashData(content.WrittenSpan)));
             writer.WritePropertyName(contentName);
             writer.WriteRawValue(content.WrittenSpan, skipInputValidation: true);
+            if (extra is not null)
+            {
+                writer.WriteString(extraName + "_sha256", Convert.ToHexStringLower(SHA256.HashData(extra.WrittenSpan)));
+                writer.WritePropertyName(extraName!);
+                writer.WriteRawValue(extra.WrittenSpan, skipInputValidation: true);
+            }
             writer.WriteEndObject();
         }
         file.Write("\n"u8);
         return file.WrittenSpan.ToArray();
     }
 
+    private static ArrayBufferWriter<byte> Serialize(Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+            write(writer);
+        return buffer;
+    }
+
+    /// <summary>Checks the optional section <paramref name="extraName"/> of <paramref name="root"/> against its
+    /// own checksum and reads it; default when the file has none (written before the section existed).</summary>
+    /// <exception cref="InvalidInputException">Naming <paramref name="label"/> and what is wrong.</exception>
+    public static T? DecodeExtra<T>(JsonElement root, string extraName, string label, Func<JsonElement, T> readExtra)
+    {
+        if (!root.TryGetProperty(extraName, out var extra)) return default;
+        if (!root.TryGetProperty(extraName + "_sha256", out var s) || s.ValueKind != JsonValueKind.String)
+            throw new InvalidInputException($"{label}: {extraName}_sha256: missing");
+        var computed = Convert.ToHexStringLower(SHA256.HashData(JsonMarshal.GetRawUtf8Value(extra)));
+        if (!string.Equals(s.GetString(), computed, StringComparison.OrdinalIgnoreCase))
+            throw new InvalidInputException($"{label}: {extraName} checksum mismatch (stored {s.GetString()}, computed {computed}): the section is corrupt");
+        return readExtra(extra);
+    }
+
     /// <summary>Checks the envelope and the checksum, then hands the content to <paramref name="readContent"/>.</summary>
     /// <exception cref="InvalidInputException">Naming <paramref name="label"/> and what is wrong.</exception>
-    public static T Decode<T>(ReadOnlyMemory<byte> bytes, string format, string contentName, string label, Func<JsonElement, T> readContent)
+    public static T Decode<T>(ReadOnlyMemory<byte> bytes, string format, string contentName, string label, Func<JsonElement, T> readContent) =>
+        Decode(bytes, format, contentName, label, (content, _) => readContent(content));
+
+    /// <summary>As the other overload; <paramref name="readContent"/> also gets the file's root (for
+    /// <see cref="DecodeExtra"/>).</summary>
+    public static T Decode<T>(ReadOnlyMemory<byte> bytes, string format, string contentName, string label, Func<JsonElement, JsonElement, T> readContent)
     {
         JsonDocument document;
         try
@@ -76,7 +115,7 @@ internal static class ChecksummedJson
             var computed = Convert.ToHexStringLower(SHA256.HashData(JsonMarshal.GetRawUtf8Value(content)));
             if (!string.Equals(s.GetString(), computed, StringComparison.OrdinalIgnoreCase))
                 throw new InvalidInputException($"{label}: checksum mismatch (stored {s.GetString()}, computed {computed}): the content is corrupt");
-            return readContent(content);
+            return readContent(content, root);
         }
     }
 }

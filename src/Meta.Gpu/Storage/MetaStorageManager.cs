@@ -36,6 +36,7 @@ public sealed partial class MetaStorageManager
 
     private const string PriorFormat = "meta-gpu.global_prior";
     private const string DomainVectorsFormat = "meta-gpu.domain_vectors";
+    private const string LastSequencesName = "last_sequences";
     private const string StampFormat = "yyyyMMdd'T'HHmmss'.'fffffff'Z'";
 
     private readonly ILogger _logger;
@@ -65,9 +66,26 @@ public sealed partial class MetaStorageManager
     public string BackupsPath => Path.Combine(Root, BackupsFolderName);
 
     /// <summary>Saves the global prior (keys in ordinal order; non-finite values as "nan"/"inf"/"-inf").</summary>
-    public void SavePrior(IReadOnlyDictionary<string, double> prior)
+    public void SavePrior(IReadOnlyDictionary<string, double> prior) => SavePrior(prior, null);
+
+    /// <summary>
+    /// Saves the global prior and, in the same atomic write, the last applied policy-pack sequence of every domain
+    /// (DESIGN §10: acknowledge to the broker only after this returns). The sequences go in an optional
+    /// <c>last_sequences</c> section with its own checksum, so older loads still read the file; null or empty
+    /// writes no section.
+    /// </summary>
+    public void SavePrior(IReadOnlyDictionary<string, double> prior, IReadOnlyDictionary<string, long>? lastSequences)
     {
         ArgumentNullException.ThrowIfNull(prior);
+        Action<Utf8JsonWriter>? writeSequences = lastSequences is { Count: > 0 }
+            ? writer =>
+            {
+                writer.WriteStartObject();
+                foreach (var (domain, sequence) in lastSequences.OrderBy(p => p.Key, StringComparer.Ordinal))
+                    writer.WriteNumber(domain, sequence);
+                writer.WriteEndObject();
+            }
+            : null;
         var bytes = ChecksummedJson.Encode(PriorFormat, "prior", writer =>
         {
             writer.WriteStartObject();
@@ -77,8 +95,20 @@ public sealed partial class MetaStorageManager
                 WriteNumber(writer, value);
             }
             writer.WriteEndObject();
-        });
+        }, LastSequencesName, writeSequences);
         lock (_gate) SaveWithBackup(PriorFileName, bytes);
+    }
+
+    /// <summary>The global prior with the last applied pack sequences (empty when the file has none), or null
+    /// when none was ever saved.</summary>
+    /// <exception cref="InvalidDataException">The file and every backup are unusable.</exception>
+    public SavedPrior? LoadPriorWithSequences()
+    {
+        lock (_gate)
+            return LoadWithFallback(PriorFileName, path => ChecksummedJson.Decode(File.ReadAllBytes(path), PriorFormat, "prior", Path.GetFileName(path),
+                (content, root) => new SavedPrior(ReadPrior(content),
+                    ChecksummedJson.DecodeExtra(root, LastSequencesName, Path.GetFileName(path), ReadSequences)
+                    ?? new SortedDictionary<string, long>(StringComparer.Ordinal))));
     }
 
     /// <summary>The global prior in ordinal key order, or null when none was ever saved.</summary>
@@ -266,6 +296,20 @@ public sealed partial class MetaStorageManager
                 throw new InvalidInputException($"prior.{property.Name}: duplicate key");
         }
         return prior;
+    }
+
+    private static SortedDictionary<string, long> ReadSequences(JsonElement content)
+    {
+        if (content.ValueKind != JsonValueKind.Object) throw new InvalidInputException($"{LastSequencesName}: expected an object, got {content.ValueKind}");
+        var sequences = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var property in content.EnumerateObject())
+        {
+            if (property.Value.ValueKind != JsonValueKind.Number || !property.Value.TryGetInt64(out var sequence))
+                throw new InvalidInputException($"{LastSequencesName}.{property.Name}: expected an integer");
+            if (!sequences.TryAdd(property.Name, sequence))
+                throw new InvalidInputException($"{LastSequencesName}.{property.Name}: duplicate key");
+        }
+        return sequences;
     }
 
     private static SortedDictionary<string, DomainVector> ReadDomainVectors(JsonElement content)

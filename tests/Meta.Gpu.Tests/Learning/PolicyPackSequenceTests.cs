@@ -1,0 +1,249 @@
+using System.Text.Json.Nodes;
+using Meta.Gpu.Learning;
+using Meta.Gpu.Learning.Aggregation;
+using Meta.Gpu.Runtime;
+using Meta.Gpu.Storage;
+using Meta.Gpu.Tests.Storage;
+
+namespace Meta.Gpu.Tests.Learning;
+
+/// <summary>DESIGN §10: a policy pack's optional sequence makes redelivery harmless; the last applied sequences are
+/// saved atomically with the prior; a durable delivery is acknowledged only after that save.</summary>
+public sealed class PolicyPackSequenceTests : IAsyncLifetime
+{
+    /// <summary>Records saves into a shared log (to order them against acknowledgements).</summary>
+    private sealed class LoggingStore(List<string> log) : IPriorStore
+    {
+        public InMemoryPriorStore Inner { get; } = new();
+
+        public void SavePrior(IReadOnlyDictionary<string, double> prior)
+        {
+            lock (log) log.Add("save");
+            Inner.SavePrior(prior);
+        }
+
+        public void SavePrior(IReadOnlyDictionary<string, double> prior, IReadOnlyDictionary<string, long> lastSequences)
+        {
+            lock (log) log.Add("save " + string.Join(",", lastSequences.Select(p => $"{p.Key}={p.Value}")));
+            Inner.SavePrior(prior, lastSequences);
+        }
+
+        public IReadOnlyDictionary<string, double>? LoadPrior() => Inner.LoadPrior();
+
+        public SavedPrior? LoadPriorWithSequences() => Inner.LoadPriorWithSequences();
+
+        public long SizeBytes() => 0;
+    }
+
+    private static readonly MetaLearningConfig Config = MetaLearningConfig.Default with
+    {
+        Scheduler = new SchedulerConfig(UpdateIntervalWindows: 1, MinIntervalWindows: 1, Jitter: 0),
+        Validator = new ValidatorConfig(MinConfidence: 0.05),
+        Cross = CrossMetaConfig.Compat with { Method = AggregationMethod.Mean },
+    };
+
+    private readonly EventBus _bus = new();
+    private readonly List<string> _log = [];
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public async ValueTask DisposeAsync() => await _bus.DisposeAsync();
+
+    private static BusEvent PackEvent(string domain, double tau, long? sequence) => new(LearningTopics.PolicyPack, JsonNode.Parse(
+        $$$"""{"domain_id": "{{{domain}}}", {{{(sequence is { } s ? $"\"sequence\": {s}," : "")}}} "metrics": {"gain_p50": 0.5, "stability_avg": 0.9}, "controller": {"tau": {{{tau}}}}, "evaluator": {"g_min": 0.01}}"""));
+
+    private static readonly BusEvent WindowEvent = new(LearningTopics.ProcessingMetrics, JsonNode.Parse("""{"gain_p50": 1.0, "latency_ms": 50}"""));
+
+    private static ValueTask Pack(MetaLearningAgent agent, string domain, double tau, long? sequence) =>
+        agent.HandleAsync(PackEvent(domain, tau, sequence), CancellationToken.None);
+
+    private static ValueTask Window(MetaLearningAgent agent) => agent.HandleAsync(WindowEvent, CancellationToken.None);
+
+    /// <summary>Handles the pack as a durable bus would: with an acknowledgement the handler may defer. Returns
+    /// whether the handler deferred it.</summary>
+    private async Task<bool> DurablePack(MetaLearningAgent agent, string domain, double tau, long? sequence)
+    {
+        var name = $"ack {domain}#{sequence}";
+        var acknowledgement = new DeferrableAcknowledgement(() =>
+        {
+            lock (_log) _log.Add(name);
+            return ValueTask.CompletedTask;
+        });
+        DeliveryAcknowledgement.Current = acknowledgement;
+        try
+        {
+            await Pack(agent, domain, tau, sequence);
+        }
+        finally
+        {
+            DeliveryAcknowledgement.Current = null;
+        }
+        // What the bus does when the handler returns without deferring.
+        if (!acknowledgement.Deferred) await acknowledgement.AcknowledgeAsync();
+        return acknowledgement.Deferred;
+    }
+
+    private async Task<MetaLearningAgent> Started(IPriorStore store)
+    {
+        var agent = new MetaLearningAgent(_bus, Config, store);
+        await agent.StartAsync();
+        return agent;
+    }
+
+    [Fact]
+    public async Task A_replayed_pack_is_ignored_and_counted()
+    {
+        await using var agent = await Started(new InMemoryPriorStore());
+        await Pack(agent, "a", tau: 0.8, sequence: 3);
+        await Window(agent);
+        Assert.Equal(0.8, agent.GlobalPrior["tau"], 6);
+        Assert.Equal(3, agent.LastAppliedSequences["a"]);
+
+        await Pack(agent, "a", tau: 5.0, sequence: 3);
+        Assert.Empty(agent.PendingDomains);
+        Assert.Equal(1, agent.StalePacks);
+        await Window(agent);
+        Assert.Equal(1, agent.Rounds);
+        Assert.Equal(0.8, agent.GlobalPrior["tau"], 6);
+    }
+
+    [Fact]
+    public async Task An_older_pack_does_not_replace_the_pending_one()
+    {
+        await using var agent = await Started(new InMemoryPriorStore());
+        await Pack(agent, "a", tau: 0.8, sequence: 7);
+        await Pack(agent, "a", tau: 5.0, sequence: 6);
+        Assert.Equal(1, agent.StalePacks);
+        await Pack(agent, "a", tau: 1.2, sequence: 8);
+        Assert.Equal(1, agent.StalePacks);
+        await Window(agent);
+        Assert.Equal(1.2, agent.GlobalPrior["tau"], 6);
+        Assert.Equal(8, agent.LastAppliedSequences["a"]);
+    }
+
+    [Fact]
+    public async Task Sequences_are_per_domain()
+    {
+        await using var agent = await Started(new InMemoryPriorStore());
+        await Pack(agent, "a", tau: 0.8, sequence: 9);
+        await Pack(agent, "b", tau: 1.0, sequence: 1);
+        Assert.Equal(["a", "b"], agent.PendingDomains);
+        Assert.Equal(0, agent.StalePacks);
+    }
+
+    [Fact]
+    public async Task Packs_without_sequence_behave_as_before()
+    {
+        await using var agent = await Started(new InMemoryPriorStore());
+        await Pack(agent, "a", tau: 0.8, sequence: null);
+        await Window(agent);
+        await Pack(agent, "a", tau: 0.8, sequence: null);
+        Assert.Equal(["a"], agent.PendingDomains);
+        await Window(agent);
+        Assert.Equal(2, agent.Rounds);
+        Assert.Equal(0, agent.StalePacks);
+        Assert.Empty(agent.LastAppliedSequences);
+    }
+
+    [Fact]
+    public async Task A_malformed_sequence_is_refused_naming_the_field()
+    {
+        await using var agent = await Started(new InMemoryPriorStore());
+        var e = await Assert.ThrowsAsync<InvalidInputException>(async () => await agent.HandleAsync(new BusEvent(LearningTopics.PolicyPack, JsonNode.Parse(
+            """{"domain_id": "a", "sequence": -1, "metrics": {"gain_p50": 0.5, "stability_avg": 0.9}, "controller": {"tau": 0.8}, "evaluator": {}}""")), CancellationToken.None));
+        Assert.Contains("sequence", e.Message, StringComparison.Ordinal);
+        Assert.Empty(agent.PendingDomains);
+    }
+
+    [Fact]
+    public async Task Sequences_survive_a_restart_from_storage_and_a_redelivered_old_pack_is_ignored()
+    {
+        using var folder = new TempFolder();
+        await using (var agent = new MetaLearningAgent(_bus, Config, new MetaStorageManager(new StorageConfig(folder.Path))))
+        {
+            await agent.StartAsync();
+            await Pack(agent, "a", tau: 0.8, sequence: 4);
+            await Pack(agent, "b", tau: 1.0, sequence: 2);
+            await Window(agent);
+        }
+
+        var saved = new MetaStorageManager(new StorageConfig(folder.Path)).LoadPriorWithSequences()!;
+        Assert.Equal(new Dictionary<string, long> { ["a"] = 4, ["b"] = 2 }, saved.LastSequences);
+        // Older loads read the same file: the prior alone.
+        Assert.Equal(saved.Prior, new MetaStorageManager(new StorageConfig(folder.Path)).LoadPrior());
+
+        await using var resumed = new MetaLearningAgent(_bus, Config, new MetaStorageManager(new StorageConfig(folder.Path)));
+        await resumed.StartAsync();
+        Assert.Equal(4, resumed.LastAppliedSequences["a"]);
+        await Pack(resumed, "a", tau: 5.0, sequence: 4);
+        Assert.Empty(resumed.PendingDomains);
+        Assert.Equal(1, resumed.StalePacks);
+        await Pack(resumed, "a", tau: 0.9, sequence: 5);
+        Assert.Equal(["a"], resumed.PendingDomains);
+    }
+
+    [Fact]
+    public async Task A_deferred_acknowledgement_is_given_only_after_the_save_of_the_round_that_applied_it()
+    {
+        var store = new LoggingStore(_log);
+        await using var agent = await Started(store);
+        Assert.True(await DurablePack(agent, "a", tau: 0.8, sequence: 1));
+        Assert.Empty(_log);
+
+        await Window(agent);
+        Assert.Equal(["save a=1", "ack a#1"], _log);
+    }
+
+    [Fact]
+    public async Task Ignored_refused_and_superseded_packs_are_acknowledged_at_once()
+    {
+        var store = new LoggingStore(_log);
+        await using var agent = await Started(store);
+        Assert.True(await DurablePack(agent, "a", tau: 0.8, sequence: 2));
+        Assert.False(await DurablePack(agent, "a", tau: 0.8, sequence: 1)); // stale
+        Assert.Equal(["ack a#1"], _log);
+        Assert.True(await DurablePack(agent, "a", tau: 0.9, sequence: 3)); // supersedes #2
+        Assert.Equal(["ack a#1", "ack a#2"], _log);
+
+        await Window(agent);
+        Assert.Equal(["ack a#1", "ack a#2", "save a=3", "ack a#3"], _log);
+    }
+
+    [Fact]
+    public async Task In_process_nothing_is_deferred()
+    {
+        var store = new LoggingStore(_log);
+        await using var agent = await Started(store);
+        Assert.Null(DeliveryAcknowledgement.Defer());
+        await Pack(agent, "a", tau: 0.8, sequence: 1);
+        await Window(agent);
+        Assert.Equal(["save a=1"], _log);
+    }
+
+    [Fact]
+    public void A_corrupt_sequences_section_is_detected_and_the_backup_is_loaded()
+    {
+        using var folder = new TempFolder();
+        var storage = new MetaStorageManager(new StorageConfig(folder.Path));
+        storage.SavePrior(new Dictionary<string, double> { ["tau"] = 0.8 }, new Dictionary<string, long> { ["a"] = 12 });
+        var text = File.ReadAllText(storage.PriorPath);
+        Assert.Contains("\"last_sequences\"", text, StringComparison.Ordinal);
+        File.WriteAllText(storage.PriorPath, text.Replace("\"a\": 12", "\"a\": 1", StringComparison.Ordinal));
+
+        var loaded = new MetaStorageManager(new StorageConfig(folder.Path)).LoadPriorWithSequences()!;
+        Assert.Equal(12, loaded.LastSequences["a"]);
+        Assert.Equal(0.8, loaded.Prior["tau"]);
+    }
+
+    [Fact]
+    public void A_prior_saved_without_sequences_loads_with_none()
+    {
+        using var folder = new TempFolder();
+        var storage = new MetaStorageManager(new StorageConfig(folder.Path));
+        storage.SavePrior(new Dictionary<string, double> { ["tau"] = 0.8 });
+        Assert.DoesNotContain("last_sequences", File.ReadAllText(storage.PriorPath), StringComparison.Ordinal);
+        var loaded = storage.LoadPriorWithSequences()!;
+        Assert.Empty(loaded.LastSequences);
+        Assert.Equal(0.8, loaded.Prior["tau"]);
+    }
+}
