@@ -47,6 +47,7 @@ internal static class TrimmedMeanKernel
                 case 4: (lo, hi) = Extremes<Size4>(ref data, rows, stride, c); break;
                 case 5: (lo, hi) = Extremes<Size5>(ref data, rows, stride, c); break;
                 case 6: (lo, hi) = Extremes<Size6>(ref data, rows, stride, c); break;
+                case 7 when n >= 8: (lo, hi) = Extremes7(ref data, rows, stride, c); break;
                 case 7: (lo, hi) = Extremes<Size7>(ref data, rows, stride, c); break;
                 case 8: (lo, hi) = Extremes<Size8>(ref data, rows, stride, c); break;
                 default: (lo, hi) = Extremes(ref data, rows, stride, c, small, large); break;
@@ -150,6 +151,95 @@ internal static class TrimmedMeanKernel
             7 => (s6, l6),
             _ => (s7, l7),
         };
+    }
+
+    /// <summary>k + 1 = 7 (k = 6: trim_alpha 0.1 at 64 rows), eight rows at a time: each group is sorted by a
+    /// 19-comparator network, then merged into both lists (the seven smallest of the list and the group are
+    /// min(s[i], g[6-i]), a bitonic sequence that a pruned bitonic merger sorts in 9 comparators; the largest
+    /// likewise). About 88 min/max per 8 rows against 224 for insertion; leftover rows are inserted.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static (Vector256<float> Low, Vector256<float> High) Extremes7(ref float data, int[] rows, nint stride, int column)
+    {
+        var inf = Vector256.Create(float.PositiveInfinity);
+        var ninf = Vector256.Create(float.NegativeInfinity);
+        Vector256<float> s0 = inf, s1 = inf, s2 = inf, s3 = inf, s4 = inf, s5 = inf, s6 = inf;
+        Vector256<float> l0 = ninf, l1 = ninf, l2 = ninf, l3 = ninf, l4 = ninf, l5 = ninf, l6 = ninf;
+        Vector256<float> t, a0, a1, a2, a3, a4, a5, a6;
+        var r = 0;
+        for (; r + 8 <= rows.Length; r += 8)
+        {
+            var g0 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r + 0] * stride + column));
+            var g1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r + 1] * stride + column));
+            var g2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r + 2] * stride + column));
+            var g3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r + 3] * stride + column));
+            var g4 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r + 4] * stride + column));
+            var g5 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r + 5] * stride + column));
+            var g6 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r + 6] * stride + column));
+            var g7 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r + 7] * stride + column));
+            t = Vector256.MinNative(g0, g2); g2 = Vector256.MaxNative(g0, g2); g0 = t;
+            t = Vector256.MinNative(g1, g3); g3 = Vector256.MaxNative(g1, g3); g1 = t;
+            t = Vector256.MinNative(g4, g6); g6 = Vector256.MaxNative(g4, g6); g4 = t;
+            t = Vector256.MinNative(g5, g7); g7 = Vector256.MaxNative(g5, g7); g5 = t;
+            t = Vector256.MinNative(g0, g4); g4 = Vector256.MaxNative(g0, g4); g0 = t;
+            t = Vector256.MinNative(g1, g5); g5 = Vector256.MaxNative(g1, g5); g1 = t;
+            t = Vector256.MinNative(g2, g6); g6 = Vector256.MaxNative(g2, g6); g2 = t;
+            t = Vector256.MinNative(g3, g7); g7 = Vector256.MaxNative(g3, g7); g3 = t;
+            t = Vector256.MinNative(g0, g1); g1 = Vector256.MaxNative(g0, g1); g0 = t;
+            t = Vector256.MinNative(g2, g3); g3 = Vector256.MaxNative(g2, g3); g2 = t;
+            t = Vector256.MinNative(g4, g5); g5 = Vector256.MaxNative(g4, g5); g4 = t;
+            t = Vector256.MinNative(g6, g7); g7 = Vector256.MaxNative(g6, g7); g6 = t;
+            t = Vector256.MinNative(g2, g4); g4 = Vector256.MaxNative(g2, g4); g2 = t;
+            t = Vector256.MinNative(g3, g5); g5 = Vector256.MaxNative(g3, g5); g3 = t;
+            t = Vector256.MinNative(g1, g4); g4 = Vector256.MaxNative(g1, g4); g1 = t;
+            t = Vector256.MinNative(g3, g6); g6 = Vector256.MaxNative(g3, g6); g3 = t;
+            t = Vector256.MinNative(g1, g2); g2 = Vector256.MaxNative(g1, g2); g1 = t;
+            t = Vector256.MinNative(g3, g4); g4 = Vector256.MaxNative(g3, g4); g3 = t;
+            t = Vector256.MinNative(g5, g6); g6 = Vector256.MaxNative(g5, g6); g5 = t;
+            a0 = Vector256.MinNative(s0, g6); a1 = Vector256.MinNative(s1, g5); a2 = Vector256.MinNative(s2, g4); a3 = Vector256.MinNative(s3, g3);
+            a4 = Vector256.MinNative(s4, g2); a5 = Vector256.MinNative(s5, g1); a6 = Vector256.MinNative(s6, g0);
+            t = Vector256.MinNative(a0, a4); a4 = Vector256.MaxNative(a0, a4); a0 = t;
+            t = Vector256.MinNative(a1, a5); a5 = Vector256.MaxNative(a1, a5); a1 = t;
+            t = Vector256.MinNative(a2, a6); a6 = Vector256.MaxNative(a2, a6); a2 = t;
+            t = Vector256.MinNative(a0, a2); a2 = Vector256.MaxNative(a0, a2); a0 = t;
+            t = Vector256.MinNative(a4, a6); a6 = Vector256.MaxNative(a4, a6); a4 = t;
+            t = Vector256.MinNative(a5, a3); a3 = Vector256.MaxNative(a5, a3); a5 = t;
+            t = Vector256.MinNative(a2, a1); a1 = Vector256.MaxNative(a2, a1); a2 = t;
+            t = Vector256.MinNative(a4, a5); a5 = Vector256.MaxNative(a4, a5); a4 = t;
+            t = Vector256.MinNative(a6, a3); a3 = Vector256.MaxNative(a6, a3); a6 = t;
+            s0 = a0; s1 = a2; s2 = a1; s3 = a4; s4 = a5; s5 = a6; s6 = a3;
+            a0 = Vector256.MaxNative(l0, g1); a1 = Vector256.MaxNative(l1, g2); a2 = Vector256.MaxNative(l2, g3); a3 = Vector256.MaxNative(l3, g4);
+            a4 = Vector256.MaxNative(l4, g5); a5 = Vector256.MaxNative(l5, g6); a6 = Vector256.MaxNative(l6, g7);
+            t = Vector256.MaxNative(a0, a4); a4 = Vector256.MinNative(a0, a4); a0 = t;
+            t = Vector256.MaxNative(a1, a5); a5 = Vector256.MinNative(a1, a5); a1 = t;
+            t = Vector256.MaxNative(a2, a6); a6 = Vector256.MinNative(a2, a6); a2 = t;
+            t = Vector256.MaxNative(a0, a2); a2 = Vector256.MinNative(a0, a2); a0 = t;
+            t = Vector256.MaxNative(a4, a6); a6 = Vector256.MinNative(a4, a6); a4 = t;
+            t = Vector256.MaxNative(a5, a3); a3 = Vector256.MinNative(a5, a3); a5 = t;
+            t = Vector256.MaxNative(a2, a1); a1 = Vector256.MinNative(a2, a1); a2 = t;
+            t = Vector256.MaxNative(a4, a5); a5 = Vector256.MinNative(a4, a5); a4 = t;
+            t = Vector256.MaxNative(a6, a3); a3 = Vector256.MinNative(a6, a3); a6 = t;
+            l0 = a0; l1 = a2; l2 = a1; l3 = a4; l4 = a5; l5 = a6; l6 = a3;
+        }
+        for (; r < rows.Length; r++)
+        {
+            var up = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + column));
+            var down = up;
+            t = Vector256.MinNative(s0, up); up = Vector256.MaxNative(s0, up); s0 = t;
+            t = Vector256.MinNative(s1, up); up = Vector256.MaxNative(s1, up); s1 = t;
+            t = Vector256.MinNative(s2, up); up = Vector256.MaxNative(s2, up); s2 = t;
+            t = Vector256.MinNative(s3, up); up = Vector256.MaxNative(s3, up); s3 = t;
+            t = Vector256.MinNative(s4, up); up = Vector256.MaxNative(s4, up); s4 = t;
+            t = Vector256.MinNative(s5, up); up = Vector256.MaxNative(s5, up); s5 = t;
+            s6 = Vector256.MinNative(s6, up);
+            t = Vector256.MaxNative(l0, down); down = Vector256.MinNative(l0, down); l0 = t;
+            t = Vector256.MaxNative(l1, down); down = Vector256.MinNative(l1, down); l1 = t;
+            t = Vector256.MaxNative(l2, down); down = Vector256.MinNative(l2, down); l2 = t;
+            t = Vector256.MaxNative(l3, down); down = Vector256.MinNative(l3, down); l3 = t;
+            t = Vector256.MaxNative(l4, down); down = Vector256.MinNative(l4, down); l4 = t;
+            t = Vector256.MaxNative(l5, down); down = Vector256.MinNative(l5, down); l5 = t;
+            l6 = Vector256.MaxNative(l6, down);
+        }
+        return (s6, l6);
     }
 
     /// <summary>The general case: the lists live in <paramref name="small"/> and <paramref name="large"/>.</summary>
