@@ -11,10 +11,10 @@ namespace Meta.Gpu.Compute.Cpu;
 /// <remarks>
 /// Pass 1 keeps, per column, the k+1 smallest and the k+1 largest values seen (insertion through a min/max
 /// chain), which gives the thresholds lo (the (k+1)-th smallest) and hi (the (k+1)-th largest). Pass 2, over the
-/// same cells still in L1, sums p*x and p over lo &lt;= x &lt;= hi in float64 and counts the cells equal to each
-/// threshold. When each threshold occurs once, the kept set is exactly sorted positions k..n-k-1 whatever the row
-/// order, so the result equals the reference's; otherwise (a tie at a threshold, rare with real data) the column
-/// is redone on the exact (value, row) path.
+/// same cells still in L1, sums p*x and p over lo &lt;= x &lt;= hi in float64 and counts the kept cells. When
+/// n-2k are kept, no tie straddles a trim boundary and the kept set is exactly sorted positions k..n-k-1 whatever
+/// the row order, so the result equals the reference's; otherwise (a tie across a boundary, rare with real data)
+/// the column is redone on the exact (value, row) path.
 /// </remarks>
 internal static class TrimmedMeanKernel
 {
@@ -55,8 +55,7 @@ internal static class TrimmedMeanKernel
             var sumLo = Vector256<double>.Zero;
             var sumHi = Vector256<double>.Zero;
             var mass = Vector256<float>.Zero;
-            var atLo = Vector256<float>.Zero;
-            var atHi = Vector256<float>.Zero;
+            var keptCount = Vector256<float>.Zero;
             var one = Vector256.Create(1.0f);
             for (var r = 0; r < n; r++)
             {
@@ -68,11 +67,11 @@ internal static class TrimmedMeanKernel
                 sumHi = Vector256.FusedMultiplyAdd(xh, w, sumHi);
                 // The kept weight is a sum of positive terms: float32 keeps it well inside the tolerance.
                 mass += Vector256.Create(weightsF[r]) & kept;
-                atLo += one & Vector256.Equals(x, lo);
-                atHi += one & Vector256.Equals(x, hi);
+                keptCount += one & kept;
             }
-            // Each threshold seen exactly once: the kept set is sorted positions k..n-k-1.
-            var decided = (Vector256.Equals(atLo, one) & Vector256.Equals(atHi, one)).ExtractMostSignificantBits();
+            // At most k cells lie below lo and at most k above hi, so n-2k kept cells means exactly k on each side:
+            // the kept rows are sorted positions k..n-k-1 whatever order ties take.
+            var decided = Vector256.Equals(keptCount, Vector256.Create((float)(n - 2 * k))).ExtractMostSignificantBits();
             var (ml, mh) = Vector256.Widen(mass);
             (sumLo / ml).CopyTo(sums);
             (sumHi / mh).CopyTo(sums[4..]);
