@@ -45,4 +45,35 @@ public sealed class CpuFastKernelTests
             }
         }
     }
+    /// <summary>k + 1 = 7 (trim_alpha 0.1 at 60-69 rows) has its own kernel that sorts groups of eight rows and
+    /// merges them: every leftover count (0-7 rows after the groups), with and without ties.</summary>
+    [Fact]
+    public void Trimmed_mean_grouped_selection_equals_the_exact_path()
+    {
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        using var fast = new CpuBackend();
+        using var exact = new CpuBackend { UseFastKernels = false };
+        foreach (var (count, alpha) in new[] { (60, 0.1), (61, 0.1), (62, 0.1), (63, 0.1), (64, 0.1), (65, 0.1), (67, 0.1), (69, 0.1), (14, 0.45), (15, 0.45) })
+        foreach (var ties in new[] { false, true })
+        {
+            var d = 40 + rng.Next(40);
+            var n = count + 3;
+            var batch = (ties ? BatchScenario.TiedValues : BatchScenario.Plain).Make(rng.Next(), n, d);
+            var rows = Enumerable.Range(0, n).OrderBy(_ => rng.Next()).Take(count).Order().ToArray();
+            Assert.Equal(6, ExactColumnRulesTrimCount(alpha, rows.Length));
+            var weights = rows.Select(_ => 0.05 + rng.NextDouble()).ToArray();
+            var total = weights.Sum();
+            for (var i = 0; i < weights.Length; i++) weights[i] /= total;
+            var expected = new float[d];
+            var actual = new float[d];
+            exact.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, alpha, false, expected, default, null);
+            fast.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, alpha, false, actual, default, null);
+            for (var c = 0; c < d; c++)
+                Assert.True(Math.Abs(expected[c] - actual[c]) <= 1e-5 + 1e-5 * Math.Abs(expected[c]),
+                    $"seed {seed}, {rows.Length} rows, alpha={alpha}, ties={ties}, column {c}: {actual[c]} vs {expected[c]}");
+        }
+    }
+
+    private static int ExactColumnRulesTrimCount(double alpha, int n) => (int)Math.Floor(alpha * n);
 }
