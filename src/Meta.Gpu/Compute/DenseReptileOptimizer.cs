@@ -1,8 +1,11 @@
+using Meta.Gpu.Learning;
+
 namespace Meta.Gpu.Compute;
 
 /// <summary>
 /// The dense prior's optimizer state (DESIGN §8 on a D-float prior, §10 dense lane): beta, the reward EMA, the
-/// rollback copies and the count of steps taken. The prior array is owned here and never replaced, so a backend
+/// rollback copies and the count of steps taken, with the keyed optimizer's settings (<see cref="OptimizerConfig"/>,
+/// §8 section <c>optimizer</c>; its <c>update_rule</c> picks the dense Reptile rule too). The prior array is owned here and never replaced, so a backend
 /// may keep a device copy of it; a rollback copies the saved values back into it.
 /// </summary>
 /// <remarks>
@@ -16,10 +19,10 @@ public sealed class DenseReptileOptimizer
     private readonly float[][] ring;
     private int newest = -1;
 
-    public DenseReptileOptimizer(int columns, DenseOptimizerConfig? config = null, ReadOnlySpan<float> initialPrior = default)
+    public DenseReptileOptimizer(int columns, OptimizerConfig? config = null, ReadOnlySpan<float> initialPrior = default)
     {
         if (columns < 1) throw new ArgumentOutOfRangeException(nameof(columns), columns, "columns must be >= 1");
-        Config = (config ?? new DenseOptimizerConfig()).Validated();
+        Config = (config ?? OptimizerConfig.Default).Validated();
         Prior = new float[columns];
         if (initialPrior.IsEmpty) Prior.AsSpan().Fill(float.NaN);
         else if (initialPrior.Length != columns) throw new ArgumentException($"the initial prior has {initialPrior.Length} values, not {columns}", nameof(initialPrior));
@@ -28,7 +31,7 @@ public sealed class DenseReptileOptimizer
         ring = new float[Config.BackupVersions][];
     }
 
-    public DenseOptimizerConfig Config { get; }
+    public OptimizerConfig Config { get; }
 
     /// <summary>The dense prior (D values; NaN = not set yet).</summary>
     public float[] Prior { get; }
@@ -57,7 +60,7 @@ public sealed class DenseReptileOptimizer
         if (drg.BandwidthFree) beta *= Config.BetaGrowthRate;
         Beta = Math.Clamp(beta, Config.BetaInit * Config.BetaMinFactor, Math.Max(Config.BetaMax, Config.BetaInit * Config.BetaMinFactor));
         SaveCopy();
-        return new ReptileStep(Config.Rule, Beta);
+        return new ReptileStep(Config.UpdateRule == UpdateRule.Delta ? ReptileRule.Delta : ReptileRule.Interpolate, Beta);
     }
 
     /// <summary>§8 (e): the reward EMA after the step; counts the round.</summary>

@@ -30,7 +30,7 @@ public sealed class DenseLearningLane : IDisposable
     private readonly MetaStorageManager? _storage;
     private readonly ILogger _logger;
     private readonly bool _ownsBackend;
-    private readonly DenseOptimizerConfig _optimizerConfig;
+    private readonly OptimizerConfig _optimizerConfig;
     private readonly SortedDictionary<string, DenseUpdate> _pending = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, long> _lastApplied = new(StringComparer.Ordinal);
     private readonly Dictionary<string, double> _lastScore = new(StringComparer.Ordinal);
@@ -45,9 +45,8 @@ public sealed class DenseLearningLane : IDisposable
         _validator = validator ?? throw new ArgumentNullException(nameof(validator));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         Aggregator = new DenseCrossDomainAggregator(backend, config.Cross);
-        var o = config.Optimizer;
-        _optimizerConfig = new DenseOptimizerConfig(o.BetaInit, o.BetaMax, o.BetaDecayRate, o.BetaGrowthRate, o.BetaMinFactor,
-            o.EmaAlpha, o.RollbackDelta, o.BackupVersions, ReptileRule.Interpolate);
+        // The dense lane always interpolates (§10), whatever rule the knob lane uses.
+        _optimizerConfig = config.Optimizer with { UpdateRule = UpdateRule.Interpolate };
     }
 
     public IComputeBackend Backend { get; }

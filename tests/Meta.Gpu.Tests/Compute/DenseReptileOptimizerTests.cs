@@ -1,4 +1,5 @@
 using Meta.Gpu.Compute;
+using Meta.Gpu.Learning;
 
 namespace Meta.Gpu.Tests.Compute;
 
@@ -19,7 +20,7 @@ public sealed class DenseReptileOptimizerTests
     [Fact]
     public void Beta_follows_the_drg_flags_and_is_clamped_once()
     {
-        var optimizer = new DenseReptileOptimizer(2, new DenseOptimizerConfig(), [0f, 0f]);
+        var optimizer = new DenseReptileOptimizer(2, new OptimizerConfig(), [0f, 0f]);
         var step = optimizer.BeginStep(new DrgFlags(VramHigh: true));
         Assert.Equal(0.08, step.Beta, 12);
         optimizer.CompleteStep(1.0);
@@ -33,7 +34,7 @@ public sealed class DenseReptileOptimizerTests
     [Fact]
     public void Apply_ema_should_rollback_and_rollback_through_the_ring()
     {
-        var optimizer = new DenseReptileOptimizer(3, new DenseOptimizerConfig(BackupVersions: 2));
+        var optimizer = new DenseReptileOptimizer(3, new OptimizerConfig(BackupVersions: 2));
         Assert.True(optimizer.Prior.All(float.IsNaN));
         optimizer.Apply([1f, 2f, float.NaN], 1.0, default);
         Assert.Equal(1f, optimizer.Prior[0]);
@@ -79,7 +80,7 @@ public sealed class DenseReptileOptimizerTests
     [Fact]
     public void Invalid_settings_name_the_field()
     {
-        var ex = Assert.Throws<InvalidInputException>(() => new DenseReptileOptimizer(4, new DenseOptimizerConfig(BackupVersions: -1)));
+        var ex = Assert.Throws<InvalidInputException>(() => new DenseReptileOptimizer(4, new OptimizerConfig(BackupVersions: -1)));
         Assert.Contains("optimizer.backup_versions", ex.Message);
     }
 }

@@ -94,7 +94,7 @@ public sealed class DenseLaneTests : IAsyncDisposable
         await using var agent = await Started();
         using var backend = new CpuBackend();
         var aggregator = new DenseCrossDomainAggregator(backend, Config.Cross);
-        var byHand = new DenseReptileOptimizer(D, new DenseOptimizerConfig());
+        var byHand = new DenseReptileOptimizer(D, new OptimizerConfig());
 
         for (var round = 0; round < 4; round++)
         {
