@@ -80,24 +80,24 @@ public class AggregationMatrix
     public void Cleanup() => backend.Dispose();
 
     [Benchmark, BenchmarkCategory("weighted_mean")]
-    public int WeightedMean() => pipelines[AggregationMethod.Mean].Aggregate(batch, aggregate).Participants;
+    public int WeightedMean() => pipelines[AggregationMethod.Mean].Aggregate(batch, aggregate).Meta.Participants;
 
     [Benchmark, BenchmarkCategory("trimmed_mean")]
-    public int TrimmedMean() => pipelines[AggregationMethod.TrimmedMean].Aggregate(batch, aggregate).Participants;
+    public int TrimmedMean() => pipelines[AggregationMethod.TrimmedMean].Aggregate(batch, aggregate).Meta.Participants;
 
     [Benchmark, BenchmarkCategory("median")]
-    public int Median() => pipelines[AggregationMethod.Median].Aggregate(batch, aggregate).Participants;
+    public int Median() => pipelines[AggregationMethod.Median].Aggregate(batch, aggregate).Meta.Participants;
 
     [Benchmark, BenchmarkCategory("weighted_median")]
-    public int WeightedMedian() => pipelines[AggregationMethod.WeightedMedian].Aggregate(batch, aggregate).Participants;
+    public int WeightedMedian() => pipelines[AggregationMethod.WeightedMedian].Aggregate(batch, aggregate).Meta.Participants;
 
     [Benchmark, BenchmarkCategory("fused_trimmed_mean_reptile")]
-    public int FusedTrimmedMeanReptile() => pipelines[AggregationMethod.TrimmedMean].AggregateAndStep(batch, prior, Step).Participants;
+    public int FusedTrimmedMeanReptile() => pipelines[AggregationMethod.TrimmedMean].AggregateAndStep(batch, prior, Step).Meta.Participants;
 
     /// <summary>The step alone: a one-domain batch (row 0) stepped onto the prior; GB/s counts the whole N x D batch
     /// only for comparison with the other rows, so read its time, not its bandwidth.</summary>
     [Benchmark, BenchmarkCategory("reptile_step")]
-    public int ReptileStep() => stepAlone.AggregateAndStep(oneRow, prior, Step).Participants;
+    public int ReptileStep() => stepAlone.AggregateAndStep(oneRow, prior, Step).Meta.Participants;
 
     private static CrossMetaConfig Config(AggregationMethod method) =>
         new(Method: method, TrimAlpha: 0.1, Weighting: DomainWeighting.Confidence, OutlierFilter: false, DiversityEntropyTarget: 0.9);

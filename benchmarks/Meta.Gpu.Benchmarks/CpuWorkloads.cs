@@ -71,7 +71,7 @@ public class CpuWorkloads
     public int FusedTrimmedMeanReptile() => Combine(AggregationMethod.TrimmedMean, default, prior, new ReptileStep(ReptileRule.Interpolate, 0.1));
 
     [Benchmark, BenchmarkCategory("pipeline_trimmed_mean")]
-    public int PipelineTrimmedMean() => pipeline.Aggregate(batch, aggregate).Participants;
+    public int PipelineTrimmedMean() => pipeline.Aggregate(batch, aggregate).Meta.Participants;
 
     private int Combine(AggregationMethod method, Span<float> into, Span<float> stepPrior, ReptileStep? step) =>
         backend.Combine(batch, rows, weights, method, TrimAlpha, false, into, stepPrior, step);

@@ -30,11 +30,11 @@ public sealed class EngineOuterStep : IOuterStep
     {
         var result = _aggregator.AggregateAndStep(batch, prior, new ReptileStep(ReptileRule.Interpolate, beta));
         return new OuterStepResult(
-            result.Participants,
-            result.Outliers,
-            result.ConfidenceMean,
-            result.EffectiveDomains,
-            AggregationNames.Of(result.Method));
+            result.Meta.Participants,
+            result.Meta.Outliers,
+            result.Meta.ConfidenceMean,
+            result.Meta.EffectiveDomains,
+            AggregationNames.Of(result.Meta.Method));
     }
 
     public void Dispose() => _aggregator.Backend.Dispose();

@@ -8,27 +8,18 @@ namespace Meta.Gpu.Compute;
 /// not write it), the columns flagged empty (no present cell among the kept rows: NaN in the aggregate, the
 /// prior's value unchanged), and the meta fields with the keyed aggregator's names.
 /// </summary>
+/// <param name="Aggregate">The D aggregate values, or null when the fused path did not write them.</param>
+/// <param name="Columns">D.</param>
+/// <param name="EmptyColumns">Columns with no present cell among the kept rows.</param>
+/// <param name="Meta">The meta of DESIGN §4 step 7, the keyed aggregator's record.</param>
+/// <param name="Backend">The backend that ran the round.</param>
 public sealed record DenseAggregationResult(
     float[]? Aggregate,
     int Columns,
     IReadOnlyList<int> EmptyColumns,
-    int Participants,
-    int RejectedLowConfidence,
-    int RejectedNonfinite,
-    int RejectedEmpty,
-    IReadOnlyList<string> Outliers,
-    AggregationMethod Method,
-    double TrimAlpha,
-    double ConfidenceMean,
-    double WeightEntropy,
-    double DiversityTemperature,
-    double EffectiveDomains,
+    AggregationMeta Meta,
     string Backend)
 {
-    /// <summary>The meta of DESIGN §4 step 7, the keyed aggregator's record.</summary>
-    public AggregationMeta Meta => new(Participants, RejectedLowConfidence, RejectedNonfinite, RejectedEmpty, Outliers, Method,
-        TrimAlpha, ConfidenceMean, WeightEntropy, DiversityTemperature, EffectiveDomains);
-
     /// <summary>The meta fields (snake_case, as the keyed aggregator writes them) plus <c>empty_columns</c> (how
     /// many) and <c>backend</c>.</summary>
     public JsonObject MetaJson()

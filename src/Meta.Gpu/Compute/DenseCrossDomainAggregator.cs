@@ -97,8 +97,8 @@ public sealed class DenseCrossDomainAggregator
         {
             if (!aggregate.IsEmpty) aggregate.Fill(float.NaN);
             var all = Enumerable.Range(0, batch.Columns).ToArray();
-            return new DenseAggregationResult(owned, batch.Columns, all, 0, lowConfidence, nonFinite, empty, [],
-                config.Method, config.TrimAlpha, 0.0, 1.0, 1.0, 0.0, Backend.Name);
+            return new DenseAggregationResult(owned, batch.Columns, all,
+                AggregationMeta.Empty(config, lowConfidence, nonFinite, empty), Backend.Name);
         }
 
         // Step 3: the single outlier pass.
@@ -142,9 +142,10 @@ public sealed class DenseCrossDomainAggregator
         if (round is var (opt, reward, _)) opt.CompleteStep(reward);
 
         var emptyColumns = emptyCount == 0 ? [] : EmptyColumnsOf(batch, keptRows, aggregate);
-        return new DenseAggregationResult(owned, batch.Columns, emptyColumns, keptRows.Length, lowConfidence, nonFinite, empty,
-            outliers, config.Method, config.TrimAlpha, confidenceSum / keptRows.Length, balanced.WeightEntropy,
-            balanced.DiversityTemperature, balanced.EffectiveDomains, Backend.Name);
+        var meta = new AggregationMeta(keptRows.Length, lowConfidence, nonFinite, empty, outliers, config.Method,
+            config.TrimAlpha, confidenceSum / keptRows.Length, balanced.WeightEntropy, balanced.DiversityTemperature,
+            balanced.EffectiveDomains);
+        return new DenseAggregationResult(owned, batch.Columns, emptyColumns, meta, Backend.Name);
     }
 
     /// <summary>The empty columns: NaN in the aggregate when it was written, else no kept row sent them.</summary>

@@ -141,7 +141,7 @@ public sealed class DenseLearningLane : IDisposable
         var result = Aggregator.AggregateInto(batch, optimizer, round.Reward, drg);
         // Every pending update was consumed by this round, taking part or not: its sequence is applied.
         foreach (var update in updates) _lastApplied[update.DomainId] = update.Sequence;
-        if (result.Participants == 0) return null;
+        if (result.Meta.Participants == 0) return null;
 
         var rolledBack = optimizer.ShouldRollback(round.Reward);
         if (rolledBack) optimizer.Rollback();
@@ -153,7 +153,7 @@ public sealed class DenseLearningLane : IDisposable
             ["round"] = Round,
             ["d"] = optimizer.Columns,
             ["checksum"] = checksum,
-            ["participants"] = result.Participants,
+            ["participants"] = result.Meta.Participants,
             ["rolled_back"] = rolledBack,
             ["meta"] = result.MetaJson(),
         };

@@ -136,12 +136,12 @@ public abstract class BackendAgreementTests
         batch.Confidences.AsSpan().Fill(0.01);
         var prior = new float[] { 1, 2, 3, 4, 5 };
         var result = new DenseCrossDomainAggregator(backend).AggregateAndStep(batch, prior, new ReptileStep(ReptileRule.Interpolate, 0.5));
-        Assert.Equal(0, result.Participants);
-        Assert.Equal(3, result.RejectedLowConfidence);
+        Assert.Equal(0, result.Meta.Participants);
+        Assert.Equal(3, result.Meta.RejectedLowConfidence);
         Assert.Equal(5, result.EmptyColumns.Count);
         Assert.Equal(new float[] { 1, 2, 3, 4, 5 }, prior);
-        Assert.Equal(1.0, result.WeightEntropy);
-        Assert.Equal(0.0, result.EffectiveDomains);
+        Assert.Equal(1.0, result.Meta.WeightEntropy);
+        Assert.Equal(0.0, result.Meta.EffectiveDomains);
     }
 
     private static CrossMetaConfig RandomConfig(Random rng, AggregationMethod method) => new(
@@ -159,20 +159,20 @@ public abstract class BackendAgreementTests
     {
         AssertDecisions(expected, actual, context);
         AssertValues(expected, actual.Aggregate!, context);
-        AssertClose(expected.ConfidenceMean, actual.ConfidenceMean, context + ", confidence_mean");
-        AssertClose(expected.WeightEntropy, actual.WeightEntropy, context + ", weight_entropy");
-        AssertClose(expected.DiversityTemperature, actual.DiversityTemperature, context + ", diversity_temperature");
-        AssertClose(expected.EffectiveDomains, actual.EffectiveDomains, context + ", effective_domains");
+        AssertClose(expected.ConfidenceMean, actual.Meta.ConfidenceMean, context + ", confidence_mean");
+        AssertClose(expected.WeightEntropy, actual.Meta.WeightEntropy, context + ", weight_entropy");
+        AssertClose(expected.DiversityTemperature, actual.Meta.DiversityTemperature, context + ", diversity_temperature");
+        AssertClose(expected.EffectiveDomains, actual.Meta.EffectiveDomains, context + ", effective_domains");
     }
 
     private static void AssertDecisions(KeyedResult expected, DenseAggregationResult actual, string context)
     {
-        Assert.True(expected.Participants == actual.Participants, $"{context}: participants {actual.Participants}, expected {expected.Participants}");
-        Assert.True(expected.RejectedEmpty == actual.RejectedEmpty, $"{context}: rejected_empty {actual.RejectedEmpty}, expected {expected.RejectedEmpty}");
-        Assert.True(expected.RejectedNonfinite == actual.RejectedNonfinite, $"{context}: rejected_nonfinite {actual.RejectedNonfinite}, expected {expected.RejectedNonfinite}");
-        Assert.True(expected.RejectedLowConfidence == actual.RejectedLowConfidence, $"{context}: rejected_low_confidence {actual.RejectedLowConfidence}, expected {expected.RejectedLowConfidence}");
-        Assert.True(expected.Outliers.SequenceEqual(actual.Outliers),
-            $"{context}: outliers [{string.Join(",", actual.Outliers)}], expected [{string.Join(",", expected.Outliers)}]");
+        Assert.True(expected.Participants == actual.Meta.Participants, $"{context}: participants {actual.Meta.Participants}, expected {expected.Participants}");
+        Assert.True(expected.RejectedEmpty == actual.Meta.RejectedEmpty, $"{context}: rejected_empty {actual.Meta.RejectedEmpty}, expected {expected.RejectedEmpty}");
+        Assert.True(expected.RejectedNonfinite == actual.Meta.RejectedNonfinite, $"{context}: rejected_nonfinite {actual.Meta.RejectedNonfinite}, expected {expected.RejectedNonfinite}");
+        Assert.True(expected.RejectedLowConfidence == actual.Meta.RejectedLowConfidence, $"{context}: rejected_low_confidence {actual.Meta.RejectedLowConfidence}, expected {expected.RejectedLowConfidence}");
+        Assert.True(expected.Outliers.SequenceEqual(actual.Meta.Outliers),
+            $"{context}: outliers [{string.Join(",", actual.Meta.Outliers)}], expected [{string.Join(",", expected.Outliers)}]");
         var expectedEmpty = Enumerable.Range(0, actual.Columns).Where(c => !expected.Values.ContainsKey(KeyedUpdates.KeyOf(c))).ToArray();
         Assert.True(expectedEmpty.SequenceEqual(actual.EmptyColumns),
             $"{context}: empty columns [{string.Join(",", actual.EmptyColumns.Take(10))}], expected [{string.Join(",", expectedEmpty.Take(10))}]");
@@ -191,10 +191,10 @@ public abstract class BackendAgreementTests
 
     private static void AssertSameDense(DenseAggregationResult expected, DenseAggregationResult actual, string context)
     {
-        Assert.True(expected.Participants == actual.Participants, $"{context}: participants {actual.Participants}, expected {expected.Participants}");
-        Assert.True(expected.RejectedEmpty == actual.RejectedEmpty && expected.RejectedNonfinite == actual.RejectedNonfinite &&
-            expected.RejectedLowConfidence == actual.RejectedLowConfidence, $"{context}: rejected counts differ");
-        Assert.True(expected.Outliers.SequenceEqual(actual.Outliers), $"{context}: outliers differ");
+        Assert.True(expected.Meta.Participants == actual.Meta.Participants, $"{context}: participants {actual.Meta.Participants}, expected {expected.Meta.Participants}");
+        Assert.True(expected.Meta.RejectedEmpty == actual.Meta.RejectedEmpty && expected.Meta.RejectedNonfinite == actual.Meta.RejectedNonfinite &&
+            expected.Meta.RejectedLowConfidence == actual.Meta.RejectedLowConfidence, $"{context}: rejected counts differ");
+        Assert.True(expected.Meta.Outliers.SequenceEqual(actual.Meta.Outliers), $"{context}: outliers differ");
         Assert.True(expected.EmptyColumns.SequenceEqual(actual.EmptyColumns), $"{context}: empty columns differ");
         AssertClose(expected.Aggregate!, actual.Aggregate!, context);
     }

@@ -75,8 +75,8 @@ public sealed class FallbackBackendTests
         Assert.Equal(1, fallback.Failures);
         Assert.Equal("cuda", fallback.Name);
         Assert.Equal("cpu", fallback.ActiveName);
-        Assert.Equal(expected.Participants, actual.Participants);
-        Assert.Equal(expected.Outliers, actual.Outliers);
+        Assert.Equal(expected.Meta.Participants, actual.Meta.Participants);
+        Assert.Equal(expected.Meta.Outliers, actual.Meta.Outliers);
         Assert.Equal(expectedAggregate, aggregate);
         Assert.Equal(expectedPrior, prior);
 
