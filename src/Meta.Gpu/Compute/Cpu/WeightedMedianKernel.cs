@@ -7,8 +7,9 @@ using System.Runtime.Intrinsics.X86;
 namespace Meta.Gpu.Compute.Cpu;
 
 /// <summary>
-/// The weighted median over unmasked rows: eight columns per Vector256, a bitonic network that sorts each
-/// column's values with the row position as payload, then a float64 running sum of the weights in sorted order
+/// The weighted median over unmasked rows: eight columns per Vector256, a sorting network that sorts each
+/// column's values with the row position as payload (groups of eight in registers, then bitonic merges whose
+/// last three levels also run in registers: <see cref="ColumnSortNetwork"/>), then a float64 running sum of the weights in sorted order
 /// (gathered by position) that finds the pick of DESIGN §4 step 6 for all lanes at once.
 /// </summary>
 /// <remarks>
@@ -29,7 +30,7 @@ internal static unsafe class WeightedMedianKernel
         var n = rows.Length;
         var width = Vector256<float>.Count;
         var end = c0 + (c1 - c0) / width * width;
-        var size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(n, 2));
+        var size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(n, 8));
         Span<Vector256<float>> tile = stackalloc Vector256<float>[size];
         Span<Vector256<int>> order = stackalloc Vector256<int>[size];
         Span<double> picked = stackalloc double[width];
@@ -55,7 +56,7 @@ internal static unsafe class WeightedMedianKernel
                 }
                 tile[n..].Fill(Vector256.Create(float.PositiveInfinity));
                 order[n..].Fill(Vector256.Create(0));
-                BitonicSort(tile, order);
+                ColumnSortNetwork.SortRunsWithRows(tile, order, size);
 
                 // Lanes 0-3 and 4-7 run as two float64 halves.
                 Pick(tile, order, n, wp, threshold, half, eps, upper: false, picked);
@@ -94,36 +95,5 @@ internal static unsafe class WeightedMedianKernel
         // Only reachable through rounding in the running sum: the heaviest end is the answer then.
         var last = upper ? Vector256.WidenUpper(tile[n - 1]) : Vector256.WidenLower(tile[n - 1]);
         Vector256.ConditionalSelect(found, value, last).CopyTo(result);
-    }
-
-    /// <summary>Sorts each lane of <paramref name="tile"/> ascending, carrying <paramref name="order"/> along.</summary>
-    private static void BitonicSort(Span<Vector256<float>> tile, Span<Vector256<int>> order)
-    {
-        var count = tile.Length;
-        ref var a = ref MemoryMarshal.GetReference(tile);
-        ref var p = ref MemoryMarshal.GetReference(order);
-        for (var size = 2; size <= count; size <<= 1)
-        {
-            for (var step = size >> 1; step > 0; step >>= 1)
-            {
-                for (var block = 0; block < count; block += 2 * step)
-                {
-                    var ascending = (block & size) == 0;
-                    for (var i = block; i < block + step; i++)
-                    {
-                        var x = Unsafe.Add(ref a, i);
-                        var y = Unsafe.Add(ref a, i + step);
-                        var swap = ascending ? Vector256.LessThan(y, x) : Vector256.LessThan(x, y);
-                        Unsafe.Add(ref a, i) = Vector256.ConditionalSelect(swap, y, x);
-                        Unsafe.Add(ref a, i + step) = Vector256.ConditionalSelect(swap, x, y);
-                        var swapIndex = swap.AsInt32();
-                        var px = Unsafe.Add(ref p, i);
-                        var py = Unsafe.Add(ref p, i + step);
-                        Unsafe.Add(ref p, i) = Vector256.ConditionalSelect(swapIndex, py, px);
-                        Unsafe.Add(ref p, i + step) = Vector256.ConditionalSelect(swapIndex, px, py);
-                    }
-                }
-            }
-        }
     }
 }
