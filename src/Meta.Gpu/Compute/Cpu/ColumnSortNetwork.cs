@@ -21,10 +21,31 @@ internal static class ColumnSortNetwork
     {
         ref var t = ref tile[0];
         for (var g = 0; g < tile.Length; g += 8) Sort8(ref Unsafe.Add(ref t, g));
+        MergeRuns(tile, runLength);
+    }
+
+    /// <summary>Merges the tile's sorted runs of eight until they are <paramref name="runLength"/> long.</summary>
+    public static void MergeRuns<T>(Span<Vector256<T>> tile, int runLength)
+    {
+        ref var t = ref tile[0];
         for (var length = 8; length < runLength; length <<= 1)
         {
             for (var block = 0; block < tile.Length; block += 2 * length) MergeRuns(ref Unsafe.Add(ref t, block), length);
         }
+    }
+
+    /// <summary>Sorts eight rows held in registers (Knuth's 19-comparator network).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Sort8<T>(
+        ref Vector256<T> a0, ref Vector256<T> a1, ref Vector256<T> a2, ref Vector256<T> a3,
+        ref Vector256<T> a4, ref Vector256<T> a5, ref Vector256<T> a6, ref Vector256<T> a7)
+    {
+        Cx(ref a0, ref a2); Cx(ref a1, ref a3); Cx(ref a4, ref a6); Cx(ref a5, ref a7);
+        Cx(ref a0, ref a4); Cx(ref a1, ref a5); Cx(ref a2, ref a6); Cx(ref a3, ref a7);
+        Cx(ref a0, ref a1); Cx(ref a2, ref a3); Cx(ref a4, ref a5); Cx(ref a6, ref a7);
+        Cx(ref a2, ref a4); Cx(ref a3, ref a5);
+        Cx(ref a1, ref a4); Cx(ref a3, ref a6);
+        Cx(ref a1, ref a2); Cx(ref a3, ref a4); Cx(ref a5, ref a6);
     }
 
     /// <summary>
@@ -55,8 +76,8 @@ internal static class ColumnSortNetwork
         b = Vector256.MaxNative(x, y);
     }
 
-    /// <summary>Sorts eight rows in registers (Knuth's 19-comparator network).</summary>
-    private static void Sort8<T>(ref Vector256<T> t)
+    /// <summary>Sorts the eight rows at <paramref name="t"/>.</summary>
+    public static void Sort8<T>(ref Vector256<T> t)
     {
         var a0 = t;
         var a1 = Unsafe.Add(ref t, 1);
@@ -66,12 +87,7 @@ internal static class ColumnSortNetwork
         var a5 = Unsafe.Add(ref t, 5);
         var a6 = Unsafe.Add(ref t, 6);
         var a7 = Unsafe.Add(ref t, 7);
-        Cx(ref a0, ref a2); Cx(ref a1, ref a3); Cx(ref a4, ref a6); Cx(ref a5, ref a7);
-        Cx(ref a0, ref a4); Cx(ref a1, ref a5); Cx(ref a2, ref a6); Cx(ref a3, ref a7);
-        Cx(ref a0, ref a1); Cx(ref a2, ref a3); Cx(ref a4, ref a5); Cx(ref a6, ref a7);
-        Cx(ref a2, ref a4); Cx(ref a3, ref a5);
-        Cx(ref a1, ref a4); Cx(ref a3, ref a6);
-        Cx(ref a1, ref a2); Cx(ref a3, ref a4); Cx(ref a5, ref a6);
+        Sort8(ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7);
         t = a0;
         Unsafe.Add(ref t, 1) = a1;
         Unsafe.Add(ref t, 2) = a2;

@@ -27,11 +27,9 @@ internal static class MedianKernel
         var end = Vector256.IsHardwareAccelerated ? c0 + (c1 - c0) / width * width : c0;
         Span<Vector256<float>> tile = stackalloc Vector256<float>[PaddedRows(rows.Length)];
         Span<double> values = stackalloc double[width];
-        RowPrefetch.Columns(batch.Values, rows, batch.Stride, c0, Math.Min(end, c0 + RowPrefetch.Block));
+        RowPrefetch.Columns(batch.Values, rows, batch.Stride, c0, Math.Min(end, c0 + RowPrefetch.Ahead));
         for (var c = c0; c < end; c += width)
         {
-            if ((c - c0) % RowPrefetch.Block == 0)
-                RowPrefetch.Columns(batch.Values, rows, batch.Stride, c + RowPrefetch.Block, Math.Min(end, c + 2 * RowPrefetch.Block));
             Group(batch, rows, c, tile, values);
             for (var lane = 0; lane < width; lane++) target.Write(c + lane, values[lane]);
         }
@@ -49,11 +47,9 @@ internal static class MedianKernel
         if (!Vector256.IsHardwareAccelerated || rows.Length == 0) return c0;
         var end = c0 + (c1 - c0) / width * width;
         Span<Vector256<float>> tile = stackalloc Vector256<float>[PaddedRows(rows.Length)];
-        RowPrefetch.Columns(batch.Values, rows, batch.Stride, c0, Math.Min(end, c0 + RowPrefetch.Block));
+        RowPrefetch.Columns(batch.Values, rows, batch.Stride, c0, Math.Min(end, c0 + RowPrefetch.Ahead));
         for (var c = c0; c < end; c += width)
         {
-            if ((c - c0) % RowPrefetch.Block == 0)
-                RowPrefetch.Columns(batch.Values, rows, batch.Stride, c + RowPrefetch.Block, Math.Min(end, c + 2 * RowPrefetch.Block));
             Group(batch, rows, c, tile, medians.Slice(c, width));
         }
         return end;
@@ -68,21 +64,51 @@ internal static class MedianKernel
         ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
         var stride = (nint)batch.Stride;
         ref var t = ref tile[0];
-        for (var r = 0; r < n; r++) Unsafe.Add(ref t, r) = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + c));
-        tile[n..].Fill(Vector256.Create(float.PositiveInfinity));
+        if ((c & 15) == 0) RowPrefetch.Line(ref data, rows, stride, c, batch.Columns);
+        // Whole groups of eight rows are sorted in registers straight from the batch.
+        var whole = n / 8 * 8;
+        for (var g = 0; g < whole; g += 8)
+        {
+            var a0 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[g] * stride + c));
+            var a1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[g + 1] * stride + c));
+            var a2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[g + 2] * stride + c));
+            var a3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[g + 3] * stride + c));
+            var a4 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[g + 4] * stride + c));
+            var a5 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[g + 5] * stride + c));
+            var a6 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[g + 6] * stride + c));
+            var a7 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[g + 7] * stride + c));
+            ColumnSortNetwork.Sort8(ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7);
+            ref var o = ref Unsafe.Add(ref t, g);
+            o = a0;
+            Unsafe.Add(ref o, 1) = a1;
+            Unsafe.Add(ref o, 2) = a2;
+            Unsafe.Add(ref o, 3) = a3;
+            Unsafe.Add(ref o, 4) = a4;
+            Unsafe.Add(ref o, 5) = a5;
+            Unsafe.Add(ref o, 6) = a6;
+            Unsafe.Add(ref o, 7) = a7;
+        }
+        if (whole < n)
+        {
+            for (var r = whole; r < n; r++) Unsafe.Add(ref t, r) = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + c));
+            tile[n..(whole + 8)].Fill(Vector256.Create(float.PositiveInfinity));
+            ColumnSortNetwork.Sort8(ref Unsafe.Add(ref t, whole));
+        }
+        // The groups past the rows are all +inf: sorted already.
+        var filled = whole < n ? whole + 8 : whole;
+        if (filled < tile.Length) tile[filled..].Fill(Vector256.Create(float.PositiveInfinity));
         var low = (n - 1) / 2;
         var high = n / 2;
         Vector256<float> a, b;
         if (tile.Length == 8)
         {
-            ColumnSortNetwork.SortRuns(tile, 8);
             a = tile[low];
             b = tile[high];
         }
         else
         {
             var half = tile.Length / 2;
-            ColumnSortNetwork.SortRuns(tile, half);
+            ColumnSortNetwork.MergeRuns(tile, half);
             ref var second = ref Unsafe.Add(ref t, half);
             a = ColumnSortNetwork.Select(ref t, ref second, half, low);
             b = high == low ? a : ColumnSortNetwork.Select(ref t, ref second, half, high);

@@ -52,21 +52,44 @@ internal static unsafe class WeightedMedianKernel
 
         fixed (double* wp = weights)
         {
-            RowPrefetch.Columns(batch.Values, rows, batch.Stride, c0, Math.Min(end, c0 + RowPrefetch.Block));
+            RowPrefetch.Columns(batch.Values, rows, batch.Stride, c0, Math.Min(end, c0 + RowPrefetch.Ahead));
             for (var c = c0; c < end; c += width)
             {
-                if ((c - c0) % RowPrefetch.Block == 0)
-                    RowPrefetch.Columns(batch.Values, rows, batch.Stride, c + RowPrefetch.Block, Math.Min(end, c + 2 * RowPrefetch.Block));
-                for (var r = 0; r < n; r++)
+                if ((c & 15) == 0) RowPrefetch.Line(ref data, rows, stride, c, batch.Columns);
+                ref var t = ref tile[0];
+                // Whole groups of eight rows become keys and are sorted in registers straight from the batch.
+                var whole = n / 8 * 8;
+                for (var g = 0; g < whole; g += 8)
                 {
-                    var v = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + c));
-                    // ExactColumnRules.OrderedBits lane-wise: -0 as +0, negatives with their magnitude bits flipped.
-                    var bits = Vector256.AndNot(v.AsInt32(), Vector256.Equals(v, Vector256<float>.Zero).AsInt32());
-                    bits ^= Vector256.ShiftRightArithmetic(bits, 31) & magnitude;
-                    tile[r] = (bits & high) | Vector256.Create(r);
+                    var a0 = Key(ref data, rows, stride, c, g, high, magnitude);
+                    var a1 = Key(ref data, rows, stride, c, g + 1, high, magnitude);
+                    var a2 = Key(ref data, rows, stride, c, g + 2, high, magnitude);
+                    var a3 = Key(ref data, rows, stride, c, g + 3, high, magnitude);
+                    var a4 = Key(ref data, rows, stride, c, g + 4, high, magnitude);
+                    var a5 = Key(ref data, rows, stride, c, g + 5, high, magnitude);
+                    var a6 = Key(ref data, rows, stride, c, g + 6, high, magnitude);
+                    var a7 = Key(ref data, rows, stride, c, g + 7, high, magnitude);
+                    ColumnSortNetwork.Sort8(ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7);
+                    ref var o = ref Unsafe.Add(ref t, g);
+                    o = a0;
+                    Unsafe.Add(ref o, 1) = a1;
+                    Unsafe.Add(ref o, 2) = a2;
+                    Unsafe.Add(ref o, 3) = a3;
+                    Unsafe.Add(ref o, 4) = a4;
+                    Unsafe.Add(ref o, 5) = a5;
+                    Unsafe.Add(ref o, 6) = a6;
+                    Unsafe.Add(ref o, 7) = a7;
                 }
-                tile[n..].Fill(Vector256.Create(int.MaxValue));
-                ColumnSortNetwork.SortRuns(tile, size);
+                if (whole < n)
+                {
+                    for (var r = whole; r < n; r++) Unsafe.Add(ref t, r) = Key(ref data, rows, stride, c, r, high, magnitude);
+                    tile[n..(whole + 8)].Fill(Vector256.Create(int.MaxValue));
+                    ColumnSortNetwork.Sort8(ref Unsafe.Add(ref t, whole));
+                }
+                // The groups past the rows are all int.MaxValue: sorted already.
+                var filled = whole < n ? whole + 8 : whole;
+                if (filled < size) tile[filled..].Fill(Vector256.Create(int.MaxValue));
+                ColumnSortNetwork.MergeRuns(tile, size);
 
                 // Lanes 0-3 and 4-7 run as two float64 halves.
                 Pick(tile, n, wp, rowMask, threshold, half, eps, upper: false, ranks, averaged);
@@ -144,6 +167,17 @@ internal static unsafe class WeightedMedianKernel
             least = Math.Min(least, Value(ref data, rows, stride, c + lane, k & rowMask));
         }
         return ((double)value + least) / 2.0;
+    }
+
+    /// <summary>Row position <paramref name="r"/>'s key for the eight columns from <paramref name="c"/> on.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Key(ref float data, int[] rows, nint stride, int c, int r, Vector256<int> high, Vector256<int> magnitude)
+    {
+        var v = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + c));
+        // ExactColumnRules.OrderedBits lane-wise: -0 as +0, negatives with their magnitude bits flipped.
+        var bits = Vector256.AndNot(v.AsInt32(), Vector256.Equals(v, Vector256<float>.Zero).AsInt32());
+        bits ^= Vector256.ShiftRightArithmetic(bits, 31) & magnitude;
+        return (bits & high) | Vector256.Create(r);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
