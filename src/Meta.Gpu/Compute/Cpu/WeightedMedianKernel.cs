@@ -20,8 +20,8 @@ namespace Meta.Gpu.Compute.Cpu;
 /// to the picked cell is the reference's prefix whenever the picked cell's group holds one value only: then the
 /// pick, its running sum and the averaging decision are the reference's (the sums differ in rounding order only,
 /// far inside the 1e-12 S slack). The next value for the mean is the least value of the following group. A lane
-/// whose picked cell's group mixes values (about 0.3 % of the columns of the §13 workload) is redone on the exact
-/// path. S is the sum of all the rows' weights (every cell is present on this path).
+/// whose picked cell's group mixes values (estimated at a few in a thousand columns of the §13 workload) is
+/// redone on the exact path. S is the sum of all the rows' weights (every cell is present on this path).
 /// </remarks>
 internal static unsafe class WeightedMedianKernel
 {
