@@ -60,6 +60,8 @@ public sealed unsafe class CpuBackend : IComputeBackend
         CheckRows(batch, rows);
         if (medians.Length < batch.Columns) throw new ArgumentException("medians must be D long", nameof(medians));
         var rowArray = rows.ToArray();
+        // Without a mask every cell is present, so the sorting-network median serves (missing_keys cannot apply).
+        var fast = UseFastKernels && batch.Mask is null && rowArray.Length is > 0 and <= MedianKernel.MaxRows;
         var chunk = ChunkWidth(batch.Columns);
         var chunks = (batch.Columns + chunk - 1) / chunk;
         fixed (double* m = medians)
@@ -70,8 +72,9 @@ public sealed unsafe class CpuBackend : IComputeBackend
                 var c0 = ci * chunk;
                 var c1 = Math.Min(batch.Columns, c0 + chunk);
                 var output = new Span<double>((void*)mp, batch.Columns);
+                var start = fast ? MedianKernel.Run(batch, rowArray, c0, c1, output) : c0;
                 var scratch = ColumnScratch.ForThread(rowArray.Length, ExactBlock);
-                for (var b = c0; b < c1; b += ExactBlock)
+                for (var b = start; b < c1; b += ExactBlock)
                 {
                     var width = Math.Min(ExactBlock, c1 - b);
                     ColumnGather.Block(batch, rowArray, missingAsZero, b, width, scratch);
