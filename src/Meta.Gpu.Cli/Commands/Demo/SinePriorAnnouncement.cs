@@ -69,7 +69,7 @@ internal sealed record SinePriorAnnouncement(
         {
             prior = DensePriorFile.FromBytes(bytes);
         }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
+        catch (Exception e) when (e is InvalidInputException or InvalidDataException or EndOfStreamException)
         {
             throw new InvalidInputException($"{Topic}.prior: not a valid binary vector ({e.Message})", e);
         }
