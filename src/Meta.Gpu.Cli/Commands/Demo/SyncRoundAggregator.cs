@@ -16,8 +16,9 @@ namespace Meta.Gpu.Cli.Commands.Demo;
 /// </summary>
 /// <remarks>
 /// <para>Participants: the expected domain ids, fixed for the run (the demo's <c>domain-000</c>...). An update from
-/// another domain, for another round (a redelivery of an applied round, a leftover of an earlier run) or a second
-/// copy for the same round is acknowledged and ignored (debug log), so a redelivery after a crash is applied once.</para>
+/// another domain or for another round (a redelivery of an applied round, a leftover of an earlier run) is
+/// acknowledged and ignored (debug log); a second copy for the open round is ignored and acknowledged with the round
+/// (it may be the broker redelivering the held message itself). So a redelivery after a crash is applied once.</para>
 /// <para>Crash safety: round r's messages stay unacknowledged until the prior after round r is saved; a killed
 /// aggregator restarted on the same storage folder resumes from the saved round, and the broker redelivers what was
 /// not acknowledged (after the ack wait). The sequence base is recovered from the saved sequences.</para>
@@ -34,6 +35,7 @@ internal sealed class SyncRoundAggregator
     private readonly ILogger _logger;
     private readonly object _gate = new();
     private readonly SortedDictionary<string, (DenseUpdate Update, IDeliveryAcknowledgement? Ack)> _current = new(StringComparer.Ordinal);
+    private readonly List<IDeliveryAcknowledgement> _copies = [];
     private TaskCompletionSource _complete = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _round;
     private long _sequenceBase;
@@ -97,6 +99,13 @@ internal sealed class SyncRoundAggregator
             _storage.SaveDensePrior(prior, applied, sequences);
             foreach (var (_, ack) in updates)
                 if (ack is not null) await ack.AcknowledgeAsync().ConfigureAwait(false);
+            IDeliveryAcknowledgement[] copies;
+            lock (_gate)
+            {
+                copies = [.. _copies];
+                _copies.Clear();
+            }
+            foreach (var copy in copies) await copy.AcknowledgeAsync().ConfigureAwait(false);
             lock (_gate)
             {
                 _current.Clear();
@@ -180,6 +189,11 @@ internal sealed class SyncRoundAggregator
             {
                 Interlocked.Increment(ref _ignored);
                 LogIgnored(_logger, update.DomainId, update.Sequence, wanted, null);
+                // A second copy of an update the open round holds may be the broker redelivering that very message
+                // (held past the ack wait): acknowledging it now would acknowledge the message the round has not
+                // saved yet, and a crash would lose it. It is acknowledged with the round instead.
+                if (update.Sequence == wanted && _current.ContainsKey(update.DomainId) && DeliveryAcknowledgement.Defer() is { } copy)
+                    _copies.Add(copy);
                 return ValueTask.CompletedTask;
             }
             if (update.Vector.Length != _d || !(update.Confidence is >= 0 and <= 1))
