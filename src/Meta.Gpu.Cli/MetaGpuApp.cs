@@ -39,6 +39,7 @@ public static class MetaGpuApp
         yield return StorageSoakCommand.Create(console);
         yield return DevicesCommand.Create(console);
         yield return ServeCommand.Create(console);
+        yield return DomainCommand.Create(console);
         yield return BenchCommand.Create(console);
     }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Runtime.CompilerServices;
+using Meta.Gpu.Cli.Commands.Bus;
 using Meta.Gpu.Cli.Commands.Demo;
 
 namespace Meta.Gpu.Cli.Commands;
@@ -28,16 +29,23 @@ internal static class DemoCommand
         var backend = new Option<string>("--backend") { Description = "Compute backend of the outer step: cpu (default), cuda, opencl, ilgpu-cpu, auto; host = a plain weighted mean without the engine.", DefaultValueFactory = _ => defaults.Backend };
         var noGovernance = new Option<bool>("--no-governance") { Description = "Run without the supervisor and agent on the bus (fixed outer step size)." };
         var quiet = new Option<bool>("--quiet") { Description = "Print only the result table." };
+        var bus = new BusOptions(required: false);
+        var workers = new Option<int>("--workers") { Description = "With --bus: start this many domain worker processes (meta-gpu domain), one per domain; 0 (default): workers are started elsewhere." };
+        var storage = new Option<string?>("--storage") { Description = "With --bus: folder of the saved prior; rerunning on it resumes an interrupted run (default: a new temporary folder)." };
+        var ackWait = new Option<double>("--ack-wait") { Description = "With --bus: seconds before the broker redelivers an update a crashed aggregator took but did not apply (default 30).", DefaultValueFactory = _ => 30 };
+        var roundTimeout = new Option<double>("--round-timeout") { Description = "With --bus: seconds a round waits for every domain's update before the run stops with an error (default 60).", DefaultValueFactory = _ => 60 };
         var command = new Command("demo", "Meta-learn few-shot sine regression (Reptile) through the engine and compare starting points.")
         {
-            output, seed, rounds, domains, innerSteps, innerLr, beta, heldOut, backend, noGovernance, quiet,
+            output, seed, rounds, domains, innerSteps, innerLr, beta, heldOut, backend, noGovernance, quiet, workers, storage, ackWait, roundTimeout,
         };
+        bus.AddTo(command);
         command.SetAction((result, token) => MetaGpuApp.GuardAsync(console, () => RunAsync(console, new DemoSettings
         {
             OutputDirectory = result.GetValue(output) ?? ".",
             Seed = result.GetValue(seed),
             MetaRounds = result.GetValue(rounds),
-            Domains = result.GetValue(domains),
+            // With --workers N and no --domains, the run has N domains.
+            Domains = result.GetValue(workers) > 0 && result.GetResult(domains) is null or { Implicit: true } ? result.GetValue(workers) : result.GetValue(domains),
             InnerSteps = result.GetValue(innerSteps),
             InnerLearningRate = result.GetValue(innerLr),
             Beta = result.GetValue(beta),
@@ -45,9 +53,19 @@ internal static class DemoCommand
             Backend = result.GetValue(backend) ?? defaults.Backend,
             Governance = !result.GetValue(noGovernance),
             Quiet = result.GetValue(quiet),
+            Bus = string.IsNullOrWhiteSpace(result.GetValue(bus.Url)) ? null : AckWait(bus.Read(result), result.GetValue(ackWait)),
+            Workers = result.GetValue(workers),
+            Storage = result.GetValue(storage),
+            RoundTimeout = Seconds(result.GetValue(roundTimeout), "--round-timeout"),
         }, token)));
         return command;
     }
+
+    private static Meta.Gpu.Nats.NatsBusOptions AckWait(Meta.Gpu.Nats.NatsBusOptions options, double seconds) =>
+        options with { AckWait = Seconds(seconds, "--ack-wait") };
+
+    private static TimeSpan Seconds(double seconds, string option) =>
+        seconds > 0 && double.IsFinite(seconds) ? TimeSpan.FromSeconds(seconds) : throw new InvalidInputException($"{option}: {seconds} must be a positive number of seconds");
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static async Task<int> RunAsync(CliConsole console, DemoSettings settings, CancellationToken token)
@@ -66,7 +84,7 @@ internal static class DemoCommand
     }
 
     /// <summary>The reason when <paramref name="e"/> is libtorch (or its wrapper) failing to load.</summary>
-    private static string? NativeLoadFailure(Exception e)
+    internal static string? NativeLoadFailure(Exception e)
     {
         for (Exception? inner = e; inner is not null; inner = inner.InnerException)
             if (inner is DllNotFoundException or BadImageFormatException || (inner is NotSupportedException && inner.Message.Contains("libtorch", StringComparison.OrdinalIgnoreCase)))

@@ -42,7 +42,7 @@ public static class SineDemo
         configure?.Invoke(loop);
         var randomInit = loop.Prior.ToArray();
 
-        var domainIds = Enumerable.Range(0, options.Domains).Select(i => $"domain-{i:D3}").ToArray();
+        var domainIds = DomainIds(options.Domains);
         var taskRandom = new Random(options.Seed + 1);
         var jointX = new float[options.Domains * options.Shots];
         var jointY = new float[jointX.Length];
@@ -51,14 +51,8 @@ public static class SineDemo
         for (var round = 0; round < options.MetaRounds; round++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            for (var i = 0; i < tasks.Length; i++)
-            {
-                var (x, y) = SineTask.Sample(taskRandom).SampleShots(taskRandom, options.Shots);
-                tasks[i] = (domainIds[i], x, y);
-                x.CopyTo(jointX, i * options.Shots);
-                y.CopyTo(jointY, i * options.Shots);
-            }
-            last = await loop.RunRoundAsync(tasks, task => Adapt(learner, task.Id, task.X, task.Y, options.InnerSteps), cancellationToken)
+            SampleRound(options, domainIds, round, taskRandom, tasks, jointX, jointY);
+            last = await loop.RunRoundAsync(tasks, task => AdaptToTask(learner, task.Id, task.X, task.Y, options.InnerSteps), cancellationToken)
                 .ConfigureAwait(false);
             JointStep(joint, jointAdam, jointX, jointY);
             progress?.Invoke(new SineDemoProgress("meta-training", round + 1, options.MetaRounds, last));
@@ -72,14 +66,91 @@ public static class SineDemo
         var (mse, example) = Evaluate(options, meta, randomInit, jointStart, progress, cancellationToken);
         progress?.Invoke(new SineDemoProgress("evaluating", options.HeldOutTasks, options.HeldOutTasks, last));
         return new SineDemoResult(options, outerStep.Backend, mse, example, loop.Rollbacks, last?.Beta ?? double.NaN,
-            new SortedDictionary<string, double>(loop.Knobs.ToDictionary(), StringComparer.Ordinal), clock.Elapsed);
+            new SortedDictionary<string, double>(loop.Knobs.ToDictionary(), StringComparer.Ordinal), clock.Elapsed)
+        {
+            Prior = meta,
+        };
     }
 
-    /// <summary>The inner loop: a few SGD steps on the task's shots from whatever the network holds (the prior).
+    /// <summary>
+    /// The comparison of <see cref="RunAsync"/> for a prior meta-learned elsewhere (domain workers over a broker,
+    /// <see cref="SineTaskSeeding.PerDomainRound"/>): the random init, joint training on the same rounds' tasks
+    /// (redrawn here from their seeds), and the held-out evaluation of the three starting points.
+    /// <paramref name="knobs"/> are reported as they were (the run's fixed knobs).
+    /// </summary>
+    public static SineDemoResult Compare(
+        SineDemoOptions options,
+        string backend,
+        float[] metaPrior,
+        double beta,
+        IReadOnlyDictionary<string, double> knobs,
+        TimeSpan elapsed,
+        Action<SineDemoProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(metaPrior);
+        options.Validate();
+        var clock = Stopwatch.StartNew();
+        set_num_threads(1);
+        using var init = new SineRegressor(options.Seed, options.InnerLearningRate);
+        using var initParameters = new ParameterVector(init.Module);
+        if (metaPrior.Length != initParameters.Length)
+            throw new InvalidInputException($"prior: {metaPrior.Length} values, the sine network has {initParameters.Length}");
+        var randomInit = new float[initParameters.Length];
+        initParameters.CopyTo(randomInit);
+
+        using var joint = new SineRegressor(options.Seed, options.InnerLearningRate);
+        using var jointAdam = optim.Adam(joint.Module.parameters(), options.JointLearningRate);
+        var domainIds = DomainIds(options.Domains);
+        var taskRandom = new Random(options.Seed + 1);
+        var jointX = new float[options.Domains * options.Shots];
+        var jointY = new float[jointX.Length];
+        var tasks = new (string Id, float[] X, float[] Y)[options.Domains];
+        for (var round = 0; round < options.MetaRounds; round++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            SampleRound(options, domainIds, round, taskRandom, tasks, jointX, jointY);
+            JointStep(joint, jointAdam, jointX, jointY);
+        }
+        using var jointParameters = new ParameterVector(joint.Module);
+        var jointStart = new float[jointParameters.Length];
+        jointParameters.CopyTo(jointStart);
+
+        var (mse, example) = Evaluate(options, metaPrior, randomInit, jointStart, progress, cancellationToken);
+        return new SineDemoResult(options, backend, mse, example, 0, beta,
+            new SortedDictionary<string, double>(knobs.ToDictionary(), StringComparer.Ordinal), elapsed + clock.Elapsed)
+        {
+            Prior = metaPrior,
+        };
+    }
+
+    /// <summary>The demo's domain ids: domain-000, domain-001, ... (ordinal order = index order).</summary>
+    public static string[] DomainIds(int count) => Enumerable.Range(0, count).Select(i => $"domain-{i:D3}").ToArray();
+
+    /// <summary>Round <paramref name="round"/>'s task per domain, in domain order, and the joint-training batch.</summary>
+    private static void SampleRound(SineDemoOptions options, string[] domainIds, int round, Random taskRandom,
+        (string Id, float[] X, float[] Y)[] tasks, float[] jointX, float[] jointY)
+    {
+        for (var i = 0; i < tasks.Length; i++)
+        {
+            float[] x, y;
+            if (options.TaskSeeding == SineTaskSeeding.PerDomainRound)
+                (_, x, y) = SineRoundTasks.Sample(options.Seed, domainIds[i], round, options.Shots);
+            else
+                (x, y) = SineTask.Sample(taskRandom).SampleShots(taskRandom, options.Shots);
+            tasks[i] = (domainIds[i], x, y);
+            x.CopyTo(jointX, i * options.Shots);
+            y.CopyTo(jointY, i * options.Shots);
+        }
+    }
+
+    /// <summary>The inner loop (the same in process and in a domain worker): a few SGD steps on the task's shots from whatever the network holds (the prior).
     /// Confidence = how much of the loss adaptation removed, floored at 0.1 so that a task the steps could not
     /// improve still takes part with little weight.</summary>
-    private static DomainOutcome Adapt(SineRegressor model, string id, float[] x, float[] y, int steps)
+    public static DomainOutcome AdaptToTask(SineRegressor model, string id, float[] x, float[] y, int steps)
     {
+        ArgumentNullException.ThrowIfNull(model);
         var before = model.Adapt(x, y, steps);
         var after = model.Loss(x, y);
         var improvement = before > 0 ? 1 - after / before : 0;

@@ -34,6 +34,10 @@ public sealed record SineDemoOptions
     /// that round's tasks: the same data meta-training sees).</summary>
     public double JointLearningRate { get; init; } = 0.001;
 
+    /// <summary>How each round's training tasks are drawn (default <see cref="SineTaskSeeding.Sequential"/>, the
+    /// published figures' draw; a run over a broker uses <see cref="SineTaskSeeding.PerDomainRound"/>).</summary>
+    public SineTaskSeeding TaskSeeding { get; init; } = SineTaskSeeding.Sequential;
+
     public void Validate()
     {
         Positive(MetaRounds, "meta_rounds");

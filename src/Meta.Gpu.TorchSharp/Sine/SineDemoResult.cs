@@ -28,6 +28,9 @@ public sealed record SineDemoResult(
 {
     /// <summary>Rounds the governing agent took on the knob prior (0 without one); set by the host that runs it.</summary>
     public long GovernanceRounds { get; init; }
+
+    /// <summary>The meta-learned prior (the network's parameters, <see cref="ParameterVector"/> layout).</summary>
+    public float[] Prior { get; init; } = [];
 }
 
 /// <summary>Where the demo is, for a progress bar: the phase ("meta-training", "joint training",

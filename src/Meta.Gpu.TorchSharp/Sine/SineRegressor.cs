@@ -24,9 +24,13 @@ public sealed class SineRegressor : IDisposable
             ("tanh2", nn.Tanh()),
             ("output", nn.Linear(40, 1)));
         _sgd = optim.SGD(_model.parameters(), innerLearningRate);
+        LearningRate = innerLearningRate;
     }
 
     public Sequential Module => _model;
+
+    /// <summary>The inner SGD steps' learning rate.</summary>
+    public double LearningRate { get; }
 
     /// <summary>Mean squared error of the current parameters on (x, y).</summary>
     public double Loss(float[] x, float[] y)

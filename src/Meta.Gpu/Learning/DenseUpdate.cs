@@ -11,7 +11,8 @@ namespace Meta.Gpu.Learning;
 /// <remarks>
 /// In process the record itself may travel on the bus (the vector as a float[]). As JSON the vector is either an
 /// array of numbers (rounded to float32) or a string: the base64 of the §11 binary bytes
-/// (<see cref="DensePriorFile"/>, checksum verified), which is how System.Text.Json writes a byte[].
+/// (<see cref="DensePriorFile"/>, checksum verified), which is how System.Text.Json writes a byte[], or a
+/// <see cref="JsonValue"/> wrapping the float[] (a bus that decoded the binary form already).
 /// </remarks>
 public sealed record DenseUpdate(string DomainId, long Sequence, double Confidence, DomainMetrics Metrics, float[] Vector)
 {
@@ -32,6 +33,8 @@ public sealed record DenseUpdate(string DomainId, long Sequence, double Confiden
         var vector = json["vector"] switch
         {
             JsonArray array => Array.ConvertAll(JsonRead.DoubleArray(array, $"{topic}.vector"), v => (float)v),
+            // What a broker that carries the vector binary delivers (the NATS bus): the float[] itself, no copy.
+            JsonValue value when value.TryGetValue<float[]>(out var floats) => floats,
             JsonValue value when value.TryGetValue<string>(out var base64) => FromBinary(base64, $"{topic}.vector"),
             var other => throw new InvalidInputException($"{topic}.vector: expected an array of numbers or the base64 of the binary form, got {JsonRead.Show(other)}"),
         };

@@ -7,11 +7,19 @@ namespace Meta.Gpu.Cli.Commands.Bus;
 /// <c>--connect-timeout</c>.</summary>
 internal sealed class BusOptions
 {
-    public Option<string> Url { get; } = new("--bus")
+    /// <param name="required">Whether the command needs <c>--bus</c> (<c>demo</c> runs in process without it).</param>
+    public BusOptions(bool required = true)
     {
-        Description = "The NATS broker with JetStream, nats://HOST:PORT (start one with 'nats-server -js').",
-        Required = true,
-    };
+        Url = new("--bus")
+        {
+            Description = required
+                ? "The NATS broker with JetStream, nats://HOST:PORT (start one with 'nats-server -js')."
+                : "Run over this NATS broker with JetStream, nats://HOST:PORT, with domain worker processes (default: in process).",
+            Required = required,
+        };
+    }
+
+    public Option<string> Url { get; }
 
     public Option<string> Prefix { get; } = new("--prefix")
     {

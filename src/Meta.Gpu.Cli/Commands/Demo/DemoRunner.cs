@@ -14,6 +14,7 @@ internal static class DemoRunner
 {
     public static async Task<int> RunAsync(CliConsole console, DemoSettings settings, CancellationToken token)
     {
+        if (settings.Bus is not null) return await BusDemoRunner.RunAsync(console, settings, token).ConfigureAwait(false);
         var options = new SineDemoOptions
         {
             Seed = settings.Seed,
@@ -28,13 +29,7 @@ internal static class DemoRunner
         var outDir = Path.GetFullPath(settings.OutputDirectory);
         Directory.CreateDirectory(outDir);
 
-        var ansi = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = console.IsInteractive ? AnsiSupport.Detect : AnsiSupport.No,
-            ColorSystem = console.IsInteractive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-            Interactive = console.IsInteractive ? InteractionSupport.Yes : InteractionSupport.No,
-            Out = new AnsiConsoleOutput(console.Out),
-        });
+        var ansi = Ansi(console);
 
         if (!settings.Quiet)
         {
@@ -82,6 +77,13 @@ internal static class DemoRunner
             }, token).ConfigureAwait(false);
         }
 
+        await WriteReportAsync(console, ansi, settings, result, outDir, token).ConfigureAwait(false);
+        return MetaGpuApp.ExitOk;
+    }
+
+    /// <summary>demo.json, demo.png, the table and the summary line (the same for a run over a broker).</summary>
+    internal static async Task WriteReportAsync(CliConsole console, IAnsiConsole ansi, DemoSettings settings, SineDemoResult result, string outDir, CancellationToken token)
+    {
         var jsonPath = Path.Combine(outDir, "demo.json");
         var pngPath = Path.Combine(outDir, "demo.png");
         await File.WriteAllTextAsync(jsonPath, DemoReport.Json(result, settings.Governance), token).ConfigureAwait(false);
@@ -90,8 +92,16 @@ internal static class DemoRunner
         await console.Out.WriteLineAsync(DemoReport.Summary(result)).ConfigureAwait(false);
         if (!settings.Quiet)
             await console.Out.WriteLineAsync($"wrote {jsonPath} and {pngPath}").ConfigureAwait(false);
-        return MetaGpuApp.ExitOk;
     }
+
+    /// <summary>Spectre output on the command's console, plain when it is not a terminal.</summary>
+    internal static IAnsiConsole Ansi(CliConsole console) => AnsiConsole.Create(new AnsiConsoleSettings
+    {
+        Ansi = console.IsInteractive ? AnsiSupport.Detect : AnsiSupport.No,
+        ColorSystem = console.IsInteractive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+        Interactive = console.IsInteractive ? InteractionSupport.Yes : InteractionSupport.No,
+        Out = new AnsiConsoleOutput(console.Out),
+    });
 
     /// <summary>
     /// With governance on, the run has an in-process bus with a <see cref="MetaSupervisor"/> and a

@@ -23,6 +23,20 @@ internal sealed record DemoSettings
 
     public bool Quiet { get; init; }
 
+    /// <summary>The broker of a run with domain worker processes (<c>--bus</c>); null: in process.</summary>
+    public Meta.Gpu.Nats.NatsBusOptions? Bus { get; init; }
+
+    /// <summary>Domain worker processes this command starts itself (<c>--workers</c>); 0: the workers are started
+    /// elsewhere (<c>meta-gpu domain</c>).</summary>
+    public int Workers { get; init; }
+
+    /// <summary>Folder of the bus run's saved prior (<c>--storage</c>); a rerun on the same folder resumes. Null:
+    /// a fresh temporary folder.</summary>
+    public string? Storage { get; init; }
+
+    /// <summary>How long a bus round waits for every domain's update before the run stops with an error.</summary>
+    public TimeSpan RoundTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
     public void Validate()
     {
         if (MetaRounds < 1) throw new InvalidInputException($"--meta-rounds: must be >= 1, got {MetaRounds}");
@@ -32,5 +46,10 @@ internal sealed record DemoSettings
         if (!(InnerLearningRate > 0) || !double.IsFinite(InnerLearningRate)) throw new InvalidInputException($"--inner-lr: must be > 0, got {InnerLearningRate}");
         if (!(Beta > 0 && Beta <= 1)) throw new InvalidInputException($"--beta: must be in (0, 1], got {Beta}");
         if (string.IsNullOrWhiteSpace(OutputDirectory)) throw new InvalidInputException("--out: must name a folder");
+        if (Workers < 0) throw new InvalidInputException($"--workers: must be >= 0, got {Workers}");
+        if (Bus is null && Workers > 0) throw new InvalidInputException("--workers: domain worker processes need --bus nats://HOST:PORT");
+        if (Bus is null && Storage is not null) throw new InvalidInputException("--storage: only a run over --bus saves its prior");
+        if (Bus is not null && Workers > 0 && Workers != Domains) throw new InvalidInputException($"--workers {Workers}: one worker per domain, so it must equal --domains ({Domains})");
+        if (!(RoundTimeout > TimeSpan.Zero)) throw new InvalidInputException($"--round-timeout: must be positive, got {RoundTimeout.TotalSeconds}");
     }
 }

@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using System.Globalization;
+using Meta.Gpu.Nats;
+using Meta.Gpu.Storage;
+using Meta.Gpu.TorchSharp;
+using Meta.Gpu.TorchSharp.Sine;
+using Microsoft.Extensions.Logging;
+
+namespace Meta.Gpu.Cli.Commands.Demo;
+
+/// <summary>
+/// `meta-gpu demo --bus nats://HOST:PORT [--workers N]`: the sine demo with every domain in its own process. This
+/// process is the aggregator (<see cref="SyncRoundAggregator"/>, synchronous rounds); the domains are
+/// `meta-gpu domain` workers, started here with <c>--workers N</c> or elsewhere. Afterwards the same comparison,
+/// table, demo.json and demo.png as the in-process demo.
+/// </summary>
+/// <remarks>
+/// Decisions: the tasks are drawn per (seed, domain, round) (<see cref="SineTaskSeeding.PerDomainRound"/>) so that
+/// workers need no shared random stream; the outer step size is the fixed <c>--beta</c> and the knobs stay at
+/// their initial values (no supervisor or agent governs the run), because governance reacts to timings and the
+/// run must give the same prior as the in-process run with the same settings (<c>demo --no-governance</c> with per
+/// domain-round tasks). The aggregator's durable consumer is its own (<see cref="DurableName"/>), so a
+/// `meta-gpu serve` on the same prefix does not take the demo's updates.
+/// </remarks>
+internal static class BusDemoRunner
+{
+    public const string DurableName = "meta_gpu_sine_demo";
+
+    /// <summary>The knobs a domain runs under when nothing governs them (DESIGN §5 initial values, as
+    /// <see cref="MetaTrainingLoop"/> starts).</summary>
+    private static readonly SortedDictionary<string, double> InitialKnobs = new(StringComparer.Ordinal)
+    {
+        ["gamma_diversity"] = 0.3,
+        ["g_min"] = 0.01,
+        ["lambda_ci"] = 0.5,
+        ["tau"] = 0.9,
+    };
+
+    public static async Task<int> RunAsync(CliConsole console, DemoSettings settings, CancellationToken token)
+    {
+        var busOptions = settings.Bus! with { DurableName = DurableName };
+        var options = new SineDemoOptions
+        {
+            Seed = settings.Seed,
+            MetaRounds = settings.MetaRounds,
+            Domains = settings.Domains,
+            InnerSteps = settings.InnerSteps,
+            HeldOutTasks = settings.HeldOutTasks,
+            InnerLearningRate = settings.InnerLearningRate,
+            TaskSeeding = SineTaskSeeding.PerDomainRound,
+        };
+        options.Validate();
+        settings = settings with { Governance = false };
+        var clock = Stopwatch.StartNew();
+        using var outerStep = OuterSteps.Create(settings.Backend);
+        var outDir = Path.GetFullPath(settings.OutputDirectory);
+        Directory.CreateDirectory(outDir);
+        var storageRoot = Path.GetFullPath(settings.Storage
+            ?? Path.Combine(Path.GetTempPath(), string.Create(CultureInfo.InvariantCulture, $"meta-gpu-demo-{DateTime.UtcNow:yyyyMMddHHmmss}-{Environment.ProcessId}")));
+        var domainIds = SineDemo.DomainIds(options.Domains);
+
+        using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning).AddFilter("NATS", LogLevel.None));
+        var storage = new MetaStorageManager(new StorageConfig(storageRoot), loggers.CreateLogger<MetaStorageManager>());
+        var initialPrior = InitialPrior(options);
+        await using var bus = await NatsEventBus.ConnectAsync(busOptions, loggers, cancellationToken: token).ConfigureAwait(false);
+        var aggregator = new SyncRoundAggregator(bus, storage, outerStep, domainIds, settings.Beta, loggers.CreateLogger<SyncRoundAggregator>())
+        {
+            Seed = options.Seed,
+            Shots = options.Shots,
+            InnerSteps = options.InnerSteps,
+            InnerLearningRate = options.InnerLearningRate,
+            RoundTimeout = settings.RoundTimeout,
+        };
+
+        if (!settings.Quiet)
+        {
+            var who = settings.Workers > 0 ? $"{settings.Workers} worker processes" : "waiting for 'meta-gpu domain' workers";
+            await console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"sine regression (Reptile) over {busOptions.Url} (prefix {busOptions.SubjectPrefix}): seed {options.Seed}, tasks per (seed, domain, round); {options.MetaRounds} meta-rounds x {options.Domains} domains ({domainIds[0]}..{domainIds[^1]}), K={options.Shots}, {options.InnerSteps} inner SGD steps (lr {options.InnerLearningRate}); backend {settings.Backend}; fixed beta {settings.Beta}; storage {storageRoot}; {who}")).ConfigureAwait(false);
+            await console.Out.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+
+        float[] prior;
+        var workers = settings.Workers > 0
+            ? DomainWorkerProcesses.Start(domainIds,
+                ["--bus", busOptions.Url, "--prefix", busOptions.SubjectPrefix, "--seed", options.Seed.ToString(CultureInfo.InvariantCulture),
+                 "--rounds", options.MetaRounds.ToString(CultureInfo.InvariantCulture),
+                 "--connect-timeout", busOptions.ConnectTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)])
+            : null;
+        try
+        {
+            using var run = CancellationTokenSource.CreateLinkedTokenSource(token, workers?.Failed ?? CancellationToken.None);
+            var every = Math.Max(1, options.MetaRounds / 10);
+            try
+            {
+                prior = await aggregator.RunAsync(initialPrior, options.MetaRounds, (round, updates) =>
+                {
+                    if (settings.Quiet || (round % every != 0 && round != options.MetaRounds)) return;
+                    var gains = updates.Select(u => u.Metrics.GainP50 ?? double.NaN).Where(double.IsFinite).Order().ToArray();
+                    var median = gains.Length == 0 ? double.NaN : gains[gains.Length / 2];
+                    console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"round {round}/{options.MetaRounds}: {updates.Count} domains, median gain of adaptation {median:F4}"));
+                }, run.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!token.IsCancellationRequested && workers?.Failure is { } failure)
+            {
+                throw new InvalidInputException(failure);
+            }
+            if (workers is not null) await workers.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (workers is not null) await workers.DisposeAsync().ConfigureAwait(false);
+        }
+        if (!settings.Quiet && aggregator.ResumedFrom > 0)
+            await console.Out.WriteLineAsync($"resumed from round {aggregator.ResumedFrom} saved in {storageRoot}; {aggregator.Ignored} redelivered or duplicate updates ignored").ConfigureAwait(false);
+        await bus.ShutdownAsync(TimeSpan.FromSeconds(1.5)).ConfigureAwait(false);
+
+        var result = SineDemo.Compare(options, outerStep.Backend, prior, settings.Beta, InitialKnobs, clock.Elapsed, cancellationToken: token);
+        await DemoRunner.WriteReportAsync(console, DemoRunner.Ansi(console), settings, result, outDir, token).ConfigureAwait(false);
+        // A temporary folder nobody asked for is removed once the run is complete; an interrupted run keeps it
+        // (its path is in the first line) so that it can be resumed with --storage.
+        if (settings.Storage is null) Directory.Delete(storageRoot, recursive: true);
+        return MetaGpuApp.ExitOk;
+    }
+
+    /// <summary>The network's initial parameters: what the in-process demo's learner starts from.</summary>
+    private static float[] InitialPrior(SineDemoOptions options)
+    {
+        using var model = new SineRegressor(options.Seed, options.InnerLearningRate);
+        using var parameters = new ParameterVector(model.Module);
+        var prior = new float[parameters.Length];
+        parameters.CopyTo(prior);
+        return prior;
+    }
+}

@@ -1,0 +1,91 @@
+using System.Globalization;
+using System.Threading.Channels;
+using Meta.Gpu.Learning;
+using Meta.Gpu.Runtime;
+using Meta.Gpu.TorchSharp;
+using Meta.Gpu.TorchSharp.Sine;
+using Microsoft.Extensions.Logging;
+using static TorchSharp.torch;
+
+namespace Meta.Gpu.Cli.Commands.Demo;
+
+/// <summary>
+/// One domain of the sine demo as its own process (<c>meta-gpu domain</c>): takes the newest prior the aggregator
+/// announces, runs the demo's inner loop from it on this domain's task of that round (seeded by the run's seed, the
+/// domain id and the round: <see cref="SineRoundTasks"/>) and publishes the adapted parameters as a dense update
+/// (durable topic, sequence = the announcement's <see cref="SinePriorAnnouncement.AnswerSequence"/>).
+/// </summary>
+/// <remarks>A round already answered is not answered again when its announcement repeats: the update is in the
+/// broker's stream, and a restarted aggregator gets it redelivered. Announcements that skip rounds (a worker that
+/// joined late) are answered from the newest one.</remarks>
+internal sealed class SineDomainWorker(IEventBus bus, string domainId, int? seed, ILogger logger)
+{
+    /// <summary>Rounds answered.</summary>
+    public int Answered { get; private set; }
+
+    /// <summary>Runs until cancelled, or until the update for meta-round <paramref name="rounds"/> (1-based) is
+    /// published. <paramref name="onAnswer"/> sees each answered round's outcome.</summary>
+    public async Task RunAsync(long? rounds, Action<long, DomainOutcome>? onAnswer, CancellationToken cancellationToken)
+    {
+        var latest = Channel.CreateBounded<SinePriorAnnouncement>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest });
+        using var subscription = bus.Subscribe(SinePriorAnnouncement.Topic, (e, _) =>
+        {
+            latest.Writer.TryWrite(SinePriorAnnouncement.FromPayload(e.Payload));
+            return ValueTask.CompletedTask;
+        });
+        set_num_threads(1);
+        SineRegressor? model = null;
+        ParameterVector? parameters = null;
+        (long Base, long Round)? answered = null;
+        try
+        {
+            while (rounds is not { } last || answered is not { } a || a.Round + 1 < last)
+            {
+                var announcement = await latest.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                if (seed is { } s && s != announcement.Seed)
+                    throw new InvalidInputException($"--seed {s}: the aggregator's run uses seed {announcement.Seed}; leave --seed out or give the same");
+                if (answered is { } done && done.Base == announcement.SequenceBase && announcement.Round <= done.Round) continue;
+
+                if (model is null || model.LearningRate != announcement.InnerLearningRate)
+                {
+                    parameters?.Dispose();
+                    model?.Dispose();
+                    model = new SineRegressor(announcement.Seed, announcement.InnerLearningRate);
+                    parameters = new ParameterVector(model.Module);
+                }
+                if (announcement.Prior.Length != parameters!.Length)
+                {
+                    LogWrongSize(logger, announcement.Prior.Length, parameters.Length, null);
+                    continue;
+                }
+                parameters.CopyFrom(announcement.Prior);
+                var (_, x, y) = SineRoundTasks.Sample(announcement.Seed, domainId, announcement.Round, announcement.Shots);
+                var outcome = SineDemo.AdaptToTask(model, domainId, x, y, announcement.InnerSteps);
+                var vector = new float[parameters.Length];
+                parameters.CopyTo(vector);
+                var metrics = new DomainMetrics(
+                    MetaScore: Math.Clamp(outcome.Gain, -1, 1),
+                    GainP50: outcome.Gain,
+                    StabilityAvg: Math.Clamp(outcome.Confidence, 0, 1));
+                await bus.PublishAsync(DenseLearningLane.UpdateTopic,
+                    new DenseUpdate(domainId, announcement.AnswerSequence, outcome.Confidence, metrics, vector), cancellationToken).ConfigureAwait(false);
+                answered = (announcement.SequenceBase, announcement.Round);
+                Answered++;
+                onAnswer?.Invoke(announcement.Round + 1, outcome);
+            }
+        }
+        finally
+        {
+            parameters?.Dispose();
+            model?.Dispose();
+        }
+    }
+
+    private static readonly Action<ILogger, int, int, Exception?> LogWrongSize =
+        LoggerMessage.Define<int, int>(LogLevel.Warning, new EventId(41, "SinePriorWrongSize"),
+            "announced prior ignored: {Count} values, the sine network has {Expected}");
+
+    /// <summary>One progress line.</summary>
+    public static string Describe(string domainId, long round, DomainOutcome outcome) => string.Create(CultureInfo.InvariantCulture,
+        $"{domainId}: round {round}: task loss {outcome.LossBefore:F4} -> {outcome.LossAfter:F4}, confidence {outcome.Confidence:F3}");
+}

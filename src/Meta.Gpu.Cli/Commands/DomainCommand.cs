@@ -1,0 +1,87 @@
+using System.CommandLine;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Meta.Gpu.Cli.Commands.Bus;
+using Meta.Gpu.Cli.Commands.Demo;
+using Meta.Gpu.Nats;
+using Microsoft.Extensions.Logging;
+
+namespace Meta.Gpu.Cli.Commands;
+
+/// <summary>
+/// `meta-gpu domain --bus nats://HOST:PORT --id NAME`: one domain worker of the sine demo as its own process
+/// (<see cref="SineDomainWorker"/>): takes each prior the aggregator (`meta-gpu demo --bus`) announces, adapts to
+/// this domain's task of that round and publishes the adapted parameters on the durable topic. Runs until Ctrl-C
+/// (drains, exit 0) or until the update for meta-round <c>--rounds</c> is published. A broker that cannot be
+/// reached is exit 2 with one line naming the address, as for `serve`.
+/// </summary>
+internal static class DomainCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var bus = new BusOptions();
+        var id = new Option<string>("--id") { Description = "This domain's id; the demo's aggregator expects domain-000, domain-001, ...", Required = true };
+        var seed = new Option<int?>("--seed") { Description = "The run's base seed, checked against the aggregator's (default: take the aggregator's)." };
+        var rounds = new Option<long?>("--rounds") { Description = "Stop after publishing the update of this meta-round (default: run until Ctrl-C)." };
+        var quiet = new Option<bool>("--quiet") { Description = "Print only the first and last lines." };
+        var command = new Command("domain", "Run one domain worker of the sine demo against a NATS broker: adapt from each announced prior, publish the adapted parameters.")
+        {
+            id, seed, rounds, quiet,
+        };
+        bus.AddTo(command);
+        command.SetAction((result, token) => MetaGpuApp.GuardAsync(console, () =>
+        {
+            var domainId = (result.GetValue(id) ?? "").Trim();
+            if (domainId.Length == 0) throw new InvalidInputException("--id: must name the domain");
+            if (result.GetValue(rounds) is < 1) throw new InvalidInputException($"--rounds: must be >= 1, got {result.GetValue(rounds)}");
+            return RunAsync(console, bus.Read(result), domainId, result.GetValue(seed), result.GetValue(rounds), result.GetValue(quiet), token);
+        }));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(CliConsole console, NatsBusOptions options, string domainId, int? seed, long? rounds, bool quiet, CancellationToken token)
+    {
+        using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning).AddFilter("NATS", LogLevel.None));
+        await using var bus = await NatsEventBus.ConnectAsync(options, loggers, cancellationToken: token).ConfigureAwait(false);
+        await console.Out.WriteLineAsync($"domain {domainId} on {options.Url} (prefix {options.SubjectPrefix}): waiting for the aggregator's prior; Ctrl-C to stop").ConfigureAwait(false);
+        await console.Out.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(token);
+        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        int answered;
+        try
+        {
+            answered = await WorkAsync(console, bus, domainId, seed, rounds, quiet, loggers.CreateLogger("Meta.Gpu.Domain"), stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            answered = -1; // Ctrl-C / SIGTERM: drain below.
+        }
+        catch (Exception e) when (DemoCommand.NativeLoadFailure(e) is { } reason)
+        {
+            await console.Error.WriteLineAsync($"meta-gpu: domain needs TorchSharp's native libraries (libtorch), which failed to load: {reason}").ConfigureAwait(false);
+            return MetaGpuApp.ExitCheckFailed;
+        }
+        // Everything published is already in the broker's stream; the drain lets the last publish finish.
+        await bus.ShutdownAsync(TimeSpan.FromSeconds(1.5)).ConfigureAwait(false);
+        await console.Out.WriteLineAsync(answered >= 0 ? $"stopped: {domainId} answered {answered} rounds" : $"stopped: {domainId} (interrupted)").ConfigureAwait(false);
+        return MetaGpuApp.ExitOk;
+
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task<int> WorkAsync(CliConsole console, NatsEventBus bus, string domainId, int? seed, long? rounds, bool quiet, ILogger logger, CancellationToken token)
+    {
+        var worker = new SineDomainWorker(bus, domainId, seed, logger);
+        await worker.RunAsync(rounds, (round, outcome) =>
+        {
+            if (!quiet) console.Out.WriteLine(SineDomainWorker.Describe(domainId, round, outcome));
+        }, token).ConfigureAwait(false);
+        return worker.Answered;
+    }
+}
