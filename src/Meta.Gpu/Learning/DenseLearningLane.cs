@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Meta.Gpu.Compute;
+using Meta.Gpu.Runtime;
 using Meta.Gpu.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -20,6 +21,11 @@ namespace Meta.Gpu.Learning;
 /// no step. The step counts as a round even when it is rolled back (as the keyed lane counts it).</para>
 /// <para>Storage: with a <see cref="MetaStorageManager"/>, every step is saved with the last applied sequence of
 /// every domain in one atomic file; a failed save is logged and the round still publishes.</para>
+/// <para>Acknowledgements (a durable bus, §10): an accepted update keeps its delivery's acknowledgement until the
+/// round that consumes it has saved the prior and the sequences; an update superseded by a newer one of the same
+/// domain is released at once (its effect is replaced). After a failed save they wait for the next successful
+/// one. The lane does no I/O with them: the caller acknowledges what <see cref="TakeReleasedAcknowledgements"/>
+/// returns.</para>
 /// </remarks>
 public sealed class DenseLearningLane : IDisposable
 {
@@ -34,6 +40,9 @@ public sealed class DenseLearningLane : IDisposable
     private readonly SortedDictionary<string, DenseUpdate> _pending = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, long> _lastApplied = new(StringComparer.Ordinal);
     private readonly Dictionary<string, double> _lastScore = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IDeliveryAcknowledgement> _pendingAcknowledgements = new(StringComparer.Ordinal);
+    private readonly List<IDeliveryAcknowledgement> _awaitingSave = [];
+    private readonly List<IDeliveryAcknowledgement> _released = [];
 
     public DenseLearningLane(MetaLearningConfig config, IComputeBackend backend, bool ownsBackend, MetaStorageManager? storage,
         MetaPacketValidator validator, ILogger logger)
@@ -79,8 +88,10 @@ public sealed class DenseLearningLane : IDisposable
     }
 
     /// <summary>Validates <paramref name="update"/>; a valid, newer one becomes the domain's pending update.
-    /// Returns whether it did.</summary>
-    public bool Accept(DenseUpdate update)
+    /// Returns whether it did. <paramref name="acknowledgement"/> (the delivery's, deferred by the caller) is held
+    /// with an accepted update until the round that consumes it has saved; a refused update's is the caller's to
+    /// give.</summary>
+    public bool Accept(DenseUpdate update, IDeliveryAcknowledgement? acknowledgement = null)
     {
         ArgumentNullException.ThrowIfNull(update);
         var domain = update.DomainId;
@@ -111,6 +122,8 @@ public sealed class DenseLearningLane : IDisposable
         Optimizer ??= new DenseReptileOptimizer(update.Vector.Length, _optimizerConfig);
         _lastScore[domain] = score;
         _pending[domain] = update;
+        if (_pendingAcknowledgements.Remove(domain, out var superseded)) _released.Add(superseded);
+        if (acknowledgement is not null) _pendingAcknowledgements[domain] = acknowledgement;
         return true;
     }
 
@@ -126,6 +139,8 @@ public sealed class DenseLearningLane : IDisposable
         if (_pending.Count == 0 || Optimizer is null) return null;
         var updates = _pending.Values.ToList(); // domain id order
         _pending.Clear();
+        _awaitingSave.AddRange(_pendingAcknowledgements.Values);
+        _pendingAcknowledgements.Clear();
 
         var optimizer = Optimizer;
         var batch = new DomainBatch(updates.Count, optimizer.Columns);
@@ -141,7 +156,12 @@ public sealed class DenseLearningLane : IDisposable
         var result = Aggregator.AggregateInto(batch, optimizer, round.Reward, drg);
         // Every pending update was consumed by this round, taking part or not: its sequence is applied.
         foreach (var update in updates) _lastApplied[update.DomainId] = update.Sequence;
-        if (result.Meta.Participants == 0) return null;
+        if (result.Meta.Participants == 0)
+        {
+            // The prior did not move, but the consumed sequences did: saved before their updates are acknowledged.
+            Save(optimizer.Prior);
+            return null;
+        }
 
         var rolledBack = optimizer.ShouldRollback(round.Reward);
         if (rolledBack) optimizer.Rollback();
@@ -160,21 +180,42 @@ public sealed class DenseLearningLane : IDisposable
         return payload;
     }
 
-    /// <summary>Saves with storage (the file's SHA-256), or the SHA-256 of the §11 bytes without it.</summary>
+    /// <summary>The acknowledgements that may be given now (superseded updates, and consumed ones whose round
+    /// saved); the lane forgets them.</summary>
+    public IReadOnlyList<IDeliveryAcknowledgement> TakeReleasedAcknowledgements()
+    {
+        if (_released.Count == 0) return [];
+        IDeliveryAcknowledgement[] taken = [.. _released];
+        _released.Clear();
+        return taken;
+    }
+
+    /// <summary>Saves with storage (the file's SHA-256), or the SHA-256 of the §11 bytes without it. A successful
+    /// save (or no storage to save to) releases the acknowledgements waiting for it.</summary>
     private string Save(float[] prior)
     {
         if (_storage is not null)
         {
             try
             {
-                return _storage.SaveDensePrior(prior, Round, _lastApplied);
+                var checksum = _storage.SaveDensePrior(prior, Round, _lastApplied);
+                ReleaseSaved();
+                return checksum;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 LogSaveFailed(_logger, e);
+                return DensePriorFile.Write(Stream.Null, prior, Round, _lastApplied);
             }
         }
+        ReleaseSaved();
         return DensePriorFile.Write(Stream.Null, prior, Round, _lastApplied);
+    }
+
+    private void ReleaseSaved()
+    {
+        _released.AddRange(_awaitingSave);
+        _awaitingSave.Clear();
     }
 
     public void Dispose()

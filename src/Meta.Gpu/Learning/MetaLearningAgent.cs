@@ -199,7 +199,7 @@ public sealed class MetaLearningAgent : IAsyncDisposable
                     await OnPolicyPackAsync(BusPayload.AsObject(busEvent.Payload, busEvent.Topic)).ConfigureAwait(false);
                     break;
                 case LearningTopics.DenseUpdate:
-                    Dense.Accept(DenseUpdate.FromPayload(busEvent.Payload, busEvent.Topic));
+                    await OnDenseUpdateAsync(DenseUpdate.FromPayload(busEvent.Payload, busEvent.Topic)).ConfigureAwait(false);
                     break;
                 case LearningTopics.ProcessingMetrics:
                     await OnProcessingMetricsAsync(BusPayload.AsObject(busEvent.Payload, busEvent.Topic), cancellationToken).ConfigureAwait(false);
@@ -268,6 +268,22 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         if (replaced?.Acknowledgement is { } superseded) await superseded.AcknowledgeAsync().ConfigureAwait(false);
     }
 
+    /// <summary>A dense update: on a durable bus an accepted one stays unacknowledged until the dense round that
+    /// consumes it has saved (DESIGN §10); a refused one is acknowledged at once (redelivery would change nothing).</summary>
+    private async ValueTask OnDenseUpdateAsync(DenseUpdate update)
+    {
+        var acknowledgement = DeliveryAcknowledgement.Defer();
+        if (!Dense.Accept(update, acknowledgement) && acknowledgement is not null)
+            await acknowledgement.AcknowledgeAsync().ConfigureAwait(false);
+        await AcknowledgeDenseReleasedAsync().ConfigureAwait(false);
+    }
+
+    private async ValueTask AcknowledgeDenseReleasedAsync()
+    {
+        foreach (var acknowledgement in Dense.TakeReleasedAcknowledgements())
+            await acknowledgement.AcknowledgeAsync().ConfigureAwait(false);
+    }
+
     /// <summary>The optional <c>sequence</c>: a whole number >= 0, or null when absent.</summary>
     private static long? ReadSequence(JsonObject payload, string domainId)
     {
@@ -305,6 +321,7 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     private async ValueTask RunDenseRoundAsync(LearningRoundInput round, CancellationToken cancellationToken)
     {
         var payload = Dense.RunRound(round);
+        await AcknowledgeDenseReleasedAsync().ConfigureAwait(false);
         if (payload is null) return;
         await _bus.PublishAsync(LearningTopics.MetaDensePrior, payload, cancellationToken).ConfigureAwait(false);
     }
