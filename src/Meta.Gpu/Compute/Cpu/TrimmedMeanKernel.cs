@@ -156,17 +156,25 @@ internal static class TrimmedMeanKernel
             keptCount -= kept.AsInt32();
         }
         var (tl, th) = Vector256.Widen(tail);
+        return Decide(centre, sumLo + tl, sumHi + th, mass, keptCount, n - 2 * k, sums);
+    }
+
+    /// <summary>Writes c + sum / mass per lane into <paramref name="sums"/>; returns the lanes that kept exactly
+    /// <paramref name="keep"/> cells and came out finite.</summary>
+    private static uint Decide(Vector256<float> centre, Vector256<double> sumLo, Vector256<double> sumHi, Vector256<float> mass,
+        Vector256<int> keptCount, int keep, Span<double> sums)
+    {
         var (ml, mh) = Vector256.Widen(mass);
         var (cl, ch) = Vector256.Widen(centre);
-        var resultLo = cl + (sumLo + tl) / ml;
-        var resultHi = ch + (sumHi + th) / mh;
+        var resultLo = cl + sumLo / ml;
+        var resultHi = ch + sumHi / mh;
         resultLo.CopyTo(sums);
         resultHi.CopyTo(sums[4..]);
         // A non-finite cell anywhere in the column makes its lane's sum NaN (a dropped cell still adds
         // (x - c) * 0, which is NaN for x = NaN or +-inf): such columns go to the exact path, as masked ones do.
         var finite = Vector256.Equals(resultLo - resultLo, Vector256<double>.Zero).ExtractMostSignificantBits() |
             (Vector256.Equals(resultHi - resultHi, Vector256<double>.Zero).ExtractMostSignificantBits() << 4);
-        return Vector256.Equals(keptCount, Vector256.Create(n - 2 * k)).ExtractMostSignificantBits() & finite;
+        return Vector256.Equals(keptCount, Vector256.Create(keep)).ExtractMostSignificantBits() & finite;
     }
 
     /// <summary>The (k+1)-th smallest and largest value per lane, k+1 = <see cref="ISelectionSize.Size"/>, with
@@ -263,6 +271,19 @@ internal static class TrimmedMeanKernel
         ref var highLists = ref Unsafe.Add(ref lowLists, size * (StreamBlock / 8));
         Vector256<float> t, a0, a1, a2, a3, a4, a5, a6;
         var empty = 0;
+        const int blockVectors = StreamBlock / 8;
+        Span<Vector256<float>> boundsState = stackalloc Vector256<float>[3 * blockVectors];
+        Span<Vector256<double>> accumulatorState = stackalloc Vector256<double>[2 * blockVectors];
+        Span<Vector256<float>> massState = stackalloc Vector256<float>[blockVectors];
+        Span<Vector256<int>> countState = stackalloc Vector256<int>[blockVectors];
+        ref var bounds = ref MemoryMarshal.GetReference(boundsState);
+        ref var accumulators = ref MemoryMarshal.GetReference(accumulatorState);
+        ref var masses = ref MemoryMarshal.GetReference(massState);
+        ref var counts = ref MemoryMarshal.GetReference(countState);
+        // Each row's weight broadcast once, so the inner loops load it as a plain vector.
+        Span<Vector256<float>> weightVectors = n <= 1024 ? stackalloc Vector256<float>[n] : new Vector256<float>[n];
+        for (var i = 0; i < n; i++) weightVectors[i] = Vector256.Create(weightsF[i]);
+        ref var w = ref MemoryMarshal.GetReference(weightVectors);
         for (var b = c0; b < end; b += StreamBlock)
         {
             var vectors = Math.Min(StreamBlock, end - b) / width;
@@ -369,11 +390,101 @@ internal static class TrimmedMeanKernel
                     }
                 }
             }
+            // Pass 2, eight rows at a time again, over the block that the first pass left in L2; per column the
+            // partial sums live in L1 between row groups (see KeptSum for the arithmetic).
             for (var v = 0; v < vectors; v++)
             {
                 var lo = Unsafe.Add(ref lowLists, v * size + size - 1);
                 var hi = Unsafe.Add(ref highLists, v * size + size - 1);
-                var decided = KeptSum(ref Unsafe.Add(ref block, v * 8), rowOffsets, weightsF, k, lo, hi, sums);
+                Unsafe.Add(ref bounds, 3 * v) = lo;
+                Unsafe.Add(ref bounds, 3 * v + 1) = hi;
+                Unsafe.Add(ref bounds, 3 * v + 2) = (lo + hi) * Vector256.Create(0.5f);
+                Unsafe.Add(ref accumulators, 2 * v) = Vector256<double>.Zero;
+                Unsafe.Add(ref accumulators, 2 * v + 1) = Vector256<double>.Zero;
+                Unsafe.Add(ref masses, v) = Vector256<float>.Zero;
+                Unsafe.Add(ref counts, v) = Vector256<int>.Zero;
+            }
+            r = 0;
+            for (; r + 8 <= n; r += 8)
+            {
+                ref var row0 = ref Unsafe.Add(ref block, rowOffsets[r + 0]);
+                ref var row1 = ref Unsafe.Add(ref block, rowOffsets[r + 1]);
+                ref var row2 = ref Unsafe.Add(ref block, rowOffsets[r + 2]);
+                ref var row3 = ref Unsafe.Add(ref block, rowOffsets[r + 3]);
+                ref var row4 = ref Unsafe.Add(ref block, rowOffsets[r + 4]);
+                ref var row5 = ref Unsafe.Add(ref block, rowOffsets[r + 5]);
+                ref var row6 = ref Unsafe.Add(ref block, rowOffsets[r + 6]);
+                ref var row7 = ref Unsafe.Add(ref block, rowOffsets[r + 7]);
+                for (var v = 0; v < vectors; v++)
+                {
+                    var at = (nuint)(v * 8);
+                    var lo = Unsafe.Add(ref bounds, 3 * v);
+                    var hi = Unsafe.Add(ref bounds, 3 * v + 1);
+                    var centre = Unsafe.Add(ref bounds, 3 * v + 2);
+                    var x0 = Vector256.LoadUnsafe(ref row0, at);
+                    var x1 = Vector256.LoadUnsafe(ref row1, at);
+                    var k0 = Vector256.GreaterThanOrEqual(x0, lo) & Vector256.LessThanOrEqual(x0, hi);
+                    var k1 = Vector256.GreaterThanOrEqual(x1, lo) & Vector256.LessThanOrEqual(x1, hi);
+                    var p0 = Unsafe.Add(ref w, r + 0) & k0;
+                    var p1 = Unsafe.Add(ref w, r + 1) & k1;
+                    var q01 = Vector256.FusedMultiplyAdd(x1 - centre, p1, (x0 - centre) * p0);
+                    var m01 = p0 + p1;
+                    var n01 = k0.AsInt32() + k1.AsInt32();
+                    var x2 = Vector256.LoadUnsafe(ref row2, at);
+                    var x3 = Vector256.LoadUnsafe(ref row3, at);
+                    var k2 = Vector256.GreaterThanOrEqual(x2, lo) & Vector256.LessThanOrEqual(x2, hi);
+                    var k3 = Vector256.GreaterThanOrEqual(x3, lo) & Vector256.LessThanOrEqual(x3, hi);
+                    var p2 = Unsafe.Add(ref w, r + 2) & k2;
+                    var p3 = Unsafe.Add(ref w, r + 3) & k3;
+                    var q23 = Vector256.FusedMultiplyAdd(x3 - centre, p3, (x2 - centre) * p2);
+                    var m23 = p2 + p3;
+                    var n23 = k2.AsInt32() + k3.AsInt32();
+                    var x4 = Vector256.LoadUnsafe(ref row4, at);
+                    var x5 = Vector256.LoadUnsafe(ref row5, at);
+                    var k4 = Vector256.GreaterThanOrEqual(x4, lo) & Vector256.LessThanOrEqual(x4, hi);
+                    var k5 = Vector256.GreaterThanOrEqual(x5, lo) & Vector256.LessThanOrEqual(x5, hi);
+                    var p4 = Unsafe.Add(ref w, r + 4) & k4;
+                    var p5 = Unsafe.Add(ref w, r + 5) & k5;
+                    var q45 = Vector256.FusedMultiplyAdd(x5 - centre, p5, (x4 - centre) * p4);
+                    var m45 = p4 + p5;
+                    var n45 = k4.AsInt32() + k5.AsInt32();
+                    var x6 = Vector256.LoadUnsafe(ref row6, at);
+                    var x7 = Vector256.LoadUnsafe(ref row7, at);
+                    var k6 = Vector256.GreaterThanOrEqual(x6, lo) & Vector256.LessThanOrEqual(x6, hi);
+                    var k7 = Vector256.GreaterThanOrEqual(x7, lo) & Vector256.LessThanOrEqual(x7, hi);
+                    var p6 = Unsafe.Add(ref w, r + 6) & k6;
+                    var p7 = Unsafe.Add(ref w, r + 7) & k7;
+                    var q67 = Vector256.FusedMultiplyAdd(x7 - centre, p7, (x6 - centre) * p6);
+                    var m67 = p6 + p7;
+                    var n67 = k6.AsInt32() + k7.AsInt32();
+                    var (gl, gh) = Vector256.Widen((q01 + q23) + (q45 + q67));
+                    Unsafe.Add(ref accumulators, 2 * v) += gl;
+                    Unsafe.Add(ref accumulators, 2 * v + 1) += gh;
+                    Unsafe.Add(ref masses, v) += (m01 + m23) + (m45 + m67);
+                    Unsafe.Add(ref counts, v) -= (n01 + n23) + (n45 + n67);
+                }
+            }
+            for (; r < n; r++)
+            {
+                ref var row = ref Unsafe.Add(ref block, rowOffsets[r]);
+                for (var v = 0; v < vectors; v++)
+                {
+                    var x = Vector256.LoadUnsafe(ref row, (nuint)(v * 8));
+                    var lo = Unsafe.Add(ref bounds, 3 * v);
+                    var hi = Unsafe.Add(ref bounds, 3 * v + 1);
+                    var kept = Vector256.GreaterThanOrEqual(x, lo) & Vector256.LessThanOrEqual(x, hi);
+                    var p = Unsafe.Add(ref w, r) & kept;
+                    var (gl, gh) = Vector256.Widen((x - Unsafe.Add(ref bounds, 3 * v + 2)) * p);
+                    Unsafe.Add(ref accumulators, 2 * v) += gl;
+                    Unsafe.Add(ref accumulators, 2 * v + 1) += gh;
+                    Unsafe.Add(ref masses, v) += p;
+                    Unsafe.Add(ref counts, v) -= kept.AsInt32();
+                }
+            }
+            for (var v = 0; v < vectors; v++)
+            {
+                var decided = Decide(Unsafe.Add(ref bounds, 3 * v + 2), Unsafe.Add(ref accumulators, 2 * v), Unsafe.Add(ref accumulators, 2 * v + 1),
+                    Unsafe.Add(ref masses, v), Unsafe.Add(ref counts, v), n - 2 * k, sums);
                 var c = b + v * 8;
                 for (var lane = 0; lane < width; lane++)
                 {
