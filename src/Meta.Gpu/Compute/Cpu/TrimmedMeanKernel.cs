@@ -9,12 +9,15 @@ namespace Meta.Gpu.Compute.Cpu;
 /// of eight consecutive columns in one register, so no shuffles are needed).
 /// </summary>
 /// <remarks>
-/// Pass 1 keeps, per column, the k+1 smallest and the k+1 largest values seen (insertion through a min/max
-/// chain), which gives the thresholds lo (the (k+1)-th smallest) and hi (the (k+1)-th largest). Pass 2, over the
-/// same cells still in L1, sums p*x and p over lo &lt;= x &lt;= hi in float64 and counts the kept cells. When
-/// n-2k are kept, no tie straddles a trim boundary and the kept set is exactly sorted positions k..n-k-1 whatever
-/// the row order, so the result equals the reference's; otherwise (a tie across a boundary, rare with real data)
-/// the column is redone on the exact (value, row) path.
+/// Pass 1 keeps, per column, the k+1 smallest and the k+1 largest values (the two lists), which give the
+/// thresholds lo (the (k+1)-th smallest) and hi (the (k+1)-th largest). Pass 2 sums p*x and p over
+/// lo &lt;= x &lt;= hi and counts the kept cells. When n-2k are kept, no tie straddles a trim boundary and the kept
+/// set is exactly sorted positions k..n-k-1 whatever the row order, so the result equals the reference's;
+/// otherwise (a tie across a boundary, rare with real data) or when a non-finite cell makes the sum NaN, the
+/// column is redone on the exact (value, row) path.
+/// k+1 = 7 (the standard trim_alpha 0.1 at 60-69 rows) streams both passes eight rows at a time over blocks of
+/// 512 columns (<see cref="RunGroups7"/>); the other sizes copy 64 columns of every row into an L1 tile
+/// (<see cref="ColumnTile"/>) and insert each row into the lists.
 /// </remarks>
 internal static class TrimmedMeanKernel
 {
