@@ -76,10 +76,7 @@ internal static class TrimmedMeanKernel
                 }
                 var decided = KeptSum(ref column, tileOffsets, weightsF, k, lo, hi, sums);
                 var c = t + v;
-                for (var lane = 0; lane < width; lane++)
-                {
-                    empty += (decided & (1u << lane)) != 0 ? target.Write(c + lane, sums[lane]) : exact.RunExact(c + lane, c + lane + 1, target);
-                }
+                empty += Write(target, c, decided, sums, exact);
             }
         }
         if (end < c1) empty += exact.RunExact(end, c1, target);
@@ -160,6 +157,21 @@ internal static class TrimmedMeanKernel
         }
         var (tl, th) = Vector256.Widen(tail);
         return Decide(centre, sumLo + tl, sumHi + th, mass, keptCount, n - 2 * k, sums);
+    }
+
+    /// <summary>Writes eight columns from <paramref name="c"/>: the decided lanes' values, the others through the
+    /// exact path; returns how many came out empty.</summary>
+    private static int Write(ColumnTarget target, int c, uint decided, Span<double> sums, CombineJob exact)
+    {
+        if (decided == 0xFF)
+        {
+            target.WriteFinite8(c, Vector256.Create((ReadOnlySpan<double>)sums), Vector256.Create((ReadOnlySpan<double>)sums[4..]));
+            return 0;
+        }
+        var empty = 0;
+        for (var lane = 0; lane < Vector256<float>.Count; lane++)
+            empty += (decided & (1u << lane)) != 0 ? target.Write(c + lane, sums[lane]) : exact.RunExact(c + lane, c + lane + 1, target);
+        return empty;
     }
 
     /// <summary>Writes c + sum / mass per lane into <paramref name="sums"/>; returns the lanes that kept exactly
@@ -489,10 +501,7 @@ internal static class TrimmedMeanKernel
                 var decided = Decide(Unsafe.Add(ref bounds, 3 * v + 2), Unsafe.Add(ref accumulators, 2 * v), Unsafe.Add(ref accumulators, 2 * v + 1),
                     Unsafe.Add(ref masses, v), Unsafe.Add(ref counts, v), n - 2 * k, sums);
                 var c = b + v * 8;
-                for (var lane = 0; lane < width; lane++)
-                {
-                    empty += (decided & (1u << lane)) != 0 ? target.Write(c + lane, sums[lane]) : exact.RunExact(c + lane, c + lane + 1, target);
-                }
+                empty += Write(target, c, decided, sums, exact);
             }
         }
         return empty;
