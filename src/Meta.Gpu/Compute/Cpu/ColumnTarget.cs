@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Meta.Gpu.Compute.Cpu;
 
 /// <summary>Where a combined column goes: the aggregate (when asked) and the Reptile step on the prior.</summary>
@@ -15,5 +17,32 @@ internal readonly ref struct ColumnTarget(Span<float> aggregate, Span<float> pri
         if (double.IsNaN(value)) return 1;
         if (Step is ReptileStep s) Prior[column] = DenseReptile.StepValue(Prior[column], v, s);
         return 0;
+    }
+
+    /// <summary>Writes columns [column, column + 8): the vector form of <see cref="Write"/> for finite values (same
+    /// float64 arithmetic per lane, so the same results), one call instead of eight.</summary>
+    public void WriteFinite8(int column, Vector256<double> low, Vector256<double> high)
+    {
+        var v = Vector256.Narrow(low, high);
+        if (!Aggregate.IsEmpty) v.CopyTo(Aggregate.Slice(column, 8));
+        if (Step is not ReptileStep s) return;
+        var prior = Prior.Slice(column, 8);
+        var p = Vector256.Create((ReadOnlySpan<float>)prior);
+        var (pl, ph) = Vector256.Widen(p);
+        var (al, ah) = Vector256.Widen(v);
+        var beta = Vector256.Create(s.Beta);
+        Vector256<float> stepped, fresh;
+        if (s.Rule == ReptileRule.Interpolate)
+        {
+            stepped = Vector256.Narrow(pl + beta * (al - pl), ph + beta * (ah - ph));
+            fresh = v;
+        }
+        else
+        {
+            stepped = Vector256.Narrow(pl + beta * al, ph + beta * ah);
+            fresh = Vector256.Narrow(beta * al, beta * ah);
+        }
+        // A NaN prior value is a column the prior lacks: it adopts (interpolate) or starts from 0 (delta).
+        Vector256.ConditionalSelect(Vector256.Equals(p, p), stepped, fresh).CopyTo(prior);
     }
 }

@@ -27,8 +27,7 @@ internal sealed class CombineJob(
             }
             if (method == AggregationMethod.TrimmedMean && trimCount + 1 <= MaxSelection)
             {
-                TrimmedMeanKernel.Run(batch, rows, weights, trimCount, c0, c1, target, this);
-                return 0;
+                return TrimmedMeanKernel.Run(batch, rows, weights, trimCount, c0, c1, target, this);
             }
             if (method == AggregationMethod.WeightedMedian && n <= WeightedMedianKernel.MaxRows && WeightedMedianKernel.IsSupported)
             {

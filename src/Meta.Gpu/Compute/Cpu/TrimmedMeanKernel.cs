@@ -9,17 +9,20 @@ namespace Meta.Gpu.Compute.Cpu;
 /// of eight consecutive columns in one register, so no shuffles are needed).
 /// </summary>
 /// <remarks>
-/// Pass 1 keeps, per column, the k+1 smallest and the k+1 largest values seen (insertion through a min/max
-/// chain), which gives the thresholds lo (the (k+1)-th smallest) and hi (the (k+1)-th largest). Pass 2, over the
-/// same cells still in L1, sums p*x and p over lo &lt;= x &lt;= hi in float64 and counts the kept cells. When
-/// n-2k are kept, no tie straddles a trim boundary and the kept set is exactly sorted positions k..n-k-1 whatever
-/// the row order, so the result equals the reference's; otherwise (a tie across a boundary, rare with real data)
-/// the column is redone on the exact (value, row) path.
+/// Pass 1 keeps, per column, the k+1 smallest and the k+1 largest values (the two lists), which give the
+/// thresholds lo (the (k+1)-th smallest) and hi (the (k+1)-th largest). Pass 2 sums p*x and p over
+/// lo &lt;= x &lt;= hi and counts the kept cells. When n-2k are kept, no tie straddles a trim boundary and the kept
+/// set is exactly sorted positions k..n-k-1 whatever the row order, so the result equals the reference's;
+/// otherwise (a tie across a boundary, rare with real data) or when a non-finite cell makes the sum NaN, the
+/// column is redone on the exact (value, row) path.
+/// k+1 = 7 (the standard trim_alpha 0.1 at 60-69 rows) streams both passes eight rows at a time over blocks of
+/// 512 columns (<see cref="RunGroups7"/>); the other sizes copy 64 columns of every row into an L1 tile
+/// (<see cref="ColumnTile"/>) and insert each row into the lists.
 /// </remarks>
 internal static class TrimmedMeanKernel
 {
     [SkipLocalsInit]
-    internal static void Run(DomainBatch batch, int[] rows, double[] weights, int k, int c0, int c1, ColumnTarget target, CombineJob exact)
+    internal static int Run(DomainBatch batch, int[] rows, double[] weights, int k, int c0, int c1, ColumnTarget target, CombineJob exact)
     {
         var n = rows.Length;
         var width = Vector256<float>.Count;
@@ -28,66 +31,171 @@ internal static class TrimmedMeanKernel
         Span<Vector256<float>> small = stackalloc Vector256<float>[k + 1];
         Span<Vector256<float>> large = stackalloc Vector256<float>[k + 1];
         Span<double> sums = stackalloc double[width];
-        ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
-        var stride = (nint)batch.Stride;
-        Span<float> weightsF = stackalloc float[n];
+        // Per-row tables on the stack for the usual N; a very wide round would not fit there.
+        var onStack = n <= 1024;
+        Span<float> weightsF = onStack ? stackalloc float[n] : new float[n];
         for (var r = 0; r < n; r++) weightsF[r] = (float)weights[r];
+        Span<nint> tileOffsets = onStack ? stackalloc nint[n] : new nint[n];
+        Span<nint> rowOffsets = onStack ? stackalloc nint[n] : new nint[n];
+        for (var r = 0; r < n; r++)
+        {
+            tileOffsets[r] = (nint)r * ColumnTile.Width;
+            rowOffsets[r] = (nint)rows[r] * batch.Stride;
+        }
+        if (k + 1 == 7 && n >= 8)
+        {
+            Span<Vector256<float>> lists = stackalloc Vector256<float>[2 * 7 * (StreamBlock / 8)];
+            var streamed = RunGroups7(batch, rows, rowOffsets, weightsF, k, c0, end, target, exact, lists, sums);
+            return end < c1 ? streamed + exact.RunExact(end, c1, target) : streamed;
+        }
+        var tile = ColumnTile.ForThread(n);
+        var empty = 0;
 
         RowPrefetch.Columns(batch.Values, rows, batch.Stride, c0, Math.Min(end, c0 + RowPrefetch.Block));
-        for (var c = c0; c < end; c += width)
+        for (var t = c0; t < end; t += ColumnTile.Width)
         {
-            if ((c - c0) % RowPrefetch.Block == 0)
-                RowPrefetch.Columns(batch.Values, rows, batch.Stride, c + RowPrefetch.Block, Math.Min(end, c + 2 * RowPrefetch.Block));
-            Vector256<float> lo, hi;
-            switch (k + 1)
+            if ((t - c0) % RowPrefetch.Block == 0)
+                RowPrefetch.Columns(batch.Values, rows, batch.Stride, t + RowPrefetch.Block, Math.Min(end, t + 2 * RowPrefetch.Block));
+            var tileWidth = Math.Min(ColumnTile.Width, end - t);
+            tile.Load(batch, rows, t, tileWidth);
+            for (var v = 0; v < tileWidth; v += width)
             {
-                case 1: (lo, hi) = Extremes<Size1>(ref data, rows, stride, c); break;
-                case 2: (lo, hi) = Extremes<Size2>(ref data, rows, stride, c); break;
-                case 3: (lo, hi) = Extremes<Size3>(ref data, rows, stride, c); break;
-                case 4: (lo, hi) = Extremes<Size4>(ref data, rows, stride, c); break;
-                case 5: (lo, hi) = Extremes<Size5>(ref data, rows, stride, c); break;
-                case 6: (lo, hi) = Extremes<Size6>(ref data, rows, stride, c); break;
-                case 7 when n >= 8: (lo, hi) = Extremes7(ref data, rows, stride, c); break;
-                case 7: (lo, hi) = Extremes<Size7>(ref data, rows, stride, c); break;
-                case 8: (lo, hi) = Extremes<Size8>(ref data, rows, stride, c); break;
-                default: (lo, hi) = Extremes(ref data, rows, stride, c, small, large); break;
-            }
-            var sumLo = Vector256<double>.Zero;
-            var sumHi = Vector256<double>.Zero;
-            var mass = Vector256<float>.Zero;
-            var keptCount = Vector256<float>.Zero;
-            var one = Vector256.Create(1.0f);
-            for (var r = 0; r < n; r++)
-            {
-                var x = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + c));
-                var w = Vector256.Create(weights[r]);
-                var kept = Vector256.GreaterThanOrEqual(x, lo) & Vector256.LessThanOrEqual(x, hi);
-                var (xl, xh) = Vector256.Widen(x & kept);
-                sumLo = Vector256.FusedMultiplyAdd(xl, w, sumLo);
-                sumHi = Vector256.FusedMultiplyAdd(xh, w, sumHi);
-                // The kept weight is a sum of positive terms: float32 keeps it well inside the tolerance.
-                mass += Vector256.Create(weightsF[r]) & kept;
-                keptCount += one & kept;
-            }
-            // At most k cells lie below lo and at most k above hi, so n-2k kept cells means exactly k on each side:
-            // the kept rows are sorted positions k..n-k-1 whatever order ties take.
-            var decided = Vector256.Equals(keptCount, Vector256.Create((float)(n - 2 * k))).ExtractMostSignificantBits();
-            var (ml, mh) = Vector256.Widen(mass);
-            (sumLo / ml).CopyTo(sums);
-            (sumHi / mh).CopyTo(sums[4..]);
-            for (var lane = 0; lane < width; lane++)
-            {
-                if ((decided & (1u << lane)) != 0) target.Write(c + lane, sums[lane]);
-                else exact.RunExact(c + lane, c + lane + 1, target);
+                ref var column = ref Unsafe.Add(ref tile.Start, v);
+                Vector256<float> lo, hi;
+                switch (k + 1)
+                {
+                    case 1: (lo, hi) = Extremes<Size1>(ref column, n); break;
+                    case 2: (lo, hi) = Extremes<Size2>(ref column, n); break;
+                    case 3: (lo, hi) = Extremes<Size3>(ref column, n); break;
+                    case 4: (lo, hi) = Extremes<Size4>(ref column, n); break;
+                    case 5: (lo, hi) = Extremes<Size5>(ref column, n); break;
+                    case 6: (lo, hi) = Extremes<Size6>(ref column, n); break;
+                    case 7: (lo, hi) = Extremes<Size7>(ref column, n); break;
+                    case 8: (lo, hi) = Extremes<Size8>(ref column, n); break;
+                    default: (lo, hi) = Extremes(ref column, n, small, large); break;
+                }
+                var decided = KeptSum(ref column, tileOffsets, weightsF, k, lo, hi, sums);
+                var c = t + v;
+                empty += Write(target, c, decided, sums, exact);
             }
         }
-        if (end < c1) exact.RunExact(end, c1, target);
+        if (end < c1) empty += exact.RunExact(end, c1, target);
+        return empty;
+    }
+
+    /// <summary>Pass 2: per lane, sum(p*x) / sum(p) over lo &lt;= x &lt;= hi into <paramref name="sums"/>; returns
+    /// the lanes whose kept count is n-2k (the others need the exact path).</summary>
+    /// <remarks>
+    /// At most k cells lie below lo and at most k above hi, so n-2k kept cells means exactly k on each side: the
+    /// kept rows are sorted positions k..n-k-1 whatever order ties take.
+    /// Precision (§13 allows float32 where its tolerance holds): the terms are centred on c = (lo + hi) / 2 and
+    /// summed in float32 over groups of eight rows, each group's partial added in float64, and the result is
+    /// c + sum(p*(x-c)) / sum(p). Every kept |x - c| is at most (hi - lo) / 2, so the rounding error is a few
+    /// float32 ulps of the kept values' spread, not of their magnitude: far inside 1e-4 abs + 1e-4 rel unless
+    /// the kept values spread over hundreds of units around a mean near zero. The kept weight is a sum of
+    /// positive terms and stays float32.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static uint KeptSum(ref float column, ReadOnlySpan<nint> offsets, ReadOnlySpan<float> weightsF, int k,
+        Vector256<float> lo, Vector256<float> hi, Span<double> sums)
+    {
+        var n = offsets.Length;
+        var centre = (lo + hi) * Vector256.Create(0.5f);
+        var sumLo = Vector256<double>.Zero;
+        var sumHi = Vector256<double>.Zero;
+        var mass = Vector256<float>.Zero;
+        var keptCount = Vector256<int>.Zero;
+        ref var w32 = ref MemoryMarshal.GetReference(weightsF);
+        ref var at = ref MemoryMarshal.GetReference(offsets);
+        var r = 0;
+        for (; r + 8 <= n; r += 8)
+        {
+            var x0 = Vector256.LoadUnsafe(ref Unsafe.Add(ref column, Unsafe.Add(ref at, r + 0)));
+            var k0 = Vector256.GreaterThanOrEqual(x0, lo) & Vector256.LessThanOrEqual(x0, hi);
+            var p0 = Vector256.Create(Unsafe.Add(ref w32, r + 0)) & k0;
+            var x1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref column, Unsafe.Add(ref at, r + 1)));
+            var k1 = Vector256.GreaterThanOrEqual(x1, lo) & Vector256.LessThanOrEqual(x1, hi);
+            var p1 = Vector256.Create(Unsafe.Add(ref w32, r + 1)) & k1;
+            var x2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref column, Unsafe.Add(ref at, r + 2)));
+            var k2 = Vector256.GreaterThanOrEqual(x2, lo) & Vector256.LessThanOrEqual(x2, hi);
+            var p2 = Vector256.Create(Unsafe.Add(ref w32, r + 2)) & k2;
+            var x3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref column, Unsafe.Add(ref at, r + 3)));
+            var k3 = Vector256.GreaterThanOrEqual(x3, lo) & Vector256.LessThanOrEqual(x3, hi);
+            var p3 = Vector256.Create(Unsafe.Add(ref w32, r + 3)) & k3;
+            var x4 = Vector256.LoadUnsafe(ref Unsafe.Add(ref column, Unsafe.Add(ref at, r + 4)));
+            var k4 = Vector256.GreaterThanOrEqual(x4, lo) & Vector256.LessThanOrEqual(x4, hi);
+            var p4 = Vector256.Create(Unsafe.Add(ref w32, r + 4)) & k4;
+            var x5 = Vector256.LoadUnsafe(ref Unsafe.Add(ref column, Unsafe.Add(ref at, r + 5)));
+            var k5 = Vector256.GreaterThanOrEqual(x5, lo) & Vector256.LessThanOrEqual(x5, hi);
+            var p5 = Vector256.Create(Unsafe.Add(ref w32, r + 5)) & k5;
+            var x6 = Vector256.LoadUnsafe(ref Unsafe.Add(ref column, Unsafe.Add(ref at, r + 6)));
+            var k6 = Vector256.GreaterThanOrEqual(x6, lo) & Vector256.LessThanOrEqual(x6, hi);
+            var p6 = Vector256.Create(Unsafe.Add(ref w32, r + 6)) & k6;
+            var x7 = Vector256.LoadUnsafe(ref Unsafe.Add(ref column, Unsafe.Add(ref at, r + 7)));
+            var k7 = Vector256.GreaterThanOrEqual(x7, lo) & Vector256.LessThanOrEqual(x7, hi);
+            var p7 = Vector256.Create(Unsafe.Add(ref w32, r + 7)) & k7;
+            // Pairwise sums: no long dependency chain through one accumulator.
+            var q0 = Vector256.FusedMultiplyAdd(x1 - centre, p1, (x0 - centre) * p0);
+            var q1 = Vector256.FusedMultiplyAdd(x3 - centre, p3, (x2 - centre) * p2);
+            var q2 = Vector256.FusedMultiplyAdd(x5 - centre, p5, (x4 - centre) * p4);
+            var q3 = Vector256.FusedMultiplyAdd(x7 - centre, p7, (x6 - centre) * p6);
+            var (gl, gh) = Vector256.Widen((q0 + q1) + (q2 + q3));
+            sumLo += gl;
+            sumHi += gh;
+            mass += ((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7));
+            keptCount -= (((k0.AsInt32() + k1.AsInt32()) + (k2.AsInt32() + k3.AsInt32())) + ((k4.AsInt32() + k5.AsInt32()) + (k6.AsInt32() + k7.AsInt32())));
+        }
+        var tail = Vector256<float>.Zero;
+        for (; r < n; r++)
+        {
+            var x = Vector256.LoadUnsafe(ref Unsafe.Add(ref column, Unsafe.Add(ref at, r)));
+            var kept = Vector256.GreaterThanOrEqual(x, lo) & Vector256.LessThanOrEqual(x, hi);
+            var p = Vector256.Create(Unsafe.Add(ref w32, r)) & kept;
+            tail = Vector256.FusedMultiplyAdd(x - centre, p, tail);
+            mass += p;
+            keptCount -= kept.AsInt32();
+        }
+        var (tl, th) = Vector256.Widen(tail);
+        return Decide(centre, sumLo + tl, sumHi + th, mass, keptCount, n - 2 * k, sums);
+    }
+
+    /// <summary>Writes eight columns from <paramref name="c"/>: the decided lanes' values, the others through the
+    /// exact path; returns how many came out empty.</summary>
+    private static int Write(ColumnTarget target, int c, uint decided, Span<double> sums, CombineJob exact)
+    {
+        if (decided == 0xFF)
+        {
+            target.WriteFinite8(c, Vector256.Create((ReadOnlySpan<double>)sums), Vector256.Create((ReadOnlySpan<double>)sums[4..]));
+            return 0;
+        }
+        var empty = 0;
+        for (var lane = 0; lane < Vector256<float>.Count; lane++)
+            empty += (decided & (1u << lane)) != 0 ? target.Write(c + lane, sums[lane]) : exact.RunExact(c + lane, c + lane + 1, target);
+        return empty;
+    }
+
+    /// <summary>Writes c + sum / mass per lane into <paramref name="sums"/>; returns the lanes that kept exactly
+    /// <paramref name="keep"/> cells and came out finite.</summary>
+    private static uint Decide(Vector256<float> centre, Vector256<double> sumLo, Vector256<double> sumHi, Vector256<float> mass,
+        Vector256<int> keptCount, int keep, Span<double> sums)
+    {
+        var (ml, mh) = Vector256.Widen(mass);
+        var (cl, ch) = Vector256.Widen(centre);
+        var resultLo = cl + sumLo / ml;
+        var resultHi = ch + sumHi / mh;
+        resultLo.CopyTo(sums);
+        resultHi.CopyTo(sums[4..]);
+        // A non-finite cell anywhere in the column makes its lane's sum NaN (a dropped cell still adds
+        // (x - c) * 0, which is NaN for x = NaN or +-inf): such columns go to the exact path, as masked ones do.
+        var finite = Vector256.Equals(resultLo - resultLo, Vector256<double>.Zero).ExtractMostSignificantBits() |
+            (Vector256.Equals(resultHi - resultHi, Vector256<double>.Zero).ExtractMostSignificantBits() << 4);
+        return Vector256.Equals(keptCount, Vector256.Create(keep)).ExtractMostSignificantBits() & finite;
     }
 
     /// <summary>The (k+1)-th smallest and largest value per lane, k+1 = <see cref="ISelectionSize.Size"/>, with
     /// the two lists in registers (the JIT drops the unused levels per instantiation).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static (Vector256<float> Low, Vector256<float> High) Extremes<TSize>(ref float data, int[] rows, nint stride, int column)
+    private static (Vector256<float> Low, Vector256<float> High) Extremes<TSize>(ref float column, int n)
         where TSize : struct, ISelectionSize
     {
         var size = TSize.Size;
@@ -95,9 +203,9 @@ internal static class TrimmedMeanKernel
         var ninf = Vector256.Create(float.NegativeInfinity);
         Vector256<float> s0 = inf, s1 = inf, s2 = inf, s3 = inf, s4 = inf, s5 = inf, s6 = inf, s7 = inf;
         Vector256<float> l0 = ninf, l1 = ninf, l2 = ninf, l3 = ninf, l4 = ninf, l5 = ninf, l6 = ninf, l7 = ninf;
-        foreach (var row in rows)
+        for (var r = 0; r < n; r++)
         {
-            var x = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, row * stride + column));
+            var x = Vector256.LoadUnsafe(ref column, (nuint)(r * ColumnTile.Width));
             Vector256<float> t;
             var up = x;
             var down = x;
@@ -152,104 +260,262 @@ internal static class TrimmedMeanKernel
         };
     }
 
-    /// <summary>k + 1 = 7 (k = 6: trim_alpha 0.1 at 64 rows), eight rows at a time: each group is sorted by a
-    /// 19-comparator network, then merged into both lists (the seven smallest of the list and the group are
-    /// min(s[i], g[6-i]), a bitonic sequence that a pruned bitonic merger sorts in 9 comparators; the largest
-    /// likewise). About 88 min/max per 8 rows against 224 for insertion; leftover rows are inserted.</summary>
+    /// <summary>Columns per streamed block of the k + 1 = 7 kernel: 2 KiB of each row, so the block's N rows
+    /// (128 KiB at N = 64) stay in L2 for pass 2 and the lists (28 KiB) in L1.</summary>
+    private const int StreamBlock = 512;
+
+    /// <summary>
+    /// k + 1 = 7 (k = 6: trim_alpha 0.1 at 60-69 rows) with n &gt;= 8, over columns [c0, end) (whole vectors).
+    /// Pass 1 streams a block of columns eight rows at a time: each group of eight cells per column is sorted by a
+    /// 19-comparator network and merged into the column's two lists, which live in <paramref name="lists"/> (the
+    /// seven smallest of the list and the group are min(s[i], g[6-i]), a bitonic sequence that a pruned bitonic
+    /// merger sorts in 9 comparators; the largest likewise), about 88 min/max per 8 rows against 224 for
+    /// insertion; leftover rows are inserted. Walking eight rows at a time keeps eight sequential read streams,
+    /// which the hardware prefetchers follow; a column walk down all N rows opens N streams at once and reads at
+    /// about half the bandwidth. Pass 2 then reads the block again from L2, column by column.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static (Vector256<float> Low, Vector256<float> High) Extremes7(ref float data, int[] rows, nint stride, int column)
+    private static int RunGroups7(DomainBatch batch, int[] rows, ReadOnlySpan<nint> rowOffsets, ReadOnlySpan<float> weightsF, int k, int c0, int end, ColumnTarget target, CombineJob exact,
+        Span<Vector256<float>> lists, Span<double> sums)
     {
-        var inf = Vector256.Create(float.PositiveInfinity);
-        var ninf = Vector256.Create(float.NegativeInfinity);
-        Vector256<float> s0 = inf, s1 = inf, s2 = inf, s3 = inf, s4 = inf, s5 = inf, s6 = inf;
-        Vector256<float> l0 = ninf, l1 = ninf, l2 = ninf, l3 = ninf, l4 = ninf, l5 = ninf, l6 = ninf;
+        const int size = 7;
+        var n = rows.Length;
+        var width = Vector256<float>.Count;
+        ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
+        ref var lowLists = ref MemoryMarshal.GetReference(lists);
+        ref var highLists = ref Unsafe.Add(ref lowLists, size * (StreamBlock / 8));
         Vector256<float> t, a0, a1, a2, a3, a4, a5, a6;
-        var r = 0;
-        for (; r + 8 <= rows.Length; r += 8)
+        var empty = 0;
+        const int blockVectors = StreamBlock / 8;
+        Span<Vector256<float>> boundsState = stackalloc Vector256<float>[3 * blockVectors];
+        Span<Vector256<double>> accumulatorState = stackalloc Vector256<double>[2 * blockVectors];
+        Span<Vector256<float>> massState = stackalloc Vector256<float>[blockVectors];
+        Span<Vector256<int>> countState = stackalloc Vector256<int>[blockVectors];
+        ref var bounds = ref MemoryMarshal.GetReference(boundsState);
+        ref var accumulators = ref MemoryMarshal.GetReference(accumulatorState);
+        ref var masses = ref MemoryMarshal.GetReference(massState);
+        ref var counts = ref MemoryMarshal.GetReference(countState);
+        // Each row's weight broadcast once, so the inner loops load it as a plain vector.
+        Span<Vector256<float>> weightVectors = n <= 1024 ? stackalloc Vector256<float>[n] : new Vector256<float>[n];
+        for (var i = 0; i < n; i++) weightVectors[i] = Vector256.Create(weightsF[i]);
+        ref var w = ref MemoryMarshal.GetReference(weightVectors);
+        for (var b = c0; b < end; b += StreamBlock)
         {
-            var g0 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r + 0] * stride + column));
-            var g1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r + 1] * stride + column));
-            var g2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r + 2] * stride + column));
-            var g3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r + 3] * stride + column));
-            var g4 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r + 4] * stride + column));
-            var g5 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r + 5] * stride + column));
-            var g6 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r + 6] * stride + column));
-            var g7 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r + 7] * stride + column));
-            t = Vector256.MinNative(g0, g2); g2 = Vector256.MaxNative(g0, g2); g0 = t;
-            t = Vector256.MinNative(g1, g3); g3 = Vector256.MaxNative(g1, g3); g1 = t;
-            t = Vector256.MinNative(g4, g6); g6 = Vector256.MaxNative(g4, g6); g4 = t;
-            t = Vector256.MinNative(g5, g7); g7 = Vector256.MaxNative(g5, g7); g5 = t;
-            t = Vector256.MinNative(g0, g4); g4 = Vector256.MaxNative(g0, g4); g0 = t;
-            t = Vector256.MinNative(g1, g5); g5 = Vector256.MaxNative(g1, g5); g1 = t;
-            t = Vector256.MinNative(g2, g6); g6 = Vector256.MaxNative(g2, g6); g2 = t;
-            t = Vector256.MinNative(g3, g7); g7 = Vector256.MaxNative(g3, g7); g3 = t;
-            t = Vector256.MinNative(g0, g1); g1 = Vector256.MaxNative(g0, g1); g0 = t;
-            t = Vector256.MinNative(g2, g3); g3 = Vector256.MaxNative(g2, g3); g2 = t;
-            t = Vector256.MinNative(g4, g5); g5 = Vector256.MaxNative(g4, g5); g4 = t;
-            t = Vector256.MinNative(g6, g7); g7 = Vector256.MaxNative(g6, g7); g6 = t;
-            t = Vector256.MinNative(g2, g4); g4 = Vector256.MaxNative(g2, g4); g2 = t;
-            t = Vector256.MinNative(g3, g5); g5 = Vector256.MaxNative(g3, g5); g3 = t;
-            t = Vector256.MinNative(g1, g4); g4 = Vector256.MaxNative(g1, g4); g1 = t;
-            t = Vector256.MinNative(g3, g6); g6 = Vector256.MaxNative(g3, g6); g3 = t;
-            t = Vector256.MinNative(g1, g2); g2 = Vector256.MaxNative(g1, g2); g1 = t;
-            t = Vector256.MinNative(g3, g4); g4 = Vector256.MaxNative(g3, g4); g3 = t;
-            t = Vector256.MinNative(g5, g6); g6 = Vector256.MaxNative(g5, g6); g5 = t;
-            a0 = Vector256.MinNative(s0, g6); a1 = Vector256.MinNative(s1, g5); a2 = Vector256.MinNative(s2, g4); a3 = Vector256.MinNative(s3, g3);
-            a4 = Vector256.MinNative(s4, g2); a5 = Vector256.MinNative(s5, g1); a6 = Vector256.MinNative(s6, g0);
-            t = Vector256.MinNative(a0, a4); a4 = Vector256.MaxNative(a0, a4); a0 = t;
-            t = Vector256.MinNative(a1, a5); a5 = Vector256.MaxNative(a1, a5); a1 = t;
-            t = Vector256.MinNative(a2, a6); a6 = Vector256.MaxNative(a2, a6); a2 = t;
-            t = Vector256.MinNative(a0, a2); a2 = Vector256.MaxNative(a0, a2); a0 = t;
-            t = Vector256.MinNative(a4, a6); a6 = Vector256.MaxNative(a4, a6); a4 = t;
-            t = Vector256.MinNative(a5, a3); a3 = Vector256.MaxNative(a5, a3); a5 = t;
-            t = Vector256.MinNative(a2, a1); a1 = Vector256.MaxNative(a2, a1); a2 = t;
-            t = Vector256.MinNative(a4, a5); a5 = Vector256.MaxNative(a4, a5); a4 = t;
-            t = Vector256.MinNative(a6, a3); a3 = Vector256.MaxNative(a6, a3); a6 = t;
-            s0 = a0; s1 = a2; s2 = a1; s3 = a4; s4 = a5; s5 = a6; s6 = a3;
-            a0 = Vector256.MaxNative(l0, g1); a1 = Vector256.MaxNative(l1, g2); a2 = Vector256.MaxNative(l2, g3); a3 = Vector256.MaxNative(l3, g4);
-            a4 = Vector256.MaxNative(l4, g5); a5 = Vector256.MaxNative(l5, g6); a6 = Vector256.MaxNative(l6, g7);
-            t = Vector256.MaxNative(a0, a4); a4 = Vector256.MinNative(a0, a4); a0 = t;
-            t = Vector256.MaxNative(a1, a5); a5 = Vector256.MinNative(a1, a5); a1 = t;
-            t = Vector256.MaxNative(a2, a6); a6 = Vector256.MinNative(a2, a6); a2 = t;
-            t = Vector256.MaxNative(a0, a2); a2 = Vector256.MinNative(a0, a2); a0 = t;
-            t = Vector256.MaxNative(a4, a6); a6 = Vector256.MinNative(a4, a6); a4 = t;
-            t = Vector256.MaxNative(a5, a3); a3 = Vector256.MinNative(a5, a3); a5 = t;
-            t = Vector256.MaxNative(a2, a1); a1 = Vector256.MinNative(a2, a1); a2 = t;
-            t = Vector256.MaxNative(a4, a5); a5 = Vector256.MinNative(a4, a5); a4 = t;
-            t = Vector256.MaxNative(a6, a3); a3 = Vector256.MinNative(a6, a3); a6 = t;
-            l0 = a0; l1 = a2; l2 = a1; l3 = a4; l4 = a5; l5 = a6; l6 = a3;
+            var vectors = Math.Min(StreamBlock, end - b) / width;
+            ref var block = ref Unsafe.Add(ref data, b);
+            var r = 0;
+            for (; r + 8 <= n; r += 8)
+            {
+                ref var row0 = ref Unsafe.Add(ref block, rowOffsets[r + 0]);
+                ref var row1 = ref Unsafe.Add(ref block, rowOffsets[r + 1]);
+                ref var row2 = ref Unsafe.Add(ref block, rowOffsets[r + 2]);
+                ref var row3 = ref Unsafe.Add(ref block, rowOffsets[r + 3]);
+                ref var row4 = ref Unsafe.Add(ref block, rowOffsets[r + 4]);
+                ref var row5 = ref Unsafe.Add(ref block, rowOffsets[r + 5]);
+                ref var row6 = ref Unsafe.Add(ref block, rowOffsets[r + 6]);
+                ref var row7 = ref Unsafe.Add(ref block, rowOffsets[r + 7]);
+                var first = r == 0;
+                for (var v = 0; v < vectors; v++)
+                {
+                    var at = (nuint)(v * 8);
+                    var g0 = Vector256.LoadUnsafe(ref row0, at);
+                    var g1 = Vector256.LoadUnsafe(ref row1, at);
+                    var g2 = Vector256.LoadUnsafe(ref row2, at);
+                    var g3 = Vector256.LoadUnsafe(ref row3, at);
+                    var g4 = Vector256.LoadUnsafe(ref row4, at);
+                    var g5 = Vector256.LoadUnsafe(ref row5, at);
+                    var g6 = Vector256.LoadUnsafe(ref row6, at);
+                    var g7 = Vector256.LoadUnsafe(ref row7, at);
+                    t = Vector256.MinNative(g0, g2); g2 = Vector256.MaxNative(g0, g2); g0 = t;
+                    t = Vector256.MinNative(g1, g3); g3 = Vector256.MaxNative(g1, g3); g1 = t;
+                    t = Vector256.MinNative(g4, g6); g6 = Vector256.MaxNative(g4, g6); g4 = t;
+                    t = Vector256.MinNative(g5, g7); g7 = Vector256.MaxNative(g5, g7); g5 = t;
+                    t = Vector256.MinNative(g0, g4); g4 = Vector256.MaxNative(g0, g4); g0 = t;
+                    t = Vector256.MinNative(g1, g5); g5 = Vector256.MaxNative(g1, g5); g1 = t;
+                    t = Vector256.MinNative(g2, g6); g6 = Vector256.MaxNative(g2, g6); g2 = t;
+                    t = Vector256.MinNative(g3, g7); g7 = Vector256.MaxNative(g3, g7); g3 = t;
+                    t = Vector256.MinNative(g0, g1); g1 = Vector256.MaxNative(g0, g1); g0 = t;
+                    t = Vector256.MinNative(g2, g3); g3 = Vector256.MaxNative(g2, g3); g2 = t;
+                    t = Vector256.MinNative(g4, g5); g5 = Vector256.MaxNative(g4, g5); g4 = t;
+                    t = Vector256.MinNative(g6, g7); g7 = Vector256.MaxNative(g6, g7); g6 = t;
+                    t = Vector256.MinNative(g2, g4); g4 = Vector256.MaxNative(g2, g4); g2 = t;
+                    t = Vector256.MinNative(g3, g5); g5 = Vector256.MaxNative(g3, g5); g3 = t;
+                    t = Vector256.MinNative(g1, g4); g4 = Vector256.MaxNative(g1, g4); g1 = t;
+                    t = Vector256.MinNative(g3, g6); g6 = Vector256.MaxNative(g3, g6); g3 = t;
+                    t = Vector256.MinNative(g1, g2); g2 = Vector256.MaxNative(g1, g2); g1 = t;
+                    t = Vector256.MinNative(g3, g4); g4 = Vector256.MaxNative(g3, g4); g3 = t;
+                    t = Vector256.MinNative(g5, g6); g6 = Vector256.MaxNative(g5, g6); g5 = t;
+                    ref var s = ref Unsafe.Add(ref lowLists, v * size);
+                    ref var l = ref Unsafe.Add(ref highLists, v * size);
+                    if (first)
+                    {
+                        s = g0; Unsafe.Add(ref s, 1) = g1; Unsafe.Add(ref s, 2) = g2; Unsafe.Add(ref s, 3) = g3;
+                        Unsafe.Add(ref s, 4) = g4; Unsafe.Add(ref s, 5) = g5; Unsafe.Add(ref s, 6) = g6;
+                        l = g7; Unsafe.Add(ref l, 1) = g6; Unsafe.Add(ref l, 2) = g5; Unsafe.Add(ref l, 3) = g4;
+                        Unsafe.Add(ref l, 4) = g3; Unsafe.Add(ref l, 5) = g2; Unsafe.Add(ref l, 6) = g1;
+                        continue;
+                    }
+                    a0 = Vector256.MinNative(s, g6); a1 = Vector256.MinNative(Unsafe.Add(ref s, 1), g5);
+                    a2 = Vector256.MinNative(Unsafe.Add(ref s, 2), g4); a3 = Vector256.MinNative(Unsafe.Add(ref s, 3), g3);
+                    a4 = Vector256.MinNative(Unsafe.Add(ref s, 4), g2); a5 = Vector256.MinNative(Unsafe.Add(ref s, 5), g1);
+                    a6 = Vector256.MinNative(Unsafe.Add(ref s, 6), g0);
+                    t = Vector256.MinNative(a0, a4); a4 = Vector256.MaxNative(a0, a4); a0 = t;
+                    t = Vector256.MinNative(a1, a5); a5 = Vector256.MaxNative(a1, a5); a1 = t;
+                    t = Vector256.MinNative(a2, a6); a6 = Vector256.MaxNative(a2, a6); a2 = t;
+                    t = Vector256.MinNative(a0, a2); a2 = Vector256.MaxNative(a0, a2); a0 = t;
+                    t = Vector256.MinNative(a4, a6); a6 = Vector256.MaxNative(a4, a6); a4 = t;
+                    t = Vector256.MinNative(a5, a3); a3 = Vector256.MaxNative(a5, a3); a5 = t;
+                    t = Vector256.MinNative(a2, a1); a1 = Vector256.MaxNative(a2, a1); a2 = t;
+                    t = Vector256.MinNative(a4, a5); a5 = Vector256.MaxNative(a4, a5); a4 = t;
+                    t = Vector256.MinNative(a6, a3); a3 = Vector256.MaxNative(a6, a3); a6 = t;
+                    s = a0; Unsafe.Add(ref s, 1) = a2; Unsafe.Add(ref s, 2) = a1; Unsafe.Add(ref s, 3) = a4;
+                    Unsafe.Add(ref s, 4) = a5; Unsafe.Add(ref s, 5) = a6; Unsafe.Add(ref s, 6) = a3;
+                    a0 = Vector256.MaxNative(l, g1); a1 = Vector256.MaxNative(Unsafe.Add(ref l, 1), g2);
+                    a2 = Vector256.MaxNative(Unsafe.Add(ref l, 2), g3); a3 = Vector256.MaxNative(Unsafe.Add(ref l, 3), g4);
+                    a4 = Vector256.MaxNative(Unsafe.Add(ref l, 4), g5); a5 = Vector256.MaxNative(Unsafe.Add(ref l, 5), g6);
+                    a6 = Vector256.MaxNative(Unsafe.Add(ref l, 6), g7);
+                    t = Vector256.MaxNative(a0, a4); a4 = Vector256.MinNative(a0, a4); a0 = t;
+                    t = Vector256.MaxNative(a1, a5); a5 = Vector256.MinNative(a1, a5); a1 = t;
+                    t = Vector256.MaxNative(a2, a6); a6 = Vector256.MinNative(a2, a6); a2 = t;
+                    t = Vector256.MaxNative(a0, a2); a2 = Vector256.MinNative(a0, a2); a0 = t;
+                    t = Vector256.MaxNative(a4, a6); a6 = Vector256.MinNative(a4, a6); a4 = t;
+                    t = Vector256.MaxNative(a5, a3); a3 = Vector256.MinNative(a5, a3); a5 = t;
+                    t = Vector256.MaxNative(a2, a1); a1 = Vector256.MinNative(a2, a1); a2 = t;
+                    t = Vector256.MaxNative(a4, a5); a5 = Vector256.MinNative(a4, a5); a4 = t;
+                    t = Vector256.MaxNative(a6, a3); a3 = Vector256.MinNative(a6, a3); a6 = t;
+                    l = a0; Unsafe.Add(ref l, 1) = a2; Unsafe.Add(ref l, 2) = a1; Unsafe.Add(ref l, 3) = a4;
+                    Unsafe.Add(ref l, 4) = a5; Unsafe.Add(ref l, 5) = a6; Unsafe.Add(ref l, 6) = a3;
+                }
+            }
+            for (; r < n; r++)
+            {
+                ref var row = ref Unsafe.Add(ref block, rowOffsets[r]);
+                for (var v = 0; v < vectors; v++)
+                {
+                    var up = Vector256.LoadUnsafe(ref row, (nuint)(v * 8));
+                    var down = up;
+                    ref var s = ref Unsafe.Add(ref lowLists, v * size);
+                    ref var l = ref Unsafe.Add(ref highLists, v * size);
+                    for (var j = 0; j < size; j++)
+                    {
+                        ref var sj = ref Unsafe.Add(ref s, j);
+                        t = Vector256.MinNative(sj, up); up = Vector256.MaxNative(sj, up); sj = t;
+                        ref var lj = ref Unsafe.Add(ref l, j);
+                        t = Vector256.MaxNative(lj, down); down = Vector256.MinNative(lj, down); lj = t;
+                    }
+                }
+            }
+            // Pass 2, eight rows at a time again, over the block that the first pass left in L2; per column the
+            // partial sums live in L1 between row groups (see KeptSum for the arithmetic).
+            for (var v = 0; v < vectors; v++)
+            {
+                var lo = Unsafe.Add(ref lowLists, v * size + size - 1);
+                var hi = Unsafe.Add(ref highLists, v * size + size - 1);
+                Unsafe.Add(ref bounds, 3 * v) = lo;
+                Unsafe.Add(ref bounds, 3 * v + 1) = hi;
+                Unsafe.Add(ref bounds, 3 * v + 2) = (lo + hi) * Vector256.Create(0.5f);
+                Unsafe.Add(ref accumulators, 2 * v) = Vector256<double>.Zero;
+                Unsafe.Add(ref accumulators, 2 * v + 1) = Vector256<double>.Zero;
+                Unsafe.Add(ref masses, v) = Vector256<float>.Zero;
+                Unsafe.Add(ref counts, v) = Vector256<int>.Zero;
+            }
+            r = 0;
+            for (; r + 8 <= n; r += 8)
+            {
+                ref var row0 = ref Unsafe.Add(ref block, rowOffsets[r + 0]);
+                ref var row1 = ref Unsafe.Add(ref block, rowOffsets[r + 1]);
+                ref var row2 = ref Unsafe.Add(ref block, rowOffsets[r + 2]);
+                ref var row3 = ref Unsafe.Add(ref block, rowOffsets[r + 3]);
+                ref var row4 = ref Unsafe.Add(ref block, rowOffsets[r + 4]);
+                ref var row5 = ref Unsafe.Add(ref block, rowOffsets[r + 5]);
+                ref var row6 = ref Unsafe.Add(ref block, rowOffsets[r + 6]);
+                ref var row7 = ref Unsafe.Add(ref block, rowOffsets[r + 7]);
+                for (var v = 0; v < vectors; v++)
+                {
+                    var at = (nuint)(v * 8);
+                    var lo = Unsafe.Add(ref bounds, 3 * v);
+                    var hi = Unsafe.Add(ref bounds, 3 * v + 1);
+                    var centre = Unsafe.Add(ref bounds, 3 * v + 2);
+                    var x0 = Vector256.LoadUnsafe(ref row0, at);
+                    var x1 = Vector256.LoadUnsafe(ref row1, at);
+                    var k0 = Vector256.GreaterThanOrEqual(x0, lo) & Vector256.LessThanOrEqual(x0, hi);
+                    var k1 = Vector256.GreaterThanOrEqual(x1, lo) & Vector256.LessThanOrEqual(x1, hi);
+                    var p0 = Unsafe.Add(ref w, r + 0) & k0;
+                    var p1 = Unsafe.Add(ref w, r + 1) & k1;
+                    var q01 = Vector256.FusedMultiplyAdd(x1 - centre, p1, (x0 - centre) * p0);
+                    var m01 = p0 + p1;
+                    var n01 = k0.AsInt32() + k1.AsInt32();
+                    var x2 = Vector256.LoadUnsafe(ref row2, at);
+                    var x3 = Vector256.LoadUnsafe(ref row3, at);
+                    var k2 = Vector256.GreaterThanOrEqual(x2, lo) & Vector256.LessThanOrEqual(x2, hi);
+                    var k3 = Vector256.GreaterThanOrEqual(x3, lo) & Vector256.LessThanOrEqual(x3, hi);
+                    var p2 = Unsafe.Add(ref w, r + 2) & k2;
+                    var p3 = Unsafe.Add(ref w, r + 3) & k3;
+                    var q23 = Vector256.FusedMultiplyAdd(x3 - centre, p3, (x2 - centre) * p2);
+                    var m23 = p2 + p3;
+                    var n23 = k2.AsInt32() + k3.AsInt32();
+                    var x4 = Vector256.LoadUnsafe(ref row4, at);
+                    var x5 = Vector256.LoadUnsafe(ref row5, at);
+                    var k4 = Vector256.GreaterThanOrEqual(x4, lo) & Vector256.LessThanOrEqual(x4, hi);
+                    var k5 = Vector256.GreaterThanOrEqual(x5, lo) & Vector256.LessThanOrEqual(x5, hi);
+                    var p4 = Unsafe.Add(ref w, r + 4) & k4;
+                    var p5 = Unsafe.Add(ref w, r + 5) & k5;
+                    var q45 = Vector256.FusedMultiplyAdd(x5 - centre, p5, (x4 - centre) * p4);
+                    var m45 = p4 + p5;
+                    var n45 = k4.AsInt32() + k5.AsInt32();
+                    var x6 = Vector256.LoadUnsafe(ref row6, at);
+                    var x7 = Vector256.LoadUnsafe(ref row7, at);
+                    var k6 = Vector256.GreaterThanOrEqual(x6, lo) & Vector256.LessThanOrEqual(x6, hi);
+                    var k7 = Vector256.GreaterThanOrEqual(x7, lo) & Vector256.LessThanOrEqual(x7, hi);
+                    var p6 = Unsafe.Add(ref w, r + 6) & k6;
+                    var p7 = Unsafe.Add(ref w, r + 7) & k7;
+                    var q67 = Vector256.FusedMultiplyAdd(x7 - centre, p7, (x6 - centre) * p6);
+                    var m67 = p6 + p7;
+                    var n67 = k6.AsInt32() + k7.AsInt32();
+                    var (gl, gh) = Vector256.Widen((q01 + q23) + (q45 + q67));
+                    Unsafe.Add(ref accumulators, 2 * v) += gl;
+                    Unsafe.Add(ref accumulators, 2 * v + 1) += gh;
+                    Unsafe.Add(ref masses, v) += (m01 + m23) + (m45 + m67);
+                    Unsafe.Add(ref counts, v) -= (n01 + n23) + (n45 + n67);
+                }
+            }
+            for (; r < n; r++)
+            {
+                ref var row = ref Unsafe.Add(ref block, rowOffsets[r]);
+                for (var v = 0; v < vectors; v++)
+                {
+                    var x = Vector256.LoadUnsafe(ref row, (nuint)(v * 8));
+                    var lo = Unsafe.Add(ref bounds, 3 * v);
+                    var hi = Unsafe.Add(ref bounds, 3 * v + 1);
+                    var kept = Vector256.GreaterThanOrEqual(x, lo) & Vector256.LessThanOrEqual(x, hi);
+                    var p = Unsafe.Add(ref w, r) & kept;
+                    var (gl, gh) = Vector256.Widen((x - Unsafe.Add(ref bounds, 3 * v + 2)) * p);
+                    Unsafe.Add(ref accumulators, 2 * v) += gl;
+                    Unsafe.Add(ref accumulators, 2 * v + 1) += gh;
+                    Unsafe.Add(ref masses, v) += p;
+                    Unsafe.Add(ref counts, v) -= kept.AsInt32();
+                }
+            }
+            for (var v = 0; v < vectors; v++)
+            {
+                var decided = Decide(Unsafe.Add(ref bounds, 3 * v + 2), Unsafe.Add(ref accumulators, 2 * v), Unsafe.Add(ref accumulators, 2 * v + 1),
+                    Unsafe.Add(ref masses, v), Unsafe.Add(ref counts, v), n - 2 * k, sums);
+                var c = b + v * 8;
+                empty += Write(target, c, decided, sums, exact);
+            }
         }
-        for (; r < rows.Length; r++)
-        {
-            var up = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + column));
-            var down = up;
-            t = Vector256.MinNative(s0, up); up = Vector256.MaxNative(s0, up); s0 = t;
-            t = Vector256.MinNative(s1, up); up = Vector256.MaxNative(s1, up); s1 = t;
-            t = Vector256.MinNative(s2, up); up = Vector256.MaxNative(s2, up); s2 = t;
-            t = Vector256.MinNative(s3, up); up = Vector256.MaxNative(s3, up); s3 = t;
-            t = Vector256.MinNative(s4, up); up = Vector256.MaxNative(s4, up); s4 = t;
-            t = Vector256.MinNative(s5, up); up = Vector256.MaxNative(s5, up); s5 = t;
-            s6 = Vector256.MinNative(s6, up);
-            t = Vector256.MaxNative(l0, down); down = Vector256.MinNative(l0, down); l0 = t;
-            t = Vector256.MaxNative(l1, down); down = Vector256.MinNative(l1, down); l1 = t;
-            t = Vector256.MaxNative(l2, down); down = Vector256.MinNative(l2, down); l2 = t;
-            t = Vector256.MaxNative(l3, down); down = Vector256.MinNative(l3, down); l3 = t;
-            t = Vector256.MaxNative(l4, down); down = Vector256.MinNative(l4, down); l4 = t;
-            t = Vector256.MaxNative(l5, down); down = Vector256.MinNative(l5, down); l5 = t;
-            l6 = Vector256.MaxNative(l6, down);
-        }
-        return (s6, l6);
+        return empty;
     }
 
     /// <summary>The general case: the lists live in <paramref name="small"/> and <paramref name="large"/>.</summary>
     private static (Vector256<float> Low, Vector256<float> High) Extremes(
-        ref float data, int[] rows, nint stride, int column, Span<Vector256<float>> small, Span<Vector256<float>> large)
+        ref float column, int n, Span<Vector256<float>> small, Span<Vector256<float>> large)
     {
         small.Fill(Vector256.Create(float.PositiveInfinity));
         large.Fill(Vector256.Create(float.NegativeInfinity));
-        foreach (var row in rows)
+        for (var r = 0; r < n; r++)
         {
-            var x = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, row * stride + column));
+            var x = Vector256.LoadUnsafe(ref column, (nuint)(r * ColumnTile.Width));
             var up = x;
             var down = x;
             for (var j = 0; j < small.Length; j++)

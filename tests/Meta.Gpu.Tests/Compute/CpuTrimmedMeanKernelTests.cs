@@ -1,0 +1,133 @@
+using Meta.Gpu.Compute;
+using Meta.Gpu.Learning.Aggregation;
+
+namespace Meta.Gpu.Tests.Compute;
+
+/// <summary>
+/// The cpu trimmed-mean kernel against the exact path on column patterns that stress its two forms: the
+/// streamed k + 1 = 7 kernel (several 512-column blocks per chunk, a partial block, a scalar tail) and the tiled
+/// kernel of the other sizes (64-column tiles, a partial tile); rows sorted ascending or descending (every row
+/// enters a list), ties at the thresholds (the exact fallback), constant columns, values far from zero, and
+/// non-finite cells (which must defer to the exact path).
+/// </summary>
+public sealed class CpuTrimmedMeanKernelTests
+{
+    public enum Pattern { Random, Ascending, Descending, Ties, Constant, FarFromZero, NonFinite }
+
+    public static TheoryData<Pattern> Patterns => new(Enum.GetValues<Pattern>());
+
+    [Theory]
+    [MemberData(nameof(Patterns))]
+    public void Streamed_selection_of_seven_equals_the_exact_path(Pattern pattern)
+    {
+        // trim_alpha and row counts with k = 6: one group plus six leftovers (14), and 60-69 rows around the
+        // standard 64 (every leftover count 0-7).
+        foreach (var (count, alpha) in new[] { (14, 0.45), (20, 0.3), (23, 0.3), (60, 0.1), (63, 0.1), (64, 0.1), (65, 0.1), (69, 0.1) })
+        {
+            Assert.Equal(6, (int)Math.Floor(alpha * count));
+            Check(pattern, count, alpha, 2900 + (count % 7));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Patterns))]
+    public void Tiled_selection_of_other_sizes_equals_the_exact_path(Pattern pattern)
+    {
+        // k + 1 = 2, 4, 5, 6, 8, 9 and 33 (beyond the fixed-size kernels), around the 64-column tile (k = 0 is
+        // the plain weighted mean's kernel).
+        foreach (var (count, alpha) in new[] { (10, 0.1), (30, 0.1), (40, 0.1), (50, 0.1), (70, 0.1), (80, 0.1), (70, 0.46) })
+            Check(pattern, count, alpha, 300 + count % 5);
+    }
+
+    [Theory]
+    [InlineData(ReptileRule.Interpolate)]
+    [InlineData(ReptileRule.Delta)]
+    public void Fused_step_of_the_streamed_kernel_equals_the_exact_path(ReptileRule rule)
+    {
+        var seed = TestSeed.Next();
+        var batch = Make(Pattern.Random, new Random(seed), 64, 2051);
+        var rows = Enumerable.Range(0, 64).ToArray();
+        var weights = Weights(new Random(seed + 1), rows.Length);
+        using var fast = new CpuBackend(maxDegreeOfParallelism: 1);
+        using var exact = new CpuBackend(maxDegreeOfParallelism: 1) { UseFastKernels = false };
+        // Some prior cells NaN (columns the prior lacks: adopted, or started from 0 by the delta rule).
+        var priorExpected = Enumerable.Range(0, batch.Columns).Select(c => c % 37 == 5 ? float.NaN : (float)Math.Sin(c)).ToArray();
+        var priorActual = (float[])priorExpected.Clone();
+        var step = new ReptileStep(rule, 0.1);
+        exact.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, 0.1, false, default, priorExpected, step);
+        fast.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, 0.1, false, default, priorActual, step);
+        for (var c = 0; c < batch.Columns; c++)
+            Assert.True(Close(priorExpected[c], priorActual[c]), $"seed {seed}, column {c}: {priorActual[c]} vs {priorExpected[c]}");
+    }
+
+    private static void Check(Pattern pattern, int count, double alpha, int d)
+    {
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        var n = count + 2;
+        var batch = Make(pattern, rng, n, d);
+        // Drop two rows so the kernel sees a sparse, ascending row list.
+        var rows = Enumerable.Range(0, n).OrderBy(_ => rng.Next()).Take(count).Order().ToArray();
+        var weights = Weights(rng, rows.Length);
+        // One worker: the chunks are a quarter of D, so the 2.9k-column batches give chunks of several blocks.
+        using var fast = new CpuBackend(maxDegreeOfParallelism: 1);
+        using var exact = new CpuBackend(maxDegreeOfParallelism: 1) { UseFastKernels = false };
+        var expected = new float[d];
+        var actual = new float[d];
+        var emptyExpected = exact.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, alpha, false, expected, default, null);
+        var emptyActual = fast.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, alpha, false, actual, default, null);
+        Assert.True(emptyExpected == emptyActual, $"seed {seed}, {pattern}, {count} rows: {emptyActual} empty columns, expected {emptyExpected}");
+        for (var c = 0; c < d; c++)
+        {
+            Assert.True(Close(expected[c], actual[c]),
+                $"seed {seed}, {pattern}, {count} rows, alpha={alpha}, column {c}: {actual[c]} vs {expected[c]}");
+        }
+    }
+
+    private static bool Close(float expected, float actual) =>
+        float.IsNaN(expected) ? float.IsNaN(actual) :
+        expected == actual || Math.Abs(expected - actual) <= 1e-5 + 1e-5 * Math.Abs(expected);
+
+    private static double[] Weights(Random rng, int count)
+    {
+        var weights = Enumerable.Range(0, count).Select(_ => 0.05 + rng.NextDouble()).ToArray();
+        var total = weights.Sum();
+        for (var i = 0; i < weights.Length; i++) weights[i] /= total;
+        return weights;
+    }
+
+    private static DomainBatch Make(Pattern pattern, Random rng, int n, int d)
+    {
+        var batch = new DomainBatch(n, d);
+        for (var r = 0; r < n; r++)
+        {
+            batch.Ids[r] = $"d{r:D4}";
+            batch.Confidences[r] = 0.5;
+            var row = batch.Row(r);
+            for (var c = 0; c < d; c++)
+            {
+                row[c] = pattern switch
+                {
+                    Pattern.Ascending => r + 0.01f * (c % 17),
+                    Pattern.Descending => -r * 0.5f + 0.01f * (c % 13),
+                    // Four values over all rows: ties across both trim boundaries in nearly every column.
+                    Pattern.Ties => rng.Next(4) * 0.25f,
+                    Pattern.Constant => 0.5f + c % 3,
+                    Pattern.FarFromZero => 1000f + 0.01f * rng.NextSingle(),
+                    _ => (float)Math.Sin(c * 0.01) + rng.NextSingle() - 0.5f,
+                };
+            }
+        }
+        if (pattern == Pattern.NonFinite)
+        {
+            // A few unmasked non-finite cells; every other column random.
+            for (var i = 0; i < 12; i++)
+            {
+                var value = (i % 3) switch { 0 => float.NaN, 1 => float.PositiveInfinity, _ => float.NegativeInfinity };
+                batch.Row(rng.Next(n))[rng.Next(d)] = value;
+            }
+        }
+        batch.MarkChanged();
+        return batch;
+    }
+}
