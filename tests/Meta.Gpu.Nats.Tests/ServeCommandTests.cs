@@ -23,6 +23,17 @@ public sealed class ServeCommandTests
     }
 
     [Fact]
+    public async Task An_unknown_dense_backend_is_exit_2_naming_it_before_the_broker_is_dialled()
+    {
+        var port = NatsServer.FreePort();
+        var error = new StringWriter();
+        var code = await MetaGpuApp.RunAsync(["serve", "--bus", $"nats://127.0.0.1:{port}", "--backend", "tpu"], new CliConsole(TextReader.Null, new StringWriter(), error));
+        Assert.Equal(2, code);
+        Assert.Contains("\"tpu\"", error.ToString());
+        Assert.DoesNotContain("not reachable", error.ToString());
+    }
+
+    [Fact]
     public async Task Serve_aggregates_domain_packs_from_the_broker_and_ctrl_c_exits_0()
     {
         await using var server = await NatsServer.StartAsync();

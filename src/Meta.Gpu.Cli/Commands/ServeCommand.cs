@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Meta.Gpu.Cli.Commands.Bus;
+using Meta.Gpu.Compute;
 using Meta.Gpu.Governance;
 using Meta.Gpu.Learning;
 using Meta.Gpu.Nats;
@@ -33,9 +34,14 @@ internal static class ServeCommand
             Description = "Seconds the broker waits for an acknowledgement before redelivering domain work to the next aggregator (default 30).",
             DefaultValueFactory = _ => 30,
         };
+        var backend = new Option<string>("--backend")
+        {
+            Description = $"Compute backend of the dense lane ({string.Join(", ", ComputeBackends.Names)}; default {ComputeBackends.Auto}: cuda, then opencl, then cpu).",
+            DefaultValueFactory = _ => ComputeBackends.Auto,
+        };
         var command = new Command("serve", "Run the learning agent and the supervisor against a NATS broker until stopped (Ctrl-C drains and exits 0).")
         {
-            storage, ackWait,
+            storage, ackWait, backend,
         };
         bus.AddTo(command);
         command.SetAction((result, token) => MetaGpuApp.GuardAsync(console, () =>
@@ -43,22 +49,26 @@ internal static class ServeCommand
             var seconds = result.GetValue(ackWait);
             if (!(seconds > 0)) throw new InvalidInputException($"--ack-wait: {seconds} must be a positive number of seconds");
             var options = bus.Read(result) with { AckWait = TimeSpan.FromSeconds(seconds) };
-            return RunAsync(console, options, result.GetValue(storage) ?? StorageConfig.DefaultRoot, token);
+            return RunAsync(console, options, result.GetValue(storage) ?? StorageConfig.DefaultRoot,
+                result.GetValue(backend) ?? ComputeBackends.Auto, token);
         }));
         return command;
     }
 
-    private static async Task<int> RunAsync(CliConsole console, NatsBusOptions options, string storageRoot, CancellationToken token)
+    private static async Task<int> RunAsync(CliConsole console, NatsBusOptions options, string storageRoot, string backendName, CancellationToken token)
     {
         // The bus reports disconnects and failures itself; the NATS client's own log lines only repeat them.
         using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning).AddFilter("NATS", LogLevel.None));
+        // The backend is chosen first so that a bad name fails before the broker is dialled.
+        using var denseBackend = ComputeBackends.Create(backendName, loggers.CreateLogger("Meta.Gpu.Compute"));
         var storage = new MetaStorageManager(new StorageConfig(storageRoot), loggers.CreateLogger<MetaStorageManager>());
         await using var bus = await NatsEventBus.ConnectAsync(options, loggers, cancellationToken: token).ConfigureAwait(false);
         var supervisor = new MetaSupervisor(bus);
-        var agent = new MetaLearningAgent(bus, store: new StoragePriorStore(storage), logger: loggers.CreateLogger<MetaLearningAgent>());
+        var agent = new MetaLearningAgent(bus, store: new StoragePriorStore(storage), logger: loggers.CreateLogger<MetaLearningAgent>(),
+            denseBackend: denseBackend);
         supervisor.Start();
         await agent.StartAsync(token).ConfigureAwait(false);
-        await console.Out.WriteLineAsync($"serving on {options.Url} (prefix {options.SubjectPrefix}, storage {storageRoot}); Ctrl-C to stop").ConfigureAwait(false);
+        await console.Out.WriteLineAsync($"serving on {options.Url} (prefix {options.SubjectPrefix}, storage {storageRoot}, dense backend {denseBackend.Name}); Ctrl-C to stop").ConfigureAwait(false);
         await console.Out.FlushAsync(CancellationToken.None).ConfigureAwait(false);
         // Ctrl-C and SIGTERM stop the service; handled here as well as by the command line's token so that the
         // drain starts at once, within the command line's 2 s termination grace.
