@@ -56,6 +56,7 @@ public sealed class DurableDeliveryTests
         await domain.PublishAsync(Topic, Pack("d1", 7));
         await domain.PublishAsync(Topic, Pack("d1", 7));
         await domain.PublishAsync(Topic, Pack("d1", 8));
+        await domain.WaitForIdleAsync(); // durable publishes are confirmed in the background
         Assert.Equal(1, domain.NatsStats.DuplicatesSuppressed);
 
         await using var aggregator = await Buses.ConnectAsync(options);
