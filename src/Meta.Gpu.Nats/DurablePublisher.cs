@@ -114,8 +114,10 @@ internal sealed class DurablePublisher
     {
         if (!abandon && _started)
         {
+            // Bounded: the monitor gives each message up PublishTimeout after its first send at the latest.
+            var deadline = Stopwatch.GetTimestamp() + _giveUpTicks + 2 * _ackWaitTicks;
             var delay = 1;
-            while (InFlight > 0 && !_stop.IsCancellationRequested)
+            while (InFlight > 0 && !_stop.IsCancellationRequested && Stopwatch.GetTimestamp() < deadline)
             {
                 await Task.Delay(delay).ConfigureAwait(false);
                 delay = Math.Min(delay * 2, 20);
@@ -230,7 +232,7 @@ internal sealed class DurablePublisher
                 {
                     await ResendAsync(cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is NatsException or TimeoutException && !cancellationToken.IsCancellationRequested)
+                catch (Exception e) when (e is NatsException or TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
                 {
                     _bus.Logger.LogDebug("bus: sending durable publishes again failed ({Error}); retrying", e.Message);
                     _resendRequested = true;
@@ -268,23 +270,24 @@ internal sealed class DurablePublisher
             _resendRequested = false;
             PendingPublish[] unconfirmed;
             lock (_gate) unconfirmed = [.. _order];
+            // Give up what is too old first, so that a send stuck on a lost connection cannot delay it.
             var now = Stopwatch.GetTimestamp();
+            foreach (var publish in unconfirmed)
+                if (!publish.Done && now - publish.FirstSent > _giveUpTicks)
+                    Fail(publish, $"not confirmed by the broker within {_bus.Options.PublishTimeout.TotalSeconds:0.#} s");
             var sent = 0;
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            bounded.CancelAfter(_bus.Options.PublishAckWait);
             foreach (var publish in unconfirmed)
             {
                 if (publish.Done) continue;
-                if (now - publish.FirstSent > _giveUpTicks)
-                {
-                    Fail(publish, $"not confirmed by the broker within {_bus.Options.PublishTimeout.TotalSeconds:0.#} s");
-                    continue;
-                }
                 if (publish.NeedsStream)
                 {
                     _bus.ForgetStream(publish.Topic);
-                    await _bus.EnsureStreamAsync(publish.Topic, cancellationToken).ConfigureAwait(false);
+                    await _bus.EnsureStreamAsync(publish.Topic, bounded.Token).ConfigureAwait(false);
                     publish.NeedsStream = false;
                 }
-                await SendAsync(publish, cancellationToken).ConfigureAwait(false);
+                await SendAsync(publish, bounded.Token).ConfigureAwait(false);
                 sent++;
             }
             if (sent > 0) _bus.Logger.LogDebug("bus: sent {Count} unconfirmed durable publishes again", sent);

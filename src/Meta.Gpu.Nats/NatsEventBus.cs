@@ -293,9 +293,12 @@ public sealed class NatsEventBus : IEventBus
             _publisher.ThrowIfFailed();
             await WhenFeedsReadyAsync(cancellationToken).ConfigureAwait(false);
             var published = Interlocked.Read(ref _published);
-            if (!_abandoned && Connection.ConnectionState == NatsConnectionState.Open)
+            // Not idle while durable publishes await their confirmation; no ping meanwhile, which a frozen broker
+            // would never answer, so that a publish given up is thrown here.
+            var confirming = _publisher.InFlight > 0;
+            if (!confirming && !_abandoned && Connection.ConnectionState == NatsConnectionState.Open)
                 await Connection.PingAsync(cancellationToken).ConfigureAwait(false);
-            if (LocallyIdle() && await BrokerIdleAsync(cancellationToken).ConfigureAwait(false) && LocallyIdle()
+            if (!confirming && LocallyIdle() && await BrokerIdleAsync(cancellationToken).ConfigureAwait(false) && LocallyIdle()
                 && Interlocked.Read(ref _published) == published)
                 return;
             await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
