@@ -20,7 +20,9 @@ namespace Meta.Gpu.Nats;
 /// <c>WaitForIdleAsync</c> and the shutdown drain wait until every durable publish is confirmed stored. A message
 /// not confirmed within <see cref="NatsBusOptions.PublishTimeout"/> of its first send, or refused by the stream, is
 /// given up: an error log line, <see cref="NatsBusStats.PublishFailed"/>, and a <see cref="NatsException"/> from
-/// the next <c>PublishAsync</c> or <c>WaitForIdleAsync</c> of this bus.</para>
+/// the next <c>PublishAsync</c> or <c>WaitForIdleAsync</c> of this bus. A publish cancelled while being written
+/// may still be stored (as with any request whose reply is abandoned). While the broker is away the client holds
+/// new writes until it reconnects, so a publisher waits through an outage rather than failing.</para>
 /// <para>Order: messages of one publisher are written in call order on one connection, so the stream stores them
 /// in that order. Only when the broker is lost mid-pipeline can a message written after the loss reach the new
 /// connection before the resend of an earlier one; the receiver then sees an older sequence of the same domain
