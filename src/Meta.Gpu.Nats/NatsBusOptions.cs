@@ -40,8 +40,17 @@ public sealed record NatsBusOptions
     /// <summary>How long connecting may take before the broker is declared unreachable.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(3);
 
-    /// <summary>How long a durable publish keeps retrying while the broker is away (reconnecting) before it fails.</summary>
+    /// <summary>How long a durable publish keeps being sent again while the broker is away (reconnecting) before
+    /// it is given up (logged, counted, and thrown by the next publish or WaitForIdle).</summary>
     public TimeSpan PublishTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Durable publishes written but not yet confirmed stored by the broker, at most; a publisher waits
+    /// beyond it. Larger windows hide more of the broker round trip.</summary>
+    public int PublishWindow { get; init; } = 256;
+
+    /// <summary>How long a durable publish waits for the broker's confirmation before it is sent again (same
+    /// message id, stored once).</summary>
+    public TimeSpan PublishAckWait { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How long the broker waits for an acknowledgement before redelivering; after a crash the
     /// unacknowledged messages come back after at most this long.</summary>
@@ -73,10 +82,12 @@ public sealed record NatsBusOptions
         foreach (var topic in DenseTopics) NatsSubjects.ValidateTopic(topic);
         Positive(ConnectTimeout, "connect_timeout");
         Positive(PublishTimeout, "publish_timeout");
+        Positive(PublishAckWait, "publish_ack_wait");
         Positive(AckWait, "ack_wait");
         Positive(ObjectMaxAge, "object_max_age");
         if (QueueCapacity < 1) throw new InvalidInputException($"queue_capacity: {QueueCapacity} must be at least 1");
         if (PendingCapacity < 1) throw new InvalidInputException($"pending_capacity: {PendingCapacity} must be at least 1");
+        if (PublishWindow < 1) throw new InvalidInputException($"publish_window: {PublishWindow} must be at least 1");
         if (ConsumeBatch < 1) throw new InvalidInputException($"consume_batch: {ConsumeBatch} must be at least 1");
         if (InlineLimitBytes is < 1024) throw new InvalidInputException($"inline_limit_bytes: {InlineLimitBytes} must be at least 1024");
         return this;

@@ -11,6 +11,8 @@ namespace Meta.Gpu.Nats;
 /// <param name="Acknowledged">Durable messages acknowledged after their handlers finished.</param>
 /// <param name="ObjectsPut">Dense vectors sent through the object store.</param>
 /// <param name="ObjectsFetched">Dense vectors fetched from the object store and verified.</param>
+/// <param name="PublishFailed">Durable publishes given up: not confirmed stored by the broker within
+/// <see cref="NatsBusOptions.PublishTimeout"/>, or refused by the stream; each is also logged as an error.</param>
 public sealed record NatsBusStats(
     long Dropped,
     long Rejected,
@@ -18,4 +20,5 @@ public sealed record NatsBusStats(
     long DuplicatesSuppressed,
     long Acknowledged,
     long ObjectsPut,
-    long ObjectsFetched);
+    long ObjectsFetched,
+    long PublishFailed);

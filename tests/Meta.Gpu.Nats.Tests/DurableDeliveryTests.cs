@@ -56,6 +56,7 @@ public sealed class DurableDeliveryTests
         await domain.PublishAsync(Topic, Pack("d1", 7));
         await domain.PublishAsync(Topic, Pack("d1", 7));
         await domain.PublishAsync(Topic, Pack("d1", 8));
+        await domain.WaitForIdleAsync(); // durable publishes are confirmed in the background
         Assert.Equal(1, domain.NatsStats.DuplicatesSuppressed);
 
         await using var aggregator = await Buses.ConnectAsync(options);
@@ -138,6 +139,7 @@ public sealed class DurableDeliveryTests
 
         await server.RestartAsync(TimeSpan.FromMilliseconds(300));
         for (var s = 11; s <= 20; s++) await domain.PublishAsync(Topic, Pack("d1", s));
+        await domain.WaitForIdleAsync().WaitAsync(TimeSpan.FromSeconds(30)); // every publish confirmed stored
         await aggregator.WaitForIdleAsync().WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(Enumerable.Range(1, 20).Select(s => ("d1", (long)s)), ledger.Applied);
