@@ -22,8 +22,7 @@ internal sealed class CombineJob(
                 (method == AggregationMethod.TrimmedMean && (trimCount == 0 || n == 1));
             if (plainMean)
             {
-                WeightedSumKernel.Run(batch, rows, weights, c0, c1, target);
-                return 0;
+                return WeightedSumKernel.Run(batch, rows, weights, c0, c1, target);
             }
             if (method == AggregationMethod.TrimmedMean && trimCount + 1 <= MaxSelection)
             {

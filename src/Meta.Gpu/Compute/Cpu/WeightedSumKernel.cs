@@ -14,9 +14,11 @@ internal static class WeightedSumKernel
     /// <summary>Columns whose float64 accumulators (4 KiB) stay in L1 while the rows stream past.</summary>
     private const int Block = 512;
 
+    /// <summary>Combines columns [c0, c1); returns how many came out empty (NaN).</summary>
     [SkipLocalsInit]
-    public static void Run(DomainBatch batch, int[] rows, double[] weights, int c0, int c1, ColumnTarget target)
+    public static int Run(DomainBatch batch, int[] rows, double[] weights, int c0, int c1, ColumnTarget target)
     {
+        var empty = 0;
         var n = rows.Length;
         var total = 0.0;
         foreach (var w in weights) total += w;
@@ -38,8 +40,9 @@ internal static class WeightedSumKernel
             }
             for (; k < n; k++)
                 Accumulate1(ref Unsafe.Add(ref data, (nint)rows[k] * stride + b), weights[k], accs);
-            Finish(accs, total, b, target);
+            empty += Finish(accs, total, b, target);
         }
+        return empty;
     }
 
     private static void Accumulate4(ref float r0, ref float r1, ref float r2, ref float r3, double w0, double w1, double w2, double w3, Span<double> acc)
@@ -105,11 +108,14 @@ internal static class WeightedSumKernel
         for (; c < width; c++) Unsafe.Add(ref a, c) += w0 * Unsafe.Add(ref r0, c);
     }
 
-    /// <summary>Divides by the weight sum and writes the aggregate and/or steps the prior.</summary>
-    private static void Finish(Span<double> acc, double total, int first, ColumnTarget target)
+    /// <summary>Divides by the weight sum and writes the aggregate and/or steps the prior; returns how many columns
+    /// came out NaN (an unmasked non-finite cell reached the primitive): those are written as the scalar path
+    /// writes them, empty, leaving the prior's value unchanged.</summary>
+    private static int Finish(Span<double> acc, double total, int first, ColumnTarget target)
     {
         var width = acc.Length;
         var c = 0;
+        var empty = 0;
         if (Vector256.IsHardwareAccelerated)
         {
             var t = Vector256.Create(total);
@@ -120,6 +126,11 @@ internal static class WeightedSumKernel
             for (; c + 8 <= width; c += 8)
             {
                 var v = Vector256.Narrow(Vector256.Create(acc.Slice(c, 4)) / t, Vector256.Create(acc.Slice(c + 4, 4)) / t);
+                if (!Vector256.EqualsAll(v, v))
+                {
+                    for (var lane = 0; lane < 8; lane++) empty += target.Write(first + c + lane, acc[c + lane] / total);
+                    continue;
+                }
                 if (hasAggregate) v.CopyTo(target.Aggregate.Slice(first + c, 8));
                 if (step is not null)
                 {
@@ -144,6 +155,7 @@ internal static class WeightedSumKernel
                 }
             }
         }
-        for (; c < width; c++) target.Write(first + c, acc[c] / total);
+        for (; c < width; c++) empty += target.Write(first + c, acc[c] / total);
+        return empty;
     }
 }

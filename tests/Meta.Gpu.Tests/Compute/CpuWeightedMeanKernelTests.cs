@@ -1,0 +1,67 @@
+using Meta.Gpu.Compute;
+using Meta.Gpu.Learning.Aggregation;
+
+namespace Meta.Gpu.Tests.Compute;
+
+/// <summary>
+/// The cpu weighted-mean kernel (the mean, and the trimmed mean with k = 0) on unmasked non-finite cells that reach
+/// the primitive directly: a NaN cell makes its column NaN, counted empty, leaving the prior's value unchanged; an
+/// infinite one makes it infinite; both exactly as the exact path does (the kernel used to count 0 empty columns
+/// and write NaN into the fused step's prior).
+/// </summary>
+public sealed class CpuWeightedMeanKernelTests
+{
+    [Theory]
+    [InlineData(AggregationMethod.Mean, 0.1, null)]
+    [InlineData(AggregationMethod.TrimmedMean, 0.0, null)]
+    [InlineData(AggregationMethod.Mean, 0.1, ReptileRule.Interpolate)]
+    [InlineData(AggregationMethod.Mean, 0.1, ReptileRule.Delta)]
+    public void Non_finite_columns_are_empty_and_leave_the_prior_as_the_exact_path_does(AggregationMethod method, double trimAlpha, ReptileRule? rule)
+    {
+        const int n = 9, d = 1029; // several 512-column blocks, a scalar tail
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        var batch = new DomainBatch(n, d);
+        for (var r = 0; r < n; r++)
+        {
+            var row = batch.Row(r);
+            for (var c = 0; c < d; c++) row[c] = (float)(rng.NextDouble() * 2 - 1);
+            batch.Confidences[r] = 0.2 + 0.8 * rng.NextDouble();
+        }
+        var poisoned = new[] { 3, 8, 9, 15, 512, 700, 1024, 1028 };
+        foreach (var (c, i) in poisoned.Select((c, i) => (c, i)))
+            batch.Row(i % n)[c] = (i % 3) switch { 0 => float.NaN, 1 => float.PositiveInfinity, _ => float.NegativeInfinity };
+        batch.MarkChanged();
+        var rows = Enumerable.Range(0, n).ToArray();
+        var weights = Enumerable.Range(0, n).Select(_ => 0.1 + rng.NextDouble()).ToArray();
+        using var fast = new CpuBackend(maxDegreeOfParallelism: 1);
+        using var exact = new CpuBackend(maxDegreeOfParallelism: 1) { UseFastKernels = false };
+        var step = rule is { } r0 ? new ReptileStep(r0, 0.25) : (ReptileStep?)null;
+        var aggregateExpected = new float[d];
+        var aggregateActual = new float[d];
+        var priorExpected = Enumerable.Range(0, d).Select(c => (float)Math.Cos(c)).ToArray();
+        var priorActual = (float[])priorExpected.Clone();
+
+        var emptyExpected = exact.Combine(batch, rows, weights, method, trimAlpha, false, aggregateExpected, step is null ? default : priorExpected, step);
+        var emptyActual = fast.Combine(batch, rows, weights, method, trimAlpha, false, aggregateActual, step is null ? default : priorActual, step);
+
+        Assert.Equal(3, emptyExpected); // the NaN cells (i % 3 == 0); an infinite cell gives an infinite mean
+        Assert.Equal(emptyExpected, emptyActual);
+        for (var c = 0; c < d; c++)
+        {
+            Assert.True(Same(aggregateExpected[c], aggregateActual[c]), $"seed {seed}, column {c}: {aggregateActual[c]} vs {aggregateExpected[c]}");
+            if (step is not null)
+                Assert.True(Same(priorExpected[c], priorActual[c]), $"seed {seed}, prior column {c}: {priorActual[c]} vs {priorExpected[c]}");
+        }
+        foreach (var c in poisoned.Where((_, i) => i % 3 == 0))
+        {
+            Assert.True(float.IsNaN(aggregateActual[c]));
+            if (step is not null) Assert.Equal((float)Math.Cos(c), priorActual[c]);
+        }
+    }
+
+    private static bool Same(float expected, float actual) =>
+        float.IsNaN(expected) ? float.IsNaN(actual) :
+        float.IsInfinity(expected) ? expected == actual :
+        Math.Abs(expected - actual) <= 1e-4 + 1e-4 * Math.Abs(expected);
+}
