@@ -95,6 +95,45 @@ public sealed class CpuMedianKernelTests
         }
     }
 
+    /// <summary>
+    /// The kernels sort blocks of up to 512 columns into a per-thread tile: one worker (parallel chunks of about a
+    /// quarter of the columns) and column counts that give each chunk several blocks, with a partial last block and
+    /// a scalar tail, and row counts that change the block width between calls on one thread.
+    /// </summary>
+    [Theory]
+    [InlineData(Values.Random)]
+    [InlineData(Values.FewLevels)]
+    [InlineData(Values.UlpNeighbours)]
+    public void Medians_over_several_column_blocks_equal_the_exact_path(Values kind)
+    {
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        using var fast = new CpuBackend(maxDegreeOfParallelism: 1);
+        using var exact = new CpuBackend { UseFastKernels = false };
+        foreach (var n in new[] { 5, 64, 13, 129, 8, 256 })
+        {
+            var d = 4200 + 8 * rng.Next(20) + rng.Next(8);
+            var batch = Make(rng, kind, n, d);
+            var rows = PickRows(rng, n);
+            var weights = rows.Select(_ => rng.Next(1, 4) * 0.5).ToArray();
+            foreach (var method in new[] { AggregationMethod.Median, AggregationMethod.WeightedMedian })
+            {
+                var expected = new float[d];
+                var actual = new float[d];
+                exact.Combine(batch, rows, weights, method, 0.1, false, expected, default, null);
+                fast.Combine(batch, rows, weights, method, 0.1, false, actual, default, null);
+                AssertSame(expected, actual, $"seed {seed}, {kind}, {method}, n={n} ({rows.Length} rows), d={d}");
+            }
+            var expectedMedians = new double[d];
+            var actualMedians = new double[d];
+            exact.ColumnMedians(batch, rows, false, expectedMedians);
+            fast.ColumnMedians(batch, rows, false, actualMedians);
+            for (var c = 0; c < d; c++)
+                Assert.True(expectedMedians[c] == actualMedians[c],
+                    $"seed {seed}, {kind}, column medians, n={n} ({rows.Length} rows), d={d}, column {c}: {actualMedians[c]} vs {expectedMedians[c]}");
+        }
+    }
+
     /// <summary>Even counts with equal weights land exactly on S/2: the weighted median is the mean of the two middle values.</summary>
     [Fact]
     public void Weighted_median_of_an_even_count_with_equal_weights_is_the_mean_of_the_middle_pair()

@@ -16,7 +16,7 @@ namespace Meta.Gpu.Compute.Cpu;
 /// </summary>
 internal static class MedianKernel
 {
-    /// <summary>Largest padded row count the tile takes on the stack (16 KiB).</summary>
+    /// <summary>Largest padded row count (one column vector's runs fill 16 KiB of the thread's tile).</summary>
     public const int MaxRows = 512;
 
     /// <summary>Combines columns [c0, c1) into <paramref name="target"/>; the scalar tail goes to the exact path.</summary>
@@ -25,13 +25,16 @@ internal static class MedianKernel
     {
         var width = Vector256<float>.Count;
         var end = Vector256.IsHardwareAccelerated ? c0 + (c1 - c0) / width * width : c0;
-        Span<Vector256<float>> tile = stackalloc Vector256<float>[PaddedRows(rows.Length)];
-        Span<double> values = stackalloc double[width];
-        RowPrefetch.Columns(batch.Values, rows, batch.Stride, c0, Math.Min(end, c0 + RowPrefetch.Ahead));
-        for (var c = c0; c < end; c += width)
+        Span<double> values = stackalloc double[RunTile.MaxColumns];
+        if (end > c0)
         {
-            Group(batch, rows, c, tile, values);
-            for (var lane = 0; lane < width; lane++) target.Write(c + lane, values[lane]);
+            var tile = RunTile.ForThread<float>(PaddedRows(rows.Length), out var blockColumns);
+            for (var b = c0; b < end; b += blockColumns)
+            {
+                var columns = Math.Min(blockColumns, end - b);
+                Block(batch, rows, b, columns, tile, values);
+                for (var c = 0; c < columns; c++) target.Write(b + c, values[c]);
+            }
         }
         if (end < c1) exact.RunExact(end, c1, target);
     }
@@ -40,63 +43,94 @@ internal static class MedianKernel
     /// Writes the medians of columns [c0, end) into <paramref name="medians"/>, where end is the last multiple of
     /// the vector width; returns end (the caller takes the rest on its exact path).
     /// </summary>
-    [SkipLocalsInit]
     public static int Run(DomainBatch batch, int[] rows, int c0, int c1, Span<double> medians)
     {
         var width = Vector256<float>.Count;
         if (!Vector256.IsHardwareAccelerated || rows.Length == 0) return c0;
         var end = c0 + (c1 - c0) / width * width;
-        Span<Vector256<float>> tile = stackalloc Vector256<float>[PaddedRows(rows.Length)];
-        RowPrefetch.Columns(batch.Values, rows, batch.Stride, c0, Math.Min(end, c0 + RowPrefetch.Ahead));
-        for (var c = c0; c < end; c += width)
+        if (end == c0) return c0;
+        var tile = RunTile.ForThread<float>(PaddedRows(rows.Length), out var blockColumns);
+        for (var b = c0; b < end; b += blockColumns)
         {
-            Group(batch, rows, c, tile, medians.Slice(c, width));
+            var columns = Math.Min(blockColumns, end - b);
+            Block(batch, rows, b, columns, tile, medians.Slice(b, columns));
         }
         return end;
     }
 
     private static int PaddedRows(int n) => (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(n, 8));
 
-    /// <summary>The medians of the eight columns from <paramref name="c"/> on, in float64.</summary>
-    private static void Group(DomainBatch batch, int[] rows, int c, Span<Vector256<float>> tile, Span<double> result)
+    /// <summary>
+    /// The medians of the <paramref name="columns"/> columns (a multiple of eight) from <paramref name="b"/> on.
+    /// Pass A reads eight rows at a time across the whole block (eight streams the hardware prefetchers follow,
+    /// where walking one column group down all rows would read N streams at once), sorts each eight-row group per
+    /// column vector in registers and stores the sorted run in the tile (vector v's rows at v·M); pass B selects
+    /// each vector's median from its runs, in L2.
+    /// </summary>
+    private static void Block(DomainBatch batch, int[] rows, int b, int columns, Span<Vector256<float>> tile, Span<double> result)
     {
         var n = rows.Length;
+        var size = PaddedRows(n);
+        var vectors = columns / 8;
         ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
         var stride = (nint)batch.Stride;
         ref var t = ref tile[0];
-        if ((c & 15) == 0) RowPrefetch.Line(ref data, rows, stride, c, batch.Columns);
-        // Whole groups of eight rows are sorted in registers straight from the batch.
+        var inf = Vector256.Create(float.PositiveInfinity);
         var whole = n / 8 * 8;
         for (var g = 0; g < whole; g += 8)
         {
-            var a0 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[g] * stride + c));
-            var a1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[g + 1] * stride + c));
-            var a2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[g + 2] * stride + c));
-            var a3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[g + 3] * stride + c));
-            var a4 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[g + 4] * stride + c));
-            var a5 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[g + 5] * stride + c));
-            var a6 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[g + 6] * stride + c));
-            var a7 = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[g + 7] * stride + c));
-            ColumnSortNetwork.Sort8(ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7);
+            ref var r0 = ref Unsafe.Add(ref data, rows[g] * stride + b);
+            ref var r1 = ref Unsafe.Add(ref data, rows[g + 1] * stride + b);
+            ref var r2 = ref Unsafe.Add(ref data, rows[g + 2] * stride + b);
+            ref var r3 = ref Unsafe.Add(ref data, rows[g + 3] * stride + b);
+            ref var r4 = ref Unsafe.Add(ref data, rows[g + 4] * stride + b);
+            ref var r5 = ref Unsafe.Add(ref data, rows[g + 5] * stride + b);
+            ref var r6 = ref Unsafe.Add(ref data, rows[g + 6] * stride + b);
+            ref var r7 = ref Unsafe.Add(ref data, rows[g + 7] * stride + b);
             ref var o = ref Unsafe.Add(ref t, g);
-            o = a0;
-            Unsafe.Add(ref o, 1) = a1;
-            Unsafe.Add(ref o, 2) = a2;
-            Unsafe.Add(ref o, 3) = a3;
-            Unsafe.Add(ref o, 4) = a4;
-            Unsafe.Add(ref o, 5) = a5;
-            Unsafe.Add(ref o, 6) = a6;
-            Unsafe.Add(ref o, 7) = a7;
+            for (var v = 0; v < vectors; v++)
+            {
+                var c = (nint)(v * 8);
+                var a0 = Vector256.LoadUnsafe(ref r0, (nuint)c);
+                var a1 = Vector256.LoadUnsafe(ref r1, (nuint)c);
+                var a2 = Vector256.LoadUnsafe(ref r2, (nuint)c);
+                var a3 = Vector256.LoadUnsafe(ref r3, (nuint)c);
+                var a4 = Vector256.LoadUnsafe(ref r4, (nuint)c);
+                var a5 = Vector256.LoadUnsafe(ref r5, (nuint)c);
+                var a6 = Vector256.LoadUnsafe(ref r6, (nuint)c);
+                var a7 = Vector256.LoadUnsafe(ref r7, (nuint)c);
+                ColumnSortNetwork.Sort8(ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7);
+                o = a0;
+                Unsafe.Add(ref o, 1) = a1;
+                Unsafe.Add(ref o, 2) = a2;
+                Unsafe.Add(ref o, 3) = a3;
+                Unsafe.Add(ref o, 4) = a4;
+                Unsafe.Add(ref o, 5) = a5;
+                Unsafe.Add(ref o, 6) = a6;
+                Unsafe.Add(ref o, 7) = a7;
+                o = ref Unsafe.Add(ref o, size);
+            }
         }
-        if (whole < n)
-        {
-            for (var r = whole; r < n; r++) Unsafe.Add(ref t, r) = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + c));
-            tile[n..(whole + 8)].Fill(Vector256.Create(float.PositiveInfinity));
-            ColumnSortNetwork.Sort8(ref Unsafe.Add(ref t, whole));
-        }
-        // The groups past the rows are all +inf: sorted already.
+        // The last partial group is padded with +inf; the groups past the rows are all +inf: sorted already.
         var filled = whole < n ? whole + 8 : whole;
-        if (filled < tile.Length) tile[filled..].Fill(Vector256.Create(float.PositiveInfinity));
+        for (var v = 0; v < vectors; v++)
+        {
+            ref var run = ref Unsafe.Add(ref t, v * size);
+            if (whole < n)
+            {
+                for (var r = whole; r < n; r++) Unsafe.Add(ref run, r) = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + b + v * 8));
+                for (var r = n; r < filled; r++) Unsafe.Add(ref run, r) = inf;
+                ColumnSortNetwork.Sort8(ref Unsafe.Add(ref run, whole));
+            }
+            for (var r = filled; r < size; r++) Unsafe.Add(ref run, r) = inf;
+            Select(tile.Slice(v * size, size), n, result.Slice(v * 8, 8));
+        }
+    }
+
+    /// <summary>The medians of one vector's eight columns, from its sorted runs of eight, in float64.</summary>
+    private static void Select(Span<Vector256<float>> tile, int n, Span<double> result)
+    {
+        ref var t = ref tile[0];
         var low = (n - 1) / 2;
         var high = n / 2;
         Vector256<float> a, b;

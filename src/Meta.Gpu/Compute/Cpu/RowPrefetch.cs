@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 
 namespace Meta.Gpu.Compute.Cpu;
@@ -25,21 +24,5 @@ internal static unsafe class RowPrefetch
                 for (var c = first; c < end; c += 16) Sse.Prefetch0(row + c);
             }
         }
-    }
-
-    /// <summary>Columns ahead of the current one that <see cref="Line"/> fetches (1 KiB of each row).</summary>
-    public const int Ahead = 256;
-
-    /// <summary>
-    /// Prefetches the cache line of each row at <paramref name="column"/> + <see cref="Ahead"/> (into L2): called
-    /// once per 16 columns (the median kernels), it keeps a steady stream of N misses in flight instead of a burst of a whole block's.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Line(ref float data, int[] rows, nint stride, int column, int columns)
-    {
-        if (!Sse.IsSupported) return;
-        var at = column + Ahead;
-        if (at >= columns) return;
-        foreach (var r in rows) Sse.Prefetch1(Unsafe.AsPointer(ref Unsafe.Add(ref data, r * stride + at)));
     }
 }

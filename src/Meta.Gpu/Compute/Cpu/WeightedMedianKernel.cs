@@ -37,7 +37,6 @@ internal static unsafe class WeightedMedianKernel
         var end = c0 + (c1 - c0) / width * width;
         var size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(n, 8));
         var rowMask = size - 1;
-        Span<Vector256<int>> tile = stackalloc Vector256<int>[size];
         Span<double> ranks = stackalloc double[width];
         Span<long> averaged = stackalloc long[width];
         ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
@@ -49,60 +48,97 @@ internal static unsafe class WeightedMedianKernel
         var threshold = half - eps;
         var high = Vector256.Create(~rowMask);
         var magnitude = Vector256.Create(0x7FFFFFFF);
+        var runs = RunTile.ForThread<int>(size, out var blockColumns);
 
         fixed (double* wp = weights)
         {
-            RowPrefetch.Columns(batch.Values, rows, batch.Stride, c0, Math.Min(end, c0 + RowPrefetch.Ahead));
-            for (var c = c0; c < end; c += width)
+            for (var b = c0; b < end; b += blockColumns)
             {
-                if ((c & 15) == 0) RowPrefetch.Line(ref data, rows, stride, c, batch.Columns);
-                ref var t = ref tile[0];
-                // Whole groups of eight rows become keys and are sorted in registers straight from the batch.
-                var whole = n / 8 * 8;
-                for (var g = 0; g < whole; g += 8)
+                var vectors = Math.Min(blockColumns, end - b) / width;
+                SortBlock(ref data, rows, stride, b, vectors, size, runs, high, magnitude);
+                for (var v = 0; v < vectors; v++)
                 {
-                    var a0 = Key(ref data, rows, stride, c, g, high, magnitude);
-                    var a1 = Key(ref data, rows, stride, c, g + 1, high, magnitude);
-                    var a2 = Key(ref data, rows, stride, c, g + 2, high, magnitude);
-                    var a3 = Key(ref data, rows, stride, c, g + 3, high, magnitude);
-                    var a4 = Key(ref data, rows, stride, c, g + 4, high, magnitude);
-                    var a5 = Key(ref data, rows, stride, c, g + 5, high, magnitude);
-                    var a6 = Key(ref data, rows, stride, c, g + 6, high, magnitude);
-                    var a7 = Key(ref data, rows, stride, c, g + 7, high, magnitude);
-                    ColumnSortNetwork.Sort8(ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7);
-                    ref var o = ref Unsafe.Add(ref t, g);
-                    o = a0;
-                    Unsafe.Add(ref o, 1) = a1;
-                    Unsafe.Add(ref o, 2) = a2;
-                    Unsafe.Add(ref o, 3) = a3;
-                    Unsafe.Add(ref o, 4) = a4;
-                    Unsafe.Add(ref o, 5) = a5;
-                    Unsafe.Add(ref o, 6) = a6;
-                    Unsafe.Add(ref o, 7) = a7;
-                }
-                if (whole < n)
-                {
-                    for (var r = whole; r < n; r++) Unsafe.Add(ref t, r) = Key(ref data, rows, stride, c, r, high, magnitude);
-                    tile[n..(whole + 8)].Fill(Vector256.Create(int.MaxValue));
-                    ColumnSortNetwork.Sort8(ref Unsafe.Add(ref t, whole));
-                }
-                // The groups past the rows are all int.MaxValue: sorted already.
-                var filled = whole < n ? whole + 8 : whole;
-                if (filled < size) tile[filled..].Fill(Vector256.Create(int.MaxValue));
-                ColumnSortNetwork.MergeRuns(tile, size);
+                    var c = b + v * width;
+                    var tile = runs.Slice(v * size, size);
+                    ColumnSortNetwork.MergeRuns(tile, size);
 
-                // Lanes 0-3 and 4-7 run as two float64 halves.
-                Pick(tile, n, wp, rowMask, threshold, half, eps, upper: false, ranks, averaged);
-                Pick(tile, n, wp, rowMask, threshold, half, eps, upper: true, ranks[4..], averaged[4..]);
-                for (var lane = 0; lane < width; lane++)
-                {
-                    var value = Finish(ref data, rows, stride, c, lane, tile, n, rowMask, (int)ranks[lane], averaged[lane] != 0);
-                    if (value is double v) target.Write(c + lane, v);
-                    else exact.RunExact(c + lane, c + lane + 1, target);
+                    // Lanes 0-3 and 4-7 run as two float64 halves.
+                    Pick(tile, n, wp, rowMask, threshold, half, eps, upper: false, ranks, averaged);
+                    Pick(tile, n, wp, rowMask, threshold, half, eps, upper: true, ranks[4..], averaged[4..]);
+                    for (var lane = 0; lane < width; lane++)
+                    {
+                        var value = Finish(ref data, rows, stride, c, lane, tile, n, rowMask, (int)ranks[lane], averaged[lane] != 0);
+                        if (value is double x) target.Write(c + lane, x);
+                        else exact.RunExact(c + lane, c + lane + 1, target);
+                    }
                 }
             }
         }
         if (end < c1) exact.RunExact(end, c1, target);
+    }
+
+    /// <summary>
+    /// Pass A over the <paramref name="vectors"/> column vectors from <paramref name="b"/> on: reads eight rows at a
+    /// time across the whole block (eight streams the hardware prefetchers follow, where walking one column group
+    /// down all rows would read N streams at once), turns them into keys, sorts each eight-row group per vector in
+    /// registers and stores the runs in the tile (vector v's rows at v·<paramref name="size"/>), padded to
+    /// <paramref name="size"/> rows with int.MaxValue.
+    /// </summary>
+    private static void SortBlock(
+        ref float data, int[] rows, nint stride, int b, int vectors, int size, Span<Vector256<int>> runs,
+        Vector256<int> high, Vector256<int> magnitude)
+    {
+        var n = rows.Length;
+        ref var t = ref runs[0];
+        var whole = n / 8 * 8;
+        for (var g = 0; g < whole; g += 8)
+        {
+            ref var r0 = ref Unsafe.Add(ref data, rows[g] * stride + b);
+            ref var r1 = ref Unsafe.Add(ref data, rows[g + 1] * stride + b);
+            ref var r2 = ref Unsafe.Add(ref data, rows[g + 2] * stride + b);
+            ref var r3 = ref Unsafe.Add(ref data, rows[g + 3] * stride + b);
+            ref var r4 = ref Unsafe.Add(ref data, rows[g + 4] * stride + b);
+            ref var r5 = ref Unsafe.Add(ref data, rows[g + 5] * stride + b);
+            ref var r6 = ref Unsafe.Add(ref data, rows[g + 6] * stride + b);
+            ref var r7 = ref Unsafe.Add(ref data, rows[g + 7] * stride + b);
+            ref var o = ref Unsafe.Add(ref t, g);
+            for (var v = 0; v < vectors; v++)
+            {
+                var c = (nuint)(v * 8);
+                var a0 = KeyOf(Vector256.LoadUnsafe(ref r0, c), g, high, magnitude);
+                var a1 = KeyOf(Vector256.LoadUnsafe(ref r1, c), g + 1, high, magnitude);
+                var a2 = KeyOf(Vector256.LoadUnsafe(ref r2, c), g + 2, high, magnitude);
+                var a3 = KeyOf(Vector256.LoadUnsafe(ref r3, c), g + 3, high, magnitude);
+                var a4 = KeyOf(Vector256.LoadUnsafe(ref r4, c), g + 4, high, magnitude);
+                var a5 = KeyOf(Vector256.LoadUnsafe(ref r5, c), g + 5, high, magnitude);
+                var a6 = KeyOf(Vector256.LoadUnsafe(ref r6, c), g + 6, high, magnitude);
+                var a7 = KeyOf(Vector256.LoadUnsafe(ref r7, c), g + 7, high, magnitude);
+                ColumnSortNetwork.Sort8(ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7);
+                o = a0;
+                Unsafe.Add(ref o, 1) = a1;
+                Unsafe.Add(ref o, 2) = a2;
+                Unsafe.Add(ref o, 3) = a3;
+                Unsafe.Add(ref o, 4) = a4;
+                Unsafe.Add(ref o, 5) = a5;
+                Unsafe.Add(ref o, 6) = a6;
+                Unsafe.Add(ref o, 7) = a7;
+                o = ref Unsafe.Add(ref o, size);
+            }
+        }
+        // The groups past the rows are all int.MaxValue: sorted already.
+        var filled = whole < n ? whole + 8 : whole;
+        var pad = Vector256.Create(int.MaxValue);
+        for (var v = 0; v < vectors; v++)
+        {
+            ref var run = ref Unsafe.Add(ref t, v * size);
+            if (whole < n)
+            {
+                for (var r = whole; r < n; r++) Unsafe.Add(ref run, r) = Key(ref data, rows, stride, b + v * 8, r, high, magnitude);
+                for (var r = n; r < filled; r++) Unsafe.Add(ref run, r) = pad;
+                ColumnSortNetwork.Sort8(ref Unsafe.Add(ref run, whole));
+            }
+            for (var r = filled; r < size; r++) Unsafe.Add(ref run, r) = pad;
+        }
     }
 
     /// <summary>Per lane: the rank of the picked cell in key order and whether the pick takes the mean with the next.</summary>
@@ -171,9 +207,13 @@ internal static unsafe class WeightedMedianKernel
 
     /// <summary>Row position <paramref name="r"/>'s key for the eight columns from <paramref name="c"/> on.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Key(ref float data, int[] rows, nint stride, int c, int r, Vector256<int> high, Vector256<int> magnitude)
+    private static Vector256<int> Key(ref float data, int[] rows, nint stride, int c, int r, Vector256<int> high, Vector256<int> magnitude) =>
+        KeyOf(Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + c)), r, high, magnitude);
+
+    /// <summary>The key of row position <paramref name="r"/>'s values <paramref name="v"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> KeyOf(Vector256<float> v, int r, Vector256<int> high, Vector256<int> magnitude)
     {
-        var v = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + c));
         // ExactColumnRules.OrderedBits lane-wise: -0 as +0, negatives with their magnitude bits flipped.
         var bits = Vector256.AndNot(v.AsInt32(), Vector256.Equals(v, Vector256<float>.Zero).AsInt32());
         bits ^= Vector256.ShiftRightArithmetic(bits, 31) & magnitude;

@@ -1,0 +1,38 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Meta.Gpu.Compute.Cpu;
+
+/// <summary>
+/// The per-thread tile of sorted runs that the median kernels fill block by block: a block of columns holds
+/// each column vector's M padded rows (vector v at rows v·M), sized to stay in L2 (<see cref="Bytes"/>). Allocated
+/// once per thread on the pinned heap and aligned to 32 bytes, so no call allocates and no run splits a cache line.
+/// </summary>
+internal static unsafe class RunTile
+{
+    /// <summary>Bytes of runs per block: small enough to stay in L2 next to the streamed rows.</summary>
+    public const int Bytes = 64 * 1024;
+
+    /// <summary>Most columns per block (the callers' result buffers hold this many).</summary>
+    public const int MaxColumns = 512;
+
+    [ThreadStatic]
+    private static byte[]? storage;
+
+    /// <summary>
+    /// The thread's tile for padded row count <paramref name="size"/> and the block width in columns (a multiple
+    /// of eight) that fits it; the tile's contents are left from the thread's last use.
+    /// </summary>
+    public static Span<Vector256<T>> ForThread<T>(int size, out int blockColumns)
+    {
+        var vectors = Math.Clamp(Bytes / 32 / size, 1, MaxColumns / 8);
+        blockColumns = vectors * 8;
+        var length = vectors * size;
+        var bytes = length * 32;
+        if (storage is null || storage.Length < bytes + 32) storage = GC.AllocateUninitializedArray<byte>(Math.Max(bytes, Bytes) + 32, pinned: true);
+        ref var first = ref MemoryMarshal.GetArrayDataReference(storage);
+        var skip = (int)((32 - ((nint)Unsafe.AsPointer(ref first) & 31)) & 31);
+        return MemoryMarshal.CreateSpan(ref Unsafe.As<byte, Vector256<T>>(ref Unsafe.Add(ref first, skip)), length);
+    }
+}
