@@ -32,6 +32,14 @@ internal static class WeightedSumKernel
             var accs = acc[..width];
             accs.Clear();
             var k = 0;
+            if (!Vector512.IsHardwareAccelerated && Vector256.IsHardwareAccelerated)
+            {
+                // Eight rows per sweep: half the accumulator traffic of two four-row sweeps.
+                for (; k + 8 <= n; k += 8)
+                {
+                    Accumulate8(ref data, rows, k, stride, b, weights, accs);
+                }
+            }
             for (; k + 4 <= n; k += 4)
             {
                 Accumulate4(ref Unsafe.Add(ref data, (nint)rows[k] * stride + b), ref Unsafe.Add(ref data, (nint)rows[k + 1] * stride + b),
@@ -43,6 +51,53 @@ internal static class WeightedSumKernel
             empty += Finish(accs, total, b, target);
         }
         return empty;
+    }
+
+    private static void Accumulate8(ref float data, int[] rows, int k, int stride, int b, double[] weights, Span<double> acc)
+    {
+        ref var r0 = ref Unsafe.Add(ref data, (nint)rows[k] * stride + b);
+        ref var r1 = ref Unsafe.Add(ref data, (nint)rows[k + 1] * stride + b);
+        ref var r2 = ref Unsafe.Add(ref data, (nint)rows[k + 2] * stride + b);
+        ref var r3 = ref Unsafe.Add(ref data, (nint)rows[k + 3] * stride + b);
+        ref var r4 = ref Unsafe.Add(ref data, (nint)rows[k + 4] * stride + b);
+        ref var r5 = ref Unsafe.Add(ref data, (nint)rows[k + 5] * stride + b);
+        ref var r6 = ref Unsafe.Add(ref data, (nint)rows[k + 6] * stride + b);
+        ref var r7 = ref Unsafe.Add(ref data, (nint)rows[k + 7] * stride + b);
+        var v0 = Vector256.Create(weights[k]); var v1 = Vector256.Create(weights[k + 1]);
+        var v2 = Vector256.Create(weights[k + 2]); var v3 = Vector256.Create(weights[k + 3]);
+        var v4 = Vector256.Create(weights[k + 4]); var v5 = Vector256.Create(weights[k + 5]);
+        var v6 = Vector256.Create(weights[k + 6]); var v7 = Vector256.Create(weights[k + 7]);
+        var width = acc.Length;
+        ref var a = ref MemoryMarshal.GetReference(acc);
+        var c = 0;
+        for (; c + 8 <= width; c += 8)
+        {
+            var (x0l, x0h) = Vector256.Widen(Vector256.LoadUnsafe(ref r0, (nuint)c));
+            var (x1l, x1h) = Vector256.Widen(Vector256.LoadUnsafe(ref r1, (nuint)c));
+            var (x2l, x2h) = Vector256.Widen(Vector256.LoadUnsafe(ref r2, (nuint)c));
+            var (x3l, x3h) = Vector256.Widen(Vector256.LoadUnsafe(ref r3, (nuint)c));
+            var lo = Vector256.FusedMultiplyAdd(x1l, v1, Vector256.FusedMultiplyAdd(x0l, v0, Vector256.LoadUnsafe(ref a, (nuint)c)));
+            var hi = Vector256.FusedMultiplyAdd(x1h, v1, Vector256.FusedMultiplyAdd(x0h, v0, Vector256.LoadUnsafe(ref a, (nuint)(c + 4))));
+            var lo2 = Vector256.FusedMultiplyAdd(x3l, v3, x2l * v2);
+            var hi2 = Vector256.FusedMultiplyAdd(x3h, v3, x2h * v2);
+            var (x4l, x4h) = Vector256.Widen(Vector256.LoadUnsafe(ref r4, (nuint)c));
+            var (x5l, x5h) = Vector256.Widen(Vector256.LoadUnsafe(ref r5, (nuint)c));
+            var (x6l, x6h) = Vector256.Widen(Vector256.LoadUnsafe(ref r6, (nuint)c));
+            var (x7l, x7h) = Vector256.Widen(Vector256.LoadUnsafe(ref r7, (nuint)c));
+            lo = Vector256.FusedMultiplyAdd(x5l, v5, Vector256.FusedMultiplyAdd(x4l, v4, lo));
+            hi = Vector256.FusedMultiplyAdd(x5h, v5, Vector256.FusedMultiplyAdd(x4h, v4, hi));
+            lo2 = Vector256.FusedMultiplyAdd(x7l, v7, Vector256.FusedMultiplyAdd(x6l, v6, lo2));
+            hi2 = Vector256.FusedMultiplyAdd(x7h, v7, Vector256.FusedMultiplyAdd(x6h, v6, hi2));
+            (lo + lo2).StoreUnsafe(ref a, (nuint)c);
+            (hi + hi2).StoreUnsafe(ref a, (nuint)(c + 4));
+        }
+        for (; c < width; c++)
+        {
+            Unsafe.Add(ref a, c) += weights[k] * Unsafe.Add(ref r0, c) + weights[k + 1] * Unsafe.Add(ref r1, c)
+                + weights[k + 2] * Unsafe.Add(ref r2, c) + weights[k + 3] * Unsafe.Add(ref r3, c)
+                + weights[k + 4] * Unsafe.Add(ref r4, c) + weights[k + 5] * Unsafe.Add(ref r5, c)
+                + weights[k + 6] * Unsafe.Add(ref r6, c) + weights[k + 7] * Unsafe.Add(ref r7, c);
+        }
     }
 
     private static void Accumulate4(ref float r0, ref float r1, ref float r2, ref float r3, double w0, double w1, double w2, double w3, Span<double> acc)
