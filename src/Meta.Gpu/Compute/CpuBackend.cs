@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Meta.Gpu.Compute.Cpu;
 using Meta.Gpu.Learning.Aggregation;
@@ -57,7 +56,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     public void ColumnMedians(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        CheckRows(batch, rows);
+        batch.CheckRowSelection(rows, nameof(rows));
         if (medians.Length < batch.Columns) throw new ArgumentException("medians must be D long", nameof(medians));
         var rowArray = rows.ToArray();
         // Without a mask every cell is present, so the sorting-network median serves (missing_keys cannot apply).
@@ -91,7 +90,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     public void RowDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, ReadOnlySpan<double> medians, Span<double> distances)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        CheckRows(batch, rows);
+        batch.CheckRowSelection(rows, nameof(rows));
         if (medians.Length < batch.Columns) throw new ArgumentException("medians must be D long", nameof(medians));
         if (distances.Length < rows.Length) throw new ArgumentException("distances must hold one entry per row", nameof(distances));
         var rowArray = rows.ToArray();
@@ -138,7 +137,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         ReptileStep? step)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        CheckRows(batch, rows);
+        batch.CheckRowSelection(rows, nameof(rows));
         if (weights.Length != rows.Length) throw new ArgumentException("weights must hold one entry per row", nameof(weights));
         if (!aggregate.IsEmpty && aggregate.Length != batch.Columns) throw new ArgumentException("aggregate must be empty or D long", nameof(aggregate));
         if (step is not null && prior.Length != batch.Columns) throw new ArgumentException("prior must be D long when a step is given", nameof(prior));
@@ -199,17 +198,5 @@ public sealed unsafe class CpuBackend : IComputeBackend
             if (!any) empty++;
         }
         return empty;
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void CheckRows(DomainBatch batch, ReadOnlySpan<int> rows)
-    {
-        var previous = -1;
-        foreach (var r in rows)
-        {
-            if (r <= previous || r >= batch.Rows)
-                throw new ArgumentException($"rows must be ascending row indices below {batch.Rows}", nameof(rows));
-            previous = r;
-        }
     }
 }

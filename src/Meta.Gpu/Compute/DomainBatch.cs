@@ -66,6 +66,20 @@ public sealed class DomainBatch
     /// <summary>Call after writing values, mask or confidences so that device copies are refreshed.</summary>
     public void MarkChanged() => Version++;
 
+    /// <summary>Checks a backend's row selection: ascending, distinct row indices of this batch. Every backend
+    /// primitive that takes <c>rows</c> calls it first, so a bad selection is the same error on every backend.</summary>
+    /// <exception cref="ArgumentException">A row out of range, repeated or out of order.</exception>
+    internal void CheckRowSelection(ReadOnlySpan<int> rows, string paramName)
+    {
+        var previous = -1;
+        foreach (var row in rows)
+        {
+            if (row <= previous || row >= Rows)
+                throw new ArgumentException($"rows must be ascending, distinct and in [0, {Rows}); got {row} after {previous}", paramName);
+            previous = row;
+        }
+    }
+
     public static int ChooseStride(int columns)
     {
         var stride = (columns + LineFloats - 1) / LineFloats * LineFloats;

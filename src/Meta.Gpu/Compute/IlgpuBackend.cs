@@ -221,7 +221,7 @@ public sealed class IlgpuBackend : IComputeBackend
     public void ColumnMedians(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        CheckRows(batch, rows);
+        batch.CheckRowSelection(rows, nameof(rows));
         if (medians.Length < batch.Columns) throw new ArgumentException($"medians holds {medians.Length} columns, the batch has {batch.Columns}", nameof(medians));
         lock (_gate)
         {
@@ -241,7 +241,7 @@ public sealed class IlgpuBackend : IComputeBackend
     public void RowDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, ReadOnlySpan<double> medians, Span<double> distances)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        CheckRows(batch, rows);
+        batch.CheckRowSelection(rows, nameof(rows));
         if (medians.Length < batch.Columns) throw new ArgumentException($"medians holds {medians.Length} columns, the batch has {batch.Columns}", nameof(medians));
         if (distances.Length < rows.Length) throw new ArgumentException($"distances holds {distances.Length} rows, {rows.Length} were given", nameof(distances));
         var n = rows.Length;
@@ -295,7 +295,7 @@ public sealed class IlgpuBackend : IComputeBackend
         ReptileStep? step)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        CheckRows(batch, rows);
+        batch.CheckRowSelection(rows, nameof(rows));
         if (weights.Length != rows.Length) throw new ArgumentException($"weights holds {weights.Length} values, {rows.Length} rows were given", nameof(weights));
         foreach (var w in weights)
             if (!(w >= 0) || !double.IsFinite(w)) throw new ArgumentException($"weights must be finite and >= 0, got {w}", nameof(weights));
@@ -469,17 +469,6 @@ public sealed class IlgpuBackend : IComputeBackend
             throw new InvalidOperationException($"device memory too small for one column of {rows} rows (budget {budgetBytes} bytes)");
         // A width of D means "resident"; a batch that only fits packed gets at least two chunks.
         return (int)Math.Min(width, Math.Max(columns - 1, 1));
-    }
-
-    private static void CheckRows(DomainBatch batch, ReadOnlySpan<int> rows)
-    {
-        var previous = -1;
-        foreach (var row in rows)
-        {
-            if (row <= previous || row >= batch.Rows)
-                throw new ArgumentException($"rows must be ascending, distinct and in [0, {batch.Rows}); got {row} after {previous}", nameof(rows));
-            previous = row;
-        }
     }
 
     private AcceleratorStream Stream => _device.Accelerator.DefaultStream;
