@@ -111,28 +111,28 @@ internal static class TrimmedMeanKernel
         for (; r + 8 <= n; r += 8)
         {
             var x0 = Vector256.LoadUnsafe(ref Unsafe.Add(ref column, Unsafe.Add(ref at, r + 0)));
-            var k0 = Vector256.GreaterThanOrEqual(x0, lo) & Vector256.LessThanOrEqual(x0, hi);
+            var k0 = Kept(x0, lo, hi);
             var p0 = Vector256.Create(Unsafe.Add(ref w32, r + 0)) & k0;
             var x1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref column, Unsafe.Add(ref at, r + 1)));
-            var k1 = Vector256.GreaterThanOrEqual(x1, lo) & Vector256.LessThanOrEqual(x1, hi);
+            var k1 = Kept(x1, lo, hi);
             var p1 = Vector256.Create(Unsafe.Add(ref w32, r + 1)) & k1;
             var x2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref column, Unsafe.Add(ref at, r + 2)));
-            var k2 = Vector256.GreaterThanOrEqual(x2, lo) & Vector256.LessThanOrEqual(x2, hi);
+            var k2 = Kept(x2, lo, hi);
             var p2 = Vector256.Create(Unsafe.Add(ref w32, r + 2)) & k2;
             var x3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref column, Unsafe.Add(ref at, r + 3)));
-            var k3 = Vector256.GreaterThanOrEqual(x3, lo) & Vector256.LessThanOrEqual(x3, hi);
+            var k3 = Kept(x3, lo, hi);
             var p3 = Vector256.Create(Unsafe.Add(ref w32, r + 3)) & k3;
             var x4 = Vector256.LoadUnsafe(ref Unsafe.Add(ref column, Unsafe.Add(ref at, r + 4)));
-            var k4 = Vector256.GreaterThanOrEqual(x4, lo) & Vector256.LessThanOrEqual(x4, hi);
+            var k4 = Kept(x4, lo, hi);
             var p4 = Vector256.Create(Unsafe.Add(ref w32, r + 4)) & k4;
             var x5 = Vector256.LoadUnsafe(ref Unsafe.Add(ref column, Unsafe.Add(ref at, r + 5)));
-            var k5 = Vector256.GreaterThanOrEqual(x5, lo) & Vector256.LessThanOrEqual(x5, hi);
+            var k5 = Kept(x5, lo, hi);
             var p5 = Vector256.Create(Unsafe.Add(ref w32, r + 5)) & k5;
             var x6 = Vector256.LoadUnsafe(ref Unsafe.Add(ref column, Unsafe.Add(ref at, r + 6)));
-            var k6 = Vector256.GreaterThanOrEqual(x6, lo) & Vector256.LessThanOrEqual(x6, hi);
+            var k6 = Kept(x6, lo, hi);
             var p6 = Vector256.Create(Unsafe.Add(ref w32, r + 6)) & k6;
             var x7 = Vector256.LoadUnsafe(ref Unsafe.Add(ref column, Unsafe.Add(ref at, r + 7)));
-            var k7 = Vector256.GreaterThanOrEqual(x7, lo) & Vector256.LessThanOrEqual(x7, hi);
+            var k7 = Kept(x7, lo, hi);
             var p7 = Vector256.Create(Unsafe.Add(ref w32, r + 7)) & k7;
             // Pairwise sums: no long dependency chain through one accumulator.
             var q0 = Vector256.FusedMultiplyAdd(x1 - centre, p1, (x0 - centre) * p0);
@@ -149,7 +149,7 @@ internal static class TrimmedMeanKernel
         for (; r < n; r++)
         {
             var x = Vector256.LoadUnsafe(ref Unsafe.Add(ref column, Unsafe.Add(ref at, r)));
-            var kept = Vector256.GreaterThanOrEqual(x, lo) & Vector256.LessThanOrEqual(x, hi);
+            var kept = Kept(x, lo, hi);
             var p = Vector256.Create(Unsafe.Add(ref w32, r)) & kept;
             tail = Vector256.FusedMultiplyAdd(x - centre, p, tail);
             mass += p;
@@ -438,8 +438,8 @@ internal static class TrimmedMeanKernel
                     var centre = Unsafe.Add(ref bounds, 3 * v + 2);
                     var x0 = Vector256.LoadUnsafe(ref row0, at);
                     var x1 = Vector256.LoadUnsafe(ref row1, at);
-                    var k0 = Vector256.GreaterThanOrEqual(x0, lo) & Vector256.LessThanOrEqual(x0, hi);
-                    var k1 = Vector256.GreaterThanOrEqual(x1, lo) & Vector256.LessThanOrEqual(x1, hi);
+                    var k0 = Kept(x0, lo, hi);
+                    var k1 = Kept(x1, lo, hi);
                     var p0 = Unsafe.Add(ref w, r + 0) & k0;
                     var p1 = Unsafe.Add(ref w, r + 1) & k1;
                     var q01 = Vector256.FusedMultiplyAdd(x1 - centre, p1, (x0 - centre) * p0);
@@ -447,8 +447,8 @@ internal static class TrimmedMeanKernel
                     var n01 = k0.AsInt32() + k1.AsInt32();
                     var x2 = Vector256.LoadUnsafe(ref row2, at);
                     var x3 = Vector256.LoadUnsafe(ref row3, at);
-                    var k2 = Vector256.GreaterThanOrEqual(x2, lo) & Vector256.LessThanOrEqual(x2, hi);
-                    var k3 = Vector256.GreaterThanOrEqual(x3, lo) & Vector256.LessThanOrEqual(x3, hi);
+                    var k2 = Kept(x2, lo, hi);
+                    var k3 = Kept(x3, lo, hi);
                     var p2 = Unsafe.Add(ref w, r + 2) & k2;
                     var p3 = Unsafe.Add(ref w, r + 3) & k3;
                     var q23 = Vector256.FusedMultiplyAdd(x3 - centre, p3, (x2 - centre) * p2);
@@ -456,8 +456,8 @@ internal static class TrimmedMeanKernel
                     var n23 = k2.AsInt32() + k3.AsInt32();
                     var x4 = Vector256.LoadUnsafe(ref row4, at);
                     var x5 = Vector256.LoadUnsafe(ref row5, at);
-                    var k4 = Vector256.GreaterThanOrEqual(x4, lo) & Vector256.LessThanOrEqual(x4, hi);
-                    var k5 = Vector256.GreaterThanOrEqual(x5, lo) & Vector256.LessThanOrEqual(x5, hi);
+                    var k4 = Kept(x4, lo, hi);
+                    var k5 = Kept(x5, lo, hi);
                     var p4 = Unsafe.Add(ref w, r + 4) & k4;
                     var p5 = Unsafe.Add(ref w, r + 5) & k5;
                     var q45 = Vector256.FusedMultiplyAdd(x5 - centre, p5, (x4 - centre) * p4);
@@ -465,8 +465,8 @@ internal static class TrimmedMeanKernel
                     var n45 = k4.AsInt32() + k5.AsInt32();
                     var x6 = Vector256.LoadUnsafe(ref row6, at);
                     var x7 = Vector256.LoadUnsafe(ref row7, at);
-                    var k6 = Vector256.GreaterThanOrEqual(x6, lo) & Vector256.LessThanOrEqual(x6, hi);
-                    var k7 = Vector256.GreaterThanOrEqual(x7, lo) & Vector256.LessThanOrEqual(x7, hi);
+                    var k6 = Kept(x6, lo, hi);
+                    var k7 = Kept(x7, lo, hi);
                     var p6 = Unsafe.Add(ref w, r + 6) & k6;
                     var p7 = Unsafe.Add(ref w, r + 7) & k7;
                     var q67 = Vector256.FusedMultiplyAdd(x7 - centre, p7, (x6 - centre) * p6);
@@ -487,7 +487,7 @@ internal static class TrimmedMeanKernel
                     var x = Vector256.LoadUnsafe(ref row, (nuint)(v * 8));
                     var lo = Unsafe.Add(ref bounds, 3 * v);
                     var hi = Unsafe.Add(ref bounds, 3 * v + 1);
-                    var kept = Vector256.GreaterThanOrEqual(x, lo) & Vector256.LessThanOrEqual(x, hi);
+                    var kept = Kept(x, lo, hi);
                     var p = Unsafe.Add(ref w, r) & kept;
                     var (gl, gh) = Vector256.Widen((x - Unsafe.Add(ref bounds, 3 * v + 2)) * p);
                     Unsafe.Add(ref accumulators, 2 * v) += gl;
@@ -544,4 +544,10 @@ internal static class TrimmedMeanKernel
     private struct Size6 : ISelectionSize { public static int Size => 6; }
     private struct Size7 : ISelectionSize { public static int Size => 7; }
     private struct Size8 : ISelectionSize { public static int Size => 8; }
+
+    /// <summary>The cells pass 2 keeps: lo &lt;= x &lt;= hi, the two thresholds included (a tie across a threshold is
+    /// caught afterwards by the kept count).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Kept(Vector256<float> x, Vector256<float> lo, Vector256<float> hi) =>
+        Vector256.GreaterThanOrEqual(x, lo) & Vector256.LessThanOrEqual(x, hi);
 }
