@@ -40,19 +40,8 @@ public sealed class CpuMedianKernelTests
             var batch = Make(rng, kind, n, d);
             var rows = PickRows(rng, n);
             var weights = rows.Select(_ => 1.0).ToArray();
-            var expected = new float[d];
-            var actual = new float[d];
-            exact.Combine(batch, rows, weights, AggregationMethod.Median, 0.1, false, expected, default, null);
-            fast.Combine(batch, rows, weights, AggregationMethod.Median, 0.1, false, actual, default, null);
-            AssertSame(expected, actual, $"seed {seed}, {kind}, median, n={n} ({rows.Length} rows), d={d}");
-
-            var expectedMedians = new double[d];
-            var actualMedians = new double[d];
-            exact.ColumnMedians(batch, rows, false, expectedMedians);
-            fast.ColumnMedians(batch, rows, false, actualMedians);
-            for (var c = 0; c < d; c++)
-                Assert.True(expectedMedians[c] == actualMedians[c],
-                    $"seed {seed}, {kind}, column medians, n={n} ({rows.Length} rows), column {c}: {actualMedians[c]} vs {expectedMedians[c]}");
+            AssertCombineSame(exact, fast, batch, rows, weights, AggregationMethod.Median, $"seed {seed}, {kind}, median, n={n} ({rows.Length} rows), d={d}");
+            AssertColumnMediansSame(exact, fast, batch, rows, $"seed {seed}, {kind}, column medians, n={n} ({rows.Length} rows)");
         }
     }
 
@@ -87,11 +76,7 @@ public sealed class CpuMedianKernelTests
                 Weights.SmallIntegers => rng.Next(1, 4),
                 _ => 0.05 + rng.NextDouble(),
             }).ToArray();
-            var expected = new float[d];
-            var actual = new float[d];
-            exact.Combine(batch, rows, weights, AggregationMethod.WeightedMedian, 0.1, false, expected, default, null);
-            fast.Combine(batch, rows, weights, AggregationMethod.WeightedMedian, 0.1, false, actual, default, null);
-            AssertSame(expected, actual, $"seed {seed}, {kind}, {weighting} weights, weighted median, n={n} ({rows.Length} rows), d={d}");
+            AssertCombineSame(exact, fast, batch, rows, weights, AggregationMethod.WeightedMedian, $"seed {seed}, {kind}, {weighting} weights, weighted median, n={n} ({rows.Length} rows), d={d}");
         }
     }
 
@@ -118,19 +103,9 @@ public sealed class CpuMedianKernelTests
             var weights = rows.Select(_ => rng.Next(1, 4) * 0.5).ToArray();
             foreach (var method in new[] { AggregationMethod.Median, AggregationMethod.WeightedMedian })
             {
-                var expected = new float[d];
-                var actual = new float[d];
-                exact.Combine(batch, rows, weights, method, 0.1, false, expected, default, null);
-                fast.Combine(batch, rows, weights, method, 0.1, false, actual, default, null);
-                AssertSame(expected, actual, $"seed {seed}, {kind}, {method}, n={n} ({rows.Length} rows), d={d}");
+                AssertCombineSame(exact, fast, batch, rows, weights, method, $"seed {seed}, {kind}, {method}, n={n} ({rows.Length} rows), d={d}");
             }
-            var expectedMedians = new double[d];
-            var actualMedians = new double[d];
-            exact.ColumnMedians(batch, rows, false, expectedMedians);
-            fast.ColumnMedians(batch, rows, false, actualMedians);
-            for (var c = 0; c < d; c++)
-                Assert.True(expectedMedians[c] == actualMedians[c],
-                    $"seed {seed}, {kind}, column medians, n={n} ({rows.Length} rows), d={d}, column {c}: {actualMedians[c]} vs {expectedMedians[c]}");
+            AssertColumnMediansSame(exact, fast, batch, rows, $"seed {seed}, {kind}, column medians, n={n} ({rows.Length} rows), d={d}");
         }
     }
 
@@ -182,6 +157,28 @@ public sealed class CpuMedianKernelTests
     {
         for (var i = 0; i < Math.Abs(steps); i++) value = steps > 0 ? MathF.BitIncrement(value) : MathF.BitDecrement(value);
         return value;
+    }
+
+    /// <summary>The exact and the fast backend's <c>Combine</c> of <paramref name="method"/>, float for float.</summary>
+    private static void AssertCombineSame(CpuBackend exact, CpuBackend fast, DomainBatch batch, int[] rows, double[] weights,
+        AggregationMethod method, string context)
+    {
+        var expected = new float[batch.Columns];
+        var actual = new float[batch.Columns];
+        exact.Combine(batch, rows, weights, method, 0.1, false, expected, default, null);
+        fast.Combine(batch, rows, weights, method, 0.1, false, actual, default, null);
+        AssertSame(expected, actual, context);
+    }
+
+    /// <summary>The exact and the fast backend's step-3 <c>ColumnMedians</c>, value for value.</summary>
+    private static void AssertColumnMediansSame(CpuBackend exact, CpuBackend fast, DomainBatch batch, int[] rows, string context)
+    {
+        var expected = new double[batch.Columns];
+        var actual = new double[batch.Columns];
+        exact.ColumnMedians(batch, rows, false, expected);
+        fast.ColumnMedians(batch, rows, false, actual);
+        for (var c = 0; c < batch.Columns; c++)
+            Assert.True(expected[c] == actual[c], $"{context}, column {c}: {actual[c]} vs {expected[c]}");
     }
 
     private static void AssertSame(float[] expected, float[] actual, string context)
