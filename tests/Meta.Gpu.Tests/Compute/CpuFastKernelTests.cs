@@ -106,6 +106,60 @@ public sealed class CpuFastKernelTests
         }
     }
 
+    /// <summary>The k + 1 = 7 kernel orders cells as int keys with -0 folded into +0: a -0 and a +0 of different
+    /// rows (and weights) on either side of a trim threshold are a tie there, as in the reference, and go to the
+    /// exact path; an unmasked NaN or infinity anywhere in a column does too. Columns mix those cases with plain ones.</summary>
+    [Theory]
+    [InlineData(64, false)]
+    [InlineData(64, true)]
+    [InlineData(67, false)]
+    public void Trimmed_mean_streamed_kernel_handles_signed_zeros_and_non_finite_cells(int n, bool fused)
+    {
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        using var fast = new CpuBackend();
+        using var exact = new CpuBackend { UseFastKernels = false };
+        var d = 8 * 70 + 5;
+        var batch = new DomainBatch(n, d);
+        for (var c = 0; c < d; c++)
+        {
+            var kind = c % 7;
+            for (var r = 0; r < n; r++) batch.Row(r)[c] = (float)(rng.NextDouble() * 2 - 1);
+            var a = rng.Next(n);
+            var b = (a + 1 + rng.Next(n - 1)) % n;
+            switch (kind)
+            {
+                case 1: // -0 and +0 are the 6th and 7th smallest: a tie across the low threshold
+                case 2: // the same at the high end, mirrored
+                    for (var r = 0; r < n; r++) batch.Row(r)[c] = (kind == 1 ? 1 : -1) * (float)(1 + rng.NextDouble());
+                    foreach (var r in Enumerable.Range(0, n).Where(r => r != a && r != b).Take(5))
+                        batch.Row(r)[c] = (kind == 1 ? -1 : 1) * (float)(3 + rng.NextDouble());
+                    batch.Row(a)[c] = -0f;
+                    batch.Row(b)[c] = 0f;
+                    break;
+                case 3: batch.Row(a)[c] = float.NaN; break;
+                case 4: batch.Row(a)[c] = rng.Next(2) == 0 ? float.PositiveInfinity : float.NegativeInfinity; break;
+                case 5: batch.Row(a)[c] = -0f; batch.Row(b)[c] = 0f; break; // zeros well inside the kept range
+            }
+        }
+        batch.MarkChanged();
+        var rows = Enumerable.Range(0, n).ToArray();
+        var weights = rows.Select(_ => 0.05 + rng.NextDouble()).ToArray();
+        var expected = new float[d];
+        var actual = new float[d];
+        var priorExpected = Enumerable.Range(0, d).Select(c => (float)Math.Sin(c)).ToArray();
+        var priorActual = (float[])priorExpected.Clone();
+        ReptileStep? step = fused ? new ReptileStep(ReptileRule.Interpolate, 0.25) : null;
+        var emptyExpected = exact.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, 0.1, false, expected, fused ? priorExpected : default, step);
+        var emptyActual = fast.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, 0.1, false, actual, fused ? priorActual : default, step);
+        Assert.Equal(emptyExpected, emptyActual);
+        for (var c = 0; c < d; c++)
+        {
+            Assert.True(Agrees(expected[c], actual[c]), $"seed {seed}, n={n}, column {c} (case {c % 7}): {actual[c]} vs {expected[c]}");
+            Assert.True(Agrees(priorExpected[c], priorActual[c]), $"seed {seed}, n={n}, column {c}: prior {priorActual[c]} vs {priorExpected[c]}");
+        }
+    }
+
     private static bool Agrees(float expected, float actual) =>
         float.IsNaN(expected) ? float.IsNaN(actual) : Math.Abs(expected - actual) <= 1e-5 + 1e-5 * Math.Abs(expected);
 
