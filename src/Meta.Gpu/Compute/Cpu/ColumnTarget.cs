@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Meta.Gpu.Compute.Cpu;
@@ -10,6 +11,7 @@ internal readonly ref struct ColumnTarget(Span<float> aggregate, Span<float> pri
     public readonly ReptileStep? Step = step;
 
     /// <summary>Writes column <paramref name="column"/>'s value; returns 1 when the column is empty (NaN).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int Write(int column, double value)
     {
         var v = (float)value;
@@ -21,6 +23,7 @@ internal readonly ref struct ColumnTarget(Span<float> aggregate, Span<float> pri
 
     /// <summary>Writes columns [column, column + 8): the vector form of <see cref="Write"/> for finite values (same
     /// float64 arithmetic per lane, so the same results), one call instead of eight.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void WriteFinite8(int column, Vector256<double> low, Vector256<double> high)
     {
         var v = Vector256.Narrow(low, high);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Meta.Gpu.Compute.Cpu;
@@ -5,6 +6,7 @@ namespace Meta.Gpu.Compute.Cpu;
 /// <summary>Row-wise passes of the cpu backend: the eligibility scan and the outlier distances.</summary>
 internal static class RowKernels
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static RowScan Scan(DomainBatch batch, int row)
     {
         var values = batch.Row(row);
@@ -22,6 +24,7 @@ internal static class RowKernels
     }
 
     /// <summary>True when every value is finite: x - x is 0 for finite x and NaN for NaN and infinities.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool AllFinite(ReadOnlySpan<float> values)
     {
         var i = 0;
@@ -44,6 +47,7 @@ internal static class RowKernels
     /// Adds (x - m_d)^2 over the present cells of columns [c0, c1) per participating row into
     /// <paramref name="sums"/> and counts the cells into <paramref name="counts"/> (float64 throughout).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SquaredDistances(
         DomainBatch batch, int[] rows, bool missingAsZero, ReadOnlySpan<double> medians, int c0, int c1,
         Span<double> sums, Span<long> counts)

@@ -16,6 +16,7 @@ internal static class WeightedSumKernel
 
     /// <summary>Combines columns [c0, c1); returns how many came out empty (NaN).</summary>
     [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int Run(DomainBatch batch, int[] rows, double[] weights, int c0, int c1, ColumnTarget target)
     {
         var empty = 0;
@@ -63,6 +64,7 @@ internal static class WeightedSumKernel
     /// unless the values are hundreds of times larger than their weighted mean; the sum across groups of eight
     /// rows stays float64.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Accumulate8(ref float data, int[] rows, int k, int stride, int b, ReadOnlySpan<float> weights, Span<double> acc)
     {
         ref var r0 = ref Unsafe.Add(ref data, (nint)rows[k] * stride + b);
@@ -104,6 +106,7 @@ internal static class WeightedSumKernel
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Accumulate4(ref float r0, ref float r1, ref float r2, ref float r3, double w0, double w1, double w2, double w3, Span<double> acc)
     {
         var width = acc.Length;
@@ -149,6 +152,7 @@ internal static class WeightedSumKernel
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Accumulate1(ref float r0, double w0, Span<double> acc)
     {
         var width = acc.Length;
@@ -170,6 +174,7 @@ internal static class WeightedSumKernel
     /// <summary>Divides by the weight sum and writes the aggregate and/or steps the prior; returns how many columns
     /// came out NaN (an unmasked non-finite cell reached the primitive): those are written as the scalar path
     /// writes them, empty, leaving the prior's value unchanged.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int Finish(Span<double> acc, double total, int first, ColumnTarget target)
     {
         var width = acc.Length;
