@@ -60,6 +60,40 @@ public sealed class CpuWeightedMeanKernelTests
         }
     }
 
+    /// <summary>The AVX2 kernel sums each group of eight rows in float32: with weights as the caller gives them
+    /// (not normalised) and values near float.MaxValue, that partial must not overflow where the float64 path gives
+    /// a finite mean; values with a large common offset keep §13's tolerance.</summary>
+    [Theory]
+    [InlineData(3e38f, 0f)]
+    [InlineData(1000f, 0.01f)]
+    [InlineData(-2e5f, 3f)]
+    public void Large_values_and_unnormalised_weights_agree_with_the_exact_path(float offset, float spread)
+    {
+        const int n = 19, d = 77;
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        var batch = new DomainBatch(n, d);
+        for (var r = 0; r < n; r++)
+        {
+            var row = batch.Row(r);
+            for (var c = 0; c < d; c++) row[c] = offset + spread * (float)(rng.NextDouble() * 2 - 1);
+        }
+        batch.MarkChanged();
+        var rows = Enumerable.Range(0, n).ToArray();
+        var weights = Enumerable.Range(0, n).Select(_ => 1 + 3 * rng.NextDouble()).ToArray();
+        using var fast = new CpuBackend(maxDegreeOfParallelism: 1);
+        using var exact = new CpuBackend(maxDegreeOfParallelism: 1) { UseFastKernels = false };
+        var expected = new float[d];
+        var actual = new float[d];
+        Assert.Equal(0, exact.Combine(batch, rows, weights, AggregationMethod.Mean, 0.1, false, expected, default, null));
+        Assert.Equal(0, fast.Combine(batch, rows, weights, AggregationMethod.Mean, 0.1, false, actual, default, null));
+        for (var c = 0; c < d; c++)
+        {
+            Assert.True(float.IsFinite(actual[c]), $"seed {seed}, column {c}: {actual[c]}");
+            Assert.True(Same(expected[c], actual[c]), $"seed {seed}, column {c}: {actual[c]} vs {expected[c]}");
+        }
+    }
+
     private static bool Same(float expected, float actual) =>
         float.IsNaN(expected) ? float.IsNaN(actual) :
         float.IsInfinity(expected) ? expected == actual :

@@ -25,7 +25,9 @@ internal static class WeightedSumKernel
         foreach (var w in weights) total += w;
         Span<double> acc = stackalloc double[Block];
         Span<float> weightsF = n <= 1024 ? stackalloc float[n] : new float[n];
-        for (var r = 0; r < n; r++) weightsF[r] = (float)weights[r];
+        // Normalised, so a float32 partial of eight terms stays within the largest |x| (no overflow that the
+        // float64 path would not have); Accumulate8 scales it back by the total.
+        for (var r = 0; r < n; r++) weightsF[r] = (float)(weights[r] / total);
         ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
         var stride = batch.Stride;
 
@@ -40,7 +42,7 @@ internal static class WeightedSumKernel
                 // Eight rows per sweep: half the accumulator traffic of two four-row sweeps.
                 for (; k + 8 <= n; k += 8)
                 {
-                    Accumulate8(ref data, rows, k, stride, b, weightsF, accs);
+                    Accumulate8(ref data, rows, k, stride, b, weightsF, total, accs);
                 }
             }
             for (; k + 4 <= n; k += 4)
@@ -65,7 +67,7 @@ internal static class WeightedSumKernel
     /// rows stays float64.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Accumulate8(ref float data, int[] rows, int k, int stride, int b, ReadOnlySpan<float> weights, Span<double> acc)
+    private static void Accumulate8(ref float data, int[] rows, int k, int stride, int b, ReadOnlySpan<float> weights, double total, Span<double> acc)
     {
         ref var r0 = ref Unsafe.Add(ref data, (nint)rows[k] * stride + b);
         ref var r1 = ref Unsafe.Add(ref data, (nint)rows[k + 1] * stride + b);
@@ -79,6 +81,7 @@ internal static class WeightedSumKernel
         var v2 = Vector256.Create(weights[k + 2]); var v3 = Vector256.Create(weights[k + 3]);
         var v4 = Vector256.Create(weights[k + 4]); var v5 = Vector256.Create(weights[k + 5]);
         var v6 = Vector256.Create(weights[k + 6]); var v7 = Vector256.Create(weights[k + 7]);
+        var scale = Vector256.Create(total);
         var width = acc.Length;
         ref var a = ref MemoryMarshal.GetReference(acc);
         var c = 0;
@@ -94,15 +97,15 @@ internal static class WeightedSumKernel
             q0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref r3, at), v3, q0);
             q1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref r7, at), v7, q1);
             var (lo, hi) = Vector256.Widen(q0 + q1);
-            (Vector256.LoadUnsafe(ref a, at) + lo).StoreUnsafe(ref a, at);
-            (Vector256.LoadUnsafe(ref a, at + 4) + hi).StoreUnsafe(ref a, at + 4);
+            Vector256.FusedMultiplyAdd(lo, scale, Vector256.LoadUnsafe(ref a, at)).StoreUnsafe(ref a, at);
+            Vector256.FusedMultiplyAdd(hi, scale, Vector256.LoadUnsafe(ref a, at + 4)).StoreUnsafe(ref a, at + 4);
         }
         for (; c < width; c++)
         {
-            Unsafe.Add(ref a, c) += weights[k] * Unsafe.Add(ref r0, c) + weights[k + 1] * Unsafe.Add(ref r1, c)
+            Unsafe.Add(ref a, c) += total * (weights[k] * Unsafe.Add(ref r0, c) + weights[k + 1] * Unsafe.Add(ref r1, c)
                 + weights[k + 2] * Unsafe.Add(ref r2, c) + weights[k + 3] * Unsafe.Add(ref r3, c)
                 + weights[k + 4] * Unsafe.Add(ref r4, c) + weights[k + 5] * Unsafe.Add(ref r5, c)
-                + weights[k + 6] * Unsafe.Add(ref r6, c) + weights[k + 7] * Unsafe.Add(ref r7, c);
+                + weights[k + 6] * Unsafe.Add(ref r6, c) + weights[k + 7] * Unsafe.Add(ref r7, c));
         }
     }
 
