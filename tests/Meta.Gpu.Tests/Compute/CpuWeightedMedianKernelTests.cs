@@ -55,6 +55,41 @@ public sealed class CpuWeightedMedianKernelTests
     }
 
     /// <summary>
+    /// Equal weights over 64 rows: the pick is the last of 32 equal values and takes the mean with the least value
+    /// of the next key group, twelve distinct values a few ulps apart whose least sits on the group's highest row
+    /// (the group's last rank, since keys within a group order by row), followed by a group of equal values. The
+    /// kernel sorts only the ranks around the pick at first, so its scan of the next group must see them all
+    /// sorted.
+    /// </summary>
+    [Fact]
+    public void Weighted_mean_with_the_next_group_sees_the_whole_group()
+    {
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        using var fast = new CpuBackend();
+        using var exact = new CpuBackend { UseFastKernels = false };
+        const int n = 64, d = 64;
+        var batch = new DomainBatch(n, d);
+        for (var c = 0; c < d; c++)
+        {
+            var order = Enumerable.Range(0, n).OrderBy(_ => rng.Next()).ToArray();
+            var middle = order.Skip(32).Take(12).OrderByDescending(r => r).ToArray();
+            foreach (var r in order.Take(32)) batch.Row(r)[c] = 1f;
+            for (var k = 0; k < middle.Length; k++) batch.Row(middle[k])[c] = BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(2f) + k);
+            foreach (var r in order.Skip(44)) batch.Row(r)[c] = 3f;
+        }
+        batch.MarkChanged();
+        var rows = Enumerable.Range(0, n).ToArray();
+        var weights = Enumerable.Repeat(0.5, n).ToArray();
+        var expected = new float[d];
+        var actual = new float[d];
+        exact.Combine(batch, rows, weights, AggregationMethod.WeightedMedian, 0.1, false, expected, default, null);
+        fast.Combine(batch, rows, weights, AggregationMethod.WeightedMedian, 0.1, false, actual, default, null);
+        Assert.All(expected, e => Assert.Equal(1.5f, e));
+        for (var c = 0; c < d; c++) Assert.True(expected[c] == actual[c], $"seed {seed}, column {c}: {actual[c]} vs {expected[c]}");
+    }
+
+    /// <summary>
     /// Equal weights put the running sum after half the rows exactly on S/2; one row's weight nudged by
     /// <c>delta</c> (relative) moves it a hair above or below, or leaves it within the 1e-12 slack.
     /// </summary>

@@ -58,6 +58,8 @@ internal static unsafe class WeightedMedianKernel
         var magnitude = Vector256.Create(0x7FFFFFFF);
         // Each column vector holds its sorted runs (size rows) followed by its keys in row order (size rows).
         var runs = RunTile.ForThread<int>(2 * size, out var blockColumns);
+        var from = Math.Max(mass.FirstRank - 1, 0);
+        var to = Math.Min(mass.LastRank + 1, n - 1);
         ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
         var stride = (nint)batch.Stride;
 
@@ -75,7 +77,9 @@ internal static unsafe class WeightedMedianKernel
                     var c = b + v * width;
                     var tile = runs.Slice(2 * v * size, size);
                     var keys = runs.Slice((2 * v + 1) * size, n);
-                    ColumnSortNetwork.MergeRuns(tile, size);
+                    // Only the ranks the walk and the value checks read need their final order.
+                    ColumnSortNetwork.MergeRuns(tile, size / 2);
+                    if (size > 8) ColumnSortNetwork.MergeHalvesAround(tile, from, to);
                     fixed (Vector256<int>* tp = tile)
                     {
                         var rank = Pick(tp, keys, units, qp, rowMask, mass.FirstRank, mass.LastRank, bars.Candidate, out var sum);
@@ -310,6 +314,8 @@ internal static unsafe class WeightedMedianKernel
             target.WriteFinite8(c, valueLow, valueHigh);
             return;
         }
+        // The scalar finish walks key groups beyond the ranks the partial merge sorted.
+        if (tile.Length > 8) ColumnSortNetwork.CompleteMerge(tile);
         Span<double> values = stackalloc double[8];
         valueLow.CopyTo(values);
         valueHigh.CopyTo(values[4..]);
