@@ -56,8 +56,8 @@ internal static unsafe class WeightedMedianKernel
         var bars = new PickBars(mass, n);
         var high = Vector256.Create(~rowMask);
         var magnitude = Vector256.Create(0x7FFFFFFF);
-        // Each column vector holds its sorted runs (size rows) followed by its keys in row order (size rows).
-        var runs = RunTile.ForThread<int>(2 * size, out var blockColumns);
+        var runs = RunTile.ForThread<int>(size, out var blockColumns);
+        var rowKeys = RowKeysForThread(runs.Length);
         var from = Math.Max(mass.FirstRank - 1, 0);
         var to = Math.Min(mass.LastRank + 1, n - 1);
         ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
@@ -71,12 +71,12 @@ internal static unsafe class WeightedMedianKernel
             for (var b = c0; b < end; b += blockColumns)
             {
                 var vectors = Math.Min(blockColumns, end - b) / width;
-                SortBlock(ref data, rows, stride, b, vectors, size, runs, high, magnitude);
+                SortBlock(ref data, rows, stride, b, vectors, size, runs, rowKeys, high, magnitude);
                 for (var v = 0; v < vectors; v++)
                 {
                     var c = b + v * width;
-                    var tile = runs.Slice(2 * v * size, size);
-                    var keys = runs.Slice((2 * v + 1) * size, n);
+                    var tile = runs.Slice(v * size, size);
+                    var keys = rowKeys.Slice(v * size, n);
                     // Only the ranks the walk and the value checks read need their final order.
                     ColumnSortNetwork.MergeRuns(tile, size / 2);
                     if (size > 8) ColumnSortNetwork.MergeHalvesAround(tile, from, to);
@@ -116,16 +116,18 @@ internal static unsafe class WeightedMedianKernel
     /// <summary>
     /// Pass A over the <paramref name="vectors"/> column vectors from <paramref name="b"/> on: reads eight rows at a
     /// time across the whole block (eight streams the hardware prefetchers follow, where walking one column group
-    /// down all rows would read N streams at once), turns them into keys, stores them in row order (vector v's
-    /// at (2v+1)·<paramref name="size"/>), sorts each eight-row group per vector in registers and stores the runs
-    /// (vector v's at 2v·<paramref name="size"/>), padded to <paramref name="size"/> rows with int.MaxValue.
+    /// down all rows would read N streams at once), turns them into keys, stores them in row order in
+    /// <paramref name="rowKeys"/>, sorts each eight-row group per vector in registers and stores the runs in the
+    /// tile (vector v's rows at v·<paramref name="size"/> in both), padded to <paramref name="size"/> rows with
+    /// int.MaxValue.
     /// </summary>
     private static void SortBlock(
         ref float data, int[] rows, nint stride, int b, int vectors, int size, Span<Vector256<int>> runs,
-        Vector256<int> high, Vector256<int> magnitude)
+        Span<Vector256<int>> rowKeys, Vector256<int> high, Vector256<int> magnitude)
     {
         var n = rows.Length;
         ref var t = ref runs[0];
+        ref var rk = ref rowKeys[0];
         var whole = n / 8 * 8;
         for (var g = 0; g < whole; g += 8)
         {
@@ -138,6 +140,7 @@ internal static unsafe class WeightedMedianKernel
             ref var r6 = ref Unsafe.Add(ref data, rows[g + 6] * stride + b);
             ref var r7 = ref Unsafe.Add(ref data, rows[g + 7] * stride + b);
             ref var o = ref Unsafe.Add(ref t, g);
+            ref var k = ref Unsafe.Add(ref rk, g);
             for (var v = 0; v < vectors; v++)
             {
                 var c = (nuint)(v * 8);
@@ -149,7 +152,6 @@ internal static unsafe class WeightedMedianKernel
                 var a5 = KeyOf(Vector256.LoadUnsafe(ref r5, c), g + 5, high, magnitude);
                 var a6 = KeyOf(Vector256.LoadUnsafe(ref r6, c), g + 6, high, magnitude);
                 var a7 = KeyOf(Vector256.LoadUnsafe(ref r7, c), g + 7, high, magnitude);
-                ref var k = ref Unsafe.Add(ref o, size);
                 k = a0;
                 Unsafe.Add(ref k, 1) = a1;
                 Unsafe.Add(ref k, 2) = a2;
@@ -167,7 +169,8 @@ internal static unsafe class WeightedMedianKernel
                 Unsafe.Add(ref o, 5) = a5;
                 Unsafe.Add(ref o, 6) = a6;
                 Unsafe.Add(ref o, 7) = a7;
-                o = ref Unsafe.Add(ref o, 2 * size);
+                o = ref Unsafe.Add(ref o, size);
+                k = ref Unsafe.Add(ref k, size);
             }
         }
         // The groups past the rows are all int.MaxValue: sorted already.
@@ -175,20 +178,33 @@ internal static unsafe class WeightedMedianKernel
         var pad = Vector256.Create(int.MaxValue);
         for (var v = 0; v < vectors; v++)
         {
-            ref var run = ref Unsafe.Add(ref t, 2 * v * size);
+            ref var run = ref Unsafe.Add(ref t, v * size);
             if (whole < n)
             {
                 for (var r = whole; r < n; r++)
                 {
                     var key = Key(ref data, rows, stride, b + v * 8, r, high, magnitude);
                     Unsafe.Add(ref run, r) = key;
-                    Unsafe.Add(ref run, size + r) = key;
+                    Unsafe.Add(ref rk, v * size + r) = key;
                 }
                 for (var r = n; r < filled; r++) Unsafe.Add(ref run, r) = pad;
                 ColumnSortNetwork.Sort8(ref Unsafe.Add(ref run, whole));
             }
             for (var r = filled; r < size; r++) Unsafe.Add(ref run, r) = pad;
         }
+    }
+
+    [ThreadStatic]
+    private static Vector256<int>[]? rowKeyStorage;
+
+    /// <summary>
+    /// The thread's buffer for a block's keys in row order, beside its <see cref="RunTile"/> (so the block keeps
+    /// the plain median's width).
+    /// </summary>
+    private static Span<Vector256<int>> RowKeysForThread(int length)
+    {
+        if (rowKeyStorage is null || rowKeyStorage.Length < length) rowKeyStorage = GC.AllocateUninitializedArray<Vector256<int>>(length);
+        return rowKeyStorage.AsSpan(0, length);
     }
 
     /// <summary>
