@@ -221,21 +221,18 @@ internal static unsafe class WeightedMedianKernel
         var running = first == 0 ? Vector256<int>.Zero : MassAtOrBelow(keys, units, tile[first - 1]);
         var below = bar - Vector256<int>.One;
         var positions = Vector256.Create(rowMask);
-        var found = Vector256<int>.Zero;
-        var rank = Vector256.Create(last);
-        sum = Vector256<int>.Zero;
-        for (var j = first; j <= last; j++)
+        var found = Vector256.GreaterThan(running, below);
+        var rank = Vector256.Create(first);
+        // Branch-free per lane (the q sums only grow): a lane that has reached the bar stops adding, so its sum
+        // and rank stay those of its pick; the only branch is the exit once every lane has.
+        for (var j = first; j <= last && found != Vector256<int>.AllBitsSet; j++)
         {
-            running += Avx2.GatherVector256(q, tile[j] & positions, 4);
-            var crossing = Vector256.GreaterThan(running, below) & ~found;
-            if (crossing == Vector256<int>.Zero) continue;
-            rank = Vector256.ConditionalSelect(crossing, Vector256.Create(j), rank);
-            sum = Vector256.ConditionalSelect(crossing, running, sum);
-            found |= crossing;
-            if (found == Vector256<int>.AllBitsSet) return rank;
+            running += Avx2.GatherVector256(q, tile[j] & positions, 4) & ~found;
+            found = Vector256.GreaterThan(running, below);
+            rank -= ~found; // all ones is -1: one more rank for each lane still short of the bar
         }
-        sum = Vector256.ConditionalSelect(found, sum, running);
-        return rank;
+        sum = running;
+        return Vector256.Min(rank, Vector256.Create(last));
     }
 
     /// <summary>Per lane, the key at <paramref name="rank"/> in the sorted tile.</summary>
