@@ -34,6 +34,50 @@ internal static class ColumnSortNetwork
         }
     }
 
+    /// <summary>
+    /// The last merge level (two ascending halves of the tile into one run) carried out only as far as rows
+    /// [<paramref name="from"/>, <paramref name="to"/>] need: after the first comparator level each half holds its
+    /// ranks' values as a bitonic run, and every half-cleaner splits a run into a lower and an upper part by rank,
+    /// so parts that miss the rows are left unsorted (their sets of values are already the right ones).
+    /// <see cref="CompleteMerge"/> sorts the rest.
+    /// </summary>
+    public static void MergeHalvesAround<T>(Span<Vector256<T>> tile, int from, int to)
+    {
+        var length = tile.Length / 2;
+        ref var t = ref tile[0];
+        for (var i = 0; i < length; i++) Cx(ref Unsafe.Add(ref t, i), ref Unsafe.Add(ref t, 2 * length - 1 - i));
+        CleanAround(ref t, length, 0, from, to);
+        CleanAround(ref Unsafe.Add(ref t, length), length, length, from, to);
+    }
+
+    /// <summary>
+    /// Sorts the rows <see cref="MergeHalvesAround"/> left unsorted. The parts it did sort are unchanged: a
+    /// half-cleaner over two parts already split by rank compares only ordered pairs.
+    /// </summary>
+    public static void CompleteMerge<T>(Span<Vector256<T>> tile)
+    {
+        var length = tile.Length / 2;
+        ref var t = ref tile[0];
+        CleanAround(ref t, length, 0, 0, tile.Length - 1);
+        CleanAround(ref Unsafe.Add(ref t, length), length, length, 0, tile.Length - 1);
+    }
+
+    /// <summary>Sorts the bitonic run of <paramref name="length"/> rows at <paramref name="t"/> (tile rows from
+    /// <paramref name="offset"/> on) where it meets rows [<paramref name="from"/>, <paramref name="to"/>].</summary>
+    private static void CleanAround<T>(ref Vector256<T> t, int length, int offset, int from, int to)
+    {
+        if (offset > to || offset + length <= from) return;
+        if (length == 8)
+        {
+            CleanBitonic8(ref t);
+            return;
+        }
+        var step = length / 2;
+        for (var i = 0; i < step; i++) Cx(ref Unsafe.Add(ref t, i), ref Unsafe.Add(ref t, i + step));
+        CleanAround(ref t, step, offset, from, to);
+        CleanAround(ref Unsafe.Add(ref t, step), step, offset + step, from, to);
+    }
+
     /// <summary>Sorts eight rows held in registers (Knuth's 19-comparator network).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Sort8<T>(

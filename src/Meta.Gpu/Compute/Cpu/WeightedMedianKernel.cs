@@ -10,8 +10,12 @@ namespace Meta.Gpu.Compute.Cpu;
 /// The weighted median over unmasked rows, eight columns per Vector256. Each cell becomes one int key: the value's
 /// order-preserving bits with the low b bits replaced by the row position (b = log2 of the padded row count), so
 /// one min/max network (<see cref="ColumnSortNetwork"/>, no payload) sorts (value, row) pairs at the cost of the
-/// plain median's sort. A float64 running sum of the weights in key order (gathered by the position bits) finds
-/// the pick of DESIGN §4 step 6 for all lanes at once; each lane then reads its picked cell's true value.
+/// plain median's sort. The pick of DESIGN §4 step 6 is the first rank whose running sum reaches S/2 − 1e-12·S.
+/// The running sums are exact int32 sums of fixed-point weights (<see cref="FixedPointWeights"/>): the sum up to
+/// the first rank that can reach the bar (from the weights alone) is one pass over the keys in row order with
+/// broadcast weights, no gathers; from there one 8-lane gather per rank walks all lanes to their picks. The
+/// picked cells' true values come with one gather; only lanes that take a mean or whose pick shares its key
+/// group take the scalar path.
 /// </summary>
 /// <remarks>
 /// Keys that share their high bits (a "group": values within 2^b units in the last place) order by row, not by
@@ -22,6 +26,9 @@ namespace Meta.Gpu.Compute.Cpu;
 /// far inside the 1e-12 S slack). The next value for the mean is the least value of the following group. A lane
 /// whose picked cell's group mixes values (estimated at a few in a thousand columns of the §13 workload) is
 /// redone on the exact path. S is the sum of all the rows' weights (every cell is present on this path).
+/// The fixed-point sums decide every lane whose running sum is more than a few units (of 2^30 per S) from the
+/// bar and from S/2; the others (equal weights put the pick exactly on S/2) are decided by a float64 sum of the
+/// same cells in row order, and a lane that float64 sum puts past the walked rank takes the exact path.
 /// </remarks>
 internal static unsafe class WeightedMedianKernel
 {
@@ -29,47 +36,54 @@ internal static unsafe class WeightedMedianKernel
 
     public static bool IsSupported => Vector256.IsHardwareAccelerated && Avx2.IsSupported;
 
+    private static readonly Vector256<int> Lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+
     [SkipLocalsInit]
     public static void Run(DomainBatch batch, int[] rows, double[] weights, int c0, int c1, ColumnTarget target, CombineJob exact)
     {
         var n = rows.Length;
         var width = Vector256<int>.Count;
         var end = c0 + (c1 - c0) / width * width;
+        if (end == c0 || !FixedPointWeights.TryCreate(weights, out var mass))
+        {
+            exact.RunExact(c0, c1, target);
+            return;
+        }
         var size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(n, 8));
         var rowMask = size - 1;
-        Span<double> ranks = stackalloc double[width];
-        Span<long> averaged = stackalloc long[width];
-        ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
-        var stride = (nint)batch.Stride;
-        var total = 0.0;
-        foreach (var w in weights) total += w;
-        var half = Vector256.Create(total / 2.0);
-        var eps = Vector256.Create(ExactColumnRules.WeightedMedianSlack * total);
-        var threshold = half - eps;
+        Span<Vector256<int>> units = stackalloc Vector256<int>[n];
+        for (var r = 0; r < n; r++) units[r] = Vector256.Create(mass.RowUnits[r]);
+        var bars = new PickBars(mass, n);
         var high = Vector256.Create(~rowMask);
         var magnitude = Vector256.Create(0x7FFFFFFF);
         var runs = RunTile.ForThread<int>(size, out var blockColumns);
+        var rowKeys = RowKeysForThread(runs.Length);
+        var from = Math.Max(mass.FirstRank - 1, 0);
+        var to = Math.Min(mass.LastRank + 1, n - 1);
+        ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
+        var stride = (nint)batch.Stride;
 
         fixed (double* wp = weights)
+        fixed (float* dp = batch.Values)
+        fixed (int* rp = rows)
+        fixed (int* qp = mass.RowUnits)
         {
             for (var b = c0; b < end; b += blockColumns)
             {
                 var vectors = Math.Min(blockColumns, end - b) / width;
-                SortBlock(ref data, rows, stride, b, vectors, size, runs, high, magnitude);
+                SortBlock(ref data, rows, stride, b, vectors, size, runs, rowKeys, high, magnitude);
                 for (var v = 0; v < vectors; v++)
                 {
                     var c = b + v * width;
                     var tile = runs.Slice(v * size, size);
-                    ColumnSortNetwork.MergeRuns(tile, size);
-
-                    // Lanes 0-3 and 4-7 run as two float64 halves.
-                    Pick(tile, n, wp, rowMask, threshold, half, eps, upper: false, ranks, averaged);
-                    Pick(tile, n, wp, rowMask, threshold, half, eps, upper: true, ranks[4..], averaged[4..]);
-                    for (var lane = 0; lane < width; lane++)
+                    var keys = rowKeys.Slice(v * size, n);
+                    // Only the ranks the walk and the value checks read need their final order.
+                    ColumnSortNetwork.MergeRuns(tile, size / 2);
+                    if (size > 8) ColumnSortNetwork.MergeHalvesAround(tile, from, to);
+                    fixed (Vector256<int>* tp = tile)
                     {
-                        var value = Finish(ref data, rows, stride, c, lane, tile, n, rowMask, (int)ranks[lane], averaged[lane] != 0);
-                        if (value is double x) target.Write(c + lane, x);
-                        else exact.RunExact(c + lane, c + lane + 1, target);
+                        var rank = Pick(tp, keys, units, qp, rowMask, mass.FirstRank, mass.LastRank, bars.Candidate, out var sum);
+                        Finish8(dp, rp, ref data, rows, stride, c, tp, tile, keys, sum, wp, n, rowMask, rank, bars, target, exact);
                     }
                 }
             }
@@ -77,19 +91,43 @@ internal static unsafe class WeightedMedianKernel
         if (end < c1) exact.RunExact(end, c1, target);
     }
 
+    /// <summary>The fixed-point bars of one call, as vectors, and the float64 ones they stand in for.</summary>
+    private readonly struct PickBars(FixedPointWeights mass, int n)
+    {
+        /// <summary>A q sum below this has certainly not crossed (the walk's test).</summary>
+        public readonly Vector256<int> Candidate = Vector256.Create(mass.Threshold - mass.Margin);
+
+        /// <summary>A q sum at or above this has certainly crossed.</summary>
+        public readonly Vector256<int> Crossed = Vector256.Create(mass.Threshold + mass.Margin);
+
+        public readonly Vector256<int> Half = Vector256.Create(mass.Half);
+
+        public readonly Vector256<int> AverageMargin = Vector256.Create(mass.AverageMargin);
+
+        public readonly Vector256<double> Threshold64 = Vector256.Create(mass.Total / 2.0 - ExactColumnRules.WeightedMedianSlack * mass.Total);
+
+        public readonly Vector256<double> Half64 = Vector256.Create(mass.Total / 2.0);
+
+        public readonly Vector256<double> Eps64 = Vector256.Create(ExactColumnRules.WeightedMedianSlack * mass.Total);
+
+        public readonly Vector256<int> LastRank = Vector256.Create(n - 1);
+    }
+
     /// <summary>
     /// Pass A over the <paramref name="vectors"/> column vectors from <paramref name="b"/> on: reads eight rows at a
     /// time across the whole block (eight streams the hardware prefetchers follow, where walking one column group
-    /// down all rows would read N streams at once), turns them into keys, sorts each eight-row group per vector in
-    /// registers and stores the runs in the tile (vector v's rows at v·<paramref name="size"/>), padded to
-    /// <paramref name="size"/> rows with int.MaxValue.
+    /// down all rows would read N streams at once), turns them into keys, stores them in row order in
+    /// <paramref name="rowKeys"/>, sorts each eight-row group per vector in registers and stores the runs in the
+    /// tile (vector v's rows at v·<paramref name="size"/> in both), padded to <paramref name="size"/> rows with
+    /// int.MaxValue.
     /// </summary>
     private static void SortBlock(
         ref float data, int[] rows, nint stride, int b, int vectors, int size, Span<Vector256<int>> runs,
-        Vector256<int> high, Vector256<int> magnitude)
+        Span<Vector256<int>> rowKeys, Vector256<int> high, Vector256<int> magnitude)
     {
         var n = rows.Length;
         ref var t = ref runs[0];
+        ref var rk = ref rowKeys[0];
         var whole = n / 8 * 8;
         for (var g = 0; g < whole; g += 8)
         {
@@ -102,6 +140,7 @@ internal static unsafe class WeightedMedianKernel
             ref var r6 = ref Unsafe.Add(ref data, rows[g + 6] * stride + b);
             ref var r7 = ref Unsafe.Add(ref data, rows[g + 7] * stride + b);
             ref var o = ref Unsafe.Add(ref t, g);
+            ref var k = ref Unsafe.Add(ref rk, g);
             for (var v = 0; v < vectors; v++)
             {
                 var c = (nuint)(v * 8);
@@ -113,6 +152,14 @@ internal static unsafe class WeightedMedianKernel
                 var a5 = KeyOf(Vector256.LoadUnsafe(ref r5, c), g + 5, high, magnitude);
                 var a6 = KeyOf(Vector256.LoadUnsafe(ref r6, c), g + 6, high, magnitude);
                 var a7 = KeyOf(Vector256.LoadUnsafe(ref r7, c), g + 7, high, magnitude);
+                k = a0;
+                Unsafe.Add(ref k, 1) = a1;
+                Unsafe.Add(ref k, 2) = a2;
+                Unsafe.Add(ref k, 3) = a3;
+                Unsafe.Add(ref k, 4) = a4;
+                Unsafe.Add(ref k, 5) = a5;
+                Unsafe.Add(ref k, 6) = a6;
+                Unsafe.Add(ref k, 7) = a7;
                 ColumnSortNetwork.Sort8(ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7);
                 o = a0;
                 Unsafe.Add(ref o, 1) = a1;
@@ -123,6 +170,7 @@ internal static unsafe class WeightedMedianKernel
                 Unsafe.Add(ref o, 6) = a6;
                 Unsafe.Add(ref o, 7) = a7;
                 o = ref Unsafe.Add(ref o, size);
+                k = ref Unsafe.Add(ref k, size);
             }
         }
         // The groups past the rows are all int.MaxValue: sorted already.
@@ -133,7 +181,12 @@ internal static unsafe class WeightedMedianKernel
             ref var run = ref Unsafe.Add(ref t, v * size);
             if (whole < n)
             {
-                for (var r = whole; r < n; r++) Unsafe.Add(ref run, r) = Key(ref data, rows, stride, b + v * 8, r, high, magnitude);
+                for (var r = whole; r < n; r++)
+                {
+                    var key = Key(ref data, rows, stride, b + v * 8, r, high, magnitude);
+                    Unsafe.Add(ref run, r) = key;
+                    Unsafe.Add(ref rk, v * size + r) = key;
+                }
                 for (var r = n; r < filled; r++) Unsafe.Add(ref run, r) = pad;
                 ColumnSortNetwork.Sort8(ref Unsafe.Add(ref run, whole));
             }
@@ -141,30 +194,163 @@ internal static unsafe class WeightedMedianKernel
         }
     }
 
-    /// <summary>Per lane: the rank of the picked cell in key order and whether the pick takes the mean with the next.</summary>
-    private static void Pick(
-        Span<Vector256<int>> tile, int n, double* weights, int rowMask, Vector256<double> threshold,
-        Vector256<double> half, Vector256<double> eps, bool upper, Span<double> ranks, Span<long> averaged)
+    [ThreadStatic]
+    private static Vector256<int>[]? rowKeyStorage;
+
+    /// <summary>
+    /// The thread's buffer for a block's keys in row order, beside its <see cref="RunTile"/> (so the block keeps
+    /// the plain median's width).
+    /// </summary>
+    private static Span<Vector256<int>> RowKeysForThread(int length)
     {
-        var running = Vector256<double>.Zero;
-        var found = Vector256<double>.Zero;   // all ones where the pick is made
-        var average = Vector256<double>.Zero; // all ones where the pick is the mean with the next value
-        var rank = Vector256.Create((double)(n - 1));
-        var positions = Vector128.Create(rowMask);
-        for (var j = 0; j < n; j++)
+        if (rowKeyStorage is null || rowKeyStorage.Length < length) rowKeyStorage = GC.AllocateUninitializedArray<Vector256<int>>(length);
+        return rowKeyStorage.AsSpan(0, length);
+    }
+
+    /// <summary>
+    /// Per lane, the first rank in [<paramref name="first"/>, <paramref name="last"/>] whose q sum reaches
+    /// <paramref name="bar"/> (last when none does) and its q sum in <paramref name="sum"/>. The sum up to
+    /// first − 1 is one pass over the keys in row order; the walk from there adds each rank's q, looked up by the
+    /// key's row bits (one 8-lane int gather per rank, where the float64 walk took two 4-lane ones and every rank),
+    /// and stops when every lane has reached the bar. The caller guarantees no rank below first reaches it.
+    /// </summary>
+    private static Vector256<int> Pick(
+        Vector256<int>* tile, ReadOnlySpan<Vector256<int>> keys, ReadOnlySpan<Vector256<int>> units, int* q, int rowMask,
+        int first, int last, Vector256<int> bar, out Vector256<int> sum)
+    {
+        var running = first == 0 ? Vector256<int>.Zero : MassAtOrBelow(keys, units, tile[first - 1]);
+        var below = bar - Vector256<int>.One;
+        var positions = Vector256.Create(rowMask);
+        var found = Vector256.GreaterThan(running, below);
+        var rank = Vector256.Create(first);
+        // Branch-free per lane (the q sums only grow): a lane that has reached the bar stops adding, so its sum
+        // and rank stay those of its pick; the only branch is the exit once every lane has.
+        for (var j = first; j <= last && found != Vector256<int>.AllBitsSet; j++)
         {
-            var keys = upper ? tile[j].GetUpper() : tile[j].GetLower();
-            running += Avx2.GatherVector256(weights, keys & positions, 8);
-            var crossing = Vector256.GreaterThanOrEqual(running, threshold) & ~found;
-            if (crossing == Vector256<double>.Zero) continue;
-            rank = Vector256.ConditionalSelect(crossing, Vector256.Create((double)j), rank);
-            found |= crossing;
-            if (j + 1 < n) average |= crossing & Vector256.LessThanOrEqual(Vector256.Abs(running - half), eps);
-            if (found.AsInt64() == Vector256<long>.AllBitsSet) break;
+            running += Avx2.GatherVector256(q, tile[j] & positions, 4) & ~found;
+            found = Vector256.GreaterThan(running, below);
+            rank -= ~found; // all ones is -1: one more rank for each lane still short of the bar
         }
-        // A lane never found is reachable only through rounding in the running sum: the heaviest end (rank n-1).
-        rank.CopyTo(ranks);
-        average.AsInt64().CopyTo(averaged);
+        sum = running;
+        return Vector256.Min(rank, Vector256.Create(last));
+    }
+
+    /// <summary>Per lane, the key at <paramref name="rank"/> in the sorted tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> KeysAt(Vector256<int>* tile, Vector256<int> rank) =>
+        Avx2.GatherVector256((int*)tile, (rank << 3) + Lanes, 4);
+
+    /// <summary>
+    /// Per lane, the q sum of the rows whose keys are at most <paramref name="pivot"/>: the running sum up to and
+    /// including the pivot's rank, since the keys are distinct.
+    /// </summary>
+    private static Vector256<int> MassAtOrBelow(ReadOnlySpan<Vector256<int>> keys, ReadOnlySpan<Vector256<int>> units, Vector256<int> pivot)
+    {
+        // A pivot is a finite value's key, below int.MaxValue, so pivot + 1 does not wrap.
+        var above = pivot + Vector256<int>.One;
+        var sum0 = Vector256<int>.Zero;
+        var sum1 = Vector256<int>.Zero;
+        ref var key = ref MemoryMarshal.GetReference(keys);
+        ref var unit = ref MemoryMarshal.GetReference(units);
+        var n = keys.Length;
+        var r = 0;
+        for (; r + 4 <= n; r += 4)
+        {
+            sum0 += Vector256.GreaterThan(above, Unsafe.Add(ref key, r)) & Unsafe.Add(ref unit, r);
+            sum1 += Vector256.GreaterThan(above, Unsafe.Add(ref key, r + 1)) & Unsafe.Add(ref unit, r + 1);
+            sum0 += Vector256.GreaterThan(above, Unsafe.Add(ref key, r + 2)) & Unsafe.Add(ref unit, r + 2);
+            sum1 += Vector256.GreaterThan(above, Unsafe.Add(ref key, r + 3)) & Unsafe.Add(ref unit, r + 3);
+        }
+        for (; r < n; r++) sum0 += Vector256.GreaterThan(above, Unsafe.Add(ref key, r)) & Unsafe.Add(ref unit, r);
+        return sum0 + sum1;
+    }
+
+    /// <summary>Per lane, the float64 running sum up to the pivot's rank, summed in row order (lanes 0-3, 4-7).</summary>
+    private static (Vector256<double> Low, Vector256<double> High) WeightAtOrBelow(ReadOnlySpan<Vector256<int>> keys, double* weights, Vector256<int> pivot)
+    {
+        var above = pivot + Vector256<int>.One;
+        var low = Vector256<double>.Zero;
+        var high = Vector256<double>.Zero;
+        for (var r = 0; r < keys.Length; r++)
+        {
+            var taken = Vector256.GreaterThan(above, keys[r]);
+            var w = Vector256.Create(weights[r]);
+            low += Avx2.ConvertToVector256Int64(taken.GetLower()).AsDouble() & w;
+            high += Avx2.ConvertToVector256Int64(taken.GetUpper()).AsDouble() & w;
+        }
+        return (low, high);
+    }
+
+    /// <summary>
+    /// Writes the eight columns from <paramref name="c"/> given each lane's searched rank: lanes whose pick is
+    /// certain, whose group holds no other key and that take no mean read their value with one gather; the rest
+    /// settle their decisions in float64 and take the scalar <see cref="Finish"/> or the exact path.
+    /// </summary>
+    private static void Finish8(
+        float* dp, int* rp, ref float data, int[] rows, nint stride, int c, Vector256<int>* tp, Span<Vector256<int>> tile,
+        ReadOnlySpan<Vector256<int>> keys, Vector256<int> sum, double* wp, int n, int rowMask,
+        Vector256<int> rank, in PickBars bars, ColumnTarget target, CombineJob exact)
+    {
+        var key = KeysAt(tp, rank);
+        var crossed = Vector256.GreaterThan(sum, bars.Crossed - Vector256<int>.One);
+        var distance = Vector256.Abs(sum - bars.Half);
+        var flat = Vector256.GreaterThan(distance, bars.AverageMargin);
+        var sure = crossed & flat;
+        var exactLanes = Vector256<int>.Zero;
+        var averageLanes = Vector256<int>.Zero;
+        if (sure != Vector256<int>.AllBitsSet)
+        {
+            var (low, high) = WeightAtOrBelow(keys, wp, key);
+            var crossed64 = Vector256.Narrow(
+                Vector256.GreaterThanOrEqual(low, bars.Threshold64).AsInt64(), Vector256.GreaterThanOrEqual(high, bars.Threshold64).AsInt64()).AsInt32();
+            var average64 = Vector256.Narrow(
+                Vector256.LessThanOrEqual(Vector256.Abs(low - bars.Half64), bars.Eps64).AsInt64(),
+                Vector256.LessThanOrEqual(Vector256.Abs(high - bars.Half64), bars.Eps64).AsInt64()).AsInt32();
+            // A sure lane keeps the fixed-point decisions (crossed, no mean); the last rank has no next value.
+            exactLanes = ~sure & ~crossed64;
+            averageLanes = ~sure & average64 & Vector256.LessThan(rank, bars.LastRank);
+        }
+
+        // A neighbour in the picked key's group may be a distinct value the keys misorder.
+        var group = key & Vector256.Create(~rowMask);
+        var previous = KeysAt(tp, Vector256.Max(rank - Vector256<int>.One, Vector256<int>.Zero));
+        var next = KeysAt(tp, Vector256.Min(rank + Vector256<int>.One, bars.LastRank));
+        var mixed = (Vector256.Equals(previous & Vector256.Create(~rowMask), group) & Vector256.GreaterThan(rank, Vector256<int>.Zero)) |
+            (Vector256.Equals(next & Vector256.Create(~rowMask), group) & Vector256.LessThan(rank, bars.LastRank));
+        var slow = (mixed | averageLanes | exactLanes).ExtractMostSignificantBits();
+
+        var row = Avx2.GatherVector256(rp, key & Vector256.Create(rowMask), 4);
+        var at = Avx2.MultiplyLow(row, Vector256.Create((int)stride)) + Vector256.Create(c) + Lanes;
+        var (valueLow, valueHigh) = Vector256.Widen(Avx2.GatherVector256(dp, at, 4));
+        if (slow == 0)
+        {
+            target.WriteFinite8(c, valueLow, valueHigh);
+            return;
+        }
+        // The scalar finish walks key groups beyond the ranks the partial merge sorted.
+        if (tile.Length > 8) ColumnSortNetwork.CompleteMerge(tile);
+        Span<double> values = stackalloc double[8];
+        valueLow.CopyTo(values);
+        valueHigh.CopyTo(values[4..]);
+        var toExact = exactLanes.ExtractMostSignificantBits();
+        var averaged = averageLanes.ExtractMostSignificantBits();
+        for (var lane = 0; lane < 8; lane++)
+        {
+            if ((slow >> lane & 1) == 0 || (toExact >> lane & 1) != 0) continue;
+            var value = Finish(ref data, rows, stride, c, lane, tile, n, rowMask, rank.GetElement(lane), (averaged >> lane & 1) != 0);
+            if (value is double x) values[lane] = x;
+            else toExact |= 1u << lane;
+        }
+        if (toExact == 0)
+        {
+            target.WriteFinite8(c, Vector256.Create((ReadOnlySpan<double>)values), Vector256.Create((ReadOnlySpan<double>)values[4..]));
+            return;
+        }
+        for (var lane = 0; lane < 8; lane++)
+        {
+            if ((toExact >> lane & 1) != 0) exact.RunExact(c + lane, c + lane + 1, target);
+            else target.Write(c + lane, values[lane]);
+        }
     }
 
     /// <summary>

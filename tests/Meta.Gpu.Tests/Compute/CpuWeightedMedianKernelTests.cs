@@ -1,0 +1,122 @@
+using Meta.Gpu.Compute;
+using Meta.Gpu.Learning.Aggregation;
+
+namespace Meta.Gpu.Tests.Compute;
+
+/// <summary>
+/// The cpu backend's weighted median kernel decides its picks on fixed-point weights (2^30 units per total) and
+/// leaves lanes within a few units of a bar to a float64 sum: weights that put the running sum a hair either side
+/// of S/2 − 1e-12·S or inside the take-the-mean band, zero weights, weights over a wide range, totals near the ends
+/// of the float64 range, and weights the kernel cannot scale (negative, zero total) must all give the exact path's
+/// floats.
+/// </summary>
+public sealed class CpuWeightedMedianKernelTests
+{
+    private static readonly int[] RowCounts = [1, 2, 3, 7, 8, 9, 16, 31, 64, 65, 128, 200, 256];
+
+    public enum Weights { NearHalfAbove, NearHalfBelow, InsideSlack, Zeros, WideRange, Tiny, Huge, Negative, AllZero }
+
+    [Theory]
+    [InlineData(Weights.NearHalfAbove)]
+    [InlineData(Weights.NearHalfBelow)]
+    [InlineData(Weights.InsideSlack)]
+    [InlineData(Weights.Zeros)]
+    [InlineData(Weights.WideRange)]
+    [InlineData(Weights.Tiny)]
+    [InlineData(Weights.Huge)]
+    [InlineData(Weights.Negative)]
+    [InlineData(Weights.AllZero)]
+    public void Weighted_median_equals_the_exact_path(Weights weighting)
+    {
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        using var fast = new CpuBackend();
+        using var exact = new CpuBackend { UseFastKernels = false };
+        foreach (var n in RowCounts)
+        {
+            var d = 8 * rng.Next(2, 6) + rng.Next(8);
+            var batch = new DomainBatch(n, d);
+            for (var r = 0; r < n; r++)
+            for (var c = 0; c < d; c++)
+                batch.Row(r)[c] = rng.Next(4) == 0 ? rng.Next(-3, 4) * 0.5f : (float)(rng.NextDouble() * 4 - 2);
+            batch.MarkChanged();
+            var rows = Enumerable.Range(0, n).ToArray();
+            var weights = Make(rng, weighting, n);
+            var expected = new float[d];
+            var actual = new float[d];
+            exact.Combine(batch, rows, weights, AggregationMethod.WeightedMedian, 0.1, false, expected, default, null);
+            fast.Combine(batch, rows, weights, AggregationMethod.WeightedMedian, 0.1, false, actual, default, null);
+            for (var c = 0; c < d; c++)
+            {
+                Assert.True(expected[c] == actual[c] || float.IsNaN(expected[c]) && float.IsNaN(actual[c]),
+                    $"seed {seed}, {weighting} weights, n={n}, column {c}: {actual[c]} vs {expected[c]}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Equal weights over 64 rows: the pick is the last of 32 equal values and takes the mean with the least value
+    /// of the next key group, twelve distinct values a few ulps apart whose least sits on the group's highest row
+    /// (the group's last rank, since keys within a group order by row), followed by a group of equal values. The
+    /// kernel sorts only the ranks around the pick at first, so its scan of the next group must see them all
+    /// sorted.
+    /// </summary>
+    [Fact]
+    public void Weighted_mean_with_the_next_group_sees_the_whole_group()
+    {
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        using var fast = new CpuBackend();
+        using var exact = new CpuBackend { UseFastKernels = false };
+        const int n = 64, d = 64;
+        var batch = new DomainBatch(n, d);
+        for (var c = 0; c < d; c++)
+        {
+            var order = Enumerable.Range(0, n).OrderBy(_ => rng.Next()).ToArray();
+            var middle = order.Skip(32).Take(12).OrderByDescending(r => r).ToArray();
+            foreach (var r in order.Take(32)) batch.Row(r)[c] = 1f;
+            for (var k = 0; k < middle.Length; k++) batch.Row(middle[k])[c] = BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(2f) + k);
+            foreach (var r in order.Skip(44)) batch.Row(r)[c] = 3f;
+        }
+        batch.MarkChanged();
+        var rows = Enumerable.Range(0, n).ToArray();
+        var weights = Enumerable.Repeat(0.5, n).ToArray();
+        var expected = new float[d];
+        var actual = new float[d];
+        exact.Combine(batch, rows, weights, AggregationMethod.WeightedMedian, 0.1, false, expected, default, null);
+        fast.Combine(batch, rows, weights, AggregationMethod.WeightedMedian, 0.1, false, actual, default, null);
+        Assert.All(expected, e => Assert.Equal(1.5f, e));
+        for (var c = 0; c < d; c++) Assert.True(expected[c] == actual[c], $"seed {seed}, column {c}: {actual[c]} vs {expected[c]}");
+    }
+
+    /// <summary>
+    /// Equal weights put the running sum after half the rows exactly on S/2; one row's weight nudged by
+    /// <c>delta</c> (relative) moves it a hair above or below, or leaves it within the 1e-12 slack.
+    /// </summary>
+    private static double[] Make(Random rng, Weights weighting, int n)
+    {
+        var weights = new double[n];
+        for (var r = 0; r < n; r++)
+        {
+            weights[r] = weighting switch
+            {
+                Weights.NearHalfAbove or Weights.NearHalfBelow or Weights.InsideSlack => 0.5,
+                Weights.Zeros => rng.Next(3) == 0 ? 0.0 : rng.Next(1, 4),
+                Weights.WideRange => Math.Pow(10, -rng.Next(0, 10)) * (0.5 + rng.NextDouble()),
+                Weights.Tiny => 1e-305 * rng.Next(1, 4),
+                Weights.Huge => 1e300 * rng.Next(1, 4),
+                Weights.Negative => r == n / 2 ? -0.25 : 0.5 + rng.NextDouble(),
+                _ => 0.0,
+            };
+        }
+        var delta = weighting switch
+        {
+            Weights.NearHalfAbove => 1e-10,
+            Weights.NearHalfBelow => -1e-10,
+            Weights.InsideSlack => 1e-14,
+            _ => 0.0,
+        };
+        weights[rng.Next(n)] *= 1 + delta;
+        return weights;
+    }
+}
