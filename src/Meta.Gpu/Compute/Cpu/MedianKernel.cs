@@ -6,13 +6,17 @@ using System.Runtime.Intrinsics;
 namespace Meta.Gpu.Compute.Cpu;
 
 /// <summary>
-/// The unweighted median over unmasked rows, eight columns per Vector256. The column group's N values (padded
-/// with +inf to a power of two M of at least 8) are sorted only into two ascending halves of M/2 rows (groups of
-/// eight sorted in registers, then bitonic merges, <see cref="ColumnSortNetwork"/>); the middle one or two order
-/// statistics are then selected from the two halves without merging them (about 2·M/2 min/max each, where the
-/// last merge level would cost M/2·log2(M) comparators). Their mean is taken in float64. The median's value does
-/// not depend on how ties are ordered, so the network needs no row payload and its result equals the
-/// reference's exactly.
+/// The unweighted median over unmasked rows, eight columns per Vector256. The values are sorted as
+/// order-preserving int keys (the float's bits, the magnitude bits flipped for negatives), because the machines
+/// this path serves run int min/max at twice the float rate; only the middle pair is turned back into floats.
+/// Each column group's N keys, padded to a power of two M of at least 8, are sorted into runs of eight in
+/// registers (<see cref="ColumnSortNetwork"/>) while eight rows stream in; then for M = 16, 32, 64 a pruned
+/// selection network (<see cref="MedianSelectionNetwork"/>) yields the middle pair, the pads split between
+/// -inf and +inf so the real median sits at the network's middle ranks; beyond that the runs are merged into two
+/// sorted halves and the middle one or two order statistics selected from them. Their mean is taken in float64.
+/// The median's value does not depend on how ties are ordered, so the network needs no row payload and its
+/// result equals the reference's exactly (up to the sign of a zero: -0 keys sort below +0 ones, as the
+/// reference's float compare does not tell them apart).
 /// </summary>
 internal static class MedianKernel
 {
@@ -28,7 +32,7 @@ internal static class MedianKernel
         Span<double> values = stackalloc double[RunTile.MaxColumns];
         if (end > c0)
         {
-            var tile = RunTile.ForThread<float>(PaddedRows(rows.Length), out var blockColumns);
+            var tile = RunTile.ForThread<int>(PaddedRows(rows.Length), out var blockColumns);
             for (var b = c0; b < end; b += blockColumns)
             {
                 var columns = Math.Min(blockColumns, end - b);
@@ -49,7 +53,7 @@ internal static class MedianKernel
         if (!Vector256.IsHardwareAccelerated || rows.Length == 0) return c0;
         var end = c0 + (c1 - c0) / width * width;
         if (end == c0) return c0;
-        var tile = RunTile.ForThread<float>(PaddedRows(rows.Length), out var blockColumns);
+        var tile = RunTile.ForThread<int>(PaddedRows(rows.Length), out var blockColumns);
         for (var b = c0; b < end; b += blockColumns)
         {
             var columns = Math.Min(blockColumns, end - b);
@@ -63,11 +67,11 @@ internal static class MedianKernel
     /// <summary>
     /// The medians of the <paramref name="columns"/> columns (a multiple of eight) from <paramref name="b"/> on.
     /// Pass A reads eight rows at a time across the whole block (eight streams the hardware prefetchers follow,
-    /// where walking one column group down all rows would read N streams at once), sorts each eight-row group per
-    /// column vector in registers and stores the sorted run in the tile (vector v's rows at v·M); pass B selects
-    /// each vector's median from its runs, in L2.
+    /// where walking one column group down all rows would read N streams at once), sorts each eight-row group's
+    /// keys per column vector in registers and stores the sorted run in the tile (vector v's rows at v·M); pass B
+    /// selects each vector's median from its runs, in L2.
     /// </summary>
-    private static void Block(DomainBatch batch, int[] rows, int b, int columns, Span<Vector256<float>> tile, Span<double> result)
+    private static void Block(DomainBatch batch, int[] rows, int b, int columns, Span<Vector256<int>> tile, Span<double> result)
     {
         var n = rows.Length;
         var size = PaddedRows(n);
@@ -75,7 +79,6 @@ internal static class MedianKernel
         ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
         var stride = (nint)batch.Stride;
         ref var t = ref tile[0];
-        var inf = Vector256.Create(float.PositiveInfinity);
         var whole = n / 8 * 8;
         for (var g = 0; g < whole; g += 8)
         {
@@ -90,15 +93,15 @@ internal static class MedianKernel
             ref var o = ref Unsafe.Add(ref t, g);
             for (var v = 0; v < vectors; v++)
             {
-                var c = (nint)(v * 8);
-                var a0 = Vector256.LoadUnsafe(ref r0, (nuint)c);
-                var a1 = Vector256.LoadUnsafe(ref r1, (nuint)c);
-                var a2 = Vector256.LoadUnsafe(ref r2, (nuint)c);
-                var a3 = Vector256.LoadUnsafe(ref r3, (nuint)c);
-                var a4 = Vector256.LoadUnsafe(ref r4, (nuint)c);
-                var a5 = Vector256.LoadUnsafe(ref r5, (nuint)c);
-                var a6 = Vector256.LoadUnsafe(ref r6, (nuint)c);
-                var a7 = Vector256.LoadUnsafe(ref r7, (nuint)c);
+                var c = (nuint)(v * 8);
+                var a0 = Key(Vector256.LoadUnsafe(ref r0, c));
+                var a1 = Key(Vector256.LoadUnsafe(ref r1, c));
+                var a2 = Key(Vector256.LoadUnsafe(ref r2, c));
+                var a3 = Key(Vector256.LoadUnsafe(ref r3, c));
+                var a4 = Key(Vector256.LoadUnsafe(ref r4, c));
+                var a5 = Key(Vector256.LoadUnsafe(ref r5, c));
+                var a6 = Key(Vector256.LoadUnsafe(ref r6, c));
+                var a7 = Key(Vector256.LoadUnsafe(ref r7, c));
                 ColumnSortNetwork.Sort8(ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7);
                 o = a0;
                 Unsafe.Add(ref o, 1) = a1;
@@ -111,46 +114,80 @@ internal static class MedianKernel
                 o = ref Unsafe.Add(ref o, size);
             }
         }
-        // The last partial group is padded with +inf; the groups past the rows are all +inf: sorted already.
+        // The pads: the selection networks read ranks M/2 - 1 and M/2, so half the pads (the smaller half for an
+        // odd N, whose median is then rank M/2 - 1) go below every value; the merge path reads the real ranks and
+        // pads above. In row order the -inf pads come first, so the groups past the rows are sorted already and
+        // only the last partial group needs sorting.
+        var lowPads = size is 16 or 32 or 64 ? (size - n) / 2 : 0;
+        var below = Key(Vector256.Create(float.NegativeInfinity));
+        var above = Key(Vector256.Create(float.PositiveInfinity));
         var filled = whole < n ? whole + 8 : whole;
+        var lowRank = (n - 1) / 2 + lowPads;
+        var highRank = n / 2 + lowPads;
         for (var v = 0; v < vectors; v++)
         {
             ref var run = ref Unsafe.Add(ref t, v * size);
-            if (whole < n)
+            if (n < size)
             {
-                for (var r = whole; r < n; r++) Unsafe.Add(ref run, r) = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + b + v * 8));
-                for (var r = n; r < filled; r++) Unsafe.Add(ref run, r) = inf;
-                ColumnSortNetwork.Sort8(ref Unsafe.Add(ref run, whole));
+                for (var r = whole; r < n; r++) Unsafe.Add(ref run, r) = Key(Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + b + v * 8)));
+                for (var r = n; r < size; r++) Unsafe.Add(ref run, r) = r - n < lowPads ? below : above;
+                if (whole < n) ColumnSortNetwork.Sort8(ref Unsafe.Add(ref run, whole));
             }
-            for (var r = filled; r < size; r++) Unsafe.Add(ref run, r) = inf;
-            Select(tile.Slice(v * size, size), n, result.Slice(v * 8, 8));
+            Vector256<int> low, high;
+            switch (size)
+            {
+                case 8:
+                    low = Unsafe.Add(ref run, lowRank);
+                    high = Unsafe.Add(ref run, highRank);
+                    break;
+                case 16:
+                    MedianSelectionNetwork.Middle16(ref run, out low, out high);
+                    break;
+                case 32:
+                    MedianSelectionNetwork.Middle32(ref run, out low, out high);
+                    break;
+                case 64:
+                    MedianSelectionNetwork.Middle64(ref run, out low, out high);
+                    break;
+                default:
+                    SelectFromHalves(tile.Slice(v * size, size), lowRank, highRank, out low, out high);
+                    break;
+            }
+            if (n % 2 == 1) high = low;
+            var (al, ah) = Vector256.Widen(Value(low));
+            var (bl, bh) = Vector256.Widen(Value(high));
+            var halfOf = Vector256.Create(0.5);
+            ((al + bl) * halfOf).CopyTo(result[(v * 8)..]);
+            ((ah + bh) * halfOf).CopyTo(result[(v * 8 + 4)..]);
         }
     }
 
-    /// <summary>The medians of one vector's eight columns, from its sorted runs of eight, in float64.</summary>
-    private static void Select(Span<Vector256<float>> tile, int n, Span<double> result)
+    /// <summary>
+    /// Ranks <paramref name="lowRank"/> and <paramref name="highRank"/> of one vector's runs of eight (M of at
+    /// least 16): merged into two sorted halves, each rank selected from the halves without the last merge.
+    /// </summary>
+    private static void SelectFromHalves(Span<Vector256<int>> tile, int lowRank, int highRank, out Vector256<int> low, out Vector256<int> high)
     {
         ref var t = ref tile[0];
-        var low = (n - 1) / 2;
-        var high = n / 2;
-        Vector256<float> a, b;
-        if (tile.Length == 8)
-        {
-            a = tile[low];
-            b = tile[high];
-        }
-        else
-        {
-            var half = tile.Length / 2;
-            ColumnSortNetwork.MergeRuns(tile, half);
-            ref var second = ref Unsafe.Add(ref t, half);
-            a = ColumnSortNetwork.Select(ref t, ref second, half, low);
-            b = high == low ? a : ColumnSortNetwork.Select(ref t, ref second, half, high);
-        }
-        var (al, ah) = Vector256.Widen(a);
-        var (bl, bh) = Vector256.Widen(b);
-        var halfOf = Vector256.Create(0.5);
-        ((al + bl) * halfOf).CopyTo(result);
-        ((ah + bh) * halfOf).CopyTo(result[4..]);
+        var half = tile.Length / 2;
+        ColumnSortNetwork.MergeRuns(tile, half);
+        ref var second = ref Unsafe.Add(ref t, half);
+        low = ColumnSortNetwork.Select(ref t, ref second, half, lowRank);
+        high = highRank == lowRank ? low : ColumnSortNetwork.Select(ref t, ref second, half, highRank);
     }
+
+    /// <summary>
+    /// The float's order-preserving int key: non-negative floats keep their bits, negative ones flip the
+    /// magnitude bits so that a larger magnitude is a smaller key. The mapping is its own inverse.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Key(Vector256<float> value)
+    {
+        var bits = value.AsInt32();
+        return bits ^ ((bits >> 31) & Vector256.Create(0x7FFFFFFF));
+    }
+
+    /// <summary>The float whose <see cref="Key"/> is <paramref name="key"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Value(Vector256<int> key) => (key ^ ((key >> 31) & Vector256.Create(0x7FFFFFFF))).AsSingle();
 }
