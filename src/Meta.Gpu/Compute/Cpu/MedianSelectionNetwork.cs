@@ -11,533 +11,982 @@ namespace Meta.Gpu.Compute.Cpu;
 /// a split-point select of the middle pair from two sorted halves took about 32, 190 and 700.
 /// </summary>
 /// <remarks>
-/// Generated (one line per comparator, in depth-first merge order so that a finished run is read soon after it
-/// is made, which keeps the live keys few for the register allocator); the keys stay in locals, never passed by
-/// reference, so the JIT can keep them in registers. By the 0-1 principle the outputs are the exact order
+/// Generated (build/median-selection-network.py) with the registers allocated by hand: the keys live in sixteen
+/// locals r0..r15 (the sixteen ymm registers of AVX2), a comparator writes its min into a free local and its max
+/// over one input, and when none is free the key read furthest ahead goes back to its own row of the tile (the
+/// run's rows are free to overwrite) and is read again when needed. A key read only once comes straight from
+/// the tile as the instruction's memory operand. Left to the JIT, sixty-four locals spilled about 260 times for
+/// M = 64; this way it takes 106 stores. The comparators run in depth-first merge order, a ready comparator
+/// whose inputs were touched most recently first. By the 0-1 principle the outputs are the exact order
 /// statistics whatever the ties: a comparator network moves values, never changes them.
 /// </remarks>
 [SkipLocalsInit]
 internal static class MedianSelectionNetwork
 {
-    /// <summary>The middle pair (ranks 7 and 8) of the 16 keys at <paramref name="t"/>, 2 sorted runs of eight.</summary>
+    /// <summary>The middle pair (ranks 7 and 8) of the 16 keys at <paramref name="t"/>, two sorted runs of eight; overwrites them.</summary>
     public static void Middle16(ref Vector256<int> t, out Vector256<int> low, out Vector256<int> high)
     {
-        var w0 = t;
-        var w8 = Unsafe.Add(ref t, 8);
-        w8 = Vector256.MaxNative(w0, w8);
-        var w4 = Unsafe.Add(ref t, 4);
-        var w12 = Unsafe.Add(ref t, 12);
-        w4 = Vector256.MinNative(w4, w12);
-        w8 = Vector256.MaxNative(w4, w8);
-        var w2 = Unsafe.Add(ref t, 2);
-        var w10 = Unsafe.Add(ref t, 10);
-        w10 = Vector256.MaxNative(w2, w10);
-        var w6 = Unsafe.Add(ref t, 6);
-        var w14 = Unsafe.Add(ref t, 14);
-        w6 = Vector256.MinNative(w6, w14);
-        w6 = Vector256.MinNative(w6, w10);
-        w8 = Vector256.MaxNative(w6, w8);
-        var w1 = Unsafe.Add(ref t, 1);
-        var w9 = Unsafe.Add(ref t, 9);
-        w9 = Vector256.MaxNative(w1, w9);
-        var w5 = Unsafe.Add(ref t, 5);
-        var w13 = Unsafe.Add(ref t, 13);
-        w5 = Vector256.MinNative(w5, w13);
-        w9 = Vector256.MaxNative(w5, w9);
-        var w3 = Unsafe.Add(ref t, 3);
-        var w11 = Unsafe.Add(ref t, 11);
-        w11 = Vector256.MaxNative(w3, w11);
-        var w7 = Unsafe.Add(ref t, 7);
-        var w15 = Unsafe.Add(ref t, 15);
-        w7 = Vector256.MinNative(w7, w15);
-        w7 = Vector256.MinNative(w7, w11);
-        w7 = Vector256.MinNative(w7, w9);
-        { var x = Vector256.MinNative(w7, w8); w8 = Vector256.MaxNative(w7, w8); w7 = x; }
-        low = w7;
-        high = w8;
+        Vector256<int> r0, r1, r2, r3;
+        r0 = Vector256.MaxNative(Unsafe.Add(ref t, 8), t);
+        r1 = Vector256.MinNative(Unsafe.Add(ref t, 4), Unsafe.Add(ref t, 12));
+        r0 = Vector256.MaxNative(r0, r1);
+        r1 = Vector256.MaxNative(Unsafe.Add(ref t, 10), Unsafe.Add(ref t, 2));
+        r2 = Vector256.MinNative(Unsafe.Add(ref t, 6), Unsafe.Add(ref t, 14));
+        r2 = Vector256.MinNative(r2, r1);
+        r0 = Vector256.MaxNative(r0, r2);
+        r1 = Vector256.MaxNative(Unsafe.Add(ref t, 9), Unsafe.Add(ref t, 1));
+        r2 = Vector256.MinNative(Unsafe.Add(ref t, 5), Unsafe.Add(ref t, 13));
+        r1 = Vector256.MaxNative(r1, r2);
+        r2 = Vector256.MaxNative(Unsafe.Add(ref t, 11), Unsafe.Add(ref t, 3));
+        r3 = Vector256.MinNative(Unsafe.Add(ref t, 7), Unsafe.Add(ref t, 15));
+        r3 = Vector256.MinNative(r3, r2);
+        r3 = Vector256.MinNative(r3, r1);
+        r1 = Vector256.MinNative(r3, r0);
+        r0 = Vector256.MaxNative(r3, r0);
+        low = r1;
+        high = r0;
     }
 
-    /// <summary>The middle pair (ranks 15 and 16) of the 32 keys at <paramref name="t"/>, 4 sorted runs of eight.</summary>
+    /// <summary>The middle pair (ranks 15 and 16) of the 32 keys at <paramref name="t"/>, four sorted runs of eight; overwrites them.</summary>
     public static void Middle32(ref Vector256<int> t, out Vector256<int> low, out Vector256<int> high)
     {
-        var w0 = t;
-        var w8 = Unsafe.Add(ref t, 8);
-        { var x = Vector256.MinNative(w0, w8); w8 = Vector256.MaxNative(w0, w8); w0 = x; }
-        var w4 = Unsafe.Add(ref t, 4);
-        var w12 = Unsafe.Add(ref t, 12);
-        { var x = Vector256.MinNative(w4, w12); w12 = Vector256.MaxNative(w4, w12); w4 = x; }
-        { var x = Vector256.MinNative(w4, w8); w8 = Vector256.MaxNative(w4, w8); w4 = x; }
-        var w2 = Unsafe.Add(ref t, 2);
-        var w10 = Unsafe.Add(ref t, 10);
-        { var x = Vector256.MinNative(w2, w10); w10 = Vector256.MaxNative(w2, w10); w2 = x; }
-        var w6 = Unsafe.Add(ref t, 6);
-        var w14 = Unsafe.Add(ref t, 14);
-        { var x = Vector256.MinNative(w6, w14); w14 = Vector256.MaxNative(w6, w14); w6 = x; }
-        { var x = Vector256.MinNative(w6, w10); w10 = Vector256.MaxNative(w6, w10); w6 = x; }
-        { var x = Vector256.MinNative(w2, w4); w4 = Vector256.MaxNative(w2, w4); w2 = x; }
-        { var x = Vector256.MinNative(w6, w8); w8 = Vector256.MaxNative(w6, w8); w6 = x; }
-        { var x = Vector256.MinNative(w10, w12); w12 = Vector256.MaxNative(w10, w12); w10 = x; }
-        var w1 = Unsafe.Add(ref t, 1);
-        var w9 = Unsafe.Add(ref t, 9);
-        { var x = Vector256.MinNative(w1, w9); w9 = Vector256.MaxNative(w1, w9); w1 = x; }
-        var w5 = Unsafe.Add(ref t, 5);
-        var w13 = Unsafe.Add(ref t, 13);
-        { var x = Vector256.MinNative(w5, w13); w13 = Vector256.MaxNative(w5, w13); w5 = x; }
-        { var x = Vector256.MinNative(w5, w9); w9 = Vector256.MaxNative(w5, w9); w5 = x; }
-        var w3 = Unsafe.Add(ref t, 3);
-        var w11 = Unsafe.Add(ref t, 11);
-        { var x = Vector256.MinNative(w3, w11); w11 = Vector256.MaxNative(w3, w11); w3 = x; }
-        var w7 = Unsafe.Add(ref t, 7);
-        var w15 = Unsafe.Add(ref t, 15);
-        { var x = Vector256.MinNative(w7, w15); w15 = Vector256.MaxNative(w7, w15); w7 = x; }
-        { var x = Vector256.MinNative(w7, w11); w11 = Vector256.MaxNative(w7, w11); w7 = x; }
-        { var x = Vector256.MinNative(w3, w5); w5 = Vector256.MaxNative(w3, w5); w3 = x; }
-        { var x = Vector256.MinNative(w7, w9); w9 = Vector256.MaxNative(w7, w9); w7 = x; }
-        { var x = Vector256.MinNative(w11, w13); w13 = Vector256.MaxNative(w11, w13); w11 = x; }
-        { var x = Vector256.MinNative(w1, w2); w2 = Vector256.MaxNative(w1, w2); w1 = x; }
-        { var x = Vector256.MinNative(w3, w4); w4 = Vector256.MaxNative(w3, w4); w3 = x; }
-        { var x = Vector256.MinNative(w5, w6); w6 = Vector256.MaxNative(w5, w6); w5 = x; }
-        { var x = Vector256.MinNative(w7, w8); w8 = Vector256.MaxNative(w7, w8); w7 = x; }
-        { var x = Vector256.MinNative(w9, w10); w10 = Vector256.MaxNative(w9, w10); w9 = x; }
-        { var x = Vector256.MinNative(w11, w12); w12 = Vector256.MaxNative(w11, w12); w11 = x; }
-        { var x = Vector256.MinNative(w13, w14); w14 = Vector256.MaxNative(w13, w14); w13 = x; }
-        var w16 = Unsafe.Add(ref t, 16);
-        var w24 = Unsafe.Add(ref t, 24);
-        { var x = Vector256.MinNative(w16, w24); w24 = Vector256.MaxNative(w16, w24); w16 = x; }
-        var w20 = Unsafe.Add(ref t, 20);
-        var w28 = Unsafe.Add(ref t, 28);
-        { var x = Vector256.MinNative(w20, w28); w28 = Vector256.MaxNative(w20, w28); w20 = x; }
-        { var x = Vector256.MinNative(w20, w24); w24 = Vector256.MaxNative(w20, w24); w20 = x; }
-        var w18 = Unsafe.Add(ref t, 18);
-        var w26 = Unsafe.Add(ref t, 26);
-        { var x = Vector256.MinNative(w18, w26); w26 = Vector256.MaxNative(w18, w26); w18 = x; }
-        var w22 = Unsafe.Add(ref t, 22);
-        var w30 = Unsafe.Add(ref t, 30);
-        { var x = Vector256.MinNative(w22, w30); w30 = Vector256.MaxNative(w22, w30); w22 = x; }
-        { var x = Vector256.MinNative(w22, w26); w26 = Vector256.MaxNative(w22, w26); w22 = x; }
-        { var x = Vector256.MinNative(w18, w20); w20 = Vector256.MaxNative(w18, w20); w18 = x; }
-        { var x = Vector256.MinNative(w22, w24); w24 = Vector256.MaxNative(w22, w24); w22 = x; }
-        { var x = Vector256.MinNative(w26, w28); w28 = Vector256.MaxNative(w26, w28); w26 = x; }
-        var w17 = Unsafe.Add(ref t, 17);
-        var w25 = Unsafe.Add(ref t, 25);
-        { var x = Vector256.MinNative(w17, w25); w25 = Vector256.MaxNative(w17, w25); w17 = x; }
-        var w21 = Unsafe.Add(ref t, 21);
-        var w29 = Unsafe.Add(ref t, 29);
-        { var x = Vector256.MinNative(w21, w29); w29 = Vector256.MaxNative(w21, w29); w21 = x; }
-        { var x = Vector256.MinNative(w21, w25); w25 = Vector256.MaxNative(w21, w25); w21 = x; }
-        var w19 = Unsafe.Add(ref t, 19);
-        var w27 = Unsafe.Add(ref t, 27);
-        { var x = Vector256.MinNative(w19, w27); w27 = Vector256.MaxNative(w19, w27); w19 = x; }
-        var w23 = Unsafe.Add(ref t, 23);
-        var w31 = Unsafe.Add(ref t, 31);
-        { var x = Vector256.MinNative(w23, w31); w31 = Vector256.MaxNative(w23, w31); w23 = x; }
-        { var x = Vector256.MinNative(w23, w27); w27 = Vector256.MaxNative(w23, w27); w23 = x; }
-        { var x = Vector256.MinNative(w19, w21); w21 = Vector256.MaxNative(w19, w21); w19 = x; }
-        { var x = Vector256.MinNative(w23, w25); w25 = Vector256.MaxNative(w23, w25); w23 = x; }
-        { var x = Vector256.MinNative(w27, w29); w29 = Vector256.MaxNative(w27, w29); w27 = x; }
-        { var x = Vector256.MinNative(w17, w18); w18 = Vector256.MaxNative(w17, w18); w17 = x; }
-        { var x = Vector256.MinNative(w19, w20); w20 = Vector256.MaxNative(w19, w20); w19 = x; }
-        { var x = Vector256.MinNative(w21, w22); w22 = Vector256.MaxNative(w21, w22); w21 = x; }
-        { var x = Vector256.MinNative(w23, w24); w24 = Vector256.MaxNative(w23, w24); w23 = x; }
-        { var x = Vector256.MinNative(w25, w26); w26 = Vector256.MaxNative(w25, w26); w25 = x; }
-        { var x = Vector256.MinNative(w27, w28); w28 = Vector256.MaxNative(w27, w28); w27 = x; }
-        { var x = Vector256.MinNative(w29, w30); w30 = Vector256.MaxNative(w29, w30); w29 = x; }
-        w16 = Vector256.MaxNative(w0, w16);
-        w8 = Vector256.MinNative(w8, w24);
-        w16 = Vector256.MaxNative(w8, w16);
-        w20 = Vector256.MaxNative(w4, w20);
-        w12 = Vector256.MinNative(w12, w28);
-        w12 = Vector256.MinNative(w12, w20);
-        w16 = Vector256.MaxNative(w12, w16);
-        w18 = Vector256.MaxNative(w2, w18);
-        w10 = Vector256.MinNative(w10, w26);
-        w18 = Vector256.MaxNative(w10, w18);
-        w22 = Vector256.MaxNative(w6, w22);
-        w14 = Vector256.MinNative(w14, w30);
-        w14 = Vector256.MinNative(w14, w22);
-        w14 = Vector256.MinNative(w14, w18);
-        w16 = Vector256.MaxNative(w14, w16);
-        w17 = Vector256.MaxNative(w1, w17);
-        w9 = Vector256.MinNative(w9, w25);
-        w17 = Vector256.MaxNative(w9, w17);
-        w21 = Vector256.MaxNative(w5, w21);
-        w13 = Vector256.MinNative(w13, w29);
-        w13 = Vector256.MinNative(w13, w21);
-        w17 = Vector256.MaxNative(w13, w17);
-        w19 = Vector256.MaxNative(w3, w19);
-        w11 = Vector256.MinNative(w11, w27);
-        w19 = Vector256.MaxNative(w11, w19);
-        w23 = Vector256.MaxNative(w7, w23);
-        w15 = Vector256.MinNative(w15, w31);
-        w15 = Vector256.MinNative(w15, w23);
-        w15 = Vector256.MinNative(w15, w19);
-        w15 = Vector256.MinNative(w15, w17);
-        { var x = Vector256.MinNative(w15, w16); w16 = Vector256.MaxNative(w15, w16); w15 = x; }
-        low = w15;
-        high = w16;
+        Vector256<int> r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15;
+        r0 = t;
+        r1 = Unsafe.Add(ref t, 8);
+        r2 = Vector256.MinNative(r0, r1);
+        r1 = Vector256.MaxNative(r0, r1);
+        r0 = Unsafe.Add(ref t, 4);
+        r3 = Unsafe.Add(ref t, 12);
+        r4 = Vector256.MinNative(r0, r3);
+        r3 = Vector256.MaxNative(r0, r3);
+        r0 = Vector256.MinNative(r4, r1);
+        r1 = Vector256.MaxNative(r4, r1);
+        r4 = Unsafe.Add(ref t, 2);
+        r5 = Unsafe.Add(ref t, 10);
+        r6 = Vector256.MinNative(r4, r5);
+        r5 = Vector256.MaxNative(r4, r5);
+        r4 = Vector256.MinNative(r6, r0);
+        r0 = Vector256.MaxNative(r6, r0);
+        r6 = Unsafe.Add(ref t, 6);
+        r7 = Unsafe.Add(ref t, 14);
+        r8 = Vector256.MinNative(r6, r7);
+        r7 = Vector256.MaxNative(r6, r7);
+        r6 = Vector256.MinNative(r8, r5);
+        r5 = Vector256.MaxNative(r8, r5);
+        r8 = Vector256.MinNative(r6, r1);
+        r1 = Vector256.MaxNative(r6, r1);
+        r6 = Vector256.MinNative(r5, r3);
+        r3 = Vector256.MaxNative(r5, r3);
+        r5 = Unsafe.Add(ref t, 1);
+        r9 = Unsafe.Add(ref t, 9);
+        r10 = Vector256.MinNative(r5, r9);
+        r9 = Vector256.MaxNative(r5, r9);
+        r5 = Vector256.MinNative(r10, r4);
+        r4 = Vector256.MaxNative(r10, r4);
+        r10 = Unsafe.Add(ref t, 5);
+        r11 = Unsafe.Add(ref t, 13);
+        r12 = Vector256.MinNative(r10, r11);
+        r11 = Vector256.MaxNative(r10, r11);
+        r10 = Vector256.MinNative(r12, r9);
+        r9 = Vector256.MaxNative(r12, r9);
+        r12 = Unsafe.Add(ref t, 3);
+        r13 = Unsafe.Add(ref t, 11);
+        r14 = Vector256.MinNative(r12, r13);
+        r13 = Vector256.MaxNative(r12, r13);
+        r12 = Vector256.MinNative(r14, r10);
+        r10 = Vector256.MaxNative(r14, r10);
+        r14 = Vector256.MinNative(r10, r8);
+        r8 = Vector256.MaxNative(r10, r8);
+        r10 = Vector256.MinNative(r12, r0);
+        r0 = Vector256.MaxNative(r12, r0);
+        r12 = Unsafe.Add(ref t, 7);
+        r15 = Unsafe.Add(ref t, 15);
+        Unsafe.Add(ref t, 5) = r14;
+        r14 = Vector256.MinNative(r12, r15);
+        r15 = Vector256.MaxNative(r12, r15);
+        r12 = Vector256.MinNative(r14, r13);
+        r13 = Vector256.MaxNative(r14, r13);
+        r14 = Vector256.MinNative(r12, r9);
+        r9 = Vector256.MaxNative(r12, r9);
+        r12 = Vector256.MinNative(r13, r11);
+        r11 = Vector256.MaxNative(r13, r11);
+        r13 = Vector256.MinNative(r12, r3);
+        r3 = Vector256.MaxNative(r12, r3);
+        r12 = Vector256.MinNative(r9, r6);
+        r6 = Vector256.MaxNative(r9, r6);
+        r9 = Vector256.MinNative(r14, r1);
+        r1 = Vector256.MaxNative(r14, r1);
+        r14 = Vector256.MinNative(r11, r7);
+        r7 = Vector256.MaxNative(r11, r7);
+        r11 = Unsafe.Add(ref t, 16);
+        Unsafe.Add(ref t, 15) = r15;
+        r15 = Unsafe.Add(ref t, 24);
+        Unsafe.Add(ref t, 11) = r13;
+        r13 = Vector256.MinNative(r11, r15);
+        r15 = Vector256.MaxNative(r11, r15);
+        r13 = Vector256.MaxNative(r13, r2);
+        r2 = Unsafe.Add(ref t, 20);
+        r11 = Unsafe.Add(ref t, 28);
+        Unsafe.Add(ref t, 12) = r3;
+        r3 = Vector256.MinNative(r2, r11);
+        r11 = Vector256.MaxNative(r2, r11);
+        r2 = Vector256.MinNative(r3, r15);
+        r15 = Vector256.MaxNative(r3, r15);
+        r3 = Unsafe.Add(ref t, 18);
+        Unsafe.Add(ref t, 9) = r12;
+        r12 = Unsafe.Add(ref t, 26);
+        Unsafe.Add(ref t, 10) = r6;
+        r6 = Vector256.MinNative(r3, r12);
+        r12 = Vector256.MaxNative(r3, r12);
+        r3 = Vector256.MinNative(r6, r2);
+        r2 = Vector256.MaxNative(r6, r2);
+        r6 = Unsafe.Add(ref t, 22);
+        Unsafe.Add(ref t, 7) = r9;
+        r9 = Unsafe.Add(ref t, 30);
+        Unsafe.Add(ref t, 16) = r13;
+        r13 = Vector256.MinNative(r6, r9);
+        r9 = Vector256.MaxNative(r6, r9);
+        r6 = Vector256.MinNative(r13, r12);
+        r12 = Vector256.MaxNative(r13, r12);
+        r13 = Vector256.MinNative(r6, r15);
+        r15 = Vector256.MaxNative(r6, r15);
+        r6 = Vector256.MinNative(r12, r11);
+        r11 = Vector256.MaxNative(r12, r11);
+        r12 = Unsafe.Add(ref t, 17);
+        Unsafe.Add(ref t, 8) = r1;
+        r1 = Unsafe.Add(ref t, 25);
+        Unsafe.Add(ref t, 13) = r14;
+        r14 = Vector256.MinNative(r12, r1);
+        r1 = Vector256.MaxNative(r12, r1);
+        r12 = Vector256.MinNative(r14, r3);
+        r3 = Vector256.MaxNative(r14, r3);
+        r3 = Vector256.MaxNative(r3, r4);
+        r12 = Vector256.MaxNative(r12, r5);
+        r4 = Unsafe.Add(ref t, 21);
+        r5 = Unsafe.Add(ref t, 29);
+        r14 = Vector256.MinNative(r4, r5);
+        r5 = Vector256.MaxNative(r4, r5);
+        r4 = Vector256.MinNative(r14, r1);
+        r1 = Vector256.MaxNative(r14, r1);
+        r14 = Unsafe.Add(ref t, 19);
+        Unsafe.Add(ref t, 17) = r12;
+        r12 = Unsafe.Add(ref t, 27);
+        Unsafe.Add(ref t, 18) = r3;
+        r3 = Vector256.MinNative(r14, r12);
+        r12 = Vector256.MaxNative(r14, r12);
+        r14 = Vector256.MinNative(r3, r4);
+        r4 = Vector256.MaxNative(r3, r4);
+        r3 = Vector256.MinNative(r4, r13);
+        r13 = Vector256.MaxNative(r4, r13);
+        r4 = Vector256.MinNative(r14, r2);
+        r2 = Vector256.MaxNative(r14, r2);
+        r2 = Vector256.MaxNative(r2, r0);
+        r4 = Vector256.MaxNative(r4, r10);
+        r13 = Vector256.MaxNative(r13, r8);
+        r3 = Vector256.MaxNative(r3, Unsafe.Add(ref t, 5));
+        r0 = Unsafe.Add(ref t, 23);
+        r8 = Unsafe.Add(ref t, 31);
+        r10 = Vector256.MinNative(r0, r8);
+        r8 = Vector256.MaxNative(r0, r8);
+        r0 = Vector256.MinNative(r10, r12);
+        r12 = Vector256.MaxNative(r10, r12);
+        r10 = Vector256.MinNative(r0, r1);
+        r1 = Vector256.MaxNative(r0, r1);
+        r0 = Vector256.MinNative(r12, r5);
+        r5 = Vector256.MaxNative(r12, r5);
+        r12 = Vector256.MinNative(r0, r11);
+        r11 = Vector256.MaxNative(r0, r11);
+        r0 = Vector256.MinNative(r1, r6);
+        r6 = Vector256.MaxNative(r1, r6);
+        r1 = Vector256.MinNative(r10, r15);
+        r15 = Vector256.MaxNative(r10, r15);
+        r10 = Vector256.MinNative(r5, r9);
+        r9 = Vector256.MaxNative(r5, r9);
+        r7 = Vector256.MinNative(r7, r9);
+        r7 = Vector256.MinNative(r7, r13);
+        r10 = Vector256.MinNative(r10, Unsafe.Add(ref t, 13));
+        r10 = Vector256.MinNative(r10, r3);
+        r15 = Vector256.MinNative(r15, Unsafe.Add(ref t, 8));
+        r15 = Vector256.MaxNative(r15, Unsafe.Add(ref t, 16));
+        r1 = Vector256.MaxNative(r1, Unsafe.Add(ref t, 7));
+        r6 = Vector256.MinNative(r6, Unsafe.Add(ref t, 10));
+        r6 = Vector256.MaxNative(r6, Unsafe.Add(ref t, 18));
+        r7 = Vector256.MinNative(r7, r6);
+        r0 = Vector256.MinNative(r0, Unsafe.Add(ref t, 9));
+        r0 = Vector256.MaxNative(r0, Unsafe.Add(ref t, 17));
+        r0 = Vector256.MaxNative(r0, r10);
+        r11 = Vector256.MinNative(r11, Unsafe.Add(ref t, 12));
+        r11 = Vector256.MinNative(r11, r2);
+        r15 = Vector256.MaxNative(r15, r11);
+        r15 = Vector256.MaxNative(r15, r7);
+        r12 = Vector256.MinNative(r12, Unsafe.Add(ref t, 11));
+        r4 = Vector256.MaxNative(r4, r12);
+        r8 = Vector256.MinNative(r8, Unsafe.Add(ref t, 15));
+        r8 = Vector256.MinNative(r8, r1);
+        r8 = Vector256.MinNative(r8, r4);
+        r8 = Vector256.MinNative(r8, r0);
+        r0 = Vector256.MinNative(r8, r15);
+        r15 = Vector256.MaxNative(r8, r15);
+        low = r0;
+        high = r15;
     }
 
-    /// <summary>The middle pair (ranks 31 and 32) of the 64 keys at <paramref name="t"/>, eight sorted runs of eight.</summary>
+    /// <summary>The middle pair (ranks 31 and 32) of the 64 keys at <paramref name="t"/>, eight sorted runs of eight; overwrites them.</summary>
     public static void Middle64(ref Vector256<int> t, out Vector256<int> low, out Vector256<int> high)
     {
-        var w0 = t;
-        var w8 = Unsafe.Add(ref t, 8);
-        { var x = Vector256.MinNative(w0, w8); w8 = Vector256.MaxNative(w0, w8); w0 = x; }
-        var w4 = Unsafe.Add(ref t, 4);
-        var w12 = Unsafe.Add(ref t, 12);
-        { var x = Vector256.MinNative(w4, w12); w12 = Vector256.MaxNative(w4, w12); w4 = x; }
-        { var x = Vector256.MinNative(w4, w8); w8 = Vector256.MaxNative(w4, w8); w4 = x; }
-        var w2 = Unsafe.Add(ref t, 2);
-        var w10 = Unsafe.Add(ref t, 10);
-        { var x = Vector256.MinNative(w2, w10); w10 = Vector256.MaxNative(w2, w10); w2 = x; }
-        var w6 = Unsafe.Add(ref t, 6);
-        var w14 = Unsafe.Add(ref t, 14);
-        { var x = Vector256.MinNative(w6, w14); w14 = Vector256.MaxNative(w6, w14); w6 = x; }
-        { var x = Vector256.MinNative(w6, w10); w10 = Vector256.MaxNative(w6, w10); w6 = x; }
-        { var x = Vector256.MinNative(w2, w4); w4 = Vector256.MaxNative(w2, w4); w2 = x; }
-        { var x = Vector256.MinNative(w6, w8); w8 = Vector256.MaxNative(w6, w8); w6 = x; }
-        { var x = Vector256.MinNative(w10, w12); w12 = Vector256.MaxNative(w10, w12); w10 = x; }
-        var w1 = Unsafe.Add(ref t, 1);
-        var w9 = Unsafe.Add(ref t, 9);
-        { var x = Vector256.MinNative(w1, w9); w9 = Vector256.MaxNative(w1, w9); w1 = x; }
-        var w5 = Unsafe.Add(ref t, 5);
-        var w13 = Unsafe.Add(ref t, 13);
-        { var x = Vector256.MinNative(w5, w13); w13 = Vector256.MaxNative(w5, w13); w5 = x; }
-        { var x = Vector256.MinNative(w5, w9); w9 = Vector256.MaxNative(w5, w9); w5 = x; }
-        var w3 = Unsafe.Add(ref t, 3);
-        var w11 = Unsafe.Add(ref t, 11);
-        { var x = Vector256.MinNative(w3, w11); w11 = Vector256.MaxNative(w3, w11); w3 = x; }
-        var w7 = Unsafe.Add(ref t, 7);
-        var w15 = Unsafe.Add(ref t, 15);
-        { var x = Vector256.MinNative(w7, w15); w15 = Vector256.MaxNative(w7, w15); w7 = x; }
-        { var x = Vector256.MinNative(w7, w11); w11 = Vector256.MaxNative(w7, w11); w7 = x; }
-        { var x = Vector256.MinNative(w3, w5); w5 = Vector256.MaxNative(w3, w5); w3 = x; }
-        { var x = Vector256.MinNative(w7, w9); w9 = Vector256.MaxNative(w7, w9); w7 = x; }
-        { var x = Vector256.MinNative(w11, w13); w13 = Vector256.MaxNative(w11, w13); w11 = x; }
-        { var x = Vector256.MinNative(w1, w2); w2 = Vector256.MaxNative(w1, w2); w1 = x; }
-        { var x = Vector256.MinNative(w3, w4); w4 = Vector256.MaxNative(w3, w4); w3 = x; }
-        { var x = Vector256.MinNative(w5, w6); w6 = Vector256.MaxNative(w5, w6); w5 = x; }
-        { var x = Vector256.MinNative(w7, w8); w8 = Vector256.MaxNative(w7, w8); w7 = x; }
-        { var x = Vector256.MinNative(w9, w10); w10 = Vector256.MaxNative(w9, w10); w9 = x; }
-        { var x = Vector256.MinNative(w11, w12); w12 = Vector256.MaxNative(w11, w12); w11 = x; }
-        { var x = Vector256.MinNative(w13, w14); w14 = Vector256.MaxNative(w13, w14); w13 = x; }
-        var w16 = Unsafe.Add(ref t, 16);
-        var w24 = Unsafe.Add(ref t, 24);
-        { var x = Vector256.MinNative(w16, w24); w24 = Vector256.MaxNative(w16, w24); w16 = x; }
-        var w20 = Unsafe.Add(ref t, 20);
-        var w28 = Unsafe.Add(ref t, 28);
-        { var x = Vector256.MinNative(w20, w28); w28 = Vector256.MaxNative(w20, w28); w20 = x; }
-        { var x = Vector256.MinNative(w20, w24); w24 = Vector256.MaxNative(w20, w24); w20 = x; }
-        var w18 = Unsafe.Add(ref t, 18);
-        var w26 = Unsafe.Add(ref t, 26);
-        { var x = Vector256.MinNative(w18, w26); w26 = Vector256.MaxNative(w18, w26); w18 = x; }
-        var w22 = Unsafe.Add(ref t, 22);
-        var w30 = Unsafe.Add(ref t, 30);
-        { var x = Vector256.MinNative(w22, w30); w30 = Vector256.MaxNative(w22, w30); w22 = x; }
-        { var x = Vector256.MinNative(w22, w26); w26 = Vector256.MaxNative(w22, w26); w22 = x; }
-        { var x = Vector256.MinNative(w18, w20); w20 = Vector256.MaxNative(w18, w20); w18 = x; }
-        { var x = Vector256.MinNative(w22, w24); w24 = Vector256.MaxNative(w22, w24); w22 = x; }
-        { var x = Vector256.MinNative(w26, w28); w28 = Vector256.MaxNative(w26, w28); w26 = x; }
-        var w17 = Unsafe.Add(ref t, 17);
-        var w25 = Unsafe.Add(ref t, 25);
-        { var x = Vector256.MinNative(w17, w25); w25 = Vector256.MaxNative(w17, w25); w17 = x; }
-        var w21 = Unsafe.Add(ref t, 21);
-        var w29 = Unsafe.Add(ref t, 29);
-        { var x = Vector256.MinNative(w21, w29); w29 = Vector256.MaxNative(w21, w29); w21 = x; }
-        { var x = Vector256.MinNative(w21, w25); w25 = Vector256.MaxNative(w21, w25); w21 = x; }
-        var w19 = Unsafe.Add(ref t, 19);
-        var w27 = Unsafe.Add(ref t, 27);
-        { var x = Vector256.MinNative(w19, w27); w27 = Vector256.MaxNative(w19, w27); w19 = x; }
-        var w23 = Unsafe.Add(ref t, 23);
-        var w31 = Unsafe.Add(ref t, 31);
-        { var x = Vector256.MinNative(w23, w31); w31 = Vector256.MaxNative(w23, w31); w23 = x; }
-        { var x = Vector256.MinNative(w23, w27); w27 = Vector256.MaxNative(w23, w27); w23 = x; }
-        { var x = Vector256.MinNative(w19, w21); w21 = Vector256.MaxNative(w19, w21); w19 = x; }
-        { var x = Vector256.MinNative(w23, w25); w25 = Vector256.MaxNative(w23, w25); w23 = x; }
-        { var x = Vector256.MinNative(w27, w29); w29 = Vector256.MaxNative(w27, w29); w27 = x; }
-        { var x = Vector256.MinNative(w17, w18); w18 = Vector256.MaxNative(w17, w18); w17 = x; }
-        { var x = Vector256.MinNative(w19, w20); w20 = Vector256.MaxNative(w19, w20); w19 = x; }
-        { var x = Vector256.MinNative(w21, w22); w22 = Vector256.MaxNative(w21, w22); w21 = x; }
-        { var x = Vector256.MinNative(w23, w24); w24 = Vector256.MaxNative(w23, w24); w23 = x; }
-        { var x = Vector256.MinNative(w25, w26); w26 = Vector256.MaxNative(w25, w26); w25 = x; }
-        { var x = Vector256.MinNative(w27, w28); w28 = Vector256.MaxNative(w27, w28); w27 = x; }
-        { var x = Vector256.MinNative(w29, w30); w30 = Vector256.MaxNative(w29, w30); w29 = x; }
-        { var x = Vector256.MinNative(w0, w16); w16 = Vector256.MaxNative(w0, w16); w0 = x; }
-        { var x = Vector256.MinNative(w8, w24); w24 = Vector256.MaxNative(w8, w24); w8 = x; }
-        { var x = Vector256.MinNative(w8, w16); w16 = Vector256.MaxNative(w8, w16); w8 = x; }
-        { var x = Vector256.MinNative(w4, w20); w20 = Vector256.MaxNative(w4, w20); w4 = x; }
-        { var x = Vector256.MinNative(w12, w28); w28 = Vector256.MaxNative(w12, w28); w12 = x; }
-        { var x = Vector256.MinNative(w12, w20); w20 = Vector256.MaxNative(w12, w20); w12 = x; }
-        { var x = Vector256.MinNative(w4, w8); w8 = Vector256.MaxNative(w4, w8); w4 = x; }
-        { var x = Vector256.MinNative(w12, w16); w16 = Vector256.MaxNative(w12, w16); w12 = x; }
-        { var x = Vector256.MinNative(w20, w24); w24 = Vector256.MaxNative(w20, w24); w20 = x; }
-        { var x = Vector256.MinNative(w2, w18); w18 = Vector256.MaxNative(w2, w18); w2 = x; }
-        { var x = Vector256.MinNative(w10, w26); w26 = Vector256.MaxNative(w10, w26); w10 = x; }
-        { var x = Vector256.MinNative(w10, w18); w18 = Vector256.MaxNative(w10, w18); w10 = x; }
-        { var x = Vector256.MinNative(w6, w22); w22 = Vector256.MaxNative(w6, w22); w6 = x; }
-        { var x = Vector256.MinNative(w14, w30); w30 = Vector256.MaxNative(w14, w30); w14 = x; }
-        { var x = Vector256.MinNative(w14, w22); w22 = Vector256.MaxNative(w14, w22); w14 = x; }
-        { var x = Vector256.MinNative(w6, w10); w10 = Vector256.MaxNative(w6, w10); w6 = x; }
-        { var x = Vector256.MinNative(w14, w18); w18 = Vector256.MaxNative(w14, w18); w14 = x; }
-        { var x = Vector256.MinNative(w22, w26); w26 = Vector256.MaxNative(w22, w26); w22 = x; }
-        { var x = Vector256.MinNative(w2, w4); w4 = Vector256.MaxNative(w2, w4); w2 = x; }
-        { var x = Vector256.MinNative(w6, w8); w8 = Vector256.MaxNative(w6, w8); w6 = x; }
-        { var x = Vector256.MinNative(w10, w12); w12 = Vector256.MaxNative(w10, w12); w10 = x; }
-        { var x = Vector256.MinNative(w14, w16); w16 = Vector256.MaxNative(w14, w16); w14 = x; }
-        { var x = Vector256.MinNative(w18, w20); w20 = Vector256.MaxNative(w18, w20); w18 = x; }
-        { var x = Vector256.MinNative(w22, w24); w24 = Vector256.MaxNative(w22, w24); w22 = x; }
-        { var x = Vector256.MinNative(w26, w28); w28 = Vector256.MaxNative(w26, w28); w26 = x; }
-        { var x = Vector256.MinNative(w1, w17); w17 = Vector256.MaxNative(w1, w17); w1 = x; }
-        { var x = Vector256.MinNative(w9, w25); w25 = Vector256.MaxNative(w9, w25); w9 = x; }
-        { var x = Vector256.MinNative(w9, w17); w17 = Vector256.MaxNative(w9, w17); w9 = x; }
-        { var x = Vector256.MinNative(w5, w21); w21 = Vector256.MaxNative(w5, w21); w5 = x; }
-        { var x = Vector256.MinNative(w13, w29); w29 = Vector256.MaxNative(w13, w29); w13 = x; }
-        { var x = Vector256.MinNative(w13, w21); w21 = Vector256.MaxNative(w13, w21); w13 = x; }
-        { var x = Vector256.MinNative(w5, w9); w9 = Vector256.MaxNative(w5, w9); w5 = x; }
-        { var x = Vector256.MinNative(w13, w17); w17 = Vector256.MaxNative(w13, w17); w13 = x; }
-        { var x = Vector256.MinNative(w21, w25); w25 = Vector256.MaxNative(w21, w25); w21 = x; }
-        { var x = Vector256.MinNative(w3, w19); w19 = Vector256.MaxNative(w3, w19); w3 = x; }
-        { var x = Vector256.MinNative(w11, w27); w27 = Vector256.MaxNative(w11, w27); w11 = x; }
-        { var x = Vector256.MinNative(w11, w19); w19 = Vector256.MaxNative(w11, w19); w11 = x; }
-        { var x = Vector256.MinNative(w7, w23); w23 = Vector256.MaxNative(w7, w23); w7 = x; }
-        { var x = Vector256.MinNative(w15, w31); w31 = Vector256.MaxNative(w15, w31); w15 = x; }
-        { var x = Vector256.MinNative(w15, w23); w23 = Vector256.MaxNative(w15, w23); w15 = x; }
-        { var x = Vector256.MinNative(w7, w11); w11 = Vector256.MaxNative(w7, w11); w7 = x; }
-        { var x = Vector256.MinNative(w15, w19); w19 = Vector256.MaxNative(w15, w19); w15 = x; }
-        { var x = Vector256.MinNative(w23, w27); w27 = Vector256.MaxNative(w23, w27); w23 = x; }
-        { var x = Vector256.MinNative(w3, w5); w5 = Vector256.MaxNative(w3, w5); w3 = x; }
-        { var x = Vector256.MinNative(w7, w9); w9 = Vector256.MaxNative(w7, w9); w7 = x; }
-        { var x = Vector256.MinNative(w11, w13); w13 = Vector256.MaxNative(w11, w13); w11 = x; }
-        { var x = Vector256.MinNative(w15, w17); w17 = Vector256.MaxNative(w15, w17); w15 = x; }
-        { var x = Vector256.MinNative(w19, w21); w21 = Vector256.MaxNative(w19, w21); w19 = x; }
-        { var x = Vector256.MinNative(w23, w25); w25 = Vector256.MaxNative(w23, w25); w23 = x; }
-        { var x = Vector256.MinNative(w27, w29); w29 = Vector256.MaxNative(w27, w29); w27 = x; }
-        { var x = Vector256.MinNative(w1, w2); w2 = Vector256.MaxNative(w1, w2); w1 = x; }
-        { var x = Vector256.MinNative(w3, w4); w4 = Vector256.MaxNative(w3, w4); w3 = x; }
-        { var x = Vector256.MinNative(w5, w6); w6 = Vector256.MaxNative(w5, w6); w5 = x; }
-        { var x = Vector256.MinNative(w7, w8); w8 = Vector256.MaxNative(w7, w8); w7 = x; }
-        { var x = Vector256.MinNative(w9, w10); w10 = Vector256.MaxNative(w9, w10); w9 = x; }
-        { var x = Vector256.MinNative(w11, w12); w12 = Vector256.MaxNative(w11, w12); w11 = x; }
-        { var x = Vector256.MinNative(w13, w14); w14 = Vector256.MaxNative(w13, w14); w13 = x; }
-        { var x = Vector256.MinNative(w15, w16); w16 = Vector256.MaxNative(w15, w16); w15 = x; }
-        { var x = Vector256.MinNative(w17, w18); w18 = Vector256.MaxNative(w17, w18); w17 = x; }
-        { var x = Vector256.MinNative(w19, w20); w20 = Vector256.MaxNative(w19, w20); w19 = x; }
-        { var x = Vector256.MinNative(w21, w22); w22 = Vector256.MaxNative(w21, w22); w21 = x; }
-        { var x = Vector256.MinNative(w23, w24); w24 = Vector256.MaxNative(w23, w24); w23 = x; }
-        { var x = Vector256.MinNative(w25, w26); w26 = Vector256.MaxNative(w25, w26); w25 = x; }
-        { var x = Vector256.MinNative(w27, w28); w28 = Vector256.MaxNative(w27, w28); w27 = x; }
-        { var x = Vector256.MinNative(w29, w30); w30 = Vector256.MaxNative(w29, w30); w29 = x; }
-        var w32 = Unsafe.Add(ref t, 32);
-        var w40 = Unsafe.Add(ref t, 40);
-        { var x = Vector256.MinNative(w32, w40); w40 = Vector256.MaxNative(w32, w40); w32 = x; }
-        var w36 = Unsafe.Add(ref t, 36);
-        var w44 = Unsafe.Add(ref t, 44);
-        { var x = Vector256.MinNative(w36, w44); w44 = Vector256.MaxNative(w36, w44); w36 = x; }
-        { var x = Vector256.MinNative(w36, w40); w40 = Vector256.MaxNative(w36, w40); w36 = x; }
-        var w34 = Unsafe.Add(ref t, 34);
-        var w42 = Unsafe.Add(ref t, 42);
-        { var x = Vector256.MinNative(w34, w42); w42 = Vector256.MaxNative(w34, w42); w34 = x; }
-        var w38 = Unsafe.Add(ref t, 38);
-        var w46 = Unsafe.Add(ref t, 46);
-        { var x = Vector256.MinNative(w38, w46); w46 = Vector256.MaxNative(w38, w46); w38 = x; }
-        { var x = Vector256.MinNative(w38, w42); w42 = Vector256.MaxNative(w38, w42); w38 = x; }
-        { var x = Vector256.MinNative(w34, w36); w36 = Vector256.MaxNative(w34, w36); w34 = x; }
-        { var x = Vector256.MinNative(w38, w40); w40 = Vector256.MaxNative(w38, w40); w38 = x; }
-        { var x = Vector256.MinNative(w42, w44); w44 = Vector256.MaxNative(w42, w44); w42 = x; }
-        var w33 = Unsafe.Add(ref t, 33);
-        var w41 = Unsafe.Add(ref t, 41);
-        { var x = Vector256.MinNative(w33, w41); w41 = Vector256.MaxNative(w33, w41); w33 = x; }
-        var w37 = Unsafe.Add(ref t, 37);
-        var w45 = Unsafe.Add(ref t, 45);
-        { var x = Vector256.MinNative(w37, w45); w45 = Vector256.MaxNative(w37, w45); w37 = x; }
-        { var x = Vector256.MinNative(w37, w41); w41 = Vector256.MaxNative(w37, w41); w37 = x; }
-        var w35 = Unsafe.Add(ref t, 35);
-        var w43 = Unsafe.Add(ref t, 43);
-        { var x = Vector256.MinNative(w35, w43); w43 = Vector256.MaxNative(w35, w43); w35 = x; }
-        var w39 = Unsafe.Add(ref t, 39);
-        var w47 = Unsafe.Add(ref t, 47);
-        { var x = Vector256.MinNative(w39, w47); w47 = Vector256.MaxNative(w39, w47); w39 = x; }
-        { var x = Vector256.MinNative(w39, w43); w43 = Vector256.MaxNative(w39, w43); w39 = x; }
-        { var x = Vector256.MinNative(w35, w37); w37 = Vector256.MaxNative(w35, w37); w35 = x; }
-        { var x = Vector256.MinNative(w39, w41); w41 = Vector256.MaxNative(w39, w41); w39 = x; }
-        { var x = Vector256.MinNative(w43, w45); w45 = Vector256.MaxNative(w43, w45); w43 = x; }
-        { var x = Vector256.MinNative(w33, w34); w34 = Vector256.MaxNative(w33, w34); w33 = x; }
-        { var x = Vector256.MinNative(w35, w36); w36 = Vector256.MaxNative(w35, w36); w35 = x; }
-        { var x = Vector256.MinNative(w37, w38); w38 = Vector256.MaxNative(w37, w38); w37 = x; }
-        { var x = Vector256.MinNative(w39, w40); w40 = Vector256.MaxNative(w39, w40); w39 = x; }
-        { var x = Vector256.MinNative(w41, w42); w42 = Vector256.MaxNative(w41, w42); w41 = x; }
-        { var x = Vector256.MinNative(w43, w44); w44 = Vector256.MaxNative(w43, w44); w43 = x; }
-        { var x = Vector256.MinNative(w45, w46); w46 = Vector256.MaxNative(w45, w46); w45 = x; }
-        var w48 = Unsafe.Add(ref t, 48);
-        var w56 = Unsafe.Add(ref t, 56);
-        { var x = Vector256.MinNative(w48, w56); w56 = Vector256.MaxNative(w48, w56); w48 = x; }
-        var w52 = Unsafe.Add(ref t, 52);
-        var w60 = Unsafe.Add(ref t, 60);
-        { var x = Vector256.MinNative(w52, w60); w60 = Vector256.MaxNative(w52, w60); w52 = x; }
-        { var x = Vector256.MinNative(w52, w56); w56 = Vector256.MaxNative(w52, w56); w52 = x; }
-        var w50 = Unsafe.Add(ref t, 50);
-        var w58 = Unsafe.Add(ref t, 58);
-        { var x = Vector256.MinNative(w50, w58); w58 = Vector256.MaxNative(w50, w58); w50 = x; }
-        var w54 = Unsafe.Add(ref t, 54);
-        var w62 = Unsafe.Add(ref t, 62);
-        { var x = Vector256.MinNative(w54, w62); w62 = Vector256.MaxNative(w54, w62); w54 = x; }
-        { var x = Vector256.MinNative(w54, w58); w58 = Vector256.MaxNative(w54, w58); w54 = x; }
-        { var x = Vector256.MinNative(w50, w52); w52 = Vector256.MaxNative(w50, w52); w50 = x; }
-        { var x = Vector256.MinNative(w54, w56); w56 = Vector256.MaxNative(w54, w56); w54 = x; }
-        { var x = Vector256.MinNative(w58, w60); w60 = Vector256.MaxNative(w58, w60); w58 = x; }
-        var w49 = Unsafe.Add(ref t, 49);
-        var w57 = Unsafe.Add(ref t, 57);
-        { var x = Vector256.MinNative(w49, w57); w57 = Vector256.MaxNative(w49, w57); w49 = x; }
-        var w53 = Unsafe.Add(ref t, 53);
-        var w61 = Unsafe.Add(ref t, 61);
-        { var x = Vector256.MinNative(w53, w61); w61 = Vector256.MaxNative(w53, w61); w53 = x; }
-        { var x = Vector256.MinNative(w53, w57); w57 = Vector256.MaxNative(w53, w57); w53 = x; }
-        var w51 = Unsafe.Add(ref t, 51);
-        var w59 = Unsafe.Add(ref t, 59);
-        { var x = Vector256.MinNative(w51, w59); w59 = Vector256.MaxNative(w51, w59); w51 = x; }
-        var w55 = Unsafe.Add(ref t, 55);
-        var w63 = Unsafe.Add(ref t, 63);
-        { var x = Vector256.MinNative(w55, w63); w63 = Vector256.MaxNative(w55, w63); w55 = x; }
-        { var x = Vector256.MinNative(w55, w59); w59 = Vector256.MaxNative(w55, w59); w55 = x; }
-        { var x = Vector256.MinNative(w51, w53); w53 = Vector256.MaxNative(w51, w53); w51 = x; }
-        { var x = Vector256.MinNative(w55, w57); w57 = Vector256.MaxNative(w55, w57); w55 = x; }
-        { var x = Vector256.MinNative(w59, w61); w61 = Vector256.MaxNative(w59, w61); w59 = x; }
-        { var x = Vector256.MinNative(w49, w50); w50 = Vector256.MaxNative(w49, w50); w49 = x; }
-        { var x = Vector256.MinNative(w51, w52); w52 = Vector256.MaxNative(w51, w52); w51 = x; }
-        { var x = Vector256.MinNative(w53, w54); w54 = Vector256.MaxNative(w53, w54); w53 = x; }
-        { var x = Vector256.MinNative(w55, w56); w56 = Vector256.MaxNative(w55, w56); w55 = x; }
-        { var x = Vector256.MinNative(w57, w58); w58 = Vector256.MaxNative(w57, w58); w57 = x; }
-        { var x = Vector256.MinNative(w59, w60); w60 = Vector256.MaxNative(w59, w60); w59 = x; }
-        { var x = Vector256.MinNative(w61, w62); w62 = Vector256.MaxNative(w61, w62); w61 = x; }
-        { var x = Vector256.MinNative(w32, w48); w48 = Vector256.MaxNative(w32, w48); w32 = x; }
-        { var x = Vector256.MinNative(w40, w56); w56 = Vector256.MaxNative(w40, w56); w40 = x; }
-        { var x = Vector256.MinNative(w40, w48); w48 = Vector256.MaxNative(w40, w48); w40 = x; }
-        { var x = Vector256.MinNative(w36, w52); w52 = Vector256.MaxNative(w36, w52); w36 = x; }
-        { var x = Vector256.MinNative(w44, w60); w60 = Vector256.MaxNative(w44, w60); w44 = x; }
-        { var x = Vector256.MinNative(w44, w52); w52 = Vector256.MaxNative(w44, w52); w44 = x; }
-        { var x = Vector256.MinNative(w36, w40); w40 = Vector256.MaxNative(w36, w40); w36 = x; }
-        { var x = Vector256.MinNative(w44, w48); w48 = Vector256.MaxNative(w44, w48); w44 = x; }
-        { var x = Vector256.MinNative(w52, w56); w56 = Vector256.MaxNative(w52, w56); w52 = x; }
-        { var x = Vector256.MinNative(w34, w50); w50 = Vector256.MaxNative(w34, w50); w34 = x; }
-        { var x = Vector256.MinNative(w42, w58); w58 = Vector256.MaxNative(w42, w58); w42 = x; }
-        { var x = Vector256.MinNative(w42, w50); w50 = Vector256.MaxNative(w42, w50); w42 = x; }
-        { var x = Vector256.MinNative(w38, w54); w54 = Vector256.MaxNative(w38, w54); w38 = x; }
-        { var x = Vector256.MinNative(w46, w62); w62 = Vector256.MaxNative(w46, w62); w46 = x; }
-        { var x = Vector256.MinNative(w46, w54); w54 = Vector256.MaxNative(w46, w54); w46 = x; }
-        { var x = Vector256.MinNative(w38, w42); w42 = Vector256.MaxNative(w38, w42); w38 = x; }
-        { var x = Vector256.MinNative(w46, w50); w50 = Vector256.MaxNative(w46, w50); w46 = x; }
-        { var x = Vector256.MinNative(w54, w58); w58 = Vector256.MaxNative(w54, w58); w54 = x; }
-        { var x = Vector256.MinNative(w34, w36); w36 = Vector256.MaxNative(w34, w36); w34 = x; }
-        { var x = Vector256.MinNative(w38, w40); w40 = Vector256.MaxNative(w38, w40); w38 = x; }
-        { var x = Vector256.MinNative(w42, w44); w44 = Vector256.MaxNative(w42, w44); w42 = x; }
-        { var x = Vector256.MinNative(w46, w48); w48 = Vector256.MaxNative(w46, w48); w46 = x; }
-        { var x = Vector256.MinNative(w50, w52); w52 = Vector256.MaxNative(w50, w52); w50 = x; }
-        { var x = Vector256.MinNative(w54, w56); w56 = Vector256.MaxNative(w54, w56); w54 = x; }
-        { var x = Vector256.MinNative(w58, w60); w60 = Vector256.MaxNative(w58, w60); w58 = x; }
-        { var x = Vector256.MinNative(w33, w49); w49 = Vector256.MaxNative(w33, w49); w33 = x; }
-        { var x = Vector256.MinNative(w41, w57); w57 = Vector256.MaxNative(w41, w57); w41 = x; }
-        { var x = Vector256.MinNative(w41, w49); w49 = Vector256.MaxNative(w41, w49); w41 = x; }
-        { var x = Vector256.MinNative(w37, w53); w53 = Vector256.MaxNative(w37, w53); w37 = x; }
-        { var x = Vector256.MinNative(w45, w61); w61 = Vector256.MaxNative(w45, w61); w45 = x; }
-        { var x = Vector256.MinNative(w45, w53); w53 = Vector256.MaxNative(w45, w53); w45 = x; }
-        { var x = Vector256.MinNative(w37, w41); w41 = Vector256.MaxNative(w37, w41); w37 = x; }
-        { var x = Vector256.MinNative(w45, w49); w49 = Vector256.MaxNative(w45, w49); w45 = x; }
-        { var x = Vector256.MinNative(w53, w57); w57 = Vector256.MaxNative(w53, w57); w53 = x; }
-        { var x = Vector256.MinNative(w35, w51); w51 = Vector256.MaxNative(w35, w51); w35 = x; }
-        { var x = Vector256.MinNative(w43, w59); w59 = Vector256.MaxNative(w43, w59); w43 = x; }
-        { var x = Vector256.MinNative(w43, w51); w51 = Vector256.MaxNative(w43, w51); w43 = x; }
-        { var x = Vector256.MinNative(w39, w55); w55 = Vector256.MaxNative(w39, w55); w39 = x; }
-        { var x = Vector256.MinNative(w47, w63); w63 = Vector256.MaxNative(w47, w63); w47 = x; }
-        { var x = Vector256.MinNative(w47, w55); w55 = Vector256.MaxNative(w47, w55); w47 = x; }
-        { var x = Vector256.MinNative(w39, w43); w43 = Vector256.MaxNative(w39, w43); w39 = x; }
-        { var x = Vector256.MinNative(w47, w51); w51 = Vector256.MaxNative(w47, w51); w47 = x; }
-        { var x = Vector256.MinNative(w55, w59); w59 = Vector256.MaxNative(w55, w59); w55 = x; }
-        { var x = Vector256.MinNative(w35, w37); w37 = Vector256.MaxNative(w35, w37); w35 = x; }
-        { var x = Vector256.MinNative(w39, w41); w41 = Vector256.MaxNative(w39, w41); w39 = x; }
-        { var x = Vector256.MinNative(w43, w45); w45 = Vector256.MaxNative(w43, w45); w43 = x; }
-        { var x = Vector256.MinNative(w47, w49); w49 = Vector256.MaxNative(w47, w49); w47 = x; }
-        { var x = Vector256.MinNative(w51, w53); w53 = Vector256.MaxNative(w51, w53); w51 = x; }
-        { var x = Vector256.MinNative(w55, w57); w57 = Vector256.MaxNative(w55, w57); w55 = x; }
-        { var x = Vector256.MinNative(w59, w61); w61 = Vector256.MaxNative(w59, w61); w59 = x; }
-        { var x = Vector256.MinNative(w33, w34); w34 = Vector256.MaxNative(w33, w34); w33 = x; }
-        { var x = Vector256.MinNative(w35, w36); w36 = Vector256.MaxNative(w35, w36); w35 = x; }
-        { var x = Vector256.MinNative(w37, w38); w38 = Vector256.MaxNative(w37, w38); w37 = x; }
-        { var x = Vector256.MinNative(w39, w40); w40 = Vector256.MaxNative(w39, w40); w39 = x; }
-        { var x = Vector256.MinNative(w41, w42); w42 = Vector256.MaxNative(w41, w42); w41 = x; }
-        { var x = Vector256.MinNative(w43, w44); w44 = Vector256.MaxNative(w43, w44); w43 = x; }
-        { var x = Vector256.MinNative(w45, w46); w46 = Vector256.MaxNative(w45, w46); w45 = x; }
-        { var x = Vector256.MinNative(w47, w48); w48 = Vector256.MaxNative(w47, w48); w47 = x; }
-        { var x = Vector256.MinNative(w49, w50); w50 = Vector256.MaxNative(w49, w50); w49 = x; }
-        { var x = Vector256.MinNative(w51, w52); w52 = Vector256.MaxNative(w51, w52); w51 = x; }
-        { var x = Vector256.MinNative(w53, w54); w54 = Vector256.MaxNative(w53, w54); w53 = x; }
-        { var x = Vector256.MinNative(w55, w56); w56 = Vector256.MaxNative(w55, w56); w55 = x; }
-        { var x = Vector256.MinNative(w57, w58); w58 = Vector256.MaxNative(w57, w58); w57 = x; }
-        { var x = Vector256.MinNative(w59, w60); w60 = Vector256.MaxNative(w59, w60); w59 = x; }
-        { var x = Vector256.MinNative(w61, w62); w62 = Vector256.MaxNative(w61, w62); w61 = x; }
-        w32 = Vector256.MaxNative(w0, w32);
-        w16 = Vector256.MinNative(w16, w48);
-        w32 = Vector256.MaxNative(w16, w32);
-        w40 = Vector256.MaxNative(w8, w40);
-        w24 = Vector256.MinNative(w24, w56);
-        w24 = Vector256.MinNative(w24, w40);
-        w32 = Vector256.MaxNative(w24, w32);
-        w36 = Vector256.MaxNative(w4, w36);
-        w20 = Vector256.MinNative(w20, w52);
-        w36 = Vector256.MaxNative(w20, w36);
-        w44 = Vector256.MaxNative(w12, w44);
-        w28 = Vector256.MinNative(w28, w60);
-        w28 = Vector256.MinNative(w28, w44);
-        w28 = Vector256.MinNative(w28, w36);
-        w32 = Vector256.MaxNative(w28, w32);
-        w34 = Vector256.MaxNative(w2, w34);
-        w18 = Vector256.MinNative(w18, w50);
-        w34 = Vector256.MaxNative(w18, w34);
-        w42 = Vector256.MaxNative(w10, w42);
-        w26 = Vector256.MinNative(w26, w58);
-        w26 = Vector256.MinNative(w26, w42);
-        w34 = Vector256.MaxNative(w26, w34);
-        w38 = Vector256.MaxNative(w6, w38);
-        w22 = Vector256.MinNative(w22, w54);
-        w38 = Vector256.MaxNative(w22, w38);
-        w46 = Vector256.MaxNative(w14, w46);
-        w30 = Vector256.MinNative(w30, w62);
-        w30 = Vector256.MinNative(w30, w46);
-        w30 = Vector256.MinNative(w30, w38);
-        w30 = Vector256.MinNative(w30, w34);
-        w32 = Vector256.MaxNative(w30, w32);
-        w33 = Vector256.MaxNative(w1, w33);
-        w17 = Vector256.MinNative(w17, w49);
-        w33 = Vector256.MaxNative(w17, w33);
-        w41 = Vector256.MaxNative(w9, w41);
-        w25 = Vector256.MinNative(w25, w57);
-        w25 = Vector256.MinNative(w25, w41);
-        w33 = Vector256.MaxNative(w25, w33);
-        w37 = Vector256.MaxNative(w5, w37);
-        w21 = Vector256.MinNative(w21, w53);
-        w37 = Vector256.MaxNative(w21, w37);
-        w45 = Vector256.MaxNative(w13, w45);
-        w29 = Vector256.MinNative(w29, w61);
-        w29 = Vector256.MinNative(w29, w45);
-        w29 = Vector256.MinNative(w29, w37);
-        w33 = Vector256.MaxNative(w29, w33);
-        w35 = Vector256.MaxNative(w3, w35);
-        w19 = Vector256.MinNative(w19, w51);
-        w35 = Vector256.MaxNative(w19, w35);
-        w43 = Vector256.MaxNative(w11, w43);
-        w27 = Vector256.MinNative(w27, w59);
-        w27 = Vector256.MinNative(w27, w43);
-        w35 = Vector256.MaxNative(w27, w35);
-        w39 = Vector256.MaxNative(w7, w39);
-        w23 = Vector256.MinNative(w23, w55);
-        w39 = Vector256.MaxNative(w23, w39);
-        w47 = Vector256.MaxNative(w15, w47);
-        w31 = Vector256.MinNative(w31, w63);
-        w31 = Vector256.MinNative(w31, w47);
-        w31 = Vector256.MinNative(w31, w39);
-        w31 = Vector256.MinNative(w31, w35);
-        w31 = Vector256.MinNative(w31, w33);
-        { var x = Vector256.MinNative(w31, w32); w32 = Vector256.MaxNative(w31, w32); w31 = x; }
-        low = w31;
-        high = w32;
+        Vector256<int> r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15;
+        r0 = t;
+        r1 = Unsafe.Add(ref t, 8);
+        r2 = Vector256.MinNative(r0, r1);
+        r1 = Vector256.MaxNative(r0, r1);
+        r0 = Unsafe.Add(ref t, 4);
+        r3 = Unsafe.Add(ref t, 12);
+        r4 = Vector256.MinNative(r0, r3);
+        r3 = Vector256.MaxNative(r0, r3);
+        r0 = Vector256.MinNative(r4, r1);
+        r1 = Vector256.MaxNative(r4, r1);
+        r4 = Unsafe.Add(ref t, 2);
+        r5 = Unsafe.Add(ref t, 10);
+        r6 = Vector256.MinNative(r4, r5);
+        r5 = Vector256.MaxNative(r4, r5);
+        r4 = Vector256.MinNative(r6, r0);
+        r0 = Vector256.MaxNative(r6, r0);
+        r6 = Unsafe.Add(ref t, 6);
+        r7 = Unsafe.Add(ref t, 14);
+        r8 = Vector256.MinNative(r6, r7);
+        r7 = Vector256.MaxNative(r6, r7);
+        r6 = Vector256.MinNative(r8, r5);
+        r5 = Vector256.MaxNative(r8, r5);
+        r8 = Vector256.MinNative(r6, r1);
+        r1 = Vector256.MaxNative(r6, r1);
+        r6 = Vector256.MinNative(r5, r3);
+        r3 = Vector256.MaxNative(r5, r3);
+        r5 = Unsafe.Add(ref t, 1);
+        r9 = Unsafe.Add(ref t, 9);
+        r10 = Vector256.MinNative(r5, r9);
+        r9 = Vector256.MaxNative(r5, r9);
+        r5 = Vector256.MinNative(r10, r4);
+        r4 = Vector256.MaxNative(r10, r4);
+        r10 = Unsafe.Add(ref t, 5);
+        r11 = Unsafe.Add(ref t, 13);
+        r12 = Vector256.MinNative(r10, r11);
+        r11 = Vector256.MaxNative(r10, r11);
+        r10 = Vector256.MinNative(r12, r9);
+        r9 = Vector256.MaxNative(r12, r9);
+        r12 = Unsafe.Add(ref t, 3);
+        r13 = Unsafe.Add(ref t, 11);
+        r14 = Vector256.MinNative(r12, r13);
+        r13 = Vector256.MaxNative(r12, r13);
+        r12 = Vector256.MinNative(r14, r10);
+        r10 = Vector256.MaxNative(r14, r10);
+        r14 = Vector256.MinNative(r10, r8);
+        r8 = Vector256.MaxNative(r10, r8);
+        r10 = Vector256.MinNative(r12, r0);
+        r0 = Vector256.MaxNative(r12, r0);
+        r12 = Unsafe.Add(ref t, 7);
+        r15 = Unsafe.Add(ref t, 15);
+        Unsafe.Add(ref t, 5) = r14;
+        r14 = Vector256.MinNative(r12, r15);
+        r15 = Vector256.MaxNative(r12, r15);
+        r12 = Vector256.MinNative(r14, r13);
+        r13 = Vector256.MaxNative(r14, r13);
+        r14 = Vector256.MinNative(r12, r9);
+        r9 = Vector256.MaxNative(r12, r9);
+        r12 = Vector256.MinNative(r13, r11);
+        r11 = Vector256.MaxNative(r13, r11);
+        r13 = Vector256.MinNative(r12, r3);
+        r3 = Vector256.MaxNative(r12, r3);
+        r12 = Vector256.MinNative(r9, r6);
+        r6 = Vector256.MaxNative(r9, r6);
+        r9 = Vector256.MinNative(r14, r1);
+        r1 = Vector256.MaxNative(r14, r1);
+        r14 = Vector256.MinNative(r11, r7);
+        r7 = Vector256.MaxNative(r11, r7);
+        r11 = Unsafe.Add(ref t, 16);
+        Unsafe.Add(ref t, 15) = r15;
+        r15 = Unsafe.Add(ref t, 24);
+        Unsafe.Add(ref t, 11) = r13;
+        r13 = Vector256.MinNative(r11, r15);
+        r15 = Vector256.MaxNative(r11, r15);
+        r11 = Vector256.MinNative(r2, r13);
+        r13 = Vector256.MaxNative(r2, r13);
+        r2 = Unsafe.Add(ref t, 20);
+        t = r11;
+        r11 = Unsafe.Add(ref t, 28);
+        Unsafe.Add(ref t, 12) = r3;
+        r3 = Vector256.MinNative(r2, r11);
+        r11 = Vector256.MaxNative(r2, r11);
+        r2 = Vector256.MinNative(r3, r15);
+        r15 = Vector256.MaxNative(r3, r15);
+        r3 = Unsafe.Add(ref t, 18);
+        Unsafe.Add(ref t, 9) = r12;
+        r12 = Unsafe.Add(ref t, 26);
+        Unsafe.Add(ref t, 10) = r6;
+        r6 = Vector256.MinNative(r3, r12);
+        r12 = Vector256.MaxNative(r3, r12);
+        r3 = Vector256.MinNative(r6, r2);
+        r2 = Vector256.MaxNative(r6, r2);
+        r6 = Unsafe.Add(ref t, 22);
+        Unsafe.Add(ref t, 7) = r9;
+        r9 = Unsafe.Add(ref t, 30);
+        Unsafe.Add(ref t, 16) = r13;
+        r13 = Vector256.MinNative(r6, r9);
+        r9 = Vector256.MaxNative(r6, r9);
+        r6 = Vector256.MinNative(r13, r12);
+        r12 = Vector256.MaxNative(r13, r12);
+        r13 = Vector256.MinNative(r6, r15);
+        r15 = Vector256.MaxNative(r6, r15);
+        r6 = Vector256.MinNative(r12, r11);
+        r11 = Vector256.MaxNative(r12, r11);
+        r12 = Unsafe.Add(ref t, 17);
+        Unsafe.Add(ref t, 8) = r1;
+        r1 = Unsafe.Add(ref t, 25);
+        Unsafe.Add(ref t, 13) = r14;
+        r14 = Vector256.MinNative(r12, r1);
+        r1 = Vector256.MaxNative(r12, r1);
+        r12 = Vector256.MinNative(r14, r3);
+        r3 = Vector256.MaxNative(r14, r3);
+        r14 = Vector256.MinNative(r4, r3);
+        r3 = Vector256.MaxNative(r4, r3);
+        r4 = Vector256.MinNative(r5, r12);
+        r12 = Vector256.MaxNative(r5, r12);
+        r5 = Unsafe.Add(ref t, 21);
+        Unsafe.Add(ref t, 17) = r12;
+        r12 = Unsafe.Add(ref t, 29);
+        Unsafe.Add(ref t, 18) = r3;
+        r3 = Vector256.MinNative(r5, r12);
+        r12 = Vector256.MaxNative(r5, r12);
+        r5 = Vector256.MinNative(r3, r1);
+        r1 = Vector256.MaxNative(r3, r1);
+        r3 = Unsafe.Add(ref t, 19);
+        Unsafe.Add(ref t, 1) = r4;
+        r4 = Unsafe.Add(ref t, 27);
+        Unsafe.Add(ref t, 2) = r14;
+        r14 = Vector256.MinNative(r3, r4);
+        r4 = Vector256.MaxNative(r3, r4);
+        r3 = Vector256.MinNative(r14, r5);
+        r5 = Vector256.MaxNative(r14, r5);
+        r14 = Vector256.MinNative(r5, r13);
+        r13 = Vector256.MaxNative(r5, r13);
+        r5 = Vector256.MinNative(r3, r2);
+        r2 = Vector256.MaxNative(r3, r2);
+        r3 = Vector256.MinNative(r0, r2);
+        r2 = Vector256.MaxNative(r0, r2);
+        r0 = Vector256.MinNative(r10, r5);
+        r5 = Vector256.MaxNative(r10, r5);
+        r10 = Vector256.MinNative(r8, r13);
+        r13 = Vector256.MaxNative(r8, r13);
+        r8 = Unsafe.Add(ref t, 5);
+        Unsafe.Add(ref t, 19) = r5;
+        r5 = Vector256.MinNative(r8, r14);
+        r14 = Vector256.MaxNative(r8, r14);
+        r8 = Unsafe.Add(ref t, 23);
+        Unsafe.Add(ref t, 20) = r2;
+        r2 = Unsafe.Add(ref t, 31);
+        Unsafe.Add(ref t, 3) = r0;
+        r0 = Vector256.MinNative(r8, r2);
+        r2 = Vector256.MaxNative(r8, r2);
+        r8 = Vector256.MinNative(r0, r4);
+        r4 = Vector256.MaxNative(r0, r4);
+        r0 = Vector256.MinNative(r8, r1);
+        r1 = Vector256.MaxNative(r8, r1);
+        r8 = Vector256.MinNative(r4, r12);
+        r12 = Vector256.MaxNative(r4, r12);
+        r4 = Vector256.MinNative(r8, r11);
+        r11 = Vector256.MaxNative(r8, r11);
+        r8 = Vector256.MinNative(r1, r6);
+        r6 = Vector256.MaxNative(r1, r6);
+        r1 = Vector256.MinNative(r0, r15);
+        r15 = Vector256.MaxNative(r0, r15);
+        r0 = Vector256.MinNative(r12, r9);
+        r9 = Vector256.MaxNative(r12, r9);
+        r12 = Vector256.MinNative(r7, r9);
+        r9 = Vector256.MaxNative(r7, r9);
+        r7 = Vector256.MinNative(r12, r13);
+        r13 = Vector256.MaxNative(r12, r13);
+        r12 = Unsafe.Add(ref t, 13);
+        Unsafe.Add(ref t, 30) = r9;
+        r9 = Vector256.MinNative(r12, r0);
+        r0 = Vector256.MaxNative(r12, r0);
+        r12 = Vector256.MinNative(r9, r14);
+        r14 = Vector256.MaxNative(r9, r14);
+        r9 = Unsafe.Add(ref t, 8);
+        Unsafe.Add(ref t, 29) = r0;
+        r0 = Vector256.MinNative(r9, r15);
+        r15 = Vector256.MaxNative(r9, r15);
+        r9 = Unsafe.Add(ref t, 16);
+        Unsafe.Add(ref t, 31) = r2;
+        r2 = Vector256.MinNative(r0, r9);
+        r9 = Vector256.MaxNative(r0, r9);
+        r0 = Vector256.MinNative(r3, r2);
+        r2 = Vector256.MaxNative(r3, r2);
+        r3 = Unsafe.Add(ref t, 2);
+        Unsafe.Add(ref t, 27) = r4;
+        r4 = Vector256.MinNative(r3, r0);
+        r0 = Vector256.MaxNative(r3, r0);
+        r3 = Unsafe.Add(ref t, 1);
+        Unsafe.Add(ref t, 24) = r15;
+        r15 = Vector256.MinNative(r3, r4);
+        r4 = Vector256.MaxNative(r3, r4);
+        r3 = Unsafe.Add(ref t, 7);
+        Unsafe.Add(ref t, 1) = r15;
+        r15 = Vector256.MinNative(r3, r1);
+        r1 = Vector256.MaxNative(r3, r1);
+        r3 = Unsafe.Add(ref t, 10);
+        Unsafe.Add(ref t, 2) = r4;
+        r4 = Vector256.MinNative(r3, r6);
+        r6 = Vector256.MaxNative(r3, r6);
+        r3 = Vector256.MinNative(r13, r6);
+        r6 = Vector256.MaxNative(r13, r6);
+        r13 = Unsafe.Add(ref t, 18);
+        Unsafe.Add(ref t, 23) = r1;
+        r1 = Vector256.MinNative(r4, r13);
+        r13 = Vector256.MaxNative(r4, r13);
+        r4 = Vector256.MinNative(r7, r13);
+        r13 = Vector256.MaxNative(r7, r13);
+        r7 = Vector256.MinNative(r10, r1);
+        r1 = Vector256.MaxNative(r10, r1);
+        r10 = Vector256.MinNative(r7, r2);
+        r2 = Vector256.MaxNative(r7, r2);
+        r7 = Unsafe.Add(ref t, 9);
+        Unsafe.Add(ref t, 8) = r2;
+        r2 = Vector256.MinNative(r7, r8);
+        r8 = Vector256.MaxNative(r7, r8);
+        r7 = Vector256.MinNative(r14, r8);
+        r8 = Vector256.MaxNative(r14, r8);
+        r14 = Unsafe.Add(ref t, 17);
+        Unsafe.Add(ref t, 21) = r7;
+        r7 = Vector256.MinNative(r2, r14);
+        r14 = Vector256.MaxNative(r2, r14);
+        r2 = Vector256.MinNative(r12, r14);
+        r14 = Vector256.MaxNative(r12, r14);
+        r12 = Vector256.MinNative(r5, r7);
+        r7 = Vector256.MaxNative(r5, r7);
+        r5 = Unsafe.Add(ref t, 3);
+        Unsafe.Add(ref t, 25) = r8;
+        r8 = Vector256.MinNative(r5, r12);
+        r12 = Vector256.MaxNative(r5, r12);
+        r5 = Vector256.MinNative(r12, r10);
+        r10 = Vector256.MaxNative(r12, r10);
+        r12 = Vector256.MinNative(r8, r0);
+        r0 = Vector256.MaxNative(r8, r0);
+        r8 = Unsafe.Add(ref t, 12);
+        Unsafe.Add(ref t, 5) = r5;
+        r5 = Vector256.MinNative(r8, r11);
+        r11 = Vector256.MaxNative(r8, r11);
+        r8 = Vector256.MinNative(r6, r11);
+        r11 = Vector256.MaxNative(r6, r11);
+        r6 = Unsafe.Add(ref t, 20);
+        Unsafe.Add(ref t, 6) = r10;
+        r10 = Vector256.MinNative(r5, r6);
+        r6 = Vector256.MaxNative(r5, r6);
+        r5 = Vector256.MinNative(r10, r9);
+        r9 = Vector256.MaxNative(r10, r9);
+        r10 = Vector256.MinNative(r1, r5);
+        r5 = Vector256.MaxNative(r1, r5);
+        r1 = Vector256.MinNative(r4, r9);
+        r9 = Vector256.MaxNative(r4, r9);
+        r4 = Unsafe.Add(ref t, 24);
+        Unsafe.Add(ref t, 3) = r12;
+        r12 = Vector256.MinNative(r6, r4);
+        r4 = Vector256.MaxNative(r6, r4);
+        r6 = Vector256.MinNative(r13, r12);
+        r12 = Vector256.MaxNative(r13, r12);
+        r13 = Vector256.MinNative(r3, r4);
+        r4 = Vector256.MaxNative(r3, r4);
+        r3 = Unsafe.Add(ref t, 11);
+        Unsafe.Add(ref t, 4) = r0;
+        r0 = Unsafe.Add(ref t, 27);
+        Unsafe.Add(ref t, 28) = r11;
+        r11 = Vector256.MinNative(r3, r0);
+        r0 = Vector256.MaxNative(r3, r0);
+        r3 = Unsafe.Add(ref t, 19);
+        Unsafe.Add(ref t, 20) = r12;
+        r12 = Vector256.MinNative(r11, r3);
+        r3 = Vector256.MaxNative(r11, r3);
+        r11 = Vector256.MinNative(r15, r12);
+        r12 = Vector256.MaxNative(r15, r12);
+        r15 = Vector256.MinNative(r11, r7);
+        r7 = Vector256.MaxNative(r11, r7);
+        r11 = Vector256.MinNative(r7, r10);
+        r10 = Vector256.MaxNative(r7, r10);
+        r7 = Vector256.MinNative(r12, r2);
+        r2 = Vector256.MaxNative(r12, r2);
+        r12 = Vector256.MinNative(r2, r1);
+        r1 = Vector256.MaxNative(r2, r1);
+        r2 = Vector256.MinNative(r7, r5);
+        r5 = Vector256.MaxNative(r7, r5);
+        r7 = Unsafe.Add(ref t, 8);
+        Unsafe.Add(ref t, 9) = r11;
+        r11 = Vector256.MinNative(r15, r7);
+        r7 = Vector256.MaxNative(r15, r7);
+        r15 = Unsafe.Add(ref t, 15);
+        Unsafe.Add(ref t, 10) = r10;
+        r10 = Unsafe.Add(ref t, 31);
+        Unsafe.Add(ref t, 13) = r12;
+        r12 = Vector256.MinNative(r15, r10);
+        r10 = Vector256.MaxNative(r15, r10);
+        r15 = Unsafe.Add(ref t, 23);
+        Unsafe.Add(ref t, 31) = r10;
+        r10 = Vector256.MinNative(r12, r15);
+        r15 = Vector256.MaxNative(r12, r15);
+        r12 = Vector256.MinNative(r10, r3);
+        r3 = Vector256.MaxNative(r10, r3);
+        r10 = Vector256.MinNative(r15, r0);
+        r0 = Vector256.MaxNative(r15, r0);
+        r15 = Vector256.MinNative(r12, r14);
+        r14 = Vector256.MaxNative(r12, r14);
+        r12 = Vector256.MinNative(r14, r6);
+        r6 = Vector256.MaxNative(r14, r6);
+        r14 = Vector256.MinNative(r15, r9);
+        r9 = Vector256.MaxNative(r15, r9);
+        r15 = Unsafe.Add(ref t, 25);
+        Unsafe.Add(ref t, 17) = r12;
+        r12 = Vector256.MinNative(r10, r15);
+        r15 = Vector256.MaxNative(r10, r15);
+        r10 = Vector256.MinNative(r12, r4);
+        r4 = Vector256.MaxNative(r12, r4);
+        r12 = Vector256.MinNative(r15, r8);
+        r8 = Vector256.MaxNative(r15, r8);
+        r15 = Unsafe.Add(ref t, 21);
+        Unsafe.Add(ref t, 18) = r6;
+        r6 = Vector256.MinNative(r3, r15);
+        r15 = Vector256.MaxNative(r3, r15);
+        r3 = Vector256.MinNative(r15, r13);
+        r13 = Vector256.MaxNative(r15, r13);
+        r15 = Unsafe.Add(ref t, 20);
+        Unsafe.Add(ref t, 15) = r14;
+        r14 = Vector256.MinNative(r6, r15);
+        r15 = Vector256.MaxNative(r6, r15);
+        r6 = Unsafe.Add(ref t, 29);
+        Unsafe.Add(ref t, 16) = r9;
+        r9 = Vector256.MinNative(r0, r6);
+        r6 = Vector256.MaxNative(r0, r6);
+        r0 = Unsafe.Add(ref t, 28);
+        Unsafe.Add(ref t, 23) = r10;
+        r10 = Vector256.MinNative(r9, r0);
+        r0 = Vector256.MaxNative(r9, r0);
+        r9 = Unsafe.Add(ref t, 30);
+        Unsafe.Add(ref t, 24) = r4;
+        r4 = Vector256.MinNative(r6, r9);
+        r9 = Vector256.MaxNative(r6, r9);
+        r6 = Unsafe.Add(ref t, 32);
+        Unsafe.Add(ref t, 25) = r12;
+        r12 = Unsafe.Add(ref t, 40);
+        Unsafe.Add(ref t, 26) = r8;
+        r8 = Vector256.MinNative(r6, r12);
+        r12 = Vector256.MaxNative(r6, r12);
+        r6 = Unsafe.Add(ref t, 36);
+        Unsafe.Add(ref t, 21) = r3;
+        r3 = Unsafe.Add(ref t, 44);
+        Unsafe.Add(ref t, 22) = r13;
+        r13 = Vector256.MinNative(r6, r3);
+        r3 = Vector256.MaxNative(r6, r3);
+        r6 = Vector256.MinNative(r13, r12);
+        r12 = Vector256.MaxNative(r13, r12);
+        r13 = Unsafe.Add(ref t, 34);
+        Unsafe.Add(ref t, 19) = r14;
+        r14 = Unsafe.Add(ref t, 42);
+        Unsafe.Add(ref t, 20) = r15;
+        r15 = Vector256.MinNative(r13, r14);
+        r14 = Vector256.MaxNative(r13, r14);
+        r13 = Vector256.MinNative(r15, r6);
+        r6 = Vector256.MaxNative(r15, r6);
+        r15 = Unsafe.Add(ref t, 38);
+        Unsafe.Add(ref t, 27) = r10;
+        r10 = Unsafe.Add(ref t, 46);
+        Unsafe.Add(ref t, 28) = r0;
+        r0 = Vector256.MinNative(r15, r10);
+        r10 = Vector256.MaxNative(r15, r10);
+        r15 = Vector256.MinNative(r0, r14);
+        r14 = Vector256.MaxNative(r0, r14);
+        r0 = Vector256.MinNative(r15, r12);
+        r12 = Vector256.MaxNative(r15, r12);
+        r15 = Vector256.MinNative(r14, r3);
+        r3 = Vector256.MaxNative(r14, r3);
+        r14 = Unsafe.Add(ref t, 33);
+        Unsafe.Add(ref t, 29) = r4;
+        r4 = Unsafe.Add(ref t, 41);
+        Unsafe.Add(ref t, 30) = r9;
+        r9 = Vector256.MinNative(r14, r4);
+        r4 = Vector256.MaxNative(r14, r4);
+        r14 = Vector256.MinNative(r9, r13);
+        r13 = Vector256.MaxNative(r9, r13);
+        r9 = Unsafe.Add(ref t, 37);
+        Unsafe.Add(ref t, 14) = r1;
+        r1 = Unsafe.Add(ref t, 45);
+        Unsafe.Add(ref t, 11) = r2;
+        r2 = Vector256.MinNative(r9, r1);
+        r1 = Vector256.MaxNative(r9, r1);
+        r9 = Vector256.MinNative(r2, r4);
+        r4 = Vector256.MaxNative(r2, r4);
+        r2 = Unsafe.Add(ref t, 35);
+        Unsafe.Add(ref t, 12) = r5;
+        r5 = Unsafe.Add(ref t, 43);
+        Unsafe.Add(ref t, 7) = r11;
+        r11 = Vector256.MinNative(r2, r5);
+        r5 = Vector256.MaxNative(r2, r5);
+        r2 = Vector256.MinNative(r11, r9);
+        r9 = Vector256.MaxNative(r11, r9);
+        r11 = Vector256.MinNative(r9, r0);
+        r0 = Vector256.MaxNative(r9, r0);
+        r9 = Vector256.MinNative(r2, r6);
+        r6 = Vector256.MaxNative(r2, r6);
+        r2 = Unsafe.Add(ref t, 39);
+        Unsafe.Add(ref t, 8) = r7;
+        r7 = Unsafe.Add(ref t, 47);
+        Unsafe.Add(ref t, 37) = r11;
+        r11 = Vector256.MinNative(r2, r7);
+        r7 = Vector256.MaxNative(r2, r7);
+        r2 = Vector256.MinNative(r11, r5);
+        r5 = Vector256.MaxNative(r11, r5);
+        r11 = Vector256.MinNative(r2, r4);
+        r4 = Vector256.MaxNative(r2, r4);
+        r2 = Vector256.MinNative(r5, r1);
+        r1 = Vector256.MaxNative(r5, r1);
+        r5 = Vector256.MinNative(r2, r3);
+        r3 = Vector256.MaxNative(r2, r3);
+        r2 = Vector256.MinNative(r4, r15);
+        r15 = Vector256.MaxNative(r4, r15);
+        r4 = Vector256.MinNative(r11, r12);
+        r12 = Vector256.MaxNative(r11, r12);
+        r11 = Vector256.MinNative(r1, r10);
+        r10 = Vector256.MaxNative(r1, r10);
+        r1 = Unsafe.Add(ref t, 48);
+        Unsafe.Add(ref t, 47) = r7;
+        r7 = Unsafe.Add(ref t, 56);
+        Unsafe.Add(ref t, 43) = r5;
+        r5 = Vector256.MinNative(r1, r7);
+        r7 = Vector256.MaxNative(r1, r7);
+        r1 = Vector256.MinNative(r8, r5);
+        r5 = Vector256.MaxNative(r8, r5);
+        r1 = Vector256.MaxNative(r1, t);
+        r8 = Unsafe.Add(ref t, 52);
+        Unsafe.Add(ref t, 32) = r1;
+        r1 = Unsafe.Add(ref t, 60);
+        Unsafe.Add(ref t, 44) = r3;
+        r3 = Vector256.MinNative(r8, r1);
+        r1 = Vector256.MaxNative(r8, r1);
+        r8 = Vector256.MinNative(r3, r7);
+        r7 = Vector256.MaxNative(r3, r7);
+        r3 = Unsafe.Add(ref t, 50);
+        Unsafe.Add(ref t, 41) = r2;
+        r2 = Unsafe.Add(ref t, 58);
+        Unsafe.Add(ref t, 42) = r15;
+        r15 = Vector256.MinNative(r3, r2);
+        r2 = Vector256.MaxNative(r3, r2);
+        r3 = Vector256.MinNative(r15, r8);
+        r8 = Vector256.MaxNative(r15, r8);
+        r15 = Unsafe.Add(ref t, 54);
+        Unsafe.Add(ref t, 39) = r4;
+        r4 = Unsafe.Add(ref t, 62);
+        Unsafe.Add(ref t, 48) = r5;
+        r5 = Vector256.MinNative(r15, r4);
+        r4 = Vector256.MaxNative(r15, r4);
+        r15 = Vector256.MinNative(r5, r2);
+        r2 = Vector256.MaxNative(r5, r2);
+        r5 = Vector256.MinNative(r15, r7);
+        r7 = Vector256.MaxNative(r15, r7);
+        r15 = Vector256.MinNative(r2, r1);
+        r1 = Vector256.MaxNative(r2, r1);
+        r2 = Unsafe.Add(ref t, 49);
+        Unsafe.Add(ref t, 40) = r12;
+        r12 = Unsafe.Add(ref t, 57);
+        Unsafe.Add(ref t, 45) = r11;
+        r11 = Vector256.MinNative(r2, r12);
+        r12 = Vector256.MaxNative(r2, r12);
+        r2 = Vector256.MinNative(r11, r3);
+        r3 = Vector256.MaxNative(r11, r3);
+        r11 = Vector256.MinNative(r13, r3);
+        r3 = Vector256.MaxNative(r13, r3);
+        r13 = Vector256.MinNative(r14, r2);
+        r2 = Vector256.MaxNative(r14, r2);
+        r14 = Unsafe.Add(ref t, 53);
+        Unsafe.Add(ref t, 49) = r2;
+        r2 = Unsafe.Add(ref t, 61);
+        Unsafe.Add(ref t, 50) = r3;
+        r3 = Vector256.MinNative(r14, r2);
+        r2 = Vector256.MaxNative(r14, r2);
+        r14 = Vector256.MinNative(r3, r12);
+        r12 = Vector256.MaxNative(r3, r12);
+        r3 = Unsafe.Add(ref t, 51);
+        Unsafe.Add(ref t, 33) = r13;
+        r13 = Unsafe.Add(ref t, 59);
+        Unsafe.Add(ref t, 34) = r11;
+        r11 = Vector256.MinNative(r3, r13);
+        r13 = Vector256.MaxNative(r3, r13);
+        r3 = Vector256.MinNative(r11, r14);
+        r14 = Vector256.MaxNative(r11, r14);
+        r11 = Vector256.MinNative(r14, r5);
+        r5 = Vector256.MaxNative(r14, r5);
+        r14 = Vector256.MinNative(r3, r8);
+        r8 = Vector256.MaxNative(r3, r8);
+        r3 = Vector256.MinNative(r6, r8);
+        r8 = Vector256.MaxNative(r6, r8);
+        r6 = Vector256.MinNative(r9, r14);
+        r14 = Vector256.MaxNative(r9, r14);
+        r9 = Vector256.MinNative(r0, r5);
+        r5 = Vector256.MaxNative(r0, r5);
+        r0 = Unsafe.Add(ref t, 37);
+        Unsafe.Add(ref t, 51) = r14;
+        r14 = Vector256.MinNative(r0, r11);
+        r11 = Vector256.MaxNative(r0, r11);
+        r0 = Unsafe.Add(ref t, 55);
+        Unsafe.Add(ref t, 52) = r8;
+        r8 = Unsafe.Add(ref t, 63);
+        Unsafe.Add(ref t, 35) = r6;
+        r6 = Vector256.MinNative(r0, r8);
+        r8 = Vector256.MaxNative(r0, r8);
+        r0 = Vector256.MinNative(r6, r13);
+        r13 = Vector256.MaxNative(r6, r13);
+        r6 = Vector256.MinNative(r0, r12);
+        r12 = Vector256.MaxNative(r0, r12);
+        r0 = Vector256.MinNative(r13, r2);
+        r2 = Vector256.MaxNative(r13, r2);
+        r13 = Vector256.MinNative(r0, r1);
+        r1 = Vector256.MaxNative(r0, r1);
+        r0 = Vector256.MinNative(r12, r15);
+        r15 = Vector256.MaxNative(r12, r15);
+        r12 = Vector256.MinNative(r6, r7);
+        r7 = Vector256.MaxNative(r6, r7);
+        r6 = Vector256.MinNative(r2, r4);
+        r4 = Vector256.MaxNative(r2, r4);
+        r2 = Vector256.MinNative(r10, r4);
+        r4 = Vector256.MaxNative(r10, r4);
+        r10 = Vector256.MinNative(r2, r5);
+        r5 = Vector256.MaxNative(r2, r5);
+        r2 = Unsafe.Add(ref t, 45);
+        Unsafe.Add(ref t, 62) = r4;
+        r4 = Vector256.MinNative(r2, r6);
+        r6 = Vector256.MaxNative(r2, r6);
+        r2 = Vector256.MinNative(r4, r11);
+        r11 = Vector256.MaxNative(r4, r11);
+        r4 = Unsafe.Add(ref t, 40);
+        Unsafe.Add(ref t, 61) = r6;
+        r6 = Vector256.MinNative(r4, r7);
+        r7 = Vector256.MaxNative(r4, r7);
+        r4 = Unsafe.Add(ref t, 48);
+        Unsafe.Add(ref t, 63) = r8;
+        r8 = Vector256.MinNative(r6, r4);
+        r4 = Vector256.MaxNative(r6, r4);
+        r6 = Vector256.MinNative(r3, r8);
+        r8 = Vector256.MaxNative(r3, r8);
+        r3 = Unsafe.Add(ref t, 34);
+        Unsafe.Add(ref t, 59) = r13;
+        r13 = Vector256.MinNative(r3, r6);
+        r6 = Vector256.MaxNative(r3, r6);
+        r3 = Unsafe.Add(ref t, 33);
+        Unsafe.Add(ref t, 56) = r7;
+        r7 = Vector256.MinNative(r3, r13);
+        r13 = Vector256.MaxNative(r3, r13);
+        r3 = Unsafe.Add(ref t, 39);
+        Unsafe.Add(ref t, 33) = r7;
+        r7 = Vector256.MinNative(r3, r12);
+        r12 = Vector256.MaxNative(r3, r12);
+        r3 = Unsafe.Add(ref t, 42);
+        Unsafe.Add(ref t, 34) = r13;
+        r13 = Vector256.MinNative(r3, r15);
+        r15 = Vector256.MaxNative(r3, r15);
+        r3 = Vector256.MinNative(r5, r15);
+        r15 = Vector256.MaxNative(r5, r15);
+        r5 = Unsafe.Add(ref t, 50);
+        Unsafe.Add(ref t, 55) = r12;
+        r12 = Vector256.MinNative(r13, r5);
+        r5 = Vector256.MaxNative(r13, r5);
+        r13 = Vector256.MinNative(r10, r5);
+        r5 = Vector256.MaxNative(r10, r5);
+        r10 = Vector256.MinNative(r9, r12);
+        r12 = Vector256.MaxNative(r9, r12);
+        r9 = Vector256.MinNative(r10, r8);
+        r8 = Vector256.MaxNative(r10, r8);
+        r10 = Unsafe.Add(ref t, 41);
+        Unsafe.Add(ref t, 40) = r8;
+        r8 = Vector256.MinNative(r10, r0);
+        r0 = Vector256.MaxNative(r10, r0);
+        r10 = Vector256.MinNative(r11, r0);
+        r0 = Vector256.MaxNative(r11, r0);
+        r11 = Unsafe.Add(ref t, 49);
+        Unsafe.Add(ref t, 53) = r10;
+        r10 = Vector256.MinNative(r8, r11);
+        r11 = Vector256.MaxNative(r8, r11);
+        r8 = Vector256.MinNative(r2, r11);
+        r11 = Vector256.MaxNative(r2, r11);
+        r2 = Vector256.MinNative(r14, r10);
+        r10 = Vector256.MaxNative(r14, r10);
+        r14 = Unsafe.Add(ref t, 35);
+        Unsafe.Add(ref t, 57) = r0;
+        r0 = Vector256.MinNative(r14, r2);
+        r2 = Vector256.MaxNative(r14, r2);
+        r14 = Vector256.MinNative(r2, r9);
+        r9 = Vector256.MaxNative(r2, r9);
+        r2 = Vector256.MinNative(r0, r6);
+        r6 = Vector256.MaxNative(r0, r6);
+        r0 = Unsafe.Add(ref t, 44);
+        Unsafe.Add(ref t, 37) = r14;
+        r14 = Vector256.MinNative(r0, r1);
+        r1 = Vector256.MaxNative(r0, r1);
+        r0 = Vector256.MinNative(r15, r1);
+        r1 = Vector256.MaxNative(r15, r1);
+        r15 = Unsafe.Add(ref t, 52);
+        Unsafe.Add(ref t, 38) = r9;
+        r9 = Vector256.MinNative(r14, r15);
+        r15 = Vector256.MaxNative(r14, r15);
+        r14 = Vector256.MinNative(r9, r4);
+        r4 = Vector256.MaxNative(r9, r4);
+        r9 = Vector256.MinNative(r12, r14);
+        r14 = Vector256.MaxNative(r12, r14);
+        r12 = Vector256.MinNative(r13, r4);
+        r4 = Vector256.MaxNative(r13, r4);
+        r13 = Unsafe.Add(ref t, 56);
+        Unsafe.Add(ref t, 35) = r2;
+        r2 = Vector256.MinNative(r15, r13);
+        r13 = Vector256.MaxNative(r15, r13);
+        r15 = Vector256.MinNative(r5, r2);
+        r2 = Vector256.MaxNative(r5, r2);
+        r5 = Vector256.MinNative(r3, r13);
+        r13 = Vector256.MaxNative(r3, r13);
+        r3 = Unsafe.Add(ref t, 43);
+        Unsafe.Add(ref t, 36) = r6;
+        r6 = Unsafe.Add(ref t, 59);
+        Unsafe.Add(ref t, 60) = r1;
+        r1 = Vector256.MinNative(r3, r6);
+        r6 = Vector256.MaxNative(r3, r6);
+        r3 = Unsafe.Add(ref t, 51);
+        Unsafe.Add(ref t, 52) = r2;
+        r2 = Vector256.MinNative(r1, r3);
+        r3 = Vector256.MaxNative(r1, r3);
+        r1 = Vector256.MinNative(r7, r2);
+        r2 = Vector256.MaxNative(r7, r2);
+        r7 = Vector256.MinNative(r1, r10);
+        r10 = Vector256.MaxNative(r1, r10);
+        r1 = Vector256.MinNative(r10, r9);
+        r9 = Vector256.MaxNative(r10, r9);
+        r10 = Vector256.MinNative(r2, r8);
+        r8 = Vector256.MaxNative(r2, r8);
+        r2 = Vector256.MinNative(r8, r12);
+        r12 = Vector256.MaxNative(r8, r12);
+        r8 = Vector256.MinNative(r10, r14);
+        r14 = Vector256.MaxNative(r10, r14);
+        r10 = Unsafe.Add(ref t, 40);
+        Unsafe.Add(ref t, 54) = r5;
+        r5 = Vector256.MinNative(r7, r10);
+        r10 = Vector256.MaxNative(r7, r10);
+        r10 = Vector256.MaxNative(r10, Unsafe.Add(ref t, 8));
+        r5 = Vector256.MaxNative(r5, Unsafe.Add(ref t, 7));
+        r14 = Vector256.MaxNative(r14, Unsafe.Add(ref t, 12));
+        r8 = Vector256.MaxNative(r8, Unsafe.Add(ref t, 11));
+        r12 = Vector256.MaxNative(r12, Unsafe.Add(ref t, 14));
+        r2 = Vector256.MaxNative(r2, Unsafe.Add(ref t, 13));
+        r9 = Vector256.MaxNative(r9, Unsafe.Add(ref t, 10));
+        r1 = Vector256.MaxNative(r1, Unsafe.Add(ref t, 9));
+        r7 = Unsafe.Add(ref t, 47);
+        Unsafe.Add(ref t, 39) = r5;
+        r5 = Unsafe.Add(ref t, 63);
+        Unsafe.Add(ref t, 40) = r10;
+        r10 = Vector256.MinNative(r7, r5);
+        r5 = Vector256.MaxNative(r7, r5);
+        r7 = Unsafe.Add(ref t, 55);
+        Unsafe.Add(ref t, 63) = r5;
+        r5 = Vector256.MinNative(r10, r7);
+        r7 = Vector256.MaxNative(r10, r7);
+        r10 = Vector256.MinNative(r5, r3);
+        r3 = Vector256.MaxNative(r5, r3);
+        r5 = Vector256.MinNative(r7, r6);
+        r6 = Vector256.MaxNative(r7, r6);
+        r7 = Vector256.MinNative(r10, r11);
+        r11 = Vector256.MaxNative(r10, r11);
+        r10 = Vector256.MinNative(r11, r15);
+        r15 = Vector256.MaxNative(r11, r15);
+        r11 = Vector256.MinNative(r7, r4);
+        r4 = Vector256.MaxNative(r7, r4);
+        r7 = Unsafe.Add(ref t, 57);
+        Unsafe.Add(ref t, 49) = r10;
+        r10 = Vector256.MinNative(r5, r7);
+        r7 = Vector256.MaxNative(r5, r7);
+        r5 = Vector256.MinNative(r10, r13);
+        r13 = Vector256.MaxNative(r10, r13);
+        r10 = Vector256.MinNative(r7, r0);
+        r0 = Vector256.MaxNative(r7, r0);
+        r7 = Unsafe.Add(ref t, 53);
+        Unsafe.Add(ref t, 50) = r15;
+        r15 = Vector256.MinNative(r3, r7);
+        r7 = Vector256.MaxNative(r3, r7);
+        r3 = Unsafe.Add(ref t, 54);
+        Unsafe.Add(ref t, 47) = r11;
+        r11 = Vector256.MinNative(r7, r3);
+        r3 = Vector256.MaxNative(r7, r3);
+        r7 = Unsafe.Add(ref t, 52);
+        Unsafe.Add(ref t, 48) = r4;
+        r4 = Vector256.MinNative(r15, r7);
+        r7 = Vector256.MaxNative(r15, r7);
+        r15 = Unsafe.Add(ref t, 61);
+        Unsafe.Add(ref t, 55) = r5;
+        r5 = Vector256.MinNative(r6, r15);
+        r15 = Vector256.MaxNative(r6, r15);
+        r6 = Unsafe.Add(ref t, 60);
+        Unsafe.Add(ref t, 56) = r13;
+        r13 = Vector256.MinNative(r5, r6);
+        r6 = Vector256.MaxNative(r5, r6);
+        r5 = Unsafe.Add(ref t, 62);
+        Unsafe.Add(ref t, 41) = r1;
+        r1 = Vector256.MinNative(r15, r5);
+        r5 = Vector256.MaxNative(r15, r5);
+        r5 = Vector256.MinNative(r5, Unsafe.Add(ref t, 30));
+        r5 = Vector256.MinNative(r5, r12);
+        r1 = Vector256.MinNative(r1, Unsafe.Add(ref t, 29));
+        r1 = Vector256.MinNative(r1, r2);
+        r6 = Vector256.MinNative(r6, Unsafe.Add(ref t, 28));
+        r6 = Vector256.MinNative(r6, r14);
+        r13 = Vector256.MinNative(r13, Unsafe.Add(ref t, 27));
+        r13 = Vector256.MinNative(r13, r8);
+        r7 = Vector256.MinNative(r7, Unsafe.Add(ref t, 20));
+        r4 = Vector256.MinNative(r4, Unsafe.Add(ref t, 19));
+        r3 = Vector256.MinNative(r3, Unsafe.Add(ref t, 22));
+        r11 = Vector256.MinNative(r11, Unsafe.Add(ref t, 21));
+        r0 = Vector256.MinNative(r0, Unsafe.Add(ref t, 26));
+        r0 = Vector256.MinNative(r0, r9);
+        r10 = Vector256.MinNative(r10, Unsafe.Add(ref t, 25));
+        r10 = Vector256.MinNative(r10, Unsafe.Add(ref t, 41));
+        r2 = Vector256.MinNative(Unsafe.Add(ref t, 24), Unsafe.Add(ref t, 56));
+        r2 = Vector256.MinNative(r2, Unsafe.Add(ref t, 40));
+        r8 = Vector256.MinNative(Unsafe.Add(ref t, 23), Unsafe.Add(ref t, 55));
+        r8 = Vector256.MaxNative(r8, Unsafe.Add(ref t, 39));
+        r9 = Vector256.MinNative(Unsafe.Add(ref t, 16), Unsafe.Add(ref t, 48));
+        r9 = Vector256.MaxNative(r9, Unsafe.Add(ref t, 32));
+        r9 = Vector256.MaxNative(r9, r2);
+        r2 = Vector256.MaxNative(Unsafe.Add(ref t, 47), Unsafe.Add(ref t, 15));
+        r12 = Vector256.MinNative(Unsafe.Add(ref t, 18), Unsafe.Add(ref t, 50));
+        r14 = Vector256.MinNative(Unsafe.Add(ref t, 17), Unsafe.Add(ref t, 49));
+        r15 = Vector256.MinNative(Unsafe.Add(ref t, 31), Unsafe.Add(ref t, 63));
+        r15 = Vector256.MinNative(r15, r2);
+        r15 = Vector256.MinNative(r15, r8);
+        r2 = Vector256.MaxNative(Unsafe.Add(ref t, 36), Unsafe.Add(ref t, 4));
+        r2 = Vector256.MaxNative(r2, r7);
+        r6 = Vector256.MinNative(r6, r2);
+        r9 = Vector256.MaxNative(r9, r6);
+        r2 = Vector256.MaxNative(Unsafe.Add(ref t, 35), Unsafe.Add(ref t, 3));
+        r2 = Vector256.MaxNative(r2, r4);
+        r2 = Vector256.MaxNative(r2, r13);
+        r15 = Vector256.MinNative(r15, r2);
+        r2 = Vector256.MaxNative(Unsafe.Add(ref t, 38), Unsafe.Add(ref t, 6));
+        r2 = Vector256.MaxNative(r2, r3);
+        r5 = Vector256.MinNative(r5, r2);
+        r2 = Vector256.MaxNative(Unsafe.Add(ref t, 37), Unsafe.Add(ref t, 5));
+        r2 = Vector256.MaxNative(r2, r11);
+        r1 = Vector256.MinNative(r1, r2);
+        r2 = Vector256.MaxNative(Unsafe.Add(ref t, 34), Unsafe.Add(ref t, 2));
+        r2 = Vector256.MaxNative(r2, r12);
+        r2 = Vector256.MaxNative(r2, r0);
+        r5 = Vector256.MinNative(r5, r2);
+        r9 = Vector256.MaxNative(r9, r5);
+        r0 = Vector256.MaxNative(Unsafe.Add(ref t, 33), Unsafe.Add(ref t, 1));
+        r0 = Vector256.MaxNative(r0, r14);
+        r0 = Vector256.MaxNative(r0, r10);
+        r0 = Vector256.MaxNative(r0, r1);
+        r15 = Vector256.MinNative(r15, r0);
+        r0 = Vector256.MinNative(r15, r9);
+        r9 = Vector256.MaxNative(r15, r9);
+        low = r0;
+        high = r9;
     }
 }
