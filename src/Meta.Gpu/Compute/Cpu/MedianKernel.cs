@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Meta.Gpu.Compute.Cpu;
 
@@ -18,7 +19,7 @@ namespace Meta.Gpu.Compute.Cpu;
 /// result equals the reference's exactly (up to the sign of a zero: -0 keys sort below +0 ones, as the
 /// reference's float compare does not tell them apart).
 /// </summary>
-internal static class MedianKernel
+internal static unsafe class MedianKernel
 {
     /// <summary>Largest padded row count (one column vector's runs fill 16 KiB of the thread's tile).</summary>
     public const int MaxRows = 512;
@@ -37,7 +38,14 @@ internal static class MedianKernel
             {
                 var columns = Math.Min(blockColumns, end - b);
                 Block(batch, rows, b, columns, tile, values);
-                for (var c = 0; c < columns; c++) target.Write(b + c, values[c]);
+                for (var c = 0; c < columns; c += 8)
+                {
+                    var low = Vector256.Create((ReadOnlySpan<double>)values[c..]);
+                    var high = Vector256.Create((ReadOnlySpan<double>)values[(c + 4)..]);
+                    // NaN comes only from -inf and +inf as the middle pair: the scalar write leaves those priors be.
+                    if (Vector256.EqualsAll(low, low) && Vector256.EqualsAll(high, high)) target.WriteFinite8(b + c, low, high);
+                    else for (var k = c; k < c + 8; k++) target.Write(b + k, values[k]);
+                }
             }
         }
         if (end < c1) exact.RunExact(end, c1, target);
@@ -80,8 +88,15 @@ internal static class MedianKernel
         var stride = (nint)batch.Stride;
         ref var t = ref tile[0];
         var whole = n / 8 * 8;
+        // The next group's rows (after the last group, the next block's first ones) are prefetched a line per row
+        // every two vectors: a block's rows are only 1 KiB long, too short for the hardware prefetchers to run ahead.
+        Span<nint> ahead = stackalloc nint[8];
+        var prefetch = Sse.IsSupported;
         for (var g = 0; g < whole; g += 8)
         {
+            var next = g + 8 < whole ? g + 8 : 0;
+            var shift = g + 8 < whole ? b : b + columns;
+            for (var k = 0; k < 8; k++) ahead[k] = rows[Math.Min(next + k, n - 1)] * stride + shift;
             ref var r0 = ref Unsafe.Add(ref data, rows[g] * stride + b);
             ref var r1 = ref Unsafe.Add(ref data, rows[g + 1] * stride + b);
             ref var r2 = ref Unsafe.Add(ref data, rows[g + 2] * stride + b);
@@ -94,6 +109,15 @@ internal static class MedianKernel
             for (var v = 0; v < vectors; v++)
             {
                 var c = (nuint)(v * 8);
+                if (prefetch)
+                {
+                    var k = (v & 1) * 4;
+                    var line = (nint)(v & ~1) * 8;
+                    Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref data, ahead[k] + line)));
+                    Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref data, ahead[k + 1] + line)));
+                    Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref data, ahead[k + 2] + line)));
+                    Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref data, ahead[k + 3] + line)));
+                }
                 var a0 = Key(Vector256.LoadUnsafe(ref r0, c));
                 var a1 = Key(Vector256.LoadUnsafe(ref r1, c));
                 var a2 = Key(Vector256.LoadUnsafe(ref r2, c));
