@@ -2,8 +2,8 @@
 """Prints the methods of src/Meta.Gpu/Compute/Cpu/MedianSelectionNetwork.cs (the class body after its header).
 
 For M = 16, 32, 64 keys in sorted runs of eight: Batcher's odd-even merges of the runs, in depth-first order,
-pruned backwards from the middle outputs M/2 - 1 and M/2, scheduled (a ready comparator whose inputs were
-touched most recently first) and register-allocated over sixteen locals (evict the key read furthest ahead, to
+pruned backwards from the middle outputs M/2 - 1 and M/2, scheduled (the ready comparator with the most recently
+touched input first, then by its other input) and register-allocated over sixteen locals (evict the key read furthest ahead, to
 its own tile row, storing only when it changed). Every network is checked against sorting before it is printed.
 Usage: python3 build/median-selection-network.py > body.cs
 """
@@ -43,7 +43,7 @@ def prune(network, outputs):
 
 
 def schedule(kept):
-    """A topological order of the comparators (per wire order kept): most recently touched inputs first."""
+    """A topological order of the comparators (per wire order kept): most recently touched input first."""
     last, users, indegree = {}, [[] for _ in kept], [0] * len(kept)
     for i, (a, b, _, _) in enumerate(kept):
         for w in (a, b):
@@ -54,7 +54,8 @@ def schedule(kept):
     ready = [i for i in range(len(kept)) if indegree[i] == 0]
     touched, order = {}, []
     while ready:
-        ready.sort(key=lambda i: (-(touched.get(kept[i][0], -1e9) + touched.get(kept[i][1], -1e9)), i))
+        ready.sort(key=lambda i: (-max(touched.get(kept[i][0], -1e9), touched.get(kept[i][1], -1e9)),
+                                  -min(touched.get(kept[i][0], -1e9), touched.get(kept[i][1], -1e9)), i))
         i = ready.pop(0)
         order.append(kept[i])
         touched[kept[i][0]] = touched[kept[i][1]] = len(order)
@@ -199,6 +200,7 @@ def main():
         used = sorted({int(x) for line in lines for x in re.findall(r"\br(\d+)\b", line)})
         out.append(f"    /// <summary>The middle pair (ranks {m // 2 - 1} and {m // 2}) of the {m} keys at "
                    f"<paramref name=\"t\"/>, {runs[m]} of eight; overwrites them.</summary>")
+        out.append("    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
         out.append(f"    public static void Middle{m}(ref Vector256<int> t, out Vector256<int> low, out Vector256<int> high)")
         out.append("    {")
         out.append("        Vector256<int> " + ", ".join(f"r{u}" for u in used) + ";")
