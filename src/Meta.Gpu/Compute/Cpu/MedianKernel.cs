@@ -88,7 +88,7 @@ internal static unsafe class MedianKernel
         ref var t = ref tile[0];
         var whole = n / 8 * 8;
         // The next group's rows (after the last group, the next block's first ones) are prefetched a line per row
-        // every two vectors: a block's rows are only 1 KiB long, too short for the hardware prefetchers to run ahead.
+        // every two vectors (one line of each): a block's rows are only 1 KiB long, too short for the hardware prefetchers to run ahead.
         Span<nint> ahead = stackalloc nint[8];
         var prefetch = Sse.IsSupported;
         for (var g = 0; g < whole; g += 8)
@@ -108,14 +108,17 @@ internal static unsafe class MedianKernel
             for (var v = 0; v < vectors; v++)
             {
                 var c = (nuint)(v * 8);
-                if (prefetch)
+                if (prefetch && (v & 1) == 0)
                 {
-                    var k = (v & 1) * 4;
-                    var line = (nint)(v & ~1) * 8;
-                    Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref data, ahead[k] + line)));
-                    Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref data, ahead[k + 1] + line)));
-                    Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref data, ahead[k + 2] + line)));
-                    Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref data, ahead[k + 3] + line)));
+                    var line = (nint)c;
+                    Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref data, ahead[0] + line)));
+                    Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref data, ahead[1] + line)));
+                    Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref data, ahead[2] + line)));
+                    Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref data, ahead[3] + line)));
+                    Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref data, ahead[4] + line)));
+                    Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref data, ahead[5] + line)));
+                    Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref data, ahead[6] + line)));
+                    Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref data, ahead[7] + line)));
                 }
                 var a0 = Key(Vector256.LoadUnsafe(ref r0, c));
                 var a1 = Key(Vector256.LoadUnsafe(ref r1, c));
@@ -125,15 +128,7 @@ internal static unsafe class MedianKernel
                 var a5 = Key(Vector256.LoadUnsafe(ref r5, c));
                 var a6 = Key(Vector256.LoadUnsafe(ref r6, c));
                 var a7 = Key(Vector256.LoadUnsafe(ref r7, c));
-                ColumnSortNetwork.Sort8(ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7);
-                o = a0;
-                Unsafe.Add(ref o, 1) = a1;
-                Unsafe.Add(ref o, 2) = a2;
-                Unsafe.Add(ref o, 3) = a3;
-                Unsafe.Add(ref o, 4) = a4;
-                Unsafe.Add(ref o, 5) = a5;
-                Unsafe.Add(ref o, 6) = a6;
-                Unsafe.Add(ref o, 7) = a7;
+                StoreSorted8(ref o, a0, a1, a2, a3, a4, a5, a6, a7);
                 o = ref Unsafe.Add(ref o, size);
             }
         }
@@ -183,6 +178,64 @@ internal static unsafe class MedianKernel
             ((al + bl) * halfOf).CopyTo(result[(v * 8)..]);
             ((ah + bh) * halfOf).CopyTo(result[(v * 8 + 4)..]);
         }
+    }
+
+    /// <summary>
+    /// Stores the eight keys sorted at <paramref name="o"/>: Knuth's 19 comparators (as in
+    /// <see cref="ColumnSortNetwork"/>'s Sort8) with each min written to the local that the comparator before
+    /// freed, so that no register copies sit between them, and each sorted row stored from wherever it ended up.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreSorted8(
+        ref Vector256<int> o, Vector256<int> a0, Vector256<int> a1, Vector256<int> a2, Vector256<int> a3,
+        Vector256<int> a4, Vector256<int> a5, Vector256<int> a6, Vector256<int> a7)
+    {
+        var x = Vector256.MinNative(a0, a2);
+        a2 = Vector256.MaxNative(a0, a2);
+        a0 = Vector256.MinNative(a1, a3);
+        a3 = Vector256.MaxNative(a1, a3);
+        a1 = Vector256.MinNative(a4, a6);
+        a6 = Vector256.MaxNative(a4, a6);
+        a4 = Vector256.MinNative(a5, a7);
+        a7 = Vector256.MaxNative(a5, a7);
+        a5 = Vector256.MinNative(x, a1);
+        a1 = Vector256.MaxNative(x, a1);
+        x = Vector256.MinNative(a0, a4);
+        a4 = Vector256.MaxNative(a0, a4);
+        a0 = Vector256.MinNative(a2, a6);
+        a6 = Vector256.MaxNative(a2, a6);
+        a2 = Vector256.MinNative(a3, a7);
+        a7 = Vector256.MaxNative(a3, a7);
+        a3 = Vector256.MinNative(a5, x);
+        x = Vector256.MaxNative(a5, x);
+        a5 = Vector256.MinNative(a0, a2);
+        a2 = Vector256.MaxNative(a0, a2);
+        a0 = Vector256.MinNative(a1, a4);
+        a4 = Vector256.MaxNative(a1, a4);
+        a1 = Vector256.MinNative(a6, a7);
+        a7 = Vector256.MaxNative(a6, a7);
+        a6 = Vector256.MinNative(a5, a0);
+        a0 = Vector256.MaxNative(a5, a0);
+        a5 = Vector256.MinNative(a2, a4);
+        a4 = Vector256.MaxNative(a2, a4);
+        a2 = Vector256.MinNative(x, a0);
+        a0 = Vector256.MaxNative(x, a0);
+        x = Vector256.MinNative(a5, a1);
+        a1 = Vector256.MaxNative(a5, a1);
+        a5 = Vector256.MinNative(a2, a6);
+        a6 = Vector256.MaxNative(a2, a6);
+        a2 = Vector256.MinNative(x, a0);
+        a0 = Vector256.MaxNative(x, a0);
+        x = Vector256.MinNative(a4, a1);
+        a1 = Vector256.MaxNative(a4, a1);
+        o = a3;
+        Unsafe.Add(ref o, 1) = a5;
+        Unsafe.Add(ref o, 2) = a6;
+        Unsafe.Add(ref o, 3) = a2;
+        Unsafe.Add(ref o, 4) = a0;
+        Unsafe.Add(ref o, 5) = x;
+        Unsafe.Add(ref o, 6) = a1;
+        Unsafe.Add(ref o, 7) = a7;
     }
 
     /// <summary>
