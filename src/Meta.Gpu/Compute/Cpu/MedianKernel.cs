@@ -8,10 +8,10 @@ namespace Meta.Gpu.Compute.Cpu;
 
 /// <summary>
 /// The unweighted median over unmasked rows, eight columns per Vector256. The values are sorted as
-/// order-preserving int keys (the float's bits, the magnitude bits flipped for negatives), because the machines
-/// this path serves run int min/max at twice the float rate; only the middle pair is turned back into floats.
-/// Each column group's N keys, padded to a power of two M of at least 8, are sorted into runs of eight in
-/// registers (<see cref="ColumnSortNetwork"/>) while eight rows stream in; then for M = 16, 32, 64 a pruned
+/// order-preserving int keys (<see cref="Key"/>), because the machines this path serves run int min/max at twice
+/// the float rate; only the middle pair is turned back into floats. Each column group's N keys, padded to a power
+/// of two M of at least 8, are sorted into runs of eight in registers (Knuth's 19 comparators) while eight rows
+/// stream in; then for M = 16, 32, 64 a pruned
 /// selection network (<see cref="MedianSelectionNetwork"/>) yields the middle pair, the pads split between
 /// -inf and +inf so the real median sits at the network's middle ranks; beyond that the runs are merged into two
 /// sorted halves and the middle one or two order statistics selected from them. Their mean is taken in float64.
@@ -87,49 +87,55 @@ internal static unsafe class MedianKernel
         var stride = (nint)batch.Stride;
         ref var t = ref tile[0];
         var whole = n / 8 * 8;
-        // The next group's rows (after the last group, the next block's first ones) are prefetched a line per row
-        // every two vectors (one line of each): a block's rows are only 1 KiB long, too short for the hardware prefetchers to run ahead.
+        // The next group's rows (after the last group, the next block's first ones) are prefetched, a line of each
+        // every two vectors: a block's rows are only 1 KiB long, too short for the hardware prefetchers to run
+        // ahead. The addresses are raw pointers into the pinned values: past the last block they point beyond the
+        // array, which a prefetch ignores but a managed reference must not do.
         Span<nint> ahead = stackalloc nint[8];
         var prefetch = Sse.IsSupported;
-        for (var g = 0; g < whole; g += 8)
+        fixed (float* values = batch.Values)
         {
-            var next = g + 8 < whole ? g + 8 : 0;
-            var shift = g + 8 < whole ? b : b + columns;
-            for (var k = 0; k < 8; k++) ahead[k] = rows[Math.Min(next + k, n - 1)] * stride + shift;
-            ref var r0 = ref Unsafe.Add(ref data, rows[g] * stride + b);
-            ref var r1 = ref Unsafe.Add(ref data, rows[g + 1] * stride + b);
-            ref var r2 = ref Unsafe.Add(ref data, rows[g + 2] * stride + b);
-            ref var r3 = ref Unsafe.Add(ref data, rows[g + 3] * stride + b);
-            ref var r4 = ref Unsafe.Add(ref data, rows[g + 4] * stride + b);
-            ref var r5 = ref Unsafe.Add(ref data, rows[g + 5] * stride + b);
-            ref var r6 = ref Unsafe.Add(ref data, rows[g + 6] * stride + b);
-            ref var r7 = ref Unsafe.Add(ref data, rows[g + 7] * stride + b);
-            ref var o = ref Unsafe.Add(ref t, g);
-            for (var v = 0; v < vectors; v++)
+            var origin = (nint)values;
+            for (var g = 0; g < whole; g += 8)
             {
-                var c = (nuint)(v * 8);
-                if (prefetch && (v & 1) == 0)
+                var next = g + 8 < whole ? g + 8 : 0;
+                var shift = g + 8 < whole ? b : b + columns;
+                for (var k = 0; k < 8; k++) ahead[k] = origin + (rows[Math.Min(next + k, n - 1)] * stride + shift) * sizeof(float);
+                ref var r0 = ref Unsafe.Add(ref data, rows[g] * stride + b);
+                ref var r1 = ref Unsafe.Add(ref data, rows[g + 1] * stride + b);
+                ref var r2 = ref Unsafe.Add(ref data, rows[g + 2] * stride + b);
+                ref var r3 = ref Unsafe.Add(ref data, rows[g + 3] * stride + b);
+                ref var r4 = ref Unsafe.Add(ref data, rows[g + 4] * stride + b);
+                ref var r5 = ref Unsafe.Add(ref data, rows[g + 5] * stride + b);
+                ref var r6 = ref Unsafe.Add(ref data, rows[g + 6] * stride + b);
+                ref var r7 = ref Unsafe.Add(ref data, rows[g + 7] * stride + b);
+                ref var o = ref Unsafe.Add(ref t, g);
+                for (var v = 0; v < vectors; v++)
                 {
-                    var line = (nint)c;
-                    Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref data, ahead[0] + line)));
-                    Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref data, ahead[1] + line)));
-                    Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref data, ahead[2] + line)));
-                    Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref data, ahead[3] + line)));
-                    Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref data, ahead[4] + line)));
-                    Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref data, ahead[5] + line)));
-                    Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref data, ahead[6] + line)));
-                    Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref data, ahead[7] + line)));
+                    var c = (nuint)(v * 8);
+                    if (prefetch && (v & 1) == 0)
+                    {
+                        var line = (nint)c * sizeof(float);
+                        Sse.Prefetch0((void*)(ahead[0] + line));
+                        Sse.Prefetch0((void*)(ahead[1] + line));
+                        Sse.Prefetch0((void*)(ahead[2] + line));
+                        Sse.Prefetch0((void*)(ahead[3] + line));
+                        Sse.Prefetch0((void*)(ahead[4] + line));
+                        Sse.Prefetch0((void*)(ahead[5] + line));
+                        Sse.Prefetch0((void*)(ahead[6] + line));
+                        Sse.Prefetch0((void*)(ahead[7] + line));
+                    }
+                    var a0 = Key(Vector256.LoadUnsafe(ref r0, c));
+                    var a1 = Key(Vector256.LoadUnsafe(ref r1, c));
+                    var a2 = Key(Vector256.LoadUnsafe(ref r2, c));
+                    var a3 = Key(Vector256.LoadUnsafe(ref r3, c));
+                    var a4 = Key(Vector256.LoadUnsafe(ref r4, c));
+                    var a5 = Key(Vector256.LoadUnsafe(ref r5, c));
+                    var a6 = Key(Vector256.LoadUnsafe(ref r6, c));
+                    var a7 = Key(Vector256.LoadUnsafe(ref r7, c));
+                    StoreSorted8(ref o, a0, a1, a2, a3, a4, a5, a6, a7);
+                    o = ref Unsafe.Add(ref o, size);
                 }
-                var a0 = Key(Vector256.LoadUnsafe(ref r0, c));
-                var a1 = Key(Vector256.LoadUnsafe(ref r1, c));
-                var a2 = Key(Vector256.LoadUnsafe(ref r2, c));
-                var a3 = Key(Vector256.LoadUnsafe(ref r3, c));
-                var a4 = Key(Vector256.LoadUnsafe(ref r4, c));
-                var a5 = Key(Vector256.LoadUnsafe(ref r5, c));
-                var a6 = Key(Vector256.LoadUnsafe(ref r6, c));
-                var a7 = Key(Vector256.LoadUnsafe(ref r7, c));
-                StoreSorted8(ref o, a0, a1, a2, a3, a4, a5, a6, a7);
-                o = ref Unsafe.Add(ref o, size);
             }
         }
         // The pads: the selection networks read ranks M/2 - 1 and M/2, so half the pads (the smaller half for an
