@@ -4,19 +4,20 @@ using Meta.Gpu.Learning.Aggregation;
 namespace Meta.Gpu.Tests.Compute;
 
 /// <summary>
-/// The cpu backend's sorting-network median (groups of eight sorted in registers, bitonic merges, the middle order
-/// statistics selected from two sorted halves) and its key-sorted weighted median against the exact (value, row)
-/// path: the same floats, bit for bit up to the sign of zero, over row counts around every group and power-of-two
-/// boundary, column counts with a scalar tail, and the inputs that stress the shortcuts: ties, all-equal columns,
-/// sorted rows, ±0, values a few units in the last place apart (the weighted kernel's key groups that mix distinct
-/// values), and weights that put the running sum exactly on half the mass.
+/// The cpu backend's sorting-network median (order-preserving int keys; groups of eight sorted in registers, then
+/// pruned selection networks for 16, 32 and 64 padded rows, or merges and a select of the middle pair from two
+/// sorted halves) and its key-sorted weighted median against the exact (value, row) path: the same floats, bit for
+/// bit up to the sign of zero, over row counts around every group and power-of-two boundary, column counts with a
+/// scalar tail, and the inputs that stress the shortcuts: ties, all-equal columns, sorted rows, ±0, ±inf (equal to
+/// the networks' pads), values a few units in the last place apart (the weighted kernel's key groups that mix
+/// distinct values), and weights that put the running sum exactly on half the mass.
 /// </summary>
 public sealed class CpuMedianKernelTests
 {
     private static readonly int[] RowCounts =
         [.. Enumerable.Range(1, 17), 23, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 255, 256];
 
-    public enum Values { Random, FewLevels, AllEqual, Ascending, Descending, SignedZeros, UlpNeighbours }
+    public enum Values { Random, FewLevels, AllEqual, Ascending, Descending, SignedZeros, UlpNeighbours, Infinities }
 
     public enum Weights { Random, Equal, SmallIntegers }
 
@@ -28,6 +29,7 @@ public sealed class CpuMedianKernelTests
     [InlineData(Values.Descending)]
     [InlineData(Values.SignedZeros)]
     [InlineData(Values.UlpNeighbours)]
+    [InlineData(Values.Infinities)]
     public void Median_and_column_medians_equal_the_exact_path(Values kind)
     {
         var seed = TestSeed.Next();
@@ -37,6 +39,31 @@ public sealed class CpuMedianKernelTests
         foreach (var n in RowCounts)
         {
             var d = 8 * rng.Next(1, 5) + rng.Next(8);
+            var batch = Make(rng, kind, n, d);
+            var rows = PickRows(rng, n);
+            var weights = rows.Select(_ => 1.0).ToArray();
+            AssertCombineSame(exact, fast, batch, rows, weights, AggregationMethod.Median, $"seed {seed}, {kind}, median, n={n} ({rows.Length} rows), d={d}");
+            AssertColumnMediansSame(exact, fast, batch, rows, $"seed {seed}, {kind}, column medians, n={n} ({rows.Length} rows)");
+        }
+    }
+
+    /// <summary>
+    /// The selection networks for 16, 32 and 64 padded rows put half the pads below every value, the merge path
+    /// for 8 and 128 or more all of them above: every row count through 72, odd and even, on each side.
+    /// </summary>
+    [Theory]
+    [InlineData(Values.Random)]
+    [InlineData(Values.FewLevels)]
+    [InlineData(Values.Infinities)]
+    public void Median_for_every_row_count_through_72_equals_the_exact_path(Values kind)
+    {
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        using var fast = new CpuBackend();
+        using var exact = new CpuBackend { UseFastKernels = false };
+        for (var n = 1; n <= 72; n++)
+        {
+            var d = 16 + rng.Next(8);
             var batch = Make(rng, kind, n, d);
             var rows = PickRows(rng, n);
             var weights = rows.Select(_ => 1.0).ToArray();
@@ -145,6 +172,8 @@ public sealed class CpuMedianKernelTests
                     Values.SignedZeros => rng.Next(3) switch { 0 => 0f, 1 => -0f, _ => rng.Next(-2, 3) },
                     // Neighbours a few ulps apart share the weighted kernel's key high bits but differ in value.
                     Values.UlpNeighbours => Ulps(1.5f + (c % 3), rng.Next(-20, 21)),
+                    // The networks' pads are -inf and +inf: equal values must keep the same order statistics.
+                    Values.Infinities => rng.Next(4) switch { 0 => float.NegativeInfinity, 1 => float.PositiveInfinity, _ => rng.Next(-2, 3) },
                     _ => (float)(rng.NextDouble() * 4 - 2),
                 };
             }

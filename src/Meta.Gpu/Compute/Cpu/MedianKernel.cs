@@ -2,19 +2,23 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Meta.Gpu.Compute.Cpu;
 
 /// <summary>
-/// The unweighted median over unmasked rows, eight columns per Vector256. The column group's N values (padded
-/// with +inf to a power of two M of at least 8) are sorted only into two ascending halves of M/2 rows (groups of
-/// eight sorted in registers, then bitonic merges, <see cref="ColumnSortNetwork"/>); the middle one or two order
-/// statistics are then selected from the two halves without merging them (about 2·M/2 min/max each, where the
-/// last merge level would cost M/2·log2(M) comparators). Their mean is taken in float64. The median's value does
-/// not depend on how ties are ordered, so the network needs no row payload and its result equals the
-/// reference's exactly.
+/// The unweighted median over unmasked rows, eight columns per Vector256. The values are sorted as
+/// order-preserving int keys (<see cref="Key"/>), because the machines this path serves run int min/max at twice
+/// the float rate; only the middle pair is turned back into floats. Each column group's N keys, padded to a power
+/// of two M of at least 8, are sorted into runs of eight in registers (Knuth's 19 comparators) while eight rows
+/// stream in; then for M = 16, 32, 64 a pruned
+/// selection network (<see cref="MedianSelectionNetwork"/>) yields the middle pair, the pads split between
+/// -inf and +inf so the real median sits at the network's middle ranks; beyond that the runs are merged into two
+/// sorted halves and the middle one or two order statistics selected from them. Their mean is taken in float64.
+/// The median's value does not depend on how ties are ordered, so the network needs no row payload and its
+/// result equals the reference's exactly (up to the sign of a zero median: both zeros have the key 0).
 /// </summary>
-internal static class MedianKernel
+internal static unsafe class MedianKernel
 {
     /// <summary>Largest padded row count (one column vector's runs fill 16 KiB of the thread's tile).</summary>
     public const int MaxRows = 512;
@@ -28,12 +32,19 @@ internal static class MedianKernel
         Span<double> values = stackalloc double[RunTile.MaxColumns];
         if (end > c0)
         {
-            var tile = RunTile.ForThread<float>(PaddedRows(rows.Length), out var blockColumns);
+            var tile = RunTile.ForThread<int>(PaddedRows(rows.Length), out var blockColumns);
             for (var b = c0; b < end; b += blockColumns)
             {
                 var columns = Math.Min(blockColumns, end - b);
                 Block(batch, rows, b, columns, tile, values);
-                for (var c = 0; c < columns; c++) target.Write(b + c, values[c]);
+                for (var c = 0; c < columns; c += 8)
+                {
+                    var low = Vector256.Create((ReadOnlySpan<double>)values[c..]);
+                    var high = Vector256.Create((ReadOnlySpan<double>)values[(c + 4)..]);
+                    // NaN comes only from -inf and +inf as the middle pair: the scalar write leaves those priors be.
+                    if (Vector256.EqualsAll(low, low) && Vector256.EqualsAll(high, high)) target.WriteFinite8(b + c, low, high);
+                    else for (var k = c; k < c + 8; k++) target.Write(b + k, values[k]);
+                }
             }
         }
         if (end < c1) exact.RunExact(end, c1, target);
@@ -49,7 +60,7 @@ internal static class MedianKernel
         if (!Vector256.IsHardwareAccelerated || rows.Length == 0) return c0;
         var end = c0 + (c1 - c0) / width * width;
         if (end == c0) return c0;
-        var tile = RunTile.ForThread<float>(PaddedRows(rows.Length), out var blockColumns);
+        var tile = RunTile.ForThread<int>(PaddedRows(rows.Length), out var blockColumns);
         for (var b = c0; b < end; b += blockColumns)
         {
             var columns = Math.Min(blockColumns, end - b);
@@ -63,11 +74,11 @@ internal static class MedianKernel
     /// <summary>
     /// The medians of the <paramref name="columns"/> columns (a multiple of eight) from <paramref name="b"/> on.
     /// Pass A reads eight rows at a time across the whole block (eight streams the hardware prefetchers follow,
-    /// where walking one column group down all rows would read N streams at once), sorts each eight-row group per
-    /// column vector in registers and stores the sorted run in the tile (vector v's rows at v·M); pass B selects
-    /// each vector's median from its runs, in L2.
+    /// where walking one column group down all rows would read N streams at once), sorts each eight-row group's
+    /// keys per column vector in registers and stores the sorted run in the tile (vector v's rows at v·M); pass B
+    /// selects each vector's median from its runs, in L2.
     /// </summary>
-    private static void Block(DomainBatch batch, int[] rows, int b, int columns, Span<Vector256<float>> tile, Span<double> result)
+    private static void Block(DomainBatch batch, int[] rows, int b, int columns, Span<Vector256<int>> tile, Span<double> result)
     {
         var n = rows.Length;
         var size = PaddedRows(n);
@@ -75,82 +86,195 @@ internal static class MedianKernel
         ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
         var stride = (nint)batch.Stride;
         ref var t = ref tile[0];
-        var inf = Vector256.Create(float.PositiveInfinity);
         var whole = n / 8 * 8;
-        for (var g = 0; g < whole; g += 8)
+        // The next group's rows (after the last group, the next block's first ones) are prefetched, a line of each
+        // every two vectors: a block's rows are only 1 KiB long, too short for the hardware prefetchers to run
+        // ahead. The addresses are raw pointers into the pinned values: past the last block they point beyond the
+        // array, which a prefetch ignores but a managed reference must not do.
+        Span<nint> ahead = stackalloc nint[8];
+        var prefetch = Sse.IsSupported;
+        fixed (float* values = batch.Values)
         {
-            ref var r0 = ref Unsafe.Add(ref data, rows[g] * stride + b);
-            ref var r1 = ref Unsafe.Add(ref data, rows[g + 1] * stride + b);
-            ref var r2 = ref Unsafe.Add(ref data, rows[g + 2] * stride + b);
-            ref var r3 = ref Unsafe.Add(ref data, rows[g + 3] * stride + b);
-            ref var r4 = ref Unsafe.Add(ref data, rows[g + 4] * stride + b);
-            ref var r5 = ref Unsafe.Add(ref data, rows[g + 5] * stride + b);
-            ref var r6 = ref Unsafe.Add(ref data, rows[g + 6] * stride + b);
-            ref var r7 = ref Unsafe.Add(ref data, rows[g + 7] * stride + b);
-            ref var o = ref Unsafe.Add(ref t, g);
-            for (var v = 0; v < vectors; v++)
+            var origin = (nint)values;
+            for (var g = 0; g < whole; g += 8)
             {
-                var c = (nint)(v * 8);
-                var a0 = Vector256.LoadUnsafe(ref r0, (nuint)c);
-                var a1 = Vector256.LoadUnsafe(ref r1, (nuint)c);
-                var a2 = Vector256.LoadUnsafe(ref r2, (nuint)c);
-                var a3 = Vector256.LoadUnsafe(ref r3, (nuint)c);
-                var a4 = Vector256.LoadUnsafe(ref r4, (nuint)c);
-                var a5 = Vector256.LoadUnsafe(ref r5, (nuint)c);
-                var a6 = Vector256.LoadUnsafe(ref r6, (nuint)c);
-                var a7 = Vector256.LoadUnsafe(ref r7, (nuint)c);
-                ColumnSortNetwork.Sort8(ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7);
-                o = a0;
-                Unsafe.Add(ref o, 1) = a1;
-                Unsafe.Add(ref o, 2) = a2;
-                Unsafe.Add(ref o, 3) = a3;
-                Unsafe.Add(ref o, 4) = a4;
-                Unsafe.Add(ref o, 5) = a5;
-                Unsafe.Add(ref o, 6) = a6;
-                Unsafe.Add(ref o, 7) = a7;
-                o = ref Unsafe.Add(ref o, size);
+                var next = g + 8 < whole ? g + 8 : 0;
+                var shift = g + 8 < whole ? b : b + columns;
+                for (var k = 0; k < 8; k++) ahead[k] = origin + (rows[Math.Min(next + k, n - 1)] * stride + shift) * sizeof(float);
+                ref var r0 = ref Unsafe.Add(ref data, rows[g] * stride + b);
+                ref var r1 = ref Unsafe.Add(ref data, rows[g + 1] * stride + b);
+                ref var r2 = ref Unsafe.Add(ref data, rows[g + 2] * stride + b);
+                ref var r3 = ref Unsafe.Add(ref data, rows[g + 3] * stride + b);
+                ref var r4 = ref Unsafe.Add(ref data, rows[g + 4] * stride + b);
+                ref var r5 = ref Unsafe.Add(ref data, rows[g + 5] * stride + b);
+                ref var r6 = ref Unsafe.Add(ref data, rows[g + 6] * stride + b);
+                ref var r7 = ref Unsafe.Add(ref data, rows[g + 7] * stride + b);
+                ref var o = ref Unsafe.Add(ref t, g);
+                for (var v = 0; v < vectors; v++)
+                {
+                    var c = (nuint)(v * 8);
+                    if (prefetch && (v & 1) == 0)
+                    {
+                        var line = (nint)c * sizeof(float);
+                        Sse.Prefetch0((void*)(ahead[0] + line));
+                        Sse.Prefetch0((void*)(ahead[1] + line));
+                        Sse.Prefetch0((void*)(ahead[2] + line));
+                        Sse.Prefetch0((void*)(ahead[3] + line));
+                        Sse.Prefetch0((void*)(ahead[4] + line));
+                        Sse.Prefetch0((void*)(ahead[5] + line));
+                        Sse.Prefetch0((void*)(ahead[6] + line));
+                        Sse.Prefetch0((void*)(ahead[7] + line));
+                    }
+                    var a0 = Key(Vector256.LoadUnsafe(ref r0, c));
+                    var a1 = Key(Vector256.LoadUnsafe(ref r1, c));
+                    var a2 = Key(Vector256.LoadUnsafe(ref r2, c));
+                    var a3 = Key(Vector256.LoadUnsafe(ref r3, c));
+                    var a4 = Key(Vector256.LoadUnsafe(ref r4, c));
+                    var a5 = Key(Vector256.LoadUnsafe(ref r5, c));
+                    var a6 = Key(Vector256.LoadUnsafe(ref r6, c));
+                    var a7 = Key(Vector256.LoadUnsafe(ref r7, c));
+                    StoreSorted8(ref o, a0, a1, a2, a3, a4, a5, a6, a7);
+                    o = ref Unsafe.Add(ref o, size);
+                }
             }
         }
-        // The last partial group is padded with +inf; the groups past the rows are all +inf: sorted already.
+        // The pads: the selection networks read ranks M/2 - 1 and M/2, so half the pads (the smaller half for an
+        // odd N, whose median is then rank M/2 - 1) go below every value; the merge path reads the real ranks and
+        // pads above. In row order the -inf pads come first, so the groups past the rows are sorted already and
+        // only the last partial group needs sorting.
+        var lowPads = size is 16 or 32 or 64 ? (size - n) / 2 : 0;
+        var below = Key(Vector256.Create(float.NegativeInfinity));
+        var above = Key(Vector256.Create(float.PositiveInfinity));
         var filled = whole < n ? whole + 8 : whole;
+        var lowRank = (n - 1) / 2 + lowPads;
+        var highRank = n / 2 + lowPads;
         for (var v = 0; v < vectors; v++)
         {
             ref var run = ref Unsafe.Add(ref t, v * size);
-            if (whole < n)
+            if (n < size)
             {
-                for (var r = whole; r < n; r++) Unsafe.Add(ref run, r) = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + b + v * 8));
-                for (var r = n; r < filled; r++) Unsafe.Add(ref run, r) = inf;
-                ColumnSortNetwork.Sort8(ref Unsafe.Add(ref run, whole));
+                for (var r = whole; r < n; r++) Unsafe.Add(ref run, r) = Key(Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + b + v * 8)));
+                for (var r = n; r < size; r++) Unsafe.Add(ref run, r) = r - n < lowPads ? below : above;
+                if (whole < n) ColumnSortNetwork.Sort8(ref Unsafe.Add(ref run, whole));
             }
-            for (var r = filled; r < size; r++) Unsafe.Add(ref run, r) = inf;
-            Select(tile.Slice(v * size, size), n, result.Slice(v * 8, 8));
+            Vector256<int> low, high;
+            switch (size)
+            {
+                case 8:
+                    low = Unsafe.Add(ref run, lowRank);
+                    high = Unsafe.Add(ref run, highRank);
+                    break;
+                case 16:
+                    MedianSelectionNetwork.Middle16(ref run, out low, out high);
+                    break;
+                case 32:
+                    MedianSelectionNetwork.Middle32(ref run, out low, out high);
+                    break;
+                case 64:
+                    MedianSelectionNetwork.Middle64(ref run, out low, out high);
+                    break;
+                default:
+                    SelectFromHalves(tile.Slice(v * size, size), lowRank, highRank, out low, out high);
+                    break;
+            }
+            if (n % 2 == 1) high = low;
+            var (al, ah) = Vector256.Widen(Value(low));
+            var (bl, bh) = Vector256.Widen(Value(high));
+            var halfOf = Vector256.Create(0.5);
+            ((al + bl) * halfOf).CopyTo(result[(v * 8)..]);
+            ((ah + bh) * halfOf).CopyTo(result[(v * 8 + 4)..]);
         }
     }
 
-    /// <summary>The medians of one vector's eight columns, from its sorted runs of eight, in float64.</summary>
-    private static void Select(Span<Vector256<float>> tile, int n, Span<double> result)
+    /// <summary>
+    /// Stores the eight keys sorted at <paramref name="o"/>: Knuth's 19 comparators (as in
+    /// <see cref="ColumnSortNetwork"/>'s Sort8) with each min written to the local that the comparator before
+    /// freed, so that no register copies sit between them, and each sorted row stored from wherever it ended up.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreSorted8(
+        ref Vector256<int> o, Vector256<int> a0, Vector256<int> a1, Vector256<int> a2, Vector256<int> a3,
+        Vector256<int> a4, Vector256<int> a5, Vector256<int> a6, Vector256<int> a7)
+    {
+        var x = Vector256.MinNative(a0, a2);
+        a2 = Vector256.MaxNative(a0, a2);
+        a0 = Vector256.MinNative(a1, a3);
+        a3 = Vector256.MaxNative(a1, a3);
+        a1 = Vector256.MinNative(a4, a6);
+        a6 = Vector256.MaxNative(a4, a6);
+        a4 = Vector256.MinNative(a5, a7);
+        a7 = Vector256.MaxNative(a5, a7);
+        a5 = Vector256.MinNative(x, a1);
+        a1 = Vector256.MaxNative(x, a1);
+        x = Vector256.MinNative(a0, a4);
+        a4 = Vector256.MaxNative(a0, a4);
+        a0 = Vector256.MinNative(a2, a6);
+        a6 = Vector256.MaxNative(a2, a6);
+        a2 = Vector256.MinNative(a3, a7);
+        a7 = Vector256.MaxNative(a3, a7);
+        a3 = Vector256.MinNative(a5, x);
+        x = Vector256.MaxNative(a5, x);
+        a5 = Vector256.MinNative(a0, a2);
+        a2 = Vector256.MaxNative(a0, a2);
+        a0 = Vector256.MinNative(a1, a4);
+        a4 = Vector256.MaxNative(a1, a4);
+        a1 = Vector256.MinNative(a6, a7);
+        a7 = Vector256.MaxNative(a6, a7);
+        a6 = Vector256.MinNative(a5, a0);
+        a0 = Vector256.MaxNative(a5, a0);
+        a5 = Vector256.MinNative(a2, a4);
+        a4 = Vector256.MaxNative(a2, a4);
+        a2 = Vector256.MinNative(x, a0);
+        a0 = Vector256.MaxNative(x, a0);
+        x = Vector256.MinNative(a5, a1);
+        a1 = Vector256.MaxNative(a5, a1);
+        a5 = Vector256.MinNative(a2, a6);
+        a6 = Vector256.MaxNative(a2, a6);
+        a2 = Vector256.MinNative(x, a0);
+        a0 = Vector256.MaxNative(x, a0);
+        x = Vector256.MinNative(a4, a1);
+        a1 = Vector256.MaxNative(a4, a1);
+        o = a3;
+        Unsafe.Add(ref o, 1) = a5;
+        Unsafe.Add(ref o, 2) = a6;
+        Unsafe.Add(ref o, 3) = a2;
+        Unsafe.Add(ref o, 4) = a0;
+        Unsafe.Add(ref o, 5) = x;
+        Unsafe.Add(ref o, 6) = a1;
+        Unsafe.Add(ref o, 7) = a7;
+    }
+
+    /// <summary>
+    /// Ranks <paramref name="lowRank"/> and <paramref name="highRank"/> of one vector's runs of eight (M of at
+    /// least 16): merged into two sorted halves, each rank selected from the halves without the last merge.
+    /// </summary>
+    private static void SelectFromHalves(Span<Vector256<int>> tile, int lowRank, int highRank, out Vector256<int> low, out Vector256<int> high)
     {
         ref var t = ref tile[0];
-        var low = (n - 1) / 2;
-        var high = n / 2;
-        Vector256<float> a, b;
-        if (tile.Length == 8)
-        {
-            a = tile[low];
-            b = tile[high];
-        }
-        else
-        {
-            var half = tile.Length / 2;
-            ColumnSortNetwork.MergeRuns(tile, half);
-            ref var second = ref Unsafe.Add(ref t, half);
-            a = ColumnSortNetwork.Select(ref t, ref second, half, low);
-            b = high == low ? a : ColumnSortNetwork.Select(ref t, ref second, half, high);
-        }
-        var (al, ah) = Vector256.Widen(a);
-        var (bl, bh) = Vector256.Widen(b);
-        var halfOf = Vector256.Create(0.5);
-        ((al + bl) * halfOf).CopyTo(result);
-        ((ah + bh) * halfOf).CopyTo(result[4..]);
+        var half = tile.Length / 2;
+        ColumnSortNetwork.MergeRuns(tile, half);
+        ref var second = ref Unsafe.Add(ref t, half);
+        low = ColumnSortNetwork.Select(ref t, ref second, half, lowRank);
+        high = highRank == lowRank ? low : ColumnSortNetwork.Select(ref t, ref second, half, highRank);
     }
+
+    /// <summary>
+    /// The float's order-preserving int key: its magnitude bits, negated for a negative float (vpsignd takes the
+    /// sign from the float's own bits, two instructions per vector), so -0 and +0 both map to 0. Without AVX2 the
+    /// magnitude bits of a negative float are flipped instead (three instructions; -0 then sorts below +0).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Key(Vector256<float> value)
+    {
+        var bits = value.AsInt32();
+        return Avx2.IsSupported
+            ? Avx2.Sign(bits & Vector256.Create(int.MaxValue), bits)
+            : bits ^ ((bits >> 31) & Vector256.Create(int.MaxValue));
+    }
+
+    /// <summary>The float whose <see cref="Key"/> is <paramref name="key"/> (+0 for the key of either zero).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Value(Vector256<int> key) => (Avx2.IsSupported
+        ? Vector256.Abs(key) | (key & Vector256.Create(int.MinValue))
+        : key ^ ((key >> 31) & Vector256.Create(int.MaxValue))).AsSingle();
 }
