@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Meta.Gpu.Compute.Cpu;
 
 /// <summary>
@@ -12,6 +13,7 @@ namespace Meta.Gpu.Compute.Cpu;
 /// </remarks>
 internal static class ColumnGather
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Block(DomainBatch batch, int[] rows, bool missingAsZero, int firstColumn, int width, ColumnScratch scratch)
     {
         var n = rows.Length;

@@ -17,6 +17,7 @@ namespace Meta.Gpu.Compute.Cpu;
 internal static class ColumnSortNetwork
 {
     /// <summary>Sorts runs of eight, then merges runs until they are <paramref name="runLength"/> long.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SortRuns<T>(Span<Vector256<T>> tile, int runLength)
     {
         ref var t = ref tile[0];
@@ -25,6 +26,7 @@ internal static class ColumnSortNetwork
     }
 
     /// <summary>Merges the tile's sorted runs of eight until they are <paramref name="runLength"/> long.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MergeRuns<T>(Span<Vector256<T>> tile, int runLength)
     {
         ref var t = ref tile[0];
@@ -41,6 +43,7 @@ internal static class ColumnSortNetwork
     /// so parts that miss the rows are left unsorted (their sets of values are already the right ones).
     /// <see cref="CompleteMerge"/> sorts the rest.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MergeHalvesAround<T>(Span<Vector256<T>> tile, int from, int to)
     {
         var length = tile.Length / 2;
@@ -64,6 +67,7 @@ internal static class ColumnSortNetwork
 
     /// <summary>Sorts the bitonic run of <paramref name="length"/> rows at <paramref name="t"/> (tile rows from
     /// <paramref name="offset"/> on) where it meets rows [<paramref name="from"/>, <paramref name="to"/>].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CleanAround<T>(ref Vector256<T> t, int length, int offset, int from, int to)
     {
         if (offset > to || offset + length <= from) return;
@@ -98,6 +102,7 @@ internal static class ColumnSortNetwork
     /// the first i of one run and the first k+1-i of the other for some split i, so it is the least, over the
     /// splits, of the larger of the two runs' last taken values.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Vector256<T> Select<T>(ref Vector256<T> a, ref Vector256<T> b, int length, int k)
     {
         var first = Math.Max(0, k + 1 - length);
@@ -170,6 +175,7 @@ internal static class ColumnSortNetwork
     /// Merges two ascending runs of <paramref name="length"/> rows (at t and t + length) into one: comparing row i
     /// with row 2·length-1-i leaves the smaller half and the larger half each bitonic, which half-cleaners sort.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MergeRuns<T>(ref Vector256<T> t, int length)
     {
         for (var i = 0; i < length; i++) Cx(ref Unsafe.Add(ref t, i), ref Unsafe.Add(ref t, 2 * length - 1 - i));

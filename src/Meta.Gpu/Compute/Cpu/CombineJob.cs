@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Meta.Gpu.Learning.Aggregation;
 
 namespace Meta.Gpu.Compute.Cpu;

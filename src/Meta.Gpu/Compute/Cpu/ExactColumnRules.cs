@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Meta.Gpu.Learning.Aggregation;
 
 namespace Meta.Gpu.Compute.Cpu;
@@ -14,6 +15,7 @@ internal static class ExactColumnRules
     /// <summary>Relative slack of the weighted-median half-mass test (DESIGN §4 step 6).</summary>
     public const double WeightedMedianSlack = 1e-12;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double Combine(
         AggregationMethod method, double trimAlpha, ReadOnlySpan<float> values, ReadOnlySpan<int> positions,
         ReadOnlySpan<double> weights, Span<long> keys)
@@ -62,6 +64,7 @@ internal static class ExactColumnRules
     }
 
     /// <summary>The pick of DESIGN §4 step 6 over cells already sorted in <paramref name="sorted"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double WeightedMedianOfSorted(
         ReadOnlySpan<float> values, ReadOnlySpan<int> positions, ReadOnlySpan<double> weights, ReadOnlySpan<long> sorted, double total)
     {
@@ -85,6 +88,7 @@ internal static class ExactColumnRules
         return values[(int)(sorted[n - 1] & 0xFFFFFFFF)];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double WeightedMean(ReadOnlySpan<float> values, ReadOnlySpan<int> positions, ReadOnlySpan<double> weights)
     {
         double num = 0, den = 0;
@@ -113,6 +117,7 @@ internal static class ExactColumnRules
     public static int TrimCount(double trimAlpha, int n) => (int)Math.Floor(trimAlpha * n);
 
     /// <summary>Fills <paramref name="keys"/> with (order-preserving value bits, index) and sorts them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SortKeys(ReadOnlySpan<float> values, Span<long> keys)
     {
         for (var j = 0; j < keys.Length; j++) keys[j] = ((long)OrderedBits(values[j]) << 32) | (uint)j;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Meta.Gpu.Compute.Cpu;
 
 /// <summary>
@@ -53,6 +54,7 @@ internal readonly struct FixedPointWeights
     /// The fixed-point form of <paramref name="weights"/>, or false where the running sum is not monotone in the
     /// rank or has no scale (a negative or non-finite weight, or S zero, subnormal or infinite): the caller takes the exact path.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryCreate(ReadOnlySpan<double> weights, out FixedPointWeights result)
     {
         result = default;

@@ -25,6 +25,7 @@ internal static unsafe class MedianKernel
 
     /// <summary>Combines columns [c0, c1) into <paramref name="target"/>; the scalar tail goes to the exact path.</summary>
     [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(DomainBatch batch, int[] rows, int c0, int c1, ColumnTarget target, CombineJob exact)
     {
         var width = Vector256<float>.Count;
@@ -54,6 +55,7 @@ internal static unsafe class MedianKernel
     /// Writes the medians of columns [c0, end) into <paramref name="medians"/>, where end is the last multiple of
     /// the vector width; returns end (the caller takes the rest on its exact path).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int Run(DomainBatch batch, int[] rows, int c0, int c1, Span<double> medians)
     {
         var width = Vector256<float>.Count;
@@ -78,6 +80,7 @@ internal static unsafe class MedianKernel
     /// keys per column vector in registers and stores the sorted run in the tile (vector v's rows at v·M); pass B
     /// selects each vector's median from its runs, in L2.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Block(DomainBatch batch, int[] rows, int b, int columns, Span<Vector256<int>> tile, Span<double> result)
     {
         var n = rows.Length;

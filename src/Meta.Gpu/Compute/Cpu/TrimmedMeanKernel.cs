@@ -23,6 +23,7 @@ namespace Meta.Gpu.Compute.Cpu;
 internal static class TrimmedMeanKernel
 {
     [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int Run(DomainBatch batch, int[] rows, double[] weights, int k, int c0, int c1, ColumnTarget target, CombineJob exact)
     {
         var n = rows.Length;
@@ -162,6 +163,7 @@ internal static class TrimmedMeanKernel
 
     /// <summary>Writes eight columns from <paramref name="c"/>: the decided lanes' values, the others through the
     /// exact path; returns how many came out empty.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int Write(ColumnTarget target, int c, uint decided, Span<double> sums, CombineJob exact)
     {
         if (decided == 0xFF)
@@ -543,6 +545,7 @@ internal static class TrimmedMeanKernel
         (Vector256.Abs(key) | (key & Vector256.Create(int.MinValue))).AsSingle();
 
     /// <summary>The general case: the lists live in <paramref name="small"/> and <paramref name="large"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (Vector256<float> Low, Vector256<float> High) Extremes(
         ref float column, int n, Span<Vector256<float>> small, Span<Vector256<float>> large)
     {

@@ -39,6 +39,7 @@ internal static unsafe class WeightedMedianKernel
     private static readonly Vector256<int> Lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
 
     [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(DomainBatch batch, int[] rows, double[] weights, int c0, int c1, ColumnTarget target, CombineJob exact)
     {
         var n = rows.Length;
@@ -121,6 +122,7 @@ internal static unsafe class WeightedMedianKernel
     /// tile (vector v's rows at v·<paramref name="size"/> in both), padded to <paramref name="size"/> rows with
     /// int.MaxValue.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SortBlock(
         ref float data, int[] rows, nint stride, int b, int vectors, int size, Span<Vector256<int>> runs,
         Span<Vector256<int>> rowKeys, Vector256<int> high, Vector256<int> magnitude)
@@ -214,6 +216,7 @@ internal static unsafe class WeightedMedianKernel
     /// key's row bits (one 8-lane int gather per rank, where the float64 walk took two 4-lane ones and every rank),
     /// and stops when every lane has reached the bar. The caller guarantees no rank below first reaches it.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Vector256<int> Pick(
         Vector256<int>* tile, ReadOnlySpan<Vector256<int>> keys, ReadOnlySpan<Vector256<int>> units, int* q, int rowMask,
         int first, int last, Vector256<int> bar, out Vector256<int> sum)
@@ -244,6 +247,7 @@ internal static unsafe class WeightedMedianKernel
     /// Per lane, the q sum of the rows whose keys are at most <paramref name="pivot"/>: the running sum up to and
     /// including the pivot's rank, since the keys are distinct.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Vector256<int> MassAtOrBelow(ReadOnlySpan<Vector256<int>> keys, ReadOnlySpan<Vector256<int>> units, Vector256<int> pivot)
     {
         // A pivot is a finite value's key, below int.MaxValue, so pivot + 1 does not wrap.
@@ -266,6 +270,7 @@ internal static unsafe class WeightedMedianKernel
     }
 
     /// <summary>Per lane, the float64 running sum up to the pivot's rank, summed in row order (lanes 0-3, 4-7).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (Vector256<double> Low, Vector256<double> High) WeightAtOrBelow(ReadOnlySpan<Vector256<int>> keys, double* weights, Vector256<int> pivot)
     {
         var above = pivot + Vector256<int>.One;
@@ -286,6 +291,7 @@ internal static unsafe class WeightedMedianKernel
     /// certain, whose group holds no other key and that take no mean read their value with one gather; the rest
     /// settle their decisions in float64 and take the scalar <see cref="Finish"/> or the exact path.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Finish8(
         float* dp, int* rp, ref float data, int[] rows, nint stride, int c, Vector256<int>* tp, Span<Vector256<int>> tile,
         ReadOnlySpan<Vector256<int>> keys, Vector256<int> sum, double* wp, int n, int rowMask,
@@ -357,6 +363,7 @@ internal static unsafe class WeightedMedianKernel
     /// The picked value of column <c>c + lane</c> (the mean with the next value when <paramref name="average"/>),
     /// or null when the picked cell's key group mixes distinct values and the lane must take the exact path.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double? Finish(
         ref float data, int[] rows, nint stride, int c, int lane, Span<Vector256<int>> tile, int n, int rowMask, int rank, bool average)
     {
