@@ -6,6 +6,7 @@ using Meta.Gpu.Tests.Storage;
 namespace Meta.Gpu.Tests.Bench;
 
 /// <summary>`meta-gpu bench --quick` in process at tiny sizes: the three files and the §15 fields (not speed).</summary>
+[Collection(Meta.Gpu.Tests.Support.IlgpuCollection.Name)]
 public sealed class BenchCommandTests
 {
     private static readonly string[] ResultFields =

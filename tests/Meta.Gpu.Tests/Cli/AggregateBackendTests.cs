@@ -6,6 +6,7 @@ using Meta.Gpu.Cli;
 namespace Meta.Gpu.Tests.Cli;
 
 /// <summary>`meta-gpu aggregate --backend NAME` against the aggregator reference traces (DESIGN §4, §13 tolerance).</summary>
+[Collection(Meta.Gpu.Tests.Support.IlgpuCollection.Name)]
 public sealed class AggregateBackendTests
 {
     private const double Tolerance = 1e-4;

@@ -2,6 +2,7 @@ using Meta.Gpu.Compute;
 
 namespace Meta.Gpu.Tests.Compute;
 
+[Collection(Meta.Gpu.Tests.Support.IlgpuCollection.Name)]
 public sealed class ComputeBackendsTests
 {
     [Fact]

@@ -106,13 +106,17 @@ public sealed class CpuFastKernelTests
         }
     }
 
-    /// <summary>The k + 1 = 7 kernel orders cells as int keys with -0 folded into +0: a -0 and a +0 of different
-    /// rows (and weights) on either side of a trim threshold are a tie there, as in the reference, and go to the
-    /// exact path; an unmasked NaN or infinity anywhere in a column does too. Columns mix those cases with plain ones.</summary>
+    /// <summary>The trimmed-mean kernels order cells as int keys with -0 and +0 sharing one: a -0 and a +0 of
+    /// different rows (and weights) on either side of a trim threshold are a tie there, as in the reference, and go
+    /// to the exact path; an unmasked NaN or infinity anywhere in a column does too. Columns mix those cases with
+    /// plain ones; the row counts reach the streamed k+1 = 7 kernel (64, 67) and the tiled one (13, 33, 90).</summary>
     [Theory]
     [InlineData(64, false)]
     [InlineData(64, true)]
     [InlineData(67, false)]
+    [InlineData(13, false)]
+    [InlineData(33, true)]
+    [InlineData(90, false)]
     public void Trimmed_mean_streamed_kernel_handles_signed_zeros_and_non_finite_cells(int n, bool fused)
     {
         var seed = TestSeed.Next();
@@ -120,6 +124,7 @@ public sealed class CpuFastKernelTests
         using var fast = new CpuBackend();
         using var exact = new CpuBackend { UseFastKernels = false };
         var d = 8 * 70 + 5;
+        var trimmed = (int)Math.Floor(0.1 * n);
         var batch = new DomainBatch(n, d);
         for (var c = 0; c < d; c++)
         {
@@ -129,10 +134,10 @@ public sealed class CpuFastKernelTests
             var b = (a + 1 + rng.Next(n - 1)) % n;
             switch (kind)
             {
-                case 1: // -0 and +0 are the 6th and 7th smallest: a tie across the low threshold
+                case 1: // -0 and +0 are the k-th and (k+1)-th smallest: a tie across the low threshold
                 case 2: // the same at the high end, mirrored
                     for (var r = 0; r < n; r++) batch.Row(r)[c] = (kind == 1 ? 1 : -1) * (float)(1 + rng.NextDouble());
-                    foreach (var r in Enumerable.Range(0, n).Where(r => r != a && r != b).Take(5))
+                    foreach (var r in Enumerable.Range(0, n).Where(r => r != a && r != b).Take(trimmed - 1))
                         batch.Row(r)[c] = (kind == 1 ? -1 : 1) * (float)(3 + rng.NextDouble());
                     batch.Row(a)[c] = -0f;
                     batch.Row(b)[c] = 0f;

@@ -3,6 +3,7 @@ using Meta.Gpu.Learning.Aggregation;
 
 namespace Meta.Gpu.Tests.Compute;
 
+[Collection(Meta.Gpu.Tests.Support.IlgpuCollection.Name)]
 public sealed class FallbackBackendTests
 {
     /// <summary>A device that fails on a chosen primitive after scribbling over its outputs.</summary>

@@ -7,6 +7,7 @@ namespace Meta.Gpu.Tests.Kernels;
 /// The shared agreement suite on ILGPU's CPU accelerator, which runs the very kernels the cuda and opencl
 /// backends run. Sizes are a sample kept small: the accelerator is about a hundred times slower than plain C#.
 /// </summary>
+[Collection(Meta.Gpu.Tests.Support.IlgpuCollection.Name)]
 public sealed class IlgpuCpuBackendAgreementTests : BackendAgreementTests
 {
     protected override IComputeBackend CreateBackend() => IlgpuBackend.Create("ilgpu-cpu");
@@ -16,6 +17,7 @@ public sealed class IlgpuCpuBackendAgreementTests : BackendAgreementTests
 
 /// <summary>The same suite with the columns forced into chunks of 3 (the path a batch larger than device
 /// memory takes).</summary>
+[Collection(Meta.Gpu.Tests.Support.IlgpuCollection.Name)]
 public sealed class IlgpuCpuChunkedAgreementTests : BackendAgreementTests
 {
     protected override IComputeBackend CreateBackend()

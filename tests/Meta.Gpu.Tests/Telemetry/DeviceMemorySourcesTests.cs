@@ -4,6 +4,7 @@ using Meta.Gpu.Telemetry;
 
 namespace Meta.Gpu.Tests.Telemetry;
 
+[Collection(Meta.Gpu.Tests.Support.IlgpuCollection.Name)]
 public sealed class DeviceMemorySourcesTests
 {
     private const long GiB = 1L << 30;

@@ -5,6 +5,7 @@ using Meta.Gpu.Telemetry;
 
 namespace Meta.Gpu.Tests.Telemetry;
 
+[Collection(Meta.Gpu.Tests.Support.IlgpuCollection.Name)]
 public sealed class DevicesCommandTests
 {
     private static async Task<(int Code, string Out, string Error)> RunAsync(params string[] args)
