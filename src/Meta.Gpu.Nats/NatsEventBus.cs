@@ -304,6 +304,9 @@ public sealed class NatsEventBus : IEventBus
             // Not idle while durable publishes await their confirmation; no ping meanwhile, which a frozen broker
             // would never answer, so that a publish given up is thrown here.
             var confirming = _publisher.InFlight > 0;
+            // A publish given up between the check above and this count has left InFlight after recording its
+            // failure: throw it now, not after a ping that a frozen broker never answers.
+            if (!confirming) _publisher.ThrowIfFailed();
             if (!confirming && !_abandoned && Connection.ConnectionState == NatsConnectionState.Open)
                 await Connection.PingAsync(cancellationToken).ConfigureAwait(false);
             if (!confirming && LocallyIdle() && await BrokerIdleAsync(cancellationToken).ConfigureAwait(false) && LocallyIdle()
