@@ -8,7 +8,7 @@ namespace Meta.Gpu.Compute.Cpu;
 
 /// <summary>
 /// The unweighted median over unmasked rows, eight columns per Vector256. The values are sorted as
-/// order-preserving int keys (<see cref="Key"/>), because the machines this path serves run int min/max at twice
+/// order-preserving int keys (<see cref="OrderedKeys.Of"/>), because the machines this path serves run int min/max at twice
 /// the float rate; only the middle pair is turned back into floats. Each column group's N keys, padded to a power
 /// of two M of at least 8, are sorted into runs of eight in registers (Knuth's 19 comparators) while eight rows
 /// stream in; then for M = 16, 32, 64 a pruned
@@ -128,14 +128,14 @@ internal static unsafe class MedianKernel
                         Sse.Prefetch0((void*)(ahead[6] + line));
                         Sse.Prefetch0((void*)(ahead[7] + line));
                     }
-                    var a0 = Key(Vector256.LoadUnsafe(ref r0, c));
-                    var a1 = Key(Vector256.LoadUnsafe(ref r1, c));
-                    var a2 = Key(Vector256.LoadUnsafe(ref r2, c));
-                    var a3 = Key(Vector256.LoadUnsafe(ref r3, c));
-                    var a4 = Key(Vector256.LoadUnsafe(ref r4, c));
-                    var a5 = Key(Vector256.LoadUnsafe(ref r5, c));
-                    var a6 = Key(Vector256.LoadUnsafe(ref r6, c));
-                    var a7 = Key(Vector256.LoadUnsafe(ref r7, c));
+                    var a0 = OrderedKeys.Of(Vector256.LoadUnsafe(ref r0, c));
+                    var a1 = OrderedKeys.Of(Vector256.LoadUnsafe(ref r1, c));
+                    var a2 = OrderedKeys.Of(Vector256.LoadUnsafe(ref r2, c));
+                    var a3 = OrderedKeys.Of(Vector256.LoadUnsafe(ref r3, c));
+                    var a4 = OrderedKeys.Of(Vector256.LoadUnsafe(ref r4, c));
+                    var a5 = OrderedKeys.Of(Vector256.LoadUnsafe(ref r5, c));
+                    var a6 = OrderedKeys.Of(Vector256.LoadUnsafe(ref r6, c));
+                    var a7 = OrderedKeys.Of(Vector256.LoadUnsafe(ref r7, c));
                     StoreSorted8(ref o, a0, a1, a2, a3, a4, a5, a6, a7);
                     o = ref Unsafe.Add(ref o, size);
                 }
@@ -146,8 +146,8 @@ internal static unsafe class MedianKernel
         // pads above. In row order the -inf pads come first, so the groups past the rows are sorted already and
         // only the last partial group needs sorting.
         var lowPads = size is 16 or 32 or 64 ? (size - n) / 2 : 0;
-        var below = Key(Vector256.Create(float.NegativeInfinity));
-        var above = Key(Vector256.Create(float.PositiveInfinity));
+        var below = OrderedKeys.Of(Vector256.Create(float.NegativeInfinity));
+        var above = OrderedKeys.Of(Vector256.Create(float.PositiveInfinity));
         var filled = whole < n ? whole + 8 : whole;
         var lowRank = (n - 1) / 2 + lowPads;
         var highRank = n / 2 + lowPads;
@@ -156,7 +156,7 @@ internal static unsafe class MedianKernel
             ref var run = ref Unsafe.Add(ref t, v * size);
             if (n < size)
             {
-                for (var r = whole; r < n; r++) Unsafe.Add(ref run, r) = Key(Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + b + v * 8)));
+                for (var r = whole; r < n; r++) Unsafe.Add(ref run, r) = OrderedKeys.Of(Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + b + v * 8)));
                 for (var r = n; r < size; r++) Unsafe.Add(ref run, r) = r - n < lowPads ? below : above;
                 if (whole < n) ColumnSortNetwork.Sort8(ref Unsafe.Add(ref run, whole));
             }
@@ -181,8 +181,8 @@ internal static unsafe class MedianKernel
                     break;
             }
             if (n % 2 == 1) high = low;
-            var (al, ah) = Vector256.Widen(Value(low));
-            var (bl, bh) = Vector256.Widen(Value(high));
+            var (al, ah) = Vector256.Widen(OrderedKeys.ValueOf(low));
+            var (bl, bh) = Vector256.Widen(OrderedKeys.ValueOf(high));
             var halfOf = Vector256.Create(0.5);
             ((al + bl) * halfOf).CopyTo(result[(v * 8)..]);
             ((ah + bh) * halfOf).CopyTo(result[(v * 8 + 4)..]);
@@ -260,24 +260,4 @@ internal static unsafe class MedianKernel
         low = ColumnSortNetwork.Select(ref t, ref second, half, lowRank);
         high = highRank == lowRank ? low : ColumnSortNetwork.Select(ref t, ref second, half, highRank);
     }
-
-    /// <summary>
-    /// The float's order-preserving int key: its magnitude bits, negated for a negative float (vpsignd takes the
-    /// sign from the float's own bits, two instructions per vector), so -0 and +0 both map to 0. Without AVX2 the
-    /// magnitude bits of a negative float are flipped instead (three instructions; -0 then sorts below +0).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Key(Vector256<float> value)
-    {
-        var bits = value.AsInt32();
-        return Avx2.IsSupported
-            ? Avx2.Sign(bits & Vector256.Create(int.MaxValue), bits)
-            : bits ^ ((bits >> 31) & Vector256.Create(int.MaxValue));
-    }
-
-    /// <summary>The float whose <see cref="Key"/> is <paramref name="key"/> (+0 for the key of either zero).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Value(Vector256<int> key) => (Avx2.IsSupported
-        ? Vector256.Abs(key) | (key & Vector256.Create(int.MinValue))
-        : key ^ ((key >> 31) & Vector256.Create(int.MaxValue))).AsSingle();
 }

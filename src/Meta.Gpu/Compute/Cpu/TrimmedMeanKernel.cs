@@ -270,7 +270,7 @@ internal static class TrimmedMeanKernel
     /// <summary>
     /// k + 1 = 7 (k = 6: trim_alpha 0.1 at 60-69 rows) with n &gt;= 8, over columns [c0, end) (whole vectors).
     /// Pass 1 streams a block of columns eight rows at a time: each cell becomes an order-preserving int key
-    /// (<see cref="OrderedKey"/>), each group of eight keys per column is sorted by a 19-comparator network and
+    /// (<see cref="OrderedKeys.Of"/>), each group of eight keys per column is sorted by a 19-comparator network and
     /// merged into the column's two lists, which live in <paramref name="lists"/> (the seven smallest of the list
     /// and the group are min(s[i], g[6-i]), a bitonic sequence that a pruned bitonic merger sorts in 9
     /// comparators; the largest likewise), 88 min/max per 8 rows; leftover rows are inserted. Int keys because
@@ -318,14 +318,14 @@ internal static class TrimmedMeanKernel
                 for (var v = 0; v < vectors; v++)
                 {
                     var at = (nuint)(v * 8);
-                    var g0 = OrderedKey(Vector256.LoadUnsafe(ref row0, at));
-                    var g1 = OrderedKey(Vector256.LoadUnsafe(ref row1, at));
-                    var g2 = OrderedKey(Vector256.LoadUnsafe(ref row2, at));
-                    var g3 = OrderedKey(Vector256.LoadUnsafe(ref row3, at));
-                    var g4 = OrderedKey(Vector256.LoadUnsafe(ref row4, at));
-                    var g5 = OrderedKey(Vector256.LoadUnsafe(ref row5, at));
-                    var g6 = OrderedKey(Vector256.LoadUnsafe(ref row6, at));
-                    var g7 = OrderedKey(Vector256.LoadUnsafe(ref row7, at));
+                    var g0 = OrderedKeys.Of(Vector256.LoadUnsafe(ref row0, at));
+                    var g1 = OrderedKeys.Of(Vector256.LoadUnsafe(ref row1, at));
+                    var g2 = OrderedKeys.Of(Vector256.LoadUnsafe(ref row2, at));
+                    var g3 = OrderedKeys.Of(Vector256.LoadUnsafe(ref row3, at));
+                    var g4 = OrderedKeys.Of(Vector256.LoadUnsafe(ref row4, at));
+                    var g5 = OrderedKeys.Of(Vector256.LoadUnsafe(ref row5, at));
+                    var g6 = OrderedKeys.Of(Vector256.LoadUnsafe(ref row6, at));
+                    var g7 = OrderedKeys.Of(Vector256.LoadUnsafe(ref row7, at));
                     // Knuth's 19-comparator network, layer by layer; every comparator writes fresh locals (g<layer>_<row>),
                     // so the JIT needs no register copies between layers.
                     var g1_0 = Vector256.Min(g0, g2); var g1_2 = Vector256.Max(g0, g2); var g1_1 = Vector256.Min(g1, g3); var g1_3 = Vector256.Max(g1, g3);
@@ -385,7 +385,7 @@ internal static class TrimmedMeanKernel
                 ref var row = ref Unsafe.Add(ref block, rowOffsets[r]);
                 for (var v = 0; v < vectors; v++)
                 {
-                    var up = OrderedKey(Vector256.LoadUnsafe(ref row, (nuint)(v * 8)));
+                    var up = OrderedKeys.Of(Vector256.LoadUnsafe(ref row, (nuint)(v * 8)));
                     var down = up;
                     ref var s = ref Unsafe.Add(ref lowLists, v * size);
                     ref var l = ref Unsafe.Add(ref highLists, v * size);
@@ -402,8 +402,8 @@ internal static class TrimmedMeanKernel
             {
                 ref var s = ref Unsafe.Add(ref lowLists, v * size);
                 ref var l = ref Unsafe.Add(ref highLists, v * size);
-                boundsState[2 * v] = ValueOfKey(Unsafe.Add(ref s, size - 1));
-                boundsState[2 * v + 1] = ValueOfKey(Unsafe.Add(ref l, size - 1));
+                boundsState[2 * v] = OrderedKeys.ValueOf(Unsafe.Add(ref s, size - 1));
+                boundsState[2 * v + 1] = OrderedKeys.ValueOf(Unsafe.Add(ref l, size - 1));
                 // The kept cells lo <= x <= hi are exactly sorted positions k..n-k-1 when no trimmed cell equals a
                 // threshold: the k-th smallest below lo, the k-th largest above hi (keys order as the values do,
                 // -0 equal to +0, NaN outside every finite value).
@@ -526,23 +526,6 @@ internal static class TrimmedMeanKernel
         }
         return empty;
     }
-
-    /// <summary>
-    /// An int per float that orders as the float does: the magnitude bits, negated for a negative value
-    /// (vpsignd: two instructions), so -0 and +0 are both key 0, signed int order is float order, and NaN sorts
-    /// outside every finite value.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> OrderedKey(Vector256<float> x)
-    {
-        var bits = x.AsInt32();
-        return Avx2.Sign(bits & Vector256.Create(0x7FFFFFFF), bits);
-    }
-
-    /// <summary>The value of a key of <see cref="OrderedKey"/> (key 0 reads +0).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> ValueOfKey(Vector256<int> key) =>
-        (Vector256.Abs(key) | (key & Vector256.Create(int.MinValue))).AsSingle();
 
     /// <summary>The general case: the lists live in <paramref name="small"/> and <paramref name="large"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -1,0 +1,33 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Meta.Gpu.Compute.Cpu;
+
+/// <summary>
+/// Order-preserving int keys for float lanes, so the selection kernels sort with int min/max, which issues about
+/// twice as fast as float min/max on the AVX2 machines measured.
+/// </summary>
+internal static class OrderedKeys
+{
+    /// <summary>
+    /// The float's key: its magnitude bits, negated for a negative float (vpsignd takes the sign from the float's
+    /// own bits, two instructions per vector), so -0 and +0 both map to 0, signed int order is float order and NaN
+    /// sorts outside every finite value. Without AVX2 the magnitude bits of a negative float are flipped instead
+    /// (three instructions; -0 then sorts below +0).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Of(Vector256<float> value)
+    {
+        var bits = value.AsInt32();
+        return Avx2.IsSupported
+            ? Avx2.Sign(bits & Vector256.Create(int.MaxValue), bits)
+            : bits ^ ((bits >> 31) & Vector256.Create(int.MaxValue));
+    }
+
+    /// <summary>The float whose key is <paramref name="key"/> (+0 for the key of either zero).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ValueOf(Vector256<int> key) => (Avx2.IsSupported
+        ? Vector256.Abs(key) | (key & Vector256.Create(int.MinValue))
+        : key ^ ((key >> 31) & Vector256.Create(int.MaxValue))).AsSingle();
+}
