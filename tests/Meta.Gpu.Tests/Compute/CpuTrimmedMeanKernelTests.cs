@@ -5,8 +5,8 @@ namespace Meta.Gpu.Tests.Compute;
 
 /// <summary>
 /// The cpu trimmed-mean kernel against the exact path on column patterns that stress its two forms: the
-/// streamed k + 1 = 7 kernel (several 512-column blocks per chunk, a partial block, a scalar tail) and the tiled
-/// kernel of the other sizes (64-column tiles, a partial tile); rows sorted ascending or descending (every row
+/// streamed kernel with each size of its lists (several blocks per chunk, a partial block, a scalar tail) and the
+/// tiled kernel (64-column tiles, a partial tile); rows sorted ascending or descending (every row
 /// enters a list), ties at the thresholds (the exact fallback), constant columns, values far from zero, and
 /// non-finite cells (which must defer to the exact path).
 /// </summary>
@@ -18,24 +18,30 @@ public sealed class CpuTrimmedMeanKernelTests
 
     [Theory]
     [MemberData(nameof(Patterns))]
-    public void Streamed_selection_of_seven_equals_the_exact_path(Pattern pattern)
+    public void Streamed_selection_equals_the_exact_path(Pattern pattern)
     {
-        // trim_alpha and row counts with k = 6: one group plus six leftovers (14), and 60-69 rows around the
-        // standard 64 (every leftover count 0-7).
-        foreach (var (count, alpha) in new[] { (14, 0.45), (20, 0.3), (23, 0.3), (60, 0.1), (63, 0.1), (64, 0.1), (65, 0.1), (69, 0.1) })
+        // Lists of seven (k = 6: one group plus six leftovers (14), and 60-69 rows around the standard 64, every
+        // leftover count 0-7), of eight (k + 1 = 2 to 8, from a single group of eight rows on) and of sixteen
+        // (k + 1 = 9 to 16, from 19 rows, where the first group's pads are still in the lists after one merge).
+        foreach (var (count, alpha, k) in new[]
         {
-            Assert.Equal(6, (int)Math.Floor(alpha * count));
+            (14, 0.45, 6), (20, 0.3, 6), (23, 0.3, 6), (60, 0.1, 6), (63, 0.1, 6), (64, 0.1, 6), (65, 0.1, 6), (69, 0.1, 6),
+            (8, 0.2, 1), (13, 0.1, 1), (33, 0.1, 3), (50, 0.1, 5), (17, 0.47, 7), (79, 0.1, 7),
+            (19, 0.45, 8), (80, 0.1, 8), (90, 0.1, 9), (121, 0.1, 12), (159, 0.1, 15),
+        })
+        {
+            Assert.Equal(k, (int)Math.Floor(alpha * count));
             Check(pattern, count, alpha, 2900 + (count % 7));
         }
     }
 
     [Theory]
     [MemberData(nameof(Patterns))]
-    public void Tiled_selection_of_other_sizes_equals_the_exact_path(Pattern pattern)
+    public void Tiled_selection_equals_the_exact_path(Pattern pattern)
     {
-        // k + 1 = 2, 4, 5, 6, 8, 9 and 33 (beyond the fixed-size kernels), around the 64-column tile (k = 0 is
-        // the plain weighted mean's kernel).
-        foreach (var (count, alpha) in new[] { (10, 0.1), (30, 0.1), (40, 0.1), (50, 0.1), (70, 0.1), (80, 0.1), (70, 0.46) })
+        // The tiled kernel: fewer than eight rows, and k + 1 from 17 to 32 (k + 1 = 33 is beyond the selection
+        // kernels and takes the exact path; k = 0 is the plain weighted mean's kernel).
+        foreach (var (count, alpha) in new[] { (5, 0.2), (7, 0.3), (170, 0.1), (200, 0.1), (70, 0.46) })
             Check(pattern, count, alpha, 300 + count % 5);
     }
 

@@ -16,9 +16,9 @@ namespace Meta.Gpu.Compute.Cpu;
 /// set is exactly sorted positions k..n-k-1 whatever the row order, so the result equals the reference's;
 /// otherwise (a tie across a boundary, rare with real data) or when a non-finite cell makes the sum NaN, the
 /// column is redone on the exact (value, row) path.
-/// k+1 = 7 (the standard trim_alpha 0.1 at 60-69 rows) streams both passes eight rows at a time over blocks of
-/// 512 columns (<see cref="RunGroups7"/>); the other sizes copy 64 columns of every row into an L1 tile
-/// (<see cref="ColumnTile"/>) and insert each row into the lists.
+/// With AVX2, at least 8 rows and k+1 &lt;= 16 (trim_alpha 0.1 up to 169 rows) both passes stream eight rows at a
+/// time over blocks of columns (<see cref="RunGroups{TLists}"/>); otherwise 64 columns of every row are copied
+/// into an L1 tile (<see cref="ColumnTile"/>) and each row is inserted into the lists.
 /// </remarks>
 internal static class TrimmedMeanKernel
 {
@@ -44,10 +44,11 @@ internal static class TrimmedMeanKernel
             tileOffsets[r] = (nint)r * ColumnTile.Width;
             rowOffsets[r] = (nint)rows[r] * batch.Stride;
         }
-        if (k + 1 == 7 && n >= 8 && Avx2.IsSupported)
+        if (k + 1 <= ExtremeLists16.Size && n >= 8 && Avx2.IsSupported)
         {
-            Span<Vector256<int>> lists = stackalloc Vector256<int>[2 * 7 * (StreamBlock / 8)];
-            var streamed = RunGroups7(batch, rows, rowOffsets, weightsF, k, c0, end, target, exact, lists, sums);
+            var streamed = k + 1 == ExtremeLists7.Size ? RunGroups<ExtremeLists7>(batch, rows, rowOffsets, weightsF, k, c0, end, target, exact, sums)
+                : k + 1 <= ExtremeLists8.Size ? RunGroups<ExtremeLists8>(batch, rows, rowOffsets, weightsF, k, c0, end, target, exact, sums)
+                : RunGroups<ExtremeLists16>(batch, rows, rowOffsets, weightsF, k, c0, end, target, exact, sums);
             return end < c1 ? streamed + exact.RunExact(end, c1, target) : streamed;
         }
         var tile = ColumnTile.ForThread(n);
@@ -263,17 +264,13 @@ internal static class TrimmedMeanKernel
         };
     }
 
-    /// <summary>Columns per streamed block of the k + 1 = 7 kernel: 2 KiB of each row, so the block's N rows
-    /// (128 KiB at N = 64) stay in L2 for pass 2 and the lists (28 KiB) in L1.</summary>
-    private const int StreamBlock = 512;
-
     /// <summary>
-    /// k + 1 = 7 (k = 6: trim_alpha 0.1 at 60-69 rows) with n &gt;= 8, over columns [c0, end) (whole vectors).
+    /// k + 1 &lt;= <typeparamref name="TLists"/>.Size and n &gt;= 8, over columns [c0, end) (whole vectors).
     /// Pass 1 streams a block of columns eight rows at a time: each cell becomes an order-preserving int key
     /// (<see cref="OrderedKeys.Of"/>), each group of eight keys per column is sorted by a 19-comparator network and
-    /// merged into the column's two lists, which live in <paramref name="lists"/> (the seven smallest of the list
-    /// and the group are min(s[i], g[6-i]), a bitonic sequence that a pruned bitonic merger sorts in 9
-    /// comparators; the largest likewise), 88 min/max per 8 rows; leftover rows are inserted. Int keys because
+    /// merged into the column's two lists (<see cref="IExtremeLists"/>; with lists of seven, 88 min/max per 8
+    /// rows), which stay in L1; leftover rows are inserted. Entries k and k - 1 of the lists give the thresholds
+    /// and the tie check. Int keys because
     /// vpminsd/vpmaxsd issue about twice as fast as vminps/vmaxps on the machines measured (AVX2, Zen 3). Walking
     /// eight rows at a time keeps eight sequential read streams, which the hardware prefetchers follow; a column
     /// walk down all N rows opens N streams at once and reads at about half the bandwidth. A block's rows are only
@@ -281,19 +278,23 @@ internal static class TrimmedMeanKernel
     /// group's rows (after the last group, the next block's first rows: they arrive while pass 2 runs), a line of
     /// each every two vectors. Pass 2 then reads the block again from L2 (see <see cref="Pass2Block"/>).
     /// </summary>
+    [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe int RunGroups7(DomainBatch batch, int[] rows, ReadOnlySpan<nint> rowOffsets, ReadOnlySpan<float> weightsF, int k, int c0, int end, ColumnTarget target, CombineJob exact,
-        Span<Vector256<int>> lists, Span<double> sums)
+    private static unsafe int RunGroups<TLists>(DomainBatch batch, int[] rows, ReadOnlySpan<nint> rowOffsets, ReadOnlySpan<float> weightsF, int k, int c0, int end, ColumnTarget target, CombineJob exact,
+        Span<double> sums)
+        where TLists : struct, IExtremeLists
     {
-        const int size = 7;
+        var size = TLists.Size;
+        var streamBlock = TLists.BlockColumns;
+        var blockVectors = streamBlock / 8;
         var n = rows.Length;
         var width = Vector256<float>.Count;
         ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
+        Span<Vector256<int>> lists = stackalloc Vector256<int>[2 * size * blockVectors];
         ref var lowLists = ref MemoryMarshal.GetReference(lists);
-        ref var highLists = ref Unsafe.Add(ref lowLists, size * (StreamBlock / 8));
+        ref var highLists = ref Unsafe.Add(ref lowLists, size * blockVectors);
         Vector256<int> t;
         var empty = 0;
-        const int blockVectors = StreamBlock / 8;
         Span<Vector256<float>> boundsState = stackalloc Vector256<float>[2 * blockVectors];
         Span<Vector256<double>> accumulatorState = stackalloc Vector256<double>[2 * blockVectors];
         Span<Vector256<float>> massState = stackalloc Vector256<float>[blockVectors];
@@ -307,15 +308,15 @@ internal static class TrimmedMeanKernel
         var whole = n / 8 * 8;
         fixed (float* values = batch.Values)
         {
-            for (var b = c0; b < end; b += StreamBlock)
+            for (var b = c0; b < end; b += streamBlock)
             {
-                var vectors = Math.Min(StreamBlock, end - b) / width;
+                var vectors = Math.Min(streamBlock, end - b) / width;
                 ref var block = ref Unsafe.Add(ref data, b);
                 var r = 0;
                 for (; r + 8 <= n; r += 8)
                 {
                     var next = r + 8 < whole ? r + 8 : 0;
-                    var shift = r + 8 < whole ? b : b + StreamBlock;
+                    var shift = r + 8 < whole ? b : b + streamBlock;
                     for (var j = 0; j < 8; j++) ahead[j] = (nint)values + (rows[next + j] * (nint)batch.Stride + shift) * sizeof(float);
                     var a0 = ahead[0]; var a1 = ahead[1]; var a2 = ahead[2]; var a3 = ahead[3];
                     var a4 = ahead[4]; var a5 = ahead[5]; var a6 = ahead[6]; var a7 = ahead[7];
@@ -359,46 +360,8 @@ internal static class TrimmedMeanKernel
                         var g5_1 = Vector256.Min(g3_1, g4_4); var g5_4 = Vector256.Max(g3_1, g4_4); var g5_3 = Vector256.Min(g4_3, g3_6); var g5_6 = Vector256.Max(g4_3, g3_6);
                         var g6_1 = Vector256.Min(g5_1, g4_2); var g6_2 = Vector256.Max(g5_1, g4_2); var g6_3 = Vector256.Min(g5_3, g5_4); var g6_4 = Vector256.Max(g5_3, g5_4);
                         var g6_5 = Vector256.Min(g4_5, g5_6); var g6_6 = Vector256.Max(g4_5, g5_6);
-                        ref var s = ref Unsafe.Add(ref lowLists, v * size);
-                        ref var l = ref Unsafe.Add(ref highLists, v * size);
-                        if (first)
-                        {
-                            s = g3_0; Unsafe.Add(ref s, 1) = g6_1; Unsafe.Add(ref s, 2) = g6_2; Unsafe.Add(ref s, 3) = g6_3;
-                            Unsafe.Add(ref s, 4) = g6_4; Unsafe.Add(ref s, 5) = g6_5; Unsafe.Add(ref s, 6) = g6_6;
-                            l = g3_7; Unsafe.Add(ref l, 1) = g6_6; Unsafe.Add(ref l, 2) = g6_5; Unsafe.Add(ref l, 3) = g6_4;
-                            Unsafe.Add(ref l, 4) = g6_3; Unsafe.Add(ref l, 5) = g6_2; Unsafe.Add(ref l, 6) = g6_1;
-                            continue;
-                        }
-                        var m0_0 = Vector256.Min(s, g6_6); var m1_0 = Vector256.Min(Unsafe.Add(ref s, 1), g6_5);
-                        var m2_0 = Vector256.Min(Unsafe.Add(ref s, 2), g6_4); var m3_0 = Vector256.Min(Unsafe.Add(ref s, 3), g6_3);
-                        var m4_0 = Vector256.Min(Unsafe.Add(ref s, 4), g6_2); var m5_0 = Vector256.Min(Unsafe.Add(ref s, 5), g6_1);
-                        var m6_0 = Vector256.Min(Unsafe.Add(ref s, 6), g3_0);
-                        var m0_1 = Vector256.Min(m0_0, m4_0); var m4_1 = Vector256.Max(m0_0, m4_0);
-                        var m1_1 = Vector256.Min(m1_0, m5_0); var m5_1 = Vector256.Max(m1_0, m5_0);
-                        var m2_1 = Vector256.Min(m2_0, m6_0); var m6_1 = Vector256.Max(m2_0, m6_0);
-                        var m0_2 = Vector256.Min(m0_1, m2_1); var m2_2 = Vector256.Max(m0_1, m2_1);
-                        var m4_2 = Vector256.Min(m4_1, m6_1); var m6_2 = Vector256.Max(m4_1, m6_1);
-                        var m5_2 = Vector256.Min(m5_1, m3_0); var m3_1 = Vector256.Max(m5_1, m3_0);
-                        var m2_3 = Vector256.Min(m2_2, m1_1); var m1_2 = Vector256.Max(m2_2, m1_1);
-                        var m4_3 = Vector256.Min(m4_2, m5_2); var m5_3 = Vector256.Max(m4_2, m5_2);
-                        var m6_3 = Vector256.Min(m6_2, m3_1); var m3_2 = Vector256.Max(m6_2, m3_1);
-                        s = m0_2; Unsafe.Add(ref s, 1) = m2_3; Unsafe.Add(ref s, 2) = m1_2; Unsafe.Add(ref s, 3) = m4_3;
-                        Unsafe.Add(ref s, 4) = m5_3; Unsafe.Add(ref s, 5) = m6_3; Unsafe.Add(ref s, 6) = m3_2;
-                        var x0_0 = Vector256.Max(l, g6_1); var x1_0 = Vector256.Max(Unsafe.Add(ref l, 1), g6_2);
-                        var x2_0 = Vector256.Max(Unsafe.Add(ref l, 2), g6_3); var x3_0 = Vector256.Max(Unsafe.Add(ref l, 3), g6_4);
-                        var x4_0 = Vector256.Max(Unsafe.Add(ref l, 4), g6_5); var x5_0 = Vector256.Max(Unsafe.Add(ref l, 5), g6_6);
-                        var x6_0 = Vector256.Max(Unsafe.Add(ref l, 6), g3_7);
-                        var x0_1 = Vector256.Max(x0_0, x4_0); var x4_1 = Vector256.Min(x0_0, x4_0);
-                        var x1_1 = Vector256.Max(x1_0, x5_0); var x5_1 = Vector256.Min(x1_0, x5_0);
-                        var x2_1 = Vector256.Max(x2_0, x6_0); var x6_1 = Vector256.Min(x2_0, x6_0);
-                        var x0_2 = Vector256.Max(x0_1, x2_1); var x2_2 = Vector256.Min(x0_1, x2_1);
-                        var x4_2 = Vector256.Max(x4_1, x6_1); var x6_2 = Vector256.Min(x4_1, x6_1);
-                        var x5_2 = Vector256.Max(x5_1, x3_0); var x3_1 = Vector256.Min(x5_1, x3_0);
-                        var x2_3 = Vector256.Max(x2_2, x1_1); var x1_2 = Vector256.Min(x2_2, x1_1);
-                        var x4_3 = Vector256.Max(x4_2, x5_2); var x5_3 = Vector256.Min(x4_2, x5_2);
-                        var x6_3 = Vector256.Max(x6_2, x3_1); var x3_2 = Vector256.Min(x6_2, x3_1);
-                        l = x0_2; Unsafe.Add(ref l, 1) = x2_3; Unsafe.Add(ref l, 2) = x1_2; Unsafe.Add(ref l, 3) = x4_3;
-                        Unsafe.Add(ref l, 4) = x5_3; Unsafe.Add(ref l, 5) = x6_3; Unsafe.Add(ref l, 6) = x3_2;
+                        TLists.MergeSmallest(ref Unsafe.Add(ref lowLists, v * size), first, g3_0, g6_1, g6_2, g6_3, g6_4, g6_5, g6_6, g3_7);
+                        TLists.MergeLargest(ref Unsafe.Add(ref highLists, v * size), first, g3_0, g6_1, g6_2, g6_3, g6_4, g6_5, g6_6, g3_7);
                     }
                 }
                 for (; r < n; r++)
@@ -423,13 +386,13 @@ internal static class TrimmedMeanKernel
                 {
                     ref var s = ref Unsafe.Add(ref lowLists, v * size);
                     ref var l = ref Unsafe.Add(ref highLists, v * size);
-                    boundsState[2 * v] = OrderedKeys.ValueOf(Unsafe.Add(ref s, size - 1));
-                    boundsState[2 * v + 1] = OrderedKeys.ValueOf(Unsafe.Add(ref l, size - 1));
+                    boundsState[2 * v] = OrderedKeys.ValueOf(Unsafe.Add(ref s, k));
+                    boundsState[2 * v + 1] = OrderedKeys.ValueOf(Unsafe.Add(ref l, k));
                     // The kept cells lo <= x <= hi are exactly sorted positions k..n-k-1 when no trimmed cell equals a
                     // threshold: the k-th smallest below lo, the k-th largest above hi (keys order as the values do,
                     // -0 equal to +0, NaN outside every finite value).
-                    var straddles = Vector256.GreaterThanOrEqual(Unsafe.Add(ref s, size - 2), Unsafe.Add(ref s, size - 1))
-                        | Vector256.LessThanOrEqual(Unsafe.Add(ref l, size - 2), Unsafe.Add(ref l, size - 1));
+                    var straddles = Vector256.GreaterThanOrEqual(Unsafe.Add(ref s, k - 1), Unsafe.Add(ref s, k))
+                        | Vector256.LessThanOrEqual(Unsafe.Add(ref l, k - 1), Unsafe.Add(ref l, k));
                     exactState[v] = straddles.ExtractMostSignificantBits();
                 }
                 empty += Pass2Block(ref block, rowOffsets, weightVectors, vectors, boundsState, accumulatorState, massState, exactState, b, target, exact, sums);
@@ -439,7 +402,7 @@ internal static class TrimmedMeanKernel
     }
 
     /// <summary>
-    /// Pass 2 of <see cref="RunGroups7"/> over one block that pass 1 left in L2, eight rows at a time again, with
+    /// Pass 2 of <see cref="RunGroups{TLists}"/> over one block that pass 1 left in L2, eight rows at a time again, with
     /// the per-column partial sums in L1: per lane, sum(p*x) / sum(p) over lo &lt;= x &lt;= hi, then the block's
     /// columns written (lanes flagged in <paramref name="exactLanes"/>, or not finite, through the exact path).
     /// </summary>

@@ -1,0 +1,237 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Meta.Gpu.Compute.Cpu;
+
+/// <summary>
+/// The running lists of the streamed trimmed mean (<see cref="TrimmedMeanKernel"/>): per column vector, the
+/// <see cref="Size"/> smallest keys in ascending order and the <see cref="Size"/> largest in descending order,
+/// merged with each sorted group of eight rows. A list longer than k + 1 serves as well (its first k + 1 entries
+/// are the k + 1 extremes), so three sizes cover k + 1 up to 16: 7 (trim_alpha 0.1 at 60-69 rows, the standard
+/// case, lighter than 8), 8 and 16.
+/// </summary>
+/// <remarks>
+/// Merging: the Size smallest of an ascending list s and an ascending group g are min(s[i], g'[i]), g' the
+/// group reversed and padded in front with +inf (the lower half of a bitonic merge: itself bitonic), then sorted
+/// by a bitonic sorter; the largest likewise with max, the list descending and the group padded with -inf.
+/// One method per side, each with few enough locals for the JIT to inline it into the streaming loop (a call per
+/// column vector, its eight vectors passed on the stack, cost the loop a tenth of its speed).
+/// </remarks>
+internal interface IExtremeLists
+{
+    /// <summary>Keys per list.</summary>
+    static abstract int Size { get; }
+
+    /// <summary>Columns per streamed block: the block's lists stay in L1 and its rows in L2.</summary>
+    static abstract int BlockColumns { get; }
+
+    /// <summary>Merges the ascending group g0..g7 into the ascending list of the smallest keys at
+    /// <paramref name="s"/>; <paramref name="first"/> starts it from the group.</summary>
+    static abstract void MergeSmallest(ref Vector256<int> s, bool first,
+        Vector256<int> g0, Vector256<int> g1, Vector256<int> g2, Vector256<int> g3,
+        Vector256<int> g4, Vector256<int> g5, Vector256<int> g6, Vector256<int> g7);
+
+    /// <summary>Merges the ascending group g0..g7 into the descending list of the largest keys at
+    /// <paramref name="l"/>; <paramref name="first"/> starts it from the group.</summary>
+    static abstract void MergeLargest(ref Vector256<int> l, bool first,
+        Vector256<int> g0, Vector256<int> g1, Vector256<int> g2, Vector256<int> g3,
+        Vector256<int> g4, Vector256<int> g5, Vector256<int> g6, Vector256<int> g7);
+}
+
+/// <summary>Lists of seven: the seven-long bitonic half is sorted by a pruned 9-comparator merger.</summary>
+internal struct ExtremeLists7 : IExtremeLists
+{
+    public static int Size => 7;
+
+    public static int BlockColumns => 512;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MergeSmallest(ref Vector256<int> s, bool first,
+        Vector256<int> g0, Vector256<int> g1, Vector256<int> g2, Vector256<int> g3,
+        Vector256<int> g4, Vector256<int> g5, Vector256<int> g6, Vector256<int> g7)
+    {
+        if (first)
+        {
+            s = g0; Unsafe.Add(ref s, 1) = g1; Unsafe.Add(ref s, 2) = g2; Unsafe.Add(ref s, 3) = g3;
+            Unsafe.Add(ref s, 4) = g4; Unsafe.Add(ref s, 5) = g5; Unsafe.Add(ref s, 6) = g6;
+            return;
+        }
+        var m0_0 = Vector256.Min(s, g6); var m1_0 = Vector256.Min(Unsafe.Add(ref s, 1), g5);
+        var m2_0 = Vector256.Min(Unsafe.Add(ref s, 2), g4); var m3_0 = Vector256.Min(Unsafe.Add(ref s, 3), g3);
+        var m4_0 = Vector256.Min(Unsafe.Add(ref s, 4), g2); var m5_0 = Vector256.Min(Unsafe.Add(ref s, 5), g1);
+        var m6_0 = Vector256.Min(Unsafe.Add(ref s, 6), g0);
+        var m0_1 = Vector256.Min(m0_0, m4_0); var m4_1 = Vector256.Max(m0_0, m4_0);
+        var m1_1 = Vector256.Min(m1_0, m5_0); var m5_1 = Vector256.Max(m1_0, m5_0);
+        var m2_1 = Vector256.Min(m2_0, m6_0); var m6_1 = Vector256.Max(m2_0, m6_0);
+        var m0_2 = Vector256.Min(m0_1, m2_1); var m2_2 = Vector256.Max(m0_1, m2_1);
+        var m4_2 = Vector256.Min(m4_1, m6_1); var m6_2 = Vector256.Max(m4_1, m6_1);
+        var m5_2 = Vector256.Min(m5_1, m3_0); var m3_1 = Vector256.Max(m5_1, m3_0);
+        var m2_3 = Vector256.Min(m2_2, m1_1); var m1_2 = Vector256.Max(m2_2, m1_1);
+        var m4_3 = Vector256.Min(m4_2, m5_2); var m5_3 = Vector256.Max(m4_2, m5_2);
+        var m6_3 = Vector256.Min(m6_2, m3_1); var m3_2 = Vector256.Max(m6_2, m3_1);
+        s = m0_2; Unsafe.Add(ref s, 1) = m2_3; Unsafe.Add(ref s, 2) = m1_2; Unsafe.Add(ref s, 3) = m4_3;
+        Unsafe.Add(ref s, 4) = m5_3; Unsafe.Add(ref s, 5) = m6_3; Unsafe.Add(ref s, 6) = m3_2;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MergeLargest(ref Vector256<int> l, bool first,
+        Vector256<int> g0, Vector256<int> g1, Vector256<int> g2, Vector256<int> g3,
+        Vector256<int> g4, Vector256<int> g5, Vector256<int> g6, Vector256<int> g7)
+    {
+        if (first)
+        {
+            l = g7; Unsafe.Add(ref l, 1) = g6; Unsafe.Add(ref l, 2) = g5; Unsafe.Add(ref l, 3) = g4;
+            Unsafe.Add(ref l, 4) = g3; Unsafe.Add(ref l, 5) = g2; Unsafe.Add(ref l, 6) = g1;
+            return;
+        }
+        var x0_0 = Vector256.Max(l, g1); var x1_0 = Vector256.Max(Unsafe.Add(ref l, 1), g2);
+        var x2_0 = Vector256.Max(Unsafe.Add(ref l, 2), g3); var x3_0 = Vector256.Max(Unsafe.Add(ref l, 3), g4);
+        var x4_0 = Vector256.Max(Unsafe.Add(ref l, 4), g5); var x5_0 = Vector256.Max(Unsafe.Add(ref l, 5), g6);
+        var x6_0 = Vector256.Max(Unsafe.Add(ref l, 6), g7);
+        var x0_1 = Vector256.Max(x0_0, x4_0); var x4_1 = Vector256.Min(x0_0, x4_0);
+        var x1_1 = Vector256.Max(x1_0, x5_0); var x5_1 = Vector256.Min(x1_0, x5_0);
+        var x2_1 = Vector256.Max(x2_0, x6_0); var x6_1 = Vector256.Min(x2_0, x6_0);
+        var x0_2 = Vector256.Max(x0_1, x2_1); var x2_2 = Vector256.Min(x0_1, x2_1);
+        var x4_2 = Vector256.Max(x4_1, x6_1); var x6_2 = Vector256.Min(x4_1, x6_1);
+        var x5_2 = Vector256.Max(x5_1, x3_0); var x3_1 = Vector256.Min(x5_1, x3_0);
+        var x2_3 = Vector256.Max(x2_2, x1_1); var x1_2 = Vector256.Min(x2_2, x1_1);
+        var x4_3 = Vector256.Max(x4_2, x5_2); var x5_3 = Vector256.Min(x4_2, x5_2);
+        var x6_3 = Vector256.Max(x6_2, x3_1); var x3_2 = Vector256.Min(x6_2, x3_1);
+        l = x0_2; Unsafe.Add(ref l, 1) = x2_3; Unsafe.Add(ref l, 2) = x1_2; Unsafe.Add(ref l, 3) = x4_3;
+        Unsafe.Add(ref l, 4) = x5_3; Unsafe.Add(ref l, 5) = x6_3; Unsafe.Add(ref l, 6) = x3_2;
+
+    }
+}
+
+/// <summary>Lists of eight (k + 1 up to 8): eight minima, then a 12-comparator bitonic sorter, per side.</summary>
+internal struct ExtremeLists8 : IExtremeLists
+{
+    public static int Size => 8;
+
+    public static int BlockColumns => 512;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MergeSmallest(ref Vector256<int> s, bool first,
+        Vector256<int> g0, Vector256<int> g1, Vector256<int> g2, Vector256<int> g3,
+        Vector256<int> g4, Vector256<int> g5, Vector256<int> g6, Vector256<int> g7)
+    {
+        if (first)
+        {
+            s = g0; Unsafe.Add(ref s, 1) = g1; Unsafe.Add(ref s, 2) = g2; Unsafe.Add(ref s, 3) = g3;
+            Unsafe.Add(ref s, 4) = g4; Unsafe.Add(ref s, 5) = g5; Unsafe.Add(ref s, 6) = g6; Unsafe.Add(ref s, 7) = g7;
+            return;
+        }
+        var m0 = Vector256.Min(s, g7); var m1 = Vector256.Min(Unsafe.Add(ref s, 1), g6); var m2 = Vector256.Min(Unsafe.Add(ref s, 2), g5); var m3 = Vector256.Min(Unsafe.Add(ref s, 3), g4);
+        var m4 = Vector256.Min(Unsafe.Add(ref s, 4), g3); var m5 = Vector256.Min(Unsafe.Add(ref s, 5), g2); var m6 = Vector256.Min(Unsafe.Add(ref s, 6), g1); var m7 = Vector256.Min(Unsafe.Add(ref s, 7), g0);
+        var m0_1 = Vector256.Min(m0, m4); var m4_1 = Vector256.Max(m0, m4); var m1_1 = Vector256.Min(m1, m5); var m5_1 = Vector256.Max(m1, m5);
+        var m2_1 = Vector256.Min(m2, m6); var m6_1 = Vector256.Max(m2, m6); var m3_1 = Vector256.Min(m3, m7); var m7_1 = Vector256.Max(m3, m7);
+        var m0_2 = Vector256.Min(m0_1, m2_1); var m2_2 = Vector256.Max(m0_1, m2_1); var m1_2 = Vector256.Min(m1_1, m3_1); var m3_2 = Vector256.Max(m1_1, m3_1);
+        var m4_2 = Vector256.Min(m4_1, m6_1); var m6_2 = Vector256.Max(m4_1, m6_1); var m5_2 = Vector256.Min(m5_1, m7_1); var m7_2 = Vector256.Max(m5_1, m7_1);
+        s = Vector256.Min(m0_2, m1_2); Unsafe.Add(ref s, 1) = Vector256.Max(m0_2, m1_2); Unsafe.Add(ref s, 2) = Vector256.Min(m2_2, m3_2); Unsafe.Add(ref s, 3) = Vector256.Max(m2_2, m3_2);
+        Unsafe.Add(ref s, 4) = Vector256.Min(m4_2, m5_2); Unsafe.Add(ref s, 5) = Vector256.Max(m4_2, m5_2); Unsafe.Add(ref s, 6) = Vector256.Min(m6_2, m7_2); Unsafe.Add(ref s, 7) = Vector256.Max(m6_2, m7_2);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MergeLargest(ref Vector256<int> l, bool first,
+        Vector256<int> g0, Vector256<int> g1, Vector256<int> g2, Vector256<int> g3,
+        Vector256<int> g4, Vector256<int> g5, Vector256<int> g6, Vector256<int> g7)
+    {
+        if (first)
+        {
+            l = g7; Unsafe.Add(ref l, 1) = g6; Unsafe.Add(ref l, 2) = g5; Unsafe.Add(ref l, 3) = g4;
+            Unsafe.Add(ref l, 4) = g3; Unsafe.Add(ref l, 5) = g2; Unsafe.Add(ref l, 6) = g1; Unsafe.Add(ref l, 7) = g0;
+            return;
+        }
+        var x0 = Vector256.Max(l, g0); var x1 = Vector256.Max(Unsafe.Add(ref l, 1), g1); var x2 = Vector256.Max(Unsafe.Add(ref l, 2), g2); var x3 = Vector256.Max(Unsafe.Add(ref l, 3), g3);
+        var x4 = Vector256.Max(Unsafe.Add(ref l, 4), g4); var x5 = Vector256.Max(Unsafe.Add(ref l, 5), g5); var x6 = Vector256.Max(Unsafe.Add(ref l, 6), g6); var x7 = Vector256.Max(Unsafe.Add(ref l, 7), g7);
+        var x0_1 = Vector256.Max(x0, x4); var x4_1 = Vector256.Min(x0, x4); var x1_1 = Vector256.Max(x1, x5); var x5_1 = Vector256.Min(x1, x5);
+        var x2_1 = Vector256.Max(x2, x6); var x6_1 = Vector256.Min(x2, x6); var x3_1 = Vector256.Max(x3, x7); var x7_1 = Vector256.Min(x3, x7);
+        var x0_2 = Vector256.Max(x0_1, x2_1); var x2_2 = Vector256.Min(x0_1, x2_1); var x1_2 = Vector256.Max(x1_1, x3_1); var x3_2 = Vector256.Min(x1_1, x3_1);
+        var x4_2 = Vector256.Max(x4_1, x6_1); var x6_2 = Vector256.Min(x4_1, x6_1); var x5_2 = Vector256.Max(x5_1, x7_1); var x7_2 = Vector256.Min(x5_1, x7_1);
+        l = Vector256.Max(x0_2, x1_2); Unsafe.Add(ref l, 1) = Vector256.Min(x0_2, x1_2); Unsafe.Add(ref l, 2) = Vector256.Max(x2_2, x3_2); Unsafe.Add(ref l, 3) = Vector256.Min(x2_2, x3_2);
+        Unsafe.Add(ref l, 4) = Vector256.Max(x4_2, x5_2); Unsafe.Add(ref l, 5) = Vector256.Min(x4_2, x5_2); Unsafe.Add(ref l, 6) = Vector256.Max(x6_2, x7_2); Unsafe.Add(ref l, 7) = Vector256.Min(x6_2, x7_2);
+    }
+}
+
+/// <summary>Lists of sixteen (k + 1 from 9 to 16): the group meets the upper half of the list, then a
+/// 32-comparator bitonic sorter, per side; half-width blocks keep the lists in L1.</summary>
+internal struct ExtremeLists16 : IExtremeLists
+{
+    public static int Size => 16;
+
+    public static int BlockColumns => 256;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MergeSmallest(ref Vector256<int> s, bool first,
+        Vector256<int> g0, Vector256<int> g1, Vector256<int> g2, Vector256<int> g3,
+        Vector256<int> g4, Vector256<int> g5, Vector256<int> g6, Vector256<int> g7)
+    {
+        if (first)
+        {
+            s = g0; Unsafe.Add(ref s, 1) = g1; Unsafe.Add(ref s, 2) = g2; Unsafe.Add(ref s, 3) = g3;
+            Unsafe.Add(ref s, 4) = g4; Unsafe.Add(ref s, 5) = g5; Unsafe.Add(ref s, 6) = g6; Unsafe.Add(ref s, 7) = g7;
+            // Pads beyond every key: with at least 2 Size rows, real keys replace them before the list is read.
+            for (var i = 8; i < 16; i++) Unsafe.Add(ref s, i) = Vector256.Create(int.MaxValue);
+            return;
+        }
+        var m0 = s; var m1 = Unsafe.Add(ref s, 1); var m2 = Unsafe.Add(ref s, 2); var m3 = Unsafe.Add(ref s, 3); var m4 = Unsafe.Add(ref s, 4); var m5 = Unsafe.Add(ref s, 5); var m6 = Unsafe.Add(ref s, 6); var m7 = Unsafe.Add(ref s, 7);
+        var m8 = Vector256.Min(Unsafe.Add(ref s, 8), g7); var m9 = Vector256.Min(Unsafe.Add(ref s, 9), g6); var m10 = Vector256.Min(Unsafe.Add(ref s, 10), g5); var m11 = Vector256.Min(Unsafe.Add(ref s, 11), g4);
+        var m12 = Vector256.Min(Unsafe.Add(ref s, 12), g3); var m13 = Vector256.Min(Unsafe.Add(ref s, 13), g2); var m14 = Vector256.Min(Unsafe.Add(ref s, 14), g1); var m15 = Vector256.Min(Unsafe.Add(ref s, 15), g0);
+        Vector256<int> t;
+        t = Vector256.Min(m0, m8); m8 = Vector256.Max(m0, m8); m0 = t; t = Vector256.Min(m1, m9); m9 = Vector256.Max(m1, m9); m1 = t;
+        t = Vector256.Min(m2, m10); m10 = Vector256.Max(m2, m10); m2 = t; t = Vector256.Min(m3, m11); m11 = Vector256.Max(m3, m11); m3 = t;
+        t = Vector256.Min(m4, m12); m12 = Vector256.Max(m4, m12); m4 = t; t = Vector256.Min(m5, m13); m13 = Vector256.Max(m5, m13); m5 = t;
+        t = Vector256.Min(m6, m14); m14 = Vector256.Max(m6, m14); m6 = t; t = Vector256.Min(m7, m15); m15 = Vector256.Max(m7, m15); m7 = t;
+        t = Vector256.Min(m0, m4); m4 = Vector256.Max(m0, m4); m0 = t; t = Vector256.Min(m1, m5); m5 = Vector256.Max(m1, m5); m1 = t;
+        t = Vector256.Min(m2, m6); m6 = Vector256.Max(m2, m6); m2 = t; t = Vector256.Min(m3, m7); m7 = Vector256.Max(m3, m7); m3 = t;
+        t = Vector256.Min(m8, m12); m12 = Vector256.Max(m8, m12); m8 = t; t = Vector256.Min(m9, m13); m13 = Vector256.Max(m9, m13); m9 = t;
+        t = Vector256.Min(m10, m14); m14 = Vector256.Max(m10, m14); m10 = t; t = Vector256.Min(m11, m15); m15 = Vector256.Max(m11, m15); m11 = t;
+        t = Vector256.Min(m0, m2); m2 = Vector256.Max(m0, m2); m0 = t; t = Vector256.Min(m1, m3); m3 = Vector256.Max(m1, m3); m1 = t;
+        t = Vector256.Min(m4, m6); m6 = Vector256.Max(m4, m6); m4 = t; t = Vector256.Min(m5, m7); m7 = Vector256.Max(m5, m7); m5 = t;
+        t = Vector256.Min(m8, m10); m10 = Vector256.Max(m8, m10); m8 = t; t = Vector256.Min(m9, m11); m11 = Vector256.Max(m9, m11); m9 = t;
+        t = Vector256.Min(m12, m14); m14 = Vector256.Max(m12, m14); m12 = t; t = Vector256.Min(m13, m15); m15 = Vector256.Max(m13, m15); m13 = t;
+        t = Vector256.Min(m0, m1); m1 = Vector256.Max(m0, m1); m0 = t; t = Vector256.Min(m2, m3); m3 = Vector256.Max(m2, m3); m2 = t;
+        t = Vector256.Min(m4, m5); m5 = Vector256.Max(m4, m5); m4 = t; t = Vector256.Min(m6, m7); m7 = Vector256.Max(m6, m7); m6 = t;
+        t = Vector256.Min(m8, m9); m9 = Vector256.Max(m8, m9); m8 = t; t = Vector256.Min(m10, m11); m11 = Vector256.Max(m10, m11); m10 = t;
+        t = Vector256.Min(m12, m13); m13 = Vector256.Max(m12, m13); m12 = t; t = Vector256.Min(m14, m15); m15 = Vector256.Max(m14, m15); m14 = t;
+        s = m0; Unsafe.Add(ref s, 1) = m1; Unsafe.Add(ref s, 2) = m2; Unsafe.Add(ref s, 3) = m3; Unsafe.Add(ref s, 4) = m4; Unsafe.Add(ref s, 5) = m5; Unsafe.Add(ref s, 6) = m6; Unsafe.Add(ref s, 7) = m7;
+        Unsafe.Add(ref s, 8) = m8; Unsafe.Add(ref s, 9) = m9; Unsafe.Add(ref s, 10) = m10; Unsafe.Add(ref s, 11) = m11; Unsafe.Add(ref s, 12) = m12; Unsafe.Add(ref s, 13) = m13; Unsafe.Add(ref s, 14) = m14; Unsafe.Add(ref s, 15) = m15;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MergeLargest(ref Vector256<int> l, bool first,
+        Vector256<int> g0, Vector256<int> g1, Vector256<int> g2, Vector256<int> g3,
+        Vector256<int> g4, Vector256<int> g5, Vector256<int> g6, Vector256<int> g7)
+    {
+        if (first)
+        {
+            l = g7; Unsafe.Add(ref l, 1) = g6; Unsafe.Add(ref l, 2) = g5; Unsafe.Add(ref l, 3) = g4;
+            Unsafe.Add(ref l, 4) = g3; Unsafe.Add(ref l, 5) = g2; Unsafe.Add(ref l, 6) = g1; Unsafe.Add(ref l, 7) = g0;
+            // Pads beyond every key: with at least 2 Size rows, real keys replace them before the list is read.
+            for (var i = 8; i < 16; i++) Unsafe.Add(ref l, i) = Vector256.Create(int.MinValue);
+            return;
+        }
+        var x0 = l; var x1 = Unsafe.Add(ref l, 1); var x2 = Unsafe.Add(ref l, 2); var x3 = Unsafe.Add(ref l, 3); var x4 = Unsafe.Add(ref l, 4); var x5 = Unsafe.Add(ref l, 5); var x6 = Unsafe.Add(ref l, 6); var x7 = Unsafe.Add(ref l, 7);
+        var x8 = Vector256.Max(Unsafe.Add(ref l, 8), g0); var x9 = Vector256.Max(Unsafe.Add(ref l, 9), g1); var x10 = Vector256.Max(Unsafe.Add(ref l, 10), g2); var x11 = Vector256.Max(Unsafe.Add(ref l, 11), g3);
+        var x12 = Vector256.Max(Unsafe.Add(ref l, 12), g4); var x13 = Vector256.Max(Unsafe.Add(ref l, 13), g5); var x14 = Vector256.Max(Unsafe.Add(ref l, 14), g6); var x15 = Vector256.Max(Unsafe.Add(ref l, 15), g7);
+        Vector256<int> t;
+        t = Vector256.Max(x0, x8); x8 = Vector256.Min(x0, x8); x0 = t; t = Vector256.Max(x1, x9); x9 = Vector256.Min(x1, x9); x1 = t;
+        t = Vector256.Max(x2, x10); x10 = Vector256.Min(x2, x10); x2 = t; t = Vector256.Max(x3, x11); x11 = Vector256.Min(x3, x11); x3 = t;
+        t = Vector256.Max(x4, x12); x12 = Vector256.Min(x4, x12); x4 = t; t = Vector256.Max(x5, x13); x13 = Vector256.Min(x5, x13); x5 = t;
+        t = Vector256.Max(x6, x14); x14 = Vector256.Min(x6, x14); x6 = t; t = Vector256.Max(x7, x15); x15 = Vector256.Min(x7, x15); x7 = t;
+        t = Vector256.Max(x0, x4); x4 = Vector256.Min(x0, x4); x0 = t; t = Vector256.Max(x1, x5); x5 = Vector256.Min(x1, x5); x1 = t;
+        t = Vector256.Max(x2, x6); x6 = Vector256.Min(x2, x6); x2 = t; t = Vector256.Max(x3, x7); x7 = Vector256.Min(x3, x7); x3 = t;
+        t = Vector256.Max(x8, x12); x12 = Vector256.Min(x8, x12); x8 = t; t = Vector256.Max(x9, x13); x13 = Vector256.Min(x9, x13); x9 = t;
+        t = Vector256.Max(x10, x14); x14 = Vector256.Min(x10, x14); x10 = t; t = Vector256.Max(x11, x15); x15 = Vector256.Min(x11, x15); x11 = t;
+        t = Vector256.Max(x0, x2); x2 = Vector256.Min(x0, x2); x0 = t; t = Vector256.Max(x1, x3); x3 = Vector256.Min(x1, x3); x1 = t;
+        t = Vector256.Max(x4, x6); x6 = Vector256.Min(x4, x6); x4 = t; t = Vector256.Max(x5, x7); x7 = Vector256.Min(x5, x7); x5 = t;
+        t = Vector256.Max(x8, x10); x10 = Vector256.Min(x8, x10); x8 = t; t = Vector256.Max(x9, x11); x11 = Vector256.Min(x9, x11); x9 = t;
+        t = Vector256.Max(x12, x14); x14 = Vector256.Min(x12, x14); x12 = t; t = Vector256.Max(x13, x15); x15 = Vector256.Min(x13, x15); x13 = t;
+        t = Vector256.Max(x0, x1); x1 = Vector256.Min(x0, x1); x0 = t; t = Vector256.Max(x2, x3); x3 = Vector256.Min(x2, x3); x2 = t;
+        t = Vector256.Max(x4, x5); x5 = Vector256.Min(x4, x5); x4 = t; t = Vector256.Max(x6, x7); x7 = Vector256.Min(x6, x7); x6 = t;
+        t = Vector256.Max(x8, x9); x9 = Vector256.Min(x8, x9); x8 = t; t = Vector256.Max(x10, x11); x11 = Vector256.Min(x10, x11); x10 = t;
+        t = Vector256.Max(x12, x13); x13 = Vector256.Min(x12, x13); x12 = t; t = Vector256.Max(x14, x15); x15 = Vector256.Min(x14, x15); x14 = t;
+        l = x0; Unsafe.Add(ref l, 1) = x1; Unsafe.Add(ref l, 2) = x2; Unsafe.Add(ref l, 3) = x3; Unsafe.Add(ref l, 4) = x4; Unsafe.Add(ref l, 5) = x5; Unsafe.Add(ref l, 6) = x6; Unsafe.Add(ref l, 7) = x7;
+        Unsafe.Add(ref l, 8) = x8; Unsafe.Add(ref l, 9) = x9; Unsafe.Add(ref l, 10) = x10; Unsafe.Add(ref l, 11) = x11; Unsafe.Add(ref l, 12) = x12; Unsafe.Add(ref l, 13) = x13; Unsafe.Add(ref l, 14) = x14; Unsafe.Add(ref l, 15) = x15;
+    }
+}
