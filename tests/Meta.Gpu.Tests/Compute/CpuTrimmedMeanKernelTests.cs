@@ -20,14 +20,13 @@ public sealed class CpuTrimmedMeanKernelTests
     [MemberData(nameof(Patterns))]
     public void Streamed_selection_equals_the_exact_path(Pattern pattern)
     {
-        // Lists of seven (k = 6: one group plus six leftovers (14), and 60-69 rows around the standard 64, every
-        // leftover count 0-7), of eight (k + 1 = 2 to 8, from a single group of eight rows on) and of sixteen
-        // (k + 1 = 9 to 16, from 19 rows, where the first group's pads are still in the lists after one merge).
+        // Lists of seven (k = 6: 14 rows, the fewest it takes, and 60-69 rows around the standard 64, every
+        // leftover count 0-7), of eight (k + 1 = 2 to 8, from 16 rows on) and of sixteen (k + 1 = 9 to 16, from 32).
         foreach (var (count, alpha, k) in new[]
         {
             (14, 0.45, 6), (20, 0.3, 6), (23, 0.3, 6), (60, 0.1, 6), (63, 0.1, 6), (64, 0.1, 6), (65, 0.1, 6), (69, 0.1, 6),
-            (8, 0.2, 1), (13, 0.1, 1), (33, 0.1, 3), (50, 0.1, 5), (17, 0.47, 7), (79, 0.1, 7),
-            (19, 0.45, 8), (80, 0.1, 8), (90, 0.1, 9), (121, 0.1, 12), (159, 0.1, 15),
+            (16, 0.2, 3), (33, 0.1, 3), (41, 0.05, 2), (50, 0.1, 5), (17, 0.47, 7), (79, 0.1, 7),
+            (32, 0.3, 9), (80, 0.1, 8), (90, 0.1, 9), (121, 0.1, 12), (159, 0.1, 15),
         })
         {
             Assert.Equal(k, (int)Math.Floor(alpha * count));
@@ -39,9 +38,10 @@ public sealed class CpuTrimmedMeanKernelTests
     [MemberData(nameof(Patterns))]
     public void Tiled_selection_equals_the_exact_path(Pattern pattern)
     {
-        // The tiled kernel: fewer than eight rows, and k + 1 from 17 to 32 (k + 1 = 33 is beyond the selection
-        // kernels and takes the exact path; k = 0 is the plain weighted mean's kernel).
-        foreach (var (count, alpha) in new[] { (5, 0.2), (7, 0.3), (170, 0.1), (200, 0.1), (70, 0.46) })
+        // The tiled kernel: fewer rows than twice the streamed lists (13 rows at k + 1 = 2, 19 at 9), and k + 1 from
+        // 17 to 32 (k + 1 = 33 is beyond the selection kernels and takes the exact path; k = 0 is the plain weighted
+        // mean's kernel).
+        foreach (var (count, alpha) in new[] { (5, 0.2), (7, 0.3), (13, 0.1), (19, 0.45), (170, 0.1), (200, 0.1), (70, 0.46) })
             Check(pattern, count, alpha, 300 + count % 5);
     }
 

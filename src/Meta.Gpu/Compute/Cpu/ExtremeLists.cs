@@ -170,7 +170,7 @@ internal struct ExtremeLists16 : IExtremeLists
         {
             s = g0; Unsafe.Add(ref s, 1) = g1; Unsafe.Add(ref s, 2) = g2; Unsafe.Add(ref s, 3) = g3;
             Unsafe.Add(ref s, 4) = g4; Unsafe.Add(ref s, 5) = g5; Unsafe.Add(ref s, 6) = g6; Unsafe.Add(ref s, 7) = g7;
-            // Pads beyond every key: with at least 2 Size rows, real keys replace them before the list is read.
+            // Pads beyond every key: the kernel runs with at least 2 Size rows, whose keys replace them.
             for (var i = 8; i < 16; i++) Unsafe.Add(ref s, i) = Vector256.Create(int.MaxValue);
             return;
         }
@@ -207,7 +207,7 @@ internal struct ExtremeLists16 : IExtremeLists
         {
             l = g7; Unsafe.Add(ref l, 1) = g6; Unsafe.Add(ref l, 2) = g5; Unsafe.Add(ref l, 3) = g4;
             Unsafe.Add(ref l, 4) = g3; Unsafe.Add(ref l, 5) = g2; Unsafe.Add(ref l, 6) = g1; Unsafe.Add(ref l, 7) = g0;
-            // Pads beyond every key: with at least 2 Size rows, real keys replace them before the list is read.
+            // Pads beyond every key: the kernel runs with at least 2 Size rows, whose keys replace them.
             for (var i = 8; i < 16; i++) Unsafe.Add(ref l, i) = Vector256.Create(int.MinValue);
             return;
         }

@@ -16,9 +16,10 @@ namespace Meta.Gpu.Compute.Cpu;
 /// set is exactly sorted positions k..n-k-1 whatever the row order, so the result equals the reference's;
 /// otherwise (a tie across a boundary, rare with real data) or when a non-finite cell makes the sum NaN, the
 /// column is redone on the exact (value, row) path.
-/// With AVX2, at least 8 rows and k+1 &lt;= 16 (trim_alpha 0.1 up to 169 rows) both passes stream eight rows at a
-/// time over blocks of columns (<see cref="RunGroups{TLists}"/>); otherwise 64 columns of every row are copied
-/// into an L1 tile (<see cref="ColumnTile"/>) and each row is inserted into the lists.
+/// With AVX2, k+1 &lt;= 16 (trim_alpha 0.1 up to 169 rows) and at least twice the lists' length in rows, both
+/// passes stream eight rows at a time over blocks of columns (<see cref="RunGroups{TLists}"/>); otherwise 64
+/// columns of every row are copied into an L1 tile (<see cref="ColumnTile"/>) and each row is inserted into the
+/// lists.
 /// </remarks>
 internal static class TrimmedMeanKernel
 {
@@ -44,10 +45,13 @@ internal static class TrimmedMeanKernel
             tileOffsets[r] = (nint)r * ColumnTile.Width;
             rowOffsets[r] = (nint)rows[r] * batch.Stride;
         }
-        if (k + 1 <= ExtremeLists16.Size && n >= 8 && Avx2.IsSupported)
+        // The streamed kernel pays a sort and two merges per eight rows and inserts the leftover rows into its
+        // lists: with fewer than two lists' worth of rows, the tile's insertion into k + 1 lists costs less.
+        var lists = k + 1 == ExtremeLists7.Size ? ExtremeLists7.Size : k + 1 <= ExtremeLists8.Size ? ExtremeLists8.Size : ExtremeLists16.Size;
+        if (k + 1 <= ExtremeLists16.Size && n >= 2 * lists && Avx2.IsSupported)
         {
-            var streamed = k + 1 == ExtremeLists7.Size ? RunGroups<ExtremeLists7>(batch, rows, rowOffsets, weightsF, k, c0, end, target, exact, sums)
-                : k + 1 <= ExtremeLists8.Size ? RunGroups<ExtremeLists8>(batch, rows, rowOffsets, weightsF, k, c0, end, target, exact, sums)
+            var streamed = lists == ExtremeLists7.Size ? RunGroups<ExtremeLists7>(batch, rows, rowOffsets, weightsF, k, c0, end, target, exact, sums)
+                : lists == ExtremeLists8.Size ? RunGroups<ExtremeLists8>(batch, rows, rowOffsets, weightsF, k, c0, end, target, exact, sums)
                 : RunGroups<ExtremeLists16>(batch, rows, rowOffsets, weightsF, k, c0, end, target, exact, sums);
             return end < c1 ? streamed + exact.RunExact(end, c1, target) : streamed;
         }
@@ -265,7 +269,7 @@ internal static class TrimmedMeanKernel
     }
 
     /// <summary>
-    /// k + 1 &lt;= <typeparamref name="TLists"/>.Size and n &gt;= 8, over columns [c0, end) (whole vectors).
+    /// k + 1 &lt;= <typeparamref name="TLists"/>.Size and n &gt;= 2 Size, over columns [c0, end) (whole vectors).
     /// Pass 1 streams a block of columns eight rows at a time: each cell becomes an order-preserving int key
     /// (<see cref="OrderedKeys.Of"/>), each group of eight keys per column is sorted by a 19-comparator network and
     /// merged into the column's two lists (<see cref="IExtremeLists"/>; with lists of seven, 88 min/max per 8
