@@ -11,8 +11,9 @@ namespace Meta.Gpu.Compute.Cpu;
 /// order-preserving bits with the low b bits replaced by the row position (b = log2 of the padded row count,
 /// <see cref="OrderedKeys.WithRow"/>), so one min/max network (no payload) sorts (value, row) pairs at the cost of
 /// the plain median's sort. The pick reads only a band of ranks known from the weights alone: for 16, 32 and 64
-/// padded rows a pruned network sorts just that band (<see cref="WeightedMedianSelectionNetwork"/>) when one of
-/// its windows holds it, else the runs are merged by <see cref="ColumnSortNetwork"/> as far as the band needs. The pick of DESIGN §4 step 6 is the first rank whose running sum reaches S/2 − 1e-12·S.
+/// padded rows a network pruned to the narrowest window that holds the band sorts it in registers
+/// (<see cref="WeightedMedianSelectionNetwork"/>); beyond 64 the runs are merged by <see cref="ColumnSortNetwork"/>
+/// as far as the band needs. The pick of DESIGN §4 step 6 is the first rank whose running sum reaches S/2 − 1e-12·S.
 /// The running sums are exact int32 sums of fixed-point weights (<see cref="FixedPointWeights"/>): the sum up to
 /// the first rank that can reach the bar (from the weights alone) is one pass over the keys in row order with
 /// broadcast weights, no gathers; from there one 8-lane gather per rank walks all lanes to their picks. The
@@ -391,7 +392,13 @@ internal static unsafe class WeightedMedianKernel
             if ((k & ~rowMask) != group) break;
             if (Value(ref data, rows, stride, c + lane, k & rowMask) != value) return null;
         }
-        if (!average || next > rank + 1) return value; // the next cell is an equal value: the mean is the value
+        if (!average) return value;
+        if (next > rank + 1)
+        {
+            // The next cell is an equal value, but maybe the other zero: the mean of -0 and +0 is +0.
+            var twin = Unsafe.Add(ref keys, (rank + 1) * 8 + lane);
+            return ((double)value + Value(ref data, rows, stride, c + lane, twin & rowMask)) / 2.0;
+        }
         // The next value in the reference's order is the least of the following group.
         var first = Unsafe.Add(ref keys, next * 8 + lane);
         var nextGroup = first & ~rowMask;
@@ -407,8 +414,9 @@ internal static unsafe class WeightedMedianKernel
 
     /// <summary>
     /// Sorts the whole tile again from the keys in row order, for the lanes that walk key groups beyond the band a
-    /// selection network sorted (its other rows hold keys out of order, or copies: the network moves keys through
-    /// them). A few columns in a thousand come here, so the plain bitonic sort does.
+    /// selection network sorted (a window's other rows hold keys out of order, or copies: the network moves keys
+    /// through them). A few columns in a thousand come here, so the plain bitonic sort does, and it runs after the
+    /// full window too, whose tile is sorted already, rather than tracking which window ran.
     /// </summary>
     private static void SortAll(Span<Vector256<int>> tile, ReadOnlySpan<Vector256<int>> keys)
     {
