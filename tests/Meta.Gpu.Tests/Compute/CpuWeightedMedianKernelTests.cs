@@ -56,10 +56,10 @@ public sealed class CpuWeightedMedianKernelTests
 
     /// <summary>
     /// Equal weights over 64 rows: the pick is the last of 32 equal values and takes the mean with the least value
-    /// of the next key group, twelve distinct values a few ulps apart whose least sits on the group's highest row
-    /// (the group's last rank, since keys within a group order by row), followed by a group of equal values. The
-    /// kernel sorts only the ranks around the pick at first, so its scan of the next group must see them all
-    /// sorted.
+    /// of the next key group, twenty distinct values a few ulps apart whose least sits on the group's highest row
+    /// (the group's last rank 51, since keys within a group order by row), followed by a group of equal values. The
+    /// kernel sorts only the ranks around the pick at first (ranks 16-47 here), so its scan of the next group must
+    /// see them all sorted.
     /// </summary>
     [Fact]
     public void Weighted_mean_with_the_next_group_sees_the_whole_group()
@@ -73,10 +73,10 @@ public sealed class CpuWeightedMedianKernelTests
         for (var c = 0; c < d; c++)
         {
             var order = Enumerable.Range(0, n).OrderBy(_ => rng.Next()).ToArray();
-            var middle = order.Skip(32).Take(12).OrderByDescending(r => r).ToArray();
+            var middle = order.Skip(32).Take(20).OrderByDescending(r => r).ToArray();
             foreach (var r in order.Take(32)) batch.Row(r)[c] = 1f;
             for (var k = 0; k < middle.Length; k++) batch.Row(middle[k])[c] = BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(2f) + k);
-            foreach (var r in order.Skip(44)) batch.Row(r)[c] = 3f;
+            foreach (var r in order.Skip(52)) batch.Row(r)[c] = 3f;
         }
         batch.MarkChanged();
         var rows = Enumerable.Range(0, n).ToArray();
