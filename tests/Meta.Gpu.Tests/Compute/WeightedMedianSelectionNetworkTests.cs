@@ -31,7 +31,8 @@ public sealed class WeightedMedianSelectionNetworkTests
                 lanes[lane] = Enumerable.Range(0, size).Select(_ => rng.Next(-distinct, distinct)).ToArray();
                 for (var g = 0; g < size; g += 8) Array.Sort(lanes[lane], g, 8);
             }
-            for (var r = 0; r < size; r++) tile[r] = Vector256.Create(lanes[0][r], lanes[1][r], lanes[2][r], lanes[3][r], lanes[4][r], lanes[5][r], lanes[6][r], lanes[7][r]);
+            for (var r = 0; r < size; r++)
+                tile[r] = Vector256.Create(lanes[0][r], lanes[1][r], lanes[2][r], lanes[3][r], lanes[4][r], lanes[5][r], lanes[6][r], lanes[7][r]);
             Assert.True(WeightedMedianSelectionNetwork.TrySortRanks(ref tile[0], size, from, to));
             for (var lane = 0; lane < 8; lane++)
             {

@@ -13,11 +13,11 @@ namespace Meta.Gpu.Compute.Cpu;
 /// the plain median's sort. The pick reads only a band of ranks known from the weights alone: for 16, 32 and 64
 /// padded rows a network pruned to the narrowest window that holds the band sorts it in registers
 /// (<see cref="WeightedMedianSelectionNetwork"/>); beyond 64 the runs are merged by <see cref="ColumnSortNetwork"/>
-/// as far as the band needs. The pick of DESIGN §4 step 6 is the first rank whose running sum reaches S/2 − 1e-12·S.
-/// The running sums are exact int32 sums of fixed-point weights (<see cref="FixedPointWeights"/>): the sum up to
-/// the first rank that can reach the bar (from the weights alone) is one pass over the keys in row order with
-/// broadcast weights, no gathers; from there one 8-lane gather per rank walks all lanes to their picks. The
-/// picked cells' true values come with one gather; only lanes that take a mean or whose pick shares its key
+/// as far as the band needs. The pick of DESIGN §4 step 6 is the first rank whose running sum reaches
+/// S/2 − 1e-12·S. The running sums are exact int32 sums of fixed-point weights (<see cref="FixedPointWeights"/>):
+/// the sum up to the first rank that can reach the bar (from the weights alone) is one pass over the keys in row
+/// order with broadcast weights, no gathers; from there one 8-lane gather per rank walks all lanes to their picks.
+/// The picked cells' true values come with one gather; only lanes that take a mean or whose pick shares its key
 /// group take the scalar path.
 /// </summary>
 /// <remarks>
@@ -27,7 +27,8 @@ namespace Meta.Gpu.Compute.Cpu;
 /// distinct values may not. Key order is exact across groups, so the prefix of the key order up to the picked cell
 /// is the reference's prefix whenever the picked cell's group holds one value only: then the pick, its running sum
 /// and the averaging decision are the reference's (the sums differ in rounding order only, far inside the 1e-12 S
-/// slack). The next value for the mean is the least value of the following group. A lane whose picked cell's group
+/// slack). The next value for the mean is the next cell when the picked cell's group goes on (an equal value,
+/// though maybe the other zero) and else the least value of the following group. A lane whose picked cell's group
 /// mixes values (estimated at a few in a thousand columns of the §13 workload) is redone on the exact path. S is
 /// the sum of all the rows' weights (every cell is present on this path). The fixed-point sums decide every lane
 /// whose running sum is more than a few units (of 2^30 per S) from the bar and from S/2; the others (equal weights
