@@ -56,10 +56,10 @@ public sealed class CpuWeightedMedianKernelTests
 
     /// <summary>
     /// Equal weights over 64 rows: the pick is the last of 32 equal values and takes the mean with the least value
-    /// of the next key group, twelve distinct values a few ulps apart whose least sits on the group's highest row
-    /// (the group's last rank, since keys within a group order by row), followed by a group of equal values. The
-    /// kernel sorts only the ranks around the pick at first, so its scan of the next group must see them all
-    /// sorted.
+    /// of the next key group, twenty distinct values a few ulps apart whose least sits on the group's highest row
+    /// (the group's last rank 51, since keys within a group order by row), followed by a group of equal values. The
+    /// kernel sorts only the ranks around the pick at first (ranks 16-47 here), so its scan of the next group must
+    /// see them all sorted.
     /// </summary>
     [Fact]
     public void Weighted_mean_with_the_next_group_sees_the_whole_group()
@@ -73,10 +73,10 @@ public sealed class CpuWeightedMedianKernelTests
         for (var c = 0; c < d; c++)
         {
             var order = Enumerable.Range(0, n).OrderBy(_ => rng.Next()).ToArray();
-            var middle = order.Skip(32).Take(12).OrderByDescending(r => r).ToArray();
+            var middle = order.Skip(32).Take(20).OrderByDescending(r => r).ToArray();
             foreach (var r in order.Take(32)) batch.Row(r)[c] = 1f;
             for (var k = 0; k < middle.Length; k++) batch.Row(middle[k])[c] = BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(2f) + k);
-            foreach (var r in order.Skip(44)) batch.Row(r)[c] = 3f;
+            foreach (var r in order.Skip(52)) batch.Row(r)[c] = 3f;
         }
         batch.MarkChanged();
         var rows = Enumerable.Range(0, n).ToArray();
@@ -87,6 +87,63 @@ public sealed class CpuWeightedMedianKernelTests
         fast.Combine(batch, rows, weights, AggregationMethod.WeightedMedian, 0.1, false, actual, default, null);
         Assert.All(expected, e => Assert.Equal(1.5f, e));
         for (var c = 0; c < d; c++) Assert.True(expected[c] == actual[c], $"seed {seed}, column {c}: {actual[c]} vs {expected[c]}");
+    }
+
+    public enum Spread { Equal, Mild, Halves, Steep }
+
+    /// <summary>
+    /// Columns of signed zeros, negative values a few ulps apart (one key group, so the kernel's group checks
+    /// send lanes to the scalar finish, which must see a whole sort), and values on both sides of zero, under
+    /// weights whose band of candidate ranks is narrow (equal weights), moderate, wide (heavy and light halves)
+    /// or nearly all of the rows (steep weights): each band size has its own partial sort.
+    /// </summary>
+    [Theory]
+    [InlineData(Spread.Equal)]
+    [InlineData(Spread.Mild)]
+    [InlineData(Spread.Halves)]
+    [InlineData(Spread.Steep)]
+    public void Signed_zeros_and_close_negatives_under_every_band_width_give_the_exact_floats(Spread spread)
+    {
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        using var fast = new CpuBackend();
+        using var exact = new CpuBackend { UseFastKernels = false };
+        var near = BitConverter.SingleToInt32Bits(-1.5f);
+        foreach (var n in new[] { 13, 16, 24, 31, 32, 50, 64, 100 })
+        {
+            const int d = 64;
+            var batch = new DomainBatch(n, d);
+            for (var r = 0; r < n; r++)
+            for (var c = 0; c < d; c++)
+            {
+                batch.Row(r)[c] = rng.Next(5) switch
+                {
+                    0 => 0f,
+                    1 => -0f,
+                    2 => BitConverter.Int32BitsToSingle(near + rng.Next(4)),
+                    3 => -rng.Next(1, 4) * 0.25f,
+                    _ => rng.Next(-2, 3) * 0.5f,
+                };
+            }
+            batch.MarkChanged();
+            var rows = Enumerable.Range(0, n).ToArray();
+            var weights = Enumerable.Range(0, n).Select(r => spread switch
+            {
+                Spread.Equal => 0.5,
+                Spread.Mild => 0.5 + rng.NextDouble(),
+                Spread.Halves => (r % 2 == 0 ? 1.0 : 0.1) * (1 + 0.3 * rng.NextDouble()),
+                _ => Math.Pow(1.3, r) * (1 + 0.1 * rng.NextDouble()),
+            }).ToArray();
+            var expected = new float[d];
+            var actual = new float[d];
+            exact.Combine(batch, rows, weights, AggregationMethod.WeightedMedian, 0.1, false, expected, default, null);
+            fast.Combine(batch, rows, weights, AggregationMethod.WeightedMedian, 0.1, false, actual, default, null);
+            for (var c = 0; c < d; c++)
+            {
+                Assert.True(BitConverter.SingleToInt32Bits(expected[c]) == BitConverter.SingleToInt32Bits(actual[c]),
+                    $"seed {seed}, {spread} weights, n={n}, column {c}: {actual[c]} vs {expected[c]}");
+            }
+        }
     }
 
     /// <summary>

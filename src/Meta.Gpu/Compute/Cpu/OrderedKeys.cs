@@ -25,6 +25,22 @@ internal static class OrderedKeys
             : bits ^ ((bits >> 31) & Vector256.Create(int.MaxValue));
     }
 
+    /// <summary>
+    /// The float's key with its low bits replaced by <paramref name="row"/>: <see cref="Of"/>'s key with the
+    /// magnitude cut to <paramref name="magnitudeMask"/> (int.MaxValue with the row bits clear) BEFORE the sign is
+    /// applied, so a negative key is the negation of a multiple of the row range, its low bits clear as well, and
+    /// the row ORs in as it does for a positive key (three instructions). Keys order by value across groups
+    /// (floats whose signs and cut magnitudes agree share their high bits: a group) and by row within one; -0 and
+    /// +0 both give the row alone, in the group of the least magnitudes of either sign. AVX2 only: its one caller,
+    /// the weighted median kernel, runs only there.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> WithRow(Vector256<float> value, Vector256<int> magnitudeMask, Vector256<int> row)
+    {
+        var bits = value.AsInt32();
+        return Avx2.Sign(bits & magnitudeMask, bits) | row;
+    }
+
     /// <summary>The float whose key is <paramref name="key"/> (+0 for the key of either zero).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> ValueOf(Vector256<int> key) => (Avx2.IsSupported

@@ -8,27 +8,32 @@ namespace Meta.Gpu.Compute.Cpu;
 
 /// <summary>
 /// The weighted median over unmasked rows, eight columns per Vector256. Each cell becomes one int key: the value's
-/// order-preserving bits with the low b bits replaced by the row position (b = log2 of the padded row count), so
-/// one min/max network (<see cref="ColumnSortNetwork"/>, no payload) sorts (value, row) pairs at the cost of the
-/// plain median's sort. The pick of DESIGN §4 step 6 is the first rank whose running sum reaches S/2 − 1e-12·S.
-/// The running sums are exact int32 sums of fixed-point weights (<see cref="FixedPointWeights"/>): the sum up to
-/// the first rank that can reach the bar (from the weights alone) is one pass over the keys in row order with
-/// broadcast weights, no gathers; from there one 8-lane gather per rank walks all lanes to their picks. The
-/// picked cells' true values come with one gather; only lanes that take a mean or whose pick shares its key
+/// order-preserving bits with the low b bits replaced by the row position (b = log2 of the padded row count,
+/// <see cref="OrderedKeys.WithRow"/>), so one min/max network (no payload) sorts (value, row) pairs at the cost of
+/// the plain median's sort. The pick reads only a band of ranks known from the weights alone: for 16, 32 and 64
+/// padded rows a network pruned to the narrowest window that holds the band sorts it in registers
+/// (<see cref="WeightedMedianSelectionNetwork"/>); beyond 64 the runs are merged by <see cref="ColumnSortNetwork"/>
+/// as far as the band needs. The pick of DESIGN §4 step 6 is the first rank whose running sum reaches
+/// S/2 − 1e-12·S. The running sums are exact int32 sums of fixed-point weights (<see cref="FixedPointWeights"/>):
+/// the sum up to the first rank that can reach the bar (from the weights alone) is one pass over the keys in row
+/// order with broadcast weights, no gathers; from there one 8-lane gather per rank walks all lanes to their picks.
+/// The picked cells' true values come with one gather; only lanes that take a mean or whose pick shares its key
 /// group take the scalar path.
 /// </summary>
 /// <remarks>
-/// Keys that share their high bits (a "group": values within 2^b units in the last place) order by row, not by
-/// value. Equal values order by row in the reference too, so a group of equal values sorts exactly as there; a
-/// group that mixes distinct values may not. Key order is exact across groups, so the prefix of the key order up
-/// to the picked cell is the reference's prefix whenever the picked cell's group holds one value only: then the
-/// pick, its running sum and the averaging decision are the reference's (the sums differ in rounding order only,
-/// far inside the 1e-12 S slack). The next value for the mean is the least value of the following group. A lane
-/// whose picked cell's group mixes values (estimated at a few in a thousand columns of the §13 workload) is
-/// redone on the exact path. S is the sum of all the rows' weights (every cell is present on this path).
-/// The fixed-point sums decide every lane whose running sum is more than a few units (of 2^30 per S) from the
-/// bar and from S/2; the others (equal weights put the pick exactly on S/2) are decided by a float64 sum of the
-/// same cells in row order, and a lane that float64 sum puts past the walked rank takes the exact path.
+/// Keys that share their high bits (a "group": values of one sign whose magnitudes agree above the low b bits; the
+/// least magnitudes of both signs, the zeros among them, form one group) order by row, not by value. Equal values
+/// order by row in the reference too, so a group of equal values sorts exactly as there; a group that mixes
+/// distinct values may not. Key order is exact across groups, so the prefix of the key order up to the picked cell
+/// is the reference's prefix whenever the picked cell's group holds one value only: then the pick, its running sum
+/// and the averaging decision are the reference's (the sums differ in rounding order only, far inside the 1e-12 S
+/// slack). The next value for the mean is the next cell when the picked cell's group goes on (an equal value,
+/// though maybe the other zero) and else the least value of the following group. A lane whose picked cell's group
+/// mixes values (estimated at a few in a thousand columns of the §13 workload) is redone on the exact path. S is
+/// the sum of all the rows' weights (every cell is present on this path). The fixed-point sums decide every lane
+/// whose running sum is more than a few units (of 2^30 per S) from the bar and from S/2; the others (equal weights
+/// put the pick exactly on S/2) are decided by a float64 sum of the same cells in row order, and a lane that
+/// float64 sum puts past the walked rank takes the exact path.
 /// </remarks>
 internal static unsafe class WeightedMedianKernel
 {
@@ -55,8 +60,7 @@ internal static unsafe class WeightedMedianKernel
         Span<Vector256<int>> units = stackalloc Vector256<int>[n];
         for (var r = 0; r < n; r++) units[r] = Vector256.Create(mass.RowUnits[r]);
         var bars = new PickBars(mass, n);
-        var high = Vector256.Create(~rowMask);
-        var magnitude = Vector256.Create(0x7FFFFFFF);
+        var magnitude = Vector256.Create(int.MaxValue & ~rowMask);
         var runs = RunTile.ForThread<int>(size, out var blockColumns);
         var rowKeys = RowKeysForThread(runs.Length);
         var from = Math.Max(mass.FirstRank - 1, 0);
@@ -72,19 +76,23 @@ internal static unsafe class WeightedMedianKernel
             for (var b = c0; b < end; b += blockColumns)
             {
                 var vectors = Math.Min(blockColumns, end - b) / width;
-                SortBlock(ref data, rows, stride, b, vectors, size, runs, rowKeys, high, magnitude);
+                SortBlock(ref data, rows, stride, b, vectors, size, runs, rowKeys, magnitude);
                 for (var v = 0; v < vectors; v++)
                 {
                     var c = b + v * width;
                     var tile = runs.Slice(v * size, size);
                     var keys = rowKeys.Slice(v * size, n);
                     // Only the ranks the walk and the value checks read need their final order.
-                    ColumnSortNetwork.MergeRuns(tile, size / 2);
-                    if (size > 8) ColumnSortNetwork.MergeHalvesAround(tile, from, to);
+                    var windowed = WeightedMedianSelectionNetwork.TrySortRanks(ref tile[0], size, from, to);
+                    if (!windowed)
+                    {
+                        ColumnSortNetwork.MergeRuns(tile, size / 2);
+                        if (size > 8) ColumnSortNetwork.MergeHalvesAround(tile, from, to);
+                    }
                     fixed (Vector256<int>* tp = tile)
                     {
                         var rank = Pick(tp, keys, units, qp, rowMask, mass.FirstRank, mass.LastRank, bars.Candidate, out var sum);
-                        Finish8(dp, rp, ref data, rows, stride, c, tp, tile, keys, sum, wp, n, rowMask, rank, bars, target, exact);
+                        Finish8(dp, rp, ref data, rows, stride, c, tp, tile, keys, windowed, sum, wp, n, rowMask, rank, bars, target, exact);
                     }
                 }
             }
@@ -125,7 +133,7 @@ internal static unsafe class WeightedMedianKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SortBlock(
         ref float data, int[] rows, nint stride, int b, int vectors, int size, Span<Vector256<int>> runs,
-        Span<Vector256<int>> rowKeys, Vector256<int> high, Vector256<int> magnitude)
+        Span<Vector256<int>> rowKeys, Vector256<int> magnitude)
     {
         var n = rows.Length;
         ref var t = ref runs[0];
@@ -146,14 +154,14 @@ internal static unsafe class WeightedMedianKernel
             for (var v = 0; v < vectors; v++)
             {
                 var c = (nuint)(v * 8);
-                var a0 = KeyOf(Vector256.LoadUnsafe(ref r0, c), g, high, magnitude);
-                var a1 = KeyOf(Vector256.LoadUnsafe(ref r1, c), g + 1, high, magnitude);
-                var a2 = KeyOf(Vector256.LoadUnsafe(ref r2, c), g + 2, high, magnitude);
-                var a3 = KeyOf(Vector256.LoadUnsafe(ref r3, c), g + 3, high, magnitude);
-                var a4 = KeyOf(Vector256.LoadUnsafe(ref r4, c), g + 4, high, magnitude);
-                var a5 = KeyOf(Vector256.LoadUnsafe(ref r5, c), g + 5, high, magnitude);
-                var a6 = KeyOf(Vector256.LoadUnsafe(ref r6, c), g + 6, high, magnitude);
-                var a7 = KeyOf(Vector256.LoadUnsafe(ref r7, c), g + 7, high, magnitude);
+                var a0 = KeyOf(Vector256.LoadUnsafe(ref r0, c), g, magnitude);
+                var a1 = KeyOf(Vector256.LoadUnsafe(ref r1, c), g + 1, magnitude);
+                var a2 = KeyOf(Vector256.LoadUnsafe(ref r2, c), g + 2, magnitude);
+                var a3 = KeyOf(Vector256.LoadUnsafe(ref r3, c), g + 3, magnitude);
+                var a4 = KeyOf(Vector256.LoadUnsafe(ref r4, c), g + 4, magnitude);
+                var a5 = KeyOf(Vector256.LoadUnsafe(ref r5, c), g + 5, magnitude);
+                var a6 = KeyOf(Vector256.LoadUnsafe(ref r6, c), g + 6, magnitude);
+                var a7 = KeyOf(Vector256.LoadUnsafe(ref r7, c), g + 7, magnitude);
                 k = a0;
                 Unsafe.Add(ref k, 1) = a1;
                 Unsafe.Add(ref k, 2) = a2;
@@ -185,7 +193,7 @@ internal static unsafe class WeightedMedianKernel
             {
                 for (var r = whole; r < n; r++)
                 {
-                    var key = Key(ref data, rows, stride, b + v * 8, r, high, magnitude);
+                    var key = Key(ref data, rows, stride, b + v * 8, r, magnitude);
                     Unsafe.Add(ref run, r) = key;
                     Unsafe.Add(ref rk, v * size + r) = key;
                 }
@@ -294,7 +302,7 @@ internal static unsafe class WeightedMedianKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Finish8(
         float* dp, int* rp, ref float data, int[] rows, nint stride, int c, Vector256<int>* tp, Span<Vector256<int>> tile,
-        ReadOnlySpan<Vector256<int>> keys, Vector256<int> sum, double* wp, int n, int rowMask,
+        ReadOnlySpan<Vector256<int>> keys, bool windowed, Vector256<int> sum, double* wp, int n, int rowMask,
         Vector256<int> rank, in PickBars bars, ColumnTarget target, CombineJob exact)
     {
         var key = KeysAt(tp, rank);
@@ -333,8 +341,9 @@ internal static unsafe class WeightedMedianKernel
             target.WriteFinite8(c, valueLow, valueHigh);
             return;
         }
-        // The scalar finish walks key groups beyond the ranks the partial merge sorted.
-        if (tile.Length > 8) ColumnSortNetwork.CompleteMerge(tile);
+        // The scalar finish walks key groups beyond the ranks the partial sort ordered.
+        if (windowed) SortAll(tile, keys);
+        else if (tile.Length > 8) ColumnSortNetwork.CompleteMerge(tile);
         Span<double> values = stackalloc double[8];
         valueLow.CopyTo(values);
         valueHigh.CopyTo(values[4..]);
@@ -384,7 +393,13 @@ internal static unsafe class WeightedMedianKernel
             if ((k & ~rowMask) != group) break;
             if (Value(ref data, rows, stride, c + lane, k & rowMask) != value) return null;
         }
-        if (!average || next > rank + 1) return value; // the next cell is an equal value: the mean is the value
+        if (!average) return value;
+        if (next > rank + 1)
+        {
+            // The next cell is an equal value, but maybe the other zero: the mean of -0 and +0 is +0.
+            var twin = Unsafe.Add(ref keys, (rank + 1) * 8 + lane);
+            return ((double)value + Value(ref data, rows, stride, c + lane, twin & rowMask)) / 2.0;
+        }
         // The next value in the reference's order is the least of the following group.
         var first = Unsafe.Add(ref keys, next * 8 + lane);
         var nextGroup = first & ~rowMask;
@@ -398,20 +413,28 @@ internal static unsafe class WeightedMedianKernel
         return ((double)value + least) / 2.0;
     }
 
+    /// <summary>
+    /// Sorts the whole tile again from the keys in row order, for the lanes that walk key groups beyond the band a
+    /// selection network sorted (a window's other rows hold keys out of order, or copies: the network moves keys
+    /// through them). A few columns in a thousand come here, so the plain bitonic sort does, and it runs after the
+    /// full window too, whose tile is sorted already, rather than tracking which window ran.
+    /// </summary>
+    private static void SortAll(Span<Vector256<int>> tile, ReadOnlySpan<Vector256<int>> keys)
+    {
+        keys.CopyTo(tile);
+        tile[keys.Length..].Fill(Vector256.Create(int.MaxValue));
+        ColumnSortNetwork.SortRuns(tile, tile.Length);
+    }
+
     /// <summary>Row position <paramref name="r"/>'s key for the eight columns from <paramref name="c"/> on.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Key(ref float data, int[] rows, nint stride, int c, int r, Vector256<int> high, Vector256<int> magnitude) =>
-        KeyOf(Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + c)), r, high, magnitude);
+    private static Vector256<int> Key(ref float data, int[] rows, nint stride, int c, int r, Vector256<int> magnitude) =>
+        KeyOf(Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + c)), r, magnitude);
 
     /// <summary>The key of row position <paramref name="r"/>'s values <paramref name="v"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> KeyOf(Vector256<float> v, int r, Vector256<int> high, Vector256<int> magnitude)
-    {
-        // ExactColumnRules.OrderedBits lane-wise: -0 as +0, negatives with their magnitude bits flipped.
-        var bits = Vector256.AndNot(v.AsInt32(), Vector256.Equals(v, Vector256<float>.Zero).AsInt32());
-        bits ^= Vector256.ShiftRightArithmetic(bits, 31) & magnitude;
-        return (bits & high) | Vector256.Create(r);
-    }
+    private static Vector256<int> KeyOf(Vector256<float> v, int r, Vector256<int> magnitude) =>
+        OrderedKeys.WithRow(v, magnitude, Vector256.Create(r));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Value(ref float data, int[] rows, nint stride, int column, int position) =>
