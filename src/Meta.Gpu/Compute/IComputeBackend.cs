@@ -41,7 +41,9 @@ public interface IComputeBackend : IDisposable
     /// <paramref name="rows"/>[k] (renormalised per column over present cells inside). Writes the aggregate to
     /// <paramref name="aggregate"/> unless it is empty (the fused path then never materialises it), and steps
     /// <paramref name="prior"/> when <paramref name="step"/> is given. A column with no present cell is NaN in the
-    /// aggregate and leaves the prior unchanged. Returns the number of such columns.
+    /// aggregate and leaves the prior unchanged. Returns the number of such columns. Every backend rejects a weight
+    /// that is negative or not finite, and a trim_alpha outside [0, 0.5), before it writes anything (the host's p
+    /// is a normalised confidence: such input is a caller's bug, not data to aggregate).
     /// </summary>
     int Combine(
         DomainBatch batch,
