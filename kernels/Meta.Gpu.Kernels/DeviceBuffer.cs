@@ -52,25 +52,38 @@ public sealed class DeviceBuffer<T> : IDisposable
 /// download after every kernel launched on it before, and the host span may be reused at once (pageable host
 /// memory must never be read by the device after the call has returned).
 /// </summary>
+/// <remarks>
+/// The host memory stays pinned until the copy has finished. ILGPU takes the span's first element by reference
+/// and turns it into a raw pointer for the copy, with allocations in between; a garbage collection there moved a
+/// small managed array (a prior, an aggregate, the row list) under the copy, which then read or wrote its old
+/// place: rare wrong ilgpu-cpu results that never replayed with the same seed (an aggregate left at its old
+/// values, a median read as 0) under the parallel test run's allocation load.
+/// </remarks>
 public static class Copy
 {
-    public static void ToDevice<T>(AcceleratorStream stream, ArrayView<T> target, ReadOnlySpan<T> source)
+    public static unsafe void ToDevice<T>(AcceleratorStream stream, ArrayView<T> target, ReadOnlySpan<T> source)
         where T : unmanaged
     {
         ArgumentNullException.ThrowIfNull(stream);
         if (source.Length == 0) return;
         ArrayView1D<T, Stride1D.Dense> dense = target.SubView(0, source.Length);
-        dense.CopyFromCPU(stream, ref MemoryMarshal.GetReference(source), source.Length);
-        stream.Synchronize();
+        fixed (T* pinned = source)
+        {
+            dense.CopyFromCPU(stream, ref *pinned, source.Length);
+            stream.Synchronize();
+        }
     }
 
-    public static void ToHost<T>(AcceleratorStream stream, ArrayView<T> source, Span<T> target)
+    public static unsafe void ToHost<T>(AcceleratorStream stream, ArrayView<T> source, Span<T> target)
         where T : unmanaged
     {
         ArgumentNullException.ThrowIfNull(stream);
         if (target.Length == 0) return;
         ArrayView1D<T, Stride1D.Dense> dense = source.SubView(0, target.Length);
-        dense.CopyToCPU(stream, ref MemoryMarshal.GetReference(target), target.Length);
-        stream.Synchronize();
+        fixed (T* pinned = target)
+        {
+            dense.CopyToCPU(stream, ref *pinned, target.Length);
+            stream.Synchronize();
+        }
     }
 }
