@@ -2,9 +2,10 @@ namespace Meta.Gpu.Tests.Support;
 
 /// <summary>
 /// The tests that open ILGPU contexts (the ilgpu-cpu backend, device listing, auto selection) run one at a time,
-/// after the parallel ones. Repeated full runs failed about once in a dozen with wrong ilgpu-cpu results (a
-/// masked median read 0, a fused prior read NaN) that never replayed with the same seed alone: the common factor
-/// was several ILGPU contexts working at once in one process.
+/// after the parallel ones: each context starts its own worker threads, and this machine has 2 cores. The wrong
+/// ilgpu-cpu results once blamed on several contexts at work (a masked median read 0, a fused prior read NaN,
+/// never replayed with the same seed) were device copies of small unpinned arrays that a garbage collection moved
+/// mid-copy: fixed in <c>Meta.Gpu.Kernels.Copy</c>, caught by <c>HostCopyTests</c>.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class IlgpuCollection
