@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Meta.Gpu.Compute.Cpu;
 
@@ -9,7 +10,7 @@ namespace Meta.Gpu.Compute.Cpu;
 /// AVX2 (four otherwise), float64 accumulators for a block of columns that stays in L1. Every column has all n cells present here, so
 /// the per-column renormalisation divides by one sum of weights.
 /// </summary>
-internal static class WeightedSumKernel
+internal static unsafe class WeightedSumKernel
 {
     /// <summary>Columns whose float64 accumulators (4 KiB) stay in L1 while the rows stream past.</summary>
     private const int Block = 512;
@@ -30,6 +31,11 @@ internal static class WeightedSumKernel
         for (var r = 0; r < n; r++) weightsF[r] = (float)(weights[r] / total);
         ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
         var stride = batch.Stride;
+        // Prefetch addresses are raw numbers: past the last block they point beyond this chunk (or the array),
+        // which a prefetch ignores but a managed reference must not do; should the collector move a small values
+        // array during the call, a stale address only costs speed (a prefetch never faults).
+        Span<nint> ahead = stackalloc nint[8];
+        var origin = (nint)Unsafe.AsPointer(ref data);
 
         for (var b = c0; b < c1; b += Block)
         {
@@ -40,9 +46,15 @@ internal static class WeightedSumKernel
             if (!Vector512.IsHardwareAccelerated && Vector256.IsHardwareAccelerated)
             {
                 // Eight rows per sweep: half the accumulator traffic of two four-row sweeps.
+                var whole = n / 8 * 8;
                 for (; k + 8 <= n; k += 8)
                 {
-                    Accumulate8(ref data, rows, k, stride, b, weightsF, total, accs);
+                    // The next sweep's rows (after the last, the next block's first ones) are prefetched during this
+                    // one: a block's rows are 2 KiB long, too short for the hardware prefetchers to run ahead.
+                    var next = k + 8 < whole ? k + 8 : 0;
+                    var shift = k + 8 < whole ? b : b + Block;
+                    for (var j = 0; j < 8; j++) ahead[j] = origin + ((nint)rows[next + j] * stride + shift) * sizeof(float);
+                    Accumulate8(ref data, rows, k, stride, b, weightsF, total, accs, ahead);
                 }
             }
             for (; k + 4 <= n; k += 4)
@@ -67,8 +79,11 @@ internal static class WeightedSumKernel
     /// rows stays float64.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Accumulate8(ref float data, int[] rows, int k, int stride, int b, ReadOnlySpan<float> weights, double total, Span<double> acc)
+    private static unsafe void Accumulate8(ref float data, int[] rows, int k, int stride, int b, ReadOnlySpan<float> weights, double total, Span<double> acc,
+        ReadOnlySpan<nint> ahead)
     {
+        var a0 = ahead[0]; var a1 = ahead[1]; var a2 = ahead[2]; var a3 = ahead[3];
+        var a4 = ahead[4]; var a5 = ahead[5]; var a6 = ahead[6]; var a7 = ahead[7];
         ref var r0 = ref Unsafe.Add(ref data, (nint)rows[k] * stride + b);
         ref var r1 = ref Unsafe.Add(ref data, (nint)rows[k + 1] * stride + b);
         ref var r2 = ref Unsafe.Add(ref data, (nint)rows[k + 2] * stride + b);
@@ -88,6 +103,14 @@ internal static class WeightedSumKernel
         for (; c + 8 <= width; c += 8)
         {
             var at = (nuint)c;
+            if ((c & 15) == 0 && Sse.IsSupported)
+            {
+                var line = (nint)at * sizeof(float);
+                Sse.Prefetch0((void*)(a0 + line)); Sse.Prefetch0((void*)(a1 + line));
+                Sse.Prefetch0((void*)(a2 + line)); Sse.Prefetch0((void*)(a3 + line));
+                Sse.Prefetch0((void*)(a4 + line)); Sse.Prefetch0((void*)(a5 + line));
+                Sse.Prefetch0((void*)(a6 + line)); Sse.Prefetch0((void*)(a7 + line));
+            }
             var q0 = Vector256.LoadUnsafe(ref r0, at) * v0;
             var q1 = Vector256.LoadUnsafe(ref r4, at) * v4;
             q0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref r1, at), v1, q0);
