@@ -98,4 +98,50 @@ public sealed class CpuWeightedMeanKernelTests
         float.IsNaN(expected) ? float.IsNaN(actual) :
         float.IsInfinity(expected) ? expected == actual :
         Math.Abs(expected - actual) <= 1e-4 + 1e-4 * Math.Abs(expected);
+
+    /// <summary>
+    /// A lone domain (the online Reptile step's usual round) takes a shortcut: its weighted mean is its row. Every
+    /// float must equal the exact path's, for the aggregate and both step rules, with NaN and infinite cells, a scalar
+    /// tail, tiny and huge weights, and a zero weight (no shortcut: every column empty).
+    /// </summary>
+    [Theory]
+    [InlineData(0.37, null)]
+    [InlineData(1e-30, ReptileRule.Interpolate)]
+    [InlineData(1e30, ReptileRule.Delta)]
+    [InlineData(0.0, ReptileRule.Interpolate)]
+    public void A_lone_row_is_its_own_mean_as_the_exact_path_finds(double weight, ReptileRule? rule)
+    {
+        const int d = 1029;
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        var batch = new DomainBatch(2, d);
+        var row = batch.Row(1);
+        for (var c = 0; c < d; c++) row[c] = (float)((rng.NextDouble() * 2 - 1) * Math.Pow(10, rng.Next(-20, 20)));
+        row[5] = float.NaN;
+        row[513] = float.PositiveInfinity;
+        row[1027] = float.NegativeInfinity;
+        row[1028] = float.NaN;
+        batch.MarkChanged();
+        int[] rows = [1];
+        double[] weights = [weight];
+        using var fast = new CpuBackend();
+        using var exact = new CpuBackend { UseFastKernels = false };
+        var step = rule is { } r0 ? new ReptileStep(r0, 0.25) : (ReptileStep?)null;
+        var aggregateExpected = new float[d];
+        var aggregateActual = new float[d];
+        var priorExpected = Enumerable.Range(0, d).Select(c => c % 97 == 0 ? float.NaN : (float)Math.Sin(c)).ToArray();
+        var priorActual = (float[])priorExpected.Clone();
+
+        var emptyExpected = exact.Combine(batch, rows, weights, AggregationMethod.Mean, 0.1, false, aggregateExpected, step is null ? default : priorExpected, step);
+        var emptyActual = fast.Combine(batch, rows, weights, AggregationMethod.Mean, 0.1, false, aggregateActual, step is null ? default : priorActual, step);
+
+        Assert.Equal(weight > 0 ? 2 : d, emptyExpected);
+        Assert.Equal(emptyExpected, emptyActual);
+        for (var c = 0; c < d; c++)
+        {
+            Assert.True(Same(aggregateExpected[c], aggregateActual[c]), $"seed {seed}, column {c}: {aggregateActual[c]} vs {aggregateExpected[c]}");
+            if (step is not null)
+                Assert.True(Same(priorExpected[c], priorActual[c]), $"seed {seed}, prior column {c}: {priorActual[c]} vs {priorExpected[c]}");
+        }
+    }
 }

@@ -24,6 +24,7 @@ internal static unsafe class WeightedSumKernel
         var n = rows.Length;
         var total = 0.0;
         foreach (var w in weights) total += w;
+        if (n == 1 && total > 0 && double.IsFinite(total)) return LoneRow(batch, rows[0], c0, c1, target);
         Span<double> acc = stackalloc double[Block];
         Span<float> weightsF = n <= 1024 ? stackalloc float[n] : new float[n];
         // Normalised, so a float32 partial of eight terms stays within the largest |x| (no overflow that the
@@ -67,6 +68,38 @@ internal static unsafe class WeightedSumKernel
                 Accumulate1(ref Unsafe.Add(ref data, (nint)rows[k] * stride + b), weights[k], accs);
             empty += Finish(accs, total, b, target);
         }
+        return empty;
+    }
+
+    /// <summary>
+    /// One row with a positive weight (a lone domain's update, the online Reptile step): the weighted mean is the
+    /// row itself (q = w / w = 1 exactly, so the reference's sum q x / sum q is x), so its values go straight to the
+    /// target, with no accumulators and no division. The general path's w x / w, rounded to float32, gives the
+    /// same floats (its float64 error is far below half a float32 ulp).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int LoneRow(DomainBatch batch, int row, int c0, int c1, ColumnTarget target)
+    {
+        var values = batch.Row(row);
+        var empty = 0;
+        var c = c0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; c + 8 <= c1; c += 8)
+            {
+                var x = Vector256.Create((ReadOnlySpan<float>)values.Slice(c, 8));
+                if (Vector256.EqualsAll(x - x, Vector256<float>.Zero))
+                {
+                    var (low, high) = Vector256.Widen(x);
+                    target.WriteFinite8(c, low, high);
+                }
+                else
+                {
+                    for (var lane = 0; lane < 8; lane++) empty += target.Write(c + lane, values[c + lane]);
+                }
+            }
+        }
+        for (; c < c1; c++) empty += target.Write(c, values[c]);
         return empty;
     }
 
