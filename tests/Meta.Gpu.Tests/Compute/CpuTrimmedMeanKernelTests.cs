@@ -21,12 +21,14 @@ public sealed class CpuTrimmedMeanKernelTests
     public void Streamed_selection_equals_the_exact_path(Pattern pattern)
     {
         // Lists of seven (k = 6: 14 rows, the fewest it takes, and 60-69 rows around the standard 64, every
-        // leftover count 0-7), of eight (k + 1 = 2 to 8, from 16 rows on) and of sixteen (k + 1 = 9 to 16, from 32).
+        // leftover count 0-7), of eight (k + 1 = 2 to 8, from 16 rows on), of sixteen (k + 1 = 9 to 16, from 32)
+        // and of thirty-two (k + 1 = 17 to 32, from 64).
         foreach (var (count, alpha, k) in new[]
         {
             (14, 0.45, 6), (20, 0.3, 6), (23, 0.3, 6), (60, 0.1, 6), (63, 0.1, 6), (64, 0.1, 6), (65, 0.1, 6), (69, 0.1, 6),
             (16, 0.2, 3), (33, 0.1, 3), (41, 0.05, 2), (50, 0.1, 5), (17, 0.47, 7), (79, 0.1, 7),
             (32, 0.3, 9), (80, 0.1, 8), (90, 0.1, 9), (121, 0.1, 12), (159, 0.1, 15),
+            (64, 0.3, 19), (64, 0.45, 28), (96, 0.33, 31), (170, 0.1, 17), (203, 0.1, 20),
         })
         {
             Assert.Equal(k, (int)Math.Floor(alpha * count));
@@ -38,10 +40,10 @@ public sealed class CpuTrimmedMeanKernelTests
     [MemberData(nameof(Patterns))]
     public void Tiled_selection_equals_the_exact_path(Pattern pattern)
     {
-        // The tiled kernel: fewer rows than twice the streamed lists (13 rows at k + 1 = 2, 19 at 9), and k + 1 from
-        // 17 to 32 (k + 1 = 33 is beyond the selection kernels and takes the exact path; k = 0 is the plain weighted
+        // The tiled kernel: fewer rows than twice the streamed lists (13 rows at k + 1 = 2, 19 at 9, 40 at 19, 63 at
+        // 31; k + 1 = 33 is beyond the selection kernels and takes the exact path; k = 0 is the plain weighted
         // mean's kernel).
-        foreach (var (count, alpha) in new[] { (5, 0.2), (7, 0.3), (13, 0.1), (19, 0.45), (170, 0.1), (200, 0.1), (70, 0.46) })
+        foreach (var (count, alpha) in new[] { (5, 0.2), (7, 0.3), (13, 0.1), (19, 0.45), (40, 0.45), (63, 0.49), (70, 0.46) })
             Check(pattern, count, alpha, 300 + count % 5);
     }
 

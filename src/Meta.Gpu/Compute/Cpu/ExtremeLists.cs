@@ -7,8 +7,8 @@ namespace Meta.Gpu.Compute.Cpu;
 /// The running lists of the streamed trimmed mean (<see cref="TrimmedMeanKernel"/>): per column vector, the
 /// <see cref="Size"/> smallest keys in ascending order and the <see cref="Size"/> largest in descending order,
 /// merged with each sorted group of eight rows. A list longer than k + 1 serves as well (its first k + 1 entries
-/// are the k + 1 extremes), so three sizes cover k + 1 up to 16: 7 (trim_alpha 0.1 at 60-69 rows, the standard
-/// case, lighter than 8), 8 and 16.
+/// are the k + 1 extremes), so four sizes cover k + 1 up to 32: 7 (trim_alpha 0.1 at 60-69 rows, the standard
+/// case, lighter than 8), 8, 16 and 32.
 /// </summary>
 /// <remarks>
 /// Merging: the Size smallest of an ascending list s and an ascending group g are min(s[i], g'[i]), g' the
@@ -233,5 +233,131 @@ internal struct ExtremeLists16 : IExtremeLists
         t = Vector256.Max(x12, x13); x13 = Vector256.Min(x12, x13); x12 = t; t = Vector256.Max(x14, x15); x15 = Vector256.Min(x14, x15); x14 = t;
         l = x0; Unsafe.Add(ref l, 1) = x1; Unsafe.Add(ref l, 2) = x2; Unsafe.Add(ref l, 3) = x3; Unsafe.Add(ref l, 4) = x4; Unsafe.Add(ref l, 5) = x5; Unsafe.Add(ref l, 6) = x6; Unsafe.Add(ref l, 7) = x7;
         Unsafe.Add(ref l, 8) = x8; Unsafe.Add(ref l, 9) = x9; Unsafe.Add(ref l, 10) = x10; Unsafe.Add(ref l, 11) = x11; Unsafe.Add(ref l, 12) = x12; Unsafe.Add(ref l, 13) = x13; Unsafe.Add(ref l, 14) = x14; Unsafe.Add(ref l, 15) = x15;
+    }
+}
+
+/// <summary>Lists of thirty-two (k + 1 from 17 to 32): the group meets the last quarter of the list; the first
+/// bitonic level runs through L1 and each half is then sorted in registers (thirty-two vectors do not fit the
+/// sixteen AVX2 registers); half-width blocks keep the lists in L1.</summary>
+internal struct ExtremeLists32 : IExtremeLists
+{
+    public static int Size => 32;
+
+    public static int BlockColumns => 128;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MergeSmallest(ref Vector256<int> s, bool first,
+        Vector256<int> g0, Vector256<int> g1, Vector256<int> g2, Vector256<int> g3,
+        Vector256<int> g4, Vector256<int> g5, Vector256<int> g6, Vector256<int> g7)
+    {
+        if (first)
+        {
+            Start(ref s, Vector256.Create(int.MaxValue), g0, g1, g2, g3, g4, g5, g6, g7);
+            return;
+        }
+        Unsafe.Add(ref s, 24) = Vector256.Min(Unsafe.Add(ref s, 24), g7); Unsafe.Add(ref s, 25) = Vector256.Min(Unsafe.Add(ref s, 25), g6);
+        Unsafe.Add(ref s, 26) = Vector256.Min(Unsafe.Add(ref s, 26), g5); Unsafe.Add(ref s, 27) = Vector256.Min(Unsafe.Add(ref s, 27), g4);
+        Unsafe.Add(ref s, 28) = Vector256.Min(Unsafe.Add(ref s, 28), g3); Unsafe.Add(ref s, 29) = Vector256.Min(Unsafe.Add(ref s, 29), g2);
+        Unsafe.Add(ref s, 30) = Vector256.Min(Unsafe.Add(ref s, 30), g1); Unsafe.Add(ref s, 31) = Vector256.Min(Unsafe.Add(ref s, 31), g0);
+        for (var i = 0; i < 16; i++)
+        {
+            var a = Unsafe.Add(ref s, i);
+            var b = Unsafe.Add(ref s, i + 16);
+            Unsafe.Add(ref s, i) = Vector256.Min(a, b);
+            Unsafe.Add(ref s, i + 16) = Vector256.Max(a, b);
+        }
+        SortAscending16(ref s);
+        SortAscending16(ref Unsafe.Add(ref s, 16));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MergeLargest(ref Vector256<int> l, bool first,
+        Vector256<int> g0, Vector256<int> g1, Vector256<int> g2, Vector256<int> g3,
+        Vector256<int> g4, Vector256<int> g5, Vector256<int> g6, Vector256<int> g7)
+    {
+        if (first)
+        {
+            Start(ref l, Vector256.Create(int.MinValue), g7, g6, g5, g4, g3, g2, g1, g0);
+            return;
+        }
+        Unsafe.Add(ref l, 24) = Vector256.Max(Unsafe.Add(ref l, 24), g0); Unsafe.Add(ref l, 25) = Vector256.Max(Unsafe.Add(ref l, 25), g1);
+        Unsafe.Add(ref l, 26) = Vector256.Max(Unsafe.Add(ref l, 26), g2); Unsafe.Add(ref l, 27) = Vector256.Max(Unsafe.Add(ref l, 27), g3);
+        Unsafe.Add(ref l, 28) = Vector256.Max(Unsafe.Add(ref l, 28), g4); Unsafe.Add(ref l, 29) = Vector256.Max(Unsafe.Add(ref l, 29), g5);
+        Unsafe.Add(ref l, 30) = Vector256.Max(Unsafe.Add(ref l, 30), g6); Unsafe.Add(ref l, 31) = Vector256.Max(Unsafe.Add(ref l, 31), g7);
+        for (var i = 0; i < 16; i++)
+        {
+            var a = Unsafe.Add(ref l, i);
+            var b = Unsafe.Add(ref l, i + 16);
+            Unsafe.Add(ref l, i) = Vector256.Max(a, b);
+            Unsafe.Add(ref l, i + 16) = Vector256.Min(a, b);
+        }
+        SortDescending16(ref l);
+        SortDescending16(ref Unsafe.Add(ref l, 16));
+    }
+
+    /// <summary>The first group in list order, then pads beyond every key (the kernel runs with at least 2 Size rows,
+    /// whose keys replace them).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Start(ref Vector256<int> t, Vector256<int> pad,
+        Vector256<int> g0, Vector256<int> g1, Vector256<int> g2, Vector256<int> g3,
+        Vector256<int> g4, Vector256<int> g5, Vector256<int> g6, Vector256<int> g7)
+    {
+        t = g0; Unsafe.Add(ref t, 1) = g1; Unsafe.Add(ref t, 2) = g2; Unsafe.Add(ref t, 3) = g3;
+        Unsafe.Add(ref t, 4) = g4; Unsafe.Add(ref t, 5) = g5; Unsafe.Add(ref t, 6) = g6; Unsafe.Add(ref t, 7) = g7;
+        for (var i = 8; i < 32; i++) Unsafe.Add(ref t, i) = pad;
+    }
+
+    /// <summary>Sorts the bitonic run of sixteen at <paramref name="t"/> ascending in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SortAscending16(ref Vector256<int> t)
+    {
+        var m0 = t; var m1 = Unsafe.Add(ref t, 1); var m2 = Unsafe.Add(ref t, 2); var m3 = Unsafe.Add(ref t, 3); var m4 = Unsafe.Add(ref t, 4); var m5 = Unsafe.Add(ref t, 5); var m6 = Unsafe.Add(ref t, 6); var m7 = Unsafe.Add(ref t, 7);
+        var m8 = Unsafe.Add(ref t, 8); var m9 = Unsafe.Add(ref t, 9); var m10 = Unsafe.Add(ref t, 10); var m11 = Unsafe.Add(ref t, 11); var m12 = Unsafe.Add(ref t, 12); var m13 = Unsafe.Add(ref t, 13); var m14 = Unsafe.Add(ref t, 14); var m15 = Unsafe.Add(ref t, 15);
+        Vector256<int> x;
+        x = Vector256.Min(m0, m8); m8 = Vector256.Max(m0, m8); m0 = x; x = Vector256.Min(m1, m9); m9 = Vector256.Max(m1, m9); m1 = x;
+        x = Vector256.Min(m2, m10); m10 = Vector256.Max(m2, m10); m2 = x; x = Vector256.Min(m3, m11); m11 = Vector256.Max(m3, m11); m3 = x;
+        x = Vector256.Min(m4, m12); m12 = Vector256.Max(m4, m12); m4 = x; x = Vector256.Min(m5, m13); m13 = Vector256.Max(m5, m13); m5 = x;
+        x = Vector256.Min(m6, m14); m14 = Vector256.Max(m6, m14); m6 = x; x = Vector256.Min(m7, m15); m15 = Vector256.Max(m7, m15); m7 = x;
+        x = Vector256.Min(m0, m4); m4 = Vector256.Max(m0, m4); m0 = x; x = Vector256.Min(m1, m5); m5 = Vector256.Max(m1, m5); m1 = x;
+        x = Vector256.Min(m2, m6); m6 = Vector256.Max(m2, m6); m2 = x; x = Vector256.Min(m3, m7); m7 = Vector256.Max(m3, m7); m3 = x;
+        x = Vector256.Min(m8, m12); m12 = Vector256.Max(m8, m12); m8 = x; x = Vector256.Min(m9, m13); m13 = Vector256.Max(m9, m13); m9 = x;
+        x = Vector256.Min(m10, m14); m14 = Vector256.Max(m10, m14); m10 = x; x = Vector256.Min(m11, m15); m15 = Vector256.Max(m11, m15); m11 = x;
+        x = Vector256.Min(m0, m2); m2 = Vector256.Max(m0, m2); m0 = x; x = Vector256.Min(m1, m3); m3 = Vector256.Max(m1, m3); m1 = x;
+        x = Vector256.Min(m4, m6); m6 = Vector256.Max(m4, m6); m4 = x; x = Vector256.Min(m5, m7); m7 = Vector256.Max(m5, m7); m5 = x;
+        x = Vector256.Min(m8, m10); m10 = Vector256.Max(m8, m10); m8 = x; x = Vector256.Min(m9, m11); m11 = Vector256.Max(m9, m11); m9 = x;
+        x = Vector256.Min(m12, m14); m14 = Vector256.Max(m12, m14); m12 = x; x = Vector256.Min(m13, m15); m15 = Vector256.Max(m13, m15); m13 = x;
+        x = Vector256.Min(m0, m1); m1 = Vector256.Max(m0, m1); m0 = x; x = Vector256.Min(m2, m3); m3 = Vector256.Max(m2, m3); m2 = x;
+        x = Vector256.Min(m4, m5); m5 = Vector256.Max(m4, m5); m4 = x; x = Vector256.Min(m6, m7); m7 = Vector256.Max(m6, m7); m6 = x;
+        x = Vector256.Min(m8, m9); m9 = Vector256.Max(m8, m9); m8 = x; x = Vector256.Min(m10, m11); m11 = Vector256.Max(m10, m11); m10 = x;
+        x = Vector256.Min(m12, m13); m13 = Vector256.Max(m12, m13); m12 = x; x = Vector256.Min(m14, m15); m15 = Vector256.Max(m14, m15); m14 = x;
+        t = m0; Unsafe.Add(ref t, 1) = m1; Unsafe.Add(ref t, 2) = m2; Unsafe.Add(ref t, 3) = m3; Unsafe.Add(ref t, 4) = m4; Unsafe.Add(ref t, 5) = m5; Unsafe.Add(ref t, 6) = m6; Unsafe.Add(ref t, 7) = m7;
+        Unsafe.Add(ref t, 8) = m8; Unsafe.Add(ref t, 9) = m9; Unsafe.Add(ref t, 10) = m10; Unsafe.Add(ref t, 11) = m11; Unsafe.Add(ref t, 12) = m12; Unsafe.Add(ref t, 13) = m13; Unsafe.Add(ref t, 14) = m14; Unsafe.Add(ref t, 15) = m15;
+    }
+
+    /// <summary>Sorts the bitonic run of sixteen at <paramref name="t"/> descending in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SortDescending16(ref Vector256<int> t)
+    {
+        var m0 = t; var m1 = Unsafe.Add(ref t, 1); var m2 = Unsafe.Add(ref t, 2); var m3 = Unsafe.Add(ref t, 3); var m4 = Unsafe.Add(ref t, 4); var m5 = Unsafe.Add(ref t, 5); var m6 = Unsafe.Add(ref t, 6); var m7 = Unsafe.Add(ref t, 7);
+        var m8 = Unsafe.Add(ref t, 8); var m9 = Unsafe.Add(ref t, 9); var m10 = Unsafe.Add(ref t, 10); var m11 = Unsafe.Add(ref t, 11); var m12 = Unsafe.Add(ref t, 12); var m13 = Unsafe.Add(ref t, 13); var m14 = Unsafe.Add(ref t, 14); var m15 = Unsafe.Add(ref t, 15);
+        Vector256<int> x;
+        x = Vector256.Max(m0, m8); m8 = Vector256.Min(m0, m8); m0 = x; x = Vector256.Max(m1, m9); m9 = Vector256.Min(m1, m9); m1 = x;
+        x = Vector256.Max(m2, m10); m10 = Vector256.Min(m2, m10); m2 = x; x = Vector256.Max(m3, m11); m11 = Vector256.Min(m3, m11); m3 = x;
+        x = Vector256.Max(m4, m12); m12 = Vector256.Min(m4, m12); m4 = x; x = Vector256.Max(m5, m13); m13 = Vector256.Min(m5, m13); m5 = x;
+        x = Vector256.Max(m6, m14); m14 = Vector256.Min(m6, m14); m6 = x; x = Vector256.Max(m7, m15); m15 = Vector256.Min(m7, m15); m7 = x;
+        x = Vector256.Max(m0, m4); m4 = Vector256.Min(m0, m4); m0 = x; x = Vector256.Max(m1, m5); m5 = Vector256.Min(m1, m5); m1 = x;
+        x = Vector256.Max(m2, m6); m6 = Vector256.Min(m2, m6); m2 = x; x = Vector256.Max(m3, m7); m7 = Vector256.Min(m3, m7); m3 = x;
+        x = Vector256.Max(m8, m12); m12 = Vector256.Min(m8, m12); m8 = x; x = Vector256.Max(m9, m13); m13 = Vector256.Min(m9, m13); m9 = x;
+        x = Vector256.Max(m10, m14); m14 = Vector256.Min(m10, m14); m10 = x; x = Vector256.Max(m11, m15); m15 = Vector256.Min(m11, m15); m11 = x;
+        x = Vector256.Max(m0, m2); m2 = Vector256.Min(m0, m2); m0 = x; x = Vector256.Max(m1, m3); m3 = Vector256.Min(m1, m3); m1 = x;
+        x = Vector256.Max(m4, m6); m6 = Vector256.Min(m4, m6); m4 = x; x = Vector256.Max(m5, m7); m7 = Vector256.Min(m5, m7); m5 = x;
+        x = Vector256.Max(m8, m10); m10 = Vector256.Min(m8, m10); m8 = x; x = Vector256.Max(m9, m11); m11 = Vector256.Min(m9, m11); m9 = x;
+        x = Vector256.Max(m12, m14); m14 = Vector256.Min(m12, m14); m12 = x; x = Vector256.Max(m13, m15); m15 = Vector256.Min(m13, m15); m13 = x;
+        x = Vector256.Max(m0, m1); m1 = Vector256.Min(m0, m1); m0 = x; x = Vector256.Max(m2, m3); m3 = Vector256.Min(m2, m3); m2 = x;
+        x = Vector256.Max(m4, m5); m5 = Vector256.Min(m4, m5); m4 = x; x = Vector256.Max(m6, m7); m7 = Vector256.Min(m6, m7); m6 = x;
+        x = Vector256.Max(m8, m9); m9 = Vector256.Min(m8, m9); m8 = x; x = Vector256.Max(m10, m11); m11 = Vector256.Min(m10, m11); m10 = x;
+        x = Vector256.Max(m12, m13); m13 = Vector256.Min(m12, m13); m12 = x; x = Vector256.Max(m14, m15); m15 = Vector256.Min(m14, m15); m14 = x;
+        t = m0; Unsafe.Add(ref t, 1) = m1; Unsafe.Add(ref t, 2) = m2; Unsafe.Add(ref t, 3) = m3; Unsafe.Add(ref t, 4) = m4; Unsafe.Add(ref t, 5) = m5; Unsafe.Add(ref t, 6) = m6; Unsafe.Add(ref t, 7) = m7;
+        Unsafe.Add(ref t, 8) = m8; Unsafe.Add(ref t, 9) = m9; Unsafe.Add(ref t, 10) = m10; Unsafe.Add(ref t, 11) = m11; Unsafe.Add(ref t, 12) = m12; Unsafe.Add(ref t, 13) = m13; Unsafe.Add(ref t, 14) = m14; Unsafe.Add(ref t, 15) = m15;
     }
 }

@@ -16,7 +16,7 @@ namespace Meta.Gpu.Compute.Cpu;
 /// set is exactly sorted positions k..n-k-1 whatever the row order, so the result equals the reference's;
 /// otherwise (a tie across a boundary, rare with real data) or when a non-finite cell makes the sum NaN, the
 /// column is redone on the exact (value, row) path.
-/// With AVX2, k+1 &lt;= 16 (trim_alpha 0.1 up to 169 rows) and at least twice the lists' length in rows, both
+/// With AVX2, k+1 &lt;= 32 (trim_alpha 0.1 up to 329 rows) and at least twice the lists' length in rows, both
 /// passes stream eight rows at a time over blocks of columns (<see cref="RunGroups{TLists}"/>); otherwise 64
 /// columns of every row are copied into an L1 tile (<see cref="ColumnTile"/>) and each row is inserted into the
 /// lists.
@@ -47,12 +47,14 @@ internal static class TrimmedMeanKernel
         }
         // The streamed kernel pays a sort and two merges per eight rows and inserts the leftover rows into its
         // lists: with fewer than two lists' worth of rows, the tile's insertion into k + 1 lists costs less.
-        var lists = k + 1 == ExtremeLists7.Size ? ExtremeLists7.Size : k + 1 <= ExtremeLists8.Size ? ExtremeLists8.Size : ExtremeLists16.Size;
-        if (k + 1 <= ExtremeLists16.Size && n >= 2 * lists && Avx2.IsSupported)
+        var lists = k + 1 == ExtremeLists7.Size ? ExtremeLists7.Size : k + 1 <= ExtremeLists8.Size ? ExtremeLists8.Size
+            : k + 1 <= ExtremeLists16.Size ? ExtremeLists16.Size : ExtremeLists32.Size;
+        if (k + 1 <= ExtremeLists32.Size && n >= 2 * lists && Avx2.IsSupported)
         {
             var streamed = lists == ExtremeLists7.Size ? RunGroups<ExtremeLists7>(batch, rows, rowOffsets, weightsF, k, c0, end, target, exact, sums)
                 : lists == ExtremeLists8.Size ? RunGroups<ExtremeLists8>(batch, rows, rowOffsets, weightsF, k, c0, end, target, exact, sums)
-                : RunGroups<ExtremeLists16>(batch, rows, rowOffsets, weightsF, k, c0, end, target, exact, sums);
+                : lists == ExtremeLists16.Size ? RunGroups<ExtremeLists16>(batch, rows, rowOffsets, weightsF, k, c0, end, target, exact, sums)
+                : RunGroups<ExtremeLists32>(batch, rows, rowOffsets, weightsF, k, c0, end, target, exact, sums);
             return end < c1 ? streamed + exact.RunExact(end, c1, target) : streamed;
         }
         var tile = ColumnTile.ForThread(n);
