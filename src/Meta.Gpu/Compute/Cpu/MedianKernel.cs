@@ -2,7 +2,6 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace Meta.Gpu.Compute.Cpu;
 
@@ -91,19 +90,16 @@ internal static unsafe class MedianKernel
         ref var t = ref tile[0];
         var whole = n / 8 * 8;
         // The next group's rows (after the last group, the next block's first ones) are prefetched, a line of each
-        // every two vectors: a block's rows are only 1 KiB long, too short for the hardware prefetchers to run
-        // ahead. The addresses are raw pointers into the pinned values: past the last block they point beyond the
-        // array, which a prefetch ignores but a managed reference must not do.
+        // every two vectors (RowPrefetch.NextGroup).
         Span<nint> ahead = stackalloc nint[8];
-        var prefetch = Sse.IsSupported;
         fixed (float* values = batch.Values)
         {
             var origin = (nint)values;
             for (var g = 0; g < whole; g += 8)
             {
-                var next = g + 8 < whole ? g + 8 : 0;
-                var shift = g + 8 < whole ? b : b + columns;
-                for (var k = 0; k < 8; k++) ahead[k] = origin + (rows[Math.Min(next + k, n - 1)] * stride + shift) * sizeof(float);
+                RowPrefetch.NextGroup(ahead, origin, rows, stride, g, whole, b, columns);
+                var p0 = ahead[0]; var p1 = ahead[1]; var p2 = ahead[2]; var p3 = ahead[3];
+                var p4 = ahead[4]; var p5 = ahead[5]; var p6 = ahead[6]; var p7 = ahead[7];
                 ref var r0 = ref Unsafe.Add(ref data, rows[g] * stride + b);
                 ref var r1 = ref Unsafe.Add(ref data, rows[g + 1] * stride + b);
                 ref var r2 = ref Unsafe.Add(ref data, rows[g + 2] * stride + b);
@@ -116,18 +112,7 @@ internal static unsafe class MedianKernel
                 for (var v = 0; v < vectors; v++)
                 {
                     var c = (nuint)(v * 8);
-                    if (prefetch && (v & 1) == 0)
-                    {
-                        var line = (nint)c * sizeof(float);
-                        Sse.Prefetch0((void*)(ahead[0] + line));
-                        Sse.Prefetch0((void*)(ahead[1] + line));
-                        Sse.Prefetch0((void*)(ahead[2] + line));
-                        Sse.Prefetch0((void*)(ahead[3] + line));
-                        Sse.Prefetch0((void*)(ahead[4] + line));
-                        Sse.Prefetch0((void*)(ahead[5] + line));
-                        Sse.Prefetch0((void*)(ahead[6] + line));
-                        Sse.Prefetch0((void*)(ahead[7] + line));
-                    }
+                    if ((v & 1) == 0) RowPrefetch.Line(p0, p1, p2, p3, p4, p5, p6, p7, (nint)c * sizeof(float));
                     var a0 = OrderedKeys.Of(Vector256.LoadUnsafe(ref r0, c));
                     var a1 = OrderedKeys.Of(Vector256.LoadUnsafe(ref r1, c));
                     var a2 = OrderedKeys.Of(Vector256.LoadUnsafe(ref r2, c));

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 
 namespace Meta.Gpu.Compute.Cpu;
@@ -6,7 +7,10 @@ namespace Meta.Gpu.Compute.Cpu;
 /// Software prefetch of a block of columns across the participating rows. The selection kernels walk down a
 /// column group through N rows that are a whole row apart: N interleaved streams that the hardware prefetchers do
 /// not follow, and a dependency chain per row that keeps few loads in flight. Prefetching the next block (every
-/// row's lines of it) while the current one is computed turns that into memory-parallel reads.
+/// row's lines of it) while the current one is computed turns that into memory-parallel reads. The streaming
+/// kernels, which read eight rows at a time across a block, prefetch the next group of eight instead
+/// (<see cref="NextGroup"/>, <see cref="Line"/>): a block's rows are only 1-2 KiB long, too short for the
+/// hardware prefetchers to run ahead.
 /// </summary>
 internal static unsafe class RowPrefetch
 {
@@ -24,5 +28,36 @@ internal static unsafe class RowPrefetch
                 for (var c = first; c < end; c += 16) Sse.Prefetch0(row + c);
             }
         }
+    }
+
+    /// <summary>
+    /// Writes into <paramref name="ahead"/> where the eight rows after the group at row position
+    /// <paramref name="group"/> start in the block of columns at <paramref name="block"/>; after the last whole
+    /// group (<paramref name="whole"/> rows), the first eight rows of the next block, <paramref name="blockColumns"/>
+    /// further on. Raw addresses from <paramref name="origin"/>: past the last block they point beyond the chunk or
+    /// the array, which a prefetch ignores but a managed reference must not do.
+    /// </summary>
+    public static void NextGroup(Span<nint> ahead, nint origin, int[] rows, nint stride, int group, int whole, int block, int blockColumns)
+    {
+        var last = group + 8 >= whole;
+        var next = last ? 0 : group + 8;
+        var start = last ? block + blockColumns : block;
+        for (var j = 0; j < 8; j++) ahead[j] = origin + (rows[next + j] * stride + start) * sizeof(float);
+    }
+
+    /// <summary>Prefetches the line at byte <paramref name="offset"/> of each of eight rows (addresses from
+    /// <see cref="NextGroup"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Line(nint a0, nint a1, nint a2, nint a3, nint a4, nint a5, nint a6, nint a7, nint offset)
+    {
+        if (!Sse.IsSupported) return;
+        Sse.Prefetch0((void*)(a0 + offset));
+        Sse.Prefetch0((void*)(a1 + offset));
+        Sse.Prefetch0((void*)(a2 + offset));
+        Sse.Prefetch0((void*)(a3 + offset));
+        Sse.Prefetch0((void*)(a4 + offset));
+        Sse.Prefetch0((void*)(a5 + offset));
+        Sse.Prefetch0((void*)(a6 + offset));
+        Sse.Prefetch0((void*)(a7 + offset));
     }
 }

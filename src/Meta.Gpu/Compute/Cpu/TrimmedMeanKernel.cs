@@ -308,8 +308,6 @@ internal static class TrimmedMeanKernel
         // Each row's weight broadcast once, so the inner loops load it as a plain vector.
         Span<Vector256<float>> weightVectors = n <= 1024 ? stackalloc Vector256<float>[n] : new Vector256<float>[n];
         for (var i = 0; i < n; i++) weightVectors[i] = Vector256.Create(weightsF[i]);
-        // Prefetch addresses are raw pointers into the pinned values: past the last block they point beyond this
-        // chunk (or the array), which a prefetch ignores but a managed reference must not do.
         Span<nint> ahead = stackalloc nint[8];
         var whole = n / 8 * 8;
         fixed (float* values = batch.Values)
@@ -321,9 +319,7 @@ internal static class TrimmedMeanKernel
                 var r = 0;
                 for (; r + 8 <= n; r += 8)
                 {
-                    var next = r + 8 < whole ? r + 8 : 0;
-                    var shift = r + 8 < whole ? b : b + streamBlock;
-                    for (var j = 0; j < 8; j++) ahead[j] = (nint)values + (rows[next + j] * (nint)batch.Stride + shift) * sizeof(float);
+                    RowPrefetch.NextGroup(ahead, (nint)values, rows, batch.Stride, r, whole, b, streamBlock);
                     var a0 = ahead[0]; var a1 = ahead[1]; var a2 = ahead[2]; var a3 = ahead[3];
                     var a4 = ahead[4]; var a5 = ahead[5]; var a6 = ahead[6]; var a7 = ahead[7];
                     ref var row0 = ref Unsafe.Add(ref block, rowOffsets[r + 0]);
@@ -338,14 +334,7 @@ internal static class TrimmedMeanKernel
                     for (var v = 0; v < vectors; v++)
                     {
                         var at = (nuint)(v * 8);
-                        if ((v & 1) == 0)
-                        {
-                            var line = (nint)at * sizeof(float);
-                            Sse.Prefetch0((void*)(a0 + line)); Sse.Prefetch0((void*)(a1 + line));
-                            Sse.Prefetch0((void*)(a2 + line)); Sse.Prefetch0((void*)(a3 + line));
-                            Sse.Prefetch0((void*)(a4 + line)); Sse.Prefetch0((void*)(a5 + line));
-                            Sse.Prefetch0((void*)(a6 + line)); Sse.Prefetch0((void*)(a7 + line));
-                        }
+                        if ((v & 1) == 0) RowPrefetch.Line(a0, a1, a2, a3, a4, a5, a6, a7, (nint)at * sizeof(float));
                         var g0 = OrderedKeys.Of(Vector256.LoadUnsafe(ref row0, at));
                         var g1 = OrderedKeys.Of(Vector256.LoadUnsafe(ref row1, at));
                         var g2 = OrderedKeys.Of(Vector256.LoadUnsafe(ref row2, at));

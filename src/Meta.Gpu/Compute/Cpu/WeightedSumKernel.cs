@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace Meta.Gpu.Compute.Cpu;
 
@@ -32,9 +31,8 @@ internal static unsafe class WeightedSumKernel
         for (var r = 0; r < n; r++) weightsF[r] = (float)(weights[r] / total);
         ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
         var stride = batch.Stride;
-        // Prefetch addresses are raw numbers: past the last block they point beyond this chunk (or the array),
-        // which a prefetch ignores but a managed reference must not do; should the collector move a small values
-        // array during the call, a stale address only costs speed (a prefetch never faults).
+        // Should the collector move a small values array during the call, a stale prefetch address only costs
+        // speed (a prefetch never faults).
         Span<nint> ahead = stackalloc nint[8];
         var origin = (nint)Unsafe.AsPointer(ref data);
 
@@ -52,9 +50,7 @@ internal static unsafe class WeightedSumKernel
                 {
                     // The next sweep's rows (after the last, the next block's first ones) are prefetched during this
                     // one: a block's rows are 2 KiB long, too short for the hardware prefetchers to run ahead.
-                    var next = k + 8 < whole ? k + 8 : 0;
-                    var shift = k + 8 < whole ? b : b + Block;
-                    for (var j = 0; j < 8; j++) ahead[j] = origin + ((nint)rows[next + j] * stride + shift) * sizeof(float);
+                    RowPrefetch.NextGroup(ahead, origin, rows, stride, k, whole, b, Block);
                     Accumulate8(ref data, rows, k, stride, b, weightsF, total, accs, ahead);
                 }
             }
@@ -136,14 +132,7 @@ internal static unsafe class WeightedSumKernel
         for (; c + 8 <= width; c += 8)
         {
             var at = (nuint)c;
-            if ((c & 15) == 0 && Sse.IsSupported)
-            {
-                var line = (nint)at * sizeof(float);
-                Sse.Prefetch0((void*)(a0 + line)); Sse.Prefetch0((void*)(a1 + line));
-                Sse.Prefetch0((void*)(a2 + line)); Sse.Prefetch0((void*)(a3 + line));
-                Sse.Prefetch0((void*)(a4 + line)); Sse.Prefetch0((void*)(a5 + line));
-                Sse.Prefetch0((void*)(a6 + line)); Sse.Prefetch0((void*)(a7 + line));
-            }
+            if ((c & 15) == 0) RowPrefetch.Line(a0, a1, a2, a3, a4, a5, a6, a7, (nint)at * sizeof(float));
             var q0 = Vector256.LoadUnsafe(ref r0, at) * v0;
             var q1 = Vector256.LoadUnsafe(ref r4, at) * v4;
             q0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref r1, at), v1, q0);
