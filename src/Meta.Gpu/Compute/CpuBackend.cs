@@ -139,9 +139,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         ArgumentNullException.ThrowIfNull(batch);
         batch.CheckRowSelection(rows, nameof(rows));
         if (weights.Length != rows.Length) throw new ArgumentException("weights must hold one entry per row", nameof(weights));
-        foreach (var w in weights)
-            if (!(w >= 0) || !double.IsFinite(w)) throw new ArgumentException($"weights must be finite and >= 0, got {w}", nameof(weights));
-        if (!(trimAlpha >= 0 && trimAlpha < 0.5)) throw new ArgumentOutOfRangeException(nameof(trimAlpha), trimAlpha, "trim_alpha must be in [0, 0.5)");
+        CombineInput.CheckWeightsAndTrim(weights, trimAlpha);
         if (!aggregate.IsEmpty && aggregate.Length != batch.Columns) throw new ArgumentException("aggregate must be empty or D long", nameof(aggregate));
         if (step is not null && prior.Length != batch.Columns) throw new ArgumentException("prior must be D long when a step is given", nameof(prior));
         if (aggregate.IsEmpty && step is null) return CountEmptyColumns(batch, rows);

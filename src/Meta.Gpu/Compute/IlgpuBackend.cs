@@ -297,9 +297,7 @@ public sealed class IlgpuBackend : IComputeBackend
         ArgumentNullException.ThrowIfNull(batch);
         batch.CheckRowSelection(rows, nameof(rows));
         if (weights.Length != rows.Length) throw new ArgumentException($"weights holds {weights.Length} values, {rows.Length} rows were given", nameof(weights));
-        foreach (var w in weights)
-            if (!(w >= 0) || !double.IsFinite(w)) throw new ArgumentException($"weights must be finite and >= 0, got {w}", nameof(weights));
-        if (!(trimAlpha >= 0 && trimAlpha < 0.5)) throw new ArgumentOutOfRangeException(nameof(trimAlpha), trimAlpha, "trim_alpha must be in [0, 0.5)");
+        CombineInput.CheckWeightsAndTrim(weights, trimAlpha);
         var write = !aggregate.IsEmpty;
         if (write && aggregate.Length < batch.Columns) throw new ArgumentException($"aggregate holds {aggregate.Length} columns, the batch has {batch.Columns}", nameof(aggregate));
         if (step is { } s)

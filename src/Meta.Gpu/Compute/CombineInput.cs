@@ -1,0 +1,16 @@
+namespace Meta.Gpu.Compute;
+
+/// <summary>
+/// The checks every backend's <see cref="IComputeBackend.Combine"/> makes before it touches the aggregate or the
+/// prior, so that all of them answer bad input with the same exception and message.
+/// </summary>
+internal static class CombineInput
+{
+    /// <summary>Throws for a weight that is negative or not finite, and for a trim_alpha outside [0, 0.5).</summary>
+    public static void CheckWeightsAndTrim(ReadOnlySpan<double> weights, double trimAlpha)
+    {
+        foreach (var w in weights)
+            if (!(w >= 0) || !double.IsFinite(w)) throw new ArgumentException($"weights must be finite and >= 0, got {w}", "weights");
+        if (!(trimAlpha >= 0 && trimAlpha < 0.5)) throw new ArgumentOutOfRangeException("trimAlpha", trimAlpha, "trim_alpha must be in [0, 0.5)");
+    }
+}
