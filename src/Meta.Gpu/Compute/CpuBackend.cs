@@ -136,17 +136,56 @@ public sealed unsafe class CpuBackend : IComputeBackend
         Span<float> prior,
         ReptileStep? step)
     {
+        CheckCombine(batch, rows, weights, trimAlpha, aggregate, prior, step);
+        if (aggregate.IsEmpty && step is null) return CountEmptyColumns(batch, rows);
+        return RunCombine(new CombineJob(batch, rows.ToArray(), weights.ToArray(), method, trimAlpha, missingAsZero, UseFastKernels),
+            batch.Columns, aggregate, prior, step, null);
+    }
+
+    /// <summary>The mean and the trimmed mean on a batch without a mask: every path of theirs notices a non-finite
+    /// cell (the median kernels drop extreme cells unseen).</summary>
+    public bool CanCombineUnscanned(DomainBatch batch, AggregationMethod method)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        return batch.Mask is null && CombineJob.Watches(method);
+    }
+
+    public int? CombineUnscanned(
+        DomainBatch batch,
+        ReadOnlySpan<int> rows,
+        ReadOnlySpan<double> weights,
+        AggregationMethod method,
+        double trimAlpha,
+        Span<float> aggregate,
+        Span<float> prior,
+        ReptileStep? step)
+    {
+        CheckCombine(batch, rows, weights, trimAlpha, aggregate, prior, step);
+        if (!CanCombineUnscanned(batch, method))
+            throw new ArgumentException($"the cpu backend combines unscanned rows only for mean and trimmed_mean on a batch without a mask, not {method}", nameof(method));
+        // With nothing to write no cell is read, so nothing could be noticed: the caller must scan.
+        if (aggregate.IsEmpty && step is null) return null;
+        var signal = new NonFiniteSignal();
+        var job = new CombineJob(batch, rows.ToArray(), weights.ToArray(), method, trimAlpha, false, UseFastKernels, signal);
+        var empty = RunCombine(job, batch.Columns, aggregate, prior, step, signal);
+        return signal.Raised ? null : empty;
+    }
+
+    private static void CheckCombine(DomainBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, double trimAlpha,
+        Span<float> aggregate, Span<float> prior, ReptileStep? step)
+    {
         ArgumentNullException.ThrowIfNull(batch);
         batch.CheckRowSelection(rows, nameof(rows));
         if (weights.Length != rows.Length) throw new ArgumentException("weights must hold one entry per row", nameof(weights));
         CombineInput.CheckWeightsAndTrim(weights, trimAlpha);
         if (!aggregate.IsEmpty && aggregate.Length != batch.Columns) throw new ArgumentException("aggregate must be empty or D long", nameof(aggregate));
         if (step is not null && prior.Length != batch.Columns) throw new ArgumentException("prior must be D long when a step is given", nameof(prior));
-        if (aggregate.IsEmpty && step is null) return CountEmptyColumns(batch, rows);
+    }
 
-        var job = new CombineJob(batch, rows.ToArray(), weights.ToArray(), method, trimAlpha, missingAsZero, UseFastKernels);
-        var chunk = ChunkWidth(batch.Columns);
-        var chunks = (batch.Columns + chunk - 1) / chunk;
+    private int RunCombine(CombineJob job, int columns, Span<float> aggregate, Span<float> prior, ReptileStep? step, NonFiniteSignal? signal)
+    {
+        var chunk = ChunkWidth(columns);
+        var chunks = (columns + chunk - 1) / chunk;
         var empty = 0;
         fixed (float* a = aggregate)
         fixed (float* p = prior)
@@ -158,11 +197,11 @@ public sealed unsafe class CpuBackend : IComputeBackend
             Parallel.For(0, chunks, parallel, ci =>
             {
                 var c0 = ci * chunk;
-                var c1 = Math.Min(batch.Columns, c0 + chunk);
+                var c1 = Math.Min(columns, c0 + chunk);
                 var target = new ColumnTarget(
-                    hasAggregate ? new Span<float>((void*)ap, batch.Columns) : default,
-                    hasPrior ? new Span<float>((void*)pp, batch.Columns) : default,
-                    step);
+                    hasAggregate ? new Span<float>((void*)ap, columns) : default,
+                    hasPrior ? new Span<float>((void*)pp, columns) : default,
+                    step, signal);
                 var e = job.Run(c0, c1, target);
                 if (e != 0) Interlocked.Add(ref empty, e);
             });

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Meta.Gpu.Learning.Aggregation;
 
 namespace Meta.Gpu.Compute;
@@ -14,6 +15,11 @@ namespace Meta.Gpu.Compute;
 /// With <c>missing_keys=zero</c> a column counts as sent when some row of the pass sent it (the key union), and
 /// then its absent cells are 0. With no eligible row the aggregate is all NaN, every column is flagged and the
 /// prior is not touched (the keyed reference's empty result).
+/// Reading the batch once: where every row can be eligible (no mask, every confidence passing) and the backend
+/// notices non-finite cells in its combine (<see cref="IComputeBackend.CanCombineUnscanned"/>), the round skips
+/// the row scan, which would read the whole batch once more. A non-finite cell met on the way (a non-finite
+/// outlier distance, or the combine's signal) sends the round back to the scan with the prior restored, so the
+/// results and the meta are always the scanned round's; such a round reads the batch about twice.
 /// </remarks>
 public sealed class DenseCrossDomainAggregator
 {
@@ -73,18 +79,47 @@ public sealed class DenseCrossDomainAggregator
         DomainBatch batch, float[]? owned, Span<float> aggregate, Span<float> prior, ReptileStep? step,
         (DenseReptileOptimizer Optimizer, double Reward, DrgFlags Drg)? round)
     {
-        var config = Config;
-        var n = batch.Rows;
-        var zero = config.MissingKeys == MissingKeys.Zero;
+        if (ReadsOnce(batch, step, round))
+        {
+            var all = Enumerable.Range(0, batch.Rows).ToList();
+            var once = Finish(batch, new Eligibility(all, 0, 0, 0), unscanned: true, owned, aggregate, prior, step, round);
+            if (once is not null) return once;
+        }
+        return Finish(batch, Classify(batch), unscanned: false, owned, aggregate, prior, step, round)!;
+    }
 
-        // Step 1: eligibility, each row counted under the first rule it breaks.
+    /// <summary>Rows from which a copy of a caller's prior costs less than the row scan it saves.</summary>
+    private const int MinRowsForPriorCopy = 4;
+
+    /// <summary>
+    /// Whether the round may skip the row scan and read the batch once, guessing that every row is eligible: no
+    /// mask (no row is empty), every confidence passes (so no row's category depends on the scan), a backend that
+    /// notices a non-finite cell in its combine, and a prior that is cheap to restore should the guess fail.
+    /// </summary>
+    private bool ReadsOnce(DomainBatch batch, ReptileStep? step, (DenseReptileOptimizer Optimizer, double Reward, DrgFlags Drg)? round)
+    {
+        if (batch.Mask is not null || batch.Rows == 0 || !Backend.CanCombineUnscanned(batch, Config.Method)) return false;
+        // A step on a caller's prior needs a copy of it for a redo: D floats read and written, which only pays
+        // where the scan it saves reads several rows. The optimizer's own rollback copy serves its rounds.
+        if (step is not null && round is null && batch.Rows < MinRowsForPriorCopy) return false;
+        foreach (var confidence in batch.Confidences)
+        {
+            if (EligibilityRule.Classify(batch.Columns, false, confidence, Config.MinConfidence) != UpdateEligibility.Eligible) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Step 1 from the backend's row scan: each row counted under the first rule it breaks.</summary>
+    private Eligibility Classify(DomainBatch batch)
+    {
+        var n = batch.Rows;
         var scans = new RowScan[n];
         Backend.ScanRows(batch, scans);
         int empty = 0, nonFinite = 0, lowConfidence = 0;
         var eligible = new List<int>(n);
         for (var i = 0; i < n; i++)
         {
-            switch (EligibilityRule.Classify(scans[i].PresentCells, scans[i].HasNonFinite, batch.Confidences[i], config.MinConfidence))
+            switch (EligibilityRule.Classify(scans[i].PresentCells, scans[i].HasNonFinite, batch.Confidences[i], Config.MinConfidence))
             {
                 case UpdateEligibility.Empty: empty++; break;
                 case UpdateEligibility.NonFinite: nonFinite++; break;
@@ -92,13 +127,27 @@ public sealed class DenseCrossDomainAggregator
                 default: eligible.Add(i); break;
             }
         }
+        return new Eligibility(eligible, empty, nonFinite, lowConfidence);
+    }
 
+    /// <summary>
+    /// Steps 3-6 on the eligible rows. <paramref name="unscanned"/>: the rows were not scanned, so a non-finite
+    /// distance or a non-finite cell met by the combine means the guess failed; then the prior is restored and
+    /// the result is null.
+    /// </summary>
+    private DenseAggregationResult? Finish(
+        DomainBatch batch, Eligibility eligibility, bool unscanned, float[]? owned, Span<float> aggregate, Span<float> prior,
+        ReptileStep? step, (DenseReptileOptimizer Optimizer, double Reward, DrgFlags Drg)? round)
+    {
+        var config = Config;
+        var zero = config.MissingKeys == MissingKeys.Zero;
+        var eligible = eligibility.Rows;
         if (eligible.Count == 0)
         {
             if (!aggregate.IsEmpty) aggregate.Fill(float.NaN);
             var all = Enumerable.Range(0, batch.Columns).ToArray();
             return new DenseAggregationResult(owned, batch.Columns, all,
-                AggregationMeta.Empty(config, lowConfidence, nonFinite, empty), Backend.Name);
+                AggregationMeta.Empty(config, eligibility.LowConfidence, eligibility.NonFinite, eligibility.Empty), Backend.Name);
         }
 
         // Step 3: the single outlier pass.
@@ -111,6 +160,8 @@ public sealed class DenseCrossDomainAggregator
             Backend.ColumnMedians(batch, rows, zero, medians);
             var distances = new double[rows.Length];
             Backend.RowDistances(batch, rows, zero, medians, distances);
+            // A non-finite cell makes its row's distance non-finite (or, through its column's median, every row's).
+            if (unscanned && !distances.All(double.IsFinite)) return null;
             var dropped = new bool[rows.Length];
             if (OutlierRule.Flag(distances, config.OutlierZ, dropped) > 0)
             {
@@ -138,15 +189,51 @@ public sealed class DenseCrossDomainAggregator
 
         // Step 6 (+ the Reptile step in the same pass).
         if (round is var (optimizer, _, drg)) step = optimizer.BeginStep(drg);
-        var emptyCount = Backend.Combine(batch, keptRows, p, config.Method, config.TrimAlpha, zero, aggregate, prior, step);
+        int emptyCount;
+        if (unscanned)
+        {
+            var combined = CombineOnce(batch, keptRows, p, aggregate, prior, step, round?.Optimizer);
+            if (combined is not int count) return null;
+            emptyCount = count;
+        }
+        else
+        {
+            emptyCount = Backend.Combine(batch, keptRows, p, config.Method, config.TrimAlpha, zero, aggregate, prior, step);
+        }
         if (round is var (opt, reward, _)) opt.CompleteStep(reward);
 
         var emptyColumns = emptyCount == 0 ? [] : EmptyColumnsOf(batch, keptRows, aggregate);
-        var meta = new AggregationMeta(keptRows.Length, lowConfidence, nonFinite, empty, outliers, config.Method,
-            config.TrimAlpha, confidenceSum / keptRows.Length, balanced.WeightEntropy, balanced.DiversityTemperature,
+        var meta = new AggregationMeta(keptRows.Length, eligibility.LowConfidence, eligibility.NonFinite, eligibility.Empty, outliers,
+            config.Method, config.TrimAlpha, confidenceSum / keptRows.Length, balanced.WeightEntropy, balanced.DiversityTemperature,
             balanced.EffectiveDomains);
         return new DenseAggregationResult(owned, batch.Columns, emptyColumns, meta, Backend.Name);
     }
+
+    /// <summary>The combine on unscanned rows; on a non-finite cell the prior is put back as it was (from the
+    /// optimizer's copy of this step, or from a copy taken here) and the result is null.</summary>
+    private int? CombineOnce(DomainBatch batch, int[] rows, double[] p, Span<float> aggregate, Span<float> prior, ReptileStep? step,
+        DenseReptileOptimizer? optimizer)
+    {
+        var copy = step is not null && optimizer is null ? ArrayPool<float>.Shared.Rent(prior.Length) : null;
+        try
+        {
+            if (copy is not null) prior.CopyTo(copy);
+            var result = Backend.CombineUnscanned(batch, rows, p, Config.Method, Config.TrimAlpha, aggregate, prior, step);
+            if (result is null)
+            {
+                if (optimizer is not null) optimizer.AbandonStep();
+                else if (copy is not null) copy.AsSpan(0, prior.Length).CopyTo(prior);
+            }
+            return result;
+        }
+        finally
+        {
+            if (copy is not null) ArrayPool<float>.Shared.Return(copy);
+        }
+    }
+
+    /// <summary>Step 1's outcome: the eligible rows (ascending) and how many broke each rule.</summary>
+    private sealed record Eligibility(List<int> Rows, int Empty, int NonFinite, int LowConfidence);
 
     /// <summary>The empty columns: NaN in the aggregate when it was written, else no kept row sent them.</summary>
     private static int[] EmptyColumnsOf(DomainBatch batch, int[] keptRows, ReadOnlySpan<float> aggregate)

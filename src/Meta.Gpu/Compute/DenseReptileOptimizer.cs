@@ -12,12 +12,15 @@ namespace Meta.Gpu.Compute;
 /// A fresh optimizer without an initial prior starts with every value NaN, meaning "not set yet": the first step
 /// on a column adopts the aggregate (<c>interpolate</c>) or starts from 0 (<c>delta</c>), as §8 does for a key
 /// the prior lacks. Rule (b) of §8 (adding keys) has nothing to do on a fixed-length prior. Rollback copies live
-/// in a ring of <c>BackupVersions</c> reused arrays, so steady-state rounds allocate nothing.
+/// in a ring of reused arrays, so steady-state rounds allocate nothing. The ring holds one array more than
+/// <c>BackupVersions</c>: the copy a step saves goes into a slot that holds no version a rollback can reach, so
+/// an unfinished step (<see cref="AbandonStep"/>) is undone without losing the oldest saved version.
 /// </remarks>
 public sealed class DenseReptileOptimizer
 {
     private readonly float[][] ring;
     private int newest = -1;
+    private (double Beta, int Newest, int Saved)? beforeStep;
 
     public DenseReptileOptimizer(int columns, OptimizerConfig? config = null, ReadOnlySpan<float> initialPrior = default)
     {
@@ -28,7 +31,7 @@ public sealed class DenseReptileOptimizer
         else if (initialPrior.Length != columns) throw new ArgumentException($"the initial prior has {initialPrior.Length} values, not {columns}", nameof(initialPrior));
         else initialPrior.CopyTo(Prior);
         Beta = Config.BetaInit;
-        ring = new float[Config.BackupVersions][];
+        ring = new float[Config.BackupVersions + 1][];
     }
 
     public OptimizerConfig Config { get; }
@@ -55,6 +58,7 @@ public sealed class DenseReptileOptimizer
     /// </summary>
     public ReptileStep BeginStep(DrgFlags drg)
     {
+        beforeStep = (Beta, newest, SavedVersions);
         var beta = Beta;
         if (drg.VramHigh || drg.LatencyHigh) beta *= Config.BetaDecayRate;
         if (drg.BandwidthFree) beta *= Config.BetaGrowthRate;
@@ -66,6 +70,7 @@ public sealed class DenseReptileOptimizer
     /// <summary>§8 (e): the reward EMA after the step; counts the round.</summary>
     public void CompleteStep(double reward)
     {
+        beforeStep = null;
         RewardEma = (1 - Config.EmaAlpha) * RewardEma + Config.EmaAlpha * reward;
         Round++;
     }
@@ -93,12 +98,27 @@ public sealed class DenseReptileOptimizer
         return true;
     }
 
+    /// <summary>
+    /// Undoes the <see cref="BeginStep"/> whose step has not completed (a round redone after a step that may
+    /// have been applied in part): the prior, beta and the saved versions return to what they were before it.
+    /// </summary>
+    internal void AbandonStep()
+    {
+        if (beforeStep is not var (beta, previous, saved))
+            throw new InvalidOperationException("no step has begun since the last CompleteStep");
+        ring[newest].AsSpan().CopyTo(Prior);
+        Beta = beta;
+        newest = previous;
+        SavedVersions = saved;
+        beforeStep = null;
+    }
+
     private void SaveCopy()
     {
-        if (ring.Length == 0) return;
+        // With at most BackupVersions saved, the slot after the newest holds none of them (the ring is one longer).
         newest = (newest + 1) % ring.Length;
         var slot = ring[newest] ??= new float[Columns];
         Prior.AsSpan().CopyTo(slot);
-        SavedVersions = Math.Min(SavedVersions + 1, ring.Length);
+        SavedVersions = Math.Min(SavedVersions + 1, Config.BackupVersions);
     }
 }

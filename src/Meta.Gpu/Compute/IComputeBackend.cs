@@ -55,4 +55,27 @@ public interface IComputeBackend : IDisposable
         Span<float> aggregate,
         Span<float> prior,
         ReptileStep? step);
+
+    /// <summary>Whether <see cref="CombineUnscanned"/> serves <paramref name="method"/> on <paramref name="batch"/>.
+    /// False unless a backend says otherwise.</summary>
+    bool CanCombineUnscanned(DomainBatch batch, AggregationMethod method) => false;
+
+    /// <summary>
+    /// <see cref="Combine"/> over rows of a batch without a mask whose cells were not scanned (step 1 guessed them
+    /// all finite, so the round reads the batch once). When every cell of <paramref name="rows"/> is finite, the
+    /// same writes and result as Combine; when the call reads a non-finite cell (or, having nothing to write, can
+    /// tell nothing), it returns null, and the aggregate and the prior may hold part of a result: the caller
+    /// restores the prior and redoes the round from <see cref="ScanRows"/>. Only where
+    /// <see cref="CanCombineUnscanned"/> is true.
+    /// </summary>
+    int? CombineUnscanned(
+        DomainBatch batch,
+        ReadOnlySpan<int> rows,
+        ReadOnlySpan<double> weights,
+        AggregationMethod method,
+        double trimAlpha,
+        Span<float> aggregate,
+        Span<float> prior,
+        ReptileStep? step) =>
+        throw new NotSupportedException($"the {Name} backend does not combine unscanned rows");
 }

@@ -56,6 +56,47 @@ public sealed class DenseReptileOptimizerTests
         Assert.Equal(1f, optimizer.Prior[0]);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void An_abandoned_step_leaves_prior_beta_and_every_saved_version_as_before(int backups)
+    {
+        // Two optimizers take the same steps; one also begins a step, writes over part of its prior and abandons
+        // it (a once-read round that met a non-finite cell) before every real step. Filling the ring first checks
+        // that the abandoned step's copy did not take the oldest saved version's slot.
+        var config = new OptimizerConfig(BackupVersions: backups);
+        var plain = new DenseReptileOptimizer(3, config, [0f, 0f, 0f]);
+        var redone = new DenseReptileOptimizer(3, config, [0f, 0f, 0f]);
+        for (var round = 1; round <= backups + 3; round++)
+        {
+            var abandoned = redone.BeginStep(new DrgFlags(BandwidthFree: true));
+            redone.Prior[0] = float.NaN;
+            redone.Prior[2] = -999f;
+            redone.AbandonStep();
+            Assert.NotEqual(plain.Beta, abandoned.Beta); // the abandoned step had moved beta
+            Assert.Equal(plain.Beta, redone.Beta);
+            Assert.Equal(plain.Prior, redone.Prior);
+            Assert.Equal(plain.SavedVersions, redone.SavedVersions);
+
+            float[] aggregate = [round, 10f * round, -round];
+            plain.Apply(aggregate, round, new DrgFlags(LatencyHigh: round % 2 == 0));
+            redone.Apply(aggregate, round, new DrgFlags(LatencyHigh: round % 2 == 0));
+        }
+        Assert.Equal(backups, redone.SavedVersions);
+        Assert.Throws<InvalidOperationException>(redone.AbandonStep);
+        // A round redone with no participant takes no step after the abandoned one: the full ring must still
+        // hold every saved version.
+        redone.BeginStep(default);
+        redone.AbandonStep();
+        while (plain.Rollback())
+        {
+            Assert.True(redone.Rollback());
+            Assert.Equal(plain.Prior, redone.Prior);
+        }
+        Assert.False(redone.Rollback());
+    }
+
     [Fact]
     public void Aggregate_into_steps_the_prior_in_the_combine_pass()
     {

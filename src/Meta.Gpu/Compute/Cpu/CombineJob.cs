@@ -4,10 +4,21 @@ using Meta.Gpu.Learning.Aggregation;
 namespace Meta.Gpu.Compute.Cpu;
 
 /// <summary>One Combine call's inputs, shared by the parallel chunks; picks the kernel per chunk.</summary>
+/// <remarks>
+/// With a <paramref name="signal"/> the rows were not scanned: every path must notice a non-finite cell it reads.
+/// The weighted sum turns one into a non-finite value (<see cref="ColumnTarget.Write"/> raises the signal), the
+/// trimmed mean's fast lanes send such columns to the exact path, and the exact path checks the cells it gathers.
+/// The median kernels drop extreme cells unseen, so <see cref="Watches"/> leaves them out. Once the signal is
+/// raised, the chunks not yet started are skipped: the round will be redone.
+/// </remarks>
 internal sealed class CombineJob(
     DomainBatch batch, int[] rows, double[] weights, AggregationMethod method, double trimAlpha, bool missingAsZero,
-    bool useFastKernels)
+    bool useFastKernels, NonFiniteSignal? signal = null)
 {
+    /// <summary>Whether a combine with <paramref name="method"/> notices every non-finite cell it reads.</summary>
+    public static bool Watches(AggregationMethod method) =>
+        method is AggregationMethod.Mean or AggregationMethod.TrimmedMean;
+
     /// <summary>Most values a selection kernel keeps per end (k + 1); beyond it sorting wins.</summary>
     public const int MaxSelection = 32;
 
@@ -16,6 +27,7 @@ internal sealed class CombineJob(
     /// <summary>Combines columns [c0, c1); returns how many were empty.</summary>
     public int Run(int c0, int c1, ColumnTarget target)
     {
+        if (signal is { Raised: true }) return 0;
         if (useFastKernels && batch.Mask is null && rows.Length > 0)
         {
             var n = rows.Length;
@@ -57,6 +69,7 @@ internal sealed class CombineJob(
             for (var c = 0; c < width; c++)
             {
                 var count = scratch.Counts[c];
+                if (signal is not null && !RowKernels.AllFinite(scratch.Values.AsSpan(c * n, count))) signal.Raise();
                 var value = ExactColumnRules.Combine(method, trimAlpha,
                     scratch.Values.AsSpan(c * n, count), scratch.Positions.AsSpan(c * n, count), weights, scratch.Keys);
                 empty += target.Write(b + c, value);

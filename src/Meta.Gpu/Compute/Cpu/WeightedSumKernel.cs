@@ -238,7 +238,9 @@ internal static unsafe class WeightedSumKernel
             for (; c + 8 <= width; c += 8)
             {
                 var v = Vector256.Narrow(Vector256.Create(acc.Slice(c, 4)) / t, Vector256.Create(acc.Slice(c + 4, 4)) / t);
-                if (!Vector256.EqualsAll(v, v))
+                // Only finite lanes take the vector write: an infinite one (an infinite cell) goes through Write,
+                // which writes it the same way and tells an unscanned combine about it.
+                if (!Vector256.EqualsAll(v - v, Vector256<float>.Zero))
                 {
                     for (var lane = 0; lane < 8; lane++) empty += target.Write(first + c + lane, acc[c + lane] / total);
                     continue;
