@@ -142,12 +142,12 @@ public sealed unsafe class CpuBackend : IComputeBackend
             batch.Columns, aggregate, prior, step, null);
     }
 
-    /// <summary>The mean and the trimmed mean on a batch without a mask: every path of theirs notices a non-finite
-    /// cell (the median kernels drop extreme cells unseen).</summary>
+    /// <summary>Every method on a batch without a mask: each kernel notices a non-finite cell it reads
+    /// (see <see cref="CombineJob"/>).</summary>
     public bool CanCombineUnscanned(DomainBatch batch, AggregationMethod method)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        return batch.Mask is null && CombineJob.Watches(method);
+        return batch.Mask is null;
     }
 
     public int? CombineUnscanned(
@@ -162,7 +162,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     {
         CheckCombine(batch, rows, weights, trimAlpha, aggregate, prior, step);
         if (!CanCombineUnscanned(batch, method))
-            throw new ArgumentException($"the cpu backend combines unscanned rows only for mean and trimmed_mean on a batch without a mask, not {method}", nameof(method));
+            throw new ArgumentException("the cpu backend combines unscanned rows only on a batch without a mask", nameof(batch));
         // With nothing to write no cell is read, so nothing could be noticed: the caller must scan.
         if (aggregate.IsEmpty && step is null) return null;
         var signal = new NonFiniteSignal();

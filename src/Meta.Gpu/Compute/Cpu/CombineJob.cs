@@ -8,16 +8,15 @@ namespace Meta.Gpu.Compute.Cpu;
 /// With a <paramref name="signal"/> the rows were not scanned: every path must notice a non-finite cell it reads.
 /// The weighted sum turns one into a non-finite value (<see cref="ColumnTarget.Write"/> raises the signal), the
 /// trimmed mean's fast lanes send such columns to the exact path, and the exact path checks the cells it gathers.
-/// The median kernels drop extreme cells unseen, so <see cref="Watches"/> leaves them out. Once the signal is
-/// raised, the chunks not yet started are skipped: the round will be redone.
+/// The median kernels, whose networks would drop an extreme cell unseen, check the bounds of each column's keys.
+/// Once the signal is raised, the chunks not yet started are skipped: the round will be redone.
 /// </remarks>
 internal sealed class CombineJob(
     DomainBatch batch, int[] rows, double[] weights, AggregationMethod method, double trimAlpha, bool missingAsZero,
     bool useFastKernels, NonFiniteSignal? signal = null)
 {
-    /// <summary>Whether a combine with <paramref name="method"/> notices every non-finite cell it reads.</summary>
-    public static bool Watches(AggregationMethod method) =>
-        method is AggregationMethod.Mean or AggregationMethod.TrimmedMean;
+    /// <summary>Raised when a non-finite cell is read (rows not scanned), else null.</summary>
+    public NonFiniteSignal? Signal => signal;
 
     /// <summary>Most values a selection kernel keeps per end (k + 1); beyond it sorting wins.</summary>
     public const int MaxSelection = 32;

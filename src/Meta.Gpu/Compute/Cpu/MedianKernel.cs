@@ -36,7 +36,7 @@ internal static unsafe class MedianKernel
             for (var b = c0; b < end; b += blockColumns)
             {
                 var columns = Math.Min(blockColumns, end - b);
-                Block(batch, rows, b, columns, tile, values);
+                Block(batch, rows, b, columns, tile, values, exact.Signal);
                 for (var c = 0; c < columns; c += 8)
                 {
                     var low = Vector256.Create((ReadOnlySpan<double>)values[c..]);
@@ -65,7 +65,7 @@ internal static unsafe class MedianKernel
         for (var b = c0; b < end; b += blockColumns)
         {
             var columns = Math.Min(blockColumns, end - b);
-            Block(batch, rows, b, columns, tile, medians.Slice(b, columns));
+            Block(batch, rows, b, columns, tile, medians.Slice(b, columns), null);
         }
         return end;
     }
@@ -77,10 +77,11 @@ internal static unsafe class MedianKernel
     /// Pass A reads eight rows at a time across the whole block (eight streams the hardware prefetchers follow,
     /// where walking one column group down all rows would read N streams at once), sorts each eight-row group's
     /// keys per column vector in registers and stores the sorted run in the tile (vector v's rows at v·M); pass B
-    /// selects each vector's median from its runs, in L2.
+    /// selects each vector's median from its runs, in L2. With a <paramref name="signal"/> (rows not scanned), pass B
+    /// first checks each vector's keys for a non-finite value: the ends of the sorted runs and the rows past them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block(DomainBatch batch, int[] rows, int b, int columns, Span<Vector256<int>> tile, Span<double> result)
+    private static void Block(DomainBatch batch, int[] rows, int b, int columns, Span<Vector256<int>> tile, Span<double> result, NonFiniteSignal? signal)
     {
         var n = rows.Length;
         var size = PaddedRows(n);
@@ -136,12 +137,33 @@ internal static unsafe class MedianKernel
         var filled = whole < n ? whole + 8 : whole;
         var lowRank = (n - 1) / 2 + lowPads;
         var highRank = n / 2 + lowPads;
+        var finiteLow = OrderedKeys.Of(Vector256.Create(-float.MaxValue));
+        var finiteHigh = OrderedKeys.Of(Vector256.Create(float.MaxValue));
         for (var v = 0; v < vectors; v++)
         {
             ref var run = ref Unsafe.Add(ref t, v * size);
             if (n < size)
             {
                 for (var r = whole; r < n; r++) Unsafe.Add(ref run, r) = OrderedKeys.Of(Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + b + v * 8)));
+            }
+            if (signal is not null)
+            {
+                var lowest = finiteLow;
+                var highest = finiteHigh;
+                for (var g = 0; g < whole; g += 8)
+                {
+                    lowest = Vector256.Min(lowest, Unsafe.Add(ref run, g));
+                    highest = Vector256.Max(highest, Unsafe.Add(ref run, g + 7));
+                }
+                for (var r = whole; r < n; r++)
+                {
+                    lowest = Vector256.Min(lowest, Unsafe.Add(ref run, r));
+                    highest = Vector256.Max(highest, Unsafe.Add(ref run, r));
+                }
+                if (OrderedKeys.AnyNonFinite(lowest, highest, finiteLow, finiteHigh)) signal.Raise();
+            }
+            if (n < size)
+            {
                 for (var r = n; r < size; r++) Unsafe.Add(ref run, r) = r - n < lowPads ? below : above;
                 if (whole < n) ColumnSortNetwork.Sort8(ref Unsafe.Add(ref run, whole));
             }

@@ -41,6 +41,16 @@ internal static class OrderedKeys
         return Avx2.Sign(bits & magnitudeMask, bits) | row;
     }
 
+    /// <summary>
+    /// Whether a lane of keys lies outside [<paramref name="finiteLow"/>, <paramref name="finiteHigh"/>] (the keys of
+    /// -float.MaxValue and float.MaxValue in the caller's key form): the keys of infinities and NaN do, those of
+    /// finite floats do not. <paramref name="lowest"/> and <paramref name="highest"/> are lane-wise bounds of the
+    /// keys checked.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool AnyNonFinite(Vector256<int> lowest, Vector256<int> highest, Vector256<int> finiteLow, Vector256<int> finiteHigh) =>
+        (Vector256.LessThan(lowest, finiteLow) | Vector256.GreaterThan(highest, finiteHigh)) != Vector256<int>.Zero;
+
     /// <summary>The float whose key is <paramref name="key"/> (+0 for the key of either zero).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> ValueOf(Vector256<int> key) => (Avx2.IsSupported

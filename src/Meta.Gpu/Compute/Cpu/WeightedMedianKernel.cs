@@ -67,6 +67,10 @@ internal static unsafe class WeightedMedianKernel
         var to = Math.Min(mass.LastRank + 1, n - 1);
         ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
         var stride = (nint)batch.Stride;
+        // Rows not scanned: each vector's keys are checked against those of the largest finite magnitudes.
+        var signal = exact.Signal;
+        var finiteLow = OrderedKeys.WithRow(Vector256.Create(-float.MaxValue), magnitude, Vector256<int>.Zero);
+        var finiteHigh = OrderedKeys.WithRow(Vector256.Create(float.MaxValue), magnitude, Vector256.Create(rowMask));
 
         fixed (double* wp = weights)
         fixed (float* dp = batch.Values)
@@ -82,6 +86,17 @@ internal static unsafe class WeightedMedianKernel
                     var c = b + v * width;
                     var tile = runs.Slice(v * size, size);
                     var keys = rowKeys.Slice(v * size, n);
+                    if (signal is not null)
+                    {
+                        var lowest = finiteLow;
+                        var highest = finiteHigh;
+                        foreach (var key in keys)
+                        {
+                            lowest = Vector256.Min(lowest, key);
+                            highest = Vector256.Max(highest, key);
+                        }
+                        if (OrderedKeys.AnyNonFinite(lowest, highest, finiteLow, finiteHigh)) signal.Raise();
+                    }
                     // Only the ranks the walk and the value checks read need their final order.
                     var windowed = WeightedMedianSelectionNetwork.TrySortRanks(ref tile[0], size, from, to);
                     if (!windowed)
