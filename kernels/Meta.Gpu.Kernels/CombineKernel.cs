@@ -21,20 +21,24 @@ namespace Meta.Gpu.Kernels;
 /// A NaN prior cell is a key the prior lacks (§8 (b), (d)): interpolate adopts v, delta sets beta v.</para>
 /// <para>With missing keys as zero, absent cells are present zeros only in a column some participating row
 /// sent (the key union of §4 step 2); a column no participating row sent is empty.</para>
+/// <para>A column with a non-finite taking-part cell is counted in <c>counts[1]</c>: a round whose rows were not
+/// scanned for such cells (the engine's read-once round) is redone from the scan when the count is not 0.</para>
 /// </remarks>
 public static class CombineKernel
 {
-    /// <summary>Index = column. <paramref name="emptyColumns"/>[0] is incremented once per empty column.</summary>
+    /// <summary>Index = column. <paramref name="counts"/>[0] is incremented once per empty column,
+    /// <paramref name="counts"/>[1] once per column with a non-finite taking-part cell.</summary>
     public static void Run(
         Index1D column, DenseMatrix matrix, ArrayView<int> rows, ArrayView<double> weights, CombineSettings settings,
-        ArrayView<float> aggregate, ArrayView<float> prior, ArrayView<int> emptyColumns)
+        ArrayView<float> aggregate, ArrayView<float> prior, ArrayView<int> counts)
     {
-        var value = Combine(matrix, rows, weights, settings, column);
+        var value = Combine(matrix, rows, weights, settings, column, out var nonFinite);
+        if (nonFinite) Atomic.Add(ref counts[1], 1);
         var v = (float)value;
         if (settings.WriteAggregate != 0) aggregate[column] = v;
         if (double.IsNaN(value))
         {
-            Atomic.Add(ref emptyColumns[0], 1);
+            Atomic.Add(ref counts[0], 1);
             return;
         }
         if (settings.Step == 0) return;
@@ -51,19 +55,27 @@ public static class CombineKernel
             : (float)(p + settings.Beta * (v - p));
     }
 
-    private static double Combine(DenseMatrix matrix, ArrayView<int> rows, ArrayView<double> weights, CombineSettings settings, int column)
+    private static double Combine(DenseMatrix matrix, ArrayView<int> rows, ArrayView<double> weights, CombineSettings settings, int column, out bool nonFinite)
     {
         var n = settings.RowCount;
         var zero = settings.MissingAsZero != 0 && matrix.AnySent(rows, n, column) ? 1 : 0;
         var present = 0;
         var weightSum = 0.0;
+        nonFinite = false;
+        var hasNaN = false;
         for (var k = 0; k < n; k++)
         {
-            if (!matrix.TryCell(rows[k], column, zero, out _)) continue;
+            if (!matrix.TryCell(rows[k], column, zero, out var x)) continue;
             present++;
             weightSum += weights[k];
+            // x - x is NaN for NaN and the infinities, 0 for every finite x.
+            if (float.IsNaN(x - x)) nonFinite = true;
+            if (float.IsNaN(x)) hasNaN = true;
         }
-        if (present == 0) return double.NaN;
+        // A NaN cell has no place in the (value, row) order, whose walks would then find no next cell: such a
+        // column is NaN. The engine never passes one on: step 1 rejects its row, and a read-once round that meets
+        // it is redone from that scan.
+        if (present == 0 || hasNaN) return double.NaN;
 
         switch (settings.Method)
         {

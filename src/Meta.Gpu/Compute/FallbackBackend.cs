@@ -12,7 +12,8 @@ namespace Meta.Gpu.Compute;
 /// <remarks>
 /// After a failure the rest of the round stays on the fallback; a round begins with <see cref="ScanRows"/> (step 1
 /// of every aggregation), which tries the primary again, so a device that recovers (memory freed) is used again
-/// next round. Argument errors (<see cref="ArgumentException"/>, <see cref="InvalidInputException"/>) and
+/// next round. A read-once round skips that scan, so after a failure <see cref="CanCombineUnscanned"/> is false
+/// until a scanning round has tried the primary again. Argument errors (<see cref="ArgumentException"/>, <see cref="InvalidInputException"/>) and
 /// cancellation are the caller's and pass through untouched. A fused step that failed part-way is undone: the
 /// prior is copied before the primary runs and restored before the fallback runs. One round at a time: calls on
 /// one instance must not overlap.
@@ -119,6 +120,46 @@ public sealed class FallbackBackend : IComputeBackend
             }
         }
         return Fallback.Combine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step);
+    }
+
+    /// <summary>The primary's answer while it is in use. After a device failure it is false, so the next round
+    /// scans its rows: that scan (the start of a round) is where the primary is tried again.</summary>
+    public bool CanCombineUnscanned(DomainBatch batch, AggregationMethod method) =>
+        !OnFallback && Primary.CanCombineUnscanned(batch, method);
+
+    public int? CombineUnscanned(
+        DomainBatch batch,
+        ReadOnlySpan<int> rows,
+        ReadOnlySpan<double> weights,
+        AggregationMethod method,
+        double trimAlpha,
+        Span<float> aggregate,
+        Span<float> prior,
+        ReptileStep? step)
+    {
+        if (!OnFallback)
+        {
+            var stepping = step is not null && !prior.IsEmpty;
+            if (stepping)
+            {
+                if (priorCopy.Length != prior.Length) priorCopy = new float[prior.Length];
+                prior.CopyTo(priorCopy);
+            }
+            try
+            {
+                return Primary.CombineUnscanned(batch, rows, weights, method, trimAlpha, aggregate, prior, step);
+            }
+            catch (Exception ex) when (IsDeviceFailure(ex))
+            {
+                Fail(nameof(CombineUnscanned), ex);
+                if (stepping) priorCopy.AsSpan(0, prior.Length).CopyTo(prior);
+            }
+        }
+        // Reached after a failure in this round: the fallback is the cpu backend, which serves every method
+        // without a mask; one that cannot says so and the round is redone from a scan.
+        return Fallback.CanCombineUnscanned(batch, method)
+            ? Fallback.CombineUnscanned(batch, rows, weights, method, trimAlpha, aggregate, prior, step)
+            : null;
     }
 
     public void Dispose()

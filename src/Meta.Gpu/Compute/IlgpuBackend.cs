@@ -292,6 +292,45 @@ public sealed class IlgpuBackend : IComputeBackend
         bool missingAsZero,
         Span<float> aggregate,
         Span<float> prior,
+        ReptileStep? step) =>
+        RunCombine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step).Empty;
+
+    /// <summary>On a batch without a mask: the combine kernel counts the columns where it read a non-finite
+    /// cell.</summary>
+    public bool CanCombineUnscanned(DomainBatch batch, AggregationMethod method)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        return batch.Mask is null;
+    }
+
+    public int? CombineUnscanned(
+        DomainBatch batch,
+        ReadOnlySpan<int> rows,
+        ReadOnlySpan<double> weights,
+        AggregationMethod method,
+        double trimAlpha,
+        Span<float> aggregate,
+        Span<float> prior,
+        ReptileStep? step)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Mask is not null) throw new ArgumentException($"the {Name} backend combines unscanned rows only on a batch without a mask", nameof(batch));
+        // With nothing to write no cell is read, so nothing could be noticed: the caller must scan.
+        if (aggregate.IsEmpty && step is null) return null;
+        var (empty, nonFinite) = RunCombine(batch, rows, weights, method, trimAlpha, false, aggregate, prior, step);
+        return nonFinite == 0 ? empty : null;
+    }
+
+    /// <summary>The combine kernel over every chunk: the empty columns and the columns with a non-finite cell.</summary>
+    private (int Empty, int NonFinite) RunCombine(
+        DomainBatch batch,
+        ReadOnlySpan<int> rows,
+        ReadOnlySpan<double> weights,
+        AggregationMethod method,
+        double trimAlpha,
+        bool missingAsZero,
+        Span<float> aggregate,
+        Span<float> prior,
         ReptileStep? step)
     {
         ArgumentNullException.ThrowIfNull(batch);
@@ -332,8 +371,8 @@ public sealed class IlgpuBackend : IComputeBackend
             using var report = new HeldBytesReport(this);
             var rowView = _rows.Upload(rows);
             var weightView = _weights.Upload(weights);
-            var counter = _counter.View(1);
-            ReadOnlySpan<int> zero = [0];
+            var counter = _counter.View(2);
+            ReadOnlySpan<int> zero = [0, 0];
             Copy.ToDevice(Stream, counter, zero);
             foreach (var chunk in Chunks(batch))
             {
@@ -343,9 +382,9 @@ public sealed class IlgpuBackend : IComputeBackend
                 if (write) Copy.ToHost(Stream, aggregateView, aggregate.Slice(chunk.Start, chunk.Width));
                 if (step is not null) Copy.ToHost(Stream, priorView, prior.Slice(chunk.Start, chunk.Width));
             }
-            Span<int> empty = [0];
-            Copy.ToHost(Stream, counter, empty);
-            return empty[0];
+            Span<int> counts = [0, 0];
+            Copy.ToHost(Stream, counter, counts);
+            return (counts[0], counts[1]);
         }
     }
 

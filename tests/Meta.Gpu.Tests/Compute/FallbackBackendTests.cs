@@ -7,15 +7,17 @@ namespace Meta.Gpu.Tests.Compute;
 public sealed class FallbackBackendTests
 {
     /// <summary>A device that fails on a chosen primitive after scribbling over its outputs.</summary>
-    private sealed class FailingDevice(string failOn, Exception failure) : IComputeBackend
+    private sealed class FailingDevice(string failOn, Exception failure, bool readOnce = false) : IComputeBackend
     {
         private readonly CpuBackend inner = new();
         public int Calls;
+        public int Scans;
         public string Name => "cuda";
 
         public void ScanRows(DomainBatch batch, Span<RowScan> result)
         {
             Calls++;
+            Scans++;
             if (failOn == nameof(ScanRows)) throw failure;
             inner.ScanRows(batch, result);
         }
@@ -45,6 +47,21 @@ public sealed class FallbackBackendTests
                 throw failure;
             }
             return inner.Combine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step);
+        }
+
+        public bool CanCombineUnscanned(DomainBatch batch, AggregationMethod method) => readOnce && inner.CanCombineUnscanned(batch, method);
+
+        public int? CombineUnscanned(DomainBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, AggregationMethod method,
+            double trimAlpha, Span<float> aggregate, Span<float> prior, ReptileStep? step)
+        {
+            Calls++;
+            if (failOn == nameof(CombineUnscanned))
+            {
+                prior.Fill(12345f);
+                aggregate.Fill(-1f);
+                throw failure;
+            }
+            return inner.CombineUnscanned(batch, rows, weights, method, trimAlpha, aggregate, prior, step);
         }
 
         public void Dispose() => inner.Dispose();
@@ -85,6 +102,44 @@ public sealed class FallbackBackendTests
         var callsBefore = device.Calls;
         new DenseCrossDomainAggregator(fallback, config).Aggregate(batch);
         Assert.True(device.Calls > callsBefore);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_device_failure_in_a_read_once_round_finishes_it_on_cpu_and_the_round_after_scans(bool nonFinite)
+    {
+        var seed = TestSeed.Next();
+        var batch = ReadOnceRoundTests.FiniteBatch(seed, 9, 37);
+        if (nonFinite) batch.Row(4)[30] = float.NegativeInfinity;
+        // No outlier pass: its distances would notice the cell before the combine runs.
+        var config = CrossMetaConfig.Default with { OutlierFilter = false };
+        var step = new ReptileStep(ReptileRule.Delta, 0.2);
+        var expectedPrior = Enumerable.Range(0, 37).Select(i => i * 0.01f).ToArray();
+        var expectedAggregate = new float[37];
+        var expected = new DenseCrossDomainAggregator(new CpuBackend(), config).AggregateAndStep(batch, expectedPrior, step, expectedAggregate);
+
+        var device = new FailingDevice(nameof(IComputeBackend.CombineUnscanned), new OutOfMemoryException("device out of memory"), readOnce: true);
+        using var fallback = new FallbackBackend(device, new CpuBackend());
+        var prior = Enumerable.Range(0, 37).Select(i => i * 0.01f).ToArray();
+        var aggregate = new float[37];
+        var actual = new DenseCrossDomainAggregator(fallback, config).AggregateAndStep(batch, prior, step, aggregate);
+        Assert.Equal(expected.Meta.ToJson().ToJsonString(), actual.Meta.ToJson().ToJsonString());
+        Assert.Equal(expectedAggregate, aggregate);
+        Assert.Equal(expectedPrior, prior);
+        Assert.Equal(1, fallback.Failures);
+        // A non-finite cell: the cpu fallback noticed it and the round was redone from a scan, which tried the device again.
+        Assert.Equal(nonFinite ? 1 : 0, device.Scans);
+        Assert.Equal(!nonFinite, fallback.OnFallback);
+
+        // After a failure that no scan has followed, the next round scans (trying the device again) instead of
+        // reading once; the redone round of the non-finite case has had its scan.
+        Assert.Equal(nonFinite, fallback.CanCombineUnscanned(batch, config.Method));
+        var scansBefore = device.Scans;
+        batch.Row(4)[30] = 0f;
+        batch.MarkChanged();
+        new DenseCrossDomainAggregator(fallback, config).Aggregate(batch);
+        Assert.Equal(nonFinite ? scansBefore : scansBefore + 1, device.Scans);
     }
 
     [Fact]

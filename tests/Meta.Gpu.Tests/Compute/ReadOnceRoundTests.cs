@@ -47,6 +47,7 @@ public sealed class ReadOnceRoundTests
             var finite = bad == 0f;
             var (row, column) = (rng.Next(n), rng.Next(3) == 0 ? d - 1 : rng.Next(d));
             if (!finite) batch.Row(row)[column] = bad;
+            batch.MarkChanged();
             var context = $"seed {seed}, {method}, N={n}, D={d}, trim {trim}, cell ({row}, {column}) = {bad}, outliers {outliers}";
             var config = CrossMetaConfig.Default with { Method = method, TrimAlpha = trim, OutlierFilter = outliers, OutlierMinDomains = 3 };
 
@@ -158,7 +159,7 @@ public sealed class ReadOnceRoundTests
 
     /// <summary>Every confidence passes and every cell is finite: centres plus noise, and two shifted rows so
     /// the outlier pass and the trim have something to drop.</summary>
-    private static DomainBatch FiniteBatch(int seed, int n, int d)
+    internal static DomainBatch FiniteBatch(int seed, int n, int d)
     {
         var rng = new Random(seed);
         var batch = new DomainBatch(n, d);
@@ -174,10 +175,10 @@ public sealed class ReadOnceRoundTests
         return batch;
     }
 
-    private static float[] Prior(Random rng, int d) =>
+    internal static float[] Prior(Random rng, int d) =>
         Enumerable.Range(0, d).Select(c => c % 17 == 5 ? float.NaN : rng.NextSingle() * 2 - 1).ToArray();
 
-    private static void AssertWentOnce(ScanCountingBackend once, bool finite, string context)
+    internal static void AssertWentOnce(ScanCountingBackend once, bool finite, string context)
     {
         // A finite batch is never scanned. A non-finite cell costs one scan: the combine noticed it, or (with the
         // outlier pass) a distance did before any combine ran.
@@ -185,7 +186,7 @@ public sealed class ReadOnceRoundTests
         else Assert.True(once.Scans == 1 && once.UnscannedCombines == once.UnscannedMisses, $"{context}: scans {once.Scans}, combines {once.UnscannedCombines}, misses {once.UnscannedMisses}");
     }
 
-    private static void AssertSame(DenseAggregationResult expected, DenseAggregationResult actual, string context)
+    internal static void AssertSame(DenseAggregationResult expected, DenseAggregationResult actual, string context)
     {
         Assert.True(expected.MetaJson().ToJsonString() == actual.MetaJson().ToJsonString(),
             $"{context}: meta {actual.MetaJson().ToJsonString()} != {expected.MetaJson().ToJsonString()}");

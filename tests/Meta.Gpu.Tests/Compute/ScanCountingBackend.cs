@@ -4,11 +4,11 @@ using Meta.Gpu.Learning.Aggregation;
 namespace Meta.Gpu.Tests.Compute;
 
 /// <summary>
-/// The cpu backend behind a counter of row scans and unscanned combines. With <c>readOnce: false</c> it hides
+/// A backend behind a counter of row scans and unscanned combines. With <c>readOnce: false</c> it hides
 /// <see cref="IComputeBackend.CombineUnscanned"/>, so an aggregator over it always scans first: the twin that a
 /// once-read round must match.
 /// </summary>
-public sealed class ScanCountingBackend(CpuBackend inner, bool readOnce) : IComputeBackend
+public sealed class ScanCountingBackend(IComputeBackend inner, bool readOnce, bool disposeInner = true) : IComputeBackend
 {
     public int Scans { get; private set; }
 
@@ -46,5 +46,8 @@ public sealed class ScanCountingBackend(CpuBackend inner, bool readOnce) : IComp
         return result;
     }
 
-    public void Dispose() => inner.Dispose();
+    public void Dispose()
+    {
+        if (disposeInner) inner.Dispose();
+    }
 }
