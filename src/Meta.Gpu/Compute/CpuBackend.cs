@@ -53,6 +53,17 @@ public sealed unsafe class CpuBackend : IComputeBackend
         scans.CopyTo(result);
     }
 
+    public void ScanRows(DomainBatch batch, ReadOnlySpan<int> rows, Span<RowScan> result)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        batch.CheckRowSelection(rows, nameof(rows));
+        if (result.Length < rows.Length) throw new ArgumentException("result must hold one entry per listed row", nameof(result));
+        var listed = rows.ToArray();
+        var scans = new RowScan[listed.Length];
+        Parallel.For(0, listed.Length, parallel, i => scans[i] = RowKernels.Scan(batch, listed[i]));
+        scans.CopyTo(result);
+    }
+
     public void ColumnMedians(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians)
     {
         ArgumentNullException.ThrowIfNull(batch);

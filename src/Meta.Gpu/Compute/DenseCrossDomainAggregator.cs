@@ -15,9 +15,9 @@ namespace Meta.Gpu.Compute;
 /// With <c>missing_keys=zero</c> a column counts as sent when some row of the pass sent it (the key union), and
 /// then its absent cells are 0. With no eligible row the aggregate is all NaN, every column is flagged and the
 /// prior is not touched (the keyed reference's empty result).
-/// Reading the batch once: where every row can be eligible (no mask, every confidence passing) and the backend
-/// notices non-finite cells in its combine (<see cref="IComputeBackend.CanCombineUnscanned"/>), the round skips
-/// the row scan, which would read the whole batch once more. A non-finite cell met on the way (a non-finite
+/// Reading the batch once: where no row can be empty (no mask) and the backend notices non-finite cells in its
+/// combine (<see cref="IComputeBackend.CanCombineUnscanned"/>), the round skips the scan of the rows whose
+/// confidence passes, which would read them once more; only the rows below the minimum confidence are scanned. A non-finite cell met on the way (a non-finite
 /// outlier distance, or the combine's signal) sends the round back to the scan with the prior restored, so the
 /// results and the meta are always the scanned round's; such a round reads the batch about twice.
 /// </remarks>
@@ -79,10 +79,9 @@ public sealed class DenseCrossDomainAggregator
         DomainBatch batch, float[]? owned, Span<float> aggregate, Span<float> prior, ReptileStep? step,
         (DenseReptileOptimizer Optimizer, double Reward, DrgFlags Drg)? round)
     {
-        if (ReadsOnce(batch, step, round))
+        if (ReadOnceEligibility(batch, step, round) is { } guess)
         {
-            var all = Enumerable.Range(0, batch.Rows).ToList();
-            var once = Finish(batch, new Eligibility(all, 0, 0, 0), unscanned: true, owned, aggregate, prior, step, round);
+            var once = Finish(batch, guess, unscanned: true, owned, aggregate, prior, step, round);
             if (once is not null) return once;
         }
         return Finish(batch, Classify(batch), unscanned: false, owned, aggregate, prior, step, round)!;
@@ -92,21 +91,38 @@ public sealed class DenseCrossDomainAggregator
     private const int MinRowsForPriorCopy = 4;
 
     /// <summary>
-    /// Whether the round may skip the row scan and read the batch once, guessing that every row is eligible: no
-    /// mask (no row is empty), every confidence passes (so no row's category depends on the scan), a backend that
-    /// notices a non-finite cell in its combine, and a prior that is cheap to restore should the guess fail.
+    /// Step 1 for a round that reads the batch once, or null where it may not: no mask (no row is empty), a
+    /// backend that notices a non-finite cell in its combine, and a prior that is cheap to restore should the
+    /// guess fail. The rows whose confidence passes are guessed eligible (the combine checks their cells); the
+    /// others are scanned alone, since a non-finite one counts as non-finite rather than low confidence.
     /// </summary>
-    private bool ReadsOnce(DomainBatch batch, ReptileStep? step, (DenseReptileOptimizer Optimizer, double Reward, DrgFlags Drg)? round)
+    private Eligibility? ReadOnceEligibility(DomainBatch batch, ReptileStep? step, (DenseReptileOptimizer Optimizer, double Reward, DrgFlags Drg)? round)
     {
-        if (batch.Mask is not null || batch.Rows == 0 || !Backend.CanCombineUnscanned(batch, Config.Method)) return false;
+        if (batch.Mask is not null || batch.Rows == 0 || !Backend.CanCombineUnscanned(batch, Config.Method)) return null;
         // A step on a caller's prior needs a copy of it for a redo: D floats read and written, which only pays
         // where the scan it saves reads several rows. The optimizer's own rollback copy serves its rounds.
-        if (step is not null && round is null && batch.Rows < MinRowsForPriorCopy) return false;
-        foreach (var confidence in batch.Confidences)
+        if (step is not null && round is null && batch.Rows < MinRowsForPriorCopy) return null;
+        var guessed = new List<int>(batch.Rows);
+        List<int>? doubtful = null;
+        for (var i = 0; i < batch.Rows; i++)
         {
-            if (EligibilityRule.Classify(batch.Columns, false, confidence, Config.MinConfidence) != UpdateEligibility.Eligible) return false;
+            if (EligibilityRule.Classify(batch.Columns, false, batch.Confidences[i], Config.MinConfidence) == UpdateEligibility.Eligible) guessed.Add(i);
+            else (doubtful ??= []).Add(i);
         }
-        return true;
+        int nonFinite = 0, lowConfidence = 0;
+        if (doubtful is not null)
+        {
+            var rows = doubtful.ToArray();
+            var scans = new RowScan[rows.Length];
+            Backend.ScanRows(batch, rows, scans);
+            for (var j = 0; j < rows.Length; j++)
+            {
+                var rule = EligibilityRule.Classify(scans[j].PresentCells, scans[j].HasNonFinite, batch.Confidences[rows[j]], Config.MinConfidence);
+                if (rule == UpdateEligibility.NonFinite) nonFinite++;
+                else lowConfidence++;
+            }
+        }
+        return new Eligibility(guessed, 0, nonFinite, lowConfidence);
     }
 
     /// <summary>Step 1 from the backend's row scan: each row counted under the first rule it breaks.</summary>

@@ -10,7 +10,7 @@ namespace Meta.Gpu.Compute;
 /// <c>cpu</c>), which gives the same results within the tolerance and the same decisions.
 /// </summary>
 /// <remarks>
-/// After a failure the rest of the round stays on the fallback; a round begins with <see cref="ScanRows"/> (step 1
+/// After a failure the rest of the round stays on the fallback; a round begins with <see cref="ScanRows(DomainBatch, Span{RowScan})"/> (step 1
 /// of every aggregation), which tries the primary again, so a device that recovers (memory freed) is used again
 /// next round. A read-once round skips that scan, so after a failure <see cref="CanCombineUnscanned"/> is false
 /// until a scanning round has tried the primary again. Argument errors (<see cref="ArgumentException"/>, <see cref="InvalidInputException"/>) and

@@ -28,6 +28,21 @@ public interface IComputeBackend : IDisposable
     /// <summary>Step 1: per row, the present-cell count and whether a present cell is non-finite.</summary>
     void ScanRows(DomainBatch batch, Span<RowScan> result);
 
+    /// <summary>
+    /// Step 1 for <paramref name="rows"/> only (ascending, results in the same order): a read-once round scans
+    /// just the rows it will not combine (those below the minimum confidence), whose category (non-finite before
+    /// low confidence) depends on their cells. By default the whole batch is scanned and those rows picked.
+    /// </summary>
+    void ScanRows(DomainBatch batch, ReadOnlySpan<int> rows, Span<RowScan> result)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        batch.CheckRowSelection(rows, nameof(rows));
+        if (result.Length < rows.Length) throw new ArgumentException("result must hold one entry per listed row", nameof(result));
+        var all = new RowScan[batch.Rows];
+        ScanRows(batch, all);
+        for (var i = 0; i < rows.Length; i++) result[i] = all[rows[i]];
+    }
+
     /// <summary>Step 3: column medians (even count: mean of the two middle values) over the present cells of
     /// <paramref name="rows"/>, in float64; NaN where a column has none.</summary>
     void ColumnMedians(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians);
@@ -65,7 +80,7 @@ public interface IComputeBackend : IDisposable
     /// all finite, so the round reads the batch once). When every cell of <paramref name="rows"/> is finite, the
     /// same writes and result as Combine; when the call reads a non-finite cell (or, having nothing to write, can
     /// tell nothing), it returns null, and the aggregate and the prior may hold part of a result: the caller
-    /// restores the prior and redoes the round from <see cref="ScanRows"/>. Only where
+    /// restores the prior and redoes the round from <see cref="ScanRows(DomainBatch, Span{RowScan})"/>. Only where
     /// <see cref="CanCombineUnscanned"/> is true.
     /// </summary>
     int? CombineUnscanned(

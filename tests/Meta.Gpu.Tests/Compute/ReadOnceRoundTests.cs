@@ -123,20 +123,70 @@ public sealed class ReadOnceRoundTests
         var seed = TestSeed.Next();
         var config = CrossMetaConfig.Default;
 
-        // A confidence below the minimum: the row's category (non-finite or low confidence) needs the scan.
-        var low = FiniteBatch(seed, 8, 40);
-        low.Confidences[3] = 0.001;
-        var (once, _) = Pair();
-        Assert.Equal(1, new DenseCrossDomainAggregator(once, config).Aggregate(low).Meta.RejectedLowConfidence);
-        Assert.Equal((1, 0), (once.Scans, once.UnscannedCombines));
-
         // A mask: a row may be empty.
+        var (once, _) = Pair();
         var masked = new DomainBatch(8, 40, withMask: true);
         for (var r = 0; r < 8; r++) { masked.Confidences[r] = 0.9; masked.MaskRow(r).Fill(1); }
         (once, _) = Pair();
         new DenseCrossDomainAggregator(once, config).Aggregate(masked);
         Assert.Equal((1, 0), (once.Scans, once.UnscannedCombines));
 
+    }
+
+    [Theory]
+    [InlineData(AggregationMethod.TrimmedMean)]
+    [InlineData(AggregationMethod.WeightedMedian)]
+    public void Rows_below_the_minimum_confidence_are_scanned_alone_and_counted_as_the_scan_would(AggregationMethod method)
+    {
+        // A low-confidence row with a non-finite cell counts as non-finite (the design's order), one without as
+        // low confidence: only those rows are scanned, the others are read once by the combine.
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        // No outlier pass, so that the combine itself meets the eligible row's bad cell.
+        var config = CrossMetaConfig.Default with { Method = method, OutlierFilter = false };
+        foreach (var eligibleBad in new[] { false, true })
+        {
+            var batch = FiniteBatch(rng.Next(), 12, 301);
+            batch.Confidences[2] = 0.01;
+            batch.Confidences[7] = double.NaN;
+            batch.Confidences[9] = 0.02;
+            batch.Row(7)[rng.Next(301)] = float.PositiveInfinity;
+            batch.Row(9)[300] = float.NaN;
+            if (eligibleBad) batch.Row(5)[rng.Next(301)] = float.NegativeInfinity;
+            batch.MarkChanged();
+            var context = $"seed {seed}, {method}, a non-finite eligible row: {eligibleBad}";
+            var (once, twin) = Pair();
+            var expected = new DenseCrossDomainAggregator(twin, config).Aggregate(batch);
+            AssertSame(expected, new DenseCrossDomainAggregator(once, config).Aggregate(batch), context);
+            Assert.Equal((eligibleBad ? 3 : 2, 1), (expected.Meta.RejectedNonfinite, expected.Meta.RejectedLowConfidence));
+            Assert.True((once.RowSubsetScans, once.Scans, once.UnscannedCombines) == (1, eligibleBad ? 1 : 0, 1),
+                $"{context}: subset scans {once.RowSubsetScans}, scans {once.Scans}, combines {once.UnscannedCombines}");
+        }
+
+        // Every row below the minimum: the round is decided by their scan alone.
+        var hopeless = FiniteBatch(seed, 3, 20);
+        hopeless.Confidences.AsSpan().Fill(0.001);
+        hopeless.Row(1)[4] = float.NaN;
+        hopeless.MarkChanged();
+        var (alone, scanned) = Pair();
+        AssertSame(new DenseCrossDomainAggregator(scanned, config).Aggregate(hopeless),
+            new DenseCrossDomainAggregator(alone, config).Aggregate(hopeless), $"seed {seed}, no eligible row");
+        Assert.Equal((1, 0, 0), (alone.RowSubsetScans, alone.Scans, alone.UnscannedCombines));
+    }
+
+    [Fact]
+    public void The_cpu_backend_scans_listed_rows_as_it_scans_the_batch()
+    {
+        using var cpu = new CpuBackend();
+        var batch = FiniteBatch(TestSeed.Next(), 6, 19);
+        batch.Row(4)[18] = float.NegativeInfinity;
+        var all = new RowScan[6];
+        cpu.ScanRows(batch, all);
+        var some = new RowScan[3];
+        cpu.ScanRows(batch, [1, 4, 5], some);
+        Assert.Equal([all[1], all[4], all[5]], some);
+        Assert.True(some[1].HasNonFinite);
+        Assert.Throws<ArgumentException>(() => cpu.ScanRows(batch, [4, 1], some));
     }
 
     [Fact]

@@ -24,6 +24,14 @@ public sealed class ScanCountingBackend(IComputeBackend inner, bool readOnce, bo
         inner.ScanRows(batch, result);
     }
 
+    public int RowSubsetScans { get; private set; }
+
+    public void ScanRows(DomainBatch batch, ReadOnlySpan<int> rows, Span<RowScan> result)
+    {
+        RowSubsetScans++;
+        inner.ScanRows(batch, rows, result);
+    }
+
     public void ColumnMedians(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians) =>
         inner.ColumnMedians(batch, rows, missingAsZero, medians);
 
