@@ -17,9 +17,10 @@ namespace Meta.Gpu.Compute;
 /// prior is not touched (the keyed reference's empty result).
 /// Reading the batch once: where no row can be empty (no mask) and the backend notices non-finite cells in its
 /// combine (<see cref="IComputeBackend.CanCombineUnscanned"/>), the round skips the scan of the rows whose
-/// confidence passes, which would read them once more; only the rows below the minimum confidence are scanned. A non-finite cell met on the way (a non-finite
-/// outlier distance, or the combine's signal) sends the round back to the scan with the prior restored, so the
-/// results and the meta are always the scanned round's; such a round reads the batch about twice.
+/// confidence passes, which would read them once more; only the rows below the minimum confidence are scanned.
+/// A non-finite cell met on the way (a non-finite outlier distance, or the combine's signal) sends the round back
+/// to the scan with the prior restored, so the results and the meta are always the scanned round's; such a round
+/// costs at most one read of the batch more than a scanned round.
 /// </remarks>
 public sealed class DenseCrossDomainAggregator
 {
