@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace Meta.Gpu.Compute.Cpu;
@@ -52,6 +53,11 @@ internal static class RowKernels
         DomainBatch batch, int[] rows, bool missingAsZero, ReadOnlySpan<double> medians, int c0, int c1,
         Span<double> sums, Span<long> counts)
     {
+        if (batch.Mask is null && Vector256.IsHardwareAccelerated)
+        {
+            DenseSquaredDistances(batch, rows, medians, c0, c1, sums, counts);
+            return;
+        }
         var stride = batch.Stride;
         var mask = batch.Mask;
         var data = batch.Values;
@@ -99,5 +105,59 @@ internal static class RowKernels
             sums[k] = s;
             counts[k] = count;
         }
+    }
+
+    /// <summary>Columns whose float64 medians (64 KiB) stay in L2 while every row's stretch of them streams past
+    /// (measured against 2,048: 14-17 ms against 19 ms at 64 x 1M).</summary>
+    private const int DistanceBlock = 8192;
+
+    /// <summary>
+    /// <see cref="SquaredDistances"/> without a mask, vectorised: per block of columns and row, four float64 vector
+    /// accumulators (a single scalar sum would wait on each addition), reduced per block and added to the row's sum
+    /// in block order, so the result does not depend on threads. Every cell is present: counts are the width.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DenseSquaredDistances(
+        DomainBatch batch, int[] rows, ReadOnlySpan<double> medians, int c0, int c1, Span<double> sums, Span<long> counts)
+    {
+        var n = rows.Length;
+        sums[..n].Clear();
+        ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
+        ref var median = ref MemoryMarshal.GetReference(medians);
+        var stride = (nint)batch.Stride;
+        for (var b = c0; b < c1; b += DistanceBlock)
+        {
+            var end = Math.Min(c1, b + DistanceBlock);
+            for (var k = 0; k < n; k++)
+            {
+                ref var row = ref Unsafe.Add(ref data, rows[k] * stride);
+                var a0 = Vector256<double>.Zero;
+                var a1 = Vector256<double>.Zero;
+                var a2 = Vector256<double>.Zero;
+                var a3 = Vector256<double>.Zero;
+                var c = b;
+                for (; c + 16 <= end; c += 16)
+                {
+                    var (x0, x1) = Vector256.Widen(Vector256.LoadUnsafe(ref row, (nuint)c));
+                    var (x2, x3) = Vector256.Widen(Vector256.LoadUnsafe(ref row, (nuint)(c + 8)));
+                    var d0 = x0 - Vector256.LoadUnsafe(ref median, (nuint)c);
+                    var d1 = x1 - Vector256.LoadUnsafe(ref median, (nuint)(c + 4));
+                    var d2 = x2 - Vector256.LoadUnsafe(ref median, (nuint)(c + 8));
+                    var d3 = x3 - Vector256.LoadUnsafe(ref median, (nuint)(c + 12));
+                    a0 = Vector256.FusedMultiplyAdd(d0, d0, a0);
+                    a1 = Vector256.FusedMultiplyAdd(d1, d1, a1);
+                    a2 = Vector256.FusedMultiplyAdd(d2, d2, a2);
+                    a3 = Vector256.FusedMultiplyAdd(d3, d3, a3);
+                }
+                var sum = Vector256.Sum((a0 + a1) + (a2 + a3));
+                for (; c < end; c++)
+                {
+                    var d = Unsafe.Add(ref row, c) - Unsafe.Add(ref median, c);
+                    sum += d * d;
+                }
+                sums[k] += sum;
+            }
+        }
+        counts[..n].Fill(c1 - c0);
     }
 }

@@ -1,0 +1,66 @@
+using Meta.Gpu.Compute;
+
+namespace Meta.Gpu.Tests.Compute;
+
+/// <summary>
+/// The cpu backend's outlier distances without a mask (the vectorised path): r_i = sqrt(mean over the columns of
+/// (x - m_d)^2) in float64, as the reference sums them in column order, up to the order of the additions.
+/// </summary>
+public sealed class CpuRowDistanceTests
+{
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(3, 7)]
+    [InlineData(5, 17)]
+    [InlineData(9, 8191)]
+    [InlineData(4, 8193)]
+    [InlineData(33, 20011)]
+    public void Distances_match_a_column_order_float64_sum(int n, int d)
+    {
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        var batch = new DomainBatch(n, d);
+        for (var r = 0; r < n; r++)
+        {
+            var row = batch.Row(r);
+            for (var c = 0; c < d; c++) row[c] = (float)(rng.NextDouble() * 200 - 100) * (r == 0 ? 1000f : 1f);
+        }
+        var medians = Enumerable.Range(0, d).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        int[] rows = [.. Enumerable.Range(0, n).Where(r => n == 1 || r != 1)];
+        foreach (var workers in new[] { 1, 2 })
+        {
+            using var cpu = new CpuBackend(workers);
+            var distances = new double[rows.Length];
+            cpu.RowDistances(batch, rows, false, medians, distances);
+            for (var k = 0; k < rows.Length; k++)
+            {
+                var row = batch.Row(rows[k]);
+                var sum = 0.0;
+                for (var c = 0; c < d; c++)
+                {
+                    var diff = row[c] - medians[c];
+                    sum += diff * diff;
+                }
+                var expected = Math.Sqrt(sum / d);
+                Assert.True(Math.Abs(distances[k] - expected) <= 1e-12 * expected,
+                    $"seed {seed}, N={n}, D={d}, workers {workers}, row {rows[k]}: {distances[k]} != {expected}");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(float.NaN)]
+    [InlineData(float.PositiveInfinity)]
+    [InlineData(float.NegativeInfinity)]
+    public void A_non_finite_cell_makes_its_rows_distance_non_finite(float bad)
+    {
+        // The read-once round relies on it: a non-finite distance sends the round back to the row scan.
+        var batch = new DomainBatch(3, 8200);
+        batch.Row(2)[8199] = bad;
+        var distances = new double[3];
+        using var cpu = new CpuBackend();
+        cpu.RowDistances(batch, [0, 1, 2], false, new double[8200], distances);
+        Assert.Equal([0.0, 0.0], distances[..2]);
+        Assert.False(double.IsFinite(distances[2]));
+    }
+}
