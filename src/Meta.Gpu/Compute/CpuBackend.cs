@@ -122,7 +122,62 @@ public sealed unsafe class CpuBackend : IComputeBackend
                     sums.AsSpan(ci * n, n), counts.AsSpan(ci * n, n));
             });
         }
-        // Chunk partials are added in chunk order, so the result does not depend on thread timing.
+        AddChunks(sums, counts, chunks, n, distances);
+    }
+
+    /// <summary>
+    /// Without a mask and with the fast kernels: each block's medians, then the rows' squared distances to them
+    /// while the block is still in L2, so the outlier pass reads the batch once instead of twice. Otherwise
+    /// <see cref="ColumnMedians"/> then <see cref="RowDistances"/>.
+    /// </summary>
+    public void MediansAndDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians, Span<double> distances)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        batch.CheckRowSelection(rows, nameof(rows));
+        if (medians.Length < batch.Columns) throw new ArgumentException("medians must be D long", nameof(medians));
+        if (distances.Length < rows.Length) throw new ArgumentException("distances must hold one entry per row", nameof(distances));
+        var rowArray = rows.ToArray();
+        var n = rowArray.Length;
+        if (!UseFastKernels || batch.Mask is not null || n is 0 or > MedianKernel.MaxRows)
+        {
+            ColumnMedians(batch, rows, missingAsZero, medians);
+            RowDistances(batch, rows, missingAsZero, medians, distances);
+            return;
+        }
+        var chunk = ChunkWidth(batch.Columns);
+        var chunks = (batch.Columns + chunk - 1) / chunk;
+        var sums = new double[chunks * n];
+        var counts = new long[chunks * n];
+        fixed (double* m = medians)
+        {
+            var mp = (nint)m;
+            Parallel.For(0, chunks, parallel, ci =>
+            {
+                var c0 = ci * chunk;
+                var c1 = Math.Min(batch.Columns, c0 + chunk);
+                var output = new Span<double>((void*)mp, batch.Columns);
+                var partial = sums.AsSpan(ci * n, n);
+                var start = MedianKernel.RunWithDistances(batch, rowArray, c0, c1, output, partial);
+                // The columns past the last whole vector: exact medians, then their distances.
+                var scratch = ColumnScratch.ForThread(n, ExactBlock);
+                for (var b = start; b < c1; b += ExactBlock)
+                {
+                    var width = Math.Min(ExactBlock, c1 - b);
+                    ColumnGather.Block(batch, rowArray, false, b, width, scratch);
+                    for (var c = 0; c < width; c++)
+                        output[b + c] = ExactColumnRules.Median(scratch.Values.AsSpan(c * n, scratch.Counts[c]), scratch.Keys);
+                    RowKernels.AddDenseSquaredDistances(batch, rowArray, output, b, b + width, partial);
+                }
+                counts.AsSpan(ci * n, n).Fill(c1 - c0);
+            });
+        }
+        AddChunks(sums, counts, chunks, n, distances);
+    }
+
+    /// <summary>r = sqrt(sum / count) per row from the chunks' partials, added in chunk order so that the result
+    /// does not depend on thread timing.</summary>
+    private static void AddChunks(double[] sums, long[] counts, int chunks, int n, Span<double> distances)
+    {
         for (var k = 0; k < n; k++)
         {
             double s = 0;

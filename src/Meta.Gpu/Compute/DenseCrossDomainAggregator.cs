@@ -174,9 +174,8 @@ public sealed class DenseCrossDomainAggregator
         {
             var rows = eligible.ToArray();
             var medians = new double[batch.Columns];
-            Backend.ColumnMedians(batch, rows, zero, medians);
             var distances = new double[rows.Length];
-            Backend.RowDistances(batch, rows, zero, medians, distances);
+            Backend.MediansAndDistances(batch, rows, zero, medians, distances);
             // A non-finite cell makes its row's distance non-finite (or, through its column's median, every row's).
             if (unscanned && !distances.All(double.IsFinite)) return null;
             var dropped = new bool[rows.Length];

@@ -52,6 +52,16 @@ public interface IComputeBackend : IDisposable
     void RowDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, ReadOnlySpan<double> medians, Span<double> distances);
 
     /// <summary>
+    /// Step 3's two passes, <see cref="ColumnMedians"/> then <see cref="RowDistances"/>, with the same results (the
+    /// distances up to the order of their float64 additions). A backend may do both in one read of the batch.
+    /// </summary>
+    void MediansAndDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians, Span<double> distances)
+    {
+        ColumnMedians(batch, rows, missingAsZero, medians);
+        RowDistances(batch, rows, missingAsZero, medians, distances);
+    }
+
+    /// <summary>
     /// Step 6 and, optionally, the Reptile step in the same pass. <paramref name="weights"/>[k] is p of
     /// <paramref name="rows"/>[k] (renormalised per column over present cells inside). Writes the aggregate to
     /// <paramref name="aggregate"/> unless it is empty (the fused path then never materialises it), and steps

@@ -63,4 +63,34 @@ public sealed class CpuRowDistanceTests
         Assert.Equal([0.0, 0.0], distances[..2]);
         Assert.False(double.IsFinite(distances[2]));
     }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(6, 13)]
+    [InlineData(33, 1003)]
+    [InlineData(64, 4099)]
+    [InlineData(130, 777)]
+    public void The_outlier_pass_in_one_read_equals_medians_then_distances(int n, int d)
+    {
+        // The fused pass reads each block's rows for the distances right after their medians; its medians must
+        // be the same doubles and its distances the same sums in another order.
+        var seed = TestSeed.Next();
+        var batch = BatchScenario.Attacked.Make(seed, n, d);
+        int[] rows = [.. Enumerable.Range(0, n).Where(r => r % 5 != 3)];
+        foreach (var workers in new[] { 1, 2 })
+        {
+            using var cpu = new CpuBackend(workers);
+            var medians = new double[d];
+            var distances = new double[rows.Length];
+            cpu.ColumnMedians(batch, rows, false, medians);
+            cpu.RowDistances(batch, rows, false, medians, distances);
+            var fusedMedians = new double[d];
+            var fusedDistances = new double[rows.Length];
+            cpu.MediansAndDistances(batch, rows, false, fusedMedians, fusedDistances);
+            Assert.Equal(medians, fusedMedians);
+            for (var k = 0; k < rows.Length; k++)
+                Assert.True(Math.Abs(fusedDistances[k] - distances[k]) <= 1e-12 * distances[k],
+                    $"seed {seed}, N={n}, D={d}, workers {workers}, row {rows[k]}: {fusedDistances[k]} != {distances[k]}");
+        }
+    }
 }

@@ -70,6 +70,28 @@ internal static unsafe class MedianKernel
         return end;
     }
 
+    /// <summary>
+    /// <see cref="Run(DomainBatch, int[], int, int, Span{double})"/> and, block by block while the block's rows are
+    /// still in L2, each row's sum of (x - median)^2 over those columns added to <paramref name="sums"/> (the
+    /// outlier pass in one read of the batch). Returns end, as Run does.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int RunWithDistances(DomainBatch batch, int[] rows, int c0, int c1, Span<double> medians, Span<double> sums)
+    {
+        var width = Vector256<float>.Count;
+        if (!Vector256.IsHardwareAccelerated || rows.Length == 0) return c0;
+        var end = c0 + (c1 - c0) / width * width;
+        if (end == c0) return c0;
+        var tile = RunTile.ForThread<int>(PaddedRows(rows.Length), out var blockColumns);
+        for (var b = c0; b < end; b += blockColumns)
+        {
+            var columns = Math.Min(blockColumns, end - b);
+            Block(batch, rows, b, columns, tile, medians.Slice(b, columns), null);
+            RowKernels.AddDenseSquaredDistances(batch, rows, medians, b, b + columns, sums);
+        }
+        return end;
+    }
+
     private static int PaddedRows(int n) => (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(n, 8));
 
     /// <summary>

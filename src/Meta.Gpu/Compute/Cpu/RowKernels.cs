@@ -55,7 +55,9 @@ internal static class RowKernels
     {
         if (batch.Mask is null && Vector256.IsHardwareAccelerated)
         {
-            DenseSquaredDistances(batch, rows, medians, c0, c1, sums, counts);
+            sums[..rows.Length].Clear();
+            AddDenseSquaredDistances(batch, rows, medians, c0, c1, sums);
+            counts[..rows.Length].Fill(c1 - c0);
             return;
         }
         var stride = batch.Stride;
@@ -112,16 +114,16 @@ internal static class RowKernels
     private const int DistanceBlock = 8192;
 
     /// <summary>
-    /// <see cref="SquaredDistances"/> without a mask, vectorised: per block of columns and row, four float64 vector
-    /// accumulators (a single scalar sum would wait on each addition), reduced per block and added to the row's sum
-    /// in block order, so the result does not depend on threads. Every cell is present: counts are the width.
+    /// Adds each row's sum of (x - m_d)^2 over columns [c0, c1) of a batch without a mask to
+    /// <paramref name="sums"/>, vectorised: per block of columns and row, four float64 vector accumulators (a single
+    /// scalar sum would wait on each addition), reduced per block and added to the row's sum in block order, so the
+    /// result does not depend on threads.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void DenseSquaredDistances(
-        DomainBatch batch, int[] rows, ReadOnlySpan<double> medians, int c0, int c1, Span<double> sums, Span<long> counts)
+    public static void AddDenseSquaredDistances(
+        DomainBatch batch, int[] rows, ReadOnlySpan<double> medians, int c0, int c1, Span<double> sums)
     {
         var n = rows.Length;
-        sums[..n].Clear();
         ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
         ref var median = ref MemoryMarshal.GetReference(medians);
         var stride = (nint)batch.Stride;
@@ -158,6 +160,5 @@ internal static class RowKernels
                 sums[k] += sum;
             }
         }
-        counts[..n].Fill(c1 - c0);
     }
 }
