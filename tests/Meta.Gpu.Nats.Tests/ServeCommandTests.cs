@@ -83,9 +83,14 @@ public sealed class ServeCommandTests
             var update = await priorUpdate.Task.WaitAsync(TimeSpan.FromSeconds(30));
             Assert.NotNull(update["controller"]?["tau"]);
 
-            using (var kill = Process.Start("kill", ["-INT", serve.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            // A process started in the background by a non-interactive shell ignores SIGINT, and its children inherit
+            // that: there Ctrl-C cannot reach the service, and SIGTERM (the same stop path) is sent instead.
+            var signal = SigIntIgnored() ? "-TERM" : "-INT";
+            using (var kill = Process.Start("kill", [signal, serve.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
                 await kill!.WaitForExitAsync();
-            await serve.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
+            var exited = serve.WaitForExitAsync();
+            if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(30))) != exited)
+                Assert.Fail($"serve did not stop within 30 s of kill {signal}: {string.Join(" | ", lines)}");
             Assert.True(serve.ExitCode == 0, $"exit {serve.ExitCode}: {string.Join(" | ", lines)}");
             Assert.Contains(lines, l => l.StartsWith("stopped:", StringComparison.Ordinal));
             Assert.True(File.Exists(Path.Combine(storage, "global_prior.json")), "the prior is saved under --storage");
@@ -95,5 +100,13 @@ public sealed class ServeCommandTests
             if (!serve.HasExited) serve.Kill(entireProcessTree: true);
             Directory.Delete(storage, recursive: true);
         }
+    }
+
+    /// <summary>Whether this process ignores SIGINT (bit 2 of /proc/self/status SigIgn), as the serve process then
+    /// does too.</summary>
+    private static bool SigIntIgnored()
+    {
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        return line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & 0x2) != 0;
     }
 }
