@@ -13,4 +13,12 @@ internal static class CombineInput
             if (!(w >= 0) || !double.IsFinite(w)) throw new ArgumentException($"weights must be finite and >= 0, got {w}", "weights");
         if (!(trimAlpha >= 0 && trimAlpha < 0.5)) throw new ArgumentOutOfRangeException("trimAlpha", trimAlpha, "trim_alpha must be in [0, 0.5)");
     }
+
+    /// <summary>Throws for a batch with a mask in <see cref="IComputeBackend.CombineUnscanned"/>: a row there may
+    /// have no present cell, which only the row scan can tell.</summary>
+    public static void CheckUnscanned(DomainBatch batch, string backend)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Mask is not null) throw new ArgumentException($"the {backend} backend combines unscanned rows only on a batch without a mask", nameof(batch));
+    }
 }

@@ -83,18 +83,22 @@ public sealed unsafe class CpuBackend : IComputeBackend
                 var c1 = Math.Min(batch.Columns, c0 + chunk);
                 var output = new Span<double>((void*)mp, batch.Columns);
                 var start = fast ? MedianKernel.Run(batch, rowArray, c0, c1, output) : c0;
-                var scratch = ColumnScratch.ForThread(rowArray.Length, ExactBlock);
-                for (var b = start; b < c1; b += ExactBlock)
-                {
-                    var width = Math.Min(ExactBlock, c1 - b);
-                    ColumnGather.Block(batch, rowArray, missingAsZero, b, width, scratch);
-                    for (var c = 0; c < width; c++)
-                    {
-                        var n = scratch.Counts[c];
-                        output[b + c] = ExactColumnRules.Median(scratch.Values.AsSpan(c * rowArray.Length, n), scratch.Keys);
-                    }
-                }
+                ExactMedians(batch, rowArray, missingAsZero, start, c1, output);
             });
+        }
+    }
+
+    /// <summary>The exact path's medians of columns [c0, c1) into <paramref name="output"/>, gathered
+    /// <see cref="ExactBlock"/> columns at a time.</summary>
+    private static void ExactMedians(DomainBatch batch, int[] rows, bool missingAsZero, int c0, int c1, Span<double> output)
+    {
+        var scratch = ColumnScratch.ForThread(rows.Length, ExactBlock);
+        for (var b = c0; b < c1; b += ExactBlock)
+        {
+            var width = Math.Min(ExactBlock, c1 - b);
+            ColumnGather.Block(batch, rows, missingAsZero, b, width, scratch);
+            for (var c = 0; c < width; c++)
+                output[b + c] = ExactColumnRules.Median(scratch.Values.AsSpan(c * rows.Length, scratch.Counts[c]), scratch.Keys);
         }
     }
 
@@ -159,15 +163,8 @@ public sealed unsafe class CpuBackend : IComputeBackend
                 var partial = sums.AsSpan(ci * n, n);
                 var start = MedianKernel.RunWithDistances(batch, rowArray, c0, c1, output, partial);
                 // The columns past the last whole vector: exact medians, then their distances.
-                var scratch = ColumnScratch.ForThread(n, ExactBlock);
-                for (var b = start; b < c1; b += ExactBlock)
-                {
-                    var width = Math.Min(ExactBlock, c1 - b);
-                    ColumnGather.Block(batch, rowArray, false, b, width, scratch);
-                    for (var c = 0; c < width; c++)
-                        output[b + c] = ExactColumnRules.Median(scratch.Values.AsSpan(c * n, scratch.Counts[c]), scratch.Keys);
-                    RowKernels.AddDenseSquaredDistances(batch, rowArray, output, b, b + width, partial);
-                }
+                ExactMedians(batch, rowArray, false, start, c1, output);
+                RowKernels.AddDenseSquaredDistances(batch, rowArray, output, start, c1, partial);
                 counts.AsSpan(ci * n, n).Fill(c1 - c0);
             });
         }
@@ -227,8 +224,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         ReptileStep? step)
     {
         CheckCombine(batch, rows, weights, trimAlpha, aggregate, prior, step);
-        if (!CanCombineUnscanned(batch, method))
-            throw new ArgumentException("the cpu backend combines unscanned rows only on a batch without a mask", nameof(batch));
+        CombineInput.CheckUnscanned(batch, Name);
         // With nothing to write no cell is read, so nothing could be noticed: the caller must scan.
         if (aggregate.IsEmpty && step is null) return null;
         var signal = new NonFiniteSignal();

@@ -103,12 +103,7 @@ public sealed class FallbackBackend : IComputeBackend
     {
         if (!OnFallback)
         {
-            var stepping = step is not null && !prior.IsEmpty;
-            if (stepping)
-            {
-                if (priorCopy.Length != prior.Length) priorCopy = new float[prior.Length];
-                prior.CopyTo(priorCopy);
-            }
+            var stepping = SavePrior(prior, step);
             try
             {
                 return Primary.Combine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step);
@@ -116,7 +111,7 @@ public sealed class FallbackBackend : IComputeBackend
             catch (Exception ex) when (IsDeviceFailure(ex))
             {
                 Fail(nameof(Combine), ex);
-                if (stepping) priorCopy.AsSpan(0, prior.Length).CopyTo(prior);
+                if (stepping) RestorePrior(prior);
             }
         }
         return Fallback.Combine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step);
@@ -139,12 +134,7 @@ public sealed class FallbackBackend : IComputeBackend
     {
         if (!OnFallback)
         {
-            var stepping = step is not null && !prior.IsEmpty;
-            if (stepping)
-            {
-                if (priorCopy.Length != prior.Length) priorCopy = new float[prior.Length];
-                prior.CopyTo(priorCopy);
-            }
+            var stepping = SavePrior(prior, step);
             try
             {
                 return Primary.CombineUnscanned(batch, rows, weights, method, trimAlpha, aggregate, prior, step);
@@ -152,7 +142,7 @@ public sealed class FallbackBackend : IComputeBackend
             catch (Exception ex) when (IsDeviceFailure(ex))
             {
                 Fail(nameof(CombineUnscanned), ex);
-                if (stepping) priorCopy.AsSpan(0, prior.Length).CopyTo(prior);
+                if (stepping) RestorePrior(prior);
             }
         }
         // Reached after a failure in this round: the fallback is the cpu backend, which serves every method
@@ -185,6 +175,18 @@ public sealed class FallbackBackend : IComputeBackend
             return false;
         }
     }
+
+    /// <summary>Copies the prior a fused step is about to change, so that a step the device failed part-way can
+    /// be undone before the fallback runs; false when there is no step.</summary>
+    private bool SavePrior(Span<float> prior, ReptileStep? step)
+    {
+        if (step is null || prior.IsEmpty) return false;
+        if (priorCopy.Length != prior.Length) priorCopy = new float[prior.Length];
+        prior.CopyTo(priorCopy);
+        return true;
+    }
+
+    private void RestorePrior(Span<float> prior) => priorCopy.AsSpan(0, prior.Length).CopyTo(prior);
 
     private void Fail(string primitive, Exception ex)
     {

@@ -313,8 +313,7 @@ public sealed class IlgpuBackend : IComputeBackend
         Span<float> prior,
         ReptileStep? step)
     {
-        ArgumentNullException.ThrowIfNull(batch);
-        if (batch.Mask is not null) throw new ArgumentException($"the {Name} backend combines unscanned rows only on a batch without a mask", nameof(batch));
+        CombineInput.CheckUnscanned(batch, Name);
         // With nothing to write no cell is read, so nothing could be noticed: the caller must scan.
         if (aggregate.IsEmpty && step is null) return null;
         var (empty, nonFinite) = RunCombine(batch, rows, weights, method, trimAlpha, false, aggregate, prior, step);
