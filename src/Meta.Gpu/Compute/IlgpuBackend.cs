@@ -1,3 +1,4 @@
+using ILGPU;
 using ILGPU.Runtime;
 using Meta.Gpu.Kernels;
 using Meta.Gpu.Learning.Aggregation;
@@ -56,6 +57,7 @@ public sealed class IlgpuBackend : IComputeBackend
 
     private readonly DeviceBuffer<int> _rows;
     private readonly DeviceBuffer<double> _weights;
+    private readonly DeviceBuffer<double> _shares;
     private readonly DeviceBuffer<double> _medians;
     private readonly DeviceBuffer<float> _aggregate;
     private readonly DeviceBuffer<float> _prior;
@@ -81,6 +83,7 @@ public sealed class IlgpuBackend : IComputeBackend
         _chunkMask = new(a);
         _rows = new(a);
         _weights = new(a);
+        _shares = new(a);
         _medians = new(a);
         _aggregate = new(a);
         _prior = new(a);
@@ -106,6 +109,16 @@ public sealed class IlgpuBackend : IComputeBackend
 
     /// <summary>Chunks the last call ran in (1 = whole batch); for logs and tests.</summary>
     public int LastChunkCount { get; private set; }
+
+    /// <summary>
+    /// Whether a trimmed mean over a batch without a mask runs <see cref="TrimmedMeanTileKernel"/>, which reads each
+    /// cell once (default: true, where it serves). False runs every column through <see cref="CombineKernel"/>'s
+    /// exact walks, the same values: the baseline the tile kernel is checked and measured against.
+    /// </summary>
+    public bool TileKernels { get; set; } = true;
+
+    /// <summary>Combines the tile kernel ran so far; for logs and tests.</summary>
+    public int TileCombines { get; private set; }
 
     /// <summary>Uploads of a batch to the resident copy so far; a steady batch uploads once.</summary>
     public int ResidentUploads { get; private set; }
@@ -373,11 +386,24 @@ public sealed class IlgpuBackend : IComputeBackend
             var counter = _counter.View(2);
             ReadOnlySpan<int> zero = [0, 0];
             Copy.ToDevice(Stream, counter, zero);
+            var tileTrim = TileKernels ? TileTrim(batch, rows.Length, method, trimAlpha) : null;
+            if (tileTrim is not null) TileCombines++;
+            var shareView = tileTrim is null ? _shares.View(1) : _shares.Upload(WeightShares(weights));
             foreach (var chunk in Chunks(batch))
             {
                 var aggregateView = _aggregate.View(write ? chunk.Width : 1);
                 var priorView = step is null ? _prior.View(1) : _prior.Upload(prior.Slice(chunk.Start, chunk.Width));
-                _device.Kernels.Combine(chunk.Width, chunk.Matrix, rowView, weightView, settings, aggregateView, priorView, counter);
+                if (tileTrim is int trim)
+                {
+                    var groupSize = TrimmedMeanTileKernel.GroupSize(_device.Accelerator.MaxGroupSize.X);
+                    var config = new KernelConfig((chunk.Width + groupSize - 1) / groupSize, groupSize,
+                        SharedMemoryConfig.RequestDynamic<float>(TrimmedMeanTileKernel.TileFloats(rows.Length, groupSize)));
+                    _device.Kernels.TrimmedMeanTile(config, chunk.Matrix, rowView, weightView, shareView, settings, trim, aggregateView, priorView, counter);
+                }
+                else
+                {
+                    _device.Kernels.Combine(chunk.Width, chunk.Matrix, rowView, weightView, settings, aggregateView, priorView, counter);
+                }
                 if (write) Copy.ToHost(Stream, aggregateView, aggregate.Slice(chunk.Start, chunk.Width));
                 if (step is not null) Copy.ToHost(Stream, priorView, prior.Slice(chunk.Start, chunk.Width));
             }
@@ -385,6 +411,26 @@ public sealed class IlgpuBackend : IComputeBackend
             Copy.ToHost(Stream, counter, counts);
             return (counts[0], counts[1]);
         }
+    }
+
+    /// <summary>The trim of a combine that <see cref="TrimmedMeanTileKernel"/> serves (a trimmed mean over a batch
+    /// without a mask, within its row and trim limits), taken as the combine kernel takes it; null otherwise.</summary>
+    internal static int? TileTrim(DomainBatch batch, int rows, AggregationMethod method, double trimAlpha)
+    {
+        if (method != AggregationMethod.TrimmedMean) return null;
+        var trim = (int)Math.Floor(trimAlpha * rows);
+        return TrimmedMeanTileKernel.Serves(rows, trim, batch.Mask is not null) ? trim : null;
+    }
+
+    /// <summary>q_k = p_k / (p summed in row order): the shares the combine kernel computes per column, the same
+    /// in every column of a batch without a mask.</summary>
+    internal static double[] WeightShares(ReadOnlySpan<double> weights)
+    {
+        var total = 0.0;
+        foreach (var w in weights) total += w;
+        var shares = new double[weights.Length];
+        for (var k = 0; k < weights.Length; k++) shares[k] = weights[k] / total;
+        return shares;
     }
 
     public void Dispose()
@@ -397,7 +443,7 @@ public sealed class IlgpuBackend : IComputeBackend
             _device.Accelerator.Bind();
             foreach (var buffer in new IDisposable[]
                      {
-                         _residentValues, _residentMask, _chunkValues, _chunkMask, _rows, _weights, _medians, _aggregate, _prior,
+                         _residentValues, _residentMask, _chunkValues, _chunkMask, _rows, _weights, _shares, _medians, _aggregate, _prior,
                          _counter, _columnSent, _partialInts, _partialFlags, _partialSums, _rowInts, _rowFlags, _rowSums,
                      })
                 buffer.Dispose();
@@ -514,7 +560,7 @@ public sealed class IlgpuBackend : IComputeBackend
     private ScopedAcceleratorBinding Bind() => _device.Accelerator.BindScoped();
 
     private long HeldBytes() =>
-        _residentValues.Bytes + _residentMask.Bytes + _chunkValues.Bytes + _chunkMask.Bytes + _rows.Bytes + _weights.Bytes
+        _residentValues.Bytes + _residentMask.Bytes + _chunkValues.Bytes + _chunkMask.Bytes + _rows.Bytes + _weights.Bytes + _shares.Bytes
         + _medians.Bytes + _aggregate.Bytes + _prior.Bytes + _counter.Bytes + _columnSent.Bytes + _partialInts.Bytes
         + _partialFlags.Bytes + _partialSums.Bytes + _rowInts.Bytes + _rowFlags.Bytes + _rowSums.Bytes;
 
