@@ -40,6 +40,19 @@ public sealed class GpuDeviceTests
 
     [Theory]
     [MemberData(nameof(Kinds))]
+    public void TheOneReadTrimmedMean_MatchesTheExactWalks(string kind)
+    {
+        using var backend = Open(kind);
+        // The most rows and the longest trim the tile kernel serves, columns past a group, ties at boundaries.
+        TrimmedMeanTileKernelTests.MatchesTheExactWalks(backend, 256, 4099, ties: false, attackers: 20, alpha: 0.1);
+        TrimmedMeanTileKernelTests.MatchesTheExactWalks(backend, 256, 2053, ties: true, attackers: 0, alpha: 0.12);
+        TrimmedMeanTileKernelTests.MatchesTheExactWalks(backend, 64, 65537, ties: false, attackers: 6, alpha: 0.1);
+        TrimmedMeanTileKernelTests.MatchesTheExactWalks(backend, 33, 1000, ties: true, attackers: 3, alpha: 0.31);
+        Assert.True(backend.LastKernelTime > TimeSpan.Zero);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
     public void ForcedChunks_AgreeWithTheReference(string kind)
     {
         using var backend = Open(kind);

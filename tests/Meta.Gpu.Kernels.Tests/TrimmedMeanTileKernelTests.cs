@@ -36,19 +36,37 @@ public sealed class TrimmedMeanTileKernelTests(IlgpuCpuFixture fixture)
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void MatchesTheExactWalks_BitForBit(int rows, int columns, bool ties, int attackers, double alpha)
+    public void MatchesTheExactWalks_BitForBit(int rows, int columns, bool ties, int attackers, double alpha) =>
+        MatchesTheExactWalks(_backend, rows, columns, ties, attackers, alpha);
+
+    /// <summary>The check itself, for any ILGPU device (<see cref="GpuDeviceTests"/> runs it on a GPU).</summary>
+    internal static void MatchesTheExactWalks(IlgpuBackend backend, int rows, int columns, bool ties, int attackers, double alpha)
     {
         var batch = RandomBatch.Create(new BatchShape(rows, columns, Mask: false, ties, attackers), 900 + rows + columns);
         var list = Enumerable.Range(0, rows).ToArray();
         var weights = RandomBatch.Weights(batch, list, uniform: false);
         foreach (var step in new ReptileStep?[] { null, new ReptileStep(ReptileRule.Interpolate, 0.3), new ReptileStep(ReptileRule.Delta, 0.7) })
         {
-            var tile = Run(batch, list, weights, alpha, step, tileKernels: true, out var tilePrior, out var tileEmpty, served: true);
-            var exact = Run(batch, list, weights, alpha, step, tileKernels: false, out var exactPrior, out var exactEmpty, served: false);
+            var tile = Run(backend, batch, list, weights, alpha, step, tileKernels: true, out var tilePrior, out var tileEmpty, served: true);
+            var exact = Run(backend, batch, list, weights, alpha, step, tileKernels: false, out var exactPrior, out var exactEmpty, served: false);
             Assert.Equal(exactEmpty, tileEmpty);
             Assert.Equal(Bits(exact), Bits(tile));
             Assert.Equal(Bits(exactPrior), Bits(tilePrior));
         }
+    }
+
+    [Fact]
+    public void KernelTime_IsMeasuredApartFromTheCall()
+    {
+        var batch = RandomBatch.Create(new BatchShape(64, 300, Mask: false, Ties: false), 12);
+        var list = Enumerable.Range(0, 64).ToArray();
+        var weights = RandomBatch.Weights(batch, list, uniform: false);
+        var prior = RandomBatch.Prior(300, 3);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        _backend.Combine(batch, list, weights, AggregationMethod.TrimmedMean, 0.1, false, Span<float>.Empty, prior, new ReptileStep(ReptileRule.Interpolate, 0.5));
+        var call = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        Assert.True(_backend.LastKernelTime > TimeSpan.Zero, $"kernel time {_backend.LastKernelTime}");
+        Assert.True(_backend.LastKernelTime <= call, $"kernel time {_backend.LastKernelTime} > the call's {call}");
     }
 
     [Fact]
@@ -57,8 +75,8 @@ public sealed class TrimmedMeanTileKernelTests(IlgpuCpuFixture fixture)
         var batch = RandomBatch.Create(new BatchShape(80, 45, Mask: false, Ties: true, Attackers: 4), 31);
         var list = Enumerable.Range(0, 80).Where(r => r % 3 != 1).ToArray();
         var weights = RandomBatch.Weights(batch, list, uniform: false);
-        var tile = Run(batch, list, weights, 0.1, null, tileKernels: true, out _, out _, served: true);
-        var exact = Run(batch, list, weights, 0.1, null, tileKernels: false, out _, out _, served: false);
+        var tile = Run(_backend, batch, list, weights, 0.1, null, tileKernels: true, out _, out _, served: true);
+        var exact = Run(_backend, batch, list, weights, 0.1, null, tileKernels: false, out _, out _, served: false);
         Assert.Equal(Bits(exact), Bits(tile));
     }
 
@@ -81,7 +99,7 @@ public sealed class TrimmedMeanTileKernelTests(IlgpuCpuFixture fixture)
         }
         batch.MarkChanged();
         Assert.Equal(0, _backend.CombineUnscanned(batch, list, weights, AggregationMethod.TrimmedMean, 0.1, aggregate, Span<float>.Empty, null));
-        var exact = Run(batch, list, weights, 0.1, null, tileKernels: false, out _, out _, served: false);
+        var exact = Run(_backend, batch, list, weights, 0.1, null, tileKernels: false, out _, out _, served: false);
         Assert.Equal(Bits(exact), Bits(aggregate));
     }
 
@@ -118,22 +136,22 @@ public sealed class TrimmedMeanTileKernelTests(IlgpuCpuFixture fixture)
         Assert.Equal(before, _backend.TileCombines);
     }
 
-    private float[] Run(DomainBatch batch, int[] list, double[] weights, double alpha, ReptileStep? step, bool tileKernels,
+    private static float[] Run(IlgpuBackend backend, DomainBatch batch, int[] list, double[] weights, double alpha, ReptileStep? step, bool tileKernels,
         out float[] prior, out int empty, bool served)
     {
-        _backend.TileKernels = tileKernels;
+        backend.TileKernels = tileKernels;
         try
         {
-            var before = _backend.TileCombines;
+            var before = backend.TileCombines;
             var aggregate = new float[batch.Columns];
             prior = RandomBatch.Prior(batch.Columns, batch.Rows);
-            empty = _backend.Combine(batch, list, weights, AggregationMethod.TrimmedMean, alpha, false, aggregate, prior, step);
-            Assert.Equal(before + (served ? 1 : 0), _backend.TileCombines);
+            empty = backend.Combine(batch, list, weights, AggregationMethod.TrimmedMean, alpha, false, aggregate, prior, step);
+            Assert.Equal(before + (served ? 1 : 0), backend.TileCombines);
             return aggregate;
         }
         finally
         {
-            _backend.TileKernels = true;
+            backend.TileKernels = true;
         }
     }
 

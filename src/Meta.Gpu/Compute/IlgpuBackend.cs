@@ -117,6 +117,14 @@ public sealed class IlgpuBackend : IComputeBackend
     /// </summary>
     public bool TileKernels { get; set; } = true;
 
+    /// <summary>
+    /// Device time of the last combine's kernels (the aggregate, and the Reptile step fused in it), measured by
+    /// profiling markers on the device's stream (CUDA events on a GPU) around the launches alone: no upload or
+    /// download of the prior, the aggregate or the batch. What a benchmark compares with the device's read
+    /// bandwidth; the call's wall-clock time adds those transfers.
+    /// </summary>
+    public TimeSpan LastKernelTime { get; private set; }
+
     /// <summary>Combines the tile kernel ran so far; for logs and tests.</summary>
     public int TileCombines { get; private set; }
 
@@ -389,10 +397,12 @@ public sealed class IlgpuBackend : IComputeBackend
             var tileTrim = TileKernels ? TileTrim(batch, rows.Length, method, trimAlpha) : null;
             if (tileTrim is not null) TileCombines++;
             var shareView = tileTrim is null ? _shares.View(1) : _shares.Upload(WeightShares(weights));
+            var kernelTime = TimeSpan.Zero;
             foreach (var chunk in Chunks(batch))
             {
                 var aggregateView = _aggregate.View(write ? chunk.Width : 1);
                 var priorView = step is null ? _prior.View(1) : _prior.Upload(prior.Slice(chunk.Start, chunk.Width));
+                using var launched = Stream.AddProfilingMarker();
                 if (tileTrim is int trim)
                 {
                     var groupSize = TrimmedMeanTileKernel.GroupSize(_device.Accelerator.MaxGroupSize.X);
@@ -404,9 +414,11 @@ public sealed class IlgpuBackend : IComputeBackend
                 {
                     _device.Kernels.Combine(chunk.Width, chunk.Matrix, rowView, weightView, settings, aggregateView, priorView, counter);
                 }
+                using (var done = Stream.AddProfilingMarker()) kernelTime += done.MeasureFrom(launched).Duration();
                 if (write) Copy.ToHost(Stream, aggregateView, aggregate.Slice(chunk.Start, chunk.Width));
                 if (step is not null) Copy.ToHost(Stream, priorView, prior.Slice(chunk.Start, chunk.Width));
             }
+            LastKernelTime = kernelTime;
             Span<int> counts = [0, 0];
             Copy.ToHost(Stream, counter, counts);
             return (counts[0], counts[1]);
