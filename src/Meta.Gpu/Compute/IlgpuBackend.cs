@@ -111,11 +111,12 @@ public sealed class IlgpuBackend : IComputeBackend
     public int LastChunkCount { get; private set; }
 
     /// <summary>
-    /// Whether a trimmed mean over a batch without a mask runs <see cref="TrimmedMeanTileKernel"/>, which reads each
-    /// cell once (default: true, where it serves). False runs every column through <see cref="CombineKernel"/>'s
-    /// exact walks, the same values: the baseline the tile kernel is checked and measured against.
+    /// Whether combines over a batch without a mask run the kernels that read each cell once (default: true, where
+    /// they serve): <see cref="WeightedMeanKernel"/> for the mean and <see cref="TrimmedMeanTileKernel"/> for the
+    /// trimmed mean. False runs every column through <see cref="CombineKernel"/>, the same values: the baseline
+    /// they are checked and measured against.
     /// </summary>
-    public bool TileKernels { get; set; } = true;
+    public bool OneReadKernels { get; set; } = true;
 
     /// <summary>
     /// Device time of the last combine's kernels (the aggregate, and the Reptile step fused in it), measured by
@@ -125,8 +126,8 @@ public sealed class IlgpuBackend : IComputeBackend
     /// </summary>
     public TimeSpan LastKernelTime { get; private set; }
 
-    /// <summary>Combines the tile kernel ran so far; for logs and tests.</summary>
-    public int TileCombines { get; private set; }
+    /// <summary>Combines the one-read kernels ran so far; for logs and tests.</summary>
+    public int OneReadCombines { get; private set; }
 
     /// <summary>Uploads of a batch to the resident copy so far; a steady batch uploads once.</summary>
     public int ResidentUploads { get; private set; }
@@ -394,9 +395,11 @@ public sealed class IlgpuBackend : IComputeBackend
             var counter = _counter.View(2);
             ReadOnlySpan<int> zero = [0, 0];
             Copy.ToDevice(Stream, counter, zero);
-            var tileTrim = TileKernels ? TileTrim(batch, rows.Length, method, trimAlpha) : null;
-            if (tileTrim is not null) TileCombines++;
-            var shareView = tileTrim is null ? _shares.View(1) : _shares.Upload(WeightShares(weights));
+            var tileTrim = OneReadKernels ? TileTrim(batch, rows.Length, method, trimAlpha) : null;
+            var oneReadMean = OneReadKernels && method == AggregationMethod.Mean && batch.Mask is null && rows.Length > 0;
+            var oneRead = tileTrim is not null || oneReadMean;
+            if (oneRead) OneReadCombines++;
+            var shareView = oneRead ? _shares.Upload(WeightShares(weights)) : _shares.View(1);
             var kernelTime = TimeSpan.Zero;
             foreach (var chunk in Chunks(batch))
             {
@@ -409,6 +412,10 @@ public sealed class IlgpuBackend : IComputeBackend
                     var config = new KernelConfig((chunk.Width + groupSize - 1) / groupSize, groupSize,
                         SharedMemoryConfig.RequestDynamic<float>(TrimmedMeanTileKernel.TileFloats(rows.Length, groupSize)));
                     _device.Kernels.TrimmedMeanTile(config, chunk.Matrix, rowView, weightView, shareView, settings, trim, aggregateView, priorView, counter);
+                }
+                else if (oneReadMean)
+                {
+                    _device.Kernels.WeightedMean(chunk.Width, chunk.Matrix, rowView, shareView, settings, aggregateView, priorView, counter);
                 }
                 else
                 {
@@ -435,7 +442,7 @@ public sealed class IlgpuBackend : IComputeBackend
     }
 
     /// <summary>q_k = p_k / (p summed in row order): the shares the combine kernel computes per column, the same
-    /// in every column of a batch without a mask.</summary>
+    /// in every column of a batch without a mask (the one-read kernels take them from here).</summary>
     internal static double[] WeightShares(ReadOnlySpan<double> weights)
     {
         var total = 0.0;

@@ -4,19 +4,19 @@ using Meta.Gpu.Learning.Aggregation;
 namespace Meta.Gpu.Kernels.Tests;
 
 /// <summary>
-/// The one-read trimmed mean (<see cref="TrimmedMeanTileKernel"/>) against the combine kernel's exact walks on the
-/// same device: the same aggregate, prior and counts, bit for bit, where it serves; the exact walks where it
-/// does not.
+/// The one-read kernels (<see cref="TrimmedMeanTileKernel"/>, <see cref="WeightedMeanKernel"/>) against
+/// <see cref="CombineKernel"/> on the same device: the same aggregate, prior and counts, bit for bit, where they
+/// serve; the combine kernel where they do not.
 /// </summary>
 [Collection(IlgpuCpuCollection.Name)]
-public sealed class TrimmedMeanTileKernelTests(IlgpuCpuFixture fixture)
+public sealed class OneReadKernelTests(IlgpuCpuFixture fixture)
 {
     private readonly IlgpuBackend _backend = Reset(fixture.Backend);
 
     private static IlgpuBackend Reset(IlgpuBackend backend)
     {
         backend.ChunkColumns = null;
-        backend.TileKernels = true;
+        backend.OneReadKernels = true;
         return backend;
     }
 
@@ -40,15 +40,28 @@ public sealed class TrimmedMeanTileKernelTests(IlgpuCpuFixture fixture)
         MatchesTheExactWalks(_backend, rows, columns, ties, attackers, alpha);
 
     /// <summary>The check itself, for any ILGPU device (<see cref="GpuDeviceTests"/> runs it on a GPU).</summary>
-    internal static void MatchesTheExactWalks(IlgpuBackend backend, int rows, int columns, bool ties, int attackers, double alpha)
+    internal static void MatchesTheExactWalks(IlgpuBackend backend, int rows, int columns, bool ties, int attackers, double alpha) =>
+        MatchesTheCombineKernel(backend, AggregationMethod.TrimmedMean, rows, columns, ties, attackers, alpha);
+
+    [Theory]
+    [InlineData(1, 70)]     // the lone Reptile step
+    [InlineData(2, 33)]
+    [InlineData(64, 129)]
+    [InlineData(257, 40)]
+    public void TheWeightedMean_MatchesTheCombineKernel_BitForBit(int rows, int columns) =>
+        MatchesTheCombineKernel(_backend, AggregationMethod.Mean, rows, columns, ties: false, attackers: rows / 10, alpha: 0.1);
+
+    /// <summary>The one-read kernel of <paramref name="method"/> against the combine kernel: aggregate alone, then
+    /// fused with either Reptile rule (a prior with NaN cells).</summary>
+    internal static void MatchesTheCombineKernel(IlgpuBackend backend, AggregationMethod method, int rows, int columns, bool ties, int attackers, double alpha)
     {
         var batch = RandomBatch.Create(new BatchShape(rows, columns, Mask: false, ties, attackers), 900 + rows + columns);
         var list = Enumerable.Range(0, rows).ToArray();
         var weights = RandomBatch.Weights(batch, list, uniform: false);
         foreach (var step in new ReptileStep?[] { null, new ReptileStep(ReptileRule.Interpolate, 0.3), new ReptileStep(ReptileRule.Delta, 0.7) })
         {
-            var tile = Run(backend, batch, list, weights, alpha, step, tileKernels: true, out var tilePrior, out var tileEmpty, served: true);
-            var exact = Run(backend, batch, list, weights, alpha, step, tileKernels: false, out var exactPrior, out var exactEmpty, served: false);
+            var tile = Run(backend, batch, list, weights, alpha, step, oneReadKernels: true, out var tilePrior, out var tileEmpty, served: true, method);
+            var exact = Run(backend, batch, list, weights, alpha, step, oneReadKernels: false, out var exactPrior, out var exactEmpty, served: false, method);
             Assert.Equal(exactEmpty, tileEmpty);
             Assert.Equal(Bits(exact), Bits(tile));
             Assert.Equal(Bits(exactPrior), Bits(tilePrior));
@@ -75,8 +88,8 @@ public sealed class TrimmedMeanTileKernelTests(IlgpuCpuFixture fixture)
         var batch = RandomBatch.Create(new BatchShape(80, 45, Mask: false, Ties: true, Attackers: 4), 31);
         var list = Enumerable.Range(0, 80).Where(r => r % 3 != 1).ToArray();
         var weights = RandomBatch.Weights(batch, list, uniform: false);
-        var tile = Run(_backend, batch, list, weights, 0.1, null, tileKernels: true, out _, out _, served: true);
-        var exact = Run(_backend, batch, list, weights, 0.1, null, tileKernels: false, out _, out _, served: false);
+        var tile = Run(_backend, batch, list, weights, 0.1, null, oneReadKernels: true, out _, out _, served: true);
+        var exact = Run(_backend, batch, list, weights, 0.1, null, oneReadKernels: false, out _, out _, served: false);
         Assert.Equal(Bits(exact), Bits(tile));
     }
 
@@ -86,10 +99,10 @@ public sealed class TrimmedMeanTileKernelTests(IlgpuCpuFixture fixture)
         var batch = RandomBatch.Create(new BatchShape(40, 70, Mask: false, Ties: false, NonFinite: true), 77);
         var list = Enumerable.Range(0, 40).ToArray();
         var weights = RandomBatch.Weights(batch, list, uniform: true);
-        var before = _backend.TileCombines;
+        var before = _backend.OneReadCombines;
         var aggregate = new float[70];
         Assert.Null(_backend.CombineUnscanned(batch, list, weights, AggregationMethod.TrimmedMean, 0.1, aggregate, Span<float>.Empty, null));
-        Assert.Equal(before + 1, _backend.TileCombines);
+        Assert.Equal(before + 1, _backend.OneReadCombines);
 
         // The same rows without their non-finite cells: read once and accepted.
         for (var r = 0; r < 40; r++)
@@ -99,7 +112,7 @@ public sealed class TrimmedMeanTileKernelTests(IlgpuCpuFixture fixture)
         }
         batch.MarkChanged();
         Assert.Equal(0, _backend.CombineUnscanned(batch, list, weights, AggregationMethod.TrimmedMean, 0.1, aggregate, Span<float>.Empty, null));
-        var exact = Run(_backend, batch, list, weights, 0.1, null, tileKernels: false, out _, out _, served: false);
+        var exact = Run(_backend, batch, list, weights, 0.1, null, oneReadKernels: false, out _, out _, served: false);
         Assert.Equal(Bits(exact), Bits(aggregate));
     }
 
@@ -115,9 +128,24 @@ public sealed class TrimmedMeanTileKernelTests(IlgpuCpuFixture fixture)
         batch.MarkChanged();
         var list = Enumerable.Range(0, 40).ToArray();
         var weights = RandomBatch.Weights(batch, list, uniform: false);
-        var before = _backend.TileCombines;
+        var before = _backend.OneReadCombines;
         Assert.Null(_backend.CombineUnscanned(batch, list, weights, AggregationMethod.TrimmedMean, 0.1, new float[50], Span<float>.Empty, null));
-        Assert.Equal(before + 1, _backend.TileCombines);
+        Assert.Equal(before + 1, _backend.OneReadCombines);
+    }
+
+    [Theory]
+    [InlineData(float.PositiveInfinity)]
+    [InlineData(float.NaN)]
+    public void TheWeightedMean_NoticesANonFiniteCell(float bad)
+    {
+        var batch = RandomBatch.Create(new BatchShape(12, 50, Mask: false, Ties: false), 79);
+        batch.Row(5)[21] = bad;
+        batch.MarkChanged();
+        var list = Enumerable.Range(0, 12).ToArray();
+        var weights = RandomBatch.Weights(batch, list, uniform: false);
+        var before = _backend.OneReadCombines;
+        Assert.Null(_backend.CombineUnscanned(batch, list, weights, AggregationMethod.Mean, 0.1, new float[50], Span<float>.Empty, null));
+        Assert.Equal(before + 1, _backend.OneReadCombines);
     }
 
     [Theory]
@@ -130,28 +158,28 @@ public sealed class TrimmedMeanTileKernelTests(IlgpuCpuFixture fixture)
         var batch = RandomBatch.Create(new BatchShape(rows, 20, mask, Ties: false), 5);
         var list = Enumerable.Range(0, rows).ToArray();
         var weights = RandomBatch.Weights(batch, list, uniform: false);
-        var before = _backend.TileCombines;
+        var before = _backend.OneReadCombines;
         var aggregate = new float[20];
         _backend.Combine(batch, list, weights, AggregationMethod.TrimmedMean, alpha, false, aggregate, Span<float>.Empty, null);
-        Assert.Equal(before, _backend.TileCombines);
+        Assert.Equal(before, _backend.OneReadCombines);
     }
 
-    private static float[] Run(IlgpuBackend backend, DomainBatch batch, int[] list, double[] weights, double alpha, ReptileStep? step, bool tileKernels,
-        out float[] prior, out int empty, bool served)
+    private static float[] Run(IlgpuBackend backend, DomainBatch batch, int[] list, double[] weights, double alpha, ReptileStep? step, bool oneReadKernels,
+        out float[] prior, out int empty, bool served, AggregationMethod method = AggregationMethod.TrimmedMean)
     {
-        backend.TileKernels = tileKernels;
+        backend.OneReadKernels = oneReadKernels;
         try
         {
-            var before = backend.TileCombines;
+            var before = backend.OneReadCombines;
             var aggregate = new float[batch.Columns];
             prior = RandomBatch.Prior(batch.Columns, batch.Rows);
-            empty = backend.Combine(batch, list, weights, AggregationMethod.TrimmedMean, alpha, false, aggregate, prior, step);
-            Assert.Equal(before + (served ? 1 : 0), backend.TileCombines);
+            empty = backend.Combine(batch, list, weights, method, alpha, false, aggregate, prior, step);
+            Assert.Equal(before + (served ? 1 : 0), backend.OneReadCombines);
             return aggregate;
         }
         finally
         {
-            backend.TileKernels = true;
+            backend.OneReadKernels = true;
         }
     }
 
