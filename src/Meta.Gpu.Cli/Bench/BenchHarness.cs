@@ -15,7 +15,7 @@ public sealed class BenchHarness(BenchOptions options)
 
     /// <summary>The standard configuration every dense figure is measured in (DESIGN §13), as reported.</summary>
     public string Configuration => string.Create(CultureInfo.InvariantCulture,
-        $"dense DomainBatch, no mask, confidence weights (uniform 0.3-1.0), outlier filter off, diversity target 0.9 (host, N values), trim_alpha {_options.TrimAlpha}, Reptile interpolate beta {_options.Beta}; peers: uniform trimmed mean of the kept rows after a sort over the domain axis (the reference's approach), median, confidence-weighted mean, lerp");
+        $"dense DomainBatch, no mask, confidence weights (uniform 0.3-1.0), outlier filter off, diversity target 0.9 (host, N values), trim_alpha {_options.TrimAlpha}, Reptile interpolate beta {_options.Beta}{(_options.BaselineDeviceKernels ? "; device backends: every column through the combine kernel (baseline, --baseline-device-kernels)" : "")}; peers: uniform trimmed mean of the kept rows after a sort over the domain axis (the reference's approach), median, confidence-weighted mean, lerp");
 
     /// <summary>The rows this run will produce, in order.</summary>
     public IReadOnlyList<BenchCase> Plan()
@@ -109,7 +109,7 @@ public sealed class BenchHarness(BenchOptions options)
     private void RunEngine(string name, List<BenchCase> cases, BenchData data, double readGbs, IBenchProgress progress, List<BenchResult> results, CancellationToken token)
     {
         progress.Starting($"{name}: starting the backend");
-        var (backend, reason) = EngineBackends.TryCreate(name);
+        var (backend, reason) = EngineBackends.TryCreate(name, _options.BaselineDeviceKernels);
         try
         {
             foreach (var c in cases)
@@ -127,7 +127,8 @@ public sealed class BenchHarness(BenchOptions options)
                     var times = Stopwatches.Time(workload.Run, _options.Warmup, _options.Repeats, _options.RowBudget);
                     row = EngineBackends.FellBack(backend) is { } fellBack
                         ? BenchResult.Skip(c.Workload, c.Backend, c.N, c.D, fellBack)
-                        : BenchResult.Timed(c.Workload, c.Backend, c.N, c.D, times, workload.Bytes, readGbs);
+                        : BenchResult.Timed(c.Workload, c.Backend, c.N, c.D, times, workload.Bytes, readGbs)
+                            .WithKernelTimes(workload.KernelMs.TakeLast(times.Length).ToList(), workload.Bytes);
                 }
                 results.Add(row);
                 progress.Completed(row);

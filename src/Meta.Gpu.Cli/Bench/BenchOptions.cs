@@ -1,3 +1,5 @@
+using Meta.Gpu.Compute;
+
 namespace Meta.Gpu.Cli.Bench;
 
 /// <summary>
@@ -62,6 +64,10 @@ public sealed record BenchOptions
     /// <summary>The Python used for the numpy and PyTorch peers; null = META_GPU_PYTHON, then python3 on PATH, then /usr/bin/python3.</summary>
     public string? Python { get; init; }
 
+    /// <summary>Device backends run every column through the combine kernel (<see cref="IlgpuBackend.OneReadKernels"/>
+    /// off): the baseline the one-read kernels are measured against. Default false.</summary>
+    public bool BaselineDeviceKernels { get; init; }
+
     /// <summary>Timeout of one peer process.</summary>
     public TimeSpan PeerTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
@@ -99,8 +105,8 @@ public sealed record BenchOptions
         if (Backends.Count == 0) throw new InvalidInputException("--backends: at least one backend is needed");
         if (N is < 1) throw new InvalidInputException($"--n: must be >= 1, got {N}");
         if (D is < 1) throw new InvalidInputException($"--d: must be >= 1, got {D}");
-        if (N is { } n && D is { } d && (long)n * d > int.MaxValue / 2)
-            throw new InvalidInputException($"--n x --d: {n} x {d} is too large for one batch (at most {int.MaxValue / 2} cells)");
+        if (N is { } n && D is { } d && (long)n * DomainBatch.ChooseStride(d) > Array.MaxLength)
+            throw new InvalidInputException($"--n x --d: {n} x {d} is too large for one batch (N x the padded row of {DomainBatch.ChooseStride(d)} floats must stay within {Array.MaxLength} cells)");
         if (Repeats < 1) throw new InvalidInputException($"--repeats: must be >= 1, got {Repeats}");
         if (Warmup < 0) throw new InvalidInputException($"--warmup: must be >= 0, got {Warmup}");
         if (BandwidthMegabytes < 1) throw new InvalidInputException($"bandwidth array: must be >= 1 MB, got {BandwidthMegabytes}");

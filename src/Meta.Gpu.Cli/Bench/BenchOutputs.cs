@@ -77,6 +77,8 @@ public static class BenchOutputs
     private static string Other(BenchResult r)
     {
         var parts = new List<string>();
+        if (r.KernelMedianMs is { } k)
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"kernels alone {BenchText.Ms(k)} ms, {Fixed(r.KernelGbs, "0.0")} GB/s (device events)"));
         if (r.OpsPerS is { } ops) parts.Add($"{BenchText.Count(ops)}/s");
         if (r.AllocatedBytesPerOp is { } a) parts.Add(string.Create(CultureInfo.InvariantCulture, $"{a:0.###} B allocated/op"));
         if (r.Lost is { } lost) parts.Add($"lost {lost}");

@@ -32,6 +32,21 @@ public sealed record BenchResult(
 
     public string? Note { get; init; }
 
+    /// <summary>Device backends: the median device time of the combine's kernels alone (device events; no transfer
+    /// of the prior or the aggregate), over the same timed calls as <see cref="MedianMs"/>.</summary>
+    public double? KernelMedianMs { get; init; }
+
+    /// <summary>The batch's bytes over <see cref="KernelMedianMs"/>.</summary>
+    public double? KernelGbs { get; init; }
+
+    /// <summary>The row with the kernels' device time of <paramref name="kernelMs"/> (the same calls as its times).</summary>
+    public BenchResult WithKernelTimes(IReadOnlyList<double> kernelMs, long bytes)
+    {
+        if (kernelMs.Count == 0) return this;
+        var median = TimingSummary.Of(kernelMs).MedianMs;
+        return this with { KernelMedianMs = median, KernelGbs = bytes > 0 && median > 0 ? bytes / (median * 1e-3) / 1e9 : null };
+    }
+
     public static BenchResult Skip(string workload, string backend, int n, int d, string reason) =>
         new(workload, backend, n, d, null, null, null, 0, null, null, reason);
 

@@ -25,6 +25,8 @@ public sealed class DenseWorkload
     private readonly float[] _aggregate;
     private readonly float[] _prior;
     private readonly ReptileStep? _step;
+    private readonly IlgpuBackend? _device;
+    private readonly List<double> _kernelMs = [];
 
     public DenseWorkload(string workload, IComputeBackend backend, BenchData data, BenchOptions options)
     {
@@ -46,6 +48,7 @@ public sealed class DenseWorkload
             _ => throw new ArgumentException($"not a dense workload: {workload}", nameof(workload)),
         };
         _aggregator = new DenseCrossDomainAggregator(backend, StandardConfig(method, options.TrimAlpha));
+        _device = EngineBackends.Device(backend);
     }
 
     public string Workload { get; }
@@ -57,10 +60,15 @@ public sealed class DenseWorkload
     public static CrossMetaConfig StandardConfig(AggregationMethod method, double trimAlpha) =>
         new(Method: method, TrimAlpha: trimAlpha, Weighting: DomainWeighting.Confidence, OutlierFilter: false, DiversityEntropyTarget: 0.9);
 
+    /// <summary>Device backends: the device time of each round's kernels so far (<see cref="IlgpuBackend.LastKernelTime"/>), in
+    /// milliseconds, one per call of <see cref="Run"/>; empty for cpu.</summary>
+    public IReadOnlyList<double> KernelMs => _kernelMs;
+
     /// <summary>One round.</summary>
     public void Run()
     {
         if (_step is { } step) _aggregator.AggregateAndStep(_batch, _prior, step);
         else _aggregator.Aggregate(_batch, _aggregate);
+        if (_device is not null) _kernelMs.Add(_device.LastKernelTime.TotalMilliseconds);
     }
 }

@@ -10,19 +10,33 @@ namespace Meta.Gpu.Cli.Bench;
 /// </remarks>
 public static class EngineBackends
 {
-    public static (IComputeBackend? Backend, string? Reason) TryCreate(string name)
+    public static (IComputeBackend? Backend, string? Reason) TryCreate(string name, bool baselineDeviceKernels = false)
     {
         try
         {
             if (name == BenchBackends.Cpu || ComputeBackends.IsRegistered(name))
-                return (ComputeBackends.Create(name), null);
+                return (Configure(ComputeBackends.Create(name), baselineDeviceKernels), null);
             var device = IlgpuBackend.TryCreate(name);
-            return device is null ? (null, $"no usable {name} device on this machine") : (device, null);
+            return device is null ? (null, $"no usable {name} device on this machine") : (Configure(device, baselineDeviceKernels), null);
         }
         catch (InvalidInputException e)
         {
             return (null, e.Message);
         }
+    }
+
+    /// <summary>The ILGPU device behind <paramref name="backend"/> (bare, or the primary of its fallback); null for cpu.</summary>
+    public static IlgpuBackend? Device(IComputeBackend backend) => backend switch
+    {
+        IlgpuBackend device => device,
+        FallbackBackend { Primary: IlgpuBackend device } => device,
+        _ => null,
+    };
+
+    private static IComputeBackend Configure(IComputeBackend backend, bool baselineDeviceKernels)
+    {
+        if (Device(backend) is { } device) device.OneReadKernels = !baselineDeviceKernels;
+        return backend;
     }
 
     /// <summary>

@@ -22,10 +22,11 @@ internal static class BenchCommand
         var repeats = new Option<int?>("--repeats") { Description = "Timed calls per row (default 5; --quick 3)." };
         var warmup = new Option<int?>("--warmup") { Description = "Untimed calls before them (default 1)." };
         var quick = new Option<bool>("--quick") { Description = $"Smoke run: N={BenchOptions.QuickN}, D={BenchOptions.QuickD}, 3 repeats, a 16 MB bandwidth array, short host workloads." };
+        var baseline = new Option<bool>("--baseline-device-kernels") { Description = "Device backends run every column through the combine kernel, not the one-read kernels: the baseline those are measured against." };
         var python = new Option<string?>("--python") { Description = "Python for the numpy and PyTorch peers (default: $META_GPU_PYTHON, python3 on PATH, /usr/bin/python3)." };
         var command = new Command("bench", "Benchmark the backends against numpy, TorchSharp and PyTorch on the same data; write bench.json, bench.md, bench.png.")
         {
-            outDir, workloads, backends, n, d, repeats, warmup, quick, python,
+            outDir, workloads, backends, n, d, repeats, warmup, quick, python, baseline,
         };
         command.SetAction((result, token) => MetaGpuApp.GuardAsync(console, () =>
         {
@@ -40,6 +41,7 @@ internal static class BenchCommand
                 Repeats = result.GetValue(repeats) ?? options.Repeats,
                 Warmup = result.GetValue(warmup) ?? options.Warmup,
                 Python = result.GetValue(python),
+                BaselineDeviceKernels = result.GetValue(baseline),
             };
             return RunAsync(console, options, token);
         }));

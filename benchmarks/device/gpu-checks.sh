@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The GPU checks of the batched compute engine, in one call on a lent GPU machine (../shared/DEVICE.md):
+#   1. the card (nvidia-smi) and what ILGPU sees (`meta-gpu devices`);
+#   2. the CUDA tests of Meta.Gpu.Kernels.Tests (GpuDeviceTests: every kernel against the float64 reference, the
+#      one-read kernels against the combine kernel bit for bit, forced chunks; the device list and registry);
+#   3. `meta-gpu bench` at the issue's size, N=256 x D=4,194,304: the fused trimmed mean + Reptile step, the
+#      trimmed mean and the weighted mean on cuda and on PyTorch (same GPU, same data), then the same fused round
+#      through the combine kernel alone (--baseline-device-kernels);
+#   4. `meta-gpu bench` of every dense workload at the standard size, 64 x 1,048,576, on cuda and PyTorch.
+# Pack first, here: benchmarks/device/pack.sh; then on the device machine, from the project root, with .device
+# carried: bash benchmarks/device/gpu-checks.sh. Results go to $OUT (8 files at most come back); a summary ends
+# the output.
+set -uo pipefail
+out=${OUT:-out/device}
+mkdir -p "$out"
+bash .device/unpack.sh || { echo "unpack failed"; exit 1; }
+export PATH=/tmp/dn:$PATH DOTNET_ROOT=/tmp/dn DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 PYTHONUNBUFFERED=1
+cli=(dotnet /tmp/apps/Meta.Gpu.Cli/meta-gpu.dll)
+summary="$out/summary.log"
+say() { echo "$@" | tee -a "$summary"; }
+
+say "== card"
+nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem,driver_version,pstate,temperature.gpu --format=csv 2>&1 | tee -a "$summary"
+"${cli[@]}" devices 2>&1 | tee -a "$summary"
+python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))' 2>&1 | tee -a "$summary"
+
+say "== CUDA tests"
+t0=$SECONDS
+dotnet /tmp/apps/Meta.Gpu.Kernels.Tests/Meta.Gpu.Kernels.Tests.dll \
+  -class Meta.Gpu.Kernels.Tests.GpuDeviceTests -class Meta.Gpu.Kernels.Tests.DeviceListTests \
+  -class Meta.Gpu.Kernels.Tests.RegistryTests > "$out/tests.log" 2>&1
+say "tests exit $? in $((SECONDS - t0)) s"
+grep -E "\[FAIL\]|\[SKIP\]|Total:" "$out/tests.log" | tee -a "$summary"
+
+bench() { # name, then bench arguments
+  local name=$1; shift
+  local t=$SECONDS
+  "${cli[@]}" bench --out "/tmp/bench-$name" "$@" > "/tmp/bench-$name.log" 2>&1
+  local rc=$?
+  say "== bench $name: exit $rc in $((SECONDS - t)) s"
+  if [ -f "/tmp/bench-$name/bench.md" ]; then
+    cp "/tmp/bench-$name/bench.md" "$out/$name.md"; cp "/tmp/bench-$name/bench.json" "$out/$name.json"
+    grep -E "^- (Machine|Read|Device|Peer)|^\| (weighted_mean|reptile_step|trimmed_mean|median|weighted_median|fused_trimmed_mean_reptile) \| (cuda|pytorch)" "/tmp/bench-$name/bench.md" | tee -a "$summary"
+  else
+    tail -20 "/tmp/bench-$name.log" | tee -a "$summary"
+  fi
+}
+big=(--n 256 --d 4194304 --repeats 10)
+bench big --backends cuda,pytorch --workloads fused_trimmed_mean_reptile,trimmed_mean,weighted_mean "${big[@]}"
+bench big-baseline --backends cuda --workloads fused_trimmed_mean_reptile --baseline-device-kernels "${big[@]}"
+bench standard --backends cuda,pytorch --workloads weighted_mean,reptile_step,trimmed_mean,median,weighted_median,fused_trimmed_mean_reptile
+ls -la "$out"
