@@ -9,7 +9,8 @@ namespace Meta.Gpu.Cli.Bench;
 /// Fields beyond §15 (allowed: "add fields freely"): <c>ops_per_s</c> (calls or deliveries per second),
 /// <c>allocated_bytes_per_op</c> (managed bytes allocated per call on the calling thread, steady state),
 /// <c>lost</c> (bus deliveries missing after the run drained), <c>note</c> (what was timed, for the peers the
-/// method they use).
+/// method they use), <c>read_reference</c> (whose read bandwidth <see cref="ShareOfRead"/> divides by:
+/// <c>host</c>, <c>cuda</c>, <c>opencl</c> or <c>pytorch</c>; see <see cref="Bench.ReadReference"/>).
 /// </remarks>
 public sealed record BenchResult(
     string Workload,
@@ -32,15 +33,26 @@ public sealed record BenchResult(
 
     public string? Note { get; init; }
 
+    /// <summary>The read bandwidth <see cref="ShareOfRead"/> is a share of (null when there is no share).</summary>
+    public string? ReadReference { get; init; }
+
     public static BenchResult Skip(string workload, string backend, int n, int d, string reason) =>
         new(workload, backend, n, d, null, null, null, 0, null, null, reason);
 
-    /// <summary>A timed row from per-call times; <paramref name="bytes"/> = the batch's bytes (0: no bandwidth).</summary>
-    public static BenchResult Timed(string workload, string backend, int n, int d, IReadOnlyList<double> timesMs, long bytes, double readGbs)
+    /// <summary>A timed host row from per-call times; <paramref name="bytes"/> = the batch's bytes (0: no
+    /// bandwidth); its share is of the host's <paramref name="readGbs"/>.</summary>
+    public static BenchResult Timed(string workload, string backend, int n, int d, IReadOnlyList<double> timesMs, long bytes, double readGbs) =>
+        Timed(workload, backend, n, d, timesMs, bytes, readGbs > 0 ? new Bench.ReadReference(Bench.ReadReference.Host, readGbs) : null);
+
+    /// <summary>A timed row whose share divides by <paramref name="reference"/> (null: no share).</summary>
+    public static BenchResult Timed(string workload, string backend, int n, int d, IReadOnlyList<double> timesMs, long bytes, ReadReference? reference)
     {
         var summary = TimingSummary.Of(timesMs);
         double? gbs = bytes > 0 && summary.MedianMs > 0 ? bytes / (summary.MedianMs * 1e-3) / 1e9 : null;
-        double? share = gbs is { } g && readGbs > 0 ? g / readGbs : null;
-        return new(workload, backend, n, d, summary.MedianMs, summary.MinMs, summary.MaxMs, timesMs.Count, gbs, share, null);
+        double? share = gbs is { } g && reference is { ReadGbs: > 0 } r ? g / r.ReadGbs : null;
+        return new(workload, backend, n, d, summary.MedianMs, summary.MinMs, summary.MaxMs, timesMs.Count, gbs, share, null)
+        {
+            ReadReference = share is null ? null : reference!.Name,
+        };
     }
 }
