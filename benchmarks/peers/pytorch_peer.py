@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """PyTorch peer of `meta-gpu bench` on a GPU: the same workloads on the same data, on the same GPU, same run.
 
-Unverified here: the development machines have no GPU and no torch; it is written for the lent GPU machine
-(DEVICE.md: python3 there has torch). Reads the files `meta-gpu bench` writes (row-major N x D little-endian
+The development machines have no GPU and no torch; it is written for the lent GPU machine (DEVICE.md: python3
+there has torch). The workloads ran there on an NVIDIA H200 (torch 2.11.0+cu130); the bandwidth figures below
+were added after that run and are untested on a GPU. Reads the files `meta-gpu bench` writes (row-major N x D little-endian
 float32 batch.f32, N float64 confidences.f64, D float32 prior.f32), uploads them to the device once (resident,
 as the engine keeps its batch resident), and prints one JSON object:
   {"peer": "pytorch", "version": ..., "device": <name>, "read_gbs": ..., "copy_gbs": ..., "read_mb": ...,
