@@ -161,7 +161,7 @@ public sealed class BenchHarness(BenchOptions options)
     private static string OwnBandwidth(PeerRun run) =>
         run.ReadGbs is { } read
             ? string.Create(CultureInfo.InvariantCulture, $", its own read {read:0.0} GB/s{(run.CopyGbs is { } copy ? string.Create(CultureInfo.InvariantCulture, $", copy {copy:0.0} GB/s") : "")}")
-            : "";
+            : run.BandwidthSkipped is { } why ? $", its own bandwidth not measured: {why}" : "";
 
     private async Task RunPeersAsync(List<BenchCase> cases, BenchData data, double hostReadGbs, SortedDictionary<string, DeviceBandwidthFigure> devices,
         IBenchProgress progress, List<BenchResult> results, SortedDictionary<string, string> peers, CancellationToken token)

@@ -15,6 +15,9 @@ public sealed record PeerRun(string Peer, string? Skipped, string? Version, stri
     /// <summary>The size of the array those figures streamed, MB (2^20 bytes).</summary>
     public double? ReadMegabytes { get; init; }
 
+    /// <summary>Why the peer's own bandwidth figures are missing, when it said (its times still stand).</summary>
+    public string? BandwidthSkipped { get; init; }
+
     public static PeerRun Skip(string peer, string reason) => new(peer, reason, null, null, new Dictionary<string, PeerTimes>());
 }
 

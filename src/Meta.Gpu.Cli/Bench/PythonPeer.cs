@@ -123,8 +123,9 @@ public static class PythonPeer
     }
 
     /// <summary>Reads the script's JSON line: {"skipped": reason} or {"version", "device"?, "read_gbs"?, "copy_gbs"?,
-    /// "read_mb"?, "results": {workload: {"times_ms"} | {"skipped"}}}. The bandwidth fields are optional (older
-    /// scripts and the numpy peer print none); one that is not a finite positive number is read as absent.</summary>
+    /// "read_mb"?, "bandwidth_skipped"?, "results": {workload: {"times_ms"} | {"skipped"}}}. The bandwidth fields are
+    /// optional (older scripts and the numpy peer print none); one that is not a finite positive number is read as
+    /// absent.</summary>
     public static PeerRun Parse(string peer, string scriptName, string output)
     {
         JsonDocument doc;
@@ -158,6 +159,7 @@ public static class PythonPeer
                 ReadGbs = Positive(root, "read_gbs"),
                 CopyGbs = Positive(root, "copy_gbs"),
                 ReadMegabytes = Positive(root, "read_mb"),
+                BandwidthSkipped = Text(root, "bandwidth_skipped"),
             };
         }
     }

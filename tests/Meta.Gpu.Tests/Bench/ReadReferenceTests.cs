@@ -144,6 +144,8 @@ public sealed class ReadReferenceTests
             "{\"version\":\"2.5\",\"read_gbs\":\"fast\",\"copy_gbs\":-1,\"bandwidth_skipped\":\"RuntimeError: out of memory\",\"results\":{}}");
         Assert.Null(odd.ReadGbs);
         Assert.Null(odd.CopyGbs);
+        Assert.Equal("RuntimeError: out of memory", odd.BandwidthSkipped);
+        Assert.Null(current.BandwidthSkipped);
         Assert.Null(DeviceBandwidthProbe.FromPeer(odd));
     }
 }
