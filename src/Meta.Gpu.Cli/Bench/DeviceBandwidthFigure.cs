@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Meta.Gpu.Cli.Bench;
 
 /// <summary>
@@ -16,6 +18,7 @@ public sealed record DeviceBandwidthFigure(string Device, double? ReadGbs, doubl
     public string? Failed { get; init; }
 
     /// <summary>A read figure a share can divide by: measured, finite and positive.</summary>
+    [JsonIgnore]
     public bool Usable => Failed is null && ReadGbs is { } r && double.IsFinite(r) && r > 0;
 
     public static DeviceBandwidthFigure Failure(string device, string method, string reason) =>

@@ -96,6 +96,22 @@ public sealed class ReadReferenceTests
     }
 
     [Fact]
+    public void BenchJsonCarriesEachDevicesFigures()
+    {
+        var machine = new MachineInfo("Test CPU", 2, "avx2", "NVIDIA H100 80GB HBM3");
+        var cuda = BenchResult.Timed("median", "cuda", 64, 1 << 20, [1.0], 256L << 20, new ReadReference("cuda", 3000));
+        var report = new BenchReport(machine, Host, 15, [cuda]) { DeviceBandwidth = Devices(("cuda", Figure(3000))) };
+        var json = System.Text.Json.Nodes.JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(report, Meta.Gpu.Serialization.WireJson.Indented))!;
+        var entry = json["device_bandwidth"]!["cuda"]!.AsObject();
+        Assert.Equal(["copy_gbs", "device", "failed", "megabytes", "method", "read_gbs"], entry.Select(p => p.Key).Order(StringComparer.Ordinal));
+        Assert.Equal("NVIDIA H100 80GB HBM3", entry["device"]!.GetValue<string>());
+        Assert.Equal(3000, entry["read_gbs"]!.GetValue<double>());
+        Assert.Equal(1024, entry["megabytes"]!.GetValue<double>());
+        Assert.Equal("cuda", json["results"]![0]!["read_reference"]!.GetValue<string>());
+        Assert.Equal(Host, json["read_bandwidth_gbs"]!.GetValue<double>());
+    }
+
+    [Fact]
     public void TheProbeReportsWhyABackendHasNoDeviceFigure()
     {
         using var cpu = ComputeBackends.Create("cpu");
