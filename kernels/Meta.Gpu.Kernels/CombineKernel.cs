@@ -33,6 +33,14 @@ public static class CombineKernel
         ArrayView<float> aggregate, ArrayView<float> prior, ArrayView<int> counts)
     {
         var value = Combine(matrix, rows, weights, settings, column, out var nonFinite);
+        Finish(column, value, nonFinite, settings, aggregate, prior, counts);
+    }
+
+    /// <summary>What every combine kernel does with a column's float64 value: counts it (non-finite cell, empty
+    /// column), writes the aggregate when asked, and steps the prior.</summary>
+    internal static void Finish(
+        int column, double value, bool nonFinite, CombineSettings settings, ArrayView<float> aggregate, ArrayView<float> prior, ArrayView<int> counts)
+    {
         if (nonFinite) Atomic.Add(ref counts[1], 1);
         var v = (float)value;
         if (settings.WriteAggregate != 0) aggregate[column] = v;
@@ -55,7 +63,8 @@ public static class CombineKernel
             : (float)(p + settings.Beta * (v - p));
     }
 
-    private static double Combine(DenseMatrix matrix, ArrayView<int> rows, ArrayView<double> weights, CombineSettings settings, int column, out bool nonFinite)
+    /// <summary>The column's value by the exact (value, row) walks; <paramref name="nonFinite"/>: a taking-part cell is not finite.</summary>
+    internal static double Combine(DenseMatrix matrix, ArrayView<int> rows, ArrayView<double> weights, CombineSettings settings, int column, out bool nonFinite)
     {
         var n = settings.RowCount;
         var zero = settings.MissingAsZero != 0 && matrix.AnySent(rows, n, column) ? 1 : 0;

@@ -112,8 +112,9 @@ public sealed class KernelAccelerator : IDisposable
     }
 
     // MathMode.Default keeps float64 as float64: Fast32BitOnly would demote the decision arithmetic to float32.
+    // Profiling lets the backend time its kernels with device events (CUDA events on a GPU), transfers apart.
     private static Context CreateContext() =>
-        Context.Create(builder => builder.Default().Math(MathMode.Default).EnableAlgorithms());
+        Context.Create(builder => builder.Default().Math(MathMode.Default).Profiling().EnableAlgorithms());
 
     private static DeviceKind? KindOf(Device device) => device.AcceleratorType switch
     {

@@ -17,6 +17,8 @@ public sealed class KernelSet
         DistancePartials = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, int, ArrayView<int>, int, ArrayView<double>, ArrayView<int>>(RowDistanceKernels.Partials);
         DistanceReduce = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<double>, ArrayView<int>, ArrayView<double>, ArrayView<int>>(RowDistanceKernels.Reduce);
         Combine = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>>(CombineKernel.Run);
+        WeightedMean = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>>(WeightedMeanKernel.Run);
+        TrimmedMeanTile = accelerator.LoadStreamKernel<DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, int, ArrayView<float>, ArrayView<float>, ArrayView<int>>(TrimmedMeanTileKernel.Run);
     }
 
     public Action<Index1D, DenseMatrix, int, ArrayView<int>, ArrayView<int>> ScanPartials { get; }
@@ -32,4 +34,9 @@ public sealed class KernelSet
     public Action<Index1D, int, ArrayView<double>, ArrayView<int>, ArrayView<double>, ArrayView<int>> DistanceReduce { get; }
 
     public Action<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>> Combine { get; }
+
+    public Action<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>> WeightedMean { get; }
+
+    /// <summary><see cref="TrimmedMeanTileKernel.Run"/>: explicitly grouped, with the tile as dynamic shared memory.</summary>
+    public Action<KernelConfig, DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, int, ArrayView<float>, ArrayView<float>, ArrayView<int>> TrimmedMeanTile { get; }
 }

@@ -17,7 +17,8 @@ namespace Meta.Gpu.Kernels.Tests;
 /// </summary>
 public sealed class DeviceCodeGenerationTests
 {
-    /// <summary>Every kernel entry point: the public static methods of Meta.Gpu.Kernels whose first parameter is an Index1D.</summary>
+    /// <summary>Every kernel entry point: the public static methods of Meta.Gpu.Kernels whose first parameter is an
+    /// Index1D (implicitly grouped), and the explicitly grouped ones.</summary>
     public static TheoryData<string> Kernels()
     {
         var data = new TheoryData<string>();
@@ -28,17 +29,23 @@ public sealed class DeviceCodeGenerationTests
     private static IEnumerable<MethodInfo> EntryPoints() =>
         typeof(KernelSet).Assembly.GetTypes()
             .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly))
-            .Where(m => m.GetParameters() is [var first, ..] && first.ParameterType == typeof(Index1D))
+            .Where(m => IsExplicitlyGrouped(m) || (m.GetParameters() is [var first, ..] && first.ParameterType == typeof(Index1D)))
             .OrderBy(m => m.DeclaringType!.Name, StringComparer.Ordinal).ThenBy(m => m.Name, StringComparer.Ordinal);
+
+    private static bool IsExplicitlyGrouped(MethodInfo method) => method == typeof(TrimmedMeanTileKernel).GetMethod(nameof(TrimmedMeanTileKernel.Run));
+
+    private static EntryPointDescription Entry(MethodInfo method) => IsExplicitlyGrouped(method)
+        ? EntryPointDescription.FromExplicitlyGroupedKernel(method)
+        : EntryPointDescription.FromImplicitlyGroupedKernel(method);
 
     private static MethodInfo Find(string name) => EntryPoints().Single(m => $"{m.DeclaringType!.Name}.{m.Name}" == name);
 
     private static Context NewContext() => Context.Create(builder => builder.Math(MathMode.Default).EnableAlgorithms());
 
-    /// <summary>The KernelSet's 7, and ReadStreamKernel's 2 (Run, Fill), which DeviceBandwidth loads itself.</summary>
+    /// <summary>The KernelSet's 9, and ReadStreamKernel's 2 (Run, Fill), which DeviceBandwidth loads itself.</summary>
     [Fact]
     public void EveryKernelIsLoadedByTheKernelSet() =>
-        Assert.Equal(7 + 2, EntryPoints().Count());
+        Assert.Equal(9 + 2, EntryPoints().Count());
 
     [Theory]
     [MemberData(nameof(Kernels))]
@@ -48,14 +55,31 @@ public sealed class DeviceCodeGenerationTests
         using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90,
             CudaInstructionSet.ISA_80, nvvmAPI: null);
         var method = Find(kernel);
-        var entry = EntryPointDescription.FromImplicitlyGroupedKernel(method);
-        var compiled = (PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty);
+        var compiled = (PTXCompiledKernel)backend.Compile(Entry(method), KernelSpecialization.Empty);
         // ILGPU writes the lowest target the code needs (sm_80 here), which an sm_90 driver loads.
         Assert.Contains(".target sm_", compiled.PTXAssembly, StringComparison.Ordinal);
         // The float64 decision arithmetic stays float64 on the device.
         if (method.GetParameters().Any(p => p.ParameterType == typeof(ArrayView<double>)))
             Assert.Contains(".f64", compiled.PTXAssembly, StringComparison.Ordinal);
         Assert.Contains(".entry", compiled.PTXAssembly, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheTileKernelKeepsItsListsInRegisters()
+    {
+        using var context = NewContext();
+        using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90,
+            CudaInstructionSet.ISA_80, nvvmAPI: null);
+        var method = typeof(TrimmedMeanTileKernel).GetMethod(nameof(TrimmedMeanTileKernel.Run))!;
+        var ptx = ((PTXCompiledKernel)backend.Compile(Entry(method), KernelSpecialization.Empty)).PTXAssembly;
+        if (Environment.GetEnvironmentVariable("META_GPU_DUMP_PTX") is { Length: > 0 } path) File.WriteAllText(path, ptx);
+        // 96 values live at once: local memory (a spilled array or struct) would cost a memory round trip per
+        // comparator. The one local allowed is the exact walks' 4-byte non-finite flag (their out parameter).
+        var locals = System.Text.RegularExpressions.Regex.Matches(ptx, @"\.local \.align \d+ \.b8 \w+\[(\d+)\]")
+            .Sum(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(locals <= 4, $"{locals} bytes of local memory");
+        Assert.Contains("min.f32", ptx, StringComparison.Ordinal);
+        Assert.Contains(".extern .shared", ptx, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -65,8 +89,7 @@ public sealed class DeviceCodeGenerationTests
         using var context = NewContext();
         var capabilities = new CLCapabilityContext(float16: false, float64: true, genericAddressSpace: true, int64_Atomics: false, subGroups: false);
         using var backend = new CLBackend(context, capabilities, CLDeviceVendor.Nvidia, CLCVersion.CL20);
-        var entry = EntryPointDescription.FromImplicitlyGroupedKernel(Find(kernel));
-        var compiled = (CLCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty);
+        var compiled = (CLCompiledKernel)backend.Compile(Entry(Find(kernel)), KernelSpecialization.Empty);
         Assert.Contains("kernel", compiled.Source, StringComparison.Ordinal);
     }
 }

@@ -1,4 +1,5 @@
 using Meta.Gpu.Compute;
+using Meta.Gpu.Learning.Aggregation;
 
 namespace Meta.Gpu.Kernels.Tests;
 
@@ -36,6 +37,21 @@ public sealed class GpuDeviceTests
             AgreementChecks.MediansAndDistances(backend, shape, seed);
             AgreementChecks.Combine(backend, shape, seed, everyCombination: true);
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void TheOneReadKernels_MatchTheCombineKernel(string kind)
+    {
+        using var backend = Open(kind);
+        // The most rows and the longest trim the tile kernel serves, columns past a group, ties at boundaries.
+        OneReadKernelTests.MatchesTheExactWalks(backend, 256, 4099, ties: false, attackers: 20, alpha: 0.1);
+        OneReadKernelTests.MatchesTheExactWalks(backend, 256, 2053, ties: true, attackers: 0, alpha: 0.12);
+        OneReadKernelTests.MatchesTheExactWalks(backend, 64, 65537, ties: false, attackers: 6, alpha: 0.1);
+        OneReadKernelTests.MatchesTheExactWalks(backend, 33, 1000, ties: true, attackers: 3, alpha: 0.31);
+        OneReadKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.Mean, 256, 4099, ties: false, attackers: 20, alpha: 0.1);
+        OneReadKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.Mean, 1, 65537, ties: false, attackers: 0, alpha: 0.1);
+        Assert.True(backend.LastKernelTime > TimeSpan.Zero);
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using ILGPU;
 using ILGPU.Runtime;
 using Meta.Gpu.Kernels;
 using Meta.Gpu.Learning.Aggregation;
@@ -56,6 +57,7 @@ public sealed class IlgpuBackend : IComputeBackend
 
     private readonly DeviceBuffer<int> _rows;
     private readonly DeviceBuffer<double> _weights;
+    private readonly DeviceBuffer<double> _shares;
     private readonly DeviceBuffer<double> _medians;
     private readonly DeviceBuffer<float> _aggregate;
     private readonly DeviceBuffer<float> _prior;
@@ -81,6 +83,7 @@ public sealed class IlgpuBackend : IComputeBackend
         _chunkMask = new(a);
         _rows = new(a);
         _weights = new(a);
+        _shares = new(a);
         _medians = new(a);
         _aggregate = new(a);
         _prior = new(a);
@@ -106,6 +109,25 @@ public sealed class IlgpuBackend : IComputeBackend
 
     /// <summary>Chunks the last call ran in (1 = whole batch); for logs and tests.</summary>
     public int LastChunkCount { get; private set; }
+
+    /// <summary>
+    /// Whether combines over a batch without a mask run the kernels that read each cell once (default: true, where
+    /// they serve): <see cref="WeightedMeanKernel"/> for the mean and <see cref="TrimmedMeanTileKernel"/> for the
+    /// trimmed mean. False runs every column through <see cref="CombineKernel"/>, the same values: the baseline
+    /// they are checked and measured against.
+    /// </summary>
+    public bool OneReadKernels { get; set; } = true;
+
+    /// <summary>
+    /// Device time of the last combine's kernels (the aggregate, and the Reptile step fused in it), measured by
+    /// profiling markers on the device's stream (CUDA events on a GPU) around the launches alone: no upload or
+    /// download of the prior, the aggregate or the batch. What a benchmark compares with the device's read
+    /// bandwidth; the call's wall-clock time adds those transfers.
+    /// </summary>
+    public TimeSpan LastKernelTime { get; private set; }
+
+    /// <summary>Combines the one-read kernels ran so far; for logs and tests.</summary>
+    public int OneReadCombines { get; private set; }
 
     /// <summary>Uploads of a batch to the resident copy so far; a steady batch uploads once.</summary>
     public int ResidentUploads { get; private set; }
@@ -373,18 +395,61 @@ public sealed class IlgpuBackend : IComputeBackend
             var counter = _counter.View(2);
             ReadOnlySpan<int> zero = [0, 0];
             Copy.ToDevice(Stream, counter, zero);
+            var tileTrim = OneReadKernels ? TileTrim(batch, rows.Length, method, trimAlpha) : null;
+            var oneReadMean = OneReadKernels && method == AggregationMethod.Mean && batch.Mask is null && rows.Length > 0;
+            var oneRead = tileTrim is not null || oneReadMean;
+            if (oneRead) OneReadCombines++;
+            var shareView = oneRead ? _shares.Upload(WeightShares(weights)) : _shares.View(1);
+            var kernelTime = TimeSpan.Zero;
             foreach (var chunk in Chunks(batch))
             {
                 var aggregateView = _aggregate.View(write ? chunk.Width : 1);
                 var priorView = step is null ? _prior.View(1) : _prior.Upload(prior.Slice(chunk.Start, chunk.Width));
-                _device.Kernels.Combine(chunk.Width, chunk.Matrix, rowView, weightView, settings, aggregateView, priorView, counter);
+                using var launched = Stream.AddProfilingMarker();
+                if (tileTrim is int trim)
+                {
+                    var groupSize = TrimmedMeanTileKernel.GroupSize(_device.Accelerator.MaxGroupSize.X);
+                    var config = new KernelConfig((chunk.Width + groupSize - 1) / groupSize, groupSize,
+                        SharedMemoryConfig.RequestDynamic<float>(TrimmedMeanTileKernel.TileFloats(rows.Length, groupSize)));
+                    _device.Kernels.TrimmedMeanTile(config, chunk.Matrix, rowView, weightView, shareView, settings, trim, aggregateView, priorView, counter);
+                }
+                else if (oneReadMean)
+                {
+                    _device.Kernels.WeightedMean(chunk.Width, chunk.Matrix, rowView, shareView, settings, aggregateView, priorView, counter);
+                }
+                else
+                {
+                    _device.Kernels.Combine(chunk.Width, chunk.Matrix, rowView, weightView, settings, aggregateView, priorView, counter);
+                }
+                using (var done = Stream.AddProfilingMarker()) kernelTime += done.MeasureFrom(launched).Duration();
                 if (write) Copy.ToHost(Stream, aggregateView, aggregate.Slice(chunk.Start, chunk.Width));
                 if (step is not null) Copy.ToHost(Stream, priorView, prior.Slice(chunk.Start, chunk.Width));
             }
+            LastKernelTime = kernelTime;
             Span<int> counts = [0, 0];
             Copy.ToHost(Stream, counter, counts);
             return (counts[0], counts[1]);
         }
+    }
+
+    /// <summary>The trim of a combine that <see cref="TrimmedMeanTileKernel"/> serves (a trimmed mean over a batch
+    /// without a mask, within its row and trim limits), taken as the combine kernel takes it; null otherwise.</summary>
+    internal static int? TileTrim(DomainBatch batch, int rows, AggregationMethod method, double trimAlpha)
+    {
+        if (method != AggregationMethod.TrimmedMean) return null;
+        var trim = (int)Math.Floor(trimAlpha * rows);
+        return TrimmedMeanTileKernel.Serves(rows, trim, batch.Mask is not null) ? trim : null;
+    }
+
+    /// <summary>q_k = p_k / (p summed in row order): the shares the combine kernel computes per column, the same
+    /// in every column of a batch without a mask (the one-read kernels take them from here).</summary>
+    internal static double[] WeightShares(ReadOnlySpan<double> weights)
+    {
+        var total = 0.0;
+        foreach (var w in weights) total += w;
+        var shares = new double[weights.Length];
+        for (var k = 0; k < weights.Length; k++) shares[k] = weights[k] / total;
+        return shares;
     }
 
     public void Dispose()
@@ -397,7 +462,7 @@ public sealed class IlgpuBackend : IComputeBackend
             _device.Accelerator.Bind();
             foreach (var buffer in new IDisposable[]
                      {
-                         _residentValues, _residentMask, _chunkValues, _chunkMask, _rows, _weights, _medians, _aggregate, _prior,
+                         _residentValues, _residentMask, _chunkValues, _chunkMask, _rows, _weights, _shares, _medians, _aggregate, _prior,
                          _counter, _columnSent, _partialInts, _partialFlags, _partialSums, _rowInts, _rowFlags, _rowSums,
                      })
                 buffer.Dispose();
@@ -514,7 +579,7 @@ public sealed class IlgpuBackend : IComputeBackend
     private ScopedAcceleratorBinding Bind() => _device.Accelerator.BindScoped();
 
     private long HeldBytes() =>
-        _residentValues.Bytes + _residentMask.Bytes + _chunkValues.Bytes + _chunkMask.Bytes + _rows.Bytes + _weights.Bytes
+        _residentValues.Bytes + _residentMask.Bytes + _chunkValues.Bytes + _chunkMask.Bytes + _rows.Bytes + _weights.Bytes + _shares.Bytes
         + _medians.Bytes + _aggregate.Bytes + _prior.Bytes + _counter.Bytes + _columnSent.Bytes + _partialInts.Bytes
         + _partialFlags.Bytes + _partialSums.Bytes + _rowInts.Bytes + _rowFlags.Bytes + _rowSums.Bytes;
 

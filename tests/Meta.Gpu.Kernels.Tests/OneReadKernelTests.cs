@@ -1,0 +1,187 @@
+using Meta.Gpu.Compute;
+using Meta.Gpu.Learning.Aggregation;
+
+namespace Meta.Gpu.Kernels.Tests;
+
+/// <summary>
+/// The one-read kernels (<see cref="TrimmedMeanTileKernel"/>, <see cref="WeightedMeanKernel"/>) against
+/// <see cref="CombineKernel"/> on the same device: the same aggregate, prior and counts, bit for bit, where they
+/// serve; the combine kernel where they do not.
+/// </summary>
+[Collection(IlgpuCpuCollection.Name)]
+public sealed class OneReadKernelTests(IlgpuCpuFixture fixture)
+{
+    private readonly IlgpuBackend _backend = Reset(fixture.Backend);
+
+    private static IlgpuBackend Reset(IlgpuBackend backend)
+    {
+        backend.ChunkColumns = null;
+        backend.OneReadKernels = true;
+        return backend;
+    }
+
+    public static TheoryData<int, int, bool, int, double> Shapes => new()
+    {
+        // rows, columns, ties, attackers, trim_alpha
+        { 3, 37, false, 0, 0.34 },      // the smallest served trim: 1 of 3
+        { 5, 70, true, 1, 0.2 },
+        { 31, 65, false, 2, 0.1 },      // one partial group
+        { 32, 64, true, 0, 0.1 },       // one whole group
+        { 33, 100, false, 3, 0.1 },     // a whole group and a partial one of one row
+        { 64, 129, true, 6, 0.1 },      // columns not a multiple of the group
+        { 100, 50, false, 0, 0.31 },    // trim 31: the longest the lists serve
+        { 256, 40, false, 20, 0.1 },    // the most rows
+        { 256, 33, true, 0, 0.12 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void MatchesTheExactWalks_BitForBit(int rows, int columns, bool ties, int attackers, double alpha) =>
+        MatchesTheExactWalks(_backend, rows, columns, ties, attackers, alpha);
+
+    /// <summary>The check itself, for any ILGPU device (<see cref="GpuDeviceTests"/> runs it on a GPU).</summary>
+    internal static void MatchesTheExactWalks(IlgpuBackend backend, int rows, int columns, bool ties, int attackers, double alpha) =>
+        MatchesTheCombineKernel(backend, AggregationMethod.TrimmedMean, rows, columns, ties, attackers, alpha);
+
+    [Theory]
+    [InlineData(1, 70)]     // the lone Reptile step
+    [InlineData(2, 33)]
+    [InlineData(64, 129)]
+    [InlineData(257, 40)]
+    public void TheWeightedMean_MatchesTheCombineKernel_BitForBit(int rows, int columns) =>
+        MatchesTheCombineKernel(_backend, AggregationMethod.Mean, rows, columns, ties: false, attackers: rows / 10, alpha: 0.1);
+
+    /// <summary>The one-read kernel of <paramref name="method"/> against the combine kernel: aggregate alone, then
+    /// fused with either Reptile rule (a prior with NaN cells).</summary>
+    internal static void MatchesTheCombineKernel(IlgpuBackend backend, AggregationMethod method, int rows, int columns, bool ties, int attackers, double alpha)
+    {
+        var batch = RandomBatch.Create(new BatchShape(rows, columns, Mask: false, ties, attackers), 900 + rows + columns);
+        var list = Enumerable.Range(0, rows).ToArray();
+        var weights = RandomBatch.Weights(batch, list, uniform: false);
+        foreach (var step in new ReptileStep?[] { null, new ReptileStep(ReptileRule.Interpolate, 0.3), new ReptileStep(ReptileRule.Delta, 0.7) })
+        {
+            var tile = Run(backend, batch, list, weights, alpha, step, oneReadKernels: true, out var tilePrior, out var tileEmpty, served: true, method);
+            var exact = Run(backend, batch, list, weights, alpha, step, oneReadKernels: false, out var exactPrior, out var exactEmpty, served: false, method);
+            Assert.Equal(exactEmpty, tileEmpty);
+            Assert.Equal(Bits(exact), Bits(tile));
+            Assert.Equal(Bits(exactPrior), Bits(tilePrior));
+        }
+    }
+
+    [Fact]
+    public void KernelTime_IsMeasuredApartFromTheCall()
+    {
+        var batch = RandomBatch.Create(new BatchShape(64, 300, Mask: false, Ties: false), 12);
+        var list = Enumerable.Range(0, 64).ToArray();
+        var weights = RandomBatch.Weights(batch, list, uniform: false);
+        var prior = RandomBatch.Prior(300, 3);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        _backend.Combine(batch, list, weights, AggregationMethod.TrimmedMean, 0.1, false, Span<float>.Empty, prior, new ReptileStep(ReptileRule.Interpolate, 0.5));
+        var call = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        Assert.True(_backend.LastKernelTime > TimeSpan.Zero, $"kernel time {_backend.LastKernelTime}");
+        Assert.True(_backend.LastKernelTime <= call, $"kernel time {_backend.LastKernelTime} > the call's {call}");
+    }
+
+    [Fact]
+    public void ASubsetOfRows_TakesOnlyItsRows()
+    {
+        var batch = RandomBatch.Create(new BatchShape(80, 45, Mask: false, Ties: true, Attackers: 4), 31);
+        var list = Enumerable.Range(0, 80).Where(r => r % 3 != 1).ToArray();
+        var weights = RandomBatch.Weights(batch, list, uniform: false);
+        var tile = Run(_backend, batch, list, weights, 0.1, null, oneReadKernels: true, out _, out _, served: true);
+        var exact = Run(_backend, batch, list, weights, 0.1, null, oneReadKernels: false, out _, out _, served: false);
+        Assert.Equal(Bits(exact), Bits(tile));
+    }
+
+    [Fact]
+    public void NonFiniteCells_AreNoticedAsTheExactWalksNoticeThem()
+    {
+        var batch = RandomBatch.Create(new BatchShape(40, 70, Mask: false, Ties: false, NonFinite: true), 77);
+        var list = Enumerable.Range(0, 40).ToArray();
+        var weights = RandomBatch.Weights(batch, list, uniform: true);
+        var before = _backend.OneReadCombines;
+        var aggregate = new float[70];
+        Assert.Null(_backend.CombineUnscanned(batch, list, weights, AggregationMethod.TrimmedMean, 0.1, aggregate, Span<float>.Empty, null));
+        Assert.Equal(before + 1, _backend.OneReadCombines);
+
+        // The same rows without their non-finite cells: read once and accepted.
+        for (var r = 0; r < 40; r++)
+        {
+            var row = batch.Row(r);
+            for (var d = 0; d < 70; d++) if (!float.IsFinite(row[d])) row[d] = 0.25f * r;
+        }
+        batch.MarkChanged();
+        Assert.Equal(0, _backend.CombineUnscanned(batch, list, weights, AggregationMethod.TrimmedMean, 0.1, aggregate, Span<float>.Empty, null));
+        var exact = Run(_backend, batch, list, weights, 0.1, null, oneReadKernels: false, out _, out _, served: false);
+        Assert.Equal(Bits(exact), Bits(aggregate));
+    }
+
+    [Theory]
+    [InlineData(float.PositiveInfinity)]
+    [InlineData(float.NegativeInfinity)]
+    public void AnInfiniteCell_IsNoticedThoughTheTrimWouldDropIt(float infinity)
+    {
+        // One infinite cell among 40: the trim drops it, so the column's value is finite; the read-once round must
+        // still learn of it (step 1 would have rejected its row).
+        var batch = RandomBatch.Create(new BatchShape(40, 50, Mask: false, Ties: false), 78);
+        batch.Row(17)[33] = infinity;
+        batch.MarkChanged();
+        var list = Enumerable.Range(0, 40).ToArray();
+        var weights = RandomBatch.Weights(batch, list, uniform: false);
+        var before = _backend.OneReadCombines;
+        Assert.Null(_backend.CombineUnscanned(batch, list, weights, AggregationMethod.TrimmedMean, 0.1, new float[50], Span<float>.Empty, null));
+        Assert.Equal(before + 1, _backend.OneReadCombines);
+    }
+
+    [Theory]
+    [InlineData(float.PositiveInfinity)]
+    [InlineData(float.NaN)]
+    public void TheWeightedMean_NoticesANonFiniteCell(float bad)
+    {
+        var batch = RandomBatch.Create(new BatchShape(12, 50, Mask: false, Ties: false), 79);
+        batch.Row(5)[21] = bad;
+        batch.MarkChanged();
+        var list = Enumerable.Range(0, 12).ToArray();
+        var weights = RandomBatch.Weights(batch, list, uniform: false);
+        var before = _backend.OneReadCombines;
+        Assert.Null(_backend.CombineUnscanned(batch, list, weights, AggregationMethod.Mean, 0.1, new float[50], Span<float>.Empty, null));
+        Assert.Equal(before + 1, _backend.OneReadCombines);
+    }
+
+    [Theory]
+    [InlineData(257, 0.1, false)]  // more rows than the tile holds
+    [InlineData(256, 0.125, false)] // trim 32: longer than the lists
+    [InlineData(9, 0.1, false)]    // trim 0: the weighted mean
+    [InlineData(40, 0.1, true)]    // a mask
+    public void OutsideItsLimits_TheExactWalksServe(int rows, double alpha, bool mask)
+    {
+        var batch = RandomBatch.Create(new BatchShape(rows, 20, mask, Ties: false), 5);
+        var list = Enumerable.Range(0, rows).ToArray();
+        var weights = RandomBatch.Weights(batch, list, uniform: false);
+        var before = _backend.OneReadCombines;
+        var aggregate = new float[20];
+        _backend.Combine(batch, list, weights, AggregationMethod.TrimmedMean, alpha, false, aggregate, Span<float>.Empty, null);
+        Assert.Equal(before, _backend.OneReadCombines);
+    }
+
+    private static float[] Run(IlgpuBackend backend, DomainBatch batch, int[] list, double[] weights, double alpha, ReptileStep? step, bool oneReadKernels,
+        out float[] prior, out int empty, bool served, AggregationMethod method = AggregationMethod.TrimmedMean)
+    {
+        backend.OneReadKernels = oneReadKernels;
+        try
+        {
+            var before = backend.OneReadCombines;
+            var aggregate = new float[batch.Columns];
+            prior = RandomBatch.Prior(batch.Columns, batch.Rows);
+            empty = backend.Combine(batch, list, weights, method, alpha, false, aggregate, prior, step);
+            Assert.Equal(before + (served ? 1 : 0), backend.OneReadCombines);
+            return aggregate;
+        }
+        finally
+        {
+            backend.OneReadKernels = true;
+        }
+    }
+
+    private static int[] Bits(float[] values) => values.Select(BitConverter.SingleToInt32Bits).ToArray();
+}
