@@ -1,12 +1,20 @@
 #!/usr/bin/env python3
 """PyTorch peer of `meta-gpu bench` on a GPU: the same workloads on the same data, on the same GPU, same run.
 
-Unverified here: the development machines have no GPU and no torch; it is written for the lent GPU machine
-(DEVICE.md: python3 there has torch). Reads the files `meta-gpu bench` writes (row-major N x D little-endian
+The development machines have no GPU and no torch; it is written for the lent GPU machine (DEVICE.md: python3
+there has torch). The workloads ran there on an NVIDIA H200 (torch 2.11.0+cu130); the bandwidth figures below
+were added after that run and are untested on a GPU. Reads the files `meta-gpu bench` writes (row-major N x D little-endian
 float32 batch.f32, N float64 confidences.f64, D float32 prior.f32), uploads them to the device once (resident,
 as the engine keeps its batch resident), and prints one JSON object:
-  {"peer": "pytorch", "version": ..., "device": <name>, "results": {workload: {"times_ms": [...]}}}
+  {"peer": "pytorch", "version": ..., "device": <name>, "read_gbs": ..., "copy_gbs": ..., "read_mb": ...,
+   "results": {workload: {"times_ms": [...]}}}
 or {"skipped": "<reason>"} when torch or the device is missing.
+
+Bandwidth (the reference `meta-gpu bench` falls back to for these rows when the engine measured no cuda figure in
+the same run): the read stream x.sum() over the resident batch (bytes of x / time) and a device copy, copy_ of x
+into a preallocated tensor (bytes read + written / time); each the median of the repeats after the warm-up, timed
+with CUDA events. "read_mb" is the size of x: a small batch fits the GPU's L2, so its figure is the cache's.
+If the measurement fails, "bandwidth_skipped" says why and the workloads' times are still printed.
 
 Methods: torch.sort over the domain axis then the mean of the kept rows (trimmed mean), the mean of the two
 middle sorted rows (median, the same definition as the engine's: torch.median would return the lower one),
@@ -17,7 +25,9 @@ import argparse
 import json
 import math
 import os
+import statistics
 import sys
+import time
 
 
 def main() -> int:
@@ -84,18 +94,15 @@ def main() -> int:
         "fused_trimmed_mean_reptile": fused_trimmed_mean_reptile,
     }
     cuda = dev.type == "cuda"
-    results = {}
-    for name in [s for s in args.workloads.split(",") if s]:
-        fn = table.get(name)
-        if fn is None:
-            results[name] = {"skipped": f"the pytorch peer has no {name}"}
-            continue
-        for _ in range(args.warmup):
+
+    def timed(fn, warmup, repeats):
+        """Per-call milliseconds of fn after warmup calls: CUDA events on a GPU, perf_counter otherwise."""
+        for _ in range(warmup):
             fn()
         if cuda:
             torch.cuda.synchronize(dev)
         times = []
-        for i in range(args.repeats):
+        for i in range(repeats):
             if i >= 3 and sum(times) > args.budget_s * 1000.0:
                 break
             if cuda:
@@ -106,14 +113,47 @@ def main() -> int:
                 end.synchronize()
                 times.append(start.elapsed_time(end))
             else:
-                import time
                 t0 = time.perf_counter()
                 fn()
                 times.append((time.perf_counter() - t0) * 1000.0)
-        results[name] = {"times_ms": times}
-    name = torch.cuda.get_device_name(dev) if cuda else str(dev)
-    print(json.dumps({"peer": "pytorch", "version": torch.__version__, "device": name, "results": results}))
+        return times
+
+    results = {}
+    for name in [s for s in args.workloads.split(",") if s]:
+        fn = table.get(name)
+        if fn is None:
+            results[name] = {"skipped": f"the pytorch peer has no {name}"}
+            continue
+        results[name] = {"times_ms": timed(fn, args.warmup, args.repeats)}
+
+    out = {"peer": "pytorch", "version": torch.__version__,
+           "device": torch.cuda.get_device_name(dev) if cuda else str(dev)}
+    # Any failure here (out of memory, a check that does not hold) costs the figures, never the workloads' times.
+    try:
+        out.update(bandwidth(torch, x, timed, max(args.warmup, 1), max(args.repeats, 3)))
+    except Exception as e:  # noqa: BLE001 - reported in the output, not swallowed
+        out["bandwidth_skipped"] = f"{type(e).__name__}: {e}"
+    out["results"] = results
+    print(json.dumps(out))
     return 0
+
+
+def bandwidth(torch, x, timed, warmup, repeats):
+    """Read and copy GB/s of x's device: x.sum() (bytes of x / median time) and copy_ into a preallocated tensor
+    (2 x bytes / median time). The sum is checked against a float64 sum, so a stream that did not read x is not
+    reported."""
+    nbytes = x.numel() * x.element_size()
+    total = x.sum()
+    exact = x.double().sum()
+    if not torch.isclose(total.double(), exact, rtol=1e-3, atol=1e-3 * float(x.abs().sum().double())):
+        raise ValueError(f"x.sum() gave {float(total)}, float64 gives {float(exact)}")
+    read_ms = statistics.median(timed(lambda: x.sum(), warmup, repeats))
+    target = torch.empty_like(x)
+    copy_ms = statistics.median(timed(lambda: target.copy_(x), warmup, repeats))
+    if not torch.equal(target, x):
+        raise ValueError("copy_ did not reproduce x")
+    return {"read_gbs": nbytes / (read_ms * 1e-3) / 1e9, "copy_gbs": 2 * nbytes / (copy_ms * 1e-3) / 1e9,
+            "read_mb": nbytes / (1 << 20)}
 
 
 if __name__ == "__main__":

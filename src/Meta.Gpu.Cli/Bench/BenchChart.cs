@@ -3,8 +3,9 @@ using ScottPlot;
 namespace Meta.Gpu.Cli.Bench;
 
 /// <summary>
-/// <c>bench.png</c>: effective GB/s per dense workload (groups) and backend (bars), with the read bandwidth of the
-/// run as a dashed line. A backend timed at two sizes (cpu beside ilgpu-cpu) gets one series per D.
+/// <c>bench.png</c>: effective GB/s per dense workload (groups) and backend (bars), with the read bandwidths of the
+/// run as dashed lines (the host's, and each device's measured in the run). A backend timed at two sizes (cpu
+/// beside ilgpu-cpu) gets one series per D.
 /// </summary>
 public static class BenchChart
 {
@@ -40,6 +41,13 @@ public static class BenchChart
             line.LinePattern = LinePattern.Dashed;
             line.Color = Colors.Gray;
             plot.Legend.ManualItems.Add(new LegendItem { LabelText = $"read bandwidth {report.ReadBandwidthGbs:0.0} GB/s", LineColor = Colors.Gray, LinePattern = LinePattern.Dashed, LineWidth = 2 });
+        }
+        foreach (var (name, figure) in report.DeviceBandwidth.Where(d => d.Value.Usable))
+        {
+            var line = plot.Add.HorizontalLine(figure.ReadGbs!.Value);
+            line.LinePattern = LinePattern.Dotted;
+            line.Color = Colors.Black;
+            plot.Legend.ManualItems.Add(new LegendItem { LabelText = $"{name} device read {figure.ReadGbs:0.0} GB/s", LineColor = Colors.Black, LinePattern = LinePattern.Dotted, LineWidth = 2 });
         }
         var ticks = workloads.Select((w, i) => new Tick(i, w)).ToArray();
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks);

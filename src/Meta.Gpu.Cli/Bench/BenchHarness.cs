@@ -9,6 +9,13 @@ namespace Meta.Gpu.Cli.Bench;
 /// the same data, then the host workloads (governance, bus, agent). Nothing here writes files but the peers'
 /// temporary data folder (deleted at the end); <see cref="BenchOutputs"/> writes the results.
 /// </summary>
+/// <remarks>
+/// A device backend (<c>cuda</c>, <c>opencl</c>) has its device's read bandwidth measured once per run, when it
+/// first starts (<see cref="DeviceBandwidthProbe"/>); each row's share of read divides by the reference
+/// <see cref="ReadReference.For"/> picks (host memory for host rows, the device's for device rows and the PyTorch
+/// peer). Engine backends run before the peers at each size, and <c>cuda</c> and <c>pytorch</c> always share a
+/// size, so the <c>cuda</c> figure is known when the PyTorch rows are made.
+/// </remarks>
 public sealed class BenchHarness(BenchOptions options)
 {
     private readonly BenchOptions _options = (options ?? throw new ArgumentNullException(nameof(options))).Validated();
@@ -67,6 +74,7 @@ public sealed class BenchHarness(BenchOptions options)
 
         var results = new List<BenchResult>();
         var peers = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var devices = new SortedDictionary<string, DeviceBandwidthFigure>(StringComparer.Ordinal);
         foreach (var group in plan.Where(c => BenchWorkloads.IsDense(c.Workload)).GroupBy(c => (c.DataN, c.D)))
         {
             token.ThrowIfCancellationRequested();
@@ -74,10 +82,10 @@ public sealed class BenchHarness(BenchOptions options)
             progress.Starting($"data {group.Key.DataN} x {group.Key.D}");
             var data = new BenchData(group.Key.DataN, group.Key.D);
             foreach (var byBackend in cases.Where(c => !BenchBackends.IsPeer(c.Backend)).GroupBy(c => c.Backend))
-                RunEngine(byBackend.Key, byBackend.ToList(), data, bandwidth.ReadGbs, progress, results, token);
+                RunEngine(byBackend.Key, byBackend.ToList(), data, bandwidth.ReadGbs, devices, progress, results, token);
             var peerCases = cases.Where(c => BenchBackends.IsPeer(c.Backend)).ToList();
             if (peerCases.Count > 0)
-                await RunPeersAsync(peerCases, data, bandwidth.ReadGbs, progress, results, peers, token).ConfigureAwait(false);
+                await RunPeersAsync(peerCases, data, bandwidth.ReadGbs, devices, progress, results, peers, token).ConfigureAwait(false);
         }
 
         foreach (var c in plan.Where(c => !BenchWorkloads.IsDense(c.Workload)))
@@ -100,18 +108,28 @@ public sealed class BenchHarness(BenchOptions options)
             BandwidthThreads = bandwidth.Threads,
             Configuration = Configuration,
             Peers = peers,
+            DeviceBandwidth = devices,
             Quick = o.Quick,
             StartedUtc = started,
             ElapsedS = clock.Elapsed.TotalSeconds,
         };
     }
 
-    private void RunEngine(string name, List<BenchCase> cases, BenchData data, double readGbs, IBenchProgress progress, List<BenchResult> results, CancellationToken token)
+    private void RunEngine(string name, List<BenchCase> cases, BenchData data, double hostReadGbs, SortedDictionary<string, DeviceBandwidthFigure> devices,
+        IBenchProgress progress, List<BenchResult> results, CancellationToken token)
     {
         progress.Starting($"{name}: starting the backend");
         var (backend, reason) = EngineBackends.TryCreate(name, _options.BaselineDeviceKernels);
         try
         {
+            if (backend is not null && DeviceBandwidthProbe.Measures(name) && !devices.ContainsKey(name))
+            {
+                progress.Starting($"{name}: device read bandwidth ({_options.DeviceBandwidthMegabytes} MB float32)");
+                var figure = DeviceBandwidthProbe.Measure(backend, _options.DeviceBandwidthMegabytes, _options.Quick ? 2 : 5);
+                devices[name] = figure;
+                progress.Note(DeviceBandwidthProbe.Describe(name, figure));
+            }
+            var reference = ReadReference.For(name, hostReadGbs, devices);
             foreach (var c in cases)
             {
                 token.ThrowIfCancellationRequested();
@@ -127,8 +145,8 @@ public sealed class BenchHarness(BenchOptions options)
                     var times = Stopwatches.Time(workload.Run, _options.Warmup, _options.Repeats, _options.RowBudget);
                     row = EngineBackends.FellBack(backend) is { } fellBack
                         ? BenchResult.Skip(c.Workload, c.Backend, c.N, c.D, fellBack)
-                        : BenchResult.Timed(c.Workload, c.Backend, c.N, c.D, times, workload.Bytes, readGbs)
-                            .WithKernelTimes(workload.KernelMs.TakeLast(times.Length).ToList(), workload.Bytes);
+                        : BenchResult.Timed(c.Workload, c.Backend, c.N, c.D, times, workload.Bytes, reference)
+                            .WithKernelTimes(workload.KernelMs.TakeLast(times.Length).ToList(), workload.Bytes, reference);
                 }
                 results.Add(row);
                 progress.Completed(row);
@@ -140,8 +158,14 @@ public sealed class BenchHarness(BenchOptions options)
         }
     }
 
-    private async Task RunPeersAsync(List<BenchCase> cases, BenchData data, double readGbs, IBenchProgress progress,
-        List<BenchResult> results, SortedDictionary<string, string> peers, CancellationToken token)
+    /// <summary>The peer's own read and copy figures, for its line of the report.</summary>
+    private static string OwnBandwidth(PeerRun run) =>
+        run.ReadGbs is { } read
+            ? string.Create(CultureInfo.InvariantCulture, $", its own read {read:0.0} GB/s{(run.CopyGbs is { } copy ? string.Create(CultureInfo.InvariantCulture, $", copy {copy:0.0} GB/s") : "")}")
+            : run.BandwidthSkipped is { } why ? $", its own bandwidth not measured: {why}" : "";
+
+    private async Task RunPeersAsync(List<BenchCase> cases, BenchData data, double hostReadGbs, SortedDictionary<string, DeviceBandwidthFigure> devices,
+        IBenchProgress progress, List<BenchResult> results, SortedDictionary<string, string> peers, CancellationToken token)
     {
         var folder = Path.Combine(Path.GetTempPath(), $"meta-gpu-bench-{Environment.ProcessId}-{Guid.NewGuid():N}");
         try
@@ -163,7 +187,13 @@ public sealed class BenchHarness(BenchOptions options)
                     BenchBackends.PyTorch => await PythonPeer.RunAsync(BenchBackends.PyTorch, "pytorch_peer.py", folder, data.N, data.D, workloads, _options, ["--device", "cuda"], token).ConfigureAwait(false),
                     _ => TorchSharpPeer.Run(data, workloads, _options),
                 };
-                peers[byPeer.Key] = run.Skipped is { } why ? $"skipped: {why}" : $"{run.Version}{(run.Device is null ? "" : $" on {run.Device}")}";
+                peers[byPeer.Key] = run.Skipped is { } why ? $"skipped: {why}" : $"{run.Version}{(run.Device is null ? "" : $" on {run.Device}")}{OwnBandwidth(run)}";
+                if (DeviceBandwidthProbe.FromPeer(run) is { } own)
+                {
+                    devices[byPeer.Key] = own;
+                    progress.Note(DeviceBandwidthProbe.Describe(byPeer.Key, own));
+                }
+                var reference = ReadReference.For(byPeer.Key, hostReadGbs, devices);
                 foreach (var c in peerCases)
                 {
                     BenchResult row;
@@ -174,7 +204,7 @@ public sealed class BenchHarness(BenchOptions options)
                     else if (times.Skipped is { } r)
                         row = BenchResult.Skip(c.Workload, c.Backend, c.N, c.D, r);
                     else
-                        row = BenchResult.Timed(c.Workload, c.Backend, c.N, c.D, times.TimesMs, (long)c.N * c.D * sizeof(float), readGbs);
+                        row = BenchResult.Timed(c.Workload, c.Backend, c.N, c.D, times.TimesMs, (long)c.N * c.D * sizeof(float), reference);
                     results.Add(row);
                     progress.Completed(row);
                 }

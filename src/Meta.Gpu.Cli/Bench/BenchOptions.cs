@@ -49,6 +49,14 @@ public sealed record BenchOptions
     /// <summary>Size of the read-bandwidth array (DESIGN §13: 256 MB).</summary>
     public int BandwidthMegabytes { get; init; } = 256;
 
+    /// <summary>
+    /// Size of the device read-stream array measured when a <c>cuda</c> or <c>opencl</c> backend starts (its rows'
+    /// share of read divides by that device's figure): 1024 MB, also with --quick, since a GPU streams it in under a
+    /// millisecond and a smaller array would partly fit its L2 (see <c>DeviceBandwidth</c>). 1 to 4096 MB; the device
+    /// needs twice this free (the copy's target).
+    /// </summary>
+    public int DeviceBandwidthMegabytes { get; init; } = DeviceBandwidth.DefaultMegabytes;
+
     /// <summary>Governance <c>Update</c> calls per timed repeat.</summary>
     public int GovernanceCalls { get; init; } = 200_000;
 
@@ -110,6 +118,8 @@ public sealed record BenchOptions
         if (Repeats < 1) throw new InvalidInputException($"--repeats: must be >= 1, got {Repeats}");
         if (Warmup < 0) throw new InvalidInputException($"--warmup: must be >= 0, got {Warmup}");
         if (BandwidthMegabytes < 1) throw new InvalidInputException($"bandwidth array: must be >= 1 MB, got {BandwidthMegabytes}");
+        if (DeviceBandwidthMegabytes is < 1 or > DeviceBandwidth.MaxMegabytes)
+            throw new InvalidInputException($"--device-bandwidth-mb: must be 1 to {DeviceBandwidth.MaxMegabytes} MB, got {DeviceBandwidthMegabytes}");
         if (!(TrimAlpha >= 0 && TrimAlpha < 0.5)) throw new InvalidInputException($"trim_alpha: must be in [0, 0.5), got {TrimAlpha}");
         return this;
     }

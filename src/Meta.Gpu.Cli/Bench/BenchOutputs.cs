@@ -21,7 +21,8 @@ public static class BenchOutputs
         BenchChart.Save(report, Path.Combine(folder, ChartFile));
     }
 
-    /// <summary>The machine, the bandwidth reference, every row, and the ratios of each peer to each engine backend.</summary>
+    /// <summary>The machine, the bandwidth references (the host's and each device's), every row with the reference
+    /// its share of read divides by, and the ratios of each peer to each engine backend.</summary>
     public static string Markdown(BenchReport report)
     {
         ArgumentNullException.ThrowIfNull(report);
@@ -31,16 +32,22 @@ public static class BenchOutputs
         md.AppendLine("# meta-gpu bench").AppendLine();
         md.AppendLine(c, $"- Machine: {m.Cpu}, {m.Cores} cores, SIMD {m.Simd}, GPU {m.Gpu ?? "none"} ({m.Os}; {m.Runtime})");
         md.AppendLine(c, $"- Run: {report.StartedUtc:yyyy-MM-dd HH:mm} UTC, {report.ElapsedS:0} s{(report.Quick ? ", --quick (smoke sizes, not figures)" : "")}");
-        md.AppendLine(c, $"- Read bandwidth (the reference, same run): {report.ReadBandwidthGbs:0.00} GB/s (vectorised sum over {report.BandwidthArrayMb} MB float32, {report.BandwidthThreads} threads); copy bandwidth: {report.CopyBandwidthGbs:0.00} GB/s (read + written)");
+        md.AppendLine(c, $"- Read bandwidth (host, the reference of host rows; same run): {report.ReadBandwidthGbs:0.00} GB/s (vectorised sum over {report.BandwidthArrayMb} MB float32, {report.BandwidthThreads} threads); copy bandwidth: {report.CopyBandwidthGbs:0.00} GB/s (read + written)");
+        foreach (var (name, figure) in report.DeviceBandwidth)
+        {
+            var users = report.Results.Where(r => r.ReadReference == name).Select(r => r.Backend).Distinct().ToList();
+            var use = users.Count > 0 ? $" Reference of the share of read of: {string.Join(", ", users)}." : "";
+            md.AppendLine(c, $"- {DeviceBandwidthProbe.Describe(name, figure)}.{use}");
+        }
         md.AppendLine(c, $"- Configuration: {report.Configuration}");
         foreach (var (peer, state) in report.Peers) md.AppendLine(c, $"- Peer {peer}: {state}");
         md.AppendLine();
-        md.AppendLine("| workload | backend | N | D | median ms | min ms | max ms | repeats | GB/s | share of read | other |");
-        md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+        md.AppendLine("| workload | backend | N | D | median ms | min ms | max ms | repeats | GB/s | share of read | read ref | other |");
+        md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
         foreach (var r in report.Results)
         {
             var other = r.Skipped is not null ? $"skipped: {r.Skipped}" : Other(r);
-            md.AppendLine(c, $"| {r.Workload} | {r.Backend} | {r.N} | {r.D} | {BenchText.Ms(r.MedianMs)} | {BenchText.Ms(r.MinMs)} | {BenchText.Ms(r.MaxMs)} | {r.Repeats} | {Fixed(r.Gbs, "0.00")} | {Percent(r.ShareOfRead)} | {other.Replace("|", "/", StringComparison.Ordinal)} |");
+            md.AppendLine(c, $"| {r.Workload} | {r.Backend} | {r.N} | {r.D} | {BenchText.Ms(r.MedianMs)} | {BenchText.Ms(r.MinMs)} | {BenchText.Ms(r.MaxMs)} | {r.Repeats} | {Fixed(r.Gbs, "0.00")} | {Percent(r.ShareOfRead)} | {r.ReadReference ?? "-"} | {other.Replace("|", "/", StringComparison.Ordinal)} |");
         }
         md.AppendLine();
         md.AppendLine("## Ratios to the peers (same data, same run)").AppendLine();
@@ -78,7 +85,7 @@ public static class BenchOutputs
     {
         var parts = new List<string>();
         if (r.KernelMedianMs is { } k)
-            parts.Add(string.Create(CultureInfo.InvariantCulture, $"kernels alone {BenchText.Ms(k)} ms, {Fixed(r.KernelGbs, "0.0")} GB/s (device events)"));
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"kernels alone {BenchText.Ms(k)} ms, {Fixed(r.KernelGbs, "0.0")} GB/s, {Percent(r.KernelShareOfRead)} of read (device events)"));
         if (r.OpsPerS is { } ops) parts.Add($"{BenchText.Count(ops)}/s");
         if (r.AllocatedBytesPerOp is { } a) parts.Add(string.Create(CultureInfo.InvariantCulture, $"{a:0.###} B allocated/op"));
         if (r.Lost is { } lost) parts.Add($"lost {lost}");

@@ -9,7 +9,8 @@ namespace Meta.Gpu.Cli.Bench;
 /// Fields beyond §15 (allowed: "add fields freely"): <c>ops_per_s</c> (calls or deliveries per second),
 /// <c>allocated_bytes_per_op</c> (managed bytes allocated per call on the calling thread, steady state),
 /// <c>lost</c> (bus deliveries missing after the run drained), <c>note</c> (what was timed, for the peers the
-/// method they use).
+/// method they use), <c>read_reference</c> (whose read bandwidth <see cref="ShareOfRead"/> divides by:
+/// <c>host</c>, <c>cuda</c>, <c>opencl</c> or <c>pytorch</c>; see <see cref="Bench.ReadReference"/>).
 /// </remarks>
 public sealed record BenchResult(
     string Workload,
@@ -32,6 +33,9 @@ public sealed record BenchResult(
 
     public string? Note { get; init; }
 
+    /// <summary>The read bandwidth <see cref="ShareOfRead"/> is a share of (null when there is no share).</summary>
+    public string? ReadReference { get; init; }
+
     /// <summary>Device backends: the median device time of the combine's kernels alone (device events; no transfer
     /// of the prior or the aggregate), over the same timed calls as <see cref="MedianMs"/>.</summary>
     public double? KernelMedianMs { get; init; }
@@ -39,23 +43,40 @@ public sealed record BenchResult(
     /// <summary>The batch's bytes over <see cref="KernelMedianMs"/>.</summary>
     public double? KernelGbs { get; init; }
 
+    /// <summary><see cref="KernelGbs"/> over the same read reference as <see cref="ShareOfRead"/>.</summary>
+    public double? KernelShareOfRead { get; init; }
+
     /// <summary>The row with the kernels' device time of <paramref name="kernelMs"/> (the same calls as its times).</summary>
-    public BenchResult WithKernelTimes(IReadOnlyList<double> kernelMs, long bytes)
+    public BenchResult WithKernelTimes(IReadOnlyList<double> kernelMs, long bytes, ReadReference? reference)
     {
         if (kernelMs.Count == 0) return this;
         var median = TimingSummary.Of(kernelMs).MedianMs;
-        return this with { KernelMedianMs = median, KernelGbs = bytes > 0 && median > 0 ? bytes / (median * 1e-3) / 1e9 : null };
+        double? gbs = bytes > 0 && median > 0 ? bytes / (median * 1e-3) / 1e9 : null;
+        return this with
+        {
+            KernelMedianMs = median,
+            KernelGbs = gbs,
+            KernelShareOfRead = gbs is { } g && reference is { ReadGbs: > 0 } r ? g / r.ReadGbs : null,
+        };
     }
 
     public static BenchResult Skip(string workload, string backend, int n, int d, string reason) =>
         new(workload, backend, n, d, null, null, null, 0, null, null, reason);
 
-    /// <summary>A timed row from per-call times; <paramref name="bytes"/> = the batch's bytes (0: no bandwidth).</summary>
-    public static BenchResult Timed(string workload, string backend, int n, int d, IReadOnlyList<double> timesMs, long bytes, double readGbs)
+    /// <summary>A timed host row from per-call times; <paramref name="bytes"/> = the batch's bytes (0: no
+    /// bandwidth); its share is of the host's <paramref name="readGbs"/>.</summary>
+    public static BenchResult Timed(string workload, string backend, int n, int d, IReadOnlyList<double> timesMs, long bytes, double readGbs) =>
+        Timed(workload, backend, n, d, timesMs, bytes, readGbs > 0 ? new Bench.ReadReference(Bench.ReadReference.Host, readGbs) : null);
+
+    /// <summary>A timed row whose share divides by <paramref name="reference"/> (null: no share).</summary>
+    public static BenchResult Timed(string workload, string backend, int n, int d, IReadOnlyList<double> timesMs, long bytes, ReadReference? reference)
     {
         var summary = TimingSummary.Of(timesMs);
         double? gbs = bytes > 0 && summary.MedianMs > 0 ? bytes / (summary.MedianMs * 1e-3) / 1e9 : null;
-        double? share = gbs is { } g && readGbs > 0 ? g / readGbs : null;
-        return new(workload, backend, n, d, summary.MedianMs, summary.MinMs, summary.MaxMs, timesMs.Count, gbs, share, null);
+        double? share = gbs is { } g && reference is { ReadGbs: > 0 } r ? g / r.ReadGbs : null;
+        return new(workload, backend, n, d, summary.MedianMs, summary.MinMs, summary.MaxMs, timesMs.Count, gbs, share, null)
+        {
+            ReadReference = share is null ? null : reference!.Name,
+        };
     }
 }

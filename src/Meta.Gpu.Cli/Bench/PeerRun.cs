@@ -6,6 +6,18 @@ public sealed record PeerRun(string Peer, string? Skipped, string? Version, stri
     /// <summary>The library the script could not import (another interpreter may have it).</summary>
     public string? MissingModule { get; init; }
 
+    /// <summary>The peer's own read stream over its resident batch, GB/s (the PyTorch peer's <c>x.sum()</c>); null when it reported none.</summary>
+    public double? ReadGbs { get; init; }
+
+    /// <summary>The peer's device copy of its batch, bytes read + written per second in GB/s; null when it reported none.</summary>
+    public double? CopyGbs { get; init; }
+
+    /// <summary>The size of the array those figures streamed, MB (2^20 bytes).</summary>
+    public double? ReadMegabytes { get; init; }
+
+    /// <summary>Why the peer's own bandwidth figures are missing, when it said (its times still stand).</summary>
+    public string? BandwidthSkipped { get; init; }
+
     public static PeerRun Skip(string peer, string reason) => new(peer, reason, null, null, new Dictionary<string, PeerTimes>());
 }
 

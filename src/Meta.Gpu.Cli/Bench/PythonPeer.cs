@@ -122,7 +122,10 @@ public static class PythonPeer
         }
     }
 
-    /// <summary>Reads the script's JSON line: {"skipped": reason} or {"version", "device"?, "results": {workload: {"times_ms"} | {"skipped"}}}.</summary>
+    /// <summary>Reads the script's JSON line: {"skipped": reason} or {"version", "device"?, "read_gbs"?, "copy_gbs"?,
+    /// "read_mb"?, "bandwidth_skipped"?, "results": {workload: {"times_ms"} | {"skipped"}}}. The bandwidth fields are
+    /// optional (older scripts and the numpy peer print none); one that is not a finite positive number is read as
+    /// absent.</summary>
     public static PeerRun Parse(string peer, string scriptName, string output)
     {
         JsonDocument doc;
@@ -151,12 +154,23 @@ public static class PythonPeer
                     else
                         results[entry.Name] = new PeerTimes([], $"{scriptName} gave no times for {entry.Name}");
                 }
-            return new PeerRun(peer, null, Text(root, "version"), Text(root, "device"), results);
+            return new PeerRun(peer, null, Text(root, "version"), Text(root, "device"), results)
+            {
+                ReadGbs = Positive(root, "read_gbs"),
+                CopyGbs = Positive(root, "copy_gbs"),
+                ReadMegabytes = Positive(root, "read_mb"),
+                BandwidthSkipped = Text(root, "bandwidth_skipped"),
+            };
         }
     }
 
     private static string? Text(JsonElement obj, string name) =>
         obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static double? Positive(JsonElement obj, string name) =>
+        obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var x) && double.IsFinite(x) && x > 0
+            ? x
+            : null;
 
     private static string LastLine(string text)
     {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Meta.Gpu.Cli.Bench;
+using Meta.Gpu.Compute;
 using Spectre.Console;
 
 namespace Meta.Gpu.Cli.Commands;
@@ -22,11 +23,12 @@ internal static class BenchCommand
         var repeats = new Option<int?>("--repeats") { Description = "Timed calls per row (default 5; --quick 3)." };
         var warmup = new Option<int?>("--warmup") { Description = "Untimed calls before them (default 1)." };
         var quick = new Option<bool>("--quick") { Description = $"Smoke run: N={BenchOptions.QuickN}, D={BenchOptions.QuickD}, 3 repeats, a 16 MB bandwidth array, short host workloads." };
+        var deviceMb = new Option<int?>("--device-bandwidth-mb") { Description = $"MB of the device read stream measured when cuda or opencl starts, the reference of their rows' share of read (default {DeviceBandwidth.DefaultMegabytes}; the device needs twice this free)." };
         var baseline = new Option<bool>("--baseline-device-kernels") { Description = "Device backends run every column through the combine kernel, not the one-read kernels: the baseline those are measured against." };
         var python = new Option<string?>("--python") { Description = "Python for the numpy and PyTorch peers (default: $META_GPU_PYTHON, python3 on PATH, /usr/bin/python3)." };
         var command = new Command("bench", "Benchmark the backends against numpy, TorchSharp and PyTorch on the same data; write bench.json, bench.md, bench.png.")
         {
-            outDir, workloads, backends, n, d, repeats, warmup, quick, python, baseline,
+            outDir, workloads, backends, n, d, repeats, warmup, quick, deviceMb, python, baseline,
         };
         command.SetAction((result, token) => MetaGpuApp.GuardAsync(console, () =>
         {
@@ -40,6 +42,7 @@ internal static class BenchCommand
                 D = result.GetValue(d),
                 Repeats = result.GetValue(repeats) ?? options.Repeats,
                 Warmup = result.GetValue(warmup) ?? options.Warmup,
+                DeviceBandwidthMegabytes = result.GetValue(deviceMb) ?? options.DeviceBandwidthMegabytes,
                 Python = result.GetValue(python),
                 BaselineDeviceKernels = result.GetValue(baseline),
             };

@@ -604,4 +604,16 @@ public sealed class IlgpuBackend : IComputeBackend
     {
         public void Dispose() => backend.ReportHeldBytes();
     }
+
+    /// <summary>Runs <paramref name="action"/> on the device under the gate, bound to the calling thread, between the
+    /// backend's own calls (for <see cref="DeviceBandwidth"/>, which launches its own kernels on the device).</summary>
+    internal T OnDevice<T>(Func<KernelAccelerator, T> action)
+    {
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            using var binding = Bind();
+            return action(_device);
+        }
+    }
 }

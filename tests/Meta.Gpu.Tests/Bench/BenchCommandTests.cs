@@ -100,6 +100,8 @@ public sealed class BenchCommandTests
     [InlineData("--backends", "tpu", "--backends")]
     [InlineData("--repeats", "0", "--repeats")]
     [InlineData("--n", "0", "--n")]
+    [InlineData("--device-bandwidth-mb", "0", "--device-bandwidth-mb")]
+    [InlineData("--device-bandwidth-mb", "4097", "--device-bandwidth-mb")]
     public async Task BadFlagsExitTwoNamingTheFlag(string flag, string value, string named)
     {
         using var folder = new TempFolder();
