@@ -28,7 +28,7 @@ say "== CUDA tests"
 t0=$SECONDS
 dotnet /tmp/apps/Meta.Gpu.Kernels.Tests/Meta.Gpu.Kernels.Tests.dll \
   -class Meta.Gpu.Kernels.Tests.GpuDeviceTests -class Meta.Gpu.Kernels.Tests.DeviceListTests \
-  -class Meta.Gpu.Kernels.Tests.RegistryTests > "$out/tests.log" 2>&1
+  -class Meta.Gpu.Kernels.Tests.RegistryTests -class Meta.Gpu.Kernels.Tests.GpuBandwidthTests > "$out/tests.log" 2>&1
 say "tests exit $? in $((SECONDS - t0)) s"
 grep -E "\[FAIL\]|\[SKIP\]|Total:" "$out/tests.log" | tee -a "$summary"
 
@@ -40,7 +40,7 @@ bench() { # name, then bench arguments
   say "== bench $name: exit $rc in $((SECONDS - t)) s"
   if [ -f "/tmp/bench-$name/bench.md" ]; then
     cp "/tmp/bench-$name/bench.md" "$out/$name.md"; cp "/tmp/bench-$name/bench.json" "$out/$name.json"
-    grep -E "^- (Machine|Read|Device|Peer)|^\| (weighted_mean|reptile_step|trimmed_mean|median|weighted_median|fused_trimmed_mean_reptile) \| (cuda|pytorch)" "/tmp/bench-$name/bench.md" | tee -a "$summary"
+    grep -E "^- (Machine|Read|cuda|opencl|Peer)|^\| (weighted_mean|reptile_step|trimmed_mean|median|weighted_median|fused_trimmed_mean_reptile) \| (cuda|pytorch)" "/tmp/bench-$name/bench.md" | tee -a "$summary"
   else
     tail -20 "/tmp/bench-$name.log" | tee -a "$summary"
   fi
