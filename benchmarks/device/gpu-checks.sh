@@ -9,12 +9,14 @@
 #   4. `meta-gpu bench` of every dense workload at the standard size, 64 x 1,048,576, on cuda and PyTorch.
 # Pack first, here: benchmarks/device/pack.sh; then on the device machine, from the project root, with .device
 # carried: bash benchmarks/device/gpu-checks.sh. Results go to $OUT (8 files at most come back); a summary ends
-# the output.
+# the output. GPU_CHECKS_QUICK=1 runs GpuDeviceTests alone and skips the baseline bench (a re-check after a kernel
+# change). Where ptxas is on PATH (CUDA tools), the tile kernel's PTX is assembled for sm_90 and its register and
+# spill report goes to the summary.
 set -uo pipefail
 out=${OUT:-out/device}
 mkdir -p "$out"
 bash .device/unpack.sh || { echo "unpack failed"; exit 1; }
-export PATH=/tmp/dn:$PATH DOTNET_ROOT=/tmp/dn DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 PYTHONUNBUFFERED=1
+export PATH=/tmp/dn:$PATH:/usr/local/cuda/bin DOTNET_ROOT=/tmp/dn DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 PYTHONUNBUFFERED=1
 cli=(dotnet /tmp/apps/Meta.Gpu.Cli/meta-gpu.dll)
 summary="$out/summary.log"
 say() { echo "$@" | tee -a "$summary"; }
@@ -26,11 +28,18 @@ python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.versio
 
 say "== CUDA tests"
 t0=$SECONDS
-dotnet /tmp/apps/Meta.Gpu.Kernels.Tests/Meta.Gpu.Kernels.Tests.dll \
-  -class Meta.Gpu.Kernels.Tests.GpuDeviceTests -class Meta.Gpu.Kernels.Tests.DeviceListTests \
-  -class Meta.Gpu.Kernels.Tests.RegistryTests -class Meta.Gpu.Kernels.Tests.GpuBandwidthTests > "$out/tests.log" 2>&1
+classes=(-class Meta.Gpu.Kernels.Tests.GpuDeviceTests -class Meta.Gpu.Kernels.Tests.DeviceCodeGenerationTests)
+[ "${GPU_CHECKS_QUICK:-0}" = 1 ] || classes+=(-class Meta.Gpu.Kernels.Tests.DeviceListTests \
+  -class Meta.Gpu.Kernels.Tests.RegistryTests -class Meta.Gpu.Kernels.Tests.GpuBandwidthTests)
+META_GPU_DUMP_PTX=/tmp/tile.ptx dotnet /tmp/apps/Meta.Gpu.Kernels.Tests/Meta.Gpu.Kernels.Tests.dll "${classes[@]}" > "$out/tests.log" 2>&1
 say "tests exit $? in $((SECONDS - t0)) s"
 grep -E "\[FAIL\]|\[SKIP\]|Total:" "$out/tests.log" | tee -a "$summary"
+if command -v ptxas > /dev/null && [ -f /tmp/tile.ptx ]; then
+  say "== ptxas -arch=sm_90 -v (TrimmedMeanTileKernel)"
+  ptxas -arch=sm_90 -v /tmp/tile.ptx -o /tmp/tile.cubin 2>&1 | grep -E "registers|spill|stack|error" | tee -a "$summary"
+else
+  say "(no ptxas on PATH: $(ls -d /usr/local/cuda*/bin 2>/dev/null | head -3 | tr '\n' ' '))"
+fi
 
 bench() { # name, then bench arguments
   local name=$1; shift
@@ -47,6 +56,6 @@ bench() { # name, then bench arguments
 }
 big=(--n 256 --d 4194304 --repeats 10)
 bench big --backends cuda,pytorch --workloads fused_trimmed_mean_reptile,trimmed_mean,weighted_mean "${big[@]}"
-bench big-baseline --backends cuda --workloads fused_trimmed_mean_reptile --baseline-device-kernels "${big[@]}"
+[ "${GPU_CHECKS_QUICK:-0}" = 1 ] || bench big-baseline --backends cuda --workloads fused_trimmed_mean_reptile --baseline-device-kernels "${big[@]}"
 bench standard --backends cuda,pytorch --workloads weighted_mean,reptile_step,trimmed_mean,median,weighted_median,fused_trimmed_mean_reptile
 ls -la "$out"

@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Algorithms;
 
 namespace Meta.Gpu.Kernels;
 
@@ -12,17 +13,20 @@ public readonly struct TileColumn(DenseMatrix matrix, ArrayView<int> rows, int c
     /// <summary>Participating rows.</summary>
     public int Count => count;
 
-    /// <summary>The cell of listed row <paramref name="row"/>, read from the batch once and kept in the tile;
-    /// +inf past the last row (padding the low list never keeps). Adds x - x to <paramref name="check"/>: 0 for
-    /// every finite x, NaN for NaN and the infinities, so the sum is NaN once any cell is not finite (a float
-    /// rather than a flag: one add, and it stays in a register).</summary>
-    public float Load(int row, ref float check)
+    /// <summary>The cell of listed row <paramref name="row"/>, read from the batch (once: <see cref="Keep"/> puts it
+    /// in the tile); past the last row, the last row's cell again (a load without a branch, replaced by
+    /// <see cref="Pad"/>). Adding x - x of every value read to a check gives 0 while all are finite and NaN once
+    /// one is NaN or infinite.</summary>
+    public float Read(int row) => matrix.Values[(long)rows[XMath.Min(row, count - 1)] * matrix.Stride + column];
+
+    /// <summary><paramref name="value"/> for a listed row, +inf past the last row (padding the low list never
+    /// keeps).</summary>
+    public float Pad(int row, float value) => row < count ? value : float.PositiveInfinity;
+
+    /// <summary>Keeps listed row <paramref name="row"/>'s cell in the tile (nothing past the last row).</summary>
+    public void Keep(int row, float value)
     {
-        if (row >= count) return float.PositiveInfinity;
-        var x = matrix.Values[(long)rows[row] * matrix.Stride + column];
-        tile[row * width + lane] = x;
-        check += x - x;
-        return x;
+        if (row < count) tile[row * width + lane] = value;
     }
 
     /// <summary>The cell of listed row <paramref name="row"/> from the tile; -inf past the last row (padding the

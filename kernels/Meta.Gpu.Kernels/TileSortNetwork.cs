@@ -456,84 +456,222 @@ internal static class TileSortNetwork
     }
 
     /// <summary>
-    /// Loads rows start..start+31 of the column (into registers and the tile; +inf past the last row), sorts them
-    /// and merges them into the low list l (the smallest values so far) and the high list h (the largest). A partial
-    /// last group is sorted a second time from the tile with -inf past the last row for the high list.
+    /// Reads the column's rows in groups of 32 (keeping each in the tile), sorts each group and merges it into the
+    /// low list l (the 32 smallest values so far, ascending; +inf until filled) and the high list h (the 32 largest,
+    /// ascending; -inf until filled). A warp issues in order and stalls at the first instruction that needs a value
+    /// still in flight, so the 32 loads of a group come first, with nothing between them that uses a loaded value;
+    /// the next group's loads are issued before the current group is sorted, so that they are in flight while it is.
+    /// A partial last group is padded with +inf for the low list, and sorted a second time from the tile with -inf
+    /// past the last row for the high list.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void MergeGroup(in TileColumn column, int start, ref float check, ref float l0, ref float l1, ref float l2, ref float l3, ref float l4, ref float l5, ref float l6, ref float l7, ref float l8, ref float l9, ref float l10, ref float l11, ref float l12, ref float l13, ref float l14, ref float l15, ref float l16, ref float l17, ref float l18, ref float l19, ref float l20, ref float l21, ref float l22, ref float l23, ref float l24, ref float l25, ref float l26, ref float l27, ref float l28, ref float l29, ref float l30, ref float l31, ref float h0, ref float h1, ref float h2, ref float h3, ref float h4, ref float h5, ref float h6, ref float h7, ref float h8, ref float h9, ref float h10, ref float h11, ref float h12, ref float h13, ref float h14, ref float h15, ref float h16, ref float h17, ref float h18, ref float h19, ref float h20, ref float h21, ref float h22, ref float h23, ref float h24, ref float h25, ref float h26, ref float h27, ref float h28, ref float h29, ref float h30, ref float h31)
+    public static void SelectExtremes(in TileColumn column, ref float check, ref float l0, ref float l1, ref float l2, ref float l3, ref float l4, ref float l5, ref float l6, ref float l7, ref float l8, ref float l9, ref float l10, ref float l11, ref float l12, ref float l13, ref float l14, ref float l15, ref float l16, ref float l17, ref float l18, ref float l19, ref float l20, ref float l21, ref float l22, ref float l23, ref float l24, ref float l25, ref float l26, ref float l27, ref float l28, ref float l29, ref float l30, ref float l31, ref float h0, ref float h1, ref float h2, ref float h3, ref float h4, ref float h5, ref float h6, ref float h7, ref float h8, ref float h9, ref float h10, ref float h11, ref float h12, ref float h13, ref float h14, ref float h15, ref float h16, ref float h17, ref float h18, ref float h19, ref float h20, ref float h21, ref float h22, ref float h23, ref float h24, ref float h25, ref float h26, ref float h27, ref float h28, ref float h29, ref float h30, ref float h31)
     {
-        var g0 = column.Load(start + 0, ref check);
-        var g1 = column.Load(start + 1, ref check);
-        var g2 = column.Load(start + 2, ref check);
-        var g3 = column.Load(start + 3, ref check);
-        var g4 = column.Load(start + 4, ref check);
-        var g5 = column.Load(start + 5, ref check);
-        var g6 = column.Load(start + 6, ref check);
-        var g7 = column.Load(start + 7, ref check);
-        var g8 = column.Load(start + 8, ref check);
-        var g9 = column.Load(start + 9, ref check);
-        var g10 = column.Load(start + 10, ref check);
-        var g11 = column.Load(start + 11, ref check);
-        var g12 = column.Load(start + 12, ref check);
-        var g13 = column.Load(start + 13, ref check);
-        var g14 = column.Load(start + 14, ref check);
-        var g15 = column.Load(start + 15, ref check);
-        var g16 = column.Load(start + 16, ref check);
-        var g17 = column.Load(start + 17, ref check);
-        var g18 = column.Load(start + 18, ref check);
-        var g19 = column.Load(start + 19, ref check);
-        var g20 = column.Load(start + 20, ref check);
-        var g21 = column.Load(start + 21, ref check);
-        var g22 = column.Load(start + 22, ref check);
-        var g23 = column.Load(start + 23, ref check);
-        var g24 = column.Load(start + 24, ref check);
-        var g25 = column.Load(start + 25, ref check);
-        var g26 = column.Load(start + 26, ref check);
-        var g27 = column.Load(start + 27, ref check);
-        var g28 = column.Load(start + 28, ref check);
-        var g29 = column.Load(start + 29, ref check);
-        var g30 = column.Load(start + 30, ref check);
-        var g31 = column.Load(start + 31, ref check);
-        Sort(ref g0, ref g1, ref g2, ref g3, ref g4, ref g5, ref g6, ref g7, ref g8, ref g9, ref g10, ref g11, ref g12, ref g13, ref g14, ref g15, ref g16, ref g17, ref g18, ref g19, ref g20, ref g21, ref g22, ref g23, ref g24, ref g25, ref g26, ref g27, ref g28, ref g29, ref g30, ref g31);
-        KeepSmallest(ref l0, ref l1, ref l2, ref l3, ref l4, ref l5, ref l6, ref l7, ref l8, ref l9, ref l10, ref l11, ref l12, ref l13, ref l14, ref l15, ref l16, ref l17, ref l18, ref l19, ref l20, ref l21, ref l22, ref l23, ref l24, ref l25, ref l26, ref l27, ref l28, ref l29, ref l30, ref l31, g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11, g12, g13, g14, g15, g16, g17, g18, g19, g20, g21, g22, g23, g24, g25, g26, g27, g28, g29, g30, g31);
-        if (start + 32 > column.Count)
+        var n0 = column.Read(0);
+        var n1 = column.Read(1);
+        var n2 = column.Read(2);
+        var n3 = column.Read(3);
+        var n4 = column.Read(4);
+        var n5 = column.Read(5);
+        var n6 = column.Read(6);
+        var n7 = column.Read(7);
+        var n8 = column.Read(8);
+        var n9 = column.Read(9);
+        var n10 = column.Read(10);
+        var n11 = column.Read(11);
+        var n12 = column.Read(12);
+        var n13 = column.Read(13);
+        var n14 = column.Read(14);
+        var n15 = column.Read(15);
+        var n16 = column.Read(16);
+        var n17 = column.Read(17);
+        var n18 = column.Read(18);
+        var n19 = column.Read(19);
+        var n20 = column.Read(20);
+        var n21 = column.Read(21);
+        var n22 = column.Read(22);
+        var n23 = column.Read(23);
+        var n24 = column.Read(24);
+        var n25 = column.Read(25);
+        var n26 = column.Read(26);
+        var n27 = column.Read(27);
+        var n28 = column.Read(28);
+        var n29 = column.Read(29);
+        var n30 = column.Read(30);
+        var n31 = column.Read(31);
+        for (var start = 0; start < column.Count; start += 32)
         {
-            g0 = column.Reload(start + 0);
-            g1 = column.Reload(start + 1);
-            g2 = column.Reload(start + 2);
-            g3 = column.Reload(start + 3);
-            g4 = column.Reload(start + 4);
-            g5 = column.Reload(start + 5);
-            g6 = column.Reload(start + 6);
-            g7 = column.Reload(start + 7);
-            g8 = column.Reload(start + 8);
-            g9 = column.Reload(start + 9);
-            g10 = column.Reload(start + 10);
-            g11 = column.Reload(start + 11);
-            g12 = column.Reload(start + 12);
-            g13 = column.Reload(start + 13);
-            g14 = column.Reload(start + 14);
-            g15 = column.Reload(start + 15);
-            g16 = column.Reload(start + 16);
-            g17 = column.Reload(start + 17);
-            g18 = column.Reload(start + 18);
-            g19 = column.Reload(start + 19);
-            g20 = column.Reload(start + 20);
-            g21 = column.Reload(start + 21);
-            g22 = column.Reload(start + 22);
-            g23 = column.Reload(start + 23);
-            g24 = column.Reload(start + 24);
-            g25 = column.Reload(start + 25);
-            g26 = column.Reload(start + 26);
-            g27 = column.Reload(start + 27);
-            g28 = column.Reload(start + 28);
-            g29 = column.Reload(start + 29);
-            g30 = column.Reload(start + 30);
-            g31 = column.Reload(start + 31);
+            check += n0 - n0;
+            check += n1 - n1;
+            check += n2 - n2;
+            check += n3 - n3;
+            check += n4 - n4;
+            check += n5 - n5;
+            check += n6 - n6;
+            check += n7 - n7;
+            check += n8 - n8;
+            check += n9 - n9;
+            check += n10 - n10;
+            check += n11 - n11;
+            check += n12 - n12;
+            check += n13 - n13;
+            check += n14 - n14;
+            check += n15 - n15;
+            check += n16 - n16;
+            check += n17 - n17;
+            check += n18 - n18;
+            check += n19 - n19;
+            check += n20 - n20;
+            check += n21 - n21;
+            check += n22 - n22;
+            check += n23 - n23;
+            check += n24 - n24;
+            check += n25 - n25;
+            check += n26 - n26;
+            check += n27 - n27;
+            check += n28 - n28;
+            check += n29 - n29;
+            check += n30 - n30;
+            check += n31 - n31;
+            var g0 = column.Pad(start + 0, n0);
+            var g1 = column.Pad(start + 1, n1);
+            var g2 = column.Pad(start + 2, n2);
+            var g3 = column.Pad(start + 3, n3);
+            var g4 = column.Pad(start + 4, n4);
+            var g5 = column.Pad(start + 5, n5);
+            var g6 = column.Pad(start + 6, n6);
+            var g7 = column.Pad(start + 7, n7);
+            var g8 = column.Pad(start + 8, n8);
+            var g9 = column.Pad(start + 9, n9);
+            var g10 = column.Pad(start + 10, n10);
+            var g11 = column.Pad(start + 11, n11);
+            var g12 = column.Pad(start + 12, n12);
+            var g13 = column.Pad(start + 13, n13);
+            var g14 = column.Pad(start + 14, n14);
+            var g15 = column.Pad(start + 15, n15);
+            var g16 = column.Pad(start + 16, n16);
+            var g17 = column.Pad(start + 17, n17);
+            var g18 = column.Pad(start + 18, n18);
+            var g19 = column.Pad(start + 19, n19);
+            var g20 = column.Pad(start + 20, n20);
+            var g21 = column.Pad(start + 21, n21);
+            var g22 = column.Pad(start + 22, n22);
+            var g23 = column.Pad(start + 23, n23);
+            var g24 = column.Pad(start + 24, n24);
+            var g25 = column.Pad(start + 25, n25);
+            var g26 = column.Pad(start + 26, n26);
+            var g27 = column.Pad(start + 27, n27);
+            var g28 = column.Pad(start + 28, n28);
+            var g29 = column.Pad(start + 29, n29);
+            var g30 = column.Pad(start + 30, n30);
+            var g31 = column.Pad(start + 31, n31);
+            column.Keep(start + 0, g0);
+            column.Keep(start + 1, g1);
+            column.Keep(start + 2, g2);
+            column.Keep(start + 3, g3);
+            column.Keep(start + 4, g4);
+            column.Keep(start + 5, g5);
+            column.Keep(start + 6, g6);
+            column.Keep(start + 7, g7);
+            column.Keep(start + 8, g8);
+            column.Keep(start + 9, g9);
+            column.Keep(start + 10, g10);
+            column.Keep(start + 11, g11);
+            column.Keep(start + 12, g12);
+            column.Keep(start + 13, g13);
+            column.Keep(start + 14, g14);
+            column.Keep(start + 15, g15);
+            column.Keep(start + 16, g16);
+            column.Keep(start + 17, g17);
+            column.Keep(start + 18, g18);
+            column.Keep(start + 19, g19);
+            column.Keep(start + 20, g20);
+            column.Keep(start + 21, g21);
+            column.Keep(start + 22, g22);
+            column.Keep(start + 23, g23);
+            column.Keep(start + 24, g24);
+            column.Keep(start + 25, g25);
+            column.Keep(start + 26, g26);
+            column.Keep(start + 27, g27);
+            column.Keep(start + 28, g28);
+            column.Keep(start + 29, g29);
+            column.Keep(start + 30, g30);
+            column.Keep(start + 31, g31);
+            if (start + 32 < column.Count)
+            {
+                n0 = column.Read(start + 32);
+                n1 = column.Read(start + 33);
+                n2 = column.Read(start + 34);
+                n3 = column.Read(start + 35);
+                n4 = column.Read(start + 36);
+                n5 = column.Read(start + 37);
+                n6 = column.Read(start + 38);
+                n7 = column.Read(start + 39);
+                n8 = column.Read(start + 40);
+                n9 = column.Read(start + 41);
+                n10 = column.Read(start + 42);
+                n11 = column.Read(start + 43);
+                n12 = column.Read(start + 44);
+                n13 = column.Read(start + 45);
+                n14 = column.Read(start + 46);
+                n15 = column.Read(start + 47);
+                n16 = column.Read(start + 48);
+                n17 = column.Read(start + 49);
+                n18 = column.Read(start + 50);
+                n19 = column.Read(start + 51);
+                n20 = column.Read(start + 52);
+                n21 = column.Read(start + 53);
+                n22 = column.Read(start + 54);
+                n23 = column.Read(start + 55);
+                n24 = column.Read(start + 56);
+                n25 = column.Read(start + 57);
+                n26 = column.Read(start + 58);
+                n27 = column.Read(start + 59);
+                n28 = column.Read(start + 60);
+                n29 = column.Read(start + 61);
+                n30 = column.Read(start + 62);
+                n31 = column.Read(start + 63);
+            }
             Sort(ref g0, ref g1, ref g2, ref g3, ref g4, ref g5, ref g6, ref g7, ref g8, ref g9, ref g10, ref g11, ref g12, ref g13, ref g14, ref g15, ref g16, ref g17, ref g18, ref g19, ref g20, ref g21, ref g22, ref g23, ref g24, ref g25, ref g26, ref g27, ref g28, ref g29, ref g30, ref g31);
+            KeepSmallest(ref l0, ref l1, ref l2, ref l3, ref l4, ref l5, ref l6, ref l7, ref l8, ref l9, ref l10, ref l11, ref l12, ref l13, ref l14, ref l15, ref l16, ref l17, ref l18, ref l19, ref l20, ref l21, ref l22, ref l23, ref l24, ref l25, ref l26, ref l27, ref l28, ref l29, ref l30, ref l31, g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11, g12, g13, g14, g15, g16, g17, g18, g19, g20, g21, g22, g23, g24, g25, g26, g27, g28, g29, g30, g31);
+            if (start + 32 > column.Count)
+            {
+                g0 = column.Reload(start + 0);
+                g1 = column.Reload(start + 1);
+                g2 = column.Reload(start + 2);
+                g3 = column.Reload(start + 3);
+                g4 = column.Reload(start + 4);
+                g5 = column.Reload(start + 5);
+                g6 = column.Reload(start + 6);
+                g7 = column.Reload(start + 7);
+                g8 = column.Reload(start + 8);
+                g9 = column.Reload(start + 9);
+                g10 = column.Reload(start + 10);
+                g11 = column.Reload(start + 11);
+                g12 = column.Reload(start + 12);
+                g13 = column.Reload(start + 13);
+                g14 = column.Reload(start + 14);
+                g15 = column.Reload(start + 15);
+                g16 = column.Reload(start + 16);
+                g17 = column.Reload(start + 17);
+                g18 = column.Reload(start + 18);
+                g19 = column.Reload(start + 19);
+                g20 = column.Reload(start + 20);
+                g21 = column.Reload(start + 21);
+                g22 = column.Reload(start + 22);
+                g23 = column.Reload(start + 23);
+                g24 = column.Reload(start + 24);
+                g25 = column.Reload(start + 25);
+                g26 = column.Reload(start + 26);
+                g27 = column.Reload(start + 27);
+                g28 = column.Reload(start + 28);
+                g29 = column.Reload(start + 29);
+                g30 = column.Reload(start + 30);
+                g31 = column.Reload(start + 31);
+                Sort(ref g0, ref g1, ref g2, ref g3, ref g4, ref g5, ref g6, ref g7, ref g8, ref g9, ref g10, ref g11, ref g12, ref g13, ref g14, ref g15, ref g16, ref g17, ref g18, ref g19, ref g20, ref g21, ref g22, ref g23, ref g24, ref g25, ref g26, ref g27, ref g28, ref g29, ref g30, ref g31);
+            }
+            KeepLargest(ref h0, ref h1, ref h2, ref h3, ref h4, ref h5, ref h6, ref h7, ref h8, ref h9, ref h10, ref h11, ref h12, ref h13, ref h14, ref h15, ref h16, ref h17, ref h18, ref h19, ref h20, ref h21, ref h22, ref h23, ref h24, ref h25, ref h26, ref h27, ref h28, ref h29, ref h30, ref h31, g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11, g12, g13, g14, g15, g16, g17, g18, g19, g20, g21, g22, g23, g24, g25, g26, g27, g28, g29, g30, g31);
         }
-        KeepLargest(ref h0, ref h1, ref h2, ref h3, ref h4, ref h5, ref h6, ref h7, ref h8, ref h9, ref h10, ref h11, ref h12, ref h13, ref h14, ref h15, ref h16, ref h17, ref h18, ref h19, ref h20, ref h21, ref h22, ref h23, ref h24, ref h25, ref h26, ref h27, ref h28, ref h29, ref h30, ref h31, g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11, g12, g13, g14, g15, g16, g17, g18, g19, g20, g21, g22, g23, g24, g25, g26, g27, g28, g29, g30, g31);
     }
 
     /// <summary>v<paramref name="index"/> (0..31): a chain of selects, since a register has no run-time index.</summary>

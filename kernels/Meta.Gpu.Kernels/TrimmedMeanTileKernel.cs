@@ -67,14 +67,11 @@ public static class TrimmedMeanTileKernel
             h10 = h0, h11 = h0, h12 = h0, h13 = h0, h14 = h0, h15 = h0, h16 = h0, h17 = h0, h18 = h0, h19 = h0, h20 = h0,
             h21 = h0, h22 = h0, h23 = h0, h24 = h0, h25 = h0, h26 = h0, h27 = h0, h28 = h0, h29 = h0, h30 = h0, h31 = h0;
         var check = 0f;
-        for (var start = 0; start < n; start += ListLength)
-        {
-            TileSortNetwork.MergeGroup(cells, start, ref check,
-                ref l0, ref l1, ref l2, ref l3, ref l4, ref l5, ref l6, ref l7, ref l8, ref l9, ref l10, ref l11, ref l12, ref l13, ref l14, ref l15,
-                ref l16, ref l17, ref l18, ref l19, ref l20, ref l21, ref l22, ref l23, ref l24, ref l25, ref l26, ref l27, ref l28, ref l29, ref l30, ref l31,
-                ref h0, ref h1, ref h2, ref h3, ref h4, ref h5, ref h6, ref h7, ref h8, ref h9, ref h10, ref h11, ref h12, ref h13, ref h14, ref h15,
-                ref h16, ref h17, ref h18, ref h19, ref h20, ref h21, ref h22, ref h23, ref h24, ref h25, ref h26, ref h27, ref h28, ref h29, ref h30, ref h31);
-        }
+        TileSortNetwork.SelectExtremes(cells, ref check,
+            ref l0, ref l1, ref l2, ref l3, ref l4, ref l5, ref l6, ref l7, ref l8, ref l9, ref l10, ref l11, ref l12, ref l13, ref l14, ref l15,
+            ref l16, ref l17, ref l18, ref l19, ref l20, ref l21, ref l22, ref l23, ref l24, ref l25, ref l26, ref l27, ref l28, ref l29, ref l30, ref l31,
+            ref h0, ref h1, ref h2, ref h3, ref h4, ref h5, ref h6, ref h7, ref h8, ref h9, ref h10, ref h11, ref h12, ref h13, ref h14, ref h15,
+            ref h16, ref h17, ref h18, ref h19, ref h20, ref h21, ref h22, ref h23, ref h24, ref h25, ref h26, ref h27, ref h28, ref h29, ref h30, ref h31);
 
         if (!float.IsNaN(check))
         {

@@ -21,14 +21,34 @@ public static class WeightedMeanKernel
         var shareSum = 0.0;
         // x - x is 0 for every finite x, NaN for NaN and the infinities: the sum is NaN once any cell is not finite.
         var check = 0f;
-        for (var k = 0; k < settings.RowCount; k++)
+        var n = settings.RowCount;
+        var k = 0;
+        // Four loads before any use of them: a warp stalls at the first instruction that needs a value in flight.
+        for (; k + 4 <= n; k += 4)
+        {
+            var x0 = matrix.Values[(long)rows[k] * matrix.Stride + column];
+            var x1 = matrix.Values[(long)rows[k + 1] * matrix.Stride + column];
+            var x2 = matrix.Values[(long)rows[k + 2] * matrix.Stride + column];
+            var x3 = matrix.Values[(long)rows[k + 3] * matrix.Stride + column];
+            check += (x0 - x0) + (x1 - x1) + (x2 - x2) + (x3 - x3);
+            Add(ref sum, ref shareSum, shares[k], x0);
+            Add(ref sum, ref shareSum, shares[k + 1], x1);
+            Add(ref sum, ref shareSum, shares[k + 2], x2);
+            Add(ref sum, ref shareSum, shares[k + 3], x3);
+        }
+        for (; k < n; k++)
         {
             var x = matrix.Values[(long)rows[k] * matrix.Stride + column];
             check += x - x;
-            var q = shares[k];
-            sum += q * x;
-            shareSum += q;
+            Add(ref sum, ref shareSum, shares[k], x);
         }
         CombineKernel.Finish(column, sum / shareSum, float.IsNaN(check), settings, aggregate, prior, counts);
+    }
+
+    /// <summary>One row's term, in row order as <see cref="CombineKernel"/> adds them.</summary>
+    private static void Add(ref double sum, ref double shareSum, double q, float x)
+    {
+        sum += q * x;
+        shareSum += q;
     }
 }
