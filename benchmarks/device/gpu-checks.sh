@@ -2,7 +2,7 @@
 # The GPU checks of the batched compute engine, in one call on a lent GPU machine (../shared/DEVICE.md):
 #   1. the card (nvidia-smi) and what ILGPU sees (`meta-gpu devices`);
 #   2. the CUDA tests of Meta.Gpu.Kernels.Tests (GpuDeviceTests: every kernel against the float64 reference, the
-#      one-read kernels against the combine kernel bit for bit, forced chunks; the device list and registry);
+#      dense kernels against the combine kernel bit for bit, forced chunks; the device list and registry);
 #   3. `meta-gpu bench` at the issue's size, N=256 x D=4,194,304: the fused trimmed mean + Reptile step, the
 #      trimmed mean and the weighted mean on cuda and on PyTorch (same GPU, same data), then the same fused round
 #      through the combine kernel alone (--baseline-device-kernels);
@@ -10,7 +10,7 @@
 # Pack first, here: benchmarks/device/pack.sh; then on the device machine, from the project root, with .device
 # carried: bash benchmarks/device/gpu-checks.sh. Results go to $OUT (8 files at most come back); a summary ends
 # the output. GPU_CHECKS_QUICK=1 runs GpuDeviceTests alone and skips the baseline bench (a re-check after a kernel
-# change). Where ptxas is on PATH (CUDA tools), the tile kernel's PTX is assembled for sm_90 and its register and
+# change). Where ptxas is on PATH (CUDA tools), the trimmed mean network kernel's PTX is assembled for sm_90 and its register and
 # spill report goes to the summary.
 set -uo pipefail
 out=${OUT:-out/device}
@@ -35,7 +35,7 @@ META_GPU_DUMP_PTX=/tmp/tile.ptx dotnet /tmp/apps/Meta.Gpu.Kernels.Tests/Meta.Gpu
 say "tests exit $? in $((SECONDS - t0)) s"
 grep -E "\[FAIL\]|\[SKIP\]|Total:" "$out/tests.log" | tee -a "$summary"
 if command -v ptxas > /dev/null && [ -f /tmp/tile.ptx ]; then
-  say "== ptxas -arch=sm_90 -v (TrimmedMeanTileKernel)"
+  say "== ptxas -arch=sm_90 -v (TrimmedMeanNetworkKernel)"
   ptxas -arch=sm_90 -v /tmp/tile.ptx -o /tmp/tile.cubin 2>&1 | grep -E "registers|spill|stack|error" | tee -a "$summary"
 else
   say "(no ptxas on PATH: $(ls -d /usr/local/cuda*/bin 2>/dev/null | head -3 | tr '\n' ' '))"

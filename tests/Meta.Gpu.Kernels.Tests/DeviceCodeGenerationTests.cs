@@ -17,8 +17,7 @@ namespace Meta.Gpu.Kernels.Tests;
 /// </summary>
 public sealed class DeviceCodeGenerationTests
 {
-    /// <summary>Every kernel entry point: the public static methods of Meta.Gpu.Kernels whose first parameter is an
-    /// Index1D (implicitly grouped), and the explicitly grouped ones.</summary>
+    /// <summary>Every kernel entry point: the public static methods of Meta.Gpu.Kernels whose first parameter is an Index1D.</summary>
     public static TheoryData<string> Kernels()
     {
         var data = new TheoryData<string>();
@@ -29,14 +28,10 @@ public sealed class DeviceCodeGenerationTests
     private static IEnumerable<MethodInfo> EntryPoints() =>
         typeof(KernelSet).Assembly.GetTypes()
             .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly))
-            .Where(m => IsExplicitlyGrouped(m) || (m.GetParameters() is [var first, ..] && first.ParameterType == typeof(Index1D)))
+            .Where(m => m.GetParameters() is [var first, ..] && first.ParameterType == typeof(Index1D))
             .OrderBy(m => m.DeclaringType!.Name, StringComparer.Ordinal).ThenBy(m => m.Name, StringComparer.Ordinal);
 
-    private static bool IsExplicitlyGrouped(MethodInfo method) => method == typeof(TrimmedMeanTileKernel).GetMethod(nameof(TrimmedMeanTileKernel.Run));
-
-    private static EntryPointDescription Entry(MethodInfo method) => IsExplicitlyGrouped(method)
-        ? EntryPointDescription.FromExplicitlyGroupedKernel(method)
-        : EntryPointDescription.FromImplicitlyGroupedKernel(method);
+    private static EntryPointDescription Entry(MethodInfo method) => EntryPointDescription.FromImplicitlyGroupedKernel(method);
 
     private static MethodInfo Find(string name) => EntryPoints().Single(m => $"{m.DeclaringType!.Name}.{m.Name}" == name);
 
@@ -65,12 +60,12 @@ public sealed class DeviceCodeGenerationTests
     }
 
     [Fact]
-    public void TheTileKernelKeepsItsListsInRegisters()
+    public void TheNetworkKernelKeepsItsListsInRegisters()
     {
         using var context = NewContext();
         using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90,
             CudaInstructionSet.ISA_80, nvvmAPI: null);
-        var method = typeof(TrimmedMeanTileKernel).GetMethod(nameof(TrimmedMeanTileKernel.Run))!;
+        var method = typeof(TrimmedMeanNetworkKernel).GetMethod(nameof(TrimmedMeanNetworkKernel.Run))!;
         var ptx = ((PTXCompiledKernel)backend.Compile(Entry(method), KernelSpecialization.Empty)).PTXAssembly;
         if (Environment.GetEnvironmentVariable("META_GPU_DUMP_PTX") is { Length: > 0 } path) File.WriteAllText(path, ptx);
         // 96 values live at once: local memory (a spilled array or struct) would cost a memory round trip per
@@ -79,7 +74,6 @@ public sealed class DeviceCodeGenerationTests
             .Sum(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
         Assert.True(locals <= 4, $"{locals} bytes of local memory");
         Assert.Contains("min.f32", ptx, StringComparison.Ordinal);
-        Assert.Contains(".extern .shared", ptx, StringComparison.Ordinal);
     }
 
     [Theory]

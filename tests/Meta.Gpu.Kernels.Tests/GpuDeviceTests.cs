@@ -41,16 +41,16 @@ public sealed class GpuDeviceTests
 
     [Theory]
     [MemberData(nameof(Kinds))]
-    public void TheOneReadKernels_MatchTheCombineKernel(string kind)
+    public void TheDenseKernels_MatchTheCombineKernel(string kind)
     {
         using var backend = Open(kind);
-        // The most rows and the longest trim the tile kernel serves, columns past a group, ties at boundaries.
-        OneReadKernelTests.MatchesTheExactWalks(backend, 256, 4099, ties: false, attackers: 20, alpha: 0.1);
-        OneReadKernelTests.MatchesTheExactWalks(backend, 256, 2053, ties: true, attackers: 0, alpha: 0.12);
-        OneReadKernelTests.MatchesTheExactWalks(backend, 64, 65537, ties: false, attackers: 6, alpha: 0.1);
-        OneReadKernelTests.MatchesTheExactWalks(backend, 33, 1000, ties: true, attackers: 3, alpha: 0.31);
-        OneReadKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.Mean, 256, 4099, ties: false, attackers: 20, alpha: 0.1);
-        OneReadKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.Mean, 1, 65537, ties: false, attackers: 0, alpha: 0.1);
+        // The most rows and the longest trim the network kernel serves, columns past a group, ties at boundaries.
+        DenseKernelTests.MatchesTheExactWalks(backend, 256, 4099, ties: false, attackers: 20, alpha: 0.1);
+        DenseKernelTests.MatchesTheExactWalks(backend, 256, 2053, ties: true, attackers: 0, alpha: 0.12);
+        DenseKernelTests.MatchesTheExactWalks(backend, 64, 65537, ties: false, attackers: 6, alpha: 0.1);
+        DenseKernelTests.MatchesTheExactWalks(backend, 33, 1000, ties: true, attackers: 3, alpha: 0.31);
+        DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.Mean, 256, 4099, ties: false, attackers: 20, alpha: 0.1);
+        DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.Mean, 1, 65537, ties: false, attackers: 0, alpha: 0.1);
         Assert.True(backend.LastKernelTime > TimeSpan.Zero);
     }
 

@@ -72,8 +72,8 @@ public sealed record BenchOptions
     /// <summary>The Python used for the numpy and PyTorch peers; null = META_GPU_PYTHON, then python3 on PATH, then /usr/bin/python3.</summary>
     public string? Python { get; init; }
 
-    /// <summary>Device backends run every column through the combine kernel (<see cref="IlgpuBackend.OneReadKernels"/>
-    /// off): the baseline the one-read kernels are measured against. Default false.</summary>
+    /// <summary>Device backends run every column through the combine kernel (<see cref="IlgpuBackend.DenseKernels"/>
+    /// off): the baseline the dense kernels are measured against. Default false.</summary>
     public bool BaselineDeviceKernels { get; init; }
 
     /// <summary>Timeout of one peer process.</summary>

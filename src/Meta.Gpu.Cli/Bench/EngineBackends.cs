@@ -35,7 +35,7 @@ public static class EngineBackends
 
     private static IComputeBackend Configure(IComputeBackend backend, bool baselineDeviceKernels)
     {
-        if (Device(backend) is { } device) device.OneReadKernels = !baselineDeviceKernels;
+        if (Device(backend) is { } device) device.DenseKernels = !baselineDeviceKernels;
         return backend;
     }
 

@@ -24,7 +24,7 @@ internal static class BenchCommand
         var warmup = new Option<int?>("--warmup") { Description = "Untimed calls before them (default 1)." };
         var quick = new Option<bool>("--quick") { Description = $"Smoke run: N={BenchOptions.QuickN}, D={BenchOptions.QuickD}, 3 repeats, a 16 MB bandwidth array, short host workloads." };
         var deviceMb = new Option<int?>("--device-bandwidth-mb") { Description = $"MB of the device read stream measured when cuda or opencl starts, the reference of their rows' share of read (default {DeviceBandwidth.DefaultMegabytes}; the device needs twice this free)." };
-        var baseline = new Option<bool>("--baseline-device-kernels") { Description = "Device backends run every column through the combine kernel, not the one-read kernels: the baseline those are measured against." };
+        var baseline = new Option<bool>("--baseline-device-kernels") { Description = "Device backends run every column through the combine kernel, not the dense kernels (weighted mean, trimmed mean by sorting networks): the baseline those are measured against." };
         var python = new Option<string?>("--python") { Description = "Python for the numpy and PyTorch peers (default: $META_GPU_PYTHON, python3 on PATH, /usr/bin/python3)." };
         var command = new Command("bench", "Benchmark the backends against numpy, TorchSharp and PyTorch on the same data; write bench.json, bench.md, bench.png.")
         {

@@ -112,11 +112,11 @@ public sealed class IlgpuBackend : IComputeBackend
 
     /// <summary>
     /// Whether combines over a batch without a mask run the kernels that read each cell once (default: true, where
-    /// they serve): <see cref="WeightedMeanKernel"/> for the mean and <see cref="TrimmedMeanTileKernel"/> for the
+    /// they serve): <see cref="WeightedMeanKernel"/> for the mean and <see cref="TrimmedMeanNetworkKernel"/> for the
     /// trimmed mean. False runs every column through <see cref="CombineKernel"/>, the same values: the baseline
     /// they are checked and measured against.
     /// </summary>
-    public bool OneReadKernels { get; set; } = true;
+    public bool DenseKernels { get; set; } = true;
 
     /// <summary>
     /// Device time of the last combine's kernels (the aggregate, and the Reptile step fused in it), measured by
@@ -126,8 +126,8 @@ public sealed class IlgpuBackend : IComputeBackend
     /// </summary>
     public TimeSpan LastKernelTime { get; private set; }
 
-    /// <summary>Combines the one-read kernels ran so far; for logs and tests.</summary>
-    public int OneReadCombines { get; private set; }
+    /// <summary>Combines the dense kernels ran so far; for logs and tests.</summary>
+    public int DenseCombines { get; private set; }
 
     /// <summary>Uploads of a batch to the resident copy so far; a steady batch uploads once.</summary>
     public int ResidentUploads { get; private set; }
@@ -395,25 +395,22 @@ public sealed class IlgpuBackend : IComputeBackend
             var counter = _counter.View(2);
             ReadOnlySpan<int> zero = [0, 0];
             Copy.ToDevice(Stream, counter, zero);
-            var tileTrim = OneReadKernels ? TileTrim(batch, rows.Length, method, trimAlpha) : null;
-            var oneReadMean = OneReadKernels && method == AggregationMethod.Mean && batch.Mask is null && rows.Length > 0;
-            var oneRead = tileTrim is not null || oneReadMean;
-            if (oneRead) OneReadCombines++;
-            var shareView = oneRead ? _shares.Upload(WeightShares(weights)) : _shares.View(1);
+            var networkTrim = DenseKernels ? NetworkTrim(batch, rows.Length, method, trimAlpha) : null;
+            var denseMean = DenseKernels && method == AggregationMethod.Mean && batch.Mask is null && rows.Length > 0;
+            var dense = networkTrim is not null || denseMean;
+            if (dense) DenseCombines++;
+            var shareView = dense ? _shares.Upload(WeightShares(weights)) : _shares.View(1);
             var kernelTime = TimeSpan.Zero;
             foreach (var chunk in Chunks(batch))
             {
                 var aggregateView = _aggregate.View(write ? chunk.Width : 1);
                 var priorView = step is null ? _prior.View(1) : _prior.Upload(prior.Slice(chunk.Start, chunk.Width));
                 using var launched = Stream.AddProfilingMarker();
-                if (tileTrim is int trim)
+                if (networkTrim is int trim)
                 {
-                    var groupSize = TrimmedMeanTileKernel.GroupSize(_device.Accelerator.MaxGroupSize.X);
-                    var config = new KernelConfig((chunk.Width + groupSize - 1) / groupSize, groupSize,
-                        SharedMemoryConfig.RequestDynamic<float>(TrimmedMeanTileKernel.TileFloats(rows.Length, groupSize)));
-                    _device.Kernels.TrimmedMeanTile(config, chunk.Matrix, rowView, weightView, shareView, settings, trim, aggregateView, priorView, counter);
+                    _device.Kernels.TrimmedMeanNetwork(chunk.Width, chunk.Matrix, rowView, weightView, shareView, settings, trim, aggregateView, priorView, counter);
                 }
-                else if (oneReadMean)
+                else if (denseMean)
                 {
                     _device.Kernels.WeightedMean(chunk.Width, chunk.Matrix, rowView, shareView, settings, aggregateView, priorView, counter);
                 }
@@ -432,17 +429,17 @@ public sealed class IlgpuBackend : IComputeBackend
         }
     }
 
-    /// <summary>The trim of a combine that <see cref="TrimmedMeanTileKernel"/> serves (a trimmed mean over a batch
+    /// <summary>The trim of a combine that <see cref="TrimmedMeanNetworkKernel"/> serves (a trimmed mean over a batch
     /// without a mask, within its row and trim limits), taken as the combine kernel takes it; null otherwise.</summary>
-    internal static int? TileTrim(DomainBatch batch, int rows, AggregationMethod method, double trimAlpha)
+    internal static int? NetworkTrim(DomainBatch batch, int rows, AggregationMethod method, double trimAlpha)
     {
         if (method != AggregationMethod.TrimmedMean) return null;
         var trim = (int)Math.Floor(trimAlpha * rows);
-        return TrimmedMeanTileKernel.Serves(rows, trim, batch.Mask is not null) ? trim : null;
+        return TrimmedMeanNetworkKernel.Serves(rows, trim, batch.Mask is not null) ? trim : null;
     }
 
     /// <summary>q_k = p_k / (p summed in row order): the shares the combine kernel computes per column, the same
-    /// in every column of a batch without a mask (the one-read kernels take them from here).</summary>
+    /// in every column of a batch without a mask (the dense kernels take them from here).</summary>
     internal static double[] WeightShares(ReadOnlySpan<double> weights)
     {
         var total = 0.0;

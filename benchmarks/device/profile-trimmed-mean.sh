@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Nsight Compute report of the one-read trimmed mean kernel (TrimmedMeanTileKernel) in a fused round at N=256,
+# Nsight Compute report of the trimmed mean network kernel (TrimmedMeanNetworkKernel) in a fused round at N=256,
 # D=1,048,576, on a GPU machine whose runtime lets ncu read the counters (the nvidia-h100-x1 kind: Firecracker;
 # KINDS.md). Every ILGPU kernel is named Kernel_Run, so the launches are counted: the device bandwidth probe
-# launches a few kernels first, and every launch after it is a fused round's tile kernel (a read-once round launches
+# launches a few kernels first, and every launch after it is a fused round's network kernel (a read-once round launches
 # nothing else). Pack first: benchmarks/device/pack.sh; run from the project root with .device carried.
 set -uo pipefail
 out=${OUT:-out/profile}

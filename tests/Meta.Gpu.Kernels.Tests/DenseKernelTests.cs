@@ -4,19 +4,19 @@ using Meta.Gpu.Learning.Aggregation;
 namespace Meta.Gpu.Kernels.Tests;
 
 /// <summary>
-/// The one-read kernels (<see cref="TrimmedMeanTileKernel"/>, <see cref="WeightedMeanKernel"/>) against
+/// The dense kernels (<see cref="TrimmedMeanNetworkKernel"/>, <see cref="WeightedMeanKernel"/>) against
 /// <see cref="CombineKernel"/> on the same device: the same aggregate, prior and counts, bit for bit, where they
 /// serve; the combine kernel where they do not.
 /// </summary>
 [Collection(IlgpuCpuCollection.Name)]
-public sealed class OneReadKernelTests(IlgpuCpuFixture fixture)
+public sealed class DenseKernelTests(IlgpuCpuFixture fixture)
 {
     private readonly IlgpuBackend _backend = Reset(fixture.Backend);
 
     private static IlgpuBackend Reset(IlgpuBackend backend)
     {
         backend.ChunkColumns = null;
-        backend.OneReadKernels = true;
+        backend.DenseKernels = true;
         return backend;
     }
 
@@ -51,7 +51,7 @@ public sealed class OneReadKernelTests(IlgpuCpuFixture fixture)
     public void TheWeightedMean_MatchesTheCombineKernel_BitForBit(int rows, int columns) =>
         MatchesTheCombineKernel(_backend, AggregationMethod.Mean, rows, columns, ties: false, attackers: rows / 10, alpha: 0.1);
 
-    /// <summary>The one-read kernel of <paramref name="method"/> against the combine kernel: aggregate alone, then
+    /// <summary>The dense kernel of <paramref name="method"/> against the combine kernel: aggregate alone, then
     /// fused with either Reptile rule (a prior with NaN cells).</summary>
     internal static void MatchesTheCombineKernel(IlgpuBackend backend, AggregationMethod method, int rows, int columns, bool ties, int attackers, double alpha)
     {
@@ -60,8 +60,8 @@ public sealed class OneReadKernelTests(IlgpuCpuFixture fixture)
         var weights = RandomBatch.Weights(batch, list, uniform: false);
         foreach (var step in new ReptileStep?[] { null, new ReptileStep(ReptileRule.Interpolate, 0.3), new ReptileStep(ReptileRule.Delta, 0.7) })
         {
-            var tile = Run(backend, batch, list, weights, alpha, step, oneReadKernels: true, out var tilePrior, out var tileEmpty, served: true, method);
-            var exact = Run(backend, batch, list, weights, alpha, step, oneReadKernels: false, out var exactPrior, out var exactEmpty, served: false, method);
+            var tile = Run(backend, batch, list, weights, alpha, step, denseKernels: true, out var tilePrior, out var tileEmpty, served: true, method);
+            var exact = Run(backend, batch, list, weights, alpha, step, denseKernels: false, out var exactPrior, out var exactEmpty, served: false, method);
             Assert.Equal(exactEmpty, tileEmpty);
             Assert.Equal(Bits(exact), Bits(tile));
             Assert.Equal(Bits(exactPrior), Bits(tilePrior));
@@ -88,8 +88,8 @@ public sealed class OneReadKernelTests(IlgpuCpuFixture fixture)
         var batch = RandomBatch.Create(new BatchShape(80, 45, Mask: false, Ties: true, Attackers: 4), 31);
         var list = Enumerable.Range(0, 80).Where(r => r % 3 != 1).ToArray();
         var weights = RandomBatch.Weights(batch, list, uniform: false);
-        var tile = Run(_backend, batch, list, weights, 0.1, null, oneReadKernels: true, out _, out _, served: true);
-        var exact = Run(_backend, batch, list, weights, 0.1, null, oneReadKernels: false, out _, out _, served: false);
+        var tile = Run(_backend, batch, list, weights, 0.1, null, denseKernels: true, out _, out _, served: true);
+        var exact = Run(_backend, batch, list, weights, 0.1, null, denseKernels: false, out _, out _, served: false);
         Assert.Equal(Bits(exact), Bits(tile));
     }
 
@@ -99,10 +99,10 @@ public sealed class OneReadKernelTests(IlgpuCpuFixture fixture)
         var batch = RandomBatch.Create(new BatchShape(40, 70, Mask: false, Ties: false, NonFinite: true), 77);
         var list = Enumerable.Range(0, 40).ToArray();
         var weights = RandomBatch.Weights(batch, list, uniform: true);
-        var before = _backend.OneReadCombines;
+        var before = _backend.DenseCombines;
         var aggregate = new float[70];
         Assert.Null(_backend.CombineUnscanned(batch, list, weights, AggregationMethod.TrimmedMean, 0.1, aggregate, Span<float>.Empty, null));
-        Assert.Equal(before + 1, _backend.OneReadCombines);
+        Assert.Equal(before + 1, _backend.DenseCombines);
 
         // The same rows without their non-finite cells: read once and accepted.
         for (var r = 0; r < 40; r++)
@@ -112,7 +112,7 @@ public sealed class OneReadKernelTests(IlgpuCpuFixture fixture)
         }
         batch.MarkChanged();
         Assert.Equal(0, _backend.CombineUnscanned(batch, list, weights, AggregationMethod.TrimmedMean, 0.1, aggregate, Span<float>.Empty, null));
-        var exact = Run(_backend, batch, list, weights, 0.1, null, oneReadKernels: false, out _, out _, served: false);
+        var exact = Run(_backend, batch, list, weights, 0.1, null, denseKernels: false, out _, out _, served: false);
         Assert.Equal(Bits(exact), Bits(aggregate));
     }
 
@@ -128,9 +128,9 @@ public sealed class OneReadKernelTests(IlgpuCpuFixture fixture)
         batch.MarkChanged();
         var list = Enumerable.Range(0, 40).ToArray();
         var weights = RandomBatch.Weights(batch, list, uniform: false);
-        var before = _backend.OneReadCombines;
+        var before = _backend.DenseCombines;
         Assert.Null(_backend.CombineUnscanned(batch, list, weights, AggregationMethod.TrimmedMean, 0.1, new float[50], Span<float>.Empty, null));
-        Assert.Equal(before + 1, _backend.OneReadCombines);
+        Assert.Equal(before + 1, _backend.DenseCombines);
     }
 
     [Theory]
@@ -143,9 +143,9 @@ public sealed class OneReadKernelTests(IlgpuCpuFixture fixture)
         batch.MarkChanged();
         var list = Enumerable.Range(0, 12).ToArray();
         var weights = RandomBatch.Weights(batch, list, uniform: false);
-        var before = _backend.OneReadCombines;
+        var before = _backend.DenseCombines;
         Assert.Null(_backend.CombineUnscanned(batch, list, weights, AggregationMethod.Mean, 0.1, new float[50], Span<float>.Empty, null));
-        Assert.Equal(before + 1, _backend.OneReadCombines);
+        Assert.Equal(before + 1, _backend.DenseCombines);
     }
 
     [Theory]
@@ -158,28 +158,28 @@ public sealed class OneReadKernelTests(IlgpuCpuFixture fixture)
         var batch = RandomBatch.Create(new BatchShape(rows, 20, mask, Ties: false), 5);
         var list = Enumerable.Range(0, rows).ToArray();
         var weights = RandomBatch.Weights(batch, list, uniform: false);
-        var before = _backend.OneReadCombines;
+        var before = _backend.DenseCombines;
         var aggregate = new float[20];
         _backend.Combine(batch, list, weights, AggregationMethod.TrimmedMean, alpha, false, aggregate, Span<float>.Empty, null);
-        Assert.Equal(before, _backend.OneReadCombines);
+        Assert.Equal(before, _backend.DenseCombines);
     }
 
-    private static float[] Run(IlgpuBackend backend, DomainBatch batch, int[] list, double[] weights, double alpha, ReptileStep? step, bool oneReadKernels,
+    private static float[] Run(IlgpuBackend backend, DomainBatch batch, int[] list, double[] weights, double alpha, ReptileStep? step, bool denseKernels,
         out float[] prior, out int empty, bool served, AggregationMethod method = AggregationMethod.TrimmedMean)
     {
-        backend.OneReadKernels = oneReadKernels;
+        backend.DenseKernels = denseKernels;
         try
         {
-            var before = backend.OneReadCombines;
+            var before = backend.DenseCombines;
             var aggregate = new float[batch.Columns];
             prior = RandomBatch.Prior(batch.Columns, batch.Rows);
             empty = backend.Combine(batch, list, weights, method, alpha, false, aggregate, prior, step);
-            Assert.Equal(before + (served ? 1 : 0), backend.OneReadCombines);
+            Assert.Equal(before + (served ? 1 : 0), backend.DenseCombines);
             return aggregate;
         }
         finally
         {
-            backend.OneReadKernels = true;
+            backend.DenseKernels = true;
         }
     }
 
