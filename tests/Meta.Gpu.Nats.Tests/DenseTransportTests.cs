@@ -56,7 +56,10 @@ public sealed class DenseTransportTests
     public async Task A_16_MB_dense_update_round_trips_through_the_object_store()
     {
         await using var server = await NatsServer.StartAsync();
-        var options = Buses.Options(server);
+        // The product's acknowledgement wait (30 s), not the tests' 1 s: fetching and checking 16 MB can take over a
+        // second on a loaded 2-core machine, and the broker would then redeliver the message mid-fetch (it was seen
+        // fetched twice, and once never idle within 120 s, while other test assemblies ran beside it).
+        var options = Buses.Options(server) with { AckWait = TimeSpan.FromSeconds(30) };
         await using var domain = await Buses.ConnectAsync(options);
         await using var aggregator = await Buses.ConnectAsync(options);
         var got = new TaskCompletionSource<float[]>();
