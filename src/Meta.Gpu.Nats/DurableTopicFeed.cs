@@ -82,7 +82,9 @@ internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFe
     private async ValueTask HandleAsync(INatsJSMsg<byte[]> msg, CancellationToken cancellationToken)
     {
         if (msg.Metadata is { NumDelivered: > 1 }) Bus.CountRedelivered();
-        var decoded = await Bus.DecodeAsync(Topic, msg.Headers, msg.Data, cancellationToken).ConfigureAwait(false);
+        var decoded = NatsEventBus.IsDenseObject(msg.Headers)
+            ? await DecodeInProgressAsync(msg, cancellationToken).ConfigureAwait(false)
+            : await Bus.DecodeAsync(Topic, msg.Headers, msg.Data, cancellationToken).ConfigureAwait(false);
         if (!decoded.Ok)
         {
             // Rejected (logged and counted by the decoder): terminate it, a corrupted message never heals.
@@ -93,6 +95,35 @@ internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFe
         if (!dispatched)
             // Nobody here any more (the last subscriber left meanwhile): give it back for the next consumer.
             await msg.NakAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Decodes a message whose vector waits in the object store, telling the broker every half
+    /// <see cref="NatsBusOptions.AckWait"/> that the message is in progress. Fetching and checking a large vector
+    /// on a busy machine can outlast a short ack wait; the broker would then deliver the message again while the
+    /// first fetch runs, and again, each copy fetching the object anew (seen: 16 MB with a 1 s wait beside other
+    /// work, never idle in 120 s). A process that dies stops sending these, so the broker still redelivers its
+    /// messages after the wait.
+    /// </summary>
+    private async ValueTask<NatsEventBus.Decoded> DecodeInProgressAsync(INatsJSMsg<byte[]> msg, CancellationToken cancellationToken)
+    {
+        using var fetched = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var decoding = Bus.DecodeAsync(Topic, msg.Headers, msg.Data, cancellationToken).AsTask();
+        var interval = Bus.Options.AckWait / 2;
+        while (await Task.WhenAny(decoding, Task.Delay(interval, fetched.Token)).ConfigureAwait(false) != decoding)
+        {
+            try
+            {
+                await msg.AckProgressAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is NatsException or TimeoutException)
+            {
+                // The broker may redeliver; the decode goes on, and a redelivered copy is recognised downstream.
+                Bus.Logger.LogWarning("bus: telling the broker that a message of {Topic} is in progress failed ({Error})", Topic, e.Message);
+            }
+        }
+        await fetched.CancelAsync().ConfigureAwait(false);
+        return await decoding.ConfigureAwait(false);
     }
 
     public override async ValueTask<bool> BrokerIdleAsync(CancellationToken cancellationToken)

@@ -541,6 +541,11 @@ public sealed class NatsEventBus : IEventBus
 
     /// <summary>Turns a received body into the payload subscribers see; a body that fails verification is
     /// rejected here and never reaches them.</summary>
+    /// <summary>Whether the message's vector waits in the object store (its decode fetches and checks it: the one
+    /// decode that can take long).</summary>
+    internal static bool IsDenseObject(NatsHeaders? headers) =>
+        headers is not null && headers.TryGetLastValue(KindHeader, out var kind) && kind == KindDenseObject;
+
     internal async ValueTask<Decoded> DecodeAsync(string topic, NatsHeaders? headers, byte[]? data, CancellationToken cancellationToken)
     {
         string? kind = null;
