@@ -576,8 +576,13 @@ public sealed class NatsEventBus : IEventBus
         }
     }
 
+    /// <summary>Tests only: awaited before each object fetch, to make a fetch take as long as a test needs (a slow
+    /// fetch on a busy machine) without depending on the machine's speed. Null in use.</summary>
+    internal Func<CancellationToken, Task>? BeforeObjectFetch { get; set; }
+
     private async ValueTask<Decoded> FetchDenseAsync(string topic, byte[] data, CancellationToken cancellationToken)
     {
+        if (BeforeObjectFetch is { } before) await before(cancellationToken).ConfigureAwait(false);
         var envelope = JsonNode.Parse(data) as JsonObject ?? throw new InvalidInputException("dense message: envelope is not a JSON object");
         var reference = envelope[ObjectField] as JsonObject ?? throw new InvalidInputException($"dense message: {ObjectField} is missing");
         envelope.Remove(ObjectField);

@@ -87,18 +87,20 @@ public sealed class DenseTransportTests
     public async Task A_fetch_that_outlasts_the_ack_wait_is_kept_in_progress_not_redelivered()
     {
         await using var server = await NatsServer.StartAsync();
-        // Fetching and checking 16 MB takes far longer than 100 ms here: without the in-progress signal the broker
-        // delivers the message again while the first fetch runs.
-        var options = Buses.Options(server) with { AckWait = TimeSpan.FromMilliseconds(100) };
+        // Each fetch takes over two 2 s ack waits: without the in-progress signal the broker delivers the message
+        // again while the first fetch runs. (A real slow fetch, 16 MB with a 100 ms wait, also showed it, but a wait
+        // that short is outlasted on a loaded machine by the handler's own work after the fetch.)
+        var options = Buses.Options(server) with { AckWait = TimeSpan.FromSeconds(2) };
         await using var domain = await Buses.ConnectAsync(options);
         await using var aggregator = await Buses.ConnectAsync(options);
+        aggregator.BeforeObjectFetch = token => Task.Delay(TimeSpan.FromSeconds(5), token);
         var got = new TaskCompletionSource<float[]>();
         using var _ = aggregator.Subscribe(Topic, (e, _) =>
         {
             got.TrySetResult(ReceivedVector(e.Payload));
             return ValueTask.CompletedTask;
         });
-        var vector = Vector(4 * 1024 * 1024, 6);
+        var vector = Vector(1024 * 1024, 6);
         await domain.PublishAsync(Topic, new DenseUpdate("slow", 1, 1.0, [], vector));
         Assert.Equal(vector, await got.Task.WaitAsync(Buses.Patience));
         await aggregator.WaitForIdleAsync().WaitAsync(Buses.Patience);
