@@ -51,13 +51,8 @@ public sealed record BenchResult(
     {
         if (kernelMs.Count == 0) return this;
         var median = TimingSummary.Of(kernelMs).MedianMs;
-        double? gbs = bytes > 0 && median > 0 ? bytes / (median * 1e-3) / 1e9 : null;
-        return this with
-        {
-            KernelMedianMs = median,
-            KernelGbs = gbs,
-            KernelShareOfRead = gbs is { } g && reference is { ReadGbs: > 0 } r ? g / r.ReadGbs : null,
-        };
+        var gbs = GigabytesPerSecond(bytes, median);
+        return this with { KernelMedianMs = median, KernelGbs = gbs, KernelShareOfRead = Share(gbs, reference) };
     }
 
     public static BenchResult Skip(string workload, string backend, int n, int d, string reason) =>
@@ -72,11 +67,19 @@ public sealed record BenchResult(
     public static BenchResult Timed(string workload, string backend, int n, int d, IReadOnlyList<double> timesMs, long bytes, ReadReference? reference)
     {
         var summary = TimingSummary.Of(timesMs);
-        double? gbs = bytes > 0 && summary.MedianMs > 0 ? bytes / (summary.MedianMs * 1e-3) / 1e9 : null;
-        double? share = gbs is { } g && reference is { ReadGbs: > 0 } r ? g / r.ReadGbs : null;
+        var gbs = GigabytesPerSecond(bytes, summary.MedianMs);
+        var share = Share(gbs, reference);
         return new(workload, backend, n, d, summary.MedianMs, summary.MinMs, summary.MaxMs, timesMs.Count, gbs, share, null)
         {
             ReadReference = share is null ? null : reference!.Name,
         };
     }
+
+    /// <summary><paramref name="bytes"/> over <paramref name="ms"/> in GB/s (10^9 bytes per second); null without
+    /// bytes or time.</summary>
+    private static double? GigabytesPerSecond(long bytes, double ms) => bytes > 0 && ms > 0 ? bytes / (ms * 1e-3) / 1e9 : null;
+
+    /// <summary><paramref name="gbs"/> over the reference's read bandwidth; null without either.</summary>
+    private static double? Share(double? gbs, ReadReference? reference) =>
+        gbs is { } g && reference is { ReadGbs: > 0 } r ? g / r.ReadGbs : null;
 }

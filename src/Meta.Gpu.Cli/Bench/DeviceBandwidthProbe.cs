@@ -25,7 +25,7 @@ public static class DeviceBandwidthProbe
     public static DeviceBandwidthFigure Measure(IComputeBackend backend, int megabytes, int repeats)
     {
         ArgumentNullException.ThrowIfNull(backend);
-        var device = backend as IlgpuBackend ?? (backend as FallbackBackend)?.Primary as IlgpuBackend;
+        var device = EngineBackends.Device(backend);
         if (device is null)
             return DeviceBandwidthFigure.Failure(backend.Name, EngineMethod, $"{backend.Name} is not an ILGPU device backend");
         try
