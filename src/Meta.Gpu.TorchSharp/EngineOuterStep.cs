@@ -6,7 +6,7 @@ namespace Meta.Gpu.TorchSharp;
 /// <summary>
 /// The engine's outer step: DESIGN §4 cross-domain aggregation of the batch (eligibility, outlier filter,
 /// confidence weights, diversity balancing, trimmed mean by default) on a compute backend, fused with the
-/// <c>interpolate</c> Reptile step onto the prior (<see cref="DenseCrossDomainAggregator.AggregateAndStep"/>).
+/// <c>interpolate</c> Reptile step onto the prior (<see cref="DenseCrossDomainAggregator.AggregateAndStep(DomainBatch, Span{float}, ReptileStep, Span{float})"/>).
 /// </summary>
 /// <remarks>The backend may keep the batch resident on its device between calls; the loop bumps
 /// <see cref="DomainBatch.Version"/> whenever it writes new rows.</remarks>

@@ -56,6 +56,15 @@ public sealed class GpuDeviceTests
 
     [Theory]
     [MemberData(nameof(Kinds))]
+    public void AResidentPrior_IsUploadedOnce_AndSteppedAsTheSpanPathSteps(string kind)
+    {
+        using var backend = Open(kind);
+        ResidentPriorTests.SteadyRoundsUploadOnce(backend, 64, 65537, AggregationMethod.TrimmedMean);
+        ResidentPriorTests.SteadyRoundsUploadOnce(backend, 256, 4099, AggregationMethod.Mean);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
     public void ForcedChunks_AgreeWithTheReference(string kind)
     {
         using var backend = Open(kind);

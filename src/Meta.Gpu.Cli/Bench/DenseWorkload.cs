@@ -16,14 +16,15 @@ namespace Meta.Gpu.Cli.Bench;
 /// <c>reptile_step</c> is the step alone: the one-row batch (row 0, a domain's update) as the
 /// aggregate stepped onto the prior, so its bandwidth counts D x 4 bytes. <c>fused_trimmed_mean_reptile</c> never
 /// writes the aggregate (§4: the fused path only steps the prior). Each call steps the same prior copy again, as
-/// consecutive rounds do.
+/// consecutive rounds do, through a <see cref="ResidentPrior"/>: a device backend keeps it on the device and, like
+/// the batch, uploads it once, then copies the stepped prior back to the host every round.
 /// </remarks>
 public sealed class DenseWorkload
 {
     private readonly DenseCrossDomainAggregator _aggregator;
     private readonly DomainBatch _batch;
     private readonly float[] _aggregate;
-    private readonly float[] _prior;
+    private readonly ResidentPrior _prior;
     private readonly ReptileStep? _step;
     private readonly IlgpuBackend? _device;
     private readonly List<double> _kernelMs = [];
@@ -34,7 +35,9 @@ public sealed class DenseWorkload
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(options);
         Workload = workload;
-        _prior = (float[])data.Prior.Clone();
+        // The prior stays the same object round after round, as an optimizer's does: a device backend keeps it
+        // resident and uploads it once.
+        _prior = new ResidentPrior((float[])data.Prior.Clone());
         _aggregate = new float[data.D];
         var step = new ReptileStep(ReptileRule.Interpolate, options.Beta);
         (_batch, var method, _step) = workload switch

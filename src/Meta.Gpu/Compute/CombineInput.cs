@@ -1,7 +1,9 @@
+using Meta.Gpu.Learning.Aggregation;
+
 namespace Meta.Gpu.Compute;
 
 /// <summary>
-/// The checks every backend's <see cref="IComputeBackend.Combine"/> makes before it touches the aggregate or the
+/// The checks every backend's <see cref="IComputeBackend.Combine(DomainBatch, ReadOnlySpan{int}, ReadOnlySpan{double}, AggregationMethod, double, bool, Span{float}, Span{float}, ReptileStep?)"/> makes before it touches the aggregate or the
 /// prior, so that all of them answer bad input with the same exception and message.
 /// </summary>
 internal static class CombineInput
@@ -14,7 +16,7 @@ internal static class CombineInput
         if (!(trimAlpha >= 0 && trimAlpha < 0.5)) throw new ArgumentOutOfRangeException("trimAlpha", trimAlpha, "trim_alpha must be in [0, 0.5)");
     }
 
-    /// <summary>Throws for a batch with a mask in <see cref="IComputeBackend.CombineUnscanned"/>: a row there may
+    /// <summary>Throws for a batch with a mask in <see cref="IComputeBackend.CombineUnscanned(DomainBatch, ReadOnlySpan{int}, ReadOnlySpan{double}, AggregationMethod, double, Span{float}, Span{float}, ReptileStep?)"/>: a row there may
     /// have no present cell, which only the row scan can tell.</summary>
     public static void CheckUnscanned(DomainBatch batch, string backend)
     {

@@ -39,7 +39,7 @@ public sealed class DenseCrossDomainAggregator
     {
         ArgumentNullException.ThrowIfNull(batch);
         var aggregate = new float[batch.Columns];
-        return Run(batch, aggregate, aggregate, default, null, null);
+        return Run(batch, aggregate, aggregate, default, null, null, null);
     }
 
     /// <summary>Aggregates into <paramref name="aggregate"/> (D long); the result's Aggregate is null.</summary>
@@ -47,7 +47,7 @@ public sealed class DenseCrossDomainAggregator
     {
         ArgumentNullException.ThrowIfNull(batch);
         if (aggregate.Length != batch.Columns) throw new ArgumentException($"aggregate must be {batch.Columns} long", nameof(aggregate));
-        return Run(batch, null, aggregate, default, null, null);
+        return Run(batch, null, aggregate, default, null, null, null);
     }
 
     /// <summary>
@@ -59,7 +59,20 @@ public sealed class DenseCrossDomainAggregator
         ArgumentNullException.ThrowIfNull(batch);
         if (prior.Length != batch.Columns) throw new ArgumentException($"prior must be {batch.Columns} long", nameof(prior));
         if (!aggregate.IsEmpty && aggregate.Length != batch.Columns) throw new ArgumentException($"aggregate must be empty or {batch.Columns} long", nameof(aggregate));
-        return Run(batch, null, aggregate, prior, step, null);
+        return Run(batch, null, aggregate, prior, null, step, null);
+    }
+
+    /// <summary>
+    /// <see cref="AggregateAndStep(DomainBatch, Span{float}, ReptileStep, Span{float})"/> on a prior a device backend
+    /// may keep on its device from round to round (uploading it again only after <see cref="ResidentPrior.MarkChanged"/>).
+    /// </summary>
+    public DenseAggregationResult AggregateAndStep(DomainBatch batch, ResidentPrior prior, ReptileStep step, Span<float> aggregate = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(prior);
+        if (prior.Values.Length != batch.Columns) throw new ArgumentException($"prior must be {batch.Columns} long", nameof(prior));
+        if (!aggregate.IsEmpty && aggregate.Length != batch.Columns) throw new ArgumentException($"aggregate must be empty or {batch.Columns} long", nameof(aggregate));
+        return Run(batch, null, aggregate, prior.Values, prior, step, null);
     }
 
     /// <summary>
@@ -73,19 +86,20 @@ public sealed class DenseCrossDomainAggregator
         ArgumentNullException.ThrowIfNull(optimizer);
         if (optimizer.Columns != batch.Columns) throw new ArgumentException($"the optimizer's prior has {optimizer.Columns} values, the batch {batch.Columns}", nameof(optimizer));
         if (!aggregate.IsEmpty && aggregate.Length != batch.Columns) throw new ArgumentException($"aggregate must be empty or {batch.Columns} long", nameof(aggregate));
-        return Run(batch, null, aggregate, optimizer.Prior, null, (optimizer, reward, drg));
+        return Run(batch, null, aggregate, optimizer.Prior, optimizer.ResidentPrior, null, (optimizer, reward, drg));
     }
 
+    /// <summary>One round; <paramref name="resident"/>, when given, is the prior whose values <paramref name="prior"/> spans.</summary>
     private DenseAggregationResult Run(
-        DomainBatch batch, float[]? owned, Span<float> aggregate, Span<float> prior, ReptileStep? step,
+        DomainBatch batch, float[]? owned, Span<float> aggregate, Span<float> prior, ResidentPrior? resident, ReptileStep? step,
         (DenseReptileOptimizer Optimizer, double Reward, DrgFlags Drg)? round)
     {
         if (ReadOnceEligibility(batch, step, round) is { } guess)
         {
-            var once = Finish(batch, guess, unscanned: true, owned, aggregate, prior, step, round);
+            var once = Finish(batch, guess, unscanned: true, owned, aggregate, prior, resident, step, round);
             if (once is not null) return once;
         }
-        return Finish(batch, Classify(batch), unscanned: false, owned, aggregate, prior, step, round)!;
+        return Finish(batch, Classify(batch), unscanned: false, owned, aggregate, prior, resident, step, round)!;
     }
 
     /// <summary>Rows from which a copy of a caller's prior costs less than the row scan it saves.</summary>
@@ -154,7 +168,7 @@ public sealed class DenseCrossDomainAggregator
     /// </summary>
     private DenseAggregationResult? Finish(
         DomainBatch batch, Eligibility eligibility, bool unscanned, float[]? owned, Span<float> aggregate, Span<float> prior,
-        ReptileStep? step, (DenseReptileOptimizer Optimizer, double Reward, DrgFlags Drg)? round)
+        ResidentPrior? resident, ReptileStep? step, (DenseReptileOptimizer Optimizer, double Reward, DrgFlags Drg)? round)
     {
         var config = Config;
         var zero = config.MissingKeys == MissingKeys.Zero;
@@ -208,13 +222,15 @@ public sealed class DenseCrossDomainAggregator
         int emptyCount;
         if (unscanned)
         {
-            var combined = CombineOnce(batch, keptRows, p, aggregate, prior, step, round?.Optimizer);
+            var combined = CombineOnce(batch, keptRows, p, aggregate, prior, resident, step, round?.Optimizer);
             if (combined is not int count) return null;
             emptyCount = count;
         }
         else
         {
-            emptyCount = Backend.Combine(batch, keptRows, p, config.Method, config.TrimAlpha, zero, aggregate, prior, step);
+            emptyCount = resident is not null && step is { } residentStep
+                ? Backend.Combine(batch, keptRows, p, config.Method, config.TrimAlpha, zero, aggregate, resident, residentStep)
+                : Backend.Combine(batch, keptRows, p, config.Method, config.TrimAlpha, zero, aggregate, prior, step);
         }
         if (round is var (opt, reward, _)) opt.CompleteStep(reward);
 
@@ -227,18 +243,24 @@ public sealed class DenseCrossDomainAggregator
 
     /// <summary>The combine on unscanned rows; on a non-finite cell the prior is put back as it was (from the
     /// optimizer's copy of this step, or from a copy taken here) and the result is null.</summary>
-    private int? CombineOnce(DomainBatch batch, int[] rows, double[] p, Span<float> aggregate, Span<float> prior, ReptileStep? step,
-        DenseReptileOptimizer? optimizer)
+    private int? CombineOnce(DomainBatch batch, int[] rows, double[] p, Span<float> aggregate, Span<float> prior, ResidentPrior? resident,
+        ReptileStep? step, DenseReptileOptimizer? optimizer)
     {
         var copy = step is not null && optimizer is null ? ArrayPool<float>.Shared.Rent(prior.Length) : null;
         try
         {
             if (copy is not null) prior.CopyTo(copy);
-            var result = Backend.CombineUnscanned(batch, rows, p, Config.Method, Config.TrimAlpha, aggregate, prior, step);
+            var result = resident is not null && step is { } residentStep
+                ? Backend.CombineUnscanned(batch, rows, p, Config.Method, Config.TrimAlpha, aggregate, resident, residentStep)
+                : Backend.CombineUnscanned(batch, rows, p, Config.Method, Config.TrimAlpha, aggregate, prior, step);
             if (result is null)
             {
                 if (optimizer is not null) optimizer.AbandonStep();
-                else if (copy is not null) copy.AsSpan(0, prior.Length).CopyTo(prior);
+                else if (copy is not null)
+                {
+                    copy.AsSpan(0, prior.Length).CopyTo(prior);
+                    resident?.MarkChanged();
+                }
             }
             return result;
         }

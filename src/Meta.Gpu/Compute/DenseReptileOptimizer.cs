@@ -6,7 +6,8 @@ namespace Meta.Gpu.Compute;
 /// The dense prior's optimizer state (DESIGN §8 on a D-float prior, §10 dense lane): beta, the reward EMA, the
 /// rollback copies and the count of steps taken, with the keyed optimizer's settings (<see cref="OptimizerConfig"/>,
 /// §8 section <c>optimizer</c>; its <c>update_rule</c> picks the dense Reptile rule too). The prior array is owned here and never replaced, so a backend
-/// may keep a device copy of it; a rollback copies the saved values back into it.
+/// may keep a device copy of it (<see cref="ResidentPrior"/>); a rollback copies the saved values back into it and
+/// marks it changed.
 /// </summary>
 /// <remarks>
 /// A fresh optimizer without an initial prior starts with every value NaN, meaning "not set yet": the first step
@@ -32,12 +33,17 @@ public sealed class DenseReptileOptimizer
         else initialPrior.CopyTo(Prior);
         Beta = Config.BetaInit;
         ring = new float[Config.BackupVersions + 1][];
+        ResidentPrior = new ResidentPrior(Prior);
     }
 
     public OptimizerConfig Config { get; }
 
-    /// <summary>The dense prior (D values; NaN = not set yet).</summary>
+    /// <summary>The dense prior (D values; NaN = not set yet). A caller that writes it calls
+    /// <see cref="ResidentPrior"/>.<see cref="Compute.ResidentPrior.MarkChanged"/> afterwards.</summary>
     public float[] Prior { get; }
+
+    /// <summary><see cref="Prior"/> as a prior a device backend may keep resident across the optimizer's rounds.</summary>
+    public ResidentPrior ResidentPrior { get; }
 
     public int Columns => Prior.Length;
 
@@ -81,6 +87,7 @@ public sealed class DenseReptileOptimizer
         if (aggregate.Length != Columns) throw new ArgumentException($"the aggregate has {aggregate.Length} values, the prior {Columns}", nameof(aggregate));
         var step = BeginStep(drg);
         DenseReptile.Apply(Prior, aggregate, step);
+        ResidentPrior.MarkChanged();
         CompleteStep(reward);
     }
 
@@ -93,6 +100,7 @@ public sealed class DenseReptileOptimizer
     {
         if (SavedVersions == 0) return false;
         ring[newest].AsSpan().CopyTo(Prior);
+        ResidentPrior.MarkChanged();
         newest = (newest - 1 + ring.Length) % ring.Length;
         SavedVersions--;
         return true;
@@ -107,6 +115,7 @@ public sealed class DenseReptileOptimizer
         if (beforeStep is not var (beta, previous, saved))
             throw new InvalidOperationException("no step has begun since the last CompleteStep");
         ring[newest].AsSpan().CopyTo(Prior);
+        ResidentPrior.MarkChanged();
         Beta = beta;
         newest = previous;
         SavedVersions = saved;

@@ -117,6 +117,37 @@ public sealed class FallbackBackend : IComputeBackend
         return Fallback.Combine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step);
     }
 
+    /// <summary>The resident-prior combine on the primary, which may keep the prior on its device; after a device
+    /// failure the prior's values are restored (and marked changed) and the fallback steps them.</summary>
+    public int Combine(
+        DomainBatch batch,
+        ReadOnlySpan<int> rows,
+        ReadOnlySpan<double> weights,
+        AggregationMethod method,
+        double trimAlpha,
+        bool missingAsZero,
+        Span<float> aggregate,
+        ResidentPrior prior,
+        ReptileStep step)
+    {
+        ArgumentNullException.ThrowIfNull(prior);
+        IComputeBackend fallback = Fallback;
+        if (!OnFallback)
+        {
+            SavePrior(prior.Values, step);
+            try
+            {
+                return Primary.Combine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step);
+            }
+            catch (Exception ex) when (IsDeviceFailure(ex))
+            {
+                Fail(nameof(Combine), ex);
+                RestorePrior(prior);
+            }
+        }
+        return fallback.Combine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step);
+    }
+
     /// <summary>The primary's answer while it is in use. After a device failure it is false, so the next round
     /// scans its rows: that scan (the start of a round) is where the primary is tried again.</summary>
     public bool CanCombineUnscanned(DomainBatch batch, AggregationMethod method) =>
@@ -149,6 +180,38 @@ public sealed class FallbackBackend : IComputeBackend
         // without a mask; one that cannot says so and the round is redone from a scan.
         return Fallback.CanCombineUnscanned(batch, method)
             ? Fallback.CombineUnscanned(batch, rows, weights, method, trimAlpha, aggregate, prior, step)
+            : null;
+    }
+
+    /// <summary>The resident-prior unscanned combine; a device failure is handled as in the resident
+    /// <c>Combine</c>.</summary>
+    public int? CombineUnscanned(
+        DomainBatch batch,
+        ReadOnlySpan<int> rows,
+        ReadOnlySpan<double> weights,
+        AggregationMethod method,
+        double trimAlpha,
+        Span<float> aggregate,
+        ResidentPrior prior,
+        ReptileStep step)
+    {
+        ArgumentNullException.ThrowIfNull(prior);
+        IComputeBackend fallback = Fallback;
+        if (!OnFallback)
+        {
+            SavePrior(prior.Values, step);
+            try
+            {
+                return Primary.CombineUnscanned(batch, rows, weights, method, trimAlpha, aggregate, prior, step);
+            }
+            catch (Exception ex) when (IsDeviceFailure(ex))
+            {
+                Fail(nameof(CombineUnscanned), ex);
+                RestorePrior(prior);
+            }
+        }
+        return fallback.CanCombineUnscanned(batch, method)
+            ? fallback.CombineUnscanned(batch, rows, weights, method, trimAlpha, aggregate, prior, step)
             : null;
     }
 
@@ -187,6 +250,13 @@ public sealed class FallbackBackend : IComputeBackend
     }
 
     private void RestorePrior(Span<float> prior) => priorCopy.AsSpan(0, prior.Length).CopyTo(prior);
+
+    /// <summary>Restores a resident prior's values; a device copy of them is stale from here on.</summary>
+    private void RestorePrior(ResidentPrior prior)
+    {
+        RestorePrior(prior.Values);
+        prior.MarkChanged();
+    }
 
     private void Fail(string primitive, Exception ex)
     {

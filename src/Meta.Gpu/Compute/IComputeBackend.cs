@@ -81,12 +81,33 @@ public interface IComputeBackend : IDisposable
         Span<float> prior,
         ReptileStep? step);
 
-    /// <summary>Whether <see cref="CombineUnscanned"/> serves <paramref name="method"/> on <paramref name="batch"/>.
+    /// <summary>
+    /// <see cref="Combine(DomainBatch, ReadOnlySpan{int}, ReadOnlySpan{double}, AggregationMethod, double, bool, Span{float}, Span{float}, ReptileStep?)"/>
+    /// with the step taken on a <see cref="ResidentPrior"/>: the same writes and result (the stepped prior in its
+    /// <see cref="ResidentPrior.Values"/>), and a device backend may step the copy it kept from an earlier call
+    /// instead of uploading the prior again. By default the prior's values are passed on as a span.
+    /// </summary>
+    int Combine(
+        DomainBatch batch,
+        ReadOnlySpan<int> rows,
+        ReadOnlySpan<double> weights,
+        AggregationMethod method,
+        double trimAlpha,
+        bool missingAsZero,
+        Span<float> aggregate,
+        ResidentPrior prior,
+        ReptileStep step)
+    {
+        ArgumentNullException.ThrowIfNull(prior);
+        return Combine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior.Values, step);
+    }
+
+    /// <summary>Whether <see cref="CombineUnscanned(DomainBatch, ReadOnlySpan{int}, ReadOnlySpan{double}, AggregationMethod, double, Span{float}, Span{float}, ReptileStep?)"/> serves <paramref name="method"/> on <paramref name="batch"/>.
     /// False unless a backend says otherwise.</summary>
     bool CanCombineUnscanned(DomainBatch batch, AggregationMethod method) => false;
 
     /// <summary>
-    /// <see cref="Combine"/> over rows of a batch without a mask whose cells were not scanned (step 1 guessed them
+    /// <see cref="Combine(DomainBatch, ReadOnlySpan{int}, ReadOnlySpan{double}, AggregationMethod, double, bool, Span{float}, Span{float}, ReptileStep?)"/> over rows of a batch without a mask whose cells were not scanned (step 1 guessed them
     /// all finite, so the round reads the batch once). When every cell of <paramref name="rows"/> is finite, the
     /// same writes and result as Combine; when the call reads a non-finite cell (or, having nothing to write, can
     /// tell nothing), it returns null, and the aggregate and the prior may hold part of a result: the caller
@@ -103,4 +124,21 @@ public interface IComputeBackend : IDisposable
         Span<float> prior,
         ReptileStep? step) =>
         throw new NotSupportedException($"the {Name} backend does not combine unscanned rows");
+
+    /// <summary><see cref="CombineUnscanned(DomainBatch, ReadOnlySpan{int}, ReadOnlySpan{double}, AggregationMethod, double, Span{float}, Span{float}, ReptileStep?)"/>
+    /// with the step taken on a <see cref="ResidentPrior"/> (see the resident <c>Combine</c>). When it returns null
+    /// the caller restores the prior's values and calls <see cref="ResidentPrior.MarkChanged"/>.</summary>
+    int? CombineUnscanned(
+        DomainBatch batch,
+        ReadOnlySpan<int> rows,
+        ReadOnlySpan<double> weights,
+        AggregationMethod method,
+        double trimAlpha,
+        Span<float> aggregate,
+        ResidentPrior prior,
+        ReptileStep step)
+    {
+        ArgumentNullException.ThrowIfNull(prior);
+        return CombineUnscanned(batch, rows, weights, method, trimAlpha, aggregate, prior.Values, step);
+    }
 }

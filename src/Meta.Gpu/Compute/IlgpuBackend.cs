@@ -16,8 +16,10 @@ namespace Meta.Gpu.Compute;
 /// <para>Residency: the batch is uploaded once and kept on the device while the same <see cref="DomainBatch"/>
 /// comes back with the same <see cref="DomainBatch.Version"/> (one resident batch at a time, held through a
 /// weak reference so the cache never keeps a batch alive). The prior lives in a device buffer that is reused
-/// across rounds; each step uploads the caller's prior span and copies the stepped prior back to it (D floats
-/// each way against N x D for the batch), so the host span is always the truth.</para>
+/// across rounds; each step copies the stepped prior back to the host, so the host array is always the truth. A
+/// prior passed as a span is uploaded by every step; a <see cref="ResidentPrior"/> is uploaded only when the
+/// device holds no copy of its current <see cref="ResidentPrior.Version"/> (another prior, or a host write since),
+/// so steady rounds on a resident batch move D floats once per round (down) rather than twice.</para>
 /// <para>Chunking: when the batch (plus its per-column outputs) does not fit in <see cref="MemoryShare"/> of
 /// the device's free memory, the columns are processed in chunks sized from the free memory; each chunk is
 /// packed on the host and streamed, and nothing stays resident. <see cref="ChunkColumns"/> forces a chunk
@@ -49,6 +51,9 @@ public sealed class IlgpuBackend : IComputeBackend
     private readonly DeviceBuffer<byte> _residentMask;
     private WeakReference<DomainBatch>? _residentBatch;
     private long _residentVersion;
+    // Which resident prior's values the device prior buffer holds, and of which version (null: none).
+    private WeakReference<ResidentPrior>? _priorOwner;
+    private long _priorVersion;
 
     private readonly DeviceBuffer<float> _chunkValues;
     private readonly DeviceBuffer<byte> _chunkMask;
@@ -131,6 +136,10 @@ public sealed class IlgpuBackend : IComputeBackend
 
     /// <summary>Uploads of a batch to the resident copy so far; a steady batch uploads once.</summary>
     public int ResidentUploads { get; private set; }
+
+    /// <summary>Uploads of a prior (or of a chunk of one) for a step so far; a <see cref="ResidentPrior"/> stepped
+    /// round after round on a resident batch uploads once.</summary>
+    public int PriorUploads { get; private set; }
 
     /// <summary>Device bytes this backend holds after its last call (0 once disposed).</summary>
     public long DeviceBytesHeld => Interlocked.Read(ref _reportedBytes);
@@ -315,7 +324,23 @@ public sealed class IlgpuBackend : IComputeBackend
         Span<float> aggregate,
         Span<float> prior,
         ReptileStep? step) =>
-        RunCombine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step).Empty;
+        RunCombine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step, null).Empty;
+
+    /// <summary>The combine with the step on a prior the device may keep from the last call (see the remarks).</summary>
+    public int Combine(
+        DomainBatch batch,
+        ReadOnlySpan<int> rows,
+        ReadOnlySpan<double> weights,
+        AggregationMethod method,
+        double trimAlpha,
+        bool missingAsZero,
+        Span<float> aggregate,
+        ResidentPrior prior,
+        ReptileStep step)
+    {
+        ArgumentNullException.ThrowIfNull(prior);
+        return RunCombine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior.Values, step, prior).Empty;
+    }
 
     /// <summary>On a batch without a mask: the combine kernel counts the columns where it read a non-finite
     /// cell.</summary>
@@ -338,7 +363,24 @@ public sealed class IlgpuBackend : IComputeBackend
         CombineInput.CheckUnscanned(batch, Name);
         // With nothing to write no cell is read, so nothing could be noticed: the caller must scan.
         if (aggregate.IsEmpty && step is null) return null;
-        var (empty, nonFinite) = RunCombine(batch, rows, weights, method, trimAlpha, false, aggregate, prior, step);
+        var (empty, nonFinite) = RunCombine(batch, rows, weights, method, trimAlpha, false, aggregate, prior, step, null);
+        return nonFinite == 0 ? empty : null;
+    }
+
+    /// <summary>The unscanned combine with the step on a prior the device may keep from the last call.</summary>
+    public int? CombineUnscanned(
+        DomainBatch batch,
+        ReadOnlySpan<int> rows,
+        ReadOnlySpan<double> weights,
+        AggregationMethod method,
+        double trimAlpha,
+        Span<float> aggregate,
+        ResidentPrior prior,
+        ReptileStep step)
+    {
+        ArgumentNullException.ThrowIfNull(prior);
+        CombineInput.CheckUnscanned(batch, Name);
+        var (empty, nonFinite) = RunCombine(batch, rows, weights, method, trimAlpha, false, aggregate, prior.Values, step, prior);
         return nonFinite == 0 ? empty : null;
     }
 
@@ -352,7 +394,8 @@ public sealed class IlgpuBackend : IComputeBackend
         bool missingAsZero,
         Span<float> aggregate,
         Span<float> prior,
-        ReptileStep? step)
+        ReptileStep? step,
+        ResidentPrior? resident)
     {
         ArgumentNullException.ThrowIfNull(batch);
         batch.CheckRowSelection(rows, nameof(rows));
@@ -404,7 +447,8 @@ public sealed class IlgpuBackend : IComputeBackend
             foreach (var chunk in Chunks(batch))
             {
                 var aggregateView = _aggregate.View(write ? chunk.Width : 1);
-                var priorView = step is null ? _prior.View(1) : _prior.Upload(prior.Slice(chunk.Start, chunk.Width));
+                var whole = chunk.Width == batch.Columns;
+                var priorView = step is null ? _prior.View(1) : StepPrior(prior, chunk.Start, chunk.Width, whole ? resident : null);
                 using var launched = Stream.AddProfilingMarker();
                 if (networkTrim is int trim)
                 {
@@ -420,13 +464,38 @@ public sealed class IlgpuBackend : IComputeBackend
                 }
                 using (var done = Stream.AddProfilingMarker()) kernelTime += done.MeasureFrom(launched).Duration();
                 if (write) Copy.ToHost(Stream, aggregateView, aggregate.Slice(chunk.Start, chunk.Width));
-                if (step is not null) Copy.ToHost(Stream, priorView, prior.Slice(chunk.Start, chunk.Width));
+                if (step is not null)
+                {
+                    Copy.ToHost(Stream, priorView, prior.Slice(chunk.Start, chunk.Width));
+                    // Both sides hold the stepped values now: the next step of this version needs no upload.
+                    if (whole && resident is not null)
+                    {
+                        _priorOwner = new WeakReference<ResidentPrior>(resident);
+                        _priorVersion = resident.Version;
+                    }
+                }
             }
             LastKernelTime = kernelTime;
             Span<int> counts = [0, 0];
             Copy.ToHost(Stream, counter, counts);
             return (counts[0], counts[1]);
         }
+    }
+
+    /// <summary>
+    /// The device view of the prior columns [<paramref name="start"/>, + <paramref name="width"/>) about to be
+    /// stepped: the device's own copy when it holds <paramref name="resident"/>'s current version, else uploaded
+    /// from <paramref name="prior"/>. Either way the kernels change it next, so until the stepped values are back
+    /// on the host the device copy matches no version.
+    /// </summary>
+    private ArrayView<float> StepPrior(ReadOnlySpan<float> prior, int start, int width, ResidentPrior? resident)
+    {
+        var held = resident is not null && _priorOwner is not null && _priorOwner.TryGetTarget(out var owner)
+            && ReferenceEquals(owner, resident) && _priorVersion == resident.Version;
+        _priorOwner = null;
+        if (held) return _prior.View(width);
+        PriorUploads++;
+        return _prior.Upload(prior.Slice(start, width));
     }
 
     /// <summary>The trim of a combine that <see cref="TrimmedMeanNetworkKernel"/> serves (a trimmed mean over a batch

@@ -142,6 +142,33 @@ public sealed class FallbackBackendTests
         Assert.Equal(nonFinite ? scansBefore : scansBefore + 1, device.Scans);
     }
 
+    [Theory]
+    [InlineData("Combine", false)]
+    [InlineData("CombineUnscanned", true)]
+    public void A_device_failure_on_a_resident_prior_restores_it_marks_it_changed_and_steps_it_on_cpu(string failOn, bool readOnce)
+    {
+        var seed = TestSeed.Next();
+        var batch = ReadOnceRoundTests.FiniteBatch(seed, 9, 37);
+        var config = CrossMetaConfig.Default with { OutlierFilter = false };
+        var step = new ReptileStep(ReptileRule.Interpolate, 0.2);
+        var expectedPrior = Enumerable.Range(0, 37).Select(i => i * 0.01f).ToArray();
+        var expectedAggregate = new float[37];
+        new DenseCrossDomainAggregator(new CpuBackend(), config).AggregateAndStep(batch, expectedPrior, step, expectedAggregate);
+
+        // The failing device scribbles 12345 over the prior before it throws: a half-done step.
+        var device = new FailingDevice(failOn, new OutOfMemoryException("device out of memory"), readOnce);
+        using var fallback = new FallbackBackend(device, new CpuBackend());
+        var prior = new ResidentPrior(Enumerable.Range(0, 37).Select(i => i * 0.01f).ToArray());
+        var aggregate = new float[37];
+        new DenseCrossDomainAggregator(fallback, config).AggregateAndStep(batch, prior, step, aggregate);
+
+        Assert.Equal(1, fallback.Failures);
+        Assert.Equal(expectedAggregate, aggregate);
+        Assert.Equal(expectedPrior, prior.Values);
+        // The restore was a host write: a device copy of the earlier version must not be stepped next round.
+        Assert.True(prior.Version > 0, $"seed {seed}");
+    }
+
     [Fact]
     public void Caller_errors_pass_through_and_do_not_switch_to_cpu()
     {

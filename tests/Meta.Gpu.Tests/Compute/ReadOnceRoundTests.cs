@@ -5,7 +5,7 @@ using Meta.Gpu.Learning.Aggregation;
 namespace Meta.Gpu.Tests.Compute;
 
 /// <summary>
-/// A round that skips the row scan and reads the batch once (<see cref="IComputeBackend.CombineUnscanned"/>) must
+/// A round that skips the row scan and reads the batch once (<see cref="IComputeBackend.CombineUnscanned(DomainBatch, ReadOnlySpan{int}, ReadOnlySpan{double}, AggregationMethod, double, Span{float}, Span{float}, ReptileStep?)"/>) must
 /// give exactly the scanned round's aggregate, meta and prior, whether its guess holds (every cell finite) or a
 /// non-finite cell sends it back to the scan. Each case runs against a twin aggregator that always scans first, on
 /// the same cpu kernels, so the floats must match bit for bit. The counters show which way the round went.

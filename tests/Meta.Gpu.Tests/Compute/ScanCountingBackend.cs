@@ -5,7 +5,7 @@ namespace Meta.Gpu.Tests.Compute;
 
 /// <summary>
 /// A backend behind a counter of row scans and unscanned combines. With <c>readOnce: false</c> it hides
-/// <see cref="IComputeBackend.CombineUnscanned"/>, so an aggregator over it always scans first: the twin that a
+/// <see cref="IComputeBackend.CombineUnscanned(DomainBatch, ReadOnlySpan{int}, ReadOnlySpan{double}, AggregationMethod, double, Span{float}, Span{float}, ReptileStep?)"/>, so an aggregator over it always scans first: the twin that a
 /// once-read round must match.
 /// </summary>
 public sealed class ScanCountingBackend(IComputeBackend inner, bool readOnce, bool disposeInner = true) : IComputeBackend
