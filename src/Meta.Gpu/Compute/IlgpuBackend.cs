@@ -51,9 +51,11 @@ public sealed class IlgpuBackend : IComputeBackend
     private readonly DeviceBuffer<byte> _residentMask;
     private WeakReference<DomainBatch>? _residentBatch;
     private long _residentVersion;
-    // Which resident prior's values the device prior buffer holds, and of which version (null: none).
+    // Which resident prior's values the device prior buffer holds, and of which version (valid while _priorHeld).
+    // One weak reference, retargeted, so steady rounds allocate nothing for it.
     private WeakReference<ResidentPrior>? _priorOwner;
     private long _priorVersion;
+    private bool _priorHeld;
 
     private readonly DeviceBuffer<float> _chunkValues;
     private readonly DeviceBuffer<byte> _chunkMask;
@@ -470,8 +472,10 @@ public sealed class IlgpuBackend : IComputeBackend
                     // Both sides hold the stepped values now: the next step of this version needs no upload.
                     if (whole && resident is not null)
                     {
-                        _priorOwner = new WeakReference<ResidentPrior>(resident);
+                        if (_priorOwner is null) _priorOwner = new WeakReference<ResidentPrior>(resident);
+                        else _priorOwner.SetTarget(resident);
                         _priorVersion = resident.Version;
+                        _priorHeld = true;
                     }
                 }
             }
@@ -490,9 +494,9 @@ public sealed class IlgpuBackend : IComputeBackend
     /// </summary>
     private ArrayView<float> StepPrior(ReadOnlySpan<float> prior, int start, int width, ResidentPrior? resident)
     {
-        var held = resident is not null && _priorOwner is not null && _priorOwner.TryGetTarget(out var owner)
+        var held = resident is not null && _priorHeld && _priorOwner!.TryGetTarget(out var owner)
             && ReferenceEquals(owner, resident) && _priorVersion == resident.Version;
-        _priorOwner = null;
+        _priorHeld = false;
         if (held) return _prior.View(width);
         PriorUploads++;
         return _prior.Upload(prior.Slice(start, width));
