@@ -146,7 +146,8 @@ public sealed class BenchHarness(BenchOptions options)
                     row = EngineBackends.FellBack(backend) is { } fellBack
                         ? BenchResult.Skip(c.Workload, c.Backend, c.N, c.D, fellBack)
                         : BenchResult.Timed(c.Workload, c.Backend, c.N, c.D, times, workload.Bytes, reference)
-                            .WithKernelTimes(workload.KernelMs.TakeLast(times.Length).ToList(), workload.Bytes, reference);
+                            .WithKernelTimes(workload.KernelMs.TakeLast(times.Length).ToList(), workload.Bytes, reference)
+                          with { PriorUploads = workload.PriorUploads.Count == 0 ? null : workload.PriorUploads.TakeLast(times.Length).Sum() };
                 }
                 results.Add(row);
                 progress.Completed(row);

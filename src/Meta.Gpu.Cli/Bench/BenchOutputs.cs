@@ -86,6 +86,7 @@ public static class BenchOutputs
         var parts = new List<string>();
         if (r.KernelMedianMs is { } k)
             parts.Add(string.Create(CultureInfo.InvariantCulture, $"kernels alone {BenchText.Ms(k)} ms, {Fixed(r.KernelGbs, "0.0")} GB/s, {Percent(r.KernelShareOfRead)} of read (device events)"));
+        if (r.PriorUploads is { } uploads) parts.Add($"prior uploaded {uploads} times in {r.Repeats} calls");
         if (r.OpsPerS is { } ops) parts.Add($"{BenchText.Count(ops)}/s");
         if (r.AllocatedBytesPerOp is { } a) parts.Add(string.Create(CultureInfo.InvariantCulture, $"{a:0.###} B allocated/op"));
         if (r.Lost is { } lost) parts.Add($"lost {lost}");

@@ -10,7 +10,8 @@ namespace Meta.Gpu.Cli.Bench;
 /// <c>allocated_bytes_per_op</c> (managed bytes allocated per call on the calling thread, steady state),
 /// <c>lost</c> (bus deliveries missing after the run drained), <c>note</c> (what was timed, for the peers the
 /// method they use), <c>read_reference</c> (whose read bandwidth <see cref="ShareOfRead"/> divides by:
-/// <c>host</c>, <c>cuda</c>, <c>opencl</c> or <c>pytorch</c>; see <see cref="Bench.ReadReference"/>).
+/// <c>host</c>, <c>cuda</c>, <c>opencl</c> or <c>pytorch</c>; see <see cref="Bench.ReadReference"/>), <c>kernel_median_ms</c>,
+/// <c>kernel_gbs</c>, <c>kernel_share_of_read</c> and <c>prior_uploads</c> (device rows).
 /// </remarks>
 public sealed record BenchResult(
     string Workload,
@@ -45,6 +46,10 @@ public sealed record BenchResult(
 
     /// <summary><see cref="KernelGbs"/> over the same read reference as <see cref="ShareOfRead"/>.</summary>
     public double? KernelShareOfRead { get; init; }
+
+    /// <summary>Device rows that step a prior: how many times the prior was uploaded during the timed calls (a
+    /// resident prior: 0 once it is on the device; see <see cref="Compute.ResidentPrior"/>).</summary>
+    public int? PriorUploads { get; init; }
 
     /// <summary>The row with the kernels' device time of <paramref name="kernelMs"/> (the same calls as its times).</summary>
     public BenchResult WithKernelTimes(IReadOnlyList<double> kernelMs, long bytes, ReadReference? reference)

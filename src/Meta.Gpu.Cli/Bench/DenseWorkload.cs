@@ -28,6 +28,7 @@ public sealed class DenseWorkload
     private readonly ReptileStep? _step;
     private readonly IlgpuBackend? _device;
     private readonly List<double> _kernelMs = [];
+    private readonly List<int> _priorUploads = [];
 
     public DenseWorkload(string workload, IComputeBackend backend, BenchData data, BenchOptions options)
     {
@@ -67,11 +68,18 @@ public sealed class DenseWorkload
     /// milliseconds, one per call of <see cref="Run"/>; empty for cpu.</summary>
     public IReadOnlyList<double> KernelMs => _kernelMs;
 
+    /// <summary>Device backends, workloads with a step: the prior's uploads in each call of <see cref="Run"/> so far
+    /// (<see cref="IlgpuBackend.PriorUploads"/>); empty otherwise.</summary>
+    public IReadOnlyList<int> PriorUploads => _priorUploads;
+
     /// <summary>One round.</summary>
     public void Run()
     {
+        var uploads = _device?.PriorUploads ?? 0;
         if (_step is { } step) _aggregator.AggregateAndStep(_batch, _prior, step);
         else _aggregator.Aggregate(_batch, _aggregate);
-        if (_device is not null) _kernelMs.Add(_device.LastKernelTime.TotalMilliseconds);
+        if (_device is null) return;
+        _kernelMs.Add(_device.LastKernelTime.TotalMilliseconds);
+        if (_step is not null) _priorUploads.Add(_device.PriorUploads - uploads);
     }
 }

@@ -63,6 +63,30 @@ public sealed class DeviceKernelTimeTests
     }
 
     [Fact]
+    public void ADeviceStepWorkloadKeepsItsPriorResident_AndTheRowSaysSo()
+    {
+        var data = new BenchData(8, 300);
+        var (backend, reason) = EngineBackends.TryCreate("ilgpu-cpu", false);
+        Assert.True(backend is not null, reason);
+        using (backend)
+        {
+            var workload = new DenseWorkload(BenchWorkloads.FusedTrimmedMeanReptile, backend, data, new BenchOptions());
+            for (var i = 0; i < 4; i++) workload.Run();
+            Assert.Equal([1, 0, 0, 0], workload.PriorUploads);
+        }
+        var row = BenchResult.Timed("fused_trimmed_mean_reptile", "cuda", 256, 1 << 22, [15.0, 16.0, 14.0], 4L << 30, new ReadReference("cuda", 4000))
+            with { PriorUploads = 0 };
+        Assert.Contains("\"prior_uploads\": 0", JsonSerializer.Serialize(row, WireJson.Indented), StringComparison.Ordinal);
+        var md = BenchOutputs.Markdown(new BenchReport(new MachineInfo("Test CPU", 2, "avx2", "NVIDIA H200"), 20, 20, [row]));
+        Assert.Contains("prior uploaded 0 times in 3 calls", md, StringComparison.Ordinal);
+
+        using var cpu = ComputeBackends.Create("cpu");
+        var host = new DenseWorkload(BenchWorkloads.FusedTrimmedMeanReptile, cpu, data, new BenchOptions());
+        host.Run();
+        Assert.Empty(host.PriorUploads);
+    }
+
+    [Fact]
     public void TheIssuesGpuSizeIsAccepted_UpToTheBatchsRealLimit()
     {
         const int d = 4 * 1024 * 1024;
