@@ -121,6 +121,21 @@ public sealed class ResidentPriorTests(IlgpuCpuFixture fixture)
     }
 
     [Fact]
+    public void A_prior_longer_than_the_batch_is_not_kept_resident()
+    {
+        // The backend steps the first 40 of 100 values; a later step over all 100 must not take the device's 40.
+        var narrow = MakeRound(5, 40, 91);
+        var wide = MakeRound(5, 100, 92);
+        var resident = new ResidentPrior(RandomBatch.Prior(100, 93));
+        var expected = (float[])resident.Values.Clone();
+        StepResident(narrow, resident);
+        StepResident(wide, resident);
+        StepSpan(narrow, expected);
+        StepSpan(wide, expected);
+        Assert.Equal(expected, resident.Values);
+    }
+
+    [Fact]
     public void A_chunked_batch_uploads_every_chunk_of_every_step_and_gives_the_same_values()
     {
         var round = MakeRound(8, 250, 51);

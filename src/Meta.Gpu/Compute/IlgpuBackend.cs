@@ -449,7 +449,8 @@ public sealed class IlgpuBackend : IComputeBackend
             foreach (var chunk in Chunks(batch))
             {
                 var aggregateView = _aggregate.View(write ? chunk.Width : 1);
-                var whole = chunk.Width == batch.Columns;
+                // Residency holds a whole prior: one chunk covering the batch, as long as the prior.
+                var whole = chunk.Width == batch.Columns && prior.Length == batch.Columns;
                 var priorView = step is null ? _prior.View(1) : StepPrior(prior, chunk.Start, chunk.Width, whole ? resident : null);
                 using var launched = Stream.AddProfilingMarker();
                 if (networkTrim is int trim)
