@@ -31,12 +31,14 @@ t0=$SECONDS
 classes=(-class Meta.Gpu.Kernels.Tests.GpuDeviceTests -class Meta.Gpu.Kernels.Tests.DeviceCodeGenerationTests)
 [ "${GPU_CHECKS_QUICK:-0}" = 1 ] || classes+=(-class Meta.Gpu.Kernels.Tests.DeviceListTests \
   -class Meta.Gpu.Kernels.Tests.RegistryTests -class Meta.Gpu.Kernels.Tests.GpuBandwidthTests)
-META_GPU_DUMP_PTX=/tmp/tile.ptx dotnet /tmp/apps/Meta.Gpu.Kernels.Tests/Meta.Gpu.Kernels.Tests.dll "${classes[@]}" > "$out/tests.log" 2>&1
+META_GPU_DUMP_PTX=/tmp/ptx dotnet /tmp/apps/Meta.Gpu.Kernels.Tests/Meta.Gpu.Kernels.Tests.dll "${classes[@]}" > "$out/tests.log" 2>&1
 say "tests exit $? in $((SECONDS - t0)) s"
 grep -E "\[FAIL\]|\[SKIP\]|Total:" "$out/tests.log" | tee -a "$summary"
-if command -v ptxas > /dev/null && [ -f /tmp/tile.ptx ]; then
-  say "== ptxas -arch=sm_90 -v (TrimmedMeanNetworkKernel)"
-  ptxas -arch=sm_90 -v /tmp/tile.ptx -o /tmp/tile.cubin 2>&1 | grep -E "registers|spill|stack|error" | tee -a "$summary"
+if command -v ptxas > /dev/null && compgen -G "/tmp/ptx/*.ptx" > /dev/null; then
+  for ptx in /tmp/ptx/*.ptx; do
+    say "== ptxas -arch=sm_90 -v ($(basename "$ptx" .ptx))"
+    ptxas -arch=sm_90 -v "$ptx" -o /tmp/network.cubin 2>&1 | grep -E "registers|spill|stack|error" | tee -a "$summary"
+  done
 else
   say "(no ptxas on PATH: $(ls -d /usr/local/cuda*/bin 2>/dev/null | head -3 | tr '\n' ' '))"
 fi

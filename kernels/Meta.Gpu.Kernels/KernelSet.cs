@@ -19,6 +19,8 @@ public sealed class KernelSet
         Combine = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>>(CombineKernel.Run);
         WeightedMean = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>>(WeightedMeanKernel.Run);
         TrimmedMeanNetwork = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, int, ArrayView<float>, ArrayView<float>, ArrayView<int>>(TrimmedMeanNetworkKernel.Run);
+        MedianNetwork = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>>(MedianNetworkKernel.Combine);
+        MediansNetwork = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, int, ArrayView<double>>(MedianNetworkKernel.Medians);
     }
 
     public Action<Index1D, DenseMatrix, int, ArrayView<int>, ArrayView<int>> ScanPartials { get; }
@@ -38,4 +40,8 @@ public sealed class KernelSet
     public Action<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>> WeightedMean { get; }
 
     public Action<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, int, ArrayView<float>, ArrayView<float>, ArrayView<int>> TrimmedMeanNetwork { get; }
+
+    public Action<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>> MedianNetwork { get; }
+
+    public Action<Index1D, DenseMatrix, ArrayView<int>, int, ArrayView<double>> MediansNetwork { get; }
 }

@@ -119,9 +119,10 @@ public sealed class IlgpuBackend : IComputeBackend
 
     /// <summary>
     /// Whether combines over a batch without a mask run the kernels that read each cell once (default: true, where
-    /// they serve): <see cref="WeightedMeanKernel"/> for the mean and <see cref="TrimmedMeanNetworkKernel"/> for the
-    /// trimmed mean. False runs every column through <see cref="CombineKernel"/>, the same values: the baseline
-    /// they are checked and measured against.
+    /// they serve): <see cref="WeightedMeanKernel"/> for the mean, <see cref="TrimmedMeanNetworkKernel"/> for the
+    /// trimmed mean and <see cref="MedianNetworkKernel"/> for the median and the outlier pass's column medians
+    /// (up to 64 rows). False runs every column through <see cref="CombineKernel"/> and <see cref="ColumnMedianKernel"/>,
+    /// the same values: the baseline they are checked and measured against.
     /// </summary>
     public bool DenseKernels { get; set; } = true;
 
@@ -262,10 +263,12 @@ public sealed class IlgpuBackend : IComputeBackend
             using var binding = Bind();
             using var report = new HeldBytesReport(this);
             var rowView = _rows.Upload(rows);
+            var network = DenseKernels && MedianNetworkKernel.Serves(rows.Length, batch.Mask is not null);
             foreach (var chunk in Chunks(batch))
             {
                 var deviceMedians = _medians.View(chunk.Width);
-                _device.Kernels.Medians(chunk.Width, chunk.Matrix, rowView, rows.Length, missingAsZero ? 1 : 0, deviceMedians);
+                if (network) _device.Kernels.MediansNetwork(chunk.Width, chunk.Matrix, rowView, rows.Length, deviceMedians);
+                else _device.Kernels.Medians(chunk.Width, chunk.Matrix, rowView, rows.Length, missingAsZero ? 1 : 0, deviceMedians);
                 Copy.ToHost(Stream, deviceMedians, medians.Slice(chunk.Start, chunk.Width));
             }
         }
@@ -442,9 +445,10 @@ public sealed class IlgpuBackend : IComputeBackend
             Copy.ToDevice(Stream, counter, zero);
             var networkTrim = DenseKernels ? NetworkTrim(batch, rows.Length, method, trimAlpha) : null;
             var denseMean = DenseKernels && method == AggregationMethod.Mean && batch.Mask is null && rows.Length > 0;
-            var dense = networkTrim is not null || denseMean;
-            if (dense) DenseCombines++;
-            var shareView = dense ? _shares.Upload(WeightShares(weights)) : _shares.View(1);
+            var networkMedian = DenseKernels && method == AggregationMethod.Median && MedianNetworkKernel.Serves(rows.Length, batch.Mask is not null);
+            var shared = networkTrim is not null || denseMean;
+            if (shared || networkMedian) DenseCombines++;
+            var shareView = shared ? _shares.Upload(WeightShares(weights)) : _shares.View(1);
             var kernelTime = TimeSpan.Zero;
             foreach (var chunk in Chunks(batch))
             {
@@ -460,6 +464,10 @@ public sealed class IlgpuBackend : IComputeBackend
                 else if (denseMean)
                 {
                     _device.Kernels.WeightedMean(chunk.Width, chunk.Matrix, rowView, shareView, settings, aggregateView, priorView, counter);
+                }
+                else if (networkMedian)
+                {
+                    _device.Kernels.MedianNetwork(chunk.Width, chunk.Matrix, rowView, weightView, settings, aggregateView, priorView, counter);
                 }
                 else
                 {
