@@ -363,14 +363,8 @@ public sealed class IlgpuBackend : IComputeBackend
         double trimAlpha,
         Span<float> aggregate,
         Span<float> prior,
-        ReptileStep? step)
-    {
-        CombineInput.CheckUnscanned(batch, Name);
-        // With nothing to write no cell is read, so nothing could be noticed: the caller must scan.
-        if (aggregate.IsEmpty && step is null) return null;
-        var (empty, nonFinite) = RunCombine(batch, rows, weights, method, trimAlpha, false, aggregate, prior, step, null);
-        return nonFinite == 0 ? empty : null;
-    }
+        ReptileStep? step) =>
+        RunUnscanned(batch, rows, weights, method, trimAlpha, aggregate, prior, step, null);
 
     /// <summary>The unscanned combine with the step on a prior the device may keep from the last call.</summary>
     public int? CombineUnscanned(
@@ -384,8 +378,25 @@ public sealed class IlgpuBackend : IComputeBackend
         ReptileStep step)
     {
         ArgumentNullException.ThrowIfNull(prior);
+        return RunUnscanned(batch, rows, weights, method, trimAlpha, aggregate, prior.Values, step, prior);
+    }
+
+    /// <summary>Both unscanned combines: null when a non-finite cell was read, or when nothing was to be written
+    /// (then no cell is read, so nothing could be noticed: the caller must scan).</summary>
+    private int? RunUnscanned(
+        DomainBatch batch,
+        ReadOnlySpan<int> rows,
+        ReadOnlySpan<double> weights,
+        AggregationMethod method,
+        double trimAlpha,
+        Span<float> aggregate,
+        Span<float> prior,
+        ReptileStep? step,
+        ResidentPrior? resident)
+    {
         CombineInput.CheckUnscanned(batch, Name);
-        var (empty, nonFinite) = RunCombine(batch, rows, weights, method, trimAlpha, false, aggregate, prior.Values, step, prior);
+        if (aggregate.IsEmpty && step is null) return null;
+        var (empty, nonFinite) = RunCombine(batch, rows, weights, method, trimAlpha, false, aggregate, prior, step, resident);
         return nonFinite == 0 ? empty : null;
     }
 
