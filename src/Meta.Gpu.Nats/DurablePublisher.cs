@@ -229,14 +229,20 @@ internal sealed class DurablePublisher
         {
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
-                if (!NeedsResend()) continue;
                 try
                 {
-                    await ResendAsync(cancellationToken).ConfigureAwait(false);
+                    if (NeedsResend()) await ResendAsync(cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is NatsException or TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
                 {
                     _bus.Logger.LogDebug("bus: sending durable publishes again failed ({Error}); retrying", e.Message);
+                    _resendRequested = true;
+                }
+                catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // Unexpected, and reported as such; the loop goes on, because it alone gives up what the
+                    // broker never confirms: without it WaitForIdle would wait forever, with nothing in the log.
+                    _bus.Logger.LogError(e, "bus: sending durable publishes again failed unexpectedly ({Error}); retrying", e.Message);
                     _resendRequested = true;
                 }
             }
@@ -301,23 +307,29 @@ internal sealed class DurablePublisher
         }
     }
 
-    private void Complete(PendingPublish publish)
+    private void Complete(PendingPublish publish) => Leave(publish, failure: null);
+
+    /// <summary>Gives the publish up, unless a confirmation took it out of the pending set first: a message the
+    /// broker stored is never reported lost.</summary>
+    private void Fail(PendingPublish publish, string reason)
+    {
+        var failure = new NatsException($"bus: durable publish on {publish.Subject} (message id {publish.MessageId}) failed: {reason}");
+        if (Leave(publish, failure)) _bus.PublishFailed(publish.Topic, failure);
+    }
+
+    /// <summary>Takes the publish out of the pending set (false when it had left already); a failure is recorded
+    /// under the same lock, so that whoever then sees nothing in flight also sees the failure.</summary>
+    private bool Leave(PendingPublish publish, NatsException? failure)
     {
         lock (_gate)
         {
-            if (!_pending.Remove(publish.Id)) return;
+            if (!_pending.Remove(publish.Id)) return false;
+            if (failure is not null) Volatile.Write(ref _failure, failure);
             publish.Done = true;
             while (_order.TryPeek(out var head) && head.Done) _order.Dequeue();
         }
         _window.Release();
-    }
-
-    private void Fail(PendingPublish publish, string reason)
-    {
-        var failure = new NatsException($"bus: durable publish on {publish.Subject} (message id {publish.MessageId}) failed: {reason}");
-        _bus.PublishFailed(publish.Topic, failure);
-        Volatile.Write(ref _failure, failure);
-        Complete(publish);
+        return true;
     }
 
     private sealed class PendingPublish(long id, string topic, string subject, byte[] body, string? kind, string messageId, long firstSent)

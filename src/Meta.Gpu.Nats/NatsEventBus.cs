@@ -104,6 +104,9 @@ public sealed class NatsEventBus : IEventBus
 
     internal NatsConnection Connection { get; }
 
+    /// <summary>Durable publishes written and not yet confirmed or given up.</summary>
+    internal int DurableInFlight => _publisher.InFlight;
+
     internal NatsJSContext JetStream { get; }
 
     internal ILogger Logger { get; }
@@ -307,7 +310,9 @@ public sealed class NatsEventBus : IEventBus
             // A publish given up between the check above and this count has left InFlight after recording its
             // failure: throw it now, not after a ping that a frozen broker never answers.
             if (!confirming) _publisher.ThrowIfFailed();
-            if (!confirming && !_abandoned && Connection.ConnectionState == NatsConnectionState.Open)
+            // Only a subscriber of this process can still be owed a delivery; without one there is nothing to
+            // prove, and a frozen broker would leave the ping unanswered.
+            if (!confirming && !_abandoned && !_feeds.IsEmpty && Connection.ConnectionState == NatsConnectionState.Open)
                 await Connection.PingAsync(cancellationToken).ConfigureAwait(false);
             if (!confirming && LocallyIdle() && await BrokerIdleAsync(cancellationToken).ConfigureAwait(false) && LocallyIdle()
                 && Interlocked.Read(ref _published) == published)
@@ -703,8 +708,31 @@ public sealed class NatsEventBus : IEventBus
             Retention = StreamConfigRetention.Workqueue,
             DuplicateWindow = TimeSpan.FromMinutes(2),
         };
-        await JetStream.CreateOrUpdateStreamAsync(config, _stopping.Token).ConfigureAwait(false);
+        // A broker that has just restarted takes a while to serve JetStream again: keep asking, as a publish waits
+        // through an outage, up to PublishTimeout.
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var delay = TimeSpan.FromMilliseconds(50);
+        while (true)
+        {
+            try
+            {
+                await JetStream.CreateOrUpdateStreamAsync(config, _stopping.Token).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception e) when (JetStreamUnavailable(e) && !_stopping.IsCancellationRequested
+                && System.Diagnostics.Stopwatch.GetElapsedTime(started) + delay < Options.PublishTimeout)
+            {
+                Logger.LogDebug("bus: creating the stream of {Topic} failed ({Error}); asking again", topic, e.Message);
+                await Task.Delay(delay, _stopping.Token).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.TicksPerSecond));
+            }
+        }
     }
+
+    /// <summary>JetStream not answering (yet): no responder, no reply in time, or "not ready" (503).</summary>
+    internal static bool JetStreamUnavailable(Exception e) =>
+        e is NatsJSApiNoResponseException or NatsNoRespondersException or NatsNoReplyException or NatsTimeoutException or TimeoutException
+        || e is NatsJSApiException { Error.Code: 503 };
 
     private async ValueTask<INatsObjStore> ObjectStoreAsync(CancellationToken cancellationToken)
     {

@@ -28,6 +28,9 @@ public sealed class NatsServer : IAsyncDisposable
 
     public string Url => $"nats://127.0.0.1:{Port}";
 
+    /// <summary>The running broker's process id (for tests that freeze it with SIGSTOP).</summary>
+    public int ProcessId => _process?.Id ?? throw new InvalidOperationException("the nats-server is not running");
+
     public static string? FindExecutable()
     {
         foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator).Append("/usr/sbin").Append("/usr/bin"))
