@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using Meta.Gpu.Learning;
 using Meta.Gpu.Runtime;
@@ -43,11 +42,7 @@ public sealed class AgentReplayer(Func<IEventBus> busFactory) : ITraceReplayer
         private readonly IEventBus _bus;
         private readonly MetaLearningAgent _agent;
         private readonly InMemoryPriorStore _store;
-        private readonly List<IDisposable> _subscriptions = [];
-        private readonly Lock _lock = new();
-        private readonly List<BusEvent> _published = [];
-        // Payloads the replayer itself published: an input on an output topic is not the agent's output.
-        private readonly ConditionalWeakTable<object, object> _inputs = [];
+        private readonly BusStepRecorder _recorder;
         private bool _started;
 
         public Session(IEventBus bus, MetaLearningAgent agent, InMemoryPriorStore store)
@@ -55,15 +50,7 @@ public sealed class AgentReplayer(Func<IEventBus> busFactory) : ITraceReplayer
             _bus = bus;
             _agent = agent;
             _store = store;
-            foreach (var topic in OutputTopics)
-            {
-                _subscriptions.Add(bus.Subscribe(topic, (e, _) =>
-                {
-                    lock (_lock)
-                        if (e.Payload is null || !_inputs.TryGetValue(e.Payload, out object? _)) _published.Add(e);
-                    return ValueTask.CompletedTask;
-                }));
-            }
+            _recorder = new BusStepRecorder(bus, OutputTopics);
         }
 
         public async ValueTask<JsonNode> StepAsync(JsonObject input, CancellationToken cancellationToken = default)
@@ -73,32 +60,7 @@ public sealed class AgentReplayer(Func<IEventBus> busFactory) : ITraceReplayer
                 await _agent.StartAsync(cancellationToken).ConfigureAwait(false);
                 _started = true;
             }
-            lock (_lock) _published.Clear();
-            var events = input["events"] as JsonArray ?? [];
-            for (var i = 0; i < events.Count; i++)
-            {
-                var item = events[i] as JsonObject ?? throw new InvalidInputException($"events[{i}]: expected an object");
-                var topic = JsonRead.String(item, "topic", "", $"events[{i}]");
-                if (topic.Length == 0) throw new InvalidInputException($"events[{i}].topic: missing");
-                var payload = item["data"]?.DeepClone() ?? new JsonObject();
-                lock (_lock) _inputs.AddOrUpdate(payload, payload);
-                await _bus.PublishAsync(topic, payload, cancellationToken).ConfigureAwait(false);
-                await _bus.WaitForIdleAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            var published = new JsonObject();
-            lock (_lock)
-            {
-                foreach (var e in _published)
-                {
-                    if (published[e.Topic] is not JsonArray list)
-                    {
-                        list = [];
-                        published[e.Topic] = list;
-                    }
-                    list.Add(BusPayload.AsNode(e.Payload)?.DeepClone());
-                }
-            }
+            var published = await _recorder.RunAsync(input, missingData: () => new JsonObject(), cancellationToken).ConfigureAwait(false);
             var saved = _store.LoadPrior();
             return TraceOutput.Normalise(new JsonObject
             {
@@ -110,7 +72,7 @@ public sealed class AgentReplayer(Func<IEventBus> busFactory) : ITraceReplayer
         public async ValueTask DisposeAsync()
         {
             await _agent.StopAsync().ConfigureAwait(false);
-            foreach (var subscription in _subscriptions) subscription.Dispose();
+            _recorder.Dispose();
             await _bus.DisposeAsync().ConfigureAwait(false);
         }
     }

@@ -38,51 +38,19 @@ public sealed class SupervisorReplayer(Func<IEventBus> busFactory) : ITraceRepla
 
         private readonly IEventBus _bus;
         private readonly MetaSupervisor _supervisor;
-        private readonly List<IDisposable> _subscriptions = [];
-        private readonly Lock _lock = new();
-        private readonly List<BusEvent> _published = [];
+        private readonly BusStepRecorder _recorder;
 
         public Session(IEventBus bus, MetaSupervisor supervisor)
         {
             _bus = bus;
             _supervisor = supervisor;
-            foreach (var topic in OutputTopics)
-            {
-                _subscriptions.Add(bus.Subscribe(topic, (e, _) =>
-                {
-                    lock (_lock) _published.Add(e);
-                    return ValueTask.CompletedTask;
-                }));
-            }
+            _recorder = new BusStepRecorder(bus, OutputTopics);
             supervisor.Start();
         }
 
         public async ValueTask<JsonNode> StepAsync(JsonObject input, CancellationToken cancellationToken = default)
         {
-            lock (_lock) _published.Clear();
-            var events = input["events"] as JsonArray ?? [];
-            for (var i = 0; i < events.Count; i++)
-            {
-                var item = events[i] as JsonObject ?? throw new InvalidInputException($"events[{i}]: expected an object");
-                var topic = JsonRead.String(item, "topic", "", $"events[{i}]");
-                if (topic.Length == 0) throw new InvalidInputException($"events[{i}].topic: missing");
-                await _bus.PublishAsync(topic, item["data"]?.DeepClone(), cancellationToken).ConfigureAwait(false);
-                await _bus.WaitForIdleAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            var published = new JsonObject();
-            lock (_lock)
-            {
-                foreach (var e in _published)
-                {
-                    if (published[e.Topic] is not JsonArray list)
-                    {
-                        list = [];
-                        published[e.Topic] = list;
-                    }
-                    list.Add(BusPayload.AsNode(e.Payload)?.DeepClone());
-                }
-            }
+            var published = await _recorder.RunAsync(input, missingData: () => null, cancellationToken).ConfigureAwait(false);
             return WirePayload.Of(new JsonObject
             {
                 ["published"] = published,
@@ -94,7 +62,7 @@ public sealed class SupervisorReplayer(Func<IEventBus> busFactory) : ITraceRepla
         public async ValueTask DisposeAsync()
         {
             await _supervisor.StopAsync().ConfigureAwait(false);
-            foreach (var subscription in _subscriptions) subscription.Dispose();
+            _recorder.Dispose();
             await _bus.DisposeAsync().ConfigureAwait(false);
         }
     }
