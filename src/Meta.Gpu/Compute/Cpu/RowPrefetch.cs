@@ -31,6 +31,28 @@ internal static unsafe class RowPrefetch
     }
 
     /// <summary>
+    /// Prefetches share <paramref name="part"/> of <paramref name="parts"/> (a slice of the rows) of the columns
+    /// [<paramref name="first"/>, <paramref name="end"/>) of every row. The weighted median, whose second pass (the
+    /// network, the pick and the finish) computes in L2 for about a microsecond per column vector, spreads the next
+    /// block over that pass, one share per vector, so that its next first pass reads from cache instead of waiting
+    /// on memory (single thread, 64 x 1M: about a tenth faster). The plain median's second pass is too short for
+    /// it: the extra instructions cost more than the wait they saved.
+    /// </summary>
+    public static void BlockShare(nint origin, int[] rows, nint stride, int first, int end, int part, int parts)
+    {
+        if (!Sse.IsSupported || first >= end) return;
+        var n = rows.Length;
+        var bytes = (nint)(end - first) * sizeof(float);
+        for (var r = part * n / parts; r < (part + 1) * n / parts; r++)
+        {
+            var row = origin + (rows[r] * stride + first) * sizeof(float);
+            // The span may start mid-line: its last line is the one holding its last byte.
+            for (nint offset = 0; offset < bytes; offset += 64) Sse.Prefetch0((void*)(row + offset));
+            Sse.Prefetch0((void*)(row + bytes - 1));
+        }
+    }
+
+    /// <summary>
     /// Writes into <paramref name="ahead"/> where the eight rows after the group at row position
     /// <paramref name="group"/> start in the block of columns at <paramref name="block"/>; after the last whole
     /// group (<paramref name="whole"/> rows), the first eight rows of the next block, <paramref name="blockColumns"/>

@@ -81,8 +81,10 @@ internal static unsafe class WeightedMedianKernel
             {
                 var vectors = Math.Min(blockColumns, end - b) / width;
                 SortBlock(ref data, rows, stride, b, vectors, size, runs, rowKeys, magnitude);
+                var next = Math.Min(end, b + 2 * blockColumns);
                 for (var v = 0; v < vectors; v++)
                 {
+                    RowPrefetch.BlockShare((nint)dp, rows, stride, b + blockColumns, next, v, vectors);
                     var c = b + v * width;
                     var tile = runs.Slice(v * size, size);
                     var keys = rowKeys.Slice(v * size, n);
