@@ -41,7 +41,9 @@ public sealed record NatsBusOptions
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(3);
 
     /// <summary>How long a durable publish keeps being sent again while the broker is away (reconnecting) before
-    /// it is given up (logged, counted, and thrown by the next publish or WaitForIdle).</summary>
+    /// it is given up (logged, counted, and thrown by the next publish or WaitForIdle). Creating a durable topic's
+    /// stream (its first publish, or after a broker came back without it) keeps asking a JetStream that does not
+    /// answer yet for as long.</summary>
     public TimeSpan PublishTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Durable publishes written but not yet confirmed stored by the broker, at most; a publisher waits
