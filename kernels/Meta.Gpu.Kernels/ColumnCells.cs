@@ -15,7 +15,7 @@ public readonly struct ColumnCells(DenseMatrix matrix, ArrayView<int> rows, int 
     /// <summary>The cell of listed row <paramref name="row"/>; past the last row, the last row's cell again (a load
     /// without a branch, replaced by <see cref="Pad"/>). Adding x - x of every value read to a check gives 0 while
     /// all are finite and NaN once one is NaN or infinite.</summary>
-    public float Read(int row) => matrix.Values[(long)rows[XMath.Min(row, count - 1)] * matrix.Stride + column];
+    public float Read(int row) => matrix.Value(rows[XMath.Min(row, count - 1)], column);
 
     /// <summary><paramref name="value"/> for a listed row, <paramref name="pad"/> past the last row: +inf pads the
     /// low list and -inf the high list, which never keep a pad.</summary>

@@ -29,8 +29,15 @@ public struct DenseMatrix
         HasMask = hasMask ? 1 : 0;
     }
 
+    /// <summary>Where cell (row, column) lies in <see cref="Values"/> and <see cref="Mask"/> (64-bit: a batch may
+    /// hold more than 2^31 cells).</summary>
+    public readonly long At(int row, int column) => (long)row * Stride + column;
+
+    /// <summary>Cell (row, column) as stored, present or not.</summary>
+    public readonly float Value(int row, int column) => Values[At(row, column)];
+
     /// <summary>Whether the domain sent cell (row, column).</summary>
-    public readonly bool IsPresent(int row, int column) => HasMask == 0 || Mask[(long)row * Stride + column] != 0;
+    public readonly bool IsPresent(int row, int column) => HasMask == 0 || Mask[At(row, column)] != 0;
 
     /// <summary>
     /// Whether any of the first <paramref name="count"/> listed rows sent column <paramref name="column"/>: with
@@ -49,7 +56,7 @@ public struct DenseMatrix
     /// is a present 0 when <paramref name="missingAsZero"/> is non-zero and takes no part otherwise.</summary>
     public readonly bool TryCell(int row, int column, int missingAsZero, out float value)
     {
-        var at = (long)row * Stride + column;
+        var at = At(row, column);
         if (HasMask == 0 || Mask[at] != 0)
         {
             value = Values[at];

@@ -26,10 +26,10 @@ public static class WeightedMeanKernel
         // Four loads before any use of them: a warp stalls at the first instruction that needs a value in flight.
         for (; k + 4 <= n; k += 4)
         {
-            var x0 = matrix.Values[(long)rows[k] * matrix.Stride + column];
-            var x1 = matrix.Values[(long)rows[k + 1] * matrix.Stride + column];
-            var x2 = matrix.Values[(long)rows[k + 2] * matrix.Stride + column];
-            var x3 = matrix.Values[(long)rows[k + 3] * matrix.Stride + column];
+            var x0 = matrix.Value(rows[k], column);
+            var x1 = matrix.Value(rows[k + 1], column);
+            var x2 = matrix.Value(rows[k + 2], column);
+            var x3 = matrix.Value(rows[k + 3], column);
             check += (x0 - x0) + (x1 - x1) + (x2 - x2) + (x3 - x3);
             Add(ref sum, ref shareSum, shares[k], x0);
             Add(ref sum, ref shareSum, shares[k + 1], x1);
@@ -38,7 +38,7 @@ public static class WeightedMeanKernel
         }
         for (; k < n; k++)
         {
-            var x = matrix.Values[(long)rows[k] * matrix.Stride + column];
+            var x = matrix.Value(rows[k], column);
             check += x - x;
             Add(ref sum, ref shareSum, shares[k], x);
         }
