@@ -63,6 +63,7 @@ internal static unsafe class WeightedMedianKernel
         var magnitude = Vector256.Create(int.MaxValue & ~rowMask);
         var runs = RunTile.ForThread<int>(size, out var blockColumns);
         var rowKeys = RowKeysForThread(runs.Length);
+        var guess = mass.FirstRank;
         var from = Math.Max(mass.FirstRank - 1, 0);
         var to = Math.Min(mass.LastRank + 1, n - 1);
         ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
@@ -108,7 +109,9 @@ internal static unsafe class WeightedMedianKernel
                     }
                     fixed (Vector256<int>* tp = tile)
                     {
-                        var rank = Pick(tp, keys, units, qp, rowMask, mass.FirstRank, mass.LastRank, bars.Candidate, out var sum);
+                        var rank = Pick(tp, keys, units, qp, rowMask, mass.FirstRank, mass.LastRank, guess, bars.Candidate, out var sum);
+                        // Neighbouring columns pick near each other: the next walk starts at this one's lowest pick.
+                        guess = LowestLane(rank);
                         Finish8(dp, rp, ref data, rows, stride, c, tp, tile, keys, windowed, sum, wp, n, rowMask, rank, bars, target, exact);
                     }
                 }
@@ -236,31 +239,58 @@ internal static unsafe class WeightedMedianKernel
 
     /// <summary>
     /// Per lane, the first rank in [<paramref name="first"/>, <paramref name="last"/>] whose q sum reaches
-    /// <paramref name="bar"/> (last when none does) and its q sum in <paramref name="sum"/>. The sum up to
-    /// first − 1 is one pass over the keys in row order; the walk from there adds each rank's q, looked up by the
-    /// key's row bits (one 8-lane int gather per rank, where the float64 walk took two 4-lane ones and every rank),
-    /// and stops when every lane has reached the bar. The caller guarantees no rank below first reaches it.
+    /// <paramref name="bar"/> (last when none does) and its q sum in <paramref name="sum"/>. The walk starts at
+    /// <paramref name="start"/> (clamped to the range), with the sum of the ranks below it from one pass over the keys
+    /// in row order; lanes already past the bar there walk down, subtracting each rank's q, the others walk up adding
+    /// it. Each step looks a rank's q up by the key's row bits (one 8-lane int gather per rank) and a walk stops when
+    /// all its lanes have found their rank. The q sums are exact integers, so the start changes how many ranks are
+    /// walked, never the rank found or its sum. The caller guarantees no rank below first reaches the bar.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Vector256<int> Pick(
         Vector256<int>* tile, ReadOnlySpan<Vector256<int>> keys, ReadOnlySpan<Vector256<int>> units, int* q, int rowMask,
-        int first, int last, Vector256<int> bar, out Vector256<int> sum)
+        int first, int last, int start, Vector256<int> bar, out Vector256<int> sum)
     {
-        var running = first == 0 ? Vector256<int>.Zero : MassAtOrBelow(keys, units, tile[first - 1]);
+        start = Math.Clamp(start, first, last);
+        var running = start == 0 ? Vector256<int>.Zero : MassAtOrBelow(keys, units, tile[start - 1]);
         var below = bar - Vector256<int>.One;
         var positions = Vector256.Create(rowMask);
-        var found = Vector256.GreaterThan(running, below);
-        var rank = Vector256.Create(first);
+        // Past the bar below start (never at first): the sum of ranks up to j is held, and a lane stops at the
+        // first j down whose sum without rank j falls below the bar.
+        var over = Vector256.GreaterThan(running, below);
+        var down = over;
+        var downSum = running;
+        var downRank = Vector256.Create(start - 1);
+        for (var j = start - 1; j >= first && down != Vector256<int>.Zero; j--)
+        {
+            var without = downSum - (Avx2.GatherVector256(q, tile[j] & positions, 4) & down);
+            var goes = down & Vector256.GreaterThan(without, below);
+            downSum = Vector256.ConditionalSelect(goes, without, downSum);
+            downRank += goes; // all ones is -1: one rank lower for each lane still at or above the bar
+            down = goes;
+        }
         // Branch-free per lane (the q sums only grow): a lane that has reached the bar stops adding, so its sum
         // and rank stay those of its pick; the only branch is the exit once every lane has.
-        for (var j = first; j <= last && found != Vector256<int>.AllBitsSet; j++)
+        var found = over;
+        var rank = Vector256.Create(start);
+        for (var j = start; j <= last && found != Vector256<int>.AllBitsSet; j++)
         {
             running += Avx2.GatherVector256(q, tile[j] & positions, 4) & ~found;
             found = Vector256.GreaterThan(running, below);
             rank -= ~found; // all ones is -1: one more rank for each lane still short of the bar
         }
-        sum = running;
-        return Vector256.Min(rank, Vector256.Create(last));
+        sum = Vector256.ConditionalSelect(over, downSum, running);
+        return Vector256.ConditionalSelect(over, downRank, Vector256.Min(rank, Vector256.Create(last)));
+    }
+
+    /// <summary>The least of the eight lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int LowestLane(Vector256<int> v)
+    {
+        var m = Vector128.Min(v.GetLower(), v.GetUpper());
+        m = Vector128.Min(m, Vector128.Shuffle(m, Vector128.Create(2, 3, 0, 1)));
+        m = Vector128.Min(m, Vector128.Shuffle(m, Vector128.Create(1, 0, 3, 2)));
+        return m.ToScalar();
     }
 
     /// <summary>Per lane, the key at <paramref name="rank"/> in the sorted tile.</summary>
