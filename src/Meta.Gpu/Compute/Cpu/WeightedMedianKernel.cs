@@ -15,8 +15,9 @@ namespace Meta.Gpu.Compute.Cpu;
 /// (<see cref="WeightedMedianSelectionNetwork"/>); beyond 64 the runs are merged by <see cref="ColumnSortNetwork"/>
 /// as far as the band needs. The pick of DESIGN §4 step 6 is the first rank whose running sum reaches
 /// S/2 − 1e-12·S. The running sums are exact int32 sums of fixed-point weights (<see cref="FixedPointWeights"/>):
-/// the sum up to the first rank that can reach the bar (from the weights alone) is one pass over the keys in row
-/// order with broadcast weights, no gathers; from there one 8-lane gather per rank walks all lanes to their picks.
+/// the sum below a starting rank (the previous column vector's lowest pick, neighbouring columns picking near each
+/// other) is one pass over the keys in row order with broadcast weights, no gathers; from there one 8-lane gather
+/// per rank walks the lanes up, or down for those already past the bar, to their picks.
 /// The picked cells' true values come with one gather; only lanes that take a mean or whose pick shares its key
 /// group take the scalar path.
 /// </summary>
