@@ -709,9 +709,11 @@ public sealed class NatsEventBus : IEventBus
             DuplicateWindow = TimeSpan.FromMinutes(2),
         };
         // A broker that has just restarted takes a while to serve JetStream again: keep asking, as a publish waits
-        // through an outage, up to PublishTimeout.
+        // through an outage, up to PublishTimeout. Another process creating the same stream at the same moment
+        // can make the broker refuse this creation; asked again, the stream exists and the update goes through.
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var delay = TimeSpan.FromMilliseconds(50);
+        var races = 0;
         while (true)
         {
             try
@@ -719,8 +721,9 @@ public sealed class NatsEventBus : IEventBus
                 await JetStream.CreateOrUpdateStreamAsync(config, _stopping.Token).ConfigureAwait(false);
                 return;
             }
-            catch (Exception e) when (JetStreamUnavailable(e) && !_stopping.IsCancellationRequested
-                && System.Diagnostics.Stopwatch.GetElapsedTime(started) + delay < Options.PublishTimeout)
+            catch (Exception e) when (!_stopping.IsCancellationRequested
+                && ((JetStreamUnavailable(e) && System.Diagnostics.Stopwatch.GetElapsedTime(started) + delay < Options.PublishTimeout)
+                    || (LostCreationRace(e) && ++races <= 3)))
             {
                 Logger.LogDebug("bus: creating the stream of {Topic} failed ({Error}); asking again", topic, e.Message);
                 await Task.Delay(delay, _stopping.Token).ConfigureAwait(false);
@@ -728,6 +731,11 @@ public sealed class NatsEventBus : IEventBus
             }
         }
     }
+
+    /// <summary>The broker's answers to the second of two simultaneous creations of one stream: "subjects overlap
+    /// with an existing stream" (10065) or "stream name already in use" (10058). A lasting conflict (another
+    /// stream that really owns the subjects) fails again on the next tries and is thrown then.</summary>
+    internal static bool LostCreationRace(Exception e) => e is NatsJSApiException { Error.ErrCode: 10065 or 10058 };
 
     /// <summary>JetStream not answering (yet): no responder, no reply in time, or "not ready" (503).</summary>
     internal static bool JetStreamUnavailable(Exception e) =>
