@@ -735,10 +735,10 @@ public sealed class NatsEventBus : IEventBus
     /// <summary>The broker's answers to the second of two simultaneous creations of one stream: "subjects overlap
     /// with an existing stream" (10065) or "stream name already in use" (10058). A lasting conflict (another
     /// stream that really owns the subjects) fails again on the next tries and is thrown then.</summary>
-    internal static bool LostCreationRace(Exception e) => e is NatsJSApiException { Error.ErrCode: 10065 or 10058 };
+    private static bool LostCreationRace(Exception e) => e is NatsJSApiException { Error.ErrCode: 10065 or 10058 };
 
     /// <summary>JetStream not answering (yet): no responder, no reply in time, or "not ready" (503).</summary>
-    internal static bool JetStreamUnavailable(Exception e) =>
+    private static bool JetStreamUnavailable(Exception e) =>
         e is NatsJSApiNoResponseException or NatsNoRespondersException or NatsNoReplyException or NatsTimeoutException or TimeoutException
         || e is NatsJSApiException { Error.Code: 503 };
 
