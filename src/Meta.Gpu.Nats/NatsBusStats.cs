@@ -13,6 +13,8 @@ namespace Meta.Gpu.Nats;
 /// <param name="ObjectsFetched">Dense vectors fetched from the object store and verified.</param>
 /// <param name="PublishFailed">Durable publishes given up: not confirmed stored by the broker within
 /// <see cref="NatsBusOptions.PublishTimeout"/>, or refused by the stream; each is also logged as an error.</param>
+/// <param name="Reconnects">Times the connection came back after it was lost (the first connection is not one);
+/// each is also logged.</param>
 public sealed record NatsBusStats(
     long Dropped,
     long Rejected,
@@ -21,4 +23,5 @@ public sealed record NatsBusStats(
     long Acknowledged,
     long ObjectsPut,
     long ObjectsFetched,
-    long PublishFailed);
+    long PublishFailed,
+    long Reconnects);

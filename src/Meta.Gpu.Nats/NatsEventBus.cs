@@ -70,8 +70,8 @@ public sealed class NatsEventBus : IEventBus
     private INatsObjStore? _objectStore;
     private readonly DurablePublisher _publisher;
 
-    private long _published, _delivered, _errors, _dropped, _rejected, _redelivered, _duplicates, _acknowledged, _objectsPut, _objectsFetched, _publishFailed, _unnamedPublishes;
-    private int _inDispatch, _pendingDeliveries, _unready, _subscriberCount;
+    private long _published, _delivered, _errors, _dropped, _rejected, _redelivered, _duplicates, _acknowledged, _objectsPut, _objectsFetched, _publishFailed, _unnamedPublishes, _reconnects;
+    private int _inDispatch, _pendingDeliveries, _unready, _subscriberCount, _lost;
     private int _state = Running;
     private volatile bool _abandoned;
     private int _shutdownStarted;
@@ -88,13 +88,22 @@ public sealed class NatsEventBus : IEventBus
         connection.MessageDropped += OnMessageDroppedAsync;
         connection.ConnectionDisconnected += (_, args) =>
         {
+            Volatile.Write(ref _lost, 1);
             Logger.LogWarning("bus: disconnected from {Url} ({Reason}); reconnecting", Options.Url, args.Message);
             return ValueTask.CompletedTask;
         };
         connection.ConnectionOpened += (_, _) =>
         {
-            Logger.LogInformation("bus: connected to {Url}", Options.Url);
-            // Opened after construction means reconnected: confirmations of what went out before may never come.
+            // The client reports the first connection too, after this handler is registered: only an opening
+            // after a loss is a reconnection (the client raises its events in order).
+            if (Interlocked.Exchange(ref _lost, 0) == 0)
+            {
+                Logger.LogInformation("bus: connected to {Url}", Options.Url);
+                return ValueTask.CompletedTask;
+            }
+            Interlocked.Increment(ref _reconnects);
+            Logger.LogInformation("bus: reconnected to {Url}", Options.Url);
+            // Confirmations of what went out before may never come.
             _publisher.Reconnected();
             return ValueTask.CompletedTask;
         };
@@ -133,7 +142,8 @@ public sealed class NatsEventBus : IEventBus
         Interlocked.Read(ref _acknowledged),
         Interlocked.Read(ref _objectsPut),
         Interlocked.Read(ref _objectsFetched),
-        Interlocked.Read(ref _publishFailed));
+        Interlocked.Read(ref _publishFailed),
+        Interlocked.Read(ref _reconnects));
 
     /// <summary>
     /// Connects to the broker. Fails within <see cref="NatsBusOptions.ConnectTimeout"/> with an

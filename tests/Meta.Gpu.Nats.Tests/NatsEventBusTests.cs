@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Meta.Gpu.Serialization;
 
+using Meta.Gpu.Tests.Support;
+
 namespace Meta.Gpu.Nats.Tests;
 
 public sealed class NatsEventBusTests
@@ -24,6 +26,41 @@ public sealed class NatsEventBusTests
         Assert.Equal(Enumerable.Range(0, 500), received);
         Assert.Equal(500, bus.Stats.Published);
         Assert.Equal(500, bus.Stats.Delivered);
+    }
+
+    [Fact]
+    public async Task Reconnects_counts_a_broker_restart_but_not_the_first_connection()
+    {
+        await using var server = await NatsServer.StartAsync();
+        var log = new RecordingLogger();
+        await using var bus = await NatsEventBus.ConnectAsync(Buses.Options(server), logger: log);
+        // The client may report the first connection before or after the bus has registered for it (after, under
+        // load: the frozen-broker test's log once showed it); either way it is not a reconnection.
+        await bus.PublishAsync("telemetry", new Dictionary<string, object?> { ["before"] = true });
+        await bus.WaitForIdleAsync().WaitAsync(Buses.Patience);
+        Assert.Equal(0, bus.NatsStats.Reconnects);
+
+        await server.RestartAsync(TimeSpan.FromMilliseconds(200));
+        await WaitForLogAsync(log, "bus: reconnected to");
+        // One per reconnection logged (a loaded machine may see the new broker drop a first attempt).
+        var reconnections = log.Entries.Count(e => e.Message.StartsWith("bus: reconnected to", StringComparison.Ordinal));
+        Assert.True(reconnections >= 1);
+        Assert.Equal(reconnections, bus.NatsStats.Reconnects);
+        // Every opening after the loss is reported as a reconnection.
+        var entries = log.Entries.Select(e => e.Message).ToList();
+        var lost = entries.FindIndex(m => m.StartsWith("bus: disconnected", StringComparison.Ordinal));
+        Assert.DoesNotContain(entries.Skip(lost), m => m.StartsWith("bus: connected to", StringComparison.Ordinal));
+        await bus.PublishAsync("telemetry", new Dictionary<string, object?> { ["after"] = true });
+    }
+
+    private static async Task WaitForLogAsync(RecordingLogger log, string text)
+    {
+        var deadline = DateTime.UtcNow + Buses.Patience;
+        while (!log.Entries.Any(e => e.Message.Contains(text, StringComparison.Ordinal)))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"no \"{text}\" in the log: {string.Join(" | ", log.Entries.Select(e => e.Message))}");
+            await Task.Delay(5);
+        }
     }
 
     [Fact]

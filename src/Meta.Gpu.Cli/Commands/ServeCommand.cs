@@ -87,7 +87,7 @@ internal static class ServeCommand
         await agent.StopAsync(CancellationToken.None).ConfigureAwait(false);
         await supervisor.StopAsync(CancellationToken.None).ConfigureAwait(false);
         var stats = bus.Stats;
-        await console.Out.WriteLineAsync($"stopped: {agent.Rounds} rounds, {stats.Delivered} deliveries, {stats.Errors} handler errors, {bus.NatsStats.Rejected} rejected").ConfigureAwait(false);
+        await console.Out.WriteLineAsync($"stopped: {agent.Rounds} rounds, {stats.Delivered} deliveries, {stats.Errors} handler errors, {bus.NatsStats.Rejected} rejected, {bus.NatsStats.Reconnects} reconnects").ConfigureAwait(false);
         return MetaGpuApp.ExitOk;
 
         void Stop(PosixSignalContext context)
