@@ -54,13 +54,8 @@ public sealed class DenseCrossDomainAggregator
     /// Aggregates and takes the Reptile <paramref name="step"/> on <paramref name="prior"/> in the same pass over
     /// the matrix; the aggregate is written only when <paramref name="aggregate"/> is given (D long).
     /// </summary>
-    public DenseAggregationResult AggregateAndStep(DomainBatch batch, Span<float> prior, ReptileStep step, Span<float> aggregate = default)
-    {
-        ArgumentNullException.ThrowIfNull(batch);
-        if (prior.Length != batch.Columns) throw new ArgumentException($"prior must be {batch.Columns} long", nameof(prior));
-        if (!aggregate.IsEmpty && aggregate.Length != batch.Columns) throw new ArgumentException($"aggregate must be empty or {batch.Columns} long", nameof(aggregate));
-        return Run(batch, null, aggregate, prior, null, step, null);
-    }
+    public DenseAggregationResult AggregateAndStep(DomainBatch batch, Span<float> prior, ReptileStep step, Span<float> aggregate = default) =>
+        RunStep(batch, prior, null, step, aggregate);
 
     /// <summary>
     /// <see cref="AggregateAndStep(DomainBatch, Span{float}, ReptileStep, Span{float})"/> on a prior a device backend
@@ -70,9 +65,7 @@ public sealed class DenseCrossDomainAggregator
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(prior);
-        if (prior.Values.Length != batch.Columns) throw new ArgumentException($"prior must be {batch.Columns} long", nameof(prior));
-        if (!aggregate.IsEmpty && aggregate.Length != batch.Columns) throw new ArgumentException($"aggregate must be empty or {batch.Columns} long", nameof(aggregate));
-        return Run(batch, null, aggregate, prior.Values, prior, step, null);
+        return RunStep(batch, prior.Values, prior, step, aggregate);
     }
 
     /// <summary>
@@ -85,8 +78,23 @@ public sealed class DenseCrossDomainAggregator
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(optimizer);
         if (optimizer.Columns != batch.Columns) throw new ArgumentException($"the optimizer's prior has {optimizer.Columns} values, the batch {batch.Columns}", nameof(optimizer));
-        if (!aggregate.IsEmpty && aggregate.Length != batch.Columns) throw new ArgumentException($"aggregate must be empty or {batch.Columns} long", nameof(aggregate));
+        CheckOptionalAggregate(batch, aggregate);
         return Run(batch, null, aggregate, optimizer.Prior, optimizer.ResidentPrior, null, (optimizer, reward, drg));
+    }
+
+    /// <summary>Both <c>AggregateAndStep</c> overloads: the argument checks, then the round.</summary>
+    private DenseAggregationResult RunStep(DomainBatch batch, Span<float> prior, ResidentPrior? resident, ReptileStep step, Span<float> aggregate)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (prior.Length != batch.Columns) throw new ArgumentException($"prior must be {batch.Columns} long", nameof(prior));
+        CheckOptionalAggregate(batch, aggregate);
+        return Run(batch, null, aggregate, prior, resident, step, null);
+    }
+
+    /// <summary>A step's aggregate is optional: empty, or one value per column.</summary>
+    private static void CheckOptionalAggregate(DomainBatch batch, Span<float> aggregate)
+    {
+        if (!aggregate.IsEmpty && aggregate.Length != batch.Columns) throw new ArgumentException($"aggregate must be empty or {batch.Columns} long", nameof(aggregate));
     }
 
     /// <summary>One round; <paramref name="resident"/>, when given, is the prior whose values <paramref name="prior"/> spans.</summary>

@@ -1,0 +1,58 @@
+using Meta.Gpu.Compute;
+using Meta.Gpu.Learning;
+
+namespace Meta.Gpu.Tests.Compute;
+
+/// <summary>The dense aggregator's step entry points refuse a prior or an aggregate of the wrong length, naming
+/// it, before anything is read or written.</summary>
+public sealed class DenseAggregatorArgumentTests
+{
+    private static DomainBatch Batch()
+    {
+        var batch = new DomainBatch(3, 5);
+        for (var r = 0; r < 3; r++)
+        {
+            batch.Row(r).Fill(r + 1f);
+            batch.Confidences[r] = 0.9;
+        }
+        batch.MarkChanged();
+        return batch;
+    }
+
+    private static readonly ReptileStep Step = new(ReptileRule.Interpolate, 0.5);
+
+    [Fact]
+    public void Both_AggregateAndStep_overloads_refuse_a_prior_or_an_aggregate_of_the_wrong_length_and_leave_the_prior()
+    {
+        using var backend = new CpuBackend();
+        var aggregator = new DenseCrossDomainAggregator(backend);
+        var batch = Batch();
+        var shortPrior = new float[4];
+        var prior = new float[5];
+
+        Assert.Contains("prior must be 5 long", Assert.Throws<ArgumentException>(() => aggregator.AggregateAndStep(batch, shortPrior, Step)).Message);
+        Assert.Contains("prior must be 5 long", Assert.Throws<ArgumentException>(() => aggregator.AggregateAndStep(batch, new ResidentPrior(shortPrior), Step)).Message);
+        var span = Assert.Throws<ArgumentException>(() => aggregator.AggregateAndStep(batch, prior, Step, new float[3]));
+        var resident = Assert.Throws<ArgumentException>(() => aggregator.AggregateAndStep(batch, new ResidentPrior(prior), Step, new float[3]));
+        foreach (var error in new[] { span, resident })
+        {
+            Assert.Equal("aggregate", error.ParamName);
+            Assert.Contains("aggregate must be empty or 5 long", error.Message);
+        }
+        Assert.All(prior, v => Assert.Equal(0f, v));
+        Assert.Throws<ArgumentNullException>(() => aggregator.AggregateAndStep(batch, (ResidentPrior)null!, Step));
+    }
+
+    [Fact]
+    public void AggregateInto_refuses_an_aggregate_of_the_wrong_length_and_leaves_the_optimizer()
+    {
+        using var backend = new CpuBackend();
+        var aggregator = new DenseCrossDomainAggregator(backend);
+        var optimizer = new DenseReptileOptimizer(5, initialPrior: new float[5]);
+
+        var error = Assert.Throws<ArgumentException>(() => aggregator.AggregateInto(Batch(), optimizer, 0.0, default, new float[6]));
+        Assert.Equal("aggregate", error.ParamName);
+        Assert.All(optimizer.Prior, v => Assert.Equal(0f, v));
+        Assert.Equal(0, optimizer.SavedVersions);
+    }
+}
