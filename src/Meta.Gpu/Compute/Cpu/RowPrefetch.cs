@@ -17,17 +17,11 @@ internal static unsafe class RowPrefetch
     /// <summary>Columns per prefetched block: 1 KiB of each row.</summary>
     public const int Block = 256;
 
+    /// <summary>Prefetches the columns [<paramref name="first"/>, <paramref name="end"/>) of every row: the whole
+    /// block as one share.</summary>
     public static void Columns(float[] values, int[] rows, int stride, int first, int end)
     {
-        if (!Sse.IsSupported || first >= end) return;
-        fixed (float* p = values)
-        {
-            foreach (var r in rows)
-            {
-                var row = p + (long)r * stride;
-                for (var c = first; c < end; c += 16) Sse.Prefetch0(row + c);
-            }
-        }
+        fixed (float* p = values) BlockShare((nint)p, rows, stride, first, end, 0, 1);
     }
 
     /// <summary>
