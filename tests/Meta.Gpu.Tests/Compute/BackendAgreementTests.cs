@@ -81,6 +81,37 @@ public abstract class BackendAgreementTests
         }
     }
 
+    /// <summary>(N, D) pairs for <see cref="Values_that_cancel_agree_with_the_reference"/>: by default sizes where the
+    /// cpu backend's kernels run (eight columns and more; 13 rows take the tiled trimmed mean, 64 the streamed one,
+    /// 20 the weighted mean's float32 groups of eight and float64 leftover rows), small enough for the keyed
+    /// reference.</summary>
+    protected virtual IReadOnlyList<(int N, int D)> CancellingSizes { get; } = [(13, 1000), (20, 997), (64, 300)];
+
+    /// <summary>
+    /// Values spread ten thousand times wider than their mean (<see cref="BatchScenario.SpreadPairs"/>): a backend
+    /// that sums in float32 must notice where that misses §13's tolerance.
+    /// </summary>
+    [Fact]
+    public void Values_that_cancel_agree_with_the_reference()
+    {
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        using var backend = CreateBackend();
+        foreach (var (n, d) in CancellingSizes)
+        {
+            foreach (var method in Methods)
+            foreach (var alpha in new[] { 0.1, 0.25 })
+            {
+                var caseSeed = rng.Next();
+                var config = new CrossMetaConfig(Method: method, TrimAlpha: alpha, OutlierFilter: false, DiversityEntropyTarget: null);
+                var batch = BatchScenario.SpreadPairs.Make(caseSeed, n, d);
+                var context = $"seed {seed}, case seed {caseSeed}, N={n}, D={d}, {BatchScenario.SpreadPairs}, {Describe(config)}";
+                var dense = new DenseCrossDomainAggregator(backend, config).Aggregate(batch);
+                AssertAgrees(KeyedReference.Aggregate(KeyedUpdates.From(batch), config), dense, context);
+            }
+        }
+    }
+
     [Theory]
     [InlineData(ReptileRule.Interpolate)]
     [InlineData(ReptileRule.Delta)]

@@ -68,6 +68,84 @@ public sealed class CpuTrimmedMeanKernelTests
             Assert.True(Close(priorExpected[c], priorActual[c]), $"seed {seed}, column {c}: {priorActual[c]} vs {priorExpected[c]}");
     }
 
+    /// <summary>
+    /// Kept values that cancel (<see cref="BatchScenario.SpreadPairs"/>, equal weights): each column's trimmed mean
+    /// is near a small centre while its terms are ten thousand times larger, so float32 sums would miss §13's
+    /// tolerance several times over; the kernel must find those columns and sum them in float64 or exactly.
+    /// </summary>
+    [Theory]
+    [InlineData(64, 0.1, null)] // streamed, lists of seven
+    [InlineData(40, 0.1, ReptileRule.Interpolate)] // streamed, lists of eight, fused step
+    [InlineData(100, 0.3, null)] // streamed, lists of thirty-two
+    [InlineData(13, 0.2, null)] // tiled
+    [InlineData(13, 0.2, ReptileRule.Delta)]
+    public void Values_that_cancel_keep_the_tolerance(int n, double alpha, ReptileRule? rule)
+    {
+        var seed = TestSeed.Next();
+        const int d = 1031;
+        var batch = BatchScenario.SpreadPairs.Make(seed, n, d);
+        var rows = Enumerable.Range(0, n).ToArray();
+        var weights = Enumerable.Repeat(1.0 / n, n).ToArray();
+        using var fast = new CpuBackend(maxDegreeOfParallelism: 1);
+        using var exact = new CpuBackend(maxDegreeOfParallelism: 1) { UseFastKernels = false };
+        var step = rule is { } r ? new ReptileStep(r, 0.3) : (ReptileStep?)null;
+        var expected = step is null ? new float[d] : Enumerable.Range(0, d).Select(c => (float)Math.Cos(c)).ToArray();
+        var actual = (float[])expected.Clone();
+        if (step is null)
+        {
+            exact.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, alpha, false, expected, default, null);
+            fast.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, alpha, false, actual, default, null);
+        }
+        else
+        {
+            exact.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, alpha, false, default, expected, step);
+            fast.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, alpha, false, default, actual, step);
+        }
+        for (var c = 0; c < d; c++)
+        {
+            Assert.True(Math.Abs(expected[c] - actual[c]) <= 1e-4 + 1e-4 * Math.Abs(expected[c]),
+                $"seed {seed}, {n} rows, alpha={alpha}, {rule}, column {c}: {actual[c]} vs {expected[c]}");
+        }
+    }
+
+    /// <summary>
+    /// The streamed kernel keeps |x - c| &lt;= h around the thresholds' midpoint c. A trimmed value one float32 step
+    /// from a threshold, with the thresholds far apart, rounds to the same x - c as the threshold: it must still be
+    /// left out (the column goes to the exact path), on either side.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_trimmed_value_one_step_beyond_a_threshold_is_not_kept(bool high)
+    {
+        const int n = 16, d = 8; // k = 1 at trim_alpha 0.1: lists of eight, streamed
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        var batch = new DomainBatch(n, d);
+        for (var c = 0; c < d; c++)
+        {
+            // Thresholds 1 and 1e4 (-1e4 and -1 for the high side): the trimmed value next to the threshold of
+            // least magnitude, whose distance from c rounds as the threshold's does; the other trimmed value far
+            // out; the rest between.
+            var sign = high ? -1f : 1f;
+            var column = new List<float> { sign, sign * 1e4f, sign * MathF.BitDecrement(1f), sign * 5e4f };
+            while (column.Count < n) column.Add(sign * (1f + 9998f * rng.NextSingle()));
+            var order = column.OrderBy(_ => rng.Next()).ToArray();
+            for (var r = 0; r < n; r++) batch.Row(r)[c] = order[r];
+        }
+        batch.MarkChanged();
+        var rows = Enumerable.Range(0, n).ToArray();
+        var weights = Weights(rng, n);
+        using var fast = new CpuBackend(maxDegreeOfParallelism: 1);
+        using var exact = new CpuBackend(maxDegreeOfParallelism: 1) { UseFastKernels = false };
+        var expected = new float[d];
+        var actual = new float[d];
+        exact.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, 0.1, false, expected, default, null);
+        fast.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, 0.1, false, actual, default, null);
+        for (var c = 0; c < d; c++)
+            Assert.True(Close(expected[c], actual[c]), $"seed {seed}, high {high}, column {c}: {actual[c]} vs {expected[c]}");
+    }
+
     private static void Check(Pattern pattern, int count, double alpha, int d)
     {
         var seed = TestSeed.Next();

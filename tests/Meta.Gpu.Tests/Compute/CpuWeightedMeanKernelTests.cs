@@ -94,6 +94,43 @@ public sealed class CpuWeightedMeanKernelTests
         }
     }
 
+    /// <summary>
+    /// Values that cancel (<see cref="BatchScenario.SpreadPairs"/>, equal weights): each column's mean is near a
+    /// small centre while its terms are ten thousand times larger, so the float32 partials of eight rows would miss
+    /// §13's tolerance several times over; the kernel must find those blocks and sum them in float64. 19 and 20 rows
+    /// add float64 leftover rows after the float32 groups (the check must see the whole column's mean).
+    /// </summary>
+    [Theory]
+    [InlineData(64, null)]
+    [InlineData(19, null)]
+    [InlineData(20, ReptileRule.Interpolate)]
+    [InlineData(33, ReptileRule.Delta)]
+    public void Values_that_cancel_keep_the_tolerance(int n, ReptileRule? rule)
+    {
+        var seed = TestSeed.Next();
+        const int d = 1031;
+        var batch = BatchScenario.SpreadPairs.Make(seed, n, d);
+        var rows = Enumerable.Range(0, n).ToArray();
+        var weights = Enumerable.Repeat(1.0 / n, n).ToArray();
+        using var fast = new CpuBackend(maxDegreeOfParallelism: 1);
+        using var exact = new CpuBackend(maxDegreeOfParallelism: 1) { UseFastKernels = false };
+        var step = rule is { } r ? new ReptileStep(r, 0.3) : (ReptileStep?)null;
+        var expected = step is null ? new float[d] : Enumerable.Range(0, d).Select(c => (float)Math.Cos(c)).ToArray();
+        var actual = (float[])expected.Clone();
+        if (step is null)
+        {
+            exact.Combine(batch, rows, weights, AggregationMethod.Mean, 0.1, false, expected, default, null);
+            fast.Combine(batch, rows, weights, AggregationMethod.Mean, 0.1, false, actual, default, null);
+        }
+        else
+        {
+            exact.Combine(batch, rows, weights, AggregationMethod.Mean, 0.1, false, default, expected, step);
+            fast.Combine(batch, rows, weights, AggregationMethod.Mean, 0.1, false, default, actual, step);
+        }
+        for (var c = 0; c < d; c++)
+            Assert.True(Same(expected[c], actual[c]), $"seed {seed}, {n} rows, {rule}, column {c}: {actual[c]} vs {expected[c]}");
+    }
+
     private static bool Same(float expected, float actual) =>
         float.IsNaN(expected) ? float.IsNaN(actual) :
         float.IsInfinity(expected) ? expected == actual :

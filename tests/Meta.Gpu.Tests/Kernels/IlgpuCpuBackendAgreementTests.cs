@@ -13,6 +13,8 @@ public sealed class IlgpuCpuBackendAgreementTests : BackendAgreementTests
     protected override IComputeBackend CreateBackend() => IlgpuBackend.Create("ilgpu-cpu");
 
     protected override IReadOnlyList<(int N, int D)> Sizes { get; } = [(1, 1), (2, 7), (5, 1000), (33, 7), (33, 1000), (257, 7)];
+
+    protected override IReadOnlyList<(int N, int D)> CancellingSizes { get; } = [(13, 100), (64, 40)];
 }
 
 /// <summary>The same suite with the columns forced into chunks of 3 (the path a batch larger than device
@@ -28,4 +30,6 @@ public sealed class IlgpuCpuChunkedAgreementTests : BackendAgreementTests
     }
 
     protected override IReadOnlyList<(int N, int D)> Sizes { get; } = [(2, 7), (5, 100), (33, 7)];
+
+    protected override IReadOnlyList<(int N, int D)> CancellingSizes { get; } = [(13, 10)];
 }

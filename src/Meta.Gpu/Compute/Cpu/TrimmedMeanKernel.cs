@@ -11,11 +11,13 @@ namespace Meta.Gpu.Compute.Cpu;
 /// </summary>
 /// <remarks>
 /// Pass 1 keeps, per column, the k+1 smallest and the k+1 largest values (the two lists), which give the
-/// thresholds lo (the (k+1)-th smallest) and hi (the (k+1)-th largest). Pass 2 sums p*x and p over
-/// lo &lt;= x &lt;= hi and counts the kept cells. When n-2k are kept, no tie straddles a trim boundary and the kept
-/// set is exactly sorted positions k..n-k-1 whatever the row order, so the result equals the reference's;
-/// otherwise (a tie across a boundary, rare with real data) or when a non-finite cell makes the sum NaN, the
-/// column is redone on the exact (value, row) path.
+/// thresholds lo (the (k+1)-th smallest) and hi (the (k+1)-th largest). Pass 2 sums p*(x-c) and p over the
+/// cells between them, c their midpoint. When exactly k cells lie on each side, no tie straddles a trim boundary
+/// and the kept set is exactly sorted positions k..n-k-1 whatever the row order, so the result equals the
+/// reference's; otherwise (a tie across a boundary, rare with real data) or when a non-finite cell makes the sum
+/// NaN, the column is redone on the exact (value, row) path. The sums are float32 over each group of eight rows:
+/// a column whose kept values spread so far beyond their mean that this could miss §13's tolerance
+/// (<see cref="SumPrecision"/>) is summed again in float64 (streamed form) or on the exact path.
 /// With AVX2, k+1 &lt;= 32 (trim_alpha 0.1 up to 329 rows) and at least twice the lists' length in rows, both
 /// passes stream eight rows at a time over blocks of columns (<see cref="RunGroups{TLists}"/>); otherwise 64
 /// columns of every row are copied into an L1 tile (<see cref="ColumnTile"/>) and each row is inserted into the
@@ -51,10 +53,10 @@ internal static class TrimmedMeanKernel
             : k + 1 <= ExtremeLists16.Size ? ExtremeLists16.Size : ExtremeLists32.Size;
         if (k + 1 <= ExtremeLists32.Size && n >= 2 * lists && Avx2.IsSupported)
         {
-            var streamed = lists == ExtremeLists7.Size ? RunGroups<ExtremeLists7>(batch, rows, rowOffsets, weightsF, k, c0, end, target, exact, sums)
-                : lists == ExtremeLists8.Size ? RunGroups<ExtremeLists8>(batch, rows, rowOffsets, weightsF, k, c0, end, target, exact, sums)
-                : lists == ExtremeLists16.Size ? RunGroups<ExtremeLists16>(batch, rows, rowOffsets, weightsF, k, c0, end, target, exact, sums)
-                : RunGroups<ExtremeLists32>(batch, rows, rowOffsets, weightsF, k, c0, end, target, exact, sums);
+            var streamed = lists == ExtremeLists7.Size ? RunGroups<ExtremeLists7>(batch, rows, rowOffsets, weights, weightsF, k, c0, end, target, exact, sums)
+                : lists == ExtremeLists8.Size ? RunGroups<ExtremeLists8>(batch, rows, rowOffsets, weights, weightsF, k, c0, end, target, exact, sums)
+                : lists == ExtremeLists16.Size ? RunGroups<ExtremeLists16>(batch, rows, rowOffsets, weights, weightsF, k, c0, end, target, exact, sums)
+                : RunGroups<ExtremeLists32>(batch, rows, rowOffsets, weights, weightsF, k, c0, end, target, exact, sums);
             return end < c1 ? streamed + exact.RunExact(end, c1, target) : streamed;
         }
         var tile = ColumnTile.ForThread(n);
@@ -99,10 +101,10 @@ internal static class TrimmedMeanKernel
     /// kept rows are sorted positions k..n-k-1 whatever order ties take.
     /// Precision (§13 allows float32 where its tolerance holds): the terms are centred on c = (lo + hi) / 2 and
     /// summed in float32 over groups of eight rows, each group's partial added in float64, and the result is
-    /// c + sum(p*(x-c)) / sum(p). Every kept |x - c| is at most (hi - lo) / 2, so the rounding error is a few
-    /// float32 ulps of the kept values' spread, not of their magnitude: far inside 1e-4 abs + 1e-4 rel unless
-    /// the kept values spread over hundreds of units around a mean near zero. The kept weight is a sum of
-    /// positive terms and stays float32.
+    /// c + sum(p*(x-c)) / sum(p). Every kept |x - c| is at most h = max(hi - c, c - lo), so the rounding error is
+    /// at most <see cref="SumPrecision.CentredFloat32"/> times h: a lane where that could reach half of §13's
+    /// tolerance is not returned (the exact path redoes it). The kept weight is a sum of positive terms and
+    /// stays float32.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static uint KeptSum(ref float column, ReadOnlySpan<nint> offsets, ReadOnlySpan<float> weightsF, int k,
@@ -165,7 +167,9 @@ internal static class TrimmedMeanKernel
             keptCount -= kept.AsInt32();
         }
         var (tl, th) = Vector256.Widen(tail);
-        return Decide(centre, sumLo + tl, sumHi + th, mass, keptCount, n - 2 * k, sums);
+        // Every kept |x - c| is at most the larger distance from c to a threshold, in float32 as in the sums.
+        var half = Vector256.Max(hi - centre, centre - lo);
+        return Decide(centre, half, sumLo + tl, sumHi + th, mass, keptCount, n - 2 * k, n, sums);
     }
 
     /// <summary>Writes eight columns from <paramref name="c"/>: the decided lanes' values, the others through the
@@ -186,8 +190,8 @@ internal static class TrimmedMeanKernel
 
     /// <summary>Writes c + sum / mass per lane into <paramref name="sums"/>; returns the lanes that kept exactly
     /// <paramref name="keep"/> cells and came out finite.</summary>
-    private static uint Decide(Vector256<float> centre, Vector256<double> sumLo, Vector256<double> sumHi, Vector256<float> mass,
-        Vector256<int> keptCount, int keep, Span<double> sums)
+    private static uint Decide(Vector256<float> centre, Vector256<float> half, Vector256<double> sumLo, Vector256<double> sumHi, Vector256<float> mass,
+        Vector256<int> keptCount, int keep, int rows, Span<double> sums)
     {
         var (ml, mh) = Vector256.Widen(mass);
         var (cl, ch) = Vector256.Widen(centre);
@@ -199,7 +203,12 @@ internal static class TrimmedMeanKernel
         // (x - c) * 0, which is NaN for x = NaN or +-inf): such columns go to the exact path, as masked ones do.
         var finite = Vector256.Equals(resultLo - resultLo, Vector256<double>.Zero).ExtractMostSignificantBits() |
             (Vector256.Equals(resultHi - resultHi, Vector256<double>.Zero).ExtractMostSignificantBits() << 4);
-        return Vector256.Equals(keptCount, Vector256.Create(keep)).ExtractMostSignificantBits() & finite;
+        // Kept values spread far wider than their mean: the float32 sums may miss §13's tolerance (the exact path).
+        var factor = Vector256.Create(SumPrecision.CentredFloat32(rows));
+        var (hl, hh) = Vector256.Widen(half);
+        var precise = SumPrecision.Holds(resultLo, hl * factor).ExtractMostSignificantBits() |
+            (SumPrecision.Holds(resultHi, hh * factor).ExtractMostSignificantBits() << 4);
+        return Vector256.Equals(keptCount, Vector256.Create(keep)).ExtractMostSignificantBits() & finite & precise;
     }
 
     /// <summary>The (k+1)-th smallest and largest value per lane, k+1 = <see cref="ISelectionSize.Size"/>, with
@@ -286,7 +295,7 @@ internal static class TrimmedMeanKernel
     /// </summary>
     [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe int RunGroups<TLists>(DomainBatch batch, int[] rows, ReadOnlySpan<nint> rowOffsets, ReadOnlySpan<float> weightsF, int k, int c0, int end, ColumnTarget target, CombineJob exact,
+    private static unsafe int RunGroups<TLists>(DomainBatch batch, int[] rows, ReadOnlySpan<nint> rowOffsets, double[] weights, ReadOnlySpan<float> weightsF, int k, int c0, int end, ColumnTarget target, CombineJob exact,
         Span<double> sums)
         where TLists : struct, IExtremeLists
     {
@@ -381,16 +390,26 @@ internal static class TrimmedMeanKernel
                 {
                     ref var s = ref Unsafe.Add(ref lowLists, v * size);
                     ref var l = ref Unsafe.Add(ref highLists, v * size);
-                    boundsState[2 * v] = OrderedKeys.ValueOf(Unsafe.Add(ref s, k));
-                    boundsState[2 * v + 1] = OrderedKeys.ValueOf(Unsafe.Add(ref l, k));
+                    // Pass 2 keeps |x - c| <= h, c = (lo + hi) / 2 and h the larger of the thresholds' distances
+                    // from c, both in float32: x - c only grows with x, so every lo <= x <= hi passes, and a trimmed
+                    // cell (at most the k-th smallest, or at least the k-th largest) fails where those two lie
+                    // beyond h; a lane where rounding brings them within h takes the exact path.
+                    var lo = OrderedKeys.ValueOf(Unsafe.Add(ref s, k));
+                    var hi = OrderedKeys.ValueOf(Unsafe.Add(ref l, k));
+                    var centre = (lo + hi) * Vector256.Create(0.5f);
+                    var half = Vector256.Max(centre - lo, hi - centre);
+                    var separated = Vector256.LessThan(OrderedKeys.ValueOf(Unsafe.Add(ref s, k - 1)) - centre, -half)
+                        & Vector256.GreaterThan(OrderedKeys.ValueOf(Unsafe.Add(ref l, k - 1)) - centre, half);
+                    boundsState[2 * v] = centre;
+                    boundsState[2 * v + 1] = half;
                     // The kept cells lo <= x <= hi are exactly sorted positions k..n-k-1 when no trimmed cell equals a
                     // threshold: the k-th smallest below lo, the k-th largest above hi (keys order as the values do,
                     // -0 equal to +0, NaN outside every finite value).
                     var straddles = Vector256.GreaterThanOrEqual(Unsafe.Add(ref s, k - 1), Unsafe.Add(ref s, k))
                         | Vector256.LessThanOrEqual(Unsafe.Add(ref l, k - 1), Unsafe.Add(ref l, k));
-                    exactState[v] = straddles.ExtractMostSignificantBits();
+                    exactState[v] = (straddles | ~separated.AsInt32()).ExtractMostSignificantBits();
                 }
-                empty += Pass2Block(ref block, rowOffsets, weightVectors, vectors, boundsState, accumulatorState, massState, exactState, b, target, exact, sums);
+                empty += Pass2Block(ref block, rowOffsets, weights, weightVectors, vectors, boundsState, accumulatorState, massState, exactState, b, target, exact, sums);
             }
         }
         return empty;
@@ -402,15 +421,16 @@ internal static class TrimmedMeanKernel
     /// columns written (lanes flagged in <paramref name="exactLanes"/>, or not finite, through the exact path).
     /// </summary>
     /// <remarks>
-    /// Precision (§13 allows float32 where its tolerance holds): the terms are summed in float32 over groups of
-    /// eight rows and each group's partial is added in float64, so the rounding error is a few float32 ulps of
-    /// the kept values' magnitude, inside 1e-4 abs + 1e-4 rel unless the kept values are hundreds of times
-    /// larger than their mean. A non-finite cell anywhere in the column makes its lane's sum NaN (a dropped
-    /// cell still adds x * 0, which is NaN for x = NaN or +-inf), so such columns take the exact path, as
-    /// masked ones do.
+    /// Precision (§13 allows float32 where its tolerance holds): the terms x - c (c the thresholds' midpoint) are
+    /// summed in float32 over groups of eight rows and each group's partial is added in float64; every kept
+    /// |x - c| is at most h, so the rounding error is at most <see cref="SumPrecision.CentredFloat32"/> times h.
+    /// A lane where that could reach half of §13's tolerance (kept values spread far wider than their mean) is
+    /// summed again in float64 from L2 (<see cref="KeptSum64"/>). A non-finite cell anywhere in the column makes
+    /// its lane's sum NaN (a dropped cell still adds (x - c) * 0, which is NaN for x = NaN or +-inf), so such
+    /// columns take the exact path, as masked ones do.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe int Pass2Block(ref float block, ReadOnlySpan<nint> rowOffsets, ReadOnlySpan<Vector256<float>> weightVectors, int vectors,
+    private static unsafe int Pass2Block(ref float block, ReadOnlySpan<nint> rowOffsets, double[] weights, ReadOnlySpan<Vector256<float>> weightVectors, int vectors,
         Span<Vector256<float>> boundsState, Span<Vector256<double>> accumulatorState, Span<Vector256<float>> massState, Span<uint> exactLanes,
         int b, ColumnTarget target, CombineJob exact, Span<double> sums)
     {
@@ -447,31 +467,31 @@ internal static class TrimmedMeanKernel
                 var end = vectors * 8;
                 for (var i = 0; i < end; i += 8)
                 {
-                    var lo = bp[0];
-                    var hi = bp[1];
-                    var x0 = Avx.LoadVector256(x0p + i);
-                    var x1 = Avx.LoadVector256(x1p + i);
-                    var p0 = Kept(x0, lo, hi) & wp[0];
-                    var p1 = Kept(x1, lo, hi) & wp[1];
-                    var q01 = Vector256.FusedMultiplyAdd(x1, p1, x0 * p0);
+                    var centre = bp[0];
+                    var half = bp[1];
+                    var d0 = Avx.LoadVector256(x0p + i) - centre;
+                    var d1 = Avx.LoadVector256(x1p + i) - centre;
+                    var p0 = Kept(d0, half) & wp[0];
+                    var p1 = Kept(d1, half) & wp[1];
+                    var q01 = Vector256.FusedMultiplyAdd(d1, p1, d0 * p0);
                     var m01 = p0 + p1;
-                    var x2 = Avx.LoadVector256(x2p + i);
-                    var x3 = Avx.LoadVector256(x3p + i);
-                    var p2 = Kept(x2, lo, hi) & wp[2];
-                    var p3 = Kept(x3, lo, hi) & wp[3];
-                    var q23 = Vector256.FusedMultiplyAdd(x3, p3, x2 * p2);
+                    var d2 = Avx.LoadVector256(x2p + i) - centre;
+                    var d3 = Avx.LoadVector256(x3p + i) - centre;
+                    var p2 = Kept(d2, half) & wp[2];
+                    var p3 = Kept(d3, half) & wp[3];
+                    var q23 = Vector256.FusedMultiplyAdd(d3, p3, d2 * p2);
                     var m23 = p2 + p3;
-                    var x4 = Avx.LoadVector256(x4p + i);
-                    var x5 = Avx.LoadVector256(x5p + i);
-                    var p4 = Kept(x4, lo, hi) & wp[4];
-                    var p5 = Kept(x5, lo, hi) & wp[5];
-                    var q45 = Vector256.FusedMultiplyAdd(x5, p5, x4 * p4);
+                    var d4 = Avx.LoadVector256(x4p + i) - centre;
+                    var d5 = Avx.LoadVector256(x5p + i) - centre;
+                    var p4 = Kept(d4, half) & wp[4];
+                    var p5 = Kept(d5, half) & wp[5];
+                    var q45 = Vector256.FusedMultiplyAdd(d5, p5, d4 * p4);
                     var m45 = p4 + p5;
-                    var x6 = Avx.LoadVector256(x6p + i);
-                    var x7 = Avx.LoadVector256(x7p + i);
-                    var p6 = Kept(x6, lo, hi) & wp[6];
-                    var p7 = Kept(x7, lo, hi) & wp[7];
-                    var q67 = Vector256.FusedMultiplyAdd(x7, p7, x6 * p6);
+                    var d6 = Avx.LoadVector256(x6p + i) - centre;
+                    var d7 = Avx.LoadVector256(x7p + i) - centre;
+                    var p6 = Kept(d6, half) & wp[6];
+                    var p7 = Kept(d7, half) & wp[7];
+                    var q67 = Vector256.FusedMultiplyAdd(d7, p7, d6 * p6);
                     var m67 = p6 + p7;
                     var (gl, gh) = Vector256.Widen((q01 + q23) + (q45 + q67));
                     sp[0] += gl;
@@ -489,8 +509,8 @@ internal static class TrimmedMeanKernel
             var wr = Unsafe.Add(ref w, r);
             for (var v = 0; v < vectors; v++)
             {
-                var x = Vector256.LoadUnsafe(ref row, (nuint)(v * 8));
-                var p = wr & Kept(x, Unsafe.Add(ref bounds, 2 * v), Unsafe.Add(ref bounds, 2 * v + 1));
+                var x = Vector256.LoadUnsafe(ref row, (nuint)(v * 8)) - Unsafe.Add(ref bounds, 2 * v);
+                var p = wr & Kept(x, Unsafe.Add(ref bounds, 2 * v + 1));
                 var (gl, gh) = Vector256.Widen(x * p);
                 Unsafe.Add(ref accumulators, 2 * v) += gl;
                 Unsafe.Add(ref accumulators, 2 * v + 1) += gh;
@@ -498,22 +518,29 @@ internal static class TrimmedMeanKernel
             }
         }
         var empty = 0;
+        var factor32 = Vector256.Create(SumPrecision.CentredFloat32(n));
         for (var v = 0; v < vectors; v++)
         {
             var (ml, mh) = Vector256.Widen(Unsafe.Add(ref masses, v));
-            var resultLo = Unsafe.Add(ref accumulators, 2 * v) / ml;
-            var resultHi = Unsafe.Add(ref accumulators, 2 * v + 1) / mh;
+            var (cl, ch) = Vector256.Widen(Unsafe.Add(ref bounds, 2 * v));
+            var (hl, hh) = Vector256.Widen(Unsafe.Add(ref bounds, 2 * v + 1));
+            var resultLo = cl + Unsafe.Add(ref accumulators, 2 * v) / ml;
+            var resultHi = ch + Unsafe.Add(ref accumulators, 2 * v + 1) / mh;
             var finite = Vector256.Equals(resultLo - resultLo, Vector256<double>.Zero).ExtractMostSignificantBits() |
                 (Vector256.Equals(resultHi - resultHi, Vector256<double>.Zero).ExtractMostSignificantBits() << 4);
+            var precise = SumPrecision.Holds(resultLo, hl * factor32).ExtractMostSignificantBits() |
+                (SumPrecision.Holds(resultHi, hh * factor32).ExtractMostSignificantBits() << 4);
             var c = b + v * 8;
             var decided = finite & ~exactLanes[v] & 0xFF;
-            if (decided == 0xFF)
+            if ((decided & precise) == 0xFF)
             {
                 target.WriteFinite8(c, resultLo, resultHi);
                 continue;
             }
             resultLo.CopyTo(sums);
             resultHi.CopyTo(sums[4..]);
+            if ((decided & ~precise) != 0)
+                decided &= precise | KeptSum64(ref block, rowOffsets, weights, v * 8, Unsafe.Add(ref bounds, 2 * v), Unsafe.Add(ref bounds, 2 * v + 1), decided & ~precise, sums);
             empty += Write(target, c, decided, sums, exact);
         }
         return empty;
@@ -557,6 +584,55 @@ internal static class TrimmedMeanKernel
     private struct Size6 : ISelectionSize { public static int Size => 6; }
     private struct Size7 : ISelectionSize { public static int Size => 7; }
     private struct Size8 : ISelectionSize { public static int Size => 8; }
+
+    /// <summary>
+    /// Lanes <paramref name="lanes"/> of the column vector at <paramref name="column"/> (a block column offset)
+    /// summed again in float64 over the cells pass 2 keeps, for columns whose float32 sums could miss §13's tolerance
+    /// (kept values spread far wider than their mean): their results go into <paramref name="sums"/>; returns the
+    /// lanes whose float64 sums are close enough to the reference's (all but columns that cancel to about 1e-12 of
+    /// their values), the others take the exact path, which sums in the reference's order.
+    /// </summary>
+    private static unsafe uint KeptSum64(ref float block, ReadOnlySpan<nint> rowOffsets, double[] weights, int column,
+        Vector256<float> centre, Vector256<float> half, uint lanes, Span<double> sums)
+    {
+        var sumLo = Vector256<double>.Zero;
+        var sumHi = Vector256<double>.Zero;
+        var massLo = Vector256<double>.Zero;
+        var massHi = Vector256<double>.Zero;
+        var absLo = Vector256<double>.Zero;
+        var absHi = Vector256<double>.Zero;
+        for (var r = 0; r < rowOffsets.Length; r++)
+        {
+            var x = Vector256.LoadUnsafe(ref Unsafe.Add(ref block, rowOffsets[r] + column));
+            var (keptLo, keptHi) = Vector256.Widen(Kept(x - centre, half).AsInt32());
+            var (xl, xh) = Vector256.Widen(x);
+            var w = Vector256.Create(weights[r]);
+            var wl = w & keptLo.AsDouble();
+            var wh = w & keptHi.AsDouble();
+            sumLo = Vector256.FusedMultiplyAdd(xl, wl, sumLo);
+            sumHi = Vector256.FusedMultiplyAdd(xh, wh, sumHi);
+            absLo = Vector256.FusedMultiplyAdd(Vector256.Abs(xl), wl, absLo);
+            absHi = Vector256.FusedMultiplyAdd(Vector256.Abs(xh), wh, absHi);
+            massLo += wl;
+            massHi += wh;
+        }
+        var resultLo = sumLo / massLo;
+        var resultHi = sumHi / massHi;
+        var factor = Vector256.Create(SumPrecision.Float64(rowOffsets.Length));
+        var precise = SumPrecision.Holds(resultLo, absLo / massLo * factor).ExtractMostSignificantBits() |
+            (SumPrecision.Holds(resultHi, absHi / massHi * factor).ExtractMostSignificantBits() << 4);
+        for (var lane = 0; lane < 8; lane++)
+        {
+            if ((lanes >> lane & 1) != 0) sums[lane] = lane < 4 ? resultLo.GetElement(lane) : resultHi.GetElement(lane - 4);
+        }
+        return precise & lanes;
+    }
+
+    /// <summary>The cells pass 2 of the streamed kernel keeps: |x - c| &lt;= h for the centred value
+    /// <paramref name="centred"/> = x - c (see <see cref="RunGroups{TLists}"/>). False for NaN and infinities.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Kept(Vector256<float> centred, Vector256<float> half) =>
+        Vector256.LessThanOrEqual(Vector256.Abs(centred), half);
 
     /// <summary>The cells pass 2 keeps: lo &lt;= x &lt;= hi, the two thresholds included (a tie across a threshold is
     /// caught afterwards by the kept count).</summary>

@@ -25,6 +25,7 @@ internal static unsafe class WeightedSumKernel
         foreach (var w in weights) total += w;
         if (n == 1 && total > 0 && double.IsFinite(total)) return LoneRow(batch, rows[0], c0, c1, target);
         Span<double> acc = stackalloc double[Block];
+        Span<int> magnitude = stackalloc int[Block];
         Span<float> weightsF = n <= 1024 ? stackalloc float[n] : new float[n];
         // Normalised, so a float32 partial of eight terms stays within the largest |x| (no overflow that the
         // float64 path would not have); Accumulate8 scales it back by the total.
@@ -42,8 +43,10 @@ internal static unsafe class WeightedSumKernel
             var accs = acc[..width];
             accs.Clear();
             var k = 0;
-            if (!Vector512.IsHardwareAccelerated && Vector256.IsHardwareAccelerated)
+            var magnitudes = magnitude[..width];
+            if (!Vector512.IsHardwareAccelerated && Vector256.IsHardwareAccelerated && n >= 8)
             {
+                magnitudes.Clear();
                 // Eight rows per sweep: half the accumulator traffic of two four-row sweeps.
                 var whole = n / 8 * 8;
                 for (; k + 8 <= n; k += 8)
@@ -51,17 +54,18 @@ internal static unsafe class WeightedSumKernel
                     // The next sweep's rows (after the last, the next block's first ones) are prefetched during this
                     // one: a block's rows are 2 KiB long, too short for the hardware prefetchers to run ahead.
                     RowPrefetch.NextGroup(ahead, origin, rows, stride, k, whole, b, Block);
-                    Accumulate8(ref data, rows, k, stride, b, weightsF, total, accs, ahead);
+                    Accumulate8(ref data, rows, k, stride, b, weightsF, total, accs, magnitudes, ahead);
                 }
             }
-            for (; k + 4 <= n; k += 4)
+            var float32Rows = k;
+            AccumulateFloat64(ref data, rows, weights, k, stride, b, accs);
+            if (float32Rows > 0 && !Float32Holds(accs, magnitudes, total))
             {
-                Accumulate4(ref Unsafe.Add(ref data, (nint)rows[k] * stride + b), ref Unsafe.Add(ref data, (nint)rows[k + 1] * stride + b),
-                    ref Unsafe.Add(ref data, (nint)rows[k + 2] * stride + b), ref Unsafe.Add(ref data, (nint)rows[k + 3] * stride + b),
-                    weights[k], weights[k + 1], weights[k + 2], weights[k + 3], accs);
+                // Values spread far wider than their mean: the float32 partials may miss §13's tolerance, so this
+                // block is summed again in float64.
+                accs.Clear();
+                AccumulateFloat64(ref data, rows, weights, 0, stride, b, accs);
             }
-            for (; k < n; k++)
-                Accumulate1(ref Unsafe.Add(ref data, (nint)rows[k] * stride + b), weights[k], accs);
             empty += Finish(accs, total, b, target);
         }
         return empty;
@@ -103,13 +107,14 @@ internal static unsafe class WeightedSumKernel
     /// Eight rows into the float64 accumulators: the eight products per column are summed in float32 (two
     /// chains of four), and only that partial is widened and added in float64, so a row costs one float32 FMA
     /// instead of two conversions and two float64 FMAs. Precision (§13 allows float32 where its tolerance holds):
-    /// the partial's rounding is a few float32 ulps of the eight terms' magnitude, inside 1e-4 abs + 1e-4 rel
-    /// unless the values are hundreds of times larger than their weighted mean; the sum across groups of eight
-    /// rows stays float64.
+    /// the partial's rounding is a few float32 ulps of the eight terms' magnitude, so each column's largest |x|
+    /// is kept beside it (<paramref name="magnitudes"/>, integer max of the magnitude bits) and a block where the
+    /// error could reach half the tolerance (values spread far wider than their mean) is summed again in float64
+    /// by the caller; the sum across groups of eight rows stays float64.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Accumulate8(ref float data, int[] rows, int k, int stride, int b, ReadOnlySpan<float> weights, double total, Span<double> acc,
-        ReadOnlySpan<nint> ahead)
+        Span<int> magnitudes, ReadOnlySpan<nint> ahead)
     {
         var a0 = ahead[0]; var a1 = ahead[1]; var a2 = ahead[2]; var a3 = ahead[3];
         var a4 = ahead[4]; var a5 = ahead[5]; var a6 = ahead[6]; var a7 = ahead[7];
@@ -126,21 +131,37 @@ internal static unsafe class WeightedSumKernel
         var v4 = Vector256.Create(weights[k + 4]); var v5 = Vector256.Create(weights[k + 5]);
         var v6 = Vector256.Create(weights[k + 6]); var v7 = Vector256.Create(weights[k + 7]);
         var scale = Vector256.Create(total);
+        var magnitudeBits = Vector256.Create(int.MaxValue);
         var width = acc.Length;
         ref var a = ref MemoryMarshal.GetReference(acc);
+        ref var m = ref MemoryMarshal.GetReference(magnitudes);
         var c = 0;
         for (; c + 8 <= width; c += 8)
         {
             var at = (nuint)c;
             if ((c & 15) == 0) RowPrefetch.Line(a0, a1, a2, a3, a4, a5, a6, a7, (nint)at * sizeof(float));
-            var q0 = Vector256.LoadUnsafe(ref r0, at) * v0;
-            var q1 = Vector256.LoadUnsafe(ref r4, at) * v4;
-            q0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref r1, at), v1, q0);
-            q1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref r5, at), v5, q1);
-            q0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref r2, at), v2, q0);
-            q1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref r6, at), v6, q1);
-            q0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref r3, at), v3, q0);
-            q1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref r7, at), v7, q1);
+            var x0 = Vector256.LoadUnsafe(ref r0, at);
+            var x4 = Vector256.LoadUnsafe(ref r4, at);
+            var q0 = x0 * v0;
+            var q1 = x4 * v4;
+            var x1 = Vector256.LoadUnsafe(ref r1, at);
+            var x5 = Vector256.LoadUnsafe(ref r5, at);
+            q0 = Vector256.FusedMultiplyAdd(x1, v1, q0);
+            q1 = Vector256.FusedMultiplyAdd(x5, v5, q1);
+            var x2 = Vector256.LoadUnsafe(ref r2, at);
+            var x6 = Vector256.LoadUnsafe(ref r6, at);
+            q0 = Vector256.FusedMultiplyAdd(x2, v2, q0);
+            q1 = Vector256.FusedMultiplyAdd(x6, v6, q1);
+            var x3 = Vector256.LoadUnsafe(ref r3, at);
+            var x7 = Vector256.LoadUnsafe(ref r7, at);
+            q0 = Vector256.FusedMultiplyAdd(x3, v3, q0);
+            q1 = Vector256.FusedMultiplyAdd(x7, v7, q1);
+            // The largest |x| as magnitude bits (signed int order is float order for them): integer ops, which
+            // leave the two FMA pipes to the sums.
+            var largest = Vector256.Max(
+                Vector256.Max(Vector256.Max(x0.AsInt32() & magnitudeBits, x1.AsInt32() & magnitudeBits), Vector256.Max(x2.AsInt32() & magnitudeBits, x3.AsInt32() & magnitudeBits)),
+                Vector256.Max(Vector256.Max(x4.AsInt32() & magnitudeBits, x5.AsInt32() & magnitudeBits), Vector256.Max(x6.AsInt32() & magnitudeBits, x7.AsInt32() & magnitudeBits)));
+            Vector256.Max(Vector256.LoadUnsafe(ref m, at), largest).StoreUnsafe(ref m, at);
             var (lo, hi) = Vector256.Widen(q0 + q1);
             Vector256.FusedMultiplyAdd(lo, scale, Vector256.LoadUnsafe(ref a, at)).StoreUnsafe(ref a, at);
             Vector256.FusedMultiplyAdd(hi, scale, Vector256.LoadUnsafe(ref a, at + 4)).StoreUnsafe(ref a, at + 4);
@@ -152,6 +173,37 @@ internal static unsafe class WeightedSumKernel
                 + weights[k + 4] * Unsafe.Add(ref r4, c) + weights[k + 5] * Unsafe.Add(ref r5, c)
                 + weights[k + 6] * Unsafe.Add(ref r6, c) + weights[k + 7] * Unsafe.Add(ref r7, c));
         }
+    }
+
+    /// <summary>
+    /// Whether every column's float32 partials keep §13's tolerance: their error is at most
+    /// <see cref="SumPrecision.WeightedFloat32"/> times the column's sum of w |x| over the normalised weights, itself
+    /// at most the column's largest |x| (its bits in <paramref name="magnitudes"/>). Non-finite cells pass: those
+    /// columns come out non-finite either way and are written empty.
+    /// </summary>
+    private static bool Float32Holds(ReadOnlySpan<double> acc, ReadOnlySpan<int> magnitudes, double total)
+    {
+        for (var c = 0; c < acc.Length; c++)
+        {
+            var bound = SumPrecision.WeightedFloat32 * BitConverter.Int32BitsToSingle(magnitudes[c]);
+            if (bound > 0.5e-4 && !SumPrecision.Holds(acc[c] / total, bound) && double.IsFinite(bound)) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Rows <paramref name="first"/> on of a block into the float64 accumulators, four at a time.</summary>
+    private static void AccumulateFloat64(ref float data, int[] rows, double[] weights, int first, int stride, int b, Span<double> acc)
+    {
+        var n = rows.Length;
+        var k = first;
+        for (; k + 4 <= n; k += 4)
+        {
+            Accumulate4(ref Unsafe.Add(ref data, (nint)rows[k] * stride + b), ref Unsafe.Add(ref data, (nint)rows[k + 1] * stride + b),
+                ref Unsafe.Add(ref data, (nint)rows[k + 2] * stride + b), ref Unsafe.Add(ref data, (nint)rows[k + 3] * stride + b),
+                weights[k], weights[k + 1], weights[k + 2], weights[k + 3], acc);
+        }
+        for (; k < n; k++)
+            Accumulate1(ref Unsafe.Add(ref data, (nint)rows[k] * stride + b), weights[k], acc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
