@@ -25,11 +25,14 @@ internal static unsafe class WeightedSumKernel
         foreach (var w in weights) total += w;
         if (n == 1 && total > 0 && double.IsFinite(total)) return LoneRow(batch, rows[0], c0, c1, target);
         Span<double> acc = stackalloc double[Block];
-        Span<int> magnitude = stackalloc int[Block];
+        Span<uint> magnitude = stackalloc uint[Block];
         Span<float> weightsF = n <= 1024 ? stackalloc float[n] : new float[n];
         // Normalised, so a float32 partial of eight terms stays within the largest |x| (no overflow that the
         // float64 path would not have); Accumulate8 scales it back by the total.
         for (var r = 0; r < n; r++) weightsF[r] = (float)(weights[r] / total);
+        // The float32 partials' error bound (Float32Holds) assumes weights of one sign.
+        var nonNegative = true;
+        foreach (var w in weights) nonNegative &= w >= 0;
         ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
         var stride = batch.Stride;
         // Should the collector move a small values array during the call, a stale prefetch address only costs
@@ -44,7 +47,7 @@ internal static unsafe class WeightedSumKernel
             accs.Clear();
             var k = 0;
             var magnitudes = magnitude[..width];
-            if (!Vector512.IsHardwareAccelerated && Vector256.IsHardwareAccelerated && n >= 8)
+            if (!Vector512.IsHardwareAccelerated && Vector256.IsHardwareAccelerated && n >= 8 && nonNegative)
             {
                 magnitudes.Clear();
                 // Eight rows per sweep: half the accumulator traffic of two four-row sweeps.
@@ -107,14 +110,14 @@ internal static unsafe class WeightedSumKernel
     /// Eight rows into the float64 accumulators: the eight products per column are summed in float32 (two
     /// chains of four), and only that partial is widened and added in float64, so a row costs one float32 FMA
     /// instead of two conversions and two float64 FMAs. Precision (§13 allows float32 where its tolerance holds):
-    /// the partial's rounding is a few float32 ulps of the eight terms' magnitude, so each column's largest |x|
-    /// is kept beside it (<paramref name="magnitudes"/>, integer max of the magnitude bits) and a block where the
+    /// the partial's rounding is a few float32 ulps of the eight terms' magnitude, so each column's largest raw
+    /// bits are kept beside it (<paramref name="magnitudes"/>, see <see cref="Float32Holds"/>) and a block where the
     /// error could reach half the tolerance (values spread far wider than their mean) is summed again in float64
     /// by the caller; the sum across groups of eight rows stays float64.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Accumulate8(ref float data, int[] rows, int k, int stride, int b, ReadOnlySpan<float> weights, double total, Span<double> acc,
-        Span<int> magnitudes, ReadOnlySpan<nint> ahead)
+        Span<uint> magnitudes, ReadOnlySpan<nint> ahead)
     {
         var a0 = ahead[0]; var a1 = ahead[1]; var a2 = ahead[2]; var a3 = ahead[3];
         var a4 = ahead[4]; var a5 = ahead[5]; var a6 = ahead[6]; var a7 = ahead[7];
@@ -131,7 +134,6 @@ internal static unsafe class WeightedSumKernel
         var v4 = Vector256.Create(weights[k + 4]); var v5 = Vector256.Create(weights[k + 5]);
         var v6 = Vector256.Create(weights[k + 6]); var v7 = Vector256.Create(weights[k + 7]);
         var scale = Vector256.Create(total);
-        var magnitudeBits = Vector256.Create(int.MaxValue);
         var width = acc.Length;
         ref var a = ref MemoryMarshal.GetReference(acc);
         ref var m = ref MemoryMarshal.GetReference(magnitudes);
@@ -156,11 +158,12 @@ internal static unsafe class WeightedSumKernel
             var x7 = Vector256.LoadUnsafe(ref r7, at);
             q0 = Vector256.FusedMultiplyAdd(x3, v3, q0);
             q1 = Vector256.FusedMultiplyAdd(x7, v7, q1);
-            // The largest |x| as magnitude bits (signed int order is float order for them): integer ops, which
-            // leave the two FMA pipes to the sums.
+            // The largest raw bits as unsigned ints: the most negative value's when the column has a negative
+            // cell (sign bit set, then magnitude order), else the largest value's. One integer max per cell, off
+            // the two FMA pipes.
             var largest = Vector256.Max(
-                Vector256.Max(Vector256.Max(x0.AsInt32() & magnitudeBits, x1.AsInt32() & magnitudeBits), Vector256.Max(x2.AsInt32() & magnitudeBits, x3.AsInt32() & magnitudeBits)),
-                Vector256.Max(Vector256.Max(x4.AsInt32() & magnitudeBits, x5.AsInt32() & magnitudeBits), Vector256.Max(x6.AsInt32() & magnitudeBits, x7.AsInt32() & magnitudeBits)));
+                Vector256.Max(Vector256.Max(x0.AsUInt32(), x1.AsUInt32()), Vector256.Max(x2.AsUInt32(), x3.AsUInt32())),
+                Vector256.Max(Vector256.Max(x4.AsUInt32(), x5.AsUInt32()), Vector256.Max(x6.AsUInt32(), x7.AsUInt32())));
             Vector256.Max(Vector256.LoadUnsafe(ref m, at), largest).StoreUnsafe(ref m, at);
             var (lo, hi) = Vector256.Widen(q0 + q1);
             Vector256.FusedMultiplyAdd(lo, scale, Vector256.LoadUnsafe(ref a, at)).StoreUnsafe(ref a, at);
@@ -177,16 +180,20 @@ internal static unsafe class WeightedSumKernel
 
     /// <summary>
     /// Whether every column's float32 partials keep §13's tolerance: their error is at most
-    /// <see cref="SumPrecision.WeightedFloat32"/> times the column's sum of w |x| over the normalised weights, itself
-    /// at most the column's largest |x| (its bits in <paramref name="magnitudes"/>). Non-finite cells pass: those
-    /// columns come out non-finite either way and are written empty.
+    /// <see cref="SumPrecision.WeightedFloat32"/> times the column's sum of w |x| over the normalised weights
+    /// (non-negative, summing to 1). That sum is the mean plus twice the negative cells' share, at most
+    /// |mean| + 2 |most negative value|: <paramref name="magnitudes"/> holds each column's largest raw bits as
+    /// unsigned ints, the most negative value's when there is one. A column without negative cells cannot cancel.
+    /// Non-finite cells pass: those columns come out non-finite either way and are written empty.
     /// </summary>
-    private static bool Float32Holds(ReadOnlySpan<double> acc, ReadOnlySpan<int> magnitudes, double total)
+    private static bool Float32Holds(ReadOnlySpan<double> acc, ReadOnlySpan<uint> magnitudes, double total)
     {
         for (var c = 0; c < acc.Length; c++)
         {
-            var bound = SumPrecision.WeightedFloat32 * BitConverter.Int32BitsToSingle(magnitudes[c]);
-            if (bound > 0.5e-4 && !SumPrecision.Holds(acc[c] / total, bound) && double.IsFinite(bound)) return false;
+            if ((int)magnitudes[c] >= 0) continue;
+            var mean = acc[c] / total;
+            var bound = SumPrecision.WeightedFloat32 * (Math.Abs(mean) + 2.0 * Math.Abs(BitConverter.UInt32BitsToSingle(magnitudes[c])));
+            if (!SumPrecision.Holds(mean, bound) && double.IsFinite(bound)) return false;
         }
         return true;
     }
