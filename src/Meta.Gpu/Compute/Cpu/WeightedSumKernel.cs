@@ -129,10 +129,10 @@ internal static unsafe class WeightedSumKernel
         ref var r5 = ref Unsafe.Add(ref data, (nint)rows[k + 5] * stride + b);
         ref var r6 = ref Unsafe.Add(ref data, (nint)rows[k + 6] * stride + b);
         ref var r7 = ref Unsafe.Add(ref data, (nint)rows[k + 7] * stride + b);
-        var v0 = Vector256.Create(weights[k]); var v1 = Vector256.Create(weights[k + 1]);
-        var v2 = Vector256.Create(weights[k + 2]); var v3 = Vector256.Create(weights[k + 3]);
-        var v4 = Vector256.Create(weights[k + 4]); var v5 = Vector256.Create(weights[k + 5]);
-        var v6 = Vector256.Create(weights[k + 6]); var v7 = Vector256.Create(weights[k + 7]);
+        // The eight weights from memory (each FMA reads its own): in registers, with the cells and the sums,
+        // they made the JIT spill some of them on every column vector.
+        var v = stackalloc Vector256<float>[8];
+        for (var j = 0; j < 8; j++) v[j] = Vector256.Create(weights[k + j]);
         var scale = Vector256.Create(total);
         var width = acc.Length;
         ref var a = ref MemoryMarshal.GetReference(acc);
@@ -142,29 +142,29 @@ internal static unsafe class WeightedSumKernel
         {
             var at = (nuint)c;
             if ((c & 15) == 0) RowPrefetch.Line(a0, a1, a2, a3, a4, a5, a6, a7, (nint)at * sizeof(float));
+            // Beside the sums, the largest raw bits as unsigned ints: the most negative value's when the column
+            // has a negative cell (sign bit set, then magnitude order), else the largest value's. One integer max
+            // per cell, off the two FMA pipes, folded in pair by pair to keep few registers live.
             var x0 = Vector256.LoadUnsafe(ref r0, at);
             var x4 = Vector256.LoadUnsafe(ref r4, at);
-            var q0 = x0 * v0;
-            var q1 = x4 * v4;
+            var q0 = x0 * v[0];
+            var q1 = x4 * v[4];
+            var largest = Vector256.Max(Vector256.LoadUnsafe(ref m, at), Vector256.Max(x0.AsUInt32(), x4.AsUInt32()));
             var x1 = Vector256.LoadUnsafe(ref r1, at);
             var x5 = Vector256.LoadUnsafe(ref r5, at);
-            q0 = Vector256.FusedMultiplyAdd(x1, v1, q0);
-            q1 = Vector256.FusedMultiplyAdd(x5, v5, q1);
+            q0 = Vector256.FusedMultiplyAdd(x1, v[1], q0);
+            q1 = Vector256.FusedMultiplyAdd(x5, v[5], q1);
+            largest = Vector256.Max(largest, Vector256.Max(x1.AsUInt32(), x5.AsUInt32()));
             var x2 = Vector256.LoadUnsafe(ref r2, at);
             var x6 = Vector256.LoadUnsafe(ref r6, at);
-            q0 = Vector256.FusedMultiplyAdd(x2, v2, q0);
-            q1 = Vector256.FusedMultiplyAdd(x6, v6, q1);
+            q0 = Vector256.FusedMultiplyAdd(x2, v[2], q0);
+            q1 = Vector256.FusedMultiplyAdd(x6, v[6], q1);
+            largest = Vector256.Max(largest, Vector256.Max(x2.AsUInt32(), x6.AsUInt32()));
             var x3 = Vector256.LoadUnsafe(ref r3, at);
             var x7 = Vector256.LoadUnsafe(ref r7, at);
-            q0 = Vector256.FusedMultiplyAdd(x3, v3, q0);
-            q1 = Vector256.FusedMultiplyAdd(x7, v7, q1);
-            // The largest raw bits as unsigned ints: the most negative value's when the column has a negative
-            // cell (sign bit set, then magnitude order), else the largest value's. One integer max per cell, off
-            // the two FMA pipes.
-            var largest = Vector256.Max(
-                Vector256.Max(Vector256.Max(x0.AsUInt32(), x1.AsUInt32()), Vector256.Max(x2.AsUInt32(), x3.AsUInt32())),
-                Vector256.Max(Vector256.Max(x4.AsUInt32(), x5.AsUInt32()), Vector256.Max(x6.AsUInt32(), x7.AsUInt32())));
-            Vector256.Max(Vector256.LoadUnsafe(ref m, at), largest).StoreUnsafe(ref m, at);
+            q0 = Vector256.FusedMultiplyAdd(x3, v[3], q0);
+            q1 = Vector256.FusedMultiplyAdd(x7, v[7], q1);
+            Vector256.Max(largest, Vector256.Max(x3.AsUInt32(), x7.AsUInt32())).StoreUnsafe(ref m, at);
             var (lo, hi) = Vector256.Widen(q0 + q1);
             Vector256.FusedMultiplyAdd(lo, scale, Vector256.LoadUnsafe(ref a, at)).StoreUnsafe(ref a, at);
             Vector256.FusedMultiplyAdd(hi, scale, Vector256.LoadUnsafe(ref a, at + 4)).StoreUnsafe(ref a, at + 4);
