@@ -98,18 +98,26 @@ public sealed class CpuWeightedMeanKernelTests
     /// Values that cancel (<see cref="BatchScenario.SpreadPairs"/>, equal weights): each column's mean is near a
     /// small centre while its terms are ten thousand times larger, so the float32 partials of eight rows would miss
     /// §13's tolerance several times over; the kernel must find those blocks and sum them in float64. 19 and 20 rows
-    /// add float64 leftover rows after the float32 groups (the check must see the whole column's mean).
+    /// add float64 leftover rows after the float32 groups (the check must see the whole column's mean); seven
+    /// columns are all scalar tail (values scaled to 1e6 there, so each column misses the tolerance unguarded).
     /// </summary>
     [Theory]
-    [InlineData(64, null)]
-    [InlineData(19, null)]
-    [InlineData(20, ReptileRule.Interpolate)]
-    [InlineData(33, ReptileRule.Delta)]
-    public void Values_that_cancel_keep_the_tolerance(int n, ReptileRule? rule)
+    [InlineData(64, null, 1031, 1f)]
+    [InlineData(19, null, 1031, 1f)]
+    [InlineData(20, ReptileRule.Interpolate, 1031, 1f)]
+    [InlineData(33, ReptileRule.Delta, 1031, 1f)]
+    [InlineData(64, null, 7, 100f)]
+    [InlineData(24, ReptileRule.Interpolate, 7, 100f)]
+    public void Values_that_cancel_keep_the_tolerance(int n, ReptileRule? rule, int d, float scale)
     {
         var seed = TestSeed.Next();
-        const int d = 1031;
         var batch = BatchScenario.SpreadPairs.Make(seed, n, d);
+        for (var i = 0; i < n; i++)
+        {
+            var row = batch.Row(i);
+            for (var c = 0; c < d; c++) row[c] *= scale;
+        }
+        batch.MarkChanged();
         var rows = Enumerable.Range(0, n).ToArray();
         var weights = Enumerable.Repeat(1.0 / n, n).ToArray();
         using var fast = new CpuBackend(maxDegreeOfParallelism: 1);

@@ -171,10 +171,16 @@ internal static unsafe class WeightedSumKernel
         }
         for (; c < width; c++)
         {
-            Unsafe.Add(ref a, c) += total * (weights[k] * Unsafe.Add(ref r0, c) + weights[k + 1] * Unsafe.Add(ref r1, c)
-                + weights[k + 2] * Unsafe.Add(ref r2, c) + weights[k + 3] * Unsafe.Add(ref r3, c)
-                + weights[k + 4] * Unsafe.Add(ref r4, c) + weights[k + 5] * Unsafe.Add(ref r5, c)
-                + weights[k + 6] * Unsafe.Add(ref r6, c) + weights[k + 7] * Unsafe.Add(ref r7, c));
+            // float64 products (exact for float32 operands); the float32 weights' rounding is what the bound covers.
+            Unsafe.Add(ref a, c) += total * ((double)weights[k] * Unsafe.Add(ref r0, c) + (double)weights[k + 1] * Unsafe.Add(ref r1, c)
+                + (double)weights[k + 2] * Unsafe.Add(ref r2, c) + (double)weights[k + 3] * Unsafe.Add(ref r3, c)
+                + (double)weights[k + 4] * Unsafe.Add(ref r4, c) + (double)weights[k + 5] * Unsafe.Add(ref r5, c)
+                + (double)weights[k + 6] * Unsafe.Add(ref r6, c) + (double)weights[k + 7] * Unsafe.Add(ref r7, c));
+            var largest = Unsafe.Add(ref m, c);
+            largest = Math.Max(largest, Math.Max(BitConverter.SingleToUInt32Bits(Unsafe.Add(ref r0, c)), BitConverter.SingleToUInt32Bits(Unsafe.Add(ref r1, c))));
+            largest = Math.Max(largest, Math.Max(BitConverter.SingleToUInt32Bits(Unsafe.Add(ref r2, c)), BitConverter.SingleToUInt32Bits(Unsafe.Add(ref r3, c))));
+            largest = Math.Max(largest, Math.Max(BitConverter.SingleToUInt32Bits(Unsafe.Add(ref r4, c)), BitConverter.SingleToUInt32Bits(Unsafe.Add(ref r5, c))));
+            Unsafe.Add(ref m, c) = Math.Max(largest, Math.Max(BitConverter.SingleToUInt32Bits(Unsafe.Add(ref r6, c)), BitConverter.SingleToUInt32Bits(Unsafe.Add(ref r7, c))));
         }
     }
 
