@@ -139,6 +139,39 @@ public sealed class CpuWeightedMeanKernelTests
             Assert.True(Same(expected[c], actual[c]), $"seed {seed}, {n} rows, {rule}, column {c}: {actual[c]} vs {expected[c]}");
     }
 
+    /// <summary>
+    /// Nine rows: the first eight are summed in float32, the ninth in float64. A large value in the float32 rows
+    /// cancelled by the ninth row leaves a small mean whose float32 error is far outside the tolerance, though the
+    /// float32 rows alone hold no large negative value: the guard must bound those rows by their own sum, not by
+    /// the finished mean.
+    /// </summary>
+    [Fact]
+    public void Float32_rows_cancelled_by_the_leftover_rows_keep_the_tolerance()
+    {
+        const int n = 9, d = 64;
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        var batch = new DomainBatch(n, d);
+        for (var c = 0; c < d; c++)
+        {
+            var large = 1e6f * (1 + rng.NextSingle());
+            batch.Row(0)[c] = large;
+            for (var r = 1; r < 8; r++) batch.Row(r)[c] = rng.NextSingle() - 0.5f;
+            batch.Row(8)[c] = -large;
+        }
+        batch.MarkChanged();
+        var rows = Enumerable.Range(0, n).ToArray();
+        var weights = Enumerable.Repeat(1.0 / n, n).ToArray();
+        using var fast = new CpuBackend(maxDegreeOfParallelism: 1);
+        using var exact = new CpuBackend(maxDegreeOfParallelism: 1) { UseFastKernels = false };
+        var expected = new float[d];
+        var actual = new float[d];
+        exact.Combine(batch, rows, weights, AggregationMethod.Mean, 0.1, false, expected, default, null);
+        fast.Combine(batch, rows, weights, AggregationMethod.Mean, 0.1, false, actual, default, null);
+        for (var c = 0; c < d; c++)
+            Assert.True(Same(expected[c], actual[c]), $"seed {seed}, column {c}: {actual[c]} vs {expected[c]}");
+    }
+
     private static bool Same(float expected, float actual) =>
         float.IsNaN(expected) ? float.IsNaN(actual) :
         float.IsInfinity(expected) ? expected == actual :

@@ -26,6 +26,7 @@ internal static unsafe class WeightedSumKernel
         if (n == 1 && total > 0 && double.IsFinite(total)) return LoneRow(batch, rows[0], c0, c1, target);
         Span<double> acc = stackalloc double[Block];
         Span<uint> magnitude = stackalloc uint[Block];
+        Span<double> bound = stackalloc double[Block];
         Span<float> weightsF = n <= 1024 ? stackalloc float[n] : new float[n];
         // Normalised, so a float32 partial of eight terms stays within the largest |x| (no overflow that the
         // float64 path would not have); Accumulate8 scales it back by the total.
@@ -61,8 +62,10 @@ internal static unsafe class WeightedSumKernel
                 }
             }
             var float32Rows = k;
+            var bounds = bound[..width];
+            if (float32Rows > 0) Float32Bounds(accs, magnitudes, total, bounds);
             AccumulateFloat64(ref data, rows, weights, k, stride, b, accs);
-            if (float32Rows > 0 && !Float32Holds(accs, magnitudes, total))
+            if (float32Rows > 0 && !Float32Holds(accs, bounds, total))
             {
                 // Values spread far wider than their mean: the float32 partials may miss §13's tolerance, so this
                 // block is summed again in float64.
@@ -185,21 +188,32 @@ internal static unsafe class WeightedSumKernel
     }
 
     /// <summary>
-    /// Whether every column's float32 partials keep §13's tolerance: their error is at most
-    /// <see cref="SumPrecision.WeightedFloat32"/> times the column's sum of w |x| over the normalised weights
-    /// (non-negative, summing to 1). That sum is the mean plus twice the negative cells' share, at most
-    /// |mean| + 2 |most negative value|: <paramref name="magnitudes"/> holds each column's largest raw bits as
-    /// unsigned ints, the most negative value's when there is one. A column without negative cells cannot cancel.
-    /// Non-finite cells pass: those columns come out non-finite either way and are written empty.
+    /// Each column's bound on the error of its float32 partials, from the accumulators as those rows left them:
+    /// at most <see cref="SumPrecision.WeightedFloat32"/> times the sum of w |x| over those rows (normalised weights,
+    /// non-negative, at most 1 in all). That sum is their sum of w x plus twice their negative cells' share, at most
+    /// |sum of w x| + 2 |most negative value|: <paramref name="magnitudes"/> holds each column's largest raw bits as
+    /// unsigned ints, the most negative value's when there is one. Without negative cells the rows cannot cancel
+    /// and the bound is a few float32 units of the sum itself.
     /// </summary>
-    private static bool Float32Holds(ReadOnlySpan<double> acc, ReadOnlySpan<uint> magnitudes, double total)
+    private static void Float32Bounds(ReadOnlySpan<double> acc, ReadOnlySpan<uint> magnitudes, double total, Span<double> bounds)
     {
         for (var c = 0; c < acc.Length; c++)
         {
-            if ((int)magnitudes[c] >= 0) continue;
-            var mean = acc[c] / total;
-            var bound = SumPrecision.WeightedFloat32 * (Math.Abs(mean) + 2.0 * Math.Abs(BitConverter.UInt32BitsToSingle(magnitudes[c])));
-            if (!SumPrecision.Holds(mean, bound) && double.IsFinite(bound)) return false;
+            var negative = (int)magnitudes[c] < 0 ? Math.Abs(BitConverter.UInt32BitsToSingle(magnitudes[c])) : 0.0;
+            bounds[c] = SumPrecision.WeightedFloat32 * (Math.Abs(acc[c] / total) + 2.0 * negative);
+        }
+    }
+
+    /// <summary>
+    /// Whether every column's float32 error bound keeps §13's tolerance around its finished mean (all rows summed).
+    /// Non-finite bounds pass: those columns hold a non-finite cell, come out non-finite either way and are written
+    /// empty.
+    /// </summary>
+    private static bool Float32Holds(ReadOnlySpan<double> acc, ReadOnlySpan<double> bounds, double total)
+    {
+        for (var c = 0; c < acc.Length; c++)
+        {
+            if (!SumPrecision.Holds(acc[c] / total, bounds[c]) && double.IsFinite(bounds[c])) return false;
         }
         return true;
     }
