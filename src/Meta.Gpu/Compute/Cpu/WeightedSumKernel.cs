@@ -31,7 +31,7 @@ internal static unsafe class WeightedSumKernel
         // Normalised, so a float32 partial of eight terms stays within the largest |x| (no overflow that the
         // float64 path would not have); Accumulate8 scales it back by the total.
         for (var r = 0; r < n; r++) weightsF[r] = (float)(weights[r] / total);
-        // The float32 partials' error bound (Float32Holds) assumes weights of one sign.
+        // The float32 partials' error bound (Float32Bounds) assumes weights of one sign.
         var nonNegative = true;
         foreach (var w in weights) nonNegative &= w >= 0;
         ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
