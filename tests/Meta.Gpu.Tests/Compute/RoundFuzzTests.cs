@@ -4,15 +4,24 @@ using Meta.Gpu.Learning.Aggregation;
 namespace Meta.Gpu.Tests.Compute;
 
 /// <summary>
-/// Whole rounds on awkward data: the cpu backend's fast kernels against its exact path (itself checked against
-/// the keyed reference by <see cref="CpuExactPathAgreementTests"/>), over random configurations, sizes around the
-/// kernels' edges, masks, the fused step, and value distributions the scenario matrix does not reach: magnitudes
-/// over twenty orders, values spread ten thousand times wider than their mean, a large common offset, a few
-/// values from a tiny set (ties, both zeros), sparse non-finite cells, outliers at 1e6 and rows scaled 100x. This
-/// is how the float32 sums' cancellation errors were found; it keeps looking with a fresh seed every run.
+/// Whole rounds on awkward data: a backend against the cpu backend's exact path (itself checked against the keyed
+/// reference by <see cref="CpuExactPathAgreementTests"/>), over random configurations, sizes around the kernels'
+/// edges, masks, the fused step, and value distributions the scenario matrix does not reach: magnitudes over
+/// twenty orders, values spread ten thousand times wider than their mean, a large common offset, a few values from
+/// a tiny set (ties, both zeros), sparse non-finite cells, outliers at 1e6 and rows scaled 100x. This is how the
+/// cpu kernels' float32 cancellation errors were found; it keeps looking with a fresh seed every run. To run it on
+/// another backend, derive and give <see cref="CreateBackend"/>, and fewer rounds or columns for a slow one.
 /// </summary>
-public sealed class CpuRoundFuzzTests
+public abstract class RoundFuzzTests
 {
+    protected abstract IComputeBackend CreateBackend();
+
+    /// <summary>Rounds per run.</summary>
+    protected virtual int Rounds => 600;
+
+    /// <summary>The column counts drawn from.</summary>
+    protected virtual IReadOnlyList<int> ColumnCounts { get; } = [1, 7, 8, 33, 257];
+
     // Before Distributions: static fields initialise in order.
     private static readonly float[] TinySet = [-2f, -1f, -0f, 0f, 1f, 3f];
     private static readonly float[] NonFinite = [float.NaN, float.PositiveInfinity, float.NegativeInfinity];
@@ -34,13 +43,13 @@ public sealed class CpuRoundFuzzTests
     {
         var seed = TestSeed.Next();
         var rng = new Random(seed);
-        using var fast = new CpuBackend();
+        using var fast = CreateBackend();
         using var exact = new CpuBackend { UseFastKernels = false };
-        for (var round = 0; round < 600; round++)
+        for (var round = 0; round < Rounds; round++)
         {
             var (name, value) = Distributions[rng.Next(Distributions.Length)];
             var n = new[] { 1, 2, 5, 9, 13, 20, 33, 64, 65, 100 }[rng.Next(10)];
-            var d = new[] { 1, 7, 8, 33, 257 }[rng.Next(5)];
+            var d = ColumnCounts[rng.Next(ColumnCounts.Count)];
             var mask = rng.Next(4) == 0;
             var batch = new DomainBatch(n, d, mask);
             for (var r = 0; r < n; r++)
@@ -96,4 +105,10 @@ public sealed class CpuRoundFuzzTests
                 $"{context}, column {c}: {actual[c]} vs {expected[c]}");
         }
     }
+}
+
+/// <summary>The cpu backend's fast kernels.</summary>
+public sealed class CpuRoundFuzzTests : RoundFuzzTests
+{
+    protected override IComputeBackend CreateBackend() => new CpuBackend();
 }
