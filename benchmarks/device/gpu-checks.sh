@@ -2,7 +2,8 @@
 # The GPU checks of the batched compute engine, in one call on a lent GPU machine (../shared/DEVICE.md):
 #   1. the card (nvidia-smi) and what ILGPU sees (`meta-gpu devices`);
 #   2. the CUDA tests of Meta.Gpu.Kernels.Tests (GpuDeviceTests: every kernel against the float64 reference, the
-#      dense kernels against the combine kernel bit for bit, forced chunks; the device list and registry);
+#      dense kernels against the combine kernel bit for bit, forced chunks, random rounds on awkward data against
+#      the cpu exact path; the device list and registry);
 #   3. `meta-gpu bench` at the issue's size, N=256 x D=4,194,304: the fused trimmed mean + Reptile step, the
 #      trimmed mean and the weighted mean on cuda and on PyTorch (same GPU, same data), then the same fused round
 #      through the combine kernel alone (--baseline-device-kernels);

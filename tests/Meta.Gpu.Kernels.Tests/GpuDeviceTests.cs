@@ -68,6 +68,16 @@ public sealed class GpuDeviceTests
         ResidentPriorTests.SteadyRoundsUploadOnce(backend, 256, 4099, AggregationMethod.Mean);
     }
 
+    /// <summary>Random whole rounds on awkward data (<see cref="Meta.Gpu.Tests.Compute.AwkwardRounds"/>) against the
+    /// cpu backend's exact path, a fresh seed each run (in every failure message).</summary>
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void RandomRounds_OnAwkwardData_AgreeWithTheCpuExactPath(string kind)
+    {
+        using var backend = Open(kind);
+        Meta.Gpu.Tests.Compute.AwkwardRounds.AgreeWithTheExactPath(backend, Random.Shared.Next(), 400, [1, 7, 8, 33, 257, 4099]);
+    }
+
     [Theory]
     [MemberData(nameof(Kinds))]
     public void ForcedChunks_AgreeWithTheReference(string kind)
