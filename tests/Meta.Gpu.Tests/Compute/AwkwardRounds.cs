@@ -8,7 +8,8 @@ namespace Meta.Gpu.Tests.Compute;
 /// Random whole rounds on awkward data, against the cpu backend's exact path: random configurations, sizes around
 /// the kernels' edges, masks, the fused step, and value distributions the scenario matrices do not reach
 /// (magnitudes over twenty orders, values spread ten thousand times wider than their mean, a large common offset,
-/// a few values from a tiny set with both zeros, sparse non-finite cells, outliers at 1e6, rows scaled 100x).
+/// a few values from a tiny set with both zeros, sparse non-finite cells, outliers at 1e6, rows scaled 100x,
+/// subnormal values).
 /// Compiled into both test projects (Meta.Gpu.Kernels.Tests links this file), so the GPU machine runs it too.
 /// </summary>
 public static class AwkwardRounds
@@ -26,6 +27,8 @@ public static class AwkwardRounds
         ("non-finite", (g, _, _) => g.NextDouble() < 0.01 ? NonFinite[g.Next(NonFinite.Length)] : g.NextSingle() - 0.5f),
         ("outliers", (g, _, _) => g.NextDouble() < 0.05 ? (g.Next(2) == 0 ? -1e6f : 1e6f) : g.NextSingle() - 0.5f),
         ("scaled rows", (g, r, _) => (r % 5 == 0 ? 100f : 1f) * (g.NextSingle() - 0.5f)),
+        // Subnormal magnitudes (a device that flushed them to zero would order and sum them differently).
+        ("subnormal", (g, _, _) => (g.NextSingle() - 0.5f) * 1e-40f),
         ("plain", (g, _, c) => (float)Math.Sin(c) + 0.3f * (g.NextSingle() - 0.5f)),
     ];
 
