@@ -6,7 +6,7 @@ namespace Meta.Gpu.Tests.Compute;
 
 /// <summary>
 /// Random whole rounds on awkward data, against the cpu backend's exact path: random configurations, sizes around
-/// the kernels' edges, masks, the fused step, and value distributions the scenario matrices do not reach
+/// the kernels' edges, masks, the fused step (on a span or a resident prior), and value distributions the scenario matrices do not reach
 /// (magnitudes over twenty orders, values spread ten thousand times wider than their mean, a large common offset,
 /// a few values from a tiny set with both zeros, sparse non-finite cells, outliers at 1e6, rows scaled 100x,
 /// subnormal values).
@@ -72,8 +72,10 @@ public static class AwkwardRounds
             var context = $"seed {seed}, round {round}, {name}, N={n}, D={d}, mask {mask}, {config.ToJson().ToJsonString()}";
             var step = rng.Next(2) == 0 ? (ReptileStep?)null : new ReptileStep(rng.Next(2) == 0 ? ReptileRule.Interpolate : ReptileRule.Delta, 0.3);
             var prior = Enumerable.Range(0, d).Select(_ => rng.Next(9) == 0 ? float.NaN : rng.NextSingle()).ToArray();
-            var (expected, expectedPrior) = Run(exact, config, batch, prior, step);
-            var (actual, actualPrior) = Run(fast, config, batch, prior, step);
+            var resident = rng.Next(2) == 0;
+            context += resident ? ", resident prior" : "";
+            var (expected, expectedPrior) = Run(exact, config, batch, prior, step, resident: false);
+            var (actual, actualPrior) = Run(fast, config, batch, prior, step, resident);
 
             Assert.True(expected.Meta.ToJson().ToJsonString() == actual.Meta.ToJson().ToJsonString(),
                 $"{context}: meta {actual.Meta.ToJson().ToJsonString()}, expected {expected.Meta.ToJson().ToJsonString()}");
@@ -83,14 +85,19 @@ public static class AwkwardRounds
         }
     }
 
+    /// <summary>One round: the aggregate alone, or fused with the step on a span prior or on a
+    /// <see cref="ResidentPrior"/> (which a device backend keeps on the device).</summary>
     private static (DenseAggregationResult Result, float[] Prior) Run(
-        IComputeBackend backend, CrossMetaConfig config, DomainBatch batch, float[] prior, ReptileStep? step)
+        IComputeBackend backend, CrossMetaConfig config, DomainBatch batch, float[] prior, ReptileStep? step, bool resident)
     {
         var aggregator = new DenseCrossDomainAggregator(backend, config);
         var stepped = (float[])prior.Clone();
         if (step is not { } s) return (aggregator.Aggregate(batch), stepped);
         var aggregate = new float[batch.Columns];
-        return (aggregator.AggregateAndStep(batch, stepped, s, aggregate) with { Aggregate = aggregate }, stepped);
+        var result = resident
+            ? aggregator.AggregateAndStep(batch, new ResidentPrior(stepped), s, aggregate)
+            : aggregator.AggregateAndStep(batch, stepped, s, aggregate);
+        return (result with { Aggregate = aggregate }, stepped);
     }
 
     private static void AssertClose(float[] expected, float[] actual, string context)
