@@ -34,6 +34,11 @@ internal static class SumPrecision
     /// <inheritdoc cref="Holds(Vector256{double}, Vector256{double})"/>
     public static bool Holds(double result, double bound) => bound <= 0.5e-4 + 0.5e-4 * Math.Abs(result);
 
+    /// <summary>The lanes of eight columns (bit i for column i; lanes 0-3 in the low halves, 4-7 in the high ones)
+    /// where <see cref="Holds(Vector256{double}, Vector256{double})"/> holds.</summary>
+    public static uint HoldingLanes(Vector256<double> resultLo, Vector256<double> resultHi, Vector256<double> boundLo, Vector256<double> boundHi) =>
+        Holds(resultLo, boundLo).ExtractMostSignificantBits() | (Holds(resultHi, boundHi).ExtractMostSignificantBits() << 4);
+
     /// <summary>
     /// The error factor of a centred float32 weighted mean over <paramref name="rows"/> rows: its error is at most
     /// this times the largest |x - c| of a kept cell. Each term x - c is rounded once, multiplied by a float32

@@ -111,7 +111,8 @@ internal static class TrimmedMeanKernel
         Vector256<float> lo, Vector256<float> hi, Span<double> sums)
     {
         var n = offsets.Length;
-        var centre = (lo + hi) * Vector256.Create(0.5f);
+        // Every kept |x - c| is at most half, in float32 as in the sums.
+        var centre = Midpoint(lo, hi, out var half);
         var sumLo = Vector256<double>.Zero;
         var sumHi = Vector256<double>.Zero;
         var mass = Vector256<float>.Zero;
@@ -167,8 +168,6 @@ internal static class TrimmedMeanKernel
             keptCount -= kept.AsInt32();
         }
         var (tl, th) = Vector256.Widen(tail);
-        // Every kept |x - c| is at most the larger distance from c to a threshold, in float32 as in the sums.
-        var half = Vector256.Max(hi - centre, centre - lo);
         return Decide(centre, half, sumLo + tl, sumHi + th, mass, keptCount, n - 2 * k, n, sums);
     }
 
@@ -206,8 +205,7 @@ internal static class TrimmedMeanKernel
         // Kept values spread far wider than their mean: the float32 sums may miss §13's tolerance (the exact path).
         var factor = Vector256.Create(SumPrecision.CentredFloat32(rows));
         var (hl, hh) = Vector256.Widen(half);
-        var precise = SumPrecision.Holds(resultLo, hl * factor).ExtractMostSignificantBits() |
-            (SumPrecision.Holds(resultHi, hh * factor).ExtractMostSignificantBits() << 4);
+        var precise = SumPrecision.HoldingLanes(resultLo, resultHi, hl * factor, hh * factor);
         return Vector256.Equals(keptCount, Vector256.Create(keep)).ExtractMostSignificantBits() & finite & precise;
     }
 
@@ -396,8 +394,7 @@ internal static class TrimmedMeanKernel
                     // beyond h; a lane where rounding brings them within h takes the exact path.
                     var lo = OrderedKeys.ValueOf(Unsafe.Add(ref s, k));
                     var hi = OrderedKeys.ValueOf(Unsafe.Add(ref l, k));
-                    var centre = (lo + hi) * Vector256.Create(0.5f);
-                    var half = Vector256.Max(centre - lo, hi - centre);
+                    var centre = Midpoint(lo, hi, out var half);
                     var separated = Vector256.LessThan(OrderedKeys.ValueOf(Unsafe.Add(ref s, k - 1)) - centre, -half)
                         & Vector256.GreaterThan(OrderedKeys.ValueOf(Unsafe.Add(ref l, k - 1)) - centre, half);
                     boundsState[2 * v] = centre;
@@ -528,8 +525,7 @@ internal static class TrimmedMeanKernel
             var resultHi = ch + Unsafe.Add(ref accumulators, 2 * v + 1) / mh;
             var finite = Vector256.Equals(resultLo - resultLo, Vector256<double>.Zero).ExtractMostSignificantBits() |
                 (Vector256.Equals(resultHi - resultHi, Vector256<double>.Zero).ExtractMostSignificantBits() << 4);
-            var precise = SumPrecision.Holds(resultLo, hl * factor32).ExtractMostSignificantBits() |
-                (SumPrecision.Holds(resultHi, hh * factor32).ExtractMostSignificantBits() << 4);
+            var precise = SumPrecision.HoldingLanes(resultLo, resultHi, hl * factor32, hh * factor32);
             var c = b + v * 8;
             var decided = finite & ~exactLanes[v] & 0xFF;
             if ((decided & precise) == 0xFF)
@@ -619,13 +615,24 @@ internal static class TrimmedMeanKernel
         var resultLo = sumLo / massLo;
         var resultHi = sumHi / massHi;
         var factor = Vector256.Create(SumPrecision.Float64(rowOffsets.Length));
-        var precise = SumPrecision.Holds(resultLo, absLo / massLo * factor).ExtractMostSignificantBits() |
-            (SumPrecision.Holds(resultHi, absHi / massHi * factor).ExtractMostSignificantBits() << 4);
+        var precise = SumPrecision.HoldingLanes(resultLo, resultHi, absLo / massLo * factor, absHi / massHi * factor);
         for (var lane = 0; lane < 8; lane++)
         {
             if ((lanes >> lane & 1) != 0) sums[lane] = lane < 4 ? resultLo.GetElement(lane) : resultHi.GetElement(lane - 4);
         }
         return precise & lanes;
+    }
+
+    /// <summary>
+    /// The thresholds' midpoint c = (lo + hi) / 2 and, in <paramref name="half"/>, the larger distance from c to
+    /// either, both in float32 as the kernels compute x - c: every lo &lt;= x &lt;= hi has |x - c| &lt;= half.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Midpoint(Vector256<float> lo, Vector256<float> hi, out Vector256<float> half)
+    {
+        var centre = (lo + hi) * Vector256.Create(0.5f);
+        half = Vector256.Max(centre - lo, hi - centre);
+        return centre;
     }
 
     /// <summary>The cells pass 2 of the streamed kernel keeps: |x - c| &lt;= h for the centred value

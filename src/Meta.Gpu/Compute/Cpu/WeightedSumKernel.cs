@@ -22,7 +22,13 @@ internal static unsafe class WeightedSumKernel
         var empty = 0;
         var n = rows.Length;
         var total = 0.0;
-        foreach (var w in weights) total += w;
+        // The float32 partials' error bound (Float32Bounds) assumes weights of one sign.
+        var nonNegative = true;
+        foreach (var w in weights)
+        {
+            total += w;
+            nonNegative &= w >= 0;
+        }
         if (n == 1 && total > 0 && double.IsFinite(total)) return LoneRow(batch, rows[0], c0, c1, target);
         Span<double> acc = stackalloc double[Block];
         Span<uint> magnitude = stackalloc uint[Block];
@@ -31,9 +37,6 @@ internal static unsafe class WeightedSumKernel
         // Normalised, so a float32 partial of eight terms stays within the largest |x| (no overflow that the
         // float64 path would not have); Accumulate8 scales it back by the total.
         for (var r = 0; r < n; r++) weightsF[r] = (float)(weights[r] / total);
-        // The float32 partials' error bound (Float32Bounds) assumes weights of one sign.
-        var nonNegative = true;
-        foreach (var w in weights) nonNegative &= w >= 0;
         ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
         var stride = batch.Stride;
         // Should the collector move a small values array during the call, a stale prefetch address only costs
