@@ -84,23 +84,8 @@ public sealed class CpuTrimmedMeanKernelTests
         var seed = TestSeed.Next();
         const int d = 1031;
         var batch = BatchScenario.SpreadPairs.Make(seed, n, d);
-        var rows = Enumerable.Range(0, n).ToArray();
-        var weights = Enumerable.Repeat(1.0 / n, n).ToArray();
-        using var fast = new CpuBackend(maxDegreeOfParallelism: 1);
-        using var exact = new CpuBackend(maxDegreeOfParallelism: 1) { UseFastKernels = false };
         var step = rule is { } r ? new ReptileStep(r, 0.3) : (ReptileStep?)null;
-        var expected = step is null ? new float[d] : Enumerable.Range(0, d).Select(c => (float)Math.Cos(c)).ToArray();
-        var actual = (float[])expected.Clone();
-        if (step is null)
-        {
-            exact.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, alpha, false, expected, default, null);
-            fast.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, alpha, false, actual, default, null);
-        }
-        else
-        {
-            exact.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, alpha, false, default, expected, step);
-            fast.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, alpha, false, default, actual, step);
-        }
+        var (expected, actual) = FastAndExactCombine.Run(batch, AggregationMethod.TrimmedMean, alpha, step);
         for (var c = 0; c < d; c++)
         {
             Assert.True(Math.Abs(expected[c] - actual[c]) <= 1e-4 + 1e-4 * Math.Abs(expected[c]),

@@ -118,23 +118,8 @@ public sealed class CpuWeightedMeanKernelTests
             for (var c = 0; c < d; c++) row[c] *= scale;
         }
         batch.MarkChanged();
-        var rows = Enumerable.Range(0, n).ToArray();
-        var weights = Enumerable.Repeat(1.0 / n, n).ToArray();
-        using var fast = new CpuBackend(maxDegreeOfParallelism: 1);
-        using var exact = new CpuBackend(maxDegreeOfParallelism: 1) { UseFastKernels = false };
         var step = rule is { } r ? new ReptileStep(r, 0.3) : (ReptileStep?)null;
-        var expected = step is null ? new float[d] : Enumerable.Range(0, d).Select(c => (float)Math.Cos(c)).ToArray();
-        var actual = (float[])expected.Clone();
-        if (step is null)
-        {
-            exact.Combine(batch, rows, weights, AggregationMethod.Mean, 0.1, false, expected, default, null);
-            fast.Combine(batch, rows, weights, AggregationMethod.Mean, 0.1, false, actual, default, null);
-        }
-        else
-        {
-            exact.Combine(batch, rows, weights, AggregationMethod.Mean, 0.1, false, default, expected, step);
-            fast.Combine(batch, rows, weights, AggregationMethod.Mean, 0.1, false, default, actual, step);
-        }
+        var (expected, actual) = FastAndExactCombine.Run(batch, AggregationMethod.Mean, 0.1, step);
         for (var c = 0; c < d; c++)
             Assert.True(Same(expected[c], actual[c]), $"seed {seed}, {n} rows, {rule}, column {c}: {actual[c]} vs {expected[c]}");
     }
@@ -160,14 +145,7 @@ public sealed class CpuWeightedMeanKernelTests
             batch.Row(8)[c] = -large;
         }
         batch.MarkChanged();
-        var rows = Enumerable.Range(0, n).ToArray();
-        var weights = Enumerable.Repeat(1.0 / n, n).ToArray();
-        using var fast = new CpuBackend(maxDegreeOfParallelism: 1);
-        using var exact = new CpuBackend(maxDegreeOfParallelism: 1) { UseFastKernels = false };
-        var expected = new float[d];
-        var actual = new float[d];
-        exact.Combine(batch, rows, weights, AggregationMethod.Mean, 0.1, false, expected, default, null);
-        fast.Combine(batch, rows, weights, AggregationMethod.Mean, 0.1, false, actual, default, null);
+        var (expected, actual) = FastAndExactCombine.Run(batch, AggregationMethod.Mean, 0.1, step: null);
         for (var c = 0; c < d; c++)
             Assert.True(Same(expected[c], actual[c]), $"seed {seed}, column {c}: {actual[c]} vs {expected[c]}");
     }
