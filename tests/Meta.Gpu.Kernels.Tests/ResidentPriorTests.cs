@@ -198,6 +198,80 @@ public sealed class ResidentPriorTests(IlgpuCpuFixture fixture)
         Tolerance.Agree(onCpu.Prior, onDevice.Prior, "optimizer prior after a rollback");
     }
 
+    [Theory]
+    [InlineData(false, null)]
+    [InlineData(true, null)]
+    [InlineData(false, 50)]
+    [InlineData(true, 50)]
+    public void An_unscanned_step_that_reads_a_non_finite_cell_leaves_the_prior_as_it_was(bool resident, int? chunkColumns)
+    {
+        // The backend says it steps atomically, so the aggregator keeps no copy to undo such a step: the host prior
+        // must not have moved, in whole-batch and in chunked runs, and the device's stepped copy must not be reused.
+        const int columns = 130;
+        IComputeBackend backend = _backend;
+        Assert.True(backend.StepsPriorAtomically);
+        var clean = MakeRound(7, columns, 101);
+        var poisoned = MakeRound(7, columns, 102);
+        poisoned.Batch.Row(poisoned.Rows[^1])[columns - 3] = float.PositiveInfinity;
+        poisoned.Batch.MarkChanged();
+        var prior = new ResidentPrior(RandomBatch.Prior(columns, 103));
+        var expected = (float[])prior.Values.Clone();
+        _backend.ChunkColumns = chunkColumns;
+        try
+        {
+            if (resident) StepResident(clean, prior);
+            else StepSpan(clean, prior.Values);
+            StepSpan(clean, expected);
+            var before = (float[])prior.Values.Clone();
+            var version = prior.Version;
+
+            var result = resident
+                ? backend.CombineUnscanned(poisoned.Batch, poisoned.Rows, poisoned.Weights, AggregationMethod.TrimmedMean, 0.2, Span<float>.Empty, prior, Step)
+                : backend.CombineUnscanned(poisoned.Batch, poisoned.Rows, poisoned.Weights, AggregationMethod.TrimmedMean, 0.2, Span<float>.Empty, prior.Values, Step);
+            Assert.Null(result);
+            Assert.Equal(before, prior.Values);
+            Assert.Equal(version, prior.Version);
+
+            // The next resident step starts from the host values, not from the device copy the failed step moved.
+            var uploads = _backend.PriorUploads;
+            StepResident(clean, prior);
+            StepSpan(clean, expected);
+            Assert.True(_backend.PriorUploads > uploads);
+        }
+        finally
+        {
+            _backend.ChunkColumns = null;
+        }
+        Assert.Equal(expected, prior.Values);
+    }
+
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(2, true)]
+    [InlineData(3, false)]
+    [InlineData(3, true)]
+    public void A_step_on_a_callers_prior_over_few_rows_agrees_with_cpu_when_a_non_finite_cell_sends_it_back(int rows, bool nonFinite)
+    {
+        // Behind an atomic backend the aggregator reads even one to three rows once, keeping no copy of the prior;
+        // a non-finite cell then redoes the round from a scan, which must step the prior exactly once.
+        const int columns = 70;
+        var config = new CrossMetaConfig(Method: AggregationMethod.Mean, OutlierFilter: false);
+        var batch = MakeRound(rows, columns, 110 + rows).Batch;
+        if (nonFinite)
+        {
+            batch.Row(rows - 1)[5] = float.NaN;
+            batch.MarkChanged();
+        }
+        var prior = RandomBatch.Prior(columns, 120);
+        var expected = (float[])prior.Clone();
+        using var cpuBackend = new CpuBackend();
+        var onCpu = new DenseCrossDomainAggregator(cpuBackend, config).AggregateAndStep(batch, expected, Step);
+        var onDevice = new DenseCrossDomainAggregator(_backend, config).AggregateAndStep(batch, prior, Step);
+        Assert.Equal(onCpu.Meta.Participants, onDevice.Meta.Participants);
+        Assert.Equal(onCpu.Meta.RejectedNonfinite, onDevice.Meta.RejectedNonfinite);
+        Tolerance.Agree(expected, prior, $"{rows} rows, non-finite {nonFinite}");
+    }
+
     [Fact]
     public void A_round_redone_after_a_non_finite_cell_steps_the_restored_prior()
     {

@@ -123,8 +123,9 @@ public sealed class DenseCrossDomainAggregator
     {
         if (batch.Mask is not null || batch.Rows == 0 || !Backend.CanCombineUnscanned(batch, Config.Method)) return null;
         // A step on a caller's prior needs a copy of it for a redo: D floats read and written, which only pays
-        // where the scan it saves reads several rows. The optimizer's own rollback copy serves its rounds.
-        if (step is not null && round is null && batch.Rows < MinRowsForPriorCopy) return null;
+        // where the scan it saves reads several rows. The optimizer's own rollback copy serves its rounds, and a
+        // backend that steps the prior atomically needs none.
+        if (step is not null && round is null && batch.Rows < MinRowsForPriorCopy && !Backend.StepsPriorAtomically) return null;
         var guessed = new List<int>(batch.Rows);
         List<int>? doubtful = null;
         for (var i = 0; i < batch.Rows; i++)
@@ -250,11 +251,12 @@ public sealed class DenseCrossDomainAggregator
     }
 
     /// <summary>The combine on unscanned rows; on a non-finite cell the prior is put back as it was (from the
-    /// optimizer's copy of this step, or from a copy taken here) and the result is null.</summary>
+    /// optimizer's copy of this step, or from a copy taken here; a backend that steps the prior atomically has not
+    /// changed it) and the result is null.</summary>
     private int? CombineOnce(DomainBatch batch, int[] rows, double[] p, Span<float> aggregate, Span<float> prior, ResidentPrior? resident,
         ReptileStep? step, DenseReptileOptimizer? optimizer)
     {
-        var copy = step is not null && optimizer is null ? ArrayPool<float>.Shared.Rent(prior.Length) : null;
+        var copy = step is not null && optimizer is null && !Backend.StepsPriorAtomically ? ArrayPool<float>.Shared.Rent(prior.Length) : null;
         try
         {
             if (copy is not null) prior.CopyTo(copy);

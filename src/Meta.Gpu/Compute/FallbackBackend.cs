@@ -14,9 +14,12 @@ namespace Meta.Gpu.Compute;
 /// of every aggregation), which tries the primary again, so a device that recovers (memory freed) is used again
 /// next round. A read-once round skips that scan, so after a failure <see cref="CanCombineUnscanned"/> is false
 /// until a scanning round has tried the primary again. Argument errors (<see cref="ArgumentException"/>, <see cref="InvalidInputException"/>) and
-/// cancellation are the caller's and pass through untouched. A fused step that failed part-way is undone: the
-/// prior is copied before the primary runs and restored before the fallback runs. One round at a time: calls on
-/// one instance must not overlap.
+/// cancellation are the caller's and pass through untouched. A fused step that failed part-way is undone: where the
+/// primary may leave part of a step in the prior (<see cref="IComputeBackend.StepsPriorAtomically"/> false), the
+/// prior is copied before the primary runs and restored before the fallback runs; an atomic primary (the ILGPU
+/// backends) has left it as it was, and nothing is copied. When the fallback steps a <see cref="ResidentPrior"/>, it
+/// is marked changed: the host values moved past any copy the device kept. One round at a time: calls on one
+/// instance must not overlap.
 /// </remarks>
 public sealed class FallbackBackend : IComputeBackend
 {
@@ -36,6 +39,9 @@ public sealed class FallbackBackend : IComputeBackend
 
     /// <summary>The primary's name: the backend the user chose.</summary>
     public string Name => Primary.Name;
+
+    /// <summary>The primary's: a fallback that steps in place is guarded by a copy where it could break that.</summary>
+    public bool StepsPriorAtomically => Primary.StepsPriorAtomically;
 
     /// <summary>The backend the next call of this round runs on.</summary>
     public string ActiveName => OnFallback ? Fallback.Name : Primary.Name;
@@ -103,7 +109,7 @@ public sealed class FallbackBackend : IComputeBackend
     {
         if (!OnFallback)
         {
-            var stepping = SavePrior(prior, step);
+            var saved = SaveForPrimary(prior, step);
             try
             {
                 return Primary.Combine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step);
@@ -111,14 +117,16 @@ public sealed class FallbackBackend : IComputeBackend
             catch (Exception ex) when (IsDeviceFailure(ex))
             {
                 Fail(nameof(Combine), ex);
-                if (stepping) RestorePrior(prior);
+                if (saved) RestorePrior(prior);
             }
         }
+        // The cpu fallback checks its arguments before it writes: it steps the whole prior or throws untouched.
         return Fallback.Combine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step);
     }
 
     /// <summary>The resident-prior combine on the primary, which may keep the prior on its device; after a device
-    /// failure the prior's values are restored (and marked changed) and the fallback steps them.</summary>
+    /// failure the prior's values are restored where the primary may have left part of a step, the fallback steps
+    /// them, and the prior is marked changed.</summary>
     public int Combine(
         DomainBatch batch,
         ReadOnlySpan<int> rows,
@@ -134,7 +142,7 @@ public sealed class FallbackBackend : IComputeBackend
         IComputeBackend fallback = Fallback;
         if (!OnFallback)
         {
-            SavePrior(prior.Values, step);
+            var saved = SaveForPrimary(prior.Values, step);
             try
             {
                 return Primary.Combine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step);
@@ -142,10 +150,17 @@ public sealed class FallbackBackend : IComputeBackend
             catch (Exception ex) when (IsDeviceFailure(ex))
             {
                 Fail(nameof(Combine), ex);
-                RestorePrior(prior);
+                if (saved) RestorePrior(prior.Values);
             }
         }
-        return fallback.Combine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step);
+        try
+        {
+            return fallback.Combine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step);
+        }
+        finally
+        {
+            prior.MarkChanged();
+        }
     }
 
     /// <summary>The primary's answer while it is in use. After a device failure it is false, so the next round
@@ -165,7 +180,7 @@ public sealed class FallbackBackend : IComputeBackend
     {
         if (!OnFallback)
         {
-            var stepping = SavePrior(prior, step);
+            var saved = SaveForPrimary(prior, step);
             try
             {
                 return Primary.CombineUnscanned(batch, rows, weights, method, trimAlpha, aggregate, prior, step);
@@ -173,14 +188,16 @@ public sealed class FallbackBackend : IComputeBackend
             catch (Exception ex) when (IsDeviceFailure(ex))
             {
                 Fail(nameof(CombineUnscanned), ex);
-                if (stepping) RestorePrior(prior);
+                if (saved) RestorePrior(prior);
             }
         }
         // Reached after a failure in this round: the fallback is the cpu backend, which serves every method
         // without a mask; one that cannot says so and the round is redone from a scan.
-        return Fallback.CanCombineUnscanned(batch, method)
-            ? Fallback.CombineUnscanned(batch, rows, weights, method, trimAlpha, aggregate, prior, step)
-            : null;
+        if (!Fallback.CanCombineUnscanned(batch, method)) return null;
+        var guarded = SaveForFallback(prior, step);
+        var result = Fallback.CombineUnscanned(batch, rows, weights, method, trimAlpha, aggregate, prior, step);
+        if (result is null && guarded) RestorePrior(prior);
+        return result;
     }
 
     /// <summary>The resident-prior unscanned combine; a device failure is handled as in the resident
@@ -199,7 +216,7 @@ public sealed class FallbackBackend : IComputeBackend
         IComputeBackend fallback = Fallback;
         if (!OnFallback)
         {
-            SavePrior(prior.Values, step);
+            var saved = SaveForPrimary(prior.Values, step);
             try
             {
                 return Primary.CombineUnscanned(batch, rows, weights, method, trimAlpha, aggregate, prior, step);
@@ -207,12 +224,21 @@ public sealed class FallbackBackend : IComputeBackend
             catch (Exception ex) when (IsDeviceFailure(ex))
             {
                 Fail(nameof(CombineUnscanned), ex);
-                RestorePrior(prior);
+                if (saved) RestorePrior(prior.Values);
             }
         }
-        return fallback.CanCombineUnscanned(batch, method)
-            ? fallback.CombineUnscanned(batch, rows, weights, method, trimAlpha, aggregate, prior, step)
-            : null;
+        if (!fallback.CanCombineUnscanned(batch, method)) return null;
+        var guarded = SaveForFallback(prior.Values, step);
+        try
+        {
+            var result = fallback.CombineUnscanned(batch, rows, weights, method, trimAlpha, aggregate, prior, step);
+            if (result is null && guarded) RestorePrior(prior.Values);
+            return result;
+        }
+        finally
+        {
+            prior.MarkChanged();
+        }
     }
 
     public void Dispose()
@@ -239,8 +265,16 @@ public sealed class FallbackBackend : IComputeBackend
         }
     }
 
-    /// <summary>Copies the prior a fused step is about to change, so that a step the device failed part-way can
-    /// be undone before the fallback runs; false when there is no step.</summary>
+    /// <summary>Copies the prior a fused step on the primary is about to change, so that a step the device failed
+    /// part-way can be undone before the fallback runs; false when there is no step or the primary steps
+    /// atomically (a failure has left the prior as it was).</summary>
+    private bool SaveForPrimary(Span<float> prior, ReptileStep? step) => !Primary.StepsPriorAtomically && SavePrior(prior, step);
+
+    /// <summary>Copies the prior before an unscanned fused step on the fallback when this backend promises an
+    /// atomic step (its primary's) that the fallback, stepping in place, does not keep by itself.</summary>
+    private bool SaveForFallback(Span<float> prior, ReptileStep? step) =>
+        Primary.StepsPriorAtomically && !Fallback.StepsPriorAtomically && SavePrior(prior, step);
+
     private bool SavePrior(Span<float> prior, ReptileStep? step)
     {
         if (step is null || prior.IsEmpty) return false;
@@ -250,13 +284,6 @@ public sealed class FallbackBackend : IComputeBackend
     }
 
     private void RestorePrior(Span<float> prior) => priorCopy.AsSpan(0, prior.Length).CopyTo(prior);
-
-    /// <summary>Restores a resident prior's values; a device copy of them is stale from here on.</summary>
-    private void RestorePrior(ResidentPrior prior)
-    {
-        RestorePrior(prior.Values);
-        prior.MarkChanged();
-    }
 
     private void Fail(string primitive, Exception ex)
     {

@@ -102,6 +102,14 @@ public interface IComputeBackend : IDisposable
         return Combine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior.Values, step);
     }
 
+    /// <summary>
+    /// Whether a combine with a step leaves the host prior as it was unless it succeeds: a call that throws, and an
+    /// unscanned combine that returns null, have not written it (the prior changes at the end, in one piece). A
+    /// caller then keeps no copy of the prior to undo a step. False unless a backend says otherwise (the cpu
+    /// backend steps the prior in place as its pass goes).
+    /// </summary>
+    bool StepsPriorAtomically => false;
+
     /// <summary>Whether <see cref="CombineUnscanned(DomainBatch, ReadOnlySpan{int}, ReadOnlySpan{double}, AggregationMethod, double, Span{float}, Span{float}, ReptileStep?)"/> serves <paramref name="method"/> on <paramref name="batch"/>.
     /// False unless a backend says otherwise.</summary>
     bool CanCombineUnscanned(DomainBatch batch, AggregationMethod method) => false;
@@ -110,8 +118,8 @@ public interface IComputeBackend : IDisposable
     /// <see cref="Combine(DomainBatch, ReadOnlySpan{int}, ReadOnlySpan{double}, AggregationMethod, double, bool, Span{float}, Span{float}, ReptileStep?)"/> over rows of a batch without a mask whose cells were not scanned (step 1 guessed them
     /// all finite, so the round reads the batch once). When every cell of <paramref name="rows"/> is finite, the
     /// same writes and result as Combine; when the call reads a non-finite cell (or, having nothing to write, can
-    /// tell nothing), it returns null, and the aggregate and the prior may hold part of a result: the caller
-    /// restores the prior and redoes the round from <see cref="ScanRows(DomainBatch, Span{RowScan})"/>. Only where
+    /// tell nothing), it returns null, and the aggregate and the prior may hold part of a result (the prior not,
+    /// where <see cref="StepsPriorAtomically"/>): the caller restores the prior and redoes the round from <see cref="ScanRows(DomainBatch, Span{RowScan})"/>. Only where
     /// <see cref="CanCombineUnscanned"/> is true.
     /// </summary>
     int? CombineUnscanned(
@@ -127,7 +135,8 @@ public interface IComputeBackend : IDisposable
 
     /// <summary><see cref="CombineUnscanned(DomainBatch, ReadOnlySpan{int}, ReadOnlySpan{double}, AggregationMethod, double, Span{float}, Span{float}, ReptileStep?)"/>
     /// with the step taken on a <see cref="ResidentPrior"/> (see the resident <c>Combine</c>). When it returns null
-    /// the caller restores the prior's values and calls <see cref="ResidentPrior.MarkChanged"/>.</summary>
+    /// the caller restores the prior's values and calls <see cref="ResidentPrior.MarkChanged"/> (unless
+    /// <see cref="StepsPriorAtomically"/>: then they are as they were).</summary>
     int? CombineUnscanned(
         DomainBatch batch,
         ReadOnlySpan<int> rows,

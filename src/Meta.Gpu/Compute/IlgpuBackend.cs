@@ -16,7 +16,8 @@ namespace Meta.Gpu.Compute;
 /// <para>Residency: the batch is uploaded once and kept on the device while the same <see cref="DomainBatch"/>
 /// comes back with the same <see cref="DomainBatch.Version"/> (one resident batch at a time, held through a
 /// weak reference so the cache never keeps a batch alive). The prior lives in a device buffer that is reused
-/// across rounds; each step copies the stepped prior back to the host, so the host array is always the truth. A
+/// across rounds; each step copies the stepped prior back to the host (through page-locked staging, once the
+/// whole step has succeeded), so the host array is always the truth. A
 /// prior passed as a span is uploaded by every step; a <see cref="ResidentPrior"/> is uploaded only when the
 /// device holds no copy of its current <see cref="ResidentPrior.Version"/> (another prior, or a host write since),
 /// so steady rounds on a resident batch move D floats once per round (down) rather than twice.</para>
@@ -68,6 +69,8 @@ public sealed class IlgpuBackend : IComputeBackend
     private readonly DeviceBuffer<double> _medians;
     private readonly DeviceBuffer<float> _aggregate;
     private readonly DeviceBuffer<float> _prior;
+    private readonly HostStaging<float> _priorStaging;
+    private readonly HostStaging<float> _aggregateStaging;
     private readonly DeviceBuffer<int> _counter;
     private readonly DeviceBuffer<int> _columnSent;
     private readonly DeviceBuffer<int> _partialInts;
@@ -94,6 +97,8 @@ public sealed class IlgpuBackend : IComputeBackend
         _medians = new(a);
         _aggregate = new(a);
         _prior = new(a);
+        _priorStaging = new(a);
+        _aggregateStaging = new(a);
         _counter = new(a);
         _columnSent = new(a);
         _partialInts = new(a);
@@ -329,7 +334,7 @@ public sealed class IlgpuBackend : IComputeBackend
         Span<float> aggregate,
         Span<float> prior,
         ReptileStep? step) =>
-        RunCombine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step, null).Empty;
+        RunCombine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step, null, unscanned: false).Empty;
 
     /// <summary>The combine with the step on a prior the device may keep from the last call (see the remarks).</summary>
     public int Combine(
@@ -344,8 +349,13 @@ public sealed class IlgpuBackend : IComputeBackend
         ReptileStep step)
     {
         ArgumentNullException.ThrowIfNull(prior);
-        return RunCombine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior.Values, step, prior).Empty;
+        return RunCombine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior.Values, step, prior, unscanned: false).Empty;
     }
+
+    /// <summary>True: the stepped prior is downloaded into page-locked staging and copied into the host prior once
+    /// the stream has finished, so a failed launch, a failed download or an unscanned combine that read a
+    /// non-finite cell leaves the host prior as it was.</summary>
+    public bool StepsPriorAtomically => true;
 
     /// <summary>On a batch without a mask: the combine kernel counts the columns where it read a non-finite
     /// cell.</summary>
@@ -396,11 +406,17 @@ public sealed class IlgpuBackend : IComputeBackend
     {
         CombineInput.CheckUnscanned(batch, Name);
         if (aggregate.IsEmpty && step is null) return null;
-        var (empty, nonFinite) = RunCombine(batch, rows, weights, method, trimAlpha, false, aggregate, prior, step, resident);
+        var (empty, nonFinite) = RunCombine(batch, rows, weights, method, trimAlpha, false, aggregate, prior, step, resident, unscanned: true);
         return nonFinite == 0 ? empty : null;
     }
 
-    /// <summary>The combine kernel over every chunk: the empty columns and the columns with a non-finite cell.</summary>
+    /// <summary>
+    /// The combine kernel over every chunk: the empty columns and the columns with a non-finite cell. The aggregate
+    /// and the stepped prior are downloaded into page-locked staging (the copy engine's full speed, where pageable
+    /// memory goes through the driver's bounce buffer) and copied into <paramref name="aggregate"/> and
+    /// <paramref name="prior"/> only when every chunk has finished; not at all when an <paramref name="unscanned"/>
+    /// combine read a non-finite cell (see <see cref="StepsPriorAtomically"/>).
+    /// </summary>
     private (int Empty, int NonFinite) RunCombine(
         DomainBatch batch,
         ReadOnlySpan<int> rows,
@@ -411,7 +427,8 @@ public sealed class IlgpuBackend : IComputeBackend
         Span<float> aggregate,
         Span<float> prior,
         ReptileStep? step,
-        ResidentPrior? resident)
+        ResidentPrior? resident,
+        bool unscanned)
     {
         ArgumentNullException.ThrowIfNull(batch);
         batch.CheckRowSelection(rows, nameof(rows));
@@ -461,11 +478,14 @@ public sealed class IlgpuBackend : IComputeBackend
             if (shared || networkMedian) DenseCombines++;
             var shareView = shared ? _shares.Upload(WeightShares(weights)) : _shares.View(1);
             var kernelTime = TimeSpan.Zero;
+            if (step is not null) _priorStaging.Reserve(batch.Columns);
+            if (write) _aggregateStaging.Reserve(batch.Columns);
+            var whole = false;
             foreach (var chunk in Chunks(batch))
             {
                 var aggregateView = _aggregate.View(write ? chunk.Width : 1);
                 // Residency holds a whole prior: one chunk covering the batch, as long as the prior.
-                var whole = chunk.Width == batch.Columns && prior.Length == batch.Columns;
+                whole = chunk.Width == batch.Columns && prior.Length == batch.Columns;
                 var priorView = step is null ? _prior.View(1) : StepPrior(prior, chunk.Start, chunk.Width, whole ? resident : null);
                 using var launched = Stream.AddProfilingMarker();
                 if (networkTrim is int trim)
@@ -485,23 +505,27 @@ public sealed class IlgpuBackend : IComputeBackend
                     _device.Kernels.Combine(chunk.Width, chunk.Matrix, rowView, weightView, settings, aggregateView, priorView, counter);
                 }
                 using (var done = Stream.AddProfilingMarker()) kernelTime += done.MeasureFrom(launched).Duration();
-                if (write) Copy.ToHost(Stream, aggregateView, aggregate.Slice(chunk.Start, chunk.Width));
-                if (step is not null)
-                {
-                    Copy.ToHost(Stream, priorView, prior.Slice(chunk.Start, chunk.Width));
-                    // Both sides hold the stepped values now: the next step of this version needs no upload.
-                    if (whole && resident is not null)
-                    {
-                        if (_priorOwner is null) _priorOwner = new WeakReference<ResidentPrior>(resident);
-                        else _priorOwner.SetTarget(resident);
-                        _priorVersion = resident.Version;
-                        _priorHeld = true;
-                    }
-                }
+                if (step is not null) _priorStaging.DownloadAsync(Stream, priorView.SubView(0, chunk.Width), chunk.Start);
+                if (write) _aggregateStaging.DownloadAsync(Stream, aggregateView.SubView(0, chunk.Width), chunk.Start);
             }
             LastKernelTime = kernelTime;
             Span<int> counts = [0, 0];
+            // Synchronises the stream: every kernel and download has finished (or thrown) before the prior is touched.
             Copy.ToHost(Stream, counter, counts);
+            var guessFailed = unscanned && counts[1] > 0;
+            if (write && !guessFailed) HostCopy.Copy(_aggregateStaging.Values(batch.Columns), aggregate);
+            if (step is not null && !guessFailed)
+            {
+                HostCopy.Copy(_priorStaging.Values(batch.Columns), prior);
+                // Both sides hold the stepped values now: the next step of this version needs no upload.
+                if (whole && resident is not null)
+                {
+                    if (_priorOwner is null) _priorOwner = new WeakReference<ResidentPrior>(resident);
+                    else _priorOwner.SetTarget(resident);
+                    _priorVersion = resident.Version;
+                    _priorHeld = true;
+                }
+            }
             return (counts[0], counts[1]);
         }
     }
@@ -553,7 +577,7 @@ public sealed class IlgpuBackend : IComputeBackend
             foreach (var buffer in new IDisposable[]
                      {
                          _residentValues, _residentMask, _chunkValues, _chunkMask, _rows, _weights, _shares, _medians, _aggregate, _prior,
-                         _counter, _columnSent, _partialInts, _partialFlags, _partialSums, _rowInts, _rowFlags, _rowSums,
+                         _counter, _columnSent, _partialInts, _partialFlags, _partialSums, _rowInts, _rowFlags, _rowSums, _priorStaging, _aggregateStaging,
                      })
                 buffer.Dispose();
             ReportHeldBytes();

@@ -67,6 +67,130 @@ public sealed class FallbackBackendTests
         public void Dispose() => inner.Dispose();
     }
 
+    /// <summary>A real backend (its resident overloads and atomic step included) that fails once on a chosen
+    /// primitive, before it touches anything.</summary>
+    private sealed class FailOnceDevice(IComputeBackend inner, bool readOnce = true) : IComputeBackend
+    {
+        public string? FailNext;
+        public string Name => inner.Name;
+        public bool StepsPriorAtomically => inner.StepsPriorAtomically;
+
+        private void MaybeFail(string primitive)
+        {
+            if (FailNext != primitive) return;
+            FailNext = null;
+            throw new OutOfMemoryException($"device out of memory in {primitive}");
+        }
+
+        public void ScanRows(DomainBatch batch, Span<RowScan> result) { MaybeFail(nameof(ScanRows)); inner.ScanRows(batch, result); }
+
+        public void ColumnMedians(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians)
+        {
+            MaybeFail(nameof(ColumnMedians));
+            inner.ColumnMedians(batch, rows, missingAsZero, medians);
+        }
+
+        public void RowDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, ReadOnlySpan<double> medians, Span<double> distances)
+        {
+            MaybeFail(nameof(RowDistances));
+            inner.RowDistances(batch, rows, missingAsZero, medians, distances);
+        }
+
+        public int Combine(DomainBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, AggregationMethod method, double trimAlpha,
+            bool missingAsZero, Span<float> aggregate, Span<float> prior, ReptileStep? step)
+        {
+            MaybeFail(nameof(Combine));
+            return inner.Combine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step);
+        }
+
+        public int Combine(DomainBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, AggregationMethod method, double trimAlpha,
+            bool missingAsZero, Span<float> aggregate, ResidentPrior prior, ReptileStep step)
+        {
+            MaybeFail(nameof(Combine));
+            return inner.Combine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step);
+        }
+
+        public bool CanCombineUnscanned(DomainBatch batch, AggregationMethod method) => readOnce && inner.CanCombineUnscanned(batch, method);
+
+        public int? CombineUnscanned(DomainBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, AggregationMethod method,
+            double trimAlpha, Span<float> aggregate, Span<float> prior, ReptileStep? step)
+        {
+            MaybeFail(nameof(CombineUnscanned));
+            return inner.CombineUnscanned(batch, rows, weights, method, trimAlpha, aggregate, prior, step);
+        }
+
+        public int? CombineUnscanned(DomainBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, AggregationMethod method,
+            double trimAlpha, Span<float> aggregate, ResidentPrior prior, ReptileStep step)
+        {
+            MaybeFail(nameof(CombineUnscanned));
+            return inner.CombineUnscanned(batch, rows, weights, method, trimAlpha, aggregate, prior, step);
+        }
+
+        public void Dispose() => inner.Dispose();
+    }
+
+    [Theory]
+    [InlineData("ColumnMedians", true, true)]
+    [InlineData("Combine", true, false)]
+    [InlineData("CombineUnscanned", false, true)]
+    public void A_resident_prior_stepped_on_cpu_after_a_device_failure_is_not_stepped_from_the_devices_old_copy(string failOn, bool outliers, bool readOnce)
+    {
+        // Round 1 leaves the device holding the stepped prior; round 2 fails over to cpu, which steps the host
+        // values; round 3 is back on the device and must start from round 2's values, not from its own copy.
+        var seed = TestSeed.Next();
+        var config = CrossMetaConfig.Default with { OutlierFilter = outliers, OutlierMinDomains = 3 };
+        var step = new ReptileStep(ReptileRule.Interpolate, 0.3);
+        var batches = Enumerable.Range(0, 3).Select(i => ReadOnceRoundTests.FiniteBatch(seed + i, 9, 37)).ToArray();
+        var expected = Enumerable.Range(0, 37).Select(i => i * 0.01f).ToArray();
+        using var cpu = new CpuBackend();
+        foreach (var batch in batches) new DenseCrossDomainAggregator(cpu, config).AggregateAndStep(batch, expected, step);
+
+        var device = new FailOnceDevice(IlgpuBackend.Create("ilgpu-cpu"), readOnce);
+        using var fallback = new FallbackBackend(device, new CpuBackend());
+        var prior = new ResidentPrior(Enumerable.Range(0, 37).Select(i => i * 0.01f).ToArray());
+        var aggregator = new DenseCrossDomainAggregator(fallback, config);
+        aggregator.AggregateAndStep(batches[0], prior, step);
+        device.FailNext = failOn;
+        aggregator.AggregateAndStep(batches[1], prior, step);
+        Assert.Null(device.FailNext);
+        Assert.Equal(1, fallback.Failures);
+        aggregator.AggregateAndStep(batches[2], prior, step);
+        Assert.False(fallback.OnFallback);
+
+        for (var c = 0; c < expected.Length; c++)
+            Assert.True(Math.Abs(expected[c] - prior.Values[c]) <= 1e-4 + 1e-4 * Math.Abs(expected[c]),
+                $"seed {seed}, failure in {failOn}, column {c}: {prior.Values[c]}, expected {expected[c]}");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Behind_an_atomic_device_a_cpu_fallback_that_meets_a_non_finite_cell_leaves_the_prior_as_it_was(bool resident)
+    {
+        // The aggregator keeps no copy of the prior behind an atomic backend; after a device failure the cpu
+        // fallback steps in place, so the fallback backend keeps the promise with its own copy.
+        var seed = TestSeed.Next();
+        var batch = ReadOnceRoundTests.FiniteBatch(seed, 9, 37);
+        batch.Row(5)[36] = float.NaN;
+        batch.MarkChanged();
+        var device = new FailOnceDevice(IlgpuBackend.Create("ilgpu-cpu")) { FailNext = "CombineUnscanned" };
+        using var fallback = new FallbackBackend(device, new CpuBackend());
+        Assert.True(fallback.StepsPriorAtomically);
+        var rows = Enumerable.Range(0, 9).ToArray();
+        var weights = Enumerable.Repeat(1.0 / 9, 9).ToArray();
+        var step = new ReptileStep(ReptileRule.Delta, 0.5);
+        var prior = new ResidentPrior(Enumerable.Range(0, 37).Select(i => i * 0.01f).ToArray());
+        var before = (float[])prior.Values.Clone();
+
+        var result = resident
+            ? fallback.CombineUnscanned(batch, rows, weights, AggregationMethod.Mean, 0.1, Span<float>.Empty, prior, step)
+            : fallback.CombineUnscanned(batch, rows, weights, AggregationMethod.Mean, 0.1, Span<float>.Empty, prior.Values, step);
+
+        Assert.Null(result);
+        Assert.True(fallback.OnFallback);
+        Assert.Equal(before, prior.Values);
+    }
+
     [Theory]
     [InlineData("ScanRows")]
     [InlineData("ColumnMedians")]

@@ -46,6 +46,8 @@ public sealed class ScanCountingBackend(IComputeBackend inner, bool readOnce, bo
         double trimAlpha, bool missingAsZero, Span<float> aggregate, Span<float> prior, ReptileStep? step) =>
         inner.Combine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step);
 
+    public bool StepsPriorAtomically => inner.StepsPriorAtomically;
+
     public bool CanCombineUnscanned(DomainBatch batch, AggregationMethod method) => readOnce && inner.CanCombineUnscanned(batch, method);
 
     public int? CombineUnscanned(DomainBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, AggregationMethod method,
