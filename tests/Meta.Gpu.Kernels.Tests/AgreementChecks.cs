@@ -45,6 +45,16 @@ internal static class AgreementChecks
             OutlierRule.Flag(distances, 3.5, flags);
             Assert.Equal(expectedFlags, flags);
             if (attackers > 0 && rows.Length >= 5) Assert.Contains(true, flags);
+
+            // Both passes in one call (the outlier step's entry point): the same medians, the same distances.
+            var bothMedians = new double[d];
+            var bothDistances = new double[rows.Length];
+            backend.MediansAndDistances(batch, rows, missingAsZero, bothMedians, bothDistances);
+            Assert.Equal(expectedMedians, bothMedians);
+            Tolerance.Agree(expectedDistances, bothDistances, $"one-call distance zero={missingAsZero}");
+            var bothFlags = new bool[rows.Length];
+            OutlierRule.Flag(bothDistances, 3.5, bothFlags);
+            Assert.Equal(expectedFlags, bothFlags);
         }
     }
 

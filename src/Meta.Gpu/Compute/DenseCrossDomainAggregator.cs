@@ -196,9 +196,17 @@ public sealed class DenseCrossDomainAggregator
         if (config.OutlierFilter && eligible.Count >= config.OutlierMinDomains)
         {
             var rows = eligible.ToArray();
-            var medians = new double[batch.Columns];
             var distances = new double[rows.Length];
-            Backend.MediansAndDistances(batch, rows, zero, medians, distances);
+            // The medians only lead to the distances: D float64 values a round would otherwise allocate and drop.
+            var medians = ArrayPool<double>.Shared.Rent(batch.Columns);
+            try
+            {
+                Backend.MediansAndDistances(batch, rows, zero, medians.AsSpan(0, batch.Columns), distances);
+            }
+            finally
+            {
+                ArrayPool<double>.Shared.Return(medians);
+            }
             // A non-finite cell makes its row's distance non-finite (or, through its column's median, every row's).
             if (unscanned && !distances.All(double.IsFinite)) return null;
             var dropped = new bool[rows.Length];

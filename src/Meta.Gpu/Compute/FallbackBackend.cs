@@ -96,6 +96,25 @@ public sealed class FallbackBackend : IComputeBackend
         Fallback.RowDistances(batch, rows, missingAsZero, medians, distances);
     }
 
+    /// <summary>The primary's own one-call outlier pass (a device keeps the medians where it computed them), else
+    /// the fallback's.</summary>
+    public void MediansAndDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians, Span<double> distances)
+    {
+        if (!OnFallback)
+        {
+            try
+            {
+                Primary.MediansAndDistances(batch, rows, missingAsZero, medians, distances);
+                return;
+            }
+            catch (Exception ex) when (IsDeviceFailure(ex))
+            {
+                Fail(nameof(MediansAndDistances), ex);
+            }
+        }
+        Fallback.MediansAndDistances(batch, rows, missingAsZero, medians, distances);
+    }
+
     public int Combine(
         DomainBatch batch,
         ReadOnlySpan<int> rows,

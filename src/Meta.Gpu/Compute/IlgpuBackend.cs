@@ -292,36 +292,97 @@ public sealed class IlgpuBackend : IComputeBackend
             ThrowIfDisposed();
             using var binding = Bind();
             using var report = new HeldBytesReport(this);
-            var sums = new double[n];
-            var counts = new int[n];
-            var chunkSums = new double[n];
-            var chunkCounts = new int[n];
+            var totals = new DistanceTotals(n);
             var rowView = _rows.Upload(rows);
-            var k = _device.Kernels;
             foreach (var chunk in Chunks(batch))
             {
-                var segments = Math.Min(chunk.Width, MaxSegments);
                 var medianView = _medians.Upload(medians.Slice(chunk.Start, chunk.Width));
-                var partialSums = _partialSums.View((long)n * segments);
-                var partialCounts = _partialInts.View((long)n * segments);
-                var rowSums = _rowSums.View(n);
-                var rowCounts = _rowInts.View(n);
-                // Without a mask every cell is present: "missing as zero" changes nothing and needs no column flags.
-                var zero = missingAsZero && batch.Mask is not null;
-                var sent = _columnSent.View(zero ? chunk.Width : 1);
-                if (zero) k.ColumnSent(chunk.Width, chunk.Matrix, rowView, n, sent);
-                k.DistancePartials(n * segments, chunk.Matrix, rowView, medianView, zero ? 1 : 0, sent, segments, partialSums, partialCounts);
-                k.DistanceReduce(n, segments, partialSums, partialCounts, rowSums, rowCounts);
-                Copy.ToHost(Stream, rowSums, chunkSums);
-                Copy.ToHost(Stream, rowCounts, chunkCounts);
-                for (var i = 0; i < n; i++)
-                {
-                    sums[i] += chunkSums[i];
-                    counts[i] += chunkCounts[i];
-                }
+                AddDistances(batch, chunk, rowView, n, missingAsZero, medianView, totals);
             }
-            for (var i = 0; i < n; i++) distances[i] = counts[i] == 0 ? double.NaN : Math.Sqrt(sums[i] / counts[i]);
+            totals.WriteDistances(distances);
         }
+    }
+
+    /// <summary>
+    /// Both passes of the outlier step per chunk with the medians left where they were computed: the distance
+    /// kernels read them on the device, so the D float64 medians go down once (for the caller) and never back up,
+    /// and a chunked batch is packed and uploaded once instead of twice. The same values as
+    /// <see cref="ColumnMedians"/> then <see cref="RowDistances"/> (the same kernels on the same medians).
+    /// </summary>
+    public void MediansAndDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians, Span<double> distances)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        batch.CheckRowSelection(rows, nameof(rows));
+        if (medians.Length < batch.Columns) throw new ArgumentException($"medians holds {medians.Length} columns, the batch has {batch.Columns}", nameof(medians));
+        if (distances.Length < rows.Length) throw new ArgumentException($"distances holds {distances.Length} rows, {rows.Length} were given", nameof(distances));
+        var n = rows.Length;
+        if (n == 0)
+        {
+            ColumnMedians(batch, rows, missingAsZero, medians);
+            return;
+        }
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            using var binding = Bind();
+            using var report = new HeldBytesReport(this);
+            var totals = new DistanceTotals(n);
+            var rowView = _rows.Upload(rows);
+            var network = DenseKernels && MedianNetworkKernel.Serves(n, batch.Mask is not null);
+            foreach (var chunk in Chunks(batch))
+            {
+                var deviceMedians = _medians.View(chunk.Width);
+                if (network) _device.Kernels.MediansNetwork(chunk.Width, chunk.Matrix, rowView, n, deviceMedians);
+                else _device.Kernels.Medians(chunk.Width, chunk.Matrix, rowView, n, missingAsZero ? 1 : 0, deviceMedians);
+                AddDistances(batch, chunk, rowView, n, missingAsZero, deviceMedians, totals);
+                Copy.ToHost(Stream, deviceMedians, medians.Slice(chunk.Start, chunk.Width));
+            }
+            totals.WriteDistances(distances);
+        }
+    }
+
+    /// <summary>Per-row sums of squared distances and present-cell counts, added chunk by chunk.</summary>
+    private sealed class DistanceTotals(int rows)
+    {
+        public readonly double[] Sums = new double[rows];
+        public readonly int[] Counts = new int[rows];
+        public readonly double[] ChunkSums = new double[rows];
+        public readonly int[] ChunkCounts = new int[rows];
+
+        public void AddChunk()
+        {
+            for (var i = 0; i < Sums.Length; i++)
+            {
+                Sums[i] += ChunkSums[i];
+                Counts[i] += ChunkCounts[i];
+            }
+        }
+
+        public void WriteDistances(Span<double> distances)
+        {
+            for (var i = 0; i < Sums.Length; i++) distances[i] = Counts[i] == 0 ? double.NaN : Math.Sqrt(Sums[i] / Counts[i]);
+        }
+    }
+
+    /// <summary>One chunk's squared distances to <paramref name="medianView"/> (the chunk's medians on the device),
+    /// added to <paramref name="totals"/>.</summary>
+    private void AddDistances(DomainBatch batch, Chunk chunk, ArrayView<int> rowView, int n, bool missingAsZero, ArrayView<double> medianView, DistanceTotals totals)
+    {
+        var k = _device.Kernels;
+        var segments = Math.Min(chunk.Width, MaxSegments);
+        var partialSums = _partialSums.View((long)n * segments);
+        var partialCounts = _partialInts.View((long)n * segments);
+        var rowSums = _rowSums.View(n);
+        var rowCounts = _rowInts.View(n);
+        // Without a mask every cell is present: "missing as zero" changes nothing and needs no column flags.
+        var zero = missingAsZero && batch.Mask is not null;
+        var sent = _columnSent.View(zero ? chunk.Width : 1);
+        if (zero) k.ColumnSent(chunk.Width, chunk.Matrix, rowView, n, sent);
+        k.DistancePartials(n * segments, chunk.Matrix, rowView, medianView, zero ? 1 : 0, sent, segments, partialSums, partialCounts);
+        k.DistanceReduce(n, segments, partialSums, partialCounts, rowSums, rowCounts);
+        Copy.ToHost(Stream, rowSums, totals.ChunkSums);
+        Copy.ToHost(Stream, rowCounts, totals.ChunkCounts);
+        totals.AddChunk();
     }
 
     public int Combine(
