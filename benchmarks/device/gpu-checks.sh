@@ -52,7 +52,7 @@ bench() { # name, then bench arguments
   say "== bench $name: exit $rc in $((SECONDS - t)) s"
   if [ -f "/tmp/bench-$name/bench.md" ]; then
     cp "/tmp/bench-$name/bench.md" "$out/$name.md"; cp "/tmp/bench-$name/bench.json" "$out/$name.json"
-    grep -E "^- (Machine|Read|cuda|opencl|Peer)|^\| (weighted_mean|reptile_step|trimmed_mean|median|weighted_median|fused_trimmed_mean_reptile) \| (cuda|pytorch)" "/tmp/bench-$name/bench.md" | tee -a "$summary"
+    grep -E "^- (Machine|Read|cuda|opencl|Peer)|^\| (weighted_mean|reptile_step|trimmed_mean|median|weighted_median|fused_trimmed_mean_reptile) \| (cuda|pytorch|cpu|numpy)" "/tmp/bench-$name/bench.md" | tee -a "$summary"
   else
     tail -20 "/tmp/bench-$name.log" | tee -a "$summary"
   fi
@@ -61,4 +61,12 @@ big=(--n 256 --d 4194304 --repeats 10)
 bench big --backends cuda,pytorch --workloads fused_trimmed_mean_reptile,trimmed_mean,weighted_mean "${big[@]}"
 [ "${GPU_CHECKS_QUICK:-0}" = 1 ] || bench big-baseline --backends cuda --workloads fused_trimmed_mean_reptile --baseline-device-kernels "${big[@]}"
 bench standard --backends cuda,pytorch --workloads weighted_mean,reptile_step,trimmed_mean,median,weighted_median,fused_trimmed_mean_reptile
+# The cpu targets are for a 2-core machine with AVX-512, which the development machines lack: two of this
+# host's cores (taskset) and a process that sees two (DOTNET_PROCESSOR_COUNT: the read stream and the kernels run two
+# threads) stand in for one. GPU_CHECKS_CPU2=1 adds it (about a minute, numpy's trimmed mean included).
+if [ "${GPU_CHECKS_CPU2:-0}" = 1 ] && command -v taskset > /dev/null; then
+  cli=(env DOTNET_PROCESSOR_COUNT=2 taskset -c 0,1 dotnet /tmp/apps/Meta.Gpu.Cli/meta-gpu.dll)
+  bench cpu2 --backends cpu,numpy --workloads weighted_mean,reptile_step,trimmed_mean,median,weighted_median
+  say "(cpu2: $(lscpu | grep -m1 'Model name' | sed 's/  */ /g'); flags: $(grep -o -m1 -w 'avx512f\|avx512bw\|avx512vl' /proc/cpuinfo | sort -u | tr '\n' ' '))"
+fi
 ls -la "$out"

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Meta.Gpu.Compute.Cpu;
 using Meta.Gpu.Learning.Aggregation;
@@ -90,6 +91,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
 
     /// <summary>The exact path's medians of columns [c0, c1) into <paramref name="output"/>, gathered
     /// <see cref="ExactBlock"/> columns at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ExactMedians(DomainBatch batch, int[] rows, bool missingAsZero, int c0, int c1, Span<double> output)
     {
         var scratch = ColumnScratch.ForThread(rows.Length, ExactBlock);
@@ -173,6 +175,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
 
     /// <summary>r = sqrt(sum / count) per row from the chunks' partials, added in chunk order so that the result
     /// does not depend on thread timing.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddChunks(double[] sums, long[] counts, int chunks, int n, Span<double> distances)
     {
         for (var k = 0; k < n; k++)
@@ -285,6 +288,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         return Math.Max(width, 256);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int CountEmptyColumns(DomainBatch batch, ReadOnlySpan<int> rows)
     {
         if (rows.IsEmpty) return batch.Columns;

@@ -39,6 +39,7 @@ internal sealed class ColumnTile
 
     /// <summary>Copies columns [first, first + width) of <paramref name="rows"/> into the tile (width a multiple
     /// of 8, at most <see cref="Width"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Load(DomainBatch batch, int[] rows, int first, int width)
     {
         ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);

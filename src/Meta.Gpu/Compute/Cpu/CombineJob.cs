@@ -55,6 +55,7 @@ internal sealed class CombineJob(
     }
 
     /// <summary>The exact path over columns [c0, c1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int RunExact(int c0, int c1, ColumnTarget target)
     {
         const int block = 32;

@@ -32,6 +32,7 @@ internal static unsafe class RowPrefetch
     /// on memory (single thread, 64 x 1M: about a tenth faster). The plain median's second pass is too short for
     /// it: the extra instructions cost more than the wait they saved.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BlockShare(nint origin, int[] rows, nint stride, int first, int end, int part, int parts)
     {
         if (!Sse.IsSupported || first >= end) return;
@@ -53,6 +54,7 @@ internal static unsafe class RowPrefetch
     /// further on. Raw addresses from <paramref name="origin"/>: past the last block they point beyond the chunk or
     /// the array, which a prefetch ignores but a managed reference must not do.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void NextGroup(Span<nint> ahead, nint origin, int[] rows, nint stride, int group, int whole, int block, int blockColumns)
     {
         var last = group + 8 >= whole;

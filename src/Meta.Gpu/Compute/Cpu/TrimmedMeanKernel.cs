@@ -189,6 +189,7 @@ internal static class TrimmedMeanKernel
 
     /// <summary>Writes c + sum / mass per lane into <paramref name="sums"/>; returns the lanes that kept exactly
     /// <paramref name="keep"/> cells and came out finite.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static uint Decide(Vector256<float> centre, Vector256<float> half, Vector256<double> sumLo, Vector256<double> sumHi, Vector256<float> mass,
         Vector256<int> keptCount, int keep, int rows, Span<double> sums)
     {
@@ -588,6 +589,7 @@ internal static class TrimmedMeanKernel
     /// lanes whose float64 sums are close enough to the reference's (all but columns that cancel to about 1e-12 of
     /// their values), the others take the exact path, which sums in the reference's order.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe uint KeptSum64(ref float block, ReadOnlySpan<nint> rowOffsets, double[] weights, int column,
         Vector256<float> centre, Vector256<float> half, uint lanes, Span<double> sums)
     {

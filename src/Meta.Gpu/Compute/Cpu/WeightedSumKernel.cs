@@ -198,6 +198,7 @@ internal static unsafe class WeightedSumKernel
     /// unsigned ints, the most negative value's when there is one. Without negative cells the rows cannot cancel
     /// and the bound is a few float32 units of the sum itself.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Float32Bounds(ReadOnlySpan<double> acc, ReadOnlySpan<uint> magnitudes, double total, Span<double> bounds)
     {
         var inverse = 1.0 / total;
@@ -227,6 +228,7 @@ internal static unsafe class WeightedSumKernel
     /// Non-finite bounds pass: those columns hold a non-finite cell, come out non-finite either way and are written
     /// empty.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool Float32Holds(ReadOnlySpan<double> acc, ReadOnlySpan<double> bounds, double total)
     {
         var inverse = 1.0 / total;
@@ -252,6 +254,7 @@ internal static unsafe class WeightedSumKernel
     }
 
     /// <summary>Rows <paramref name="first"/> on of a block into the float64 accumulators, four at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AccumulateFloat64(ref float data, int[] rows, double[] weights, int first, int stride, int b, Span<double> acc)
     {
         var n = rows.Length;
