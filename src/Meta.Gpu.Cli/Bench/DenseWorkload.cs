@@ -12,7 +12,8 @@ namespace Meta.Gpu.Cli.Bench;
 /// <remarks>
 /// Each call is what a user's round costs: eligibility, weights and balancing on the host, then the combine pass.
 /// With the standard data (no mask) the round reads the batch once, as a peer does; the
-/// one-row <c>reptile_step</c> on a caller's prior keeps its row scan (see <see cref="DenseCrossDomainAggregator"/>).
+/// one-row <c>reptile_step</c> keeps its row scan on the cpu backend, and a device backend, whose step is atomic
+/// (<see cref="IComputeBackend.StepsPriorAtomically"/>), reads the row once (see <see cref="DenseCrossDomainAggregator"/>).
 /// <c>reptile_step</c> is the step alone: the one-row batch (row 0, a domain's update) as the
 /// aggregate stepped onto the prior, so its bandwidth counts D x 4 bytes. <c>fused_trimmed_mean_reptile</c> never
 /// writes the aggregate (§4: the fused path only steps the prior). Each call steps the same prior copy again, as
