@@ -18,9 +18,6 @@ public sealed class HostStaging<T> : IDisposable
 
     public HostStaging(Accelerator accelerator) => _accelerator = accelerator;
 
-    /// <summary>Page-locked bytes held on the host.</summary>
-    public long Bytes => _array is null ? 0 : _array.Length * (long)System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
-
     /// <summary>Makes room for <paramref name="length"/> elements; the contents are undefined after growing.</summary>
     public void Reserve(int length)
     {
