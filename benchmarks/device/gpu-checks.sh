@@ -7,9 +7,11 @@
 #   3. `meta-gpu bench` at the issue's size, N=256 x D=4,194,304: the fused trimmed mean + Reptile step, the
 #      trimmed mean and the weighted mean on cuda and on PyTorch (same GPU, same data), then the same fused round
 #      through the combine kernel alone (--baseline-device-kernels);
-#   4. `meta-gpu bench` of every dense workload at the standard size, 64 x 1,048,576, on cuda and PyTorch.
+#   4. `meta-gpu bench` of every dense workload at the standard size, 64 x 1,048,576, on cuda and PyTorch, then
+#      three of them with the outlier pass on (--outlier-filter: the library's default configuration), cuda and cpu.
 # Pack first, here: benchmarks/device/pack.sh; then on the device machine, from the project root, with .device
-# carried: bash benchmarks/device/gpu-checks.sh. Results go to $OUT (8 files at most come back); a summary ends
+# carried: bash benchmarks/device/gpu-checks.sh. Results go to $OUT (8 files at most come back: GPU_CHECKS_CPU2=1 fits
+# with GPU_CHECKS_QUICK=1; the full run with it makes 9); a summary ends
 # the output. GPU_CHECKS_QUICK=1 runs GpuDeviceTests alone and skips the baseline bench (a re-check after a kernel
 # change). Where ptxas is on PATH (CUDA tools), the trimmed mean network kernel's PTX is assembled for sm_90 and its register and
 # spill report goes to the summary.
@@ -51,7 +53,9 @@ bench() { # name, then bench arguments
   local rc=$?
   say "== bench $name: exit $rc in $((SECONDS - t)) s"
   if [ -f "/tmp/bench-$name/bench.md" ]; then
-    cp "/tmp/bench-$name/bench.md" "$out/$name.md"; cp "/tmp/bench-$name/bench.json" "$out/$name.json"
+    cp "/tmp/bench-$name/bench.md" "$out/$name.md"
+    # At most 8 files come back from a device call: the JSON of the two main benches only.
+    case $name in big|standard) cp "/tmp/bench-$name/bench.json" "$out/$name.json" ;; esac
     grep -E "^- (Machine|Read|cuda|opencl|Peer)|^\| (weighted_mean|reptile_step|trimmed_mean|median|weighted_median|fused_trimmed_mean_reptile) \| (cuda|pytorch|cpu|numpy)" "/tmp/bench-$name/bench.md" | tee -a "$summary"
   else
     tail -20 "/tmp/bench-$name.log" | tee -a "$summary"
@@ -61,6 +65,9 @@ big=(--n 256 --d 4194304 --repeats 10)
 bench big --backends cuda,pytorch --workloads fused_trimmed_mean_reptile,trimmed_mean,weighted_mean "${big[@]}"
 [ "${GPU_CHECKS_QUICK:-0}" = 1 ] || bench big-baseline --backends cuda --workloads fused_trimmed_mean_reptile --baseline-device-kernels "${big[@]}"
 bench standard --backends cuda,pytorch --workloads weighted_mean,reptile_step,trimmed_mean,median,weighted_median,fused_trimmed_mean_reptile
+# The library's default configuration (its outlier pass on) at the standard size: the one-call medians and
+# distances on the device (tenth session) against the cpu backend on this host's cores.
+bench default-config --backends cuda,cpu --workloads weighted_mean,trimmed_mean,median --outlier-filter
 # The cpu targets are for a 2-core machine with AVX-512, which the development machines lack: two of this
 # host's cores (taskset) and a process that sees two (DOTNET_PROCESSOR_COUNT: the read stream and the kernels run two
 # threads) stand in for one. GPU_CHECKS_CPU2=1 adds it (about a minute, numpy's trimmed mean included).

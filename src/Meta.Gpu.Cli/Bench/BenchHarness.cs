@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Meta.Gpu.Compute;
+using Meta.Gpu.Learning.Aggregation;
 
 namespace Meta.Gpu.Cli.Bench;
 
@@ -22,7 +23,15 @@ public sealed class BenchHarness(BenchOptions options)
 
     /// <summary>The standard configuration every dense figure is measured in (DESIGN §13), as reported.</summary>
     public string Configuration => string.Create(CultureInfo.InvariantCulture,
-        $"dense DomainBatch, no mask, confidence weights (uniform 0.3-1.0), outlier filter off, diversity target 0.9 (host, N values), trim_alpha {_options.TrimAlpha}, Reptile interpolate beta {_options.Beta}{(_options.BaselineDeviceKernels ? "; device backends: every column through the combine kernel (baseline, --baseline-device-kernels)" : "")}; peers: uniform trimmed mean of the kept rows after a sort over the domain axis (the reference's approach), median, confidence-weighted mean, lerp");
+        $"dense DomainBatch, no mask, confidence weights (uniform 0.3-1.0), {OutlierSetting}, diversity target 0.9 (host, N values), trim_alpha {_options.TrimAlpha}, Reptile interpolate beta {_options.Beta}{(_options.BaselineDeviceKernels ? "; device backends: every column through the combine kernel (baseline, --baseline-device-kernels)" : "")}; peers: uniform trimmed mean of the kept rows after a sort over the domain axis (the reference's approach), median, confidence-weighted mean, lerp");
+
+    private string OutlierSetting => _options.OutlierFilter
+        ? string.Create(CultureInfo.InvariantCulture,
+            $"outlier filter on (--outlier-filter: z {CrossMetaConfig.Default.OutlierZ}, from {CrossMetaConfig.Default.OutlierMinDomains} domains; the peers have none and are skipped)")
+        : "outlier filter off";
+
+    /// <summary>Why peer rows are skipped in this run, or null.</summary>
+    private const string NoPeerOutlierPass = "the peers have no outlier pass (--outlier-filter)";
 
     /// <summary>The rows this run will produce, in order.</summary>
     public IReadOnlyList<BenchCase> Plan()
@@ -84,7 +93,16 @@ public sealed class BenchHarness(BenchOptions options)
             foreach (var byBackend in cases.Where(c => !BenchBackends.IsPeer(c.Backend)).GroupBy(c => c.Backend))
                 RunEngine(byBackend.Key, byBackend.ToList(), data, bandwidth.ReadGbs, devices, progress, results, token);
             var peerCases = cases.Where(c => BenchBackends.IsPeer(c.Backend)).ToList();
-            if (peerCases.Count > 0)
+            if (o.OutlierFilter)
+            {
+                foreach (var c in peerCases)
+                {
+                    var row = BenchResult.Skip(c.Workload, c.Backend, c.N, c.D, NoPeerOutlierPass);
+                    results.Add(row);
+                    progress.Completed(row);
+                }
+            }
+            else if (peerCases.Count > 0)
                 await RunPeersAsync(peerCases, data, bandwidth.ReadGbs, devices, progress, results, peers, token).ConfigureAwait(false);
         }
 

@@ -76,6 +76,14 @@ public sealed record BenchOptions
     /// off): the baseline the dense kernels are measured against. Default false.</summary>
     public bool BaselineDeviceKernels { get; init; }
 
+    /// <summary>
+    /// Engine rows run §4's outlier pass with the library's defaults (<see cref="Meta.Gpu.Learning.Aggregation.CrossMetaConfig.Default"/>:
+    /// column medians, each domain's distance to them, the z-rule from its minimum number of domains), the one
+    /// setting in which the default configuration differs from §13's standard workload. The peers have no outlier
+    /// pass, so their rows are reported skipped. Default false (the standard workload).
+    /// </summary>
+    public bool OutlierFilter { get; init; }
+
     /// <summary>Timeout of one peer process.</summary>
     public TimeSpan PeerTimeout { get; init; } = TimeSpan.FromMinutes(5);
 

@@ -52,7 +52,7 @@ public sealed class DenseWorkload
             BenchWorkloads.ReptileStep => (data.OneRow, AggregationMethod.Mean, step),
             _ => throw new ArgumentException($"not a dense workload: {workload}", nameof(workload)),
         };
-        _aggregator = new DenseCrossDomainAggregator(backend, StandardConfig(method, options.TrimAlpha));
+        _aggregator = new DenseCrossDomainAggregator(backend, StandardConfig(method, options.TrimAlpha, options.OutlierFilter));
         _device = EngineBackends.Device(backend);
     }
 
@@ -61,9 +61,10 @@ public sealed class DenseWorkload
     /// <summary>Bytes of the batch this workload reads (the §13 effective-bandwidth numerator).</summary>
     public long Bytes => (long)_batch.Rows * _batch.Columns * sizeof(float);
 
-    /// <summary>The §13 standard configuration for <paramref name="method"/>.</summary>
-    public static CrossMetaConfig StandardConfig(AggregationMethod method, double trimAlpha) =>
-        new(Method: method, TrimAlpha: trimAlpha, Weighting: DomainWeighting.Confidence, OutlierFilter: false, DiversityEntropyTarget: 0.9);
+    /// <summary>The §13 standard configuration for <paramref name="method"/>; <paramref name="outlierFilter"/> turns on
+    /// the outlier pass with the library's default settings for it (<see cref="BenchOptions.OutlierFilter"/>).</summary>
+    public static CrossMetaConfig StandardConfig(AggregationMethod method, double trimAlpha, bool outlierFilter = false) =>
+        new(Method: method, TrimAlpha: trimAlpha, Weighting: DomainWeighting.Confidence, OutlierFilter: outlierFilter, DiversityEntropyTarget: 0.9);
 
     /// <summary>Device backends: the device time of each round's kernels so far (<see cref="IlgpuBackend.LastKernelTime"/>), in
     /// milliseconds, one per call of <see cref="Run"/>; empty for cpu.</summary>

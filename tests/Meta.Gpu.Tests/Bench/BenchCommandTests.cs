@@ -112,6 +112,32 @@ public sealed class BenchCommandTests
     }
 
     [Fact]
+    public async Task TheOutlierFilterFlagTimesTheEngineWithItsOutlierPassAndSkipsThePeers()
+    {
+        using var folder = new TempFolder();
+        var (code, _, error) = await RunAsync(
+            "bench", "--quick", "--n", "8", "--d", "64", "--repeats", "2", "--warmup", "0",
+            "--workloads", "trimmed_mean", "--backends", "cpu,numpy", "--outlier-filter", "--out", folder.Path);
+        Assert.True(code == 0, $"exit {code}: {error}");
+        var results = JsonNode.Parse(File.ReadAllText(Path.Combine(folder.Path, "bench.json")))!["results"]!.AsArray();
+        var cpu = results.Single(r => r!["backend"]!.GetValue<string>() == "cpu")!;
+        var numpy = results.Single(r => r!["backend"]!.GetValue<string>() == "numpy")!;
+        Assert.Null(cpu["skipped"]);
+        Assert.Contains("no outlier pass", numpy["skipped"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("outlier filter on", File.ReadAllText(Path.Combine(folder.Path, "bench.md")), StringComparison.Ordinal);
+
+        // The round itself runs the pass: one medians-and-distances call per round with the flag, none without.
+        var data = new BenchData(8, 64);
+        foreach (var on in new[] { true, false })
+        {
+            using var counting = new Meta.Gpu.Tests.Compute.ScanCountingBackend(new Meta.Gpu.Compute.CpuBackend(), readOnce: true);
+            var workload = new DenseWorkload(BenchWorkloads.TrimmedMean, counting, data, new BenchOptions { OutlierFilter = on });
+            workload.Run();
+            Assert.Equal(on ? 1 : 0, counting.OutlierPasses);
+        }
+    }
+
+    [Fact]
     public void PeerOutputIsReadOrReportedAsSkipped()
     {
         var ok = PythonPeer.Parse("numpy", "numpy_peer.py",

@@ -38,9 +38,14 @@ public sealed class ScanCountingBackend(IComputeBackend inner, bool readOnce, bo
     public void RowDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, ReadOnlySpan<double> medians, Span<double> distances) =>
         inner.RowDistances(batch, rows, missingAsZero, medians, distances);
 
+    public int OutlierPasses { get; private set; }
+
     // Forwarded, so that the read-once rounds run the inner backend's own outlier pass (the cpu one reads once).
-    public void MediansAndDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians, Span<double> distances) =>
+    public void MediansAndDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians, Span<double> distances)
+    {
+        OutlierPasses++;
         inner.MediansAndDistances(batch, rows, missingAsZero, medians, distances);
+    }
 
     public int Combine(DomainBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, AggregationMethod method,
         double trimAlpha, bool missingAsZero, Span<float> aggregate, Span<float> prior, ReptileStep? step) =>
