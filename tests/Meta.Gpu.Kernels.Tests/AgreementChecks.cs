@@ -55,6 +55,11 @@ internal static class AgreementChecks
             var bothFlags = new bool[rows.Length];
             OutlierRule.Flag(bothDistances, 3.5, bothFlags);
             Assert.Equal(expectedFlags, bothFlags);
+
+            // The distances alone (the aggregator's call: no medians handed back): the same values.
+            var alone = new double[rows.Length];
+            backend.MediansAndDistances(batch, rows, missingAsZero, Span<double>.Empty, alone);
+            Assert.Equal(bothDistances, alone);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Meta.Gpu.Compute.Cpu;
@@ -140,8 +141,22 @@ public sealed unsafe class CpuBackend : IComputeBackend
     {
         ArgumentNullException.ThrowIfNull(batch);
         batch.CheckRowSelection(rows, nameof(rows));
-        if (medians.Length < batch.Columns) throw new ArgumentException("medians must be D long", nameof(medians));
+        if (!medians.IsEmpty && medians.Length < batch.Columns) throw new ArgumentException("medians must be D long, or empty", nameof(medians));
         if (distances.Length < rows.Length) throw new ArgumentException("distances must hold one entry per row", nameof(distances));
+        if (medians.IsEmpty)
+        {
+            // The caller wants the distances alone; the pass still needs the medians, block by block.
+            var scratch = ArrayPool<double>.Shared.Rent(batch.Columns);
+            try
+            {
+                MediansAndDistances(batch, rows, missingAsZero, scratch.AsSpan(0, batch.Columns), distances);
+            }
+            finally
+            {
+                ArrayPool<double>.Shared.Return(scratch);
+            }
+            return;
+        }
         var rowArray = rows.ToArray();
         var n = rowArray.Length;
         if (!UseFastKernels || batch.Mask is not null || n is 0 or > MedianKernel.MaxRows)

@@ -197,16 +197,9 @@ public sealed class DenseCrossDomainAggregator
         {
             var rows = eligible.ToArray();
             var distances = new double[rows.Length];
-            // The medians only lead to the distances: D float64 values a round would otherwise allocate and drop.
-            var medians = ArrayPool<double>.Shared.Rent(batch.Columns);
-            try
-            {
-                Backend.MediansAndDistances(batch, rows, zero, medians.AsSpan(0, batch.Columns), distances);
-            }
-            finally
-            {
-                ArrayPool<double>.Shared.Return(medians);
-            }
+            // The medians only lead to the distances: none are asked back (D float64 values to allocate, or to
+            // download from a device, and drop).
+            Backend.MediansAndDistances(batch, rows, zero, Span<double>.Empty, distances);
             // A non-finite cell makes its row's distance non-finite (or, through its column's median, every row's).
             if (unscanned && !distances.All(double.IsFinite)) return null;
             var dropped = new bool[rows.Length];

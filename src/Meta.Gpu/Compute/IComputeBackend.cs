@@ -1,3 +1,4 @@
+using System.Buffers;
 using Meta.Gpu.Learning.Aggregation;
 
 namespace Meta.Gpu.Compute;
@@ -54,11 +55,29 @@ public interface IComputeBackend : IDisposable
     /// <summary>
     /// Step 3's two passes, <see cref="ColumnMedians"/> then <see cref="RowDistances"/>, with the same results (the
     /// distances up to the order of their float64 additions). A backend may do both in one read of the batch.
+    /// <paramref name="medians"/> is D long, or empty when the caller wants the distances alone (the aggregator's
+    /// outlier decision): then a backend need not hand the medians back (a device keeps them where it made them).
     /// </summary>
     void MediansAndDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians, Span<double> distances)
     {
-        ColumnMedians(batch, rows, missingAsZero, medians);
-        RowDistances(batch, rows, missingAsZero, medians, distances);
+        ArgumentNullException.ThrowIfNull(batch);
+        if (!medians.IsEmpty)
+        {
+            ColumnMedians(batch, rows, missingAsZero, medians);
+            RowDistances(batch, rows, missingAsZero, medians, distances);
+            return;
+        }
+        var scratch = ArrayPool<double>.Shared.Rent(batch.Columns);
+        try
+        {
+            var own = scratch.AsSpan(0, batch.Columns);
+            ColumnMedians(batch, rows, missingAsZero, own);
+            RowDistances(batch, rows, missingAsZero, own, distances);
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(scratch);
+        }
     }
 
     /// <summary>

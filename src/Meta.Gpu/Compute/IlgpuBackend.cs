@@ -305,20 +305,21 @@ public sealed class IlgpuBackend : IComputeBackend
 
     /// <summary>
     /// Both passes of the outlier step per chunk with the medians left where they were computed: the distance
-    /// kernels read them on the device, so the D float64 medians go down once (for the caller) and never back up,
-    /// and a chunked batch is packed and uploaded once instead of twice. The same values as
+    /// kernels read them on the device, so the D float64 medians go down once (for a caller that asks for them:
+    /// the aggregator does not) and never back up, and a chunked batch is packed and uploaded once instead of twice. The same values as
     /// <see cref="ColumnMedians"/> then <see cref="RowDistances"/> (the same kernels on the same medians).
     /// </summary>
     public void MediansAndDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians, Span<double> distances)
     {
         ArgumentNullException.ThrowIfNull(batch);
         batch.CheckRowSelection(rows, nameof(rows));
-        if (medians.Length < batch.Columns) throw new ArgumentException($"medians holds {medians.Length} columns, the batch has {batch.Columns}", nameof(medians));
+        if (!medians.IsEmpty && medians.Length < batch.Columns)
+            throw new ArgumentException($"medians holds {medians.Length} columns, the batch has {batch.Columns} (or pass none)", nameof(medians));
         if (distances.Length < rows.Length) throw new ArgumentException($"distances holds {distances.Length} rows, {rows.Length} were given", nameof(distances));
         var n = rows.Length;
         if (n == 0)
         {
-            ColumnMedians(batch, rows, missingAsZero, medians);
+            if (!medians.IsEmpty) ColumnMedians(batch, rows, missingAsZero, medians);
             return;
         }
         lock (_gate)
@@ -335,7 +336,7 @@ public sealed class IlgpuBackend : IComputeBackend
                 if (network) _device.Kernels.MediansNetwork(chunk.Width, chunk.Matrix, rowView, n, deviceMedians);
                 else _device.Kernels.Medians(chunk.Width, chunk.Matrix, rowView, n, missingAsZero ? 1 : 0, deviceMedians);
                 AddDistances(batch, chunk, rowView, n, missingAsZero, deviceMedians, totals);
-                Copy.ToHost(Stream, deviceMedians, medians.Slice(chunk.Start, chunk.Width));
+                if (!medians.IsEmpty) Copy.ToHost(Stream, deviceMedians, medians.Slice(chunk.Start, chunk.Width));
             }
             totals.WriteDistances(distances);
         }

@@ -91,6 +91,33 @@ public sealed class CpuRowDistanceTests
             for (var k = 0; k < rows.Length; k++)
                 Assert.True(Math.Abs(fusedDistances[k] - distances[k]) <= 1e-12 * distances[k],
                     $"seed {seed}, N={n}, D={d}, workers {workers}, row {rows[k]}: {fusedDistances[k]} != {distances[k]}");
+
+            // The aggregator asks for the distances alone: the same ones, with no medians handed back.
+            var alone = new double[rows.Length];
+            cpu.MediansAndDistances(batch, rows, false, Span<double>.Empty, alone);
+            Assert.Equal(fusedDistances, alone);
         }
+    }
+
+    [Fact]
+    public void Distances_alone_are_those_of_the_two_calls_on_a_masked_batch_and_a_short_medians_span_is_refused()
+    {
+        var seed = TestSeed.Next();
+        var batch = BatchScenario.Masked.Make(seed, 9, 37);
+        int[] rows = [.. Enumerable.Range(0, 9)];
+        using var cpu = new CpuBackend();
+        IComputeBackend backend = cpu;
+        foreach (var zero in new[] { false, true })
+        {
+            var medians = new double[37];
+            var distances = new double[9];
+            cpu.ColumnMedians(batch, rows, zero, medians);
+            cpu.RowDistances(batch, rows, zero, medians, distances);
+            var alone = new double[9];
+            backend.MediansAndDistances(batch, rows, zero, Span<double>.Empty, alone);
+            Assert.Equal(distances, alone);
+        }
+        var ex = Assert.Throws<ArgumentException>(() => cpu.MediansAndDistances(batch, rows, false, new double[36], new double[9]));
+        Assert.Equal("medians", ex.ParamName);
     }
 }
