@@ -18,7 +18,7 @@ public sealed class CpuWeightedMeanKernelTests
     [InlineData(AggregationMethod.Mean, 0.1, ReptileRule.Delta)]
     public void Non_finite_columns_are_empty_and_leave_the_prior_as_the_exact_path_does(AggregationMethod method, double trimAlpha, ReptileRule? rule)
     {
-        const int n = 9, d = 1029; // several 512-column blocks, a scalar tail
+        const int n = 9, d = 2 * Meta.Gpu.Compute.Cpu.WeightedSumKernel.Block + 5; // two column blocks, a scalar tail
         var seed = TestSeed.Next();
         var rng = new Random(seed);
         var batch = new DomainBatch(n, d);
@@ -28,7 +28,8 @@ public sealed class CpuWeightedMeanKernelTests
             for (var c = 0; c < d; c++) row[c] = (float)(rng.NextDouble() * 2 - 1);
             batch.Confidences[r] = 0.2 + 0.8 * rng.NextDouble();
         }
-        var poisoned = new[] { 3, 8, 9, 15, 512, 700, 1024, 1028 };
+        const int block = Meta.Gpu.Compute.Cpu.WeightedSumKernel.Block;
+        var poisoned = new[] { 3, 8, 9, 15, block - 1, block, block + 188, 2 * block, d - 1 };
         foreach (var (c, i) in poisoned.Select((c, i) => (c, i)))
             batch.Row(i % n)[c] = (i % 3) switch { 0 => float.NaN, 1 => float.PositiveInfinity, _ => float.NegativeInfinity };
         batch.MarkChanged();
