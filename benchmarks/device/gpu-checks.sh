@@ -7,7 +7,7 @@
 #   3. `meta-gpu bench` at the issue's size, N=256 x D=4,194,304: the fused trimmed mean + Reptile step, the
 #      trimmed mean and the weighted mean on cuda and on PyTorch (same GPU, same data), then the same fused round
 #      through the combine kernel alone (--baseline-device-kernels);
-#   4. `meta-gpu bench` of every dense workload at the standard size, 64 x 1,048,576, on cuda and PyTorch, then
+#   4. `meta-gpu bench` of every dense workload at the standard size, 64 x 1,048,576, on cuda, PyTorch and cpu, then
 #      three of them with the outlier pass on (--outlier-filter: the library's default configuration), cuda and cpu.
 # Pack first, here: benchmarks/device/pack.sh; then on the device machine, from the project root, with .device
 # carried: bash benchmarks/device/gpu-checks.sh. Results go to $OUT (8 files at most come back: GPU_CHECKS_CPU2=1 fits
@@ -64,7 +64,8 @@ bench() { # name, then bench arguments
 big=(--n 256 --d 4194304 --repeats 10)
 bench big --backends cuda,pytorch --workloads fused_trimmed_mean_reptile,trimmed_mean,weighted_mean "${big[@]}"
 [ "${GPU_CHECKS_QUICK:-0}" = 1 ] || bench big-baseline --backends cuda --workloads fused_trimmed_mean_reptile --baseline-device-kernels "${big[@]}"
-bench standard --backends cuda,pytorch --workloads weighted_mean,reptile_step,trimmed_mean,median,weighted_median,fused_trimmed_mean_reptile
+# cpu beside them on all of the host's cores: where a device kernel still walks (the weighted median), the host may win.
+bench standard --backends cuda,pytorch,cpu --workloads weighted_mean,reptile_step,trimmed_mean,median,weighted_median,fused_trimmed_mean_reptile
 # The library's default configuration (its outlier pass on) at the standard size: the one-call medians and
 # distances on the device (tenth session) against the cpu backend on this host's cores.
 bench default-config --backends cuda,cpu --workloads weighted_mean,trimmed_mean,median --outlier-filter
