@@ -268,12 +268,9 @@ public sealed class IlgpuBackend : IComputeBackend
             using var binding = Bind();
             using var report = new HeldBytesReport(this);
             var rowView = _rows.Upload(rows);
-            var network = DenseKernels && MedianNetworkKernel.Serves(rows.Length, batch.Mask is not null);
             foreach (var chunk in Chunks(batch))
             {
-                var deviceMedians = _medians.View(chunk.Width);
-                if (network) _device.Kernels.MediansNetwork(chunk.Width, chunk.Matrix, rowView, rows.Length, deviceMedians);
-                else _device.Kernels.Medians(chunk.Width, chunk.Matrix, rowView, rows.Length, missingAsZero ? 1 : 0, deviceMedians);
+                var deviceMedians = ChunkMedians(batch, chunk, rowView, rows.Length, missingAsZero);
                 Copy.ToHost(Stream, deviceMedians, medians.Slice(chunk.Start, chunk.Width));
             }
         }
@@ -306,8 +303,9 @@ public sealed class IlgpuBackend : IComputeBackend
     /// <summary>
     /// Both passes of the outlier step per chunk with the medians left where they were computed: the distance
     /// kernels read them on the device, so the D float64 medians go down once (for a caller that asks for them:
-    /// the aggregator does not) and never back up, and a chunked batch is packed and uploaded once instead of twice. The same values as
-    /// <see cref="ColumnMedians"/> then <see cref="RowDistances"/> (the same kernels on the same medians).
+    /// the aggregator does not) and never back up, and a chunked batch is packed and uploaded once instead of
+    /// twice. The same values as <see cref="ColumnMedians"/> then <see cref="RowDistances"/> (the same kernels on
+    /// the same medians).
     /// </summary>
     public void MediansAndDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians, Span<double> distances)
     {
@@ -329,17 +327,26 @@ public sealed class IlgpuBackend : IComputeBackend
             using var report = new HeldBytesReport(this);
             var totals = new DistanceTotals(n);
             var rowView = _rows.Upload(rows);
-            var network = DenseKernels && MedianNetworkKernel.Serves(n, batch.Mask is not null);
             foreach (var chunk in Chunks(batch))
             {
-                var deviceMedians = _medians.View(chunk.Width);
-                if (network) _device.Kernels.MediansNetwork(chunk.Width, chunk.Matrix, rowView, n, deviceMedians);
-                else _device.Kernels.Medians(chunk.Width, chunk.Matrix, rowView, n, missingAsZero ? 1 : 0, deviceMedians);
+                var deviceMedians = ChunkMedians(batch, chunk, rowView, n, missingAsZero);
                 AddDistances(batch, chunk, rowView, n, missingAsZero, deviceMedians, totals);
                 if (!medians.IsEmpty) Copy.ToHost(Stream, deviceMedians, medians.Slice(chunk.Start, chunk.Width));
             }
             totals.WriteDistances(distances);
         }
+    }
+
+    /// <summary>One chunk's column medians of <paramref name="rows"/> rows, left on the device: the sorting-network
+    /// kernel where it serves (up to 64 rows, no mask), else the walks.</summary>
+    private ArrayView<double> ChunkMedians(DomainBatch batch, Chunk chunk, ArrayView<int> rowView, int rows, bool missingAsZero)
+    {
+        var deviceMedians = _medians.View(chunk.Width);
+        if (DenseKernels && MedianNetworkKernel.Serves(rows, batch.Mask is not null))
+            _device.Kernels.MediansNetwork(chunk.Width, chunk.Matrix, rowView, rows, deviceMedians);
+        else
+            _device.Kernels.Medians(chunk.Width, chunk.Matrix, rowView, rows, missingAsZero ? 1 : 0, deviceMedians);
+        return deviceMedians;
     }
 
     /// <summary>Per-row sums of squared distances and present-cell counts, added chunk by chunk.</summary>
