@@ -20,6 +20,7 @@ public sealed class KernelSet
         WeightedMean = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>>(WeightedMeanKernel.Run);
         TrimmedMeanNetwork = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, int, ArrayView<float>, ArrayView<float>, ArrayView<int>>(TrimmedMeanNetworkKernel.Run);
         MedianNetwork = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>>(MedianNetworkKernel.Combine);
+        WeightedMedianNetwork = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>>(WeightedMedianNetworkKernel.Combine);
         MediansNetwork = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, int, ArrayView<double>>(MedianNetworkKernel.Medians);
     }
 
@@ -44,4 +45,6 @@ public sealed class KernelSet
     public Action<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>> MedianNetwork { get; }
 
     public Action<Index1D, DenseMatrix, ArrayView<int>, int, ArrayView<double>> MediansNetwork { get; }
+
+    public Action<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>> WeightedMedianNetwork { get; }
 }

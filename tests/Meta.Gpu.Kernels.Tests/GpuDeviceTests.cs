@@ -53,6 +53,9 @@ public sealed class GpuDeviceTests
         DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.Mean, 1, 65537, ties: false, attackers: 0, alpha: 0.1);
         DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.Median, 64, 65537, ties: false, attackers: 6, alpha: 0.1);
         DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.Median, 33, 4099, ties: true, attackers: 3, alpha: 0.1);
+        DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.WeightedMedian, 64, 65537, ties: false, attackers: 6, alpha: 0.1);
+        DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.WeightedMedian, 33, 4099, ties: true, attackers: 3, alpha: 0.1);
+        DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.WeightedMedian, 32, 1000, ties: true, attackers: 3, alpha: 0.1);
         var batch = RandomBatch.Create(new BatchShape(63, 10007, Mask: false, Ties: true, Attackers: 5), 7);
         var list = Enumerable.Range(0, 63).ToArray();
         Assert.Equal(MedianNetworkTests.Medians(backend, batch, list, dense: false), MedianNetworkTests.Medians(backend, batch, list, dense: true));

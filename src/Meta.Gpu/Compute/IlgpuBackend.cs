@@ -125,8 +125,8 @@ public sealed class IlgpuBackend : IComputeBackend
     /// <summary>
     /// Whether combines over a batch without a mask run the kernels that read each cell once (default: true, where
     /// they serve): <see cref="WeightedMeanKernel"/> for the mean, <see cref="TrimmedMeanNetworkKernel"/> for the
-    /// trimmed mean and <see cref="MedianNetworkKernel"/> for the median and the outlier pass's column medians
-    /// (up to 64 rows). False runs every column through <see cref="CombineKernel"/> and <see cref="ColumnMedianKernel"/>,
+    /// trimmed mean, <see cref="MedianNetworkKernel"/> for the median and the outlier pass's column medians and
+    /// <see cref="WeightedMedianNetworkKernel"/> for the weighted median (both up to 64 rows). False runs every column through <see cref="CombineKernel"/> and <see cref="ColumnMedianKernel"/>,
     /// the same values: the baseline they are checked and measured against.
     /// </summary>
     public bool DenseKernels { get; set; } = true;
@@ -543,7 +543,9 @@ public sealed class IlgpuBackend : IComputeBackend
             var networkTrim = DenseKernels ? NetworkTrim(batch, rows.Length, method, trimAlpha) : null;
             var denseMean = DenseKernels && method == AggregationMethod.Mean && batch.Mask is null && rows.Length > 0;
             var networkMedian = DenseKernels && method == AggregationMethod.Median && MedianNetworkKernel.Serves(rows.Length, batch.Mask is not null);
-            var shared = networkTrim is not null || denseMean;
+            var networkWeightedMedian = DenseKernels && method == AggregationMethod.WeightedMedian
+                && WeightedMedianNetworkKernel.Serves(rows.Length, batch.Mask is not null);
+            var shared = networkTrim is not null || denseMean || networkWeightedMedian;
             if (shared || networkMedian) DenseCombines++;
             var shareView = shared ? _shares.Upload(WeightShares(weights)) : _shares.View(1);
             var kernelTime = TimeSpan.Zero;
@@ -564,6 +566,10 @@ public sealed class IlgpuBackend : IComputeBackend
                 else if (denseMean)
                 {
                     _device.Kernels.WeightedMean(chunk.Width, chunk.Matrix, rowView, shareView, settings, aggregateView, priorView, counter);
+                }
+                else if (networkWeightedMedian)
+                {
+                    _device.Kernels.WeightedMedianNetwork(chunk.Width, chunk.Matrix, rowView, weightView, shareView, settings, aggregateView, priorView, counter);
                 }
                 else if (networkMedian)
                 {
