@@ -103,6 +103,42 @@ public sealed class WeightedMedianNetworkTests(IlgpuCpuFixture fixture)
     }
 
     [Fact]
+    public void ARunningSumExactlyOnTheBar_Picks()
+    {
+        // q0 = 0.5 - 1e-12 is exactly S/2 - 1e-12 S (S = 1): "reaches" includes equality, so row 0's cell is picked,
+        // within eps of S/2, and averaged with the next: 1.5. A strict test would pick row 1's cell alone: 2.
+        var batch = new DomainBatch(2, 1);
+        batch.Row(0)[0] = 1f;
+        batch.Row(1)[0] = 2f;
+        batch.MarkChanged();
+        int[] list = [0, 1];
+        double[] weights = [0.5 - 1e-12, 0.5 + 1e-12];
+        var exact = Combine(batch, list, weights, dense: false);
+        Assert.Equal(BitConverter.SingleToInt32Bits(1.5f), exact[0]);
+        Assert.Equal(exact, Combine(batch, list, weights, dense: true));
+    }
+
+    [Fact]
+    public void ForcedChunks_MatchTheWholeBatch()
+    {
+        var batch = RandomBatch.Create(new BatchShape(48, 1003, Mask: false, Ties: true, Attackers: 5), 61);
+        var list = Enumerable.Range(0, 48).ToArray();
+        var weights = RandomBatch.Weights(batch, list, uniform: false);
+        var whole = Combine(batch, list, weights, dense: true);
+        _backend.ChunkColumns = 100;
+        try
+        {
+            Assert.Equal(whole, Combine(batch, list, weights, dense: true));
+            Assert.Equal(11, _backend.LastChunkCount);
+        }
+        finally
+        {
+            _backend.ChunkColumns = null;
+        }
+        Assert.Equal(Combine(batch, list, weights, dense: false), whole);
+    }
+
+    [Fact]
     public void MoreThan64RowsOrAMask_GoTheWalksWay()
     {
         var wide = RandomBatch.Create(new BatchShape(65, 30, Mask: false, Ties: false), 33);
