@@ -126,8 +126,9 @@ public sealed class IlgpuBackend : IComputeBackend
     /// Whether combines over a batch without a mask run the kernels that read each cell once (default: true, where
     /// they serve): <see cref="WeightedMeanKernel"/> for the mean, <see cref="TrimmedMeanNetworkKernel"/> for the
     /// trimmed mean, <see cref="MedianNetworkKernel"/> for the median and the outlier pass's column medians and
-    /// <see cref="WeightedMedianNetworkKernel"/> for the weighted median (both up to 64 rows). False runs every column through <see cref="CombineKernel"/> and <see cref="ColumnMedianKernel"/>,
-    /// the same values: the baseline they are checked and measured against.
+    /// <see cref="WeightedMedianNetworkKernel"/> for the weighted median (both up to 64 rows). False runs every column
+    /// through <see cref="CombineKernel"/> and <see cref="ColumnMedianKernel"/>, the same values: the baseline they
+    /// are checked and measured against.
     /// </summary>
     public bool DenseKernels { get; set; } = true;
 
