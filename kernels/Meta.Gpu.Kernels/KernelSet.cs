@@ -21,6 +21,8 @@ public sealed class KernelSet
         TrimmedMeanNetwork = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, int, ArrayView<float>, ArrayView<float>, ArrayView<int>>(TrimmedMeanNetworkKernel.Run);
         MedianNetwork = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>>(MedianNetworkKernel.Combine);
         WeightedMedianNetwork = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>>(WeightedMedianNetworkKernel.Combine);
+        BitonicMedian = accelerator.LoadStreamKernel<DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, int, ArrayView<float>, ArrayView<float>, ArrayView<int>>(BitonicMedianKernel.Combine);
+        BitonicMedians = accelerator.LoadStreamKernel<DenseMatrix, ArrayView<int>, int, int, ArrayView<double>>(BitonicMedianKernel.Medians);
         MediansNetwork = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, int, ArrayView<double>>(MedianNetworkKernel.Medians);
     }
 
@@ -47,4 +49,10 @@ public sealed class KernelSet
     public Action<Index1D, DenseMatrix, ArrayView<int>, int, ArrayView<double>> MediansNetwork { get; }
 
     public Action<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>> WeightedMedianNetwork { get; }
+
+    /// <summary>Explicitly grouped: <see cref="BitonicMedianKernel.Launch"/> gives the configuration.</summary>
+    public Action<KernelConfig, DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, int, ArrayView<float>, ArrayView<float>, ArrayView<int>> BitonicMedian { get; }
+
+    /// <summary>Explicitly grouped: <see cref="BitonicMedianKernel.Launch"/> gives the configuration.</summary>
+    public Action<KernelConfig, DenseMatrix, ArrayView<int>, int, int, ArrayView<double>> BitonicMedians { get; }
 }

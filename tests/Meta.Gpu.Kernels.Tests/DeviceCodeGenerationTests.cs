@@ -17,7 +17,8 @@ namespace Meta.Gpu.Kernels.Tests;
 /// </summary>
 public sealed class DeviceCodeGenerationTests
 {
-    /// <summary>Every kernel entry point: the public static methods of Meta.Gpu.Kernels whose first parameter is an Index1D.</summary>
+    /// <summary>Every kernel entry point: the public static methods of Meta.Gpu.Kernels whose first parameter is an Index1D
+    /// (implicitly grouped), and the public static void methods of <see cref="ExplicitlyGrouped"/>'s kernels.</summary>
     public static TheoryData<string> Kernels()
     {
         var data = new TheoryData<string>();
@@ -25,22 +26,28 @@ public sealed class DeviceCodeGenerationTests
         return data;
     }
 
+    /// <summary>Kernels launched with a group configuration (their methods take no index).</summary>
+    private static readonly Type[] ExplicitlyGrouped = [typeof(BitonicMedianKernel)];
+
     private static IEnumerable<MethodInfo> EntryPoints() =>
         typeof(KernelSet).Assembly.GetTypes()
             .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly))
-            .Where(m => m.GetParameters() is [var first, ..] && first.ParameterType == typeof(Index1D))
+            .Where(m => (m.GetParameters() is [var first, ..] && first.ParameterType == typeof(Index1D))
+                || (ExplicitlyGrouped.Contains(m.DeclaringType) && m.ReturnType == typeof(void)))
             .OrderBy(m => m.DeclaringType!.Name, StringComparer.Ordinal).ThenBy(m => m.Name, StringComparer.Ordinal);
 
-    private static EntryPointDescription Entry(MethodInfo method) => EntryPointDescription.FromImplicitlyGroupedKernel(method);
+    private static EntryPointDescription Entry(MethodInfo method) => ExplicitlyGrouped.Contains(method.DeclaringType)
+        ? EntryPointDescription.FromExplicitlyGroupedKernel(method)
+        : EntryPointDescription.FromImplicitlyGroupedKernel(method);
 
     private static MethodInfo Find(string name) => EntryPoints().Single(m => $"{m.DeclaringType!.Name}.{m.Name}" == name);
 
     private static Context NewContext() => Context.Create(builder => builder.Math(MathMode.Default).EnableAlgorithms());
 
-    /// <summary>The KernelSet's 12, and ReadStreamKernel's 2 (Run, Fill), which DeviceBandwidth loads itself.</summary>
+    /// <summary>The KernelSet's 14 (two explicitly grouped), and ReadStreamKernel's 2 (Run, Fill), which DeviceBandwidth loads itself.</summary>
     [Fact]
     public void EveryKernelIsLoadedByTheKernelSet() =>
-        Assert.Equal(12 + 2, EntryPoints().Count());
+        Assert.Equal(14 + 2, EntryPoints().Count());
 
     [Theory]
     [MemberData(nameof(Kernels))]

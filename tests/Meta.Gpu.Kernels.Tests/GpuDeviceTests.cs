@@ -56,9 +56,14 @@ public sealed class GpuDeviceTests
         DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.WeightedMedian, 64, 65537, ties: false, attackers: 6, alpha: 0.1);
         DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.WeightedMedian, 33, 4099, ties: true, attackers: 3, alpha: 0.1);
         DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.WeightedMedian, 32, 1000, ties: true, attackers: 3, alpha: 0.1);
-        var batch = RandomBatch.Create(new BatchShape(63, 10007, Mask: false, Ties: true, Attackers: 5), 7);
-        var list = Enumerable.Range(0, 63).ToArray();
-        Assert.Equal(MedianNetworkTests.Medians(backend, batch, list, dense: false), MedianNetworkTests.Medians(backend, batch, list, dense: true));
+        DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.Median, 256, 4099, ties: false, attackers: 20, alpha: 0.1);
+        DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.Median, 100, 10007, ties: true, attackers: 8, alpha: 0.1);
+        foreach (var (rows, columns) in new[] { (63, 10007), (256, 4099), (129, 3001) })
+        {
+            var batch = RandomBatch.Create(new BatchShape(rows, columns, Mask: false, Ties: true, Attackers: rows / 12), 7 + rows);
+            var list = Enumerable.Range(0, rows).ToArray();
+            Assert.Equal(MedianNetworkTests.Medians(backend, batch, list, dense: false), MedianNetworkTests.Medians(backend, batch, list, dense: true));
+        }
         Assert.True(backend.LastKernelTime > TimeSpan.Zero);
     }
 

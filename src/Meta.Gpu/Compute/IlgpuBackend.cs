@@ -126,7 +126,8 @@ public sealed class IlgpuBackend : IComputeBackend
     /// Whether combines over a batch without a mask run the kernels that read each cell once (default: true, where
     /// they serve): <see cref="WeightedMeanKernel"/> for the mean, <see cref="TrimmedMeanNetworkKernel"/> for the
     /// trimmed mean, <see cref="MedianNetworkKernel"/> for the median and the outlier pass's column medians and
-    /// <see cref="WeightedMedianNetworkKernel"/> for the weighted median (both up to 64 rows). False runs every column
+    /// <see cref="WeightedMedianNetworkKernel"/> for the weighted median (both up to 64 rows), and
+    /// <see cref="BitonicMedianKernel"/> for the median and the column medians of 65..256 rows. False runs every column
     /// through <see cref="CombineKernel"/> and <see cref="ColumnMedianKernel"/>, the same values: the baseline they
     /// are checked and measured against.
     /// </summary>
@@ -339,12 +340,15 @@ public sealed class IlgpuBackend : IComputeBackend
     }
 
     /// <summary>One chunk's column medians of <paramref name="rows"/> rows, left on the device: the sorting-network
-    /// kernel where it serves (up to 64 rows, no mask), else the walks.</summary>
+    /// kernel where it serves (up to 64 rows, no mask), the bitonic sort in shared memory up to 256, else the walks.</summary>
     private ArrayView<double> ChunkMedians(DomainBatch batch, Chunk chunk, ArrayView<int> rowView, int rows, bool missingAsZero)
     {
         var deviceMedians = _medians.View(chunk.Width);
         if (DenseKernels && MedianNetworkKernel.Serves(rows, batch.Mask is not null))
             _device.Kernels.MediansNetwork(chunk.Width, chunk.Matrix, rowView, rows, deviceMedians);
+        else if (DenseKernels && BitonicMedianKernel.Serves(rows, batch.Mask is not null))
+            _device.Kernels.BitonicMedians(BitonicMedianKernel.Launch(chunk.Width, rows, MaxGroupSize), chunk.Matrix, rowView, rows,
+                BitonicMedianKernel.SortLength(rows), deviceMedians);
         else
             _device.Kernels.Medians(chunk.Width, chunk.Matrix, rowView, rows, missingAsZero ? 1 : 0, deviceMedians);
         return deviceMedians;
@@ -544,10 +548,11 @@ public sealed class IlgpuBackend : IComputeBackend
             var networkTrim = DenseKernels ? NetworkTrim(batch, rows.Length, method, trimAlpha) : null;
             var denseMean = DenseKernels && method == AggregationMethod.Mean && batch.Mask is null && rows.Length > 0;
             var networkMedian = DenseKernels && method == AggregationMethod.Median && MedianNetworkKernel.Serves(rows.Length, batch.Mask is not null);
+            var bitonicMedian = DenseKernels && method == AggregationMethod.Median && BitonicMedianKernel.Serves(rows.Length, batch.Mask is not null);
             var networkWeightedMedian = DenseKernels && method == AggregationMethod.WeightedMedian
                 && WeightedMedianNetworkKernel.Serves(rows.Length, batch.Mask is not null);
             var shared = networkTrim is not null || denseMean || networkWeightedMedian;
-            if (shared || networkMedian) DenseCombines++;
+            if (shared || networkMedian || bitonicMedian) DenseCombines++;
             var shareView = shared ? _shares.Upload(WeightShares(weights)) : _shares.View(1);
             var kernelTime = TimeSpan.Zero;
             if (step is not null) _priorStaging.Reserve(batch.Columns);
@@ -575,6 +580,11 @@ public sealed class IlgpuBackend : IComputeBackend
                 else if (networkMedian)
                 {
                     _device.Kernels.MedianNetwork(chunk.Width, chunk.Matrix, rowView, weightView, settings, aggregateView, priorView, counter);
+                }
+                else if (bitonicMedian)
+                {
+                    _device.Kernels.BitonicMedian(BitonicMedianKernel.Launch(chunk.Width, rows.Length, MaxGroupSize), chunk.Matrix, rowView, weightView,
+                        settings, BitonicMedianKernel.SortLength(rows.Length), aggregateView, priorView, counter);
                 }
                 else
                 {
@@ -763,6 +773,9 @@ public sealed class IlgpuBackend : IComputeBackend
     }
 
     private AcceleratorStream Stream => _device.Accelerator.DefaultStream;
+
+    /// <summary>The most threads a group may have on this device (explicitly grouped kernels).</summary>
+    private int MaxGroupSize => _device.Accelerator.MaxNumThreadsPerGroup;
 
     /// <summary>Makes the device current on the calling thread for the call (CUDA contexts are per thread, and
     /// callers may come from any thread) and restores the previous binding afterwards.</summary>

@@ -1,0 +1,115 @@
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
+
+namespace Meta.Gpu.Kernels;
+
+/// <summary>
+/// The column median of a batch without a mask and with 65..256 rows (beyond <see cref="MedianNetworkKernel"/>'s
+/// registers) by a bitonic sort in shared memory, one thread group per column: the group loads the column (padded
+/// with +inf to a power of two), sorts it in log2(P)(log2(P) + 1)/2 steps of P/2 comparators split among its
+/// threads, and reads the middle pair. The walks it replaces (<see cref="ColumnOrder"/>) read the column once per
+/// rank up to the middle: 128 reads of 256 cells per column at 256 rows. Two entry points, as the network kernel
+/// has: the combine's median (with the fused Reptile step) and the outlier pass's column medians (DESIGN §4 step 3).
+/// </summary>
+/// <remarks>
+/// <para>Same value as the walks, bit for bit: the middle values are the same floats whatever order ties take, and
+/// the mean of two is taken as <see cref="ColumnOrder.Median"/> takes it. Where the order of ties does decide (a zero
+/// at a middle rank: -0 and +0 are equal in the walks' (value, row) order, so the rows choose the sign) or a cell is
+/// not finite, the group's first thread walks the column instead.</para>
+/// <para>Explicitly grouped (launched with <see cref="Launch"/>): at most <see cref="MaxGroupSize"/> threads, fewer
+/// where the device allows fewer (ILGPU's CPU accelerator: 16), each taking every so-many comparators of a step.</para>
+/// </remarks>
+public static class BitonicMedianKernel
+{
+    /// <summary>Most rows served: the shared array's length.</summary>
+    public const int MaxRows = 256;
+
+    /// <summary>Most threads per group: one per comparator at 256 rows.</summary>
+    public const int MaxGroupSize = MaxRows / 2;
+
+    /// <summary>Whether this kernel serves a median over <paramref name="rows"/> rows (those the network kernel does
+    /// not).</summary>
+    public static bool Serves(int rows, bool hasMask) => !hasMask && rows > MedianNetworkKernel.MaxRows && rows <= MaxRows;
+
+    /// <summary>The sorted length for <paramref name="rows"/> rows: the next power of two.</summary>
+    public static int SortLength(int rows) => (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)rows);
+
+    /// <summary>One group per column, as many threads as the sort has comparators per step, the device allows and
+    /// <see cref="MaxGroupSize"/> caps.</summary>
+    public static KernelConfig Launch(int columns, int rows, int deviceMaxGroupSize) =>
+        new(columns, Math.Min(Math.Min(MaxGroupSize, deviceMaxGroupSize), SortLength(rows) / 2));
+
+    /// <summary>The combine's median (<see cref="CombineSettings.Median"/>) and the Reptile step. Group = column;
+    /// <paramref name="length"/> = <see cref="SortLength"/> of the row count.</summary>
+    public static void Combine(
+        DenseMatrix matrix, ArrayView<int> rows, ArrayView<double> weights, CombineSettings settings, int length,
+        ArrayView<float> aggregate, ArrayView<float> prior, ArrayView<int> counts)
+    {
+        var column = Grid.IdxX;
+        var sorted = TrySortedMedian(matrix, rows, settings.RowCount, length, column, out var median);
+        if (!Group.IsFirstThread) return;
+        if (sorted)
+        {
+            CombineKernel.Finish(column, median, false, settings, aggregate, prior, counts);
+            return;
+        }
+        var value = CombineKernel.Combine(matrix, rows, weights, settings, column, out var nonFinite);
+        CombineKernel.Finish(column, value, nonFinite, settings, aggregate, prior, counts);
+    }
+
+    /// <summary>m_d of the outlier pass over <paramref name="count"/> listed rows. Group = column.</summary>
+    public static void Medians(DenseMatrix matrix, ArrayView<int> rows, int count, int length, ArrayView<double> medians)
+    {
+        var column = Grid.IdxX;
+        var sorted = TrySortedMedian(matrix, rows, count, length, column, out var median);
+        if (!Group.IsFirstThread) return;
+        if (sorted) medians[column] = median;
+        else ColumnMedianKernel.Run(column, matrix, rows, count, 0, medians);
+    }
+
+    /// <summary>The median of the column's <paramref name="count"/> cells, sorted by the whole group; false (in every
+    /// thread) for a column the walks must settle.</summary>
+    private static bool TrySortedMedian(DenseMatrix matrix, ArrayView<int> rows, int count, int length, int column, out double median)
+    {
+        var keys = SharedMemory.Allocate<float>(MaxRows);
+        var thread = Group.IdxX;
+        var threads = Group.DimX;
+        var nonFinite = false;
+        for (var i = thread; i < length; i += threads)
+        {
+            var x = i < count ? matrix.Value(rows[i], column) : float.PositiveInfinity;
+            // x - x is NaN for NaN and the infinities; the pads' +inf is not a cell.
+            nonFinite |= i < count && float.IsNaN(x - x);
+            keys[i] = x;
+        }
+        median = double.NaN;
+        // Also the barrier that makes every key visible to the whole group.
+        if (Group.BarrierOr(nonFinite)) return false;
+        for (var k = 2; k <= length; k <<= 1)
+        {
+            for (var j = k >> 1; j > 0; j >>= 1)
+            {
+                for (var i = thread; i < length / 2; i += threads)
+                {
+                    // The i-th pair (low, low + j) of this step; j is a power of two.
+                    var low = ((i & -j) << 1) | (i & (j - 1));
+                    var high = low + j;
+                    var a = keys[low];
+                    var b = keys[high];
+                    var min = XMath.Min(a, b);
+                    var max = XMath.Max(a, b);
+                    var ascending = (low & k) == 0;
+                    keys[low] = ascending ? min : max;
+                    keys[high] = ascending ? max : min;
+                }
+                Group.Barrier();
+            }
+        }
+        var lowMiddle = keys[(count - 1) / 2];
+        var highMiddle = keys[count / 2];
+        if (lowMiddle == 0f || highMiddle == 0f) return false;
+        median = count % 2 == 1 ? lowMiddle : ((double)lowMiddle + highMiddle) / 2.0;
+        return true;
+    }
+}

@@ -1,0 +1,125 @@
+using Meta.Gpu.Compute;
+using Meta.Gpu.Learning.Aggregation;
+
+namespace Meta.Gpu.Kernels.Tests;
+
+/// <summary>
+/// <see cref="BitonicMedianKernel"/> against the walks (<see cref="CombineKernel"/>, <see cref="ColumnMedianKernel"/>)
+/// on the same device, bit for bit: the combine's median with and without the fused step, and the outlier pass's
+/// column medians, for 65..256 rows; the walks where it does not serve (a mask, more than 256 rows) or must not
+/// decide (a zero in the middle, a non-finite cell). ILGPU's CPU accelerator runs groups of 16 threads, so each
+/// thread here takes several comparators of a step; a GPU runs one each (GpuDeviceTests).
+/// </summary>
+[Collection(IlgpuCpuCollection.Name)]
+public sealed class BitonicMedianTests(IlgpuCpuFixture fixture)
+{
+    private readonly IlgpuBackend _backend = Reset(fixture.Backend);
+
+    private static IlgpuBackend Reset(IlgpuBackend backend)
+    {
+        backend.ChunkColumns = null;
+        backend.DenseKernels = true;
+        return backend;
+    }
+
+    public static TheoryData<int, int, bool> Shapes => new()
+    {
+        // rows, columns, ties
+        { 65, 33, false },    // the fewest served: 128 sorted, 63 pads
+        { 100, 40, true },
+        { 128, 17, false },   // no pad
+        { 129, 20, true },    // 256 sorted, 127 pads
+        { 255, 9, false },
+        { 256, 12, true },    // the most served
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void TheCombinesMedian_MatchesTheWalks_BitForBit(int rows, int columns, bool ties) =>
+        DenseKernelTests.MatchesTheCombineKernel(_backend, AggregationMethod.Median, rows, columns, ties, attackers: rows / 8, alpha: 0.1);
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void TheOutlierPassMedians_MatchTheWalks_BitForBit(int rows, int columns, bool ties)
+    {
+        var batch = RandomBatch.Create(new BatchShape(rows, columns, Mask: false, ties, Attackers: rows / 8), 800 + rows + columns);
+        var list = Enumerable.Range(0, rows).ToArray();
+        Assert.Equal(MedianNetworkTests.Medians(_backend, batch, list, dense: false), MedianNetworkTests.Medians(_backend, batch, list, dense: true));
+    }
+
+    [Fact]
+    public void ASubsetOfRows_TakesOnlyItsRows()
+    {
+        var batch = RandomBatch.Create(new BatchShape(300, 21, Mask: false, Ties: true, Attackers: 10), 35);
+        var list = Enumerable.Range(0, 300).Where(r => r % 3 != 1).ToArray(); // 200 rows
+        Assert.Equal(MedianNetworkTests.Medians(_backend, batch, list, dense: false), MedianNetworkTests.Medians(_backend, batch, list, dense: true));
+    }
+
+    [Fact]
+    public void MoreThan256RowsOrAMask_GoTheWalksWay()
+    {
+        var wide = RandomBatch.Create(new BatchShape(257, 10, Mask: false, Ties: false), 36);
+        var masked = RandomBatch.Create(new BatchShape(100, 10, Mask: true, Ties: false), 37);
+        foreach (var batch in new[] { wide, masked })
+        {
+            var list = RandomBatch.EligibleRows(batch);
+            var weights = RandomBatch.Weights(batch, list, uniform: false);
+            var before = _backend.DenseCombines;
+            _backend.Combine(batch, list, weights, AggregationMethod.Median, 0.1, false, new float[10], Span<float>.Empty, null);
+            Assert.Equal(before, _backend.DenseCombines);
+        }
+    }
+
+    [Theory]
+    [InlineData(65)]
+    [InlineData(200)]
+    public void AZeroInTheMiddle_TakesTheSignTheWalksGiveIt(int rows)
+    {
+        // As MedianNetworkTests: the middle rows' cells are +0, more -0 cells than the upper middle rank elsewhere.
+        var batch = new DomainBatch(rows, 3);
+        var (lowMiddle, highMiddle) = ((rows - 1) / 2, rows / 2);
+        var negatives = 0;
+        for (var r = 0; r < rows; r++)
+        {
+            var middle = r == lowMiddle || r == highMiddle;
+            var negative = !middle && negatives <= highMiddle;
+            if (negative) negatives++;
+            batch.Row(r)[0] = negative ? -0f : 0f;
+            batch.Row(r)[1] = middle ? 0f : negative ? -1f - r : 1f + r;
+            batch.Row(r)[2] = r % 2 == 0 ? -0f : 0f;
+        }
+        batch.MarkChanged();
+        var list = Enumerable.Range(0, rows).ToArray();
+        Assert.Equal(MedianNetworkTests.Medians(_backend, batch, list, dense: false), MedianNetworkTests.Medians(_backend, batch, list, dense: true));
+    }
+
+    [Fact]
+    public void ANonFiniteCell_IsNoticedAsTheWalksNoticeIt()
+    {
+        var batch = RandomBatch.Create(new BatchShape(120, 30, Mask: false, Ties: false, NonFinite: true), 81);
+        var list = Enumerable.Range(0, 120).ToArray();
+        var weights = RandomBatch.Weights(batch, list, uniform: true);
+        var before = _backend.DenseCombines;
+        Assert.Null(_backend.CombineUnscanned(batch, list, weights, AggregationMethod.Median, 0.1, new float[30], Span<float>.Empty, null));
+        Assert.Equal(before + 1, _backend.DenseCombines);
+        Assert.Equal(MedianNetworkTests.Medians(_backend, batch, list, dense: false), MedianNetworkTests.Medians(_backend, batch, list, dense: true));
+    }
+
+    [Fact]
+    public void ForcedChunks_MatchTheWholeBatch()
+    {
+        var batch = RandomBatch.Create(new BatchShape(150, 45, Mask: false, Ties: true, Attackers: 12), 62);
+        var list = Enumerable.Range(0, 150).ToArray();
+        var whole = MedianNetworkTests.Medians(_backend, batch, list, dense: true);
+        _backend.ChunkColumns = 10;
+        try
+        {
+            Assert.Equal(whole, MedianNetworkTests.Medians(_backend, batch, list, dense: true));
+            Assert.Equal(5, _backend.LastChunkCount);
+        }
+        finally
+        {
+            _backend.ChunkColumns = null;
+        }
+    }
+}
