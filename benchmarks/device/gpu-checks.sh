@@ -8,7 +8,8 @@
 #      trimmed mean and the weighted mean on cuda and on PyTorch (same GPU, same data), then the same fused round
 #      through the combine kernel alone (--baseline-device-kernels);
 #   4. `meta-gpu bench` of every dense workload at the standard size, 64 x 1,048,576, on cuda, PyTorch and cpu, then
-#      three of them with the outlier pass on (--outlier-filter: the library's default configuration), cuda and cpu.
+#      three of them with the outlier pass on (--outlier-filter: the library's default configuration), cuda and cpu,
+#      and the outlier pass at 256 x 4M on cuda (the 256-row medians: bitonic kernel, then the walks).
 # Pack first, here: benchmarks/device/pack.sh; then on the device machine, from the project root, with .device
 # carried: bash benchmarks/device/gpu-checks.sh. Results go to $OUT (8 files at most come back: GPU_CHECKS_CPU2=1 fits
 # with GPU_CHECKS_QUICK=1; the full run with it makes 9); a summary ends
@@ -53,7 +54,8 @@ bench() { # name, then bench arguments
   local rc=$?
   say "== bench $name: exit $rc in $((SECONDS - t)) s"
   if [ -f "/tmp/bench-$name/bench.md" ]; then
-    cp "/tmp/bench-$name/bench.md" "$out/$name.md"
+    # At most 8 files come back from a device call: the later benches go to the summary only.
+    case $name in big|standard|default-config|cpu2) cp "/tmp/bench-$name/bench.md" "$out/$name.md" ;; esac
     # At most 8 files come back from a device call: the JSON of the two main benches only.
     case $name in big|standard) cp "/tmp/bench-$name/bench.json" "$out/$name.json" ;; esac
     grep -E "^- (Machine|Read|cuda|opencl|Peer)|^\| (weighted_mean|reptile_step|trimmed_mean|median|weighted_median|fused_trimmed_mean_reptile) \| (cuda|pytorch|cpu|numpy)" "/tmp/bench-$name/bench.md" | tee -a "$summary"
@@ -69,6 +71,10 @@ bench standard --backends cuda,pytorch,cpu --workloads weighted_mean,reptile_ste
 # The library's default configuration (its outlier pass on) at the standard size: the one-call medians and
 # distances on the device (tenth session) against the cpu backend on this host's cores.
 bench default-config --backends cuda,cpu --workloads weighted_mean,trimmed_mean,median --outlier-filter
+# The same at the size, where the outlier pass's column medians of 256 rows run BitonicMedianKernel (eleventh
+# session, not yet timed), then through the walks it replaced (--baseline-device-kernels).
+bench big-default --backends cuda --workloads trimmed_mean,median --outlier-filter "${big[@]}"
+bench big-default-walks --backends cuda --workloads trimmed_mean --outlier-filter --baseline-device-kernels --n 256 --d 4194304 --repeats 3
 # The cpu targets are for a 2-core machine with AVX-512, which the development machines lack: two of this
 # host's cores (taskset) and a process that sees two (DOTNET_PROCESSOR_COUNT: the read stream and the kernels run two
 # threads) stand in for one. GPU_CHECKS_CPU2=1 adds it (about a minute, numpy's trimmed mean included); =N runs the cpu
