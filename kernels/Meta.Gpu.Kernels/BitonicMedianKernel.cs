@@ -1,5 +1,4 @@
 using ILGPU;
-using ILGPU.Algorithms;
 using ILGPU.Runtime;
 
 namespace Meta.Gpu.Kernels;
@@ -86,26 +85,7 @@ public static class BitonicMedianKernel
         median = double.NaN;
         // Also the barrier that makes every key visible to the whole group.
         if (Group.BarrierOr(nonFinite)) return false;
-        for (var k = 2; k <= length; k <<= 1)
-        {
-            for (var j = k >> 1; j > 0; j >>= 1)
-            {
-                for (var i = thread; i < length / 2; i += threads)
-                {
-                    // The i-th pair (low, low + j) of this step; j is a power of two.
-                    var low = ((i & -j) << 1) | (i & (j - 1));
-                    var high = low + j;
-                    var a = keys[low];
-                    var b = keys[high];
-                    var min = XMath.Min(a, b);
-                    var max = XMath.Max(a, b);
-                    var ascending = (low & k) == 0;
-                    keys[low] = ascending ? min : max;
-                    keys[high] = ascending ? max : min;
-                }
-                Group.Barrier();
-            }
-        }
+        SharedBitonicSort.Sort(keys, length);
         var lowMiddle = keys[(count - 1) / 2];
         var highMiddle = keys[count / 2];
         if (lowMiddle == 0f || highMiddle == 0f) return false;

@@ -4,9 +4,9 @@ using Meta.Gpu.Learning.Aggregation;
 namespace Meta.Gpu.Kernels.Tests;
 
 /// <summary>
-/// <see cref="BitonicMedianKernel"/> against the walks (<see cref="CombineKernel"/>, <see cref="ColumnMedianKernel"/>)
-/// on the same device, bit for bit: the combine's median with and without the fused step, and the outlier pass's
-/// column medians, for 65..256 rows; the walks where it does not serve (a mask, more than 256 rows) or must not
+/// <see cref="BitonicMedianKernel"/> and <see cref="BitonicWeightedMedianKernel"/> against the walks (<see cref="CombineKernel"/>, <see cref="ColumnMedianKernel"/>)
+/// on the same device, bit for bit: the combine's median and weighted median with and without the fused step, and the
+/// outlier pass's column medians, for 65..256 rows (more weighted median cases: WeightedMedianNetworkTests); the walks where it does not serve (a mask, more than 256 rows) or must not
 /// decide (a zero in the middle, a non-finite cell). ILGPU's CPU accelerator runs groups of 16 threads, so each
 /// thread here takes several comparators of a step; a GPU runs one each (GpuDeviceTests).
 /// </summary>
@@ -37,6 +37,29 @@ public sealed class BitonicMedianTests(IlgpuCpuFixture fixture)
     [MemberData(nameof(Shapes))]
     public void TheCombinesMedian_MatchesTheWalks_BitForBit(int rows, int columns, bool ties) =>
         DenseKernelTests.MatchesTheCombineKernel(_backend, AggregationMethod.Median, rows, columns, ties, attackers: rows / 8, alpha: 0.1);
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void TheWeightedMedian_MatchesTheWalks_BitForBit(int rows, int columns, bool ties) =>
+        DenseKernelTests.MatchesTheCombineKernel(_backend, AggregationMethod.WeightedMedian, rows, columns, ties, attackers: rows / 8, alpha: 0.1);
+
+    [Fact]
+    public void TheWeightedMedian_NoticesANonFiniteCell_AndSkipsAMaskOr257Rows()
+    {
+        var nonFinite = RandomBatch.Create(new BatchShape(120, 30, Mask: false, Ties: false, NonFinite: true), 82);
+        var all = Enumerable.Range(0, 120).ToArray();
+        var before = _backend.DenseCombines;
+        Assert.Null(_backend.CombineUnscanned(nonFinite, all, RandomBatch.Weights(nonFinite, all, uniform: false), AggregationMethod.WeightedMedian,
+            0.1, new float[30], Span<float>.Empty, null));
+        Assert.Equal(before + 1, _backend.DenseCombines);
+        foreach (var batch in new[] { RandomBatch.Create(new BatchShape(257, 10, Mask: false, Ties: false), 38), RandomBatch.Create(new BatchShape(100, 10, Mask: true, Ties: false), 39) })
+        {
+            var list = RandomBatch.EligibleRows(batch);
+            before = _backend.DenseCombines;
+            _backend.Combine(batch, list, RandomBatch.Weights(batch, list, uniform: false), AggregationMethod.WeightedMedian, 0.1, false, new float[10], Span<float>.Empty, null);
+            Assert.Equal(before, _backend.DenseCombines);
+        }
+    }
 
     [Theory]
     [MemberData(nameof(Shapes))]

@@ -56,6 +56,8 @@ public sealed class GpuDeviceTests
         DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.WeightedMedian, 64, 65537, ties: false, attackers: 6, alpha: 0.1);
         DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.WeightedMedian, 33, 4099, ties: true, attackers: 3, alpha: 0.1);
         DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.WeightedMedian, 32, 1000, ties: true, attackers: 3, alpha: 0.1);
+        DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.WeightedMedian, 256, 4099, ties: true, attackers: 20, alpha: 0.1);
+        DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.WeightedMedian, 100, 3001, ties: false, attackers: 8, alpha: 0.1);
         DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.Median, 256, 4099, ties: false, attackers: 20, alpha: 0.1);
         DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.Median, 100, 10007, ties: true, attackers: 8, alpha: 0.1);
         foreach (var (rows, columns) in new[] { (63, 10007), (256, 4099), (129, 3001) })

@@ -6,8 +6,9 @@ namespace Meta.Gpu.Kernels.Tests;
 /// <summary>
 /// <see cref="WeightedMedianNetworkKernel"/> against the walks of <see cref="CombineKernel"/> on the same device, bit
 /// for bit, with and without the fused step: random weights, equal weights (the half-mass midpoint), ties that the
-/// rows must order, zeros of both signs at the pick; the walks where it does not serve (a mask, more than 64 rows)
-/// or must not decide (a non-finite cell).
+/// rows must order, zeros of both signs at the pick; the walks where neither network serves (a mask)
+/// or must not decide (a non-finite cell). The cases of 65..256 rows run <see cref="BitonicWeightedMedianKernel"/>,
+/// which the same rules hold for.
 /// </summary>
 [Collection(IlgpuCpuCollection.Name)]
 public sealed class WeightedMedianNetworkTests(IlgpuCpuFixture fixture)
@@ -44,6 +45,8 @@ public sealed class WeightedMedianNetworkTests(IlgpuCpuFixture fixture)
     [InlineData(32)]
     [InlineData(33)]
     [InlineData(64)]
+    [InlineData(100)]   // BitonicWeightedMedianKernel from here
+    [InlineData(256)]
     public void EqualWeights_TakeTheMidpointAsTheWalksDo(int rows)
     {
         // With q = 1/n and n even the running sum meets S/2 within eps at the lower middle cell: the mean of two.
@@ -86,6 +89,7 @@ public sealed class WeightedMedianNetworkTests(IlgpuCpuFixture fixture)
     [Theory]
     [InlineData(6)]
     [InlineData(40)]
+    [InlineData(200)]   // BitonicWeightedMedianKernel
     public void EqualValues_AreWalkedInRowOrder(int rows)
     {
         // A run of zeros holds the two middle ranks; equal weights put the half mass between them (the mean of two).
@@ -119,6 +123,22 @@ public sealed class WeightedMedianNetworkTests(IlgpuCpuFixture fixture)
     }
 
     [Fact]
+    public void ARunningSumExactlyOnTheBar_Picks_Beyond64Rows()
+    {
+        // The same on BitonicWeightedMedianKernel's path: 65 rows, row 0's q exactly S/2 - 1e-12 S (weights found by
+        // search; the sums are those of the walks, in this order), the other 64 rows above it.
+        const int rows = 65;
+        var batch = new DomainBatch(rows, 1);
+        for (var r = 0; r < rows; r++) batch.Row(r)[0] = 1f + r;
+        batch.MarkChanged();
+        var list = Enumerable.Range(0, rows).ToArray();
+        var weights = list.Select(r => r == 0 ? 0.49999999999899836 : 0.007812500000015555).ToArray();
+        var exact = Combine(batch, list, weights, dense: false);
+        Assert.Equal(BitConverter.SingleToInt32Bits(1.5f), exact[0]);
+        Assert.Equal(exact, Combine(batch, list, weights, dense: true));
+    }
+
+    [Fact]
     public void ForcedChunks_MatchTheWholeBatch()
     {
         var batch = RandomBatch.Create(new BatchShape(48, 1003, Mask: false, Ties: true, Attackers: 5), 61);
@@ -139,18 +159,19 @@ public sealed class WeightedMedianNetworkTests(IlgpuCpuFixture fixture)
     }
 
     [Fact]
-    public void MoreThan64RowsOrAMask_GoTheWalksWay()
+    public void MoreThan64Rows_GoTheBitonicKernel_AndAMask_TheWalks()
     {
         var wide = RandomBatch.Create(new BatchShape(65, 30, Mask: false, Ties: false), 33);
         var masked = RandomBatch.Create(new BatchShape(20, 30, Mask: true, Ties: false), 34);
-        foreach (var batch in new[] { wide, masked })
+        foreach (var (batch, served) in new[] { (wide, true), (masked, false) })
         {
             var list = RandomBatch.EligibleRows(batch);
             var weights = RandomBatch.Weights(batch, list, uniform: false);
             var before = _backend.DenseCombines;
             var aggregate = new float[30];
             _backend.Combine(batch, list, weights, AggregationMethod.WeightedMedian, 0.1, false, aggregate, Span<float>.Empty, null);
-            Assert.Equal(before, _backend.DenseCombines);
+            // Beyond the network's 64 rows BitonicWeightedMedianKernel serves (BitonicMedianTests); a mask, neither.
+            Assert.Equal(before + (served ? 1 : 0), _backend.DenseCombines);
         }
     }
 

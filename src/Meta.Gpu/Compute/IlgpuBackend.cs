@@ -127,7 +127,8 @@ public sealed class IlgpuBackend : IComputeBackend
     /// they serve): <see cref="WeightedMeanKernel"/> for the mean, <see cref="TrimmedMeanNetworkKernel"/> for the
     /// trimmed mean, <see cref="MedianNetworkKernel"/> for the median and the outlier pass's column medians and
     /// <see cref="WeightedMedianNetworkKernel"/> for the weighted median (both up to 64 rows), and
-    /// <see cref="BitonicMedianKernel"/> for the median and the column medians of 65..256 rows. False runs every column
+    /// <see cref="BitonicMedianKernel"/> and <see cref="BitonicWeightedMedianKernel"/> for both medians (and the column
+    /// medians) of 65..256 rows. False runs every column
     /// through <see cref="CombineKernel"/> and <see cref="ColumnMedianKernel"/>, the same values: the baseline they
     /// are checked and measured against.
     /// </summary>
@@ -551,7 +552,9 @@ public sealed class IlgpuBackend : IComputeBackend
             var bitonicMedian = DenseKernels && method == AggregationMethod.Median && BitonicMedianKernel.Serves(rows.Length, batch.Mask is not null);
             var networkWeightedMedian = DenseKernels && method == AggregationMethod.WeightedMedian
                 && WeightedMedianNetworkKernel.Serves(rows.Length, batch.Mask is not null);
-            var shared = networkTrim is not null || denseMean || networkWeightedMedian;
+            var bitonicWeightedMedian = DenseKernels && method == AggregationMethod.WeightedMedian
+                && BitonicWeightedMedianKernel.Serves(rows.Length, batch.Mask is not null);
+            var shared = networkTrim is not null || denseMean || networkWeightedMedian || bitonicWeightedMedian;
             if (shared || networkMedian || bitonicMedian) DenseCombines++;
             var shareView = shared ? _shares.Upload(WeightShares(weights)) : _shares.View(1);
             var kernelTime = TimeSpan.Zero;
@@ -580,6 +583,11 @@ public sealed class IlgpuBackend : IComputeBackend
                 else if (networkMedian)
                 {
                     _device.Kernels.MedianNetwork(chunk.Width, chunk.Matrix, rowView, weightView, settings, aggregateView, priorView, counter);
+                }
+                else if (bitonicWeightedMedian)
+                {
+                    _device.Kernels.BitonicWeightedMedian(BitonicMedianKernel.Launch(chunk.Width, rows.Length, MaxGroupSize), chunk.Matrix, rowView,
+                        weightView, shareView, settings, BitonicMedianKernel.SortLength(rows.Length), aggregateView, priorView, counter);
                 }
                 else if (bitonicMedian)
                 {
