@@ -23,6 +23,7 @@ public sealed class KernelSet
         WeightedMedianNetwork = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>>(WeightedMedianNetworkKernel.Combine);
         BitonicMedian = accelerator.LoadStreamKernel<DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, int, ArrayView<float>, ArrayView<float>, ArrayView<int>>(BitonicMedianKernel.Combine);
         BitonicWeightedMedian = accelerator.LoadStreamKernel<DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, int, ArrayView<float>, ArrayView<float>, ArrayView<int>>(BitonicWeightedMedianKernel.Combine);
+        BitonicTrimmedMean = accelerator.LoadStreamKernel<DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, int, int, ArrayView<float>, ArrayView<float>, ArrayView<int>>(BitonicTrimmedMeanKernel.Combine);
         BitonicMedians = accelerator.LoadStreamKernel<DenseMatrix, ArrayView<int>, int, int, ArrayView<double>>(BitonicMedianKernel.Medians);
         MediansNetwork = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, int, ArrayView<double>>(MedianNetworkKernel.Medians);
     }
@@ -56,6 +57,9 @@ public sealed class KernelSet
 
     /// <summary>Explicitly grouped: <see cref="BitonicMedianKernel.Launch"/> gives the configuration.</summary>
     public Action<KernelConfig, DenseMatrix, ArrayView<int>, int, int, ArrayView<double>> BitonicMedians { get; }
+
+    /// <summary>Explicitly grouped: <see cref="BitonicMedianKernel.Launch"/> gives the configuration.</summary>
+    public Action<KernelConfig, DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, int, int, ArrayView<float>, ArrayView<float>, ArrayView<int>> BitonicTrimmedMean { get; }
 
     /// <summary>Explicitly grouped: <see cref="BitonicMedianKernel.Launch"/> gives the configuration.</summary>
     public Action<KernelConfig, DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, int, ArrayView<float>, ArrayView<float>, ArrayView<int>> BitonicWeightedMedian { get; }

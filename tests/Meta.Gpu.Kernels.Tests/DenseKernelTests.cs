@@ -4,7 +4,8 @@ using Meta.Gpu.Learning.Aggregation;
 namespace Meta.Gpu.Kernels.Tests;
 
 /// <summary>
-/// The dense kernels (<see cref="TrimmedMeanNetworkKernel"/>, <see cref="WeightedMeanKernel"/>) against
+/// The dense kernels (<see cref="TrimmedMeanNetworkKernel"/>, <see cref="BitonicTrimmedMeanKernel"/>,
+/// <see cref="WeightedMeanKernel"/>) against
 /// <see cref="CombineKernel"/> on the same device: the same aggregate, prior and counts, bit for bit, where they
 /// serve; the combine kernel where they do not.
 /// </summary>
@@ -32,6 +33,12 @@ public sealed class DenseKernelTests(IlgpuCpuFixture fixture)
         { 100, 50, false, 0, 0.31 },    // trim 31: the longest the lists serve
         { 256, 40, false, 20, 0.1 },    // the most rows
         { 256, 33, true, 0, 0.12 },
+        // BitonicTrimmedMeanKernel: trims beyond the lists
+        { 256, 29, true, 12, 0.125 },   // trim 32: the shortest it serves
+        { 65, 31, false, 4, 0.49 },     // trim 31: still the lists'
+        { 100, 40, true, 8, 0.45 },     // trim 45 of 100, 28 pads
+        { 129, 17, false, 10, 0.3 },    // 256 sorted
+        { 256, 21, true, 0, 0.45 },     // trim 115: the most rows, two kept a side of the middle
     };
 
     [Theory]
@@ -93,26 +100,28 @@ public sealed class DenseKernelTests(IlgpuCpuFixture fixture)
         Assert.Equal(Bits(exact), Bits(tile));
     }
 
-    [Fact]
-    public void NonFiniteCells_AreNoticedAsTheExactWalksNoticeThem()
+    [Theory]
+    [InlineData(40, 0.1)]   // the network kernel
+    [InlineData(100, 0.4)]  // the bitonic kernel
+    public void NonFiniteCells_AreNoticedAsTheExactWalksNoticeThem(int rows, double alpha)
     {
-        var batch = RandomBatch.Create(new BatchShape(40, 70, Mask: false, Ties: false, NonFinite: true), 77);
-        var list = Enumerable.Range(0, 40).ToArray();
+        var batch = RandomBatch.Create(new BatchShape(rows, 70, Mask: false, Ties: false, NonFinite: true), 77);
+        var list = Enumerable.Range(0, rows).ToArray();
         var weights = RandomBatch.Weights(batch, list, uniform: true);
         var before = _backend.DenseCombines;
         var aggregate = new float[70];
-        Assert.Null(_backend.CombineUnscanned(batch, list, weights, AggregationMethod.TrimmedMean, 0.1, aggregate, Span<float>.Empty, null));
+        Assert.Null(_backend.CombineUnscanned(batch, list, weights, AggregationMethod.TrimmedMean, alpha, aggregate, Span<float>.Empty, null));
         Assert.Equal(before + 1, _backend.DenseCombines);
 
         // The same rows without their non-finite cells: read once and accepted.
-        for (var r = 0; r < 40; r++)
+        for (var r = 0; r < rows; r++)
         {
             var row = batch.Row(r);
             for (var d = 0; d < 70; d++) if (!float.IsFinite(row[d])) row[d] = 0.25f * r;
         }
         batch.MarkChanged();
-        Assert.Equal(0, _backend.CombineUnscanned(batch, list, weights, AggregationMethod.TrimmedMean, 0.1, aggregate, Span<float>.Empty, null));
-        var exact = Run(_backend, batch, list, weights, 0.1, null, denseKernels: false, out _, out _, served: false);
+        Assert.Equal(0, _backend.CombineUnscanned(batch, list, weights, AggregationMethod.TrimmedMean, alpha, aggregate, Span<float>.Empty, null));
+        var exact = Run(_backend, batch, list, weights, alpha, null, denseKernels: false, out _, out _, served: false);
         Assert.Equal(Bits(exact), Bits(aggregate));
     }
 
@@ -150,7 +159,7 @@ public sealed class DenseKernelTests(IlgpuCpuFixture fixture)
 
     [Theory]
     [InlineData(257, 0.1, false)]  // more rows than the tile holds
-    [InlineData(256, 0.125, false)] // trim 32: longer than the lists
+    [InlineData(257, 0.2, false)]  // more rows than the bitonic kernel's shared arrays
     [InlineData(9, 0.1, false)]    // trim 0: the weighted mean
     [InlineData(40, 0.1, true)]    // a mask
     public void OutsideItsLimits_TheExactWalksServe(int rows, double alpha, bool mask)

@@ -49,6 +49,8 @@ public sealed class GpuDeviceTests
         DenseKernelTests.MatchesTheExactWalks(backend, 256, 2053, ties: true, attackers: 0, alpha: 0.12);
         DenseKernelTests.MatchesTheExactWalks(backend, 64, 65537, ties: false, attackers: 6, alpha: 0.1);
         DenseKernelTests.MatchesTheExactWalks(backend, 33, 1000, ties: true, attackers: 3, alpha: 0.31);
+        DenseKernelTests.MatchesTheExactWalks(backend, 256, 4099, ties: true, attackers: 20, alpha: 0.25);
+        DenseKernelTests.MatchesTheExactWalks(backend, 100, 3001, ties: false, attackers: 8, alpha: 0.4);
         DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.Mean, 256, 4099, ties: false, attackers: 20, alpha: 0.1);
         DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.Mean, 1, 65537, ties: false, attackers: 0, alpha: 0.1);
         DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.Median, 64, 65537, ties: false, attackers: 6, alpha: 0.1);

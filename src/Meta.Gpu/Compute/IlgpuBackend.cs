@@ -127,8 +127,8 @@ public sealed class IlgpuBackend : IComputeBackend
     /// they serve): <see cref="WeightedMeanKernel"/> for the mean, <see cref="TrimmedMeanNetworkKernel"/> for the
     /// trimmed mean, <see cref="MedianNetworkKernel"/> for the median and the outlier pass's column medians and
     /// <see cref="WeightedMedianNetworkKernel"/> for the weighted median (both up to 64 rows), and
-    /// <see cref="BitonicMedianKernel"/> and <see cref="BitonicWeightedMedianKernel"/> for both medians (and the column
-    /// medians) of 65..256 rows. False runs every column
+    /// <see cref="BitonicMedianKernel"/>, <see cref="BitonicWeightedMedianKernel"/> and <see cref="BitonicTrimmedMeanKernel"/>
+    /// for both medians (and the column medians) and the longer trims of 65..256 rows. False runs every column
     /// through <see cref="CombineKernel"/> and <see cref="ColumnMedianKernel"/>, the same values: the baseline they
     /// are checked and measured against.
     /// </summary>
@@ -554,7 +554,8 @@ public sealed class IlgpuBackend : IComputeBackend
                 && WeightedMedianNetworkKernel.Serves(rows.Length, batch.Mask is not null);
             var bitonicWeightedMedian = DenseKernels && method == AggregationMethod.WeightedMedian
                 && BitonicWeightedMedianKernel.Serves(rows.Length, batch.Mask is not null);
-            var shared = networkTrim is not null || denseMean || networkWeightedMedian || bitonicWeightedMedian;
+            var bitonicTrim = DenseKernels && networkTrim is null ? BitonicTrim(batch, rows.Length, method, trimAlpha) : null;
+            var shared = networkTrim is not null || denseMean || networkWeightedMedian || bitonicWeightedMedian || bitonicTrim is not null;
             if (shared || networkMedian || bitonicMedian) DenseCombines++;
             var shareView = shared ? _shares.Upload(WeightShares(weights)) : _shares.View(1);
             var kernelTime = TimeSpan.Zero;
@@ -583,6 +584,11 @@ public sealed class IlgpuBackend : IComputeBackend
                 else if (networkMedian)
                 {
                     _device.Kernels.MedianNetwork(chunk.Width, chunk.Matrix, rowView, weightView, settings, aggregateView, priorView, counter);
+                }
+                else if (bitonicTrim is int longTrim)
+                {
+                    _device.Kernels.BitonicTrimmedMean(BitonicMedianKernel.Launch(chunk.Width, rows.Length, MaxGroupSize), chunk.Matrix, rowView,
+                        weightView, shareView, settings, longTrim, BitonicMedianKernel.SortLength(rows.Length), aggregateView, priorView, counter);
                 }
                 else if (bitonicWeightedMedian)
                 {
@@ -647,6 +653,15 @@ public sealed class IlgpuBackend : IComputeBackend
         if (method != AggregationMethod.TrimmedMean) return null;
         var trim = (int)Math.Floor(trimAlpha * rows);
         return TrimmedMeanNetworkKernel.Serves(rows, trim, batch.Mask is not null) ? trim : null;
+    }
+
+    /// <summary>The trim of a trimmed mean that <see cref="BitonicTrimmedMeanKernel"/> serves (65..256 rows without a
+    /// mask, a trim beyond the network kernel's lists), taken as the combine kernel takes it; null otherwise.</summary>
+    internal static int? BitonicTrim(DomainBatch batch, int rows, AggregationMethod method, double trimAlpha)
+    {
+        if (method != AggregationMethod.TrimmedMean) return null;
+        var trim = (int)Math.Floor(trimAlpha * rows);
+        return BitonicTrimmedMeanKernel.Serves(rows, trim, batch.Mask is not null) ? trim : null;
     }
 
     /// <summary>q_k = p_k / (p summed in row order): the shares the combine kernel computes per column, the same

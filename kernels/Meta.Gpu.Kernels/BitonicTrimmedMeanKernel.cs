@@ -1,0 +1,78 @@
+using ILGPU;
+
+namespace Meta.Gpu.Kernels;
+
+/// <summary>
+/// The trimmed mean (and the fused Reptile step) of a batch without a mask, 65..256 rows and a trim beyond
+/// <see cref="TrimmedMeanNetworkKernel"/>'s lists (32 or more a side: trim_alpha from 0.125 at 256 rows, 0.25 at
+/// 128): the group sorts the column's (value, row) pairs in shared memory (<see cref="SharedBitonicSort.SortPairs"/>),
+/// marks each row's rank, and its first thread sums q x over the rows ranked trim..n-trim-1, in row order. The walks
+/// it replaces (<see cref="CombineKernel"/>) read the column 2 trim times.
+/// </summary>
+/// <remarks>
+/// Same value as the walks, bit for bit: the kept rows are the walks' ((value, row) order decides ties at a trim
+/// boundary), summed in the same (row) order with the same q (<c>shares</c>, from the host, as for the network
+/// kernel). A column with a cell that is not finite goes the walks' way. Launched as <see cref="BitonicMedianKernel"/>
+/// is (<see cref="BitonicMedianKernel.Launch"/>).
+/// </remarks>
+public static class BitonicTrimmedMeanKernel
+{
+    /// <summary>Whether this kernel serves a trimmed mean over <paramref name="rows"/> rows trimming
+    /// <paramref name="trim"/> from each end (those the network kernel does not).</summary>
+    public static bool Serves(int rows, int trim, bool hasMask) =>
+        !hasMask && rows > MedianNetworkKernel.MaxRows && rows <= BitonicMedianKernel.MaxRows
+        && trim > TrimmedMeanNetworkKernel.MaxTrim && 2 * trim < rows;
+
+    /// <summary>Group = column; <paramref name="shares"/>[k] = q of listed row k; <paramref name="trim"/> = floor(alpha x
+    /// rows); <paramref name="length"/> = <see cref="BitonicMedianKernel.SortLength"/> of the row count.</summary>
+    public static void Combine(
+        DenseMatrix matrix, ArrayView<int> rows, ArrayView<double> weights, ArrayView<double> shares, CombineSettings settings, int trim, int length,
+        ArrayView<float> aggregate, ArrayView<float> prior, ArrayView<int> counts)
+    {
+        var column = Grid.IdxX;
+        var count = settings.RowCount;
+        var values = SharedMemory.Allocate<float>(BitonicMedianKernel.MaxRows);
+        var order = SharedMemory.Allocate<int>(BitonicMedianKernel.MaxRows);
+        var cells = SharedMemory.Allocate<float>(BitonicMedianKernel.MaxRows);
+        var nonFinite = false;
+        for (var i = Group.IdxX; i < length; i += Group.DimX)
+        {
+            // Pads: +inf after every finite cell, rows past the last listed one.
+            var x = i < count ? matrix.Value(rows[i], column) : float.PositiveInfinity;
+            nonFinite |= i < count && float.IsNaN(x - x);
+            values[i] = x;
+            cells[i] = x;
+            order[i] = i;
+        }
+        // Also the barrier that makes every pair visible to the whole group.
+        var walks = Group.BarrierOr(nonFinite);
+        if (!walks)
+        {
+            SharedBitonicSort.SortPairs(values, order, length);
+            // values[] is free now: it holds each row's verdict, +1 kept, -1 trimmed or a pad.
+            for (var i = Group.IdxX; i < length; i += Group.DimX)
+            {
+                // The sort's last barrier has passed: no thread reads values[] as keys any more.
+                values[order[i]] = i >= trim && i < count - trim ? 1f : -1f;
+            }
+            Group.Barrier();
+        }
+        if (!Group.IsFirstThread) return;
+        if (walks)
+        {
+            var value = CombineKernel.Combine(matrix, rows, weights, settings, column, out var exactNonFinite);
+            CombineKernel.Finish(column, value, exactNonFinite, settings, aggregate, prior, counts);
+            return;
+        }
+        var sum = 0.0;
+        var shareSum = 0.0;
+        for (var k = 0; k < count; k++)
+        {
+            if (values[k] < 0f) continue;
+            var q = shares[k];
+            sum += q * cells[k];
+            shareSum += q;
+        }
+        CombineKernel.Finish(column, sum / shareSum, false, settings, aggregate, prior, counts);
+    }
+}
