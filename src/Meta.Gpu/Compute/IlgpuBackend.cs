@@ -348,7 +348,7 @@ public sealed class IlgpuBackend : IComputeBackend
         if (DenseKernels && MedianNetworkKernel.Serves(rows, batch.Mask is not null))
             _device.Kernels.MediansNetwork(chunk.Width, chunk.Matrix, rowView, rows, deviceMedians);
         else if (DenseKernels && BitonicMedianKernel.Serves(rows, batch.Mask is not null))
-            _device.Kernels.BitonicMedians(BitonicMedianKernel.Launch(chunk.Width, rows, MaxGroupSize), chunk.Matrix, rowView, rows,
+            _device.Kernels.BitonicMedians(Groups(chunk, rows), chunk.Matrix, rowView, rows,
                 BitonicMedianKernel.SortLength(rows), deviceMedians);
         else
             _device.Kernels.Medians(chunk.Width, chunk.Matrix, rowView, rows, missingAsZero ? 1 : 0, deviceMedians);
@@ -546,18 +546,9 @@ public sealed class IlgpuBackend : IComputeBackend
             var counter = _counter.View(2);
             ReadOnlySpan<int> zero = [0, 0];
             Copy.ToDevice(Stream, counter, zero);
-            var networkTrim = DenseKernels ? NetworkTrim(batch, rows.Length, method, trimAlpha) : null;
-            var denseMean = DenseKernels && method == AggregationMethod.Mean && batch.Mask is null && rows.Length > 0;
-            var networkMedian = DenseKernels && method == AggregationMethod.Median && MedianNetworkKernel.Serves(rows.Length, batch.Mask is not null);
-            var bitonicMedian = DenseKernels && method == AggregationMethod.Median && BitonicMedianKernel.Serves(rows.Length, batch.Mask is not null);
-            var networkWeightedMedian = DenseKernels && method == AggregationMethod.WeightedMedian
-                && WeightedMedianNetworkKernel.Serves(rows.Length, batch.Mask is not null);
-            var bitonicWeightedMedian = DenseKernels && method == AggregationMethod.WeightedMedian
-                && BitonicWeightedMedianKernel.Serves(rows.Length, batch.Mask is not null);
-            var bitonicTrim = DenseKernels && networkTrim is null ? BitonicTrim(batch, rows.Length, method, trimAlpha) : null;
-            var shared = networkTrim is not null || denseMean || networkWeightedMedian || bitonicWeightedMedian || bitonicTrim is not null;
-            if (shared || networkMedian || bitonicMedian) DenseCombines++;
-            var shareView = shared ? _shares.Upload(WeightShares(weights)) : _shares.View(1);
+            var path = DenseCombinePath.Choose(DenseKernels, method, rows.Length, batch.Mask is not null, trimAlpha);
+            if (path.IsDense) DenseCombines++;
+            var shareView = path.TakesShares ? _shares.Upload(WeightShares(weights)) : _shares.View(1);
             var kernelTime = TimeSpan.Zero;
             if (step is not null) _priorStaging.Reserve(batch.Columns);
             if (write) _aggregateStaging.Reserve(batch.Columns);
@@ -569,40 +560,36 @@ public sealed class IlgpuBackend : IComputeBackend
                 whole = chunk.Width == batch.Columns && prior.Length == batch.Columns;
                 var priorView = step is null ? _prior.View(1) : StepPrior(prior, chunk.Start, chunk.Width, whole ? resident : null);
                 using var launched = Stream.AddProfilingMarker();
-                if (networkTrim is int trim)
+                var k = _device.Kernels;
+                switch (path.Kernel)
                 {
-                    _device.Kernels.TrimmedMeanNetwork(chunk.Width, chunk.Matrix, rowView, weightView, shareView, settings, trim, aggregateView, priorView, counter);
-                }
-                else if (denseMean)
-                {
-                    _device.Kernels.WeightedMean(chunk.Width, chunk.Matrix, rowView, shareView, settings, aggregateView, priorView, counter);
-                }
-                else if (networkWeightedMedian)
-                {
-                    _device.Kernels.WeightedMedianNetwork(chunk.Width, chunk.Matrix, rowView, weightView, shareView, settings, aggregateView, priorView, counter);
-                }
-                else if (networkMedian)
-                {
-                    _device.Kernels.MedianNetwork(chunk.Width, chunk.Matrix, rowView, weightView, settings, aggregateView, priorView, counter);
-                }
-                else if (bitonicTrim is int longTrim)
-                {
-                    _device.Kernels.BitonicTrimmedMean(BitonicMedianKernel.Launch(chunk.Width, rows.Length, MaxGroupSize), chunk.Matrix, rowView,
-                        weightView, shareView, settings, longTrim, BitonicMedianKernel.SortLength(rows.Length), aggregateView, priorView, counter);
-                }
-                else if (bitonicWeightedMedian)
-                {
-                    _device.Kernels.BitonicWeightedMedian(BitonicMedianKernel.Launch(chunk.Width, rows.Length, MaxGroupSize), chunk.Matrix, rowView,
-                        weightView, shareView, settings, BitonicMedianKernel.SortLength(rows.Length), aggregateView, priorView, counter);
-                }
-                else if (bitonicMedian)
-                {
-                    _device.Kernels.BitonicMedian(BitonicMedianKernel.Launch(chunk.Width, rows.Length, MaxGroupSize), chunk.Matrix, rowView, weightView,
-                        settings, BitonicMedianKernel.SortLength(rows.Length), aggregateView, priorView, counter);
-                }
-                else
-                {
-                    _device.Kernels.Combine(chunk.Width, chunk.Matrix, rowView, weightView, settings, aggregateView, priorView, counter);
+                    case DenseCombineKernel.WeightedMean:
+                        k.WeightedMean(chunk.Width, chunk.Matrix, rowView, shareView, settings, aggregateView, priorView, counter);
+                        break;
+                    case DenseCombineKernel.TrimmedMeanNetwork:
+                        k.TrimmedMeanNetwork(chunk.Width, chunk.Matrix, rowView, weightView, shareView, settings, path.Trim, aggregateView, priorView, counter);
+                        break;
+                    case DenseCombineKernel.TrimmedMeanBitonic:
+                        k.BitonicTrimmedMean(Groups(chunk, rows.Length), chunk.Matrix, rowView, weightView, shareView, settings, path.Trim,
+                            BitonicMedianKernel.SortLength(rows.Length), aggregateView, priorView, counter);
+                        break;
+                    case DenseCombineKernel.MedianNetwork:
+                        k.MedianNetwork(chunk.Width, chunk.Matrix, rowView, weightView, settings, aggregateView, priorView, counter);
+                        break;
+                    case DenseCombineKernel.MedianBitonic:
+                        k.BitonicMedian(Groups(chunk, rows.Length), chunk.Matrix, rowView, weightView, settings, BitonicMedianKernel.SortLength(rows.Length),
+                            aggregateView, priorView, counter);
+                        break;
+                    case DenseCombineKernel.WeightedMedianNetwork:
+                        k.WeightedMedianNetwork(chunk.Width, chunk.Matrix, rowView, weightView, shareView, settings, aggregateView, priorView, counter);
+                        break;
+                    case DenseCombineKernel.WeightedMedianBitonic:
+                        k.BitonicWeightedMedian(Groups(chunk, rows.Length), chunk.Matrix, rowView, weightView, shareView, settings,
+                            BitonicMedianKernel.SortLength(rows.Length), aggregateView, priorView, counter);
+                        break;
+                    default:
+                        k.Combine(chunk.Width, chunk.Matrix, rowView, weightView, settings, aggregateView, priorView, counter);
+                        break;
                 }
                 using (var done = Stream.AddProfilingMarker()) kernelTime += done.MeasureFrom(launched).Duration();
                 if (step is not null) _priorStaging.DownloadAsync(Stream, priorView.SubView(0, chunk.Width), chunk.Start);
@@ -644,24 +631,6 @@ public sealed class IlgpuBackend : IComputeBackend
         if (held) return _prior.View(width);
         PriorUploads++;
         return _prior.Upload(prior.Slice(start, width));
-    }
-
-    /// <summary>The trim of a combine that <see cref="TrimmedMeanNetworkKernel"/> serves (a trimmed mean over a batch
-    /// without a mask, within its row and trim limits), taken as the combine kernel takes it; null otherwise.</summary>
-    internal static int? NetworkTrim(DomainBatch batch, int rows, AggregationMethod method, double trimAlpha)
-    {
-        if (method != AggregationMethod.TrimmedMean) return null;
-        var trim = (int)Math.Floor(trimAlpha * rows);
-        return TrimmedMeanNetworkKernel.Serves(rows, trim, batch.Mask is not null) ? trim : null;
-    }
-
-    /// <summary>The trim of a trimmed mean that <see cref="BitonicTrimmedMeanKernel"/> serves (65..256 rows without a
-    /// mask, a trim beyond the network kernel's lists), taken as the combine kernel takes it; null otherwise.</summary>
-    internal static int? BitonicTrim(DomainBatch batch, int rows, AggregationMethod method, double trimAlpha)
-    {
-        if (method != AggregationMethod.TrimmedMean) return null;
-        var trim = (int)Math.Floor(trimAlpha * rows);
-        return BitonicTrimmedMeanKernel.Serves(rows, trim, batch.Mask is not null) ? trim : null;
     }
 
     /// <summary>q_k = p_k / (p summed in row order): the shares the combine kernel computes per column, the same
@@ -797,8 +766,9 @@ public sealed class IlgpuBackend : IComputeBackend
 
     private AcceleratorStream Stream => _device.Accelerator.DefaultStream;
 
-    /// <summary>The most threads a group may have on this device (explicitly grouped kernels).</summary>
-    private int MaxGroupSize => _device.Accelerator.MaxNumThreadsPerGroup;
+    /// <summary>The launch of a bitonic kernel over <paramref name="chunk"/>: one group per column, as many threads as
+    /// the device allows up to the kernel's cap.</summary>
+    private KernelConfig Groups(Chunk chunk, int rows) => BitonicMedianKernel.Launch(chunk.Width, rows, _device.Accelerator.MaxNumThreadsPerGroup);
 
     /// <summary>Makes the device current on the calling thread for the call (CUDA contexts are per thread, and
     /// callers may come from any thread) and restores the previous binding afterwards.</summary>
