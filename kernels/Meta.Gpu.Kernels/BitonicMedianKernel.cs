@@ -72,19 +72,8 @@ public static class BitonicMedianKernel
     private static bool TrySortedMedian(DenseMatrix matrix, ArrayView<int> rows, int count, int length, int column, out double median)
     {
         var keys = SharedMemory.Allocate<float>(MaxRows);
-        var thread = Group.IdxX;
-        var threads = Group.DimX;
-        var nonFinite = false;
-        for (var i = thread; i < length; i += threads)
-        {
-            var x = i < count ? matrix.Value(rows[i], column) : float.PositiveInfinity;
-            // x - x is NaN for NaN and the infinities; the pads' +inf is not a cell.
-            nonFinite |= i < count && float.IsNaN(x - x);
-            keys[i] = x;
-        }
         median = double.NaN;
-        // Also the barrier that makes every key visible to the whole group.
-        if (Group.BarrierOr(nonFinite)) return false;
+        if (SharedBitonicSort.LoadColumn(matrix, rows, count, length, column, keys)) return false;
         SharedBitonicSort.Sort(keys, length);
         var lowMiddle = keys[(count - 1) / 2];
         var highMiddle = keys[count / 2];

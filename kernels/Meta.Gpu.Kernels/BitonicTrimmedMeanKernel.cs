@@ -6,7 +6,7 @@ namespace Meta.Gpu.Kernels;
 /// The trimmed mean (and the fused Reptile step) of a batch without a mask, 65..256 rows and a trim beyond
 /// <see cref="TrimmedMeanNetworkKernel"/>'s lists (32 or more a side: trim_alpha from 0.125 at 256 rows, 0.25 at
 /// 128): the group sorts the column's (value, row) pairs in shared memory (<see cref="SharedBitonicSort.SortPairs"/>),
-/// marks each row's rank, and its first thread sums q x over the rows ranked trim..n-trim-1, in row order. The walks
+/// sets each kept row's cell aside by row, and its first thread sums q x over the rows ranked trim..n-trim-1, in row order. The walks
 /// it replaces (<see cref="CombineKernel"/>) read the column 2 trim times.
 /// </summary>
 /// <remarks>
@@ -33,28 +33,15 @@ public static class BitonicTrimmedMeanKernel
         var count = settings.RowCount;
         var values = SharedMemory.Allocate<float>(BitonicMedianKernel.MaxRows);
         var order = SharedMemory.Allocate<int>(BitonicMedianKernel.MaxRows);
-        var cells = SharedMemory.Allocate<float>(BitonicMedianKernel.MaxRows);
-        var nonFinite = false;
-        for (var i = Group.IdxX; i < length; i += Group.DimX)
-        {
-            // Pads: +inf after every finite cell, rows past the last listed one.
-            var x = i < count ? matrix.Value(rows[i], column) : float.PositiveInfinity;
-            nonFinite |= i < count && float.IsNaN(x - x);
-            values[i] = x;
-            cells[i] = x;
-            order[i] = i;
-        }
-        // Also the barrier that makes every pair visible to the whole group.
-        var walks = Group.BarrierOr(nonFinite);
+        // Each row's cell where the trim keeps it, NaN where it drops it (never a kept cell: a column with a
+        // non-finite cell goes the walks' way).
+        var kept = SharedMemory.Allocate<float>(BitonicMedianKernel.MaxRows);
+        var walks = SharedBitonicSort.LoadPairs(matrix, rows, count, length, column, values, order);
         if (!walks)
         {
             SharedBitonicSort.SortPairs(values, order, length);
-            // values[] is free now: it holds each row's verdict, +1 kept, -1 trimmed or a pad.
             for (var i = Group.IdxX; i < length; i += Group.DimX)
-            {
-                // The sort's last barrier has passed: no thread reads values[] as keys any more.
-                values[order[i]] = i >= trim && i < count - trim ? 1f : -1f;
-            }
+                kept[order[i]] = i >= trim && i < count - trim ? values[i] : float.NaN;
             Group.Barrier();
         }
         if (!Group.IsFirstThread) return;
@@ -68,9 +55,10 @@ public static class BitonicTrimmedMeanKernel
         var shareSum = 0.0;
         for (var k = 0; k < count; k++)
         {
-            if (values[k] < 0f) continue;
+            var x = kept[k];
+            if (float.IsNaN(x)) continue;
             var q = shares[k];
-            sum += q * cells[k];
+            sum += q * x;
             shareSum += q;
         }
         CombineKernel.Finish(column, sum / shareSum, false, settings, aggregate, prior, counts);

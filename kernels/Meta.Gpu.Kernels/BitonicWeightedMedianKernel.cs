@@ -31,17 +31,7 @@ public static class BitonicWeightedMedianKernel
         var count = settings.RowCount;
         var values = SharedMemory.Allocate<float>(BitonicMedianKernel.MaxRows);
         var order = SharedMemory.Allocate<int>(BitonicMedianKernel.MaxRows);
-        var nonFinite = false;
-        for (var i = Group.IdxX; i < length; i += Group.DimX)
-        {
-            // Pads: +inf after every finite cell, rows past the last listed one.
-            var x = i < count ? matrix.Value(rows[i], column) : float.PositiveInfinity;
-            nonFinite |= i < count && float.IsNaN(x - x);
-            values[i] = x;
-            order[i] = i;
-        }
-        // Also the barrier that makes every pair visible to the whole group.
-        var walks = Group.BarrierOr(nonFinite);
+        var walks = SharedBitonicSort.LoadPairs(matrix, rows, count, length, column, values, order);
         if (!walks) SharedBitonicSort.SortPairs(values, order, length);
         if (!Group.IsFirstThread) return;
         if (walks)

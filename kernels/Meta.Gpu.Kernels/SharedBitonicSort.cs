@@ -7,10 +7,34 @@ namespace Meta.Gpu.Kernels;
 /// Bitonic sorts of one column in shared memory by the whole thread group (<see cref="BitonicMedianKernel"/>,
 /// <see cref="BitonicWeightedMedianKernel"/>): log2(P)(log2(P) + 1)/2 steps of P/2 comparators, P a power of two,
 /// each thread taking every Group.DimX-th comparator of a step, a barrier between steps. Call from every thread of
-/// the group, with the keys written and a barrier passed.
+/// the group, after <see cref="LoadColumn"/> or <see cref="LoadPairs"/>.
 /// </summary>
 internal static class SharedBitonicSort
 {
+    /// <summary>Writes the column's <paramref name="count"/> cells of the listed rows to <paramref name="values"/>,
+    /// padded with +inf to <paramref name="length"/> (after every finite cell); true, in every thread, when a cell is
+    /// not finite (the walks must settle the column). Also the barrier that makes the values visible to the group.</summary>
+    public static bool LoadColumn(DenseMatrix matrix, ArrayView<int> rows, int count, int length, int column, ArrayView<float> values)
+    {
+        var nonFinite = false;
+        for (var i = Group.IdxX; i < length; i += Group.DimX)
+        {
+            var x = i < count ? matrix.Value(rows[i], column) : float.PositiveInfinity;
+            // x - x is NaN for NaN and the infinities; the pads' +inf is not a cell.
+            nonFinite |= i < count && float.IsNaN(x - x);
+            values[i] = x;
+        }
+        return Group.BarrierOr(nonFinite);
+    }
+
+    /// <summary><see cref="LoadColumn"/>, with each position's listed row in <paramref name="order"/> (the pads' rows
+    /// follow the last listed one), ready for <see cref="SortPairs"/>.</summary>
+    public static bool LoadPairs(DenseMatrix matrix, ArrayView<int> rows, int count, int length, int column, ArrayView<float> values, ArrayView<int> order)
+    {
+        for (var i = Group.IdxX; i < length; i += Group.DimX) order[i] = i;
+        return LoadColumn(matrix, rows, count, length, column, values);
+    }
+
     /// <summary>Sorts <paramref name="values"/>[0..<paramref name="length"/>) ascending.</summary>
     public static void Sort(ArrayView<float> values, int length)
     {
