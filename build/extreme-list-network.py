@@ -9,27 +9,13 @@ then a bitonic merge (80 comparators). Everything is written out so that the val
 no loop, no index known only at run time.
 """
 import os
+import sys
 
 N = 32
 
-
-def odd_even_merge_sort(lo, n):
-    if n > 1:
-        m = n // 2
-        yield from odd_even_merge_sort(lo, m)
-        yield from odd_even_merge_sort(lo + m, m)
-        yield from odd_even_merge(lo, n, 1)
-
-
-def odd_even_merge(lo, n, r):
-    step = r * 2
-    if step < n:
-        yield from odd_even_merge(lo, n, step)
-        yield from odd_even_merge(lo + r, n, step)
-        for i in range(lo + r, lo + n - r, step):
-            yield (i, i + r)
-    else:
-        yield (lo, lo + r)
+sys.dont_write_bytecode = True  # no __pycache__ in build/
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from batcher_network import odd_even_merge_sort  # noqa: E402
 
 
 def bitonic_merge(n):
