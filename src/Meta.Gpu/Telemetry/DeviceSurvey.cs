@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime.Cuda;
+using Meta.Gpu.Compute;
 using Meta.Gpu.Kernels;
 
 namespace Meta.Gpu.Telemetry;
@@ -61,7 +62,7 @@ public sealed record DeviceSurvey(IReadOnlyList<AcceleratorReport> Devices, Auto
             }
         }
         rows.Add(new("cpu", cpuName, cpuMemory.UsedBytes, cpuMemory.TotalBytes, null, auto.Backend == "cpu",
-            $"vectorised multi-threaded C#, {Environment.ProcessorCount} cores; system memory ({cpuMemoryOrigin})"));
+            $"vectorised multi-threaded C# ({CpuBackend.VectorWidth}), {Environment.ProcessorCount} cores; system memory ({cpuMemoryOrigin})"));
         return new DeviceSurvey(rows, auto);
     }
 

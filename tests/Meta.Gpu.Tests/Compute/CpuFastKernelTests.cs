@@ -13,11 +13,12 @@ public sealed class CpuFastKernelTests
     [InlineData(AggregationMethod.TrimmedMean)]
     [InlineData(AggregationMethod.Median)]
     [InlineData(AggregationMethod.WeightedMedian)]
-    public void Fast_kernels_equal_the_exact_path(AggregationMethod method)
+    [InlineData(AggregationMethod.TrimmedMean, true)]
+    public void Fast_kernels_equal_the_exact_path(AggregationMethod method, bool wideSelection = false)
     {
         var seed = TestSeed.Next();
         var rng = new Random(seed);
-        using var fast = new CpuBackend();
+        using var fast = new CpuBackend { Vector512Selection = wideSelection };
         using var exact = new CpuBackend { UseFastKernels = false };
         foreach (var n in new[] { 1, 2, 3, 5, 8, 9, 16, 33, 64, 70, 90 })
         foreach (var alpha in new[] { 0.0, 0.1, 0.2, 0.3, 0.45 })
@@ -39,7 +40,7 @@ public sealed class CpuFastKernelTests
             fast.Combine(batch, rows, weights, method, alpha, false, actual, priorActual, step);
             for (var c = 0; c < d; c++)
             {
-                var context = $"seed {seed}, {method}, n={n} ({rows.Length} rows), alpha={alpha}, ties={ties}, column {c}";
+                var context = $"seed {seed}, {method}{(wideSelection ? " (Vector512 selection)" : "")}, n={n} ({rows.Length} rows), alpha={alpha}, ties={ties}, column {c}";
                 // An empty selection (every row left out) leaves no present cell: both paths must say NaN.
                 Assert.True(Agrees(expected[c], actual[c]), $"{context}: {actual[c]} vs {expected[c]}");
                 Assert.True(Agrees(priorExpected[c], priorActual[c]), $"{context}: prior {priorActual[c]} vs {priorExpected[c]}");
@@ -77,13 +78,17 @@ public sealed class CpuFastKernelTests
     }
 
     /// <summary>k + 1 = 7 (trim_alpha 0.1 at 60-69 rows) has its own kernel that sorts groups of eight rows and
-    /// merges them: every leftover count (0-7 rows after the groups), with and without ties.</summary>
-    [Fact]
-    public void Trimmed_mean_grouped_selection_equals_the_exact_path()
+    /// merges them: every leftover count (0-7 rows after the groups), with and without ties, with eight columns a
+    /// vector and with sixteen (the AVX-512 selection pass, emulated where the machine has none; column counts that
+    /// leave eight-column and scalar remainders).</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Trimmed_mean_grouped_selection_equals_the_exact_path(bool wideSelection)
     {
         var seed = TestSeed.Next();
         var rng = new Random(seed);
-        using var fast = new CpuBackend();
+        using var fast = new CpuBackend { Vector512Selection = wideSelection };
         using var exact = new CpuBackend { UseFastKernels = false };
         foreach (var (count, alpha) in new[] { (60, 0.1), (61, 0.1), (62, 0.1), (63, 0.1), (64, 0.1), (65, 0.1), (67, 0.1), (69, 0.1), (14, 0.45), (15, 0.45) })
         foreach (var ties in new[] { false, true })
@@ -102,14 +107,15 @@ public sealed class CpuFastKernelTests
             fast.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, alpha, false, actual, default, null);
             for (var c = 0; c < d; c++)
                 Assert.True(Math.Abs(expected[c] - actual[c]) <= 1e-5 + 1e-5 * Math.Abs(expected[c]),
-                    $"seed {seed}, {rows.Length} rows, alpha={alpha}, ties={ties}, column {c}: {actual[c]} vs {expected[c]}");
+                    $"seed {seed}, {rows.Length} rows, alpha={alpha}, ties={ties}, wide={wideSelection}, column {c}: {actual[c]} vs {expected[c]}");
         }
     }
 
     /// <summary>The trimmed-mean kernels order cells as int keys with -0 and +0 sharing one: a -0 and a +0 of
     /// different rows (and weights) on either side of a trim threshold are a tie there, as in the reference, and go
     /// to the exact path; an unmasked NaN or infinity anywhere in a column does too. Columns mix those cases with
-    /// plain ones; the row counts reach the streamed k+1 = 7 kernel (64, 67) and the tiled one (13, 33, 90).</summary>
+    /// plain ones; the row counts reach the streamed k+1 = 7 kernel (64, 67) and the tiled one (13, 33, 90); the
+    /// streamed ones also with the Vector512 selection pass, whose keys tell -0 from +0 (the value check catches that tie).</summary>
     [Theory]
     [InlineData(64, false)]
     [InlineData(64, true)]
@@ -117,11 +123,14 @@ public sealed class CpuFastKernelTests
     [InlineData(13, false)]
     [InlineData(33, true)]
     [InlineData(90, false)]
-    public void Trimmed_mean_streamed_kernel_handles_signed_zeros_and_non_finite_cells(int n, bool fused)
+    [InlineData(64, false, true)]
+    [InlineData(67, true, true)]
+    [InlineData(90, false, true)]
+    public void Trimmed_mean_streamed_kernel_handles_signed_zeros_and_non_finite_cells(int n, bool fused, bool wideSelection = false)
     {
         var seed = TestSeed.Next();
         var rng = new Random(seed);
-        using var fast = new CpuBackend();
+        using var fast = new CpuBackend { Vector512Selection = wideSelection };
         using var exact = new CpuBackend { UseFastKernels = false };
         var d = 8 * 70 + 5;
         var trimmed = (int)Math.Floor(0.1 * n);
@@ -160,7 +169,7 @@ public sealed class CpuFastKernelTests
         Assert.Equal(emptyExpected, emptyActual);
         for (var c = 0; c < d; c++)
         {
-            Assert.True(Agrees(expected[c], actual[c]), $"seed {seed}, n={n}, column {c} (case {c % 7}): {actual[c]} vs {expected[c]}");
+            Assert.True(Agrees(expected[c], actual[c]), $"seed {seed}, n={n}, wide={wideSelection}, column {c} (case {c % 7}): {actual[c]} vs {expected[c]}");
             Assert.True(Agrees(priorExpected[c], priorActual[c]), $"seed {seed}, n={n}, column {c}: prior {priorActual[c]} vs {priorExpected[c]}");
         }
     }

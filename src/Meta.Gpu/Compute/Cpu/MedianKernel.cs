@@ -7,7 +7,7 @@ namespace Meta.Gpu.Compute.Cpu;
 
 /// <summary>
 /// The unweighted median over unmasked rows, eight columns per Vector256. The values are sorted as
-/// order-preserving int keys (<see cref="OrderedKeys.Of"/>), because the machines this path serves run int min/max at twice
+/// order-preserving int keys (<see cref="OrderedKeys.Of(Vector256{float})"/>), because the machines this path serves run int min/max at twice
 /// the float rate; only the middle pair is turned back into floats. Each column group's N keys, padded to a power
 /// of two M of at least 8, are sorted into runs of eight in registers (Knuth's 19 comparators) while eight rows
 /// stream in; then for M = 16, 32, 64 a pruned

@@ -26,7 +26,20 @@ internal static class OrderedKeys
     }
 
     /// <summary>
-    /// The float's key with its low bits replaced by <paramref name="row"/>: <see cref="Of"/>'s key with the
+    /// <see cref="Of(Vector256{float})"/> over sixteen lanes. AVX-512 has no vpsignd, so the magnitude bits of a
+    /// negative float are flipped (three instructions): signed int order is float order, NaN sorts outside every
+    /// finite value, and -0 sorts just below +0 (the trimmed mean's threshold check compares values, where they are
+    /// equal, so a -0/+0 pair across a threshold still takes the exact path).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<int> Of(Vector512<float> value)
+    {
+        var bits = value.AsInt32();
+        return bits ^ ((bits >> 31) & Vector512.Create(int.MaxValue));
+    }
+
+    /// <summary>
+    /// The float's key with its low bits replaced by <paramref name="row"/>: <see cref="Of(Vector256{float})"/>'s key with the
     /// magnitude cut to <paramref name="magnitudeMask"/> (int.MaxValue with the row bits clear) BEFORE the sign is
     /// applied, so a negative key is the negation of a multiple of the row range, its low bits clear as well, and
     /// the row ORs in as it does for a positive key (three instructions). Keys order by value across groups
@@ -56,4 +69,8 @@ internal static class OrderedKeys
     public static Vector256<float> ValueOf(Vector256<int> key) => (Avx2.IsSupported
         ? Vector256.Abs(key) | (key & Vector256.Create(int.MinValue))
         : key ^ ((key >> 31) & Vector256.Create(int.MaxValue))).AsSingle();
+
+    /// <summary>The float whose key is <paramref name="key"/> (<see cref="Of(Vector512{float})"/>'s inverse).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ValueOf(Vector512<int> key) => (key ^ ((key >> 31) & Vector512.Create(int.MaxValue))).AsSingle();
 }

@@ -6,8 +6,9 @@ using System.Runtime.Intrinsics.X86;
 namespace Meta.Gpu.Compute.Cpu;
 
 /// <summary>
-/// The trimmed mean over unmasked rows by selection, eight columns per Vector256 (a row-major batch puts one row
-/// of eight consecutive columns in one register, so no shuffles are needed).
+/// The trimmed mean over unmasked rows by selection, eight columns per Vector256, or sixteen per Vector512 in the
+/// streamed selection pass where the hardware has AVX-512 (a row-major batch puts one row of consecutive columns
+/// in one register, so no shuffles are needed).
 /// </summary>
 /// <remarks>
 /// Pass 1 keeps, per column, the k+1 smallest and the k+1 largest values (the two lists), which give the
@@ -19,7 +20,8 @@ namespace Meta.Gpu.Compute.Cpu;
 /// a column whose kept values spread so far beyond their mean that this could miss §13's tolerance
 /// (<see cref="SumPrecision"/>) is summed again in float64 (streamed form) or on the exact path.
 /// With AVX2, k+1 &lt;= 32 (trim_alpha 0.1 up to 329 rows) and at least twice the lists' length in rows, both
-/// passes stream eight rows at a time over blocks of columns (<see cref="RunGroups{TLists}"/>); otherwise 64
+/// passes stream eight rows at a time over blocks of columns (<see cref="RunGroups{TLists, TKeys, TLanes}"/>, whose
+/// selection pass runs on Vector512 keys with <see cref="CpuBackend.Vector512Selection"/>); otherwise 64
 /// columns of every row are copied into an L1 tile (<see cref="ColumnTile"/>) and each row is inserted into the
 /// lists.
 /// </remarks>
@@ -27,7 +29,8 @@ internal static class TrimmedMeanKernel
 {
     [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static int Run(DomainBatch batch, int[] rows, double[] weights, int k, int c0, int c1, ColumnTarget target, CombineJob exact)
+    internal static int Run(DomainBatch batch, int[] rows, double[] weights, int k, int c0, int c1, ColumnTarget target, CombineJob exact,
+        bool wide = false)
     {
         var n = rows.Length;
         var width = Vector256<float>.Count;
@@ -53,10 +56,13 @@ internal static class TrimmedMeanKernel
             : k + 1 <= ExtremeLists16.Size ? ExtremeLists16.Size : ExtremeLists32.Size;
         if (k + 1 <= ExtremeLists32.Size && n >= 2 * lists && Avx2.IsSupported)
         {
-            var streamed = lists == ExtremeLists7.Size ? RunGroups<ExtremeLists7>(batch, rows, rowOffsets, weights, weightsF, k, c0, end, target, exact, sums)
-                : lists == ExtremeLists8.Size ? RunGroups<ExtremeLists8>(batch, rows, rowOffsets, weights, weightsF, k, c0, end, target, exact, sums)
-                : lists == ExtremeLists16.Size ? RunGroups<ExtremeLists16>(batch, rows, rowOffsets, weights, weightsF, k, c0, end, target, exact, sums)
-                : RunGroups<ExtremeLists32>(batch, rows, rowOffsets, weights, weightsF, k, c0, end, target, exact, sums);
+            // Sixteen columns a vector where asked (AVX-512), over whole 16-column vectors; eight for the rest.
+            var wideEnd = wide ? c0 + (end - c0) / Vector512<int>.Count * Vector512<int>.Count : c0;
+            var streamed = 0;
+            if (wideEnd > c0)
+                streamed += Streamed<Vector512<int>, KeyLanes512>(lists, batch, rows, rowOffsets, weights, weightsF, k, c0, wideEnd, target, exact, sums);
+            if (end > wideEnd)
+                streamed += Streamed<Vector256<int>, KeyLanes256>(lists, batch, rows, rowOffsets, weights, weightsF, k, wideEnd, end, target, exact, sums);
             return end < c1 ? streamed + exact.RunExact(end, c1, target) : streamed;
         }
         var tile = ColumnTile.ForThread(n);
@@ -278,10 +284,28 @@ internal static class TrimmedMeanKernel
         };
     }
 
+    /// <summary>The first 64-byte boundary in <paramref name="space"/> (which must hold 63 bytes more than the caller
+    /// uses).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe T* CacheLineAligned<T>(byte* space) where T : unmanaged => (T*)(((nint)space + 63) & ~(nint)63);
+
+    /// <summary><see cref="RunGroups{TLists, TKeys, TLanes}"/> with lists of <paramref name="lists"/> keys.</summary>
+    private static int Streamed<TKeys, TLanes>(int lists, DomainBatch batch, int[] rows, ReadOnlySpan<nint> rowOffsets, double[] weights,
+        ReadOnlySpan<float> weightsF, int k, int c0, int end, ColumnTarget target, CombineJob exact, Span<double> sums)
+        where TKeys : unmanaged where TLanes : struct, IKeyLanes<TKeys> => lists switch
+    {
+        7 => RunGroups<ExtremeLists7, TKeys, TLanes>(batch, rows, rowOffsets, weights, weightsF, k, c0, end, target, exact, sums),
+        8 => RunGroups<ExtremeLists8, TKeys, TLanes>(batch, rows, rowOffsets, weights, weightsF, k, c0, end, target, exact, sums),
+        16 => RunGroups<ExtremeLists16, TKeys, TLanes>(batch, rows, rowOffsets, weights, weightsF, k, c0, end, target, exact, sums),
+        _ => RunGroups<ExtremeLists32, TKeys, TLanes>(batch, rows, rowOffsets, weights, weightsF, k, c0, end, target, exact, sums),
+    };
+
     /// <summary>
-    /// k + 1 &lt;= <typeparamref name="TLists"/>.Size and n &gt;= 2 Size, over columns [c0, end) (whole vectors).
+    /// k + 1 &lt;= <typeparamref name="TLists"/>.Size and n &gt;= 2 Size, over columns [c0, end) (whole vectors of
+    /// <typeparamref name="TLanes"/>: eight columns for AVX2, sixteen for AVX-512, where the comparators cost the
+    /// same per instruction and cover twice the columns; the thresholds and pass 2 run on eight-column parts).
     /// Pass 1 streams a block of columns eight rows at a time: each cell becomes an order-preserving int key
-    /// (<see cref="OrderedKeys.Of"/>), each group of eight keys per column is sorted by a 19-comparator network and
+    /// (<see cref="OrderedKeys.Of(Vector256{float})"/>), each group of eight keys per column is sorted by a 19-comparator network and
     /// merged into the column's two lists (<see cref="IExtremeLists"/>; with lists of seven, 88 min/max per 8
     /// rows), which stay in L1; leftover rows are inserted. Entries k and k - 1 of the lists give the thresholds
     /// and the tie check. Int keys because
@@ -294,27 +318,36 @@ internal static class TrimmedMeanKernel
     /// </summary>
     [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe int RunGroups<TLists>(DomainBatch batch, int[] rows, ReadOnlySpan<nint> rowOffsets, double[] weights, ReadOnlySpan<float> weightsF, int k, int c0, int end, ColumnTarget target, CombineJob exact,
+    private static unsafe int RunGroups<TLists, TKeys, TLanes>(DomainBatch batch, int[] rows, ReadOnlySpan<nint> rowOffsets, double[] weights, ReadOnlySpan<float> weightsF, int k, int c0, int end, ColumnTarget target, CombineJob exact,
         Span<double> sums)
-        where TLists : struct, IExtremeLists
+        where TLists : struct, IExtremeLists where TKeys : unmanaged where TLanes : struct, IKeyLanes<TKeys>
     {
         var size = TLists.Size;
         var streamBlock = TLists.BlockColumns;
-        var blockVectors = streamBlock / 8;
+        var width = TLanes.Count;
+        // Key vectors cover `width` columns; everything after the thresholds runs on eight-column parts of them.
+        var parts = width / Vector256<float>.Count;
+        var blockVectors = streamBlock / width;
+        var blockParts = streamBlock / Vector256<float>.Count;
         var n = rows.Length;
-        var width = Vector256<float>.Count;
         ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
-        Span<Vector256<int>> lists = stackalloc Vector256<int>[2 * size * blockVectors];
-        ref var lowLists = ref MemoryMarshal.GetReference(lists);
+        // Cache-line aligned (stackalloc aligns to 16 bytes): an entry across two lines costs two L1 accesses per
+        // load and store, which every unaligned Vector512 entry and half the Vector256 ones would be.
+        var listSpace = stackalloc byte[2 * size * blockVectors * sizeof(TKeys) + 63];
+        ref var lowLists = ref *CacheLineAligned<TKeys>(listSpace);
         ref var highLists = ref Unsafe.Add(ref lowLists, size * blockVectors);
-        Vector256<int> t;
+        TKeys t;
         var empty = 0;
-        Span<Vector256<float>> boundsState = stackalloc Vector256<float>[2 * blockVectors];
-        Span<Vector256<double>> accumulatorState = stackalloc Vector256<double>[2 * blockVectors];
-        Span<Vector256<float>> massState = stackalloc Vector256<float>[blockVectors];
-        Span<uint> exactState = stackalloc uint[blockVectors];
+        var boundsSpace = stackalloc byte[2 * blockParts * sizeof(Vector256<float>) + 63];
+        var accumulatorSpace = stackalloc byte[2 * blockParts * sizeof(Vector256<double>) + 63];
+        var massSpace = stackalloc byte[blockParts * sizeof(Vector256<float>) + 63];
+        var boundsState = new Span<Vector256<float>>(CacheLineAligned<Vector256<float>>(boundsSpace), 2 * blockParts);
+        var accumulatorState = new Span<Vector256<double>>(CacheLineAligned<Vector256<double>>(accumulatorSpace), 2 * blockParts);
+        var massState = new Span<Vector256<float>>(CacheLineAligned<Vector256<float>>(massSpace), blockParts);
+        Span<uint> exactState = stackalloc uint[blockParts];
         // Each row's weight broadcast once, so the inner loops load it as a plain vector.
-        Span<Vector256<float>> weightVectors = n <= 1024 ? stackalloc Vector256<float>[n] : new Vector256<float>[n];
+        var weightSpace = stackalloc byte[(n <= 1024 ? n : 0) * sizeof(Vector256<float>) + 63];
+        var weightVectors = n <= 1024 ? new Span<Vector256<float>>(CacheLineAligned<Vector256<float>>(weightSpace), n) : new Vector256<float>[n];
         for (var i = 0; i < n; i++) weightVectors[i] = Vector256.Create(weightsF[i]);
         Span<nint> ahead = stackalloc nint[8];
         var whole = n / 8 * 8;
@@ -341,30 +374,31 @@ internal static class TrimmedMeanKernel
                     var first = r == 0;
                     for (var v = 0; v < vectors; v++)
                     {
-                        var at = (nuint)(v * 8);
-                        if ((v & 1) == 0) RowPrefetch.Line(a0, a1, a2, a3, a4, a5, a6, a7, (nint)at * sizeof(float));
-                        var g0 = OrderedKeys.Of(Vector256.LoadUnsafe(ref row0, at));
-                        var g1 = OrderedKeys.Of(Vector256.LoadUnsafe(ref row1, at));
-                        var g2 = OrderedKeys.Of(Vector256.LoadUnsafe(ref row2, at));
-                        var g3 = OrderedKeys.Of(Vector256.LoadUnsafe(ref row3, at));
-                        var g4 = OrderedKeys.Of(Vector256.LoadUnsafe(ref row4, at));
-                        var g5 = OrderedKeys.Of(Vector256.LoadUnsafe(ref row5, at));
-                        var g6 = OrderedKeys.Of(Vector256.LoadUnsafe(ref row6, at));
-                        var g7 = OrderedKeys.Of(Vector256.LoadUnsafe(ref row7, at));
+                        var at = (nuint)(v * width);
+                        // One prefetch per 64-byte line of each row.
+                        if ((at & 15) == 0) RowPrefetch.Line(a0, a1, a2, a3, a4, a5, a6, a7, (nint)at * sizeof(float));
+                        var g0 = TLanes.Load(ref row0, at);
+                        var g1 = TLanes.Load(ref row1, at);
+                        var g2 = TLanes.Load(ref row2, at);
+                        var g3 = TLanes.Load(ref row3, at);
+                        var g4 = TLanes.Load(ref row4, at);
+                        var g5 = TLanes.Load(ref row5, at);
+                        var g6 = TLanes.Load(ref row6, at);
+                        var g7 = TLanes.Load(ref row7, at);
                         // Knuth's 19-comparator network, layer by layer; every comparator writes fresh locals (g<layer>_<row>),
                         // so the JIT needs no register copies between layers.
-                        var g1_0 = Vector256.Min(g0, g2); var g1_2 = Vector256.Max(g0, g2); var g1_1 = Vector256.Min(g1, g3); var g1_3 = Vector256.Max(g1, g3);
-                        var g1_4 = Vector256.Min(g4, g6); var g1_6 = Vector256.Max(g4, g6); var g1_5 = Vector256.Min(g5, g7); var g1_7 = Vector256.Max(g5, g7);
-                        var g2_0 = Vector256.Min(g1_0, g1_4); var g2_4 = Vector256.Max(g1_0, g1_4); var g2_1 = Vector256.Min(g1_1, g1_5); var g2_5 = Vector256.Max(g1_1, g1_5);
-                        var g2_2 = Vector256.Min(g1_2, g1_6); var g2_6 = Vector256.Max(g1_2, g1_6); var g2_3 = Vector256.Min(g1_3, g1_7); var g2_7 = Vector256.Max(g1_3, g1_7);
-                        var g3_0 = Vector256.Min(g2_0, g2_1); var g3_1 = Vector256.Max(g2_0, g2_1); var g3_2 = Vector256.Min(g2_2, g2_3); var g3_3 = Vector256.Max(g2_2, g2_3);
-                        var g3_4 = Vector256.Min(g2_4, g2_5); var g3_5 = Vector256.Max(g2_4, g2_5); var g3_6 = Vector256.Min(g2_6, g2_7); var g3_7 = Vector256.Max(g2_6, g2_7);
-                        var g4_2 = Vector256.Min(g3_2, g3_4); var g4_4 = Vector256.Max(g3_2, g3_4); var g4_3 = Vector256.Min(g3_3, g3_5); var g4_5 = Vector256.Max(g3_3, g3_5);
-                        var g5_1 = Vector256.Min(g3_1, g4_4); var g5_4 = Vector256.Max(g3_1, g4_4); var g5_3 = Vector256.Min(g4_3, g3_6); var g5_6 = Vector256.Max(g4_3, g3_6);
-                        var g6_1 = Vector256.Min(g5_1, g4_2); var g6_2 = Vector256.Max(g5_1, g4_2); var g6_3 = Vector256.Min(g5_3, g5_4); var g6_4 = Vector256.Max(g5_3, g5_4);
-                        var g6_5 = Vector256.Min(g4_5, g5_6); var g6_6 = Vector256.Max(g4_5, g5_6);
-                        TLists.MergeSmallest(ref Unsafe.Add(ref lowLists, v * size), first, g3_0, g6_1, g6_2, g6_3, g6_4, g6_5, g6_6, g3_7);
-                        TLists.MergeLargest(ref Unsafe.Add(ref highLists, v * size), first, g3_0, g6_1, g6_2, g6_3, g6_4, g6_5, g6_6, g3_7);
+                        var g1_0 = TLanes.Min(g0, g2); var g1_2 = TLanes.Max(g0, g2); var g1_1 = TLanes.Min(g1, g3); var g1_3 = TLanes.Max(g1, g3);
+                        var g1_4 = TLanes.Min(g4, g6); var g1_6 = TLanes.Max(g4, g6); var g1_5 = TLanes.Min(g5, g7); var g1_7 = TLanes.Max(g5, g7);
+                        var g2_0 = TLanes.Min(g1_0, g1_4); var g2_4 = TLanes.Max(g1_0, g1_4); var g2_1 = TLanes.Min(g1_1, g1_5); var g2_5 = TLanes.Max(g1_1, g1_5);
+                        var g2_2 = TLanes.Min(g1_2, g1_6); var g2_6 = TLanes.Max(g1_2, g1_6); var g2_3 = TLanes.Min(g1_3, g1_7); var g2_7 = TLanes.Max(g1_3, g1_7);
+                        var g3_0 = TLanes.Min(g2_0, g2_1); var g3_1 = TLanes.Max(g2_0, g2_1); var g3_2 = TLanes.Min(g2_2, g2_3); var g3_3 = TLanes.Max(g2_2, g2_3);
+                        var g3_4 = TLanes.Min(g2_4, g2_5); var g3_5 = TLanes.Max(g2_4, g2_5); var g3_6 = TLanes.Min(g2_6, g2_7); var g3_7 = TLanes.Max(g2_6, g2_7);
+                        var g4_2 = TLanes.Min(g3_2, g3_4); var g4_4 = TLanes.Max(g3_2, g3_4); var g4_3 = TLanes.Min(g3_3, g3_5); var g4_5 = TLanes.Max(g3_3, g3_5);
+                        var g5_1 = TLanes.Min(g3_1, g4_4); var g5_4 = TLanes.Max(g3_1, g4_4); var g5_3 = TLanes.Min(g4_3, g3_6); var g5_6 = TLanes.Max(g4_3, g3_6);
+                        var g6_1 = TLanes.Min(g5_1, g4_2); var g6_2 = TLanes.Max(g5_1, g4_2); var g6_3 = TLanes.Min(g5_3, g5_4); var g6_4 = TLanes.Max(g5_3, g5_4);
+                        var g6_5 = TLanes.Min(g4_5, g5_6); var g6_6 = TLanes.Max(g4_5, g5_6);
+                        TLists.MergeSmallest<TKeys, TLanes>(ref Unsafe.Add(ref lowLists, v * size), first, g3_0, g6_1, g6_2, g6_3, g6_4, g6_5, g6_6, g3_7);
+                        TLists.MergeLargest<TKeys, TLanes>(ref Unsafe.Add(ref highLists, v * size), first, g3_0, g6_1, g6_2, g6_3, g6_4, g6_5, g6_6, g3_7);
                     }
                 }
                 for (; r < n; r++)
@@ -372,16 +406,16 @@ internal static class TrimmedMeanKernel
                     ref var row = ref Unsafe.Add(ref block, rowOffsets[r]);
                     for (var v = 0; v < vectors; v++)
                     {
-                        var up = OrderedKeys.Of(Vector256.LoadUnsafe(ref row, (nuint)(v * 8)));
+                        var up = TLanes.Load(ref row, (nuint)(v * width));
                         var down = up;
                         ref var s = ref Unsafe.Add(ref lowLists, v * size);
                         ref var l = ref Unsafe.Add(ref highLists, v * size);
                         for (var j = 0; j < size; j++)
                         {
                             ref var sj = ref Unsafe.Add(ref s, j);
-                            t = Vector256.Min(sj, up); up = Vector256.Max(sj, up); sj = t;
+                            t = TLanes.Min(sj, up); up = TLanes.Max(sj, up); sj = t;
                             ref var lj = ref Unsafe.Add(ref l, j);
-                            t = Vector256.Max(lj, down); down = Vector256.Min(lj, down); lj = t;
+                            t = TLanes.Max(lj, down); down = TLanes.Min(lj, down); lj = t;
                         }
                     }
                 }
@@ -389,32 +423,37 @@ internal static class TrimmedMeanKernel
                 {
                     ref var s = ref Unsafe.Add(ref lowLists, v * size);
                     ref var l = ref Unsafe.Add(ref highLists, v * size);
-                    // Pass 2 keeps |x - c| <= h, c = (lo + hi) / 2 and h the larger of the thresholds' distances
-                    // from c, both in float32: x - c only grows with x, so every lo <= x <= hi passes, and a trimmed
-                    // cell (at most the k-th smallest, or at least the k-th largest) fails where those two lie
-                    // beyond h; a lane where rounding brings them within h takes the exact path.
-                    var lo = OrderedKeys.ValueOf(Unsafe.Add(ref s, k));
-                    var hi = OrderedKeys.ValueOf(Unsafe.Add(ref l, k));
-                    var centre = Midpoint(lo, hi, out var half);
-                    var separated = Vector256.LessThan(OrderedKeys.ValueOf(Unsafe.Add(ref s, k - 1)) - centre, -half)
-                        & Vector256.GreaterThan(OrderedKeys.ValueOf(Unsafe.Add(ref l, k - 1)) - centre, half);
-                    boundsState[2 * v] = centre;
-                    boundsState[2 * v + 1] = half;
-                    // The kept cells lo <= x <= hi are exactly sorted positions k..n-k-1 when no trimmed cell equals a
-                    // threshold: the k-th smallest below lo, the k-th largest above hi (keys order as the values do,
-                    // -0 equal to +0, NaN outside every finite value).
-                    var straddles = Vector256.GreaterThanOrEqual(Unsafe.Add(ref s, k - 1), Unsafe.Add(ref s, k))
-                        | Vector256.LessThanOrEqual(Unsafe.Add(ref l, k - 1), Unsafe.Add(ref l, k));
-                    exactState[v] = (straddles | ~separated.AsInt32()).ExtractMostSignificantBits();
+                    for (var part = 0; part < parts; part++)
+                    {
+                        // Pass 2 keeps |x - c| <= h, c = (lo + hi) / 2 and h the larger of the thresholds' distances
+                        // from c, both in float32: x - c only grows with x, so every lo <= x <= hi passes, and a trimmed
+                        // cell (at most the k-th smallest, or at least the k-th largest) fails where those two lie
+                        // beyond h; a lane where rounding brings them within h takes the exact path.
+                        var lo = TLanes.ValuePart(Unsafe.Add(ref s, k), part);
+                        var hi = TLanes.ValuePart(Unsafe.Add(ref l, k), part);
+                        var centre = Midpoint(lo, hi, out var half);
+                        var separated = Vector256.LessThan(TLanes.ValuePart(Unsafe.Add(ref s, k - 1), part) - centre, -half)
+                            & Vector256.GreaterThan(TLanes.ValuePart(Unsafe.Add(ref l, k - 1), part) - centre, half);
+                        var p = v * parts + part;
+                        boundsState[2 * p] = centre;
+                        boundsState[2 * p + 1] = half;
+                        // The kept cells lo <= x <= hi are exactly sorted positions k..n-k-1 when no trimmed cell equals a
+                        // threshold: the k-th smallest below lo, the k-th largest above hi (keys order as the values do,
+                        // NaN outside every finite value; -0 and +0, whose keys may differ, are equal values, which
+                        // `separated` catches).
+                        var straddles = Vector256.GreaterThanOrEqual(TLanes.Part(Unsafe.Add(ref s, k - 1), part), TLanes.Part(Unsafe.Add(ref s, k), part))
+                            | Vector256.LessThanOrEqual(TLanes.Part(Unsafe.Add(ref l, k - 1), part), TLanes.Part(Unsafe.Add(ref l, k), part));
+                        exactState[p] = (straddles | ~separated.AsInt32()).ExtractMostSignificantBits();
+                    }
                 }
-                empty += Pass2Block(ref block, rowOffsets, weights, weightVectors, vectors, boundsState, accumulatorState, massState, exactState, b, target, exact, sums);
+                empty += Pass2Block(ref block, rowOffsets, weights, weightVectors, vectors * parts, boundsState, accumulatorState, massState, exactState, b, target, exact, sums);
             }
         }
         return empty;
     }
 
     /// <summary>
-    /// Pass 2 of <see cref="RunGroups{TLists}"/> over one block that pass 1 left in L2, eight rows at a time again, with
+    /// Pass 2 of <see cref="RunGroups{TLists, TKeys, TLanes}"/> over one block that pass 1 left in L2, eight rows at a time again, with
     /// the per-column partial sums in L1: per lane, sum(p*x) / sum(p) over lo &lt;= x &lt;= hi, then the block's
     /// columns written (lanes flagged in <paramref name="exactLanes"/>, or not finite, through the exact path).
     /// </summary>
@@ -638,7 +677,7 @@ internal static class TrimmedMeanKernel
     }
 
     /// <summary>The cells pass 2 of the streamed kernel keeps: |x - c| &lt;= h for the centred value
-    /// <paramref name="centred"/> = x - c (see <see cref="RunGroups{TLists}"/>). False for NaN and infinities.</summary>
+    /// <paramref name="centred"/> = x - c (see <see cref="RunGroups{TLists, TKeys, TLanes}"/>). False for NaN and infinities.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Kept(Vector256<float> centred, Vector256<float> half) =>
         Vector256.LessThanOrEqual(Vector256.Abs(centred), half);
