@@ -6,7 +6,7 @@ namespace Meta.Gpu.Kernels;
 /// The trimmed mean (and the fused Reptile step) of a batch without a mask, 65..256 rows and a trim beyond
 /// <see cref="TrimmedMeanNetworkKernel"/>'s lists (32 or more a side: trim_alpha from 0.125 at 256 rows, 0.25 at
 /// 128): the group sorts the column's (value, row) pairs in shared memory (<see cref="SharedBitonicSort.SortPairs"/>),
-/// sets each kept row's cell aside by row, and one thread per column sums q x over the rows ranked trim..n-trim-1, in row order. The walks
+/// sets each kept row's cell aside by row, and its first thread sums q x over the rows ranked trim..n-trim-1, in row order. The walks
 /// it replaces (<see cref="CombineKernel"/>) read the column 2 trim times.
 /// </summary>
 /// <remarks>
@@ -23,52 +23,44 @@ public static class BitonicTrimmedMeanKernel
         !hasMask && rows > MedianNetworkKernel.MaxRows && rows <= BitonicMedianKernel.MaxRows
         && trim > TrimmedMeanNetworkKernel.MaxTrim && 2 * trim < rows;
 
-    /// <summary>Group = tile (<see cref="SharedBitonicSort"/>); <paramref name="shares"/>[k] = q of listed row k;
-    /// <paramref name="trim"/> = floor(alpha x rows); <paramref name="length"/> = <see cref="BitonicMedianKernel.SortLength"/>
-    /// of the row count.</summary>
+    /// <summary>Group = column; <paramref name="shares"/>[k] = q of listed row k; <paramref name="trim"/> = floor(alpha x
+    /// rows); <paramref name="length"/> = <see cref="BitonicMedianKernel.SortLength"/> of the row count.</summary>
     public static void Combine(
         DenseMatrix matrix, ArrayView<int> rows, ArrayView<double> weights, ArrayView<double> shares, CombineSettings settings, int trim, int length,
         ArrayView<float> aggregate, ArrayView<float> prior, ArrayView<int> counts)
     {
+        var column = Grid.IdxX;
         var count = settings.RowCount;
-        var values = SharedMemory.Allocate<float>(SharedBitonicSort.TileLength);
-        var order = SharedMemory.Allocate<int>(SharedBitonicSort.TileLength);
+        var values = SharedMemory.Allocate<float>(BitonicMedianKernel.MaxRows);
+        var order = SharedMemory.Allocate<int>(BitonicMedianKernel.MaxRows);
         // Each row's cell where the trim keeps it, NaN where it drops it (never a kept cell: a column with a
         // non-finite cell goes the walks' way).
-        var kept = SharedMemory.Allocate<float>(SharedBitonicSort.TileLength);
-        var nonFinite = SharedMemory.Allocate<int>(SharedBitonicSort.Columns);
-        SharedBitonicSort.LoadPairTile(matrix, rows, count, length, values, order, nonFinite);
-        SharedBitonicSort.SortPairs(values, order, length);
-        for (var t = Group.IdxX; t < SharedBitonicSort.Columns * length; t += Group.DimX)
+        var kept = SharedMemory.Allocate<float>(BitonicMedianKernel.MaxRows);
+        var walks = SharedBitonicSort.LoadPairs(matrix, rows, count, length, column, values, order);
+        if (!walks)
         {
-            var j = t % SharedBitonicSort.Columns;
-            var i = t / SharedBitonicSort.Columns;
-            var at = j * SharedBitonicSort.ColumnStride;
-            kept[at + order[at + i]] = i >= trim && i < count - trim ? values[at + i] : float.NaN;
+            SharedBitonicSort.SortPairs(values, order, length);
+            for (var i = Group.IdxX; i < length; i += Group.DimX)
+                kept[order[i]] = i >= trim && i < count - trim ? values[i] : float.NaN;
+            Group.Barrier();
         }
-        Group.Barrier();
-        for (var j = Group.IdxX; j < SharedBitonicSort.Columns; j += Group.DimX)
+        if (!Group.IsFirstThread) return;
+        if (walks)
         {
-            var column = SharedBitonicSort.FirstColumn + j;
-            if (column >= matrix.Columns) continue;
-            if (nonFinite[j] != 0)
-            {
-                var value = CombineKernel.Combine(matrix, rows, weights, settings, column, out var exactNonFinite);
-                CombineKernel.Finish(column, value, exactNonFinite, settings, aggregate, prior, counts);
-                continue;
-            }
-            var keptCells = SharedBitonicSort.Column(kept, j);
-            var sum = 0.0;
-            var shareSum = 0.0;
-            for (var k = 0; k < count; k++)
-            {
-                var x = keptCells[k];
-                if (float.IsNaN(x)) continue;
-                var q = shares[k];
-                sum += q * x;
-                shareSum += q;
-            }
-            CombineKernel.Finish(column, sum / shareSum, false, settings, aggregate, prior, counts);
+            var value = CombineKernel.Combine(matrix, rows, weights, settings, column, out var exactNonFinite);
+            CombineKernel.Finish(column, value, exactNonFinite, settings, aggregate, prior, counts);
+            return;
         }
+        var sum = 0.0;
+        var shareSum = 0.0;
+        for (var k = 0; k < count; k++)
+        {
+            var x = kept[k];
+            if (float.IsNaN(x)) continue;
+            var q = shares[k];
+            sum += q * x;
+            shareSum += q;
+        }
+        CombineKernel.Finish(column, sum / shareSum, false, settings, aggregate, prior, counts);
     }
 }

@@ -21,31 +21,26 @@ public static class BitonicWeightedMedianKernel
     public static bool Serves(int rows, bool hasMask) =>
         !hasMask && rows > WeightedMedianNetworkKernel.MaxRows && rows <= BitonicMedianKernel.MaxRows;
 
-    /// <summary>Group = tile (<see cref="SharedBitonicSort"/>); <paramref name="shares"/>[k] = q of listed row k;
-    /// <paramref name="length"/> = <see cref="BitonicMedianKernel.SortLength"/> of the row count.</summary>
+    /// <summary>Group = column; <paramref name="shares"/>[k] = q of listed row k; <paramref name="length"/> =
+    /// <see cref="BitonicMedianKernel.SortLength"/> of the row count.</summary>
     public static void Combine(
         DenseMatrix matrix, ArrayView<int> rows, ArrayView<double> weights, ArrayView<double> shares, CombineSettings settings, int length,
         ArrayView<float> aggregate, ArrayView<float> prior, ArrayView<int> counts)
     {
+        var column = Grid.IdxX;
         var count = settings.RowCount;
-        var values = SharedMemory.Allocate<float>(SharedBitonicSort.TileLength);
-        var order = SharedMemory.Allocate<int>(SharedBitonicSort.TileLength);
-        var nonFinite = SharedMemory.Allocate<int>(SharedBitonicSort.Columns);
-        SharedBitonicSort.LoadPairTile(matrix, rows, count, length, values, order, nonFinite);
-        SharedBitonicSort.SortPairs(values, order, length);
-        for (var j = Group.IdxX; j < SharedBitonicSort.Columns; j += Group.DimX)
+        var values = SharedMemory.Allocate<float>(BitonicMedianKernel.MaxRows);
+        var order = SharedMemory.Allocate<int>(BitonicMedianKernel.MaxRows);
+        var walks = SharedBitonicSort.LoadPairs(matrix, rows, count, length, column, values, order);
+        if (!walks) SharedBitonicSort.SortPairs(values, order, length);
+        if (!Group.IsFirstThread) return;
+        if (walks)
         {
-            var column = SharedBitonicSort.FirstColumn + j;
-            if (column >= matrix.Columns) continue;
-            if (nonFinite[j] != 0)
-            {
-                var value = CombineKernel.Combine(matrix, rows, weights, settings, column, out var exactNonFinite);
-                CombineKernel.Finish(column, value, exactNonFinite, settings, aggregate, prior, counts);
-                continue;
-            }
-            var half = HalfMass(SharedBitonicSort.Column(values, j), SharedBitonicSort.Column(order, j), shares, count);
-            CombineKernel.Finish(column, half, false, settings, aggregate, prior, counts);
+            var value = CombineKernel.Combine(matrix, rows, weights, settings, column, out var exactNonFinite);
+            CombineKernel.Finish(column, value, exactNonFinite, settings, aggregate, prior, counts);
+            return;
         }
+        CombineKernel.Finish(column, HalfMass(values, order, shares, count), false, settings, aggregate, prior, counts);
     }
 
     /// <summary>The walk of <see cref="CombineKernel"/>'s weighted median over the sorted pairs: S in (value, row)
