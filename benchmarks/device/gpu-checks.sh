@@ -72,7 +72,7 @@ bench standard --backends cuda,pytorch,cpu --workloads weighted_mean,reptile_ste
 # distances on the device (tenth session) against the cpu backend on this host's cores.
 bench default-config --backends cuda,cpu --workloads weighted_mean,trimmed_mean,median --outlier-filter
 # The same at the size, where the outlier pass's column medians, the median and the weighted median of 256 rows
-# run the bitonic kernels (a thread group per tile of eight columns), then through the walks they replaced
+# run the bitonic kernels (a thread group per column), then through the walks they replaced
 # (--baseline-device-kernels).
 bench big-default --backends cuda --workloads trimmed_mean,median,weighted_median --outlier-filter "${big[@]}"
 bench big-default-walks --backends cuda --workloads trimmed_mean --outlier-filter --baseline-device-kernels --n 256 --d 4194304 --repeats 3

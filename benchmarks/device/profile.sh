@@ -2,8 +2,10 @@
 # Nsight Compute's view of one dense kernel on a lent GPU machine: where its time goes (speed of light, occupancy,
 # warp stall reasons, memory traffic), for deciding what to change next. One `meta-gpu bench` call of
 # PROFILE_WORKLOAD (default trimmed_mean) at PROFILE_N x PROFILE_D (default 256 x 4,194,304, the size) on
-# cuda, with the kernels whose PTX entry matches PROFILE_KERNEL (default Kernel_Run: TrimmedMeanNetworkKernel.Run,
-# and any other entry of that name) profiled PROFILE_COUNT times (default 1).
+# cuda, with the kernels whose PTX entry matches PROFILE_KERNEL (ILGPU names an entry Kernel_<method>; default
+# Kernel_Run: TrimmedMeanNetworkKernel.Run) profiled PROFILE_COUNT times (default 1) after skipping PROFILE_SKIP
+# matches (default 6: the device bandwidth probe's six read-stream passes, ReadStreamKernel.Run, come first; a
+# twelfth-session run without the skip profiled the probe).
 # Pack first, here: benchmarks/device/pack.sh; then on the device machine, from the project root, with .device
 # carried: bash benchmarks/device/profile.sh (after gpu-checks.sh, which unpacks too). Results go to $OUT/profile.txt.
 set -uo pipefail
@@ -14,7 +16,7 @@ export PATH=/tmp/dn:$PATH:/usr/local/cuda/bin DOTNET_ROOT=/tmp/dn DOTNET_SYSTEM_
 ncu=$(command -v ncu || ls /usr/local/cuda*/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
 if [ -z "$ncu" ]; then echo "no ncu on this machine" | tee "$out/profile.txt"; exit 0; fi
 "$ncu" --version | tail -1 | tee "$out/profile.txt"
-timeout "${PROFILE_TIMEOUT:-150}" "$ncu" --kernel-name "${PROFILE_KERNEL:-Kernel_Run}" --launch-count "${PROFILE_COUNT:-1}" \
+timeout "${PROFILE_TIMEOUT:-150}" "$ncu" --kernel-name "${PROFILE_KERNEL:-Kernel_Run}" --launch-skip "${PROFILE_SKIP:-6}" --launch-count "${PROFILE_COUNT:-1}" \
   --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats --section SchedulerStats \
   --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis \
   dotnet /tmp/apps/Meta.Gpu.Cli/meta-gpu.dll bench --out /tmp/bench-profile --backends cuda \
