@@ -7,9 +7,9 @@ using Meta.Gpu.Learning.Aggregation;
 namespace Meta.Gpu.Compute;
 
 /// <summary>
-/// The <c>cpu</c> backend (DESIGN §13): vectorised (Vector512 where the hardware runs it, else Vector256, scalar
-/// tails) and multi-threaded over chunks of columns. No ILGPU. It is the fallback of every device backend and the
-/// laptop path.
+/// The <c>cpu</c> backend (DESIGN §13): vectorised (Vector256 kernels with scalar tails; where the hardware runs
+/// Vector512, the trimmed mean's selection pass and the weighted sum's float64 sweep use it) and multi-threaded over
+/// chunks of columns. No ILGPU. It is the fallback of every device backend and the laptop path.
 /// </summary>
 /// <remarks>
 /// Every discrete decision equals the float64 reference's: medians, distances and weight sums are float64, sorts
