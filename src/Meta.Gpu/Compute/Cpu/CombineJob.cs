@@ -23,6 +23,13 @@ internal sealed class CombineJob(
 
     private readonly int trimCount = ExactColumnRules.TrimCount(trimAlpha, rows.Length);
 
+    private int exactColumns;
+
+    /// <summary>Columns combined on the exact path so far: the ones no fast kernel serves, the scalar tails, and the
+    /// columns a fast kernel handed over (ties at a threshold, non-finite cells, sums that could miss §13's tolerance).
+    /// A fast kernel that hands over plain columns stays correct and only gets slow; the tests watch this count.</summary>
+    public int ExactColumns => Volatile.Read(ref exactColumns);
+
     /// <summary>Combines columns [c0, c1); returns how many were empty.</summary>
     public int Run(int c0, int c1, ColumnTarget target)
     {
@@ -58,6 +65,7 @@ internal sealed class CombineJob(
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int RunExact(int c0, int c1, ColumnTarget target)
     {
+        Interlocked.Add(ref exactColumns, c1 - c0);
         const int block = 32;
         var n = rows.Length;
         var scratch = ColumnScratch.ForThread(n, block);
