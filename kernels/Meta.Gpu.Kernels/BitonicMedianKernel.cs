@@ -53,8 +53,7 @@ public static class BitonicMedianKernel
             CombineKernel.Finish(column, median, false, settings, aggregate, prior, counts);
             return;
         }
-        var value = CombineKernel.Combine(matrix, rows, weights, settings, column, out var nonFinite);
-        CombineKernel.Finish(column, value, nonFinite, settings, aggregate, prior, counts);
+        CombineKernel.HandOver(column, matrix, rows, weights, settings, aggregate, prior, counts);
     }
 
     /// <summary>m_d of the outlier pass over <paramref name="count"/> listed rows. Group = column.</summary>

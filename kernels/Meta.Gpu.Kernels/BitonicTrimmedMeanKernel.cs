@@ -47,8 +47,7 @@ public static class BitonicTrimmedMeanKernel
         if (!Group.IsFirstThread) return;
         if (walks)
         {
-            var value = CombineKernel.Combine(matrix, rows, weights, settings, column, out var exactNonFinite);
-            CombineKernel.Finish(column, value, exactNonFinite, settings, aggregate, prior, counts);
+            CombineKernel.HandOver(column, matrix, rows, weights, settings, aggregate, prior, counts);
             return;
         }
         var sum = 0.0;

@@ -36,8 +36,7 @@ public static class BitonicWeightedMedianKernel
         if (!Group.IsFirstThread) return;
         if (walks)
         {
-            var value = CombineKernel.Combine(matrix, rows, weights, settings, column, out var exactNonFinite);
-            CombineKernel.Finish(column, value, exactNonFinite, settings, aggregate, prior, counts);
+            CombineKernel.HandOver(column, matrix, rows, weights, settings, aggregate, prior, counts);
             return;
         }
         CombineKernel.Finish(column, HalfMass(values, order, shares, count), false, settings, aggregate, prior, counts);

@@ -27,11 +27,25 @@ namespace Meta.Gpu.Kernels;
 public static class CombineKernel
 {
     /// <summary>Index = column. <paramref name="counts"/>[0] is incremented once per empty column,
-    /// <paramref name="counts"/>[1] once per column with a non-finite taking-part cell.</summary>
+    /// <paramref name="counts"/>[1] once per column with a non-finite taking-part cell (the dense kernels also count
+    /// in [2] the columns they hand to the walks: <see cref="HandOver"/>).</summary>
     public static void Run(
         Index1D column, DenseMatrix matrix, ArrayView<int> rows, ArrayView<double> weights, CombineSettings settings,
         ArrayView<float> aggregate, ArrayView<float> prior, ArrayView<int> counts)
     {
+        var value = Combine(matrix, rows, weights, settings, column, out var nonFinite);
+        Finish(column, value, nonFinite, settings, aggregate, prior, counts);
+    }
+
+    /// <summary>A column a dense kernel cannot settle itself (a tie its order cannot decide, a non-finite cell), combined
+    /// by the walks as <see cref="Run"/> combines it, and counted in <paramref name="counts"/>[2]: a dense kernel that
+    /// handed over plain columns would stay right and only get slow, and the tests watch that count
+    /// (<c>IlgpuBackend.HandedOverColumns</c>).</summary>
+    internal static void HandOver(
+        int column, DenseMatrix matrix, ArrayView<int> rows, ArrayView<double> weights, CombineSettings settings,
+        ArrayView<float> aggregate, ArrayView<float> prior, ArrayView<int> counts)
+    {
+        Atomic.Add(ref counts[2], 1);
         var value = Combine(matrix, rows, weights, settings, column, out var nonFinite);
         Finish(column, value, nonFinite, settings, aggregate, prior, counts);
     }

@@ -95,8 +95,7 @@ public static class TrimmedMeanNetworkKernel
                 return;
             }
         }
-        var value = CombineKernel.Combine(matrix, rows, weights, settings, column, out var exactNonFinite);
-        CombineKernel.Finish(column, value, exactNonFinite, settings, aggregate, prior, counts);
+        CombineKernel.HandOver(column, matrix, rows, weights, settings, aggregate, prior, counts);
     }
 
     /// <summary>Adds q x and q for a kept cell (strictly between the bounds). A cell outside them adds -0.0, which

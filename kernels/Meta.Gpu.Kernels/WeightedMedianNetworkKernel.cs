@@ -36,7 +36,6 @@ public static class WeightedMedianNetworkKernel
             CombineKernel.Finish(column, median, false, settings, aggregate, prior, counts);
             return;
         }
-        var value = CombineKernel.Combine(matrix, rows, weights, settings, column, out var nonFinite);
-        CombineKernel.Finish(column, value, nonFinite, settings, aggregate, prior, counts);
+        CombineKernel.HandOver(column, matrix, rows, weights, settings, aggregate, prior, counts);
     }
 }

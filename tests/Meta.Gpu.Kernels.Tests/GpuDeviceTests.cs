@@ -41,6 +41,20 @@ public sealed class GpuDeviceTests
 
     [Theory]
     [MemberData(nameof(Kinds))]
+    public void TheDenseKernels_SettlePlainColumnsThemselves(string kind)
+    {
+        using var backend = Open(kind);
+        foreach (var (method, rows, alpha) in new (AggregationMethod, int, double)[]
+                 {
+                     (AggregationMethod.TrimmedMean, 256, 0.1), (AggregationMethod.TrimmedMean, 200, 0.2),
+                     (AggregationMethod.Median, 64, 0.1), (AggregationMethod.Median, 256, 0.1),
+                     (AggregationMethod.WeightedMedian, 64, 0.1), (AggregationMethod.WeightedMedian, 256, 0.1),
+                 })
+            DenseKernelHandOverTests.SettlesPlainColumns(backend, method, rows, alpha);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
     public void TheDenseKernels_MatchTheCombineKernel(string kind)
     {
         using var backend = Open(kind);

@@ -145,6 +145,11 @@ public sealed class IlgpuBackend : IComputeBackend
     /// <summary>Combines the dense kernels ran so far; for logs and tests.</summary>
     public int DenseCombines { get; private set; }
 
+    /// <summary>Columns the dense kernels handed to the walks so far (ties their order cannot settle, non-finite
+    /// cells): a few in a thousand on real data; far more means a dense kernel has stopped deciding for itself,
+    /// which no result would show, only the time.</summary>
+    public long HandedOverColumns { get; private set; }
+
     /// <summary>Uploads of a batch to the resident copy so far; a steady batch uploads once.</summary>
     public int ResidentUploads { get; private set; }
 
@@ -543,8 +548,9 @@ public sealed class IlgpuBackend : IComputeBackend
             using var report = new HeldBytesReport(this);
             var rowView = _rows.Upload(rows);
             var weightView = _weights.Upload(weights);
-            var counter = _counter.View(2);
-            ReadOnlySpan<int> zero = [0, 0];
+            // [0] empty columns, [1] columns with a non-finite cell, [2] columns a dense kernel handed to the walks.
+            var counter = _counter.View(3);
+            ReadOnlySpan<int> zero = [0, 0, 0];
             Copy.ToDevice(Stream, counter, zero);
             var path = DenseCombinePath.Choose(DenseKernels, method, rows.Length, batch.Mask is not null, trimAlpha);
             if (path.IsDense) DenseCombines++;
@@ -596,9 +602,10 @@ public sealed class IlgpuBackend : IComputeBackend
                 if (write) _aggregateStaging.DownloadAsync(Stream, aggregateView.SubView(0, chunk.Width), chunk.Start);
             }
             LastKernelTime = kernelTime;
-            Span<int> counts = [0, 0];
+            Span<int> counts = [0, 0, 0];
             // Synchronises the stream: every kernel and download has finished (or thrown) before the prior is touched.
             Copy.ToHost(Stream, counter, counts);
+            HandedOverColumns += counts[2];
             var guessFailed = unscanned && counts[1] > 0;
             if (write && !guessFailed) HostCopy.Copy(_aggregateStaging.Values(batch.Columns), aggregate);
             if (step is not null && !guessFailed)
