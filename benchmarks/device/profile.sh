@@ -5,7 +5,9 @@
 # cuda, with the kernels whose PTX entry matches PROFILE_KERNEL (ILGPU names an entry Kernel_<method>; default
 # Kernel_Run: TrimmedMeanNetworkKernel.Run) profiled PROFILE_COUNT times (default 1) after skipping PROFILE_SKIP
 # matches (default 6: the device bandwidth probe's six read-stream passes, ReadStreamKernel.Run, come first; a
-# twelfth-session run without the skip profiled the probe). ncu needs a runtime that lets it read the counters:
+# twelfth-session run without the skip profiled the probe). PROFILE_ARGS adds bench arguments: with
+# PROFILE_ARGS=--outlier-filter PROFILE_KERNEL=Kernel_Medians PROFILE_SKIP=0 it profiles the outlier pass's column
+# medians (BitonicMedianKernel.Medians at 256 rows), the default configuration's largest cost at 256 domains. ncu needs a runtime that lets it read the counters:
 # the nvidia-h100-x1 kind had one in an earlier session, and so did the nvidia-h200 of the twelfth.
 # Pack first, here: benchmarks/device/pack.sh; then on the device machine, from the project root, with .device
 # carried: bash benchmarks/device/profile.sh (after gpu-checks.sh too: it unpacks once). Results: $OUT/profile.txt.
@@ -23,7 +25,7 @@ timeout "${PROFILE_TIMEOUT:-150}" "$ncu" --clock-control none --kernel-name "${P
   --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis --section InstructionStats \
   dotnet /tmp/apps/Meta.Gpu.Cli/meta-gpu.dll bench --out /tmp/bench-profile --backends cuda \
   --workloads "${PROFILE_WORKLOAD:-trimmed_mean}" --n "${PROFILE_N:-256}" --d "${PROFILE_D:-4194304}" \
-  --repeats 1 --warmup 0 --device-bandwidth-mb 64 >> "$out/profile.txt" 2>&1
+  --repeats 1 --warmup 0 --device-bandwidth-mb 64 ${PROFILE_ARGS:-} >> "$out/profile.txt" 2>&1
 echo "ncu exit $?" | tee -a "$out/profile.txt"
 grep -E "Kernel_.* \(|Duration|Compute \(SM\) Throughput|Memory Throughput|DRAM Throughput|Achieved Occupancy|Theoretical Occupancy|Registers Per|Block Limit|Executed Ipc|Issue Slots Busy|No Eligible|Eligible Warps|Stall|L2 Hit|L1/TEX Hit|Warp Cycles Per Issued" "$out/profile.txt" | head -60
 grep -E "^    (OPT|WRN|INF)" -A3 "$out/profile.txt" | head -60
