@@ -4,8 +4,9 @@
 # of PROFILE_WORKLOAD (default trimmed_mean) at PROFILE_N x PROFILE_D (default 256 x 4,194,304, the size) on
 # cuda, with the kernels whose PTX entry matches PROFILE_KERNEL (ILGPU names an entry Kernel_<method>; default
 # Kernel_Run: TrimmedMeanNetworkKernel.Run) profiled PROFILE_COUNT times (default 1) after skipping PROFILE_SKIP
-# matches (default 6: the device bandwidth probe's six read-stream passes, ReadStreamKernel.Run, come first; a
-# twelfth-session run without the skip profiled the probe). PROFILE_ARGS adds bench arguments: with
+# matches (default 7: the device bandwidth probe's read-stream passes, ReadStreamKernel.Run, come first: a warm-up,
+# five timed and the copy check; a twelfth-session run skipping none, and a thirteenth-session one skipping 6,
+# profiled the probe). PROFILE_ARGS adds bench arguments: with
 # PROFILE_ARGS=--outlier-filter PROFILE_KERNEL=Kernel_Medians PROFILE_SKIP=0 it profiles the outlier pass's column
 # medians (BitonicMedianKernel.Medians at 256 rows), the default configuration's largest cost at 256 domains. ncu needs a runtime that lets it read the counters:
 # the nvidia-h100-x1 kind had one in an earlier session, and so did the nvidia-h200 of the twelfth.
@@ -20,7 +21,7 @@ ncu=$(command -v ncu || ls /usr/local/cuda*/bin/ncu /opt/nvidia/nsight-compute/*
 if [ -z "$ncu" ]; then echo "no ncu on this machine" | tee "$out/profile.txt"; exit 0; fi
 "$ncu" --version | tail -1 | tee "$out/profile.txt"
 timeout "${PROFILE_TIMEOUT:-150}" "$ncu" --clock-control none --kernel-name "${PROFILE_KERNEL:-Kernel_Run}" \
-  --launch-skip "${PROFILE_SKIP:-6}" --launch-count "${PROFILE_COUNT:-1}" \
+  --launch-skip "${PROFILE_SKIP:-7}" --launch-count "${PROFILE_COUNT:-1}" \
   --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats --section SchedulerStats \
   --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis --section InstructionStats \
   dotnet /tmp/apps/Meta.Gpu.Cli/meta-gpu.dll bench --out /tmp/bench-profile --backends cuda \
