@@ -23,6 +23,10 @@ public struct CombineSettings
     /// <summary>Participating rows (the length of the row and weight lists).</summary>
     public int RowCount;
 
+    /// <summary>1: the listed rows are the batch's rows 0..<see cref="RowCount"/> - 1 in order, so the kernels that
+    /// know it read a cell without looking its row up (<see cref="LeadingColumnCells"/>); 0: any other list.</summary>
+    public int LeadingRows;
+
     /// <summary>1: write the column's value to the aggregate; 0: the fused path never materialises it.</summary>
     public int WriteAggregate;
 

@@ -2,6 +2,7 @@
 // Written by build/extreme-list-network.py; edit the script, not this file.
 // </auto-generated>
 using System.Runtime.CompilerServices;
+using ILGPU;
 using ILGPU.Algorithms;
 
 namespace Meta.Gpu.Kernels;
@@ -460,11 +461,15 @@ internal static class ExtremeListNetwork
     /// values so far, ascending; +inf until filled) and the high list h (the 32 largest, ascending; -inf until
     /// filled). A warp issues in order and stalls at the first instruction that needs a value still in flight, so
     /// a group's 32 loads come first, with nothing between them that uses a loaded value, and the next group's
-    /// loads are issued before the current group is sorted, so that they are in flight while it is. A partial last
-    /// group is padded with +inf for the low list, and read and sorted again with -inf pads for the high list.
+    /// loads are issued before the current group is sorted, so that they are in flight while it is. Whole groups
+    /// take no pads, and the first of them is both lists without a merge; a partial last group is sorted twice
+    /// from the same loads, padded with +inf for the low list and with -inf for the high list.
+    /// <paramref name="check"/> gains x times 0 of every value read: it stays 0 while all are finite and becomes
+    /// NaN once one is NaN or infinite (one fused multiply-add a value).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void SelectExtremes(in ColumnCells column, ref float check, ref float l0, ref float l1, ref float l2, ref float l3, ref float l4, ref float l5, ref float l6, ref float l7, ref float l8, ref float l9, ref float l10, ref float l11, ref float l12, ref float l13, ref float l14, ref float l15, ref float l16, ref float l17, ref float l18, ref float l19, ref float l20, ref float l21, ref float l22, ref float l23, ref float l24, ref float l25, ref float l26, ref float l27, ref float l28, ref float l29, ref float l30, ref float l31, ref float h0, ref float h1, ref float h2, ref float h3, ref float h4, ref float h5, ref float h6, ref float h7, ref float h8, ref float h9, ref float h10, ref float h11, ref float h12, ref float h13, ref float h14, ref float h15, ref float h16, ref float h17, ref float h18, ref float h19, ref float h20, ref float h21, ref float h22, ref float h23, ref float h24, ref float h25, ref float h26, ref float h27, ref float h28, ref float h29, ref float h30, ref float h31)
+    public static void SelectExtremes<TCells>(in TCells column, ref float check, ref float l0, ref float l1, ref float l2, ref float l3, ref float l4, ref float l5, ref float l6, ref float l7, ref float l8, ref float l9, ref float l10, ref float l11, ref float l12, ref float l13, ref float l14, ref float l15, ref float l16, ref float l17, ref float l18, ref float l19, ref float l20, ref float l21, ref float l22, ref float l23, ref float l24, ref float l25, ref float l26, ref float l27, ref float l28, ref float l29, ref float l30, ref float l31, ref float h0, ref float h1, ref float h2, ref float h3, ref float h4, ref float h5, ref float h6, ref float h7, ref float h8, ref float h9, ref float h10, ref float h11, ref float h12, ref float h13, ref float h14, ref float h15, ref float h16, ref float h17, ref float h18, ref float h19, ref float h20, ref float h21, ref float h22, ref float h23, ref float h24, ref float h25, ref float h26, ref float h27, ref float h28, ref float h29, ref float h30, ref float h31)
+        where TCells : struct, IColumnCells
     {
         var n0 = column.Read(0);
         var n1 = column.Read(1);
@@ -498,72 +503,210 @@ internal static class ExtremeListNetwork
         var n29 = column.Read(29);
         var n30 = column.Read(30);
         var n31 = column.Read(31);
-        for (var start = 0; start < column.Count; start += 32)
+        var start = 0;
+        if (column.Count >= 32)
         {
-            check += n0 - n0;
-            check += n1 - n1;
-            check += n2 - n2;
-            check += n3 - n3;
-            check += n4 - n4;
-            check += n5 - n5;
-            check += n6 - n6;
-            check += n7 - n7;
-            check += n8 - n8;
-            check += n9 - n9;
-            check += n10 - n10;
-            check += n11 - n11;
-            check += n12 - n12;
-            check += n13 - n13;
-            check += n14 - n14;
-            check += n15 - n15;
-            check += n16 - n16;
-            check += n17 - n17;
-            check += n18 - n18;
-            check += n19 - n19;
-            check += n20 - n20;
-            check += n21 - n21;
-            check += n22 - n22;
-            check += n23 - n23;
-            check += n24 - n24;
-            check += n25 - n25;
-            check += n26 - n26;
-            check += n27 - n27;
-            check += n28 - n28;
-            check += n29 - n29;
-            check += n30 - n30;
-            check += n31 - n31;
-            var g0 = column.Pad(start + 0, n0, float.PositiveInfinity);
-            var g1 = column.Pad(start + 1, n1, float.PositiveInfinity);
-            var g2 = column.Pad(start + 2, n2, float.PositiveInfinity);
-            var g3 = column.Pad(start + 3, n3, float.PositiveInfinity);
-            var g4 = column.Pad(start + 4, n4, float.PositiveInfinity);
-            var g5 = column.Pad(start + 5, n5, float.PositiveInfinity);
-            var g6 = column.Pad(start + 6, n6, float.PositiveInfinity);
-            var g7 = column.Pad(start + 7, n7, float.PositiveInfinity);
-            var g8 = column.Pad(start + 8, n8, float.PositiveInfinity);
-            var g9 = column.Pad(start + 9, n9, float.PositiveInfinity);
-            var g10 = column.Pad(start + 10, n10, float.PositiveInfinity);
-            var g11 = column.Pad(start + 11, n11, float.PositiveInfinity);
-            var g12 = column.Pad(start + 12, n12, float.PositiveInfinity);
-            var g13 = column.Pad(start + 13, n13, float.PositiveInfinity);
-            var g14 = column.Pad(start + 14, n14, float.PositiveInfinity);
-            var g15 = column.Pad(start + 15, n15, float.PositiveInfinity);
-            var g16 = column.Pad(start + 16, n16, float.PositiveInfinity);
-            var g17 = column.Pad(start + 17, n17, float.PositiveInfinity);
-            var g18 = column.Pad(start + 18, n18, float.PositiveInfinity);
-            var g19 = column.Pad(start + 19, n19, float.PositiveInfinity);
-            var g20 = column.Pad(start + 20, n20, float.PositiveInfinity);
-            var g21 = column.Pad(start + 21, n21, float.PositiveInfinity);
-            var g22 = column.Pad(start + 22, n22, float.PositiveInfinity);
-            var g23 = column.Pad(start + 23, n23, float.PositiveInfinity);
-            var g24 = column.Pad(start + 24, n24, float.PositiveInfinity);
-            var g25 = column.Pad(start + 25, n25, float.PositiveInfinity);
-            var g26 = column.Pad(start + 26, n26, float.PositiveInfinity);
-            var g27 = column.Pad(start + 27, n27, float.PositiveInfinity);
-            var g28 = column.Pad(start + 28, n28, float.PositiveInfinity);
-            var g29 = column.Pad(start + 29, n29, float.PositiveInfinity);
-            var g30 = column.Pad(start + 30, n30, float.PositiveInfinity);
-            var g31 = column.Pad(start + 31, n31, float.PositiveInfinity);
+            // The first whole group is both lists as it stands: sorted, it needs no merge.
+            check += n0 * 0f;
+            check += n1 * 0f;
+            check += n2 * 0f;
+            check += n3 * 0f;
+            check += n4 * 0f;
+            check += n5 * 0f;
+            check += n6 * 0f;
+            check += n7 * 0f;
+            check += n8 * 0f;
+            check += n9 * 0f;
+            check += n10 * 0f;
+            check += n11 * 0f;
+            check += n12 * 0f;
+            check += n13 * 0f;
+            check += n14 * 0f;
+            check += n15 * 0f;
+            check += n16 * 0f;
+            check += n17 * 0f;
+            check += n18 * 0f;
+            check += n19 * 0f;
+            check += n20 * 0f;
+            check += n21 * 0f;
+            check += n22 * 0f;
+            check += n23 * 0f;
+            check += n24 * 0f;
+            check += n25 * 0f;
+            check += n26 * 0f;
+            check += n27 * 0f;
+            check += n28 * 0f;
+            check += n29 * 0f;
+            check += n30 * 0f;
+            check += n31 * 0f;
+            l0 = n0;
+            l1 = n1;
+            l2 = n2;
+            l3 = n3;
+            l4 = n4;
+            l5 = n5;
+            l6 = n6;
+            l7 = n7;
+            l8 = n8;
+            l9 = n9;
+            l10 = n10;
+            l11 = n11;
+            l12 = n12;
+            l13 = n13;
+            l14 = n14;
+            l15 = n15;
+            l16 = n16;
+            l17 = n17;
+            l18 = n18;
+            l19 = n19;
+            l20 = n20;
+            l21 = n21;
+            l22 = n22;
+            l23 = n23;
+            l24 = n24;
+            l25 = n25;
+            l26 = n26;
+            l27 = n27;
+            l28 = n28;
+            l29 = n29;
+            l30 = n30;
+            l31 = n31;
+            if (column.Count > 32)
+            {
+                n0 = column.Read(32);
+                n1 = column.Read(33);
+                n2 = column.Read(34);
+                n3 = column.Read(35);
+                n4 = column.Read(36);
+                n5 = column.Read(37);
+                n6 = column.Read(38);
+                n7 = column.Read(39);
+                n8 = column.Read(40);
+                n9 = column.Read(41);
+                n10 = column.Read(42);
+                n11 = column.Read(43);
+                n12 = column.Read(44);
+                n13 = column.Read(45);
+                n14 = column.Read(46);
+                n15 = column.Read(47);
+                n16 = column.Read(48);
+                n17 = column.Read(49);
+                n18 = column.Read(50);
+                n19 = column.Read(51);
+                n20 = column.Read(52);
+                n21 = column.Read(53);
+                n22 = column.Read(54);
+                n23 = column.Read(55);
+                n24 = column.Read(56);
+                n25 = column.Read(57);
+                n26 = column.Read(58);
+                n27 = column.Read(59);
+                n28 = column.Read(60);
+                n29 = column.Read(61);
+                n30 = column.Read(62);
+                n31 = column.Read(63);
+            }
+            Sort(ref l0, ref l1, ref l2, ref l3, ref l4, ref l5, ref l6, ref l7, ref l8, ref l9, ref l10, ref l11, ref l12, ref l13, ref l14, ref l15, ref l16, ref l17, ref l18, ref l19, ref l20, ref l21, ref l22, ref l23, ref l24, ref l25, ref l26, ref l27, ref l28, ref l29, ref l30, ref l31);
+            h0 = l0;
+            h1 = l1;
+            h2 = l2;
+            h3 = l3;
+            h4 = l4;
+            h5 = l5;
+            h6 = l6;
+            h7 = l7;
+            h8 = l8;
+            h9 = l9;
+            h10 = l10;
+            h11 = l11;
+            h12 = l12;
+            h13 = l13;
+            h14 = l14;
+            h15 = l15;
+            h16 = l16;
+            h17 = l17;
+            h18 = l18;
+            h19 = l19;
+            h20 = l20;
+            h21 = l21;
+            h22 = l22;
+            h23 = l23;
+            h24 = l24;
+            h25 = l25;
+            h26 = l26;
+            h27 = l27;
+            h28 = l28;
+            h29 = l29;
+            h30 = l30;
+            h31 = l31;
+            start = 32;
+        }
+        for (; start + 32 <= column.Count; start += 32)
+        {
+            check += n0 * 0f;
+            check += n1 * 0f;
+            check += n2 * 0f;
+            check += n3 * 0f;
+            check += n4 * 0f;
+            check += n5 * 0f;
+            check += n6 * 0f;
+            check += n7 * 0f;
+            check += n8 * 0f;
+            check += n9 * 0f;
+            check += n10 * 0f;
+            check += n11 * 0f;
+            check += n12 * 0f;
+            check += n13 * 0f;
+            check += n14 * 0f;
+            check += n15 * 0f;
+            check += n16 * 0f;
+            check += n17 * 0f;
+            check += n18 * 0f;
+            check += n19 * 0f;
+            check += n20 * 0f;
+            check += n21 * 0f;
+            check += n22 * 0f;
+            check += n23 * 0f;
+            check += n24 * 0f;
+            check += n25 * 0f;
+            check += n26 * 0f;
+            check += n27 * 0f;
+            check += n28 * 0f;
+            check += n29 * 0f;
+            check += n30 * 0f;
+            check += n31 * 0f;
+            var g0 = n0;
+            var g1 = n1;
+            var g2 = n2;
+            var g3 = n3;
+            var g4 = n4;
+            var g5 = n5;
+            var g6 = n6;
+            var g7 = n7;
+            var g8 = n8;
+            var g9 = n9;
+            var g10 = n10;
+            var g11 = n11;
+            var g12 = n12;
+            var g13 = n13;
+            var g14 = n14;
+            var g15 = n15;
+            var g16 = n16;
+            var g17 = n17;
+            var g18 = n18;
+            var g19 = n19;
+            var g20 = n20;
+            var g21 = n21;
+            var g22 = n22;
+            var g23 = n23;
+            var g24 = n24;
+            var g25 = n25;
+            var g26 = n26;
+            var g27 = n27;
+            var g28 = n28;
+            var g29 = n29;
+            var g30 = n30;
+            var g31 = n31;
             if (start + 32 < column.Count)
             {
                 n0 = column.Read(start + 32);
@@ -601,44 +744,200 @@ internal static class ExtremeListNetwork
             }
             Sort(ref g0, ref g1, ref g2, ref g3, ref g4, ref g5, ref g6, ref g7, ref g8, ref g9, ref g10, ref g11, ref g12, ref g13, ref g14, ref g15, ref g16, ref g17, ref g18, ref g19, ref g20, ref g21, ref g22, ref g23, ref g24, ref g25, ref g26, ref g27, ref g28, ref g29, ref g30, ref g31);
             KeepSmallest(ref l0, ref l1, ref l2, ref l3, ref l4, ref l5, ref l6, ref l7, ref l8, ref l9, ref l10, ref l11, ref l12, ref l13, ref l14, ref l15, ref l16, ref l17, ref l18, ref l19, ref l20, ref l21, ref l22, ref l23, ref l24, ref l25, ref l26, ref l27, ref l28, ref l29, ref l30, ref l31, g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11, g12, g13, g14, g15, g16, g17, g18, g19, g20, g21, g22, g23, g24, g25, g26, g27, g28, g29, g30, g31);
-            if (start + 32 > column.Count)
-            {
-                g0 = column.Pad(start + 0, column.Read(start + 0), float.NegativeInfinity);
-                g1 = column.Pad(start + 1, column.Read(start + 1), float.NegativeInfinity);
-                g2 = column.Pad(start + 2, column.Read(start + 2), float.NegativeInfinity);
-                g3 = column.Pad(start + 3, column.Read(start + 3), float.NegativeInfinity);
-                g4 = column.Pad(start + 4, column.Read(start + 4), float.NegativeInfinity);
-                g5 = column.Pad(start + 5, column.Read(start + 5), float.NegativeInfinity);
-                g6 = column.Pad(start + 6, column.Read(start + 6), float.NegativeInfinity);
-                g7 = column.Pad(start + 7, column.Read(start + 7), float.NegativeInfinity);
-                g8 = column.Pad(start + 8, column.Read(start + 8), float.NegativeInfinity);
-                g9 = column.Pad(start + 9, column.Read(start + 9), float.NegativeInfinity);
-                g10 = column.Pad(start + 10, column.Read(start + 10), float.NegativeInfinity);
-                g11 = column.Pad(start + 11, column.Read(start + 11), float.NegativeInfinity);
-                g12 = column.Pad(start + 12, column.Read(start + 12), float.NegativeInfinity);
-                g13 = column.Pad(start + 13, column.Read(start + 13), float.NegativeInfinity);
-                g14 = column.Pad(start + 14, column.Read(start + 14), float.NegativeInfinity);
-                g15 = column.Pad(start + 15, column.Read(start + 15), float.NegativeInfinity);
-                g16 = column.Pad(start + 16, column.Read(start + 16), float.NegativeInfinity);
-                g17 = column.Pad(start + 17, column.Read(start + 17), float.NegativeInfinity);
-                g18 = column.Pad(start + 18, column.Read(start + 18), float.NegativeInfinity);
-                g19 = column.Pad(start + 19, column.Read(start + 19), float.NegativeInfinity);
-                g20 = column.Pad(start + 20, column.Read(start + 20), float.NegativeInfinity);
-                g21 = column.Pad(start + 21, column.Read(start + 21), float.NegativeInfinity);
-                g22 = column.Pad(start + 22, column.Read(start + 22), float.NegativeInfinity);
-                g23 = column.Pad(start + 23, column.Read(start + 23), float.NegativeInfinity);
-                g24 = column.Pad(start + 24, column.Read(start + 24), float.NegativeInfinity);
-                g25 = column.Pad(start + 25, column.Read(start + 25), float.NegativeInfinity);
-                g26 = column.Pad(start + 26, column.Read(start + 26), float.NegativeInfinity);
-                g27 = column.Pad(start + 27, column.Read(start + 27), float.NegativeInfinity);
-                g28 = column.Pad(start + 28, column.Read(start + 28), float.NegativeInfinity);
-                g29 = column.Pad(start + 29, column.Read(start + 29), float.NegativeInfinity);
-                g30 = column.Pad(start + 30, column.Read(start + 30), float.NegativeInfinity);
-                g31 = column.Pad(start + 31, column.Read(start + 31), float.NegativeInfinity);
-                Sort(ref g0, ref g1, ref g2, ref g3, ref g4, ref g5, ref g6, ref g7, ref g8, ref g9, ref g10, ref g11, ref g12, ref g13, ref g14, ref g15, ref g16, ref g17, ref g18, ref g19, ref g20, ref g21, ref g22, ref g23, ref g24, ref g25, ref g26, ref g27, ref g28, ref g29, ref g30, ref g31);
-            }
             KeepLargest(ref h0, ref h1, ref h2, ref h3, ref h4, ref h5, ref h6, ref h7, ref h8, ref h9, ref h10, ref h11, ref h12, ref h13, ref h14, ref h15, ref h16, ref h17, ref h18, ref h19, ref h20, ref h21, ref h22, ref h23, ref h24, ref h25, ref h26, ref h27, ref h28, ref h29, ref h30, ref h31, g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11, g12, g13, g14, g15, g16, g17, g18, g19, g20, g21, g22, g23, g24, g25, g26, g27, g28, g29, g30, g31);
         }
+        if (start < column.Count)
+        {
+            check += n0 * 0f;
+            check += n1 * 0f;
+            check += n2 * 0f;
+            check += n3 * 0f;
+            check += n4 * 0f;
+            check += n5 * 0f;
+            check += n6 * 0f;
+            check += n7 * 0f;
+            check += n8 * 0f;
+            check += n9 * 0f;
+            check += n10 * 0f;
+            check += n11 * 0f;
+            check += n12 * 0f;
+            check += n13 * 0f;
+            check += n14 * 0f;
+            check += n15 * 0f;
+            check += n16 * 0f;
+            check += n17 * 0f;
+            check += n18 * 0f;
+            check += n19 * 0f;
+            check += n20 * 0f;
+            check += n21 * 0f;
+            check += n22 * 0f;
+            check += n23 * 0f;
+            check += n24 * 0f;
+            check += n25 * 0f;
+            check += n26 * 0f;
+            check += n27 * 0f;
+            check += n28 * 0f;
+            check += n29 * 0f;
+            check += n30 * 0f;
+            check += n31 * 0f;
+            var g0 = column.Pad(start + 0, n0, float.PositiveInfinity);
+            var g1 = column.Pad(start + 1, n1, float.PositiveInfinity);
+            var g2 = column.Pad(start + 2, n2, float.PositiveInfinity);
+            var g3 = column.Pad(start + 3, n3, float.PositiveInfinity);
+            var g4 = column.Pad(start + 4, n4, float.PositiveInfinity);
+            var g5 = column.Pad(start + 5, n5, float.PositiveInfinity);
+            var g6 = column.Pad(start + 6, n6, float.PositiveInfinity);
+            var g7 = column.Pad(start + 7, n7, float.PositiveInfinity);
+            var g8 = column.Pad(start + 8, n8, float.PositiveInfinity);
+            var g9 = column.Pad(start + 9, n9, float.PositiveInfinity);
+            var g10 = column.Pad(start + 10, n10, float.PositiveInfinity);
+            var g11 = column.Pad(start + 11, n11, float.PositiveInfinity);
+            var g12 = column.Pad(start + 12, n12, float.PositiveInfinity);
+            var g13 = column.Pad(start + 13, n13, float.PositiveInfinity);
+            var g14 = column.Pad(start + 14, n14, float.PositiveInfinity);
+            var g15 = column.Pad(start + 15, n15, float.PositiveInfinity);
+            var g16 = column.Pad(start + 16, n16, float.PositiveInfinity);
+            var g17 = column.Pad(start + 17, n17, float.PositiveInfinity);
+            var g18 = column.Pad(start + 18, n18, float.PositiveInfinity);
+            var g19 = column.Pad(start + 19, n19, float.PositiveInfinity);
+            var g20 = column.Pad(start + 20, n20, float.PositiveInfinity);
+            var g21 = column.Pad(start + 21, n21, float.PositiveInfinity);
+            var g22 = column.Pad(start + 22, n22, float.PositiveInfinity);
+            var g23 = column.Pad(start + 23, n23, float.PositiveInfinity);
+            var g24 = column.Pad(start + 24, n24, float.PositiveInfinity);
+            var g25 = column.Pad(start + 25, n25, float.PositiveInfinity);
+            var g26 = column.Pad(start + 26, n26, float.PositiveInfinity);
+            var g27 = column.Pad(start + 27, n27, float.PositiveInfinity);
+            var g28 = column.Pad(start + 28, n28, float.PositiveInfinity);
+            var g29 = column.Pad(start + 29, n29, float.PositiveInfinity);
+            var g30 = column.Pad(start + 30, n30, float.PositiveInfinity);
+            var g31 = column.Pad(start + 31, n31, float.PositiveInfinity);
+            Sort(ref g0, ref g1, ref g2, ref g3, ref g4, ref g5, ref g6, ref g7, ref g8, ref g9, ref g10, ref g11, ref g12, ref g13, ref g14, ref g15, ref g16, ref g17, ref g18, ref g19, ref g20, ref g21, ref g22, ref g23, ref g24, ref g25, ref g26, ref g27, ref g28, ref g29, ref g30, ref g31);
+            KeepSmallest(ref l0, ref l1, ref l2, ref l3, ref l4, ref l5, ref l6, ref l7, ref l8, ref l9, ref l10, ref l11, ref l12, ref l13, ref l14, ref l15, ref l16, ref l17, ref l18, ref l19, ref l20, ref l21, ref l22, ref l23, ref l24, ref l25, ref l26, ref l27, ref l28, ref l29, ref l30, ref l31, g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11, g12, g13, g14, g15, g16, g17, g18, g19, g20, g21, g22, g23, g24, g25, g26, g27, g28, g29, g30, g31);
+            g0 = column.Pad(start + 0, n0, float.NegativeInfinity);
+            g1 = column.Pad(start + 1, n1, float.NegativeInfinity);
+            g2 = column.Pad(start + 2, n2, float.NegativeInfinity);
+            g3 = column.Pad(start + 3, n3, float.NegativeInfinity);
+            g4 = column.Pad(start + 4, n4, float.NegativeInfinity);
+            g5 = column.Pad(start + 5, n5, float.NegativeInfinity);
+            g6 = column.Pad(start + 6, n6, float.NegativeInfinity);
+            g7 = column.Pad(start + 7, n7, float.NegativeInfinity);
+            g8 = column.Pad(start + 8, n8, float.NegativeInfinity);
+            g9 = column.Pad(start + 9, n9, float.NegativeInfinity);
+            g10 = column.Pad(start + 10, n10, float.NegativeInfinity);
+            g11 = column.Pad(start + 11, n11, float.NegativeInfinity);
+            g12 = column.Pad(start + 12, n12, float.NegativeInfinity);
+            g13 = column.Pad(start + 13, n13, float.NegativeInfinity);
+            g14 = column.Pad(start + 14, n14, float.NegativeInfinity);
+            g15 = column.Pad(start + 15, n15, float.NegativeInfinity);
+            g16 = column.Pad(start + 16, n16, float.NegativeInfinity);
+            g17 = column.Pad(start + 17, n17, float.NegativeInfinity);
+            g18 = column.Pad(start + 18, n18, float.NegativeInfinity);
+            g19 = column.Pad(start + 19, n19, float.NegativeInfinity);
+            g20 = column.Pad(start + 20, n20, float.NegativeInfinity);
+            g21 = column.Pad(start + 21, n21, float.NegativeInfinity);
+            g22 = column.Pad(start + 22, n22, float.NegativeInfinity);
+            g23 = column.Pad(start + 23, n23, float.NegativeInfinity);
+            g24 = column.Pad(start + 24, n24, float.NegativeInfinity);
+            g25 = column.Pad(start + 25, n25, float.NegativeInfinity);
+            g26 = column.Pad(start + 26, n26, float.NegativeInfinity);
+            g27 = column.Pad(start + 27, n27, float.NegativeInfinity);
+            g28 = column.Pad(start + 28, n28, float.NegativeInfinity);
+            g29 = column.Pad(start + 29, n29, float.NegativeInfinity);
+            g30 = column.Pad(start + 30, n30, float.NegativeInfinity);
+            g31 = column.Pad(start + 31, n31, float.NegativeInfinity);
+            Sort(ref g0, ref g1, ref g2, ref g3, ref g4, ref g5, ref g6, ref g7, ref g8, ref g9, ref g10, ref g11, ref g12, ref g13, ref g14, ref g15, ref g16, ref g17, ref g18, ref g19, ref g20, ref g21, ref g22, ref g23, ref g24, ref g25, ref g26, ref g27, ref g28, ref g29, ref g30, ref g31);
+            KeepLargest(ref h0, ref h1, ref h2, ref h3, ref h4, ref h5, ref h6, ref h7, ref h8, ref h9, ref h10, ref h11, ref h12, ref h13, ref h14, ref h15, ref h16, ref h17, ref h18, ref h19, ref h20, ref h21, ref h22, ref h23, ref h24, ref h25, ref h26, ref h27, ref h28, ref h29, ref h30, ref h31, g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11, g12, g13, g14, g15, g16, g17, g18, g19, g20, g21, g22, g23, g24, g25, g26, g27, g28, g29, g30, g31);
+        }
+    }
+
+    /// <summary>
+    /// Adds q x and q of the kept cells (strictly between <paramref name="lastLow"/> and <paramref name="firstHigh"/>)
+    /// of participating rows <paramref name="start"/>..<paramref name="start"/> + 31, in row order. The 32 loads
+    /// are issued before any sum needs one, so that a warp waits on memory once a group rather than once a cell.
+    /// A cell outside the bounds adds -0, which leaves every sum as it is (+0 stays +0): the combine kernel's sums,
+    /// which skip such cells, bit for bit, without a branch. The product is selected, not the factor: q times a
+    /// selected x would let the PTX assembler fuse it with the add into one rounding, which the combine kernel's
+    /// separate multiply and add do not have. Cells must be finite.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddKept<TCells>(in TCells column, int start, ArrayView<double> shares, float lastLow, float firstHigh,
+        ref double sum, ref double shareSum)
+        where TCells : struct, IColumnCells
+    {
+        var x0 = column.Read(start + 0);
+        var x1 = column.Read(start + 1);
+        var x2 = column.Read(start + 2);
+        var x3 = column.Read(start + 3);
+        var x4 = column.Read(start + 4);
+        var x5 = column.Read(start + 5);
+        var x6 = column.Read(start + 6);
+        var x7 = column.Read(start + 7);
+        var x8 = column.Read(start + 8);
+        var x9 = column.Read(start + 9);
+        var x10 = column.Read(start + 10);
+        var x11 = column.Read(start + 11);
+        var x12 = column.Read(start + 12);
+        var x13 = column.Read(start + 13);
+        var x14 = column.Read(start + 14);
+        var x15 = column.Read(start + 15);
+        var x16 = column.Read(start + 16);
+        var x17 = column.Read(start + 17);
+        var x18 = column.Read(start + 18);
+        var x19 = column.Read(start + 19);
+        var x20 = column.Read(start + 20);
+        var x21 = column.Read(start + 21);
+        var x22 = column.Read(start + 22);
+        var x23 = column.Read(start + 23);
+        var x24 = column.Read(start + 24);
+        var x25 = column.Read(start + 25);
+        var x26 = column.Read(start + 26);
+        var x27 = column.Read(start + 27);
+        var x28 = column.Read(start + 28);
+        var x29 = column.Read(start + 29);
+        var x30 = column.Read(start + 30);
+        var x31 = column.Read(start + 31);
+        AddKept(ref sum, ref shareSum, shares[start + 0], x0, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 1], x1, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 2], x2, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 3], x3, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 4], x4, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 5], x5, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 6], x6, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 7], x7, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 8], x8, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 9], x9, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 10], x10, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 11], x11, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 12], x12, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 13], x13, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 14], x14, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 15], x15, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 16], x16, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 17], x17, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 18], x18, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 19], x19, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 20], x20, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 21], x21, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 22], x22, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 23], x23, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 24], x24, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 25], x25, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 26], x26, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 27], x27, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 28], x28, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 29], x29, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 30], x30, lastLow, firstHigh);
+        AddKept(ref sum, ref shareSum, shares[start + 31], x31, lastLow, firstHigh);
+    }
+
+    /// <summary>Adds q x and q for one cell if it is kept, -0 to both otherwise.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddKept(ref double sum, ref double shareSum, double q, float x, float lastLow, float firstHigh)
+    {
+        var kept = x > lastLow && x < firstHigh;
+        sum += kept ? q * x : -0.0;
+        shareSum += kept ? q : -0.0;
     }
 
     /// <summary>v<paramref name="index"/> (0..31): a chain of selects, since a register has no run-time index.</summary>
@@ -678,5 +977,85 @@ internal static class ExtremeListNetwork
         if (index == 30) value = v30;
         if (index == 31) value = v31;
         return value;
+    }
+
+    /// <summary>How many of v0..v31 lie below <paramref name="bound"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int CountBelow(float bound, float v0, float v1, float v2, float v3, float v4, float v5, float v6, float v7, float v8, float v9, float v10, float v11, float v12, float v13, float v14, float v15, float v16, float v17, float v18, float v19, float v20, float v21, float v22, float v23, float v24, float v25, float v26, float v27, float v28, float v29, float v30, float v31)
+    {
+        var count = 0;
+        count += v0 < bound ? 1 : 0;
+        count += v1 < bound ? 1 : 0;
+        count += v2 < bound ? 1 : 0;
+        count += v3 < bound ? 1 : 0;
+        count += v4 < bound ? 1 : 0;
+        count += v5 < bound ? 1 : 0;
+        count += v6 < bound ? 1 : 0;
+        count += v7 < bound ? 1 : 0;
+        count += v8 < bound ? 1 : 0;
+        count += v9 < bound ? 1 : 0;
+        count += v10 < bound ? 1 : 0;
+        count += v11 < bound ? 1 : 0;
+        count += v12 < bound ? 1 : 0;
+        count += v13 < bound ? 1 : 0;
+        count += v14 < bound ? 1 : 0;
+        count += v15 < bound ? 1 : 0;
+        count += v16 < bound ? 1 : 0;
+        count += v17 < bound ? 1 : 0;
+        count += v18 < bound ? 1 : 0;
+        count += v19 < bound ? 1 : 0;
+        count += v20 < bound ? 1 : 0;
+        count += v21 < bound ? 1 : 0;
+        count += v22 < bound ? 1 : 0;
+        count += v23 < bound ? 1 : 0;
+        count += v24 < bound ? 1 : 0;
+        count += v25 < bound ? 1 : 0;
+        count += v26 < bound ? 1 : 0;
+        count += v27 < bound ? 1 : 0;
+        count += v28 < bound ? 1 : 0;
+        count += v29 < bound ? 1 : 0;
+        count += v30 < bound ? 1 : 0;
+        count += v31 < bound ? 1 : 0;
+        return count;
+    }
+
+    /// <summary>How many of v0..v31 lie above <paramref name="bound"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int CountAbove(float bound, float v0, float v1, float v2, float v3, float v4, float v5, float v6, float v7, float v8, float v9, float v10, float v11, float v12, float v13, float v14, float v15, float v16, float v17, float v18, float v19, float v20, float v21, float v22, float v23, float v24, float v25, float v26, float v27, float v28, float v29, float v30, float v31)
+    {
+        var count = 0;
+        count += v0 > bound ? 1 : 0;
+        count += v1 > bound ? 1 : 0;
+        count += v2 > bound ? 1 : 0;
+        count += v3 > bound ? 1 : 0;
+        count += v4 > bound ? 1 : 0;
+        count += v5 > bound ? 1 : 0;
+        count += v6 > bound ? 1 : 0;
+        count += v7 > bound ? 1 : 0;
+        count += v8 > bound ? 1 : 0;
+        count += v9 > bound ? 1 : 0;
+        count += v10 > bound ? 1 : 0;
+        count += v11 > bound ? 1 : 0;
+        count += v12 > bound ? 1 : 0;
+        count += v13 > bound ? 1 : 0;
+        count += v14 > bound ? 1 : 0;
+        count += v15 > bound ? 1 : 0;
+        count += v16 > bound ? 1 : 0;
+        count += v17 > bound ? 1 : 0;
+        count += v18 > bound ? 1 : 0;
+        count += v19 > bound ? 1 : 0;
+        count += v20 > bound ? 1 : 0;
+        count += v21 > bound ? 1 : 0;
+        count += v22 > bound ? 1 : 0;
+        count += v23 > bound ? 1 : 0;
+        count += v24 > bound ? 1 : 0;
+        count += v25 > bound ? 1 : 0;
+        count += v26 > bound ? 1 : 0;
+        count += v27 > bound ? 1 : 0;
+        count += v28 > bound ? 1 : 0;
+        count += v29 > bound ? 1 : 0;
+        count += v30 > bound ? 1 : 0;
+        count += v31 > bound ? 1 : 0;
+        return count;
     }
 }

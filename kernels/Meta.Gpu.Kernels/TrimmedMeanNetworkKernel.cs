@@ -12,9 +12,15 @@ namespace Meta.Gpu.Kernels;
 /// <remarks>
 /// <para>Same value as <see cref="CombineKernel"/>, bit for bit: it keeps the same cells, sums them in the same
 /// (row) order and takes the same weight shares, which the host computes as the combine kernel does
-/// (q_k = p_k / the row-order sum of p). The lists hold values without rows, so a column where the value at a
-/// trim boundary equals its neighbour across it (a tie that (value, row) order must settle), or where a cell is
-/// not finite, goes the combine kernel's exact way instead; that column costs what it costs there.</para>
+/// (q_k = p_k / the row-order sum of p). The lists hold values without rows; where equal values straddle a trim
+/// boundary, the lists still say how many cells lie beyond each bound, and a slower pass keeps the equal cells
+/// (value, row) order would keep (<c>AddKeptAcrossTies</c>). Only a column with a non-finite cell goes the combine
+/// kernel's exact way. The walks cost a thread 2 x trim passes over its column, and one such thread holds its block,
+/// which holds a whole multiprocessor at this kernel's register count: on an H200 at 256 x 4M (random float32 data,
+/// where about one column in 30,000 ties at a bound) the multiprocessors were idle for 36 % of the kernel's time,
+/// 2.5 % once this kernel settled the ties itself (Nsight Compute's active against elapsed cycles).</para>
+/// <para>With the batch's leading rows (<see cref="CombineSettings.LeadingRows"/>) a cell's address is one multiply-add
+/// (<see cref="LeadingColumnCells"/>); otherwise each read looks its row up (<see cref="ColumnCells"/>).</para>
 /// <para>The second pass reads the column again (from L2 where it is still there). An earlier version kept the
 /// column in shared memory instead: at 256 rows that is 1 KB a column, which left room for 6 warps on an H100's
 /// multiprocessor, and Nsight Compute showed the schedulers idle three cycles in four for want of warps.</para>
@@ -45,9 +51,22 @@ public static class TrimmedMeanNetworkKernel
         Index1D column, DenseMatrix matrix, ArrayView<int> rows, ArrayView<double> weights, ArrayView<double> shares, CombineSettings settings, int trim,
         ArrayView<float> aggregate, ArrayView<float> prior, ArrayView<int> counts)
     {
-        var n = settings.RowCount;
-        var cells = new ColumnCells(matrix, rows, n, column);
+        // One branch for the whole column (the same way for every thread of a launch): the two bodies differ only in
+        // how a cell's address is found. The walks are called once, outside both.
+        var settled = settings.LeadingRows != 0 && LeadingColumnCells.Serves(matrix)
+            ? TrySettle(column, new LeadingColumnCells(matrix, settings.RowCount, column), shares, settings, trim, aggregate, prior, counts)
+            : TrySettle(column, new ColumnCells(matrix, rows, settings.RowCount, column), shares, settings, trim, aggregate, prior, counts);
+        if (!settled) CombineKernel.HandOver(column, matrix, rows, weights, settings, aggregate, prior, counts);
+    }
 
+    /// <summary>The column by the lists, finished; false where a non-finite cell or a tie at a trim boundary leaves it
+    /// to the walks.</summary>
+    private static bool TrySettle<TCells>(
+        Index1D column, in TCells cells, ArrayView<double> shares, CombineSettings settings, int trim,
+        ArrayView<float> aggregate, ArrayView<float> prior, ArrayView<int> counts)
+        where TCells : struct, IColumnCells
+    {
+        var n = cells.Count;
         float l0 = float.PositiveInfinity, l1 = l0, l2 = l0, l3 = l0, l4 = l0, l5 = l0, l6 = l0, l7 = l0, l8 = l0, l9 = l0,
             l10 = l0, l11 = l0, l12 = l0, l13 = l0, l14 = l0, l15 = l0, l16 = l0, l17 = l0, l18 = l0, l19 = l0, l20 = l0,
             l21 = l0, l22 = l0, l23 = l0, l24 = l0, l25 = l0, l26 = l0, l27 = l0, l28 = l0, l29 = l0, l30 = l0, l31 = l0;
@@ -61,49 +80,71 @@ public static class TrimmedMeanNetworkKernel
             ref h0, ref h1, ref h2, ref h3, ref h4, ref h5, ref h6, ref h7, ref h8, ref h9, ref h10, ref h11, ref h12, ref h13, ref h14, ref h15,
             ref h16, ref h17, ref h18, ref h19, ref h20, ref h21, ref h22, ref h23, ref h24, ref h25, ref h26, ref h27, ref h28, ref h29, ref h30, ref h31);
 
-        if (!float.IsNaN(check))
+        if (float.IsNaN(check)) return false;
+
+        // Dropped: the trim smallest and the trim largest in (value, row) order. lastLow is the value of the last
+        // dropped at the bottom, firstHigh the value of the last dropped at the top.
+        var lastLow = ExtremeListNetwork.At(trim - 1, l0, l1, l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15,
+            l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31);
+        var firstKept = ExtremeListNetwork.At(trim, l0, l1, l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15,
+            l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31);
+        var firstHigh = ExtremeListNetwork.At(ListLength - trim, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15,
+            h16, h17, h18, h19, h20, h21, h22, h23, h24, h25, h26, h27, h28, h29, h30, h31);
+        var lastKept = ExtremeListNetwork.At(ListLength - 1 - trim, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15,
+            h16, h17, h18, h19, h20, h21, h22, h23, h24, h25, h26, h27, h28, h29, h30, h31);
+        var sum = 0.0;
+        var shareSum = 0.0;
+        if (lastLow < firstKept && lastKept < firstHigh)
         {
-            // Dropped: the trim smallest and the trim largest. The last dropped value must be below the first kept
-            // one at both ends; otherwise equal values straddle a boundary and their rows decide.
-            var lastLow = ExtremeListNetwork.At(trim - 1, l0, l1, l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15,
-                l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31);
-            var firstKept = ExtremeListNetwork.At(trim, l0, l1, l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15,
-                l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31);
-            var firstHigh = ExtremeListNetwork.At(ListLength - trim, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15,
-                h16, h17, h18, h19, h20, h21, h22, h23, h24, h25, h26, h27, h28, h29, h30, h31);
-            var lastKept = ExtremeListNetwork.At(ListLength - 1 - trim, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15,
-                h16, h17, h18, h19, h20, h21, h22, h23, h24, h25, h26, h27, h28, h29, h30, h31);
-            if (lastLow < firstKept && lastKept < firstHigh)
-            {
-                var sum = 0.0;
-                var shareSum = 0.0;
-                var k = 0;
-                // Four loads before any use of them: a warp stalls at the first instruction that needs a value in flight.
-                for (; k + 4 <= n; k += 4)
-                {
-                    var x0 = cells.Read(k);
-                    var x1 = cells.Read(k + 1);
-                    var x2 = cells.Read(k + 2);
-                    var x3 = cells.Read(k + 3);
-                    AddKept(ref sum, ref shareSum, shares[k], x0, lastLow, firstHigh);
-                    AddKept(ref sum, ref shareSum, shares[k + 1], x1, lastLow, firstHigh);
-                    AddKept(ref sum, ref shareSum, shares[k + 2], x2, lastLow, firstHigh);
-                    AddKept(ref sum, ref shareSum, shares[k + 3], x3, lastLow, firstHigh);
-                }
-                for (; k < n; k++) AddKept(ref sum, ref shareSum, shares[k], cells.Read(k), lastLow, firstHigh);
-                CombineKernel.Finish(column, sum / shareSum, false, settings, aggregate, prior, counts);
-                return;
-            }
+            // No value straddles a boundary: the kept cells are those strictly between the two.
+            var k = 0;
+            for (; k + ListLength <= n; k += ListLength)
+                ExtremeListNetwork.AddKept(cells, k, shares, lastLow, firstHigh, ref sum, ref shareSum);
+            for (; k < n; k++) ExtremeListNetwork.AddKept(ref sum, ref shareSum, shares[k], cells.Read(k), lastLow, firstHigh);
         }
-        CombineKernel.HandOver(column, matrix, rows, weights, settings, aggregate, prior, counts);
+        else
+        {
+            // Equal values straddle a boundary, and their rows decide. The cells below lastLow all lie in the low list
+            // (fewer than trim of them) and those above firstHigh in the high list, so the lists say how many of the
+            // cells equal to each bound are dropped: the first ones in row order at the bottom, the last ones at the top.
+            var lowDropped = trim - ExtremeListNetwork.CountBelow(lastLow, l0, l1, l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15,
+                l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31);
+            var highDropped = trim - ExtremeListNetwork.CountAbove(firstHigh, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15,
+                h16, h17, h18, h19, h20, h21, h22, h23, h24, h25, h26, h27, h28, h29, h30, h31);
+            AddKeptAcrossTies(cells, shares, lastLow, firstHigh, lowDropped, highDropped, ref sum, ref shareSum);
+        }
+        CombineKernel.Finish(column, sum / shareSum, false, settings, aggregate, prior, counts);
+        return true;
     }
 
-    /// <summary>Adds q x and q for a kept cell (strictly between the bounds). A cell outside them adds -0.0, which
-    /// leaves every sum as it is (+0 stays +0): the combine kernel's sums, which skip such cells, without a branch.</summary>
-    private static void AddKept(ref double sum, ref double shareSum, double q, float x, float lastLow, float firstHigh)
+    /// <summary>
+    /// The kept sums of a column whose bounds are tied: a cell equal to <paramref name="lastLow"/> is kept once the
+    /// first <paramref name="lowDropped"/> such cells (row order) have gone; one equal to <paramref name="firstHigh"/>
+    /// while fewer than (their count - <paramref name="highDropped"/>) such cells have come before it. Both rules apply
+    /// when the bounds are equal. One more pass counts the cells at the top bound (a run of equal values can be longer
+    /// than a list). Rare on real data, but a column of one repeated value (a weight nobody trains) comes here: it
+    /// costs two extra reads of the column, where the exact walks cost 2 x trim.
+    /// </summary>
+    private static void AddKeptAcrossTies<TCells>(
+        in TCells cells, ArrayView<double> shares, float lastLow, float firstHigh, int lowDropped, int highDropped, ref double sum, ref double shareSum)
+        where TCells : struct, IColumnCells
     {
-        var kept = x > lastLow && x < firstHigh;
-        sum += kept ? q * x : -0.0;
-        shareSum += kept ? q : -0.0;
+        var n = cells.Count;
+        var atHigh = 0;
+        for (var k = 0; k < n; k++) atHigh += cells.Read(k) == firstHigh ? 1 : 0;
+        var highKept = atHigh - highDropped;
+        var lowSeen = 0;
+        var highSeen = 0;
+        for (var k = 0; k < n; k++)
+        {
+            var x = cells.Read(k);
+            var isLow = x == lastLow;
+            var isHigh = x == firstHigh;
+            var kept = (x > lastLow || (isLow && lowSeen >= lowDropped)) && (x < firstHigh || (isHigh && highSeen < highKept));
+            lowSeen += isLow ? 1 : 0;
+            highSeen += isHigh ? 1 : 0;
+            sum += kept ? shares[k] * x : -0.0;
+            shareSum += kept ? shares[k] : -0.0;
+        }
     }
 }

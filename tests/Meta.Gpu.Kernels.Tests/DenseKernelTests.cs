@@ -46,9 +46,16 @@ public sealed class DenseKernelTests(IlgpuCpuFixture fixture)
     public void MatchesTheExactWalks_BitForBit(int rows, int columns, bool ties, int attackers, double alpha) =>
         MatchesTheExactWalks(_backend, rows, columns, ties, attackers, alpha);
 
+    /// <summary>The same shapes with a row list that is not the batch's leading rows (the batch has one more row, which
+    /// the list leaves out in the middle): the kernels look every row up instead of reading rows 0..n-1.</summary>
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void ListedRows_MatchTheExactWalks_BitForBit(int rows, int columns, bool ties, int attackers, double alpha) =>
+        MatchesTheCombineKernel(_backend, AggregationMethod.TrimmedMean, rows, columns, ties, attackers, alpha, leading: false);
+
     /// <summary>The check itself, for any ILGPU device (<see cref="GpuDeviceTests"/> runs it on a GPU).</summary>
-    internal static void MatchesTheExactWalks(IlgpuBackend backend, int rows, int columns, bool ties, int attackers, double alpha) =>
-        MatchesTheCombineKernel(backend, AggregationMethod.TrimmedMean, rows, columns, ties, attackers, alpha);
+    internal static void MatchesTheExactWalks(IlgpuBackend backend, int rows, int columns, bool ties, int attackers, double alpha, bool leading = true) =>
+        MatchesTheCombineKernel(backend, AggregationMethod.TrimmedMean, rows, columns, ties, attackers, alpha, leading);
 
     [Theory]
     [InlineData(1, 70)]     // the lone Reptile step
@@ -60,14 +67,20 @@ public sealed class DenseKernelTests(IlgpuCpuFixture fixture)
 
     /// <summary>The dense kernel of <paramref name="method"/> against the combine kernel: aggregate alone, then
     /// fused with either Reptile rule (a prior with NaN cells).</summary>
-    internal static void MatchesTheCombineKernel(IlgpuBackend backend, AggregationMethod method, int rows, int columns, bool ties, int attackers, double alpha)
+    /// <summary><paramref name="leading"/>: the list is the batch's rows 0..<paramref name="rows"/> - 1; otherwise the
+    /// batch has one more row and the list leaves out row <paramref name="rows"/> / 2.</summary>
+    internal static void MatchesTheCombineKernel(
+        IlgpuBackend backend, AggregationMethod method, int rows, int columns, bool ties, int attackers, double alpha, bool leading = true)
     {
-        var batch = RandomBatch.Create(new BatchShape(rows, columns, Mask: false, ties, attackers), 900 + rows + columns);
-        var list = Enumerable.Range(0, rows).ToArray();
+        var batchRows = leading ? rows : rows + 1;
+        var batch = RandomBatch.Create(new BatchShape(batchRows, columns, Mask: false, ties, attackers), 900 + rows + columns);
+        var list = Enumerable.Range(0, batchRows).Where(r => leading || r != rows / 2).ToArray();
         var weights = RandomBatch.Weights(batch, list, uniform: false);
         foreach (var step in new ReptileStep?[] { null, new ReptileStep(ReptileRule.Interpolate, 0.3), new ReptileStep(ReptileRule.Delta, 0.7) })
         {
+            var leadingBefore = backend.LeadingRowCombines;
             var tile = Run(backend, batch, list, weights, alpha, step, denseKernels: true, out var tilePrior, out var tileEmpty, served: true, method);
+            Assert.Equal(leadingBefore + (leading ? 1 : 0), backend.LeadingRowCombines);
             var exact = Run(backend, batch, list, weights, alpha, step, denseKernels: false, out var exactPrior, out var exactEmpty, served: false, method);
             Assert.Equal(exactEmpty, tileEmpty);
             Assert.Equal(Bits(exact), Bits(tile));

@@ -55,6 +55,16 @@ public sealed class GpuDeviceTests
 
     [Theory]
     [MemberData(nameof(Kinds))]
+    public void TheTrimmedMeanNetworkKernel_SettlesTiesItself(string kind)
+    {
+        using var backend = Open(kind);
+        DenseKernelHandOverTests.SettlesTiesItself(backend, 256, leading: true);
+        DenseKernelHandOverTests.SettlesTiesItself(backend, 256, leading: false);
+        DenseKernelHandOverTests.SettlesTiesItself(backend, 45, leading: true);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
     public void TheDenseKernels_MatchTheCombineKernel(string kind)
     {
         using var backend = Open(kind);
@@ -65,6 +75,9 @@ public sealed class GpuDeviceTests
         DenseKernelTests.MatchesTheExactWalks(backend, 33, 1000, ties: true, attackers: 3, alpha: 0.31);
         DenseKernelTests.MatchesTheExactWalks(backend, 256, 4099, ties: true, attackers: 20, alpha: 0.25);
         DenseKernelTests.MatchesTheExactWalks(backend, 100, 3001, ties: false, attackers: 8, alpha: 0.4);
+        // Rows looked up: a list that leaves a row out.
+        DenseKernelTests.MatchesTheExactWalks(backend, 256, 4099, ties: true, attackers: 20, alpha: 0.1, leading: false);
+        DenseKernelTests.MatchesTheExactWalks(backend, 77, 3001, ties: false, attackers: 6, alpha: 0.1, leading: false);
         DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.Mean, 256, 4099, ties: false, attackers: 20, alpha: 0.1);
         DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.Mean, 1, 65537, ties: false, attackers: 0, alpha: 0.1);
         DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.Median, 64, 65537, ties: false, attackers: 6, alpha: 0.1);

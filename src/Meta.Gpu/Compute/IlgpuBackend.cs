@@ -145,6 +145,11 @@ public sealed class IlgpuBackend : IComputeBackend
     /// <summary>Combines the dense kernels ran so far; for logs and tests.</summary>
     public int DenseCombines { get; private set; }
 
+    /// <summary>Combines so far whose row list was the batch's leading rows (every domain taking part), which the
+    /// trimmed mean network kernel reads without a row lookup; for tests (a list wrongly taken for a leading one reads
+    /// the wrong rows, one wrongly refused costs only time).</summary>
+    public int LeadingRowCombines { get; private set; }
+
     /// <summary>Columns the dense kernels handed to the walks so far (ties their order cannot settle, non-finite
     /// cells): a few in a thousand on real data; far more means a dense kernel has stopped deciding for itself,
     /// which no result would show, only the time.</summary>
@@ -490,6 +495,14 @@ public sealed class IlgpuBackend : IComputeBackend
         return nonFinite == 0 ? empty : null;
     }
 
+    /// <summary>Whether <paramref name="rows"/> lists the batch's rows 0, 1, 2, ... in order (every domain takes part).</summary>
+    private static bool AreLeading(ReadOnlySpan<int> rows)
+    {
+        for (var k = 0; k < rows.Length; k++)
+            if (rows[k] != k) return false;
+        return true;
+    }
+
     /// <summary>
     /// The combine kernel over every chunk: the empty columns and the columns with a non-finite cell. The aggregate
     /// and the stepped prior are downloaded into page-locked staging (the copy engine's full speed, where pageable
@@ -535,6 +548,7 @@ public sealed class IlgpuBackend : IComputeBackend
             TrimAlpha = trimAlpha,
             MissingAsZero = missingAsZero ? 1 : 0,
             RowCount = rows.Length,
+            LeadingRows = AreLeading(rows) ? 1 : 0,
             WriteAggregate = write ? 1 : 0,
             Step = step is null ? 0 : 1,
             Rule = step is { Rule: ReptileRule.Delta } ? CombineSettings.Delta : CombineSettings.Interpolate,
@@ -554,6 +568,7 @@ public sealed class IlgpuBackend : IComputeBackend
             Copy.ToDevice(Stream, counter, zero);
             var path = DenseCombinePath.Choose(DenseKernels, method, rows.Length, batch.Mask is not null, trimAlpha);
             if (path.IsDense) DenseCombines++;
+            if (settings.LeadingRows != 0) LeadingRowCombines++;
             var shareView = path.TakesShares ? _shares.Upload(WeightShares(weights)) : _shares.View(1);
             var kernelTime = TimeSpan.Zero;
             if (step is not null) _priorStaging.Reserve(batch.Columns);
