@@ -14,8 +14,9 @@ namespace Meta.Gpu.Kernels;
 /// <remarks>
 /// <para>Same value as the walks, bit for bit: the middle values are the same floats whatever order ties take, and
 /// the mean of two is taken as <see cref="ColumnOrder.Median"/> takes it. Where the order of ties does decide (a zero
-/// at a middle rank: -0 and +0 are equal in the walks' (value, row) order, so the rows choose the sign) or a cell is
-/// not finite, the group's first thread walks the column instead.</para>
+/// at a middle rank: -0 and +0 are equal in the walks' (value, row) order, so the rows choose the sign), one more
+/// read of the column finds the zero (<see cref="ZeroRank"/>); where a cell is not finite, the group's first thread
+/// walks the column instead.</para>
 /// <para>Explicitly grouped (launched with <see cref="Launch"/>): at most <see cref="MaxGroupSize"/> threads, fewer
 /// where the device allows fewer (ILGPU's CPU accelerator: 16), each taking every so-many comparators of a step.</para>
 /// </remarks>
@@ -76,7 +77,15 @@ public static class BitonicMedianKernel
         SharedBitonicSort.Sort(keys, length);
         var lowMiddle = keys[(count - 1) / 2];
         var highMiddle = keys[count / 2];
-        if (lowMiddle == 0f || highMiddle == 0f) return false;
+        if (lowMiddle == 0f || highMiddle == 0f)
+        {
+            // Which zero sits at a middle rank is the rows' choice (ZeroRank); every thread finds it (the same reads).
+            var below = 0;
+            for (var i = 0; i <= count / 2; i++) below += keys[i] < 0f ? 1 : 0;
+            var cells = new ColumnCells(matrix, rows, count, column);
+            if (lowMiddle == 0f) lowMiddle = ZeroRank.At(cells, (count - 1) / 2 - below);
+            if (highMiddle == 0f) highMiddle = ZeroRank.At(cells, count / 2 - below);
+        }
         median = count % 2 == 1 ? lowMiddle : ((double)lowMiddle + highMiddle) / 2.0;
         return true;
     }

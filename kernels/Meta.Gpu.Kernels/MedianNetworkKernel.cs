@@ -13,8 +13,9 @@ namespace Meta.Gpu.Kernels;
 /// Same value as the walks, bit for bit: the middle values are the same floats, and the mean of two is taken as
 /// <see cref="ColumnOrder.Median"/> takes it. The lists hold values without rows, which decides nothing here
 /// (equal values are the same float) except for zeros: -0 and +0 are equal in the walks' (value, row) order, so
-/// which one a walk returns depends on the rows; a column whose middle value is a zero, or with a cell that is not
-/// finite, goes the walks' way instead.
+/// which one a walk returns depends on the rows. A column whose middle value is a zero takes one more read to find
+/// that zero (<see cref="ZeroRank"/>: a weight nobody trains is such a column); one with a cell that is not finite
+/// goes the walks' way.
 /// </remarks>
 public static class MedianNetworkKernel
 {
@@ -76,7 +77,15 @@ public static class MedianNetworkKernel
             ? ExtremeListNetwork.At(high, l0, l1, l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15,
                 l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31)
             : h0;
-        if (lowValue == 0f || highValue == 0f) return false;
+        if (lowValue == 0f || highValue == 0f)
+        {
+            // Which zero sits at a middle rank is the rows' choice: the cells below zero (all in the low list, as
+            // neither rank passes 32) say how many zeros come first.
+            var below = ExtremeListNetwork.CountBelow(0f, l0, l1, l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15,
+                l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31);
+            if (lowValue == 0f) lowValue = ZeroRank.At(cells, (n - 1) / 2 - below);
+            if (highValue == 0f) highValue = ZeroRank.At(cells, high - below);
+        }
         median = n % 2 == 1 ? lowValue : ((double)lowValue + highValue) / 2.0;
         return true;
     }

@@ -96,25 +96,8 @@ public sealed class BitonicMedianTests(IlgpuCpuFixture fixture)
     [Theory]
     [InlineData(65)]
     [InlineData(200)]
-    public void AZeroInTheMiddle_TakesTheSignTheWalksGiveIt(int rows)
-    {
-        // As MedianNetworkTests: the middle rows' cells are +0, more -0 cells than the upper middle rank elsewhere.
-        var batch = new DomainBatch(rows, 3);
-        var (lowMiddle, highMiddle) = ((rows - 1) / 2, rows / 2);
-        var negatives = 0;
-        for (var r = 0; r < rows; r++)
-        {
-            var middle = r == lowMiddle || r == highMiddle;
-            var negative = !middle && negatives <= highMiddle;
-            if (negative) negatives++;
-            batch.Row(r)[0] = negative ? -0f : 0f;
-            batch.Row(r)[1] = middle ? 0f : negative ? -1f - r : 1f + r;
-            batch.Row(r)[2] = r % 2 == 0 ? -0f : 0f;
-        }
-        batch.MarkChanged();
-        var list = Enumerable.Range(0, rows).ToArray();
-        Assert.Equal(MedianNetworkTests.Medians(_backend, batch, list, dense: false), MedianNetworkTests.Medians(_backend, batch, list, dense: true));
-    }
+    [InlineData(256)]
+    public void AZeroInTheMiddle_TakesTheSignTheWalksGiveIt(int rows) => MedianNetworkTests.ZeroInTheMiddle(_backend, rows);
 
     [Fact]
     public void ANonFiniteCell_IsNoticedAsTheWalksNoticeIt()

@@ -65,6 +65,14 @@ public sealed class GpuDeviceTests
 
     [Theory]
     [MemberData(nameof(Kinds))]
+    public void TheMedianKernels_FindAZeroInTheMiddleThemselves(string kind)
+    {
+        using var backend = Open(kind);
+        foreach (var rows in new[] { 9, 64, 65, 256 }) MedianNetworkTests.ZeroInTheMiddle(backend, rows);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
     public void TheDenseKernels_MatchTheCombineKernel(string kind)
     {
         using var backend = Open(kind);
