@@ -9,12 +9,7 @@
 # Pack first, here: benchmarks/device/pack.sh; then on the device machine, from the project root, with .device
 # carried: bash benchmarks/device/cpu512-checks.sh. Results go to $OUT; a summary ends the output.
 set -uo pipefail
-out=${OUT:-out/device}
-mkdir -p "$out"
-bash .device/unpack.sh || { echo "unpack failed"; exit 1; }
-export PATH=/tmp/dn:$PATH DOTNET_ROOT=/tmp/dn DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 PYTHONUNBUFFERED=1
-summary="$out/summary.log"
-say() { echo "$@" | tee -a "$summary"; }
+source "$(dirname "$0")/device-env.sh"
 off=(env DOTNET_PreferredVectorBitWidth=256 DOTNET_EnableAVX512F=0 DOTNET_EnableAVX512=0)
 two=(env DOTNET_PROCESSOR_COUNT=2 taskset -c 0,1)
 cli=(dotnet /tmp/apps/Meta.Gpu.Cli/meta-gpu.dll)

@@ -17,13 +17,8 @@
 # change). Where ptxas is on PATH (CUDA tools), the trimmed mean network kernel's PTX is assembled for sm_90 and its register and
 # spill report goes to the summary.
 set -uo pipefail
-out=${OUT:-out/device}
-mkdir -p "$out"
-bash .device/unpack.sh || { echo "unpack failed"; exit 1; }
-export PATH=/tmp/dn:$PATH:/usr/local/cuda/bin DOTNET_ROOT=/tmp/dn DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 PYTHONUNBUFFERED=1
+source "$(dirname "$0")/device-env.sh"
 cli=(dotnet /tmp/apps/Meta.Gpu.Cli/meta-gpu.dll)
-summary="$out/summary.log"
-say() { echo "$@" | tee -a "$summary"; }
 
 say "== card"
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem,driver_version,pstate,temperature.gpu --format=csv 2>&1 | tee -a "$summary"

@@ -11,12 +11,9 @@
 # medians (BitonicMedianKernel.Medians at 256 rows), the default configuration's largest cost at 256 domains. ncu needs a runtime that lets it read the counters:
 # the nvidia-h100-x1 kind had one in an earlier session, and so did the nvidia-h200 of the twelfth.
 # Pack first, here: benchmarks/device/pack.sh; then on the device machine, from the project root, with .device
-# carried: bash benchmarks/device/profile.sh (after gpu-checks.sh too: it unpacks once). Results: $OUT/profile.txt.
+# carried: bash benchmarks/device/profile.sh (after gpu-checks.sh too: the pack is unpacked once). Results: $OUT/profile.txt.
 set -uo pipefail
-out=${OUT:-out/device}
-mkdir -p "$out"
-[ -d /tmp/apps ] || bash .device/unpack.sh || { echo "unpack failed"; exit 1; }
-export PATH=/tmp/dn:$PATH:/usr/local/cuda/bin DOTNET_ROOT=/tmp/dn DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+source "$(dirname "$0")/device-env.sh"
 ncu=$(command -v ncu || ls /usr/local/cuda*/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
 if [ -z "$ncu" ]; then echo "no ncu on this machine" | tee "$out/profile.txt"; exit 0; fi
 "$ncu" --version | tail -1 | tee "$out/profile.txt"
