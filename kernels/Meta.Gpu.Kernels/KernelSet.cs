@@ -25,7 +25,7 @@ public sealed class KernelSet
         BitonicWeightedMedian = accelerator.LoadStreamKernel<DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, int, ArrayView<float>, ArrayView<float>, ArrayView<int>>(BitonicWeightedMedianKernel.Combine);
         BitonicTrimmedMean = accelerator.LoadStreamKernel<DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, int, int, ArrayView<float>, ArrayView<float>, ArrayView<int>>(BitonicTrimmedMeanKernel.Combine);
         BitonicMedians = accelerator.LoadStreamKernel<DenseMatrix, ArrayView<int>, int, int, ArrayView<double>>(BitonicMedianKernel.Medians);
-        MediansNetwork = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, int, ArrayView<double>>(MedianNetworkKernel.Medians);
+        MediansNetwork = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, int, int, ArrayView<double>>(MedianNetworkKernel.Medians);
     }
 
     public Action<Index1D, DenseMatrix, int, ArrayView<int>, ArrayView<int>> ScanPartials { get; }
@@ -48,7 +48,7 @@ public sealed class KernelSet
 
     public Action<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>> MedianNetwork { get; }
 
-    public Action<Index1D, DenseMatrix, ArrayView<int>, int, ArrayView<double>> MediansNetwork { get; }
+    public Action<Index1D, DenseMatrix, ArrayView<int>, int, int, ArrayView<double>> MediansNetwork { get; }
 
     public Action<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>> WeightedMedianNetwork { get; }
 

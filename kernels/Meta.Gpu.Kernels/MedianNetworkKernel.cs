@@ -30,7 +30,11 @@ public static class MedianNetworkKernel
         Index1D column, DenseMatrix matrix, ArrayView<int> rows, ArrayView<double> weights, CombineSettings settings,
         ArrayView<float> aggregate, ArrayView<float> prior, ArrayView<int> counts)
     {
-        if (TryMedian(new ColumnCells(matrix, rows, settings.RowCount, column), out var median))
+        double median;
+        var settled = settings.LeadingRows != 0 && LeadingColumnCells.Serves(matrix)
+            ? TryMedian(new LeadingColumnCells(matrix, settings.RowCount, column), out median)
+            : TryMedian(new ColumnCells(matrix, rows, settings.RowCount, column), out median);
+        if (settled)
         {
             CombineKernel.Finish(column, median, false, settings, aggregate, prior, counts);
             return;
@@ -38,10 +42,15 @@ public static class MedianNetworkKernel
         CombineKernel.HandOver(column, matrix, rows, weights, settings, aggregate, prior, counts);
     }
 
-    /// <summary>m_d of the outlier pass over <paramref name="count"/> listed rows. Index = column.</summary>
-    public static void Medians(Index1D column, DenseMatrix matrix, ArrayView<int> rows, int count, ArrayView<double> medians)
+    /// <summary>m_d of the outlier pass over <paramref name="count"/> listed rows. Index = column.
+    /// <paramref name="leadingRows"/>: 1 where the list is rows 0..count - 1 (<see cref="CombineSettings.LeadingRows"/>).</summary>
+    public static void Medians(Index1D column, DenseMatrix matrix, ArrayView<int> rows, int count, int leadingRows, ArrayView<double> medians)
     {
-        if (TryMedian(new ColumnCells(matrix, rows, count, column), out var median))
+        double median;
+        var settled = leadingRows != 0 && LeadingColumnCells.Serves(matrix)
+            ? TryMedian(new LeadingColumnCells(matrix, count, column), out median)
+            : TryMedian(new ColumnCells(matrix, rows, count, column), out median);
+        if (settled)
         {
             medians[column] = median;
             return;
@@ -50,7 +59,8 @@ public static class MedianNetworkKernel
     }
 
     /// <summary>The median of the column's 2..64 cells; false for a column the walks must settle.</summary>
-    private static bool TryMedian(in ColumnCells cells, out double median)
+    private static bool TryMedian<TCells>(in TCells cells, out double median)
+        where TCells : struct, IColumnCells
     {
         float l0 = float.PositiveInfinity, l1 = l0, l2 = l0, l3 = l0, l4 = l0, l5 = l0, l6 = l0, l7 = l0, l8 = l0, l9 = l0,
             l10 = l0, l11 = l0, l12 = l0, l13 = l0, l14 = l0, l15 = l0, l16 = l0, l17 = l0, l18 = l0, l19 = l0, l20 = l0,

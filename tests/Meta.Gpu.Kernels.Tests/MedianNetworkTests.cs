@@ -39,6 +39,12 @@ public sealed class MedianNetworkTests(IlgpuCpuFixture fixture)
     public void TheCombinesMedian_MatchesTheWalks_BitForBit(int rows, int columns, bool ties) =>
         DenseKernelTests.MatchesTheCombineKernel(_backend, AggregationMethod.Median, rows, columns, ties, attackers: rows / 8, alpha: 0.1);
 
+    /// <summary>A list that leaves a row out: the kernel looks each row up instead of reading rows 0..n-1.</summary>
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void TheCombinesMedian_OverListedRows_MatchesTheWalks_BitForBit(int rows, int columns, bool ties) =>
+        DenseKernelTests.MatchesTheCombineKernel(_backend, AggregationMethod.Median, rows, columns, ties, attackers: rows / 8, alpha: 0.1, leading: false);
+
     [Theory]
     [MemberData(nameof(Shapes))]
     public void TheOutlierPassMedians_MatchTheWalks_BitForBit(int rows, int columns, bool ties)

@@ -146,8 +146,8 @@ public sealed class IlgpuBackend : IComputeBackend
     public int DenseCombines { get; private set; }
 
     /// <summary>Combines so far whose row list was the batch's leading rows (every domain taking part), which the
-    /// trimmed mean network kernel reads without a row lookup; for tests (a list wrongly taken for a leading one reads
-    /// the wrong rows, one wrongly refused costs only time).</summary>
+    /// network kernels (trimmed mean, median) read without a row lookup; for tests (a list wrongly taken for a
+    /// leading one reads the wrong rows, one wrongly refused costs only time).</summary>
     public int LeadingRowCombines { get; private set; }
 
     /// <summary>Columns the dense kernels handed to the walks so far (ties their order cannot settle, non-finite
@@ -283,7 +283,7 @@ public sealed class IlgpuBackend : IComputeBackend
             var rowView = _rows.Upload(rows);
             foreach (var chunk in Chunks(batch))
             {
-                var deviceMedians = ChunkMedians(batch, chunk, rowView, rows.Length, missingAsZero);
+                var deviceMedians = ChunkMedians(batch, chunk, rowView, rows.Length, AreLeading(rows), missingAsZero);
                 Copy.ToHost(Stream, deviceMedians, medians.Slice(chunk.Start, chunk.Width));
             }
         }
@@ -340,9 +340,10 @@ public sealed class IlgpuBackend : IComputeBackend
             using var report = new HeldBytesReport(this);
             var totals = new DistanceTotals(n);
             var rowView = _rows.Upload(rows);
+            var leading = AreLeading(rows);
             foreach (var chunk in Chunks(batch))
             {
-                var deviceMedians = ChunkMedians(batch, chunk, rowView, n, missingAsZero);
+                var deviceMedians = ChunkMedians(batch, chunk, rowView, n, leading, missingAsZero);
                 AddDistances(batch, chunk, rowView, n, missingAsZero, deviceMedians, totals);
                 if (!medians.IsEmpty) Copy.ToHost(Stream, deviceMedians, medians.Slice(chunk.Start, chunk.Width));
             }
@@ -352,11 +353,11 @@ public sealed class IlgpuBackend : IComputeBackend
 
     /// <summary>One chunk's column medians of <paramref name="rows"/> rows, left on the device: the sorting-network
     /// kernel where it serves (up to 64 rows, no mask), the bitonic sort in shared memory up to 256, else the walks.</summary>
-    private ArrayView<double> ChunkMedians(DomainBatch batch, Chunk chunk, ArrayView<int> rowView, int rows, bool missingAsZero)
+    private ArrayView<double> ChunkMedians(DomainBatch batch, Chunk chunk, ArrayView<int> rowView, int rows, bool leading, bool missingAsZero)
     {
         var deviceMedians = _medians.View(chunk.Width);
         if (DenseKernels && MedianNetworkKernel.Serves(rows, batch.Mask is not null))
-            _device.Kernels.MediansNetwork(chunk.Width, chunk.Matrix, rowView, rows, deviceMedians);
+            _device.Kernels.MediansNetwork(chunk.Width, chunk.Matrix, rowView, rows, leading ? 1 : 0, deviceMedians);
         else if (DenseKernels && BitonicMedianKernel.Serves(rows, batch.Mask is not null))
             _device.Kernels.BitonicMedians(Groups(chunk, rows), chunk.Matrix, rowView, rows,
                 BitonicMedianKernel.SortLength(rows), deviceMedians);
