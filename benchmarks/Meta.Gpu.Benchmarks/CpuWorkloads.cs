@@ -9,13 +9,16 @@ namespace Meta.Gpu.Benchmarks;
 /// weights, no mask, outlier filter off, diversity on (target 0.9, balanced on the host in setup: N values),
 /// trim_alpha 0.1. <c>pipeline_trimmed_mean</c> is the whole §4 round (eligibility, host decisions, combine);
 /// <c>pipeline_default_config</c> the same round with the library's default configuration, whose outlier pass
-/// (column medians, then every row's distance to them) reads the batch twice more.
+/// (column medians, then every row's distance to them) reads the batch twice more. The <c>_half_frozen</c> cases
+/// run on a batch whose every other block of 64 columns holds one value in all rows (a frozen layer: the domains
+/// adapted only part of the model), which the selection kernels once sent to their slow paths.
 /// </summary>
 public class CpuWorkloads
 {
     private const double TrimAlpha = 0.1;
 
     private DomainBatch batch = null!;
+    private DomainBatch halfFrozen = null!;
     private CpuBackend backend = null!;
     private DenseCrossDomainAggregator pipeline = null!;
     private DenseCrossDomainAggregator pipelineDefault = null!;
@@ -43,6 +46,15 @@ public class CpuWorkloads
         var rng = new Random(7);
         for (var r = 0; r < n; r++) batch.Confidences[r] = 0.2 + 0.8 * rng.NextDouble();
         batch.MarkChanged();
+        halfFrozen = new DomainBatch(n, d);
+        Parallel.For(0, n, r =>
+        {
+            var source = batch.Row(r);
+            var row = halfFrozen.Row(r);
+            for (var c = 0; c < row.Length; c++) row[c] = (c / 64) % 2 == 0 ? (float)Math.Sin(c * 0.001) : source[c];
+        });
+        for (var r = 0; r < n; r++) halfFrozen.Confidences[r] = batch.Confidences[r];
+        halfFrozen.MarkChanged();
         rows = Enumerable.Range(0, n).ToArray();
         weights = new double[n];
         DiversityBalancing.Balance(batch.Confidences, 0.9, weights);
@@ -71,11 +83,19 @@ public class CpuWorkloads
     public int TrimmedMeanWiderTrim() =>
         backend.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, 0.2, false, aggregate, default, null);
 
+    [Benchmark, BenchmarkCategory("trimmed_mean_half_frozen")]
+    public int TrimmedMeanHalfFrozen() =>
+        backend.Combine(halfFrozen, rows, weights, AggregationMethod.TrimmedMean, TrimAlpha, false, aggregate, default, null);
+
     [Benchmark, BenchmarkCategory("median")]
     public int Median() => Combine(AggregationMethod.Median, aggregate, default, null);
 
     [Benchmark, BenchmarkCategory("weighted_median")]
     public int WeightedMedian() => Combine(AggregationMethod.WeightedMedian, aggregate, default, null);
+
+    [Benchmark, BenchmarkCategory("weighted_median_half_frozen")]
+    public int WeightedMedianHalfFrozen() =>
+        backend.Combine(halfFrozen, rows, weights, AggregationMethod.WeightedMedian, TrimAlpha, false, aggregate, default, null);
 
     [Benchmark, BenchmarkCategory("fused_trimmed_mean_reptile")]
     public int FusedTrimmedMeanReptile() => Combine(AggregationMethod.TrimmedMean, default, prior, new ReptileStep(ReptileRule.Interpolate, 0.1));

@@ -213,6 +213,106 @@ public sealed class CpuFastKernelTests
         Assert.All(aggregate, v => Assert.InRange(v, 1f, 2f));
     }
 
+    /// <summary>
+    /// A column whose kept cells are all one value (lo = hi) has that value as its trimmed mean whichever rows ties
+    /// keep: the fast kernels settle it themselves. Such columns are what a weight no domain changed looks like (every
+    /// row the same value: frozen layers, zero-initialised biases), and a whole model of them went to the exact path,
+    /// about 40x slower than plain data. Kinds: one value in every row, +0 in every row, one value with up to k
+    /// attackers at each end, and zeros of both signs (the reference's sign of a zero mean is within tolerance).
+    /// </summary>
+    [Theory]
+    [InlineData(64, 0.1, false)]
+    [InlineData(64, 0.1, true)]
+    [InlineData(90, 0.2, false)]
+    [InlineData(90, 0.2, true)]
+    [InlineData(13, 0.1, false)]
+    [InlineData(33, 0.3, false)]
+    public void Trimmed_mean_kernels_settle_one_valued_middles_themselves(int n, double alpha, bool wideSelection)
+    {
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        const int d = 16 * 41 + 5;
+        var k = (int)Math.Floor(alpha * n);
+        var batch = new DomainBatch(n, d);
+        for (var c = 0; c < d; c++)
+        {
+            var value = (float)(rng.NextDouble() * 4 - 2);
+            for (var r = 0; r < n; r++)
+            {
+                batch.Row(r)[c] = (c % 4) switch
+                {
+                    0 => value,
+                    1 => 0f,
+                    2 => r < k ? value - 10f - r : r >= n - k ? value + 10f + r : value,
+                    _ => r % 3 == 0 ? -0f : 0f,
+                };
+            }
+        }
+        batch.MarkChanged();
+        var rows = Enumerable.Range(0, n).ToArray();
+        var weights = rows.Select(_ => 0.05 + rng.NextDouble()).ToArray();
+        var total = weights.Sum();
+        for (var i = 0; i < weights.Length; i++) weights[i] /= total;
+        var job = new CombineJob(batch, rows, weights, AggregationMethod.TrimmedMean, alpha, missingAsZero: false, useFastKernels: true, wideSelection: wideSelection);
+        var actual = new float[d];
+        job.Run(0, d, new ColumnTarget(actual, default, null));
+        Assert.True(job.ExactColumns <= d % 8, $"seed {seed}, n={n}, wide={wideSelection}: {job.ExactColumns} of {d} columns on the exact path");
+        using var exact = new CpuBackend { UseFastKernels = false };
+        var expected = new float[d];
+        exact.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, alpha, false, expected, default, null);
+        for (var c = 0; c < d; c++)
+            Assert.True(Agrees(expected[c], actual[c]), $"seed {seed}, n={n}, wide={wideSelection}, column {c} (kind {c % 4}): {actual[c]} vs {expected[c]}");
+    }
+
+    /// <summary>
+    /// A column whose rows all hold one value has it as its weighted median: the weighted median kernel settles it
+    /// without the exact path or its scalar walk of a key group (every cell of such a column shares one key group, so
+    /// a model of frozen weights walked every column, about 4x slower). Columns of one nonzero value and of +0 must
+    /// settle so; zeros of both signs, and one value with a single attacker, may walk; all agree with the exact path.
+    /// </summary>
+    [Theory]
+    [InlineData(64)]
+    [InlineData(100)]
+    [InlineData(13)]
+    public void Weighted_median_kernel_settles_one_valued_columns_itself(int n)
+    {
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        const int d = 8 * 61 + 3;
+        var batch = new DomainBatch(n, d);
+        for (var c = 0; c < d; c++)
+        {
+            var value = (float)(rng.NextDouble() * 4 - 2);
+            var attacker = rng.Next(n);
+            for (var r = 0; r < n; r++)
+            {
+                batch.Row(r)[c] = (c % 4) switch
+                {
+                    0 => value,
+                    1 => 0f,
+                    2 => r % 3 == 0 ? -0f : 0f,
+                    _ => r == attacker ? value + 100f : value,
+                };
+            }
+        }
+        batch.MarkChanged();
+        var rows = Enumerable.Range(0, n).ToArray();
+        var weights = rows.Select(_ => 0.05 + rng.NextDouble()).ToArray();
+        var total = weights.Sum();
+        for (var i = 0; i < weights.Length; i++) weights[i] /= total;
+        var job = new CombineJob(batch, rows, weights, AggregationMethod.WeightedMedian, 0.1, missingAsZero: false, useFastKernels: true);
+        var actual = new float[d];
+        job.Run(0, d, new ColumnTarget(actual, default, null));
+        var mayWalk = d / 2 + 2;  // kinds 2 and 3
+        Assert.True(job.ExactColumns + job.GroupWalkedColumns <= mayWalk + d % 8,
+            $"seed {seed}, n={n}: {job.ExactColumns} exact and {job.GroupWalkedColumns} walked of {d} columns, half of them one-valued");
+        using var exact = new CpuBackend { UseFastKernels = false };
+        var expected = new float[d];
+        exact.Combine(batch, rows, weights, AggregationMethod.WeightedMedian, 0.1, false, expected, default, null);
+        for (var c = 0; c < d; c++)
+            Assert.True(Agrees(expected[c], actual[c]), $"seed {seed}, n={n}, column {c} (kind {c % 4}): {actual[c]} vs {expected[c]}");
+    }
+
     private static bool Agrees(float expected, float actual) =>
         float.IsNaN(expected) ? float.IsNaN(actual) : Math.Abs(expected - actual) <= 1e-5 + 1e-5 * Math.Abs(expected);
 

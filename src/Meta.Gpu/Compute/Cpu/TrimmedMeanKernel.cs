@@ -213,7 +213,8 @@ internal static class TrimmedMeanKernel
         var factor = Vector256.Create(SumPrecision.CentredFloat32(rows));
         var (hl, hh) = Vector256.Widen(half);
         var precise = SumPrecision.HoldingLanes(resultLo, resultHi, hl * factor, hh * factor);
-        return Vector256.Equals(keptCount, Vector256.Create(keep)).ExtractMostSignificantBits() & finite & precise;
+        var decidedCount = Vector256.Equals(keptCount, Vector256.Create(keep)) | OneKeptValue(half).AsInt32();
+        return decidedCount.ExtractMostSignificantBits() & finite & precise;
     }
 
     /// <summary>The (k+1)-th smallest and largest value per lane, k+1 = <see cref="ISelectionSize.Size"/>, with
@@ -444,7 +445,7 @@ internal static class TrimmedMeanKernel
                         // `separated` catches).
                         var straddles = Vector256.GreaterThanOrEqual(TLanes.Part(Unsafe.Add(ref s, k - 1), part), TLanes.Part(Unsafe.Add(ref s, k), part))
                             | Vector256.LessThanOrEqual(TLanes.Part(Unsafe.Add(ref l, k - 1), part), TLanes.Part(Unsafe.Add(ref l, k), part));
-                        exactState[p] = (straddles | ~separated.AsInt32()).ExtractMostSignificantBits();
+                        exactState[p] = ((straddles | ~separated.AsInt32()) & ~OneKeptValue(half).AsInt32()).ExtractMostSignificantBits();
                     }
                 }
                 empty += Pass2Block(ref block, rowOffsets, weights, weightVectors, vectors * parts, boundsState, accumulatorState, massState, exactState, b, target, exact, sums);
@@ -676,6 +677,16 @@ internal static class TrimmedMeanKernel
         half = Vector256.Max(centre - lo, hi - centre);
         return centre;
     }
+
+    /// <summary>
+    /// Lanes whose thresholds are one value (lo = hi, so h = 0): every kept cell, sorted positions k..n-k-1, has that
+    /// value whichever rows ties put there, and the result is that value whatever the weights. Pass 2 keeps the cells
+    /// equal to it and sums (x - c) = 0, so it gives c = lo; the lane needs neither the kept count nor the exact
+    /// path. A weight no domain changed (every row the same value: a frozen layer, a zero-initialised bias) is such
+    /// a column, and with a whole frozen model every column is: the exact path made that about 40x slower.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> OneKeptValue(Vector256<float> half) => Vector256.Equals(half, Vector256<float>.Zero);
 
     /// <summary>The cells pass 2 of the streamed kernel keeps: |x - c| &lt;= h for the centred value
     /// <paramref name="centred"/> = x - c (see <see cref="RunGroups{TLists, TKeys, TLanes}"/>). False for NaN and infinities.</summary>

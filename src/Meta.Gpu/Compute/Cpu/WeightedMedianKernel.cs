@@ -379,6 +379,16 @@ internal static unsafe class WeightedMedianKernel
         var next = KeysAt(tp, Vector256.Min(rank + Vector256<int>.One, bars.LastRank));
         var mixed = (Vector256.Equals(previous & Vector256.Create(~rowMask), group) & Vector256.GreaterThan(rank, Vector256<int>.Zero)) |
             (Vector256.Equals(next & Vector256.Create(~rowMask), group) & Vector256.LessThan(rank, bars.LastRank));
+        if ((mixed | averageLanes | exactLanes) != Vector256<int>.Zero)
+        {
+            // A column of one value has it as its weighted median at any rank, and as the mean of any two: its
+            // lanes skip the float64 decisions, the group walk and the exact path. Every cell of such a column
+            // shares one key group, so without this a model of frozen weights took the slow path in every lane.
+            var uniform = UniformLanes(ref data, rows, stride, c, n);
+            mixed &= ~uniform;
+            averageLanes &= ~uniform;
+            exactLanes &= ~uniform;
+        }
         var slow = (mixed | averageLanes | exactLanes).ExtractMostSignificantBits();
 
         var row = Avx2.GatherVector256(rp, key & Vector256.Create(rowMask), 4);
@@ -397,6 +407,7 @@ internal static unsafe class WeightedMedianKernel
         valueHigh.CopyTo(values[4..]);
         var toExact = exactLanes.ExtractMostSignificantBits();
         var averaged = averageLanes.ExtractMostSignificantBits();
+        exact.CountGroupWalks(BitOperations.PopCount(slow & ~toExact));
         for (var lane = 0; lane < 8; lane++)
         {
             if ((slow >> lane & 1) == 0 || (toExact >> lane & 1) != 0) continue;
@@ -472,6 +483,19 @@ internal static unsafe class WeightedMedianKernel
         keys.CopyTo(tile);
         tile[keys.Length..].Fill(Vector256.Create(int.MaxValue));
         ColumnSortNetwork.SortRuns(tile, tile.Length);
+    }
+
+    /// <summary>The lanes of the eight columns from <paramref name="c"/> whose rows all hold the same finite value,
+    /// bit for bit (-0 and +0 differ: a column mixing them is not one value for the mean).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static Vector256<int> UniformLanes(ref float data, int[] rows, nint stride, int c, int n)
+    {
+        var first = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[0] * stride + c));
+        var bits = first.AsInt32();
+        var same = Vector256.Equals(first - first, Vector256<float>.Zero).AsInt32();
+        for (var r = 1; r < n && same != Vector256<int>.Zero; r++)
+            same &= Vector256.Equals(Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + c)).AsInt32(), bits);
+        return same;
     }
 
     /// <summary>Row position <paramref name="r"/>'s key for the eight columns from <paramref name="c"/> on.</summary>
