@@ -111,7 +111,9 @@ public static class TrimmedMeanNetworkKernel
                 l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31);
             var highDropped = trim - ExtremeListNetwork.CountAbove(firstHigh, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13, h14, h15,
                 h16, h17, h18, h19, h20, h21, h22, h23, h24, h25, h26, h27, h28, h29, h30, h31);
-            AddKeptAcrossTies(cells, shares, lastLow, firstHigh, lowDropped, highDropped, ref sum, ref shareSum);
+            // Least equal to greatest: every cell is one value (a weight no domain changed), all of them at the top bound.
+            var atHigh = l0 == h31 ? n : -1;
+            AddKeptAcrossTies(cells, shares, lastLow, firstHigh, lowDropped, highDropped, atHigh, ref sum, ref shareSum);
         }
         CombineKernel.Finish(column, sum / shareSum, false, settings, aggregate, prior, counts);
         return true;
@@ -122,16 +124,21 @@ public static class TrimmedMeanNetworkKernel
     /// first <paramref name="lowDropped"/> such cells (row order) have gone; one equal to <paramref name="firstHigh"/>
     /// while fewer than (their count - <paramref name="highDropped"/>) such cells have come before it. Both rules apply
     /// when the bounds are equal. One more pass counts the cells at the top bound (a run of equal values can be longer
-    /// than a list). Rare on real data, but a column of one repeated value (a weight nobody trains) comes here: it
-    /// costs two extra reads of the column, where the exact walks cost 2 x trim.
+    /// than a list), unless <paramref name="atHigh"/> (-1: not known) says; a column of one value (a weight nobody
+    /// trains) knows it is all of them. Such a column costs one or two extra reads, where the exact walks cost
+    /// 2 x trim.
     /// </summary>
     private static void AddKeptAcrossTies<TCells>(
-        in TCells cells, ArrayView<double> shares, float lastLow, float firstHigh, int lowDropped, int highDropped, ref double sum, ref double shareSum)
+        in TCells cells, ArrayView<double> shares, float lastLow, float firstHigh, int lowDropped, int highDropped, int atHigh,
+        ref double sum, ref double shareSum)
         where TCells : struct, IColumnCells
     {
         var n = cells.Count;
-        var atHigh = 0;
-        for (var k = 0; k < n; k++) atHigh += cells.Read(k) == firstHigh ? 1 : 0;
+        if (atHigh < 0)
+        {
+            atHigh = 0;
+            for (var k = 0; k < n; k++) atHigh += cells.Read(k) == firstHigh ? 1 : 0;
+        }
         var highKept = atHigh - highDropped;
         var lowSeen = 0;
         var highSeen = 0;
