@@ -389,11 +389,16 @@ internal static unsafe class WeightedMedianKernel
             averageLanes &= ~uniform;
             exactLanes &= ~uniform;
         }
-        var slow = (mixed | averageLanes | exactLanes).ExtractMostSignificantBits();
 
         var row = Avx2.GatherVector256(rp, key & Vector256.Create(rowMask), 4);
         var at = Avx2.MultiplyLow(row, Vector256.Create((int)stride)) + Vector256.Create(c) + Lanes;
-        var (valueLow, valueHigh) = Vector256.Widen(Avx2.GatherVector256(dp, at, 4));
+        var picked = Avx2.GatherVector256(dp, at, 4);
+        // A group of neighbours that all hold the picked value orders as the reference does (equal values by row):
+        // the pick stands. One value with a few attackers (a frozen weight some domains corrupt) is such a column.
+        if ((mixed & ~averageLanes & ~exactLanes) != Vector256<int>.Zero)
+            mixed &= ~GroupHoldsOnlyThePick(keys, ref data, rows, stride, c, group, picked.AsInt32(), rowMask);
+        var slow = (mixed | averageLanes | exactLanes).ExtractMostSignificantBits();
+        var (valueLow, valueHigh) = Vector256.Widen(picked);
         if (slow == 0)
         {
             target.WriteFinite8(c, valueLow, valueHigh);
@@ -496,6 +501,23 @@ internal static unsafe class WeightedMedianKernel
         for (var r = 1; r < n && same != Vector256<int>.Zero; r++)
             same &= Vector256.Equals(Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + c)).AsInt32(), bits);
         return same;
+    }
+
+    /// <summary>The lanes in which every cell of the picked key's group (<paramref name="group"/>: the key's high bits)
+    /// holds the picked value's bits, <paramref name="pickedBits"/>; <paramref name="keys"/> in row order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static Vector256<int> GroupHoldsOnlyThePick(
+        ReadOnlySpan<Vector256<int>> keys, ref float data, int[] rows, nint stride, int c, Vector256<int> group, Vector256<int> pickedBits, int rowMask)
+    {
+        var high = Vector256.Create(~rowMask);
+        var other = Vector256<int>.Zero;
+        for (var r = 0; r < keys.Length; r++)
+        {
+            var inGroup = Vector256.Equals(keys[r] & high, group);
+            var bits = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + c)).AsInt32();
+            other |= inGroup & ~Vector256.Equals(bits, pickedBits);
+        }
+        return ~other;
     }
 
     /// <summary>Row position <paramref name="r"/>'s key for the eight columns from <paramref name="c"/> on.</summary>
