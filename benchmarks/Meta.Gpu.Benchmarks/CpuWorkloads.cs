@@ -11,7 +11,8 @@ namespace Meta.Gpu.Benchmarks;
 /// <c>pipeline_default_config</c> the same round with the library's default configuration, whose outlier pass
 /// (column medians, then every row's distance to them) reads the batch twice more. The <c>_half_frozen</c> cases
 /// run on a batch whose every other block of 64 columns holds one value in all rows (a frozen layer: the domains
-/// adapted only part of the model), which the selection kernels once sent to their slow paths.
+/// adapted only part of the model), which the selection kernels once sent to their slow paths; <c>_quantised</c> on
+/// the standard batch rounded to steps of 1/8 (values tie at a trim threshold in most columns).
 /// </summary>
 public class CpuWorkloads
 {
@@ -19,6 +20,7 @@ public class CpuWorkloads
 
     private DomainBatch batch = null!;
     private DomainBatch halfFrozen = null!;
+    private DomainBatch quantised = null!;
     private CpuBackend backend = null!;
     private DenseCrossDomainAggregator pipeline = null!;
     private DenseCrossDomainAggregator pipelineDefault = null!;
@@ -55,6 +57,15 @@ public class CpuWorkloads
         });
         for (var r = 0; r < n; r++) halfFrozen.Confidences[r] = batch.Confidences[r];
         halfFrozen.MarkChanged();
+        quantised = new DomainBatch(n, d);
+        Parallel.For(0, n, r =>
+        {
+            var source = batch.Row(r);
+            var row = quantised.Row(r);
+            for (var c = 0; c < row.Length; c++) row[c] = MathF.Round(source[c] * 8f) / 8f;
+        });
+        for (var r = 0; r < n; r++) quantised.Confidences[r] = batch.Confidences[r];
+        quantised.MarkChanged();
         rows = Enumerable.Range(0, n).ToArray();
         weights = new double[n];
         DiversityBalancing.Balance(batch.Confidences, 0.9, weights);
@@ -86,6 +97,10 @@ public class CpuWorkloads
     [Benchmark, BenchmarkCategory("trimmed_mean_half_frozen")]
     public int TrimmedMeanHalfFrozen() =>
         backend.Combine(halfFrozen, rows, weights, AggregationMethod.TrimmedMean, TrimAlpha, false, aggregate, default, null);
+
+    [Benchmark, BenchmarkCategory("trimmed_mean_quantised")]
+    public int TrimmedMeanQuantised() =>
+        backend.Combine(quantised, rows, weights, AggregationMethod.TrimmedMean, TrimAlpha, false, aggregate, default, null);
 
     [Benchmark, BenchmarkCategory("median")]
     public int Median() => Combine(AggregationMethod.Median, aggregate, default, null);

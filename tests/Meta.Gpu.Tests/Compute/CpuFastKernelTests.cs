@@ -113,8 +113,8 @@ public sealed class CpuFastKernelTests
     }
 
     /// <summary>The trimmed-mean kernels order cells as int keys with -0 and +0 sharing one: a -0 and a +0 of
-    /// different rows (and weights) on either side of a trim threshold are a tie there, as in the reference, and go
-    /// to the exact path; an unmasked NaN or infinity anywhere in a column does too. Columns mix those cases with
+    /// different rows (and weights) on either side of a trim threshold are a tie there, as in the reference, which the
+    /// rows settle (the tie pass); an unmasked NaN or infinity anywhere in a column goes to the exact path. Columns mix those cases with
     /// plain ones; the row counts reach the streamed k+1 = 7 kernel (64, 67) and the tiled one (13, 33, 90); the
     /// streamed ones also with the Vector512 selection pass, whose keys tell -0 from +0 (the value check catches that tie).</summary>
     [Theory]
@@ -262,6 +262,51 @@ public sealed class CpuFastKernelTests
         exact.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, alpha, false, expected, default, null);
         for (var c = 0; c < d; c++)
             Assert.True(Agrees(expected[c], actual[c]), $"seed {seed}, n={n}, wide={wideSelection}, column {c} (kind {c % 4}): {actual[c]} vs {expected[c]}");
+    }
+
+    /// <summary>
+    /// Quantised values (17 levels) tie at a trim threshold in most columns; the trimmed mean kernels settle such ties by
+    /// rows themselves (the first equal cells in row order dropped at the bottom, the last at the top), not on the exact
+    /// path, which made such data about 60x slower. Levels include zeros of both signs (one value in the reference's
+    /// order). No column may go there, and all agree with it.
+    /// </summary>
+    [Theory]
+    [InlineData(64, 0.1, false)]
+    [InlineData(64, 0.1, true)]
+    [InlineData(90, 0.2, false)]
+    [InlineData(67, 0.1, false)]
+    [InlineData(13, 0.1, false)]
+    [InlineData(33, 0.3, false)]
+    public void Trimmed_mean_kernels_settle_ties_at_a_threshold_themselves(int n, double alpha, bool wideSelection)
+    {
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        const int d = 16 * 53 + 7;
+        var batch = new DomainBatch(n, d);
+        for (var r = 0; r < n; r++)
+        {
+            var row = batch.Row(r);
+            // Levels k/8 for k = -8..8, zero as -0 or +0: every threshold is one of them and most tie.
+            for (var c = 0; c < d; c++)
+            {
+                var level = rng.Next(-8, 9) / 8f;
+                row[c] = level == 0f && rng.Next(2) == 0 ? -0f : level;
+            }
+        }
+        batch.MarkChanged();
+        var rows = Enumerable.Range(0, n).ToArray();
+        var weights = rows.Select(_ => 0.05 + rng.NextDouble()).ToArray();
+        var total = weights.Sum();
+        for (var i = 0; i < weights.Length; i++) weights[i] /= total;
+        var job = new CombineJob(batch, rows, weights, AggregationMethod.TrimmedMean, alpha, missingAsZero: false, useFastKernels: true, wideSelection: wideSelection);
+        var actual = new float[d];
+        job.Run(0, d, new ColumnTarget(actual, default, null));
+        Assert.True(job.ExactColumns <= d % 8, $"seed {seed}, n={n}, wide={wideSelection}: {job.ExactColumns} of {d} columns on the exact path");
+        using var exact = new CpuBackend { UseFastKernels = false };
+        var expected = new float[d];
+        exact.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, alpha, false, expected, default, null);
+        for (var c = 0; c < d; c++)
+            Assert.True(Agrees(expected[c], actual[c]), $"seed {seed}, n={n}, wide={wideSelection}, column {c}: {actual[c]} vs {expected[c]}");
     }
 
     /// <summary>
