@@ -249,19 +249,8 @@ public sealed class CpuFastKernelTests
             }
         }
         batch.MarkChanged();
-        var rows = Enumerable.Range(0, n).ToArray();
-        var weights = rows.Select(_ => 0.05 + rng.NextDouble()).ToArray();
-        var total = weights.Sum();
-        for (var i = 0; i < weights.Length; i++) weights[i] /= total;
-        var job = new CombineJob(batch, rows, weights, AggregationMethod.TrimmedMean, alpha, missingAsZero: false, useFastKernels: true, wideSelection: wideSelection);
-        var actual = new float[d];
-        job.Run(0, d, new ColumnTarget(actual, default, null));
+        var job = FastAgainstExact(batch, AggregationMethod.TrimmedMean, alpha, wideSelection, rng, $"seed {seed}, n={n}, wide={wideSelection}");
         Assert.True(job.ExactColumns <= d % 8, $"seed {seed}, n={n}, wide={wideSelection}: {job.ExactColumns} of {d} columns on the exact path");
-        using var exact = new CpuBackend { UseFastKernels = false };
-        var expected = new float[d];
-        exact.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, alpha, false, expected, default, null);
-        for (var c = 0; c < d; c++)
-            Assert.True(Agrees(expected[c], actual[c]), $"seed {seed}, n={n}, wide={wideSelection}, column {c} (kind {c % 4}): {actual[c]} vs {expected[c]}");
     }
 
     /// <summary>
@@ -294,19 +283,8 @@ public sealed class CpuFastKernelTests
             }
         }
         batch.MarkChanged();
-        var rows = Enumerable.Range(0, n).ToArray();
-        var weights = rows.Select(_ => 0.05 + rng.NextDouble()).ToArray();
-        var total = weights.Sum();
-        for (var i = 0; i < weights.Length; i++) weights[i] /= total;
-        var job = new CombineJob(batch, rows, weights, AggregationMethod.TrimmedMean, alpha, missingAsZero: false, useFastKernels: true, wideSelection: wideSelection);
-        var actual = new float[d];
-        job.Run(0, d, new ColumnTarget(actual, default, null));
+        var job = FastAgainstExact(batch, AggregationMethod.TrimmedMean, alpha, wideSelection, rng, $"seed {seed}, n={n}, wide={wideSelection}");
         Assert.True(job.ExactColumns <= d % 8, $"seed {seed}, n={n}, wide={wideSelection}: {job.ExactColumns} of {d} columns on the exact path");
-        using var exact = new CpuBackend { UseFastKernels = false };
-        var expected = new float[d];
-        exact.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, alpha, false, expected, default, null);
-        for (var c = 0; c < d; c++)
-            Assert.True(Agrees(expected[c], actual[c]), $"seed {seed}, n={n}, wide={wideSelection}, column {c}: {actual[c]} vs {expected[c]}");
     }
 
     /// <summary>
@@ -342,21 +320,30 @@ public sealed class CpuFastKernelTests
             }
         }
         batch.MarkChanged();
-        var rows = Enumerable.Range(0, n).ToArray();
-        var weights = rows.Select(_ => 0.05 + rng.NextDouble()).ToArray();
-        var total = weights.Sum();
-        for (var i = 0; i < weights.Length; i++) weights[i] /= total;
-        var job = new CombineJob(batch, rows, weights, AggregationMethod.WeightedMedian, 0.1, missingAsZero: false, useFastKernels: true);
-        var actual = new float[d];
-        job.Run(0, d, new ColumnTarget(actual, default, null));
+        var job = FastAgainstExact(batch, AggregationMethod.WeightedMedian, 0.1, wideSelection: false, rng, $"seed {seed}, n={n}");
         var mayWalk = d / 4 + 1;  // kind 2
         Assert.True(job.ExactColumns + job.GroupWalkedColumns <= mayWalk + d % 8,
             $"seed {seed}, n={n}: {job.ExactColumns} exact and {job.GroupWalkedColumns} walked of {d} columns, a quarter mixing -0 and +0");
+    }
+
+    /// <summary>Combines every column of <paramref name="batch"/> (all rows, random weights from <paramref name="rng"/>)
+    /// with the fast kernels, checks each against the exact path, and returns the fast job for its path counts.</summary>
+    private static CombineJob FastAgainstExact(DomainBatch batch, AggregationMethod method, double alpha, bool wideSelection, Random rng, string context)
+    {
+        var d = batch.Columns;
+        var rows = Enumerable.Range(0, batch.Rows).ToArray();
+        var weights = rows.Select(_ => 0.05 + rng.NextDouble()).ToArray();
+        var total = weights.Sum();
+        for (var i = 0; i < weights.Length; i++) weights[i] /= total;
+        var job = new CombineJob(batch, rows, weights, method, alpha, missingAsZero: false, useFastKernels: true, wideSelection: wideSelection);
+        var actual = new float[d];
+        job.Run(0, d, new ColumnTarget(actual, default, null));
         using var exact = new CpuBackend { UseFastKernels = false };
         var expected = new float[d];
-        exact.Combine(batch, rows, weights, AggregationMethod.WeightedMedian, 0.1, false, expected, default, null);
+        exact.Combine(batch, rows, weights, method, alpha, false, expected, default, null);
         for (var c = 0; c < d; c++)
-            Assert.True(Agrees(expected[c], actual[c]), $"seed {seed}, n={n}, column {c} (kind {c % 4}): {actual[c]} vs {expected[c]}");
+            Assert.True(Agrees(expected[c], actual[c]), $"{context}, column {c} (kind {c % 4}): {actual[c]} vs {expected[c]}");
+        return job;
     }
 
     private static bool Agrees(float expected, float actual) =>

@@ -643,36 +643,13 @@ internal static class TrimmedMeanKernel
     private static unsafe uint KeptSum64(ref float block, ReadOnlySpan<nint> rowOffsets, double[] weights, int column,
         Vector256<float> centre, Vector256<float> half, uint lanes, Span<double> sums)
     {
-        var sumLo = Vector256<double>.Zero;
-        var sumHi = Vector256<double>.Zero;
-        var massLo = Vector256<double>.Zero;
-        var massHi = Vector256<double>.Zero;
-        var absLo = Vector256<double>.Zero;
-        var absHi = Vector256<double>.Zero;
+        var kept = new KeptSums64();
         for (var r = 0; r < rowOffsets.Length; r++)
         {
             var x = Vector256.LoadUnsafe(ref Unsafe.Add(ref block, rowOffsets[r] + column));
-            var (keptLo, keptHi) = Vector256.Widen(Kept(x - centre, half).AsInt32());
-            var (xl, xh) = Vector256.Widen(x);
-            var w = Vector256.Create(weights[r]);
-            var wl = w & keptLo.AsDouble();
-            var wh = w & keptHi.AsDouble();
-            sumLo = Vector256.FusedMultiplyAdd(xl, wl, sumLo);
-            sumHi = Vector256.FusedMultiplyAdd(xh, wh, sumHi);
-            absLo = Vector256.FusedMultiplyAdd(Vector256.Abs(xl), wl, absLo);
-            absHi = Vector256.FusedMultiplyAdd(Vector256.Abs(xh), wh, absHi);
-            massLo += wl;
-            massHi += wh;
+            kept.Add(x, Kept(x - centre, half).AsInt32(), weights[r]);
         }
-        var resultLo = sumLo / massLo;
-        var resultHi = sumHi / massHi;
-        var factor = Vector256.Create(SumPrecision.Float64(rowOffsets.Length));
-        var precise = SumPrecision.HoldingLanes(resultLo, resultHi, absLo / massLo * factor, absHi / massHi * factor);
-        for (var lane = 0; lane < 8; lane++)
-        {
-            if ((lanes >> lane & 1) != 0) sums[lane] = lane < 4 ? resultLo.GetElement(lane) : resultHi.GetElement(lane - 4);
-        }
-        return precise & lanes;
+        return kept.Settle(rowOffsets.Length, lanes, sums);
     }
 
     /// <summary>
@@ -707,12 +684,7 @@ internal static class TrimmedMeanKernel
         var highKept = atHigh - (Vector256.Create(k) - above);
         var lowSeen = Vector256<int>.Zero;
         var highSeen = Vector256<int>.Zero;
-        var sumLo = Vector256<double>.Zero;
-        var sumHi = Vector256<double>.Zero;
-        var massLo = Vector256<double>.Zero;
-        var massHi = Vector256<double>.Zero;
-        var absLo = Vector256<double>.Zero;
-        var absHi = Vector256<double>.Zero;
+        var sums64 = new KeptSums64();
         for (var r = 0; r < n; r++)
         {
             var x = Vector256.LoadUnsafe(ref Unsafe.Add(ref block, rowOffsets[r] + column));
@@ -722,9 +694,27 @@ internal static class TrimmedMeanKernel
                 & (Vector256.LessThan(x, hi).AsInt32() | (atHi & Vector256.LessThan(highSeen, highKept)));
             lowSeen -= atLo;
             highSeen -= atHi;
+            sums64.Add(x, kept, weights[r]);
+        }
+        return sums64.Settle(n, lanes & finite.ExtractMostSignificantBits(), sums);
+    }
+
+    /// <summary>
+    /// Float64 sums of w x, w |x| and w over a column vector's kept cells (the second-chance sums of
+    /// <see cref="KeptSum64"/> and <see cref="TiedKeptSum"/>), and the §13 check on their quotient.
+    /// </summary>
+    private struct KeptSums64
+    {
+        private Vector256<double> sumLo, sumHi, absLo, absHi, massLo, massHi;
+
+        /// <summary>Adds row values <paramref name="x"/> with weight <paramref name="weight"/> where
+        /// <paramref name="kept"/> is set.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Add(Vector256<float> x, Vector256<int> kept, double weight)
+        {
             var (keptLo, keptHi) = Vector256.Widen(kept);
             var (xl, xh) = Vector256.Widen(x);
-            var w = Vector256.Create(weights[r]);
+            var w = Vector256.Create(weight);
             var wl = w & keptLo.AsDouble();
             var wh = w & keptHi.AsDouble();
             sumLo = Vector256.FusedMultiplyAdd(xl, wl, sumLo);
@@ -734,16 +724,22 @@ internal static class TrimmedMeanKernel
             massLo += wl;
             massHi += wh;
         }
-        var resultLo = sumLo / massLo;
-        var resultHi = sumHi / massHi;
-        var factor = Vector256.Create(SumPrecision.Float64(n));
-        var precise = SumPrecision.HoldingLanes(resultLo, resultHi, absLo / massLo * factor, absHi / massHi * factor);
-        var settled = lanes & precise & finite.ExtractMostSignificantBits();
-        for (var lane = 0; lane < 8; lane++)
+
+        /// <summary>Writes sum / mass of lanes <paramref name="lanes"/> into <paramref name="sums"/>; returns those of
+        /// them whose float64 sums over <paramref name="rows"/> rows are close enough to the reference's.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly uint Settle(int rows, uint lanes, Span<double> sums)
         {
-            if ((settled >> lane & 1) != 0) sums[lane] = lane < 4 ? resultLo.GetElement(lane) : resultHi.GetElement(lane - 4);
+            var resultLo = sumLo / massLo;
+            var resultHi = sumHi / massHi;
+            var factor = Vector256.Create(SumPrecision.Float64(rows));
+            var precise = SumPrecision.HoldingLanes(resultLo, resultHi, absLo / massLo * factor, absHi / massHi * factor);
+            for (var lane = 0; lane < 8; lane++)
+            {
+                if ((lanes >> lane & 1) != 0) sums[lane] = lane < 4 ? resultLo.GetElement(lane) : resultHi.GetElement(lane - 4);
+            }
+            return precise & lanes;
         }
-        return settled;
     }
 
     /// <summary>
