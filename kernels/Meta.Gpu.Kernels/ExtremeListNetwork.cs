@@ -855,10 +855,8 @@ internal static class ExtremeListNetwork
     /// Adds q x and q of the kept cells (strictly between <paramref name="lastLow"/> and <paramref name="firstHigh"/>)
     /// of participating rows <paramref name="start"/>..<paramref name="start"/> + 31, in row order. The 32 loads
     /// are issued before any sum needs one, so that a warp waits on memory once a group rather than once a cell.
-    /// A cell outside the bounds adds -0, which leaves every sum as it is (+0 stays +0): the combine kernel's sums,
-    /// which skip such cells, bit for bit, without a branch. The product is selected, not the factor: q times a
-    /// selected x would let the PTX assembler fuse it with the add into one rounding, which the combine kernel's
-    /// separate multiply and add do not have. Cells must be finite.
+    /// A cell outside the bounds adds -0 (<see cref="AddIfKept"/>): the combine kernel's sums, which skip such
+    /// cells, bit for bit, without a branch. Cells must be finite.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AddKept<TCells>(in TCells column, int start, ArrayView<double> shares, float lastLow, float firstHigh,
@@ -931,11 +929,17 @@ internal static class ExtremeListNetwork
         AddKept(ref sum, ref shareSum, shares[start + 31], x31, lastLow, firstHigh);
     }
 
-    /// <summary>Adds q x and q for one cell if it is kept, -0 to both otherwise.</summary>
+    /// <summary>Adds q x and q for one cell if it is kept (strictly between the bounds), -0 to both otherwise.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AddKept(ref double sum, ref double shareSum, double q, float x, float lastLow, float firstHigh)
+    public static void AddKept(ref double sum, ref double shareSum, double q, float x, float lastLow, float firstHigh) =>
+        AddIfKept(ref sum, ref shareSum, q, x, x > lastLow && x < firstHigh);
+
+    /// <summary>Adds q x and q where <paramref name="kept"/>, -0 to both otherwise (+0 stays +0). The product is
+    /// selected, not the factor: a selected factor would let the PTX assembler fuse multiply and add into one
+    /// rounding, which the combine kernel's sums do not have.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddIfKept(ref double sum, ref double shareSum, double q, float x, bool kept)
     {
-        var kept = x > lastLow && x < firstHigh;
         sum += kept ? q * x : -0.0;
         shareSum += kept ? q : -0.0;
     }

@@ -12,8 +12,9 @@ namespace Meta.Gpu.Kernels;
 /// </summary>
 public readonly struct LeadingColumnCells(DenseMatrix matrix, int count, int column) : IColumnCells
 {
-    /// <summary>Whether these cells serve <paramref name="matrix"/>: every place in it fits an int.</summary>
-    public static bool Serves(DenseMatrix matrix) => matrix.Values.Length <= int.MaxValue;
+    /// <summary>Whether these cells serve a launch: its list is the leading rows (<paramref name="leadingRows"/> = 1,
+    /// <see cref="CombineSettings.LeadingRows"/>) and every place in <paramref name="matrix"/> fits an int.</summary>
+    public static bool Serves(int leadingRows, DenseMatrix matrix) => leadingRows != 0 && matrix.Values.Length <= int.MaxValue;
 
     /// <inheritdoc/>
     public int Count => count;

@@ -31,7 +31,7 @@ public static class MedianNetworkKernel
         ArrayView<float> aggregate, ArrayView<float> prior, ArrayView<int> counts)
     {
         double median;
-        var settled = settings.LeadingRows != 0 && LeadingColumnCells.Serves(matrix)
+        var settled = LeadingColumnCells.Serves(settings.LeadingRows, matrix)
             ? TryMedian(new LeadingColumnCells(matrix, settings.RowCount, column), out median)
             : TryMedian(new ColumnCells(matrix, rows, settings.RowCount, column), out median);
         if (settled)
@@ -47,7 +47,7 @@ public static class MedianNetworkKernel
     public static void Medians(Index1D column, DenseMatrix matrix, ArrayView<int> rows, int count, int leadingRows, ArrayView<double> medians)
     {
         double median;
-        var settled = leadingRows != 0 && LeadingColumnCells.Serves(matrix)
+        var settled = LeadingColumnCells.Serves(leadingRows, matrix)
             ? TryMedian(new LeadingColumnCells(matrix, count, column), out median)
             : TryMedian(new ColumnCells(matrix, rows, count, column), out median);
         if (settled)

@@ -53,7 +53,7 @@ public static class TrimmedMeanNetworkKernel
     {
         // One branch for the whole column (the same way for every thread of a launch): the two bodies differ only in
         // how a cell's address is found. The walks are called once, outside both.
-        var settled = settings.LeadingRows != 0 && LeadingColumnCells.Serves(matrix)
+        var settled = LeadingColumnCells.Serves(settings.LeadingRows, matrix)
             ? TrySettle(column, new LeadingColumnCells(matrix, settings.RowCount, column), shares, settings, trim, aggregate, prior, counts)
             : TrySettle(column, new ColumnCells(matrix, rows, settings.RowCount, column), shares, settings, trim, aggregate, prior, counts);
         if (!settled) CombineKernel.HandOver(column, matrix, rows, weights, settings, aggregate, prior, counts);
@@ -150,8 +150,7 @@ public static class TrimmedMeanNetworkKernel
             var kept = (x > lastLow || (isLow && lowSeen >= lowDropped)) && (x < firstHigh || (isHigh && highSeen < highKept));
             lowSeen += isLow ? 1 : 0;
             highSeen += isHigh ? 1 : 0;
-            sum += kept ? shares[k] * x : -0.0;
-            shareSum += kept ? shares[k] : -0.0;
+            ExtremeListNetwork.AddIfKept(ref sum, ref shareSum, shares[k], x, kept);
         }
     }
 }
