@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes kernels/Meta.Gpu.Kernels/ExtremeListNetwork.cs: the straight-line sorting and merging networks of
-TrimmedMeanNetworkKernel over 32 float registers (one column's group of 32 rows, and its two running extreme lists).
+TrimmedMeanNetworkKernel over 32 float registers (one column's group of 32 rows, and its two running extreme lists),
+and the sorted runs of SortedRunsMedianKernel.
 
 Run from the repository root: /usr/bin/python3 build/extreme-list-network.py
 Batcher's odd-even merge sort (191 comparators for 32) sorts a group; keeping the 32 smallest (largest) of a sorted
@@ -81,8 +82,9 @@ w("")
 w("/// <summary>")
 w(f"/// The networks of <see cref=\"TrimmedMeanNetworkKernel\"/> over {N} float registers: Batcher's odd-even merge sort")
 w(f"/// ({len(sort)} comparators), and keeping the {N} smallest or largest of a sorted list and a sorted group (one min or")
-w(f"/// max per pair, then a bitonic merge of {len(merge)} comparators). Written out in full so that ILGPU keeps every value")
-w("/// in a register. Values must not be NaN.")
+w(f"/// max per pair, then a bitonic merge of {len(merge)} comparators); and the sorted runs of")
+w("/// <see cref=\"SortedRunsMedianKernel\"/>. Written out in full so that ILGPU keeps every value in a register. Values")
+w("/// must not be NaN.")
 w("/// </summary>")
 w("internal static class ExtremeListNetwork")
 w("{")
@@ -178,6 +180,36 @@ for i in range(N):
     w(f"            g{i} = column.Pad(start + {i}, n{i}, float.NegativeInfinity);")
 w(f"            Sort({', '.join(f'ref g{i}' for i in range(N))});")
 w(f"            KeepLargest({', '.join(f'ref h{i}' for i in range(N))}, {', '.join(f'g{i}' for i in range(N))});")
+w("        }")
+w("    }")
+w("")
+w("    /// <summary>")
+w(f"    /// Reads the column's rows in runs of {N}, sorts each run (+inf pads the last) and writes it to")
+w("    /// <paramref name=\"runs\"/>: position p of the column (run p / 32, place p % 32) at p x <paramref name=\"stride\"/> +")
+w("    /// <paramref name=\"lane\"/>, so that a warp's threads, one column each, write consecutive words (no bank")
+w("    /// conflicts). Loads are issued as in <see cref=\"SelectExtremes\"/>: a run's before anything uses them, the next")
+w("    /// run's before the current one is sorted. <paramref name=\"check\"/> as there.")
+w("    /// </summary>")
+w("    [MethodImpl(MethodImplOptions.AggressiveInlining)]")
+w("    public static void SortRuns<TCells>(in TCells column, ArrayView<float> runs, int stride, int lane, ref float check)")
+w("        where TCells : struct, IColumnCells")
+w("    {")
+for i in range(N):
+    w(f"        var n{i} = column.Read({i});")
+w(f"        for (var start = 0; start < column.Count; start += {N})")
+w("        {")
+for i in range(N):
+    w(f"            check += n{i} * 0f;")
+for i in range(N):
+    w(f"            var g{i} = column.Pad(start + {i}, n{i}, float.PositiveInfinity);")
+w(f"            if (start + {N} < column.Count)")
+w("            {")
+for i in range(N):
+    w(f"                n{i} = column.Read(start + {N + i});")
+w("            }")
+w(f"            Sort({', '.join(f'ref g{i}' for i in range(N))});")
+for i in range(N):
+    w(f"            runs[(start + {i}) * stride + lane] = g{i};")
 w("        }")
 w("    }")
 w("")

@@ -66,10 +66,12 @@ bench standard --backends cuda,pytorch,cpu --workloads weighted_mean,reptile_ste
 # The library's default configuration (its outlier pass on) at the standard size: the one-call medians and
 # distances on the device (tenth session) against the cpu backend on this host's cores.
 bench default-config --backends cuda,cpu --workloads weighted_mean,trimmed_mean,median --outlier-filter
-# The same at the size, where the outlier pass's column medians, the median and the weighted median of 256 rows
-# run the bitonic kernels (a thread group per column), then through the walks they replaced
-# (--baseline-device-kernels).
+# The same at the size, where the outlier pass's column medians and the median of 256 rows run the sorted runs
+# (a thread per column) and the weighted median the bitonic kernel (a thread group per column), then through the walks
+# they replaced (--baseline-device-kernels).
 bench big-default --backends cuda --workloads trimmed_mean,median,weighted_median --outlier-filter "${big[@]}"
+# 100 rows: runs that end in +inf pads (the fourteenth session's hang: ILGPU's signed halving of a uint).
+bench mid-default --backends cuda --workloads median --outlier-filter --n 100 --d 4194304 --repeats 5
 bench big-default-walks --backends cuda --workloads trimmed_mean --outlier-filter --baseline-device-kernels --n 256 --d 4194304 --repeats 3
 # The cpu targets are for a 2-core machine with AVX-512, which the development machines lack: two of this
 # host's cores (taskset) and a process that sees two (DOTNET_PROCESSOR_COUNT: the read stream and the kernels run two

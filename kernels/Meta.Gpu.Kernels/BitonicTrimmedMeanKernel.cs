@@ -12,30 +12,30 @@ namespace Meta.Gpu.Kernels;
 /// <remarks>
 /// Same value as the walks, bit for bit: the kept rows are the walks' ((value, row) order decides ties at a trim
 /// boundary), summed in the same (row) order with the same q (<c>shares</c>, from the host, as for the network
-/// kernel). A column with a cell that is not finite goes the walks' way. Launched as <see cref="BitonicMedianKernel"/>
-/// is (<see cref="BitonicMedianKernel.Launch"/>).
+/// kernel). A column with a cell that is not finite goes the walks' way. Launched with
+/// <see cref="SharedBitonicSort.Launch"/>.
 /// </remarks>
 public static class BitonicTrimmedMeanKernel
 {
     /// <summary>Whether this kernel serves a trimmed mean over <paramref name="rows"/> rows trimming
     /// <paramref name="trim"/> from each end (those the network kernel does not).</summary>
     public static bool Serves(int rows, int trim, bool hasMask) =>
-        !hasMask && rows > MedianNetworkKernel.MaxRows && rows <= BitonicMedianKernel.MaxRows
+        !hasMask && rows > MedianNetworkKernel.MaxRows && rows <= SharedBitonicSort.MaxRows
         && trim > TrimmedMeanNetworkKernel.MaxTrim && 2 * trim < rows;
 
     /// <summary>Group = column; <paramref name="shares"/>[k] = q of listed row k; <paramref name="trim"/> = floor(alpha x
-    /// rows); <paramref name="length"/> = <see cref="BitonicMedianKernel.SortLength"/> of the row count.</summary>
+    /// rows); <paramref name="length"/> = <see cref="SharedBitonicSort.SortLength"/> of the row count.</summary>
     public static void Combine(
         DenseMatrix matrix, ArrayView<int> rows, ArrayView<double> weights, ArrayView<double> shares, CombineSettings settings, int trim, int length,
         ArrayView<float> aggregate, ArrayView<float> prior, ArrayView<int> counts)
     {
         var column = Grid.IdxX;
         var count = settings.RowCount;
-        var values = SharedMemory.Allocate<float>(BitonicMedianKernel.MaxRows);
-        var order = SharedMemory.Allocate<int>(BitonicMedianKernel.MaxRows);
+        var values = SharedMemory.Allocate<float>(SharedBitonicSort.MaxRows);
+        var order = SharedMemory.Allocate<int>(SharedBitonicSort.MaxRows);
         // Each row's cell where the trim keeps it, NaN where it drops it (never a kept cell: a column with a
         // non-finite cell goes the walks' way).
-        var kept = SharedMemory.Allocate<float>(BitonicMedianKernel.MaxRows);
+        var kept = SharedMemory.Allocate<float>(SharedBitonicSort.MaxRows);
         var walks = SharedBitonicSort.LoadPairs(matrix, rows, count, length, column, values, order);
         if (!walks)
         {

@@ -12,25 +12,25 @@ namespace Meta.Gpu.Kernels;
 /// <remarks>
 /// Same value as the walks, bit for bit, for the network kernel's reasons: the walks' (value, row) order, S and the
 /// running sums adding the same q (<c>shares</c>, from the host) in that order. A column with a cell that is not
-/// finite goes the walks' way. Launched as <see cref="BitonicMedianKernel"/> is (<see cref="BitonicMedianKernel.Launch"/>).
+/// finite goes the walks' way. Launched with <see cref="SharedBitonicSort.Launch"/>.
 /// </remarks>
 public static class BitonicWeightedMedianKernel
 {
     /// <summary>Whether this kernel serves a weighted median over <paramref name="rows"/> rows (those the network kernel
     /// does not).</summary>
     public static bool Serves(int rows, bool hasMask) =>
-        !hasMask && rows > WeightedMedianNetworkKernel.MaxRows && rows <= BitonicMedianKernel.MaxRows;
+        !hasMask && rows > WeightedMedianNetworkKernel.MaxRows && rows <= SharedBitonicSort.MaxRows;
 
     /// <summary>Group = column; <paramref name="shares"/>[k] = q of listed row k; <paramref name="length"/> =
-    /// <see cref="BitonicMedianKernel.SortLength"/> of the row count.</summary>
+    /// <see cref="SharedBitonicSort.SortLength"/> of the row count.</summary>
     public static void Combine(
         DenseMatrix matrix, ArrayView<int> rows, ArrayView<double> weights, ArrayView<double> shares, CombineSettings settings, int length,
         ArrayView<float> aggregate, ArrayView<float> prior, ArrayView<int> counts)
     {
         var column = Grid.IdxX;
         var count = settings.RowCount;
-        var values = SharedMemory.Allocate<float>(BitonicMedianKernel.MaxRows);
-        var order = SharedMemory.Allocate<int>(BitonicMedianKernel.MaxRows);
+        var values = SharedMemory.Allocate<float>(SharedBitonicSort.MaxRows);
+        var order = SharedMemory.Allocate<int>(SharedBitonicSort.MaxRows);
         var walks = SharedBitonicSort.LoadPairs(matrix, rows, count, length, column, values, order);
         if (!walks) SharedBitonicSort.SortPairs(values, order, length);
         if (!Group.IsFirstThread) return;

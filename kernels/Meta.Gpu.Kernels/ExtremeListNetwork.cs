@@ -10,8 +10,9 @@ namespace Meta.Gpu.Kernels;
 /// <summary>
 /// The networks of <see cref="TrimmedMeanNetworkKernel"/> over 32 float registers: Batcher's odd-even merge sort
 /// (191 comparators), and keeping the 32 smallest or largest of a sorted list and a sorted group (one min or
-/// max per pair, then a bitonic merge of 80 comparators). Written out in full so that ILGPU keeps every value
-/// in a register. Values must not be NaN.
+/// max per pair, then a bitonic merge of 80 comparators); and the sorted runs of
+/// <see cref="SortedRunsMedianKernel"/>. Written out in full so that ILGPU keeps every value in a register. Values
+/// must not be NaN.
 /// </summary>
 internal static class ExtremeListNetwork
 {
@@ -848,6 +849,186 @@ internal static class ExtremeListNetwork
             g31 = column.Pad(start + 31, n31, float.NegativeInfinity);
             Sort(ref g0, ref g1, ref g2, ref g3, ref g4, ref g5, ref g6, ref g7, ref g8, ref g9, ref g10, ref g11, ref g12, ref g13, ref g14, ref g15, ref g16, ref g17, ref g18, ref g19, ref g20, ref g21, ref g22, ref g23, ref g24, ref g25, ref g26, ref g27, ref g28, ref g29, ref g30, ref g31);
             KeepLargest(ref h0, ref h1, ref h2, ref h3, ref h4, ref h5, ref h6, ref h7, ref h8, ref h9, ref h10, ref h11, ref h12, ref h13, ref h14, ref h15, ref h16, ref h17, ref h18, ref h19, ref h20, ref h21, ref h22, ref h23, ref h24, ref h25, ref h26, ref h27, ref h28, ref h29, ref h30, ref h31, g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11, g12, g13, g14, g15, g16, g17, g18, g19, g20, g21, g22, g23, g24, g25, g26, g27, g28, g29, g30, g31);
+        }
+    }
+
+    /// <summary>
+    /// Reads the column's rows in runs of 32, sorts each run (+inf pads the last) and writes it to
+    /// <paramref name="runs"/>: position p of the column (run p / 32, place p % 32) at p x <paramref name="stride"/> +
+    /// <paramref name="lane"/>, so that a warp's threads, one column each, write consecutive words (no bank
+    /// conflicts). Loads are issued as in <see cref="SelectExtremes"/>: a run's before anything uses them, the next
+    /// run's before the current one is sorted. <paramref name="check"/> as there.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void SortRuns<TCells>(in TCells column, ArrayView<float> runs, int stride, int lane, ref float check)
+        where TCells : struct, IColumnCells
+    {
+        var n0 = column.Read(0);
+        var n1 = column.Read(1);
+        var n2 = column.Read(2);
+        var n3 = column.Read(3);
+        var n4 = column.Read(4);
+        var n5 = column.Read(5);
+        var n6 = column.Read(6);
+        var n7 = column.Read(7);
+        var n8 = column.Read(8);
+        var n9 = column.Read(9);
+        var n10 = column.Read(10);
+        var n11 = column.Read(11);
+        var n12 = column.Read(12);
+        var n13 = column.Read(13);
+        var n14 = column.Read(14);
+        var n15 = column.Read(15);
+        var n16 = column.Read(16);
+        var n17 = column.Read(17);
+        var n18 = column.Read(18);
+        var n19 = column.Read(19);
+        var n20 = column.Read(20);
+        var n21 = column.Read(21);
+        var n22 = column.Read(22);
+        var n23 = column.Read(23);
+        var n24 = column.Read(24);
+        var n25 = column.Read(25);
+        var n26 = column.Read(26);
+        var n27 = column.Read(27);
+        var n28 = column.Read(28);
+        var n29 = column.Read(29);
+        var n30 = column.Read(30);
+        var n31 = column.Read(31);
+        for (var start = 0; start < column.Count; start += 32)
+        {
+            check += n0 * 0f;
+            check += n1 * 0f;
+            check += n2 * 0f;
+            check += n3 * 0f;
+            check += n4 * 0f;
+            check += n5 * 0f;
+            check += n6 * 0f;
+            check += n7 * 0f;
+            check += n8 * 0f;
+            check += n9 * 0f;
+            check += n10 * 0f;
+            check += n11 * 0f;
+            check += n12 * 0f;
+            check += n13 * 0f;
+            check += n14 * 0f;
+            check += n15 * 0f;
+            check += n16 * 0f;
+            check += n17 * 0f;
+            check += n18 * 0f;
+            check += n19 * 0f;
+            check += n20 * 0f;
+            check += n21 * 0f;
+            check += n22 * 0f;
+            check += n23 * 0f;
+            check += n24 * 0f;
+            check += n25 * 0f;
+            check += n26 * 0f;
+            check += n27 * 0f;
+            check += n28 * 0f;
+            check += n29 * 0f;
+            check += n30 * 0f;
+            check += n31 * 0f;
+            var g0 = column.Pad(start + 0, n0, float.PositiveInfinity);
+            var g1 = column.Pad(start + 1, n1, float.PositiveInfinity);
+            var g2 = column.Pad(start + 2, n2, float.PositiveInfinity);
+            var g3 = column.Pad(start + 3, n3, float.PositiveInfinity);
+            var g4 = column.Pad(start + 4, n4, float.PositiveInfinity);
+            var g5 = column.Pad(start + 5, n5, float.PositiveInfinity);
+            var g6 = column.Pad(start + 6, n6, float.PositiveInfinity);
+            var g7 = column.Pad(start + 7, n7, float.PositiveInfinity);
+            var g8 = column.Pad(start + 8, n8, float.PositiveInfinity);
+            var g9 = column.Pad(start + 9, n9, float.PositiveInfinity);
+            var g10 = column.Pad(start + 10, n10, float.PositiveInfinity);
+            var g11 = column.Pad(start + 11, n11, float.PositiveInfinity);
+            var g12 = column.Pad(start + 12, n12, float.PositiveInfinity);
+            var g13 = column.Pad(start + 13, n13, float.PositiveInfinity);
+            var g14 = column.Pad(start + 14, n14, float.PositiveInfinity);
+            var g15 = column.Pad(start + 15, n15, float.PositiveInfinity);
+            var g16 = column.Pad(start + 16, n16, float.PositiveInfinity);
+            var g17 = column.Pad(start + 17, n17, float.PositiveInfinity);
+            var g18 = column.Pad(start + 18, n18, float.PositiveInfinity);
+            var g19 = column.Pad(start + 19, n19, float.PositiveInfinity);
+            var g20 = column.Pad(start + 20, n20, float.PositiveInfinity);
+            var g21 = column.Pad(start + 21, n21, float.PositiveInfinity);
+            var g22 = column.Pad(start + 22, n22, float.PositiveInfinity);
+            var g23 = column.Pad(start + 23, n23, float.PositiveInfinity);
+            var g24 = column.Pad(start + 24, n24, float.PositiveInfinity);
+            var g25 = column.Pad(start + 25, n25, float.PositiveInfinity);
+            var g26 = column.Pad(start + 26, n26, float.PositiveInfinity);
+            var g27 = column.Pad(start + 27, n27, float.PositiveInfinity);
+            var g28 = column.Pad(start + 28, n28, float.PositiveInfinity);
+            var g29 = column.Pad(start + 29, n29, float.PositiveInfinity);
+            var g30 = column.Pad(start + 30, n30, float.PositiveInfinity);
+            var g31 = column.Pad(start + 31, n31, float.PositiveInfinity);
+            if (start + 32 < column.Count)
+            {
+                n0 = column.Read(start + 32);
+                n1 = column.Read(start + 33);
+                n2 = column.Read(start + 34);
+                n3 = column.Read(start + 35);
+                n4 = column.Read(start + 36);
+                n5 = column.Read(start + 37);
+                n6 = column.Read(start + 38);
+                n7 = column.Read(start + 39);
+                n8 = column.Read(start + 40);
+                n9 = column.Read(start + 41);
+                n10 = column.Read(start + 42);
+                n11 = column.Read(start + 43);
+                n12 = column.Read(start + 44);
+                n13 = column.Read(start + 45);
+                n14 = column.Read(start + 46);
+                n15 = column.Read(start + 47);
+                n16 = column.Read(start + 48);
+                n17 = column.Read(start + 49);
+                n18 = column.Read(start + 50);
+                n19 = column.Read(start + 51);
+                n20 = column.Read(start + 52);
+                n21 = column.Read(start + 53);
+                n22 = column.Read(start + 54);
+                n23 = column.Read(start + 55);
+                n24 = column.Read(start + 56);
+                n25 = column.Read(start + 57);
+                n26 = column.Read(start + 58);
+                n27 = column.Read(start + 59);
+                n28 = column.Read(start + 60);
+                n29 = column.Read(start + 61);
+                n30 = column.Read(start + 62);
+                n31 = column.Read(start + 63);
+            }
+            Sort(ref g0, ref g1, ref g2, ref g3, ref g4, ref g5, ref g6, ref g7, ref g8, ref g9, ref g10, ref g11, ref g12, ref g13, ref g14, ref g15, ref g16, ref g17, ref g18, ref g19, ref g20, ref g21, ref g22, ref g23, ref g24, ref g25, ref g26, ref g27, ref g28, ref g29, ref g30, ref g31);
+            runs[(start + 0) * stride + lane] = g0;
+            runs[(start + 1) * stride + lane] = g1;
+            runs[(start + 2) * stride + lane] = g2;
+            runs[(start + 3) * stride + lane] = g3;
+            runs[(start + 4) * stride + lane] = g4;
+            runs[(start + 5) * stride + lane] = g5;
+            runs[(start + 6) * stride + lane] = g6;
+            runs[(start + 7) * stride + lane] = g7;
+            runs[(start + 8) * stride + lane] = g8;
+            runs[(start + 9) * stride + lane] = g9;
+            runs[(start + 10) * stride + lane] = g10;
+            runs[(start + 11) * stride + lane] = g11;
+            runs[(start + 12) * stride + lane] = g12;
+            runs[(start + 13) * stride + lane] = g13;
+            runs[(start + 14) * stride + lane] = g14;
+            runs[(start + 15) * stride + lane] = g15;
+            runs[(start + 16) * stride + lane] = g16;
+            runs[(start + 17) * stride + lane] = g17;
+            runs[(start + 18) * stride + lane] = g18;
+            runs[(start + 19) * stride + lane] = g19;
+            runs[(start + 20) * stride + lane] = g20;
+            runs[(start + 21) * stride + lane] = g21;
+            runs[(start + 22) * stride + lane] = g22;
+            runs[(start + 23) * stride + lane] = g23;
+            runs[(start + 24) * stride + lane] = g24;
+            runs[(start + 25) * stride + lane] = g25;
+            runs[(start + 26) * stride + lane] = g26;
+            runs[(start + 27) * stride + lane] = g27;
+            runs[(start + 28) * stride + lane] = g28;
+            runs[(start + 29) * stride + lane] = g29;
+            runs[(start + 30) * stride + lane] = g30;
+            runs[(start + 31) * stride + lane] = g31;
         }
     }
 

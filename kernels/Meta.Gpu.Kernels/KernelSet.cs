@@ -21,10 +21,10 @@ public sealed class KernelSet
         TrimmedMeanNetwork = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, int, ArrayView<float>, ArrayView<float>, ArrayView<int>>(TrimmedMeanNetworkKernel.Run);
         MedianNetwork = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>>(MedianNetworkKernel.Combine);
         WeightedMedianNetwork = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>>(WeightedMedianNetworkKernel.Combine);
-        BitonicMedian = accelerator.LoadStreamKernel<DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, int, ArrayView<float>, ArrayView<float>, ArrayView<int>>(BitonicMedianKernel.Combine);
+        SortedRunsMedian = accelerator.LoadStreamKernel<DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>>(SortedRunsMedianKernel.Combine);
         BitonicWeightedMedian = accelerator.LoadStreamKernel<DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, int, ArrayView<float>, ArrayView<float>, ArrayView<int>>(BitonicWeightedMedianKernel.Combine);
         BitonicTrimmedMean = accelerator.LoadStreamKernel<DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, int, int, ArrayView<float>, ArrayView<float>, ArrayView<int>>(BitonicTrimmedMeanKernel.Combine);
-        BitonicMedians = accelerator.LoadStreamKernel<DenseMatrix, ArrayView<int>, int, int, ArrayView<double>>(BitonicMedianKernel.Medians);
+        SortedRunsMedians = accelerator.LoadStreamKernel<DenseMatrix, ArrayView<int>, int, int, ArrayView<double>>(SortedRunsMedianKernel.Medians);
         MediansNetwork = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, int, int, ArrayView<double>>(MedianNetworkKernel.Medians);
     }
 
@@ -52,15 +52,15 @@ public sealed class KernelSet
 
     public Action<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>> WeightedMedianNetwork { get; }
 
-    /// <summary>Explicitly grouped: <see cref="BitonicMedianKernel.Launch"/> gives the configuration.</summary>
-    public Action<KernelConfig, DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, int, ArrayView<float>, ArrayView<float>, ArrayView<int>> BitonicMedian { get; }
+    /// <summary>Explicitly grouped: <see cref="SortedRunsMedianKernel.Launch"/> gives the configuration.</summary>
+    public Action<KernelConfig, DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>> SortedRunsMedian { get; }
 
-    /// <summary>Explicitly grouped: <see cref="BitonicMedianKernel.Launch"/> gives the configuration.</summary>
-    public Action<KernelConfig, DenseMatrix, ArrayView<int>, int, int, ArrayView<double>> BitonicMedians { get; }
+    /// <summary>Explicitly grouped: <see cref="SortedRunsMedianKernel.Launch"/> gives the configuration.</summary>
+    public Action<KernelConfig, DenseMatrix, ArrayView<int>, int, int, ArrayView<double>> SortedRunsMedians { get; }
 
-    /// <summary>Explicitly grouped: <see cref="BitonicMedianKernel.Launch"/> gives the configuration.</summary>
+    /// <summary>Explicitly grouped: <see cref="SharedBitonicSort.Launch"/> gives the configuration.</summary>
     public Action<KernelConfig, DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, int, int, ArrayView<float>, ArrayView<float>, ArrayView<int>> BitonicTrimmedMean { get; }
 
-    /// <summary>Explicitly grouped: <see cref="BitonicMedianKernel.Launch"/> gives the configuration.</summary>
+    /// <summary>Explicitly grouped: <see cref="SharedBitonicSort.Launch"/> gives the configuration.</summary>
     public Action<KernelConfig, DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, int, ArrayView<float>, ArrayView<float>, ArrayView<int>> BitonicWeightedMedian { get; }
 }

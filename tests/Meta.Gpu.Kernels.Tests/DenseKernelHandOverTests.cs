@@ -25,7 +25,7 @@ public sealed class DenseKernelHandOverTests(IlgpuCpuFixture fixture)
     [InlineData(AggregationMethod.TrimmedMean, 64, 0.1)]      // TrimmedMeanNetworkKernel
     [InlineData(AggregationMethod.TrimmedMean, 200, 0.2)]     // BitonicTrimmedMeanKernel (trim 40)
     [InlineData(AggregationMethod.Median, 64, 0.1)]           // MedianNetworkKernel
-    [InlineData(AggregationMethod.Median, 100, 0.1)]          // BitonicMedianKernel
+    [InlineData(AggregationMethod.Median, 100, 0.1)]          // SortedRunsMedianKernel
     [InlineData(AggregationMethod.WeightedMedian, 64, 0.1)]   // WeightedMedianNetworkKernel
     [InlineData(AggregationMethod.WeightedMedian, 100, 0.1)]  // BitonicWeightedMedianKernel
     public void ADenseKernel_SettlesPlainColumnsItself(AggregationMethod method, int rows, double alpha) =>

@@ -75,6 +75,13 @@ public sealed class DenseKernelTests(IlgpuCpuFixture fixture)
         var batchRows = leading ? rows : rows + 1;
         var batch = RandomBatch.Create(new BatchShape(batchRows, columns, Mask: false, ties, attackers), 900 + rows + columns);
         var list = Enumerable.Range(0, batchRows).Where(r => leading || r != rows / 2).ToArray();
+        MatchesTheCombineKernel(backend, method, batch, list, alpha);
+    }
+
+    /// <summary>The same over a given batch and row list (leading rows where the list is 0..n-1).</summary>
+    internal static void MatchesTheCombineKernel(IlgpuBackend backend, AggregationMethod method, DomainBatch batch, int[] list, double alpha = 0.1)
+    {
+        var leading = list.AsSpan().SequenceEqual(Enumerable.Range(0, list.Length).ToArray());
         var weights = RandomBatch.Weights(batch, list, uniform: false);
         foreach (var step in new ReptileStep?[] { null, new ReptileStep(ReptileRule.Interpolate, 0.3), new ReptileStep(ReptileRule.Delta, 0.7) })
         {

@@ -27,7 +27,7 @@ public sealed class DeviceCodeGenerationTests
     }
 
     /// <summary>Kernels launched with a group configuration (their methods take no index).</summary>
-    private static readonly Type[] ExplicitlyGrouped = [typeof(BitonicMedianKernel), typeof(BitonicTrimmedMeanKernel), typeof(BitonicWeightedMedianKernel)];
+    private static readonly Type[] ExplicitlyGrouped = [typeof(SortedRunsMedianKernel), typeof(BitonicTrimmedMeanKernel), typeof(BitonicWeightedMedianKernel)];
 
     private static IEnumerable<MethodInfo> EntryPoints() =>
         typeof(KernelSet).Assembly.GetTypes()
@@ -71,6 +71,8 @@ public sealed class DeviceCodeGenerationTests
     [InlineData("MedianNetworkKernel.Combine")]
     [InlineData("MedianNetworkKernel.Medians")]
     [InlineData("WeightedMedianNetworkKernel.Combine")]
+    [InlineData("SortedRunsMedianKernel.Combine")]
+    [InlineData("SortedRunsMedianKernel.Medians")]
     public void TheNetworkKernelsKeepTheirListsInRegisters(string kernel)
     {
         using var context = NewContext();
@@ -84,7 +86,7 @@ public sealed class DeviceCodeGenerationTests
             Directory.CreateDirectory(folder);
             File.WriteAllText(Path.Combine(folder, kernel + ".ptx"), ptx);
         }
-        // 96 values (the lists) or 128 (64 pairs) live at once: local memory (a spilled array or struct) would cost a memory round trip per
+        // 96 values (the lists), 128 (64 pairs) or a run of 32 live at once: local memory (a spilled array or struct) would cost a memory round trip per
         // comparator. The one local allowed is the exact walks' 4-byte non-finite flag (their out parameter).
         var locals = System.Text.RegularExpressions.Regex.Matches(ptx, @"\.local \.align \d+ \.b8 \w+\[(\d+)\]")
             .Sum(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
@@ -92,6 +94,26 @@ public sealed class DeviceCodeGenerationTests
         // The networks' comparators: min/max over values, or compare-and-select over (value, row) pairs.
         Assert.True(ptx.Contains("min.f32", StringComparison.Ordinal) || ptx.Contains("selp.b32", StringComparison.Ordinal), "no comparator in the PTX");
     }
+
+    /// <summary>
+    /// Why <see cref="SortedRuns"/> bisects over keys held in longs: ILGPU 1.5.3 writes an unsigned 32-bit halving as
+    /// an arithmetic shift, so a uint span of 2^31 or more halves to a negative step on the GPU (a hang there, while
+    /// ILGPU's CPU accelerator, which runs the .NET code, gets it right). Should an ILGPU update halve it logically,
+    /// this fails, and the longs may go.
+    /// </summary>
+    [Fact]
+    public void IlgpuHalvesAnUnsignedIntWithASignedShift()
+    {
+        using var context = NewContext();
+        using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90,
+            CudaInstructionSet.ISA_80, nvvmAPI: null);
+        var method = typeof(DeviceCodeGenerationTests).GetMethod(nameof(HalveUnsigned), BindingFlags.NonPublic | BindingFlags.Static)!;
+        var ptx = ((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromImplicitlyGroupedKernel(method), KernelSpecialization.Empty)).PTXAssembly;
+        Assert.Contains("shr.s32", ptx, StringComparison.Ordinal);
+        Assert.DoesNotContain("shr.u32", ptx, StringComparison.Ordinal);
+    }
+
+    private static void HalveUnsigned(Index1D index, ArrayView<uint> values) => values[index] = values[index] / 2;
 
     [Theory]
     [MemberData(nameof(Kernels))]

@@ -73,6 +73,16 @@ public sealed class GpuDeviceTests
 
     [Theory]
     [MemberData(nameof(Kinds))]
+    public void TheSortedRunsMedian_MatchesTheWalks_OnDealtCellsAndListedRows(string kind)
+    {
+        using var backend = Open(kind);
+        WideMedianTests.DealtToTheRuns(backend, 256);
+        WideMedianTests.DealtToTheRuns(backend, 97);
+        DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.Median, 200, 3001, ties: true, attackers: 16, alpha: 0.1, leading: false);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
     public void TheDenseKernels_MatchTheCombineKernel(string kind)
     {
         using var backend = Open(kind);

@@ -63,7 +63,7 @@ public sealed class MedianNetworkTests(IlgpuCpuFixture fixture)
     }
 
     [Fact]
-    public void MoreThan64Rows_GoTheBitonicKernel_AndAMask_TheWalks()
+    public void MoreThan64Rows_GoTheSortedRuns_AndAMask_TheWalks()
     {
         var wide = RandomBatch.Create(new BatchShape(65, 30, Mask: false, Ties: false), 33);
         var masked = RandomBatch.Create(new BatchShape(20, 30, Mask: true, Ties: false), 34);
@@ -73,7 +73,7 @@ public sealed class MedianNetworkTests(IlgpuCpuFixture fixture)
             var weights = RandomBatch.Weights(batch, list, uniform: false);
             var before = _backend.DenseCombines;
             _backend.Combine(batch, list, weights, AggregationMethod.Median, 0.1, false, new float[30], Span<float>.Empty, null);
-            // Beyond the network's 64 rows the bitonic kernel (BitonicMedianTests) serves; a mask, neither.
+            // Beyond the network's 64 rows the sorted runs (WideMedianTests) serve; a mask, neither.
             Assert.Equal(before + (served ? 1 : 0), _backend.DenseCombines);
             Assert.Equal(Medians(batch, list, dense: false), Medians(batch, list, dense: true));
         }
@@ -86,7 +86,7 @@ public sealed class MedianNetworkTests(IlgpuCpuFixture fixture)
     public void AZeroInTheMiddle_TakesTheSignTheWalksGiveIt(int rows) => ZeroInTheMiddle(_backend, rows);
 
     /// <summary>
-    /// The check itself, for any ILGPU device and either median kernel (<see cref="BitonicMedianTests"/> beyond 64
+    /// The check itself, for any ILGPU device and either median kernel (<see cref="WideMedianTests"/> beyond 64
     /// rows, <see cref="GpuDeviceTests"/> on a GPU): the outlier pass's medians and the combine's, bit for bit as the
     /// walks give them, the combine's settled by the kernel (no column handed to the walks).
     /// </summary>

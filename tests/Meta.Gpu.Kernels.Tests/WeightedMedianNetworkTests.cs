@@ -170,7 +170,7 @@ public sealed class WeightedMedianNetworkTests(IlgpuCpuFixture fixture)
             var before = _backend.DenseCombines;
             var aggregate = new float[30];
             _backend.Combine(batch, list, weights, AggregationMethod.WeightedMedian, 0.1, false, aggregate, Span<float>.Empty, null);
-            // Beyond the network's 64 rows BitonicWeightedMedianKernel serves (BitonicMedianTests); a mask, neither.
+            // Beyond the network's 64 rows BitonicWeightedMedianKernel serves (WideMedianTests); a mask, neither.
             Assert.Equal(before + (served ? 1 : 0), _backend.DenseCombines);
         }
     }

@@ -13,7 +13,7 @@ internal enum DenseCombineKernel
     TrimmedMeanNetwork,
     TrimmedMeanBitonic,
     MedianNetwork,
-    MedianBitonic,
+    MedianSortedRuns,
     WeightedMedianNetwork,
     WeightedMedianBitonic,
 }
@@ -45,7 +45,7 @@ internal readonly record struct DenseCombinePath(DenseCombineKernel Kernel, int 
                 return default;
             case AggregationMethod.Median:
                 if (MedianNetworkKernel.Serves(rows, hasMask)) return new(DenseCombineKernel.MedianNetwork, 0);
-                if (BitonicMedianKernel.Serves(rows, hasMask)) return new(DenseCombineKernel.MedianBitonic, 0);
+                if (SortedRunsMedianKernel.Serves(rows, hasMask)) return new(DenseCombineKernel.MedianSortedRuns, 0);
                 return default;
             case AggregationMethod.WeightedMedian:
                 if (WeightedMedianNetworkKernel.Serves(rows, hasMask)) return new(DenseCombineKernel.WeightedMedianNetwork, 0);

@@ -127,8 +127,9 @@ public sealed class IlgpuBackend : IComputeBackend
     /// they serve): <see cref="WeightedMeanKernel"/> for the mean, <see cref="TrimmedMeanNetworkKernel"/> for the
     /// trimmed mean, <see cref="MedianNetworkKernel"/> for the median and the outlier pass's column medians and
     /// <see cref="WeightedMedianNetworkKernel"/> for the weighted median (both up to 64 rows), and
-    /// <see cref="BitonicMedianKernel"/>, <see cref="BitonicWeightedMedianKernel"/> and <see cref="BitonicTrimmedMeanKernel"/>
-    /// for both medians (and the column medians) and the longer trims of 65..256 rows. False runs every column
+    /// <see cref="SortedRunsMedianKernel"/> for the median and the column medians of 65..256 rows,
+    /// <see cref="BitonicWeightedMedianKernel"/> and <see cref="BitonicTrimmedMeanKernel"/> for the weighted median and
+    /// the longer trims of 65..256 rows. False runs every column
     /// through <see cref="CombineKernel"/> and <see cref="ColumnMedianKernel"/>, the same values: the baseline they
     /// are checked and measured against.
     /// </summary>
@@ -352,15 +353,14 @@ public sealed class IlgpuBackend : IComputeBackend
     }
 
     /// <summary>One chunk's column medians of <paramref name="rows"/> rows, left on the device: the sorting-network
-    /// kernel where it serves (up to 64 rows, no mask), the bitonic sort in shared memory up to 256, else the walks.</summary>
+    /// kernel where it serves (up to 64 rows, no mask), the sorted runs up to 256, else the walks.</summary>
     private ArrayView<double> ChunkMedians(DomainBatch batch, Chunk chunk, ArrayView<int> rowView, int rows, bool leading, bool missingAsZero)
     {
         var deviceMedians = _medians.View(chunk.Width);
         if (DenseKernels && MedianNetworkKernel.Serves(rows, batch.Mask is not null))
             _device.Kernels.MediansNetwork(chunk.Width, chunk.Matrix, rowView, rows, leading ? 1 : 0, deviceMedians);
-        else if (DenseKernels && BitonicMedianKernel.Serves(rows, batch.Mask is not null))
-            _device.Kernels.BitonicMedians(Groups(chunk, rows), chunk.Matrix, rowView, rows,
-                BitonicMedianKernel.SortLength(rows), deviceMedians);
+        else if (DenseKernels && SortedRunsMedianKernel.Serves(rows, batch.Mask is not null))
+            _device.Kernels.SortedRunsMedians(ColumnThreads(chunk), chunk.Matrix, rowView, rows, leading ? 1 : 0, deviceMedians);
         else
             _device.Kernels.Medians(chunk.Width, chunk.Matrix, rowView, rows, missingAsZero ? 1 : 0, deviceMedians);
         return deviceMedians;
@@ -593,21 +593,20 @@ public sealed class IlgpuBackend : IComputeBackend
                         break;
                     case DenseCombineKernel.TrimmedMeanBitonic:
                         k.BitonicTrimmedMean(Groups(chunk, rows.Length), chunk.Matrix, rowView, weightView, shareView, settings, path.Trim,
-                            BitonicMedianKernel.SortLength(rows.Length), aggregateView, priorView, counter);
+                            SharedBitonicSort.SortLength(rows.Length), aggregateView, priorView, counter);
                         break;
                     case DenseCombineKernel.MedianNetwork:
                         k.MedianNetwork(chunk.Width, chunk.Matrix, rowView, weightView, settings, aggregateView, priorView, counter);
                         break;
-                    case DenseCombineKernel.MedianBitonic:
-                        k.BitonicMedian(Groups(chunk, rows.Length), chunk.Matrix, rowView, weightView, settings, BitonicMedianKernel.SortLength(rows.Length),
-                            aggregateView, priorView, counter);
+                    case DenseCombineKernel.MedianSortedRuns:
+                        k.SortedRunsMedian(ColumnThreads(chunk), chunk.Matrix, rowView, weightView, settings, aggregateView, priorView, counter);
                         break;
                     case DenseCombineKernel.WeightedMedianNetwork:
                         k.WeightedMedianNetwork(chunk.Width, chunk.Matrix, rowView, weightView, shareView, settings, aggregateView, priorView, counter);
                         break;
                     case DenseCombineKernel.WeightedMedianBitonic:
                         k.BitonicWeightedMedian(Groups(chunk, rows.Length), chunk.Matrix, rowView, weightView, shareView, settings,
-                            BitonicMedianKernel.SortLength(rows.Length), aggregateView, priorView, counter);
+                            SharedBitonicSort.SortLength(rows.Length), aggregateView, priorView, counter);
                         break;
                     default:
                         k.Combine(chunk.Width, chunk.Matrix, rowView, weightView, settings, aggregateView, priorView, counter);
@@ -791,7 +790,10 @@ public sealed class IlgpuBackend : IComputeBackend
 
     /// <summary>The launch of a bitonic kernel over <paramref name="chunk"/>: one group per column, as many threads as
     /// the device allows up to the kernel's cap.</summary>
-    private KernelConfig Groups(Chunk chunk, int rows) => BitonicMedianKernel.Launch(chunk.Width, rows, _device.Accelerator.MaxNumThreadsPerGroup);
+    private KernelConfig Groups(Chunk chunk, int rows) => SharedBitonicSort.Launch(chunk.Width, rows, _device.Accelerator.MaxNumThreadsPerGroup);
+
+    /// <summary>The launch of <see cref="SortedRunsMedianKernel"/> over <paramref name="chunk"/>: a thread per column.</summary>
+    private KernelConfig ColumnThreads(Chunk chunk) => SortedRunsMedianKernel.Launch(chunk.Width, _device.Accelerator.MaxNumThreadsPerGroup);
 
     /// <summary>Makes the device current on the calling thread for the call (CUDA contexts are per thread, and
     /// callers may come from any thread) and restores the previous binding afterwards.</summary>

@@ -19,8 +19,8 @@ public sealed class DenseCombinePathTests
     [InlineData(AggregationMethod.TrimmedMean, 9, false, 0.1, "Walks", 0)]   // trim 0: the walks' weighted mean
     [InlineData(AggregationMethod.TrimmedMean, 100, true, 0.1, "Walks", 10)]
     [InlineData(AggregationMethod.Median, 64, false, 0.1, "MedianNetwork", 0)]
-    [InlineData(AggregationMethod.Median, 65, false, 0.1, "MedianBitonic", 0)]
-    [InlineData(AggregationMethod.Median, 256, false, 0.1, "MedianBitonic", 0)]
+    [InlineData(AggregationMethod.Median, 65, false, 0.1, "MedianSortedRuns", 0)]
+    [InlineData(AggregationMethod.Median, 256, false, 0.1, "MedianSortedRuns", 0)]
     [InlineData(AggregationMethod.Median, 257, false, 0.1, "Walks", 0)]
     [InlineData(AggregationMethod.Median, 1, false, 0.1, "Walks", 0)]
     [InlineData(AggregationMethod.WeightedMedian, 2, false, 0.1, "WeightedMedianNetwork", 0)]
@@ -47,7 +47,7 @@ public sealed class DenseCombinePathTests
     public void OnlyTheMediansGoWithoutTheHostsShares()
     {
         Assert.False(new DenseCombinePath(DenseCombineKernel.MedianNetwork, 0).TakesShares);
-        Assert.False(new DenseCombinePath(DenseCombineKernel.MedianBitonic, 0).TakesShares);
+        Assert.False(new DenseCombinePath(DenseCombineKernel.MedianSortedRuns, 0).TakesShares);
         Assert.False(new DenseCombinePath(DenseCombineKernel.Walks, 0).TakesShares);
         foreach (var kernel in new[] { DenseCombineKernel.WeightedMean, DenseCombineKernel.TrimmedMeanNetwork, DenseCombineKernel.TrimmedMeanBitonic,
                      DenseCombineKernel.WeightedMedianNetwork, DenseCombineKernel.WeightedMedianBitonic })

@@ -4,14 +4,17 @@ using Meta.Gpu.Learning.Aggregation;
 namespace Meta.Gpu.Kernels.Tests;
 
 /// <summary>
-/// <see cref="BitonicMedianKernel"/> and <see cref="BitonicWeightedMedianKernel"/> against the walks (<see cref="CombineKernel"/>, <see cref="ColumnMedianKernel"/>)
-/// on the same device, bit for bit: the combine's median and weighted median with and without the fused step, and the
-/// outlier pass's column medians, for 65..256 rows (more weighted median cases: WeightedMedianNetworkTests); the walks where it does not serve (a mask, more than 256 rows) or must not
-/// decide (a zero in the middle, a non-finite cell). ILGPU's CPU accelerator runs groups of 16 threads, so each
-/// thread here takes several comparators of a step; a GPU runs one each (GpuDeviceTests).
+/// The medians of 65..256 rows against the walks (<see cref="CombineKernel"/>, <see cref="ColumnMedianKernel"/>) on the
+/// same device, bit for bit: <see cref="SortedRunsMedianKernel"/> for the combine's median and the outlier pass's
+/// column medians, <see cref="BitonicWeightedMedianKernel"/> for the weighted median (more cases:
+/// WeightedMedianNetworkTests), with and without the fused step; the walks where neither serves (a mask, more than
+/// 256 rows) or must not decide (a zero in the middle, a non-finite cell). ILGPU's CPU accelerator runs groups of 16
+/// threads: the sorted runs' groups hold 16 columns there (32 on a GPU), and each thread of a bitonic sort takes
+/// several comparators of a step (one on a GPU: GpuDeviceTests). Column counts that are not a multiple of the group
+/// leave threads without a column.
 /// </summary>
 [Collection(IlgpuCpuCollection.Name)]
-public sealed class BitonicMedianTests(IlgpuCpuFixture fixture)
+public sealed class WideMedianTests(IlgpuCpuFixture fixture)
 {
     private readonly IlgpuBackend _backend = Reset(fixture.Backend);
 
@@ -25,10 +28,10 @@ public sealed class BitonicMedianTests(IlgpuCpuFixture fixture)
     public static TheoryData<int, int, bool> Shapes => new()
     {
         // rows, columns, ties
-        { 65, 33, false },    // the fewest served: 128 sorted, 63 pads
+        { 65, 33, false },    // the fewest served: three runs, 31 pads
         { 100, 40, true },
         { 128, 17, false },   // no pad
-        { 129, 20, true },    // 256 sorted, 127 pads
+        { 129, 20, true },    // five runs, 31 pads
         { 255, 9, false },
         { 256, 12, true },    // the most served
     };
@@ -98,6 +101,38 @@ public sealed class BitonicMedianTests(IlgpuCpuFixture fixture)
     [InlineData(200)]
     [InlineData(256)]
     public void AZeroInTheMiddle_TakesTheSignTheWalksGiveIt(int rows) => MedianNetworkTests.ZeroInTheMiddle(_backend, rows);
+
+    /// <summary>
+    /// Cells dealt to the runs in turn (row k holds 8 (k % 32) + k / 32 at 256 rows): every run then holds every
+    /// eighth value, and the bounds the runs give the bisection (the least cell at place rank / runs, the largest at
+    /// place ceil((rank + 1) / runs) - 1) are the middle values themselves, so a bound one place too tight misses.
+    /// Other columns: the same dealt backwards, negated, and shifted past zero.
+    /// </summary>
+    [Theory]
+    [InlineData(256)]
+    [InlineData(255)]
+    [InlineData(96)]
+    public void CellsDealtToTheRunsInTurn_GiveTheWalksMedian(int rows) => DealtToTheRuns(_backend, rows);
+
+    /// <summary>The check itself, for any ILGPU device (<see cref="GpuDeviceTests"/> on a GPU).</summary>
+    internal static void DealtToTheRuns(IlgpuBackend backend, int rows)
+    {
+        var runs = (rows + SortedRunsMedianKernel.RunLength - 1) / SortedRunsMedianKernel.RunLength;
+        var batch = new DomainBatch(rows, 4);
+        for (var k = 0; k < rows; k++)
+        {
+            float dealt = runs * (k % SortedRunsMedianKernel.RunLength) + k / SortedRunsMedianKernel.RunLength;
+            batch.Row(k)[0] = dealt;
+            batch.Row(rows - 1 - k)[1] = dealt;
+            batch.Row(k)[2] = -dealt;
+            batch.Row(k)[3] = dealt - rows / 2f + 0.25f;
+            batch.Confidences[k] = 1 + k % 3;
+        }
+        batch.MarkChanged();
+        var list = Enumerable.Range(0, rows).ToArray();
+        Assert.Equal(MedianNetworkTests.Medians(backend, batch, list, dense: false), MedianNetworkTests.Medians(backend, batch, list, dense: true));
+        DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.Median, batch, list);
+    }
 
     [Fact]
     public void ANonFiniteCell_IsNoticedAsTheWalksNoticeIt()

@@ -1,0 +1,107 @@
+using ILGPU;
+using ILGPU.Algorithms;
+
+namespace Meta.Gpu.Kernels;
+
+/// <summary>
+/// One thread's column as <paramref name="runCount"/> ascending runs of <see cref="SortedRunsMedianKernel.RunLength"/>
+/// floats in shared memory, written by <see cref="ExtremeListNetwork.SortRuns{TCells}"/> (place p at
+/// p x <see cref="Stride"/> + <paramref name="lane"/>; +inf pads the last run). Counts come from a binary search
+/// in each run (six loads), and a rank from a bisection over the float values between bounds the runs give, so a
+/// rank costs about 6 x runs x log2(span) loads and no sort of the whole column. Cells must be finite.
+/// </summary>
+internal readonly struct SortedRuns(ArrayView<float> runs, int lane, int runCount)
+{
+    private const int Length = SortedRunsMedianKernel.RunLength;
+
+    /// <summary>Words between a column's consecutive places: the most columns a group holds, a constant even where
+    /// the device runs smaller groups, so that every place's address is shifts and adds.</summary>
+    public const int Stride = SortedRunsMedianKernel.MaxGroupSize;
+
+    public int Lane => lane;
+
+    /// <summary>The cell at <paramref name="rank"/> (0-based, ascending) of the column: the least float v with more
+    /// than <paramref name="rank"/> cells at or below it (-0 where that is a zero: -0 and +0 count alike).</summary>
+    public float ValueAt(int rank)
+    {
+        // Every run's cell at place p = rank / runs or above it lies at or above the least of them, b, so at most
+        // runs x p <= rank cells lie below b; and at least runs x (q + 1) >= rank + 1 lie at or below the largest
+        // cell at place q = ceil((rank + 1) / runs) - 1, a. The answer lies in [b, a].
+        var least = float.PositiveInfinity;
+        var most = float.NegativeInfinity;
+        var p = rank / runCount;
+        var q = (rank + runCount) / runCount - 1;
+        for (var run = 0; run < runCount; run++)
+        {
+            least = XMath.Min(least, At(run, p));
+            most = XMath.Max(most, At(run, q));
+        }
+        // Invariant: too few cells at or below FromKey(below); enough at or below FromKey(enough). The keys are
+        // held in a long: ILGPU 1.5.3 writes an unsigned 32-bit halving as an arithmetic shift (shr.s32), which
+        // breaks every span of 2^31 keys or more (any that reaches a +inf pad); a positive long halves right.
+        long below = Key(least) - 1L;
+        long enough = Key(most);
+        while (enough - below > 1)
+        {
+            var middle = below + (enough - below) / 2;
+            if (CountAtMost(FromKey((uint)middle)) > rank) enough = middle;
+            else below = middle;
+        }
+        return FromKey((uint)enough);
+    }
+
+    /// <summary>The cell at <paramref name="rank"/>, given the one at rank - 1, <paramref name="previous"/>: the same
+    /// value where more than <paramref name="rank"/> cells lie at or below it, else the least cell above it.</summary>
+    public float Successor(float previous, int rank)
+    {
+        var atMost = 0;
+        var next = float.PositiveInfinity;
+        for (var run = 0; run < runCount; run++)
+        {
+            var count = Count(run, previous, atMost: true);
+            atMost += count;
+            next = XMath.Min(next, count < Length ? At(run, XMath.Min(count, Length - 1)) : float.PositiveInfinity);
+        }
+        return atMost > rank ? previous : next;
+    }
+
+    /// <summary>Cells below <paramref name="bound"/>.</summary>
+    public int CountBelow(float bound) => CountAll(bound, atMost: false);
+
+    private int CountAtMost(float bound) => CountAll(bound, atMost: true);
+
+    /// <summary>The cells of every run below (at or below) the bound. Written out for the most runs, those past
+    /// <c>runCount</c> counted as none: eight searches without a loop between them are eight independent chains of
+    /// loads a thread keeps in flight together, where a loop over the runs waits out each chain in turn (the
+    /// bisection runs about 30 of these counts a rank).</summary>
+    private int CountAll(float bound, bool atMost) =>
+        Count(0, bound, atMost) + Count(1, bound, atMost) + Count(2, bound, atMost) + Count(3, bound, atMost)
+        + Count(4, bound, atMost) + Count(5, bound, atMost) + Count(6, bound, atMost) + Count(7, bound, atMost);
+
+    /// <summary>Cells of <paramref name="run"/> below (at or below, <paramref name="atMost"/>) the bound, 0 for a run
+    /// past <c>runCount</c> (its shared words are read, as stale values, and ignored), by a branch-free binary
+    /// search: after the halving steps (16, 8, 4, 2, 1) the count is the place reached or one more.</summary>
+    private int Count(int run, float bound, bool atMost)
+    {
+        var place = Before(At(run, 15), bound, atMost) ? 16 : 0;
+        place += Before(At(run, place + 7), bound, atMost) ? 8 : 0;
+        place += Before(At(run, place + 3), bound, atMost) ? 4 : 0;
+        place += Before(At(run, place + 1), bound, atMost) ? 2 : 0;
+        place += Before(At(run, place), bound, atMost) ? 1 : 0;
+        place += Before(At(run, place), bound, atMost) ? 1 : 0;
+        return run < runCount ? place : 0;
+    }
+
+    private static bool Before(float x, float bound, bool atMost) => atMost ? x <= bound : x < bound;
+
+    private float At(int run, int place) => runs[(run * Length + place) * Stride + lane];
+
+    /// <summary>The float's place in ascending order as an unsigned integer (-0 just below +0).</summary>
+    private static uint Key(float x)
+    {
+        var bits = Interop.FloatAsInt(x);
+        return (bits & 0x8000_0000u) != 0 ? ~bits : bits | 0x8000_0000u;
+    }
+
+    private static float FromKey(uint key) => Interop.IntAsFloat((key & 0x8000_0000u) != 0 ? key & 0x7FFF_FFFFu : ~key);
+}
