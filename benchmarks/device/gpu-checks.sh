@@ -9,7 +9,7 @@
 #      through the combine kernel alone (--baseline-device-kernels);
 #   4. `meta-gpu bench` of every dense workload at the standard size, 64 x 1,048,576, on cuda, PyTorch and cpu, then
 #      three of them with the outlier pass on (--outlier-filter: the library's default configuration), cuda and cpu,
-#      and the outlier pass at 256 x 4M on cuda (the 256-row medians: bitonic kernel, then the walks).
+#      and the outlier pass at 256 x 4M on cuda (the 256-row medians: sorted runs, then the walks).
 # Pack first, here: benchmarks/device/pack.sh; then on the device machine, from the project root, with .device
 # carried: bash benchmarks/device/gpu-checks.sh. Results go to $OUT (8 files at most come back: GPU_CHECKS_CPU2=1 fits
 # with GPU_CHECKS_QUICK=1; the full run with it makes 9); a summary ends
