@@ -12,7 +12,8 @@ namespace Meta.Gpu.Benchmarks;
 /// (column medians, then every row's distance to them) reads the batch twice more. The <c>_half_frozen</c> cases
 /// run on a batch whose every other block of 64 columns holds one value in all rows (a frozen layer: the domains
 /// adapted only part of the model), which the selection kernels once sent to their slow paths; <c>_quantised</c> on
-/// the standard batch rounded to steps of 1/8 (values tie at a trim threshold in most columns).
+/// the standard batch rounded to steps of 1/8 (values tie at a trim threshold in most columns, and zeros of both
+/// signs sit at the median of most).
 /// </summary>
 public class CpuWorkloads
 {
@@ -111,6 +112,11 @@ public class CpuWorkloads
     [Benchmark, BenchmarkCategory("weighted_median_half_frozen")]
     public int WeightedMedianHalfFrozen() =>
         backend.Combine(halfFrozen, rows, weights, AggregationMethod.WeightedMedian, TrimAlpha, false, aggregate, default, null);
+
+    /// <summary>The quantised batch's weighted median picks a zero in most columns, of either sign by row.</summary>
+    [Benchmark, BenchmarkCategory("weighted_median_quantised")]
+    public int WeightedMedianQuantised() =>
+        backend.Combine(quantised, rows, weights, AggregationMethod.WeightedMedian, TrimAlpha, false, aggregate, default, null);
 
     [Benchmark, BenchmarkCategory("fused_trimmed_mean_reptile")]
     public int FusedTrimmedMeanReptile() => Combine(AggregationMethod.TrimmedMean, default, prior, new ReptileStep(ReptileRule.Interpolate, 0.1));

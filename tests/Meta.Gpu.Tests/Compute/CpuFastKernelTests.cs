@@ -291,8 +291,10 @@ public sealed class CpuFastKernelTests
     /// A column whose rows all hold one value has it as its weighted median: the weighted median kernel settles it
     /// without the exact path or its scalar walk of a key group (every cell of such a column shares one key group, so
     /// a model of frozen weights walked every column, about 4x slower). Columns of one nonzero value, of +0, and of one
-    /// value with a single attacker (whose picked key group still holds one value) must settle so; zeros of both signs
-    /// may walk; all agree with the exact path.
+    /// value with a single attacker (whose picked key group still holds one value) must settle so, and so must zeros of
+    /// both signs: -0 and +0 are one value ordered by row in the reference, as the keys order them, so the picked
+    /// cell's sign is the reference's (checked bit for bit). Quantised weights put such zeros at the median of most
+    /// columns; walking them made the kernel about 2.5x slower on such a model. All agree with the exact path.
     /// </summary>
     [Theory]
     [InlineData(64)]
@@ -314,21 +316,24 @@ public sealed class CpuFastKernelTests
                 {
                     0 => value,
                     1 => 0f,
-                    2 => r % 3 == 0 ? -0f : 0f,
+                    2 => (r + c / 4) % 3 == 0 ? -0f : 0f,
                     _ => r == attacker ? value + 100f : value,
                 };
             }
         }
         batch.MarkChanged();
-        var job = FastAgainstExact(batch, AggregationMethod.WeightedMedian, 0.1, wideSelection: false, rng, $"seed {seed}, n={n}");
-        var mayWalk = d / 4 + 1;  // kind 2
-        Assert.True(job.ExactColumns + job.GroupWalkedColumns <= mayWalk + d % 8,
-            $"seed {seed}, n={n}: {job.ExactColumns} exact and {job.GroupWalkedColumns} walked of {d} columns, a quarter mixing -0 and +0");
+        var job = FastAgainstExact(batch, AggregationMethod.WeightedMedian, 0.1, wideSelection: false, rng, $"seed {seed}, n={n}",
+            sameBits: c => c % 4 == 2);
+        // Equal weights could put a pick on S/2 (a mean of two, settled in float64): random ones leave a few such lanes.
+        Assert.True(job.ExactColumns + job.GroupWalkedColumns <= d % 8 + 4,
+            $"seed {seed}, n={n}: {job.ExactColumns} exact and {job.GroupWalkedColumns} walked of {d} columns");
     }
 
     /// <summary>Combines every column of <paramref name="batch"/> (all rows, random weights from <paramref name="rng"/>)
-    /// with the fast kernels, checks each against the exact path, and returns the fast job for its path counts.</summary>
-    private static CombineJob FastAgainstExact(DomainBatch batch, AggregationMethod method, double alpha, bool wideSelection, Random rng, string context)
+    /// with the fast kernels, checks each against the exact path (bit for bit in the columns <paramref name="sameBits"/>
+    /// names), and returns the fast job for its path counts.</summary>
+    private static CombineJob FastAgainstExact(
+        DomainBatch batch, AggregationMethod method, double alpha, bool wideSelection, Random rng, string context, Predicate<int>? sameBits = null)
     {
         var d = batch.Columns;
         var rows = Enumerable.Range(0, batch.Rows).ToArray();
@@ -342,7 +347,12 @@ public sealed class CpuFastKernelTests
         var expected = new float[d];
         exact.Combine(batch, rows, weights, method, alpha, false, expected, default, null);
         for (var c = 0; c < d; c++)
+        {
             Assert.True(Agrees(expected[c], actual[c]), $"{context}, column {c} (kind {c % 4}): {actual[c]} vs {expected[c]}");
+            if (sameBits?.Invoke(c) == true)
+                Assert.True(BitConverter.SingleToInt32Bits(expected[c]) == BitConverter.SingleToInt32Bits(actual[c]),
+                    $"{context}, column {c}: {actual[c]:R} ({(float.IsNegative(actual[c]) ? "-" : "+")}) vs {expected[c]:R} ({(float.IsNegative(expected[c]) ? "-" : "+")})");
+        }
         return job;
     }
 

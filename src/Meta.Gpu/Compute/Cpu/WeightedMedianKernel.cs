@@ -396,7 +396,7 @@ internal static unsafe class WeightedMedianKernel
         // A group of neighbours that all hold the picked value orders as the reference does (equal values by row):
         // the pick stands. One value with a few attackers (a frozen weight some domains corrupt) is such a column.
         if ((mixed & ~averageLanes & ~exactLanes) != Vector256<int>.Zero)
-            mixed &= ~GroupHoldsOnlyThePick(keys, ref data, rows, stride, c, group, picked.AsInt32(), rowMask);
+            mixed &= ~GroupHoldsOnlyThePick(keys, ref data, rows, stride, c, group, picked, rowMask);
         var slow = (mixed | averageLanes | exactLanes).ExtractMostSignificantBits();
         var (valueLow, valueHigh) = Vector256.Widen(picked);
         if (slow == 0)
@@ -504,18 +504,20 @@ internal static unsafe class WeightedMedianKernel
     }
 
     /// <summary>The lanes in which every cell of the picked key's group (<paramref name="group"/>: the key's high bits)
-    /// holds the picked value's bits, <paramref name="pickedBits"/>; <paramref name="keys"/> in row order.</summary>
+    /// equals the picked value, <paramref name="picked"/>; <paramref name="keys"/> in row order. Equal, not the same
+    /// bits: -0 and +0 are one value in the reference's (value, row) order, which orders them by row as the keys do,
+    /// so a group of zeros of both signs orders as there, and the picked cell's own sign is the reference's.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Vector256<int> GroupHoldsOnlyThePick(
-        ReadOnlySpan<Vector256<int>> keys, ref float data, int[] rows, nint stride, int c, Vector256<int> group, Vector256<int> pickedBits, int rowMask)
+        ReadOnlySpan<Vector256<int>> keys, ref float data, int[] rows, nint stride, int c, Vector256<int> group, Vector256<float> picked, int rowMask)
     {
         var high = Vector256.Create(~rowMask);
         var other = Vector256<int>.Zero;
         for (var r = 0; r < keys.Length; r++)
         {
             var inGroup = Vector256.Equals(keys[r] & high, group);
-            var bits = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + c)).AsInt32();
-            other |= inGroup & ~Vector256.Equals(bits, pickedBits);
+            var value = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + c));
+            other |= inGroup & ~Vector256.Equals(value, picked).AsInt32();
         }
         return ~other;
     }
