@@ -8,7 +8,7 @@
 # five timed and the copy check; a twelfth-session run skipping none, and a thirteenth-session one skipping 6,
 # profiled the probe). PROFILE_ARGS adds bench arguments: with
 # PROFILE_ARGS=--outlier-filter PROFILE_KERNEL=Kernel_Medians PROFILE_SKIP=0 it profiles the outlier pass's column
-# medians (BitonicMedianKernel.Medians at 256 rows), the default configuration's largest cost at 256 domains. ncu needs a runtime that lets it read the counters:
+# medians (SortedRunsMedianKernel.Medians at 256 rows), the default configuration's largest cost at 256 domains. ncu needs a runtime that lets it read the counters:
 # the nvidia-h100-x1 kind had one in an earlier session, and so did the nvidia-h200 of the twelfth.
 # Pack first, here: benchmarks/device/pack.sh; then on the device machine, from the project root, with .device
 # carried: bash benchmarks/device/profile.sh (after gpu-checks.sh too: the pack is unpacked once). Results: $OUT/profile.txt.
