@@ -4,14 +4,21 @@ using ILGPU.Algorithms;
 namespace Meta.Gpu.Kernels;
 
 /// <summary>
-/// One thread's column as <paramref name="runCount"/> ascending runs of <see cref="SortedRunsMedianKernel.RunLength"/>
+/// One thread's column of <paramref name="count"/> cells as ascending runs of <see cref="SortedRunsMedianKernel.RunLength"/>
 /// floats in shared memory, written by <see cref="ExtremeListNetwork.SortRuns{TCells}"/> (place p at
 /// p x <see cref="Stride"/> + <paramref name="lane"/>; +inf pads the last run). Counts come from a binary search
-/// in each run (six loads), and a rank from a bisection over the float values between bounds the runs give, so a
-/// rank costs about 6 x runs x log2(span) loads and no sort of the whole column. Cells must be finite.
+/// in each run (six loads), and a rank from a bisection over the float values between bounds the runs give, until
+/// one cell lies between, so a rank costs 6 x runs loads a step and no sort of the whole column. Cells must be
+/// finite.
 /// </summary>
-internal readonly struct SortedRuns(ArrayView<float> runs, int lane, int runCount)
+internal readonly struct SortedRuns(ArrayView<float> runs, int lane, int count)
 {
+    /// <summary>Runs holding cells: the last may end in pads.</summary>
+    private readonly int runCount = (count + Length - 1) / Length;
+
+    /// <summary>Runs without pads (at least two: the kernel serves 65 cells or more).</summary>
+    private readonly int wholeRuns = count / Length;
+
     private const int Length = SortedRunsMedianKernel.RunLength;
 
     /// <summary>Words between a column's consecutive places: the most columns a group holds, a constant even where
@@ -25,44 +32,65 @@ internal readonly struct SortedRuns(ArrayView<float> runs, int lane, int runCoun
     public float ValueAt(int rank)
     {
         // Every run's cell at place p = rank / runs or above it lies at or above the least of them, b, so at most
-        // runs x p <= rank cells lie below b; and at least runs x (q + 1) >= rank + 1 lie at or below the largest
-        // cell at place q = ceil((rank + 1) / runs) - 1, a. The answer lies in [b, a].
+        // runs x p <= rank cells lie below b; and in the whole runs alone (a pad would make the bound +inf) at
+        // least whole x (q + 1) >= rank + 1 lie at or below the largest cell at place q = ceil((rank + 1) / whole)
+        // - 1, a. The answer lies in [b, a].
         var least = float.PositiveInfinity;
         var most = float.NegativeInfinity;
         var p = rank / runCount;
-        var q = (rank + runCount) / runCount - 1;
+        var q = (rank + wholeRuns) / wholeRuns - 1;
         for (var run = 0; run < runCount; run++)
         {
             least = XMath.Min(least, At(run, p));
-            most = XMath.Max(most, At(run, q));
+            most = XMath.Max(most, run < wholeRuns ? At(run, q) : float.NegativeInfinity);
         }
+        // One value there (a frozen or quantised column, most often) is the answer.
+        if (least == most) return most;
         // Invariant: too few cells at or below FromKey(below); enough at or below FromKey(enough). The keys are
         // held in a long: ILGPU 1.5.3 writes an unsigned 32-bit halving as an arithmetic shift (shr.s32), which
         // breaks every span of 2^31 keys or more (any that reaches a +inf pad); a positive long halves right.
         long below = Key(least) - 1L;
         long enough = Key(most);
-        while (enough - below > 1)
+        var atMostBelow = CountAtMost(FromKey((uint)below));
+        var atMostEnough = CountAtMost(FromKey((uint)enough));
+        // Only where least is +0: FromKey(below) is -0, and -0 counts the +0 cells too. The answer is a zero.
+        if (atMostBelow > rank) return FromKey((uint)below);
+        // The bisection halves the keys between, but stops as soon as one cell lies between: that cell is the
+        // answer. Values near a middle rank straddling zero span about 2^31 keys, while neighbouring cells lie
+        // about 2^20 keys apart: about a dozen steps instead of 31.
+        while (enough - below > 1 && atMostEnough - atMostBelow > 1)
         {
             var middle = below + (enough - below) / 2;
-            if (CountAtMost(FromKey((uint)middle)) > rank) enough = middle;
-            else below = middle;
+            var atMost = CountAtMost(FromKey((uint)middle));
+            if (atMost > rank)
+            {
+                enough = middle;
+                atMostEnough = atMost;
+            }
+            else
+            {
+                below = middle;
+                atMostBelow = atMost;
+            }
         }
-        return FromKey((uint)enough);
+        return enough - below > 1 ? LeastAbove(FromKey((uint)below)) : FromKey((uint)enough);
     }
 
     /// <summary>The cell at <paramref name="rank"/>, given the one at rank - 1, <paramref name="previous"/>: the same
     /// value where more than <paramref name="rank"/> cells lie at or below it, else the least cell above it.</summary>
-    public float Successor(float previous, int rank)
+    public float Successor(float previous, int rank) => CountAtMost(previous) > rank ? previous : LeastAbove(previous);
+
+    /// <summary>The least cell above <paramref name="bound"/> (+inf where none is): the least of each run's first
+    /// cell past it.</summary>
+    private float LeastAbove(float bound)
     {
-        var atMost = 0;
-        var next = float.PositiveInfinity;
+        var least = float.PositiveInfinity;
         for (var run = 0; run < runCount; run++)
         {
-            var count = Count(run, previous, atMost: true);
-            atMost += count;
-            next = XMath.Min(next, count < Length ? At(run, XMath.Min(count, Length - 1)) : float.PositiveInfinity);
+            var count = Count(run, bound, atMost: true);
+            least = XMath.Min(least, count < Length ? At(run, XMath.Min(count, Length - 1)) : float.PositiveInfinity);
         }
-        return atMost > rank ? previous : next;
+        return least;
     }
 
     /// <summary>Cells below <paramref name="bound"/>.</summary>

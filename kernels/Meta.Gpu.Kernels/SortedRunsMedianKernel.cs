@@ -87,7 +87,7 @@ public static class SortedRunsMedianKernel
         where TCells : struct, IColumnCells
     {
         var check = 0f;
-        var sorted = new SortedRuns(runs, Group.IdxX, (cells.Count + RunLength - 1) / RunLength);
+        var sorted = new SortedRuns(runs, Group.IdxX, cells.Count);
         ExtremeListNetwork.SortRuns(cells, runs, SortedRuns.Stride, sorted.Lane, ref check);
         median = double.NaN;
         if (float.IsNaN(check)) return false;

@@ -104,8 +104,9 @@ public sealed class WideMedianTests(IlgpuCpuFixture fixture)
 
     /// <summary>
     /// Cells dealt to the runs in turn (row k holds 8 (k % 32) + k / 32 at 256 rows): every run then holds every
-    /// eighth value, and the bounds the runs give the bisection (the least cell at place rank / runs, the largest at
-    /// place ceil((rank + 1) / runs) - 1) are the middle values themselves, so a bound one place too tight misses.
+    /// eighth value, and the bounds the runs give the bisection (the least cell at place rank / runs, the largest of
+    /// the whole runs at place ceil((rank + 1) / whole runs) - 1) are the middle values themselves where every run is
+    /// whole (96 and 256 rows), so a bound one place too tight misses.
     /// Other columns: the same dealt backwards, negated, and shifted past zero.
     /// </summary>
     [Theory]
@@ -132,6 +133,38 @@ public sealed class WideMedianTests(IlgpuCpuFixture fixture)
         var list = Enumerable.Range(0, rows).ToArray();
         Assert.Equal(MedianNetworkTests.Medians(backend, batch, list, dense: false), MedianNetworkTests.Medians(backend, batch, list, dense: true));
         DenseKernelTests.MatchesTheCombineKernel(backend, AggregationMethod.Median, batch, list);
+    }
+
+    /// <summary>
+    /// Columns the bracket of the runs settles alone (one value there: a frozen weight, a quantised one) and those
+    /// whose middle is a zero of either sign, beside quantised columns with many ties at the middle.
+    /// </summary>
+    [Theory]
+    [InlineData(200)]
+    [InlineData(129)]
+    public void OneValuedAndQuantisedColumns_GiveTheWalksMedian(int rows)
+    {
+        var random = new Random(4100 + rows);
+        const int columns = 37;
+        var batch = new DomainBatch(rows, columns);
+        for (var k = 0; k < rows; k++)
+        {
+            batch.Confidences[k] = 0.5 + random.NextDouble();
+            for (var c = 0; c < columns; c++)
+            {
+                batch.Row(k)[c] = (c % 4) switch
+                {
+                    0 => 0.375f + c,                                               // one value
+                    1 => (k + c) % 3 == 0 ? -0f : 0f,                             // zeros of both signs
+                    2 => 1f + MathF.Round((float)(random.NextDouble() * 2 - 1) * 32f) / 64f, // quantised: ties at the middle
+                    _ => k == c % rows ? 1e6f : -2.5f,                            // one value and an attacker
+                };
+            }
+        }
+        batch.MarkChanged();
+        var list = Enumerable.Range(0, rows).ToArray();
+        Assert.Equal(MedianNetworkTests.Medians(_backend, batch, list, dense: false), MedianNetworkTests.Medians(_backend, batch, list, dense: true));
+        DenseKernelTests.MatchesTheCombineKernel(_backend, AggregationMethod.Median, batch, list);
     }
 
     [Fact]
