@@ -23,7 +23,7 @@ public sealed class KernelSet
         WeightedMedianNetwork = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>>(WeightedMedianNetworkKernel.Combine);
         SortedRunsMedian = accelerator.LoadStreamKernel<DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>>(SortedRunsMedianKernel.Combine);
         BitonicWeightedMedian = accelerator.LoadStreamKernel<DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, int, ArrayView<float>, ArrayView<float>, ArrayView<int>>(BitonicWeightedMedianKernel.Combine);
-        BitonicTrimmedMean = accelerator.LoadStreamKernel<DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, int, int, ArrayView<float>, ArrayView<float>, ArrayView<int>>(BitonicTrimmedMeanKernel.Combine);
+        SortedRunsTrimmedMean = accelerator.LoadStreamKernel<DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, int, ArrayView<float>, ArrayView<float>, ArrayView<int>>(SortedRunsTrimmedMeanKernel.Combine);
         SortedRunsMedians = accelerator.LoadStreamKernel<DenseMatrix, ArrayView<int>, int, int, ArrayView<double>>(SortedRunsMedianKernel.Medians);
         MediansNetwork = accelerator.LoadAutoGroupedStreamKernel<Index1D, DenseMatrix, ArrayView<int>, int, int, ArrayView<double>>(MedianNetworkKernel.Medians);
     }
@@ -52,14 +52,14 @@ public sealed class KernelSet
 
     public Action<Index1D, DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>> WeightedMedianNetwork { get; }
 
-    /// <summary>Explicitly grouped: <see cref="SortedRunsMedianKernel.Launch"/> gives the configuration.</summary>
+    /// <summary>Explicitly grouped: <see cref="SortedRuns.Launch"/> gives the configuration.</summary>
     public Action<KernelConfig, DenseMatrix, ArrayView<int>, ArrayView<double>, CombineSettings, ArrayView<float>, ArrayView<float>, ArrayView<int>> SortedRunsMedian { get; }
 
-    /// <summary>Explicitly grouped: <see cref="SortedRunsMedianKernel.Launch"/> gives the configuration.</summary>
+    /// <summary>Explicitly grouped: <see cref="SortedRuns.Launch"/> gives the configuration.</summary>
     public Action<KernelConfig, DenseMatrix, ArrayView<int>, int, int, ArrayView<double>> SortedRunsMedians { get; }
 
-    /// <summary>Explicitly grouped: <see cref="SharedBitonicSort.Launch"/> gives the configuration.</summary>
-    public Action<KernelConfig, DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, int, int, ArrayView<float>, ArrayView<float>, ArrayView<int>> BitonicTrimmedMean { get; }
+    /// <summary>Explicitly grouped: <see cref="SortedRuns.Launch"/> gives the configuration.</summary>
+    public Action<KernelConfig, DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, int, ArrayView<float>, ArrayView<float>, ArrayView<int>> SortedRunsTrimmedMean { get; }
 
     /// <summary>Explicitly grouped: <see cref="SharedBitonicSort.Launch"/> gives the configuration.</summary>
     public Action<KernelConfig, DenseMatrix, ArrayView<int>, ArrayView<double>, ArrayView<double>, CombineSettings, int, ArrayView<float>, ArrayView<float>, ArrayView<int>> BitonicWeightedMedian { get; }

@@ -1,14 +1,13 @@
 using ILGPU;
-using ILGPU.Algorithms;
 using ILGPU.Runtime;
 
 namespace Meta.Gpu.Kernels;
 
 /// <summary>
-/// Bitonic sorts of one column in shared memory by the whole thread group (<see cref="BitonicTrimmedMeanKernel"/>,
-/// <see cref="BitonicWeightedMedianKernel"/>): log2(P)(log2(P) + 1)/2 steps of P/2 comparators, P a power of two,
-/// each thread taking every Group.DimX-th comparator of a step, a barrier between steps. Call from every thread of
-/// the group, after <see cref="LoadColumn"/> or <see cref="LoadPairs"/>. Such kernels are launched with
+/// Bitonic sorts of one column in shared memory by the whole thread group (<see cref="BitonicWeightedMedianKernel"/>):
+/// log2(P)(log2(P) + 1)/2 steps of P/2 comparators, P a power of two, each thread taking every Group.DimX-th
+/// comparator of a step, a barrier between steps. Call from every thread of
+/// the group, after <see cref="LoadColumn"/> or <see cref="LoadPairs"/>. Such a kernel is launched with
 /// <see cref="Launch"/>: at most <see cref="MaxGroupSize"/> threads a group, fewer where the device allows fewer
 /// (ILGPU's CPU accelerator: 16).
 /// </summary>
@@ -50,29 +49,6 @@ public static class SharedBitonicSort
     {
         for (var i = Group.IdxX; i < length; i += Group.DimX) order[i] = i;
         return LoadColumn(matrix, rows, count, length, column, values);
-    }
-
-    /// <summary>Sorts <paramref name="values"/>[0..<paramref name="length"/>) ascending.</summary>
-    internal static void Sort(ArrayView<float> values, int length)
-    {
-        for (var k = 2; k <= length; k <<= 1)
-        {
-            for (var j = k >> 1; j > 0; j >>= 1)
-            {
-                for (var i = Group.IdxX; i < length / 2; i += Group.DimX)
-                {
-                    var low = Low(i, j);
-                    var a = values[low];
-                    var b = values[low + j];
-                    var min = XMath.Min(a, b);
-                    var max = XMath.Max(a, b);
-                    var ascending = (low & k) == 0;
-                    values[low] = ascending ? min : max;
-                    values[low + j] = ascending ? max : min;
-                }
-                Group.Barrier();
-            }
-        }
     }
 
     /// <summary>Sorts the pairs (<paramref name="values"/>[i], <paramref name="rows"/>[i]) in (value, row) order, -0 and

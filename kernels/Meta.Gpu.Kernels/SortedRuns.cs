@@ -1,35 +1,78 @@
 using ILGPU;
 using ILGPU.Algorithms;
+using ILGPU.Runtime;
 
 namespace Meta.Gpu.Kernels;
 
 /// <summary>
-/// One thread's column of <paramref name="count"/> cells as ascending runs of <see cref="SortedRunsMedianKernel.RunLength"/>
-/// floats in shared memory, written by <see cref="ExtremeListNetwork.SortRuns{TCells}"/> (place p at
-/// p x <see cref="Stride"/> + <paramref name="lane"/>; +inf pads the last run). Counts come from a binary search
+/// One thread's column as ascending runs of <see cref="RunLength"/> floats in shared memory, written by
+/// <see cref="ExtremeListNetwork.SortRuns{TCells}"/> (<see cref="Sort"/>; place p at
+/// p x <see cref="Stride"/> + the thread's lane; +inf pads the last run). Counts come from a binary search
 /// in each run (six loads), and a rank from a bisection over the float values between bounds the runs give, until
 /// one cell lies between, so a rank costs 6 x runs loads a step and no sort of the whole column. Cells must be
 /// finite.
 /// </summary>
-internal readonly struct SortedRuns(ArrayView<float> runs, int lane, int count)
+/// <remarks>Kernels over sorted runs (<see cref="SortedRunsMedianKernel"/>, <see cref="SortedRunsTrimmedMeanKernel"/>)
+/// are explicitly grouped (<see cref="Launch"/>): a group of up to 32 threads holds 32 columns' runs, 256 x 32 floats
+/// (32 KB, under the 48 KB a kernel may hold without asking). The threads share no data, so there is no
+/// barrier.</remarks>
+public readonly struct SortedRuns
 {
-    /// <summary>Runs holding cells: the last may end in pads.</summary>
-    private readonly int runCount = (count + Length - 1) / Length;
+    /// <summary>Most cells a column may hold: eight runs, the searches <see cref="CountAll"/> writes out.</summary>
+    public const int MaxRows = 256;
 
-    /// <summary>Runs without pads (at least two: the kernel serves 65 cells or more).</summary>
-    private readonly int wholeRuns = count / Length;
+    /// <summary>Cells in a run: the width of <see cref="ExtremeListNetwork.Sort"/>.</summary>
+    public const int RunLength = 32;
 
-    private const int Length = SortedRunsMedianKernel.RunLength;
+    /// <summary>Most threads (columns) per group: the shared array holds this many columns.</summary>
+    public const int MaxGroupSize = 32;
+
+    /// <summary>Floats of the shared array a group allocates once (each call site of Allocate is its own array).</summary>
+    public const int SharedLength = MaxRows * MaxGroupSize;
 
     /// <summary>Words between a column's consecutive places: the most columns a group holds, a constant even where
     /// the device runs smaller groups, so that every place's address is shifts and adds.</summary>
-    public const int Stride = SortedRunsMedianKernel.MaxGroupSize;
+    internal const int Stride = MaxGroupSize;
 
-    public int Lane => lane;
+    private const int Length = RunLength;
+
+    private readonly ArrayView<float> runs;
+    private readonly int lane;
+
+    /// <summary>Runs holding cells: the last may end in pads.</summary>
+    private readonly int runCount;
+
+    /// <summary>Runs without pads (at least two: the kernels serve 65 cells or more).</summary>
+    private readonly int wholeRuns;
+
+    /// <summary>Sorts the column's cells into the group's shared array (<see cref="SharedLength"/> floats) at the calling
+    /// thread's lane; <paramref name="check"/> gains x times 0 of every cell (NaN once one is not finite).</summary>
+    internal static SortedRuns Sort<TCells>(in TCells cells, ArrayView<float> shared, ref float check)
+        where TCells : struct, IColumnCells
+    {
+        var sorted = new SortedRuns(shared, Group.IdxX, cells.Count);
+        ExtremeListNetwork.SortRuns(cells, shared, Stride, sorted.lane, ref check);
+        return sorted;
+    }
+
+    private SortedRuns(ArrayView<float> runs, int lane, int count)
+    {
+        this.runs = runs;
+        this.lane = lane;
+        runCount = (count + Length - 1) / Length;
+        wholeRuns = count / Length;
+    }
+
+    /// <summary>One thread per column in groups of <see cref="MaxGroupSize"/>, or of as many as the device allows.</summary>
+    public static KernelConfig Launch(int columns, int deviceMaxGroupSize)
+    {
+        var group = Math.Min(MaxGroupSize, deviceMaxGroupSize);
+        return new((columns + group - 1) / group, group);
+    }
 
     /// <summary>The cell at <paramref name="rank"/> (0-based, ascending) of the column: the least float v with more
     /// than <paramref name="rank"/> cells at or below it (-0 where that is a zero: -0 and +0 count alike).</summary>
-    public float ValueAt(int rank)
+    internal float ValueAt(int rank)
     {
         // Every run's cell at place p = rank / runs or above it lies at or above the least of them, b, so at most
         // runs x p <= rank cells lie below b; and in the whole runs alone (a pad would make the bound +inf) at
@@ -78,7 +121,7 @@ internal readonly struct SortedRuns(ArrayView<float> runs, int lane, int count)
 
     /// <summary>The cell at <paramref name="rank"/>, given the one at rank - 1, <paramref name="previous"/>: the same
     /// value where more than <paramref name="rank"/> cells lie at or below it, else the least cell above it.</summary>
-    public float Successor(float previous, int rank) => CountAtMost(previous) > rank ? previous : LeastAbove(previous);
+    internal float Successor(float previous, int rank) => CountAtMost(previous) > rank ? previous : LeastAbove(previous);
 
     /// <summary>The least cell above <paramref name="bound"/> (+inf where none is): the least of each run's first
     /// cell past it.</summary>
@@ -94,9 +137,10 @@ internal readonly struct SortedRuns(ArrayView<float> runs, int lane, int count)
     }
 
     /// <summary>Cells below <paramref name="bound"/>.</summary>
-    public int CountBelow(float bound) => CountAll(bound, atMost: false);
+    internal int CountBelow(float bound) => CountAll(bound, atMost: false);
 
-    private int CountAtMost(float bound) => CountAll(bound, atMost: true);
+    /// <summary>Cells at or below <paramref name="bound"/>.</summary>
+    internal int CountAtMost(float bound) => CountAll(bound, atMost: true);
 
     /// <summary>The cells of every run below (at or below) the bound. Written out for the most runs, those past
     /// <c>runCount</c> counted as none: eight searches without a loop between them are eight independent chains of

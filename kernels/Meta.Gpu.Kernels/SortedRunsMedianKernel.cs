@@ -6,9 +6,9 @@ namespace Meta.Gpu.Kernels;
 
 /// <summary>
 /// The column median of a batch without a mask and with 65..256 rows (beyond <see cref="MedianNetworkKernel"/>'s
-/// registers), one thread per column: the thread sorts its column in runs of 32 in registers
-/// (<see cref="ExtremeListNetwork.SortRuns{TCells}"/>), keeps the runs in shared memory, and finds each middle rank by
-/// bisection over the float values, counting the cells at or below a candidate by a binary search in every run.
+/// registers), one thread per column: the thread sorts its column in runs of 32 in registers and keeps the runs in
+/// shared memory (<see cref="SortedRuns"/>), and finds each middle rank by bisection over the float values, counting
+/// the cells at or below a candidate by a binary search in every run.
 /// Neighbouring threads read neighbouring columns, so every load is a whole warp's coalesced row segment; a bitonic
 /// sort with a thread group per column reads each cell by itself (a 32-byte sector for 4 bytes) and sorts in 36
 /// barrier-separated steps. Two entry points, as the network kernel has: the combine's median (with the fused Reptile
@@ -20,31 +20,13 @@ namespace Meta.Gpu.Kernels;
 /// order of ties decides (a zero at a middle rank: -0 and +0 are equal in the walks' (value, row) order, so the rows
 /// choose the sign), one more read of the column finds the zero (<see cref="ZeroRank"/>); a column with a cell that
 /// is not finite goes the walks' way.</para>
-/// <para>Explicitly grouped (<see cref="Launch"/>): a group of up to 32 threads holds 32 columns' runs,
-/// 256 x 32 floats (32 KB, under the 48 KB a kernel may hold without asking). The threads share no data, so there
-/// is no barrier.</para>
+/// <para>Explicitly grouped: <see cref="SortedRuns.Launch"/>.</para>
 /// </remarks>
 public static class SortedRunsMedianKernel
 {
-    /// <summary>Most rows served: eight runs, the searches <see cref="SortedRuns"/> writes out.</summary>
-    public const int MaxRows = 256;
-
-    /// <summary>Cells in a run: the width of <see cref="ExtremeListNetwork.Sort"/>.</summary>
-    public const int RunLength = 32;
-
-    /// <summary>Most threads (columns) per group: the shared array holds this many columns.</summary>
-    public const int MaxGroupSize = 32;
-
     /// <summary>Whether this kernel serves a median over <paramref name="rows"/> rows (those the network kernel does
-    /// not, up to <see cref="MaxRows"/>).</summary>
-    public static bool Serves(int rows, bool hasMask) => !hasMask && rows > MedianNetworkKernel.MaxRows && rows <= MaxRows;
-
-    /// <summary>One thread per column in groups of <see cref="MaxGroupSize"/>, or of as many as the device allows.</summary>
-    public static KernelConfig Launch(int columns, int deviceMaxGroupSize)
-    {
-        var group = Math.Min(MaxGroupSize, deviceMaxGroupSize);
-        return new((columns + group - 1) / group, group);
-    }
+    /// not, up to <see cref="SortedRuns.MaxRows"/>).</summary>
+    public static bool Serves(int rows, bool hasMask) => !hasMask && rows > MedianNetworkKernel.MaxRows && rows <= SortedRuns.MaxRows;
 
     /// <summary>The combine's median (<see cref="CombineSettings.Median"/>) and the Reptile step. Thread = column.</summary>
     public static void Combine(
@@ -52,7 +34,7 @@ public static class SortedRunsMedianKernel
         ArrayView<float> aggregate, ArrayView<float> prior, ArrayView<int> counts)
     {
         // One allocation for both cell kinds: each call site of Allocate is its own shared array.
-        var runs = SharedMemory.Allocate<float>(MaxRows * MaxGroupSize);
+        var runs = SharedMemory.Allocate<float>(SortedRuns.SharedLength);
         var column = Grid.GlobalIndex.X;
         if (column >= matrix.Columns) return;
         double median;
@@ -71,7 +53,7 @@ public static class SortedRunsMedianKernel
     /// <paramref name="leadingRows"/>: 1 where the list is rows 0..count - 1 (<see cref="CombineSettings.LeadingRows"/>).</summary>
     public static void Medians(DenseMatrix matrix, ArrayView<int> rows, int count, int leadingRows, ArrayView<double> medians)
     {
-        var runs = SharedMemory.Allocate<float>(MaxRows * MaxGroupSize);
+        var runs = SharedMemory.Allocate<float>(SortedRuns.SharedLength);
         var column = Grid.GlobalIndex.X;
         if (column >= matrix.Columns) return;
         double median;
@@ -87,8 +69,7 @@ public static class SortedRunsMedianKernel
         where TCells : struct, IColumnCells
     {
         var check = 0f;
-        var sorted = new SortedRuns(runs, Group.IdxX, cells.Count);
-        ExtremeListNetwork.SortRuns(cells, runs, SortedRuns.Stride, sorted.Lane, ref check);
+        var sorted = SortedRuns.Sort(cells, runs, ref check);
         median = double.NaN;
         if (float.IsNaN(check)) return false;
 

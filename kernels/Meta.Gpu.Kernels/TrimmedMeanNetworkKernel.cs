@@ -96,11 +96,7 @@ public static class TrimmedMeanNetworkKernel
         var shareSum = 0.0;
         if (lastLow < firstKept && lastKept < firstHigh)
         {
-            // No value straddles a boundary: the kept cells are those strictly between the two.
-            var k = 0;
-            for (; k + ListLength <= n; k += ListLength)
-                ExtremeListNetwork.AddKept(cells, k, shares, lastLow, firstHigh, ref sum, ref shareSum);
-            for (; k < n; k++) ExtremeListNetwork.AddKept(ref sum, ref shareSum, shares[k], cells.Read(k), lastLow, firstHigh);
+            AddKeptBetween(cells, shares, lastLow, firstHigh, ref sum, ref shareSum);
         }
         else
         {
@@ -119,6 +115,19 @@ public static class TrimmedMeanNetworkKernel
         return true;
     }
 
+    /// <summary>The kept sums of a column where no value straddles a trim boundary: the cells strictly between the
+    /// last dropped at the bottom and the first dropped at the top, in row order, 32 loads issued at a time.</summary>
+    internal static void AddKeptBetween<TCells>(in TCells cells, ArrayView<double> shares, float lastLow, float firstHigh,
+        ref double sum, ref double shareSum)
+        where TCells : struct, IColumnCells
+    {
+        var n = cells.Count;
+        var k = 0;
+        for (; k + ListLength <= n; k += ListLength)
+            ExtremeListNetwork.AddKept(cells, k, shares, lastLow, firstHigh, ref sum, ref shareSum);
+        for (; k < n; k++) ExtremeListNetwork.AddKept(ref sum, ref shareSum, shares[k], cells.Read(k), lastLow, firstHigh);
+    }
+
     /// <summary>
     /// The kept sums of a column whose bounds are tied: a cell equal to <paramref name="lastLow"/> is kept once the
     /// first <paramref name="lowDropped"/> such cells (row order) have gone; one equal to <paramref name="firstHigh"/>
@@ -128,7 +137,7 @@ public static class TrimmedMeanNetworkKernel
     /// trains) knows it is all of them. Such a column costs one or two extra reads, where the exact walks cost
     /// 2 x trim.
     /// </summary>
-    private static void AddKeptAcrossTies<TCells>(
+    internal static void AddKeptAcrossTies<TCells>(
         in TCells cells, ArrayView<double> shares, float lastLow, float firstHigh, int lowDropped, int highDropped, int atHigh,
         ref double sum, ref double shareSum)
         where TCells : struct, IColumnCells

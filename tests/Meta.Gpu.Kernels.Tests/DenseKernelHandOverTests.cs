@@ -23,7 +23,7 @@ public sealed class DenseKernelHandOverTests(IlgpuCpuFixture fixture)
 
     [Theory]
     [InlineData(AggregationMethod.TrimmedMean, 64, 0.1)]      // TrimmedMeanNetworkKernel
-    [InlineData(AggregationMethod.TrimmedMean, 200, 0.2)]     // BitonicTrimmedMeanKernel (trim 40)
+    [InlineData(AggregationMethod.TrimmedMean, 200, 0.2)]     // SortedRunsTrimmedMeanKernel (trim 40)
     [InlineData(AggregationMethod.Median, 64, 0.1)]           // MedianNetworkKernel
     [InlineData(AggregationMethod.Median, 100, 0.1)]          // SortedRunsMedianKernel
     [InlineData(AggregationMethod.WeightedMedian, 64, 0.1)]   // WeightedMedianNetworkKernel
@@ -58,22 +58,27 @@ public sealed class DenseKernelHandOverTests(IlgpuCpuFixture fixture)
     /// <summary>
     /// Ties at a trim boundary, which only (value, row) order settles, are settled by the network kernel itself (one
     /// such column in a block of threads used to hold its multiprocessor for the walks' 2 x trim passes), bit for bit
-    /// as the walks settle them: two values a column, one value (the two bounds equal), three values, and a run of the
-    /// largest value longer than a list; with the batch's leading rows and with a row left out of the list.
+    /// as the walks settle them: two values a column, one value (the two bounds equal), three values, a run of the
+    /// largest value longer than a list, and the rows in order with one value twice, so that exactly the last dropped
+    /// and the first kept cell tie at the bottom (or the last kept and the first dropped at the top); with the batch's
+    /// leading rows and with a row left out of the list.
     /// </summary>
     [Theory]
-    [InlineData(64, true)]
-    [InlineData(64, false)]
-    [InlineData(45, true)]    // a partial group
-    [InlineData(256, false)]
-    [InlineData(256, true)]
-    public void TiesAtATrimBoundary_AreSettledByTheNetworkKernel_BitForBit(int rows, bool leading) =>
-        SettlesTiesItself(_backend, rows, leading);
+    [InlineData(64, true, 0.1)]
+    [InlineData(64, false, 0.1)]
+    [InlineData(45, true, 0.1)]    // a partial group
+    [InlineData(256, false, 0.1)]
+    [InlineData(256, true, 0.1)]
+    [InlineData(200, true, 0.2)]   // trim 40: SortedRunsTrimmedMeanKernel
+    [InlineData(129, false, 0.3)]  // trim 38 of a listed 129
+    public void TiesAtATrimBoundary_AreSettledByTheDenseKernel_BitForBit(int rows, bool leading, double alpha) =>
+        SettlesTiesItself(_backend, rows, leading, alpha);
 
     /// <summary>The check itself, for any ILGPU device (<see cref="GpuDeviceTests"/> runs it on a GPU).</summary>
-    internal static void SettlesTiesItself(IlgpuBackend backend, int rows, bool leading)
+    internal static void SettlesTiesItself(IlgpuBackend backend, int rows, bool leading, double alpha = 0.1)
     {
         const int columns = 75;
+        var trim = (int)Math.Floor(alpha * rows);
         var rng = new Random(6000 + rows);
         var batchRows = leading ? rows : rows + 1;
         var batch = new DomainBatch(batchRows, columns);
@@ -82,12 +87,14 @@ public sealed class DenseKernelHandOverTests(IlgpuCpuFixture fixture)
             var row = batch.Row(r);
             for (var c = 0; c < columns; c++)
             {
-                row[c] = (c % 5) switch
+                row[c] = (c % 7) switch
                 {
                     0 => rng.Next(2),
                     1 => 3.5f,
                     2 => rng.Next(3) - 1,
                     3 => r % 2 == 0 ? 7f : (float)rng.NextDouble(),
+                    4 => r == trim ? trim - 1 : r,
+                    5 => r == rows - 1 - trim ? rows - trim : r,
                     _ => (float)rng.NextDouble(),
                 };
             }
@@ -101,7 +108,7 @@ public sealed class DenseKernelHandOverTests(IlgpuCpuFixture fixture)
         var denseBefore = backend.DenseCombines;
         var aggregate = new float[columns];
         var prior = Enumerable.Range(0, columns).Select(c => c * 0.01f).ToArray();
-        backend.Combine(batch, list, weights, AggregationMethod.TrimmedMean, 0.1, false, aggregate, prior, step);
+        backend.Combine(batch, list, weights, AggregationMethod.TrimmedMean, alpha, false, aggregate, prior, step);
         Assert.Equal(denseBefore + 1, backend.DenseCombines);
         Assert.Equal(before, backend.HandedOverColumns);
 
@@ -110,7 +117,7 @@ public sealed class DenseKernelHandOverTests(IlgpuCpuFixture fixture)
         var walkedPrior = Enumerable.Range(0, columns).Select(c => c * 0.01f).ToArray();
         try
         {
-            backend.Combine(batch, list, weights, AggregationMethod.TrimmedMean, 0.1, false, walked, walkedPrior, step);
+            backend.Combine(batch, list, weights, AggregationMethod.TrimmedMean, alpha, false, walked, walkedPrior, step);
         }
         finally
         {

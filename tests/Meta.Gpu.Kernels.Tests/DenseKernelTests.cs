@@ -4,7 +4,7 @@ using Meta.Gpu.Learning.Aggregation;
 namespace Meta.Gpu.Kernels.Tests;
 
 /// <summary>
-/// The dense kernels (<see cref="TrimmedMeanNetworkKernel"/>, <see cref="BitonicTrimmedMeanKernel"/>,
+/// The dense kernels (<see cref="TrimmedMeanNetworkKernel"/>, <see cref="SortedRunsTrimmedMeanKernel"/>,
 /// <see cref="WeightedMeanKernel"/>) against
 /// <see cref="CombineKernel"/> on the same device: the same aggregate, prior and counts, bit for bit, where they
 /// serve; the combine kernel where they do not.
@@ -33,11 +33,11 @@ public sealed class DenseKernelTests(IlgpuCpuFixture fixture)
         { 100, 50, false, 0, 0.31 },    // trim 31: the longest the lists serve
         { 256, 40, false, 20, 0.1 },    // the most rows
         { 256, 33, true, 0, 0.12 },
-        // BitonicTrimmedMeanKernel: trims beyond the lists
+        // SortedRunsTrimmedMeanKernel: trims beyond the lists
         { 256, 29, true, 12, 0.125 },   // trim 32: the shortest it serves
         { 65, 31, false, 4, 0.49 },     // trim 31: still the lists'
-        { 100, 40, true, 8, 0.45 },     // trim 45 of 100, 28 pads
-        { 129, 17, false, 10, 0.3 },    // 256 sorted
+        { 100, 40, true, 8, 0.45 },     // trim 45 of 100: four runs, the last of four cells
+        { 129, 17, false, 10, 0.3 },    // five runs, the last of one cell
         { 256, 21, true, 0, 0.45 },     // trim 115: the most rows, two kept a side of the middle
     };
 

@@ -27,7 +27,7 @@ public sealed class DeviceCodeGenerationTests
     }
 
     /// <summary>Kernels launched with a group configuration (their methods take no index).</summary>
-    private static readonly Type[] ExplicitlyGrouped = [typeof(SortedRunsMedianKernel), typeof(BitonicTrimmedMeanKernel), typeof(BitonicWeightedMedianKernel)];
+    private static readonly Type[] ExplicitlyGrouped = [typeof(SortedRunsMedianKernel), typeof(SortedRunsTrimmedMeanKernel), typeof(BitonicWeightedMedianKernel)];
 
     private static IEnumerable<MethodInfo> EntryPoints() =>
         typeof(KernelSet).Assembly.GetTypes()
@@ -73,6 +73,7 @@ public sealed class DeviceCodeGenerationTests
     [InlineData("WeightedMedianNetworkKernel.Combine")]
     [InlineData("SortedRunsMedianKernel.Combine")]
     [InlineData("SortedRunsMedianKernel.Medians")]
+    [InlineData("SortedRunsTrimmedMeanKernel.Combine")]
     public void TheNetworkKernelsKeepTheirListsInRegisters(string kernel)
     {
         using var context = NewContext();

@@ -55,12 +55,14 @@ public sealed class GpuDeviceTests
 
     [Theory]
     [MemberData(nameof(Kinds))]
-    public void TheTrimmedMeanNetworkKernel_SettlesTiesItself(string kind)
+    public void TheTrimmedMeanKernels_SettleTiesThemselves(string kind)
     {
         using var backend = Open(kind);
         DenseKernelHandOverTests.SettlesTiesItself(backend, 256, leading: true);
         DenseKernelHandOverTests.SettlesTiesItself(backend, 256, leading: false);
         DenseKernelHandOverTests.SettlesTiesItself(backend, 45, leading: true);
+        DenseKernelHandOverTests.SettlesTiesItself(backend, 200, leading: true, alpha: 0.2);   // the sorted runs
+        DenseKernelHandOverTests.SettlesTiesItself(backend, 129, leading: false, alpha: 0.3);
     }
 
     [Theory]

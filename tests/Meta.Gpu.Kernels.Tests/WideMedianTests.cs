@@ -118,11 +118,11 @@ public sealed class WideMedianTests(IlgpuCpuFixture fixture)
     /// <summary>The check itself, for any ILGPU device (<see cref="GpuDeviceTests"/> on a GPU).</summary>
     internal static void DealtToTheRuns(IlgpuBackend backend, int rows)
     {
-        var runs = (rows + SortedRunsMedianKernel.RunLength - 1) / SortedRunsMedianKernel.RunLength;
+        var runs = (rows + SortedRuns.RunLength - 1) / SortedRuns.RunLength;
         var batch = new DomainBatch(rows, 4);
         for (var k = 0; k < rows; k++)
         {
-            float dealt = runs * (k % SortedRunsMedianKernel.RunLength) + k / SortedRunsMedianKernel.RunLength;
+            float dealt = runs * (k % SortedRuns.RunLength) + k / SortedRuns.RunLength;
             batch.Row(k)[0] = dealt;
             batch.Row(rows - 1 - k)[1] = dealt;
             batch.Row(k)[2] = -dealt;

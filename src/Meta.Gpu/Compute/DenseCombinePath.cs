@@ -11,7 +11,7 @@ internal enum DenseCombineKernel
     Walks,
     WeightedMean,
     TrimmedMeanNetwork,
-    TrimmedMeanBitonic,
+    TrimmedMeanSortedRuns,
     MedianNetwork,
     MedianSortedRuns,
     WeightedMedianNetwork,
@@ -27,7 +27,7 @@ internal readonly record struct DenseCombinePath(DenseCombineKernel Kernel, int 
 
     /// <summary>Whether the kernel takes the host's weight shares q_k (<see cref="IlgpuBackend.WeightShares"/>).</summary>
     public bool TakesShares => Kernel is DenseCombineKernel.WeightedMean or DenseCombineKernel.TrimmedMeanNetwork
-        or DenseCombineKernel.TrimmedMeanBitonic or DenseCombineKernel.WeightedMedianNetwork or DenseCombineKernel.WeightedMedianBitonic;
+        or DenseCombineKernel.TrimmedMeanSortedRuns or DenseCombineKernel.WeightedMedianNetwork or DenseCombineKernel.WeightedMedianBitonic;
 
     /// <summary>The path for a combine of <paramref name="rows"/> rows; the walks when <paramref name="denseKernels"/> is
     /// off or no dense kernel serves.</summary>
@@ -41,7 +41,7 @@ internal readonly record struct DenseCombinePath(DenseCombineKernel Kernel, int 
             case AggregationMethod.TrimmedMean:
                 var trim = (int)Math.Floor(trimAlpha * rows);
                 if (TrimmedMeanNetworkKernel.Serves(rows, trim, hasMask)) return new(DenseCombineKernel.TrimmedMeanNetwork, trim);
-                if (BitonicTrimmedMeanKernel.Serves(rows, trim, hasMask)) return new(DenseCombineKernel.TrimmedMeanBitonic, trim);
+                if (SortedRunsTrimmedMeanKernel.Serves(rows, trim, hasMask)) return new(DenseCombineKernel.TrimmedMeanSortedRuns, trim);
                 return default;
             case AggregationMethod.Median:
                 if (MedianNetworkKernel.Serves(rows, hasMask)) return new(DenseCombineKernel.MedianNetwork, 0);

@@ -128,8 +128,8 @@ public sealed class IlgpuBackend : IComputeBackend
     /// trimmed mean, <see cref="MedianNetworkKernel"/> for the median and the outlier pass's column medians and
     /// <see cref="WeightedMedianNetworkKernel"/> for the weighted median (both up to 64 rows), and
     /// <see cref="SortedRunsMedianKernel"/> for the median and the column medians of 65..256 rows,
-    /// <see cref="BitonicWeightedMedianKernel"/> and <see cref="BitonicTrimmedMeanKernel"/> for the weighted median and
-    /// the longer trims of 65..256 rows. False runs every column
+    /// <see cref="SortedRunsTrimmedMeanKernel"/> for the longer trims of 65..256 rows and
+    /// <see cref="BitonicWeightedMedianKernel"/> for the weighted median of 65..256 rows. False runs every column
     /// through <see cref="CombineKernel"/> and <see cref="ColumnMedianKernel"/>, the same values: the baseline they
     /// are checked and measured against.
     /// </summary>
@@ -591,9 +591,9 @@ public sealed class IlgpuBackend : IComputeBackend
                     case DenseCombineKernel.TrimmedMeanNetwork:
                         k.TrimmedMeanNetwork(chunk.Width, chunk.Matrix, rowView, weightView, shareView, settings, path.Trim, aggregateView, priorView, counter);
                         break;
-                    case DenseCombineKernel.TrimmedMeanBitonic:
-                        k.BitonicTrimmedMean(Groups(chunk, rows.Length), chunk.Matrix, rowView, weightView, shareView, settings, path.Trim,
-                            SharedBitonicSort.SortLength(rows.Length), aggregateView, priorView, counter);
+                    case DenseCombineKernel.TrimmedMeanSortedRuns:
+                        k.SortedRunsTrimmedMean(ColumnThreads(chunk), chunk.Matrix, rowView, weightView, shareView, settings, path.Trim,
+                            aggregateView, priorView, counter);
                         break;
                     case DenseCombineKernel.MedianNetwork:
                         k.MedianNetwork(chunk.Width, chunk.Matrix, rowView, weightView, settings, aggregateView, priorView, counter);
@@ -792,8 +792,8 @@ public sealed class IlgpuBackend : IComputeBackend
     /// the device allows up to the kernel's cap.</summary>
     private KernelConfig Groups(Chunk chunk, int rows) => SharedBitonicSort.Launch(chunk.Width, rows, _device.Accelerator.MaxNumThreadsPerGroup);
 
-    /// <summary>The launch of <see cref="SortedRunsMedianKernel"/> over <paramref name="chunk"/>: a thread per column.</summary>
-    private KernelConfig ColumnThreads(Chunk chunk) => SortedRunsMedianKernel.Launch(chunk.Width, _device.Accelerator.MaxNumThreadsPerGroup);
+    /// <summary>The launch of a sorted-runs kernel over <paramref name="chunk"/>: a thread per column.</summary>
+    private KernelConfig ColumnThreads(Chunk chunk) => SortedRuns.Launch(chunk.Width, _device.Accelerator.MaxNumThreadsPerGroup);
 
     /// <summary>Makes the device current on the calling thread for the call (CUDA contexts are per thread, and
     /// callers may come from any thread) and restores the previous binding afterwards.</summary>

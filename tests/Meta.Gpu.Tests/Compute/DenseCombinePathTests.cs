@@ -13,8 +13,8 @@ public sealed class DenseCombinePathTests
     [InlineData(AggregationMethod.Mean, 40, true, 0.1, "Walks", 0)]
     [InlineData(AggregationMethod.TrimmedMean, 256, false, 0.1, "TrimmedMeanNetwork", 25)]
     [InlineData(AggregationMethod.TrimmedMean, 100, false, 0.31, "TrimmedMeanNetwork", 31)]
-    [InlineData(AggregationMethod.TrimmedMean, 256, false, 0.125, "TrimmedMeanBitonic", 32)]
-    [InlineData(AggregationMethod.TrimmedMean, 128, false, 0.49, "TrimmedMeanBitonic", 62)]
+    [InlineData(AggregationMethod.TrimmedMean, 256, false, 0.125, "TrimmedMeanSortedRuns", 32)]
+    [InlineData(AggregationMethod.TrimmedMean, 128, false, 0.49, "TrimmedMeanSortedRuns", 62)]
     [InlineData(AggregationMethod.TrimmedMean, 257, false, 0.2, "Walks", 51)]
     [InlineData(AggregationMethod.TrimmedMean, 9, false, 0.1, "Walks", 0)]   // trim 0: the walks' weighted mean
     [InlineData(AggregationMethod.TrimmedMean, 100, true, 0.1, "Walks", 10)]
@@ -49,7 +49,7 @@ public sealed class DenseCombinePathTests
         Assert.False(new DenseCombinePath(DenseCombineKernel.MedianNetwork, 0).TakesShares);
         Assert.False(new DenseCombinePath(DenseCombineKernel.MedianSortedRuns, 0).TakesShares);
         Assert.False(new DenseCombinePath(DenseCombineKernel.Walks, 0).TakesShares);
-        foreach (var kernel in new[] { DenseCombineKernel.WeightedMean, DenseCombineKernel.TrimmedMeanNetwork, DenseCombineKernel.TrimmedMeanBitonic,
+        foreach (var kernel in new[] { DenseCombineKernel.WeightedMean, DenseCombineKernel.TrimmedMeanNetwork, DenseCombineKernel.TrimmedMeanSortedRuns,
                      DenseCombineKernel.WeightedMedianNetwork, DenseCombineKernel.WeightedMedianBitonic })
             Assert.True(new DenseCombinePath(kernel, 1).TakesShares);
     }
