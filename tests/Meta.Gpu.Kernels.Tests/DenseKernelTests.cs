@@ -193,6 +193,32 @@ public sealed class DenseKernelTests(IlgpuCpuFixture fixture)
         Assert.Equal(before, _backend.DenseCombines);
     }
 
+    /// <summary>Column chunks (a batch beyond the device's memory) give the whole batch's results bit for bit, for the
+    /// network kernel's trims and the sorted runs' longer ones: each chunk's columns are a group's threads anew.</summary>
+    [Theory]
+    [InlineData(150, 0.1)]
+    [InlineData(150, 0.3)]
+    public void ForcedChunks_MatchTheWholeBatch(int rows, double alpha)
+    {
+        var batch = RandomBatch.Create(new BatchShape(rows, 45, Mask: false, Ties: true, Attackers: 12), 63);
+        var list = Enumerable.Range(0, rows).ToArray();
+        var weights = RandomBatch.Weights(batch, list, uniform: false);
+        var step = new ReptileStep(ReptileRule.Interpolate, 0.3);
+        var whole = Run(_backend, batch, list, weights, alpha, step, denseKernels: true, out var wholePrior, out _, served: true);
+        _backend.ChunkColumns = 10;
+        try
+        {
+            var chunked = Run(_backend, batch, list, weights, alpha, step, denseKernels: true, out var chunkedPrior, out _, served: true);
+            Assert.Equal(5, _backend.LastChunkCount);
+            Assert.Equal(Bits(whole), Bits(chunked));
+            Assert.Equal(Bits(wholePrior), Bits(chunkedPrior));
+        }
+        finally
+        {
+            _backend.ChunkColumns = null;
+        }
+    }
+
     private static float[] Run(IlgpuBackend backend, DomainBatch batch, int[] list, double[] weights, double alpha, ReptileStep? step, bool denseKernels,
         out float[] prior, out int empty, bool served, AggregationMethod method = AggregationMethod.TrimmedMean)
     {
