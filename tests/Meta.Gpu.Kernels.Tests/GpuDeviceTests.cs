@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Meta.Gpu.Compute;
 using Meta.Gpu.Learning.Aggregation;
 
@@ -11,10 +12,20 @@ public sealed class GpuDeviceTests
 {
     public static TheoryData<string> Kinds => new() { "cuda", "opencl" };
 
+    /// <summary>Kinds a test of this run found unusable. A device ILGPU lists but cannot compile for (the GPU machine's
+    /// NVIDIA OpenCL) fails only after compiling the kernels, seconds each time: once is enough, so the device time of
+    /// a GPU call goes to the tests that run.</summary>
+    private static readonly ConcurrentDictionary<string, bool> Unusable = new();
+
     private static IlgpuBackend Open(string kind)
     {
+        if (Unusable.ContainsKey(kind)) Assert.Skip($"no usable {kind} device on this machine (found by an earlier test)");
         var backend = IlgpuBackend.TryCreate(kind);
-        if (backend is null) Assert.Skip($"no usable {kind} device on this machine");
+        if (backend is null)
+        {
+            Unusable[kind] = true;
+            Assert.Skip($"no usable {kind} device on this machine");
+        }
         return backend;
     }
 
