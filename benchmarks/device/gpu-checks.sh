@@ -30,8 +30,11 @@ t0=$SECONDS
 classes=(-class Meta.Gpu.Kernels.Tests.GpuDeviceTests -class Meta.Gpu.Kernels.Tests.DeviceCodeGenerationTests)
 [ "${GPU_CHECKS_QUICK:-0}" = 1 ] || classes+=(-class Meta.Gpu.Kernels.Tests.DeviceListTests \
   -class Meta.Gpu.Kernels.Tests.RegistryTests -class Meta.Gpu.Kernels.Tests.GpuBandwidthTests)
-META_GPU_DUMP_PTX=/tmp/ptx dotnet /tmp/apps/Meta.Gpu.Kernels.Tests/Meta.Gpu.Kernels.Tests.dll "${classes[@]}" > "$out/tests.log" 2>&1
-say "tests exit $? in $((SECONDS - t0)) s"
+# Each step has its own limit, so that a kernel that never finishes (the fourteenth session's hang) costs one step,
+# is named as such, and the later steps and the summary still come back within the call.
+META_GPU_DUMP_PTX=/tmp/ptx timeout "${TESTS_TIMEOUT:-420}" dotnet /tmp/apps/Meta.Gpu.Kernels.Tests/Meta.Gpu.Kernels.Tests.dll "${classes[@]}" > "$out/tests.log" 2>&1
+rc=$?
+say "tests exit $rc in $((SECONDS - t0)) s$([ $rc = 124 ] && echo ' (timed out: a kernel that never finishes?)')"
 grep -E "\[FAIL\]|\[SKIP\]|Total:" "$out/tests.log" | tee -a "$summary"
 if command -v ptxas > /dev/null && compgen -G "/tmp/ptx/*.ptx" > /dev/null; then
   for ptx in /tmp/ptx/*.ptx; do
@@ -45,9 +48,9 @@ fi
 bench() { # name, then bench arguments
   local name=$1; shift
   local t=$SECONDS
-  "${cli[@]}" bench --out "/tmp/bench-$name" "$@" > "/tmp/bench-$name.log" 2>&1
+  timeout "${BENCH_TIMEOUT:-180}" "${cli[@]}" bench --out "/tmp/bench-$name" "$@" > "/tmp/bench-$name.log" 2>&1
   local rc=$?
-  say "== bench $name: exit $rc in $((SECONDS - t)) s"
+  say "== bench $name: exit $rc in $((SECONDS - t)) s$([ $rc = 124 ] && echo ' (timed out: a kernel that never finishes?)')"
   if [ -f "/tmp/bench-$name/bench.md" ]; then
     # At most 8 files come back from a device call: the later benches go to the summary only.
     case $name in big|standard|default-config|cpu2) cp "/tmp/bench-$name/bench.md" "$out/$name.md" ;; esac
