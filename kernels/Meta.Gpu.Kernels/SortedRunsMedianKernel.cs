@@ -1,6 +1,4 @@
 using ILGPU;
-using ILGPU.Algorithms;
-using ILGPU.Runtime;
 
 namespace Meta.Gpu.Kernels;
 
