@@ -144,8 +144,8 @@ public readonly struct SortedRuns
 
     /// <summary>The cells of every run below (at or below) the bound. Written out for the most runs, those past
     /// <c>runCount</c> counted as none: eight searches without a loop between them are eight independent chains of
-    /// loads a thread keeps in flight together, where a loop over the runs waits out each chain in turn (the
-    /// bisection runs about 30 of these counts a rank).</summary>
+    /// loads a thread keeps in flight together, where a loop over the runs waits out each chain in turn (a rank
+    /// takes up to about 30 of these counts, about 18 for the slowest column of a warp on the bench's data).</summary>
     private int CountAll(float bound, bool atMost) =>
         Count(0, bound, atMost) + Count(1, bound, atMost) + Count(2, bound, atMost) + Count(3, bound, atMost)
         + Count(4, bound, atMost) + Count(5, bound, atMost) + Count(6, bound, atMost) + Count(7, bound, atMost);

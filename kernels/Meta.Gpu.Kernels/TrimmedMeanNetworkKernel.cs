@@ -59,8 +59,7 @@ public static class TrimmedMeanNetworkKernel
         if (!settled) CombineKernel.HandOver(column, matrix, rows, weights, settings, aggregate, prior, counts);
     }
 
-    /// <summary>The column by the lists, finished; false where a non-finite cell or a tie at a trim boundary leaves it
-    /// to the walks.</summary>
+    /// <summary>The column by the lists, finished; false where a non-finite cell leaves it to the walks.</summary>
     private static bool TrySettle<TCells>(
         Index1D column, in TCells cells, ArrayView<double> shares, CombineSettings settings, int trim,
         ArrayView<float> aggregate, ArrayView<float> prior, ArrayView<int> counts)

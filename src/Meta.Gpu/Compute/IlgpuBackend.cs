@@ -147,12 +147,12 @@ public sealed class IlgpuBackend : IComputeBackend
     public int DenseCombines { get; private set; }
 
     /// <summary>Combines so far whose row list was the batch's leading rows (every domain taking part), which the
-    /// network kernels (trimmed mean, median) read without a row lookup; for tests (a list wrongly taken for a
+    /// network and sorted-runs kernels (trimmed mean, median) read without a row lookup; for tests (a list wrongly taken for a
     /// leading one reads the wrong rows, one wrongly refused costs only time).</summary>
     public int LeadingRowCombines { get; private set; }
 
-    /// <summary>Columns the dense kernels handed to the walks so far (ties their order cannot settle, non-finite
-    /// cells): a few in a thousand on real data; far more means a dense kernel has stopped deciding for itself,
+    /// <summary>Columns the dense kernels handed to the walks so far (a non-finite cell: the kernels settle ties
+    /// themselves): a few in a thousand on real data; far more means a dense kernel has stopped deciding for itself,
     /// which no result would show, only the time.</summary>
     public long HandedOverColumns { get; private set; }
 
