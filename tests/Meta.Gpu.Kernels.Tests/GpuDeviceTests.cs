@@ -124,7 +124,7 @@ public sealed class GpuDeviceTests
         {
             var batch = RandomBatch.Create(new BatchShape(rows, columns, Mask: false, Ties: true, Attackers: rows / 12), 7 + rows);
             var list = Enumerable.Range(0, rows).ToArray();
-            Assert.Equal(MedianNetworkTests.Medians(backend, batch, list, dense: false), MedianNetworkTests.Medians(backend, batch, list, dense: true));
+            MedianNetworkTests.MatchTheWalks(backend, batch, list);
         }
         Assert.True(backend.LastKernelTime > TimeSpan.Zero);
     }

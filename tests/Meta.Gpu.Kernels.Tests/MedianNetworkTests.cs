@@ -51,7 +51,7 @@ public sealed class MedianNetworkTests(IlgpuCpuFixture fixture)
     {
         var batch = RandomBatch.Create(new BatchShape(rows, columns, Mask: false, ties, Attackers: rows / 8), 700 + rows + columns);
         var list = Enumerable.Range(0, rows).ToArray();
-        Assert.Equal(Medians(batch, list, dense: false), Medians(batch, list, dense: true));
+        MatchTheWalks(_backend, batch, list);
     }
 
     [Fact]
@@ -59,7 +59,7 @@ public sealed class MedianNetworkTests(IlgpuCpuFixture fixture)
     {
         var batch = RandomBatch.Create(new BatchShape(90, 45, Mask: false, Ties: true, Attackers: 4), 32);
         var list = Enumerable.Range(0, 90).Where(r => r % 3 != 1).ToArray(); // 60 rows
-        Assert.Equal(Medians(batch, list, dense: false), Medians(batch, list, dense: true));
+        MatchTheWalks(_backend, batch, list);
     }
 
     [Fact]
@@ -75,7 +75,7 @@ public sealed class MedianNetworkTests(IlgpuCpuFixture fixture)
             _backend.Combine(batch, list, weights, AggregationMethod.Median, 0.1, false, new float[30], Span<float>.Empty, null);
             // Beyond the network's 64 rows the sorted runs (WideMedianTests) serve; a mask, neither.
             Assert.Equal(before + (served ? 1 : 0), _backend.DenseCombines);
-            Assert.Equal(Medians(batch, list, dense: false), Medians(batch, list, dense: true));
+            MatchTheWalks(_backend, batch, list);
         }
     }
 
@@ -109,7 +109,7 @@ public sealed class MedianNetworkTests(IlgpuCpuFixture fixture)
         batch.MarkChanged();
         var list = Enumerable.Range(0, rows).ToArray();
         var weights = RandomBatch.Weights(batch, list, uniform: true);
-        Assert.Equal(Medians(backend, batch, list, dense: false), Medians(backend, batch, list, dense: true));
+        MatchTheWalks(backend, batch, list);
         var handedOver = backend.HandedOverColumns;
         var dense = Combine(backend, batch, list, weights, dense: true);
         Assert.Equal(handedOver, backend.HandedOverColumns);
@@ -125,10 +125,13 @@ public sealed class MedianNetworkTests(IlgpuCpuFixture fixture)
         var before = _backend.DenseCombines;
         Assert.Null(_backend.CombineUnscanned(batch, list, weights, AggregationMethod.Median, 0.1, new float[70], Span<float>.Empty, null));
         Assert.Equal(before + 1, _backend.DenseCombines);
-        Assert.Equal(Medians(batch, list, dense: false), Medians(batch, list, dense: true));
+        MatchTheWalks(_backend, batch, list);
     }
 
-    private long[] Medians(DomainBatch batch, int[] list, bool dense) => Medians(_backend, batch, list, dense);
+    /// <summary>The outlier pass's column medians by the dense kernels are the walks', bit for bit. Shared with
+    /// <see cref="WideMedianTests"/> and <see cref="GpuDeviceTests"/>.</summary>
+    internal static void MatchTheWalks(IlgpuBackend backend, DomainBatch batch, int[] list) =>
+        Assert.Equal(Medians(backend, batch, list, dense: false), Medians(backend, batch, list, dense: true));
 
     /// <summary>The outlier pass's column medians as bits, by the network (<paramref name="dense"/>) or the walks.
     /// Shared with <see cref="GpuDeviceTests"/>.</summary>
