@@ -111,8 +111,13 @@ public sealed class MetaSupervisor : IAsyncDisposable
         try
         {
             // A delivery already under way when StopAsync unsubscribed may still get here: after a stop nothing
-            // more is handled (the subscription is gone; this is not an error).
-            if (_stopped) return;
+            // more is handled (the subscription is gone; this is not an error). On a bus where the topic is durable
+            // it stays unacknowledged, for the broker to redeliver to the next consumer.
+            if (_stopped)
+            {
+                DeliveryAcknowledgement.Defer();
+                return;
+            }
             switch (busEvent.Topic)
             {
                 case GovernanceTopics.Telemetry:

@@ -186,13 +186,21 @@ public sealed class MetaLearningAgent : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
 
-    /// <summary>Handles one event, waiting for the one in progress first. The bus calls it; a host that feeds
-    /// events itself may call it directly.</summary>
+    /// <summary>Handles one event, waiting for the one in progress first; after <see cref="StopAsync"/> it
+    /// ignores events. The bus calls it; a host that feeds events itself may call it directly.</summary>
     public async ValueTask HandleAsync(BusEvent busEvent, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // A delivery the bus took before StopAsync unsubscribed may still get here, after the dense lane was
+            // disposed: it is not taken in (no round, no save), and a durable one stays unacknowledged so that the
+            // broker redelivers it to the next consumer instead of the bus acknowledging it on return.
+            if (_stopped)
+            {
+                DeliveryAcknowledgement.Defer();
+                return;
+            }
             switch (busEvent.Topic)
             {
                 case LearningTopics.PolicyPack:

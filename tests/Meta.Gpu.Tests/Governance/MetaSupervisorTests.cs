@@ -198,6 +198,32 @@ public sealed class MetaSupervisorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_delivery_that_arrives_after_stop_is_ignored_and_left_unacknowledged()
+    {
+        await _supervisor.StopAsync();
+        var acknowledged = false;
+        var acknowledgement = new DeferrableAcknowledgement(() =>
+        {
+            acknowledged = true;
+            return ValueTask.CompletedTask;
+        });
+        DeliveryAcknowledgement.Current = acknowledgement;
+        try
+        {
+            await _supervisor.HandleAsync(new BusEvent(GovernanceTopics.ProcessingMetrics, JsonNode.Parse("""{"accept_rate": 0.01}""")), default);
+        }
+        finally
+        {
+            DeliveryAcknowledgement.Current = null;
+        }
+
+        Assert.Empty(_published);
+        Assert.Equal(0, _supervisor.LowAcceptWindows);
+        Assert.True(acknowledgement.Deferred);
+        Assert.False(acknowledged);
+    }
+
+    [Fact]
     public async Task Stopping_unsubscribes()
     {
         await _supervisor.StopAsync();

@@ -184,6 +184,43 @@ public sealed class MetaLearningAgentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_delivery_that_arrives_after_stop_is_ignored()
+    {
+        // A bus may hand over an event it took before StopAsync unsubscribed: the stopped agent (its dense lane
+        // disposed) must neither run a round nor save or publish.
+        var agent = await Started();
+        await Pack("a", tau: 1.0, gMin: 0.01);
+        await agent.StopAsync();
+        _bus.Published.Clear();
+
+        await agent.HandleAsync(new BusEvent(LearningTopics.ProcessingMetrics, JsonNode.Parse("""{"gain_p50": 1.0, "latency_ms": 50}""")), default);
+        // As a durable bus delivers a pack: the stopped agent leaves it unacknowledged, for the broker to redeliver
+        // to the next consumer, rather than letting the bus acknowledge what nobody took in.
+        var acknowledged = false;
+        var acknowledgement = new DeferrableAcknowledgement(() =>
+        {
+            acknowledged = true;
+            return ValueTask.CompletedTask;
+        });
+        DeliveryAcknowledgement.Current = acknowledgement;
+        try
+        {
+            await agent.HandleAsync(new BusEvent(LearningTopics.PolicyPack, JsonNode.Parse(
+                """{"domain_id": "b", "metrics": {"gain_p50": 0.5, "stability_avg": 0.9}, "controller": {"tau": 0.5}, "evaluator": {"g_min": 0.01}}""")), default);
+        }
+        finally
+        {
+            DeliveryAcknowledgement.Current = null;
+        }
+
+        Assert.Null(_store.LoadPrior());
+        Assert.Empty(_bus.Published);
+        Assert.Equal(["a"], agent.PendingDomains);
+        Assert.True(acknowledgement.Deferred);
+        Assert.False(acknowledged);
+    }
+
+    [Fact]
     public async Task With_storage_the_prior_is_saved_to_disk_and_a_new_agent_resumes_from_it()
     {
         using var folder = new TempFolder();
