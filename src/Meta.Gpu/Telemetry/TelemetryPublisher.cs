@@ -129,9 +129,10 @@ public sealed class TelemetryPublisher : IAsyncDisposable
             await _bus.PublishAsync(GovernanceTopics.Telemetry, payload, token).ConfigureAwait(false);
             Interlocked.Increment(ref _published);
         }
-        catch (InvalidOperationException e)
+        catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
         {
-            // The bus has shut down; the host stops the publisher next.
+            // A bus that has shut down (the host stops the publisher next), or a broker that timed out or dropped
+            // the connection: this sample is lost, the next tick tries again.
             Interlocked.Increment(ref _failures);
             LogPublishFailed(_logger, e);
         }

@@ -76,6 +76,60 @@ public sealed class TelemetryPublisherTests
         await WaitUntilAsync(() => publisher.Published == 1);
     }
 
+    /// <summary>A bus whose publishes throw <see cref="Failure"/> while it is set (a broker that dropped the
+    /// connection throws I/O and timeout errors, not only InvalidOperationException).</summary>
+    private sealed class FailingBus : IEventBus
+    {
+        public Exception? Failure { get; set; }
+
+        public int Calls;
+
+        public ValueTask PublishAsync(string topic, object? payload, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref Calls);
+            return Failure is { } failure ? ValueTask.FromException(failure) : ValueTask.CompletedTask;
+        }
+
+        public IDisposable Subscribe(string topic, Func<BusEvent, CancellationToken, ValueTask> handler) => throw new NotSupportedException();
+
+        public Task WaitForIdleAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+        public Task ShutdownAsync(TimeSpan timeout) => Task.CompletedTask;
+
+        public EventBusStats Stats => new(0, 0, 0, 0, 0);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    [Theory]
+    [InlineData("io")]
+    [InlineData("timeout")]
+    [InlineData("cancelled by the broker")]
+    public async Task A_failed_publish_of_any_kind_is_counted_and_the_timer_goes_on(string kind)
+    {
+        var time = new FakeTimeProvider();
+        var bus = new FailingBus();
+        var logger = new TypedRecordingLogger<TelemetryPublisher>();
+        await using var publisher = new TelemetryPublisher(bus, new ScriptedMemorySource(0.5), TimeSpan.FromSeconds(1), time, logger);
+        bus.Failure = kind switch
+        {
+            "io" => new IOException("broker connection reset"),
+            "timeout" => new TimeoutException("no reply from the broker"),
+            _ => new OperationCanceledException("the broker's request timed out"),
+        };
+
+        await publisher.StartAsync();
+        Assert.Equal(1, publisher.Failures);
+        time.Advance(TimeSpan.FromSeconds(1));
+        await WaitUntilAsync(() => publisher.Failures == 2);
+        Assert.Equal(2, logger.Entries.Count(e => e.Exception == bus.Failure));
+
+        bus.Failure = null;
+        time.Advance(TimeSpan.FromSeconds(1));
+        await WaitUntilAsync(() => publisher.Published == 1);
+        await publisher.StopAsync();
+    }
+
     [Fact]
     public async Task Rejects_a_bad_interval_and_a_second_start()
     {
