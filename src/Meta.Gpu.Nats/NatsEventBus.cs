@@ -341,17 +341,18 @@ public sealed class NatsEventBus : IEventBus
     {
         if (ReferenceEquals(CurrentHandlerBus.Value, this))
             throw new InvalidOperationException("ShutdownAsync called from a handler of this bus would wait for itself");
+        timeout = DrainTimeout.Normalise(timeout, nameof(timeout));
         if (Interlocked.Exchange(ref _shutdownStarted, 1) != 0)
         {
             Volatile.Write(ref _state, Stopped);
             return;
         }
         Volatile.Write(ref _state, Draining);
-        if (timeout > TimeSpan.Zero)
+        if (timeout != TimeSpan.Zero)
         {
             try
             {
-                using var drain = new CancellationTokenSource(timeout);
+                using var drain = timeout == Timeout.InfiniteTimeSpan ? new CancellationTokenSource() : new CancellationTokenSource(timeout);
                 await WaitForIdleAsync(drain.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)

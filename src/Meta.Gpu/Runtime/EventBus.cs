@@ -229,8 +229,8 @@ public sealed partial class EventBus : IEventBus
 
     public Task ShutdownAsync(TimeSpan timeout)
     {
-        if (timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
-            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "must be >= 0 or infinite");
+        // Checked before the bus starts draining: a refused limit leaves the bus as it was.
+        timeout = DrainTimeout.Normalise(timeout, nameof(timeout));
         if (InsideHandler)
             throw new InvalidOperationException(
                 "ShutdownAsync was called from inside a handler of this event bus; draining would wait for that handler itself.");

@@ -5,7 +5,8 @@ namespace Meta.Gpu.Runtime;
 /// <summary>Settings of the in-process <see cref="EventBus"/> (DESIGN §3).</summary>
 /// <param name="QueueCapacity">Deliveries that may wait in one subscriber's queue before a publisher from outside
 /// the bus waits (backpressure); at least 1; default 1024.</param>
-/// <param name="ShutdownTimeout">How long <see cref="EventBus.DisposeAsync"/> lets pending deliveries drain; default 5 s.</param>
+/// <param name="ShutdownTimeout">How long <see cref="EventBus.DisposeAsync"/> lets pending deliveries drain; default 5 s;
+/// <see cref="Timeout.InfiniteTimeSpan"/> or anything longer than <see cref="DrainTimeout.LongestTimed"/>: no limit.</param>
 /// <param name="Logger">Where failing handlers and shutdown problems are reported; none by default.</param>
 public sealed record EventBusOptions(int QueueCapacity = 1024, TimeSpan? ShutdownTimeout = null, ILogger? Logger = null)
 {
@@ -19,8 +20,7 @@ public sealed record EventBusOptions(int QueueCapacity = 1024, TimeSpan? Shutdow
     {
         if (QueueCapacity < 1)
             throw new ArgumentOutOfRangeException(nameof(QueueCapacity), QueueCapacity, "queue_capacity must be >= 1");
-        if (ShutdownTimeout is TimeSpan t && t < TimeSpan.Zero && t != Timeout.InfiniteTimeSpan)
-            throw new ArgumentOutOfRangeException(nameof(ShutdownTimeout), t, "shutdown_timeout must be >= 0 or infinite");
+        if (ShutdownTimeout is TimeSpan t) DrainTimeout.Normalise(t, "shutdown_timeout");
         return this;
     }
 }

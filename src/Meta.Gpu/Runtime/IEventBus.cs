@@ -29,7 +29,9 @@ public interface IEventBus : IAsyncDisposable
     /// meanwhile, has finished.</summary>
     Task WaitForIdleAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Drains pending deliveries (up to <paramref name="timeout"/>), then refuses new publishes.</summary>
+    /// <summary>Drains pending deliveries (up to <paramref name="timeout"/>: zero or more, or
+    /// <see cref="Timeout.InfiniteTimeSpan"/> or anything longer than <see cref="DrainTimeout.LongestTimed"/> for no
+    /// limit), then refuses new publishes.</summary>
     Task ShutdownAsync(TimeSpan timeout);
 
     EventBusStats Stats { get; }

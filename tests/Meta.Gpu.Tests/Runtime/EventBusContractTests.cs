@@ -342,6 +342,38 @@ public abstract class EventBusContractTests
         Assert.Equal(20, seen.Count);
     }
 
+    [Theory]
+    [InlineData("infinite")]
+    [InlineData("TimeSpan.MaxValue")]
+    public async Task Shutdown_without_a_limit_drains_every_delivery(string limit)
+    {
+        var bus = CreateBus(queueCapacity: 4);
+        var seen = new ConcurrentQueue<int>();
+        using var s = bus.Subscribe("t", async (e, _) => { await Task.Delay(2); seen.Enqueue(BusPayload.As<int>(e.Payload)); });
+        for (var i = 0; i < 20; i++) await bus.PublishAsync("t", i);
+
+        await bus.ShutdownAsync(limit == "infinite" ? Timeout.InfiniteTimeSpan : TimeSpan.MaxValue).WaitAsync(Patience);
+
+        Assert.Equal(Enumerable.Range(0, 20), seen);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => bus.PublishAsync("t", 99).AsTask());
+        await bus.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_negative_drain_limit_is_refused_and_the_bus_goes_on()
+    {
+        await using var bus = CreateBus();
+        var seen = new ConcurrentQueue<int>();
+        using var s = bus.Subscribe("t", (e, _) => { seen.Enqueue(BusPayload.As<int>(e.Payload)); return ValueTask.CompletedTask; });
+
+        var error = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => bus.ShutdownAsync(TimeSpan.FromSeconds(-5)));
+        Assert.Equal("timeout", error.ParamName);
+
+        await bus.PublishAsync("t", 1);
+        await bus.WaitForIdleAsync().WaitAsync(Patience);
+        Assert.Equal([1], seen);
+    }
+
     [Fact]
     public async Task Shutdown_with_a_zero_timeout_on_an_idle_bus_is_clean()
     {

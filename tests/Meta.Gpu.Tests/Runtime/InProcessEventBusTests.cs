@@ -17,6 +17,27 @@ public sealed class InProcessEventBusTests : EventBusContractTests
     }
 
     [Fact]
+    public async Task Dispose_with_a_configured_limit_longer_than_a_timer_drains_without_one()
+    {
+        var bus = new EventBus(new EventBusOptions(ShutdownTimeout: TimeSpan.FromDays(60)));
+        var count = 0;
+        using var s = bus.Subscribe("t", async (_, _) => { await Task.Delay(2); Interlocked.Increment(ref count); });
+        for (var i = 0; i < 5; i++) await bus.PublishAsync("t", i);
+
+        await bus.DisposeAsync().AsTask().WaitAsync(Patience);
+
+        Assert.Equal(5, Volatile.Read(ref count));
+        await bus.ShutdownAsync(TimeSpan.FromSeconds(1)).WaitAsync(Patience); // idempotent, and no stored failure
+    }
+
+    [Fact]
+    public void Rejects_a_negative_shutdown_timeout_naming_it()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new EventBus(new EventBusOptions(ShutdownTimeout: TimeSpan.FromSeconds(-1))));
+        Assert.Contains("shutdown_timeout", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Shutdown_from_inside_a_handler_fails_instead_of_deadlocking()
     {
         await using var bus = new EventBus();
