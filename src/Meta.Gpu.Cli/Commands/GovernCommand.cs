@@ -84,7 +84,9 @@ internal static class GovernCommand
             throw new InvalidInputException($"line {lineNumber}: expected a JSON object (a telemetry snapshot), got {JsonRead.Show(node)}");
         try
         {
-            return TelemetrySnapshot.FromJson(obj);
+            var snapshot = TelemetrySnapshot.FromJson(obj);
+            snapshot.CheckFinite();
+            return snapshot;
         }
         catch (InvalidInputException e)
         {

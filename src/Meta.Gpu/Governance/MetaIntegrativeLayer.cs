@@ -46,10 +46,13 @@ public sealed class MetaIntegrativeLayer : IDisposable
 
     public MetaState State { get; }
 
-    /// <summary>One governance cycle, DESIGN §5 steps 1-10, in that order.</summary>
+    /// <summary>One governance cycle, DESIGN §5 steps 1-10, in that order. A reading with a NaN or infinite field
+    /// is refused (<see cref="InvalidInputException"/> naming it) before anything changes
+    /// (<see cref="TelemetrySnapshot.CheckFinite"/>).</summary>
     public MetaUpdateResult Update(TelemetrySnapshot telemetry)
     {
         ArgumentNullException.ThrowIfNull(telemetry);
+        telemetry.CheckFinite();
         var config = Config;
         var state = State;
 

@@ -148,23 +148,27 @@ public sealed class MetaSupervisor : IAsyncDisposable
         var ciWidth = JsonRead.OptionalDouble(payload, "ci_width", topic) ?? JsonRead.OptionalDouble(payload, "ci_width_avg", topic) ?? 0.0;
         var gainP50 = JsonRead.OptionalDouble(payload, "gain_p50", topic);
 
+        var lowAcceptWindows = snapshot.AcceptRate < Layer.Config.EvaluatorPolicy.AcceptVeryLow ? LowAcceptWindows + 1 : 0;
+        var input = snapshot with
+        {
+            LatencyMs = engineLatency ?? _telemetry?.BusLatencyMs ?? 0.0,
+            AcceptLowWindows = lowAcceptWindows,
+            GainPrev = _lastGainP50 ?? gainP50,
+            CiWidth = ciWidth,
+        };
+        // The layer would refuse a non-finite reading after the window count moved: check before anything does
+        // (vram_util, checked on the telemetry payload's arrival or sampled finite, comes in below).
+        (input with { VramUtil = 0.0 }).CheckFinite(topic);
+
         LastProcessingMetrics = payload;
-        LowAcceptWindows = snapshot.AcceptRate < Layer.Config.EvaluatorPolicy.AcceptVeryLow ? LowAcceptWindows + 1 : 0;
+        LowAcceptWindows = lowAcceptWindows;
         if (_skipCount > 0)
         {
             _skipCount--;
             return;
         }
 
-        var input = snapshot with
-        {
-            LatencyMs = engineLatency ?? _telemetry?.BusLatencyMs ?? 0.0,
-            VramUtil = _telemetry?.VramUtil ?? SampleDeviceVram(),
-            AcceptLowWindows = LowAcceptWindows,
-            GainPrev = _lastGainP50 ?? gainP50,
-            CiWidth = ciWidth,
-        };
-        var result = Layer.Update(input);
+        var result = Layer.Update(input with { VramUtil = _telemetry?.VramUtil ?? SampleDeviceVram() });
         if (gainP50 is not null) _lastGainP50 = gainP50;
 
         var profile = Profile.After(result.ResourceProfileHint, result.Knobs, Layer.Config.DrgPolicy.NPathsMax);

@@ -81,6 +81,31 @@ public sealed record TelemetrySnapshot
         };
     }
 
+    /// <summary>
+    /// Throws an <see cref="InvalidInputException"/> naming the first field that is NaN or infinite (under
+    /// <paramref name="path"/>). <see cref="MetaIntegrativeLayer.Update"/> refuses such a reading before it changes
+    /// anything: one NaN reward would stay in the reward's average for good (EMA = (1-a)·EMA + a·NaN), and with it
+    /// the exploration and rollback tests would never fire again.
+    /// </summary>
+    public void CheckFinite(string path = "")
+    {
+        Check(AcceptRate, "accept_rate");
+        Check(StabilityAvg, "stability_avg");
+        Check(RclContrast, "rcl_contrast");
+        Check(LatencyMs, "latency_ms");
+        Check(VramUtil, "vram_util");
+        Check(GainP50, "gain_p50");
+        if (GainPrev is { } gainPrev) Check(gainPrev, "gain_prev");
+        Check(CiWidth, "ci_width");
+        Check(CiWidthTarget, "ci_width_target");
+
+        void Check(double value, string key)
+        {
+            if (!double.IsFinite(value))
+                throw new InvalidInputException($"{JsonRead.Join(path, key)}: {WireJson.NonFiniteName(value)} is not a finite reading");
+        }
+    }
+
     /// <summary>The wire form (snake_case; numbers readable as any numeric type).</summary>
     public JsonObject ToJson() => WirePayload.Of(BuildJson());
 

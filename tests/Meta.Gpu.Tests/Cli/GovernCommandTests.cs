@@ -102,6 +102,16 @@ public sealed class GovernCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_non_finite_reading_exits_2_naming_the_line_and_field()
+    {
+        var (code, output, error) = await Run("{\"accept_rate\": 0.3}\n{\"latency_ms\": \"nan\"}\n{\"accept_rate\": 0.3}\n", "govern");
+
+        Assert.Equal(2, code);
+        Assert.Single(Lines(output));
+        Assert.Equal("meta-gpu: line 2: latency_ms: nan is not a finite reading", error.Trim());
+    }
+
+    [Fact]
     public async Task An_unknown_config_key_exits_2_naming_it()
     {
         var config = Write("config.json", """{"meta_score": {"weights": {"acept": 0.3}}}""");

@@ -23,6 +23,69 @@ public sealed class MetaIntegrativeLayerTests
         Assert.Equal(JsonNode.Parse("""{"rev":1,"reason":"steady"}"""), result.PolicyUpdate.ToJson(), JsonNode.DeepEquals);
     }
 
+    public static TheoryData<string, double> NonFiniteReadings() => new()
+    {
+        { "accept_rate", double.NaN },
+        { "stability_avg", double.PositiveInfinity },
+        { "rcl_contrast", double.NegativeInfinity },
+        { "latency_ms", double.NaN },
+        { "vram_util", double.PositiveInfinity },
+        { "gain_p50", double.NaN },
+        { "gain_prev", double.NaN },
+        { "ci_width", double.PositiveInfinity },
+        { "ci_width_target", double.NaN },
+    };
+
+    [Theory]
+    [MemberData(nameof(NonFiniteReadings))]
+    public void A_non_finite_reading_is_refused_naming_the_field_and_changes_nothing(string field, double value)
+    {
+        using var layer = new MetaIntegrativeLayer();
+        var low = Calm with { AcceptRate = 0.01, LatencyMs = 500 };
+        layer.Update(low);
+        var ema = layer.State.RewardEma;
+        var knobs = layer.State.Knobs;
+        var cooldowns = Cycles(layer.State.Cooldowns);
+        var bad = field switch
+        {
+            "accept_rate" => low with { AcceptRate = value },
+            "stability_avg" => low with { StabilityAvg = value },
+            "rcl_contrast" => low with { RclContrast = value },
+            "latency_ms" => low with { LatencyMs = value },
+            "vram_util" => low with { VramUtil = value },
+            "gain_p50" => low with { GainP50 = value },
+            "gain_prev" => low with { GainPrev = value },
+            "ci_width" => low with { CiWidth = value },
+            _ => low with { CiWidthTarget = value },
+        };
+
+        var error = Assert.Throws<InvalidInputException>(() => layer.Update(bad));
+
+        Assert.StartsWith(field + ": ", error.Message, StringComparison.Ordinal);
+        Assert.Equal(1, layer.State.DecisionCount);
+        Assert.Single(layer.State.History);
+        Assert.Equal(ema, layer.State.RewardEma);
+        Assert.Equal(knobs, layer.State.Knobs);
+        Assert.Equal(cooldowns, Cycles(layer.State.Cooldowns));
+    }
+
+    private static int[] Cycles(CooldownVector cooldowns) => [.. Enum.GetValues<Knob>().Select(k => cooldowns[k])];
+
+    [Fact]
+    public void After_a_refused_reading_the_rollback_still_fires()
+    {
+        // One NaN in the reward's average used to stay there for good, and with it the rollback test never fired.
+        using var layer = new MetaIntegrativeLayer();
+        Assert.Throws<InvalidInputException>(() => layer.Update(Calm with { AcceptRate = double.NaN }));
+        for (var i = 0; i < 20; i++) layer.Update(Calm with { AcceptRate = 0.9, StabilityAvg = 0.9 });
+        var collapse = new TelemetrySnapshot { AcceptRate = 0, LatencyMs = 500, VramUtil = 1, OomFlag = true };
+
+        var rolledBack = Enumerable.Range(0, 3).Any(_ => layer.Update(collapse).Rollback);
+
+        Assert.True(rolledBack);
+        Assert.True(double.IsFinite(layer.State.RewardEma));
+    }
+
     [Fact]
     public void Ema_moves_by_alpha_towards_each_reward()
     {

@@ -182,6 +182,31 @@ public sealed class MetaSupervisorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_non_finite_figure_is_refused_when_it_arrives_and_the_last_good_one_is_kept()
+    {
+        await Publish("telemetry", """{"gpu_memory_util": 0.2}""");
+        await Publish("processing_metrics", """{"accept_rate": 0.01}""");
+        _published.Clear();
+
+        await Publish("telemetry", """{"gpu_memory_util": "nan"}""");
+        await Publish("processing_metrics", """{"accept_rate": "nan"}""");
+        await Publish("processing_metrics", """{"accept_rate": 0.3, "engine_latency_ms": "inf"}""");
+
+        Assert.Empty(_published);
+        Assert.Equal(1, _supervisor.LowAcceptWindows);
+        Assert.Equal(3, _bus.HandlerErrors.Count);
+        Assert.All(_bus.HandlerErrors, e => Assert.IsType<InvalidInputException>(e));
+        Assert.StartsWith("telemetry: vram_util nan", _bus.HandlerErrors[0].Message, StringComparison.Ordinal);
+        Assert.Equal("processing_metrics.accept_rate: nan is not a finite reading", _bus.HandlerErrors[1].Message);
+        Assert.Equal("processing_metrics.latency_ms: inf is not a finite reading", _bus.HandlerErrors[2].Message);
+
+        await Publish("processing_metrics", """{"accept_rate": 0.3}""");
+        var metrics = Metrics.Single();
+        Assert.Equal(0.2, metrics["vram_util"]!.GetValue<double>());
+        Assert.True(double.IsFinite(metrics["meta_reward_avg"]!.GetValue<double>()));
+    }
+
+    [Fact]
     public void The_initial_profile_is_capped_at_n_paths_max_D6()
     {
         Assert.Equal(128, _supervisor.Profile.NPaths);
