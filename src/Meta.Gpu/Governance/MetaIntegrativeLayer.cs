@@ -48,7 +48,9 @@ public sealed class MetaIntegrativeLayer : IDisposable
 
     /// <summary>One governance cycle, DESIGN §5 steps 1-10, in that order. A reading with a NaN or infinite field
     /// is refused (<see cref="InvalidInputException"/> naming it) before anything changes
-    /// (<see cref="TelemetrySnapshot.CheckFinite"/>).</summary>
+    /// (<see cref="TelemetrySnapshot.CheckFinite"/>). With a policy log, the call's line is written before the state
+    /// takes the call's changes: a write that throws (a full disk, a closed writer) fails the call and changes
+    /// nothing, so the layer never runs ahead of its log.</summary>
     public MetaUpdateResult Update(TelemetrySnapshot telemetry)
     {
         ArgumentNullException.ThrowIfNull(telemetry);
@@ -56,19 +58,20 @@ public sealed class MetaIntegrativeLayer : IDisposable
         var config = Config;
         var state = State;
 
+        // Every step works on copies; the state takes them at the end, after the policy log line is written, so a
+        // log that cannot be written leaves the layer as it was (the caller sees the error).
         // 1. Reward and EMA.
         var scoring = ScoreBreakdown.Compute(config.MetaScore, telemetry);
         var previousEma = state.RewardEma;
         var alpha = config.MetaScore.EmaAlpha;
         var ema = (1 - alpha) * previousEma + alpha * scoring.Reward;
-        state.RewardEma = ema;
 
         // 2. Cooldowns tick down.
-        ref var cooldowns = ref state.CooldownsRef;
+        var cooldowns = state.Cooldowns;
         for (var i = 0; i < Knobs.Count; i++)
             if (cooldowns[i] > 0) cooldowns[i]--;
 
-        ref var knobs = ref state.KnobsRef;
+        var knobs = state.Knobs;
         var before = knobs;
         var changed = 0;
 
@@ -114,7 +117,6 @@ public sealed class MetaIntegrativeLayer : IDisposable
         if (telemetry.OomFlag) reasons |= PolicyReasons.Oom;
         var rev = state.DecisionCount + 1;
         var policyUpdate = new PolicyUpdate(rev, changed, knobs, reasons);
-        state.DecisionCount = rev;
 
         // 7. Resource hint.
         var hint = ResourceHint.For(drg, telemetry);
@@ -128,7 +130,6 @@ public sealed class MetaIntegrativeLayer : IDisposable
             var touched = changed | knobs.DifferenceMask(restore);
             knobs = restore;
             SetCooldowns(ref cooldowns, touched, 2 * safety.CooldownCycles);
-            state.RollbackCount++;
             // D7: announce what actually differs from the start of this call, with the restored values.
             policyUpdate = new PolicyUpdate(rev, knobs.DifferenceMask(before), knobs, reasons | PolicyReasons.Rollback);
         }
@@ -140,12 +141,17 @@ public sealed class MetaIntegrativeLayer : IDisposable
         // 9. History (and the policy log).
         var entry = new MetaHistoryEntry(_time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0, scoring.Reward, ema,
             policyUpdate, before, knobs, hint, rollback);
-        state.History.Add(entry);
         if (_policyLog is not null)
         {
             _policyLog.WriteLine(entry.BuildJson().ToJsonString(WireJson.Options));
             _policyLog.Flush();
         }
+        state.RewardEma = ema;
+        state.CooldownsRef = cooldowns;
+        state.KnobsRef = knobs;
+        state.DecisionCount = rev;
+        if (rollback) state.RollbackCount++;
+        state.History.Add(entry);
 
         // 10. Result.
         var successRate = (double)state.History.CountWithoutRollback() / state.History.Count;

@@ -431,6 +431,40 @@ public sealed class MetaIntegrativeLayerTests
         Assert.Equal(2, second["policy_update"]!["rev"]!.GetValue<int>());
     }
 
+    /// <summary>A policy log on a full disk: its writes throw while <see cref="Full"/> is set.</summary>
+    private sealed class FullDiskWriter : StringWriter
+    {
+        public bool Full { get; set; } = true;
+
+        public override void WriteLine(string? value)
+        {
+            if (Full) throw new IOException("no space left on device");
+            base.WriteLine(value);
+        }
+    }
+
+    [Fact]
+    public void A_policy_log_that_cannot_be_written_fails_the_update_and_changes_nothing()
+    {
+        var log = new FullDiskWriter();
+        using var layer = new MetaIntegrativeLayer(null, new MetaIntegrativeLayerOptions { PolicyLog = log });
+        var low = Calm with { AcceptRate = 0.01, LatencyMs = 500 };
+
+        Assert.Throws<IOException>(() => layer.Update(low));
+
+        Assert.Equal(0, layer.State.DecisionCount);
+        Assert.Equal(KnobVector.Initial, layer.State.Knobs);
+        Assert.Equal(0, layer.State.Cooldowns.Pending);
+        Assert.Equal(0.0, layer.State.RewardEma);
+        Assert.Empty(layer.State.History);
+
+        log.Full = false;
+        var result = layer.Update(low);
+        Assert.Equal(1, result.PolicyUpdate.Rev);
+        Assert.NotEqual(0, result.PolicyUpdate.ChangedMask);
+        Assert.Single(log.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
     [Fact]
     public void Policy_log_file_is_appended()
     {
