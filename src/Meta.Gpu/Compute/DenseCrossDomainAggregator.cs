@@ -230,17 +230,27 @@ public sealed class DenseCrossDomainAggregator
         // Step 6 (+ the Reptile step in the same pass).
         if (round is var (optimizer, _, drg)) step = optimizer.BeginStep(drg);
         int emptyCount;
-        if (unscanned)
+        try
         {
-            var combined = CombineOnce(batch, keptRows, p, aggregate, prior, resident, step, round?.Optimizer);
-            if (combined is not int count) return null;
-            emptyCount = count;
+            if (unscanned)
+            {
+                var combined = CombineOnce(batch, keptRows, p, aggregate, prior, resident, step, round?.Optimizer);
+                if (combined is not int count) return null;
+                emptyCount = count;
+            }
+            else
+            {
+                emptyCount = resident is not null && step is { } residentStep
+                    ? Backend.Combine(batch, keptRows, p, config.Method, config.TrimAlpha, zero, aggregate, resident, residentStep)
+                    : Backend.Combine(batch, keptRows, p, config.Method, config.TrimAlpha, zero, aggregate, prior, step);
+            }
         }
-        else
+        catch when (step is not null && round?.Optimizer is { } begun)
         {
-            emptyCount = resident is not null && step is { } residentStep
-                ? Backend.Combine(batch, keptRows, p, config.Method, config.TrimAlpha, zero, aggregate, resident, residentStep)
-                : Backend.Combine(batch, keptRows, p, config.Method, config.TrimAlpha, zero, aggregate, prior, step);
+            // A backend that failed mid-step (a device lost, no fallback) may have stepped part of the prior: the
+            // optimizer goes back to where the round began, so that the round can be run again.
+            begun.AbandonStep();
+            throw;
         }
         if (round is var (opt, reward, _)) opt.CompleteStep(reward);
 

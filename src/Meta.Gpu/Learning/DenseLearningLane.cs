@@ -23,9 +23,12 @@ namespace Meta.Gpu.Learning;
 /// every domain in one atomic file; a failed save is logged and the round still publishes.</para>
 /// <para>Acknowledgements (a durable bus, §10): an accepted update keeps its delivery's acknowledgement until the
 /// round that consumes it has saved the prior and the sequences; an update superseded by a newer one of the same
-/// domain is released at once (its effect is replaced). After a failed save they wait for the next successful
-/// one. The lane does no I/O with them: the caller acknowledges what <see cref="TakeReleasedAcknowledgements"/>
-/// returns.</para>
+/// domain is released at once (its effect is replaced), and so are stale and refused ones; a broker's copy of the
+/// pending update, or of the applied one while its save is outstanding, is held with it. After a failed save they
+/// wait for the next successful one; a round whose backend throws consumes nothing (its updates stay pending). The
+/// lane does no I/O with them: the caller acknowledges what <see cref="TakeReleasedAcknowledgements"/> returns.</para>
+/// <para>A domain id longer than the prior file takes (<see cref="DensePriorFile.MaxDomainIdBytes"/>) is refused:
+/// every later save would fail on it.</para>
 /// </remarks>
 public sealed class DenseLearningLane : IDisposable
 {
@@ -43,6 +46,8 @@ public sealed class DenseLearningLane : IDisposable
     private readonly Dictionary<string, IDeliveryAcknowledgement> _pendingAcknowledgements = new(StringComparer.Ordinal);
     private readonly List<IDeliveryAcknowledgement> _awaitingSave = [];
     private readonly List<IDeliveryAcknowledgement> _released = [];
+    // The last save failed: the applied sequences are not on disk yet.
+    private bool _unsaved;
 
     public DenseLearningLane(MetaLearningConfig config, IComputeBackend backend, bool ownsBackend, MetaStorageManager? storage,
         MetaPacketValidator validator, ILogger logger)
@@ -88,35 +93,35 @@ public sealed class DenseLearningLane : IDisposable
     }
 
     /// <summary>Validates <paramref name="update"/>; a valid, newer one becomes the domain's pending update.
-    /// Returns whether it did. <paramref name="acknowledgement"/> (the delivery's, deferred by the caller) is held
-    /// with an accepted update until the round that consumes it has saved; a refused update's is the caller's to
-    /// give.</summary>
+    /// Returns whether it did. The lane takes <paramref name="acknowledgement"/> (the delivery's, deferred by the
+    /// caller) in every case: held with an accepted update until the round that consumes it has saved; a copy of
+    /// the pending update (the broker redelivered it) is held with it, and a copy of the one applied but not yet
+    /// saved (the last save failed) waits for the next save; any other is released at once
+    /// (<see cref="TakeReleasedAcknowledgements"/>): redelivering it would change nothing.</summary>
     public bool Accept(DenseUpdate update, IDeliveryAcknowledgement? acknowledgement = null)
     {
         ArgumentNullException.ThrowIfNull(update);
         var domain = update.DomainId;
-        var newest = Math.Max(_lastApplied.GetValueOrDefault(domain, -1), _pending.TryGetValue(domain, out var p) ? p.Sequence : -1);
+        var pendingSequence = _pending.TryGetValue(domain, out var p) ? p.Sequence : -1;
+        var applied = _lastApplied.GetValueOrDefault(domain, -1);
+        var newest = Math.Max(applied, pendingSequence);
         if (update.Sequence <= newest)
         {
             LogStale(_logger, domain, update.Sequence, newest, null);
-            return false;
-        }
-        if (update.Vector is null || update.Vector.Length == 0)
-        {
-            LogRefused(_logger, domain, "empty vector", null);
-            return false;
-        }
-        if (D is { } d && update.Vector.Length != d)
-        {
-            LogRefused(_logger, domain, $"d_mismatch: {update.Vector.Length} values, the dense prior has {d}", null);
+            if (acknowledgement is null) return false;
+            if (update.Sequence == pendingSequence)
+                _pendingAcknowledgements[domain] = JointAcknowledgement.Of(_pendingAcknowledgements.GetValueOrDefault(domain), acknowledgement)!;
+            else if (update.Sequence == applied && _unsaved)
+                _awaitingSave.Add(acknowledgement);
+            else
+                _released.Add(acknowledgement);
             return false;
         }
         var score = update.Metrics?.Score ?? 0.0;
-        var scoreDelta = score - _lastScore.GetValueOrDefault(domain, 0.0);
-        var broken = _validator.ValidateParts(update.Confidence, null, update.Vector, scoreDelta);
-        if (broken.Count > 0)
+        if (Refusal(update, score) is { } reason)
         {
-            LogRefused(_logger, domain, string.Join(", ", broken), null);
+            LogRefused(_logger, domain, reason, null);
+            if (acknowledgement is not null) _released.Add(acknowledgement);
             return false;
         }
         Optimizer ??= new DenseReptileOptimizer(update.Vector.Length, _optimizerConfig);
@@ -125,6 +130,20 @@ public sealed class DenseLearningLane : IDisposable
         if (_pendingAcknowledgements.Remove(domain, out var superseded)) _released.Add(superseded);
         if (acknowledgement is not null) _pendingAcknowledgements[domain] = acknowledgement;
         return true;
+    }
+
+    /// <summary>Why <paramref name="update"/> (of score <paramref name="score"/>) is refused, or null.</summary>
+    private string? Refusal(DenseUpdate update, double score)
+    {
+        // Every save writes the domain ids of the applied sequences: one too long for the file would fail every
+        // later round's save, after its step.
+        if (System.Text.Encoding.UTF8.GetByteCount(update.DomainId) > DensePriorFile.MaxDomainIdBytes)
+            return $"domain_id longer than {DensePriorFile.MaxDomainIdBytes} UTF-8 bytes";
+        if (update.Vector is null || update.Vector.Length == 0) return "empty vector";
+        if (D is { } d && update.Vector.Length != d) return $"d_mismatch: {update.Vector.Length} values, the dense prior has {d}";
+        var scoreDelta = score - _lastScore.GetValueOrDefault(update.DomainId, 0.0);
+        var broken = _validator.ValidateParts(update.Confidence, null, update.Vector, scoreDelta);
+        return broken.Count > 0 ? string.Join(", ", broken) : null;
     }
 
     /// <summary>
@@ -138,9 +157,6 @@ public sealed class DenseLearningLane : IDisposable
         ArgumentNullException.ThrowIfNull(round);
         if (_pending.Count == 0 || Optimizer is null) return null;
         var updates = _pending.Values.ToList(); // domain id order
-        _pending.Clear();
-        _awaitingSave.AddRange(_pendingAcknowledgements.Values);
-        _pendingAcknowledgements.Clear();
 
         var optimizer = Optimizer;
         var batch = new DomainBatch(updates.Count, optimizer.Columns);
@@ -153,8 +169,14 @@ public sealed class DenseLearningLane : IDisposable
         batch.MarkChanged();
 
         var drg = new DrgFlags(round.Drg.VramHigh, round.Drg.LatencyHigh, round.Drg.BandwidthFree);
+        // A backend that throws (a device lost with no fallback) leaves the updates pending and the prior where the
+        // round began (the aggregator abandons a begun step): the next round runs them again, and none of their
+        // acknowledgements is given for a round that did not happen.
         var result = Aggregator.AggregateInto(batch, optimizer, round.Reward, drg);
         // Every pending update was consumed by this round, taking part or not: its sequence is applied.
+        _pending.Clear();
+        _awaitingSave.AddRange(_pendingAcknowledgements.Values);
+        _pendingAcknowledgements.Clear();
         foreach (var update in updates) _lastApplied[update.DomainId] = update.Sequence;
         if (result.Meta.Participants == 0)
         {
@@ -204,6 +226,7 @@ public sealed class DenseLearningLane : IDisposable
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
+                _unsaved = true;
                 LogSaveFailed(_logger, e);
                 return DensePriorFile.Write(Stream.Null, prior, Round, _lastApplied);
             }
@@ -214,6 +237,7 @@ public sealed class DenseLearningLane : IDisposable
 
     private void ReleaseSaved()
     {
+        _unsaved = false;
         _released.AddRange(_awaitingSave);
         _awaitingSave.Clear();
     }

@@ -244,17 +244,25 @@ public sealed class MetaLearningAgent : IAsyncDisposable
 
         if (sequence is { } seq)
         {
-            long newest;
             lock (_pending)
             {
-                newest = Math.Max(_lastAppliedSequences.GetValueOrDefault(domainId, -1),
-                    _pending.TryGetValue(domainId, out var p) && p.Sequence is { } ps ? ps : -1);
-            }
-            if (seq <= newest)
-            {
-                Interlocked.Increment(ref _stalePacks);
-                LogStale(_logger, domainId, seq, newest, null);
-                return;
+                var applied = _lastAppliedSequences.GetValueOrDefault(domainId, -1);
+                var pending = _pending.TryGetValue(domainId, out var p) ? p : null;
+                var newest = Math.Max(applied, pending?.Sequence ?? -1);
+                if (seq <= newest)
+                {
+                    Interlocked.Increment(ref _stalePacks);
+                    LogStale(_logger, domainId, seq, newest, null);
+                    // A copy the broker redelivered (its ack wait ran out before the round) would acknowledge the
+                    // message itself when this delivery is acknowledged: while the pack it copies is pending, or
+                    // applied but not saved (the last save failed), the copy is held until that save. An older
+                    // one goes at once: the newer pack, held, supersedes it after a crash.
+                    if (seq == pending?.Sequence)
+                        _pending[domainId] = pending with { Acknowledgement = JointAcknowledgement.Of(pending.Acknowledgement, DeliveryAcknowledgement.Defer()) };
+                    else if (seq == applied && !_lastSaveSucceeded && DeliveryAcknowledgement.Defer() is { } copy)
+                        _awaitingSave.Add(copy);
+                    return;
+                }
             }
         }
 
@@ -277,12 +285,12 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     }
 
     /// <summary>A dense update: on a durable bus an accepted one stays unacknowledged until the dense round that
-    /// consumes it has saved (DESIGN §10); a refused one is acknowledged at once (redelivery would change nothing).</summary>
+    /// consumes it has saved (DESIGN §10), and so does a redelivered copy of it; a refused one is acknowledged at
+    /// once (redelivery would change nothing).</summary>
     private async ValueTask OnDenseUpdateAsync(DenseUpdate update)
     {
-        var acknowledgement = DeliveryAcknowledgement.Defer();
-        if (!Dense.Accept(update, acknowledgement) && acknowledgement is not null)
-            await acknowledgement.AcknowledgeAsync().ConfigureAwait(false);
+        // The lane takes the acknowledgement whatever it decides, and releases what may be given now.
+        Dense.Accept(update, DeliveryAcknowledgement.Defer());
         await AcknowledgeDenseReleasedAsync().ConfigureAwait(false);
     }
 
@@ -358,9 +366,10 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         var aggregate = Aggregator.Aggregate(updates);
         if (aggregate.Keys.Count == 0)
         {
-            // The prior did not move; the consumed sequences are still saved before their packs are acknowledged.
-            if (sequencesMoved) SavePrior(GlobalPrior);
-            await AcknowledgeSavedAsync(sequencesMoved).ConfigureAwait(false);
+            // The prior did not move; the consumed sequences, and what a failed save left unsaved, are still saved
+            // before their packs are acknowledged.
+            if (sequencesMoved || !_lastSaveSucceeded) SavePrior(GlobalPrior);
+            await AcknowledgeSavedAsync().ConfigureAwait(false);
             return;
         }
 
@@ -376,7 +385,7 @@ public sealed class MetaLearningAgent : IAsyncDisposable
             prior = new SortedDictionary<string, double>(_globalPrior, StringComparer.Ordinal);
         }
         var storageBytes = SavePrior(prior);
-        await AcknowledgeSavedAsync(true).ConfigureAwait(false);
+        await AcknowledgeSavedAsync().ConfigureAwait(false);
 
         var snapshot = MetaMetrics.BuildSnapshot(round.Reward, aggregate, Config.Scheduler.UpdateIntervalWindows,
             Optimizer.RewardEma, round.LatencyMs, storageBytes, _time.GetUtcNow());
@@ -409,12 +418,12 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         }
     }
 
-    /// <summary>After a round's save: acknowledges the packs it consumed (and any left from a failed save), unless
-    /// the save failed, in which case they wait for the next successful one. <paramref name="saved"/> false: no
-    /// save was needed (no sequence moved), so they are acknowledged.</summary>
-    private async ValueTask AcknowledgeSavedAsync(bool saved)
+    /// <summary>After a round: acknowledges the packs it consumed (and any left from a failed save), unless the last
+    /// save failed, in which case they wait for the next successful one (a round that needed no save of its own
+    /// saves then too).</summary>
+    private async ValueTask AcknowledgeSavedAsync()
     {
-        if (saved && !_lastSaveSucceeded) return;
+        if (!_lastSaveSucceeded) return;
         IDeliveryAcknowledgement[] ready;
         lock (_pending)
         {

@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
+using Meta.Gpu.Compute;
 using Meta.Gpu.Learning;
+using Meta.Gpu.Learning.Aggregation;
 using Meta.Gpu.Runtime;
 using Meta.Gpu.Storage;
 
@@ -112,6 +114,117 @@ public sealed class DenseLaneAcknowledgementTests : IAsyncDisposable
         Assert.True(await DurableUpdate(agent, "b", 1));
         await Window(agent);
         Assert.Equal(["ack a#1 (saved 1)", "ack b#1 (saved 1)"], _log);
+    }
+
+    [Fact]
+    public async Task A_redelivered_copy_of_a_pending_update_is_held_until_the_save()
+    {
+        await using var agent = await Started();
+        Assert.True(await DurableUpdate(agent, "a", 1));
+        Assert.True(await DurableUpdate(agent, "a", 1)); // the broker's copy after its ack wait
+        Assert.Empty(_log);
+
+        await Window(agent);
+        Assert.Equal(["ack a#1 (saved 1)", "ack a#1 (saved 1)"], _log);
+    }
+
+    [Fact]
+    public async Task A_copy_of_an_applied_update_whose_save_failed_waits_for_the_next_save()
+    {
+        await using var agent = await Started();
+        Directory.CreateDirectory(Storage().DensePriorPath);
+        Assert.True(await DurableUpdate(agent, "a", 2));
+        await Window(agent);
+        Assert.True(await DurableUpdate(agent, "a", 2));
+        await DurableUpdate(agent, "a", 1); // older than the applied one: acknowledged at once
+        Assert.Equal(["ack a#1 (saved none)"], _log);
+
+        Directory.Delete(Storage().DensePriorPath);
+        Assert.True(await DurableUpdate(agent, "b", 1));
+        await Window(agent);
+        Assert.Equal(["ack a#1 (saved none)", "ack a#2 (saved 2)", "ack a#2 (saved 2)", "ack b#1 (saved 1)"], _log);
+    }
+
+    /// <summary>The cpu backend, failing on demand as a lost device with no fallback would: in the row scan, or in
+    /// the combine after stepping half the prior.</summary>
+    private sealed class FailingBackend : IComputeBackend
+    {
+        private readonly CpuBackend _inner = new();
+
+        public string? FailIn { get; set; }
+
+        public string Name => "failing";
+
+        public void ScanRows(DomainBatch batch, Span<RowScan> result)
+        {
+            if (FailIn == "scan") throw new InvalidOperationException("device lost");
+            _inner.ScanRows(batch, result);
+        }
+
+        public void ColumnMedians(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians) =>
+            _inner.ColumnMedians(batch, rows, missingAsZero, medians);
+
+        public void RowDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, ReadOnlySpan<double> medians, Span<double> distances) =>
+            _inner.RowDistances(batch, rows, missingAsZero, medians, distances);
+
+        public int Combine(DomainBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, AggregationMethod method, double trimAlpha,
+            bool missingAsZero, Span<float> aggregate, Span<float> prior, ReptileStep? step)
+        {
+            if (FailIn == "combine")
+            {
+                prior[..(prior.Length / 2)].Fill(1e6f);
+                throw new InvalidOperationException("device lost");
+            }
+            return _inner.Combine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step);
+        }
+
+        public void Dispose() => _inner.Dispose();
+    }
+
+    [Theory]
+    [InlineData("scan")]
+    [InlineData("combine")]
+    public async Task A_round_whose_backend_fails_keeps_its_updates_pending_and_the_prior_as_it_was(string failIn)
+    {
+        using var backend = new FailingBackend();
+        await using var agent = new MetaLearningAgent(_bus, Config, Storage(), denseBackend: backend);
+        await agent.StartAsync();
+        Assert.True(await DurableUpdate(agent, "a", 1));
+        await Window(agent);
+        var prior = agent.Dense.Optimizer!.Prior.ToArray();
+        var beta = agent.Dense.Optimizer.Beta;
+        var acknowledged = _log.Count;
+        Assert.True(await DurableUpdate(agent, "b", 1));
+
+        backend.FailIn = failIn;
+        await Assert.ThrowsAsync<InvalidOperationException>(async () => await Window(agent));
+
+        Assert.Equal(["b"], agent.Dense.PendingDomains);
+        Assert.Equal(1, agent.Dense.Round);
+        Assert.Equal(prior, agent.Dense.Optimizer.Prior);
+        Assert.Equal(beta, agent.Dense.Optimizer.Beta);
+        Assert.Equal(acknowledged, _log.Count);
+
+        backend.FailIn = null;
+        await Window(agent);
+        Assert.Equal(2, agent.Dense.Round);
+        Assert.Equal("ack b#1 (saved 1)", _log[^1]);
+    }
+
+    [Fact]
+    public async Task A_domain_id_too_long_for_the_prior_file_is_refused_and_later_rounds_go_on()
+    {
+        await using var agent = await Started();
+        var huge = new string('x', DensePriorFile.MaxDomainIdBytes + 1);
+
+        await DurableUpdate(agent, huge, 1);
+        Assert.Equal([$"ack {huge}#1 (saved none)"], _log);
+        Assert.Empty(agent.Dense.PendingDomains);
+
+        Assert.True(await DurableUpdate(agent, "b", 1));
+        await Window(agent);
+        Assert.Equal(1, agent.Dense.Round);
+        Assert.Equal("ack b#1 (saved 1)", _log[^1]);
     }
 
     [Fact]

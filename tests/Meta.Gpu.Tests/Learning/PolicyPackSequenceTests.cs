@@ -16,6 +16,9 @@ public sealed class PolicyPackSequenceTests : IAsyncLifetime
     {
         public InMemoryPriorStore Inner { get; } = new();
 
+        /// <summary>Saves throw an I/O error (a full disk) while set.</summary>
+        public bool Fail { get; set; }
+
         public void SavePrior(IReadOnlyDictionary<string, double> prior)
         {
             lock (log) log.Add("save");
@@ -24,6 +27,11 @@ public sealed class PolicyPackSequenceTests : IAsyncLifetime
 
         public void SavePrior(IReadOnlyDictionary<string, double> prior, IReadOnlyDictionary<string, long> lastSequences)
         {
+            if (Fail)
+            {
+                lock (log) log.Add("save FAILED");
+                throw new IOException("no space left on device");
+            }
             lock (log) log.Add("save " + string.Join(",", lastSequences.Select(p => $"{p.Key}={p.Value}")));
             Inner.SavePrior(prior, lastSequences);
         }
@@ -49,8 +57,10 @@ public sealed class PolicyPackSequenceTests : IAsyncLifetime
 
     public async ValueTask DisposeAsync() => await _bus.DisposeAsync();
 
-    private static BusEvent PackEvent(string domain, double tau, long? sequence) => new(LearningTopics.PolicyPack, JsonNode.Parse(
-        $$$"""{"domain_id": "{{{domain}}}", {{{(sequence is { } s ? $"\"sequence\": {s}," : "")}}} "metrics": {"gain_p50": 0.5, "stability_avg": 0.9}, "controller": {"tau": {{{tau}}}}, "evaluator": {"g_min": 0.01}}"""));
+    /// <summary>A pack; a NaN <paramref name="tau"/> sends no parameters at all (its round's aggregate is empty).</summary>
+    private static BusEvent PackEvent(string domain, double tau, long? sequence) => new(LearningTopics.PolicyPack, JsonNode.Parse(double.IsNaN(tau)
+        ? $$$"""{"domain_id": "{{{domain}}}", {{{(sequence is { } s0 ? $"\"sequence\": {s0}," : "")}}} "metrics": {"gain_p50": 0.5, "stability_avg": 0.9}, "controller": {}, "evaluator": {}}"""
+        : $$$"""{"domain_id": "{{{domain}}}", {{{(sequence is { } s ? $"\"sequence\": {s}," : "")}}} "metrics": {"gain_p50": 0.5, "stability_avg": 0.9}, "controller": {"tau": {{{tau}}}}, "evaluator": {"g_min": 0.01}}"""));
 
     private static readonly BusEvent WindowEvent = new(LearningTopics.ProcessingMetrics, JsonNode.Parse("""{"gain_p50": 1.0, "latency_ms": 50}"""));
 
@@ -207,6 +217,57 @@ public sealed class PolicyPackSequenceTests : IAsyncLifetime
 
         await Window(agent);
         Assert.Equal(["ack a#1", "ack a#2", "save a=3", "ack a#3"], _log);
+    }
+
+    [Fact]
+    public async Task A_redelivered_copy_of_a_pending_pack_is_held_until_the_save()
+    {
+        // The broker redelivers a message whose ack wait ran out before the round; acknowledging the copy would
+        // acknowledge the message before anything was saved.
+        var store = new LoggingStore(_log);
+        await using var agent = await Started(store);
+        Assert.True(await DurablePack(agent, "a", tau: 0.8, sequence: 1));
+        Assert.True(await DurablePack(agent, "a", tau: 0.8, sequence: 1));
+        Assert.Empty(_log);
+        Assert.Equal(1, agent.StalePacks);
+
+        await Window(agent);
+        Assert.Equal(["save a=1", "ack a#1", "ack a#1"], _log);
+    }
+
+    [Fact]
+    public async Task A_copy_of_an_applied_pack_whose_save_failed_waits_for_the_next_save()
+    {
+        var store = new LoggingStore(_log) { Fail = true };
+        await using var agent = await Started(store);
+        Assert.True(await DurablePack(agent, "a", tau: 0.8, sequence: 1));
+        await Window(agent);
+        Assert.True(await DurablePack(agent, "a", tau: 0.8, sequence: 1));
+        Assert.False(await DurablePack(agent, "a", tau: 0.8, sequence: 0)); // older than the applied one: nothing to keep
+        Assert.Equal(["save FAILED", "ack a#0"], _log);
+
+        store.Fail = false;
+        Assert.True(await DurablePack(agent, "b", tau: 0.9, sequence: 1));
+        await Window(agent);
+        Assert.Equal(["save FAILED", "ack a#0", "save a=1,b=1", "ack a#1", "ack a#1", "ack b#1"], _log);
+    }
+
+    [Fact]
+    public async Task Acknowledgements_held_after_a_failed_save_are_given_only_after_a_save()
+    {
+        var store = new LoggingStore(_log) { Fail = true };
+        await using var agent = await Started(store);
+        Assert.True(await DurablePack(agent, "a", tau: 0.8, sequence: 1));
+        await Window(agent);
+        // A round with an empty aggregate and no sequence needs no save of its own, but a#1 still waits for one.
+        Assert.True(await DurablePack(agent, "b", tau: double.NaN, sequence: null));
+        await Window(agent);
+        Assert.Equal(["save FAILED", "save FAILED"], _log);
+
+        store.Fail = false;
+        Assert.True(await DurablePack(agent, "c", tau: double.NaN, sequence: null));
+        await Window(agent);
+        Assert.Equal(["save FAILED", "save FAILED", "save a=1", "ack a#1", "ack b#", "ack c#"], _log);
     }
 
     [Fact]
