@@ -571,7 +571,7 @@ public sealed class NatsEventBus : IEventBus
             switch (kind)
             {
                 case null:
-                    return new(true, data is null || data.Length == 0 ? null : JsonNode.Parse(data), null);
+                    return new(true, data is null || data.Length == 0 ? null : JsonInput.Parse(data), null);
                 case KindDenseInline:
                 {
                     var (envelope, blob) = DensePayload.ReadInline(data ?? []);
@@ -599,7 +599,7 @@ public sealed class NatsEventBus : IEventBus
     private async ValueTask<Decoded> FetchDenseAsync(string topic, byte[] data, CancellationToken cancellationToken)
     {
         if (BeforeObjectFetch is { } before) await before(cancellationToken).ConfigureAwait(false);
-        var envelope = JsonNode.Parse(data) as JsonObject ?? throw new InvalidInputException("dense message: envelope is not a JSON object");
+        var envelope = JsonInput.Parse(data) as JsonObject ?? throw new InvalidInputException("dense message: envelope is not a JSON object");
         var reference = envelope[ObjectField] as JsonObject ?? throw new InvalidInputException($"dense message: {ObjectField} is missing");
         envelope.Remove(ObjectField);
         var name = reference["name"]?.GetValue<string>() ?? throw new InvalidInputException($"dense message: {ObjectField}.name is missing");

@@ -121,8 +121,13 @@ public sealed record BenchOptions
         if (Backends.Count == 0) throw new InvalidInputException("--backends: at least one backend is needed");
         if (N is < 1) throw new InvalidInputException($"--n: must be >= 1, got {N}");
         if (D is < 1) throw new InvalidInputException($"--d: must be >= 1, got {D}");
-        if (N is { } n && D is { } d && (long)n * DomainBatch.ChooseStride(d) > Array.MaxLength)
-            throw new InvalidInputException($"--n x --d: {n} x {d} is too large for one batch (N x the padded row of {DomainBatch.ChooseStride(d)} floats must stay within {Array.MaxLength} cells)");
+        // Either size given alone runs with the other's default: the check is on the sizes that will run.
+        foreach (var backend in Backends)
+        {
+            var (n, d) = SizeFor(backend);
+            if ((long)n * DomainBatch.ChooseStride(d) > Array.MaxLength)
+                throw new InvalidInputException($"--n x --d: {n} x {d} is too large for one batch (N x the padded row of {DomainBatch.ChooseStride(d)} floats must stay within {Array.MaxLength} cells)");
+        }
         if (Repeats < 1) throw new InvalidInputException($"--repeats: must be >= 1, got {Repeats}");
         if (Warmup < 0) throw new InvalidInputException($"--warmup: must be >= 0, got {Warmup}");
         if (BandwidthMegabytes < 1) throw new InvalidInputException($"bandwidth array: must be >= 1 MB, got {BandwidthMegabytes}");

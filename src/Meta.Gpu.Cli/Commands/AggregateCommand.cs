@@ -78,7 +78,7 @@ internal static class AggregateCommand
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(text);
+            node = JsonInput.Parse(text);
         }
         catch (JsonException e)
         {

@@ -58,6 +58,7 @@ internal static class BenchCommand
 
     private static async Task<int> RunAsync(CliConsole console, BenchOptions options, CancellationToken token)
     {
+        OutputFolder.Prepare(options.OutDir, "--out");
         var harness = new BenchHarness(options);
         var total = harness.Plan().Count;
         BenchReport report;

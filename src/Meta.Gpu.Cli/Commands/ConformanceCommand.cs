@@ -26,12 +26,14 @@ internal static class ConformanceCommand
         var files = ConformanceRunner.ExpandPaths(paths.Length > 0 ? paths : [ShippedTraces]);
         if (files.Count == 0) throw new InvalidInputException($"no trace files (*.json) under {string.Join(", ", paths)}");
 
-        int passed = 0, failed = 0;
+        int passed = 0, failed = 0, failedFiles = 0;
         foreach (var file in files)
         {
             var result = await ConformanceRunner.RunFileAsync(file, token).ConfigureAwait(false);
             passed += result.Passed;
             failed += result.Failed;
+            // A file can fail with no failed step (no replayer for its component and no steps).
+            if (!result.Ok) failedFiles++;
             var name = Path.GetFileName(file);
             var status = result.Ok ? "ok" : "FAILED";
             await console.Out.WriteLineAsync($"{name} ({result.Component}): {result.Passed}/{result.Steps.Count} steps {status}").ConfigureAwait(false);
@@ -43,6 +45,6 @@ internal static class ConformanceCommand
                         await console.Out.WriteLineAsync($"  {name} step {step.Step}: {mismatch}").ConfigureAwait(false);
         }
         await console.Out.WriteLineAsync($"conformance: {passed} passed, {failed} failed").ConfigureAwait(false);
-        return failed == 0 ? MetaGpuApp.ExitOk : MetaGpuApp.ExitCheckFailed;
+        return failed == 0 && failedFiles == 0 ? MetaGpuApp.ExitOk : MetaGpuApp.ExitCheckFailed;
     }
 }

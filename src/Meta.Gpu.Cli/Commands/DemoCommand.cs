@@ -64,8 +64,7 @@ internal static class DemoCommand
     private static Meta.Gpu.Nats.NatsBusOptions AckWait(Meta.Gpu.Nats.NatsBusOptions options, double seconds) =>
         options with { AckWait = Seconds(seconds, "--ack-wait") };
 
-    private static TimeSpan Seconds(double seconds, string option) =>
-        seconds > 0 && double.IsFinite(seconds) ? TimeSpan.FromSeconds(seconds) : throw new InvalidInputException($"{option}: {seconds} must be a positive number of seconds");
+    private static TimeSpan Seconds(double seconds, string option) => OptionSeconds.Parse(seconds, option);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static async Task<int> RunAsync(CliConsole console, DemoSettings settings, CancellationToken token)

@@ -73,7 +73,7 @@ internal static class GovernCommand
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(line);
+            node = JsonInput.Parse(line);
         }
         catch (JsonException e)
         {
@@ -113,7 +113,7 @@ internal static class GovernCommand
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(await File.ReadAllTextAsync(path, token).ConfigureAwait(false));
+            node = JsonInput.Parse(await File.ReadAllTextAsync(path, token).ConfigureAwait(false));
         }
         catch (JsonException e)
         {

@@ -46,9 +46,7 @@ internal static class ServeCommand
         bus.AddTo(command);
         command.SetAction((result, token) => MetaGpuApp.GuardAsync(console, () =>
         {
-            var seconds = result.GetValue(ackWait);
-            if (!(seconds > 0)) throw new InvalidInputException($"--ack-wait: {seconds} must be a positive number of seconds");
-            var options = bus.Read(result) with { AckWait = TimeSpan.FromSeconds(seconds) };
+            var options = bus.Read(result) with { AckWait = OptionSeconds.Parse(result.GetValue(ackWait), "--ack-wait") };
             return RunAsync(console, options, result.GetValue(storage) ?? StorageConfig.DefaultRoot,
                 result.GetValue(backend) ?? ComputeBackends.Auto, token);
         }));

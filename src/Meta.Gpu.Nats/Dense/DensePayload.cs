@@ -90,7 +90,7 @@ public static class DensePayload
         if (frame.Length < 4) throw new InvalidInputException("dense message: shorter than its frame header");
         var length = BinaryPrimitives.ReadInt32LittleEndian(frame.Span);
         if (length < 0 || length > frame.Length - 4) throw new InvalidInputException($"dense message: envelope length {length} exceeds the message");
-        var envelope = JsonNode.Parse(frame.Span.Slice(4, length)) as JsonObject
+        var envelope = JsonInput.Parse(frame.Span.Slice(4, length)) as JsonObject
             ?? throw new InvalidInputException("dense message: envelope is not a JSON object");
         return (envelope, frame[(4 + length)..]);
     }

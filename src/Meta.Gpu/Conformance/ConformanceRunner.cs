@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Meta.Gpu.Serialization;
 
 namespace Meta.Gpu.Conformance;
 
@@ -54,7 +55,7 @@ public static class ConformanceRunner
         JsonObject file;
         try
         {
-            file = JsonNode.Parse(await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false)) as JsonObject
+            file = JsonInput.Parse(await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false)) as JsonObject
                 ?? throw new InvalidInputException($"{path}: a trace file is a JSON object");
         }
         catch (JsonException e)
@@ -66,7 +67,12 @@ public static class ConformanceRunner
 
     public static async Task<TraceFileResult> RunAsync(string name, JsonObject file, CancellationToken cancellationToken = default)
     {
-        var component = file["component"]?.GetValue<string>() ?? "(none)";
+        var component = file["component"] switch
+        {
+            null => "(none)",
+            JsonValue value when value.TryGetValue<string>(out var text) => text,
+            var other => throw new InvalidInputException($"{name}: component must be a string, got {JsonRead.Show(other)}"),
+        };
         var steps = file["steps"] as JsonArray ?? throw new InvalidInputException($"{name}: no steps array");
         var replayer = TraceReplayers.Find(component);
         if (replayer is null)

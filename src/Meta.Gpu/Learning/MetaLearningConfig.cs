@@ -76,7 +76,7 @@ public sealed record MetaLearningConfig
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(json);
+            node = JsonInput.Parse(json);
         }
         catch (JsonException e)
         {

@@ -100,6 +100,8 @@ public sealed class BenchCommandTests
     [InlineData("--backends", "tpu", "--backends")]
     [InlineData("--repeats", "0", "--repeats")]
     [InlineData("--n", "0", "--n")]
+    [InlineData("--n", "600000", "--n x --d")] // with --quick's D of 4,096: past one array's cells
+    [InlineData("--d", "300000000", "--n x --d")] // with --quick's N of 8
     [InlineData("--device-bandwidth-mb", "0", "--device-bandwidth-mb")]
     [InlineData("--device-bandwidth-mb", "4097", "--device-bandwidth-mb")]
     public async Task BadFlagsExitTwoNamingTheFlag(string flag, string value, string named)
@@ -109,6 +111,20 @@ public sealed class BenchCommandTests
         Assert.Equal(MetaGpuApp.ExitUserError, code);
         Assert.Contains(named, error, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(folder.Path, "bench.json")));
+    }
+
+    [Fact]
+    public async Task AnOutFolderThatIsAFileExitsTwoBeforeAnythingIsMeasured()
+    {
+        using var folder = new TempFolder();
+        var file = Path.Combine(folder.Path, "not-a-folder");
+        File.WriteAllText(file, "x");
+
+        var (code, output, error) = await RunAsync("bench", "--quick", "--workloads", "governance_update", "--backends", "cpu", "--out", file);
+
+        Assert.Equal(MetaGpuApp.ExitUserError, code);
+        Assert.Equal($"meta-gpu: --out: {file} is a file, not a folder", error.Trim());
+        Assert.DoesNotContain("governance_update", output, StringComparison.Ordinal);
     }
 
     [Fact]

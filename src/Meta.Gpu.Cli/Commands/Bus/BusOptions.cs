@@ -42,13 +42,12 @@ internal sealed class BusOptions
 
     public NatsBusOptions Read(ParseResult result)
     {
-        var seconds = result.GetValue(ConnectTimeout);
-        if (!(seconds > 0)) throw new InvalidInputException($"--connect-timeout: {seconds} must be a positive number of seconds");
+        var connectTimeout = OptionSeconds.Parse(result.GetValue(ConnectTimeout), "--connect-timeout");
         return new NatsBusOptions
         {
             Url = result.GetValue(Url) ?? "",
             SubjectPrefix = result.GetValue(Prefix) ?? new NatsBusOptions().SubjectPrefix,
-            ConnectTimeout = TimeSpan.FromSeconds(seconds),
+            ConnectTimeout = connectTimeout,
         };
     }
 }

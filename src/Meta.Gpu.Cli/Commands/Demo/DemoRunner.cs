@@ -26,8 +26,7 @@ internal static class DemoRunner
         };
         options.Validate();
         using var outerStep = OuterSteps.Create(settings.Backend);
-        var outDir = Path.GetFullPath(settings.OutputDirectory);
-        Directory.CreateDirectory(outDir);
+        var outDir = OutputFolder.Prepare(settings.OutputDirectory, "--out");
 
         var ansi = Ansi(console);
 

@@ -1,0 +1,17 @@
+using Meta.Gpu.Runtime;
+
+namespace Meta.Gpu.Cli.Commands;
+
+/// <summary>A duration option given in seconds (<c>--ack-wait</c>, <c>--connect-timeout</c>, <c>--round-timeout</c>):
+/// positive, and no longer than a timer can wait (<see cref="DrainTimeout.LongestTimed"/>, about 24.8 days), so that
+/// 1e300 is an error naming the option rather than a TimeSpan overflow.</summary>
+internal static class OptionSeconds
+{
+    public static TimeSpan Parse(double seconds, string option)
+    {
+        if (!(seconds > 0) || !(seconds <= DrainTimeout.LongestTimed.TotalSeconds))
+            throw new InvalidInputException(
+                $"{option}: {seconds} must be a positive number of seconds, at most {DrainTimeout.LongestTimed.TotalSeconds:0} (about 24.8 days)");
+        return TimeSpan.FromSeconds(seconds);
+    }
+}

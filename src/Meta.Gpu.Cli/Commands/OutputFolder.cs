@@ -1,0 +1,22 @@
+namespace Meta.Gpu.Cli.Commands;
+
+/// <summary>The folder an <c>--out</c> option names, created before a command does its work: a path that is a file,
+/// or a folder that cannot be made, is a user error then, not an I/O exception after minutes of measuring.</summary>
+internal static class OutputFolder
+{
+    /// <summary>Creates <paramref name="path"/> (and its parents) when missing; returns its full path.</summary>
+    public static string Prepare(string path, string option)
+    {
+        var full = Path.GetFullPath(path);
+        if (File.Exists(full)) throw new InvalidInputException($"{option}: {full} is a file, not a folder");
+        try
+        {
+            Directory.CreateDirectory(full);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidInputException($"{option}: cannot create the folder {full} ({e.Message})", e);
+        }
+        return full;
+    }
+}
