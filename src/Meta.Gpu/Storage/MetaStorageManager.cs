@@ -211,7 +211,23 @@ public sealed partial class MetaStorageManager
         WriteBackup(fileName);
     }
 
+    /// <summary>Copies the just committed <paramref name="fileName"/> into the backups and prunes the oldest. The
+    /// save is the main file's commit: a backup that cannot be written or pruned (a full disk, a locked old copy)
+    /// is logged, and the save still counts (its caller acknowledges on it), rather than every save failing while
+    /// the problem lasts.</summary>
     private void WriteBackup(string fileName)
+    {
+        try
+        {
+            CopyAndPrune(fileName);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogBackupFailed(_logger, fileName, e.Message);
+        }
+    }
+
+    private void CopyAndPrune(string fileName)
     {
         var existing = ListBackups(fileName);
         if (Config.Retention > 0)
@@ -338,4 +354,7 @@ public sealed partial class MetaStorageManager
 
     [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "storage: {File} loaded from backup {Backup} ({Problems})")]
     private static partial void LogFellBack(ILogger logger, string file, string backup, string problems);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "storage: {File} saved, but its backup failed: {Problem}")]
+    private static partial void LogBackupFailed(ILogger logger, string file, string problem);
 }

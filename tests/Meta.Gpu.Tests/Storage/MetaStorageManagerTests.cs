@@ -57,6 +57,25 @@ public sealed class MetaStorageManagerTests : IDisposable
     }
 
     [Fact]
+    public void A_backup_that_cannot_be_written_is_logged_and_the_save_still_counts()
+    {
+        var storage = Storage();
+        Directory.CreateDirectory(storage.Root);
+        // A file where the backups folder goes: every copy into it fails, as on a full or read-only volume.
+        File.WriteAllText(storage.BackupsPath, "in the way");
+
+        storage.SavePrior(Prior(0.3), new Dictionary<string, long> { ["a"] = 4 });
+        var checksum = storage.SaveDensePrior([1f, 2f], 3, new Dictionary<string, long> { ["a"] = 4 });
+
+        Assert.Equal(0.3, storage.LoadPrior()!["tau"]);
+        Assert.Equal(3, storage.LoadDensePrior()!.Round);
+        Assert.Equal(64, checksum.Length);
+        var warnings = _logger.AtLeast(LogLevel.Warning);
+        Assert.Equal(2, warnings.Count);
+        Assert.All(warnings, w => Assert.Contains("saved, but its backup failed", w.Message, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Domain_vectors_round_trip()
     {
         var storage = Storage();
