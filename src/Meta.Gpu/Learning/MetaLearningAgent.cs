@@ -155,6 +155,9 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         // prior from scratch.
         var state = _store.LoadPriorWithSequences();
         var saved = state?.Prior;
+        // The dense lane loads before anything is marked started: a dense file whose copies are all unusable
+        // throws here, and a retry (after the files are mended) starts cleanly instead of "already started".
+        Dense.Load();
         _started = true;
         if (state is not null)
             lock (_pending)
@@ -165,7 +168,6 @@ public sealed class MetaLearningAgent : IAsyncDisposable
                 foreach (var (key, value) in saved) _globalPrior[key] = value;
             Optimizer = new OnlineReptileOptimizer(Config.Optimizer, saved);
         }
-        Dense.Load();
         _subscriptions.Add(_bus.Subscribe(LearningTopics.PolicyPack, HandleAsync));
         _subscriptions.Add(_bus.Subscribe(LearningTopics.DenseUpdate, HandleAsync));
         _subscriptions.Add(_bus.Subscribe(LearningTopics.ProcessingMetrics, HandleAsync));

@@ -228,6 +228,23 @@ public sealed class DenseLaneAcknowledgementTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_start_that_fails_on_an_unusable_dense_file_can_be_retried()
+    {
+        Directory.CreateDirectory(_dir);
+        File.WriteAllText(Storage().DensePriorPath, "not a dense prior");
+        var agent = new MetaLearningAgent(_bus, Config, Storage());
+
+        await Assert.ThrowsAsync<InvalidDataException>(() => agent.StartAsync());
+
+        File.Delete(Storage().DensePriorPath);
+        await agent.StartAsync();
+        Assert.True(await DurableUpdate(agent, "a", 1));
+        await Window(agent);
+        Assert.Equal(1, agent.Dense.Round);
+        await agent.DisposeAsync();
+    }
+
+    [Fact]
     public async Task In_process_nothing_is_deferred_and_the_lane_holds_no_acknowledgement()
     {
         await using var agent = await Started();
