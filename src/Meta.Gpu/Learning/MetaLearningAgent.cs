@@ -347,11 +347,17 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     private async ValueTask RunKeyedRoundAsync(LearningRoundInput round, CancellationToken cancellationToken)
     {
         List<DomainUpdateInput> updates;
-        var sequencesMoved = false;
         lock (_pending)
         {
             if (_pending.Count == 0) return;
             updates = _pending.Values.Select(p => p.Update.ToAggregationInput()).ToList(); // domain id order
+        }
+
+        // An aggregation that throws consumes nothing: the packs stay pending, their acknowledgements held.
+        var aggregate = Aggregator.Aggregate(updates);
+        var sequencesMoved = false;
+        lock (_pending)
+        {
             // Every pending pack is consumed by this round, taking part or not: its sequence is applied.
             foreach (var (domain, pack) in _pending)
             {
@@ -364,8 +370,6 @@ public sealed class MetaLearningAgent : IAsyncDisposable
             }
             _pending.Clear();
         }
-
-        var aggregate = Aggregator.Aggregate(updates);
         if (aggregate.Keys.Count == 0)
         {
             // The prior did not move; the consumed sequences, and what a failed save left unsaved, are still saved
