@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Meta.Gpu.Cli;
 using Meta.Gpu.Cli.Bench;
 using Meta.Gpu.Tests.Storage;
+using Meta.Gpu.Tests.Support;
 
 namespace Meta.Gpu.Tests.Bench;
 
@@ -12,13 +13,7 @@ public sealed class BenchCommandTests
     private static readonly string[] ResultFields =
         ["workload", "backend", "n", "d", "median_ms", "min_ms", "max_ms", "repeats", "gbs", "share_of_read", "skipped"];
 
-    private static async Task<(int Code, string Out, string Error)> RunAsync(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var code = await MetaGpuApp.RunAsync(args, new CliConsole(TextReader.Null, output, error));
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Out, string Error)> RunAsync(params string[] args) => CliRun.RunAsync("", args);
 
     [Fact]
     public async Task QuickRunWritesJsonTableAndChartWithTheDesignFields()

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Meta.Gpu.Cli;
+using Meta.Gpu.Tests.Support;
 
 namespace Meta.Gpu.Tests.Cli;
 
@@ -13,13 +14,7 @@ public sealed class AggregateBackendTests
 
     private static string FixtureFolder => Path.Combine(AppContext.BaseDirectory, "Fixtures", "Reference");
 
-    private static async Task<(int Code, string Out, string Error)> Run(string stdin, params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var code = await MetaGpuApp.RunAsync(args, new CliConsole(new StringReader(stdin), output, error));
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Out, string Error)> Run(string stdin, params string[] args) => CliRun.RunAsync(stdin, args);
 
     private static double Number(JsonNode? node) =>
         node!.GetValueKind() == JsonValueKind.String

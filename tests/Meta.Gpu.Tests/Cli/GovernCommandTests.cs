@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Meta.Gpu.Cli;
 using Meta.Gpu.Conformance;
+using Meta.Gpu.Tests.Support;
 
 namespace Meta.Gpu.Tests.Cli;
 
@@ -23,13 +24,7 @@ public sealed class GovernCommandTests : IDisposable
         }
     }
 
-    private static async Task<(int Code, string Out, string Error)> Run(string stdin, params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var code = await MetaGpuApp.RunAsync(args, new CliConsole(new StringReader(stdin), output, error));
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Out, string Error)> Run(string stdin, params string[] args) => CliRun.RunAsync(stdin, args);
 
     private string Write(string name, string text)
     {

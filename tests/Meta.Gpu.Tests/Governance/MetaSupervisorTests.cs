@@ -4,6 +4,7 @@ using Meta.Gpu.Conformance.Replayers;
 using Meta.Gpu.Governance;
 using Meta.Gpu.Runtime;
 using Meta.Gpu.Telemetry;
+using Meta.Gpu.Tests.Support;
 
 namespace Meta.Gpu.Tests.Governance;
 
@@ -226,26 +227,14 @@ public sealed class MetaSupervisorTests : IAsyncLifetime
     public async Task A_delivery_that_arrives_after_stop_is_ignored_and_left_unacknowledged()
     {
         await _supervisor.StopAsync();
-        var acknowledged = false;
-        var acknowledgement = new DeferrableAcknowledgement(() =>
-        {
-            acknowledged = true;
-            return ValueTask.CompletedTask;
-        });
-        DeliveryAcknowledgement.Current = acknowledgement;
-        try
-        {
-            await _supervisor.HandleAsync(new BusEvent(GovernanceTopics.ProcessingMetrics, JsonNode.Parse("""{"accept_rate": 0.01}""")), default);
-        }
-        finally
-        {
-            DeliveryAcknowledgement.Current = null;
-        }
+
+        var delivery = await DurableDelivery.HandleAsync(() =>
+            _supervisor.HandleAsync(new BusEvent(GovernanceTopics.ProcessingMetrics, JsonNode.Parse("""{"accept_rate": 0.01}""")), default));
 
         Assert.Empty(_published);
         Assert.Equal(0, _supervisor.LowAcceptWindows);
-        Assert.True(acknowledgement.Deferred);
-        Assert.False(acknowledged);
+        Assert.True(delivery.Deferred);
+        Assert.False(delivery.Acknowledged);
     }
 
     [Fact]

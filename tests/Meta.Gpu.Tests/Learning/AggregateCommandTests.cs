@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Meta.Gpu.Cli;
 using Meta.Gpu.Conformance;
 using Meta.Gpu.Tests.Conformance;
+using Meta.Gpu.Tests.Support;
 
 namespace Meta.Gpu.Tests.Learning;
 
@@ -14,13 +15,7 @@ public sealed class AggregateCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    private static async Task<(int Code, string Out, string Error)> Run(string stdin, params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var code = await MetaGpuApp.RunAsync(["aggregate", .. args], new CliConsole(new StringReader(stdin), output, error));
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Out, string Error)> Run(string stdin, params string[] args) => CliRun.RunAsync(stdin, ["aggregate", .. args]);
 
     private static JsonArray TraceSteps(string file) =>
         JsonNode.Parse(File.ReadAllText(Path.Combine(ReferenceTraceTests.FixtureFolder, file)))!["steps"]!.AsArray();

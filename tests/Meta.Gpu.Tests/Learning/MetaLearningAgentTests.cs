@@ -4,6 +4,7 @@ using Meta.Gpu.Learning.Aggregation;
 using Meta.Gpu.Runtime;
 using Meta.Gpu.Storage;
 using Meta.Gpu.Tests.Storage;
+using Meta.Gpu.Tests.Support;
 
 namespace Meta.Gpu.Tests.Learning;
 
@@ -196,28 +197,14 @@ public sealed class MetaLearningAgentTests : IAsyncLifetime
         await agent.HandleAsync(new BusEvent(LearningTopics.ProcessingMetrics, JsonNode.Parse("""{"gain_p50": 1.0, "latency_ms": 50}""")), default);
         // As a durable bus delivers a pack: the stopped agent leaves it unacknowledged, for the broker to redeliver
         // to the next consumer, rather than letting the bus acknowledge what nobody took in.
-        var acknowledged = false;
-        var acknowledgement = new DeferrableAcknowledgement(() =>
-        {
-            acknowledged = true;
-            return ValueTask.CompletedTask;
-        });
-        DeliveryAcknowledgement.Current = acknowledgement;
-        try
-        {
-            await agent.HandleAsync(new BusEvent(LearningTopics.PolicyPack, JsonNode.Parse(
-                """{"domain_id": "b", "metrics": {"gain_p50": 0.5, "stability_avg": 0.9}, "controller": {"tau": 0.5}, "evaluator": {"g_min": 0.01}}""")), default);
-        }
-        finally
-        {
-            DeliveryAcknowledgement.Current = null;
-        }
+        var delivery = await DurableDelivery.HandleAsync(() => agent.HandleAsync(new BusEvent(LearningTopics.PolicyPack, JsonNode.Parse(
+            """{"domain_id": "b", "metrics": {"gain_p50": 0.5, "stability_avg": 0.9}, "controller": {"tau": 0.5}, "evaluator": {"g_min": 0.01}}""")), default));
 
         Assert.Null(_store.LoadPrior());
         Assert.Empty(_bus.Published);
         Assert.Equal(["a"], agent.PendingDomains);
-        Assert.True(acknowledgement.Deferred);
-        Assert.False(acknowledged);
+        Assert.True(delivery.Deferred);
+        Assert.False(delivery.Acknowledged);
     }
 
     [Fact]

@@ -2,19 +2,14 @@ using System.Text.Json.Nodes;
 using Meta.Gpu.Cli;
 using Meta.Gpu.Kernels;
 using Meta.Gpu.Telemetry;
+using Meta.Gpu.Tests.Support;
 
 namespace Meta.Gpu.Tests.Telemetry;
 
 [Collection(Meta.Gpu.Tests.Support.IlgpuCollection.Name)]
 public sealed class DevicesCommandTests
 {
-    private static async Task<(int Code, string Out, string Error)> RunAsync(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = await MetaGpuApp.RunAsync(args, new CliConsole(TextReader.Null, output, error));
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Out, string Error)> RunAsync(params string[] args) => CliRun.RunAsync("", args);
 
     [Fact]
     public async Task Devices_lists_the_cpu_and_says_what_auto_picks()
