@@ -37,11 +37,13 @@ public sealed class DomainMetaLearner
     /// previous observation lacked the name) (<c>delta</c>); reward = the score.
     /// Non-finite parameter values are carried through (the validator's <c>non_finite</c> rule refuses them).
     /// </summary>
-    /// <exception cref="InvalidInputException">The domain id is empty or the parameters are missing (nothing changes).</exception>
+    /// <exception cref="InvalidInputException">The domain id is empty, the parameters are missing or a metric is NaN
+    /// or infinite (<see cref="DomainMetrics.CheckFinite"/>; nothing changes).</exception>
     public DomainMetaUpdate Observe(string domainId, DomainMetrics metrics, IReadOnlyDictionary<string, double> parameters)
     {
         if (string.IsNullOrEmpty(domainId)) throw new InvalidInputException("domain_id: must be a non-empty string");
         ArgumentNullException.ThrowIfNull(metrics);
+        metrics.CheckFinite($"domain \"{domainId}\" metrics");
         if (parameters is null) throw new InvalidInputException($"domain \"{domainId}\": parameters are missing");
 
         var keys = parameters.Keys.Order(StringComparer.Ordinal).ToArray();

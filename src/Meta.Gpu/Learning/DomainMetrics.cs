@@ -15,6 +15,25 @@ public sealed record DomainMetrics(double? MetaScore = null, double? GainP50 = n
     /// <summary>stability_avg, else 0.</summary>
     public double Stability => StabilityAvg ?? 0.0;
 
+    /// <summary>
+    /// Throws an <see cref="InvalidInputException"/> naming the first metric that is NaN or infinite (under
+    /// <paramref name="path"/>). The learner refuses such a report before it changes anything: a NaN stability
+    /// would leave the domain's confidence NaN for good (every later pack refused by the validator), and a NaN
+    /// score its score EMA.
+    /// </summary>
+    public void CheckFinite(string path = "metrics")
+    {
+        Check(MetaScore, "meta_score");
+        Check(GainP50, "gain_p50");
+        Check(StabilityAvg, "stability_avg");
+
+        void Check(double? value, string key)
+        {
+            if (value is { } v && !double.IsFinite(v))
+                throw new InvalidInputException($"{JsonRead.Join(path, key)}: {WireJson.NonFiniteName(v)} is not a finite value");
+        }
+    }
+
     /// <summary>Reads meta_score, gain_p50 and stability_avg (missing or null = absent; other keys ignored).</summary>
     public static DomainMetrics FromJson(JsonObject? metrics, string path = "metrics") => new(
         JsonRead.OptionalDouble(metrics, "meta_score", path),

@@ -239,6 +239,7 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         var domainId = JsonRead.String(payload, "domain_id", "", topic);
         if (domainId.Length == 0) throw new InvalidInputException($"{topic}.domain_id: missing or empty");
         var metrics = DomainMetrics.FromJson(JsonRead.Object(payload, "metrics", topic), $"{topic}.metrics");
+        metrics.CheckFinite($"{topic}.metrics");
         var parameters = new Dictionary<string, double>(StringComparer.Ordinal);
         DomainParameters.ReadInto(JsonRead.Object(payload, "controller", topic), $"{topic}.controller", parameters);
         DomainParameters.ReadInto(JsonRead.Object(payload, "evaluator", topic), $"{topic}.evaluator", parameters);

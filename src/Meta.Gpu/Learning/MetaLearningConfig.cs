@@ -45,6 +45,11 @@ public sealed record MetaLearningConfig
         Domain.Validated();
         Cross.Validated();
         Optimizer.Validated();
+        // A learner sending deltas to an optimizer that steps toward them pulls every knob to 0; values sent to
+        // one that adds them grow the prior each round without bound.
+        if (Domain.UpdateRule != Optimizer.UpdateRule)
+            throw new InvalidInputException(
+                $"domain.update_rule ({UpdateRuleNames.Of(Domain.UpdateRule)}) and optimizer.update_rule ({UpdateRuleNames.Of(Optimizer.UpdateRule)}) must be the same rule");
         Scheduler.Validated();
         Validator.Validated();
         Storage.Validated();

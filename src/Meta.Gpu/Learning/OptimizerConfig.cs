@@ -37,9 +37,11 @@ public sealed record OptimizerConfig(
 
     public OptimizerConfig Validated(string path = "optimizer")
     {
-        if (!(BetaInit > 0) || !double.IsFinite(BetaInit)) throw new InvalidInputException($"{path}.beta_init: must be > 0, got {BetaInit}");
+        // A step size above 1 moves an interpolating prior past the aggregate (the dense lane always interpolates,
+        // and the training loop refuses such a step mid-run).
+        if (!(BetaInit > 0 && BetaInit <= 1)) throw new InvalidInputException($"{path}.beta_init: must be in (0, 1], got {BetaInit}");
         if (!(BetaMinFactor >= 0 && BetaMinFactor <= 1)) throw new InvalidInputException($"{path}.beta_min_factor: must be in [0, 1], got {BetaMinFactor}");
-        if (!double.IsFinite(BetaMax) || BetaMax < BetaFloor) throw new InvalidInputException($"{path}.beta_max: must be >= beta_init * beta_min_factor ({BetaFloor}), got {BetaMax}");
+        if (!(BetaMax >= BetaFloor && BetaMax <= 1)) throw new InvalidInputException($"{path}.beta_max: must be in [beta_init * beta_min_factor ({BetaFloor}), 1], got {BetaMax}");
         if (!(BetaDecayRate > 0) || !double.IsFinite(BetaDecayRate)) throw new InvalidInputException($"{path}.beta_decay_rate: must be > 0, got {BetaDecayRate}");
         if (!(BetaGrowthRate > 0) || !double.IsFinite(BetaGrowthRate)) throw new InvalidInputException($"{path}.beta_growth_rate: must be > 0, got {BetaGrowthRate}");
         if (!(EmaAlpha > 0 && EmaAlpha <= 1)) throw new InvalidInputException($"{path}.ema_alpha: must be in (0, 1], got {EmaAlpha}");

@@ -23,6 +23,31 @@ public sealed class DomainMetaLearnerTests
         Assert.False(new MetaPacketValidator().ValidateUpdate(update));
     }
 
+    [Theory]
+    [InlineData("stability_avg")]
+    [InlineData("meta_score")]
+    [InlineData("gain_p50")]
+    public void A_non_finite_metric_is_refused_naming_it_and_the_domain_keeps_earning_trust(string metric)
+    {
+        // One NaN stability used to leave the confidence NaN for good: every later pack of the domain refused.
+        var learner = new DomainMetaLearner();
+        learner.Observe("d", new DomainMetrics(MetaScore: 0.2, StabilityAvg: 0.9), P(("tau", 1)));
+        var before = learner.State("d")!;
+        var bad = metric switch
+        {
+            "stability_avg" => new DomainMetrics(MetaScore: 0.3, StabilityAvg: double.NaN),
+            "meta_score" => new DomainMetrics(MetaScore: double.PositiveInfinity, StabilityAvg: 0.9),
+            _ => new DomainMetrics(GainP50: double.NaN, StabilityAvg: 0.9),
+        };
+
+        var error = Assert.Throws<InvalidInputException>(() => learner.Observe("d", bad, P(("tau", 1))));
+
+        Assert.StartsWith($"domain \"d\" metrics.{metric}: ", error.Message, StringComparison.Ordinal);
+        Assert.Equal(before, learner.State("d"));
+        var next = learner.Observe("d", new DomainMetrics(MetaScore: 0.5, StabilityAvg: 0.9), P(("tau", 1)));
+        Assert.Equal(0.9 * 0.09 + 0.1 * 0.9 + 0.05, next.Confidence, 12);
+    }
+
     [Fact]
     public void Confidence_is_earned_over_windows_with_a_boost_when_the_score_rises()
     {

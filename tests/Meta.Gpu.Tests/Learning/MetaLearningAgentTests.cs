@@ -185,6 +185,19 @@ public sealed class MetaLearningAgentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_pack_with_a_non_finite_metric_is_refused_naming_it_before_the_learner_sees_it()
+    {
+        await using var agent = await Started();
+
+        var error = await Assert.ThrowsAsync<InvalidInputException>(async () => await agent.HandleAsync(new BusEvent(LearningTopics.PolicyPack, JsonNode.Parse(
+            """{"domain_id": "a", "metrics": {"gain_p50": 0.5, "stability_avg": "nan"}, "controller": {"tau": 1.0}, "evaluator": {}}""")), default));
+
+        Assert.Equal("federation.policy_pack.metrics.stability_avg: nan is not a finite value", error.Message);
+        Assert.Empty(agent.Learner.Domains);
+        Assert.Empty(agent.PendingDomains);
+    }
+
+    [Fact]
     public async Task A_delivery_that_arrives_after_stop_is_ignored()
     {
         // A bus may hand over an event it took before StopAsync unsubscribed: the stopped agent (its dense lane

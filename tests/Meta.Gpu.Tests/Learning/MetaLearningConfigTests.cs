@@ -10,7 +10,7 @@ public sealed class MetaLearningConfigTests
     {
         var config = MetaLearningConfig.FromJson("""
             {"scheduler": {"update_interval_windows": 2, "jitter": 0}, "cross": {"method": "median", "diversity_entropy_target": null},
-             "domain": {"update_rule": "delta"}, "optimizer": {"beta_init": 0.2}, "storage": {"root": "priors"}}
+             "domain": {"update_rule": "delta"}, "optimizer": {"beta_init": 0.2, "update_rule": "delta"}, "storage": {"root": "priors"}}
             """);
 
         Assert.Equal(2, config.Scheduler.UpdateIntervalWindows);
@@ -45,6 +45,12 @@ public sealed class MetaLearningConfigTests
     [InlineData("""{"optimizer": {"ema_alpha": 0}}""", "optimizer.ema_alpha")]
     [InlineData("""{"domain": {"update_rule": "average"}}""", "domain.update_rule")]
     [InlineData("""{"cross": {"trim_alpha": 0.5}}""", "cross.trim_alpha")]
+    // A step past the aggregate (the fixtures' and defaults' betas are 0.1 to 0.5).
+    [InlineData("""{"optimizer": {"beta_init": 1.5, "beta_max": 2.0}}""", "optimizer.beta_init")]
+    [InlineData("""{"optimizer": {"beta_max": 1.2}}""", "optimizer.beta_max")]
+    // The learner's and the optimizer's rules go together (one alone: knobs pulled to 0, or growing each round).
+    [InlineData("""{"optimizer": {"update_rule": "delta"}}""", "domain.update_rule (interpolate) and optimizer.update_rule (delta)")]
+    [InlineData("""{"domain": {"update_rule": "delta"}}""", "domain.update_rule (delta) and optimizer.update_rule (interpolate)")]
     [InlineData("""[1]""", "configuration")]
     [InlineData("""{""", "configuration")]
     public void Values_out_of_range_and_bad_documents_are_errors(string json, string name)
