@@ -198,6 +198,20 @@ public sealed class MetaLearningAgentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_window_with_a_non_finite_latency_is_refused_naming_it_and_runs_no_round()
+    {
+        await using var agent = await Started();
+        await Pack("a", tau: 1.0, gMin: 0.01);
+
+        var error = await Assert.ThrowsAsync<InvalidInputException>(async () => await agent.HandleAsync(new BusEvent(LearningTopics.ProcessingMetrics,
+            JsonNode.Parse("""{"gain_p50": 1.0, "latency_ms": "nan"}""")), default));
+
+        Assert.Equal("processing_metrics.latency_ms: nan is not a finite reading", error.Message);
+        Assert.Equal(["a"], agent.PendingDomains);
+        Assert.Null(_store.LoadPrior());
+    }
+
+    [Fact]
     public async Task A_delivery_that_arrives_after_stop_is_ignored()
     {
         // A bus may hand over an event it took before StopAsync unsubscribed: the stopped agent (its dense lane
