@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Meta.Gpu.Runtime;
 using Meta.Gpu.Serialization;
 using Meta.Gpu.Tests.Support;
+using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 
@@ -232,6 +233,81 @@ public sealed class DurableDeliveryTests
         });
         await second.WaitForIdleAsync().WaitAsync(TimeSpan.FromSeconds(20));
         Assert.Equal(["d3", "d4"], redelivered.Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>A handler that defers and then acknowledges before it returns (the agent does this for a refused or
+    /// stale dense update) used to leave the feed's count of deferred messages one too high for good, so that
+    /// WaitForIdle overlooked one unacknowledged message: here the one a crashed peer of the same consumer holds.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task WaitForIdle_waits_for_a_message_a_crashed_peer_held(bool deferAndAcknowledgeInTheHandler)
+    {
+        await using var server = await NatsServer.StartAsync();
+        var options = Buses.Options(server) with { AckWait = TimeSpan.FromSeconds(4) };
+        await using (var domains = await Buses.ConnectAsync(options))
+        {
+            await domains.PublishAsync(Topic, Pack("held", 1));
+            await domains.PublishAsync(Topic, Pack("other", 1));
+            await domains.WaitForIdleAsync().WaitAsync(Buses.Patience);
+        }
+        await using var aggregator = await Buses.ConnectAsync(options);
+        var consumer = await aggregator.JetStream.CreateOrUpdateConsumerAsync(
+            NatsSubjects.StreamName(options.SubjectPrefix, Topic),
+            new ConsumerConfig(options.DurableName)
+            {
+                AckPolicy = ConsumerConfigAckPolicy.Explicit,
+                AckWait = options.AckWait,
+                DeliverPolicy = ConsumerConfigDeliverPolicy.All,
+                FilterSubject = NatsSubjects.Subject(options.SubjectPrefix, Topic),
+                MaxAckPending = Math.Max(1000, options.ConsumeBatch * 4),
+            });
+        Assert.NotNull(await consumer.NextAsync<byte[]>()); // taken, never acknowledged
+
+        var seen = new List<string>();
+        using var subscription = aggregator.Subscribe(Topic, async (e, _) =>
+        {
+            lock (seen) seen.Add(Read(e.Payload).Domain);
+            if (deferAndAcknowledgeInTheHandler && DeliveryAcknowledgement.Defer() is { } acknowledgement)
+                await acknowledgement.AcknowledgeAsync();
+        });
+        await aggregator.WaitForIdleAsync().WaitAsync(Buses.Patience);
+
+        lock (seen) Assert.Contains("held", seen);
+    }
+
+    /// <summary>A durable publish given up earlier (logged and counted then) used to end the shutdown drain at once
+    /// and cancel the handlers still running, whatever the drain limit.</summary>
+    [Fact]
+    public async Task The_shutdown_drain_goes_on_after_an_earlier_publish_was_given_up()
+    {
+        await using var server = await NatsServer.StartAsync();
+        var options = Buses.Options(server);
+        var log = new RecordingLogger();
+        await using var bus = await NatsEventBus.ConnectAsync(options, logger: log);
+        await bus.PublishAsync(Topic, Pack("d1", 1));
+        await bus.WaitForIdleAsync().WaitAsync(Buses.Patience);
+        var stream = await bus.JetStream.GetStreamAsync(NatsSubjects.StreamName(options.SubjectPrefix, Topic));
+        await bus.JetStream.UpdateStreamAsync(stream.Info.Config with { MaxMsgSize = 32 }); // the next publish is refused
+        await bus.PublishAsync(Topic, Pack("d1", 2));
+        var deadline = DateTime.UtcNow + Buses.Patience;
+        while (bus.NatsStats.PublishFailed == 0 && DateTime.UtcNow < deadline) await Task.Delay(10);
+        Assert.Equal(1, bus.NatsStats.PublishFailed);
+
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var finished = false;
+        using var subscription = bus.Subscribe("telemetry", async (_, token) =>
+        {
+            started.TrySetResult();
+            await Task.Delay(1500, token);
+            finished = true;
+        });
+        await bus.PublishAsync("telemetry", new Dictionary<string, object?> { ["i"] = 1 });
+        await started.Task.WaitAsync(Buses.Patience);
+
+        await bus.ShutdownAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(finished, string.Join(" | ", log.Entries.Select(e => $"{e.Level}: {e.Message}")));
     }
 
     [Fact]

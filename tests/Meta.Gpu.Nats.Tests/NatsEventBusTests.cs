@@ -8,6 +8,30 @@ namespace Meta.Gpu.Nats.Tests;
 
 public sealed class NatsEventBusTests
 {
+    /// <summary>A handler that ignores its cancellation for longer than the stop waits (a long GPU round) used to make
+    /// DisposeAsync throw TimeoutException, before it closed the connection.</summary>
+    [Fact]
+    public async Task Dispose_with_a_handler_that_ignores_cancellation_stops_without_throwing()
+    {
+        await using var server = await NatsServer.StartAsync();
+        var log = new RecordingLogger();
+        var bus = await NatsEventBus.ConnectAsync(Buses.Options(server), logger: log);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var subscription = bus.Subscribe("telemetry", async (_, _) =>
+        {
+            started.TrySetResult();
+            await release.Task; // does not look at its token
+        });
+        await bus.PublishAsync("telemetry", new Dictionary<string, object?> { ["i"] = 1 });
+        await started.Task.WaitAsync(Buses.Patience);
+
+        await bus.DisposeAsync(); // used to throw TimeoutException here, before closing the connection
+
+        Assert.Contains(log.Entries, e => e.Message.Contains("handlers still running", StringComparison.Ordinal));
+        release.SetResult();
+    }
+
     [Fact]
     public async Task Core_topic_delivers_every_message_in_order_as_json()
     {
