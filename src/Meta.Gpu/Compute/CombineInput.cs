@@ -16,6 +16,13 @@ internal static class CombineInput
         if (!(trimAlpha >= 0 && trimAlpha < 0.5)) throw new ArgumentOutOfRangeException("trimAlpha", trimAlpha, "trim_alpha must be in [0, 0.5)");
     }
 
+    /// <summary>Throws for a step whose beta is NaN or infinite: every prior value would become NaN, which the step
+    /// later reads as "not set" and replaces with the aggregate, losing what was learned.</summary>
+    public static void CheckStep(ReptileStep? step)
+    {
+        if (step is { } s && !double.IsFinite(s.Beta)) throw new ArgumentOutOfRangeException(nameof(step), s.Beta, "beta must be finite");
+    }
+
     /// <summary>Throws for a batch with a mask in <see cref="IComputeBackend.CombineUnscanned(DomainBatch, ReadOnlySpan{int}, ReadOnlySpan{double}, AggregationMethod, double, Span{float}, Span{float}, ReptileStep?)"/>: a row there may
     /// have no present cell, which only the row scan can tell.</summary>
     public static void CheckUnscanned(DomainBatch batch, string backend)

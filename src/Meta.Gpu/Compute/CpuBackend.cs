@@ -270,6 +270,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         CombineInput.CheckWeightsAndTrim(weights, trimAlpha);
         if (!aggregate.IsEmpty && aggregate.Length != batch.Columns) throw new ArgumentException("aggregate must be empty or D long", nameof(aggregate));
         if (step is not null && prior.Length != batch.Columns) throw new ArgumentException("prior must be D long when a step is given", nameof(prior));
+        CombineInput.CheckStep(step);
     }
 
     private int RunCombine(CombineJob job, int columns, Span<float> aggregate, Span<float> prior, ReptileStep? step, NonFiniteSignal? signal)

@@ -533,7 +533,7 @@ public sealed class IlgpuBackend : IComputeBackend
         if (step is { } s)
         {
             if (prior.Length < batch.Columns) throw new ArgumentException($"prior holds {prior.Length} columns, the batch has {batch.Columns}", nameof(prior));
-            if (!double.IsFinite(s.Beta)) throw new ArgumentOutOfRangeException(nameof(step), s.Beta, "beta must be finite");
+            CombineInput.CheckStep(s);
         }
 
         var settings = new CombineSettings

@@ -4,8 +4,9 @@ using Meta.Gpu.Learning.Aggregation;
 namespace Meta.Gpu.Tests.Compute;
 
 /// <summary>
-/// Every backend answers bad Combine input the same way: a negative or non-finite weight, or a trim_alpha outside
-/// [0, 0.5), is an ArgumentException naming the argument, thrown before the aggregate or the prior is touched.
+/// Every backend answers bad Combine input the same way: a negative or non-finite weight, a trim_alpha outside
+/// [0, 0.5), or a non-finite beta, is an ArgumentException naming the argument, thrown before the aggregate or the
+/// prior is touched.
 /// (The cpu backend used to aggregate a NaN weight into NaN columns reported as empty, where ilgpu-cpu refused it.)
 /// </summary>
 [Collection(Meta.Gpu.Tests.Support.IlgpuCollection.Name)]
@@ -57,6 +58,20 @@ public sealed class BackendInputTests
             var error = Assert.ThrowsAny<ArgumentException>(() =>
                 backend.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, alpha, false, aggregate, prior, step));
             Assert.Equal("trimAlpha", error.ParamName);
+            Assert.All(aggregate, v => Assert.Equal(7f, v));
+            Assert.All(prior, v => Assert.Equal(3f, v));
+        }
+
+        // A non-finite beta would make every prior value NaN (the cpu backend used to step it so).
+        foreach (var beta in new[] { double.NaN, double.PositiveInfinity })
+        foreach (var rule in new[] { ReptileRule.Interpolate, ReptileRule.Delta })
+        {
+            var aggregate = Enumerable.Repeat(7f, d).ToArray();
+            var prior = Enumerable.Repeat(3f, d).ToArray();
+            var weights = Enumerable.Repeat(1.0 / n, n).ToArray();
+            var error = Assert.ThrowsAny<ArgumentException>(() =>
+                backend.Combine(batch, rows, weights, AggregationMethod.Mean, 0.1, false, aggregate, prior, new ReptileStep(rule, beta)));
+            Assert.Equal("step", error.ParamName);
             Assert.All(aggregate, v => Assert.Equal(7f, v));
             Assert.All(prior, v => Assert.Equal(3f, v));
         }
