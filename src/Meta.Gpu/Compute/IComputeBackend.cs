@@ -104,7 +104,8 @@ public interface IComputeBackend : IDisposable
     /// <see cref="Combine(DomainBatch, ReadOnlySpan{int}, ReadOnlySpan{double}, AggregationMethod, double, bool, Span{float}, Span{float}, ReptileStep?)"/>
     /// with the step taken on a <see cref="ResidentPrior"/>: the same writes and result (the stepped prior in its
     /// <see cref="ResidentPrior.Values"/>), and a device backend may step the copy it kept from an earlier call
-    /// instead of uploading the prior again. By default the prior's values are passed on as a span.
+    /// instead of uploading the prior again. By default the prior's values are passed on as a span, and the prior
+    /// is marked changed afterwards: a device backend holding an earlier copy of it must not step that copy next.
     /// </summary>
     int Combine(
         DomainBatch batch,
@@ -118,7 +119,14 @@ public interface IComputeBackend : IDisposable
         ReptileStep step)
     {
         ArgumentNullException.ThrowIfNull(prior);
-        return Combine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior.Values, step);
+        try
+        {
+            return Combine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior.Values, step);
+        }
+        finally
+        {
+            prior.MarkChanged();
+        }
     }
 
     /// <summary>
@@ -167,6 +175,14 @@ public interface IComputeBackend : IDisposable
         ReptileStep step)
     {
         ArgumentNullException.ThrowIfNull(prior);
-        return CombineUnscanned(batch, rows, weights, method, trimAlpha, aggregate, prior.Values, step);
+        try
+        {
+            return CombineUnscanned(batch, rows, weights, method, trimAlpha, aggregate, prior.Values, step);
+        }
+        finally
+        {
+            // As in the resident Combine: another backend's device copy of this prior is stale now.
+            prior.MarkChanged();
+        }
     }
 }

@@ -626,7 +626,9 @@ public sealed class IlgpuBackend : IComputeBackend
             if (step is not null && !guessFailed)
             {
                 HostCopy.Copy(_priorStaging.Values(batch.Columns), prior);
-                // Both sides hold the stepped values now: the next step of this version needs no upload.
+                // Both sides hold the stepped values now: the next step of this version needs no upload. The
+                // version moves on, so that another backend holding an earlier copy of this prior uploads again.
+                resident?.MarkChanged();
                 if (whole && resident is not null)
                 {
                     if (_priorOwner is null) _priorOwner = new WeakReference<ResidentPrior>(resident);

@@ -8,9 +8,10 @@ namespace Meta.Gpu.Compute;
 /// and finds <see cref="Version"/> unchanged steps its own copy instead of uploading D floats again.
 /// </summary>
 /// <remarks>
-/// Whoever writes <see cref="Values"/> on the host (a rollback, a restore, a caller's own edit) calls
-/// <see cref="MarkChanged"/> afterwards, as with <see cref="DomainBatch.MarkChanged"/>; a backend's step does not
-/// count, since the backend wrote the same values on both sides. The array is never replaced.
+/// Whoever writes <see cref="Values"/> on the host (a rollback, a restore, a caller's own edit, a backend's step)
+/// calls <see cref="MarkChanged"/> afterwards, as with <see cref="DomainBatch.MarkChanged"/>. A device backend that
+/// stepped the prior records the version it left, so its own next step needs no upload, while any other backend
+/// holding an earlier copy sees the version move and uploads. The array is never replaced.
 /// </remarks>
 public sealed class ResidentPrior
 {

@@ -3,6 +3,7 @@ using Meta.Gpu.Learning;
 
 namespace Meta.Gpu.Tests.Compute;
 
+[Collection(Meta.Gpu.Tests.Support.IlgpuCollection.Name)]
 public sealed class DenseReptileOptimizerTests
 {
     [Fact]
@@ -116,6 +117,35 @@ public sealed class DenseReptileOptimizerTests
         Assert.Equal(expected.RewardEma, actual.RewardEma);
         Assert.Equal(1, actual.Round);
         for (var c = 0; c < 40; c++) Assert.True(Math.Abs(expected.Prior[c] - actual.Prior[c]) <= 1e-6, $"seed {seed}, column {c}");
+    }
+
+    /// <summary>A device backend kept its copy of the prior while the prior's version was unchanged, and a step by
+    /// another backend (cpu here) did not change the version: the device then stepped its stale copy and wrote it
+    /// back over the cpu's round.</summary>
+    [Fact]
+    public void A_prior_stepped_by_another_backend_in_between_is_not_stepped_stale_on_the_device()
+    {
+        var seed = TestSeed.Next();
+        const int n = 3, d = 40;
+        using var device = ComputeBackends.Create(ComputeBackends.IlgpuCpu);
+        using var cpu = new CpuBackend();
+        var config = Meta.Gpu.Learning.Aggregation.CrossMetaConfig.Default with { OutlierFilter = false };
+        var onDevice = new DenseCrossDomainAggregator(device, config);
+        var onCpu = new DenseCrossDomainAggregator(cpu, config);
+        var initial = new float[d];
+        var mixed = new DenseReptileOptimizer(d, null, initial);
+        var reference = new DenseReptileOptimizer(d, null, initial);
+
+        for (var round = 0; round < 3; round++)
+        {
+            var batch = BatchScenario.Plain.Make(seed + round, n, d);
+            (round == 1 ? onCpu : onDevice).AggregateInto(batch, mixed, 0.5, default);
+            onCpu.AggregateInto(batch, reference, 0.5, default);
+        }
+
+        for (var c = 0; c < d; c++)
+            Assert.True(Math.Abs(mixed.Prior[c] - reference.Prior[c]) <= 1e-4 + 1e-4 * Math.Abs(reference.Prior[c]),
+                $"seed {seed}, column {c}: {mixed.Prior[c]} against {reference.Prior[c]}");
     }
 
     [Fact]
