@@ -64,6 +64,30 @@ public sealed class IlgpuPrimitiveTests(IlgpuCpuFixture fixture)
         Assert.Equal(withAggregate, fused);
     }
 
+    /// <summary>After a chunked round, a batch that fits whole went resident while the chunk buffers stayed
+    /// allocated (and the next plan counted them as free): a real device then ran short of memory round after
+    /// round. They are freed when the batch goes resident.</summary>
+    [Fact]
+    public void A_batch_that_fits_again_after_a_chunked_round_holds_no_chunk_buffers()
+    {
+        const int n = 8, d = 4096;
+        var batch = RandomBatch.Create(new BatchShape(n, d, Mask: false, Ties: false, Attackers: 0, NonFinite: false), 41);
+        var rows = Enumerable.Range(0, n).ToArray();
+        var weights = Enumerable.Repeat(1.0 / n, n).ToArray();
+        var aggregate = new float[d];
+
+        _backend.Combine(batch, rows, weights, AggregationMethod.Mean, 0, false, aggregate, default, null);
+        var resident = _backend.DeviceBytesHeld;
+        _backend.ChunkColumns = d - 1;
+        _backend.Combine(batch, rows, weights, AggregationMethod.Mean, 0, false, aggregate, default, null);
+        Assert.Equal(2, _backend.LastChunkCount);
+        _backend.ChunkColumns = null;
+        _backend.Combine(batch, rows, weights, AggregationMethod.Mean, 0, false, aggregate, default, null);
+
+        Assert.Equal(1, _backend.LastChunkCount);
+        Assert.Equal(resident, _backend.DeviceBytesHeld);
+    }
+
     [Theory]
     [InlineData(33, 1000, true, 300, 31)]
     [InlineData(5, 100, false, 7, 32)]

@@ -698,6 +698,8 @@ public sealed class IlgpuBackend : IComputeBackend
         LastChunkCount = count;
         if (count == 1)
         {
+            // The plan counted the chunk buffers of an earlier chunked round as free: they go before the upload.
+            ReleaseChunks();
             yield return new Chunk(Resident(batch), 0, batch.Columns);
             yield break;
         }
@@ -735,6 +737,15 @@ public sealed class IlgpuBackend : IComputeBackend
         _residentBatch = null;
         _residentValues.Dispose();
         _residentMask.Dispose();
+    }
+
+    /// <summary>Frees the chunk buffers and their host staging arrays (a batch that fits whole needs none).</summary>
+    private void ReleaseChunks()
+    {
+        _chunkValues.Dispose();
+        _chunkMask.Dispose();
+        _stagingValues = [];
+        _stagingMask = [];
     }
 
     private DenseMatrix Pack(DomainBatch batch, int start, int width, bool hasMask)
