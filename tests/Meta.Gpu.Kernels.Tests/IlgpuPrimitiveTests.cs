@@ -75,17 +75,19 @@ public sealed class IlgpuPrimitiveTests(IlgpuCpuFixture fixture)
         var rows = Enumerable.Range(0, n).ToArray();
         var weights = Enumerable.Repeat(1.0 / n, n).ToArray();
         var aggregate = new float[d];
+        // A backend of its own: the shared one holds buffers sized by earlier tests.
+        using var backend = (IlgpuBackend)ComputeBackends.Create(ComputeBackends.IlgpuCpu);
 
-        _backend.Combine(batch, rows, weights, AggregationMethod.Mean, 0, false, aggregate, default, null);
-        var resident = _backend.DeviceBytesHeld;
-        _backend.ChunkColumns = d - 1;
-        _backend.Combine(batch, rows, weights, AggregationMethod.Mean, 0, false, aggregate, default, null);
-        Assert.Equal(2, _backend.LastChunkCount);
-        _backend.ChunkColumns = null;
-        _backend.Combine(batch, rows, weights, AggregationMethod.Mean, 0, false, aggregate, default, null);
+        backend.Combine(batch, rows, weights, AggregationMethod.Mean, 0, false, aggregate, default, null);
+        var resident = backend.DeviceBytesHeld;
+        backend.ChunkColumns = d - 1;
+        backend.Combine(batch, rows, weights, AggregationMethod.Mean, 0, false, aggregate, default, null);
+        Assert.Equal(2, backend.LastChunkCount);
+        backend.ChunkColumns = null;
+        backend.Combine(batch, rows, weights, AggregationMethod.Mean, 0, false, aggregate, default, null);
 
-        Assert.Equal(1, _backend.LastChunkCount);
-        Assert.Equal(resident, _backend.DeviceBytesHeld);
+        Assert.Equal(1, backend.LastChunkCount);
+        Assert.Equal(resident, backend.DeviceBytesHeld);
     }
 
     [Theory]
