@@ -41,7 +41,9 @@ public sealed class MetaTrainingLoop : IDisposable
     private readonly IEventBus? _bus;
     private readonly MetaTrainingOptions _options;
     private readonly float[] _prior;
-    private readonly float[] _previousPrior;
+    private float[] _previousPrior;
+    // The prior as the round found it, kept while the outer step runs: a step that throws is undone from it.
+    private float[] _stepStart;
     private readonly ConcurrentQueue<BusEvent> _inbox = new();
     private readonly List<IDisposable> _subscriptions = [];
     private DomainBatch? _batch;
@@ -59,6 +61,7 @@ public sealed class MetaTrainingLoop : IDisposable
         _parameters = new ParameterVector(model);
         _prior = new float[_parameters.Length];
         _previousPrior = new float[_parameters.Length];
+        _stepStart = new float[_parameters.Length];
         _parameters.CopyTo(_prior);
         StepSize = () => _options.Beta;
         if (bus is not null)
@@ -150,11 +153,24 @@ public sealed class MetaTrainingLoop : IDisposable
         }
         batch.MarkChanged();
 
-        _prior.CopyTo(_previousPrior, 0);
-        _hasPrevious = true;
+        _prior.CopyTo(_stepStart, 0);
         var stepClock = Stopwatch.StartNew();
-        var step = _outerStep.Step(batch, _prior, beta);
+        OuterStepResult step;
+        try
+        {
+            step = _outerStep.Step(batch, _prior, beta);
+        }
+        catch
+        {
+            // As for a failed inner loop: the prior (which a step may have written in part) and the module go back
+            // to where the round began, and the rollback copy stays the previous round's.
+            _stepStart.CopyTo(_prior, 0);
+            _parameters.CopyFrom(_prior);
+            throw;
+        }
         var outerMs = stepClock.Elapsed.TotalMilliseconds;
+        (_previousPrior, _stepStart) = (_stepStart, _previousPrior);
+        _hasPrevious = true;
         _parameters.CopyFrom(_prior);
         Round++;
 

@@ -173,6 +173,52 @@ public sealed class MetaTrainingLoopTests
         Assert.Empty(bus.Published);
     }
 
+    /// <summary>The weighted-mean step, or (while <see cref="Fail"/> is set) a step that writes part of the prior and
+    /// then fails, as a device lost mid-step would.</summary>
+    private sealed class FlakyOuterStep : IOuterStep
+    {
+        private readonly WeightedMeanReptileStep _inner = new();
+
+        public bool Fail { get; set; }
+
+        public string Backend => "flaky";
+
+        public OuterStepResult Step(Meta.Gpu.Compute.DomainBatch batch, Span<float> prior, double beta)
+        {
+            if (!Fail) return _inner.Step(batch, prior, beta);
+            prior[0] = 1e6f;
+            throw new InvalidOperationException("device lost");
+        }
+
+        public void Dispose() => _inner.Dispose();
+    }
+
+    [Fact]
+    public async Task A_failing_outer_step_leaves_prior_and_module_as_the_round_found_them()
+    {
+        using var model = Model();
+        using var probe = new ParameterVector(model);
+        using var step = new FlakyOuterStep();
+        using var loop = new MetaTrainingLoop(model, step) { StepSize = () => 0.25 };
+        var domains = new[] { new Domain("d0", [5, 5, 5], 1.0), new Domain("d1", [1, 2, 3], 1.0) };
+        var started = new List<float[]>();
+        await loop.RunRoundAsync(domains, Inner(probe, started));
+        var prior1 = loop.Prior.ToArray();
+
+        step.Fail = true;
+        await Assert.ThrowsAsync<InvalidOperationException>(() => loop.RunRoundAsync(domains, Inner(probe, started)));
+
+        // The module used to keep the last domain's adapted weights, and the prior the step's partial write.
+        Assert.Equal(prior1, loop.Prior.ToArray());
+        Assert.Equal(prior1, Current(probe));
+        Assert.Equal(1, loop.Round);
+
+        step.Fail = false;
+        await loop.RunRoundAsync(domains, Inner(probe, started));
+        Assert.Equal(prior1, started[^1]); // the next round adapts from the prior the failed one left alone
+        Assert.Equal(2, loop.Round);
+    }
+
     [Fact]
     public async Task Bad_step_sizes_and_empty_rounds_are_refused()
     {
