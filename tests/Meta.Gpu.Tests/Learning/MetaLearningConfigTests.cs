@@ -26,6 +26,15 @@ public sealed class MetaLearningConfigTests
         Assert.Equal(10, config.Storage.Retention);
     }
 
+    [Fact]
+    public void A_null_name_keeps_the_setting_as_a_null_number_does()
+    {
+        // They used to read as the unknown names "" (cross.method: unknown method "").
+        var config = MetaLearningConfig.FromJson("""{"cross": {"method": null, "weighting": null, "missing_keys": null, "trim_alpha": null}}""");
+
+        Assert.Equal(CrossMetaConfig.Default, config.Cross);
+    }
+
     [Theory]
     [InlineData("""{"schedular": {}}""", "schedular")]
     [InlineData("""{"scheduler": {"interval": 3}}""", "scheduler.interval")]

@@ -61,11 +61,12 @@ public sealed record CrossMetaConfig(
         JsonRead.RequireKnownKeys(section, path, Keys);
         var result = this with
         {
-            Method = section.ContainsKey("method") ? AggregationNames.ParseMethod(JsonRead.String(section, "method", "", path), $"{path}.method") : Method,
+            // A null name keeps the value, as a null number does (the rule above; it read as an unknown name "").
+            Method = section["method"] is null ? Method : AggregationNames.ParseMethod(JsonRead.String(section, "method", "", path), $"{path}.method"),
             TrimAlpha = JsonRead.Double(section, "trim_alpha", TrimAlpha, path),
             MinConfidence = JsonRead.Double(section, "min_confidence", MinConfidence, path),
-            Weighting = section.ContainsKey("weighting") ? AggregationNames.ParseWeighting(JsonRead.String(section, "weighting", "", path), $"{path}.weighting") : Weighting,
-            MissingKeys = section.ContainsKey("missing_keys") ? AggregationNames.ParseMissingKeys(JsonRead.String(section, "missing_keys", "", path), $"{path}.missing_keys") : MissingKeys,
+            Weighting = section["weighting"] is not null ? AggregationNames.ParseWeighting(JsonRead.String(section, "weighting", "", path), $"{path}.weighting") : Weighting,
+            MissingKeys = section["missing_keys"] is not null ? AggregationNames.ParseMissingKeys(JsonRead.String(section, "missing_keys", "", path), $"{path}.missing_keys") : MissingKeys,
             // An explicit null means off (DESIGN §14), as for diversity_entropy_target.
             OutlierFilter = section.TryGetPropertyValue("outlier_filter", out var filter) && filter is null
                 ? false
