@@ -56,15 +56,13 @@ internal static class DemoCommand
             Bus = string.IsNullOrWhiteSpace(result.GetValue(bus.Url)) ? null : AckWait(bus.Read(result), result.GetValue(ackWait)),
             Workers = result.GetValue(workers),
             Storage = result.GetValue(storage),
-            RoundTimeout = Seconds(result.GetValue(roundTimeout), "--round-timeout"),
+            RoundTimeout = OptionSeconds.Parse(result.GetValue(roundTimeout), "--round-timeout"),
         }, token)));
         return command;
     }
 
     private static Meta.Gpu.Nats.NatsBusOptions AckWait(Meta.Gpu.Nats.NatsBusOptions options, double seconds) =>
-        options with { AckWait = Seconds(seconds, "--ack-wait") };
-
-    private static TimeSpan Seconds(double seconds, string option) => OptionSeconds.Parse(seconds, option);
+        options with { AckWait = OptionSeconds.Parse(seconds, "--ack-wait") };
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static async Task<int> RunAsync(CliConsole console, DemoSettings settings, CancellationToken token)

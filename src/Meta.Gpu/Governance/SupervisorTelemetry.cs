@@ -27,8 +27,7 @@ public readonly record struct SupervisorTelemetry(double? BusLatencyMs, double? 
         }
         // A non-finite figure is refused when the payload arrives (the supervisor keeps the previous one), not at
         // every update that would read it.
-        if (busLatency is { } latency && !double.IsFinite(latency))
-            throw new InvalidInputException($"{JsonRead.Join(path, "bus_latency_ms")}: {WireJson.NonFiniteName(latency)} is not a finite reading");
+        JsonRead.RequireFinite(busLatency, JsonRead.Join(path, "bus_latency_ms"));
         if (vram is { } util && !double.IsFinite(util))
             throw new InvalidInputException($"{path}: vram_util {WireJson.NonFiniteName(util)} (from gpu_memory_util, vram_used_gb / vram_total_gb or vram_util) is not a finite reading");
         return new SupervisorTelemetry(busLatency, vram);

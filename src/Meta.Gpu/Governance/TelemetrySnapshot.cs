@@ -95,15 +95,11 @@ public sealed record TelemetrySnapshot
         Check(LatencyMs, "latency_ms");
         Check(VramUtil, "vram_util");
         Check(GainP50, "gain_p50");
-        if (GainPrev is { } gainPrev) Check(gainPrev, "gain_prev");
+        Check(GainPrev, "gain_prev");
         Check(CiWidth, "ci_width");
         Check(CiWidthTarget, "ci_width_target");
 
-        void Check(double value, string key)
-        {
-            if (!double.IsFinite(value))
-                throw new InvalidInputException($"{JsonRead.Join(path, key)}: {WireJson.NonFiniteName(value)} is not a finite reading");
-        }
+        void Check(double? value, string key) => JsonRead.RequireFinite(value, JsonRead.Join(path, key));
     }
 
     /// <summary>The wire form (snake_case; numbers readable as any numeric type).</summary>

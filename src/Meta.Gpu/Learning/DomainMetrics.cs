@@ -27,11 +27,7 @@ public sealed record DomainMetrics(double? MetaScore = null, double? GainP50 = n
         Check(GainP50, "gain_p50");
         Check(StabilityAvg, "stability_avg");
 
-        void Check(double? value, string key)
-        {
-            if (value is { } v && !double.IsFinite(v))
-                throw new InvalidInputException($"{JsonRead.Join(path, key)}: {WireJson.NonFiniteName(v)} is not a finite value");
-        }
+        void Check(double? value, string key) => JsonRead.RequireFinite(value, JsonRead.Join(path, key), "value");
     }
 
     /// <summary>Reads meta_score, gain_p50 and stability_avg (missing or null = absent; other keys ignored).</summary>

@@ -24,8 +24,7 @@ public sealed record LearningRoundInput(double Reward, DrgProfile Drg, double La
         var latency = JsonRead.OptionalDouble(payload, "latency_ms", path);
         // NaN is neither high nor low and would be republished in meta_metrics: refused, as governance refuses a
         // non-finite reading.
-        if (latency is { } ms && !double.IsFinite(ms))
-            throw new InvalidInputException($"{JsonRead.Join(path, "latency_ms")}: {WireJson.NonFiniteName(ms)} is not a finite reading");
+        JsonRead.RequireFinite(latency, JsonRead.Join(path, "latency_ms"));
         var scheduler = SchedulerTelemetry.FromJson(payload, path);
         var drg = new DrgProfile(
             VramHigh: scheduler.VramHigh,

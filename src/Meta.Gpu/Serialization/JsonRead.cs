@@ -161,6 +161,15 @@ public static class JsonRead
         }
     }
 
+    /// <summary>Throws an <see cref="InvalidInputException"/> "<paramref name="path"/>: nan is not a finite
+    /// <paramref name="what"/>" when <paramref name="value"/> is NaN or infinite (null passes): the wire format
+    /// carries such values, and a running average that takes one in keeps it for good.</summary>
+    public static void RequireFinite(double? value, string path, string what = "reading")
+    {
+        if (value is { } v && !double.IsFinite(v))
+            throw new InvalidInputException($"{path}: {WireJson.NonFiniteName(v)} is not a finite {what}");
+    }
+
     public static string Join(string path, string key) => path.Length == 0 ? key : $"{path}.{key}";
 
     public static string Show(JsonNode? node) => node is null ? "null" : node.ToJsonString();
