@@ -307,7 +307,7 @@ internal static class TrimmedMeanKernel
     /// <summary>
     /// k + 1 &lt;= <typeparamref name="TLists"/>.Size and n &gt;= 2 Size, over columns [c0, end) (whole vectors of
     /// <typeparamref name="TLanes"/>: eight columns for AVX2, sixteen for AVX-512, twice the columns per comparator
-    /// instruction (about 8 % faster on two Xeon cores, which then wait on more than the comparators: benchmarks/README);
+    /// instruction (about 8 % faster on two Xeon cores, which then wait on more than the comparators: benchmarks/HISTORY.md);
     /// the thresholds and pass 2 run on eight-column parts).
     /// Pass 1 streams a block of columns eight rows at a time: each cell becomes an order-preserving int key
     /// (<see cref="OrderedKeys.Of(Vector256{float})"/>), each group of eight keys per column is sorted by a 19-comparator network and
