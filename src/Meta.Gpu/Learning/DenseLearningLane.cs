@@ -16,8 +16,11 @@ namespace Meta.Gpu.Learning;
 /// <para>The caller serialises calls (the agent's gate). Decisions where the design is silent: the first valid
 /// update fixes D when nothing was saved; an update not newer than the domain's last applied or pending sequence
 /// is ignored (logged at debug level: redelivery is normal); a refused update (validator rule or D mismatch) is
-/// logged with its reason and changes nothing. score_delta is the domain's score minus its previous accepted dense
-/// score (0 before the first), as the keyed learner computes it. A round whose aggregate has no participant takes
+/// logged with its reason and changes nothing but the domain's last score. score_delta is the domain's score minus
+/// the score of its previous newer-than-applied update, accepted or refused (0 before the first), as the keyed
+/// learner computes it (§7: last_score moves on every observation, so a domain whose score jumps past
+/// max_score_delta is refused once, not for good); a copy of an update (same sequence) is judged against the score
+/// its first delivery was. A round whose aggregate has no participant takes
 /// no step. The step counts as a round even when it is rolled back (as the keyed lane counts it).</para>
 /// <para>Storage: with a <see cref="MetaStorageManager"/>, every step is saved with the last applied sequence of
 /// every domain in one atomic file; a failed save is logged and the round still publishes.</para>
@@ -42,7 +45,7 @@ public sealed class DenseLearningLane : IDisposable
     private readonly OptimizerConfig _optimizerConfig;
     private readonly SortedDictionary<string, DenseUpdate> _pending = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, long> _lastApplied = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, double> _lastScore = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ScoreObservation> _lastScore = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IDeliveryAcknowledgement> _pendingAcknowledgements = new(StringComparer.Ordinal);
     private readonly List<IDeliveryAcknowledgement> _awaitingSave = [];
     private readonly List<IDeliveryAcknowledgement> _released = [];
@@ -118,22 +121,37 @@ public sealed class DenseLearningLane : IDisposable
             return false;
         }
         var score = update.Metrics?.Score ?? 0.0;
-        if (Refusal(update, score) is { } reason)
+        var scoreDelta = Observe(domain, update.Sequence, score);
+        if (Refusal(update, scoreDelta) is { } reason)
         {
             LogRefused(_logger, domain, reason, null);
             if (acknowledgement is not null) _released.Add(acknowledgement);
             return false;
         }
         Optimizer ??= new DenseReptileOptimizer(update.Vector.Length, _optimizerConfig);
-        _lastScore[domain] = score;
         _pending[domain] = update;
         if (_pendingAcknowledgements.Remove(domain, out var superseded)) _released.Add(superseded);
         if (acknowledgement is not null) _pendingAcknowledgements[domain] = acknowledgement;
         return true;
     }
 
-    /// <summary>Why <paramref name="update"/> (of score <paramref name="score"/>) is refused, or null.</summary>
-    private string? Refusal(DenseUpdate update, double score)
+    /// <summary>A domain's last observed score, the sequence that brought it and the score before it.</summary>
+    private readonly record struct ScoreObservation(long Sequence, double Score, double Before);
+
+    /// <summary>§7's score_delta for a newer-than-applied update, moving the domain's last score to
+    /// <paramref name="score"/>; a copy of the last observed update (same sequence) gets the delta its first
+    /// delivery got and moves nothing.</summary>
+    private double Observe(string domain, long sequence, double score)
+    {
+        var last = _lastScore.GetValueOrDefault(domain); // none yet: sequence 0, score 0
+        if (_lastScore.ContainsKey(domain) && sequence <= last.Sequence)
+            return score - (sequence == last.Sequence ? last.Before : last.Score);
+        _lastScore[domain] = new ScoreObservation(sequence, score, last.Score);
+        return score - last.Score;
+    }
+
+    /// <summary>Why <paramref name="update"/> (of score_delta <paramref name="scoreDelta"/>) is refused, or null.</summary>
+    private string? Refusal(DenseUpdate update, double scoreDelta)
     {
         // Every save writes the domain ids of the applied sequences: one too long for the file would fail every
         // later round's save, after its step.
@@ -141,7 +159,6 @@ public sealed class DenseLearningLane : IDisposable
             return $"domain_id longer than {DensePriorFile.MaxDomainIdBytes} UTF-8 bytes";
         if (update.Vector is null || update.Vector.Length == 0) return "empty vector";
         if (D is { } d && update.Vector.Length != d) return $"d_mismatch: {update.Vector.Length} values, the dense prior has {d}";
-        var scoreDelta = score - _lastScore.GetValueOrDefault(update.DomainId, 0.0);
         var broken = _validator.ValidateParts(update.Confidence, null, update.Vector, scoreDelta);
         return broken.Count > 0 ? string.Join(", ", broken) : null;
     }
