@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using System.Text.Unicode;
 using System.Text.Json;
 
 namespace Meta.Gpu.Storage;
@@ -76,8 +77,9 @@ internal static class ChecksummedJson
         if (!root.TryGetProperty(extraName + "_sha256", out var s) || s.ValueKind != JsonValueKind.String)
             throw new InvalidInputException($"{label}: {extraName}_sha256: missing");
         var computed = Convert.ToHexStringLower(SHA256.HashData(JsonMarshal.GetRawUtf8Value(extra)));
-        if (!string.Equals(s.GetString(), computed, StringComparison.OrdinalIgnoreCase))
-            throw new InvalidInputException($"{label}: {extraName} checksum mismatch (stored {s.GetString()}, computed {computed}): the section is corrupt");
+        var stored = Text(s, label, extraName + "_sha256");
+        if (!string.Equals(stored, computed, StringComparison.OrdinalIgnoreCase))
+            throw new InvalidInputException($"{label}: {extraName} checksum mismatch (stored {stored}, computed {computed}): the section is corrupt");
         return readExtra(extra);
     }
 
@@ -90,6 +92,9 @@ internal static class ChecksummedJson
     /// <see cref="DecodeExtra"/>).</summary>
     public static T Decode<T>(ReadOnlyMemory<byte> bytes, string format, string contentName, string label, Func<JsonElement, JsonElement, T> readContent)
     {
+        // The parser leaves string contents unchecked until they are read: a corrupt byte inside "format" or
+        // "sha256" would surface as an InvalidOperationException there, not as a corrupt file.
+        if (!Utf8.IsValid(bytes.Span)) throw new InvalidInputException($"{label}: not valid UTF-8 (corrupt)");
         JsonDocument document;
         try
         {
@@ -103,7 +108,7 @@ internal static class ChecksummedJson
         {
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new InvalidInputException($"{label}: expected a JSON object, got {root.ValueKind}");
-            var actualFormat = root.TryGetProperty("format", out var f) && f.ValueKind == JsonValueKind.String ? f.GetString() : null;
+            var actualFormat = root.TryGetProperty("format", out var f) && f.ValueKind == JsonValueKind.String ? Text(f, label, "format") : null;
             if (actualFormat != format) throw new InvalidInputException($"{label}: format is '{actualFormat ?? "missing"}', expected '{format}'");
             if (!root.TryGetProperty("version", out var v) || v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out var version))
                 throw new InvalidInputException($"{label}: version: missing or not an integer");
@@ -113,9 +118,23 @@ internal static class ChecksummedJson
             if (!root.TryGetProperty(contentName, out var content)) throw new InvalidInputException($"{label}: {contentName}: missing");
 
             var computed = Convert.ToHexStringLower(SHA256.HashData(JsonMarshal.GetRawUtf8Value(content)));
-            if (!string.Equals(s.GetString(), computed, StringComparison.OrdinalIgnoreCase))
-                throw new InvalidInputException($"{label}: checksum mismatch (stored {s.GetString()}, computed {computed}): the content is corrupt");
+            var stored = Text(s, label, "sha256");
+            if (!string.Equals(stored, computed, StringComparison.OrdinalIgnoreCase))
+                throw new InvalidInputException($"{label}: checksum mismatch (stored {stored}, computed {computed}): the content is corrupt");
             return readContent(content, root);
+        }
+    }
+
+    /// <summary>A string of the envelope; an escape that is no valid text (a lone surrogate) is corruption.</summary>
+    private static string Text(JsonElement value, string label, string field)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidInputException($"{label}: {field}: not valid text (corrupt)", e);
         }
     }
 }

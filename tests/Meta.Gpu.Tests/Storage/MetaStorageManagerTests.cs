@@ -258,6 +258,39 @@ public sealed class MetaStorageManagerTests : IDisposable
         Assert.Contains(warnings, w => w.Message.Contains("truncated", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("\"format\": \"meta-gpu.")]
+    [InlineData("\"sha256\": \"")]
+    public void A_byte_that_is_no_UTF8_in_the_envelope_is_corruption_and_the_backup_is_loaded(string marker)
+    {
+        var storage = Storage();
+        storage.SavePrior(Prior(1));
+        storage.SavePrior(Prior(2));
+        var bytes = File.ReadAllBytes(storage.PriorPath);
+        var at = System.Text.Encoding.UTF8.GetString(bytes).IndexOf(marker, StringComparison.Ordinal);
+        Assert.True(at >= 0, marker);
+        bytes[at + marker.Length] = 0xFF;
+        File.WriteAllBytes(storage.PriorPath, bytes);
+
+        Assert.Equal(2.0, storage.LoadPrior()!["tau"]);
+        Assert.Contains(_logger.AtLeast(LogLevel.Warning), w => w.Message.Contains("not valid UTF-8", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void An_escape_that_is_no_text_in_the_envelope_is_corruption_and_the_backup_is_loaded()
+    {
+        var storage = Storage();
+        storage.SavePrior(Prior(1));
+        storage.SavePrior(Prior(2));
+        var text = File.ReadAllText(storage.PriorPath);
+        var start = text.IndexOf("\"sha256\": \"", StringComparison.Ordinal) + "\"sha256\": \"".Length;
+        Assert.True(start > 20);
+        File.WriteAllText(storage.PriorPath, text[..start] + "\\ud800" + text[(start + 6)..]);
+
+        Assert.Equal(2.0, storage.LoadPrior()!["tau"]);
+        Assert.Contains(_logger.AtLeast(LogLevel.Warning), w => w.Message.Contains("sha256: not valid text", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void A_prior_file_with_trailing_garbage_or_a_foreign_format_is_corrupt()
     {
