@@ -614,12 +614,20 @@ public sealed class NatsEventBus : IEventBus
                     return default;
             }
         }
-        catch (Exception e) when (e is InvalidInputException or JsonException)
+        catch (Exception e) when (IsMalformed(e))
         {
             Reject(topic, e.Message);
             return default;
         }
     }
+
+    /// <summary>What a message's own content causes, so that redelivering it fails the same way: a field of the
+    /// wrong JSON type (<c>GetValue</c> throws InvalidOperationException) among them. Not a disposed bus (also an
+    /// InvalidOperationException) nor a broker error or timeout: those leave the message to be redelivered, and
+    /// an exception of any other kind would end the topic's feed.</summary>
+    private static bool IsMalformed(Exception e) =>
+        e is InvalidInputException or JsonException or FormatException
+        || (e is InvalidOperationException && e is not ObjectDisposedException);
 
     /// <summary>Tests only: awaited before each object fetch, to make a fetch take as long as a test needs (a slow
     /// fetch on a busy machine) without depending on the machine's speed. Null in use.</summary>

@@ -1,19 +1,60 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Unicode;
 
 namespace Meta.Gpu.Serialization;
 
 /// <summary>
-/// Parses JSON that comes from outside (files, stdin, a broker): a property given twice in one object is a
-/// <see cref="JsonException"/> at parse time, as a syntax error is. JsonNode otherwise accepts it and throws an
-/// ArgumentException ("an item with the same key") only when the object is first read, which surfaced as a crash
-/// instead of an error naming the input.
+/// Parses JSON that comes from outside (files, stdin, a broker) strictly, so that what the parser lets through
+/// reads without surprises later. Refused at parse time, as a syntax error is (<see cref="JsonException"/>):
+/// <list type="bullet">
+/// <item>a property given twice in one object: JsonNode otherwise accepts it and throws an ArgumentException ("an
+/// item with the same key") only when the object is first read;</item>
+/// <item>a string or property name that is no valid text: an escaped lone surrogate (<c>"\ud800"</c>) or bytes
+/// that are not UTF-8. The parser checks strings only when they are read, and then throws an
+/// InvalidOperationException, which surfaced as a crash (a command) or a dead topic feed (the bus) instead of an
+/// error naming the input.</item>
+/// </list>
 /// </summary>
 public static class JsonInput
 {
     private static readonly JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false };
 
-    public static JsonNode? Parse(string json) => JsonNode.Parse(json, documentOptions: Strict);
+    public static JsonNode? Parse(string json) => Parse(Encoding.UTF8.GetBytes(json));
 
-    public static JsonNode? Parse(ReadOnlySpan<byte> utf8Json) => JsonNode.Parse(utf8Json, documentOptions: Strict);
+    public static JsonNode? Parse(ReadOnlySpan<byte> utf8Json)
+    {
+        // First: the parser reads property names itself (to find duplicates) and would throw on one that is no text.
+        CheckStrings(utf8Json);
+        return JsonNode.Parse(utf8Json, documentOptions: Strict);
+    }
+
+    /// <summary>Reads every string and property name once; a syntax error is the reader's JsonException, the one
+    /// the parser would give.</summary>
+    private static void CheckStrings(ReadOnlySpan<byte> utf8Json)
+    {
+        var reader = new Utf8JsonReader(utf8Json);
+        while (reader.Read())
+        {
+            if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName)) continue;
+            if (!reader.ValueIsEscaped)
+            {
+                if (!Utf8.IsValid(reader.ValueSpan)) throw NotText(reader, "its bytes are not UTF-8");
+                continue;
+            }
+            try
+            {
+                reader.GetString();
+            }
+            catch (InvalidOperationException e)
+            {
+                throw NotText(reader, e.Message);
+            }
+        }
+    }
+
+    private static JsonException NotText(in Utf8JsonReader reader, string why) =>
+        new($"the {(reader.TokenType == JsonTokenType.PropertyName ? "property name" : "string")} at byte {reader.TokenStartIndex} is not valid text: {why}",
+            path: null, lineNumber: null, bytePositionInLine: reader.TokenStartIndex);
 }

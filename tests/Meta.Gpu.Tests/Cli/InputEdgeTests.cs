@@ -38,6 +38,25 @@ public sealed class InputEdgeTests : IDisposable
     }
 
     [Fact]
+    public async Task A_string_or_property_name_that_is_no_text_is_malformed_input_in_aggregate_govern_and_conformance()
+    {
+        // An escaped lone surrogate: the parser reads strings only when asked, and then threw InvalidOperationException.
+        const string lone = "\\ud800";
+        var key = await Run($$"""{"updates":[{"domain_id":"a","keys":["{{lone}}"],"vector":[1],"confidence":1}]}""", "aggregate", "-");
+        var domain = await Run($$"""{"updates":[{"domain_id":"{{lone}}","keys":["x"],"vector":[1],"confidence":1}]}""", "aggregate", "-");
+        var govern = await Run("{\"accept_rate\": 0.1}\n{\"accept_rate\": 0.1, \"" + lone + "\": 1}\n", "govern", "-");
+        var conformance = await Run("", "conformance", Write("lone.json", $$"""{"component": "{{lone}}", "steps": []}"""));
+
+        foreach (var run in new[] { key, domain, govern, conformance })
+        {
+            Assert.Equal(MetaGpuApp.ExitUserError, run.Code);
+            Assert.Contains("not valid text", run.Error, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", run.Error, StringComparison.Ordinal);
+        }
+        Assert.StartsWith("meta-gpu: line 2", govern.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_trace_file_with_no_replayer_fails_the_check_even_with_no_steps()
     {
         var (code, output, _) = await Run("", "conformance", Write("unknown.json", """{"component": "nope", "steps": []}"""));
