@@ -40,6 +40,7 @@ public sealed class MetaSupervisor : IAsyncDisposable
     private int _skipCount;
     private bool _started;
     private bool _stopped;
+    private bool _stopCompleted;
 
     /// <param name="bus">The bus to subscribe to and publish on.</param>
     /// <param name="config">The layer's configuration (default: DESIGN §5 defaults).</param>
@@ -89,16 +90,27 @@ public sealed class MetaSupervisor : IAsyncDisposable
         _subscriptions.Add(_bus.Subscribe(GovernanceTopics.ProcessingMetrics, HandleAsync));
     }
 
-    /// <summary>Unsubscribes, then waits for the event being handled (if any) to finish. Idempotent.</summary>
+    /// <summary>Unsubscribes, then waits for the event being handled (if any) to finish. Idempotent; a stop whose
+    /// wait was cancelled is done again by the next call.</summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
-        if (_stopped) return;
+        // _stopped turns deliveries away at once; _stopCompleted only once the layer is released, so that a stop
+        // whose wait was cancelled can be done again (it left the policy log open).
+        if (_stopCompleted) return;
         _stopped = true;
         foreach (var subscription in _subscriptions) subscription.Dispose();
         _subscriptions.Clear();
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        _gate.Release();
-        Layer.Dispose();
+        try
+        {
+            if (_stopCompleted) return;
+            Layer.Dispose();
+            _stopCompleted = true;
+        }
+        finally
+        {
+            _gate.Release();
+        }
     }
 
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
@@ -145,7 +157,12 @@ public sealed class MetaSupervisor : IAsyncDisposable
         // Read everything first: a malformed payload changes nothing.
         var snapshot = TelemetrySnapshot.FromJson(payload, topic);
         var engineLatency = JsonRead.OptionalDouble(payload, "engine_latency_ms", topic);
-        var ciWidth = JsonRead.OptionalDouble(payload, "ci_width", topic) ?? JsonRead.OptionalDouble(payload, "ci_width_avg", topic) ?? 0.0;
+        JsonRead.RequireFinite(engineLatency, JsonRead.Join(topic, "engine_latency_ms"));
+        var ciWidthOwn = JsonRead.OptionalDouble(payload, "ci_width", topic);
+        JsonRead.RequireFinite(ciWidthOwn, JsonRead.Join(topic, "ci_width"));
+        var ciWidthAvg = ciWidthOwn is null ? JsonRead.OptionalDouble(payload, "ci_width_avg", topic) : null;
+        JsonRead.RequireFinite(ciWidthAvg, JsonRead.Join(topic, "ci_width_avg"));
+        var ciWidth = ciWidthOwn ?? ciWidthAvg ?? 0.0;
         var gainP50 = JsonRead.OptionalDouble(payload, "gain_p50", topic);
 
         var lowAcceptWindows = snapshot.AcceptRate < Layer.Config.EvaluatorPolicy.AcceptVeryLow ? LowAcceptWindows + 1 : 0;

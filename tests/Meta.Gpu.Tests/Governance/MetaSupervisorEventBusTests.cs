@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Meta.Gpu.Governance;
 using Meta.Gpu.Runtime;
+using Meta.Gpu.Telemetry;
 
 namespace Meta.Gpu.Tests.Governance;
 
@@ -47,5 +48,48 @@ public sealed class MetaSupervisorEventBusTests
         Assert.Equal(1, supervisor.Layer.State.DecisionCount);
         await supervisor.StopAsync(); // idempotent
         Assert.Throws<ObjectDisposedException>(supervisor.Start);
+    }
+
+    /// <summary>A device whose sampling waits until released: the handler in progress holds the supervisor.</summary>
+    private sealed class BlockingDevice : IDeviceTelemetrySource
+    {
+        public ManualResetEventSlim Entered { get; } = new();
+        public ManualResetEventSlim Release { get; } = new();
+
+        public DeviceMemorySample Sample()
+        {
+            Entered.Set();
+            Release.Wait(TimeSpan.FromSeconds(30));
+            return new DeviceMemorySample(0, 0, 0.1, false);
+        }
+    }
+
+    [Fact]
+    public async Task A_stop_whose_wait_was_cancelled_is_done_by_the_next_and_closes_the_policy_log()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"supervisor-stop-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            await using var bus = new EventBus();
+            var device = new BlockingDevice();
+            var supervisor = new MetaSupervisor(bus, deviceTelemetry: device, layerOptions: new MetaIntegrativeLayerOptions { PolicyLogPath = path });
+            supervisor.Start();
+            await bus.PublishAsync(GovernanceTopics.ProcessingMetrics, new JsonObject { ["accept_rate"] = 0.3 });
+            Assert.True(device.Entered.Wait(TimeSpan.FromSeconds(30)));
+            using (var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(100)))
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => supervisor.StopAsync(cancel.Token));
+
+            device.Release.Set();
+            await bus.WaitForIdleAsync();
+            await supervisor.StopAsync();
+
+            // The layer is disposed: the policy log is closed (it was left open for good).
+            using (new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None)) { }
+            Assert.Single(File.ReadAllLines(path));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 }

@@ -192,14 +192,17 @@ public sealed class MetaSupervisorTests : IAsyncLifetime
         await Publish("telemetry", """{"gpu_memory_util": "nan"}""");
         await Publish("processing_metrics", """{"accept_rate": "nan"}""");
         await Publish("processing_metrics", """{"accept_rate": 0.3, "engine_latency_ms": "inf"}""");
+        await Publish("processing_metrics", """{"accept_rate": 0.3, "ci_width_avg": "nan"}""");
 
         Assert.Empty(_published);
         Assert.Equal(1, _supervisor.LowAcceptWindows);
-        Assert.Equal(3, _bus.HandlerErrors.Count);
+        Assert.Equal(4, _bus.HandlerErrors.Count);
         Assert.All(_bus.HandlerErrors, e => Assert.IsType<InvalidInputException>(e));
         Assert.StartsWith("telemetry: vram_util nan", _bus.HandlerErrors[0].Message, StringComparison.Ordinal);
         Assert.Equal("processing_metrics.accept_rate: nan is not a finite reading", _bus.HandlerErrors[1].Message);
-        Assert.Equal("processing_metrics.latency_ms: inf is not a finite reading", _bus.HandlerErrors[2].Message);
+        // Named as sent: the supervisor copies them into the layer's latency_ms and ci_width.
+        Assert.Equal("processing_metrics.engine_latency_ms: inf is not a finite reading", _bus.HandlerErrors[2].Message);
+        Assert.Equal("processing_metrics.ci_width_avg: nan is not a finite reading", _bus.HandlerErrors[3].Message);
 
         await Publish("processing_metrics", """{"accept_rate": 0.3}""");
         var metrics = Metrics.Single();
