@@ -32,7 +32,9 @@ public readonly record struct ResourceHint(ResourceHintKind Kind, double NPathsD
         if (telemetry.VramUtil > drg.VramHigh || telemetry.OomFlag)
             return Shrink(drg.NPathsShrink, drg.SketchDimSet[0]);
         if (telemetry.VramUtil < drg.VramLow && telemetry.LatencyMs < drg.LatencyComfort)
-            return Grow(drg.NPathsGrow, telemetry.ResamplesDefault + drg.ResamplesIncrement);
+            // Saturating: the reference's integers do not wrap, and an int sum of two large settings would turn
+            // a grow hint into a negative target.
+            return Grow(drg.NPathsGrow, (int)Math.Clamp((long)telemetry.ResamplesDefault + drg.ResamplesIncrement, int.MinValue, int.MaxValue));
         return None;
     }
 

@@ -514,4 +514,14 @@ public sealed class MetaIntegrativeLayerTests
 
         Assert.Contains("safety.max_history", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void The_grow_hint_resamples_target_saturates_instead_of_wrapping()
+    {
+        var config = IntegrativeMetaConfig.FromJson(JsonNode.Parse("""{"drg_policy": {"resamples_increment": 2147483647}}""")!.AsObject());
+        using var layer = new MetaIntegrativeLayer(config);
+        var result = layer.Update(new TelemetrySnapshot { AcceptRate = 0.3, VramUtil = 0.1, LatencyMs = 10 });
+        Assert.Equal(ResourceHintKind.Grow, result.ResourceProfileHint.Kind);
+        Assert.Equal(int.MaxValue, result.ResourceProfileHint.ResamplesTarget);
+    }
 }
