@@ -66,6 +66,9 @@ public sealed class CpuWeightedMeanKernelTests
     /// a finite mean; values with a large common offset keep §13's tolerance.</summary>
     [Theory]
     [InlineData(3e38f, 0f)]
+    [InlineData(float.MaxValue, 0f)]
+    [InlineData(-float.MaxValue, 0f)]
+    [InlineData(3.39e38f, 1e35f)]
     [InlineData(1000f, 0.01f)]
     [InlineData(-2e5f, 3f)]
     public void Large_values_and_unnormalised_weights_agree_with_the_exact_path(float offset, float spread)
@@ -93,6 +96,36 @@ public sealed class CpuWeightedMeanKernelTests
             Assert.True(float.IsFinite(actual[c]), $"seed {seed}, column {c}: {actual[c]}");
             Assert.True(Same(expected[c], actual[c]), $"seed {seed}, column {c}: {actual[c]} vs {expected[c]}");
         }
+    }
+
+    /// <summary>Cells at float.MaxValue and weights whose float32 quotients add up to a hair over 1: the float32
+    /// partial of eight rows overflowed to infinity, which the guard let pass as "a non-finite cell", and the fused
+    /// step wrote it into the prior (the reference's mean is float.MaxValue).</summary>
+    [Theory]
+    [InlineData(8)]
+    [InlineData(9)]
+    [InlineData(11)]
+    [InlineData(19)]
+    public void Cells_at_float_max_give_float_max_and_keep_the_prior_finite(int n)
+    {
+        const int d = 17;
+        var batch = new DomainBatch(n, d);
+        for (var r = 0; r < n; r++)
+        {
+            batch.Row(r).Fill(float.MaxValue);
+            batch.Confidences[r] = r < n / 2 ? 0.1 : 0.6;
+        }
+        batch.MarkChanged();
+        var config = new CrossMetaConfig(Method: AggregationMethod.Mean, OutlierFilter: false, DiversityEntropyTarget: null);
+        var reference = CrossDomainMetaAggregator.Aggregate(KeyedUpdates.From(batch), config);
+        Assert.All(reference.Vector, v => Assert.Equal(float.MaxValue, (float)v));
+        var prior = new float[d];
+        var aggregate = new float[d];
+        var result = new DenseCrossDomainAggregator(new CpuBackend(), config)
+            .AggregateAndStep(batch, prior, new ReptileStep(ReptileRule.Interpolate, 0.5), aggregate);
+        Assert.Empty(result.EmptyColumns);
+        Assert.All(aggregate, v => Assert.Equal(float.MaxValue, v));
+        Assert.All(prior, v => Assert.Equal(float.MaxValue / 2, v));
     }
 
     /// <summary>

@@ -228,9 +228,11 @@ internal static unsafe class WeightedSumKernel
     }
 
     /// <summary>
-    /// Whether every column's float32 error bound keeps §13's tolerance around its finished mean (all rows summed).
-    /// Non-finite bounds pass: those columns hold a non-finite cell, come out non-finite either way and are written
-    /// empty.
+    /// Whether every column's float32 error bound keeps §13's tolerance around its finished mean (all rows summed),
+    /// and the mean is a float32. Otherwise the caller sums the block again in float64: a non-finite bound or mean
+    /// comes from a non-finite cell (non-finite again in float64, written empty) or from a float32 partial that
+    /// overflowed (cells near float.MaxValue, whose float32 weights add up to a hair over their total), which the
+    /// float64 sum does not.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool Float32Holds(ReadOnlySpan<double> acc, ReadOnlySpan<double> bounds, double total)
@@ -240,19 +242,21 @@ internal static unsafe class WeightedSumKernel
         if (Vector256.IsHardwareAccelerated)
         {
             var scale = Vector256.Create(inverse);
-            var infinity = Vector256.Create(double.PositiveInfinity);
+            var largest = Vector256.Create((double)float.MaxValue);
             for (; c + 4 <= acc.Length; c += 4)
             {
+                var mean = Vector256.Create(acc.Slice(c, 4)) * scale;
                 var bound = Vector256.Create(bounds.Slice(c, 4));
-                // Non-finite bounds (NaN fails every compare) pass, as in the scalar loop below.
-                var holds = SumPrecision.Holds(Vector256.Create(acc.Slice(c, 4)) * scale, bound) |
-                    ~Vector256.LessThan(Vector256.Abs(bound), infinity);
+                // NaN fails every compare, as in the scalar loop below.
+                var holds = SumPrecision.Holds(mean, bound) & Vector256.LessThanOrEqual(Vector256.Abs(bound), largest)
+                    & Vector256.LessThanOrEqual(Vector256.Abs(mean), largest);
                 if (holds.AsInt64() != Vector256<long>.AllBitsSet) return false;
             }
         }
         for (; c < acc.Length; c++)
         {
-            if (!SumPrecision.Holds(acc[c] * inverse, bounds[c]) && double.IsFinite(bounds[c])) return false;
+            var mean = acc[c] * inverse;
+            if (!SumPrecision.Holds(mean, bounds[c]) || !(Math.Abs(bounds[c]) <= float.MaxValue) || !(Math.Abs(mean) <= float.MaxValue)) return false;
         }
         return true;
     }
