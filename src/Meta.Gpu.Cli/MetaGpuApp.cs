@@ -57,8 +57,11 @@ public static class MetaGpuApp
         }
     }
 
+    /// <summary>Input the user can mend: bad arguments or files, and a storage folder whose saved state and every
+    /// backup are unusable (<see cref="InvalidDataException"/> from the storage, naming the file).</summary>
     private static bool IsUserError(Exception e) =>
-        e is InvalidInputException or JsonException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException;
+        e is InvalidInputException or JsonException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException
+            or InvalidDataException;
 
     private static string OneLine(Exception e)
     {

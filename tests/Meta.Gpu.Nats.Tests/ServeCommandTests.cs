@@ -33,6 +33,30 @@ public sealed class ServeCommandTests
         Assert.DoesNotContain("not reachable", error.ToString());
     }
 
+    [Theory]
+    [InlineData("global_prior.json", "{\"format\":\"meta-gpu.global_prior\",\"version\":1,\"sha256\":\"00\",\"prior\":{}}")]
+    [InlineData("dense_prior.mgpu", "MGPU garbage")]
+    public async Task A_storage_folder_whose_saved_prior_is_unusable_is_exit_2_with_one_line_naming_the_file(string file, string content)
+    {
+        await using var server = await NatsServer.StartAsync();
+        var storage = Directory.CreateTempSubdirectory("meta-gpu-serve-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(storage, file), content);
+            var error = new StringWriter();
+            var code = await MetaGpuApp.RunAsync(["serve", "--bus", server.Url, "--prefix", "r" + Guid.NewGuid().ToString("N")[..8], "--storage", storage, "--backend", "cpu"],
+                new CliConsole(TextReader.Null, new StringWriter(), error));
+            Assert.Equal(2, code);
+            Assert.Contains(file, error.ToString());
+            Assert.Contains("no usable copy", error.ToString());
+            Assert.Single(error.ToString().Trim().Split('\n'));
+        }
+        finally
+        {
+            Directory.Delete(storage, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task Serve_aggregates_domain_packs_from_the_broker_and_ctrl_c_exits_0()
     {
