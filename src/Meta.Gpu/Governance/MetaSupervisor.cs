@@ -14,14 +14,12 @@ namespace Meta.Gpu.Governance;
 /// changed) and <c>meta_metrics</c>, in that order.
 /// </summary>
 /// <remarks>
-/// <para>Events are handled one at a time. The supervisor holds one subscription per input topic; the bus
-/// delivers each subscription in FIFO order, and every handler takes the same gate (a <see cref="SemaphoreSlim"/>)
-/// for the whole handling, publishes included. "Arrival order" is therefore the order in which deliveries reach
-/// that gate: within a topic it is publish order (per-subscriber FIFO); across topics it is publish order
-/// whenever the publisher lets each event be delivered before publishing the next (as the conformance replayer
-/// does with <see cref="IEventBus.WaitForIdleAsync"/>). Two events of different topics published back to back
-/// without waiting are concurrent, and either may be handled first: a per-subscriber-FIFO bus defines no order
-/// between two subscriptions.</para>
+/// <para>Events are handled one at a time, in arrival order: the supervisor is one subscriber of its three input
+/// topics (<see cref="IEventBus.Subscribe(IReadOnlyList{string}, Func{BusEvent, CancellationToken, ValueTask})"/>),
+/// and every handling takes the same gate (a <see cref="SemaphoreSlim"/>) for the whole handling, publishes
+/// included. On the in-process bus that subscriber has one queue, so arrival order is publish order across the
+/// topics too (a window is governed with the telemetry published just before it). Over a broker it is each
+/// topic's order; the broker keeps none between subjects.</para>
 /// <para>A malformed payload is rejected (an <see cref="InvalidInputException"/>, which the bus logs and counts)
 /// before any state changes.</para>
 /// </remarks>
@@ -85,9 +83,9 @@ public sealed class MetaSupervisor : IAsyncDisposable
         ObjectDisposedException.ThrowIf(_stopped, this);
         if (_started) throw new InvalidOperationException("the supervisor is already started");
         _started = true;
-        _subscriptions.Add(_bus.Subscribe(GovernanceTopics.Telemetry, HandleAsync));
-        _subscriptions.Add(_bus.Subscribe(GovernanceTopics.MetaRollbackActive, HandleAsync));
-        _subscriptions.Add(_bus.Subscribe(GovernanceTopics.ProcessingMetrics, HandleAsync));
+        // One subscriber for the three: a window is governed with the telemetry published before it (§6: events
+        // are handled one at a time, in arrival order), which three queues raced for.
+        _subscriptions.Add(_bus.Subscribe([GovernanceTopics.Telemetry, GovernanceTopics.MetaRollbackActive, GovernanceTopics.ProcessingMetrics], HandleAsync));
     }
 
     /// <summary>Unsubscribes, then waits for the event being handled (if any) to finish. Idempotent; a stop whose

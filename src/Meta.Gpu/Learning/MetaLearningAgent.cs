@@ -19,9 +19,10 @@ namespace Meta.Gpu.Learning;
 /// <c>meta_update</c>, in that order.
 /// </summary>
 /// <remarks>
-/// <para>Events are handled one at a time: every handler takes the same gate for the whole handling, publishes
-/// included. Across topics, arrival order is the order deliveries reach the gate (publish order when the publisher
-/// lets each event be delivered before the next, as the conformance replayer does).</para>
+/// <para>Events are handled one at a time, in arrival order: the agent is one subscriber of its three input topics
+/// and every handling takes the same gate, publishes included. On the in-process bus that subscriber has one
+/// queue, so arrival order is publish order across the topics too (a window's round takes the packs published
+/// before it); over a broker it is each topic's order, the broker keeping none between subjects.</para>
 /// <para>A malformed payload is refused (an <see cref="InvalidInputException"/>, which the bus logs and counts)
 /// before anything changes. A round's input is read from the <c>processing_metrics</c> payload once
 /// (<see cref="LearningRoundInput"/>) and each lane runs on it: the keyed lane here; a dense lane goes beside it in
@@ -168,9 +169,9 @@ public sealed class MetaLearningAgent : IAsyncDisposable
                 foreach (var (key, value) in saved) _globalPrior[key] = value;
             Optimizer = new OnlineReptileOptimizer(Config.Optimizer, saved);
         }
-        _subscriptions.Add(_bus.Subscribe(LearningTopics.PolicyPack, HandleAsync));
-        _subscriptions.Add(_bus.Subscribe(LearningTopics.DenseUpdate, HandleAsync));
-        _subscriptions.Add(_bus.Subscribe(LearningTopics.ProcessingMetrics, HandleAsync));
+        // One subscriber for the three: a window's round takes the packs published before it (§10: events are
+        // handled one at a time, in arrival order), which three queues raced for.
+        _subscriptions.Add(_bus.Subscribe([LearningTopics.PolicyPack, LearningTopics.DenseUpdate, LearningTopics.ProcessingMetrics], HandleAsync));
         return Task.CompletedTask;
     }
 

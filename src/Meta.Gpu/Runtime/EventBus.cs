@@ -22,6 +22,10 @@ namespace Meta.Gpu.Runtime;
 /// nested deliveries are always covered. Under an endless stream of outside publishes it completes at the first
 /// moment the bus is idle. Called from inside a handler of this bus it would wait for itself, so it throws
 /// <see cref="InvalidOperationException"/> instead of deadlocking (as does <see cref="ShutdownAsync"/>).</para>
+/// <para><b>Several topics.</b> A subscription to several topics (<see cref="Subscribe(IReadOnlyList{string}, Func{BusEvent, CancellationToken, ValueTask})"/>)
+/// has one queue for all of them, so its handler sees their events in publish order (a supervisor that must not
+/// handle a window before the telemetry published ahead of it); separate subscriptions each keep their own order
+/// only.</para>
 /// <para><b>Unsubscribe.</b> Disposing a subscription stops new deliveries at once; deliveries already queued for it
 /// are discarded (not delivered, not counted as delivered), so its handler is not called after <c>Dispose</c>
 /// returns except for the one call that may be running then.</para>
@@ -153,13 +157,20 @@ public sealed partial class EventBus : IEventBus
     public IDisposable Subscribe(string topic, Func<BusEvent, CancellationToken, ValueTask> handler)
     {
         ArgumentException.ThrowIfNullOrEmpty(topic);
+        return Subscribe([topic], handler);
+    }
+
+    public IDisposable Subscribe(IReadOnlyList<string> topics, Func<BusEvent, CancellationToken, ValueTask> handler)
+    {
+        var names = IEventBus.CheckTopics(topics);
         ArgumentNullException.ThrowIfNull(handler);
-        var subscription = new Subscription(this, topic, handler, _options.QueueCapacity);
+        var subscription = new Subscription(this, names, handler, _options.QueueCapacity);
         lock (_gate)
         {
             if (_state != Running)
-                throw new InvalidOperationException($"the event bus is shut down; cannot subscribe to '{topic}' after ShutdownAsync");
-            _topics.AddOrUpdate(topic, static (_, s) => [s], static (_, existing, s) => [.. existing, s], subscription);
+                throw new InvalidOperationException($"the event bus is shut down; cannot subscribe to '{string.Join("', '", names)}' after ShutdownAsync");
+            foreach (var topic in names)
+                _topics.AddOrUpdate(topic, static (_, s) => [s], static (_, existing, s) => [.. existing, s], subscription);
             _subscriberCount++;
             _loops.RemoveAll(static t => t.IsCompleted);
             _loops.Add(subscription.Start());
@@ -171,10 +182,16 @@ public sealed partial class EventBus : IEventBus
     {
         lock (_gate)
         {
-            if (!_topics.TryGetValue(subscription.Topic, out var existing) || Array.IndexOf(existing, subscription) < 0) return;
-            var remaining = existing.Where(s => !ReferenceEquals(s, subscription)).ToArray();
-            if (remaining.Length == 0) _topics.TryRemove(subscription.Topic, out _);
-            else _topics[subscription.Topic] = remaining;
+            var found = false;
+            foreach (var topic in subscription.Topics)
+            {
+                if (!_topics.TryGetValue(topic, out var existing) || Array.IndexOf(existing, subscription) < 0) continue;
+                found = true;
+                var remaining = existing.Where(s => !ReferenceEquals(s, subscription)).ToArray();
+                if (remaining.Length == 0) _topics.TryRemove(topic, out _);
+                else _topics[topic] = remaining;
+            }
+            if (!found) return;
             _subscriberCount--;
         }
         subscription.Close(discardQueued: true);
@@ -306,20 +323,21 @@ public sealed partial class EventBus : IEventBus
         Message = "event bus: shutdown drain timed out after {ElapsedMs:F0} ms; about {Pending} deliveries discarded and running handlers cancelled")]
     private static partial void LogDrainTimedOut(ILogger logger, double elapsedMs, long pending);
 
-    [LoggerMessage(EventId = 3, Level = LogLevel.Debug, Message = "event bus: {Count} queued deliveries for topic '{Topic}' discarded on unsubscribe")]
-    private static partial void LogDiscarded(ILogger logger, int count, string topic);
+    [LoggerMessage(EventId = 3, Level = LogLevel.Debug, Message = "event bus: {Count} queued deliveries for '{Topics}' discarded on unsubscribe")]
+    private static partial void LogDiscarded(ILogger logger, int count, string topics);
 
-    /// <summary>One subscriber: its bounded queue and the loop that delivers from it, one delivery at a time.</summary>
+    /// <summary>One subscriber (of one topic or several): its bounded queue and the loop that delivers from it, one
+    /// delivery at a time.</summary>
     private sealed class Subscription : IDisposable
     {
         private readonly Func<BusEvent, CancellationToken, ValueTask> _handler;
         private readonly Channel<BusEvent> _queue;
         private volatile bool _discard;
 
-        public Subscription(EventBus bus, string topic, Func<BusEvent, CancellationToken, ValueTask> handler, int capacity)
+        public Subscription(EventBus bus, string[] topics, Func<BusEvent, CancellationToken, ValueTask> handler, int capacity)
         {
             Bus = bus;
-            Topic = topic;
+            Topics = topics;
             _handler = handler;
             _queue = Channel.CreateBounded<BusEvent>(new BoundedChannelOptions(capacity)
             {
@@ -332,7 +350,7 @@ public sealed partial class EventBus : IEventBus
 
         public EventBus Bus { get; }
 
-        public string Topic { get; }
+        public string[] Topics { get; }
 
         public ChannelWriter<BusEvent> Writer => _queue.Writer;
 
@@ -374,13 +392,13 @@ public sealed partial class EventBus : IEventBus
                     catch (Exception e)
                     {
                         Interlocked.Increment(ref Bus._errors);
-                        LogHandlerFailed(Bus._logger, e, Topic);
+                        LogHandlerFailed(Bus._logger, e, delivery.Topic);
                     }
                     Interlocked.Increment(ref Bus._delivered);
                     Bus.DeliveryFinished();
                 }
             }
-            if (discarded > 0) LogDiscarded(Bus._logger, discarded, Topic);
+            if (discarded > 0) LogDiscarded(Bus._logger, discarded, string.Join(", ", Topics));
         }
     }
 }

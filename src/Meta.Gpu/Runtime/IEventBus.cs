@@ -25,6 +25,30 @@ public interface IEventBus : IAsyncDisposable
     /// <summary>Subscribes a handler; disposing the result unsubscribes it.</summary>
     IDisposable Subscribe(string topic, Func<BusEvent, CancellationToken, ValueTask> handler);
 
+    /// <summary>
+    /// Subscribes one handler to several topics as one subscriber, so that it sees their events one at a time in
+    /// the order they reach it (DESIGN §6, §10: "in arrival order"); disposing the result unsubscribes it from all.
+    /// The in-process bus gives such a subscriber one queue: publish order across the topics. By default (a bus
+    /// that cannot, such as one over a broker, whose subjects keep no order between them) the handler is
+    /// subscribed to each topic on its own: each topic's order is kept, not the order between them.
+    /// </summary>
+    IDisposable Subscribe(IReadOnlyList<string> topics, Func<BusEvent, CancellationToken, ValueTask> handler)
+    {
+        var names = CheckTopics(topics);
+        ArgumentNullException.ThrowIfNull(handler);
+        var subscriptions = new List<IDisposable>(names.Length);
+        try
+        {
+            foreach (var topic in names) subscriptions.Add(Subscribe(topic, handler));
+        }
+        catch
+        {
+            foreach (var subscription in subscriptions) subscription.Dispose();
+            throw;
+        }
+        return new Subscriptions(subscriptions);
+    }
+
     /// <summary>Completes when every delivery published so far, including those published by handlers
     /// meanwhile, has finished.</summary>
     Task WaitForIdleAsync(CancellationToken cancellationToken = default);
@@ -35,4 +59,25 @@ public interface IEventBus : IAsyncDisposable
     Task ShutdownAsync(TimeSpan timeout);
 
     EventBusStats Stats { get; }
+
+    /// <summary>The topics of a several-topic subscription: at least one, none empty, none twice (it would be
+    /// delivered twice).</summary>
+    internal static string[] CheckTopics(IReadOnlyList<string> topics)
+    {
+        ArgumentNullException.ThrowIfNull(topics);
+        if (topics.Count == 0) throw new ArgumentException("at least one topic is needed", nameof(topics));
+        var names = topics.ToArray();
+        foreach (var topic in names) ArgumentException.ThrowIfNullOrEmpty(topic, nameof(topics));
+        if (names.Distinct(StringComparer.Ordinal).Count() != names.Length)
+            throw new ArgumentException($"a topic is listed twice: {string.Join(", ", names)}", nameof(topics));
+        return names;
+    }
+
+    private sealed class Subscriptions(List<IDisposable> all) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var subscription in all) subscription.Dispose();
+        }
+    }
 }

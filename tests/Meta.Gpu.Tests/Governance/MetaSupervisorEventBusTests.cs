@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Meta.Gpu.Governance;
 using Meta.Gpu.Runtime;
-using Meta.Gpu.Telemetry;
+using Meta.Gpu.Tests.Support;
 
 namespace Meta.Gpu.Tests.Governance;
 
@@ -50,18 +50,28 @@ public sealed class MetaSupervisorEventBusTests
         Assert.Throws<ObjectDisposedException>(supervisor.Start);
     }
 
-    /// <summary>A device whose sampling waits until released: the handler in progress holds the supervisor.</summary>
-    private sealed class BlockingDevice : IDeviceTelemetrySource
+    [Fact]
+    public async Task A_window_is_governed_with_the_telemetry_published_before_it()
     {
-        public ManualResetEventSlim Entered { get; } = new();
-        public ManualResetEventSlim Release { get; } = new();
+        await using var bus = new EventBus();
+        var metrics = new ConcurrentQueue<JsonObject>();
+        using var _ = bus.Subscribe(GovernanceTopics.MetaMetrics, (e, _) => { metrics.Enqueue((JsonObject)e.Payload!); return ValueTask.CompletedTask; });
+        using var device = new BlockingDeviceTelemetry();
+        await using var supervisor = new MetaSupervisor(bus, deviceTelemetry: device);
+        supervisor.Start();
 
-        public DeviceMemorySample Sample()
-        {
-            Entered.Set();
-            Release.Wait(TimeSpan.FromSeconds(30));
-            return new DeviceMemorySample(0, 0, 0.1, false);
-        }
+        // The first window samples the device and waits there, so everything after it queues up.
+        await bus.PublishAsync(GovernanceTopics.ProcessingMetrics, new JsonObject { ["accept_rate"] = 0.3 });
+        Assert.True(device.Entered.Wait(TimeSpan.FromSeconds(30)));
+        await bus.PublishAsync(GovernanceTopics.Telemetry, new JsonObject { ["bus_latency_ms"] = 10.0 });
+        await bus.PublishAsync(GovernanceTopics.Telemetry, new JsonObject { ["vram_util"] = 0.95 });
+        await bus.PublishAsync(GovernanceTopics.ProcessingMetrics, new JsonObject { ["accept_rate"] = 0.3 });
+        device.Release.Set();
+        await bus.WaitForIdleAsync();
+
+        var all = metrics.ToArray();
+        Assert.Equal(2, all.Length);
+        Assert.Equal(0.95, all[1]["vram_util"]!.GetValue<double>()); // not the device's 0.1: the telemetry came first
     }
 
     [Fact]
@@ -71,7 +81,7 @@ public sealed class MetaSupervisorEventBusTests
         try
         {
             await using var bus = new EventBus();
-            var device = new BlockingDevice();
+            using var device = new BlockingDeviceTelemetry();
             var supervisor = new MetaSupervisor(bus, deviceTelemetry: device, layerOptions: new MetaIntegrativeLayerOptions { PolicyLogPath = path });
             supervisor.Start();
             await bus.PublishAsync(GovernanceTopics.ProcessingMetrics, new JsonObject { ["accept_rate"] = 0.3 });

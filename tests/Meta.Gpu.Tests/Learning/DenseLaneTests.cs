@@ -250,4 +250,25 @@ public sealed class DenseLaneTests : IAsyncDisposable
         Assert.True(_published[^1]["rolled_back"]!.GetValue<bool>());
         Assert.False(_published[0]["rolled_back"]!.GetValue<bool>());
     }
+
+    [Fact]
+    public async Task A_window_takes_the_updates_published_before_it()
+    {
+        using var device = new BlockingDeviceTelemetry();
+        await using var agent = new MetaLearningAgent(_bus, Config, logger: new AgentLogger(_log), deviceTelemetry: device);
+        await agent.StartAsync();
+
+        // The first window samples the device and waits there, so the update and the second window queue up.
+        await _bus.PublishAsync(LearningTopics.ProcessingMetrics, new JsonObject { ["gain_p50"] = 0.5 });
+        Assert.True(device.Entered.Wait(TimeSpan.FromSeconds(30)));
+        foreach (var domain in new[] { "d0", "d1" })
+            await _bus.PublishAsync(LearningTopics.DenseUpdate, new DenseUpdate(domain, 1, 0.8, new DomainMetrics(GainP50: 0.5), new float[D]));
+        await _bus.PublishAsync(LearningTopics.ProcessingMetrics, new JsonObject { ["gain_p50"] = 0.5 });
+        device.Release.Set();
+        await _bus.WaitForIdleAsync();
+
+        Assert.Equal(1, agent.Dense.Round);
+        Assert.Empty(agent.Dense.PendingDomains); // before: d1, queued behind d0, came after the window
+        Assert.Equal(2, _published.Single()["participants"]!.GetValue<int>());
+    }
 }

@@ -24,6 +24,8 @@ public sealed class MetaLearningAgentTests : IAsyncLifetime
 
         public IDisposable Subscribe(string topic, Func<BusEvent, CancellationToken, ValueTask> handler) => inner.Subscribe(topic, handler);
 
+        public IDisposable Subscribe(IReadOnlyList<string> topics, Func<BusEvent, CancellationToken, ValueTask> handler) => inner.Subscribe(topics, handler);
+
         public Task WaitForIdleAsync(CancellationToken cancellationToken = default) => inner.WaitForIdleAsync(cancellationToken);
 
         public Task ShutdownAsync(TimeSpan timeout) => inner.ShutdownAsync(timeout);

@@ -303,6 +303,43 @@ public abstract class EventBusContractTests
     }
 
     [Fact]
+    public async Task A_subscriber_of_several_topics_gets_each_in_its_order_and_is_unsubscribed_from_all()
+    {
+        await using var bus = CreateBus();
+        var seen = new ConcurrentQueue<string>();
+        var subscription = bus.Subscribe(["a", "b"], (e, _) => { seen.Enqueue($"{e.Topic}{BusPayload.As<int>(e.Payload)}"); return ValueTask.CompletedTask; });
+        using var other = bus.Subscribe("c", (_, _) => ValueTask.CompletedTask);
+
+        for (var i = 0; i < 50; i++)
+        {
+            await bus.PublishAsync("a", i);
+            await bus.PublishAsync("b", i);
+            await bus.PublishAsync("c", i);
+        }
+        await bus.WaitForIdleAsync().WaitAsync(Patience);
+        subscription.Dispose();
+        await bus.PublishAsync("a", 99);
+        await bus.PublishAsync("b", 99);
+        await bus.WaitForIdleAsync().WaitAsync(Patience);
+
+        Assert.Equal(Enumerable.Range(0, 50).Select(i => $"a{i}"), seen.Where(s => s[0] == 'a'));
+        Assert.Equal(Enumerable.Range(0, 50).Select(i => $"b{i}"), seen.Where(s => s[0] == 'b'));
+        Assert.Equal(100, seen.Count);
+        Assert.Equal(1, bus.Stats.Subscribers);
+    }
+
+    [Fact]
+    public async Task A_several_topic_subscription_refuses_no_topic_an_empty_one_and_one_listed_twice()
+    {
+        await using var bus = CreateBus();
+        Assert.Throws<ArgumentException>(() => bus.Subscribe(Array.Empty<string>(), (_, _) => ValueTask.CompletedTask));
+        Assert.ThrowsAny<ArgumentException>(() => bus.Subscribe(["a", ""], (_, _) => ValueTask.CompletedTask));
+        var twice = Assert.Throws<ArgumentException>(() => bus.Subscribe(["a", "b", "a"], (_, _) => ValueTask.CompletedTask));
+        Assert.Contains("twice", twice.Message, StringComparison.Ordinal);
+        Assert.Equal(0, bus.Stats.Subscribers);
+    }
+
+    [Fact]
     public async Task Unsubscribing_with_deliveries_queued_leaves_the_bus_idle()
     {
         await using var bus = CreateBus(queueCapacity: 8);

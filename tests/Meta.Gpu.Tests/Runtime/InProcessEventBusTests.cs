@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using Meta.Gpu.Runtime;
+using Meta.Gpu.Serialization;
 using Microsoft.Extensions.Logging;
 
 namespace Meta.Gpu.Tests.Runtime;
@@ -8,6 +10,30 @@ public sealed class InProcessEventBusTests : EventBusContractTests
 {
     protected override IEventBus CreateBus(int queueCapacity = 1024, ILogger? logger = null) =>
         new EventBus(new EventBusOptions(QueueCapacity: queueCapacity, Logger: logger));
+
+    [Fact]
+    public async Task A_subscriber_of_several_topics_gets_them_in_publish_order_across_the_topics()
+    {
+        await using var bus = CreateBus();
+        var seen = new ConcurrentQueue<string>();
+        using var release = new SemaphoreSlim(0);
+        using var _ = bus.Subscribe(["a", "b"], async (e, _) =>
+        {
+            // The first delivery waits, so that everything after it queues up behind it.
+            if (e.Topic == "a" && BusPayload.As<int>(e.Payload) == 0) await release.WaitAsync();
+            seen.Enqueue($"{e.Topic}{BusPayload.As<int>(e.Payload)}");
+        });
+
+        await bus.PublishAsync("a", 0);
+        await bus.PublishAsync("b", 1);
+        await bus.PublishAsync("b", 2);
+        await bus.PublishAsync("a", 3);
+        await bus.PublishAsync("b", 4);
+        release.Release();
+        await bus.WaitForIdleAsync().WaitAsync(Patience);
+
+        Assert.Equal(["a0", "b1", "b2", "a3", "b4"], seen);
+    }
 
     [Fact]
     public void Rejects_a_queue_capacity_below_one()
