@@ -6,7 +6,8 @@ namespace Meta.Gpu.Compute;
 /// <summary>
 /// Cross-domain aggregation over a <see cref="DomainBatch"/> (DESIGN §4, dense form): eligibility from the
 /// backend's row scan (decided on the host), the single outlier pass (medians and distances on the backend, the
-/// decision by <see cref="OutlierRule"/> on the host), weights and <see cref="DiversityBalancing"/> on the host in
+/// decision by <see cref="OutlierRule"/> on the host; where the flags hang on the last bits of the backend's sums,
+/// on <see cref="ReferenceOrderDistances"/> instead), weights and <see cref="DiversityBalancing"/> on the host in
 /// float64, and the column combine on the backend, optionally fused with the Reptile step on a dense prior.
 /// </summary>
 /// <remarks>
@@ -202,6 +203,14 @@ public sealed class DenseCrossDomainAggregator
             Backend.MediansAndDistances(batch, rows, zero, Span<double>.Empty, distances);
             // A non-finite cell makes its row's distance non-finite (or, through its column's median, every row's).
             if (unscanned && !distances.All(double.IsFinite)) return null;
+            if (!OutlierRule.IsSettled(distances, config.OutlierZ, ReferenceOrderDistances.RelativeError(batch.Columns)))
+            {
+                // The flags hang on the last bits of the sums (distances tied, or a MAD of 0 that leaves the
+                // threshold a hair above the median): take the reference's sums, so the flags are its flags.
+                var medians = new double[batch.Columns];
+                Backend.ColumnMedians(batch, rows, zero, medians);
+                ReferenceOrderDistances.Compute(batch, rows, zero, medians, distances);
+            }
             var dropped = new bool[rows.Length];
             if (OutlierRule.Flag(distances, config.OutlierZ, dropped) > 0)
             {

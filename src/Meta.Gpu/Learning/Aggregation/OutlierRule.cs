@@ -39,4 +39,44 @@ public static class OutlierRule
         foreach (var i in flagged) dropped[i] = true;
         return flagged.Count;
     }
+
+    /// <summary>
+    /// Whether <see cref="Flag"/> decides the same for every set of distances within
+    /// <paramref name="relativeError"/> * r_i of <paramref name="distances"/>: no r_i lies that close to the
+    /// threshold (which itself moves with the median and the MAD), and where the cap binds, the last distance kept
+    /// and the first one cut are not that close either. False means the flags hang on rounding: a backend whose
+    /// sums run in another order than the reference's must then take the reference's distances.
+    /// </summary>
+    public static bool IsSettled(ReadOnlySpan<double> distances, double z, double relativeError)
+    {
+        var n = distances.Length;
+        if (n == 0) return true;
+        var center = RobustStatistics.Median(distances);
+        var deviations = new double[n];
+        var largest = 0.0;
+        for (var i = 0; i < n; i++)
+        {
+            deviations[i] = Math.Abs(distances[i] - center);
+            largest = Math.Max(largest, Math.Abs(distances[i]));
+        }
+        var scale = Math.Max(MadScale * RobustStatistics.MedianInPlace(deviations), MinScale);
+        var threshold = center + z * scale;
+        // Each distance moves by at most e_i = relativeError * |r_i| <= e; the median then by e and the MAD by 2e.
+        var e = relativeError * largest;
+        var thresholdError = e * (1 + 2 * z * MadScale);
+
+        var flagged = new List<int>();
+        for (var i = 0; i < n; i++)
+        {
+            if (Math.Abs(distances[i] - threshold) <= relativeError * Math.Abs(distances[i]) + thresholdError) return false;
+            if (distances[i] > threshold) flagged.Add(i);
+        }
+        var cap = (n - 1) / 2;
+        if (flagged.Count <= cap || cap == 0) return true;
+        var d = distances.ToArray();
+        flagged.Sort((a, b) => d[b].CompareTo(d[a]));
+        var kept = d[flagged[cap - 1]];
+        var cut = d[flagged[cap]];
+        return kept - cut > relativeError * (Math.Abs(kept) + Math.Abs(cut));
+    }
 }
