@@ -84,6 +84,12 @@ public sealed class ServeCommandTests
                 priorUpdate.TrySetResult(Meta.Gpu.Serialization.BusPayload.AsObject(e.Payload, e.Topic));
                 return ValueTask.CompletedTask;
             });
+            var metrics = new TaskCompletionSource<JsonObject>(TaskCreationOptions.RunContinuationsAsynchronously);
+            using var __ = domain.Subscribe("meta_metrics", (e, _) =>
+            {
+                metrics.TrySetResult(Meta.Gpu.Serialization.BusPayload.AsObject(e.Payload, e.Topic));
+                return ValueTask.CompletedTask;
+            });
             await domain.WaitForIdleAsync();
             var domains = new[] { "energy", "finance", "health" };
             for (var window = 1; window <= 200 && !priorUpdate.Task.IsCompleted; window++)
@@ -106,6 +112,9 @@ public sealed class ServeCommandTests
             }
             var update = await priorUpdate.Task.WaitAsync(TimeSpan.FromSeconds(30));
             Assert.NotNull(update["controller"]?["tau"]);
+            // Nobody published telemetry: governance read the memory of the machine the dense lane runs on (cpu).
+            var vram = (await metrics.Task.WaitAsync(TimeSpan.FromSeconds(30)))["vram_util"]!.GetValue<double>();
+            Assert.InRange(vram, 1e-6, 1.0);
 
             // A process started in the background by a non-interactive shell ignores SIGINT, and its children inherit
             // that: there Ctrl-C cannot reach the service, and SIGTERM (the same stop path) is sent instead.

@@ -5,6 +5,7 @@ using Meta.Gpu.Governance;
 using Meta.Gpu.Learning;
 using Meta.Gpu.Nats;
 using Meta.Gpu.Storage;
+using Meta.Gpu.Telemetry;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 
@@ -60,10 +61,14 @@ internal static class ServeCommand
         // The backend is chosen first so that a bad name fails before the broker is dialled.
         using var denseBackend = ComputeBackends.Create(backendName, loggers.CreateLogger("Meta.Gpu.Compute"));
         var storage = new MetaStorageManager(new StorageConfig(storageRoot), loggers.CreateLogger<MetaStorageManager>());
+        // Governance reads memory pressure from the device the dense lane computes on (§13), where a domain's
+        // telemetry or window does not carry it: the supervisor's vram_util, the agent's DRG and scheduler vram_high.
+        // Declared before the bus, so that it outlives the handlers the bus may still run.
+        using var deviceTelemetry = DeviceTelemetry.ForBackend(denseBackend, logger: loggers.CreateLogger("Meta.Gpu.Telemetry"));
         await using var bus = await NatsEventBus.ConnectAsync(options, loggers, cancellationToken: token).ConfigureAwait(false);
-        var supervisor = new MetaSupervisor(bus);
+        var supervisor = new MetaSupervisor(bus, deviceTelemetry: deviceTelemetry, logger: loggers.CreateLogger<MetaSupervisor>());
         var agent = new MetaLearningAgent(bus, store: new StoragePriorStore(storage), logger: loggers.CreateLogger<MetaLearningAgent>(),
-            denseBackend: denseBackend);
+            deviceTelemetry: deviceTelemetry, denseBackend: denseBackend);
         supervisor.Start();
         await agent.StartAsync(token).ConfigureAwait(false);
         await console.Out.WriteLineAsync($"serving on {options.Url} (prefix {options.SubjectPrefix}, storage {storageRoot}, dense backend {denseBackend.Name}); Ctrl-C to stop").ConfigureAwait(false);
