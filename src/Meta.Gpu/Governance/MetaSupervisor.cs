@@ -175,15 +175,19 @@ public sealed class MetaSupervisor : IAsyncDisposable
         // (vram_util, checked on the telemetry payload's arrival or sampled finite, comes in below).
         (input with { VramUtil = 0.0 }).CheckFinite(topic);
 
-        LastProcessingMetrics = payload;
-        LowAcceptWindows = lowAcceptWindows;
         if (_skipCount > 0)
         {
+            LastProcessingMetrics = payload;
+            LowAcceptWindows = lowAcceptWindows;
             _skipCount--;
             return;
         }
 
+        // The window counts once the update has gone through: an update that fails (its policy log line could not
+        // be written) leaves the layer as it was, and so the window count, for a redelivery to count it once.
         var result = Layer.Update(input with { VramUtil = _telemetry?.VramUtil ?? SampleDeviceVram() });
+        LastProcessingMetrics = payload;
+        LowAcceptWindows = lowAcceptWindows;
         if (gainP50 is not null) _lastGainP50 = gainP50;
 
         var profile = Profile.After(result.ResourceProfileHint, result.Knobs, Layer.Config.DrgPolicy.NPathsMax);

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Meta.Gpu.Governance;
+using Meta.Gpu.Tests.Support;
 using static Meta.Gpu.Tests.Governance.GovernanceTestData;
 
 namespace Meta.Gpu.Tests.Governance;
@@ -431,17 +432,6 @@ public sealed class MetaIntegrativeLayerTests
         Assert.Equal(2, second["policy_update"]!["rev"]!.GetValue<int>());
     }
 
-    /// <summary>A policy log on a full disk: its writes throw while <see cref="Full"/> is set.</summary>
-    private sealed class FullDiskWriter : StringWriter
-    {
-        public bool Full { get; set; } = true;
-
-        public override void WriteLine(string? value)
-        {
-            if (Full) throw new IOException("no space left on device");
-            base.WriteLine(value);
-        }
-    }
 
     [Fact]
     public void A_policy_log_that_cannot_be_written_fails_the_update_and_changes_nothing()

@@ -102,4 +102,22 @@ public sealed class MetaSupervisorEventBusTests
             File.Delete(path);
         }
     }
+
+    [Fact]
+    public async Task A_window_whose_update_fails_changes_nothing_and_counts_once_when_handled_again()
+    {
+        await using var bus = new EventBus();
+        var log = new FullDiskWriter();
+        await using var supervisor = new MetaSupervisor(bus, layerOptions: new MetaIntegrativeLayerOptions { PolicyLog = log });
+        var window = new BusEvent(GovernanceTopics.ProcessingMetrics, new JsonObject { ["accept_rate"] = 0.01 });
+
+        await Assert.ThrowsAsync<IOException>(() => supervisor.HandleAsync(window, default).AsTask());
+        Assert.Equal(0, supervisor.LowAcceptWindows);
+        Assert.Null(supervisor.LastProcessingMetrics);
+
+        log.Full = false;
+        await supervisor.HandleAsync(window, default);
+        Assert.Equal(1, supervisor.LowAcceptWindows);
+        Assert.Equal(1, supervisor.Layer.State.DecisionCount);
+    }
 }
