@@ -53,9 +53,10 @@ public sealed class MetaSupervisor : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(bus);
         _bus = bus;
-        Layer = new MetaIntegrativeLayer(config, layerOptions);
+        // Checked before the layer opens its policy log: a refused profile must not leave the file open.
         var profile = initialProfile ?? ResourceProfile.Initial;
         profile.Validate();
+        Layer = new MetaIntegrativeLayer(config, layerOptions);
         Profile = profile with { NPaths = Math.Min(profile.NPaths, Layer.Config.DrgPolicy.NPathsMax) };
         _deviceTelemetry = deviceTelemetry;
         _logger = logger ?? (ILogger)NullLogger.Instance;

@@ -120,4 +120,22 @@ public sealed class MetaSupervisorEventBusTests
         Assert.Equal(1, supervisor.LowAcceptWindows);
         Assert.Equal(1, supervisor.Layer.State.DecisionCount);
     }
+
+    [Fact]
+    public async Task A_refused_initial_profile_leaves_no_policy_log_open()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"supervisor-profile-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            await using var bus = new EventBus();
+            var error = Assert.Throws<InvalidInputException>(() => new MetaSupervisor(bus, initialProfile: ResourceProfile.Initial with { NPaths = 0 },
+                layerOptions: new MetaIntegrativeLayerOptions { PolicyLogPath = path }));
+            Assert.Contains("n_paths", error.Message, StringComparison.Ordinal);
+            Assert.False(File.Exists(path)); // never opened (it was, and stayed open, before)
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
