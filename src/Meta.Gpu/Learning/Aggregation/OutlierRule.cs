@@ -18,12 +18,7 @@ public static class OutlierRule
         dropped[..n].Clear();
         if (n == 0) return 0;
 
-        var center = RobustStatistics.Median(distances);
-        var deviations = new double[n];
-        for (var i = 0; i < n; i++) deviations[i] = Math.Abs(distances[i] - center);
-        var scale = Math.Max(MadScale * RobustStatistics.MedianInPlace(deviations), MinScale);
-        var threshold = center + z * scale;
-
+        var threshold = Threshold(distances, z);
         var flagged = new List<int>();
         for (var i = 0; i < n; i++)
             if (distances[i] > threshold) flagged.Add(i);
@@ -51,16 +46,9 @@ public static class OutlierRule
     {
         var n = distances.Length;
         if (n == 0) return true;
-        var center = RobustStatistics.Median(distances);
-        var deviations = new double[n];
+        var threshold = Threshold(distances, z);
         var largest = 0.0;
-        for (var i = 0; i < n; i++)
-        {
-            deviations[i] = Math.Abs(distances[i] - center);
-            largest = Math.Max(largest, Math.Abs(distances[i]));
-        }
-        var scale = Math.Max(MadScale * RobustStatistics.MedianInPlace(deviations), MinScale);
-        var threshold = center + z * scale;
+        foreach (var r in distances) largest = Math.Max(largest, Math.Abs(r));
         // Each distance moves by at most e_i = relativeError * |r_i| <= e; the median then by e and the MAD by 2e.
         var e = relativeError * largest;
         var thresholdError = e * (1 + 2 * z * MadScale);
@@ -78,5 +66,15 @@ public static class OutlierRule
         var kept = d[flagged[cap - 1]];
         var cut = d[flagged[cap]];
         return kept - cut > relativeError * (Math.Abs(kept) + Math.Abs(cut));
+    }
+
+    /// <summary>median(r) + z * max(1.4826 * MAD(r), 1e-12).</summary>
+    private static double Threshold(ReadOnlySpan<double> distances, double z)
+    {
+        var center = RobustStatistics.Median(distances);
+        var deviations = new double[distances.Length];
+        for (var i = 0; i < distances.Length; i++) deviations[i] = Math.Abs(distances[i] - center);
+        var scale = Math.Max(MadScale * RobustStatistics.MedianInPlace(deviations), MinScale);
+        return center + z * scale;
     }
 }
