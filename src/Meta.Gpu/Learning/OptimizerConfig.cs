@@ -11,7 +11,7 @@ namespace Meta.Gpu.Learning;
 /// <param name="BetaMinFactor">Lower bound of beta as a share of beta_init, in [0, 1]; 0.5.</param>
 /// <param name="EmaAlpha">Reward EMA weight of the new reward, in (0, 1]; 0.3.</param>
 /// <param name="RollbackDelta">Roll back when reward_ema - reward exceeds this, &gt;= 0; 0.1.</param>
-/// <param name="BackupVersions">Prior copies kept for rollback, &gt;= 0; 10.</param>
+/// <param name="BackupVersions">Prior copies kept for rollback, 0 to <see cref="MaxBackupVersions"/>; 10.</param>
 /// <param name="UpdateRule"><c>interpolate</c> (default, Reptile) or <c>delta</c>.</param>
 public sealed record OptimizerConfig(
     double BetaInit = 0.1,
@@ -25,6 +25,9 @@ public sealed record OptimizerConfig(
     UpdateRule UpdateRule = UpdateRule.Interpolate)
 {
     public static OptimizerConfig Default { get; } = new();
+
+    /// <summary>The most rollback copies a configuration may ask for.</summary>
+    public const int MaxBackupVersions = 1_000_000;
 
     private static readonly string[] Keys =
     [
@@ -47,6 +50,9 @@ public sealed record OptimizerConfig(
         if (!(EmaAlpha > 0 && EmaAlpha <= 1)) throw new InvalidInputException($"{path}.ema_alpha: must be in (0, 1], got {EmaAlpha}");
         if (!(RollbackDelta >= 0) || !double.IsFinite(RollbackDelta)) throw new InvalidInputException($"{path}.rollback_delta: must be >= 0, got {RollbackDelta}");
         if (BackupVersions < 0) throw new InvalidInputException($"{path}.backup_versions: must be >= 0, got {BackupVersions}");
+        // The dense optimizer's ring of copies is sized from it when the first update fixes D (int.MaxValue + 1
+        // overflowed there, in the middle of taking an update): the bound of safety.max_history.
+        if (BackupVersions > MaxBackupVersions) throw new InvalidInputException($"{path}.backup_versions: must be <= {MaxBackupVersions}, got {BackupVersions}");
         return this;
     }
 

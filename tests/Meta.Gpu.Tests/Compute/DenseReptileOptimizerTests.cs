@@ -154,4 +154,20 @@ public sealed class DenseReptileOptimizerTests
         var ex = Assert.Throws<InvalidInputException>(() => new DenseReptileOptimizer(4, new OptimizerConfig(BackupVersions: -1)));
         Assert.Contains("optimizer.backup_versions", ex.Message);
     }
+
+    [Fact]
+    public async Task A_backup_versions_the_configuration_takes_never_fails_a_dense_update()
+    {
+        // int.MaxValue validated, then overflowed sizing the ring of copies when the first update fixed D.
+        var refused = Assert.Throws<InvalidInputException>(() => MetaLearningConfig.FromJson("""{"optimizer": {"backup_versions": 2147483647}}"""));
+        Assert.Contains("optimizer.backup_versions: must be <= 1000000", refused.Message, StringComparison.Ordinal);
+
+        var config = MetaLearningConfig.FromJson("""{"optimizer": {"backup_versions": 1000000}}""");
+        await using var bus = new Meta.Gpu.Runtime.EventBus();
+        await using var agent = new MetaLearningAgent(bus, config);
+        await agent.StartAsync();
+        await agent.HandleAsync(new Meta.Gpu.Runtime.BusEvent(LearningTopics.DenseUpdate,
+            new DenseUpdate("a", 1, 0.8, new DomainMetrics(GainP50: 0.5), new float[4])), default);
+        Assert.Equal(["a"], agent.Dense.PendingDomains);
+    }
 }
