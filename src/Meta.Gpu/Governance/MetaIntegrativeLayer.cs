@@ -62,6 +62,10 @@ public sealed class MetaIntegrativeLayer : IDisposable
         // log that cannot be written leaves the layer as it was (the caller sees the error).
         // 1. Reward and EMA.
         var scoring = ScoreBreakdown.Compute(config.MetaScore, telemetry);
+        // Finite readings can still overflow a configured weighted sum (inf - inf): a NaN reward would stay in the
+        // EMA for good, so the call is refused before anything changes, as a non-finite reading is.
+        if (!double.IsFinite(scoring.Raw))
+            throw new InvalidInputException($"telemetry: the reward of these readings is not finite ({scoring.Raw}) under meta_score's weights and penalties");
         var previousEma = state.RewardEma;
         var alpha = config.MetaScore.EmaAlpha;
         var ema = (1 - alpha) * previousEma + alpha * scoring.Reward;

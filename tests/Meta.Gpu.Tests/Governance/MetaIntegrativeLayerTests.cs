@@ -514,4 +514,18 @@ public sealed class MetaIntegrativeLayerTests
         Assert.Equal(ResourceHintKind.Grow, result.ResourceProfileHint.Kind);
         Assert.Equal(int.MaxValue, result.ResourceProfileHint.ResamplesTarget);
     }
+
+    [Fact]
+    public void Finite_readings_whose_configured_reward_overflows_are_refused_and_change_nothing()
+    {
+        // Weights and penalties a configuration may set: accept 2 * 1e308 - vram 2 * 1e308 is inf - inf.
+        var config = IntegrativeMetaConfig.FromJson(JsonNode.Parse("""{"meta_score": {"weights": {"accept": 2}, "penalties": {"vram": 2}}}""")!.AsObject());
+        using var layer = new MetaIntegrativeLayer(config);
+        var error = Assert.Throws<InvalidInputException>(() => layer.Update(new TelemetrySnapshot { AcceptRate = 1e308, VramUtil = 1e308 }));
+        Assert.Contains("reward", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0.0, layer.State.RewardEma);
+        Assert.Equal(0, layer.State.DecisionCount);
+        layer.Update(Calm);
+        Assert.True(double.IsFinite(layer.State.RewardEma));
+    }
 }
