@@ -50,7 +50,15 @@ internal static class AggregateCommand
         if (configPath is not null)
         {
             var text = await File.ReadAllTextAsync(configPath, token).ConfigureAwait(false);
-            config = config.With(ParseObject(text, configPath), "config");
+            try
+            {
+                config = config.With(ParseObject(text, configPath), "config");
+            }
+            catch (InvalidInputException e) when (!e.Message.StartsWith(configPath, StringComparison.Ordinal))
+            {
+                // The same setting is wrong the same way in the input's own config: say which file it came from.
+                throw new InvalidInputException($"{configPath}: {e.Message}", e);
+            }
         }
 
         var inputText = inputPath is null or "-"

@@ -62,6 +62,21 @@ public sealed class AggregateCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_bad_setting_in_the_config_file_names_the_file()
+    {
+        var configPath = Path.Combine(_folder, "settings.json");
+        File.WriteAllText(configPath, """{"trim_alpha": 0.7}""");
+
+        var fromFile = await Run("""{"updates": []}""", "--config", configPath, "-");
+        var fromInput = await Run("""{"updates": [], "config": {"trim_alpha": 0.7}}""", "-");
+
+        Assert.Equal(2, fromFile.Code);
+        Assert.StartsWith($"meta-gpu: {configPath}: config.trim_alpha: must be in [0, 0.5)", fromFile.Error, StringComparison.Ordinal);
+        Assert.Equal(2, fromInput.Code);
+        Assert.StartsWith("meta-gpu: config.trim_alpha", fromInput.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Non_finite_values_may_be_strings_and_are_counted_as_rejected()
     {
         var (code, output, _) = await Run("""
