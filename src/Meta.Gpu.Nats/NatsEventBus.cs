@@ -621,13 +621,9 @@ public sealed class NatsEventBus : IEventBus
         }
     }
 
-    /// <summary>What a message's own content causes, so that redelivering it fails the same way: a field of the
-    /// wrong JSON type (<c>GetValue</c> throws InvalidOperationException) among them. Not a disposed bus (also an
-    /// InvalidOperationException) nor a broker error or timeout: those leave the message to be redelivered, and
-    /// an exception of any other kind would end the topic's feed.</summary>
-    private static bool IsMalformed(Exception e) =>
-        e is InvalidInputException or JsonException or FormatException
-        || (e is InvalidOperationException && e is not ObjectDisposedException);
+    /// <summary>What a message's own content causes, so that redelivering it fails the same way. Not a broker
+    /// error, a timeout or a closing connection: those leave the message to be redelivered.</summary>
+    private static bool IsMalformed(Exception e) => e is InvalidInputException or JsonException;
 
     /// <summary>Tests only: awaited before each object fetch, to make a fetch take as long as a test needs (a slow
     /// fetch on a busy machine) without depending on the machine's speed. Null in use.</summary>
@@ -639,8 +635,12 @@ public sealed class NatsEventBus : IEventBus
         var envelope = JsonInput.Parse(data) as JsonObject ?? throw new InvalidInputException("dense message: envelope is not a JSON object");
         var reference = envelope[ObjectField] as JsonObject ?? throw new InvalidInputException($"dense message: {ObjectField} is missing");
         envelope.Remove(ObjectField);
-        var name = reference["name"]?.GetValue<string>() ?? throw new InvalidInputException($"dense message: {ObjectField}.name is missing");
-        var expected = reference["sha256"]?.GetValue<string>() ?? throw new InvalidInputException($"dense message: {ObjectField}.sha256 is missing");
+        // Read with JsonRead: GetValue on a field of another type throws InvalidOperationException, which would end
+        // the topic's feed instead of rejecting the message.
+        var name = JsonRead.String(reference, "name", "", $"dense message: {ObjectField}");
+        var expected = JsonRead.String(reference, "sha256", "", $"dense message: {ObjectField}");
+        if (name.Length == 0) throw new InvalidInputException($"dense message: {ObjectField}.name is missing");
+        if (expected.Length == 0) throw new InvalidInputException($"dense message: {ObjectField}.sha256 is missing");
         var size = reference["size"] is JsonValue v && v.TryGetValue<long>(out var n) && n > 0 && n <= Array.MaxLength ? (int)n : 0;
         byte[] blob;
         string actual;
