@@ -121,7 +121,8 @@ public sealed class DenseLearningLane : IDisposable
             return false;
         }
         var score = update.Metrics?.Score ?? 0.0;
-        var scoreDelta = Observe(domain, update.Sequence, score);
+        // An id no save could hold is never observed: garbage ids would only grow the map of last scores.
+        var scoreDelta = IdTooLong(domain) ? 0.0 : Observe(domain, update.Sequence, score);
         if (Refusal(update, scoreDelta) is { } reason)
         {
             LogRefused(_logger, domain, reason, null);
@@ -134,6 +135,8 @@ public sealed class DenseLearningLane : IDisposable
         if (acknowledgement is not null) _pendingAcknowledgements[domain] = acknowledgement;
         return true;
     }
+
+    private static bool IdTooLong(string domain) => System.Text.Encoding.UTF8.GetByteCount(domain) > DensePriorFile.MaxDomainIdBytes;
 
     /// <summary>A domain's last observed score, the sequence that brought it and the score before it.</summary>
     private readonly record struct ScoreObservation(long Sequence, double Score, double Before);
@@ -155,7 +158,7 @@ public sealed class DenseLearningLane : IDisposable
     {
         // Every save writes the domain ids of the applied sequences: one too long for the file would fail every
         // later round's save, after its step.
-        if (System.Text.Encoding.UTF8.GetByteCount(update.DomainId) > DensePriorFile.MaxDomainIdBytes)
+        if (IdTooLong(update.DomainId))
             return $"domain_id longer than {DensePriorFile.MaxDomainIdBytes} UTF-8 bytes";
         if (update.Vector is null || update.Vector.Length == 0) return "empty vector";
         if (D is { } d && update.Vector.Length != d) return $"d_mismatch: {update.Vector.Length} values, the dense prior has {d}";
