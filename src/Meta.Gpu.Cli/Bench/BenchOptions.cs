@@ -125,6 +125,8 @@ public sealed record BenchOptions
         foreach (var backend in Backends)
         {
             var (n, d) = SizeFor(backend);
+            if (d > DomainBatch.MaxColumns)
+                throw new InvalidInputException($"--d: {d} is too wide for one row (at most {DomainBatch.MaxColumns} columns, padding included)");
             if ((long)n * DomainBatch.ChooseStride(d) > Array.MaxLength)
                 throw new InvalidInputException($"--n x --d: {n} x {d} is too large for one batch (N x the padded row of {DomainBatch.ChooseStride(d)} floats must stay within {Array.MaxLength} cells)");
         }

@@ -88,8 +88,15 @@ public sealed class DomainBatch
         }
     }
 
+    /// <summary>The widest row whose padded stride still fits an array.</summary>
+    public static int MaxColumns => Array.MaxLength - SetSkewFloats - LineFloats;
+
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="columns"/> is below 1 or above
+    /// <see cref="MaxColumns"/> (the rounding would overflow an int).</exception>
     public static int ChooseStride(int columns)
     {
+        if (columns < 1 || columns > MaxColumns)
+            throw new ArgumentOutOfRangeException(nameof(columns), columns, $"columns must be in [1, {MaxColumns}]");
         var stride = (columns + LineFloats - 1) / LineFloats * LineFloats;
         if (stride >= PageFloats && stride % PageFloats == 0) stride += SetSkewFloats;
         return stride;

@@ -97,6 +97,7 @@ public sealed class BenchCommandTests
     [InlineData("--n", "0", "--n")]
     [InlineData("--n", "600000", "--n x --d")] // with --quick's D of 4,096: past one array's cells
     [InlineData("--d", "300000000", "--n x --d")] // with --quick's N of 8
+    [InlineData("--d", "2147483647", "--d")] // its padded row overflowed an int: a crash (exit 134), not a refusal
     [InlineData("--device-bandwidth-mb", "0", "--device-bandwidth-mb")]
     [InlineData("--device-bandwidth-mb", "4097", "--device-bandwidth-mb")]
     public async Task BadFlagsExitTwoNamingTheFlag(string flag, string value, string named)

@@ -19,6 +19,24 @@ public sealed class DomainBatchStrideTests
     }
 
     [Theory]
+    [InlineData(int.MaxValue)]
+    [InlineData(2_147_483_633)]
+    [InlineData(0)]
+    public void A_width_whose_padded_row_cannot_be_an_array_is_refused_not_wrapped(int columns)
+    {
+        // The rounding to whole lines overflowed an int past 2^31 - 16 and gave a negative stride.
+        Assert.Throws<ArgumentOutOfRangeException>(() => DomainBatch.ChooseStride(columns));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new DomainBatch(1, columns));
+    }
+
+    [Fact]
+    public void The_widest_row_has_a_stride_within_an_array()
+    {
+        var stride = DomainBatch.ChooseStride(DomainBatch.MaxColumns);
+        Assert.InRange(stride, DomainBatch.MaxColumns, Array.MaxLength);
+    }
+
+    [Theory]
     [InlineData(1024)]
     [InlineData(4096)]
     [InlineData(1 << 20)]
