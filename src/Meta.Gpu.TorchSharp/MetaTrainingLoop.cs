@@ -218,6 +218,9 @@ public sealed class MetaTrainingLoop : IDisposable
         foreach (var outcome in outcomes)
             await bus.PublishAsync("federation.policy_pack", PolicyPack(outcome), token).ConfigureAwait(false);
 
+        // A round whose every domain diverged has no finite median gain or loss: such a figure is left out (read
+        // as missing) rather than sent as NaN, which governance refuses, and the window would go ungoverned just
+        // when the run is failing.
         var processing = new JsonObject
         {
             ["accept_rate"] = result.AcceptRate,
@@ -225,19 +228,21 @@ public sealed class MetaTrainingLoop : IDisposable
             ["beta"] = result.Beta,
             ["domains"] = outcomes.Length,
             ["engine_latency_ms"] = result.OuterStepMs,
-            ["gain_p50"] = result.GainMedian,
+            ["gain_p50"] = Finite(result.GainMedian),
             ["latency_ms"] = result.OuterStepMs,
-            ["loss_after_p50"] = result.LossAfter,
-            ["loss_before_p50"] = result.LossBefore,
+            ["loss_after_p50"] = Finite(result.LossAfter),
+            ["loss_before_p50"] = Finite(result.LossBefore),
             ["meta_score"] = result.MetaScore,
             ["participants"] = result.Step.Participants,
             ["round"] = result.Round,
             ["round_ms"] = result.RoundMs,
-            ["stability_avg"] = outcomes.Average(o => Math.Clamp(o.Confidence, 0, 1)),
+            ["stability_avg"] = Finite(outcomes.Average(o => Math.Clamp(o.Confidence, 0, 1))),
         };
         await bus.PublishAsync("processing_metrics", processing, token).ConfigureAwait(false);
         if (_options.WaitForGovernance) await bus.WaitForIdleAsync(token).ConfigureAwait(false);
     }
+
+    private static JsonNode? Finite(double value) => double.IsFinite(value) ? JsonValue.Create(value) : null;
 
     private JsonObject PolicyPack(DomainOutcome outcome)
     {

@@ -229,4 +229,33 @@ public sealed class MetaTrainingLoopTests
         await Assert.ThrowsAsync<InvalidInputException>(() => loop.RunRoundAsync(Array.Empty<Domain>(), Inner(probe, [])));
         Assert.Throws<InvalidInputException>(() => new MetaTrainingLoop(model, new WeightedMeanReptileStep(), new MetaTrainingOptions { Beta = 1.5 }));
     }
+
+    [Theory]
+    [InlineData(0.5)]
+    [InlineData(double.NaN)] // the domain diverged: its gain and loss are NaN
+    public async Task A_round_whose_domains_diverged_is_still_governed(double lossAfter)
+    {
+        manual_seed(11);
+        using var model = nn.Linear(2, 1);
+        using var probe = new ParameterVector(model);
+        var bus = new Meta.Gpu.Runtime.EventBus();
+        await using var _ = bus;
+        var supervisor = new Meta.Gpu.Governance.MetaSupervisor(bus);
+        await using var __ = supervisor;
+        supervisor.Start();
+        var answers = 0;
+        using var sub = bus.Subscribe("meta_policy_update", (_, _) => { Interlocked.Increment(ref answers); return ValueTask.CompletedTask; });
+        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep(), bus: bus);
+
+        await loop.RunRoundAsync(["d0"], id =>
+        {
+            probe.CopyFrom(new float[] { 1, 1, 1 });
+            return new DomainOutcome(id, 1.0, lossAfter, 1.0);
+        });
+        await bus.WaitForIdleAsync();
+
+        // The NaN median gain went out as "nan": the supervisor refused the window (a handler error) and sent nothing.
+        Assert.Equal(0, bus.Stats.Errors);
+        Assert.Equal(1, answers);
+    }
 }
