@@ -35,10 +35,10 @@ public sealed record ControllerPolicyConfig
         {
             TauBounds = KnobBounds.Read(json, "tau_bounds", d.TauBounds, path),
             GammaBounds = KnobBounds.Read(json, "gamma_bounds", d.GammaBounds, path),
-            TauStep = JsonRead.Double(json, "tau_step", d.TauStep, path),
-            GammaStep = JsonRead.Double(json, "gamma_step", d.GammaStep, path),
-            AcceptLow = JsonRead.Double(json, "accept_low", d.AcceptLow, path),
-            StabilityHigh = JsonRead.Double(json, "stability_high", d.StabilityHigh, path),
+            TauStep = JsonRead.Setting(json, "tau_step", d.TauStep, path),
+            GammaStep = JsonRead.Setting(json, "gamma_step", d.GammaStep, path),
+            AcceptLow = JsonRead.Setting(json, "accept_low", d.AcceptLow, path),
+            StabilityHigh = JsonRead.Setting(json, "stability_high", d.StabilityHigh, path),
         };
     }
 

@@ -46,7 +46,7 @@ public sealed record DrgPolicyConfig
         if (json["sketch_dim_set"] is { } node)
         {
             var field = JsonRead.Join(path, "sketch_dim_set");
-            var values = JsonRead.DoubleArray(node, field);
+            var values = JsonRead.SettingArray(node, field);
             var builder = ImmutableArray.CreateBuilder<int>(values.Length);
             for (var i = 0; i < values.Length; i++)
             {
@@ -59,14 +59,14 @@ public sealed record DrgPolicyConfig
         return new DrgPolicyConfig
         {
             SketchDimSet = sketch,
-            NPathsMax = JsonRead.Int(json, "n_paths_max", d.NPathsMax, path),
-            VramHigh = JsonRead.Double(json, "vram_high", d.VramHigh, path),
-            VramLow = JsonRead.Double(json, "vram_low", d.VramLow, path),
-            LatencyComfort = JsonRead.Double(json, "latency_comfort", d.LatencyComfort, path),
-            LatencyHigh = JsonRead.Double(json, "latency_high", d.LatencyHigh, path),
-            NPathsShrink = JsonRead.Double(json, "n_paths_shrink", d.NPathsShrink, path),
-            NPathsGrow = JsonRead.Double(json, "n_paths_grow", d.NPathsGrow, path),
-            ResamplesIncrement = JsonRead.Int(json, "resamples_increment", d.ResamplesIncrement, path),
+            NPathsMax = JsonRead.SettingInt(json, "n_paths_max", d.NPathsMax, path),
+            VramHigh = JsonRead.Setting(json, "vram_high", d.VramHigh, path),
+            VramLow = JsonRead.Setting(json, "vram_low", d.VramLow, path),
+            LatencyComfort = JsonRead.Setting(json, "latency_comfort", d.LatencyComfort, path),
+            LatencyHigh = JsonRead.Setting(json, "latency_high", d.LatencyHigh, path),
+            NPathsShrink = JsonRead.Setting(json, "n_paths_shrink", d.NPathsShrink, path),
+            NPathsGrow = JsonRead.Setting(json, "n_paths_grow", d.NPathsGrow, path),
+            ResamplesIncrement = JsonRead.SettingInt(json, "resamples_increment", d.ResamplesIncrement, path),
         };
     }
 

@@ -37,10 +37,10 @@ public sealed record EvaluatorPolicyConfig
         {
             GMinBounds = KnobBounds.Read(json, "g_min_bounds", d.GMinBounds, path),
             LambdaCiBounds = KnobBounds.Read(json, "lambda_ci_bounds", d.LambdaCiBounds, path),
-            GMinStep = JsonRead.Double(json, "g_min_step", d.GMinStep, path),
-            LambdaCiStep = JsonRead.Double(json, "lambda_ci_step", d.LambdaCiStep, path),
-            AcceptLowWindows = JsonRead.Int(json, "accept_low_windows", d.AcceptLowWindows, path),
-            AcceptVeryLow = JsonRead.Double(json, "accept_very_low", d.AcceptVeryLow, path),
+            GMinStep = JsonRead.Setting(json, "g_min_step", d.GMinStep, path),
+            LambdaCiStep = JsonRead.Setting(json, "lambda_ci_step", d.LambdaCiStep, path),
+            AcceptLowWindows = JsonRead.SettingInt(json, "accept_low_windows", d.AcceptLowWindows, path),
+            AcceptVeryLow = JsonRead.Setting(json, "accept_very_low", d.AcceptVeryLow, path),
         };
     }
 

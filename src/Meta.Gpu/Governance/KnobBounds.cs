@@ -18,7 +18,7 @@ public readonly record struct KnobBounds(double Lo, double Hi)
         var node = obj?[key];
         if (node is null) return fallback;
         var field = JsonRead.Join(path, key);
-        var values = JsonRead.DoubleArray(node, field);
+        var values = JsonRead.SettingArray(node, field);
         if (values.Length != 2) throw new InvalidInputException($"{field}: expected [lo, hi], got {values.Length} numbers");
         return new KnobBounds(values[0], values[1]);
     }

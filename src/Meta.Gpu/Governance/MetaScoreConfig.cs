@@ -37,11 +37,11 @@ public sealed record MetaScoreConfig
         {
             Weights = MetaScoreWeights.FromJson(JsonRead.Object(json, "weights", path), JsonRead.Join(path, "weights")),
             Penalties = MetaScorePenalties.FromJson(JsonRead.Object(json, "penalties", path), JsonRead.Join(path, "penalties")),
-            EmaAlpha = JsonRead.Double(json, "ema_alpha", d.EmaAlpha, path),
-            LatencyNormalization = JsonRead.Double(json, "latency_normalization", d.LatencyNormalization, path),
-            LatencyClipMax = JsonRead.Double(json, "latency_clip_max", d.LatencyClipMax, path),
-            RewardClipMin = JsonRead.Double(json, "reward_clip_min", d.RewardClipMin, path),
-            RewardClipMax = JsonRead.Double(json, "reward_clip_max", d.RewardClipMax, path),
+            EmaAlpha = JsonRead.Setting(json, "ema_alpha", d.EmaAlpha, path),
+            LatencyNormalization = JsonRead.Setting(json, "latency_normalization", d.LatencyNormalization, path),
+            LatencyClipMax = JsonRead.Setting(json, "latency_clip_max", d.LatencyClipMax, path),
+            RewardClipMin = JsonRead.Setting(json, "reward_clip_min", d.RewardClipMin, path),
+            RewardClipMax = JsonRead.Setting(json, "reward_clip_max", d.RewardClipMax, path),
         };
     }
 

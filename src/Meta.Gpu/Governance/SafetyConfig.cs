@@ -25,9 +25,9 @@ public sealed record SafetyConfig
         var d = Default;
         return new SafetyConfig
         {
-            RollbackDelta = JsonRead.Double(json, "rollback_delta", d.RollbackDelta, path),
-            CooldownCycles = JsonRead.Int(json, "cooldown_cycles", d.CooldownCycles, path),
-            MaxHistory = JsonRead.Int(json, "max_history", d.MaxHistory, path),
+            RollbackDelta = JsonRead.Setting(json, "rollback_delta", d.RollbackDelta, path),
+            CooldownCycles = JsonRead.SettingInt(json, "cooldown_cycles", d.CooldownCycles, path),
+            MaxHistory = JsonRead.SettingInt(json, "max_history", d.MaxHistory, path),
         };
     }
 

@@ -53,13 +53,13 @@ public sealed record DomainLearnerConfig(
         JsonRead.RequireKnownKeys(section, path, Keys);
         return (this with
         {
-            EmaAlpha = JsonRead.Double(section, "ema_alpha", EmaAlpha, path),
-            MetaLrMin = JsonRead.Double(section, "meta_lr_min", MetaLrMin, path),
-            MetaLrMax = JsonRead.Double(section, "meta_lr_max", MetaLrMax, path),
-            StabilityFloor = JsonRead.Double(section, "stability_floor", StabilityFloor, path),
-            ConfidenceDecay = JsonRead.Double(section, "confidence_decay", ConfidenceDecay, path),
-            ConfidenceBoost = JsonRead.Double(section, "confidence_boost", ConfidenceBoost, path),
-            MaxHistory = JsonRead.Int(section, "max_history", MaxHistory, path),
+            EmaAlpha = JsonRead.Setting(section, "ema_alpha", EmaAlpha, path),
+            MetaLrMin = JsonRead.Setting(section, "meta_lr_min", MetaLrMin, path),
+            MetaLrMax = JsonRead.Setting(section, "meta_lr_max", MetaLrMax, path),
+            StabilityFloor = JsonRead.Setting(section, "stability_floor", StabilityFloor, path),
+            ConfidenceDecay = JsonRead.Setting(section, "confidence_decay", ConfidenceDecay, path),
+            ConfidenceBoost = JsonRead.Setting(section, "confidence_boost", ConfidenceBoost, path),
+            MaxHistory = JsonRead.SettingInt(section, "max_history", MaxHistory, path),
             UpdateRule = JsonRead.Has(section, "update_rule")
                 ? UpdateRuleNames.Parse(JsonRead.String(section, "update_rule", "", path), $"{path}.update_rule")
                 : UpdateRule,

@@ -63,14 +63,14 @@ public sealed record OptimizerConfig(
         JsonRead.RequireKnownKeys(section, path, Keys);
         return (this with
         {
-            BetaInit = JsonRead.Double(section, "beta_init", BetaInit, path),
-            BetaMax = JsonRead.Double(section, "beta_max", BetaMax, path),
-            BetaDecayRate = JsonRead.Double(section, "beta_decay_rate", BetaDecayRate, path),
-            BetaGrowthRate = JsonRead.Double(section, "beta_growth_rate", BetaGrowthRate, path),
-            BetaMinFactor = JsonRead.Double(section, "beta_min_factor", BetaMinFactor, path),
-            EmaAlpha = JsonRead.Double(section, "ema_alpha", EmaAlpha, path),
-            RollbackDelta = JsonRead.Double(section, "rollback_delta", RollbackDelta, path),
-            BackupVersions = JsonRead.Int(section, "backup_versions", BackupVersions, path),
+            BetaInit = JsonRead.Setting(section, "beta_init", BetaInit, path),
+            BetaMax = JsonRead.Setting(section, "beta_max", BetaMax, path),
+            BetaDecayRate = JsonRead.Setting(section, "beta_decay_rate", BetaDecayRate, path),
+            BetaGrowthRate = JsonRead.Setting(section, "beta_growth_rate", BetaGrowthRate, path),
+            BetaMinFactor = JsonRead.Setting(section, "beta_min_factor", BetaMinFactor, path),
+            EmaAlpha = JsonRead.Setting(section, "ema_alpha", EmaAlpha, path),
+            RollbackDelta = JsonRead.Setting(section, "rollback_delta", RollbackDelta, path),
+            BackupVersions = JsonRead.SettingInt(section, "backup_versions", BackupVersions, path),
             UpdateRule = JsonRead.Has(section, "update_rule")
                 ? UpdateRuleNames.Parse(JsonRead.String(section, "update_rule", "", path), $"{path}.update_rule")
                 : UpdateRule,

@@ -53,15 +53,15 @@ public sealed record SchedulerConfig(
         JsonRead.RequireKnownKeys(section, path, Keys);
         return (this with
         {
-            UpdateIntervalWindows = JsonRead.Int(section, "update_interval_windows", UpdateIntervalWindows, path),
-            LatencyTargetMs = JsonRead.Double(section, "latency_target_ms", LatencyTargetMs, path),
-            LatencyHeadroomFactor = JsonRead.Double(section, "latency_headroom_factor", LatencyHeadroomFactor, path),
-            Jitter = JsonRead.Double(section, "jitter", Jitter, path),
-            MinIntervalWindows = JsonRead.Int(section, "min_interval_windows", MinIntervalWindows, path),
-            MaxIntervalWindows = JsonRead.Int(section, "max_interval_windows", MaxIntervalWindows, path),
-            IntervalDecayFactor = JsonRead.Double(section, "interval_decay_factor", IntervalDecayFactor, path),
-            IntervalSpeedupFactor = JsonRead.Double(section, "interval_speedup_factor", IntervalSpeedupFactor, path),
-            IntervalLoadIncrement = JsonRead.Int(section, "interval_load_increment", IntervalLoadIncrement, path),
+            UpdateIntervalWindows = JsonRead.SettingInt(section, "update_interval_windows", UpdateIntervalWindows, path),
+            LatencyTargetMs = JsonRead.Setting(section, "latency_target_ms", LatencyTargetMs, path),
+            LatencyHeadroomFactor = JsonRead.Setting(section, "latency_headroom_factor", LatencyHeadroomFactor, path),
+            Jitter = JsonRead.Setting(section, "jitter", Jitter, path),
+            MinIntervalWindows = JsonRead.SettingInt(section, "min_interval_windows", MinIntervalWindows, path),
+            MaxIntervalWindows = JsonRead.SettingInt(section, "max_interval_windows", MaxIntervalWindows, path),
+            IntervalDecayFactor = JsonRead.Setting(section, "interval_decay_factor", IntervalDecayFactor, path),
+            IntervalSpeedupFactor = JsonRead.Setting(section, "interval_speedup_factor", IntervalSpeedupFactor, path),
+            IntervalLoadIncrement = JsonRead.SettingInt(section, "interval_load_increment", IntervalLoadIncrement, path),
         }).Validated(path);
     }
 

@@ -26,9 +26,9 @@ public sealed record ValidatorConfig(double MinConfidence = 0.1, int MaxKeys = 3
         JsonRead.RequireKnownKeys(section, path, "min_confidence", "max_keys", "max_score_delta");
         return (this with
         {
-            MinConfidence = JsonRead.Double(section, "min_confidence", MinConfidence, path),
-            MaxKeys = JsonRead.Int(section, "max_keys", MaxKeys, path),
-            MaxScoreDelta = JsonRead.Double(section, "max_score_delta", MaxScoreDelta, path),
+            MinConfidence = JsonRead.Setting(section, "min_confidence", MinConfidence, path),
+            MaxKeys = JsonRead.SettingInt(section, "max_keys", MaxKeys, path),
+            MaxScoreDelta = JsonRead.Setting(section, "max_score_delta", MaxScoreDelta, path),
         }).Validated(path);
     }
 

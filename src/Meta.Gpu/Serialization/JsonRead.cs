@@ -56,6 +56,63 @@ public static class JsonRead
         throw new InvalidInputException($"{Join(path, key)}: expected a string, got {Show(node)}");
     }
 
+    /// <summary>
+    /// A configuration setting: a JSON number, or "nan"/"inf"/"-inf" (which the setting's own check then refuses
+    /// by name). A boolean or any other string is refused naming the field: the leniency that suits wire payloads
+    /// (<see cref="ToDouble"/>) would read <c>"outlier_z": true</c> as z = 1 and <c>"trim_alpha": "0.2"</c> as 0.2.
+    /// </summary>
+    public static double Setting(JsonObject? obj, string key, double fallback, string path = "")
+    {
+        var node = obj?[key];
+        return node is null ? fallback : ToSetting(node, Join(path, key));
+    }
+
+    /// <summary>As <see cref="Setting"/>; null when the key is missing or null.</summary>
+    public static double? OptionalSetting(JsonObject? obj, string key, string path = "")
+    {
+        var node = obj?[key];
+        return node is null ? null : ToSetting(node, Join(path, key));
+    }
+
+    /// <summary>An integer configuration setting (see <see cref="Setting"/>).</summary>
+    public static int SettingInt(JsonObject? obj, string key, int fallback, string path = "")
+    {
+        var node = obj?[key];
+        if (node is null) return fallback;
+        var value = ToSetting(node, Join(path, key));
+        if (value != Math.Floor(value) || value < int.MinValue || value > int.MaxValue)
+            throw new InvalidInputException($"{Join(path, key)}: expected an integer, got {Show(node)}");
+        return (int)value;
+    }
+
+    /// <summary>A JSON array of settings (see <see cref="Setting"/>).</summary>
+    public static double[] SettingArray(JsonNode? node, string path)
+    {
+        if (node is not JsonArray array) throw new InvalidInputException($"{path}: expected an array of numbers, got {Show(node)}");
+        var result = new double[array.Count];
+        for (var i = 0; i < result.Length; i++)
+        {
+            var item = array[i] ?? throw new InvalidInputException($"{path}[{i}]: expected a number, got null");
+            result[i] = ToSetting(item, $"{path}[{i}]");
+        }
+        return result;
+    }
+
+    private static double ToSetting(JsonNode node, string path)
+    {
+        if (node is JsonValue value)
+        {
+            switch (value.GetValueKind())
+            {
+                case JsonValueKind.Number:
+                    return NumberOf(value);
+                case JsonValueKind.String when WireJson.ParseNonFinite(value.GetValue<string>()) is double special:
+                    return special;
+            }
+        }
+        throw new InvalidInputException($"{path}: expected a number, got {Show(node)}");
+    }
+
     public static double ToDouble(JsonNode node, string path)
     {
         if (node is JsonValue value)

@@ -36,7 +36,7 @@ public sealed record StorageConfig(string Root = StorageConfig.DefaultRoot, int 
         return (this with
         {
             Root = JsonRead.String(section, "root", Root, path),
-            Retention = JsonRead.Int(section, "retention", Retention, path),
+            Retention = JsonRead.SettingInt(section, "retention", Retention, path),
         }).Validated(path);
     }
 

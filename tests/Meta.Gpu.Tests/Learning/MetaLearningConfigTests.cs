@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Meta.Gpu.Learning;
 using Meta.Gpu.Learning.Aggregation;
 
@@ -73,5 +74,38 @@ public sealed class MetaLearningConfigTests
     {
         var config = MetaLearningConfig.Default.WithUpdateRule(UpdateRule.Delta) with { Cross = CrossMetaConfig.Compat };
         Assert.Equal(config, MetaLearningConfig.FromJson(config.ToJson().ToJsonString()));
+    }
+
+    [Theory]
+    [InlineData("""{"cross": {"outlier_z": true}}""", "cross.outlier_z")]
+    [InlineData("""{"cross": {"trim_alpha": "0.2"}}""", "cross.trim_alpha")]
+    [InlineData("""{"cross": {"outlier_min_domains": true}}""", "cross.outlier_min_domains")]
+    [InlineData("""{"optimizer": {"beta_init": false}}""", "optimizer.beta_init")]
+    [InlineData("""{"scheduler": {"update_interval_windows": "10"}}""", "scheduler.update_interval_windows")]
+    [InlineData("""{"storage": {"retention": true}}""", "storage.retention")]
+    public void A_setting_of_another_JSON_type_than_a_number_is_refused_naming_it(string json, string field)
+    {
+        // Read leniently (as wire payloads are), true was z = 1 and "0.2" was 0.2.
+        var error = Assert.Throws<InvalidInputException>(() => MetaLearningConfig.FromJson(json));
+        Assert.StartsWith($"{field}: expected a number", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"safety": {"cooldown_cycles": true}}""", "safety.cooldown_cycles")]
+    [InlineData("""{"meta_score": {"ema_alpha": "0.5"}}""", "meta_score.ema_alpha")]
+    [InlineData("""{"controller_policy": {"tau_bounds": [0.5, "1.5"]}}""", "controller_policy.tau_bounds[1]")]
+    [InlineData("""{"drg_policy": {"sketch_dim_set": [512, true]}}""", "drg_policy.sketch_dim_set[1]")]
+    public void A_governance_setting_of_another_JSON_type_than_a_number_is_refused_naming_it(string json, string field)
+    {
+        var error = Assert.Throws<InvalidInputException>(() => Meta.Gpu.Governance.IntegrativeMetaConfig.FromJson(JsonNode.Parse(json)!.AsObject()));
+        Assert.StartsWith($"{field}: expected a number", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_non_finite_setting_as_the_wire_writes_it_still_reaches_the_settings_own_check()
+    {
+        var error = Assert.Throws<InvalidInputException>(() => MetaLearningConfig.FromJson("""{"cross": {"outlier_z": "inf"}}"""));
+        Assert.StartsWith("cross.outlier_z:", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("expected a number", error.Message, StringComparison.Ordinal);
     }
 }

@@ -63,18 +63,18 @@ public sealed record CrossMetaConfig(
         {
             // A null name keeps the value, as a null number does (the rule above; it read as an unknown name "").
             Method = section["method"] is null ? Method : AggregationNames.ParseMethod(JsonRead.String(section, "method", "", path), $"{path}.method"),
-            TrimAlpha = JsonRead.Double(section, "trim_alpha", TrimAlpha, path),
-            MinConfidence = JsonRead.Double(section, "min_confidence", MinConfidence, path),
+            TrimAlpha = JsonRead.Setting(section, "trim_alpha", TrimAlpha, path),
+            MinConfidence = JsonRead.Setting(section, "min_confidence", MinConfidence, path),
             Weighting = section["weighting"] is not null ? AggregationNames.ParseWeighting(JsonRead.String(section, "weighting", "", path), $"{path}.weighting") : Weighting,
             MissingKeys = section["missing_keys"] is not null ? AggregationNames.ParseMissingKeys(JsonRead.String(section, "missing_keys", "", path), $"{path}.missing_keys") : MissingKeys,
             // An explicit null means off (DESIGN §14), as for diversity_entropy_target.
             OutlierFilter = section.TryGetPropertyValue("outlier_filter", out var filter) && filter is null
                 ? false
                 : JsonRead.Bool(section, "outlier_filter", OutlierFilter, path),
-            OutlierZ = JsonRead.Double(section, "outlier_z", OutlierZ, path),
-            OutlierMinDomains = JsonRead.Int(section, "outlier_min_domains", OutlierMinDomains, path),
+            OutlierZ = JsonRead.Setting(section, "outlier_z", OutlierZ, path),
+            OutlierMinDomains = JsonRead.SettingInt(section, "outlier_min_domains", OutlierMinDomains, path),
             DiversityEntropyTarget = section.ContainsKey("diversity_entropy_target")
-                ? JsonRead.OptionalDouble(section, "diversity_entropy_target", path)
+                ? JsonRead.OptionalSetting(section, "diversity_entropy_target", path)
                 : DiversityEntropyTarget,
         };
         return result.Validated(path);
