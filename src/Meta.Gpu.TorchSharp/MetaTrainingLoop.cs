@@ -84,6 +84,8 @@ public sealed class MetaTrainingLoop : IDisposable
     /// <summary>Rounds completed.</summary>
     public int Round { get; private set; }
 
+    private bool _rollbackUnreported;
+
     /// <summary>Rollbacks the agent asked for and the loop applied.</summary>
     public int Rollbacks { get; private set; }
 
@@ -123,7 +125,10 @@ public sealed class MetaTrainingLoop : IDisposable
         ArgumentNullException.ThrowIfNull(innerLoop);
         if (domains.Count == 0) throw new InvalidInputException("domains: a meta-round needs at least one domain");
 
-        var rolledBack = ApplyGovernance();
+        // A rollback applied here stays applied when the round then fails (the agent asked for it); the round
+        // that completes next reports it.
+        var rolledBack = ApplyGovernance() | _rollbackUnreported;
+        _rollbackUnreported = rolledBack;
         var beta = StepSize();
         if (!double.IsFinite(beta) || beta <= 0 || beta > 1)
             throw new InvalidOperationException($"the outer step size must be in (0, 1], the source gave {beta}");
@@ -147,7 +152,8 @@ public sealed class MetaTrainingLoop : IDisposable
         }
         catch
         {
-            // A failed round changes nothing: the module goes back to the prior, which was never touched.
+            // A failed round changes nothing of its own: the module goes back to the prior, which the round never
+            // touched (a rollback applied as it began stays, and the next round reports it).
             _parameters.CopyFrom(_prior);
             throw;
         }
@@ -190,6 +196,7 @@ public sealed class MetaTrainingLoop : IDisposable
             outerMs,
             roundClock.Elapsed.TotalMilliseconds,
             rolledBack);
+        _rollbackUnreported = false;
 
         _optimizer?.Apply(
             [],

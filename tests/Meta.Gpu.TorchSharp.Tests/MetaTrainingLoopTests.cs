@@ -151,6 +151,28 @@ public sealed class MetaTrainingLoopTests
     }
 
     [Fact]
+    public async Task A_rollback_applied_before_a_round_that_fails_is_reported_by_the_next_round()
+    {
+        using var model = Model();
+        using var probe = new ParameterVector(model);
+        var prior0 = Current(probe);
+        var bus = new ScriptedBus();
+        bus.ReplyOnce("processing_metrics", ("meta_rollback_active", new JsonObject { ["source"] = "optimizer", ["reward"] = 0.1 }));
+        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep(), bus: bus);
+        var domains = new[] { new Domain("d0", [5, 5, 5], 1.0) };
+        var started = new List<float[]>();
+
+        Assert.False((await loop.RunRoundAsync(domains, Inner(probe, started))).RolledBack);
+        // The rollback is applied as round 2 begins; round 2's inner loop then fails.
+        await Assert.ThrowsAsync<InvalidOperationException>(() => loop.RunRoundAsync<Domain>(domains, _ => throw new InvalidOperationException("domain lost")));
+        Assert.Equal(prior0, loop.Prior.ToArray());
+        var third = await loop.RunRoundAsync(domains, Inner(probe, started));
+
+        Assert.True(third.RolledBack); // no result said so before
+        Assert.Equal(1, loop.Rollbacks);
+    }
+
+    [Fact]
     public async Task A_failing_inner_loop_leaves_prior_and_module_as_they_were()
     {
         using var model = Model();
