@@ -49,7 +49,7 @@ internal static class AggregateCommand
         var config = CrossMetaConfig.Default;
         if (configPath is not null)
         {
-            var text = await File.ReadAllTextAsync(configPath, token).ConfigureAwait(false);
+            var text = await InputFile.ReadAllTextAsync(configPath, token, "--config").ConfigureAwait(false);
             try
             {
                 config = config.With(ParseObject(text, configPath), "config");
@@ -63,7 +63,7 @@ internal static class AggregateCommand
 
         var inputText = inputPath is null or "-"
             ? await console.In.ReadToEndAsync(token).ConfigureAwait(false)
-            : await File.ReadAllTextAsync(inputPath, token).ConfigureAwait(false);
+            : await InputFile.ReadAllTextAsync(inputPath, token).ConfigureAwait(false);
         var request = ParseObject(inputText, inputPath is null or "-" ? "input" : inputPath);
         JsonRead.RequireKnownKeys(request, "input", "updates", "config");
         config = config.With(JsonRead.Object(request, "config"), "config");

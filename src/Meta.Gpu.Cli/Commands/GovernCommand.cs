@@ -44,7 +44,8 @@ internal static class GovernCommand
     {
         var config = configPath is null ? IntegrativeMetaConfig.Default : await ReadConfigAsync(configPath, token).ConfigureAwait(false);
         var fromStdin = inputPath is null or "-";
-        if (!fromStdin && !File.Exists(inputPath)) throw new InvalidInputException($"{inputPath}: no such file");
+        if (!fromStdin) InputFile.CheckReadable(inputPath!);
+        if (policyLogPath is not null) InputFile.CheckWritable(policyLogPath, "--policy-log");
 
         using var layer = new MetaIntegrativeLayer(config, new MetaIntegrativeLayerOptions { PolicyLogPath = policyLogPath });
         var reader = fromStdin ? console.In : new StreamReader(inputPath!);
@@ -109,11 +110,11 @@ internal static class GovernCommand
 
     private static async Task<IntegrativeMetaConfig> ReadConfigAsync(string path, CancellationToken token)
     {
-        if (!File.Exists(path)) throw new InvalidInputException($"{path}: no such file");
         JsonNode? node;
+        var text = await InputFile.ReadAllTextAsync(path, token).ConfigureAwait(false);
         try
         {
-            node = JsonInput.Parse(await File.ReadAllTextAsync(path, token).ConfigureAwait(false));
+            node = JsonInput.Parse(text);
         }
         catch (JsonException e)
         {

@@ -57,6 +57,25 @@ public sealed class InputEdgeTests : IDisposable
     }
 
     [Fact]
+    public async Task A_folder_given_for_a_file_is_exit_2_saying_so()
+    {
+        var runs = new[]
+        {
+            await Run("", "aggregate", _dir),
+            await Run("""{"updates": []}""", "aggregate", "--config", _dir, "-"),
+            await Run("", "govern", _dir),
+            await Run("", "govern", "--config", _dir, "-"),
+            await Run("{\"accept_rate\": 0.1}\n", "govern", "--policy-log", _dir, "-"),
+        };
+        foreach (var run in runs)
+        {
+            Assert.Equal(MetaGpuApp.ExitUserError, run.Code);
+            // Not "Access to the path ... is denied", which sends the user after permissions.
+            Assert.Contains($"{_dir}: is a folder, expected a file", run.Error, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task A_trace_file_with_no_replayer_fails_the_check_even_with_no_steps()
     {
         var (code, output, _) = await Run("", "conformance", Write("unknown.json", """{"component": "nope", "steps": []}"""));

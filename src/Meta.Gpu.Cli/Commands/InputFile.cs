@@ -1,0 +1,29 @@
+namespace Meta.Gpu.Cli.Commands;
+
+/// <summary>
+/// The files a command reads or appends to, named by the user: a folder where a file is expected, or a file that
+/// is not there, is a one-line error naming the path. The runtime says "Access to the path ... is denied" for a
+/// folder, which sends the user after permissions.
+/// </summary>
+internal static class InputFile
+{
+    /// <summary>Refuses a missing file or a folder; <paramref name="what"/> names the argument (e.g. "--config").</summary>
+    public static void CheckReadable(string path, string? what = null)
+    {
+        var named = what is null ? path : $"{what} {path}";
+        if (Directory.Exists(path)) throw new InvalidInputException($"{named}: is a folder, expected a file");
+        if (!File.Exists(path)) throw new InvalidInputException($"{named}: no such file");
+    }
+
+    /// <summary>Refuses a folder where a file is to be written or appended to.</summary>
+    public static void CheckWritable(string path, string what)
+    {
+        if (Directory.Exists(path)) throw new InvalidInputException($"{what} {path}: is a folder, expected a file");
+    }
+
+    public static async Task<string> ReadAllTextAsync(string path, CancellationToken token, string? what = null)
+    {
+        CheckReadable(path, what);
+        return await File.ReadAllTextAsync(path, token).ConfigureAwait(false);
+    }
+}
