@@ -36,6 +36,36 @@ public sealed record DrgPolicyConfig
     /// <summary><c>resamples_increment</c>, default 2, >= 0: a grow hint targets resamples_default + this.</summary>
     public int ResamplesIncrement { get; init; } = 2;
 
+    /// <summary>Value equality with <c>sketch_dim_set</c> compared by its sizes: an ImmutableArray compares by
+    /// reference, so two configurations read from the same JSON were unequal. Every other property compares as
+    /// the record would (a test checks that each one counts).</summary>
+    public bool Equals(DrgPolicyConfig? other) =>
+        other is not null
+        && SketchDimSet.AsSpan().SequenceEqual(other.SketchDimSet.AsSpan())
+        && NPathsMax == other.NPathsMax
+        && VramHigh.Equals(other.VramHigh)
+        && VramLow.Equals(other.VramLow)
+        && LatencyComfort.Equals(other.LatencyComfort)
+        && LatencyHigh.Equals(other.LatencyHigh)
+        && NPathsShrink.Equals(other.NPathsShrink)
+        && NPathsGrow.Equals(other.NPathsGrow)
+        && ResamplesIncrement == other.ResamplesIncrement;
+
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        foreach (var size in SketchDimSet) hash.Add(size);
+        hash.Add(NPathsMax);
+        hash.Add(VramHigh);
+        hash.Add(VramLow);
+        hash.Add(LatencyComfort);
+        hash.Add(LatencyHigh);
+        hash.Add(NPathsShrink);
+        hash.Add(NPathsGrow);
+        hash.Add(ResamplesIncrement);
+        return hash.ToHashCode();
+    }
+
     internal static DrgPolicyConfig FromJson(JsonObject? json, string path)
     {
         if (json is null) return Default;

@@ -96,4 +96,28 @@ public sealed class IntegrativeMetaConfigTests
     {
         Assert.StartsWith(field + ":", ErrorOf(json), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Configurations_read_from_the_same_json_are_equal()
+    {
+        // sketch_dim_set is an ImmutableArray, which compares by reference: these were unequal.
+        Assert.Equal(IntegrativeMetaConfig.Default, IntegrativeMetaConfig.FromJson(IntegrativeMetaConfig.Default.ToJson()));
+        Assert.Equal(IntegrativeMetaConfig.Default.GetHashCode(), IntegrativeMetaConfig.FromJson(IntegrativeMetaConfig.Default.ToJson()).GetHashCode());
+        Assert.NotEqual(DrgPolicyConfig.Default, DrgPolicyConfig.Default with { SketchDimSet = [512, 1024] });
+    }
+
+    [Fact]
+    public void Every_drg_policy_property_counts_in_its_equality()
+    {
+        // DrgPolicyConfig writes its own Equals: a property added later and left out of it would not count.
+        foreach (var property in typeof(DrgPolicyConfig).GetProperties().Where(p => p.CanWrite))
+        {
+            var changed = DrgPolicyConfig.Default with { };
+            object value = property.PropertyType == typeof(int) ? (int)property.GetValue(changed)! + 1
+                : property.PropertyType == typeof(double) ? (double)property.GetValue(changed)! + 0.01
+                : System.Collections.Immutable.ImmutableArray.Create(7);
+            property.SetValue(changed, value);
+            Assert.False(DrgPolicyConfig.Default.Equals(changed), property.Name);
+        }
+    }
 }
