@@ -32,6 +32,7 @@ public sealed class BenchHarness(BenchOptions options)
 
     /// <summary>Why peer rows are skipped in this run, or null.</summary>
     private const string NoPeerOutlierPass = "the peers have no outlier pass (--outlier-filter)";
+    private const string NoPeerMethod = "the peer has no such method (no peer has a weighted median)";
 
     /// <summary>The rows this run will produce, in order.</summary>
     public IReadOnlyList<BenchCase> Plan()
@@ -82,6 +83,17 @@ public sealed class BenchHarness(BenchOptions options)
             $"read bandwidth {bandwidth.ReadGbs:0.00} GB/s, copy {bandwidth.CopyGbs:0.00} GB/s ({bandwidth.ArrayMegabytes} MB, {bandwidth.Threads} threads)"));
 
         var results = new List<BenchResult>();
+        // A peer asked for a workload it has no method for gets a row that says so, as an absent peer does.
+        foreach (var peer in BenchBackends.Peers.Where(o.Backends.Contains))
+        {
+            foreach (var workload in BenchWorkloads.Dense.Where(w => o.Workloads.Contains(w) && !BenchWorkloads.PeerDense.Contains(w)))
+            {
+                var (n, d) = o.SizeFor(peer);
+                var row = BenchResult.Skip(workload, peer, n, d, NoPeerMethod);
+                results.Add(row);
+                progress.Completed(row);
+            }
+        }
         var peers = new SortedDictionary<string, string>(StringComparer.Ordinal);
         var devices = new SortedDictionary<string, DeviceBandwidthFigure>(StringComparer.Ordinal);
         foreach (var group in plan.Where(c => BenchWorkloads.IsDense(c.Workload)).GroupBy(c => (c.DataN, c.D)))

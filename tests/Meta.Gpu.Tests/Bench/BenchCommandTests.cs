@@ -16,6 +16,21 @@ public sealed class BenchCommandTests
     private static Task<(int Code, string Out, string Error)> RunAsync(params string[] args) => CliRun.RunAsync("", args);
 
     [Fact]
+    public async Task A_peer_without_the_workloads_method_gets_a_skipped_row_saying_so()
+    {
+        using var folder = new TempFolder();
+        var (code, _, error) = await RunAsync("bench", "--quick", "--n", "4", "--d", "64", "--repeats", "1", "--warmup", "0",
+            "--workloads", "weighted_median", "--backends", "numpy", "--out", folder.Path);
+        Assert.True(code == 0, $"exit {code}: {error}");
+
+        // No row at all before: nothing said why the run measured nothing.
+        var row = Assert.Single(JsonNode.Parse(File.ReadAllText(Path.Combine(folder.Path, "bench.json")))!["results"]!.AsArray())!.AsObject();
+        Assert.Equal("weighted_median", row["workload"]!.GetValue<string>());
+        Assert.Equal("numpy", row["backend"]!.GetValue<string>());
+        Assert.Contains("no such method", row["skipped"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task QuickRunWritesJsonTableAndChartWithTheDesignFields()
     {
         using var folder = new TempFolder();
