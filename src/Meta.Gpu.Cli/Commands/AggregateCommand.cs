@@ -50,11 +50,12 @@ internal static class AggregateCommand
         if (configPath is not null)
         {
             var text = await InputFile.ReadAllTextAsync(configPath, token, "--config").ConfigureAwait(false);
+            var section = ParseObject(text, configPath);
             try
             {
-                config = config.With(ParseObject(text, configPath), "config");
+                config = config.With(section, "config");
             }
-            catch (InvalidInputException e) when (!e.Message.StartsWith(configPath, StringComparison.Ordinal))
+            catch (InvalidInputException e)
             {
                 // The same setting is wrong the same way in the input's own config: say which file it came from.
                 throw new InvalidInputException($"{configPath}: {e.Message}", e);

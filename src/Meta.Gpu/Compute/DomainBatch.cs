@@ -71,6 +71,25 @@ public sealed class DomainBatch
 
     public bool IsPresent(int row, int column) => Mask is null || Mask[row * Stride + column] != 0;
 
+    /// <summary>Of columns [<paramref name="c0"/>, <paramref name="c1"/>), those some of <paramref name="rows"/>
+    /// sent (present in the mask): §4's key union, where <c>missing_keys = zero</c> counts a column for every
+    /// row. Every column without a mask.</summary>
+    public bool[] SentColumns(ReadOnlySpan<int> rows, int c0, int c1)
+    {
+        var sent = new bool[c1 - c0];
+        if (Mask is null)
+        {
+            sent.AsSpan().Fill(true);
+            return sent;
+        }
+        foreach (var r in rows)
+        {
+            var present = Mask.AsSpan(r * Stride + c0, c1 - c0);
+            for (var c = 0; c < present.Length; c++) sent[c] |= present[c] != 0;
+        }
+        return sent;
+    }
+
     /// <summary>Call after writing values, mask or confidences so that device copies are refreshed.</summary>
     public void MarkChanged() => Version++;
 

@@ -37,16 +37,7 @@ public static class ReferenceOrderDistances
         var m = medians[..batch.Columns].ToArray();
         // missing_keys = zero: a column is in the reference's key union when some listed row sent it, and then
         // counts for every row (an absent cell as 0).
-        bool[]? union = null;
-        if (batch.Mask is not null && missingAsZero)
-        {
-            union = new bool[batch.Columns];
-            foreach (var row in listed)
-            {
-                var present = batch.MaskRow(row);
-                for (var c = 0; c < union.Length; c++) union[c] |= present[c] != 0;
-            }
-        }
+        var union = batch.Mask is not null && missingAsZero ? batch.SentColumns(listed, 0, batch.Columns) : null;
         var result = new double[listed.Length];
         Parallel.For(0, listed.Length, i => result[i] = Row(batch, listed[i], union, m));
         result.CopyTo(distances);

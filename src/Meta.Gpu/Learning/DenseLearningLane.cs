@@ -146,8 +146,8 @@ public sealed class DenseLearningLane : IDisposable
     /// delivery got and moves nothing.</summary>
     private double Observe(string domain, long sequence, double score)
     {
-        var last = _lastScore.GetValueOrDefault(domain); // none yet: sequence 0, score 0
-        if (_lastScore.ContainsKey(domain) && sequence <= last.Sequence)
+        // None yet: last is (0, 0, 0) and the update is observed.
+        if (_lastScore.TryGetValue(domain, out var last) && sequence <= last.Sequence)
             return score - (sequence == last.Sequence ? last.Before : last.Score);
         _lastScore[domain] = new ScoreObservation(sequence, score, last.Score);
         return score - last.Score;

@@ -41,11 +41,7 @@ public static class JsonRead
     public static int Int(JsonObject? obj, string key, int fallback, string path = "")
     {
         var node = obj?[key];
-        if (node is null) return fallback;
-        var value = ToDouble(node, Join(path, key));
-        if (value != Math.Floor(value) || value < int.MinValue || value > int.MaxValue)
-            throw new InvalidInputException($"{Join(path, key)}: expected an integer, got {Show(node)}");
-        return (int)value;
+        return node is null ? fallback : Integer(ToDouble(node, Join(path, key)), node, Join(path, key));
     }
 
     public static string String(JsonObject? obj, string key, string fallback, string path = "")
@@ -78,25 +74,19 @@ public static class JsonRead
     public static int SettingInt(JsonObject? obj, string key, int fallback, string path = "")
     {
         var node = obj?[key];
-        if (node is null) return fallback;
-        var value = ToSetting(node, Join(path, key));
+        return node is null ? fallback : Integer(ToSetting(node, Join(path, key)), node, Join(path, key));
+    }
+
+    /// <summary><paramref name="value"/>, read from <paramref name="node"/>, as an int.</summary>
+    private static int Integer(double value, JsonNode node, string path)
+    {
         if (value != Math.Floor(value) || value < int.MinValue || value > int.MaxValue)
-            throw new InvalidInputException($"{Join(path, key)}: expected an integer, got {Show(node)}");
+            throw new InvalidInputException($"{path}: expected an integer, got {Show(node)}");
         return (int)value;
     }
 
     /// <summary>A JSON array of settings (see <see cref="Setting"/>).</summary>
-    public static double[] SettingArray(JsonNode? node, string path)
-    {
-        if (node is not JsonArray array) throw new InvalidInputException($"{path}: expected an array of numbers, got {Show(node)}");
-        var result = new double[array.Count];
-        for (var i = 0; i < result.Length; i++)
-        {
-            var item = array[i] ?? throw new InvalidInputException($"{path}[{i}]: expected a number, got null");
-            result[i] = ToSetting(item, $"{path}[{i}]");
-        }
-        return result;
-    }
+    public static double[] SettingArray(JsonNode? node, string path) => Numbers(node, path, ToSetting);
 
     private static double ToSetting(JsonNode node, string path)
     {
@@ -168,14 +158,17 @@ public static class JsonRead
     }
 
     /// <summary>Reads a JSON array of numbers (non-finite as strings) into doubles.</summary>
-    public static double[] DoubleArray(JsonNode? node, string path)
+    public static double[] DoubleArray(JsonNode? node, string path) => Numbers(node, path, ToDouble);
+
+    /// <summary>A JSON array, each item read by <paramref name="read"/>.</summary>
+    private static double[] Numbers(JsonNode? node, string path, Func<JsonNode, string, double> read)
     {
         if (node is not JsonArray array) throw new InvalidInputException($"{path}: expected an array of numbers, got {Show(node)}");
         var result = new double[array.Count];
         for (var i = 0; i < result.Length; i++)
         {
             var item = array[i] ?? throw new InvalidInputException($"{path}[{i}]: expected a number, got null");
-            result[i] = ToDouble(item, $"{path}[{i}]");
+            result[i] = read(item, $"{path}[{i}]");
         }
         return result;
     }

@@ -63,17 +63,8 @@ internal static class RowKernels
         var stride = batch.Stride;
         var mask = batch.Mask;
         var data = batch.Values;
-        bool[]? unionArray = null;
-        if (mask is not null && missingAsZero)
-        {
-            // A column counts for every row when some participating row sent it (the key union).
-            unionArray = new bool[c1 - c0];
-            foreach (var r in rows)
-            {
-                var present = mask.AsSpan(r * stride + c0, c1 - c0);
-                for (var c = 0; c < present.Length; c++) unionArray[c] |= present[c] != 0;
-            }
-        }
+        // A column counts for every row when some participating row sent it (the key union).
+        var unionArray = mask is not null && missingAsZero ? batch.SentColumns(rows, c0, c1) : null;
 
         for (var k = 0; k < rows.Length; k++)
         {
