@@ -45,6 +45,9 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     private readonly List<IDisposable> _subscriptions = [];
     private readonly SortedDictionary<string, PendingPolicyPack> _pending = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, long> _lastAppliedSequences = new(StringComparer.Ordinal);
+    // The newest sequence the learner has observed per domain, refused packs included: a redelivered copy of a
+    // refused pack would otherwise be observed a second time (score_delta 0, confidence higher) and pass.
+    private readonly Dictionary<string, long> _lastObservedSequences = new(StringComparer.Ordinal);
     // Acknowledgements of packs a round consumed whose save failed: given after the next successful save.
     private readonly List<IDeliveryAcknowledgement> _awaitingSave = [];
     private long _stalePacks;
@@ -132,8 +135,8 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         }
     }
 
-    /// <summary>Policy packs ignored because their sequence was not newer than the domain's last applied or
-    /// pending one (redeliveries, replays).</summary>
+    /// <summary>Policy packs ignored because their sequence was not newer than the domain's last applied, pending
+    /// or observed one (redeliveries, replays).</summary>
     public long StalePacks => Interlocked.Read(ref _stalePacks);
 
     /// <summary>The domains with a pending update, in ordinal order.</summary>
@@ -229,8 +232,8 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     /// the evaluator's wins); observe; a valid update replaces the domain's pending one, an invalid one changes
     /// nothing pending.</summary>
     /// <remarks>An optional <c>sequence</c> (per domain, increasing; DESIGN §10) makes redelivery harmless: a pack
-    /// whose sequence is not newer than the domain's last applied or pending one is ignored (debug log, counted in
-    /// <see cref="StalePacks"/>) before it is observed. A pack without one is taken as before. On a bus with
+    /// whose sequence is not newer than the domain's last applied, pending or observed one (a refused pack's copy
+    /// too) is ignored (debug log, counted in <see cref="StalePacks"/>) before it is observed. A pack without one is taken as before. On a bus with
     /// durable deliveries the accepted pack's acknowledgement is deferred until the round that applies it has
     /// saved; the pack it replaces is acknowledged at once (its effect is superseded by the newer one, which stays
     /// unacknowledged).</remarks>
@@ -252,7 +255,8 @@ public sealed class MetaLearningAgent : IAsyncDisposable
             {
                 var applied = _lastAppliedSequences.GetValueOrDefault(domainId, -1);
                 var pending = _pending.TryGetValue(domainId, out var p) ? p : null;
-                var newest = Math.Max(applied, pending?.Sequence ?? -1);
+                var observed = _lastObservedSequences.GetValueOrDefault(domainId, -1);
+                var newest = Math.Max(Math.Max(applied, pending?.Sequence ?? -1), observed);
                 if (seq <= newest)
                 {
                     Interlocked.Increment(ref _stalePacks);
@@ -271,6 +275,10 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         }
 
         var update = Learner.Observe(domainId, metrics, parameters);
+        if (sequence is { } observedSequence)
+        {
+            lock (_pending) _lastObservedSequences[domainId] = observedSequence;
+        }
         var broken = Validator.Validate(update);
         if (broken.Count > 0)
         {
@@ -416,12 +424,22 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         {
             _store.SavePrior(prior, LastAppliedSequences);
             _lastSaveSucceeded = true;
-            return _store.SizeBytes();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             _lastSaveSucceeded = false;
             LogSaveFailed(_logger, e);
+            return 0;
+        }
+        // Outside the save's error handling: a file that vanishes while the root is measured does not make a
+        // committed save count as failed (its acknowledgements would be held).
+        try
+        {
+            return _store.SizeBytes();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogSizeFailed(_logger, e.Message, null);
             return 0;
         }
     }
@@ -469,6 +487,10 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     private static readonly Action<ILogger, string, string, Exception?> LogRefused =
         LoggerMessage.Define<string, string>(LogLevel.Information, new EventId(1, "UpdateRefused"),
             "update of domain {DomainId} refused by the validator: {Rules}");
+
+    private static readonly Action<ILogger, string, Exception?> LogSizeFailed =
+        LoggerMessage.Define<string>(LogLevel.Warning, new EventId(4, "StorageSizeFailed"),
+            "the storage size could not be measured (meta_storage_mb reads 0 this round): {Reason}");
 
     private static readonly Action<ILogger, string, long, long, Exception?> LogStale =
         LoggerMessage.Define<string, long, long>(LogLevel.Debug, new EventId(3, "PolicyPackStale"),

@@ -40,7 +40,10 @@ public sealed class PolicyPackSequenceTests : IAsyncLifetime
 
         public SavedPrior? LoadPriorWithSequences() => Inner.LoadPriorWithSequences();
 
-        public long SizeBytes() => 0;
+        /// <summary>Measuring the store throws while set (a file vanished while the root was walked).</summary>
+        public bool FailSize { get; set; }
+
+        public long SizeBytes() => FailSize ? throw new FileNotFoundException("a temp file vanished") : 0;
     }
 
     private static readonly MetaLearningConfig Config = MetaLearningConfig.Default with
@@ -233,6 +236,55 @@ public sealed class PolicyPackSequenceTests : IAsyncLifetime
 
         await Window(agent);
         Assert.Equal(["save a=1", "ack a#1", "ack a#1"], _log);
+    }
+
+    [Fact]
+    public async Task A_redelivered_copy_of_a_refused_pack_is_ignored_and_acknowledged_at_once()
+    {
+        // The copy must change nothing the first delivery did not: observed a second time, its score_delta would be
+        // 0 and its confidence higher, and it would pass where the original was refused.
+        await using var agent = await Started(new LoggingStore(_log));
+        await Pack(agent, "a", tau: 0.8, sequence: 1);
+        await Window(agent);
+        var jump = new BusEvent(LearningTopics.PolicyPack, JsonNode.Parse(
+            """{"domain_id": "a", "sequence": 2, "metrics": {"gain_p50": 5.0, "stability_avg": 0.9}, "controller": {"tau": 5.0}, "evaluator": {"g_min": 0.01}}"""));
+        await agent.HandleAsync(jump, CancellationToken.None); // score_delta 4.5 > max_score_delta 1.0: refused
+        Assert.Empty(agent.PendingDomains);
+
+        await agent.HandleAsync(jump, CancellationToken.None);
+        Assert.Empty(agent.PendingDomains);
+        Assert.Equal(1, agent.StalePacks);
+        Assert.Equal(2, agent.Learner.State("a")!.Observations);
+        await Window(agent);
+        Assert.Equal(0.8, agent.GlobalPrior["tau"], 6);
+        Assert.Equal(1, agent.LastAppliedSequences["a"]);
+    }
+
+    [Fact]
+    public async Task A_copy_of_a_first_pack_refused_for_low_confidence_stays_refused()
+    {
+        // §7: at the default validator a domain's first pack is refused (confidence <= 0.1); its copy is no second
+        // observation that would earn the trust the first one lacked.
+        var agent = new MetaLearningAgent(_bus, Config with { Validator = ValidatorConfig.Default }, new LoggingStore(_log));
+        await using var _ = agent;
+        await agent.StartAsync();
+        Assert.False(await DurablePack(agent, "a", tau: 0.8, sequence: 1));
+        Assert.False(await DurablePack(agent, "a", tau: 0.8, sequence: 1));
+        Assert.Empty(agent.PendingDomains);
+        Assert.Equal(1, agent.Learner.State("a")!.Observations);
+        Assert.Equal(["ack a#1", "ack a#1"], _log);
+    }
+
+    [Fact]
+    public async Task A_store_that_cannot_be_measured_after_a_save_still_counts_the_save()
+    {
+        // The size is measured after the save for meta_storage_mb; a failure there marked the committed save as
+        // failed, and its acknowledgements were held.
+        var store = new LoggingStore(_log) { FailSize = true };
+        await using var agent = await Started(store);
+        Assert.True(await DurablePack(agent, "a", tau: 0.8, sequence: 1));
+        await Window(agent);
+        Assert.Equal(["save a=1", "ack a#1"], _log);
     }
 
     [Fact]
