@@ -9,7 +9,8 @@ namespace Meta.Gpu.Storage;
 /// <remarks>
 /// Temp files are named <c>&lt;name&gt;.&lt;random&gt;.tmp</c>; readers never look at <c>*.tmp</c>. A writer killed
 /// mid-write leaves its temp file behind; later writes to the same target delete such leftovers once they are
-/// older than <see cref="StaleTempAge"/> (younger ones may belong to a writer that is still running). The folder
+/// older than <see cref="StaleTempAge"/> (younger ones may belong to a writer that is still running); a target that
+/// is never written again (a timestamped backup) has its owner sweep them (<see cref="DeleteStaleTemps(string, string)"/>). The folder
 /// itself is not fsynced (.NET has no portable call for it): after a power cut the rename may be lost, which still
 /// leaves the previous file whole.
 /// </remarks>
@@ -76,10 +77,16 @@ internal sealed class AtomicFile : IDisposable
         if (!_committed) TryDelete(_temp);
     }
 
-    private static void DeleteStaleTemps(string path)
+    private static void DeleteStaleTemps(string path) =>
+        DeleteStaleTemps(Path.GetDirectoryName(path)!, Path.GetFileName(path) + ".*" + TempExtension);
+
+    /// <summary>Deletes the temp files in <paramref name="folder"/> matching <paramref name="pattern"/> (ending in
+    /// <see cref="TempExtension"/>) that are older than <see cref="StaleTempAge"/>: for targets never written again
+    /// (a timestamped backup), whose leftovers the sweep of each write would not meet.</summary>
+    public static void DeleteStaleTemps(string folder, string pattern)
     {
-        var folder = Path.GetDirectoryName(path)!;
-        var pattern = Path.GetFileName(path) + ".*" + TempExtension;
+        if (!pattern.EndsWith(TempExtension, StringComparison.Ordinal)) throw new ArgumentException($"a temp pattern ends in {TempExtension}", nameof(pattern));
+        if (!Directory.Exists(folder)) return;
         var cutoff = DateTime.UtcNow - StaleTempAge;
         foreach (var temp in Directory.EnumerateFiles(folder, pattern))
         {

@@ -16,7 +16,8 @@ namespace Meta.Gpu.Storage;
 /// <remarks>
 /// The checksum is the SHA-256 of the content value's bytes exactly as they appear in the file (not of a
 /// re-serialisation), so checking it needs no canonical form. A truncated file fails to parse; a flipped byte in
-/// the content fails the checksum; a flipped byte elsewhere breaks the JSON or the envelope fields. The price: a
+/// the content fails the checksum; a flipped byte elsewhere breaks the JSON or the envelope fields, or leaves an
+/// optional section apart from its checksum field (checked). The price: a
 /// hand-edited content no longer matches its checksum and is treated as corrupt (recompute the sha256 field over
 /// the edited content's exact bytes to keep an edit).
 /// </remarks>
@@ -121,7 +122,39 @@ internal static class ChecksummedJson
             var stored = Text(s, label, "sha256");
             if (!string.Equals(stored, computed, StringComparison.OrdinalIgnoreCase))
                 throw new InvalidInputException($"{label}: checksum mismatch (stored {stored}, computed {computed}): the content is corrupt");
+            CheckSectionsPaired(root, contentName, label);
             return readContent(content, root);
+        }
+    }
+
+    /// <summary>
+    /// Every optional section must come with its checksum and every checksum with its section. The sections'
+    /// names are outside every checksum: without this, a flipped byte in a section's name (<c>last_sequences</c>)
+    /// would read as a file written without that section, its content silently dropped.
+    /// </summary>
+    private static void CheckSectionsPaired(JsonElement root, string contentName, string label)
+    {
+        foreach (var property in root.EnumerateObject())
+        {
+            string name;
+            try
+            {
+                name = property.Name;
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new InvalidInputException($"{label}: a field name is not valid text (corrupt)", e);
+            }
+            if (name is "format" or "version" or "sha256" || name == contentName) continue;
+            if (name.EndsWith("_sha256", StringComparison.Ordinal))
+            {
+                if (!root.TryGetProperty(name[..^"_sha256".Length], out _))
+                    throw new InvalidInputException($"{label}: {name} without its section {name[..^"_sha256".Length]} (corrupt)");
+            }
+            else if (!root.TryGetProperty(name + "_sha256", out _))
+            {
+                throw new InvalidInputException($"{label}: {name}: a section without its checksum {name}_sha256 (corrupt)");
+            }
         }
     }
 

@@ -243,6 +243,9 @@ public sealed partial class MetaStorageManager
         }
         foreach (var old in existing.Skip(Config.Retention))
             File.Delete(old);
+        // A writer killed while copying a backup leaves that copy's temp file, whose stamped name no later save
+        // writes again (so no save's own sweep meets it): each one is a whole prior.
+        AtomicFile.DeleteStaleTemps(BackupsPath, $"{Path.GetFileNameWithoutExtension(fileName)}.*{Path.GetExtension(fileName)}.*{AtomicFile.TempExtension}");
     }
 
     private T? LoadWithFallback<T>(string fileName, Func<string, T> read) where T : class

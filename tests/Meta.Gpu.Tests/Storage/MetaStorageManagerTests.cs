@@ -168,6 +168,48 @@ public sealed class MetaStorageManagerTests : IDisposable
         Assert.Equal(1.0, storage.LoadPrior()!["tau"]);
     }
 
+    [Theory]
+    [InlineData("\"last_sequences\":", "\"last_sequencez\":")]
+    [InlineData("\"last_sequences_sha256\":", "\"last_sequences_sha257\":")]
+    public void A_flipped_byte_in_a_section_name_is_corruption_not_a_file_without_that_section(string name, string flipped)
+    {
+        // The section names lie outside every checksum: read as a file written without sequences, the applied
+        // sequences were dropped without a warning, and redelivered packs would be applied again.
+        var storage = Storage();
+        storage.SavePrior(Prior(1), new Dictionary<string, long> { ["a"] = 12 });
+        var text = File.ReadAllText(storage.PriorPath);
+        Assert.Contains(name, text, StringComparison.Ordinal);
+        File.WriteAllText(storage.PriorPath, text.Replace(name, flipped, StringComparison.Ordinal));
+
+        var loaded = storage.LoadPriorWithSequences()!;
+        Assert.Equal(12, loaded.LastSequences["a"]);
+        Assert.Contains(_logger.AtLeast(LogLevel.Warning), w => w.Message.Contains("loaded from backup", StringComparison.Ordinal));
+        Assert.Contains(_logger.AtLeast(LogLevel.Warning), w => w.Message.Contains("(corrupt)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_stale_backup_temp_left_by_a_killed_writer_is_swept_and_a_fresh_one_is_kept()
+    {
+        // A backup's stamped name is never written again, so no later save's own sweep met its leftover temp file
+        // (a whole prior each, counted in meta_storage_mb).
+        var storage = Storage(retention: 2);
+        storage.SaveDensePrior(new float[64], 1, new Dictionary<string, long> { ["a"] = 1 });
+        var stale = Path.Combine(storage.BackupsPath, "dense_prior.20240101T000000.0000000Z.mgpu.0123456789ab.tmp");
+        var fresh = Path.Combine(storage.BackupsPath, "dense_prior.20240101T000001.0000000Z.mgpu.0123456789ac.tmp");
+        var otherFile = Path.Combine(storage.BackupsPath, "global_prior.20240101T000000.0000000Z.json.0123456789ab.tmp");
+        foreach (var path in new[] { stale, fresh, otherFile }) File.WriteAllBytes(path, new byte[256]);
+        File.SetLastWriteTimeUtc(stale, DateTime.UtcNow - TimeSpan.FromDays(1));
+        File.SetLastWriteTimeUtc(otherFile, DateTime.UtcNow - TimeSpan.FromDays(1));
+
+        storage.SaveDensePrior(new float[64], 2, new Dictionary<string, long> { ["a"] = 2 });
+
+        Assert.False(File.Exists(stale));
+        Assert.True(File.Exists(fresh)); // may belong to a writer still running
+        Assert.True(File.Exists(otherFile)); // another file's: swept by that file's saves
+        Assert.Equal(2, storage.ListBackups(MetaStorageManager.DensePriorFileName).Count);
+        Assert.Empty(_logger.AtLeast(LogLevel.Warning));
+    }
+
     [Fact]
     public void A_truncated_temp_file_left_behind_is_ignored()
     {
