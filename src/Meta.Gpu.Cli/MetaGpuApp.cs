@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Meta.Gpu.Cli.Commands;
+using Meta.Gpu.Storage;
 
 namespace Meta.Gpu.Cli;
 
@@ -57,11 +58,12 @@ public static class MetaGpuApp
         }
     }
 
-    /// <summary>Input the user can mend: bad arguments or files, and a storage folder whose saved state and every
-    /// backup are unusable (<see cref="InvalidDataException"/> from the storage, naming the file).</summary>
+    /// <summary>Input the user can mend: bad arguments or files, a storage folder whose saved state and every
+    /// backup are unusable (<see cref="InvalidDataException"/> from the storage, naming the file), and one another
+    /// writer holds (<see cref="StorageLockedException"/>).</summary>
     private static bool IsUserError(Exception e) =>
         e is InvalidInputException or JsonException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException
-            or InvalidDataException;
+            or InvalidDataException or StorageLockedException;
 
     private static string OneLine(Exception e)
     {

@@ -60,6 +60,8 @@ internal static class ServeCommand
         using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning).AddFilter("NATS", LogLevel.None));
         // The backend is chosen first so that a bad name fails before the broker is dialled.
         using var denseBackend = ComputeBackends.Create(backendName, loggers.CreateLogger("Meta.Gpu.Compute"));
+        // One writer per storage folder: a second aggregator's saves would erase what this one acknowledged.
+        using var storageLock = StorageRootLock.Acquire(storageRoot);
         var storage = new MetaStorageManager(new StorageConfig(storageRoot), loggers.CreateLogger<MetaStorageManager>());
         // Governance reads memory pressure from the device the dense lane computes on (§13), where a domain's
         // telemetry or window does not carry it: the supervisor's vram_util, the agent's DRG and scheduler vram_high.

@@ -59,6 +59,7 @@ internal static class BusDemoRunner
         var domainIds = SineDemo.DomainIds(options.Domains);
 
         using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning).AddFilter("NATS", LogLevel.None));
+        using var storageLock = StorageRootLock.Acquire(storageRoot);
         var storage = new MetaStorageManager(new StorageConfig(storageRoot), loggers.CreateLogger<MetaStorageManager>());
         var initialPrior = InitialPrior(options);
         await using var bus = await NatsEventBus.ConnectAsync(busOptions, loggers, cancellationToken: token).ConfigureAwait(false);
