@@ -146,6 +146,83 @@ public sealed class CpuWeightedMedianKernelTests
     }
 
     /// <summary>
+    /// Confidences a few 1e-12 apart put the running sum within rounding of S/2 ± 1e-12·S, where the last bits
+    /// decide the pick and the averaging (DESIGN §4: every discrete decision as the float64 reference makes it).
+    /// The reference renormalises per column (q = p / the column's sum of p) and sums q in sorted order; both cpu
+    /// paths summed the raw p and picked 2 where the reference averaged to 2.5, about one such round in 300.
+    /// </summary>
+    [Fact]
+    public void At_the_edges_of_the_half_mass_band_both_paths_decide_as_the_reference()
+    {
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        var config = new CrossMetaConfig(Method: AggregationMethod.WeightedMedian, OutlierFilter: false, DiversityEntropyTarget: null);
+        using var fast = new CpuBackend();
+        using var exact = new CpuBackend { UseFastKernels = false };
+        // The helper's literal case first: four rows of 1..4, the reference averages the second and third value.
+        var literal = new DomainBatch(4, 8);
+        double[] nudged = [1, 1.000000000006, 1.000000000003, 0.999999999995];
+        for (var r = 0; r < 4; r++)
+        {
+            literal.Confidences[r] = nudged[r];
+            literal.Row(r).Fill(r + 1);
+        }
+        literal.MarkChanged();
+        Assert.Equal(2.5f, CrossDomainMetaAggregator.Aggregate(KeyedUpdates.From(literal), config).Vector[0]);
+        AssertDecidesAsTheReference(literal, config, fast, exact, "literal");
+
+        for (var t = 0; t < 1500; t++)
+        {
+            var n = 2 + rng.Next(7);
+            var batch = new DomainBatch(n, 9);
+            var heavy = rng.Next(1, n);
+            for (var r = 0; r < n; r++)
+            {
+                batch.Confidences[r] = (r < heavy ? 1.0 : (double)heavy / (n - heavy)) * (1 + rng.Next(-6, 7) * 1e-12);
+                for (var c = 0; c < 9; c++) batch.Row(r)[c] = r + 1 + c;
+            }
+            batch.MarkChanged();
+            AssertDecidesAsTheReference(batch, config, fast, exact, $"seed {seed}, round {t}");
+        }
+    }
+
+    /// <summary>The same edge through the exact path's masked columns: a column of two cells whose running sum after
+    /// the first sits within rounding of the bar (reference 0.75; the raw-p sum picked 0.5).</summary>
+    [Fact]
+    public void At_the_edge_of_the_bar_a_masked_column_picks_as_the_reference()
+    {
+        var config = new CrossMetaConfig(Method: AggregationMethod.WeightedMedian, OutlierFilter: false, DiversityEntropyTarget: null);
+        using var cpu = new CpuBackend();
+        using var exact = new CpuBackend { UseFastKernels = false };
+        var batch = new DomainBatch(3, 2, withMask: true);
+        batch.Confidences[0] = 0.999999999996;
+        batch.Confidences[1] = 1;
+        batch.Confidences[2] = 1;
+        batch.Row(0)[0] = 0.5f; batch.MaskRow(0)[0] = 1;
+        batch.Row(1)[0] = 0.75f; batch.MaskRow(1)[0] = 1;
+        batch.Row(0)[1] = 1f; batch.MaskRow(0)[1] = 1;
+        batch.Row(2)[1] = 3f; batch.MaskRow(2)[1] = 1;
+        batch.MarkChanged();
+        Assert.Equal(0.75f, CrossDomainMetaAggregator.Aggregate(KeyedUpdates.From(batch), config).Vector[0]);
+        AssertDecidesAsTheReference(batch, config, cpu, exact, "masked");
+    }
+
+    private static void AssertDecidesAsTheReference(DomainBatch batch, CrossMetaConfig config, CpuBackend fast, CpuBackend exact, string label)
+    {
+        var reference = CrossDomainMetaAggregator.Aggregate(KeyedUpdates.From(batch), config);
+        foreach (var (name, backend) in new[] { ("cpu", fast), ("cpu exact path", exact) })
+        {
+            var actual = new DenseCrossDomainAggregator(backend, config).Aggregate(batch).Aggregate!;
+            for (var c = 0; c < batch.Columns; c++)
+            {
+                var i = reference.Keys.ToList().IndexOf(KeyedUpdates.KeyOf(c));
+                Assert.True(i >= 0 && reference.Vector[i] == actual[c],
+                    $"{label}, {name}, column {c}: {actual[c]:R}, reference {(i < 0 ? float.NaN : reference.Vector[i]):R}");
+            }
+        }
+    }
+
+    /// <summary>
     /// Equal weights put the running sum after half the rows exactly on S/2; one row's weight nudged by
     /// <c>delta</c> (relative) moves it a hair above or below, or leaves it within the 1e-12 slack.
     /// </summary>

@@ -54,28 +54,37 @@ internal static class ExactColumnRules
             {
                 var n = values.Length;
                 SortKeys(values, keys[..n]);
-                var total = 0.0;
-                for (var j = 0; j < n; j++) total += weights[positions[(int)(keys[j] & 0xFFFFFFFF)]];
-                return WeightedMedianOfSorted(values, positions, weights, keys[..n], total);
+                return WeightedMedianOfSorted(values, positions, weights, keys[..n]);
             }
             default:
                 throw new ArgumentOutOfRangeException(nameof(method), method, "unknown aggregation method");
         }
     }
 
-    /// <summary>The pick of DESIGN §4 step 6 over cells already sorted in <paramref name="sorted"/>.</summary>
+    /// <summary>
+    /// The pick of DESIGN §4 step 6 over cells already sorted in <paramref name="sorted"/>, in the reference's
+    /// arithmetic (<see cref="ColumnRules.WeightedMedian"/>): q = p / the column's sum of p in row order, then S and
+    /// the running sums over q in sorted order. A running sum at the edge of the ±1e-12·S band is decided by its
+    /// last bits, so only the same operations in the same order make the reference's pick (the raw p summed
+    /// without the division picked differently in such columns).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double WeightedMedianOfSorted(
-        ReadOnlySpan<float> values, ReadOnlySpan<int> positions, ReadOnlySpan<double> weights, ReadOnlySpan<long> sorted, double total)
+        ReadOnlySpan<float> values, ReadOnlySpan<int> positions, ReadOnlySpan<double> weights, ReadOnlySpan<long> sorted)
     {
         var n = sorted.Length;
+        // Positions ascend with the cells, so this is the row order the reference normalises in.
+        var columnWeight = 0.0;
+        for (var j = 0; j < n; j++) columnWeight += weights[positions[j]];
+        var total = 0.0;
+        for (var j = 0; j < n; j++) total += weights[positions[(int)(sorted[j] & 0xFFFFFFFF)]] / columnWeight;
         var half = total / 2.0;
         var eps = WeightedMedianSlack * total;
         var running = 0.0;
         for (var j = 0; j < n; j++)
         {
             var at = (int)(sorted[j] & 0xFFFFFFFF);
-            running += weights[positions[at]];
+            running += weights[positions[at]] / columnWeight;
             if (running >= half - eps)
             {
                 double v = values[at];

@@ -34,7 +34,8 @@ namespace Meta.Gpu.Compute.Cpu;
 /// the sum of all the rows' weights (every cell is present on this path). The fixed-point sums decide every lane
 /// whose running sum is more than a few units (of 2^30 per S) from the bar and from S/2; the others (equal weights
 /// put the pick exactly on S/2) are decided by a float64 sum of the same cells in row order, and a lane that
-/// float64 sum puts past the walked rank takes the exact path.
+/// float64 sum puts past the walked rank, or within rounding of a bar (where only the reference's own arithmetic
+/// decides), takes the exact path.
 /// </remarks>
 internal static unsafe class WeightedMedianKernel
 {
@@ -139,6 +140,11 @@ internal static unsafe class WeightedMedianKernel
         public readonly Vector256<double> Half64 = Vector256.Create(mass.Total / 2.0);
 
         public readonly Vector256<double> Eps64 = Vector256.Create(ExactColumnRules.WeightedMedianSlack * mass.Total);
+
+        /// <summary>How far the row-order float64 sums of raw weights may lie from the reference's sorted-order
+        /// sums of renormalised ones, each within (2n + 4) roundings of S of the true mass: twice that, in units
+        /// of the mass. A sum this close to a bar is decided by rounding, so by the reference's own arithmetic.</summary>
+        public readonly Vector256<double> Tolerance64 = Vector256.Create((4.0 * n + 16.0) * Math.ScaleB(1.0, -53) * mass.Total);
 
         public readonly Vector256<int> LastRank = Vector256.Create(n - 1);
     }
@@ -325,6 +331,13 @@ internal static unsafe class WeightedMedianKernel
         return sum0 + sum1;
     }
 
+    /// <summary>Lanes whose running sum <paramref name="sum"/> lies within rounding of the crossing bar or of the edge of
+    /// the take-the-mean band.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<double> Fragile(Vector256<double> sum, in PickBars bars) =>
+        Vector256.LessThanOrEqual(Vector256.Abs(sum - bars.Threshold64), bars.Tolerance64)
+        | Vector256.LessThanOrEqual(Vector256.Abs(Vector256.Abs(sum - bars.Half64) - bars.Eps64), bars.Tolerance64);
+
     /// <summary>Per lane, the float64 running sum up to the pivot's rank, summed in row order (lanes 0-3, 4-7).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (Vector256<double> Low, Vector256<double> High) WeightAtOrBelow(ReadOnlySpan<Vector256<int>> keys, double* weights, Vector256<int> pivot)
@@ -368,9 +381,13 @@ internal static unsafe class WeightedMedianKernel
             var average64 = Vector256.Narrow(
                 Vector256.LessThanOrEqual(Vector256.Abs(low - bars.Half64), bars.Eps64).AsInt64(),
                 Vector256.LessThanOrEqual(Vector256.Abs(high - bars.Half64), bars.Eps64).AsInt64()).AsInt32();
+            // A sum within rounding of the bar or of the band's edge decides as the reference's arithmetic
+            // rounds (q = p / sum p, summed in sorted order): the exact path does that.
+            var fragile = Vector256.Narrow(
+                Fragile(low, bars).AsInt64(), Fragile(high, bars).AsInt64()).AsInt32();
             // A sure lane keeps the fixed-point decisions (crossed, no mean); the last rank has no next value.
-            exactLanes = ~sure & ~crossed64;
-            averageLanes = ~sure & average64 & Vector256.LessThan(rank, bars.LastRank);
+            exactLanes = ~sure & (~crossed64 | fragile);
+            averageLanes = ~sure & ~fragile & average64 & Vector256.LessThan(rank, bars.LastRank);
         }
 
         // A neighbour in the picked key's group may be a distinct value the keys misorder.
