@@ -23,16 +23,16 @@ public sealed record DenseUpdate(string DomainId, long Sequence, double Confiden
         var json = BusPayload.AsObject(payload, topic);
         var domainId = JsonRead.String(json, "domain_id", "", topic);
         if (domainId.Length == 0) throw new InvalidInputException($"{topic}.domain_id: missing or empty");
-        var sequenceValue = JsonRead.OptionalDouble(json, "sequence", topic)
+        var sequenceValue = JsonRead.OptionalNumber(json, "sequence", topic)
             ?? throw new InvalidInputException($"{topic}.sequence: missing (domain \"{domainId}\")");
         if (!double.IsFinite(sequenceValue) || sequenceValue != Math.Floor(sequenceValue) || sequenceValue < 0 || sequenceValue > long.MaxValue / 2)
             throw new InvalidInputException($"{topic}.sequence: expected a whole number >= 0, got {sequenceValue} (domain \"{domainId}\")");
-        var confidence = JsonRead.OptionalDouble(json, "confidence", topic)
+        var confidence = JsonRead.OptionalNumber(json, "confidence", topic)
             ?? throw new InvalidInputException($"{topic}.confidence: missing (domain \"{domainId}\")");
         var metrics = DomainMetrics.FromJson(JsonRead.Object(json, "metrics", topic), $"{topic}.metrics");
         var vector = json["vector"] switch
         {
-            JsonArray array => Array.ConvertAll(JsonRead.DoubleArray(array, $"{topic}.vector"), v => (float)v),
+            JsonArray array => Array.ConvertAll(JsonRead.NumberArray(array, $"{topic}.vector"), v => (float)v),
             // What a broker that carries the vector binary delivers (the NATS bus): the float[] itself, no copy.
             JsonValue value when value.TryGetValue<float[]>(out var floats) => floats,
             JsonValue value when value.TryGetValue<string>(out var base64) => FromBinary(base64, $"{topic}.vector"),

@@ -316,7 +316,7 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     private static long? ReadSequence(JsonObject payload, string domainId)
     {
         const string topic = LearningTopics.PolicyPack;
-        if (JsonRead.OptionalDouble(payload, "sequence", topic) is not { } value) return null;
+        if (JsonRead.OptionalNumber(payload, "sequence", topic) is not { } value) return null;
         if (!double.IsFinite(value) || value != Math.Floor(value) || value < 0 || value > long.MaxValue / 2)
             throw new InvalidInputException($"{topic}.sequence: expected a whole number >= 0, got {value} (domain \"{domainId}\")");
         return (long)value;

@@ -86,9 +86,20 @@ public static class JsonRead
     }
 
     /// <summary>A JSON array of settings (see <see cref="Setting"/>).</summary>
-    public static double[] SettingArray(JsonNode? node, string path) => Numbers(node, path, ToSetting);
+    public static double[] SettingArray(JsonNode? node, string path) => Numbers(node, path, ToNumber);
 
-    private static double ToSetting(JsonNode node, string path)
+    /// <summary>A JSON array of numbers strictly (see <see cref="ToNumber"/>): a parameter vector, where a boolean or
+    /// a numeric string is a mistake, not a flag.</summary>
+    public static double[] NumberArray(JsonNode? node, string path) => Numbers(node, path, ToNumber);
+
+    /// <summary>A number strictly (see <see cref="ToNumber"/>); null when the key is missing or null.</summary>
+    public static double? OptionalNumber(JsonObject? obj, string key, string path = "") => OptionalSetting(obj, key, path);
+
+    private static double ToSetting(JsonNode node, string path) => ToNumber(node, path);
+
+    /// <summary>A JSON number, or "nan"/"inf"/"-inf" (DESIGN §14's non-finite numbers); a boolean or any other string
+    /// is refused naming the field (<see cref="ToDouble"/>, for wire flags, reads true as 1).</summary>
+    public static double ToNumber(JsonNode node, string path)
     {
         if (node is JsonValue value)
         {
@@ -136,10 +147,9 @@ public static class JsonRead
                     return true;
                 case JsonValueKind.False:
                     return false;
-                case JsonValueKind.Number:
-                    var d = NumberOf(value);
-                    if (double.IsFinite(d)) return d != 0.0;
-                    break;
+                // 0.0/1.0 only (DESIGN §8: "DRG flags arrive as booleans or 0.0/1.0"): 0.5 is no flag.
+                case JsonValueKind.Number when NumberOf(value) is 0.0 or 1.0:
+                    return NumberOf(value) == 1.0;
             }
         }
         throw new InvalidInputException($"{path}: expected a boolean (or 0/1), got {Show(node)}");

@@ -15,7 +15,32 @@ public sealed class JsonReadTests
         Assert.Equal(0.5, JsonRead.Double(obj, "f", 0));
         Assert.Equal(1.25, JsonRead.Double(obj, "m", 0));
         Assert.Equal(5, JsonRead.Int(obj, "i", 0));
-        Assert.True(JsonRead.Bool(obj, "i", false));
+        Assert.True(JsonRead.Bool(new JsonObject { ["one"] = 1, ["zero"] = 0L }, "one", false));
+        Assert.False(JsonRead.Bool(new JsonObject { ["one"] = 1, ["zero"] = 0L }, "zero", true));
+    }
+
+    [Theory]
+    [InlineData("0.5")]
+    [InlineData("2")]
+    [InlineData("-1")]
+    public void A_flag_is_a_boolean_or_0_or_1_as_its_error_says_and_nothing_else(string json)
+    {
+        // {"oom_flag": 0.5} was an out-of-memory signal: any number but 0 read as true.
+        var obj = JsonNode.Parse($$"""{"oom_flag": {{json}}}""")!.AsObject();
+        var error = Assert.Throws<InvalidInputException>(() => JsonRead.Bool(obj, "oom_flag", false));
+        Assert.Equal($"oom_flag: expected a boolean (or 0/1), got {json}", error.Message);
+    }
+
+    [Theory]
+    [InlineData("true")]
+    [InlineData("\"0.5\"")]
+    public void A_number_read_strictly_refuses_a_boolean_or_a_numeric_string(string json)
+    {
+        // A parameter vector's [true] was aggregated as 1.0, where ["abc"] was refused.
+        var array = JsonNode.Parse($"[1, {json}]");
+        var error = Assert.Throws<InvalidInputException>(() => JsonRead.NumberArray(array, "vector"));
+        Assert.Equal($"vector[1]: expected a number, got {json}", error.Message);
+        Assert.Equal([1.0, double.NaN], JsonRead.NumberArray(JsonNode.Parse("[1, \"nan\"]"), "vector"));
     }
 
     [Fact]

@@ -47,8 +47,8 @@ public sealed record DomainUpdateInput(string DomainId, IReadOnlyList<string> Ke
         if (!JsonRead.Has(obj, "vector")) throw new InvalidInputException($"{who}: vector is missing");
         if (!JsonRead.Has(obj, "confidence")) throw new InvalidInputException($"{who}: confidence is missing");
         var keys = JsonRead.StringArray(obj["keys"], $"{who}: keys");
-        var values = JsonRead.DoubleArray(obj["vector"], $"{who}: vector");
-        var confidence = JsonRead.ToDouble(obj["confidence"]!, $"{who}: confidence");
+        var values = JsonRead.NumberArray(obj["vector"], $"{who}: vector");
+        var confidence = JsonRead.ToNumber(obj["confidence"]!, $"{who}: confidence");
         var update = new DomainUpdateInput(id, keys, values.Select(v => (float)v).ToArray(), confidence);
         update.EnsureWellFormed();
         return update;
