@@ -13,9 +13,11 @@ public static class OuterSteps
     public static IOuterStep Create(string backend, CrossMetaConfig? config = null)
     {
         ArgumentNullException.ThrowIfNull(backend);
-        return backend.Trim().Equals(Host, StringComparison.OrdinalIgnoreCase)
-            ? new WeightedMeanReptileStep()
-            : new EngineOuterStep(ComputeBackends.Create(backend), config);
+        if (backend.Trim().Equals(Host, StringComparison.OrdinalIgnoreCase)) return new WeightedMeanReptileStep();
+        // Checked here so that the list of valid names has host in it too.
+        if (!ComputeBackends.Names.Contains(backend.Trim(), StringComparer.OrdinalIgnoreCase))
+            throw new InvalidInputException($"backend: unknown name \"{backend}\" (valid: {string.Join(", ", ComputeBackends.Names)}, {Host})");
+        return new EngineOuterStep(ComputeBackends.Create(backend), config);
     }
 
     public const string Host = "host";

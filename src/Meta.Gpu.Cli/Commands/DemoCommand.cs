@@ -53,12 +53,28 @@ internal static class DemoCommand
             Backend = result.GetValue(backend) ?? defaults.Backend,
             Governance = !result.GetValue(noGovernance),
             Quiet = result.GetValue(quiet),
-            Bus = string.IsNullOrWhiteSpace(result.GetValue(bus.Url)) ? null : AckWait(bus.Read(result), result.GetValue(ackWait)),
+            Bus = BusOnly(result, bus, ackWait, roundTimeout) ? AckWait(bus.Read(result), result.GetValue(ackWait)) : null,
             Workers = result.GetValue(workers),
             Storage = result.GetValue(storage),
             RoundTimeout = OptionSeconds.Parse(result.GetValue(roundTimeout), "--round-timeout"),
         }, token)));
         return command;
+    }
+
+    /// <summary>Whether the run goes over a broker; an option only such a run reads, given without <c>--bus</c>, or
+    /// an empty <c>--bus</c>, is an error rather than silently an in-process run.</summary>
+    private static bool BusOnly(ParseResult result, BusOptions bus, Option<double> ackWait, Option<double> roundTimeout)
+    {
+        var url = result.GetResult(bus.Url);
+        if (url is { Implicit: false } && string.IsNullOrWhiteSpace(result.GetValue(bus.Url)))
+            throw new InvalidInputException("--bus: must name a broker (nats://HOST:PORT)");
+        if (url is { Implicit: false }) return true;
+        foreach (var option in new Option[] { ackWait, roundTimeout, bus.Prefix, bus.ConnectTimeout })
+        {
+            if (result.GetResult(option) is { Implicit: false })
+                throw new InvalidInputException($"{option.Name}: only a run over --bus nats://HOST:PORT uses it");
+        }
+        return false;
     }
 
     private static Meta.Gpu.Nats.NatsBusOptions AckWait(Meta.Gpu.Nats.NatsBusOptions options, double seconds) =>

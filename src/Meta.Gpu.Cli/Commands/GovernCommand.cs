@@ -46,6 +46,9 @@ internal static class GovernCommand
         var fromStdin = inputPath is null or "-";
         if (!fromStdin) InputFile.CheckReadable(inputPath!);
         if (policyLogPath is not null) InputFile.CheckWritable(policyLogPath, "--policy-log");
+        // The log is appended to while the input is read: the same file would feed its own lines back, for ever.
+        if (!fromStdin && policyLogPath is not null && InputFile.SameFile(inputPath!, policyLogPath))
+            throw new InvalidInputException($"--policy-log {policyLogPath}: is the input file; the log's lines would be read back as input");
 
         using var layer = new MetaIntegrativeLayer(config, new MetaIntegrativeLayerOptions { PolicyLogPath = policyLogPath });
         var reader = fromStdin ? console.In : new StreamReader(inputPath!);

@@ -10,6 +10,7 @@ internal static class InputFile
     /// <summary>Refuses a missing file or a folder; <paramref name="what"/> names the argument (e.g. "--config").</summary>
     public static void CheckReadable(string path, string? what = null)
     {
+        if (string.IsNullOrWhiteSpace(path)) throw new InvalidInputException($"{what ?? "input"}: must name a file");
         var named = what is null ? path : $"{what} {path}";
         if (Directory.Exists(path)) throw new InvalidInputException($"{named}: is a folder, expected a file");
         if (!File.Exists(path)) throw new InvalidInputException($"{named}: no such file");
@@ -18,7 +19,17 @@ internal static class InputFile
     /// <summary>Refuses a folder where a file is to be written or appended to.</summary>
     public static void CheckWritable(string path, string what)
     {
+        if (string.IsNullOrWhiteSpace(path)) throw new InvalidInputException($"{what}: must name a file");
         if (Directory.Exists(path)) throw new InvalidInputException($"{what} {path}: is a folder, expected a file");
+    }
+
+    /// <summary>Whether two paths name one file (links resolved), such as a log that is also the input.</summary>
+    public static bool SameFile(string a, string b) => string.Equals(Resolved(a), Resolved(b), StringComparison.Ordinal);
+
+    private static string Resolved(string path)
+    {
+        var full = Path.GetFullPath(path);
+        return new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
     }
 
     public static async Task<string> ReadAllTextAsync(string path, CancellationToken token, string? what = null)

@@ -7,6 +7,7 @@ internal static class OutputFolder
     /// <summary>Creates <paramref name="path"/> (and its parents) when missing; returns its full path.</summary>
     public static string Prepare(string path, string option)
     {
+        if (string.IsNullOrWhiteSpace(path)) throw new InvalidInputException($"{option}: must name a folder");
         var full = Path.GetFullPath(path);
         if (File.Exists(full)) throw new InvalidInputException($"{option}: {full} is a file, not a folder");
         try

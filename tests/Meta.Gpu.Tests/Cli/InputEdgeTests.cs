@@ -111,4 +111,109 @@ public sealed class InputEdgeTests : IDisposable
         Assert.Equal(MetaGpuApp.ExitUserError, code);
         Assert.StartsWith($"meta-gpu: {option}: 1E+300 must be a positive number of seconds", error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Govern_refuses_a_policy_log_that_is_its_own_input_file()
+    {
+        // It read back the lines it appended, for ever (a 1.4 KB sample grew to 4.3 GB in ten minutes). Run as a
+        // process so that a regression is killed rather than left filling the disk.
+        var file = Write("same.jsonl", "{\"accept_rate\": 0.1}\n{\"accept_rate\": 0.2}\n");
+        var link = Path.Combine(_dir, "link.jsonl");
+        File.CreateSymbolicLink(link, file);
+        foreach (var log in new[] { file, link })
+        {
+            var cli = Path.Combine(AppContext.BaseDirectory, "meta-gpu.dll");
+            var host = Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
+            var start = new System.Diagnostics.ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var arg in new[] { cli, "govern", "--policy-log", log, file }) start.ArgumentList.Add(arg);
+            using var process = System.Diagnostics.Process.Start(start)!;
+            var error = process.StandardError.ReadToEndAsync();
+            _ = process.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try
+            {
+                await process.WaitForExitAsync(limit.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                Assert.Fail($"govern --policy-log {log} {file} did not finish; its input grew to {new FileInfo(file).Length:N0} bytes");
+            }
+            Assert.Equal(MetaGpuApp.ExitUserError, process.ExitCode);
+            Assert.Equal($"meta-gpu: --policy-log {log}: is the input file; the log's lines would be read back as input", (await error).Trim());
+        }
+    }
+
+    [Theory]
+    [InlineData("govern", "--policy-log")]
+    [InlineData("bench", "--out")]
+    [InlineData("serve", "--storage")]
+    [InlineData("demo", "--storage")]
+    [InlineData("demo", "--bus")]
+    public async Task An_empty_path_or_address_is_exit_2_naming_the_option(string command, string option)
+    {
+        // Each escaped as an ArgumentException from Path.GetFullPath or a constructor (exit 134, a stack trace), or
+        // (--bus "") silently ran the demo in process.
+        string[] args = command switch
+        {
+            "govern" => ["govern", option, "", "-"],
+            "bench" => ["bench", option, "", "--quick", "--backends", "cpu", "--workloads", "governance_update"],
+            "serve" => ["serve", "--bus", "nats://127.0.0.1:1", "--backend", "cpu", option, ""],
+            _ when option == "--bus" => ["demo", "--bus", "", "--out", _dir, "--meta-rounds", "1"],
+            _ => ["demo", "--bus", "nats://127.0.0.1:1", "--connect-timeout", "1", option, "", "--out", _dir, "--meta-rounds", "1"],
+        };
+        var (code, _, error) = await Run("{\"accept_rate\": 0.1}\n", args);
+        Assert.Equal(MetaGpuApp.ExitUserError, code);
+        Assert.StartsWith($"meta-gpu: {option}: must name a", error, StringComparison.Ordinal);
+        Assert.Single(error.Trim().Split('\n'));
+    }
+
+    [Theory]
+    [InlineData("--ack-wait", "5")]
+    [InlineData("--round-timeout", "5")]
+    [InlineData("--prefix", "other")]
+    [InlineData("--connect-timeout", "5")]
+    public async Task A_bus_only_demo_option_without_bus_is_exit_2_naming_it(string option, string value)
+    {
+        // They were silently ignored, where --storage and --workers without --bus were refused.
+        var (code, _, error) = await Run("", "demo", option, value, "--out", _dir, "--meta-rounds", "1");
+        Assert.Equal(MetaGpuApp.ExitUserError, code);
+        Assert.Equal($"meta-gpu: {option}: only a run over --bus nats://HOST:PORT uses it", error.Trim());
+    }
+
+    [Fact]
+    public async Task Backend_errors_name_the_flag_and_the_demo_lists_host_among_its_backends()
+    {
+        var demo = await Run("", "demo", "--backend", "tpu", "--out", _dir, "--meta-rounds", "1");
+        var aggregate = await Run("""{"updates": []}""", "aggregate", "--backend", "tpu", "-");
+        var serve = await Run("", "serve", "--bus", "nats://127.0.0.1:1", "--backend", "tpu");
+
+        Assert.Equal(MetaGpuApp.ExitUserError, demo.Code);
+        Assert.Equal("meta-gpu: --backend: unknown name \"tpu\" (valid: auto, cpu, cuda, ilgpu-cpu, opencl, host)", demo.Error.Trim());
+        foreach (var run in new[] { aggregate, serve })
+        {
+            Assert.Equal(MetaGpuApp.ExitUserError, run.Code);
+            Assert.Equal("meta-gpu: --backend: unknown name \"tpu\" (valid: auto, cpu, cuda, ilgpu-cpu, opencl)", run.Error.Trim());
+        }
+    }
+
+    [Fact]
+    public async Task A_bad_prefix_names_the_flag()
+    {
+        var (code, _, error) = await Run("", "serve", "--bus", "nats://127.0.0.1:1", "--backend", "cpu", "--prefix", "a b");
+        Assert.Equal(MetaGpuApp.ExitUserError, code);
+        Assert.StartsWith("meta-gpu: --prefix: 'a b'", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Aggregate_refuses_a_boolean_where_a_number_belongs()
+    {
+        // "vector": [true] was aggregated as 1.0 and "confidence": true read as 1, where "abc" was refused.
+        var vector = await Run("""{"updates":[{"domain_id":"a","keys":["x"],"vector":[true],"confidence":0.5}]}""", "aggregate", "-");
+        var confidence = await Run("""{"updates":[{"domain_id":"a","keys":["x"],"vector":[1],"confidence":true}]}""", "aggregate", "-");
+        Assert.Equal(MetaGpuApp.ExitUserError, vector.Code);
+        Assert.Contains("vector[0]: expected a number, got true", vector.Error, StringComparison.Ordinal);
+        Assert.Equal(MetaGpuApp.ExitUserError, confidence.Code);
+        Assert.Contains("confidence: expected a number, got true", confidence.Error, StringComparison.Ordinal);
+    }
 }

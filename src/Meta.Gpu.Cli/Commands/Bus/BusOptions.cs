@@ -43,10 +43,13 @@ internal sealed class BusOptions
     public NatsBusOptions Read(ParseResult result)
     {
         var connectTimeout = OptionSeconds.Parse(result.GetValue(ConnectTimeout), "--connect-timeout");
+        var prefix = result.GetValue(Prefix) ?? new NatsBusOptions().SubjectPrefix;
+        // Checked here too, so that the error names the flag the user typed, not the options' field.
+        NatsSubjects.ValidateToken(prefix, "--prefix");
         return new NatsBusOptions
         {
             Url = result.GetValue(Url) ?? "",
-            SubjectPrefix = result.GetValue(Prefix) ?? new NatsBusOptions().SubjectPrefix,
+            SubjectPrefix = prefix,
             ConnectTimeout = connectTimeout,
         };
     }

@@ -46,6 +46,7 @@ internal sealed record DemoSettings
         if (!(InnerLearningRate > 0) || !double.IsFinite(InnerLearningRate)) throw new InvalidInputException($"--inner-lr: must be > 0, got {InnerLearningRate}");
         if (!(Beta > 0 && Beta <= 1)) throw new InvalidInputException($"--beta: must be in (0, 1], got {Beta}");
         if (string.IsNullOrWhiteSpace(OutputDirectory)) throw new InvalidInputException("--out: must name a folder");
+        if (Storage is not null && string.IsNullOrWhiteSpace(Storage)) throw new InvalidInputException("--storage: must name a folder");
         if (Workers < 0) throw new InvalidInputException($"--workers: must be >= 0, got {Workers}");
         if (Bus is null && Workers > 0) throw new InvalidInputException("--workers: domain worker processes need --bus nats://HOST:PORT");
         if (Bus is null && Storage is not null) throw new InvalidInputException("--storage: only a run over --bus saves its prior");
