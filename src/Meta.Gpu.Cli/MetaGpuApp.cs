@@ -24,7 +24,9 @@ public static class MetaGpuApp
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            await console.Error.WriteLineAsync($"meta-gpu: {parsed.Errors[0].Message} (see 'meta-gpu --help')").ConfigureAwait(false);
+            // A mistyped option a file argument took (PathArgument) is the cause of the token left over after it.
+            var first = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith(PathArgument.UnrecognizedOption, StringComparison.Ordinal)) ?? parsed.Errors[0];
+            await console.Error.WriteLineAsync($"meta-gpu: {first.Message} (see 'meta-gpu --help')").ConfigureAwait(false);
             return ExitUserError;
         }
         var config = new InvocationConfiguration { Output = console.Out, Error = console.Error, EnableDefaultExceptionHandler = false };

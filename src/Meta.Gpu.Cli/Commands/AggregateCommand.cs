@@ -28,6 +28,7 @@ internal static class AggregateCommand
             Description = "JSON file with {\"updates\": [...], \"config\": {...}}; '-' or nothing reads standard input.",
             Arity = ArgumentArity.ZeroOrOne,
         };
+        PathArgument.RefuseOptions(input);
         var configFile = new Option<string?>("--config")
         {
             Description = "JSON file of aggregation settings (DESIGN §4 names) used as defaults; the input's config overrides them.",

@@ -16,6 +16,7 @@ internal static class ConformanceCommand
             Description = "Trace files or folders (default: the reference traces shipped with the tool).",
             Arity = ArgumentArity.ZeroOrMore,
         };
+        PathArgument.RefuseOptions(paths);
         var command = new Command("conformance", "Replay reference traces (DESIGN §14) and compare every step.") { paths };
         command.SetAction((result, token) => MetaGpuApp.GuardAsync(console, () => RunAsync(console, result.GetValue(paths) ?? [], token)));
         return command;

@@ -23,6 +23,7 @@ internal static class GovernCommand
             Description = "JSON Lines of telemetry snapshots; '-' or nothing reads standard input.",
             Arity = ArgumentArity.ZeroOrOne,
         };
+        PathArgument.RefuseOptions(input);
         var config = new Option<string?>("--config")
         {
             Description = "Layer configuration (JSON, §5 layout, any subset of sections).",

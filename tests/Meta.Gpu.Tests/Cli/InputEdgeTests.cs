@@ -216,4 +216,30 @@ public sealed class InputEdgeTests : IDisposable
         Assert.Equal(MetaGpuApp.ExitUserError, confidence.Code);
         Assert.Contains("confidence: expected a number, got true", confidence.Error, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("govern", false)]
+    [InlineData("govern", true)]
+    [InlineData("aggregate", false)]
+    [InlineData("conformance", false)]
+    public async Task A_mistyped_option_is_named_not_taken_for_the_input_file(string command, bool withFile)
+    {
+        // `govern --bogus` said "--bogus: no such file", and `govern --bogus FILE` named the good file as the
+        // unrecognised argument.
+        var file = Write("t.jsonl", "{\"accept_rate\": 0.1}\n");
+        string[] args = withFile ? [command, "--bogus", file] : [command, "--bogus"];
+        var (code, _, error) = await Run("", args);
+        Assert.Equal(MetaGpuApp.ExitUserError, code);
+        Assert.StartsWith("meta-gpu: Unrecognized option '--bogus'", error, StringComparison.Ordinal);
+        Assert.Single(error.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public async Task A_file_whose_name_starts_with_a_dash_is_read_when_given_as_a_path()
+    {
+        var file = Write("-odd.jsonl", "{\"accept_rate\": 0.1}\n");
+        var (code, output, _) = await Run("", "govern", "./" + Path.GetRelativePath(Environment.CurrentDirectory, file));
+        Assert.Equal(0, code);
+        Assert.Single(output.Trim().Split('\n'));
+    }
 }
