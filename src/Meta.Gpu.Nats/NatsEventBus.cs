@@ -629,6 +629,10 @@ public sealed class NatsEventBus : IEventBus
     /// fetch on a busy machine) without depending on the machine's speed. Null in use.</summary>
     internal Func<CancellationToken, Task>? BeforeObjectFetch { get; set; }
 
+    /// <summary>The largest buffer a dense message's own <c>size</c> field may reserve before the object is read
+    /// (a 64M-parameter vector); a larger object still arrives, into a buffer that grows.</summary>
+    internal const int MaxPresizeBytes = 256 << 20;
+
     private async ValueTask<Decoded> FetchDenseAsync(string topic, byte[] data, CancellationToken cancellationToken)
     {
         if (BeforeObjectFetch is { } before) await before(cancellationToken).ConfigureAwait(false);
@@ -641,7 +645,8 @@ public sealed class NatsEventBus : IEventBus
         var expected = JsonRead.String(reference, "sha256", "", $"dense message: {ObjectField}");
         if (name.Length == 0) throw new InvalidInputException($"dense message: {ObjectField}.name is missing");
         if (expected.Length == 0) throw new InvalidInputException($"dense message: {ObjectField}.sha256 is missing");
-        var size = reference["size"] is JsonValue v && v.TryGetValue<long>(out var n) && n > 0 && n <= Array.MaxLength ? (int)n : 0;
+        // A hint only, from the message: trusted up to a bound, so one corrupt or hostile message cannot reserve 2 GB.
+        var size = reference["size"] is JsonValue v && v.TryGetValue<long>(out var n) && n > 0 && n <= MaxPresizeBytes ? (int)n : 0;
         byte[] blob;
         string actual;
         try
@@ -706,7 +711,9 @@ public sealed class NatsEventBus : IEventBus
             if (inline.Length <= InlineLimitBytes) return (inline, KindDenseInline, messageId);
         }
 
-        var name = messageId is null ? $"{topic}/{Guid.NewGuid():N}" : $"{topic}/{messageId}";
+        // The bucket is shared by every prefix on the broker: without the prefix, two runs' domain-000 at sequence 1
+        // overwrote (and, once acknowledged, deleted) each other's vector.
+        var name = $"{Options.SubjectPrefix}/{topic}/{messageId ?? Guid.NewGuid().ToString("N")}";
         var store = await ObjectStoreAsync(cancellationToken).ConfigureAwait(false);
         var meta = new ObjectMetadata { Name = name, Options = new MetaDataOptions { MaxChunkSize = ObjectChunkBytes } };
         var info = await store.PutAsync(meta, new MemoryStream(blob, writable: false), cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -766,6 +773,7 @@ public sealed class NatsEventBus : IEventBus
         {
             try
             {
+                await RefuseAnotherPrefixsStreamAsync(config).ConfigureAwait(false);
                 await JetStream.CreateOrUpdateStreamAsync(config, _stopping.Token).ConfigureAwait(false);
                 return;
             }
@@ -777,6 +785,31 @@ public sealed class NatsEventBus : IEventBus
                 await Task.Delay(delay, _stopping.Token).ConfigureAwait(false);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.TicksPerSecond));
             }
+        }
+    }
+
+    /// <summary>
+    /// Stream names fold case and turn '.' and '-' into '_' (<see cref="NatsSubjects.StreamName"/>), so two valid
+    /// prefixes (run-1 and run_1) can name one stream: updating it to this prefix's subject would take it, and the
+    /// durable consumer in it, from the other run, whose work then went nowhere or into this run. Refused instead.
+    /// </summary>
+    private async Task RefuseAnotherPrefixsStreamAsync(StreamConfig config)
+    {
+        INatsJSStream existing;
+        try
+        {
+            existing = await JetStream.GetStreamAsync(config.Name!, cancellationToken: _stopping.Token).ConfigureAwait(false);
+        }
+        catch (NatsJSApiException e) when (e.Error.Code == 404)
+        {
+            return;
+        }
+        var subjects = existing.Info.Config.Subjects ?? [];
+        if (!subjects.SequenceEqual(config.Subjects ?? []))
+        {
+            throw new InvalidInputException(
+                $"prefix '{Options.SubjectPrefix}': the broker's stream {config.Name} belongs to another prefix (subjects {string.Join(", ", subjects)}); " +
+                "stream names ignore case and turn '.' and '-' into '_', so choose a prefix that differs from it otherwise");
         }
     }
 

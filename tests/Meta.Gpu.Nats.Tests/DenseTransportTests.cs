@@ -123,7 +123,7 @@ public sealed class DenseTransportTests
         await using (var raw = new NatsConnection(new NatsOpts { Url = server.Url }))
         {
             var store = await new NatsObjContext(new NatsJSContext(raw)).GetObjectStoreAsync(options.ObjectBucket);
-            await store.PutAsync($"{Topic}/site-9:5", DensePriorFile.ToBytes(Vector(100_000, 99), 5));
+            await store.PutAsync($"{options.SubjectPrefix}/{Topic}/site-9:5", DensePriorFile.ToBytes(Vector(100_000, 99), 5));
         }
 
         await using var aggregator = await Buses.ConnectAsync(options);

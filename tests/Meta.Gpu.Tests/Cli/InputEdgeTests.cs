@@ -242,4 +242,21 @@ public sealed class InputEdgeTests : IDisposable
         Assert.Equal(0, code);
         Assert.Single(output.Trim().Split('\n'));
     }
+
+    [Theory]
+    [InlineData("serve")]
+    [InlineData("domain")]
+    [InlineData("demo")]
+    public async Task A_bad_broker_address_names_the_flag(string command)
+    {
+        string[] args = command switch
+        {
+            "domain" => ["domain", "--bus", "foo", "--id", "domain-000"],
+            "demo" => ["demo", "--bus", "foo", "--out", _dir, "--meta-rounds", "1"],
+            _ => ["serve", "--bus", "foo", "--backend", "cpu"],
+        };
+        var (code, _, error) = await Run("", args);
+        Assert.Equal(MetaGpuApp.ExitUserError, code);
+        Assert.Equal("meta-gpu: --bus: 'foo' is not a broker address (expected nats://HOST:PORT)", error.Trim());
+    }
 }

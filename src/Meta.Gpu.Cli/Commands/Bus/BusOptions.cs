@@ -46,6 +46,8 @@ internal sealed class BusOptions
         var prefix = result.GetValue(Prefix) ?? new NatsBusOptions().SubjectPrefix;
         // Checked here too, so that the error names the flag the user typed, not the options' field.
         NatsSubjects.ValidateToken(prefix, "--prefix");
+        var url = result.GetValue(Url) ?? "";
+        if (!NatsBusOptions.IsBrokerAddress(url)) throw new InvalidInputException($"--bus: '{url}' is not a broker address (expected nats://HOST:PORT)");
         return new NatsBusOptions
         {
             Url = result.GetValue(Url) ?? "",
