@@ -121,6 +121,14 @@ public sealed class DenseLearningLane : IDisposable
             return false;
         }
         var score = update.Metrics?.Score ?? 0.0;
+        // Refused before it is observed, as the keyed lane refuses such a report at the edge: a NaN last score would
+        // make the domain's next, valid update's score_delta NaN, and refuse it too.
+        if (!double.IsFinite(score))
+        {
+            LogRefused(_logger, domain, $"non-finite score {score}", null);
+            if (acknowledgement is not null) _released.Add(acknowledgement);
+            return false;
+        }
         // An id no save could hold is never observed: garbage ids would only grow the map of last scores.
         var scoreDelta = IdTooLong(domain) ? 0.0 : Observe(domain, update.Sequence, score);
         if (Refusal(update, scoreDelta) is { } reason)
@@ -175,7 +183,13 @@ public sealed class DenseLearningLane : IDisposable
     public JsonObject? RunRound(LearningRoundInput round)
     {
         ArgumentNullException.ThrowIfNull(round);
-        if (_pending.Count == 0 || Optimizer is null) return null;
+        if (_pending.Count == 0 || Optimizer is null)
+        {
+            // A prior whose last save failed is saved by the next round, stepped or not: its applied sequences and
+            // the acknowledgements waiting for them must not wait for the next update to arrive.
+            if (_unsaved && Optimizer is { } stepped) Save(stepped.Prior);
+            return null;
+        }
         var updates = _pending.Values.ToList(); // domain id order
 
         var optimizer = Optimizer;

@@ -30,6 +30,7 @@ public sealed record DenseUpdate(string DomainId, long Sequence, double Confiden
         var confidence = JsonRead.OptionalNumber(json, "confidence", topic)
             ?? throw new InvalidInputException($"{topic}.confidence: missing (domain \"{domainId}\")");
         var metrics = DomainMetrics.FromJson(JsonRead.Object(json, "metrics", topic), $"{topic}.metrics");
+        metrics.CheckFinite($"{topic}.metrics");
         var vector = json["vector"] switch
         {
             JsonArray array => Array.ConvertAll(JsonRead.NumberArray(array, $"{topic}.vector"), v => (float)v),

@@ -1,0 +1,67 @@
+using System.Text.Json.Nodes;
+using Meta.Gpu.Compute;
+using Meta.Gpu.Learning;
+using Meta.Gpu.Storage;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Meta.Gpu.Tests.Learning;
+
+/// <summary>The dense lane (DESIGN §10) on its own: a report it must refuse before observing, and a failed save the
+/// next round must retry even when nothing is pending.</summary>
+public sealed class DenseLaneEdgeTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("dense-edges-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static readonly MetaLearningConfig Config = MetaLearningConfig.Default with
+    {
+        Scheduler = new SchedulerConfig(UpdateIntervalWindows: 1, MinIntervalWindows: 1, Jitter: 0),
+    };
+
+    private static DenseLearningLane Lane(MetaStorageManager? storage = null) =>
+        new(Config, new CpuBackend(), true, storage, new MetaPacketValidator(Config.Validator), NullLogger.Instance);
+
+    private static float[] Vector(int d, float x) => Enumerable.Range(0, d).Select(i => x + 0.01f * i).ToArray();
+
+    private static LearningRoundInput Round(double reward) => new(reward, DrgProfile.None, 50, new SchedulerTelemetry());
+
+    [Theory]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    [InlineData(double.NegativeInfinity)]
+    public void A_non_finite_score_is_refused_without_becoming_the_last_score(double score)
+    {
+        // It became the domain's last score, so the next, valid update's score_delta was NaN and it was refused too.
+        using var lane = Lane();
+        Assert.False(lane.Accept(new DenseUpdate("a", 1, 0.8, new DomainMetrics(MetaScore: score), Vector(4, 1))));
+        Assert.True(lane.Accept(new DenseUpdate("a", 2, 0.8, new DomainMetrics(MetaScore: 0.5), Vector(4, 1))));
+    }
+
+    [Fact]
+    public void A_wire_dense_update_with_a_non_finite_score_is_refused_at_the_edge_naming_it()
+    {
+        var payload = JsonNode.Parse("""{"domain_id": "a", "sequence": 1, "confidence": 0.8, "metrics": {"meta_score": "nan"}, "vector": [1, 2]}""");
+        var error = Assert.Throws<InvalidInputException>(() => DenseUpdate.FromPayload(payload, DenseLearningLane.UpdateTopic));
+        Assert.Contains("metrics.meta_score", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_prior_whose_save_failed_is_saved_by_the_next_round_even_with_nothing_pending()
+    {
+        // The round returned before saving when nothing was pending: the stepped prior, its applied sequences and
+        // the acknowledgements held for them waited for the next update to arrive.
+        var storage = new MetaStorageManager(new StorageConfig(_dir));
+        using var lane = Lane(storage);
+        Directory.CreateDirectory(storage.DensePriorPath); // a folder where the file goes: the save fails
+        Assert.True(lane.Accept(new DenseUpdate("a", 1, 0.8, new DomainMetrics(MetaScore: 0.5), Vector(8, 1))));
+        Assert.NotNull(lane.RunRound(Round(0.5)));
+        Assert.Null(storage.LoadDensePrior());
+        Directory.Delete(storage.DensePriorPath);
+
+        Assert.Null(lane.RunRound(Round(0.5)));
+        var saved = storage.LoadDensePrior()!;
+        Assert.Equal(lane.Optimizer!.Prior, saved.Values);
+        Assert.Equal(1, saved.LastSequences["a"]);
+    }
+}
