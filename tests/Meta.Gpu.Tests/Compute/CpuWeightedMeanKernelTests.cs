@@ -234,4 +234,44 @@ public sealed class CpuWeightedMeanKernelTests
                 Assert.True(Same(priorExpected[c], priorActual[c]), $"seed {seed}, prior column {c}: {priorActual[c]} vs {priorExpected[c]}");
         }
     }
+
+    /// <summary>
+    /// Two domains sending +m and -m beside honest ones: the reference's q·x terms cancel exactly (the same product
+    /// with opposite signs), the fused multiply-adds kept each product's rounding error: 0.33319286 for 1/3 at
+    /// m = 1e13 (past §13's tolerance), -880 at 1e20. Three rows take the float64 accumulators, seventeen the
+    /// float32 partials first (whose bound fails and sends the block to float64), in whole vectors and the tail.
+    /// </summary>
+    [Theory]
+    [InlineData(3, 1e13f)]
+    [InlineData(3, 1e20f)]
+    [InlineData(3, float.MaxValue)]
+    [InlineData(17, 1e13f)]
+    [InlineData(17, 3e38f)]
+    public void Huge_values_that_cancel_give_the_references_mean(int n, float m)
+    {
+        const int d = 37;
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        var batch = new DomainBatch(n, d);
+        for (var c = 0; c < d; c++)
+        {
+            batch.Row(0)[c] = m;
+            batch.Row(1)[c] = -m;
+            for (var r = 2; r < n; r++) batch.Row(r)[c] = (float)(rng.NextDouble() * 2 - 1);
+        }
+        for (var r = 0; r < n; r++) batch.Confidences[r] = 0.2 + 0.8 * rng.NextDouble();
+        // The pair weighs the same, so its terms cancel in the reference.
+        batch.Confidences[1] = batch.Confidences[0];
+        batch.MarkChanged();
+        var config = new CrossMetaConfig(Method: AggregationMethod.Mean, OutlierFilter: false, DiversityEntropyTarget: null);
+        var reference = CrossDomainMetaAggregator.Aggregate(KeyedUpdates.From(batch), config);
+        using var backend = new CpuBackend();
+        var actual = new DenseCrossDomainAggregator(backend, config).Aggregate(batch).Aggregate!;
+        for (var c = 0; c < d; c++)
+        {
+            var expected = reference.Vector[reference.Keys.ToList().IndexOf(KeyedUpdates.KeyOf(c))];
+            Assert.True(Math.Abs(actual[c] - expected) <= 1e-4 + 1e-4 * Math.Abs(expected),
+                $"seed {seed}, n={n}, m={m}, column {c}: {actual[c]:R}, reference {expected:R}");
+        }
+    }
 }

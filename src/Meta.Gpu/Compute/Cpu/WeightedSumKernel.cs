@@ -71,14 +71,15 @@ internal static unsafe class WeightedSumKernel
             var float32Rows = k;
             var bounds = bound[..width];
             if (float32Rows > 0) Float32Bounds(accs, magnitudes, total, bounds);
-            AccumulateFloat64(ref data, rows, weights, k, stride, b, accs);
+            var largest = AccumulateFloat64(ref data, rows, weights, k, stride, b, accs);
             if (float32Rows > 0 && !Float32Holds(accs, bounds, total))
             {
                 // Values spread far wider than their mean: the float32 partials may miss §13's tolerance, so this
                 // block is summed again in float64.
                 accs.Clear();
-                AccumulateFloat64(ref data, rows, weights, 0, stride, b, accs);
+                largest = AccumulateFloat64(ref data, rows, weights, 0, stride, b, accs);
             }
+            if (largest > SafeMagnitudeBits(n)) SumCancellingColumnsAsTheReference(ref data, rows, weights, stride, b, total, accs);
             empty += Finish(accs, total, b, target);
         }
         return empty;
@@ -261,37 +262,87 @@ internal static unsafe class WeightedSumKernel
         return true;
     }
 
-    /// <summary>Rows <paramref name="first"/> on of a block into the float64 accumulators, four at a time.</summary>
+    /// <summary>Rows <paramref name="first"/> on of a block into the float64 accumulators, four at a time; returns
+    /// the largest |x| they hold, as float bits (NaN and infinity above every finite value).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AccumulateFloat64(ref float data, int[] rows, double[] weights, int first, int stride, int b, Span<double> acc)
+    private static uint AccumulateFloat64(ref float data, int[] rows, double[] weights, int first, int stride, int b, Span<double> acc)
     {
         var n = rows.Length;
         var k = first;
+        var largest = 0u;
         for (; k + 4 <= n; k += 4)
         {
-            Accumulate4(ref Unsafe.Add(ref data, (nint)rows[k] * stride + b), ref Unsafe.Add(ref data, (nint)rows[k + 1] * stride + b),
+            largest = Math.Max(largest, Accumulate4(ref Unsafe.Add(ref data, (nint)rows[k] * stride + b), ref Unsafe.Add(ref data, (nint)rows[k + 1] * stride + b),
                 ref Unsafe.Add(ref data, (nint)rows[k + 2] * stride + b), ref Unsafe.Add(ref data, (nint)rows[k + 3] * stride + b),
-                weights[k], weights[k + 1], weights[k + 2], weights[k + 3], acc);
+                weights[k], weights[k + 1], weights[k + 2], weights[k + 3], acc));
         }
         for (; k < n; k++)
-            Accumulate1(ref Unsafe.Add(ref data, (nint)rows[k] * stride + b), weights[k], acc);
+            largest = Math.Max(largest, Accumulate1(ref Unsafe.Add(ref data, (nint)rows[k] * stride + b), weights[k], acc));
+        return largest;
     }
 
+    /// <summary>
+    /// The largest |x| (as float bits) below which no column of <paramref name="rows"/> rows can cancel past half of
+    /// §13's tolerance: the float64 sums here and the reference's each err by at most
+    /// <see cref="SumPrecision.Float64"/> times the sum of q |x|, itself at most the largest |x| (the q sum to 1).
+    /// About 2.6e9 at 64 rows: a bound real parameters never reach.
+    /// </summary>
+    private static uint SafeMagnitudeBits(int rows) => BitConverter.SingleToUInt32Bits((float)(0.5e-4 / SumPrecision.Float64(rows)));
+
+    /// <summary>
+    /// Columns whose magnitudes reach past <see cref="SafeMagnitudeBits"/> and whose sum may have cancelled beyond
+    /// the tolerance (two domains sending +m and -m, m near 1e13 or more) are summed again in the reference's own
+    /// arithmetic (q = w / the sum of w, q x added in row order without fused multiply-adds): where the terms
+    /// cancel, only the same operations in the same order give its value. The FMA accumulators keep each
+    /// product's rounding error (m·q against -m·q leaves it behind) and missed it by 1e-4 at m = 1e13, by 880 at
+    /// 1e20. Stored back as value × total, which <see cref="Finish"/> divides again (a rounding far inside the
+    /// tolerance).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void SumCancellingColumnsAsTheReference(ref float data, int[] rows, double[] weights, int stride, int b, double total, Span<double> acc)
+    {
+        var n = rows.Length;
+        var factor = SumPrecision.Float64(n);
+        for (var c = 0; c < acc.Length; c++)
+        {
+            var largest = 0.0;
+            for (var k = 0; k < n; k++) largest = Math.Max(largest, Math.Abs((double)Unsafe.Add(ref data, (nint)rows[k] * stride + b + c)));
+            if (SumPrecision.Holds(acc[c] / total, factor * largest)) continue;
+            double num = 0.0, den = 0.0;
+            for (var k = 0; k < n; k++)
+            {
+                var q = weights[k] / total;
+                num += q * Unsafe.Add(ref data, (nint)rows[k] * stride + b + c);
+                den += q;
+            }
+            acc[c] = num / den * total;
+        }
+    }
+
+    /// <summary>Four rows into the accumulators; returns their largest |x| as float bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Accumulate4(ref float r0, ref float r1, ref float r2, ref float r3, double w0, double w1, double w2, double w3, Span<double> acc)
+    private static uint Accumulate4(ref float r0, ref float r1, ref float r2, ref float r3, double w0, double w1, double w2, double w3, Span<double> acc)
     {
         var width = acc.Length;
         ref var a = ref MemoryMarshal.GetReference(acc);
         var c = 0;
+        var largest = 0u;
         if (Vector512.IsHardwareAccelerated)
         {
             var v0 = Vector512.Create(w0); var v1 = Vector512.Create(w1); var v2 = Vector512.Create(w2); var v3 = Vector512.Create(w3);
+            var abs = Vector512.Create(0x7FFF_FFFFu);
+            var m = Vector512<uint>.Zero;
             for (; c + 16 <= width; c += 16)
             {
-                var (x0l, x0h) = Vector512.Widen(Vector512.LoadUnsafe(ref r0, (nuint)c));
-                var (x1l, x1h) = Vector512.Widen(Vector512.LoadUnsafe(ref r1, (nuint)c));
-                var (x2l, x2h) = Vector512.Widen(Vector512.LoadUnsafe(ref r2, (nuint)c));
-                var (x3l, x3h) = Vector512.Widen(Vector512.LoadUnsafe(ref r3, (nuint)c));
+                var y0 = Vector512.LoadUnsafe(ref r0, (nuint)c);
+                var y1 = Vector512.LoadUnsafe(ref r1, (nuint)c);
+                var y2 = Vector512.LoadUnsafe(ref r2, (nuint)c);
+                var y3 = Vector512.LoadUnsafe(ref r3, (nuint)c);
+                m = Vector512.Max(m, Vector512.Max(Vector512.Max(y0.AsUInt32() & abs, y1.AsUInt32() & abs), Vector512.Max(y2.AsUInt32() & abs, y3.AsUInt32() & abs)));
+                var (x0l, x0h) = Vector512.Widen(y0);
+                var (x1l, x1h) = Vector512.Widen(y1);
+                var (x2l, x2h) = Vector512.Widen(y2);
+                var (x3l, x3h) = Vector512.Widen(y3);
                 var lo = Vector512.LoadUnsafe(ref a, (nuint)c);
                 var hi = Vector512.LoadUnsafe(ref a, (nuint)(c + 8));
                 lo = Vector512.FusedMultiplyAdd(x3l, v3, Vector512.FusedMultiplyAdd(x2l, v2, Vector512.FusedMultiplyAdd(x1l, v1, Vector512.FusedMultiplyAdd(x0l, v0, lo))));
@@ -299,16 +350,24 @@ internal static unsafe class WeightedSumKernel
                 lo.StoreUnsafe(ref a, (nuint)c);
                 hi.StoreUnsafe(ref a, (nuint)(c + 8));
             }
+            largest = Math.Max(MaxLane(Vector256.Max(m.GetLower(), m.GetUpper())), largest);
         }
         else if (Vector256.IsHardwareAccelerated)
         {
             var v0 = Vector256.Create(w0); var v1 = Vector256.Create(w1); var v2 = Vector256.Create(w2); var v3 = Vector256.Create(w3);
+            var abs = Vector256.Create(0x7FFF_FFFFu);
+            var m = Vector256<uint>.Zero;
             for (; c + 8 <= width; c += 8)
             {
-                var (x0l, x0h) = Vector256.Widen(Vector256.LoadUnsafe(ref r0, (nuint)c));
-                var (x1l, x1h) = Vector256.Widen(Vector256.LoadUnsafe(ref r1, (nuint)c));
-                var (x2l, x2h) = Vector256.Widen(Vector256.LoadUnsafe(ref r2, (nuint)c));
-                var (x3l, x3h) = Vector256.Widen(Vector256.LoadUnsafe(ref r3, (nuint)c));
+                var y0 = Vector256.LoadUnsafe(ref r0, (nuint)c);
+                var y1 = Vector256.LoadUnsafe(ref r1, (nuint)c);
+                var y2 = Vector256.LoadUnsafe(ref r2, (nuint)c);
+                var y3 = Vector256.LoadUnsafe(ref r3, (nuint)c);
+                m = Vector256.Max(m, Vector256.Max(Vector256.Max(y0.AsUInt32() & abs, y1.AsUInt32() & abs), Vector256.Max(y2.AsUInt32() & abs, y3.AsUInt32() & abs)));
+                var (x0l, x0h) = Vector256.Widen(y0);
+                var (x1l, x1h) = Vector256.Widen(y1);
+                var (x2l, x2h) = Vector256.Widen(y2);
+                var (x3l, x3h) = Vector256.Widen(y3);
                 var lo = Vector256.LoadUnsafe(ref a, (nuint)c);
                 var hi = Vector256.LoadUnsafe(ref a, (nuint)(c + 4));
                 lo = Vector256.FusedMultiplyAdd(x3l, v3, Vector256.FusedMultiplyAdd(x2l, v2, Vector256.FusedMultiplyAdd(x1l, v1, Vector256.FusedMultiplyAdd(x0l, v0, lo))));
@@ -316,30 +375,60 @@ internal static unsafe class WeightedSumKernel
                 lo.StoreUnsafe(ref a, (nuint)c);
                 hi.StoreUnsafe(ref a, (nuint)(c + 4));
             }
+            largest = Math.Max(MaxLane(m), largest);
         }
         for (; c < width; c++)
         {
             Unsafe.Add(ref a, c) += w0 * Unsafe.Add(ref r0, c) + w1 * Unsafe.Add(ref r1, c) + w2 * Unsafe.Add(ref r2, c) + w3 * Unsafe.Add(ref r3, c);
+            largest = Math.Max(largest, Math.Max(Math.Max(Magnitude(Unsafe.Add(ref r0, c)), Magnitude(Unsafe.Add(ref r1, c))),
+                Math.Max(Magnitude(Unsafe.Add(ref r2, c)), Magnitude(Unsafe.Add(ref r3, c)))));
         }
+        return largest;
     }
 
+    /// <summary>The largest of the eight lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint MaxLane(Vector256<uint> v)
+    {
+        var m = Vector128.Max(v.GetLower(), v.GetUpper());
+        m = Vector128.Max(m, Vector128.Shuffle(m, Vector128.Create(2u, 3u, 0u, 1u)));
+        m = Vector128.Max(m, Vector128.Shuffle(m, Vector128.Create(1u, 0u, 3u, 2u)));
+        return m.ToScalar();
+    }
+
+    /// <summary>|x| as float bits (ordered as the magnitudes are; NaN above infinity).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Magnitude(float x) => BitConverter.SingleToUInt32Bits(x) & 0x7FFF_FFFFu;
+
+    /// <summary>One row into the accumulators; returns its largest |x| as float bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Accumulate1(ref float r0, double w0, Span<double> acc)
+    private static uint Accumulate1(ref float r0, double w0, Span<double> acc)
     {
         var width = acc.Length;
         ref var a = ref MemoryMarshal.GetReference(acc);
         var c = 0;
+        var largest = 0u;
         if (Vector256.IsHardwareAccelerated)
         {
             var v0 = Vector256.Create(w0);
+            var abs = Vector256.Create(0x7FFF_FFFFu);
+            var m = Vector256<uint>.Zero;
             for (; c + 8 <= width; c += 8)
             {
-                var (x0l, x0h) = Vector256.Widen(Vector256.LoadUnsafe(ref r0, (nuint)c));
+                var y0 = Vector256.LoadUnsafe(ref r0, (nuint)c);
+                m = Vector256.Max(m, y0.AsUInt32() & abs);
+                var (x0l, x0h) = Vector256.Widen(y0);
                 Vector256.FusedMultiplyAdd(x0l, v0, Vector256.LoadUnsafe(ref a, (nuint)c)).StoreUnsafe(ref a, (nuint)c);
                 Vector256.FusedMultiplyAdd(x0h, v0, Vector256.LoadUnsafe(ref a, (nuint)(c + 4))).StoreUnsafe(ref a, (nuint)(c + 4));
             }
+            largest = MaxLane(m);
         }
-        for (; c < width; c++) Unsafe.Add(ref a, c) += w0 * Unsafe.Add(ref r0, c);
+        for (; c < width; c++)
+        {
+            Unsafe.Add(ref a, c) += w0 * Unsafe.Add(ref r0, c);
+            largest = Math.Max(largest, Magnitude(Unsafe.Add(ref r0, c)));
+        }
+        return largest;
     }
 
     /// <summary>Divides by the weight sum and writes the aggregate and/or steps the prior; returns how many columns
