@@ -32,7 +32,7 @@ public sealed record DomainMetrics(double? MetaScore = null, double? GainP50 = n
 
     /// <summary>Reads meta_score, gain_p50 and stability_avg (missing or null = absent; other keys ignored).</summary>
     public static DomainMetrics FromJson(JsonObject? metrics, string path = "metrics") => new(
-        JsonRead.OptionalDouble(metrics, "meta_score", path),
-        JsonRead.OptionalDouble(metrics, "gain_p50", path),
-        JsonRead.OptionalDouble(metrics, "stability_avg", path));
+        JsonRead.OptionalNumber(metrics, "meta_score", path),
+        JsonRead.OptionalNumber(metrics, "gain_p50", path),
+        JsonRead.OptionalNumber(metrics, "stability_avg", path));
 }

@@ -14,7 +14,7 @@ public static class DomainParameters
         foreach (var (name, node) in section)
         {
             var where = JsonRead.Join(path, name);
-            into[name] = node is null ? throw new InvalidInputException($"{where}: expected a number, got null") : JsonRead.ToDouble(node, where);
+            into[name] = node is null ? throw new InvalidInputException($"{where}: expected a number, got null") : JsonRead.ToNumber(node, where);
         }
     }
 

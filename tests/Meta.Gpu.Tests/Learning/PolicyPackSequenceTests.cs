@@ -359,4 +359,17 @@ public sealed class PolicyPackSequenceTests : IAsyncLifetime
         Assert.Empty(loaded.LastSequences);
         Assert.Equal(0.8, loaded.Prior["tau"]);
     }
+
+    [Theory]
+    [InlineData("""{"domain_id": "a", "metrics": {"gain_p50": 0.5}, "controller": {"tau": true}, "evaluator": {}}""", "controller.tau: expected a number, got true")]
+    [InlineData("""{"domain_id": "a", "metrics": {"gain_p50": 0.5}, "controller": {}, "evaluator": {"g_min": "0.01"}}""", "evaluator.g_min: expected a number, got \"0.01\"")]
+    [InlineData("""{"domain_id": "a", "metrics": {"gain_p50": "0.5"}, "controller": {"tau": 0.8}, "evaluator": {}}""", "metrics.gain_p50: expected a number, got \"0.5\"")]
+    public async Task A_pack_whose_parameter_or_metric_is_a_boolean_or_numeric_string_is_refused_naming_it(string json, string message)
+    {
+        // {"tau": true} became tau = 1.0 and "0.01" a number, where a dense update's vector refuses them.
+        await using var agent = await Started(new InMemoryPriorStore());
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() => agent.HandleAsync(new BusEvent(LearningTopics.PolicyPack, JsonNode.Parse(json)), CancellationToken.None).AsTask());
+        Assert.EndsWith(message, error.Message, StringComparison.Ordinal);
+        Assert.Empty(agent.PendingDomains);
+    }
 }
