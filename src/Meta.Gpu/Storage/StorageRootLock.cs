@@ -19,6 +19,10 @@ public sealed class StorageRootLock : IDisposable
 {
     public const string FileName = ".lock";
 
+    /// <summary>Whether <paramref name="e"/> is an open that another holder's lock refused: ERROR_SHARING_VIOLATION on
+    /// Windows; on Unix .NET reports flock's EWOULDBLOCK as its errno (11 on Linux, 35 on macOS).</summary>
+    private static bool HeldByAnother(IOException e) => e.HResult is unchecked((int)0x80070020) or 11 or 35;
+
     private readonly FileStream _file;
 
     private StorageRootLock(string path, FileStream file)
@@ -45,11 +49,16 @@ public sealed class StorageRootLock : IDisposable
             // FileShare.None is an exclusive OS lock on the open file (flock on Unix, a share mode on Windows).
             file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
-        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException and not PathTooLongException)
+        catch (IOException e) when (HeldByAnother(e))
         {
             throw new StorageLockedException(
                 $"{root}: the storage folder is in use by another writer ({path} is locked): two aggregators must not share a storage folder; give each its own",
                 e);
+        }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            // A read-only or full file system: not another writer, and the saves would fail too.
+            throw new InvalidInputException($"{root}: the storage folder cannot be written: {e.Message}", e);
         }
         try
         {

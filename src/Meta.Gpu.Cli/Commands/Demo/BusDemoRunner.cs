@@ -120,6 +120,8 @@ internal static class BusDemoRunner
         await DemoRunner.WriteReportAsync(console, DemoRunner.Ansi(console), settings, result, outDir, token).ConfigureAwait(false);
         // A temporary folder nobody asked for is removed once the run is complete; an interrupted run keeps it
         // (its path is in the first line) so that it can be resumed with --storage.
+        // Released first: a lock file still open cannot be deleted everywhere (Windows).
+        storageLock.Dispose();
         if (settings.Storage is null) Directory.Delete(storageRoot, recursive: true);
         return MetaGpuApp.ExitOk;
     }
