@@ -22,11 +22,10 @@ public static class MetaGpuApp
             root.Subcommands.Add(command);
 
         var parsed = root.Parse(args);
-        if (parsed.Errors.Count > 0)
+        // A mistyped option a file argument took comes first: it is the cause of any token left over after it.
+        if ((PathArgument.OptionLike(parsed) ?? parsed.Errors.FirstOrDefault()?.Message) is { } error)
         {
-            // A mistyped option a file argument took (PathArgument) is the cause of the token left over after it.
-            var first = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith(PathArgument.UnrecognizedOption, StringComparison.Ordinal)) ?? parsed.Errors[0];
-            await console.Error.WriteLineAsync($"meta-gpu: {first.Message} (see 'meta-gpu --help')").ConfigureAwait(false);
+            await console.Error.WriteLineAsync($"meta-gpu: {error} (see 'meta-gpu --help')").ConfigureAwait(false);
             return ExitUserError;
         }
         var config = new InvocationConfiguration { Output = console.Out, Error = console.Error, EnableDefaultExceptionHandler = false };

@@ -52,7 +52,9 @@ internal static class GovernCommand
             throw new InvalidInputException($"--policy-log {policyLogPath}: is the input file; the log's lines would be read back as input");
 
         using var layer = new MetaIntegrativeLayer(config, new MetaIntegrativeLayerOptions { PolicyLogPath = policyLogPath });
-        var reader = fromStdin ? console.In : new StreamReader(inputPath!);
+        // The file as it is now: what is appended while it is read (the log, should it be the input under another
+        // name) is not read back.
+        var reader = fromStdin ? console.In : new StreamReader(InputFile.AsItIsNow(inputPath!));
         try
         {
             var lineNumber = 0;

@@ -23,12 +23,34 @@ internal static class InputFile
         if (Directory.Exists(path)) throw new InvalidInputException($"{what} {path}: is a folder, expected a file");
     }
 
-    /// <summary>Whether two paths name one file (links resolved), such as a log that is also the input.</summary>
+    /// <summary>Whether two paths name one file (links resolved, folders reached through links too where the
+    /// system tells an open file's path), such as a log that is also the input. A hard link is not seen: a reader
+    /// of <see cref="AsItIsNow"/> is safe from it anyway.</summary>
     public static bool SameFile(string a, string b) => string.Equals(Resolved(a), Resolved(b), StringComparison.Ordinal);
+
+    /// <summary>The file's first bytes up to its length now (see <see cref="LengthLimitedStream"/>).</summary>
+    public static Stream AsItIsNow(string path)
+    {
+        var file = File.OpenRead(path);
+        return new LengthLimitedStream(file, file.Length);
+    }
 
     private static string Resolved(string path)
     {
         var full = Path.GetFullPath(path);
+        if (File.Exists(full) && OperatingSystem.IsLinux())
+        {
+            try
+            {
+                // The kernel's own path of the open file: every link on the way resolved.
+                using var handle = File.OpenHandle(full);
+                if (File.ResolveLinkTarget($"/proc/self/fd/{handle.DangerousGetHandle()}", returnFinalTarget: false) is { } target) return target.FullName;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Fall back to the path's own links below.
+            }
+        }
         return new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Meta.Gpu.Cli;
 using Meta.Gpu.Tests.Support;
 
@@ -258,5 +259,72 @@ public sealed class InputEdgeTests : IDisposable
         var (code, _, error) = await Run("", args);
         Assert.Equal(MetaGpuApp.ExitUserError, code);
         Assert.Equal("meta-gpu: --bus: 'foo' is not a broker address (expected nats://HOST:PORT)", error.Trim());
+    }
+
+    [Fact]
+    public async Task A_file_whose_name_starts_with_a_dash_is_read_after_the_double_dash()
+    {
+        // Refused as an option before (the check ignored the separator). Run as a process in the file's folder:
+        // a test must not move this process's current folder under the tests running beside it.
+        Write("-after.jsonl", "{\"accept_rate\": 0.1}\n");
+        var cli = Path.Combine(AppContext.BaseDirectory, "meta-gpu.dll");
+        var host = Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
+        var start = new System.Diagnostics.ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir };
+        foreach (var arg in new[] { cli, "govern", "--", "-after.jsonl" }) start.ArgumentList.Add(arg);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(process.ExitCode == 0, await error);
+        Assert.Single((await output).Trim().Split('\n'));
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int link(string existing, string created);
+
+    [Fact]
+    public async Task A_policy_log_that_is_the_input_through_a_linked_folder_is_refused_and_through_a_hard_link_is_not_read_back()
+    {
+        // SameFile compared path strings: a folder reached through a link, or a hard link, read its own lines back
+        // for ever. Run as a process, so that a regression is killed rather than left filling the disk.
+        if (!OperatingSystem.IsLinux()) Assert.Skip("hard links and /proc/self/fd: Linux");
+        var real = Directory.CreateDirectory(Path.Combine(_dir, "real")).FullName;
+        var input = Path.Combine(real, "in.jsonl");
+        File.WriteAllText(input, "{\"accept_rate\": 0.1}\n{\"accept_rate\": 0.2}\n");
+        var linked = Path.Combine(_dir, "linked");
+        Directory.CreateSymbolicLink(linked, real);
+        var hard = Path.Combine(_dir, "hard.jsonl");
+        Assert.Equal(0, link(input, hard));
+
+        var throughFolder = await GovernProcess(Path.Combine(linked, "in.jsonl"), input);
+        Assert.Equal(MetaGpuApp.ExitUserError, throughFolder.Code);
+        Assert.Contains("is the input file", throughFolder.Error, StringComparison.Ordinal);
+
+        var throughHardLink = await GovernProcess(hard, input);
+        Assert.Equal(0, throughHardLink.Code);
+        Assert.Equal(2, throughHardLink.Lines); // the two lines the file had, not the ones the log appended
+        Assert.Equal(4, File.ReadAllLines(input).Length);
+    }
+
+    private static async Task<(int Code, int Lines, string Error)> GovernProcess(string log, string input)
+    {
+        var cli = Path.Combine(AppContext.BaseDirectory, "meta-gpu.dll");
+        var host = Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
+        var start = new System.Diagnostics.ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { cli, "govern", "--policy-log", log, input }) start.ArgumentList.Add(arg);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEndAsync();
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            await process.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"govern --policy-log {log} {input} did not finish; its input grew to {new FileInfo(input).Length:N0} bytes");
+        }
+        return (process.ExitCode, (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length, await error);
     }
 }
