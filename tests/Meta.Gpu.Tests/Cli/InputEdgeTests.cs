@@ -327,4 +327,15 @@ public sealed class InputEdgeTests : IDisposable
         }
         return (process.ExitCode, (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length, await error);
     }
+
+    [Fact]
+    public async Task A_trace_of_a_known_component_with_no_steps_fails_the_check()
+    {
+        // It passed ("0/0 steps ok", exit 0): a trace that checks nothing counted as a conforming component.
+        var (code, output, _) = await Run("", "conformance", Write("empty.json", """{"component": "integrative_layer", "steps": []}"""));
+
+        Assert.Equal(MetaGpuApp.ExitCheckFailed, code);
+        Assert.Contains("empty.json (integrative_layer): 0/0 steps FAILED", output, StringComparison.Ordinal);
+        Assert.Contains("no steps: the trace checks nothing", output, StringComparison.Ordinal);
+    }
 }
