@@ -773,8 +773,17 @@ public sealed class NatsEventBus : IEventBus
         {
             try
             {
-                await RefuseAnotherPrefixsStreamAsync(config).ConfigureAwait(false);
-                await JetStream.CreateOrUpdateStreamAsync(config, _stopping.Token).ConfigureAwait(false);
+                // A stream that is not there is created, never updated: a creation fails where another process has
+                // just created it (a lost race, asked again), so no prefix takes a stream another one made.
+                if (await StreamOfThisPrefixExistsAsync(config).ConfigureAwait(false))
+                {
+                    await JetStream.CreateOrUpdateStreamAsync(config, _stopping.Token).ConfigureAwait(false);
+                }
+                else
+                {
+                    if (AfterStreamLookup is { } between) await between(_stopping.Token).ConfigureAwait(false);
+                    await JetStream.CreateStreamAsync(config, _stopping.Token).ConfigureAwait(false);
+                }
                 return;
             }
             catch (Exception e) when (!_stopping.IsCancellationRequested
@@ -792,8 +801,13 @@ public sealed class NatsEventBus : IEventBus
     /// Stream names fold case and turn '.' and '-' into '_' (<see cref="NatsSubjects.StreamName"/>), so two valid
     /// prefixes (run-1 and run_1) can name one stream: updating it to this prefix's subject would take it, and the
     /// durable consumer in it, from the other run, whose work then went nowhere or into this run. Refused instead.
+    /// Returns whether the stream exists (with this prefix's subject).
     /// </summary>
-    private async Task RefuseAnotherPrefixsStreamAsync(StreamConfig config)
+    /// <summary>Tests only: awaited after a lookup found no stream and before it is created (two processes that both
+    /// found none). Null in use.</summary>
+    internal Func<CancellationToken, Task>? AfterStreamLookup { get; set; }
+
+    private async Task<bool> StreamOfThisPrefixExistsAsync(StreamConfig config)
     {
         INatsJSStream existing;
         try
@@ -802,7 +816,7 @@ public sealed class NatsEventBus : IEventBus
         }
         catch (NatsJSApiException e) when (e.Error.Code == 404)
         {
-            return;
+            return false;
         }
         var subjects = existing.Info.Config.Subjects ?? [];
         if (!subjects.SequenceEqual(config.Subjects ?? []))
@@ -811,6 +825,7 @@ public sealed class NatsEventBus : IEventBus
                 $"prefix '{Options.SubjectPrefix}': the broker's stream {config.Name} belongs to another prefix (subjects {string.Join(", ", subjects)}); " +
                 "stream names ignore case and turn '.' and '-' into '_', so choose a prefix that differs from it otherwise");
         }
+        return true;
     }
 
     /// <summary>The broker's answers to the second of two simultaneous creations of one stream: "subjects overlap

@@ -83,4 +83,38 @@ public sealed class PrefixIsolationTests
         await busA.WaitForIdleAsync(limit.Token);
         Assert.Equal(3, Volatile.Read(ref countA));
     }
+
+    [Fact]
+    public async Task Two_prefixes_that_share_a_stream_name_starting_at_once_leave_it_to_one_of_them()
+    {
+        // The refusal read the stream, then created or updated it: two such prefixes at the same moment could both
+        // find none, and the second update took the stream from the first.
+        await using var server = await NatsServer.StartAsync();
+        await using var busA = await Buses.ConnectAsync(Buses.Options(server, "race-1") with { PublishTimeout = TimeSpan.FromSeconds(5) });
+        await using var busB = await Buses.ConnectAsync(Buses.Options(server, "race_1") with { PublishTimeout = TimeSpan.FromSeconds(5) });
+        // Both have looked and found no stream before either creates one.
+        using var bothLooked = new Barrier(2);
+        busA.AfterStreamLookup = _ => Task.Run(() => bothLooked.SignalAndWait(TimeSpan.FromSeconds(10)));
+        busB.AfterStreamLookup = _ => Task.Run(() => bothLooked.SignalAndWait(TimeSpan.FromSeconds(10)));
+        {
+            var outcomes = await Task.WhenAll(
+                Outcome(busA.PublishAsync(Pack, new JsonObject { ["domain_id"] = "d", ["sequence"] = 1 }).AsTask()),
+                Outcome(busB.PublishAsync(Pack, new JsonObject { ["domain_id"] = "d", ["sequence"] = 1 }).AsTask()));
+            Assert.Single(outcomes, o => o is null);
+            Assert.Single(outcomes, o => o is InvalidInputException);
+        }
+
+        static async Task<Exception?> Outcome(Task publish)
+        {
+            try
+            {
+                await publish;
+                return null;
+            }
+            catch (Exception e)
+            {
+                return e;
+            }
+        }
+    }
 }
