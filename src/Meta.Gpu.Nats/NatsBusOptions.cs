@@ -71,14 +71,18 @@ public sealed record NatsBusOptions
     /// <summary>Connection name shown by the server (monitoring).</summary>
     public string ClientName { get; init; } = "meta-gpu";
 
-    /// <summary>Whether <paramref name="url"/> is a broker address: nats:// or tls:// with a host.</summary>
-    public static bool IsBrokerAddress(string? url) =>
-        Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "nats" or "tls" && !string.IsNullOrEmpty(uri.Host);
+    /// <summary>Refuses, under <paramref name="field"/>, a <paramref name="url"/> that is no broker address (nats:// or
+    /// tls:// with a host).</summary>
+    public static void CheckBrokerAddress(string url, string field)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("nats" or "tls") || string.IsNullOrEmpty(uri.Host))
+            throw new InvalidInputException($"{field}: '{url}' is not a broker address (expected nats://HOST:PORT)");
+    }
 
     /// <summary>Checks every field; throws <see cref="InvalidInputException"/> naming the first bad one.</summary>
     public NatsBusOptions Validated()
     {
-        if (!IsBrokerAddress(Url)) throw new InvalidInputException($"bus: '{Url}' is not a broker address (expected nats://HOST:PORT)");
+        CheckBrokerAddress(Url, "bus");
         NatsSubjects.ValidateToken(SubjectPrefix, "subject_prefix");
         NatsSubjects.ValidateName(DurableName, "durable_name");
         NatsSubjects.ValidateName(ObjectBucket, "object_bucket");

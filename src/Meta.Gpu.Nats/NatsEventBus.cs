@@ -797,16 +797,16 @@ public sealed class NatsEventBus : IEventBus
         }
     }
 
+    /// <summary>Tests only: awaited after a lookup found no stream and before it is created (two processes that both
+    /// found none). Null in use.</summary>
+    internal Func<CancellationToken, Task>? AfterStreamLookup { get; set; }
+
     /// <summary>
     /// Stream names fold case and turn '.' and '-' into '_' (<see cref="NatsSubjects.StreamName"/>), so two valid
     /// prefixes (run-1 and run_1) can name one stream: updating it to this prefix's subject would take it, and the
     /// durable consumer in it, from the other run, whose work then went nowhere or into this run. Refused instead.
     /// Returns whether the stream exists (with this prefix's subject).
     /// </summary>
-    /// <summary>Tests only: awaited after a lookup found no stream and before it is created (two processes that both
-    /// found none). Null in use.</summary>
-    internal Func<CancellationToken, Task>? AfterStreamLookup { get; set; }
-
     private async Task<bool> StreamOfThisPrefixExistsAsync(StreamConfig config)
     {
         INatsJSStream existing;

@@ -9,15 +9,16 @@ public static class OuterSteps
     /// <summary>"host": the plain confidence-weighted mean (<see cref="WeightedMeanReptileStep"/>); any compute
     /// backend name (<see cref="ComputeBackends.Names"/>: cpu, cuda, opencl, ilgpu-cpu, auto): the engine's
     /// aggregation and Reptile step on it (<see cref="EngineOuterStep"/>).</summary>
-    /// <exception cref="InvalidInputException">An unknown name, or a device backend that is not there.</exception>
-    public static IOuterStep Create(string backend, CrossMetaConfig? config = null)
+    /// <exception cref="InvalidInputException">An unknown name, or a device backend that is not there, under
+    /// <paramref name="field"/>.</exception>
+    public static IOuterStep Create(string backend, CrossMetaConfig? config = null, string field = "backend")
     {
         ArgumentNullException.ThrowIfNull(backend);
         if (backend.Trim().Equals(Host, StringComparison.OrdinalIgnoreCase)) return new WeightedMeanReptileStep();
         // Checked here so that the list of valid names has host in it too.
         if (!ComputeBackends.Names.Contains(backend.Trim(), StringComparer.OrdinalIgnoreCase))
-            throw new InvalidInputException($"backend: unknown name \"{backend}\" (valid: {string.Join(", ", ComputeBackends.Names)}, {Host})");
-        return new EngineOuterStep(ComputeBackends.Create(backend), config);
+            throw new InvalidInputException($"{field}: unknown name \"{backend}\" (valid: {string.Join(", ", ComputeBackends.Names)}, {Host})");
+        return new EngineOuterStep(ComputeBackends.Create(backend, field: field), config);
     }
 
     public const string Host = "host";

@@ -46,7 +46,7 @@ internal static class AggregateCommand
     private static async Task<int> RunAsync(CliConsole console, string? inputPath, string? configPath, string? backendName, CancellationToken token)
     {
         // The backend is chosen first so that a bad name fails before any input is read.
-        using var backend = backendName is null ? null : BackendFlag.Create(() => ComputeBackends.Create(backendName));
+        using var backend = backendName is null ? null : ComputeBackends.Create(backendName, field: "--backend");
         var config = CrossMetaConfig.Default;
         if (configPath is not null)
         {

@@ -59,7 +59,7 @@ internal static class ServeCommand
         // The bus reports disconnects and failures itself; the NATS client's own log lines only repeat them.
         using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning).AddFilter("NATS", LogLevel.None));
         // The backend is chosen first so that a bad name fails before the broker is dialled.
-        using var denseBackend = BackendFlag.Create(() => ComputeBackends.Create(backendName, loggers.CreateLogger("Meta.Gpu.Compute")));
+        using var denseBackend = ComputeBackends.Create(backendName, loggers.CreateLogger("Meta.Gpu.Compute"), "--backend");
         if (string.IsNullOrWhiteSpace(storageRoot)) throw new InvalidInputException("--storage: must name a folder");
         // One writer per storage folder: a second aggregator's saves would erase what this one acknowledged.
         using var storageLock = StorageRootLock.Acquire(storageRoot);

@@ -50,9 +50,9 @@ public static class ComputeBackends
     /// <summary>
     /// The backend called <paramref name="name"/> (case-insensitive). An unknown name, or a device backend that is
     /// not there or cannot start, is an <see cref="InvalidInputException"/> that says which names are valid or
-    /// why the device failed.
+    /// why the device failed, under <paramref name="field"/> (the command line passes its flag).
     /// </summary>
-    public static IComputeBackend Create(string name, ILogger? logger = null)
+    public static IComputeBackend Create(string name, ILogger? logger = null, string field = "backend")
     {
         var key = name?.Trim().ToLowerInvariant() ?? "";
         logger ??= NullLogger.Instance;
@@ -65,7 +65,7 @@ public static class ComputeBackends
             case Cuda or OpenCl or IlgpuCpu:
             {
                 var factory = FactoryOf(key)
-                    ?? throw new InvalidInputException($"backend: \"{key}\" is not available in this build (nothing registered it)");
+                    ?? throw new InvalidInputException($"{field}: \"{key}\" is not available in this build (nothing registered it)");
                 IComputeBackend primary;
                 try
                 {
@@ -73,12 +73,12 @@ public static class ComputeBackends
                 }
                 catch (Exception ex) when (ex is not InvalidInputException)
                 {
-                    throw new InvalidInputException($"backend: \"{key}\" could not start: {ex.Message}", ex);
+                    throw new InvalidInputException($"{field}: \"{key}\" could not start: {ex.Message}", ex);
                 }
                 return key == IlgpuCpu ? primary : new FallbackBackend(primary, new CpuBackend(), logger);
             }
             default:
-                throw new InvalidInputException($"backend: unknown name \"{name}\" (valid: {string.Join(", ", Names)})");
+                throw new InvalidInputException($"{field}: unknown name \"{name}\" (valid: {string.Join(", ", Names)})");
         }
     }
 

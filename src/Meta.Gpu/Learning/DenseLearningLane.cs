@@ -121,17 +121,13 @@ public sealed class DenseLearningLane : IDisposable
             return false;
         }
         var score = update.Metrics?.Score ?? 0.0;
-        // Refused before it is observed, as the keyed lane refuses such a report at the edge: a NaN last score would
-        // make the domain's next, valid update's score_delta NaN, and refuse it too.
-        if (!double.IsFinite(score))
-        {
-            LogRefused(_logger, domain, $"non-finite score {score}", null);
-            if (acknowledgement is not null) _released.Add(acknowledgement);
-            return false;
-        }
-        // An id no save could hold is never observed: garbage ids would only grow the map of last scores.
-        var scoreDelta = IdTooLong(domain) ? 0.0 : Observe(domain, update.Sequence, score);
-        if (Refusal(update, scoreDelta) is { } reason)
+        // A non-finite score is refused before it is observed, as the keyed lane refuses such a report at the edge:
+        // as the last score it would make the domain's next, valid update's score_delta NaN, and refuse it too. An
+        // id no save could hold is never observed: garbage ids would only grow the map of last scores.
+        var refusal = double.IsFinite(score)
+            ? Refusal(update, IdTooLong(domain) ? 0.0 : Observe(domain, update.Sequence, score))
+            : $"non-finite score {score}";
+        if (refusal is { } reason)
         {
             LogRefused(_logger, domain, reason, null);
             if (acknowledgement is not null) _released.Add(acknowledgement);

@@ -60,21 +60,21 @@ public static class JsonRead
     public static double Setting(JsonObject? obj, string key, double fallback, string path = "")
     {
         var node = obj?[key];
-        return node is null ? fallback : ToSetting(node, Join(path, key));
+        return node is null ? fallback : ToNumber(node, Join(path, key));
     }
 
     /// <summary>As <see cref="Setting"/>; null when the key is missing or null.</summary>
     public static double? OptionalSetting(JsonObject? obj, string key, string path = "")
     {
         var node = obj?[key];
-        return node is null ? null : ToSetting(node, Join(path, key));
+        return node is null ? null : ToNumber(node, Join(path, key));
     }
 
     /// <summary>An integer configuration setting (see <see cref="Setting"/>).</summary>
     public static int SettingInt(JsonObject? obj, string key, int fallback, string path = "")
     {
         var node = obj?[key];
-        return node is null ? fallback : Integer(ToSetting(node, Join(path, key)), node, Join(path, key));
+        return node is null ? fallback : Integer(ToNumber(node, Join(path, key)), node, Join(path, key));
     }
 
     /// <summary><paramref name="value"/>, read from <paramref name="node"/>, as an int.</summary>
@@ -94,8 +94,6 @@ public static class JsonRead
 
     /// <summary>A number strictly (see <see cref="ToNumber"/>); null when the key is missing or null.</summary>
     public static double? OptionalNumber(JsonObject? obj, string key, string path = "") => OptionalSetting(obj, key, path);
-
-    private static double ToSetting(JsonNode node, string path) => ToNumber(node, path);
 
     /// <summary>A JSON number, or "nan"/"inf"/"-inf" (DESIGN §14's non-finite numbers); a boolean or any other string
     /// is refused naming the field (<see cref="ToDouble"/>, for wire flags, reads true as 1).</summary>

@@ -44,13 +44,13 @@ internal sealed class BusOptions
     {
         var connectTimeout = OptionSeconds.Parse(result.GetValue(ConnectTimeout), "--connect-timeout");
         var prefix = result.GetValue(Prefix) ?? new NatsBusOptions().SubjectPrefix;
-        // Checked here too, so that the error names the flag the user typed, not the options' field.
-        NatsSubjects.ValidateToken(prefix, "--prefix");
         var url = result.GetValue(Url) ?? "";
-        if (!NatsBusOptions.IsBrokerAddress(url)) throw new InvalidInputException($"--bus: '{url}' is not a broker address (expected nats://HOST:PORT)");
+        // Checked here too, so that the errors name the flags the user typed, not the options' fields.
+        NatsSubjects.ValidateToken(prefix, "--prefix");
+        NatsBusOptions.CheckBrokerAddress(url, "--bus");
         return new NatsBusOptions
         {
-            Url = result.GetValue(Url) ?? "",
+            Url = url,
             SubjectPrefix = prefix,
             ConnectTimeout = connectTimeout,
         };

@@ -52,7 +52,7 @@ internal static class BusDemoRunner
         options.Validate();
         settings = settings with { Governance = false };
         var clock = Stopwatch.StartNew();
-        using var outerStep = BackendFlag.Create(() => OuterSteps.Create(settings.Backend));
+        using var outerStep = OuterSteps.Create(settings.Backend, field: "--backend");
         var outDir = OutputFolder.Prepare(settings.OutputDirectory, "--out");
         var storageRoot = Path.GetFullPath(settings.Storage
             ?? Path.Combine(Path.GetTempPath(), string.Create(CultureInfo.InvariantCulture, $"meta-gpu-demo-{DateTime.UtcNow:yyyyMMddHHmmss}-{Environment.ProcessId}")));

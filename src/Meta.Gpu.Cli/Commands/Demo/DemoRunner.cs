@@ -25,7 +25,7 @@ internal static class DemoRunner
             InnerLearningRate = settings.InnerLearningRate,
         };
         options.Validate();
-        using var outerStep = BackendFlag.Create(() => OuterSteps.Create(settings.Backend));
+        using var outerStep = OuterSteps.Create(settings.Backend, field: "--backend");
         var outDir = OutputFolder.Prepare(settings.OutputDirectory, "--out");
 
         var ansi = Ansi(console);
