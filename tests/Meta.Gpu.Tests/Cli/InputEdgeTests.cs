@@ -123,25 +123,9 @@ public sealed class InputEdgeTests : IDisposable
         File.CreateSymbolicLink(link, file);
         foreach (var log in new[] { file, link })
         {
-            var cli = Path.Combine(AppContext.BaseDirectory, "meta-gpu.dll");
-            var host = Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
-            var start = new System.Diagnostics.ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var arg in new[] { cli, "govern", "--policy-log", log, file }) start.ArgumentList.Add(arg);
-            using var process = System.Diagnostics.Process.Start(start)!;
-            var error = process.StandardError.ReadToEndAsync();
-            _ = process.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
-            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            try
-            {
-                await process.WaitForExitAsync(limit.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                Assert.Fail($"govern --policy-log {log} {file} did not finish; its input grew to {new FileInfo(file).Length:N0} bytes");
-            }
-            Assert.Equal(MetaGpuApp.ExitUserError, process.ExitCode);
-            Assert.Equal($"meta-gpu: --policy-log {log}: is the input file; the log's lines would be read back as input", (await error).Trim());
+            var run = await GovernProcess(log, file);
+            Assert.Equal(MetaGpuApp.ExitUserError, run.Code);
+            Assert.Equal($"meta-gpu: --policy-log {log}: is the input file; the log's lines would be read back as input", run.Error.Trim());
         }
     }
 
@@ -267,16 +251,9 @@ public sealed class InputEdgeTests : IDisposable
         // Refused as an option before (the check ignored the separator). Run as a process in the file's folder:
         // a test must not move this process's current folder under the tests running beside it.
         Write("-after.jsonl", "{\"accept_rate\": 0.1}\n");
-        var cli = Path.Combine(AppContext.BaseDirectory, "meta-gpu.dll");
-        var host = Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
-        var start = new System.Diagnostics.ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir };
-        foreach (var arg in new[] { cli, "govern", "--", "-after.jsonl" }) start.ArgumentList.Add(arg);
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        Assert.True(process.ExitCode == 0, await error);
-        Assert.Single((await output).Trim().Split('\n'));
+        var run = await CliRun.ProcessAsync(TimeSpan.FromSeconds(60), _dir, "govern", "--", "-after.jsonl");
+        Assert.True(run.Finished && run.Code == 0, run.Error);
+        Assert.Single(run.Out.Trim().Split('\n'));
     }
 
     [DllImport("libc", SetLastError = true)]
@@ -306,26 +283,13 @@ public sealed class InputEdgeTests : IDisposable
         Assert.Equal(4, File.ReadAllLines(input).Length);
     }
 
+    /// <summary>`govern --policy-log LOG INPUT` as a process, so that a regression that reads its own log back for
+    /// ever is killed (after 30 s) rather than left filling the disk.</summary>
     private static async Task<(int Code, int Lines, string Error)> GovernProcess(string log, string input)
     {
-        var cli = Path.Combine(AppContext.BaseDirectory, "meta-gpu.dll");
-        var host = Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
-        var start = new System.Diagnostics.ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { cli, "govern", "--policy-log", log, input }) start.ArgumentList.Add(arg);
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEndAsync();
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        try
-        {
-            await process.WaitForExitAsync(limit.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"govern --policy-log {log} {input} did not finish; its input grew to {new FileInfo(input).Length:N0} bytes");
-        }
-        return (process.ExitCode, (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length, await error);
+        var run = await CliRun.ProcessAsync(TimeSpan.FromSeconds(30), null, "govern", "--policy-log", log, input);
+        Assert.True(run.Finished, $"govern --policy-log {log} {input} did not finish; its input grew to {new FileInfo(input).Length:N0} bytes");
+        return (run.Code, run.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length, run.Error);
     }
 
     [Fact]

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text;
 using Meta.Gpu.Storage;
 using Meta.Gpu.Tests.Support;
@@ -50,9 +49,9 @@ public sealed class KilledWriterTests : IDisposable
 
     private static async Task RunAndKillAsync(string root, int killAfterIteration)
     {
-        var cli = Path.Combine(AppContext.BaseDirectory, "meta-gpu.dll");
+        var cli = CliRun.Assembly;
         Assert.True(File.Exists(cli), $"{cli} is missing (the test project references Meta.Gpu.Cli)");
-        var start = new ProcessStartInfo(DotnetHost())
+        var start = new ProcessStartInfo(CliRun.DotnetHost())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -89,16 +88,5 @@ public sealed class KilledWriterTests : IDisposable
             if (!process.HasExited) process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
         }
-    }
-
-    /// <summary>The `dotnet` host running these tests (or, when they run from an apphost, the one beside the runtime).</summary>
-    private static string DotnetHost()
-    {
-        var executable = RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? "dotnet.exe" : "dotnet";
-        if (Environment.ProcessPath is { } self && Path.GetFileName(self) == executable) return self;
-        // <root>/shared/Microsoft.NETCore.App/<version>/ -> <root>/dotnet
-        var runtime = RuntimeEnvironment.GetRuntimeDirectory().TrimEnd(Path.DirectorySeparatorChar);
-        var candidate = Path.Combine(Path.GetFullPath(Path.Combine(runtime, "..", "..", "..")), executable);
-        return File.Exists(candidate) ? candidate : executable;
     }
 }
