@@ -286,7 +286,8 @@ public sealed class NatsEventBus : IEventBus
                     t =>
                     {
                         Interlocked.Decrement(ref _unready);
-                        if (t.Exception is { } failure)
+                        // A feed still opening when the bus stops fails with the closed connection: not news.
+                        if (t.Exception is { } failure && !_stopping.IsCancellationRequested)
                             Logger.LogError(failure.InnerException, "bus: subscribing to {Topic} failed", topic);
                     },
                     CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -449,6 +450,32 @@ public sealed class NatsEventBus : IEventBus
     /// <summary>True when a received message was published by this bus.</summary>
     internal bool IsOwn(NatsHeaders? headers) =>
         headers is not null && headers.TryGetLastValue(OriginHeader, out var origin) && origin == _origin;
+
+    /// <summary>
+    /// Completes once every subscription made so far receives from the broker. Throws, as an
+    /// <see cref="InvalidInputException"/> naming the topic, the first that could not be opened (a prefix whose
+    /// stream another prefix holds; a broker that refused the stream or the consumer), which the bus otherwise only
+    /// logs: a service that subscribes at start-up awaits this before it reports itself serving, rather than
+    /// running on with a subscription that will never deliver.
+    /// </summary>
+    public async Task WhenSubscribedAsync(CancellationToken cancellationToken = default)
+    {
+        foreach (var feed in _feeds.Values)
+        {
+            try
+            {
+                await feed.Ready.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidInputException)
+            {
+                throw;
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new InvalidInputException($"bus {Options.Url}: subscribing to {feed.Topic} failed ({e.Message})", e);
+            }
+        }
+    }
 
     private async Task WhenFeedsReadyAsync(CancellationToken cancellationToken)
     {

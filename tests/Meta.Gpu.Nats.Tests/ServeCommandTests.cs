@@ -58,6 +58,33 @@ public sealed class ServeCommandTests
     }
 
     [Fact]
+    public async Task A_prefix_whose_stream_another_prefix_holds_is_exit_2_naming_it_rather_than_an_idle_service()
+    {
+        // The agent's subscription failed to open, the bus only logged it, and serve said "serving on" and sat
+        // idle for good: no pack of its prefix could ever reach it.
+        await using var server = await NatsServer.StartAsync();
+        var storage = Directory.CreateTempSubdirectory("meta-gpu-serve-").FullName;
+        var id = Guid.NewGuid().ToString("N")[..8];
+        try
+        {
+            await using (var other = await Buses.ConnectAsync(Buses.Options(server, $"run-{id}")))
+                await other.PublishAsync("federation.policy_pack", new JsonObject { ["domain_id"] = "d", ["sequence"] = 1 });
+            var output = new StringWriter();
+            var error = new StringWriter();
+            var code = await MetaGpuApp.RunAsync(["serve", "--bus", server.Url, "--prefix", $"run_{id}", "--storage", storage, "--backend", "cpu"],
+                new CliConsole(TextReader.Null, output, error)).WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal(2, code);
+            Assert.Contains($"prefix 'run_{id}'", error.ToString(), StringComparison.Ordinal);
+            Assert.Contains("belongs to another prefix", error.ToString(), StringComparison.Ordinal);
+            Assert.DoesNotContain("serving on", output.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(storage, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Serve_aggregates_domain_packs_from_the_broker_and_ctrl_c_exits_0()
     {
         await using var server = await NatsServer.StartAsync();

@@ -74,6 +74,8 @@ internal static class ServeCommand
             deviceTelemetry: deviceTelemetry, denseBackend: denseBackend);
         supervisor.Start();
         await agent.StartAsync(token).ConfigureAwait(false);
+        // A subscription that could not be opened would leave the service running without its domain work.
+        await bus.WhenSubscribedAsync(token).ConfigureAwait(false);
         await console.Out.WriteLineAsync($"serving on {options.Url} (prefix {options.SubjectPrefix}, storage {storageRoot}, dense backend {denseBackend.Name}); Ctrl-C to stop").ConfigureAwait(false);
         await console.Out.FlushAsync(CancellationToken.None).ConfigureAwait(false);
         // Ctrl-C and SIGTERM stop the service; handled here as well as by the command line's token so that the
