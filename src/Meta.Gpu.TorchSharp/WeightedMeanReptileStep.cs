@@ -10,6 +10,12 @@ namespace Meta.Gpu.TorchSharp;
 /// </summary>
 public sealed class WeightedMeanReptileStep(double minConfidence = 0.05) : IOuterStep
 {
+    // As the engine's min_confidence (DESIGN §4: > 0): at 0 a round whose domains all report confidence 0 took
+    // part with a weight sum of 0 and wrote 0/0 into every prior value.
+    private readonly double _minConfidence = minConfidence > 0 && double.IsFinite(minConfidence)
+        ? minConfidence
+        : throw new ArgumentOutOfRangeException(nameof(minConfidence), minConfidence, "min_confidence must be finite and > 0");
+
     private double[] _sum = [];
 
     public string Backend => "host";
@@ -27,7 +33,7 @@ public sealed class WeightedMeanReptileStep(double minConfidence = 0.05) : IOute
         for (var row = 0; row < batch.Rows; row++)
         {
             var confidence = batch.Confidences[row];
-            if (!double.IsFinite(confidence) || confidence < minConfidence) continue;
+            if (!double.IsFinite(confidence) || confidence < _minConfidence) continue;
             var values = batch.Row(row);
             if (!AllFinite(values)) continue;
             for (var d = 0; d < values.Length; d++) _sum[d] += confidence * values[d];

@@ -65,4 +65,33 @@ public sealed class EngineOuterStepTests
         Assert.Contains("cpu", e.Message, StringComparison.Ordinal);
         Assert.IsType<WeightedMeanReptileStep>(OuterSteps.Create("host"));
     }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(-0.1)]
+    [InlineData(double.NaN)]
+    public void The_host_step_refuses_a_min_confidence_that_is_not_above_zero(double minConfidence)
+    {
+        // At 0, a round whose domains all reported confidence 0 took part with a weight sum of 0: every prior value
+        // became 0/0.
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new WeightedMeanReptileStep(minConfidence));
+        Assert.Equal("minConfidence", error.ParamName);
+    }
+
+    [Fact]
+    public void The_host_step_created_with_a_configuration_takes_its_min_confidence()
+    {
+        // The configuration was dropped without a word: the host step kept 0.05.
+        using var step = OuterSteps.Create("host", new CrossMetaConfig(MinConfidence: 0.5));
+        var batch = new DomainBatch(2, 2);
+        batch.Row(0).Fill(1f);
+        batch.Row(1).Fill(3f);
+        batch.Confidences[0] = 0.9;
+        batch.Confidences[1] = 0.2;
+        batch.MarkChanged();
+        float[] prior = [0f, 0f];
+        Assert.Equal(1, step.Step(batch, prior, 1.0).Participants);
+        Assert.Equal([1f, 1f], prior);
+        Assert.StartsWith("cross.min_confidence:", Assert.Throws<InvalidInputException>(() => OuterSteps.Create("host", new CrossMetaConfig(MinConfidence: 0))).Message, StringComparison.Ordinal);
+    }
 }

@@ -16,11 +16,19 @@ internal static class CombineInput
         if (!(trimAlpha >= 0 && trimAlpha < 0.5)) throw new ArgumentOutOfRangeException("trimAlpha", trimAlpha, "trim_alpha must be in [0, 0.5)");
     }
 
+    /// <summary>Throws for a method outside the enum (a cast integer), which would fail only inside a kernel.</summary>
+    public static void CheckMethod(AggregationMethod method)
+    {
+        if (!Enum.IsDefined(method)) throw new ArgumentOutOfRangeException(nameof(method), method, "not an aggregation method");
+    }
+
     /// <summary>Throws for a step whose beta is NaN or infinite: every prior value would become NaN, which the step
-    /// later reads as "not set" and replaces with the aggregate, losing what was learned.</summary>
+    /// later reads as "not set" and replaces with the aggregate, losing what was learned. A rule outside the enum
+    /// would be taken as the delta rule.</summary>
     public static void CheckStep(ReptileStep? step)
     {
         if (step is { } s && !double.IsFinite(s.Beta)) throw new ArgumentOutOfRangeException(nameof(step), s.Beta, "beta must be finite");
+        if (step is { } r && !Enum.IsDefined(r.Rule)) throw new ArgumentOutOfRangeException(nameof(step), r.Rule, "not a Reptile rule");
     }
 
     /// <summary>Throws for a batch with a mask in <see cref="IComputeBackend.CombineUnscanned(DomainBatch, ReadOnlySpan{int}, ReadOnlySpan{double}, AggregationMethod, double, Span{float}, Span{float}, ReptileStep?)"/>: a row there may

@@ -225,7 +225,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         Span<float> prior,
         ReptileStep? step)
     {
-        CheckCombine(batch, rows, weights, trimAlpha, aggregate, prior, step);
+        CheckCombine(batch, rows, weights, method, trimAlpha, aggregate, prior, step);
         if (aggregate.IsEmpty && step is null) return CountEmptyColumns(batch, rows);
         return RunCombine(new CombineJob(batch, rows.ToArray(), weights.ToArray(), method, trimAlpha, missingAsZero, UseFastKernels,
             wideSelection: Vector512Selection),
@@ -250,7 +250,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         Span<float> prior,
         ReptileStep? step)
     {
-        CheckCombine(batch, rows, weights, trimAlpha, aggregate, prior, step);
+        CheckCombine(batch, rows, weights, method, trimAlpha, aggregate, prior, step);
         CombineInput.CheckUnscanned(batch, Name);
         // With nothing to write no cell is read, so nothing could be noticed: the caller must scan.
         if (aggregate.IsEmpty && step is null) return null;
@@ -261,13 +261,14 @@ public sealed unsafe class CpuBackend : IComputeBackend
         return signal.Raised ? null : empty;
     }
 
-    private static void CheckCombine(DomainBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, double trimAlpha,
+    private static void CheckCombine(DomainBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, AggregationMethod method, double trimAlpha,
         Span<float> aggregate, Span<float> prior, ReptileStep? step)
     {
         ArgumentNullException.ThrowIfNull(batch);
         batch.CheckRowSelection(rows, nameof(rows));
         if (weights.Length != rows.Length) throw new ArgumentException("weights must hold one entry per row", nameof(weights));
         CombineInput.CheckWeightsAndTrim(weights, trimAlpha);
+        CombineInput.CheckMethod(method);
         if (!aggregate.IsEmpty && aggregate.Length != batch.Columns) throw new ArgumentException("aggregate must be empty or D long", nameof(aggregate));
         if (step is not null && prior.Length != batch.Columns) throw new ArgumentException("prior must be D long when a step is given", nameof(prior));
         CombineInput.CheckStep(step);

@@ -74,12 +74,14 @@ public sealed class DenseCrossDomainAggregator
     /// from <paramref name="drg"/> and saves a rollback copy, the prior steps in the same pass as the combine, and
     /// the reward EMA is updated. With no participant nothing changes (an empty aggregate ends the round).
     /// </summary>
+    /// <exception cref="InvalidInputException">The reward is not finite; nothing changes.</exception>
     public DenseAggregationResult AggregateInto(DomainBatch batch, DenseReptileOptimizer optimizer, double reward, DrgFlags drg, Span<float> aggregate = default)
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(optimizer);
         if (optimizer.Columns != batch.Columns) throw new ArgumentException($"the optimizer's prior has {optimizer.Columns} values, the batch {batch.Columns}", nameof(optimizer));
         CheckOptionalAggregate(batch, aggregate);
+        DenseReptileOptimizer.CheckReward(reward);
         return Run(batch, null, aggregate, optimizer.Prior, optimizer.ResidentPrior, null, (optimizer, reward, drg));
     }
 

@@ -74,17 +74,22 @@ public sealed class DenseReptileOptimizer
     }
 
     /// <summary>§8 (e): the reward EMA after the step; counts the round.</summary>
+    /// <exception cref="InvalidInputException">The reward is not finite (it would stay in the EMA for good and turn
+    /// the rollback test off); the step stays begun.</exception>
     public void CompleteStep(double reward)
     {
+        CheckReward(reward);
         beforeStep = null;
         RewardEma = (1 - Config.EmaAlpha) * RewardEma + Config.EmaAlpha * reward;
         Round++;
     }
 
     /// <summary>The whole §8 Apply on an aggregate already computed (D long; NaN leaves a value unchanged).</summary>
+    /// <exception cref="InvalidInputException">The reward is not finite; nothing changes.</exception>
     public void Apply(ReadOnlySpan<float> aggregate, double reward, DrgFlags drg)
     {
         if (aggregate.Length != Columns) throw new ArgumentException($"the aggregate has {aggregate.Length} values, the prior {Columns}", nameof(aggregate));
+        CheckReward(reward);
         var step = BeginStep(drg);
         DenseReptile.Apply(Prior, aggregate, step);
         ResidentPrior.MarkChanged();
@@ -120,6 +125,13 @@ public sealed class DenseReptileOptimizer
         newest = previous;
         SavedVersions = saved;
         beforeStep = null;
+    }
+
+    /// <summary>As the keyed optimizer: a NaN or infinite reward would stay in the EMA for good, and
+    /// <see cref="ShouldRollback"/> would be false from then on whatever the reward.</summary>
+    internal static void CheckReward(double reward)
+    {
+        if (!double.IsFinite(reward)) throw new InvalidInputException($"dense optimizer update: reward is not finite ({reward})");
     }
 
     private void SaveCopy()

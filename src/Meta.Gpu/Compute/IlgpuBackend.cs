@@ -528,6 +528,7 @@ public sealed class IlgpuBackend : IComputeBackend
         batch.CheckRowSelection(rows, nameof(rows));
         if (weights.Length != rows.Length) throw new ArgumentException($"weights holds {weights.Length} values, {rows.Length} rows were given", nameof(weights));
         CombineInput.CheckWeightsAndTrim(weights, trimAlpha);
+        CombineInput.CheckMethod(method);
         var write = !aggregate.IsEmpty;
         if (write && aggregate.Length < batch.Columns) throw new ArgumentException($"aggregate holds {aggregate.Length} columns, the batch has {batch.Columns}", nameof(aggregate));
         if (step is { } s)

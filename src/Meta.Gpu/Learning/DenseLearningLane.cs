@@ -134,7 +134,10 @@ public sealed class DenseLearningLane : IDisposable
             return false;
         }
         Optimizer ??= new DenseReptileOptimizer(update.Vector.Length, _optimizerConfig);
-        _pending[domain] = update;
+        // The lane keeps what it validated: an in-process sender's array (the record, or a JSON value wrapping it)
+        // reused for its next inner loop changed the update after it was accepted, and NaN written then lost it at
+        // the round with its sequence marked applied.
+        _pending[domain] = update with { Vector = (float[])update.Vector.Clone() };
         if (_pendingAcknowledgements.Remove(domain, out var superseded)) _released.Add(superseded);
         if (acknowledgement is not null) _pendingAcknowledgements[domain] = acknowledgement;
         return true;

@@ -40,6 +40,7 @@ public sealed record OptimizerConfig(
 
     public OptimizerConfig Validated(string path = "optimizer")
     {
+        if (!Enum.IsDefined(UpdateRule)) throw new InvalidInputException($"{path}.update_rule: not an update rule ({(int)UpdateRule})");
         // A step size above 1 moves an interpolating prior past the aggregate (the dense lane always interpolates,
         // and the training loop refuses such a step mid-run).
         if (!(BetaInit > 0 && BetaInit <= 1)) throw new InvalidInputException($"{path}.beta_init: must be in (0, 1], got {BetaInit}");

@@ -55,4 +55,37 @@ public sealed class DenseAggregatorArgumentTests
         Assert.All(optimizer.Prior, v => Assert.Equal(0f, v));
         Assert.Equal(0, optimizer.SavedVersions);
     }
+
+    [Fact]
+    public void AggregateInto_refuses_a_non_finite_reward_before_the_round()
+    {
+        using var backend = new CpuBackend();
+        var aggregator = new DenseCrossDomainAggregator(backend);
+        var optimizer = new DenseReptileOptimizer(5, new OptimizerConfig(), new float[5]);
+        var error = Assert.Throws<InvalidInputException>(() => aggregator.AggregateInto(Batch(), optimizer, double.NaN, default));
+        Assert.Contains("reward is not finite", error.Message);
+        Assert.All(optimizer.Prior, v => Assert.Equal(0f, v));
+        Assert.Equal(0, optimizer.Round);
+        Assert.Equal(0, optimizer.SavedVersions);
+        Assert.Equal(0.0, optimizer.RewardEma);
+    }
+
+    [Fact]
+    public void A_method_or_a_rule_outside_its_enum_is_refused_by_the_backend_before_it_writes()
+    {
+        // A cast method failed inside the cpu kernels' parallel loop (an AggregateException); a cast rule was
+        // taken as the delta rule.
+        using var backend = new CpuBackend();
+        var batch = Batch();
+        var prior = new float[5];
+        var rows = new[] { 0, 1, 2 };
+        var weights = new[] { 1 / 3.0, 1 / 3.0, 1 / 3.0 };
+        var method = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            backend.Combine(batch, rows, weights, (Meta.Gpu.Learning.Aggregation.AggregationMethod)42, 0.1, false, new float[5], prior, Step));
+        Assert.Equal("method", method.ParamName);
+        var rule = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            backend.Combine(batch, rows, weights, Meta.Gpu.Learning.Aggregation.AggregationMethod.Mean, 0.1, false, new float[5], prior, new ReptileStep((ReptileRule)9, 0.5)));
+        Assert.Equal("step", rule.ParamName);
+        Assert.All(prior, v => Assert.Equal(0f, v));
+    }
 }

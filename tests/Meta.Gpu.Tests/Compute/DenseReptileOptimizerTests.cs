@@ -170,4 +170,35 @@ public sealed class DenseReptileOptimizerTests
             new DenseUpdate("a", 1, 0.8, new DomainMetrics(GainP50: 0.5), new float[4])), default);
         Assert.Equal(["a"], agent.Dense.PendingDomains);
     }
+
+    [Theory]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    public void A_non_finite_reward_is_refused_and_changes_nothing(double reward)
+    {
+        // It was taken: the prior stepped, the round counted, and the reward EMA stayed NaN for good.
+        var optimizer = new DenseReptileOptimizer(2, new OptimizerConfig(), [0f, 0f]);
+        Assert.Contains("reward is not finite", Assert.Throws<InvalidInputException>(() => optimizer.Apply([1f, 1f], reward, default)).Message);
+        Assert.Equal([0f, 0f], optimizer.Prior);
+        Assert.Equal(0, optimizer.Round);
+        Assert.Equal(0, optimizer.SavedVersions);
+        Assert.Equal(0.0, optimizer.RewardEma);
+    }
+
+    [Fact]
+    public void A_nan_reward_offered_once_does_not_switch_the_rollback_off()
+    {
+        // A NaN EMA made ShouldRollback false whatever the reward from then on.
+        var optimizer = new DenseReptileOptimizer(2, new OptimizerConfig(), [0f, 0f]);
+        Assert.Throws<InvalidInputException>(() => optimizer.Apply([1f, 1f], double.NaN, default));
+        for (var i = 0; i < 5; i++) optimizer.Apply([1f, 1f], 1.0, default);
+        Assert.True(optimizer.ShouldRollback(-5.0), $"reward EMA {optimizer.RewardEma}: a fall from about 1 to -5 rolls back");
+    }
+
+    [Fact]
+    public void An_update_rule_outside_the_enum_is_refused_naming_the_field()
+    {
+        var error = Assert.Throws<InvalidInputException>(() => new DenseReptileOptimizer(2, new OptimizerConfig(UpdateRule: (UpdateRule)7)));
+        Assert.StartsWith("optimizer.update_rule:", error.Message, StringComparison.Ordinal);
+    }
 }

@@ -64,4 +64,22 @@ public sealed class DenseLaneEdgeTests : IDisposable
         Assert.Equal(lane.Optimizer!.Prior, saved.Values);
         Assert.Equal(1, saved.LastSequences["a"]);
     }
+
+    [Fact]
+    public void A_sender_writing_its_array_after_the_update_was_accepted_changes_nothing_the_round_applies()
+    {
+        // The lane kept the sender's array: a value written after the check reached the prior, and a NaN dropped
+        // the update at the round (rejected_nonfinite) with its sequence marked applied.
+        using var lane = Lane();
+        var vector = Vector(4, 1);
+        var sent = vector.ToArray();
+        Assert.True(lane.Accept(new DenseUpdate("a", 1, 0.8, new DomainMetrics(MetaScore: 0.5), vector)));
+        vector[0] = float.NaN;
+        vector[1] = 1000f;
+
+        var result = lane.RunRound(Round(0.5));
+        Assert.NotNull(result);
+        Assert.Equal(1, result["participants"]!.GetValue<int>());
+        Assert.Equal(sent, lane.Optimizer!.Prior); // a fresh prior adopts the aggregate: the update as sent
+    }
 }

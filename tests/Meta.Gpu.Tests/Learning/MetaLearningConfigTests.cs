@@ -108,4 +108,13 @@ public sealed class MetaLearningConfigTests
         Assert.StartsWith("cross.outlier_z:", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("expected a number", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Enum_settings_outside_their_enum_are_refused_naming_the_field()
+    {
+        // Validated() passed (AggregationMethod)42; every round then failed deep in a kernel.
+        Assert.StartsWith("cross.method:", Assert.Throws<InvalidInputException>(() => new CrossMetaConfig(Method: (AggregationMethod)42).Validated()).Message, StringComparison.Ordinal);
+        Assert.StartsWith("cross.weighting:", Assert.Throws<InvalidInputException>(() => new CrossMetaConfig(Weighting: (DomainWeighting)42).Validated()).Message, StringComparison.Ordinal);
+        Assert.StartsWith("cross.missing_keys:", Assert.Throws<InvalidInputException>(() => new CrossMetaConfig(MissingKeys: (MissingKeys)42).Validated()).Message, StringComparison.Ordinal);
+    }
 }

@@ -41,6 +41,11 @@ public sealed record CrossMetaConfig(
     /// <summary>Throws <see cref="InvalidInputException"/> naming the first field out of range.</summary>
     public CrossMetaConfig Validated(string path = "cross")
     {
+        // A cast value outside the enum failed every round later, deep in a kernel (on the cpu backend wrapped in
+        // the parallel loop's AggregateException).
+        if (!Enum.IsDefined(Method)) throw new InvalidInputException($"{path}.method: not a method ({(int)Method})");
+        if (!Enum.IsDefined(Weighting)) throw new InvalidInputException($"{path}.weighting: not a weighting ({(int)Weighting})");
+        if (!Enum.IsDefined(MissingKeys)) throw new InvalidInputException($"{path}.missing_keys: not a missing-keys rule ({(int)MissingKeys})");
         if (!(TrimAlpha >= 0 && TrimAlpha < 0.5)) throw new InvalidInputException($"{path}.trim_alpha: must be in [0, 0.5), got {TrimAlpha}");
         if (!(MinConfidence > 0) || !double.IsFinite(MinConfidence)) throw new InvalidInputException($"{path}.min_confidence: must be > 0, got {MinConfidence}");
         if (!(OutlierZ > 0) || !double.IsFinite(OutlierZ)) throw new InvalidInputException($"{path}.outlier_z: must be > 0, got {OutlierZ}");
