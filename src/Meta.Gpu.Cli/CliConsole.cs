@@ -3,7 +3,11 @@ namespace Meta.Gpu.Cli;
 /// <summary>The streams a command reads and writes; tests pass their own to run commands in process.</summary>
 public sealed record CliConsole(TextReader In, TextWriter Out, TextWriter Error)
 {
-    public static CliConsole System { get; } = new(Console.In, Console.Out, Console.Error);
+    /// <summary>The process's streams. Standard input drops a UTF-8 byte order mark as a file read does (Console.In
+    /// passed it on, and the first line's JSON failed at column 1).</summary>
+    public static CliConsole System { get; } = new(
+        new StreamReader(Console.OpenStandardInput(), new global::System.Text.UTF8Encoding(false), detectEncodingFromByteOrderMarks: true),
+        Console.Out, Console.Error);
 
     /// <summary>True when <see cref="Out"/> is the terminal (progress bars and colours only then).</summary>
     public bool IsInteractive => ReferenceEquals(Out, Console.Out) && !Console.IsOutputRedirected;

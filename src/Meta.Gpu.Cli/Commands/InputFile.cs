@@ -51,7 +51,18 @@ internal static class InputFile
                 // Fall back to the path's own links below.
             }
         }
-        return new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
+        // A file not there yet (a new --policy-log) is compared by its path: resolving its links threw "no such
+        // file", and govern refused to create the log it was asked for.
+        var info = new FileInfo(full);
+        if (info.LinkTarget is null) return full;
+        try
+        {
+            return info.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
+        }
+        catch (IOException)
+        {
+            return full;
+        }
     }
 
     public static async Task<string> ReadAllTextAsync(string path, CancellationToken token, string? what = null)

@@ -24,9 +24,9 @@ public sealed record MetaScorePenalties
         var d = Default;
         return new MetaScorePenalties
         {
-            Latency = JsonRead.Double(json, "latency", d.Latency, path),
-            Vram = JsonRead.Double(json, "vram", d.Vram, path),
-            Oom = JsonRead.Double(json, "oom", d.Oom, path),
+            Latency = JsonRead.Setting(json, "latency", d.Latency, path),
+            Vram = JsonRead.Setting(json, "vram", d.Vram, path),
+            Oom = JsonRead.Setting(json, "oom", d.Oom, path),
         };
     }
 

@@ -24,9 +24,9 @@ public sealed record MetaScoreWeights
         var d = Default;
         return new MetaScoreWeights
         {
-            Accept = JsonRead.Double(json, "accept", d.Accept, path),
-            Stability = JsonRead.Double(json, "stability", d.Stability, path),
-            Contrast = JsonRead.Double(json, "contrast", d.Contrast, path),
+            Accept = JsonRead.Setting(json, "accept", d.Accept, path),
+            Stability = JsonRead.Setting(json, "stability", d.Stability, path),
+            Contrast = JsonRead.Setting(json, "contrast", d.Contrast, path),
         };
     }
 

@@ -60,14 +60,19 @@ public sealed record TelemetrySnapshot
     public static TelemetrySnapshot FromJson(JsonObject json, string path = "")
     {
         ArgumentNullException.ThrowIfNull(json);
-        var stability = JsonRead.OptionalDouble(json, "stability_avg", path)
-            ?? JsonRead.Double(json, "stability_mean", 0.0, path);
+        var stability = JsonRead.OptionalDouble(json, "stability_avg", path);
+        if (stability is null)
+        {
+            // The alias's reading is refused under its own name: CheckFinite can only name stability_avg.
+            stability = JsonRead.Double(json, "stability_mean", 0.0, path);
+            JsonRead.RequireFinite(stability, JsonRead.Join(path, "stability_mean"));
+        }
         var vram = JsonRead.OptionalDouble(json, "vram_util", path)
             ?? (JsonRead.Bool(json, "vram_high", false, path) ? 1.0 : 0.0);
         return new TelemetrySnapshot
         {
             AcceptRate = JsonRead.Double(json, "accept_rate", 0.0, path),
-            StabilityAvg = stability,
+            StabilityAvg = stability.Value,
             RclContrast = JsonRead.Double(json, "rcl_contrast", 0.0, path),
             LatencyMs = JsonRead.Double(json, "latency_ms", 0.0, path),
             VramUtil = vram,

@@ -129,6 +129,47 @@ public sealed class InputEdgeTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Govern_with_an_input_file_creates_a_policy_log_that_is_not_there_yet()
+    {
+        // The same-file check resolved the new log's links, which threw: "no such file", exit 2, nothing written.
+        var input = Write("input.jsonl", "{\"accept_rate\": 0.1}\n{\"ci_width\": 0.5}\n");
+        var log = Path.Combine(_dir, "new-policy.jsonl");
+        var dangling = Path.Combine(_dir, "dangling.jsonl");
+        File.CreateSymbolicLink(dangling, Path.Combine(_dir, "not-yet.jsonl"));
+        foreach (var path in new[] { log, dangling })
+        {
+            var (code, output, error) = await Run("", "govern", "--policy-log", path, input);
+            Assert.Equal("", error);
+            Assert.Equal(0, code);
+            Assert.Equal(2, output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+            Assert.Equal(2, File.ReadAllLines(path).Length);
+        }
+    }
+
+    [Theory]
+    [InlineData("govern", "{\"accept_rate\": 0.3}\n")]
+    [InlineData("aggregate", "{\"updates\": [{\"domain_id\": \"a\", \"keys\": [\"w\"], \"vector\": [1], \"confidence\": 0.9}]}")]
+    public async Task A_byte_order_mark_on_standard_input_is_read_as_in_a_file(string command, string text)
+    {
+        // Standard input passed the mark on to the parser: "line 1, column 1: malformed JSON ('0xEF' ...)".
+        byte[] bytes = [0xEF, 0xBB, 0xBF, .. System.Text.Encoding.UTF8.GetBytes(text)];
+        var run = await CliRun.ProcessAsync(TimeSpan.FromSeconds(60), null, bytes, command, "-");
+        Assert.True(run.Finished);
+        Assert.Equal("", run.Error);
+        Assert.Equal(0, run.Code);
+        Assert.NotEqual("", run.Out.Trim());
+    }
+
+    [Fact]
+    public async Task A_non_finite_reading_under_an_alias_is_refused_naming_the_alias()
+    {
+        // It named stability_avg, which the line does not have.
+        var (code, _, error) = await Run("{\"stability_mean\": \"-inf\"}\n", "govern", "-");
+        Assert.Equal(2, code);
+        Assert.StartsWith("meta-gpu: line 1: stability_mean:", error, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("govern", "--policy-log")]
     [InlineData("bench", "--out")]

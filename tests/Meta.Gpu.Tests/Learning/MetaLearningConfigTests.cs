@@ -95,6 +95,11 @@ public sealed class MetaLearningConfigTests
     [InlineData("""{"meta_score": {"ema_alpha": "0.5"}}""", "meta_score.ema_alpha")]
     [InlineData("""{"controller_policy": {"tau_bounds": [0.5, "1.5"]}}""", "controller_policy.tau_bounds[1]")]
     [InlineData("""{"drg_policy": {"sketch_dim_set": [512, true]}}""", "drg_policy.sketch_dim_set[1]")]
+    // The reward's weights and penalties were read as telemetry is: true as 1, "0.5" as 0.5, false as 0.
+    [InlineData("""{"meta_score": {"weights": {"accept": true}}}""", "meta_score.weights.accept")]
+    [InlineData("""{"meta_score": {"weights": {"stability": "0.5"}}}""", "meta_score.weights.stability")]
+    [InlineData("""{"meta_score": {"penalties": {"latency": "0.1"}}}""", "meta_score.penalties.latency")]
+    [InlineData("""{"meta_score": {"penalties": {"oom": false}}}""", "meta_score.penalties.oom")]
     public void A_governance_setting_of_another_JSON_type_than_a_number_is_refused_naming_it(string json, string field)
     {
         var error = Assert.Throws<InvalidInputException>(() => Meta.Gpu.Governance.IntegrativeMetaConfig.FromJson(JsonNode.Parse(json)!.AsObject()));

@@ -33,13 +33,23 @@ internal static class CliRun
 
     /// <summary>Runs the CLI as a child process in <paramref name="workingDirectory"/> (default: this one's); one
     /// that has not exited within <paramref name="limit"/> is killed and reported as not finished.</summary>
-    public static async Task<(bool Finished, int Code, string Out, string Error)> ProcessAsync(TimeSpan limit, string? workingDirectory, params string[] args)
+    public static Task<(bool Finished, int Code, string Out, string Error)> ProcessAsync(TimeSpan limit, string? workingDirectory, params string[] args) =>
+        ProcessAsync(limit, workingDirectory, null, args);
+
+    /// <summary>As above, with <paramref name="stdin"/> (when given) written to the child's standard input, which is
+    /// then closed.</summary>
+    public static async Task<(bool Finished, int Code, string Out, string Error)> ProcessAsync(TimeSpan limit, string? workingDirectory, byte[]? stdin, params string[] args)
     {
-        var start = new ProcessStartInfo(DotnetHost()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(DotnetHost()) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = stdin is not null, UseShellExecute = false };
         if (workingDirectory is not null) start.WorkingDirectory = workingDirectory;
         start.ArgumentList.Add(Assembly);
         foreach (var arg in args) start.ArgumentList.Add(arg);
         using var process = Process.Start(start)!;
+        if (stdin is not null)
+        {
+            await process.StandardInput.BaseStream.WriteAsync(stdin);
+            process.StandardInput.Close();
+        }
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(limit);
