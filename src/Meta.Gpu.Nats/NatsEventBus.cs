@@ -182,7 +182,7 @@ public sealed class NatsEventBus : IEventBus
         catch (Exception e) when (e is NatsException or TimeoutException or System.Net.Sockets.SocketException)
         {
             await connection.DisposeAsync().ConfigureAwait(false);
-            throw new InvalidInputException($"bus {options.Url}: broker not reachable within {options.ConnectTimeout.TotalSeconds:0.#} s ({Innermost(e).Message})", e);
+            throw new InvalidInputException(FormattableString.Invariant($"bus {options.Url}: broker not reachable within {options.ConnectTimeout.TotalSeconds:0.#} s ({Innermost(e).Message})"), e);
         }
         var bus = new NatsEventBus(options, connection, logger ?? loggerFactory.CreateLogger<NatsEventBus>());
         if (options.DurableTopics.Count > 0 || options.DenseTopics.Count > 0)

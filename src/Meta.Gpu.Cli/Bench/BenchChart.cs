@@ -40,14 +40,14 @@ public static class BenchChart
             var line = plot.Add.HorizontalLine(report.ReadBandwidthGbs);
             line.LinePattern = LinePattern.Dashed;
             line.Color = Colors.Gray;
-            plot.Legend.ManualItems.Add(new LegendItem { LabelText = $"read bandwidth {report.ReadBandwidthGbs:0.0} GB/s", LineColor = Colors.Gray, LinePattern = LinePattern.Dashed, LineWidth = 2 });
+            plot.Legend.ManualItems.Add(new LegendItem { LabelText = FormattableString.Invariant($"read bandwidth {report.ReadBandwidthGbs:0.0} GB/s"), LineColor = Colors.Gray, LinePattern = LinePattern.Dashed, LineWidth = 2 });
         }
         foreach (var (name, figure) in report.DeviceBandwidth.Where(d => d.Value.Usable))
         {
             var line = plot.Add.HorizontalLine(figure.ReadGbs!.Value);
             line.LinePattern = LinePattern.Dotted;
             line.Color = Colors.Black;
-            plot.Legend.ManualItems.Add(new LegendItem { LabelText = $"{name} device read {figure.ReadGbs:0.0} GB/s", LineColor = Colors.Black, LinePattern = LinePattern.Dotted, LineWidth = 2 });
+            plot.Legend.ManualItems.Add(new LegendItem { LabelText = FormattableString.Invariant($"{name} device read {figure.ReadGbs:0.0} GB/s"), LineColor = Colors.Black, LinePattern = LinePattern.Dotted, LineWidth = 2 });
         }
         var ticks = workloads.Select((w, i) => new Tick(i, w)).ToArray();
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks);

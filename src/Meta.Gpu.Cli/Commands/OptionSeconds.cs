@@ -10,8 +10,8 @@ internal static class OptionSeconds
     public static TimeSpan Parse(double seconds, string option)
     {
         if (!(seconds > 0) || !(seconds <= DrainTimeout.LongestTimed.TotalSeconds))
-            throw new InvalidInputException(
-                $"{option}: {seconds} must be a positive number of seconds, at most {DrainTimeout.LongestTimed.TotalSeconds:0} (about 24.8 days)");
+            throw new InvalidInputException(FormattableString.Invariant(
+                $"{option}: {seconds} must be a positive number of seconds, at most {DrainTimeout.LongestTimed.TotalSeconds:0} (about 24.8 days)"));
         return TimeSpan.FromSeconds(seconds);
     }
 }

@@ -32,6 +32,7 @@ internal static class ServeCommand
         };
         var ackWait = new Option<double>("--ack-wait")
         {
+            CustomParser = InvariantNumber.Double,
             Description = "Seconds the broker waits for an acknowledgement before redelivering domain work to the next aggregator (default 30).",
             DefaultValueFactory = _ => 30,
         };

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Meta.Gpu.Nats;
+using Meta.Gpu.Cli.Commands;
 
 namespace Meta.Gpu.Cli.Commands.Bus;
 
@@ -29,6 +30,7 @@ internal sealed class BusOptions
 
     public Option<double> ConnectTimeout { get; } = new("--connect-timeout")
     {
+        CustomParser = InvariantNumber.Double,
         Description = "Seconds to wait for the broker before giving up with exit code 2 (default 3).",
         DefaultValueFactory = _ => 3,
     };
