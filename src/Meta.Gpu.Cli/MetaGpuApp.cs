@@ -15,7 +15,9 @@ public static class MetaGpuApp
     public const int ExitCheckFailed = 1;
     public const int ExitUserError = 2;
 
-    public static async Task<int> RunAsync(string[] args, CliConsole console)
+    /// <summary>Runs the command line; <paramref name="cancellationToken"/> (Ctrl-C and SIGTERM in the tool itself,
+    /// <see cref="TerminationSignals"/>) is the token every command gets.</summary>
+    public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken cancellationToken = default)
     {
         var root = new RootCommand("Meta.Gpu: robust cross-domain meta-learning and rule-based meta-governance.");
         foreach (var command in Commands(console))
@@ -28,8 +30,9 @@ public static class MetaGpuApp
             await console.Error.WriteLineAsync($"meta-gpu: {error} (see 'meta-gpu --help')").ConfigureAwait(false);
             return ExitUserError;
         }
-        var config = new InvocationConfiguration { Output = console.Out, Error = console.Error, EnableDefaultExceptionHandler = false };
-        return await parsed.InvokeAsync(config).ConfigureAwait(false);
+        // Signals are the caller's (Program: TerminationSignals), not the library's.
+        var config = new InvocationConfiguration { Output = console.Out, Error = console.Error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
+        return await parsed.InvokeAsync(config, cancellationToken).ConfigureAwait(false);
     }
 
     private static IEnumerable<Command> Commands(CliConsole console)

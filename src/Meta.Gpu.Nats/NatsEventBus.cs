@@ -184,6 +184,13 @@ public sealed class NatsEventBus : IEventBus
             await connection.DisposeAsync().ConfigureAwait(false);
             throw new InvalidInputException(FormattableString.Invariant($"bus {options.Url}: broker not reachable within {options.ConnectTimeout.TotalSeconds:0.#} s ({Innermost(e).Message})"), e);
         }
+        catch (OperationCanceledException)
+        {
+            // The connection given up here would finish its handshake later and, reconnecting for ever, outlive
+            // the caller: nobody else holds it.
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
         var bus = new NatsEventBus(options, connection, logger ?? loggerFactory.CreateLogger<NatsEventBus>());
         if (options.DurableTopics.Count > 0 || options.DenseTopics.Count > 0)
         {
@@ -195,6 +202,11 @@ public sealed class NatsEventBus : IEventBus
             {
                 await connection.DisposeAsync().ConfigureAwait(false);
                 throw new InvalidInputException($"bus {options.Url}: the broker has no JetStream ({Innermost(e).Message}); start it with 'nats-server -js'", e);
+            }
+            catch (OperationCanceledException)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+                throw;
             }
         }
         return bus;

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using Meta.Gpu.Cli.Commands.Bus;
 using Meta.Gpu.Cli.Commands.Demo;
 using Meta.Gpu.Nats;
@@ -24,9 +23,12 @@ internal static class DomainCommand
         var seed = new Option<int?>("--seed") { Description = "The run's base seed, checked against the aggregator's (default: take the aggregator's)." };
         var rounds = new Option<long?>("--rounds") { Description = "Stop after publishing the update of this meta-round (default: run until Ctrl-C)." };
         var quiet = new Option<bool>("--quiet") { Description = "Print only the first and last lines." };
+        // The bus demo's own workers: their standard input is a pipe from the demo, closed when the demo ends in
+        // whatever way (kill -9 included), which ends them too rather than leaving them waiting for good.
+        var untilStdinCloses = new Option<bool>(UntilStdinClosesOption) { Description = "Stop (as on Ctrl-C) when standard input reaches its end.", Hidden = true };
         var command = new Command("domain", "Run one domain worker of the sine demo against a NATS broker: adapt from each announced prior, publish the adapted parameters.")
         {
-            id, seed, rounds, quiet,
+            id, seed, rounds, quiet, untilStdinCloses,
         };
         bus.AddTo(command);
         command.SetAction((result, token) => MetaGpuApp.GuardAsync(console, () =>
@@ -34,20 +36,25 @@ internal static class DomainCommand
             var domainId = (result.GetValue(id) ?? "").Trim();
             if (domainId.Length == 0) throw new InvalidInputException("--id: must name the domain");
             if (result.GetValue(rounds) is < 1) throw new InvalidInputException($"--rounds: must be >= 1, got {result.GetValue(rounds)}");
-            return RunAsync(console, bus.Read(result), domainId, result.GetValue(seed), result.GetValue(rounds), result.GetValue(quiet), token);
+            return RunAsync(console, bus.Read(result), domainId, result.GetValue(seed), result.GetValue(rounds), result.GetValue(quiet),
+                result.GetValue(untilStdinCloses), token);
         }));
         return command;
     }
 
-    private static async Task<int> RunAsync(CliConsole console, NatsBusOptions options, string domainId, int? seed, long? rounds, bool quiet, CancellationToken token)
+    /// <summary>The hidden option the bus demo starts its workers with.</summary>
+    public const string UntilStdinClosesOption = "--until-stdin-closes";
+
+    private static async Task<int> RunAsync(CliConsole console, NatsBusOptions options, string domainId, int? seed, long? rounds, bool quiet,
+        bool untilStdinCloses, CancellationToken token)
     {
         using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning).AddFilter("NATS", LogLevel.None));
         await using var bus = await NatsEventBus.ConnectAsync(options, loggers, cancellationToken: token).ConfigureAwait(false);
         await console.Out.WriteLineAsync($"domain {domainId} on {options.Url} (prefix {options.SubjectPrefix}): waiting for the aggregator's prior; Ctrl-C to stop").ConfigureAwait(false);
         await console.Out.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        // Ctrl-C and SIGTERM cancel the command line's token (TerminationSignals): the worker drains and exits 0.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(token);
-        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        if (untilStdinCloses) _ = StopAtEndOfInputAsync(console.In, stop);
         int answered;
         try
         {
@@ -66,11 +73,25 @@ internal static class DomainCommand
         await bus.ShutdownAsync(TimeSpan.FromSeconds(1.5)).ConfigureAwait(false);
         await console.Out.WriteLineAsync(answered >= 0 ? $"stopped: {domainId} answered {answered} rounds" : $"stopped: {domainId} (interrupted)").ConfigureAwait(false);
         return MetaGpuApp.ExitOk;
+    }
 
-        void Stop(PosixSignalContext context)
+    private static async Task StopAtEndOfInputAsync(TextReader input, CancellationTokenSource stop)
+    {
+        var buffer = new char[256];
+        try
         {
-            context.Cancel = true;
-            stop.Cancel();
+            while (await input.ReadAsync(buffer.AsMemory(), stop.Token).ConfigureAwait(false) > 0)
+            {
+            }
+            await stop.CancelAsync().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped otherwise.
+        }
+        catch (ObjectDisposedException)
+        {
+            // The run is over.
         }
     }
 

@@ -6,7 +6,6 @@ using Meta.Gpu.Learning;
 using Meta.Gpu.Nats;
 using Meta.Gpu.Storage;
 using Meta.Gpu.Telemetry;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 
 namespace Meta.Gpu.Cli.Commands;
@@ -79,14 +78,10 @@ internal static class ServeCommand
         await bus.WhenSubscribedAsync(token).ConfigureAwait(false);
         await console.Out.WriteLineAsync($"serving on {options.Url} (prefix {options.SubjectPrefix}, storage {storageRoot}, dense backend {denseBackend.Name}); Ctrl-C to stop").ConfigureAwait(false);
         await console.Out.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-        // Ctrl-C and SIGTERM stop the service; handled here as well as by the command line's token so that the
-        // drain starts at once, within the command line's 2 s termination grace.
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(token);
-        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        // Ctrl-C and SIGTERM cancel the command line's token (TerminationSignals): the service drains and exits 0.
         try
         {
-            await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
+            await Task.Delay(Timeout.Infinite, token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -98,11 +93,5 @@ internal static class ServeCommand
         var stats = bus.Stats;
         await console.Out.WriteLineAsync($"stopped: {agent.Rounds} rounds, {stats.Delivered} deliveries, {stats.Errors} handler errors, {bus.NatsStats.Rejected} rejected, {bus.NatsStats.Reconnects} reconnects").ConfigureAwait(false);
         return MetaGpuApp.ExitOk;
-
-        void Stop(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            stop.Cancel();
-        }
     }
 }

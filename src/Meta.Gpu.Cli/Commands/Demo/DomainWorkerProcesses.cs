@@ -28,8 +28,10 @@ internal sealed class DomainWorkerProcesses : IAsyncDisposable
         {
             foreach (var id in domainIds)
             {
-                var info = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-                foreach (var a in prefix.Concat(["domain", "--id", id, "--quiet"]).Concat(sharedArguments)) info.ArgumentList.Add(a);
+                // Standard input is a pipe nothing is written to: it closes when this process ends, however it ends,
+                // and the worker then stops (a worker of a demo killed with -9 waited for a prior for good).
+                var info = new ProcessStartInfo(fileName) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+                foreach (var a in prefix.Concat(["domain", "--id", id, "--quiet", DomainCommand.UntilStdinClosesOption]).Concat(sharedArguments)) info.ArgumentList.Add(a);
                 var process = new Process { StartInfo = info, EnableRaisingEvents = true };
                 var tail = new ConcurrentQueue<string>();
                 DataReceivedEventHandler keep = (_, e) =>

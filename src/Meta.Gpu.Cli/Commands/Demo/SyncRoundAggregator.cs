@@ -152,8 +152,18 @@ internal sealed class SyncRoundAggregator
         var deadline = DateTime.UtcNow + RoundTimeout;
         while (true)
         {
-            await _bus.PublishAsync(SinePriorAnnouncement.Topic, announcement, cancellationToken).ConfigureAwait(false);
             var left = deadline - DateTime.UtcNow;
+            try
+            {
+                // A broker that is away holds a publish until it is back: the round's deadline still applies.
+                await _bus.PublishAsync(SinePriorAnnouncement.Topic, announcement, cancellationToken).AsTask()
+                    .WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                break;
+            }
+            left = deadline - DateTime.UtcNow;
             if (left <= TimeSpan.Zero) break;
             var wait = left < RepeatEvery ? left : RepeatEvery;
             if (await Task.WhenAny(complete, Task.Delay(wait, cancellationToken)).ConfigureAwait(false) == complete) break;
