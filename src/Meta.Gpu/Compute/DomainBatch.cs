@@ -33,7 +33,12 @@ public sealed class DomainBatch
         Rows = rows;
         Columns = columns;
         Stride = ChooseStride(columns);
-        Values = new float[checked((long)rows * Stride)];
+        // Refused here, naming the sizes: the array allocation threw an OverflowException or an
+        // OutOfMemoryException that named neither.
+        if (rows > MaxRows(columns))
+            throw new ArgumentOutOfRangeException(nameof(rows), rows,
+                $"{rows} rows of {columns} columns (stride {Stride}) are {(long)rows * Stride} cells, more than one array holds ({Array.MaxLength}): at most {MaxRows(columns)} rows of this width");
+        Values = new float[(long)rows * Stride];
         Mask = withMask ? new byte[Values.Length] : null;
         Confidences = new double[rows];
         Ids = new string[rows];
@@ -106,6 +111,9 @@ public sealed class DomainBatch
             previous = row;
         }
     }
+
+    /// <summary>The most rows of <paramref name="columns"/> values one batch holds (its cells are one array).</summary>
+    public static int MaxRows(int columns) => Array.MaxLength / ChooseStride(columns);
 
     /// <summary>The widest row whose padded stride still fits an array.</summary>
     public static int MaxColumns => Array.MaxLength - SetSkewFloats - LineFloats;

@@ -24,11 +24,12 @@ internal static unsafe class HostCopy
         {
             // Spans cannot enter the tasks; the fixed addresses can, and stay valid until the loop has returned.
             nint from = (nint)s, to = (nint)t;
-            var blocks = (n + BlockElements - 1) / BlockElements;
+            // In long: n + BlockElements - 1 passes int.MaxValue for the widest rows, and a negative count copied nothing.
+            var blocks = (int)(((long)n + BlockElements - 1) / BlockElements);
             Parallel.For(0, blocks, b =>
             {
-                var start = b * BlockElements;
-                var length = Math.Min(BlockElements, n - start);
+                var start = (long)b * BlockElements;
+                var length = (int)Math.Min(BlockElements, n - start);
                 new ReadOnlySpan<float>((float*)from + start, length).CopyTo(new Span<float>((float*)to + start, length));
             });
         }

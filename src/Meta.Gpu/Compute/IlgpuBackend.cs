@@ -695,7 +695,8 @@ public sealed class IlgpuBackend : IComputeBackend
     private IEnumerable<Chunk> Chunks(DomainBatch batch)
     {
         var width = PlanChunkColumns(batch);
-        var count = (batch.Columns + width - 1) / width;
+        // In long, as the loop below: D + width - 1 and start + width pass int.MaxValue for the widest rows.
+        var count = (int)(((long)batch.Columns + width - 1) / width);
         LastChunkCount = count;
         if (count == 1)
         {
@@ -707,10 +708,10 @@ public sealed class IlgpuBackend : IComputeBackend
 
         ReleaseResident();
         var hasMask = batch.Mask is not null;
-        for (var start = 0; start < batch.Columns; start += width)
+        for (long start = 0; start < batch.Columns; start += width)
         {
-            var w = Math.Min(width, batch.Columns - start);
-            yield return new Chunk(Pack(batch, start, w, hasMask), start, w);
+            var w = (int)Math.Min(width, batch.Columns - start);
+            yield return new Chunk(Pack(batch, (int)start, w, hasMask), (int)start, w);
         }
     }
 

@@ -160,6 +160,10 @@ public sealed class DenseLearningLane : IDisposable
         return score - last.Score;
     }
 
+    /// <summary>The most updates of a width one round takes (<see cref="DomainBatch.MaxRows"/>); tests set a smaller
+    /// one, as the real bound needs gigabytes of updates.</summary>
+    internal Func<int, int> MaxRoundRows { get; set; } = DomainBatch.MaxRows;
+
     /// <summary>Why <paramref name="update"/> (of score_delta <paramref name="scoreDelta"/>) is refused, or null.</summary>
     private string? Refusal(DenseUpdate update, double scoreDelta)
     {
@@ -169,6 +173,11 @@ public sealed class DenseLearningLane : IDisposable
             return $"domain_id longer than {DensePriorFile.MaxDomainIdBytes} UTF-8 bytes";
         if (update.Vector is null || update.Vector.Length == 0) return "empty vector";
         if (D is { } d && update.Vector.Length != d) return $"d_mismatch: {update.Vector.Length} values, the dense prior has {d}";
+        if (update.Vector.Length > DomainBatch.MaxColumns) return $"{update.Vector.Length} values, more than a batch row holds ({DomainBatch.MaxColumns})";
+        // The round's batch is one array: past it every round failed before it consumed anything, and the lane
+        // never stepped again.
+        if (!_pending.ContainsKey(update.DomainId) && _pending.Count >= MaxRoundRows(update.Vector.Length))
+            return $"the round already holds {_pending.Count} updates of {update.Vector.Length} values, as many as one batch holds ({Array.MaxLength} cells)";
         var broken = _validator.ValidateParts(update.Confidence, null, update.Vector, scoreDelta);
         return broken.Count > 0 ? string.Join(", ", broken) : null;
     }

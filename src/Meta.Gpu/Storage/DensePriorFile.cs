@@ -66,7 +66,9 @@ public static class DensePriorFile
 
         if (BitConverter.IsLittleEndian)
         {
-            Emit(stream, hash, MemoryMarshal.AsBytes(values));
+            // In slices: a span of bytes stops short of 2 GiB, and AsBytes of 2^29 floats or more overflowed.
+            for (var rest = values; !rest.IsEmpty; rest = rest[Math.Min(rest.Length, 1 << 20)..])
+                Emit(stream, hash, MemoryMarshal.AsBytes(rest[..Math.Min(rest.Length, 1 << 20)]));
         }
         else
         {
@@ -98,7 +100,11 @@ public static class DensePriorFile
     /// <summary>One record as bytes (for a bus payload or a message body).</summary>
     public static byte[] ToBytes(ReadOnlySpan<float> values, long round, IReadOnlyDictionary<string, long>? lastSequences = null)
     {
-        using var buffer = new MemoryStream(HeaderSize + 4 * values.Length + ChecksumSize + 64);
+        // In long: 4 * D wrapped negative at D = 2^29, and the stream's capacity error named no size.
+        var size = HeaderSize + 4L * values.Length + ChecksumSize + 64;
+        if (size > Array.MaxLength)
+            throw new InvalidInputException($"dense prior: {values.Length} values do not fit one message or byte array ({size} bytes; at most {Array.MaxLength})");
+        using var buffer = new MemoryStream((int)size);
         Write(buffer, values, round, lastSequences);
         return buffer.ToArray();
     }

@@ -82,4 +82,21 @@ public sealed class DenseLaneEdgeTests : IDisposable
         Assert.Equal(1, result["participants"]!.GetValue<int>());
         Assert.Equal(sent, lane.Optimizer!.Prior); // a fresh prior adopts the aggregate: the update as sent
     }
+
+    [Fact]
+    public void An_update_past_what_one_round_batch_holds_is_refused_and_the_round_runs_on_the_others()
+    {
+        // 64 domains of 40M values were each accepted, then every round threw an OverflowException building the
+        // batch before it consumed anything: the lane never stepped again. The real bound (DomainBatch.MaxRows, one
+        // array of cells) needs gigabytes of updates; the lane's check is tested at a bound of two rows.
+        using var lane = Lane();
+        lane.MaxRoundRows = _ => 2;
+        Assert.True(lane.Accept(new DenseUpdate("a", 1, 0.8, new DomainMetrics(MetaScore: 0.5), Vector(4, 1))));
+        Assert.True(lane.Accept(new DenseUpdate("b", 1, 0.8, new DomainMetrics(MetaScore: 0.5), Vector(4, 1))));
+        Assert.False(lane.Accept(new DenseUpdate("c", 1, 0.8, new DomainMetrics(MetaScore: 0.5), Vector(4, 1))));
+        Assert.True(lane.Accept(new DenseUpdate("a", 2, 0.8, new DomainMetrics(MetaScore: 0.5), Vector(4, 2)))); // replaces a's: no new row
+        Assert.Equal(["a", "b"], lane.PendingDomains);
+        Assert.Equal(2, lane.RunRound(Round(0.5))!["participants"]!.GetValue<int>());
+        Assert.Empty(lane.PendingDomains);
+    }
 }
