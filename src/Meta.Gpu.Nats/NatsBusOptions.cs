@@ -58,6 +58,9 @@ public sealed record NatsBusOptions
     /// unacknowledged messages come back after at most this long.</summary>
     public TimeSpan AckWait { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>The least <see cref="AckWait"/>: 0.1 s.</summary>
+    public static TimeSpan MinAckWait { get; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Capacity of each local subscriber's queue (backpressure beyond it).</summary>
     public int QueueCapacity { get; init; } = 1024;
 
@@ -93,6 +96,9 @@ public sealed record NatsBusOptions
         Positive(PublishTimeout, "publish_timeout");
         Positive(PublishAckWait, "publish_ack_wait");
         Positive(AckWait, "ack_wait");
+        // Progress on a large vector is reported every half of it: at 1e-7 s that rounded to 0, a tight loop.
+        if (AckWait < MinAckWait)
+            throw new InvalidInputException(FormattableString.Invariant($"ack_wait: {AckWait.TotalSeconds} s is below the least, {MinAckWait.TotalSeconds} s"));
         Positive(ObjectMaxAge, "object_max_age");
         if (QueueCapacity < 1) throw new InvalidInputException($"queue_capacity: {QueueCapacity} must be at least 1");
         if (PendingCapacity < 1) throw new InvalidInputException($"pending_capacity: {PendingCapacity} must be at least 1");

@@ -79,7 +79,7 @@ internal static class DemoCommand
     }
 
     private static Meta.Gpu.Nats.NatsBusOptions AckWait(Meta.Gpu.Nats.NatsBusOptions options, double seconds) =>
-        options with { AckWait = OptionSeconds.Parse(seconds, "--ack-wait") };
+        options with { AckWait = OptionSeconds.ParseAckWait(seconds) };
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static async Task<int> RunAsync(CliConsole console, DemoSettings settings, CancellationToken token)

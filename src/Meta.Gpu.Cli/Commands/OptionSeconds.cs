@@ -1,3 +1,4 @@
+using Meta.Gpu.Nats;
 using Meta.Gpu.Runtime;
 
 namespace Meta.Gpu.Cli.Commands;
@@ -13,5 +14,14 @@ internal static class OptionSeconds
             throw new InvalidInputException(FormattableString.Invariant(
                 $"{option}: {seconds} must be a positive number of seconds, at most {DrainTimeout.LongestTimed.TotalSeconds:0} (about 24.8 days)"));
         return TimeSpan.FromSeconds(seconds);
+    }
+
+    /// <summary><c>--ack-wait</c>: as <see cref="Parse"/>, and at least <see cref="NatsBusOptions.MinAckWait"/>.</summary>
+    public static TimeSpan ParseAckWait(double seconds)
+    {
+        var wait = Parse(seconds, "--ack-wait");
+        if (wait < NatsBusOptions.MinAckWait)
+            throw new InvalidInputException(FormattableString.Invariant($"--ack-wait: {seconds} s is below the least, {NatsBusOptions.MinAckWait.TotalSeconds} s"));
+        return wait;
     }
 }

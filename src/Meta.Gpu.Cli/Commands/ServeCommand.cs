@@ -47,7 +47,7 @@ internal static class ServeCommand
         bus.AddTo(command);
         command.SetAction((result, token) => MetaGpuApp.GuardAsync(console, () =>
         {
-            var options = bus.Read(result) with { AckWait = OptionSeconds.Parse(result.GetValue(ackWait), "--ack-wait") };
+            var options = bus.Read(result) with { AckWait = OptionSeconds.ParseAckWait(result.GetValue(ackWait)) };
             return RunAsync(console, options, result.GetValue(storage) ?? StorageConfig.DefaultRoot,
                 result.GetValue(backend) ?? ComputeBackends.Auto, token);
         }));

@@ -97,6 +97,21 @@ public sealed class InputEdgeTests : IDisposable
     }
 
     [Theory]
+    [InlineData("serve")]
+    [InlineData("demo")]
+    public async Task An_ack_wait_below_a_tenth_of_a_second_is_exit_2_naming_it(string command)
+    {
+        // 1e-7 s was taken: progress on a large vector, reported every half of it, became a tight loop.
+        string[] args = command == "serve"
+            ? ["serve", "--bus", "nats://127.0.0.1:1", "--backend", "cpu", "--ack-wait", "1e-7"]
+            : ["demo", "--bus", "nats://127.0.0.1:1", "--out", _dir, "--ack-wait", "1e-7"];
+        var (code, _, error) = await Run("", args);
+        Assert.Equal(MetaGpuApp.ExitUserError, code);
+        Assert.StartsWith("meta-gpu: --ack-wait: 1E-07 s is below the least, 0.1 s", error, StringComparison.Ordinal);
+        Assert.Throws<InvalidInputException>(() => new Meta.Gpu.Nats.NatsBusOptions { AckWait = TimeSpan.FromMilliseconds(50) }.Validated());
+    }
+
+    [Theory]
     [InlineData("serve", "--ack-wait")]
     [InlineData("serve", "--connect-timeout")]
     [InlineData("demo", "--round-timeout")]
