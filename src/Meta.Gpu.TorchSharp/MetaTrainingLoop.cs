@@ -24,6 +24,11 @@ namespace Meta.Gpu.TorchSharp;
 /// previous prior when the agent announces <c>meta_rollback_active</c>, and takes its outer step size from
 /// <see cref="StepSize"/> (wired to the optimizer's beta by the caller). Answers are applied at round boundaries
 /// only, in arrival order, so a round never sees a half-applied policy.
+/// Buffers (BatchNorm's running statistics) are not meta-learned: every domain adapts from the buffers the module
+/// held when the round began, and the module gets them back after the round, so no domain's adaptation (nor the
+/// order of the domains) leaks into the next one or into the module between rounds.
+/// A round that throws (an inner loop, the outer step, cancellation before the step) changes nothing of its own;
+/// once the step is taken the round completes, and a cancellation arriving after it is seen by the next round.
 /// </remarks>
 public sealed class MetaTrainingLoop : IDisposable
 {
@@ -36,7 +41,10 @@ public sealed class MetaTrainingLoop : IDisposable
         ["tau"] = 0.9,
     };
 
+    private readonly nn.Module _model;
     private readonly ParameterVector _parameters;
+    // The module's buffers as the round began (reused from round to round).
+    private Tensor[] _bufferStart = [];
     private readonly IOuterStep _outerStep;
     private readonly IEventBus? _bus;
     private readonly MetaTrainingOptions _options;
@@ -58,6 +66,7 @@ public sealed class MetaTrainingLoop : IDisposable
         _options.Validate();
         _outerStep = outerStep;
         _bus = bus;
+        _model = model;
         _parameters = new ParameterVector(model);
         _prior = new float[_parameters.Length];
         _previousPrior = new float[_parameters.Length];
@@ -128,7 +137,6 @@ public sealed class MetaTrainingLoop : IDisposable
         // A rollback applied here stays applied when the round then fails (the agent asked for it); the round
         // that completes next reports it.
         var rolledBack = ApplyGovernance() | _rollbackUnreported;
-        _rollbackUnreported = rolledBack;
         var beta = StepSize();
         if (!double.IsFinite(beta) || beta <= 0 || beta > 1)
             throw new InvalidOperationException($"the outer step size must be in (0, 1], the source gave {beta}");
@@ -137,26 +145,32 @@ public sealed class MetaTrainingLoop : IDisposable
         if (_batch is null || _batch.Rows != domains.Count) _batch = new DomainBatch(domains.Count, _parameters.Length);
         var batch = _batch;
         var outcomes = new DomainOutcome[domains.Count];
+        var buffers = SaveBuffers();
         try
         {
             for (var i = 0; i < domains.Count; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 _parameters.CopyFrom(_prior);
+                RestoreBuffers(buffers);
                 var outcome = innerLoop(domains[i]) ?? throw new InvalidOperationException("the inner loop returned no outcome");
                 outcomes[i] = outcome;
                 _parameters.CopyTo(batch, i);
                 batch.Confidences[i] = outcome.Confidence;
                 batch.Ids[i] = outcome.DomainId;
             }
+            // The last chance to stop: after the step the round is taken whole.
+            cancellationToken.ThrowIfCancellationRequested();
         }
         catch
         {
             // A failed round changes nothing of its own: the module goes back to the prior, which the round never
             // touched (a rollback applied as it began stays, and the next round reports it).
             _parameters.CopyFrom(_prior);
+            RestoreBuffers(buffers);
             throw;
         }
+        RestoreBuffers(buffers);
         batch.MarkChanged();
 
         _prior.CopyTo(_stepStart, 0);
@@ -180,9 +194,11 @@ public sealed class MetaTrainingLoop : IDisposable
         _parameters.CopyFrom(_prior);
         Round++;
 
-        var lossBefore = Median(outcomes.Select(o => o.LossBefore));
-        var lossAfter = Median(outcomes.Select(o => o.LossAfter));
-        var gain = Median(outcomes.Select(o => o.Gain));
+        // A diverged domain (a NaN or infinite loss) counts as the worst value rather than not at all: dropped, two
+        // of three domains diverging left the third's gain as the round's reward, and the rollback never saw it.
+        var lossBefore = Median(outcomes.Select(o => o.LossBefore), worst: double.PositiveInfinity);
+        var lossAfter = Median(outcomes.Select(o => o.LossAfter), worst: double.PositiveInfinity);
+        var gain = Median(outcomes.Select(o => o.Gain), worst: double.NegativeInfinity);
         var gMin = _knobs["g_min"];
         var result = new MetaRoundResult(
             Round,
@@ -192,7 +208,7 @@ public sealed class MetaTrainingLoop : IDisposable
             lossAfter,
             gain,
             outcomes.Count(o => o.Gain >= gMin) / (double)outcomes.Length,
-            double.IsFinite(gain) ? Math.Clamp(gain, -1, 1) : 0,
+            double.IsNaN(gain) ? 0 : Math.Clamp(gain, -1, 1),
             outerMs,
             roundClock.Elapsed.TotalMilliseconds,
             rolledBack);
@@ -206,6 +222,8 @@ public sealed class MetaTrainingLoop : IDisposable
                 VramHigh: false,
                 LatencyHigh: result.OuterStepMs > _options.LatencyTargetMs,
                 BandwidthFree: result.OuterStepMs < _options.ComfortLatencyMs));
+        // The round is taken: its reports go out whatever the token says, and a wait for governance cancelled
+        // meanwhile ends early (its answers apply at the next round).
         if (_bus is not null) await PublishAsync(_bus, outcomes, result, cancellationToken).ConfigureAwait(false);
         return result;
     }
@@ -223,7 +241,7 @@ public sealed class MetaTrainingLoop : IDisposable
     private async Task PublishAsync(IEventBus bus, DomainOutcome[] outcomes, MetaRoundResult result, CancellationToken token)
     {
         foreach (var outcome in outcomes)
-            await bus.PublishAsync("federation.policy_pack", PolicyPack(outcome), token).ConfigureAwait(false);
+            await bus.PublishAsync("federation.policy_pack", PolicyPack(outcome), CancellationToken.None).ConfigureAwait(false);
 
         // A round whose every domain diverged has no finite median gain or loss: such a figure is left out (read
         // as missing) rather than sent as NaN, which governance refuses, and the window would go ungoverned just
@@ -245,8 +263,16 @@ public sealed class MetaTrainingLoop : IDisposable
             ["round_ms"] = result.RoundMs,
             ["stability_avg"] = Finite(outcomes.Average(o => Math.Clamp(o.Confidence, 0, 1))),
         };
-        await bus.PublishAsync("processing_metrics", processing, token).ConfigureAwait(false);
-        if (_options.WaitForGovernance) await bus.WaitForIdleAsync(token).ConfigureAwait(false);
+        await bus.PublishAsync("processing_metrics", processing, CancellationToken.None).ConfigureAwait(false);
+        if (!_options.WaitForGovernance) return;
+        try
+        {
+            await bus.WaitForIdleAsync(token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // The round stands; the next one starts by seeing the cancellation.
+        }
     }
 
     private static JsonNode? Finite(double value) => double.IsFinite(value) ? JsonValue.Create(value) : null;
@@ -259,13 +285,17 @@ public sealed class MetaTrainingLoop : IDisposable
             ["gain_p50"] = outcome.Gain,
             ["loss_after"] = outcome.LossAfter,
             ["loss_before"] = outcome.LossBefore,
-            // The domain's reward for the agent's learner: its relative gain, clipped like every reward.
-            ["meta_score"] = Math.Clamp(outcome.Gain, -1, 1),
-            ["stability_avg"] = Math.Clamp(outcome.Confidence, 0, 1),
+            // The domain's reward for the agent's learner: its relative gain, clipped like every reward; a domain
+            // whose loss diverged (gain NaN or -inf) scores the worst, -1.
+            ["meta_score"] = double.IsNaN(outcome.Gain) ? -1 : Math.Clamp(outcome.Gain, -1, 1),
+            ["stability_avg"] = double.IsNaN(outcome.Confidence) ? 0 : Math.Clamp(outcome.Confidence, 0, 1),
         };
         if (outcome.Metrics is not null)
             foreach (var (key, value) in outcome.Metrics) all[key] = value;
-        foreach (var (key, value) in all) metrics[key] = WireJson.Number(value);
+        // A non-finite figure is left out (read as missing), as in processing_metrics: the agent refuses a pack
+        // that carries one, and a diverged domain's pack is the one governance most needs to see.
+        foreach (var (key, value) in all)
+            if (double.IsFinite(value)) metrics[key] = WireJson.Number(value);
         return new JsonObject
         {
             ["controller"] = new JsonObject { ["gamma_diversity"] = _knobs["gamma_diversity"], ["tau"] = _knobs["tau"] },
@@ -291,6 +321,8 @@ public sealed class MetaTrainingLoop : IDisposable
                 _hasPrevious = false;
                 Rollbacks++;
                 rolledBack = true;
+                // Reported by the next round that completes, even if a later message in the inbox throws.
+                _rollbackUnreported = true;
                 continue;
             }
             foreach (var section in new[] { "controller", "evaluator" })
@@ -304,18 +336,48 @@ public sealed class MetaTrainingLoop : IDisposable
         return rolledBack;
     }
 
-    private static double Median(IEnumerable<double> values)
+    /// <summary>The median with NaN read as <paramref name="worst"/>; NaN only for no values.</summary>
+    private static double Median(IEnumerable<double> values, double worst)
     {
-        var sorted = values.Where(double.IsFinite).Order().ToArray();
+        var sorted = values.Select(v => double.IsNaN(v) ? worst : v).Order().ToArray();
         if (sorted.Length == 0) return double.NaN;
         var mid = sorted.Length / 2;
         return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+
+    /// <summary>Copies the module's buffers into the round-start snapshots (made once, again only
+    /// when the buffers change shape).</summary>
+    private Tensor[] SaveBuffers()
+    {
+        var buffers = _model.buffers().ToArray();
+        var same = _bufferStart.Length == buffers.Length;
+        for (var i = 0; same && i < buffers.Length; i++)
+            same = _bufferStart[i].shape.SequenceEqual(buffers[i].shape) && _bufferStart[i].dtype == buffers[i].dtype;
+        if (!same)
+        {
+            foreach (var old in _bufferStart) old.Dispose();
+            _bufferStart = [.. buffers.Select(b => b.detach().clone())];
+        }
+        else
+        {
+            using var _ = no_grad();
+            for (var i = 0; i < buffers.Length; i++) _bufferStart[i].copy_(buffers[i]);
+        }
+        return buffers;
+    }
+
+    private void RestoreBuffers(Tensor[] buffers)
+    {
+        using var _ = no_grad();
+        for (var i = 0; i < buffers.Length; i++) buffers[i].copy_(_bufferStart[i]);
     }
 
     public void Dispose()
     {
         foreach (var subscription in _subscriptions) subscription.Dispose();
         _subscriptions.Clear();
+        foreach (var buffer in _bufferStart) buffer.Dispose();
+        _bufferStart = [];
         _parameters.Dispose();
     }
 }

@@ -46,6 +46,8 @@ public sealed class ParameterVector : IDisposable
             offsets[i] = checked((int)total);
             total += parameter.numel();
         }
+        // Zero-element parameters only: as for none (frombuffer failed on the empty vector with "offset: 0").
+        if (total == 0) throw new ArgumentException("the module has no parameters with values (every one has zero elements)", nameof(module));
         offsets[^1] = checked((int)total);
         Length = offsets[^1];
         Names = names;

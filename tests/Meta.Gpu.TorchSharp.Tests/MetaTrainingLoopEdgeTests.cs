@@ -1,0 +1,152 @@
+using System.Text.Json.Nodes;
+using Meta.Gpu.Learning;
+using Meta.Gpu.Runtime;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Meta.Gpu.TorchSharp.Tests;
+
+/// <summary>The training loop where a domain diverges, a round is cancelled, governance sends something malformed,
+/// or the module has buffers; each case failed before its fix.</summary>
+public sealed class MetaTrainingLoopEdgeTests
+{
+    private static Func<string, DomainOutcome> Writing(ParameterVector probe, Func<string, DomainOutcome> outcome) => id =>
+    {
+        probe.CopyFrom(new float[] { 1, 1, 1 });
+        return outcome(id);
+    };
+
+    // A diverged domain's policy pack carried gain_p50 / meta_score / stability_avg as "nan"/"-inf"; the agent's
+    // learner refuses non-finite metrics, so the pack was a handler error and the domain's failure never reached the
+    // learner (processing_metrics already left such figures out).
+    [Theory]
+    [InlineData(double.NaN, 1.0)]               // loss went NaN
+    [InlineData(double.PositiveInfinity, 1.0)]  // loss overflowed
+    [InlineData(0.5, double.NaN)]               // the inner loop's confidence is NaN
+    public async Task A_diverged_domains_policy_pack_is_taken_by_the_agent(double lossAfter, double confidence)
+    {
+        manual_seed(11);
+        using var model = nn.Linear(2, 1);
+        using var probe = new ParameterVector(model);
+        var bus = new EventBus();
+        await using var _ = bus;
+        await using var agent = new MetaLearningAgent(bus);
+        await agent.StartAsync();
+        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep(), bus: bus);
+
+        await loop.RunRoundAsync(["good", "bad"], Writing(probe, id => id == "good"
+            ? new DomainOutcome(id, 1.0, 0.5, 1.0)
+            : new DomainOutcome(id, 1.0, lossAfter, confidence)));
+        await bus.WaitForIdleAsync();
+
+        Assert.Equal(0, bus.Stats.Errors);
+    }
+
+    // The round's median gain (and so meta_score, the governance reward) dropped every non-finite gain: two of three
+    // domains diverging scored +0.5, while the same two merely reaching a loss of 1e30 scored -1. Divergence hid
+    // from the rollback.
+    [Fact]
+    public async Task Domains_whose_loss_overflowed_count_in_the_rounds_reward()
+    {
+        manual_seed(11);
+        using var model = nn.Linear(2, 1);
+        using var probe = new ParameterVector(model);
+        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep());
+
+        var diverged = await loop.RunRoundAsync(["a", "b", "c"],
+            Writing(probe, id => new DomainOutcome(id, 1.0, id == "a" ? 0.5 : double.PositiveInfinity, 1.0)));
+        var blewUp = await loop.RunRoundAsync(["a", "b", "c"],
+            Writing(probe, id => new DomainOutcome(id, 1.0, id == "a" ? 0.5 : 1e30, 1.0)));
+
+        Assert.Equal(-1, blewUp.MetaScore);
+        Assert.True(diverged.MetaScore <= blewUp.MetaScore, $"diverged round scored {diverged.MetaScore}, blown-up round {blewUp.MetaScore}");
+    }
+
+    // Cancellation requested during the last domain's inner loop was not looked at until the bus wait after the
+    // round had committed: the caller got an OperationCanceledException (no result) although the prior had moved,
+    // Round counted and the packs gone out.
+    [Fact]
+    public async Task A_round_that_throws_cancellation_has_not_moved_the_prior()
+    {
+        manual_seed(11);
+        using var model = nn.Linear(2, 1);
+        using var probe = new ParameterVector(model);
+        var bus = new EventBus();
+        await using var _ = bus;
+        using var slow = bus.Subscribe("processing_metrics", async (_, _) => await Task.Delay(50, CancellationToken.None));
+        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep(), bus: bus);
+        var prior0 = loop.Prior.ToArray();
+        using var cts = new CancellationTokenSource();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => loop.RunRoundAsync(["a", "b"], id =>
+        {
+            probe.CopyFrom(new float[] { 5, 5, 5 });
+            if (id == "b") cts.Cancel(); // Ctrl-C while the last domain adapts
+            return new DomainOutcome(id, 1.0, 0.5, 1.0);
+        }, cts.Token));
+
+        Assert.Equal(0, loop.Round);
+        Assert.Equal(prior0, loop.Prior.ToArray());
+    }
+
+    // A governance message that is not a JSON object, after a rollback queued before it was applied: the round threw
+    // (it still does), the rollback stayed applied, and no round result ever said RolledBack.
+    [Fact]
+    public async Task A_malformed_governance_message_does_not_lose_an_applied_rollback()
+    {
+        manual_seed(11);
+        using var model = nn.Linear(2, 1);
+        using var probe = new ParameterVector(model);
+        var bus = new ScriptedBus();
+        bus.ReplyOnce("processing_metrics",
+            ("meta_rollback_active", new JsonObject { ["source"] = "optimizer", ["reward"] = 0.1 }),
+            ("meta_policy_update", "not an object"));
+        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep(), bus: bus);
+        var inner = Writing(probe, id => new DomainOutcome(id, 1, 0.5, 1));
+
+        await loop.RunRoundAsync(["a"], inner);
+        var second = await Record.ExceptionAsync(() => loop.RunRoundAsync(["a"], inner));
+        var third = await loop.RunRoundAsync(["a"], inner);
+
+        Assert.Equal(1, loop.Rollbacks);
+        Assert.True(second is null || third.RolledBack, $"round 2 threw ({second?.Message}) and round 3 did not report the rollback");
+    }
+
+    // Buffers (BatchNorm running_mean/var, num_batches_tracked) are not in the vector, and the loop did not reset
+    // them: each domain started from the running statistics the previous domain's adaptation left.
+    [Fact]
+    public async Task Each_domain_adapts_from_the_same_module_state()
+    {
+        manual_seed(1);
+        using var model = nn.Sequential(("lin", nn.Linear(2, 2)), ("bn", nn.BatchNorm1d(2)));
+        var bn = (BatchNorm1d)model.named_children().First(c => c.name == "bn").module;
+        var startedFrom = new List<float[]>();
+        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep());
+
+        await loop.RunRoundAsync(new[] { 5f, -5f }, shift =>
+        {
+            startedFrom.Add(bn.running_mean!.data<float>().ToArray());
+            model.train();
+            using var scope = NewDisposeScope();
+            model.forward(randn(8, 2) + shift);
+            return new DomainOutcome(shift.ToString(System.Globalization.CultureInfo.InvariantCulture), 1, 0.5, 1);
+        });
+
+        Assert.Equal(startedFrom[0], startedFrom[1]);
+        Assert.Equal(startedFrom[0], bn.running_mean!.data<float>().ToArray()); // and the module gets them back
+    }
+
+    private sealed class EmptyParameters : nn.Module
+    {
+        public EmptyParameters() : base("empty") => register_parameter("z", new Parameter(empty(0, 4)));
+    }
+
+    // A module whose parameters all have zero elements failed in frombuffer ("invalid value for 'offset': 0").
+    [Fact]
+    public void A_module_with_only_empty_parameters_is_refused_by_name()
+    {
+        using var model = new EmptyParameters();
+        var e = Assert.ThrowsAny<ArgumentException>(() => new ParameterVector(model));
+        Assert.Contains("no parameters", e.Message, StringComparison.Ordinal);
+    }
+}
