@@ -34,7 +34,24 @@ public sealed class BenchHarness(BenchOptions options)
     private const string NoPeerOutlierPass = "the peers have no outlier pass (--outlier-filter)";
     private const string NoPeerMethod = "the peer has no such method (no peer has a weighted median)";
 
-    /// <summary>The rows this run will produce, in order.</summary>
+    /// <summary>A peer asked for a workload it has no method for gets a row that says so, as an absent peer does:
+    /// rows outside <see cref="Plan"/> (the progress total counts them too).</summary>
+    public IReadOnlyList<BenchResult> PeerRowsWithoutMethod()
+    {
+        var o = _options;
+        var rows = new List<BenchResult>();
+        foreach (var peer in BenchBackends.Peers.Where(o.Backends.Contains))
+        {
+            foreach (var workload in BenchWorkloads.Dense.Where(w => o.Workloads.Contains(w) && !BenchWorkloads.PeerDense.Contains(w)))
+            {
+                var (n, d) = o.SizeFor(peer);
+                rows.Add(BenchResult.Skip(workload, peer, n, d, NoPeerMethod));
+            }
+        }
+        return rows;
+    }
+
+    /// <summary>The measured rows of this run, in order (besides <see cref="PeerRowsWithoutMethod"/>).</summary>
     public IReadOnlyList<BenchCase> Plan()
     {
         var o = _options;
@@ -83,16 +100,10 @@ public sealed class BenchHarness(BenchOptions options)
             $"read bandwidth {bandwidth.ReadGbs:0.00} GB/s, copy {bandwidth.CopyGbs:0.00} GB/s ({bandwidth.ArrayMegabytes} MB, {bandwidth.Threads} threads)"));
 
         var results = new List<BenchResult>();
-        // A peer asked for a workload it has no method for gets a row that says so, as an absent peer does.
-        foreach (var peer in BenchBackends.Peers.Where(o.Backends.Contains))
+        foreach (var row in PeerRowsWithoutMethod())
         {
-            foreach (var workload in BenchWorkloads.Dense.Where(w => o.Workloads.Contains(w) && !BenchWorkloads.PeerDense.Contains(w)))
-            {
-                var (n, d) = o.SizeFor(peer);
-                var row = BenchResult.Skip(workload, peer, n, d, NoPeerMethod);
-                results.Add(row);
-                progress.Completed(row);
-            }
+            results.Add(row);
+            progress.Completed(row);
         }
         var peers = new SortedDictionary<string, string>(StringComparer.Ordinal);
         var devices = new SortedDictionary<string, DeviceBandwidthFigure>(StringComparer.Ordinal);

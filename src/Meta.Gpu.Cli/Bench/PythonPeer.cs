@@ -109,9 +109,12 @@ public static class PythonPeer
             {
                 await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (!token.IsCancellationRequested)
+            catch (OperationCanceledException)
             {
+                // Stopped, whether for its own timeout or for the run's (Ctrl-C): a peer left running went on, orphaned,
+                // for up to its whole timeout.
                 process.Kill(entireProcessTree: true);
+                if (token.IsCancellationRequested) throw;
                 return PeerRun.Skip(peer, $"{scriptName} ran past {options.PeerTimeout.TotalSeconds:0} s and was stopped");
             }
             var output = await stdout.ConfigureAwait(false);
@@ -120,6 +123,25 @@ public static class PythonPeer
                 return PeerRun.Skip(peer, $"{scriptName} exited with {process.ExitCode}: {LastLine(errors)}");
             return Parse(peer, scriptName, output);
         }
+    }
+
+    /// <summary>One workload's entry: {"skipped"} or {"times_ms": [positive finite numbers]}; anything else (a
+    /// non-object, a time that is null, a string, negative or beyond double) is the row skipped, never a figure or a
+    /// crash of the run.</summary>
+    private static PeerTimes Times(string scriptName, string workload, JsonElement entry)
+    {
+        if (entry.ValueKind != JsonValueKind.Object) return new PeerTimes([], $"{scriptName} gave {entry.ValueKind} for {workload}, not an object");
+        if (entry.TryGetProperty("skipped", out var reason)) return new PeerTimes([], reason.ToString());
+        if (!entry.TryGetProperty("times_ms", out var times) || times.ValueKind != JsonValueKind.Array || times.GetArrayLength() == 0)
+            return new PeerTimes([], $"{scriptName} gave no times for {workload}");
+        var values = new List<double>(times.GetArrayLength());
+        foreach (var time in times.EnumerateArray())
+        {
+            if (time.ValueKind != JsonValueKind.Number || !time.TryGetDouble(out var ms) || !double.IsFinite(ms) || ms <= 0)
+                return new PeerTimes([], $"{scriptName} gave an unusable time for {workload} ({time.GetRawText()})");
+            values.Add(ms);
+        }
+        return new PeerTimes(values, null);
     }
 
     /// <summary>Reads the script's JSON line: {"skipped": reason} or {"version", "device"?, "read_gbs"?, "copy_gbs"?,
@@ -146,14 +168,7 @@ public static class PythonPeer
             var results = new Dictionary<string, PeerTimes>(StringComparer.Ordinal);
             if (root.TryGetProperty("results", out var table) && table.ValueKind == JsonValueKind.Object)
                 foreach (var entry in table.EnumerateObject())
-                {
-                    if (entry.Value.TryGetProperty("skipped", out var reason))
-                        results[entry.Name] = new PeerTimes([], reason.ToString());
-                    else if (entry.Value.TryGetProperty("times_ms", out var times) && times.ValueKind == JsonValueKind.Array && times.GetArrayLength() > 0)
-                        results[entry.Name] = new PeerTimes(times.EnumerateArray().Select(t => t.GetDouble()).ToArray(), null);
-                    else
-                        results[entry.Name] = new PeerTimes([], $"{scriptName} gave no times for {entry.Name}");
-                }
+                    results[entry.Name] = Times(scriptName, entry.Name, entry.Value);
             return new PeerRun(peer, null, Text(root, "version"), Text(root, "device"), results)
             {
                 ReadGbs = Positive(root, "read_gbs"),

@@ -58,9 +58,9 @@ internal static class BenchCommand
 
     private static async Task<int> RunAsync(CliConsole console, BenchOptions options, CancellationToken token)
     {
-        OutputFolder.Prepare(options.OutDir, "--out");
+        OutputFolder.Prepare(options.OutDir, "--out", "bench.json", "bench.md", "bench.png");
         var harness = new BenchHarness(options);
-        var total = harness.Plan().Count;
+        var total = harness.Plan().Count + harness.PeerRowsWithoutMethod().Count;
         BenchReport report;
         if (console.IsInteractive)
         {

@@ -53,7 +53,7 @@ internal static class BusDemoRunner
         settings = settings with { Governance = false };
         var clock = Stopwatch.StartNew();
         using var outerStep = OuterSteps.Create(settings.Backend, field: "--backend");
-        var outDir = OutputFolder.Prepare(settings.OutputDirectory, "--out");
+        var outDir = OutputFolder.Prepare(settings.OutputDirectory, "--out", "demo.json", "demo.png");
         var storageRoot = Path.GetFullPath(settings.Storage
             ?? Path.Combine(Path.GetTempPath(), string.Create(CultureInfo.InvariantCulture, $"meta-gpu-demo-{DateTime.UtcNow:yyyyMMddHHmmss}-{Environment.ProcessId}")));
         var domainIds = SineDemo.DomainIds(options.Domains);

@@ -26,7 +26,7 @@ internal static class DemoRunner
         };
         options.Validate();
         using var outerStep = OuterSteps.Create(settings.Backend, field: "--backend");
-        var outDir = OutputFolder.Prepare(settings.OutputDirectory, "--out");
+        var outDir = OutputFolder.Prepare(settings.OutputDirectory, "--out", "demo.json", "demo.png");
 
         var ansi = Ansi(console);
 

@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Meta.Gpu.Cli;
+using Meta.Gpu.Cli.Bench;
+using Meta.Gpu.Tests.Storage;
+using Meta.Gpu.Tests.Support;
+
+namespace Meta.Gpu.Tests.Bench;
+
+/// <summary>`meta-gpu bench` at its edges: the progress counter, a peer's malformed output, a cancelled run's peer
+/// process, and an --out folder that cannot be written; each failed before its fix.</summary>
+[Collection(Meta.Gpu.Tests.Support.IlgpuCollection.Name)]
+public sealed class BenchEdgeTests
+{
+    private static Task<(int Code, string Out, string Error)> RunAsync(params string[] args) => CliRun.RunAsync("", args);
+
+    /// <summary>An executable shell script standing in for the peers' Python (it ignores its arguments).</summary>
+    private static string FakePython(TempFolder folder, string body)
+    {
+        var path = Path.Combine(folder.Path, "fake-python");
+        File.WriteAllText(path, "#!/bin/sh\n" + body + "\n");
+        if (OperatingSystem.IsWindows()) throw new PlatformNotSupportedException("a shell script stands in for Python");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return path;
+    }
+
+    [Fact]
+    public async Task The_progress_counter_counts_every_row_and_never_passes_its_total()
+    {
+        using var folder = new TempFolder();
+        var (code, output, error) = await RunAsync("bench", "--quick", "--n", "4", "--d", "64", "--repeats", "1", "--warmup", "0",
+            "--workloads", "weighted_mean,weighted_median", "--backends", "cpu,numpy", "--out", folder.Path);
+        Assert.True(code == 0, $"exit {code}: {error}");
+
+        var rows = JsonNode.Parse(File.ReadAllText(Path.Combine(folder.Path, "bench.json")))!["results"]!.AsArray().Count;
+        var lines = Regex.Matches(output, @"bench \[(\d+)/(\d+)\]").Select(m => (Done: int.Parse(m.Groups[1].Value), Total: int.Parse(m.Groups[2].Value))).ToList();
+        Assert.Equal(rows, lines.Count);
+        // The peer's "no such method" row (numpy weighted_median) is not in the plan the total is counted from:
+        // "bench [4/3]" before.
+        Assert.All(lines, l => Assert.True(l.Done <= l.Total, $"bench [{l.Done}/{l.Total}]\n{output}"));
+        Assert.Equal(rows, lines[^1].Total);
+    }
+
+    [Theory]
+    [InlineData("{\"version\":\"1\",\"results\":{\"median\":{\"times_ms\":[null]}}}")]
+    [InlineData("{\"version\":\"1\",\"results\":{\"median\":{\"times_ms\":[\"1.5\"]}}}")]
+    [InlineData("{\"version\":\"1\",\"results\":{\"median\":3}}")]
+    [InlineData("{\"version\":\"1\",\"results\":{\"median\":{\"times_ms\":[1e400]}}}")]
+    [InlineData("{\"version\":\"1\",\"results\":{\"median\":{\"times_ms\":[-2]}}}")]
+    public void A_peers_json_of_the_wrong_shape_is_reported_as_skipped_not_thrown(string line)
+    {
+        // These threw InvalidOperationException out of the whole run (every row measured so far lost), or were taken
+        // as figures (1e400 as infinity, -2 ms).
+        var run = PythonPeer.Parse("numpy", "numpy_peer.py", line);
+        var median = run.Skipped is null ? run.Results["median"] : null;
+        Assert.True(run.Skipped is not null || median!.Skipped is not null, "neither the peer nor its median row is skipped");
+    }
+
+    [Fact]
+    public async Task A_peer_printing_malformed_times_leaves_a_skipped_row_and_the_run_succeeds()
+    {
+        using var folder = new TempFolder();
+        var python = FakePython(folder, "echo '{\"version\":\"1\",\"results\":{\"weighted_mean\":{\"times_ms\":[null]}}}'");
+        var outDir = Path.Combine(folder.Path, "out");
+        var (code, _, error) = await RunAsync("bench", "--quick", "--n", "4", "--d", "64", "--repeats", "1", "--warmup", "0",
+            "--workloads", "weighted_mean", "--backends", "cpu,numpy", "--python", python, "--out", outDir);
+        Assert.True(code == 0, $"exit {code}: {error}");
+        var numpy = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "bench.json")))!["results"]!.AsArray()
+            .Single(r => r!["backend"]!.GetValue<string>() == "numpy")!;
+        Assert.NotNull(numpy["skipped"]);
+    }
+
+    [Fact]
+    public async Task A_cancelled_run_stops_its_peer_process()
+    {
+        using var folder = new TempFolder();
+        var pidFile = Path.Combine(folder.Path, "pid");
+        // The "peer" records its process id and then runs for a minute (numpy's sort at the standard size runs for
+        // seconds per call, and the peer's timeout is five minutes).
+        var python = FakePython(folder, $"echo $$ > '{pidFile}'\nexec sleep 60");
+        using var cancel = new CancellationTokenSource();
+        var run = PythonPeer.RunAsync("numpy", "numpy_peer.py", folder.Path, 4, 64, ["weighted_mean"],
+            new BenchOptions { Python = python }, [], cancel.Token);
+        var clock = Stopwatch.StartNew();
+        while (!File.Exists(pidFile) || File.ReadAllText(pidFile).Trim().Length == 0)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), "the fake peer never started");
+            await Task.Delay(50);
+        }
+        var pid = int.Parse(File.ReadAllText(pidFile).Trim());
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+
+        // Ctrl-C / SIGTERM (TerminationSignals cancel this token) left the peer running, orphaned, for its whole
+        // run.
+        await Task.Delay(500);
+        var alive = Directory.Exists($"/proc/{pid}") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
+        if (alive)
+        {
+            using var orphan = Process.GetProcessById(pid);
+            orphan.Kill();
+        }
+        Assert.False(alive, $"the peer process {pid} still runs after the run was cancelled");
+    }
+
+    [Fact]
+    public async Task An_out_folder_that_cannot_be_written_is_refused_before_anything_is_measured()
+    {
+        // /proc exists and is a folder, but no file can be created in it (not even by root).
+        var (code, output, error) = await RunAsync("bench", "--quick", "--workloads", "governance_update", "--backends", "cpu", "--out", "/proc");
+
+        // Before: the whole run (minutes at the default sizes) was measured, then lost when bench.json failed,
+        // with "meta-gpu: /proc/bench.json: no such file" (a read-only folder: "Access to the path ... is denied").
+        Assert.DoesNotContain("governance_update", output, StringComparison.Ordinal);
+        Assert.Equal(MetaGpuApp.ExitUserError, code);
+        Assert.Contains("--out", error, StringComparison.Ordinal);
+    }
+}
