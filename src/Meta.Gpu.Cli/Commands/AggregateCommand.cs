@@ -64,7 +64,7 @@ internal static class AggregateCommand
         }
 
         var inputText = inputPath is null or "-"
-            ? await console.In.ReadToEndAsync(token).ConfigureAwait(false)
+            ? await console.In.ReadToEndAsync(token).WaitAsync(token).ConfigureAwait(false)
             : await InputFile.ReadAllTextAsync(inputPath, token).ConfigureAwait(false);
         var request = ParseObject(inputText, inputPath is null or "-" ? "input" : inputPath);
         JsonRead.RequireKnownKeys(request, "input", "updates", "config");

@@ -58,7 +58,7 @@ internal static class GovernCommand
         try
         {
             var lineNumber = 0;
-            while (await reader.ReadLineAsync(token).ConfigureAwait(false) is { } line)
+            while (await reader.ReadLineAsync(token).AsTask().WaitAsync(token).ConfigureAwait(false) is { } line)
             {
                 lineNumber++;
                 if (string.IsNullOrWhiteSpace(line)) continue;

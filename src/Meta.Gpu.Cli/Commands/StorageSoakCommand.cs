@@ -41,6 +41,8 @@ internal static class StorageSoakCommand
             Array.Fill(values, i);
             storage.SaveDensePrior(values, i, new Dictionary<string, long>(StringComparer.Ordinal) { ["soak"] = i });
         }
+        // Stopped by a signal: not a report of every save asked for (TerminationSignals turns this into 130/143).
+        token.ThrowIfCancellationRequested();
         await console.Out.WriteLineAsync($"storage-soak: {count} saves into {storage.Root}").ConfigureAwait(false);
         return MetaGpuApp.ExitOk;
     }

@@ -13,6 +13,9 @@ namespace Meta.Gpu.Learning;
 /// array of numbers (rounded to float32) or a string: the base64 of the §11 binary bytes
 /// (<see cref="DensePriorFile"/>, checksum verified), which is how System.Text.Json writes a byte[], or a
 /// <see cref="JsonValue"/> wrapping the float[] (a bus that decoded the binary form already).
+/// A sender publishing the record (or a JSON value wrapping its array) on an in-process bus hands the array over:
+/// the bus delivers the same array later, and the lane reads it when it takes the update (it keeps its own copy
+/// from then on), so the sender must not write it after publishing; publish a fresh array each time.
 /// </remarks>
 public sealed record DenseUpdate(string DomainId, long Sequence, double Confidence, DomainMetrics Metrics, float[] Vector)
 {

@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using System.Globalization;
+using Meta.Gpu.Tests.Support;
+
+namespace Meta.Gpu.Tests.Cli;
+
+/// <summary>README: "130 or 143 when Ctrl-C or SIGTERM stopped the command". A command waiting on standard input
+/// (a pipe whose writer is still there: `tail -f log | meta-gpu govern`) stops on the first signal: the read did not
+/// see the cancelled token, and the command waited for its next input.</summary>
+public sealed class CommandSignalTests
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(10);
+
+    private static Process Start(params string[] args)
+    {
+        var start = new ProcessStartInfo(CliRun.DotnetHost())
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        start.ArgumentList.Add(CliRun.Assembly);
+        foreach (var a in args) start.ArgumentList.Add(a);
+        return Process.Start(start)!;
+    }
+
+    private static async Task SignalAsync(Process process, string signal)
+    {
+        using var kill = Process.Start("kill", [signal, process.Id.ToString(CultureInfo.InvariantCulture)])!;
+        await kill.WaitForExitAsync();
+    }
+
+    private static async Task<(bool Exited, string Error)> WaitAsync(Process process, Task<string> error)
+    {
+        using var timeout = new CancellationTokenSource(Limit);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+            return (true, await error);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            return (false, await error);
+        }
+    }
+
+    [Fact]
+    public async Task Sigterm_stops_govern_waiting_for_its_next_input_line()
+    {
+        using var govern = Start("govern");
+        var error = govern.StandardError.ReadToEndAsync();
+        await govern.StandardInput.WriteLineAsync("""{"accept_rate": 0.24, "stability_avg": 0.78}""");
+        await govern.StandardInput.FlushAsync();
+        // The first result line: govern is up, its signal handlers in place, and it waits for the next line.
+        var first = await govern.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.NotNull(first);
+
+        await SignalAsync(govern, "-TERM");
+        var (exited, err) = await WaitAsync(govern, error);
+
+        Assert.True(exited, $"govern still ran {Limit.TotalSeconds} s after SIGTERM (its input pipe still open); stderr: {err}");
+        Assert.Equal(143, govern.ExitCode);
+        Assert.Contains("stopped by SIGTERM", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Ctrl_c_stops_aggregate_reading_standard_input_with_130_not_a_json_error()
+    {
+        using var aggregate = Start("aggregate", "-");
+        var error = aggregate.StandardError.ReadToEndAsync();
+        var output = aggregate.StandardOutput.ReadToEndAsync();
+        await aggregate.StandardInput.WriteAsync("""{"updates": [""");
+        await aggregate.StandardInput.FlushAsync();
+        await Task.Delay(TimeSpan.FromSeconds(6)); // started and reading
+
+        await SignalAsync(aggregate, "-INT");
+        var (exited, err) = await WaitAsync(aggregate, error);
+        if (!exited)
+        {
+            // And once the writer went away, the half-read input was reported as malformed JSON (exit 2).
+            Assert.Fail($"aggregate still ran {Limit.TotalSeconds} s after SIGINT (its input pipe still open); stderr: {err}");
+        }
+        Assert.Equal(130, aggregate.ExitCode);
+        Assert.Contains("stopped by SIGINT", err, StringComparison.Ordinal);
+        _ = await output;
+    }
+
+    [Fact]
+    public async Task Sigterm_stops_storage_soak_with_143_not_a_report_of_every_save()
+    {
+        // It checked the token between saves, then reported every save it was asked for and exited 0.
+        var dir = Directory.CreateTempSubdirectory("soak-signal-").FullName;
+        try
+        {
+            var root = Path.Combine(dir, "s");
+            using var soak = Start("storage-soak", "--root", root, "--count", "1000000", "--d", "16");
+            var output = soak.StandardOutput.ReadToEndAsync();
+            var error = soak.StandardError.ReadToEndAsync();
+            var clock = Stopwatch.StartNew();
+            while (!File.Exists(Path.Combine(root, "global_prior.json")))
+            {
+                Assert.False(soak.HasExited || clock.Elapsed > TimeSpan.FromSeconds(60), "storage-soak did not start saving");
+                await Task.Delay(100);
+            }
+
+            await SignalAsync(soak, "-TERM");
+            var (exited, err) = await WaitAsync(soak, error);
+            var o = await output;
+
+            Assert.True(exited, $"storage-soak still ran {Limit.TotalSeconds} s after SIGTERM");
+            Assert.True(soak.ExitCode == 143, $"exit {soak.ExitCode}; out: {o.Trim()}; err: {err.Trim()}");
+            Assert.DoesNotContain("1000000 saves", o, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
