@@ -26,4 +26,9 @@ public sealed record MetaRoundResult(
     double MetaScore,
     double OuterStepMs,
     double RoundMs,
-    bool RolledBack);
+    bool RolledBack)
+{
+    /// <summary>Why the round's reports (its policy packs and <c>processing_metrics</c>) could not be published,
+    /// or null. The round stands (its step is taken); governance did not hear of it.</summary>
+    public string? ReportFailure { get; init; }
+}

@@ -223,8 +223,19 @@ public sealed class MetaTrainingLoop : IDisposable
                 LatencyHigh: result.OuterStepMs > _options.LatencyTargetMs,
                 BandwidthFree: result.OuterStepMs < _options.ComfortLatencyMs));
         // The round is taken: its reports go out whatever the token says, and a wait for governance cancelled
-        // meanwhile ends early (its answers apply at the next round).
-        if (_bus is not null) await PublishAsync(_bus, outcomes, result, cancellationToken).ConfigureAwait(false);
+        // meanwhile ends early (its answers apply at the next round). A bus that refuses them (shut down, a broker
+        // gone) does not undo the round either: the caller would take the step again on a retry.
+        if (_bus is not null)
+        {
+            try
+            {
+                await PublishAsync(_bus, outcomes, result, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                return result with { ReportFailure = e.Message };
+            }
+        }
         return result;
     }
 

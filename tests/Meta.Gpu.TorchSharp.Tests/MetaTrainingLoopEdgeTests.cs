@@ -149,4 +149,30 @@ public sealed class MetaTrainingLoopEdgeTests
         var e = Assert.ThrowsAny<ArgumentException>(() => new ParameterVector(model));
         Assert.Contains("no parameters", e.Message, StringComparison.Ordinal);
     }
+
+    // A bus that refuses the round's reports after the step was taken.
+    [Fact]
+    public async Task A_round_whose_reports_the_bus_refuses_either_completes_or_leaves_the_prior_unmoved()
+    {
+        manual_seed(11);
+        using var model = nn.Linear(2, 1);
+        using var probe = new ParameterVector(model);
+        var bus = new EventBus();
+        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep(), bus: bus);
+        var prior0 = loop.Prior.ToArray();
+        await bus.ShutdownAsync(TimeSpan.FromSeconds(1));
+
+        MetaRoundResult? result = null;
+        var error = await Record.ExceptionAsync(async () => result = await loop.RunRoundAsync(["a", "b"], id =>
+        {
+            probe.CopyFrom(new float[] { 5, 5, 5 });
+            return new DomainOutcome(id, 1.0, 0.5, 1.0);
+        }));
+
+        // It threw after moving the prior: a caller retrying would step twice.
+        Assert.True(error is null || (loop.Round == 0 && prior0.SequenceEqual(loop.Prior.ToArray())),
+            $"the round threw ({error?.GetType().Name}: {error?.Message}) after moving the prior (Round = {loop.Round})");
+        Assert.Equal(1, result!.Round);
+        Assert.Contains("shut down", result.ReportFailure, StringComparison.Ordinal);
+    }
 }

@@ -55,6 +55,7 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     private readonly SortedDictionary<string, double> _globalPrior = new(StringComparer.Ordinal);
     private bool _started;
     private bool _stopped;
+    private bool _stopCompleted;
 
     /// <param name="bus">The bus to subscribe to and publish on.</param>
     /// <param name="config">Settings (default: the design's).</param>
@@ -181,13 +182,24 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     /// <summary>Unsubscribes, then waits for the event being handled (if any) to finish. Idempotent.</summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
-        if (_stopped) return;
+        // As the supervisor's: _stopped turns deliveries away at once, _stopCompleted is set only once the round
+        // under way has finished and the dense lane is released. A stop whose wait was cancelled used to leave
+        // _stopped set, and the next stop (a DisposeAsync) returned at once while the round still ran.
+        if (_stopCompleted) return;
         _stopped = true;
         foreach (var subscription in _subscriptions) subscription.Dispose();
         _subscriptions.Clear();
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        _gate.Release();
-        Dense.Dispose();
+        try
+        {
+            if (_stopCompleted) return;
+            Dense.Dispose();
+            _stopCompleted = true;
+        }
+        finally
+        {
+            _gate.Release();
+        }
     }
 
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);

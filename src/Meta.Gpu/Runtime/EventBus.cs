@@ -304,10 +304,25 @@ public sealed partial class EventBus : IEventBus
         var abandoned = Volatile.Read(ref _pending);
         await _stopping.CancelAsync().ConfigureAwait(false);
         foreach (var subscription in subscriptions) subscription.Close(discardQueued: true);
-        LogDrainTimedOut(_logger, clock.Elapsed.TotalMilliseconds, abandoned);
+        Report(() => LogDrainTimedOut(_logger, clock.Elapsed.TotalMilliseconds, abandoned));
     }
 
     private static readonly TimeSpan LoopExitGrace = TimeSpan.FromSeconds(1);
+
+    /// <summary>Writes a report whose failure (a logging provider that throws) must not end a subscriber's loop or
+    /// fault a shutdown: it ended the loop for good (no more deliveries, WaitForIdle never returned). What is
+    /// reported stays counted in <see cref="Stats"/>; there is nowhere left to report the logger's own failure.</summary>
+    private static void Report(Action log)
+    {
+        try
+        {
+            log();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // See above.
+        }
+    }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
@@ -392,13 +407,13 @@ public sealed partial class EventBus : IEventBus
                     catch (Exception e)
                     {
                         Interlocked.Increment(ref Bus._errors);
-                        LogHandlerFailed(Bus._logger, e, delivery.Topic);
+                        Report(() => LogHandlerFailed(Bus._logger, e, delivery.Topic));
                     }
                     Interlocked.Increment(ref Bus._delivered);
                     Bus.DeliveryFinished();
                 }
             }
-            if (discarded > 0) LogDiscarded(Bus._logger, discarded, string.Join(", ", Topics));
+            if (discarded > 0) Report(() => LogDiscarded(Bus._logger, discarded, string.Join(", ", Topics)));
         }
     }
 }

@@ -173,8 +173,8 @@ internal sealed class SyncRoundAggregator
         {
             if (_current.Count == _expected.Length) return [.. _current.Values];
             var missing = _expected.Where(d => !_current.ContainsKey(d));
-            throw new InvalidInputException(
-                $"round {Round + 1}: no update from {string.Join(", ", missing)} within {RoundTimeout.TotalSeconds:0.#} s (is a 'meta-gpu domain' worker running for each on this broker and prefix?)");
+            throw new InvalidInputException(FormattableString.Invariant(
+                $"round {Round + 1}: no update from {string.Join(", ", missing)} within {RoundTimeout.TotalSeconds:0.#} s (is the broker reachable, and a 'meta-gpu domain' worker running for each on this broker and prefix?)"));
         }
     }
 
