@@ -300,7 +300,9 @@ public sealed class NatsEventBus : IEventBus
                         Interlocked.Decrement(ref _unready);
                         // A feed still opening when the bus stops fails with the closed connection: not news.
                         if (t.Exception is { } failure && !_stopping.IsCancellationRequested)
-                            Logger.LogError(failure.InnerException, "bus: subscribing to {Topic} failed", topic);
+                            // The message only: a caller of WhenSubscribedAsync (serve) reports the failure itself, and
+                            // a stack trace per topic buried its one line.
+                            Logger.LogError("bus: subscribing to {Topic} failed: {Error}", topic, (failure.InnerException ?? failure).Message);
                     },
                     CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
