@@ -198,7 +198,7 @@ public sealed class MetaTrainingLoop : IDisposable
         // of three domains diverging left the third's gain as the round's reward, and the rollback never saw it.
         var lossBefore = Median(outcomes.Select(o => o.LossBefore), worst: double.PositiveInfinity);
         var lossAfter = Median(outcomes.Select(o => o.LossAfter), worst: double.PositiveInfinity);
-        var gain = Median(outcomes.Select(o => o.Gain), worst: double.NegativeInfinity);
+        var gain = Median(outcomes.Select(Score), worst: double.NegativeInfinity);
         var gMin = _knobs["g_min"];
         var result = new MetaRoundResult(
             Round,
@@ -222,9 +222,9 @@ public sealed class MetaTrainingLoop : IDisposable
                 VramHigh: false,
                 LatencyHigh: result.OuterStepMs > _options.LatencyTargetMs,
                 BandwidthFree: result.OuterStepMs < _options.ComfortLatencyMs));
-        // The round is taken: its reports go out whatever the token says, and a wait for governance cancelled
-        // meanwhile ends early (its answers apply at the next round). A bus that refuses them (shut down, a broker
-        // gone) does not undo the round either: the caller would take the step again on a retry.
+        // The round is taken: a report the bus refuses (shut down, a broker gone) or that a cancellation stops while
+        // it waits for room does not undo the round, which a retry would take again (ReportFailure says so); a wait
+        // for governance cancelled meanwhile ends early (its answers apply at the next round).
         if (_bus is not null)
         {
             try
@@ -252,7 +252,7 @@ public sealed class MetaTrainingLoop : IDisposable
     private async Task PublishAsync(IEventBus bus, DomainOutcome[] outcomes, MetaRoundResult result, CancellationToken token)
     {
         foreach (var outcome in outcomes)
-            await bus.PublishAsync("federation.policy_pack", PolicyPack(outcome), CancellationToken.None).ConfigureAwait(false);
+            await bus.PublishAsync("federation.policy_pack", PolicyPack(outcome), token).ConfigureAwait(false);
 
         // A round whose every domain diverged has no finite median gain or loss: such a figure is left out (read
         // as missing) rather than sent as NaN, which governance refuses, and the window would go ungoverned just
@@ -274,7 +274,7 @@ public sealed class MetaTrainingLoop : IDisposable
             ["round_ms"] = result.RoundMs,
             ["stability_avg"] = Finite(outcomes.Average(o => Math.Clamp(o.Confidence, 0, 1))),
         };
-        await bus.PublishAsync("processing_metrics", processing, CancellationToken.None).ConfigureAwait(false);
+        await bus.PublishAsync("processing_metrics", processing, token).ConfigureAwait(false);
         if (!_options.WaitForGovernance) return;
         try
         {
@@ -293,12 +293,12 @@ public sealed class MetaTrainingLoop : IDisposable
         var metrics = new JsonObject();
         var all = new SortedDictionary<string, double>(StringComparer.Ordinal)
         {
-            ["gain_p50"] = outcome.Gain,
+            ["gain_p50"] = Score(outcome),
             ["loss_after"] = outcome.LossAfter,
             ["loss_before"] = outcome.LossBefore,
             // The domain's reward for the agent's learner: its relative gain, clipped like every reward; a domain
-            // whose loss diverged (gain NaN or -inf) scores the worst, -1.
-            ["meta_score"] = double.IsNaN(outcome.Gain) ? -1 : Math.Clamp(outcome.Gain, -1, 1),
+            // whose loss diverged, before or after adapting, scores the worst, -1.
+            ["meta_score"] = Math.Clamp(Score(outcome), -1, 1),
             ["stability_avg"] = double.IsNaN(outcome.Confidence) ? 0 : Math.Clamp(outcome.Confidence, 0, 1),
         };
         if (outcome.Metrics is not null)
@@ -347,6 +347,12 @@ public sealed class MetaTrainingLoop : IDisposable
         return rolledBack;
     }
 
+    /// <summary>A domain's gain as the reward reads it: -inf (the worst) when a loss is not finite, before or after
+    /// adaptation (<see cref="DomainOutcome.Gain"/> is 0 when the prior's own loss diverged, which scored a blown-up
+    /// prior as neutral).</summary>
+    private static double Score(DomainOutcome outcome) =>
+        double.IsFinite(outcome.LossBefore) && double.IsFinite(outcome.LossAfter) ? outcome.Gain : double.NegativeInfinity;
+
     /// <summary>The median with NaN read as <paramref name="worst"/>; NaN only for no values.</summary>
     private static double Median(IEnumerable<double> values, double worst)
     {
@@ -367,7 +373,14 @@ public sealed class MetaTrainingLoop : IDisposable
         if (!same)
         {
             foreach (var old in _bufferStart) old.Dispose();
-            _bufferStart = [.. buffers.Select(b => b.detach().clone())];
+            // Kept across rounds: out of any dispose scope the caller runs its rounds in (a per-round scope disposed
+            // them after the first round, and the second failed on an empty handle).
+            _bufferStart = new Tensor[buffers.Length];
+            for (var i = 0; i < buffers.Length; i++)
+            {
+                using var detached = buffers[i].detach();
+                _bufferStart[i] = detached.clone().DetachFromDisposeScope();
+            }
         }
         else
         {

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Meta.Gpu.Learning;
 using Meta.Gpu.Runtime;
+using Meta.Gpu.Serialization;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -174,5 +175,110 @@ public sealed class MetaTrainingLoopEdgeTests
             $"the round threw ({error?.GetType().Name}: {error?.Message}) after moving the prior (Round = {loop.Round})");
         Assert.Equal(1, result!.Round);
         Assert.Contains("shut down", result.ReportFailure, StringComparison.Ordinal);
+    }
+
+    private static DomainOutcome Adapt(Sequential model, float shift)
+    {
+        model.train();
+        using var scope = NewDisposeScope();
+        model.forward(randn(8, 2) + shift);
+        return new DomainOutcome(shift.ToString(System.Globalization.CultureInfo.InvariantCulture), 1, 0.5, 1);
+    }
+
+    // The usual TorchSharp pattern: one dispose scope per training iteration. The round-start buffer snapshots were
+    // made inside the caller's scope on the first round, which disposed them: the second round failed on an empty
+    // handle.
+    [Fact]
+    public async Task Rounds_each_inside_a_dispose_scope_keep_working()
+    {
+        manual_seed(1);
+        using var model = nn.Sequential(("lin", nn.Linear(2, 2)), ("bn", nn.BatchNorm1d(2)));
+        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep());
+
+        for (var round = 0; round < 3; round++)
+        {
+            using var scope = NewDisposeScope();
+            await loop.RunRoundAsync(new[] { 5f, -5f }, shift => Adapt(model, shift));
+        }
+
+        Assert.Equal(3, loop.Round);
+    }
+
+    // BatchNorm without running statistics: its buffers are absent (passed before; kept beside the one above).
+    [Fact]
+    public async Task A_batch_norm_without_running_statistics_trains()
+    {
+        manual_seed(1);
+        using var model = nn.Sequential(("lin", nn.Linear(2, 2)), ("bn", nn.BatchNorm1d(2, track_running_stats: false)));
+        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep());
+
+        await loop.RunRoundAsync(new[] { 5f, -5f }, shift => Adapt(model, shift));
+        await loop.RunRoundAsync(new[] { 5f, -5f }, shift => Adapt(model, shift));
+
+        Assert.Equal(2, loop.Round);
+    }
+
+    // The prior itself diverged: every domain's loss is NaN (or infinite) already before adapting. Gain is 0 when
+    // LossBefore is not finite, so the round scored 0 (neutral), not the worst, and each pack said meta_score 0:
+    // the rollback, driven by the reward, never saw the run failing.
+    [Theory]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    public async Task A_round_whose_prior_diverged_scores_the_worst(double loss)
+    {
+        manual_seed(11);
+        using var model = nn.Linear(2, 1);
+        using var probe = new ParameterVector(model);
+        var bus = new EventBus();
+        await using var _ = bus;
+        var scores = new List<double?>();
+        using var packs = bus.Subscribe("federation.policy_pack", (e, _) =>
+        {
+            lock (scores) scores.Add(((JsonObject)BusPayload.AsNode(e.Payload)!)["metrics"]!["meta_score"]?.GetValue<double>());
+            return ValueTask.CompletedTask;
+        });
+        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep(), bus: bus);
+
+        var result = await loop.RunRoundAsync(["a", "b", "c"], id =>
+        {
+            probe.CopyFrom(new float[] { 1, 1, 1 });
+            return new DomainOutcome(id, loss, loss, 1.0);
+        });
+        await bus.WaitForIdleAsync();
+
+        Assert.Equal(-1, result.MetaScore);
+        Assert.All(scores, s => Assert.Equal(-1, s));
+    }
+
+    // A subscriber that is stuck (its queue full, in-process backpressure): for a while the reports were published
+    // without the caller's token, and a cancelled round waited for the subscriber for ever. The round is taken
+    // either way; it comes back, with ReportFailure, once cancelled.
+    [Fact]
+    public async Task A_cancelled_round_does_not_wait_for_ever_on_a_full_subscriber_queue()
+    {
+        manual_seed(11);
+        using var model = nn.Linear(2, 1);
+        using var probe = new ParameterVector(model);
+        var bus = new EventBus(new EventBusOptions(QueueCapacity: 1));
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var stuck = bus.Subscribe("federation.policy_pack", async (_, _) => await release.Task);
+        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep(), bus: bus);
+        using var cts = new CancellationTokenSource();
+
+        var round = loop.RunRoundAsync(["a", "b", "c", "d", "e"], id =>
+        {
+            probe.CopyFrom(new float[] { 5, 5, 5 });
+            return new DomainOutcome(id, 1.0, 0.5, 1.0);
+        }, cts.Token);
+        await Task.Delay(500, TestContext.Current.CancellationToken);
+        cts.Cancel(); // Ctrl-C while the reports wait for room
+
+        var finished = await Task.WhenAny(round, Task.Delay(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken));
+        release.TrySetResult();
+        var result = await round;
+        await bus.DisposeAsync();
+        Assert.True(ReferenceEquals(finished, round), "the round still waited 5 s after its token was cancelled");
+        Assert.Equal(1, result.Round);
+        Assert.NotNull(result.ReportFailure);
     }
 }

@@ -32,7 +32,8 @@ internal static class InputFile
     public static Stream AsItIsNow(string path)
     {
         var file = File.OpenRead(path);
-        return new LengthLimitedStream(file, file.Length);
+        // A pipe given by path (/dev/stdin, <(tail -f log)) has no length, and nothing is appended to it by us.
+        return file.CanSeek ? new LengthLimitedStream(file, file.Length) : file;
     }
 
     private static string Resolved(string path)
@@ -68,6 +69,7 @@ internal static class InputFile
     public static async Task<string> ReadAllTextAsync(string path, CancellationToken token, string? what = null)
     {
         CheckReadable(path, what);
-        return await File.ReadAllTextAsync(path, token).ConfigureAwait(false);
+        // WaitAsync: a pipe given by path does not see the token while it waits for its writer.
+        return await File.ReadAllTextAsync(path, token).WaitAsync(token).ConfigureAwait(false);
     }
 }

@@ -29,6 +29,15 @@ internal static class OutputFolder
             using (File.Create(probe, 1, FileOptions.DeleteOnClose))
             {
             }
+            // An output already there must be writable too (opened, not truncated: a failed run keeps the old one).
+            foreach (var output in outputs)
+            {
+                var existing = Path.Combine(full, output);
+                if (File.Exists(existing))
+                    using (new FileStream(existing, FileMode.Open, FileAccess.Write))
+                    {
+                    }
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

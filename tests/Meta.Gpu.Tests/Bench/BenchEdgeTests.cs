@@ -116,4 +116,42 @@ public sealed class BenchEdgeTests
         Assert.Equal(MetaGpuApp.ExitUserError, code);
         Assert.Contains("--out", error, StringComparison.Ordinal);
     }
+
+    private static bool Chattr(string flag, string path)
+    {
+        try
+        {
+            using var p = Process.Start(new ProcessStartInfo("chattr", [flag, path]) { RedirectStandardError = true, UseShellExecute = false })!;
+            p.WaitForExit();
+            return p.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
+    }
+
+    // The folder is writable but bench.json, left by an earlier run, cannot be written (immutable here; read-only and
+    // owned by someone else in practice): the whole run was measured, then lost at the end with "Access to the path
+    // '.../bench.json' is denied".
+    [Fact]
+    public async Task An_output_file_that_cannot_be_written_is_refused_before_anything_is_measured()
+    {
+        using var folder = new TempFolder();
+        var json = Path.Combine(folder.Path, "bench.json");
+        File.WriteAllText(json, "{}");
+        if (!Chattr("+i", json)) Assert.Skip("chattr +i is not available here");
+        try
+        {
+            var (code, output, error) = await CliRun.RunAsync("", "bench", "--quick", "--workloads", "governance_update", "--backends", "cpu", "--out", folder.Path);
+
+            Assert.Equal(MetaGpuApp.ExitUserError, code);
+            Assert.DoesNotContain("governance_update", output, StringComparison.Ordinal);
+            Assert.Contains("--out", error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Chattr("-i", json);
+        }
+    }
 }

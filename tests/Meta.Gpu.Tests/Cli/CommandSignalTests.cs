@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using Meta.Gpu.Tests.Support;
 
 namespace Meta.Gpu.Tests.Cli;
@@ -115,5 +116,47 @@ public sealed class CommandSignalTests
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    // aggregate read a path with File.ReadAllTextAsync(path, token): a pipe's read does not see the token, so Ctrl-C
+    // waited for the writer to finish and then reported the half-read input as malformed JSON (exit 2), as '-' did.
+    [Fact]
+    public async Task Ctrl_c_stops_aggregate_reading_a_pipe_by_path()
+    {
+        using var folder = new Meta.Gpu.Tests.Storage.TempFolder();
+        var fifo = Path.Combine(folder.Path, "input");
+        using (var mk = Process.Start("mkfifo", [fifo])!) await mk.WaitForExitAsync();
+
+        var start = new ProcessStartInfo(CliRun.DotnetHost()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(CliRun.Assembly);
+        start.ArgumentList.Add("aggregate");
+        start.ArgumentList.Add(fifo);
+        using var aggregate = Process.Start(start)!;
+        var error = aggregate.StandardError.ReadToEndAsync();
+        var output = aggregate.StandardOutput.ReadToEndAsync();
+        // The writer stays open (a producer still running); opening blocks until aggregate opens its end.
+        await using var writer = await Task.Run(() => new FileStream(fifo, FileMode.Open, FileAccess.Write)).WaitAsync(TimeSpan.FromSeconds(60));
+        await writer.WriteAsync(Encoding.UTF8.GetBytes("{\"updates\": ["));
+        await writer.FlushAsync();
+        await Task.Delay(TimeSpan.FromSeconds(6)); // started and reading
+
+        using (var kill = Process.Start("kill", ["-INT", aggregate.Id.ToString(CultureInfo.InvariantCulture)])!) await kill.WaitForExitAsync();
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var exited = true;
+        try
+        {
+            await aggregate.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            exited = false;
+            await writer.DisposeAsync(); // the writer goes away: aggregate then reports malformed JSON
+            await aggregate.WaitForExitAsync();
+        }
+        var err = await error;
+        _ = await output;
+
+        Assert.True(exited, $"aggregate still ran 10 s after SIGINT; once its writer closed: exit {aggregate.ExitCode}, {err.Trim()}");
+        Assert.Equal(130, aggregate.ExitCode);
     }
 }

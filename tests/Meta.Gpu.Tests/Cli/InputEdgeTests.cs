@@ -358,4 +358,17 @@ public sealed class InputEdgeTests : IDisposable
         Assert.Contains("empty.json (integrative_layer): 0/0 steps FAILED", output, StringComparison.Ordinal);
         Assert.Contains("no steps: the trace checks nothing", output, StringComparison.Ordinal);
     }
+
+    // InputFile.AsItIsNow asked the FileStream for its Length, which a pipe does not have: an unhandled
+    // NotSupportedException ("Stream does not support seeking"), exit 134 with a stack trace.
+    [Fact]
+    public async Task Govern_reads_a_path_that_is_a_pipe()
+    {
+        var line = System.Text.Encoding.UTF8.GetBytes("{\"accept_rate\": 0.24, \"stability_avg\": 0.78}\n");
+        var (finished, code, output, error) = await CliRun.ProcessAsync(TimeSpan.FromSeconds(60), null, line, "govern", "/dev/stdin");
+
+        Assert.True(finished, "govern did not finish");
+        Assert.True(code == 0, $"exit {code}: {error}");
+        Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
 }
