@@ -104,6 +104,14 @@ public sealed class DenseLearningLane : IDisposable
     public bool Accept(DenseUpdate update, IDeliveryAcknowledgement? acknowledgement = null)
     {
         ArgumentNullException.ThrowIfNull(update);
+        // Before anything is looked up or observed: an empty id was taken, and every later round's save threw
+        // ("a domain id is empty") with it among the applied sequences, for good.
+        if (DomainIds.Problem(update.DomainId) is { } badId)
+        {
+            LogRefused(_logger, update.DomainId ?? "", $"domain_id {badId}", null);
+            if (acknowledgement is not null) _released.Add(acknowledgement);
+            return false;
+        }
         var domain = update.DomainId;
         var pendingSequence = _pending.TryGetValue(domain, out var p) ? p.Sequence : -1;
         var applied = _lastApplied.GetValueOrDefault(domain, -1);

@@ -26,10 +26,8 @@ public sealed record DenseUpdate(string DomainId, long Sequence, double Confiden
         var json = BusPayload.AsObject(payload, topic);
         var domainId = JsonRead.String(json, "domain_id", "", topic);
         if (domainId.Length == 0) throw new InvalidInputException($"{topic}.domain_id: missing or empty");
-        var sequenceValue = JsonRead.OptionalNumber(json, "sequence", topic)
+        var sequence = SequenceNumber.Read(json, topic, domainId)
             ?? throw new InvalidInputException($"{topic}.sequence: missing (domain \"{domainId}\")");
-        if (!double.IsFinite(sequenceValue) || sequenceValue != Math.Floor(sequenceValue) || sequenceValue < 0 || sequenceValue > long.MaxValue / 2)
-            throw new InvalidInputException($"{topic}.sequence: expected a whole number >= 0, got {sequenceValue} (domain \"{domainId}\")");
         var confidence = JsonRead.OptionalNumber(json, "confidence", topic)
             ?? throw new InvalidInputException($"{topic}.confidence: missing (domain \"{domainId}\")");
         var metrics = DomainMetrics.FromJson(JsonRead.Object(json, "metrics", topic), $"{topic}.metrics");
@@ -42,7 +40,7 @@ public sealed record DenseUpdate(string DomainId, long Sequence, double Confiden
             JsonValue value when value.TryGetValue<string>(out var base64) => FromBinary(base64, $"{topic}.vector"),
             var other => throw new InvalidInputException($"{topic}.vector: expected an array of numbers or the base64 of the binary form, got {JsonRead.Show(other)}"),
         };
-        return new DenseUpdate(domainId, (long)sequenceValue, confidence, metrics, vector);
+        return new DenseUpdate(domainId, sequence, confidence, metrics, vector);
     }
 
     private static float[] FromBinary(string base64, string path)

@@ -14,6 +14,8 @@ public static class DomainParameters
         foreach (var (name, node) in section)
         {
             var where = JsonRead.Join(path, name);
+            // A name the saved prior could not hold apart from another (see DomainIds).
+            if (!DomainIds.IsWellFormed(name)) throw new InvalidInputException($"{where}: the name is not well-formed Unicode (a lone surrogate)");
             into[name] = node is null ? throw new InvalidInputException($"{where}: expected a number, got null") : JsonRead.ToNumber(node, where);
         }
     }

@@ -253,7 +253,7 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     {
         const string topic = LearningTopics.PolicyPack;
         var domainId = JsonRead.String(payload, "domain_id", "", topic);
-        if (domainId.Length == 0) throw new InvalidInputException($"{topic}.domain_id: missing or empty");
+        if (DomainIds.Problem(domainId) is { } badId) throw new InvalidInputException($"{topic}.domain_id: {badId}");
         var metrics = DomainMetrics.FromJson(JsonRead.Object(payload, "metrics", topic), $"{topic}.metrics");
         metrics.CheckFinite($"{topic}.metrics");
         var parameters = new Dictionary<string, double>(StringComparer.Ordinal);
@@ -325,14 +325,7 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     }
 
     /// <summary>The optional <c>sequence</c>: a whole number >= 0, or null when absent.</summary>
-    private static long? ReadSequence(JsonObject payload, string domainId)
-    {
-        const string topic = LearningTopics.PolicyPack;
-        if (JsonRead.OptionalNumber(payload, "sequence", topic) is not { } value) return null;
-        if (!double.IsFinite(value) || value != Math.Floor(value) || value < 0 || value > long.MaxValue / 2)
-            throw new InvalidInputException($"{topic}.sequence: expected a whole number >= 0, got {value} (domain \"{domainId}\")");
-        return (long)value;
-    }
+    private static long? ReadSequence(JsonObject payload, string domainId) => SequenceNumber.Read(payload, LearningTopics.PolicyPack, domainId);
 
     private async ValueTask OnProcessingMetricsAsync(JsonObject payload, CancellationToken cancellationToken)
     {

@@ -72,9 +72,20 @@ internal sealed class AtomicFile : IDisposable
 
     public void Dispose()
     {
-        _stream?.Dispose();
-        _stream = null;
-        if (!_committed) TryDelete(_temp);
+        try
+        {
+            _stream?.Dispose();
+        }
+        catch (IOException) when (!_committed)
+        {
+            // The flush that failed in Commit (a full disk) fails again here: the temp goes below all the same, and
+            // the caller already has Commit's error. Thrown, this skipped the delete and left the temp behind.
+        }
+        finally
+        {
+            _stream = null;
+            if (!_committed) TryDelete(_temp);
+        }
     }
 
     private static void DeleteStaleTemps(string path) =>

@@ -269,7 +269,10 @@ public sealed partial class MetaStorageManager
             }
             catch (Exception e) when (e is InvalidInputException or IOException or UnauthorizedAccessException)
             {
-                var problem = e is InvalidInputException ? e.Message : $"{Path.GetFileName(candidate)}: {e.Message}";
+                // Each problem names its copy: a reader that does not know the file's name (the dense prior's)
+                // repeated one message per copy, and which copies were tried went unsaid.
+                var name = Path.GetFileName(candidate);
+                var problem = e is InvalidInputException && e.Message.StartsWith(name, StringComparison.Ordinal) ? e.Message : $"{name}: {e.Message}";
                 LogUnusable(_logger, Path.GetRelativePath(Root, candidate), problem);
                 problems.Add(problem);
             }

@@ -382,4 +382,25 @@ public sealed class MetaStorageManagerTests : IDisposable
 
         public override DateTimeOffset GetUtcNow() => Now;
     }
+
+    [Fact]
+    public void When_every_dense_copy_is_corrupt_the_error_names_each_copy()
+    {
+        // The dense reader does not know the file's name: the error repeated "dense prior: checksum mismatch" once per
+        // copy and named none of them.
+        using var folder = new TempFolder();
+        var storage = new MetaStorageManager(new StorageConfig(Path.Combine(folder.Path, "store"), 2));
+        storage.SaveDensePrior([1f, 2f], 1, new Dictionary<string, long>());
+        storage.SaveDensePrior([1f, 2f], 2, new Dictionary<string, long>());
+        var copies = storage.ListBackups(MetaStorageManager.DensePriorFileName).Append(storage.DensePriorPath).ToList();
+        foreach (var file in copies)
+        {
+            var bytes = File.ReadAllBytes(file);
+            bytes[33] ^= 1;
+            File.WriteAllBytes(file, bytes);
+        }
+        var e = Assert.Throws<InvalidDataException>(() => storage.LoadDensePrior());
+        foreach (var copy in copies)
+            Assert.Contains($"{Path.GetFileName(copy)}: dense prior: checksum mismatch", e.Message, StringComparison.Ordinal);
+    }
 }
