@@ -207,7 +207,8 @@ public sealed class MetaTrainingLoop : IDisposable
             lossBefore,
             lossAfter,
             gain,
-            outcomes.Count(o => o.Gain >= gMin) / (double)outcomes.Length,
+            // Scored as the reward reads it: a domain whose prior diverged (Gain 0) is not accepted at g_min 0.
+            outcomes.Count(o => Score(o) >= gMin) / (double)outcomes.Length,
             double.IsNaN(gain) ? 0 : Math.Clamp(gain, -1, 1),
             outerMs,
             roundClock.Elapsed.TotalMilliseconds,

@@ -281,4 +281,26 @@ public sealed class MetaTrainingLoopEdgeTests
         Assert.Equal(1, result.Round);
         Assert.NotNull(result.ReportFailure);
     }
+
+    // A domain whose prior diverged (LossBefore not finite) scores the worst in the round's gain and its pack, but
+    // the accept rate read DomainOutcome.Gain, which is 0 for it: with g_min governed to 0 every diverged domain
+    // counted as accepted (accept_rate 1 beside meta_score -1).
+    [Fact]
+    public async Task A_domain_whose_prior_diverged_is_not_counted_as_accepted()
+    {
+        manual_seed(11);
+        using var model = nn.Linear(2, 1);
+        using var probe = new ParameterVector(model);
+        var bus = new ScriptedBus();
+        bus.ReplyOnce("processing_metrics",
+            ("meta_policy_update", new JsonObject { ["evaluator"] = new JsonObject { ["g_min"] = 0.0 } }));
+        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep(), bus: bus);
+
+        await loop.RunRoundAsync(["a"], id => { probe.CopyFrom(new float[] { 1, 1, 1 }); return new DomainOutcome(id, 1, 0.5, 1); });
+        var diverged = await loop.RunRoundAsync(["a", "b"], id => { probe.CopyFrom(new float[] { 1, 1, 1 }); return new DomainOutcome(id, double.NaN, double.NaN, 1); });
+
+        Assert.Equal(-1, diverged.MetaScore);
+        Assert.Equal(0.0, loop.Knobs["g_min"]);
+        Assert.Equal(0.0, diverged.AcceptRate);
+    }
 }

@@ -54,7 +54,7 @@ internal static class GovernCommand
         using var layer = new MetaIntegrativeLayer(config, new MetaIntegrativeLayerOptions { PolicyLogPath = policyLogPath });
         // The file as it is now: what is appended while it is read (the log, should it be the input under another
         // name) is not read back.
-        var reader = fromStdin ? console.In : new StreamReader(InputFile.AsItIsNow(inputPath!));
+        var reader = fromStdin ? console.In : new StreamReader(await InputFile.OpenAsItIsNowAsync(inputPath!, token).ConfigureAwait(false));
         try
         {
             var lineNumber = 0;

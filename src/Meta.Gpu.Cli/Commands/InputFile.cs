@@ -28,6 +28,11 @@ internal static class InputFile
     /// of <see cref="AsItIsNow"/> is safe from it anyway.</summary>
     public static bool SameFile(string a, string b) => string.Equals(Resolved(a), Resolved(b), StringComparison.Ordinal);
 
+    /// <summary><see cref="AsItIsNow"/>, opened on the pool: opening a pipe waits for its writer, and Ctrl-C must
+    /// stop that wait.</summary>
+    public static Task<Stream> OpenAsItIsNowAsync(string path, CancellationToken token) =>
+        Task.Run(() => AsItIsNow(path), token).WaitAsync(token);
+
     /// <summary>The file's first bytes up to its length now (see <see cref="LengthLimitedStream"/>).</summary>
     public static Stream AsItIsNow(string path)
     {
@@ -69,7 +74,8 @@ internal static class InputFile
     public static async Task<string> ReadAllTextAsync(string path, CancellationToken token, string? what = null)
     {
         CheckReadable(path, what);
-        // WaitAsync: a pipe given by path does not see the token while it waits for its writer.
-        return await File.ReadAllTextAsync(path, token).WaitAsync(token).ConfigureAwait(false);
+        // A pipe given by path sees no token while it waits for its writer, neither in the read nor in the open (which
+        // File.ReadAllTextAsync does before it returns a task): both run on the pool, and Ctrl-C stops the wait.
+        return await Task.Run(() => File.ReadAllTextAsync(path, token), token).WaitAsync(token).ConfigureAwait(false);
     }
 }

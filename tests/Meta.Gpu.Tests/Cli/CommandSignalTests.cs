@@ -159,4 +159,43 @@ public sealed class CommandSignalTests
         Assert.True(exited, $"aggregate still ran 10 s after SIGINT; once its writer closed: exit {aggregate.ExitCode}, {err.Trim()}");
         Assert.Equal(130, aggregate.ExitCode);
     }
+
+    // A named pipe whose writer has not opened yet: File.ReadAllTextAsync opens the file synchronously, before it
+    // returns a task, so the WaitAsync(token) after it was never reached and Ctrl-C did nothing.
+    [Fact]
+    public async Task Ctrl_c_stops_aggregate_waiting_for_a_pipe_writer()
+    {
+        using var folder = new Meta.Gpu.Tests.Storage.TempFolder();
+        var fifo = Path.Combine(folder.Path, "input");
+        using (var mk = Process.Start("mkfifo", [fifo])!) await mk.WaitForExitAsync();
+
+        var start = new ProcessStartInfo(CliRun.DotnetHost()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(CliRun.Assembly);
+        start.ArgumentList.Add("aggregate");
+        start.ArgumentList.Add(fifo);
+        using var aggregate = Process.Start(start)!;
+        var error = aggregate.StandardError.ReadToEndAsync();
+        var output = aggregate.StandardOutput.ReadToEndAsync();
+        await Task.Delay(TimeSpan.FromSeconds(6)); // started, blocked opening the pipe
+
+        using (var kill = Process.Start("kill", ["-INT", aggregate.Id.ToString(CultureInfo.InvariantCulture)])!) await kill.WaitForExitAsync();
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var exited = true;
+        try
+        {
+            await aggregate.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            exited = false;
+            // Unblock it: a writer opens and closes the pipe.
+            await Task.Run(() => { using var w = new FileStream(fifo, FileMode.Open, FileAccess.Write); }).WaitAsync(TimeSpan.FromSeconds(30));
+            if (!aggregate.WaitForExit(30_000)) aggregate.Kill();
+        }
+        var err = await error;
+        _ = await output;
+
+        Assert.True(exited, $"aggregate still ran 10 s after SIGINT; once a writer came: exit {aggregate.ExitCode}, {err.Trim()}");
+        Assert.Equal(130, aggregate.ExitCode);
+    }
 }
