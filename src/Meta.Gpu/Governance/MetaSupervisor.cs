@@ -31,14 +31,11 @@ public sealed class MetaSupervisor : IAsyncDisposable
     private readonly IEventBus _bus;
     private readonly IDeviceTelemetrySource? _deviceTelemetry;
     private readonly ILogger _logger;
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly List<IDisposable> _subscriptions = [];
+    private readonly SubscriberLifetime _lifetime = new();
     private SupervisorTelemetry? _telemetry;
     private double? _lastGainP50;
     private int _skipCount;
     private bool _started;
-    private bool _stopped;
-    private bool _stopCompleted;
 
     /// <param name="bus">The bus to subscribe to and publish on.</param>
     /// <param name="config">The layer's configuration (default: DESIGN §5 defaults).</param>
@@ -81,36 +78,17 @@ public sealed class MetaSupervisor : IAsyncDisposable
     /// <summary>Subscribes to processing_metrics, telemetry and meta_rollback_active.</summary>
     public void Start()
     {
-        ObjectDisposedException.ThrowIf(_stopped, this);
+        ObjectDisposedException.ThrowIf(_lifetime.Stopped, this);
         if (_started) throw new InvalidOperationException("the supervisor is already started");
         _started = true;
         // One subscriber for the three: a window is governed with the telemetry published before it (§6: events
         // are handled one at a time, in arrival order), which three queues raced for.
-        _subscriptions.Add(_bus.Subscribe([GovernanceTopics.Telemetry, GovernanceTopics.MetaRollbackActive, GovernanceTopics.ProcessingMetrics], HandleAsync));
+        _lifetime.Add(_bus.Subscribe([GovernanceTopics.Telemetry, GovernanceTopics.MetaRollbackActive, GovernanceTopics.ProcessingMetrics], HandleAsync));
     }
 
     /// <summary>Unsubscribes, then waits for the event being handled (if any) to finish. Idempotent; a stop whose
     /// wait was cancelled is done again by the next call.</summary>
-    public async Task StopAsync(CancellationToken cancellationToken = default)
-    {
-        // _stopped turns deliveries away at once; _stopCompleted only once the layer is released, so that a stop
-        // whose wait was cancelled can be done again (it left the policy log open).
-        if (_stopCompleted) return;
-        _stopped = true;
-        foreach (var subscription in _subscriptions) subscription.Dispose();
-        _subscriptions.Clear();
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (_stopCompleted) return;
-            Layer.Dispose();
-            _stopCompleted = true;
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+    public Task StopAsync(CancellationToken cancellationToken = default) => _lifetime.StopAsync(Layer.Dispose, cancellationToken);
 
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
 
@@ -118,17 +96,9 @@ public sealed class MetaSupervisor : IAsyncDisposable
     /// ignores events. The bus calls it; a host that feeds events itself may call it directly.</summary>
     public async ValueTask HandleAsync(BusEvent busEvent, CancellationToken cancellationToken)
     {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (!await _lifetime.EnterAsync(cancellationToken).ConfigureAwait(false)) return;
         try
         {
-            // A delivery already under way when StopAsync unsubscribed may still get here: after a stop nothing
-            // more is handled (the subscription is gone; this is not an error). On a bus where the topic is durable
-            // it stays unacknowledged, for the broker to redeliver to the next consumer.
-            if (_stopped)
-            {
-                DeliveryAcknowledgement.Defer();
-                return;
-            }
             switch (busEvent.Topic)
             {
                 case GovernanceTopics.Telemetry:
@@ -146,7 +116,7 @@ public sealed class MetaSupervisor : IAsyncDisposable
         }
         finally
         {
-            _gate.Release();
+            _lifetime.Exit();
         }
     }
 

@@ -41,8 +41,7 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly IDeviceTelemetrySource? _deviceTelemetry;
     private readonly TimeProvider _time;
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly List<IDisposable> _subscriptions = [];
+    private readonly SubscriberLifetime _lifetime = new();
     private readonly SortedDictionary<string, PendingPolicyPack> _pending = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, long> _lastAppliedSequences = new(StringComparer.Ordinal);
     // The newest sequence the learner has observed per domain, refused packs included: a redelivered copy of a
@@ -54,8 +53,6 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     private bool _lastSaveSucceeded = true;
     private readonly SortedDictionary<string, double> _globalPrior = new(StringComparer.Ordinal);
     private bool _started;
-    private bool _stopped;
-    private bool _stopCompleted;
 
     /// <param name="bus">The bus to subscribe to and publish on.</param>
     /// <param name="config">Settings (default: the design's).</param>
@@ -152,7 +149,7 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     /// <summary>Loads the saved prior (when the store has one) and subscribes to the input topics.</summary>
     public Task StartAsync(CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_stopped, this);
+        ObjectDisposedException.ThrowIf(_lifetime.Stopped, this);
         if (_started) throw new InvalidOperationException("the learning agent is already started");
         cancellationToken.ThrowIfCancellationRequested();
 
@@ -175,32 +172,13 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         }
         // One subscriber for the three: a window's round takes the packs published before it (§10: events are
         // handled one at a time, in arrival order), which three queues raced for.
-        _subscriptions.Add(_bus.Subscribe([LearningTopics.PolicyPack, LearningTopics.DenseUpdate, LearningTopics.ProcessingMetrics], HandleAsync));
+        _lifetime.Add(_bus.Subscribe([LearningTopics.PolicyPack, LearningTopics.DenseUpdate, LearningTopics.ProcessingMetrics], HandleAsync));
         return Task.CompletedTask;
     }
 
-    /// <summary>Unsubscribes, then waits for the event being handled (if any) to finish. Idempotent.</summary>
-    public async Task StopAsync(CancellationToken cancellationToken = default)
-    {
-        // As the supervisor's: _stopped turns deliveries away at once, _stopCompleted is set only once the round
-        // under way has finished and the dense lane is released. A stop whose wait was cancelled used to leave
-        // _stopped set, and the next stop (a DisposeAsync) returned at once while the round still ran.
-        if (_stopCompleted) return;
-        _stopped = true;
-        foreach (var subscription in _subscriptions) subscription.Dispose();
-        _subscriptions.Clear();
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (_stopCompleted) return;
-            Dense.Dispose();
-            _stopCompleted = true;
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+    /// <summary>Unsubscribes, then waits for the event being handled (if any) to finish, and releases the dense
+    /// lane. Idempotent; a stop whose wait was cancelled is done again by the next call.</summary>
+    public Task StopAsync(CancellationToken cancellationToken = default) => _lifetime.StopAsync(Dense.Dispose, cancellationToken);
 
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
 
@@ -208,17 +186,10 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     /// ignores events. The bus calls it; a host that feeds events itself may call it directly.</summary>
     public async ValueTask HandleAsync(BusEvent busEvent, CancellationToken cancellationToken)
     {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // After a stop (the dense lane disposed) a late delivery is not taken in: no round, no save.
+        if (!await _lifetime.EnterAsync(cancellationToken).ConfigureAwait(false)) return;
         try
         {
-            // A delivery the bus took before StopAsync unsubscribed may still get here, after the dense lane was
-            // disposed: it is not taken in (no round, no save), and a durable one stays unacknowledged so that the
-            // broker redelivers it to the next consumer instead of the bus acknowledging it on return.
-            if (_stopped)
-            {
-                DeliveryAcknowledgement.Defer();
-                return;
-            }
             switch (busEvent.Topic)
             {
                 case LearningTopics.PolicyPack:
@@ -236,7 +207,7 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         }
         finally
         {
-            _gate.Release();
+            _lifetime.Exit();
         }
     }
 
