@@ -124,14 +124,8 @@ public sealed class CommandSignalTests
     public async Task Ctrl_c_stops_aggregate_reading_a_pipe_by_path()
     {
         using var folder = new Meta.Gpu.Tests.Storage.TempFolder();
-        var fifo = Path.Combine(folder.Path, "input");
-        using (var mk = Process.Start("mkfifo", [fifo])!) await mk.WaitForExitAsync();
-
-        var start = new ProcessStartInfo(CliRun.DotnetHost()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(CliRun.Assembly);
-        start.ArgumentList.Add("aggregate");
-        start.ArgumentList.Add(fifo);
-        using var aggregate = Process.Start(start)!;
+        var fifo = await MakeFifoAsync(folder);
+        using var aggregate = Start("aggregate", fifo);
         var error = aggregate.StandardError.ReadToEndAsync();
         var output = aggregate.StandardOutput.ReadToEndAsync();
         // The writer stays open (a producer still running); opening blocks until aggregate opens its end.
@@ -140,24 +134,7 @@ public sealed class CommandSignalTests
         await writer.FlushAsync();
         await Task.Delay(TimeSpan.FromSeconds(6)); // started and reading
 
-        using (var kill = Process.Start("kill", ["-INT", aggregate.Id.ToString(CultureInfo.InvariantCulture)])!) await kill.WaitForExitAsync();
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        var exited = true;
-        try
-        {
-            await aggregate.WaitForExitAsync(limit.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            exited = false;
-            await writer.DisposeAsync(); // the writer goes away: aggregate then reports malformed JSON
-            await aggregate.WaitForExitAsync();
-        }
-        var err = await error;
-        _ = await output;
-
-        Assert.True(exited, $"aggregate still ran 10 s after SIGINT; once its writer closed: exit {aggregate.ExitCode}, {err.Trim()}");
-        Assert.Equal(130, aggregate.ExitCode);
+        await AssertInterruptedAsync(aggregate, error, output);
     }
 
     // A named pipe whose writer has not opened yet: File.ReadAllTextAsync opens the file synchronously, before it
@@ -166,36 +143,29 @@ public sealed class CommandSignalTests
     public async Task Ctrl_c_stops_aggregate_waiting_for_a_pipe_writer()
     {
         using var folder = new Meta.Gpu.Tests.Storage.TempFolder();
-        var fifo = Path.Combine(folder.Path, "input");
-        using (var mk = Process.Start("mkfifo", [fifo])!) await mk.WaitForExitAsync();
-
-        var start = new ProcessStartInfo(CliRun.DotnetHost()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(CliRun.Assembly);
-        start.ArgumentList.Add("aggregate");
-        start.ArgumentList.Add(fifo);
-        using var aggregate = Process.Start(start)!;
+        var fifo = await MakeFifoAsync(folder);
+        using var aggregate = Start("aggregate", fifo);
         var error = aggregate.StandardError.ReadToEndAsync();
         var output = aggregate.StandardOutput.ReadToEndAsync();
         await Task.Delay(TimeSpan.FromSeconds(6)); // started, blocked opening the pipe
 
-        using (var kill = Process.Start("kill", ["-INT", aggregate.Id.ToString(CultureInfo.InvariantCulture)])!) await kill.WaitForExitAsync();
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        var exited = true;
-        try
-        {
-            await aggregate.WaitForExitAsync(limit.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            exited = false;
-            // Unblock it: a writer opens and closes the pipe.
-            await Task.Run(() => { using var w = new FileStream(fifo, FileMode.Open, FileAccess.Write); }).WaitAsync(TimeSpan.FromSeconds(30));
-            if (!aggregate.WaitForExit(30_000)) aggregate.Kill();
-        }
-        var err = await error;
-        _ = await output;
+        await AssertInterruptedAsync(aggregate, error, output);
+    }
 
-        Assert.True(exited, $"aggregate still ran 10 s after SIGINT; once a writer came: exit {aggregate.ExitCode}, {err.Trim()}");
-        Assert.Equal(130, aggregate.ExitCode);
+    private static async Task<string> MakeFifoAsync(Meta.Gpu.Tests.Storage.TempFolder folder)
+    {
+        var fifo = Path.Combine(folder.Path, "input");
+        using (var mk = Process.Start("mkfifo", [fifo])!) await mk.WaitForExitAsync();
+        return fifo;
+    }
+
+    /// <summary>Sends SIGINT and asserts that the command stops within <see cref="Limit"/> with exit 130.</summary>
+    private static async Task AssertInterruptedAsync(Process command, Task<string> error, Task<string> output)
+    {
+        await SignalAsync(command, "-INT");
+        var (exited, err) = await WaitAsync(command, error);
+        _ = await output;
+        Assert.True(exited, $"{command.StartInfo.ArgumentList[1]} still ran {Limit.TotalSeconds} s after SIGINT; stderr: {err.Trim()}");
+        Assert.Equal(130, command.ExitCode);
     }
 }

@@ -6,8 +6,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Meta.Gpu.Tests.Learning;
 
-/// <summary>The dense lane (DESIGN §10) on its own: a report it must refuse before observing, and a failed save the
-/// next round must retry even when nothing is pending.</summary>
+/// <summary>The dense lane (DESIGN §10) on its own: reports it must refuse before observing (a non-finite score, an
+/// id no save can hold), a failed save the next round must retry even when nothing is pending, a sender's array,
+/// and the bound of one round's batch.</summary>
 public sealed class DenseLaneEdgeTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("dense-edges-").FullName;
@@ -98,5 +99,39 @@ public sealed class DenseLaneEdgeTests : IDisposable
         Assert.Equal(["a", "b"], lane.PendingDomains);
         Assert.Equal(2, lane.RunRound(Round(0.5))!["participants"]!.GetValue<int>());
         Assert.Empty(lane.PendingDomains);
+    }
+
+    [Fact]
+    public void A_dense_update_record_with_an_empty_domain_id_does_not_stop_the_lane_for_good()
+    {
+        // In process the record itself is a payload (DenseUpdate.FromPayload returns it unchecked). "" was accepted,
+        // its sequence became applied, and every later save (DensePriorFile refuses an empty id) threw: no round ever
+        // completed again.
+        using var lane = Lane();
+        Assert.False(lane.Accept(new DenseUpdate("", 1, 0.8, new DomainMetrics(MetaScore: 0.5), Vector(4, 1))));
+        try { lane.RunRound(Round(0.5)); } catch (InvalidInputException) { /* the bad round itself may fail */ }
+
+        Assert.True(lane.Accept(new DenseUpdate("a", 1, 0.8, new DomainMetrics(MetaScore: 0.5), Vector(4, 1))));
+        var payload = lane.RunRound(Round(0.5));
+        Assert.NotNull(payload);
+    }
+
+    [Fact]
+    public void Dense_domain_ids_with_lone_surrogates_do_not_make_every_saved_prior_unreadable()
+    {
+        // Encoding.UTF8 writes any lone surrogate as U+FFFD: "x\ud800" and "x\ud801" became the same id in the file,
+        // which the reader then refused ("appears twice"), for this save and every later one.
+        var storage = new MetaStorageManager(new StorageConfig(_dir));
+        using var lane = Lane(storage);
+        Assert.False(lane.Accept(new DenseUpdate("x\ud800", 1, 0.8, new DomainMetrics(MetaScore: 0.5), Vector(4, 1))));
+        Assert.False(lane.Accept(new DenseUpdate("x\ud801", 1, 0.8, new DomainMetrics(MetaScore: 0.5), Vector(4, 1))));
+        lane.RunRound(Round(0.5));
+        for (var s = 1; s <= 12; s++)
+        {
+            Assert.True(lane.Accept(new DenseUpdate("a", s, 0.8, new DomainMetrics(MetaScore: 0.5), Vector(4, 1))));
+            Assert.NotNull(lane.RunRound(Round(0.5)));
+        }
+        var saved = new MetaStorageManager(new StorageConfig(_dir)).LoadDensePrior(); // a restart
+        Assert.NotNull(saved);
     }
 }

@@ -19,7 +19,19 @@ public sealed class DemoLifecycleTests : IDisposable
     private string Storage => Path.Combine(_dir, "storage");
 
     [Fact]
-    public async Task Sigterm_to_the_aggregator_ends_the_worker_processes_it_started()
+    public Task Sigterm_to_the_aggregator_ends_the_worker_processes_it_started() =>
+        // What `timeout`, a CI runner or `kill` sends: the aggregator only, not its process group.
+        AssertWorkersEndWithTheAggregatorAsync("-TERM", TimeSpan.FromSeconds(15));
+
+    [Fact]
+    public Task Workers_of_an_aggregator_killed_with_signal_9_stop_by_themselves() =>
+        // Nothing runs in a process killed with -9: the workers, waiting for the next prior, ran on for good beside
+        // those of the rerun that resumes (README: "kill it and run it again").
+        AssertWorkersEndWithTheAggregatorAsync("-KILL", TimeSpan.FromSeconds(20));
+
+    /// <summary>Runs the bus demo with two workers until a round is saved, sends the aggregator
+    /// <paramref name="signal"/>, and asserts that no worker outlives it by <paramref name="grace"/>.</summary>
+    private async Task AssertWorkersEndWithTheAggregatorAsync(string signal, TimeSpan grace)
     {
         await using var server = await NatsServer.StartAsync();
         await using var demo = CliProcess.Start("demo", "--bus", server.Url, "--prefix", _prefix, "--workers", "2",
@@ -35,59 +47,15 @@ public sealed class DemoLifecycleTests : IDisposable
             }
             Assert.Equal(2, WorkerPids(_prefix).Count);
 
-            // What `timeout`, a CI runner or `kill` sends: the aggregator only, not its process group.
-            using (var kill = Process.Start("kill", ["-TERM", demo.Id.ToString(CultureInfo.InvariantCulture)]))
+            using (var kill = Process.Start("kill", [signal, demo.Id.ToString(CultureInfo.InvariantCulture)]))
                 await kill!.WaitForExitAsync();
             await demo.WaitAsync(Limit);
 
             clock.Restart();
-            while (WorkerPids(_prefix).Count > 0 && clock.Elapsed < TimeSpan.FromSeconds(15)) await Task.Delay(200);
+            while (WorkerPids(_prefix).Count > 0 && clock.Elapsed < grace) await Task.Delay(200);
             var left = WorkerPids(_prefix);
             Assert.True(left.Count == 0,
-                $"{left.Count} 'meta-gpu domain' worker processes outlived the aggregator (exit {demo.ExitCode}) by 15 s: {string.Join(", ", left)}");
-        }
-        finally
-        {
-            foreach (var pid in WorkerPids(_prefix))
-            {
-                try
-                {
-                    Process.GetProcessById(pid).Kill();
-                }
-                catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-                {
-                    // Gone meanwhile.
-                }
-            }
-        }
-    }
-
-    [Fact]
-    public async Task Workers_of_an_aggregator_killed_with_signal_9_stop_by_themselves()
-    {
-        // Nothing runs in a process killed with -9: the workers, waiting for the next prior, ran on for good beside
-        // those of the rerun that resumes (README: "kill it and run it again").
-        await using var server = await NatsServer.StartAsync();
-        await using var demo = CliProcess.Start("demo", "--bus", server.Url, "--prefix", _prefix, "--workers", "2",
-            "--meta-rounds", "100000", "--held-out", "2", "--out", _dir, "--storage", Storage);
-        try
-        {
-            var clock = Stopwatch.StartNew();
-            while (!(new MetaStorageManager(new StorageConfig(Storage)).LoadDensePrior() is { Round: >= 1 }))
-            {
-                if (demo.HasExited || clock.Elapsed > Limit) Assert.Fail($"no round saved: {demo.Output}");
-                await Task.Delay(200);
-            }
-            Assert.Equal(2, WorkerPids(_prefix).Count);
-
-            using (var kill = Process.Start("kill", ["-KILL", demo.Id.ToString(CultureInfo.InvariantCulture)]))
-                await kill!.WaitForExitAsync();
-            await demo.WaitAsync(Limit);
-
-            clock.Restart();
-            while (WorkerPids(_prefix).Count > 0 && clock.Elapsed < TimeSpan.FromSeconds(20)) await Task.Delay(200);
-            var left = WorkerPids(_prefix);
-            Assert.True(left.Count == 0, $"{left.Count} 'meta-gpu domain' worker processes outlived the killed aggregator by 20 s: {string.Join(", ", left)}");
+                $"{left.Count} 'meta-gpu domain' worker processes outlived the aggregator (kill {signal}, exit {demo.ExitCode}) by {grace.TotalSeconds} s: {string.Join(", ", left)}");
         }
         finally
         {
