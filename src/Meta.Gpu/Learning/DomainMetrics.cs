@@ -16,15 +16,15 @@ public sealed record DomainMetrics(double? MetaScore = null, double? GainP50 = n
     public double Stability => StabilityAvg ?? 0.0;
 
     /// <summary>
-    /// Throws an <see cref="InvalidInputException"/> naming the first metric that is NaN or infinite (under
+    /// Throws an <see cref="InvalidInputException"/> naming the first metric used that is NaN or infinite (under
     /// <paramref name="path"/>). The learner refuses such a report before it changes anything: a NaN stability
     /// would leave the domain's confidence NaN for good (every later pack refused by the validator), and a NaN
-    /// score its score EMA.
+    /// score its score EMA. gain_p50 beside a meta_score is never read, so it is not checked either.
     /// </summary>
     public void CheckFinite(string path = "metrics")
     {
         Check(MetaScore, "meta_score");
-        Check(GainP50, "gain_p50");
+        if (MetaScore is null) Check(GainP50, "gain_p50");
         Check(StabilityAvg, "stability_avg");
 
         void Check(double? value, string key) => JsonRead.RequireFinite(value, JsonRead.Join(path, key), "value");

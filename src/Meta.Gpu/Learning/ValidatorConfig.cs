@@ -36,6 +36,7 @@ public sealed record ValidatorConfig(double MinConfidence = 0.1, int MaxKeys = 3
     {
         ["min_confidence"] = MinConfidence,
         ["max_keys"] = MaxKeys,
-        ["max_score_delta"] = MaxScoreDelta,
+        // Infinite turns the score_delta rule off; JSON has no token for it, so it is written as "inf".
+        ["max_score_delta"] = WireJson.Number(MaxScoreDelta),
     };
 }

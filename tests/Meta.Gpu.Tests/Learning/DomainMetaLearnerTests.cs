@@ -49,6 +49,21 @@ public sealed class DomainMetaLearnerTests
     }
 
     [Fact]
+    public void A_non_finite_gain_p50_beside_a_meta_score_is_not_read_and_refuses_nothing()
+    {
+        // §7: score = meta_score, else gain_p50: with meta_score there, gain_p50 is never used (a domain with no
+        // accepted candidate reports it NaN), yet the whole pack was refused for it.
+        var learner = new DomainMetaLearner();
+        var metrics = System.Text.Json.Nodes.JsonNode.Parse("""{"meta_score": 0.3, "gain_p50": "nan", "stability_avg": 0.9}""")!.AsObject();
+
+        var update = learner.Observe("d", metrics, P(("tau", 1)));
+
+        Assert.Equal(0.3, update.Reward);
+        Assert.Equal(0.3, update.ScoreDelta);
+        Assert.Equal(0.09, update.Confidence, 12);
+    }
+
+    [Fact]
     public void Confidence_is_earned_over_windows_with_a_boost_when_the_score_rises()
     {
         var learner = new DomainMetaLearner();
