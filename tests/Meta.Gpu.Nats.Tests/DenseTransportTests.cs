@@ -87,13 +87,15 @@ public sealed class DenseTransportTests
     public async Task A_fetch_that_outlasts_the_ack_wait_is_kept_in_progress_not_redelivered()
     {
         await using var server = await NatsServer.StartAsync();
-        // Each fetch takes over two 2 s ack waits: without the in-progress signal the broker delivers the message
-        // again while the first fetch runs. (A real slow fetch, 16 MB with a 100 ms wait, also showed it, but a wait
-        // that short is outlasted on a loaded machine by the handler's own work after the fetch.)
-        var options = Buses.Options(server) with { AckWait = TimeSpan.FromSeconds(2) };
+        // Each fetch takes over two 4 s ack waits: without the in-progress signal the broker delivers the message
+        // again while the first fetch runs. The signal goes every half ack wait, so half of it is all the margin a
+        // loaded machine has for a late timer or a late first dispatch: with a 2 s wait (1 s of margin) a run beside
+        // other NATS tests on one busy core was redelivered once. (A real slow fetch, 16 MB with a 100 ms wait, also
+        // showed it, but a wait that short is outlasted on a loaded machine by the handler's own work after the fetch.)
+        var options = Buses.Options(server) with { AckWait = TimeSpan.FromSeconds(4) };
         await using var domain = await Buses.ConnectAsync(options);
         await using var aggregator = await Buses.ConnectAsync(options);
-        aggregator.BeforeObjectFetch = token => Task.Delay(TimeSpan.FromSeconds(5), token);
+        aggregator.BeforeObjectFetch = token => Task.Delay(TimeSpan.FromSeconds(9), token);
         var got = new TaskCompletionSource<float[]>();
         using var _ = aggregator.Subscribe(Topic, (e, _) =>
         {
