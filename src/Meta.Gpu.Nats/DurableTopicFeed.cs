@@ -20,6 +20,7 @@ internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFe
     protected override async Task OpenAsync(CancellationToken cancellationToken)
     {
         await Bus.EnsureStreamAsync(Topic, cancellationToken).ConfigureAwait(false);
+        if (Bus.Options.IsDense(Topic)) await Bus.ObjectStoreAsync(cancellationToken).ConfigureAwait(false);
         _consumer = await CreateConsumerAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -109,7 +110,7 @@ internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFe
     {
         using var fetched = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var decoding = Bus.DecodeAsync(Topic, msg.Headers, msg.Data, cancellationToken).AsTask();
-        var interval = Bus.Options.AckWait / 2;
+        var interval = await BrokerAckWaitAsync(cancellationToken).ConfigureAwait(false) / 2;
         while (await Task.WhenAny(decoding, Task.Delay(interval, fetched.Token)).ConfigureAwait(false) != decoding)
         {
             try
@@ -124,6 +125,28 @@ internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFe
         }
         await fetched.CancelAsync().ConfigureAwait(false);
         return await decoding.ConfigureAwait(false);
+    }
+
+    /// <summary>The ack wait the broker applies now: the durable consumer is shared by every process of the prefix
+    /// and takes the settings of the last one that created it, which may be shorter than this process's.</summary>
+    private async ValueTask<TimeSpan> BrokerAckWaitAsync(CancellationToken cancellationToken)
+    {
+        var wait = Bus.Options.AckWait;
+        // Asked for a short while only: a lost connection makes the request wait for it, and the fetch must not.
+        using var asking = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        asking.CancelAfter(wait / 4);
+        try
+        {
+            await _consumer!.RefreshAsync(asking.Token).ConfigureAwait(false);
+            var broker = _consumer.Info.Config.AckWait;
+            if (broker > TimeSpan.Zero && broker < wait) wait = broker < NatsBusOptions.MinAckWait ? NatsBusOptions.MinAckWait : broker;
+        }
+        catch (Exception e) when (e is NatsException or TimeoutException
+            || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            Bus.Logger.LogDebug("bus: reading the consumer of {Topic} failed ({Error}); reporting progress at this process's ack wait", Topic, e.Message);
+        }
+        return wait;
     }
 
     public override async ValueTask<bool> BrokerIdleAsync(CancellationToken cancellationToken)

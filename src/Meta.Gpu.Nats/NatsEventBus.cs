@@ -755,9 +755,20 @@ public sealed class NatsEventBus : IEventBus
         // The bucket is shared by every prefix on the broker: without the prefix, two runs' domain-000 at sequence 1
         // overwrote (and, once acknowledged, deleted) each other's vector.
         var name = $"{Options.SubjectPrefix}/{topic}/{messageId ?? Guid.NewGuid().ToString("N")}";
-        var store = await ObjectStoreAsync(cancellationToken).ConfigureAwait(false);
+        // The store's requests wait for a lost connection to come back, without limit: a broker that is down (or died)
+        // left this publish waiting for ever. It waits up to PublishTimeout, as a durable publish does.
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(Options.PublishTimeout);
         var meta = new ObjectMetadata { Name = name, Options = new MetaDataOptions { MaxChunkSize = ObjectChunkBytes } };
-        var info = await store.PutAsync(meta, new MemoryStream(blob, writable: false), cancellationToken: cancellationToken).ConfigureAwait(false);
+        ObjectMetadata info;
+        try
+        {
+            info = await PutObjectAsync(meta, blob, bounded.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new NatsException($"bus: the large vector of {topic} ({blob.Length} bytes) was not stored in the object bucket {Options.ObjectBucket} within {Options.PublishTimeout.TotalSeconds:0.#} s (is the broker up?)");
+        }
         Interlocked.Increment(ref _objectsPut);
         envelope[ObjectField] = new JsonObject
         {
@@ -768,6 +779,25 @@ public sealed class NatsEventBus : IEventBus
             ["size"] = blob.Length,
         };
         return (JsonSerializer.SerializeToUtf8Bytes(envelope, WireJson.Options), KindDenseObject, messageId);
+    }
+
+    private async Task<ObjectMetadata> PutObjectAsync(ObjectMetadata meta, byte[] blob, CancellationToken cancellationToken)
+    {
+        var store = await ObjectStoreAsync(cancellationToken).ConfigureAwait(false);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await store.PutAsync(meta, new MemoryStream(blob, writable: false), cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (attempt < 8 && (e is NatsJSPublishNoResponseException || JetStreamUnavailable(e)))
+            {
+                // nats-server 2.9: of processes creating the bucket at the same moment, one can be answered with the
+                // other's bucket before it stores anything, so that its first chunk finds no one (no responders), and
+                // a broker busy creating streams may leave the put's own lookup unanswered. Each try is a new object.
+                await Task.Delay(TimeSpan.FromMilliseconds(25 << attempt), cancellationToken).ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>The dedupe id of domain work: <c>{domain_id}:{sequence}</c>, null unless both are present.</summary>
@@ -900,15 +930,43 @@ public sealed class NatsEventBus : IEventBus
         e is NatsJSApiNoResponseException or NatsNoRespondersException or NatsNoReplyException or NatsTimeoutException or TimeoutException
         || e is NatsJSApiException { Error.Code: 503 };
 
-    private async ValueTask<INatsObjStore> ObjectStoreAsync(CancellationToken cancellationToken)
+    /// <summary>The shared bucket of large vectors, created on first use. A subscriber of a dense topic creates it when
+    /// it subscribes: nats-server 2.9 can crash (a nil dereference in its message get) when several processes create
+    /// the bucket at the same moment and store into it at once — workers starting together on a fresh broker — and
+    /// a bucket that already exists is only looked up.</summary>
+    internal async ValueTask<INatsObjStore> ObjectStoreAsync(CancellationToken cancellationToken)
     {
         if (_objectStore is { } ready) return ready;
         await _objectStoreGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return _objectStore ??= await _objects.CreateObjectStoreAsync(
-                new NatsObjConfig(Options.ObjectBucket) { MaxAge = Options.ObjectMaxAge, Storage = NatsObjStorageType.File },
-                cancellationToken).ConfigureAwait(false);
+            if (_objectStore is { } made) return made;
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    return _objectStore = await _objects.CreateObjectStoreAsync(
+                        new NatsObjConfig(Options.ObjectBucket) { MaxAge = Options.ObjectMaxAge, Storage = NatsObjStorageType.File },
+                        cancellationToken).ConfigureAwait(false);
+                }
+                catch (NatsJSApiException e) when (e.Error.ErrCode == 10058)
+                {
+                    // The bucket is shared by every run on the broker and exists with other settings (another max age,
+                    // made by another version or tool): use it as it is; creating it again with this process's
+                    // settings is refused for as long as it exists, and a receiver took that refusal for a lost
+                    // consumer, for ever.
+                    Logger.LogWarning("bus: the object bucket {Bucket} exists with other settings than this process's ({Error}); using it as it is", Options.ObjectBucket, e.Message);
+                    return _objectStore = await _objects.GetObjectStoreAsync(Options.ObjectBucket, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (attempt < 8 && ((e is NatsJSApiException { Error.ErrCode: 10065 }) || JetStreamUnavailable(e)))
+                {
+                    // "Subjects overlap" is nats-server 2.9's answer to the second of two processes creating the bucket
+                    // at the same moment (workers starting together), and a broker busy creating streams may leave the
+                    // request unanswered: asked again, the bucket is there.
+                    Logger.LogDebug("bus: creating the object bucket {Bucket} failed ({Error}); asking again", Options.ObjectBucket, e.Message);
+                    await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), cancellationToken).ConfigureAwait(false);
+                }
+            }
         }
         finally
         {
