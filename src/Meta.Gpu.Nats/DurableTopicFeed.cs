@@ -20,7 +20,19 @@ internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFe
     protected override async Task OpenAsync(CancellationToken cancellationToken)
     {
         await Bus.EnsureStreamAsync(Topic, cancellationToken).ConfigureAwait(false);
-        if (Bus.Options.IsDense(Topic)) await Bus.ObjectStoreAsync(cancellationToken).ConfigureAwait(false);
+        if (Bus.Options.IsDense(Topic))
+        {
+            // Made here so that domains starting later only look it up (see ObjectStoreAsync); best effort, since
+            // small vectors travel inline and never need it, and a put or fetch asks again.
+            try
+            {
+                await Bus.ObjectStoreAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is NatsException or TimeoutException && !cancellationToken.IsCancellationRequested)
+            {
+                Bus.Logger.LogWarning("bus: creating the object bucket {Bucket} for {Topic} failed ({Error}); large vectors need it, small ones travel inline", Bus.Options.ObjectBucket, Topic, e.Message);
+            }
+        }
         _consumer = await CreateConsumerAsync(cancellationToken).ConfigureAwait(false);
     }
 

@@ -783,15 +783,18 @@ public sealed class NatsEventBus : IEventBus
 
     private async Task<ObjectMetadata> PutObjectAsync(ObjectMetadata meta, byte[] blob, CancellationToken cancellationToken)
     {
-        var store = await ObjectStoreAsync(cancellationToken).ConfigureAwait(false);
         for (var attempt = 1; ; attempt++)
         {
+            var store = await ObjectStoreAsync(cancellationToken).ConfigureAwait(false);
             try
             {
                 return await store.PutAsync(meta, new MemoryStream(blob, writable: false), cancellationToken: cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (attempt < 8 && (e is NatsJSPublishNoResponseException || JetStreamUnavailable(e)))
             {
+                // No one stores the chunks: the bucket may be gone (a broker restarted without its state, removed by
+                // hand), and a cached handle would never make it again. The next try creates or finds it anew.
+                if (e is NatsJSPublishNoResponseException) Interlocked.CompareExchange(ref _objectStore, null, store);
                 // nats-server 2.9: of processes creating the bucket at the same moment, one can be answered with the
                 // other's bucket before it stores anything, so that its first chunk finds no one (no responders), and
                 // a broker busy creating streams may leave the put's own lookup unanswered. Each try is a new object.
