@@ -15,15 +15,6 @@ public sealed class BrokerStateRaceTests
     private const string Dense = "federation.dense_update";
     private const string Pack = "federation.policy_pack";
 
-    private static JsonObject Update(string domain, long sequence, float value, int d = 4096)
-    {
-        var vector = new float[d];
-        Array.Fill(vector, value);
-        return new JsonObject { ["domain_id"] = domain, ["sequence"] = sequence, ["confidence"] = 1.0, ["vector"] = JsonValue.Create(vector) };
-    }
-
-    private static float[] ReceivedVector(BusEvent e) => BusPayload.AsObject(e.Payload, e.Topic)["vector"]!.GetValue<float[]>();
-
     private sealed class Lines : ILogger
     {
         public ConcurrentQueue<string> All { get; } = new();
@@ -49,14 +40,14 @@ public sealed class BrokerStateRaceTests
         await using var server = await NatsServer.StartAsync();
         var publisherOptions = Buses.Options(server, "runx") with { InlineLimitBytes = 1024 };
         await using (var domain = await Buses.ConnectAsync(publisherOptions))
-            await domain.PublishAsync(Dense, Update("domain-000", 1, 3f));
+            await domain.PublishAsync(Dense, Buses.DenseUpdate("domain-000", 1, 3f));
 
         var lines = new Lines();
         await using var aggregator = await NatsEventBus.ConnectAsync(publisherOptions with { ObjectMaxAge = TimeSpan.FromHours(1) }, logger: lines);
         var got = new TaskCompletionSource<float[]>();
         using var subscription = aggregator.Subscribe(Dense, (e, _) =>
         {
-            got.TrySetResult(ReceivedVector(e));
+            got.TrySetResult(Buses.ReceivedVector(e));
             return ValueTask.CompletedTask;
         });
         await Task.WhenAny(got.Task, Task.Delay(Buses.Patience));
@@ -92,7 +83,7 @@ public sealed class BrokerStateRaceTests
 
         aggregator.BeforeObjectFetch = token => Task.Delay(TimeSpan.FromSeconds(8), token);
         await using var domain = await Buses.ConnectAsync(first);
-        await domain.PublishAsync(Dense, Update("domain-000", 1, 1f));
+        await domain.PublishAsync(Dense, Buses.DenseUpdate("domain-000", 1, 1f));
         using var limit = new CancellationTokenSource(Buses.Patience);
         await aggregator.WaitForIdleAsync(limit.Token);
         Assert.Equal(0, aggregator.NatsStats.Redelivered);
@@ -127,7 +118,7 @@ public sealed class BrokerStateRaceTests
                 await Task.WhenAll(buses.Select((bus, w) => Task.Run(async () =>
                 {
                     start.SignalAndWait(TimeSpan.FromSeconds(10));
-                    await bus.PublishAsync(Dense, Update($"domain-00{w}", 1, w));
+                    await bus.PublishAsync(Dense, Buses.DenseUpdate($"domain-00{w}", 1, w));
                 })));
                 foreach (var bus in buses) Assert.Equal(1, bus.NatsStats.ObjectsPut);
                 using var limit = new CancellationTokenSource(Buses.Patience);
@@ -151,7 +142,7 @@ public sealed class BrokerStateRaceTests
         await using var domain = await Buses.ConnectAsync(options);
         await server.StopAsync();
 
-        var publish = domain.PublishAsync(Dense, Update("domain-000", 1, 1f)).AsTask();
+        var publish = domain.PublishAsync(Dense, Buses.DenseUpdate("domain-000", 1, 1f)).AsTask();
         var first = await Task.WhenAny(publish, Task.Delay(TimeSpan.FromSeconds(30)));
 
         Assert.Same(publish, first);
@@ -190,11 +181,6 @@ public sealed class BrokerStateRaceTests
         }
     }
 
-    private static JsonObject Small(string domain, long sequence, float value) => new()
-    {
-        ["domain_id"] = domain, ["sequence"] = sequence, ["confidence"] = 1.0, ["vector"] = JsonValue.Create(new[] { value, value, value, value }),
-    };
-
     [Fact]
     public async Task A_dense_receiver_whose_bucket_the_broker_refuses_still_receives_inline_vectors()
     {
@@ -214,7 +200,7 @@ public sealed class BrokerStateRaceTests
             return ValueTask.CompletedTask;
         });
         var subscribed = await Record.ExceptionAsync(() => aggregator.WhenSubscribedAsync());
-        await domain.PublishAsync(Dense, Small("domain-000", 1, 2f));
+        await domain.PublishAsync(Dense, Buses.DenseUpdate("domain-000", 1, 2f, d: 4));
         await Task.WhenAny(got.Task, Task.Delay(Buses.Patience));
         Assert.Null(subscribed);
         Assert.True(got.Task.IsCompletedSuccessfully, "the inline vector was never delivered");
@@ -229,7 +215,7 @@ public sealed class BrokerStateRaceTests
         await using var server = await NatsServer.StartAsync();
         var options = Buses.Options(server, "gone") with { InlineLimitBytes = 1024, ObjectBucket = "gone", PublishTimeout = TimeSpan.FromSeconds(20) };
         await using var domain = await Buses.ConnectAsync(options);
-        var big = new JsonObject { ["domain_id"] = "d", ["sequence"] = 1, ["confidence"] = 1.0, ["vector"] = JsonValue.Create(new float[4096]) };
+        var big = Buses.DenseUpdate("d", 1, 0f);
         await domain.PublishAsync(Dense, big);
         await domain.JetStream.DeleteStreamAsync("OBJ_gone");
 

@@ -1,3 +1,7 @@
+using System.Text.Json.Nodes;
+using Meta.Gpu.Runtime;
+using Meta.Gpu.Serialization;
+
 namespace Meta.Gpu.Nats.Tests;
 
 /// <summary>Buses on a test server, each with a prefix of its own so tests never see each other's subjects.</summary>
@@ -16,6 +20,18 @@ internal static class Buses
     public static TimeSpan Patience { get; } = TimeSpan.FromSeconds(60);
 
     public static Task<NatsEventBus> ConnectAsync(NatsBusOptions options) => NatsEventBus.ConnectAsync(options);
+
+    /// <summary>A dense update of <paramref name="d"/> copies of <paramref name="value"/>, confidence 1 (4096 floats
+    /// travel as an object where the inline limit is 1024 bytes).</summary>
+    public static JsonObject DenseUpdate(string domain, long sequence, float value, int d = 4096)
+    {
+        var vector = new float[d];
+        Array.Fill(vector, value);
+        return new JsonObject { ["domain_id"] = domain, ["sequence"] = sequence, ["confidence"] = 1.0, ["vector"] = JsonValue.Create(vector) };
+    }
+
+    /// <summary>The vector of a received dense update.</summary>
+    public static float[] ReceivedVector(BusEvent e) => BusPayload.AsObject(e.Payload, e.Topic)["vector"]!.GetValue<float[]>();
 }
 
 /// <summary>What the agent does with domain work (DESIGN §10): apply a (domain, sequence) only when the

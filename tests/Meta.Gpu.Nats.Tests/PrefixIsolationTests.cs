@@ -10,13 +10,6 @@ public sealed class PrefixIsolationTests
     private const string Dense = "federation.dense_update";
     private const string Pack = "federation.policy_pack";
 
-    private static JsonObject Update(string domain, long sequence, float value)
-    {
-        var vector = new float[4096];
-        Array.Fill(vector, value);
-        return new JsonObject { ["domain_id"] = domain, ["sequence"] = sequence, ["confidence"] = 1.0, ["vector"] = JsonValue.Create(vector) };
-    }
-
     [Fact]
     public async Task Two_prefixes_with_the_same_domain_and_sequence_each_get_their_own_large_vector()
     {
@@ -28,8 +21,8 @@ public sealed class PrefixIsolationTests
         await using (var domainA = await Buses.ConnectAsync(a))
         await using (var domainB = await Buses.ConnectAsync(b))
         {
-            await domainA.PublishAsync(Dense, Update("domain-000", 1, 1f));
-            await domainB.PublishAsync(Dense, Update("domain-000", 1, 2f));
+            await domainA.PublishAsync(Dense, Buses.DenseUpdate("domain-000", 1, 1f));
+            await domainB.PublishAsync(Dense, Buses.DenseUpdate("domain-000", 1, 2f));
         }
 
         await using var aggregatorA = await Buses.ConnectAsync(a);
@@ -38,13 +31,13 @@ public sealed class PrefixIsolationTests
         var gotB = new TaskCompletionSource<float[]>();
         using var subscriptionA = aggregatorA.Subscribe(Dense, (e, _) =>
         {
-            gotA.TrySetResult(BusPayload.AsObject(e.Payload, e.Topic)["vector"]!.GetValue<float[]>());
+            gotA.TrySetResult(Buses.ReceivedVector(e));
             return ValueTask.CompletedTask;
         });
         var vectorA = await gotA.Task.WaitAsync(TimeSpan.FromSeconds(20));
         using var subscriptionB = aggregatorB.Subscribe(Dense, (e, _) =>
         {
-            gotB.TrySetResult(BusPayload.AsObject(e.Payload, e.Topic)["vector"]!.GetValue<float[]>());
+            gotB.TrySetResult(Buses.ReceivedVector(e));
             return ValueTask.CompletedTask;
         });
         var vectorB = await gotB.Task.WaitAsync(TimeSpan.FromSeconds(20));

@@ -3,6 +3,7 @@ using Meta.Gpu.Learning;
 using Meta.Gpu.Learning.Aggregation;
 using Meta.Gpu.Runtime;
 using Meta.Gpu.Storage;
+using Meta.Gpu.Tests.Support;
 
 namespace Meta.Gpu.Tests.Learning;
 
@@ -14,12 +15,7 @@ public sealed class HostilePublisherTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static readonly MetaLearningConfig Config = MetaLearningConfig.Default with
-    {
-        Scheduler = new SchedulerConfig(UpdateIntervalWindows: 1, MinIntervalWindows: 1, Jitter: 0),
-        Validator = new ValidatorConfig(MinConfidence: 0.05),
-        Cross = CrossMetaConfig.Compat with { Method = AggregationMethod.Mean },
-    };
+    private static readonly MetaLearningConfig Config = AgentTestConfig.EveryWindow;
 
     [Fact]
     public async Task Policy_pack_domain_ids_with_lone_surrogates_do_not_make_the_saved_prior_unreadable()

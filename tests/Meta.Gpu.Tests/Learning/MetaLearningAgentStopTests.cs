@@ -3,6 +3,7 @@ using Meta.Gpu.Learning;
 using Meta.Gpu.Learning.Aggregation;
 using Meta.Gpu.Runtime;
 using Meta.Gpu.Storage;
+using Meta.Gpu.Tests.Support;
 
 namespace Meta.Gpu.Tests.Learning;
 
@@ -33,12 +34,7 @@ public sealed class MetaLearningAgentStopTests
         public long SizeBytes() => 0;
     }
 
-    private static readonly MetaLearningConfig Config = MetaLearningConfig.Default with
-    {
-        Scheduler = new SchedulerConfig(UpdateIntervalWindows: 1, MinIntervalWindows: 1, Jitter: 0),
-        Validator = new ValidatorConfig(MinConfidence: 0.05),
-        Cross = CrossMetaConfig.Compat with { Method = AggregationMethod.Mean },
-    };
+    private static readonly MetaLearningConfig Config = AgentTestConfig.EveryWindow;
 
     [Fact]
     public async Task A_stop_whose_wait_was_cancelled_is_done_by_the_next_which_waits_for_the_round_under_way()

@@ -44,12 +44,7 @@ public sealed class MetaLearningAgentTests : IAsyncLifetime
     private readonly InMemoryPriorStore _store = new();
 
     /// <summary>Fires every window, trusts a first observation, weights uniformly, no outlier pass.</summary>
-    private static readonly MetaLearningConfig Config = MetaLearningConfig.Default with
-    {
-        Scheduler = new SchedulerConfig(UpdateIntervalWindows: 1, MinIntervalWindows: 1, Jitter: 0),
-        Validator = new ValidatorConfig(MinConfidence: 0.05),
-        Cross = CrossMetaConfig.Compat with { Method = AggregationMethod.Mean },
-    };
+    private static readonly MetaLearningConfig Config = AgentTestConfig.EveryWindow;
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 

@@ -4,6 +4,7 @@ using Meta.Gpu.Learning.Aggregation;
 using Meta.Gpu.Runtime;
 using Meta.Gpu.Storage;
 using Meta.Gpu.Tests.Storage;
+using Meta.Gpu.Tests.Support;
 
 namespace Meta.Gpu.Tests.Learning;
 
@@ -46,12 +47,7 @@ public sealed class PolicyPackSequenceTests : IAsyncLifetime
         public long SizeBytes() => FailSize ? throw new FileNotFoundException("a temp file vanished") : 0;
     }
 
-    private static readonly MetaLearningConfig Config = MetaLearningConfig.Default with
-    {
-        Scheduler = new SchedulerConfig(UpdateIntervalWindows: 1, MinIntervalWindows: 1, Jitter: 0),
-        Validator = new ValidatorConfig(MinConfidence: 0.05),
-        Cross = CrossMetaConfig.Compat with { Method = AggregationMethod.Mean },
-    };
+    private static readonly MetaLearningConfig Config = AgentTestConfig.EveryWindow;
 
     private readonly EventBus _bus = new();
     private readonly List<string> _log = [];

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Meta.Gpu.Learning;
 using Meta.Gpu.Learning.Aggregation;
 using Meta.Gpu.Runtime;
+using Meta.Gpu.Tests.Support;
 
 namespace Meta.Gpu.Tests.Telemetry;
 
@@ -10,12 +11,7 @@ namespace Meta.Gpu.Tests.Telemetry;
 public sealed class AgentDeviceMemoryTests
 {
     /// <summary>Fires every window, trusts a first observation, plain mean.</summary>
-    private static readonly MetaLearningConfig Config = MetaLearningConfig.Default with
-    {
-        Scheduler = new SchedulerConfig(UpdateIntervalWindows: 1, MinIntervalWindows: 1, Jitter: 0),
-        Validator = new ValidatorConfig(MinConfidence: 0.05),
-        Cross = CrossMetaConfig.Compat with { Method = AggregationMethod.Mean },
-    };
+    private static readonly MetaLearningConfig Config = AgentTestConfig.EveryWindow;
 
     private static async Task PublishAsync(IEventBus bus, string topic, string json)
     {
