@@ -961,11 +961,11 @@ public sealed class NatsEventBus : IEventBus
                     Logger.LogWarning("bus: the object bucket {Bucket} exists with other settings than this process's ({Error}); using it as it is", Options.ObjectBucket, e.Message);
                     return _objectStore = await _objects.GetObjectStoreAsync(Options.ObjectBucket, cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception e) when (attempt < 8 && ((e is NatsJSApiException { Error.ErrCode: 10065 }) || JetStreamUnavailable(e)))
+                catch (Exception e) when (attempt < 8 && (LostCreationRace(e) || JetStreamUnavailable(e)))
                 {
-                    // "Subjects overlap" is nats-server 2.9's answer to the second of two processes creating the bucket
-                    // at the same moment (workers starting together), and a broker busy creating streams may leave the
-                    // request unanswered: asked again, the bucket is there.
+                    // The second of two processes creating the bucket at the same moment (workers starting together) is
+                    // answered "subjects overlap" (10058, other settings, is taken above), and a broker busy creating
+                    // streams may leave the request unanswered: asked again, the bucket is there.
                     Logger.LogDebug("bus: creating the object bucket {Bucket} failed ({Error}); asking again", Options.ObjectBucket, e.Message);
                     await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), cancellationToken).ConfigureAwait(false);
                 }
