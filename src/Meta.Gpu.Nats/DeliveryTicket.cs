@@ -4,9 +4,11 @@ namespace Meta.Gpu.Nats;
 /// One received durable message fanned out to several local subscribers. When the last of them is done, the
 /// message is settled: acknowledged when at least one handler took it in, given back to the broker (nak) when
 /// none did (every subscriber left before its turn), so it is neither lost nor applied twice. A handler that
-/// deferred its acknowledgement (<see cref="Runtime.DeliveryAcknowledgement"/>) is done when it acknowledges.
+/// deferred its acknowledgement (<see cref="Runtime.DeliveryAcknowledgement"/>) is done when it acknowledges;
+/// until then the feed tells the broker now and then that the message is still in progress
+/// (<see cref="ReportProgressAsync"/>), so that it is not delivered again while this process holds it.
 /// </summary>
-internal sealed class DeliveryTicket(int subscribers, Func<bool, ValueTask> settle, TopicFeed feed)
+internal sealed class DeliveryTicket(int subscribers, Func<bool, ValueTask> settle, TopicFeed feed, Func<CancellationToken, ValueTask>? progress = null)
 {
     private const int NotDeferred = 0, Deferred = 1, Settled = 2;
 
@@ -21,14 +23,24 @@ internal sealed class DeliveryTicket(int subscribers, Func<bool, ValueTask> sett
     /// for good).</summary>
     public void MarkDeferred()
     {
-        if (Interlocked.CompareExchange(ref _deferral, Deferred, NotDeferred) == NotDeferred) feed.DeferredChanged(+1);
+        if (Interlocked.CompareExchange(ref _deferral, Deferred, NotDeferred) == NotDeferred) feed.Hold(this);
     }
+
+    /// <summary>Tells the broker the held message is still being worked on (resets its ack wait).</summary>
+    public ValueTask ReportProgressAsync(CancellationToken cancellationToken) =>
+        progress is null || Volatile.Read(ref _deferral) != Deferred ? ValueTask.CompletedTask : progress(cancellationToken);
 
     public async ValueTask SignalAsync(bool handled)
     {
         if (handled) Interlocked.Exchange(ref _handled, 1);
         if (Interlocked.Decrement(ref _remaining) != 0) return;
-        await settle(Volatile.Read(ref _handled) == 1).ConfigureAwait(false);
-        if (Interlocked.Exchange(ref _deferral, Settled) == Deferred) feed.DeferredChanged(-1);
+        try
+        {
+            await settle(Volatile.Read(ref _handled) == 1).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (Interlocked.Exchange(ref _deferral, Settled) == Deferred) feed.Release(this);
+        }
     }
 }

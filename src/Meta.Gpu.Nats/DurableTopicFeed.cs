@@ -53,6 +53,26 @@ internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFe
     {
         // Short pull expiry: a pull request lost with a restarted broker is renewed within seconds, not the default 30 s.
         var consumeOptions = new NatsJSConsumeOpts { MaxMsgs = Bus.Options.ConsumeBatch, Expires = TimeSpan.FromSeconds(2), IdleHeartbeat = TimeSpan.FromSeconds(1) };
+        var keeping = KeepHeldMessagesAsync(cancellationToken);
+        try
+        {
+            await ConsumeAsync(consumeOptions, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            try
+            {
+                await keeping.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopping is the point.
+            }
+        }
+    }
+
+    private async Task ConsumeAsync(NatsJSConsumeOpts consumeOptions, CancellationToken cancellationToken)
+    {
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -98,13 +118,27 @@ internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFe
         var decoded = NatsEventBus.IsDenseObject(msg.Headers)
             ? await DecodeInProgressAsync(msg, cancellationToken).ConfigureAwait(false)
             : await Bus.DecodeAsync(Topic, msg.Headers, msg.Data, cancellationToken).ConfigureAwait(false);
+        if (decoded.TryLater)
+        {
+            // Its object could not be read now but is still there: the broker offers it again after the ack wait,
+            // and the messages behind it go on meanwhile.
+            await msg.NakAsync(delay: Bus.Options.AckWait, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return;
+        }
         if (!decoded.Ok)
         {
             // Rejected (logged and counted by the decoder): terminate it, a corrupted message never heals.
             await msg.AckTerminateAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             return;
         }
-        var dispatched = await DispatchAsync(new BusEvent(Topic, decoded.Payload), handled => Bus.SettleAsync(Topic, msg, decoded.ObjectName, handled), cancellationToken).ConfigureAwait(false);
+        // Only the name is captured: a handler may hold the acknowledgement for a long time, and capturing the
+        // decoded result would keep its whole vector alive with it.
+        var objectName = decoded.ObjectName;
+        var dispatched = await DispatchAsync(
+            new BusEvent(Topic, decoded.Payload),
+            handled => Bus.SettleAsync(Topic, msg, objectName, handled),
+            cancellationToken,
+            progress: token => new ValueTask(msg.AckProgressAsync(cancellationToken: token).AsTask())).ConfigureAwait(false);
         if (!dispatched)
             // Nobody here any more (the last subscriber left meanwhile): give it back for the next consumer.
             await msg.NakAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -137,6 +171,40 @@ internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFe
         }
         await fetched.CancelAsync().ConfigureAwait(false);
         return await decoding.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Tells the broker every half ack wait that each message a handler holds (the agent keeps a pending update's
+    /// acknowledgement until the round that applies it has saved) is still in progress. Without it the broker
+    /// delivered every held message again each ack wait: each copy was held with the original, a whole message
+    /// each, so memory grew by one vector per ack wait per pending domain until the next round (a soak: 1.5 MB a
+    /// copy of an 800 KB update), and a redelivered dense copy could fetch an object that the original's
+    /// acknowledgement then deleted. A process that dies or hangs stops telling, so the broker redelivers its
+    /// messages after the wait as before.
+    /// </summary>
+    private async Task KeepHeldMessagesAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var wait = Deferred == 0 ? Bus.Options.AckWait : await BrokerAckWaitAsync(cancellationToken).ConfigureAwait(false);
+            await Task.Delay(wait / 2, cancellationToken).ConfigureAwait(false);
+            foreach (var held in HeldMessages)
+            {
+                if (Bus.IsAbandoned) return;
+                using var telling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                telling.CancelAfter(wait / 4);
+                try
+                {
+                    await held.ReportProgressAsync(telling.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is NatsException or TimeoutException or ObjectDisposedException
+                    || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+                {
+                    // The broker redelivers it after the wait; the copy is recognised by domain and sequence.
+                    Bus.Logger.LogDebug("bus: telling the broker that a held message of {Topic} is in progress failed ({Error})", Topic, e.Message);
+                }
+            }
+        }
     }
 
     /// <summary>The ack wait the broker applies now: the durable consumer is shared by every process of the prefix

@@ -46,6 +46,12 @@ public sealed record NatsBusOptions
     /// answer yet for as long.</summary>
     public TimeSpan PublishTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long fetching a large vector from the object store may go without receiving a byte. Then the
+    /// object is looked up again: gone (another delivery of the message was consumed and deleted it meanwhile), the
+    /// message is dropped as one whose object is missing; still there, it is given back to the broker, which
+    /// offers it again after the ack wait, and the messages behind it go on meanwhile.</summary>
+    public TimeSpan FetchStallTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Durable publishes written but not yet confirmed stored by the broker, at most; a publisher waits
     /// beyond it. Larger windows hide more of the broker round trip.</summary>
     public int PublishWindow { get; init; } = 256;
@@ -95,6 +101,7 @@ public sealed record NatsBusOptions
         Positive(ConnectTimeout, "connect_timeout");
         Positive(PublishTimeout, "publish_timeout");
         Positive(PublishAckWait, "publish_ack_wait");
+        Positive(FetchStallTimeout, "fetch_stall_timeout");
         Positive(AckWait, "ack_wait");
         // Progress on a large vector is reported every half of it: at 1e-7 s that rounded to 0, a tight loop.
         if (AckWait < MinAckWait)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -623,7 +624,9 @@ public sealed class NatsEventBus : IEventBus
         }
     }
 
-    internal readonly record struct Decoded(bool Ok, object? Payload, string? ObjectName);
+    /// <summary>A decoded message (<paramref name="Ok"/>), or a rejected one (default), or, with
+    /// <paramref name="TryLater"/>, one that could not be read now but is not broken: the feed gives it back.</summary>
+    internal readonly record struct Decoded(bool Ok, object? Payload, string? ObjectName, bool TryLater = false);
 
     /// <summary>Turns a received body into the payload subscribers see; a body that fails verification is
     /// rejected here and never reaches them.</summary>
@@ -695,7 +698,18 @@ public sealed class NatsEventBus : IEventBus
             var store = await ObjectStoreAsync(cancellationToken).ConfigureAwait(false);
             // Sized from the message, so the chunks land in one buffer without regrowing or a final copy.
             using var buffer = new MemoryStream(size);
-            var info = await store.GetAsync(name, buffer, leaveOpen: true, cancellationToken).ConfigureAwait(false);
+            if (await ReadObjectAsync(store, name, buffer, cancellationToken).ConfigureAwait(false) is not { } info)
+            {
+                if (await ObjectGoneAsync(store, name, cancellationToken).ConfigureAwait(false))
+                {
+                    // Deleted after this fetch had read its info: another delivery of the message was consumed and
+                    // acknowledged meanwhile, which deletes the object. The client then waited for its chunks for ever.
+                    Reject(topic, $"object {name} is missing from bucket {Options.ObjectBucket} (deleted while it was being read)");
+                    return default;
+                }
+                Logger.LogWarning("bus: object {Name} of {Topic} sent no data for {Seconds} s; the message is given back to the broker to try again later", name, topic, Options.FetchStallTimeout.TotalSeconds);
+                return new(false, null, null, TryLater: true);
+            }
             // The store has checked the chunks against its own SHA-256 digest while reading them; comparing that
             // digest with the message's stands for hashing the object a second time.
             actual = DigestHex(info.Digest) ?? throw new NatsObjException($"object {name} has no SHA-256 digest");
@@ -719,6 +733,65 @@ public sealed class NatsEventBus : IEventBus
         var vector = DensePriorFile.FromBytes(blob).Values;
         Interlocked.Increment(ref _objectsFetched);
         return new(true, DensePayload.Join(envelope, vector), name);
+    }
+
+    /// <summary>Reads object <paramref name="name"/> into <paramref name="buffer"/>; null when no byte arrived for
+    /// <see cref="NatsBusOptions.FetchStallTimeout"/> (the fetch is then cancelled). The object store's read waits
+    /// for chunks without limit, and chunks purged after it read the object's info never come.</summary>
+    private async Task<ObjectMetadata?> ReadObjectAsync(INatsObjStore store, string name, MemoryStream buffer, CancellationToken cancellationToken)
+    {
+        using var stalled = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var reading = store.GetAsync(name, buffer, leaveOpen: true, stalled.Token).AsTask();
+        var limit = Options.FetchStallTimeout;
+        var check = limit / 4;
+        var seen = -1L;
+        var quietSince = Stopwatch.GetTimestamp();
+        while (await Task.WhenAny(reading, Task.Delay(check, cancellationToken)).ConfigureAwait(false) != reading)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            // Read while the store writes into it: only compared, so a stale value at worst delays the verdict.
+            var length = buffer.Length;
+            if (length != seen)
+            {
+                seen = length;
+                quietSince = Stopwatch.GetTimestamp();
+            }
+            else if (Stopwatch.GetElapsedTime(quietSince) >= limit)
+            {
+                await stalled.CancelAsync().ConfigureAwait(false);
+                try
+                {
+                    return await reading.ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    return null;
+                }
+            }
+        }
+        return await reading.ConfigureAwait(false);
+    }
+
+    /// <summary>Whether object <paramref name="name"/> is gone (deleted or missing); false when it is there or the
+    /// broker did not say within <see cref="NatsBusOptions.FetchStallTimeout"/>.</summary>
+    private async Task<bool> ObjectGoneAsync(INatsObjStore store, string name, CancellationToken cancellationToken)
+    {
+        using var asking = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        asking.CancelAfter(Options.FetchStallTimeout);
+        try
+        {
+            await store.GetInfoAsync(name, showDeleted: false, asking.Token).ConfigureAwait(false);
+            return false;
+        }
+        catch (NatsObjNotFoundException)
+        {
+            return true;
+        }
+        catch (Exception e) when (e is NatsException or TimeoutException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            Logger.LogDebug("bus: looking up object {Name} failed ({Error})", name, e.Message);
+            return false;
+        }
     }
 
     /// <summary>Chunk size of objects put in the store: the server's max payload less room for the protocol,

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Meta.Gpu.Runtime;
 
 namespace Meta.Gpu.Nats;
@@ -78,25 +79,32 @@ internal abstract class TopicFeed
     public IReadOnlyList<LocalSubscriber> Subscribers => Volatile.Read(ref _subscribers);
 
     /// <summary>Hands one event to every local subscriber; <paramref name="settle"/> runs once all of them
-    /// have finished with it (null for fire-and-forget topics). False when there was nobody to hand it to.</summary>
-    protected async ValueTask<bool> DispatchAsync(BusEvent busEvent, Func<bool, ValueTask>? settle, CancellationToken cancellationToken)
+    /// have finished with it (null for fire-and-forget topics); <paramref name="progress"/> tells the broker the
+    /// message is still in progress while a handler holds its acknowledgement. False when there was nobody to hand
+    /// it to.</summary>
+    protected async ValueTask<bool> DispatchAsync(BusEvent busEvent, Func<bool, ValueTask>? settle, CancellationToken cancellationToken, Func<CancellationToken, ValueTask>? progress = null)
     {
         var subscribers = Volatile.Read(ref _subscribers);
         if (subscribers.Length == 0) return false;
-        var ticket = settle is null ? null : new DeliveryTicket(subscribers.Length, settle, this);
+        var ticket = settle is null ? null : new DeliveryTicket(subscribers.Length, settle, this, progress);
         foreach (var subscriber in subscribers)
             if (!await subscriber.EnqueueAsync(new Delivery(busEvent, ticket), cancellationToken).ConfigureAwait(false) && ticket is not null)
                 await ticket.SignalAsync(handled: false).ConfigureAwait(false);
         return true;
     }
 
-    private int _deferred;
+    private readonly ConcurrentDictionary<DeliveryTicket, byte> _held = new();
 
     /// <summary>Durable messages every local handler has finished with, held unacknowledged by a handler that
     /// deferred the acknowledgement.</summary>
-    public int Deferred => Volatile.Read(ref _deferred);
+    public int Deferred => _held.Count;
 
-    public void DeferredChanged(int delta) => Interlocked.Add(ref _deferred, delta);
+    /// <summary>The messages counted by <see cref="Deferred"/>.</summary>
+    protected IEnumerable<DeliveryTicket> HeldMessages => _held.Keys;
+
+    public void Hold(DeliveryTicket ticket) => _held.TryAdd(ticket, 0);
+
+    public void Release(DeliveryTicket ticket) => _held.TryRemove(ticket, out _);
 
     /// <summary>Messages this bus published on the topic that have not come back from the broker yet.</summary>
     public int LocalInFlight => Volatile.Read(ref _localInFlight);
