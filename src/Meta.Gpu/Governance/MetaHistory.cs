@@ -44,18 +44,17 @@ public sealed class MetaHistory : IReadOnlyList<MetaHistoryEntry>
         return true;
     }
 
-    /// <summary>How many kept entries did not roll back.</summary>
-    public int CountWithoutRollback()
-    {
-        var count = 0;
-        for (var i = 0; i < Count; i++)
-            if (!_ring[(_start + i) % _ring.Length].Rollback) count++;
-        return count;
-    }
+    private int _rollbacks;
+
+    /// <summary>How many kept entries did not roll back. Kept as a running count: every <c>Update</c> asks, and a
+    /// scan of a long history (max_history may be a million) made a long run quadratic (160,000 calls at
+    /// max_history 1e6: 95 s instead of under one).</summary>
+    public int CountWithoutRollback() => Count - _rollbacks;
 
     /// <summary>Appends an entry, dropping the oldest when full.</summary>
     public void Add(in MetaHistoryEntry entry)
     {
+        if (entry.Rollback) _rollbacks++;
         if (Count < _ring.Length)
         {
             _ring[(_start + Count) % _ring.Length] = entry;
@@ -63,6 +62,7 @@ public sealed class MetaHistory : IReadOnlyList<MetaHistoryEntry>
         }
         else
         {
+            if (_ring[_start].Rollback) _rollbacks--;
             _ring[_start] = entry;
             _start = (_start + 1) % _ring.Length;
         }
