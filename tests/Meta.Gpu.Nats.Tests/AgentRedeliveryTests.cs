@@ -30,7 +30,7 @@ public sealed class AgentRedeliveryTests
     public async Task A_pending_pack_survives_a_crash_and_is_not_applied_twice()
     {
         await using var server = await NatsServer.StartAsync();
-        var options = Buses.Options(server);
+        var options = Buses.Options(server) with { AckWait = Buses.CrashAckWait };
         var root = Directory.CreateTempSubdirectory("meta-gpu-redelivery-").FullName;
         try
         {

@@ -120,7 +120,7 @@ public sealed class DurableDeliveryTests
     public async Task An_aggregator_that_dies_mid_stream_loses_nothing_and_applies_nothing_twice()
     {
         await using var server = await NatsServer.StartAsync();
-        var options = Buses.Options(server);
+        var options = Buses.Options(server) with { AckWait = Buses.CrashAckWait };
         await using (var domains = await Buses.ConnectAsync(options))
             for (var s = 1; s <= 30; s++)
                 foreach (var d in new[] { "a", "b", "c" })
@@ -195,7 +195,7 @@ public sealed class DurableDeliveryTests
     public async Task A_deferred_acknowledgement_keeps_work_until_the_handler_saves_it()
     {
         await using var server = await NatsServer.StartAsync();
-        var options = Buses.Options(server);
+        var options = Buses.Options(server) with { AckWait = Buses.CrashAckWait };
         await using (var domains = await Buses.ConnectAsync(options))
             for (var s = 1; s <= 4; s++)
                 await domains.PublishAsync(Topic, Pack("d" + s, 1));
