@@ -52,7 +52,8 @@ internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFe
     protected override async Task RunAsync(CancellationToken cancellationToken)
     {
         // Short pull expiry: a pull request lost with a restarted broker is renewed within seconds, not the default 30 s.
-        var consumeOptions = new NatsJSConsumeOpts { MaxMsgs = Bus.Options.ConsumeBatch, Expires = TimeSpan.FromSeconds(2), IdleHeartbeat = TimeSpan.FromSeconds(1) };
+        var batch = Bus.Options.IsDense(Topic) ? Bus.Options.DenseConsumeBatch : Bus.Options.ConsumeBatch;
+        var consumeOptions = new NatsJSConsumeOpts { MaxMsgs = batch, Expires = TimeSpan.FromSeconds(2), IdleHeartbeat = TimeSpan.FromSeconds(1) };
         var keeping = KeepHeldMessagesAsync(cancellationToken);
         try
         {

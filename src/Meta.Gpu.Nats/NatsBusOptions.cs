@@ -77,6 +77,12 @@ public sealed record NatsBusOptions
     /// <summary>Messages asked from the durable consumer per pull.</summary>
     public int ConsumeBatch { get; init; } = 512;
 
+    /// <summary>Messages asked per pull from a dense topic's durable consumer (<see cref="DenseTopics"/>): few,
+    /// because the broker starts a message's ack wait when it is pulled, and a large vector waiting in the pull
+    /// behind other vectors' fetches for longer than that is delivered again (each copy fetched again, or, once
+    /// the first was handled and its object deleted, logged as missing).</summary>
+    public int DenseConsumeBatch { get; init; } = 1;
+
     /// <summary>Connection name shown by the server (monitoring).</summary>
     public string ClientName { get; init; } = "meta-gpu";
 
@@ -111,6 +117,7 @@ public sealed record NatsBusOptions
         if (PendingCapacity < 1) throw new InvalidInputException($"pending_capacity: {PendingCapacity} must be at least 1");
         if (PublishWindow < 1) throw new InvalidInputException($"publish_window: {PublishWindow} must be at least 1");
         if (ConsumeBatch < 1) throw new InvalidInputException($"consume_batch: {ConsumeBatch} must be at least 1");
+        if (DenseConsumeBatch < 1) throw new InvalidInputException($"dense_consume_batch: {DenseConsumeBatch} must be at least 1");
         if (InlineLimitBytes is < 1024) throw new InvalidInputException($"inline_limit_bytes: {InlineLimitBytes} must be at least 1024");
         return this;
     }

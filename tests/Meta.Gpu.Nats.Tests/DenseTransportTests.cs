@@ -151,6 +151,38 @@ public sealed class DenseTransportTests
             await bus.PublishAsync(Topic, new JsonObject { ["domain_id"] = "x", ["sequence"] = 1 }));
         Assert.Contains("vector", error.Message);
     }
+
+    [Fact]
+    public async Task A_backlog_of_large_vectors_is_fetched_once_each_however_long_the_backlog_takes()
+    {
+        // The aggregator pulled 512 messages at a time and the broker's ack wait of each started then: large vectors
+        // waiting behind other vectors' fetches for longer than that were delivered again, each copy fetched again
+        // or, once the first was handled and its object deleted, logged as a rejected message (200 vectors of 4 MB
+        // with a 1 s wait: 298 copies, 298 false rejections). A dense topic now pulls one at a time.
+        await using var server = await NatsServer.StartAsync();
+        var options = Buses.Options(server) with { InlineLimitBytes = 1024, AckWait = TimeSpan.FromSeconds(2) };
+        const int Count = 30;
+        await using (var domain = await Buses.ConnectAsync(options))
+        {
+            for (var i = 0; i < Count; i++) await domain.PublishAsync(Topic, Buses.DenseUpdate($"d{i}", 1, i));
+            await domain.WaitForIdleAsync().WaitAsync(Buses.Patience);
+            Assert.Equal(Count, domain.NatsStats.ObjectsPut);
+        }
+
+        await using var aggregator = await Buses.ConnectAsync(options);
+        aggregator.BeforeObjectFetch = token => Task.Delay(TimeSpan.FromMilliseconds(150), token); // 4.5 s in all
+        var received = 0;
+        using var _ = aggregator.Subscribe(Topic, (_, _) =>
+        {
+            Interlocked.Increment(ref received);
+            return ValueTask.CompletedTask;
+        });
+        await aggregator.WaitForIdleAsync().WaitAsync(Buses.Patience);
+        Assert.Equal(Count, received);
+        Assert.Equal(0, aggregator.NatsStats.Redelivered);
+        Assert.Equal(0, aggregator.NatsStats.Rejected);
+        Assert.Equal(Count, aggregator.NatsStats.ObjectsFetched);
+    }
 }
 
 public sealed class DenseTamperTests
