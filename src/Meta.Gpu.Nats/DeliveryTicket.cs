@@ -16,14 +16,33 @@ internal sealed class DeliveryTicket(int subscribers, Func<bool, ValueTask> sett
     private int _handled;
     private int _deferral = NotDeferred;
 
+    private readonly List<LocalSubscriber> _holders = new(1);
+
     /// <summary>A handler returned and kept the acknowledgement for later: the message is handled as far as
     /// WaitForIdle is concerned, though the broker still counts it unacknowledged. Nothing to count once the
     /// message is settled: a handler that deferred and then acknowledged before returning settled it already, and
     /// a count taken then would never be given back (WaitForIdle would then overlook one unacknowledged message
     /// for good).</summary>
-    public void MarkDeferred()
+    public void MarkDeferred(LocalSubscriber holder)
     {
-        if (Interlocked.CompareExchange(ref _deferral, Deferred, NotDeferred) == NotDeferred) feed.Hold(this);
+        lock (_holders) _holders.Add(holder);
+        if (Volatile.Read(ref _deferral) != NotDeferred) return;
+        // Held before the state says so: a settle that lands in between finds Deferred and releases it, or has
+        // settled already, and then this releases it. (The other order left a ticket held for good: released by a
+        // settle before it was held.)
+        feed.Hold(this);
+        if (Interlocked.CompareExchange(ref _deferral, Deferred, NotDeferred) != NotDeferred && Volatile.Read(ref _deferral) == Settled)
+            feed.Release(this);
+    }
+
+    /// <summary>Whether every handler that held the message has left (an agent stopped before its round): the
+    /// message is no longer anybody's work here, so the broker should deliver it again after the ack wait.</summary>
+    public bool Abandoned
+    {
+        get
+        {
+            lock (_holders) return _holders.Count > 0 && _holders.TrueForAll(h => h.IsDisposed);
+        }
     }
 
     /// <summary>Tells the broker the held message is still being worked on (resets its ack wait).</summary>

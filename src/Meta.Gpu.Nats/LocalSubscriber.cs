@@ -102,7 +102,7 @@ internal sealed class LocalSubscriber : IDisposable
                 DeliveryAcknowledgement.Current = null;
                 if (acknowledgement is { Deferred: true } && handled)
                     // The handler took the acknowledgement over: it acknowledges once the effect is saved.
-                    delivery.Ticket!.MarkDeferred();
+                    delivery.Ticket!.MarkDeferred(this);
                 else if (acknowledgement is not null && handled)
                     await acknowledgement.AcknowledgeAsync().ConfigureAwait(false);
                 else if (delivery.Ticket is not null)
@@ -111,6 +111,9 @@ internal sealed class LocalSubscriber : IDisposable
             }
         }
     }
+
+    /// <summary>Disposed or closed: this handler takes no more deliveries, and what it held is no longer its work.</summary>
+    public bool IsDisposed => _disposed;
 
     /// <summary>Stops deliveries; queued ones are discarded.</summary>
     public void Dispose()

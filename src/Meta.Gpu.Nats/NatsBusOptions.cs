@@ -1,3 +1,5 @@
+using Meta.Gpu.Runtime;
+
 namespace Meta.Gpu.Nats;
 
 /// <summary>
@@ -107,11 +109,10 @@ public sealed record NatsBusOptions
         Positive(ConnectTimeout, "connect_timeout");
         Positive(PublishTimeout, "publish_timeout");
         Positive(PublishAckWait, "publish_ack_wait");
-        Positive(FetchStallTimeout, "fetch_stall_timeout");
-        Positive(AckWait, "ack_wait");
-        // Progress on a large vector is reported every half of it: at 1e-7 s that rounded to 0, a tight loop.
-        if (AckWait < MinAckWait)
-            throw new InvalidInputException(FormattableString.Invariant($"ack_wait: {AckWait.TotalSeconds} s is below the least, {MinAckWait.TotalSeconds} s"));
+        Timed(FetchStallTimeout, "fetch_stall_timeout", MinFetchStallTimeout);
+        // Progress is reported every half of it: at 1e-7 s that rounded to 0, a tight loop; past a timer's
+        // longest wait the delay threw and stopped the topic's feed.
+        Timed(AckWait, "ack_wait", MinAckWait);
         Positive(ObjectMaxAge, "object_max_age");
         if (QueueCapacity < 1) throw new InvalidInputException($"queue_capacity: {QueueCapacity} must be at least 1");
         if (PendingCapacity < 1) throw new InvalidInputException($"pending_capacity: {PendingCapacity} must be at least 1");
@@ -125,6 +126,18 @@ public sealed record NatsBusOptions
     public bool IsDurable(string topic) => DurableTopics.Contains("*") || DurableTopics.Contains(topic);
 
     public bool IsDense(string topic) => DenseTopics.Contains(topic);
+
+    /// <summary>The least <see cref="FetchStallTimeout"/>: 1 s (a shorter one gave up fetches that were only
+    /// starting; the check runs every quarter of it).</summary>
+    public static TimeSpan MinFetchStallTimeout { get; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Refuses a wait shorter than <paramref name="least"/> or longer than a timer can wait.</summary>
+    private static void Timed(TimeSpan value, string field, TimeSpan least)
+    {
+        if (value < least || value > DrainTimeout.LongestTimed)
+            throw new InvalidInputException(FormattableString.Invariant(
+                $"{field}: {value.TotalSeconds} s must be at least {least.TotalSeconds} s and at most {DrainTimeout.LongestTimed.TotalSeconds:0} s (about 24.8 days)"));
+    }
 
     private static void Positive(TimeSpan value, string field)
     {

@@ -102,9 +102,28 @@ internal abstract class TopicFeed
     /// <summary>The messages counted by <see cref="Deferred"/>.</summary>
     protected IEnumerable<DeliveryTicket> HeldMessages => _held.Keys;
 
-    public void Hold(DeliveryTicket ticket) => _held.TryAdd(ticket, 0);
+    private TaskCompletionSource _holding = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Hold(DeliveryTicket ticket)
+    {
+        _held.TryAdd(ticket, 0);
+        Volatile.Read(ref _holding).TrySetResult();
+    }
 
     public void Release(DeliveryTicket ticket) => _held.TryRemove(ticket, out _);
+
+    /// <summary>Completes at the next <see cref="Hold"/> (at once when one came since the last call completed).</summary>
+    protected Task NextHoldAsync()
+    {
+        var holding = Volatile.Read(ref _holding);
+        if (holding.Task.IsCompleted)
+        {
+            var next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Interlocked.CompareExchange(ref _holding, next, holding);
+            holding = Volatile.Read(ref _holding);
+        }
+        return holding.Task;
+    }
 
     /// <summary>Messages this bus published on the topic that have not come back from the broker yet.</summary>
     public int LocalInFlight => Volatile.Read(ref _localInFlight);
