@@ -126,4 +126,18 @@ public sealed class SparseKeyAggregationTests
         }).ToArray();
         Assert.Equal(expected, sparse);
     }
+
+    [Fact]
+    public void Outlier_distances_over_rows_that_match_keys_another_way_are_the_scans()
+    {
+        // A caller's row map may compare keys its own way (ignoring case): the scan asks the row, so those rows must
+        // not be read through an ordinal map of the keys (found by a review: distances 0 instead of 0.79).
+        var rows = new[] { ("A", 1.0), ("a", 3.0), ("A", 0.5) }
+            .Select(c => (IReadOnlyDictionary<string, double>)new Dictionary<string, double>(StringComparer.OrdinalIgnoreCase) { [c.Item1] = c.Item2 })
+            .ToList();
+        string[] keys = ["a"];
+        var distances = CrossDomainMetaAggregator.OutlierDistances(rows, keys, missingAsZero: false);
+        // Every row has "a" for this comparer; the median of {1, 3, 0.5} is 1.
+        Assert.Equal([0.0, 2.0, 0.5], distances);
+    }
 }

@@ -126,7 +126,7 @@ public sealed class CrossDomainMetaAggregator
     /// </summary>
     public static double[] OutlierDistances(IReadOnlyList<IReadOnlyDictionary<string, double>> cells, IReadOnlyList<string> keys, bool missingAsZero)
     {
-        if (!missingAsZero && KeyPositions(keys) is { } positions) return SparseOutlierDistances(cells, keys.Count, positions);
+        if (!missingAsZero && cells.All(IsOrdinalMap) && KeyPositions(keys) is { } positions) return SparseOutlierDistances(cells, keys.Count, positions);
         var medians = new double[keys.Count];
         var present = new List<double>(cells.Count);
         for (var d = 0; d < keys.Count; d++)
@@ -173,6 +173,11 @@ public sealed class CrossDomainMetaAggregator
         }
         return columns;
     }
+
+    /// <summary>Whether <paramref name="row"/> matches keys exactly, as the position map does: a caller's map with
+    /// another comparer (ignoring case) finds cells the ordinal map would not, so those rows take the scan.</summary>
+    private static bool IsOrdinalMap(IReadOnlyDictionary<string, double> row) =>
+        row is Dictionary<string, double> map && (ReferenceEquals(map.Comparer, StringComparer.Ordinal) || ReferenceEquals(map.Comparer, EqualityComparer<string>.Default));
 
     /// <summary>Each key's position in <paramref name="keys"/>; null when a key is repeated (the column scan then
     /// counts it twice, as the reference does).</summary>
