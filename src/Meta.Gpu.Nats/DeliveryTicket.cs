@@ -25,14 +25,15 @@ internal sealed class DeliveryTicket(int subscribers, Func<bool, ValueTask> sett
     /// for good).</summary>
     public void MarkDeferred(LocalSubscriber holder)
     {
-        lock (_holders) _holders.Add(holder);
-        if (Volatile.Read(ref _deferral) != NotDeferred) return;
-        // Held before the state says so: a settle that lands in between finds Deferred and releases it, or has
-        // settled already, and then this releases it. (The other order left a ticket held for good: released by a
-        // settle before it was held.)
-        feed.Hold(this);
-        if (Interlocked.CompareExchange(ref _deferral, Deferred, NotDeferred) != NotDeferred && Volatile.Read(ref _deferral) == Settled)
-            feed.Release(this);
+        lock (_holders)
+        {
+            _holders.Add(holder);
+            if (Volatile.Read(ref _deferral) == Settled) return;
+            // Held (again, when an abandoned holder's release came first) before the state says so.
+            feed.Hold(this);
+        }
+        Interlocked.CompareExchange(ref _deferral, Deferred, NotDeferred);
+        if (Volatile.Read(ref _deferral) == Settled) feed.Release(this);
     }
 
     /// <summary>Whether every handler that held the message has left (an agent stopped before its round): the
@@ -42,6 +43,17 @@ internal sealed class DeliveryTicket(int subscribers, Func<bool, ValueTask> sett
         get
         {
             lock (_holders) return _holders.Count > 0 && _holders.TrueForAll(h => h.IsDisposed);
+        }
+    }
+
+    /// <summary>Releases the ticket when <see cref="Abandoned"/>, atomically with a holder's MarkDeferred.</summary>
+    public bool ReleaseIfAbandoned()
+    {
+        lock (_holders)
+        {
+            if (_holders.Count == 0 || !_holders.TrueForAll(h => h.IsDisposed)) return false;
+            feed.Release(this);
+            return true;
         }
     }
 

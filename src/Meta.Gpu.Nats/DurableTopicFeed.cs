@@ -190,19 +190,14 @@ internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFe
             // Idle until something is held; then at the broker's wait, which another process of the prefix may have
             // made shorter than this one's (a first interval of this process's own wait let it redeliver meanwhile).
             var next = NextHoldAsync();
-            if (Deferred == 0) await next.WaitAsync(cancellationToken).ConfigureAwait(false);
+            var woken = Deferred == 0;
+            if (woken) await next.WaitAsync(cancellationToken).ConfigureAwait(false);
             var wait = await BrokerAckWaitAsync(cancellationToken).ConfigureAwait(false);
-            await Task.Delay(wait / 2, cancellationToken).ConfigureAwait(false);
+            if (!woken) await Task.Delay(wait / 2, cancellationToken).ConfigureAwait(false);
             foreach (var held in HeldMessages)
             {
                 if (Bus.IsAbandoned) return;
-                if (held.Abandoned)
-                {
-                    // Its handler left without settling it (an agent stopped before its round): no longer held here,
-                    // so the broker delivers it again after the wait, to a successor on this bus or elsewhere.
-                    Release(held);
-                    continue;
-                }
+                if (held.ReleaseIfAbandoned()) continue;
                 using var telling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 telling.CancelAfter(wait / 4);
                 try
