@@ -19,10 +19,10 @@ internal sealed class DeliveryTicket(int subscribers, Func<bool, ValueTask> sett
     private readonly List<LocalSubscriber> _holders = new(1);
 
     /// <summary>A handler returned and kept the acknowledgement for later: the message is handled as far as
-    /// WaitForIdle is concerned, though the broker still counts it unacknowledged. Nothing to count once the
-    /// message is settled: a handler that deferred and then acknowledged before returning settled it already, and
-    /// a count taken then would never be given back (WaitForIdle would then overlook one unacknowledged message
-    /// for good).</summary>
+    /// WaitForIdle is concerned, though the broker still counts it unacknowledged, and the feed holds it (counts it
+    /// and reports its progress). Nothing is held once the message is settled: a handler that deferred and then
+    /// acknowledged before returning settled it already, and a hold taken then would never be released (WaitForIdle
+    /// would then overlook one unacknowledged message for good).</summary>
     public void MarkDeferred(LocalSubscriber holder)
     {
         lock (_holders)
@@ -36,17 +36,9 @@ internal sealed class DeliveryTicket(int subscribers, Func<bool, ValueTask> sett
         if (Volatile.Read(ref _deferral) == Settled) feed.Release(this);
     }
 
-    /// <summary>Whether every handler that held the message has left (an agent stopped before its round): the
-    /// message is no longer anybody's work here, so the broker should deliver it again after the ack wait.</summary>
-    public bool Abandoned
-    {
-        get
-        {
-            lock (_holders) return _holders.Count > 0 && _holders.TrueForAll(h => h.IsDisposed);
-        }
-    }
-
-    /// <summary>Releases the ticket when <see cref="Abandoned"/>, atomically with a holder's MarkDeferred.</summary>
+    /// <summary>Releases the ticket when every handler that held the message has left (an agent stopped before its
+    /// round): the message is no longer anybody's work here, so the broker should deliver it again after the ack
+    /// wait. Atomic with a holder's <see cref="MarkDeferred"/>, which holds it again.</summary>
     public bool ReleaseIfAbandoned()
     {
         lock (_holders)

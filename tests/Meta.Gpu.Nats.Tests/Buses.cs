@@ -36,6 +36,15 @@ internal static class Buses
         return new JsonObject { ["domain_id"] = domain, ["sequence"] = sequence, ["confidence"] = 1.0, ["vector"] = JsonValue.Create(vector) };
     }
 
+    /// <summary>A policy pack the learning agent takes in as pending (with a validator's min_confidence of 0.05).</summary>
+    public static JsonObject PolicyPack(string domain, long sequence) => new()
+    {
+        ["domain_id"] = domain,
+        ["sequence"] = sequence,
+        ["metrics"] = new JsonObject { ["gain_p50"] = 0.5, ["stability_avg"] = 0.9 },
+        ["controller"] = new JsonObject { ["tau"] = 1.0 },
+    };
+
     /// <summary>The vector of a received dense update.</summary>
     public static float[] ReceivedVector(BusEvent e) => BusPayload.AsObject(e.Payload, e.Topic)["vector"]!.GetValue<float[]>();
 }

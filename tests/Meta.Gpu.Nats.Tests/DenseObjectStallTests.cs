@@ -21,13 +21,22 @@ public sealed class DenseObjectStallTests
     private static NatsBusOptions Options(NatsServer server) =>
         Buses.Options(server) with { InlineLimitBytes = 64 * 1024, AckWait = TimeSpan.FromSeconds(2), FetchStallTimeout = TimeSpan.FromSeconds(2) };
 
-    private static async Task PurgeChunksAsync(NatsServer server, string bucket)
+    /// <summary>Publishes site-1's large vector, purges its chunks and publishes site-2's behind it: site-1's message
+    /// now meets what a fetch meets when the object is deleted between its info lookup and its chunk read (the
+    /// metadata still names the object, its chunks are gone). Returns the publishing bus.</summary>
+    private static async Task<NatsEventBus> PublishBehindAChunklessObjectAsync(NatsServer server, NatsBusOptions options)
     {
-        // What a fetch meets when the object is deleted between its info lookup and its chunk read: the metadata
-        // still names the object, its chunks are gone.
-        await using var raw = new NatsConnection(new NatsOpts { Url = server.Url });
-        var purged = await new NatsJSContext(raw).PurgeStreamAsync($"OBJ_{bucket}", new StreamPurgeRequest { Filter = $"$O.{bucket}.C.>" });
-        Assert.True(purged.Purged >= 1, $"purged {purged.Purged}");
+        var domain = await Buses.ConnectAsync(options);
+        await domain.PublishAsync(Topic, Buses.DenseUpdate("site-1", 1, 1f, d: 100_000));
+        await using (var raw = new NatsConnection(new NatsOpts { Url = server.Url }))
+        {
+            var bucket = options.ObjectBucket;
+            var purged = await new NatsJSContext(raw).PurgeStreamAsync($"OBJ_{bucket}", new StreamPurgeRequest { Filter = $"$O.{bucket}.C.>" });
+            Assert.True(purged.Purged >= 1, $"purged {purged.Purged}");
+        }
+        await domain.PublishAsync(Topic, Buses.DenseUpdate("site-2", 1, 2f, d: 100_000));
+        Assert.Equal(2, domain.NatsStats.ObjectsPut);
+        return domain;
     }
 
     private static async Task<(NatsEventBus Aggregator, Task<string> First, List<string> Seen)> SubscribeAsync(NatsBusOptions options)
@@ -50,11 +59,7 @@ public sealed class DenseObjectStallTests
     {
         await using var server = await NatsServer.StartAsync();
         var options = Options(server);
-        await using var domain = await Buses.ConnectAsync(options);
-        await domain.PublishAsync(Topic, Buses.DenseUpdate("site-1", 1, 1f, d: 100_000));
-        await PurgeChunksAsync(server, options.ObjectBucket);
-        await domain.PublishAsync(Topic, Buses.DenseUpdate("site-2", 1, 2f, d: 100_000));
-        Assert.Equal(2, domain.NatsStats.ObjectsPut);
+        await using var domain = await PublishBehindAChunklessObjectAsync(server, options);
 
         var (aggregator, first, _) = await SubscribeAsync(options);
         await using var _ = aggregator;
@@ -77,10 +82,7 @@ public sealed class DenseObjectStallTests
     {
         await using var server = await NatsServer.StartAsync();
         var options = Options(server);
-        await using var domain = await Buses.ConnectAsync(options);
-        await domain.PublishAsync(Topic, Buses.DenseUpdate("site-1", 1, 1f, d: 100_000));
-        await PurgeChunksAsync(server, options.ObjectBucket);
-        await domain.PublishAsync(Topic, Buses.DenseUpdate("site-2", 1, 2f, d: 100_000));
+        await using var domain = await PublishBehindAChunklessObjectAsync(server, options);
 
         // An ack wait longer than the stall: site-2, pulled with site-1 and waiting behind its fetch, is not
         // delivered again meanwhile.

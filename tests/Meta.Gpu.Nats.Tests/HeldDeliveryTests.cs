@@ -31,14 +31,7 @@ public sealed class HeldDeliveryTests
             update["confidence"] = 0.9;
             update["metrics"] = new JsonObject { ["meta_score"] = 0.5, ["stability_avg"] = 0.9 };
             await domain.PublishAsync(LearningTopics.DenseUpdate, update);
-            var pack = new JsonObject
-            {
-                ["domain_id"] = "site-2",
-                ["sequence"] = 1,
-                ["metrics"] = new JsonObject { ["gain_p50"] = 0.5, ["stability_avg"] = 0.9 },
-                ["controller"] = new JsonObject { ["tau"] = 1.0 },
-            };
-            await domain.PublishAsync(LearningTopics.PolicyPack, pack);
+            await domain.PublishAsync(LearningTopics.PolicyPack, Buses.PolicyPack("site-2", 1));
         }
         for (var waited = 0; (agent.Dense.PendingDomains.Count == 0 || agent.PendingDomains.Count == 0) && waited < 600; waited++) await Task.Delay(50);
         Assert.Equal(["site-1"], agent.Dense.PendingDomains);
@@ -50,15 +43,7 @@ public sealed class HeldDeliveryTests
         Assert.Equal(["site-2"], agent.PendingDomains);
     }
 
-    private const string Topic = "federation.policy_pack";
-
-    private static JsonObject Pack(string domain, long sequence) => new()
-    {
-        ["domain_id"] = domain,
-        ["sequence"] = sequence,
-        ["metrics"] = new JsonObject { ["gain_p50"] = 0.5, ["stability_avg"] = 0.9 },
-        ["controller"] = new JsonObject { ["tau"] = 1.0 },
-    };
+    private const string Topic = LearningTopics.PolicyPack;
 
     /// <summary>An agent stopped on a bus that goes on (another subscriber of the topic keeps the feed) leaves its
     /// pending packs unacknowledged, for the broker to deliver again to whoever consumes next; the feed told the
@@ -75,7 +60,7 @@ public sealed class HeldDeliveryTests
         await first.StartAsync();
         await bus.WhenSubscribedAsync();
         await using (var domain = await Buses.ConnectAsync(options))
-            await domain.PublishAsync(Topic, Pack("d1", 1));
+            await domain.PublishAsync(Topic, Buses.PolicyPack("d1", 1));
         for (var waited = 0; first.PendingDomains.Count == 0 && waited < 400; waited++) await Task.Delay(50);
         Assert.Equal(["d1"], first.PendingDomains);
         await first.StopAsync(); // d1 never acknowledged: its round never ran
@@ -109,7 +94,7 @@ public sealed class HeldDeliveryTests
                 await second.WhenSubscribedAsync();
         }
         await using (var domain = await Buses.ConnectAsync(options))
-            await domain.PublishAsync(Topic, Pack("d1", 1));
+            await domain.PublishAsync(Topic, Buses.PolicyPack("d1", 1));
         for (var waited = 0; held.Count == 0 && waited < 400; waited++) await Task.Delay(50);
         await Task.Delay(TimeSpan.FromSeconds(7)); // three of the broker's ack waits and more
         Assert.Equal(0, aggregator.NatsStats.Redelivered);

@@ -1,4 +1,4 @@
-using System.Text.Json.Nodes;
+using Meta.Gpu.Learning;
 using Meta.Gpu.Runtime;
 
 namespace Meta.Gpu.Nats.Tests;
@@ -7,15 +7,7 @@ namespace Meta.Gpu.Nats.Tests;
 /// that its slow cases run beside <see cref="HeldDeliveryTests"/>).</summary>
 public sealed class HeldReleaseTests
 {
-    private const string Topic = "federation.policy_pack";
-
-    private static JsonObject Pack(string domain, long sequence) => new()
-    {
-        ["domain_id"] = domain,
-        ["sequence"] = sequence,
-        ["metrics"] = new JsonObject { ["gain_p50"] = 0.5, ["stability_avg"] = 0.9 },
-        ["controller"] = new JsonObject { ["tau"] = 1.0 },
-    };
+    private const string Topic = LearningTopics.PolicyPack;
 
     /// <summary>A ticket released as abandoned (its first holder, an agent, stopped) was not held again when another,
     /// live subscriber of the topic deferred it afterwards, so the broker delivered it again to that subscriber,
@@ -46,7 +38,7 @@ public sealed class HeldReleaseTests
         });
         await bus.WhenSubscribedAsync();
         await using (var domain = await Buses.ConnectAsync(options))
-            await domain.PublishAsync(Topic, Pack("d1", 1));
+            await domain.PublishAsync(Topic, Buses.PolicyPack("d1", 1));
         for (var waited = 0; heldByFirst.Count == 0 && waited < 1000; waited++) await Task.Delay(10);
         lock (heldByFirst) Assert.Single(heldByFirst);
         if (firstLeaves) first.Dispose();
@@ -77,7 +69,7 @@ public sealed class HeldReleaseTests
         });
         await bus.WhenSubscribedAsync();
         await using (var domain = await Buses.ConnectAsync(options))
-            await domain.PublishAsync(Topic, Pack("d1", 1));
+            await domain.PublishAsync(Topic, Buses.PolicyPack("d1", 1));
         await Task.Delay(TimeSpan.FromSeconds(13));
         Assert.Equal(0, bus.NatsStats.Redelivered);
         lock (held) Assert.Single(held);
