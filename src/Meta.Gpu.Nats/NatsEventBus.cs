@@ -761,10 +761,14 @@ public sealed class NatsEventBus : IEventBus
                 await stalled.CancelAsync().ConfigureAwait(false);
                 try
                 {
-                    return await reading.ConfigureAwait(false);
+                    // Finished just as it was given up: whole only if every byte came.
+                    var info = await reading.ConfigureAwait(false);
+                    return (ulong)buffer.Length == info.Size ? info : null;
                 }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                catch (Exception e) when (e is OperationCanceledException or NatsException && !cancellationToken.IsCancellationRequested)
                 {
+                    // However the client reports a read it was told to stop (cancelled, or a size or digest it never
+                    // completed, which was taken for a broken object and rejected: seen once in CI), it stalled.
                     return null;
                 }
             }
