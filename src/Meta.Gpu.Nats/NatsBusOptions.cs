@@ -108,9 +108,11 @@ public sealed record NatsBusOptions
         foreach (var topic in DurableTopics)
             if (topic != "*") NatsSubjects.ValidateTopic(topic);
         foreach (var topic in DenseTopics) NatsSubjects.ValidateTopic(topic);
-        Positive(ConnectTimeout, "connect_timeout");
-        Positive(PublishTimeout, "publish_timeout");
-        Positive(PublishAckWait, "publish_ack_wait");
+        // Each is a timed cancellation or a timer's wait: past a timer's longest wait it threw at its first use
+        // (connecting, publishing) instead of here.
+        Timed(ConnectTimeout, "connect_timeout");
+        Timed(PublishTimeout, "publish_timeout");
+        Timed(PublishAckWait, "publish_ack_wait");
         Timed(FetchStallTimeout, "fetch_stall_timeout", MinFetchStallTimeout);
         // Progress is reported every half of it: at 1e-7 s that rounded to 0, a tight loop; past a timer's
         // longest wait the delay threw and stopped the topic's feed.
@@ -139,6 +141,14 @@ public sealed record NatsBusOptions
         if (value < least || value > DrainTimeout.LongestTimed)
             throw new InvalidInputException(FormattableString.Invariant(
                 $"{field}: {value.TotalSeconds} s must be at least {least.TotalSeconds} s and at most {DrainTimeout.LongestTimed.TotalSeconds:0} s (about 24.8 days)"));
+    }
+
+    /// <summary>Refuses a wait that is not positive or longer than a timer can wait.</summary>
+    private static void Timed(TimeSpan value, string field)
+    {
+        if (value <= TimeSpan.Zero || value > DrainTimeout.LongestTimed)
+            throw new InvalidInputException(FormattableString.Invariant(
+                $"{field}: {value.TotalSeconds} s must be positive and at most {DrainTimeout.LongestTimed.TotalSeconds:0} s (about 24.8 days)"));
     }
 
     private static void Positive(TimeSpan value, string field)

@@ -9,15 +9,35 @@ public sealed class NatsBusOptionsTests
         { "fetch_stall_timeout", TimeSpan.FromTicks(1) },
         { "fetch_stall_timeout", TimeSpan.FromDays(365) },
         { "ack_wait", TimeSpan.FromDays(365) },
+        // A year meaning "wait as long as it takes" passed as positive and threw ArgumentOutOfRangeException from
+        // the first connect's or publish's timed cancellation.
+        { "connect_timeout", TimeSpan.FromDays(365) },
+        { "publish_timeout", TimeSpan.FromDays(365) },
+        { "publish_ack_wait", TimeSpan.FromDays(365) },
     };
 
     [Theory]
     [MemberData(nameof(TimerBreakers))]
     public void A_wait_no_timer_can_keep_is_refused_naming_its_field(string field, TimeSpan value)
     {
-        var options = field == "ack_wait" ? new NatsBusOptions { AckWait = value } : new NatsBusOptions { FetchStallTimeout = value };
+        var options = field switch
+        {
+            "ack_wait" => new NatsBusOptions { AckWait = value },
+            "fetch_stall_timeout" => new NatsBusOptions { FetchStallTimeout = value },
+            "connect_timeout" => new NatsBusOptions { ConnectTimeout = value },
+            "publish_timeout" => new NatsBusOptions { PublishTimeout = value },
+            "publish_ack_wait" => new NatsBusOptions { PublishAckWait = value },
+            _ => throw new ArgumentOutOfRangeException(nameof(field), field, "no such option"),
+        };
         var error = Assert.Throws<InvalidInputException>(() => options.Validated());
         Assert.StartsWith($"{field}: ", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_refused_wait_says_the_longest_a_timer_takes()
+    {
+        var error = Assert.Throws<InvalidInputException>(() => new NatsBusOptions { PublishTimeout = TimeSpan.FromDays(365) }.Validated());
+        Assert.Equal("publish_timeout: 31536000 s must be positive and at most 2147484 s (about 24.8 days)", error.Message);
     }
 
     [Fact]
@@ -25,6 +45,7 @@ public sealed class NatsBusOptionsTests
     {
         new NatsBusOptions().Validated();
         new NatsBusOptions { FetchStallTimeout = NatsBusOptions.MinFetchStallTimeout, AckWait = NatsBusOptions.MinAckWait }.Validated();
-        new NatsBusOptions { FetchStallTimeout = Runtime.DrainTimeout.LongestTimed, AckWait = Runtime.DrainTimeout.LongestTimed }.Validated();
+        var longest = Runtime.DrainTimeout.LongestTimed;
+        new NatsBusOptions { FetchStallTimeout = longest, AckWait = longest, ConnectTimeout = longest, PublishTimeout = longest, PublishAckWait = longest }.Validated();
     }
 }
