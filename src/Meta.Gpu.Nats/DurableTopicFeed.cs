@@ -45,7 +45,9 @@ internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFe
                 AckWait = Bus.Options.AckWait,
                 DeliverPolicy = ConsumerConfigDeliverPolicy.All,
                 FilterSubject = Subject,
-                MaxAckPending = Math.Max(1000, Bus.Options.ConsumeBatch * 4),
+                // In long: a consume batch past int.MaxValue / 4 overflowed to a negative product and left the
+                // consumer at 1000 pending, fewer than one pull asks for.
+                MaxAckPending = Math.Max(1000L, Bus.Options.ConsumeBatch * 4L),
             },
             cancellationToken);
 

@@ -29,6 +29,27 @@ public sealed class DurableDeliveryTests
     }
 
     [Fact]
+    public async Task A_consume_batch_past_a_quarter_of_int_max_keeps_four_batches_pending()
+    {
+        // 600,000,000 x 4 overflowed int to a negative number: the consumer was created with 1000 pending at most.
+        await using var server = await NatsServer.StartAsync();
+        var options = Buses.Options(server) with { ConsumeBatch = 600_000_000 };
+        await using var bus = await Buses.ConnectAsync(options);
+        var delivered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var subscription = bus.Subscribe(Topic, (_, _) =>
+        {
+            delivered.TrySetResult();
+            return ValueTask.CompletedTask;
+        });
+        await bus.WhenSubscribedAsync().WaitAsync(Buses.Patience);
+        await bus.PublishAsync(Topic, Pack("big-batch", 1));
+        await delivered.Task.WaitAsync(Buses.Patience);
+
+        var consumer = await bus.JetStream.GetConsumerAsync(NatsSubjects.StreamName(options.SubjectPrefix, Topic), options.DurableName);
+        Assert.Equal(2_400_000_000L, consumer.Info.Config.MaxAckPending);
+    }
+
+    [Fact]
     public async Task A_stream_creation_the_broker_refuses_for_overlapping_subjects_is_asked_again()
     {
         // What the loser of two simultaneous creations of one stream hears (seen in CI: a domain's first publish
@@ -260,7 +281,7 @@ public sealed class DurableDeliveryTests
                 AckWait = options.AckWait,
                 DeliverPolicy = ConsumerConfigDeliverPolicy.All,
                 FilterSubject = NatsSubjects.Subject(options.SubjectPrefix, Topic),
-                MaxAckPending = Math.Max(1000, options.ConsumeBatch * 4),
+                MaxAckPending = Math.Max(1000L, options.ConsumeBatch * 4L),
             });
         Assert.NotNull(await consumer.NextAsync<byte[]>()); // taken, never acknowledged
 
