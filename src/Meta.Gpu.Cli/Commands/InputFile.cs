@@ -1,3 +1,6 @@
+using System.Text;
+using System.Text.Unicode;
+
 namespace Meta.Gpu.Cli.Commands;
 
 /// <summary>
@@ -69,6 +72,25 @@ internal static class InputFile
         {
             return full;
         }
+    }
+
+    /// <summary>The file as UTF-8, exactly the bytes that <see cref="ReadAllTextAsync"/>'s text encodes to (a UTF-8
+    /// byte order mark dropped, a UTF-16 or UTF-32 file with its mark decoded, bytes that are no UTF-8 replaced by
+    /// U+FFFD), without the text: a large input read as UTF-16 text first took twice its size, then its bytes
+    /// again.</summary>
+    public static async Task<ReadOnlyMemory<byte>> ReadAllUtf8Async(string path, CancellationToken token, string? what = null)
+    {
+        CheckReadable(path, what);
+        // On the pool, as ReadAllTextAsync: a pipe given by path waits for its writer in the open.
+        var bytes = await Task.Run(() => File.ReadAllBytesAsync(path, token), token).WaitAsync(token).ConfigureAwait(false);
+        // The marks a reader of text recognises (UTF-16 BE, UTF-16 or UTF-32 LE, UTF-32 BE), and bytes that are
+        // no UTF-8, are rare: they take the text's own way, so that they read as they always did.
+        if (bytes is [0xFE, 0xFF, ..] or [0xFF, 0xFE, ..] or [0x00, 0x00, 0xFE, 0xFF, ..] || !Utf8.IsValid(bytes))
+        {
+            using var reader = new StreamReader(new MemoryStream(bytes), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+            return Encoding.UTF8.GetBytes(await reader.ReadToEndAsync(token).ConfigureAwait(false));
+        }
+        return bytes is [0xEF, 0xBB, 0xBF, ..] ? bytes.AsMemory(3) : bytes;
     }
 
     public static async Task<string> ReadAllTextAsync(string path, CancellationToken token, string? what = null)

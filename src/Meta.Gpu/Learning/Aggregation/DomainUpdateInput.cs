@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Meta.Gpu.Serialization;
 
@@ -54,12 +55,49 @@ public sealed record DomainUpdateInput(string DomainId, IReadOnlyList<string> Ke
         return update;
     }
 
-    /// <summary>Reads a JSON array of updates (see <see cref="FromJson"/>).</summary>
+    /// <summary>Reads a JSON array of updates (see <see cref="FromJson(JsonNode?, string)"/>).</summary>
     public static IReadOnlyList<DomainUpdateInput> ListFromJson(JsonNode? node, string path)
     {
         if (node is not JsonArray array) throw new InvalidInputException($"{path}: expected an array of updates, got {JsonRead.Show(node)}");
         var result = new DomainUpdateInput[array.Count];
         for (var i = 0; i < result.Length; i++) result[i] = FromJson(array[i], $"{path}[{i}]");
         return result;
+    }
+
+    /// <summary>As <see cref="ListFromJson(JsonNode?, string)"/> on a <see cref="JsonDocument"/>'s element (a missing
+    /// value is null): the same updates, the same errors in the same order. Parameter names equal across
+    /// updates are kept once.</summary>
+    public static IReadOnlyList<DomainUpdateInput> ListFromJson(JsonElement? node, string path)
+    {
+        if (node is not { ValueKind: JsonValueKind.Array } array)
+            throw new InvalidInputException($"{path}: expected an array of updates, got {JsonElementRead.Show(node)}");
+        var result = new DomainUpdateInput[array.GetArrayLength()];
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var i = 0;
+        foreach (var item in array.EnumerateArray())
+        {
+            result[i] = FromJson(item, $"{path}[{i}]", names);
+            i++;
+        }
+        return result;
+    }
+
+    /// <summary>As <see cref="FromJson(JsonNode?, string)"/> on a <see cref="JsonDocument"/>'s element; keys are
+    /// taken from <paramref name="names"/> where an equal one is there.</summary>
+    private static DomainUpdateInput FromJson(JsonElement node, string path, HashSet<string> names)
+    {
+        if (node.ValueKind != JsonValueKind.Object) throw new InvalidInputException($"{path}: expected an update object, got {JsonElementRead.Show(node)}");
+        if (!JsonElementRead.Has(node, "domain_id")) throw new InvalidInputException($"{path}.domain_id: missing");
+        var id = JsonElementRead.String(node, "domain_id", "", path);
+        var who = $"domain \"{id}\"";
+        if (!JsonElementRead.Has(node, "keys")) throw new InvalidInputException($"{who}: keys are missing");
+        if (!JsonElementRead.Has(node, "vector")) throw new InvalidInputException($"{who}: vector is missing");
+        if (!JsonElementRead.Has(node, "confidence")) throw new InvalidInputException($"{who}: confidence is missing");
+        var keys = JsonElementRead.StringArray(JsonElementRead.Property(node, "keys"), $"{who}: keys", names);
+        var vector = JsonElementRead.FloatArray(JsonElementRead.Property(node, "vector"), $"{who}: vector");
+        var confidence = JsonElementRead.ToNumber(JsonElementRead.Property(node, "confidence")!.Value, $"{who}: confidence");
+        var update = new DomainUpdateInput(id, keys, vector, confidence);
+        update.EnsureWellFormed();
+        return update;
     }
 }
