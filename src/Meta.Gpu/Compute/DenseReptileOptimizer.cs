@@ -96,6 +96,18 @@ public sealed class DenseReptileOptimizer
         CompleteStep(reward);
     }
 
+    /// <summary>Sets beta and the reward EMA to saved values (DESIGN §11: the dense lane's state saved with the
+    /// dense prior). A beta outside this configuration's bounds is clamped into them, as a step would clamp it. The
+    /// rollback copies are not restored: there are none until the next step.</summary>
+    /// <exception cref="InvalidInputException">A value is not finite (nothing changes).</exception>
+    public void RestoreState(double beta, double rewardEma)
+    {
+        if (!double.IsFinite(beta)) throw new InvalidInputException($"dense optimizer state: beta is not finite ({beta})");
+        if (!double.IsFinite(rewardEma)) throw new InvalidInputException($"dense optimizer state: reward_ema is not finite ({rewardEma})");
+        Beta = Math.Clamp(beta, Config.BetaInit * Config.BetaMinFactor, Math.Max(Config.BetaMax, Config.BetaInit * Config.BetaMinFactor));
+        RewardEma = rewardEma;
+    }
+
     /// <summary>reward_ema - reward &gt; rollback_delta, with the EMA after the last step.</summary>
     public bool ShouldRollback(double reward) => RewardEma - reward > Config.RollbackDelta;
 

@@ -85,7 +85,8 @@ public sealed class DenseLearningLane : IDisposable
     /// <summary>The domains with a pending dense update, in ordinal order.</summary>
     public IReadOnlyList<string> PendingDomains => [.. _pending.Keys];
 
-    /// <summary>Loads the saved dense prior, its round and sequences (when storage holds one).</summary>
+    /// <summary>Loads the saved dense prior, its round and sequences (when storage holds one), and the lane's state
+    /// saved with it: the optimizer's beta and reward EMA and every domain's last score (DESIGN §11).</summary>
     public void Load()
     {
         var saved = _storage?.LoadDensePrior();
@@ -93,6 +94,20 @@ public sealed class DenseLearningLane : IDisposable
         Optimizer = new DenseReptileOptimizer(saved.D, _optimizerConfig, saved.Values);
         Round = saved.Round;
         foreach (var (domain, sequence) in saved.LastSequences) _lastApplied[domain] = sequence;
+        // The lane's state saved with this very prior (none from an older build, or when no copy belongs to it:
+        // the lane then starts at beta_init with no last scores, as it did before the state was saved).
+        if (_storage!.LoadDenseLaneState(saved.Checksum) is not { } state) return;
+        Optimizer.RestoreState(state.Optimizer.Beta, state.Optimizer.RewardEma);
+        foreach (var (domain, score) in state.LastScores) _lastScore[domain] = new ScoreObservation(score.Sequence, score.Score, score.Before);
+    }
+
+    /// <summary>What a save keeps beside the dense prior: the optimizer's beta and reward EMA (not its rollback
+    /// copies) and every domain's last observed score.</summary>
+    private SavedDenseLaneState State(DenseReptileOptimizer optimizer)
+    {
+        var scores = new SortedDictionary<string, SavedDenseScore>(StringComparer.Ordinal);
+        foreach (var (domain, last) in _lastScore) scores[domain] = new SavedDenseScore(last.Sequence, last.Score, last.Before);
+        return new SavedDenseLaneState(new SavedOptimizerState(optimizer.Beta, optimizer.RewardEma), scores);
     }
 
     /// <summary>Validates <paramref name="update"/>; a valid, newer one becomes the domain's pending update.
@@ -270,7 +285,7 @@ public sealed class DenseLearningLane : IDisposable
         {
             try
             {
-                var checksum = _storage.SaveDensePrior(prior, Round, _lastApplied);
+                var checksum = _storage.SaveDensePrior(prior, Round, _lastApplied, State(Optimizer!));
                 ReleaseSaved();
                 return checksum;
             }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Meta.Gpu.Storage;
 
 namespace Meta.Gpu.Learning;
 
@@ -92,6 +93,61 @@ public sealed class DomainMetaLearner
             return _domains.TryGetValue(domainId, out var s)
                 ? new DomainLearnerState(s.EmaScore, s.LastScore, s.Confidence, s.History.Count, s.Observations)
                 : null;
+        }
+    }
+
+    /// <summary>A copy of every domain's whole state (ordinal order), for saving (DESIGN §11:
+    /// <c>learner_state.json</c>). <paramref name="observedSequences"/> gives each domain's newest observed pack
+    /// sequence (the agent keeps it), saved with it.</summary>
+    public IReadOnlyDictionary<string, SavedDomainLearner> Snapshot(IReadOnlyDictionary<string, long>? observedSequences = null)
+    {
+        var result = new SortedDictionary<string, SavedDomainLearner>(StringComparer.Ordinal);
+        lock (_gate)
+        {
+            foreach (var (domain, s) in _domains)
+            {
+                long? sequence = observedSequences is not null && observedSequences.TryGetValue(domain, out var q) ? q : null;
+                result[domain] = new SavedDomainLearner(s.EmaScore, s.LastScore, s.Confidence, [.. s.History],
+                    new SortedDictionary<string, double>(s.PreviousParams, StringComparer.Ordinal), s.Observations, sequence);
+            }
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Replaces every domain's state with <paramref name="domains"/> (a <see cref="Snapshot"/> read back), so that
+    /// the next observation of each decides as it would have without the restart. A history longer than this
+    /// learner's max_history (saved under a larger one) keeps its newest deltas, as the next observation would.
+    /// </summary>
+    /// <exception cref="InvalidInputException">A domain id or a confidence is out of range (nothing changes).</exception>
+    public void Restore(IReadOnlyDictionary<string, SavedDomainLearner> domains)
+    {
+        ArgumentNullException.ThrowIfNull(domains);
+        var restored = new Dictionary<string, DomainState>(StringComparer.Ordinal);
+        foreach (var (domain, saved) in domains)
+        {
+            if (string.IsNullOrEmpty(domain)) throw new InvalidInputException("learner state: a domain id is empty");
+            if (!(saved.Confidence >= 0 && saved.Confidence <= 1))
+                throw new InvalidInputException($"learner state of \"{domain}\": confidence must be in [0, 1], got {saved.Confidence}");
+            if (saved.Observations < 0) throw new InvalidInputException($"learner state of \"{domain}\": observations must be >= 0, got {saved.Observations}");
+            // The EMA starts from the first score: a domain with observations has one.
+            if (saved.Observations > 0 && saved.EmaScore is null)
+                throw new InvalidInputException($"learner state of \"{domain}\": ema_score is missing after {saved.Observations} observations");
+            var state = new DomainState
+            {
+                EmaScore = saved.Observations > 0 ? saved.EmaScore : null,
+                LastScore = saved.LastScore,
+                Confidence = saved.Confidence,
+                Observations = saved.Observations,
+                PreviousParams = new Dictionary<string, double>(saved.PreviousParams, StringComparer.Ordinal),
+            };
+            foreach (var delta in saved.History.Skip(Math.Max(0, saved.History.Count - Config.MaxHistory))) state.History.Enqueue(delta);
+            restored[domain] = state;
+        }
+        lock (_gate)
+        {
+            _domains.Clear();
+            foreach (var (domain, state) in restored) _domains[domain] = state;
         }
     }
 

@@ -18,7 +18,15 @@ public interface IPriorStore
     /// every domain (DESIGN §10: the agent acknowledges a pack to the broker only after this returns).</summary>
     void SavePrior(IReadOnlyDictionary<string, double> prior, IReadOnlyDictionary<string, long> lastSequences);
 
-    /// <summary>The last saved prior with its sequences (empty when saved without); null when none was saved.</summary>
+    /// <summary>As <see cref="SavePrior(IReadOnlyDictionary{string, double}, IReadOnlyDictionary{string, long})"/>,
+    /// with the learners' state that belongs to this prior (DESIGN §11: <c>learner_state.json</c>), saved so that a
+    /// crash at any point leaves a prior and a state that <see cref="LoadPriorWithSequences"/> returns together (or
+    /// the prior without a state). A store that keeps no learner state saves the prior alone (the default).</summary>
+    void SavePrior(IReadOnlyDictionary<string, double> prior, IReadOnlyDictionary<string, long> lastSequences, SavedLearnerState learners) =>
+        SavePrior(prior, lastSequences);
+
+    /// <summary>The last saved prior with its sequences (empty when saved without) and, where the store keeps it,
+    /// the learners' state saved with it (<see cref="SavedPrior.Learners"/>); null when none was saved.</summary>
     SavedPrior? LoadPriorWithSequences();
 
     /// <summary>Bytes the store holds (for meta_storage_mb); 0 when it does not know.</summary>

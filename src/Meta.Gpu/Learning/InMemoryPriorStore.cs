@@ -8,6 +8,7 @@ public sealed class InMemoryPriorStore : IPriorStore
     private readonly Lock _gate = new();
     private SortedDictionary<string, double>? _prior;
     private SortedDictionary<string, long> _sequences = new(StringComparer.Ordinal);
+    private SavedLearnerState? _learners;
 
     /// <summary>How many times the prior was saved.</summary>
     public int Saves { get; private set; }
@@ -15,7 +16,17 @@ public sealed class InMemoryPriorStore : IPriorStore
     public void SavePrior(IReadOnlyDictionary<string, double> prior) =>
         SavePrior(prior, new SortedDictionary<string, long>(StringComparer.Ordinal));
 
-    public void SavePrior(IReadOnlyDictionary<string, double> prior, IReadOnlyDictionary<string, long> lastSequences)
+    public void SavePrior(IReadOnlyDictionary<string, double> prior, IReadOnlyDictionary<string, long> lastSequences) =>
+        Save(prior, lastSequences, null);
+
+    /// <summary>Keeps the learners' state with the prior (one assignment under the lock: they change together).</summary>
+    public void SavePrior(IReadOnlyDictionary<string, double> prior, IReadOnlyDictionary<string, long> lastSequences, SavedLearnerState learners)
+    {
+        ArgumentNullException.ThrowIfNull(learners);
+        Save(prior, lastSequences, learners);
+    }
+
+    private void Save(IReadOnlyDictionary<string, double> prior, IReadOnlyDictionary<string, long> lastSequences, SavedLearnerState? learners)
     {
         ArgumentNullException.ThrowIfNull(prior);
         ArgumentNullException.ThrowIfNull(lastSequences);
@@ -27,6 +38,7 @@ public sealed class InMemoryPriorStore : IPriorStore
         {
             _prior = copy;
             _sequences = sequences;
+            _learners = learners;
             Saves++;
         }
     }
@@ -40,7 +52,7 @@ public sealed class InMemoryPriorStore : IPriorStore
     {
         lock (_gate)
             return _prior is null ? null : new SavedPrior(new SortedDictionary<string, double>(_prior, StringComparer.Ordinal),
-                new SortedDictionary<string, long>(_sequences, StringComparer.Ordinal));
+                new SortedDictionary<string, long>(_sequences, StringComparer.Ordinal), _learners);
     }
 
     public long SizeBytes() => 0;

@@ -146,7 +146,9 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         }
     }
 
-    /// <summary>Loads the saved prior (when the store has one) and subscribes to the input topics.</summary>
+    /// <summary>Loads the saved prior (when the store has one) with the learners' state saved with it (every
+    /// domain's learner, the optimizer's beta and reward EMA, the newest observed pack sequences: the agent decides
+    /// as the one that saved them would have), and subscribes to the input topics.</summary>
     public Task StartAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_lifetime.Stopped, this);
@@ -170,10 +172,42 @@ public sealed class MetaLearningAgent : IAsyncDisposable
                 foreach (var (key, value) in saved) _globalPrior[key] = value;
             Optimizer = new OnlineReptileOptimizer(Config.Optimizer, saved);
         }
+        if (state?.Learners is { } learners) RestoreLearners(learners);
         // One subscriber for the three: a window's round takes the packs published before it (§10: events are
         // handled one at a time, in arrival order), which three queues raced for.
         _lifetime.Add(_bus.Subscribe([LearningTopics.PolicyPack, LearningTopics.DenseUpdate, LearningTopics.ProcessingMetrics], HandleAsync));
         return Task.CompletedTask;
+    }
+
+    /// <summary>The learners' state saved with the prior: a state the learner refuses (a hand-edited file whose
+    /// checksum was recomputed) is logged and left out, the learners starting fresh, rather than stopping the
+    /// agent from starting over a good prior.</summary>
+    private void RestoreLearners(SavedLearnerState learners)
+    {
+        try
+        {
+            Learner.Restore(learners.Domains);
+            Optimizer.RestoreState(learners.Optimizer.Beta, learners.Optimizer.RewardEma);
+        }
+        catch (InvalidInputException e)
+        {
+            Learner.Restore(new Dictionary<string, SavedDomainLearner>());
+            Optimizer = new OnlineReptileOptimizer(Config.Optimizer, GlobalPrior);
+            LogLearnersNotRestored(_logger, e.Message, null);
+            return;
+        }
+        lock (_pending)
+            foreach (var (domain, learner) in learners.Domains)
+                if (learner.LastObservedSequence is { } sequence) _lastObservedSequences[domain] = sequence;
+    }
+
+    /// <summary>What the next save keeps beside the prior: every domain's learner with its newest observed pack
+    /// sequence, and the optimizer's beta and reward EMA (not its rollback copies).</summary>
+    private SavedLearnerState LearnerState()
+    {
+        Dictionary<string, long> observed;
+        lock (_pending) observed = new Dictionary<string, long>(_lastObservedSequences, StringComparer.Ordinal);
+        return new SavedLearnerState(Learner.Snapshot(observed), new SavedOptimizerState(Optimizer.Beta, Optimizer.RewardEma));
     }
 
     /// <summary>Unsubscribes, then waits for the event being handled (if any) to finish, and releases the dense
@@ -392,13 +426,15 @@ public sealed class MetaLearningAgent : IAsyncDisposable
             Wire(new JsonObject { ["prior"] = Map(prior), ["meta"] = aggregate.Meta.ToJson() }), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Saves the prior with the last applied pack sequences (one atomic write); returns the store's size
+    /// <summary>Saves the prior with the last applied pack sequences (one atomic write), after the learners' state
+    /// that belongs to it (the store orders the two so that a crash between them leaves a pair the next start
+    /// accepts); returns the store's size
     /// afterwards (0 when the save failed, which is logged).</summary>
     private long SavePrior(IReadOnlyDictionary<string, double> prior)
     {
         try
         {
-            _store.SavePrior(prior, LastAppliedSequences);
+            _store.SavePrior(prior, LastAppliedSequences, LearnerState());
             _lastSaveSucceeded = true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -463,6 +499,10 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     private static readonly Action<ILogger, string, string, Exception?> LogRefused =
         LoggerMessage.Define<string, string>(LogLevel.Information, new EventId(1, "UpdateRefused"),
             "update of domain {DomainId} refused by the validator: {Rules}");
+
+    private static readonly Action<ILogger, string, Exception?> LogLearnersNotRestored =
+        LoggerMessage.Define<string>(LogLevel.Warning, new EventId(5, "LearnerStateNotRestored"),
+            "the saved learner state was not restored, the learners start fresh: {Reason}");
 
     private static readonly Action<ILogger, string, Exception?> LogSizeFailed =
         LoggerMessage.Define<string>(LogLevel.Warning, new EventId(4, "StorageSizeFailed"),

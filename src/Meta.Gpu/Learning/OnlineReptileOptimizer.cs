@@ -86,6 +86,19 @@ public sealed class OnlineReptileOptimizer
         RewardEma = (1 - Config.EmaAlpha) * RewardEma + Config.EmaAlpha * reward;
     }
 
+    /// <summary>Sets beta and the reward EMA to saved values (DESIGN §11: the state saved with the prior), so the
+    /// next step and rollback decision are the ones the optimizer that saved them would make. A beta outside this
+    /// configuration's [beta_init * beta_min_factor, beta_max] (saved under other settings) is clamped into it, as
+    /// a step would clamp it. The rollback copies are not restored: there are none until the next step.</summary>
+    /// <exception cref="InvalidInputException">A value is not finite (nothing changes).</exception>
+    public void RestoreState(double beta, double rewardEma)
+    {
+        if (!double.IsFinite(beta)) throw new InvalidInputException($"optimizer state: beta is not finite ({beta})");
+        if (!double.IsFinite(rewardEma)) throw new InvalidInputException($"optimizer state: reward_ema is not finite ({rewardEma})");
+        Beta = Math.Clamp(beta, Config.BetaFloor, Config.BetaMax);
+        RewardEma = rewardEma;
+    }
+
     /// <summary>True when reward_ema - <paramref name="reward"/> &gt; rollback_delta.</summary>
     public bool ShouldRollback(double reward) => RewardEma - reward > Config.RollbackDelta;
 

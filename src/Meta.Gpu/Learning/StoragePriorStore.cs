@@ -17,7 +17,11 @@ public sealed class StoragePriorStore(MetaStorageManager storage) : IPriorStore
     public void SavePrior(IReadOnlyDictionary<string, double> prior, IReadOnlyDictionary<string, long> lastSequences) =>
         Storage.SavePrior(prior, lastSequences);
 
-    /// <exception cref="InvalidDataException">The file and every backup are unusable.</exception>
+    public void SavePrior(IReadOnlyDictionary<string, double> prior, IReadOnlyDictionary<string, long> lastSequences, SavedLearnerState learners) =>
+        Storage.SavePrior(prior, lastSequences, learners);
+
+    /// <exception cref="InvalidDataException">The file and every backup are unusable (an unusable learner state
+    /// only leaves <see cref="SavedPrior.Learners"/> null, with a warning).</exception>
     public SavedPrior? LoadPriorWithSequences() => Storage.LoadPriorWithSequences();
 
     public long SizeBytes() => Storage.SizeBytes();

@@ -8,7 +8,9 @@ namespace Meta.Gpu.Storage;
 
 /// <summary>
 /// The engine's durable state (DESIGN §11): the global prior, the domain vectors and the dense prior with the last
-/// applied sequence per domain, each in its own file under <see cref="StorageConfig.Root"/>.
+/// applied sequence per domain, each in its own file under <see cref="StorageConfig.Root"/>, and beside each prior
+/// the learning agent's state that belongs to it (<c>learner_state.json</c>, <c>dense_lane_state.json</c>:
+/// <see cref="LearnerStateJson"/>).
 /// </summary>
 /// <remarks>
 /// <para><b>Atomic writes.</b> Every file is replaced through a temp file in the same folder, flushed to disk and
@@ -24,6 +26,11 @@ namespace Meta.Gpu.Storage;
 /// warning naming what was wrong. It does not repair the main file: the next save replaces it. When nothing was
 /// ever saved the load returns null. When every copy is unusable it throws <see cref="InvalidDataException"/>
 /// listing them, rather than quietly starting from scratch over a trained prior.</para>
+/// <para><b>Learners' state.</b> Written before the prior it belongs to and naming it by its SHA-256, so that a crash
+/// between the two leaves a state one save newer than the prior on disk; loading takes the newest valid copy (the
+/// main file, then the backups) that names the prior it loaded. A root without the file (an older build) loads as
+/// none, without a word; no usable copy that belongs to the prior loads as none with a warning and never throws: the
+/// learners then start fresh, the prior being what must not be lost.</para>
 /// <para><b>Concurrency.</b> Calls are serialised on this instance; one writer process per root is assumed (two
 /// processes saving into one root never corrupt a file, but their backups interleave).</para>
 /// </remarks>
@@ -32,6 +39,8 @@ public sealed partial class MetaStorageManager
     public const string PriorFileName = "global_prior.json";
     public const string DomainVectorsFileName = "domain_vectors.json";
     public const string DensePriorFileName = "dense_prior.mgpu";
+    public const string LearnerStateFileName = "learner_state.json";
+    public const string DenseLaneStateFileName = "dense_lane_state.json";
     public const string BackupsFolderName = "backups";
 
     private const string PriorFormat = "meta-gpu.global_prior";
@@ -63,6 +72,10 @@ public sealed partial class MetaStorageManager
 
     public string DensePriorPath => Path.Combine(Root, DensePriorFileName);
 
+    public string LearnerStatePath => Path.Combine(Root, LearnerStateFileName);
+
+    public string DenseLaneStatePath => Path.Combine(Root, DenseLaneStateFileName);
+
     public string BackupsPath => Path.Combine(Root, BackupsFolderName);
 
     /// <summary>Saves the global prior (keys in ordinal order; non-finite values as "nan"/"inf"/"-inf").</summary>
@@ -74,7 +87,17 @@ public sealed partial class MetaStorageManager
     /// <c>last_sequences</c> section with its own checksum, so older loads still read the file; null or empty
     /// writes no section.
     /// </summary>
-    public void SavePrior(IReadOnlyDictionary<string, double> prior, IReadOnlyDictionary<string, long>? lastSequences)
+    public void SavePrior(IReadOnlyDictionary<string, double> prior, IReadOnlyDictionary<string, long>? lastSequences) =>
+        SavePrior(prior, lastSequences, null);
+
+    /// <summary>
+    /// As <see cref="SavePrior(IReadOnlyDictionary{string, double}, IReadOnlyDictionary{string, long}?)"/>, and
+    /// first, when <paramref name="learners"/> is given, the learners' state in <c>learner_state.json</c> (with
+    /// backups), naming this prior file by its SHA-256. The state goes first: a crash between the two writes leaves
+    /// a state one save newer than the prior, which <see cref="LoadPriorWithSequences"/> passes over for the copy
+    /// that belongs to the prior it loaded; a failed state write throws before the prior is touched.
+    /// </summary>
+    public void SavePrior(IReadOnlyDictionary<string, double> prior, IReadOnlyDictionary<string, long>? lastSequences, SavedLearnerState? learners)
     {
         ArgumentNullException.ThrowIfNull(prior);
         Action<Utf8JsonWriter>? writeSequences = lastSequences is { Count: > 0 }
@@ -96,19 +119,61 @@ public sealed partial class MetaStorageManager
             }
             writer.WriteEndObject();
         }, LastSequencesName, writeSequences);
-        lock (_gate) SaveWithBackup(PriorFileName, bytes);
+        var stateBytes = learners is null ? null : LearnerStateJson.EncodeKeyed(learners, Sha256Hex(bytes));
+        lock (_gate)
+        {
+            if (stateBytes is not null) SaveWithBackup(LearnerStateFileName, stateBytes);
+            SaveWithBackup(PriorFileName, bytes);
+        }
     }
 
-    /// <summary>The global prior with the last applied pack sequences (empty when the file has none), or null
-    /// when none was ever saved.</summary>
-    /// <exception cref="InvalidDataException">The file and every backup are unusable.</exception>
+    /// <summary>The global prior with the last applied pack sequences (empty when the file has none) and the
+    /// learners' state that belongs to it (<see cref="SavedPrior.Learners"/>; null when there is none, see
+    /// <see cref="LoadLearnerState"/>), or null when no prior was ever saved.</summary>
+    /// <exception cref="InvalidDataException">The file and every backup are unusable (the learners' state never
+    /// throws: without it the agent's learners start fresh).</exception>
     public SavedPrior? LoadPriorWithSequences()
     {
         lock (_gate)
-            return LoadWithFallback(PriorFileName, path => ChecksummedJson.Decode(File.ReadAllBytes(path), PriorFormat, "prior", Path.GetFileName(path),
-                (content, root) => new SavedPrior(ReadPrior(content),
-                    ChecksummedJson.DecodeExtra(root, LastSequencesName, Path.GetFileName(path), ReadSequences)
-                    ?? new SortedDictionary<string, long>(StringComparer.Ordinal))));
+        {
+            string? priorSha256 = null;
+            var saved = LoadWithFallback(PriorFileName, path =>
+            {
+                var bytes = File.ReadAllBytes(path);
+                var prior = ChecksummedJson.Decode(bytes, PriorFormat, "prior", Path.GetFileName(path),
+                    (content, root) => new SavedPrior(ReadPrior(content),
+                        ChecksummedJson.DecodeExtra(root, LastSequencesName, Path.GetFileName(path), ReadSequences)
+                        ?? new SortedDictionary<string, long>(StringComparer.Ordinal)));
+                priorSha256 = Sha256Hex(bytes);
+                return prior;
+            });
+            return saved is null ? null : saved with { Learners = LoadLearnerState(priorSha256!) };
+        }
+    }
+
+    /// <summary>
+    /// The learners' state that belongs to the prior file of SHA-256 <paramref name="priorSha256"/>: the newest
+    /// valid copy (<c>learner_state.json</c>, then its backups) that names it. Null, without a word, when no copy
+    /// exists (a root written by an older build); null with a warning when none is usable and belongs to that
+    /// prior (every copy corrupt, or all newer or older than it). Never throws for a bad copy: the learners then
+    /// start fresh, as they did before their state was saved.
+    /// </summary>
+    public SavedLearnerState? LoadLearnerState(string priorSha256)
+    {
+        ArgumentNullException.ThrowIfNull(priorSha256);
+        lock (_gate)
+            return LoadMatching(LearnerStateFileName, priorSha256,
+                path => LearnerStateJson.DecodeKeyed(File.ReadAllBytes(path), Path.GetFileName(path)));
+    }
+
+    /// <summary>As <see cref="LoadLearnerState"/>, for the dense lane's state and the dense prior whose checksum is
+    /// <paramref name="densePriorChecksum"/> (<see cref="DensePrior.Checksum"/>).</summary>
+    public SavedDenseLaneState? LoadDenseLaneState(string densePriorChecksum)
+    {
+        ArgumentNullException.ThrowIfNull(densePriorChecksum);
+        lock (_gate)
+            return LoadMatching(DenseLaneStateFileName, densePriorChecksum,
+                path => LearnerStateJson.DecodeDense(File.ReadAllBytes(path), Path.GetFileName(path)));
     }
 
     /// <summary>The global prior in ordinal key order, or null when none was ever saved.</summary>
@@ -156,7 +221,15 @@ public sealed partial class MetaStorageManager
     /// Saves the dense prior with the last applied sequence of every domain, in one file so that both change
     /// together (DESIGN §10: acknowledge to the broker only after this returns). Returns the file's SHA-256.
     /// </summary>
-    public string SaveDensePrior(ReadOnlySpan<float> values, long round, IReadOnlyDictionary<string, long> lastSequences)
+    public string SaveDensePrior(ReadOnlySpan<float> values, long round, IReadOnlyDictionary<string, long> lastSequences) =>
+        SaveDensePrior(values, round, lastSequences, null);
+
+    /// <summary>As <see cref="SaveDensePrior(ReadOnlySpan{float}, long, IReadOnlyDictionary{string, long})"/>, and,
+    /// when <paramref name="state"/> is given, the dense lane's state in <c>dense_lane_state.json</c> (with backups),
+    /// naming the new dense file by its checksum: committed after the dense file is written and before it is renamed
+    /// into place, so a crash between them leaves a state one save newer than the prior (passed over at load) and a
+    /// failed state write leaves the old dense file.</summary>
+    public string SaveDensePrior(ReadOnlySpan<float> values, long round, IReadOnlyDictionary<string, long> lastSequences, SavedDenseLaneState? state)
     {
         ArgumentNullException.ThrowIfNull(lastSequences);
         lock (_gate)
@@ -165,6 +238,7 @@ public sealed partial class MetaStorageManager
             using (var file = AtomicFile.Create(DensePriorPath))
             {
                 checksum = DensePriorFile.Write(file.Stream, values, round, lastSequences);
+                if (state is not null) SaveWithBackup(DenseLaneStateFileName, LearnerStateJson.EncodeDense(state, checksum));
                 file.Commit();
             }
             WriteBackup(DensePriorFileName);
@@ -248,6 +322,54 @@ public sealed partial class MetaStorageManager
         AtomicFile.DeleteStaleTemps(BackupsPath, $"{Path.GetFileNameWithoutExtension(fileName)}.*{Path.GetExtension(fileName)}.*{AtomicFile.TempExtension}");
     }
 
+    /// <summary>The newest valid copy of <paramref name="fileName"/> (main file, then backups) that
+    /// <paramref name="read"/> says belongs to the prior <paramref name="priorSha256"/>; see
+    /// <see cref="LoadLearnerState"/>.</summary>
+    private T? LoadMatching<T>(string fileName, string priorSha256, Func<string, (T State, string PriorSha256)> read) where T : class
+    {
+        var main = Path.Combine(Root, fileName);
+        var problems = new List<string>();
+        var candidates = new List<string>();
+        if (File.Exists(main)) candidates.Add(main);
+        else problems.Add($"{fileName}: missing");
+        try
+        {
+            candidates.AddRange(ListBackups(fileName));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            problems.Add($"{BackupsFolderName}: {e.Message}");
+        }
+        if (candidates.Count == 0 && problems.Count == 1) return null;
+
+        foreach (var candidate in candidates)
+        {
+            var name = Path.GetFileName(candidate);
+            try
+            {
+                var (state, belongsTo) = read(candidate);
+                if (!string.Equals(belongsTo, priorSha256, StringComparison.OrdinalIgnoreCase))
+                {
+                    problems.Add($"{name}: belongs to another prior file (sha256 {belongsTo}, the loaded one is {priorSha256})");
+                    continue;
+                }
+                if (!ReferenceEquals(candidate, main))
+                    LogFellBack(_logger, fileName, Path.GetRelativePath(Root, candidate), string.Join("; ", problems));
+                return state;
+            }
+            catch (Exception e) when (e is InvalidInputException or IOException or UnauthorizedAccessException)
+            {
+                var problem = e is InvalidInputException && e.Message.StartsWith(name, StringComparison.Ordinal) ? e.Message : $"{name}: {e.Message}";
+                LogUnusable(_logger, Path.GetRelativePath(Root, candidate), problem);
+                problems.Add(problem);
+            }
+        }
+        LogStateNotRestored(_logger, fileName, string.Join("; ", problems));
+        return null;
+    }
+
+    private static string Sha256Hex(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+
     private T? LoadWithFallback<T>(string fileName, Func<string, T> read) where T : class
     {
         var main = Path.Combine(Root, fileName);
@@ -289,13 +411,13 @@ public sealed partial class MetaStorageManager
             : null;
     }
 
-    private static void WriteNumber(Utf8JsonWriter writer, double value)
+    internal static void WriteNumber(Utf8JsonWriter writer, double value)
     {
         if (double.IsFinite(value)) writer.WriteNumberValue(value);
         else writer.WriteStringValue(WireJson.NonFiniteName(value));
     }
 
-    private static double ReadNumber(JsonElement element, string path)
+    internal static double ReadNumber(JsonElement element, string path)
     {
         switch (element.ValueKind)
         {
@@ -360,6 +482,9 @@ public sealed partial class MetaStorageManager
 
     [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "storage: {File} loaded from backup {Backup} ({Problems})")]
     private static partial void LogFellBack(ILogger logger, string file, string backup, string problems);
+
+    [LoggerMessage(EventId = 14, Level = LogLevel.Warning, Message = "storage: no usable {File} belongs to the loaded prior, the learners start fresh ({Problems})")]
+    private static partial void LogStateNotRestored(ILogger logger, string file, string problems);
 
     [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "storage: {File} saved, but its backup failed: {Problem}")]
     private static partial void LogBackupFailed(ILogger logger, string file, string problem);

@@ -1,0 +1,115 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Meta.Gpu.Storage;
+
+namespace Meta.Gpu.Tests.Storage;
+
+/// <summary>DESIGN §11: <c>learner_state.json</c> and <c>dense_lane_state.json</c>: a stable layout (sorted keys,
+/// invariant culture, doubles that read back exactly), checksummed, with backups, naming the prior they belong to.</summary>
+public sealed class LearnerStateFileTests : IDisposable
+{
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    private MetaStorageManager Storage(int retention = 10) => new(new StorageConfig(_folder.Path, retention));
+
+    private static readonly double[] Awkward = [0.1 + 0.2, 1.0 / 3, double.Epsilon, 1e308, -0.0, 123456789.123456789];
+
+    private static SavedLearnerState State(double shift = 0) => new(
+        new Dictionary<string, SavedDomainLearner>
+        {
+            ["b"] = new(0.1 + 0.2 + shift, 1.0 / 3, 0.2439, [.. Awkward], new Dictionary<string, double> { ["tau"] = double.NaN, ["g_min"] = double.PositiveInfinity, ["a"] = 1e-300 }, 7, 12),
+            ["a"] = new(0.5, 0.5, 0.09, [0.5], new Dictionary<string, double> { ["tau"] = 1.0 }, 1, null),
+        },
+        new SavedOptimizerState(0.1 * 1.1 * 1.1, 0.417));
+
+    private static readonly Dictionary<string, double> Prior = new() { ["tau"] = 1.121, ["g_min"] = 0.01 };
+
+    [Fact]
+    public void The_state_reads_back_exactly_whatever_the_culture()
+    {
+        var culture = CultureInfo.CurrentCulture;
+        // A culture that writes a decimal comma (the tests run in globalization-invariant mode: no named cultures).
+        var comma = (CultureInfo)CultureInfo.InvariantCulture.Clone();
+        comma.NumberFormat.NumberDecimalSeparator = ",";
+        CultureInfo.CurrentCulture = comma;
+        try
+        {
+            Storage().SavePrior(Prior, new Dictionary<string, long> { ["b"] = 12 }, State());
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = culture;
+        }
+        var loaded = Storage().LoadPriorWithSequences()!.Learners!;
+        var expected = State();
+        Assert.Equal(["a", "b"], loaded.Domains.Keys);
+        foreach (var (domain, want) in expected.Domains)
+        {
+            var got = loaded.Domains[domain];
+            Assert.Equal(want.EmaScore, got.EmaScore);
+            Assert.Equal(want.LastScore, got.LastScore);
+            Assert.Equal(want.Confidence, got.Confidence);
+            Assert.Equal(want.History.Select(BitConverter.DoubleToInt64Bits), got.History.Select(BitConverter.DoubleToInt64Bits));
+            Assert.Equal(want.PreviousParams.OrderBy(p => p.Key, StringComparer.Ordinal), got.PreviousParams);
+            Assert.Equal(want.Observations, got.Observations);
+            Assert.Equal(want.LastObservedSequence, got.LastObservedSequence);
+        }
+        Assert.Equal(expected.Optimizer, loaded.Optimizer);
+    }
+
+    [Fact]
+    public void The_layout_is_sorted_and_names_the_prior_file_it_belongs_to()
+    {
+        var storage = Storage();
+        storage.SavePrior(Prior, new Dictionary<string, long>(), State());
+        var text = File.ReadAllText(storage.LearnerStatePath);
+        var root = JsonNode.Parse(text)!.AsObject();
+        Assert.Equal("meta-gpu.learner_state", (string?)root["format"]);
+        Assert.Equal(1, (int?)root["version"]);
+        var content = root["learners"]!.AsObject();
+        Assert.Equal(["domains", "optimizer", "prior_sha256"], content.Select(p => p.Key));
+        Assert.Equal(["a", "b"], content["domains"]!.AsObject().Select(p => p.Key));
+        Assert.Equal(["confidence", "ema_score", "history", "last_observed_sequence", "last_score", "observations", "previous_params"],
+            content["domains"]!["b"]!.AsObject().Select(p => p.Key));
+        Assert.Equal(["a", "g_min", "tau"], content["domains"]!["b"]!["previous_params"]!.AsObject().Select(p => p.Key));
+        Assert.Contains("0.30000000000000004", text, StringComparison.Ordinal);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(storage.PriorPath))), (string?)content["prior_sha256"]);
+    }
+
+    [Fact]
+    public void The_state_keeps_as_many_backups_as_the_other_files()
+    {
+        var storage = Storage(retention: 2);
+        for (var i = 0; i < 4; i++) storage.SavePrior(Prior, new Dictionary<string, long> { ["a"] = i }, State(i));
+        Assert.Equal(2, storage.ListBackups(MetaStorageManager.LearnerStateFileName).Count);
+        Assert.Equal(0.1 + 0.2 + 3, storage.LoadPriorWithSequences()!.Learners!.Domains["b"].EmaScore);
+    }
+
+    [Fact]
+    public void A_prior_saved_without_a_state_loads_with_none()
+    {
+        var storage = Storage();
+        storage.SavePrior(Prior, new Dictionary<string, long>(), State());
+        storage.SavePrior(Prior, new Dictionary<string, long> { ["a"] = 1 });
+        // The state on disk names the first prior file, not this one.
+        Assert.Null(storage.LoadPriorWithSequences()!.Learners);
+    }
+
+    [Fact]
+    public void The_dense_state_belongs_to_the_dense_file_it_was_saved_with()
+    {
+        var storage = Storage();
+        var state = new SavedDenseLaneState(new SavedOptimizerState(0.11, 0.3),
+            new Dictionary<string, SavedDenseScore> { ["z"] = new(4, 1.5, 0.8), ["a"] = new(2, 0.1 + 0.2, 0) });
+        var checksum = storage.SaveDensePrior([1f, 2f], 3, new Dictionary<string, long> { ["a"] = 2, ["z"] = 4 }, state);
+        var prior = storage.LoadDensePrior()!;
+        Assert.Equal(checksum, prior.Checksum);
+        var loaded = storage.LoadDenseLaneState(prior.Checksum)!;
+        Assert.Equal(state.Optimizer, loaded.Optimizer);
+        Assert.Equal(state.LastScores.OrderBy(p => p.Key, StringComparer.Ordinal), loaded.LastScores);
+        Assert.Null(storage.LoadDenseLaneState(new string('0', 64)));
+    }
+}
