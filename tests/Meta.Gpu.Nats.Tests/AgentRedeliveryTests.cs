@@ -26,6 +26,80 @@ public sealed class AgentRedeliveryTests
         ["evaluator"] = new JsonObject { ["g_min"] = 0.01 },
     };
 
+    private static readonly JsonNode Window = JsonNode.Parse("""{"gain_p50": 1.0, "latency_ms": 50}""")!;
+
+    /// <summary>Waits until <paramref name="agent"/> holds exactly <paramref name="domains"/> pending (a redelivery
+    /// comes after the ack wait), or the patience runs out.</summary>
+    private static async Task<IReadOnlyList<string>> PendingSoon(MetaLearningAgent agent, IEventBus bus, string[] domains)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!agent.PendingDomains.SequenceEqual(domains) && DateTime.UtcNow < deadline)
+        {
+            await bus.WaitForIdleAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            await Task.Delay(50);
+        }
+        return agent.PendingDomains;
+    }
+
+    /// <summary>§7 at the design's validator (min_confidence 0.1): a domain's first pack (confidence 0.09) is refused
+    /// and trust is earned over windows. The learner's state is saved with the prior, so the pack pending at a crash
+    /// is judged after the restart by a learner that kept its trust, and applied (a fresh learner refused it, at 0.09,
+    /// and acknowledged it: lost).</summary>
+    [Fact]
+    public async Task A_pack_pending_at_a_crash_is_applied_after_the_restart_by_a_learner_that_kept_its_trust()
+    {
+        var config = Config with { Validator = new ValidatorConfig() };
+        await using var server = await NatsServer.StartAsync();
+        var options = Buses.Options(server) with { AckWait = Buses.CrashAckWait };
+        var root = Directory.CreateTempSubdirectory("meta-gpu-redelivery-").FullName;
+        try
+        {
+            await using (var domains = await Buses.ConnectAsync(options))
+            {
+                await domains.PublishAsync(LearningTopics.PolicyPack, Pack("d1", 1));
+                await domains.PublishAsync(LearningTopics.PolicyPack, Pack("d1", 2));
+            }
+
+            // The first aggregator refuses d1's first pack, takes the second, applies it in a round and saves; then
+            // it takes d1's third pack in as pending and dies before the next round.
+            var first = await Buses.ConnectAsync(options);
+            var crashed = new MetaLearningAgent(first, config, new MetaStorageManager(new StorageConfig(root)));
+            await crashed.StartAsync();
+            Assert.Equal(["d1"], await PendingSoon(crashed, first, ["d1"]));
+            await crashed.HandleAsync(new BusEvent(LearningTopics.ProcessingMetrics, Window.DeepClone()), CancellationToken.None);
+            Assert.Equal(1, crashed.Rounds);
+            Assert.Equal(2, crashed.LastAppliedSequences["d1"]);
+            await using (var domains = await Buses.ConnectAsync(options))
+                await domains.PublishAsync(LearningTopics.PolicyPack, Pack("d1", 3));
+            Assert.Equal(["d1"], await PendingSoon(crashed, first, ["d1"]));
+            await first.AbandonAsync();
+
+            // The second gets the pack again and judges it with d1's saved trust: pending, then applied.
+            await using (var second = await Buses.ConnectAsync(options))
+            {
+                await using var agent = new MetaLearningAgent(second, config, new MetaStorageManager(new StorageConfig(root)));
+                await agent.StartAsync();
+                Assert.Equal(["d1"], await PendingSoon(agent, second, ["d1"]));
+                await agent.HandleAsync(new BusEvent(LearningTopics.ProcessingMetrics, Window.DeepClone()), CancellationToken.None);
+                Assert.Equal(1, agent.Rounds);
+                Assert.Equal(3, agent.LastAppliedSequences["d1"]);
+                Assert.Equal(3, agent.Learner.State("d1")!.Observations);
+            }
+
+            // Nothing is left on the broker.
+            await using var third = await Buses.ConnectAsync(options);
+            await using var resumed = new MetaLearningAgent(third, config, new MetaStorageManager(new StorageConfig(root)));
+            await resumed.StartAsync();
+            await third.WaitForIdleAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.Empty(resumed.PendingDomains);
+            Assert.Equal(0, resumed.StalePacks);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task A_pending_pack_survives_a_crash_and_is_not_applied_twice()
     {
