@@ -28,7 +28,9 @@ namespace Meta.Gpu.Learning;
 /// (<see cref="LearningRoundInput"/>) and each lane runs on it: the keyed lane here; a dense lane goes beside it in
 /// <see cref="RunRoundAsync"/> and in <see cref="HandleAsync"/>'s topic switch.</para>
 /// <para>Decisions where the design is silent: the global prior starts from the store's saved prior (empty when
-/// none) and the optimizer starts from it too; a failed save is logged and the round still publishes (the prior in
+/// none) and the optimizer starts from it too, with the learners' state saved with that prior (every domain's
+/// learner, the newest observed pack sequences, the optimizer's beta and reward EMA; not its rollback copies), so a
+/// restarted agent decides as the one that saved them would have; a failed save is logged and the round still publishes (the prior in
 /// memory did move, and the next round saves it again).</para>
 /// </remarks>
 public sealed class MetaLearningAgent : IAsyncDisposable

@@ -138,6 +138,27 @@ public sealed class LearnerStateRestartTests : IDisposable
     }
 
     [Fact]
+    public async Task After_a_restart_a_copy_of_a_refused_pack_is_not_observed_a_second_time()
+    {
+        var root = Path.Combine(_folder.Path, "observed");
+        await using (var bus = new EventBus())
+        await using (var first = NewAgent(bus, root))
+        {
+            await first.StartAsync();
+            await Pack("d1", 1, tau: 1.0).Run(first);      // refused (confidence 0.09), acknowledged
+            await Pack("d2", 1, tau: 2.0).Run(first);
+            await Pack("d2", 2, tau: 2.0).Run(first);
+            await Window(1.0).Run(first);                  // the round saves d1's learner with it
+        }
+        await using var agent = await Restarted(root);
+        // The broker delivers d1#1 again (its acknowledgement was lost): a second observation would earn it trust.
+        await Pack("d1", 1, tau: 1.0).Run(agent);
+        Assert.Equal(1, agent.StalePacks);
+        Assert.Equal(1, agent.Learner.State("d1")!.Observations);
+        Assert.Empty(agent.PendingDomains);
+    }
+
+    [Fact]
     public async Task After_a_restart_the_optimizer_steps_and_rolls_back_as_it_would_have()
     {
         Step[] steps =
