@@ -30,8 +30,8 @@ namespace Meta.Gpu.Learning;
 /// <para>Decisions where the design is silent: the global prior starts from the store's saved prior (empty when
 /// none) and the optimizer starts from it too, with the learners' state saved with that prior (every domain's
 /// learner, the newest observed pack sequences, the optimizer's beta and reward EMA; not its rollback copies), so a
-/// restarted agent decides as the one that saved them would have; a failed save is logged and the round still publishes (the prior in
-/// memory did move, and the next round saves it again).</para>
+/// restarted agent decides as the one that saved them would have; a failed save is logged and the round still
+/// publishes (the prior in memory did move, and the next round saves it again).</para>
 /// </remarks>
 public sealed class MetaLearningAgent : IAsyncDisposable
 {
@@ -430,8 +430,7 @@ public sealed class MetaLearningAgent : IAsyncDisposable
 
     /// <summary>Saves the prior with the last applied pack sequences (one atomic write), after the learners' state
     /// that belongs to it (the store orders the two so that a crash between them leaves a pair the next start
-    /// accepts); returns the store's size
-    /// afterwards (0 when the save failed, which is logged).</summary>
+    /// accepts); returns the store's size afterwards (0 when the save failed, which is logged).</summary>
     private long SavePrior(IReadOnlyDictionary<string, double> prior)
     {
         try

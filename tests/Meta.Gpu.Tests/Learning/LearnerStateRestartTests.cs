@@ -266,6 +266,22 @@ public sealed class LearnerStateRestartTests : IDisposable
     }
 
     [Fact]
+    public async Task A_state_the_learner_refuses_is_logged_and_the_agent_starts_with_fresh_learners()
+    {
+        var store = new InMemoryPriorStore();
+        var bad = new SavedDomainLearner(0.5, 0.5, 0.2, [0.5], new Dictionary<string, double>(), 2, 3);
+        store.SavePrior(new Dictionary<string, double> { ["tau"] = 1.0 }, new Dictionary<string, long>(),
+            new SavedLearnerState(new Dictionary<string, SavedDomainLearner> { ["d1"] = bad, [""] = bad }, new SavedOptimizerState(0.2, 0.4)));
+
+        await using var agent = new MetaLearningAgent(new EventBus(), Config, store, logger: new AgentLogger(_log));
+        await agent.StartAsync();
+        Assert.Empty(agent.Learner.Domains);
+        Assert.Equal(Config.Optimizer.BetaInit, agent.Optimizer.Beta);
+        Assert.Equal(1.0, agent.GlobalPrior["tau"]);
+        Assert.Contains(_log.AtLeast(LogLevel.Warning), e => e.Message.Contains("learner state was not restored", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_root_written_before_the_state_was_saved_starts_fresh_without_a_warning()
     {
         var (root, _, _) = await TwoRounds();
