@@ -20,9 +20,13 @@ internal sealed class CliProcess : IAsyncDisposable
 
     public string Output => string.Join("\n", Lines);
 
-    public static CliProcess Start(params string[] args)
+    public static CliProcess Start(params string[] args) => Start(new Dictionary<string, string>(), args);
+
+    /// <summary>As <see cref="Start(string[])"/>, with <paramref name="environment"/> set for the process.</summary>
+    public static CliProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (name, value) in environment) info.Environment[name] = value;
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "meta-gpu.dll"));
         foreach (var a in args) info.ArgumentList.Add(a);
         var cli = new CliProcess(new Process { StartInfo = info });

@@ -103,6 +103,20 @@ public sealed class DemoLifecycleTests : IDisposable
         Assert.Contains(demo.Lines, l => l.StartsWith("err: meta-gpu:", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_broker_out_of_reach_leaves_no_temporary_storage_folder_behind()
+    {
+        // Without --storage the run saves into a new temporary folder, named only once the broker answers: one
+        // created for a run that never connected was left in the temp folder, unnamed, by every such attempt.
+        var temp = Directory.CreateDirectory(Path.Combine(_dir, "tmp")).FullName;
+        await using var demo = CliProcess.Start(new Dictionary<string, string> { ["TMPDIR"] = temp },
+            "demo", "--bus", "nats://127.0.0.1:1", "--connect-timeout", "0.5", "--meta-rounds", "1", "--held-out", "2", "--out", _dir);
+        var code = await demo.WaitAsync(Limit);
+        Assert.True(code == 2, $"exit {code}: {demo.Output}");
+        Assert.Contains(demo.Lines, l => l.Contains("not reachable", StringComparison.Ordinal));
+        Assert.Empty(Directory.GetFileSystemEntries(temp, "meta-gpu-demo-*"));
+    }
+
     /// <summary>Process ids of `meta-gpu domain` processes whose command line carries <paramref name="prefix"/>.</summary>
     private static List<int> WorkerPids(string prefix)
     {

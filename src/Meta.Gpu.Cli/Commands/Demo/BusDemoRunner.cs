@@ -62,7 +62,20 @@ internal static class BusDemoRunner
         using var storageLock = StorageRootLock.Acquire(storageRoot);
         var storage = new MetaStorageManager(new StorageConfig(storageRoot), loggers.CreateLogger<MetaStorageManager>());
         var initialPrior = InitialPrior(options);
-        await using var bus = await NatsEventBus.ConnectAsync(busOptions, loggers, cancellationToken: token).ConfigureAwait(false);
+        NatsEventBus connected;
+        try
+        {
+            connected = await NatsEventBus.ConnectAsync(busOptions, loggers, cancellationToken: token).ConfigureAwait(false);
+        }
+        catch when (settings.Storage is null)
+        {
+            // Nothing saved yet and the path not yet printed: a temporary folder kept now would be one nobody can
+            // name to resume from, left in the temp folder by every run against a broker that is down.
+            storageLock.Dispose();
+            Directory.Delete(storageRoot, recursive: true);
+            throw;
+        }
+        await using var bus = connected;
         var aggregator = new SyncRoundAggregator(bus, storage, outerStep, domainIds, settings.Beta, loggers.CreateLogger<SyncRoundAggregator>())
         {
             Seed = options.Seed,
