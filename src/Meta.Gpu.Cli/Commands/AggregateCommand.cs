@@ -134,7 +134,7 @@ internal static class AggregateCommand
         }
         catch (JsonException e)
         {
-            throw new InvalidInputException($"{source}: malformed JSON ({e.Message})", e);
+            throw new InvalidInputException($"{source}: {JsonInput.Describe(e)}", e);
         }
         return node as JsonObject ?? throw new InvalidInputException($"{source}: expected a JSON object, got {JsonRead.Show(node)}");
     }

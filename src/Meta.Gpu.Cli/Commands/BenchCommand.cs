@@ -18,12 +18,12 @@ internal static class BenchCommand
         var outDir = new Option<string>("--out") { Description = "Folder for bench.json, bench.md and bench.png (default: the current folder).", DefaultValueFactory = _ => "." };
         var workloads = new Option<string?>("--workloads") { Description = $"Comma list of workloads (default: all): {string.Join(", ", BenchWorkloads.All)}." };
         var backends = new Option<string?>("--backends") { Description = $"Comma list of backends and peers (default: all): {string.Join(", ", BenchBackends.All)}." };
-        var n = new Option<int?>("--n") { Description = $"Domains N for every backend (default: {BenchOptions.StandardN}; ilgpu-cpu {BenchOptions.SmallN})." };
-        var d = new Option<int?>("--d") { Description = $"Parameters D for every backend (default: {BenchOptions.StandardD}; ilgpu-cpu {BenchOptions.SmallD})." };
-        var repeats = new Option<int?>("--repeats") { Description = "Timed calls per row (default 5; --quick 3)." };
-        var warmup = new Option<int?>("--warmup") { Description = "Untimed calls before them (default 1)." };
+        var n = new Option<int?>("--n") { CustomParser = InvariantNumber.NullableInt32, Description = $"Domains N for every backend (default: {BenchOptions.StandardN}; ilgpu-cpu {BenchOptions.SmallN})." };
+        var d = new Option<int?>("--d") { CustomParser = InvariantNumber.NullableInt32, Description = $"Parameters D for every backend (default: {BenchOptions.StandardD}; ilgpu-cpu {BenchOptions.SmallD})." };
+        var repeats = new Option<int?>("--repeats") { CustomParser = InvariantNumber.NullableInt32, Description = "Timed calls per row (default 5; --quick 3)." };
+        var warmup = new Option<int?>("--warmup") { CustomParser = InvariantNumber.NullableInt32, Description = "Untimed calls before them (default 1)." };
         var quick = new Option<bool>("--quick") { Description = $"Smoke run: N={BenchOptions.QuickN}, D={BenchOptions.QuickD}, 3 repeats, a 16 MB bandwidth array, short host workloads." };
-        var deviceMb = new Option<int?>("--device-bandwidth-mb") { Description = $"MB of the device read stream measured when cuda or opencl starts, the reference of their rows' share of read (default {DeviceBandwidth.DefaultMegabytes}; the device needs twice this free)." };
+        var deviceMb = new Option<int?>("--device-bandwidth-mb") { CustomParser = InvariantNumber.NullableInt32, Description = $"MB of the device read stream measured when cuda or opencl starts, the reference of their rows' share of read (default {DeviceBandwidth.DefaultMegabytes}; the device needs twice this free)." };
         var baseline = new Option<bool>("--baseline-device-kernels") { Description = "Device backends run every column through the combine kernel, not the dense kernels (weighted mean, trimmed mean by sorting networks): the baseline those are measured against." };
         var outliers = new Option<bool>("--outlier-filter") { Description = "Engine rows run the outlier pass with the library's default settings (the default configuration; the standard workload has it off); the peers have none and are skipped." };
         var python = new Option<string?>("--python") { Description = "Python for the numpy and PyTorch peers (default: $META_GPU_PYTHON, python3 on PATH, /usr/bin/python3)." };

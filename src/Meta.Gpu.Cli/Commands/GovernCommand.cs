@@ -85,7 +85,7 @@ internal static class GovernCommand
         catch (JsonException e)
         {
             var column = e.BytePositionInLine is long position ? $", column {position + 1}" : "";
-            throw new InvalidInputException($"line {lineNumber}{column}: malformed JSON ({Reason(e)})", e);
+            throw new InvalidInputException($"line {lineNumber}{column}: malformed JSON ({JsonInput.Reason(e)})", e);
         }
         if (node is not JsonObject obj)
             throw new InvalidInputException($"line {lineNumber}: expected a JSON object (a telemetry snapshot), got {JsonRead.Show(node)}");
@@ -101,30 +101,17 @@ internal static class GovernCommand
         }
     }
 
-    /// <summary>The parser's message without its own position suffix (line numbers there count from 0 within
-    /// the one line parsed, which would contradict the line number we report).</summary>
-    private static string Reason(JsonException e)
-    {
-        var message = e.Message;
-        foreach (var marker in new[] { " Path:", " LineNumber:" })
-        {
-            var at = message.IndexOf(marker, StringComparison.Ordinal);
-            if (at > 0) message = message[..at];
-        }
-        return message.Trim();
-    }
-
     private static async Task<IntegrativeMetaConfig> ReadConfigAsync(string path, CancellationToken token)
     {
         JsonNode? node;
-        var text = await InputFile.ReadAllTextAsync(path, token).ConfigureAwait(false);
+        var text = await InputFile.ReadAllTextAsync(path, token, "--config").ConfigureAwait(false);
         try
         {
             node = JsonInput.Parse(text);
         }
         catch (JsonException e)
         {
-            throw new InvalidInputException($"{path}: malformed JSON ({e.Message})", e);
+            throw new InvalidInputException($"{path}: {JsonInput.Describe(e)}", e);
         }
         var json = node as JsonObject ?? throw new InvalidInputException($"{path}: a configuration is a JSON object, got {JsonRead.Show(node)}");
         try

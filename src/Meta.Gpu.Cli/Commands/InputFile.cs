@@ -19,11 +19,14 @@ internal static class InputFile
         if (!File.Exists(path)) throw new InvalidInputException($"{named}: no such file");
     }
 
-    /// <summary>Refuses a folder where a file is to be written or appended to.</summary>
+    /// <summary>Refuses a folder where a file is to be written or appended to, and a file in a folder that is not
+    /// there (the runtime's "Could not find a part of the path" names neither the option nor the folder).</summary>
     public static void CheckWritable(string path, string what)
     {
         if (string.IsNullOrWhiteSpace(path)) throw new InvalidInputException($"{what}: must name a file");
         if (Directory.Exists(path)) throw new InvalidInputException($"{what} {path}: is a folder, expected a file");
+        if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } folder && !Directory.Exists(folder))
+            throw new InvalidInputException($"{what} {path}: no such folder {folder}");
     }
 
     /// <summary>Whether two paths name one file (links resolved, folders reached through links too where the

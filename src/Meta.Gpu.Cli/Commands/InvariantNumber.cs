@@ -5,7 +5,8 @@ namespace Meta.Gpu.Cli.Commands;
 
 /// <summary>A number option read the same in every culture: '.' is the decimal point and no digit-group separator
 /// is skipped (System.CommandLine's own parser uses the current culture with thousands allowed, so "0,5" read as 5,
-/// and under de-DE "0.5" did too).</summary>
+/// and under de-DE "0.5" did too). A whole-number option's error names the option and says what is wanted: the
+/// parser's own said "as expected type 'System.Nullable`1[System.Int32]'".</summary>
 internal static class InvariantNumber
 {
     public static double Double(ArgumentResult result)
@@ -15,5 +16,28 @@ internal static class InvariantNumber
         var name = (result.Parent as OptionResult)?.Option.Name ?? "value";
         result.AddError($"{name}: '{token}' is not a number (write decimals with a point: 0.5)");
         return default;
+    }
+
+    public static int Int32(ArgumentResult result) => (int)(Integer(result, int.MinValue, int.MaxValue) ?? 0);
+
+    public static int? NullableInt32(ArgumentResult result) => (int?)Integer(result, int.MinValue, int.MaxValue);
+
+    public static long? NullableInt64(ArgumentResult result) => Integer(result, long.MinValue, long.MaxValue);
+
+    private static long? Integer(ArgumentResult result, long min, long max)
+    {
+        var token = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+        var name = (result.Parent as OptionResult)?.Option.Name ?? "value";
+        if (!long.TryParse(token, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
+        {
+            result.AddError($"{name}: '{token}' is not a whole number");
+            return null;
+        }
+        if (value < min || value > max)
+        {
+            result.AddError(string.Create(CultureInfo.InvariantCulture, $"{name}: {token} is out of range ({min} to {max})"));
+            return null;
+        }
+        return value;
     }
 }

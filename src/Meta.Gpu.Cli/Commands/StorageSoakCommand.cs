@@ -15,9 +15,9 @@ internal static class StorageSoakCommand
     public static Command Create(CliConsole console)
     {
         var root = new Option<string>("--root") { Description = "Storage root folder.", Required = true };
-        var count = new Option<int>("--count") { Description = "Saves to make.", DefaultValueFactory = _ => 1_000 };
-        var keys = new Option<int>("--keys") { Description = "Keys in the global prior.", DefaultValueFactory = _ => 64 };
-        var d = new Option<int>("--d") { Description = "Values in the dense prior.", DefaultValueFactory = _ => 65_536 };
+        var count = new Option<int>("--count") { CustomParser = InvariantNumber.Int32, Description = "Saves to make.", DefaultValueFactory = _ => 1_000 };
+        var keys = new Option<int>("--keys") { CustomParser = InvariantNumber.Int32, Description = "Keys in the global prior.", DefaultValueFactory = _ => 64 };
+        var d = new Option<int>("--d") { CustomParser = InvariantNumber.Int32, Description = "Values in the dense prior.", DefaultValueFactory = _ => 65_536 };
         var command = new Command("storage-soak", "Save priors in a loop (crash-safety tests).") { root, count, keys, d };
         command.Hidden = true;
         command.SetAction((result, token) => MetaGpuApp.GuardAsync(console, () =>

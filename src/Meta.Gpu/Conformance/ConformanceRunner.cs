@@ -60,7 +60,7 @@ public static class ConformanceRunner
         }
         catch (JsonException e)
         {
-            throw new InvalidInputException($"{path}: malformed JSON ({e.Message})", e);
+            throw new InvalidInputException($"{path}: {JsonInput.Describe(e)}", e);
         }
         return await RunAsync(path, file, cancellationToken).ConfigureAwait(false);
     }

@@ -85,7 +85,7 @@ public sealed record MetaLearningConfig
         }
         catch (JsonException e)
         {
-            throw new InvalidInputException($"configuration: malformed JSON ({e.Message})", e);
+            throw new InvalidInputException($"configuration: {JsonInput.Describe(e)}", e);
         }
         return FromJson(node as JsonObject ?? throw new InvalidInputException($"configuration: expected a JSON object, got {JsonRead.Show(node)}"));
     }

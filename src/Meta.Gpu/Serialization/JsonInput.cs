@@ -47,6 +47,29 @@ public static class JsonInput
         if (!Utf8.IsValid(utf8Json) || utf8Json.IndexOf("\\u"u8) >= 0) CheckStrings(utf8Json);
     }
 
+    /// <summary>"malformed JSON at line L, column C (why)" for a syntax error in a whole document, counted from 1 as
+    /// editors count. The parser's own message ends in "LineNumber: 1 | BytePositionInLine: 0.", counted from 0: an
+    /// error on a file's second line read as one on its first.</summary>
+    public static string Describe(JsonException e)
+    {
+        var where = e.LineNumber is long line
+            ? $" at line {line + 1}{(e.BytePositionInLine is long position ? $", column {position + 1}" : "")}"
+            : "";
+        return $"malformed JSON{where} ({Reason(e)})";
+    }
+
+    /// <summary>The parser's message without its position suffix (<see cref="Describe"/> says where, from 1).</summary>
+    public static string Reason(JsonException e)
+    {
+        var message = e.Message;
+        foreach (var marker in new[] { " Path:", " LineNumber:" })
+        {
+            var at = message.IndexOf(marker, StringComparison.Ordinal);
+            if (at > 0) message = message[..at];
+        }
+        return message.Trim();
+    }
+
     /// <summary>Reads every string and property name once; a syntax error is the reader's JsonException, the one
     /// the parser would give.</summary>
     private static void CheckStrings(ReadOnlySpan<byte> utf8Json)

@@ -154,7 +154,23 @@ public sealed class GovernCommandTests : IDisposable
         Assert.Equal(2, input.Code);
         Assert.Contains("nope.jsonl: no such file", input.Error, StringComparison.Ordinal);
         Assert.Equal(2, config.Code);
-        Assert.Contains("nope.jsonl: no such file", config.Error, StringComparison.Ordinal);
+        // Named as aggregate names it: which of the two files is missing.
+        Assert.Contains($"--config {missing}: no such file", config.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_policy_log_in_a_folder_that_is_not_there_exits_2_naming_the_option_and_the_folder()
+    {
+        var folder = Path.Combine(_dir, "no-such-folder");
+        var log = Path.Combine(folder, "policy.jsonl");
+
+        var (code, output, error) = await Run("{}\n", "govern", "--policy-log", log, "-");
+
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        // Was the runtime's "Could not find a part of the path '...'", which named neither.
+        Assert.Equal($"meta-gpu: --policy-log {log}: no such folder {folder}", error.Trim());
+        Assert.False(Directory.Exists(folder));
     }
 
     [Fact]

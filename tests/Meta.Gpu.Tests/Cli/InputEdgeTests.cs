@@ -58,6 +58,45 @@ public sealed class InputEdgeTests : IDisposable
     }
 
     [Fact]
+    public async Task A_syntax_error_in_a_whole_file_names_its_line_and_column_counted_from_1()
+    {
+        // The error is on line 3, in its 11th column. The parser's own "LineNumber: 2 | BytePositionInLine: 10."
+        // counts from 0 and sent the reader to the line above.
+        const string broken = "{\n  \"updates\": [],\n  \"x\": [1,,2]\n}\n";
+        var file = Write("broken.json", broken);
+        var runs = new[]
+        {
+            await Run("", "aggregate", file),
+            await Run("""{"updates": []}""", "aggregate", "--config", file, "-"),
+            await Run("{}\n", "govern", "--config", file, "-"),
+            await Run("", "conformance", file),
+        };
+        foreach (var run in runs)
+        {
+            Assert.Equal(MetaGpuApp.ExitUserError, run.Code);
+            Assert.StartsWith($"meta-gpu: {file}: malformed JSON at line 3, column 11 (", run.Error, StringComparison.Ordinal);
+            Assert.DoesNotContain("LineNumber", run.Error, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("--n: 'abc' is not a whole number", new[] { "bench", "--n", "abc" })]
+    [InlineData("--repeats: 99999999999 is out of range", new[] { "bench", "--repeats", "99999999999" })]
+    [InlineData("--seed: '1.5' is not a whole number", new[] { "demo", "--seed", "1.5" })]
+    [InlineData("--rounds: 'x' is not a whole number", new[] { "domain", "--bus", "nats://127.0.0.1:1", "--id", "domain-000", "--rounds", "x" })]
+    public async Task A_whole_number_option_given_something_else_is_exit_2_naming_it_in_plain_words(string expected, string[] args)
+    {
+        // The parser's own message was "Cannot parse argument 'abc' for option '--n' as expected type
+        // 'System.Nullable`1[System.Int32]'".
+        var (code, output, error) = await Run("", args);
+
+        Assert.Equal(MetaGpuApp.ExitUserError, code);
+        Assert.Equal("", output);
+        Assert.StartsWith($"meta-gpu: {expected}", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_folder_given_for_a_file_is_exit_2_saying_so()
     {
         var runs = new[]
