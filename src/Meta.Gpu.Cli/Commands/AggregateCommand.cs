@@ -111,7 +111,7 @@ internal static class AggregateCommand
         }
         catch (JsonException e)
         {
-            throw new InvalidInputException($"{source}: malformed JSON ({e.Message})", e);
+            throw new InvalidInputException($"{source}: {JsonInput.Describe(e)}", e);
         }
         if (document.RootElement.ValueKind == JsonValueKind.Object) return document;
         using (document)
