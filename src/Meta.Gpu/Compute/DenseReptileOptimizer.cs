@@ -96,7 +96,7 @@ public sealed class DenseReptileOptimizer
         CompleteStep(reward);
     }
 
-    /// <summary>Sets beta and the reward EMA to saved values (DESIGN §11: the dense lane's state saved with the
+    /// <summary>Sets beta and the reward EMA to saved values (README "Storage", beside DESIGN §11's files: the dense lane's state saved with the
     /// dense prior). A beta outside this configuration's bounds is clamped into them, as a step would clamp it. The
     /// rollback copies are not restored: there are none until the next step.</summary>
     /// <exception cref="InvalidInputException">A value is not finite (nothing changes).</exception>

@@ -96,7 +96,7 @@ public sealed class DomainMetaLearner
         }
     }
 
-    /// <summary>A copy of every domain's whole state (ordinal order), for saving (DESIGN §11:
+    /// <summary>A copy of every domain's whole state (ordinal order), for saving (README "Storage", beside DESIGN §11's files:
     /// <c>learner_state.json</c>). <paramref name="observedSequences"/> gives each domain's newest observed pack
     /// sequence (the agent keeps it), saved with it.</summary>
     public IReadOnlyDictionary<string, SavedDomainLearner> Snapshot(IReadOnlyDictionary<string, long>? observedSequences = null)

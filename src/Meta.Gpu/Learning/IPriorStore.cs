@@ -19,7 +19,7 @@ public interface IPriorStore
     void SavePrior(IReadOnlyDictionary<string, double> prior, IReadOnlyDictionary<string, long> lastSequences);
 
     /// <summary>As <see cref="SavePrior(IReadOnlyDictionary{string, double}, IReadOnlyDictionary{string, long})"/>,
-    /// with the learners' state that belongs to this prior (DESIGN §11: <c>learner_state.json</c>), saved so that a
+    /// with the learners' state that belongs to this prior (<c>learner_state.json</c>, beside DESIGN §11's files: README "Storage"), saved so that a
     /// crash at any point leaves a prior and a state that <see cref="LoadPriorWithSequences"/> returns together (or
     /// the prior without a state). A store that keeps no learner state saves the prior alone (the default).</summary>
     void SavePrior(IReadOnlyDictionary<string, double> prior, IReadOnlyDictionary<string, long> lastSequences, SavedLearnerState learners) =>

@@ -86,7 +86,7 @@ public sealed class OnlineReptileOptimizer
         RewardEma = (1 - Config.EmaAlpha) * RewardEma + Config.EmaAlpha * reward;
     }
 
-    /// <summary>Sets beta and the reward EMA to saved values (DESIGN §11: the state saved with the prior), so the
+    /// <summary>Sets beta and the reward EMA to saved values (README "Storage", beside DESIGN §11's files: the state saved with the prior), so the
     /// next step and rollback decision are the ones the optimizer that saved them would make. A beta outside this
     /// configuration's [beta_init * beta_min_factor, beta_max] (saved under other settings) is clamped into it, as
     /// a step would clamp it. The rollback copies are not restored: there are none until the next step.</summary>

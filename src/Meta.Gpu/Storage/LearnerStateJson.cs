@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Meta.Gpu.Storage;
 
 /// <summary>
-/// The two learning-state files of DESIGN §11, in <see cref="ChecksummedJson"/>'s envelope, keys sorted, numbers
+/// The two learning-state files kept beside DESIGN §11's (an extension: README "Storage"), in <see cref="ChecksummedJson"/>'s envelope, keys sorted, numbers
 /// in the shortest form that reads back to the same double (non-finite as "nan"/"inf"/"-inf"):
 /// <code>
 /// learner_state.json      { ..., "learners": { "domains": { "&lt;id&gt;": { "confidence", "ema_score", "history": [...],

@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging;
 namespace Meta.Gpu.Tests.Learning;
 
 /// <summary>
-/// DESIGN §7, §8, §10, §11: the learners' state (every domain's learner, each optimizer's beta and reward EMA, the
+/// DESIGN §7, §8, §10, and the files kept beside §11's (README "Storage"): the learners' state (every domain's learner, each optimizer's beta and reward EMA, the
 /// dense lane's last scores) is saved with the prior it belongs to and restored by an agent that starts over the
 /// same storage root, so that after a restart the agent decides as the one that did not restart.
 /// </summary>

@@ -5,7 +5,7 @@ using Meta.Gpu.Storage;
 
 namespace Meta.Gpu.Tests.Storage;
 
-/// <summary>DESIGN §11: <c>learner_state.json</c> and <c>dense_lane_state.json</c>: a stable layout (sorted keys,
+/// <summary>Beside DESIGN §11's files (README "Storage"): <c>learner_state.json</c> and <c>dense_lane_state.json</c>: a stable layout (sorted keys,
 /// invariant culture, doubles that read back exactly), checksummed, with backups, naming the prior they belong to.</summary>
 public sealed class LearnerStateFileTests : IDisposable
 {
