@@ -28,12 +28,15 @@ internal static class InvariantNumber
     {
         var token = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
         var name = (result.Parent as OptionResult)?.Option.Name ?? "value";
-        if (!long.TryParse(token, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
+        // Blanks around it are read, as the parser did before and as a decimal option reads them.
+        var parsed = long.TryParse(token, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value);
+        var digits = token.Trim().TrimStart('+', '-');
+        if (!parsed && !(digits.Length > 0 && digits.All(char.IsAsciiDigit) && token.Trim().Length - digits.Length <= 1))
         {
             result.AddError($"{name}: '{token}' is not a whole number");
             return null;
         }
-        if (value < min || value > max)
+        if (!parsed || value < min || value > max)
         {
             result.AddError(string.Create(CultureInfo.InvariantCulture, $"{name}: {token} is out of range ({min} to {max})"));
             return null;

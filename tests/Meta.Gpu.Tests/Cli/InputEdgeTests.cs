@@ -96,6 +96,19 @@ public sealed class InputEdgeTests : IDisposable
         Assert.DoesNotContain("System.", error, StringComparison.Ordinal);
     }
 
+    // Review: a whole number too long for a long is a whole number out of range, not "not a whole number"; and
+    // one padded with blanks (`--seed "$(wc -l < f)"` on BSD) was read before, as --inner-lr " 0.5" still is.
+    [Theory]
+    [InlineData("--seed: 99999999999999999999 is out of range", new[] { "demo", "--seed", "99999999999999999999" })]
+    [InlineData("--meta-rounds: must be >= 1", new[] { "demo", "--seed", " 5", "--meta-rounds", "0" })]
+    [InlineData("--meta-rounds: must be >= 1", new[] { "demo", "--inner-lr", " 0.5", "--meta-rounds", "0" })]
+    public async Task Review_whole_number_options_out_of_long_range_or_padded(string expected, string[] args)
+    {
+        var (code, _, error) = await Run("", args);
+        Assert.Equal(MetaGpuApp.ExitUserError, code);
+        Assert.StartsWith($"meta-gpu: {expected}", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_folder_given_for_a_file_is_exit_2_saying_so()
     {
