@@ -33,7 +33,57 @@ internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFe
                 Bus.Logger.LogWarning("bus: creating the object bucket {Bucket} for {Topic} failed ({Error}); large vectors need it, small ones travel inline", Bus.Options.ObjectBucket, Topic, e.Message);
             }
         }
-        _consumer = await CreateConsumerAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _consumer = await CreateConsumerAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (NatsJSApiException e) when (e.Error.ErrCode is WorkQueueConsumerNotUnique or WorkQueueMultipleUnfiltered)
+        {
+            // The broker's words ("filtered consumer not unique on workqueue stream") name neither the topic nor
+            // the consumer in the way, nor what to do about it.
+            throw new InvalidInputException(await ConsumerConflictAsync(cancellationToken).ConfigureAwait(false), e);
+        }
+        Bus.ConsumerCreated(Topic);
+    }
+
+    /// <summary>nats-server's refusal of a second consumer filtering the same subject of a work-queue stream.</summary>
+    private const int WorkQueueConsumerNotUnique = 10100;
+
+    /// <summary>nats-server's refusal of a second consumer without a filter on a work-queue stream.</summary>
+    private const int WorkQueueMultipleUnfiltered = 10099;
+
+    /// <summary>The refusal of this topic's consumer in the user's words: the prefix and topic, the consumer that
+    /// already reads them (asked of the broker; left out when it does not answer), and what to do.</summary>
+    private async Task<string> ConsumerConflictAsync(CancellationToken cancellationToken)
+    {
+        var stream = NatsSubjects.StreamName(Bus.Options.SubjectPrefix, Topic);
+        var others = new List<string>();
+        try
+        {
+            await foreach (var name in Bus.JetStream.ListConsumerNamesAsync(stream, cancellationToken).ConfigureAwait(false))
+                if (name != Bus.Options.DurableName) others.Add(name);
+        }
+        catch (Exception e) when (e is NatsException or TimeoutException)
+        {
+            Bus.Logger.LogDebug("bus: listing the consumers of {Stream} failed ({Error})", stream, e.Message);
+        }
+        var who = others.Count switch
+        {
+            0 => "another aggregator's durable consumer",
+            1 => $"another aggregator's durable consumer '{others[0]}'",
+            _ => $"other aggregators' durable consumers {string.Join(", ", others.Select(o => $"'{o}'"))}",
+        };
+        // A durable consumer outlives its process (a killed bus demo resumes through it): stopping the other
+        // aggregator is not always enough, so the way to delete it is named too.
+        var remove = others.Count switch
+        {
+            0 => "delete it",
+            1 => $"delete it (nats consumer rm {stream} {others[0]})",
+            _ => "delete them",
+        };
+        return $"prefix '{Bus.Options.SubjectPrefix}': {Topic} is already read by {who} (stream {stream} takes one consumer per topic, " +
+            $"and a durable consumer stays on the broker after its process stops); stop that aggregator or let its run complete, {remove}, " +
+            "or run this one on another --prefix";
     }
 
     private ValueTask<INatsJSConsumer> CreateConsumerAsync(CancellationToken cancellationToken) =>

@@ -87,6 +87,12 @@ public sealed record NatsBusOptions
     /// most seven fetches.</summary>
     public int DenseConsumeBatch { get; init; } = 8;
 
+    /// <summary>Whether a subscription the broker refused is logged (an error line per topic). A caller that awaits
+    /// <see cref="NatsEventBus.WhenSubscribedAsync"/> and reports the refusal itself (`meta-gpu serve`, the bus demo)
+    /// turns it off, so that the user reads one line, not the same failure twice. Default true: a process that only
+    /// subscribes would otherwise never hear of it.</summary>
+    public bool LogSubscriptionFailures { get; init; } = true;
+
     /// <summary>Connection name shown by the server (monitoring).</summary>
     public string ClientName { get; init; } = "meta-gpu";
 

@@ -64,6 +64,7 @@ public sealed class NatsEventBus : IEventBus
     private readonly ConcurrentDictionary<string, Lazy<Task>> _streams = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (string Subject, bool Durable, bool Dense)> _routes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Task, byte> _retiring = new();
+    private readonly ConcurrentDictionary<string, byte> _consumerTopics = new(StringComparer.Ordinal);
     private readonly Lock _feedGate = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly NatsObjContext _objects;
@@ -300,9 +301,8 @@ public sealed class NatsEventBus : IEventBus
                     {
                         Interlocked.Decrement(ref _unready);
                         // A feed still opening when the bus stops fails with the closed connection: not news.
-                        if (t.Exception is { } failure && !_stopping.IsCancellationRequested)
-                            // The message only: a caller of WhenSubscribedAsync (serve) reports the failure itself, and
-                            // a stack trace per topic buried its one line.
+                        // The message only: a stack trace per topic buried the one line a caller reports.
+                        if (t.Exception is { } failure && !_stopping.IsCancellationRequested && Options.LogSubscriptionFailures)
                             Logger.LogError("bus: subscribing to {Topic} failed: {Error}", topic, (failure.InnerException ?? failure).Message);
                     },
                     CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -319,7 +319,13 @@ public sealed class NatsEventBus : IEventBus
     /// <remarks>Core topics: a ping round trip proves the broker has sent this connection everything published
     /// before it; then the local buffers and queues must be empty. Durable topics: the consumer must have
     /// nothing pending and nothing unacknowledged.</remarks>
-    public async Task WaitForIdleAsync(CancellationToken cancellationToken = default)
+    public Task WaitForIdleAsync(CancellationToken cancellationToken = default) => WaitForIdleCoreAsync(cancellationToken, draining: false);
+
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <param name="draining">The shutdown's drain: a subscription the broker refused holds nothing to wait for, and
+    /// is passed over rather than thrown again until the drain's time-out (a refused `serve` printed two warnings
+    /// and waited 5 s after its one error line).</param>
+    private async Task WaitForIdleCoreAsync(CancellationToken cancellationToken, bool draining)
     {
         if (ReferenceEquals(CurrentHandlerBus.Value, this))
             throw new InvalidOperationException("WaitForIdleAsync called from a handler of this bus would wait for itself");
@@ -328,7 +334,7 @@ public sealed class NatsEventBus : IEventBus
         {
             cancellationToken.ThrowIfCancellationRequested();
             _publisher.ThrowIfFailed();
-            await WhenFeedsReadyAsync(cancellationToken).ConfigureAwait(false);
+            await WhenFeedsReadyAsync(cancellationToken, passFailed: draining).ConfigureAwait(false);
             var published = Interlocked.Read(ref _published);
             // Not idle while durable publishes await their confirmation; no ping meanwhile, which a frozen broker
             // would never answer, so that a publish given up is thrown here.
@@ -374,7 +380,7 @@ public sealed class NatsEventBus : IEventBus
                 {
                     try
                     {
-                        await WaitForIdleAsync(drain.Token).ConfigureAwait(false);
+                        await WaitForIdleCoreAsync(drain.Token, draining: true).ConfigureAwait(false);
                         break;
                     }
                     catch (NatsException e)
@@ -492,11 +498,22 @@ public sealed class NatsEventBus : IEventBus
         }
     }
 
-    private async Task WhenFeedsReadyAsync(CancellationToken cancellationToken)
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <param name="passFailed">Whether a feed that failed to open is passed over instead of thrown.</param>
+    private async Task WhenFeedsReadyAsync(CancellationToken cancellationToken, bool passFailed = false)
     {
         foreach (var feed in _feeds.Values)
-            if (!feed.Ready.IsCompletedSuccessfully)
+        {
+            if (feed.Ready.IsCompletedSuccessfully) continue;
+            try
+            {
                 await feed.Ready.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception) when (passFailed && feed.Failed)
+            {
+                // Reported where it failed (the subscription's log line, WhenSubscribedAsync, a publish).
+            }
+        }
     }
 
     private bool LocallyIdle()
@@ -511,7 +528,8 @@ public sealed class NatsEventBus : IEventBus
     private async ValueTask<bool> BrokerIdleAsync(CancellationToken cancellationToken)
     {
         foreach (var feed in _feeds.Values)
-            if (!await feed.BrokerIdleAsync(cancellationToken).ConfigureAwait(false))
+            // A feed that failed to open has no consumer to ask, and nothing was delivered through it.
+            if (!feed.Failed && !await feed.BrokerIdleAsync(cancellationToken).ConfigureAwait(false))
                 return false;
         return true;
     }
@@ -529,6 +547,44 @@ public sealed class NatsEventBus : IEventBus
                 _ = stop.ContinueWith(t => _retiring.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
         }
+    }
+
+    /// <summary>A durable feed created (or found) its consumer at the broker.</summary>
+    internal void ConsumerCreated(string topic) => _consumerTopics.TryAdd(topic, 0);
+
+    /// <summary>
+    /// Deletes at the broker the durable consumers this bus created (<see cref="NatsBusOptions.DurableName"/> on each
+    /// durable topic it subscribed to); a consumer already gone is fine. Call it after <see cref="ShutdownAsync"/>, for
+    /// a run that is complete: a durable consumer outlives its process so that a restarted one resumes where it
+    /// stopped, and a work-queue stream takes one consumer per topic, so one left by a finished run keeps every other
+    /// aggregator (another durable name) off the prefix for good. Messages still in the streams stay there for the
+    /// next consumer.
+    /// </summary>
+    /// <returns>The consumers deleted, as <c>STREAM/NAME</c>.</returns>
+    /// <exception cref="InvalidOperationException">The bus is not shut down (a running feed would create its
+    /// consumer again).</exception>
+    /// <exception cref="NatsException">The broker refused a deletion or did not answer (the ones before it are
+    /// deleted).</exception>
+    public async Task<IReadOnlyList<string>> DeleteDurableConsumersAsync(CancellationToken cancellationToken = default)
+    {
+        if (Volatile.Read(ref _state) != Stopped || _abandoned)
+            throw new InvalidOperationException("DeleteDurableConsumersAsync needs a bus that was shut down (ShutdownAsync)");
+        var deleted = new List<string>();
+        foreach (var topic in _consumerTopics.Keys.Order(StringComparer.Ordinal))
+        {
+            var stream = NatsSubjects.StreamName(Options.SubjectPrefix, topic);
+            try
+            {
+                await JetStream.DeleteConsumerAsync(stream, Options.DurableName, cancellationToken).ConfigureAwait(false);
+                deleted.Add($"{stream}/{Options.DurableName}");
+            }
+            catch (NatsJSApiException e) when (e.Error.Code == 404)
+            {
+                // Gone already (deleted by hand, or the broker lost its state): nothing to do.
+            }
+            _consumerTopics.TryRemove(topic, out _);
+        }
+        return deleted;
     }
 
     internal void DispatchStarted() => Interlocked.Increment(ref _inDispatch);

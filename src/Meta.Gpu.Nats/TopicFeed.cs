@@ -34,6 +34,9 @@ internal abstract class TopicFeed
     /// <summary>Completes once the broker will route new messages of the topic to this feed.</summary>
     public Task Ready { get; private set; } = Task.CompletedTask;
 
+    /// <summary>Whether opening failed (<see cref="Ready"/> faulted or was cancelled): nothing comes through it.</summary>
+    public bool Failed => Ready.IsFaulted || Ready.IsCanceled;
+
     public int SubscriberCount => Volatile.Read(ref _subscribers).Length;
 
     protected CancellationToken Stopping => _stop.Token;
