@@ -85,6 +85,50 @@ public sealed class ServeCommandTests
     }
 
     [Fact]
+    public async Task A_prefix_another_aggregators_consumer_reads_is_exit_2_with_one_line_naming_it()
+    {
+        // After the bus demo on the default prefix (whose consumer stayed on the broker), serve printed the broker's
+        // "filtered consumer not unique on workqueue stream" three times: a log line, a drain warning and the error,
+        // then a warning that the drain timed out after 5 s.
+        await using var server = await NatsServer.StartAsync();
+        var storage = Directory.CreateTempSubdirectory("meta-gpu-serve-").FullName;
+        var prefix = "c" + Guid.NewGuid().ToString("N")[..8];
+        try
+        {
+            await using var demo = await Buses.ConnectAsync(Buses.Options(server, prefix) with { DurableName = "meta_gpu_sine_demo" });
+            using var reading = demo.Subscribe("federation.dense_update", (_, _) => ValueTask.CompletedTask);
+            await demo.WhenSubscribedAsync();
+
+            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "meta-gpu.dll"), "serve", "--bus", server.Url, "--prefix", prefix, "--storage", storage, "--backend", "cpu" })
+                info.ArgumentList.Add(a);
+            using var serve = Process.Start(info)!;
+            var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            serve.OutputDataReceived += (_, e) => { if (e.Data is not null) lines.Enqueue(e.Data); };
+            serve.ErrorDataReceived += (_, e) => { if (e.Data is not null) lines.Enqueue("err: " + e.Data); };
+            serve.BeginOutputReadLine();
+            serve.BeginErrorReadLine();
+            try
+            {
+                await serve.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+                serve.WaitForExit(); // flushes the redirected output
+            }
+            finally
+            {
+                if (!serve.HasExited) serve.Kill(entireProcessTree: true);
+            }
+            Assert.True(serve.ExitCode == 2, $"exit {serve.ExitCode}: {string.Join(" | ", lines)}");
+            var line = Assert.Single(lines);
+            Assert.StartsWith($"err: meta-gpu: prefix '{prefix}': federation.dense_update is already read by another aggregator's durable consumer 'meta_gpu_sine_demo'", line, StringComparison.Ordinal);
+            Assert.Contains("--prefix", line, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(storage, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Serve_aggregates_domain_packs_from_the_broker_and_ctrl_c_exits_0()
     {
         await using var server = await NatsServer.StartAsync();

@@ -47,7 +47,8 @@ internal static class ServeCommand
         bus.AddTo(command);
         command.SetAction((result, token) => MetaGpuApp.GuardAsync(console, () =>
         {
-            var options = bus.Read(result) with { AckWait = OptionSeconds.ParseAckWait(result.GetValue(ackWait)) };
+            // A refused subscription is this command's one error line (WhenSubscribedAsync below), not also a log line.
+            var options = bus.Read(result) with { AckWait = OptionSeconds.ParseAckWait(result.GetValue(ackWait)), LogSubscriptionFailures = false };
             return RunAsync(console, options, result.GetValue(storage) ?? StorageConfig.DefaultRoot,
                 result.GetValue(backend) ?? ComputeBackends.Auto, token);
         }));

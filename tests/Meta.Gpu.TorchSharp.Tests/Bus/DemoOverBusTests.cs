@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Meta.Gpu.Cli.Commands.Demo;
 using Meta.Gpu.Nats.Tests;
 using Meta.Gpu.Storage;
 using Meta.Gpu.TorchSharp.Sine;
@@ -69,6 +70,8 @@ public sealed class DemoOverBusTests : IDisposable
             await first.KillAsync();
             var atKill = new MetaStorageManager(new StorageConfig(Storage)).LoadDensePrior()!;
             Assert.Equal(2, atKill.Round);
+            // Kept for the rerun to resume through: it holds round 3's updates, taken in and not acknowledged.
+            Assert.Contains(BusDemoRunner.DurableName, await BrokerConsumers.NamesAsync(server.Url, _prefix));
 
             // The restarted aggregator resumes from round 2; the three round-3 updates come back from the broker
             // (after the 2 s ack wait), the restarted domain-003 answers round 3 itself.
@@ -77,6 +80,8 @@ public sealed class DemoOverBusTests : IDisposable
             var code = await second.WaitAsync(Limit, () => string.Join("\n", workers.Select(w => w.Output)));
             Assert.True(code == 0, second.Output);
             Assert.Contains("resumed from round 2", second.Output, StringComparison.Ordinal);
+            // Complete: nothing left to resume, and the consumer would keep `meta-gpu serve` off the prefix.
+            Assert.DoesNotContain(BusDemoRunner.DurableName, await BrokerConsumers.NamesAsync(server.Url, _prefix));
 
             var saved = new MetaStorageManager(new StorageConfig(Storage)).LoadDensePrior()!;
             Assert.Equal(Rounds, saved.Round);
@@ -104,6 +109,8 @@ public sealed class DemoOverBusTests : IDisposable
         Assert.Equal(2, code);
         var error = Assert.Single(demo.Lines, l => l.StartsWith("err: meta-gpu:", StringComparison.Ordinal));
         Assert.Contains("round 1: no update from domain-001 within 10 s", error, StringComparison.Ordinal);
+        // A failed run keeps its consumer: rerun on its --storage, it resumes through it.
+        Assert.Contains(BusDemoRunner.DurableName, await BrokerConsumers.NamesAsync(server.Url, _prefix));
     }
 
     [Fact]

@@ -1,10 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
+using Meta.Gpu.Learning;
 using Meta.Gpu.Nats;
 using Meta.Gpu.Storage;
 using Meta.Gpu.TorchSharp;
 using Meta.Gpu.TorchSharp.Sine;
 using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
 
 namespace Meta.Gpu.Cli.Commands.Demo;
 
@@ -20,7 +22,10 @@ namespace Meta.Gpu.Cli.Commands.Demo;
 /// their initial values (no supervisor or agent governs the run), because governance reacts to timings and the
 /// run must give the same prior as the in-process run with the same settings (<c>demo --no-governance</c> with per
 /// domain-round tasks). The aggregator's durable consumer is its own (<see cref="DurableName"/>), so a
-/// `meta-gpu serve` on the same prefix does not take the demo's updates.
+/// `meta-gpu serve` on the same prefix does not take the demo's updates; a work-queue stream takes one consumer per
+/// topic, so the two cannot run on one prefix at once (the second is refused with a line naming the other's
+/// consumer), and a complete run deletes its consumer (<see cref="DeleteConsumerAsync"/>) so that `serve` can start
+/// on the prefix afterwards. A killed or failed run keeps it, to resume through it.
 /// </remarks>
 internal static class BusDemoRunner
 {
@@ -38,7 +43,8 @@ internal static class BusDemoRunner
 
     public static async Task<int> RunAsync(CliConsole console, DemoSettings settings, CancellationToken token)
     {
-        var busOptions = settings.Bus! with { DurableName = DurableName };
+        // A refused subscription is the run's one error line (WhenSubscribedAsync below), not also a log line.
+        var busOptions = settings.Bus! with { DurableName = DurableName, LogSubscriptionFailures = false };
         var options = new SineDemoOptions
         {
             Seed = settings.Seed,
@@ -85,6 +91,33 @@ internal static class BusDemoRunner
             RoundTimeout = settings.RoundTimeout,
         };
 
+        IDisposable subscription;
+        try
+        {
+            subscription = aggregator.Start(initialPrior);
+            try
+            {
+                // Before any line or worker process: a prefix another aggregator's consumer reads (a running
+                // `meta-gpu serve`, or one that ran there: its consumer stays) is refused here, as one error line.
+                await bus.WhenSubscribedAsync(token).ConfigureAwait(false);
+            }
+            catch
+            {
+                subscription.Dispose();
+                throw;
+            }
+        }
+        catch when (settings.Storage is null)
+        {
+            // As for a broker out of reach: nothing saved, the path not printed.
+            storageLock.Dispose();
+            Directory.Delete(storageRoot, recursive: true);
+            throw;
+        }
+        // Held until the bus shuts down: an update straggling in after the last round is acknowledged and ignored
+        // here, not left in the stream for the prefix's next aggregator.
+        using var subscribed = subscription;
+
         if (!settings.Quiet)
         {
             var who = settings.Workers > 0 ? $"{settings.Workers} worker processes" : "waiting for 'meta-gpu domain' workers";
@@ -106,7 +139,7 @@ internal static class BusDemoRunner
             var every = Math.Max(1, options.MetaRounds / 10);
             try
             {
-                prior = await aggregator.RunAsync(initialPrior, options.MetaRounds, (round, updates) =>
+                prior = await aggregator.RunRoundsAsync(options.MetaRounds, (round, updates) =>
                 {
                     if (settings.Quiet || (round % every != 0 && round != options.MetaRounds)) return;
                     var gains = updates.Select(u => u.Metrics.GainP50 ?? double.NaN).Where(double.IsFinite).Order().ToArray();
@@ -128,6 +161,7 @@ internal static class BusDemoRunner
         if (!settings.Quiet && aggregator.ResumedFrom > 0)
             await console.Out.WriteLineAsync($"resumed from round {aggregator.ResumedFrom} saved in {storageRoot}; {aggregator.Ignored} redelivered or duplicate updates ignored").ConfigureAwait(false);
         await bus.ShutdownAsync(TimeSpan.FromSeconds(1.5)).ConfigureAwait(false);
+        await DeleteConsumerAsync(bus, loggers.CreateLogger(typeof(BusDemoRunner).FullName!), token).ConfigureAwait(false);
 
         var result = SineDemo.Compare(options, outerStep.Backend, prior, settings.Beta, InitialKnobs, clock.Elapsed, cancellationToken: token);
         await DemoRunner.WriteReportAsync(console, DemoRunner.Ansi(console), settings, result, outDir, token).ConfigureAwait(false);
@@ -137,6 +171,30 @@ internal static class BusDemoRunner
         storageLock.Dispose();
         if (settings.Storage is null) Directory.Delete(storageRoot, recursive: true);
         return MetaGpuApp.ExitOk;
+    }
+
+    /// <summary>
+    /// Deletes the run's durable consumer once the run is complete. It is there so that a killed or failed run resumes
+    /// where it stopped (the broker redelivers what it had not acknowledged); a complete run has acknowledged
+    /// everything and has nothing left to resume, and a rerun on its --storage makes a new one. Left on the broker,
+    /// it kept `meta-gpu serve` (another consumer of the same work-queue streams) off the prefix for good. A deletion
+    /// that fails leaves the run's result valid: a warning says how to delete it by hand.
+    /// </summary>
+    private static async Task DeleteConsumerAsync(NatsEventBus bus, ILogger logger, CancellationToken token)
+    {
+        // Bounded: a broker that went away after the last round would hold the request until it is back.
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(token);
+        bounded.CancelAfter(bus.Options.ConnectTimeout + TimeSpan.FromSeconds(2));
+        try
+        {
+            await bus.DeleteDurableConsumersAsync(bounded.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NatsException or TimeoutException || (e is OperationCanceledException && !token.IsCancellationRequested))
+        {
+            var stream = NatsSubjects.StreamName(bus.Options.SubjectPrefix, DenseLearningLane.UpdateTopic);
+            logger.LogWarning("demo: the run is complete, but its durable consumer {Name} could not be deleted ({Error}); another aggregator on prefix {Prefix} ('meta-gpu serve') is refused until it is: nats consumer rm {Stream} {Name}",
+                DurableName, e is OperationCanceledException ? "the broker did not answer" : e.Message, bus.Options.SubjectPrefix, stream, DurableName);
+        }
     }
 
     /// <summary>The network's initial parameters: what the in-process demo's learner starts from.</summary>

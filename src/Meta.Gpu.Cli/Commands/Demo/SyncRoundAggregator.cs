@@ -41,6 +41,7 @@ internal sealed class SyncRoundAggregator
     private long _sequenceBase;
     private int _d;
     private long _ignored;
+    private float[]? _prior;
 
     public SyncRoundAggregator(IEventBus bus, MetaStorageManager storage, IOuterStep outerStep, IEnumerable<string> expectedDomains, double beta, ILogger logger)
     {
@@ -76,9 +77,29 @@ internal sealed class SyncRoundAggregator
     /// </summary>
     public async Task<float[]> RunAsync(float[] initialPrior, long rounds, Action<long, IReadOnlyList<DenseUpdate>>? onRound, CancellationToken cancellationToken)
     {
+        using var subscription = Start(initialPrior);
+        return await RunRoundsAsync(rounds, onRound, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The first half of <see cref="RunAsync"/>: resumes from the storage folder (or starts from
+    /// <paramref name="initialPrior"/>) and subscribes to the updates; <see cref="RunRoundsAsync"/> runs while the
+    /// returned subscription is held. Apart so that a caller can make sure the broker took the subscription (another
+    /// aggregator's consumer may already read the prefix) before it starts anything else.
+    /// </summary>
+    public IDisposable Start(float[] initialPrior)
+    {
         ArgumentNullException.ThrowIfNull(initialPrior);
-        var prior = Resume(initialPrior);
-        using var subscription = _bus.Subscribe(DenseLearningLane.UpdateTopic, OnUpdateAsync);
+        // Resumed first: the handler judges what arrives by the resumed round and sequence base.
+        _prior = Resume(initialPrior);
+        return _bus.Subscribe(DenseLearningLane.UpdateTopic, OnUpdateAsync);
+    }
+
+    /// <summary>The second half of <see cref="RunAsync"/>, after <see cref="Start"/>: runs until
+    /// <paramref name="rounds"/> rounds are applied; returns the prior.</summary>
+    public async Task<float[]> RunRoundsAsync(long rounds, Action<long, IReadOnlyList<DenseUpdate>>? onRound, CancellationToken cancellationToken)
+    {
+        var prior = _prior ?? throw new InvalidOperationException("Start first: RunRoundsAsync runs the rounds of a started aggregator");
         var batch = new DomainBatch(_expected.Length, _d);
         while (Round < rounds)
         {
