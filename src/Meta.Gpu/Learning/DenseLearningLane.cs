@@ -25,9 +25,11 @@ namespace Meta.Gpu.Learning;
 /// <para>Storage: with a <see cref="MetaStorageManager"/>, every step is saved with the last applied sequence of
 /// every domain in one atomic file; a failed save is logged and the round still publishes.</para>
 /// <para>Acknowledgements (a durable bus, §10): an accepted update keeps its delivery's acknowledgement until the
-/// round that consumes it has saved the prior and the sequences; an update superseded by a newer one of the same
-/// domain is released at once (its effect is replaced), and so are stale and refused ones; a broker's copy of the
-/// pending update, or of the applied one while its save is outstanding, is held with it. After a failed save they
+/// round that consumes it has saved the prior and the sequences, and so do the domain's updates it supersedes or that
+/// are refused while it is pending (they moved the last score); an update refused while none is pending is held
+/// until the next save (a round's, stepping or not, or a clean stop's; released at once before a dense prior is
+/// saved, as the lane's state is saved only beside one); stale ones are released at once, except a broker's copy of a held one, held with
+/// it (a copy of the applied one while its save is outstanding too). After a failed save they
 /// wait for the next successful one; a round whose backend throws consumes nothing (its updates stay pending). The
 /// lane does no I/O with them: the caller acknowledges what <see cref="TakeReleasedAcknowledgements"/> returns.</para>
 /// <para>A domain id longer than the prior file takes (<see cref="DensePriorFile.MaxDomainIdBytes"/>) is refused:
@@ -49,8 +51,16 @@ public sealed class DenseLearningLane : IDisposable
     private readonly Dictionary<string, IDeliveryAcknowledgement> _pendingAcknowledgements = new(StringComparer.Ordinal);
     private readonly List<IDeliveryAcknowledgement> _awaitingSave = [];
     private readonly List<IDeliveryAcknowledgement> _released = [];
+    // The domain's last score before its pending update was observed (none: never observed before): what a save made
+    // while the update is pending keeps, since it is delivered again after a restart and observed then.
+    private readonly Dictionary<string, ScoreObservation?> _beforePending = new(StringComparer.Ordinal);
     // The last save failed: the applied sequences are not on disk yet.
     private bool _unsaved;
+    // An observation moved a last score since the last successful save.
+    private bool _stateChanged;
+    // Storage holds a dense prior (loaded or saved since): the lane's state is saved alone only beside one, never
+    // creating a dense prior before a round stepped.
+    private bool _priorSaved;
 
     public DenseLearningLane(MetaLearningConfig config, IComputeBackend backend, bool ownsBackend, MetaStorageManager? storage,
         MetaPacketValidator validator, ILogger logger)
@@ -92,6 +102,7 @@ public sealed class DenseLearningLane : IDisposable
         var saved = _storage?.LoadDensePrior();
         if (saved is null) return;
         Optimizer = new DenseReptileOptimizer(saved.D, _optimizerConfig, saved.Values);
+        _priorSaved = true;
         Round = saved.Round;
         foreach (var (domain, sequence) in saved.LastSequences) _lastApplied[domain] = sequence;
         // The lane's state saved with this very prior (none from an older build, or when no copy belongs to it:
@@ -106,15 +117,20 @@ public sealed class DenseLearningLane : IDisposable
     private SavedDenseLaneState State(DenseReptileOptimizer optimizer)
     {
         var scores = new SortedDictionary<string, SavedDenseScore>(StringComparer.Ordinal);
-        foreach (var (domain, last) in _lastScore) scores[domain] = new SavedDenseScore(last.Sequence, last.Score, last.Before);
+        foreach (var (domain, last) in _lastScore)
+        {
+            var kept = _beforePending.TryGetValue(domain, out var before) ? before : last;
+            if (kept is { } k) scores[domain] = new SavedDenseScore(k.Sequence, k.Score, k.Before);
+        }
         return new SavedDenseLaneState(new SavedOptimizerState(optimizer.Beta, optimizer.RewardEma), scores);
     }
 
     /// <summary>Validates <paramref name="update"/>; a valid, newer one becomes the domain's pending update.
     /// Returns whether it did. The lane takes <paramref name="acknowledgement"/> (the delivery's, deferred by the
-    /// caller) in every case: held with an accepted update until the round that consumes it has saved; a copy of
-    /// the pending update (the broker redelivered it) is held with it, and a copy of the one applied but not yet
-    /// saved (the last save failed) waits for the next save; any other is released at once
+    /// caller) in every case: held with an accepted update until the round that consumes it has saved (the one it
+    /// supersedes with it); a refused one that moved the last score is held with the domain's pending update, or
+    /// until the next save; a copy of a held one (the broker redelivered it) is held with it, and a copy of the one
+    /// applied but not yet saved (the last save failed) waits for the next save; any other is released at once
     /// (<see cref="TakeReleasedAcknowledgements"/>): redelivering it would change nothing.</summary>
     public bool Accept(DenseUpdate update, IDeliveryAcknowledgement? acknowledgement = null)
     {
@@ -135,7 +151,9 @@ public sealed class DenseLearningLane : IDisposable
         {
             LogStale(_logger, domain, update.Sequence, newest, null);
             if (acknowledgement is null) return false;
-            if (update.Sequence == pendingSequence)
+            // A copy of the pending update, or of one observed since the last applied (superseded or refused,
+            // held with the pending one), is held with it.
+            if (pendingSequence >= 0 && update.Sequence > applied)
                 _pendingAcknowledgements[domain] = JointAcknowledgement.Of(_pendingAcknowledgements.GetValueOrDefault(domain), acknowledgement)!;
             else if (update.Sequence == applied && _unsaved)
                 _awaitingSave.Add(acknowledgement);
@@ -147,13 +165,24 @@ public sealed class DenseLearningLane : IDisposable
         // A non-finite score is refused before it is observed, as the keyed lane refuses such a report at the edge:
         // as the last score it would make the domain's next, valid update's score_delta NaN, and refuse it too. An
         // id no save could hold is never observed: garbage ids would only grow the map of last scores.
+        var observed = double.IsFinite(score) && !IdTooLong(domain);
+        ScoreObservation? before = _lastScore.TryGetValue(domain, out var last) ? last : null;
         var refusal = double.IsFinite(score)
-            ? Refusal(update, IdTooLong(domain) ? 0.0 : Observe(domain, update.Sequence, score))
+            ? Refusal(update, observed ? Observe(domain, update.Sequence, score) : 0.0)
             : $"non-finite score {score}";
         if (refusal is { } reason)
         {
             LogRefused(_logger, domain, reason, null);
-            if (acknowledgement is not null) _released.Add(acknowledgement);
+            if (acknowledgement is null) return false;
+            // An observed one moved the domain's last score: acknowledged once a save holds it (with the domain's
+            // pending update, whose save covers the domain; else the next save). Before a dense prior is saved the
+            // lane's state is not saved alone, and the refused update goes at once.
+            if (observed && _pending.ContainsKey(domain))
+                _pendingAcknowledgements[domain] = JointAcknowledgement.Of(_pendingAcknowledgements.GetValueOrDefault(domain), acknowledgement)!;
+            else if (observed && _stateChanged && _priorSaved)
+                _awaitingSave.Add(acknowledgement);
+            else
+                _released.Add(acknowledgement);
             return false;
         }
         Optimizer ??= new DenseReptileOptimizer(update.Vector.Length, _optimizerConfig);
@@ -161,8 +190,10 @@ public sealed class DenseLearningLane : IDisposable
         // reused for its next inner loop changed the update after it was accepted, and NaN written then lost it at
         // the round with its sequence marked applied.
         _pending[domain] = update with { Vector = (float[])update.Vector.Clone() };
-        if (_pendingAcknowledgements.Remove(domain, out var superseded)) _released.Add(superseded);
-        if (acknowledgement is not null) _pendingAcknowledgements[domain] = acknowledgement;
+        _beforePending[domain] = before;
+        // The update superseded moved the last score too: acknowledged with this one, by the save that covers both.
+        _pendingAcknowledgements.Remove(domain, out var superseded);
+        if (JointAcknowledgement.Of(acknowledgement, superseded) is { } held) _pendingAcknowledgements[domain] = held;
         return true;
     }
 
@@ -180,6 +211,7 @@ public sealed class DenseLearningLane : IDisposable
         if (_lastScore.TryGetValue(domain, out var last) && sequence <= last.Sequence)
             return score - (sequence == last.Sequence ? last.Before : last.Score);
         _lastScore[domain] = new ScoreObservation(sequence, score, last.Score);
+        _stateChanged = true;
         return score - last.Score;
     }
 
@@ -217,8 +249,9 @@ public sealed class DenseLearningLane : IDisposable
         if (_pending.Count == 0 || Optimizer is null)
         {
             // A prior whose last save failed is saved by the next round, stepped or not: its applied sequences and
-            // the acknowledgements waiting for them must not wait for the next update to arrive.
-            if (_unsaved && Optimizer is { } stepped) Save(stepped.Prior);
+            // the acknowledgements waiting for them must not wait for the next update to arrive. So are last scores
+            // that refused updates moved since the last save (the prior as it is; nothing is published).
+            if ((_unsaved || (_stateChanged && _priorSaved)) && Optimizer is { } stepped) Save(stepped.Prior);
             return null;
         }
         var updates = _pending.Values.ToList(); // domain id order
@@ -240,6 +273,7 @@ public sealed class DenseLearningLane : IDisposable
         var result = Aggregator.AggregateInto(batch, optimizer, round.Reward, drg);
         // Every pending update was consumed by this round, taking part or not: its sequence is applied.
         _pending.Clear();
+        _beforePending.Clear();
         _awaitingSave.AddRange(_pendingAcknowledgements.Values);
         _pendingAcknowledgements.Clear();
         foreach (var update in updates) _lastApplied[update.DomainId] = update.Sequence;
@@ -286,6 +320,7 @@ public sealed class DenseLearningLane : IDisposable
             try
             {
                 var checksum = _storage.SaveDensePrior(prior, Round, _lastApplied, State(Optimizer!));
+                _priorSaved = true;
                 ReleaseSaved();
                 return checksum;
             }
@@ -300,9 +335,18 @@ public sealed class DenseLearningLane : IDisposable
         return DensePriorFile.Write(Stream.Null, prior, Round, _lastApplied);
     }
 
+    /// <summary>At a clean stop: saves the prior as it is with the lane's state when an observation changed it since
+    /// the last save (or the last save failed), releasing what that save covers; a failure is logged as a round's
+    /// is. Nothing without storage or before a dense prior was saved.</summary>
+    public void SaveChanges()
+    {
+        if (_storage is not null && (_unsaved || (_stateChanged && _priorSaved)) && Optimizer is { } optimizer) Save(optimizer.Prior);
+    }
+
     private void ReleaseSaved()
     {
         _unsaved = false;
+        _stateChanged = false;
         _released.AddRange(_awaitingSave);
         _awaitingSave.Clear();
     }

@@ -31,7 +31,9 @@ namespace Meta.Gpu.Learning;
 /// none) and the optimizer starts from it too, with the learners' state saved with that prior (every domain's
 /// learner, the newest observed pack sequences, the optimizer's beta and reward EMA; not its rollback copies), so a
 /// restarted agent decides as the one that saved them would have; a failed save is logged and the round still
-/// publishes (the prior in memory did move, and the next round saves it again).</para>
+/// publishes (the prior in memory did move, and the next round saves it again). A round with nothing to apply, and
+/// a clean stop, save the prior as it is with the learners' state when an observation changed it since the last
+/// save (publishing nothing; a round only beside a prior already saved, a stop also the first one).</para>
 /// </remarks>
 public sealed class MetaLearningAgent : IAsyncDisposable
 {
@@ -53,6 +55,12 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     private readonly List<IDeliveryAcknowledgement> _awaitingSave = [];
     private long _stalePacks;
     private bool _lastSaveSucceeded = true;
+    // An observation moved the learners since the last successful save: a round with nothing to apply, and a clean
+    // stop, still save them (a refused pack's acknowledgement waits for that save).
+    private bool _stateChanged;
+    // The store holds a prior (loaded at start or saved since): a round saves the learners' state alone only beside
+    // one, never creating a prior where none was saved (DESIGN §10: a round that applies nothing saves nothing new).
+    private bool _priorSaved;
     private readonly SortedDictionary<string, double> _globalPrior = new(StringComparer.Ordinal);
     private bool _started;
 
@@ -170,6 +178,7 @@ public sealed class MetaLearningAgent : IAsyncDisposable
                 foreach (var (domain, sequence) in state.LastSequences) _lastAppliedSequences[domain] = sequence;
         if (saved is not null)
         {
+            _priorSaved = true;
             lock (_globalPrior)
                 foreach (var (key, value) in saved) _globalPrior[key] = value;
             Optimizer = new OnlineReptileOptimizer(Config.Optimizer, saved);
@@ -208,13 +217,53 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     private SavedLearnerState LearnerState()
     {
         Dictionary<string, long> observed;
-        lock (_pending) observed = new Dictionary<string, long>(_lastObservedSequences, StringComparer.Ordinal);
-        return new SavedLearnerState(Learner.Snapshot(observed), new SavedOptimizerState(Optimizer.Beta, Optimizer.RewardEma));
+        Dictionary<string, SavedDomainLearner?> beforePending;
+        lock (_pending)
+        {
+            observed = new Dictionary<string, long>(_lastObservedSequences, StringComparer.Ordinal);
+            beforePending = _pending.ToDictionary(p => p.Key, p => p.Value.Before, StringComparer.Ordinal);
+        }
+        var domains = new SortedDictionary<string, SavedDomainLearner>(StringComparer.Ordinal);
+        foreach (var (domain, learner) in Learner.Snapshot(observed)) domains[domain] = learner;
+        // A pending pack (only a clean stop saves with one) is unacknowledged and delivered again after the restart,
+        // to be observed then: its domain is kept as it was before that observation (and the acknowledgements of the
+        // domain's packs observed after it are held with the pending one's).
+        foreach (var (domain, before) in beforePending)
+        {
+            if (before is null) domains.Remove(domain);
+            else domains[domain] = before;
+        }
+        return new SavedLearnerState(domains, new SavedOptimizerState(Optimizer.Beta, Optimizer.RewardEma));
     }
 
-    /// <summary>Unsubscribes, then waits for the event being handled (if any) to finish, and releases the dense
-    /// lane. Idempotent; a stop whose wait was cancelled is done again by the next call.</summary>
-    public Task StopAsync(CancellationToken cancellationToken = default) => _lifetime.StopAsync(Dense.Dispose, cancellationToken);
+    /// <summary>Unsubscribes, then waits for the event being handled (if any) to finish, saves what the learners
+    /// observed since the last save (each lane with its prior, unchanged; a failed save is logged as a round's is),
+    /// releases the dense lane, and acknowledges what that save covered. Idempotent; a stop whose wait was cancelled
+    /// is done again by the next call.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        await _lifetime.StopAsync(() =>
+        {
+            try
+            {
+                // Only an agent that loaded the store saves into it: one that never started would overwrite it.
+                if (_started)
+                {
+                    // Before any prior was saved, the stop writes one (the prior as it is) only when some domain's
+                    // learner has something to keep.
+                    if (!_lastSaveSucceeded || (_stateChanged && (_priorSaved || LearnerState().Domains.Count > 0))) SavePrior(GlobalPrior);
+                    Dense.SaveChanges();
+                }
+            }
+            finally
+            {
+                Dense.Dispose();
+            }
+        }, cancellationToken).ConfigureAwait(false);
+        // Nothing is handled any more: the lists are this call's alone.
+        await AcknowledgeSavedAsync().ConfigureAwait(false);
+        await AcknowledgeDenseReleasedAsync().ConfigureAwait(false);
+    }
 
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
 
@@ -253,9 +302,10 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     /// <remarks>An optional <c>sequence</c> (per domain, increasing; DESIGN §10) makes redelivery harmless: a pack
     /// whose sequence is not newer than the domain's last applied, pending or observed one (a refused pack's copy
     /// too) is ignored (debug log, counted in <see cref="StalePacks"/>) before it is observed. A pack without one is taken as before. On a bus with
-    /// durable deliveries the accepted pack's acknowledgement is deferred until the round that applies it has
-    /// saved; the pack it replaces is acknowledged at once (its effect is superseded by the newer one, which stays
-    /// unacknowledged).</remarks>
+    /// durable deliveries every observed pack stays unacknowledged until a save holds its observation: the accepted
+    /// pack's until the round that applies it has saved, and with it the pack it replaces and the domain's packs
+    /// refused while it is pending; a pack refused while none is pending until the next save (a round's, applying
+    /// or not, or the stop's). A crash before then delivers them again and they are observed again, once.</remarks>
     private async ValueTask OnPolicyPackAsync(JsonObject payload)
     {
         const string topic = LearningTopics.PolicyPack;
@@ -281,38 +331,52 @@ public sealed class MetaLearningAgent : IAsyncDisposable
                     Interlocked.Increment(ref _stalePacks);
                     LogStale(_logger, domainId, seq, newest, null);
                     // A copy the broker redelivered (its ack wait ran out before the round) would acknowledge the
-                    // message itself when this delivery is acknowledged: while the pack it copies is pending, or
-                    // applied but not saved (the last save failed), the copy is held until that save. An older
-                    // one goes at once: the newer pack, held, supersedes it after a crash.
-                    if (seq == pending?.Sequence)
+                    // message itself when this delivery is acknowledged, so it is held as the pack it copies is:
+                    // with the domain's pending pack when it is that pack or one observed after the last applied
+                    // (superseded or refused, held with it); until the next save when it was observed (refused)
+                    // and not saved yet, or applied and the last save failed. An older one goes at once: what it
+                    // changed is saved.
+                    if (pending is not null && seq > applied)
                         _pending[domainId] = pending with { Acknowledgement = JointAcknowledgement.Of(pending.Acknowledgement, DeliveryAcknowledgement.Defer()) };
-                    else if (seq == applied && !_lastSaveSucceeded && DeliveryAcknowledgement.Defer() is { } copy)
+                    else if (((seq > applied && _stateChanged) || (seq == applied && !_lastSaveSucceeded)) && DeliveryAcknowledgement.Defer() is { } copy)
                         _awaitingSave.Add(copy);
                     return;
                 }
             }
         }
 
+        SavedDomainLearner? before;
+        lock (_pending) before = Learner.SnapshotOf(domainId, _lastObservedSequences.TryGetValue(domainId, out var o) ? o : null);
         var update = Learner.Observe(domainId, metrics, parameters);
+        _stateChanged = true;
         if (sequence is { } observedSequence)
         {
             lock (_pending) _lastObservedSequences[domainId] = observedSequence;
         }
         var broken = Validator.Validate(update);
+        // Nothing after this point throws: a deferred acknowledgement is always given later.
+        var acknowledgement = DeliveryAcknowledgement.Defer();
         if (broken.Count > 0)
         {
             LogRefused(_logger, domainId, string.Join(", ", broken), null);
+            // The observation moved the learner: the pack is acknowledged once a save holds it (with the domain's
+            // pending pack, whose save covers the domain; else the next save, a round's or the stop's).
+            if (acknowledgement is null) return;
+            lock (_pending)
+            {
+                if (_pending.TryGetValue(domainId, out var held))
+                    _pending[domainId] = held with { Acknowledgement = JointAcknowledgement.Of(held.Acknowledgement, acknowledgement) };
+                else
+                    _awaitingSave.Add(acknowledgement);
+            }
             return;
         }
-        // Nothing after this point throws: a deferred acknowledgement is always given later.
-        var acknowledgement = DeliveryAcknowledgement.Defer();
-        PendingPolicyPack? replaced;
         lock (_pending)
         {
-            _pending.TryGetValue(domainId, out replaced);
-            _pending[domainId] = new PendingPolicyPack(update, sequence, acknowledgement);
+            // The pack replaced moved the learner too: acknowledged with this one, by the save that covers both.
+            var replaced = _pending.TryGetValue(domainId, out var r) ? r.Acknowledgement : null;
+            _pending[domainId] = new PendingPolicyPack(update, sequence, JointAcknowledgement.Of(acknowledgement, replaced), before);
         }
-        if (replaced?.Acknowledgement is { } superseded) await superseded.AcknowledgeAsync().ConfigureAwait(false);
     }
 
     /// <summary>A dense update: on a durable bus an accepted one stays unacknowledged until the dense round that
@@ -368,11 +432,21 @@ public sealed class MetaLearningAgent : IAsyncDisposable
 
     private async ValueTask RunKeyedRoundAsync(LearningRoundInput round, CancellationToken cancellationToken)
     {
-        List<DomainUpdateInput> updates;
+        List<DomainUpdateInput>? updates = null;
         lock (_pending)
         {
-            if (_pending.Count == 0) return;
-            updates = _pending.Values.Select(p => p.Update.ToAggregationInput()).ToList(); // domain id order
+            if (_pending.Count > 0) updates = _pending.Values.Select(p => p.Update.ToAggregationInput()).ToList(); // domain id order
+        }
+        if (updates is null)
+        {
+            // Nothing to apply, nothing published; what the learners observed since the last save (refused packs)
+            // is saved with the prior as it is, and then acknowledged.
+            if ((_stateChanged && _priorSaved) || !_lastSaveSucceeded)
+            {
+                SavePrior(GlobalPrior);
+                await AcknowledgeSavedAsync().ConfigureAwait(false);
+            }
+            return;
         }
 
         // An aggregation that throws consumes nothing: the packs stay pending, their acknowledgements held.
@@ -437,6 +511,8 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         {
             _store.SavePrior(prior, LastAppliedSequences, LearnerState());
             _lastSaveSucceeded = true;
+            _stateChanged = false;
+            _priorSaved = true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -28,7 +28,9 @@ namespace Meta.Gpu.Storage;
 /// listing them, rather than quietly starting from scratch over a trained prior.</para>
 /// <para><b>Learners' state.</b> Written before the prior it belongs to and naming it by its SHA-256, so that a crash
 /// between the two leaves a state one save newer than the prior on disk; loading takes the newest valid copy (the
-/// main file, then the backups) that names the prior it loaded. A root without the file (an older build) loads as
+/// main file, then the backups) that names the prior it loaded. The state's backups are pruned only once its prior
+/// is committed (at a retention of 0 the replaced main file is kept among them until then), so a failed prior write
+/// still leaves the copy that names the prior on disk. A root without the file (an older build) loads as
 /// none, without a word; no usable copy that belongs to the prior loads as none with a warning and never throws: the
 /// learners then start fresh, the prior being what must not be lost.</para>
 /// <para><b>Concurrency.</b> Calls are serialised on this instance; one writer process per root is assumed (two
@@ -122,8 +124,11 @@ public sealed partial class MetaStorageManager
         var stateBytes = learners is null ? null : LearnerStateJson.EncodeKeyed(learners, Sha256Hex(bytes));
         lock (_gate)
         {
-            if (stateBytes is not null) SaveWithBackup(LearnerStateFileName, stateBytes);
+            if (stateBytes is not null) WriteStateKeepingPrevious(LearnerStateFileName, stateBytes);
             SaveWithBackup(PriorFileName, bytes);
+            // Only now: until the prior is committed, the previous state (the copy that names the prior on disk)
+            // must stay among the backups.
+            if (stateBytes is not null) PruneBackups(LearnerStateFileName);
         }
     }
 
@@ -238,10 +243,11 @@ public sealed partial class MetaStorageManager
             using (var file = AtomicFile.Create(DensePriorPath))
             {
                 checksum = DensePriorFile.Write(file.Stream, values, round, lastSequences);
-                if (state is not null) SaveWithBackup(DenseLaneStateFileName, LearnerStateJson.EncodeDense(state, checksum));
+                if (state is not null) WriteStateKeepingPrevious(DenseLaneStateFileName, LearnerStateJson.EncodeDense(state, checksum));
                 file.Commit();
             }
             WriteBackup(DensePriorFileName);
+            if (state is not null) PruneBackups(DenseLaneStateFileName);
             return checksum;
         }
     }
@@ -289,11 +295,31 @@ public sealed partial class MetaStorageManager
     /// save is the main file's commit: a backup that cannot be written or pruned (a full disk, a locked old copy)
     /// is logged, and the save still counts (its caller acknowledges on it), rather than every save failing while
     /// the problem lasts.</summary>
-    private void WriteBackup(string fileName)
+    private void WriteBackup(string fileName) => Backup(() => CopyAndPrune(fileName), fileName);
+
+    /// <summary>
+    /// Writes a learners' state file, which names a prior written after it, without pruning its backups: until that
+    /// prior is committed (<see cref="PruneBackups"/> then), the copy naming the prior on disk must survive a
+    /// failed prior write or a crash between the two. At a retention of 0 no backup keeps it, so the main file about
+    /// to be replaced is copied aside first (pruned with the rest once the prior is committed).
+    /// </summary>
+    private void WriteStateKeepingPrevious(string fileName, byte[] bytes)
+    {
+        var path = Path.Combine(Root, fileName);
+        if (Config.Retention == 0 && File.Exists(path)) Backup(() => CopyToBackups(fileName), fileName);
+        AtomicFile.WriteAllBytes(path, bytes);
+        if (Config.Retention > 0) Backup(() => CopyToBackups(fileName), fileName);
+    }
+
+    /// <summary>Keeps the newest <see cref="StorageConfig.Retention"/> backups of <paramref name="fileName"/>; a
+    /// failure is logged, as a backup's is.</summary>
+    private void PruneBackups(string fileName) => Backup(() => Prune(fileName), fileName);
+
+    private void Backup(Action work, string fileName)
     {
         try
         {
-            CopyAndPrune(fileName);
+            work();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -303,19 +329,26 @@ public sealed partial class MetaStorageManager
 
     private void CopyAndPrune(string fileName)
     {
+        if (Config.Retention > 0) CopyToBackups(fileName);
+        Prune(fileName);
+    }
+
+    /// <summary>Copies the main <paramref name="fileName"/> to a new stamped backup.</summary>
+    private void CopyToBackups(string fileName)
+    {
         var existing = ListBackups(fileName);
-        if (Config.Retention > 0)
-        {
-            var stem = Path.GetFileNameWithoutExtension(fileName);
-            var extension = Path.GetExtension(fileName);
-            var ticks = _time.GetUtcNow().UtcTicks;
-            if (existing.Count > 0 && ParseStamp(Path.GetFileName(existing[0]), stem, extension) is long newest && ticks <= newest)
-                ticks = newest + 1;
-            var stamp = new DateTime(ticks, DateTimeKind.Utc).ToString(StampFormat, CultureInfo.InvariantCulture);
-            AtomicFile.Copy(Path.Combine(Root, fileName), Path.Combine(BackupsPath, $"{stem}.{stamp}{extension}"));
-            existing = ListBackups(fileName);
-        }
-        foreach (var old in existing.Skip(Config.Retention))
+        var stem = Path.GetFileNameWithoutExtension(fileName);
+        var extension = Path.GetExtension(fileName);
+        var ticks = _time.GetUtcNow().UtcTicks;
+        if (existing.Count > 0 && ParseStamp(Path.GetFileName(existing[0]), stem, extension) is long newest && ticks <= newest)
+            ticks = newest + 1;
+        var stamp = new DateTime(ticks, DateTimeKind.Utc).ToString(StampFormat, CultureInfo.InvariantCulture);
+        AtomicFile.Copy(Path.Combine(Root, fileName), Path.Combine(BackupsPath, $"{stem}.{stamp}{extension}"));
+    }
+
+    private void Prune(string fileName)
+    {
+        foreach (var old in ListBackups(fileName).Skip(Config.Retention))
             File.Delete(old);
         // A writer killed while copying a backup leaves that copy's temp file, whose stamped name no later save
         // writes again (so no save's own sweep meets it): each one is a whole prior.

@@ -84,19 +84,41 @@ public sealed class DenseLaneAcknowledgementTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task Stale_refused_and_superseded_updates_are_acknowledged_at_once()
+    public async Task Superseded_and_refused_updates_of_a_pending_domain_are_held_with_it()
     {
+        // Each moved the domain's last score: acknowledged by the save that covers it, the round's.
         await using var agent = await Started();
         Assert.True(await DurableUpdate(agent, "a", 2));
-        await DurableUpdate(agent, "a", 1); // not newer than the pending one
-        await DurableUpdate(agent, "a", 3, new float[D + 1]); // D mismatch: refused
-        Assert.Equal(["ack a#1 (saved none)", "ack a#3 (saved none)"], _log);
+        Assert.True(await DurableUpdate(agent, "a", 1)); // not newer than the pending one: may be a copy of a held one
+        Assert.True(await DurableUpdate(agent, "a", 3, new float[D + 1])); // D mismatch: refused
         Assert.True(await DurableUpdate(agent, "a", 4)); // supersedes #2
-        Assert.Equal(["ack a#1 (saved none)", "ack a#3 (saved none)", "ack a#2 (saved none)"], _log);
+        Assert.Empty(_log);
 
         await Window(agent);
-        Assert.Equal("ack a#4 (saved 4)", _log[^1]);
-        Assert.Equal(4, _log.Count);
+        Assert.Equal(["ack a#4 (saved 4)", "ack a#2 (saved 4)", "ack a#1 (saved 4)", "ack a#3 (saved 4)"], _log);
+        await DurableUpdate(agent, "a", 3); // older than the applied one: at once
+        Assert.Equal("ack a#3 (saved 4)", _log[^1]);
+    }
+
+    [Fact]
+    public async Task An_update_refused_with_none_pending_is_held_until_a_round_saves_it_and_a_stop_saves_too()
+    {
+        await using var agent = await Started();
+        Assert.True(await DurableUpdate(agent, "a", 1));
+        await Window(agent);
+        Assert.Equal(["ack a#1 (saved 1)"], _log);
+
+        Assert.True(await DurableUpdate(agent, "a", 2, new float[D + 1])); // refused: moved the last score
+        Assert.Single(_log);
+        await Window(agent); // nothing to step: the lane's state is saved with the prior as it is, then acknowledged
+        Assert.Equal("ack a#2 (saved 1)", _log[^1]);
+        Assert.Equal(1, agent.Dense.Round);
+
+        Assert.True(await DurableUpdate(agent, "a", 3, new float[D + 1]));
+        Assert.Equal(2, _log.Count);
+        await agent.StopAsync();
+        Assert.Equal("ack a#3 (saved 1)", _log[^1]);
+        Assert.Equal(3, Storage().LoadDenseLaneState(Storage().LoadDensePrior()!.Checksum)!.LastScores["a"].Sequence);
     }
 
     [Fact]

@@ -318,4 +318,48 @@ public sealed class LearnerStateRestartTests : IDisposable
         Assert.Equal(Config.Optimizer.BetaInit, agent.Dense.Optimizer!.Beta);
         Assert.Contains(_log.AtLeast(LogLevel.Warning), e => e.Message.Contains("no usable dense_lane_state.json belongs to the loaded prior", StringComparison.Ordinal));
     }
+
+    // An observation made since the last save (a refused pack; a pending pack superseded by a newer one) is saved by
+    // the clean stop, so the restarted agent decides as the uninterrupted one (it was lost when only an applying
+    // round saved).
+    [Fact]
+    public async Task After_a_restart_a_refused_and_acknowledged_pack_still_counts_toward_trust()
+    {
+        Step[] steps =
+        [
+            Pack("d1", 1, tau: 1.0) with { RestartAfter = true },   // refused (0.09) and acknowledged
+            Pack("d1", 2, tau: 1.0),                                 // 0.171: pending, as in the uninterrupted agent
+            Window(1.0),
+        ];
+        await AssertSameDecisions(steps);
+    }
+
+    [Fact]
+    public async Task After_a_restart_a_superseded_pack_still_counts_toward_trust()
+    {
+        Step[] steps =
+        [
+            Pack("d1", 1, tau: 1.0), Pack("d1", 2, tau: 1.0),
+            Window(1.0),                                             // d1#2 applied and saved
+            Pack("d1", 3, tau: 1.5),                                 // pending
+            Pack("d1", 4, tau: 1.6, gain: 0.6) with { RestartAfter = true },  // supersedes d1#3 (held with it)
+            Pack("d1", 4, tau: 1.6, gain: 0.6),                      // the broker redelivers d1#4 (unacknowledged)
+            Window(1.0),
+        ];
+        await AssertSameDecisions(steps);
+    }
+
+    [Fact]
+    public async Task After_a_restart_a_refused_dense_update_still_moves_the_last_score()
+    {
+        Step[] steps =
+        [
+            Dense("a", 1, score: 0.8, offset: 0f),
+            Window(1.0, bandwidthFree: true),                                  // saved: last score 0.8
+            Dense("a", 2, score: 2.0, offset: 0.5f) with { RestartAfter = true }, // 2.0 - 0.8 > max_score_delta: refused, acknowledged
+            Dense("a", 3, score: 2.5, offset: 1f),                             // 2.5 - 2.0 passes; 2.5 - 0.8 does not
+            Window(1.0, bandwidthFree: true),
+        ];
+        await AssertSameDecisions(steps);
+    }
 }

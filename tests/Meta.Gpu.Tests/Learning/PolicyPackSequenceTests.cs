@@ -70,9 +70,14 @@ public sealed class PolicyPackSequenceTests : IAsyncLifetime
 
     /// <summary>Handles the pack as a durable bus would: with an acknowledgement the handler may defer. Returns
     /// whether the handler deferred it.</summary>
-    private async Task<bool> DurablePack(MetaLearningAgent agent, string domain, double tau, long? sequence)
+    private Task<bool> DurablePack(MetaLearningAgent agent, string domain, double tau, long? sequence) =>
+        Durable($"ack {domain}#{sequence}", async () => await Pack(agent, domain, tau, sequence));
+
+    private Task<bool> DurableEvent(MetaLearningAgent agent, string name, BusEvent busEvent) =>
+        Durable(name, async () => await agent.HandleAsync(busEvent, CancellationToken.None));
+
+    private async Task<bool> Durable(string name, Func<Task> handle)
     {
-        var name = $"ack {domain}#{sequence}";
         var acknowledgement = new DeferrableAcknowledgement(() =>
         {
             lock (_log) _log.Add(name);
@@ -81,7 +86,7 @@ public sealed class PolicyPackSequenceTests : IAsyncLifetime
         DeliveryAcknowledgement.Current = acknowledgement;
         try
         {
-            await Pack(agent, domain, tau, sequence);
+            await handle();
         }
         finally
         {
@@ -204,18 +209,43 @@ public sealed class PolicyPackSequenceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Ignored_refused_and_superseded_packs_are_acknowledged_at_once()
+    public async Task A_superseded_pack_and_a_stale_one_newer_than_the_applied_are_held_with_the_pending_pack()
     {
+        // The superseded pack moved the learner: acknowledged once the save that covers its observation is made.
+        // A stale pack newer than the applied one may be a copy of such a pack (or of one refused meanwhile).
         var store = new LoggingStore(_log);
         await using var agent = await Started(store);
         Assert.True(await DurablePack(agent, "a", tau: 0.8, sequence: 2));
-        Assert.False(await DurablePack(agent, "a", tau: 0.8, sequence: 1)); // stale
-        Assert.Equal(["ack a#1"], _log);
+        Assert.True(await DurablePack(agent, "a", tau: 0.8, sequence: 1)); // stale
         Assert.True(await DurablePack(agent, "a", tau: 0.9, sequence: 3)); // supersedes #2
-        Assert.Equal(["ack a#1", "ack a#2"], _log);
+        Assert.Empty(_log);
 
         await Window(agent);
-        Assert.Equal(["ack a#1", "ack a#2", "save a=3", "ack a#3"], _log);
+        Assert.Equal(["save a=3", "ack a#3", "ack a#2", "ack a#1"], _log);
+        Assert.False(await DurablePack(agent, "a", tau: 0.8, sequence: 2)); // older than the applied one: at once
+        Assert.Equal("ack a#2", _log[^1]);
+    }
+
+    [Fact]
+    public async Task A_pack_refused_with_none_pending_is_held_until_a_round_with_nothing_to_apply_saves_its_observation()
+    {
+        var store = new LoggingStore(_log);
+        await using var agent = await Started(store);
+        Assert.True(await DurablePack(agent, "a", tau: 0.8, sequence: 1));
+        await Window(agent);
+        Assert.Equal(["save a=1", "ack a#1"], _log);
+
+        var jump = new BusEvent(LearningTopics.PolicyPack, JsonNode.Parse(
+            """{"domain_id": "a", "sequence": 2, "metrics": {"gain_p50": 5.0, "stability_avg": 0.9}, "controller": {"tau": 5.0}, "evaluator": {"g_min": 0.01}}"""));
+        Assert.True(await DurableEvent(agent, "ack a#2", jump)); // score_delta 4.5 > max_score_delta: refused
+        Assert.True(await DurableEvent(agent, "ack a#2 copy", jump)); // the broker's copy: held with it
+        Assert.Equal(2, _log.Count);
+        await Window(agent);
+        // The prior as it was, saved with the learner that observed #2, then the acknowledgements.
+        Assert.Equal(["save a=1", "ack a#1", "save a=1", "ack a#2", "ack a#2 copy"], _log);
+        Assert.Equal(1, agent.Rounds);
+        await Window(agent); // nothing changed since: no save
+        Assert.Equal(5, _log.Count);
     }
 
     [Fact]
@@ -264,11 +294,14 @@ public sealed class PolicyPackSequenceTests : IAsyncLifetime
         var agent = new MetaLearningAgent(_bus, Config with { Validator = ValidatorConfig.Default }, new LoggingStore(_log));
         await using var _ = agent;
         await agent.StartAsync();
-        Assert.False(await DurablePack(agent, "a", tau: 0.8, sequence: 1));
-        Assert.False(await DurablePack(agent, "a", tau: 0.8, sequence: 1));
+        Assert.True(await DurablePack(agent, "a", tau: 0.8, sequence: 1));
+        Assert.True(await DurablePack(agent, "a", tau: 0.8, sequence: 1));
         Assert.Empty(agent.PendingDomains);
         Assert.Equal(1, agent.Learner.State("a")!.Observations);
-        Assert.Equal(["ack a#1", "ack a#1"], _log);
+        // Both held (the observation is not saved yet) until the clean stop saves the learner.
+        Assert.Empty(_log);
+        await agent.StopAsync();
+        Assert.Equal(["save ", "ack a#1", "ack a#1"], _log);
     }
 
     [Fact]

@@ -112,4 +112,29 @@ public sealed class LearnerStateFileTests : IDisposable
         Assert.Equal(state.LastScores.OrderBy(p => p.Key, StringComparer.Ordinal), loaded.LastScores);
         Assert.Null(storage.LoadDenseLaneState(new string('0', 64)));
     }
+
+    // The state is written before its prior: its old backups are pruned only once the prior is committed (at a
+    // retention of 0 the replaced main file is kept aside until then), so a failed prior write (or a crash between
+    // the two) leaves the copy that names the prior on disk.
+    [Theory]
+    [InlineData(1)]
+    [InlineData(0)]
+    [InlineData(2)] // passes: the previous state is still among the backups
+    public void A_prior_write_that_fails_after_the_state_was_written_keeps_the_previous_state(int retention)
+    {
+        var storage = Storage(retention);
+        storage.SavePrior(Prior, new Dictionary<string, long> { ["a"] = 1 }, State(1));
+        var priorPath = storage.PriorPath;
+        var moved = priorPath + ".aside";
+        File.Move(priorPath, moved);
+        Directory.CreateDirectory(Path.Combine(priorPath, "x")); // the prior's rename now fails
+        Assert.ThrowsAny<IOException>(() => storage.SavePrior(Prior, new Dictionary<string, long> { ["a"] = 2 }, State(2)));
+        Directory.Delete(priorPath, recursive: true);
+        File.Move(moved, priorPath); // the first save's prior, as a crash between the two writes leaves it
+
+        var loaded = storage.LoadPriorWithSequences()!;
+        Assert.Equal(1, loaded.LastSequences["a"]);
+        Assert.NotNull(loaded.Learners);
+        Assert.Equal(0.1 + 0.2 + 1, loaded.Learners!.Domains["b"].EmaScore);
+    }
 }
