@@ -126,12 +126,26 @@ internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFe
 
     private async Task ConsumeAsync(NatsJSConsumeOpts consumeOptions, CancellationToken cancellationToken)
     {
+        // The client notices a pull unanswered for twice its heartbeat interval (see NatsJSConsume).
+        var silence = new Silence(consumeOptions.IdleHeartbeat!.Value * 2);
         while (!cancellationToken.IsCancellationRequested)
         {
+            using var consuming = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            silence.Heard();
+            var options = consumeOptions with
+            {
+                NotificationHandler = (notification, _) =>
+                {
+                    if (notification is NatsJSTimeoutNotification && silence.Missed() >= Bus.Options.ConsumeStallTimeout) consuming.Cancel();
+                    return Task.CompletedTask;
+                },
+            };
             try
             {
-                await foreach (var msg in _consumer!.ConsumeAsync<byte[]>(opts: consumeOptions, cancellationToken: cancellationToken).ConfigureAwait(false))
+                // Ended by `consuming` (a stall) the enumeration just stops; the outer token still stops everything.
+                await foreach (var msg in _consumer!.ConsumeAsync<byte[]>(opts: options, cancellationToken: consuming.Token).ConfigureAwait(false))
                 {
+                    silence.Heard();
                     Bus.DispatchStarted();
                     try
                     {
@@ -142,6 +156,7 @@ internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFe
                         Bus.DispatchFinished();
                     }
                 }
+                if (consuming.IsCancellationRequested && !cancellationToken.IsCancellationRequested) await RecoverFromStallAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (cancellationToken.IsCancellationRequested && e is OperationCanceledException or ObjectDisposedException or NatsException)
             {
@@ -161,6 +176,92 @@ internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFe
                 {
                     Bus.Logger.LogWarning("bus: recreating the consumer of {Topic} failed ({Error}); retrying", Topic, retry.Message);
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The pulls went unanswered for <see cref="NatsBusOptions.ConsumeStallTimeout"/>: not even the idle heartbeats
+    /// that a working broker sends every second of a pull. Seen with nats-server 2.9.10 when two processes create
+    /// the stream at the same moment: the second is answered with the first one's stream before that stream can
+    /// send anything, and a consumer created on it then delivers every message, heartbeat and expiry notice into
+    /// nothing, for good, while counting them delivered (redelivered after each ack wait, again into nothing).
+    /// Creating it again only updates it; it has to be deleted. Done only where the broker still answers a lookup
+    /// of the consumer (not when it is away or frozen: then the pulls resume with it) and the consumer is still the
+    /// one this feed knew (another process of the prefix may have replaced it already).
+    /// </summary>
+    private async Task RecoverFromStallAsync(CancellationToken cancellationToken)
+    {
+        var known = _consumer!.Info.Created;
+        // Every process of the prefix pulls from the broken consumer and notices at about the same moment: a random
+        // pause lets one of them replace it first, and the others then find a consumer they did not know.
+        await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(0, 2000)), cancellationToken).ConfigureAwait(false);
+        using var asking = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        asking.CancelAfter(Bus.Options.ConsumeStallTimeout);
+        try
+        {
+            bool broken;
+            try
+            {
+                await _consumer.RefreshAsync(asking.Token).ConfigureAwait(false);
+                broken = _consumer.Info.Created == known;
+            }
+            catch (NatsJSApiException e) when (e.Error.Code == 404)
+            {
+                // Another process of the prefix deleted it and has not made it again yet.
+                broken = false;
+            }
+            if (broken)
+            {
+                Bus.Logger.LogWarning("bus: the durable consumer of {Topic} answered no pull for {Seconds} s while the broker answers; deleting and recreating it (messages it handed out are offered again)",
+                    Topic, Bus.Options.ConsumeStallTimeout.TotalSeconds);
+                try
+                {
+                    await Bus.JetStream.DeleteConsumerAsync(_consumer.Info.StreamName, _consumer.Info.Name, asking.Token).ConfigureAwait(false);
+                }
+                catch (NatsJSApiException e) when (e.Error.Code == 404)
+                {
+                    Bus.Logger.LogDebug("bus: the broken consumer of {Topic} was already deleted by another process", Topic);
+                }
+            }
+            _consumer = await CreateConsumerAsync(asking.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NatsException or TimeoutException
+            || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            // Away or frozen: the pulls are renewed as it comes back, and a consumer missing then fails them and is
+            // created again by the consume loop.
+            Bus.Logger.LogWarning("bus: the durable consumer of {Topic} answered no pull for {Seconds} s; replacing it failed ({Error}); pulling again",
+                Topic, Bus.Options.ConsumeStallTimeout.TotalSeconds, e.Message);
+        }
+    }
+
+    /// <summary>How long the pulls of a consume have heard nothing from the broker, told by the client's missed
+    /// heartbeat notices: while nothing arrives its timer fires every <paramref name="notice"/>; anything that
+    /// arrives (a message, a heartbeat, an expiry notice) restarts the timer, so a longer gap between two notices
+    /// means the broker was heard in between.</summary>
+    private sealed class Silence(TimeSpan notice)
+    {
+        private readonly Lock _gate = new();
+        private long _since;
+        private long _last;
+
+        public void Heard()
+        {
+            lock (_gate) _since = _last = 0;
+        }
+
+        /// <summary>At a missed-heartbeat notice: how long nothing has been heard.</summary>
+        public TimeSpan Missed()
+        {
+            lock (_gate)
+            {
+                var now = System.Diagnostics.Stopwatch.GetTimestamp();
+                // Twice the period: a loaded machine runs the client's timer late, which must not restart the count.
+                if (_since == 0 || System.Diagnostics.Stopwatch.GetElapsedTime(_last, now) > notice * 2)
+                    _since = now - (long)(notice.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+                _last = now;
+                return System.Diagnostics.Stopwatch.GetElapsedTime(_since, now);
             }
         }
     }

@@ -54,6 +54,14 @@ public sealed record NatsBusOptions
     /// offers it again after the ack wait, and the messages behind it go on meanwhile.</summary>
     public TimeSpan FetchStallTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long a durable topic's pull may hear nothing at all from the broker (no message, and none of the
+    /// idle heartbeats or expiry notices a working broker answers every pull with) before the durable consumer is
+    /// taken for broken: if the broker still answers a consumer lookup, the consumer is deleted and created again
+    /// (messages it had handed out are offered again at once). nats-server 2.9 can create a consumer whose every
+    /// delivery, heartbeat and notice goes nowhere, for good, when a second process makes the same stream at the
+    /// same moment; the consumer still counts its messages delivered.</summary>
+    public TimeSpan ConsumeStallTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Durable publishes written but not yet confirmed stored by the broker, at most; a publisher waits
     /// beyond it. Larger windows hide more of the broker round trip.</summary>
     public int PublishWindow { get; init; } = 256;
@@ -120,6 +128,7 @@ public sealed record NatsBusOptions
         Timed(PublishTimeout, "publish_timeout");
         Timed(PublishAckWait, "publish_ack_wait");
         Timed(FetchStallTimeout, "fetch_stall_timeout", MinFetchStallTimeout);
+        Timed(ConsumeStallTimeout, "consume_stall_timeout", MinConsumeStallTimeout);
         // Progress is reported every half of it: at 1e-7 s that rounded to 0, a tight loop; past a timer's
         // longest wait the delay threw and stopped the topic's feed.
         Timed(AckWait, "ack_wait", MinAckWait);
@@ -140,6 +149,10 @@ public sealed record NatsBusOptions
     /// <summary>The least <see cref="FetchStallTimeout"/>: 1 s (a shorter one gave up fetches that were only
     /// starting; the check runs every quarter of it).</summary>
     public static TimeSpan MinFetchStallTimeout { get; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The least <see cref="ConsumeStallTimeout"/>: 5 s, a few of the pulls' 1 s heartbeats (the client
+    /// notices a missed one after 2 s); shorter would take a busy broker's late heartbeat for a broken consumer.</summary>
+    public static TimeSpan MinConsumeStallTimeout { get; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Refuses a wait shorter than <paramref name="least"/> or longer than a timer can wait.</summary>
     private static void Timed(TimeSpan value, string field, TimeSpan least)

@@ -9,6 +9,9 @@ public sealed class NatsBusOptionsTests
         { "fetch_stall_timeout", TimeSpan.FromTicks(1) },
         { "fetch_stall_timeout", TimeSpan.FromDays(365) },
         { "ack_wait", TimeSpan.FromDays(365) },
+        // A second would take one late heartbeat for a broken consumer and delete it.
+        { "consume_stall_timeout", TimeSpan.FromSeconds(1) },
+        { "consume_stall_timeout", TimeSpan.FromDays(365) },
         // A year meaning "wait as long as it takes" passed as positive and threw ArgumentOutOfRangeException from
         // the first connect's or publish's timed cancellation.
         { "connect_timeout", TimeSpan.FromDays(365) },
@@ -24,6 +27,7 @@ public sealed class NatsBusOptionsTests
         {
             "ack_wait" => new NatsBusOptions { AckWait = value },
             "fetch_stall_timeout" => new NatsBusOptions { FetchStallTimeout = value },
+            "consume_stall_timeout" => new NatsBusOptions { ConsumeStallTimeout = value },
             "connect_timeout" => new NatsBusOptions { ConnectTimeout = value },
             "publish_timeout" => new NatsBusOptions { PublishTimeout = value },
             "publish_ack_wait" => new NatsBusOptions { PublishAckWait = value },
@@ -44,8 +48,8 @@ public sealed class NatsBusOptionsTests
     public void The_defaults_and_the_bounds_themselves_are_taken()
     {
         new NatsBusOptions().Validated();
-        new NatsBusOptions { FetchStallTimeout = NatsBusOptions.MinFetchStallTimeout, AckWait = NatsBusOptions.MinAckWait }.Validated();
+        new NatsBusOptions { FetchStallTimeout = NatsBusOptions.MinFetchStallTimeout, ConsumeStallTimeout = NatsBusOptions.MinConsumeStallTimeout, AckWait = NatsBusOptions.MinAckWait }.Validated();
         var longest = Runtime.DrainTimeout.LongestTimed;
-        new NatsBusOptions { FetchStallTimeout = longest, AckWait = longest, ConnectTimeout = longest, PublishTimeout = longest, PublishAckWait = longest }.Validated();
+        new NatsBusOptions { FetchStallTimeout = longest, ConsumeStallTimeout = longest, AckWait = longest, ConnectTimeout = longest, PublishTimeout = longest, PublishAckWait = longest }.Validated();
     }
 }
