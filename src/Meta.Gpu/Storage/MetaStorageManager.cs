@@ -375,30 +375,15 @@ public sealed partial class MetaStorageManager
         }
         if (candidates.Count == 0 && problems.Count == 1) return null;
 
-        foreach (var candidate in candidates)
+        var state = FirstUsableCopy<T>(fileName, candidates, problems, candidate =>
         {
-            var name = Path.GetFileName(candidate);
-            try
-            {
-                var (state, belongsTo) = read(candidate);
-                if (!string.Equals(belongsTo, priorSha256, StringComparison.OrdinalIgnoreCase))
-                {
-                    problems.Add($"{name}: belongs to another prior file (sha256 {belongsTo}, the loaded one is {priorSha256})");
-                    continue;
-                }
-                if (!ReferenceEquals(candidate, main))
-                    LogFellBack(_logger, fileName, Path.GetRelativePath(Root, candidate), string.Join("; ", problems));
-                return state;
-            }
-            catch (Exception e) when (e is InvalidInputException or IOException or UnauthorizedAccessException)
-            {
-                var problem = e is InvalidInputException && e.Message.StartsWith(name, StringComparison.Ordinal) ? e.Message : $"{name}: {e.Message}";
-                LogUnusable(_logger, Path.GetRelativePath(Root, candidate), problem);
-                problems.Add(problem);
-            }
-        }
-        LogStateNotRestored(_logger, fileName, string.Join("; ", problems));
-        return null;
+            var (copy, belongsTo) = read(candidate);
+            return string.Equals(belongsTo, priorSha256, StringComparison.OrdinalIgnoreCase)
+                ? ((T?)copy, (string?)null)
+                : ((T?)null, $"{Path.GetFileName(candidate)}: belongs to another prior file (sha256 {belongsTo}, the loaded one is {priorSha256})");
+        });
+        if (state is null) LogStateNotRestored(_logger, fileName, string.Join("; ", problems));
+        return state;
     }
 
     private static string Sha256Hex(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
@@ -413,12 +398,31 @@ public sealed partial class MetaStorageManager
         candidates.AddRange(ListBackups(fileName));
         if (candidates.Count == 0) return null;
 
+        return FirstUsableCopy<T>(fileName, candidates, problems, candidate => (read(candidate), null))
+            ?? throw new InvalidDataException($"{main}: no usable copy ({string.Join("; ", problems)})");
+    }
+
+    /// <summary>
+    /// The first of <paramref name="candidates"/> (the main file, then the backups newest first) that
+    /// <paramref name="read"/> reads and does not pass over (a non-null reason, added to <paramref name="problems"/>
+    /// as it is); a copy it cannot read is logged and its problem added. Taking a backup is logged with the problems
+    /// before it. Null when no copy is taken.
+    /// </summary>
+    private T? FirstUsableCopy<T>(string fileName, List<string> candidates, List<string> problems, Func<string, (T? Value, string? PassedOver)> read)
+        where T : class
+    {
+        var main = Path.Combine(Root, fileName);
         foreach (var candidate in candidates)
         {
             try
             {
-                var result = read(candidate);
-                if (!ReferenceEquals(candidate, main))
+                var (result, passedOver) = read(candidate);
+                if (passedOver is not null)
+                {
+                    problems.Add(passedOver);
+                    continue;
+                }
+                if (!string.Equals(candidate, main, StringComparison.Ordinal))
                     LogFellBack(_logger, fileName, Path.GetRelativePath(Root, candidate), string.Join("; ", problems));
                 return result;
             }
@@ -432,7 +436,7 @@ public sealed partial class MetaStorageManager
                 problems.Add(problem);
             }
         }
-        throw new InvalidDataException($"{main}: no usable copy ({string.Join("; ", problems)})");
+        return null;
     }
 
     private static long? ParseStamp(string name, string stem, string extension)
