@@ -49,9 +49,10 @@ public sealed record NatsBusOptions
     public TimeSpan PublishTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How long fetching a large vector from the object store may go without receiving a byte. Then the
-    /// object is looked up again: gone (another delivery of the message was consumed and deleted it meanwhile), the
-    /// message is dropped as one whose object is missing; still there, it is given back to the broker, which
-    /// offers it again after the ack wait, and the messages behind it go on meanwhile.</summary>
+    /// object is looked up again: deleted (another delivery of the message was consumed meanwhile), the copy is
+    /// dropped (<see cref="NatsBusStats.ConsumedCopiesDropped"/>); not there at all, the message is rejected; still
+    /// there, it is given back to the broker, which offers it again after the ack wait, and the messages behind it go
+    /// on meanwhile.</summary>
     public TimeSpan FetchStallTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How long a durable topic's pull may hear nothing at all from the broker (no message, and none of the

@@ -59,6 +59,7 @@ public sealed class NatsEventBus : IEventBus
     private static readonly Counter<long> RejectedCounter = Meter.CreateCounter<long>("meta_gpu.bus.rejected", description: "messages rejected by verification, never delivered");
     private static readonly Counter<long> DroppedCounter = Meter.CreateCounter<long>("meta_gpu.bus.dropped", description: "telemetry messages dropped by a full client buffer");
     private static readonly Counter<long> RedeliveredCounter = Meter.CreateCounter<long>("meta_gpu.bus.redelivered", description: "durable messages delivered more than once");
+    private static readonly Counter<long> ConsumedCopiesCounter = Meter.CreateCounter<long>("meta_gpu.bus.consumed_copies_dropped", description: "copies of dense messages dropped because another delivery of them was consumed");
 
     private readonly ConcurrentDictionary<string, TopicFeed> _feeds = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task>> _streams = new(StringComparer.Ordinal);
@@ -72,7 +73,7 @@ public sealed class NatsEventBus : IEventBus
     private INatsObjStore? _objectStore;
     private readonly DurablePublisher _publisher;
 
-    private long _published, _delivered, _errors, _dropped, _rejected, _redelivered, _duplicates, _acknowledged, _objectsPut, _objectsFetched, _publishFailed, _unnamedPublishes, _reconnects;
+    private long _published, _delivered, _errors, _dropped, _rejected, _redelivered, _duplicates, _acknowledged, _objectsPut, _objectsFetched, _publishFailed, _unnamedPublishes, _reconnects, _consumedCopies;
     private int _inDispatch, _pendingDeliveries, _unready, _subscriberCount, _lost;
     private int _state = Running;
     private volatile bool _abandoned;
@@ -145,7 +146,8 @@ public sealed class NatsEventBus : IEventBus
         Interlocked.Read(ref _objectsPut),
         Interlocked.Read(ref _objectsFetched),
         Interlocked.Read(ref _publishFailed),
-        Interlocked.Read(ref _reconnects));
+        Interlocked.Read(ref _reconnects),
+        Interlocked.Read(ref _consumedCopies));
 
     /// <summary>
     /// Connects to the broker. Fails within <see cref="NatsBusOptions.ConnectTimeout"/> with an
@@ -627,6 +629,16 @@ public sealed class NatsEventBus : IEventBus
         Logger.LogError("bus: rejected a {Topic} message, not applied: {Reason}", topic, reason);
     }
 
+    /// <summary>A copy of a message whose object was deleted by the consumption of another delivery of it (the
+    /// broker delivered it again after its ack wait, while the first copy waited behind a slow fetch or was being
+    /// handled): the update was applied once, through that delivery, so this is not an error.</summary>
+    private void DropConsumedCopy(string topic, string name)
+    {
+        Interlocked.Increment(ref _consumedCopies);
+        ConsumedCopiesCounter.Add(1, new KeyValuePair<string, object?>("topic", topic));
+        Logger.LogInformation("bus: dropped a copy of a {Topic} message whose object {Name} was deleted when another delivery of it was consumed (delivered again after the ack wait)", topic, name);
+    }
+
     private ValueTask OnMessageDroppedAsync(object? sender, NatsMessageDroppedEventArgs args)
     {
         Interlocked.Increment(ref _dropped);
@@ -749,19 +761,24 @@ public sealed class NatsEventBus : IEventBus
         var size = reference["size"] is JsonValue v && v.TryGetValue<long>(out var n) && n > 0 && n <= MaxPresizeBytes ? (int)n : 0;
         byte[] blob;
         string actual;
+        INatsObjStore? store = null;
         try
         {
-            var store = await ObjectStoreAsync(cancellationToken).ConfigureAwait(false);
+            store = await ObjectStoreAsync(cancellationToken).ConfigureAwait(false);
             // Sized from the message, so the chunks land in one buffer without regrowing or a final copy.
             using var buffer = new MemoryStream(size);
             if (await ReadObjectAsync(store, name, buffer, cancellationToken).ConfigureAwait(false) is not { } info)
             {
-                if (await ObjectGoneAsync(store, name, cancellationToken).ConfigureAwait(false))
+                switch (await LookUpObjectAsync(store, name, cancellationToken).ConfigureAwait(false))
                 {
-                    // Deleted after this fetch had read its info: another delivery of the message was consumed and
-                    // acknowledged meanwhile, which deletes the object. The client then waited for its chunks for ever.
-                    Reject(topic, $"object {name} is missing from bucket {Options.ObjectBucket} (deleted while it was being read)");
-                    return default;
+                    case ObjectPresence.Deleted:
+                        // Deleted after this fetch had read its info: another delivery of the message was consumed and
+                        // acknowledged meanwhile, which deletes the object. The client then waited for its chunks for ever.
+                        DropConsumedCopy(topic, name);
+                        return default;
+                    case ObjectPresence.Missing:
+                        Reject(topic, $"object {name} is missing from bucket {Options.ObjectBucket} (removed while it was being read)");
+                        return default;
                 }
                 Logger.LogWarning("bus: object {Name} of {Topic} sent no data for {Seconds} s; the message is given back to the broker to try again later", name, topic, Options.FetchStallTimeout.TotalSeconds);
                 return new(false, null, null, TryLater: true);
@@ -773,6 +790,14 @@ public sealed class NatsEventBus : IEventBus
         }
         catch (NatsObjNotFoundException)
         {
+            // The store reports a deleted object as not found; its delete marker tells a copy of a consumed message
+            // (the usual case: a redelivery that came after the first delivery's acknowledgement) from an object
+            // that is not there at all (expired after object_max_age, or never stored), whose update is lost.
+            if (store is not null && await LookUpObjectAsync(store, name, cancellationToken).ConfigureAwait(false) == ObjectPresence.Deleted)
+            {
+                DropConsumedCopy(topic, name);
+                return default;
+            }
             Reject(topic, $"object {name} is missing from bucket {Options.ObjectBucket}");
             return default;
         }
@@ -823,8 +848,8 @@ public sealed class NatsEventBus : IEventBus
                 }
                 catch (Exception e) when (e is OperationCanceledException or NatsException && !cancellationToken.IsCancellationRequested)
                 {
-                    // However the client reports a read it was told to stop (cancelled, or a size or digest it never
-                    // completed, which was taken for a broken object and rejected: seen once in CI), it stalled.
+                    // However the client reports a read it was told to stop (cancelled, or the size or digest
+                    // mismatch of a read cut short), it stalled.
                     return null;
                 }
             }
@@ -832,25 +857,28 @@ public sealed class NatsEventBus : IEventBus
         return await reading.ConfigureAwait(false);
     }
 
-    /// <summary>Whether object <paramref name="name"/> is gone (deleted or missing); false when it is there or the
-    /// broker did not say within <see cref="NatsBusOptions.FetchStallTimeout"/>.</summary>
-    private async Task<bool> ObjectGoneAsync(INatsObjStore store, string name, CancellationToken cancellationToken)
+    /// <summary>What the bucket holds under an object's name: the object, its delete marker, nothing, or no answer.</summary>
+    private enum ObjectPresence { There, Deleted, Missing, Unknown }
+
+    /// <summary>Looks object <paramref name="name"/> up, deleted ones included; <see cref="ObjectPresence.Unknown"/>
+    /// when the broker did not say within <see cref="NatsBusOptions.FetchStallTimeout"/>.</summary>
+    private async Task<ObjectPresence> LookUpObjectAsync(INatsObjStore store, string name, CancellationToken cancellationToken)
     {
         using var asking = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         asking.CancelAfter(Options.FetchStallTimeout);
         try
         {
-            await store.GetInfoAsync(name, showDeleted: false, asking.Token).ConfigureAwait(false);
-            return false;
+            var info = await store.GetInfoAsync(name, showDeleted: true, asking.Token).ConfigureAwait(false);
+            return info.Deleted ? ObjectPresence.Deleted : ObjectPresence.There;
         }
         catch (NatsObjNotFoundException)
         {
-            return true;
+            return ObjectPresence.Missing;
         }
         catch (Exception e) when (e is NatsException or TimeoutException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             Logger.LogDebug("bus: looking up object {Name} failed ({Error})", name, e.Message);
-            return false;
+            return ObjectPresence.Unknown;
         }
     }
 
