@@ -26,11 +26,25 @@ namespace Meta.Gpu.Nats.Benchmarks;
 /// hours).</remarks>
 internal static class Program
 {
+    private static readonly string[] Scenarios = ["inprocess", "telemetry", "durable", "dense"];
+
     private static async Task<int> Main(string[] args)
     {
         var quick = args.Contains("--quick");
         var onlyIndex = Array.IndexOf(args, "--only");
-        var only = onlyIndex >= 0 && onlyIndex + 1 < args.Length ? args[onlyIndex + 1].Split(',') : null;
+        var only = onlyIndex >= 0 && onlyIndex + 1 < args.Length ? args[onlyIndex + 1].Split(',', StringSplitOptions.TrimEntries) : null;
+        // A misspelt name ran nothing and still exited 0, so a script's measurement silently went missing.
+        if (onlyIndex >= 0)
+        {
+            var unknown = only?.FirstOrDefault(name => !Scenarios.Contains(name));
+            if (only is null || unknown is not null)
+            {
+                await Console.Error.WriteLineAsync(only is null
+                    ? $"--only needs a comma list of scenarios: {string.Join(",", Scenarios)}"
+                    : $"--only: unknown scenario '{unknown}' (known: {string.Join(",", Scenarios)})").ConfigureAwait(false);
+                return 2;
+            }
+        }
         bool Runs(string name) => only is null || only.Contains(name);
         var urlIndex = Array.IndexOf(args, "--url");
         string url;

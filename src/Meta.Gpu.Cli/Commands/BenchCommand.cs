@@ -15,7 +15,7 @@ internal static class BenchCommand
 {
     public static Command Create(CliConsole console)
     {
-        var outDir = new Option<string>("--out") { Description = "Folder for bench.json, bench.md and bench.png (default: the current folder).", DefaultValueFactory = _ => "." };
+        var outDir = new Option<string>("--out") { Description = "Folder for bench.json, bench.md and bench.png.", DefaultValueFactory = _ => "." };
         var workloads = new Option<string?>("--workloads") { Description = $"Comma list of workloads (default: all): {string.Join(", ", BenchWorkloads.All)}." };
         var backends = new Option<string?>("--backends") { Description = $"Comma list of backends and peers (default: all): {string.Join(", ", BenchBackends.All)}." };
         var n = new Option<int?>("--n") { CustomParser = InvariantNumber.NullableInt32, Description = $"Domains N for every backend (default: {BenchOptions.StandardN}; ilgpu-cpu {BenchOptions.SmallN})." };

@@ -19,22 +19,22 @@ internal static class DemoCommand
     public static Command Create(CliConsole console)
     {
         var defaults = new DemoSettings();
-        var output = new Option<string>("--out") { Description = "Folder for demo.json and demo.png (default: the current folder).", DefaultValueFactory = _ => "." };
-        var seed = new Option<int>("--seed") { CustomParser = InvariantNumber.Int32, Description = $"Base seed (default {defaults.Seed}); the model init uses it, training tasks seed+1, held-out tasks seed+2.", DefaultValueFactory = _ => defaults.Seed };
-        var rounds = new Option<int>("--meta-rounds") { CustomParser = InvariantNumber.Int32, Description = $"Meta-rounds, i.e. outer Reptile steps (default {defaults.MetaRounds}).", DefaultValueFactory = _ => defaults.MetaRounds };
-        var domains = new Option<int>("--domains") { CustomParser = InvariantNumber.Int32, Description = $"Tasks (domains) per meta-round (default {defaults.Domains}).", DefaultValueFactory = _ => defaults.Domains };
-        var innerSteps = new Option<int>("--inner-steps") { CustomParser = InvariantNumber.Int32, Description = $"SGD steps of the inner loop on the K shots (default {defaults.InnerSteps}).", DefaultValueFactory = _ => defaults.InnerSteps };
-        var innerLr = new Option<double>("--inner-lr") { CustomParser = InvariantNumber.Double, Description = Invariant($"Learning rate of the inner SGD steps (default {defaults.InnerLearningRate})."), DefaultValueFactory = _ => defaults.InnerLearningRate };
-        var beta = new Option<double>("--beta") { CustomParser = InvariantNumber.Double, Description = Invariant($"Outer (Reptile) step size to start from (default {defaults.Beta}); with governance on, the optimizer's beta takes over."), DefaultValueFactory = _ => defaults.Beta };
-        var heldOut = new Option<int>("--held-out") { CustomParser = InvariantNumber.Int32, Description = $"Held-out tasks in the final comparison (default {defaults.HeldOutTasks}).", DefaultValueFactory = _ => defaults.HeldOutTasks };
+        var output = new Option<string>("--out") { Description = "Folder for demo.json and demo.png.", DefaultValueFactory = _ => "." };
+        var seed = new Option<int>("--seed") { CustomParser = InvariantNumber.Int32, Description = "Base seed; the model init uses it, training tasks seed+1, held-out tasks seed+2.", DefaultValueFactory = _ => defaults.Seed };
+        var rounds = new Option<int>("--meta-rounds") { CustomParser = InvariantNumber.Int32, Description = "Meta-rounds, i.e. outer Reptile steps.", DefaultValueFactory = _ => defaults.MetaRounds };
+        var domains = new Option<int>("--domains") { CustomParser = InvariantNumber.Int32, Description = "Tasks (domains) per meta-round.", DefaultValueFactory = _ => defaults.Domains };
+        var innerSteps = new Option<int>("--inner-steps") { CustomParser = InvariantNumber.Int32, Description = "SGD steps of the inner loop on the K shots.", DefaultValueFactory = _ => defaults.InnerSteps };
+        var innerLr = new Option<double>("--inner-lr") { CustomParser = InvariantNumber.Double, Description = "Learning rate of the inner SGD steps.", DefaultValueFactory = _ => defaults.InnerLearningRate };
+        var beta = new Option<double>("--beta") { CustomParser = InvariantNumber.Double, Description = "Outer (Reptile) step size to start from; with governance on, the optimizer's beta takes over.", DefaultValueFactory = _ => defaults.Beta };
+        var heldOut = new Option<int>("--held-out") { CustomParser = InvariantNumber.Int32, Description = "Held-out tasks in the final comparison.", DefaultValueFactory = _ => defaults.HeldOutTasks };
         var backend = new Option<string>("--backend") { Description = "Compute backend of the outer step: cpu (default), cuda, opencl, ilgpu-cpu, auto; host = a plain weighted mean without the engine.", DefaultValueFactory = _ => defaults.Backend };
         var noGovernance = new Option<bool>("--no-governance") { Description = "Run without the supervisor and agent on the bus (fixed outer step size)." };
         var quiet = new Option<bool>("--quiet") { Description = "Print only the result table." };
         var bus = new BusOptions(required: false);
         var workers = new Option<int>("--workers") { CustomParser = InvariantNumber.Int32, Description = "With --bus: start this many domain worker processes (meta-gpu domain), one per domain; 0 (default): workers are started elsewhere." };
         var storage = new Option<string?>("--storage") { Description = "With --bus: folder of the saved prior; rerunning on it resumes an interrupted run (default: a new temporary folder)." };
-        var ackWait = new Option<double>("--ack-wait") { CustomParser = InvariantNumber.Double, Description = "With --bus: seconds before the broker redelivers an update a crashed aggregator took but did not apply (default 30).", DefaultValueFactory = _ => 30 };
-        var roundTimeout = new Option<double>("--round-timeout") { CustomParser = InvariantNumber.Double, Description = "With --bus: seconds a round waits for every domain's update before the run stops with an error (default 60).", DefaultValueFactory = _ => 60 };
+        var ackWait = new Option<double>("--ack-wait") { CustomParser = InvariantNumber.Double, Description = "With --bus: seconds before the broker redelivers an update a crashed aggregator took but did not apply.", DefaultValueFactory = _ => 30 };
+        var roundTimeout = new Option<double>("--round-timeout") { CustomParser = InvariantNumber.Double, Description = "With --bus: seconds a round waits for every domain's update before the run stops with an error.", DefaultValueFactory = _ => 60 };
         var command = new Command("demo", "Meta-learn few-shot sine regression (Reptile) through the engine and compare starting points.")
         {
             output, seed, rounds, domains, innerSteps, innerLr, beta, heldOut, backend, noGovernance, quiet, workers, storage, ackWait, roundTimeout,

@@ -26,13 +26,13 @@ internal static class ServeCommand
         var bus = new BusOptions();
         var storage = new Option<string>("--storage")
         {
-            Description = $"Folder of the saved prior and its backups (default {StorageConfig.DefaultRoot}).",
+            Description = "Folder of the saved prior and its backups.",
             DefaultValueFactory = _ => StorageConfig.DefaultRoot,
         };
         var ackWait = new Option<double>("--ack-wait")
         {
             CustomParser = InvariantNumber.Double,
-            Description = "Seconds the broker waits for an acknowledgement before redelivering domain work to the next aggregator (default 30).",
+            Description = "Seconds the broker waits for an acknowledgement before redelivering domain work to the next aggregator.",
             DefaultValueFactory = _ => 30,
         };
         var backend = new Option<string>("--backend")

@@ -24,14 +24,14 @@ internal sealed class BusOptions
 
     public Option<string> Prefix { get; } = new("--prefix")
     {
-        Description = "Subject prefix; deployments sharing a broker use different ones (default meta_gpu).",
+        Description = "Subject prefix; deployments sharing a broker use different ones.",
         DefaultValueFactory = _ => new NatsBusOptions().SubjectPrefix,
     };
 
     public Option<double> ConnectTimeout { get; } = new("--connect-timeout")
     {
         CustomParser = InvariantNumber.Double,
-        Description = "Seconds to wait for the broker before giving up with exit code 2 (default 3).",
+        Description = "Seconds to wait for the broker before giving up with exit code 2.",
         DefaultValueFactory = _ => 3,
     };
 
