@@ -63,7 +63,7 @@ internal static class GovernCommand
                 lineNumber++;
                 if (string.IsNullOrWhiteSpace(line)) continue;
                 var snapshot = ParseLine(line, lineNumber);
-                var result = layer.Update(snapshot);
+                var result = Update(layer, snapshot, lineNumber);
                 await console.Out.WriteLineAsync(result.ToJson().ToJsonString(WireJson.Options)).ConfigureAwait(false);
             }
         }
@@ -94,6 +94,20 @@ internal static class GovernCommand
             var snapshot = TelemetrySnapshot.FromJson(obj);
             snapshot.CheckFinite();
             return snapshot;
+        }
+        catch (InvalidInputException e)
+        {
+            throw new InvalidInputException($"line {lineNumber}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The layer's call on one line's snapshot. Finite readings can still be refused (a reward that
+    /// overflows under the configured weights): the refusal names the line, as a malformed one does.</summary>
+    private static MetaUpdateResult Update(MetaIntegrativeLayer layer, TelemetrySnapshot snapshot, int lineNumber)
+    {
+        try
+        {
+            return layer.Update(snapshot);
         }
         catch (InvalidInputException e)
         {
