@@ -89,7 +89,16 @@ public static class ConformanceRunner
             if (key != "steps") settings[key] = value?.DeepClone();
 
         var results = new List<StepResult>(steps.Count);
-        var session = replayer.Open(settings);
+        ITraceSession session;
+        try
+        {
+            session = replayer.Open(settings);
+        }
+        catch (InvalidInputException e)
+        {
+            // The settings' own paths ("config.zzz", "initial_profile") do not say which of several traces holds them.
+            throw new InvalidInputException($"{name}: {e.Message}", e);
+        }
         await using (session.ConfigureAwait(false))
         {
             for (var i = 0; i < steps.Count; i++)

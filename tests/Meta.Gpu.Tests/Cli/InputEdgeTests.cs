@@ -149,6 +149,23 @@ public sealed class InputEdgeTests : IDisposable
     }
 
     [Theory]
+    [InlineData("integrative_layer", "config", "zzz: unknown key")]
+    [InlineData("domain_learner", "config", "config.zzz: unknown key")]
+    [InlineData("supervisor", "initial_profile", "initial_profile: expected an object")]
+    public async Task A_bad_trace_setting_is_exit_2_naming_the_file_that_holds_it(string component, string setting, string expected)
+    {
+        // Said without the file ("meta-gpu: zzz: unknown key ..."), it did not tell which of the traces replayed was wrong.
+        var value = setting == "config" ? """{"zzz": 1}""" : "3";
+        var good = Write("good.json", """{"component": "integrative_layer", "steps": [{"input": {}, "expected": {}}]}""");
+        var bad = Write("bad.json", $$$"""{"component": "{{{component}}}", "{{{setting}}}": {{{value}}}, "steps": [{"input": {}, "expected": {}}]}""");
+
+        var (code, _, error) = await Run("", "conformance", good, bad);
+
+        Assert.Equal(MetaGpuApp.ExitUserError, code);
+        Assert.StartsWith($"meta-gpu: {bad}: {expected}", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("serve")]
     [InlineData("demo")]
     public async Task An_ack_wait_below_a_tenth_of_a_second_is_exit_2_naming_it(string command)
