@@ -104,7 +104,14 @@ public static class ConformanceRunner
             for (var i = 0; i < steps.Count; i++)
             {
                 var step = steps[i] as JsonObject ?? throw new InvalidInputException($"{name}: step {i} is not an object");
-                var input = step["input"] as JsonObject ?? new JsonObject();
+                // A missing input is an empty one; any other kind was read as empty too, and a trace whose
+                // expectations happened to match passed without its input ever being replayed.
+                var input = step["input"] switch
+                {
+                    null => new JsonObject(),
+                    JsonObject given => given,
+                    var other => throw new InvalidInputException($"{name}: step {i}: input: expected an object, got {JsonRead.Show(other)}"),
+                };
                 JsonNode actual;
                 try
                 {

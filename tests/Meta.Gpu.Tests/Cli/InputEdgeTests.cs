@@ -165,6 +165,34 @@ public sealed class InputEdgeTests : IDisposable
         Assert.StartsWith($"meta-gpu: {bad}: {expected}", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_step_input_that_is_no_object_is_exit_2_naming_the_step_not_replayed_as_empty()
+    {
+        // The array was replayed as {}: the step passed against expectations that an empty snapshot meets.
+        var file = Write("input.json", """{"component": "integrative_layer", "steps": [{"input": [], "expected": {}}]}""");
+
+        var (code, output, error) = await Run("", "conformance", file);
+
+        Assert.Equal(MetaGpuApp.ExitUserError, code);
+        Assert.DoesNotContain("steps ok", output, StringComparison.Ordinal);
+        Assert.Equal($"meta-gpu: {file}: step 0: input: expected an object, got []", error.Trim());
+    }
+
+    [Theory]
+    [InlineData("supervisor")]
+    [InlineData("agent")]
+    public async Task Step_events_that_are_no_array_fail_the_step_naming_them_not_replayed_as_none(string component)
+    {
+        // Read as no events: nothing published, and a step expecting nothing passed.
+        var file = Write("events.json", $$$"""{"component": "{{{component}}}", "steps": [{"input": {"events": 5}, "expected": {}}]}""");
+
+        var (code, output, _) = await Run("", "conformance", file);
+
+        Assert.Equal(MetaGpuApp.ExitCheckFailed, code);
+        Assert.Contains($"events.json ({component}): 0/1 steps FAILED", output, StringComparison.Ordinal);
+        Assert.Contains("events: expected an array of {topic, data}, got 5", output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("serve")]
     [InlineData("demo")]

@@ -40,7 +40,13 @@ internal sealed class BusStepRecorder : IDisposable
     public async ValueTask<JsonObject> RunAsync(JsonObject input, Func<JsonNode?> missingData, CancellationToken cancellationToken)
     {
         lock (_lock) _published.Clear();
-        var events = input["events"] as JsonArray ?? [];
+        var events = input["events"] switch
+        {
+            null => [],
+            JsonArray given => given,
+            // Read as no events, the step published nothing and passed wherever nothing was expected.
+            var other => throw new InvalidInputException($"events: expected an array of {{topic, data}}, got {JsonRead.Show(other)}"),
+        };
         for (var i = 0; i < events.Count; i++)
         {
             var item = events[i] as JsonObject ?? throw new InvalidInputException($"events[{i}]: expected an object");
