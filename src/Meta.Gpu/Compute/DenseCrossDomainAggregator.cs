@@ -228,11 +228,11 @@ public sealed class DenseCrossDomainAggregator
         // Steps 4-5: weights over the kept rows, then diversity balancing.
         var keptRows = kept.ToArray();
         var raw = new double[keptRows.Length];
-        var confidenceSum = 0.0;
+        var confidences = new double[keptRows.Length];
         for (var j = 0; j < keptRows.Length; j++)
         {
             var confidence = batch.Confidences[keptRows[j]];
-            confidenceSum += confidence;
+            confidences[j] = confidence;
             raw[j] = config.Weighting == DomainWeighting.Confidence ? confidence : 1.0;
         }
         var p = new double[keptRows.Length];
@@ -267,7 +267,7 @@ public sealed class DenseCrossDomainAggregator
 
         var emptyColumns = emptyCount == 0 ? [] : EmptyColumnsOf(batch, keptRows, aggregate);
         var meta = new AggregationMeta(keptRows.Length, eligibility.LowConfidence, eligibility.NonFinite, eligibility.Empty, outliers,
-            config.Method, config.TrimAlpha, confidenceSum / keptRows.Length, balanced.WeightEntropy, balanced.DiversityTemperature,
+            config.Method, config.TrimAlpha, RobustStatistics.Mean(confidences), balanced.WeightEntropy, balanced.DiversityTemperature,
             balanced.EffectiveDomains);
         return new DenseAggregationResult(owned, batch.Columns, emptyColumns, meta, Backend.Name);
     }

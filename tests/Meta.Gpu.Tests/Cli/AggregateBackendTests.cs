@@ -128,4 +128,29 @@ public sealed class AggregateBackendTests
         Assert.Equal(0, actual["participants"]!.GetValue<int>());
         Assert.Equal(1, actual["rejected_empty"]!.GetValue<int>());
     }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("cpu")]
+    public async Task Confidences_near_the_largest_double_weigh_as_their_ratios_say(string? backend)
+    {
+        // 1e308 + 1e308 overflowed the weight sum: every p read 0, balancing flattened the already even weights
+        // (t 0.9995, the mean 2.000129 for 2) and confidence_mean came out "inf".
+        const string input = """
+            {"updates": [
+              {"domain_id": "a", "keys": ["x"], "vector": [1], "confidence": 1e308},
+              {"domain_id": "b", "keys": ["x"], "vector": [2], "confidence": 1e308},
+              {"domain_id": "c", "keys": ["x"], "vector": [4], "confidence": 5e307}],
+             "config": {"method": "mean"}}
+            """;
+        var (code, output, error) = backend is null ? await Run(input, "aggregate") : await Run(input, "aggregate", "--backend", backend);
+
+        Assert.True(code == 0, error);
+        var actual = JsonNode.Parse(output)!;
+        // p = (0.4, 0.4, 0.2): entropy 0.96 is above the 0.9 target, so the weights stay as the confidences say.
+        AssertClose(0.4 * 1 + 0.4 * 2 + 0.2 * 4, Number(actual["vector"]![0]), "vector[0]");
+        Assert.Equal(1.0, Number(actual["diversity_temperature"]));
+        AssertClose(2.5e307 / 3 * 10, Number(actual["confidence_mean"]), "confidence_mean");
+        AssertClose(1 / (0.16 + 0.16 + 0.04), Number(actual["effective_domains"]), "effective_domains");
+    }
 }

@@ -112,7 +112,7 @@ public sealed class CrossDomainMetaAggregator
             Outliers: outliers,
             Method: config.Method,
             TrimAlpha: config.TrimAlpha,
-            ConfidenceMean: kept.Average(i => rows[i].Confidence),
+            ConfidenceMean: RobustStatistics.Mean(kept.Select(i => rows[i].Confidence).ToArray()),
             WeightEntropy: balanced.WeightEntropy,
             DiversityTemperature: balanced.DiversityTemperature,
             EffectiveDomains: balanced.EffectiveDomains);

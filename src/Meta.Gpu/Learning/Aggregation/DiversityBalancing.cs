@@ -26,13 +26,30 @@ public static class DiversityBalancing
     /// <summary>p = normalised w^t into <paramref name="p"/>.</summary>
     public static void Tempered(ReadOnlySpan<double> weights, double t, Span<double> p)
     {
+        var sum = Powers(weights, t, 1.0, p);
+        // Finite weights near double's largest (confidences of 1e308) can sum past it, and every p came out 0: the
+        // entropy read 0 and balancing flattened weights that were already even. Divided by the largest weight first,
+        // the powers sum to at most n, and their normalised values are the same.
+        if (!double.IsFinite(sum))
+        {
+            var largest = 0.0;
+            foreach (var w in weights) largest = Math.Max(largest, w);
+            sum = Powers(weights, t, largest, p);
+        }
+        for (var i = 0; i < p.Length; i++) p[i] /= sum;
+    }
+
+    /// <summary>(w / <paramref name="scale"/>)^t into <paramref name="p"/>; returns their sum.</summary>
+    private static double Powers(ReadOnlySpan<double> weights, double t, double scale, Span<double> p)
+    {
         var sum = 0.0;
         for (var i = 0; i < weights.Length; i++)
         {
-            p[i] = t == 1.0 ? weights[i] : Math.Pow(weights[i], t);
+            var w = weights[i] / scale;
+            p[i] = t == 1.0 ? w : Math.Pow(w, t);
             sum += p[i];
         }
-        for (var i = 0; i < p.Length; i++) p[i] /= sum;
+        return sum;
     }
 
     /// <summary>
