@@ -63,7 +63,7 @@ internal static class GovernCommand
                 lineNumber++;
                 if (string.IsNullOrWhiteSpace(line)) continue;
                 var snapshot = ParseLine(line, lineNumber);
-                var result = Update(layer, snapshot, lineNumber);
+                var result = Update(layer, snapshot, lineNumber, policyLogPath);
                 await console.Out.WriteLineAsync(result.ToJson().ToJsonString(WireJson.Options)).ConfigureAwait(false);
             }
         }
@@ -102,8 +102,10 @@ internal static class GovernCommand
     }
 
     /// <summary>The layer's call on one line's snapshot. Finite readings can still be refused (a reward that
-    /// overflows under the configured weights): the refusal names the line, as a malformed one does.</summary>
-    private static MetaUpdateResult Update(MetaIntegrativeLayer layer, TelemetrySnapshot snapshot, int lineNumber)
+    /// overflows under the configured weights): the refusal names the line, as a malformed one does. A policy log
+    /// that cannot take the call's entry (a full disk) fails the call, which then changes nothing: said on one line
+    /// naming the option, not as an unhandled exception.</summary>
+    private static MetaUpdateResult Update(MetaIntegrativeLayer layer, TelemetrySnapshot snapshot, int lineNumber, string? policyLogPath)
     {
         try
         {
@@ -112,6 +114,10 @@ internal static class GovernCommand
         catch (InvalidInputException e)
         {
             throw new InvalidInputException($"line {lineNumber}: {e.Message}", e);
+        }
+        catch (IOException e) when (policyLogPath is not null)
+        {
+            throw new InvalidInputException($"line {lineNumber}: --policy-log {policyLogPath}: cannot append the entry ({e.Message})", e);
         }
     }
 

@@ -36,7 +36,9 @@ public sealed class MetaIntegrativeLayer : IDisposable
         }
         else if (options.PolicyLogPath is { } path)
         {
-            _policyLog = new StreamWriter(path, append: true);
+            // Unbuffered below the writer: each call's flush writes its line through, and a line that could not be
+            // written (a full disk) is not kept to be written again, and fail again, when the layer is disposed.
+            _policyLog = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0));
             _ownsPolicyLog = true;
         }
         State = new MetaState(Config.Safety.MaxHistory);

@@ -121,6 +121,21 @@ public sealed class GovernCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_policy_log_that_cannot_be_written_exits_2_naming_the_option_and_the_line()
+    {
+        // A full disk: the failed line stayed in the log's buffer and failed again when the layer was disposed, an
+        // unhandled IOException (exit 134 and a stack trace).
+        Assert.SkipUnless(File.Exists("/dev/full"), "needs /dev/full (a device that is always full)");
+
+        var (code, output, error) = await Run("{\"accept_rate\": 0.3}\n{\"accept_rate\": 0.3}\n", "govern", "--policy-log", "/dev/full");
+
+        Assert.Equal(2, code);
+        Assert.Empty(Lines(output));
+        Assert.StartsWith("meta-gpu: line 1: --policy-log /dev/full: cannot append the entry (", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_unknown_config_key_exits_2_naming_it()
     {
         var config = Write("config.json", """{"meta_score": {"weights": {"acept": 0.3}}}""");
