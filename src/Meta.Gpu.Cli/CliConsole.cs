@@ -4,11 +4,12 @@ namespace Meta.Gpu.Cli;
 public sealed record CliConsole(TextReader In, TextWriter Out, TextWriter Error)
 {
     /// <summary>The process's streams. Standard input drops a UTF-8 byte order mark as a file read does (Console.In
-    /// passed it on, and the first line's JSON failed at column 1).</summary>
+    /// passed it on, and the first line's JSON failed at column 1); standard output that cannot be written is a
+    /// one-line error (<see cref="StandardOutput"/>).</summary>
     public static CliConsole System { get; } = new(
         new StreamReader(Console.OpenStandardInput(), new global::System.Text.UTF8Encoding(false), detectEncodingFromByteOrderMarks: true),
-        Console.Out, Console.Error);
+        new StandardOutput(Console.Out), Console.Error);
 
     /// <summary>True when <see cref="Out"/> is the terminal (progress bars and colours only then).</summary>
-    public bool IsInteractive => ReferenceEquals(Out, Console.Out) && !Console.IsOutputRedirected;
+    public bool IsInteractive => Out is StandardOutput && !Console.IsOutputRedirected;
 }

@@ -32,7 +32,8 @@ public static class MetaGpuApp
         }
         // Signals are the caller's (Program: TerminationSignals), not the library's.
         var config = new InvocationConfiguration { Output = console.Out, Error = console.Error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
-        return await parsed.InvokeAsync(config, cancellationToken).ConfigureAwait(false);
+        // Help and version are written outside any command's guard: an output that cannot take them is said alike.
+        return await GuardAsync(console, () => parsed.InvokeAsync(config, cancellationToken)).ConfigureAwait(false);
     }
 
     private static IEnumerable<Command> Commands(CliConsole console)

@@ -194,6 +194,30 @@ public sealed class InputEdgeTests : IDisposable
     }
 
     [Theory]
+    [InlineData("aggregate")]
+    [InlineData("devices", "--json")]
+    [InlineData("--help")]
+    public async Task Standard_output_that_cannot_be_written_is_exit_2_saying_so_not_an_unhandled_exception(params string[] args)
+    {
+        // /dev/full refuses every write as a full disk does: the IOException escaped (exit 134 and a stack trace).
+        Assert.SkipUnless(File.Exists("/dev/full") && File.Exists("/bin/sh"), "needs /dev/full and /bin/sh");
+        var input = Write("input.json", """{"updates": [{"domain_id": "a", "keys": ["x"], "vector": [1], "confidence": 1}]}""");
+        var start = new System.Diagnostics.ProcessStartInfo("/bin/sh") { RedirectStandardError = true, UseShellExecute = false };
+        // sh -c 'exec "$@" > /dev/full' sh dotnet meta-gpu.dll ARGS...
+        foreach (var arg in new[] { "-c", "exec \"$@\" > /dev/full", "sh", CliRun.DotnetHost(), CliRun.Assembly }) start.ArgumentList.Add(arg);
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        if (args[0] == "aggregate") start.ArgumentList.Add(input);
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(MetaGpuApp.ExitUserError, process.ExitCode);
+        Assert.StartsWith("meta-gpu: standard output: cannot write (", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("serve")]
     [InlineData("demo")]
     public async Task An_ack_wait_below_a_tenth_of_a_second_is_exit_2_naming_it(string command)
