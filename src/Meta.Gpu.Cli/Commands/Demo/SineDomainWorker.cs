@@ -5,6 +5,7 @@ using Meta.Gpu.Runtime;
 using Meta.Gpu.TorchSharp;
 using Meta.Gpu.TorchSharp.Sine;
 using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
 using static TorchSharp.torch;
 
 namespace Meta.Gpu.Cli.Commands.Demo;
@@ -16,7 +17,8 @@ namespace Meta.Gpu.Cli.Commands.Demo;
 /// (durable topic, sequence = the announcement's <see cref="SinePriorAnnouncement.AnswerSequence"/>).
 /// </summary>
 /// <remarks>A round already answered is not answered again when its announcement repeats: the update is in the
-/// broker's stream, and a restarted aggregator gets it redelivered. Announcements that skip rounds (a worker that
+/// broker's stream, and a restarted aggregator gets it redelivered. An update the broker never confirmed stored
+/// leaves its round unanswered, to be answered again at the announcement's next repeat. Announcements that skip rounds (a worker that
 /// joined late) are answered from the newest one.</remarks>
 internal sealed class SineDomainWorker(IEventBus bus, string domainId, int? seed, ILogger logger)
 {
@@ -69,6 +71,19 @@ internal sealed class SineDomainWorker(IEventBus bus, string domainId, int? seed
                     StabilityAvg: Math.Clamp(outcome.Confidence, 0, 1));
                 await bus.PublishAsync(DenseLearningLane.UpdateTopic,
                     new DenseUpdate(domainId, announcement.AnswerSequence, outcome.Confidence, metrics, vector), cancellationToken).ConfigureAwait(false);
+                // The round counts as answered only once the broker has stored the update: one given up (the broker
+                // away past the publish timeout) is in no stream, and the aggregator, repeating this round's
+                // announcement, would wait for it until its round timeout, rerun after rerun. Answered again instead,
+                // under the same message id (stored once should the first copy have made it after all).
+                try
+                {
+                    await bus.WaitForIdleAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (NatsException e)
+                {
+                    LogNotStored(logger, announcement.Round + 1, e.Message, null);
+                    continue;
+                }
                 answered = (announcement.SequenceBase, announcement.Round);
                 Answered++;
                 onAnswer?.Invoke(announcement.Round + 1, outcome);
@@ -84,6 +99,10 @@ internal sealed class SineDomainWorker(IEventBus bus, string domainId, int? seed
     private static readonly Action<ILogger, int, int, Exception?> LogWrongSize =
         LoggerMessage.Define<int, int>(LogLevel.Warning, new EventId(41, "SinePriorWrongSize"),
             "announced prior ignored: {Count} values, the sine network has {Expected}");
+
+    private static readonly Action<ILogger, long, string, Exception?> LogNotStored =
+        LoggerMessage.Define<long, string>(LogLevel.Warning, new EventId(42, "SineUpdateNotStored"),
+            "the update for round {Round} was not stored by the broker ({Error}); answering the round again at its next announcement");
 
     /// <summary>One progress line.</summary>
     public static string Describe(string domainId, long round, DomainOutcome outcome) => string.Create(CultureInfo.InvariantCulture,
