@@ -347,7 +347,20 @@ public sealed class NatsEventBus : IEventBus
             // Only a subscriber of this process can still be owed a delivery; without one there is nothing to
             // prove, and a frozen broker would leave the ping unanswered.
             if (!confirming && !_abandoned && !_feeds.IsEmpty && Connection.ConnectionState == NatsConnectionState.Open)
-                await Connection.PingAsync(cancellationToken).ConfigureAwait(false);
+            {
+                try
+                {
+                    await Connection.PingAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is OperationCanceledException or NatsException && !cancellationToken.IsCancellationRequested)
+                {
+                    // The client cancels (or fails) a ping whose connection dropped: the broker went away, which a publisher
+                    // waits through (idle is proven again once it is back), not a caller cancelling the wait.
+                    await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                    delay = Math.Min(delay * 2, 20);
+                    continue;
+                }
+            }
             if (!confirming && LocallyIdle() && await BrokerIdleAsync(cancellationToken).ConfigureAwait(false) && LocallyIdle()
                 && Interlocked.Read(ref _published) == published)
                 return;
