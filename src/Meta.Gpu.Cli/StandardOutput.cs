@@ -3,7 +3,7 @@ using System.Text;
 namespace Meta.Gpu.Cli;
 
 /// <summary>
-/// The process's standard output, whose write failures (a full disk behind <c>&gt; file</c>, <c>/dev/full</c>) are a
+/// The process's standard output, whose write failures (a full disk behind <c>&gt; file</c>, <c>/dev/full</c>, a closed <c>&gt;&amp;-</c>) are a
 /// one-line error naming it, exit 2, as an unwritable <c>--out</c> folder is: the runtime's IOException escaped every
 /// command as an unhandled exception (exit 134 and a stack trace). A closed pipe is not one of them: the runtime
 /// drops what is written to it.
@@ -69,7 +69,7 @@ internal sealed class StandardOutput(TextWriter inner) : TextWriter
         {
             write();
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw Unwritable(e);
         }
@@ -81,12 +81,17 @@ internal sealed class StandardOutput(TextWriter inner) : TextWriter
         {
             await write().ConfigureAwait(false);
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw Unwritable(e);
         }
     }
 
-    private static InvalidInputException Unwritable(IOException e) =>
-        new($"standard output: cannot write ({e.Message.ReplaceLineEndings(" ").Trim()})", e);
+    /// <summary>A closed standard output (<c>&gt;&amp;-</c>) comes as UnauthorizedAccessException ("Access to the
+    /// path is denied.") around the IOException that says what happened ("Bad file descriptor").</summary>
+    private static InvalidInputException Unwritable(Exception e)
+    {
+        var reason = e is UnauthorizedAccessException { InnerException: IOException inner } ? inner : e;
+        return new($"standard output: cannot write ({reason.Message.ReplaceLineEndings(" ").Trim()})", e);
+    }
 }

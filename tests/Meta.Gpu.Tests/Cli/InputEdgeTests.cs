@@ -201,20 +201,42 @@ public sealed class InputEdgeTests : IDisposable
     {
         // /dev/full refuses every write as a full disk does: the IOException escaped (exit 134 and a stack trace).
         Assert.SkipUnless(File.Exists("/dev/full") && File.Exists("/bin/sh"), "needs /dev/full and /bin/sh");
+        var (code, error) = await RunWithStandardOutput("> /dev/full", args);
+
+        Assert.Equal(MetaGpuApp.ExitUserError, code);
+        Assert.StartsWith("meta-gpu: standard output: cannot write (", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("aggregate")]
+    [InlineData("--help")]
+    public async Task A_closed_standard_output_is_exit_2_naming_it_not_an_access_denied_without_a_path(params string[] args)
+    {
+        // `cmd >&-`: the runtime reports the bad descriptor as UnauthorizedAccessException ("Access to the path is
+        // denied."), which the guard let through: the user read of a denied path that no option named.
+        Assert.SkipUnless(File.Exists("/bin/sh"), "needs /bin/sh");
+        var (code, error) = await RunWithStandardOutput(">&-", args);
+
+        Assert.Equal(MetaGpuApp.ExitUserError, code);
+        Assert.StartsWith("meta-gpu: standard output: cannot write (", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
+
+    /// <summary>Runs the CLI in a child process whose standard output is redirected by <paramref name="redirection"/>.</summary>
+    private async Task<(int Code, string Error)> RunWithStandardOutput(string redirection, string[] args)
+    {
         var input = Write("input.json", """{"updates": [{"domain_id": "a", "keys": ["x"], "vector": [1], "confidence": 1}]}""");
         var start = new System.Diagnostics.ProcessStartInfo("/bin/sh") { RedirectStandardError = true, UseShellExecute = false };
-        // sh -c 'exec "$@" > /dev/full' sh dotnet meta-gpu.dll ARGS...
-        foreach (var arg in new[] { "-c", "exec \"$@\" > /dev/full", "sh", CliRun.DotnetHost(), CliRun.Assembly }) start.ArgumentList.Add(arg);
+        // sh -c 'exec "$@" REDIRECTION' sh dotnet meta-gpu.dll ARGS...
+        foreach (var arg in new[] { "-c", $"exec \"$@\" {redirection}", "sh", CliRun.DotnetHost(), CliRun.Assembly }) start.ArgumentList.Add(arg);
         foreach (var arg in args) start.ArgumentList.Add(arg);
         if (args[0] == "aggregate") start.ArgumentList.Add(input);
 
         using var process = System.Diagnostics.Process.Start(start)!;
         var error = await process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-
-        Assert.Equal(MetaGpuApp.ExitUserError, process.ExitCode);
-        Assert.StartsWith("meta-gpu: standard output: cannot write (", error, StringComparison.Ordinal);
-        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+        return (process.ExitCode, error);
     }
 
     [Theory]
