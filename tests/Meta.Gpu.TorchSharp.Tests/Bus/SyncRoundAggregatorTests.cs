@@ -89,6 +89,39 @@ public sealed class SyncRoundAggregatorTests : IDisposable
         }
     }
 
+    /// <summary>A rerun on the same folder with another seed or step size resumed silently: the saved rounds and the
+    /// new ones were two runs' mixture. It is refused naming the option; the same settings resume.</summary>
+    [Fact]
+    public async Task A_rerun_with_other_settings_is_refused_naming_the_option_and_the_same_settings_resume()
+    {
+        var bus = new EventBus();
+        await using (bus)
+        {
+            using var domains = bus.Subscribe(SinePriorAnnouncement.Topic, async (e, token) =>
+            {
+                var a = SinePriorAnnouncement.FromPayload(e.Payload);
+                await bus.PublishAsync(DenseLearningLane.UpdateTopic, Update("a", a.AnswerSequence, a.Prior, 1), token);
+            });
+            using var step = new WeightedMeanReptileStep();
+            SyncRoundAggregator Aggregator(int seed, double beta, int innerSteps = 5) =>
+                new(bus, Storage(), step, ["a"], beta, NullLogger.Instance) { Seed = seed, InnerSteps = innerSteps, RepeatEvery = TimeSpan.FromMilliseconds(20) };
+            await Aggregator(42, 0.5).RunAsync([0f], 2, null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+            var seed = await Assert.ThrowsAsync<InvalidInputException>(() => Aggregator(7, 0.5).RunAsync([0f], 3, null, CancellationToken.None));
+            Assert.StartsWith("--seed 7: the run saved in --storage ", seed.Message, StringComparison.Ordinal);
+            Assert.Contains("uses 42", seed.Message, StringComparison.Ordinal);
+            var beta = await Assert.ThrowsAsync<InvalidInputException>(() => Aggregator(42, 0.25).RunAsync([0f], 3, null, CancellationToken.None));
+            Assert.StartsWith("--beta 0.25:", beta.Message, StringComparison.Ordinal);
+            var steps = await Assert.ThrowsAsync<InvalidInputException>(() => Aggregator(42, 0.5, innerSteps: 3).RunAsync([0f], 3, null, CancellationToken.None));
+            Assert.StartsWith("--inner-steps 3:", steps.Message, StringComparison.Ordinal);
+            Assert.Equal(2, Storage().LoadDensePrior()!.Round);
+
+            var again = Aggregator(42, 0.5);
+            Assert.Equal(new[] { 1.5f }, await again.RunAsync([0f], 3, null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+            Assert.Equal(2, again.ResumedFrom);
+        }
+    }
+
     [Fact]
     public void The_announcement_round_trips_and_a_damaged_prior_is_refused()
     {

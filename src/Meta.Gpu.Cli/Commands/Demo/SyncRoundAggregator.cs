@@ -142,12 +142,15 @@ internal sealed class SyncRoundAggregator
     {
         _d = initialPrior.Length;
         var saved = _storage.LoadDensePrior();
+        var record = new DemoRunRecord(Seed, Shots, InnerSteps, InnerLearningRate, _beta);
         if (saved is null)
         {
+            record.Save(_storage.Root);
             _round = 0;
             _sequenceBase = DateTimeOffset.UtcNow.ToUnixTimeSeconds() * 1_000_000;
             return [.. initialPrior];
         }
+        record.CheckResumes(_storage.Root);
         if (saved.D != initialPrior.Length)
             throw new InvalidInputException($"--storage {_storage.Root}: the saved prior has {saved.D} values, this run's network {initialPrior.Length}");
         long? sequenceBase = null;
