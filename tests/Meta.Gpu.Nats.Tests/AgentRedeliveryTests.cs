@@ -100,6 +100,61 @@ public sealed class AgentRedeliveryTests
         }
     }
 
+    /// <summary>serve's SIGTERM with the product's ack wait: the pack pending at the clean stop would come back only
+    /// after the ack wait, behind the domain's newer packs, and be ignored then as not newer (never observed). The
+    /// stop saves it, observed and pending, and acknowledges it: the restarted agent observes each pack once and
+    /// applies the newest, as the uninterrupted one would have.</summary>
+    [Fact]
+    public async Task A_pack_pending_at_a_clean_stop_is_observed_once_when_a_newer_pack_reaches_the_restarted_agent_first()
+    {
+        await using var server = await NatsServer.StartAsync();
+        var options = Buses.Options(server);
+        var root = Directory.CreateTempSubdirectory("meta-gpu-redelivery-").FullName;
+        try
+        {
+            await using (var domains = await Buses.ConnectAsync(options))
+                await domains.PublishAsync(LearningTopics.PolicyPack, Pack("d1", 1));
+
+            // The first agent applies d1#1 in a round, takes d1#2 in as pending and is stopped as serve stops.
+            var first = await Buses.ConnectAsync(options);
+            await using (var stopped = new MetaLearningAgent(first, Config, new MetaStorageManager(new StorageConfig(root))))
+            {
+                await stopped.StartAsync();
+                Assert.Equal(["d1"], await PendingSoon(stopped, first, ["d1"]));
+                await stopped.HandleAsync(new BusEvent(LearningTopics.ProcessingMetrics, Window.DeepClone()), CancellationToken.None);
+                Assert.Equal(1, stopped.LastAppliedSequences["d1"]);
+                await using (var domains = await Buses.ConnectAsync(options))
+                    await domains.PublishAsync(LearningTopics.PolicyPack, Pack("d1", 2));
+                Assert.Equal(["d1"], await PendingSoon(stopped, first, ["d1"]));
+                await first.ShutdownAsync(TimeSpan.FromSeconds(1.5));
+                await stopped.StopAsync();
+            }
+            await first.DisposeAsync();
+
+            // d1#3 is published before the restart: the restarted agent gets it at once.
+            await using (var domains = await Buses.ConnectAsync(options))
+                await domains.PublishAsync(LearningTopics.PolicyPack, Pack("d1", 3));
+            await using var second = await Buses.ConnectAsync(options);
+            await using var agent = new MetaLearningAgent(second, Config, new MetaStorageManager(new StorageConfig(root)));
+            await agent.StartAsync();
+            for (var waited = 0; agent.Learner.State("d1")!.Observations < 3 && waited < 100; waited++)
+            {
+                await second.WaitForIdleAsync().WaitAsync(Buses.Patience);
+                await Task.Delay(50);
+            }
+            Assert.Equal(3, agent.Learner.State("d1")!.Observations);
+            Assert.Equal(["d1"], agent.PendingDomains);
+            await agent.HandleAsync(new BusEvent(LearningTopics.ProcessingMetrics, Window.DeepClone()), CancellationToken.None);
+            Assert.Equal(1, agent.Rounds);
+            Assert.Equal(3, agent.LastAppliedSequences["d1"]);
+            Assert.Equal(3, agent.Learner.State("d1")!.Observations);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task A_pending_pack_survives_a_crash_and_is_not_applied_twice()
     {

@@ -114,17 +114,6 @@ public sealed class DomainMetaLearner
         return result;
     }
 
-    /// <summary>A copy of <paramref name="domainId"/>'s whole state as <see cref="Snapshot"/> saves it, with
-    /// <paramref name="observedSequence"/>; null when the domain was never observed.</summary>
-    public SavedDomainLearner? SnapshotOf(string domainId, long? observedSequence)
-    {
-        lock (_gate)
-            return _domains.TryGetValue(domainId, out var s)
-                ? new SavedDomainLearner(s.EmaScore, s.LastScore, s.Confidence, [.. s.History],
-                    new SortedDictionary<string, double>(s.PreviousParams, StringComparer.Ordinal), s.Observations, observedSequence)
-                : null;
-    }
-
     /// <summary>
     /// Replaces every domain's state with <paramref name="domains"/> (a <see cref="Snapshot"/> read back), so that
     /// the next observation of each decides as it would have without the restart. A history longer than this

@@ -33,7 +33,10 @@ namespace Meta.Gpu.Learning;
 /// restarted agent decides as the one that saved them would have; a failed save is logged and the round still
 /// publishes (the prior in memory did move, and the next round saves it again). A round with nothing to apply, and
 /// a clean stop, save the prior as it is with the learners' state when an observation changed it since the last
-/// save (publishing nothing; a round only beside a prior already saved, a stop also the first one).</para>
+/// save (publishing nothing; a round only beside a prior already saved, a stop also the first one). A clean stop
+/// saves the pending updates too: an agent restarted over the same store holds them pending again, and nothing
+/// depends on the order in which the broker delivers them again (their packs stay unacknowledged, for a successor
+/// over another store; over the same one the copy is not newer, and is held with the domain's pending pack).</para>
 /// </remarks>
 public sealed class MetaLearningAgent : IAsyncDisposable
 {
@@ -183,20 +186,23 @@ public sealed class MetaLearningAgent : IAsyncDisposable
                 foreach (var (key, value) in saved) _globalPrior[key] = value;
             Optimizer = new OnlineReptileOptimizer(Config.Optimizer, saved);
         }
-        if (state?.Learners is { } learners) RestoreLearners(learners);
+        if (state?.Learners is { } learners) RestoreLearners(learners, state.LastSequences);
         // One subscriber for the three: a window's round takes the packs published before it (§10: events are
         // handled one at a time, in arrival order), which three queues raced for.
         _lifetime.Add(_bus.Subscribe([LearningTopics.PolicyPack, LearningTopics.DenseUpdate, LearningTopics.ProcessingMetrics], HandleAsync));
         return Task.CompletedTask;
     }
 
-    /// <summary>The learners' state saved with the prior: a state the learner refuses (a hand-edited file whose
-    /// checksum was recomputed) is logged and left out, the learners starting fresh, rather than stopping the
-    /// agent from starting over a good prior.</summary>
-    private void RestoreLearners(SavedLearnerState learners)
+    /// <summary>The learners' state saved with the prior, with the pending updates a clean stop saved (held again;
+    /// the broker's copies of their packs, not newer, are held with them): a state the learner refuses (a hand-edited file whose checksum was
+    /// recomputed) is logged and left out, the learners starting fresh and nothing pending, rather than stopping
+    /// the agent from starting over a good prior.</summary>
+    private void RestoreLearners(SavedLearnerState learners, IReadOnlyDictionary<string, long> appliedSequences)
     {
+        List<PendingPolicyPack> pending;
         try
         {
+            pending = RestoredPending(learners, appliedSequences);
             Learner.Restore(learners.Domains);
             Optimizer.RestoreState(learners.Optimizer.Beta, learners.Optimizer.RewardEma);
         }
@@ -208,38 +214,59 @@ public sealed class MetaLearningAgent : IAsyncDisposable
             return;
         }
         lock (_pending)
+        {
             foreach (var (domain, learner) in learners.Domains)
                 if (learner.LastObservedSequence is { } sequence) _lastObservedSequences[domain] = sequence;
+            foreach (var pack in pending) _pending[pack.Update.DomainId] = pack;
+        }
+    }
+
+    /// <summary>The saved pending updates, holding no acknowledgement (those of the stopped agent's deliveries are
+    /// gone; the broker's copies join them as they come).</summary>
+    /// <exception cref="InvalidInputException">A pending update whose sequence is not newer than its domain's
+    /// applied one (the round that applied it would have consumed it).</exception>
+    private static List<PendingPolicyPack> RestoredPending(SavedLearnerState learners, IReadOnlyDictionary<string, long> appliedSequences)
+    {
+        var restored = new List<PendingPolicyPack>();
+        foreach (var (domain, saved) in learners.Pending ?? new Dictionary<string, SavedPendingPack>())
+        {
+            if (DomainIds.Problem(domain) is { } badId) throw new InvalidInputException($"learner state: pending domain id: {badId}");
+            if (saved.Sequence is { } sequence && appliedSequences.TryGetValue(domain, out var applied) && sequence <= applied)
+                throw new InvalidInputException($"learner state: pending update of \"{domain}\": sequence {sequence} is not newer than the applied {applied}");
+            var update = new DomainMetaUpdate(domain, saved.Keys, [.. saved.Vector], saved.Reward, saved.Confidence, saved.Timestamp, saved.ScoreDelta);
+            restored.Add(new PendingPolicyPack(update, saved.Sequence, Acknowledgement: null));
+        }
+        return restored;
     }
 
     /// <summary>What the next save keeps beside the prior: every domain's learner with its newest observed pack
-    /// sequence, and the optimizer's beta and reward EMA (not its rollback copies).</summary>
+    /// sequence, the optimizer's beta and reward EMA (not its rollback copies), and the pending updates (only a
+    /// clean stop saves with any: a round consumes them before it saves).</summary>
+    /// <remarks>A pending pack is saved observed and pending, not as a message to observe again: the broker
+    /// delivers an unacknowledged message again only after its ack wait, behind the domain's newer packs, which
+    /// would make it not newer and never observed.</remarks>
     private SavedLearnerState LearnerState()
     {
         Dictionary<string, long> observed;
-        Dictionary<string, SavedDomainLearner?> beforePending;
+        SortedDictionary<string, SavedPendingPack> pending = new(StringComparer.Ordinal);
         lock (_pending)
         {
             observed = new Dictionary<string, long>(_lastObservedSequences, StringComparer.Ordinal);
-            beforePending = _pending.ToDictionary(p => p.Key, p => p.Value.Before, StringComparer.Ordinal);
+            foreach (var (domain, pack) in _pending)
+            {
+                var u = pack.Update;
+                pending[domain] = new SavedPendingPack(pack.Sequence, [.. u.Keys], [.. u.Vector], u.Reward, u.Confidence, u.Timestamp, u.ScoreDelta);
+            }
         }
         var domains = new SortedDictionary<string, SavedDomainLearner>(StringComparer.Ordinal);
         foreach (var (domain, learner) in Learner.Snapshot(observed)) domains[domain] = learner;
-        // A pending pack (only a clean stop saves with one) is unacknowledged and delivered again after the restart,
-        // to be observed then: its domain is kept as it was before that observation (and the acknowledgements of the
-        // domain's packs observed after it are held with the pending one's).
-        foreach (var (domain, before) in beforePending)
-        {
-            if (before is null) domains.Remove(domain);
-            else domains[domain] = before;
-        }
-        return new SavedLearnerState(domains, new SavedOptimizerState(Optimizer.Beta, Optimizer.RewardEma));
+        return new SavedLearnerState(domains, new SavedOptimizerState(Optimizer.Beta, Optimizer.RewardEma), pending);
     }
 
     /// <summary>Unsubscribes, then waits for the event being handled (if any) to finish, saves what the learners
-    /// observed since the last save (each lane with its prior, unchanged; a failed save is logged as a round's is),
-    /// releases the dense lane, and acknowledges what that save covered. Idempotent; a stop whose wait was cancelled
-    /// is done again by the next call.</summary>
+    /// observed since the last save and the pending updates (each lane with its prior, unchanged; a failed save is
+    /// logged as a round's is), releases the dense lane, and acknowledges what that save covered (not the pending
+    /// packs: a successor over another store needs them again). Idempotent; a stop whose wait was cancelled is done again by the next call.</summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
         await _lifetime.StopAsync(() =>
@@ -303,7 +330,7 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     /// whose sequence is not newer than the domain's last applied, pending or observed one (a refused pack's copy
     /// too) is ignored (debug log, counted in <see cref="StalePacks"/>) before it is observed. A pack without one is taken as before. On a bus with
     /// durable deliveries every observed pack stays unacknowledged until a save holds its observation: the accepted
-    /// pack's until the round that applies it has saved, and with it the pack it replaces and the domain's packs
+    /// pack's until the round that applies it has saved (a clean stop saves it pending, for a restart over the same store), and with it the pack it replaces and the domain's packs
     /// refused while it is pending; a pack refused while none is pending until the next save (a round's, applying
     /// or not, or the stop's). A crash before then delivers them again and they are observed again, once.</remarks>
     private async ValueTask OnPolicyPackAsync(JsonObject payload)
@@ -345,8 +372,6 @@ public sealed class MetaLearningAgent : IAsyncDisposable
             }
         }
 
-        SavedDomainLearner? before;
-        lock (_pending) before = Learner.SnapshotOf(domainId, _lastObservedSequences.TryGetValue(domainId, out var o) ? o : null);
         var update = Learner.Observe(domainId, metrics, parameters);
         _stateChanged = true;
         if (sequence is { } observedSequence)
@@ -375,7 +400,7 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         {
             // The pack replaced moved the learner too: acknowledged with this one, by the save that covers both.
             var replaced = _pending.TryGetValue(domainId, out var r) ? r.Acknowledgement : null;
-            _pending[domainId] = new PendingPolicyPack(update, sequence, JointAcknowledgement.Of(acknowledgement, replaced), before);
+            _pending[domainId] = new PendingPolicyPack(update, sequence, JointAcknowledgement.Of(acknowledgement, replaced));
         }
     }
 

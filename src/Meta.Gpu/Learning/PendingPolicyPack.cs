@@ -1,5 +1,4 @@
 using Meta.Gpu.Runtime;
-using Meta.Gpu.Storage;
 
 namespace Meta.Gpu.Learning;
 
@@ -8,9 +7,6 @@ namespace Meta.Gpu.Learning;
 /// <param name="Update">The validated update.</param>
 /// <param name="Sequence">The pack's sequence; null when it carried none.</param>
 /// <param name="Acknowledgement">The held acknowledgements (this pack's, with those of the domain's packs observed
-/// while it was pending or that it replaced); null on a bus without durable deliveries.</param>
-/// <param name="Before">The domain's learner just before this pack was observed (null: never observed before): what
-/// a save made while the pack is still pending keeps for the domain, since the pack, unacknowledged, is delivered
-/// again after a restart and observed then.</param>
-internal sealed record PendingPolicyPack(DomainMetaUpdate Update, long? Sequence, IDeliveryAcknowledgement? Acknowledgement,
-    SavedDomainLearner? Before = null);
+/// while it was pending or that it replaced); null on a bus without durable deliveries, and for a pending update a
+/// clean stop saved, until the broker's copy of its pack comes.</param>
+internal sealed record PendingPolicyPack(DomainMetaUpdate Update, long? Sequence, IDeliveryAcknowledgement? Acknowledgement);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 
 namespace Meta.Gpu.Storage;
@@ -8,7 +9,9 @@ namespace Meta.Gpu.Storage;
 /// <code>
 /// learner_state.json      { ..., "learners": { "domains": { "&lt;id&gt;": { "confidence", "ema_score", "history": [...],
 ///                           "last_observed_sequence" (optional), "last_score", "observations", "previous_params": {...} } },
-///                           "optimizer": { "beta", "reward_ema" }, "prior_sha256": "&lt;hex&gt;" } }
+///                           "optimizer": { "beta", "reward_ema" },
+///                           "pending" (optional): { "&lt;id&gt;": { "confidence", "keys": [...], "reward", "score_delta",
+///                           "sequence" (optional), "timestamp", "vector": [...] } }, "prior_sha256": "&lt;hex&gt;" } }
 /// dense_lane_state.json   { ..., "dense_lane": { "dense_prior_sha256": "&lt;hex&gt;",
 ///                           "last_scores": { "&lt;id&gt;": { "before", "score", "sequence" } },
 ///                           "optimizer": { "beta", "reward_ema" } } }
@@ -60,6 +63,8 @@ internal static class LearnerStateJson
             }
             writer.WriteEndObject();
             WriteOptimizer(writer, state.Optimizer);
+            // Only a clean stop saves with pending updates: every other file reads as before.
+            if (state.Pending is { Count: > 0 } pending) WritePending(writer, pending);
             writer.WriteString("prior_sha256", priorSha256);
             writer.WriteEndObject();
         });
@@ -98,7 +103,8 @@ internal static class LearnerStateJson
                 var learner = new SavedDomainLearner(ema, Number(node, "last_score", at), confidence, history, previous, observations, observedSequence);
                 if (!domains.TryAdd(domain.Name, learner)) throw new InvalidInputException($"{at}: duplicate domain");
             }
-            return (new SavedLearnerState(domains, ReadOptimizer(content, path)), Sha256(content, "prior_sha256", path));
+            var pending = content.TryGetProperty("pending", out var p) ? ReadPending(p, $"{path}.pending") : null;
+            return (new SavedLearnerState(domains, ReadOptimizer(content, path), pending), Sha256(content, "prior_sha256", path));
         });
 
     public static byte[] EncodeDense(SavedDenseLaneState state, string densePriorSha256)
@@ -143,6 +149,86 @@ internal static class LearnerStateJson
             }
             return (new SavedDenseLaneState(ReadOptimizer(content, path), scores), Sha256(content, "dense_prior_sha256", path));
         });
+
+    private static void WritePending(Utf8JsonWriter writer, IReadOnlyDictionary<string, SavedPendingPack> pending)
+    {
+        writer.WriteStartObject("pending");
+        foreach (var (domain, pack) in pending.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            writer.WriteStartObject(domain);
+            writer.WritePropertyName("confidence");
+            MetaStorageManager.WriteNumber(writer, pack.Confidence);
+            writer.WriteStartArray("keys");
+            foreach (var key in pack.Keys) writer.WriteStringValue(key);
+            writer.WriteEndArray();
+            writer.WritePropertyName("reward");
+            MetaStorageManager.WriteNumber(writer, pack.Reward);
+            writer.WritePropertyName("score_delta");
+            MetaStorageManager.WriteNumber(writer, pack.ScoreDelta);
+            if (pack.Sequence is { } sequence) writer.WriteNumber("sequence", sequence);
+            writer.WriteString("timestamp", pack.Timestamp.ToString("O", CultureInfo.InvariantCulture));
+            writer.WriteStartArray("vector");
+            // A float32 widened to double is exact, and read back to the same float.
+            foreach (var value in pack.Vector) MetaStorageManager.WriteNumber(writer, value);
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+        writer.WriteEndObject();
+    }
+
+    /// <summary>The pending updates: each as the validator passed it (finite, confidence in [0, 1], one value per
+    /// key, keys distinct in ordinal order).</summary>
+    private static SortedDictionary<string, SavedPendingPack> ReadPending(JsonElement node, string path)
+    {
+        var pending = new SortedDictionary<string, SavedPendingPack>(StringComparer.Ordinal);
+        foreach (var domain in node.EnumerateObjectChecked(path))
+        {
+            var at = $"{path}.{domain.Name}";
+            var pack = domain.Value;
+            RequireObject(pack, at);
+            var confidence = Number(pack, "confidence", at);
+            if (!(confidence >= 0 && confidence <= 1)) throw new InvalidInputException($"{at}.confidence: must be in [0, 1], got {confidence}");
+            var keys = new List<string>();
+            var keysNode = Property(pack, "keys", at);
+            if (keysNode.ValueKind != JsonValueKind.Array) throw new InvalidInputException($"{at}.keys: expected an array, got {keysNode.ValueKind}");
+            foreach (var key in keysNode.EnumerateArray())
+            {
+                if (key.ValueKind != JsonValueKind.String || key.GetString() is not { Length: > 0 } name)
+                    throw new InvalidInputException($"{at}.keys[{keys.Count}]: expected a non-empty string");
+                if (keys.Count > 0 && string.CompareOrdinal(keys[^1], name) >= 0)
+                    throw new InvalidInputException($"{at}.keys[{keys.Count}]: \"{name}\" is not after \"{keys[^1]}\" (keys are distinct, in ordinal order)");
+                keys.Add(name);
+            }
+            var vector = new List<float>();
+            var vectorNode = Property(pack, "vector", at);
+            if (vectorNode.ValueKind != JsonValueKind.Array) throw new InvalidInputException($"{at}.vector: expected an array, got {vectorNode.ValueKind}");
+            foreach (var element in vectorNode.EnumerateArray())
+            {
+                var value = MetaStorageManager.ReadNumber(element, $"{at}.vector[{vector.Count}]");
+                if (!double.IsFinite(value) || (double)(float)value != value)
+                    throw new InvalidInputException($"{at}.vector[{vector.Count}]: expected a finite float32 value, got {value}");
+                vector.Add((float)value);
+            }
+            if (vector.Count != keys.Count)
+                throw new InvalidInputException($"{at}.vector: {vector.Count} values for {keys.Count} keys");
+            var reward = Finite(pack, "reward", at);
+            var scoreDelta = Finite(pack, "score_delta", at);
+            long? sequence = pack.TryGetProperty("sequence", out var s) ? Integer(s, $"{at}.sequence", min: 0) : null;
+            var stamp = Property(pack, "timestamp", at);
+            if (stamp.ValueKind != JsonValueKind.String
+                || !DateTimeOffset.TryParseExact(stamp.GetString(), "O", CultureInfo.InvariantCulture, DateTimeStyles.None, out var timestamp))
+                throw new InvalidInputException($"{at}.timestamp: expected a round-trip (ISO 8601, \"O\") date and time");
+            if (!pending.TryAdd(domain.Name, new SavedPendingPack(sequence, keys, vector, reward, confidence, timestamp, scoreDelta)))
+                throw new InvalidInputException($"{at}: duplicate domain");
+        }
+        return pending;
+    }
+
+    private static double Finite(JsonElement node, string name, string path)
+    {
+        var value = Number(node, name, path);
+        return double.IsFinite(value) ? value : throw new InvalidInputException($"{path}.{name}: must be finite, got {value}");
+    }
 
     private static void WriteOptimizer(Utf8JsonWriter writer, SavedOptimizerState optimizer)
     {

@@ -349,6 +349,52 @@ public sealed class LearnerStateRestartTests : IDisposable
         await AssertSameDecisions(steps);
     }
 
+    // A clean stop saves the pending packs with the learners that observed them (and, on a durable bus,
+    // acknowledges them): nothing waits for a redelivery that comes after the ack wait, behind the domain's newer
+    // packs. In process nothing is redelivered: the pending pack was lost.
+    [Fact]
+    public async Task After_a_clean_stop_a_pending_pack_is_applied_as_it_would_have_been()
+    {
+        Step[] steps =
+        [
+            Pack("d1", 1, tau: 1.0), Pack("d2", 1, tau: 2.0),                  // refused (0.09)
+            Pack("d1", 2, tau: 1.2), Pack("d2", 2, tau: 2.2) with { RestartAfter = true }, // pending
+            Window(1.0),
+        ];
+        await AssertSameDecisions(steps);
+        Assert.Empty(_log.AtLeast(LogLevel.Warning));
+    }
+
+    [Fact]
+    public async Task After_a_clean_stop_a_newer_pack_replaces_the_saved_pending_one_and_the_copy_is_ignored()
+    {
+        Step[] steps =
+        [
+            Pack("d1", 1, tau: 1.0), Pack("d1", 2, tau: 1.2) with { RestartAfter = true }, // pending at the stop
+            Pack("d1", 3, tau: 1.4, gain: 0.6),                                // before d1#2's redelivery
+            Pack("d1", 2, tau: 1.2),                                           // the copy: not newer
+            Window(1.0),
+        ];
+        await AssertSameDecisions(steps);
+    }
+
+    [Fact]
+    public async Task A_saved_pending_pack_not_newer_than_the_applied_sequence_is_logged_and_the_agent_starts_with_fresh_learners()
+    {
+        var store = new InMemoryPriorStore();
+        var learner = new SavedDomainLearner(0.5, 0.5, 0.2, [0.5], new Dictionary<string, double> { ["tau"] = 1.0 }, 2, 3);
+        var pending = new SavedPendingPack(3, ["tau"], [1f], 0.5, 0.2, DateTimeOffset.UnixEpoch, 0);
+        store.SavePrior(new Dictionary<string, double> { ["tau"] = 1.0 }, new Dictionary<string, long> { ["d1"] = 3 },
+            new SavedLearnerState(new Dictionary<string, SavedDomainLearner> { ["d1"] = learner }, new SavedOptimizerState(0.2, 0.4),
+                new Dictionary<string, SavedPendingPack> { ["d1"] = pending }));
+
+        await using var agent = new MetaLearningAgent(new EventBus(), Config, store, logger: new AgentLogger(_log));
+        await agent.StartAsync();
+        Assert.Empty(agent.PendingDomains);
+        Assert.Empty(agent.Learner.Domains);
+        Assert.Contains(_log.AtLeast(LogLevel.Warning), e => e.Message.Contains("pending update of \"d1\": sequence 3 is not newer than the applied 3", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task After_a_restart_a_refused_dense_update_still_moves_the_last_score()
     {

@@ -60,6 +60,30 @@ public sealed class LearnerStateFileTests : IDisposable
         Assert.Equal(expected.Optimizer, loaded.Optimizer);
     }
 
+    private static SavedPendingPack PendingPack(IReadOnlyList<float> vector) =>
+        new(12, ["g_min", "tau"], vector, 1.0 / 3, 0.2439, new DateTimeOffset(2026, 11, 27, 23, 0, 0, 123, TimeSpan.FromHours(1)), 0.1 + 0.2);
+
+    [Fact]
+    public void A_pending_pack_reads_back_exactly()
+    {
+        var want = PendingPack([0.1f, float.Epsilon]);
+        Storage().SavePrior(Prior, new Dictionary<string, long> { ["b"] = 11 },
+            State() with { Pending = new Dictionary<string, SavedPendingPack> { ["b"] = want } });
+        var got = Storage().LoadPriorWithSequences()!.Learners!.Pending!["b"];
+        Assert.Equal(want.Keys, got.Keys);
+        Assert.Equal(want.Vector, got.Vector);
+        Assert.Equal(want with { Keys = got.Keys, Vector = got.Vector }, got);
+    }
+
+    [Fact]
+    public void A_pending_pack_with_a_value_missing_is_refused_naming_the_field()
+    {
+        var bytes = LearnerStateJson.EncodeKeyed(State() with { Pending = new Dictionary<string, SavedPendingPack> { ["b"] = PendingPack([0.5f]) } },
+            new string('0', 64));
+        var error = Assert.Throws<InvalidInputException>(() => LearnerStateJson.DecodeKeyed(bytes, "learner_state.json"));
+        Assert.Equal("learner_state.json: learners.pending.b.vector: 1 values for 2 keys", error.Message);
+    }
+
     [Fact]
     public void The_layout_is_sorted_and_names_the_prior_file_it_belongs_to()
     {
