@@ -42,13 +42,17 @@ public sealed class OnlineReptileOptimizer
     public SortedDictionary<string, double> PriorSnapshot() => new(_prior, StringComparer.Ordinal);
 
     /// <summary>One online Reptile step toward <paramref name="vector"/> (values for <paramref name="keys"/>).</summary>
-    /// <exception cref="InvalidInputException">Keys and vector differ in length, a key repeats, a value or the
-    /// reward is non-finite; nothing changes then.</exception>
+    /// <exception cref="InvalidInputException">Keys and vector differ in length, a key is null or repeats, a value
+    /// or the reward is non-finite; nothing changes then.</exception>
     public void Apply(IReadOnlyList<float> vector, IReadOnlyList<string> keys, double reward, DrgProfile? drg = null)
     {
         ArgumentNullException.ThrowIfNull(vector);
         ArgumentNullException.ThrowIfNull(keys);
         if (keys.Count != vector.Count) throw new InvalidInputException($"optimizer update: {keys.Count} keys but {vector.Count} values");
+        // Checked here, not left to the prior's dictionary: that threw only at the step, after beta had moved and
+        // the backup had been pushed.
+        for (var i = 0; i < keys.Count; i++)
+            if (keys[i] is null) throw new InvalidInputException($"optimizer update: key {i} is null");
         if (keys.Distinct(StringComparer.Ordinal).Count() != keys.Count) throw new InvalidInputException("optimizer update: a key is repeated");
         for (var i = 0; i < vector.Count; i++)
             if (!float.IsFinite(vector[i])) throw new InvalidInputException($"optimizer update: value of \"{keys[i]}\" is not finite ({vector[i]})");

@@ -90,6 +90,25 @@ public sealed class OnlineReptileOptimizerTests
         Assert.Equal(1, optimizer.BackupCount);
     }
 
+    [Theory]
+    [InlineData(UpdateRule.Interpolate)]
+    [InlineData(UpdateRule.Delta)]
+    public void A_null_key_is_refused_before_beta_the_backups_or_the_prior_move(UpdateRule rule)
+    {
+        var optimizer = new OnlineReptileOptimizer(OptimizerConfig.Default with { UpdateRule = rule });
+        optimizer.Apply([1f], ["a"], 1.0);
+        var before = optimizer.PriorSnapshot();
+        var beta = optimizer.Beta;
+
+        var error = Assert.Throws<InvalidInputException>(() =>
+            optimizer.Apply([2f, 3f], ["a", null!], 1.0, new DrgProfile(VramHigh: true)));
+
+        Assert.Contains("key 1 is null", error.Message);
+        Assert.Equal(before, optimizer.PriorSnapshot());
+        Assert.Equal(beta, optimizer.Beta);
+        Assert.Equal(1, optimizer.BackupCount);
+    }
+
     [Fact]
     public void Drg_flags_read_as_booleans_or_numbers()
     {
