@@ -85,10 +85,15 @@ public sealed class DenseReptileOptimizer
     }
 
     /// <summary>The whole §8 Apply on an aggregate already computed (D long; NaN leaves a value unchanged).</summary>
-    /// <exception cref="InvalidInputException">The reward is not finite; nothing changes.</exception>
+    /// <exception cref="InvalidInputException">The reward, or an aggregate value, is infinite (or the reward NaN);
+    /// nothing changes.</exception>
     public void Apply(ReadOnlySpan<float> aggregate, double reward, DrgFlags drg)
     {
         if (aggregate.Length != Columns) throw new ArgumentException($"the aggregate has {aggregate.Length} values, the prior {Columns}", nameof(aggregate));
+        // NaN is a column no domain sent; an infinite value is no aggregate §4 makes, and stepped in it would stay
+        // in the prior for good (the keyed optimizer refuses it too).
+        var infinite = aggregate.IndexOfAny(float.PositiveInfinity, float.NegativeInfinity);
+        if (infinite >= 0) throw new InvalidInputException($"dense optimizer update: aggregate value {infinite} is not finite ({aggregate[infinite]})");
         CheckReward(reward);
         var step = BeginStep(drg);
         DenseReptile.Apply(Prior, aggregate, step);

@@ -185,6 +185,22 @@ public sealed class DenseReptileOptimizerTests
         Assert.Equal(0.0, optimizer.RewardEma);
     }
 
+    [Theory]
+    [InlineData(float.PositiveInfinity)]
+    [InlineData(float.NegativeInfinity)]
+    public void An_infinite_aggregate_value_is_refused_and_changes_nothing(float value)
+    {
+        // It was stepped in: the prior held the infinity for good, and the round, beta and the EMA moved.
+        var optimizer = new DenseReptileOptimizer(3, new OptimizerConfig(), [0f, 0f, 0f]);
+        var error = Assert.Throws<InvalidInputException>(() => optimizer.Apply([1f, value, float.NaN], 1.0, new DrgFlags(VramHigh: true)));
+        Assert.Contains("aggregate value 1 is not finite", error.Message);
+        Assert.Equal([0f, 0f, 0f], optimizer.Prior);
+        Assert.Equal(0, optimizer.Round);
+        Assert.Equal(0, optimizer.SavedVersions);
+        Assert.Equal(0.0, optimizer.RewardEma);
+        Assert.Equal(optimizer.Config.BetaInit, optimizer.Beta);
+    }
+
     [Fact]
     public void A_nan_reward_offered_once_does_not_switch_the_rollback_off()
     {
