@@ -54,11 +54,15 @@ public sealed partial class MetaStorageManager
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
 
+    /// <exception cref="InvalidInputException">The root is a file.</exception>
     public MetaStorageManager(StorageConfig config, ILogger? logger = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         Config = config.Validated();
         Root = Path.GetFullPath(config.Root);
+        // Refused here, as the root lock refuses it: loads read such a root as one where nothing was ever saved, and
+        // the first save failed with "The file ... already exists", naming neither the storage nor the fix.
+        if (File.Exists(Root)) throw new InvalidInputException($"{config.Root}: the storage folder is a file, not a folder");
         _logger = logger ?? NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
     }

@@ -33,6 +33,16 @@ public sealed class MetaStorageManagerTests : IDisposable
     }
 
     [Fact]
+    public void A_root_that_is_a_file_is_refused_naming_it()
+    {
+        // Loads read such a root as empty (null), and the first save threw "The file ... already exists".
+        var file = Path.Combine(_folder.Path, "store");
+        File.WriteAllText(file, "not a folder");
+        var error = Assert.Throws<InvalidInputException>(() => Storage());
+        Assert.Equal($"{file}: the storage folder is a file, not a folder", error.Message);
+    }
+
+    [Fact]
     public void Prior_round_trips_with_sorted_keys_and_non_finite_values()
     {
         var storage = Storage();
