@@ -238,9 +238,12 @@ public sealed partial class MetaStorageManager
     /// naming the new dense file by its checksum: committed after the dense file is written and before it is renamed
     /// into place, so a crash between them leaves a state one save newer than the prior (passed over at load) and a
     /// failed state write leaves the old dense file.</summary>
+    /// <exception cref="ArgumentException"><paramref name="values"/> is empty; nothing is written.</exception>
     public string SaveDensePrior(ReadOnlySpan<float> values, long round, IReadOnlyDictionary<string, long> lastSequences, SavedDenseLaneState? state)
     {
         ArgumentNullException.ThrowIfNull(lastSequences);
+        // Written, such a file loaded as a prior of D = 0, which the dense lane cannot hold: its start then threw.
+        if (values.IsEmpty) throw new ArgumentException("a dense prior has at least one value", nameof(values));
         lock (_gate)
         {
             string checksum;
@@ -267,6 +270,7 @@ public sealed partial class MetaStorageManager
                 var prior = DensePriorFile.Read(stream);
                 if (stream.Position != stream.Length)
                     throw new InvalidInputException($"{Path.GetFileName(path)}: {stream.Length - stream.Position} unexpected bytes after the checksum");
+                if (prior.D == 0) throw new InvalidInputException($"{Path.GetFileName(path)}: D = 0 (a dense prior has at least one value)");
                 return prior;
             });
     }

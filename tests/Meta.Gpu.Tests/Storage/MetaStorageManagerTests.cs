@@ -43,6 +43,29 @@ public sealed class MetaStorageManagerTests : IDisposable
     }
 
     [Fact]
+    public void An_empty_dense_prior_is_refused_and_nothing_is_written()
+    {
+        var storage = Storage();
+        var error = Assert.Throws<ArgumentException>(() => storage.SaveDensePrior([], 1, new Dictionary<string, long>()));
+        Assert.Equal("values", error.ParamName);
+        Assert.Null(storage.LoadDensePrior());
+    }
+
+    [Fact]
+    public void A_dense_file_of_no_values_is_unusable_and_the_backup_loads()
+    {
+        // It loaded as a prior of D = 0, and the dense lane's start threw ArgumentOutOfRangeException on it.
+        var storage = Storage();
+        storage.SaveDensePrior([1f, 2f], 1, new Dictionary<string, long>());
+        File.WriteAllBytes(storage.DensePriorPath, DensePriorFile.ToBytes([], 2));
+
+        var loaded = storage.LoadDensePrior()!;
+
+        Assert.Equal([1f, 2f], loaded.Values);
+        Assert.Contains(_logger.AtLeast(LogLevel.Warning), e => e.Message.Contains("D = 0", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Prior_round_trips_with_sorted_keys_and_non_finite_values()
     {
         var storage = Storage();
