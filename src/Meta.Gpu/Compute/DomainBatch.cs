@@ -69,12 +69,26 @@ public sealed class DomainBatch
     /// <summary>Bumped by <see cref="MarkChanged"/>; device copies are valid for one version.</summary>
     public long Version { get; private set; }
 
-    public Span<float> Row(int row) => Values.AsSpan(row * Stride, Columns);
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="row"/> is not in [0, <see cref="Rows"/>).</exception>
+    public Span<float> Row(int row) => Values.AsSpan(CheckedRow(row) * Stride, Columns);
 
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="row"/> is not in [0, <see cref="Rows"/>).</exception>
     public Span<byte> MaskRow(int row) =>
-        Mask is null ? throw new InvalidOperationException("this batch has no mask") : Mask.AsSpan(row * Stride, Columns);
+        Mask is null ? throw new InvalidOperationException("this batch has no mask") : Mask.AsSpan(CheckedRow(row) * Stride, Columns);
 
-    public bool IsPresent(int row, int column) => Mask is null || Mask[row * Stride + column] != 0;
+    /// <exception cref="ArgumentOutOfRangeException">The row or the column is out of range.</exception>
+    public bool IsPresent(int row, int column)
+    {
+        // A column past D read the padding (absent with a mask, present without one), and a row past N the next
+        // one, rather than failing: the cell index only overflows the array at the very end.
+        CheckedRow(row);
+        if ((uint)column >= (uint)Columns)
+            throw new ArgumentOutOfRangeException(nameof(column), column, $"column must be in [0, {Columns})");
+        return Mask is null || Mask[row * Stride + column] != 0;
+    }
+
+    private int CheckedRow(int row) =>
+        (uint)row < (uint)Rows ? row : throw new ArgumentOutOfRangeException(nameof(row), row, $"row must be in [0, {Rows})");
 
     /// <summary>Of columns [<paramref name="c0"/>, <paramref name="c1"/>), those some of <paramref name="rows"/>
     /// sent (present in the mask): §4's key union, where <c>missing_keys = zero</c> counts a column for every
