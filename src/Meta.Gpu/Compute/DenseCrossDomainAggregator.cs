@@ -105,6 +105,10 @@ public sealed class DenseCrossDomainAggregator
         DomainBatch batch, float[]? owned, Span<float> aggregate, Span<float> prior, ResidentPrior? resident, ReptileStep? step,
         (DenseReptileOptimizer Optimizer, double Reward, DrgFlags Drg)? round)
     {
+        // The ids are the caller's array: a null one came out as a nameless outlier ("outliers": [null]) where the
+        // keyed reference refuses an update without a domain id.
+        var missingId = Array.IndexOf(batch.Ids, null);
+        if (missingId >= 0) throw new ArgumentException($"Ids[{missingId}] is null: every row needs a domain id", nameof(batch));
         if (ReadOnceEligibility(batch, step, round) is { } guess)
         {
             var once = Finish(batch, guess, unscanned: true, owned, aggregate, prior, resident, step, round);

@@ -57,6 +57,30 @@ public sealed class DenseAggregatorArgumentTests
     }
 
     [Fact]
+    public void A_row_without_a_domain_id_is_refused_before_the_round()
+    {
+        // It was aggregated, and where its row was an outlier the meta listed it as "outliers": [null].
+        using var backend = new CpuBackend();
+        var aggregator = new DenseCrossDomainAggregator(backend);
+        var batch = new DomainBatch(6, 5);
+        for (var r = 0; r < 6; r++)
+        {
+            batch.Row(r).Fill(r == 5 ? 1000f : 1f + r * 0.01f);
+            batch.Confidences[r] = 0.9;
+        }
+        batch.Ids[5] = null!;
+        var optimizer = new DenseReptileOptimizer(5, initialPrior: new float[5]);
+
+        var error = Assert.Throws<ArgumentException>(() => aggregator.Aggregate(batch));
+        Assert.Equal("batch", error.ParamName);
+        Assert.Contains("Ids[5] is null", error.Message);
+        Assert.Throws<ArgumentException>(() => aggregator.AggregateInto(batch, optimizer, 1.0, default));
+        Assert.All(optimizer.Prior, v => Assert.Equal(0f, v));
+        Assert.Equal(0, optimizer.SavedVersions);
+        Assert.Equal(0, optimizer.Round);
+    }
+
+    [Fact]
     public void AggregateInto_refuses_a_non_finite_reward_before_the_round()
     {
         using var backend = new CpuBackend();
