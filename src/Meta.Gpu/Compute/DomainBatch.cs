@@ -93,8 +93,14 @@ public sealed class DomainBatch
     /// <summary>Of columns [<paramref name="c0"/>, <paramref name="c1"/>), those some of <paramref name="rows"/>
     /// sent (present in the mask): §4's key union, where <c>missing_keys = zero</c> counts a column for every
     /// row. Every column without a mask.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The columns are not a range of this batch's, or a row is
+    /// outside it.</exception>
     public bool[] SentColumns(ReadOnlySpan<int> rows, int c0, int c1)
     {
+        // A reversed range was an OverflowException, and one past D read the padding as data or failed naming nothing.
+        if (c0 < 0 || c0 > c1 || c1 > Columns)
+            throw new ArgumentOutOfRangeException(nameof(c1), $"columns [{c0}, {c1}) are not a range of [0, {Columns})");
+        foreach (var r in rows) CheckedRow(r);
         var sent = new bool[c1 - c0];
         if (Mask is null)
         {

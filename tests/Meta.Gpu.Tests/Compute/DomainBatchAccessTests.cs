@@ -30,6 +30,27 @@ public sealed class DomainBatchAccessTests
         Assert.Equal("row", Assert.Throws<ArgumentOutOfRangeException>(() => batch.IsPresent(row, 0)).ParamName);
     }
 
+    [Theory]
+    [InlineData(3, 1)]
+    [InlineData(-1, 2)]
+    [InlineData(0, 5)]
+    public void Sent_columns_refuse_a_range_outside_the_row(int c0, int c1)
+    {
+        // A reversed range threw OverflowException; one past D read the padding (or failed naming nothing).
+        var batch = new DomainBatch(2, 4, withMask: true);
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => batch.SentColumns([0], c0, c1));
+        Assert.Contains($"columns [{c0}, {c1})", error.Message);
+    }
+
+    [Fact]
+    public void Sent_columns_refuse_a_row_outside_the_batch()
+    {
+        var batch = new DomainBatch(2, 4, withMask: true);
+        Assert.Equal("row", Assert.Throws<ArgumentOutOfRangeException>(() => batch.SentColumns([0, 2], 0, 4)).ParamName);
+        batch.MaskRow(1)[2] = 1;
+        Assert.Equal([false, false, true, false], batch.SentColumns([0, 1], 0, 4));
+    }
+
     [Fact]
     public void Cells_inside_the_batch_read_as_before()
     {
