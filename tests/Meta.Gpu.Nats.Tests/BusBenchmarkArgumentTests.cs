@@ -8,7 +8,7 @@ public sealed class BusBenchmarkArgumentTests
 {
     private static async Task<(int Exit, string Error)> RunAsync(params string[] args)
     {
-        var start = new ProcessStartInfo(Environment.ProcessPath is { } self && Path.GetFileName(self) == "dotnet" ? self : "dotnet")
+        var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };

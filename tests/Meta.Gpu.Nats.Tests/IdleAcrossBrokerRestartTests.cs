@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-
 namespace Meta.Gpu.Nats.Tests;
 
 /// <summary>
@@ -21,18 +18,12 @@ public sealed class IdleAcrossBrokerRestartTests
         await bus.WaitForIdleAsync();
 
         // Frozen, the broker keeps the connection open and leaves the wait's ping unanswered.
-        await SignalAsync("-STOP", server.ProcessId);
+        server.Freeze();
         var idle = bus.WaitForIdleAsync();
         await Task.Delay(TimeSpan.FromMilliseconds(500));
         Assert.False(idle.IsCompleted, "the wait for idle completed against a frozen broker");
         await server.RestartAsync();
 
         await idle.WaitAsync(Buses.Patience);
-    }
-
-    private static async Task SignalAsync(string signal, int pid)
-    {
-        using var kill = Process.Start("kill", [signal, pid.ToString(CultureInfo.InvariantCulture)])!;
-        await kill.WaitForExitAsync();
     }
 }

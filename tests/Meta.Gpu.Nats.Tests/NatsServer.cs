@@ -28,8 +28,47 @@ public sealed class NatsServer : IAsyncDisposable
 
     public string Url => $"nats://127.0.0.1:{Port}";
 
-    /// <summary>The running broker's process id (for tests that freeze it with SIGSTOP).</summary>
+    /// <summary>The running broker's process id.</summary>
     public int ProcessId => _process?.Id ?? throw new InvalidOperationException("the nats-server is not running");
+
+    /// <summary>Freezes the broker (SIGSTOP): the connections stay up and take what is sent, but nothing is answered.
+    /// Returns once every thread of the broker has stopped: <c>kill</c> returns once the signal is sent, and each
+    /// thread stops only when it next meets it (on a loaded machine a running thread still confirmed the publish made
+    /// right after; CI: no give-up, nothing in flight).</summary>
+    public void Freeze()
+    {
+        var pid = ProcessId;
+        Signal("STOP", pid);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!Directory.EnumerateDirectories($"/proc/{pid}/task").All(task => ThreadState(task) is "T" or "t"))
+        {
+            if (DateTime.UtcNow > deadline) throw new InvalidOperationException($"the broker ({pid}) did not stop within 10 s of kill -STOP");
+            Thread.Sleep(5);
+        }
+
+        static string ThreadState(string task)
+        {
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                return stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[0];
+            }
+            catch (IOException)
+            {
+                return "T"; // the thread has exited: it runs nothing
+            }
+        }
+    }
+
+    /// <summary>Lets a frozen broker run again (SIGCONT).</summary>
+    public void Thaw() => Signal("CONT", ProcessId);
+
+    private static void Signal(string signal, int pid)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        kill.WaitForExit();
+        if (kill.ExitCode != 0) throw new InvalidOperationException($"kill -{signal} {pid} failed with exit code {kill.ExitCode}");
+    }
 
     public static string? FindExecutable()
     {

@@ -115,7 +115,7 @@ public sealed class PipelinedPublishTests
 
         // A frozen broker: the connection stays up and takes the message, but no confirmation ever comes.
         var broker = server.ProcessId;
-        Signal("STOP", broker);
+        server.Freeze();
         try
         {
             await domain.PublishAsync(Topic, Pack("d1", 2));
@@ -138,7 +138,7 @@ public sealed class PipelinedPublishTests
         }
         finally
         {
-            Signal("CONT", broker);
+            server.Thaw();
         }
     }
 
@@ -152,15 +152,14 @@ public sealed class PipelinedPublishTests
 
         // Nothing is owed to this process: WaitForIdle has nothing to ask the broker (it once pinged it, and a
         // frozen broker never answers).
-        var broker = server.ProcessId;
-        Signal("STOP", broker);
+        server.Freeze();
         try
         {
             await domain.WaitForIdleAsync().WaitAsync(TimeSpan.FromSeconds(10));
         }
         finally
         {
-            Signal("CONT", broker);
+            server.Thaw();
         }
     }
 
@@ -169,35 +168,6 @@ public sealed class PipelinedPublishTests
     {
         var stat = File.ReadAllText($"/proc/{pid}/stat");
         return stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[0];
-    }
-
-    private static void Signal(string signal, int pid)
-    {
-        using var kill = System.Diagnostics.Process.Start("kill", [$"-{signal}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        kill.WaitForExit();
-        if (kill.ExitCode != 0) throw new InvalidOperationException($"kill -{signal} {pid} failed with exit code {kill.ExitCode}");
-        if (signal != "STOP") return;
-        // kill returns once the signal is sent; each of the broker's threads stops when it next meets it. On a loaded
-        // machine a running thread still confirmed the publish made right after (CI: no give-up, nothing in flight).
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!Directory.EnumerateDirectories($"/proc/{pid}/task").All(task => ThreadState(task) is "T" or "t"))
-        {
-            if (DateTime.UtcNow > deadline) throw new InvalidOperationException($"the broker ({pid}) did not stop within 10 s of kill -STOP");
-            Thread.Sleep(5);
-        }
-
-        static string ThreadState(string task)
-        {
-            try
-            {
-                var stat = File.ReadAllText(Path.Combine(task, "stat"));
-                return stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[0];
-            }
-            catch (IOException)
-            {
-                return "T"; // the thread has exited: it runs nothing
-            }
-        }
     }
 
     [Fact]

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using Meta.Gpu.Cli.Commands.Demo;
 using Meta.Gpu.Learning;
 using Meta.Gpu.Nats;
@@ -95,7 +94,7 @@ public sealed class DomainWorkerLostUpdateTests : IDisposable
                 await bus.PublishAsync(topic, payload, cancellationToken);
                 return;
             }
-            await SignalAsync("-STOP", server.ProcessId);
+            server.Freeze();
             await bus.PublishAsync(topic, payload, cancellationToken);
             var clock = Stopwatch.StartNew();
             while (bus.NatsStats.PublishFailed == 0)
@@ -104,12 +103,6 @@ public sealed class DomainWorkerLostUpdateTests : IDisposable
                 await Task.Delay(50, cancellationToken);
             }
             await server.RestartAsync();
-        }
-
-        private static async Task SignalAsync(string signal, int pid)
-        {
-            using var kill = Process.Start("kill", [signal, pid.ToString(CultureInfo.InvariantCulture)])!;
-            await kill.WaitForExitAsync();
         }
 
         public EventBusStats Stats => bus.Stats;
