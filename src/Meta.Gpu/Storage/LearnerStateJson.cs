@@ -83,15 +83,12 @@ internal static class LearnerStateJson
                 var at = $"{path}.domains.{domain.Name}";
                 var node = domain.Value;
                 RequireObject(node, at);
-                var confidence = Number(node, "confidence", at);
-                if (!(confidence >= 0 && confidence <= 1)) throw new InvalidInputException($"{at}.confidence: must be in [0, 1], got {confidence}");
+                var confidence = Confidence(node, at);
                 var emaNode = Property(node, "ema_score", at);
                 double? ema = emaNode.ValueKind == JsonValueKind.Null ? null : MetaStorageManager.ReadNumber(emaNode, $"{at}.ema_score");
                 var history = new List<double>();
-                var historyNode = Property(node, "history", at);
-                if (historyNode.ValueKind != JsonValueKind.Array) throw new InvalidInputException($"{at}.history: expected an array, got {historyNode.ValueKind}");
                 var i = 0;
-                foreach (var delta in historyNode.EnumerateArray()) history.Add(MetaStorageManager.ReadNumber(delta, $"{at}.history[{i++}]"));
+                foreach (var delta in Property(node, "history", at).EnumerateArrayChecked($"{at}.history")) history.Add(MetaStorageManager.ReadNumber(delta, $"{at}.history[{i++}]"));
                 long? observedSequence = node.TryGetProperty("last_observed_sequence", out var s)
                     ? Integer(s, $"{at}.last_observed_sequence", min: 0)
                     : null;
@@ -186,12 +183,9 @@ internal static class LearnerStateJson
             var at = $"{path}.{domain.Name}";
             var pack = domain.Value;
             RequireObject(pack, at);
-            var confidence = Number(pack, "confidence", at);
-            if (!(confidence >= 0 && confidence <= 1)) throw new InvalidInputException($"{at}.confidence: must be in [0, 1], got {confidence}");
+            var confidence = Confidence(pack, at);
             var keys = new List<string>();
-            var keysNode = Property(pack, "keys", at);
-            if (keysNode.ValueKind != JsonValueKind.Array) throw new InvalidInputException($"{at}.keys: expected an array, got {keysNode.ValueKind}");
-            foreach (var key in keysNode.EnumerateArray())
+            foreach (var key in Property(pack, "keys", at).EnumerateArrayChecked($"{at}.keys"))
             {
                 if (key.ValueKind != JsonValueKind.String || key.GetString() is not { Length: > 0 } name)
                     throw new InvalidInputException($"{at}.keys[{keys.Count}]: expected a non-empty string");
@@ -200,9 +194,7 @@ internal static class LearnerStateJson
                 keys.Add(name);
             }
             var vector = new List<float>();
-            var vectorNode = Property(pack, "vector", at);
-            if (vectorNode.ValueKind != JsonValueKind.Array) throw new InvalidInputException($"{at}.vector: expected an array, got {vectorNode.ValueKind}");
-            foreach (var element in vectorNode.EnumerateArray())
+            foreach (var element in Property(pack, "vector", at).EnumerateArrayChecked($"{at}.vector"))
             {
                 var value = MetaStorageManager.ReadNumber(element, $"{at}.vector[{vector.Count}]");
                 if (!double.IsFinite(value) || (double)(float)value != value)
@@ -222,6 +214,12 @@ internal static class LearnerStateJson
                 throw new InvalidInputException($"{at}: duplicate domain");
         }
         return pending;
+    }
+
+    private static double Confidence(JsonElement node, string path)
+    {
+        var confidence = Number(node, "confidence", path);
+        return confidence >= 0 && confidence <= 1 ? confidence : throw new InvalidInputException($"{path}.confidence: must be in [0, 1], got {confidence}");
     }
 
     private static double Finite(JsonElement node, string name, string path)
@@ -248,9 +246,7 @@ internal static class LearnerStateJson
         RequireObject(node, at);
         var beta = Number(node, "beta", at);
         if (!(double.IsFinite(beta) && beta > 0)) throw new InvalidInputException($"{at}.beta: must be a finite number > 0, got {beta}");
-        var ema = Number(node, "reward_ema", at);
-        if (!double.IsFinite(ema)) throw new InvalidInputException($"{at}.reward_ema: must be finite, got {ema}");
-        return new SavedOptimizerState(beta, ema);
+        return new SavedOptimizerState(beta, Finite(node, "reward_ema", at));
     }
 
     private static string Sha256(JsonElement content, string name, string path)
@@ -278,6 +274,9 @@ internal static class LearnerStateJson
     {
         if (node.ValueKind != JsonValueKind.Object) throw new InvalidInputException($"{path}: expected an object, got {node.ValueKind}");
     }
+
+    private static JsonElement.ArrayEnumerator EnumerateArrayChecked(this JsonElement node, string path) =>
+        node.ValueKind == JsonValueKind.Array ? node.EnumerateArray() : throw new InvalidInputException($"{path}: expected an array, got {node.ValueKind}");
 
     private static JsonElement.ObjectEnumerator EnumerateObjectChecked(this JsonElement node, string path)
     {
