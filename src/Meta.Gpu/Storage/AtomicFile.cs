@@ -14,7 +14,7 @@ namespace Meta.Gpu.Storage;
 /// itself is not fsynced (.NET has no portable call for it): after a power cut the rename may be lost, which still
 /// leaves the previous file whole.
 /// </remarks>
-internal sealed class AtomicFile : IDisposable
+public sealed class AtomicFile : IDisposable
 {
     public const string TempExtension = ".tmp";
 

@@ -1,7 +1,9 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Meta.Gpu.Serialization;
+using Meta.Gpu.Storage;
 
 namespace Meta.Gpu.Cli.Commands.Demo;
 
@@ -20,8 +22,6 @@ internal sealed record DemoRunRecord(int Seed, int Shots, int InnerSteps, double
     /// whole or not at all.</summary>
     public void Save(string root)
     {
-        Directory.CreateDirectory(root);
-        var path = Path.Combine(root, FileName);
         var json = new JsonObject
         {
             ["seed"] = Seed,
@@ -30,9 +30,8 @@ internal sealed record DemoRunRecord(int Seed, int Shots, int InnerSteps, double
             ["inner_lr"] = InnerLearningRate,
             ["beta"] = Beta,
         };
-        var temporary = path + ".tmp";
-        File.WriteAllText(temporary, json.ToJsonString());
-        File.Move(temporary, path, overwrite: true);
+        // As the prior beside it is written: a crash leaves the old record or the new one, whole.
+        AtomicFile.WriteAllBytes(Path.Combine(root, FileName), Encoding.UTF8.GetBytes(json.ToJsonString()));
     }
 
     /// <summary>Throws naming the first option whose value differs from the record saved in <paramref name="root"/>;
