@@ -47,7 +47,7 @@ internal sealed class CoreTopicFeed(NatsEventBus bus, string topic) : TopicFeed(
         }
     }
 
-    public override ValueTask<bool> BrokerIdleAsync(CancellationToken cancellationToken) => ValueTask.FromResult(true);
+    public override ValueTask<string?> BrokerBacklogAsync(CancellationToken cancellationToken) => ValueTask.FromResult<string?>(null);
 
     protected override async ValueTask CloseAsync()
     {

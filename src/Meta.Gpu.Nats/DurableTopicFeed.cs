@@ -231,8 +231,10 @@ internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFe
         {
             // Away or frozen: the pulls are renewed as it comes back, and a consumer missing then fails them and is
             // created again by the consume loop.
+            // A cancelled ask says only "A task was canceled.": name what happened instead.
+            var error = e is NatsException ? e.Message : $"the broker answered nothing within {Bus.Options.ConsumeStallTimeout.TotalSeconds} s";
             Bus.Logger.LogWarning("bus: the durable consumer of {Topic} answered no pull for {Seconds} s; replacing it failed ({Error}); pulling again",
-                Topic, Bus.Options.ConsumeStallTimeout.TotalSeconds, e.Message);
+                Topic, Bus.Options.ConsumeStallTimeout.TotalSeconds, error);
         }
     }
 
@@ -389,12 +391,16 @@ internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFe
         return wait;
     }
 
-    public override async ValueTask<bool> BrokerIdleAsync(CancellationToken cancellationToken)
+    public override async ValueTask<string?> BrokerBacklogAsync(CancellationToken cancellationToken)
     {
-        if (_consumer is null) return false;
+        if (_consumer is null) return $"{Topic}: its durable consumer is not made yet";
         await _consumer.RefreshAsync(cancellationToken).ConfigureAwait(false);
         // Unacknowledged messages are fine when a handler holds them on purpose (a deferred acknowledgement).
-        return _consumer.Info.NumPending == 0 && _consumer.Info.NumAckPending <= Deferred;
+        var waiting = _consumer.Info.NumPending;
+        var unacknowledged = _consumer.Info.NumAckPending - Deferred;
+        if (waiting == 0 && unacknowledged <= 0) return null;
+        return $"{Topic}: {BacklogWords.Count((long)waiting, "message")} on the broker not yet delivered to this process, "
+            + $"{BacklogWords.Count(Math.Max(unacknowledged, 0), "message")} delivered (here or to another process of the prefix) and not acknowledged";
     }
 
     protected override ValueTask CloseAsync() => ValueTask.CompletedTask;

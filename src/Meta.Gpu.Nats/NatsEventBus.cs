@@ -77,6 +77,8 @@ public sealed class NatsEventBus : IEventBus
     private int _inDispatch, _pendingDeliveries, _unready, _subscriberCount, _lost;
     private int _state = Running;
     private volatile bool _abandoned;
+    /// <summary>What the last wait for idle found still outstanding (the drain's warning names it).</summary>
+    private volatile string? _idleBlocker;
     private int _shutdownStarted;
     private readonly string _origin = Guid.NewGuid().ToString("N");
 
@@ -356,14 +358,16 @@ public sealed class NatsEventBus : IEventBus
                 {
                     // The client cancels (or fails) a ping whose connection dropped: the broker went away, which a publisher
                     // waits through (idle is proven again once it is back), not a caller cancelling the wait.
+                    _idleBlocker = "the broker away (the connection dropped)";
                     await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
                     delay = Math.Min(delay * 2, 20);
                     continue;
                 }
             }
-            if (!confirming && LocallyIdle() && await BrokerIdleAsync(cancellationToken).ConfigureAwait(false) && LocallyIdle()
-                && Interlocked.Read(ref _published) == published)
-                return;
+            var busy = confirming ? $"{BacklogWords.Count(_publisher.InFlight, "durable publish", "durable publishes")} awaiting the broker's confirmation"
+                : LocalBacklog() ?? await BrokerBacklogAsync(cancellationToken).ConfigureAwait(false) ?? LocalBacklog();
+            if (busy is null && Interlocked.Read(ref _published) == published) return;
+            _idleBlocker = busy ?? "a publish made while the bus was checked";
             await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
             delay = Math.Min(delay * 2, 20);
         }
@@ -410,8 +414,10 @@ public sealed class NatsEventBus : IEventBus
             }
             catch (OperationCanceledException)
             {
-                Logger.LogWarning("bus: shutdown drain timed out after {Timeout}; {Pending} deliveries unfinished (durable ones will be redelivered)",
-                    timeout, Volatile.Read(ref _pendingDeliveries));
+                // What the drain last waited for: "0 deliveries unfinished" alone read as a fault when the broker
+                // still held messages for this process's consumer or another process of the prefix held some.
+                Logger.LogWarning("bus: shutdown drain timed out after {Timeout} waiting for {Outstanding} (durable messages not acknowledged are delivered again to the next consumer)",
+                    timeout, _idleBlocker ?? "the first check of the broker");
                 await _stopping.CancelAsync().ConfigureAwait(false);
             }
         }
@@ -531,22 +537,32 @@ public sealed class NatsEventBus : IEventBus
         }
     }
 
-    private bool LocallyIdle()
+    /// <summary>Null when nothing is left in this process; otherwise what is, in words.</summary>
+    private string? LocalBacklog()
     {
         // Read in this order: buffered messages, then messages being dispatched, then queued deliveries; a
         // message moves forward through them and is counted in the next before it leaves the previous.
-        foreach (var feed in _feeds.Values)
-            if (feed.Buffered > 0 || feed.LocalInFlight > 0) return false;
-        return Volatile.Read(ref _inDispatch) == 0 && Volatile.Read(ref _pendingDeliveries) == 0 && _publisher.InFlight == 0;
+        var received = 0;
+        foreach (var feed in _feeds.Values) received += feed.Buffered + feed.LocalInFlight;
+        var dispatching = Volatile.Read(ref _inDispatch);
+        var deliveries = Volatile.Read(ref _pendingDeliveries);
+        var publishing = _publisher.InFlight;
+        if (received == 0 && dispatching == 0 && deliveries == 0 && publishing == 0) return null;
+        List<string> parts = [];
+        if (received > 0) parts.Add($"{BacklogWords.Count(received, "message")} received and not yet handed to subscribers");
+        if (dispatching > 0) parts.Add($"{BacklogWords.Count(dispatching, "message")} being dispatched");
+        if (deliveries > 0) parts.Add($"{BacklogWords.Count(deliveries, "delivery", "deliveries")} queued or being handled");
+        if (publishing > 0) parts.Add($"{BacklogWords.Count(publishing, "durable publish", "durable publishes")} awaiting the broker's confirmation");
+        return string.Join(", ", parts);
     }
 
-    private async ValueTask<bool> BrokerIdleAsync(CancellationToken cancellationToken)
+    private async ValueTask<string?> BrokerBacklogAsync(CancellationToken cancellationToken)
     {
         foreach (var feed in _feeds.Values)
             // A feed that failed to open has no consumer to ask, and nothing was delivered through it.
-            if (!feed.Failed && !await feed.BrokerIdleAsync(cancellationToken).ConfigureAwait(false))
-                return false;
-        return true;
+            if (!feed.Failed && await feed.BrokerBacklogAsync(cancellationToken).ConfigureAwait(false) is { } backlog)
+                return backlog;
+        return null;
     }
 
     internal void Unsubscribed(TopicFeed feed, LocalSubscriber subscriber)

@@ -189,8 +189,9 @@ internal abstract class TopicFeed
     /// <summary>Messages received from the broker but not yet handed to subscribers.</summary>
     public abstract int Buffered { get; }
 
-    /// <summary>True when the broker holds nothing more for this feed (durable: nothing pending or unacknowledged).</summary>
-    public abstract ValueTask<bool> BrokerIdleAsync(CancellationToken cancellationToken);
+    /// <summary>Null when the broker holds nothing more for this feed (durable: nothing pending or unacknowledged but
+    /// what handlers hold on purpose); otherwise what it still holds, in words, for the drain's warning.</summary>
+    public abstract ValueTask<string?> BrokerBacklogAsync(CancellationToken cancellationToken);
 
     protected abstract ValueTask CloseAsync();
 
