@@ -425,6 +425,34 @@ public sealed class NatsEventBus : IEventBus
         // Durable publishes still unconfirmed (the drain timed out) get their own PublishTimeout.
         await _publisher.FlushAndStopAsync(abandon: false).ConfigureAwait(false);
         await StopFeedsAsync().ConfigureAwait(false);
+        await ConfirmAcknowledgementsAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Proves that the broker has read the acknowledgements this bus sent before its connection closes: they leave
+    /// through the client's write queue, and NATS.Net closes the socket before writing what is still queued there, so
+    /// on a busy machine the last round's acknowledgements could be lost and their messages delivered again to the
+    /// next consumer (a restarted agent counted one as stale). The broker answers a ping after everything written
+    /// before it; one unanswered within <see cref="NatsBusOptions.ConnectTimeout"/> is a warning, not a wait.
+    /// </summary>
+    private async Task ConfirmAcknowledgementsAsync()
+    {
+        if (_consumerTopics.IsEmpty) return; // no durable consumer, nothing acknowledged
+        if (Connection.ConnectionState != NatsConnectionState.Open)
+        {
+            Logger.LogInformation("bus: the connection was not open at the stop; acknowledgements not yet sent are dropped and their messages delivered again");
+            return;
+        }
+        using var limit = new CancellationTokenSource(Options.ConnectTimeout);
+        try
+        {
+            await Connection.PingAsync(limit.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or NatsException or TimeoutException)
+        {
+            Logger.LogWarning("bus: the broker answered nothing within {Seconds} s at the stop; acknowledgements sent just before may not have reached it (their messages are delivered again)",
+                Options.ConnectTimeout.TotalSeconds);
+        }
     }
 
     public async ValueTask DisposeAsync()
