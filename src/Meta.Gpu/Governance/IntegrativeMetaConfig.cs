@@ -23,31 +23,38 @@ public sealed record IntegrativeMetaConfig
     public SafetyConfig Safety { get; init; } = SafetyConfig.Default;
 
     /// <summary>Reads and validates a configuration; null (or {}) is the default configuration.</summary>
-    public static IntegrativeMetaConfig FromJson(JsonObject? json)
+    public static IntegrativeMetaConfig FromJson(JsonObject? json) => FromJson(json, "");
+
+    /// <summary>As <see cref="FromJson(JsonObject?)"/>, naming fields under <paramref name="path"/>: a configuration
+    /// nested in a larger document (a trace file's <c>config</c>) is named by where it sits there, as its other
+    /// settings are.</summary>
+    public static IntegrativeMetaConfig FromJson(JsonObject? json, string path)
     {
         if (json is null) return Default;
-        JsonRead.RequireKnownKeys(json, "", "meta_score", "controller_policy", "evaluator_policy", "drg_policy", "safety");
+        JsonRead.RequireKnownKeys(json, path, "meta_score", "controller_policy", "evaluator_policy", "drg_policy", "safety");
         var config = new IntegrativeMetaConfig
         {
-            MetaScore = MetaScoreConfig.FromJson(JsonRead.Object(json, "meta_score"), "meta_score"),
-            ControllerPolicy = ControllerPolicyConfig.FromJson(JsonRead.Object(json, "controller_policy"), "controller_policy"),
-            EvaluatorPolicy = EvaluatorPolicyConfig.FromJson(JsonRead.Object(json, "evaluator_policy"), "evaluator_policy"),
-            DrgPolicy = DrgPolicyConfig.FromJson(JsonRead.Object(json, "drg_policy"), "drg_policy"),
-            Safety = SafetyConfig.FromJson(JsonRead.Object(json, "safety"), "safety"),
+            MetaScore = MetaScoreConfig.FromJson(JsonRead.Object(json, "meta_score", path), JsonRead.Join(path, "meta_score")),
+            ControllerPolicy = ControllerPolicyConfig.FromJson(JsonRead.Object(json, "controller_policy", path), JsonRead.Join(path, "controller_policy")),
+            EvaluatorPolicy = EvaluatorPolicyConfig.FromJson(JsonRead.Object(json, "evaluator_policy", path), JsonRead.Join(path, "evaluator_policy")),
+            DrgPolicy = DrgPolicyConfig.FromJson(JsonRead.Object(json, "drg_policy", path), JsonRead.Join(path, "drg_policy")),
+            Safety = SafetyConfig.FromJson(JsonRead.Object(json, "safety", path), JsonRead.Join(path, "safety")),
         };
-        config.Validate();
+        config.Validate(path);
         return config;
     }
 
     /// <summary>Throws an <see cref="InvalidInputException"/> naming the first field out of range. The layer calls
     /// it on construction, so a configuration built in code is checked as strictly as one read from JSON.</summary>
-    public void Validate()
+    public void Validate() => Validate("");
+
+    private void Validate(string path)
     {
-        MetaScore.Validate("meta_score");
-        ControllerPolicy.Validate("controller_policy");
-        EvaluatorPolicy.Validate("evaluator_policy");
-        DrgPolicy.Validate("drg_policy");
-        Safety.Validate("safety");
+        MetaScore.Validate(JsonRead.Join(path, "meta_score"));
+        ControllerPolicy.Validate(JsonRead.Join(path, "controller_policy"));
+        EvaluatorPolicy.Validate(JsonRead.Join(path, "evaluator_policy"));
+        DrgPolicy.Validate(JsonRead.Join(path, "drg_policy"));
+        Safety.Validate(JsonRead.Join(path, "safety"));
     }
 
     /// <summary>The full configuration (every field, defaults included) in its JSON form.</summary>

@@ -39,41 +39,47 @@ public sealed record MetaLearningConfig
         Optimizer = Optimizer with { UpdateRule = rule },
     };
 
-    /// <summary>Checks every section; throws <see cref="InvalidInputException"/> naming the first bad field.</summary>
-    public MetaLearningConfig Validated()
+    /// <summary>Checks every section; throws <see cref="InvalidInputException"/> naming the first bad field (under
+    /// <paramref name="path"/>, where the configuration sits in a larger document).</summary>
+    public MetaLearningConfig Validated(string path = "")
     {
-        Domain.Validated();
-        Cross.Validated();
-        Optimizer.Validated();
+        Domain.Validated(JsonRead.Join(path, "domain"));
+        Cross.Validated(JsonRead.Join(path, "cross"));
+        Optimizer.Validated(JsonRead.Join(path, "optimizer"));
         // A learner sending deltas to an optimizer that steps toward them pulls every knob to 0; values sent to
         // one that adds them grow the prior each round without bound.
         if (Domain.UpdateRule != Optimizer.UpdateRule)
             throw new InvalidInputException(
-                $"domain.update_rule ({UpdateRuleNames.Of(Domain.UpdateRule)}) and optimizer.update_rule ({UpdateRuleNames.Of(Optimizer.UpdateRule)}) must be the same rule");
-        Scheduler.Validated();
-        Validator.Validated();
-        Storage.Validated();
+                $"{JsonRead.Join(path, "domain")}.update_rule ({UpdateRuleNames.Of(Domain.UpdateRule)}) and {JsonRead.Join(path, "optimizer")}.update_rule ({UpdateRuleNames.Of(Optimizer.UpdateRule)}) must be the same rule");
+        Scheduler.Validated(JsonRead.Join(path, "scheduler"));
+        Validator.Validated(JsonRead.Join(path, "validator"));
+        Storage.Validated(JsonRead.Join(path, "storage"));
         return this;
     }
 
-    /// <summary>Applies a JSON document over these settings, section by section.</summary>
-    public MetaLearningConfig With(JsonObject? document)
+    /// <summary>Applies a JSON document over these settings, section by section. Errors name fields under
+    /// <paramref name="path"/>: a configuration nested in a larger document (a trace file's <c>config</c>) is named
+    /// by where it sits there, as its other settings are.</summary>
+    public MetaLearningConfig With(JsonObject? document, string path = "")
     {
-        if (document is null) return Validated();
-        JsonRead.RequireKnownKeys(document, "", Sections);
+        if (document is null) return Validated(path);
+        JsonRead.RequireKnownKeys(document, path, Sections);
         return (this with
         {
-            Domain = Domain.With(JsonRead.Object(document, "domain"), "domain"),
-            Cross = Cross.With(JsonRead.Object(document, "cross"), "cross"),
-            Optimizer = Optimizer.With(JsonRead.Object(document, "optimizer"), "optimizer"),
-            Scheduler = Scheduler.With(JsonRead.Object(document, "scheduler"), "scheduler"),
-            Validator = Validator.With(JsonRead.Object(document, "validator"), "validator"),
-            Storage = Storage.With(JsonRead.Object(document, "storage"), "storage"),
-        }).Validated();
+            Domain = Domain.With(JsonRead.Object(document, "domain", path), JsonRead.Join(path, "domain")),
+            Cross = Cross.With(JsonRead.Object(document, "cross", path), JsonRead.Join(path, "cross")),
+            Optimizer = Optimizer.With(JsonRead.Object(document, "optimizer", path), JsonRead.Join(path, "optimizer")),
+            Scheduler = Scheduler.With(JsonRead.Object(document, "scheduler", path), JsonRead.Join(path, "scheduler")),
+            Validator = Validator.With(JsonRead.Object(document, "validator", path), JsonRead.Join(path, "validator")),
+            Storage = Storage.With(JsonRead.Object(document, "storage", path), JsonRead.Join(path, "storage")),
+        }).Validated(path);
     }
 
     /// <summary>The defaults overlaid with <paramref name="document"/>.</summary>
     public static MetaLearningConfig FromJson(JsonObject? document) => Default.With(document);
+
+    /// <summary>As <see cref="FromJson(JsonObject?)"/>, naming fields under <paramref name="path"/>.</summary>
+    public static MetaLearningConfig FromJson(JsonObject? document, string path) => Default.With(document, path);
 
     /// <summary>Parses JSON text (an object) over the defaults.</summary>
     public static MetaLearningConfig FromJson(string json)

@@ -149,7 +149,9 @@ public sealed class InputEdgeTests : IDisposable
     }
 
     [Theory]
-    [InlineData("integrative_layer", "config", "zzz: unknown key")]
+    [InlineData("integrative_layer", "config", "config.zzz: unknown key")]
+    [InlineData("supervisor", "config", "config.zzz: unknown key")]
+    [InlineData("agent", "config", "config.zzz: unknown key")]
     [InlineData("domain_learner", "config", "config.zzz: unknown key")]
     [InlineData("supervisor", "initial_profile", "initial_profile: expected an object")]
     public async Task A_bad_trace_setting_is_exit_2_naming_the_file_that_holds_it(string component, string setting, string expected)

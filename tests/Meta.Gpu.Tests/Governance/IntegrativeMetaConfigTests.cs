@@ -70,6 +70,20 @@ public sealed class IntegrativeMetaConfigTests
     }
 
     [Theory]
+    [InlineData("""{"safty": {}}""", "config.safty: unknown key in config")]
+    [InlineData("""{"meta_score": {"weights": {"acept": 0.3}}}""", "config.meta_score.weights.acept: unknown key in config.meta_score.weights")]
+    [InlineData("""{"safety": 5}""", "config.safety: expected an object")]
+    [InlineData("""{"meta_score": {"ema_alpha": 1.5}}""", "config.meta_score.ema_alpha: must be")]
+    [InlineData("""{"controller_policy": {"tau_bounds": [1.2, 0.5]}}""", "config.controller_policy.tau_bounds:")]
+    public void A_configuration_inside_a_larger_document_names_its_fields_by_where_it_sits(string json, string expected)
+    {
+        // A trace file's config: named from its own root ("safty: unknown key in configuration"), it read as a
+        // setting of the file beside component and steps.
+        var error = Assert.Throws<InvalidInputException>(() => IntegrativeMetaConfig.FromJson(JsonNode.Parse(json)!.AsObject(), "config"));
+        Assert.StartsWith(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("""{"controller_policy": {"tau_bounds": [1.2, 0.5]}}""", "controller_policy.tau_bounds")]
     [InlineData("""{"controller_policy": {"gamma_bounds": [0.1]}}""", "controller_policy.gamma_bounds")]
     [InlineData("""{"evaluator_policy": {"g_min_bounds": [0.1, "nan"]}}""", "evaluator_policy.g_min_bounds[1]")]

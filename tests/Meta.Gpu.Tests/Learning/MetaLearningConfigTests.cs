@@ -69,6 +69,19 @@ public sealed class MetaLearningConfigTests
         Assert.StartsWith(name, error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("""{"schedular": {}}""", "config.schedular: unknown key in config")]
+    [InlineData("""{"scheduler": {"interval": 3}}""", "config.scheduler.interval: unknown key in config.scheduler")]
+    [InlineData("""{"cross": 5}""", "config.cross: expected an object")]
+    [InlineData("""{"optimizer": {"ema_alpha": 0}}""", "config.optimizer.ema_alpha:")]
+    [InlineData("""{"optimizer": {"update_rule": "delta"}}""", "config.domain.update_rule (interpolate) and config.optimizer.update_rule (delta)")]
+    public void A_configuration_inside_a_larger_document_names_its_fields_by_where_it_sits(string json, string expected)
+    {
+        // An agent trace's config: named from its own root, "schedular" read as a setting of the trace file.
+        var error = Assert.Throws<InvalidInputException>(() => MetaLearningConfig.FromJson(JsonNode.Parse(json)!.AsObject(), "config"));
+        Assert.StartsWith(expected, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Round_trips_through_json()
     {

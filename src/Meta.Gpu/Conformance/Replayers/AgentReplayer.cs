@@ -20,7 +20,7 @@ public sealed class AgentReplayer(Func<IEventBus> busFactory) : ITraceReplayer
 
     public ITraceSession Open(JsonObject file)
     {
-        var config = MetaLearningConfig.FromJson(JsonRead.Object(file, "config"));
+        var config = MetaLearningConfig.FromJson(JsonRead.Object(file, "config"), "config");
         if (JsonRead.Has(file, "update_rule"))
             config = config.WithUpdateRule(UpdateRuleNames.Parse(JsonRead.String(file, "update_rule", "", ""), "update_rule"));
         var store = new InMemoryPriorStore();

@@ -14,7 +14,7 @@ public sealed class IntegrativeLayerReplayer : ITraceReplayer
 
     public ITraceSession Open(JsonObject file)
     {
-        var config = IntegrativeMetaConfig.FromJson(JsonRead.Object(file, "config"));
+        var config = IntegrativeMetaConfig.FromJson(JsonRead.Object(file, "config"), "config");
         return new Session(new MetaIntegrativeLayer(config));
     }
 

@@ -18,7 +18,7 @@ public sealed class SupervisorReplayer(Func<IEventBus> busFactory) : ITraceRepla
     public ITraceSession Open(JsonObject file)
     {
         var profile = ResourceProfile.FromJson(JsonRead.Object(file, "initial_profile"), "initial_profile");
-        var config = IntegrativeMetaConfig.FromJson(JsonRead.Object(file, "config"));
+        var config = IntegrativeMetaConfig.FromJson(JsonRead.Object(file, "config"), "config");
         var bus = busFactory();
         try
         {
