@@ -10,7 +10,9 @@ namespace Meta.Gpu.Serialization;
 /// reads without surprises later. Refused at parse time, as a syntax error is (<see cref="JsonException"/>):
 /// <list type="bullet">
 /// <item>a property given twice in one object: JsonNode otherwise accepts it and throws an ArgumentException ("an
-/// item with the same key") only when the object is first read;</item>
+/// item with the same key") only when the object is first read. The parser's refusal says which name but not
+/// where; the exception thrown here carries the line and byte in line of the second one, as a syntax error's
+/// does;</item>
 /// <item>a string or property name that is no valid text: an escaped lone surrogate (<c>"\ud800"</c>) or bytes
 /// that are not UTF-8. The parser checks strings only when they are read, and then throws an
 /// InvalidOperationException, which surfaced as a crash (a command) or a dead topic feed (the bus) instead of an
@@ -26,7 +28,15 @@ public static class JsonInput
     public static JsonNode? Parse(ReadOnlySpan<byte> utf8Json)
     {
         CheckStringsWhereNeeded(utf8Json);
-        return JsonNode.Parse(utf8Json, documentOptions: Strict);
+        try
+        {
+            return JsonNode.Parse(utf8Json, documentOptions: Strict);
+        }
+        catch (JsonException e) when (e.LineNumber is null)
+        {
+            if (AtRepeatedProperty(e, utf8Json) is { } located) throw located;
+            throw;
+        }
     }
 
     /// <summary>As <see cref="Parse(ReadOnlySpan{byte})"/>, refusing the same input with the same exceptions, into a
@@ -36,7 +46,50 @@ public static class JsonInput
     public static JsonDocument ParseDocument(ReadOnlyMemory<byte> utf8Json)
     {
         CheckStringsWhereNeeded(utf8Json.Span);
-        return JsonDocument.Parse(utf8Json, Strict);
+        try
+        {
+            return JsonDocument.Parse(utf8Json, Strict);
+        }
+        catch (JsonException e) when (e.LineNumber is null)
+        {
+            if (AtRepeatedProperty(e, utf8Json.Span) is { } located) throw located;
+            throw;
+        }
+    }
+
+    /// <summary>The parser's refusal of a property given twice, placed at the second one (the parser says neither
+    /// line nor column for it); null where no property is given twice.</summary>
+    private static JsonException? AtRepeatedProperty(JsonException e, ReadOnlySpan<byte> utf8Json)
+    {
+        if (RepeatedPropertyStart(utf8Json) is not long start) return null;
+        var before = utf8Json[..(int)start];
+        // Counted as the reader counts a syntax error's place: lines end at '\n', positions are bytes from 0.
+        var line = before.Count((byte)'\n');
+        var position = start - (before.LastIndexOf((byte)'\n') + 1);
+        return new JsonException(Reason(e), e.Path, line, position, e);
+    }
+
+    /// <summary>Where the first property name that its object already holds starts (its opening quote), or null.
+    /// Names compare as the parser compares them: unescaped, case and all.</summary>
+    private static long? RepeatedPropertyStart(ReadOnlySpan<byte> utf8Json)
+    {
+        var reader = new Utf8JsonReader(utf8Json);
+        var open = new Stack<HashSet<string>>();
+        while (reader.Read())
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartObject:
+                    open.Push(new HashSet<string>(StringComparer.Ordinal));
+                    break;
+                case JsonTokenType.EndObject:
+                    open.Pop();
+                    break;
+                case JsonTokenType.PropertyName when !open.Peek().Add(reader.GetString()!):
+                    return reader.TokenStartIndex;
+            }
+        }
+        return null;
     }
 
     private static void CheckStringsWhereNeeded(ReadOnlySpan<byte> utf8Json)

@@ -39,6 +39,24 @@ public sealed class InputEdgeTests : IDisposable
     }
 
     [Fact]
+    public async Task A_property_given_twice_is_refused_at_the_line_and_column_of_the_second()
+    {
+        // The parser names the property but not where it is: in a long file "updates" alone did not say which.
+        var aggregate = await Run("{\"updates\": [],\n  \"updates\": []}", "aggregate", "-");
+        var govern = await Run("{\"accept_rate\": 0.1}\n{\"accept_rate\": 0.1, \"accept_rate\": 0.2}\n", "govern", "-");
+        var file = Write("twice-nested.json", "{\"component\": \"integrative_layer\",\n \"config\": {\"safety\": {}, \"safety\": {}},\n \"steps\": []}");
+        var conformance = await Run("", "conformance", file);
+
+        Assert.StartsWith("meta-gpu: input: malformed JSON at line 2, column 3 (", aggregate.Error, StringComparison.Ordinal);
+        Assert.Contains("updates", aggregate.Error, StringComparison.Ordinal);
+        Assert.StartsWith("meta-gpu: line 2, column 22: malformed JSON (", govern.Error, StringComparison.Ordinal);
+        Assert.Contains("accept_rate", govern.Error, StringComparison.Ordinal);
+        Assert.StartsWith($"meta-gpu: {file}: malformed JSON at line 2, column 27 (", conformance.Error, StringComparison.Ordinal);
+        Assert.Contains("safety", conformance.Error, StringComparison.Ordinal);
+        Assert.All(new[] { aggregate.Code, govern.Code, conformance.Code }, code => Assert.Equal(MetaGpuApp.ExitUserError, code));
+    }
+
+    [Fact]
     public async Task A_string_or_property_name_that_is_no_text_is_malformed_input_in_aggregate_govern_and_conformance()
     {
         // An escaped lone surrogate: the parser reads strings only when asked, and then threw InvalidOperationException.

@@ -39,4 +39,27 @@ public sealed class JsonInputTests
     {
         Assert.Throws<JsonException>(() => JsonInput.Parse("{\"a\": 1, \"a\": 2}"));
     }
+
+    [Theory]
+    [InlineData("{\"a\": 1, \"a\": 2}", 0, 9)]
+    [InlineData("{\"a\": 1,\n  \"b\": {\"c\": 1},\n  \"a\": 2}", 2, 2)]
+    [InlineData("{\"a\": {\"c\": 1},\r\n \"b\": [{\"c\": 1, \"d\": 2, \"c\": 3}]}", 1, 24)]
+    // Names compare unescaped, as the parser compares them.
+    [InlineData("{\"b\": 1,\n\"\\u0062\": 2}", 1, 0)]
+    public void A_property_given_twice_is_placed_at_the_second_as_a_syntax_error_is(string json, long line, long position)
+    {
+        var parsed = Assert.Throws<JsonException>(() => JsonInput.Parse(json));
+        var document = Assert.Throws<JsonException>(() => JsonInput.ParseDocument(Encoding.UTF8.GetBytes(json)));
+
+        // Counted from 0 as the parser counts a syntax error's place; Describe says it from 1, as editors do.
+        Assert.All(new[] { parsed, document }, e => Assert.Equal((line, position), (e.LineNumber, e.BytePositionInLine)));
+        Assert.StartsWith($"malformed JSON at line {line + 1}, column {position + 1} (", JsonInput.Describe(parsed), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_name_in_other_objects_or_of_another_case_is_no_repeat()
+    {
+        var node = JsonInput.Parse("{\"a\": {\"c\": 1}, \"b\": [{\"c\": 1}, {\"c\": 2}], \"A\": {\"a\": 3}}")!.AsObject();
+        Assert.Equal(3, node["A"]!["a"]!.GetValue<int>());
+    }
 }
