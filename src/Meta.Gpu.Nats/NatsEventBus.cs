@@ -798,6 +798,10 @@ public sealed class NatsEventBus : IEventBus
     /// fetch on a busy machine) without depending on the machine's speed. Null in use.</summary>
     internal Func<CancellationToken, Task>? BeforeObjectFetch { get; set; }
 
+    /// <summary>Tests only: awaited before each lookup of an object that could not be read (to freeze the broker for
+    /// it). Null in use.</summary>
+    internal Func<CancellationToken, Task>? BeforeObjectLookup { get; set; }
+
     /// <summary>The largest buffer a dense message's own <c>size</c> field may reserve before the object is read
     /// (a 64M-parameter vector); a larger object still arrives, into a buffer that grows.</summary>
     internal const int MaxPresizeBytes = 256 << 20;
@@ -850,10 +854,17 @@ public sealed class NatsEventBus : IEventBus
             // The store reports a deleted object as not found; its delete marker tells a copy of a consumed message
             // (the usual case: a redelivery that came after the first delivery's acknowledgement) from an object
             // that is not there at all (expired after object_max_age, or never stored), whose update is lost.
-            if (store is not null && await LookUpObjectAsync(store, name, cancellationToken).ConfigureAwait(false) == ObjectPresence.Deleted)
+            switch (store is null ? ObjectPresence.Missing : await LookUpObjectAsync(store, name, cancellationToken).ConfigureAwait(false))
             {
-                DropConsumedCopy(topic, name);
-                return default;
+                case ObjectPresence.Deleted:
+                    DropConsumedCopy(topic, name);
+                    return default;
+                case ObjectPresence.Unknown:
+                    // The broker did not say whether the object was deleted: rejecting would terminate the message and
+                    // lose an update that may still be there (a broker briefly too slow to answer).
+                    Logger.LogWarning("bus: object {Name} of {Topic} was not found and the broker did not answer within {Seconds} s whether it was deleted; the message is given back to the broker to try again later",
+                        name, topic, Options.FetchStallTimeout.TotalSeconds);
+                    return new(false, null, null, TryLater: true);
             }
             Reject(topic, $"object {name} is missing from bucket {Options.ObjectBucket}");
             return default;
@@ -921,6 +932,7 @@ public sealed class NatsEventBus : IEventBus
     /// when the broker did not say within <see cref="NatsBusOptions.FetchStallTimeout"/>.</summary>
     private async Task<ObjectPresence> LookUpObjectAsync(INatsObjStore store, string name, CancellationToken cancellationToken)
     {
+        if (BeforeObjectLookup is { } before) await before(cancellationToken).ConfigureAwait(false);
         using var asking = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         asking.CancelAfter(Options.FetchStallTimeout);
         try

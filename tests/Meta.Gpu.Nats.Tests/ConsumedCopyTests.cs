@@ -107,4 +107,39 @@ public sealed class ConsumedCopyTests
         Assert.Equal(1, aggregator.NatsStats.Rejected);
         Assert.Equal(0, aggregator.NatsStats.ConsumedCopiesDropped);
     }
+
+    [Fact]
+    public async Task An_object_not_found_whose_lookup_the_broker_does_not_answer_is_given_back_not_rejected()
+    {
+        // Rejected, the message was terminated: its update lost for good although the broker had only been too slow to
+        // say whether the object was deleted.
+        await using var server = await NatsServer.StartAsync();
+        var options = Options(server) with { AckWait = TimeSpan.FromSeconds(30), FetchStallTimeout = NatsBusOptions.MinFetchStallTimeout };
+        await using var domain = await Buses.ConnectAsync(options);
+        await domain.PublishAsync(Topic, Buses.DenseUpdate("site-1", 1, 1f, d: 100_000));
+        await using (var raw = new NatsConnection(new NatsOpts { Url = server.Url }))
+            await new NatsJSContext(raw).PurgeStreamAsync($"OBJ_{options.ObjectBucket}", new StreamPurgeRequest());
+
+        var log = new Meta.Gpu.Tests.Support.RecordingLogger();
+        await using var aggregator = await NatsEventBus.ConnectAsync(options, logger: log);
+        var looked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        aggregator.BeforeObjectLookup = token =>
+        {
+            // Frozen for twice the lookup's limit: the lookup goes unanswered.
+            server.Freeze();
+            _ = Task.Delay(2 * options.FetchStallTimeout).ContinueWith(_ => { server.Thaw(); looked.TrySetResult(); }, TaskScheduler.Default);
+            return Task.CompletedTask;
+        };
+        var seen = 0;
+        aggregator.Subscribe(Topic, (_, _) => { Interlocked.Increment(ref seen); return ValueTask.CompletedTask; });
+        await looked.Task.WaitAsync(Buses.Patience);
+        var deadline = DateTime.UtcNow + Buses.Patience;
+        while (!log.Entries.Any(e => e.Message.Contains("given back", StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
+            await Task.Delay(20);
+
+        var warning = Assert.Single(log.AtLeast(Microsoft.Extensions.Logging.LogLevel.Warning));
+        Assert.Contains("was not found and the broker did not answer within 1 s whether it was deleted; the message is given back", warning.Message, StringComparison.Ordinal);
+        Assert.Equal(0, aggregator.NatsStats.Rejected);
+        Assert.Equal(0, Volatile.Read(ref seen));
+    }
 }
