@@ -10,7 +10,7 @@ namespace Meta.Gpu.Governance;
 /// <param name="BusLatencyMs"><c>bus_latency_ms</c>, when given.</param>
 /// <param name="VramUtil">The device-memory share: <c>gpu_memory_util</c>, else clip(vram_used_gb /
 /// vram_total_gb, 0, 1) when vram_total_gb > 0 (a missing vram_used_gb reads as 0), else <c>vram_util</c>;
-/// null when the payload has none of them.</param>
+/// null when the payload has none of them. A NaN or infinite figure among those read is refused, naming it.</param>
 public readonly record struct SupervisorTelemetry(double? BusLatencyMs, double? VramUtil)
 {
     public static SupervisorTelemetry FromJson(JsonObject payload, string path = GovernanceTopics.Telemetry)
@@ -19,9 +19,17 @@ public readonly record struct SupervisorTelemetry(double? BusLatencyMs, double? 
         double? vram = JsonRead.OptionalDouble(payload, "gpu_memory_util", path);
         if (vram is null)
         {
+            // Each figure the share is made of is refused under its own name: the clip turned an infinite
+            // vram_used_gb into a full device, an infinite total into an empty one, and a NaN total fell through
+            // to vram_util, so a broken reading steered the knobs as a plausible one would.
             var total = JsonRead.Double(payload, "vram_total_gb", 0.0, path);
+            JsonRead.RequireFinite(total, JsonRead.Join(path, "vram_total_gb"));
             if (total > 0)
-                vram = Math.Clamp(JsonRead.Double(payload, "vram_used_gb", 0.0, path) / total, 0.0, 1.0);
+            {
+                var used = JsonRead.Double(payload, "vram_used_gb", 0.0, path);
+                JsonRead.RequireFinite(used, JsonRead.Join(path, "vram_used_gb"));
+                vram = Math.Clamp(used / total, 0.0, 1.0);
+            }
             else
                 vram = JsonRead.OptionalDouble(payload, "vram_util", path);
         }

@@ -210,6 +210,25 @@ public sealed class MetaSupervisorTests : IAsyncLifetime
         Assert.True(double.IsFinite(metrics["meta_reward_avg"]!.GetValue<double>()));
     }
 
+    [Theory]
+    [InlineData("""{"vram_used_gb": "inf", "vram_total_gb": 80}""", "telemetry.vram_used_gb: inf is not a finite reading")]
+    [InlineData("""{"vram_used_gb": "nan", "vram_total_gb": 80}""", "telemetry.vram_used_gb: nan is not a finite reading")]
+    [InlineData("""{"vram_used_gb": 20, "vram_total_gb": "inf"}""", "telemetry.vram_total_gb: inf is not a finite reading")]
+    [InlineData("""{"vram_used_gb": 20, "vram_total_gb": "nan", "vram_util": 0.9}""", "telemetry.vram_total_gb: nan is not a finite reading")]
+    public async Task A_non_finite_memory_figure_is_refused_naming_it_and_the_last_good_one_is_kept(string telemetry, string message)
+    {
+        // An infinite vram_used_gb read as a full device (tiers shed, a shrink hint), an infinite total as an empty
+        // one, and a NaN total fell through to vram_util: a broken reading steered the knobs as a plausible one.
+        await Publish("telemetry", """{"gpu_memory_util": 0.2}""");
+        await Publish("telemetry", telemetry);
+        await Publish("processing_metrics", """{"accept_rate": 0.3}""");
+
+        var error = Assert.Single(_bus.HandlerErrors);
+        Assert.IsType<InvalidInputException>(error);
+        Assert.Equal(message, error.Message);
+        Assert.Equal(0.2, Metrics.Single()["vram_util"]!.GetValue<double>());
+    }
+
     [Fact]
     public void The_initial_profile_is_capped_at_n_paths_max_D6()
     {
