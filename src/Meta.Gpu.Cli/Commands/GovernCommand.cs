@@ -50,6 +50,9 @@ internal static class GovernCommand
         // The log is appended to while the input is read: the same file would feed its own lines back, for ever.
         if (!fromStdin && policyLogPath is not null && InputFile.SameFile(inputPath!, policyLogPath))
             throw new InvalidInputException($"--policy-log {policyLogPath}: is the input file; the log's lines would be read back as input");
+        // Read already, it would not feed anything back, but the run would leave it no longer a configuration.
+        if (configPath is not null && policyLogPath is not null && InputFile.SameFile(configPath, policyLogPath))
+            throw new InvalidInputException($"--policy-log {policyLogPath}: is the --config file; the log's lines would be appended to the configuration");
 
         using var layer = new MetaIntegrativeLayer(config, new MetaIntegrativeLayerOptions { PolicyLogPath = policyLogPath });
         // The file as it is now: what is appended while it is read (the log, should it be the input under another

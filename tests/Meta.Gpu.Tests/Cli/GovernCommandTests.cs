@@ -214,6 +214,22 @@ public sealed class GovernCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_policy_log_that_is_the_config_file_exits_2_and_leaves_the_config_as_it_was()
+    {
+        // The log's lines were appended to the configuration already read: the run succeeded and the next run with
+        // the same --config failed on a file that was no longer one JSON value.
+        const string text = "{\"safety\": {\"cooldown_cycles\": 3}}\n";
+        var config = Write("config.json", text);
+
+        var (code, output, error) = await Run("{\"accept_rate\": 0.3}\n", "govern", "--config", config, "--policy-log", config);
+
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.Equal($"meta-gpu: --policy-log {config}: is the --config file; the log's lines would be appended to the configuration", error.Trim());
+        Assert.Equal(text, File.ReadAllText(config));
+    }
+
+    [Fact]
     public async Task Policy_log_gets_one_history_entry_per_input()
     {
         var log = Path.Combine(_dir, "policy.jsonl");
