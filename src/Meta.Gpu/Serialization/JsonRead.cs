@@ -80,8 +80,11 @@ public static class JsonRead
     /// <summary><paramref name="value"/>, read from <paramref name="node"/>, as an int.</summary>
     private static int Integer(double value, JsonNode node, string path)
     {
-        if (value != Math.Floor(value) || value < int.MinValue || value > int.MaxValue)
+        if (!double.IsFinite(value) || value != Math.Floor(value))
             throw new InvalidInputException($"{path}: expected an integer, got {Show(node)}");
+        // Told apart from a fraction: "expected an integer, got 3000000000" named the one thing that was right.
+        if (value < int.MinValue || value > int.MaxValue)
+            throw new InvalidInputException($"{path}: {Show(node)} is out of the integer range [{int.MinValue}, {int.MaxValue}]");
         return (int)value;
     }
 

@@ -111,6 +111,17 @@ public sealed class IntegrativeMetaConfigTests
         Assert.StartsWith(field + ":", ErrorOf(json), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("""{"safety": {"cooldown_cycles": 3000000000}}""", "safety.cooldown_cycles: 3000000000 is out of the integer range [-2147483648, 2147483647]")]
+    [InlineData("""{"drg_policy": {"n_paths_max": -1e10}}""", "drg_policy.n_paths_max: -1e10 is out of the integer range [-2147483648, 2147483647]")]
+    [InlineData("""{"safety": {"max_history": 2.5}}""", "safety.max_history: expected an integer, got 2.5")]
+    [InlineData("""{"safety": {"max_history": "inf"}}""", "safety.max_history: expected an integer, got \"inf\"")]
+    public void An_integer_setting_too_large_for_an_int_is_named_as_out_of_range_not_as_a_non_integer(string json, string expected)
+    {
+        // "expected an integer, got 3000000000": the message said the one thing about the value that was right.
+        Assert.Equal(expected, ErrorOf(json));
+    }
+
     [Fact]
     public void Configurations_read_from_the_same_json_are_equal()
     {
