@@ -36,6 +36,8 @@ public sealed class MetaSupervisor : IAsyncDisposable
     private double? _lastGainP50;
     private int _skipCount;
     private bool _started;
+    /// <summary>The profile the consumers last heard of (the initial one until a change is published).</summary>
+    private ResourceProfile _announcedProfile;
 
     /// <param name="bus">The bus to subscribe to and publish on.</param>
     /// <param name="config">The layer's configuration (default: DESIGN §5 defaults).</param>
@@ -55,6 +57,7 @@ public sealed class MetaSupervisor : IAsyncDisposable
         profile.Validate();
         Layer = new MetaIntegrativeLayer(config, layerOptions);
         Profile = profile with { NPaths = Math.Min(profile.NPaths, Layer.Config.DrgPolicy.NPathsMax) };
+        _announcedProfile = Profile;
         _deviceTelemetry = deviceTelemetry;
         _logger = logger ?? (ILogger)NullLogger.Instance;
     }
@@ -162,12 +165,16 @@ public sealed class MetaSupervisor : IAsyncDisposable
         if (gainP50 is not null) _lastGainP50 = gainP50;
 
         var profile = Profile.After(result.ResourceProfileHint, result.Knobs, Layer.Config.DrgPolicy.NPathsMax);
-        var profileChanged = profile != Profile;
         Profile = profile;
 
         await _bus.PublishAsync(GovernanceTopics.MetaPolicyUpdate, WirePayload.Of(result.PolicyUpdate.BuildJson()), cancellationToken).ConfigureAwait(false);
-        if (profileChanged)
+        // Compared with the last profile announced, not the one before this update: a change whose announcement
+        // failed (the bus refused it) goes out with the next update instead of never.
+        if (profile != _announcedProfile)
+        {
             await _bus.PublishAsync(GovernanceTopics.ResourceProfile, WirePayload.Of(profile.BuildJson()), cancellationToken).ConfigureAwait(false);
+            _announcedProfile = profile;
+        }
         await _bus.PublishAsync(GovernanceTopics.MetaMetrics, WirePayload.Of(result.Telemetry.BuildJson()), cancellationToken).ConfigureAwait(false);
     }
 

@@ -51,6 +51,48 @@ public sealed class MetaSupervisorTests : IAsyncLifetime
         Assert.Equal(12, _supervisor.Profile.Resamples);
     }
 
+    /// <summary>A bus whose publishes of one topic fail while <see cref="Refusing"/> (a broker away, a cancelled stop).</summary>
+    private sealed class RefusingBus(IEventBus inner, string topic) : IEventBus
+    {
+        public bool Refusing { get; set; }
+
+        public ValueTask PublishAsync(string t, object? payload, CancellationToken cancellationToken = default) =>
+            Refusing && t == topic ? throw new InvalidOperationException($"{t}: the bus refused it") : inner.PublishAsync(t, payload, cancellationToken);
+
+        public IDisposable Subscribe(string t, Func<BusEvent, CancellationToken, ValueTask> handler) => inner.Subscribe(t, handler);
+
+        public Task WaitForIdleAsync(CancellationToken cancellationToken = default) => inner.WaitForIdleAsync(cancellationToken);
+
+        public Task ShutdownAsync(TimeSpan timeout) => inner.ShutdownAsync(timeout);
+
+        public EventBusStats Stats => inner.Stats;
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    [Fact]
+    public async Task A_profile_change_whose_announcement_failed_is_announced_with_the_next_update()
+    {
+        // The profile moved (resamples 8 -> 12) but its resource_profile never went out; the next update compared
+        // against the moved profile, saw no change, and the consumers kept the old profile for good.
+        var bus = new RefusingBus(_bus, GovernanceTopics.ResourceProfile);
+        await using var supervisor = new MetaSupervisor(bus);
+        await supervisor.HandleAsync(new BusEvent("telemetry", JsonNode.Parse("""{"vram_util": 0.3}""")), CancellationToken.None);
+        bus.Refusing = true;
+        await Assert.ThrowsAsync<InvalidOperationException>(() => supervisor.HandleAsync(
+            new BusEvent("processing_metrics", JsonNode.Parse("""{"accept_rate": 0.3, "stability_avg": 0.5, "engine_latency_ms": 50}""")), CancellationToken.None).AsTask());
+        Assert.Equal(12, supervisor.Profile.Resamples);
+        bus.Refusing = false;
+        _published.Clear();
+
+        // No hint this time: the profile stays, and the one never announced goes out now.
+        await supervisor.HandleAsync(new BusEvent("telemetry", JsonNode.Parse("""{"vram_util": 0.6}""")), CancellationToken.None);
+        await supervisor.HandleAsync(new BusEvent("processing_metrics", JsonNode.Parse("""{"accept_rate": 0.3, "engine_latency_ms": 80}""")), CancellationToken.None);
+
+        Assert.Equal(["meta_policy_update", "resource_profile", "meta_metrics"], _published.Select(e => e.Topic).ToArray());
+        Assert.Equal(12, Payload(_published[1])["resamples"]!.GetValue<int>());
+    }
+
     [Fact]
     public async Task The_profile_is_published_only_when_it_changed()
     {
