@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
@@ -22,6 +23,11 @@ public static class WireJson
             DictionaryKeyPolicy = null,
             WriteIndented = indented,
             DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+            // Nothing here is embedded in HTML: the default encoder wrote the reason "low_accept + latency_high" as
+            // "low_accept \u002B latency_high" and any non-ASCII domain id as escapes, which a reader of the policy
+            // log or of govern's output could not read or grep. Quotes, backslashes and control characters are still
+            // escaped, as JSON requires.
+            Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         };
         options.Converters.Add(new WireDoubleConverter());
         options.Converters.Add(new WireFloatConverter());

@@ -72,6 +72,17 @@ public sealed class GovernCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task The_output_reads_as_written_without_escapes_for_plus_signs()
+    {
+        // The default encoder wrote "low_accept \u002B latency_high": valid JSON that nobody could read or grep for.
+        var (code, output, _) = await Run("{\"accept_rate\": 0.01, \"latency_ms\": 200}\n", "govern");
+
+        Assert.Equal(0, code);
+        Assert.Contains("\"reason\":\"low_accept + latency_high\"", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u002B", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_malformed_line_exits_2_naming_the_line()
     {
         var (code, output, error) = await Run("{\"accept_rate\": 0.3}\n\n{\"accept_rate\": 0.3,\n", "govern");
