@@ -54,10 +54,16 @@ public sealed class ParameterVector : IDisposable
         Offsets = offsets;
 
         _buffer = GC.AllocateArray<float>(Length, pinned: true);
-        _host = frombuffer(_buffer, ScalarType.Float32, Length, 0, false);
+        // The staging tensors live as long as this instance, not as long as a dispose scope the caller happens to
+        // have open: made inside one (a setup helper, a per-epoch scope), they were disposed with it and every
+        // later copy failed on an empty handle.
+        _host = frombuffer(_buffer, ScalarType.Float32, Length, 0, false).DetachFromDisposeScope();
         _views = new Tensor[_parameters.Length];
         for (var i = 0; i < _parameters.Length; i++)
-            _views[i] = _host.narrow(0, offsets[i], offsets[i + 1] - offsets[i]).view(_parameters[i].shape);
+        {
+            using var slice = _host.narrow(0, offsets[i], offsets[i + 1] - offsets[i]);
+            _views[i] = slice.view(_parameters[i].shape).DetachFromDisposeScope();
+        }
     }
 
     /// <summary>D: the number of float32 values across all parameters.</summary>

@@ -119,4 +119,22 @@ public sealed class ParameterVectorTests
         var e = Assert.Throws<ArgumentException>(() => new ParameterVector(model));
         Assert.Contains("float32", e.Message, StringComparison.Ordinal);
     }
+
+    // A setup helper that builds the training loop inside its own dispose scope: the staging tensors were disposed
+    // with the scope and every copy after it failed ("Tensor invalid -- empty handle").
+    [Fact]
+    public void A_vector_made_inside_a_dispose_scope_outlives_it()
+    {
+        using var model = Mlp(7);
+        ParameterVector vector;
+        using (NewDisposeScope()) vector = new ParameterVector(model);
+        using var _ = vector;
+        var values = Enumerable.Range(0, vector.Length).Select(i => (float)i).ToArray();
+
+        vector.CopyFrom(values);
+        var back = new float[vector.Length];
+        vector.CopyTo(back);
+
+        Assert.Equal(values, back);
+    }
 }
