@@ -133,6 +133,9 @@ public sealed class MetaTrainingLoop : IDisposable
         ArgumentNullException.ThrowIfNull(domains);
         ArgumentNullException.ThrowIfNull(innerLoop);
         if (domains.Count == 0) throw new InvalidInputException("domains: a meta-round needs at least one domain");
+        // A parameter added, removed or replaced since the loop was made would be left out of the prior (and out of
+        // the reset between domains, so one domain's adaptation of it leaked into the next) without a word.
+        _parameters.EnsureParametersOf(_model);
 
         // A rollback applied here stays applied when the round then fails (the agent asked for it); the round
         // that completes next reports it.
@@ -154,6 +157,7 @@ public sealed class MetaTrainingLoop : IDisposable
                 _parameters.CopyFrom(_prior);
                 RestoreBuffers(buffers);
                 var outcome = innerLoop(domains[i]) ?? throw new InvalidOperationException("the inner loop returned no outcome");
+                _parameters.EnsureParametersOf(_model);
                 outcomes[i] = outcome;
                 _parameters.CopyTo(batch, i);
                 batch.Confidences[i] = outcome.Confidence;

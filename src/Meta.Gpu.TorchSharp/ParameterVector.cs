@@ -16,11 +16,13 @@ namespace Meta.Gpu.TorchSharp;
 /// no managed allocation, and it moves data across devices when the module lives on a GPU) plus one span copy.
 /// Only float32 parameters are supported (the engine's element type). The parameter set is fixed at
 /// construction: replacing a module's parameter objects afterwards (not moving them in place) needs a new
-/// instance.
+/// instance; a copy into or from a parameter disposed since (module.to(...), a new Parameter assigned to a property)
+/// is refused before it writes anything, and <see cref="EnsureParametersOf"/> checks the whole set.
 /// </remarks>
 public sealed class ParameterVector : IDisposable
 {
     private readonly Parameter[] _parameters;
+    private readonly string[] _names;
     private readonly Tensor _host;
     private readonly Tensor[] _views;
     private readonly float[] _buffer;
@@ -50,6 +52,7 @@ public sealed class ParameterVector : IDisposable
         if (total == 0) throw new ArgumentException("the module has no parameters with values (every one has zero elements)", nameof(module));
         offsets[^1] = checked((int)total);
         Length = offsets[^1];
+        _names = names;
         Names = names;
         Offsets = offsets;
 
@@ -81,6 +84,7 @@ public sealed class ParameterVector : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckLength(destination.Length, nameof(destination));
+        CheckParameters();
         using (no_grad())
         {
             for (var i = 0; i < _parameters.Length; i++)
@@ -95,6 +99,7 @@ public sealed class ParameterVector : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckLength(source.Length, nameof(source));
+        CheckParameters();
         source[..Length].CopyTo(_buffer);
         using (no_grad())
         {
@@ -117,6 +122,40 @@ public sealed class ParameterVector : IDisposable
         ArgumentNullException.ThrowIfNull(batch);
         CheckBatch(batch, row);
         CopyFrom(batch.Row(row));
+    }
+
+    /// <summary>Refuses to copy, before writing anything, when the module's parameter set is no longer the one this
+    /// vector was made for: one of its parameters was replaced (a new object under the same name, or the old one
+    /// disposed) or one was added or removed.</summary>
+    /// <exception cref="InvalidOperationException">Naming the first parameter that differs.</exception>
+    public void EnsureParametersOf(nn.Module module)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var i = 0;
+        foreach (var (name, parameter) in module.named_parameters())
+        {
+            if (i >= _parameters.Length)
+                throw new InvalidOperationException($"parameter '{name}' was added to the module after its ParameterVector was made; {Remedy}");
+            if (!ReferenceEquals(parameter, _parameters[i]) || name != _names[i])
+                throw new InvalidOperationException($"parameter '{_names[i]}' of the module was replaced after its ParameterVector was made; {Remedy}");
+            i++;
+        }
+        if (i < _parameters.Length)
+            throw new InvalidOperationException($"parameter '{_names[i]}' was removed from the module after its ParameterVector was made; {Remedy}");
+        CheckParameters();
+    }
+
+    private const string Remedy =
+        "make a new ParameterVector (and MetaTrainingLoop) for the module as it is now (module.to(...) to another dtype or device replaces every parameter)";
+
+    // A parameter replaced through a module's property or by module.to(...) is disposed: copying into it failed with
+    // "Tensor invalid -- empty handle" after the parameters before it had been written.
+    private void CheckParameters()
+    {
+        for (var i = 0; i < _parameters.Length; i++)
+            if (_parameters[i].IsInvalid)
+                throw new InvalidOperationException($"parameter '{_names[i]}' was disposed after its ParameterVector was made; {Remedy}");
     }
 
     private void CheckLength(int length, string name)

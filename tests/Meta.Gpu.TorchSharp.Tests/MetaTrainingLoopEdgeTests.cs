@@ -303,4 +303,32 @@ public sealed class MetaTrainingLoopEdgeTests
         Assert.Equal(0.0, loop.Knobs["g_min"]);
         Assert.Equal(0.0, diverged.AcceptRate);
     }
+
+    private sealed class GrowingModel : nn.Module
+    {
+        public GrowingModel() : base("growing") => register_module("body", nn.Linear(2, 2));
+
+        public void AddHead() => register_module("head", nn.Linear(2, 1));
+    }
+
+    // A head added to the module after the loop was made was left out of the prior and out of the reset between
+    // domains without a word: each domain adapted it from where the previous one had left it.
+    [Fact]
+    public async Task A_parameter_added_after_the_loop_was_made_is_refused_by_name_and_the_round_changes_nothing()
+    {
+        manual_seed(3);
+        using var model = new GrowingModel();
+        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep());
+        var prior0 = loop.Prior.ToArray();
+        model.AddHead();
+        var calls = 0;
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            loop.RunRoundAsync(new[] { "a", "b" }, id => { calls++; return new DomainOutcome(id, 1, 0.5, 1); }));
+
+        Assert.Contains("'head.weight'", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, calls);
+        Assert.Equal(0, loop.Round);
+        Assert.Equal(prior0, loop.Prior.ToArray());
+    }
 }

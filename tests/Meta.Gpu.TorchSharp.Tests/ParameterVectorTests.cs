@@ -1,4 +1,5 @@
 using Meta.Gpu.Compute;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Meta.Gpu.TorchSharp.Tests;
@@ -136,5 +137,23 @@ public sealed class ParameterVectorTests
         vector.CopyTo(back);
 
         Assert.Equal(values, back);
+    }
+
+    // Assigning a new Parameter to a property (or module.to(...) to another dtype) disposes the old one: a copy
+    // failed with "Tensor invalid -- empty handle" after writing the parameters before it.
+    [Fact]
+    public void A_parameter_replaced_since_the_vector_was_made_is_refused_by_name_before_anything_is_written()
+    {
+        manual_seed(8);
+        using var model = nn.Linear(2, 1);
+        using var vector = new ParameterVector(model);
+        var weight = model.weight!.data<float>().ToArray();
+        model.bias = new Parameter(zeros(1));
+
+        var e = Assert.Throws<InvalidOperationException>(() => vector.CopyFrom(new float[] { 7, 7, 7 }));
+
+        Assert.Contains("'bias'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("new ParameterVector", e.Message, StringComparison.Ordinal);
+        Assert.Equal(weight, model.weight!.data<float>().ToArray());
     }
 }
