@@ -157,6 +157,10 @@ public sealed class MetaTrainingLoop : IDisposable
                 _parameters.CopyFrom(_prior);
                 RestoreBuffers(buffers);
                 var outcome = innerLoop(domains[i]) ?? throw new InvalidOperationException("the inner loop returned no outcome");
+                // Refused here, before the step: the host step took a row without an id and its policy pack went out
+                // with domain_id null, which governance refuses (the engine's step refused it, after every inner loop).
+                if (string.IsNullOrEmpty(outcome.DomainId))
+                    throw new InvalidInputException($"domain_id: the inner loop's outcome for domains[{i}] has none (null or empty)");
                 _parameters.EnsureParametersOf(_model);
                 outcomes[i] = outcome;
                 _parameters.CopyTo(batch, i);

@@ -331,4 +331,34 @@ public sealed class MetaTrainingLoopEdgeTests
         Assert.Equal(0, loop.Round);
         Assert.Equal(prior0, loop.Prior.ToArray());
     }
+
+    // With the host step a round took an outcome without a domain id and published its policy pack with
+    // domain_id null (which the agent refuses); the engine's step refused it only after every inner loop had run.
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    public async Task An_outcome_without_a_domain_id_is_refused_and_the_round_changes_nothing(string? id)
+    {
+        manual_seed(3);
+        using var model = nn.Linear(2, 1);
+        using var probe = new ParameterVector(model);
+        var bus = new ScriptedBus();
+        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep(), bus: bus);
+        var prior0 = loop.Prior.ToArray();
+
+        var e = await Assert.ThrowsAsync<InvalidInputException>(() => loop.RunRoundAsync(new[] { "a", "b" }, name =>
+        {
+            probe.CopyFrom(new float[] { 9, 9, 9 });
+            return new DomainOutcome(name == "b" ? id! : name, 1, 0.5, 1);
+        }));
+
+        Assert.StartsWith("domain_id:", e.Message, StringComparison.Ordinal);
+        Assert.Contains("domains[1]", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, loop.Round);
+        Assert.Equal(prior0, loop.Prior.ToArray());
+        var current = new float[probe.Length];
+        probe.CopyTo(current);
+        Assert.Equal(prior0, current);
+        Assert.Empty(bus.Published);
+    }
 }
