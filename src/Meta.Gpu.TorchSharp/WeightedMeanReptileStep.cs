@@ -28,18 +28,26 @@ public sealed class WeightedMeanReptileStep(double minConfidence = 0.05) : IOute
         if (_sum.Length != batch.Columns) _sum = new double[batch.Columns];
         Array.Clear(_sum);
 
+        // Weights are the confidences over the largest one when that is above 1 (the mean does not change): a huge
+        // confidence (1e308, a ratio of losses whose divisor underflowed) overflowed the sums, and inf / inf wrote
+        // NaN into every prior value. Confidences in [0, 1] are used as they are.
+        var largest = 1.0;
+        for (var row = 0; row < batch.Rows; row++)
+            if (Eligible(batch.Confidences[row])) largest = Math.Max(largest, batch.Confidences[row]);
+
         double weightSum = 0, weightSquares = 0, confidenceSum = 0;
         var participants = 0;
         for (var row = 0; row < batch.Rows; row++)
         {
             var confidence = batch.Confidences[row];
-            if (!double.IsFinite(confidence) || confidence < _minConfidence) continue;
+            if (!Eligible(confidence)) continue;
             var values = batch.Row(row);
             if (!AllFinite(values)) continue;
-            for (var d = 0; d < values.Length; d++) _sum[d] += confidence * values[d];
-            weightSum += confidence;
-            weightSquares += confidence * confidence;
-            confidenceSum += confidence;
+            var weight = confidence / largest;
+            for (var d = 0; d < values.Length; d++) _sum[d] += weight * values[d];
+            weightSum += weight;
+            weightSquares += weight * weight;
+            confidenceSum += weight;
             participants++;
         }
         if (participants > 0)
@@ -53,10 +61,12 @@ public sealed class WeightedMeanReptileStep(double minConfidence = 0.05) : IOute
         return new OuterStepResult(
             participants,
             [],
-            participants > 0 ? confidenceSum / participants : 0,
+            participants > 0 ? confidenceSum / participants * largest : 0,
             participants > 0 ? weightSum * weightSum / weightSquares : 0,
             "mean");
     }
+
+    private bool Eligible(double confidence) => double.IsFinite(confidence) && confidence >= _minConfidence;
 
     private static bool AllFinite(ReadOnlySpan<float> values)
     {

@@ -94,4 +94,30 @@ public sealed class EngineOuterStepTests
         Assert.Equal([1f, 1f], prior);
         Assert.StartsWith("cross.min_confidence:", Assert.Throws<InvalidInputException>(() => OuterSteps.Create("host", new CrossMetaConfig(MinConfidence: 0))).Message, StringComparison.Ordinal);
     }
+
+    // Confidences near double's range overflowed the host step's sums: inf / inf wrote NaN into every prior value
+    // (the engine's step took the same batch).
+    [Fact]
+    public void The_host_step_takes_huge_confidences_as_the_engine_does()
+    {
+        var batch = new DomainBatch(2, 2);
+        batch.Row(0).Fill(1f);
+        batch.Row(1).Fill(4f);
+        batch.Confidences[0] = 1e308;
+        batch.Confidences[1] = 0.5e308;
+        batch.MarkChanged();
+        float[] prior = [0f, 0f];
+        using var step = new WeightedMeanReptileStep();
+
+        var result = step.Step(batch, prior, 1.0);
+
+        Assert.Equal([2f, 2f], prior);
+        float[] enginePrior = [0f, 0f];
+        using var engine = OuterSteps.Create("cpu", new CrossMetaConfig(Method: AggregationMethod.Mean, OutlierFilter: false, DiversityEntropyTarget: null));
+        engine.Step(batch, enginePrior, 1.0);
+        Assert.Equal(enginePrior, prior);
+        Assert.Equal(2, result.Participants);
+        Assert.Equal(0.75e308, result.ConfidenceMean, 1e295);
+        Assert.Equal(1.8, result.EffectiveDomains, 12);
+    }
 }
