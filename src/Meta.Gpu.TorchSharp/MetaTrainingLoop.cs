@@ -249,10 +249,17 @@ public sealed class MetaTrainingLoop : IDisposable
     }
 
     /// <summary>Replaces the prior (and the module's parameters) with <paramref name="prior"/>.</summary>
+    /// <exception cref="ArgumentException">The length differs from the prior's, or a value is NaN or infinite
+    /// (nothing is changed).</exception>
     public void SetPrior(ReadOnlySpan<float> prior)
     {
         if (prior.Length != _prior.Length)
             throw new ArgumentException($"the prior has {_prior.Length} values, got {prior.Length}", nameof(prior));
+        // Every domain adapts from the prior: a NaN taken here made every loss of every later round NaN, with
+        // nothing pointing back at the value loaded.
+        for (var i = 0; i < prior.Length; i++)
+            if (!float.IsFinite(prior[i]))
+                throw new ArgumentException($"prior[{i}] ({_parameters.NameAt(i)}): must be finite, got {prior[i].ToString(System.Globalization.CultureInfo.InvariantCulture)}", nameof(prior));
         prior.CopyTo(_prior);
         _parameters.CopyFrom(_prior);
         _hasPrevious = false;

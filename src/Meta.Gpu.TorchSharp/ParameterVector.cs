@@ -23,6 +23,7 @@ public sealed class ParameterVector : IDisposable
 {
     private readonly Parameter[] _parameters;
     private readonly string[] _names;
+    private readonly int[] _offsets;
     private readonly Tensor _host;
     private readonly Tensor[] _views;
     private readonly float[] _buffer;
@@ -53,6 +54,7 @@ public sealed class ParameterVector : IDisposable
         offsets[^1] = checked((int)total);
         Length = offsets[^1];
         _names = names;
+        _offsets = offsets;
         Names = names;
         Offsets = offsets;
 
@@ -77,6 +79,20 @@ public sealed class ParameterVector : IDisposable
 
     /// <summary>Start of each parameter in the vector; the last entry is <see cref="Length"/>.</summary>
     public IReadOnlyList<int> Offsets { get; }
+
+    /// <summary>The name of the parameter that holds value <paramref name="index"/> of the vector.</summary>
+    public string NameAt(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Length);
+        var i = Array.BinarySearch(_offsets, index);
+        // Zero-element parameters share their start with the next one: the value belongs to the last of them.
+        if (i >= 0)
+            while (i + 1 < _offsets.Length && _offsets[i + 1] == index) i++;
+        else
+            i = ~i - 1;
+        return _names[i];
+    }
 
     /// <summary>Writes the module's current parameter values into <paramref name="destination"/> (at least
     /// <see cref="Length"/> long; the first Length values are written).</summary>

@@ -361,4 +361,29 @@ public sealed class MetaTrainingLoopEdgeTests
         Assert.Equal(prior0, current);
         Assert.Empty(bus.Published);
     }
+
+    // A prior loaded with a NaN (a corrupt file, a diverged run's checkpoint) was taken: every domain of every later
+    // round adapted from it and every loss was NaN.
+    [Theory]
+    [InlineData(float.NaN, 1, "prior[1] (weight)")]
+    [InlineData(float.PositiveInfinity, 2, "prior[2] (bias)")]
+    public async Task A_prior_with_a_value_that_is_not_finite_is_refused_by_index_and_changes_nothing(float bad, int at, string named)
+    {
+        manual_seed(3);
+        using var model = nn.Linear(2, 1);
+        using var probe = new ParameterVector(model);
+        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep());
+        await loop.RunRoundAsync(new[] { "a" }, id => { probe.CopyFrom(new float[] { 1, 2, 3 }); return new DomainOutcome(id, 1, 0.5, 1); });
+        var prior1 = loop.Prior.ToArray();
+        var values = new float[] { 4, 5, 6 };
+        values[at] = bad;
+
+        var e = Assert.Throws<ArgumentException>(() => loop.SetPrior(values));
+
+        Assert.Contains(named, e.Message, StringComparison.Ordinal);
+        Assert.Equal(prior1, loop.Prior.ToArray());
+        var current = new float[probe.Length];
+        probe.CopyTo(current);
+        Assert.Equal(prior1, current);
+    }
 }

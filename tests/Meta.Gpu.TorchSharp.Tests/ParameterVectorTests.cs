@@ -156,4 +156,28 @@ public sealed class ParameterVectorTests
         Assert.Contains("new ParameterVector", e.Message, StringComparison.Ordinal);
         Assert.Equal(weight, model.weight!.data<float>().ToArray());
     }
+
+    private sealed class WithEmpty : nn.Module
+    {
+        public WithEmpty() : base("with_empty")
+        {
+            register_parameter("none", new Parameter(empty(0)));
+            register_parameter("w", new Parameter(zeros(2, 3)));
+            register_parameter("nothing", new Parameter(empty(0, 4)));
+            register_parameter("b", new Parameter(zeros(2)));
+        }
+    }
+
+    [Fact]
+    public void NameAt_names_the_parameter_holding_each_value()
+    {
+        using var model = new WithEmpty();
+        using var vector = new ParameterVector(model);
+
+        var names = Enumerable.Range(0, vector.Length).Select(vector.NameAt).ToArray();
+
+        Assert.Equal(["w", "w", "w", "w", "w", "w", "b", "b"], names);
+        Assert.Throws<ArgumentOutOfRangeException>(() => vector.NameAt(vector.Length));
+        Assert.Throws<ArgumentOutOfRangeException>(() => vector.NameAt(-1));
+    }
 }
