@@ -4,7 +4,10 @@ namespace Meta.Gpu.TorchSharp;
 
 /// <summary>
 /// The textbook outer step, on the host: a confidence-weighted mean of the rows (rows with a non-finite value or
-/// a confidence below <paramref name="minConfidence"/> left out), then the Reptile interpolation. No outlier
+/// a confidence below <paramref name="minConfidence"/> left out), then the Reptile interpolation. With a presence
+/// mask, as the engine's <c>missing_keys = ignore</c> (DESIGN §4): each column's mean is over the rows that sent it,
+/// only sent cells are checked for non-finite values, a row that sent nothing is left out, and a column no kept row
+/// sent keeps the prior's value. No outlier
 /// filter and no diversity balancing: the engine's <see cref="IOuterStep"/> adds those; this one is the
 /// reference the engine's path is checked against and the fallback when no engine backend is wanted.
 /// </summary>
@@ -17,6 +20,8 @@ public sealed class WeightedMeanReptileStep(double minConfidence = 0.05) : IOute
         : throw new ArgumentOutOfRangeException(nameof(minConfidence), minConfidence, "min_confidence must be finite and > 0");
 
     private double[] _sum = [];
+    // Per-column weight sums, for a batch with a mask.
+    private double[] _columnWeights = [];
 
     public string Backend => "host";
 
@@ -27,6 +32,14 @@ public sealed class WeightedMeanReptileStep(double minConfidence = 0.05) : IOute
             throw new ArgumentException($"the prior has {prior.Length} values; the batch has {batch.Columns} columns", nameof(prior));
         if (_sum.Length != batch.Columns) _sum = new double[batch.Columns];
         Array.Clear(_sum);
+        // The mask was ignored: absent cells (zeros, or whatever the row held) were averaged in as values, pulling
+        // the prior toward them, and a NaN in an absent cell left the whole row out.
+        var masked = batch.Mask is not null;
+        if (masked)
+        {
+            if (_columnWeights.Length != batch.Columns) _columnWeights = new double[batch.Columns];
+            Array.Clear(_columnWeights);
+        }
 
         // Weights are the confidences over the largest one when that is above 1 (the mean does not change): a huge
         // confidence (1e308, a ratio of losses whose divisor underflowed) overflowed the sums, and inf / inf wrote
@@ -42,9 +55,23 @@ public sealed class WeightedMeanReptileStep(double minConfidence = 0.05) : IOute
             var confidence = batch.Confidences[row];
             if (!Eligible(confidence)) continue;
             var values = batch.Row(row);
-            if (!AllFinite(values)) continue;
             var weight = confidence / largest;
-            for (var d = 0; d < values.Length; d++) _sum[d] += weight * values[d];
+            if (masked)
+            {
+                var present = batch.MaskRow(row);
+                if (!AnyPresentAndPresentFinite(values, present)) continue;
+                for (var d = 0; d < values.Length; d++)
+                {
+                    if (present[d] == 0) continue;
+                    _sum[d] += weight * values[d];
+                    _columnWeights[d] += weight;
+                }
+            }
+            else
+            {
+                if (!AllFinite(values)) continue;
+                for (var d = 0; d < values.Length; d++) _sum[d] += weight * values[d];
+            }
             weightSum += weight;
             weightSquares += weight * weight;
             confidenceSum += weight;
@@ -54,7 +81,9 @@ public sealed class WeightedMeanReptileStep(double minConfidence = 0.05) : IOute
         {
             for (var d = 0; d < prior.Length; d++)
             {
-                var mean = _sum[d] / weightSum;
+                var columnWeight = masked ? _columnWeights[d] : weightSum;
+                if (columnWeight == 0) continue;
+                var mean = _sum[d] / columnWeight;
                 prior[d] = (float)(prior[d] + beta * (mean - prior[d]));
             }
         }
@@ -67,6 +96,18 @@ public sealed class WeightedMeanReptileStep(double minConfidence = 0.05) : IOute
     }
 
     private bool Eligible(double confidence) => double.IsFinite(confidence) && confidence >= _minConfidence;
+
+    private static bool AnyPresentAndPresentFinite(ReadOnlySpan<float> values, ReadOnlySpan<byte> present)
+    {
+        var any = false;
+        for (var d = 0; d < values.Length; d++)
+        {
+            if (present[d] == 0) continue;
+            if (!float.IsFinite(values[d])) return false;
+            any = true;
+        }
+        return any;
+    }
 
     private static bool AllFinite(ReadOnlySpan<float> values)
     {

@@ -120,4 +120,36 @@ public sealed class EngineOuterStepTests
         Assert.Equal(0.75e308, result.ConfidenceMean, 1e295);
         Assert.Equal(1.8, result.EffectiveDomains, 12);
     }
+
+    // The host step ignored the mask: absent cells were averaged in as values (the prior pulled toward 0), a NaN in
+    // an absent cell left the row out, and a column no row sent moved all the same.
+    [Fact]
+    public void With_a_mask_the_host_step_takes_the_same_step_as_the_engine()
+    {
+        var batch = new DomainBatch(3, 3, withMask: true);
+        batch.Row(0)[0] = 1f;
+        batch.Row(0)[1] = 1f;
+        batch.MaskRow(0)[0] = 1;
+        batch.MaskRow(0)[1] = 1;
+        batch.Row(1)[1] = 3f;
+        batch.Row(1)[2] = float.NaN; // absent: never read as data
+        batch.MaskRow(1)[1] = 1;
+        batch.Row(2).Fill(50f); // sent nothing
+        batch.Confidences[0] = 1;
+        batch.Confidences[1] = 0.5;
+        batch.Confidences[2] = 1;
+        batch.MarkChanged();
+        float[] prior = [0f, 0f, 7f];
+        using var step = new WeightedMeanReptileStep();
+
+        var result = step.Step(batch, prior, 1.0);
+
+        float[] enginePrior = [0f, 0f, 7f];
+        using var engine = OuterSteps.Create("cpu", new CrossMetaConfig(Method: AggregationMethod.Mean, OutlierFilter: false, DiversityEntropyTarget: null));
+        var engineResult = engine.Step(batch, enginePrior, 1.0);
+        Assert.Equal([1f, (float)((1.0 + 0.5 * 3) / 1.5), 7f], prior);
+        Assert.Equal(enginePrior, prior);
+        Assert.Equal(2, result.Participants);
+        Assert.Equal(engineResult.Participants, result.Participants);
+    }
 }
