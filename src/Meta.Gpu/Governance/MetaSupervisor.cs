@@ -38,6 +38,8 @@ public sealed class MetaSupervisor : IAsyncDisposable
     private bool _started;
     /// <summary>The profile the consumers last heard of (the initial one until a change is published).</summary>
     private ResourceProfile _announcedProfile;
+    /// <summary>The device source's last figure was not finite (its warning is given once per such run).</summary>
+    private bool _deviceReadingBroken;
 
     /// <param name="bus">The bus to subscribe to and publish on.</param>
     /// <param name="config">The layer's configuration (default: DESIGN §5 defaults).</param>
@@ -186,7 +188,16 @@ public sealed class MetaSupervisor : IAsyncDisposable
         try
         {
             var util = _deviceTelemetry.Sample().VramUtil;
-            return double.IsFinite(util) ? util : 0.0;
+            if (double.IsFinite(util))
+            {
+                _deviceReadingBroken = false;
+                return util;
+            }
+            // Read as 0 as a failing source is, but said once per broken run (each window would repeat it): silently,
+            // a broken driver reading looked like an idle device and let the knobs grow.
+            if (!_deviceReadingBroken) LogDeviceReadingNotFinite(_logger, _deviceTelemetry.Device, WireJson.NonFiniteName(util), null);
+            _deviceReadingBroken = true;
+            return 0.0;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -194,6 +205,10 @@ public sealed class MetaSupervisor : IAsyncDisposable
             return 0.0;
         }
     }
+
+    private static readonly Action<ILogger, string, string, Exception?> LogDeviceReadingNotFinite =
+        LoggerMessage.Define<string, string>(LogLevel.Warning, new EventId(2, "DeviceReadingNotFinite"),
+            "device telemetry source {Device} gave vram_util {Value}; read as 0 until it gives a finite figure");
 
     private static readonly Action<ILogger, Exception?> LogDeviceTelemetryFailed =
         LoggerMessage.Define(LogLevel.Warning, new EventId(1, "DeviceTelemetryFailed"),

@@ -209,6 +209,30 @@ public sealed class MetaSupervisorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_device_figure_that_is_not_finite_reads_as_zero_and_is_said_once_per_broken_run()
+    {
+        // It read as 0 without a word: a broken driver reading looked like an idle device.
+        var reading = double.NaN;
+        var log = new Meta.Gpu.Tests.Telemetry.TypedRecordingLogger<MetaSupervisor>();
+        await using var supervisor = new MetaSupervisor(_bus, deviceTelemetry: new VaryingDeviceSource(() => reading), logger: log);
+        supervisor.Start();
+        await _supervisor.StopAsync();
+
+        await Publish("processing_metrics", """{"accept_rate": 0.3}""");
+        await Publish("processing_metrics", """{"accept_rate": 0.3}""");
+        reading = 0.5;
+        await Publish("processing_metrics", """{"accept_rate": 0.3}""");
+        reading = double.PositiveInfinity;
+        await Publish("processing_metrics", """{"accept_rate": 0.3}""");
+
+        Assert.Equal([0.0, 0.0, 0.5, 0.0], Metrics.Select(m => m["vram_util"]!.GetValue<double>()).ToArray());
+        var warnings = log.Entries.Where(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning).Select(e => e.Message).ToArray();
+        Assert.Equal(2, warnings.Length);
+        Assert.Contains("device telemetry source varying gave vram_util nan; read as 0", warnings[0], StringComparison.Ordinal);
+        Assert.Contains("gave vram_util inf;", warnings[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_malformed_payload_is_rejected_before_any_state_changes()
     {
         await Publish("processing_metrics", """{"accept_rate": 0.01}""");
@@ -336,6 +360,13 @@ public sealed class MetaSupervisorTests : IAsyncLifetime
         public string Device => "fixed";
 
         public DeviceMemorySample Sample() => sample;
+    }
+
+    private sealed class VaryingDeviceSource(Func<double> util) : IDeviceTelemetrySource
+    {
+        public string Device => "varying";
+
+        public DeviceMemorySample Sample() => new(0, 0, util(), false);
     }
 
     private sealed class FailingDeviceSource : IDeviceTelemetrySource
