@@ -28,6 +28,8 @@ public sealed class WeightedMeanReptileStep(double minConfidence = 0.05) : IOute
     public OuterStepResult Step(DomainBatch batch, Span<float> prior, double beta)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        // As the engine's step refuses it (CombineInput): a NaN beta wrote NaN into every prior value.
+        if (!double.IsFinite(beta)) throw new ArgumentOutOfRangeException(nameof(beta), beta, "beta must be finite");
         if (prior.Length != batch.Columns)
             throw new ArgumentException($"the prior has {prior.Length} values; the batch has {batch.Columns} columns", nameof(prior));
         if (_sum.Length != batch.Columns) _sum = new double[batch.Columns];

@@ -97,6 +97,29 @@ public sealed class EngineOuterStepTests
 
     // Confidences near double's range overflowed the host step's sums: inf / inf wrote NaN into every prior value
     // (the engine's step took the same batch).
+    [Theory]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    public void A_beta_that_is_not_finite_is_refused_by_both_steps_and_the_prior_is_left_as_it_was(double beta)
+    {
+        var batch = new DomainBatch(2, 2);
+        batch.Row(0).Fill(1f);
+        batch.Row(1).Fill(4f);
+        batch.Confidences[0] = 1;
+        batch.Confidences[1] = 1;
+        batch.MarkChanged();
+        foreach (var step in new IOuterStep[] { new WeightedMeanReptileStep(), OuterSteps.Create("cpu", new CrossMetaConfig(Method: AggregationMethod.Mean, OutlierFilter: false, DiversityEntropyTarget: null)) })
+        {
+            using (step)
+            {
+                float[] prior = [0.5f, 0.5f];
+                var error = Assert.ThrowsAny<ArgumentOutOfRangeException>(() => step.Step(batch, prior, beta));
+                Assert.Contains("beta", error.Message, StringComparison.Ordinal);
+                Assert.Equal([0.5f, 0.5f], prior);
+            }
+        }
+    }
+
     [Fact]
     public void The_host_step_takes_huge_confidences_as_the_engine_does()
     {
