@@ -352,6 +352,7 @@ public sealed class NatsEventBus : IEventBus
             {
                 try
                 {
+                    _idleBlocker = "the broker's answer to a ping";
                     await Connection.PingAsync(cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is OperationCanceledException or NatsException && !cancellationToken.IsCancellationRequested)
@@ -365,7 +366,13 @@ public sealed class NatsEventBus : IEventBus
                 }
             }
             var busy = confirming ? $"{BacklogWords.Count(_publisher.InFlight, "durable publish", "durable publishes")} awaiting the broker's confirmation"
-                : LocalBacklog() ?? await BrokerBacklogAsync(cancellationToken).ConfigureAwait(false) ?? LocalBacklog();
+                : LocalBacklog();
+            if (busy is null)
+            {
+                // Named before asking, so that a broker that never answers is what a timed-out drain names.
+                _idleBlocker = "the broker's answer about this process's durable consumers";
+                busy = await BrokerBacklogAsync(cancellationToken).ConfigureAwait(false) ?? LocalBacklog();
+            }
             if (busy is null && Interlocked.Read(ref _published) == published) return;
             _idleBlocker = busy ?? "a publish made while the bus was checked";
             await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
@@ -389,6 +396,7 @@ public sealed class NatsEventBus : IEventBus
             return;
         }
         Volatile.Write(ref _state, Draining);
+        _idleBlocker = null; // what an earlier wait for idle found is no reason of this drain's
         if (timeout != TimeSpan.Zero)
         {
             using var drain = timeout == Timeout.InfiniteTimeSpan ? new CancellationTokenSource() : new CancellationTokenSource(timeout);
@@ -417,7 +425,7 @@ public sealed class NatsEventBus : IEventBus
                 // What the drain last waited for: "0 deliveries unfinished" alone read as a fault when the broker
                 // still held messages for this process's consumer or another process of the prefix held some.
                 Logger.LogWarning("bus: shutdown drain timed out after {Timeout} waiting for {Outstanding} (durable messages not acknowledged are delivered again to the next consumer)",
-                    timeout, _idleBlocker ?? "the first check of the broker");
+                    timeout, _idleBlocker ?? "its subscriptions to be made at the broker");
                 await _stopping.CancelAsync().ConfigureAwait(false);
             }
         }

@@ -70,6 +70,30 @@ public sealed class DrainWarningTests
     }
 
     [Fact]
+    public async Task A_drain_that_times_out_on_a_frozen_broker_says_it_waited_for_the_broker_not_for_what_an_earlier_wait_found()
+    {
+        await using var server = await NatsServer.StartAsync();
+        var log = new RecordingLogger();
+        await using var bus = await NatsEventBus.ConnectAsync(Buses.Options(server), logger: log);
+        using var reading = bus.Subscribe(Pack, (_, _) => ValueTask.CompletedTask);
+        await bus.WhenSubscribedAsync();
+        await bus.WaitForIdleAsync().WaitAsync(Buses.Patience);
+
+        server.Freeze();
+        try
+        {
+            await bus.ShutdownAsync(TimeSpan.FromSeconds(1));
+        }
+        finally
+        {
+            server.Thaw();
+        }
+
+        var warning = Assert.Single(log.AtLeast(LogLevel.Warning), e => e.Message.Contains("drain timed out", StringComparison.Ordinal));
+        Assert.Contains("waiting for the broker's answer", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_consumer_stall_whose_replacement_the_frozen_broker_never_answers_says_so_rather_than_a_cancelled_task()
     {
         await using var server = await NatsServer.StartAsync();
