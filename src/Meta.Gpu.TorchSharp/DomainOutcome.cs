@@ -10,7 +10,10 @@ namespace Meta.Gpu.TorchSharp;
 /// <param name="LossAfter">Loss of the adapted parameters on the same data.</param>
 /// <param name="Confidence">In [0, 1]; the aggregator weights by it and drops rows below its
 /// <c>min_confidence</c>.</param>
-/// <param name="Metrics">Extra metrics (snake_case names); may be null.</param>
+/// <param name="Metrics">Extra metrics (snake_case names) for the policy pack's <c>metrics</c>; may be null. A name the
+/// loop writes itself (<c>gain_p50</c>, <c>loss_after</c>, <c>loss_before</c>, <c>meta_score</c>, <c>stability_avg</c>)
+/// replaces the loop's figure, so an inner loop with its own reward can give the agent's learner that instead; a
+/// figure that is not finite is left out, as the loop's own are.</param>
 public sealed record DomainOutcome(
     string DomainId,
     double LossBefore,
