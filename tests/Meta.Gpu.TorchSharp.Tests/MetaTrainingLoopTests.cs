@@ -65,6 +65,29 @@ public sealed class MetaTrainingLoopTests
     }
 
     [Fact]
+    public async Task An_outcomes_own_metrics_join_its_policy_pack_and_replace_the_loops_figure_of_the_same_name()
+    {
+        using var model = Model();
+        using var probe = new ParameterVector(model);
+        var bus = new ScriptedBus();
+        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep(), bus: bus);
+        var domain = new Domain("d1", [1, 1, 1], 0.8, 0.25);
+
+        await loop.RunRoundAsync([domain], d =>
+        {
+            probe.CopyFrom(d.Adapted);
+            return new DomainOutcome(d.Id, 1.0, d.LossAfter, d.Confidence,
+                new Dictionary<string, double> { ["meta_score"] = -0.5, ["accuracy"] = 0.9, ["perplexity"] = double.NaN });
+        });
+
+        var metrics = BusPayload.AsObject(bus.Published[0].Payload, "federation.policy_pack")["metrics"]!.AsObject();
+        Assert.Equal(-0.5, (double)metrics["meta_score"]!, 12); // the loop's own would be 0.75
+        Assert.Equal(0.9, (double)metrics["accuracy"]!, 12);
+        Assert.False(metrics.ContainsKey("perplexity"));
+        Assert.Equal(0.25, (double)metrics["loss_after"]!, 12);
+    }
+
+    [Fact]
     public async Task Each_round_publishes_policy_packs_then_processing_metrics_and_waits_for_governance()
     {
         using var model = Model();
