@@ -352,7 +352,9 @@ public sealed class NatsEventBus : IEventBus
             {
                 try
                 {
-                    _idleBlocker = "the broker's answer to a ping";
+                    // Named only while nothing else was found: a ping or a query still in flight when the drain times
+                    // out must not hide the backlog an earlier answer of the same drain reported.
+                    _idleBlocker ??= "the broker's answer to a ping";
                     await Connection.PingAsync(cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is OperationCanceledException or NatsException && !cancellationToken.IsCancellationRequested)
@@ -370,7 +372,7 @@ public sealed class NatsEventBus : IEventBus
             if (busy is null)
             {
                 // Named before asking, so that a broker that never answers is what a timed-out drain names.
-                _idleBlocker = "the broker's answer about this process's durable consumers";
+                _idleBlocker ??= "the broker's answer about this process's durable consumers";
                 busy = await BrokerBacklogAsync(cancellationToken).ConfigureAwait(false) ?? LocalBacklog();
             }
             if (busy is null && Interlocked.Read(ref _published) == published) return;
