@@ -55,8 +55,6 @@ public sealed class ParameterVector : IDisposable
         Length = offsets[^1];
         _names = names;
         _offsets = offsets;
-        Names = names;
-        Offsets = offsets;
 
         _buffer = GC.AllocateArray<float>(Length, pinned: true);
         // The staging tensors live as long as this instance, not as long as a dispose scope the caller happens to
@@ -75,10 +73,10 @@ public sealed class ParameterVector : IDisposable
     public int Length { get; }
 
     /// <summary>Parameter names, in vector order.</summary>
-    public IReadOnlyList<string> Names { get; }
+    public IReadOnlyList<string> Names => _names;
 
     /// <summary>Start of each parameter in the vector; the last entry is <see cref="Length"/>.</summary>
-    public IReadOnlyList<int> Offsets { get; }
+    public IReadOnlyList<int> Offsets => _offsets;
 
     /// <summary>The name of the parameter that holds value <paramref name="index"/> of the vector.</summary>
     public string NameAt(int index)

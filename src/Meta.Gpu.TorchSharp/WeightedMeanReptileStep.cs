@@ -50,7 +50,7 @@ public sealed class WeightedMeanReptileStep(double minConfidence = 0.05) : IOute
         for (var row = 0; row < batch.Rows; row++)
             if (Eligible(batch.Confidences[row])) largest = Math.Max(largest, batch.Confidences[row]);
 
-        double weightSum = 0, weightSquares = 0, confidenceSum = 0;
+        double weightSum = 0, weightSquares = 0;
         var participants = 0;
         for (var row = 0; row < batch.Rows; row++)
         {
@@ -76,7 +76,6 @@ public sealed class WeightedMeanReptileStep(double minConfidence = 0.05) : IOute
             }
             weightSum += weight;
             weightSquares += weight * weight;
-            confidenceSum += weight;
             participants++;
         }
         if (participants > 0)
@@ -92,7 +91,7 @@ public sealed class WeightedMeanReptileStep(double minConfidence = 0.05) : IOute
         return new OuterStepResult(
             participants,
             [],
-            participants > 0 ? confidenceSum / participants * largest : 0,
+            participants > 0 ? weightSum / participants * largest : 0,
             participants > 0 ? weightSum * weightSum / weightSquares : 0,
             "mean");
     }
