@@ -367,8 +367,7 @@ public sealed class NatsEventBus : IEventBus
                     continue;
                 }
             }
-            var busy = confirming ? $"{BacklogWords.Count(_publisher.InFlight, "durable publish", "durable publishes")} awaiting the broker's confirmation"
-                : LocalBacklog();
+            var busy = confirming ? PublishesAwaitingConfirmation(_publisher.InFlight) : LocalBacklog();
             if (busy is null)
             {
                 // Named before asking, so that a broker that never answers is what a timed-out drain names.
@@ -590,9 +589,12 @@ public sealed class NatsEventBus : IEventBus
         if (received > 0) parts.Add($"{BacklogWords.Count(received, "message")} received and not yet handed to subscribers");
         if (dispatching > 0) parts.Add($"{BacklogWords.Count(dispatching, "message")} being dispatched");
         if (deliveries > 0) parts.Add($"{BacklogWords.Count(deliveries, "delivery", "deliveries")} queued or being handled");
-        if (publishing > 0) parts.Add($"{BacklogWords.Count(publishing, "durable publish", "durable publishes")} awaiting the broker's confirmation");
+        if (publishing > 0) parts.Add(PublishesAwaitingConfirmation(publishing));
         return string.Join(", ", parts);
     }
+
+    private static string PublishesAwaitingConfirmation(int count) =>
+        $"{BacklogWords.Count(count, "durable publish", "durable publishes")} awaiting the broker's confirmation";
 
     private async ValueTask<string?> BrokerBacklogAsync(CancellationToken cancellationToken)
     {
