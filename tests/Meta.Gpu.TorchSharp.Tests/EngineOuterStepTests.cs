@@ -5,6 +5,21 @@ namespace Meta.Gpu.TorchSharp.Tests;
 
 public sealed class EngineOuterStepTests
 {
+    /// <summary>The engine doing what the host step does: a weighted mean, no outlier filter, no diversity balancing.</summary>
+    private static readonly CrossMetaConfig PlainMean = new(Method: AggregationMethod.Mean, OutlierFilter: false, DiversityEntropyTarget: null);
+
+    /// <summary>Two rows of two columns, each row one value.</summary>
+    private static DomainBatch TwoRows(float first, double firstConfidence, float second, double secondConfidence)
+    {
+        var batch = new DomainBatch(2, 2);
+        batch.Row(0).Fill(first);
+        batch.Row(1).Fill(second);
+        batch.Confidences[0] = firstConfidence;
+        batch.Confidences[1] = secondConfidence;
+        batch.MarkChanged();
+        return batch;
+    }
+
     private static DomainBatch RandomBatch(int rows, int columns, int seed)
     {
         var random = new Random(seed);
@@ -24,7 +39,7 @@ public sealed class EngineOuterStepTests
     public void With_a_plain_weighted_mean_the_engine_takes_the_same_step_as_the_host_reference()
     {
         var batch = RandomBatch(7, 300, 1);
-        var config = new CrossMetaConfig(Method: AggregationMethod.Mean, OutlierFilter: false, DiversityEntropyTarget: null);
+        var config = PlainMean;
         var enginePrior = Enumerable.Range(0, 300).Select(i => i * 0.01f).ToArray();
         var hostPrior = enginePrior.ToArray();
 
@@ -83,32 +98,20 @@ public sealed class EngineOuterStepTests
     {
         // The configuration was dropped without a word: the host step kept 0.05.
         using var step = OuterSteps.Create("host", new CrossMetaConfig(MinConfidence: 0.5));
-        var batch = new DomainBatch(2, 2);
-        batch.Row(0).Fill(1f);
-        batch.Row(1).Fill(3f);
-        batch.Confidences[0] = 0.9;
-        batch.Confidences[1] = 0.2;
-        batch.MarkChanged();
+        var batch = TwoRows(1f, 0.9, 3f, 0.2);
         float[] prior = [0f, 0f];
         Assert.Equal(1, step.Step(batch, prior, 1.0).Participants);
         Assert.Equal([1f, 1f], prior);
         Assert.StartsWith("cross.min_confidence:", Assert.Throws<InvalidInputException>(() => OuterSteps.Create("host", new CrossMetaConfig(MinConfidence: 0))).Message, StringComparison.Ordinal);
     }
 
-    // Confidences near double's range overflowed the host step's sums: inf / inf wrote NaN into every prior value
-    // (the engine's step took the same batch).
     [Theory]
     [InlineData(double.NaN)]
     [InlineData(double.PositiveInfinity)]
     public void A_beta_that_is_not_finite_is_refused_by_both_steps_and_the_prior_is_left_as_it_was(double beta)
     {
-        var batch = new DomainBatch(2, 2);
-        batch.Row(0).Fill(1f);
-        batch.Row(1).Fill(4f);
-        batch.Confidences[0] = 1;
-        batch.Confidences[1] = 1;
-        batch.MarkChanged();
-        foreach (var step in new IOuterStep[] { new WeightedMeanReptileStep(), OuterSteps.Create("cpu", new CrossMetaConfig(Method: AggregationMethod.Mean, OutlierFilter: false, DiversityEntropyTarget: null)) })
+        var batch = TwoRows(1f, 1, 4f, 1);
+        foreach (var step in new IOuterStep[] { new WeightedMeanReptileStep(), OuterSteps.Create("cpu", PlainMean) })
         {
             using (step)
             {
@@ -120,15 +123,12 @@ public sealed class EngineOuterStepTests
         }
     }
 
+    // Confidences near double's range overflowed the host step's sums: inf / inf wrote NaN into every prior value
+    // (the engine's step took the same batch).
     [Fact]
     public void The_host_step_takes_huge_confidences_as_the_engine_does()
     {
-        var batch = new DomainBatch(2, 2);
-        batch.Row(0).Fill(1f);
-        batch.Row(1).Fill(4f);
-        batch.Confidences[0] = 1e308;
-        batch.Confidences[1] = 0.5e308;
-        batch.MarkChanged();
+        var batch = TwoRows(1f, 1e308, 4f, 0.5e308);
         float[] prior = [0f, 0f];
         using var step = new WeightedMeanReptileStep();
 
@@ -136,7 +136,7 @@ public sealed class EngineOuterStepTests
 
         Assert.Equal([2f, 2f], prior);
         float[] enginePrior = [0f, 0f];
-        using var engine = OuterSteps.Create("cpu", new CrossMetaConfig(Method: AggregationMethod.Mean, OutlierFilter: false, DiversityEntropyTarget: null));
+        using var engine = OuterSteps.Create("cpu", PlainMean);
         engine.Step(batch, enginePrior, 1.0);
         Assert.Equal(enginePrior, prior);
         Assert.Equal(2, result.Participants);
@@ -168,7 +168,7 @@ public sealed class EngineOuterStepTests
         var result = step.Step(batch, prior, 1.0);
 
         float[] enginePrior = [0f, 0f, 7f];
-        using var engine = OuterSteps.Create("cpu", new CrossMetaConfig(Method: AggregationMethod.Mean, OutlierFilter: false, DiversityEntropyTarget: null));
+        using var engine = OuterSteps.Create("cpu", PlainMean);
         var engineResult = engine.Step(batch, enginePrior, 1.0);
         Assert.Equal([1f, (float)((1.0 + 0.5 * 3) / 1.5), 7f], prior);
         Assert.Equal(enginePrior, prior);
