@@ -160,7 +160,10 @@ internal sealed class DurablePublisher
             // which the client routes by exact subject and would not hand to a wildcard subscription.
             _inbox = _bus.Connection.Opts.InboxPrefix + "." + Guid.NewGuid().ToString("N");
             // Every confirmation fits: never more in flight than the window, so nothing is dropped here.
-            _acks = await _bus.Connection.SubscribeCoreAsync<byte[]>(_inbox + ".*", cancellationToken: cancellationToken).ConfigureAwait(false);
+            // The subscription lives as long as the publisher, not as the first publish's call: NATS.Net ends a
+            // subscription when the token it was made with is cancelled, and the caller's (a worker's stop, a
+            // deadline) then left every later publish of this bus unconfirmed until its give-up.
+            _acks = await _bus.Connection.SubscribeCoreAsync<byte[]>(_inbox + ".*", cancellationToken: _stop.Token).ConfigureAwait(false);
             _reader = Task.Run(() => ReadAcksAsync(_acks, _stop.Token));
             _monitor = Task.Run(() => MonitorAsync(_stop.Token));
             _started = true;

@@ -163,6 +163,38 @@ public sealed class PipelinedPublishTests
         }
     }
 
+    [Fact]
+    public async Task Cancelling_the_token_of_the_first_durable_publish_leaves_later_publishes_confirmed()
+    {
+        await using var server = await NatsServer.StartAsync();
+        // A short give-up: without the fix the second publish is never confirmed and fails after it.
+        var options = Buses.Options(server) with { PublishTimeout = TimeSpan.FromSeconds(3), PublishAckWait = TimeSpan.FromSeconds(1) };
+        await using var aggregator = await Buses.ConnectAsync(options);
+        var seen = new List<long>();
+        using var _ = aggregator.Subscribe(Topic, (e, _) =>
+        {
+            lock (seen) seen.Add(Read(e.Payload).Sequence);
+            return ValueTask.CompletedTask;
+        });
+        await aggregator.WaitForIdleAsync();
+        await using var domain = await Buses.ConnectAsync(options);
+
+        // The first durable publish starts the publisher's collection of the broker's confirmations; its caller's
+        // token (a worker's stop, a request's deadline) once ended that collection for the rest of the bus's life.
+        using (var call = new CancellationTokenSource())
+        {
+            await domain.PublishAsync(Topic, Pack("d1", 1), call.Token);
+            await domain.WaitForIdleAsync().WaitAsync(Buses.Patience);
+            await call.CancelAsync();
+        }
+        await domain.PublishAsync(Topic, Pack("d1", 2));
+        await domain.WaitForIdleAsync().WaitAsync(Buses.Patience);
+        await aggregator.WaitForIdleAsync().WaitAsync(Buses.Patience);
+
+        Assert.Equal(0, domain.NatsStats.PublishFailed);
+        lock (seen) Assert.Equal([1L, 2L], seen);
+    }
+
     /// <summary>The process state letter of /proc/PID/stat (T: stopped).</summary>
     private static string BrokerState(int pid)
     {
