@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using Meta.Gpu.Compute;
 
 namespace Meta.Gpu.Benchmarks;
 
@@ -27,9 +28,9 @@ public class ReadBandwidth
 
     /// <summary>Bytes read / time is the read bandwidth.</summary>
     [Benchmark(Baseline = true), BenchmarkCategory("read_bandwidth")]
-    public double ReadSum() => StreamKernels.Sum(source);
+    public double ReadSum() => HostReadStream.Sum(source);
 
     /// <summary>(Bytes read + written) / time is the copy bandwidth.</summary>
     [Benchmark, BenchmarkCategory("copy_bandwidth")]
-    public void Copy() => StreamKernels.Copy(source, target);
+    public void Copy() => HostReadStream.Copy(source, target);
 }
