@@ -125,6 +125,8 @@ public sealed class MetaTrainingLoop : IDisposable
 
     /// <summary>Runs one meta-round over <paramref name="domains"/>. <paramref name="innerLoop"/> is called once
     /// per domain, in order, with the module holding the prior; it adapts the module in place.</summary>
+    /// <exception cref="InvalidInputException">An outcome without a domain id, or two outcomes naming one domain: the
+    /// round changes nothing (the prior, the module and the bus are as before it).</exception>
     public async Task<MetaRoundResult> RunRoundAsync<TDomain>(
         IReadOnlyList<TDomain> domains,
         Func<TDomain, DomainOutcome> innerLoop,
@@ -148,6 +150,7 @@ public sealed class MetaTrainingLoop : IDisposable
         if (_batch is null || _batch.Rows != domains.Count) _batch = new DomainBatch(domains.Count, _parameters.Length);
         var batch = _batch;
         var outcomes = new DomainOutcome[domains.Count];
+        var named = new Dictionary<string, int>(domains.Count, StringComparer.Ordinal);
         var buffers = SaveBuffers();
         try
         {
@@ -161,6 +164,10 @@ public sealed class MetaTrainingLoop : IDisposable
                 // with domain_id null, which governance refuses (the engine's step refused it, after every inner loop).
                 if (string.IsNullOrEmpty(outcome.DomainId))
                     throw new InvalidInputException($"domain_id: the inner loop's outcome for domains[{i}] has none (null or empty)");
+                // A second outcome of one domain was stepped in as well (the domain counted twice) and published as a
+                // second policy pack of that domain, of which governance keeps one.
+                if (!named.TryAdd(outcome.DomainId, i))
+                    throw new InvalidInputException($"domain_id: the inner loop's outcomes for domains[{named[outcome.DomainId]}] and domains[{i}] both name '{outcome.DomainId}' (one outcome a domain a round)");
                 _parameters.EnsureParametersOf(_model);
                 outcomes[i] = outcome;
                 _parameters.CopyTo(batch, i);

@@ -362,6 +362,33 @@ public sealed class MetaTrainingLoopEdgeTests
         Assert.Empty(bus.Published);
     }
 
+    // Two outcomes of one round naming the same domain were both stepped in (that domain counted twice) and both
+    // published as policy packs of one domain, of which governance keeps one.
+    [Fact]
+    public async Task Two_outcomes_of_one_round_naming_the_same_domain_are_refused_and_the_round_changes_nothing()
+    {
+        manual_seed(3);
+        using var model = nn.Linear(2, 1);
+        using var probe = new ParameterVector(model);
+        var bus = new ScriptedBus();
+        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep(), bus: bus);
+        var prior0 = loop.Prior.ToArray();
+
+        var e = await Assert.ThrowsAsync<InvalidInputException>(() => loop.RunRoundAsync(new[] { "a", "b", "c" }, name =>
+        {
+            probe.CopyFrom(new float[] { 9, 9, 9 });
+            return new DomainOutcome(name == "c" ? "a" : name, 1, 0.5, 1);
+        }));
+
+        Assert.Equal("domain_id: the inner loop's outcomes for domains[0] and domains[2] both name 'a' (one outcome a domain a round)", e.Message);
+        Assert.Equal(0, loop.Round);
+        Assert.Equal(prior0, loop.Prior.ToArray());
+        var current = new float[probe.Length];
+        probe.CopyTo(current);
+        Assert.Equal(prior0, current);
+        Assert.Empty(bus.Published);
+    }
+
     // A prior loaded with a NaN (a corrupt file, a diverged run's checkpoint) was taken: every domain of every later
     // round adapted from it and every loss was NaN.
     [Theory]
