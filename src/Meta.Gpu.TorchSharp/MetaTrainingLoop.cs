@@ -57,6 +57,7 @@ public sealed class MetaTrainingLoop : IDisposable
     private DomainBatch? _batch;
     private OnlineReptileOptimizer? _optimizer;
     private bool _hasPrevious;
+    private int _roundRunning;
 
     public MetaTrainingLoop(nn.Module model, IOuterStep outerStep, MetaTrainingOptions? options = null, IEventBus? bus = null)
     {
@@ -127,6 +128,8 @@ public sealed class MetaTrainingLoop : IDisposable
     /// per domain, in order, with the module holding the prior; it adapts the module in place.</summary>
     /// <exception cref="InvalidInputException">An outcome without a domain id, or two outcomes naming one domain: the
     /// round changes nothing (the prior, the module and the bus are as before it).</exception>
+    /// <exception cref="InvalidOperationException">Another round of this loop is still running: rounds run one at a
+    /// time (they share the prior, the module and the batch).</exception>
     public async Task<MetaRoundResult> RunRoundAsync<TDomain>(
         IReadOnlyList<TDomain> domains,
         Func<TDomain, DomainOutcome> innerLoop,
@@ -134,6 +137,25 @@ public sealed class MetaTrainingLoop : IDisposable
     {
         ArgumentNullException.ThrowIfNull(domains);
         ArgumentNullException.ThrowIfNull(innerLoop);
+        // Two rounds at once wrote one module, one batch and one prior, and each stepped from the other's half-done
+        // state; refused at once, before either moves anything.
+        if (Interlocked.Exchange(ref _roundRunning, 1) != 0)
+            throw new InvalidOperationException("a round of this MetaTrainingLoop is already running: its rounds run one at a time");
+        try
+        {
+            return await RunRoundCoreAsync(domains, innerLoop, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref _roundRunning, 0);
+        }
+    }
+
+    private async Task<MetaRoundResult> RunRoundCoreAsync<TDomain>(
+        IReadOnlyList<TDomain> domains,
+        Func<TDomain, DomainOutcome> innerLoop,
+        CancellationToken cancellationToken)
+    {
         if (domains.Count == 0) throw new InvalidInputException("domains: a meta-round needs at least one domain");
         // A parameter added, removed or replaced since the loop was made would be left out of the prior (and out of
         // the reset between domains, so one domain's adaptation of it leaked into the next) without a word.

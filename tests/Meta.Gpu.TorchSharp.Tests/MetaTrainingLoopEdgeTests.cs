@@ -389,6 +389,37 @@ public sealed class MetaTrainingLoopEdgeTests
         Assert.Empty(bus.Published);
     }
 
+    // Two rounds at once on one loop wrote one module, batch and prior, each stepping from the other's half-done state.
+    [Fact]
+    public async Task A_second_round_while_one_runs_is_refused_and_the_running_round_completes()
+    {
+        manual_seed(3);
+        using var model = nn.Linear(2, 1);
+        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep());
+        using var inside = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var first = Task.Run(() => loop.RunRoundAsync(new[] { "a", "b" }, name =>
+        {
+            inside.Set();
+            Assert.True(release.Wait(TimeSpan.FromSeconds(30)));
+            return new DomainOutcome(name, 1, 0.5, 1);
+        }));
+        Assert.True(inside.Wait(TimeSpan.FromSeconds(30)));
+        var calls = 0;
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            loop.RunRoundAsync(new[] { "c" }, name => { calls++; return new DomainOutcome(name, 1, 0.5, 1); }));
+        release.Set();
+        var result = await first;
+
+        Assert.Contains("already running", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, calls);
+        Assert.Equal(1, result.Round);
+        Assert.Equal(1, loop.Round);
+        // Refusing did not leave the loop marked busy: the next round runs.
+        Assert.Equal(2, (await loop.RunRoundAsync(new[] { "c" }, name => new DomainOutcome(name, 1, 0.5, 1))).Round);
+    }
+
     // A prior loaded with a NaN (a corrupt file, a diverged run's checkpoint) was taken: every domain of every later
     // round adapted from it and every loss was NaN.
     [Theory]
