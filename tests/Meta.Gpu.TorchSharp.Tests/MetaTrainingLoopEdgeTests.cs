@@ -339,33 +339,26 @@ public sealed class MetaTrainingLoopEdgeTests
     [InlineData("")]
     public async Task An_outcome_without_a_domain_id_is_refused_and_the_round_changes_nothing(string? id)
     {
-        manual_seed(3);
-        using var model = nn.Linear(2, 1);
-        using var probe = new ParameterVector(model);
-        var bus = new ScriptedBus();
-        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep(), bus: bus);
-        var prior0 = loop.Prior.ToArray();
+        var message = await RefusedRoundAsync(["a", "b"], name => name == "b" ? id! : name);
 
-        var e = await Assert.ThrowsAsync<InvalidInputException>(() => loop.RunRoundAsync(new[] { "a", "b" }, name =>
-        {
-            probe.CopyFrom(new float[] { 9, 9, 9 });
-            return new DomainOutcome(name == "b" ? id! : name, 1, 0.5, 1);
-        }));
-
-        Assert.StartsWith("domain_id:", e.Message, StringComparison.Ordinal);
-        Assert.Contains("domains[1]", e.Message, StringComparison.Ordinal);
-        Assert.Equal(0, loop.Round);
-        Assert.Equal(prior0, loop.Prior.ToArray());
-        var current = new float[probe.Length];
-        probe.CopyTo(current);
-        Assert.Equal(prior0, current);
-        Assert.Empty(bus.Published);
+        Assert.StartsWith("domain_id:", message, StringComparison.Ordinal);
+        Assert.Contains("domains[1]", message, StringComparison.Ordinal);
     }
 
     // Two outcomes of one round naming the same domain were both stepped in (that domain counted twice) and both
     // published as policy packs of one domain, of which governance keeps one.
     [Fact]
     public async Task Two_outcomes_of_one_round_naming_the_same_domain_are_refused_and_the_round_changes_nothing()
+    {
+        var message = await RefusedRoundAsync(["a", "b", "c"], name => name == "c" ? "a" : name);
+
+        Assert.Equal("domain_id: the inner loop's outcomes for domains[0] and domains[2] both name 'a' (one outcome a domain a round)", message);
+    }
+
+    /// <summary>Runs a round over <paramref name="domains"/> whose inner loop adapts the module and names each outcome
+    /// <paramref name="idOf"/>(domain); asserts that the round was refused as invalid input and changed nothing (no
+    /// round counted, the prior and the module as before, nothing published). Returns the refusal's message.</summary>
+    private static async Task<string> RefusedRoundAsync(string[] domains, Func<string, string> idOf)
     {
         manual_seed(3);
         using var model = nn.Linear(2, 1);
@@ -374,19 +367,16 @@ public sealed class MetaTrainingLoopEdgeTests
         using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep(), bus: bus);
         var prior0 = loop.Prior.ToArray();
 
-        var e = await Assert.ThrowsAsync<InvalidInputException>(() => loop.RunRoundAsync(new[] { "a", "b", "c" }, name =>
-        {
-            probe.CopyFrom(new float[] { 9, 9, 9 });
-            return new DomainOutcome(name == "c" ? "a" : name, 1, 0.5, 1);
-        }));
+        var e = await Assert.ThrowsAsync<InvalidInputException>(() =>
+            loop.RunRoundAsync(domains, Writing(probe, name => new DomainOutcome(idOf(name), 1, 0.5, 1))));
 
-        Assert.Equal("domain_id: the inner loop's outcomes for domains[0] and domains[2] both name 'a' (one outcome a domain a round)", e.Message);
         Assert.Equal(0, loop.Round);
         Assert.Equal(prior0, loop.Prior.ToArray());
         var current = new float[probe.Length];
         probe.CopyTo(current);
         Assert.Equal(prior0, current);
         Assert.Empty(bus.Published);
+        return e.Message;
     }
 
     // Two rounds at once on one loop wrote one module, batch and prior, each stepping from the other's half-done state.
