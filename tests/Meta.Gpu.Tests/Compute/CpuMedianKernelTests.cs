@@ -7,7 +7,7 @@ namespace Meta.Gpu.Tests.Compute;
 /// The cpu backend's sorting-network median (order-preserving int keys; groups of eight sorted in registers, then
 /// pruned selection networks for 16, 32 and 64 padded rows, or merges and a select of the middle pair from two
 /// sorted halves) and its key-sorted weighted median against the exact (value, row) path: the same floats, bit for
-/// bit up to the sign of zero, over row counts around every group and power-of-two boundary, column counts with a
+/// bit (a zero's sign included), over row counts around every group and power-of-two boundary, column counts with a
 /// scalar tail, and the inputs that stress the shortcuts: ties, all-equal columns, sorted rows, ±0, ±inf (equal to
 /// the networks' pads), values a few units in the last place apart (the weighted kernel's key groups that mix
 /// distinct values), and weights that put the running sum exactly on half the mass.
@@ -207,13 +207,18 @@ public sealed class CpuMedianKernelTests
         exact.ColumnMedians(batch, rows, false, expected);
         fast.ColumnMedians(batch, rows, false, actual);
         for (var c = 0; c < batch.Columns; c++)
-            Assert.True(expected[c] == actual[c] || double.IsNaN(expected[c]) && double.IsNaN(actual[c]), $"{context}, column {c}: {actual[c]} vs {expected[c]}");
+            Assert.True(BitConverter.DoubleToInt64Bits(expected[c]) == BitConverter.DoubleToInt64Bits(actual[c]) || double.IsNaN(expected[c]) && double.IsNaN(actual[c]),
+                $"{context}, column {c}: {Signed(actual[c])} vs {Signed(expected[c])}");
     }
 
     /// <summary>Float for float, where an empty selection's NaN equals NaN.</summary>
     private static void AssertSame(float[] expected, float[] actual, string context)
     {
         for (var c = 0; c < expected.Length; c++)
-            Assert.True(expected[c] == actual[c] || float.IsNaN(expected[c]) && float.IsNaN(actual[c]), $"{context}, column {c}: {actual[c]} vs {expected[c]}");
+            Assert.True(BitConverter.SingleToInt32Bits(expected[c]) == BitConverter.SingleToInt32Bits(actual[c]) || float.IsNaN(expected[c]) && float.IsNaN(actual[c]),
+                $"{context}, column {c}: {Signed(actual[c])} vs {Signed(expected[c])}");
     }
+
+    /// <summary>The value with the sign of a zero shown.</summary>
+    private static string Signed(double value) => value == 0 && double.IsNegative(value) ? "-0" : value.ToString("R");
 }

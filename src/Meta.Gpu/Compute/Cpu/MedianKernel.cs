@@ -15,7 +15,8 @@ namespace Meta.Gpu.Compute.Cpu;
 /// -inf and +inf so the real median sits at the network's middle ranks; beyond that the runs are merged into two
 /// sorted halves and the middle one or two order statistics selected from them. Their mean is taken in float64.
 /// The median's value does not depend on how ties are ordered, so the network needs no row payload and its
-/// result equals the reference's exactly (up to the sign of a zero median: both zeros have the key 0).
+/// result equals the reference's exactly. Both zeros have the key 0, so where the middle pair is zeros their signs
+/// are read from the rows (<see cref="NegativeZeroMedians"/>).
 /// </summary>
 internal static unsafe class MedianKernel
 {
@@ -215,7 +216,55 @@ internal static unsafe class MedianKernel
             var halfOf = Vector256.Create(0.5);
             ((al + bl) * halfOf).CopyTo(result[(v * 8)..]);
             ((ah + bh) * halfOf).CopyTo(result[(v * 8 + 4)..]);
+            var zeros = Vector256.Equals(low, Vector256<int>.Zero) & Vector256.Equals(high, Vector256<int>.Zero);
+            if (zeros != Vector256<int>.Zero)
+            {
+                var negative = (zeros & NegativeZeroMedians(ref data, rows, stride, b + v * 8)).ExtractMostSignificantBits();
+                for (var lane = 0; lane < 8; lane++)
+                {
+                    if ((negative >> lane & 1) != 0) result[v * 8 + lane] = -0.0;
+                }
+            }
         }
+    }
+
+    /// <summary>
+    /// Lanes of the eight columns from <paramref name="column"/> whose middle pair (one cell for an odd count) is
+    /// -0 in the reference's order, for lanes whose middle pair are zeros: the reference orders -0 and +0 as one
+    /// value, by row, so the zeros hold ranks L .. L+Z-1 (L the negative cells) in row order, and the median is -0
+    /// when the zero at rank (n-1)/2 (and at n/2 for an even count: -0 + +0 is +0) is. One pass down the rows (two
+    /// where a lane holds a -0); only column vectors with a zero median pay it (a zero-initialised bias no domain
+    /// changed, say).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static Vector256<int> NegativeZeroMedians(ref float data, int[] rows, nint stride, int column)
+    {
+        var n = rows.Length;
+        var negatives = Vector256<int>.Zero;
+        var negativeZeros = Vector256<int>.Zero;
+        var negativeZero = Vector256.Create(int.MinValue);
+        for (var r = 0; r < n; r++)
+        {
+            var x = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + column));
+            negatives -= Vector256.LessThan(x, Vector256<float>.Zero).AsInt32();
+            negativeZeros |= Vector256.Equals(x.AsInt32(), negativeZero);
+        }
+        if (negativeZeros == Vector256<int>.Zero) return Vector256<int>.Zero;
+        var lowAt = Vector256.Create((n - 1) / 2) - negatives;
+        var highAt = Vector256.Create(n / 2) - negatives;
+        var seen = Vector256<int>.Zero;
+        var lowNegative = Vector256<int>.Zero;
+        var highNegative = Vector256<int>.Zero;
+        for (var r = 0; r < n; r++)
+        {
+            var x = Vector256.LoadUnsafe(ref Unsafe.Add(ref data, rows[r] * stride + column));
+            var zero = Vector256.Equals(x, Vector256<float>.Zero).AsInt32();
+            var signed = Vector256.LessThan(x.AsInt32(), Vector256<int>.Zero);
+            lowNegative |= zero & signed & Vector256.Equals(seen, lowAt);
+            highNegative |= zero & signed & Vector256.Equals(seen, highAt);
+            seen -= zero;
+        }
+        return lowNegative & highNegative;
     }
 
     /// <summary>
