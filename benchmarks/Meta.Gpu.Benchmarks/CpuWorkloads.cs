@@ -13,7 +13,8 @@ namespace Meta.Gpu.Benchmarks;
 /// run on a batch whose every other block of 64 columns holds one value in all rows (a frozen layer: the domains
 /// adapted only part of the model), which the selection kernels once sent to their slow paths; <c>_quantised</c> on
 /// the standard batch rounded to steps of 1/8 (values tie at a trim threshold in most columns, and zeros of both
-/// signs sit at the median of most).
+/// signs sit at the median of most). <c>weighted_median_equal_weights</c> gives every row the same weight, as
+/// <c>weighting=uniform</c> does: every pick then lies on S/2.
 /// </summary>
 public class CpuWorkloads
 {
@@ -27,6 +28,7 @@ public class CpuWorkloads
     private DenseCrossDomainAggregator pipelineDefault = null!;
     private int[] rows = [];
     private double[] weights = [];
+    private double[] equalWeights = [];
     private float[] aggregate = [];
     private float[] prior = [];
 
@@ -70,6 +72,7 @@ public class CpuWorkloads
         rows = Enumerable.Range(0, n).ToArray();
         weights = new double[n];
         DiversityBalancing.Balance(batch.Confidences, 0.9, weights);
+        equalWeights = Enumerable.Repeat(1.0 / n, n).ToArray();
         aggregate = new float[d];
         prior = new float[d];
         backend = new CpuBackend();
@@ -117,6 +120,10 @@ public class CpuWorkloads
     [Benchmark, BenchmarkCategory("weighted_median_quantised")]
     public int WeightedMedianQuantised() =>
         backend.Combine(quantised, rows, weights, AggregationMethod.WeightedMedian, TrimAlpha, false, aggregate, default, null);
+
+    [Benchmark, BenchmarkCategory("weighted_median_equal_weights")]
+    public int WeightedMedianEqualWeights() =>
+        backend.Combine(batch, rows, equalWeights, AggregationMethod.WeightedMedian, TrimAlpha, false, aggregate, default, null);
 
     [Benchmark, BenchmarkCategory("fused_trimmed_mean_reptile")]
     public int FusedTrimmedMeanReptile() => Combine(AggregationMethod.TrimmedMean, default, prior, new ReptileStep(ReptileRule.Interpolate, 0.1));
