@@ -30,8 +30,11 @@ internal readonly record struct DenseCombinePath(DenseCombineKernel Kernel, int 
         or DenseCombineKernel.TrimmedMeanSortedRuns or DenseCombineKernel.WeightedMedianNetwork or DenseCombineKernel.WeightedMedianBitonic;
 
     /// <summary>The path for a combine of <paramref name="rows"/> rows; the walks when <paramref name="denseKernels"/> is
-    /// off or no dense kernel serves.</summary>
-    public static DenseCombinePath Choose(bool denseKernels, AggregationMethod method, int rows, bool hasMask, double trimAlpha)
+    /// off or no dense kernel serves. A weighted median whose weights are all equal (<paramref name="equalWeights"/>,
+    /// see <see cref="EqualWeights"/>) is the median: the median kernels serve it where they can (no row payload,
+    /// no weights); a column they hand over is walked as the weighted median, which gives the same value.</summary>
+    public static DenseCombinePath Choose(bool denseKernels, AggregationMethod method, int rows, bool hasMask, double trimAlpha,
+        bool equalWeights = false)
     {
         if (!denseKernels) return default;
         switch (method)
@@ -48,6 +51,8 @@ internal readonly record struct DenseCombinePath(DenseCombineKernel Kernel, int 
                 if (SortedRunsMedianKernel.Serves(rows, hasMask)) return new(DenseCombineKernel.MedianSortedRuns, 0);
                 return default;
             case AggregationMethod.WeightedMedian:
+                if (equalWeights && MedianNetworkKernel.Serves(rows, hasMask)) return new(DenseCombineKernel.MedianNetwork, 0);
+                if (equalWeights && SortedRunsMedianKernel.Serves(rows, hasMask)) return new(DenseCombineKernel.MedianSortedRuns, 0);
                 if (WeightedMedianNetworkKernel.Serves(rows, hasMask)) return new(DenseCombineKernel.WeightedMedianNetwork, 0);
                 if (BitonicWeightedMedianKernel.Serves(rows, hasMask)) return new(DenseCombineKernel.WeightedMedianBitonic, 0);
                 return default;

@@ -146,6 +146,9 @@ public sealed class IlgpuBackend : IComputeBackend
     /// <summary>Combines the dense kernels ran so far; for logs and tests.</summary>
     public int DenseCombines { get; private set; }
 
+    /// <summary>The kernel the last combine ran; for tests.</summary>
+    internal DenseCombineKernel LastCombineKernel { get; private set; }
+
     /// <summary>Combines so far whose row list was the batch's leading rows (every domain taking part), which the
     /// network and sorted-runs kernels (trimmed mean, median) read without a row lookup; for tests (a list wrongly taken for a
     /// leading one reads the wrong rows, one wrongly refused costs only time).</summary>
@@ -568,8 +571,10 @@ public sealed class IlgpuBackend : IComputeBackend
             var counter = _counter.View(3);
             ReadOnlySpan<int> zero = [0, 0, 0];
             Copy.ToDevice(Stream, counter, zero);
-            var path = DenseCombinePath.Choose(DenseKernels, method, rows.Length, batch.Mask is not null, trimAlpha);
+            var path = DenseCombinePath.Choose(DenseKernels, method, rows.Length, batch.Mask is not null, trimAlpha,
+                method == AggregationMethod.WeightedMedian && EqualWeights.MakeWeightedMedianTheMedian(weights));
             if (path.IsDense) DenseCombines++;
+            LastCombineKernel = path.Kernel;
             if (settings.LeadingRows != 0) LeadingRowCombines++;
             var shareView = path.TakesShares ? _shares.Upload(WeightShares(weights)) : _shares.View(1);
             var kernelTime = TimeSpan.Zero;

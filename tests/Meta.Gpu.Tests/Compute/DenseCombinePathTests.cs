@@ -36,6 +36,21 @@ public sealed class DenseCombinePathTests
         Assert.Equal(kernel != DenseCombineKernel.Walks, path.IsDense);
     }
 
+    /// <summary>Equal weights make the weighted median the median (<see cref="EqualWeights"/>): the median kernels
+    /// serve it where they serve the median, the weighted kernels or the walks elsewhere.</summary>
+    [Theory]
+    [InlineData(64, false, "MedianNetwork")]
+    [InlineData(2, false, "MedianNetwork")]
+    [InlineData(200, false, "MedianSortedRuns")]
+    [InlineData(1, false, "Walks")]
+    [InlineData(300, false, "Walks")]
+    [InlineData(64, true, "Walks")]
+    public void Choose_RunsTheMedianKernelsForAWeightedMedianOfEqualWeights(int rows, bool mask, string expected)
+    {
+        var path = DenseCombinePath.Choose(denseKernels: true, AggregationMethod.WeightedMedian, rows, mask, 0.1, equalWeights: true);
+        Assert.Equal(Enum.Parse<DenseCombineKernel>(expected), path.Kernel);
+    }
+
     [Fact]
     public void DenseKernelsOff_AlwaysWalks()
     {

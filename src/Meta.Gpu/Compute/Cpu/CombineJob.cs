@@ -23,7 +23,7 @@ internal sealed class CombineJob(
 
     private readonly int trimCount = ExactColumnRules.TrimCount(trimAlpha, rows.Length);
 
-    private readonly bool medianOfEqualWeights = method == AggregationMethod.WeightedMedian && EqualPositiveWeights(weights);
+    private readonly bool medianOfEqualWeights = method == AggregationMethod.WeightedMedian && EqualWeights.MakeWeightedMedianTheMedian(weights);
 
     private int exactColumns;
 
@@ -37,28 +37,8 @@ internal sealed class CombineJob(
     private int equalWeightColumns;
 
     /// <summary>Weighted-median columns the median kernel served because every weight is equal (see
-    /// <see cref="EqualPositiveWeights"/>); the tests check that such calls take that path.</summary>
+    /// <see cref="EqualWeights"/>); the tests check that such calls take that path.</summary>
     public int EqualWeightColumns => Volatile.Read(ref equalWeightColumns);
-
-    /// <summary>
-    /// Whether DESIGN §4's weighted median over these weights is the median: every weight equal, positive, and far from
-    /// both ends of the float64 range. Then each column's q are all 1/n_d (as the reference computes them, within a
-    /// few ulps), the running sums are whole numbers of 1/n_d, and S/2 - 1e-12 S is first reached at rank
-    /// ceil(n_d/2) - 1, which lies on S/2 (the mean with the next value) exactly when n_d is even: the median's rule,
-    /// by a margin of 1/(2 n_d) against rounding of about n_d ulps.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static bool EqualPositiveWeights(ReadOnlySpan<double> weights)
-    {
-        if (weights.IsEmpty) return false;
-        var w = weights[0];
-        if (!(w >= 1e-300 && w <= 1e300)) return false;
-        foreach (var x in weights)
-        {
-            if (x != w) return false;
-        }
-        return true;
-    }
 
     /// <summary>Columns the weighted median kernel finished by its scalar walk of a key group (a pick among keys its
     /// order cannot settle, a mean to take): a few in a thousand on real data. Counted for the same reason as
