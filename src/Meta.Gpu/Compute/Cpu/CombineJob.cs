@@ -70,8 +70,9 @@ internal sealed class CombineJob(
             }
             if (medianOfEqualWeights && n <= MedianKernel.MaxRows)
             {
-                // Equal weights put every pick on S/2, which the weighted median kernel settles by a float64 sum per
-                // column (about 2.2 times its time with varied weights); the median kernel reads the same value.
+                // With an even count, equal weights put every pick on S/2, which the weighted median kernel settles
+                // by a float64 sum per column (about 2.2 times its time with varied weights); the median kernel,
+                // with no weights to carry, reads the same value.
                 Interlocked.Add(ref equalWeightColumns, c1 - c0);
                 MedianKernel.Run(batch, rows, c0, c1, target, this);
                 return 0;
