@@ -148,6 +148,18 @@ public sealed class GpuDeviceTests
         Meta.Gpu.Tests.Compute.AwkwardRounds.AgreeWithTheExactPath(backend, Random.Shared.Next(), 400, [1, 7, 8, 33, 257, 4099]);
     }
 
+    /// <summary>A weighted median of equal weights, which the device runs on its median kernels
+    /// (<see cref="Meta.Gpu.Tests.Compute.EqualWeightRounds"/>): network, sorted runs, and past both (the walks).</summary>
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void EqualWeightWeightedMedians_AgreeWithTheCpuExactPath(string kind)
+    {
+        using var backend = Open(kind);
+        var seed = Random.Shared.Next();
+        foreach (var rows in new[] { 2, 9, 64, 65, 256, 300 })
+            Meta.Gpu.Tests.Compute.EqualWeightRounds.AgreeWithTheExactPath(backend, seed + rows, rows, 4099);
+    }
+
     [Theory]
     [MemberData(nameof(Kinds))]
     public void ForcedChunks_AgreeWithTheReference(string kind)
