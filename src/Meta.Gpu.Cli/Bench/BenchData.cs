@@ -5,12 +5,12 @@ namespace Meta.Gpu.Cli.Bench;
 
 /// <summary>
 /// The data every backend and peer of one size is timed on: an N x D <see cref="DomainBatch"/> (no mask), N
-/// confidences in [0.3, 1), a D-long prior, and the one-row batch (row 0) of the Reptile-step workload.
-/// Deterministic for a seed.
+/// confidences in [0.3, 1) (all 1.0 with equalWeights), a D-long prior, and the one-row batch
+/// (row 0) of the Reptile-step workload. Deterministic for a seed.
 /// </summary>
 public sealed class BenchData
 {
-    public BenchData(int n, int d, int seed = 20261125)
+    public BenchData(int n, int d, int seed = 20261125, bool equalWeights = false)
     {
         N = n;
         D = d;
@@ -24,7 +24,11 @@ public sealed class BenchData
             for (var c = 0; c < values.Length; c++) values[c] = random.NextSingle() * 2 - 1 + bias;
         });
         var r = new Random(seed);
-        for (var i = 0; i < n; i++) Batch.Confidences[i] = 0.3 + 0.7 * r.NextDouble();
+        for (var i = 0; i < n; i++)
+        {
+            var drawn = 0.3 + 0.7 * r.NextDouble();
+            Batch.Confidences[i] = equalWeights ? 1.0 : drawn;
+        }
         Prior = new float[d];
         for (var c = 0; c < d; c++) Prior[c] = r.NextSingle() - 0.5f;
         OneRow = new DomainBatch(1, d);

@@ -23,7 +23,11 @@ public sealed class BenchHarness(BenchOptions options)
 
     /// <summary>The standard configuration every dense figure is measured in (DESIGN §13), as reported.</summary>
     public string Configuration => string.Create(CultureInfo.InvariantCulture,
-        $"dense DomainBatch, no mask, confidence weights (uniform 0.3-1.0), {OutlierSetting}, diversity target 0.9 (host, N values), trim_alpha {_options.TrimAlpha}, Reptile interpolate beta {_options.Beta}{(_options.BaselineDeviceKernels ? "; device backends: every column through the combine kernel (baseline, --baseline-device-kernels)" : "")}; peers: uniform trimmed mean of the kept rows after a sort over the domain axis (the reference's approach), median, confidence-weighted mean, lerp");
+        $"dense DomainBatch, no mask, {WeightSetting}, {OutlierSetting}, diversity target 0.9 (host, N values), trim_alpha {_options.TrimAlpha}, Reptile interpolate beta {_options.Beta}{(_options.BaselineDeviceKernels ? "; device backends: every column through the combine kernel (baseline, --baseline-device-kernels)" : "")}; peers: uniform trimmed mean of the kept rows after a sort over the domain axis (the reference's approach), median, confidence-weighted mean, lerp");
+
+    private string WeightSetting => _options.EqualWeights
+        ? "confidence weights all 1.0 (--equal-weights: the weights of weighting=uniform)"
+        : "confidence weights (uniform 0.3-1.0)";
 
     private string OutlierSetting => _options.OutlierFilter
         ? string.Create(CultureInfo.InvariantCulture,
@@ -112,7 +116,7 @@ public sealed class BenchHarness(BenchOptions options)
             token.ThrowIfCancellationRequested();
             var cases = group.ToList();
             progress.Starting($"data {group.Key.DataN} x {group.Key.D}");
-            var data = new BenchData(group.Key.DataN, group.Key.D);
+            var data = new BenchData(group.Key.DataN, group.Key.D, equalWeights: o.EqualWeights);
             foreach (var byBackend in cases.Where(c => !BenchBackends.IsPeer(c.Backend)).GroupBy(c => c.Backend))
                 RunEngine(byBackend.Key, byBackend.ToList(), data, bandwidth.ReadGbs, devices, progress, results, token);
             var peerCases = cases.Where(c => BenchBackends.IsPeer(c.Backend)).ToList();

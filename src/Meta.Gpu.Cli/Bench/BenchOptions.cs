@@ -84,6 +84,13 @@ public sealed record BenchOptions
     /// </summary>
     public bool OutlierFilter { get; init; }
 
+    /// <summary>
+    /// Every domain's confidence 1.0 instead of draws in [0.3, 1), for engine and peers alike: the weights
+    /// <c>weighting=uniform</c> gives, under which the weighted median is the median (<see cref="Meta.Gpu.Compute.EqualWeights"/>)
+    /// and the confidence-weighted mean the plain mean. Default false (the standard workload's confidence weights).
+    /// </summary>
+    public bool EqualWeights { get; init; }
+
     /// <summary>Timeout of one peer process.</summary>
     public TimeSpan PeerTimeout { get; init; } = TimeSpan.FromMinutes(5);
 

@@ -26,10 +26,11 @@ internal static class BenchCommand
         var deviceMb = new Option<int?>("--device-bandwidth-mb") { CustomParser = InvariantNumber.NullableInt32, Description = $"MB of the device read stream measured when cuda or opencl starts, the reference of their rows' share of read (default {DeviceBandwidth.DefaultMegabytes}; the device needs twice this free)." };
         var baseline = new Option<bool>("--baseline-device-kernels") { Description = "Device backends run every column through the combine kernel, not the dense kernels (weighted mean, trimmed mean by sorting networks): the baseline those are measured against." };
         var outliers = new Option<bool>("--outlier-filter") { Description = "Engine rows run the outlier pass with the library's default settings (the default configuration; the standard workload has it off); the peers have none and are skipped." };
+        var equalWeights = new Option<bool>("--equal-weights") { Description = "Every domain's confidence 1.0 (the weights of weighting=uniform, under which the weighted median is the median), for engine and peers; the standard workload draws them in [0.3, 1)." };
         var python = new Option<string?>("--python") { Description = "Python for the numpy and PyTorch peers (default: $META_GPU_PYTHON, python3 on PATH, /usr/bin/python3)." };
         var command = new Command("bench", "Benchmark the backends against numpy, TorchSharp and PyTorch on the same data; write bench.json, bench.md, bench.png.")
         {
-            outDir, workloads, backends, n, d, repeats, warmup, quick, deviceMb, python, baseline, outliers,
+            outDir, workloads, backends, n, d, repeats, warmup, quick, deviceMb, python, baseline, outliers, equalWeights,
         };
         command.SetAction((result, token) => MetaGpuApp.GuardAsync(console, () =>
         {
@@ -47,6 +48,7 @@ internal static class BenchCommand
                 Python = result.GetValue(python),
                 BaselineDeviceKernels = result.GetValue(baseline),
                 OutlierFilter = result.GetValue(outliers),
+                EqualWeights = result.GetValue(equalWeights),
             };
             return RunAsync(console, options, token);
         }));

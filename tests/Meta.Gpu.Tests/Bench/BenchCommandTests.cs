@@ -165,6 +165,24 @@ public sealed class BenchCommandTests
     }
 
     [Fact]
+    public async Task TheEqualWeightsFlagGivesEveryDomainConfidenceOneAndSaysSo()
+    {
+        using var folder = new TempFolder();
+        var (code, _, error) = await RunAsync(
+            "bench", "--quick", "--n", "8", "--d", "64", "--repeats", "2", "--warmup", "0",
+            "--workloads", "weighted_median", "--backends", "cpu", "--equal-weights", "--out", folder.Path);
+        Assert.True(code == 0, $"exit {code}: {error}");
+        Assert.Contains("confidence weights all 1.0 (--equal-weights", File.ReadAllText(Path.Combine(folder.Path, "bench.md")), StringComparison.Ordinal);
+        Assert.All(new BenchData(8, 64, equalWeights: true).Batch.Confidences, c => Assert.Equal(1.0, c));
+        // The batch and the prior are the standard run's: only the confidences change.
+        var standard = new BenchData(8, 64);
+        var equal = new BenchData(8, 64, equalWeights: true);
+        Assert.Equal(standard.Prior, equal.Prior);
+        Assert.Equal(standard.Batch.Row(7).ToArray(), equal.Batch.Row(7).ToArray());
+        Assert.Contains(standard.Batch.Confidences, c => c != 1.0);
+    }
+
+    [Fact]
     public void PeerOutputIsReadOrReportedAsSkipped()
     {
         var ok = PythonPeer.Parse("numpy", "numpy_peer.py",
