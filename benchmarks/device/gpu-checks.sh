@@ -9,7 +9,8 @@
 #      through the combine kernel alone (--baseline-device-kernels);
 #   4. `meta-gpu bench` of every dense workload at the standard size, 64 x 1,048,576, on cuda, PyTorch and cpu, then
 #      three of them with the outlier pass on (--outlier-filter: the library's default configuration), cuda and cpu,
-#      and the outlier pass at 256 x 4M on cuda (the 256-row medians: sorted runs, then the walks).
+#      and the outlier pass at 256 x 4M on cuda (the 256-row medians: sorted runs, then the walks); the median and
+#      weighted median with --equal-weights, cuda and cpu.
 # Pack first, here: benchmarks/device/pack.sh; then on the device machine, from the project root, with .device
 # carried: bash benchmarks/device/gpu-checks.sh. Results go to $OUT (8 files at most come back: GPU_CHECKS_CPU2=1 fits
 # with GPU_CHECKS_QUICK=1; the full run with it makes 9); a summary ends
@@ -66,6 +67,9 @@ bench big --backends cuda,pytorch --workloads fused_trimmed_mean_reptile,trimmed
 [ "${GPU_CHECKS_QUICK:-0}" = 1 ] || bench big-baseline --backends cuda --workloads fused_trimmed_mean_reptile --baseline-device-kernels "${big[@]}"
 # cpu beside them on all of the host's cores: where a device kernel still walks (the weighted median), the host may win.
 bench standard --backends cuda,pytorch,cpu --workloads weighted_mean,reptile_step,trimmed_mean,median,weighted_median,fused_trimmed_mean_reptile
+# Equal weights (weighting=uniform): the weighted median runs the median kernels (twenty-fifth session, not yet timed
+# on a GPU); the standard run above has the drawn confidences.
+bench equal-weights --backends cuda,cpu --workloads median,weighted_median --equal-weights
 # The library's default configuration (its outlier pass on) at the standard size: the one-call medians and
 # distances on the device (tenth session) against the cpu backend on this host's cores.
 bench default-config --backends cuda,cpu --workloads weighted_mean,trimmed_mean,median --outlier-filter
