@@ -36,7 +36,19 @@ public sealed class ReadOnceRoundTests
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void A_round_read_once_equals_the_scanned_round_with_and_without_a_non_finite_cell(AggregationMethod method, int n, int d, double trim)
+    public void A_round_read_once_equals_the_scanned_round_with_and_without_a_non_finite_cell(AggregationMethod method, int n, int d, double trim) =>
+        RoundReadOnceEqualsTheScannedRound(method, n, d, trim, DomainWeighting.Confidence);
+
+    /// <summary>weighting=uniform makes every weight equal: the weighted median runs the median kernel, which must
+    /// notice a non-finite cell it reads as the weighted median kernel does.</summary>
+    [Theory]
+    [InlineData(1, 9)]
+    [InlineData(13, 1003)]
+    [InlineData(64, 523)]
+    public void An_equal_weight_weighted_median_read_once_equals_the_scanned_round(int n, int d) =>
+        RoundReadOnceEqualsTheScannedRound(AggregationMethod.WeightedMedian, n, d, 0.1, DomainWeighting.Uniform);
+
+    private static void RoundReadOnceEqualsTheScannedRound(AggregationMethod method, int n, int d, double trim, DomainWeighting weighting)
     {
         var seed = TestSeed.Next();
         var rng = new Random(seed);
@@ -48,8 +60,8 @@ public sealed class ReadOnceRoundTests
             var (row, column) = (rng.Next(n), rng.Next(3) == 0 ? d - 1 : rng.Next(d));
             if (!finite) batch.Row(row)[column] = bad;
             batch.MarkChanged();
-            var context = $"seed {seed}, {method}, N={n}, D={d}, trim {trim}, cell ({row}, {column}) = {bad}, outliers {outliers}";
-            var config = CrossMetaConfig.Default with { Method = method, TrimAlpha = trim, OutlierFilter = outliers, OutlierMinDomains = 3 };
+            var context = $"seed {seed}, {method}, {weighting} weighting, N={n}, D={d}, trim {trim}, cell ({row}, {column}) = {bad}, outliers {outliers}";
+            var config = CrossMetaConfig.Default with { Method = method, TrimAlpha = trim, OutlierFilter = outliers, OutlierMinDomains = 3, Weighting = weighting };
 
             // The aggregate alone.
             var (once, twin) = Pair();
