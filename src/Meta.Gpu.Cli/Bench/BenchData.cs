@@ -26,6 +26,7 @@ public sealed class BenchData
         var r = new Random(seed);
         for (var i = 0; i < n; i++)
         {
+            // Drawn either way, so that the prior after them is the standard run's.
             var drawn = 0.3 + 0.7 * r.NextDouble();
             Batch.Confidences[i] = equalWeights ? 1.0 : drawn;
         }

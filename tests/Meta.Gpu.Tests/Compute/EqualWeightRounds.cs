@@ -16,17 +16,7 @@ public static class EqualWeightRounds
     /// weights 1/rows and then 1.</summary>
     public static void AgreeWithTheExactPath(IComputeBackend backend, int seed, int rows, int columns)
     {
-        var rng = new Random(seed);
-        var batch = new DomainBatch(rows, columns);
-        for (var r = 0; r < rows; r++)
-        for (var c = 0; c < columns; c++)
-            batch.Row(r)[c] = (c % 3) switch
-            {
-                0 => rng.Next(4) * 0.5f,
-                1 => (float)(rng.NextDouble() * 4 - 2),
-                _ => rng.Next(2) == 0 ? 0f : -0f,
-            };
-        batch.MarkChanged();
+        var batch = Batch(seed, rows, columns);
         var list = Enumerable.Range(0, rows).ToArray();
         using var exact = new CpuBackend { UseFastKernels = false };
         foreach (var weight in new[] { 1.0 / rows, 1.0 })
@@ -45,5 +35,23 @@ public static class EqualWeightRounds
                 Assert.True(expected[c] == actual[c], $"{context}: {actual[c]} vs {expected[c]}");
             }
         }
+    }
+
+    /// <summary>The batch <see cref="AgreeWithTheExactPath"/> checks for a seed: every third column from four values
+    /// (middles tie), every third random, every third zeros of both signs.</summary>
+    public static DomainBatch Batch(int seed, int rows, int columns)
+    {
+        var rng = new Random(seed);
+        var batch = new DomainBatch(rows, columns);
+        for (var r = 0; r < rows; r++)
+        for (var c = 0; c < columns; c++)
+            batch.Row(r)[c] = (c % 3) switch
+            {
+                0 => rng.Next(4) * 0.5f,
+                1 => (float)(rng.NextDouble() * 4 - 2),
+                _ => rng.Next(2) == 0 ? 0f : -0f,
+            };
+        batch.MarkChanged();
+        return batch;
     }
 }
