@@ -116,6 +116,17 @@ public sealed class SyncRoundAggregatorTests : IDisposable
             Assert.StartsWith("--inner-steps 3:", steps.Message, StringComparison.Ordinal);
             Assert.Equal(2, Storage().LoadDensePrior()!.Round);
 
+            // A record with a setting given twice is refused naming the file (it escaped as an ArgumentException
+            // from the first read of the parsed object), and the prior beside it is left as it was.
+            var recordPath = Path.Combine(Storage().Root, "demo_run.json");
+            var record = File.ReadAllText(recordPath);
+            File.WriteAllText(recordPath, record.Replace("\"seed\":42", "\"seed\":42,\"seed\":7", StringComparison.Ordinal));
+            var twice = await Assert.ThrowsAsync<InvalidInputException>(() => Aggregator(42, 0.5).RunAsync([0f], 3, null, CancellationToken.None));
+            Assert.Contains("demo_run.json is not valid JSON", twice.Message, StringComparison.Ordinal);
+            Assert.Contains("seed", twice.Message, StringComparison.Ordinal);
+            Assert.Equal(2, Storage().LoadDensePrior()!.Round);
+            File.WriteAllText(recordPath, record);
+
             var again = Aggregator(42, 0.5);
             Assert.Equal(new[] { 1.5f }, await again.RunAsync([0f], 3, null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
             Assert.Equal(2, again.ResumedFrom);

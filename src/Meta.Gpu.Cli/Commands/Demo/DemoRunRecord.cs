@@ -43,7 +43,7 @@ internal sealed record DemoRunRecord(int Seed, int Shots, int InnerSteps, double
         JsonObject saved;
         try
         {
-            saved = JsonNode.Parse(File.ReadAllText(path)) as JsonObject
+            saved = JsonInput.Parse(File.ReadAllBytes(path)) as JsonObject
                 ?? throw new InvalidInputException($"--storage {root}: {FileName} is not a JSON object");
         }
         catch (JsonException e)
