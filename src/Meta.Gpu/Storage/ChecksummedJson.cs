@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Unicode;
 using System.Text.Json;
+using Meta.Gpu.Serialization;
 
 namespace Meta.Gpu.Storage;
 
@@ -99,7 +100,8 @@ internal static class ChecksummedJson
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(bytes);
+            // Strict: a property given twice is refused, where the plain parser let the reader take the last one.
+            document = JsonInput.ParseDocument(bytes);
         }
         catch (JsonException e)
         {

@@ -276,6 +276,25 @@ public sealed class MetaStorageManagerTests : IDisposable
     }
 
     [Fact]
+    public void A_section_given_twice_is_corruption_and_the_backup_is_loaded()
+    {
+        // The parser let a repeated property through and the reader took the last one, so a file with a stray
+        // second "prior" (or "sha256") loaded with no warning, whichever copy the checksum happened to cover.
+        var storage = Storage();
+        storage.SavePrior(Prior(1));
+        storage.SavePrior(Prior(2));
+        var text = File.ReadAllText(storage.PriorPath);
+        var at = text.IndexOf("\"prior\":", StringComparison.Ordinal);
+        Assert.True(at > 0);
+        File.WriteAllText(storage.PriorPath, text[..at] + "\"prior\": {\"tau\": 9}, " + text[at..]);
+
+        Assert.Equal(2.0, storage.LoadPrior()!["tau"]);
+        var warnings = _logger.AtLeast(LogLevel.Warning);
+        Assert.Contains(warnings, w => w.Message.Contains("not valid JSON", StringComparison.Ordinal) && w.Message.Contains("'prior'", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.Message.Contains("loaded from backup", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Skips_corrupt_backups_too_and_takes_the_newest_valid_one()
     {
         var storage = Storage();
@@ -363,7 +382,7 @@ public sealed class MetaStorageManagerTests : IDisposable
         File.WriteAllText(storage.PriorPath, text[..start] + "\\ud800" + text[(start + 6)..]);
 
         Assert.Equal(2.0, storage.LoadPrior()!["tau"]);
-        Assert.Contains(_logger.AtLeast(LogLevel.Warning), w => w.Message.Contains("sha256: not valid text", StringComparison.Ordinal));
+        Assert.Contains(_logger.AtLeast(LogLevel.Warning), w => w.Message.Contains("is not valid text", StringComparison.Ordinal));
     }
 
     [Fact]
