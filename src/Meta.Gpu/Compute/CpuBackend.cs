@@ -43,12 +43,13 @@ public sealed unsafe class CpuBackend : IComputeBackend
     public bool UseFastKernels { get; init; } = true;
 
     /// <summary>
-    /// Whether the trimmed mean's selection pass runs sixteen columns per Vector512 instead of eight per Vector256;
-    /// default: where the runtime accelerates Vector512 (AVX-512). The other selection kernels and the trimmed mean's
-    /// second pass are Vector256 kernels; the weighted sum has its own Vector512 float64 sweep there. Tests set it
-    /// on machines without AVX-512, where the runtime emulates Vector512 (correct, slow).
+    /// What the trimmed mean's selection pass sorts: eight columns per Vector256, or sixteen per Vector512 as int keys
+    /// or floats; default: the fastest measured for this kind of machine (<see cref="FastestSelectionLanes"/>). The
+    /// other selection kernels and the trimmed mean's second pass are Vector256 kernels; the weighted sum has its own
+    /// Vector512 float64 sweep. Tests set each on every machine (without AVX-512 the runtime emulates Vector512:
+    /// correct, slow).
     /// </summary>
-    internal bool Vector512Selection { get; init; } = Vector512.IsHardwareAccelerated;
+    internal SelectionLanes SelectionLanes { get; init; } = FastestSelectionLanes.OnThisMachine;
 
     /// <summary>The widest vectors the fast kernels run with on this machine.</summary>
     public static string VectorWidth =>
@@ -228,7 +229,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         CheckCombine(batch, rows, weights, method, trimAlpha, aggregate, prior, step);
         if (aggregate.IsEmpty && step is null) return CountEmptyColumns(batch, rows);
         return RunCombine(new CombineJob(batch, rows.ToArray(), weights.ToArray(), method, trimAlpha, missingAsZero, UseFastKernels,
-            wideSelection: Vector512Selection),
+            selectionLanes: SelectionLanes),
             batch.Columns, aggregate, prior, step, null);
     }
 
@@ -256,7 +257,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         if (aggregate.IsEmpty && step is null) return null;
         var signal = new NonFiniteSignal();
         var job = new CombineJob(batch, rows.ToArray(), weights.ToArray(), method, trimAlpha, false, UseFastKernels, signal,
-            Vector512Selection);
+            SelectionLanes);
         var empty = RunCombine(job, batch.Columns, aggregate, prior, step, signal);
         return signal.Raised ? null : empty;
     }

@@ -14,12 +14,13 @@ public sealed class CpuFastKernelTests
     [InlineData(AggregationMethod.TrimmedMean)]
     [InlineData(AggregationMethod.Median)]
     [InlineData(AggregationMethod.WeightedMedian)]
-    [InlineData(AggregationMethod.TrimmedMean, true)]
-    public void Fast_kernels_equal_the_exact_path(AggregationMethod method, bool wideSelection = false)
+    [InlineData(AggregationMethod.TrimmedMean, Selection.Vector512Ints)]
+    [InlineData(AggregationMethod.TrimmedMean, Selection.Vector512Floats)]
+    public void Fast_kernels_equal_the_exact_path(AggregationMethod method, Selection selection = Selection.Vector256)
     {
         var seed = TestSeed.Next();
         var rng = new Random(seed);
-        using var fast = new CpuBackend { Vector512Selection = wideSelection };
+        using var fast = new CpuBackend { SelectionLanes = selection.Lanes() };
         using var exact = new CpuBackend { UseFastKernels = false };
         foreach (var n in new[] { 1, 2, 3, 5, 8, 9, 16, 33, 64, 70, 90 })
         foreach (var alpha in new[] { 0.0, 0.1, 0.2, 0.3, 0.45 })
@@ -41,7 +42,7 @@ public sealed class CpuFastKernelTests
             fast.Combine(batch, rows, weights, method, alpha, false, actual, priorActual, step);
             for (var c = 0; c < d; c++)
             {
-                var context = $"seed {seed}, {method}{(wideSelection ? " (Vector512 selection)" : "")}, n={n} ({rows.Length} rows), alpha={alpha}, ties={ties}, column {c}";
+                var context = $"seed {seed}, {method}{(selection != Selection.Vector256 ? $" ({selection})" : "")}, n={n} ({rows.Length} rows), alpha={alpha}, ties={ties}, column {c}";
                 // An empty selection (every row left out) leaves no present cell: both paths must say NaN.
                 Assert.True(Agrees(expected[c], actual[c]), $"{context}: {actual[c]} vs {expected[c]}");
                 Assert.True(Agrees(priorExpected[c], priorActual[c]), $"{context}: prior {priorActual[c]} vs {priorExpected[c]}");
@@ -83,13 +84,14 @@ public sealed class CpuFastKernelTests
     /// vector and with sixteen (the AVX-512 selection pass, emulated where the machine has none; column counts that
     /// leave eight-column and scalar remainders).</summary>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Trimmed_mean_grouped_selection_equals_the_exact_path(bool wideSelection)
+    [InlineData(Selection.Vector256)]
+    [InlineData(Selection.Vector512Ints)]
+    [InlineData(Selection.Vector512Floats)]
+    public void Trimmed_mean_grouped_selection_equals_the_exact_path(Selection selection)
     {
         var seed = TestSeed.Next();
         var rng = new Random(seed);
-        using var fast = new CpuBackend { Vector512Selection = wideSelection };
+        using var fast = new CpuBackend { SelectionLanes = selection.Lanes() };
         using var exact = new CpuBackend { UseFastKernels = false };
         foreach (var (count, alpha) in new[] { (60, 0.1), (61, 0.1), (62, 0.1), (63, 0.1), (64, 0.1), (65, 0.1), (67, 0.1), (69, 0.1), (14, 0.45), (15, 0.45) })
         foreach (var ties in new[] { false, true })
@@ -108,7 +110,7 @@ public sealed class CpuFastKernelTests
             fast.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, alpha, false, actual, default, null);
             for (var c = 0; c < d; c++)
                 Assert.True(Math.Abs(expected[c] - actual[c]) <= 1e-5 + 1e-5 * Math.Abs(expected[c]),
-                    $"seed {seed}, {rows.Length} rows, alpha={alpha}, ties={ties}, wide={wideSelection}, column {c}: {actual[c]} vs {expected[c]}");
+                    $"seed {seed}, {rows.Length} rows, alpha={alpha}, ties={ties}, lanes={selection}, column {c}: {actual[c]} vs {expected[c]}");
         }
     }
 
@@ -116,7 +118,8 @@ public sealed class CpuFastKernelTests
     /// different rows (and weights) on either side of a trim threshold are a tie there, as in the reference, which the
     /// rows settle (the tie pass); an unmasked NaN or infinity anywhere in a column goes to the exact path. Columns mix those cases with
     /// plain ones; the row counts reach the streamed k+1 = 7 kernel (64, 67) and the tiled one (13, 33, 90); the
-    /// streamed ones also with the Vector512 selection pass, whose keys tell -0 from +0 (the value check catches that tie).</summary>
+    /// streamed ones also with the Vector512 selection pass: its int keys tell -0 from +0 (the value check catches that
+    /// tie), and its float min/max may turn a -0/+0 pair into two zeros of one sign or lose a NaN.</summary>
     [Theory]
     [InlineData(64, false)]
     [InlineData(64, true)]
@@ -124,14 +127,17 @@ public sealed class CpuFastKernelTests
     [InlineData(13, false)]
     [InlineData(33, true)]
     [InlineData(90, false)]
-    [InlineData(64, false, true)]
-    [InlineData(67, true, true)]
-    [InlineData(90, false, true)]
-    public void Trimmed_mean_streamed_kernel_handles_signed_zeros_and_non_finite_cells(int n, bool fused, bool wideSelection = false)
+    [InlineData(64, false, Selection.Vector512Ints)]
+    [InlineData(67, true, Selection.Vector512Ints)]
+    [InlineData(90, false, Selection.Vector512Ints)]
+    [InlineData(64, false, Selection.Vector512Floats)]
+    [InlineData(67, true, Selection.Vector512Floats)]
+    [InlineData(90, false, Selection.Vector512Floats)]
+    public void Trimmed_mean_streamed_kernel_handles_signed_zeros_and_non_finite_cells(int n, bool fused, Selection selection = Selection.Vector256)
     {
         var seed = TestSeed.Next();
         var rng = new Random(seed);
-        using var fast = new CpuBackend { Vector512Selection = wideSelection };
+        using var fast = new CpuBackend { SelectionLanes = selection.Lanes() };
         using var exact = new CpuBackend { UseFastKernels = false };
         var d = 8 * 70 + 5;
         var trimmed = (int)Math.Floor(0.1 * n);
@@ -170,7 +176,7 @@ public sealed class CpuFastKernelTests
         Assert.Equal(emptyExpected, emptyActual);
         for (var c = 0; c < d; c++)
         {
-            Assert.True(Agrees(expected[c], actual[c]), $"seed {seed}, n={n}, wide={wideSelection}, column {c} (case {c % 7}): {actual[c]} vs {expected[c]}");
+            Assert.True(Agrees(expected[c], actual[c]), $"seed {seed}, n={n}, lanes={selection}, column {c} (case {c % 7}): {actual[c]} vs {expected[c]}");
             Assert.True(Agrees(priorExpected[c], priorActual[c]), $"seed {seed}, n={n}, column {c}: prior {priorActual[c]} vs {priorExpected[c]}");
         }
     }
@@ -183,14 +189,16 @@ public sealed class CpuFastKernelTests
     /// a thousand here); a hundredth of the columns is the allowance.
     /// </summary>
     [Theory]
-    [InlineData(AggregationMethod.TrimmedMean, 64, 0.1, false)]
-    [InlineData(AggregationMethod.TrimmedMean, 64, 0.1, true)]
-    [InlineData(AggregationMethod.TrimmedMean, 90, 0.2, false)]
-    [InlineData(AggregationMethod.TrimmedMean, 90, 0.2, true)]
-    [InlineData(AggregationMethod.TrimmedMean, 13, 0.1, false)]
-    [InlineData(AggregationMethod.Median, 64, 0.1, false)]
-    [InlineData(AggregationMethod.WeightedMedian, 64, 0.1, false)]
-    public void Fast_kernels_settle_plain_columns_themselves(AggregationMethod method, int n, double alpha, bool wideSelection)
+    [InlineData(AggregationMethod.TrimmedMean, 64, 0.1, Selection.Vector256)]
+    [InlineData(AggregationMethod.TrimmedMean, 64, 0.1, Selection.Vector512Ints)]
+    [InlineData(AggregationMethod.TrimmedMean, 64, 0.1, Selection.Vector512Floats)]
+    [InlineData(AggregationMethod.TrimmedMean, 90, 0.2, Selection.Vector256)]
+    [InlineData(AggregationMethod.TrimmedMean, 90, 0.2, Selection.Vector512Ints)]
+    [InlineData(AggregationMethod.TrimmedMean, 90, 0.2, Selection.Vector512Floats)]
+    [InlineData(AggregationMethod.TrimmedMean, 13, 0.1, Selection.Vector256)]
+    [InlineData(AggregationMethod.Median, 64, 0.1, Selection.Vector256)]
+    [InlineData(AggregationMethod.WeightedMedian, 64, 0.1, Selection.Vector256)]
+    public void Fast_kernels_settle_plain_columns_themselves(AggregationMethod method, int n, double alpha, Selection selection)
     {
         var seed = TestSeed.Next();
         var rng = new Random(seed);
@@ -206,10 +214,10 @@ public sealed class CpuFastKernelTests
         var weights = rows.Select(_ => 0.05 + rng.NextDouble()).ToArray();
         var total = weights.Sum();
         for (var i = 0; i < weights.Length; i++) weights[i] /= total;
-        var job = new CombineJob(batch, rows, weights, method, alpha, missingAsZero: false, useFastKernels: true, wideSelection: wideSelection);
+        var job = new CombineJob(batch, rows, weights, method, alpha, missingAsZero: false, useFastKernels: true, selectionLanes: selection.Lanes());
         var aggregate = new float[d];
         job.Run(0, d, new ColumnTarget(aggregate, default, null));
-        Assert.True(job.ExactColumns <= d % 8 + d / 100, $"seed {seed}, {method}, n={n}, wide={wideSelection}: {job.ExactColumns} of {d} columns on the exact path");
+        Assert.True(job.ExactColumns <= d % 8 + d / 100, $"seed {seed}, {method}, n={n}, lanes={selection}: {job.ExactColumns} of {d} columns on the exact path");
         Assert.All(aggregate, v => Assert.InRange(v, 1f, 2f));
     }
 
@@ -221,13 +229,15 @@ public sealed class CpuFastKernelTests
     /// attackers at each end, and zeros of both signs (the reference's sign of a zero mean is within tolerance).
     /// </summary>
     [Theory]
-    [InlineData(64, 0.1, false)]
-    [InlineData(64, 0.1, true)]
-    [InlineData(90, 0.2, false)]
-    [InlineData(90, 0.2, true)]
-    [InlineData(13, 0.1, false)]
-    [InlineData(33, 0.3, false)]
-    public void Trimmed_mean_kernels_settle_one_valued_middles_themselves(int n, double alpha, bool wideSelection)
+    [InlineData(64, 0.1, Selection.Vector256)]
+    [InlineData(64, 0.1, Selection.Vector512Ints)]
+    [InlineData(64, 0.1, Selection.Vector512Floats)]
+    [InlineData(90, 0.2, Selection.Vector256)]
+    [InlineData(90, 0.2, Selection.Vector512Ints)]
+    [InlineData(90, 0.2, Selection.Vector512Floats)]
+    [InlineData(13, 0.1, Selection.Vector256)]
+    [InlineData(33, 0.3, Selection.Vector256)]
+    public void Trimmed_mean_kernels_settle_one_valued_middles_themselves(int n, double alpha, Selection selection)
     {
         var seed = TestSeed.Next();
         var rng = new Random(seed);
@@ -249,8 +259,8 @@ public sealed class CpuFastKernelTests
             }
         }
         batch.MarkChanged();
-        var job = FastAgainstExact(batch, AggregationMethod.TrimmedMean, alpha, wideSelection, rng, $"seed {seed}, n={n}, wide={wideSelection}");
-        Assert.True(job.ExactColumns <= d % 8, $"seed {seed}, n={n}, wide={wideSelection}: {job.ExactColumns} of {d} columns on the exact path");
+        var job = FastAgainstExact(batch, AggregationMethod.TrimmedMean, alpha, selection, rng, $"seed {seed}, n={n}, lanes={selection}");
+        Assert.True(job.ExactColumns <= d % 8, $"seed {seed}, n={n}, lanes={selection}: {job.ExactColumns} of {d} columns on the exact path");
     }
 
     /// <summary>
@@ -260,13 +270,15 @@ public sealed class CpuFastKernelTests
     /// order). No column may go there, and all agree with it.
     /// </summary>
     [Theory]
-    [InlineData(64, 0.1, false)]
-    [InlineData(64, 0.1, true)]
-    [InlineData(90, 0.2, false)]
-    [InlineData(67, 0.1, false)]
-    [InlineData(13, 0.1, false)]
-    [InlineData(33, 0.3, false)]
-    public void Trimmed_mean_kernels_settle_ties_at_a_threshold_themselves(int n, double alpha, bool wideSelection)
+    [InlineData(64, 0.1, Selection.Vector256)]
+    [InlineData(64, 0.1, Selection.Vector512Ints)]
+    [InlineData(64, 0.1, Selection.Vector512Floats)]
+    [InlineData(90, 0.2, Selection.Vector256)]
+    [InlineData(90, 0.2, Selection.Vector512Floats)]
+    [InlineData(67, 0.1, Selection.Vector256)]
+    [InlineData(13, 0.1, Selection.Vector256)]
+    [InlineData(33, 0.3, Selection.Vector256)]
+    public void Trimmed_mean_kernels_settle_ties_at_a_threshold_themselves(int n, double alpha, Selection selection)
     {
         var seed = TestSeed.Next();
         var rng = new Random(seed);
@@ -283,8 +295,8 @@ public sealed class CpuFastKernelTests
             }
         }
         batch.MarkChanged();
-        var job = FastAgainstExact(batch, AggregationMethod.TrimmedMean, alpha, wideSelection, rng, $"seed {seed}, n={n}, wide={wideSelection}");
-        Assert.True(job.ExactColumns <= d % 8, $"seed {seed}, n={n}, wide={wideSelection}: {job.ExactColumns} of {d} columns on the exact path");
+        var job = FastAgainstExact(batch, AggregationMethod.TrimmedMean, alpha, selection, rng, $"seed {seed}, n={n}, lanes={selection}");
+        Assert.True(job.ExactColumns <= d % 8, $"seed {seed}, n={n}, lanes={selection}: {job.ExactColumns} of {d} columns on the exact path");
     }
 
     /// <summary>
@@ -322,7 +334,7 @@ public sealed class CpuFastKernelTests
             }
         }
         batch.MarkChanged();
-        var job = FastAgainstExact(batch, AggregationMethod.WeightedMedian, 0.1, wideSelection: false, rng, $"seed {seed}, n={n}",
+        var job = FastAgainstExact(batch, AggregationMethod.WeightedMedian, 0.1, Selection.Vector256, rng, $"seed {seed}, n={n}",
             sameBits: c => c % 4 == 2);
         // Equal weights could put a pick on S/2 (a mean of two, settled in float64): random ones leave a few such lanes.
         Assert.True(job.ExactColumns + job.GroupWalkedColumns <= d % 8 + 4,
@@ -364,14 +376,14 @@ public sealed class CpuFastKernelTests
     /// with the fast kernels, checks each against the exact path (bit for bit in the columns <paramref name="sameBits"/>
     /// names), and returns the fast job for its path counts.</summary>
     private static CombineJob FastAgainstExact(
-        DomainBatch batch, AggregationMethod method, double alpha, bool wideSelection, Random rng, string context, Predicate<int>? sameBits = null)
+        DomainBatch batch, AggregationMethod method, double alpha, Selection selection, Random rng, string context, Predicate<int>? sameBits = null)
     {
         var d = batch.Columns;
         var rows = Enumerable.Range(0, batch.Rows).ToArray();
         var weights = rows.Select(_ => 0.05 + rng.NextDouble()).ToArray();
         var total = weights.Sum();
         for (var i = 0; i < weights.Length; i++) weights[i] /= total;
-        var job = new CombineJob(batch, rows, weights, method, alpha, missingAsZero: false, useFastKernels: true, wideSelection: wideSelection);
+        var job = new CombineJob(batch, rows, weights, method, alpha, missingAsZero: false, useFastKernels: true, selectionLanes: selection.Lanes());
         var actual = new float[d];
         job.Run(0, d, new ColumnTarget(actual, default, null));
         using var exact = new CpuBackend { UseFastKernels = false };

@@ -16,14 +16,15 @@ public sealed class CpuTrimmedMeanKernelTests
 
     public static TheoryData<Pattern> Patterns => new(Enum.GetValues<Pattern>());
 
-    /// <summary>Every pattern with eight-column keys (Vector256) and with sixteen (the AVX-512 selection pass,
-    /// <see cref="CpuBackend.Vector512Selection"/>; emulated by the runtime where the machine has no AVX-512).</summary>
-    public static TheoryData<Pattern, bool> PatternsAndWidths =>
-        new(Enum.GetValues<Pattern>().SelectMany(p => new[] { (p, false), (p, true) }));
+    /// <summary>Every pattern with each <see cref="Selection"/>: eight-column int keys (Vector256) and sixteen columns
+    /// as int keys or floats (the AVX-512 selection pass; emulated by the runtime where the machine has no
+    /// AVX-512).</summary>
+    public static TheoryData<Pattern, Selection> PatternsAndWidths =>
+        new(Enum.GetValues<Pattern>().SelectMany(p => Enum.GetValues<Selection>().Select(selection => (p, selection))));
 
     [Theory]
     [MemberData(nameof(PatternsAndWidths))]
-    public void Streamed_selection_equals_the_exact_path(Pattern pattern, bool wideSelection)
+    public void Streamed_selection_equals_the_exact_path(Pattern pattern, Selection selection)
     {
         // Lists of seven (k = 6: 14 rows, the fewest it takes, and 60-69 rows around the standard 64, every
         // leftover count 0-7), of eight (k + 1 = 2 to 8, from 16 rows on), of sixteen (k + 1 = 9 to 16, from 32)
@@ -37,7 +38,7 @@ public sealed class CpuTrimmedMeanKernelTests
         })
         {
             Assert.Equal(k, (int)Math.Floor(alpha * count));
-            Check(pattern, count, alpha, 2900 + (count % 7), wideSelection);
+            Check(pattern, count, alpha, 2900 + (count % 7), selection);
         }
     }
 
@@ -136,7 +137,7 @@ public sealed class CpuTrimmedMeanKernelTests
             Assert.True(Close(expected[c], actual[c]), $"seed {seed}, high {high}, column {c}: {actual[c]} vs {expected[c]}");
     }
 
-    private static void Check(Pattern pattern, int count, double alpha, int d, bool wideSelection = false)
+    private static void Check(Pattern pattern, int count, double alpha, int d, Selection selection = Selection.Vector256)
     {
         var seed = TestSeed.Next();
         var rng = new Random(seed);
@@ -146,7 +147,7 @@ public sealed class CpuTrimmedMeanKernelTests
         var rows = Enumerable.Range(0, n).OrderBy(_ => rng.Next()).Take(count).Order().ToArray();
         var weights = Weights(rng, rows.Length);
         // One worker: the chunks are a quarter of D, so the 2.9k-column batches give chunks of several blocks.
-        using var fast = new CpuBackend(maxDegreeOfParallelism: 1) { Vector512Selection = wideSelection };
+        using var fast = new CpuBackend(maxDegreeOfParallelism: 1) { SelectionLanes = selection.Lanes() };
         using var exact = new CpuBackend(maxDegreeOfParallelism: 1) { UseFastKernels = false };
         var expected = new float[d];
         var actual = new float[d];
@@ -156,7 +157,7 @@ public sealed class CpuTrimmedMeanKernelTests
         for (var c = 0; c < d; c++)
         {
             Assert.True(Close(expected[c], actual[c]),
-                $"seed {seed}, {pattern}, {count} rows, alpha={alpha}, wide={wideSelection}, column {c}: {actual[c]} vs {expected[c]}");
+                $"seed {seed}, {pattern}, {count} rows, alpha={alpha}, lanes={selection}, column {c}: {actual[c]} vs {expected[c]}");
         }
     }
 

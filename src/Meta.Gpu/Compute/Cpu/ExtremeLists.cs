@@ -179,7 +179,7 @@ internal struct ExtremeLists16 : IExtremeLists
             s = g0; Unsafe.Add(ref s, 1) = g1; Unsafe.Add(ref s, 2) = g2; Unsafe.Add(ref s, 3) = g3;
             Unsafe.Add(ref s, 4) = g4; Unsafe.Add(ref s, 5) = g5; Unsafe.Add(ref s, 6) = g6; Unsafe.Add(ref s, 7) = g7;
             // Pads beyond every key: the kernel runs with at least 2 Size rows, whose keys replace them.
-            for (var i = 8; i < 16; i++) Unsafe.Add(ref s, i) = TLanes.Create(int.MaxValue);
+            for (var i = 8; i < 16; i++) Unsafe.Add(ref s, i) = TLanes.PadAbove;
             return;
         }
         var m0 = s; var m1 = Unsafe.Add(ref s, 1); var m2 = Unsafe.Add(ref s, 2); var m3 = Unsafe.Add(ref s, 3); var m4 = Unsafe.Add(ref s, 4); var m5 = Unsafe.Add(ref s, 5); var m6 = Unsafe.Add(ref s, 6); var m7 = Unsafe.Add(ref s, 7);
@@ -217,7 +217,7 @@ internal struct ExtremeLists16 : IExtremeLists
             l = g7; Unsafe.Add(ref l, 1) = g6; Unsafe.Add(ref l, 2) = g5; Unsafe.Add(ref l, 3) = g4;
             Unsafe.Add(ref l, 4) = g3; Unsafe.Add(ref l, 5) = g2; Unsafe.Add(ref l, 6) = g1; Unsafe.Add(ref l, 7) = g0;
             // Pads beyond every key: the kernel runs with at least 2 Size rows, whose keys replace them.
-            for (var i = 8; i < 16; i++) Unsafe.Add(ref l, i) = TLanes.Create(int.MinValue);
+            for (var i = 8; i < 16; i++) Unsafe.Add(ref l, i) = TLanes.PadBelow;
             return;
         }
         var x0 = l; var x1 = Unsafe.Add(ref l, 1); var x2 = Unsafe.Add(ref l, 2); var x3 = Unsafe.Add(ref l, 3); var x4 = Unsafe.Add(ref l, 4); var x5 = Unsafe.Add(ref l, 5); var x6 = Unsafe.Add(ref l, 6); var x7 = Unsafe.Add(ref l, 7);
@@ -262,7 +262,7 @@ internal struct ExtremeLists32 : IExtremeLists
     {
         if (first)
         {
-            Start<TKeys, TLanes>(ref s, TLanes.Create(int.MaxValue), g0, g1, g2, g3, g4, g5, g6, g7);
+            Start<TKeys, TLanes>(ref s, TLanes.PadAbove, g0, g1, g2, g3, g4, g5, g6, g7);
             return;
         }
         Unsafe.Add(ref s, 24) = TLanes.Min(Unsafe.Add(ref s, 24), g7); Unsafe.Add(ref s, 25) = TLanes.Min(Unsafe.Add(ref s, 25), g6);
@@ -288,7 +288,7 @@ internal struct ExtremeLists32 : IExtremeLists
     {
         if (first)
         {
-            Start<TKeys, TLanes>(ref l, TLanes.Create(int.MinValue), g7, g6, g5, g4, g3, g2, g1, g0);
+            Start<TKeys, TLanes>(ref l, TLanes.PadBelow, g7, g6, g5, g4, g3, g2, g1, g0);
             return;
         }
         Unsafe.Add(ref l, 24) = TLanes.Max(Unsafe.Add(ref l, 24), g0); Unsafe.Add(ref l, 25) = TLanes.Max(Unsafe.Add(ref l, 25), g1);

@@ -23,7 +23,7 @@ namespace Meta.Gpu.Compute.Cpu;
 /// (<see cref="SumPrecision"/>) is summed again in float64 (streamed form) or on the exact path.
 /// With AVX2, k+1 &lt;= 32 (trim_alpha 0.1 up to 329 rows) and at least twice the lists' length in rows, both
 /// passes stream eight rows at a time over blocks of columns (<see cref="RunGroups{TLists, TKeys, TLanes}"/>, whose
-/// selection pass runs on Vector512 keys with <see cref="CpuBackend.Vector512Selection"/>); otherwise 64
+/// selection pass runs on Vector512 keys where <see cref="SelectionLanes"/> says so); otherwise 64
 /// columns of every row are copied into an L1 tile (<see cref="ColumnTile"/>) and each row is inserted into the
 /// lists.
 /// </remarks>
@@ -32,7 +32,7 @@ internal static class TrimmedMeanKernel
     [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int Run(DomainBatch batch, int[] rows, double[] weights, int k, int c0, int c1, ColumnTarget target, CombineJob exact,
-        bool wide = false)
+        SelectionLanes lanes = SelectionLanes.Vector256Ints)
     {
         var n = rows.Length;
         var width = Vector256<float>.Count;
@@ -59,9 +59,11 @@ internal static class TrimmedMeanKernel
         if (k + 1 <= ExtremeLists32.Size && n >= 2 * lists && Avx2.IsSupported)
         {
             // Sixteen columns a vector where asked (AVX-512), over whole 16-column vectors; eight for the rest.
-            var wideEnd = wide ? c0 + (end - c0) / Vector512<int>.Count * Vector512<int>.Count : c0;
+            var wideEnd = lanes != SelectionLanes.Vector256Ints ? c0 + (end - c0) / Vector512<int>.Count * Vector512<int>.Count : c0;
             var streamed = 0;
-            if (wideEnd > c0)
+            if (wideEnd > c0 && lanes == SelectionLanes.Vector512Floats)
+                streamed += Streamed<Vector512<float>, FloatKeyLanes512>(lists, batch, rows, rowOffsets, weights, weightsF, k, c0, wideEnd, target, exact, sums);
+            else if (wideEnd > c0)
                 streamed += Streamed<Vector512<int>, KeyLanes512>(lists, batch, rows, rowOffsets, weights, weightsF, k, c0, wideEnd, target, exact, sums);
             if (end > wideEnd)
                 streamed += Streamed<Vector256<int>, KeyLanes256>(lists, batch, rows, rowOffsets, weights, weightsF, k, wideEnd, end, target, exact, sums);
@@ -310,11 +312,12 @@ internal static class TrimmedMeanKernel
     /// instruction (about 8 % faster on two Xeon cores, which then wait on more than the comparators: benchmarks/HISTORY.md);
     /// the thresholds and pass 2 run on eight-column parts).
     /// Pass 1 streams a block of columns eight rows at a time: each cell becomes an order-preserving int key
-    /// (<see cref="OrderedKeys.Of(Vector256{float})"/>), each group of eight keys per column is sorted by a 19-comparator network and
+    /// (<see cref="OrderedKeys.Of(Vector256{float})"/>; or stays a float, <see cref="FloatKeyLanes512"/>), each group of eight keys per column is sorted by a 19-comparator network and
     /// merged into the column's two lists (<see cref="IExtremeLists"/>; with lists of seven, 88 min/max per 8
     /// rows), which stay in L1; leftover rows are inserted. Entries k and k - 1 of the lists give the thresholds
-    /// and the tie check. Int keys because
-    /// vpminsd/vpmaxsd issue about twice as fast as vminps/vmaxps on the machines measured (AVX2, Zen 3). Walking
+    /// and the tie check. Int keys where vpminsd/vpmaxsd
+    /// issue faster than vminps/vmaxps (twice as fast on the AVX2 Zen 3 measured), floats where not
+    /// (<see cref="FastestSelectionLanes"/>). Walking
     /// eight rows at a time keeps eight sequential read streams, which the hardware prefetchers follow; a column
     /// walk down all N rows opens N streams at once and reads at about half the bandwidth. A block's rows are only
     /// 2 KiB long, too short for those prefetchers to run far ahead, so each group also prefetches the next

@@ -1,0 +1,38 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Meta.Gpu.Compute.Cpu;
+
+/// <summary>What the trimmed mean's streamed selection pass sorts: eight columns of int keys per Vector256
+/// (<see cref="KeyLanes256"/>), or sixteen per Vector512, as int keys (<see cref="KeyLanes512"/>) or as the floats
+/// themselves (<see cref="FloatKeyLanes512"/>). Every choice gives the same results; they differ in speed only.</summary>
+internal enum SelectionLanes
+{
+    Vector256Ints,
+    Vector512Ints,
+    Vector512Floats,
+}
+
+/// <summary>The fastest <see cref="SelectionLanes"/> on this machine, as measured (benchmarks/HISTORY.md).</summary>
+internal static class FastestSelectionLanes
+{
+    /// <summary>
+    /// Vector256 int keys without AVX-512 (vpminsd/vpmaxsd issue about twice as fast as vminps/vmaxps on the AVX2
+    /// Zen 3 measured). With AVX-512 on an Intel CPU, Vector512 floats: on the Xeon (Emerald Rapids) measured,
+    /// 512-bit vminps/vmaxps issue about 1.5 times as fast as 512-bit vpminsd/vpmaxsd, and floats need no key
+    /// conversion (three instructions a cell). Elsewhere with AVX-512 (AMD's Zen 4 and later, not measured here:
+    /// they split a 512-bit operation in two, and Zen 3 ran int min/max twice as fast as float), Vector512 int keys.
+    /// </summary>
+    public static SelectionLanes OnThisMachine { get; } =
+        !Vector512.IsHardwareAccelerated ? SelectionLanes.Vector256Ints
+        : IsIntel() ? SelectionLanes.Vector512Floats
+        : SelectionLanes.Vector512Ints;
+
+    private static bool IsIntel()
+    {
+        if (!X86Base.IsSupported) return false;
+        var (_, ebx, ecx, edx) = X86Base.CpuId(0, 0);
+        // "GenuineIntel" in EBX, EDX, ECX order.
+        return ebx == 0x756E6547 && edx == 0x49656E69 && ecx == 0x6C65746E;
+    }
+}
