@@ -32,20 +32,26 @@ public static class AwkwardRounds
         ("plain", (g, _, c) => (float)Math.Sin(c) + 0.3f * (g.NextSingle() - 0.5f)),
     ];
 
+    /// <summary>The row counts drawn from unless a caller gives its own: around the kernels' group sizes (8, 16,
+    /// 64) and their limits.</summary>
+    public static IReadOnlyList<int> RowCounts { get; } = [1, 2, 5, 9, 13, 20, 33, 64, 65, 100];
+
     /// <summary>
     /// <paramref name="rounds"/> random rounds from <paramref name="seed"/> on <paramref name="backend"/> and on the
     /// cpu backend's exact path: the meta (decisions included) equal, the empty columns equal, the aggregate and the
     /// stepped prior within §13's tolerance. Failure messages carry the seed and the round.
     /// </summary>
-    public static void AgreeWithTheExactPath(IComputeBackend backend, int seed, int rounds, IReadOnlyList<int> columnCounts)
+    public static void AgreeWithTheExactPath(IComputeBackend backend, int seed, int rounds, IReadOnlyList<int> columnCounts,
+        IReadOnlyList<int>? rowCounts = null)
     {
+        rowCounts ??= RowCounts;
         var rng = new Random(seed);
         var fast = backend;
         using var exact = new CpuBackend { UseFastKernels = false };
         for (var round = 0; round < rounds; round++)
         {
             var (name, value) = Distributions[rng.Next(Distributions.Length)];
-            var n = new[] { 1, 2, 5, 9, 13, 20, 33, 64, 65, 100 }[rng.Next(10)];
+            var n = rowCounts[rng.Next(rowCounts.Count)];
             var d = columnCounts[rng.Next(columnCounts.Count)];
             var mask = rng.Next(4) == 0;
             var batch = new DomainBatch(n, d, mask);
@@ -63,7 +69,8 @@ public static class AwkwardRounds
             batch.MarkChanged();
             var config = new CrossMetaConfig(
                 Method: (AggregationMethod)rng.Next(4),
-                TrimAlpha: new[] { 0.1, 0.25, 0.45 }[rng.Next(3)],
+                // 0.1 the default; the others reach each list size of the trimmed mean kernels, and no trim at all.
+                TrimAlpha: new[] { 0.1, 0.1, 0.0, 0.05, 0.125, 0.2, 0.25, 0.45 }[rng.Next(8)],
                 Weighting: rng.Next(2) == 0 ? DomainWeighting.Uniform : DomainWeighting.Confidence,
                 MissingKeys: rng.Next(2) == 0 ? MissingKeys.Ignore : MissingKeys.Zero,
                 OutlierFilter: rng.Next(2) == 0,
