@@ -139,13 +139,15 @@ public sealed class GpuDeviceTests
     }
 
     /// <summary>Random whole rounds on awkward data (<see cref="Meta.Gpu.Tests.Compute.AwkwardRounds"/>) against the
-    /// cpu backend's exact path, a fresh seed each run (in every failure message).</summary>
+    /// cpu backend's exact path, a fresh seed each run (in every failure message); the row counts reach the device's
+    /// network kernels (up to 64 rows), its sorted-runs kernels (65 to 256) and the walks past them.</summary>
     [Theory]
     [MemberData(nameof(Kinds))]
     public void RandomRounds_OnAwkwardData_AgreeWithTheCpuExactPath(string kind)
     {
         using var backend = Open(kind);
-        Meta.Gpu.Tests.Compute.AwkwardRounds.AgreeWithTheExactPath(backend, Random.Shared.Next(), 400, [1, 7, 8, 33, 257, 4099]);
+        Meta.Gpu.Tests.Compute.AwkwardRounds.AgreeWithTheExactPath(backend, Random.Shared.Next(), 400, [1, 7, 8, 33, 257, 4099],
+            [1, 2, 5, 9, 13, 20, 33, 64, 65, 100, 128, 200, 256, 257]);
     }
 
     /// <summary>A weighted median of equal weights, which the device runs on its median kernels
