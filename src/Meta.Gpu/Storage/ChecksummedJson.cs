@@ -71,7 +71,9 @@ internal static class ChecksummedJson
     }
 
     /// <summary>Checks the optional section <paramref name="extraName"/> of <paramref name="root"/> against its
-    /// own checksum and reads it; default when the file has none (written before the section existed).</summary>
+    /// own checksum and reads it; default when the file has none (written before the section existed).
+    /// <paramref name="root"/> is the root <see cref="Decode{T}(ReadOnlyMemory{byte}, string, string, string, Func{JsonElement, JsonElement, T})"/>
+    /// passed on, whose strings were all checked when it was parsed.</summary>
     /// <exception cref="InvalidInputException">Naming <paramref name="label"/> and what is wrong.</exception>
     public static T? DecodeExtra<T>(JsonElement root, string extraName, string label, Func<JsonElement, T> readExtra)
     {
@@ -79,7 +81,7 @@ internal static class ChecksummedJson
         if (!root.TryGetProperty(extraName + "_sha256", out var s) || s.ValueKind != JsonValueKind.String)
             throw new InvalidInputException($"{label}: {extraName}_sha256: missing");
         var computed = Convert.ToHexStringLower(SHA256.HashData(JsonMarshal.GetRawUtf8Value(extra)));
-        var stored = Text(s, label, extraName + "_sha256");
+        var stored = s.GetString()!;
         if (!string.Equals(stored, computed, StringComparison.OrdinalIgnoreCase))
             throw new InvalidInputException($"{label}: {extraName} checksum mismatch (stored {stored}, computed {computed}): the section is corrupt");
         return readExtra(extra);
@@ -94,13 +96,14 @@ internal static class ChecksummedJson
     /// <see cref="DecodeExtra"/>).</summary>
     public static T Decode<T>(ReadOnlyMemory<byte> bytes, string format, string contentName, string label, Func<JsonElement, JsonElement, T> readContent)
     {
-        // The parser leaves string contents unchecked until they are read: a corrupt byte inside "format" or
-        // "sha256" would surface as an InvalidOperationException there, not as a corrupt file.
+        // JsonInput refuses such a file too (every string is read before the document is returned, so none throws
+        // later); this check names the fault in the words a corrupt file's warning uses.
         if (!Utf8.IsValid(bytes.Span)) throw new InvalidInputException($"{label}: not valid UTF-8 (corrupt)");
         JsonDocument document;
         try
         {
-            // Strict: a property given twice is refused, where the plain parser let the reader take the last one.
+            // Strict: a property given twice, or a string that is no text (an escaped lone surrogate), is refused
+            // here, where the plain parser let the reader take the last copy or throw when the string was read.
             document = JsonInput.ParseDocument(bytes);
         }
         catch (JsonException e)
@@ -111,7 +114,7 @@ internal static class ChecksummedJson
         {
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new InvalidInputException($"{label}: expected a JSON object, got {root.ValueKind}");
-            var actualFormat = root.TryGetProperty("format", out var f) && f.ValueKind == JsonValueKind.String ? Text(f, label, "format") : null;
+            var actualFormat = root.TryGetProperty("format", out var f) && f.ValueKind == JsonValueKind.String ? f.GetString() : null;
             if (actualFormat != format) throw new InvalidInputException($"{label}: format is '{actualFormat ?? "missing"}', expected '{format}'");
             if (!root.TryGetProperty("version", out var v) || v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out var version))
                 throw new InvalidInputException($"{label}: version: missing or not an integer");
@@ -121,7 +124,7 @@ internal static class ChecksummedJson
             if (!root.TryGetProperty(contentName, out var content)) throw new InvalidInputException($"{label}: {contentName}: missing");
 
             var computed = Convert.ToHexStringLower(SHA256.HashData(JsonMarshal.GetRawUtf8Value(content)));
-            var stored = Text(s, label, "sha256");
+            var stored = s.GetString()!;
             if (!string.Equals(stored, computed, StringComparison.OrdinalIgnoreCase))
                 throw new InvalidInputException($"{label}: checksum mismatch (stored {stored}, computed {computed}): the content is corrupt");
             CheckSectionsPaired(root, contentName, label);
@@ -157,19 +160,6 @@ internal static class ChecksummedJson
             {
                 throw new InvalidInputException($"{label}: {name}: a section without its checksum {name}_sha256 (corrupt)");
             }
-        }
-    }
-
-    /// <summary>A string of the envelope; an escape that is no valid text (a lone surrogate) is corruption.</summary>
-    private static string Text(JsonElement value, string label, string field)
-    {
-        try
-        {
-            return value.GetString()!;
-        }
-        catch (InvalidOperationException e)
-        {
-            throw new InvalidInputException($"{label}: {field}: not valid text (corrupt)", e);
         }
     }
 }
