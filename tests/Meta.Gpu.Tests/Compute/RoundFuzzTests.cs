@@ -29,8 +29,8 @@ public abstract class RoundFuzzTests
     }
 }
 
-/// <summary>The cpu backend's fast kernels, over sizes that also span several of their column blocks (512 columns
-/// for the trimmed mean's lists of seven and eight, 256 and 128 for the longer ones), a worker's share of the columns
+/// <summary>The cpu backend's fast kernels, over sizes that also span several of their column blocks (256 columns
+/// for the trimmed mean's lists of seven, eight and sixteen, 128 for thirty-two), a worker's share of the columns
 /// and the row counts up to the kernels' 256-row limit and past it.</summary>
 public sealed class CpuRoundFuzzTests : RoundFuzzTests
 {
