@@ -137,6 +137,44 @@ public sealed class CpuTrimmedMeanKernelTests
             Assert.True(Close(expected[c], actual[c]), $"seed {seed}, high {high}, column {c}: {actual[c]} vs {expected[c]}");
     }
 
+    /// <summary>
+    /// The sixteen-column lanes compute every column as the eight-column ones do, in the same order: the same
+    /// float32 bits, for the plain and the fused round (pass 2's Vector512 loop and its eight-column tail rows).
+    /// </summary>
+    [Theory]
+    [InlineData(64, null)]
+    [InlineData(69, null)]
+    [InlineData(40, ReptileRule.Interpolate)]
+    [InlineData(90, ReptileRule.Delta)]
+    public void Sixteen_column_lanes_give_the_eight_column_results_bit_for_bit(int n, ReptileRule? rule)
+    {
+        const int d = 2 * 256 + 16 * 3 + 8 + 5; // whole blocks, a partial one, an eight-column part and a tail
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        var batch = Make(Pattern.Random, rng, n, d);
+        var rows = Enumerable.Range(0, n).ToArray();
+        var weights = Weights(rng, n);
+        var prior = Enumerable.Range(0, d).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+        var step = rule is { } r ? new ReptileStep(r, 0.3) : (ReptileStep?)null;
+        float[] Run(Selection selection)
+        {
+            using var backend = new CpuBackend(maxDegreeOfParallelism: 1) { SelectionLanes = selection.Lanes() };
+            var aggregate = new float[d];
+            var stepped = prior.ToArray();
+            backend.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, 0.1, false,
+                step is null ? aggregate : default, step is null ? default : stepped, step);
+            return step is null ? aggregate : stepped;
+        }
+        var narrow = Run(Selection.Vector256);
+        foreach (var selection in new[] { Selection.Vector512Ints, Selection.Vector512Floats })
+        {
+            var wide = Run(selection);
+            for (var c = 0; c < d; c++)
+                Assert.True(BitConverter.SingleToInt32Bits(narrow[c]) == BitConverter.SingleToInt32Bits(wide[c]),
+                    $"seed {seed}, {n} rows, {selection}, column {c}: {wide[c]} vs {narrow[c]}");
+        }
+    }
+
     private static void Check(Pattern pattern, int count, double alpha, int d, Selection selection = Selection.Vector256)
     {
         var seed = TestSeed.Next();

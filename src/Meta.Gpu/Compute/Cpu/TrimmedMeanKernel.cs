@@ -310,7 +310,8 @@ internal static class TrimmedMeanKernel
     /// k + 1 &lt;= <typeparamref name="TLists"/>.Size and n &gt;= 2 Size, over columns [c0, end) (whole vectors of
     /// <typeparamref name="TLanes"/>: eight columns for AVX2, sixteen for AVX-512, twice the columns per comparator
     /// instruction (about 8 % faster on two Xeon cores, which then wait on more than the comparators: benchmarks/HISTORY.md);
-    /// the thresholds and pass 2 run on eight-column parts).
+    /// the thresholds run on eight-column parts, and pass 2 runs sixteen columns per Vector512 with Vector512 keys,
+    /// eight per Vector256 otherwise).
     /// Pass 1 streams a block of columns eight rows at a time: each cell becomes an order-preserving int key
     /// (<see cref="OrderedKeys.Of(Vector256{float})"/>; or stays a float, <see cref="FloatKeyLanes512"/>), each group of eight keys per column is sorted by a 19-comparator network and
     /// merged into the column's two lists (<see cref="IExtremeLists"/>; with lists of seven, 88 min/max per 8
@@ -333,7 +334,7 @@ internal static class TrimmedMeanKernel
         var size = TLists.Size;
         var streamBlock = TLists.BlockColumns;
         var width = TLanes.Count;
-        // Key vectors cover `width` columns; everything after the thresholds runs on eight-column parts of them.
+        // Key vectors cover `width` columns; the thresholds and pass 2's final writes run on eight-column parts of them.
         var parts = width / Vector256<float>.Count;
         var blockVectors = streamBlock / width;
         var blockParts = streamBlock / Vector256<float>.Count;
@@ -350,6 +351,9 @@ internal static class TrimmedMeanKernel
         var accumulatorSpace = stackalloc byte[2 * blockParts * sizeof(Vector256<double>) + 63];
         var massSpace = stackalloc byte[blockParts * sizeof(Vector256<float>) + 63];
         var boundsState = new Span<Vector256<float>>(CacheLineAligned<Vector256<float>>(boundsSpace), 2 * blockParts);
+        // The same bounds over sixteen columns, for pass 2 on Vector512 where the selection ran on it.
+        var wideBoundsSpace = stackalloc byte[(parts == 2 ? blockParts : 0) * sizeof(Vector512<float>) + 63];
+        var wideBoundsState = new Span<Vector512<float>>(CacheLineAligned<Vector512<float>>(wideBoundsSpace), parts == 2 ? blockParts : 0);
         // The thresholds themselves, for the lanes whose ties pass 2 must settle by rows (TiedKeptSum).
         Span<Vector256<float>> thresholdState = stackalloc Vector256<float>[2 * blockParts];
         var accumulatorState = new Span<Vector256<double>>(CacheLineAligned<Vector256<double>>(accumulatorSpace), 2 * blockParts);
@@ -458,7 +462,7 @@ internal static class TrimmedMeanKernel
                         exactState[p] = ((straddles | ~separated.AsInt32()) & ~OneKeptValue(half).AsInt32()).ExtractMostSignificantBits();
                     }
                 }
-                empty += Pass2Block(ref block, rowOffsets, weights, weightVectors, vectors * parts, boundsState, thresholdState, k, accumulatorState, massState, exactState, b, target, exact, sums);
+                empty += Pass2Block(ref block, rowOffsets, weights, weightVectors, vectors * parts, parts == 2, boundsState, wideBoundsState, thresholdState, k, accumulatorState, massState, exactState, b, target, exact, sums);
             }
         }
         return empty;
@@ -480,7 +484,7 @@ internal static class TrimmedMeanKernel
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe int Pass2Block(ref float block, ReadOnlySpan<nint> rowOffsets, double[] weights, ReadOnlySpan<Vector256<float>> weightVectors, int vectors,
-        Span<Vector256<float>> boundsState, ReadOnlySpan<Vector256<float>> thresholds, int k, Span<Vector256<double>> accumulatorState, Span<Vector256<float>> massState, Span<uint> exactLanes,
+        bool wide, Span<Vector256<float>> boundsState, Span<Vector512<float>> wideBoundsState, ReadOnlySpan<Vector256<float>> thresholds, int k, Span<Vector256<double>> accumulatorState, Span<Vector256<float>> massState, Span<uint> exactLanes,
         int b, ColumnTarget target, CombineJob exact, Span<double> sums)
     {
         var n = rowOffsets.Length;
@@ -499,6 +503,8 @@ internal static class TrimmedMeanKernel
         fixed (Vector256<double>* sumBase = accumulatorState)
         fixed (Vector256<float>* massBase = massState)
         {
+            // Sixteen columns a vector over the groups of eight rows (the rows past them take the loop below).
+            if (wide) r = Pass2Wide(origin, rowOffsets, weightBase, boundBase, wideBoundsState, sumBase, massBase, vectors);
             for (; r + 8 <= n; r += 8)
             {
                 var x0p = origin + rowOffsets[r + 0];
@@ -594,6 +600,90 @@ internal static class TrimmedMeanKernel
             empty += Write(target, c, decided, sums, exact);
         }
         return empty;
+    }
+
+    /// <summary>
+    /// <see cref="Pass2Block"/>'s groups of eight rows over sixteen columns per Vector512 (<paramref name="parts"/>
+    /// eight-column parts, an even count): each lane computes what the eight-column loop computes, in the same order,
+    /// into the same per-part state (the partial sums of two parts are one Vector512 of float64, their masses one of
+    /// float32), so the results are the same bit for bit with half the instructions. Returns the rows done.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe int Pass2Wide(
+        float* origin, ReadOnlySpan<nint> rowOffsets, Vector256<float>* weightBase, Vector256<float>* boundBase,
+        Span<Vector512<float>> wideBoundsState, Vector256<double>* sumBase, Vector256<float>* massBase, int parts)
+    {
+        var n = rowOffsets.Length;
+        var vectors = parts / 2;
+        fixed (Vector512<float>* wideBase = wideBoundsState)
+        {
+            for (var v = 0; v < vectors; v++)
+            {
+                wideBase[2 * v] = Vector512.Create(boundBase[4 * v], boundBase[4 * v + 2]);
+                wideBase[2 * v + 1] = Vector512.Create(boundBase[4 * v + 1], boundBase[4 * v + 3]);
+            }
+            var r = 0;
+            for (; r + 8 <= n; r += 8)
+            {
+                var x0p = origin + rowOffsets[r + 0];
+                var x1p = origin + rowOffsets[r + 1];
+                var x2p = origin + rowOffsets[r + 2];
+                var x3p = origin + rowOffsets[r + 3];
+                var x4p = origin + rowOffsets[r + 4];
+                var x5p = origin + rowOffsets[r + 5];
+                var x6p = origin + rowOffsets[r + 6];
+                var x7p = origin + rowOffsets[r + 7];
+                var w0 = Vector512.Create(weightBase[r], weightBase[r]);
+                var w1 = Vector512.Create(weightBase[r + 1], weightBase[r + 1]);
+                var w2 = Vector512.Create(weightBase[r + 2], weightBase[r + 2]);
+                var w3 = Vector512.Create(weightBase[r + 3], weightBase[r + 3]);
+                var w4 = Vector512.Create(weightBase[r + 4], weightBase[r + 4]);
+                var w5 = Vector512.Create(weightBase[r + 5], weightBase[r + 5]);
+                var w6 = Vector512.Create(weightBase[r + 6], weightBase[r + 6]);
+                var w7 = Vector512.Create(weightBase[r + 7], weightBase[r + 7]);
+                var bp = wideBase;
+                var sp = (Vector512<double>*)sumBase;
+                var mp = (Vector512<float>*)massBase;
+                var end = vectors * 16;
+                for (var i = 0; i < end; i += 16)
+                {
+                    var centre = bp[0];
+                    var half = bp[1];
+                    var d0 = Vector512.Load(x0p + i) - centre;
+                    var d1 = Vector512.Load(x1p + i) - centre;
+                    var p0 = KeptWeight(d0, half, w0);
+                    var p1 = KeptWeight(d1, half, w1);
+                    var q01 = Vector512.FusedMultiplyAdd(d1, p1, d0 * p0);
+                    var m01 = p0 + p1;
+                    var d2 = Vector512.Load(x2p + i) - centre;
+                    var d3 = Vector512.Load(x3p + i) - centre;
+                    var p2 = KeptWeight(d2, half, w2);
+                    var p3 = KeptWeight(d3, half, w3);
+                    var q23 = Vector512.FusedMultiplyAdd(d3, p3, d2 * p2);
+                    var m23 = p2 + p3;
+                    var d4 = Vector512.Load(x4p + i) - centre;
+                    var d5 = Vector512.Load(x5p + i) - centre;
+                    var p4 = KeptWeight(d4, half, w4);
+                    var p5 = KeptWeight(d5, half, w5);
+                    var q45 = Vector512.FusedMultiplyAdd(d5, p5, d4 * p4);
+                    var m45 = p4 + p5;
+                    var d6 = Vector512.Load(x6p + i) - centre;
+                    var d7 = Vector512.Load(x7p + i) - centre;
+                    var p6 = KeptWeight(d6, half, w6);
+                    var p7 = KeptWeight(d7, half, w7);
+                    var q67 = Vector512.FusedMultiplyAdd(d7, p7, d6 * p6);
+                    var m67 = p6 + p7;
+                    var (gl, gh) = Vector512.Widen((q01 + q23) + (q45 + q67));
+                    sp[0] += gl;
+                    sp[1] += gh;
+                    mp[0] += (m01 + m23) + (m45 + m67);
+                    bp += 2;
+                    sp += 2;
+                    mp += 1;
+                }
+            }
+            return r;
+        }
     }
 
     /// <summary>The general case: the lists live in <paramref name="small"/> and <paramref name="large"/>.</summary>
@@ -772,6 +862,11 @@ internal static class TrimmedMeanKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Kept(Vector256<float> centred, Vector256<float> half) =>
         Vector256.LessThanOrEqual(Vector256.Abs(centred), half);
+
+    /// <summary>The weight where |x - c| &lt;= h, else 0 (a compare into a mask register and a masked move).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> KeptWeight(Vector512<float> centred, Vector512<float> half, Vector512<float> weight) =>
+        Vector512.ConditionalSelect(Vector512.LessThanOrEqual(Vector512.Abs(centred), half), weight, Vector512<float>.Zero);
 
     /// <summary>The cells pass 2 keeps: lo &lt;= x &lt;= hi, the two thresholds included (a tie across a threshold is
     /// caught afterwards by the kept count).</summary>
