@@ -46,8 +46,8 @@ public sealed unsafe class CpuBackend : IComputeBackend
     /// What the trimmed mean's selection pass sorts: eight columns per Vector256, or sixteen per Vector512 as int keys
     /// or floats; default: the fastest measured for this kind of machine (<see cref="FastestSelectionLanes"/>). With
     /// Vector512 lanes the trimmed mean's second pass (the weighted sum of the kept cells) runs on Vector512 too. The
-    /// median kernels are Vector256 kernels; the weighted sum has its own Vector512 float64 sweep. Tests set each on every machine (without AVX-512 the runtime emulates Vector512:
-    /// correct, slow).
+    /// median kernels are Vector256 kernels; the weighted sum has its own Vector512 float64 sweep. Tests set each on
+    /// every machine (without AVX-512 the runtime emulates Vector512: correct, slow).
     /// </summary>
     internal SelectionLanes SelectionLanes { get; init; } = FastestSelectionLanes.OnThisMachine;
 

@@ -5,7 +5,8 @@ namespace Meta.Gpu.Compute.Cpu;
 
 /// <summary>What the trimmed mean's streamed selection pass sorts: eight columns of int keys per Vector256
 /// (<see cref="KeyLanes256"/>), or sixteen per Vector512, as int keys (<see cref="KeyLanes512"/>) or as the floats
-/// themselves (<see cref="FloatKeyLanes512"/>). Every choice gives the same results; they differ in speed only.</summary>
+/// themselves (<see cref="FloatKeyLanes512"/>); pass 2 then runs on vectors of the same width. Every choice gives the
+/// same results; they differ in speed only.</summary>
 internal enum SelectionLanes
 {
     Vector256Ints,

@@ -462,7 +462,7 @@ internal static class TrimmedMeanKernel
                         exactState[p] = ((straddles | ~separated.AsInt32()) & ~OneKeptValue(half).AsInt32()).ExtractMostSignificantBits();
                     }
                 }
-                empty += Pass2Block(ref block, rowOffsets, weights, weightVectors, vectors * parts, parts == 2, boundsState, wideBoundsState, thresholdState, k, accumulatorState, massState, exactState, b, target, exact, sums);
+                empty += Pass2Block(ref block, rowOffsets, weights, weightVectors, vectors * parts, boundsState, wideBoundsState, thresholdState, k, accumulatorState, massState, exactState, b, target, exact, sums);
             }
         }
         return empty;
@@ -484,7 +484,7 @@ internal static class TrimmedMeanKernel
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe int Pass2Block(ref float block, ReadOnlySpan<nint> rowOffsets, double[] weights, ReadOnlySpan<Vector256<float>> weightVectors, int vectors,
-        bool wide, Span<Vector256<float>> boundsState, Span<Vector512<float>> wideBoundsState, ReadOnlySpan<Vector256<float>> thresholds, int k, Span<Vector256<double>> accumulatorState, Span<Vector256<float>> massState, Span<uint> exactLanes,
+        Span<Vector256<float>> boundsState, Span<Vector512<float>> wideBoundsState, ReadOnlySpan<Vector256<float>> thresholds, int k, Span<Vector256<double>> accumulatorState, Span<Vector256<float>> massState, Span<uint> exactLanes,
         int b, ColumnTarget target, CombineJob exact, Span<double> sums)
     {
         var n = rowOffsets.Length;
@@ -503,8 +503,9 @@ internal static class TrimmedMeanKernel
         fixed (Vector256<double>* sumBase = accumulatorState)
         fixed (Vector256<float>* massBase = massState)
         {
-            // Sixteen columns a vector over the groups of eight rows (the rows past them take the loop below).
-            if (wide) r = Pass2Wide(origin, rowOffsets, weightBase, boundBase, wideBoundsState, sumBase, massBase, vectors);
+            // Sixteen columns a vector over the groups of eight rows where the selection ran on Vector512 (its
+            // caller then gives room for the wide bounds); the rows past the groups take the loop below.
+            if (!wideBoundsState.IsEmpty) r = Pass2Wide(origin, rowOffsets, weightBase, boundBase, wideBoundsState, sumBase, massBase, vectors);
             for (; r + 8 <= n; r += 8)
             {
                 var x0p = origin + rowOffsets[r + 0];
