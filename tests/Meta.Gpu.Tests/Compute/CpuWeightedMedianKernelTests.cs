@@ -88,6 +88,38 @@ public sealed class CpuWeightedMedianKernelTests
         for (var c = 0; c < d; c++) Assert.True(expected[c] == actual[c], $"seed {seed}, column {c}: {actual[c]} vs {expected[c]}");
     }
 
+    /// <summary>
+    /// The kernel keys and sorts one column vector at a time into per-thread buffers that every vector reuses (the
+    /// sorted tile, padded to a power of two, and the keys in row order). Row counts with a partial last group of
+    /// eight and pads past it (9-15 rows in a tile of 16, 17-23 in 32, 33-47 in 64, 65-100 in 128), one worker,
+    /// and column vectors whose values rise steeply from left to right: a key left over from an earlier vector, in
+    /// either buffer, would sort below every key of a later one and move its pick.
+    /// </summary>
+    [Fact]
+    public void Later_column_vectors_see_fresh_pads_in_the_reused_tile()
+    {
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        using var fast = new CpuBackend(maxDegreeOfParallelism: 1);
+        using var exact = new CpuBackend { UseFastKernels = false };
+        foreach (var n in new[] { 9, 12, 17, 20, 33, 36, 40, 41, 47, 65, 100 })
+        {
+            const int d = 8 * 40 + 5;
+            var batch = new DomainBatch(n, d);
+            for (var r = 0; r < n; r++)
+            for (var c = 0; c < d; c++)
+                batch.Row(r)[c] = (float)(1000.0 * (c / 8) + rng.NextDouble());
+            batch.MarkChanged();
+            var rows = Enumerable.Range(0, n).ToArray();
+            var weights = rows.Select(_ => 0.5 + rng.NextDouble()).ToArray();
+            var expected = new float[d];
+            var actual = new float[d];
+            exact.Combine(batch, rows, weights, AggregationMethod.WeightedMedian, 0.1, false, expected, default, null);
+            fast.Combine(batch, rows, weights, AggregationMethod.WeightedMedian, 0.1, false, actual, default, null);
+            for (var c = 0; c < d; c++) Assert.True(expected[c] == actual[c], $"seed {seed}, n={n}, column {c}: {actual[c]} vs {expected[c]}");
+        }
+    }
+
     public enum Spread { Equal, Mild, Halves, Steep }
 
     /// <summary>

@@ -26,11 +26,10 @@ internal static unsafe class RowPrefetch
 
     /// <summary>
     /// Prefetches share <paramref name="part"/> of <paramref name="parts"/> (a slice of the rows) of the columns
-    /// [<paramref name="first"/>, <paramref name="end"/>) of every row. The weighted median, whose second pass (the
-    /// network, the pick and the finish) computes in L2 for about a microsecond per column vector, spreads the next
-    /// block over that pass, one share per vector, so that its next first pass reads from cache instead of waiting
-    /// on memory (single thread, 64 x 1M: about a tenth faster). The plain median's second pass is too short for
-    /// it: the extra instructions cost more than the wait they saved.
+    /// [<paramref name="first"/>, <paramref name="end"/>) of every row. The weighted median, which computes for
+    /// about half a microsecond per column vector, spreads the next block over the current one's vectors, one share
+    /// per vector, so that each vector's rows come from cache instead of memory. The plain median's second pass is
+    /// too short for it: the extra instructions cost more than the wait they saved.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BlockShare(nint origin, int[] rows, nint stride, int first, int end, int part, int parts)

@@ -5,8 +5,9 @@ using System.Runtime.Intrinsics;
 namespace Meta.Gpu.Compute.Cpu;
 
 /// <summary>
-/// The per-thread tile of sorted runs that the median kernels fill block by block: a block of columns holds
-/// each column vector's M padded rows (vector v at rows v·M), sized to stay in L2 (<see cref="Bytes"/>). Allocated
+/// The per-thread tile of sorted runs that the median kernel fills block by block: a block of columns holds
+/// each column vector's M padded rows (vector v at rows v·M), sized to stay in L2 (<see cref="Bytes"/>); the
+/// weighted median kernel takes the same storage for one column vector's rows at a time. Allocated
 /// once per thread on the pinned heap and aligned to 32 bytes, so no call allocates and no run splits a cache line.
 /// </summary>
 internal static unsafe class RunTile
@@ -28,7 +29,15 @@ internal static unsafe class RunTile
     {
         var vectors = Math.Clamp(Bytes / 32 / size, 1, MaxColumns / 8);
         blockColumns = vectors * 8;
-        var length = vectors * size;
+        return Vectors<T>(vectors * size);
+    }
+
+    /// <summary>
+    /// The same storage as <paramref name="length"/> vectors, for a kernel that keeps one column vector's rows
+    /// at a time (a few KiB that stay in L1); the contents are left from the thread's last use.
+    /// </summary>
+    public static Span<Vector256<T>> Vectors<T>(int length)
+    {
         var bytes = length * 32;
         if (storage is null || storage.Length < bytes + 32) storage = GC.AllocateUninitializedArray<byte>(Math.Max(bytes, Bytes) + 32, pinned: true);
         ref var first = ref MemoryMarshal.GetArrayDataReference(storage);

@@ -63,8 +63,11 @@ internal static unsafe class WeightedMedianKernel
         for (var r = 0; r < n; r++) units[r] = Vector256.Create(mass.RowUnits[r]);
         var bars = new PickBars(mass, n);
         var magnitude = Vector256.Create(int.MaxValue & ~rowMask);
-        var runs = RunTile.ForThread<int>(size, out var blockColumns);
-        var rowKeys = RowKeysForThread(runs.Length);
+        // One column vector's padded rows, sorted in place, then its keys in row order: 4 KiB at 64 rows, in L1.
+        var scratch = RunTile.Vectors<int>(size + n);
+        var tile = scratch[..size];
+        var keys = scratch.Slice(size, n);
+        var blockColumns = PrefetchBlockColumns(n);
         var guess = mass.FirstRank;
         var from = Math.Max(mass.FirstRank - 1, 0);
         var to = Math.Min(mass.LastRank + 1, n - 1);
@@ -80,17 +83,17 @@ internal static unsafe class WeightedMedianKernel
         fixed (int* rp = rows)
         fixed (int* qp = mass.RowUnits)
         {
+            RowPrefetch.BlockShare((nint)dp, rows, stride, c0, Math.Min(end, c0 + blockColumns), 0, 1);
             for (var b = c0; b < end; b += blockColumns)
             {
                 var vectors = Math.Min(blockColumns, end - b) / width;
-                SortBlock(ref data, rows, stride, b, vectors, size, runs, rowKeys, magnitude);
                 var next = Math.Min(end, b + 2 * blockColumns);
                 for (var v = 0; v < vectors; v++)
                 {
+                    // The next block arrives in L2 a share at a time while this one is worked on.
                     RowPrefetch.BlockShare((nint)dp, rows, stride, b + blockColumns, next, v, vectors);
                     var c = b + v * width;
-                    var tile = runs.Slice(v * size, size);
-                    var keys = rowKeys.Slice(v * size, n);
+                    SortColumnVector(ref data, rows, stride, c, tile, keys, magnitude);
                     if (signal is not null)
                     {
                         var lowest = finiteLow;
@@ -149,99 +152,79 @@ internal static unsafe class WeightedMedianKernel
         public readonly Vector256<int> LastRank = Vector256.Create(n - 1);
     }
 
+    /// <summary>Bytes of rows prefetched ahead of the column vectors that read them.</summary>
+    private const int PrefetchBlockBytes = 256 * 1024;
+
     /// <summary>
-    /// Pass A over the <paramref name="vectors"/> column vectors from <paramref name="b"/> on: reads eight rows at a
-    /// time across the whole block (eight streams the hardware prefetchers follow, where walking one column group
-    /// down all rows would read N streams at once), turns them into keys, stores them in row order in
-    /// <paramref name="rowKeys"/>, sorts each eight-row group per vector in registers and stores the runs in the
-    /// tile (vector v's rows at v·<paramref name="size"/> in both), padded to <paramref name="size"/> rows with
-    /// int.MaxValue.
+    /// Columns per prefetched block: a page (1024 columns) of each row up to 64 rows, fewer beyond so that a block
+    /// stays at <see cref="PrefetchBlockBytes"/>, an eighth of the L2 of the cores measured. Rows read in whole
+    /// pages: 256 columns (1 KiB runs) streamed a tenth slower at 64 x 1M, 2048 and 4096 no faster than 256 (a 2-core
+    /// Xeon with AVX-512, one and two threads).
+    /// </summary>
+    internal static int PrefetchBlockColumns(int rows) => Math.Clamp(PrefetchBlockBytes / sizeof(float) / rows / 8 * 8, 8, 1024);
+
+    /// <summary>
+    /// The keys of the eight columns from <paramref name="c"/>: in row order into <paramref name="keys"/>, and into
+    /// <paramref name="tile"/> as sorted runs of eight (each eight-row group sorted in registers), padded to the
+    /// tile's length with int.MaxValue. The rows come from L2, where the block's prefetch put them, and the two
+    /// buffers (4 KiB at 64 rows) stay in L1 for the network, the pick and the finish. An earlier pass A keyed and
+    /// sorted a whole block of 256 columns into 128 KiB of L2 first; that round trip cost a sixth of the
+    /// kernel's time in cache.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SortBlock(
-        ref float data, int[] rows, nint stride, int b, int vectors, int size, Span<Vector256<int>> runs,
-        Span<Vector256<int>> rowKeys, Vector256<int> magnitude)
+    private static void SortColumnVector(
+        ref float data, int[] rows, nint stride, int c, Span<Vector256<int>> tile, Span<Vector256<int>> keys, Vector256<int> magnitude)
     {
         var n = rows.Length;
-        ref var t = ref runs[0];
-        ref var rk = ref rowKeys[0];
+        ref var o = ref MemoryMarshal.GetReference(tile);
+        ref var k = ref MemoryMarshal.GetReference(keys);
         var whole = n / 8 * 8;
         for (var g = 0; g < whole; g += 8)
         {
-            ref var r0 = ref Unsafe.Add(ref data, rows[g] * stride + b);
-            ref var r1 = ref Unsafe.Add(ref data, rows[g + 1] * stride + b);
-            ref var r2 = ref Unsafe.Add(ref data, rows[g + 2] * stride + b);
-            ref var r3 = ref Unsafe.Add(ref data, rows[g + 3] * stride + b);
-            ref var r4 = ref Unsafe.Add(ref data, rows[g + 4] * stride + b);
-            ref var r5 = ref Unsafe.Add(ref data, rows[g + 5] * stride + b);
-            ref var r6 = ref Unsafe.Add(ref data, rows[g + 6] * stride + b);
-            ref var r7 = ref Unsafe.Add(ref data, rows[g + 7] * stride + b);
-            ref var o = ref Unsafe.Add(ref t, g);
-            ref var k = ref Unsafe.Add(ref rk, g);
-            for (var v = 0; v < vectors; v++)
-            {
-                var c = (nuint)(v * 8);
-                var a0 = KeyOf(Vector256.LoadUnsafe(ref r0, c), g, magnitude);
-                var a1 = KeyOf(Vector256.LoadUnsafe(ref r1, c), g + 1, magnitude);
-                var a2 = KeyOf(Vector256.LoadUnsafe(ref r2, c), g + 2, magnitude);
-                var a3 = KeyOf(Vector256.LoadUnsafe(ref r3, c), g + 3, magnitude);
-                var a4 = KeyOf(Vector256.LoadUnsafe(ref r4, c), g + 4, magnitude);
-                var a5 = KeyOf(Vector256.LoadUnsafe(ref r5, c), g + 5, magnitude);
-                var a6 = KeyOf(Vector256.LoadUnsafe(ref r6, c), g + 6, magnitude);
-                var a7 = KeyOf(Vector256.LoadUnsafe(ref r7, c), g + 7, magnitude);
-                k = a0;
-                Unsafe.Add(ref k, 1) = a1;
-                Unsafe.Add(ref k, 2) = a2;
-                Unsafe.Add(ref k, 3) = a3;
-                Unsafe.Add(ref k, 4) = a4;
-                Unsafe.Add(ref k, 5) = a5;
-                Unsafe.Add(ref k, 6) = a6;
-                Unsafe.Add(ref k, 7) = a7;
-                ColumnSortNetwork.Sort8(ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7);
-                o = a0;
-                Unsafe.Add(ref o, 1) = a1;
-                Unsafe.Add(ref o, 2) = a2;
-                Unsafe.Add(ref o, 3) = a3;
-                Unsafe.Add(ref o, 4) = a4;
-                Unsafe.Add(ref o, 5) = a5;
-                Unsafe.Add(ref o, 6) = a6;
-                Unsafe.Add(ref o, 7) = a7;
-                o = ref Unsafe.Add(ref o, size);
-                k = ref Unsafe.Add(ref k, size);
-            }
+            var a0 = Key(ref data, rows, stride, c, g, magnitude);
+            var a1 = Key(ref data, rows, stride, c, g + 1, magnitude);
+            var a2 = Key(ref data, rows, stride, c, g + 2, magnitude);
+            var a3 = Key(ref data, rows, stride, c, g + 3, magnitude);
+            var a4 = Key(ref data, rows, stride, c, g + 4, magnitude);
+            var a5 = Key(ref data, rows, stride, c, g + 5, magnitude);
+            var a6 = Key(ref data, rows, stride, c, g + 6, magnitude);
+            var a7 = Key(ref data, rows, stride, c, g + 7, magnitude);
+            ref var kg = ref Unsafe.Add(ref k, g);
+            kg = a0;
+            Unsafe.Add(ref kg, 1) = a1;
+            Unsafe.Add(ref kg, 2) = a2;
+            Unsafe.Add(ref kg, 3) = a3;
+            Unsafe.Add(ref kg, 4) = a4;
+            Unsafe.Add(ref kg, 5) = a5;
+            Unsafe.Add(ref kg, 6) = a6;
+            Unsafe.Add(ref kg, 7) = a7;
+            ColumnSortNetwork.Sort8(ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7);
+            ref var og = ref Unsafe.Add(ref o, g);
+            og = a0;
+            Unsafe.Add(ref og, 1) = a1;
+            Unsafe.Add(ref og, 2) = a2;
+            Unsafe.Add(ref og, 3) = a3;
+            Unsafe.Add(ref og, 4) = a4;
+            Unsafe.Add(ref og, 5) = a5;
+            Unsafe.Add(ref og, 6) = a6;
+            Unsafe.Add(ref og, 7) = a7;
         }
-        // The groups past the rows are all int.MaxValue: sorted already.
+        // The groups past the rows are all int.MaxValue: sorted already. Written for every vector, as the
+        // tile's other rows are, rather than trusting each network and merge to leave them as they were.
         var filled = whole < n ? whole + 8 : whole;
         var pad = Vector256.Create(int.MaxValue);
-        for (var v = 0; v < vectors; v++)
+        if (whole < n)
         {
-            ref var run = ref Unsafe.Add(ref t, v * size);
-            if (whole < n)
+            for (var r = whole; r < n; r++)
             {
-                for (var r = whole; r < n; r++)
-                {
-                    var key = Key(ref data, rows, stride, b + v * 8, r, magnitude);
-                    Unsafe.Add(ref run, r) = key;
-                    Unsafe.Add(ref rk, v * size + r) = key;
-                }
-                for (var r = n; r < filled; r++) Unsafe.Add(ref run, r) = pad;
-                ColumnSortNetwork.Sort8(ref Unsafe.Add(ref run, whole));
+                var key = Key(ref data, rows, stride, c, r, magnitude);
+                Unsafe.Add(ref o, r) = key;
+                Unsafe.Add(ref k, r) = key;
             }
-            for (var r = filled; r < size; r++) Unsafe.Add(ref run, r) = pad;
+            for (var r = n; r < filled; r++) Unsafe.Add(ref o, r) = pad;
+            ColumnSortNetwork.Sort8(ref Unsafe.Add(ref o, whole));
         }
-    }
-
-    [ThreadStatic]
-    private static Vector256<int>[]? rowKeyStorage;
-
-    /// <summary>
-    /// The thread's buffer for a block's keys in row order, beside its <see cref="RunTile"/> (so the block keeps
-    /// the plain median's width).
-    /// </summary>
-    private static Span<Vector256<int>> RowKeysForThread(int length)
-    {
-        if (rowKeyStorage is null || rowKeyStorage.Length < length) rowKeyStorage = GC.AllocateUninitializedArray<Vector256<int>>(length);
-        return rowKeyStorage.AsSpan(0, length);
+        for (var r = filled; r < tile.Length; r++) Unsafe.Add(ref o, r) = pad;
     }
 
     /// <summary>
