@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Meta.Gpu.Compute;
@@ -23,7 +22,8 @@ namespace Meta.Gpu.TorchSharp;
 /// <c>meta_policy_update</c> knobs (<c>g_min</c> decides which adaptations count as accepted), restores the
 /// previous prior when the agent announces <c>meta_rollback_active</c>, and takes its outer step size from
 /// <see cref="StepSize"/> (wired to the optimizer's beta by the caller). Answers are applied at round boundaries
-/// only, in arrival order, so a round never sees a half-applied policy.
+/// only, as applying them in arrival order would leave things (the latest value of each knob; a rollback at most
+/// once), so a round never sees a half-applied policy and a loop left idle holds a few values, not every answer.
 /// Buffers (BatchNorm's running statistics) are not meta-learned: every domain adapts from the buffers the module
 /// held when the round began, and the module gets them back after the round, so no domain's adaptation (nor the
 /// order of the domains) leaks into the next one or into the module between rounds.
@@ -52,7 +52,7 @@ public sealed class MetaTrainingLoop : IDisposable
     private float[] _previousPrior;
     // The prior as the round found it, kept while the outer step runs: a step that throws is undone from it.
     private float[] _stepStart;
-    private readonly ConcurrentQueue<BusEvent> _inbox = new();
+    private readonly GovernanceInbox _inbox;
     private readonly List<IDisposable> _subscriptions = [];
     private DomainBatch? _batch;
     private OnlineReptileOptimizer? _optimizer;
@@ -74,12 +74,13 @@ public sealed class MetaTrainingLoop : IDisposable
         _stepStart = new float[_parameters.Length];
         _parameters.CopyTo(_prior);
         StepSize = () => _options.Beta;
+        _inbox = new GovernanceInbox(new HashSet<string>(_knobs.Keys, StringComparer.Ordinal));
         if (bus is not null)
         {
-            foreach (var topic in new[] { "meta_policy_update", "meta_rollback_active" })
+            foreach (var topic in new[] { GovernanceInbox.PolicyUpdate, GovernanceInbox.RollbackActive })
                 _subscriptions.Add(bus.Subscribe(topic, (e, _) =>
                 {
-                    _inbox.Enqueue(e);
+                    _inbox.Post(e);
                     return ValueTask.CompletedTask;
                 }));
         }
@@ -361,34 +362,25 @@ public sealed class MetaTrainingLoop : IDisposable
         };
     }
 
-    /// <summary>Applies the answers that arrived since the last round, in order. Returns true when a rollback
-    /// restored the previous prior.</summary>
+    /// <summary>Applies the answers that arrived since the last round (<see cref="GovernanceInbox"/>: the state
+    /// applying them in arrival order leaves). Returns true when a rollback restored the previous prior; throws,
+    /// after applying the rest, when one of them could not be read.</summary>
     private bool ApplyGovernance()
     {
+        var (knobs, rollback, unreadable) = _inbox.Take();
         var rolledBack = false;
-        while (_inbox.TryDequeue(out var e))
+        if (rollback && _hasPrevious)
         {
-            var payload = BusPayload.AsObject(e.Payload, e.Topic);
-            if (e.Topic == "meta_rollback_active")
-            {
-                if (!_hasPrevious) continue;
-                _previousPrior.CopyTo(_prior, 0);
-                _parameters.CopyFrom(_prior);
-                _hasPrevious = false;
-                Rollbacks++;
-                rolledBack = true;
-                // Reported by the next round that completes, even if a later message in the inbox throws.
-                _rollbackUnreported = true;
-                continue;
-            }
-            foreach (var section in new[] { "controller", "evaluator" })
-            {
-                if (payload[section] is not JsonObject knobs) continue;
-                foreach (var (key, value) in knobs)
-                    if (_knobs.ContainsKey(key) && value is JsonValue v && v.TryGetValue<double>(out var number) && double.IsFinite(number))
-                        _knobs[key] = number;
-            }
+            _previousPrior.CopyTo(_prior, 0);
+            _parameters.CopyFrom(_prior);
+            _hasPrevious = false;
+            Rollbacks++;
+            rolledBack = true;
+            // Reported by the next round that completes, even if this one throws.
+            _rollbackUnreported = true;
         }
+        foreach (var (key, value) in knobs) _knobs[key] = value;
+        unreadable?.Throw();
         return rolledBack;
     }
 

@@ -113,6 +113,49 @@ public sealed class MetaTrainingLoopEdgeTests
         Assert.True(second is null || third.RolledBack, $"round 2 threw ({second?.Message}) and round 3 did not report the rollback");
     }
 
+    // Answers sent while no round runs are folded as they arrive (a queue of every message grew without bound on a
+    // loop left idle under a chatty supervisor): the next round must apply what applying them in arrival order
+    // would (the latest value of each knob, a non-number ignored, one rollback however many were announced), and
+    // an unreadable one among them still surfaces, once, without holding back the readable ones after it.
+    [Fact]
+    public async Task Answers_sent_to_an_idle_loop_apply_as_their_arrival_order_would()
+    {
+        manual_seed(5);
+        using var model = nn.Linear(2, 1);
+        using var probe = new ParameterVector(model);
+        var prior0 = new float[probe.Length];
+        probe.CopyTo(prior0);
+        var bus = new ScriptedBus();
+        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep(), bus: bus);
+        var inner = Writing(probe, id => new DomainOutcome(id, 1, 0.5, 1));
+        await loop.RunRoundAsync(["a"], inner);
+        Assert.NotEqual(prior0, loop.Prior.ToArray());
+
+        for (var i = 0; i < 5_000; i++)
+        {
+            await bus.PublishAsync("meta_policy_update", new JsonObject
+            {
+                ["controller"] = new JsonObject { ["tau"] = 0.5 + i * 1e-5, ["unknown_knob"] = 3.0 },
+                ["evaluator"] = i == 10 ? new JsonObject { ["g_min"] = 0.02 } : new JsonObject { ["g_min"] = "not a number" },
+            });
+            if (i % 1_000 == 0) await bus.PublishAsync("meta_rollback_active", new JsonObject { ["source"] = "optimizer", ["reward"] = 0.1 });
+            if (i == 2_500) await bus.PublishAsync("meta_policy_update", "not an object");
+        }
+        await bus.PublishAsync("meta_policy_update", new JsonObject { ["evaluator"] = new JsonObject { ["lambda_ci"] = 0.25 } });
+
+        await Assert.ThrowsAsync<InvalidInputException>(() => loop.RunRoundAsync(["a"], inner));
+        Assert.Equal(0.5 + 4_999 * 1e-5, loop.Knobs["tau"]);
+        Assert.Equal(0.02, loop.Knobs["g_min"]);
+        Assert.Equal(0.25, loop.Knobs["lambda_ci"]);
+        Assert.False(loop.Knobs.ContainsKey("unknown_knob"));
+        Assert.Equal(1, loop.Rollbacks);
+        Assert.Equal(prior0, loop.Prior.ToArray());
+
+        var next = await loop.RunRoundAsync(["a"], inner);
+        Assert.True(next.RolledBack);
+        Assert.Equal(1, loop.Rollbacks);
+    }
+
     // Buffers (BatchNorm running_mean/var, num_batches_tracked) are not in the vector, and the loop did not reset
     // them: each domain started from the running statistics the previous domain's adaptation left.
     [Fact]
