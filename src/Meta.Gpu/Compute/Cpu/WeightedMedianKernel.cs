@@ -161,7 +161,7 @@ internal static unsafe class WeightedMedianKernel
     /// pages: 256 columns (1 KiB runs) streamed a tenth slower at 64 x 1M, 2048 and 4096 no faster than 256 (a 2-core
     /// Xeon with AVX-512, one and two threads).
     /// </summary>
-    internal static int PrefetchBlockColumns(int rows) => Math.Clamp(PrefetchBlockBytes / sizeof(float) / rows / 8 * 8, 8, 1024);
+    private static int PrefetchBlockColumns(int rows) => Math.Clamp(PrefetchBlockBytes / sizeof(float) / rows / 8 * 8, 8, 1024);
 
     /// <summary>
     /// The keys of the eight columns from <paramref name="c"/>: in row order into <paramref name="keys"/>, and into
