@@ -1,5 +1,6 @@
 using System.Runtime.ExceptionServices;
 using System.Text.Json.Nodes;
+using Meta.Gpu.Learning;
 using Meta.Gpu.Runtime;
 using Meta.Gpu.Serialization;
 
@@ -15,8 +16,8 @@ namespace Meta.Gpu.TorchSharp;
 /// </summary>
 internal sealed class GovernanceInbox(IReadOnlySet<string> followedKnobs)
 {
-    public const string PolicyUpdate = "meta_policy_update";
-    public const string RollbackActive = "meta_rollback_active";
+    /// <summary>The sections of a policy update that carry knobs.</summary>
+    private static readonly string[] KnobSections = ["controller", "evaluator"];
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, double> _knobs = new(StringComparer.Ordinal);
@@ -42,12 +43,12 @@ internal sealed class GovernanceInbox(IReadOnlySet<string> followedKnobs)
         }
         lock (_gate)
         {
-            if (e.Topic == RollbackActive)
+            if (e.Topic == LearningTopics.MetaRollbackActive)
             {
                 _rollback = true;
                 return;
             }
-            foreach (var section in new[] { "controller", "evaluator" })
+            foreach (var section in KnobSections)
             {
                 if (payload[section] is not JsonObject knobs) continue;
                 foreach (var (key, value) in knobs)

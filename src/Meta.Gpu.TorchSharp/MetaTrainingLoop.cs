@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Meta.Gpu.Compute;
+using Meta.Gpu.Governance;
 using Meta.Gpu.Learning;
 using Meta.Gpu.Runtime;
 using Meta.Gpu.Serialization;
@@ -77,7 +78,7 @@ public sealed class MetaTrainingLoop : IDisposable
         _inbox = new GovernanceInbox(new HashSet<string>(_knobs.Keys, StringComparer.Ordinal));
         if (bus is not null)
         {
-            foreach (var topic in new[] { GovernanceInbox.PolicyUpdate, GovernanceInbox.RollbackActive })
+            foreach (var topic in new[] { GovernanceTopics.MetaPolicyUpdate, LearningTopics.MetaRollbackActive })
                 _subscriptions.Add(bus.Subscribe(topic, (e, _) =>
                 {
                     _inbox.Post(e);
