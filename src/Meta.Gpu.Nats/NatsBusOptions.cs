@@ -1,3 +1,4 @@
+using Meta.Gpu.Learning;
 using Meta.Gpu.Runtime;
 
 namespace Meta.Gpu.Nats;
@@ -8,7 +9,7 @@ namespace Meta.Gpu.Nats;
 public sealed record NatsBusOptions
 {
     /// <summary>Every topic that must survive a crash: domain work (DESIGN §10).</summary>
-    public static readonly IReadOnlyList<string> DomainWorkTopics = ["federation.dense_update", "federation.policy_pack"];
+    public static readonly IReadOnlyList<string> DomainWorkTopics = [LearningTopics.DenseUpdate, LearningTopics.PolicyPack];
 
     /// <summary>The broker, <c>nats://HOST:PORT</c>.</summary>
     public string Url { get; init; } = "nats://127.0.0.1:4222";
@@ -23,7 +24,7 @@ public sealed record NatsBusOptions
 
     /// <summary>Topics whose payload carries a float32 <c>vector</c> that travels binary (DESIGN §11), inline
     /// when it fits the server's max payload, through the object store otherwise.</summary>
-    public IReadOnlyList<string> DenseTopics { get; init; } = ["federation.dense_update"];
+    public IReadOnlyList<string> DenseTopics { get; init; } = [LearningTopics.DenseUpdate];
 
     /// <summary>Name of the durable consumer. Processes sharing it share the work (one aggregator normally).</summary>
     public string DurableName { get; init; } = "meta_gpu_agent";

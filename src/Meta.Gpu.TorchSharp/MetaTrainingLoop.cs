@@ -299,7 +299,7 @@ public sealed class MetaTrainingLoop : IDisposable
     private async Task PublishAsync(IEventBus bus, DomainOutcome[] outcomes, MetaRoundResult result, CancellationToken token)
     {
         foreach (var outcome in outcomes)
-            await bus.PublishAsync("federation.policy_pack", PolicyPack(outcome), token).ConfigureAwait(false);
+            await bus.PublishAsync(LearningTopics.PolicyPack, PolicyPack(outcome), token).ConfigureAwait(false);
 
         // A round whose every domain diverged has no finite median gain or loss: such a figure is left out (read
         // as missing) rather than sent as NaN, which governance refuses, and the window would go ungoverned just
@@ -321,7 +321,7 @@ public sealed class MetaTrainingLoop : IDisposable
             ["round_ms"] = result.RoundMs,
             ["stability_avg"] = Finite(outcomes.Average(o => Math.Clamp(o.Confidence, 0, 1))),
         };
-        await bus.PublishAsync("processing_metrics", processing, token).ConfigureAwait(false);
+        await bus.PublishAsync(GovernanceTopics.ProcessingMetrics, processing, token).ConfigureAwait(false);
         if (!_options.WaitForGovernance) return;
         try
         {
