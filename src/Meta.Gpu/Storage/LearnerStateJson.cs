@@ -187,8 +187,10 @@ internal static class LearnerStateJson
             var keys = new List<string>();
             foreach (var key in Property(pack, "keys", at).EnumerateArrayChecked($"{at}.keys"))
             {
-                if (key.ValueKind != JsonValueKind.String || key.GetString() is not { Length: > 0 } name)
-                    throw new InvalidInputException($"{at}.keys[{keys.Count}]: expected a non-empty string");
+                // "" is a parameter name the agent takes (and the prior and previous_params keep): refusing it here
+                // threw away the whole learner state saved beside it.
+                if (key.ValueKind != JsonValueKind.String || key.GetString() is not { } name)
+                    throw new InvalidInputException($"{at}.keys[{keys.Count}]: expected a string");
                 if (keys.Count > 0 && string.CompareOrdinal(keys[^1], name) >= 0)
                     throw new InvalidInputException($"{at}.keys[{keys.Count}]: \"{name}\" is not after \"{keys[^1]}\" (keys are distinct, in ordinal order)");
                 keys.Add(name);
@@ -245,7 +247,8 @@ internal static class LearnerStateJson
         var at = $"{path}.optimizer";
         RequireObject(node, at);
         var beta = Number(node, "beta", at);
-        if (!(double.IsFinite(beta) && beta > 0)) throw new InvalidInputException($"{at}.beta: must be a finite number > 0, got {beta}");
+        // 0 is a beta the optimizer reaches (optimizer.beta_min_factor 0 lets it decay to 0 under load).
+        if (!(double.IsFinite(beta) && beta >= 0)) throw new InvalidInputException($"{at}.beta: must be a finite number >= 0, got {beta}");
         return new SavedOptimizerState(beta, Finite(node, "reward_ema", at));
     }
 

@@ -25,6 +25,17 @@ public sealed class MetaSchedulerTests
         Assert.False(Step(scheduler, steady));
     }
 
+    /// <summary>NaN is neither above the target nor below the headroom, so it would pass without a word; the agent's
+    /// round input refuses the same value by name.</summary>
+    [Fact]
+    public void A_non_finite_latency_is_refused_by_name()
+    {
+        var scheduler = new MetaScheduler(NoJitter);
+        var error = Assert.Throws<InvalidInputException>(() =>
+            scheduler.ShouldUpdate(System.Text.Json.Nodes.JsonNode.Parse("""{"latency_ms": "nan"}""")!.AsObject()));
+        Assert.Contains("telemetry.latency_ms", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Rules_apply_in_turn_not_else_if()
     {
