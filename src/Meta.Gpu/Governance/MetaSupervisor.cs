@@ -38,6 +38,8 @@ public sealed class MetaSupervisor : IAsyncDisposable
     private bool _started;
     /// <summary>The profile the consumers last heard of (the initial one until a change is published).</summary>
     private ResourceProfile _announcedProfile;
+    /// <summary>The knob values the consumers last heard of (the layer's first ones until a policy update goes out).</summary>
+    private KnobVector _announcedKnobs;
     /// <summary>The device source's last figure was not finite (its warning is given once per such run).</summary>
     private bool _deviceReadingBroken;
 
@@ -58,6 +60,7 @@ public sealed class MetaSupervisor : IAsyncDisposable
         var profile = initialProfile ?? ResourceProfile.Initial;
         profile.Validate();
         Layer = new MetaIntegrativeLayer(config, layerOptions);
+        _announcedKnobs = Layer.State.Knobs;
         Profile = profile with { NPaths = Math.Min(profile.NPaths, Layer.Config.DrgPolicy.NPathsMax) };
         _announcedProfile = Profile;
         _deviceTelemetry = deviceTelemetry;
@@ -169,7 +172,12 @@ public sealed class MetaSupervisor : IAsyncDisposable
         var profile = Profile.After(result.ResourceProfileHint, result.Knobs, Layer.Config.DrgPolicy.NPathsMax);
         Profile = profile;
 
-        await _bus.PublishAsync(GovernanceTopics.MetaPolicyUpdate, WirePayload.Of(result.PolicyUpdate.BuildJson()), cancellationToken).ConfigureAwait(false);
+        // Also announces knobs whose earlier announcement failed (the bus refused it): each policy update names only
+        // its own call's changes, so such a change was otherwise never heard of. Without failures this adds nothing.
+        var policy = result.PolicyUpdate;
+        var announce = new PolicyUpdate(policy.Rev, policy.ChangedMask | result.Knobs.DifferenceMask(_announcedKnobs), result.Knobs, policy.Reasons);
+        await _bus.PublishAsync(GovernanceTopics.MetaPolicyUpdate, WirePayload.Of(announce.BuildJson()), cancellationToken).ConfigureAwait(false);
+        _announcedKnobs = result.Knobs;
         // Compared with the last profile announced, not the one before this update: a change whose announcement
         // failed (the bus refused it) goes out with the next update instead of never.
         if (profile != _announcedProfile)

@@ -94,6 +94,28 @@ public sealed class MetaSupervisorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_knob_change_whose_policy_update_failed_is_announced_with_the_next_update()
+    {
+        // Under load tier3_topk goes 5 -> 0 and that meta_policy_update is refused. Each update names only its own
+        // call's changes, so the next one (under load again: tier3_topk stays 0) left it out and the consumers
+        // kept 5 for good.
+        var bus = new RefusingBus(_bus, GovernanceTopics.MetaPolicyUpdate);
+        await using var supervisor = new MetaSupervisor(bus);
+        bus.Refusing = true;
+        await Assert.ThrowsAsync<InvalidOperationException>(() => supervisor.HandleAsync(
+            new BusEvent("processing_metrics", JsonNode.Parse("""{"accept_rate": 0.3, "stability_avg": 0.5, "engine_latency_ms": 300}""")), CancellationToken.None).AsTask());
+        Assert.Equal(0, supervisor.Layer.State.Knobs.Tier3TopK);
+        bus.Refusing = false;
+        _published.Clear();
+
+        await supervisor.HandleAsync(
+            new BusEvent("processing_metrics", JsonNode.Parse("""{"accept_rate": 0.3, "stability_avg": 0.5, "engine_latency_ms": 300}""")), CancellationToken.None);
+
+        var policy = Payload(Assert.Single(_published, e => e.Topic == GovernanceTopics.MetaPolicyUpdate));
+        Assert.Equal(0, policy["operators"]?["tier3_topk"]?.GetValue<int>());
+    }
+
+    [Fact]
     public async Task The_profile_is_published_only_when_it_changed()
     {
         await Publish("telemetry", """{"vram_util": 0.6}""");
