@@ -54,7 +54,7 @@ public sealed record DrgPolicyConfig
     public override int GetHashCode()
     {
         var hash = new HashCode();
-        foreach (var size in SketchDimSet) hash.Add(size);
+        foreach (var size in SketchDimSet.AsSpan()) hash.Add(size);
         hash.Add(NPathsMax);
         hash.Add(VramHigh);
         hash.Add(VramLow);
@@ -125,7 +125,7 @@ public sealed record DrgPolicyConfig
     internal JsonObject BuildJson()
     {
         var sketch = new JsonArray();
-        foreach (var size in SketchDimSet) sketch.Add(size);
+        foreach (var size in SketchDimSet.AsSpan()) sketch.Add(size);
         return new JsonObject
         {
             ["sketch_dim_set"] = sketch,

@@ -70,15 +70,15 @@ public sealed record ResourceProfile
         var d = Initial;
         var profile = new ResourceProfile
         {
-            NPaths = JsonRead.Int(json, "n_paths", d.NPaths, path),
+            NPaths = JsonRead.SettingInt(json, "n_paths", d.NPaths, path),
             Precision = JsonRead.String(json, "precision", d.Precision, path),
-            SketchDim = JsonRead.Int(json, "sketch_dim", d.SketchDim, path),
-            WindowSize = JsonRead.Int(json, "window_size", d.WindowSize, path),
-            Resamples = JsonRead.Int(json, "resamples", d.Resamples, path),
-            ExportInterval = JsonRead.Int(json, "export_interval", d.ExportInterval, path),
-            BranchWidth = JsonRead.Int(json, "branch_width", d.BranchWidth, path),
+            SketchDim = JsonRead.SettingInt(json, "sketch_dim", d.SketchDim, path),
+            WindowSize = JsonRead.SettingInt(json, "window_size", d.WindowSize, path),
+            Resamples = JsonRead.SettingInt(json, "resamples", d.Resamples, path),
+            ExportInterval = JsonRead.SettingInt(json, "export_interval", d.ExportInterval, path),
+            BranchWidth = JsonRead.SettingInt(json, "branch_width", d.BranchWidth, path),
             Tier2Enabled = JsonRead.Bool(json, "tier2_enabled", d.Tier2Enabled, path),
-            Tier3TopK = JsonRead.Int(json, "tier3_topk", d.Tier3TopK, path),
+            Tier3TopK = JsonRead.SettingInt(json, "tier3_topk", d.Tier3TopK, path),
         };
         profile.Validate(path);
         return profile;

@@ -132,6 +132,17 @@ public sealed class IntegrativeMetaConfigTests
     }
 
     [Fact]
+    public void A_drg_policy_built_in_code_without_a_sketch_dim_set_hashes_prints_and_is_refused_by_name()
+    {
+        // A default ImmutableArray throws on foreach: GetHashCode and ToJson crashed before Validate could say why.
+        var config = new IntegrativeMetaConfig { DrgPolicy = new DrgPolicyConfig { SketchDimSet = default } };
+        _ = config.GetHashCode();
+        _ = config.ToJson();
+        Assert.StartsWith("drg_policy.sketch_dim_set:",
+            Assert.Throws<InvalidInputException>(() => new MetaIntegrativeLayer(config)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Every_drg_policy_property_counts_in_its_equality()
     {
         // DrgPolicyConfig writes its own Equals: a property added later and left out of it would not count.

@@ -62,4 +62,14 @@ public sealed class ResourceProfileTests
         Assert.StartsWith("profile.resamples:",
             Assert.Throws<InvalidInputException>(() => ResourceProfile.FromJson(JsonNode.Parse("""{"resamples": 0}""")!.AsObject())).Message, StringComparison.Ordinal);
     }
+
+    /// <summary>An initial profile is a setting: a boolean or a numeric string is refused by name, as every other
+    /// setting's is (the wire payloads' reader took true as 1 and "1024" as 1024).</summary>
+    [Theory]
+    [InlineData("""{"n_paths": true}""", "profile.n_paths")]
+    [InlineData("""{"sketch_dim": "1024"}""", "profile.sketch_dim")]
+    [InlineData("""{"tier3_topk": false}""", "profile.tier3_topk")]
+    public void A_profile_setting_that_is_not_a_number_is_refused_by_name(string json, string field) =>
+        Assert.StartsWith(field + ":",
+            Assert.Throws<InvalidInputException>(() => ResourceProfile.FromJson(JsonNode.Parse(json)!.AsObject())).Message, StringComparison.Ordinal);
 }
