@@ -46,6 +46,8 @@ public static class DensePriorFile
 
     private static ReadOnlySpan<byte> Magic => "MGPU"u8;
 
+    private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
+
     /// <summary>Writes one record and returns its SHA-256 in lowercase hex (the checksum stored at its end).</summary>
     public static string Write(Stream stream, ReadOnlySpan<float> values, long round, IReadOnlyDictionary<string, long>? lastSequences = null)
     {
@@ -235,7 +237,17 @@ public static class DensePriorFile
         foreach (var (id, sequence) in lastSequences.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             if (string.IsNullOrEmpty(id)) throw new InvalidInputException("dense prior: last_sequences: a domain id is empty");
-            var bytes = Encoding.UTF8.GetBytes(id);
+            byte[] bytes;
+            try
+            {
+                // Strict: Encoding.UTF8 wrote a lone surrogate as U+FFFD, so the id read back was another one, and
+                // two ids that differ only there became a duplicate that made the file unreadable.
+                bytes = StrictUtf8.GetBytes(id);
+            }
+            catch (EncoderFallbackException)
+            {
+                throw new InvalidInputException($"dense prior: last_sequences: domain id '{id}' is not well-formed Unicode (a lone surrogate)");
+            }
             if (bytes.Length > MaxDomainIdBytes)
                 throw new InvalidInputException($"dense prior: last_sequences: domain id '{id[..32]}...' is longer than {MaxDomainIdBytes} UTF-8 bytes");
             result.Add((id, bytes, sequence));

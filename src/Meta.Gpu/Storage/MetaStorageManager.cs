@@ -106,6 +106,9 @@ public sealed partial class MetaStorageManager
     public void SavePrior(IReadOnlyDictionary<string, double> prior, IReadOnlyDictionary<string, long>? lastSequences, SavedLearnerState? learners)
     {
         ArgumentNullException.ThrowIfNull(prior);
+        WellFormedNames.Require(prior.Keys, "prior");
+        if (lastSequences is not null) WellFormedNames.Require(lastSequences.Keys, LastSequencesName);
+        if (learners is not null) WellFormedNames.Require(learners);
         Action<Utf8JsonWriter>? writeSequences = lastSequences is { Count: > 0 }
             ? writer =>
             {
@@ -197,8 +200,12 @@ public sealed partial class MetaStorageManager
     public void SaveDomainVectors(IReadOnlyDictionary<string, DomainVector> vectors)
     {
         ArgumentNullException.ThrowIfNull(vectors);
+        WellFormedNames.Require(vectors.Keys, "domain_vectors");
         foreach (var (domain, vector) in vectors)
+        {
             (vector ?? throw new InvalidInputException($"domain_vectors.{domain}: null")).Validated($"domain_vectors.{domain}");
+            WellFormedNames.Require(vector.Keys, $"domain_vectors.{domain}.keys");
+        }
         var bytes = ChecksummedJson.Encode(DomainVectorsFormat, "domains", writer =>
         {
             writer.WriteStartObject();
@@ -244,6 +251,8 @@ public sealed partial class MetaStorageManager
         ArgumentNullException.ThrowIfNull(lastSequences);
         // Written, such a file loaded as a prior of D = 0, which the dense lane cannot hold: its start then threw.
         if (values.IsEmpty) throw new ArgumentException("a dense prior has at least one value", nameof(values));
+        // The file's own encoder refuses a malformed id in lastSequences; the state's JSON would not.
+        if (state is not null) WellFormedNames.Require(state.LastScores.Keys, "dense_lane_state.last_scores");
         lock (_gate)
         {
             string checksum;
