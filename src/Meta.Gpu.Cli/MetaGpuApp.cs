@@ -25,7 +25,12 @@ public static class MetaGpuApp
 
         var parsed = root.Parse(args);
         // A mistyped option a file argument took comes first: it is the cause of any token left over after it.
-        if ((PathArgument.OptionLike(parsed) ?? parsed.Errors.FirstOrDefault()?.Message) is { } error)
+        // Then an error naming a token nothing took (a mistyped command): "Required command was not provided" came
+        // first and named nothing.
+        var parseError = parsed.Errors
+            .OrderBy(e => parsed.UnmatchedTokens.Any(t => e.Message.Contains($"'{t}'", StringComparison.Ordinal)) ? 0 : 1)
+            .FirstOrDefault();
+        if ((PathArgument.OptionLike(parsed) ?? parseError?.Message) is { } error)
         {
             await console.Error.WriteLineAsync($"meta-gpu: {error} (see 'meta-gpu --help')").ConfigureAwait(false);
             return ExitUserError;

@@ -56,6 +56,53 @@ public sealed class DemoCommandTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_dir, "demo.json")));
     }
 
+    /// <summary>On a full disk (a tiny tmpfs, filled: needs root to mount, skipped otherwise) the outputs are whole or
+    /// absent and the run is a one-line error, exit 2: the plain writes left a truncated demo.json and the IOException
+    /// escaped as a stack trace.</summary>
+    [Fact]
+    public async Task On_a_full_disk_the_demo_exits_2_and_leaves_no_half_written_output()
+    {
+        var mount = Path.Combine(_dir, "mnt");
+        Directory.CreateDirectory(mount);
+        if (!OperatingSystem.IsLinux() || Environment.UserName != "root" || Run("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mount) != 0)
+            Assert.Skip("needs root on Linux to mount a small tmpfs");
+        try
+        {
+            using (var filler = new FileStream(Path.Combine(mount, "filler"), FileMode.Create, FileAccess.Write, FileShare.None, 1))
+            {
+                try
+                {
+                    while (true) filler.Write(new byte[4096]);
+                }
+                catch (IOException)
+                {
+                    // Full: only empty files can be made now.
+                }
+            }
+
+            var (code, _, error) = await RunAsync("demo", "--meta-rounds", "2", "--domains", "2", "--held-out", "2", "--quiet", "--out", mount);
+
+            Assert.False(File.Exists(Path.Combine(mount, "demo.json")), "demo.json was left behind");
+            Assert.False(File.Exists(Path.Combine(mount, "demo.png")), "demo.png was left behind");
+            Assert.Equal(2, code);
+            Assert.StartsWith("meta-gpu: --out: cannot write the results", error, StringComparison.Ordinal);
+            Assert.Single(error.TrimEnd().Split('\n'));
+        }
+        finally
+        {
+            Run("umount", "-l", mount);
+        }
+    }
+
+    private static int Run(string file, params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(start)!;
+        p.WaitForExit();
+        return p.ExitCode;
+    }
+
     public void Dispose()
     {
         if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);

@@ -9,7 +9,7 @@ namespace Meta.Gpu.Cli.Bench;
 /// </summary>
 public static class BenchChart
 {
-    public static void Save(BenchReport report, string path)
+    public static byte[] Png(BenchReport report)
     {
         ArgumentNullException.ThrowIfNull(report);
         var rows = report.Results.Where(r => r.Skipped is null && r.Gbs is not null).ToList();
@@ -56,6 +56,6 @@ public static class BenchChart
         plot.YLabel("effective GB/s (N x D x 4 bytes / median time)");
         plot.Title($"meta-gpu bench: {report.Machine.Cpu}, {report.Machine.Cores} cores{(report.Machine.Gpu is { } gpu ? ", " + gpu : "")}");
         plot.ShowLegend(Alignment.UpperRight);
-        plot.SavePng(path, 1100, 600);
+        return plot.GetImageBytes(1100, 600, ImageFormat.Png);
     }
 }

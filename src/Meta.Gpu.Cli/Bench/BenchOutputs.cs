@@ -1,3 +1,4 @@
+using Meta.Gpu.Storage;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -16,9 +17,11 @@ public static class BenchOutputs
     {
         ArgumentNullException.ThrowIfNull(report);
         Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, JsonFile), JsonSerializer.Serialize(report, WireJson.Indented) + "\n");
-        File.WriteAllText(Path.Combine(folder, MarkdownFile), Markdown(report));
-        BenchChart.Save(report, Path.Combine(folder, ChartFile));
+        // Each file whole or as it was: written beside and renamed over (a full disk left an empty bench.json).
+        var utf8 = new UTF8Encoding(false);
+        AtomicFile.WriteAllBytes(Path.Combine(folder, JsonFile), utf8.GetBytes(JsonSerializer.Serialize(report, WireJson.Indented) + "\n"));
+        AtomicFile.WriteAllBytes(Path.Combine(folder, MarkdownFile), utf8.GetBytes(Markdown(report)));
+        AtomicFile.WriteAllBytes(Path.Combine(folder, ChartFile), BenchChart.Png(report));
     }
 
     /// <summary>The machine, the bandwidth references (the host's and each device's), every row with the reference

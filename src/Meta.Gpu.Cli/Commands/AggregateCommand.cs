@@ -81,7 +81,7 @@ internal static class AggregateCommand
     {
         var fromStdin = inputPath is null or "-";
         var utf8 = fromStdin
-            ? Encoding.UTF8.GetBytes(await console.In.ReadToEndAsync(token).WaitAsync(token).ConfigureAwait(false))
+            ? await ReadUtf8Async(console.In, token).ConfigureAwait(false)
             : await InputFile.ReadAllUtf8Async(inputPath!, token).ConfigureAwait(false);
         using var document = ParseDocument(utf8, fromStdin ? "input" : inputPath!);
         var request = document.RootElement;
@@ -91,6 +91,25 @@ internal static class AggregateCommand
             ? DomainUpdateInput.ListFromJson(list, "updates")
             : [];
         return (updates, config);
+    }
+
+    /// <summary>Standard input as UTF-8 bytes, encoded chunk by chunk: one string holds at most 2^30 characters, and
+    /// ReadToEnd of a larger input died with "Out of memory." (exit 134) where the same file is read.</summary>
+    private static async Task<ReadOnlyMemory<byte>> ReadUtf8Async(TextReader reader, CancellationToken token)
+    {
+        var encoder = new UTF8Encoding(false).GetEncoder();
+        var chars = new char[1 << 16];
+        var bytes = new byte[Encoding.UTF8.GetMaxByteCount(chars.Length)];
+        using var buffer = new MemoryStream();
+        while (true)
+        {
+            var read = await reader.ReadAsync(chars.AsMemory(), token).AsTask().WaitAsync(token).ConfigureAwait(false);
+            var count = encoder.GetBytes(chars, 0, read, bytes, 0, flush: read == 0);
+            if (buffer.Length + count > Array.MaxLength)
+                throw new InvalidInputException($"input: more than the {Array.MaxLength} bytes one read can hold");
+            buffer.Write(bytes, 0, count);
+            if (read == 0) return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        }
     }
 
     /// <summary>The input's <c>config</c> as <see cref="JsonRead.Object"/> finds it: null when missing or null, an

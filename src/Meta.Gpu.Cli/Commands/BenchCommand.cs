@@ -81,7 +81,14 @@ internal static class BenchCommand
         {
             report = await harness.RunAsync(new PlainProgress(console.Out, total), token).ConfigureAwait(false);
         }
-        BenchOutputs.Write(report, options.OutDir);
+        try
+        {
+            BenchOutputs.Write(report, options.OutDir);
+        }
+        catch (IOException e)
+        {
+            throw new InvalidInputException($"--out: cannot write the results in {Path.GetFullPath(options.OutDir)} ({e.Message.ReplaceLineEndings(" ")})", e);
+        }
         await console.Out.WriteLineAsync(BenchOutputs.Markdown(report)).ConfigureAwait(false);
         var folder = Path.GetFullPath(options.OutDir);
         await console.Out.WriteLineAsync($"bench: wrote {Path.Combine(folder, BenchOutputs.JsonFile)}, {BenchOutputs.MarkdownFile} and {BenchOutputs.ChartFile}").ConfigureAwait(false);

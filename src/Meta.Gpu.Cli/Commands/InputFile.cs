@@ -19,6 +19,15 @@ internal static class InputFile
         if (!File.Exists(path)) throw new InvalidInputException($"{named}: no such file");
     }
 
+    /// <summary>Refuses a file larger than one array can hold (Array.MaxLength bytes), for the readers that take a
+    /// file whole: the runtime's IOException ("The file is too long") escaped as a stack trace. A pipe's length is
+    /// 0 here and is read as before.</summary>
+    private static void CheckFitsOneRead(string path, string? what)
+    {
+        if (new FileInfo(path).Length is var length && length > Array.MaxLength)
+            throw new InvalidInputException($"{(what is null ? path : $"{what} {path}")}: {length} bytes, more than the {Array.MaxLength} one read can hold");
+    }
+
     /// <summary>Refuses a folder where a file is to be written or appended to, and a file in a folder that is not
     /// there (the runtime's "Could not find a part of the path" names neither the option nor the folder).</summary>
     public static void CheckWritable(string path, string what)
@@ -84,6 +93,7 @@ internal static class InputFile
     public static async Task<ReadOnlyMemory<byte>> ReadAllUtf8Async(string path, CancellationToken token, string? what = null)
     {
         CheckReadable(path, what);
+        CheckFitsOneRead(path, what);
         // On the pool, as ReadAllTextAsync: a pipe given by path waits for its writer in the open.
         var bytes = await Task.Run(() => File.ReadAllBytesAsync(path, token), token).WaitAsync(token).ConfigureAwait(false);
         // The marks a reader of text recognises (UTF-16 BE, UTF-16 or UTF-32 LE, UTF-32 BE), and bytes that are
@@ -99,6 +109,7 @@ internal static class InputFile
     public static async Task<string> ReadAllTextAsync(string path, CancellationToken token, string? what = null)
     {
         CheckReadable(path, what);
+        CheckFitsOneRead(path, what);
         // A pipe given by path sees no token while it waits for its writer, neither in the read nor in the open (which
         // File.ReadAllTextAsync does before it returns a task): both run on the pool, and Ctrl-C stops the wait.
         return await Task.Run(() => File.ReadAllTextAsync(path, token), token).WaitAsync(token).ConfigureAwait(false);

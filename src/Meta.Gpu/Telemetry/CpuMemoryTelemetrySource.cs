@@ -36,13 +36,19 @@ public sealed class CpuMemoryTelemetrySource : IDeviceTelemetrySource
     public string Device => "cpu";
 
     /// <summary>Where the last figures came from: "/proc/meminfo" or "gc".</summary>
-    public string Origin => _meminfoPath is not null && File.Exists(_meminfoPath) ? ProcMeminfoPath : "gc";
+    public string Origin => _meminfoPath is not null && TryReadMeminfo(_meminfoPath, out _, out _) ? ProcMeminfoPath : "gc";
 
     public DeviceMemorySample Sample()
     {
         if (_meminfoPath is not null && TryReadMeminfo(_meminfoPath, out var total, out var available))
             return DeviceMemorySample.FromBytes(Math.Max(0, total - available), total, _threshold);
         var gc = GC.GetGCMemoryInfo();
+        if (gc.Index == 0)
+        {
+            // The figures are the last collection's: before the first one the memory load reads 0.
+            GC.Collect(0, GCCollectionMode.Forced, blocking: true);
+            gc = GC.GetGCMemoryInfo();
+        }
         return DeviceMemorySample.FromBytes(gc.MemoryLoadBytes, gc.TotalAvailableMemoryBytes, _threshold);
     }
 
@@ -75,7 +81,7 @@ public sealed class CpuMemoryTelemetrySource : IDeviceTelemetrySource
         var unit = parts.Length > 2 ? parts[2] : "";
         return unit switch
         {
-            "kB" => value * 1024,
+            "kB" => value > long.MaxValue / 1024 ? -1 : value * 1024,
             "" => value,
             _ => -1,
         };

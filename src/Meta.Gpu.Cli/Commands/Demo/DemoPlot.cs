@@ -8,7 +8,7 @@ namespace Meta.Gpu.Cli.Commands.Demo;
 /// adaptation on those shots.</summary>
 internal static class DemoPlot
 {
-    public static void Save(SineDemoResult result, string path)
+    public static byte[] Png(SineDemoResult result)
     {
         var e = result.Example;
         var x = Widen(e.GridX);
@@ -35,7 +35,7 @@ internal static class DemoPlot
         plot.XLabel("x");
         plot.YLabel("y");
         plot.ShowLegend(Alignment.LowerRight);
-        plot.SavePng(path, 900, 540);
+        return plot.GetImageBytes(900, 540, ImageFormat.Png);
     }
 
     private static void AddCurve(Plot plot, double[] x, float[] y, string label, Color color)

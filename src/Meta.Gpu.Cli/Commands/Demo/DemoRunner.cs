@@ -1,7 +1,9 @@
 using System.Globalization;
+using System.Text;
 using Meta.Gpu.Governance;
 using Meta.Gpu.Learning;
 using Meta.Gpu.Runtime;
+using Meta.Gpu.Storage;
 using Meta.Gpu.TorchSharp;
 using Meta.Gpu.TorchSharp.Sine;
 using Spectre.Console;
@@ -85,8 +87,16 @@ internal static class DemoRunner
     {
         var jsonPath = Path.Combine(outDir, "demo.json");
         var pngPath = Path.Combine(outDir, "demo.png");
-        await File.WriteAllTextAsync(jsonPath, DemoReport.Json(result, settings.Governance), token).ConfigureAwait(false);
-        DemoPlot.Save(result, pngPath);
+        try
+        {
+            // Each file whole or as it was: written beside and renamed over (a full disk left a truncated demo.json).
+            AtomicFile.WriteAllBytes(jsonPath, new UTF8Encoding(false).GetBytes(DemoReport.Json(result, settings.Governance)));
+            AtomicFile.WriteAllBytes(pngPath, DemoPlot.Png(result));
+        }
+        catch (IOException e)
+        {
+            throw new InvalidInputException($"--out: cannot write the results in {Path.GetFullPath(outDir)} ({e.Message.ReplaceLineEndings(" ")})", e);
+        }
         ansi.Write(DemoReport.Table(result));
         await console.Out.WriteLineAsync(DemoReport.Summary(result)).ConfigureAwait(false);
         if (!settings.Quiet)
