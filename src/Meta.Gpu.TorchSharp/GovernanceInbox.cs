@@ -53,7 +53,10 @@ internal sealed class GovernanceInbox(IReadOnlySet<string> followedKnobs)
                 if (payload[section] is not JsonObject knobs) continue;
                 foreach (var (key, value) in knobs)
                 {
-                    if (followedKnobs.Contains(key) && value is JsonValue v && v.TryGetValue<double>(out var number) && double.IsFinite(number))
+                    // JsonRead.NumberOf: TryGetValue<double> alone dropped a number built in memory as an int,
+                    // a long, a float or a decimal.
+                    if (followedKnobs.Contains(key) && value is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.Number
+                        && JsonRead.NumberOf(v) is var number && double.IsFinite(number))
                         _knobs[key] = number;
                 }
             }

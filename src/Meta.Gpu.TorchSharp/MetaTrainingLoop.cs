@@ -319,7 +319,7 @@ public sealed class MetaTrainingLoop : IDisposable
             ["participants"] = result.Step.Participants,
             ["round"] = result.Round,
             ["round_ms"] = result.RoundMs,
-            ["stability_avg"] = Finite(outcomes.Average(o => Math.Clamp(o.Confidence, 0, 1))),
+            ["stability_avg"] = Finite(outcomes.Average(o => double.IsNaN(o.Confidence) ? 0 : Math.Clamp(o.Confidence, 0, 1))),
         };
         await bus.PublishAsync(GovernanceTopics.ProcessingMetrics, processing, token).ConfigureAwait(false);
         if (!_options.WaitForGovernance) return;

@@ -88,6 +88,9 @@ public sealed partial class EventBus : IEventBus
         var state = Volatile.Read(ref _state);
         if (state == Stopped || (state == Draining && !nested))
             return ValueTask.FromException(ShutDownError(topic));
+        // As the slow path and ChannelWriter.WriteAsync: a publish whose token is already cancelled delivers nothing
+        // (it was delivered whenever every queue had room, and refused only when one was full).
+        if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
 
         Interlocked.Increment(ref _published);
         if (!_topics.TryGetValue(topic, out var subscribers)) return default;

@@ -16,7 +16,10 @@ internal sealed class SubscriberLifetime
     /// <summary>True from the start of <see cref="StopAsync"/>: nothing more is handled.</summary>
     public bool Stopped { get; private set; }
 
-    public void Add(IDisposable subscription) => _subscriptions.Add(subscription);
+    public void Add(IDisposable subscription)
+    {
+        lock (_subscriptions) _subscriptions.Add(subscription);
+    }
 
     /// <summary>Waits for the event under way, then holds the gate; false after a stop, the gate released. A delivery
     /// the bus took before the stop unsubscribed may still get here: it is not handled (not an error), and on a
@@ -40,8 +43,15 @@ internal sealed class SubscriberLifetime
         ArgumentNullException.ThrowIfNull(release);
         if (_stopCompleted) return;
         Stopped = true;
-        foreach (var subscription in _subscriptions) subscription.Dispose();
-        _subscriptions.Clear();
+        // Taken and cleared at once: two stops at once enumerated one list, and the second threw "Collection was
+        // modified" when the first cleared it.
+        IDisposable[] subscriptions;
+        lock (_subscriptions)
+        {
+            subscriptions = [.. _subscriptions];
+            _subscriptions.Clear();
+        }
+        foreach (var subscription in subscriptions) subscription.Dispose();
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
