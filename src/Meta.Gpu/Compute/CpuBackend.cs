@@ -255,6 +255,8 @@ public sealed unsafe class CpuBackend : IComputeBackend
         CombineInput.CheckUnscanned(batch, Name);
         // With nothing to write no cell is read, so nothing could be noticed: the caller must scan.
         if (aggregate.IsEmpty && step is null) return null;
+        // No rows, no cells to doubt: every column is empty, which the signal would take for a non-finite value.
+        if (rows.IsEmpty) return Combine(batch, rows, weights, method, trimAlpha, false, aggregate, prior, step);
         var signal = new NonFiniteSignal();
         var job = new CombineJob(batch, rows.ToArray(), weights.ToArray(), method, trimAlpha, false, UseFastKernels, signal,
             SelectionLanes);

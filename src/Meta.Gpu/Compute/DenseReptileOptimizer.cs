@@ -54,6 +54,9 @@ public sealed class DenseReptileOptimizer
     /// <summary>Dense steps taken (§10 <c>round</c>).</summary>
     public long Round { get; private set; }
 
+    /// <summary>Allocates one rollback copy (tests make it fail as a large D's allocation may).</summary>
+    internal Func<int, float[]> NewCopy { get; set; } = columns => new float[columns];
+
     /// <summary>Saved priors available to <see cref="Rollback"/>.</summary>
     public int SavedVersions { get; private set; }
 
@@ -64,6 +67,10 @@ public sealed class DenseReptileOptimizer
     /// </summary>
     public ReptileStep BeginStep(DrgFlags drg)
     {
+        // The copy's array first (allocated once per slot): at a large D that allocation may fail, and it must
+        // leave beta and the ring as they were (after them, beta had moved for a round that never happened and
+        // the ring pointed at an empty slot that a rollback then "restored").
+        ring[(newest + 1) % ring.Length] ??= NewCopy(Columns);
         beforeStep = (Beta, newest, SavedVersions);
         var beta = Beta;
         if (drg.VramHigh || drg.LatencyHigh) beta *= Config.BetaDecayRate;
@@ -155,7 +162,7 @@ public sealed class DenseReptileOptimizer
     {
         // With at most BackupVersions saved, the slot after the newest holds none of them (the ring is one longer).
         newest = (newest + 1) % ring.Length;
-        var slot = ring[newest] ??= new float[Columns];
+        var slot = ring[newest]!;
         Prior.AsSpan().CopyTo(slot);
         SavedVersions = Math.Min(SavedVersions + 1, Config.BackupVersions);
     }

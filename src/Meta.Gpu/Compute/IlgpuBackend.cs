@@ -533,10 +533,11 @@ public sealed class IlgpuBackend : IComputeBackend
         CombineInput.CheckWeightsAndTrim(weights, trimAlpha);
         CombineInput.CheckMethod(method);
         var write = !aggregate.IsEmpty;
-        if (write && aggregate.Length < batch.Columns) throw new ArgumentException($"aggregate holds {aggregate.Length} columns, the batch has {batch.Columns}", nameof(aggregate));
+        // Exactly D, as the cpu backend (the fallback) requires: a longer span was taken and only its first D values written.
+        if (write && aggregate.Length != batch.Columns) throw new ArgumentException($"aggregate holds {aggregate.Length} columns, the batch has {batch.Columns}", nameof(aggregate));
         if (step is { } s)
         {
-            if (prior.Length < batch.Columns) throw new ArgumentException($"prior holds {prior.Length} columns, the batch has {batch.Columns}", nameof(prior));
+            if (prior.Length != batch.Columns) throw new ArgumentException($"prior holds {prior.Length} columns, the batch has {batch.Columns}", nameof(prior));
             CombineInput.CheckStep(s);
         }
 

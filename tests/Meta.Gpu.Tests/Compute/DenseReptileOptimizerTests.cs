@@ -7,6 +7,25 @@ namespace Meta.Gpu.Tests.Compute;
 public sealed class DenseReptileOptimizerTests
 {
     [Fact]
+    public void A_rollback_copy_that_cannot_be_allocated_changes_nothing()
+    {
+        // At a large D the copy's allocation may fail. It came after beta moved and the ring advanced: beta had
+        // moved for a round that never happened, and the next rollback "restored" an empty slot.
+        var optimizer = new DenseReptileOptimizer(3, OptimizerConfig.Default with { BackupVersions = 4 }, [0f, 0f, 0f]);
+        var free = new DrgFlags(false, false, BandwidthFree: true);
+        optimizer.Apply([1f, 1f, 1f], 0.0, free);
+        var (beta, saved, round, prior) = (optimizer.Beta, optimizer.SavedVersions, optimizer.Round, optimizer.Prior.ToArray());
+
+        optimizer.NewCopy = _ => throw new OutOfMemoryException("no room for the copy");
+        Assert.Throws<OutOfMemoryException>(() => optimizer.Apply([2f, 2f, 2f], 0.0, free));
+
+        Assert.Equal((beta, saved, round), (optimizer.Beta, optimizer.SavedVersions, optimizer.Round));
+        Assert.Equal(prior, optimizer.Prior);
+        Assert.True(optimizer.Rollback());
+        Assert.Equal([0f, 0f, 0f], optimizer.Prior); // the copy saved before the first step
+    }
+
+    [Fact]
     public void Step_rules_and_nan_columns()
     {
         var interpolate = new ReptileStep(ReptileRule.Interpolate, 0.25);
