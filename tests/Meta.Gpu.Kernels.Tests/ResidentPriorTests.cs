@@ -121,16 +121,17 @@ public sealed class ResidentPriorTests(IlgpuCpuFixture fixture)
     }
 
     [Fact]
-    public void A_prior_longer_than_the_batch_is_not_kept_resident()
+    public void A_prior_longer_than_the_batch_is_refused_and_a_later_step_over_all_of_it_uploads_it_whole()
     {
-        // The backend steps the first 40 of 100 values; a later step over all 100 must not take the device's 40.
+        // A prior is D long on every backend: this one stepped the first 40 of 100 values where the cpu backend (its
+        // fallback) refused the call. Refused, nothing is stepped or kept, and the step over all 100 is whole.
         var narrow = MakeRound(5, 40, 91);
         var wide = MakeRound(5, 100, 92);
         var resident = new ResidentPrior(RandomBatch.Prior(100, 93));
         var expected = (float[])resident.Values.Clone();
-        StepResident(narrow, resident);
+        Assert.Equal("prior", Assert.ThrowsAny<ArgumentException>(() => StepResident(narrow, resident)).ParamName);
+        Assert.Equal(expected, resident.Values);
         StepResident(wide, resident);
-        StepSpan(narrow, expected);
         StepSpan(wide, expected);
         Assert.Equal(expected, resident.Values);
     }
