@@ -31,7 +31,7 @@ public sealed record StorageConfig(string Root = StorageConfig.DefaultRoot, int 
     /// <summary>Applies a JSON section over these settings: a missing key keeps this value, an unknown key is an error.</summary>
     public StorageConfig With(JsonObject? section, string path = "storage")
     {
-        if (section is null) return this;
+        if (section is null) return Validated(path);
         JsonRead.RequireKnownKeys(section, path, Keys);
         return (this with
         {

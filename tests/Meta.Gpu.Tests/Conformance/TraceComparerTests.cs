@@ -9,6 +9,15 @@ public sealed class TraceComparerTests
         TraceComparer.Compare(JsonNode.Parse(expected), JsonNode.Parse(actual));
 
     [Fact]
+    public void An_integer_in_a_trace_matches_exactly_and_a_float_within_the_tolerance()
+    {
+        // The float tolerance (1e-5 relative) let a count, round or size of 1,000,000 be off by 10.
+        Assert.NotEmpty(Compare("""{"round": 1000000}""", """{"round": 1000010}"""));
+        Assert.Empty(Compare("""{"round": 1000000}""", """{"round": 1000000.0}"""));
+        Assert.Empty(Compare("""{"reward": 1000000.0}""", """{"reward": 1000001}"""));
+    }
+
+    [Fact]
     public void Extra_fields_are_fine_but_missing_ones_are_not()
     {
         Assert.Empty(Compare("""{"a": 1}""", """{"a": 1, "b": 2}"""));

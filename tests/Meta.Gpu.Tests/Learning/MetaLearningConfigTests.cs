@@ -7,6 +7,16 @@ namespace Meta.Gpu.Tests.Learning;
 public sealed class MetaLearningConfigTests
 {
     [Fact]
+    public void A_missing_section_validates_the_settings_it_keeps_as_every_section_does()
+    {
+        // cross and storage returned their settings unchecked when the section was missing.
+        Assert.StartsWith("cross.trim_alpha:",
+            Assert.Throws<InvalidInputException>(() => new CrossMetaConfig(TrimAlpha: 0.7).With(null)).Message, StringComparison.Ordinal);
+        Assert.StartsWith("storage.retention:",
+            Assert.Throws<InvalidInputException>(() => new Meta.Gpu.Storage.StorageConfig(Retention: -1).With(null)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_partial_document_takes_the_defaults_for_the_rest()
     {
         var config = MetaLearningConfig.FromJson("""

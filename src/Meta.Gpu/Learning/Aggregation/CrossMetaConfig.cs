@@ -62,7 +62,7 @@ public sealed record CrossMetaConfig(
     /// </summary>
     public CrossMetaConfig With(JsonObject? section, string path = "cross")
     {
-        if (section is null) return this;
+        if (section is null) return Validated(path);
         JsonRead.RequireKnownKeys(section, path, Keys);
         var result = this with
         {
