@@ -30,7 +30,18 @@ internal sealed class CoreTopicFeed(NatsEventBus bus, string topic) : TopicFeed(
                     while (reader.TryRead(out var msg))
                     {
                         if (Bus.IsOwn(msg.Headers)) LocalReturned();
-                        var decoded = await Bus.DecodeAsync(Topic, msg.Headers, msg.Data, cancellationToken).ConfigureAwait(false);
+                        NatsEventBus.Decoded decoded;
+                        try
+                        {
+                            decoded = await Bus.DecodeAsync(Topic, msg.Headers, msg.Data, cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+                        {
+                            // At most once: a message that cannot be read now (its object store unreachable) is lost,
+                            // but rejected with its reason and counted; the topic's feed goes on.
+                            Bus.RejectUnreadable(Topic, e);
+                            continue;
+                        }
                         if (decoded.Ok)
                             await DispatchAsync(new BusEvent(Topic, decoded.Payload), settle: null, cancellationToken).ConfigureAwait(false);
                     }

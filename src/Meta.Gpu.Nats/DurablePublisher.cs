@@ -95,6 +95,13 @@ internal sealed class DurablePublisher
         {
             await SendAsync(publish, cancellationToken).ConfigureAwait(false);
         }
+        catch (NatsPayloadTooLargeException e)
+        {
+            // Never sendable: sending it again until the give-up only ended in "not confirmed by the broker".
+            Leave(publish, failure: null);
+            _bus.PublishFailed(topic, e);
+            throw new InvalidInputException($"bus: durable publish on {subject} (message id {messageId}): {e.Message}", e);
+        }
         catch (Exception e) when (e is NatsException or TimeoutException && !_stop.IsCancellationRequested)
         {
             // Not written (the connection is away): it stays pending and the monitor sends it again.

@@ -94,6 +94,9 @@ public sealed class NatsEventBus : IEventBus
         connection.ConnectionDisconnected += (_, args) =>
         {
             Volatile.Write(ref _lost, 1);
+            // Core NATS is at most once: what this process sent its own subscribers before the loss may never come
+            // back, and counted as in flight it held WaitForIdle (and, past the queue capacity, publishers) for ever.
+            foreach (var feed in _feeds.Values) feed.ConnectionLost();
             Logger.LogWarning("bus: disconnected from {Url} ({Reason}); reconnecting", Options.Url, args.Message);
             return ValueTask.CompletedTask;
         };
@@ -690,6 +693,8 @@ public sealed class NatsEventBus : IEventBus
         RedeliveredCounter.Add(1);
     }
 
+    internal void RejectUnreadable(string topic, Exception error) => Reject(topic, $"could not be read ({error.GetType().Name}: {error.Message})");
+
     private void Reject(string topic, string reason)
     {
         Interlocked.Increment(ref _rejected);
@@ -1049,6 +1054,10 @@ public sealed class NatsEventBus : IEventBus
     internal static string? MessageId(JsonObject? payload)
     {
         if (payload?["domain_id"] is not JsonValue domain || !domain.TryGetValue<string>(out var domainId)) return null;
+        // It travels as the Nats-Msg-Id header, whose value cannot hold a line break or other control character: the
+        // client refused every send of it, which read as a broker that never confirmed it.
+        if (domainId.Any(char.IsControl))
+            throw new InvalidInputException($"domain_id '{domainId.ReplaceLineEndings(" ")}': must not contain control characters (it is the message id's header value)");
         if (payload["sequence"] is not JsonValue sequence) return null;
         return sequence.TryGetValue<long>(out var n) ? $"{domainId}:{n}"
             : sequence.TryGetValue<double>(out var d) && d == Math.Floor(d) ? $"{domainId}:{(long)d}"
@@ -1158,6 +1167,12 @@ public sealed class NatsEventBus : IEventBus
         var subjects = existing.Info.Config.Subjects ?? [];
         if (!subjects.SequenceEqual(config.Subjects ?? []))
         {
+            // Prefixes are one token: a subject under this prefix is another topic of this deployment, not another prefix.
+            var own = Options.SubjectPrefix + ".";
+            if (subjects.FirstOrDefault(s => s.StartsWith(own, StringComparison.Ordinal)) is { } sibling)
+                throw new InvalidInputException(
+                    $"topic '{config.Subjects!.First()[own.Length..]}': its stream {config.Name} already carries topic '{sibling[own.Length..]}' of prefix '{Options.SubjectPrefix}'; " +
+                    "stream names ignore case and turn '.' and '-' into '_', so two durable topics must differ otherwise");
             throw new InvalidInputException(
                 $"prefix '{Options.SubjectPrefix}': the broker's stream {config.Name} belongs to another prefix (subjects {string.Join(", ", subjects)}); " +
                 "stream names ignore case and turn '.' and '-' into '_', so choose a prefix that differs from it otherwise");

@@ -20,7 +20,9 @@ public static class NatsSubjects
                 throw new InvalidInputException($"topic '{topic}': not a valid subject (empty token, wildcard or whitespace)");
     }
 
-    /// <summary>A subject prefix: the same rules as a topic, reported under <paramref name="field"/>.</summary>
+    /// <summary>A subject prefix: one token of a topic's rules, reported under <paramref name="field"/>. One token
+    /// only: topics have dots, so prefix <c>a</c> with topic <c>b.c</c> and prefix <c>a.b</c> with topic <c>c</c> were
+    /// one subject, and two deployments saw each other's messages.</summary>
     public static void ValidateToken(string value, string field)
     {
         try
@@ -31,6 +33,8 @@ public static class NatsSubjects
         {
             throw new InvalidInputException($"{field}: '{value}' is not a valid subject prefix (empty token, wildcard or whitespace)");
         }
+        if (value.Contains('.'))
+            throw new InvalidInputException($"{field}: '{value}' is not a valid subject prefix (one token, without '.': topics have dots, so a dotted prefix can name another prefix's subjects)");
     }
 
     /// <summary>A JetStream name (stream, consumer, bucket): letters, digits, '-' and '_'.</summary>

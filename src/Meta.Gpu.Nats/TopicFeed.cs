@@ -135,7 +135,23 @@ internal abstract class TopicFeed
 
     public void LocalReturned()
     {
-        Interlocked.Decrement(ref _localInFlight);
+        // Never below zero: a message sent before a lost connection and counted off by ConnectionLost may still
+        // arrive (it waited in the client's buffer).
+        var current = Volatile.Read(ref _localInFlight);
+        while (current > 0)
+        {
+            var seen = Interlocked.CompareExchange(ref _localInFlight, current - 1, current);
+            if (seen == current) break;
+            current = seen;
+        }
+        PulseRoom();
+    }
+
+    /// <summary>The connection dropped: what this process sent before is not waited for any more.</summary>
+    public void ConnectionLost()
+    {
+        Interlocked.Exchange(ref _localInFlight, 0);
+        PulseRoom();
     }
 
     /// <summary>
