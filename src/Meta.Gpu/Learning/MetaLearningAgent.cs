@@ -193,7 +193,7 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         return Task.CompletedTask;
     }
 
-    /// <summary>The learners' state saved with the prior, with the pending updates a clean stop saved (held again;
+    /// <summary>The learners' state saved with the prior, with the pending updates a clean stop saved that the validator still accepts (held again;
     /// the broker's copies of their packs, not newer, are held with them): a state the learner refuses (a hand-edited file whose checksum was
     /// recomputed) is logged and left out, the learners starting fresh and nothing pending, rather than stopping
     /// the agent from starting over a good prior.</summary>
@@ -217,7 +217,14 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         {
             foreach (var (domain, learner) in learners.Domains)
                 if (learner.LastObservedSequence is { } sequence) _lastObservedSequences[domain] = sequence;
-            foreach (var pack in pending) _pending[pack.Update.DomainId] = pack;
+            foreach (var pack in pending)
+            {
+                // The validator may have been tightened across the restart (DESIGN §12): a pack it refuses now is
+                // refused as on arrival, while what observing it taught the learner stays.
+                var broken = Validator.Validate(pack.Update);
+                if (broken.Count > 0) LogRefused(_logger, pack.Update.DomainId, string.Join(", ", broken), null);
+                else _pending[pack.Update.DomainId] = pack;
+            }
         }
     }
 
