@@ -27,7 +27,9 @@ public static class BusPayload
     {
         null => null,
         JsonNode node => node,
-        JsonElement element => JsonNode.Parse(element.GetRawText()),
+        // Parsed as strictly as what comes over a broker: a caller's own document may hold a property twice,
+        // which a lenient parse turns into an ArgumentException at some later read.
+        JsonElement element => JsonInput.Parse(element.GetRawText()),
         _ => JsonSerializer.SerializeToNode(payload, payload.GetType(), WireJson.Options),
     };
 
