@@ -377,19 +377,7 @@ public sealed partial class MetaStorageManager
     /// <see cref="LoadLearnerState"/>.</summary>
     private T? LoadMatching<T>(string fileName, string priorSha256, Func<string, (T State, string PriorSha256)> read) where T : class
     {
-        var main = Path.Combine(Root, fileName);
-        var problems = new List<string>();
-        var candidates = new List<string>();
-        if (File.Exists(main)) candidates.Add(main);
-        else problems.Add($"{fileName}: missing");
-        try
-        {
-            candidates.AddRange(ListBackups(fileName));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            problems.Add($"{BackupsFolderName}: {e.Message}");
-        }
+        var (candidates, problems) = Copies(fileName);
         if (candidates.Count == 0 && problems.Count == 1) return null;
 
         var state = FirstUsableCopy<T>(fileName, candidates, problems, candidate =>
@@ -407,16 +395,33 @@ public sealed partial class MetaStorageManager
 
     private T? LoadWithFallback<T>(string fileName, Func<string, T> read) where T : class
     {
+        var (candidates, problems) = Copies(fileName);
+        // Nothing saved yet; but a backups folder that cannot be listed may hold the only copy.
+        if (candidates.Count == 0 && problems.Count == 1) return null;
+
+        return FirstUsableCopy<T>(fileName, candidates, problems, candidate => (read(candidate), null))
+            ?? throw new InvalidDataException($"{Path.Combine(Root, fileName)}: no usable copy ({string.Join("; ", problems)})");
+    }
+
+    /// <summary>The copies of <paramref name="fileName"/> to try, the main file then the backups newest first, and
+    /// what is wrong so far: the main file missing, the backups folder unlistable (the backups are a fallback: a
+    /// good main file is read all the same).</summary>
+    private (List<string> Candidates, List<string> Problems) Copies(string fileName)
+    {
         var main = Path.Combine(Root, fileName);
         var problems = new List<string>();
         var candidates = new List<string>();
         if (File.Exists(main)) candidates.Add(main);
         else problems.Add($"{fileName}: missing");
-        candidates.AddRange(ListBackups(fileName));
-        if (candidates.Count == 0) return null;
-
-        return FirstUsableCopy<T>(fileName, candidates, problems, candidate => (read(candidate), null))
-            ?? throw new InvalidDataException($"{main}: no usable copy ({string.Join("; ", problems)})");
+        try
+        {
+            candidates.AddRange(ListBackups(fileName));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            problems.Add($"{BackupsFolderName}: {e.Message}");
+        }
+        return (candidates, problems);
     }
 
     /// <summary>
