@@ -30,9 +30,14 @@ public sealed class UnreadableBackupsTests : IDisposable
         return storage;
     }
 
-    private static T Unprivileged<T>(Func<T> load)
+    private T Unprivileged<T>(Func<T> load)
     {
-        return ThreadWithoutFileOverride.Held ? ThreadWithoutFileOverride.Run(load) : load();
+        if (ThreadWithoutFileOverride.Held) return ThreadWithoutFileOverride.Run(load);
+        var listable = true;
+        try { Directory.EnumerateFiles(Path.Combine(_folder.Path, "backups")).ToList(); }
+        catch (UnauthorizedAccessException) { listable = false; }
+        Assert.SkipWhen(listable, "this process reads any folder and cannot drop that capability");
+        return load();
     }
 
     [Fact]
