@@ -10,7 +10,12 @@ namespace Meta.Gpu.Tests.Cli;
 /// see the cancelled token, and the command waited for its next input.</summary>
 public sealed class CommandSignalTests
 {
-    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a started command must use no CPU to count as waiting, and how long it may take.</summary>
+    private static readonly TimeSpan Quiet = TimeSpan.FromSeconds(1.5);
+
+    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(90);
 
     private static Process Start(params string[] args)
     {
@@ -72,7 +77,7 @@ public sealed class CommandSignalTests
         var output = aggregate.StandardOutput.ReadToEndAsync();
         await aggregate.StandardInput.WriteAsync("""{"updates": [""");
         await aggregate.StandardInput.FlushAsync();
-        await Task.Delay(TimeSpan.FromSeconds(6)); // started and reading
+        await ProcessSettled.WaitAsync(aggregate, Quiet, Settle); // started and reading
 
         await SignalAsync(aggregate, "-INT");
         var (exited, err) = await WaitAsync(aggregate, error);
@@ -132,7 +137,7 @@ public sealed class CommandSignalTests
         await using var writer = await Task.Run(() => new FileStream(fifo, FileMode.Open, FileAccess.Write)).WaitAsync(TimeSpan.FromSeconds(60));
         await writer.WriteAsync(Encoding.UTF8.GetBytes("{\"updates\": ["));
         await writer.FlushAsync();
-        await Task.Delay(TimeSpan.FromSeconds(6)); // started and reading
+        await ProcessSettled.WaitAsync(aggregate, Quiet, Settle); // started and reading
 
         await AssertInterruptedAsync(aggregate, error, output);
     }
@@ -147,7 +152,7 @@ public sealed class CommandSignalTests
         using var aggregate = Start("aggregate", fifo);
         var error = aggregate.StandardError.ReadToEndAsync();
         var output = aggregate.StandardOutput.ReadToEndAsync();
-        await Task.Delay(TimeSpan.FromSeconds(6)); // started, blocked opening the pipe
+        await ProcessSettled.WaitAsync(aggregate, Quiet, Settle); // started, blocked opening the pipe
 
         await AssertInterruptedAsync(aggregate, error, output);
     }
