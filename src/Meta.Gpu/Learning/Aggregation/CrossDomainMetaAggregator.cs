@@ -25,9 +25,10 @@ public sealed class CrossDomainMetaAggregator
     /// <exception cref="InvalidInputException">An update is malformed (names the domain).</exception>
     public AggregationResult Aggregate(IEnumerable<DomainUpdateInput> updates) => Aggregate(updates, Config);
 
-    /// <summary>Aggregates learner updates with this instance's settings (rows in the order given).</summary>
+    /// <summary>Aggregates learner updates with this instance's settings (rows in the order given). A null update
+    /// passes through as null, so that it is refused by its position as in the other overload.</summary>
     public AggregationResult Aggregate(IEnumerable<DomainMetaUpdate> updates) =>
-        Aggregate((updates ?? throw new ArgumentNullException(nameof(updates))).Select(u => u.ToAggregationInput()), Config);
+        Aggregate((updates ?? throw new ArgumentNullException(nameof(updates))).Select(u => u?.ToAggregationInput()!), Config);
 
     /// <summary>Aggregates <paramref name="updates"/> (rows in the order given) with <paramref name="config"/>.</summary>
     /// <exception cref="InvalidInputException">An update is malformed (names the domain) or the config is out of range.</exception>
