@@ -21,7 +21,12 @@ public sealed class OnlineReptileOptimizer
         Config = (config ?? OptimizerConfig.Default).Validated();
         Beta = Config.BetaInit;
         if (initialPrior is not null)
-            foreach (var (key, value) in initialPrior) _prior[key] = value;
+            foreach (var (key, value) in initialPrior)
+            {
+                // Every step interpolates from the prior: a non-finite value would stay in it for good.
+                if (!double.IsFinite(value)) throw new InvalidInputException($"initial prior: value of \"{key}\" is not finite ({value})");
+                _prior[key] = value;
+            }
     }
 
     public OptimizerConfig Config { get; }

@@ -115,4 +115,16 @@ public sealed class OnlineReptileOptimizerTests
         var profile = DrgProfile.FromJson(System.Text.Json.Nodes.JsonNode.Parse("""{"vram_high": 1.0, "latency_high": false, "bandwidth_free": true}""")!.AsObject());
         Assert.Equal(new DrgProfile(VramHigh: true, LatencyHigh: false, BandwidthFree: true), profile);
     }
+
+    [Theory]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    [InlineData(double.NegativeInfinity)]
+    public void A_non_finite_initial_prior_value_is_refused_naming_its_key(double value)
+    {
+        // Every step interpolates from the prior value, so it stayed non-finite for good.
+        var e = Assert.Throws<InvalidInputException>(() => new OnlineReptileOptimizer(initialPrior: new Dictionary<string, double> { ["tau"] = 1.0, ["kappa"] = value }));
+        Assert.Contains("initial prior", e.Message, StringComparison.Ordinal);
+        Assert.Contains("\"kappa\"", e.Message, StringComparison.Ordinal);
+    }
 }
