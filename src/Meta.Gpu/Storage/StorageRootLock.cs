@@ -47,7 +47,9 @@ public sealed class StorageRootLock : IDisposable
         try
         {
             // FileShare.None is an exclusive OS lock on the open file (flock on Unix, a share mode on Windows).
-            file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            // Unbuffered: a process-id line the disk had no room for (ENOSPC) stayed in the buffer, and releasing the
+            // lock threw it again, replacing the command's own outcome (an error line, a clean stop) with a stack trace.
+            file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 0);
         }
         catch (IOException e) when (HeldByAnother(e))
         {
