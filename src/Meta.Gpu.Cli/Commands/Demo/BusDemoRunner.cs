@@ -64,7 +64,7 @@ internal static class BusDemoRunner
             ?? Path.Combine(Path.GetTempPath(), string.Create(CultureInfo.InvariantCulture, $"meta-gpu-demo-{DateTime.UtcNow:yyyyMMddHHmmss}-{Environment.ProcessId}")));
         var domainIds = SineDemo.DomainIds(options.Domains);
 
-        using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning).AddFilter("NATS", LogLevel.None));
+        using var loggers = CommandLoggers.Create();
         using var storageLock = StorageRootLock.Acquire(storageRoot);
         var storage = new MetaStorageManager(new StorageConfig(storageRoot), loggers.CreateLogger<MetaStorageManager>());
         var initialPrior = InitialPrior(options);
@@ -89,6 +89,7 @@ internal static class BusDemoRunner
             InnerSteps = options.InnerSteps,
             InnerLearningRate = options.InnerLearningRate,
             RoundTimeout = settings.RoundTimeout,
+            MetaRounds = options.MetaRounds,
         };
 
         IDisposable subscription;

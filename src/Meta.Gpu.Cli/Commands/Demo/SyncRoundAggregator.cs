@@ -117,7 +117,7 @@ internal sealed class SyncRoundAggregator
             foreach (var (update, _) in updates) sequences[update.DomainId] = update.Sequence;
             // Saved before anything is acknowledged: a crash between the two redelivers updates the saved
             // sequences already cover, which are then ignored.
-            _storage.SaveDensePrior(prior, applied, sequences);
+            Saving(() => _storage.SaveDensePrior(prior, applied, sequences), $"round {applied}'s prior");
             foreach (var (_, ack) in updates)
                 if (ack is not null) await ack.AcknowledgeAsync().ConfigureAwait(false);
             IDeliveryAcknowledgement[] copies;
@@ -145,12 +145,17 @@ internal sealed class SyncRoundAggregator
         var record = new DemoRunRecord(Seed, Shots, InnerSteps, InnerLearningRate, _beta);
         if (saved is null)
         {
-            record.Save(_storage.Root);
+            Saving(() => record.Save(_storage.Root), DemoRunRecord.FileName);
             _round = 0;
             _sequenceBase = DateTimeOffset.UtcNow.ToUnixTimeSeconds() * 1_000_000;
             return [.. initialPrior];
         }
         record.CheckResumes(_storage.Root);
+        // Checked before anything subscribes (no durable consumer is made for a refused run): taking no round, the
+        // run reported the saved prior as one of the fewer rounds asked (demo.json's meta_rounds).
+        if (MetaRounds is { } wanted && saved.Round > wanted)
+            throw new InvalidInputException(FormattableString.Invariant(
+                $"--meta-rounds {wanted}: the run saved in --storage {_storage.Root} is at round {saved.Round}; give at least {saved.Round} to resume it, or use another folder"));
         if (saved.D != initialPrior.Length)
             throw new InvalidInputException($"--storage {_storage.Root}: the saved prior has {saved.D} values, this run's network {initialPrior.Length}");
         long? sequenceBase = null;
@@ -164,6 +169,21 @@ internal sealed class SyncRoundAggregator
         _sequenceBase = sequenceBase!.Value;
         ResumedFrom = saved.Round;
         return saved.Values;
+    }
+
+    /// <summary>A write into the storage folder; one the file system refuses (a full disk, a read-only mount) is the
+    /// run's one error line naming the folder (README: exit 2, an output that cannot be written), not an unhandled
+    /// IOException. Nothing of the round is acknowledged: a rerun on the folder resumes from its last saved round.</summary>
+    private void Saving(Action save, string what)
+    {
+        try
+        {
+            save();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidInputException($"--storage {_storage.Root}: cannot save {what} ({e.Message.ReplaceLineEndings(" ")})", e);
+        }
     }
 
     /// <summary>Announces the prior (again every <see cref="RepeatEvery"/>) until every expected domain's update for
@@ -203,6 +223,10 @@ internal sealed class SyncRoundAggregator
     }
 
     public SinePriorAnnouncement Announcement(float[] prior) => new(Round, Seed, Shots, InnerSteps, InnerLearningRate, _sequenceBase, [.. prior]);
+
+    /// <summary>The rounds the run is asked for: a saved run already past them is refused at <see cref="Start"/>
+    /// (null: not checked).</summary>
+    public long? MetaRounds { get; init; }
 
     /// <summary>The task settings announced with every prior.</summary>
     public int Seed { get; init; }
