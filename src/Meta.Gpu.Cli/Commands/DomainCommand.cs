@@ -48,7 +48,7 @@ internal static class DomainCommand
     private static async Task<int> RunAsync(CliConsole console, NatsBusOptions options, string domainId, int? seed, long? rounds, bool quiet,
         bool untilStdinCloses, CancellationToken token)
     {
-        using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning).AddFilter("NATS", LogLevel.None));
+        using var loggers = CommandLoggers.Create();
         await using var bus = await NatsEventBus.ConnectAsync(options, loggers, cancellationToken: token).ConfigureAwait(false);
         await console.Out.WriteLineAsync($"domain {domainId} on {options.Url} (prefix {options.SubjectPrefix}): waiting for the aggregator's prior; Ctrl-C to stop").ConfigureAwait(false);
         await console.Out.FlushAsync(CancellationToken.None).ConfigureAwait(false);

@@ -57,8 +57,7 @@ internal static class ServeCommand
 
     private static async Task<int> RunAsync(CliConsole console, NatsBusOptions options, string storageRoot, string backendName, CancellationToken token)
     {
-        // The bus reports disconnects and failures itself; the NATS client's own log lines only repeat them.
-        using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning).AddFilter("NATS", LogLevel.None));
+        using var loggers = CommandLoggers.Create();
         // The backend is chosen first so that a bad name fails before the broker is dialled.
         using var denseBackend = ComputeBackends.Create(backendName, loggers.CreateLogger("Meta.Gpu.Compute"), "--backend");
         if (string.IsNullOrWhiteSpace(storageRoot)) throw new InvalidInputException("--storage: must name a folder");
