@@ -11,8 +11,32 @@ public sealed record NatsBusOptions
     /// <summary>Every topic that must survive a crash: domain work (DESIGN §10).</summary>
     public static readonly IReadOnlyList<string> DomainWorkTopics = [LearningTopics.DenseUpdate, LearningTopics.PolicyPack];
 
-    /// <summary>The broker, <c>nats://HOST:PORT</c>.</summary>
+    /// <summary>The broker, <c>nats://HOST:PORT</c> (credentials may come before the host:
+    /// <c>nats://USER:PASSWORD@HOST:PORT</c> or <c>nats://TOKEN@HOST:PORT</c>).</summary>
     public string Url { get; init; } = "nats://127.0.0.1:4222";
+
+    /// <summary><see cref="Url"/> as printed and logged: credentials in it are replaced by <c>***</c> (a user name
+    /// is kept), so that they do not end up in terminals, logs and CI output.</summary>
+    public string DisplayUrl => Redacted(Url);
+
+    /// <summary><paramref name="url"/> with the secret part of its user information (the password, or a lone
+    /// token) replaced by <c>***</c>; unchanged when it holds none or is not an absolute address.</summary>
+    public static string Redacted(string url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        // Read as text, not through Uri, which refuses some addresses that still carry a secret (an unescaped '@'
+        // in a password): the user information ends at the authority's last '@'.
+        var schemeEnd = url.IndexOf("://", StringComparison.Ordinal);
+        if (schemeEnd < 0) return url;
+        var authorityStart = schemeEnd + 3;
+        var slash = url.IndexOf('/', authorityStart);
+        var authority = slash < 0 ? url[authorityStart..] : url[authorityStart..slash];
+        var at = authority.LastIndexOf('@');
+        if (at < 0) return url;
+        var colon = authority.IndexOf(':');
+        var shown = colon < 0 || colon > at ? "***" : authority[..colon] + ":***";
+        return url[..authorityStart] + shown + url[(authorityStart + at)..];
+    }
 
     /// <summary>Subjects are <c>{prefix}.{topic}</c>; two deployments on one broker use different prefixes.</summary>
     public string SubjectPrefix { get; init; } = "meta_gpu";
@@ -111,7 +135,7 @@ public sealed record NatsBusOptions
     public static void CheckBrokerAddress(string url, string field)
     {
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("nats" or "tls") || string.IsNullOrEmpty(uri.Host))
-            throw new InvalidInputException($"{field}: '{url}' is not a broker address (expected nats://HOST:PORT)");
+            throw new InvalidInputException($"{field}: '{Redacted(url)}' is not a broker address (expected nats://HOST:PORT)");
     }
 
     /// <summary>Checks every field; throws <see cref="InvalidInputException"/> naming the first bad one.</summary>

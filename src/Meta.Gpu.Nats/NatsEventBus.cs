@@ -97,7 +97,7 @@ public sealed class NatsEventBus : IEventBus
             // Core NATS is at most once: what this process sent its own subscribers before the loss may never come
             // back, and counted as in flight it held WaitForIdle (and, past the queue capacity, publishers) for ever.
             foreach (var feed in _feeds.Values) feed.ConnectionLost();
-            Logger.LogWarning("bus: disconnected from {Url} ({Reason}); reconnecting", Options.Url, args.Message);
+            Logger.LogWarning("bus: disconnected from {Url} ({Reason}); reconnecting", Options.DisplayUrl, args.Message);
             return ValueTask.CompletedTask;
         };
         connection.ConnectionOpened += (_, _) =>
@@ -191,7 +191,7 @@ public sealed class NatsEventBus : IEventBus
         catch (Exception e) when (e is NatsException or TimeoutException or System.Net.Sockets.SocketException)
         {
             await connection.DisposeAsync().ConfigureAwait(false);
-            throw new InvalidInputException(FormattableString.Invariant($"bus {options.Url}: broker not reachable within {options.ConnectTimeout.TotalSeconds:0.#} s ({Innermost(e).Message})"), e);
+            throw new InvalidInputException(FormattableString.Invariant($"bus {options.DisplayUrl}: broker not reachable within {options.ConnectTimeout.TotalSeconds:0.#} s ({Innermost(e).Message})"), e);
         }
         catch (OperationCanceledException)
         {
@@ -210,7 +210,7 @@ public sealed class NatsEventBus : IEventBus
             catch (Exception e) when (e is NatsException or TimeoutException)
             {
                 await connection.DisposeAsync().ConfigureAwait(false);
-                throw new InvalidInputException($"bus {options.Url}: the broker has no JetStream ({Innermost(e).Message}); start it with 'nats-server -js'", e);
+                throw new InvalidInputException($"bus {options.DisplayUrl}: the broker has no JetStream ({Innermost(e).Message}); start it with 'nats-server -js'", e);
             }
             catch (OperationCanceledException)
             {
@@ -554,7 +554,7 @@ public sealed class NatsEventBus : IEventBus
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
-                throw new InvalidInputException($"bus {Options.Url}: subscribing to {feed.Topic} failed ({e.Message})", e);
+                throw new InvalidInputException($"bus {Options.DisplayUrl}: subscribing to {feed.Topic} failed ({e.Message})", e);
             }
         }
     }

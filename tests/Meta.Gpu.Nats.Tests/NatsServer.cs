@@ -80,16 +80,20 @@ public sealed class NatsServer : IAsyncDisposable
         return null;
     }
 
-    public static async Task<NatsServer> StartAsync(int? maxPayload = null)
+    /// <param name="maxPayload">The broker's max_payload, where a test needs a small one.</param>
+    /// <param name="credentials">A user and password the broker requires of every client.</param>
+    public static async Task<NatsServer> StartAsync(int? maxPayload = null, (string User, string Password)? credentials = null)
     {
         var executable = FindExecutable();
         if (executable is null) Assert.Skip("nats-server is not installed (apt-get install nats-server); the NATS tests need a real broker");
-        var server = new NatsServer(executable, FreePort()) { _maxPayload = maxPayload };
+        var server = new NatsServer(executable, FreePort()) { _maxPayload = maxPayload, _credentials = credentials };
         await server.LaunchAsync().ConfigureAwait(false);
         return server;
     }
 
     private int? _maxPayload;
+
+    private (string User, string Password)? _credentials;
 
     public static int FreePort()
     {
@@ -108,6 +112,9 @@ public sealed class NatsServer : IAsyncDisposable
         };
         foreach (var arg in new[] { "-js", "-a", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-sd", _storeDir })
             info.ArgumentList.Add(arg);
+        if (_credentials is var (user, password))
+            foreach (var arg in new[] { "--user", user, "--pass", password })
+                info.ArgumentList.Add(arg);
         if (_maxPayload is int max)
         {
             var config = Path.Combine(_storeDir, "server.conf");

@@ -50,7 +50,7 @@ internal static class DomainCommand
     {
         using var loggers = CommandLoggers.Create();
         await using var bus = await NatsEventBus.ConnectAsync(options, loggers, cancellationToken: token).ConfigureAwait(false);
-        await console.Out.WriteLineAsync($"domain {domainId} on {options.Url} (prefix {options.SubjectPrefix}): waiting for the aggregator's prior; Ctrl-C to stop").ConfigureAwait(false);
+        await console.Out.WriteLineAsync($"domain {domainId} on {options.DisplayUrl} (prefix {options.SubjectPrefix}): waiting for the aggregator's prior; Ctrl-C to stop").ConfigureAwait(false);
         await console.Out.FlushAsync(CancellationToken.None).ConfigureAwait(false);
         // Ctrl-C and SIGTERM cancel the command line's token (TerminationSignals): the worker drains and exits 0.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(token);

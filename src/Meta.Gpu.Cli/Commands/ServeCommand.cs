@@ -76,7 +76,7 @@ internal static class ServeCommand
         await agent.StartAsync(token).ConfigureAwait(false);
         // A subscription that could not be opened would leave the service running without its domain work.
         await bus.WhenSubscribedAsync(token).ConfigureAwait(false);
-        await console.Out.WriteLineAsync($"serving on {options.Url} (prefix {options.SubjectPrefix}, storage {storageRoot}, dense backend {denseBackend.Name}); Ctrl-C to stop").ConfigureAwait(false);
+        await console.Out.WriteLineAsync($"serving on {options.DisplayUrl} (prefix {options.SubjectPrefix}, storage {storageRoot}, dense backend {denseBackend.Name}); Ctrl-C to stop").ConfigureAwait(false);
         await console.Out.FlushAsync(CancellationToken.None).ConfigureAwait(false);
         // Ctrl-C and SIGTERM cancel the command line's token (TerminationSignals): the service drains and exits 0.
         try

@@ -123,7 +123,7 @@ internal static class BusDemoRunner
         {
             var who = settings.Workers > 0 ? $"{settings.Workers} worker processes" : "waiting for 'meta-gpu domain' workers";
             await console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"sine regression (Reptile) over {busOptions.Url} (prefix {busOptions.SubjectPrefix}): seed {options.Seed}, tasks per (seed, domain, round); {options.MetaRounds} meta-rounds x {options.Domains} domains ({domainIds[0]}..{domainIds[^1]}), K={options.Shots}, {options.InnerSteps} inner SGD steps (lr {options.InnerLearningRate}); backend {settings.Backend}; fixed beta {settings.Beta}; storage {storageRoot}; {who}")).ConfigureAwait(false);
+                $"sine regression (Reptile) over {busOptions.DisplayUrl} (prefix {busOptions.SubjectPrefix}): seed {options.Seed}, tasks per (seed, domain, round); {options.MetaRounds} meta-rounds x {options.Domains} domains ({domainIds[0]}..{domainIds[^1]}), K={options.Shots}, {options.InnerSteps} inner SGD steps (lr {options.InnerLearningRate}); backend {settings.Backend}; fixed beta {settings.Beta}; storage {storageRoot}; {who}")).ConfigureAwait(false);
             await console.Out.FlushAsync(CancellationToken.None).ConfigureAwait(false);
         }
 
