@@ -34,9 +34,11 @@ internal readonly record struct DenseCombinePath(DenseCombineKernel Kernel, int 
     /// see <see cref="EqualWeights"/>) is the median: the median kernels serve it where they can (no row payload,
     /// no weights); a column they hand over is walked as the weighted median, which gives the same value.</summary>
     public static DenseCombinePath Choose(bool denseKernels, AggregationMethod method, int rows, bool hasMask, double trimAlpha,
-        bool equalWeights = false)
+        bool equalWeights = false, bool weightsSumNormally = true)
     {
-        if (!denseKernels) return default;
+        // Weights summing to 0 or overflowing (a direct backend call; the aggregator's are normalised) leave the
+        // dense kernels' shares and fixed-point picks undefined: the exact kernel answers them as the cpu does.
+        if (!denseKernels || !weightsSumNormally) return default;
         switch (method)
         {
             case AggregationMethod.Mean when !hasMask && rows > 0:

@@ -226,6 +226,14 @@ public sealed class IlgpuBackend : IComputeBackend
         }
     }
 
+    /// <summary>Whether <paramref name="weights"/> sum to a positive, finite total (the dense kernels' premise).</summary>
+    private static bool SumsNormally(ReadOnlySpan<double> weights)
+    {
+        var sum = 0.0;
+        foreach (var w in weights) sum += w;
+        return sum > 0 && double.IsFinite(sum);
+    }
+
     private static string AbsenceReason(DeviceKind kind)
     {
         var unusable = ListDevices().Where(d => d.Kind == kind && !d.Usable).Select(d => $"{d.Name}: {d.Reason}").ToList();
@@ -573,7 +581,7 @@ public sealed class IlgpuBackend : IComputeBackend
             ReadOnlySpan<int> zero = [0, 0, 0];
             Copy.ToDevice(Stream, counter, zero);
             var path = DenseCombinePath.Choose(DenseKernels, method, rows.Length, batch.Mask is not null, trimAlpha,
-                method == AggregationMethod.WeightedMedian && EqualWeights.MakeWeightedMedianTheMedian(weights));
+                method == AggregationMethod.WeightedMedian && EqualWeights.MakeWeightedMedianTheMedian(weights), SumsNormally(weights));
             if (path.IsDense) DenseCombines++;
             LastCombineKernel = path.Kernel;
             if (settings.LeadingRows != 0) LeadingRowCombines++;

@@ -65,4 +65,28 @@ public sealed class BackendEdgeInputTests
         Assert.All(aggregate, v => Assert.True(float.IsNaN(v)));
         Assert.Equal([1f, 2f, 3f, 4f, 5f], prior);
     }
+
+    [Theory]
+    [InlineData(AggregationMethod.WeightedMedian, 0.0)]
+    [InlineData(AggregationMethod.WeightedMedian, 1e308)]
+    public void Weights_that_sum_to_zero_or_overflow_give_the_cpu_answer_on_ilgpu(AggregationMethod method, double weight)
+    {
+        // The dense device kernels assume a positive, finite sum: all-zero weights made the weighted median network
+        // pick another value than the cpu, whose exact path the cpu tests pin for such weights.
+        using var cpu = ComputeBackends.Create(ComputeBackends.Cpu);
+        using var device = ComputeBackends.Create(ComputeBackends.IlgpuCpu);
+        var batch = new DomainBatch(5, 37);
+        var rng = new Random(11);
+        for (var r = 0; r < 5; r++)
+            for (var c = 0; c < 37; c++) batch.Row(r)[c] = (float)(rng.NextDouble() * 4 - 2);
+        batch.MarkChanged();
+        int[] rows = [0, 1, 2, 3, 4];
+        var weights = Enumerable.Repeat(weight, 5).ToArray();
+        var expected = new float[37];
+        var actual = new float[37];
+        var expectedEmpty = cpu.Combine(batch, rows, weights, method, 0.2, false, expected, default, null);
+        var actualEmpty = device.Combine(batch, rows, weights, method, 0.2, false, actual, default, null);
+        Assert.Equal(expectedEmpty, actualEmpty);
+        Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), actual.Select(BitConverter.SingleToInt32Bits));
+    }
 }
