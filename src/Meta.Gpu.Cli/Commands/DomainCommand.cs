@@ -35,6 +35,10 @@ internal static class DomainCommand
         {
             var domainId = (result.GetValue(id) ?? "").Trim();
             if (domainId.Length == 0) throw new InvalidInputException("--id: must name the domain");
+            // Refused before the broker is dialled: such an id failed only at the first publish, a round later.
+            if (System.Text.Unicode.Utf8.FromUtf16(domainId, new byte[domainId.Length * 3], out _, out _, replaceInvalidSequences: false) != System.Buffers.OperationStatus.Done)
+                throw new InvalidInputException("--id: not well-formed Unicode (a lone surrogate)");
+            if (domainId.Any(char.IsControl)) throw new InvalidInputException("--id: must not contain control characters (the id travels in a message header)");
             if (result.GetValue(rounds) is < 1) throw new InvalidInputException($"--rounds: must be >= 1, got {result.GetValue(rounds)}");
             return RunAsync(console, bus.Read(result), domainId, result.GetValue(seed), result.GetValue(rounds), result.GetValue(quiet),
                 result.GetValue(untilStdinCloses), token);
