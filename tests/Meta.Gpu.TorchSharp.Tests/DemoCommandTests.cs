@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Meta.Gpu.Cli;
+using Meta.Gpu.Tests.Support;
 
 namespace Meta.Gpu.TorchSharp.Tests;
 
@@ -62,45 +63,17 @@ public sealed class DemoCommandTests : IDisposable
     [Fact]
     public async Task On_a_full_disk_the_demo_exits_2_and_leaves_no_half_written_output()
     {
-        var mount = Path.Combine(_dir, "mnt");
-        Directory.CreateDirectory(mount);
-        if (!OperatingSystem.IsLinux() || Environment.UserName != "root" || Run("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mount) != 0)
-            Assert.Skip("needs root on Linux to mount a small tmpfs");
-        try
-        {
-            using (var filler = new FileStream(Path.Combine(mount, "filler"), FileMode.Create, FileAccess.Write, FileShare.None, 1))
-            {
-                try
-                {
-                    while (true) filler.Write(new byte[4096]);
-                }
-                catch (IOException)
-                {
-                    // Full: only empty files can be made now.
-                }
-            }
+        using var tmpfs = SmallTmpfs.MountOrSkip(Path.Combine(_dir, "mnt"));
+        tmpfs.Fill();
+        var mount = tmpfs.Path;
 
-            var (code, _, error) = await RunAsync("demo", "--meta-rounds", "2", "--domains", "2", "--held-out", "2", "--quiet", "--out", mount);
+        var (code, _, error) = await RunAsync("demo", "--meta-rounds", "2", "--domains", "2", "--held-out", "2", "--quiet", "--out", mount);
 
-            Assert.False(File.Exists(Path.Combine(mount, "demo.json")), "demo.json was left behind");
-            Assert.False(File.Exists(Path.Combine(mount, "demo.png")), "demo.png was left behind");
-            Assert.Equal(2, code);
-            Assert.StartsWith("meta-gpu: --out: cannot write the results", error, StringComparison.Ordinal);
-            Assert.Single(error.TrimEnd().Split('\n'));
-        }
-        finally
-        {
-            Run("umount", "-l", mount);
-        }
-    }
-
-    private static int Run(string file, params string[] args)
-    {
-        var start = new System.Diagnostics.ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var p = System.Diagnostics.Process.Start(start)!;
-        p.WaitForExit();
-        return p.ExitCode;
+        Assert.False(File.Exists(Path.Combine(mount, "demo.json")), "demo.json was left behind");
+        Assert.False(File.Exists(Path.Combine(mount, "demo.png")), "demo.png was left behind");
+        Assert.Equal(2, code);
+        Assert.StartsWith("meta-gpu: --out: cannot write the results", error, StringComparison.Ordinal);
+        Assert.Single(error.TrimEnd().Split('\n'));
     }
 
     public void Dispose()

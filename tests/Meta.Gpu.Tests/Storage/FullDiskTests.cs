@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Meta.Gpu.Storage;
 using Meta.Gpu.Tests.Support;
 using Microsoft.Extensions.Logging;
@@ -12,53 +11,20 @@ namespace Meta.Gpu.Tests.Storage;
 /// </summary>
 public sealed class FullDiskTests : IDisposable
 {
-    private const int Page = 4096;
-    private readonly string _mount = Path.Combine(Path.GetTempPath(), "meta-gpu-fulldisk-" + Guid.NewGuid().ToString("N")[..8]);
+    private const int Page = SmallTmpfs.Page;
     private readonly RecordingLogger _logger = new();
-    private bool _mounted;
+    private SmallTmpfs? _tmpfs;
 
-    public void Dispose()
-    {
-        if (_mounted) Run("umount", "-l", _mount);
-        try { Directory.Delete(_mount, recursive: true); } catch (IOException) { }
-    }
-
-    private static int Run(string file, params string[] args)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var p = Process.Start(start)!;
-        p.WaitForExit();
-        return p.ExitCode;
-    }
+    public void Dispose() => _tmpfs?.Dispose();
 
     private MetaStorageManager MountedStorage()
     {
-        Directory.CreateDirectory(_mount);
-        if (!OperatingSystem.IsLinux() || Environment.UserName != "root" || Run("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", _mount) != 0)
-            Assert.Skip("needs root on Linux to mount a small tmpfs");
-        _mounted = true;
-        return new MetaStorageManager(new StorageConfig(Path.Combine(_mount, "store")), _logger);
+        _tmpfs = SmallTmpfs.MountOrSkip(Path.Combine(Path.GetTempPath(), "meta-gpu-fulldisk-" + Guid.NewGuid().ToString("N")[..8]));
+        return new MetaStorageManager(new StorageConfig(Path.Combine(_tmpfs.Path, "store")), _logger);
     }
 
     /// <summary>Fills the file system, then frees <paramref name="pagesFree"/> pages.</summary>
-    private string Fill(int pagesFree)
-    {
-        var filler = Path.Combine(_mount, "filler");
-        using (var stream = new FileStream(filler, FileMode.Create, FileAccess.Write, FileShare.None, 1))
-        {
-            var chunk = new byte[Page];
-            try
-            {
-                while (true) { stream.Write(chunk); }
-            }
-            catch (IOException)
-            {
-            }
-            stream.SetLength(Math.Max(0, stream.Length / Page * Page - (long)pagesFree * Page));
-        }
-        return filler;
-    }
+    private string Fill(int pagesFree) => _tmpfs!.Fill(pagesFree);
 
     private static Dictionary<string, double> Prior(double value, int keys) =>
         Enumerable.Range(0, keys).ToDictionary(k => $"knob_{k:D5}", _ => value, StringComparer.Ordinal);

@@ -1,10 +1,10 @@
-using System.Diagnostics;
 using Meta.Gpu.Cli;
 using Meta.Gpu.Cli.Commands.Demo;
 using Meta.Gpu.Learning;
 using Meta.Gpu.Nats.Tests;
 using Meta.Gpu.Runtime;
 using Meta.Gpu.Storage;
+using Meta.Gpu.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Meta.Gpu.TorchSharp.Tests.Bus;
@@ -17,54 +17,27 @@ namespace Meta.Gpu.TorchSharp.Tests.Bus;
 /// </summary>
 public sealed class FullStorageDemoTests : IDisposable
 {
-    private readonly string _mount = Path.Combine(Path.GetTempPath(), "meta-gpu-review-demo-full-" + Guid.NewGuid().ToString("N")[..8]);
-    private readonly string _out = Directory.CreateTempSubdirectory("meta-gpu-review-demo-out-").FullName;
-    private bool _mounted;
+    private readonly string _out = Directory.CreateTempSubdirectory("meta-gpu-demo-full-out-").FullName;
+    private SmallTmpfs? _tmpfs;
 
     public void Dispose()
     {
-        if (_mounted) Run("umount", "-l", _mount);
-        try { Directory.Delete(_mount, recursive: true); } catch (IOException) { }
+        _tmpfs?.Dispose();
         Directory.Delete(_out, recursive: true);
     }
 
-    private static int Run(string file, params string[] args)
+    private string Mount()
     {
-        var start = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var p = Process.Start(start)!;
-        p.WaitForExit();
-        return p.ExitCode;
-    }
-
-    private void Mount()
-    {
-        Directory.CreateDirectory(_mount);
-        if (!OperatingSystem.IsLinux() || Environment.UserName != "root" || Run("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", _mount) != 0)
-            Assert.Skip("needs root on Linux to mount a small tmpfs");
-        _mounted = true;
-    }
-
-    private void Fill()
-    {
-        using var filler = new FileStream(Path.Combine(_mount, "filler"), FileMode.Create, FileAccess.Write, FileShare.None, 1);
-        try
-        {
-            while (true) filler.Write(new byte[4096]);
-        }
-        catch (IOException)
-        {
-            // Full: only empty files can be made now.
-        }
+        _tmpfs = SmallTmpfs.MountOrSkip(Path.Combine(Path.GetTempPath(), "meta-gpu-demo-full-" + Guid.NewGuid().ToString("N")[..8]));
+        return _tmpfs.Path;
     }
 
     [Fact]
     public async Task The_bus_demo_on_a_full_storage_folder_is_exit_2_with_one_line_naming_it()
     {
-        Mount();
-        Fill();
+        var storage = Path.Combine(Mount(), "store");
+        _tmpfs!.Fill();
         await using var server = await NatsServer.StartAsync();
-        var storage = Path.Combine(_mount, "store");
         using var output = new StringWriter();
         using var error = new StringWriter();
         var code = await MetaGpuApp.RunAsync(
@@ -79,7 +52,7 @@ public sealed class FullStorageDemoTests : IDisposable
     [Fact]
     public async Task A_round_whose_prior_cannot_be_saved_stops_the_run_with_an_error_naming_the_storage_folder()
     {
-        Mount();
+        var mount = Mount();
         var bus = new EventBus();
         await using (bus)
         {
@@ -90,10 +63,10 @@ public sealed class FullStorageDemoTests : IDisposable
                     new DenseUpdate("a", a.AnswerSequence, 1.0, new DomainMetrics(GainP50: 0.5), [.. a.Prior.Select(v => v + 1)]), token);
             });
             using var step = new WeightedMeanReptileStep();
-            var storage = new MetaStorageManager(new StorageConfig(Path.Combine(_mount, "store")));
+            var storage = new MetaStorageManager(new StorageConfig(Path.Combine(mount, "store")));
             var aggregator = new SyncRoundAggregator(bus, storage, step, ["a"], 0.5, NullLogger.Instance) { RepeatEvery = TimeSpan.FromMilliseconds(20) };
             using var subscription = aggregator.Start([0f, 0f, 0f]);
-            Fill();
+            _tmpfs!.Fill();
 
             var e = await Assert.ThrowsAsync<InvalidInputException>(() => aggregator.RunRoundsAsync(2, null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
             Assert.StartsWith($"--storage {storage.Root}", e.Message, StringComparison.Ordinal);
