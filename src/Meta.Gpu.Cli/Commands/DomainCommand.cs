@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Runtime.CompilerServices;
 using Meta.Gpu.Cli.Commands.Bus;
 using Meta.Gpu.Cli.Commands.Demo;
+using Meta.Gpu.Learning;
 using Meta.Gpu.Nats;
 using Microsoft.Extensions.Logging;
 
@@ -36,8 +37,7 @@ internal static class DomainCommand
             var domainId = (result.GetValue(id) ?? "").Trim();
             if (domainId.Length == 0) throw new InvalidInputException("--id: must name the domain");
             // Refused before the broker is dialled: such an id failed only at the first publish, a round later.
-            if (System.Text.Unicode.Utf8.FromUtf16(domainId, new byte[domainId.Length * 3], out _, out _, replaceInvalidSequences: false) != System.Buffers.OperationStatus.Done)
-                throw new InvalidInputException("--id: not well-formed Unicode (a lone surrogate)");
+            if (DomainIds.Problem(domainId) is { } problem) throw new InvalidInputException($"--id: {problem}");
             if (domainId.Any(char.IsControl)) throw new InvalidInputException("--id: must not contain control characters (the id travels in a message header)");
             if (result.GetValue(rounds) is < 1) throw new InvalidInputException($"--rounds: must be >= 1, got {result.GetValue(rounds)}");
             return RunAsync(console, bus.Read(result), domainId, result.GetValue(seed), result.GetValue(rounds), result.GetValue(quiet),

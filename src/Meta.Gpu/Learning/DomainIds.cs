@@ -6,7 +6,7 @@ namespace Meta.Gpu.Learning;
 /// there became one in the file, which the loader then refused as a duplicate, and every later save with it (an
 /// in-process publisher can send such strings; the JSON parser refuses them on the wire).
 /// </summary>
-internal static class DomainIds
+public static class DomainIds
 {
     /// <summary>Why <paramref name="id"/> cannot be kept, or null.</summary>
     public static string? Problem(string? id) =>
