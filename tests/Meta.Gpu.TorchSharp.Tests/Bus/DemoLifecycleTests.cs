@@ -117,6 +117,33 @@ public sealed class DemoLifecycleTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(temp, "meta-gpu-demo-*"));
     }
 
+    [Fact]
+    public async Task An_interrupted_quiet_run_without_storage_names_the_folder_it_kept()
+    {
+        // Without --storage the rounds go to a new temporary folder, named in the first line; --quiet prints no such
+        // line, so an interrupted run left a folder nobody could name to resume from.
+        await using var server = await NatsServer.StartAsync();
+        var temp = Directory.CreateDirectory(Path.Combine(_dir, "tmp")).FullName;
+        await using var demo = CliProcess.Start(new Dictionary<string, string> { ["TMPDIR"] = temp },
+            "demo", "--bus", server.Url, "--prefix", _prefix, "--workers", "2", "--meta-rounds", "100000", "--held-out", "2",
+            "--out", _dir, "--quiet");
+        var clock = Stopwatch.StartNew();
+        string? kept = null;
+        while (kept is null || !(new MetaStorageManager(new StorageConfig(kept)).LoadDensePrior() is { Round: >= 1 }))
+        {
+            if (demo.HasExited || clock.Elapsed > Limit) Assert.Fail($"no round saved: {demo.Output}");
+            await Task.Delay(200);
+            kept ??= Directory.GetDirectories(temp, "meta-gpu-demo-*").SingleOrDefault();
+        }
+
+        using (var kill = Process.Start("kill", ["-TERM", demo.Id.ToString(CultureInfo.InvariantCulture)]))
+            await kill!.WaitForExitAsync();
+        var code = await demo.WaitAsync(Limit);
+        Assert.True(code == 143, $"exit {code}: {demo.Output}");
+        Assert.True(Directory.Exists(kept), "the interrupted run's folder was removed");
+        Assert.Contains(demo.Lines, l => l.StartsWith("err: ", StringComparison.Ordinal) && l.Contains($"--storage {kept}", StringComparison.Ordinal));
+    }
+
     /// <summary>Process ids of `meta-gpu domain` processes whose command line carries <paramref name="prefix"/>.</summary>
     private static List<int> WorkerPids(string prefix)
     {

@@ -155,6 +155,13 @@ internal static class BusDemoRunner
             }
             if (workers is not null) await workers.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         }
+        catch (OperationCanceledException) when (token.IsCancellationRequested && settings.Quiet && settings.Storage is null)
+        {
+            // An interrupted run keeps its temporary folder so that it can be resumed, and --quiet printed no first
+            // line to name it: named here, or it is left in the temp folder where nobody can find it.
+            await console.Error.WriteLineAsync($"demo: interrupted; the rounds saved so far are in {storageRoot} (resume with --storage {storageRoot})").ConfigureAwait(false);
+            throw;
+        }
         finally
         {
             if (workers is not null) await workers.DisposeAsync().ConfigureAwait(false);
