@@ -51,6 +51,12 @@ public sealed unsafe class CpuBackend : IComputeBackend
     /// </summary>
     internal SelectionLanes SelectionLanes { get; init; } = FastestSelectionLanes.OnThisMachine;
 
+    /// <summary>
+    /// How many times its lists' L1-sized block the trimmed mean's selection pass streams per block; default: the
+    /// fastest measured for this kind of machine (<see cref="SelectionBlocks"/>). Tests set each on every machine.
+    /// </summary>
+    internal int SelectionBlockScale { get; init; } = SelectionBlocks.ScaleOnThisMachine;
+
     /// <summary>The widest vectors the fast kernels run with on this machine.</summary>
     public static string VectorWidth =>
         Vector512.IsHardwareAccelerated ? "vector512" : Vector256.IsHardwareAccelerated ? "vector256" : "scalar";
@@ -229,7 +235,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         CheckCombine(batch, rows, weights, method, trimAlpha, aggregate, prior, step);
         if (aggregate.IsEmpty && step is null) return CountEmptyColumns(batch, rows);
         return RunCombine(new CombineJob(batch, rows.ToArray(), weights.ToArray(), method, trimAlpha, missingAsZero, UseFastKernels,
-            selectionLanes: SelectionLanes),
+            selectionLanes: SelectionLanes, selectionBlockScale: SelectionBlockScale),
             batch.Columns, aggregate, prior, step, null);
     }
 
@@ -259,7 +265,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         if (rows.IsEmpty) return Combine(batch, rows, weights, method, trimAlpha, false, aggregate, prior, step);
         var signal = new NonFiniteSignal();
         var job = new CombineJob(batch, rows.ToArray(), weights.ToArray(), method, trimAlpha, false, UseFastKernels, signal,
-            SelectionLanes);
+            SelectionLanes, SelectionBlockScale);
         var empty = RunCombine(job, batch.Columns, aggregate, prior, step, signal);
         return signal.Raised ? null : empty;
     }

@@ -175,6 +175,47 @@ public sealed class CpuTrimmedMeanKernelTests
         }
     }
 
+    /// <summary>
+    /// Blocks four times the lists' L1-sized width (the selection pass's choice on Zen 4, <c>SelectionBlocks</c>)
+    /// compute every column as the narrow blocks do: the same float32 bits for each size of lists and each lane
+    /// width, over chunks of several wide blocks, a partial one, an eight-column part and a scalar tail, with ties
+    /// (columns handed to the exact path) and the fused step.
+    /// </summary>
+    [Theory]
+    [InlineData(64, 0.1, Selection.Vector256, Pattern.Random, null)] // lists of seven
+    [InlineData(64, 0.1, Selection.Vector512Ints, Pattern.Ties, null)]
+    [InlineData(69, 0.1, Selection.Vector512Floats, Pattern.Random, ReptileRule.Interpolate)]
+    [InlineData(79, 0.1, Selection.Vector512Ints, Pattern.Random, null)] // lists of eight
+    [InlineData(90, 0.1, Selection.Vector256, Pattern.Ties, ReptileRule.Delta)] // lists of sixteen
+    [InlineData(64, 0.3, Selection.Vector512Floats, Pattern.Random, null)] // lists of thirty-two
+    public void Wide_blocks_give_the_narrow_blocks_results_bit_for_bit(int n, double alpha, Selection selection, Pattern pattern, ReptileRule? rule)
+    {
+        // One worker takes chunks of a quarter of D: 2,304 columns, two blocks of 1,024 (lists of seven to sixteen)
+        // or four of 512 (lists of thirty-two) and a partial one.
+        const int d = 4 * 2304 - 16 * 3 - 8 - 5;
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        var batch = Make(pattern, rng, n, d);
+        var rows = Enumerable.Range(0, n).ToArray();
+        var weights = Weights(rng, n);
+        var prior = Enumerable.Range(0, d).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+        var step = rule is { } r ? new ReptileStep(r, 0.3) : (ReptileStep?)null;
+        float[] Run(int scale)
+        {
+            using var backend = new CpuBackend(maxDegreeOfParallelism: 1) { SelectionLanes = selection.Lanes(), SelectionBlockScale = scale };
+            var aggregate = new float[d];
+            var stepped = prior.ToArray();
+            backend.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, alpha, false,
+                step is null ? aggregate : default, step is null ? default : stepped, step);
+            return step is null ? aggregate : stepped;
+        }
+        var narrow = Run(1);
+        var wide = Run(4);
+        for (var c = 0; c < d; c++)
+            Assert.True(BitConverter.SingleToInt32Bits(narrow[c]) == BitConverter.SingleToInt32Bits(wide[c]),
+                $"seed {seed}, {n} rows, alpha {alpha}, {selection}, {pattern}, {rule}, column {c}: {wide[c]} vs {narrow[c]}");
+    }
+
     private static void Check(Pattern pattern, int count, double alpha, int d, Selection selection = Selection.Vector256)
     {
         var seed = TestSeed.Next();

@@ -13,7 +13,8 @@ namespace Meta.Gpu.Compute.Cpu;
 /// </remarks>
 internal sealed class CombineJob(
     DomainBatch batch, int[] rows, double[] weights, AggregationMethod method, double trimAlpha, bool missingAsZero,
-    bool useFastKernels, NonFiniteSignal? signal = null, SelectionLanes selectionLanes = SelectionLanes.Vector256Ints)
+    bool useFastKernels, NonFiniteSignal? signal = null, SelectionLanes selectionLanes = SelectionLanes.Vector256Ints,
+    int selectionBlockScale = 1)
 {
     /// <summary>Raised when a non-finite cell is read (rows not scanned), else null.</summary>
     public NonFiniteSignal? Signal => signal;
@@ -66,7 +67,7 @@ internal sealed class CombineJob(
             }
             if (method == AggregationMethod.TrimmedMean && trimCount + 1 <= MaxSelection)
             {
-                return TrimmedMeanKernel.Run(batch, rows, weights, trimCount, c0, c1, target, this, selectionLanes);
+                return TrimmedMeanKernel.Run(batch, rows, weights, trimCount, c0, c1, target, this, selectionLanes, selectionBlockScale);
             }
             if (medianOfEqualWeights && n <= MedianKernel.MaxRows)
             {

@@ -23,9 +23,11 @@ internal interface IExtremeLists
     /// <summary>Keys per list.</summary>
     static abstract int Size { get; }
 
-    /// <summary>Columns per streamed block: the block's lists (2 Size x BlockColumns keys), the group of eight rows
-    /// being merged and the next group being prefetched stay in L1 (48 KiB on the Xeon measured: with 512 columns the
-    /// lists of seven alone took 28 KiB, and the kernel ran 14 % slower on one core), its rows in L2.</summary>
+    /// <summary>Columns per streamed block where the lists must stay in L1: the block's lists (2 Size x BlockColumns
+    /// keys), the group of eight rows being merged and the next group being prefetched stay in L1 (48 KiB on the
+    /// Xeon measured: with 512 columns the lists of seven alone took 28 KiB, and the kernel ran 14 % slower on one
+    /// core), its rows in L2. Where wider blocks measured faster (Zen 4) the pass takes a multiple of it
+    /// (<see cref="SelectionBlocks"/>).</summary>
     static abstract int BlockColumns { get; }
 
     /// <summary>Merges the ascending group g0..g7 into the ascending list of the smallest keys at

@@ -1,5 +1,4 @@
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace Meta.Gpu.Compute.Cpu;
 
@@ -28,14 +27,6 @@ internal static class FastestSelectionLanes
     /// </summary>
     public static SelectionLanes OnThisMachine { get; } =
         !Vector512.IsHardwareAccelerated ? SelectionLanes.Vector256Ints
-        : IsIntel() ? SelectionLanes.Vector512Floats
+        : CpuVendor.IsIntel ? SelectionLanes.Vector512Floats
         : SelectionLanes.Vector512Ints;
-
-    private static bool IsIntel()
-    {
-        if (!X86Base.IsSupported) return false;
-        var (_, ebx, ecx, edx) = X86Base.CpuId(0, 0);
-        // "GenuineIntel" in EBX, EDX, ECX order.
-        return ebx == 0x756E6547 && edx == 0x49656E69 && ecx == 0x6C65746E;
-    }
 }

@@ -32,7 +32,7 @@ internal static class TrimmedMeanKernel
     [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int Run(DomainBatch batch, int[] rows, double[] weights, int k, int c0, int c1, ColumnTarget target, CombineJob exact,
-        SelectionLanes lanes = SelectionLanes.Vector256Ints)
+        SelectionLanes lanes = SelectionLanes.Vector256Ints, int blockScale = 1)
     {
         var n = rows.Length;
         var width = Vector256<float>.Count;
@@ -62,11 +62,11 @@ internal static class TrimmedMeanKernel
             var wideEnd = lanes != SelectionLanes.Vector256Ints ? c0 + (end - c0) / Vector512<int>.Count * Vector512<int>.Count : c0;
             var streamed = 0;
             if (wideEnd > c0 && lanes == SelectionLanes.Vector512Floats)
-                streamed += Streamed<Vector512<float>, FloatKeyLanes512>(lists, batch, rows, rowOffsets, weights, weightsF, k, c0, wideEnd, target, exact, sums);
+                streamed += Streamed<Vector512<float>, FloatKeyLanes512>(lists, batch, rows, rowOffsets, weights, weightsF, k, c0, wideEnd, target, exact, sums, blockScale);
             else if (wideEnd > c0)
-                streamed += Streamed<Vector512<int>, KeyLanes512>(lists, batch, rows, rowOffsets, weights, weightsF, k, c0, wideEnd, target, exact, sums);
+                streamed += Streamed<Vector512<int>, KeyLanes512>(lists, batch, rows, rowOffsets, weights, weightsF, k, c0, wideEnd, target, exact, sums, blockScale);
             if (end > wideEnd)
-                streamed += Streamed<Vector256<int>, KeyLanes256>(lists, batch, rows, rowOffsets, weights, weightsF, k, wideEnd, end, target, exact, sums);
+                streamed += Streamed<Vector256<int>, KeyLanes256>(lists, batch, rows, rowOffsets, weights, weightsF, k, wideEnd, end, target, exact, sums, blockScale);
             return end < c1 ? streamed + exact.RunExact(end, c1, target) : streamed;
         }
         var tile = ColumnTile.ForThread(n);
@@ -297,13 +297,13 @@ internal static class TrimmedMeanKernel
 
     /// <summary><see cref="RunGroups{TLists, TKeys, TLanes}"/> with lists of <paramref name="lists"/> keys.</summary>
     private static int Streamed<TKeys, TLanes>(int lists, DomainBatch batch, int[] rows, ReadOnlySpan<nint> rowOffsets, double[] weights,
-        ReadOnlySpan<float> weightsF, int k, int c0, int end, ColumnTarget target, CombineJob exact, Span<double> sums)
+        ReadOnlySpan<float> weightsF, int k, int c0, int end, ColumnTarget target, CombineJob exact, Span<double> sums, int blockScale)
         where TKeys : unmanaged where TLanes : struct, IKeyLanes<TKeys> => lists switch
     {
-        7 => RunGroups<ExtremeLists7, TKeys, TLanes>(batch, rows, rowOffsets, weights, weightsF, k, c0, end, target, exact, sums),
-        8 => RunGroups<ExtremeLists8, TKeys, TLanes>(batch, rows, rowOffsets, weights, weightsF, k, c0, end, target, exact, sums),
-        16 => RunGroups<ExtremeLists16, TKeys, TLanes>(batch, rows, rowOffsets, weights, weightsF, k, c0, end, target, exact, sums),
-        _ => RunGroups<ExtremeLists32, TKeys, TLanes>(batch, rows, rowOffsets, weights, weightsF, k, c0, end, target, exact, sums),
+        7 => RunGroups<ExtremeLists7, TKeys, TLanes>(batch, rows, rowOffsets, weights, weightsF, k, c0, end, target, exact, sums, blockScale),
+        8 => RunGroups<ExtremeLists8, TKeys, TLanes>(batch, rows, rowOffsets, weights, weightsF, k, c0, end, target, exact, sums, blockScale),
+        16 => RunGroups<ExtremeLists16, TKeys, TLanes>(batch, rows, rowOffsets, weights, weightsF, k, c0, end, target, exact, sums, blockScale),
+        _ => RunGroups<ExtremeLists32, TKeys, TLanes>(batch, rows, rowOffsets, weights, weightsF, k, c0, end, target, exact, sums, blockScale),
     };
 
     /// <summary>
@@ -321,18 +321,19 @@ internal static class TrimmedMeanKernel
     /// (<see cref="FastestSelectionLanes"/>). Walking
     /// eight rows at a time keeps eight sequential read streams, which the hardware prefetchers follow; a column
     /// walk down all N rows opens N streams at once and reads at about half the bandwidth. A block's rows are only
-    /// 2 KiB long, too short for those prefetchers to run far ahead, so each group also prefetches the next
+    /// 0.5-4 KiB long (by the lists' size and <paramref name="blockScale"/>, <see cref="SelectionBlocks"/>), too short
+    /// for those prefetchers to run far ahead, so each group also prefetches the next
     /// group's rows (after the last group, the next block's first rows: they arrive while pass 2 runs), a line of
     /// each every two vectors. Pass 2 then reads the block again from L2 (see <see cref="Pass2Block"/>).
     /// </summary>
     [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe int RunGroups<TLists, TKeys, TLanes>(DomainBatch batch, int[] rows, ReadOnlySpan<nint> rowOffsets, double[] weights, ReadOnlySpan<float> weightsF, int k, int c0, int end, ColumnTarget target, CombineJob exact,
-        Span<double> sums)
+        Span<double> sums, int blockScale)
         where TLists : struct, IExtremeLists where TKeys : unmanaged where TLanes : struct, IKeyLanes<TKeys>
     {
         var size = TLists.Size;
-        var streamBlock = TLists.BlockColumns;
+        var streamBlock = TLists.BlockColumns * blockScale;
         var width = TLanes.Count;
         // Key vectors cover `width` columns; the thresholds and pass 2's final writes run on eight-column parts of them.
         var parts = width / Vector256<float>.Count;
