@@ -35,7 +35,7 @@ internal static unsafe class RowPrefetch
     /// Into L2 (prefetcht1), not L1: a block (256 KiB at 64 rows) is several times L1, so lines sent to L1 a block
     /// ahead only evicted the current vector's rows and tile there. On a 2-core AMD EPYC with AVX-512 (Zen 4,
     /// 32 KiB L1, thirty-first session) the weighted median at 64 x 1M took 24-27 ms with prefetcht1 or prefetcht2
-    /// against 36-44 ms with prefetcht0 (probe, alternated); on the Xeon of the eighth session prefetcht1 had
+    /// against 36-44 ms with prefetcht0 (probe, alternated); on the Xeon of the twenty-eighth session prefetcht1 had
     /// measured the same as prefetcht0.
     /// </remarks>
     public static void BlockShare(nint origin, int[] rows, nint stride, int first, int end, int part, int parts)

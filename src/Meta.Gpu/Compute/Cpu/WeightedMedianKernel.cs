@@ -150,9 +150,9 @@ internal static unsafe class WeightedMedianKernel
     /// stays at <see cref="PrefetchBlockBytes"/> (half a page at 64 rows); the block being read and the one arriving
     /// then fill at most a quarter of a 1 MiB L2. With 4 KiB pages placed at random in the L2's sets, 256 KiB
     /// blocks (two of them half that L2) evicted lines before they were read: on a 2-core Zen 4 EPYC (1 MiB L2,
-    /// thirty-first session, probe, alternated) 64 x 1M took 20.8-22.4 ms (minimums) with 128 KiB blocks and 20.4-21.8 with 64 KiB, against
-    /// 23.9-24.2 with 256 KiB. On the 2-core Xeon (2 MiB L2, eighth session) 512 and 1024 columns streamed alike,
-    /// 256 (1 KiB runs) a tenth slower, 2048 and 4096 no faster.
+    /// thirty-first session, probe, alternated) 64 x 1M took 20.8-22.4 ms (minimums) with 128 KiB blocks and
+    /// 20.4-21.8 with 64 KiB, against 23.9-24.2 with 256 KiB. On the 2-core Xeon (2 MiB L2, twenty-eighth session)
+    /// 512 and 1024 columns streamed alike, 256 (1 KiB runs) a tenth slower, 2048 and 4096 no faster.
     /// </summary>
     private static int PrefetchBlockColumns(int rows) => Math.Clamp(PrefetchBlockBytes / sizeof(float) / rows / 8 * 8, 8, 1024);
 
