@@ -22,7 +22,7 @@ internal static class DomainCommand
         var bus = new BusOptions();
         var id = new Option<string>("--id") { Description = "This domain's id; the demo's aggregator expects domain-000, domain-001, ...", Required = true };
         var seed = new Option<int?>("--seed") { CustomParser = InvariantNumber.NullableInt32, Description = "The run's base seed, checked against the aggregator's (default: take the aggregator's)." };
-        var rounds = new Option<long?>("--rounds") { CustomParser = InvariantNumber.NullableInt64, Description = "Stop after publishing the update of this meta-round (default: run until Ctrl-C)." };
+        var rounds = new Option<long?>("--rounds") { CustomParser = InvariantNumber.NullableInt64, Description = "Stop after publishing the update of this meta-round, or at once if the aggregator is already past it (default: run until Ctrl-C)." };
         var quiet = new Option<bool>("--quiet") { Description = "Print only the first and last lines." };
         // The bus demo's own workers: their standard input is a pipe from the demo, closed when the demo ends in
         // whatever way (kill -9 included), which ends them too rather than leaving them waiting for good.

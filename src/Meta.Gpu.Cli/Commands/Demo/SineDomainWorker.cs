@@ -26,7 +26,8 @@ internal sealed class SineDomainWorker(IEventBus bus, string domainId, int? seed
     public int Answered { get; private set; }
 
     /// <summary>Runs until cancelled, or until the update for meta-round <paramref name="rounds"/> (1-based) is
-    /// published. <paramref name="onAnswer"/> sees each answered round's outcome.</summary>
+    /// published, or at once (answering nothing) when the aggregator already announces a later round.
+    /// <paramref name="onAnswer"/> sees each answered round's outcome.</summary>
     public async Task RunAsync(long? rounds, Action<long, DomainOutcome>? onAnswer, CancellationToken cancellationToken)
     {
         var latest = Channel.CreateBounded<SinePriorAnnouncement>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest });
@@ -47,6 +48,13 @@ internal sealed class SineDomainWorker(IEventBus bus, string domainId, int? seed
                 if (seed is { } s && s != announcement.Seed)
                     throw new InvalidInputException($"--seed {s}: the aggregator's run uses seed {announcement.Seed}; leave --seed out or give the same");
                 if (answered is { } done && done.Base == announcement.SequenceBase && announcement.Round <= done.Round) continue;
+                if (rounds is { } limit && announcement.Round + 1 > limit)
+                {
+                    // Joined an aggregator already past the last round asked for: answering its round would be
+                    // one round more than asked.
+                    LogPastLastRound(logger, announcement.Round + 1, limit, null);
+                    break;
+                }
 
                 if (model is null || model.LearningRate != announcement.InnerLearningRate)
                 {
@@ -99,6 +107,10 @@ internal sealed class SineDomainWorker(IEventBus bus, string domainId, int? seed
     private static readonly Action<ILogger, int, int, Exception?> LogWrongSize =
         LoggerMessage.Define<int, int>(LogLevel.Warning, new EventId(41, "SinePriorWrongSize"),
             "announced prior ignored: {Count} values, the sine network has {Expected}");
+
+    private static readonly Action<ILogger, long, long, Exception?> LogPastLastRound =
+        LoggerMessage.Define<long, long>(LogLevel.Warning, new EventId(43, "SinePriorPastLastRound"),
+            "the aggregator announces round {Round}, past --rounds {Last}: nothing left to answer");
 
     private static readonly Action<ILogger, long, string, Exception?> LogNotStored =
         LoggerMessage.Define<long, string>(LogLevel.Warning, new EventId(42, "SineUpdateNotStored"),
