@@ -5,8 +5,11 @@ namespace Meta.Gpu.Compute.Cpu;
 /// <summary>Who made this machine's CPU, for the kernel choices that were measured to differ between vendors.</summary>
 internal static class CpuVendor
 {
-    /// <summary>Whether CPUID names Intel ("GenuineIntel").</summary>
-    public static bool IsIntel { get; } = Read() == "GenuineIntel";
+    /// <summary>CPUID's vendor string ("GenuineIntel", "AuthenticAMD", ...); empty off x86.</summary>
+    public static string Name { get; } = Read();
+
+    /// <summary>Whether CPUID names Intel.</summary>
+    public static bool IsIntel { get; } = Name == "GenuineIntel";
 
     private static string Read()
     {
