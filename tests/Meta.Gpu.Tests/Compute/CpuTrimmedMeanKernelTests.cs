@@ -190,8 +190,8 @@ public sealed class CpuTrimmedMeanKernelTests
     [InlineData(64, 0.3, Selection.Vector512Floats, Pattern.Random, null)] // lists of thirty-two
     public void Wide_blocks_give_the_narrow_blocks_results_bit_for_bit(int n, double alpha, Selection selection, Pattern pattern, ReptileRule? rule)
     {
-        // One worker takes chunks of a quarter of D: 2,304 columns, two blocks of 1,024 (lists of seven to sixteen)
-        // or four of 512 (lists of thirty-two) and a partial one.
+        // One worker takes chunks of a quarter of D: 2,304 columns, two wide blocks of 1,024 (lists of seven and
+        // eight), four of 512 (sixteen) or nine of 256 (thirty-two), with a partial one where they do not divide it.
         const int d = 4 * 2304 - 16 * 3 - 8 - 5;
         var seed = TestSeed.Next();
         var rng = new Random(seed);

@@ -295,6 +295,10 @@ internal static class TrimmedMeanKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe T* CacheLineAligned<T>(byte* space) where T : unmanaged => (T*)(((nint)space + 63) & ~(nint)63);
 
+    /// <summary>Most bytes of lists a block of wider than L1-sized blocks keeps on the stack
+    /// (<see cref="SelectionBlocks"/>); the L1-sized blocks take at most half of it.</summary>
+    private const int MaxListBytes = 64 * 1024;
+
     /// <summary><see cref="RunGroups{TLists, TKeys, TLanes}"/> with lists of <paramref name="lists"/> keys.</summary>
     private static int Streamed<TKeys, TLanes>(int lists, DomainBatch batch, int[] rows, ReadOnlySpan<nint> rowOffsets, double[] weights,
         ReadOnlySpan<float> weightsF, int k, int c0, int end, ColumnTarget target, CombineJob exact, Span<double> sums, int blockScale)
@@ -333,7 +337,10 @@ internal static class TrimmedMeanKernel
         where TLists : struct, IExtremeLists where TKeys : unmanaged where TLanes : struct, IKeyLanes<TKeys>
     {
         var size = TLists.Size;
-        var streamBlock = TLists.BlockColumns * blockScale;
+        // Wider blocks where asked, but at most MaxListBytes of lists on the stack (the scale's widest blocks of the
+        // larger lists would take 128 KiB of a caller's stack).
+        var streamBlock = Math.Min(TLists.BlockColumns * blockScale,
+            Math.Max(TLists.BlockColumns, MaxListBytes / (2 * size * sizeof(TKeys)) * TLanes.Count));
         var width = TLanes.Count;
         // Key vectors cover `width` columns; the thresholds and pass 2's final writes run on eight-column parts of them.
         var parts = width / Vector256<float>.Count;
