@@ -10,6 +10,10 @@ public sealed record CliConsole(TextReader In, TextWriter Out, TextWriter Error)
         new StreamReader(Console.OpenStandardInput(), new global::System.Text.UTF8Encoding(false), detectEncodingFromByteOrderMarks: true),
         new StandardOutput(Console.Out), Console.Error);
 
+    /// <summary>True when <see cref="In"/> is the process's standard input (whose file the system can name), not a
+    /// reader a caller passed.</summary>
+    public bool ReadsStandardInput => ReferenceEquals(In, System.In);
+
     /// <summary>True when <see cref="Out"/> is the terminal (progress bars and colours only then).</summary>
     public bool IsInteractive => Out is StandardOutput && !Console.IsOutputRedirected;
 }

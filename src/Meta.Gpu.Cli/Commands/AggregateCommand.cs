@@ -51,8 +51,9 @@ internal static class AggregateCommand
         var config = CrossMetaConfig.Default;
         if (configPath is not null)
         {
-            var text = await InputFile.ReadAllTextAsync(configPath, token, "--config").ConfigureAwait(false);
-            var section = ParseObject(text, configPath);
+            // As bytes: a file of more than 2^30 characters fits no string, and read as text died with "Out of memory.".
+            var utf8 = await InputFile.ReadAllUtf8Async(configPath, token, "--config").ConfigureAwait(false);
+            var section = ParseObject(utf8.Span, configPath);
             try
             {
                 config = config.With(section, "config");
@@ -144,12 +145,12 @@ internal static class AggregateCommand
             ? CrossDomainMetaAggregator.Aggregate(updates, config)
             : KeyedBackendAggregation.Aggregate(updates, config, backend);
 
-    private static JsonObject ParseObject(string text, string source)
+    private static JsonObject ParseObject(ReadOnlySpan<byte> utf8, string source)
     {
         JsonNode? node;
         try
         {
-            node = JsonInput.Parse(text);
+            node = JsonInput.Parse(utf8);
         }
         catch (JsonException e)
         {

@@ -50,6 +50,9 @@ internal static class GovernCommand
         // The log is appended to while the input is read: the same file would feed its own lines back, for ever.
         if (!fromStdin && policyLogPath is not null && InputFile.SameFile(inputPath!, policyLogPath))
             throw new InvalidInputException($"--policy-log {policyLogPath}: is the input file; the log's lines would be read back as input");
+        // Standard input redirected from the log (`< log`) is read as it grows, with no length to stop at.
+        if (fromStdin && policyLogPath is not null && console.ReadsStandardInput && InputFile.IsStandardInput(policyLogPath))
+            throw new InvalidInputException($"--policy-log {policyLogPath}: is the standard input; the log's lines would be read back as input");
         // Read already, it would not feed anything back, but the run would leave it no longer a configuration.
         if (configPath is not null && policyLogPath is not null && InputFile.SameFile(configPath, policyLogPath))
             throw new InvalidInputException($"--policy-log {policyLogPath}: is the --config file; the log's lines would be appended to the configuration");
@@ -127,10 +130,11 @@ internal static class GovernCommand
     private static async Task<IntegrativeMetaConfig> ReadConfigAsync(string path, CancellationToken token)
     {
         JsonNode? node;
-        var text = await InputFile.ReadAllTextAsync(path, token, "--config").ConfigureAwait(false);
+        // As bytes: a file of more than 2^30 characters fits no string, and read as text died with "Out of memory.".
+        var utf8 = await InputFile.ReadAllUtf8Async(path, token, "--config").ConfigureAwait(false);
         try
         {
-            node = JsonInput.Parse(text);
+            node = JsonInput.Parse(utf8.Span);
         }
         catch (JsonException e)
         {

@@ -43,6 +43,22 @@ internal static class InputFile
     /// of <see cref="AsItIsNow"/> is safe from it anyway.</summary>
     public static bool SameFile(string a, string b) => string.Equals(Resolved(a), Resolved(b), StringComparison.Ordinal);
 
+    /// <summary>Whether the process's standard input is redirected from <paramref name="path"/> (<c>&lt; file</c>), where
+    /// the system tells the file behind it; false where it is a pipe or a terminal. A hard link is not seen.</summary>
+    public static bool IsStandardInput(string path)
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        try
+        {
+            return File.ResolveLinkTarget("/proc/self/fd/0", returnFinalTarget: false) is { } target
+                && string.Equals(target.FullName, Resolved(path), StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     /// <summary><see cref="AsItIsNow"/>, opened on the pool: opening a pipe waits for its writer, and Ctrl-C must
     /// stop that wait.</summary>
     public static Task<Stream> OpenAsItIsNowAsync(string path, CancellationToken token) =>
@@ -86,15 +102,15 @@ internal static class InputFile
         }
     }
 
-    /// <summary>The file as UTF-8, exactly the bytes that <see cref="ReadAllTextAsync"/>'s text encodes to (a UTF-8
+    /// <summary>The file as UTF-8, exactly the bytes that the text File.ReadAllTextAsync reads encodes to (a UTF-8
     /// byte order mark dropped, a UTF-16 or UTF-32 file with its mark decoded, bytes that are no UTF-8 replaced by
     /// U+FFFD), without the text: a large input read as UTF-16 text first took twice its size, then its bytes
-    /// again.</summary>
+    /// again, and one of more than 2^30 characters fits no string.</summary>
     public static async Task<ReadOnlyMemory<byte>> ReadAllUtf8Async(string path, CancellationToken token, string? what = null)
     {
         CheckReadable(path, what);
         CheckFitsOneRead(path, what);
-        // On the pool, as ReadAllTextAsync: a pipe given by path waits for its writer in the open.
+        // On the pool: a pipe given by path waits for its writer in the open, which sees no token; Ctrl-C stops the wait.
         var bytes = await Task.Run(() => File.ReadAllBytesAsync(path, token), token).WaitAsync(token).ConfigureAwait(false);
         // The marks a reader of text recognises (UTF-16 BE, UTF-16 or UTF-32 LE, UTF-32 BE), and bytes that are
         // no UTF-8, are rare: they take the text's own way, so that they read as they always did.
@@ -104,14 +120,5 @@ internal static class InputFile
             return Encoding.UTF8.GetBytes(await reader.ReadToEndAsync(token).ConfigureAwait(false));
         }
         return bytes is [0xEF, 0xBB, 0xBF, ..] ? bytes.AsMemory(3) : bytes;
-    }
-
-    public static async Task<string> ReadAllTextAsync(string path, CancellationToken token, string? what = null)
-    {
-        CheckReadable(path, what);
-        CheckFitsOneRead(path, what);
-        // A pipe given by path sees no token while it waits for its writer, neither in the read nor in the open (which
-        // File.ReadAllTextAsync does before it returns a task): both run on the pool, and Ctrl-C stops the wait.
-        return await Task.Run(() => File.ReadAllTextAsync(path, token), token).WaitAsync(token).ConfigureAwait(false);
     }
 }

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Meta.Gpu.Serialization;
@@ -50,12 +51,18 @@ public static class ConformanceRunner
         return files;
     }
 
-    public static async Task<TraceFileResult> RunFileAsync(string path, CancellationToken cancellationToken = default)
+    public static async Task<TraceFileResult> RunFileAsync(string path, CancellationToken cancellationToken = default) =>
+        await RunFileAsync(path, Encoding.UTF8.GetBytes(await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false)), cancellationToken)
+            .ConfigureAwait(false);
+
+    /// <summary>As <see cref="RunFileAsync(string, CancellationToken)"/> on the file's contents, read by the caller as
+    /// UTF-8: a file of more than 2^30 characters fits no string (the command line reads its bytes).</summary>
+    public static async Task<TraceFileResult> RunFileAsync(string path, ReadOnlyMemory<byte> utf8, CancellationToken cancellationToken = default)
     {
         JsonObject file;
         try
         {
-            file = JsonInput.Parse(await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false)) as JsonObject
+            file = JsonInput.Parse(utf8.Span) as JsonObject
                 ?? throw new InvalidInputException($"{path}: a trace file is a JSON object");
         }
         catch (JsonException e)
