@@ -59,6 +59,8 @@ public sealed class MetaTrainingLoop : IDisposable
     private OnlineReptileOptimizer? _optimizer;
     private bool _hasPrevious;
     private int _roundRunning;
+    private bool _disposed;
+    private Func<double> _stepSize;
 
     public MetaTrainingLoop(nn.Module model, IOuterStep outerStep, MetaTrainingOptions? options = null, IEventBus? bus = null)
     {
@@ -74,7 +76,7 @@ public sealed class MetaTrainingLoop : IDisposable
         _previousPrior = new float[_parameters.Length];
         _stepStart = new float[_parameters.Length];
         _parameters.CopyTo(_prior);
-        StepSize = () => _options.Beta;
+        _stepSize = () => _options.Beta;
         _inbox = new GovernanceInbox(new HashSet<string>(_knobs.Keys, StringComparer.Ordinal));
         if (bus is not null)
         {
@@ -106,7 +108,12 @@ public sealed class MetaTrainingLoop : IDisposable
 
     /// <summary>The outer step size for the next round, read once per round. Default: the options' beta;
     /// set it to follow a governed optimizer's beta.</summary>
-    public Func<double> StepSize { get; set; }
+    public Func<double> StepSize
+    {
+        get => _stepSize;
+        // A null source was taken, and every later round failed on a NullReferenceException naming nothing.
+        set => _stepSize = value ?? throw new ArgumentNullException(nameof(value), "StepSize: a step size source is required");
+    }
 
     /// <summary>The optimizer whose beta the outer step follows, when one is set.</summary>
     public OnlineReptileOptimizer? Optimizer => _optimizer;
@@ -139,6 +146,7 @@ public sealed class MetaTrainingLoop : IDisposable
     {
         ArgumentNullException.ThrowIfNull(domains);
         ArgumentNullException.ThrowIfNull(innerLoop);
+        ObjectDisposedException.ThrowIf(_disposed, this);
         // Two rounds at once wrote one module, one batch and one prior, and each stepped from the other's half-done
         // state; refused at once, before either moves anything.
         if (Interlocked.Exchange(ref _roundRunning, 1) != 0)
@@ -282,7 +290,26 @@ public sealed class MetaTrainingLoop : IDisposable
     /// <summary>Replaces the prior (and the module's parameters) with <paramref name="prior"/>.</summary>
     /// <exception cref="ArgumentException">The length differs from the prior's, or a value is NaN or infinite
     /// (nothing is changed).</exception>
+    /// <exception cref="InvalidOperationException">A round is running, or the module's parameter set changed since
+    /// the loop was made (nothing is changed).</exception>
     public void SetPrior(ReadOnlySpan<float> prior)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        // Taken mid-round (from an inner loop, or another thread), the domains after it adapted from another prior
+        // than those before, and the step moved the new prior with rows of both.
+        if (Interlocked.CompareExchange(ref _roundRunning, 1, 0) != 0)
+            throw new InvalidOperationException("a round of this MetaTrainingLoop is running: set the prior between rounds");
+        try
+        {
+            SetPriorCore(prior);
+        }
+        finally
+        {
+            Volatile.Write(ref _roundRunning, 0);
+        }
+    }
+
+    private void SetPriorCore(ReadOnlySpan<float> prior)
     {
         if (prior.Length != _prior.Length)
             throw new ArgumentException($"the prior has {_prior.Length} values, got {prior.Length}", nameof(prior));
@@ -291,6 +318,9 @@ public sealed class MetaTrainingLoop : IDisposable
         for (var i = 0; i < prior.Length; i++)
             if (!float.IsFinite(prior[i]))
                 throw new ArgumentException($"prior[{i}] ({_parameters.NameAt(i)}): must be finite, got {prior[i].ToString(System.Globalization.CultureInfo.InvariantCulture)}", nameof(prior));
+        // Checked before the prior is written: a parameter replaced since the loop was made failed the copy into the
+        // module after the prior had taken the new values, and the two no longer agreed.
+        _parameters.EnsureParametersOf(_model);
         prior.CopyTo(_prior);
         _parameters.CopyFrom(_prior);
         _hasPrevious = false;
@@ -436,6 +466,7 @@ public sealed class MetaTrainingLoop : IDisposable
 
     public void Dispose()
     {
+        _disposed = true;
         foreach (var subscription in _subscriptions) subscription.Dispose();
         _subscriptions.Clear();
         foreach (var buffer in _bufferStart) buffer.Dispose();

@@ -122,12 +122,16 @@ public sealed class ParameterVector : IDisposable
         }
     }
 
-    /// <summary>Writes the module's parameters into row <paramref name="row"/> of <paramref name="batch"/>.</summary>
+    /// <summary>Writes the module's parameters into row <paramref name="row"/> of <paramref name="batch"/> and bumps
+    /// its <see cref="DomainBatch.Version"/>.</summary>
     public void CopyTo(DomainBatch batch, int row)
     {
         ArgumentNullException.ThrowIfNull(batch);
         CheckBatch(batch, row);
         CopyTo(batch.Row(row));
+        // A backend that keeps the batch resident (cuda, opencl, ilgpu-cpu) uploads it again only for a new version:
+        // rows written into a reused batch were stepped from the values it held before.
+        batch.MarkChanged();
     }
 
     /// <summary>Sets the module's parameters from row <paramref name="row"/> of <paramref name="batch"/>.</summary>

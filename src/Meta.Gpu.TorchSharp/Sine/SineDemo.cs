@@ -89,7 +89,10 @@ public static class SineDemo
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(metaPrior);
+        // Used only for the result: null was found after the joint training and the evaluation had run.
+        ArgumentNullException.ThrowIfNull(knobs);
         options.Validate();
         var clock = Stopwatch.StartNew();
         set_num_threads(1);

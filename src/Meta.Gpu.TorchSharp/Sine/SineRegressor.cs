@@ -12,10 +12,15 @@ public sealed class SineRegressor : IDisposable
 {
     private readonly Sequential _model;
     private readonly optim.Optimizer _sgd;
+    private bool _disposed;
 
     /// <summary>A network initialised by TorchSharp's default (Kaiming-uniform) init from <paramref name="seed"/>.</summary>
     public SineRegressor(long seed, double innerLearningRate)
     {
+        // TorchSharp's SGD took a NaN or infinite rate (every adapted network NaN) and refused a negative one
+        // without naming the argument.
+        if (!(innerLearningRate > 0) || !double.IsFinite(innerLearningRate))
+            throw new ArgumentOutOfRangeException(nameof(innerLearningRate), innerLearningRate, "the inner learning rate must be finite and > 0");
         manual_seed(seed);
         _model = nn.Sequential(
             ("hidden1", nn.Linear(1, 40)),
@@ -35,6 +40,7 @@ public sealed class SineRegressor : IDisposable
     /// <summary>Mean squared error of the current parameters on (x, y).</summary>
     public double Loss(float[] x, float[] y)
     {
+        CheckPoints(x, y);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var input = tensor(x).reshape(x.Length, 1);
@@ -46,6 +52,8 @@ public sealed class SineRegressor : IDisposable
     /// Returns the loss before the first step.</summary>
     public double Adapt(float[] x, float[] y, int steps)
     {
+        CheckPoints(x, y);
+        ArgumentOutOfRangeException.ThrowIfNegative(steps);
         using var scope = NewDisposeScope();
         var input = tensor(x).reshape(x.Length, 1);
         var target = tensor(y).reshape(y.Length, 1);
@@ -64,13 +72,28 @@ public sealed class SineRegressor : IDisposable
     /// <summary>The network's predictions at <paramref name="x"/>.</summary>
     public float[] Predict(float[] x)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(x);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         return _model.forward(tensor(x).reshape(x.Length, 1)).data<float>().ToArray();
     }
 
+    // Targets of another length were broadcast against the predictions (libtorch only warns, on stderr) and no
+    // points at all gave a NaN loss; after Dispose libtorch failed on an "empty handle".
+    private void CheckPoints(float[] x, float[] y)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        if (x.Length == 0) throw new ArgumentException("x: at least one point is needed", nameof(x));
+        if (y.Length != x.Length) throw new ArgumentException($"y: {y.Length} targets for {x.Length} points (one a point)", nameof(y));
+    }
+
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         _sgd.Dispose();
         _model.Dispose();
     }

@@ -28,6 +28,7 @@ public readonly record struct SineTask(double Amplitude, double Phase)
     public (float[] X, float[] Y) SampleShots(Random random, int count)
     {
         ArgumentNullException.ThrowIfNull(random);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
         var xs = new float[count];
         var ys = new float[count];
         for (var i = 0; i < count; i++)
@@ -43,6 +44,8 @@ public readonly record struct SineTask(double Amplitude, double Phase)
     /// where post-adaptation error is measured and curves are drawn.</summary>
     public (float[] X, float[] Y) Grid(int count)
     {
+        // One point divided by count - 1 = 0 and came back as x = NaN.
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 2);
         var xs = new float[count];
         var ys = new float[count];
         for (var i = 0; i < count; i++)

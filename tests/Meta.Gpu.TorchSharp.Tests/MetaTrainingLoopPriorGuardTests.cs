@@ -1,0 +1,92 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Meta.Gpu.TorchSharp.Tests;
+
+/// <summary>What <see cref="MetaTrainingLoop"/> refuses outside a round's rules: a prior set while a round runs or
+/// after a parameter was replaced, use after dispose, a null step size source; each refused before anything changes.</summary>
+public sealed class MetaTrainingLoopPriorGuardTests
+{
+    // SetPrior from inside a round (an inner loop, or another thread while one runs) was taken: the domains after it
+    // adapted from another prior than those before it, and the step moved from the new prior with rows of both.
+    [Fact]
+    public async Task SetPrior_while_a_round_runs_is_refused_and_the_round_changes_nothing()
+    {
+        manual_seed(3);
+        using var model = nn.Linear(2, 1);
+        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep());
+        var prior0 = loop.Prior.ToArray();
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => loop.RunRoundAsync(new[] { "a", "b" }, id =>
+        {
+            if (id == "a") loop.SetPrior(new float[] { 5, 5, 5 });
+            return new DomainOutcome(id, 1, 0.5, 1);
+        }));
+
+        Assert.Contains("running", e.Message, StringComparison.Ordinal);
+        Assert.Equal(prior0, loop.Prior.ToArray());
+        Assert.Equal(0, loop.Round);
+        // Refusing did not leave the loop marked busy.
+        loop.SetPrior(new float[] { 5, 5, 5 });
+        Assert.Equal([5f, 5f, 5f], loop.Prior.ToArray());
+    }
+
+    // A parameter replaced since the loop was made: SetPrior overwrote Prior and then threw from the copy into the
+    // module, leaving the two apart (the next round refuses, but Prior no longer says what the module holds).
+    [Fact]
+    public void SetPrior_after_a_parameter_was_replaced_is_refused_by_name_and_changes_nothing()
+    {
+        manual_seed(3);
+        using var model = nn.Linear(2, 1);
+        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep());
+        var prior0 = loop.Prior.ToArray();
+        model.bias = new Parameter(zeros(1));
+
+        var e = Assert.Throws<InvalidOperationException>(() => loop.SetPrior(new float[] { 5, 5, 5 }));
+
+        Assert.Equal(prior0, loop.Prior.ToArray());
+        Assert.Contains("'bias'", e.Message, StringComparison.Ordinal);
+    }
+
+    // SetPrior on a disposed loop overwrote Prior and then threw from the disposed ParameterVector.
+    [Fact]
+    public void SetPrior_after_dispose_throws_ObjectDisposedException_and_leaves_the_prior()
+    {
+        manual_seed(3);
+        using var model = nn.Linear(2, 1);
+        var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep());
+        var prior0 = loop.Prior.ToArray();
+        loop.Dispose();
+
+        var e = Assert.Throws<ObjectDisposedException>(() => loop.SetPrior(new float[] { 5, 5, 5 }));
+
+        Assert.Equal(prior0, loop.Prior.ToArray());
+        Assert.Contains(nameof(MetaTrainingLoop), e.ObjectName, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_round_after_dispose_throws_ObjectDisposedException_naming_the_loop()
+    {
+        manual_seed(3);
+        using var model = nn.Linear(2, 1);
+        var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep());
+        loop.Dispose();
+
+        var e = await Assert.ThrowsAsync<ObjectDisposedException>(() => loop.RunRoundAsync(new[] { "a" }, id => new DomainOutcome(id, 1, 0.5, 1)));
+
+        Assert.Contains(nameof(MetaTrainingLoop), e.ObjectName, StringComparison.Ordinal);
+    }
+
+    // A null step size was taken and every later round failed with a NullReferenceException naming nothing.
+    [Fact]
+    public void A_null_step_size_source_is_refused_when_set()
+    {
+        manual_seed(3);
+        using var model = nn.Linear(2, 1);
+        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep());
+
+        var e = Assert.Throws<ArgumentNullException>(() => loop.StepSize = null!);
+
+        Assert.Equal("value", e.ParamName);
+    }
+}
