@@ -11,7 +11,7 @@ public static class OuterSteps
     /// (<see cref="ComputeBackends.Names"/>: cpu, cuda, opencl, ilgpu-cpu, auto): the engine's aggregation and
     /// Reptile step on it with <paramref name="config"/> (<see cref="EngineOuterStep"/>).</summary>
     /// <exception cref="InvalidInputException">An unknown name, or a device backend that is not there, under
-    /// <paramref name="field"/>.</exception>
+    /// <paramref name="field"/>; an invalid <paramref name="config"/>, before any backend is made.</exception>
     public static IOuterStep Create(string backend, CrossMetaConfig? config = null, string field = "backend")
     {
         ArgumentNullException.ThrowIfNull(backend);
@@ -20,7 +20,9 @@ public static class OuterSteps
         // Checked here so that the list of valid names has host in it too.
         if (!ComputeBackends.Names.Contains(backend.Trim(), StringComparer.OrdinalIgnoreCase))
             throw new InvalidInputException($"{field}: unknown name \"{backend}\" (valid: {string.Join(", ", ComputeBackends.Names)}, {Host})");
-        return new EngineOuterStep(ComputeBackends.Create(backend, field: field), config);
+        // Before the backend: a device backend made for a configuration refused next was never disposed.
+        var validated = config?.Validated();
+        return new EngineOuterStep(ComputeBackends.Create(backend, field: field), validated);
     }
 
     public const string Host = "host";

@@ -175,4 +175,17 @@ public sealed class EngineOuterStepTests
         Assert.Equal(2, result.Participants);
         Assert.Equal(engineResult.Participants, result.Participants);
     }
+
+    /// <summary>An invalid configuration is refused before any backend is made: a device backend made first was never
+    /// disposed. Where the machine has no CUDA device the old order showed as the device's error instead.</summary>
+    [Theory]
+    [InlineData("cuda")]
+    [InlineData("ilgpu-cpu")]
+    [InlineData("cpu")]
+    public void An_invalid_config_is_refused_before_the_backend_is_made(string backend)
+    {
+        var error = Assert.Throws<InvalidInputException>(() => OuterSteps.Create(backend, PlainMean with { TrimAlpha = 0.7 }));
+
+        Assert.Contains("trim_alpha", error.Message, StringComparison.Ordinal);
+    }
 }
