@@ -80,12 +80,22 @@ public sealed class MetaTrainingLoop : IDisposable
         _inbox = new GovernanceInbox(new HashSet<string>(_knobs.Keys, StringComparer.Ordinal));
         if (bus is not null)
         {
-            foreach (var topic in new[] { GovernanceTopics.MetaPolicyUpdate, LearningTopics.MetaRollbackActive })
-                _subscriptions.Add(bus.Subscribe(topic, (e, _) =>
-                {
-                    _inbox.Post(e);
-                    return ValueTask.CompletedTask;
-                }));
+            try
+            {
+                foreach (var topic in new[] { GovernanceTopics.MetaPolicyUpdate, LearningTopics.MetaRollbackActive })
+                    _subscriptions.Add(bus.Subscribe(topic, (e, _) =>
+                    {
+                        _inbox.Post(e);
+                        return ValueTask.CompletedTask;
+                    }));
+            }
+            catch
+            {
+                // A refused second subscription left the first one delivering to a loop nobody holds.
+                foreach (var subscription in _subscriptions) subscription.Dispose();
+                _parameters.Dispose();
+                throw;
+            }
         }
     }
 
