@@ -27,7 +27,8 @@ public sealed record TraceFileResult(string File, string Component, IReadOnlyLis
 /// </summary>
 public static class ConformanceRunner
 {
-    /// <summary>The trace files under the given files or folders, in ordinal order of their paths.</summary>
+    /// <summary>The trace files under the given files or folders, in ordinal order of their paths; a folder without
+    /// one is refused, naming it.</summary>
     public static IReadOnlyList<string> ExpandPaths(IEnumerable<string> paths)
     {
         var files = new List<string>();
@@ -36,6 +37,9 @@ public static class ConformanceRunner
             if (Directory.Exists(path))
             {
                 var found = Directory.GetFiles(path, "*.json", SearchOption.TopDirectoryOnly);
+                // Named beside other paths, an empty folder (a mistyped one, say) was passed over and the run still
+                // reported success on the rest.
+                if (found.Length == 0) throw new InvalidInputException($"{path}: no trace files (*.json) in this folder");
                 Array.Sort(found, StringComparer.Ordinal);
                 files.AddRange(found);
             }
