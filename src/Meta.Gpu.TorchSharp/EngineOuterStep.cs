@@ -13,6 +13,7 @@ namespace Meta.Gpu.TorchSharp;
 public sealed class EngineOuterStep : IOuterStep
 {
     private readonly DenseCrossDomainAggregator _aggregator;
+    private bool _disposed;
 
     /// <param name="backend">The compute backend; disposed with this step.</param>
     /// <param name="config">Aggregation settings (default: the DESIGN §4 defaults).</param>
@@ -28,6 +29,9 @@ public sealed class EngineOuterStep : IOuterStep
 
     public OuterStepResult Step(DomainBatch batch, Span<float> prior, double beta)
     {
+        // Refused on every backend alike: the cpu backend, which holds nothing to free, went on stepping after
+        // Dispose where the device backends refuse.
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var result = _aggregator.AggregateAndStep(batch, prior, new ReptileStep(ReptileRule.Interpolate, beta));
         return new OuterStepResult(
             result.Meta.Participants,
@@ -37,5 +41,9 @@ public sealed class EngineOuterStep : IOuterStep
             AggregationNames.Of(result.Meta.Method));
     }
 
-    public void Dispose() => _aggregator.Backend.Dispose();
+    public void Dispose()
+    {
+        _disposed = true;
+        _aggregator.Backend.Dispose();
+    }
 }

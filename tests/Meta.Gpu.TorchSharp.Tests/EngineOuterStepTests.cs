@@ -188,4 +188,20 @@ public sealed class EngineOuterStepTests
 
         Assert.Contains("trim_alpha", error.Message, StringComparison.Ordinal);
     }
+
+    /// <summary>A disposed step refuses to step on every backend: on the cpu backend, which holds nothing to free, it
+    /// went on stepping.</summary>
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("ilgpu-cpu")]
+    public void A_disposed_step_refuses_to_step(string backend)
+    {
+        var step = OuterSteps.Create(backend, PlainMean);
+        step.Dispose();
+        var batch = TwoRows(1f, 1.0, 3f, 1.0);
+        var prior = new float[2];
+
+        Assert.Throws<ObjectDisposedException>(() => step.Step(batch, prior, 0.5));
+        Assert.Equal([0f, 0f], prior);
+    }
 }
