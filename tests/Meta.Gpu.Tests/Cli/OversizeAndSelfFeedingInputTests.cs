@@ -94,19 +94,6 @@ public sealed class OversizeAndSelfFeedingInputTests : IDisposable
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add(script);
         using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(limit);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-            return (false, process.ExitCode, "", await error);
-        }
-        return (true, process.ExitCode, await output, await error);
+        return await CliRun.FinishAsync(process, limit);
     }
 }

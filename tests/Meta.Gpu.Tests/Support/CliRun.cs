@@ -50,6 +50,13 @@ internal static class CliRun
             await process.StandardInput.BaseStream.WriteAsync(stdin);
             process.StandardInput.Close();
         }
+        return await FinishAsync(process, limit);
+    }
+
+    /// <summary>Reads a started <paramref name="process"/>'s output and errors to its exit; one still running after
+    /// <paramref name="limit"/> is killed with its children and reported as not finished.</summary>
+    public static async Task<(bool Finished, int Code, string Out, string Error)> FinishAsync(Process process, TimeSpan limit)
+    {
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(limit);

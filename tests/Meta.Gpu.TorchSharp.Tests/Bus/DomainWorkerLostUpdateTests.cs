@@ -67,14 +67,8 @@ public sealed class DomainWorkerLostUpdateTests : IDisposable
         Assert.True(workerBus.NatsStats.PublishFailed >= 1, "the first update was never given up: the test did not lose it");
     }
 
-    private static float[] InitialPrior()
-    {
-        using var model = new SineRegressor(Seed, InnerLearningRate);
-        using var parameters = new ParameterVector(model.Module);
-        var prior = new float[parameters.Length];
-        parameters.CopyTo(prior);
-        return prior;
-    }
+    private static float[] InitialPrior() =>
+        BusDemoRunner.InitialPrior(new SineDemoOptions { Seed = Seed, InnerLearningRate = InnerLearningRate });
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 

@@ -206,7 +206,7 @@ internal static class BusDemoRunner
     }
 
     /// <summary>The network's initial parameters: what the in-process demo's learner starts from.</summary>
-    private static float[] InitialPrior(SineDemoOptions options)
+    internal static float[] InitialPrior(SineDemoOptions options)
     {
         using var model = new SineRegressor(options.Seed, options.InnerLearningRate);
         using var parameters = new ParameterVector(model.Module);
