@@ -29,21 +29,30 @@ internal sealed class CoreTopicFeed(NatsEventBus bus, string topic) : TopicFeed(
                 {
                     while (reader.TryRead(out var msg))
                     {
-                        if (Bus.IsOwn(msg.Headers)) LocalReturned();
-                        NatsEventBus.Decoded decoded;
+                        // Our own message stays counted in flight until it is in the subscribers' queues: counted
+                        // off on arrival, a waiting publisher saw room in the gap before the queues counted it.
+                        var own = Bus.IsOwn(msg.Headers);
                         try
                         {
-                            decoded = await Bus.DecodeAsync(Topic, msg.Headers, msg.Data, cancellationToken).ConfigureAwait(false);
+                            NatsEventBus.Decoded decoded;
+                            try
+                            {
+                                decoded = await Bus.DecodeAsync(Topic, msg.Headers, msg.Data, cancellationToken).ConfigureAwait(false);
+                            }
+                            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+                            {
+                                // At most once: a message that cannot be read now (its object store unreachable) is
+                                // lost, but rejected with its reason and counted; the topic's feed goes on.
+                                Bus.RejectUnreadable(Topic, e);
+                                continue;
+                            }
+                            if (decoded.Ok)
+                                await DispatchAsync(new BusEvent(Topic, decoded.Payload), settle: null, cancellationToken).ConfigureAwait(false);
                         }
-                        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+                        finally
                         {
-                            // At most once: a message that cannot be read now (its object store unreachable) is lost,
-                            // but rejected with its reason and counted; the topic's feed goes on.
-                            Bus.RejectUnreadable(Topic, e);
-                            continue;
+                            if (own) LocalReturned();
                         }
-                        if (decoded.Ok)
-                            await DispatchAsync(new BusEvent(Topic, decoded.Payload), settle: null, cancellationToken).ConfigureAwait(false);
                     }
                 }
                 finally
