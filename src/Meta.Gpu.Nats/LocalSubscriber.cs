@@ -129,5 +129,7 @@ internal sealed class LocalSubscriber : IDisposable
     {
         _disposed = true;
         _queue.Writer.TryComplete();
+        // A publisher waiting for room in this queue is waiting for nothing now.
+        _feed.PulseRoom();
     }
 }

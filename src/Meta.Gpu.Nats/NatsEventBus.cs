@@ -260,7 +260,16 @@ public sealed class NatsEventBus : IEventBus
             // A subscriber of this process will get it back: mark it ours, so that backpressure and
             // WaitForIdle can count it until it returns. A handler's own publishes never wait (they could wait
             // for the very queue their handler drains); they are still counted.
-            if (!fromHandler) await local.WaitForRoomAsync(Options.QueueCapacity, cancellationToken).ConfigureAwait(false);
+            // Only once the broker routes the topic to this process: a subscription made while this publish was under
+            // way (after the wait at the top) may not be there yet, and a message sent ahead of it never returns.
+            if (!local.Ready.IsCompletedSuccessfully) await WhenFeedsReadyAsync(cancellationToken).ConfigureAwait(false);
+            if (!fromHandler)
+            {
+                await local.WaitForRoomAsync(Options.QueueCapacity, cancellationToken).ConfigureAwait(false);
+                // The bus stopped while this publish waited (its subscribers closed, their queues never read again):
+                // refused, as a publish made after the stop.
+                ThrowIfRefused(fromHandler: true);
+            }
             headers ??= [];
             headers[OriginHeader] = _origin;
             local.LocalSent();

@@ -185,11 +185,13 @@ internal abstract class TopicFeed
     {
         var inFlight = Volatile.Read(ref _localInFlight);
         foreach (var subscriber in Volatile.Read(ref _subscribers))
-            if (subscriber.Queued + inFlight >= capacity) return false;
+            // A closed subscriber (the bus stopped) takes nothing more: its queue, which may stay full behind a
+            // handler that ignores the stop, holds nobody back.
+            if (!subscriber.IsDisposed && subscriber.Queued + inFlight >= capacity) return false;
         return true;
     }
 
-    /// <summary>Wakes publishers waiting for room (a delivery left a queue, or a subscriber left).</summary>
+    /// <summary>Wakes publishers waiting for room (a delivery left a queue, or a subscriber left or closed).</summary>
     public void PulseRoom()
     {
         if (Volatile.Read(ref _roomWaiters) == 0) return;

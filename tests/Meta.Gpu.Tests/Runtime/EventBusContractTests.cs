@@ -468,6 +468,37 @@ public abstract class EventBusContractTests
     }
 
     [Fact]
+    public async Task A_publish_waiting_for_room_when_the_drain_times_out_is_refused()
+    {
+        var bus = CreateBus(queueCapacity: 1);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Ignores its cancellation (a long GPU round): its queue stays full after the stop.
+        using var stuck = bus.Subscribe("t", async (_, _) =>
+        {
+            started.TrySetResult();
+            await gate.Task;
+        });
+        try
+        {
+            await bus.PublishAsync("t", 0);
+            await started.Task.WaitAsync(Patience);
+            await bus.PublishAsync("t", 1).AsTask().WaitAsync(Patience); // fills the queue
+            var waiting = bus.PublishAsync("t", 2).AsTask();
+
+            await bus.ShutdownAsync(TimeSpan.FromMilliseconds(100)).WaitAsync(Patience);
+
+            // Refused as any publish after the stop, not left waiting for a queue nobody will read.
+            await Assert.ThrowsAsync<InvalidOperationException>(() => waiting.WaitAsync(Patience));
+        }
+        finally
+        {
+            gate.TrySetResult();
+            await bus.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Stats_count_publishes_deliveries_errors_topics_and_subscribers()
     {
         await using var bus = CreateBus();
