@@ -75,12 +75,13 @@ internal sealed class LocalSubscriber : IDisposable
             // handled: the handler ran to its end (returned or threw), so a durable message may be acknowledged.
             var handled = false;
             DeferrableAcknowledgement? acknowledgement = null;
+            var share = delivery.Ticket is { } ticket ? new TicketShare(ticket) : null;
             try
             {
                 if (!_disposed && !_bus.IsAbandoned)
                 {
-                    if (delivery.Ticket is { } ticket)
-                        acknowledgement = new DeferrableAcknowledgement(() => _bus.IsAbandoned ? ValueTask.CompletedTask : ticket.SignalAsync(handled: true));
+                    if (share is not null)
+                        acknowledgement = new DeferrableAcknowledgement(() => _bus.IsAbandoned ? ValueTask.CompletedTask : share.SignalAsync(handled: true));
                     DeliveryAcknowledgement.Current = acknowledgement;
                     await _handler(delivery.Event, _bus.StoppingToken).ConfigureAwait(false);
                     handled = true;
@@ -105,11 +106,23 @@ internal sealed class LocalSubscriber : IDisposable
                     delivery.Ticket!.MarkDeferred(this);
                 else if (acknowledgement is not null && handled)
                     await acknowledgement.AcknowledgeAsync().ConfigureAwait(false);
-                else if (delivery.Ticket is not null)
-                    await delivery.Ticket.SignalAsync(handled: false).ConfigureAwait(false);
+                else if (share is not null)
+                    await share.SignalAsync(handled: false).ConfigureAwait(false);
                 _bus.DeliveryFinished(handled);
             }
         }
+    }
+
+    /// <summary>This subscriber's one say on a ticket. A handler that took the acknowledgement over and was then
+    /// cancelled by the stop is counted not handled, yet whatever it handed the acknowledgement to may still give
+    /// it, before the cancellation or after: counted twice, the ticket settled while another subscriber of the
+    /// topic was still at the message (acknowledged, a crash then lost its work). The first word counts.</summary>
+    private sealed class TicketShare(DeliveryTicket ticket)
+    {
+        private int _signalled;
+
+        public ValueTask SignalAsync(bool handled) =>
+            Interlocked.Exchange(ref _signalled, 1) == 0 ? ticket.SignalAsync(handled) : ValueTask.CompletedTask;
     }
 
     /// <summary>Disposed or closed: this handler takes no more deliveries, and what it held is no longer its work.</summary>
