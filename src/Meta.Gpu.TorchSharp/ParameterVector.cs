@@ -123,7 +123,9 @@ public sealed class ParameterVector : IDisposable
     }
 
     /// <summary>Writes the module's parameters into row <paramref name="row"/> of <paramref name="batch"/> and bumps
-    /// its <see cref="DomainBatch.Version"/>.</summary>
+    /// its <see cref="DomainBatch.Version"/>. Values only: in a batch with a mask, which cells of the row count is
+    /// the caller's to say (a new masked batch has none present; <c>batch.MaskRow(row).Fill(1)</c> makes the whole
+    /// vector count).</summary>
     public void CopyTo(DomainBatch batch, int row)
     {
         ArgumentNullException.ThrowIfNull(batch);
