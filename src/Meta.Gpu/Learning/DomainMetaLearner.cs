@@ -119,7 +119,8 @@ public sealed class DomainMetaLearner
     /// the next observation of each decides as it would have without the restart. A history longer than this
     /// learner's max_history (saved under a larger one) keeps its newest deltas, as the next observation would.
     /// </summary>
-    /// <exception cref="InvalidInputException">A domain id or a confidence is out of range (nothing changes).</exception>
+    /// <exception cref="InvalidInputException">A domain id or a confidence is out of range, or a score is not finite
+    /// (nothing changes).</exception>
     public void Restore(IReadOnlyDictionary<string, SavedDomainLearner> domains)
     {
         ArgumentNullException.ThrowIfNull(domains);
@@ -133,6 +134,12 @@ public sealed class DomainMetaLearner
             // The EMA starts from the first score: a domain with observations has one.
             if (saved.Observations > 0 && saved.EmaScore is null)
                 throw new InvalidInputException($"learner state of \"{domain}\": ema_score is missing after {saved.Observations} observations");
+            // Observe never leaves either non-finite: a NaN last score made the next score_delta NaN (the pack
+            // refused), and a NaN EMA stays NaN for good.
+            if (!double.IsFinite(saved.LastScore))
+                throw new InvalidInputException($"learner state of \"{domain}\": last_score: must be finite, got {saved.LastScore}");
+            if (saved.Observations > 0 && !double.IsFinite(saved.EmaScore!.Value))
+                throw new InvalidInputException($"learner state of \"{domain}\": ema_score: must be finite, got {saved.EmaScore}");
             var state = new DomainState
             {
                 EmaScore = saved.Observations > 0 ? saved.EmaScore : null,

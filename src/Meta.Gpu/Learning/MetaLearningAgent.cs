@@ -172,6 +172,9 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         // prior from scratch.
         var state = _store.LoadPriorWithSequences();
         var saved = state?.Prior;
+        // Built before anything is taken: a prior the optimizer refuses (a non-finite value) fails the start with the
+        // agent as it was, so a retry after the store is mended starts cleanly instead of "already started".
+        var optimizer = saved is null ? null : new OnlineReptileOptimizer(Config.Optimizer, saved);
         // The dense lane loads before anything is marked started: a dense file whose copies are all unusable
         // throws here, and a retry (after the files are mended) starts cleanly instead of "already started".
         Dense.Load();
@@ -184,7 +187,7 @@ public sealed class MetaLearningAgent : IAsyncDisposable
             _priorSaved = true;
             lock (_globalPrior)
                 foreach (var (key, value) in saved) _globalPrior[key] = value;
-            Optimizer = new OnlineReptileOptimizer(Config.Optimizer, saved);
+            Optimizer = optimizer!;
         }
         if (state?.Learners is { } learners) RestoreLearners(learners, state.LastSequences);
         // One subscriber for the three: a window's round takes the packs published before it (§10: events are

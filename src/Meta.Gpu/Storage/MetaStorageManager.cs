@@ -103,6 +103,8 @@ public sealed partial class MetaStorageManager
     /// a state one save newer than the prior, which <see cref="LoadPriorWithSequences"/> passes over for the copy
     /// that belongs to the prior it loaded; a failed state write throws before the prior is touched.
     /// </summary>
+    /// <exception cref="InvalidInputException">A name is not well-formed, or <paramref name="learners"/> holds a value
+    /// its load would refuse (naming the field); nothing was saved.</exception>
     public void SavePrior(IReadOnlyDictionary<string, double> prior, IReadOnlyDictionary<string, long>? lastSequences, SavedLearnerState? learners)
     {
         ArgumentNullException.ThrowIfNull(prior);
@@ -128,7 +130,7 @@ public sealed partial class MetaStorageManager
             }
             writer.WriteEndObject();
         }, LastSequencesName, writeSequences);
-        var stateBytes = learners is null ? null : LearnerStateJson.EncodeKeyed(learners, Sha256Hex(bytes));
+        var stateBytes = learners is null ? null : Loadable(LearnerStateJson.EncodeKeyed(learners, Sha256Hex(bytes)), LearnerStateFileName, LearnerStateJson.DecodeKeyed);
         lock (_gate)
         {
             if (stateBytes is not null) WriteStateKeepingPrevious(LearnerStateFileName, stateBytes);
@@ -246,6 +248,8 @@ public sealed partial class MetaStorageManager
     /// into place, so a crash between them leaves a state one save newer than the prior (passed over at load) and a
     /// failed state write leaves the old dense file.</summary>
     /// <exception cref="ArgumentException"><paramref name="values"/> is empty; nothing is written.</exception>
+    /// <exception cref="InvalidInputException"><paramref name="state"/> holds a value its load would refuse (naming
+    /// the field); nothing is written.</exception>
     public string SaveDensePrior(ReadOnlySpan<float> values, long round, IReadOnlyDictionary<string, long> lastSequences, SavedDenseLaneState? state)
     {
         ArgumentNullException.ThrowIfNull(lastSequences);
@@ -259,7 +263,7 @@ public sealed partial class MetaStorageManager
             using (var file = AtomicFile.Create(DensePriorPath))
             {
                 checksum = DensePriorFile.Write(file.Stream, values, round, lastSequences);
-                if (state is not null) WriteStateKeepingPrevious(DenseLaneStateFileName, LearnerStateJson.EncodeDense(state, checksum));
+                if (state is not null) WriteStateKeepingPrevious(DenseLaneStateFileName, Loadable(LearnerStateJson.EncodeDense(state, checksum), DenseLaneStateFileName, LearnerStateJson.DecodeDense));
                 file.Commit();
             }
             WriteBackup(DensePriorFileName);
@@ -389,6 +393,24 @@ public sealed partial class MetaStorageManager
         });
         if (state is null) LogStateNotRestored(_logger, fileName, string.Join("; ", problems));
         return state;
+    }
+
+    /// <summary>A state's bytes, read back as a load would read them before anything is written: a state the loader
+    /// refuses (a beta that is not finite, a confidence outside [0, 1], a non-finite pending value) was saved, passed
+    /// over at the next start with a warning, and the learners started fresh; the copy before it named the prior this
+    /// save replaced, so it was lost as well.</summary>
+    /// <exception cref="InvalidInputException">Naming the field the loader refuses; nothing was saved.</exception>
+    private static byte[] Loadable<T>(byte[] bytes, string fileName, Func<byte[], string, T> decode)
+    {
+        try
+        {
+            decode(bytes, fileName);
+        }
+        catch (InvalidInputException e)
+        {
+            throw new InvalidInputException($"{e.Message}; nothing was saved", e);
+        }
+        return bytes;
     }
 
     private static string Sha256Hex(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));

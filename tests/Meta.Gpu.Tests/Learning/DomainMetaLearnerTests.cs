@@ -1,4 +1,5 @@
 using Meta.Gpu.Learning;
+using Meta.Gpu.Storage;
 
 namespace Meta.Gpu.Tests.Learning;
 
@@ -46,6 +47,27 @@ public sealed class DomainMetaLearnerTests
         Assert.Equal(before, learner.State("d"));
         var next = learner.Observe("d", new DomainMetrics(MetaScore: 0.5, StabilityAvg: 0.9), P(("tau", 1)));
         Assert.Equal(0.9 * 0.09 + 0.1 * 0.9 + 0.05, next.Confidence, 12);
+    }
+
+    [Theory]
+    [InlineData("last_score")]
+    [InlineData("ema_score")]
+    public void Restore_refuses_a_non_finite_score_naming_it_and_keeps_every_domain(string field)
+    {
+        // A NaN last score made the domain's next score_delta NaN (its pack refused), and a NaN score EMA stayed
+        // NaN for good, saved as such at every round.
+        var learner = new DomainMetaLearner();
+        learner.Observe("d", new DomainMetrics(MetaScore: 0.2, StabilityAvg: 0.9), P(("tau", 1)));
+        var before = learner.State("d");
+        var saved = new SavedDomainLearner(field == "ema_score" ? double.NaN : 0.3, field == "last_score" ? double.PositiveInfinity : 0.3,
+            0.5, [0.1], new Dictionary<string, double> { ["tau"] = 1 }, 4, null);
+
+        var error = Assert.Throws<InvalidInputException>(() =>
+            learner.Restore(new Dictionary<string, SavedDomainLearner> { ["d"] = saved, ["e"] = saved with { LastScore = 0.3, EmaScore = 0.3 } }));
+
+        Assert.StartsWith($"learner state of \"d\": {field}: ", error.Message, StringComparison.Ordinal);
+        Assert.Equal(before, learner.State("d"));
+        Assert.Equal(["d"], learner.Domains);
     }
 
     [Fact]

@@ -119,6 +119,26 @@ public sealed class MetaLearningAgentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_start_refused_by_a_non_finite_saved_prior_takes_nothing_and_can_be_retried()
+    {
+        // The optimizer refuses such a prior when it is built, but the agent had already taken the prior and the
+        // sequences and counted itself started: a retry after the store was mended threw "already started".
+        _store.SavePrior(new Dictionary<string, double> { ["g_min"] = 0.01, ["tau"] = double.NaN }, new Dictionary<string, long> { ["a"] = 3 });
+        await using var agent = new MetaLearningAgent(_bus, Config, _store);
+
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() => agent.StartAsync());
+
+        Assert.Contains("\"tau\"", error.Message, StringComparison.Ordinal);
+        Assert.Empty(agent.GlobalPrior);
+        Assert.Empty(agent.LastAppliedSequences);
+        _store.SavePrior(new Dictionary<string, double> { ["g_min"] = 0.01, ["tau"] = 0.9 }, new Dictionary<string, long> { ["a"] = 3 });
+        await agent.StartAsync();
+        Assert.Equal(0.9, agent.GlobalPrior["tau"]);
+        Assert.Equal(0.9, agent.Optimizer.Prior["tau"]);
+        Assert.Equal(3, agent.LastAppliedSequences["a"]);
+    }
+
+    [Fact]
     public async Task An_invalid_update_changes_nothing_pending()
     {
         await using var agent = await Started(Config with { Validator = ValidatorConfig.Default });

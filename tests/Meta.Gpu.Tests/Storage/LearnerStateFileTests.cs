@@ -137,6 +137,50 @@ public sealed class LearnerStateFileTests : IDisposable
         Assert.Null(storage.LoadDenseLaneState(new string('0', 64)));
     }
 
+    // Written, such a state was passed over at the next load with a warning and the learners started fresh; the
+    // copy before it, naming the prior this save replaced, could not stand in for it, so it was lost too.
+    [Theory]
+    [InlineData("optimizer.beta")]
+    [InlineData("domains.a.confidence")]
+    [InlineData("pending.a.vector[0]")]
+    public void A_state_its_load_would_refuse_is_refused_naming_the_field_and_nothing_is_saved(string field)
+    {
+        var storage = Storage();
+        storage.SavePrior(Prior, new Dictionary<string, long> { ["a"] = 1 }, State(1));
+        var good = State(2);
+        var bad = field switch
+        {
+            "optimizer.beta" => good with { Optimizer = new SavedOptimizerState(double.NaN, 0.4) },
+            "domains.a.confidence" => good with { Domains = new Dictionary<string, SavedDomainLearner>(good.Domains) { ["a"] = good.Domains["a"] with { Confidence = 1.5 } } },
+            _ => good with { Pending = new Dictionary<string, SavedPendingPack> { ["a"] = new(2, ["tau"], [float.NaN], 0.5, 0.8, DateTimeOffset.UnixEpoch, 0.1) } },
+        };
+
+        var error = Assert.Throws<InvalidInputException>(() =>
+            storage.SavePrior(new Dictionary<string, double> { ["tau"] = 2 }, new Dictionary<string, long> { ["a"] = 2 }, bad));
+
+        Assert.Contains($"learners.{field}:", error.Message, StringComparison.Ordinal);
+        var loaded = storage.LoadPriorWithSequences()!;
+        Assert.Equal(Prior, loaded.Prior);
+        Assert.Equal(1, loaded.LastSequences["a"]);
+        Assert.Equal(0.1 + 0.2 + 1, loaded.Learners!.Domains["b"].EmaScore);
+    }
+
+    [Fact]
+    public void A_dense_state_its_load_would_refuse_is_refused_naming_the_field_and_nothing_is_saved()
+    {
+        var storage = Storage();
+        var state = new SavedDenseLaneState(new SavedOptimizerState(0.11, 0.3), new Dictionary<string, SavedDenseScore> { ["a"] = new(2, 0.5, 0) });
+        storage.SaveDensePrior([1f, 2f], 3, new Dictionary<string, long> { ["a"] = 2 }, state);
+
+        var error = Assert.Throws<InvalidInputException>(() => storage.SaveDensePrior([5f, 6f], 4, new Dictionary<string, long> { ["a"] = 3 },
+            state with { Optimizer = new SavedOptimizerState(-0.5, 0.3) }));
+
+        Assert.Contains("dense_lane.optimizer.beta:", error.Message, StringComparison.Ordinal);
+        var prior = storage.LoadDensePrior()!;
+        Assert.Equal([1f, 2f], prior.Values);
+        Assert.Equal(state.Optimizer, storage.LoadDenseLaneState(prior.Checksum)!.Optimizer);
+    }
+
     // The state is written before its prior: its old backups are pruned only once the prior is committed (at a
     // retention of 0 the replaced main file is kept aside until then), so a failed prior write (or a crash between
     // the two) leaves the copy that names the prior on disk.
