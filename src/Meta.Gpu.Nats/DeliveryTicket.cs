@@ -4,15 +4,17 @@ namespace Meta.Gpu.Nats;
 /// One received durable message fanned out to several local subscribers. When the last of them is done, the
 /// message is settled: acknowledged when at least one handler took it in, given back to the broker (nak) when
 /// none did (every subscriber left before its turn), so it is neither lost nor applied twice. A handler that
-/// deferred its acknowledgement (<see cref="Runtime.DeliveryAcknowledgement"/>) is done when it acknowledges;
-/// until then the feed tells the broker now and then that the message is still in progress
-/// (<see cref="ReportProgressAsync"/>), so that it is not delivered again while this process holds it.
+/// deferred its acknowledgement (<see cref="Runtime.DeliveryAcknowledgement"/>) is done when it acknowledges.
+/// While a subscriber's handler has it queued or running, and while a handler holds its acknowledgement, the feed
+/// tells the broker now and then that the message is still in progress (<see cref="ReportProgressAsync"/>), so that
+/// it is not delivered again while this process works on it or holds it.
 /// </summary>
 internal sealed class DeliveryTicket(int subscribers, Func<bool, ValueTask> settle, TopicFeed feed, Func<CancellationToken, ValueTask>? progress = null)
 {
     private const int NotDeferred = 0, Deferred = 1, Settled = 2;
 
     private int _remaining = subscribers;
+    private int _working = subscribers;
     private int _handled;
     private int _deferral = NotDeferred;
 
@@ -49,9 +51,17 @@ internal sealed class DeliveryTicket(int subscribers, Func<bool, ValueTask> sett
         }
     }
 
-    /// <summary>Tells the broker the held message is still being worked on (resets its ack wait).</summary>
+    /// <summary>Tells the broker the queued, handled or held message is still being worked on (resets its ack wait).</summary>
     public ValueTask ReportProgressAsync(CancellationToken cancellationToken) =>
-        progress is null || Volatile.Read(ref _deferral) != Deferred ? ValueTask.CompletedTask : progress(cancellationToken);
+        progress is null || Volatile.Read(ref _deferral) == Settled ? ValueTask.CompletedTask : progress(cancellationToken);
+
+    /// <summary>One subscriber is done with the message as far as its queue and handler go (handled, deferred, or
+    /// discarded): once none has it queued or running, the feed stops counting it as work in progress (a hold,
+    /// taken before this, keeps it reported).</summary>
+    public void HandlerDone()
+    {
+        if (Interlocked.Decrement(ref _working) == 0) feed.WorkDone(this);
+    }
 
     public async ValueTask SignalAsync(bool handled)
     {

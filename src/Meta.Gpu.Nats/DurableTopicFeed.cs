@@ -335,24 +335,32 @@ internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFe
     /// delivered every held message again each ack wait: each copy was held with the original, a whole message
     /// each, so memory grew by one vector per ack wait per pending domain until the next round (a soak: 1.5 MB a
     /// copy of an 800 KB update), and a redelivered dense copy could fetch an object that the original's
-    /// acknowledgement then deleted. A process that dies or hangs stops telling, so the broker redelivers its
-    /// messages after the wait as before.
+    /// acknowledgement then deleted. Messages a subscriber still has queued or is handling are told about too: the
+    /// ack wait runs from the delivery, so those waiting behind a slow handler, or whose handler outlasts the wait,
+    /// were delivered again to this same process, each copy queued and handled after the original (and a dense copy
+    /// fetched again). A process that dies or hangs stops telling, so the broker redelivers its messages after the
+    /// wait as before.
     /// </summary>
     private async Task KeepHeldMessagesAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
-            // Idle until something is held; then at the broker's wait, which another process of the prefix may have
-            // made shorter than this one's (a first interval of this process's own wait let it redeliver meanwhile).
+            // Idle until something is held or handed to a subscriber; then at the broker's wait, which another process
+            // of the prefix may have made shorter than this one's (a first interval of this process's own wait let it
+            // redeliver meanwhile).
             var next = NextHoldAsync();
-            var woken = Deferred == 0;
+            var woken = Deferred == 0 && Working == 0;
             if (woken) await next.WaitAsync(cancellationToken).ConfigureAwait(false);
             var wait = await BrokerAckWaitAsync(cancellationToken).ConfigureAwait(false);
-            if (!woken) await Task.Delay(wait / 2, cancellationToken).ConfigureAwait(false);
-            foreach (var held in HeldMessages)
+            // A hold is reported at once (it may come late after its delivery); work just handed to a subscriber half
+            // a wait on, if it is still unfinished then: reported at once, every message after a quiet spell cost a
+            // consumer lookup and a progress report.
+            if (!woken || Deferred == 0) await Task.Delay(wait / 2, cancellationToken).ConfigureAwait(false);
+            foreach (var held in WorkingMessages.Concat(HeldMessages.Where(h => !IsWorking(h))))
             {
                 if (Bus.IsAbandoned) return;
-                if (held.ReleaseIfAbandoned()) continue;
+                // Held only (no subscriber still has it queued or running), by handlers that all left.
+                if (!IsWorking(held) && held.ReleaseIfAbandoned()) continue;
                 using var telling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 telling.CancelAfter(wait / 4);
                 try

@@ -108,6 +108,8 @@ internal sealed class LocalSubscriber : IDisposable
                     await acknowledgement.AcknowledgeAsync().ConfigureAwait(false);
                 else if (share is not null)
                     await share.SignalAsync(handled: false).ConfigureAwait(false);
+                // After a deferral's hold, so that the message is never left unreported in between.
+                delivery.Ticket?.HandlerDone();
                 _bus.DeliveryFinished(handled);
             }
         }

@@ -90,11 +90,33 @@ internal abstract class TopicFeed
         var subscribers = Volatile.Read(ref _subscribers);
         if (subscribers.Length == 0) return false;
         var ticket = settle is null ? null : new DeliveryTicket(subscribers.Length, settle, this, progress);
+        if (ticket is not null)
+        {
+            // The broker's ack wait runs from the delivery, not from the handler's start: a message queued behind a
+            // slow handler, or whose own handler outlasts the wait, is reported in progress like a held one.
+            _working.TryAdd(ticket, 0);
+            Volatile.Read(ref _holding).TrySetResult();
+        }
         foreach (var subscriber in subscribers)
             if (!await subscriber.EnqueueAsync(new Delivery(busEvent, ticket), cancellationToken).ConfigureAwait(false) && ticket is not null)
+            {
                 await ticket.SignalAsync(handled: false).ConfigureAwait(false);
+                ticket.HandlerDone();
+            }
         return true;
     }
+
+    private readonly ConcurrentDictionary<DeliveryTicket, byte> _working = new();
+
+    /// <summary>Durable messages handed to local subscribers that some subscriber still has queued or is handling.</summary>
+    protected int Working => _working.Count;
+
+    /// <summary>The messages counted by <see cref="Working"/>.</summary>
+    protected IEnumerable<DeliveryTicket> WorkingMessages => _working.Keys;
+
+    protected bool IsWorking(DeliveryTicket ticket) => _working.ContainsKey(ticket);
+
+    public void WorkDone(DeliveryTicket ticket) => _working.TryRemove(ticket, out _);
 
     private readonly ConcurrentDictionary<DeliveryTicket, byte> _held = new();
 
@@ -115,7 +137,7 @@ internal abstract class TopicFeed
 
     public void Release(DeliveryTicket ticket) => _held.TryRemove(ticket, out _);
 
-    /// <summary>Completes at the next <see cref="Hold"/> (at once when one came since the last call completed).</summary>
+    /// <summary>Completes at the next <see cref="Hold"/> or durable dispatch (at once when one came since the last call completed).</summary>
     protected Task NextHoldAsync()
     {
         var holding = Volatile.Read(ref _holding);
