@@ -73,22 +73,40 @@ public sealed class TelemetryPublisher : IAsyncDisposable
         ["vram_util"] = sample.VramUtil,
     };
 
-    /// <summary>Posts one sample now, then starts the timer.</summary>
+    /// <summary>Posts one sample now, then starts the timer. A start cancelled before its first post got through
+    /// throws <see cref="OperationCanceledException"/> and leaves the publisher not started: it may be started again.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         if (_stop is not null) throw new InvalidOperationException("the telemetry publisher is already started");
-        _stop = new CancellationTokenSource();
-        await PublishOnceAsync(cancellationToken).ConfigureAwait(false);
+        var stop = new CancellationTokenSource();
+        _stop = stop;
+        try
+        {
+            await PublishOnceAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Marked started, the retry was refused as "already started" and the host ran without device telemetry.
+            _stop = null;
+            stop.Dispose();
+            throw;
+        }
         _timer = new PeriodicTimer(Interval, _time);
-        _loop = RunAsync(_timer, _stop.Token);
+        _loop = RunAsync(_timer, stop.Token);
     }
 
-    /// <summary>Stops the timer and waits for a post in progress. Idempotent.</summary>
+    /// <summary>Stops the timer and waits for a post in progress. Idempotent: a second stop (or dispose) at once
+    /// waits for that post too.</summary>
     public async Task StopAsync()
     {
-        if (_stop is null || _stop.IsCancellationRequested) return;
-        await _stop.CancelAsync().ConfigureAwait(false);
-        _timer?.Dispose();
+        if (_stop is null) return;
+        if (!_stop.IsCancellationRequested)
+        {
+            await _stop.CancelAsync().ConfigureAwait(false);
+            _timer?.Dispose();
+        }
+        // Awaited by every stop: the second returned at once while the first still waited, and its caller shut the bus
+        // down under a post it believed finished.
         if (_loop is not null) await _loop.ConfigureAwait(false);
     }
 

@@ -140,6 +140,76 @@ public sealed class TelemetryPublisherTests
         await Assert.ThrowsAsync<InvalidOperationException>(() => publisher.StartAsync());
     }
 
+    // A start cancelled before its first post got through left the publisher marked started: the retry was refused
+    // as "already started", and the host ran without device telemetry.
+    [Fact]
+    public async Task A_cancelled_start_throws_OperationCanceledException_and_can_be_retried()
+    {
+        var time = new FakeTimeProvider();
+        await using var bus = new EventBus();
+        await using var publisher = new TelemetryPublisher(bus, new ScriptedMemorySource(0.5), TimeSpan.FromSeconds(1), time);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => publisher.StartAsync(new CancellationToken(canceled: true)));
+        Assert.Equal(0, publisher.Published);
+        Assert.Equal(0, publisher.Failures);
+
+        await publisher.StartAsync();
+        Assert.Equal(1, publisher.Published);
+        time.Advance(TimeSpan.FromSeconds(1));
+        await WaitUntilAsync(() => publisher.Published == 2);
+    }
+
+    /// <summary>A bus whose publishes wait for <see cref="Release"/> whatever their token says (a broker's
+    /// request that is not cancelled mid-flight).</summary>
+    private sealed class HeldBus : IEventBus
+    {
+        public int Calls;
+
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async ValueTask PublishAsync(string topic, object? payload, CancellationToken cancellationToken = default)
+        {
+            // The start's post goes through; the timer's first one is held.
+            if (Interlocked.Increment(ref Calls) == 1) return;
+            Entered.TrySetResult();
+            await Release.Task;
+        }
+
+        public IDisposable Subscribe(string topic, Func<BusEvent, CancellationToken, ValueTask> handler) => throw new NotSupportedException();
+
+        public Task WaitForIdleAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+        public Task ShutdownAsync(TimeSpan timeout) => Task.CompletedTask;
+
+        public EventBusStats Stats => new(0, 0, 0, 0, 0);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    // The second of two disposals at once (a host's stop and its container's dispose) returned at once while the first
+    // still waited for the post in progress: the host then shut the bus down under a post it believed finished.
+    [Fact]
+    public async Task Two_disposals_at_once_both_wait_for_the_post_in_progress()
+    {
+        var time = new FakeTimeProvider();
+        var bus = new HeldBus();
+        var publisher = new TelemetryPublisher(bus, new ScriptedMemorySource(0.5), TimeSpan.FromSeconds(1), time);
+        await publisher.StartAsync();
+        time.Advance(TimeSpan.FromSeconds(1));
+        await bus.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var first = publisher.DisposeAsync().AsTask();
+        var second = publisher.DisposeAsync().AsTask();
+
+        Assert.False(first.IsCompleted);
+        Assert.False(second.IsCompleted);
+        bus.Release.SetResult();
+        await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(2, publisher.Published);
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
