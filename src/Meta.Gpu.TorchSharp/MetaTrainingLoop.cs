@@ -58,8 +58,9 @@ public sealed class MetaTrainingLoop : IDisposable
     private DomainBatch? _batch;
     private OnlineReptileOptimizer? _optimizer;
     private bool _hasPrevious;
+    // 1 while a round or SetPrior runs, and for good once the loop's tensors are released.
     private int _roundRunning;
-    private bool _disposed;
+    private volatile bool _disposed;
     private Func<double> _stepSize;
 
     public MetaTrainingLoop(nn.Module model, IOuterStep outerStep, MetaTrainingOptions? options = null, IEventBus? bus = null)
@@ -160,14 +161,17 @@ public sealed class MetaTrainingLoop : IDisposable
         // Two rounds at once wrote one module, one batch and one prior, and each stepped from the other's half-done
         // state; refused at once, before either moves anything.
         if (Interlocked.Exchange(ref _roundRunning, 1) != 0)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             throw new InvalidOperationException("a round of this MetaTrainingLoop is already running: its rounds run one at a time");
+        }
         try
         {
             return await RunRoundCoreAsync(domains, innerLoop, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            Volatile.Write(ref _roundRunning, 0);
+            EndRun();
         }
     }
 
@@ -308,14 +312,17 @@ public sealed class MetaTrainingLoop : IDisposable
         // Taken mid-round (from an inner loop, or another thread), the domains after it adapted from another prior
         // than those before, and the step moved the new prior with rows of both.
         if (Interlocked.CompareExchange(ref _roundRunning, 1, 0) != 0)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             throw new InvalidOperationException("a round of this MetaTrainingLoop is running: set the prior between rounds");
+        }
         try
         {
             SetPriorCore(prior);
         }
         finally
         {
-            Volatile.Write(ref _roundRunning, 0);
+            EndRun();
         }
     }
 
@@ -474,11 +481,35 @@ public sealed class MetaTrainingLoop : IDisposable
         for (var i = 0; i < buffers.Length; i++) buffers[i].copy_(_bufferStart[i]);
     }
 
+    /// <summary>Unsubscribes and releases the loop's tensors; later rounds and <see cref="SetPrior"/> throw
+    /// <see cref="ObjectDisposedException"/>. A round (or SetPrior) running on another thread meanwhile completes (or
+    /// fails) as it would have, and releases the tensors as it ends. The module is the caller's, as before.</summary>
     public void Dispose()
     {
         _disposed = true;
-        foreach (var subscription in _subscriptions) subscription.Dispose();
-        _subscriptions.Clear();
+        IDisposable[] subscriptions;
+        lock (_subscriptions)
+        {
+            subscriptions = [.. _subscriptions];
+            _subscriptions.Clear();
+        }
+        foreach (var subscription in subscriptions) subscription.Dispose();
+        // Freed under a running round, the ParameterVector refused the round's copy of the prior back into the module,
+        // which kept one domain's adaptation where the prior belongs (and a buffer copy could use a freed tensor).
+        if (Interlocked.CompareExchange(ref _roundRunning, 1, 0) == 0) Release();
+    }
+
+    /// <summary>Ends a round or SetPrior; releases the tensors when the loop was disposed meanwhile.</summary>
+    private void EndRun()
+    {
+        Interlocked.Exchange(ref _roundRunning, 0);
+        // Either this sees the flag Dispose set, or Dispose sees the run ended and releases itself; the flag taken
+        // here and never given back makes the release happen once.
+        if (_disposed && Interlocked.CompareExchange(ref _roundRunning, 1, 0) == 0) Release();
+    }
+
+    private void Release()
+    {
         foreach (var buffer in _bufferStart) buffer.Dispose();
         _bufferStart = [];
         _parameters.Dispose();

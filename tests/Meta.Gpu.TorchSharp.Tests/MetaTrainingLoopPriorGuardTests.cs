@@ -77,6 +77,44 @@ public sealed class MetaTrainingLoopPriorGuardTests
         Assert.Contains(nameof(MetaTrainingLoop), e.ObjectName, StringComparison.Ordinal);
     }
 
+    // Dispose from another thread (a shutdown handler) while a domain adapted freed the loop's tensors under the
+    // round: the round failed on the disposed ParameterVector before it could put the prior back, and the module kept
+    // that domain's adaptation where the prior belongs.
+    [Fact]
+    public async Task Dispose_while_a_round_runs_lets_the_round_complete_and_the_module_hold_the_prior()
+    {
+        manual_seed(3);
+        using var model = nn.Linear(2, 1);
+        using var probe = new ParameterVector(model);
+        var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep());
+        using var inside = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var round = Task.Run(() => loop.RunRoundAsync(new[] { "a", "b" }, id =>
+        {
+            probe.CopyFrom(new float[] { 1, 2, 3 });
+            if (id == "a")
+            {
+                inside.Set();
+                Assert.True(release.Wait(TimeSpan.FromSeconds(30)));
+            }
+            return new DomainOutcome(id, 1, 0.5, 1);
+        }));
+        Assert.True(inside.Wait(TimeSpan.FromSeconds(30)));
+
+        loop.Dispose();
+        release.Set();
+        var result = await round;
+
+        Assert.Equal(1, result.Round);
+        var module = new float[probe.Length];
+        probe.CopyTo(module);
+        Assert.Equal(loop.Prior.ToArray(), module);
+        // Released once the round was done with them, and refused from then on.
+        Assert.Throws<ObjectDisposedException>(() => loop.Parameters.CopyTo(module));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => loop.RunRoundAsync(new[] { "a" }, id => new DomainOutcome(id, 1, 0.5, 1)));
+        loop.Dispose();
+    }
+
     // A null step size was taken and every later round failed with a NullReferenceException naming nothing.
     [Fact]
     public void A_null_step_size_source_is_refused_when_set()
