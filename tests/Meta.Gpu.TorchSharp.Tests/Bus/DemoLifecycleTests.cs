@@ -144,6 +144,24 @@ public sealed class DemoLifecycleTests : IDisposable
         Assert.Contains(demo.Lines, l => l.StartsWith("err: ", StringComparison.Ordinal) && l.Contains($"--storage {kept}", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_failed_quiet_run_without_storage_names_the_folder_it_kept()
+    {
+        // A run that fails (here: domain-000 never answers within --round-timeout) keeps its temporary folder and its
+        // durable consumer so that a rerun resumes; with --quiet no first line named the folder, and the error line
+        // did not either, so it was left in the temp folder where nobody could find it.
+        await using var server = await NatsServer.StartAsync();
+        var temp = Directory.CreateDirectory(Path.Combine(_dir, "tmp")).FullName;
+        await using var demo = CliProcess.Start(new Dictionary<string, string> { ["TMPDIR"] = temp },
+            "demo", "--bus", server.Url, "--prefix", _prefix, "--domains", "1", "--meta-rounds", "2", "--held-out", "2",
+            "--round-timeout", "2", "--out", _dir, "--quiet");
+        var code = await demo.WaitAsync(Limit);
+        Assert.True(code == 2, $"exit {code}: {demo.Output}");
+        var kept = Assert.Single(Directory.GetDirectories(temp, "meta-gpu-demo-*"));
+        Assert.Contains(demo.Lines, l => l.StartsWith("err: ", StringComparison.Ordinal) && l.Contains($"--storage {kept}", StringComparison.Ordinal));
+        Assert.Contains(demo.Lines, l => l.StartsWith("err: meta-gpu:", StringComparison.Ordinal) && l.Contains("no update from domain-000", StringComparison.Ordinal));
+    }
+
     /// <summary>Process ids of `meta-gpu domain` processes whose command line carries <paramref name="prefix"/>.</summary>
     private static List<int> WorkerPids(string prefix)
     {

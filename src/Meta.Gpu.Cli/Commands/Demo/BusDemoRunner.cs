@@ -162,6 +162,13 @@ internal static class BusDemoRunner
             await console.Error.WriteLineAsync($"demo: interrupted; the rounds saved so far are in {storageRoot} (resume with --storage {storageRoot})").ConfigureAwait(false);
             throw;
         }
+        catch (Exception) when (settings.Quiet && settings.Storage is null)
+        {
+            // A failed run (a round timed out, a worker process failed) keeps its folder and its durable consumer so
+            // that a rerun resumes: named here as for an interruption, or --quiet left it unnamed in the temp folder.
+            await console.Error.WriteLineAsync($"demo: stopped; the rounds saved so far are in {storageRoot} (resume with --storage {storageRoot})").ConfigureAwait(false);
+            throw;
+        }
         finally
         {
             if (workers is not null) await workers.DisposeAsync().ConfigureAwait(false);
