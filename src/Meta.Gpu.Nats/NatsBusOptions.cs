@@ -70,7 +70,8 @@ public sealed record NatsBusOptions
     /// <summary>How long a durable publish keeps being sent again while the broker is away (reconnecting) before
     /// it is given up (logged, counted, and thrown by the next publish or WaitForIdle). Creating a durable topic's
     /// stream (its first publish, or after a broker came back without it) keeps asking a JetStream that does not
-    /// answer yet for as long.</summary>
+    /// answer yet for as long. A stream this bus creates recognises a resent message id for as long (its duplicate
+    /// window: this, or two minutes where this is shorter).</summary>
     public TimeSpan PublishTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How long fetching a large vector from the object store may go without receiving a byte. Then the

@@ -1088,6 +1088,9 @@ public sealed class NatsEventBus : IEventBus
         return task.WaitAsync(cancellationToken);
     }
 
+    /// <summary>The broker's own default duplicate window, kept where the publish timeout is shorter.</summary>
+    private static readonly TimeSpan MinDuplicateWindow = TimeSpan.FromMinutes(2);
+
     private async Task CreateStreamAsync(string topic)
     {
         // Work-queue retention: a message stays until it is acknowledged, then the broker frees it.
@@ -1095,7 +1098,9 @@ public sealed class NatsEventBus : IEventBus
         {
             Storage = StreamConfigStorage.File,
             Retention = StreamConfigRetention.Workqueue,
-            DuplicateWindow = TimeSpan.FromMinutes(2),
+            // A publish is sent again for up to PublishTimeout after its first send: a resend later than the window
+            // was stored a second time. (A stream another process created keeps the window that process gave it.)
+            DuplicateWindow = Options.PublishTimeout > MinDuplicateWindow ? Options.PublishTimeout : MinDuplicateWindow,
         };
         // A broker that has just restarted takes a while to serve JetStream again: keep asking, as a publish waits
         // through an outage, up to PublishTimeout. Another process creating the same stream at the same moment
