@@ -1,3 +1,4 @@
+using System.Globalization;
 using Meta.Gpu.Serialization;
 
 namespace Meta.Gpu.Governance;
@@ -171,10 +172,47 @@ public sealed class MetaIntegrativeLayer : IDisposable
     {
         if (cooldowns[knob] != 0) return 0;
         var old = knobs[knob];
-        var next = Math.Round(bounds.Clamp(old + delta), KnobDecimals, MidpointRounding.ToEven);
+        var next = RoundToGrid(bounds.Clamp(old + delta));
         if (next == old) return 0;
         knobs[knob] = next;
         return knob.Bit();
+    }
+
+    /// <summary>
+    /// <paramref name="x"/> rounded to <see cref="KnobDecimals"/> decimals as the reference's round(x, 10) does:
+    /// to the grid point nearest the double's exact value (ties, which a double cannot hit here, to even), then to
+    /// the nearest double. Math.Round(x, 10) scales by 1e10 first, and the product's own rounding can carry it
+    /// across the midpoint: 0.9 + 5e-11 (exactly 0.90000000005000000263...) came out 0.9, so the step was lost.
+    /// </summary>
+    internal static double RoundToGrid(double x)
+    {
+        if (!double.IsFinite(x) || x == 0) return x;
+        var bits = BitConverter.DoubleToInt64Bits(x);
+        var exponent = (int)((bits >> 52) & 0x7FF);
+        var mantissa = (ulong)bits & 0xF_FFFF_FFFF_FFFFUL;
+        if (exponent == 0) exponent = 1;
+        else mantissa |= 1UL << 52;
+        var shift = 1075 - exponent; // |x| = mantissa * 2^-shift exactly
+        if (shift <= 0) return x; // a whole number
+        if (shift > 100) return x > 0 ? 0.0 : -0.0; // |x| < 2^-48: under half a grid step
+        var scaled = (UInt128)mantissa * 10_000_000_000UL; // |x| * 1e10 * 2^shift, exact (< 2^87)
+        var k = scaled >> shift;
+        var rest = scaled - (k << shift);
+        var half = UInt128.One << (shift - 1);
+        if (rest > half || (rest == half && (k & 1) == 1)) k++;
+        double magnitude;
+        if (k < (UInt128)(1UL << 53))
+        {
+            magnitude = (double)(ulong)k / 1e10; // both exact: one correctly rounded division
+        }
+        else
+        {
+            Span<char> text = stackalloc char[48];
+            k.TryFormat(text, out var length, default, CultureInfo.InvariantCulture);
+            "E-10".AsSpan().CopyTo(text[length..]);
+            magnitude = double.Parse(text[..(length + 4)], NumberStyles.Float, CultureInfo.InvariantCulture);
+        }
+        return x < 0 ? -magnitude : magnitude;
     }
 
     private static int SetKnob(ref KnobVector knobs, Knob knob, double value)

@@ -189,6 +189,24 @@ public sealed class MetaIntegrativeLayerTests
         Assert.False(atBound.PolicyUpdate.Announces(Knob.Tau));
     }
 
+    [Theory]
+    // 0.9 + 5e-11 is exactly 0.90000000005000000263..., nearer 0.9000000001 than 0.9: Math.Round(x, 10) said 0.9,
+    // so the step was no change and was lost. 0.9 + 7.5e-10 is 0.90000000074999997..., nearer 0.9000000007.
+    [InlineData(5e-11, 0.9000000001)]
+    [InlineData(7.5e-10, 0.9000000007)]
+    public void A_knob_step_rounds_to_the_grid_point_nearest_its_value_D8(double tauStep, double expected)
+    {
+        var config = new IntegrativeMetaConfig { ControllerPolicy = new ControllerPolicyConfig { TauStep = tauStep } };
+        using var layer = new MetaIntegrativeLayer(config);
+
+        var result = layer.Update(Calm with { AcceptRate = 0.01 });
+
+        Assert.Equal(expected, result.Knobs.Tau);
+        Assert.True(result.PolicyUpdate.Announces(Knob.Tau));
+        Assert.Equal(expected, result.PolicyUpdate.ValueOf(Knob.Tau));
+        Assert.Equal(5, result.Cooldowns[Knob.Tau]);
+    }
+
     [Fact]
     public void Evaluator_lowers_g_min_after_enough_very_low_windows()
     {
