@@ -94,8 +94,8 @@ public class AggregationMatrix
     [Benchmark, BenchmarkCategory("fused_trimmed_mean_reptile")]
     public int FusedTrimmedMeanReptile() => pipelines[AggregationMethod.TrimmedMean].AggregateAndStep(batch, prior, Step).Meta.Participants;
 
-    /// <summary>The step alone: a one-domain batch (row 0) stepped onto the prior; GB/s counts the whole N x D batch
-    /// only for comparison with the other rows, so read its time, not its bandwidth.</summary>
+    /// <summary>The step alone: a one-domain batch (row 0) stepped onto the prior; GB/s counts that row's D x 4 bytes
+    /// (<see cref="WorkloadBytes"/>), as <c>meta-gpu bench</c>'s <c>reptile_step</c> does.</summary>
     [Benchmark, BenchmarkCategory("reptile_step")]
     public int ReptileStep() => stepAlone.AggregateAndStep(oneRow, prior, Step).Meta.Participants;
 
