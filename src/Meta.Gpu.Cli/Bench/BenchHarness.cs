@@ -155,6 +155,7 @@ public sealed class BenchHarness(BenchOptions options)
             Peers = peers,
             DeviceBandwidth = devices,
             Quick = o.Quick,
+            TrimAlpha = o.TrimAlpha,
             StartedUtc = started,
             ElapsedS = clock.Elapsed.TotalSeconds,
         };

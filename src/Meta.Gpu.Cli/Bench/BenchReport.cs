@@ -26,6 +26,9 @@ public sealed record BenchReport(
 
     public bool Quick { get; init; }
 
+    /// <summary>The trimmed mean's trim_alpha in this run: k = floor(alpha x N) rows are trimmed from each end.</summary>
+    public double TrimAlpha { get; init; } = 0.1;
+
     public DateTimeOffset StartedUtc { get; init; }
 
     public double ElapsedS { get; init; }
