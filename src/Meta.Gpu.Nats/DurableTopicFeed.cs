@@ -348,7 +348,7 @@ internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFe
             // Idle until something is held or handed to a subscriber; then at the broker's wait, which another process
             // of the prefix may have made shorter than this one's (a first interval of this process's own wait let it
             // redeliver meanwhile).
-            var next = NextHoldAsync();
+            var next = NextWorkAsync();
             var woken = Deferred == 0 && Working == 0;
             if (woken) await next.WaitAsync(cancellationToken).ConfigureAwait(false);
             var wait = await BrokerAckWaitAsync(cancellationToken).ConfigureAwait(false);

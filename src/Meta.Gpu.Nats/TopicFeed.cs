@@ -95,7 +95,7 @@ internal abstract class TopicFeed
             // The broker's ack wait runs from the delivery, not from the handler's start: a message queued behind a
             // slow handler, or whose own handler outlasts the wait, is reported in progress like a held one.
             _working.TryAdd(ticket, 0);
-            Volatile.Read(ref _holding).TrySetResult();
+            WakeProgressReports();
         }
         foreach (var subscriber in subscribers)
             if (!await subscriber.EnqueueAsync(new Delivery(busEvent, ticket), cancellationToken).ConfigureAwait(false) && ticket is not null)
@@ -127,27 +127,30 @@ internal abstract class TopicFeed
     /// <summary>The messages counted by <see cref="Deferred"/>.</summary>
     protected IEnumerable<DeliveryTicket> HeldMessages => _held.Keys;
 
-    private TaskCompletionSource _holding = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _workArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public void Hold(DeliveryTicket ticket)
     {
         _held.TryAdd(ticket, 0);
-        Volatile.Read(ref _holding).TrySetResult();
+        WakeProgressReports();
     }
+
+    /// <summary>Completes the task <see cref="NextWorkAsync"/> handed out: a message is now held or being worked on.</summary>
+    private void WakeProgressReports() => Volatile.Read(ref _workArrived).TrySetResult();
 
     public void Release(DeliveryTicket ticket) => _held.TryRemove(ticket, out _);
 
     /// <summary>Completes at the next <see cref="Hold"/> or durable dispatch (at once when one came since the last call completed).</summary>
-    protected Task NextHoldAsync()
+    protected Task NextWorkAsync()
     {
-        var holding = Volatile.Read(ref _holding);
-        if (holding.Task.IsCompleted)
+        var arrived = Volatile.Read(ref _workArrived);
+        if (arrived.Task.IsCompleted)
         {
             var next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            Interlocked.CompareExchange(ref _holding, next, holding);
-            holding = Volatile.Read(ref _holding);
+            Interlocked.CompareExchange(ref _workArrived, next, arrived);
+            arrived = Volatile.Read(ref _workArrived);
         }
-        return holding.Task;
+        return arrived.Task;
     }
 
     /// <summary>Messages this bus published on the topic that have not come back from the broker yet.</summary>
