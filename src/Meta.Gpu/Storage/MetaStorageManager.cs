@@ -195,7 +195,14 @@ public sealed partial class MetaStorageManager
     public IReadOnlyDictionary<string, double>? LoadPrior()
     {
         lock (_gate)
-            return LoadWithFallback(PriorFileName, path => ChecksummedJson.Decode(File.ReadAllBytes(path), PriorFormat, "prior", Path.GetFileName(path), ReadPrior));
+            return LoadWithFallback(PriorFileName, path => ChecksummedJson.Decode(File.ReadAllBytes(path), PriorFormat, "prior", Path.GetFileName(path),
+                (content, root) =>
+                {
+                    // The sequences are checked though not returned: a file whose section failed its checksum loaded
+                    // here without a word, where LoadPriorWithSequences fell back to a backup (another prior).
+                    ChecksummedJson.DecodeExtra(root, LastSequencesName, Path.GetFileName(path), ReadSequences);
+                    return ReadPrior(content);
+                }));
     }
 
     /// <summary>Saves every domain's vector (domain ids in ordinal order).</summary>
