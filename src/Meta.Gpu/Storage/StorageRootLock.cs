@@ -41,11 +41,13 @@ public sealed class StorageRootLock : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(root);
         if (File.Exists(root)) throw new InvalidInputException($"{root}: the storage folder is a file, not a folder");
-        Directory.CreateDirectory(root);
         var path = System.IO.Path.Combine(System.IO.Path.GetFullPath(root), FileName);
         FileStream file;
         try
         {
+            // Inside: a root still to create on a read-only or full file system threw the bare IOException of the
+            // mkdir (a stack trace from the CLI), where an existing one there is refused as below.
+            Directory.CreateDirectory(root);
             // FileShare.None is an exclusive OS lock on the open file (flock on Unix, a share mode on Windows).
             // Unbuffered: a process-id line the disk had no room for (ENOSPC) stayed in the buffer, and releasing the
             // lock threw it again, replacing the command's own outcome (an error line, a clean stop) with a stack trace.

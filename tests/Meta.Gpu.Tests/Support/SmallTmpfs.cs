@@ -50,6 +50,9 @@ internal sealed class SmallTmpfs : IDisposable
         return filler;
     }
 
+    /// <summary>Remounts the file system read-only: every write is then EROFS.</summary>
+    public void MakeReadOnly() => Assert.Equal(0, Run("mount", "-o", "remount,ro", Path));
+
     public void Dispose()
     {
         if (_mounted) Run("umount", "-l", Path);
