@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 
 namespace Meta.Gpu.Serialization;
 
@@ -233,5 +234,27 @@ public static class JsonRead
 
     public static string Join(string path, string key) => path.Length == 0 ? key : $"{path}.{key}";
 
-    public static string Show(JsonNode? node) => node is null ? "null" : node.ToJsonString();
+    /// <summary>The node as compact JSON for an error message. A number built in memory may be NaN or infinite, which
+    /// JSON text cannot hold: such a value shows as its wire name (nan, inf, -inf), inside an array or object as the
+    /// string the serializer's named literals write; the plain writer threw an ArgumentException while the message
+    /// was being built, and the field's error was lost.</summary>
+    public static string Show(JsonNode? node)
+    {
+        if (node is null) return "null";
+        try
+        {
+            // First: a parsed number too large for a double (1e400) shows as written.
+            return node.ToJsonString();
+        }
+        catch (ArgumentException) when (node is JsonValue value && value.GetValueKind() == JsonValueKind.Number)
+        {
+            return WireJson.NonFiniteName(NumberOf(value));
+        }
+        catch (ArgumentException)
+        {
+            return node.ToJsonString(ShowNamedLiterals);
+        }
+    }
+
+    private static readonly JsonSerializerOptions ShowNamedLiterals = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 }
