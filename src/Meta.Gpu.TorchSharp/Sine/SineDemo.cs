@@ -150,15 +150,18 @@ public static class SineDemo
 
     /// <summary>The inner loop (the same in process and in a domain worker): a few SGD steps on the task's shots from whatever the network holds (the prior).
     /// Confidence = how much of the loss adaptation removed, floored at 0.1 so that a task the steps could not
-    /// improve still takes part with little weight.</summary>
+    /// improve still takes part with little weight. A task whose adapted loss is not finite (the steps diverged)
+    /// gets 0 and takes no part.</summary>
     public static DomainOutcome AdaptToTask(SineRegressor model, string id, float[] x, float[] y, int steps)
     {
         ArgumentNullException.ThrowIfNull(model);
         var before = model.Adapt(x, y, steps);
         var after = model.Loss(x, y);
         var improvement = before > 0 ? 1 - after / before : 0;
-        var confidence = Math.Clamp(improvement, 0.1, 1.0);
-        return new DomainOutcome(id, before, after, double.IsFinite(confidence) ? confidence : 0);
+        // Checked before the clamp: an infinite loss (1 - inf / before = -inf) was clamped to the floor, 0.1, and its
+        // blown-up (finite) parameters went into the step, where a NaN loss gave 0.
+        var confidence = double.IsFinite(after) && double.IsFinite(improvement) ? Math.Clamp(improvement, 0.1, 1.0) : 0;
+        return new DomainOutcome(id, before, after, confidence);
     }
 
     private static void JointStep(SineRegressor joint, optim.Optimizer adam, float[] x, float[] y)
