@@ -58,6 +58,9 @@ public sealed class MetaTrainingLoop : IDisposable
     private DomainBatch? _batch;
     private OnlineReptileOptimizer? _optimizer;
     private bool _hasPrevious;
+    // False while the prior is the module's values as the loop was made and one of them is not finite: rounds are
+    // refused until SetPrior takes a finite one.
+    private bool _priorFinite;
     // 1 while a round or SetPrior runs, and for good once the loop's tensors are released.
     private int _roundRunning;
     private volatile bool _disposed;
@@ -77,6 +80,7 @@ public sealed class MetaTrainingLoop : IDisposable
         _previousPrior = new float[_parameters.Length];
         _stepStart = new float[_parameters.Length];
         _parameters.CopyTo(_prior);
+        _priorFinite = FirstNonFinite(_prior) < 0;
         _stepSize = () => _options.Beta;
         _inbox = new GovernanceInbox(new HashSet<string>(_knobs.Keys, StringComparer.Ordinal));
         if (bus is not null)
@@ -149,7 +153,8 @@ public sealed class MetaTrainingLoop : IDisposable
     /// <exception cref="InvalidInputException">An outcome without a domain id, or two outcomes naming one domain: the
     /// round changes nothing (the prior, the module and the bus are as before it).</exception>
     /// <exception cref="InvalidOperationException">Another round of this loop is still running: rounds run one at a
-    /// time (they share the prior, the module and the batch).</exception>
+    /// time (they share the prior, the module and the batch). Or the prior is still the module's values as the loop was
+    /// made and one is NaN or infinite (named): nothing moves until <see cref="SetPrior"/> sets a finite one.</exception>
     public async Task<MetaRoundResult> RunRoundAsync<TDomain>(
         IReadOnlyList<TDomain> domains,
         Func<TDomain, DomainOutcome> innerLoop,
@@ -184,6 +189,13 @@ public sealed class MetaTrainingLoop : IDisposable
         // A parameter added, removed or replaced since the loop was made would be left out of the prior (and out of
         // the reset between domains, so one domain's adaptation of it leaked into the next) without a word.
         _parameters.EnsureParametersOf(_model);
+        // As SetPrior refuses it: a module that held a NaN when the loop was made (a diverged run's checkpoint) was
+        // taken as the prior, every loss of every round was NaN and every row left out, and the prior never moved.
+        if (!_priorFinite)
+        {
+            var bad = FirstNonFinite(_prior);
+            throw new InvalidOperationException($"prior[{bad}] ({_parameters.NameAt(bad)}): must be finite, got {_prior[bad].ToString(System.Globalization.CultureInfo.InvariantCulture)} (the module held it when the loop was made); set a finite prior with SetPrior");
+        }
 
         // A rollback applied here stays applied when the round then fails (the agent asked for it); the round
         // that completes next reports it.
@@ -341,6 +353,14 @@ public sealed class MetaTrainingLoop : IDisposable
         prior.CopyTo(_prior);
         _parameters.CopyFrom(_prior);
         _hasPrevious = false;
+        _priorFinite = true;
+    }
+
+    private static int FirstNonFinite(ReadOnlySpan<float> values)
+    {
+        for (var i = 0; i < values.Length; i++)
+            if (!float.IsFinite(values[i])) return i;
+        return -1;
     }
 
     private async Task PublishAsync(IEventBus bus, DomainOutcome[] outcomes, MetaRoundResult result, CancellationToken token)
