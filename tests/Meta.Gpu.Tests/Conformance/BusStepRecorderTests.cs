@@ -20,25 +20,26 @@ public sealed class BusStepRecorderTests
     }
 
     [Fact]
-    public async Task Records_what_the_component_publishes_on_its_output_topics_in_order_and_only_during_the_step()
+    public async Task Records_everything_the_component_publishes_in_order_step_by_step()
     {
         await using var bus = new EventBus();
-        // A component: every "in" event is answered on "out.a", and each second one also on "out.b".
+        using var recorder = new BusStepRecorder(bus);
+        var componentBus = recorder.ComponentBus;
+        // A component: every "in" event is answered on "out.a" and "elsewhere", and each second one also on "out.b".
         var seen = 0;
-        using var component = bus.Subscribe("in", async (e, ct) =>
+        using var component = componentBus.Subscribe("in", async (e, ct) =>
         {
             var n = ++seen;
-            await bus.PublishAsync("out.a", new JsonObject { ["n"] = n }, ct);
-            if (n % 2 == 0) await bus.PublishAsync("out.b", new JsonObject { ["n"] = n }, ct);
-            await bus.PublishAsync("elsewhere", new JsonObject { ["n"] = n }, ct);
+            await componentBus.PublishAsync("out.a", new JsonObject { ["n"] = n }, ct);
+            if (n % 2 == 0) await componentBus.PublishAsync("out.b", new JsonObject { ["n"] = n }, ct);
+            await componentBus.PublishAsync("elsewhere", new JsonObject { ["n"] = n }, ct);
         });
-        using var recorder = new BusStepRecorder(bus, ["out.a", "out.b"]);
 
         var first = await recorder.RunAsync(Step(("in", new JsonObject()), ("in", new JsonObject())), () => null, default);
-        Assert.Equal("""{"out.a":[{"n":1},{"n":2}],"out.b":[{"n":2}]}""", first.ToJsonString());
+        Assert.Equal("""{"out.a":[{"n":1},{"n":2}],"elsewhere":[{"n":1},{"n":2}],"out.b":[{"n":2}]}""", first.ToJsonString());
 
         var second = await recorder.RunAsync(Step(("in", new JsonObject())), () => null, default);
-        Assert.Equal("""{"out.a":[{"n":3}]}""", second.ToJsonString());
+        Assert.Equal("""{"out.a":[{"n":3}],"elsewhere":[{"n":3}]}""", second.ToJsonString());
     }
 
     [Fact]
@@ -51,7 +52,7 @@ public sealed class BusStepRecorderTests
             received.Add(e.Payload as JsonNode);
             return ValueTask.CompletedTask;
         });
-        using var recorder = new BusStepRecorder(bus, ["out"]);
+        using var recorder = new BusStepRecorder(bus);
 
         var published = await recorder.RunAsync(Step(("out", new JsonObject { ["x"] = 1 }), ("in", null)), () => new JsonObject { ["empty"] = true }, default);
 
@@ -63,7 +64,7 @@ public sealed class BusStepRecorderTests
     public async Task A_malformed_event_names_its_position()
     {
         await using var bus = new EventBus();
-        using var recorder = new BusStepRecorder(bus, ["out"]);
+        using var recorder = new BusStepRecorder(bus);
 
         var notObject = await Assert.ThrowsAsync<InvalidInputException>(async () =>
             await recorder.RunAsync(new JsonObject { ["events"] = new JsonArray(new JsonObject { ["topic"] = "in" }, 5) }, () => null, default));

@@ -8,14 +8,11 @@ namespace Meta.Gpu.Conformance.Replayers;
 /// <summary>
 /// Replays <c>agent</c> traces (DESIGN §14): file <c>update_rule</c> (learner and optimizer) and <c>config</c>
 /// (<see cref="MetaLearningConfig"/> sections). Each step publishes its events in order on a real bus, waiting for
-/// the bus to be idle after each one, and returns {published: {topic: [payloads]} (the agent's publishes during
-/// the step), saved_prior (the whole global prior as last saved; null before the first save)}.
+/// the bus to be idle after each one, and returns {published: {topic: [payloads]} (everything the agent published
+/// during the step, on any topic), saved_prior (the whole global prior as last saved; null before the first save)}.
 /// </summary>
 public sealed class AgentReplayer(Func<IEventBus> busFactory) : ITraceReplayer
 {
-    private static readonly string[] OutputTopics =
-        [LearningTopics.MetaTelemetry, LearningTopics.MetaRollbackActive, LearningTopics.MetaPriorUpdate, LearningTopics.MetaUpdate];
-
     public string Component => "agent";
 
     public ITraceSession Open(JsonObject file)
@@ -27,8 +24,9 @@ public sealed class AgentReplayer(Func<IEventBus> busFactory) : ITraceReplayer
         var bus = busFactory();
         try
         {
-            var agent = new MetaLearningAgent(bus, config, store, schedulerRandom: new Random(0).NextDouble);
-            return new Session(bus, agent, store);
+            var recorder = new BusStepRecorder(bus);
+            var agent = new MetaLearningAgent(recorder.ComponentBus, config, store, schedulerRandom: new Random(0).NextDouble);
+            return new Session(bus, recorder, agent, store);
         }
         catch
         {
@@ -45,12 +43,12 @@ public sealed class AgentReplayer(Func<IEventBus> busFactory) : ITraceReplayer
         private readonly BusStepRecorder _recorder;
         private bool _started;
 
-        public Session(IEventBus bus, MetaLearningAgent agent, InMemoryPriorStore store)
+        public Session(IEventBus bus, BusStepRecorder recorder, MetaLearningAgent agent, InMemoryPriorStore store)
         {
             _bus = bus;
             _agent = agent;
             _store = store;
-            _recorder = new BusStepRecorder(bus, OutputTopics);
+            _recorder = recorder;
         }
 
         public async ValueTask<JsonNode> StepAsync(JsonObject input, CancellationToken cancellationToken = default)

@@ -22,7 +22,8 @@ public sealed class SupervisorReplayer(Func<IEventBus> busFactory) : ITraceRepla
         var bus = busFactory();
         try
         {
-            return new Session(bus, new MetaSupervisor(bus, config, profile));
+            var recorder = new BusStepRecorder(bus);
+            return new Session(bus, recorder, new MetaSupervisor(recorder.ComponentBus, config, profile));
         }
         catch
         {
@@ -33,18 +34,15 @@ public sealed class SupervisorReplayer(Func<IEventBus> busFactory) : ITraceRepla
 
     private sealed class Session : ITraceSession
     {
-        private static readonly string[] OutputTopics =
-            [GovernanceTopics.MetaPolicyUpdate, GovernanceTopics.ResourceProfile, GovernanceTopics.MetaMetrics];
-
         private readonly IEventBus _bus;
         private readonly MetaSupervisor _supervisor;
         private readonly BusStepRecorder _recorder;
 
-        public Session(IEventBus bus, MetaSupervisor supervisor)
+        public Session(IEventBus bus, BusStepRecorder recorder, MetaSupervisor supervisor)
         {
             _bus = bus;
             _supervisor = supervisor;
-            _recorder = new BusStepRecorder(bus, OutputTopics);
+            _recorder = recorder;
             supervisor.Start();
         }
 
