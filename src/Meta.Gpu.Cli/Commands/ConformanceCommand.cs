@@ -26,7 +26,7 @@ internal static class ConformanceCommand
     {
         var files = ConformanceRunner.ExpandPaths(paths.Length > 0 ? paths : [ShippedTraces]);
 
-        int passed = 0, failed = 0, failedFiles = 0;
+        int passed = 0, failed = 0, failedFiles = 0, failedWithoutStep = 0;
         foreach (var file in files)
         {
             // Read as the other commands read a file: over 2 GB a one-line error (the runtime's read threw), over 2^30
@@ -37,6 +37,7 @@ internal static class ConformanceCommand
             failed += result.Failed;
             // A file with a failed step fails, and so does one with none (no replayer for its component, no steps).
             if (!result.Ok) failedFiles++;
+            if (!result.Ok && result.Failed == 0) failedWithoutStep++;
             var name = Path.GetFileName(file);
             var status = result.Ok ? "ok" : "FAILED";
             await console.Out.WriteLineAsync($"{name} ({result.Component}): {result.Passed}/{result.Steps.Count} steps {status}").ConfigureAwait(false);
@@ -47,7 +48,14 @@ internal static class ConformanceCommand
                     foreach (var mismatch in step.Mismatches)
                         await console.Out.WriteLineAsync($"  {name} step {step.Step}: {mismatch}").ConfigureAwait(false);
         }
-        await console.Out.WriteLineAsync($"conformance: {passed} passed, {failed} failed").ConfigureAwait(false);
+        // The counts are steps: a file that failed with none to count (no steps) would leave "0 failed" on a failed run.
+        var withoutStep = failedWithoutStep switch
+        {
+            0 => "",
+            1 => "; 1 file failed with no step replayed",
+            var n => $"; {n} files failed with no step replayed",
+        };
+        await console.Out.WriteLineAsync($"conformance: {passed} passed, {failed} failed{withoutStep}").ConfigureAwait(false);
         return failedFiles == 0 ? MetaGpuApp.ExitOk : MetaGpuApp.ExitCheckFailed;
     }
 }

@@ -1,0 +1,29 @@
+using System.Text.Json.Nodes;
+using Meta.Gpu.Conformance;
+
+namespace Meta.Gpu.Tests.Conformance;
+
+/// <summary>
+/// A step whose <c>expected</c> is an empty object checks nothing: whatever the component returned, it matched. Like
+/// a trace without steps (which fails, "the trace checks nothing"), it fails rather than count as a conforming step;
+/// later steps still replay on the state it left.
+/// </summary>
+public sealed class EmptyExpectationTests
+{
+    [Fact]
+    public async Task A_step_with_an_empty_expectation_fails_and_the_next_step_still_replays_after_it()
+    {
+        var trace = JsonNode.Parse("""
+            {"component": "scheduler", "config": {"update_interval_windows": 2, "min_interval_windows": 1, "jitter": 0.0},
+             "steps": [{"input": {"telemetry": {}}, "expected": {}},
+                       {"input": {"telemetry": {}}, "expected": {"result": true, "interval_windows": 2}}]}
+            """)!.AsObject();
+
+        var result = await ConformanceRunner.RunAsync("empty-expected.json", trace);
+
+        Assert.False(result.Steps[0].Passed, "a step that checks nothing counted as passed");
+        Assert.Contains("checks nothing", Assert.Single(result.Steps[0].Mismatches).ToString(), StringComparison.Ordinal);
+        Assert.True(result.Steps[1].Passed, string.Join("; ", result.Steps[1].Mismatches));
+        Assert.False(result.Ok);
+    }
+}
