@@ -67,7 +67,6 @@ internal sealed class LocalSubscriber : IDisposable
 
     private async Task RunAsync()
     {
-        NatsEventBus.CurrentHandlerBus.Value = _bus;
         await foreach (var delivery in _queue.Reader.ReadAllAsync().ConfigureAwait(false))
         {
             Interlocked.Decrement(ref _queued);
@@ -76,6 +75,8 @@ internal sealed class LocalSubscriber : IDisposable
             var handled = false;
             DeferrableAcknowledgement? acknowledgement = null;
             var share = delivery.Ticket is { } ticket ? new TicketShare(ticket) : null;
+            var call = new NatsEventBus.HandlerCall(_bus);
+            NatsEventBus.CurrentHandlerCall.Value = call;
             try
             {
                 if (!_disposed && !_bus.IsAbandoned)
@@ -100,6 +101,7 @@ internal sealed class LocalSubscriber : IDisposable
             }
             finally
             {
+                call.Running = false;
                 DeliveryAcknowledgement.Current = null;
                 if (acknowledgement is { Deferred: true } && handled)
                     // The handler took the acknowledgement over: it acknowledges once the effect is saved.

@@ -51,8 +51,22 @@ public sealed class NatsEventBus : IEventBus
     private const int Draining = 1;
     private const int Stopped = 2;
 
-    /// <summary>The bus whose handler runs the current code (set once per subscriber worker).</summary>
-    internal static readonly AsyncLocal<NatsEventBus?> CurrentHandlerBus = new();
+    /// <summary>The handler call that runs the current code (or started it), set per delivery: work a handler left
+    /// running can tell that its own handler has returned.</summary>
+    internal static readonly AsyncLocal<HandlerCall?> CurrentHandlerCall = new();
+    /// <summary>Inside a handler of this bus that has not returned: a wait for idle or a drain would wait for it. Work
+    /// the handler started and left running may wait or shut down once that handler returned (a publish from it
+    /// still counts as a handler's).</summary>
+    private bool InsideRunningHandler => CurrentHandlerCall.Value is { Running: true } call && ReferenceEquals(call.Bus, this);
+
+    /// <summary>One handler call; <see cref="Running"/> until the handler returned (or threw).</summary>
+    internal sealed class HandlerCall(NatsEventBus bus)
+    {
+        public NatsEventBus Bus { get; } = bus;
+
+        public volatile bool Running = true;
+    }
+
     private static readonly byte[] JsonNull = "null"u8.ToArray();
 
     private static readonly Meter Meter = new("Meta.Gpu.Nats");
@@ -223,7 +237,7 @@ public sealed class NatsEventBus : IEventBus
 
     public async ValueTask PublishAsync(string topic, object? payload, CancellationToken cancellationToken = default)
     {
-        var fromHandler = ReferenceEquals(CurrentHandlerBus.Value, this);
+        var fromHandler = ReferenceEquals(CurrentHandlerCall.Value?.Bus, this);
         ThrowIfRefused(fromHandler);
         var (subject, durable, dense) = Route(topic);
         if (Volatile.Read(ref _unready) > 0) await WhenFeedsReadyAsync(cancellationToken).ConfigureAwait(false);
@@ -343,7 +357,7 @@ public sealed class NatsEventBus : IEventBus
     /// and waited 5 s after its one error line).</param>
     private async Task WaitForIdleCoreAsync(CancellationToken cancellationToken, bool draining)
     {
-        if (ReferenceEquals(CurrentHandlerBus.Value, this))
+        if (InsideRunningHandler)
             throw new InvalidOperationException("WaitForIdleAsync called from a handler of this bus would wait for itself");
         var delay = 1;
         while (true)
@@ -400,7 +414,7 @@ public sealed class NatsEventBus : IEventBus
     /// warning gives the count.</remarks>
     public async Task ShutdownAsync(TimeSpan timeout)
     {
-        if (ReferenceEquals(CurrentHandlerBus.Value, this))
+        if (InsideRunningHandler)
             throw new InvalidOperationException("ShutdownAsync called from a handler of this bus would wait for itself");
         timeout = DrainTimeout.Normalise(timeout, nameof(timeout));
         if (Interlocked.Exchange(ref _shutdownStarted, 1) != 0)

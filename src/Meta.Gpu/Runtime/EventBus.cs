@@ -20,8 +20,9 @@ namespace Meta.Gpu.Runtime;
 /// <para><b>Idle.</b> Every delivery is counted from the moment it is published until its handler has finished;
 /// <see cref="WaitForIdleAsync"/> completes when that count is zero. A handler publishes before it finishes, so
 /// nested deliveries are always covered. Under an endless stream of outside publishes it completes at the first
-/// moment the bus is idle. Called from inside a handler of this bus it would wait for itself, so it throws
-/// <see cref="InvalidOperationException"/> instead of deadlocking (as does <see cref="ShutdownAsync"/>).</para>
+/// moment the bus is idle. Called from inside a handler of this bus while it runs (work it awaits included) it would
+/// wait for itself, so it throws <see cref="InvalidOperationException"/> instead of deadlocking (as does
+/// <see cref="ShutdownAsync"/>); work a handler started and left running may call either once the handler returned.</para>
 /// <para><b>Several topics.</b> A subscription to several topics (<see cref="Subscribe(IReadOnlyList{string}, Func{BusEvent, CancellationToken, ValueTask})"/>)
 /// has one queue for all of them, so its handler sees their events in publish order (a supervisor that must not
 /// handle a window before the telemetry published ahead of it); separate subscriptions each keep their own order
@@ -42,8 +43,9 @@ public sealed partial class EventBus : IEventBus
     private const int Draining = 1;
     private const int Stopped = 2;
 
-    /// <summary>The subscription whose consumer loop runs the current code; set once per loop, so free per delivery.</summary>
-    private static readonly AsyncLocal<Subscription?> CurrentSubscription = new();
+    /// <summary>The handler call that runs the current code (or started it): set per delivery, so that work a handler
+    /// left running can tell that its own handler has returned.</summary>
+    private static readonly AsyncLocal<HandlerCall?> CurrentCall = new();
 
     private readonly EventBusOptions _options;
     private readonly ILogger _logger;
@@ -79,7 +81,12 @@ public sealed partial class EventBus : IEventBus
         _topics.Count,
         Volatile.Read(ref _subscriberCount));
 
-    private bool InsideHandler => CurrentSubscription.Value is { } current && ReferenceEquals(current.Bus, this);
+    private bool InsideHandler => CurrentCall.Value is { } call && ReferenceEquals(call.Bus, this);
+
+    /// <summary>Inside a handler of this bus that has not returned: a wait for idle or a drain would wait for that
+    /// handler. Work the handler started and left running is not, once that handler returned, whatever the
+    /// subscription handles next (it still counts as nested for publishing).</summary>
+    private bool InsideRunningHandler => CurrentCall.Value is { Running: true } call && ReferenceEquals(call.Bus, this);
 
     public ValueTask PublishAsync(string topic, object? payload, CancellationToken cancellationToken = default)
     {
@@ -210,7 +217,7 @@ public sealed partial class EventBus : IEventBus
 
     public Task WaitForIdleAsync(CancellationToken cancellationToken = default)
     {
-        if (InsideHandler)
+        if (InsideRunningHandler)
             throw new InvalidOperationException(
                 "WaitForIdleAsync was called from inside a handler of this event bus; it would wait for that handler itself. " +
                 "Publish and return instead, or wait from outside the bus.");
@@ -259,7 +266,7 @@ public sealed partial class EventBus : IEventBus
     {
         // Checked before the bus starts draining: a refused limit leaves the bus as it was.
         timeout = DrainTimeout.Normalise(timeout, nameof(timeout));
-        if (InsideHandler)
+        if (InsideRunningHandler)
             throw new InvalidOperationException(
                 "ShutdownAsync was called from inside a handler of this event bus; draining would wait for that handler itself.");
         lock (_gate)
@@ -315,7 +322,10 @@ public sealed partial class EventBus : IEventBus
         var abandoned = Volatile.Read(ref _pending);
         await _stopping.CancelAsync().ConfigureAwait(false);
         foreach (var subscription in subscriptions) subscription.Close(discardQueued: true);
-        Report(() => LogDrainTimedOut(_logger, clock.Elapsed.TotalMilliseconds, abandoned));
+        // Counts what was unfinished, queued or running (a running handler is cancelled, not discarded), as the
+        // NATS bus's drain warning does.
+        var unfinished = abandoned == 1 ? "1 delivery" : $"{abandoned} deliveries";
+        Report(() => LogDrainTimedOut(_logger, clock.Elapsed.TotalMilliseconds, unfinished));
     }
 
     private static readonly TimeSpan LoopExitGrace = TimeSpan.FromSeconds(1);
@@ -346,8 +356,8 @@ public sealed partial class EventBus : IEventBus
     private static partial void LogHandlerFailed(ILogger logger, Exception exception, string topic);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning,
-        Message = "event bus: shutdown drain timed out after {ElapsedMs:F0} ms; about {Pending} deliveries discarded and running handlers cancelled")]
-    private static partial void LogDrainTimedOut(ILogger logger, double elapsedMs, long pending);
+        Message = "event bus: shutdown drain timed out after {ElapsedMs:F0} ms with {Unfinished} queued or being handled; the queued ones are discarded and the running handlers cancelled")]
+    private static partial void LogDrainTimedOut(ILogger logger, double elapsedMs, string unfinished);
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Debug, Message = "event bus: {Count} queued deliveries for '{Topics}' discarded on unsubscribe")]
     private static partial void LogDiscarded(ILogger logger, int count, string topics);
@@ -392,7 +402,6 @@ public sealed partial class EventBus : IEventBus
 
         private async Task RunAsync()
         {
-            CurrentSubscription.Value = this;
             var reader = _queue.Reader;
             var token = Bus._stopping.Token;
             var discarded = 0;
@@ -406,6 +415,8 @@ public sealed partial class EventBus : IEventBus
                         Bus.DeliveryFinished();
                         continue;
                     }
+                    var call = new HandlerCall(Bus);
+                    CurrentCall.Value = call;
                     try
                     {
                         var handled = _handler(delivery, token);
@@ -420,11 +431,20 @@ public sealed partial class EventBus : IEventBus
                         Interlocked.Increment(ref Bus._errors);
                         Report(() => LogHandlerFailed(Bus._logger, e, delivery.Topic));
                     }
+                    call.Running = false;
                     Interlocked.Increment(ref Bus._delivered);
                     Bus.DeliveryFinished();
                 }
             }
             if (discarded > 0) Report(() => LogDiscarded(Bus._logger, discarded, string.Join(", ", Topics)));
         }
+    }
+
+    /// <summary>One handler call; <see cref="Running"/> until the handler returned (or threw).</summary>
+    private sealed class HandlerCall(EventBus bus)
+    {
+        public EventBus Bus { get; } = bus;
+
+        public volatile bool Running = true;
     }
 }

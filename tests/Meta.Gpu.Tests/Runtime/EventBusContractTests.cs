@@ -152,6 +152,118 @@ public abstract class EventBusContractTests
         await bus.WaitForIdleAsync().WaitAsync(Patience);
     }
 
+    // Work a handler started and left running (a "stop" command's handler that stops the host in the background) is
+    // not inside that handler once it has returned: it waits for nothing of its own, yet it was refused as "called
+    // from inside a handler", and a host stopped that way never shut its bus down.
+
+    [Fact]
+    public async Task Work_a_handler_left_running_may_wait_for_idle_once_the_handler_returned()
+    {
+        await using var bus = CreateBus();
+        var returned = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task? background = null;
+        using var subscription = bus.Subscribe("t", (_, _) =>
+        {
+            background = Task.Run(async () =>
+            {
+                await returned.Task;
+                await bus.WaitForIdleAsync();
+            });
+            return ValueTask.CompletedTask;
+        });
+
+        await bus.PublishAsync("t", 1);
+        await bus.WaitForIdleAsync().WaitAsync(Patience);
+        returned.SetResult();
+
+        var error = await Record.ExceptionAsync(() => background!.WaitAsync(Patience));
+        Assert.Null(error);
+    }
+
+    [Fact]
+    public async Task Work_a_handler_left_running_may_shut_the_bus_down_once_the_handler_returned()
+    {
+        var bus = CreateBus();
+        var returned = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task? background = null;
+        using var subscription = bus.Subscribe("stop", (_, _) =>
+        {
+            background = Task.Run(async () =>
+            {
+                await returned.Task;
+                await bus.DisposeAsync();
+            });
+            return ValueTask.CompletedTask;
+        });
+
+        await bus.PublishAsync("stop", 0);
+        await bus.WaitForIdleAsync().WaitAsync(Patience);
+        returned.SetResult();
+
+        var error = await Record.ExceptionAsync(() => background!.WaitAsync(Patience));
+        Assert.Null(error);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => bus.PublishAsync("stop", 0).AsTask());
+    }
+
+    [Fact]
+    public async Task Work_an_earlier_handler_left_running_may_wait_for_idle_while_the_next_delivery_is_handled()
+    {
+        await using var bus = CreateBus();
+        var firstReturned = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var secondRunning = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var releaseSecond = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task? background = null;
+        using var subscription = bus.Subscribe("t", async (e, _) =>
+        {
+            if (BusPayload.As<int>(e.Payload) == 1)
+            {
+                background = Task.Run(async () =>
+                {
+                    await firstReturned.Task;
+                    await bus.WaitForIdleAsync();
+                });
+                return;
+            }
+            secondRunning.TrySetResult();
+            await releaseSecond.Task;
+        });
+
+        await bus.PublishAsync("t", 1);
+        await bus.PublishAsync("t", 2);
+        await secondRunning.Task.WaitAsync(Patience);
+        // The same subscription now runs the second delivery: the first's work is still not inside a running handler.
+        firstReturned.SetResult();
+        await Task.Delay(50);
+        Assert.False(background!.IsFaulted, background.Exception?.ToString());
+        releaseSecond.SetResult();
+
+        var error = await Record.ExceptionAsync(() => background.WaitAsync(Patience));
+        Assert.Null(error);
+    }
+
+    [Fact]
+    public async Task Work_a_running_handler_waits_on_is_still_refused()
+    {
+        await using var bus = CreateBus();
+        var outcome = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var subscription = bus.Subscribe("t", async (_, _) =>
+        {
+            try
+            {
+                await Task.Run(() => bus.WaitForIdleAsync()).WaitAsync(Patience);
+                outcome.SetResult(null);
+            }
+            catch (Exception e)
+            {
+                outcome.SetResult(e);
+            }
+        });
+
+        await bus.PublishAsync("t", 1);
+
+        Assert.IsType<InvalidOperationException>(await outcome.Task.WaitAsync(Patience));
+    }
+
     [Fact]
     public async Task A_handler_publishing_into_its_own_full_queue_does_not_deadlock()
     {
