@@ -4,10 +4,10 @@ namespace Meta.Gpu.Cli;
 public sealed record CliConsole(TextReader In, TextWriter Out, TextWriter Error)
 {
     /// <summary>The process's streams. Standard input drops a UTF-8 byte order mark as a file read does (Console.In
-    /// passed it on, and the first line's JSON failed at column 1); standard output that cannot be written is a
-    /// one-line error (<see cref="StandardOutput"/>).</summary>
+    /// passed it on, and the first line's JSON failed at column 1); standard input that cannot be read and standard
+    /// output that cannot be written are a one-line error (<see cref="StandardInput"/>, <see cref="StandardOutput"/>).</summary>
     public static CliConsole System { get; } = new(
-        new StreamReader(Console.OpenStandardInput(), new global::System.Text.UTF8Encoding(false), detectEncodingFromByteOrderMarks: true),
+        new StandardInput(new StreamReader(Console.OpenStandardInput(), new global::System.Text.UTF8Encoding(false), detectEncodingFromByteOrderMarks: true)),
         new StandardOutput(Console.Out), Console.Error);
 
     /// <summary>True when <see cref="In"/> is the process's standard input (whose file the system can name), not a

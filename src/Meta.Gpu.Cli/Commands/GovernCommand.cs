@@ -57,7 +57,7 @@ internal static class GovernCommand
         if (configPath is not null && policyLogPath is not null && InputFile.SameFile(configPath, policyLogPath))
             throw new InvalidInputException($"--policy-log {policyLogPath}: is the --config file; the log's lines would be appended to the configuration");
 
-        using var layer = new MetaIntegrativeLayer(config, new MetaIntegrativeLayerOptions { PolicyLogPath = policyLogPath });
+        using var layer = OpenLayer(config, policyLogPath);
         // The file as it is now: what is appended while it is read (the log, should it be the input under another
         // name) is not read back.
         var reader = fromStdin ? console.In : new StreamReader(await InputFile.OpenAsItIsNowAsync(inputPath!, token).ConfigureAwait(false));
@@ -79,6 +79,22 @@ internal static class GovernCommand
         }
         await console.Out.FlushAsync(token).ConfigureAwait(false);
         return MetaGpuApp.ExitOk;
+    }
+
+    /// <summary>The layer, with its policy log opened for appending: a log that cannot be opened (a link to itself, a
+    /// name too long, a file that may not be written) is said on one line naming the option; the runtime's IOException
+    /// escaped as an unhandled exception.</summary>
+    private static MetaIntegrativeLayer OpenLayer(IntegrativeMetaConfig config, string? policyLogPath)
+    {
+        try
+        {
+            return new MetaIntegrativeLayer(config, new MetaIntegrativeLayerOptions { PolicyLogPath = policyLogPath });
+        }
+        catch (Exception e) when (policyLogPath is not null && e is IOException or UnauthorizedAccessException)
+        {
+            var reason = e is UnauthorizedAccessException { InnerException: IOException inner } ? inner : e;
+            throw new InvalidInputException($"--policy-log {policyLogPath}: cannot append to it ({reason.Message.ReplaceLineEndings(" ").Trim()})", e);
+        }
     }
 
     private static TelemetrySnapshot ParseLine(string line, int lineNumber)

@@ -19,6 +19,11 @@ internal static class InputFile
         if (!File.Exists(path)) throw new InvalidInputException($"{named}: no such file");
     }
 
+    /// <summary>A file that is there but cannot be opened or read (a link to itself: "Too many levels of symbolic
+    /// links", a read error): the runtime's IOException escaped the commands as an unhandled exception.</summary>
+    private static InvalidInputException CannotRead(string path, string? what, IOException e) =>
+        new($"{(what is null ? path : $"{what} {path}")}: cannot read ({e.Message.ReplaceLineEndings(" ").Trim()})", e);
+
     /// <summary>Refuses a file larger than one array can hold (Array.MaxLength bytes), for the readers that take a
     /// file whole: the runtime's IOException ("The file is too long") escaped as a stack trace. A pipe's length is
     /// 0 here and is read as before.</summary>
@@ -67,7 +72,15 @@ internal static class InputFile
     /// <summary>The file's first bytes up to its length now (see <see cref="LengthLimitedStream"/>).</summary>
     public static Stream AsItIsNow(string path)
     {
-        var file = File.OpenRead(path);
+        FileStream file;
+        try
+        {
+            file = File.OpenRead(path);
+        }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            throw CannotRead(path, null, e);
+        }
         // A pipe given by path (/dev/stdin, <(tail -f log)) has no length, and nothing is appended to it by us.
         return file.CanSeek ? new LengthLimitedStream(file, file.Length) : file;
     }
@@ -111,7 +124,15 @@ internal static class InputFile
         CheckReadable(path, what);
         CheckFitsOneRead(path, what);
         // On the pool: a pipe given by path waits for its writer in the open, which sees no token; Ctrl-C stops the wait.
-        var bytes = await Task.Run(() => File.ReadAllBytesAsync(path, token), token).WaitAsync(token).ConfigureAwait(false);
+        byte[] bytes;
+        try
+        {
+            bytes = await Task.Run(() => File.ReadAllBytesAsync(path, token), token).WaitAsync(token).ConfigureAwait(false);
+        }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            throw CannotRead(path, what, e);
+        }
         // The marks a reader of text recognises (UTF-16 BE, UTF-16 or UTF-32 LE, UTF-32 BE), and bytes that are
         // no UTF-8, are rare: they take the text's own way, so that they read as they always did.
         if (bytes is [0xFE, 0xFF, ..] or [0xFF, 0xFE, ..] or [0x00, 0x00, 0xFE, 0xFF, ..] || !Utf8.IsValid(bytes))
