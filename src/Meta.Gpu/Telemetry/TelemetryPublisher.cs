@@ -136,7 +136,8 @@ public sealed class TelemetryPublisher : IAsyncDisposable
         {
             payload = WirePayload.Of(ToPayload(_source.Sample(), _source.Device));
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        // A source's own cancellation (a read that timed out) is a failed read; only the publisher's stop ends the loop.
+        catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
         {
             Interlocked.Increment(ref _failures);
             LogReadFailed(_logger, _source.Device, e);
