@@ -49,7 +49,8 @@ public sealed class CachedTelemetrySource : IDeviceTelemetrySource, IDisposable
         lock (_gate)
         {
             var now = _time.GetTimestamp();
-            if (_hasSample && _time.GetElapsedTime(_lastTimestamp, now) < MinInterval) return _last;
+            // A negative age (a clock that stepped back) makes the sample stale, not young: it was kept until the clock caught up.
+            if (_hasSample && _time.GetElapsedTime(_lastTimestamp, now) is var age && age >= TimeSpan.Zero && age < MinInterval) return _last;
             var sample = Inner.Sample();
             Reads++;
             _last = sample;
