@@ -23,9 +23,14 @@ public sealed record AutoBackendChoice(string Backend, DeviceInfo? Device, strin
             var usable = devices.FirstOrDefault(d => d.Kind == kind && d.Usable);
             if (usable is not null)
             {
-                var why = passedOver.Count == 0
+                // Devices of this kind listed before it are unusable ones: say so, rather than call it the first.
+                var skipped = devices.TakeWhile(d => !ReferenceEquals(d, usable)).Where(d => d.Kind == kind).Select(d => $"{d.Name}: {d.Reason}").ToList();
+                var past = skipped.Count == 0 ? "" : $" (passed over {string.Join("; ", skipped)})";
+                var why = passedOver.Count == 0 && skipped.Count == 0
                     ? $"{usable.Name} is the first {label} device ({string.Join(" before ", ComputeBackends.AutoOrder)} before cpu)"
-                    : $"{string.Join(" and ", passedOver)}, and {usable.Name} is the first usable {label} device";
+                    : passedOver.Count == 0
+                        ? $"{usable.Name} is the first usable {label} device{past}"
+                        : $"{string.Join(" and ", passedOver)}, and {usable.Name} is the first usable {label} device{past}";
                 return new(backend, usable, $"auto picks {backend}: {why}");
             }
             var listed = devices.Where(d => d.Kind == kind).ToList();

@@ -1,0 +1,25 @@
+using Meta.Gpu.Kernels;
+using Meta.Gpu.Telemetry;
+
+namespace Meta.Gpu.Tests.Telemetry;
+
+/// <summary>The reason <see cref="AutoBackendChoice"/> gives (the last line of <c>meta-gpu devices</c>).</summary>
+public sealed class AutoChoiceReasonTests
+{
+    // With the first GPU failing to start (busy in exclusive-process mode), the reason read "auto picks cuda: GPU1 is
+    // the first CUDA device (...)": GPU1 is not the first, and why the first was passed over went unsaid, while the
+    // same pass-over of a whole kind ("no usable CUDA device (GPU0: ...)") is spelled out.
+    [Fact]
+    public void A_pick_past_an_unusable_device_of_the_same_kind_says_which_and_why()
+    {
+        var first = new DeviceInfo(DeviceKind.Cuda, 0, "GPU0", 80L << 30, false, "failed to start: device busy");
+        var second = new DeviceInfo(DeviceKind.Cuda, 1, "GPU1", 80L << 30, true, null);
+
+        var choice = AutoBackendChoice.Pick([first, second]);
+
+        Assert.Same(second, choice.Device);
+        Assert.DoesNotContain("GPU1 is the first CUDA device", choice.Reason, StringComparison.Ordinal);
+        Assert.Contains("GPU1 is the first usable CUDA device", choice.Reason, StringComparison.Ordinal);
+        Assert.Contains("GPU0: failed to start: device busy", choice.Reason, StringComparison.Ordinal);
+    }
+}
