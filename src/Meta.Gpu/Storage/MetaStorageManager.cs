@@ -309,8 +309,13 @@ public sealed partial class MetaStorageManager
     /// <summary>Bytes of every file under the root (main files, backups, leftovers): the `meta_storage_mb` figure.</summary>
     public long SizeBytes()
     {
-        if (!Directory.Exists(Root)) return 0;
-        return new DirectoryInfo(Root).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+        // Under the gate, as every other call: measured while another thread saved, a temp file renamed into place
+        // or a backup pruned between the listing and its length threw FileNotFoundException.
+        lock (_gate)
+        {
+            if (!Directory.Exists(Root)) return 0;
+            return new DirectoryInfo(Root).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+        }
     }
 
     private void SaveWithBackup(string fileName, byte[] bytes)
