@@ -66,6 +66,10 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     private bool _priorSaved;
     private readonly SortedDictionary<string, double> _globalPrior = new(StringComparer.Ordinal);
     private bool _started;
+    // 1 from the moment a start is under way: two starts at once both passed the _started check (it is set only
+    // after the store is loaded) and both subscribed, so every event was handled twice. Given back by a start that
+    // fails before it is marked started, so that a retry can start cleanly.
+    private int _startClaimed;
 
     /// <param name="bus">The bus to subscribe to and publish on.</param>
     /// <param name="config">Settings (default: the design's).</param>
@@ -165,19 +169,30 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     public Task StartAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_lifetime.Stopped, this);
-        if (_started) throw new InvalidOperationException("the learning agent is already started");
-        cancellationToken.ThrowIfCancellationRequested();
+        if (Interlocked.Exchange(ref _startClaimed, 1) != 0) throw new InvalidOperationException("the learning agent is already started");
+        SavedPrior? state;
+        IReadOnlyDictionary<string, double>? saved;
+        OnlineReptileOptimizer? optimizer;
+        try
+        {
+            cancellationToken.ThrowIfCancellationRequested();
 
-        // A store whose prior and backups are all unusable throws here: the agent does not start over a trained
-        // prior from scratch.
-        var state = _store.LoadPriorWithSequences();
-        var saved = state?.Prior;
-        // Built before anything is taken: a prior the optimizer refuses (a non-finite value) fails the start with the
-        // agent as it was, so a retry after the store is mended starts cleanly instead of "already started".
-        var optimizer = saved is null ? null : new OnlineReptileOptimizer(Config.Optimizer, saved);
-        // The dense lane loads before anything is marked started: a dense file whose copies are all unusable
-        // throws here, and a retry (after the files are mended) starts cleanly instead of "already started".
-        Dense.Load();
+            // A store whose prior and backups are all unusable throws here: the agent does not start over a trained
+            // prior from scratch.
+            state = _store.LoadPriorWithSequences();
+            saved = state?.Prior;
+            // Built before anything is taken: a prior the optimizer refuses (a non-finite value) fails the start with the
+            // agent as it was, so a retry after the store is mended starts cleanly instead of "already started".
+            optimizer = saved is null ? null : new OnlineReptileOptimizer(Config.Optimizer, saved);
+            // The dense lane loads before anything is marked started: a dense file whose copies are all unusable
+            // throws here, and a retry (after the files are mended) starts cleanly instead of "already started".
+            Dense.Load();
+        }
+        catch
+        {
+            Volatile.Write(ref _startClaimed, 0);
+            throw;
+        }
         _started = true;
         if (state is not null)
             lock (_pending)
