@@ -28,8 +28,9 @@ namespace Meta.Gpu.Runtime;
 /// handle a window before the telemetry published ahead of it); separate subscriptions each keep their own order
 /// only.</para>
 /// <para><b>Unsubscribe.</b> Disposing a subscription stops new deliveries at once; deliveries already queued for it
-/// are discarded (not delivered, not counted as delivered), so its handler is not called after <c>Dispose</c>
-/// returns except for the one call that may be running then.</para>
+/// are discarded (not delivered, not counted as delivered). At most one handler call overlaps or follows
+/// <c>Dispose</c>: the one running then, or the one whose delivery the loop had already taken off the queue, which may
+/// start just after <c>Dispose</c> returns.</para>
 /// <para><b>Shutdown.</b> <see cref="ShutdownAsync"/> refuses new publishes from outside at once, lets queued
 /// deliveries (and what their handlers publish) drain up to the timeout, then refuses every publish with
 /// <see cref="InvalidOperationException"/>. When the drain times out, the handlers' cancellation token is cancelled,
