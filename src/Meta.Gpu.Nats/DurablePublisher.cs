@@ -77,15 +77,17 @@ internal sealed class DurablePublisher
     }
 
     /// <summary>Writes one durable message and returns; the broker's confirmation (stored) is awaited in the
-    /// background. <paramref name="messageId"/> (<c>Nats-Msg-Id</c>) makes a resend stored once.</summary>
-    public async ValueTask PublishAsync(string topic, string subject, byte[] body, string? kind, string messageId, CancellationToken cancellationToken)
+    /// background. <paramref name="messageId"/> (<c>Nats-Msg-Id</c>) makes a resend stored once.
+    /// <paramref name="objectName"/>: the object a dense message's vector waits in, deleted when the stream drops the
+    /// message as a duplicate of one stored before by another publish (sent once, so no copy of it was stored).</summary>
+    public async ValueTask PublishAsync(string topic, string subject, byte[] body, string? kind, string messageId, CancellationToken cancellationToken, string? objectName = null)
     {
         if (!_started) await StartAsync(cancellationToken).ConfigureAwait(false);
         ThrowIfFailed();
         // Behind a resend, so that a new message does not overtake older ones being sent again.
         if (_resending is { } resending) await resending.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         await _window.WaitAsync(cancellationToken).ConfigureAwait(false);
-        var publish = new PendingPublish(Interlocked.Increment(ref _nextId), topic, subject, body, kind, messageId, Stopwatch.GetTimestamp());
+        var publish = new PendingPublish(Interlocked.Increment(ref _nextId), topic, subject, body, kind, messageId, Stopwatch.GetTimestamp()) { ObjectName = objectName };
         lock (_gate)
         {
             _pending.Add(publish.Id, publish);
@@ -186,6 +188,7 @@ internal sealed class DurablePublisher
         var headers = new NatsHeaders { [MessageIdHeader] = publish.MessageId };
         if (publish.Kind is not null) headers[NatsEventBus.KindHeader] = publish.Kind;
         publish.Epoch = Volatile.Read(ref _epoch);
+        Interlocked.Increment(ref publish.Sends);
         Volatile.Write(ref publish.SentAt, Stopwatch.GetTimestamp());
         return _bus.Connection.PublishAsync(publish.Subject, publish.Body, headers, replyTo: _inbox + "." + publish.Id.ToString(CultureInfo.InvariantCulture), cancellationToken: cancellationToken);
     }
@@ -213,7 +216,11 @@ internal sealed class DurablePublisher
                 if (ack.Stored)
                 {
                     if (ack.Duplicate) _bus.CountDuplicate();
-                    Complete(publish);
+                    // Sent once: the stored message is another publish's, which does not refer to this one's object.
+                    if (ack.Duplicate && publish.ObjectName is { } orphan && Volatile.Read(ref publish.Sends) == 1 && Complete(publish))
+                        _ = _bus.DeleteUnusedObjectAsync(orphan);
+                    else
+                        Complete(publish);
                 }
                 else if (ack.Code == 503)
                 {
@@ -317,7 +324,7 @@ internal sealed class DurablePublisher
         }
     }
 
-    private void Complete(PendingPublish publish) => Leave(publish, failure: null);
+    private bool Complete(PendingPublish publish) => Leave(publish, failure: null);
 
     /// <summary>Gives the publish up, unless a confirmation took it out of the pending set first: a message the
     /// broker stored is never reported lost.</summary>
@@ -361,6 +368,11 @@ internal sealed class DurablePublisher
         public long SentAt;
 
         public int Epoch;
+
+        /// <summary>How many times it was written (or tried).</summary>
+        public int Sends;
+
+        public string? ObjectName { get; init; }
 
         public bool Done;
 

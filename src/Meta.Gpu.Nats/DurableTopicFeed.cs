@@ -283,8 +283,10 @@ internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFe
         }
         if (!decoded.Ok)
         {
-            // Rejected (logged and counted by the decoder): terminate it, a corrupted message never heals.
+            // Rejected (logged and counted by the decoder): terminate it, a corrupted message never heals. Its object
+            // (when the object was what failed) is never fetched again: deleted, not left for the bucket's max age.
             await msg.AckTerminateAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (decoded.ObjectName is { } rejected) await Bus.DeleteUnusedObjectAsync(rejected).ConfigureAwait(false);
             return;
         }
         // Only the name is captured: a handler may hold the acknowledgement for a long time, and capturing the

@@ -246,9 +246,10 @@ public sealed class NatsEventBus : IEventBus
         byte[] body;
         string? messageId = null;
         string? kind = null;
+        string? objectName = null;
         if (dense)
         {
-            (body, kind, messageId) = await EncodeDenseAsync(topic, payload, cancellationToken).ConfigureAwait(false);
+            (body, kind, messageId, objectName) = await EncodeDenseAsync(topic, payload, cancellationToken).ConfigureAwait(false);
             headers = new NatsHeaders { [KindHeader] = kind };
         }
         else if (durable)
@@ -267,7 +268,7 @@ public sealed class NatsEventBus : IEventBus
             await EnsureStreamAsync(topic, cancellationToken).ConfigureAwait(false);
             // Without domain id and sequence the id is this bus's own, so that a resend is still stored once.
             messageId ??= string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{_origin}:{Interlocked.Increment(ref _unnamedPublishes)}");
-            await _publisher.PublishAsync(topic, subject, body, kind, messageId, cancellationToken).ConfigureAwait(false);
+            await _publisher.PublishAsync(topic, subject, body, kind, messageId, cancellationToken, objectName).ConfigureAwait(false);
         }
         else if (_feeds.TryGetValue(topic, out var local))
         {
@@ -789,7 +790,24 @@ public sealed class NatsEventBus : IEventBus
         }
     }
 
-    /// <summary>A decoded message (<paramref name="Ok"/>), or a rejected one (default), or, with
+    /// <summary>Deletes an object no message will fetch: that of a dense publish the stream dropped as a duplicate of a
+    /// message stored before (a retried publish), or that of a message rejected for it (terminated, never delivered
+    /// again). Either stayed in the bucket until its max age.</summary>
+    internal async Task DeleteUnusedObjectAsync(string objectName)
+    {
+        try
+        {
+            var store = await ObjectStoreAsync(CancellationToken.None).ConfigureAwait(false);
+            await store.DeleteAsync(objectName, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NatsException or OperationCanceledException or ObjectDisposedException)
+        {
+            Logger.LogDebug("bus: deleting unused object {Name} failed ({Error}); the bucket's max age removes it", objectName, e.Message);
+        }
+    }
+
+    /// <summary>A decoded message (<paramref name="Ok"/>), or a rejected one (not Ok; with the name of its object when
+    /// the object itself was rejected, to be deleted with the message), or, with
     /// <paramref name="TryLater"/>, one that could not be read now but is not broken: the feed gives it back.</summary>
     internal readonly record struct Decoded(bool Ok, object? Payload, string? ObjectName, bool TryLater = false);
 
@@ -917,9 +935,18 @@ public sealed class NatsEventBus : IEventBus
         if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
         {
             Reject(topic, $"object {name}: SHA-256 mismatch (message says {expected}, object has {actual})");
-            return default;
+            return new(false, null, name);
         }
-        var vector = DensePriorFile.FromBytes(blob).Values;
+        float[] vector;
+        try
+        {
+            vector = DensePriorFile.FromBytes(blob).Values;
+        }
+        catch (InvalidInputException e)
+        {
+            Reject(topic, $"object {name}: {e.Message}");
+            return new(false, null, name);
+        }
         Interlocked.Increment(ref _objectsFetched);
         return new(true, DensePayload.Join(envelope, vector), name);
     }
@@ -992,8 +1019,9 @@ public sealed class NatsEventBus : IEventBus
     }
 
     /// <summary>Chunk size of objects put in the store: the server's max payload less room for the protocol,
-    /// not the client's 128 KiB default, so that a 64 MB vector takes 64 stored round trips instead of 512.</summary>
-    private int ObjectChunkBytes => Math.Max(128 * 1024, (Connection.ServerInfo?.MaxPayload ?? 1024 * 1024) - 4 * 1024);
+    /// not the client's 128 KiB default, so that a 64 MB vector takes 64 stored round trips instead of 512. Never
+    /// more than the max payload: a broker configured below 132 KiB refused every chunk of 128 KiB.</summary>
+    private int ObjectChunkBytes => Math.Max(1024, (Connection.ServerInfo?.MaxPayload ?? 1024 * 1024) - 4 * 1024);
 
     /// <summary>The object store's digest <c>SHA-256=&lt;base64url&gt;</c> as lower-case hex; null when absent.</summary>
     internal static string? DigestHex(string? digest)
@@ -1007,11 +1035,11 @@ public sealed class NatsEventBus : IEventBus
             : null;
     }
 
-    private async ValueTask<(byte[] Body, string Kind, string? MessageId)> EncodeDenseAsync(string topic, object? payload, CancellationToken cancellationToken)
+    private async ValueTask<(byte[] Body, string Kind, string? MessageId, string? ObjectName)> EncodeDenseAsync(string topic, object? payload, CancellationToken cancellationToken)
     {
         var (envelope, vector) = DensePayload.Split(payload, topic);
         var messageId = MessageId(envelope);
-        var sequence = envelope["sequence"] is JsonValue s && s.TryGetValue<long>(out var seq) ? seq : 0;
+        var sequence = envelope["sequence"] is JsonValue s && WholeNumber(s) is { } seq ? seq : 0;
         // Written into a buffer of the record's exact size and used as it is: a 64 MB vector is not copied again.
         using var record = new MemoryStream((int)Math.Min(Array.MaxLength, DensePriorFile.HeaderSize + 4L * vector.Length + DensePriorFile.ChecksumSize));
         DensePriorFile.Write(record, vector, Math.Max(0, sequence));
@@ -1019,20 +1047,25 @@ public sealed class NatsEventBus : IEventBus
         if (blob.Length < InlineLimitBytes)
         {
             var inline = DensePayload.FrameInline(envelope, blob);
-            if (inline.Length <= InlineLimitBytes) return (inline, KindDenseInline, messageId);
+            if (inline.Length <= InlineLimitBytes) return (inline, KindDenseInline, messageId, null);
         }
 
         // The bucket is shared by every prefix on the broker: without the prefix, two runs' domain-000 at sequence 1
         // overwrote (and, once acknowledged, deleted) each other's vector.
-        var name = $"{Options.SubjectPrefix}/{topic}/{messageId ?? Guid.NewGuid().ToString("N")}";
+        var name = $"{Options.SubjectPrefix}/{topic}/{ObjectKey(messageId)}";
         // The store's requests wait for a lost connection to come back, without limit: a broker that is down (or died)
         // left this publish waiting for ever. It waits up to PublishTimeout, as a durable publish does.
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         bounded.CancelAfter(Options.PublishTimeout);
-        var meta = new ObjectMetadata { Name = name, Options = new MetaDataOptions { MaxChunkSize = ObjectChunkBytes } };
         ObjectMetadata info;
         try
         {
+            // A message of this id published before and not consumed yet holds this name: putting over it replaced the
+            // vector under the stored message (its SHA-256 then mismatched and the update was rejected, while this
+            // publish was dropped as a duplicate of it). This one's object takes a name of its own.
+            if (messageId is not null && await ObjectExistsAsync(name, bounded.Token).ConfigureAwait(false))
+                name += "/" + Guid.NewGuid().ToString("N");
+            var meta = new ObjectMetadata { Name = name, Options = new MetaDataOptions { MaxChunkSize = ObjectChunkBytes } };
             info = await PutObjectAsync(meta, blob, bounded.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -1048,7 +1081,39 @@ public sealed class NatsEventBus : IEventBus
             ["sha256"] = DigestHex(info.Digest) ?? Convert.ToHexStringLower(SHA256.HashData(blob)),
             ["size"] = blob.Length,
         };
-        return (JsonSerializer.SerializeToUtf8Bytes(envelope, WireJson.Options), KindDenseObject, messageId);
+        return (JsonSerializer.SerializeToUtf8Bytes(envelope, WireJson.Options), KindDenseObject, messageId, name);
+    }
+
+    /// <summary>The longest message id an object's name holds as it is, in UTF-8 bytes.</summary>
+    internal const int MaxObjectKeyBytes = 256;
+
+    /// <summary>The last part of a large vector's object name: the message id, or its SHA-256 when longer than
+    /// <see cref="MaxObjectKeyBytes"/> (the name travels base64-encoded in the subject of the object's metadata, and
+    /// a domain id of a few thousand bytes made that subject longer than the broker's control line: the broker
+    /// closed the connection at each try and the publish failed as if the broker were down); a fresh id without one.</summary>
+    private static string ObjectKey(string? messageId) =>
+        messageId is null ? Guid.NewGuid().ToString("N")
+        : System.Text.Encoding.UTF8.GetByteCount(messageId) <= MaxObjectKeyBytes ? messageId
+        : "sha256-" + Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(messageId)));
+
+    /// <summary>Whether the bucket holds an object (not deleted) named <paramref name="name"/>; true when the broker
+    /// answers with an error other than not found (a fresh name is always safe).</summary>
+    private async Task<bool> ObjectExistsAsync(string name, CancellationToken cancellationToken)
+    {
+        var store = await ObjectStoreAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await store.GetInfoAsync(name, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (NatsObjNotFoundException)
+        {
+            return false;
+        }
+        catch (NatsException)
+        {
+            return true;
+        }
     }
 
     private async Task<ObjectMetadata> PutObjectAsync(ObjectMetadata meta, byte[] blob, CancellationToken cancellationToken)
@@ -1082,9 +1147,24 @@ public sealed class NatsEventBus : IEventBus
         if (domainId.Any(char.IsControl))
             throw new InvalidInputException($"domain_id '{domainId.ReplaceLineEndings(" ")}': must not contain control characters (it is the message id's header value)");
         if (payload["sequence"] is not JsonValue sequence) return null;
-        return sequence.TryGetValue<long>(out var n) ? $"{domainId}:{n}"
-            : sequence.TryGetValue<double>(out var d) && d == Math.Floor(d) ? $"{domainId}:{(long)d}"
-            : null;
+        return WholeNumber(sequence) is { } n ? $"{domainId}:{n}" : null;
+    }
+
+    /// <summary>A sequence as a whole number, whatever numeric type an in-process payload holds it in (a JsonValue made
+    /// from an int answers TryGetValue&lt;long&gt; with false: such a dense update got no message id, so a retried
+    /// publish was stored twice, and its vector's record the round 0); null when it is none.</summary>
+    private static long? WholeNumber(JsonValue value)
+    {
+        if (value.TryGetValue<long>(out var n)) return n;
+        if (value.TryGetValue<int>(out var i)) return i;
+        if (value.TryGetValue<uint>(out var u)) return u;
+        if (value.TryGetValue<short>(out var h)) return h;
+        if (value.TryGetValue<ushort>(out var uh)) return uh;
+        if (value.TryGetValue<ulong>(out var ul)) return ul <= long.MaxValue ? (long)ul : null;
+        if (value.TryGetValue<decimal>(out var m)) return m == decimal.Truncate(m) && m >= long.MinValue && m <= long.MaxValue ? (long)m : null;
+        if (value.TryGetValue<double>(out var d)) return double.IsFinite(d) && d == Math.Floor(d) && Math.Abs(d) < 9.2e18 ? (long)d : null;
+        if (value.TryGetValue<float>(out var f)) return float.IsFinite(f) && f == MathF.Floor(f) && Math.Abs(f) < 9.2e18f ? (long)f : null;
+        return null;
     }
 
     /// <summary>Forgets that the stream of <paramref name="topic"/> exists (the broker came back without it).</summary>
