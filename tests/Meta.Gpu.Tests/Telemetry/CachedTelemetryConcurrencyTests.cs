@@ -40,6 +40,8 @@ public sealed class CachedTelemetryConcurrencyTests
         })).ToList();
         threads.ForEach(t => t.Start());
         start.SignalAndWait();
+        // On a loaded 2-core machine the readers may not have run yet: the clock moves only once one has read.
+        Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref device.Reads) > 0, TimeSpan.FromSeconds(30)), "no reader read the device");
         for (var i = 0; i < steps; i++)
         {
             device.Util = i % 2 == 0 ? 0.75 : 0.25;
