@@ -80,6 +80,10 @@ internal static class LearnerStateJson
             var domains = new SortedDictionary<string, SavedDomainLearner>(StringComparer.Ordinal);
             foreach (var domain in Property(content, "domains", path).EnumerateObjectChecked($"{path}.domains"))
             {
+                // What the learner's restore refuses is refused here too (an empty id, a non-finite last score, an
+                // EMA missing or non-finite after observations): saved, such a state was passed over at the next
+                // start with a warning and every learner started fresh.
+                if (domain.Name.Length == 0) throw new InvalidInputException($"{path}.domains: a domain id is empty");
                 var at = $"{path}.domains.{domain.Name}";
                 var node = domain.Value;
                 RequireObject(node, at);
@@ -93,11 +97,15 @@ internal static class LearnerStateJson
                     ? Integer(s, $"{at}.last_observed_sequence", min: 0)
                     : null;
                 var observations = Integer(Property(node, "observations", at), $"{at}.observations", min: 0);
+                if (observations > 0 && ema is null)
+                    throw new InvalidInputException($"{at}.ema_score: missing after {observations} observations");
+                if (observations > 0 && !double.IsFinite(ema!.Value))
+                    throw new InvalidInputException($"{at}.ema_score: must be finite, got {ema}");
                 var previous = new SortedDictionary<string, double>(StringComparer.Ordinal);
                 foreach (var param in Property(node, "previous_params", at).EnumerateObjectChecked($"{at}.previous_params"))
                     if (!previous.TryAdd(param.Name, MetaStorageManager.ReadNumber(param.Value, $"{at}.previous_params.{param.Name}")))
                         throw new InvalidInputException($"{at}.previous_params.{param.Name}: duplicate key");
-                var learner = new SavedDomainLearner(ema, Number(node, "last_score", at), confidence, history, previous, observations, observedSequence);
+                var learner = new SavedDomainLearner(ema, Finite(node, "last_score", at), confidence, history, previous, observations, observedSequence);
                 if (!domains.TryAdd(domain.Name, learner)) throw new InvalidInputException($"{at}: duplicate domain");
             }
             var pending = content.TryGetProperty("pending", out var p) ? ReadPending(p, $"{path}.pending") : null;
@@ -180,6 +188,7 @@ internal static class LearnerStateJson
         var pending = new SortedDictionary<string, SavedPendingPack>(StringComparer.Ordinal);
         foreach (var domain in node.EnumerateObjectChecked(path))
         {
+            if (domain.Name.Length == 0) throw new InvalidInputException($"{path}: a domain id is empty");
             var at = $"{path}.{domain.Name}";
             var pack = domain.Value;
             RequireObject(pack, at);

@@ -131,6 +131,13 @@ public sealed partial class MetaStorageManager
             writer.WriteEndObject();
         }, LastSequencesName, writeSequences);
         var stateBytes = learners is null ? null : Loadable(LearnerStateJson.EncodeKeyed(learners, Sha256Hex(bytes)), LearnerStateFileName, LearnerStateJson.DecodeKeyed);
+        // A pending update no newer than its domain's applied sequence is one the round that applied it consumed:
+        // the restart refuses such a state and every learner starts fresh, so it is refused here, before anything is
+        // written.
+        if (learners?.Pending is { } pendingPacks && lastSequences is not null)
+            foreach (var (domain, pack) in pendingPacks)
+                if (pack?.Sequence is { } sequence && lastSequences.TryGetValue(domain, out var applied) && sequence <= applied)
+                    throw new InvalidInputException($"learners.pending.{domain}.sequence: {sequence} is not newer than last_sequences.{domain} ({applied}); nothing was saved");
         lock (_gate)
         {
             if (stateBytes is not null) WriteStateKeepingPrevious(LearnerStateFileName, stateBytes);
