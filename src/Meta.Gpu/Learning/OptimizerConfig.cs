@@ -4,8 +4,9 @@ using Meta.Gpu.Serialization;
 namespace Meta.Gpu.Learning;
 
 /// <summary>Online Reptile settings (DESIGN §8, config section <c>optimizer</c>). Defaults are the design's.</summary>
-/// <param name="BetaInit">The initial step size, &gt; 0; 0.1.</param>
-/// <param name="BetaMax">Upper bound of beta (&gt;= beta_init * beta_min_factor); 0.3.</param>
+/// <param name="BetaInit">The initial step size, in (0, 1] (a step above 1 moves an interpolating prior past the
+/// aggregate); 0.1.</param>
+/// <param name="BetaMax">Upper bound of beta, in [beta_init * beta_min_factor, 1]; 0.3.</param>
 /// <param name="BetaDecayRate">Factor under load (vram or latency high), &gt; 0; 0.8.</param>
 /// <param name="BetaGrowthRate">Factor when bandwidth is free, &gt; 0; 1.1.</param>
 /// <param name="BetaMinFactor">Lower bound of beta as a share of beta_init, in [0, 1]; 0.5.</param>
