@@ -158,6 +158,11 @@ internal sealed class SyncRoundAggregator
                 $"--meta-rounds {wanted}: the run saved in --storage {_storage.Root} is at round {saved.Round}; give at least {saved.Round} to resume it, or use another folder"));
         if (saved.D != initialPrior.Length)
             throw new InvalidInputException($"--storage {_storage.Root}: the saved prior has {saved.D} values, this run's network {initialPrior.Length}");
+        // A run of another number of domains (--workers 3 killed, rerun with --workers 2) decides other numbers, as
+        // another seed does: resumed, its saved rounds and the new ones were two runs' mixture.
+        if (saved.LastSequences.Count != _expected.Length)
+            throw new InvalidInputException(FormattableString.Invariant(
+                $"--domains {_expected.Length}: the run saved in --storage {_storage.Root} has {saved.LastSequences.Count} domains ({string.Join(", ", saved.LastSequences.Keys)}); give the same to resume it, or use another folder"));
         long? sequenceBase = null;
         foreach (var domain in _expected)
         {
