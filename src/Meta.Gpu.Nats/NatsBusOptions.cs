@@ -144,6 +144,7 @@ public sealed record NatsBusOptions
     {
         CheckBrokerAddress(Url, "bus");
         NatsSubjects.ValidateToken(SubjectPrefix, "subject_prefix");
+        NatsSubjects.ValidateStreamNames(SubjectPrefix, DurableTopics.Concat(DenseTopics), "subject_prefix");
         NatsSubjects.ValidateName(DurableName, "durable_name");
         NatsSubjects.ValidateName(ObjectBucket, "object_bucket");
         foreach (var topic in DurableTopics)

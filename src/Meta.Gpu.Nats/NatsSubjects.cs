@@ -35,6 +35,28 @@ public static class NatsSubjects
         }
         if (value.Contains('.'))
             throw new InvalidInputException($"{field}: '{value}' is not a valid subject prefix (one token, without '.': topics have dots, so a dotted prefix can name another prefix's subjects)");
+        // Each durable topic's stream is named after the prefix, and the broker refuses such a name (the commands
+        // failed at their subscription with the broker's words; a domain worker, which only publishes, waited for good).
+        if (value.Contains('/') || value.Contains('\\'))
+            throw new InvalidInputException($"{field}: '{value}' is not a valid subject prefix (without '/' or '\\': streams are named after it, and the broker refuses path separators in a stream name)");
+    }
+
+    /// <summary>The longest JetStream name (stream, consumer) the broker takes, in UTF-8 bytes.</summary>
+    public const int MaxStreamNameBytes = 255;
+
+    /// <summary>Refuses, under <paramref name="field"/>, a <paramref name="prefix"/> that makes the stream name of one
+    /// of <paramref name="topics"/> (<c>*</c> skipped) longer than the broker takes.</summary>
+    public static void ValidateStreamNames(string prefix, IEnumerable<string> topics, string field)
+    {
+        foreach (var topic in topics)
+        {
+            if (topic == "*") continue;
+            var name = StreamName(prefix, topic);
+            var bytes = System.Text.Encoding.UTF8.GetByteCount(name);
+            if (bytes > MaxStreamNameBytes)
+                throw new InvalidInputException(FormattableString.Invariant(
+                    $"{field}: a prefix of {System.Text.Encoding.UTF8.GetByteCount(prefix)} bytes is too long: topic {topic}'s stream name would be {bytes} bytes, the broker takes at most {MaxStreamNameBytes}"));
+        }
     }
 
     /// <summary>A JetStream name (stream, consumer, bucket): letters, digits, '-' and '_'.</summary>

@@ -49,6 +49,8 @@ internal sealed class BusOptions
         var url = result.GetValue(Url) ?? "";
         // Checked here too, so that the errors name the flags the user typed, not the options' fields.
         NatsSubjects.ValidateToken(prefix, "--prefix");
+        var defaults = new NatsBusOptions();
+        NatsSubjects.ValidateStreamNames(prefix, defaults.DurableTopics.Concat(defaults.DenseTopics), "--prefix");
         NatsBusOptions.CheckBrokerAddress(url, "--bus");
         return new NatsBusOptions
         {
