@@ -41,7 +41,9 @@ public sealed class MetaPacketValidator
     public IReadOnlyList<string> Validate(DomainMetaUpdate update)
     {
         ArgumentNullException.ThrowIfNull(update);
-        return ValidateParts(update.Confidence, update.Keys, update.Vector, update.ScoreDelta);
+        // A DomainMetaUpdate is keyed (§7): null keys read as none, as a null vector reads as empty (its values are a
+        // length mismatch), never as the dense form, which would skip the key rules.
+        return ValidateParts(update.Confidence, update.Keys ?? [], update.Vector, update.ScoreDelta);
     }
 
     /// <summary>
