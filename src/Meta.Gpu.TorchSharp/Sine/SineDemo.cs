@@ -166,6 +166,7 @@ public static class SineDemo
 
     private static void JointStep(SineRegressor joint, optim.Optimizer adam, float[] x, float[] y)
     {
+        SineRegressor.UseOneThreadHere();
         using var scope = NewDisposeScope();
         adam.zero_grad();
         var loss = nn.functional.mse_loss(joint.Module.forward(tensor(x).reshape(x.Length, 1)), tensor(y).reshape(y.Length, 1));

@@ -14,6 +14,9 @@ public sealed class SineRegressor : IDisposable
     private readonly optim.Optimizer _sgd;
     private bool _disposed;
 
+    [ThreadStatic]
+    private static bool t_oneThread;
+
     /// <summary>A network initialised by TorchSharp's default (Kaiming-uniform) init from <paramref name="seed"/>.</summary>
     public SineRegressor(long seed, double innerLearningRate)
     {
@@ -41,6 +44,7 @@ public sealed class SineRegressor : IDisposable
     public double Loss(float[] x, float[] y)
     {
         CheckPoints(x, y);
+        UseOneThreadHere();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var input = tensor(x).reshape(x.Length, 1);
@@ -54,6 +58,7 @@ public sealed class SineRegressor : IDisposable
     {
         CheckPoints(x, y);
         ArgumentOutOfRangeException.ThrowIfNegative(steps);
+        UseOneThreadHere();
         using var scope = NewDisposeScope();
         var input = tensor(x).reshape(x.Length, 1);
         var target = tensor(y).reshape(y.Length, 1);
@@ -74,9 +79,22 @@ public sealed class SineRegressor : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(x);
+        UseOneThreadHere();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         return _model.forward(tensor(x).reshape(x.Length, 1)).data<float>().ToArray();
+    }
+
+    /// <summary>The sine networks run on one libtorch thread (they are tiny: more threads cost more than they save)
+    /// on whichever thread calls them. libtorch keeps that setting per thread (OpenMP's and MKL's): a thread that had
+    /// not yet run a parallel op ran the matrix products on every core although <c>set_num_threads(1)</c> had been
+    /// called on another, and rounded differently, so a domain worker's update depended on the pool thread its await
+    /// resumed on and two identical bus demo runs saved different priors.</summary>
+    internal static void UseOneThreadHere()
+    {
+        if (t_oneThread) return;
+        set_num_threads(1);
+        t_oneThread = true;
     }
 
     // Targets of another length were broadcast against the predictions (libtorch only warns, on stderr) and no
