@@ -73,9 +73,5 @@ internal sealed class StandardInput(TextReader inner) : TextReader
         }
     }
 
-    private static InvalidInputException Unreadable(Exception e)
-    {
-        var reason = e is UnauthorizedAccessException { InnerException: IOException inner } ? inner : e;
-        return new($"standard input: cannot read ({reason.Message.ReplaceLineEndings(" ").Trim()})", e);
-    }
+    private static InvalidInputException Unreadable(Exception e) => new($"standard input: cannot read ({IoFailure.Reason(e)})", e);
 }

@@ -87,11 +87,6 @@ internal sealed class StandardOutput(TextWriter inner) : TextWriter
         }
     }
 
-    /// <summary>A closed standard output (<c>&gt;&amp;-</c>) comes as UnauthorizedAccessException ("Access to the
-    /// path is denied.") around the IOException that says what happened ("Bad file descriptor").</summary>
-    private static InvalidInputException Unwritable(Exception e)
-    {
-        var reason = e is UnauthorizedAccessException { InnerException: IOException inner } ? inner : e;
-        return new($"standard output: cannot write ({reason.Message.ReplaceLineEndings(" ").Trim()})", e);
-    }
+    /// <summary>A closed standard output (<c>&gt;&amp;-</c>) says "Bad file descriptor" (see <see cref="IoFailure.Reason"/>).</summary>
+    private static InvalidInputException Unwritable(Exception e) => new($"standard output: cannot write ({IoFailure.Reason(e)})", e);
 }

@@ -92,8 +92,7 @@ internal static class GovernCommand
         }
         catch (Exception e) when (policyLogPath is not null && e is IOException or UnauthorizedAccessException)
         {
-            var reason = e is UnauthorizedAccessException { InnerException: IOException inner } ? inner : e;
-            throw new InvalidInputException($"--policy-log {policyLogPath}: cannot append to it ({reason.Message.ReplaceLineEndings(" ").Trim()})", e);
+            throw new InvalidInputException($"--policy-log {policyLogPath}: cannot append to it ({IoFailure.Reason(e)})", e);
         }
     }
 

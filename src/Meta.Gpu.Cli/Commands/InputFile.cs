@@ -22,7 +22,7 @@ internal static class InputFile
     /// <summary>A file that is there but cannot be opened or read (a link to itself: "Too many levels of symbolic
     /// links", a read error): the runtime's IOException escaped the commands as an unhandled exception.</summary>
     private static InvalidInputException CannotRead(string path, string? what, IOException e) =>
-        new($"{(what is null ? path : $"{what} {path}")}: cannot read ({e.Message.ReplaceLineEndings(" ").Trim()})", e);
+        new($"{(what is null ? path : $"{what} {path}")}: cannot read ({IoFailure.Reason(e)})", e);
 
     /// <summary>Refuses a file larger than one array can hold (Array.MaxLength bytes), for the readers that take a
     /// file whole: the runtime's IOException ("The file is too long") escaped as a stack trace. A pipe's length is
