@@ -1155,16 +1155,13 @@ public sealed class NatsEventBus : IEventBus
     /// publish was stored twice, and its vector's record the round 0); null when it is none.</summary>
     private static long? WholeNumber(JsonValue value)
     {
+        // long, ulong and decimal exactly (past 2^53 a double rounds); every other numeric type through JsonRead.NumberOf.
         if (value.TryGetValue<long>(out var n)) return n;
-        if (value.TryGetValue<int>(out var i)) return i;
-        if (value.TryGetValue<uint>(out var u)) return u;
-        if (value.TryGetValue<short>(out var h)) return h;
-        if (value.TryGetValue<ushort>(out var uh)) return uh;
         if (value.TryGetValue<ulong>(out var ul)) return ul <= long.MaxValue ? (long)ul : null;
         if (value.TryGetValue<decimal>(out var m)) return m == decimal.Truncate(m) && m >= long.MinValue && m <= long.MaxValue ? (long)m : null;
-        if (value.TryGetValue<double>(out var d)) return double.IsFinite(d) && d == Math.Floor(d) && Math.Abs(d) < 9.2e18 ? (long)d : null;
-        if (value.TryGetValue<float>(out var f)) return float.IsFinite(f) && f == MathF.Floor(f) && Math.Abs(f) < 9.2e18f ? (long)f : null;
-        return null;
+        if (value.GetValueKind() != JsonValueKind.Number) return null;
+        var d = JsonRead.NumberOf(value);
+        return double.IsFinite(d) && d == Math.Floor(d) && Math.Abs(d) < 9.2e18 ? (long)d : null;
     }
 
     /// <summary>Forgets that the stream of <paramref name="topic"/> exists (the broker came back without it).</summary>
