@@ -143,6 +143,9 @@ public sealed record BenchOptions
         if (DeviceBandwidthMegabytes is < 1 or > DeviceBandwidth.MaxMegabytes)
             throw new InvalidInputException($"--device-bandwidth-mb: must be 1 to {DeviceBandwidth.MaxMegabytes} MB, got {DeviceBandwidthMegabytes}");
         if (!(TrimAlpha >= 0 && TrimAlpha < 0.5)) throw new InvalidInputException($"trim_alpha: must be in [0, 0.5), got {TrimAlpha}");
+        // A mistyped interpreter would otherwise surface only at the end of a long run, as peer rows skipped.
+        if (!string.IsNullOrWhiteSpace(Python) && !PythonPeer.Resolves(Python))
+            throw new InvalidInputException($"--python: \"{Python}\" is neither a file nor a command on PATH");
         return this;
     }
 }

@@ -45,6 +45,15 @@ public static class PythonPeer
         return found;
     }
 
+    /// <summary>Whether <paramref name="python"/> names an existing file, or (a bare name) a file in a PATH folder.</summary>
+    public static bool Resolves(string python)
+    {
+        if (string.IsNullOrWhiteSpace(python)) return false;
+        if (python.Contains(Path.DirectorySeparatorChar) || python.Contains(Path.AltDirectorySeparatorChar)) return File.Exists(python);
+        return (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Any(dir => File.Exists(Path.Combine(dir, python)));
+    }
+
     public static async Task<PeerRun> RunAsync(
         string peer, string scriptName, string dataFolder, int n, int d, IReadOnlyList<string> workloads,
         BenchOptions options, IReadOnlyList<string> extraArgs, CancellationToken token)

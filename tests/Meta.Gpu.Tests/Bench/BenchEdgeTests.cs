@@ -72,6 +72,25 @@ public sealed class BenchEdgeTests
     }
 
     [Fact]
+    public async Task A_python_that_does_not_exist_is_refused_before_the_run_naming_the_option()
+    {
+        using var folder = new TempFolder();
+        var outDir = Path.Combine(folder.Path, "out");
+        var missing = Path.Combine(folder.Path, "no-such-python");
+        // Before: exit 0 after the whole run, the peer rows skipped with "could not start".
+        var (code, _, error) = await RunAsync("bench", "--quick", "--n", "4", "--d", "64", "--repeats", "1", "--warmup", "0",
+            "--workloads", "weighted_mean", "--backends", "cpu,numpy", "--python", missing, "--out", outDir);
+        Assert.Equal(MetaGpuApp.ExitUserError, code);
+        Assert.Contains("--python", error);
+        Assert.Contains(missing, error);
+        Assert.False(File.Exists(Path.Combine(outDir, "bench.json")));
+
+        (code, _, error) = await RunAsync("bench", "--quick", "--backends", "numpy", "--python", "no-such-python-on-path", "--out", outDir);
+        Assert.Equal(MetaGpuApp.ExitUserError, code);
+        Assert.Contains("--python", error);
+    }
+
+    [Fact]
     public async Task A_cancelled_run_stops_its_peer_process()
     {
         using var folder = new TempFolder();
