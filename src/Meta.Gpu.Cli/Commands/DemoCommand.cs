@@ -46,7 +46,8 @@ internal static class DemoCommand
             Seed = result.GetValue(seed),
             MetaRounds = result.GetValue(rounds),
             // With --workers N and no --domains, the run has N domains.
-            Domains = result.GetValue(workers) > 0 && result.GetResult(domains) is null or { Implicit: true } ? result.GetValue(workers) : result.GetValue(domains),
+            Domains = WorkersSetDomains(result, workers, domains) ? result.GetValue(workers) : result.GetValue(domains),
+            DomainCountOption = WorkersSetDomains(result, workers, domains) ? "--workers" : "--domains",
             InnerSteps = result.GetValue(innerSteps),
             InnerLearningRate = result.GetValue(innerLr),
             Beta = result.GetValue(beta),
@@ -61,6 +62,9 @@ internal static class DemoCommand
         }, token)));
         return command;
     }
+
+    private static bool WorkersSetDomains(ParseResult result, Option<int> workers, Option<int> domains) =>
+        result.GetValue(workers) > 0 && result.GetResult(domains) is null or { Implicit: true };
 
     /// <summary>Whether the run goes over a broker; an option only such a run reads, given without <c>--bus</c>, or
     /// an empty <c>--bus</c>, is an error rather than silently an in-process run.</summary>

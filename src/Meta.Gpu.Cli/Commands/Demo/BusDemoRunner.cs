@@ -90,6 +90,7 @@ internal static class BusDemoRunner
             InnerLearningRate = options.InnerLearningRate,
             RoundTimeout = settings.RoundTimeout,
             MetaRounds = options.MetaRounds,
+            DomainCountOption = settings.DomainCountOption,
         };
 
         IDisposable subscription;

@@ -8,6 +8,10 @@ internal sealed record DemoSettings
     public int Seed { get; init; } = 42;
     public int MetaRounds { get; init; } = 3000;
     public int Domains { get; init; } = 10;
+
+    /// <summary>The option <see cref="Domains"/> came from, for errors: <c>--workers</c> when it set the count
+    /// (no <c>--domains</c> given).</summary>
+    public string DomainCountOption { get; init; } = "--domains";
     public int InnerSteps { get; init; } = 5;
     public int HeldOutTasks { get; init; } = 100;
     public double InnerLearningRate { get; init; } = 0.05;

@@ -162,7 +162,7 @@ internal sealed class SyncRoundAggregator
         // another seed does: resumed, its saved rounds and the new ones were two runs' mixture.
         if (saved.LastSequences.Count != _expected.Length)
             throw new InvalidInputException(FormattableString.Invariant(
-                $"--domains {_expected.Length}: the run saved in --storage {_storage.Root} has {saved.LastSequences.Count} domains ({string.Join(", ", saved.LastSequences.Keys)}); give the same to resume it, or use another folder"));
+                $"{DomainCountOption} {_expected.Length}: the run saved in --storage {_storage.Root} has {saved.LastSequences.Count} domains ({string.Join(", ", saved.LastSequences.Keys)}); give the same to resume it, or use another folder"));
         long? sequenceBase = null;
         foreach (var domain in _expected)
         {
@@ -228,6 +228,10 @@ internal sealed class SyncRoundAggregator
     }
 
     public SinePriorAnnouncement Announcement(float[] prior) => new(Round, Seed, Shots, InnerSteps, InnerLearningRate, _sequenceBase, [.. prior]);
+
+    /// <summary>The option the user gave the domain count with, named when a saved run's count differs:
+    /// <c>--workers N</c> sets it when <c>--domains</c> is absent.</summary>
+    public string DomainCountOption { get; init; } = "--domains";
 
     /// <summary>The rounds the run is asked for: a saved run already past them is refused at <see cref="Start"/>
     /// (null: not checked).</summary>
