@@ -5,6 +5,12 @@ namespace Meta.Gpu.Governance;
 /// <summary>Range checks for the governance configuration; each failure names the field (its JSON path).</summary>
 internal static class ConfigCheck
 {
+    /// <summary>A section of a configuration built in code may be set to null; refused naming it.</summary>
+    public static void Present(object? section, string path)
+    {
+        if (section is null) throw new InvalidInputException($"{path}: missing (null)");
+    }
+
     public static void Finite(double value, string path)
     {
         if (!double.IsFinite(value)) throw new InvalidInputException($"{path}: must be a finite number, got {Show(value)}");

@@ -50,6 +50,12 @@ public sealed record IntegrativeMetaConfig
 
     private void Validate(string path)
     {
+        // A section set to null in code (`with { Safety = null! }`) threw a NullReferenceException here.
+        ConfigCheck.Present(MetaScore, JsonRead.Join(path, "meta_score"));
+        ConfigCheck.Present(ControllerPolicy, JsonRead.Join(path, "controller_policy"));
+        ConfigCheck.Present(EvaluatorPolicy, JsonRead.Join(path, "evaluator_policy"));
+        ConfigCheck.Present(DrgPolicy, JsonRead.Join(path, "drg_policy"));
+        ConfigCheck.Present(Safety, JsonRead.Join(path, "safety"));
         MetaScore.Validate(JsonRead.Join(path, "meta_score"));
         ControllerPolicy.Validate(JsonRead.Join(path, "controller_policy"));
         EvaluatorPolicy.Validate(JsonRead.Join(path, "evaluator_policy"));

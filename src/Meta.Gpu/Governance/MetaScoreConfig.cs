@@ -47,6 +47,8 @@ public sealed record MetaScoreConfig
 
     internal void Validate(string path)
     {
+        ConfigCheck.Present(Weights, $"{path}.weights");
+        ConfigCheck.Present(Penalties, $"{path}.penalties");
         Weights.Validate($"{path}.weights");
         Penalties.Validate($"{path}.penalties");
         ConfigCheck.Finite(EmaAlpha, $"{path}.ema_alpha");

@@ -119,8 +119,8 @@ public sealed class DomainMetaLearner
     /// the next observation of each decides as it would have without the restart. A history longer than this
     /// learner's max_history (saved under a larger one) keeps its newest deltas, as the next observation would.
     /// </summary>
-    /// <exception cref="InvalidInputException">A domain id or a confidence is out of range, or a score is not finite
-    /// (nothing changes).</exception>
+    /// <exception cref="InvalidInputException">A domain id or a confidence is out of range, a score is not finite, or a
+    /// domain's state, history or previous parameters are null (nothing changes).</exception>
     public void Restore(IReadOnlyDictionary<string, SavedDomainLearner> domains)
     {
         ArgumentNullException.ThrowIfNull(domains);
@@ -128,6 +128,11 @@ public sealed class DomainMetaLearner
         foreach (var (domain, saved) in domains)
         {
             if (string.IsNullOrEmpty(domain)) throw new InvalidInputException("learner state: a domain id is empty");
+            // A state built in code (a caller's own store) may hold nulls the file never does: refused as any bad
+            // state is (the agent then starts fresh learners), not a NullReferenceException half-way through.
+            if (saved is null) throw new InvalidInputException($"learner state of \"{domain}\": missing (null)");
+            if (saved.History is null) throw new InvalidInputException($"learner state of \"{domain}\": history: missing (null)");
+            if (saved.PreviousParams is null) throw new InvalidInputException($"learner state of \"{domain}\": previous_params: missing (null)");
             if (!(saved.Confidence >= 0 && saved.Confidence <= 1))
                 throw new InvalidInputException($"learner state of \"{domain}\": confidence must be in [0, 1], got {saved.Confidence}");
             if (saved.Observations < 0) throw new InvalidInputException($"learner state of \"{domain}\": observations must be >= 0, got {saved.Observations}");

@@ -249,13 +249,20 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     /// <summary>The saved pending updates, holding no acknowledgement (those of the stopped agent's deliveries are
     /// gone; the broker's copies join them as they come).</summary>
     /// <exception cref="InvalidInputException">A pending update whose sequence is not newer than its domain's
-    /// applied one (the round that applied it would have consumed it).</exception>
+    /// applied one (the round that applied it would have consumed it), or a null part of the state.</exception>
     private static List<PendingPolicyPack> RestoredPending(SavedLearnerState learners, IReadOnlyDictionary<string, long> appliedSequences)
     {
+        // A state from a store of the caller's own may hold nulls the file never does: refused here (the learners
+        // start fresh), where they threw a NullReferenceException after the agent was marked started.
+        if (learners.Domains is null) throw new InvalidInputException("learner state: domains: missing (null)");
+        if (learners.Optimizer is null) throw new InvalidInputException("learner state: optimizer: missing (null)");
         var restored = new List<PendingPolicyPack>();
         foreach (var (domain, saved) in learners.Pending ?? new Dictionary<string, SavedPendingPack>())
         {
             if (DomainIds.Problem(domain) is { } badId) throw new InvalidInputException($"learner state: pending domain id: {badId}");
+            if (saved is null) throw new InvalidInputException($"learner state: pending update of \"{domain}\": missing (null)");
+            if (saved.Keys is null) throw new InvalidInputException($"learner state: pending update of \"{domain}\": keys: missing (null)");
+            if (saved.Vector is null) throw new InvalidInputException($"learner state: pending update of \"{domain}\": vector: missing (null)");
             if (saved.Sequence is { } sequence && appliedSequences.TryGetValue(domain, out var applied) && sequence <= applied)
                 throw new InvalidInputException($"learner state: pending update of \"{domain}\": sequence {sequence} is not newer than the applied {applied}");
             var update = new DomainMetaUpdate(domain, saved.Keys, [.. saved.Vector], saved.Reward, saved.Confidence, saved.Timestamp, saved.ScoreDelta);

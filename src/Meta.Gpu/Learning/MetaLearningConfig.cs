@@ -43,6 +43,13 @@ public sealed record MetaLearningConfig
     /// <paramref name="path"/>, where the configuration sits in a larger document).</summary>
     public MetaLearningConfig Validated(string path = "")
     {
+        // A section set to null in code (`with { Scheduler = null! }`) threw a NullReferenceException here.
+        Present(Domain, "domain");
+        Present(Cross, "cross");
+        Present(Optimizer, "optimizer");
+        Present(Scheduler, "scheduler");
+        Present(Validator, "validator");
+        Present(Storage, "storage");
         Domain.Validated(JsonRead.Join(path, "domain"));
         Cross.Validated(JsonRead.Join(path, "cross"));
         Optimizer.Validated(JsonRead.Join(path, "optimizer"));
@@ -55,6 +62,11 @@ public sealed record MetaLearningConfig
         Validator.Validated(JsonRead.Join(path, "validator"));
         Storage.Validated(JsonRead.Join(path, "storage"));
         return this;
+
+        void Present(object? section, string name)
+        {
+            if (section is null) throw new InvalidInputException($"{JsonRead.Join(path, name)}: missing (null)");
+        }
     }
 
     /// <summary>Applies a JSON document over these settings, section by section. Errors name fields under

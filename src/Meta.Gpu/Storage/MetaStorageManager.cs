@@ -270,7 +270,7 @@ public sealed partial class MetaStorageManager
         // Written, such a file loaded as a prior of D = 0, which the dense lane cannot hold: its start then threw.
         if (values.IsEmpty) throw new ArgumentException("a dense prior has at least one value", nameof(values));
         // The file's own encoder refuses a malformed id in lastSequences; the state's JSON would not.
-        if (state is not null) WellFormedNames.Require(state.LastScores.Keys, "dense_lane_state.last_scores");
+        if (state is not null) WellFormedNames.Require(state);
         lock (_gate)
         {
             string checksum;

@@ -125,8 +125,16 @@ public sealed class CrossDomainMetaAggregator
     /// sqrt(mean over row i's present cells of (x - m_d)^2). With <paramref name="missingAsZero"/> every cell of
     /// <paramref name="keys"/> is present (absent ones as 0).
     /// </summary>
+    /// <exception cref="ArgumentException">A row of <paramref name="cells"/> or a key is null (named by position).</exception>
     public static double[] OutlierDistances(IReadOnlyList<IReadOnlyDictionary<string, double>> cells, IReadOnlyList<string> keys, bool missingAsZero)
     {
+        // Refused by position: a null row or key threw a NullReferenceException from inside the scan.
+        ArgumentNullException.ThrowIfNull(cells);
+        ArgumentNullException.ThrowIfNull(keys);
+        for (var i = 0; i < cells.Count; i++)
+            if (cells[i] is null) throw new ArgumentException($"cells[{i}] is null", nameof(cells));
+        for (var d = 0; d < keys.Count; d++)
+            if (keys[d] is null) throw new ArgumentException($"keys[{d}] is null", nameof(keys));
         if (!missingAsZero && cells.All(IsOrdinalMap) && KeyPositions(keys) is { } positions) return SparseOutlierDistances(cells, keys.Count, positions);
         var medians = new double[keys.Count];
         var present = new List<double>(cells.Count);
