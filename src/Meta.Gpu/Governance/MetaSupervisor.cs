@@ -35,7 +35,8 @@ public sealed class MetaSupervisor : IAsyncDisposable
     private SupervisorTelemetry? _telemetry;
     private double? _lastGainP50;
     private int _skipCount;
-    private bool _started;
+    /// <summary>1 once a start has claimed the supervisor: taken atomically, so that two starts at once subscribe once.</summary>
+    private int _startClaimed;
     /// <summary>The profile the consumers last heard of (the initial one until a change is published).</summary>
     private ResourceProfile _announcedProfile;
     /// <summary>The knob values the consumers last heard of (the layer's first ones until a policy update goes out).</summary>
@@ -87,11 +88,13 @@ public sealed class MetaSupervisor : IAsyncDisposable
     public void Start()
     {
         ObjectDisposedException.ThrowIf(_lifetime.Stopped, this);
-        if (_started) throw new InvalidOperationException("the supervisor is already started");
-        _started = true;
+        // Claimed atomically: a check then a set let two starts at once both subscribe, and every window was governed twice.
+        if (Interlocked.Exchange(ref _startClaimed, 1) != 0) throw new InvalidOperationException("the supervisor is already started");
         // One subscriber for the three: a window is governed with the telemetry published before it (§6: events
         // are handled one at a time, in arrival order), which three queues raced for.
-        _lifetime.Add(_bus.Subscribe([GovernanceTopics.Telemetry, GovernanceTopics.MetaRollbackActive, GovernanceTopics.ProcessingMetrics], HandleAsync));
+        var subscription = _bus.Subscribe([GovernanceTopics.Telemetry, GovernanceTopics.MetaRollbackActive, GovernanceTopics.ProcessingMetrics], HandleAsync);
+        // A stop that ran while the bus subscribed has already unsubscribed: this subscription is disposed, not kept.
+        if (!_lifetime.Add(subscription)) ObjectDisposedException.ThrowIf(true, this);
     }
 
     /// <summary>Unsubscribes, then waits for the event being handled (if any) to finish. Idempotent; a stop whose

@@ -16,9 +16,21 @@ internal sealed class SubscriberLifetime
     /// <summary>True from the start of <see cref="StopAsync"/>: nothing more is handled.</summary>
     public bool Stopped { get; private set; }
 
-    public void Add(IDisposable subscription)
+    /// <summary>Keeps <paramref name="subscription"/> for the stop to dispose; false (and the subscription disposed
+    /// at once) when a stop has begun: it took the list before this subscription was made, which the bus otherwise
+    /// kept for good.</summary>
+    public bool Add(IDisposable subscription)
     {
-        lock (_subscriptions) _subscriptions.Add(subscription);
+        lock (_subscriptions)
+        {
+            if (!Stopped)
+            {
+                _subscriptions.Add(subscription);
+                return true;
+            }
+        }
+        subscription.Dispose();
+        return false;
     }
 
     /// <summary>Waits for the event under way, then holds the gate; false after a stop, the gate released. A delivery
