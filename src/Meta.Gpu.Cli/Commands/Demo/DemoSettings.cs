@@ -47,14 +47,14 @@ internal sealed record DemoSettings
         if (Domains < 1) throw new InvalidInputException($"--domains: must be >= 1, got {Domains}");
         if (InnerSteps < 1) throw new InvalidInputException($"--inner-steps: must be >= 1, got {InnerSteps}");
         if (HeldOutTasks < 1) throw new InvalidInputException($"--held-out: must be >= 1, got {HeldOutTasks}");
-        if (!(InnerLearningRate > 0) || !double.IsFinite(InnerLearningRate)) throw new InvalidInputException($"--inner-lr: must be > 0, got {InnerLearningRate}");
-        if (!(Beta > 0 && Beta <= 1)) throw new InvalidInputException($"--beta: must be in (0, 1], got {Beta}");
+        if (!(InnerLearningRate > 0) || !double.IsFinite(InnerLearningRate)) throw new InvalidInputException(FormattableString.Invariant($"--inner-lr: must be > 0, got {InnerLearningRate}"));
+        if (!(Beta > 0 && Beta <= 1)) throw new InvalidInputException(FormattableString.Invariant($"--beta: must be in (0, 1], got {Beta}"));
         if (string.IsNullOrWhiteSpace(OutputDirectory)) throw new InvalidInputException("--out: must name a folder");
         if (Storage is not null && string.IsNullOrWhiteSpace(Storage)) throw new InvalidInputException("--storage: must name a folder");
         if (Workers < 0) throw new InvalidInputException($"--workers: must be >= 0, got {Workers}");
         if (Bus is null && Workers > 0) throw new InvalidInputException("--workers: domain worker processes need --bus nats://HOST:PORT");
         if (Bus is null && Storage is not null) throw new InvalidInputException("--storage: only a run over --bus saves its prior");
         if (Bus is not null && Workers > 0 && Workers != Domains) throw new InvalidInputException($"--workers {Workers}: one worker per domain, so it must equal --domains ({Domains})");
-        if (!(RoundTimeout > TimeSpan.Zero)) throw new InvalidInputException($"--round-timeout: must be positive, got {RoundTimeout.TotalSeconds}");
+        if (!(RoundTimeout > TimeSpan.Zero)) throw new InvalidInputException(FormattableString.Invariant($"--round-timeout: must be positive, got {RoundTimeout.TotalSeconds}"));
     }
 }
