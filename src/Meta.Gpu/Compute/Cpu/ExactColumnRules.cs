@@ -31,13 +31,15 @@ internal static class ExactColumnRules
                 var k = TrimCount(trimAlpha, n);
                 if (k == 0 || n == 1) return WeightedMean(values, positions, weights);
                 SortKeys(values, keys[..n]);
+                // q over all n present cells, as the reference normalises (see WeightedMean).
+                var columnWeight = ColumnWeight(positions, weights);
                 double num = 0, den = 0;
                 for (var j = k; j < n - k; j++)
                 {
                     var at = (int)(keys[j] & 0xFFFFFFFF);
-                    var w = weights[positions[at]];
-                    num += w * values[at];
-                    den += w;
+                    var q = weights[positions[at]] / columnWeight;
+                    num += q * values[at];
+                    den += q;
                 }
                 return num / den;
             }
@@ -97,17 +99,33 @@ internal static class ExactColumnRules
         return values[(int)(sorted[n - 1] & 0xFFFFFFFF)];
     }
 
+    /// <summary>
+    /// sum q x / sum q in the reference's arithmetic (<see cref="ColumnRules.WeightedMean"/>): q = p / the column's
+    /// sum of p in row order, then q x and q added in row order. Where huge terms cancel (+m and -m from two domains
+    /// of one weight, honest cells between them) only the same operations give its value: p x with the raw shares
+    /// missed it by 4e-4 at m = 1e13 and by 2e21 at m = 1e38, far past §13's tolerance.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double WeightedMean(ReadOnlySpan<float> values, ReadOnlySpan<int> positions, ReadOnlySpan<double> weights)
     {
+        var columnWeight = ColumnWeight(positions, weights);
         double num = 0, den = 0;
         for (var j = 0; j < values.Length; j++)
         {
-            var w = weights[positions[j]];
-            num += w * values[j];
-            den += w;
+            var q = weights[positions[j]] / columnWeight;
+            num += q * values[j];
+            den += q;
         }
         return num / den;
+    }
+
+    /// <summary>The column's sum of p over its present cells, in row order (positions ascend with the cells).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double ColumnWeight(ReadOnlySpan<int> positions, ReadOnlySpan<double> weights)
+    {
+        var total = 0.0;
+        foreach (var position in positions) total += weights[position];
+        return total;
     }
 
     /// <summary>The unweighted median in float64 (even count: mean of the two middle values); NaN for none.</summary>

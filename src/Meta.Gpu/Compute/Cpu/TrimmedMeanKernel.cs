@@ -29,12 +29,21 @@ namespace Meta.Gpu.Compute.Cpu;
 /// </remarks>
 internal static class TrimmedMeanKernel
 {
+    /// <summary>float32's smallest normal number, 2^-126: below it a float32 weight loses relative precision.</summary>
+    private const double SmallestNormalFloat = 1.1754943508222875e-38;
+
     [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int Run(DomainBatch batch, int[] rows, double[] weights, int k, int c0, int c1, ColumnTarget target, CombineJob exact,
         SelectionLanes lanes = SelectionLanes.Vector256Ints, int blockScale = 1)
     {
         var n = rows.Length;
+        // The kept weights are summed as float32 copies, which hold a share to 2^-24 of itself only in float32's
+        // normal range: below it (a domain 1e44 times heavier than the rest, balancing off) a share keeps a few bits,
+        // and a column whose kept cells all weigh that little came out far from the reference (SumPrecision counts
+        // one rounding per weight). Such calls take the exact path, whose weights stay float64.
+        foreach (var w in weights)
+            if (w > 0 && w < SmallestNormalFloat) return exact.RunExact(c0, c1, target);
         var width = Vector256<float>.Count;
         var end = c0 + (c1 - c0) / width * width;
         if (!Vector256.IsHardwareAccelerated) end = c0;
