@@ -21,7 +21,7 @@ internal static class BenchCommand
         var n = new Option<int?>("--n") { CustomParser = InvariantNumber.NullableInt32, Description = $"Domains N for every backend (default: {BenchOptions.StandardN}; ilgpu-cpu {BenchOptions.SmallN})." };
         var d = new Option<int?>("--d") { CustomParser = InvariantNumber.NullableInt32, Description = $"Parameters D for every backend (default: {BenchOptions.StandardD}; ilgpu-cpu {BenchOptions.SmallD})." };
         var repeats = new Option<int?>("--repeats") { CustomParser = InvariantNumber.NullableInt32, Description = "Timed calls per row (default 5; --quick 3)." };
-        var warmup = new Option<int?>("--warmup") { CustomParser = InvariantNumber.NullableInt32, Description = "Untimed calls before them (default 1)." };
+        var warmup = new Option<int?>("--warmup") { CustomParser = InvariantNumber.NullableInt32, Description = "Untimed calls before them: at least this many, then on until 0.5 s has passed (default 1; 0 skips the warm-up)." };
         var quick = new Option<bool>("--quick") { Description = $"Smoke run: N={BenchOptions.QuickN}, D={BenchOptions.QuickD}, 3 repeats, a 16 MB bandwidth array, short host workloads." };
         var deviceMb = new Option<int?>("--device-bandwidth-mb") { CustomParser = InvariantNumber.NullableInt32, Description = $"MB of the device read stream measured when cuda or opencl starts, the reference of their rows' share of read (default {DeviceBandwidth.DefaultMegabytes}; the device needs twice this free)." };
         var baseline = new Option<bool>("--baseline-device-kernels") { Description = "Device backends run every column through the combine kernel, not the dense kernels (weighted mean, trimmed mean by sorting networks): the baseline those are measured against." };

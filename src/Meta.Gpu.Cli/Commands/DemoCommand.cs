@@ -29,7 +29,7 @@ internal static class DemoCommand
         var heldOut = new Option<int>("--held-out") { CustomParser = InvariantNumber.Int32, Description = "Held-out tasks in the final comparison.", DefaultValueFactory = _ => defaults.HeldOutTasks };
         var backend = new Option<string>("--backend") { Description = "Compute backend of the outer step: cpu (default), cuda, opencl, ilgpu-cpu, auto; host = a plain weighted mean without the engine.", DefaultValueFactory = _ => defaults.Backend };
         var noGovernance = new Option<bool>("--no-governance") { Description = "Run without the supervisor and agent on the bus (fixed outer step size)." };
-        var quiet = new Option<bool>("--quiet") { Description = "Print only the result table." };
+        var quiet = new Option<bool>("--quiet") { Description = "Print only the result table and its one-line summary (no progress)." };
         var bus = new BusOptions(required: false);
         var workers = new Option<int>("--workers") { CustomParser = InvariantNumber.Int32, Description = "With --bus: start this many domain worker processes (meta-gpu domain), one per domain; 0 (default): workers are started elsewhere." };
         var storage = new Option<string?>("--storage") { Description = "With --bus: folder of the saved prior; rerunning on it resumes an interrupted run (default: a new temporary folder)." };
