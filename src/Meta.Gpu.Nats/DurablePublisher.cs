@@ -299,7 +299,7 @@ internal sealed class DurablePublisher
             var now = Stopwatch.GetTimestamp();
             foreach (var publish in unconfirmed)
                 if (!publish.Done && now - publish.FirstSent > _giveUpTicks)
-                    Fail(publish, $"not confirmed by the broker within {_bus.Options.PublishTimeout.TotalSeconds:0.#} s");
+                    Fail(publish, FormattableString.Invariant($"not confirmed by the broker within {_bus.Options.PublishTimeout.TotalSeconds:0.#} s"));
             var sent = 0;
             using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             bounded.CancelAfter(_bus.Options.PublishAckWait);

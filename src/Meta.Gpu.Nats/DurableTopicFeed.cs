@@ -232,7 +232,7 @@ internal sealed class DurableTopicFeed(NatsEventBus bus, string topic) : TopicFe
             // Away or frozen: the pulls are renewed as it comes back, and a consumer missing then fails them and is
             // created again by the consume loop.
             // A cancelled ask says only "A task was canceled.": name what happened instead.
-            var error = e is NatsException ? e.Message : $"the broker answered nothing within {Bus.Options.ConsumeStallTimeout.TotalSeconds} s";
+            var error = e is NatsException ? e.Message : FormattableString.Invariant($"the broker answered nothing within {Bus.Options.ConsumeStallTimeout.TotalSeconds} s");
             Bus.Logger.LogWarning("bus: the durable consumer of {Topic} answered no pull for {Seconds} s; replacing it failed ({Error}); pulling again",
                 Topic, Bus.Options.ConsumeStallTimeout.TotalSeconds, error);
         }

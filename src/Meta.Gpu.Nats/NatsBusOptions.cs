@@ -161,12 +161,12 @@ public sealed record NatsBusOptions
         // longest wait the delay threw and stopped the topic's feed.
         Timed(AckWait, "ack_wait", MinAckWait);
         Positive(ObjectMaxAge, "object_max_age");
-        if (QueueCapacity < 1) throw new InvalidInputException($"queue_capacity: {QueueCapacity} must be at least 1");
-        if (PendingCapacity < 1) throw new InvalidInputException($"pending_capacity: {PendingCapacity} must be at least 1");
-        if (PublishWindow < 1) throw new InvalidInputException($"publish_window: {PublishWindow} must be at least 1");
-        if (ConsumeBatch < 1) throw new InvalidInputException($"consume_batch: {ConsumeBatch} must be at least 1");
-        if (DenseConsumeBatch < 1) throw new InvalidInputException($"dense_consume_batch: {DenseConsumeBatch} must be at least 1");
-        if (InlineLimitBytes is < 1024) throw new InvalidInputException($"inline_limit_bytes: {InlineLimitBytes} must be at least 1024");
+        if (QueueCapacity < 1) throw new InvalidInputException(FormattableString.Invariant($"queue_capacity: {QueueCapacity} must be at least 1"));
+        if (PendingCapacity < 1) throw new InvalidInputException(FormattableString.Invariant($"pending_capacity: {PendingCapacity} must be at least 1"));
+        if (PublishWindow < 1) throw new InvalidInputException(FormattableString.Invariant($"publish_window: {PublishWindow} must be at least 1"));
+        if (ConsumeBatch < 1) throw new InvalidInputException(FormattableString.Invariant($"consume_batch: {ConsumeBatch} must be at least 1"));
+        if (DenseConsumeBatch < 1) throw new InvalidInputException(FormattableString.Invariant($"dense_consume_batch: {DenseConsumeBatch} must be at least 1"));
+        if (InlineLimitBytes is < 1024) throw new InvalidInputException(FormattableString.Invariant($"inline_limit_bytes: {InlineLimitBytes} must be at least 1024"));
         return this;
     }
 

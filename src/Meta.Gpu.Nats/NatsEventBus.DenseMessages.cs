@@ -300,7 +300,7 @@ public sealed partial class NatsEventBus
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new NatsException($"bus: the large vector of {topic} ({blob.Length} bytes) was not stored in the object bucket {Options.ObjectBucket} within {Options.PublishTimeout.TotalSeconds:0.#} s (is the broker up?)");
+            throw new NatsException(FormattableString.Invariant($"bus: the large vector of {topic} ({blob.Length} bytes) was not stored in the object bucket {Options.ObjectBucket} within {Options.PublishTimeout.TotalSeconds:0.#} s (is the broker up?)"));
         }
         Interlocked.Increment(ref _objectsPut);
         envelope[ObjectField] = new JsonObject

@@ -202,7 +202,7 @@ public sealed class MetaTrainingLoop : IDisposable
         var rolledBack = ApplyGovernance() | _rollbackUnreported;
         var beta = StepSize();
         if (!double.IsFinite(beta) || beta <= 0 || beta > 1)
-            throw new InvalidOperationException($"the outer step size must be in (0, 1], the source gave {beta}");
+            throw new InvalidOperationException(FormattableString.Invariant($"the outer step size must be in (0, 1], the source gave {beta}"));
 
         var roundClock = Stopwatch.StartNew();
         if (_batch is null || _batch.Rows != domains.Count) _batch = new DomainBatch(domains.Count, _parameters.Length);

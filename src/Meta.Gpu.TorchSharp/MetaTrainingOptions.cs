@@ -23,11 +23,11 @@ public sealed record MetaTrainingOptions
     public void Validate()
     {
         if (!double.IsFinite(Beta) || Beta <= 0 || Beta > 1)
-            throw new InvalidInputException($"beta: must be in (0, 1], got {Beta}");
+            throw new InvalidInputException(FormattableString.Invariant($"beta: must be in (0, 1], got {Beta}"));
         // "Finite" said: an infinite value was refused as "must be >= 0, got Infinity", a bound it meets.
         if (!double.IsFinite(ComfortLatencyMs) || ComfortLatencyMs < 0)
-            throw new InvalidInputException($"comfort_latency_ms: must be finite and >= 0, got {ComfortLatencyMs}");
+            throw new InvalidInputException(FormattableString.Invariant($"comfort_latency_ms: must be finite and >= 0, got {ComfortLatencyMs}"));
         if (!double.IsFinite(LatencyTargetMs) || LatencyTargetMs < ComfortLatencyMs)
-            throw new InvalidInputException($"latency_target_ms: must be finite and >= comfort_latency_ms ({ComfortLatencyMs}), got {LatencyTargetMs}");
+            throw new InvalidInputException(FormattableString.Invariant($"latency_target_ms: must be finite and >= comfort_latency_ms ({ComfortLatencyMs}), got {LatencyTargetMs}"));
     }
 }

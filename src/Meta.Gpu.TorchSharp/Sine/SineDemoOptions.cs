@@ -44,16 +44,16 @@ public sealed record SineDemoOptions
         Positive(Domains, "domains");
         Positive(Shots, "shots");
         Positive(HeldOutTasks, "held_out_tasks");
-        if (InnerSteps < 1) throw new InvalidInputException($"inner_steps: must be >= 1, got {InnerSteps}");
-        if (EvaluationPoints < 2) throw new InvalidInputException($"evaluation_points: must be >= 2, got {EvaluationPoints}");
+        if (InnerSteps < 1) throw new InvalidInputException(FormattableString.Invariant($"inner_steps: must be >= 1, got {InnerSteps}"));
+        if (EvaluationPoints < 2) throw new InvalidInputException(FormattableString.Invariant($"evaluation_points: must be >= 2, got {EvaluationPoints}"));
         if (!(InnerLearningRate > 0) || !double.IsFinite(InnerLearningRate))
-            throw new InvalidInputException($"inner_learning_rate: must be > 0, got {InnerLearningRate}");
+            throw new InvalidInputException(FormattableString.Invariant($"inner_learning_rate: must be > 0, got {InnerLearningRate}"));
         if (!(JointLearningRate > 0) || !double.IsFinite(JointLearningRate))
-            throw new InvalidInputException($"joint_learning_rate: must be > 0, got {JointLearningRate}");
+            throw new InvalidInputException(FormattableString.Invariant($"joint_learning_rate: must be > 0, got {JointLearningRate}"));
     }
 
     private static void Positive(int value, string name)
     {
-        if (value < 1) throw new InvalidInputException($"{name}: must be >= 1, got {value}");
+        if (value < 1) throw new InvalidInputException(FormattableString.Invariant($"{name}: must be >= 1, got {value}"));
     }
 }

@@ -12,7 +12,7 @@ internal static class CombineInput
     public static void CheckWeightsAndTrim(ReadOnlySpan<double> weights, double trimAlpha)
     {
         foreach (var w in weights)
-            if (!(w >= 0) || !double.IsFinite(w)) throw new ArgumentException($"weights must be finite and >= 0, got {w}", "weights");
+            if (!(w >= 0) || !double.IsFinite(w)) throw new ArgumentException(FormattableString.Invariant($"weights must be finite and >= 0, got {w}"), "weights");
         if (!(trimAlpha >= 0 && trimAlpha < 0.5)) throw new ArgumentOutOfRangeException("trimAlpha", trimAlpha, "trim_alpha must be in [0, 0.5)");
     }
 

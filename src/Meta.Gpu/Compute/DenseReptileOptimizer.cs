@@ -100,7 +100,7 @@ public sealed class DenseReptileOptimizer
         // NaN is a column no domain sent; an infinite value is no aggregate §4 makes, and stepped in it would stay
         // in the prior for good (the keyed optimizer refuses it too).
         var infinite = aggregate.IndexOfAny(float.PositiveInfinity, float.NegativeInfinity);
-        if (infinite >= 0) throw new InvalidInputException($"dense optimizer update: aggregate value {infinite} is not finite ({aggregate[infinite]})");
+        if (infinite >= 0) throw new InvalidInputException(FormattableString.Invariant($"dense optimizer update: aggregate value {infinite} is not finite ({aggregate[infinite]})"));
         CheckReward(reward);
         var step = BeginStep(drg);
         DenseReptile.Apply(Prior, aggregate, step);
@@ -114,8 +114,8 @@ public sealed class DenseReptileOptimizer
     /// <exception cref="InvalidInputException">A value is not finite (nothing changes).</exception>
     public void RestoreState(double beta, double rewardEma)
     {
-        if (!double.IsFinite(beta)) throw new InvalidInputException($"dense optimizer state: beta is not finite ({beta})");
-        if (!double.IsFinite(rewardEma)) throw new InvalidInputException($"dense optimizer state: reward_ema is not finite ({rewardEma})");
+        if (!double.IsFinite(beta)) throw new InvalidInputException(FormattableString.Invariant($"dense optimizer state: beta is not finite ({beta})"));
+        if (!double.IsFinite(rewardEma)) throw new InvalidInputException(FormattableString.Invariant($"dense optimizer state: reward_ema is not finite ({rewardEma})"));
         Beta = Math.Clamp(beta, Config.BetaInit * Config.BetaMinFactor, Math.Max(Config.BetaMax, Config.BetaInit * Config.BetaMinFactor));
         RewardEma = rewardEma;
     }
@@ -155,7 +155,7 @@ public sealed class DenseReptileOptimizer
     /// <see cref="ShouldRollback"/> would be false from then on whatever the reward.</summary>
     internal static void CheckReward(double reward)
     {
-        if (!double.IsFinite(reward)) throw new InvalidInputException($"dense optimizer update: reward is not finite ({reward})");
+        if (!double.IsFinite(reward)) throw new InvalidInputException(FormattableString.Invariant($"dense optimizer update: reward is not finite ({reward})"));
     }
 
     private void SaveCopy()

@@ -127,7 +127,7 @@ public sealed class DomainBatch
         foreach (var row in rows)
         {
             if (row <= previous || row >= Rows)
-                throw new ArgumentException($"rows must be ascending, distinct and in [0, {Rows}); got {row} after {previous}", paramName);
+                throw new ArgumentException(FormattableString.Invariant($"rows must be ascending, distinct and in [0, {Rows}); got {row} after {previous}"), paramName);
             previous = row;
         }
     }

@@ -30,7 +30,7 @@ internal static class ConfigCheck
 
     public static void AtLeast(int value, int min, string path)
     {
-        if (value < min) throw new InvalidInputException($"{path}: must be >= {min}, got {value}");
+        if (value < min) throw new InvalidInputException(FormattableString.Invariant($"{path}: must be >= {min}, got {value}"));
     }
 
     public static void Bounds(KnobBounds bounds, string path)

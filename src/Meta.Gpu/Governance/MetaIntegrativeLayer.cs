@@ -68,7 +68,7 @@ public sealed class MetaIntegrativeLayer : IDisposable
         // Finite readings can still overflow a configured weighted sum (inf - inf): a NaN reward would stay in the
         // EMA for good, so the call is refused before anything changes, as a non-finite reading is.
         if (!double.IsFinite(scoring.Raw))
-            throw new InvalidInputException($"telemetry: the reward of these readings is not finite ({scoring.Raw}) under meta_score's weights and penalties");
+            throw new InvalidInputException(FormattableString.Invariant($"telemetry: the reward of these readings is not finite ({scoring.Raw}) under meta_score's weights and penalties"));
         var previousEma = state.RewardEma;
         var alpha = config.MetaScore.EmaAlpha;
         var ema = (1 - alpha) * previousEma + alpha * scoring.Reward;

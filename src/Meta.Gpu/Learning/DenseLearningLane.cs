@@ -169,7 +169,7 @@ public sealed class DenseLearningLane : IDisposable
         ScoreObservation? before = _lastScore.TryGetValue(domain, out var last) ? last : null;
         var refusal = double.IsFinite(score)
             ? Refusal(update, observed ? Observe(domain, update.Sequence, score) : 0.0)
-            : $"non-finite score {score}";
+            : FormattableString.Invariant($"non-finite score {score}");
         if (refusal is { } reason)
         {
             LogRefused(_logger, domain, reason, null);

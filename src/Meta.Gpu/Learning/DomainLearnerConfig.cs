@@ -35,13 +35,13 @@ public sealed record DomainLearnerConfig(
     /// <summary>Throws <see cref="InvalidInputException"/> naming the first field out of range.</summary>
     public DomainLearnerConfig Validated(string path = "domain")
     {
-        if (!(EmaAlpha > 0 && EmaAlpha <= 1)) throw new InvalidInputException($"{path}.ema_alpha: must be in (0, 1], got {EmaAlpha}");
-        if (!double.IsFinite(MetaLrMin) || MetaLrMin < 0) throw new InvalidInputException($"{path}.meta_lr_min: must be >= 0, got {MetaLrMin}");
-        if (!double.IsFinite(MetaLrMax) || MetaLrMax < MetaLrMin) throw new InvalidInputException($"{path}.meta_lr_max: must be >= meta_lr_min ({MetaLrMin}), got {MetaLrMax}");
-        if (!(StabilityFloor >= 0 && StabilityFloor <= 1)) throw new InvalidInputException($"{path}.stability_floor: must be in [0, 1], got {StabilityFloor}");
-        if (!(ConfidenceDecay >= 0 && ConfidenceDecay <= 1)) throw new InvalidInputException($"{path}.confidence_decay: must be in [0, 1], got {ConfidenceDecay}");
-        if (!double.IsFinite(ConfidenceBoost) || ConfidenceBoost < 0) throw new InvalidInputException($"{path}.confidence_boost: must be >= 0, got {ConfidenceBoost}");
-        if (MaxHistory < 1) throw new InvalidInputException($"{path}.max_history: must be >= 1, got {MaxHistory}");
+        if (!(EmaAlpha > 0 && EmaAlpha <= 1)) throw new InvalidInputException(FormattableString.Invariant($"{path}.ema_alpha: must be in (0, 1], got {EmaAlpha}"));
+        if (!double.IsFinite(MetaLrMin) || MetaLrMin < 0) throw new InvalidInputException(FormattableString.Invariant($"{path}.meta_lr_min: must be >= 0, got {MetaLrMin}"));
+        if (!double.IsFinite(MetaLrMax) || MetaLrMax < MetaLrMin) throw new InvalidInputException(FormattableString.Invariant($"{path}.meta_lr_max: must be >= meta_lr_min ({MetaLrMin}), got {MetaLrMax}"));
+        if (!(StabilityFloor >= 0 && StabilityFloor <= 1)) throw new InvalidInputException(FormattableString.Invariant($"{path}.stability_floor: must be in [0, 1], got {StabilityFloor}"));
+        if (!(ConfidenceDecay >= 0 && ConfidenceDecay <= 1)) throw new InvalidInputException(FormattableString.Invariant($"{path}.confidence_decay: must be in [0, 1], got {ConfidenceDecay}"));
+        if (!double.IsFinite(ConfidenceBoost) || ConfidenceBoost < 0) throw new InvalidInputException(FormattableString.Invariant($"{path}.confidence_boost: must be >= 0, got {ConfidenceBoost}"));
+        if (MaxHistory < 1) throw new InvalidInputException(FormattableString.Invariant($"{path}.max_history: must be >= 1, got {MaxHistory}"));
         return this;
     }
 

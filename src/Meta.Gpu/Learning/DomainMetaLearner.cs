@@ -134,17 +134,17 @@ public sealed class DomainMetaLearner
             if (saved.History is null) throw new InvalidInputException($"learner state of \"{domain}\": history: missing (null)");
             if (saved.PreviousParams is null) throw new InvalidInputException($"learner state of \"{domain}\": previous_params: missing (null)");
             if (!(saved.Confidence >= 0 && saved.Confidence <= 1))
-                throw new InvalidInputException($"learner state of \"{domain}\": confidence must be in [0, 1], got {saved.Confidence}");
-            if (saved.Observations < 0) throw new InvalidInputException($"learner state of \"{domain}\": observations must be >= 0, got {saved.Observations}");
+                throw new InvalidInputException(FormattableString.Invariant($"learner state of \"{domain}\": confidence must be in [0, 1], got {saved.Confidence}"));
+            if (saved.Observations < 0) throw new InvalidInputException(FormattableString.Invariant($"learner state of \"{domain}\": observations must be >= 0, got {saved.Observations}"));
             // The EMA starts from the first score: a domain with observations has one.
             if (saved.Observations > 0 && saved.EmaScore is null)
-                throw new InvalidInputException($"learner state of \"{domain}\": ema_score is missing after {saved.Observations} observations");
+                throw new InvalidInputException(FormattableString.Invariant($"learner state of \"{domain}\": ema_score is missing after {saved.Observations} observations"));
             // Observe never leaves either non-finite: a NaN last score made the next score_delta NaN (the pack
             // refused), and a NaN EMA stays NaN for good.
             if (!double.IsFinite(saved.LastScore))
-                throw new InvalidInputException($"learner state of \"{domain}\": last_score: must be finite, got {saved.LastScore}");
+                throw new InvalidInputException(FormattableString.Invariant($"learner state of \"{domain}\": last_score: must be finite, got {saved.LastScore}"));
             if (saved.Observations > 0 && !double.IsFinite(saved.EmaScore!.Value))
-                throw new InvalidInputException($"learner state of \"{domain}\": ema_score: must be finite, got {saved.EmaScore}");
+                throw new InvalidInputException(FormattableString.Invariant($"learner state of \"{domain}\": ema_score: must be finite, got {saved.EmaScore}"));
             var state = new DomainState
             {
                 EmaScore = saved.Observations > 0 ? saved.EmaScore : null,

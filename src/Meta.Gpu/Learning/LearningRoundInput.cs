@@ -20,7 +20,7 @@ public sealed record LearningRoundInput(double Reward, DrgProfile Drg, double La
         var reward = metaScore ?? JsonRead.OptionalDouble(payload, "gain_p50", path) ?? 0.0;
         // A non-finite reward would poison the reward EMA for good: the payload is refused instead.
         if (!double.IsFinite(reward))
-            throw new InvalidInputException($"{JsonRead.Join(path, metaScore is null ? "gain_p50" : "meta_score")}: the reward must be finite, got {reward}");
+            throw new InvalidInputException(FormattableString.Invariant($"{JsonRead.Join(path, metaScore is null ? "gain_p50" : "meta_score")}: the reward must be finite, got {reward}"));
         var latency = JsonRead.OptionalDouble(payload, "latency_ms", path);
         // NaN is neither high nor low and would be republished in meta_metrics: refused, as governance refuses a
         // non-finite reading.

@@ -266,7 +266,7 @@ public sealed class MetaLearningAgent : IAsyncDisposable
             if (saved.Keys is null) throw new InvalidInputException($"learner state: pending update of \"{domain}\": keys: missing (null)");
             if (saved.Vector is null) throw new InvalidInputException($"learner state: pending update of \"{domain}\": vector: missing (null)");
             if (saved.Sequence is { } sequence && appliedSequences.TryGetValue(domain, out var applied) && sequence <= applied)
-                throw new InvalidInputException($"learner state: pending update of \"{domain}\": sequence {sequence} is not newer than the applied {applied}");
+                throw new InvalidInputException(FormattableString.Invariant($"learner state: pending update of \"{domain}\": sequence {sequence} is not newer than the applied {applied}"));
             var update = new DomainMetaUpdate(domain, saved.Keys, [.. saved.Vector], saved.Reward, saved.Confidence, saved.Timestamp, saved.ScoreDelta);
             restored.Add(new PendingPolicyPack(update, saved.Sequence, Acknowledgement: null));
         }

@@ -24,7 +24,7 @@ public sealed class OnlineReptileOptimizer
             foreach (var (key, value) in initialPrior)
             {
                 // Every step interpolates from the prior: a non-finite value would stay in it for good.
-                if (!double.IsFinite(value)) throw new InvalidInputException($"initial prior: value of \"{key}\" is not finite ({value})");
+                if (!double.IsFinite(value)) throw new InvalidInputException(FormattableString.Invariant($"initial prior: value of \"{key}\" is not finite ({value})"));
                 _prior[key] = value;
             }
     }
@@ -60,8 +60,8 @@ public sealed class OnlineReptileOptimizer
             if (keys[i] is null) throw new InvalidInputException($"optimizer update: key {i} is null");
         if (keys.Distinct(StringComparer.Ordinal).Count() != keys.Count) throw new InvalidInputException("optimizer update: a key is repeated");
         for (var i = 0; i < vector.Count; i++)
-            if (!float.IsFinite(vector[i])) throw new InvalidInputException($"optimizer update: value of \"{keys[i]}\" is not finite ({vector[i]})");
-        if (!double.IsFinite(reward)) throw new InvalidInputException($"optimizer update: reward is not finite ({reward})");
+            if (!float.IsFinite(vector[i])) throw new InvalidInputException(FormattableString.Invariant($"optimizer update: value of \"{keys[i]}\" is not finite ({vector[i]})"));
+        if (!double.IsFinite(reward)) throw new InvalidInputException(FormattableString.Invariant($"optimizer update: reward is not finite ({reward})"));
         drg ??= DrgProfile.None;
 
         // (a) step size.
@@ -102,8 +102,8 @@ public sealed class OnlineReptileOptimizer
     /// <exception cref="InvalidInputException">A value is not finite (nothing changes).</exception>
     public void RestoreState(double beta, double rewardEma)
     {
-        if (!double.IsFinite(beta)) throw new InvalidInputException($"optimizer state: beta is not finite ({beta})");
-        if (!double.IsFinite(rewardEma)) throw new InvalidInputException($"optimizer state: reward_ema is not finite ({rewardEma})");
+        if (!double.IsFinite(beta)) throw new InvalidInputException(FormattableString.Invariant($"optimizer state: beta is not finite ({beta})"));
+        if (!double.IsFinite(rewardEma)) throw new InvalidInputException(FormattableString.Invariant($"optimizer state: reward_ema is not finite ({rewardEma})"));
         Beta = Math.Clamp(beta, Config.BetaFloor, Config.BetaMax);
         RewardEma = rewardEma;
     }

@@ -41,20 +41,20 @@ public sealed record OptimizerConfig(
 
     public OptimizerConfig Validated(string path = "optimizer")
     {
-        if (!Enum.IsDefined(UpdateRule)) throw new InvalidInputException($"{path}.update_rule: not an update rule ({(int)UpdateRule})");
+        if (!Enum.IsDefined(UpdateRule)) throw new InvalidInputException(FormattableString.Invariant($"{path}.update_rule: not an update rule ({(int)UpdateRule})"));
         // A step size above 1 moves an interpolating prior past the aggregate (the dense lane always interpolates,
         // and the training loop refuses such a step mid-run).
-        if (!(BetaInit > 0 && BetaInit <= 1)) throw new InvalidInputException($"{path}.beta_init: must be in (0, 1], got {BetaInit}");
-        if (!(BetaMinFactor >= 0 && BetaMinFactor <= 1)) throw new InvalidInputException($"{path}.beta_min_factor: must be in [0, 1], got {BetaMinFactor}");
-        if (!(BetaMax >= BetaFloor && BetaMax <= 1)) throw new InvalidInputException($"{path}.beta_max: must be in [beta_init * beta_min_factor ({BetaFloor}), 1], got {BetaMax}");
-        if (!(BetaDecayRate > 0) || !double.IsFinite(BetaDecayRate)) throw new InvalidInputException($"{path}.beta_decay_rate: must be > 0, got {BetaDecayRate}");
-        if (!(BetaGrowthRate > 0) || !double.IsFinite(BetaGrowthRate)) throw new InvalidInputException($"{path}.beta_growth_rate: must be > 0, got {BetaGrowthRate}");
-        if (!(EmaAlpha > 0 && EmaAlpha <= 1)) throw new InvalidInputException($"{path}.ema_alpha: must be in (0, 1], got {EmaAlpha}");
-        if (!(RollbackDelta >= 0) || !double.IsFinite(RollbackDelta)) throw new InvalidInputException($"{path}.rollback_delta: must be >= 0, got {RollbackDelta}");
-        if (BackupVersions < 0) throw new InvalidInputException($"{path}.backup_versions: must be >= 0, got {BackupVersions}");
+        if (!(BetaInit > 0 && BetaInit <= 1)) throw new InvalidInputException(FormattableString.Invariant($"{path}.beta_init: must be in (0, 1], got {BetaInit}"));
+        if (!(BetaMinFactor >= 0 && BetaMinFactor <= 1)) throw new InvalidInputException(FormattableString.Invariant($"{path}.beta_min_factor: must be in [0, 1], got {BetaMinFactor}"));
+        if (!(BetaMax >= BetaFloor && BetaMax <= 1)) throw new InvalidInputException(FormattableString.Invariant($"{path}.beta_max: must be in [beta_init * beta_min_factor ({BetaFloor}), 1], got {BetaMax}"));
+        if (!(BetaDecayRate > 0) || !double.IsFinite(BetaDecayRate)) throw new InvalidInputException(FormattableString.Invariant($"{path}.beta_decay_rate: must be > 0, got {BetaDecayRate}"));
+        if (!(BetaGrowthRate > 0) || !double.IsFinite(BetaGrowthRate)) throw new InvalidInputException(FormattableString.Invariant($"{path}.beta_growth_rate: must be > 0, got {BetaGrowthRate}"));
+        if (!(EmaAlpha > 0 && EmaAlpha <= 1)) throw new InvalidInputException(FormattableString.Invariant($"{path}.ema_alpha: must be in (0, 1], got {EmaAlpha}"));
+        if (!(RollbackDelta >= 0) || !double.IsFinite(RollbackDelta)) throw new InvalidInputException(FormattableString.Invariant($"{path}.rollback_delta: must be >= 0, got {RollbackDelta}"));
+        if (BackupVersions < 0) throw new InvalidInputException(FormattableString.Invariant($"{path}.backup_versions: must be >= 0, got {BackupVersions}"));
         // The dense optimizer's ring of copies is sized from it when the first update fixes D (int.MaxValue + 1
         // overflowed there, in the middle of taking an update): the bound of safety.max_history.
-        if (BackupVersions > MaxBackupVersions) throw new InvalidInputException($"{path}.backup_versions: must be <= {MaxBackupVersions}, got {BackupVersions}");
+        if (BackupVersions > MaxBackupVersions) throw new InvalidInputException(FormattableString.Invariant($"{path}.backup_versions: must be <= {MaxBackupVersions}, got {BackupVersions}"));
         return this;
     }
 

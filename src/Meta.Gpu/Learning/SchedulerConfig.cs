@@ -34,15 +34,15 @@ public sealed record SchedulerConfig(
 
     public SchedulerConfig Validated(string path = "scheduler")
     {
-        if (UpdateIntervalWindows < 1) throw new InvalidInputException($"{path}.update_interval_windows: must be >= 1, got {UpdateIntervalWindows}");
-        if (!double.IsFinite(LatencyTargetMs) || LatencyTargetMs < 0) throw new InvalidInputException($"{path}.latency_target_ms: must be >= 0, got {LatencyTargetMs}");
-        if (!double.IsFinite(LatencyHeadroomFactor) || LatencyHeadroomFactor < 0) throw new InvalidInputException($"{path}.latency_headroom_factor: must be >= 0, got {LatencyHeadroomFactor}");
-        if (!(Jitter >= 0 && Jitter < 1)) throw new InvalidInputException($"{path}.jitter: must be in [0, 1), got {Jitter}");
-        if (MinIntervalWindows < 1) throw new InvalidInputException($"{path}.min_interval_windows: must be >= 1, got {MinIntervalWindows}");
-        if (MaxIntervalWindows < MinIntervalWindows) throw new InvalidInputException($"{path}.max_interval_windows: must be >= min_interval_windows ({MinIntervalWindows}), got {MaxIntervalWindows}");
-        if (!(IntervalDecayFactor > 0 && IntervalDecayFactor <= 1)) throw new InvalidInputException($"{path}.interval_decay_factor: must be in (0, 1], got {IntervalDecayFactor}");
-        if (!(IntervalSpeedupFactor > 0) || !double.IsFinite(IntervalSpeedupFactor)) throw new InvalidInputException($"{path}.interval_speedup_factor: must be > 0, got {IntervalSpeedupFactor}");
-        if (IntervalLoadIncrement < 0) throw new InvalidInputException($"{path}.interval_load_increment: must be >= 0, got {IntervalLoadIncrement}");
+        if (UpdateIntervalWindows < 1) throw new InvalidInputException(FormattableString.Invariant($"{path}.update_interval_windows: must be >= 1, got {UpdateIntervalWindows}"));
+        if (!double.IsFinite(LatencyTargetMs) || LatencyTargetMs < 0) throw new InvalidInputException(FormattableString.Invariant($"{path}.latency_target_ms: must be >= 0, got {LatencyTargetMs}"));
+        if (!double.IsFinite(LatencyHeadroomFactor) || LatencyHeadroomFactor < 0) throw new InvalidInputException(FormattableString.Invariant($"{path}.latency_headroom_factor: must be >= 0, got {LatencyHeadroomFactor}"));
+        if (!(Jitter >= 0 && Jitter < 1)) throw new InvalidInputException(FormattableString.Invariant($"{path}.jitter: must be in [0, 1), got {Jitter}"));
+        if (MinIntervalWindows < 1) throw new InvalidInputException(FormattableString.Invariant($"{path}.min_interval_windows: must be >= 1, got {MinIntervalWindows}"));
+        if (MaxIntervalWindows < MinIntervalWindows) throw new InvalidInputException(FormattableString.Invariant($"{path}.max_interval_windows: must be >= min_interval_windows ({MinIntervalWindows}), got {MaxIntervalWindows}"));
+        if (!(IntervalDecayFactor > 0 && IntervalDecayFactor <= 1)) throw new InvalidInputException(FormattableString.Invariant($"{path}.interval_decay_factor: must be in (0, 1], got {IntervalDecayFactor}"));
+        if (!(IntervalSpeedupFactor > 0) || !double.IsFinite(IntervalSpeedupFactor)) throw new InvalidInputException(FormattableString.Invariant($"{path}.interval_speedup_factor: must be > 0, got {IntervalSpeedupFactor}"));
+        if (IntervalLoadIncrement < 0) throw new InvalidInputException(FormattableString.Invariant($"{path}.interval_load_increment: must be >= 0, got {IntervalLoadIncrement}"));
         return this;
     }
 

@@ -24,10 +24,10 @@ internal static class SequenceNumber
         }
         if (JsonRead.OptionalNumber(payload, "sequence", topic) is not { } real) return null;
         if (!double.IsFinite(real) || real != Math.Floor(real) || real < 0)
-            throw new InvalidInputException($"{topic}.sequence: expected a whole number >= 0, got {real} (domain \"{domainId}\")");
+            throw new InvalidInputException(FormattableString.Invariant($"{topic}.sequence: expected a whole number >= 0, got {real} (domain \"{domainId}\")"));
         // 2^53 itself may be a rounded 2^53 + 1.
         if (real >= LargestExactDouble)
-            throw new InvalidInputException($"{topic}.sequence: {real} is a double at or past 2^53, so not exact; send an integer (domain \"{domainId}\")");
+            throw new InvalidInputException(FormattableString.Invariant($"{topic}.sequence: {real} is a double at or past 2^53, so not exact; send an integer (domain \"{domainId}\")"));
         return (long)real;
     }
 
@@ -35,6 +35,6 @@ internal static class SequenceNumber
         sequence >= 0 && sequence <= Largest
             ? (long)sequence
             : throw new InvalidInputException(sequence < 0
-                ? $"{topic}.sequence: expected a whole number >= 0, got {sequence} (domain \"{domainId}\")"
-                : $"{topic}.sequence: {sequence} is above the largest sequence, {Largest} (domain \"{domainId}\")");
+                ? FormattableString.Invariant($"{topic}.sequence: expected a whole number >= 0, got {sequence} (domain \"{domainId}\")")
+                : FormattableString.Invariant($"{topic}.sequence: {sequence} is above the largest sequence, {Largest} (domain \"{domainId}\")"));
 }

@@ -13,9 +13,9 @@ public sealed record ValidatorConfig(double MinConfidence = 0.1, int MaxKeys = 3
 
     public ValidatorConfig Validated(string path = "validator")
     {
-        if (!(MinConfidence >= 0 && MinConfidence <= 1)) throw new InvalidInputException($"{path}.min_confidence: must be in [0, 1], got {MinConfidence}");
-        if (MaxKeys < 1) throw new InvalidInputException($"{path}.max_keys: must be >= 1, got {MaxKeys}");
-        if (!(MaxScoreDelta >= 0) || double.IsNaN(MaxScoreDelta)) throw new InvalidInputException($"{path}.max_score_delta: must be >= 0, got {MaxScoreDelta}");
+        if (!(MinConfidence >= 0 && MinConfidence <= 1)) throw new InvalidInputException(FormattableString.Invariant($"{path}.min_confidence: must be in [0, 1], got {MinConfidence}"));
+        if (MaxKeys < 1) throw new InvalidInputException(FormattableString.Invariant($"{path}.max_keys: must be >= 1, got {MaxKeys}"));
+        if (!(MaxScoreDelta >= 0) || double.IsNaN(MaxScoreDelta)) throw new InvalidInputException(FormattableString.Invariant($"{path}.max_score_delta: must be >= 0, got {MaxScoreDelta}"));
         return this;
     }
 

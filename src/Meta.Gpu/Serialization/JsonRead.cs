@@ -85,7 +85,7 @@ public static class JsonRead
             throw new InvalidInputException($"{path}: expected an integer, got {Show(node)}");
         // Told apart from a fraction: "expected an integer, got 3000000000" named the one thing that was right.
         if (value < int.MinValue || value > int.MaxValue)
-            throw new InvalidInputException($"{path}: {Show(node)} is out of the integer range [{int.MinValue}, {int.MaxValue}]");
+            throw new InvalidInputException(FormattableString.Invariant($"{path}: {Show(node)} is out of the integer range [{int.MinValue}, {int.MaxValue}]"));
         return (int)value;
     }
 

@@ -52,7 +52,7 @@ public static class DensePriorFile
     public static string Write(Stream stream, ReadOnlySpan<float> values, long round, IReadOnlyDictionary<string, long>? lastSequences = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        if (round < 0) throw new InvalidInputException($"dense prior: round must be >= 0, got {round}");
+        if (round < 0) throw new InvalidInputException(FormattableString.Invariant($"dense prior: round must be >= 0, got {round}"));
         var sequences = SortedSequences(lastSequences);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
@@ -144,11 +144,11 @@ public static class DensePriorFile
         if (elementType != ElementFloat32)
             throw new InvalidInputException($"dense prior: unsupported element type {elementType} (only {ElementFloat32} = float32)");
         var d = BinaryPrimitives.ReadInt64LittleEndian(header[8..]);
-        if (d < 0 || d > Array.MaxLength) throw new InvalidInputException($"dense prior: corrupt header: D = {d} is out of range");
+        if (d < 0 || d > Array.MaxLength) throw new InvalidInputException(FormattableString.Invariant($"dense prior: corrupt header: D = {d} is out of range"));
         var round = BinaryPrimitives.ReadInt64LittleEndian(header[16..]);
-        if (round < 0) throw new InvalidInputException($"dense prior: corrupt header: round = {round} is negative");
+        if (round < 0) throw new InvalidInputException(FormattableString.Invariant($"dense prior: corrupt header: round = {round} is negative"));
         var count = BinaryPrimitives.ReadInt32LittleEndian(header[24..]);
-        if (count < 0) throw new InvalidInputException($"dense prior: corrupt header: {count} sequence entries");
+        if (count < 0) throw new InvalidInputException(FormattableString.Invariant($"dense prior: corrupt header: {count} sequence entries"));
         if (BinaryPrimitives.ReadInt32LittleEndian(header[28..]) != 0) throw new InvalidInputException("dense prior: corrupt header: reserved bytes are not zero");
 
         // The least the rest can take; checked up front when the length is known, so a corrupt D cannot make
@@ -166,7 +166,7 @@ public static class DensePriorFile
             ReadExactly(stream, hash, number[..4], $"sequence entry {i}");
             var length = BinaryPrimitives.ReadInt32LittleEndian(number);
             if (length < 1 || length > MaxDomainIdBytes)
-                throw new InvalidInputException($"dense prior: corrupt sequence entry {i}: domain id length {length}");
+                throw new InvalidInputException(FormattableString.Invariant($"dense prior: corrupt sequence entry {i}: domain id length {length}"));
             var idBytes = new byte[length];
             ReadExactly(stream, hash, idBytes, $"sequence entry {i}");
             ReadExactly(stream, hash, number, $"sequence entry {i}");

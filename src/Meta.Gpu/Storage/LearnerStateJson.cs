@@ -100,7 +100,7 @@ internal static class LearnerStateJson
                 if (observations > 0 && ema is null)
                     throw new InvalidInputException($"{at}.ema_score: missing after {observations} observations");
                 if (observations > 0 && !double.IsFinite(ema!.Value))
-                    throw new InvalidInputException($"{at}.ema_score: must be finite, got {ema}");
+                    throw new InvalidInputException(FormattableString.Invariant($"{at}.ema_score: must be finite, got {ema}"));
                 var previous = new SortedDictionary<string, double>(StringComparer.Ordinal);
                 foreach (var param in Property(node, "previous_params", at).EnumerateObjectChecked($"{at}.previous_params"))
                     if (!previous.TryAdd(param.Name, MetaStorageManager.ReadNumber(param.Value, $"{at}.previous_params.{param.Name}")))
@@ -209,7 +209,7 @@ internal static class LearnerStateJson
             {
                 var value = MetaStorageManager.ReadNumber(element, $"{at}.vector[{vector.Count}]");
                 if (!double.IsFinite(value) || (double)(float)value != value)
-                    throw new InvalidInputException($"{at}.vector[{vector.Count}]: expected a finite float32 value, got {value}");
+                    throw new InvalidInputException(FormattableString.Invariant($"{at}.vector[{vector.Count}]: expected a finite float32 value, got {value}"));
                 vector.Add((float)value);
             }
             if (vector.Count != keys.Count)
@@ -230,13 +230,13 @@ internal static class LearnerStateJson
     private static double Confidence(JsonElement node, string path)
     {
         var confidence = Number(node, "confidence", path);
-        return confidence >= 0 && confidence <= 1 ? confidence : throw new InvalidInputException($"{path}.confidence: must be in [0, 1], got {confidence}");
+        return confidence >= 0 && confidence <= 1 ? confidence : throw new InvalidInputException(FormattableString.Invariant($"{path}.confidence: must be in [0, 1], got {confidence}"));
     }
 
     private static double Finite(JsonElement node, string name, string path)
     {
         var value = Number(node, name, path);
-        return double.IsFinite(value) ? value : throw new InvalidInputException($"{path}.{name}: must be finite, got {value}");
+        return double.IsFinite(value) ? value : throw new InvalidInputException(FormattableString.Invariant($"{path}.{name}: must be finite, got {value}"));
     }
 
     private static void WriteOptimizer(Utf8JsonWriter writer, SavedOptimizerState optimizer)
@@ -257,7 +257,7 @@ internal static class LearnerStateJson
         RequireObject(node, at);
         var beta = Number(node, "beta", at);
         // 0 is a beta the optimizer reaches (optimizer.beta_min_factor 0 lets it decay to 0 under load).
-        if (!(double.IsFinite(beta) && beta >= 0)) throw new InvalidInputException($"{at}.beta: must be a finite number >= 0, got {beta}");
+        if (!(double.IsFinite(beta) && beta >= 0)) throw new InvalidInputException(FormattableString.Invariant($"{at}.beta: must be a finite number >= 0, got {beta}"));
         return new SavedOptimizerState(beta, Finite(node, "reward_ema", at));
     }
 

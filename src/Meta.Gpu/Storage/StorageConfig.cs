@@ -24,7 +24,7 @@ public sealed record StorageConfig(string Root = StorageConfig.DefaultRoot, int 
         if (string.IsNullOrWhiteSpace(Root)) throw new InvalidInputException($"{path}.root: must be a non-empty folder path");
         if (Root.AsSpan().IndexOfAny(Path.GetInvalidPathChars()) >= 0)
             throw new InvalidInputException($"{path}.root: contains characters not allowed in a path: \"{Root}\"");
-        if (Retention < 0) throw new InvalidInputException($"{path}.retention: must be >= 0, got {Retention}");
+        if (Retention < 0) throw new InvalidInputException(FormattableString.Invariant($"{path}.retention: must be >= 0, got {Retention}"));
         return this;
     }
 

@@ -43,13 +43,13 @@ public sealed record CrossMetaConfig(
     {
         // A cast value outside the enum failed every round later, deep in a kernel (on the cpu backend wrapped in
         // the parallel loop's AggregateException).
-        if (!Enum.IsDefined(Method)) throw new InvalidInputException($"{path}.method: not a method ({(int)Method})");
-        if (!Enum.IsDefined(Weighting)) throw new InvalidInputException($"{path}.weighting: not a weighting ({(int)Weighting})");
-        if (!Enum.IsDefined(MissingKeys)) throw new InvalidInputException($"{path}.missing_keys: not a missing-keys rule ({(int)MissingKeys})");
+        if (!Enum.IsDefined(Method)) throw new InvalidInputException(FormattableString.Invariant($"{path}.method: not a method ({(int)Method})"));
+        if (!Enum.IsDefined(Weighting)) throw new InvalidInputException(FormattableString.Invariant($"{path}.weighting: not a weighting ({(int)Weighting})"));
+        if (!Enum.IsDefined(MissingKeys)) throw new InvalidInputException(FormattableString.Invariant($"{path}.missing_keys: not a missing-keys rule ({(int)MissingKeys})"));
         if (!(TrimAlpha >= 0 && TrimAlpha < 0.5)) throw new InvalidInputException(FormattableString.Invariant($"{path}.trim_alpha: must be in [0, 0.5), got {TrimAlpha}"));
         if (!(MinConfidence > 0) || !double.IsFinite(MinConfidence)) throw new InvalidInputException(FormattableString.Invariant($"{path}.min_confidence: must be > 0, got {MinConfidence}"));
         if (!(OutlierZ > 0) || !double.IsFinite(OutlierZ)) throw new InvalidInputException(FormattableString.Invariant($"{path}.outlier_z: must be > 0, got {OutlierZ}"));
-        if (OutlierMinDomains < 1) throw new InvalidInputException($"{path}.outlier_min_domains: must be >= 1, got {OutlierMinDomains}");
+        if (OutlierMinDomains < 1) throw new InvalidInputException(FormattableString.Invariant($"{path}.outlier_min_domains: must be >= 1, got {OutlierMinDomains}"));
         if (DiversityEntropyTarget is double t && !(t > 0 && t <= 1))
             throw new InvalidInputException(FormattableString.Invariant($"{path}.diversity_entropy_target: must be in (0, 1] or null, got {t}"));
         return this;
