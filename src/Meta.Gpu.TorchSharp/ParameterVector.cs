@@ -10,8 +10,9 @@ namespace Meta.Gpu.TorchSharp;
 /// </summary>
 /// <remarks>
 /// Layout: the module's parameters in <c>named_parameters()</c> order (registration order, the order PyTorch's
-/// <c>parameters_to_vector</c> uses), each flattened row-major; <see cref="Names"/> and <see cref="Offsets"/>
-/// say where each one lives. The vector is staged in a pinned host buffer that a host tensor shares, with one
+/// <c>parameters_to_vector</c> uses), each flattened row-major; a tied weight (one tensor registered under two
+/// names, <c>head.weight = emb.weight</c>) is held once, under its first name, as PyTorch's <c>parameters()</c>
+/// does; <see cref="Names"/> and <see cref="Offsets"/> say where each one lives. The vector is staged in a pinned host buffer that a host tensor shares, with one
 /// view per parameter made once here; a copy is then one <c>copy_</c> per parameter (which returns its receiver:
 /// no managed allocation, and it moves data across devices when the module lives on a GPU) plus one span copy.
 /// Only float32 parameters are supported (the engine's element type). The parameter set is fixed at
@@ -22,6 +23,9 @@ namespace Meta.Gpu.TorchSharp;
 public sealed class ParameterVector : IDisposable
 {
     private readonly Parameter[] _parameters;
+    // named_parameters() as it was at construction, tied duplicates included: what EnsureParametersOf compares.
+    private readonly Parameter[] _moduleParameters;
+    private readonly string[] _moduleNames;
     private readonly string[] _names;
     private readonly int[] _offsets;
     private readonly Tensor _host;
@@ -35,15 +39,27 @@ public sealed class ParameterVector : IDisposable
         var named = module.named_parameters().ToArray();
         if (named.Length == 0) throw new ArgumentException("the module has no parameters", nameof(module));
 
-        _parameters = new Parameter[named.Length];
-        var names = new string[named.Length];
-        var offsets = new int[named.Length + 1];
-        long total = 0;
-        for (var i = 0; i < named.Length; i++)
+        _moduleParameters = named.Select(p => p.parameter).ToArray();
+        _moduleNames = named.Select(p => p.name).ToArray();
+        var kept = new List<(string name, Parameter parameter)>(named.Length);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (name, parameter) in named)
         {
-            var (name, parameter) = named[i];
             if (parameter.dtype != ScalarType.Float32)
                 throw new ArgumentException($"parameter '{name}' is {parameter.dtype}; only float32 parameters are supported", nameof(module));
+            // A tied weight (head.weight = emb.weight) is listed under both names as two Parameter objects over one
+            // tensor: it was held twice (D too long) and written twice, the second copy overwriting the first.
+            if (TensorKey(parameter) is { } key && !seen.Add(key)) continue;
+            kept.Add((name, parameter));
+        }
+
+        _parameters = new Parameter[kept.Count];
+        var names = new string[kept.Count];
+        var offsets = new int[kept.Count + 1];
+        long total = 0;
+        for (var i = 0; i < kept.Count; i++)
+        {
+            var (name, parameter) = kept[i];
             _parameters[i] = parameter;
             names[i] = name;
             offsets[i] = checked((int)total);
@@ -155,14 +171,14 @@ public sealed class ParameterVector : IDisposable
         var i = 0;
         foreach (var (name, parameter) in module.named_parameters())
         {
-            if (i >= _parameters.Length)
+            if (i >= _moduleParameters.Length)
                 throw new InvalidOperationException($"parameter '{name}' was added to the module after its ParameterVector was made; {Remedy}");
-            if (!ReferenceEquals(parameter, _parameters[i]) || name != _names[i])
-                throw new InvalidOperationException($"parameter '{_names[i]}' of the module was replaced after its ParameterVector was made; {Remedy}");
+            if (!ReferenceEquals(parameter, _moduleParameters[i]) || name != _moduleNames[i])
+                throw new InvalidOperationException($"parameter '{_moduleNames[i]}' of the module was replaced after its ParameterVector was made; {Remedy}");
             i++;
         }
-        if (i < _parameters.Length)
-            throw new InvalidOperationException($"parameter '{_names[i]}' was removed from the module after its ParameterVector was made; {Remedy}");
+        if (i < _moduleParameters.Length)
+            throw new InvalidOperationException($"parameter '{_moduleNames[i]}' was removed from the module after its ParameterVector was made; {Remedy}");
         CheckParameters();
     }
 
@@ -176,6 +192,17 @@ public sealed class ParameterVector : IDisposable
         for (var i = 0; i < _parameters.Length; i++)
             if (_parameters[i].IsInvalid)
                 throw new InvalidOperationException($"parameter '{_names[i]}' was disposed after its ParameterVector was made; {Remedy}");
+    }
+
+    // Where a tensor's values live: device, storage, offset, shape and strides; two parameters with one key are one
+    // tensor. None for a zero-element parameter (nothing to share).
+    private static string? TensorKey(Parameter parameter)
+    {
+        if (parameter.numel() == 0) return null;
+        // storage<float>() makes a tensor handle of its own: the scope releases it.
+        using var scope = NewDisposeScope();
+        var storage = parameter.storage<float>().data_ptr();
+        return $"{parameter.device_type}:{parameter.device_index}:{storage}+{parameter.storage_offset()}:{string.Join(',', parameter.shape)}:{string.Join(',', parameter.stride())}";
     }
 
     private void CheckLength(int length, string name)
