@@ -10,13 +10,28 @@ using Meta.Gpu.Benchmarks;
 using Meta.Gpu.Compute;
 
 // dotnet run -c Release --project benchmarks/Meta.Gpu.Benchmarks -- --filter '*' [--inprocess] [--matrix] [BenchmarkDotNet options]
-// A short job (1 launch, 2 warm-ups, 6 iterations) keeps a full run within a few minutes on 2 cores.
+// A short job (1 launch, 2 warm-ups, 6 iterations) keeps a full run within a few minutes on 2 cores; --job NAME
+// (dry, short, medium, long, default) replaces it.
 // --matrix adds AggregationMatrix (every method x backend x N {16,64,256} x D {1K,64K,1M}): long, so opt-in.
 var inProcess = args.Contains("--inprocess");
 var matrix = args.Contains("--matrix");
 args = args.Where(a => a is not ("--inprocess" or "--matrix")).ToArray();
 
-var job = Job.Default.WithId(inProcess ? "short-inprocess" : "short").WithLaunchCount(1).WithWarmupCount(2).WithIterationCount(6);
+// BenchmarkDotNet takes a config's default job as the base job and then ignores its own --job (-j): `--job dry` ran
+// the whole short job. A job named on the command line replaces the short job here instead.
+var jobIndex = Array.FindIndex(args, a => a is "--job" or "-j");
+var named = jobIndex >= 0 && jobIndex + 1 < args.Length ? args[jobIndex + 1].ToLowerInvariant() switch
+{
+    "dry" => Job.Dry,
+    "short" => Job.ShortRun,
+    "medium" => Job.MediumRun,
+    "long" => Job.LongRun,
+    "default" => Job.Default,
+    _ => null,
+} : null;
+var job = named is not null
+    ? named.WithId(inProcess ? $"{named.Id.ToLowerInvariant()}-inprocess" : named.Id.ToLowerInvariant())
+    : Job.Default.WithId(inProcess ? "short-inprocess" : "short").WithLaunchCount(1).WithWarmupCount(2).WithIterationCount(6);
 if (inProcess) job = job.WithToolchain(InProcessEmitToolchain.Instance);
 var config = DefaultConfig.Instance
     .AddJob(job.AsDefault())
