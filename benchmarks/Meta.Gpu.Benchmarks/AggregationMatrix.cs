@@ -38,17 +38,26 @@ public class AggregationMatrix
     [ParamsSource(nameof(Cases))]
     public MatrixCase Case { get; set; }
 
+    /// <summary>One odd shape a backend: N and D past a multiple of the vector width, the lane count and the 32-row
+    /// groups, so that the remainder paths are timed too.</summary>
+    private static readonly (int N, int D) Odd = (33, 65_537);
+
     public static IEnumerable<MatrixCase> Cases()
     {
         foreach (var n in Ns)
             foreach (var d in Ds)
                 yield return new MatrixCase("cpu", n, d);
+        yield return new MatrixCase("cpu", Odd.N, Odd.D);
         foreach (var n in Ns)
             yield return new MatrixCase("ilgpu-cpu", n, Ds[0]);
+        yield return new MatrixCase("ilgpu-cpu", Odd.N, Ds[0] + 3);
         if (HasCuda())
+        {
             foreach (var n in Ns)
                 foreach (var d in Ds)
                     yield return new MatrixCase("cuda", n, d);
+            yield return new MatrixCase("cuda", Odd.N, Odd.D);
+        }
     }
 
     [GlobalSetup]
