@@ -47,6 +47,7 @@ public sealed class DemoCommandTests : IDisposable
     [InlineData("--meta-rounds", "-1", "--meta-rounds")]
     [InlineData("--backend", "warp-drive", "warp-drive")]
     [InlineData("--beta", "1.5", "--beta")]
+    [InlineData("--seed", "2147483647", "--seed")]
     public async Task Bad_arguments_exit_2_with_one_line_naming_them(string option, string value, string named)
     {
         var (code, _, error) = await RunAsync("demo", option, value, "--out", _dir);

@@ -6,8 +6,13 @@ namespace Meta.Gpu.TorchSharp.Sine;
 /// </summary>
 public sealed record SineDemoOptions
 {
-    /// <summary>Base seed: the model init uses it, the training tasks seed + 1, the held-out tasks seed + 2.</summary>
+    /// <summary>Base seed: the model init uses it, the training tasks seed + 1, the held-out tasks seed + 2 (the CLI's
+    /// scheduler jitter seed + 3); at most <see cref="MaxSeed"/>.</summary>
     public int Seed { get; init; } = 42;
+
+    /// <summary>The largest <see cref="Seed"/>: above it seed + 1 .. seed + 3 wrap around, and <see cref="Random(int)"/>,
+    /// which seeds with the absolute value, drew the held-out tasks from the training tasks' stream.</summary>
+    public const int MaxSeed = int.MaxValue - 3;
 
     /// <summary>Meta-rounds (outer Reptile steps).</summary>
     public int MetaRounds { get; init; } = 3000;
@@ -40,6 +45,7 @@ public sealed record SineDemoOptions
 
     public void Validate()
     {
+        if (Seed > MaxSeed) throw new InvalidInputException(FormattableString.Invariant($"seed: must be <= {MaxSeed} (seed + 1, + 2 and + 3 seed the training tasks, the held-out tasks and the scheduler), got {Seed}"));
         Positive(MetaRounds, "meta_rounds");
         Positive(Domains, "domains");
         Positive(Shots, "shots");

@@ -37,9 +37,11 @@ internal static class DemoReport
             {
                 ["held_out_tasks"] = o.Seed + 2,
                 ["model_init"] = o.Seed,
-                ["train_tasks"] = o.Seed + 1,
+                // Over a broker each (seed, domain, round) has its own stream, drawn from the base seed; seed + 1 is unused.
+                ["train_tasks"] = o.TaskSeeding == SineTaskSeeding.PerDomainRound ? o.Seed : o.Seed + 1,
             },
             ["shots"] = o.Shots,
+            ["task_seeding"] = o.TaskSeeding == SineTaskSeeding.PerDomainRound ? "per_domain_round" : "sequential",
         };
         return json.ToJsonString(WireJson.Indented) + Environment.NewLine;
     }
@@ -68,6 +70,8 @@ internal static class DemoReport
 
     private static string Format(double value) => value.ToString("F4", CultureInfo.InvariantCulture);
 
+    /// <summary>value / meta, or "-" when there is no such number: an MSE that diverged printed "NaNx", "Infinityx",
+    /// or "0.0x" over an infinite meta-learned MSE.</summary>
     private static string Ratio(double value, double meta) =>
-        meta > 0 ? (value / meta).ToString("F1", CultureInfo.InvariantCulture) + "x" : "-";
+        meta > 0 && double.IsFinite(meta) && double.IsFinite(value / meta) ? (value / meta).ToString("F1", CultureInfo.InvariantCulture) + "x" : "-";
 }
