@@ -1,5 +1,5 @@
-using System.Globalization;
 using Meta.Gpu.Nats;
+using Meta.Gpu.Tests.Support;
 
 namespace Meta.Gpu.Nats.Tests;
 
@@ -7,18 +7,10 @@ namespace Meta.Gpu.Nats.Tests;
 /// The bus options' refusals show a number as the invariant culture writes it (the waits already did): the bus runs
 /// inside the user's own program, under its culture, where "-1" came out as "−1" (U+2212, sv-SE or fa-IR), a form
 /// no configuration reader takes. The tests run in globalization-invariant mode, so the culture is the invariant one
-/// with sv-SE's minus and a decimal comma.
+/// with sv-SE's minus and a decimal comma (<see cref="ForeignCulture"/>).
 /// </summary>
 public sealed class NatsBusOptionsCultureTests
 {
-    private static CultureInfo Comma()
-    {
-        var culture = (CultureInfo)CultureInfo.InvariantCulture.Clone();
-        culture.NumberFormat.NumberDecimalSeparator = ",";
-        culture.NumberFormat.NegativeSign = "\u2212";
-        return culture;
-    }
-
     [Theory]
     [InlineData("queue_capacity", "queue_capacity: -1 must be at least 1")]
     [InlineData("pending_capacity", "pending_capacity: -1 must be at least 1")]
@@ -39,17 +31,7 @@ public sealed class NatsBusOptionsCultureTests
             "inline_limit_bytes" => new NatsBusOptions { InlineLimitBytes = -1 },
             _ => new NatsBusOptions { AckWait = TimeSpan.FromSeconds(-0.5) },
         };
-        var culture = CultureInfo.CurrentCulture;
-        CultureInfo.CurrentCulture = Comma();
-        string message;
-        try
-        {
-            message = Assert.Throws<InvalidInputException>(() => options.Validated()).Message;
-        }
-        finally
-        {
-            CultureInfo.CurrentCulture = culture;
-        }
+        var message = ForeignCulture.MessageOf(() => options.Validated());
 
         Assert.Equal(expected, message);
     }

@@ -1,4 +1,4 @@
-using System.Globalization;
+using Meta.Gpu.Tests.Support;
 using Meta.Gpu.TorchSharp.Sine;
 using static TorchSharp.torch;
 
@@ -8,50 +8,16 @@ namespace Meta.Gpu.TorchSharp.Tests;
 /// The training loop's and the sine demo's refusals show a number as the invariant culture writes it: the loop runs
 /// inside the user's own training program, under its culture, where "got 1,5" (de-DE) or "got −1" (U+2212, sv-SE
 /// or fa-IR) named a value in a form the user did not write and no JSON reader takes. The tests run in
-/// globalization-invariant mode, so the culture is the invariant one with de-DE's and sv-SE's symbols.
+/// globalization-invariant mode, so the culture is the invariant one with de-DE's and sv-SE's symbols
+/// (<see cref="ForeignCulture"/>).
 /// </summary>
 public sealed class OptionsCultureTests
 {
-    private static readonly CultureInfo Comma = MakeComma();
-
-    private static CultureInfo MakeComma()
-    {
-        var culture = (CultureInfo)CultureInfo.InvariantCulture.Clone();
-        culture.NumberFormat.NumberDecimalSeparator = ",";
-        culture.NumberFormat.NumberGroupSeparator = ".";
-        culture.NumberFormat.NegativeSign = "\u2212";
-        culture.NumberFormat.PositiveInfinitySymbol = "∞";
-        culture.NumberFormat.NegativeInfinitySymbol = "\u2212∞";
-        return culture;
-    }
-
-    private static async Task<string> MessageUnderCommaAsync(Func<Task> action)
-    {
-        var (culture, ui) = (CultureInfo.CurrentCulture, CultureInfo.CurrentUICulture);
-        CultureInfo.CurrentCulture = Comma;
-        CultureInfo.CurrentUICulture = Comma;
-        try
-        {
-            return (await Assert.ThrowsAnyAsync<Exception>(action)).Message;
-        }
-        finally
-        {
-            CultureInfo.CurrentCulture = culture;
-            CultureInfo.CurrentUICulture = ui;
-        }
-    }
-
-    private static Task<string> MessageUnderComma(Action action) => MessageUnderCommaAsync(() =>
-    {
-        action();
-        return Task.CompletedTask;
-    });
-
     [Theory]
     [InlineData("beta", "beta: must be in (0, 1], got 1.5")]
     [InlineData("comfort_latency_ms", "comfort_latency_ms: must be finite and >= 0, got -0.5")]
     [InlineData("latency_target_ms", "latency_target_ms: must be finite and >= comfort_latency_ms (56.5), got 40.25")]
-    public async Task A_training_option_range_error_shows_the_number_invariantly(string field, string expected)
+    public void A_training_option_range_error_shows_the_number_invariantly(string field, string expected)
     {
         var options = field switch
         {
@@ -60,7 +26,7 @@ public sealed class OptionsCultureTests
             _ => new MetaTrainingOptions { ComfortLatencyMs = 56.5, LatencyTargetMs = 40.25 },
         };
 
-        Assert.Equal(expected, await MessageUnderComma(options.Validate));
+        Assert.Equal(expected, ForeignCulture.MessageOf(options.Validate));
     }
 
     [Theory]
@@ -68,7 +34,7 @@ public sealed class OptionsCultureTests
     [InlineData("inner_steps", "inner_steps: must be >= 1, got -1")]
     [InlineData("inner_learning_rate", "inner_learning_rate: must be > 0, got -0.5")]
     [InlineData("joint_learning_rate", "joint_learning_rate: must be > 0, got -0.001")]
-    public async Task A_sine_demo_option_range_error_shows_the_number_invariantly(string field, string expected)
+    public void A_sine_demo_option_range_error_shows_the_number_invariantly(string field, string expected)
     {
         var options = field switch
         {
@@ -78,7 +44,7 @@ public sealed class OptionsCultureTests
             _ => new SineDemoOptions { JointLearningRate = -0.001 },
         };
 
-        Assert.Equal(expected, await MessageUnderComma(options.Validate));
+        Assert.Equal(expected, ForeignCulture.MessageOf(options.Validate));
     }
 
     [Fact]
@@ -88,7 +54,7 @@ public sealed class OptionsCultureTests
         using var model = nn.Linear(2, 1);
         using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep()) { StepSize = () => 1.5 };
 
-        var message = await MessageUnderCommaAsync(() => loop.RunRoundAsync(new[] { "a" }, id => new DomainOutcome(id, 1, 0.5, 1)));
+        var message = await ForeignCulture.MessageOfAsync(() => loop.RunRoundAsync(new[] { "a" }, id => new DomainOutcome(id, 1, 0.5, 1)));
 
         Assert.Equal("the outer step size must be in (0, 1], the source gave 1.5", message);
     }

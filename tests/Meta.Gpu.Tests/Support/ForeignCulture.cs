@@ -43,4 +43,22 @@ internal static class ForeignCulture
 
     /// <summary>The message of the exception <paramref name="action"/> throws under <see cref="Comma"/>.</summary>
     public static string MessageOf(Action action) => Under(() => Assert.ThrowsAny<Exception>(action).Message);
+
+    /// <summary>The message of the exception the task of <paramref name="action"/> ends with under <see cref="Comma"/>
+    /// (the culture flows into its continuations).</summary>
+    public static async Task<string> MessageOfAsync(Func<Task> action)
+    {
+        var (culture, ui) = (CultureInfo.CurrentCulture, CultureInfo.CurrentUICulture);
+        CultureInfo.CurrentCulture = Comma;
+        CultureInfo.CurrentUICulture = Comma;
+        try
+        {
+            return (await Assert.ThrowsAnyAsync<Exception>(action)).Message;
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = culture;
+            CultureInfo.CurrentUICulture = ui;
+        }
+    }
 }
