@@ -10,7 +10,8 @@ namespace Meta.Gpu.Benchmarks;
 /// row scan, host weights and balancing, combine), in the §13 standard configuration (confidence weights, no mask,
 /// outlier filter off, diversity target 0.9, trim_alpha 0.1; steps: interpolate, beta 0.1). N in {16, 64, 256} x
 /// D in {1K, 64K, 1M} on <c>cpu</c>; <c>ilgpu-cpu</c> (about a hundred times slower, it exists to test the kernels)
-/// at D = 1K only; <c>cuda</c> at every size when a CUDA device is present.
+/// at D = 1K only; <c>cuda</c> at every size when a CUDA device is present; plus one odd shape a backend (33 x 65,537;
+/// <c>ilgpu-cpu</c> 33 x 1,027).
 /// </summary>
 /// <remarks>
 /// The full matrix is long (the 256 x 1M cells alone take minutes on 2 cores), so it runs only when asked for:

@@ -14,7 +14,7 @@ namespace Meta.Gpu.Cli.Bench;
 /// within its warm-up, so in the measured calls exploration wrote nothing, g_min and lambda_ci never moved and tier 3
 /// was never shed or restored. Here one call explores, exploits and steps the evaluator (<c>Explore</c>), the next
 /// rolls it back under overload (<c>Crash</c>, shedding tier 3 first), and a busy call eleven later sheds tier 3 again,
-/// which the first calm call five later restores.
+/// which the calm call five later, its cooldown over, restores.
 /// </remarks>
 public static class GovernanceCycle
 {
@@ -38,8 +38,8 @@ public static class GovernanceCycle
 
     private static readonly TelemetrySnapshot Warm = new() { AcceptRate = 0.45, StabilityAvg = 0.85, LatencyMs = 110, VramUtil = 0.6, CiWidth = 0.05 };
 
-    /// <summary>Explore, Crash, calm and warm calls, Busy at 11, then calm and warm calls (the first calm one, at 16,
-    /// restores tier 3).</summary>
+    /// <summary>Explore, Crash, calm and warm calls, Busy at 11, then calm and warm calls (the calm one at 16, once
+    /// tier 3's cooldown is over, restores it).</summary>
     public static IReadOnlyList<TelemetrySnapshot> Snapshots { get; } = Build();
 
     private static TelemetrySnapshot[] Build()

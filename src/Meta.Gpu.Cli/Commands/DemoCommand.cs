@@ -20,7 +20,7 @@ internal static class DemoCommand
     {
         var defaults = new DemoSettings();
         var output = new Option<string>("--out") { Description = "Folder for demo.json and demo.png.", DefaultValueFactory = _ => "." };
-        var seed = new Option<int>("--seed") { CustomParser = InvariantNumber.Int32, Description = "Base seed; the model init uses it, training tasks seed+1, held-out tasks seed+2.", DefaultValueFactory = _ => defaults.Seed };
+        var seed = new Option<int>("--seed") { CustomParser = InvariantNumber.Int32, Description = "Base seed, at most 2147483644; the model init uses it, training tasks seed+1 (with --bus: per seed, domain and round), held-out tasks seed+2.", DefaultValueFactory = _ => defaults.Seed };
         var rounds = new Option<int>("--meta-rounds") { CustomParser = InvariantNumber.Int32, Description = "Meta-rounds, i.e. outer Reptile steps.", DefaultValueFactory = _ => defaults.MetaRounds };
         var domains = new Option<int>("--domains") { CustomParser = InvariantNumber.Int32, Description = "Tasks (domains) per meta-round.", DefaultValueFactory = _ => defaults.Domains };
         var innerSteps = new Option<int>("--inner-steps") { CustomParser = InvariantNumber.Int32, Description = "SGD steps of the inner loop on the K shots.", DefaultValueFactory = _ => defaults.InnerSteps };
