@@ -36,11 +36,7 @@ public static class PythonPeer
         var env = Environment.GetEnvironmentVariable("META_GPU_PYTHON");
         if (!string.IsNullOrWhiteSpace(env)) return [env];
         var found = new List<string>();
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-        {
-            var candidate = Path.Combine(dir, "python3");
-            if (File.Exists(candidate)) { found.Add(candidate); break; }
-        }
+        if (OnPath("python3") is { } onPath) found.Add(onPath);
         if (File.Exists("/usr/bin/python3") && !found.Contains("/usr/bin/python3")) found.Add("/usr/bin/python3");
         return found;
     }
@@ -50,9 +46,14 @@ public static class PythonPeer
     {
         if (string.IsNullOrWhiteSpace(python)) return false;
         if (python.Contains(Path.DirectorySeparatorChar) || python.Contains(Path.AltDirectorySeparatorChar)) return File.Exists(python);
-        return (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Any(dir => File.Exists(Path.Combine(dir, python)));
+        return OnPath(python) is not null;
     }
+
+    /// <summary>The first file named <paramref name="name"/> in the PATH folders, in order; null for none.</summary>
+    private static string? OnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(dir, name))
+            .FirstOrDefault(File.Exists);
 
     public static async Task<PeerRun> RunAsync(
         string peer, string scriptName, string dataFolder, int n, int d, IReadOnlyList<string> workloads,
