@@ -43,8 +43,8 @@ internal sealed record DemoSettings
 
     public void Validate()
     {
-        // SineDemoOptions.MaxSeed, named as the option here.
-        if (Seed > int.MaxValue - 3) throw new InvalidInputException($"--seed: must be <= {int.MaxValue - 3} (seed + 1, + 2 and + 3 seed the training tasks, the held-out tasks and the scheduler), got {Seed}");
+        // SineDemoOptions' own bound, named as the option here (a const: using it loads no TorchSharp type).
+        if (Seed > Meta.Gpu.TorchSharp.Sine.SineDemoOptions.MaxSeed) throw new InvalidInputException($"--seed: must be <= {Meta.Gpu.TorchSharp.Sine.SineDemoOptions.MaxSeed} (seed + 1, + 2 and + 3 seed the training tasks, the held-out tasks and the scheduler), got {Seed}");
         if (MetaRounds < 1) throw new InvalidInputException($"--meta-rounds: must be >= 1, got {MetaRounds}");
         if (Domains < 1) throw new InvalidInputException($"--domains: must be >= 1, got {Domains}");
         if (InnerSteps < 1) throw new InvalidInputException($"--inner-steps: must be >= 1, got {InnerSteps}");
