@@ -92,9 +92,7 @@ public sealed class MetaSupervisor : IAsyncDisposable
         if (Interlocked.Exchange(ref _startClaimed, 1) != 0) throw new InvalidOperationException("the supervisor is already started");
         // One subscriber for the three: a window is governed with the telemetry published before it (§6: events
         // are handled one at a time, in arrival order), which three queues raced for.
-        var subscription = _bus.Subscribe([GovernanceTopics.Telemetry, GovernanceTopics.MetaRollbackActive, GovernanceTopics.ProcessingMetrics], HandleAsync);
-        // A stop that ran while the bus subscribed has already unsubscribed: this subscription is disposed, not kept.
-        if (!_lifetime.Add(subscription)) ObjectDisposedException.ThrowIf(true, this);
+        _lifetime.Add(_bus.Subscribe([GovernanceTopics.Telemetry, GovernanceTopics.MetaRollbackActive, GovernanceTopics.ProcessingMetrics], HandleAsync), this);
     }
 
     /// <summary>Unsubscribes, then waits for the event being handled (if any) to finish. Idempotent; a stop whose

@@ -207,9 +207,7 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         if (state?.Learners is { } learners) RestoreLearners(learners, state.LastSequences);
         // One subscriber for the three: a window's round takes the packs published before it (§10: events are
         // handled one at a time, in arrival order), which three queues raced for.
-        var subscription = _bus.Subscribe([LearningTopics.PolicyPack, LearningTopics.DenseUpdate, LearningTopics.ProcessingMetrics], HandleAsync);
-        // A stop that ran while the bus subscribed has already unsubscribed: the new subscription is disposed, not kept.
-        if (!_lifetime.Add(subscription)) ObjectDisposedException.ThrowIf(true, this);
+        _lifetime.Add(_bus.Subscribe([LearningTopics.PolicyPack, LearningTopics.DenseUpdate, LearningTopics.ProcessingMetrics], HandleAsync), this);
         return Task.CompletedTask;
     }
 

@@ -16,21 +16,22 @@ internal sealed class SubscriberLifetime
     /// <summary>True from the start of <see cref="StopAsync"/>: nothing more is handled.</summary>
     public bool Stopped { get; private set; }
 
-    /// <summary>Keeps <paramref name="subscription"/> for the stop to dispose; false (and the subscription disposed
-    /// at once) when a stop has begun: it took the list before this subscription was made, which the bus otherwise
-    /// kept for good.</summary>
-    public bool Add(IDisposable subscription)
+    /// <summary>Keeps <paramref name="subscription"/> for the stop to dispose. When a stop has begun, it took the list
+    /// before this subscription was made, which the bus would otherwise keep for good: the subscription is disposed at
+    /// once and the start refused as one after a stop is.</summary>
+    /// <exception cref="ObjectDisposedException">A stop has begun (named after <paramref name="owner"/>).</exception>
+    public void Add(IDisposable subscription, object owner)
     {
         lock (_subscriptions)
         {
             if (!Stopped)
             {
                 _subscriptions.Add(subscription);
-                return true;
+                return;
             }
         }
         subscription.Dispose();
-        return false;
+        ObjectDisposedException.ThrowIf(true, owner);
     }
 
     /// <summary>Waits for the event under way, then holds the gate; false after a stop, the gate released. A delivery

@@ -14,7 +14,7 @@ public sealed class SubscriberLifetimeTests
         using var secondEntered = new ManualResetEventSlim();
         using var released = new ManualResetEventSlim();
         var calls = 0;
-        lifetime.Add(new Callback(() =>
+        lifetime.Add(owner: this, subscription: new Callback(() =>
         {
             if (Interlocked.Increment(ref calls) == 1) WaitHandle.WaitAny([secondEntered.WaitHandle, released.WaitHandle], TimeSpan.FromSeconds(10));
             else
