@@ -27,6 +27,15 @@ internal static class Buses
 
     public static Task<NatsEventBus> ConnectAsync(NatsBusOptions options) => NatsEventBus.ConnectAsync(options);
 
+    /// <summary>The names of the objects in the bus's bucket of large vectors.</summary>
+    public static async Task<List<string>> ObjectNamesAsync(NatsEventBus bus)
+    {
+        var store = await bus.ObjectStoreAsync(CancellationToken.None);
+        var names = new List<string>();
+        await foreach (var info in store.ListAsync()) names.Add(info.Name);
+        return names;
+    }
+
     /// <summary>A dense update of <paramref name="d"/> copies of <paramref name="value"/>, confidence 1 (4096 floats
     /// travel as an object where the inline limit is 1024 bytes).</summary>
     public static JsonObject DenseUpdate(string domain, long sequence, float value, int d = 4096)

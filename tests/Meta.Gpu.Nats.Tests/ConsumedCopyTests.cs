@@ -45,8 +45,7 @@ public sealed class ConsumedCopyTests
         await domain.PublishAsync(Topic, Buses.DenseUpdate("site-1", 1, 1f, d: 100_000));
         await domain.PublishAsync(Topic, Buses.DenseUpdate("site-2", 1, 2f, d: 100_000));
         var bucket = await domain.ObjectStoreAsync(CancellationToken.None);
-        var site2 = new List<string>();
-        await foreach (var info in bucket.ListAsync()) if (info.Name.Contains("site-2", StringComparison.Ordinal)) site2.Add(info.Name);
+        var site2 = (await Buses.ObjectNamesAsync(domain)).Where(name => name.Contains("site-2", StringComparison.Ordinal)).ToList();
 
         await using var aggregator = await Buses.ConnectAsync(options);
         var fetches = 0;

@@ -11,14 +11,6 @@ public sealed class DenseRepublishTests
 
     private static NatsBusOptions Options(NatsServer server) => Buses.Options(server) with { InlineLimitBytes = 1024 };
 
-    private static async Task<List<string>> ObjectNames(NatsEventBus bus)
-    {
-        var store = await bus.ObjectStoreAsync(CancellationToken.None);
-        var names = new List<string>();
-        await foreach (var info in store.ListAsync()) names.Add(info.Name);
-        return names;
-    }
-
     [Fact]
     public async Task A_retried_publish_with_another_vector_leaves_the_stored_update_deliverable()
     {
@@ -68,16 +60,16 @@ public sealed class DenseRepublishTests
         await domain.WaitForIdleAsync().WaitAsync(Buses.Patience);
         var deadline = DateTime.UtcNow + Buses.Patience;
         // Consumed: delivered, acknowledged and its object deleted.
-        while ((Volatile.Read(ref delivered) == 0 || (await ObjectNames(domain)).Count > 0) && DateTime.UtcNow < deadline) await Task.Delay(50);
-        Assert.Empty(await ObjectNames(domain));
+        while ((Volatile.Read(ref delivered) == 0 || (await Buses.ObjectNamesAsync(domain)).Count > 0) && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.Empty(await Buses.ObjectNamesAsync(domain));
 
         await domain.PublishAsync(Topic, Buses.DenseUpdate("site-1", 5, 1f));
         await domain.WaitForIdleAsync().WaitAsync(Buses.Patience);
         Assert.Equal(1, domain.NatsStats.DuplicatesSuppressed);
         // The duplicate's object is referred to by no stored message: nothing would ever fetch or delete it.
         deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while ((await ObjectNames(domain)).Count > 0 && DateTime.UtcNow < deadline) await Task.Delay(50);
-        Assert.Empty(await ObjectNames(domain));
+        while ((await Buses.ObjectNamesAsync(domain)).Count > 0 && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.Empty(await Buses.ObjectNamesAsync(domain));
         Assert.Equal(1, Volatile.Read(ref delivered));
     }
 }

@@ -12,14 +12,6 @@ public sealed class RejectedObjectCleanupTests
 {
     private const string Topic = "federation.dense_update";
 
-    private static async Task<List<string>> ObjectNames(NatsEventBus bus)
-    {
-        var store = await bus.ObjectStoreAsync(CancellationToken.None);
-        var names = new List<string>();
-        await foreach (var info in store.ListAsync()) names.Add(info.Name);
-        return names;
-    }
-
     [Fact]
     public async Task The_object_of_a_message_rejected_for_a_SHA_256_mismatch_is_deleted()
     {
@@ -85,8 +77,8 @@ public sealed class RejectedObjectCleanupTests
         while (aggregator.NatsStats.Rejected == 0 && DateTime.UtcNow < deadline) await Task.Delay(50);
         Assert.Equal(1, aggregator.NatsStats.Rejected);
         deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while ((await ObjectNames(aggregator)).Count > 0 && DateTime.UtcNow < deadline) await Task.Delay(50);
-        Assert.Empty(await ObjectNames(aggregator));
+        while ((await Buses.ObjectNamesAsync(aggregator)).Count > 0 && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.Empty(await Buses.ObjectNamesAsync(aggregator));
         Assert.Equal(0, aggregator.Stats.Delivered);
     }
 }
