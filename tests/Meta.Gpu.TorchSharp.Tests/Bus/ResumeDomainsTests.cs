@@ -1,9 +1,7 @@
 using System.Text.Json.Nodes;
 using Meta.Gpu.Cli;
-using Meta.Gpu.Cli.Commands.Demo;
 using Meta.Gpu.Nats.Tests;
 using Meta.Gpu.Storage;
-using Meta.Gpu.TorchSharp.Sine;
 
 namespace Meta.Gpu.TorchSharp.Tests.Bus;
 
@@ -46,17 +44,7 @@ public sealed class ResumeDomainsTests : IDisposable
         await using var server = await NatsServer.StartAsync();
         var storage = Path.Combine(_dir, "storage");
         var output = Path.Combine(_dir, "out");
-        // A saved run of savedDomains domains at round 2 with the demo's defaults (seed 42, K 10, 5 inner steps, lr 0.05, beta 0.1).
-        using (var init = new SineRegressor(42, 0.05))
-        using (var parameters = new ParameterVector(init.Module))
-        {
-            var prior = new float[parameters.Length];
-            parameters.CopyTo(prior);
-            const long sequenceBase = 1_000_000;
-            new MetaStorageManager(new StorageConfig(storage)).SaveDensePrior(prior, 2,
-                Enumerable.Range(0, savedDomains).ToDictionary(i => $"domain-{i:000}", _ => sequenceBase + 2));
-            new DemoRunRecord(42, 10, 5, 0.05, 0.1).Save(storage);
-        }
+        SavedSineRun.Write(storage, round: 2, domains: savedDomains);
 
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();

@@ -1,9 +1,6 @@
 using System.Text.Json.Nodes;
 using Meta.Gpu.Cli;
-using Meta.Gpu.Cli.Commands.Demo;
 using Meta.Gpu.Nats.Tests;
-using Meta.Gpu.Storage;
-using Meta.Gpu.TorchSharp.Sine;
 
 namespace Meta.Gpu.TorchSharp.Tests.Bus;
 
@@ -25,16 +22,7 @@ public sealed class ResumeRoundsTests : IDisposable
         await using var server = await NatsServer.StartAsync();
         var storage = Path.Combine(_dir, "storage");
         var output = Path.Combine(_dir, "out");
-        // A saved run of one domain at round 5 with the demo's defaults (seed 42, K 10, 5 inner steps, lr 0.05, beta 0.1).
-        using (var init = new SineRegressor(42, 0.05))
-        using (var parameters = new ParameterVector(init.Module))
-        {
-            var prior = new float[parameters.Length];
-            parameters.CopyTo(prior);
-            const long sequenceBase = 1_000_000;
-            new MetaStorageManager(new StorageConfig(storage)).SaveDensePrior(prior, 5, new Dictionary<string, long> { ["domain-000"] = sequenceBase + 5 });
-            new DemoRunRecord(42, 10, 5, 0.05, 0.1).Save(storage);
-        }
+        SavedSineRun.Write(storage, round: 5, domains: 1);
 
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
