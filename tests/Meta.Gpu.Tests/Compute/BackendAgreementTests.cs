@@ -209,7 +209,8 @@ public abstract class BackendAgreementTests
             $"{context}: empty columns [{string.Join(",", actual.EmptyColumns.Take(10))}], expected [{string.Join(",", expectedEmpty.Take(10))}]");
     }
 
-    private static void AssertValues(KeyedResult expected, float[] aggregate, string context)
+    /// <summary>Each column within 1e-4 abs + 1e-4 rel of the float64 reference's value, NaN where it has none.</summary>
+    internal static void AssertValues(KeyedResult expected, float[] aggregate, string context)
     {
         for (var c = 0; c < aggregate.Length; c++)
         {
