@@ -30,6 +30,7 @@ public sealed class TelemetryPublisher : IAsyncDisposable
     private readonly IDeviceTelemetrySource _source;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly Lock _gate = new();
     private CancellationTokenSource? _stop;
     private PeriodicTimer? _timer;
     private Task? _loop;
@@ -74,40 +75,66 @@ public sealed class TelemetryPublisher : IAsyncDisposable
     };
 
     /// <summary>Posts one sample now, then starts the timer. A start cancelled before its first post got through
-    /// throws <see cref="OperationCanceledException"/> and leaves the publisher not started: it may be started again.</summary>
+    /// throws <see cref="OperationCanceledException"/> and leaves the publisher not started: it may be started again.
+    /// A stop during that first post waits for it, and the timer is then never started.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        if (_stop is not null) throw new InvalidOperationException("the telemetry publisher is already started");
         var stop = new CancellationTokenSource();
-        _stop = stop;
+        Task first;
+        lock (_gate)
+        {
+            if (_stop is not null)
+            {
+                stop.Dispose();
+                throw new InvalidOperationException("the telemetry publisher is already started");
+            }
+            _stop = stop;
+            first = PublishOnceAsync(cancellationToken);
+            // A stop now waits for this post: one that returned at once let its host shut the bus down under it.
+            _loop = first;
+        }
         try
         {
-            await PublishOnceAsync(cancellationToken).ConfigureAwait(false);
+            await first.ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
             // Marked started, the retry was refused as "already started" and the host ran without device telemetry.
-            _stop = null;
+            lock (_gate)
+            {
+                _stop = null;
+                _loop = null;
+            }
             stop.Dispose();
             throw;
         }
-        _timer = new PeriodicTimer(Interval, _time);
-        _loop = RunAsync(_timer, stop.Token);
+        lock (_gate)
+        {
+            // Stopped during the first post: a timer made now would tick, undisposed, for the life of the process.
+            if (stop.IsCancellationRequested) return;
+            _timer = new PeriodicTimer(Interval, _time);
+            _loop = RunAsync(_timer, stop.Token);
+        }
     }
 
-    /// <summary>Stops the timer and waits for a post in progress. Idempotent: a second stop (or dispose) at once
-    /// waits for that post too.</summary>
+    /// <summary>Stops the timer and waits for a post in progress (the start's first one too). Idempotent: a second
+    /// stop (or dispose) at once waits for that post too.</summary>
     public async Task StopAsync()
     {
-        if (_stop is null) return;
-        if (!_stop.IsCancellationRequested)
+        Task? loop;
+        lock (_gate)
         {
-            await _stop.CancelAsync().ConfigureAwait(false);
-            _timer?.Dispose();
+            if (_stop is null) return;
+            if (!_stop.IsCancellationRequested)
+            {
+                _stop.Cancel();
+                _timer?.Dispose();
+            }
+            loop = _loop;
         }
         // Awaited by every stop: the second returned at once while the first still waited, and its caller shut the bus
-        // down under a post it believed finished.
-        if (_loop is not null) await _loop.ConfigureAwait(false);
+        // down under a post it believed finished. A first post cancelled by the start's token is the start's to report.
+        if (loop is not null) await loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     public async ValueTask DisposeAsync()
