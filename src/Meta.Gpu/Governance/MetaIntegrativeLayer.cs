@@ -180,7 +180,7 @@ public sealed class MetaIntegrativeLayer : IDisposable
 
     /// <summary>
     /// <paramref name="x"/> rounded to <see cref="KnobDecimals"/> decimals as the reference's round(x, 10) does:
-    /// to the grid point nearest the double's exact value (ties, which a double cannot hit here, to even), then to
+    /// to the grid point nearest the double's exact value (ties to even: an odd multiple of 2^-11 is one), then to
     /// the nearest double. Math.Round(x, 10) scales by 1e10 first, and the product's own rounding can carry it
     /// across the midpoint: 0.9 + 5e-11 (exactly 0.90000000005000000263...) came out 0.9, so the step was lost.
     /// </summary>

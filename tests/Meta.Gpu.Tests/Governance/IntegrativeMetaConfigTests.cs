@@ -106,9 +106,34 @@ public sealed class IntegrativeMetaConfigTests
     [InlineData("""{"safety": {"cooldown_cycles": -1}}""", "safety.cooldown_cycles")]
     [InlineData("""{"safety": {"rollback_delta": -0.1}}""", "safety.rollback_delta")]
     [InlineData("""{"safety": 5}""", "safety")]
+    [InlineData("""{"controller_policy": {"tau_bounds": [0.5, 0.9, 1.2]}}""", "controller_policy.tau_bounds")]
+    [InlineData("""{"controller_policy": {"gamma_step": -0.05}}""", "controller_policy.gamma_step")]
+    [InlineData("""{"evaluator_policy": {"g_min_step": -0.002}}""", "evaluator_policy.g_min_step")]
+    [InlineData("""{"meta_score": {"weights": {"accept": "nan"}}}""", "meta_score.weights.accept")]
+    [InlineData("""{"meta_score": {"penalties": {"latency": -0.15}}}""", "meta_score.penalties.latency")]
+    [InlineData("""{"meta_score": {"penalties": {"vram": -0.1}}}""", "meta_score.penalties.vram")]
+    [InlineData("""{"meta_score": {"latency_clip_max": -1}}""", "meta_score.latency_clip_max")]
+    [InlineData("""{"drg_policy": {"latency_comfort": -1}}""", "drg_policy.latency_comfort")]
+    [InlineData("""{"drg_policy": {"latency_high": -1}}""", "drg_policy.latency_high")]
+    [InlineData("""{"drg_policy": {"n_paths_grow": 0}}""", "drg_policy.n_paths_grow")]
+    [InlineData("""{"drg_policy": {"resamples_increment": -1}}""", "drg_policy.resamples_increment")]
+    [InlineData("""{"safety": {"cooldown_cycles": 1073741824}}""", "safety.cooldown_cycles")] // twice it no longer fits an int (D2)
+    [InlineData("""{"safety": {"max_history": 1000001}}""", "safety.max_history")]
     public void A_value_out_of_range_or_of_the_wrong_type_is_named(string json, string field)
     {
         Assert.StartsWith(field + ":", ErrorOf(json), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"drg_policy": {"n_paths_shrink": -1}}""")] // in [-1, 0)
+    [InlineData("""{"meta_score": {"reward_clip_min": 0.5, "reward_clip_max": 0.5}}""")] // reward_clip_max >= reward_clip_min
+    [InlineData("""{"controller_policy": {"tau_bounds": [0.7, 0.7]}}""")] // a closed range [lo, hi] may hold one value
+    [InlineData("""{"safety": {"cooldown_cycles": 1073741823, "max_history": 1000000}}""")]
+    public void A_value_on_the_edge_of_its_range_is_accepted(string json)
+    {
+        var config = Parse(json);
+
+        Assert.Equal(config, IntegrativeMetaConfig.FromJson(config.ToJson()));
     }
 
     [Theory]

@@ -108,6 +108,23 @@ public sealed class RuleThresholdBoundaryTests
     };
 
     [Theory]
+    [InlineData(5e-10, true)]
+    [InlineData(1e-9, false)] // a rise of exactly the slack is not "< previous EMA + 1e-9"
+    public void Exploration_fires_while_the_ema_rises_by_less_than_the_slack_and_not_by_the_slack(double accept, bool explores)
+    {
+        // "accept < accept_low and new EMA < previous EMA + 1e-9 -> tau += tau_step, then gamma_diversity +=
+        // gamma_step (D1)". From an EMA of 0, the accept term alone and alpha 1 make the new EMA the accept rate.
+        using var layer = new MetaIntegrativeLayer(ExactEma(0.1));
+
+        var result = layer.Update(Calm with { AcceptRate = accept });
+
+        Assert.Equal(accept, result.MetaScoreAvg);
+        Assert.Equal(explores ? 1.0 : 0.9, result.Knobs.Tau);
+        Assert.Equal(explores ? 0.35 : 0.3, result.Knobs.GammaDiversity);
+        Assert.Equal("low_accept", result.PolicyUpdate.Reason);
+    }
+
+    [Theory]
     [InlineData(0.25, false)] // a fall of exactly rollback_delta is not "> rollback_delta"
     [InlineData(0.125, true)]
     public void A_fall_of_the_ema_rolls_back_only_when_it_exceeds_rollback_delta(double rollbackDelta, bool rollback)
