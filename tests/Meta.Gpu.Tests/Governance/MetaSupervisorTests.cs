@@ -163,6 +163,8 @@ public sealed class MetaSupervisorTests : IAsyncLifetime
     [InlineData("""{"gpu_memory_util": 0.7, "vram_used_gb": 10, "vram_total_gb": 80, "vram_util": 0.1}""", 0.7)]
     [InlineData("""{"vram_used_gb": 20, "vram_total_gb": 80, "vram_util": 0.1}""", 0.25)]
     [InlineData("""{"vram_used_gb": 100, "vram_total_gb": 80}""", 1.0)]
+    [InlineData("""{"vram_used_gb": -20, "vram_total_gb": 80, "vram_util": 0.1}""", 0.0)] // clipped at 0, not vram_util
+    [InlineData("""{"vram_total_gb": 80, "vram_util": 0.4}""", 0.0)] // a missing vram_used_gb reads as 0
     [InlineData("""{"vram_used_gb": 20, "vram_total_gb": 0, "vram_util": 0.1}""", 0.1)]
     [InlineData("""{"bus_latency_ms": 30}""", 0.0)]
     public async Task Vram_util_comes_from_the_telemetry_payload(string telemetry, double expected)
@@ -204,6 +206,16 @@ public sealed class MetaSupervisorTests : IAsyncLifetime
         await Publish("processing_metrics", """{"accept_rate": 0.3, "stability_avg": 0.9, "gain_p50": 0.2}""");
 
         Assert.Equal([0.9, 0.9, 0.8], Metrics.Select(m => m["tau"]!.GetValue<double>()).ToArray());
+    }
+
+    [Fact]
+    public async Task A_window_without_gain_p50_leaves_none_remembered_so_the_first_gain_is_its_own_previous()
+    {
+        // DESIGN §6: "remember this payload's gain_p50 (when present)"; until one is seen, gain_prev is the payload's own.
+        await Publish("processing_metrics", """{"accept_rate": 0.3, "stability_avg": 0.9}""");
+        await Publish("processing_metrics", """{"accept_rate": 0.3, "stability_avg": 0.9, "gain_p50": 0.2}""");
+
+        Assert.Equal([0.9, 0.9], Metrics.Select(m => m["tau"]!.GetValue<double>()).ToArray());
     }
 
     [Fact]
@@ -315,6 +327,21 @@ public sealed class MetaSupervisorTests : IAsyncLifetime
         Assert.IsType<InvalidInputException>(error);
         Assert.Equal(message, error.Message);
         Assert.Equal(0.2, Metrics.Single()["vram_util"]!.GetValue<double>());
+    }
+
+    [Fact]
+    public async Task A_non_finite_bus_latency_is_refused_when_it_arrives_and_the_last_telemetry_is_kept()
+    {
+        // Taken in, it replaced the good payload, and every window after failed on latency_ms instead of governing.
+        await Publish("telemetry", """{"gpu_memory_util": 0.2, "bus_latency_ms": 30}""");
+        await Publish("telemetry", """{"gpu_memory_util": 0.7, "bus_latency_ms": "inf"}""");
+        await Publish("processing_metrics", """{"accept_rate": 0.3}""");
+
+        var error = Assert.Single(_bus.HandlerErrors);
+        Assert.Equal("telemetry.bus_latency_ms: inf is not a finite reading", error.Message);
+        var metrics = Metrics.Single();
+        Assert.Equal(0.2, metrics["vram_util"]!.GetValue<double>());
+        Assert.Equal(30.0, metrics["latency_ms"]!.GetValue<double>());
     }
 
     [Fact]

@@ -45,6 +45,20 @@ public sealed class SupervisorRollbackSkipTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_skipped_window_still_replaces_the_kept_processing_payload()
+    {
+        // DESIGN §6: "processing_metrics: replace the kept processing payload; ...; then, if the skip count is > 0,
+        // decrement it and stop".
+        await Window();
+        await Publish(GovernanceTopics.MetaRollbackActive, "{}");
+        await Publish(GovernanceTopics.ProcessingMetrics, """{"accept_rate": 0.02, "gain_p50": 0.4}""");
+
+        Assert.Equal(1, _supervisor.SkipCount);
+        Assert.Equal(0.02, _supervisor.LastProcessingMetrics!["accept_rate"]!.GetValue<double>());
+        Assert.Equal(0.4, _supervisor.LastProcessingMetrics["gain_p50"]!.GetValue<double>());
+    }
+
+    [Fact]
     public async Task A_rollback_during_the_skip_starts_it_again_at_two()
     {
         await Publish(GovernanceTopics.MetaRollbackActive, "{}");

@@ -22,4 +22,18 @@ public sealed class AutoChoiceReasonTests
         Assert.Contains("GPU1 is the first usable CUDA device", choice.Reason, StringComparison.Ordinal);
         Assert.Contains("GPU0: failed to start: device busy", choice.Reason, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_device_of_another_kind_listed_before_the_pick_is_not_said_to_be_passed_over()
+    {
+        // Only unusable devices of the picked kind are passed over: an OpenCL device listed first was not.
+        var opencl = new DeviceInfo(DeviceKind.OpenCL, 0, "iGPU", 8L << 30, true, null);
+        var cuda = new DeviceInfo(DeviceKind.Cuda, 0, "GPU0", 80L << 30, true, null);
+
+        var choice = AutoBackendChoice.Pick([opencl, cuda]);
+
+        Assert.Equal("cuda", choice.Backend);
+        Assert.Same(cuda, choice.Device);
+        Assert.Equal("auto picks cuda: GPU0 is the first CUDA device (cuda before opencl before cpu)", choice.Reason);
+    }
 }

@@ -35,6 +35,23 @@ public sealed class CachedTelemetrySourceClockTests
     }
 
     [Fact]
+    public void Without_an_interval_it_reads_the_device_at_most_once_per_250_ms()
+    {
+        var clock = new SteppingClock();
+        var device = new ScriptedMemorySource(0.5);
+        using var cached = new CachedTelemetrySource(device, timeProvider: clock);
+        cached.Sample();
+
+        clock.Ticks += TimeSpan.FromMilliseconds(249).Ticks;
+        cached.Sample();
+        Assert.Equal(1, device.Reads);
+
+        clock.Ticks += TimeSpan.FromMilliseconds(1).Ticks;
+        cached.Sample();
+        Assert.Equal(2, device.Reads);
+    }
+
+    [Fact]
     public void A_zero_interval_reads_every_time_even_when_the_clock_steps_back()
     {
         var clock = new SteppingClock();
