@@ -236,4 +236,33 @@ public sealed class DenseReptileOptimizerTests
         var error = Assert.Throws<InvalidInputException>(() => new DenseReptileOptimizer(2, new OptimizerConfig(UpdateRule: (UpdateRule)7)));
         Assert.StartsWith("optimizer.update_rule:", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Should_rollback_is_strict_at_rollback_delta()
+    {
+        // DESIGN §8 (the dense prior's optimizer state, §10): reward_ema - r > rollback_delta. ema_alpha 1: the EMA
+        // after one step is the reward, exactly.
+        var optimizer = new DenseReptileOptimizer(2, new OptimizerConfig(EmaAlpha: 1.0, RollbackDelta: 0.25), [0f, 0f]);
+        optimizer.Apply([1f, 1f], 1.0, default);
+
+        Assert.False(optimizer.ShouldRollback(0.75)); // a drop of exactly rollback_delta keeps the step
+        Assert.True(optimizer.ShouldRollback(Math.BitDecrement(0.75))); // 1.0 - it is exact, just above 0.25
+    }
+
+    [Fact]
+    public void A_restored_beta_outside_the_bounds_is_clamped_before_the_next_step_scales_it()
+    {
+        // A beta saved under other settings is clamped into [beta_init * beta_min_factor, beta_max] as a step would
+        // clamp it: 0.9 -> 0.3; the next step under load then takes 0.3 * 0.8 = 0.24 (an unclamped 0.9 * 0.8 = 0.72
+        // would be clamped to 0.3). 0.001 -> the floor 0.05.
+        var optimizer = new DenseReptileOptimizer(2, new OptimizerConfig(), [0f, 0f]);
+        optimizer.RestoreState(0.9, 0.25);
+        Assert.Equal(0.3, optimizer.Beta, 12);
+        Assert.Equal(0.25, optimizer.RewardEma);
+        Assert.Equal(0.24, optimizer.BeginStep(new DrgFlags(VramHigh: true)).Beta, 12);
+
+        var low = new DenseReptileOptimizer(2, new OptimizerConfig(), [0f, 0f]);
+        low.RestoreState(0.001, 0.0);
+        Assert.Equal(0.05, low.Beta, 12);
+    }
 }

@@ -271,4 +271,63 @@ public sealed class DenseLaneTests : IAsyncDisposable
         Assert.Empty(agent.Dense.PendingDomains); // before: d1, queued behind d0, came after the window
         Assert.Equal(2, _published.Single()["participants"]!.GetValue<int>());
     }
+
+    [Fact]
+    public async Task A_first_update_with_sequence_zero_is_taken_and_its_copy_is_ignored()
+    {
+        // 0 is a sequence like any other: a domain's first dense update is newer than nothing.
+        await using var agent = await Started();
+        await Send(agent, "d0", 0, Vector(0, 0));
+        Assert.Equal(["d0"], agent.Dense.PendingDomains);
+        await Window(agent);
+        Assert.Equal(1, agent.Dense.Round);
+        Assert.Equal(0, agent.Dense.LastAppliedSequences["d0"]);
+
+        await Send(agent, "d0", 0, Vector(0, 9, 5f));
+        Assert.Empty(agent.Dense.PendingDomains);
+    }
+
+    [Fact]
+    public async Task The_dense_step_interpolates_even_when_the_knob_lane_uses_the_delta_rule()
+    {
+        // DESIGN §10: the pending dense updates go through §4 and "the `interpolate` Reptile step onto the dense
+        // prior", whatever update_rule the keyed lane (sections domain and optimizer) uses. A delta step would
+        // start the fresh prior at beta x the aggregate instead of adopting it.
+        var config = Config.WithUpdateRule(UpdateRule.Delta);
+        await using var agent = new MetaLearningAgent(_bus, config, logger: new AgentLogger(_log));
+        await agent.StartAsync();
+        using var backend = new CpuBackend();
+        var aggregator = new DenseCrossDomainAggregator(backend, config.Cross);
+        var byHand = new DenseReptileOptimizer(D, config.Optimizer with { UpdateRule = UpdateRule.Interpolate });
+
+        for (var round = 0; round < 2; round++)
+        {
+            var rows = Domains.Select((_, i) => Vector(i, round)).ToList();
+            for (var i = 0; i < Domains.Length; i++) await Send(agent, Domains[i], round + 1, rows[i]);
+            await Window(agent);
+            aggregator.AggregateInto(Batch(rows), byHand, 0.5, default);
+        }
+
+        Assert.Equal(2, agent.Dense.Round);
+        Assert.Equal(byHand.Prior, agent.Dense.Optimizer!.Prior);
+    }
+
+    [Fact]
+    public async Task The_dense_step_size_follows_the_round_drg_flags()
+    {
+        // DESIGN §10: the dense prior's optimizer is "driven by the same reward and DRG profile as the knob prior"
+        // (§8 (a)): latency above the scheduler's target (80 ms) decays beta, free bandwidth grows it.
+        await using var agent = await Started();
+        async Task Round(int sequence, string window)
+        {
+            foreach (var (d, i) in Domains.Select((d, i) => (d, i))) await Send(agent, d, sequence, Vector(i, sequence));
+            await agent.HandleAsync(new BusEvent(LearningTopics.ProcessingMetrics, JsonNode.Parse(window)), default);
+        }
+
+        await Round(1, """{"gain_p50": 0.5, "latency_ms": 200}""");
+        Assert.Equal(0.1 * 0.8, agent.Dense.Optimizer!.Beta, 12);
+
+        await Round(2, """{"gain_p50": 0.5, "latency_ms": 50, "bandwidth_free": true}""");
+        Assert.Equal(0.1 * 0.8 * 1.1, agent.Dense.Optimizer.Beta, 12);
+    }
 }

@@ -140,4 +140,17 @@ public sealed class DomainMetaLearnerTests
         Assert.Throws<InvalidInputException>(() => learner.Observe("", new DomainMetrics(), P()));
         Assert.Empty(learner.Domains);
     }
+
+    [Fact]
+    public void Restore_keeps_the_newest_max_history_deltas_of_a_longer_saved_history()
+    {
+        // A history saved under a larger max_history keeps its newest deltas, as the next observation would.
+        var learner = new DomainMetaLearner(new DomainLearnerConfig(MaxHistory: 3));
+        var saved = new SavedDomainLearner(0.5, 0.5, 0.5, [0.1, 0.2, 0.3, 0.4, 0.5], new Dictionary<string, double> { ["tau"] = 1 }, 5, null);
+
+        learner.Restore(new Dictionary<string, SavedDomainLearner> { ["d"] = saved });
+
+        Assert.Equal(3, learner.State("d")!.HistoryLength);
+        Assert.Equal([0.3, 0.4, 0.5], learner.Snapshot()["d"].History);
+    }
 }

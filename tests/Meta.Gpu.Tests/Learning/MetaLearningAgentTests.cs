@@ -116,6 +116,8 @@ public sealed class MetaLearningAgentTests : IAsyncLifetime
         Assert.Equal("optimizer", notice["source"]!.GetValue<string>());
         Assert.Equal(0.0, notice["reward"]!.GetValue<double>());
         Assert.Equal(afterFirst, _store.LoadPrior());
+        // The rolled-back step still counts as a round (the dense lane counts its steps the same way).
+        Assert.Equal(2, agent.Rounds);
     }
 
     [Fact]

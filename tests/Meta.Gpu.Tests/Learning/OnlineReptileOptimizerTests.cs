@@ -127,4 +127,36 @@ public sealed class OnlineReptileOptimizerTests
         Assert.Contains("initial prior", e.Message, StringComparison.Ordinal);
         Assert.Contains("\"kappa\"", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Rollback_makes_the_saved_copy_the_whole_prior_dropping_keys_the_step_added()
+    {
+        // DESIGN §8: "Rollback() pops the newest saved prior and makes it the prior": a key the rolled-back step
+        // brought in (it adopted its value) is not in the saved copy, so it leaves the prior.
+        var optimizer = new OnlineReptileOptimizer(initialPrior: new Dictionary<string, double> { ["a"] = 1.0 });
+        optimizer.Apply([3f, 5f], ["a", "b"], reward: 0.0);
+        Assert.Equal(["a", "b"], optimizer.Prior.Keys);
+
+        Assert.True(optimizer.Rollback());
+
+        Assert.Equal(new Dictionary<string, double> { ["a"] = 1.0 }, optimizer.PriorSnapshot());
+    }
+
+    [Fact]
+    public void A_restored_beta_outside_the_bounds_is_clamped_before_the_next_step_scales_it()
+    {
+        // A beta saved under other settings is clamped into [beta_init * beta_min_factor, beta_max] as a step would
+        // clamp it: 0.9 -> 0.3, and the next step under load takes 0.3 * 0.8 = 0.24 (0.9 * 0.8 = 0.72 -> 0.3
+        // unclamped); 0.001 -> the floor 0.05.
+        var optimizer = new OnlineReptileOptimizer();
+        optimizer.RestoreState(0.9, 0.25);
+        Assert.Equal(0.3, optimizer.Beta, 12);
+        Assert.Equal(0.25, optimizer.RewardEma);
+        optimizer.Apply([1f], ["a"], 0.25, new DrgProfile(VramHigh: true));
+        Assert.Equal(0.24, optimizer.Beta, 12);
+
+        var low = new OnlineReptileOptimizer();
+        low.RestoreState(0.001, 0.0);
+        Assert.Equal(0.05, low.Beta, 12);
+    }
 }

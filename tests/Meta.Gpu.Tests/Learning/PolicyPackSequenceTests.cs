@@ -401,4 +401,21 @@ public sealed class PolicyPackSequenceTests : IAsyncLifetime
         Assert.EndsWith(message, error.Message, StringComparison.Ordinal);
         Assert.Empty(agent.PendingDomains);
     }
+
+    [Fact]
+    public async Task A_first_pack_with_sequence_zero_is_taken_and_its_copy_is_stale()
+    {
+        // 0 is a sequence like any other (a whole number from 0): a domain's first pack is newer than nothing.
+        await using var agent = await Started(new InMemoryPriorStore());
+        await Pack(agent, "a", tau: 0.8, sequence: 0);
+        Assert.Equal(["a"], agent.PendingDomains);
+        Assert.Equal(0, agent.StalePacks);
+        await Window(agent);
+        Assert.Equal(0, agent.LastAppliedSequences["a"]);
+        Assert.Equal(0.8, agent.GlobalPrior["tau"], 6);
+
+        await Pack(agent, "a", tau: 5.0, sequence: 0);
+        Assert.Empty(agent.PendingDomains);
+        Assert.Equal(1, agent.StalePacks);
+    }
 }

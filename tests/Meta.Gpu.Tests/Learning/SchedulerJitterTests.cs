@@ -179,4 +179,20 @@ public sealed class SchedulerJitterTests
 
         Assert.Equal([8, 6, 5, 4, 3, 2, 2], intervals);
     }
+
+    [Fact]
+    public void Jitter_scales_the_interval_the_load_rules_left_after_their_floor_at_min()
+    {
+        // min 3, i = 3, j 0.5, r 0.75 (u 0.25). Rule 3 (fast): round(3 * 0.8 = 2.4) = 2 -> max(min, 2) = 3, jittered
+        // 3.75 -> 4. Rule 1 (slow): floor(3 * 0.7 = 2.1) = 2 -> 3, jittered 4 too. Without the floor at min inside
+        // the rule, 2 * 1.25 = 2.5 -> 2 -> clamped 3.
+        var config = new SchedulerConfig(UpdateIntervalWindows: 3, MinIntervalWindows: 3, Jitter: 0.5);
+        var fast = new MetaScheduler(config, () => 0.75);
+        Step(fast, new SchedulerTelemetry(LatencyMs: 10));
+        Assert.Equal(4, fast.IntervalWindows);
+
+        var slow = new MetaScheduler(config, () => 0.75);
+        Step(slow, new SchedulerTelemetry(LatencyMs: 200));
+        Assert.Equal(4, slow.IntervalWindows);
+    }
 }

@@ -86,4 +86,23 @@ public sealed class SequenceNumberTests
         Assert.Throws<InvalidInputException>(() => DenseUpdate.FromPayload(Payload(JsonValue.Create(-1L)), Topic));
         Assert.Throws<InvalidInputException>(() => DenseUpdate.FromPayload(Payload(JsonValue.Create(5.5)), Topic));
     }
+
+    [Fact]
+    public void The_largest_sequence_is_long_max_over_two_and_one_more_is_refused()
+    {
+        const long largest = long.MaxValue / 2;
+        Assert.Equal(largest, DenseUpdate.FromPayload(Payload(JsonValue.Create(largest)), Topic).Sequence);
+        var e = Assert.Throws<InvalidInputException>(() => DenseUpdate.FromPayload(Payload(JsonValue.Create(largest + 1)), Topic));
+        Assert.Contains("above the largest sequence", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_in_process_double_is_read_below_2_pow_53_and_refused_from_2_pow_53_on()
+    {
+        // A double at 2^53 may be a rounded 2^53 + 1, so it is not an exact sequence; the one below is.
+        const double exactLimit = 9_007_199_254_740_992; // 2^53
+        Assert.Equal(9_007_199_254_740_991L, DenseUpdate.FromPayload(Payload(JsonValue.Create(exactLimit - 1)), Topic).Sequence);
+        var e = Assert.Throws<InvalidInputException>(() => DenseUpdate.FromPayload(Payload(JsonValue.Create(exactLimit)), Topic));
+        Assert.Contains("2^53", e.Message, StringComparison.Ordinal);
+    }
 }
