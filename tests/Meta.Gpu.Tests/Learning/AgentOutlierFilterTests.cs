@@ -105,4 +105,18 @@ public sealed class AgentOutlierFilterTests
         Assert.Equal(1.0, agent.GlobalPrior["tau"], 6);
         Assert.Equal(["e"], update["meta"]!["outliers"]!.AsArray().Select(n => n!.GetValue<string>()));
     }
+
+    [Fact]
+    public async Task Pending_updates_are_aggregated_in_domain_id_order_whatever_order_they_arrived_in()
+    {
+        // Seven domains arriving from "g" down to "a", "b" and "f" wild: both flagged (MAD 0, cap 3), and the
+        // outlier list is in row order, which §10 makes domain id order.
+        await using var bus = new EventBus();
+        var (agent, update) = await OneRound(bus, Config(outlierFilter: true),
+            [("g", 1.0), ("f", 200.0), ("e", 1.0), ("d", 1.0), ("c", 1.0), ("b", 100.0), ("a", 1.0)]);
+        await using var _ = agent;
+
+        Assert.Equal(1.0, agent.GlobalPrior["tau"], 6);
+        Assert.Equal(["b", "f"], update["meta"]!["outliers"]!.AsArray().Select(n => n!.GetValue<string>()));
+    }
 }
