@@ -108,8 +108,12 @@ public sealed class BenchCommandTests
     [Theory]
     [InlineData("--workloads", "sort", "--workloads")]
     [InlineData("--backends", "tpu", "--backends")]
+    [InlineData("--workloads", ",", "--workloads")] // an empty list: a run of no rows
+    [InlineData("--backends", " , ", "--backends")]
     [InlineData("--repeats", "0", "--repeats")]
     [InlineData("--n", "0", "--n")]
+    [InlineData("--d", "0", "--d")]
+    [InlineData("--warmup", "-1", "--warmup")]
     [InlineData("--n", "600000", "--n x --d")] // with --quick's D of 4,096: past one array's cells
     [InlineData("--d", "300000000", "--n x --d")] // with --quick's N of 8
     [InlineData("--d", "2147483647", "--d")] // its padded row overflowed an int: a crash (exit 134), not a refusal

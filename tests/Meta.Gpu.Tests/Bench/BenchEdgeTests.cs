@@ -173,4 +173,38 @@ public sealed class BenchEdgeTests
             Chattr("-i", json);
         }
     }
+
+    [Fact]
+    public async Task An_output_name_taken_by_a_folder_is_refused_before_anything_is_measured()
+    {
+        using var folder = new TempFolder();
+        var taken = Directory.CreateDirectory(Path.Combine(folder.Path, "bench.md")).FullName;
+
+        var (code, output, error) = await RunAsync("bench", "--quick", "--workloads", "governance_update", "--backends", "cpu", "--out", folder.Path);
+
+        // Otherwise the whole run is measured and then lost when bench.md cannot replace the folder.
+        Assert.Equal(MetaGpuApp.ExitUserError, code);
+        Assert.DoesNotContain("governance_update", output, StringComparison.Ordinal);
+        Assert.Equal($"meta-gpu: --out: {taken} is a folder, where the output file bench.md goes", error.Trim());
+        Assert.False(File.Exists(Path.Combine(folder.Path, "bench.json")));
+    }
+
+    [Fact]
+    public async Task The_repeats_and_warmup_defaults_the_help_states_are_the_ones_used()
+    {
+        var help = await RunAsync("bench", "--help");
+        Assert.Equal(0, help.Code);
+        var text = string.Join(" ", help.Out.Split((char[])[' ', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains($"Timed calls per row (default {new BenchOptions().Repeats}; --quick {BenchOptions.QuickDefaults.Repeats}).", text, StringComparison.Ordinal);
+        Assert.Contains($"Untimed calls before them (default {new BenchOptions().Warmup};", text, StringComparison.Ordinal);
+        Assert.Equal((5, 3, 1), (new BenchOptions().Repeats, BenchOptions.QuickDefaults.Repeats, new BenchOptions().Warmup));
+
+        // A --quick run without --repeats times each row the quick default's number of times.
+        using var folder = new TempFolder();
+        var (code, _, error) = await RunAsync("bench", "--quick", "--n", "4", "--d", "64", "--warmup", "0",
+            "--workloads", "weighted_mean", "--backends", "cpu", "--out", folder.Path);
+        Assert.True(code == 0, $"exit {code}: {error}");
+        var row = Assert.Single(JsonNode.Parse(File.ReadAllText(Path.Combine(folder.Path, "bench.json")))!["results"]!.AsArray())!;
+        Assert.Equal(3, row["repeats"]!.GetValue<int>());
+    }
 }

@@ -104,6 +104,21 @@ public sealed class AggregateBackendTests
     }
 
     [Fact]
+    public async Task An_unknown_backend_is_refused_before_the_input_is_read()
+    {
+        // The input is missing and standard input malformed: the backend's name is the error all the same.
+        var missing = Path.Combine(Path.GetTempPath(), $"meta-gpu-no-such-{Guid.NewGuid():N}.json");
+        foreach (var input in new[] { missing, "-" })
+        {
+            var (code, output, error) = await Run("not json", "aggregate", "--backend", "tpu", input);
+
+            Assert.Equal(2, code);
+            Assert.Equal("", output);
+            Assert.StartsWith("meta-gpu: --backend: unknown name \"tpu\"", error, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task A_device_backend_without_its_device_exits_2_saying_why()
     {
         // On a machine with a CUDA device the backend starts; the test is about the machine without one.

@@ -34,4 +34,18 @@ public sealed class ConformancePathTests : IDisposable
         Assert.Equal(MetaGpuApp.ExitUserError, code);
         Assert.Contains(empty, error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Without_a_path_the_traces_shipped_with_the_tool_are_replayed()
+    {
+        var shipped = Directory.GetFiles(Meta.Gpu.Tests.Conformance.ReferenceTraceTests.FixtureFolder, "*.json");
+
+        var (code, output, error) = await CliRun.RunAsync("", "conformance");
+
+        Assert.True(code == MetaGpuApp.ExitOk, $"exit {code}: {error}\n{output}");
+        var lines = output.TrimEnd().Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        foreach (var trace in shipped)
+            Assert.Contains(lines, l => l.StartsWith(Path.GetFileName(trace) + " (", StringComparison.Ordinal) && l.EndsWith(" steps ok", StringComparison.Ordinal));
+        Assert.Matches(@"^conformance: [1-9][0-9]* passed, 0 failed$", lines[^1]);
+    }
 }

@@ -26,4 +26,17 @@ public sealed class ConformanceSummaryTests : IDisposable
         var summary = output.TrimEnd().Split('\n')[^1].TrimEnd('\r');
         Assert.Equal("conformance: 120 passed, 0 failed; 1 file failed with no step replayed", summary);
     }
+
+    [Fact]
+    public async Task Two_trace_files_that_fail_without_a_step_are_counted_in_the_plural()
+    {
+        foreach (var name in new[] { "a.json", "b.json" })
+            File.WriteAllText(Path.Combine(_dir, name), """{"component": "scheduler", "config": {}, "steps": []}""");
+
+        var (code, output, _) = await CliRun.RunAsync("", "conformance", _dir);
+
+        Assert.Equal(MetaGpuApp.ExitCheckFailed, code);
+        var summary = output.TrimEnd().Split('\n')[^1].TrimEnd('\r');
+        Assert.Equal("conformance: 0 passed, 0 failed; 2 files failed with no step replayed", summary);
+    }
 }

@@ -225,6 +225,19 @@ public sealed class GovernCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_config_file_that_is_no_object_exits_2_naming_it()
+    {
+        // Not taken for an empty configuration (every default) while the user's settings went unread.
+        var config = Write("config.json", "[{\"safety\": {}}]");
+
+        var (code, output, error) = await Run("{}\n", "govern", "--config", config);
+
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.Equal($"meta-gpu: {config}: a configuration is a JSON object, got [{{\"safety\":{{}}}}]", error.Trim());
+    }
+
+    [Fact]
     public async Task A_policy_log_that_is_the_config_file_exits_2_and_leaves_the_config_as_it_was()
     {
         // The log's lines were appended to the configuration already read: the run succeeded and the next run with
