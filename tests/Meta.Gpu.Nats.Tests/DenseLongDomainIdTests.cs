@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using Meta.Gpu.Serialization;
 
 namespace Meta.Gpu.Nats.Tests;
@@ -27,5 +29,24 @@ public sealed class DenseLongDomainIdTests
         Assert.Equal(id, await got.Task.WaitAsync(Buses.Patience));
         Assert.Equal(1, domain.NatsStats.ObjectsPut);
         Assert.Equal(0, domain.NatsStats.Reconnects);
+    }
+
+    [Theory]
+    [InlineData(256, false)]
+    [InlineData(257, true)]
+    public async Task A_message_id_of_up_to_256_bytes_names_its_object_as_it_is_and_a_longer_one_by_its_SHA_256(int idBytes, bool hashed)
+    {
+        await using var server = await NatsServer.StartAsync();
+        var options = Buses.Options(server) with { InlineLimitBytes = 1024 };
+        await using var domain = await Buses.ConnectAsync(options);
+        var id = "site-" + new string('x', idBytes - "site-".Length - ":1".Length);
+        var messageId = id + ":1";
+        Assert.Equal(idBytes, Encoding.UTF8.GetByteCount(messageId));
+
+        await domain.PublishAsync("federation.dense_update", Buses.DenseUpdate(id, 1, 3f));
+        await domain.WaitForIdleAsync().WaitAsync(Buses.Patience);
+
+        var key = hashed ? "sha256-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(messageId))) : messageId;
+        Assert.Equal([$"{options.SubjectPrefix}/federation.dense_update/{key}"], await Buses.ObjectNamesAsync(domain));
     }
 }

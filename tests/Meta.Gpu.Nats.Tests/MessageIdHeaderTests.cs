@@ -1,5 +1,8 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Meta.Gpu.Serialization;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
 
 namespace Meta.Gpu.Nats.Tests;
 
@@ -32,5 +35,25 @@ public sealed class MessageIdHeaderTests(NatsServerFixture fixture) : IClassFixt
         try { await bus.WaitForIdleAsync().WaitAsync(Buses.Patience); } catch (Exception e) { idle = e; }
         lock (got) Assert.Equal(["good"], got);
         Assert.True(error is InvalidInputException, $"publish threw {error?.GetType().Name}: {error?.Message}; idle threw {idle?.GetType().Name}: {idle?.Message}");
+    }
+
+    [Fact]
+    public async Task A_pack_stored_before_under_the_id_domain_colon_sequence_is_not_stored_again()
+    {
+        // README: "a publish retried with the same `domain_id:sequence` (`Nats-Msg-Id`) within the stream's duplicate
+        // window is stored once". A domain that talks to the broker itself (another language) sends that id; the same
+        // pack published through this bus must be recognised as the same message, not stored and applied twice.
+        var options = Buses.Options(fixture.Require());
+        await using var bus = await Buses.ConnectAsync(options);
+        await bus.EnsureStreamAsync("federation.policy_pack", CancellationToken.None);
+        var body = JsonSerializer.SerializeToUtf8Bytes(Buses.PolicyPack("d1", 7));
+        await bus.JetStream.PublishAsync(NatsSubjects.Subject(options.SubjectPrefix, "federation.policy_pack"), body, headers: new NatsHeaders { ["Nats-Msg-Id"] = "d1:7" });
+
+        await bus.PublishAsync("federation.policy_pack", Buses.PolicyPack("d1", 7));
+        await bus.WaitForIdleAsync().WaitAsync(Buses.Patience);
+
+        Assert.Equal(1, bus.NatsStats.DuplicatesSuppressed);
+        var stream = await bus.JetStream.GetStreamAsync(NatsSubjects.StreamName(options.SubjectPrefix, "federation.policy_pack"));
+        Assert.Equal(1, stream.Info.State.Messages);
     }
 }
