@@ -222,6 +222,43 @@ public sealed class CpuFastKernelTests
     }
 
     /// <summary>
+    /// The largest calls each fast kernel takes (<see cref="CombineJob"/>'s routing): a trim of 31 (lists of k + 1 =
+    /// <see cref="CombineJob.MaxSelection"/>), 512 rows of median, 256 rows of weighted median, 512 rows of a weighted
+    /// median of equal weights. A routing that sent them to the exact path would give the same values, only several
+    /// times slower: the count of exact columns is what shows it. At 256 rows the weighted median's key groups (the
+    /// low 8 bits of a value carry the row) mix values in a percent or two of plain columns, which it hands over.
+    /// </summary>
+    [Theory]
+    [InlineData(AggregationMethod.TrimmedMean, 100, 0.31, false)]
+    [InlineData(AggregationMethod.Median, 512, 0.1, false)]
+    [InlineData(AggregationMethod.WeightedMedian, 256, 0.1, false)]
+    [InlineData(AggregationMethod.WeightedMedian, 512, 0.1, true)]
+    public void Fast_kernels_serve_the_largest_calls_they_take(AggregationMethod method, int n, double alpha, bool equalWeights)
+    {
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        const int d = 16 * 101 + 11;
+        var batch = new DomainBatch(n, d);
+        for (var r = 0; r < n; r++)
+        {
+            var row = batch.Row(r);
+            for (var c = 0; c < d; c++) row[c] = 1f + (float)rng.NextDouble();
+        }
+        batch.MarkChanged();
+        var rows = Enumerable.Range(0, n).ToArray();
+        var weights = rows.Select(_ => equalWeights ? 1.0 / n : 0.05 + rng.NextDouble()).ToArray();
+        var total = weights.Sum();
+        if (!equalWeights)
+            for (var i = 0; i < weights.Length; i++) weights[i] /= total;
+        var job = new CombineJob(batch, rows, weights, method, alpha, missingAsZero: false, useFastKernels: true);
+        var aggregate = new float[d];
+        job.Run(0, d, new ColumnTarget(aggregate, default, null));
+        Assert.True(job.ExactColumns <= d / 10, $"seed {seed}, {method}, n={n}: {job.ExactColumns} of {d} columns on the exact path");
+        Assert.Equal(equalWeights ? d : 0, job.EqualWeightColumns);
+        Assert.All(aggregate, v => Assert.InRange(v, 1f, 2f));
+    }
+
+    /// <summary>
     /// A column whose kept cells are all one value (lo = hi) has that value as its trimmed mean whichever rows ties
     /// keep: the fast kernels settle it themselves. Such columns are what a weight no domain changed looks like (every
     /// row the same value: frozen layers, zero-initialised biases), and a whole model of them went to the exact path,

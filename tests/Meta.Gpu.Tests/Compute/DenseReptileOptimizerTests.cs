@@ -265,4 +265,19 @@ public sealed class DenseReptileOptimizerTests
         low.RestoreState(0.001, 0.0);
         Assert.Equal(0.05, low.Beta, 12);
     }
+
+    /// <summary>§8 (a): decay and growth both apply when their flags are both up, and the clamp comes once, after
+    /// both: from the ceiling 0.3 x 0.8 x 1.1 = 0.264; from the floor 0.05 x 0.8 x 1.1 = 0.044, clamped to 0.05 (a
+    /// clamp after the decay alone would give 0.055).</summary>
+    [Fact]
+    public void Decay_and_growth_together_are_clamped_once_after_both()
+    {
+        var optimizer = new DenseReptileOptimizer(2, new OptimizerConfig(), [0f, 0f]);
+        optimizer.RestoreState(0.3, 0.0);
+        Assert.Equal(0.264, optimizer.BeginStep(new DrgFlags(VramHigh: true, BandwidthFree: true)).Beta, 12);
+        optimizer.CompleteStep(0.0);
+
+        optimizer.RestoreState(0.05, 0.0);
+        Assert.Equal(0.05, optimizer.BeginStep(new DrgFlags(LatencyHigh: true, BandwidthFree: true)).Beta, 12);
+    }
 }

@@ -304,6 +304,39 @@ public sealed class FallbackBackendTests
         Assert.False(fallback.OnFallback);
     }
 
+    /// <summary>Cancellation, a disposed backend and an input error are the caller's, not the device's: the same
+    /// exception reaches the caller, nothing runs on cpu, and the next call still goes to the device.</summary>
+    [Theory]
+    [InlineData("cancelled", "Combine")]
+    [InlineData("cancelled", "ScanRows")]
+    [InlineData("disposed", "Combine")]
+    [InlineData("disposed", "ScanRows")]
+    [InlineData("input", "Combine")]
+    public void Cancellation_a_disposed_backend_and_input_errors_pass_through_and_do_not_switch_to_cpu(string kind, string failOn)
+    {
+        Exception failure = kind switch
+        {
+            "cancelled" => new OperationCanceledException("round cancelled"),
+            "disposed" => new ObjectDisposedException("IlgpuBackend"),
+            _ => new InvalidInputException("bad input"),
+        };
+        var device = new FailingDevice(failOn, failure);
+        using var fallback = new FallbackBackend(device, new CpuBackend());
+        var batch = new DomainBatch(2, 3);
+
+        var thrown = Record.Exception(() =>
+        {
+            if (failOn == "ScanRows") fallback.ScanRows(batch, new RowScan[2]);
+            else fallback.Combine(batch, [0, 1], [0.5, 0.5], AggregationMethod.Mean, 0.1, false, new float[3], default, null);
+        });
+
+        Assert.Same(failure, thrown);
+        Assert.False(fallback.OnFallback);
+        Assert.Equal(0, fallback.Failures);
+        Assert.Null(fallback.LastFailure);
+        Assert.Equal("cuda", fallback.ActiveName);
+    }
+
     [Fact]
     public void A_registered_device_is_handed_out_behind_a_fallback()
     {

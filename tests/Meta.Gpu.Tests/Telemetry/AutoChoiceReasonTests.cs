@@ -36,4 +36,17 @@ public sealed class AutoChoiceReasonTests
         Assert.Same(cuda, choice.Device);
         Assert.Equal("auto picks cuda: GPU0 is the first CUDA device (cuda before opencl before cpu)", choice.Reason);
     }
+
+    // The line a laptop shows: every kind auto tries, in its order, said absent, and ilgpu-cpu said never picked.
+    [Fact]
+    public void Without_a_gpu_the_reason_names_each_kind_tried_in_order_and_never_ilgpu_cpu()
+    {
+        var ilgpuCpu = new DeviceInfo(DeviceKind.IlgpuCpu, 0, "CPUAccelerator", 0, true, null);
+
+        var choice = AutoBackendChoice.Pick([ilgpuCpu]);
+
+        Assert.Equal("cpu", choice.Backend);
+        Assert.Null(choice.Device);
+        Assert.Equal("auto picks cpu: no CUDA device and no OpenCL device; ilgpu-cpu is for tests and never picked", choice.Reason);
+    }
 }
