@@ -204,4 +204,21 @@ public sealed class EngineOuterStepTests
         Assert.Throws<ObjectDisposedException>(() => step.Step(batch, prior, 0.5));
         Assert.Equal([0f, 0f], prior);
     }
+
+    // DESIGN §4: a confidence below min_confidence is left out; "equal is kept", on the host step as on the engine's.
+    [Fact]
+    public void A_confidence_equal_to_min_confidence_is_kept_by_both_steps()
+    {
+        var config = PlainMean with { MinConfidence = 0.25 };
+        foreach (var step in new IOuterStep[] { OuterSteps.Create("host", config), OuterSteps.Create("cpu", config) })
+        {
+            using (step)
+            {
+                var batch = TwoRows(1f, 0.25, 3f, 0.2499);
+                float[] prior = [0f, 0f];
+                Assert.Equal(1, step.Step(batch, prior, 1.0).Participants);
+                Assert.Equal([1f, 1f], prior);
+            }
+        }
+    }
 }

@@ -40,6 +40,36 @@ public sealed class MetaTrainingLoopInputTests
         Assert.Equal(0.015, loop.Knobs["g_min"], 6);
     }
 
+    // A policy update built in process may carry a double that is NaN or infinite (no JSON text can): such a knob value
+    // is ignored and the knob keeps its value, as a non-number is; taken, tau = NaN or g_min = inf went out in every
+    // later policy pack and g_min = inf counted no domain as accepted.
+    [Fact]
+    public async Task Knob_values_that_are_not_finite_are_ignored()
+    {
+        manual_seed(11);
+        using var model = nn.Linear(2, 1);
+        using var probe = new ParameterVector(model);
+        var bus = new EventBus();
+        await using var _ = bus;
+        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep(), bus: bus);
+        var inner = Writing(probe, id => new DomainOutcome(id, 1, 0.5, 1));
+
+        await loop.RunRoundAsync(["a"], inner);
+        await bus.PublishAsync("meta_policy_update", new JsonObject
+        {
+            ["controller"] = new JsonObject { ["tau"] = double.NaN, ["gamma_diversity"] = 0.4 },
+            ["evaluator"] = new JsonObject { ["g_min"] = double.PositiveInfinity, ["lambda_ci"] = double.NegativeInfinity },
+        });
+        await bus.WaitForIdleAsync();
+        var round = await loop.RunRoundAsync(["a"], inner);
+
+        Assert.Equal(0.9, loop.Knobs["tau"]);
+        Assert.Equal(0.4, loop.Knobs["gamma_diversity"]);
+        Assert.Equal(0.01, loop.Knobs["g_min"]);
+        Assert.Equal(0.5, loop.Knobs["lambda_ci"]);
+        Assert.Equal(1.0, round.AcceptRate);
+    }
+
     // One domain whose confidence is NaN (its pack reads it as 0): the round's processing_metrics dropped
     // stability_avg altogether (the supervisor then reads 0 for the whole round), where the comment says a figure
     // is left out only when no domain gives a finite one.

@@ -303,4 +303,45 @@ public sealed class MetaTrainingLoopTests
         Assert.Equal(0, bus.Stats.Errors);
         Assert.Equal(1, answers);
     }
+
+    [Fact]
+    public async Task A_step_size_of_one_moves_the_prior_onto_the_mean_and_one_of_zero_is_refused()
+    {
+        using var model = Model();
+        using var probe = new ParameterVector(model);
+        var prior0 = Current(probe);
+        var step = 1.0;
+        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep()) { StepSize = () => step };
+        var domains = new[] { new Domain("a", [1, 2, 3], 1.0), new Domain("b", [3, 4, 5], 1.0) };
+
+        await loop.RunRoundAsync(domains, Inner(probe, []));
+        Assert.Equal([2f, 3f, 4f], loop.Prior.ToArray());
+
+        step = 0;
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => loop.RunRoundAsync(domains, Inner(probe, [])));
+        Assert.Equal("the outer step size must be in (0, 1], the source gave 0", e.Message);
+        Assert.Equal([2f, 3f, 4f], loop.Prior.ToArray());
+        Assert.NotEqual(prior0, loop.Prior.ToArray());
+    }
+
+    // README: "the loop counts a domain as accepted when its gain reaches the governed g_min".
+    [Fact]
+    public async Task A_domain_whose_gain_reaches_g_min_exactly_counts_as_accepted()
+    {
+        using var model = Model();
+        using var probe = new ParameterVector(model);
+        var bus = new ScriptedBus();
+        bus.ReplyOnce("processing_metrics", ("meta_policy_update", new JsonObject { ["evaluator"] = new JsonObject { ["g_min"] = 0.5 } }));
+        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep(), bus: bus);
+        // Gains (1 - 0.5) / 1 = 0.5 and (1 - 0.625) / 1 = 0.375.
+        var domains = new[] { new Domain("d0", [1, 1, 1], 0.8, 0.5), new Domain("d1", [1, 1, 1], 0.8, 0.625) };
+
+        await loop.RunRoundAsync(domains, Inner(probe, []));
+        var second = await loop.RunRoundAsync(domains, Inner(probe, []));
+
+        Assert.Equal(0.5, loop.Knobs["g_min"]);
+        Assert.Equal(0.5, second.AcceptRate);
+        var processing = BusPayload.AsObject(bus.Published[^1].Payload, "processing_metrics");
+        Assert.Equal(0.5, (double)processing["accept_rate"]!);
+    }
 }

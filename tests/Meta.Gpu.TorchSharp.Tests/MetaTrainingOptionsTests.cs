@@ -18,4 +18,30 @@ public sealed class MetaTrainingOptionsTests
         Assert.StartsWith(named + ":", e.Message, StringComparison.Ordinal);
         Assert.Contains("finite", e.Message, StringComparison.Ordinal);
     }
+
+    // README: the outer step size is in (0, 1]; the latencies are finite, comfort >= 0 and the target at least the
+    // comfort latency. The bounds themselves are settings a user may give.
+    [Theory]
+    [InlineData(1.0, 0.0, 0.0)]
+    [InlineData(1e-9, 56.0, 56.0)]
+    public void Each_bound_itself_is_a_valid_setting(double beta, double comfort, double target)
+    {
+        new MetaTrainingOptions { Beta = beta, ComfortLatencyMs = comfort, LatencyTargetMs = target }.Validate();
+    }
+
+    [Theory]
+    [InlineData(0.0, 56, 80, "beta")]
+    [InlineData(-0.1, 56, 80, "beta")]
+    [InlineData(double.NaN, 56, 80, "beta")]
+    [InlineData(1.0000001, 56, 80, "beta")]
+    [InlineData(0.1, -1e-9, 80, "comfort_latency_ms")]
+    [InlineData(0.1, 56, 55.999, "latency_target_ms")]
+    public void A_value_just_past_a_bound_is_refused_by_name(double beta, double comfort, double target, string named)
+    {
+        var options = new MetaTrainingOptions { Beta = beta, ComfortLatencyMs = comfort, LatencyTargetMs = target };
+
+        var e = Assert.Throws<InvalidInputException>(options.Validate);
+
+        Assert.StartsWith(named + ":", e.Message, StringComparison.Ordinal);
+    }
 }

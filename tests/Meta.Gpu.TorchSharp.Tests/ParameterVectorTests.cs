@@ -180,4 +180,36 @@ public sealed class ParameterVectorTests
         Assert.Throws<ArgumentOutOfRangeException>(() => vector.NameAt(vector.Length));
         Assert.Throws<ArgumentOutOfRangeException>(() => vector.NameAt(-1));
     }
+
+    [Fact]
+    public void A_longer_span_is_taken_and_only_its_first_Length_values_are_used()
+    {
+        using var model = Mlp(6);
+        using var vector = new ParameterVector(model);
+        var values = Enumerable.Range(0, vector.Length + 2).Select(i => i * 0.5f).ToArray();
+
+        vector.CopyFrom(values);
+        var read = Enumerable.Repeat(-7f, vector.Length + 2).ToArray();
+        vector.CopyTo(read);
+
+        Assert.Equal(values[..vector.Length], read[..vector.Length]);
+        Assert.Equal([-7f, -7f], read[vector.Length..]);
+    }
+
+    // README: PyTorch's parameters_to_vector layout, "frozen ones included, ... buffers (BatchNorm's running
+    // statistics) left out", and "another dtype is refused naming the parameter".
+    [Fact]
+    public void Frozen_parameters_are_in_the_vector_buffers_are_not_and_another_dtype_is_refused_naming_it()
+    {
+        manual_seed(8);
+        using var model = nn.Sequential(("a", nn.Linear(2, 2)), ("norm", nn.BatchNorm1d(2)));
+        foreach (var parameter in model.parameters().Take(2)) parameter.requires_grad = false;
+        using var vector = new ParameterVector(model);
+        Assert.Equal(["a.weight", "a.bias", "norm.weight", "norm.bias"], vector.Names);
+        Assert.Equal(10, vector.Length);
+
+        using var mixed = nn.Sequential(("a", nn.Linear(2, 2)), ("b", nn.Linear(2, 2, dtype: ScalarType.Float64)));
+        var e = Assert.Throws<ArgumentException>(() => new ParameterVector(mixed));
+        Assert.Contains("'b.weight'", e.Message, StringComparison.Ordinal);
+    }
 }

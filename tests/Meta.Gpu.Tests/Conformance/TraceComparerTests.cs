@@ -72,4 +72,43 @@ public sealed class TraceComparerTests
         actual["n"] = 4L;
         Assert.NotEmpty(TraceComparer.Compare(expected, actual));
     }
+
+    [Fact]
+    public void A_boolean_string_null_object_or_array_item_that_differs_is_reported_at_its_path()
+    {
+        // Only fields the component gets right pass: a comparer that let any boolean, string or null through
+        // would pass every shipped trace as well, so the traces alone do not check it.
+        Assert.Equal([new TraceMismatch("rollback", "true", "false")], Compare("""{"rollback": true}""", """{"rollback": false}"""));
+        Assert.Equal([new TraceMismatch("reason", "\"low_accept\"", "\"latency_high\"")], Compare("""{"reason": "low_accept"}""", """{"reason": "latency_high"}"""));
+        Assert.Equal([new TraceMismatch("reason", "\"low_accept\"", "1")], Compare("""{"reason": "low_accept"}""", """{"reason": 1}"""));
+        Assert.Equal([new TraceMismatch("saved_prior", "null", "{\"a\":1}")], Compare("""{"saved_prior": null}""", """{"saved_prior": {"a": 1}}"""));
+        Assert.Equal([new TraceMismatch("knobs", "an object", "1")], Compare("""{"knobs": {"tau": 1}}""", """{"knobs": 1}"""));
+        Assert.Equal([new TraceMismatch("vector[1]", "2.0", "2.5")], Compare("""{"vector": [1.0, 2.0]}""", """{"vector": [1.0, 2.5]}"""));
+        Assert.Equal(
+            [new TraceMismatch("published.meta_metrics[0].meta_score", "0.5", "0.7")],
+            Compare("""{"published": {"meta_metrics": [{"meta_score": 0.5}]}}""", """{"published": {"meta_metrics": [{"meta_score": 0.7}]}}"""));
+        Assert.Equal(
+            [new TraceMismatch("meta_policy_update.controller", "(absent)", "{\"tau\":1}")],
+            Compare("""{"meta_policy_update": {"rev": 1}}""", """{"meta_policy_update": {"rev": 1, "controller": {"tau": 1}}}"""));
+    }
+
+    [Fact]
+    public void A_non_finite_value_matches_only_the_same_non_finite_value()
+    {
+        Assert.Empty(Compare("""{"x": "-inf"}""", """{"x": "-inf"}"""));
+        Assert.NotEmpty(Compare("""{"x": "nan"}""", """{"x": 1.0}"""));
+        Assert.NotEmpty(Compare("""{"x": "inf"}""", """{"x": "-inf"}"""));
+        Assert.NotEmpty(Compare("""{"x": "-inf"}""", """{"x": "inf"}"""));
+        Assert.NotEmpty(Compare("""{"x": 1.0}""", """{"x": "nan"}"""));
+        Assert.NotEmpty(Compare("""{"x": 1.0}""", """{"x": "inf"}"""));
+    }
+
+    [Fact]
+    public void The_profile_needs_exactly_the_expected_keys()
+    {
+        // DESIGN §14: `profile` (the supervisor's, after the step) is one of the objects compared on its exact keys.
+        var extra = Assert.Single(Compare("""{"profile": {"n_paths": 4}}""", """{"profile": {"n_paths": 4, "batch": 8}}"""));
+        Assert.Equal("profile.batch", extra.Path);
+        Assert.Empty(Compare("""{"state": {"n_paths": 4}}""", """{"state": {"n_paths": 4, "batch": 8}}"""));
+    }
 }

@@ -67,6 +67,8 @@ public sealed class DomainUpdateDocumentTests
     [InlineData("""[{"domain_id":"a","keys":["x"],"vector":[1],"confidence":"often"}]""")]
     [InlineData("""[{"domain_id":"a","keys":["x","x"],"vector":[1,2],"confidence":1}]""")]
     [InlineData("""[{"domain_id":"a","vector":[1],"confidence":1}]""")]
+    [InlineData("""[{"domain_id":null,"keys":["x"],"vector":[1],"confidence":1}]""")]
+    [InlineData("""[{"domain_id":"a","keys":["x"],"vector":[1],"confidence":null}]""")]
     [InlineData("""[null]""")]
     [InlineData("""{"a":[1,"\u00e9"]}""")]
     public void The_document_and_the_tree_refuse_alike(string updates)

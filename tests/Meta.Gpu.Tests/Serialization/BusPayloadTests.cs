@@ -32,4 +32,27 @@ public sealed class BusPayloadTests
         var node = BusPayload.AsObject(document.RootElement, "meta_policy_pack");
         Assert.True(JsonNode.DeepEquals(JsonNode.Parse(document.RootElement.GetRawText()), node));
     }
+
+    [Fact]
+    public void A_null_payload_reads_as_an_empty_object_and_one_that_is_no_object_is_refused_naming_the_topic()
+    {
+        Assert.Empty(BusPayload.AsObject(null, "telemetry"));
+
+        var array = Assert.Throws<InvalidInputException>(() => BusPayload.AsObject(new[] { 1.0, 2.0 }, "telemetry"));
+        Assert.Equal("telemetry: expected a JSON object payload, got Array", array.Message);
+        var text = Assert.Throws<InvalidInputException>(() => BusPayload.AsObject(JsonValue.Create("x"), "meta_rollback_active"));
+        Assert.Equal("meta_rollback_active: expected a JSON object payload, got String", text.Message);
+    }
+
+    [Fact]
+    public void A_payload_published_as_an_object_reads_in_the_wire_form()
+    {
+        var node = BusPayload.AsObject(new Sample("d\u00e4", 0.5, double.NaN), "meta_metrics");
+
+        Assert.Equal("""{"domain_id":"dä","meta_score":0.5,"reward_ema":"nan"}""", node.ToJsonString(WireJson.Options));
+        Assert.Equal(new Sample("d\u00e4", 0.5, double.NaN), BusPayload.As<Sample>(node));
+        Assert.Throws<InvalidInputException>(() => BusPayload.As<Sample>(null));
+    }
+
+    private sealed record Sample(string DomainId, double MetaScore, double RewardEma);
 }

@@ -68,4 +68,26 @@ public sealed class JsonReadTests
         var error = Assert.Throws<InvalidInputException>(() => JsonRead.Double(obj, "x", 0, "cross"));
         Assert.StartsWith("cross.x:", error.Message);
     }
+
+    [Theory]
+    [InlineData("2147483647", int.MaxValue)]
+    [InlineData("-2147483648", int.MinValue)]
+    [InlineData("2.0e3", 2000)]
+    public void An_integer_is_read_up_to_both_ends_of_its_range(string json, int expected)
+    {
+        var obj = JsonNode.Parse($$"""{"n": {{json}}}""")!.AsObject();
+        Assert.Equal(expected, JsonRead.Int(obj, "n", 0));
+        Assert.Equal(expected, JsonRead.SettingInt(obj, "n", 0));
+    }
+
+    [Theory]
+    [InlineData("2147483648", "safety.n: 2147483648 is out of the integer range [-2147483648, 2147483647]")]
+    [InlineData("-2147483649", "safety.n: -2147483649 is out of the integer range [-2147483648, 2147483647]")]
+    [InlineData("2.5", "safety.n: expected an integer, got 2.5")]
+    public void An_integer_past_its_range_or_with_a_fraction_is_refused_naming_the_field(string json, string message)
+    {
+        var obj = JsonNode.Parse($$"""{"n": {{json}}}""")!.AsObject();
+        Assert.Equal(message, Assert.Throws<InvalidInputException>(() => JsonRead.Int(obj, "n", 0, "safety")).Message);
+        Assert.Equal(message, Assert.Throws<InvalidInputException>(() => JsonRead.SettingInt(obj, "n", 0, "safety")).Message);
+    }
 }
