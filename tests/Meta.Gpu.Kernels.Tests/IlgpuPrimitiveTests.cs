@@ -102,7 +102,7 @@ public sealed class IlgpuPrimitiveTests(IlgpuCpuFixture fixture)
         var prior = RandomBatch.Prior(d, seed);
         var step = new ReptileStep(ReptileRule.Delta, 0.1);
 
-        (RowScan[], double[], double[], float[], float[], int) Run(int? chunkColumns)
+        (RowScan[], double[], double[], float[], float[], int, double[], double[]) Run(int? chunkColumns)
         {
             _backend.ChunkColumns = chunkColumns;
             var scan = new RowScan[n];
@@ -114,7 +114,11 @@ public sealed class IlgpuPrimitiveTests(IlgpuCpuFixture fixture)
             var aggregate = new float[d];
             var stepped = (float[])prior.Clone();
             var empty = _backend.Combine(batch, rows, weights, AggregationMethod.WeightedMedian, 0.1, false, aggregate, stepped, step);
-            return (scan, medians, distances, aggregate, stepped, empty);
+            // Both passes in one call, the medians handed back: each chunk's at its own columns.
+            var bothMedians = new double[d];
+            var bothDistances = new double[rows.Length];
+            _backend.MediansAndDistances(batch, rows, true, bothMedians, bothDistances);
+            return (scan, medians, distances, aggregate, stepped, empty, bothMedians, bothDistances);
         }
 
         var whole = Run(null);
@@ -130,6 +134,8 @@ public sealed class IlgpuPrimitiveTests(IlgpuCpuFixture fixture)
         Assert.Equal(whole.Item4, chunked.Item4);
         Assert.Equal(whole.Item5, chunked.Item5);
         Assert.Equal(whole.Item6, chunked.Item6);
+        Assert.Equal(whole.Item2, chunked.Item7);
+        Tolerance.Agree(whole.Item3, chunked.Item8, "one-call distances");
         Tolerance.Agree(ColumnReference.Medians(batch, rows, true), chunked.Item2, "medians");
     }
 }
