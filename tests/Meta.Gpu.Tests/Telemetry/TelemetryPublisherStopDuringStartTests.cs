@@ -1,4 +1,3 @@
-using Meta.Gpu.Runtime;
 using Meta.Gpu.Telemetry;
 using Microsoft.Extensions.Time.Testing;
 
@@ -17,7 +16,7 @@ public sealed class TelemetryPublisherStopDuringStartTests
     public async Task A_stop_during_the_first_post_waits_for_it_and_leaves_no_timer_running(string how)
     {
         var time = new TimerCountingTime();
-        var bus = new FirstPostHeldBus();
+        var bus = new HeldPublishBus(heldCall: 1);
         var publisher = new TelemetryPublisher(bus, new ScriptedMemorySource(0.5), TimeSpan.FromSeconds(1), time);
 
         var start = publisher.StartAsync();
@@ -35,33 +34,6 @@ public sealed class TelemetryPublisherStopDuringStartTests
         await Task.Delay(20);
         Assert.Equal(1, publisher.Published);
         await publisher.DisposeAsync();
-    }
-
-    /// <summary>A bus whose first publish waits for <see cref="Release"/>, whatever its token says.</summary>
-    private sealed class FirstPostHeldBus : IEventBus
-    {
-        private int _calls;
-
-        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public async ValueTask PublishAsync(string topic, object? payload, CancellationToken cancellationToken = default)
-        {
-            if (Interlocked.Increment(ref _calls) != 1) return;
-            Entered.TrySetResult();
-            await Release.Task;
-        }
-
-        public IDisposable Subscribe(string topic, Func<BusEvent, CancellationToken, ValueTask> handler) => throw new NotSupportedException();
-
-        public Task WaitForIdleAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
-
-        public Task ShutdownAsync(TimeSpan timeout) => Task.CompletedTask;
-
-        public EventBusStats Stats => new(0, 0, 0, 0, 0);
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     /// <summary>A fake clock that counts the timers made on it and not yet disposed.</summary>

@@ -159,42 +159,13 @@ public sealed class TelemetryPublisherTests
         await WaitUntilAsync(() => publisher.Published == 2);
     }
 
-    /// <summary>A bus whose publishes wait for <see cref="Release"/> whatever their token says (a broker's
-    /// request that is not cancelled mid-flight).</summary>
-    private sealed class HeldBus : IEventBus
-    {
-        public int Calls;
-
-        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public async ValueTask PublishAsync(string topic, object? payload, CancellationToken cancellationToken = default)
-        {
-            // The start's post goes through; the timer's first one is held.
-            if (Interlocked.Increment(ref Calls) == 1) return;
-            Entered.TrySetResult();
-            await Release.Task;
-        }
-
-        public IDisposable Subscribe(string topic, Func<BusEvent, CancellationToken, ValueTask> handler) => throw new NotSupportedException();
-
-        public Task WaitForIdleAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
-
-        public Task ShutdownAsync(TimeSpan timeout) => Task.CompletedTask;
-
-        public EventBusStats Stats => new(0, 0, 0, 0, 0);
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
-
     // The second of two disposals at once (a host's stop and its container's dispose) returned at once while the first
     // still waited for the post in progress: the host then shut the bus down under a post it believed finished.
     [Fact]
     public async Task Two_disposals_at_once_both_wait_for_the_post_in_progress()
     {
         var time = new FakeTimeProvider();
-        var bus = new HeldBus();
+        var bus = new HeldPublishBus(heldCall: 2); // the start's post goes through; the timer's first one is held
         var publisher = new TelemetryPublisher(bus, new ScriptedMemorySource(0.5), TimeSpan.FromSeconds(1), time);
         await publisher.StartAsync();
         time.Advance(TimeSpan.FromSeconds(1));
