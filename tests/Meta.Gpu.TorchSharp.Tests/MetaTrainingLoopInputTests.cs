@@ -13,11 +13,9 @@ public sealed class MetaTrainingLoopInputTests
         return outcome(id);
     };
 
-    // A meta_policy_update built in process with integer-typed (or float-typed) JSON numbers: every number is a
-    // valid knob value, yet the inbox read it with TryGetValue<double>, which converts only doubles and numbers
-    // parsed from text, so the update was dropped without a word.
-    [Fact]
-    public async Task Knob_values_that_are_json_numbers_of_another_clr_type_are_followed()
+    /// <summary>One round of one domain, <paramref name="update"/> published in process on meta_policy_update, then a
+    /// second round: the loop's knobs after it, and that round.</summary>
+    private static async Task<(Dictionary<string, double> Knobs, MetaRoundResult Round)> RoundAfterPolicyUpdate(JsonObject update)
     {
         manual_seed(11);
         using var model = nn.Linear(2, 1);
@@ -28,16 +26,26 @@ public sealed class MetaTrainingLoopInputTests
         var inner = Writing(probe, id => new DomainOutcome(id, 1, 0.5, 1));
 
         await loop.RunRoundAsync(["a"], inner);
-        await bus.PublishAsync("meta_policy_update", new JsonObject
+        await bus.PublishAsync("meta_policy_update", update);
+        await bus.WaitForIdleAsync();
+        var round = await loop.RunRoundAsync(["a"], inner);
+        return (new Dictionary<string, double>(loop.Knobs), round);
+    }
+
+    // A meta_policy_update built in process with integer-typed (or float-typed) JSON numbers: every number is a
+    // valid knob value, yet the inbox read it with TryGetValue<double>, which converts only doubles and numbers
+    // parsed from text, so the update was dropped without a word.
+    [Fact]
+    public async Task Knob_values_that_are_json_numbers_of_another_clr_type_are_followed()
+    {
+        var (knobs, _) = await RoundAfterPolicyUpdate(new JsonObject
         {
             ["controller"] = new JsonObject { ["tau"] = 1 },            // int
             ["evaluator"] = new JsonObject { ["g_min"] = 0.015f },     // float
         });
-        await bus.WaitForIdleAsync();
-        await loop.RunRoundAsync(["a"], inner);
 
-        Assert.Equal(1.0, loop.Knobs["tau"]);
-        Assert.Equal(0.015, loop.Knobs["g_min"], 6);
+        Assert.Equal(1.0, knobs["tau"]);
+        Assert.Equal(0.015, knobs["g_min"], 6);
     }
 
     // A policy update built in process may carry a double that is NaN or infinite (no JSON text can): such a knob value
@@ -46,27 +54,16 @@ public sealed class MetaTrainingLoopInputTests
     [Fact]
     public async Task Knob_values_that_are_not_finite_are_ignored()
     {
-        manual_seed(11);
-        using var model = nn.Linear(2, 1);
-        using var probe = new ParameterVector(model);
-        var bus = new EventBus();
-        await using var _ = bus;
-        using var loop = new MetaTrainingLoop(model, new WeightedMeanReptileStep(), bus: bus);
-        var inner = Writing(probe, id => new DomainOutcome(id, 1, 0.5, 1));
-
-        await loop.RunRoundAsync(["a"], inner);
-        await bus.PublishAsync("meta_policy_update", new JsonObject
+        var (knobs, round) = await RoundAfterPolicyUpdate(new JsonObject
         {
             ["controller"] = new JsonObject { ["tau"] = double.NaN, ["gamma_diversity"] = 0.4 },
             ["evaluator"] = new JsonObject { ["g_min"] = double.PositiveInfinity, ["lambda_ci"] = double.NegativeInfinity },
         });
-        await bus.WaitForIdleAsync();
-        var round = await loop.RunRoundAsync(["a"], inner);
 
-        Assert.Equal(0.9, loop.Knobs["tau"]);
-        Assert.Equal(0.4, loop.Knobs["gamma_diversity"]);
-        Assert.Equal(0.01, loop.Knobs["g_min"]);
-        Assert.Equal(0.5, loop.Knobs["lambda_ci"]);
+        Assert.Equal(0.9, knobs["tau"]);
+        Assert.Equal(0.4, knobs["gamma_diversity"]);
+        Assert.Equal(0.01, knobs["g_min"]);
+        Assert.Equal(0.5, knobs["lambda_ci"]);
         Assert.Equal(1.0, round.AcceptRate);
     }
 
