@@ -17,20 +17,31 @@ public sealed class SineRegressor : IDisposable
     [ThreadStatic]
     private static bool t_oneThread;
 
-    /// <summary>A network initialised by TorchSharp's default (Kaiming-uniform) init from <paramref name="seed"/>.</summary>
+    /// <summary>A network initialised by TorchSharp's default (Kaiming-uniform) init from <paramref name="seed"/>: the
+    /// weights <c>manual_seed(seed)</c> followed by the modules' constructors would give, drawn from a generator of
+    /// its own, so models may be built on several threads at once.</summary>
     public SineRegressor(long seed, double innerLearningRate)
     {
         // TorchSharp's SGD took a NaN or infinite rate (every adapted network NaN) and refused a negative one
         // without naming the argument.
         if (!(innerLearningRate > 0) || !double.IsFinite(innerLearningRate))
             throw new ArgumentOutOfRangeException(nameof(innerLearningRate), innerLearningRate, "the inner learning rate must be finite and > 0");
-        manual_seed(seed);
+        var hidden1 = nn.Linear(1, 40);
+        var hidden2 = nn.Linear(40, 40);
+        var output = nn.Linear(40, 1);
+        // The modules' constructors drew their init from libtorch's one process-wide generator, so a model built
+        // while another thread drew from it (another model, any torch.rand) got weights that depended on timing.
+        // The same draws come from a generator of the model's own, seeded as manual_seed would seed the global one.
+        using (var generator = new Generator((ulong)seed, CPU))
+        {
+            foreach (var layer in new[] { hidden1, hidden2, output }) DefaultLinearInit(layer, generator);
+        }
         _model = nn.Sequential(
-            ("hidden1", nn.Linear(1, 40)),
+            ("hidden1", hidden1),
             ("tanh1", nn.Tanh()),
-            ("hidden2", nn.Linear(40, 40)),
+            ("hidden2", hidden2),
             ("tanh2", nn.Tanh()),
-            ("output", nn.Linear(40, 1)));
+            ("output", output));
         _sgd = optim.SGD(_model.parameters(), innerLearningRate);
         LearningRate = innerLearningRate;
     }
@@ -83,6 +94,22 @@ public sealed class SineRegressor : IDisposable
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         return _model.forward(tensor(x).reshape(x.Length, 1)).data<float>().ToArray();
+    }
+
+    /// <summary>libtorch's default <c>Linear</c> init (as <c>reset_parameters</c>): the weight Kaiming-uniform with
+    /// a = sqrt(5) on its fan-in, then the bias uniform in +-1/sqrt(fan-in), each bound computed as libtorch computes
+    /// it so that the same generator state gives the same bits.</summary>
+    internal static void DefaultLinearInit(Linear layer, Generator generator)
+    {
+        using var noGrad = no_grad();
+        var weight = layer.weight!;
+        var fanIn = (double)weight.shape[1];
+        var a = Math.Sqrt(5.0);
+        var gain = Math.Sqrt(2.0 / (1 + Math.Pow(a, 2)));
+        var weightBound = Math.Sqrt(3.0) * (gain / Math.Sqrt(fanIn));
+        weight.uniform_(-weightBound, weightBound, generator);
+        var biasBound = 1 / Math.Sqrt(fanIn);
+        layer.bias!.uniform_(-biasBound, biasBound, generator);
     }
 
     /// <summary>The sine networks run on one libtorch thread (they are tiny: more threads cost more than they save)
