@@ -57,13 +57,32 @@ public sealed class DeviceCodeGenerationTests
         using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90,
             CudaInstructionSet.ISA_80, nvvmAPI: null);
         var method = Find(kernel);
-        var compiled = (PTXCompiledKernel)backend.Compile(Entry(method), KernelSpecialization.Empty);
+        var compiled = (PTXCompiledKernel)KernelLoading.Compile(backend, Entry(method));
         // ILGPU writes the lowest target the code needs (sm_80 here), which an sm_90 driver loads.
         Assert.Contains(".target sm_", compiled.PTXAssembly, StringComparison.Ordinal);
         // The float64 decision arithmetic stays float64 on the device.
         if (method.GetParameters().Any(p => p.ParameterType == typeof(ArrayView<double>)))
             Assert.Contains(".f64", compiled.PTXAssembly, StringComparison.Ordinal);
         Assert.Contains(".entry", compiled.PTXAssembly, StringComparison.Ordinal);
+        // What the CUDA accelerator loads: no multiply left that ptxas could fuse into an add (RoundedPtx).
+        Assert.True(RoundedPtx.HasNoFusableOperation(compiled.PTXAssembly), "a plain add, sub or mul is left in the PTX");
+    }
+
+    /// <summary>
+    /// Why <see cref="KernelLoading"/> rewrites the PTX: ILGPU 1.5.3 writes float64 products and sums without a
+    /// rounding modifier, which ptxas may fuse into one fma (it did in nine kernels). Should an ILGPU update write
+    /// them rounded, this fails, and the rewrite may go.
+    /// </summary>
+    [Fact]
+    public void IlgpuWritesFloat64ProductsThatPtxasMayFuse()
+    {
+        using var context = NewContext();
+        using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90,
+            CudaInstructionSet.ISA_80, nvvmAPI: null);
+        var ptx = ((PTXCompiledKernel)backend.Compile(Entry(Find("WeightedMeanKernel.Run")), KernelSpecialization.Empty)).PTXAssembly;
+        Assert.Contains("mul.f64", ptx, StringComparison.Ordinal);
+        Assert.Contains("add.f64", ptx, StringComparison.Ordinal);
+        Assert.False(RoundedPtx.HasNoFusableOperation(ptx));
     }
 
     [Theory]
@@ -80,7 +99,7 @@ public sealed class DeviceCodeGenerationTests
         using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90,
             CudaInstructionSet.ISA_80, nvvmAPI: null);
         var method = Find(kernel);
-        var ptx = ((PTXCompiledKernel)backend.Compile(Entry(method), KernelSpecialization.Empty)).PTXAssembly;
+        var ptx = ((PTXCompiledKernel)KernelLoading.Compile(backend, Entry(method))).PTXAssembly;
         // benchmarks/device/gpu-checks.sh runs ptxas -v on these (registers, spills).
         if (Environment.GetEnvironmentVariable("META_GPU_DUMP_PTX") is { Length: > 0 } folder)
         {

@@ -50,6 +50,16 @@ public sealed class GpuDeviceTests
         }
     }
 
+    /// <summary>Products rounded apart from their sums, as the reference rounds them: ptxas fuses ILGPU's plain
+    /// PTX products into the sums unless <see cref="RoundedPtx"/> forbids it.</summary>
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void CancellingProducts_AgreeWithTheUnfusedReference(string kind)
+    {
+        using var backend = Open(kind);
+        CancellingProductTests.AgreeWithUnfusedProducts(backend);
+    }
+
     [Theory]
     [MemberData(nameof(Kinds))]
     public void TheDenseKernels_SettlePlainColumnsThemselves(string kind)
