@@ -58,6 +58,8 @@ bench() { # name, then bench arguments
     # At most 8 files come back from a device call: the JSON of the two main benches only.
     case $name in big|standard) cp "/tmp/bench-$name/bench.json" "$out/$name.json" ;; esac
     grep -E "^- (Machine|Read|cuda|opencl|Peer)|^\| (weighted_mean|reptile_step|trimmed_mean|median|weighted_median|fused_trimmed_mean_reptile) \| (cuda|pytorch|cpu|numpy)" "/tmp/bench-$name/bench.md" | tee -a "$summary"
+    # A peer whose result disagrees with the engine's (exit 1), or was not checked.
+    grep -E "^meta-gpu bench: " "/tmp/bench-$name.log" | tee -a "$summary"
   else
     tail -20 "/tmp/bench-$name.log" | tee -a "$summary"
   fi

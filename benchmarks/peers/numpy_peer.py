@@ -6,6 +6,11 @@ The harness writes the batch it times (row-major N x D little-endian float32, no
   {"peer": "numpy", "version": ..., "results": {workload: {"times_ms": [...]}}}
 or {"skipped": "<reason>"} when numpy is missing.
 
+With --results DIR, after a workload's timed calls (outside them) it makes one more call from the original prior
+and writes its result to DIR/<workload>.f32 (D little-endian float32: the aggregate, or the stepped prior), which
+the harness checks against the engine's result on the same batch; a failure there is reported as
+"result_skipped" in the workload's entry, never at the cost of its times.
+
 The methods are the reference module's own approach: np.sort over the domain axis then the mean of the kept
 rows (trimmed mean, uniform over the kept rows), np.median, a confidence-weighted mean (p @ X), and lerp for the
 Reptile step (prior += beta * (target - prior)). Repeats are timed inside Python with time.perf_counter, after
@@ -31,6 +36,7 @@ def main() -> int:
     ap.add_argument("--beta", type=float, default=0.1)
     ap.add_argument("--budget-s", type=float, default=10.0,
                     help="stop a workload's repeats once 3 are timed and their total passed this (as meta-gpu bench does)")
+    ap.add_argument("--results", help="folder for each workload's result, <workload>.f32 (checked by meta-gpu bench)")
     args = ap.parse_args()
 
     try:
@@ -96,6 +102,14 @@ def main() -> int:
             fn()
             times.append((time.perf_counter() - t0) * 1000.0)
         results[name] = {"times_ms": times}
+        if args.results:
+            # The timed calls stepped the prior again and again (as rounds do); the checked call starts from the
+            # prior the engine's checked call starts from.
+            prior[:] = prior0
+            try:
+                np.asarray(fn(), dtype="<f4").tofile(os.path.join(args.results, name + ".f32"))
+            except Exception as e:  # noqa: BLE001 - reported in the output, the times still stand
+                results[name]["result_skipped"] = f"{type(e).__name__}: {e}"
     print(json.dumps({"peer": "numpy", "version": np.__version__, "results": results}))
     return 0
 

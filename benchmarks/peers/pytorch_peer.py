@@ -10,6 +10,11 @@ as the engine keeps its batch resident), and prints one JSON object:
    "results": {workload: {"times_ms": [...]}}}
 or {"skipped": "<reason>"} when torch or the device is missing.
 
+With --results DIR, after a workload's timed calls (outside them) it makes one more call from the original prior
+and writes its result to DIR/<workload>.f32 (D little-endian float32: the aggregate, or the stepped prior), which
+the harness checks against the engine's result on the same batch; a failure there is reported as
+"result_skipped" in the workload's entry, never at the cost of its times.
+
 Bandwidth (the reference `meta-gpu bench` falls back to for these rows when the engine measured no cuda figure in
 the same run): the read stream x.sum() over the resident batch (bytes of x / time) and a device copy, copy_ of x
 into a preallocated tensor (bytes read + written / time); each the median of the repeats after the warm-up, timed
@@ -43,6 +48,7 @@ def main() -> int:
     ap.add_argument("--budget-s", type=float, default=10.0,
                     help="stop a workload's repeats once 3 are timed and their total passed this (as meta-gpu bench does)")
     ap.add_argument("--device", default="cuda")
+    ap.add_argument("--results", help="folder for each workload's result, <workload>.f32 (checked by meta-gpu bench)")
     args = ap.parse_args()
 
     try:
@@ -65,6 +71,7 @@ def main() -> int:
     w = load("confidences.f64", torch.float64, n)
     p32 = (w / w.sum()).to(torch.float32).to(dev)
     prior = load("prior.f32", torch.float32, d).to(dev)
+    prior0 = prior.clone()
     target = x[0].clone()
     k = int(math.floor(args.trim_alpha * n))
     beta = float(args.beta)
@@ -125,6 +132,14 @@ def main() -> int:
             results[name] = {"skipped": f"the pytorch peer has no {name}"}
             continue
         results[name] = {"times_ms": timed(fn, args.warmup, args.repeats)}
+        if args.results:
+            # The timed calls stepped the prior again and again (as rounds do); the checked call starts from the
+            # prior the engine's checked call starts from.
+            prior.copy_(prior0)
+            try:
+                write_f32(torch, fn(), os.path.join(args.results, name + ".f32"))
+            except Exception as e:  # noqa: BLE001 - reported in the output, the times still stand
+                results[name]["result_skipped"] = f"{type(e).__name__}: {e}"
 
     out = {"peer": "pytorch", "version": torch.__version__,
            "device": torch.cuda.get_device_name(dev) if cuda else str(dev)}
@@ -136,6 +151,20 @@ def main() -> int:
     out["results"] = results
     print(json.dumps(out))
     return 0
+
+
+def write_f32(torch, t, path):
+    """t as little-endian float32 in path (through numpy when torch has it, else through the array module)."""
+    t = t.detach().to("cpu", torch.float32).contiguous()
+    try:
+        t.numpy().astype("<f4").tofile(path)
+    except (ImportError, RuntimeError):  # a torch built without numpy
+        import array
+        values = array.array("f", t.tolist())
+        if sys.byteorder != "little":
+            values.byteswap()
+        with open(path, "wb") as f:
+            values.tofile(f)
 
 
 def bandwidth(torch, x, timed, warmup, repeats):

@@ -15,7 +15,9 @@ namespace Meta.Gpu.Cli.Bench;
 /// first starts (<see cref="DeviceBandwidthProbe"/>); each row's share of read divides by the reference
 /// <see cref="ReadReference.For"/> picks (host memory for host rows, the device's for device rows and the PyTorch
 /// peer). Engine backends run before the peers at each size, and <c>cuda</c> and <c>pytorch</c> always share a
-/// size, so the <c>cuda</c> figure is known when the PyTorch rows are made.
+/// size, so the <c>cuda</c> figure is known when the PyTorch rows are made. After an engine row's timed calls, one
+/// more round gives the result the peers at that size are checked against (<see cref="EngineResults"/>); each peer
+/// reports its own result after its timed calls, and its rows say whether the two agree (<see cref="PeerAgreement"/>).
 /// </remarks>
 public sealed class BenchHarness(BenchOptions options)
 {
@@ -117,9 +119,11 @@ public sealed class BenchHarness(BenchOptions options)
             var cases = group.ToList();
             progress.Starting($"data {group.Key.DataN} x {group.Key.D}");
             var data = new BenchData(group.Key.DataN, group.Key.D, equalWeights: o.EqualWeights);
-            foreach (var byBackend in cases.Where(c => !BenchBackends.IsPeer(c.Backend)).GroupBy(c => c.Backend))
-                RunEngine(byBackend.Key, byBackend.ToList(), data, bandwidth.ReadGbs, devices, progress, results, token);
             var peerCases = cases.Where(c => BenchBackends.IsPeer(c.Backend)).ToList();
+            // The engine's results the peers' are checked against: only where a peer will run beside them.
+            var engineResults = peerCases.Count > 0 && !o.OutlierFilter ? new EngineResults() : null;
+            foreach (var byBackend in cases.Where(c => !BenchBackends.IsPeer(c.Backend)).GroupBy(c => c.Backend))
+                RunEngine(byBackend.Key, byBackend.ToList(), data, bandwidth.ReadGbs, devices, progress, results, engineResults, token);
             if (o.OutlierFilter)
             {
                 foreach (var c in peerCases)
@@ -130,7 +134,7 @@ public sealed class BenchHarness(BenchOptions options)
                 }
             }
             else if (peerCases.Count > 0)
-                await RunPeersAsync(peerCases, data, bandwidth.ReadGbs, devices, progress, results, peers, token).ConfigureAwait(false);
+                await RunPeersAsync(peerCases, data, bandwidth.ReadGbs, devices, progress, results, peers, engineResults!, token).ConfigureAwait(false);
         }
 
         foreach (var c in plan.Where(c => !BenchWorkloads.IsDense(c.Workload)))
@@ -162,7 +166,7 @@ public sealed class BenchHarness(BenchOptions options)
     }
 
     private void RunEngine(string name, List<BenchCase> cases, BenchData data, double hostReadGbs, SortedDictionary<string, DeviceBandwidthFigure> devices,
-        IBenchProgress progress, List<BenchResult> results, CancellationToken token)
+        IBenchProgress progress, List<BenchResult> results, EngineResults? engineResults, CancellationToken token)
     {
         progress.Starting($"{name}: starting the backend");
         var (backend, reason) = EngineBackends.TryCreate(name, _options.BaselineDeviceKernels);
@@ -189,11 +193,16 @@ public sealed class BenchHarness(BenchOptions options)
                 {
                     var workload = new DenseWorkload(c.Workload, backend, data, _options);
                     var times = Stopwatches.Time(workload.Run, _options.Warmup, _options.Repeats, _options.RowBudget);
+                    // After the timed calls; before the fallback check, so that a device failing here is no one's reference.
+                    var result = engineResults is not null && BenchWorkloads.PeerDense.Contains(c.Workload)
+                        ? EngineResults.Compute(c.Workload, backend, data, _options)
+                        : null;
                     row = EngineBackends.FellBack(backend) is { } fellBack
                         ? BenchResult.Skip(c.Workload, c.Backend, c.N, c.D, fellBack)
                         : BenchResult.Timed(c.Workload, c.Backend, c.N, c.D, times, workload.Bytes, reference)
                             .WithKernelTimes(workload.KernelMs.TakeLast(times.Length).ToList(), workload.Bytes, reference)
                           with { PriorUploads = workload.PriorUploads.Count == 0 ? null : workload.PriorUploads.TakeLast(times.Length).Sum() };
+                    if (result is not null && row.Skipped is null) engineResults!.Add(c.Workload, name, result);
                 }
                 results.Add(row);
                 progress.Completed(row);
@@ -205,6 +214,22 @@ public sealed class BenchHarness(BenchOptions options)
         }
     }
 
+    /// <summary>
+    /// A peer workload no engine backend timed at this size (<c>--backends numpy</c>, or the engine backend absent)
+    /// is still checked: against the <c>cpu</c> backend's result, made for the check alone and named so.
+    /// </summary>
+    private void CheckOnlyResults(List<BenchCase> cases, BenchData data, EngineResults engineResults, IBenchProgress progress)
+    {
+        var missing = cases.Select(c => c.Workload).Distinct().Where(w => engineResults.For(w).Count == 0).ToList();
+        if (missing.Count == 0) return;
+        progress.Starting("cpu: the engine's results for the peers' check (not timed)");
+        var (cpu, _) = EngineBackends.TryCreate(BenchBackends.Cpu);
+        if (cpu is null) return;
+        using (cpu)
+            foreach (var workload in missing)
+                engineResults.Add(workload, $"{BenchBackends.Cpu} (not timed)", EngineResults.Compute(workload, cpu, data, _options));
+    }
+
     /// <summary>The peer's own read and copy figures, for its line of the report.</summary>
     private static string OwnBandwidth(PeerRun run) =>
         run.ReadGbs is { } read
@@ -212,11 +237,12 @@ public sealed class BenchHarness(BenchOptions options)
             : run.BandwidthSkipped is { } why ? $", its own bandwidth not measured: {why}" : "";
 
     private async Task RunPeersAsync(List<BenchCase> cases, BenchData data, double hostReadGbs, SortedDictionary<string, DeviceBandwidthFigure> devices,
-        IBenchProgress progress, List<BenchResult> results, SortedDictionary<string, string> peers, CancellationToken token)
+        IBenchProgress progress, List<BenchResult> results, SortedDictionary<string, string> peers, EngineResults engineResults, CancellationToken token)
     {
         var folder = Path.Combine(Path.GetTempPath(), $"meta-gpu-bench-{Environment.ProcessId}-{Guid.NewGuid():N}");
         try
         {
+            CheckOnlyResults(cases, data, engineResults, progress);
             var needFiles = cases.Any(c => c.Backend is BenchBackends.Numpy or BenchBackends.PyTorch);
             if (needFiles)
             {
@@ -251,7 +277,9 @@ public sealed class BenchHarness(BenchOptions options)
                     else if (times.Skipped is { } r)
                         row = BenchResult.Skip(c.Workload, c.Backend, c.N, c.D, r);
                     else
-                        row = BenchResult.Timed(c.Workload, c.Backend, c.N, c.D, times.TimesMs, (long)c.N * c.D * sizeof(float), reference);
+                        row = PeerAgreement.Check(
+                            BenchResult.Timed(c.Workload, c.Backend, c.N, c.D, times.TimesMs, (long)c.N * c.D * sizeof(float), reference),
+                            times, engineResults.For(c.Workload));
                     results.Add(row);
                     progress.Completed(row);
                 }

@@ -91,6 +91,13 @@ public sealed record BenchOptions
     /// </summary>
     public bool EqualWeights { get; init; }
 
+    /// <summary>
+    /// A peer whose result disagrees with the engine's on the same batch (<see cref="PeerAgreement"/>) is reported
+    /// either way (its rows, a warning); by default the run then exits 1, since its ratios compare different
+    /// results. True: exit 0 all the same (a peer changed on purpose, an exploratory run). Default false.
+    /// </summary>
+    public bool AllowDisagreement { get; init; }
+
     /// <summary>Timeout of one peer process.</summary>
     public TimeSpan PeerTimeout { get; init; } = TimeSpan.FromMinutes(5);
 

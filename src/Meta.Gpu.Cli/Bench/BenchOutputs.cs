@@ -44,14 +44,15 @@ public static class BenchOutputs
             md.AppendLine(c, $"- {DeviceBandwidthProbe.Describe(name, figure)}.{use}");
         }
         md.AppendLine(c, $"- Configuration: {report.Configuration}");
+        md.AppendLine(c, $"- Agreement: after the timed calls each peer's result on the same batch is checked against the engine's, within {PeerAgreement.Tolerance}");
         foreach (var (peer, state) in report.Peers) md.AppendLine(c, $"- Peer {peer}: {state}");
         md.AppendLine();
-        md.AppendLine("| workload | backend | N | D | median ms | min ms | max ms | repeats | GB/s | share of read | read ref | other |");
-        md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
+        md.AppendLine("| workload | backend | N | D | median ms | min ms | max ms | repeats | GB/s | share of read | read ref | agrees with the engine | other |");
+        md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|");
         foreach (var r in report.Results)
         {
             var other = r.Skipped is not null ? $"skipped: {r.Skipped}" : Other(r);
-            md.AppendLine(c, $"| {r.Workload} | {r.Backend} | {r.N} | {r.D} | {BenchText.Ms(r.MedianMs)} | {BenchText.Ms(r.MinMs)} | {BenchText.Ms(r.MaxMs)} | {r.Repeats} | {Fixed(r.Gbs, "0.00")} | {Percent(r.ShareOfRead)} | {r.ReadReference ?? "-"} | {other.Replace("|", "/", StringComparison.Ordinal)} |");
+            md.AppendLine(c, $"| {r.Workload} | {r.Backend} | {r.N} | {r.D} | {BenchText.Ms(r.MedianMs)} | {BenchText.Ms(r.MinMs)} | {BenchText.Ms(r.MaxMs)} | {r.Repeats} | {Fixed(r.Gbs, "0.00")} | {Percent(r.ShareOfRead)} | {r.ReadReference ?? "-"} | {Agreement(r).Replace("|", "/", StringComparison.Ordinal)} | {other.Replace("|", "/", StringComparison.Ordinal)} |");
         }
         md.AppendLine();
         md.AppendLine("## Ratios to the peers (same data, same run)").AppendLine();
@@ -66,7 +67,9 @@ public static class BenchOutputs
             md.AppendLine("| workload | N | D | ours | ours ms | peer | peer ms | ratio |");
             md.AppendLine("|---|---:|---:|---|---:|---|---:|---:|");
             foreach (var (ours, peer) in ratios)
-                md.AppendLine(c, $"| {ours.Workload} | {ours.N} | {ours.D} | {ours.Backend} | {BenchText.Ms(ours.MedianMs)} | {peer.Backend} | {BenchText.Ms(peer.MedianMs)} | {Ratio(peer.MedianMs!.Value / ours.MedianMs!.Value)}{(TrimsNothing(ours, report.TrimAlpha) ? " (k = 0)" : "")} |");
+                md.AppendLine(c, $"| {ours.Workload} | {ours.N} | {ours.D} | {ours.Backend} | {BenchText.Ms(ours.MedianMs)} | {peer.Backend} | {BenchText.Ms(peer.MedianMs)} | {Ratio(peer.MedianMs!.Value / ours.MedianMs!.Value)}{(TrimsNothing(ours, report.TrimAlpha) ? " (k = 0)" : "")}{(peer.Agrees == false ? " (**results disagree**)" : "")} |");
+            if (ratios.Any(r => r.Peer.Agrees == false))
+                md.AppendLine().AppendLine("(**results disagree**): the peer's result differs from the engine's on the same batch (see its row above): that ratio compares different computations.");
             if (ratios.Any(r => TrimsNothing(r.Ours, report.TrimAlpha)))
                 md.AppendLine().AppendLine(c, $"(k = 0): at trim_alpha {report.TrimAlpha} and this N no row is trimmed, so the engine's trimmed mean is a weighted mean while the peers still sort the rows: that ratio is not the two algorithms'.");
         }
@@ -89,6 +92,15 @@ public static class BenchOutputs
     private static bool TrimsNothing(BenchResult ours, double trimAlpha) =>
         ours.Workload is BenchWorkloads.TrimmedMean or BenchWorkloads.FusedTrimmedMeanReptile
         && ColumnRules.TrimCount(trimAlpha, ours.N) == 0;
+
+    /// <summary>A peer row's agreement with the engine: yes with the worst difference, NO with what differed, or why
+    /// it was not checked; blank on engine rows and skipped rows.</summary>
+    private static string Agreement(BenchResult r) => r.Agrees switch
+    {
+        true => string.Create(CultureInfo.InvariantCulture, $"yes ({r.CheckedAgainst}, max abs diff {r.MaxAbsDiff:0.##e+0}, rel {r.MaxRelDiff:0.##e+0})"),
+        false => $"**NO** ({r.CheckedAgainst}): {r.Agreement}",
+        null => r.Agreement ?? "",
+    };
 
     private static string Ratio(double ratio) =>
         ratio.ToString(ratio < 0.1 ? "0.000" : ratio < 10 ? "0.00" : "0.0", CultureInfo.InvariantCulture) + "x";

@@ -11,7 +11,9 @@ namespace Meta.Gpu.Cli.Bench;
 /// <c>lost</c> (bus deliveries missing after the run drained), <c>note</c> (what was timed, for the peers the
 /// method they use), <c>read_reference</c> (whose read bandwidth <see cref="ShareOfRead"/> divides by:
 /// <c>host</c>, <c>cuda</c>, <c>opencl</c> or <c>pytorch</c>; see <see cref="Bench.ReadReference"/>), <c>kernel_median_ms</c>,
-/// <c>kernel_gbs</c>, <c>kernel_share_of_read</c> and <c>prior_uploads</c> (device rows).
+/// <c>kernel_gbs</c>, <c>kernel_share_of_read</c> and <c>prior_uploads</c> (device rows); on peer rows,
+/// <c>agrees</c>, <c>max_abs_diff</c>, <c>max_rel_diff</c>, <c>checked_against</c> and <c>agreement</c> (whether the
+/// peer's result agrees with the engine's on the same batch; see <see cref="PeerAgreement"/>).
 /// </remarks>
 public sealed record BenchResult(
     string Workload,
@@ -50,6 +52,26 @@ public sealed record BenchResult(
     /// <summary>Device rows that step a prior: how many times the prior was uploaded during the timed calls (a
     /// resident prior: 0 once it is on the device; see <see cref="Compute.ResidentPrior"/>).</summary>
     public int? PriorUploads { get; init; }
+
+    /// <summary>Peer rows: whether the peer's result agrees with the engine's on the same batch within DESIGN §13's
+    /// tolerance (<see cref="PeerAgreement"/>); null on engine rows and when it was not checked (then
+    /// <see cref="Agreement"/> says why).</summary>
+    public bool? Agrees { get; init; }
+
+    /// <summary>Peer rows: the largest absolute difference from the engine's result over the columns where both are
+    /// finite (over every engine backend in <see cref="CheckedAgainst"/>).</summary>
+    public double? MaxAbsDiff { get; init; }
+
+    /// <summary>Peer rows: the largest |peer - engine| / (1 + |engine|), the scale of §13's tolerance: at most 1e-4
+    /// where every finite value agrees (see <see cref="PeerAgreement.Comparison"/>).</summary>
+    public double? MaxRelDiff { get; init; }
+
+    /// <summary>Peer rows: the engine backends whose results the peer's was checked against.</summary>
+    public string? CheckedAgainst { get; init; }
+
+    /// <summary>Peer rows: what disagreed (the first column that differs), or why the result was not checked; null
+    /// when it agrees.</summary>
+    public string? Agreement { get; init; }
 
     /// <summary>The row with the kernels' device time of <paramref name="kernelMs"/> (the same calls as its times).</summary>
     public BenchResult WithKernelTimes(IReadOnlyList<double> kernelMs, long bytes, ReadReference? reference)

@@ -15,6 +15,8 @@ public static class BenchText
         if (r.OpsPerS is { } ops) text += $", {Count(ops)}/s";
         if (r.AllocatedBytesPerOp is { } a) text += $", {a.ToString("0.###", CultureInfo.InvariantCulture)} B/op";
         if (r.Lost is { } lost) text += $", lost {lost}";
+        if (r.Agrees is { } agrees) text += agrees ? $", agrees with {r.CheckedAgainst}" : $", DISAGREES with {r.CheckedAgainst}: {r.Agreement}";
+        else if (r.Agreement is { } why) text += $", {why}";
         return text;
     }
 

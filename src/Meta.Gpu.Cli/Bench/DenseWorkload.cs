@@ -31,7 +31,11 @@ public sealed class DenseWorkload
     private readonly List<double> _kernelMs = [];
     private readonly List<int> _priorUploads = [];
 
-    public DenseWorkload(string workload, IComputeBackend backend, BenchData data, BenchOptions options)
+    /// <summary>One <paramref name="workload"/> on <paramref name="backend"/> over <paramref name="data"/>, as
+    /// <paramref name="options"/> set it, with <paramref name="weighting"/>: confidence, the standard workload's;
+    /// <see cref="DomainWeighting.Uniform"/> only for the result a peer's unweighted trimmed mean is checked against
+    /// (<see cref="EngineResults"/>).</summary>
+    public DenseWorkload(string workload, IComputeBackend backend, BenchData data, BenchOptions options, DomainWeighting weighting = DomainWeighting.Confidence)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(data);
@@ -52,7 +56,7 @@ public sealed class DenseWorkload
             BenchWorkloads.ReptileStep => (data.OneRow, AggregationMethod.Mean, step),
             _ => throw new ArgumentException($"not a dense workload: {workload}", nameof(workload)),
         };
-        _aggregator = new DenseCrossDomainAggregator(backend, StandardConfig(method, options.TrimAlpha, options.OutlierFilter));
+        _aggregator = new DenseCrossDomainAggregator(backend, StandardConfig(method, options.TrimAlpha, options.OutlierFilter, weighting));
         _device = EngineBackends.Device(backend);
     }
 
@@ -63,8 +67,8 @@ public sealed class DenseWorkload
 
     /// <summary>The §13 standard configuration for <paramref name="method"/>; <paramref name="outlierFilter"/> turns on
     /// the outlier pass with the library's default settings for it (<see cref="BenchOptions.OutlierFilter"/>).</summary>
-    public static CrossMetaConfig StandardConfig(AggregationMethod method, double trimAlpha, bool outlierFilter = false) =>
-        new(Method: method, TrimAlpha: trimAlpha, Weighting: DomainWeighting.Confidence, OutlierFilter: outlierFilter, DiversityEntropyTarget: 0.9);
+    public static CrossMetaConfig StandardConfig(AggregationMethod method, double trimAlpha, bool outlierFilter = false, DomainWeighting weighting = DomainWeighting.Confidence) =>
+        new(Method: method, TrimAlpha: trimAlpha, Weighting: weighting, OutlierFilter: outlierFilter, DiversityEntropyTarget: 0.9);
 
     /// <summary>Device backends: the device time of each round's kernels so far (<see cref="IlgpuBackend.LastKernelTime"/>), in
     /// milliseconds, one per call of <see cref="Run"/>; empty for cpu.</summary>
@@ -73,6 +77,9 @@ public sealed class DenseWorkload
     /// <summary>Device backends, workloads with a step: the prior's uploads in each call of <see cref="Run"/> so far
     /// (<see cref="IlgpuBackend.PriorUploads"/>); empty otherwise.</summary>
     public IReadOnlyList<int> PriorUploads => _priorUploads;
+
+    /// <summary>What the last <see cref="Run"/> produced: the stepped prior for the step workloads, else the aggregate.</summary>
+    public ReadOnlySpan<float> Output => _step is null ? _aggregate : _prior.Values;
 
     /// <summary>One round.</summary>
     public void Run()

@@ -21,5 +21,17 @@ public sealed record PeerRun(string Peer, string? Skipped, string? Version, stri
     public static PeerRun Skip(string peer, string reason) => new(peer, reason, null, null, new Dictionary<string, PeerTimes>());
 }
 
-/// <summary>A peer's timed calls of one workload (milliseconds), or the reason it has none.</summary>
-public sealed record PeerTimes(IReadOnlyList<double> TimesMs, string? Skipped);
+/// <summary>A peer's timed calls of one workload (milliseconds), or the reason it has none; and its result, made by
+/// one more call after them, for <see cref="PeerAgreement"/>.</summary>
+public sealed record PeerTimes(IReadOnlyList<double> TimesMs, string? Skipped)
+{
+    /// <summary>The result of one call from the original prior (D values: the aggregate or the stepped prior); null
+    /// when the peer gave none.</summary>
+    public float[]? Result { get; init; }
+
+    /// <summary>Why there is no <see cref="Result"/>, when the peer said (the row is then not checked).</summary>
+    public string? ResultSkipped { get; init; }
+
+    /// <summary>A result that cannot be right (the wrong number of values): reported as a disagreement.</summary>
+    public string? ResultInvalid { get; init; }
+}

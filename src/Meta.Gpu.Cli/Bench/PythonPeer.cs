@@ -8,7 +8,9 @@ namespace Meta.Gpu.Cli.Bench;
 /// Runs a peer script of <c>benchmarks/peers/</c> (numpy, PyTorch) on the data files of one size and reads the
 /// JSON it prints. The script times its own calls (process start and file reading are not counted). A missing
 /// interpreter, a missing library (the script says so), a crash or a timeout is reported as the peer skipped, with
-/// the reason — never as a figure.
+/// the reason — never as a figure. After each workload's timed calls the script writes the result of one more call
+/// into the folder given as <c>--results</c> (<c>&lt;workload&gt;.f32</c>, D little-endian float32), read here into
+/// <see cref="PeerTimes.Result"/> for <see cref="PeerAgreement"/>.
 /// </summary>
 public static class PythonPeer
 {
@@ -78,6 +80,10 @@ public static class PythonPeer
         string python, string peer, string scriptName, string script, string dataFolder, int n, int d, IReadOnlyList<string> workloads,
         BenchOptions options, IReadOnlyList<string> extraArgs, CancellationToken token)
     {
+        // The peer's own folder, emptied: a result left by another peer or an earlier interpreter is not this one's.
+        var resultsFolder = Path.Combine(dataFolder, $"{peer}-results");
+        if (Directory.Exists(resultsFolder)) Directory.Delete(resultsFolder, recursive: true);
+        Directory.CreateDirectory(resultsFolder);
         var start = new ProcessStartInfo(python)
         {
             RedirectStandardOutput = true,
@@ -93,6 +99,7 @@ public static class PythonPeer
                      ("--trim-alpha", options.TrimAlpha.ToString("R", CultureInfo.InvariantCulture)),
                      ("--beta", options.Beta.ToString("R", CultureInfo.InvariantCulture)),
                      ("--budget-s", options.RowBudget.TotalSeconds.ToString("R", CultureInfo.InvariantCulture)),
+                     ("--results", resultsFolder),
                  })
         {
             start.ArgumentList.Add(flag);
@@ -131,7 +138,37 @@ public static class PythonPeer
             var errors = await stderr.ConfigureAwait(false);
             if (process.ExitCode != 0)
                 return PeerRun.Skip(peer, $"{scriptName} exited with {process.ExitCode}: {LastLine(errors)}");
-            return Parse(peer, scriptName, output);
+            return WithResults(Parse(peer, scriptName, output), scriptName, resultsFolder, d);
+        }
+    }
+
+    /// <summary><paramref name="run"/> with each timed workload's result read from <paramref name="folder"/>: one that
+    /// is missing or unreadable leaves the row unchecked, one of the wrong size is a result that cannot agree.</summary>
+    public static PeerRun WithResults(PeerRun run, string scriptName, string folder, int d)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        if (run.Skipped is not null) return run;
+        var results = new Dictionary<string, PeerTimes>(StringComparer.Ordinal);
+        foreach (var (workload, times) in run.Results)
+            results[workload] = times.Skipped is not null || times.ResultSkipped is not null ? times : WithResult(times, scriptName, workload, Path.Combine(folder, workload + ".f32"), d);
+        return run with { Results = results };
+    }
+
+    private static PeerTimes WithResult(PeerTimes times, string scriptName, string workload, string file, int d)
+    {
+        var expected = (long)d * sizeof(float);
+        try
+        {
+            if (!File.Exists(file)) return times with { ResultSkipped = $"{scriptName} wrote no result for {workload}" };
+            var length = new FileInfo(file).Length;
+            if (length != expected)
+                return times with { ResultInvalid = string.Create(CultureInfo.InvariantCulture, $"{scriptName}'s result for {workload} has {length} bytes, not D x 4 = {expected}") };
+            // Little-endian, as the data files it read (BenchData.WritePeerFiles refuses anything else).
+            return times with { Result = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(File.ReadAllBytes(file)).ToArray() };
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return times with { ResultSkipped = $"{scriptName}'s result for {workload} could not be read ({e.Message})" };
         }
     }
 
@@ -151,11 +188,11 @@ public static class PythonPeer
                 return new PeerTimes([], $"{scriptName} gave an unusable time for {workload} ({time.GetRawText()})");
             values.Add(ms);
         }
-        return new PeerTimes(values, null);
+        return new PeerTimes(values, null) { ResultSkipped = Text(entry, "result_skipped") is { } why ? $"{scriptName} made no result for {workload}: {why}" : null };
     }
 
     /// <summary>Reads the script's JSON line: {"skipped": reason} or {"version", "device"?, "read_gbs"?, "copy_gbs"?,
-    /// "read_mb"?, "bandwidth_skipped"?, "results": {workload: {"times_ms"} | {"skipped"}}}. The bandwidth fields are
+    /// "read_mb"?, "bandwidth_skipped"?, "results": {workload: {"times_ms", "result_skipped"?} | {"skipped"}}}. The bandwidth fields are
     /// optional (older scripts and the numpy peer print none); one that is not a finite positive number is read as
     /// absent.</summary>
     public static PeerRun Parse(string peer, string scriptName, string output)

@@ -13,7 +13,9 @@ namespace Meta.Gpu.Cli.Bench;
 /// <remarks>
 /// TorchSharp is touched only inside <see cref="RunTorch"/>, which is never inlined: when libtorch is absent (the
 /// GPU machine's pack strips it) or fails to load, the peer is reported skipped with the loader's reason and the
-/// rest of <c>meta-gpu bench</c> runs on. The batch is copied once into a tensor before timing (not timed).
+/// rest of <c>meta-gpu bench</c> runs on. The batch is copied once into a tensor before timing (not timed). After
+/// each workload's timed calls, one more call from the original prior gives its result (<see cref="PeerTimes.Result"/>),
+/// which <see cref="PeerAgreement"/> checks against the engine's.
 /// </remarks>
 public static class TorchSharpPeer
 {
@@ -58,6 +60,7 @@ public static class TorchSharpPeer
         flat = null;
         using var weights = torch.tensor(p, [n]);
         using var prior = torch.tensor((float[])data.Prior.Clone(), [d]);
+        using var prior0 = torch.tensor((float[])data.Prior.Clone(), [d]);
         using var target = x[0].clone();
 
         Tensor TrimmedMean()
@@ -76,26 +79,45 @@ public static class TorchSharpPeer
             using (sorted)
             using (var lo = sorted[(n - 1) / 2])
             using (var hi = sorted[n / 2])
-            using (var total = lo + hi)
+            {
+                // mul_ returns the tensor it scaled: disposing the sum here handed back a disposed result.
+                var total = lo + hi;
                 return total.mul_(0.5f);
+            }
         }
 
-        var table = new Dictionary<string, Action>(StringComparer.Ordinal)
+        // Each method returns its result as a new tensor, or null when it is the prior, stepped in place.
+        var table = new Dictionary<string, Func<Tensor?>>(StringComparer.Ordinal)
         {
-            [BenchWorkloads.TrimmedMean] = () => TrimmedMean().Dispose(),
-            [BenchWorkloads.Median] = () => Median().Dispose(),
-            [BenchWorkloads.WeightedMean] = () => torch.matmul(weights, x).Dispose(),
-            [BenchWorkloads.ReptileStep] = () => prior.lerp_(target, beta),
+            [BenchWorkloads.TrimmedMean] = TrimmedMean,
+            [BenchWorkloads.Median] = Median,
+            [BenchWorkloads.WeightedMean] = () => torch.matmul(weights, x),
+            [BenchWorkloads.ReptileStep] = () =>
+            {
+                prior.lerp_(target, beta);
+                return null;
+            },
             [BenchWorkloads.FusedTrimmedMeanReptile] = () =>
             {
                 using var aggregate = TrimmedMean();
                 prior.lerp_(aggregate, beta);
+                return null;
             },
         };
+
+        // After the timed calls, which stepped the prior again and again: one call from the original prior, the
+        // result PeerAgreement checks against the engine's.
+        float[] Result(Func<Tensor?> method)
+        {
+            prior.copy_(prior0);
+            using var result = method();
+            return (result ?? prior).data<float>().ToArray();
+        }
+
         var results = new Dictionary<string, PeerTimes>(StringComparer.Ordinal);
         foreach (var workload in workloads)
-            results[workload] = table.TryGetValue(workload, out var call)
-                ? new PeerTimes(Stopwatches.Time(call, options.Warmup, options.Repeats, options.RowBudget), null)
+            results[workload] = table.TryGetValue(workload, out var method)
+                ? new PeerTimes(Stopwatches.Time(() => method()?.Dispose(), options.Warmup, options.Repeats, options.RowBudget), null) { Result = Result(method) }
                 : new PeerTimes([], $"the torchsharp peer has no {workload}");
         var version = typeof(torch).Assembly.GetName().Version?.ToString(3) ?? "?";
         return new PeerRun(BenchBackends.TorchSharp, null, $"TorchSharp {version} (libtorch CPU, {torch.get_num_threads()} threads)", null, results);

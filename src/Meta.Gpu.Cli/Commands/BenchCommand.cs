@@ -9,7 +9,9 @@ namespace Meta.Gpu.Cli.Commands;
 /// `meta-gpu bench`: times the dense workloads on the engine's backends and on the peers (numpy, TorchSharp,
 /// PyTorch) on the same data in the same run, with the machine's read bandwidth measured beside them, and writes
 /// bench.json, bench.md and bench.png (DESIGN §15) into --out. A progress bar on a terminal, one line per row
-/// otherwise.
+/// otherwise. Each peer's result is checked against the engine's on the same batch after the timed calls
+/// (<see cref="PeerAgreement"/>): a disagreement is a warning on standard error and, unless --allow-disagreement,
+/// exit 1 once the files are written.
 /// </summary>
 internal static class BenchCommand
 {
@@ -27,10 +29,11 @@ internal static class BenchCommand
         var baseline = new Option<bool>("--baseline-device-kernels") { Description = "Device backends run every column through the combine kernel, not the dense kernels (weighted mean, trimmed mean by sorting networks): the baseline those are measured against." };
         var outliers = new Option<bool>("--outlier-filter") { Description = "Engine rows run the outlier pass with the library's default settings (the default configuration; the standard workload has it off); the peers have none and are skipped." };
         var equalWeights = new Option<bool>("--equal-weights") { Description = "Every domain's confidence 1.0 (the weights of weighting=uniform, under which the weighted median is the median), for engine and peers; the standard workload draws them in [0.3, 1)." };
+        var allowDisagreement = new Option<bool>("--allow-disagreement") { Description = "A peer whose result disagrees with the engine's on the same batch (beyond 1e-4 abs + 1e-4 rel, DESIGN §13; checked after the timed calls) is still reported (agrees: false in bench.json, NO in bench.md, a warning on standard error), but the run exits 0 instead of 1." };
         var python = new Option<string?>("--python") { Description = "Python for the numpy and PyTorch peers (default: $META_GPU_PYTHON, python3 on PATH, /usr/bin/python3)." };
         var command = new Command("bench", "Benchmark the backends against numpy, TorchSharp and PyTorch on the same data; write bench.json, bench.md, bench.png.")
         {
-            outDir, workloads, backends, n, d, repeats, warmup, quick, deviceMb, python, baseline, outliers, equalWeights,
+            outDir, workloads, backends, n, d, repeats, warmup, quick, deviceMb, python, baseline, outliers, equalWeights, allowDisagreement,
         };
         command.SetAction((result, token) => MetaGpuApp.GuardAsync(console, () =>
         {
@@ -49,6 +52,7 @@ internal static class BenchCommand
                 BaselineDeviceKernels = result.GetValue(baseline),
                 OutlierFilter = result.GetValue(outliers),
                 EqualWeights = result.GetValue(equalWeights),
+                AllowDisagreement = result.GetValue(allowDisagreement),
             };
             return RunAsync(console, options, token);
         }));
@@ -92,6 +96,34 @@ internal static class BenchCommand
         await console.Out.WriteLineAsync(BenchOutputs.Markdown(report)).ConfigureAwait(false);
         var folder = Path.GetFullPath(options.OutDir);
         await console.Out.WriteLineAsync($"bench: wrote {Path.Combine(folder, BenchOutputs.JsonFile)}, {BenchOutputs.MarkdownFile} and {BenchOutputs.ChartFile}").ConfigureAwait(false);
-        return MetaGpuApp.ExitOk;
+        return await ReportAgreementAsync(console, report, options).ConfigureAwait(false);
+    }
+
+    /// <summary>A warning per peer row whose result disagrees with the engine's or was not checked; exit 1 when one
+    /// disagrees, unless <see cref="BenchOptions.AllowDisagreement"/>.</summary>
+    private static async Task<int> ReportAgreementAsync(CliConsole console, BenchReport report, BenchOptions options)
+    {
+        var disagreeing = 0;
+        foreach (var r in report.Results.Where(r => BenchBackends.IsPeer(r.Backend) && r.Skipped is null))
+        {
+            var what = $"{r.Backend} {r.Workload} ({r.N} x {r.D})";
+            if (r.Agrees == false)
+            {
+                disagreeing++;
+                await console.Error.WriteLineAsync($"meta-gpu bench: warning: {what} disagrees with the engine ({r.CheckedAgainst}): {r.Agreement}; its ratios compare different results").ConfigureAwait(false);
+            }
+            else if (r.Agrees is null)
+            {
+                await console.Error.WriteLineAsync($"meta-gpu bench: warning: {what} was not checked against the engine: {r.Agreement}").ConfigureAwait(false);
+            }
+        }
+        if (disagreeing == 0) return MetaGpuApp.ExitOk;
+        if (options.AllowDisagreement)
+        {
+            await console.Error.WriteLineAsync($"meta-gpu bench: {disagreeing} peer result(s) disagree with the engine's; exit 0 as --allow-disagreement asks").ConfigureAwait(false);
+            return MetaGpuApp.ExitOk;
+        }
+        await console.Error.WriteLineAsync($"meta-gpu bench: {disagreeing} peer result(s) disagree with the engine's: the files are written, the run fails (--allow-disagreement: exit 0)").ConfigureAwait(false);
+        return MetaGpuApp.ExitCheckFailed;
     }
 }
