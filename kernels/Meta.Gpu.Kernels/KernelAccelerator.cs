@@ -105,9 +105,26 @@ public sealed class KernelAccelerator : IDisposable
         }
     }
 
+    /// <summary>Disposes the accelerator, then the context, the context even when the accelerator throws (whose
+    /// exception is the one that surfaces).</summary>
     public void Dispose()
     {
-        Accelerator.Dispose();
+        try
+        {
+            Accelerator.Dispose();
+        }
+        catch
+        {
+            try
+            {
+                _context.Dispose();
+            }
+            catch
+            {
+                // The accelerator's failure is the one to report; the context has been given its chance.
+            }
+            throw;
+        }
         _context.Dispose();
     }
 

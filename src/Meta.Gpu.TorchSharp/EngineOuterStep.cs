@@ -29,8 +29,7 @@ public sealed class EngineOuterStep : IOuterStep
 
     public OuterStepResult Step(DomainBatch batch, Span<float> prior, double beta)
     {
-        // Refused on every backend alike: the cpu backend, which holds nothing to free, went on stepping after
-        // Dispose where the device backends refuse.
+        // Refused here, before the aggregator starts (the backends refuse as well, once reached).
         ObjectDisposedException.ThrowIf(_disposed, this);
         var result = _aggregator.AggregateAndStep(batch, prior, new ReptileStep(ReptileRule.Interpolate, beta));
         return new OuterStepResult(

@@ -16,7 +16,8 @@ namespace Meta.Gpu.Compute;
 /// order (value, row) exactly, and the fast selection kernels detect the rare cases they cannot decide (ties at a
 /// trim threshold) and redo those columns on the exact path. The exact path (gather a block of columns, sort
 /// (value, row) pairs) serves masks, <c>missing_keys=zero</c> with a mask, and the methods without a fast kernel.
-/// Reading the batch needs no lock; concurrent calls on one instance are safe.
+/// Reading the batch needs no lock; concurrent calls on one instance are safe. It holds nothing to free, but after
+/// <see cref="Dispose"/> every method throws <see cref="ObjectDisposedException"/>, as the device backends do.
 /// </remarks>
 public sealed unsafe class CpuBackend : IComputeBackend
 {
@@ -26,6 +27,8 @@ public sealed unsafe class CpuBackend : IComputeBackend
     private const int ExactBlock = 32;
 
     private readonly ParallelOptions parallel;
+
+    private bool disposed;
 
     /// <param name="maxDegreeOfParallelism">Worker threads; default: every logical processor.</param>
     public CpuBackend(int? maxDegreeOfParallelism = null)
@@ -63,6 +66,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
 
     public void ScanRows(DomainBatch batch, Span<RowScan> result)
     {
+        ObjectDisposedException.ThrowIf(disposed, this);
         ArgumentNullException.ThrowIfNull(batch);
         if (result.Length < batch.Rows) throw new ArgumentException("result must hold one entry per row", nameof(result));
         var scans = new RowScan[batch.Rows];
@@ -72,6 +76,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
 
     public void ScanRows(DomainBatch batch, ReadOnlySpan<int> rows, Span<RowScan> result)
     {
+        ObjectDisposedException.ThrowIf(disposed, this);
         ArgumentNullException.ThrowIfNull(batch);
         batch.CheckRowSelection(rows, nameof(rows));
         if (result.Length < rows.Length) throw new ArgumentException("result must hold one entry per listed row", nameof(result));
@@ -83,6 +88,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
 
     public void ColumnMedians(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians)
     {
+        ObjectDisposedException.ThrowIf(disposed, this);
         ArgumentNullException.ThrowIfNull(batch);
         batch.CheckRowSelection(rows, nameof(rows));
         if (medians.Length < batch.Columns) throw new ArgumentException("medians must be D long", nameof(medians));
@@ -122,6 +128,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
 
     public void RowDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, ReadOnlySpan<double> medians, Span<double> distances)
     {
+        ObjectDisposedException.ThrowIf(disposed, this);
         ArgumentNullException.ThrowIfNull(batch);
         batch.CheckRowSelection(rows, nameof(rows));
         if (medians.Length < batch.Columns) throw new ArgumentException("medians must be D long", nameof(medians));
@@ -154,6 +161,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     /// </summary>
     public void MediansAndDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians, Span<double> distances)
     {
+        ObjectDisposedException.ThrowIf(disposed, this);
         ArgumentNullException.ThrowIfNull(batch);
         batch.CheckRowSelection(rows, nameof(rows));
         if (!medians.IsEmpty && medians.Length < batch.Columns) throw new ArgumentException("medians must be D long, or empty", nameof(medians));
@@ -243,6 +251,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     /// (see <see cref="CombineJob"/>).</summary>
     public bool CanCombineUnscanned(DomainBatch batch, AggregationMethod method)
     {
+        ObjectDisposedException.ThrowIf(disposed, this);
         ArgumentNullException.ThrowIfNull(batch);
         return batch.Mask is null;
     }
@@ -270,9 +279,10 @@ public sealed unsafe class CpuBackend : IComputeBackend
         return signal.Raised ? null : empty;
     }
 
-    private static void CheckCombine(DomainBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, AggregationMethod method, double trimAlpha,
+    private void CheckCombine(DomainBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, AggregationMethod method, double trimAlpha,
         Span<float> aggregate, Span<float> prior, ReptileStep? step)
     {
+        ObjectDisposedException.ThrowIf(disposed, this);
         ArgumentNullException.ThrowIfNull(batch);
         batch.CheckRowSelection(rows, nameof(rows));
         if (weights.Length != rows.Length) throw new ArgumentException("weights must hold one entry per row", nameof(weights));
@@ -310,10 +320,9 @@ public sealed unsafe class CpuBackend : IComputeBackend
         return empty;
     }
 
-    public void Dispose()
-    {
-        // Nothing to release: the per-thread scratch buffers belong to the threads.
-    }
+    /// <summary>Nothing to release (the per-thread scratch buffers belong to the threads): marks the backend
+    /// disposed, so that later calls throw. Calling it again does nothing.</summary>
+    public void Dispose() => disposed = true;
 
     /// <summary>Columns per parallel work item: about four items per worker, whole 64-column lines.</summary>
     internal int ChunkWidth(int columns)

@@ -25,6 +25,7 @@ public sealed class FallbackBackend : IComputeBackend
 {
     private readonly ILogger logger;
     private float[] priorCopy = [];
+    private bool disposed;
 
     public FallbackBackend(IComputeBackend primary, IComputeBackend fallback, ILogger? logger = null)
     {
@@ -57,6 +58,7 @@ public sealed class FallbackBackend : IComputeBackend
 
     public void ScanRows(DomainBatch batch, Span<RowScan> result)
     {
+        ObjectDisposedException.ThrowIf(disposed, this);
         OnFallback = false;
         if (TryPrimary(batch, result)) return;
         Fallback.ScanRows(batch, result);
@@ -64,6 +66,7 @@ public sealed class FallbackBackend : IComputeBackend
 
     public void ColumnMedians(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians)
     {
+        ObjectDisposedException.ThrowIf(disposed, this);
         if (!OnFallback)
         {
             try
@@ -81,6 +84,7 @@ public sealed class FallbackBackend : IComputeBackend
 
     public void RowDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, ReadOnlySpan<double> medians, Span<double> distances)
     {
+        ObjectDisposedException.ThrowIf(disposed, this);
         if (!OnFallback)
         {
             try
@@ -100,6 +104,7 @@ public sealed class FallbackBackend : IComputeBackend
     /// the fallback's.</summary>
     public void MediansAndDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians, Span<double> distances)
     {
+        ObjectDisposedException.ThrowIf(disposed, this);
         if (!OnFallback)
         {
             try
@@ -126,6 +131,7 @@ public sealed class FallbackBackend : IComputeBackend
         Span<float> prior,
         ReptileStep? step)
     {
+        ObjectDisposedException.ThrowIf(disposed, this);
         if (!OnFallback)
         {
             var saved = SaveForPrimary(prior, step);
@@ -157,6 +163,7 @@ public sealed class FallbackBackend : IComputeBackend
         ResidentPrior prior,
         ReptileStep step)
     {
+        ObjectDisposedException.ThrowIf(disposed, this);
         ArgumentNullException.ThrowIfNull(prior);
         IComputeBackend fallback = Fallback;
         if (!OnFallback)
@@ -184,8 +191,11 @@ public sealed class FallbackBackend : IComputeBackend
 
     /// <summary>The primary's answer while it is in use. After a device failure it is false, so the next round
     /// scans its rows: that scan (the start of a round) is where the primary is tried again.</summary>
-    public bool CanCombineUnscanned(DomainBatch batch, AggregationMethod method) =>
-        !OnFallback && Primary.CanCombineUnscanned(batch, method);
+    public bool CanCombineUnscanned(DomainBatch batch, AggregationMethod method)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        return !OnFallback && Primary.CanCombineUnscanned(batch, method);
+    }
 
     public int? CombineUnscanned(
         DomainBatch batch,
@@ -197,6 +207,7 @@ public sealed class FallbackBackend : IComputeBackend
         Span<float> prior,
         ReptileStep? step)
     {
+        ObjectDisposedException.ThrowIf(disposed, this);
         if (!OnFallback)
         {
             var saved = SaveForPrimary(prior, step);
@@ -231,6 +242,7 @@ public sealed class FallbackBackend : IComputeBackend
         ResidentPrior prior,
         ReptileStep step)
     {
+        ObjectDisposedException.ThrowIf(disposed, this);
         ArgumentNullException.ThrowIfNull(prior);
         IComputeBackend fallback = Fallback;
         if (!OnFallback)
@@ -260,9 +272,29 @@ public sealed class FallbackBackend : IComputeBackend
         }
     }
 
+    /// <summary>Disposes the primary and the fallback, the fallback even when the primary throws (whose exception
+    /// surfaces). Afterwards every method throws <see cref="ObjectDisposedException"/>, whichever backend the round
+    /// was on; calling it again does nothing.</summary>
     public void Dispose()
     {
-        Primary.Dispose();
+        if (disposed) return;
+        disposed = true;
+        try
+        {
+            Primary.Dispose();
+        }
+        catch
+        {
+            try
+            {
+                Fallback.Dispose();
+            }
+            catch
+            {
+                // The primary's failure is the one to report; the fallback has been given its chance.
+            }
+            throw;
+        }
         Fallback.Dispose();
     }
 

@@ -20,6 +20,8 @@ namespace Meta.Gpu.Compute;
 /// <see cref="DenseReptile.StepValue"/>, which every backend must match.
 /// Device backends are obtained through <see cref="ComputeBackends"/>, which wraps cuda and opencl in a
 /// <see cref="FallbackBackend"/>.
+/// After <see cref="IDisposable.Dispose"/> every method throws <see cref="ObjectDisposedException"/> (the properties
+/// still answer); Dispose may be called again and does nothing.
 /// </remarks>
 public interface IComputeBackend : IDisposable
 {

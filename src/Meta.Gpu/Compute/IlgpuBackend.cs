@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using ILGPU;
 using ILGPU.Runtime;
 using Meta.Gpu.Kernels;
@@ -247,6 +248,8 @@ public sealed class IlgpuBackend : IComputeBackend
 
     public void ScanRows(DomainBatch batch, Span<RowScan> result)
     {
+        // Here as well as under the gate: a call that returns before it reaches the device must refuse too.
+        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(batch);
         if (result.Length < batch.Rows) throw new ArgumentException($"result holds {result.Length} rows, the batch has {batch.Rows}", nameof(result));
         var n = batch.Rows;
@@ -284,6 +287,7 @@ public sealed class IlgpuBackend : IComputeBackend
 
     public void ColumnMedians(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians)
     {
+        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(batch);
         batch.CheckRowSelection(rows, nameof(rows));
         if (medians.Length < batch.Columns) throw new ArgumentException($"medians holds {medians.Length} columns, the batch has {batch.Columns}", nameof(medians));
@@ -303,6 +307,7 @@ public sealed class IlgpuBackend : IComputeBackend
 
     public void RowDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, ReadOnlySpan<double> medians, Span<double> distances)
     {
+        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(batch);
         batch.CheckRowSelection(rows, nameof(rows));
         if (medians.Length < batch.Columns) throw new ArgumentException($"medians holds {medians.Length} columns, the batch has {batch.Columns}", nameof(medians));
@@ -334,6 +339,7 @@ public sealed class IlgpuBackend : IComputeBackend
     /// </summary>
     public void MediansAndDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians, Span<double> distances)
     {
+        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(batch);
         batch.CheckRowSelection(rows, nameof(rows));
         if (!medians.IsEmpty && medians.Length < batch.Columns)
@@ -458,6 +464,7 @@ public sealed class IlgpuBackend : IComputeBackend
     /// cell.</summary>
     public bool CanCombineUnscanned(DomainBatch batch, AggregationMethod method)
     {
+        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(batch);
         return batch.Mask is null;
     }
@@ -501,6 +508,7 @@ public sealed class IlgpuBackend : IComputeBackend
         ReptileStep? step,
         ResidentPrior? resident)
     {
+        ThrowIfDisposed();
         CombineInput.CheckUnscanned(batch, Name);
         if (aggregate.IsEmpty && step is null) return null;
         var (empty, nonFinite) = RunCombine(batch, rows, weights, method, trimAlpha, false, aggregate, prior, step, resident, unscanned: true);
@@ -535,6 +543,7 @@ public sealed class IlgpuBackend : IComputeBackend
         ResidentPrior? resident,
         bool unscanned)
     {
+        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(batch);
         batch.CheckRowSelection(rows, nameof(rows));
         if (weights.Length != rows.Length) throw new ArgumentException($"weights holds {weights.Length} values, {rows.Length} rows were given", nameof(weights));
@@ -683,24 +692,55 @@ public sealed class IlgpuBackend : IComputeBackend
         return shares;
     }
 
+    /// <summary>
+    /// Frees the device buffers, the page-locked staging and the accelerator with its context, each one even when an
+    /// earlier one throws (a driver error): the first such exception is rethrown once everything has been released.
+    /// Afterwards the backend holds no device bytes, every method throws <see cref="ObjectDisposedException"/>, and
+    /// Dispose does nothing.
+    /// </summary>
     public void Dispose()
     {
         lock (_gate)
         {
             if (_disposed) return;
             _disposed = true;
-            // Buffers are freed in the device's context; the accelerator itself goes last.
-            _device.Accelerator.Bind();
-            foreach (var buffer in new IDisposable[]
+            Exception? first = null;
+            // Buffers are freed in the device's context; the accelerator itself goes last, and with it whatever a
+            // failed release left (ILGPU disposes the objects still registered with an accelerator).
+            try
+            {
+                _device.Accelerator.Bind();
+            }
+            catch (Exception e)
+            {
+                first = e;
+            }
+            foreach (var held in new IDisposable[]
                      {
                          _residentValues, _residentMask, _chunkValues, _chunkMask, _rows, _weights, _shares, _medians, _aggregate, _prior,
                          _counter, _columnSent, _partialInts, _partialFlags, _partialSums, _rowInts, _rowFlags, _rowSums, _priorStaging, _aggregateStaging,
+                         _device,
                      })
-                buffer.Dispose();
-            ReportHeldBytes();
-            _device.Dispose();
+            {
+                try
+                {
+                    ReleaseStep(held);
+                }
+                catch (Exception e)
+                {
+                    first ??= e;
+                }
+            }
+            // Nothing is left on the device, whatever a failed buffer still counts.
+            var reported = Interlocked.Exchange(ref _reportedBytes, 0);
+            if (reported != 0) DeviceAllocationLedger.For(_device.Kind).Record(-reported);
+            if (first is not null) ExceptionDispatchInfo.Throw(first);
         }
     }
+
+    /// <summary>Releases one thing <see cref="Dispose"/> frees (a device buffer, a staging buffer, the accelerator);
+    /// tests make one throw.</summary>
+    internal Action<IDisposable> ReleaseStep { get; set; } = held => held.Dispose();
 
     private readonly record struct Chunk(DenseMatrix Matrix, int Start, int Width);
 

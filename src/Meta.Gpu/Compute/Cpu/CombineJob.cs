@@ -26,6 +26,24 @@ internal sealed class CombineJob(
 
     private readonly bool medianOfEqualWeights = method == AggregationMethod.WeightedMedian && EqualWeights.MakeWeightedMedianTheMedian(weights);
 
+    private readonly bool weightsScaleTheSums = WeightsScaleTheSums(weights);
+
+    /// <summary>
+    /// Whether the weights' total lies where the weighted-sum kernels (the mean, the trimmed mean) keep the reference's
+    /// values: they multiply the raw weights, w x, and divide by the total at the end, where the reference divides
+    /// first (q = w / total). A total up to 1e150 keeps every w x (|x| at most float's largest, 3.4e38) and their sum
+    /// finite, and one from 1e-150 on keeps the subnormal products' rounding (2.5e-324 each) far below the tolerance
+    /// once divided. Beyond (a direct caller's raw weights: the engine's p sum to 1), w = 1e308 made w x infinite,
+    /// 5e-324 kept a few bits of it, and a total past double's largest gave 0 where the reference's q are all 0: the
+    /// exact path computes as the reference does.
+    /// </summary>
+    private static bool WeightsScaleTheSums(ReadOnlySpan<double> weights)
+    {
+        var total = 0.0;
+        foreach (var w in weights) total += w;
+        return total is >= 1e-150 and <= 1e150;
+    }
+
     private int exactColumns;
 
     /// <summary>Columns combined on the exact path so far: the ones no fast kernel serves, the scalar tails, and the
@@ -61,11 +79,11 @@ internal sealed class CombineJob(
             var n = rows.Length;
             var plainMean = method == AggregationMethod.Mean ||
                 (method == AggregationMethod.TrimmedMean && (trimCount == 0 || n == 1));
-            if (plainMean)
+            if (plainMean && weightsScaleTheSums)
             {
                 return WeightedSumKernel.Run(batch, rows, weights, c0, c1, target);
             }
-            if (method == AggregationMethod.TrimmedMean && trimCount + 1 <= MaxSelection)
+            if (method == AggregationMethod.TrimmedMean && !plainMean && weightsScaleTheSums && trimCount + 1 <= MaxSelection)
             {
                 return TrimmedMeanKernel.Run(batch, rows, weights, trimCount, c0, c1, target, this, selectionLanes, selectionBlockScale);
             }
