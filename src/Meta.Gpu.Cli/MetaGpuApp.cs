@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using System.Text.Json;
 using Meta.Gpu.Cli.Commands;
 using Meta.Gpu.Storage;
@@ -35,6 +36,10 @@ public static class MetaGpuApp
             await console.Error.WriteLineAsync($"meta-gpu: {error} (see 'meta-gpu --help')").ConfigureAwait(false);
             return ExitUserError;
         }
+        // The help writer skips a hidden command whole: `storage-soak --help` printed nothing. Hidden keeps a command
+        // out of the top-level list; its own help, asked for by name, is written as any other's.
+        if (parsed.Action is HelpAction && parsed.CommandResult.Command is { Hidden: true } hidden)
+            hidden.Hidden = false;
         // Signals are the caller's (Program: TerminationSignals), not the library's.
         var config = new InvocationConfiguration { Output = console.Out, Error = console.Error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
         // Help and version are written outside any command's guard: an output that cannot take them is said alike.

@@ -181,6 +181,8 @@ public sealed partial class NatsEventBus : IEventBus
         {
             Url = options.Url,
             Name = options.ClientName,
+            // The client's default, named here so that the prefix check (NatsSubjects.ValidateToken) refuses this one.
+            InboxPrefix = NatsSubjects.InboxPrefix,
             ConnectTimeout = options.ConnectTimeout,
             RequestTimeout = TimeSpan.FromSeconds(10),
             CommandTimeout = TimeSpan.FromSeconds(10),

@@ -39,7 +39,17 @@ public static class NatsSubjects
         // failed at their subscription with the broker's words; a domain worker, which only publishes, waited for good).
         if (value.Contains('/') || value.Contains('\\'))
             throw new InvalidInputException($"{field}: '{value}' is not a valid subject prefix (without '/' or '\\': streams are named after it, and the broker refuses path separators in a stream name)");
+        // NATS keeps subjects that start with '$' for the server, and the broker took such a prefix without a word:
+        // under $JS a topic could be a JetStream API call, under $O the object store that holds the large vectors,
+        // under $KV a key-value bucket's stream, under $SYS the server's system services.
+        if (value.StartsWith('$'))
+            throw new InvalidInputException($"{field}: '{value}' is not a valid subject prefix (names starting with '$' are the broker's own: $JS is JetStream's API, $O and $KV its object and key-value stores, $SYS the system's)");
+        if (value == InboxPrefix)
+            throw new InvalidInputException($"{field}: '{value}' is not a valid subject prefix ({InboxPrefix} carries the replies to the bus's requests and publishes)");
     }
+
+    /// <summary>The client's inbox prefix (NATS.Net's default, which the bus keeps): replies arrive under it.</summary>
+    public const string InboxPrefix = "_INBOX";
 
     /// <summary>The longest JetStream name (stream, consumer) the broker takes, in UTF-8 bytes.</summary>
     public const int MaxStreamNameBytes = 255;

@@ -86,12 +86,21 @@ internal static class AggregateCommand
             : await InputFile.ReadAllUtf8Async(inputPath!, token).ConfigureAwait(false);
         using var document = ParseDocument(utf8, fromStdin ? "input" : inputPath!);
         var request = document.RootElement;
-        JsonElementRead.RequireKnownKeys(request, "input", "updates", "config");
-        config = config.With(ConfigSection(request), "config");
-        var updates = JsonElementRead.Property(request, "updates") is { } list
-            ? DomainUpdateInput.ListFromJson(list, "updates")
-            : [];
-        return (updates, config);
+        try
+        {
+            JsonElementRead.RequireKnownKeys(request, "input", "updates", "config");
+            config = config.With(ConfigSection(request), "config");
+            var updates = JsonElementRead.Property(request, "updates") is { } list
+                ? DomainUpdateInput.ListFromJson(list, "updates")
+                : [];
+            return (updates, config);
+        }
+        catch (InvalidInputException e) when (!fromStdin)
+        {
+            // Its JSON errors name the file, and a --config file's settings do: the same wrong setting read the same
+            // from either file, and only one of them said which. Standard input is the one input without a name.
+            throw new InvalidInputException($"{inputPath}: {e.Message}", e);
+        }
     }
 
     /// <summary>Standard input as UTF-8 bytes, encoded chunk by chunk: one string holds at most 2^30 characters, and

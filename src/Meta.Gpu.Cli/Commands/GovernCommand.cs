@@ -113,7 +113,7 @@ internal static class GovernCommand
         try
         {
             var snapshot = TelemetrySnapshot.FromJson(obj);
-            snapshot.CheckFinite();
+            snapshot.CheckReadings();
             return snapshot;
         }
         catch (InvalidInputException e)

@@ -66,10 +66,13 @@ internal static class ServeCommand
         var storage = new MetaStorageManager(new StorageConfig(storageRoot), loggers.CreateLogger<MetaStorageManager>());
         // Governance reads memory pressure from the device the dense lane computes on (§13), where a domain's
         // telemetry or window does not carry it: the supervisor's vram_util, the agent's DRG and scheduler vram_high.
-        // Declared before the bus, so that it outlives the handlers the bus may still run.
-        using var deviceTelemetry = DeviceTelemetry.ForBackend(denseBackend, logger: loggers.CreateLogger("Meta.Gpu.Telemetry"));
+        // Declared before the bus, so that it outlives the handlers the bus may still run. Its vram_high is the
+        // governance configuration's (§13: the DRG vram-high threshold of §5), taken from the object the supervisor
+        // runs with so that the two cannot differ; serve takes no configuration, so that is the default's 0.85.
+        var governance = IntegrativeMetaConfig.Default;
+        using var deviceTelemetry = DeviceTelemetry.ForBackend(denseBackend, governance.DrgPolicy.VramHigh, logger: loggers.CreateLogger("Meta.Gpu.Telemetry"));
         await using var bus = await NatsEventBus.ConnectAsync(options, loggers, cancellationToken: token).ConfigureAwait(false);
-        var supervisor = new MetaSupervisor(bus, deviceTelemetry: deviceTelemetry, logger: loggers.CreateLogger<MetaSupervisor>());
+        var supervisor = new MetaSupervisor(bus, governance, deviceTelemetry: deviceTelemetry, logger: loggers.CreateLogger<MetaSupervisor>());
         var agent = new MetaLearningAgent(bus, store: new StoragePriorStore(storage), logger: loggers.CreateLogger<MetaLearningAgent>(),
             deviceTelemetry: deviceTelemetry, denseBackend: denseBackend);
         supervisor.Start();

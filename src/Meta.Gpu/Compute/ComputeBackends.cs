@@ -54,7 +54,7 @@ public static class ComputeBackends
     /// </summary>
     public static IComputeBackend Create(string name, ILogger? logger = null, string field = "backend")
     {
-        var key = name?.Trim().ToLowerInvariant() ?? "";
+        var key = Normalize(name);
         logger ??= NullLogger.Instance;
         switch (key)
         {
@@ -81,6 +81,10 @@ public static class ComputeBackends
                 throw new InvalidInputException($"{field}: unknown name \"{name}\" (valid: {string.Join(", ", Names)})");
         }
     }
+
+    /// <summary>A user-typed backend name as every reader of one takes it: trimmed and lower-cased (the device
+    /// telemetry's factory too, so that a name picks the same device for computing and for its memory readings).</summary>
+    internal static string Normalize(string? name) => name?.Trim().ToLowerInvariant() ?? "";
 
     /// <summary>The device backends <c>auto</c> tries, in order, before it settles on <c>cpu</c> (DESIGN §13);
     /// <c>ilgpu-cpu</c> is never among them. The device report (<c>meta-gpu devices</c>) follows the same order.</summary>

@@ -49,15 +49,15 @@ public sealed class MetaIntegrativeLayer : IDisposable
 
     public MetaState State { get; }
 
-    /// <summary>One governance cycle, DESIGN §5 steps 1-10, in that order. A reading with a NaN or infinite field
-    /// is refused (<see cref="InvalidInputException"/> naming it) before anything changes
-    /// (<see cref="TelemetrySnapshot.CheckFinite"/>). With a policy log, the call's line is written before the state
+    /// <summary>One governance cycle, DESIGN §5 steps 1-10, in that order. A reading with a NaN or infinite field,
+    /// or a vram_util outside [0, 1], is refused (<see cref="InvalidInputException"/> naming it) before anything
+    /// changes (<see cref="TelemetrySnapshot.CheckReadings"/>). With a policy log, the call's line is written before the state
     /// takes the call's changes: a write that throws (a full disk, a closed writer) fails the call and changes
     /// nothing, so the layer never runs ahead of its log.</summary>
     public MetaUpdateResult Update(TelemetrySnapshot telemetry)
     {
         ArgumentNullException.ThrowIfNull(telemetry);
-        telemetry.CheckFinite();
+        telemetry.CheckReadings();
         var config = Config;
         var state = State;
 

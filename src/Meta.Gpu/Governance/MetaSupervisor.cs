@@ -200,7 +200,9 @@ public sealed class MetaSupervisor : IAsyncDisposable
             if (double.IsFinite(util))
             {
                 _deviceReadingBroken = false;
-                return util;
+                // A share, as the layer takes it (the sources made from bytes clip it so already): a source of
+                // another making that reads a little over a full device must not fail every window.
+                return Math.Clamp(util, 0.0, 1.0);
             }
             // Read as 0 as a failing source is, but said once per broken run (each window would repeat it): silently,
             // a broken driver reading looked like an idle device and let the knobs grow.

@@ -10,13 +10,17 @@ namespace Meta.Gpu.Governance;
 /// <param name="BusLatencyMs"><c>bus_latency_ms</c>, when given.</param>
 /// <param name="VramUtil">The device-memory share: <c>gpu_memory_util</c>, else clip(vram_used_gb /
 /// vram_total_gb, 0, 1) when vram_total_gb > 0 (a missing vram_used_gb reads as 0), else <c>vram_util</c>;
-/// null when the payload has none of them. A NaN or infinite figure among those read is refused, naming it.</param>
+/// null when the payload has none of them. A NaN or infinite figure among those read is refused, naming it, and so
+/// is a gpu_memory_util or vram_util outside [0, 1].</param>
 public readonly record struct SupervisorTelemetry(double? BusLatencyMs, double? VramUtil)
 {
     public static SupervisorTelemetry FromJson(JsonObject payload, string path = GovernanceTopics.Telemetry)
     {
         var busLatency = JsonRead.OptionalDouble(payload, "bus_latency_ms", path);
         double? vram = JsonRead.OptionalDouble(payload, "gpu_memory_util", path);
+        // The shares sent as such are refused outside [0, 1] under their own names (the layer could only name
+        // vram_util); the one made of gigabytes below is clipped, as DESIGN §6 has it.
+        TelemetrySnapshot.RequireShare(vram, JsonRead.Join(path, "gpu_memory_util"));
         if (vram is null)
         {
             // Each figure the share is made of is refused under its own name: the clip turned an infinite
@@ -31,7 +35,10 @@ public readonly record struct SupervisorTelemetry(double? BusLatencyMs, double? 
                 vram = Math.Clamp(used / total, 0.0, 1.0);
             }
             else
+            {
                 vram = JsonRead.OptionalDouble(payload, "vram_util", path);
+                TelemetrySnapshot.RequireShare(vram, JsonRead.Join(path, "vram_util"));
+            }
         }
         // A non-finite figure is refused when the payload arrives (the supervisor keeps the previous one), not at
         // every update that would read it.

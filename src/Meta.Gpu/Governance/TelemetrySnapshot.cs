@@ -24,7 +24,7 @@ public sealed record TelemetrySnapshot
     /// <summary><c>latency_ms</c>, default 0.</summary>
     public double LatencyMs { get; init; }
 
-    /// <summary><c>vram_util</c> (share of device memory in use), default 0; from JSON, when absent and
+    /// <summary><c>vram_util</c> (share of device memory in use, in [0, 1]: <see cref="CheckReadings"/>), default 0; from JSON, when absent and
     /// <c>vram_high</c> is given: 1 when true, else 0.</summary>
     public double VramUtil { get; init; }
 
@@ -105,6 +105,25 @@ public sealed record TelemetrySnapshot
         Check(CiWidthTarget, "ci_width_target");
 
         void Check(double? value, string key) => JsonRead.RequireFinite(value, JsonRead.Join(path, key));
+    }
+
+    /// <summary>
+    /// <see cref="CheckFinite"/>, then refuses a <see cref="VramUtil"/> outside [0, 1], naming it: it is a share of
+    /// device memory in use (DESIGN §13: used / total), and one outside the share is no reading (a percentage sent
+    /// as 85 clipped every reward to its floor and kept the engine under load; a negative one paid for memory).
+    /// <see cref="MetaIntegrativeLayer.Update"/> refuses such a reading before it changes anything.
+    /// </summary>
+    public void CheckReadings(string path = "")
+    {
+        CheckFinite(path);
+        RequireShare(VramUtil, JsonRead.Join(path, "vram_util"));
+    }
+
+    /// <summary>Refuses, under <paramref name="path"/>, a finite memory share outside [0, 1] (either end is a share).</summary>
+    internal static void RequireShare(double? value, string path)
+    {
+        if (value is { } v && double.IsFinite(v) && v is < 0.0 or > 1.0)
+            throw new InvalidInputException($"{path}: {ConfigCheck.Show(v)} is outside [0, 1] (a share of device memory in use)");
     }
 
     /// <summary>The wire form (snake_case; numbers readable as any numeric type).</summary>

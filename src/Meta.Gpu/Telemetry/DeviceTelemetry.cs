@@ -19,7 +19,8 @@ public static class DeviceTelemetry
     /// (prefer <see cref="ForBackend(IComputeBackend, double, TimeSpan?, ILogger?)"/> when the engine's backend exists).
     /// Dispose the result when it is disposable.
     /// </summary>
-    /// <param name="backend">"auto", "cuda", "opencl", "cpu" or "ilgpu-cpu".</param>
+    /// <param name="backend">"auto", "cuda", "opencl", "cpu" or "ilgpu-cpu", read as <see cref="ComputeBackends.Create"/>
+    /// reads it (surrounding whitespace ignored, any case).</param>
     /// <param name="vramHighThreshold">vram_high = vram_util &gt; this (default §5's 0.85).</param>
     /// <param name="minInterval">Shortest time between real reads (default <see cref="CachedTelemetrySource.DefaultMinInterval"/>).</param>
     /// <param name="logger">Where <c>auto</c> reports a CUDA device that is listed but fails to open (it then reads
@@ -31,7 +32,7 @@ public static class DeviceTelemetry
     {
         ArgumentNullException.ThrowIfNull(backend);
         DeviceMemorySample.CheckThreshold(vramHighThreshold, nameof(vramHighThreshold));
-        IDeviceTelemetrySource source = backend switch
+        IDeviceTelemetrySource source = ComputeBackends.Normalize(backend) switch
         {
             "cpu" or "ilgpu-cpu" => new CpuMemoryTelemetrySource(vramHighThreshold),
             "cuda" => CudaMemoryTelemetrySource.TryOpen(0, vramHighThreshold)

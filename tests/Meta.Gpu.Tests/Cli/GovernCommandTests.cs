@@ -120,9 +120,9 @@ public sealed class GovernCommandTests : IDisposable
     [Fact]
     public async Task Finite_readings_whose_configured_reward_overflows_exit_2_naming_the_line()
     {
-        // accept 2 x 1e308 - vram 2 x 1e308 is inf - inf: each reading is finite, the reward is not.
-        var config = Write("overflow.json", """{"meta_score": {"weights": {"accept": 2}, "penalties": {"vram": 2}}}""");
-        var (code, output, error) = await Run("{\"accept_rate\": 0.3}\n{\"accept_rate\": 1e308, \"vram_util\": 1e308}\n{\"accept_rate\": 0.3}\n",
+        // accept 2 x 1e308 + contrast 2 x -1e308 is inf - inf: each reading is finite, the reward is not.
+        var config = Write("overflow.json", """{"meta_score": {"weights": {"accept": 2, "contrast": 2}}}""");
+        var (code, output, error) = await Run("{\"accept_rate\": 0.3}\n{\"accept_rate\": 1e308, \"rcl_contrast\": -1e308}\n{\"accept_rate\": 0.3}\n",
             "govern", "--config", config);
 
         Assert.Equal(2, code);

@@ -536,10 +536,11 @@ public sealed class MetaIntegrativeLayerTests
     [Fact]
     public void Finite_readings_whose_configured_reward_overflows_are_refused_and_change_nothing()
     {
-        // Weights and penalties a configuration may set: accept 2 * 1e308 - vram 2 * 1e308 is inf - inf.
-        var config = IntegrativeMetaConfig.FromJson(JsonNode.Parse("""{"meta_score": {"weights": {"accept": 2}, "penalties": {"vram": 2}}}""")!.AsObject());
+        // Weights a configuration may set: accept 2 * 1e308 + contrast 2 * -1e308 is inf - inf (vram_util, a share,
+        // can no longer be the other infinity: one outside [0, 1] is refused as such).
+        var config = IntegrativeMetaConfig.FromJson(JsonNode.Parse("""{"meta_score": {"weights": {"accept": 2, "contrast": 2}}}""")!.AsObject());
         using var layer = new MetaIntegrativeLayer(config);
-        var error = Assert.Throws<InvalidInputException>(() => layer.Update(new TelemetrySnapshot { AcceptRate = 1e308, VramUtil = 1e308 }));
+        var error = Assert.Throws<InvalidInputException>(() => layer.Update(new TelemetrySnapshot { AcceptRate = 1e308, RclContrast = -1e308 }));
         Assert.Contains("reward", error.Message, StringComparison.Ordinal);
         Assert.Equal(0.0, layer.State.RewardEma);
         Assert.Equal(0, layer.State.DecisionCount);
