@@ -37,6 +37,7 @@ internal sealed class CombineJob(
     /// 5e-324 kept a few bits of it, and a total past double's largest gave 0 where the reference's q are all 0: the
     /// exact path computes as the reference does.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool WeightsScaleTheSums(ReadOnlySpan<double> weights)
     {
         var total = 0.0;
