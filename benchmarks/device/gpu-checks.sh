@@ -15,8 +15,8 @@
 # carried: bash benchmarks/device/gpu-checks.sh. Results go to $OUT (8 files at most come back: GPU_CHECKS_CPU2=1 fits
 # with GPU_CHECKS_QUICK=1; the full run with it makes 9); a summary ends
 # the output. GPU_CHECKS_QUICK=1 runs GpuDeviceTests alone and skips the baseline bench (a re-check after a kernel
-# change). Where ptxas is on PATH (CUDA tools), the trimmed mean network kernel's PTX is assembled for sm_90 and its register and
-# spill report goes to the summary.
+# change). Where ptxas is on PATH (CUDA tools), the network kernels' PTX is assembled for sm_90 and its register and
+# spill report goes to the summary; with cuobjdump too, every kernel's fma count is compared with --fmad=false's.
 set -uo pipefail
 source "$(dirname "$0")/device-env.sh"
 cli=(dotnet /tmp/apps/Meta.Gpu.Cli/meta-gpu.dll)
@@ -42,6 +42,16 @@ if command -v ptxas > /dev/null && compgen -G "/tmp/ptx/*.ptx" > /dev/null; then
     say "== ptxas -arch=sm_90 -v ($(basename "$ptx" .ptx))"
     ptxas -arch=sm_90 -v "$ptx" -o /tmp/network.cubin 2>&1 | grep -E "registers|spill|stack|error" | tee -a "$summary"
   done
+  # The loaded PTX rounds every add and multiply (RoundedPtx): ptxas must fuse none of them, so each kernel's fma
+  # count equals that of --fmad=false (only division's own). A difference names the kernel.
+  if command -v cuobjdump > /dev/null; then
+    for ptx in /tmp/ptx/*.ptx; do
+      ptxas -arch=sm_90 "$ptx" -o /tmp/fused.cubin 2>/dev/null && ptxas -arch=sm_90 --fmad=false "$ptx" -o /tmp/unfused.cubin 2>/dev/null || continue
+      fused=$(cuobjdump -sass /tmp/fused.cubin | grep -c DFMA); unfused=$(cuobjdump -sass /tmp/unfused.cubin | grep -c DFMA)
+      [ "$fused" = "$unfused" ] || say "FUSED: $(basename "$ptx" .ptx) has $fused DFMA, $unfused with --fmad=false"
+    done
+    say "== fused products checked (a FUSED line above names a kernel that has them)"
+  fi
 else
   say "(no ptxas on PATH: $(ls -d /usr/local/cuda*/bin 2>/dev/null | head -3 | tr '\n' ' '))"
 fi
