@@ -291,9 +291,10 @@ public sealed class BenchHarness(BenchOptions options)
             {
                 if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
             }
-            catch (IOException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                // A leftover temp folder is harmless; the run's results are not at stake.
+                // A leftover temp folder costs disk, not the run's results: said, not fatal.
+                progress.Note($"could not remove the peers' temporary folder {folder}: {e.Message}");
             }
         }
     }
