@@ -52,7 +52,7 @@ public static class BenchOutputs
         foreach (var r in report.Results)
         {
             var other = r.Skipped is not null ? $"skipped: {r.Skipped}" : Other(r);
-            md.AppendLine(c, $"| {r.Workload} | {r.Backend} | {r.N} | {r.D} | {BenchText.Ms(r.MedianMs)} | {BenchText.Ms(r.MinMs)} | {BenchText.Ms(r.MaxMs)} | {r.Repeats} | {Fixed(r.Gbs, "0.00")} | {Percent(r.ShareOfRead)} | {r.ReadReference ?? "-"} | {Agreement(r).Replace("|", "/", StringComparison.Ordinal)} | {other.Replace("|", "/", StringComparison.Ordinal)} |");
+            md.AppendLine(c, $"| {r.Workload} | {r.Backend} | {r.N} | {r.D} | {BenchText.Ms(r.MedianMs)} | {BenchText.Ms(r.MinMs)} | {BenchText.Ms(r.MaxMs)} | {r.Repeats} | {Fixed(r.Gbs, "0.00")} | {Percent(r.ShareOfRead)} | {r.ReadReference ?? "-"} | {AgreementText(r).Replace("|", "/", StringComparison.Ordinal)} | {other.Replace("|", "/", StringComparison.Ordinal)} |");
         }
         md.AppendLine();
         md.AppendLine("## Ratios to the peers (same data, same run)").AppendLine();
@@ -95,10 +95,10 @@ public static class BenchOutputs
 
     /// <summary>A peer row's agreement with the engine: yes with the worst difference, NO with what differed, or why
     /// it was not checked; blank on engine rows and skipped rows.</summary>
-    private static string Agreement(BenchResult r) => r.Agrees switch
+    public static string AgreementText(BenchResult r) => r.Agrees switch
     {
         true => string.Create(CultureInfo.InvariantCulture, $"yes ({r.CheckedAgainst}, max abs diff {r.MaxAbsDiff:0.##e+0}, rel {r.MaxRelDiff:0.##e+0})"),
-        false => $"**NO** ({r.CheckedAgainst}): {r.Agreement}",
+        false => r.CheckedAgainst is null ? $"**NO**: {r.Agreement}" : $"**NO** ({r.CheckedAgainst}): {r.Agreement}",
         null => r.Agreement ?? "",
     };
 

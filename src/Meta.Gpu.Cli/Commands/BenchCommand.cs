@@ -110,7 +110,7 @@ internal static class BenchCommand
             if (r.Agrees == false)
             {
                 disagreeing++;
-                await console.Error.WriteLineAsync($"meta-gpu bench: warning: {what} disagrees with the engine ({r.CheckedAgainst}): {r.Agreement}; its ratios compare different results").ConfigureAwait(false);
+                await console.Error.WriteLineAsync($"meta-gpu bench: warning: {what} disagrees with the engine{(r.CheckedAgainst is null ? "" : $" ({r.CheckedAgainst})")}: {r.Agreement}; its ratios compare different results").ConfigureAwait(false);
             }
             else if (r.Agrees is null)
             {

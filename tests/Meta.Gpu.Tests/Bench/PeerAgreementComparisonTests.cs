@@ -80,6 +80,16 @@ public sealed class PeerAgreementComparisonTests
     }
 
     [Fact]
+    public void A_disagreement_with_no_engine_result_to_name_says_what_was_wrong_without_an_empty_list()
+    {
+        var invalid = PeerAgreement.Check(PeerRow(), new PeerTimes([1.0], null) { ResultInvalid = "numpy_peer.py's result for median has 5 bytes, not D x 4 = 12" }, []);
+
+        Assert.False(invalid.Agrees);
+        Assert.Null(invalid.CheckedAgainst);
+        Assert.Equal("**NO**: numpy_peer.py's result for median has 5 bytes, not D x 4 = 12", BenchOutputs.AgreementText(invalid));
+    }
+
+    [Fact]
     public void A_result_file_of_the_wrong_size_is_a_disagreement_and_a_missing_file_is_not_checked()
     {
         using var folder = new Meta.Gpu.Tests.Storage.TempFolder();
