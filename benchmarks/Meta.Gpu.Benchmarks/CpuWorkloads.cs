@@ -31,6 +31,7 @@ public class CpuWorkloads
     private double[] equalWeights = [];
     private float[] aggregate = [];
     private float[] prior = [];
+    private float[] stepAggregate = [];
 
     [ParamsSource(nameof(Shapes))]
     public BatchShape Shape { get; set; }
@@ -75,6 +76,7 @@ public class CpuWorkloads
         equalWeights = Enumerable.Repeat(1.0 / n, n).ToArray();
         aggregate = new float[d];
         prior = new float[d];
+        stepAggregate = batch.Row(0).ToArray();
         backend = new CpuBackend();
         pipeline = new DenseCrossDomainAggregator(backend, CrossMetaConfig.Default with { OutlierFilter = false });
         pipelineDefault = new DenseCrossDomainAggregator(backend, CrossMetaConfig.Default);
@@ -88,6 +90,11 @@ public class CpuWorkloads
 
     [Benchmark, BenchmarkCategory("reptile_step")]
     public int ReptileStep() => Combine(AggregationMethod.Mean, default, prior, new ReptileStep(ReptileRule.Interpolate, 0.1));
+
+    /// <summary>The host step of a dense prior toward an aggregate already made (<see cref="DenseReptileOptimizer.Apply"/>):
+    /// reads the aggregate and the prior, writes the prior; its bytes are the aggregate's, D x 4.</summary>
+    [Benchmark, BenchmarkCategory("reptile_step_on_aggregate")]
+    public void ReptileStepOnAggregate() => DenseReptile.Apply(prior, stepAggregate, new ReptileStep(ReptileRule.Interpolate, 0.1));
 
     [Benchmark, BenchmarkCategory("trimmed_mean")]
     public int TrimmedMean() => Combine(AggregationMethod.TrimmedMean, aggregate, default, null);
