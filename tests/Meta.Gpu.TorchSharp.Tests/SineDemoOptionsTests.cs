@@ -47,4 +47,19 @@ public sealed class SineDemoOptionsTests
 
         Assert.StartsWith(named + ":", e.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(65_536, 65_536)]          // 2^32: wrapped to a length of 0
+    [InlineData(100_000, 30_000)]         // wrapped to a negative length
+    [InlineData(46_341, 46_341)]          // just past int's range
+    public void Domains_times_shots_past_one_arrays_length_is_refused_by_name(int domains, int shots)
+    {
+        var e = Assert.Throws<InvalidInputException>(new SineDemoOptions { Domains = domains, Shots = shots }.Validate);
+
+        Assert.StartsWith("domains x shots:", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Domains_times_shots_up_to_one_arrays_length_are_taken() =>
+        new SineDemoOptions { Domains = 1, Shots = Array.MaxLength }.Validate();
 }

@@ -49,6 +49,10 @@ public sealed record SineDemoOptions
         Positive(MetaRounds, "meta_rounds");
         Positive(Domains, "domains");
         Positive(Shots, "shots");
+        // A round's joint-training set holds every domain's shots in one array: their product overflowed int
+        // (a negative length, or a wrapped small one) or asked for more than an array holds, deep in the run.
+        if ((long)Domains * Shots > Array.MaxLength)
+            throw new InvalidInputException(FormattableString.Invariant($"domains x shots: {Domains} x {Shots} points a round is more than one array holds ({Array.MaxLength})"));
         Positive(HeldOutTasks, "held_out_tasks");
         if (InnerSteps < 1) throw new InvalidInputException(FormattableString.Invariant($"inner_steps: must be >= 1, got {InnerSteps}"));
         if (EvaluationPoints < 2) throw new InvalidInputException(FormattableString.Invariant($"evaluation_points: must be >= 2, got {EvaluationPoints}"));
