@@ -21,7 +21,9 @@ public sealed class MetaScheduler
     private readonly Func<double> _uniform;
 
     /// <param name="config">Settings; default the design's.</param>
-    /// <param name="uniform">Uniform draws in [0, 1) for the jitter; default <see cref="Random.Shared"/>.</param>
+    /// <param name="uniform">Uniform draws in [0, 1) for the jitter; default <see cref="Random.Shared"/>. A draw
+    /// outside [0, 1) makes <see cref="ShouldUpdate(SchedulerTelemetry)"/> throw <see cref="InvalidOperationException"/>,
+    /// the interval and window count unchanged.</param>
     public MetaScheduler(SchedulerConfig? config = null, Func<double>? uniform = null)
     {
         Config = (config ?? SchedulerConfig.Default).Validated();
@@ -89,7 +91,11 @@ public sealed class MetaScheduler
             i = Math.Max(c.MinIntervalWindows, Math.Round(i * c.IntervalSpeedupFactor, MidpointRounding.ToEven));
         if (c.Jitter > 0)
         {
-            var u = -c.Jitter + 2 * c.Jitter * _uniform();
+            var r = _uniform();
+            // An injected source outside [0, 1) (NaN among them) gave an interval of int.MinValue windows.
+            if (!(r >= 0 && r < 1))
+                throw new InvalidOperationException(FormattableString.Invariant($"the scheduler's uniform source returned {r}, not a draw in [0, 1): the interval is left at {interval}"));
+            var u = -c.Jitter + 2 * c.Jitter * r;
             i = Math.Round(i * (1 + u), MidpointRounding.ToEven);
         }
         return (int)Math.Clamp(i, c.MinIntervalWindows, c.MaxIntervalWindows);

@@ -195,4 +195,23 @@ public sealed class SchedulerJitterTests
         Step(slow, new SchedulerTelemetry(LatencyMs: 200));
         Assert.Equal(4, slow.IntervalWindows);
     }
+
+    [Theory]
+    [InlineData(double.NaN)]
+    [InlineData(1.0)]
+    [InlineData(-0.1)]
+    [InlineData(double.PositiveInfinity)]
+    public void A_draw_outside_zero_to_one_is_refused_and_the_interval_stays(double draw)
+    {
+        var scheduler = new MetaScheduler(new SchedulerConfig(Jitter: 0.2), Draws(0.5, draw));
+        Step(scheduler, Steady);
+        var (interval, counted) = (scheduler.IntervalWindows, scheduler.WindowsCounted);
+        scheduler.RecordWindow();
+
+        var e = Assert.Throws<InvalidOperationException>(() => scheduler.ShouldUpdate(Steady));
+
+        Assert.Contains("uniform source", e.Message, StringComparison.Ordinal);
+        Assert.Equal(interval, scheduler.IntervalWindows);
+        Assert.Equal(counted + 1, scheduler.WindowsCounted);
+    }
 }
