@@ -87,11 +87,14 @@ internal static class DemoRunner
     {
         var jsonPath = Path.Combine(outDir, "demo.json");
         var pngPath = Path.Combine(outDir, "demo.png");
+        // Both made before either is written: a plot that failed to render left a new demo.json beside an old demo.png.
+        var json = new UTF8Encoding(false).GetBytes(DemoReport.Json(result, settings.Governance));
+        var png = DemoPlot.Png(result);
         try
         {
             // Each file whole or as it was: written beside and renamed over (a full disk left a truncated demo.json).
-            AtomicFile.WriteAllBytes(jsonPath, new UTF8Encoding(false).GetBytes(DemoReport.Json(result, settings.Governance)));
-            AtomicFile.WriteAllBytes(pngPath, DemoPlot.Png(result));
+            AtomicFile.WriteAllBytes(jsonPath, json);
+            AtomicFile.WriteAllBytes(pngPath, png);
         }
         catch (IOException e)
         {
