@@ -37,7 +37,7 @@ public sealed class DenseLaneAcknowledgementTests : IAsyncDisposable
     /// <summary>Delivers the update as a durable bus would; the acknowledgement records what the saved dense prior
     /// held for the domain at the moment it was given. Returns whether the handler deferred it (a refused update's
     /// acknowledgement may be deferred and given before the handler returns).</summary>
-    private async Task<bool> DurableUpdate(MetaLearningAgent agent, string domain, long sequence, float[]? vector = null)
+    private async Task<bool> DurableUpdate(MetaLearningAgent agent, string domain, long sequence, float[]? vector = null, DomainMetrics? metrics = null)
     {
         var acknowledgement = new DeferrableAcknowledgement(() =>
         {
@@ -50,7 +50,7 @@ public sealed class DenseLaneAcknowledgementTests : IAsyncDisposable
         try
         {
             await agent.HandleAsync(new BusEvent(LearningTopics.DenseUpdate,
-                new DenseUpdate(domain, sequence, 0.8, new DomainMetrics(GainP50: 0.5), vector ?? Vector(domain.Length))), default);
+                new DenseUpdate(domain, sequence, 0.8, metrics ?? new DomainMetrics(GainP50: 0.5), vector ?? Vector(domain.Length))), default);
         }
         finally
         {
@@ -63,9 +63,9 @@ public sealed class DenseLaneAcknowledgementTests : IAsyncDisposable
     private static async Task Window(MetaLearningAgent agent) =>
         await agent.HandleAsync(new BusEvent(LearningTopics.ProcessingMetrics, JsonNode.Parse("""{"gain_p50": 0.5, "latency_ms": 50}""")), default);
 
-    private async Task<MetaLearningAgent> Started()
+    private async Task<MetaLearningAgent> Started(MetaLearningConfig? config = null)
     {
-        var agent = new MetaLearningAgent(_bus, Config, Storage());
+        var agent = new MetaLearningAgent(_bus, config ?? Config, Storage());
         await agent.StartAsync();
         return agent;
     }
@@ -275,5 +275,87 @@ public sealed class DenseLaneAcknowledgementTests : IAsyncDisposable
         await Window(agent);
         Assert.Equal(1, agent.Dense.Round);
         Assert.Empty(agent.Dense.TakeReleasedAcknowledgements());
+    }
+
+    [Fact]
+    public async Task A_copy_of_an_applied_and_saved_update_is_acknowledged_at_once_even_with_a_newer_one_pending()
+    {
+        // Redelivering it would change nothing: its sequence is on disk already.
+        await using var agent = await Started();
+        Assert.True(await DurableUpdate(agent, "a", 1));
+        await Window(agent);
+        await DurableUpdate(agent, "a", 1);
+        Assert.Equal(["ack a#1 (saved 1)", "ack a#1 (saved 1)"], _log);
+
+        Assert.True(await DurableUpdate(agent, "a", 2));
+        await DurableUpdate(agent, "a", 1);
+        Assert.Equal(["ack a#1 (saved 1)", "ack a#1 (saved 1)", "ack a#1 (saved 1)"], _log);
+    }
+
+    [Fact]
+    public async Task A_copy_of_a_refused_update_whose_score_is_saved_is_acknowledged_at_once()
+    {
+        await using var agent = await Started();
+        Assert.True(await DurableUpdate(agent, "a", 1));
+        await Window(agent);
+        await DurableUpdate(agent, "a", 2, new float[D + 1]); // refused: moved the last score, held
+        await Window(agent); // saves the lane's state: acknowledged
+        Assert.Equal(["ack a#1 (saved 1)", "ack a#2 (saved 1)"], _log);
+
+        await DurableUpdate(agent, "a", 2, new float[D + 1]); // the broker's copy: refused again, moves nothing
+        Assert.Equal(["ack a#1 (saved 1)", "ack a#2 (saved 1)", "ack a#2 (saved 1)"], _log);
+    }
+
+    [Fact]
+    public async Task An_update_refused_before_any_dense_prior_is_saved_is_acknowledged_at_once_and_creates_no_prior()
+    {
+        await using var agent = await Started();
+        await DurableUpdate(agent, "a", 1, []); // empty vector: refused, D stays open
+        Assert.Equal(["ack a#1 (saved none)"], _log);
+        Assert.Null(agent.Dense.D);
+        await Window(agent);
+        Assert.Null(Storage().LoadDensePrior());
+    }
+
+    [Fact]
+    public async Task An_update_refused_for_a_non_finite_score_is_acknowledged_at_once_even_with_one_pending()
+    {
+        // Never observed: it moved nothing a save would hold.
+        await using var agent = await Started();
+        Assert.True(await DurableUpdate(agent, "a", 1));
+        await DurableUpdate(agent, "a", 2, metrics: new DomainMetrics(MetaScore: double.NaN));
+        Assert.Equal(["ack a#2 (saved none)"], _log);
+        Assert.Equal(["a"], agent.Dense.PendingDomains);
+    }
+
+    [Fact]
+    public async Task After_a_restart_an_update_refused_with_none_pending_waits_for_the_save_of_its_score()
+    {
+        await using (var first = await Started())
+        {
+            Assert.True(await DurableUpdate(first, "a", 1));
+            await Window(first);
+        }
+        Assert.Equal(["ack a#1 (saved 1)"], _log);
+
+        await using var agent = await Started();
+        await DurableUpdate(agent, "a", 2, new float[D + 1]); // refused: moved the last score the loaded prior's state holds
+        Assert.Single(_log);
+        await Window(agent);
+        Assert.Equal(["ack a#1 (saved 1)", "ack a#2 (saved 1)"], _log);
+        Assert.Equal(2, Storage().LoadDenseLaneState(Storage().LoadDensePrior()!.Checksum)!.LastScores["a"].Sequence);
+    }
+
+    [Fact]
+    public async Task A_round_where_no_domain_takes_part_saves_the_consumed_sequences_before_acknowledging_them()
+    {
+        // The aggregator's own min_confidence is above the validator's: the update is pending, then rejected by §4.
+        await using var agent = await Started(Config with { Cross = Config.Cross with { MinConfidence = 0.9 } });
+        Assert.True(await DurableUpdate(agent, "a", 3));
+        Assert.Empty(_log);
+        await Window(agent);
+        Assert.Equal(0, agent.Dense.Round);
+        Assert.Empty(agent.Dense.PendingDomains);
+        Assert.Equal(["ack a#3 (saved 3)"], _log);
     }
 }
