@@ -213,4 +213,14 @@ public sealed class PipelinedPublishTests
         Assert.Null(NatsEventBus.DigestHex("MD5=abc"));
         Assert.Null(NatsEventBus.DigestHex(null));
     }
+
+    [Fact]
+    public void An_object_store_digest_that_is_not_32_bytes_reads_as_no_digest()
+    {
+        // A truncated or padded digest is no SHA-256: read as one, its zero-filled or cut hex stood for the object's.
+        var hash = SHA256.HashData("abc"u8.ToArray());
+        static string Encoded(byte[] bytes) => "SHA-256=" + Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        Assert.Null(NatsEventBus.DigestHex(Encoded(hash[..16])));
+        Assert.Null(NatsEventBus.DigestHex(Encoded([.. hash, 0])));
+    }
 }
