@@ -26,7 +26,7 @@ internal sealed class CombineJob(
 
     private readonly bool medianOfEqualWeights = method == AggregationMethod.WeightedMedian && EqualWeights.MakeWeightedMedianTheMedian(weights);
 
-    private readonly bool weightsScaleTheSums = WeightsScaleTheSums(weights);
+    private readonly double weightTotal = Total(weights);
 
     /// <summary>
     /// Whether the weights' total lies where the weighted-sum kernels (the mean, the trimmed mean) keep the reference's
@@ -35,14 +35,21 @@ internal sealed class CombineJob(
     /// finite, and one from 1e-150 on keeps the subnormal products' rounding (2.5e-324 each) far below the tolerance
     /// once divided. Beyond (a direct caller's raw weights: the engine's p sum to 1), w = 1e308 made w x infinite,
     /// 5e-324 kept a few bits of it, and a total past double's largest gave 0 where the reference's q are all 0: the
-    /// exact path computes as the reference does.
+    /// exact path computes as the reference does. The trimmed mean's bound is lower still
+    /// (<see cref="TrimmedMeanKernel.LargestFloatMass"/>).
     /// </summary>
+    private bool WeightsScaleTheSums(double largestTotal) => weightTotal >= SmallestScalingTotal && weightTotal <= largestTotal;
+
+    private const double SmallestScalingTotal = 1e-150;
+
+    private const double LargestScalingTotal = 1e150;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static bool WeightsScaleTheSums(ReadOnlySpan<double> weights)
+    private static double Total(ReadOnlySpan<double> weights)
     {
         var total = 0.0;
         foreach (var w in weights) total += w;
-        return total is >= 1e-150 and <= 1e150;
+        return total;
     }
 
     private int exactColumns;
@@ -80,11 +87,11 @@ internal sealed class CombineJob(
             var n = rows.Length;
             var plainMean = method == AggregationMethod.Mean ||
                 (method == AggregationMethod.TrimmedMean && (trimCount == 0 || n == 1));
-            if (plainMean && weightsScaleTheSums)
+            if (plainMean && WeightsScaleTheSums(LargestScalingTotal))
             {
                 return WeightedSumKernel.Run(batch, rows, weights, c0, c1, target);
             }
-            if (method == AggregationMethod.TrimmedMean && !plainMean && weightsScaleTheSums && trimCount + 1 <= MaxSelection)
+            if (method == AggregationMethod.TrimmedMean && !plainMean && WeightsScaleTheSums(TrimmedMeanKernel.LargestFloatMass) && trimCount + 1 <= MaxSelection)
             {
                 return TrimmedMeanKernel.Run(batch, rows, weights, trimCount, c0, c1, target, this, selectionLanes, selectionBlockScale);
             }

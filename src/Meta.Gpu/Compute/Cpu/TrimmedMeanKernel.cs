@@ -33,8 +33,10 @@ internal static class TrimmedMeanKernel
     private const double SmallestNormalFloat = 1.1754943508222875e-38;
 
     /// <summary>The largest weight total whose float32 mass (each weight and each partial sum rounded) stays finite,
-    /// with room to spare below float32's largest, 3.4e38.</summary>
-    private const double LargestFloatMass = 1e38;
+    /// with room to spare below float32's largest, 3.4e38: weights each within float32's range whose total is not
+    /// (1e38 for each of 19 rows) made the kept mass infinite, and c + sum / mass gave the centre, a finite value no
+    /// check caught. <see cref="CombineJob"/> sends a call whose total passes it to the exact path.</summary>
+    internal const double LargestFloatMass = 1e38;
 
     [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -46,15 +48,8 @@ internal static class TrimmedMeanKernel
         // normal range: below it (a domain 1e44 times heavier than the rest, balancing off) a share keeps a few bits,
         // and a column whose kept cells all weigh that little came out far from the reference (SumPrecision counts
         // one rounding per weight). Such calls take the exact path, whose weights stay float64.
-        var total = 0.0;
         foreach (var w in weights)
-        {
             if (w > 0 && w < SmallestNormalFloat) return exact.RunExact(c0, c1, target);
-            total += w;
-        }
-        // The kept mass is summed in float32 as well: weights each within float32's range whose total is not (1e38
-        // for each of 19 rows) made it infinite, and c + sum / mass gave the centre, a finite value no check caught.
-        if (total > LargestFloatMass) return exact.RunExact(c0, c1, target);
         var width = Vector256<float>.Count;
         var end = c0 + (c1 - c0) / width * width;
         if (!Vector256.IsHardwareAccelerated) end = c0;
