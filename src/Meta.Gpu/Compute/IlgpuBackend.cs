@@ -732,8 +732,7 @@ public sealed class IlgpuBackend : IComputeBackend
                 }
             }
             // Nothing is left on the device, whatever a failed buffer still counts.
-            var reported = Interlocked.Exchange(ref _reportedBytes, 0);
-            if (reported != 0) DeviceAllocationLedger.For(_device.Kind).Record(-reported);
+            ReportHeldBytes(0);
             if (first is not null) ExceptionDispatchInfo.Throw(first);
         }
     }
@@ -882,9 +881,11 @@ public sealed class IlgpuBackend : IComputeBackend
         : _device.FreeMemoryBytes();
 
     /// <summary>Reports the change in held device bytes to the ledger of this backend's kind (under the gate).</summary>
-    private void ReportHeldBytes()
+    private void ReportHeldBytes() => ReportHeldBytes(HeldBytes());
+
+    /// <summary>Reports <paramref name="held"/> bytes as what this backend holds now.</summary>
+    private void ReportHeldBytes(long held)
     {
-        var held = HeldBytes();
         var delta = held - Interlocked.Exchange(ref _reportedBytes, held);
         if (delta != 0) DeviceAllocationLedger.For(_device.Kind).Record(delta);
     }
