@@ -9,7 +9,8 @@ namespace Meta.Gpu.Kernels.Tests;
 /// renormalises them (q = w / their sum) before it multiplies; every backend must give its values, its empty
 /// columns and its stepped prior, as ilgpu-cpu (whose dense kernels multiply by those q) does. The cpu's weighted
 /// sums multiplied the raw weights: w x overflowed for w = 1e308 (infinity where the reference says 2) and lost
-/// all but a few bits for w = 5e-324.
+/// all but a few bits for w = 5e-324. Totals inside the range those sums take but beyond float32's (a weight past
+/// 3.4e38, or weights each within it whose sum is not) overflowed the trimmed-mean kernel's float32 kept mass.
 /// </summary>
 [Collection(IlgpuCpuCollection.Name)]
 public sealed class ExtremeWeightAgreementTests(IlgpuCpuFixture fixture)
@@ -33,6 +34,8 @@ public sealed class ExtremeWeightAgreementTests(IlgpuCpuFixture fixture)
         ["all the smallest subnormal"] = n => [.. Enumerable.Repeat(double.Epsilon, n)],
         ["subnormal and zero"] = n => [.. Enumerable.Range(0, n).Select(k => k % 3 == 0 ? 0.0 : 1e-320 * (k + 1))],
         ["sum overflows"] = n => [1e308, .. Enumerable.Repeat(1.0, n - 2), 1e308],
+        ["one past float32's largest"] = n => [1e39, .. Enumerable.Repeat(1.0, n - 1)],
+        ["each near float32's largest"] = n => [.. Enumerable.Repeat(1e38, n)],
     };
 
     private IComputeBackend Backend(string name)
@@ -47,11 +50,12 @@ public sealed class ExtremeWeightAgreementTests(IlgpuCpuFixture fixture)
 
     [Theory]
     [MemberData(nameof(BackendsAndWeights))]
-    public void Weights_at_the_ends_of_the_double_range_give_the_reference_combine(string backendName, string weightsName)
+    public void Weights_at_the_ends_of_the_double_and_float32_ranges_give_the_reference_combine(string backendName, string weightsName)
     {
         var backend = Backend(backendName);
-        // 5 rows: the four-row float64 sweeps and the selection kernels; 19: the eight-row float32 sweeps too.
-        foreach (var rows in new[] { 5, 19 })
+        // 5 rows: the four-row float64 sweeps and the tile's selection; 19 and 40: the eight-row float32 sweeps and
+        // the streamed selection's groups of eight rows too.
+        foreach (var rows in new[] { 5, 19, 40 })
         {
             var batch = RandomBatch.Create(new BatchShape(rows, 41, Mask: false, Ties: false), seed: rows);
             var order = Enumerable.Range(0, rows).ToArray();

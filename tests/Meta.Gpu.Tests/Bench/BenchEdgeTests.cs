@@ -15,16 +15,6 @@ public sealed class BenchEdgeTests
 {
     private static Task<(int Code, string Out, string Error)> RunAsync(params string[] args) => CliRun.RunAsync("", args);
 
-    /// <summary>An executable shell script standing in for the peers' Python (it ignores its arguments).</summary>
-    private static string FakePython(TempFolder folder, string body)
-    {
-        var path = Path.Combine(folder.Path, "fake-python");
-        File.WriteAllText(path, "#!/bin/sh\n" + body + "\n");
-        if (OperatingSystem.IsWindows()) throw new PlatformNotSupportedException("a shell script stands in for Python");
-        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        return path;
-    }
-
     [Fact]
     public async Task The_progress_counter_counts_every_row_and_never_passes_its_total()
     {
@@ -61,7 +51,7 @@ public sealed class BenchEdgeTests
     public async Task A_peer_printing_malformed_times_leaves_a_skipped_row_and_the_run_succeeds()
     {
         using var folder = new TempFolder();
-        var python = FakePython(folder, "echo '{\"version\":\"1\",\"results\":{\"weighted_mean\":{\"times_ms\":[null]}}}'");
+        var python = FakePython.Write(folder, "echo '{\"version\":\"1\",\"results\":{\"weighted_mean\":{\"times_ms\":[null]}}}'");
         var outDir = Path.Combine(folder.Path, "out");
         var (code, _, error) = await RunAsync("bench", "--quick", "--n", "4", "--d", "64", "--repeats", "1", "--warmup", "0",
             "--workloads", "weighted_mean", "--backends", "cpu,numpy", "--python", python, "--out", outDir);
@@ -97,7 +87,7 @@ public sealed class BenchEdgeTests
         var pidFile = Path.Combine(folder.Path, "pid");
         // The "peer" records its process id and then runs for a minute (numpy's sort at the standard size runs for
         // seconds per call, and the peer's timeout is five minutes).
-        var python = FakePython(folder, $"echo $$ > '{pidFile}'\nexec sleep 60");
+        var python = FakePython.Write(folder, $"echo $$ > '{pidFile}'\nexec sleep 60");
         using var cancel = new CancellationTokenSource();
         var run = PythonPeer.RunAsync("numpy", "numpy_peer.py", folder.Path, 4, 64, ["weighted_mean"],
             new BenchOptions { Python = python }, [], cancel.Token);

@@ -21,16 +21,6 @@ public sealed class PeerAgreementTests
 
     private static Task<(int Code, string Out, string Error)> RunAsync(params string[] args) => CliRun.RunAsync("", args);
 
-    /// <summary>An executable shell script standing in for the peers' Python.</summary>
-    private static string FakePython(TempFolder folder, string body)
-    {
-        if (OperatingSystem.IsWindows()) throw new PlatformNotSupportedException("a shell script stands in for Python");
-        var path = Path.Combine(folder.Path, "fake-python");
-        File.WriteAllText(path, "#!/bin/sh\n" + body + "\n");
-        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        return path;
-    }
-
     private static List<JsonObject> Rows(string outDir, string backend) =>
         JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "bench.json")))!["results"]!.AsArray()
             .Select(r => r!.AsObject()).Where(r => r["backend"]!.GetValue<string>() == backend).ToList();
@@ -38,7 +28,7 @@ public sealed class PeerAgreementTests
     /// <summary>The numpy peer of benchmarks/peers run by a Python that first rewrites it with <paramref name="sed"/>
     /// (a peer with a bug in one method).</summary>
     private static string NumpyPeerEditedBy(TempFolder folder, string sed) =>
-        FakePython(folder, $"script=\"$1\"; shift\nsed '{sed}' \"$script\" > '{folder.Path}/edited_peer.py'\nexec {SystemPython} '{folder.Path}/edited_peer.py' \"$@\"");
+        FakePython.Write(folder, $"script=\"$1\"; shift\nsed '{sed}' \"$script\" > '{folder.Path}/edited_peer.py'\nexec {SystemPython} '{folder.Path}/edited_peer.py' \"$@\"");
 
     [Fact]
     public async Task Every_numpy_row_of_a_real_run_agrees_with_the_engines_result_and_says_so()
@@ -115,7 +105,7 @@ public sealed class PeerAgreementTests
     {
         using var folder = new TempFolder();
         // Times that look fine and a result of D zeros, written where the bench asked.
-        var python = FakePython(folder,
+        var python = FakePython.Write(folder,
             "while [ $# -gt 0 ]; do case \"$1\" in --results) out=\"$2\"; shift;; --d) d=\"$2\"; shift;; esac; shift; done\n" +
             "head -c $((4 * d)) /dev/zero > \"$out/weighted_mean.f32\"\n" +
             "echo '{\"version\":\"fake\",\"results\":{\"weighted_mean\":{\"times_ms\":[1.0]}}}'");
@@ -133,7 +123,7 @@ public sealed class PeerAgreementTests
     public async Task A_peer_that_reports_no_result_is_marked_not_checked_and_the_run_still_succeeds()
     {
         using var folder = new TempFolder();
-        var python = FakePython(folder, "echo '{\"version\":\"fake\",\"results\":{\"weighted_mean\":{\"times_ms\":[1.0]}}}'");
+        var python = FakePython.Write(folder, "echo '{\"version\":\"fake\",\"results\":{\"weighted_mean\":{\"times_ms\":[1.0]}}}'");
         var outDir = Path.Combine(folder.Path, "out");
         var (code, output, error) = await RunAsync("bench", "--quick", "--n", "4", "--d", "64", "--repeats", "1", "--warmup", "0",
             "--workloads", "weighted_mean", "--backends", "cpu,numpy", "--python", python, "--out", outDir);
