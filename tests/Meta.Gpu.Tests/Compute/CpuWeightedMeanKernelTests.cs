@@ -18,7 +18,9 @@ public sealed class CpuWeightedMeanKernelTests
     [InlineData(AggregationMethod.Mean, 0.1, ReptileRule.Delta)]
     public void Non_finite_columns_are_empty_and_leave_the_prior_as_the_exact_path_does(AggregationMethod method, double trimAlpha, ReptileRule? rule)
     {
-        const int n = 9, d = 2 * Meta.Gpu.Compute.Cpu.WeightedSumKernel.Block + 5; // two column blocks, a scalar tail
+        // One worker splits the columns into four chunks (CpuBackend.ChunkWidth): at five blocks and a scalar tail,
+        // each chunk holds a whole block and part of the next.
+        const int n = 9, d = 5 * Meta.Gpu.Compute.Cpu.WeightedSumKernel.Block + 5;
         var seed = TestSeed.Next();
         var rng = new Random(seed);
         var batch = new DomainBatch(n, d);

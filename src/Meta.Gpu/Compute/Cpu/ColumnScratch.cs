@@ -15,6 +15,25 @@ internal sealed class ColumnScratch
     public bool[] AnyPresent = [];
     public double[] Doubles = [];
 
+    /// <summary>The weighted sum's per-column float64 accumulators, largest raw bits and error bounds
+    /// (<see cref="WeightedSumKernel"/>): a block of them is several hundred KiB, too much for a thread's stack.</summary>
+    public double[] Sums = [];
+    public uint[] Magnitudes = [];
+    public double[] Bounds = [];
+
+    /// <summary>This thread's buffers, with room for the weighted sum's <paramref name="columns"/> columns.</summary>
+    public static ColumnScratch ForWeightedSum(int columns)
+    {
+        var s = current ??= new ColumnScratch();
+        if (s.Sums.Length < columns)
+        {
+            s.Sums = new double[columns];
+            s.Magnitudes = new uint[columns];
+            s.Bounds = new double[columns];
+        }
+        return s;
+    }
+
     public static ColumnScratch ForThread(int rows, int block)
     {
         var s = current ??= new ColumnScratch();

@@ -6,17 +6,22 @@ namespace Meta.Gpu.Compute.Cpu;
 
 /// <summary>
 /// The weighted mean over unmasked rows (and the fused Reptile step): one streaming pass, eight rows at a time on
-/// AVX2 (four otherwise), float64 accumulators for a block of columns that stays in L1. Every column has all n cells present here, so
+/// AVX2 (four otherwise), float64 accumulators for a block of columns that stays in L2. Every column has all n cells present here, so
 /// the per-column renormalisation divides by one sum of weights.
 /// </summary>
 internal static unsafe class WeightedSumKernel
 {
     /// <summary>
-    /// Columns whose float64 accumulators (8 KiB) stay in L1 while the rows stream past. Each row is read in runs of
-    /// this many columns (4 KiB), one page: 512 columns (half a page per run) gave about a tenth less bandwidth at
-    /// 64 x 1M in alternating BenchmarkDotNet runs on the 2-core development machine, 2048 no more than 1024.
+    /// Columns per block: each row is read in runs of this many columns (128 KiB), long enough for the hardware
+    /// prefetchers to run ahead on each of a sweep's eight rows, while the block's float64 accumulators (256 KiB) and
+    /// largest raw bits (128 KiB) stay in L2 (512 KiB on the smallest L2 of the x86 cores in use). Until the
+    /// thirty-seventh session the block was 1024 columns, whose accumulators stayed in L1 but whose 4 KiB runs were too
+    /// short for those prefetchers, so each sweep prefetched the next one's rows in software: on the 2-core AMD EPYC
+    /// with AVX-512 (Zen 4) that streamed 64 x 1M at 65 % of a 50 GB/s read stream against 82-85 % with these
+    /// blocks and no software prefetch, and on one core at 59-63 % of its read stream against 73-78 % (probes,
+    /// alternated in one process: benchmarks/HISTORY.md).
     /// </summary>
-    internal const int Block = 1024;
+    internal const int Block = 32768;
 
     /// <summary>Combines columns [c0, c1); returns how many came out empty (NaN).</summary>
     [SkipLocalsInit]
@@ -34,19 +39,16 @@ internal static unsafe class WeightedSumKernel
             nonNegative &= w >= 0;
         }
         if (n == 1 && total > 0 && double.IsFinite(total)) return LoneRow(batch, rows[0], c0, c1, target);
-        Span<double> acc = stackalloc double[Block];
-        Span<uint> magnitude = stackalloc uint[Block];
-        Span<double> bound = stackalloc double[Block];
+        var scratch = ColumnScratch.ForWeightedSum(Math.Min(Block, c1 - c0));
+        Span<double> acc = scratch.Sums;
+        Span<uint> magnitude = scratch.Magnitudes;
+        Span<double> bound = scratch.Bounds;
         Span<float> weightsF = n <= 1024 ? stackalloc float[n] : new float[n];
         // Normalised, so a float32 partial of eight terms stays within the largest |x| (no overflow that the
         // float64 path would not have); Accumulate8 scales it back by the total.
         for (var r = 0; r < n; r++) weightsF[r] = (float)(weights[r] / total);
         ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
         var stride = batch.Stride;
-        // Should the collector move a small values array during the call, a stale prefetch address only costs
-        // speed (a prefetch never faults).
-        Span<nint> ahead = stackalloc nint[8];
-        var origin = (nint)Unsafe.AsPointer(ref data);
 
         for (var b = c0; b < c1; b += Block)
         {
@@ -61,15 +63,9 @@ internal static unsafe class WeightedSumKernel
             if (Vector256.IsHardwareAccelerated && n >= (Vector512.IsHardwareAccelerated ? 16 : 8) && nonNegative)
             {
                 magnitudes.Clear();
-                // Eight rows per sweep: half the accumulator traffic of two four-row sweeps.
-                var whole = n / 8 * 8;
-                for (; k + 8 <= n; k += 8)
-                {
-                    // The next sweep's rows (after the last, the next block's first ones) are prefetched during this
-                    // one: a block's rows are 2 KiB long, too short for the hardware prefetchers to run ahead.
-                    RowPrefetch.NextGroup(ahead, origin, rows, stride, k, whole, b, Block);
-                    Accumulate8(ref data, rows, k, stride, b, weightsF, total, accs, magnitudes, ahead);
-                }
+                // Eight rows per sweep: half the accumulator traffic of two four-row sweeps (sixteen, with two
+                // float32 partials, measured slower: sixteen streams).
+                for (; k + 8 <= n; k += 8) Accumulate8(ref data, rows, k, stride, b, weightsF, total, accs, magnitudes);
             }
             var float32Rows = k;
             var bounds = bound[..width];
@@ -131,10 +127,8 @@ internal static unsafe class WeightedSumKernel
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Accumulate8(ref float data, int[] rows, int k, int stride, int b, ReadOnlySpan<float> weights, double total, Span<double> acc,
-        Span<uint> magnitudes, ReadOnlySpan<nint> ahead)
+        Span<uint> magnitudes)
     {
-        var a0 = ahead[0]; var a1 = ahead[1]; var a2 = ahead[2]; var a3 = ahead[3];
-        var a4 = ahead[4]; var a5 = ahead[5]; var a6 = ahead[6]; var a7 = ahead[7];
         ref var r0 = ref Unsafe.Add(ref data, (nint)rows[k] * stride + b);
         ref var r1 = ref Unsafe.Add(ref data, (nint)rows[k + 1] * stride + b);
         ref var r2 = ref Unsafe.Add(ref data, (nint)rows[k + 2] * stride + b);
@@ -155,7 +149,6 @@ internal static unsafe class WeightedSumKernel
         for (; c + 8 <= width; c += 8)
         {
             var at = (nuint)c;
-            if ((c & 15) == 0) RowPrefetch.Line(a0, a1, a2, a3, a4, a5, a6, a7, (nint)at * sizeof(float));
             // Beside the sums, the largest raw bits as unsigned ints: the most negative value's when the column
             // has a negative cell (sign bit set, then magnitude order), else the largest value's. One integer max
             // per cell, off the two FMA pipes, folded in pair by pair to keep few registers live.
