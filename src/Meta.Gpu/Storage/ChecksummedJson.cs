@@ -16,11 +16,12 @@ namespace Meta.Gpu.Storage;
 /// </summary>
 /// <remarks>
 /// The checksum is the SHA-256 of the content value's bytes exactly as they appear in the file (not of a
-/// re-serialisation), so checking it needs no canonical form. A truncated file fails to parse; a flipped byte in
+/// re-serialisation), so checking it needs no canonical form. A truncated file fails to parse (one cut only by its
+/// final newline is refused for the want of it); a flipped byte in
 /// the content fails the checksum; a flipped byte elsewhere breaks the JSON or the envelope fields, or leaves an
 /// optional section apart from its checksum field (checked). The price: a
 /// hand-edited content no longer matches its checksum and is treated as corrupt (recompute the sha256 field over
-/// the edited content's exact bytes to keep an edit).
+/// the edited content's exact bytes, in lowercase hex, and keep the final newline, to keep an edit).
 /// </remarks>
 internal static class ChecksummedJson
 {
@@ -82,7 +83,8 @@ internal static class ChecksummedJson
             throw new InvalidInputException($"{label}: {extraName}_sha256: missing");
         var computed = Convert.ToHexStringLower(SHA256.HashData(JsonMarshal.GetRawUtf8Value(extra)));
         var stored = s.GetString()!;
-        if (!string.Equals(stored, computed, StringComparison.OrdinalIgnoreCase))
+        // Exact, as Decode's: see there.
+        if (!string.Equals(stored, computed, StringComparison.Ordinal))
             throw new InvalidInputException($"{label}: {extraName} checksum mismatch (stored {stored}, computed {computed}): the section is corrupt");
         return readExtra(extra);
     }
@@ -125,9 +127,17 @@ internal static class ChecksummedJson
 
             var computed = Convert.ToHexStringLower(SHA256.HashData(JsonMarshal.GetRawUtf8Value(content)));
             var stored = s.GetString()!;
-            if (!string.Equals(stored, computed, StringComparison.OrdinalIgnoreCase))
+            // Exact: the writer spells it in lowercase. Compared without case, a bit flipped in one of its hex letters
+            // left a file that loaded as whole while its bytes (which the learners' state names by SHA-256) had
+            // changed: the state was passed over and the learners started fresh, where the backup was intact.
+            if (!string.Equals(stored, computed, StringComparison.Ordinal))
                 throw new InvalidInputException($"{label}: checksum mismatch (stored {stored}, computed {computed}): the content is corrupt");
             CheckSectionsPaired(root, contentName, label);
+            // Last (what else is wrong says more): every file ends in the newline Encode writes after the envelope,
+            // outside every checksum. A file cut by that byte passed every check above while its bytes (which the
+            // learners' state names by SHA-256) had changed: the state was passed over and the learners started
+            // fresh, where the backup was whole.
+            if (bytes.Span[^1] != (byte)'\n') throw new InvalidInputException($"{label}: truncated (no final newline)");
             return readContent(content, root);
         }
     }
