@@ -64,8 +64,9 @@ internal static class BenchCommand
 
     private static async Task<int> RunAsync(CliConsole console, BenchOptions options, CancellationToken token)
     {
-        OutputFolder.Prepare(options.OutDir, "--out", "bench.json", "bench.md", "bench.png");
+        // The options first, as demo checks its own: a mistyped one left the --out folder made for nothing.
         var harness = new BenchHarness(options);
+        OutputFolder.Prepare(options.OutDir, "--out", "bench.json", "bench.md", "bench.png");
         var total = harness.Plan().Count + harness.PeerRowsWithoutMethod().Count;
         BenchReport report;
         if (console.IsInteractive)

@@ -63,8 +63,9 @@ internal static class GovernCommand
         var reader = fromStdin ? console.In : new StreamReader(await InputFile.OpenAsItIsNowAsync(inputPath!, token).ConfigureAwait(false));
         try
         {
+            var lines = new LineReader(reader);
             var lineNumber = 0;
-            while (await reader.ReadLineAsync(token).AsTask().WaitAsync(token).ConfigureAwait(false) is { } line)
+            while (await lines.ReadLineAsync(lineNumber + 1, token).ConfigureAwait(false) is { } line)
             {
                 lineNumber++;
                 if (string.IsNullOrWhiteSpace(line)) continue;

@@ -13,7 +13,12 @@ internal static class OptionSeconds
         if (!(seconds > 0) || !(seconds <= DrainTimeout.LongestTimed.TotalSeconds))
             throw new InvalidInputException(FormattableString.Invariant(
                 $"{option}: {seconds} must be a positive number of seconds, at most {DrainTimeout.LongestTimed.TotalSeconds:0} (about 24.8 days)"));
-        return TimeSpan.FromSeconds(seconds);
+        // Under a tick (100 ns) it is a zero TimeSpan, refused later under the field's name ("connect_timeout: 0 s").
+        var duration = TimeSpan.FromSeconds(seconds);
+        if (duration <= TimeSpan.Zero)
+            throw new InvalidInputException(FormattableString.Invariant(
+                $"{option}: {seconds} s is shorter than a timer can wait, the least is {TimeSpan.FromTicks(1).TotalSeconds} s"));
+        return duration;
     }
 
     /// <summary><c>--ack-wait</c>: as <see cref="Parse"/>, and at least <see cref="NatsBusOptions.MinAckWait"/>.</summary>
