@@ -52,7 +52,7 @@ public static class SineDemo
         {
             cancellationToken.ThrowIfCancellationRequested();
             SampleRound(options, domainIds, round, taskRandom, tasks, jointX, jointY);
-            last = await loop.RunRoundAsync(tasks, task => AdaptToTask(learner, task.Id, task.X, task.Y, options.InnerSteps), cancellationToken)
+            last = await loop.RunRoundAsync(tasks, task => AdaptToTask(learner, task.Id, task.X, task.Y, options.InnerSteps, cancellationToken), cancellationToken)
                 .ConfigureAwait(false);
             JointStep(joint, jointAdam, jointX, jointY);
             progress?.Invoke(new SineDemoProgress("meta-training", round + 1, options.MetaRounds, last));
@@ -152,10 +152,10 @@ public static class SineDemo
     /// Confidence = how much of the loss adaptation removed, floored at 0.1 so that a task the steps could not
     /// improve still takes part with little weight. A task whose adapted loss is not finite (the steps diverged)
     /// gets 0 and takes no part.</summary>
-    public static DomainOutcome AdaptToTask(SineRegressor model, string id, float[] x, float[] y, int steps)
+    public static DomainOutcome AdaptToTask(SineRegressor model, string id, float[] x, float[] y, int steps, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var before = model.Adapt(x, y, steps);
+        var before = model.Adapt(x, y, steps, cancellationToken);
         var after = model.Loss(x, y);
         var improvement = before > 0 ? 1 - after / before : 0;
         // Checked before the clamp: an infinite loss (1 - inf / before = -inf) was clamped to the floor, 0.1, and its
@@ -198,7 +198,7 @@ public static class SineDemo
             for (var s = 0; s < starts.Length; s++)
             {
                 parameters.CopyFrom(starts[s]);
-                model.Adapt(shotsX, shotsY, options.InnerSteps);
+                model.Adapt(shotsX, shotsY, options.InnerSteps, cancellationToken);
                 sums[s] += model.Loss(gridX, gridY);
                 if (t == 0) predictions[s] = model.Predict(gridX);
             }

@@ -14,6 +14,10 @@ public sealed record SineDemoOptions
     /// which seeds with the absolute value, drew the held-out tasks from the training tasks' stream.</summary>
     public const int MaxSeed = int.MaxValue - 3;
 
+    /// <summary>The most <see cref="Domains"/>: a round's batch holds every domain's parameters in one array
+    /// (<see cref="Meta.Gpu.Compute.DomainBatch.MaxRows"/>).</summary>
+    public static int MaxDomains => Meta.Gpu.Compute.DomainBatch.MaxRows(SineRegressor.ParameterCount);
+
     /// <summary>Meta-rounds (outer Reptile steps).</summary>
     public int MetaRounds { get; init; } = 3000;
 
@@ -48,6 +52,10 @@ public sealed record SineDemoOptions
         if (Seed > MaxSeed) throw new InvalidInputException(FormattableString.Invariant($"seed: must be <= {MaxSeed} (seed + 1, + 2 and + 3 seed the training tasks, the held-out tasks and the scheduler), got {Seed}"));
         Positive(MetaRounds, "meta_rounds");
         Positive(Domains, "domains");
+        // Past it the first round's batch refused the row count (an ArgumentOutOfRangeException naming "rows"), after
+        // the model, the joint baseline and the round's tasks had been made.
+        if (Domains > MaxDomains)
+            throw new InvalidInputException(FormattableString.Invariant($"domains: must be <= {MaxDomains} (a round's batch holds every domain's {SineRegressor.ParameterCount} parameters in one array), got {Domains}"));
         Positive(Shots, "shots");
         // A round's joint-training set holds every domain's shots in one array: their product overflowed int
         // (a negative length, or a wrapped small one) or asked for more than an array holds, deep in the run.

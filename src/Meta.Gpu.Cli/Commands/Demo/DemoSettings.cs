@@ -47,6 +47,10 @@ internal sealed record DemoSettings
         if (Seed > Meta.Gpu.TorchSharp.Sine.SineDemoOptions.MaxSeed) throw new InvalidInputException($"--seed: must be <= {Meta.Gpu.TorchSharp.Sine.SineDemoOptions.MaxSeed} (seed + 1, + 2 and + 3 seed the training tasks, the held-out tasks and the scheduler), got {Seed}");
         if (MetaRounds < 1) throw new InvalidInputException($"--meta-rounds: must be >= 1, got {MetaRounds}");
         if (Domains < 1) throw new InvalidInputException($"--domains: must be >= 1, got {Domains}");
+        // SineDemoOptions' bound, named as the option the count came from: past it the run died in its first round on an
+        // unhandled exception from the round's batch (exit 134), libtorch loaded and the run under way.
+        if (Domains > Meta.Gpu.TorchSharp.Sine.SineDemoOptions.MaxDomains)
+            throw new InvalidInputException($"{DomainCountOption}: must be <= {Meta.Gpu.TorchSharp.Sine.SineDemoOptions.MaxDomains} (a round's batch holds every domain's {Meta.Gpu.TorchSharp.Sine.SineRegressor.ParameterCount} parameters in one array), got {Domains}");
         if (InnerSteps < 1) throw new InvalidInputException($"--inner-steps: must be >= 1, got {InnerSteps}");
         if (HeldOutTasks < 1) throw new InvalidInputException($"--held-out: must be >= 1, got {HeldOutTasks}");
         if (!(InnerLearningRate > 0) || !double.IsFinite(InnerLearningRate)) throw new InvalidInputException(FormattableString.Invariant($"--inner-lr: must be > 0, got {InnerLearningRate}"));

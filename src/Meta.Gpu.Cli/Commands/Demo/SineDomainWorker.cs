@@ -70,7 +70,7 @@ internal sealed class SineDomainWorker(IEventBus bus, string domainId, int? seed
                 }
                 parameters.CopyFrom(announcement.Prior);
                 var (_, x, y) = SineRoundTasks.Sample(announcement.Seed, domainId, announcement.Round, announcement.Shots);
-                var outcome = SineDemo.AdaptToTask(model, domainId, x, y, announcement.InnerSteps);
+                var outcome = SineDemo.AdaptToTask(model, domainId, x, y, announcement.InnerSteps, cancellationToken);
                 var vector = new float[parameters.Length];
                 parameters.CopyTo(vector);
                 var metrics = new DomainMetrics(
