@@ -32,7 +32,7 @@ public sealed record DeviceSurvey(IReadOnlyList<AcceleratorReport> Devices, Auto
     /// <param name="cuda">Per CUDA ordinal: compute capability and a driver memory sample (null when unread).</param>
     /// <param name="cpuMemory">System memory, for the cpu and ilgpu-cpu rows.</param>
     /// <param name="cpuName">The processor's name.</param>
-    /// <param name="cpuMemoryOrigin">Where the CPU figures come from ("/proc/meminfo" or "gc").</param>
+    /// <param name="cpuMemoryOrigin">Where the CPU figures come from ("/proc/meminfo", "memory cgroup" or "gc").</param>
     public static DeviceSurvey Build(IReadOnlyList<DeviceInfo> devices, IReadOnlyDictionary<int, (string? Capability, DeviceMemorySample? Sample)> cuda,
         DeviceMemorySample cpuMemory, string cpuName, string cpuMemoryOrigin)
     {
