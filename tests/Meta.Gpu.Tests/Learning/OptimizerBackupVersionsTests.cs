@@ -45,6 +45,24 @@ public sealed class OptimizerBackupVersionsTests
     }
 
     [Fact]
+    public void By_default_the_newest_ten_previous_priors_are_kept()
+    {
+        // DESIGN §8: "backup_versions 10". Twelve steps to 1..12 push {}, {a: 1}, ..., {a: 11}: the newest ten,
+        // {a: 2} to {a: 11}, stay, and ten rollbacks walk back to 2; an eleventh finds nothing.
+        var optimizer = new OnlineReptileOptimizer(new OptimizerConfig(BetaInit: 1.0, BetaMax: 1.0));
+        StepThrough(optimizer, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12);
+        Assert.Equal(10, optimizer.BackupCount);
+
+        for (var expected = 11; expected >= 2; expected--)
+        {
+            Assert.True(optimizer.Rollback());
+            Assert.Equal(expected, optimizer.Prior["a"]);
+        }
+        Assert.False(optimizer.Rollback());
+        Assert.Equal(2.0, optimizer.Prior["a"]);
+    }
+
+    [Fact]
     public void The_history_grows_one_copy_per_step_up_to_backup_versions_and_no_further()
     {
         var optimizer = WholeSteps(3);
