@@ -205,19 +205,23 @@ public sealed class MetaTrainingLoop : IDisposable
             throw new InvalidOperationException(FormattableString.Invariant($"the outer step size must be in (0, 1], the source gave {beta}"));
 
         var roundClock = Stopwatch.StartNew();
-        if (_batch is null || _batch.Rows != domains.Count) _batch = new DomainBatch(domains.Count, _parameters.Length);
+        // The round is over the domains the list holds now: a list an inner loop shrank (a queue of pending tasks)
+        // ended the loop early, the rows of the domains not run went into the step and the missing outcomes failed
+        // the round after its step was taken.
+        var count = domains.Count;
+        if (_batch is null || _batch.Rows != count) _batch = new DomainBatch(count, _parameters.Length);
         var batch = _batch;
-        var outcomes = new DomainOutcome[domains.Count];
-        var named = new Dictionary<string, int>(domains.Count, StringComparer.Ordinal);
+        var outcomes = new DomainOutcome[count];
+        var named = new Dictionary<string, int>(count, StringComparer.Ordinal);
         var buffers = SaveBuffers();
         try
         {
-            for (var i = 0; i < domains.Count; i++)
+            for (var i = 0; i < count; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 _parameters.CopyFrom(_prior);
                 RestoreBuffers(buffers);
-                var outcome = innerLoop(domains[i]) ?? throw new InvalidOperationException("the inner loop returned no outcome");
+                var outcome = innerLoop(domains[i]) ?? throw new InvalidOperationException($"the inner loop returned no outcome for domains[{i}]");
                 // Refused here, before the step: the host step took a row without an id and its policy pack went out
                 // with domain_id null, which governance refuses (the engine's step refused it, after every inner loop).
                 if (string.IsNullOrEmpty(outcome.DomainId))
@@ -238,9 +242,11 @@ public sealed class MetaTrainingLoop : IDisposable
         catch
         {
             // A failed round changes nothing of its own: the module goes back to the prior, which the round never
-            // touched (a rollback applied as it began stays, and the next round reports it).
-            _parameters.CopyFrom(_prior);
-            RestoreBuffers(buffers);
+            // touched (a rollback applied as it began stays, and the next round reports it). Into what is left of it
+            // when the inner loop replaced a parameter or buffer (module.to(...), a new Parameter): the checked copy
+            // refused there, leaving the rest at the domain's adaptation, and its "disposed" hid the round's exception.
+            _parameters.CopyFromIntact(_prior);
+            RestoreBuffers(buffers, skipDisposed: true);
             throw;
         }
         RestoreBuffers(buffers);
@@ -495,10 +501,11 @@ public sealed class MetaTrainingLoop : IDisposable
         return buffers;
     }
 
-    private void RestoreBuffers(Tensor[] buffers)
+    private void RestoreBuffers(Tensor[] buffers, bool skipDisposed = false)
     {
         using var _ = no_grad();
-        for (var i = 0; i < buffers.Length; i++) buffers[i].copy_(_bufferStart[i]);
+        for (var i = 0; i < buffers.Length; i++)
+            if (!(skipDisposed && buffers[i].IsInvalid)) buffers[i].copy_(_bufferStart[i]);
     }
 
     /// <summary>Unsubscribes and releases the loop's tensors; later rounds and <see cref="SetPrior"/> throw

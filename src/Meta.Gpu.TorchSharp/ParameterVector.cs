@@ -138,6 +138,21 @@ public sealed class ParameterVector : IDisposable
         }
     }
 
+    /// <summary>As <see cref="CopyFrom(ReadOnlySpan{float})"/>, into every parameter that is still alive, leaving out
+    /// any disposed since (replaced in the module): how a failed round puts back what it still can. The checked copy
+    /// refused on the replaced one before writing any, and the rest kept a domain's adaptation.</summary>
+    internal void CopyFromIntact(ReadOnlySpan<float> source)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        CheckLength(source.Length, nameof(source));
+        source[..Length].CopyTo(_buffer);
+        using (no_grad())
+        {
+            for (var i = 0; i < _parameters.Length; i++)
+                if (!_parameters[i].IsInvalid) _parameters[i].copy_(_views[i]);
+        }
+    }
+
     /// <summary>Writes the module's parameters into row <paramref name="row"/> of <paramref name="batch"/> and bumps
     /// its <see cref="DomainBatch.Version"/>. Values only: in a batch with a mask, which cells of the row count is
     /// the caller's to say (a new masked batch has none present; <c>batch.MaskRow(row).Fill(1)</c> makes the whole
