@@ -106,6 +106,10 @@ public sealed partial class NatsEventBus
         var expected = JsonRead.String(reference, "sha256", "", $"dense message: {ObjectField}");
         if (name.Length == 0) throw new InvalidInputException($"dense message: {ObjectField}.name is missing");
         if (expected.Length == 0) throw new InvalidInputException($"dense message: {ObjectField}.sha256 is missing");
+        // The object is deleted once the message is rejected or consumed, and the bucket is shared by every prefix and
+        // domain: a message naming an object not its own (another domain's, another prefix's) lost that update.
+        if (!IsOwnObjectName(name, topic, MessageId(envelope)))
+            throw new InvalidInputException($"dense message: {ObjectField}.name '{name}' is not this message's object (expected {Options.SubjectPrefix}/{topic}/{(MessageId(envelope) is { } id ? ObjectKey(id) : "<32 hex digits>")}, from its domain_id and sequence); the object is left as it is");
         // A hint only, from the message: trusted up to a bound, so one corrupt or hostile message cannot reserve 2 GB.
         var size = reference["size"] is JsonValue v && v.TryGetValue<long>(out var n) && n > 0 && n <= MaxPresizeBytes ? (int)n : 0;
         byte[] blob;
@@ -325,6 +329,23 @@ public sealed partial class NatsEventBus
         messageId is null ? Guid.NewGuid().ToString("N")
         : System.Text.Encoding.UTF8.GetByteCount(messageId) <= MaxObjectKeyBytes ? messageId
         : "sha256-" + Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(messageId)));
+
+    /// <summary>Whether <paramref name="name"/> is a name <see cref="EncodeDenseAsync"/> gives the object of a message
+    /// of <paramref name="topic"/> with <paramref name="messageId"/>: <c>{prefix}/{topic}/{key}</c>, with a fresh id
+    /// appended for a retried publish (a fresh id alone as key without a message id).</summary>
+    private bool IsOwnObjectName(string name, string topic, string? messageId)
+    {
+        var own = $"{Options.SubjectPrefix}/{topic}/";
+        if (!name.StartsWith(own, StringComparison.Ordinal)) return false;
+        var rest = name.AsSpan(own.Length);
+        if (messageId is null) return IsFreshId(rest);
+        var key = ObjectKey(messageId);
+        if (!rest.StartsWith(key, StringComparison.Ordinal)) return false;
+        rest = rest[key.Length..];
+        return rest.IsEmpty || (rest[0] == '/' && IsFreshId(rest[1..]));
+
+        static bool IsFreshId(ReadOnlySpan<char> id) => id.Length == 32 && !id.ContainsAnyExcept("0123456789abcdef");
+    }
 
     /// <summary>Whether the bucket holds an object (not deleted) named <paramref name="name"/>; true when the broker
     /// answers with an error other than not found (a fresh name is always safe).</summary>

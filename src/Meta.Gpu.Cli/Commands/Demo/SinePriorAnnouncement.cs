@@ -81,13 +81,19 @@ internal sealed record SinePriorAnnouncement(
         if (!(innerLr > 0) || !double.IsFinite(innerLr)) throw new InvalidInputException($"{Topic}.inner_learning_rate: must be > 0, got {innerLr}");
         return new SinePriorAnnouncement(
             round,
-            checked((int)Whole(json, "seed", allowNegative: true)),
-            checked((int)Positive(json, "shots")),
-            checked((int)Positive(json, "inner_steps")),
+            Int32(Whole(json, "seed", allowNegative: true), "seed"),
+            Int32(Positive(json, "shots"), "shots"),
+            Int32(Positive(json, "inner_steps"), "inner_steps"),
             innerLr,
             Whole(json, "sequence_base"),
             prior.Values);
     }
+
+    /// <summary>A field of the run's settings that the worker holds as an int: out of its range is refused naming the
+    /// field (a checked cast threw an OverflowException that named nothing).</summary>
+    private static int Int32(long value, string key) => value is >= int.MinValue and <= int.MaxValue
+        ? (int)value
+        : throw new InvalidInputException(string.Create(CultureInfo.InvariantCulture, $"{Topic}.{key}: {value} is out of range ({int.MinValue} to {int.MaxValue})"));
 
     private static long Positive(JsonObject json, string key)
     {
