@@ -47,12 +47,28 @@ internal static class CgroupMemory
         return null;
     }
 
-    /// <summary>The limit of the cgroup in <paramref name="directory"/> and what it holds; false when it has no
-    /// limit or its files cannot be read.</summary>
+    /// <summary>The limit of the cgroup in <paramref name="directory"/> or of the ancestor with the least room left,
+    /// and what that group holds; false when none has a limit or their files cannot be read.</summary>
     public static bool TryRead(string directory, out long limitBytes, out long usedBytes)
     {
+        // The kernel enforces every limit from the group up to the hierarchy's root (a service with none of its own
+        // in a limited slice is killed at the slice's): the one with the least room left binds.
         limitBytes = usedBytes = -1;
+        var found = false;
         var v2 = File.Exists(Path.Combine(directory, "memory.max"));
+        var limitFile = v2 ? "memory.max" : "memory.limit_in_bytes";
+        for (var level = directory; level is not null && File.Exists(Path.Combine(level, limitFile)); level = Path.GetDirectoryName(level))
+        {
+            if (!TryReadLevel(level, v2, out var limit, out var used)) continue;
+            if (found && limit - used >= limitBytes - usedBytes) continue;
+            (limitBytes, usedBytes, found) = (limit, used, true);
+        }
+        return found;
+    }
+
+    private static bool TryReadLevel(string directory, bool v2, out long limitBytes, out long usedBytes)
+    {
+        limitBytes = usedBytes = -1;
         var limit = ReadNumber(Path.Combine(directory, v2 ? "memory.max" : "memory.limit_in_bytes"));
         var usage = ReadNumber(Path.Combine(directory, v2 ? "memory.current" : "memory.usage_in_bytes"));
         if (limit is not > 0 || usage is not >= 0) return false;
@@ -72,9 +88,29 @@ internal static class CgroupMemory
             if (separator < 5 || fields.Length < separator + 4) continue;
             var type = fields[separator + 1];
             if (v1 ? type == "cgroup" && fields[separator + 3].Split(',').Contains("memory") : type == "cgroup2")
-                return (fields[3], fields[4]);
+                return (Unescape(fields[3]), Unescape(fields[4]));
         }
         return null;
+    }
+
+    /// <summary>A mountinfo path as it is: the kernel writes a space, tab, newline and backslash in it as octal
+    /// escapes (\040, \011, \012, \134), while /proc/self/cgroup names the group unescaped.</summary>
+    private static string Unescape(string field)
+    {
+        if (!field.Contains('\\')) return field;
+        var text = new System.Text.StringBuilder(field.Length);
+        for (var i = 0; i < field.Length; i++)
+        {
+            if (field[i] == '\\' && IsOctal(field, i + 1))
+            {
+                text.Append((char)((field[i + 1] - '0') * 64 + (field[i + 2] - '0') * 8 + (field[i + 3] - '0')));
+                i += 3;
+            }
+            else text.Append(field[i]);
+        }
+        return text.ToString();
+
+        static bool IsOctal(string s, int at) => at + 3 <= s.Length && s[at] is >= '0' and <= '3' && s[at + 1] is >= '0' and <= '7' && s[at + 2] is >= '0' and <= '7';
     }
 
     private static string? FindGroup(string[] groups, bool v1)
