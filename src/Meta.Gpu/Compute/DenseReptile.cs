@@ -41,24 +41,31 @@ public static class DenseReptile
         var i = 0;
         if (Vector256.IsHardwareAccelerated)
         {
-            var beta = Vector256.Create(step.Beta);
-            var interpolate = step.Rule == ReptileRule.Interpolate;
             for (; i + Vector256<float>.Count <= prior.Length; i += Vector256<float>.Count)
             {
-                var p = Vector256.Create((ReadOnlySpan<float>)prior.Slice(i, Vector256<float>.Count));
-                var a = Vector256.Create(aggregate.Slice(i, Vector256<float>.Count));
-                var (pl, ph) = Vector256.Widen(p);
-                var (al, ah) = Vector256.Widen(a);
-                var stepped = interpolate
-                    ? Vector256.Narrow(pl + beta * (al - pl), ph + beta * (ah - ph))
-                    : Vector256.Narrow(pl + beta * al, ph + beta * ah);
-                // A NaN prior value is a column the prior lacks (adopt, or start from 0); a NaN aggregate value a
-                // column no domain sent (the prior's value stays).
-                var fresh = interpolate ? a : Vector256.Narrow(beta * al, beta * ah);
-                var result = Vector256.ConditionalSelect(Vector256.Equals(p, p), stepped, fresh);
-                Vector256.ConditionalSelect(Vector256.Equals(a, a), result, p).CopyTo(prior.Slice(i, Vector256<float>.Count));
+                var p = prior.Slice(i, Vector256<float>.Count);
+                StepVector(Vector256.Create((ReadOnlySpan<float>)p), Vector256.Create(aggregate.Slice(i, Vector256<float>.Count)), step).CopyTo(p);
             }
         }
         for (; i < prior.Length; i++) prior[i] = StepValue(prior[i], aggregate[i], step);
+    }
+
+    /// <summary>Eight values of the step, each exactly as <see cref="StepValue"/> steps it: widened to float64,
+    /// stepped with no fused multiply-add, narrowed back.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> StepVector(Vector256<float> prior, Vector256<float> aggregate, ReptileStep step)
+    {
+        var (pl, ph) = Vector256.Widen(prior);
+        var (al, ah) = Vector256.Widen(aggregate);
+        var beta = Vector256.Create(step.Beta);
+        var interpolate = step.Rule == ReptileRule.Interpolate;
+        var stepped = interpolate
+            ? Vector256.Narrow(pl + beta * (al - pl), ph + beta * (ah - ph))
+            : Vector256.Narrow(pl + beta * al, ph + beta * ah);
+        // A NaN prior value is a column the prior lacks (adopt, or start from 0); a NaN aggregate value a column no
+        // domain sent (the prior's value stays).
+        var fresh = interpolate ? aggregate : Vector256.Narrow(beta * al, beta * ah);
+        var result = Vector256.ConditionalSelect(Vector256.Equals(prior, prior), stepped, fresh);
+        return Vector256.ConditionalSelect(Vector256.Equals(aggregate, aggregate), result, prior);
     }
 }

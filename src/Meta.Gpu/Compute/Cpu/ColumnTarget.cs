@@ -34,22 +34,6 @@ internal readonly ref struct ColumnTarget(Span<float> aggregate, Span<float> pri
         if (!Aggregate.IsEmpty) v.CopyTo(Aggregate.Slice(column, 8));
         if (Step is not ReptileStep s) return;
         var prior = Prior.Slice(column, 8);
-        var p = Vector256.Create((ReadOnlySpan<float>)prior);
-        var (pl, ph) = Vector256.Widen(p);
-        var (al, ah) = Vector256.Widen(v);
-        var beta = Vector256.Create(s.Beta);
-        Vector256<float> stepped, fresh;
-        if (s.Rule == ReptileRule.Interpolate)
-        {
-            stepped = Vector256.Narrow(pl + beta * (al - pl), ph + beta * (ah - ph));
-            fresh = v;
-        }
-        else
-        {
-            stepped = Vector256.Narrow(pl + beta * al, ph + beta * ah);
-            fresh = Vector256.Narrow(beta * al, beta * ah);
-        }
-        // A NaN prior value is a column the prior lacks: it adopts (interpolate) or starts from 0 (delta).
-        Vector256.ConditionalSelect(Vector256.Equals(p, p), stepped, fresh).CopyTo(prior);
+        DenseReptile.StepVector(Vector256.Create((ReadOnlySpan<float>)prior), v, s).CopyTo(prior);
     }
 }
