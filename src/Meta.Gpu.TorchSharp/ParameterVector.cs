@@ -125,31 +125,23 @@ public sealed class ParameterVector : IDisposable
 
     /// <summary>Sets the module's parameters from <paramref name="source"/> (its first <see cref="Length"/> values),
     /// in place: optimizers and anything else holding the parameter objects keep working.</summary>
-    public void CopyFrom(ReadOnlySpan<float> source)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        CheckLength(source.Length, nameof(source));
-        CheckParameters();
-        source[..Length].CopyTo(_buffer);
-        using (no_grad())
-        {
-            for (var i = 0; i < _parameters.Length; i++)
-                _parameters[i].copy_(_views[i]);
-        }
-    }
+    public void CopyFrom(ReadOnlySpan<float> source) => CopyIn(source, intactOnly: false);
 
     /// <summary>As <see cref="CopyFrom(ReadOnlySpan{float})"/>, into every parameter that is still alive, leaving out
     /// any disposed since (replaced in the module): how a failed round puts back what it still can. The checked copy
     /// refused on the replaced one before writing any, and the rest kept a domain's adaptation.</summary>
-    internal void CopyFromIntact(ReadOnlySpan<float> source)
+    internal void CopyFromIntact(ReadOnlySpan<float> source) => CopyIn(source, intactOnly: true);
+
+    private void CopyIn(ReadOnlySpan<float> source, bool intactOnly)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckLength(source.Length, nameof(source));
+        if (!intactOnly) CheckParameters();
         source[..Length].CopyTo(_buffer);
         using (no_grad())
         {
             for (var i = 0; i < _parameters.Length; i++)
-                if (!_parameters[i].IsInvalid) _parameters[i].copy_(_views[i]);
+                if (!(intactOnly && _parameters[i].IsInvalid)) _parameters[i].copy_(_views[i]);
         }
     }
 
