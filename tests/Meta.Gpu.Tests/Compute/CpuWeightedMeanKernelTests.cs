@@ -266,14 +266,6 @@ public sealed class CpuWeightedMeanKernelTests
         batch.Confidences[1] = batch.Confidences[0];
         batch.MarkChanged();
         var config = new CrossMetaConfig(Method: AggregationMethod.Mean, OutlierFilter: false, DiversityEntropyTarget: null);
-        var reference = CrossDomainMetaAggregator.Aggregate(KeyedUpdates.From(batch), config);
-        using var backend = new CpuBackend();
-        var actual = new DenseCrossDomainAggregator(backend, config).Aggregate(batch).Aggregate!;
-        for (var c = 0; c < d; c++)
-        {
-            var expected = reference.Vector[reference.Keys.ToList().IndexOf(KeyedUpdates.KeyOf(c))];
-            Assert.True(Math.Abs(actual[c] - expected) <= 1e-4 + 1e-4 * Math.Abs(expected),
-                $"seed {seed}, n={n}, m={m}, column {c}: {actual[c]:R}, reference {expected:R}");
-        }
+        KeyedUpdates.AssertDenseAgreesWithReference(batch, config, $"seed {seed}, n={n}, m={m}");
     }
 }

@@ -29,4 +29,22 @@ public static class KeyedUpdates
         }
         return result;
     }
+
+    /// <summary>
+    /// Aggregates <paramref name="batch"/> with <paramref name="config"/> on the cpu backend's dense path and asserts
+    /// every column within §13's tolerance (1e-4 abs + 1e-4 rel) of the float64 keyed reference;
+    /// <paramref name="context"/> (the seed and the case) begins each failure message.
+    /// </summary>
+    public static void AssertDenseAgreesWithReference(DomainBatch batch, CrossMetaConfig config, string context)
+    {
+        var reference = CrossDomainMetaAggregator.Aggregate(From(batch), config);
+        using var backend = new CpuBackend();
+        var actual = new DenseCrossDomainAggregator(backend, config).Aggregate(batch).Aggregate!;
+        for (var c = 0; c < batch.Columns; c++)
+        {
+            var expected = reference.Vector[reference.Keys.ToList().IndexOf(KeyOf(c))];
+            Assert.True(Math.Abs(actual[c] - expected) <= 1e-4 + 1e-4 * Math.Abs(expected),
+                $"{context}, column {c}: {actual[c]:R}, reference {expected:R}");
+        }
+    }
 }
