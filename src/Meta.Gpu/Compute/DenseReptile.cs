@@ -26,18 +26,51 @@ public static class DenseReptile
             : (float)(prior + step.Beta * aggregate);
     }
 
+    /// <summary>Values per worker's share below which <see cref="Apply"/> steps on the calling thread alone: a
+    /// worker's start costs microseconds, a share of this size about a tenth of a millisecond.</summary>
+    internal const int ParallelShare = 1 << 17;
+
     /// <summary>Steps <paramref name="prior"/> toward <paramref name="aggregate"/> (same length) in place, each value
     /// exactly as <see cref="StepValue"/> steps it.</summary>
     /// <remarks>Eight values a vector, widened to float64 for the step and narrowed back, as the scalar form does
     /// one at a time (the same operations in the same order, no fused multiply-add, so the same bits); the tail
-    /// goes through <see cref="StepValue"/>. Compiled optimised from its first call: in quickly compiled code the
-    /// vector operations are calls. This is the host step of a dense prior whose aggregate is already made
-    /// (<see cref="DenseReptileOptimizer.Apply"/>); the backends fuse the step into their combine.</remarks>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Apply(Span<float> prior, ReadOnlySpan<float> aggregate, ReptileStep step)
+    /// goes through <see cref="StepValue"/>. A long prior is cut into shares of whole vectors stepped on the thread
+    /// pool (one per core at most), each value on its own, so the bits do not depend on the cut. This is the host
+    /// step of a dense prior whose aggregate is already made (<see cref="DenseReptileOptimizer.Apply"/>); the
+    /// backends fuse the step into their combine.</remarks>
+    public static unsafe void Apply(Span<float> prior, ReadOnlySpan<float> aggregate, ReptileStep step)
     {
         if (prior.Length != aggregate.Length)
             throw new ArgumentException($"prior has {prior.Length} values but the aggregate {aggregate.Length}", nameof(aggregate));
+        var shares = Math.Min(Environment.ProcessorCount, prior.Length / ParallelShare);
+        if (shares < 2)
+        {
+            ApplyInOrder(prior, aggregate, step);
+            return;
+        }
+        var length = prior.Length;
+        // Whole vectors per share, so that only the last share has a tail; rounded up, so that the shares cover
+        // the prior.
+        var width = Vector256<float>.Count;
+        var share = ((length + shares - 1) / shares + width - 1) / width * width;
+        fixed (float* p = prior)
+        fixed (float* a = aggregate)
+        {
+            var (pp, ap) = ((nint)p, (nint)a);
+            Parallel.For(0, shares, s =>
+            {
+                var start = s * share;
+                var count = Math.Min(share, length - start);
+                if (count > 0) ApplyInOrder(new Span<float>((float*)pp + start, count), new ReadOnlySpan<float>((float*)ap + start, count), step);
+            });
+        }
+    }
+
+    /// <summary><see cref="Apply"/> on the calling thread. Compiled optimised from its first call: in quickly compiled
+    /// code the vector operations are calls.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ApplyInOrder(Span<float> prior, ReadOnlySpan<float> aggregate, ReptileStep step)
+    {
         var i = 0;
         if (Vector256.IsHardwareAccelerated)
         {

@@ -6,7 +6,7 @@ namespace Meta.Gpu.Tests.Compute;
 /// The host Reptile step on a dense prior (<see cref="DenseReptile.Apply"/>, behind
 /// <see cref="DenseReptileOptimizer.Apply"/>): every value as <see cref="DenseReptile.StepValue"/> steps it, bit for bit,
 /// in the vector body and in the tail, with NaN priors (a column the prior lacks), NaN aggregate values (a column
-/// no domain sent) and infinities among finite values.
+/// no domain sent) and infinities among finite values; a long prior, stepped in shares on several threads, too.
 /// </summary>
 public sealed class DenseReptileTests
 {
@@ -18,6 +18,10 @@ public sealed class DenseReptileTests
     [InlineData(9)]
     [InlineData(1000)]
     [InlineData(1003)]
+    // Long enough to be cut into shares stepped on several threads (DenseReptile.ParallelShare values at least
+    // each), and not a whole number of vectors: every share's edge and the last share's tail.
+    [InlineData(2 * DenseReptile.ParallelShare + 13)]
+    [InlineData(5 * DenseReptile.ParallelShare + 1)]
     public void Every_value_is_stepped_as_the_scalar_step_steps_it(int length)
     {
         var seed = TestSeed.Next();
