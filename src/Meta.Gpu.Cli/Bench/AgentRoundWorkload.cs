@@ -54,13 +54,18 @@ public static class AgentRoundWorkload
 
                 await RunRounds(Math.Max(options.Warmup, 5)).ConfigureAwait(false);
                 var roundsPerRepeat = options.Quick ? 5 : 20;
-                var times = new double[options.Repeats];
+                // Bounded by the row budget, as every row's repeats are (Stopwatches), not one slot per asked repeat.
+                var times = new List<double>(Math.Min(options.Repeats, 64));
+                var timed = TimeSpan.Zero;
                 for (var r = 0; r < options.Repeats; r++)
                 {
+                    if (Stopwatches.BudgetSpent(r, timed, options.RowBudget)) break;
                     var before = agent.Rounds;
                     var start = Stopwatch.GetTimestamp();
                     await RunRounds(roundsPerRepeat).ConfigureAwait(false);
-                    times[r] = Stopwatch.GetElapsedTime(start).TotalMilliseconds / roundsPerRepeat;
+                    var elapsed = Stopwatch.GetElapsedTime(start);
+                    timed += elapsed;
+                    times.Add(elapsed.TotalMilliseconds / roundsPerRepeat);
                     if (agent.Rounds - before != roundsPerRepeat)
                         throw new InvalidOperationException($"agent_round: {agent.Rounds - before} of {roundsPerRepeat} rounds ran");
                 }

@@ -151,7 +151,8 @@ public sealed record BenchOptions
             throw new InvalidInputException($"--device-bandwidth-mb: must be 1 to {DeviceBandwidth.MaxMegabytes} MB, got {DeviceBandwidthMegabytes}");
         if (!(TrimAlpha >= 0 && TrimAlpha < 0.5)) throw new InvalidInputException($"trim_alpha: must be in [0, 0.5), got {TrimAlpha}");
         // A mistyped interpreter would otherwise surface only at the end of a long run, as peer rows skipped.
-        if (!string.IsNullOrWhiteSpace(Python) && !PythonPeer.Resolves(Python))
+        // Given but empty (a script's --python "$PY" with PY unset) is no interpreter either: not the defaults' one.
+        if (Python is not null && !PythonPeer.Resolves(Python))
             throw new InvalidInputException($"--python: \"{Python}\" is neither a file nor a command on PATH");
         return this;
     }

@@ -35,6 +35,9 @@ public sealed record DomainLearnerConfig(
     /// <summary>Throws <see cref="InvalidInputException"/> naming the first field out of range.</summary>
     public DomainLearnerConfig Validated(string path = "domain")
     {
+        // As the optimizer's: an undefined rule ran as interpolate, and the agent's rule check then named two equal
+        // rules ("interpolate and interpolate must be the same rule").
+        if (!Enum.IsDefined(UpdateRule)) throw new InvalidInputException(FormattableString.Invariant($"{path}.update_rule: not an update rule ({(int)UpdateRule})"));
         if (!(EmaAlpha > 0 && EmaAlpha <= 1)) throw new InvalidInputException(FormattableString.Invariant($"{path}.ema_alpha: must be in (0, 1], got {EmaAlpha}"));
         if (!double.IsFinite(MetaLrMin) || MetaLrMin < 0) throw new InvalidInputException(FormattableString.Invariant($"{path}.meta_lr_min: must be >= 0, got {MetaLrMin}"));
         if (!double.IsFinite(MetaLrMax) || MetaLrMax < MetaLrMin) throw new InvalidInputException(FormattableString.Invariant($"{path}.meta_lr_max: must be >= meta_lr_min ({MetaLrMin}), got {MetaLrMax}"));

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Meta.Gpu.Serialization;
 using Meta.Gpu.Telemetry;
 using Microsoft.Extensions.Logging;
 
@@ -66,9 +67,12 @@ public sealed class MetaScheduler
     }
 
     /// <summary>Adapts the interval to <paramref name="telemetry"/> and says whether to update now.</summary>
+    /// <exception cref="InvalidInputException">The latency is NaN or infinite (nothing changes).</exception>
     public bool ShouldUpdate(SchedulerTelemetry telemetry)
     {
         ArgumentNullException.ThrowIfNull(telemetry);
+        // Refused as the JSON overload refuses it: NaN is neither above the target nor below the headroom.
+        JsonRead.RequireFinite(telemetry.LatencyMs, "telemetry.latency_ms");
         IntervalWindows = NextInterval(IntervalWindows, telemetry);
         if (WindowsCounted >= IntervalWindows)
         {
