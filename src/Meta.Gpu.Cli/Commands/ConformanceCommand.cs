@@ -1,5 +1,7 @@
 using System.CommandLine;
+using System.Text.Json;
 using Meta.Gpu.Conformance;
+using Meta.Gpu.Serialization;
 
 namespace Meta.Gpu.Cli.Commands;
 
@@ -26,13 +28,31 @@ internal static class ConformanceCommand
     {
         var files = ConformanceRunner.ExpandPaths(paths.Length > 0 ? paths : [ShippedTraces]);
 
-        int passed = 0, failed = 0, failedFiles = 0, failedWithoutStep = 0;
+        int passed = 0, failed = 0, failedFiles = 0, failedWithoutStep = 0, unreadable = 0;
         foreach (var file in files)
         {
-            // Read as the other commands read a file: over 2 GB a one-line error (the runtime's read threw), over 2^30
-            // characters still read (a string of them died with "Out of memory."), a pipe's wait stopped by Ctrl-C.
-            var utf8 = await InputFile.ReadAllUtf8Async(file, token).ConfigureAwait(false);
-            var result = await ConformanceRunner.RunFileAsync(file, utf8, token).ConfigureAwait(false);
+            TraceFileResult result;
+            try
+            {
+                // Read as the other commands read a file: over 2 GB a one-line error (the runtime's read threw), over 2^30
+                // characters still read (a string of them died with "Out of memory."), a pipe's wait stopped by Ctrl-C.
+                var utf8 = await InputFile.ReadAllUtf8Async(file, token).ConfigureAwait(false);
+                result = await ConformanceRunner.RunFileAsync(file, utf8, token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is InvalidInputException or JsonException)
+            {
+                // A trace that cannot be replayed (malformed JSON, a step that is no object, a bad setting) is a user
+                // error, said on one line naming the file as before; it stopped the run there, and the files after it
+                // were never replayed and no summary was written. It fails, and the run goes on.
+                unreadable++;
+                failedFiles++;
+                failedWithoutStep++;
+                var message = e is JsonException j ? $"{file}: {JsonInput.Describe(j)}" : e.Message;
+                await console.Error.WriteLineAsync($"meta-gpu: {message.ReplaceLineEndings(" ")}").ConfigureAwait(false);
+                await console.Out.WriteLineAsync($"{Path.GetFileName(file)}: FAILED").ConfigureAwait(false);
+                await console.Out.WriteLineAsync($"  {message.ReplaceLineEndings(" ")}").ConfigureAwait(false);
+                continue;
+            }
             passed += result.Passed;
             failed += result.Failed;
             // A file with a failed step fails, and so does one with none (no replayer for its component, no steps).
@@ -56,6 +76,7 @@ internal static class ConformanceCommand
             var n => $"; {n} files failed with no step replayed",
         };
         await console.Out.WriteLineAsync($"conformance: {passed} passed, {failed} failed{withoutStep}").ConfigureAwait(false);
-        return failedFiles == 0 ? MetaGpuApp.ExitOk : MetaGpuApp.ExitCheckFailed;
+        // Malformed input stays a user error (exit 2), now said after every other file has been replayed.
+        return unreadable > 0 ? MetaGpuApp.ExitUserError : failedFiles == 0 ? MetaGpuApp.ExitOk : MetaGpuApp.ExitCheckFailed;
     }
 }

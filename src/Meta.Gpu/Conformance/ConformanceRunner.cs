@@ -135,10 +135,15 @@ public static class ConformanceRunner
                 }
                 // An empty expectation matches whatever the component returned: like a trace without steps, it
                 // checks nothing, so it fails (the step has still run: later steps replay on the state it left).
+                // So does a step without one: compared as it stood, it read "(root): expected null", as if the trace
+                // expected the component to return null.
                 var expected = step["expected"];
-                results.Add(new StepResult(i, expected is JsonObject { Count: 0 }
-                    ? [new TraceMismatch("(expected)", "at least one field to check", "{}: the step checks nothing")]
-                    : TraceComparer.Compare(expected, actual)));
+                results.Add(new StepResult(i, expected switch
+                {
+                    null => [new TraceMismatch("(expected)", "the fields to check", step.ContainsKey("expected") ? "null" : "(missing)")],
+                    JsonObject { Count: 0 } => [new TraceMismatch("(expected)", "at least one field to check", "{}: the step checks nothing")],
+                    _ => TraceComparer.Compare(expected, actual),
+                }));
             }
         }
         return new TraceFileResult(name, component, results, null);

@@ -45,6 +45,8 @@ public sealed class UnopenableFileTests : IDisposable
         Assert.True(code == MetaGpuApp.ExitUserError, $"exit {code}: {error}");
         Assert.StartsWith($"meta-gpu: {named}: cannot ", error, StringComparison.Ordinal);
         Assert.Single(error.TrimEnd().Split('\n'));
-        Assert.Equal("", output);
+        // conformance goes on past a trace it cannot replay, to the others and its summary (the file fails there too).
+        if (args[0] == "conformance") Assert.EndsWith("conformance: 0 passed, 0 failed; 1 file failed with no step replayed", output.TrimEnd(), StringComparison.Ordinal);
+        else Assert.Equal("", output);
     }
 }

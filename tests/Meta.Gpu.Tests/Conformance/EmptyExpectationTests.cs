@@ -26,4 +26,19 @@ public sealed class EmptyExpectationTests
         Assert.True(result.Steps[1].Passed, string.Join("; ", result.Steps[1].Mismatches));
         Assert.False(result.Ok);
     }
+    [Theory]
+    [InlineData("""{"input": {"telemetry": {}}}""", "(missing)")]
+    [InlineData("""{"input": {"telemetry": {}}, "expected": null}""", "null")]
+    public async Task A_step_without_an_expectation_fails_naming_the_expectation_not_a_null_output(string step, string got)
+    {
+        // Reported as "(root): expected null, got {...}": as if the trace expected the component to return null.
+        var trace = JsonNode.Parse($$"""{"component": "scheduler", "config": {}, "steps": [{{step}}]}""")!.AsObject();
+
+        var result = await ConformanceRunner.RunAsync("no-expected.json", trace);
+
+        Assert.False(result.Ok);
+        var mismatch = Assert.Single(Assert.Single(result.Steps).Mismatches);
+        Assert.Equal("(expected)", mismatch.Path);
+        Assert.Equal(got, mismatch.Actual);
+    }
 }

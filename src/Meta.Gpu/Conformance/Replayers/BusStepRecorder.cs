@@ -41,13 +41,20 @@ internal sealed class BusStepRecorder : IDisposable
             // Read as no events, the step published nothing and passed wherever nothing was expected.
             var other => throw new InvalidInputException($"events: expected an array of {{topic, data}}, got {JsonRead.Show(other)}"),
         };
+        // Every event read before any is published: a malformed one after good ones left the step half replayed, and
+        // what the component answered to those stayed recorded, reported as the next step's output.
+        var topics = new string[events.Count];
         for (var i = 0; i < events.Count; i++)
         {
             var item = events[i] as JsonObject ?? throw new InvalidInputException($"events[{i}]: expected an object");
             var topic = JsonRead.String(item, "topic", "", $"events[{i}]");
             if (topic.Length == 0) throw new InvalidInputException($"events[{i}].topic: missing");
-            var payload = item["data"]?.DeepClone() ?? missingData();
-            await _bus.PublishAsync(topic, payload, cancellationToken).ConfigureAwait(false);
+            topics[i] = topic;
+        }
+        for (var i = 0; i < events.Count; i++)
+        {
+            var payload = events[i]!["data"]?.DeepClone() ?? missingData();
+            await _bus.PublishAsync(topics[i], payload, cancellationToken).ConfigureAwait(false);
             await _bus.WaitForIdleAsync(cancellationToken).ConfigureAwait(false);
         }
 

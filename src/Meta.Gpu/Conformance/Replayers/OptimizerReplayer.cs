@@ -30,7 +30,8 @@ public sealed class OptimizerReplayer : ITraceReplayer
             switch (op)
             {
                 case "apply":
-                    var values = JsonRead.DoubleArray(input["vector"], "vector").Select(v => (float)v).ToArray();
+                    // A parameter vector, read strictly as every other one (the wire reading took true as 1 and "0.5" as 0.5).
+                    var values = JsonRead.NumberArray(input["vector"], "vector").Select(v => (float)v).ToArray();
                     var keys = JsonRead.StringArray(input["keys"], "keys");
                     optimizer.Apply(values, keys, JsonRead.Double(input, "reward", 0.0), DrgProfile.FromJson(JsonRead.Object(input, "drg_profile")));
                     output = new JsonObject
