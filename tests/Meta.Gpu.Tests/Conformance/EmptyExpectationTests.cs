@@ -26,6 +26,7 @@ public sealed class EmptyExpectationTests
         Assert.True(result.Steps[1].Passed, string.Join("; ", result.Steps[1].Mismatches));
         Assert.False(result.Ok);
     }
+
     [Theory]
     [InlineData("""{"input": {"telemetry": {}}}""", "(missing)")]
     [InlineData("""{"input": {"telemetry": {}}, "expected": null}""", "null")]
