@@ -65,6 +65,10 @@ public sealed class DenseLearningLane : IDisposable
     // its page faults on first touch, many times the aggregation itself at 64 x 1M (a device backend keeps it
     // resident too).
     private DomainBatch? _batch;
+    // The lane's copies of the updates the last round consumed, each taken again for the copy of a later update (as
+    // is the copy of an update its domain's next one supersedes): a fresh D-long array per update faulted in 256 MB
+    // a round at 64 x 1M, which cost more than the round itself. At most as many as that round consumed.
+    private readonly Stack<float[]> _spareVectors = new();
 
     public DenseLearningLane(MetaLearningConfig config, IComputeBackend backend, bool ownsBackend, MetaStorageManager? storage,
         MetaPacketValidator validator, ILogger logger)
@@ -193,7 +197,13 @@ public sealed class DenseLearningLane : IDisposable
         // The lane keeps what it validated: an in-process sender's array (the record, or a JSON value wrapping it)
         // reused for its next inner loop changed the update after it was accepted, and NaN written then lost it at
         // the round with its sequence marked applied.
-        _pending[domain] = update with { Vector = (float[])update.Vector.Clone() };
+        // Into the lane's copy of the update this one supersedes, else a spare (the arrays are the lane's own: no
+        // sender holds them).
+        var copy = _pending.TryGetValue(domain, out var replaced) ? replaced.Vector : null;
+        if (copy is null || copy.Length != update.Vector.Length)
+            copy = _spareVectors.TryPop(out var spare) && spare.Length == update.Vector.Length ? spare : new float[update.Vector.Length];
+        update.Vector.CopyTo(copy);
+        _pending[domain] = update with { Vector = copy };
         _beforePending[domain] = before;
         // The update superseded moved the last score too: acknowledged with this one, by the save that covers both.
         _pendingAcknowledgements.Remove(domain, out var superseded);
@@ -270,6 +280,8 @@ public sealed class DenseLearningLane : IDisposable
         var result = Aggregator.AggregateInto(batch, optimizer, round.Reward, drg);
         // Every pending update was consumed by this round, taking part or not: its sequence is applied.
         _pending.Clear();
+        _spareVectors.Clear();
+        foreach (var update in updates) _spareVectors.Push(update.Vector);
         _beforePending.Clear();
         _awaitingSave.AddRange(_pendingAcknowledgements.Values);
         _pendingAcknowledgements.Clear();
@@ -351,6 +363,7 @@ public sealed class DenseLearningLane : IDisposable
     public void Dispose()
     {
         _batch = null;
+        _spareVectors.Clear();
         if (_ownsBackend) Backend.Dispose();
     }
 

@@ -1,3 +1,5 @@
+using Meta.Gpu.Compute.Cpu;
+
 namespace Meta.Gpu.Learning;
 
 /// <summary>
@@ -71,14 +73,9 @@ public sealed class MetaPacketValidator
             }
         }
         if (!double.IsFinite(scoreDelta) || Math.Abs(scoreDelta) > Config.MaxScoreDelta) broken.Add(ScoreDelta);
-        foreach (var v in vector)
-        {
-            if (!float.IsFinite(v))
-            {
-                broken.Add(NonFinite);
-                break;
-            }
-        }
+        // Vectorised: checked one at a time, the dense updates of a round (64 x 2^20 values) took about half as
+        // long as the round's aggregation of them.
+        if (!RowKernels.AllFinite(vector)) broken.Add(NonFinite);
         return broken;
     }
 }
