@@ -372,10 +372,11 @@ public sealed class DenseLearningLane : IDisposable
     /// never both held).</summary>
     private DomainBatch RoundBatch(List<DenseUpdate> updates, int columns)
     {
-        if (_batch is not { } batch || batch.Rows != updates.Count || batch.Columns != columns)
+        var batch = _batch;
+        if (batch is null || batch.Rows != updates.Count || batch.Columns != columns)
         {
-            _batch = null;
-            _batch = batch = new DomainBatch(updates.Count, columns);
+            batch = _batch = null;
+            batch = _batch = new DomainBatch(updates.Count, columns);
         }
         for (var r = 0; r < updates.Count; r++)
         {
