@@ -50,6 +50,7 @@ internal static class TrimmedMeanKernel
         // one rounding per weight). Such calls take the exact path, whose weights stay float64.
         foreach (var w in weights)
             if (w > 0 && w < SmallestNormalFloat) return exact.RunExact(c0, c1, target);
+        var oneValueDecides = OneValueDecides(weights);
         var width = Vector256<float>.Count;
         var end = c0 + (c1 - c0) / width * width;
         if (!Vector256.IsHardwareAccelerated) end = c0;
@@ -110,7 +111,7 @@ internal static class TrimmedMeanKernel
                     case 8: (lo, hi) = Extremes<Size8>(ref column, n); break;
                     default: (lo, hi) = Extremes(ref column, n, small, large); break;
                 }
-                var decided = KeptSum(ref column, tileOffsets, weightsF, k, lo, hi, sums);
+                var decided = KeptSum(ref column, tileOffsets, weightsF, k, lo, hi, oneValueDecides, sums);
                 if (decided != 0xFF) decided |= TiedKeptSum(ref column, tileOffsets, weights, 0, lo, hi, k, ~decided & 0xFF, sums);
                 var c = t + v;
                 empty += Write(target, c, decided, sums, exact);
@@ -134,7 +135,7 @@ internal static class TrimmedMeanKernel
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static uint KeptSum(ref float column, ReadOnlySpan<nint> offsets, ReadOnlySpan<float> weightsF, int k,
-        Vector256<float> lo, Vector256<float> hi, Span<double> sums)
+        Vector256<float> lo, Vector256<float> hi, bool oneValueDecides, Span<double> sums)
     {
         var n = offsets.Length;
         // Every kept |x - c| is at most half, in float32 as in the sums.
@@ -194,7 +195,7 @@ internal static class TrimmedMeanKernel
             keptCount -= kept.AsInt32();
         }
         var (tl, th) = Vector256.Widen(tail);
-        return Decide(centre, half, sumLo + tl, sumHi + th, mass, keptCount, n - 2 * k, n, sums);
+        return Decide(centre, half, sumLo + tl, sumHi + th, mass, keptCount, n - 2 * k, n, oneValueDecides, sums);
     }
 
     /// <summary>Writes eight columns from <paramref name="c"/>: the decided lanes' values, the others through the
@@ -217,7 +218,7 @@ internal static class TrimmedMeanKernel
     /// <paramref name="keep"/> cells and came out finite.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static uint Decide(Vector256<float> centre, Vector256<float> half, Vector256<double> sumLo, Vector256<double> sumHi, Vector256<float> mass,
-        Vector256<int> keptCount, int keep, int rows, Span<double> sums)
+        Vector256<int> keptCount, int keep, int rows, bool oneValueDecides, Span<double> sums)
     {
         var (ml, mh) = Vector256.Widen(mass);
         var (cl, ch) = Vector256.Widen(centre);
@@ -233,7 +234,7 @@ internal static class TrimmedMeanKernel
         var factor = Vector256.Create(SumPrecision.CentredFloat32(rows));
         var (hl, hh) = Vector256.Widen(half);
         var precise = SumPrecision.HoldingLanes(resultLo, resultHi, hl * factor, hh * factor);
-        var decidedCount = Vector256.Equals(keptCount, Vector256.Create(keep)) | OneKeptValue(half).AsInt32();
+        var decidedCount = Vector256.Equals(keptCount, Vector256.Create(keep)) | (oneValueDecides ? OneKeptValue(half).AsInt32() : Vector256<int>.Zero);
         return decidedCount.ExtractMostSignificantBits() & finite & precise;
     }
 
@@ -352,6 +353,7 @@ internal static class TrimmedMeanKernel
         where TLists : struct, IExtremeLists where TKeys : unmanaged where TLanes : struct, IKeyLanes<TKeys>
     {
         var size = TLists.Size;
+        var oneValue = OneValueDecides(weights) ? Vector256<int>.AllBitsSet : Vector256<int>.Zero;
         // Wider blocks where asked, but at most MaxListBytes of lists on the stack (the scale's widest blocks of the
         // larger lists would take 128 KiB of a caller's stack).
         var streamBlock = Math.Min(TLists.BlockColumns * blockScale,
@@ -482,7 +484,7 @@ internal static class TrimmedMeanKernel
                         // `separated` catches).
                         var straddles = Vector256.GreaterThanOrEqual(TLanes.Part(Unsafe.Add(ref s, k - 1), part), TLanes.Part(Unsafe.Add(ref s, k), part))
                             | Vector256.LessThanOrEqual(TLanes.Part(Unsafe.Add(ref l, k - 1), part), TLanes.Part(Unsafe.Add(ref l, k), part));
-                        exactState[p] = ((straddles | ~separated.AsInt32()) & ~OneKeptValue(half).AsInt32()).ExtractMostSignificantBits();
+                        exactState[p] = ((straddles | ~separated.AsInt32()) & ~(OneKeptValue(half).AsInt32() & oneValue)).ExtractMostSignificantBits();
                     }
                 }
                 empty += Pass2Block(ref block, rowOffsets, weights, weightVectors, vectors * parts, boundsState, wideBoundsState, thresholdState, k, accumulatorState, massState, exactState, b, target, exact, sums);
@@ -873,13 +875,27 @@ internal static class TrimmedMeanKernel
 
     /// <summary>
     /// Lanes whose thresholds are one value (lo = hi, so h = 0): every kept cell, sorted positions k..n-k-1, has that
-    /// value whichever rows ties put there, and the result is that value whatever the weights. Pass 2 keeps the cells
+    /// value whichever rows ties put there, and the result is that value whenever they weigh anything (only where every
+    /// weight is positive, <see cref="OneValueDecides"/>: with zero weights the kept rows may all weigh zero, and the
+    /// reference's 0 / 0 is an empty column). Pass 2 keeps the cells
     /// equal to it and sums (x - c) = 0, so it gives c = lo; the lane needs neither the kept count nor the exact
     /// path. A weight no domain changed (every row the same value: a frozen layer, a zero-initialised bias) is such
     /// a column, and with a whole frozen model every column is: the exact path made that about 40x slower.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> OneKeptValue(Vector256<float> half) => Vector256.Equals(half, Vector256<float>.Zero);
+
+    /// <summary>Whether <see cref="OneKeptValue"/> decides a lane: every weight positive, so that any kept cells weigh
+    /// something. A zero weight is accepted (its row takes no weighted part); where the rows a tie keeps all weigh
+    /// zero the reference's sum q x / sum q is 0 / 0, an empty column, which the kept count and the row-ordered
+    /// tie pass (<see cref="TiedKeptSum"/>) or the exact path give.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool OneValueDecides(ReadOnlySpan<double> weights)
+    {
+        foreach (var w in weights)
+            if (!(w > 0)) return false;
+        return true;
+    }
 
     /// <summary>The cells pass 2 of the streamed kernel keeps: |x - c| &lt;= h for the centred value
     /// <paramref name="centred"/> = x - c (see <see cref="RunGroups{TLists, TKeys, TLanes}"/>). False for NaN and infinities.</summary>

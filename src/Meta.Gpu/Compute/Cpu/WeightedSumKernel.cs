@@ -45,8 +45,16 @@ internal static unsafe class WeightedSumKernel
         Span<double> bound = scratch.Bounds;
         Span<float> weightsF = n <= 1024 ? stackalloc float[n] : new float[n];
         // Normalised, so a float32 partial of eight terms stays within the largest |x| (no overflow that the
-        // float64 path would not have); Accumulate8 scales it back by the total.
-        for (var r = 0; r < n; r++) weightsF[r] = (float)(weights[r] / total);
+        // float64 path would not have); Accumulate8 scales it back by the total. The float32 bound counts one
+        // rounding per share, which holds only for shares in float32's normal range: below it (a domain 1e45 times
+        // heavier than the rest) a share keeps a few bits or none, and 2047 shares of 5e-46 on cells near
+        // float.MaxValue, 3.5e-4 of the mean, came out 0. Such calls sum in float64.
+        var normalShares = true;
+        for (var r = 0; r < n; r++)
+        {
+            weightsF[r] = (float)(weights[r] / total);
+            normalShares &= weights[r] == 0 || float.IsNormal(weightsF[r]);
+        }
         ref var data = ref MemoryMarshal.GetArrayDataReference(batch.Values);
         var stride = batch.Stride;
 
@@ -60,7 +68,7 @@ internal static unsafe class WeightedSumKernel
             // On AVX-512 machines too, from two sweeps on: there the float64 path alone (Vector512, four rows a
             // sweep, no prefetch) streamed 64 x 1M at 58-72 % of the read stream against 71-80 % with these sweeps
             // (a 2-core Xeon, alternating BenchmarkDotNet runs), while at 13 rows, in cache, it was the faster.
-            if (Vector256.IsHardwareAccelerated && n >= (Vector512.IsHardwareAccelerated ? 16 : 8) && nonNegative)
+            if (Vector256.IsHardwareAccelerated && n >= (Vector512.IsHardwareAccelerated ? 16 : 8) && nonNegative && normalShares)
             {
                 magnitudes.Clear();
                 // Eight rows per sweep: half the accumulator traffic of two four-row sweeps (sixteen, with two
