@@ -17,7 +17,9 @@ namespace Meta.Gpu.Compute;
 /// unchanged), exactly as a key no domain sent does not exist for the reference.
 /// In the Reptile step a NaN prior value is a column the prior does not have yet: <c>interpolate</c> adopts the
 /// aggregate value, <c>delta</c> starts from 0 (DESIGN §8 (b)/(d) for a key the prior lacks); see
-/// <see cref="DenseReptile.StepValue"/>, which every backend must match.
+/// <see cref="DenseReptile.StepValue"/>, whose rules for NaN every backend must follow; its values a backend matches
+/// within §13's tolerance (the cpu weighted mean's fused step uses fused multiply-adds in float64, which can move a
+/// float32 result by one unit in the last place).
 /// Device backends are obtained through <see cref="ComputeBackends"/>, which wraps cuda and opencl in a
 /// <see cref="FallbackBackend"/>.
 /// After <see cref="IDisposable.Dispose"/> every method throws <see cref="ObjectDisposedException"/> (the properties
