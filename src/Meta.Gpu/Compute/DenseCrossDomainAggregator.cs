@@ -194,7 +194,7 @@ public sealed class DenseCrossDomainAggregator
             if (!aggregate.IsEmpty) aggregate.Fill(float.NaN);
             var all = Enumerable.Range(0, batch.Columns).ToArray();
             return new DenseAggregationResult(owned, batch.Columns, all,
-                AggregationMeta.Empty(config, eligibility.LowConfidence, eligibility.NonFinite, eligibility.Empty), Backend.Name);
+                AggregationMeta.Empty(config, eligibility.LowConfidence, eligibility.NonFinite, eligibility.Empty), RanOn());
         }
 
         // Step 3: the single outlier pass.
@@ -273,8 +273,12 @@ public sealed class DenseCrossDomainAggregator
         var meta = new AggregationMeta(keptRows.Length, eligibility.LowConfidence, eligibility.NonFinite, eligibility.Empty, outliers,
             config.Method, config.TrimAlpha, RobustStatistics.Mean(confidences), balanced.WeightEntropy, balanced.DiversityTemperature,
             balanced.EffectiveDomains);
-        return new DenseAggregationResult(owned, batch.Columns, emptyColumns, meta, Backend.Name);
+        return new DenseAggregationResult(owned, batch.Columns, emptyColumns, meta, RanOn());
     }
+
+    /// <summary>The backend that finished the round: a device that failed over part-way finished it on its
+    /// fallback (named by the device, the result hid that the round had run on cpu).</summary>
+    private string RanOn() => Backend is FallbackBackend fallback ? fallback.ActiveName : Backend.Name;
 
     /// <summary>The combine on unscanned rows; on a non-finite cell the prior is put back as it was (from the
     /// optimizer's copy of this step, or from a copy taken here; a backend that steps the prior atomically has not
