@@ -40,11 +40,13 @@ public static class ComputeBackends
         lock (Gate) Factories[name] = factory;
     }
 
-    /// <summary>Whether a factory is registered for <paramref name="name"/> (cpu always is).</summary>
+    /// <summary>Whether a factory is registered for <paramref name="name"/> (case-insensitive and trimmed, as
+    /// <see cref="Create"/> reads it; cpu always is).</summary>
     public static bool IsRegistered(string name)
     {
-        if (name == Cpu) return true;
-        lock (Gate) return Factories.ContainsKey(name);
+        var key = Normalize(name);
+        if (key == Cpu) return true;
+        lock (Gate) return Factories.ContainsKey(key);
     }
 
     /// <summary>

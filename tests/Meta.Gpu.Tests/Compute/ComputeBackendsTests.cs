@@ -32,4 +32,15 @@ public sealed class ComputeBackendsTests
         Assert.Throws<ArgumentException>(() => ComputeBackends.Register("cpu", () => new CpuBackend()));
         Assert.Throws<ArgumentException>(() => ComputeBackends.Register("auto", () => new CpuBackend()));
     }
+
+    [Fact]
+    public void IsRegistered_reads_a_name_as_Create_does()
+    {
+        Assert.True(ComputeBackends.IsRegistered(" CPU "));
+        // Whatever this machine registered: the same answer for the name as typed and as Create reads it.
+        foreach (var name in new[] { "cuda", "opencl", "ilgpu-cpu" })
+            Assert.Equal(ComputeBackends.IsRegistered(name), ComputeBackends.IsRegistered($" {name.ToUpperInvariant()} "));
+        Assert.True(ComputeBackends.IsRegistered("ILGPU-CPU"), "ilgpu-cpu is registered wherever the kernels assembly is loaded");
+        Assert.False(ComputeBackends.IsRegistered("tpu"));
+    }
 }
