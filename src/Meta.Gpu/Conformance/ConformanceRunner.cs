@@ -115,6 +115,11 @@ public static class ConformanceRunner
             for (var i = 0; i < steps.Count; i++)
             {
                 var step = steps[i] as JsonObject ?? throw new InvalidInputException($"{name}: step {i} is not an object");
+                // A step is {input, expected} (DESIGN §14): a misspelt "inputs" was ignored, and the step replayed an
+                // empty input, which could still match its expectations.
+                foreach (var (key, _) in step)
+                    if (key is not ("input" or "expected"))
+                        throw new InvalidInputException($"{name}: step {i}: unknown key \"{key}\" (a step has input and expected)");
                 // A missing input is an empty one; any other kind was read as empty too, and a trace whose
                 // expectations happened to match passed without its input ever being replayed.
                 var input = step["input"] switch
