@@ -61,7 +61,8 @@ public sealed partial class NatsEventBus
                 case KindDenseInline:
                 {
                     var (envelope, blob) = DensePayload.ReadInline(data ?? []);
-                    var vector = DensePriorFile.FromBytes(blob.ToArray()).Values;
+                    // Read inside the message: copying the record out first cost one more record-sized array per message.
+                    var vector = DensePriorFile.FromBytes(blob).Values;
                     return new(true, DensePayload.Join(envelope, vector), null);
                 }
                 case KindDenseObject:
@@ -112,14 +113,16 @@ public sealed partial class NatsEventBus
             throw new InvalidInputException($"dense message: {ObjectField}.name '{name}' is not this message's object (expected {Options.SubjectPrefix}/{topic}/{(MessageId(envelope) is { } id ? ObjectKey(id) : "<32 hex digits>")}, from its domain_id and sequence); the object is left as it is");
         // A hint only, from the message: trusted up to a bound, so one corrupt or hostile message cannot reserve 2 GB.
         var size = reference["size"] is JsonValue v && v.TryGetValue<long>(out var n) && n > 0 && n <= MaxPresizeBytes ? (int)n : 0;
-        byte[] blob;
+        ReadOnlyMemory<byte> blob;
         string actual;
         INatsObjStore? store = null;
+        // Sized from the message, so the chunks land in one buffer without regrowing or a final copy; the last fetch's
+        // buffer when it is large enough.
+        using var fetch = new FetchBuffer(this, size);
         try
         {
             store = await ObjectStoreAsync(cancellationToken).ConfigureAwait(false);
-            // Sized from the message, so the chunks land in one buffer without regrowing or a final copy.
-            using var buffer = new MemoryStream(size);
+            var buffer = fetch.Stream;
             if (await ReadObjectAsync(store, name, buffer, cancellationToken).ConfigureAwait(false) is not { } info)
             {
                 switch (await LookUpObjectAsync(store, name, cancellationToken).ConfigureAwait(false))
@@ -138,8 +141,10 @@ public sealed partial class NatsEventBus
             }
             // The store has checked the chunks against its own SHA-256 digest while reading them; comparing that
             // digest with the message's stands for hashing the object a second time.
+            // The read has ended: nothing writes into the buffer any more, and it may serve the next fetch.
+            fetch.ReadWhole = true;
             actual = DigestHex(info.Digest) ?? throw new NatsObjException($"object {name} has no SHA-256 digest");
-            blob = buffer.Length == buffer.Capacity ? buffer.GetBuffer() : buffer.ToArray();
+            blob = new ReadOnlyMemory<byte>(buffer.GetBuffer(), 0, (int)buffer.Length);
         }
         catch (NatsObjNotFoundException)
         {
@@ -184,6 +189,34 @@ public sealed partial class NatsEventBus
         Interlocked.Increment(ref _objectsFetched);
         return new(true, DensePayload.Join(envelope, vector), name);
     }
+
+    /// <summary>The buffer a large vector's object is read into. Kept, once decoded, for the next fetch when it was read
+    /// to its end (a fetch given up or cancelled may still have the store's read writing into it: that one is disposed,
+    /// so a late write fails instead of landing in another message's bytes) and holds exactly one record (not one grown
+    /// past a wrong size hint): a fresh one per message cost 4 MB of large-object heap at D = 1M.</summary>
+    private sealed class FetchBuffer(NatsEventBus bus, int size) : IDisposable
+    {
+        public MemoryStream Stream { get; } =
+            Interlocked.Exchange(ref bus._spareFetch, null) is { } spare && spare.Capacity >= size ? spare : new MemoryStream(size);
+
+        public bool ReadWhole { get; set; }
+
+        public void Dispose()
+        {
+            if (ReadWhole && Stream.Length == Stream.Capacity)
+            {
+                Stream.SetLength(0);
+                Volatile.Write(ref bus._spareFetch, Stream);
+            }
+            else
+            {
+                Stream.Dispose();
+            }
+        }
+    }
+
+    /// <summary>See <see cref="FetchBuffer"/>.</summary>
+    private MemoryStream? _spareFetch;
 
     /// <summary>Reads object <paramref name="name"/> into <paramref name="buffer"/>; null when no byte arrived for
     /// <see cref="NatsBusOptions.FetchStallTimeout"/> (the fetch is then cancelled). The object store's read waits
@@ -275,9 +308,41 @@ public sealed partial class NatsEventBus
         var messageId = MessageId(envelope);
         var sequence = envelope["sequence"] is JsonValue s && WholeNumber(s) is { } seq ? seq : 0;
         // Written into a buffer of the record's exact size and used as it is: a 64 MB vector is not copied again.
-        using var record = new MemoryStream((int)Math.Min(Array.MaxLength, DensePriorFile.HeaderSize + 4L * vector.Length + DensePriorFile.ChecksumSize));
-        DensePriorFile.Write(record, vector, Math.Max(0, sequence));
-        var blob = record.Length == record.Capacity ? record.GetBuffer() : record.ToArray();
+        // The buffer is only read until this method returns (framed inline, or put in the store and hashed), so it is
+        // kept for the next publish of the same size: a fresh one per update cost 4 MB of large-object heap (and a
+        // gen-2 collection every few updates) at D = 1M, about as long again as writing and hashing the record.
+        var size = DensePriorFile.HeaderSize + 4L * vector.Length + DensePriorFile.ChecksumSize;
+        var spare = size <= Array.MaxLength ? Interlocked.Exchange(ref _spareRecord, null) : null;
+        byte[] blob;
+        if (spare is not null && spare.Length == size)
+        {
+            using var record = new MemoryStream(spare);
+            DensePriorFile.Write(record, vector, Math.Max(0, sequence));
+            blob = spare;
+        }
+        else
+        {
+            using var record = new MemoryStream((int)Math.Min(Array.MaxLength, size));
+            DensePriorFile.Write(record, vector, Math.Max(0, sequence));
+            blob = record.Length == record.Capacity ? record.GetBuffer() : record.ToArray();
+        }
+        try
+        {
+            return await EncodeRecordAsync(topic, envelope, blob, messageId, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (blob.Length == size) Volatile.Write(ref _spareRecord, blob);
+        }
+    }
+
+    /// <summary>A record buffer of the last dense publish, reused by the next one of the same size (see
+    /// <see cref="EncodeDenseAsync"/>); taken with <see cref="Interlocked.Exchange{T}(ref T, T)"/>, so two publishes
+    /// at once never share it.</summary>
+    private byte[]? _spareRecord;
+
+    private async ValueTask<(byte[] Body, string Kind, string? MessageId, string? ObjectName)> EncodeRecordAsync(string topic, JsonObject envelope, byte[] blob, string? messageId, CancellationToken cancellationToken)
+    {
         if (blob.Length < InlineLimitBytes)
         {
             var inline = DensePayload.FrameInline(envelope, blob);

@@ -115,7 +115,15 @@ public static class DensePriorFile
     public static DensePrior FromBytes(byte[] data)
     {
         ArgumentNullException.ThrowIfNull(data);
-        using var stream = new MemoryStream(data, writable: false);
+        return FromBytes(data.AsMemory());
+    }
+
+    /// <summary>Reads a record that must fill <paramref name="data"/> exactly, read where it lies (a record framed in
+    /// a larger message is not copied out first).</summary>
+    public static DensePrior FromBytes(ReadOnlyMemory<byte> data)
+    {
+        if (!MemoryMarshal.TryGetArray(data, out var segment)) segment = data.ToArray();
+        using var stream = new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false);
         var prior = Read(stream);
         if (stream.Position != stream.Length)
             throw new InvalidInputException($"dense prior: {stream.Length - stream.Position} unexpected bytes after the checksum");
