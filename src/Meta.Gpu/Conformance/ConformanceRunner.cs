@@ -97,7 +97,12 @@ public static class ConformanceRunner
 
         var settings = new JsonObject();
         foreach (var (key, value) in file)
-            if (key != "steps") settings[key] = value?.DeepClone();
+        {
+            if (key == "steps") continue;
+            if (key != "component" && replayer.Settings is { } known && !known.Contains(key))
+                throw new InvalidInputException($"{name}: unknown setting \"{key}\" for component '{component}' (its settings: {string.Join(", ", known)})");
+            settings[key] = value?.DeepClone();
+        }
 
         var results = new List<StepResult>(steps.Count);
         ITraceSession session;

@@ -11,6 +11,10 @@ public interface ITraceReplayer
     /// <summary>The trace files' <c>component</c> value this replayer handles (e.g. "integrative_layer").</summary>
     string Component { get; }
 
+    /// <summary>The file-level settings this component reads (besides <c>component</c> and <c>steps</c>); a trace with
+    /// any other is malformed (a misspelt "confg" would replay on the defaults). Null: any key is taken.</summary>
+    IReadOnlyCollection<string>? Settings => null;
+
     /// <summary>A new instance configured from the file-level settings (everything but <c>steps</c>).</summary>
     ITraceSession Open(JsonObject file);
 }

@@ -15,6 +15,8 @@ public sealed class AgentReplayer(Func<IEventBus> busFactory) : ITraceReplayer
 {
     public string Component => "agent";
 
+    public IReadOnlyCollection<string> Settings { get; } = ["config", "update_rule"];
+
     public ITraceSession Open(JsonObject file)
     {
         var config = MetaLearningConfig.FromJson(JsonRead.Object(file, "config"), "config");

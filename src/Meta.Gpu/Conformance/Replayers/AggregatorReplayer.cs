@@ -14,6 +14,8 @@ public sealed class AggregatorReplayer : ITraceReplayer
 {
     public string Component => "aggregator";
 
+    public IReadOnlyCollection<string> Settings { get; } = ["mode", "defaults"];
+
     public ITraceSession Open(JsonObject file)
     {
         var mode = JsonRead.String(file, "mode", "default", "");

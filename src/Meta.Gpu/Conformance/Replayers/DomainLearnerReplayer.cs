@@ -13,6 +13,8 @@ public sealed class DomainLearnerReplayer : ITraceReplayer
 {
     public string Component => "domain_learner";
 
+    public IReadOnlyCollection<string> Settings { get; } = ["config", "update_rule"];
+
     public ITraceSession Open(JsonObject file)
     {
         var config = DomainLearnerConfig.Default.With(JsonRead.Object(file, "config"), "config");

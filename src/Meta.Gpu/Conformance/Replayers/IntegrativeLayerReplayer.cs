@@ -12,6 +12,8 @@ public sealed class IntegrativeLayerReplayer : ITraceReplayer
 {
     public string Component => "integrative_layer";
 
+    public IReadOnlyCollection<string> Settings { get; } = ["config"];
+
     public ITraceSession Open(JsonObject file)
     {
         var config = IntegrativeMetaConfig.FromJson(JsonRead.Object(file, "config"), "config");

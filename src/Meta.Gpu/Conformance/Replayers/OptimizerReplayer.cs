@@ -13,6 +13,8 @@ public sealed class OptimizerReplayer : ITraceReplayer
 {
     public string Component => "optimizer";
 
+    public IReadOnlyCollection<string> Settings { get; } = ["config", "update_rule"];
+
     public ITraceSession Open(JsonObject file)
     {
         var config = OptimizerConfig.Default.With(JsonRead.Object(file, "config"), "config");

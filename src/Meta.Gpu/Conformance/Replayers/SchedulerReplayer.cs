@@ -13,6 +13,8 @@ public sealed class SchedulerReplayer : ITraceReplayer
 {
     public string Component => "scheduler";
 
+    public IReadOnlyCollection<string> Settings { get; } = ["config"];
+
     public ITraceSession Open(JsonObject file)
     {
         var config = SchedulerConfig.Default.With(JsonRead.Object(file, "config"), "config");

@@ -15,6 +15,8 @@ public sealed class SupervisorReplayer(Func<IEventBus> busFactory) : ITraceRepla
 {
     public string Component => "supervisor";
 
+    public IReadOnlyCollection<string> Settings { get; } = ["initial_profile", "config"];
+
     public ITraceSession Open(JsonObject file)
     {
         var profile = ResourceProfile.FromJson(JsonRead.Object(file, "initial_profile"), "initial_profile");
