@@ -53,4 +53,32 @@ public sealed class BenchRepeatsBudgetTests
         Assert.InRange(row.Repeats, Stopwatches.MinRepeats, 499);
         Assert.InRange(row.MedianMs!.Value, row.MinMs!.Value, row.MaxMs!.Value);
     }
+
+    [Theory]
+    [InlineData("stopwatches")]
+    [InlineData(BenchWorkloads.GovernanceUpdate)]
+    [InlineData(BenchWorkloads.BusDelivery)]
+    [InlineData(BenchWorkloads.AgentRound)]
+    public async Task A_row_whose_every_repeat_passes_the_budget_stops_at_exactly_three(string workload)
+    {
+        // A budget of nothing: each timed repeat passes it, so the row stops as soon as it has its 3 ("a row whose
+        // timed calls pass 10 s stops at 3"), neither earlier nor one repeat later.
+        var options = BenchOptions.QuickDefaults with
+        {
+            Repeats = 500,
+            Warmup = 0,
+            RowBudget = TimeSpan.Zero,
+            GovernanceCalls = 200,
+            BusEvents = 200,
+        };
+        var repeats = workload switch
+        {
+            "stopwatches" => Stopwatches.Time(() => Thread.Sleep(1), warmup: 0, repeats: options.Repeats, budget: options.RowBudget).Length,
+            BenchWorkloads.GovernanceUpdate => GovernanceWorkload.Run(options, 10).Repeats,
+            BenchWorkloads.BusDelivery => (await BusWorkload.RunAsync(options, CancellationToken.None)).Repeats,
+            _ => (await AgentRoundWorkload.RunAsync(options, 4, CancellationToken.None)).Repeats,
+        };
+
+        Assert.Equal(Stopwatches.MinRepeats, repeats);
+    }
 }

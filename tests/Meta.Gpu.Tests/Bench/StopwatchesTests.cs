@@ -36,4 +36,17 @@ public sealed class StopwatchesTests
         // one asked, far below the cap.
         Assert.InRange(calls - 3, 2, (int)(Stopwatches.SteadyWarmup.TotalMilliseconds / 60) + 1);
     }
+
+    [Fact]
+    public void A_row_stops_once_it_has_three_repeats_and_their_total_has_passed_the_budget_not_reached_it()
+    {
+        // benchmarks/README.md: "a row whose timed calls pass 10 s stops at 3".
+        var budget = TimeSpan.FromSeconds(10);
+        var past = budget + TimeSpan.FromTicks(1);
+
+        Assert.False(Stopwatches.BudgetSpent(Stopwatches.MinRepeats - 1, TimeSpan.FromHours(1), budget));
+        Assert.False(Stopwatches.BudgetSpent(Stopwatches.MinRepeats, budget, budget));
+        Assert.True(Stopwatches.BudgetSpent(Stopwatches.MinRepeats, past, budget));
+        Assert.True(Stopwatches.BudgetSpent(Stopwatches.MinRepeats + 1, past, budget));
+    }
 }

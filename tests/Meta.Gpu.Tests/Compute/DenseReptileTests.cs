@@ -46,6 +46,30 @@ public sealed class DenseReptileTests
         }
     }
 
+    [Theory]
+    [InlineData(2 * DenseReptile.ParallelShare + 13)]
+    [InlineData(5 * DenseReptile.ParallelShare + 1)]
+    public void A_long_prior_inside_a_larger_array_is_stepped_to_its_last_value_and_no_further(int length)
+    {
+        // The prior and the aggregate are spans in the middle of larger arrays (as a caller's slice of a buffer is):
+        // the shares stepped on the thread pool cover exactly the span. A last share cut as long as the others ran
+        // past its end, stepping the values after the span (on a whole array, memory after it).
+        const int pad = 21;
+        var step = new ReptileStep(ReptileRule.Interpolate, 0.5);
+        var prior = new float[pad + length + pad];
+        var aggregate = new float[pad + length + pad];
+        prior.AsSpan().Fill(1f);
+        aggregate.AsSpan().Fill(3f);
+
+        DenseReptile.Apply(prior.AsSpan(pad, length), aggregate.AsSpan(pad, length), step);
+
+        for (var i = 0; i < prior.Length; i++)
+        {
+            var expected = i >= pad && i < pad + length ? 2f : 1f;
+            Assert.True(prior[i] == expected, $"value {i - pad} of {length} (the span starts at {pad}): expected {expected}, got {prior[i]}");
+        }
+    }
+
     [Fact]
     public void An_aggregate_of_another_length_is_refused_and_nothing_changes()
     {

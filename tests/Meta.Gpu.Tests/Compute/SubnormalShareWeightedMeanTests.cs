@@ -13,8 +13,15 @@ namespace Meta.Gpu.Tests.Compute;
 /// </summary>
 public sealed class SubnormalShareWeightedMeanTests
 {
-    [Fact]
-    public void Shares_below_float32s_normal_range_are_weighted_as_the_reference_weighs_them()
+    [Theory]
+    // The heavy domain first: the light shares (5e-46) round to float32 0.
+    [InlineData(0, 1e45)]
+    // The heavy domain last: every share decides the sum's precision, not the last row's alone.
+    [InlineData(2047, 1e45)]
+    // Light shares of 8.5 times float32's least subnormal (about 1.2e-44): as float32 they keep three bits, 8 or
+    // 9 units, 6 % off each; together 8e-3 of the mean, 5e-4 off (past §13's 1e-4), though no share is 0.
+    [InlineData(0, 0.5 / (8.5 * 1.401298464324817E-45))]
+    public void Shares_below_float32s_normal_range_are_weighted_as_the_reference_weighs_them(int heavyRow, double heavyConfidence)
     {
         const int n = 2048; // whole groups of eight rows: every row goes through the float32 sweep
         const int d = 19;   // two whole vectors and a scalar tail
@@ -22,8 +29,8 @@ public sealed class SubnormalShareWeightedMeanTests
         for (var r = 0; r < n; r++)
         {
             batch.Ids[r] = $"d{r:D4}";
-            batch.Confidences[r] = r == 0 ? 1e45 : 0.5;
-            for (var c = 0; c < d; c++) batch.Row(r)[c] = r == 0 ? 0f : float.MaxValue;
+            batch.Confidences[r] = r == heavyRow ? heavyConfidence : 0.5;
+            for (var c = 0; c < d; c++) batch.Row(r)[c] = r == heavyRow ? 0f : float.MaxValue;
         }
         batch.MarkChanged();
         var config = new CrossMetaConfig(Method: AggregationMethod.Mean, OutlierFilter: false, DiversityEntropyTarget: null);
@@ -32,6 +39,6 @@ public sealed class SubnormalShareWeightedMeanTests
         using var backend = new CpuBackend();
         var actual = new DenseCrossDomainAggregator(backend, config).Aggregate(batch).Aggregate!;
 
-        BackendAgreementTests.AssertValues(reference, actual, "cpu, 2047 shares of 5e-46");
+        BackendAgreementTests.AssertValues(reference, actual, $"cpu, the heavy domain (confidence {heavyConfidence:R}) at row {heavyRow}");
     }
 }

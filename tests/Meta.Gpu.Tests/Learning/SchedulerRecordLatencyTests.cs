@@ -25,6 +25,21 @@ public sealed class SchedulerRecordLatencyTests
         Assert.Equal(1, scheduler.WindowsCounted);
     }
 
+    [Theory]
+    [InlineData(double.PositiveInfinity)] // adapted, it would shorten the interval as a latency above the target: 10 -> 7
+    [InlineData(double.NegativeInfinity)] // and as one below the headroom: 10 -> 8
+    public void A_non_finite_latency_is_refused_before_the_interval_adapts_to_it(double latency)
+    {
+        // The interval is left where it was (10), not adapted to the refused latency before the refusal.
+        var scheduler = new MetaScheduler(new SchedulerConfig(Jitter: 0));
+        scheduler.RecordWindow();
+
+        Assert.Throws<InvalidInputException>(() => scheduler.ShouldUpdate(new SchedulerTelemetry(LatencyMs: latency)));
+
+        Assert.Equal(10, scheduler.IntervalWindows);
+        Assert.Equal(1, scheduler.WindowsCounted);
+    }
+
     [Fact]
     public void A_missing_latency_still_reads_as_the_target()
     {
