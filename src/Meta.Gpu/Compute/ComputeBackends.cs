@@ -6,13 +6,13 @@ namespace Meta.Gpu.Compute;
 /// <summary>
 /// Backend selection by name (DESIGN §13): <c>cpu</c>, <c>cuda</c>, <c>opencl</c>, <c>ilgpu-cpu</c> and <c>auto</c>
 /// (cuda, then opencl, then cpu). The ILGPU backends live in another assembly and plug in with
-/// <see cref="Register"/>.
+/// <see cref="Register(string, Func{ILogger, IComputeBackend})"/>.
 /// </summary>
 /// <remarks>
 /// A device backend (<c>cuda</c>, <c>opencl</c>) is handed out wrapped in a <see cref="FallbackBackend"/>, so a
 /// device failure mid-round finishes the round on <c>cpu</c>. <c>ilgpu-cpu</c> is handed out bare: it exists to
 /// test the kernels, and a failure there must surface. The ILGPU backends register themselves when this assembly
-/// loads (<see cref="IlgpuBackendRegistration"/>); a caller may replace a factory with <see cref="Register"/>.
+/// loads (<see cref="IlgpuBackendRegistration"/>); a caller may replace a factory with <see cref="Register(string, Func{IComputeBackend})"/>.
 /// </remarks>
 public static class ComputeBackends
 {
@@ -22,7 +22,7 @@ public static class ComputeBackends
     public const string OpenCl = "opencl";
     public const string IlgpuCpu = "ilgpu-cpu";
 
-    private static readonly Dictionary<string, Func<IComputeBackend>> Factories = new(StringComparer.Ordinal);
+    private static readonly Dictionary<string, Func<ILogger, IComputeBackend>> Factories = new(StringComparer.Ordinal);
     private static readonly Lock Gate = new();
 
     /// <summary>Every valid name, sorted.</summary>
@@ -33,6 +33,17 @@ public static class ComputeBackends
     /// factory returns a ready backend or throws when its device is absent or cannot start (the message says why).
     /// </summary>
     public static void Register(string name, Func<IComputeBackend> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        Register(name, _ => factory());
+    }
+
+    /// <summary>
+    /// <see cref="Register(string, Func{IComputeBackend})"/> for a factory that takes the logger the backend is asked
+    /// for with (<see cref="Create"/>'s, <see cref="CreateAuto"/>'s), so that the device it picked and what it does
+    /// later are logged where the caller's other lines go.
+    /// </summary>
+    public static void Register(string name, Func<ILogger, IComputeBackend> factory)
     {
         ArgumentNullException.ThrowIfNull(factory);
         if (name is not (Cuda or OpenCl or IlgpuCpu))
@@ -71,7 +82,7 @@ public static class ComputeBackends
                 IComputeBackend primary;
                 try
                 {
-                    primary = factory();
+                    primary = factory(logger);
                 }
                 catch (Exception ex) when (ex is not InvalidInputException)
                 {
@@ -102,7 +113,7 @@ public static class ComputeBackends
             if (factory is null) continue;
             try
             {
-                return new FallbackBackend(factory(), new CpuBackend(), logger);
+                return new FallbackBackend(factory(logger), new CpuBackend(), logger);
             }
             catch (Exception ex)
             {
@@ -113,7 +124,7 @@ public static class ComputeBackends
     }
 
     /// <summary>The factory registered for <paramref name="name"/>, or null (tests save and restore it).</summary>
-    internal static Func<IComputeBackend>? FactoryOf(string name)
+    internal static Func<ILogger, IComputeBackend>? FactoryOf(string name)
     {
         lock (Gate) return Factories.GetValueOrDefault(name);
     }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
 
 namespace Meta.Gpu.Compute;
 
@@ -8,10 +9,11 @@ namespace Meta.Gpu.Compute;
 /// <see cref="IlgpuBackend"/> lives here and registers here.
 /// </summary>
 /// <remarks>
-/// Each factory is <see cref="IlgpuBackend.Create"/>: it returns a ready backend, or throws saying why the device
+/// Each factory is <see cref="IlgpuBackend.Create"/>, given the logger the backend is asked for with (it logs the
+/// device it picked there): it returns a ready backend, or throws saying why the device
 /// is absent or failed to start, which the registry turns into an input error (a named backend) or a fall-through
 /// to the next candidate (<c>auto</c>). Registering touches no driver; devices are probed only when a backend is
-/// asked for. A caller may still <see cref="ComputeBackends.Register"/> its own factory later, which replaces this.
+/// asked for. A caller may still <see cref="ComputeBackends.Register(string, Func{IComputeBackend})"/> its own factory later, which replaces this.
 /// </remarks>
 internal static class IlgpuBackendRegistration
 {
@@ -21,6 +23,6 @@ internal static class IlgpuBackendRegistration
     internal static void Register()
     {
         foreach (var name in new[] { ComputeBackends.Cuda, ComputeBackends.OpenCl, ComputeBackends.IlgpuCpu })
-            ComputeBackends.Register(name, () => IlgpuBackend.Create(name));
+            ComputeBackends.Register(name, (ILogger logger) => IlgpuBackend.Create(name, logger));
     }
 }

@@ -140,4 +140,38 @@ public sealed class RegisteredDeviceBackendTests
         Assert.Equal("backend cuda: Combine failed (device lost); finishing the round on cpu", warning.Message);
         Assert.Equal("device lost", warning.Exception?.Message);
     }
+
+    [Fact]
+    public void The_device_a_backend_starts_on_is_logged_to_the_callers_logger()
+    {
+        // The shipped ILGPU factory: it names the device it picked (it was given no logger, and the line was lost).
+        var logger = new RecordingLogger();
+        using (ComputeBackends.Create("ilgpu-cpu", logger))
+        {
+        }
+        Assert.Contains(logger.Entries, e => e.Level == LogLevel.Information && e.Message.StartsWith("ilgpu-cpu: using ", StringComparison.Ordinal));
+
+        // A registered factory that takes a logger gets the caller's, named or through auto.
+        var savedCuda = ComputeBackends.FactoryOf(ComputeBackends.Cuda);
+        try
+        {
+            ComputeBackends.Register(ComputeBackends.Cuda, (ILogger log) =>
+            {
+                log.LogInformation("cuda: using the stub");
+                return new StubDevice("cuda");
+            });
+            foreach (var name in new[] { " CUDA ", "auto" })
+            {
+                var caller = new RecordingLogger();
+                using (ComputeBackends.Create(name, caller))
+                {
+                }
+                Assert.Contains(caller.Entries, e => e.Message == "cuda: using the stub");
+            }
+        }
+        finally
+        {
+            if (savedCuda is not null) ComputeBackends.Register(ComputeBackends.Cuda, savedCuda);
+        }
+    }
 }
