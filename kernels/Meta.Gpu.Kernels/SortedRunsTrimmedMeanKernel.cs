@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Algorithms;
 
 namespace Meta.Gpu.Kernels;
 
@@ -39,7 +40,7 @@ public static class SortedRunsTrimmedMeanKernel
         if (!settled) CombineKernel.HandOver(column, matrix, rows, weights, settings, aggregate, prior, counts);
     }
 
-    /// <summary>The column by its runs, finished; false where a non-finite cell leaves it to the walks.</summary>
+    /// <summary>The column by its runs, finished; false where a non-finite cell, or kept terms that cancel, leave it to the walks.</summary>
     private static bool TrySettle<TCells>(
         int column, in TCells cells, ArrayView<float> runs, ArrayView<double> shares, CombineSettings settings, int trim,
         ArrayView<float> aggregate, ArrayView<float> prior, ArrayView<int> counts)
@@ -71,6 +72,10 @@ public static class SortedRunsTrimmedMeanKernel
             TrimmedMeanNetworkKernel.AddKeptAcrossTies(cells, shares, lastLow, firstHigh, lowDropped, highDropped, atMostHigh - belowHigh,
                 ref sum, ref shareSum);
         }
+        // Kept terms that cancel far enough for row order to matter (CombineKernel.OrderMayMatter; every kept cell
+        // lies between firstKept and lastKept): the walks sum them in the reference's order.
+        var largest = XMath.Max(XMath.Abs(firstKept), XMath.Abs(lastKept));
+        if (CombineKernel.OrderMayMatter(sum, shareSum, largest * shareSum, n)) return false;
         CombineKernel.Finish(column, sum / shareSum, false, settings, aggregate, prior, counts);
         return true;
     }
