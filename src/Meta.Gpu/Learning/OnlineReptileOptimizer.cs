@@ -58,7 +58,9 @@ public sealed class OnlineReptileOptimizer
         // the backup had been pushed.
         for (var i = 0; i < keys.Count; i++)
             if (keys[i] is null) throw new InvalidInputException($"optimizer update: key {i} is null");
-        if (keys.Distinct(StringComparer.Ordinal).Count() != keys.Count) throw new InvalidInputException("optimizer update: a key is repeated");
+        var seen = new HashSet<string>(keys.Count, StringComparer.Ordinal);
+        for (var i = 0; i < keys.Count; i++)
+            if (!seen.Add(keys[i])) throw new InvalidInputException($"optimizer update: key \"{keys[i]}\" is repeated (at {i})");
         for (var i = 0; i < vector.Count; i++)
             if (!float.IsFinite(vector[i])) throw new InvalidInputException(FormattableString.Invariant($"optimizer update: value of \"{keys[i]}\" is not finite ({vector[i]})"));
         if (!double.IsFinite(reward)) throw new InvalidInputException(FormattableString.Invariant($"optimizer update: reward is not finite ({reward})"));

@@ -84,7 +84,8 @@ public sealed class OnlineReptileOptimizerTests
         Assert.Throws<InvalidInputException>(() => optimizer.Apply([1f, 2f], ["a"], 1.0));
         Assert.Throws<InvalidInputException>(() => optimizer.Apply([float.NaN], ["a"], 1.0));
         Assert.Throws<InvalidInputException>(() => optimizer.Apply([1f], ["a"], double.NaN));
-        Assert.Throws<InvalidInputException>(() => optimizer.Apply([1f, 1f], ["a", "a"], 1.0));
+        var repeated = Assert.Throws<InvalidInputException>(() => optimizer.Apply([1f, 1f, 1f], ["b", "a", "b"], 1.0));
+        Assert.Equal("optimizer update: key \"b\" is repeated (at 2)", repeated.Message);
 
         Assert.Equal(before, optimizer.PriorSnapshot());
         Assert.Equal(1, optimizer.BackupCount);
