@@ -43,12 +43,16 @@ public sealed class WeightedMeanReptileStep(double minConfidence = 0.05) : IOute
             Array.Clear(_columnWeights);
         }
 
-        // Weights are the confidences over the largest one when that is above 1 (the mean does not change): a huge
-        // confidence (1e308, a ratio of losses whose divisor underflowed) overflowed the sums, and inf / inf wrote
-        // NaN into every prior value. Confidences in [0, 1] are used as they are.
-        var largest = 1.0;
+        // Weights are the confidences scaled by the power of two that brings the largest one into [1, 2) (the mean
+        // does not change; DESIGN §4 weighs by w_i / sum w). A huge confidence (1e308, a ratio of losses whose
+        // divisor underflowed) overflowed the sums, and inf / inf wrote NaN into every prior value; tiny ones
+        // (1e-300 under a min_confidence of 1e-310) made confidence * value fall below float64's range, losing the
+        // row's value, and their squares summed to 0 (a NaN effective domain count). A power of two scales exactly:
+        // ordinary confidences give the same bits as unscaled.
+        var largest = 0.0;
         for (var row = 0; row < batch.Rows; row++)
             if (Eligible(batch.Confidences[row])) largest = Math.Max(largest, batch.Confidences[row]);
+        var exponent = largest > 0 ? Math.ILogB(largest) : 0;
 
         double weightSum = 0, weightSquares = 0;
         var participants = 0;
@@ -57,7 +61,7 @@ public sealed class WeightedMeanReptileStep(double minConfidence = 0.05) : IOute
             var confidence = batch.Confidences[row];
             if (!Eligible(confidence)) continue;
             var values = batch.Row(row);
-            var weight = confidence / largest;
+            var weight = Math.ScaleB(confidence, -exponent);
             if (masked)
             {
                 var present = batch.MaskRow(row);
@@ -85,13 +89,15 @@ public sealed class WeightedMeanReptileStep(double minConfidence = 0.05) : IOute
                 var columnWeight = masked ? _columnWeights[d] : weightSum;
                 if (columnWeight == 0) continue;
                 var mean = _sum[d] / columnWeight;
-                prior[d] = (float)(prior[d] + beta * (mean - prior[d]));
+                // A NaN prior value is a column the prior does not hold yet: it adopts the mean (DESIGN §8 (d), as
+                // DenseReptile.StepValue and the engine's step do); NaN + beta * (mean - NaN) kept it NaN for ever.
+                prior[d] = float.IsNaN(prior[d]) ? (float)mean : (float)(prior[d] + beta * (mean - prior[d]));
             }
         }
         return new OuterStepResult(
             participants,
             [],
-            participants > 0 ? weightSum / participants * largest : 0,
+            participants > 0 ? Math.ScaleB(weightSum / participants, exponent) : 0,
             participants > 0 ? weightSum * weightSum / weightSquares : 0,
             "mean");
     }
