@@ -21,7 +21,8 @@ namespace Meta.Gpu.Storage;
 /// the content fails the checksum; a flipped byte elsewhere breaks the JSON or the envelope fields, or leaves an
 /// optional section apart from its checksum field (checked). The price: a
 /// hand-edited content no longer matches its checksum and is treated as corrupt (recompute the sha256 field over
-/// the edited content's exact bytes, in lowercase hex, and keep the final newline, to keep an edit).
+/// the edited content's exact bytes, in lowercase hex, and keep the envelope's layout and final newline, to keep an
+/// edit).
 /// </remarks>
 internal static class ChecksummedJson
 {
@@ -138,8 +139,31 @@ internal static class ChecksummedJson
             // learners' state names by SHA-256) had changed: the state was passed over and the learners started
             // fresh, where the backup was whole.
             if (bytes.Span[^1] != (byte)'\n') throw new InvalidInputException($"{label}: truncated (no final newline)");
+            // Whitespace around the sections is outside every checksum too: a newline appended after the final one,
+            // a space before the opening brace or a tab for an indent passed every check above while the file's bytes
+            // (which the learners' state names by SHA-256) had changed, as the cut newline did.
+            if (!AsWritten(bytes.Span, root)) throw new InvalidInputException($"{label}: not as written (whitespace outside the checksummed sections changed: corrupt)");
             return readContent(content, root);
         }
+    }
+
+    /// <summary>Whether <paramref name="bytes"/> are exactly what <see cref="Encode(string, string, Action{Utf8JsonWriter}, string?, Action{Utf8JsonWriter}?)"/>
+    /// writes around <paramref name="root"/>'s values as they stand in the file.</summary>
+    private static bool AsWritten(ReadOnlySpan<byte> bytes, JsonElement root)
+    {
+        var file = new ArrayBufferWriter<byte>(bytes.Length);
+        using (var writer = new Utf8JsonWriter(file, WriterOptions))
+        {
+            writer.WriteStartObject();
+            foreach (var property in root.EnumerateObject())
+            {
+                writer.WritePropertyName(property.Name);
+                writer.WriteRawValue(JsonMarshal.GetRawUtf8Value(property.Value), skipInputValidation: true);
+            }
+            writer.WriteEndObject();
+        }
+        file.Write("\n"u8);
+        return file.WrittenSpan.SequenceEqual(bytes);
     }
 
     /// <summary>
