@@ -61,6 +61,9 @@ internal static class ServeCommand
         // The backend is chosen first so that a bad name fails before the broker is dialled.
         using var denseBackend = ComputeBackends.Create(backendName, loggers.CreateLogger("Meta.Gpu.Compute"), "--backend");
         if (string.IsNullOrWhiteSpace(storageRoot)) throw new InvalidInputException("--storage: must name a folder");
+        // A folder this run makes is removed again if the broker cannot be reached: nothing has been saved in it, and a
+        // mistyped --bus left it, with its lock file, behind an exit 2.
+        var made = FirstMissingFolder(Path.GetFullPath(storageRoot));
         // One writer per storage folder: a second aggregator's saves would erase what this one acknowledged.
         using var storageLock = StorageRootLock.Acquire(storageRoot);
         var storage = new MetaStorageManager(new StorageConfig(storageRoot), loggers.CreateLogger<MetaStorageManager>());
@@ -71,7 +74,19 @@ internal static class ServeCommand
         // runs with so that the two cannot differ; serve takes no configuration, so that is the default's 0.85.
         var governance = IntegrativeMetaConfig.Default;
         using var deviceTelemetry = DeviceTelemetry.ForBackend(denseBackend, governance.DrgPolicy.VramHigh, logger: loggers.CreateLogger("Meta.Gpu.Telemetry"));
-        await using var bus = await NatsEventBus.ConnectAsync(options, loggers, cancellationToken: token).ConfigureAwait(false);
+        NatsEventBus connected;
+        try
+        {
+            connected = await NatsEventBus.ConnectAsync(options, loggers, cancellationToken: token).ConfigureAwait(false);
+        }
+        catch when (made is not null)
+        {
+            // Released first: a lock file still open cannot be deleted everywhere (Windows).
+            storageLock.Dispose();
+            Directory.Delete(made, recursive: true);
+            throw;
+        }
+        await using var bus = connected;
         var supervisor = new MetaSupervisor(bus, governance, deviceTelemetry: deviceTelemetry, logger: loggers.CreateLogger<MetaSupervisor>());
         var agent = new MetaLearningAgent(bus, store: new StoragePriorStore(storage), logger: loggers.CreateLogger<MetaLearningAgent>(),
             deviceTelemetry: deviceTelemetry, denseBackend: denseBackend);
@@ -96,5 +111,14 @@ internal static class ServeCommand
         var stats = bus.Stats;
         await console.Out.WriteLineAsync($"stopped: {agent.Rounds} rounds, {stats.Delivered} deliveries, {stats.Errors} handler errors, {bus.NatsStats.Rejected} rejected, {bus.NatsStats.Reconnects} reconnects").ConfigureAwait(false);
         return MetaGpuApp.ExitOk;
+    }
+
+    /// <summary>The outermost folder of <paramref name="path"/> that does not exist yet (the one whose removal takes
+    /// every folder a run makes for it), or null when the path exists.</summary>
+    private static string? FirstMissingFolder(string path)
+    {
+        string? missing = null;
+        for (var folder = path; folder is not null && !Directory.Exists(folder); folder = Path.GetDirectoryName(folder)) missing = folder;
+        return missing;
     }
 }
