@@ -63,7 +63,7 @@ internal static class ServeCommand
         if (string.IsNullOrWhiteSpace(storageRoot)) throw new InvalidInputException("--storage: must name a folder");
         // A folder this run makes is removed again if the broker cannot be reached: nothing has been saved in it, and a
         // mistyped --bus left it, with its lock file, behind an exit 2.
-        var made = FirstMissingFolder(Path.GetFullPath(storageRoot));
+        var made = NewFolders.Outermost(storageRoot);
         // One writer per storage folder: a second aggregator's saves would erase what this one acknowledged.
         using var storageLock = StorageRootLock.Acquire(storageRoot);
         var storage = new MetaStorageManager(new StorageConfig(storageRoot), loggers.CreateLogger<MetaStorageManager>());
@@ -111,14 +111,5 @@ internal static class ServeCommand
         var stats = bus.Stats;
         await console.Out.WriteLineAsync($"stopped: {agent.Rounds} rounds, {stats.Delivered} deliveries, {stats.Errors} handler errors, {bus.NatsStats.Rejected} rejected, {bus.NatsStats.Reconnects} reconnects").ConfigureAwait(false);
         return MetaGpuApp.ExitOk;
-    }
-
-    /// <summary>The outermost folder of <paramref name="path"/> that does not exist yet (the one whose removal takes
-    /// every folder a run makes for it), or null when the path exists.</summary>
-    private static string? FirstMissingFolder(string path)
-    {
-        string? missing = null;
-        for (var folder = path; folder is not null && !Directory.Exists(folder); folder = Path.GetDirectoryName(folder)) missing = folder;
-        return missing;
     }
 }

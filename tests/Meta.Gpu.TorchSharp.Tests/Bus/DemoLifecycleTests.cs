@@ -104,6 +104,35 @@ public sealed class DemoLifecycleTests : IDisposable
     }
 
     [Fact]
+    public async Task A_broker_out_of_reach_leaves_no_out_or_storage_folder_the_run_made_and_keeps_those_that_were_there()
+    {
+        // Made for the run (with a parent each): an exit 2 left them behind, empty but for the storage's lock file.
+        var outDir = Path.Combine(_dir, "new-out", "run");
+        var storage = Path.Combine(_dir, "new-storage", "store");
+        await using (var demo = CliProcess.Start(new Dictionary<string, string>(),
+            "demo", "--bus", "nats://127.0.0.1:1", "--connect-timeout", "0.5", "--meta-rounds", "1", "--held-out", "2", "--out", outDir, "--storage", storage))
+        {
+            var code = await demo.WaitAsync(Limit);
+            Assert.True(code == 2, $"exit {code}: {demo.Output}");
+        }
+        Assert.False(Directory.Exists(Path.Combine(_dir, "new-out")), "the --out folder made for the run was left behind");
+        Assert.False(Directory.Exists(Path.Combine(_dir, "new-storage")), "the --storage folder made for the run was left behind");
+
+        // Folders that were there before stay, with what they hold.
+        var keptOut = Directory.CreateDirectory(Path.Combine(_dir, "kept-out")).FullName;
+        var keptStorage = Directory.CreateDirectory(Path.Combine(_dir, "kept-storage")).FullName;
+        File.WriteAllText(Path.Combine(keptOut, "mine.txt"), "out");
+        await using (var demo = CliProcess.Start(new Dictionary<string, string>(),
+            "demo", "--bus", "nats://127.0.0.1:1", "--connect-timeout", "0.5", "--meta-rounds", "1", "--held-out", "2", "--out", keptOut, "--storage", keptStorage))
+        {
+            var code = await demo.WaitAsync(Limit);
+            Assert.True(code == 2, $"exit {code}: {demo.Output}");
+        }
+        Assert.Equal("out", File.ReadAllText(Path.Combine(keptOut, "mine.txt")));
+        Assert.True(Directory.Exists(keptStorage));
+    }
+
+    [Fact]
     public async Task A_broker_out_of_reach_leaves_no_temporary_storage_folder_behind()
     {
         // Without --storage the run saves into a new temporary folder, named only once the broker answers: one

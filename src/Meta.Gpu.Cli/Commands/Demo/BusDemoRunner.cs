@@ -59,9 +59,12 @@ internal static class BusDemoRunner
         settings = settings with { Governance = false };
         var clock = Stopwatch.StartNew();
         using var outerStep = OuterSteps.Create(settings.Backend, field: "--backend");
+        // What this run makes for --out and --storage goes again if the broker cannot be reached (nothing is in it yet).
+        var madeOut = string.IsNullOrWhiteSpace(settings.OutputDirectory) ? null : NewFolders.Outermost(settings.OutputDirectory);
         var outDir = OutputFolder.Prepare(settings.OutputDirectory, "--out", "demo.json", "demo.png");
         var storageRoot = Path.GetFullPath(settings.Storage
             ?? Path.Combine(Path.GetTempPath(), string.Create(CultureInfo.InvariantCulture, $"meta-gpu-demo-{DateTime.UtcNow:yyyyMMddHHmmss}-{Environment.ProcessId}")));
+        var madeStorage = NewFolders.Outermost(storageRoot);
         var domainIds = SineDemo.DomainIds(options.Domains);
 
         using var loggers = CommandLoggers.Create();
@@ -73,12 +76,14 @@ internal static class BusDemoRunner
         {
             connected = await NatsEventBus.ConnectAsync(busOptions, loggers, cancellationToken: token).ConfigureAwait(false);
         }
-        catch when (settings.Storage is null)
+        catch when (madeStorage is not null || madeOut is not null)
         {
             // Nothing saved yet and the path not yet printed: a temporary folder kept now would be one nobody can
-            // name to resume from, left in the temp folder by every run against a broker that is down.
+            // name to resume from, left in the temp folder by every run against a broker that is down; a --storage or
+            // --out folder made for the run would be left empty behind its exit 2.
             storageLock.Dispose();
-            Directory.Delete(storageRoot, recursive: true);
+            if (madeStorage is not null) Directory.Delete(madeStorage, recursive: true);
+            if (madeOut is not null && Directory.Exists(madeOut)) Directory.Delete(madeOut, recursive: true);
             throw;
         }
         await using var bus = connected;
