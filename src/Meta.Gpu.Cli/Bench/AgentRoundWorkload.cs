@@ -54,22 +54,17 @@ public static class AgentRoundWorkload
 
                 await RunRounds(Math.Max(options.Warmup, 5)).ConfigureAwait(false);
                 var roundsPerRepeat = options.Quick ? 5 : 20;
-                // Bounded by the row budget, as every row's repeats are (Stopwatches), not one slot per asked repeat.
-                var times = new List<double>(Math.Min(options.Repeats, 64));
-                var timed = TimeSpan.Zero;
-                for (var r = 0; r < options.Repeats; r++)
+                var times = new RowRepeats(options.Repeats, options.RowBudget);
+                while (times.More)
                 {
-                    if (Stopwatches.BudgetSpent(r, timed, options.RowBudget)) break;
                     var before = agent.Rounds;
                     var start = Stopwatch.GetTimestamp();
                     await RunRounds(roundsPerRepeat).ConfigureAwait(false);
-                    var elapsed = Stopwatch.GetElapsedTime(start);
-                    timed += elapsed;
-                    times.Add(elapsed.TotalMilliseconds / roundsPerRepeat);
+                    times.Add(Stopwatch.GetElapsedTime(start), roundsPerRepeat);
                     if (agent.Rounds - before != roundsPerRepeat)
                         throw new InvalidOperationException($"agent_round: {agent.Rounds - before} of {roundsPerRepeat} rounds ran");
                 }
-                var row = BenchResult.Timed(BenchWorkloads.AgentRound, BenchBackends.Cpu, domains, 4, times, 0, 0);
+                var row = BenchResult.Timed(BenchWorkloads.AgentRound, BenchBackends.Cpu, domains, 4, times.Milliseconds, 0, 0);
                 return row with
                 {
                     OpsPerS = 1000.0 / row.MedianMs,

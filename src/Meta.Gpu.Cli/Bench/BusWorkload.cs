@@ -31,13 +31,10 @@ public static class BusWorkload
                 }));
             // One boxed payload reused: the bus is timed, not the caller's allocations.
             object payload = 42.0;
-            // Bounded by the row budget, as every row's repeats are (Stopwatches), not one slot per asked repeat.
-            var times = new List<double>(Math.Min(options.Repeats, 64));
-            var timed = TimeSpan.Zero;
+            var times = new RowRepeats(options.Repeats, options.RowBudget);
             long lost = 0;
-            for (var r = -options.Warmup; r < options.Repeats; r++)
+            for (var r = -options.Warmup; r < 0 || times.More; r++)
             {
-                if (r >= 0 && Stopwatches.BudgetSpent(r, timed, options.RowBudget)) break;
                 var before = Interlocked.Read(ref delivered);
                 var start = System.Diagnostics.Stopwatch.GetTimestamp();
                 for (var i = 0; i < events; i++) await bus.PublishAsync(Topic, payload, token).ConfigureAwait(false);
@@ -45,12 +42,10 @@ public static class BusWorkload
                 var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(start);
                 var got = Interlocked.Read(ref delivered) - before;
                 lost += (long)events * Subscribers - got;
-                if (r < 0) continue;
-                timed += elapsed;
-                times.Add(elapsed.TotalMilliseconds);
+                if (r >= 0) times.Add(elapsed);
             }
             foreach (var s in subscriptions) s.Dispose();
-            var row = BenchResult.Timed(BenchWorkloads.BusDelivery, BenchBackends.Cpu, Subscribers, 0, times, 0, 0);
+            var row = BenchResult.Timed(BenchWorkloads.BusDelivery, BenchBackends.Cpu, Subscribers, 0, times.Milliseconds, 0, 0);
             return row with
             {
                 OpsPerS = (double)events * Subscribers / (row.MedianMs!.Value * 1e-3),

@@ -21,24 +21,20 @@ public static class GovernanceWorkload
         var next = 0;
         while (next < GovernanceCycle.WarmupCalls) layer.Update(cycle[next++ & (GovernanceCycle.Length - 1)]);
         var calls = Math.Max(options.GovernanceCalls, 1);
-        // A list bounded by the row budget, as every row's repeats are (Stopwatches), not one slot per asked repeat.
-        var perCallMs = new List<double>(Math.Min(options.Repeats, 64));
-        var timed = TimeSpan.Zero;
+        var perCallMs = new RowRepeats(options.Repeats, options.RowBudget);
         long worstAllocated = 0;
-        for (var r = -Math.Max(options.Warmup, 1); r < options.Repeats; r++)
+        for (var r = -Math.Max(options.Warmup, 1); r < 0 || perCallMs.More; r++)
         {
-            if (r >= 0 && Stopwatches.BudgetSpent(r, timed, options.RowBudget)) break;
             var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
             var start = Stopwatch.GetTimestamp();
             for (var i = 0; i < calls; i++) layer.Update(cycle[next++ & (GovernanceCycle.Length - 1)]);
             var elapsed = Stopwatch.GetElapsedTime(start);
             var allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
             if (r < 0) continue;
-            timed += elapsed;
-            perCallMs.Add(elapsed.TotalMilliseconds / calls);
+            perCallMs.Add(elapsed, calls);
             worstAllocated = Math.Max(worstAllocated, allocated);
         }
-        var row = BenchResult.Timed(BenchWorkloads.GovernanceUpdate, BenchBackends.Cpu, 1, 0, perCallMs, 0, readGbs);
+        var row = BenchResult.Timed(BenchWorkloads.GovernanceUpdate, BenchBackends.Cpu, 1, 0, perCallMs.Milliseconds, 0, readGbs);
         return row with
         {
             OpsPerS = 1000.0 / row.MedianMs,

@@ -33,23 +33,17 @@ public static class Stopwatches
             call();
             if (Stopwatch.GetElapsedTime(w) > LongCall) break;
         }
-        // The budget, not the asked count, bounds a large --repeats: no slot per asked repeat up front (int.MaxValue
-        // of them was an OutOfMemoryException before the first call).
-        var times = new List<double>(Math.Min(repeats, 64));
-        var total = TimeSpan.Zero;
-        for (var i = 0; i < repeats; i++)
+        var times = new RowRepeats(repeats, budget);
+        while (times.More)
         {
-            if (BudgetSpent(i, total, budget)) break;
             var start = Stopwatch.GetTimestamp();
             call();
-            var elapsed = Stopwatch.GetElapsedTime(start);
-            total += elapsed;
-            times.Add(elapsed.TotalMilliseconds);
+            times.Add(Stopwatch.GetElapsedTime(start));
         }
-        return [.. times];
+        return [.. times.Milliseconds];
     }
 
     /// <summary>Whether a row that has timed <paramref name="timed"/> repeats, <paramref name="total"/> in all, stops
-    /// here: the rule of <see cref="Time"/>, for the host workloads that time their own repeats.</summary>
+    /// here: the rule of <see cref="RowRepeats"/>.</summary>
     public static bool BudgetSpent(int timed, TimeSpan total, TimeSpan budget) => timed >= MinRepeats && total > budget;
 }
