@@ -190,6 +190,12 @@ public static class CombineKernel
     internal static bool OrderMayMatter(double sum, double shareSum, double absSum, int terms) =>
         2.0 * terms * 1.1102230246251565e-16 * absSum > 1e-6 * (shareSum + XMath.Abs(sum));
 
+    /// <summary><see cref="OrderMayMatter"/> for a dense kernel's kept cells, which all lie between
+    /// <paramref name="firstKept"/> and <paramref name="lastKept"/>: their terms' magnitudes sum to at most the larger
+    /// magnitude of the two times <paramref name="shareSum"/>.</summary>
+    internal static bool KeptOrderMayMatter(float firstKept, float lastKept, double sum, double shareSum, int terms) =>
+        OrderMayMatter(sum, shareSum, XMath.Max(XMath.Abs(firstKept), XMath.Abs(lastKept)) * shareSum, terms);
+
     private static double WeightedMedian(DenseMatrix matrix, ArrayView<int> rows, ArrayView<double> weights, int n, int column, int zero, double weightSum, int present)
     {
         // S in (value, row) order, as the float64 reference sums it: the half-mass test then sees the very same

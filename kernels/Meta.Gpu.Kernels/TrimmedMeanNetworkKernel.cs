@@ -1,5 +1,4 @@
 using ILGPU;
-using ILGPU.Algorithms;
 
 namespace Meta.Gpu.Kernels;
 
@@ -111,10 +110,8 @@ public static class TrimmedMeanNetworkKernel
             var atHigh = l0 == h31 ? n : -1;
             AddKeptAcrossTies(cells, shares, lastLow, firstHigh, lowDropped, highDropped, atHigh, ref sum, ref shareSum);
         }
-        // Kept terms that cancel far enough for row order to matter (CombineKernel.OrderMayMatter; every kept cell
-        // lies between firstKept and lastKept): the walks sum them in the reference's order.
-        var largest = XMath.Max(XMath.Abs(firstKept), XMath.Abs(lastKept));
-        if (CombineKernel.OrderMayMatter(sum, shareSum, largest * shareSum, n)) return false;
+        // Kept terms that cancel far enough for row order to matter: the walks sum them in the reference's order.
+        if (CombineKernel.KeptOrderMayMatter(firstKept, lastKept, sum, shareSum, n)) return false;
         CombineKernel.Finish(column, sum / shareSum, false, settings, aggregate, prior, counts);
         return true;
     }
