@@ -11,34 +11,11 @@ namespace Meta.Gpu.Tests.Compute;
 /// </summary>
 public sealed class FallbackRoundBackendNameTests
 {
-    /// <summary>A "cuda" device (the cpu backend underneath) whose combine fails as a lost device does.</summary>
-    private sealed class LosesDeviceInCombine : IComputeBackend
-    {
-        private readonly CpuBackend inner = new();
-        public bool Fail = true;
-        public string Name => ComputeBackends.Cuda;
-        public void ScanRows(DomainBatch batch, Span<RowScan> result) => inner.ScanRows(batch, result);
-
-        public void ColumnMedians(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians) =>
-            inner.ColumnMedians(batch, rows, missingAsZero, medians);
-
-        public void RowDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, ReadOnlySpan<double> medians, Span<double> distances) =>
-            inner.RowDistances(batch, rows, missingAsZero, medians, distances);
-
-        public int Combine(DomainBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, AggregationMethod method, double trimAlpha,
-            bool missingAsZero, Span<float> aggregate, Span<float> prior, ReptileStep? step) =>
-            Fail
-                ? throw new InvalidOperationException("device lost")
-                : inner.Combine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step);
-
-        public void Dispose() => inner.Dispose();
-    }
-
     [Fact]
     public void A_round_the_device_failed_and_cpu_finished_names_cpu_as_its_backend()
     {
         var batch = ReadOnceRoundTests.FiniteBatch(TestSeed.Next(), 7, 19);
-        var device = new LosesDeviceInCombine();
+        var device = new CombineFailingBackend(ComputeBackends.Cuda, fail: true);
         using var fallback = new FallbackBackend(device, new CpuBackend());
         var aggregator = new DenseCrossDomainAggregator(fallback, CrossMetaConfig.Default);
 

@@ -14,31 +14,6 @@ namespace Meta.Gpu.Tests.Compute;
 [Collection(IlgpuCollection.Name)]
 public sealed class RegisteredDeviceBackendTests
 {
-    /// <summary>A "device" that computes on the cpu backend (so that a test elsewhere that meets it mid-swap still gets
-    /// right answers) and may fail its combines.</summary>
-    private sealed class StubDevice(string name, bool failCombine = false) : IComputeBackend
-    {
-        private readonly CpuBackend inner = new();
-
-        public string Name => name;
-
-        public void ScanRows(DomainBatch batch, Span<RowScan> result) => inner.ScanRows(batch, result);
-
-        public void ColumnMedians(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians) =>
-            inner.ColumnMedians(batch, rows, missingAsZero, medians);
-
-        public void RowDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, ReadOnlySpan<double> medians, Span<double> distances) =>
-            inner.RowDistances(batch, rows, missingAsZero, medians, distances);
-
-        public int Combine(DomainBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, AggregationMethod method, double trimAlpha,
-            bool missingAsZero, Span<float> aggregate, Span<float> prior, ReptileStep? step) =>
-            failCombine
-                ? throw new InvalidOperationException("device lost")
-                : inner.Combine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step);
-
-        public void Dispose() => inner.Dispose();
-    }
-
     /// <summary>Runs <paramref name="test"/> with cuda and opencl served by the given factories, then puts the
     /// registered ones back.</summary>
     private static void WithDevices(Func<IComputeBackend> cuda, Func<IComputeBackend> opencl, Action test)
@@ -63,7 +38,7 @@ public sealed class RegisteredDeviceBackendTests
     [Fact]
     public void Auto_takes_cuda_before_opencl_behind_a_cpu_fallback()
     {
-        WithDevices(() => new StubDevice("cuda"), () => new StubDevice("opencl"), () =>
+        WithDevices(() => new CombineFailingBackend("cuda"), () => new CombineFailingBackend("opencl"), () =>
         {
             using var auto = ComputeBackends.Create("auto");
             var wrapped = Assert.IsType<FallbackBackend>(auto);
@@ -76,7 +51,7 @@ public sealed class RegisteredDeviceBackendTests
     public void Auto_passes_over_a_device_that_cannot_start_and_logs_why()
     {
         var logger = new RecordingLogger();
-        WithDevices(Absent("no CUDA driver in this test"), () => new StubDevice("opencl"), () =>
+        WithDevices(Absent("no CUDA driver in this test"), () => new CombineFailingBackend("opencl"), () =>
         {
             using var auto = ComputeBackends.Create("auto", logger);
             Assert.Equal("opencl", Assert.IsType<FallbackBackend>(auto).Primary.Name);
@@ -127,7 +102,7 @@ public sealed class RegisteredDeviceBackendTests
         var expected = new float[d];
         using (var cpu = new CpuBackend()) cpu.Combine(batch, rows, weights, AggregationMethod.TrimmedMean, 0.2, false, expected, default, null);
 
-        WithDevices(() => new StubDevice("cuda", failCombine: true), () => new StubDevice("opencl"), () =>
+        WithDevices(() => new CombineFailingBackend("cuda", fail: true), () => new CombineFailingBackend("opencl"), () =>
         {
             using var backend = ComputeBackends.Create("cuda", logger);
             var aggregate = new float[d];
@@ -158,7 +133,7 @@ public sealed class RegisteredDeviceBackendTests
             ComputeBackends.Register(ComputeBackends.Cuda, (ILogger log) =>
             {
                 log.LogInformation("cuda: using the stub");
-                return new StubDevice("cuda");
+                return new CombineFailingBackend("cuda");
             });
             foreach (var name in new[] { " CUDA ", "auto" })
             {

@@ -26,7 +26,7 @@ public sealed class DenseLaneUpdateCopyTests
     {
         var seed = TestSeed.Next();
         var rng = new Random(seed);
-        using var backend = new FailOnDemandBackend();
+        using var backend = new CombineFailingBackend();
         using var lane = new DenseLearningLane(Config, backend, false, null, new MetaPacketValidator(Config.Validator), NullLogger.Instance);
         using var reference = new CpuBackend();
         var aggregator = new DenseCrossDomainAggregator(reference, Config.Cross);
@@ -100,31 +100,5 @@ public sealed class DenseLaneUpdateCopyTests
         RunAndCompare("the first five again");
         Send("g");
         RunAndCompare("one domain");
-    }
-
-    /// <summary>The cpu backend, throwing in the combine on demand (a device lost with no fallback).</summary>
-    private sealed class FailOnDemandBackend : IComputeBackend
-    {
-        private readonly CpuBackend _inner = new();
-
-        public bool Fail { get; set; }
-
-        public string Name => CpuBackend.BackendName;
-
-        public void ScanRows(DomainBatch batch, Span<RowScan> result) => _inner.ScanRows(batch, result);
-
-        public void ColumnMedians(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, Span<double> medians) =>
-            _inner.ColumnMedians(batch, rows, missingAsZero, medians);
-
-        public void RowDistances(DomainBatch batch, ReadOnlySpan<int> rows, bool missingAsZero, ReadOnlySpan<double> medians, Span<double> distances) =>
-            _inner.RowDistances(batch, rows, missingAsZero, medians, distances);
-
-        public int Combine(DomainBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, AggregationMethod method, double trimAlpha,
-            bool missingAsZero, Span<float> aggregate, Span<float> prior, ReptileStep? step) =>
-            Fail
-                ? throw new InvalidOperationException("device lost")
-                : _inner.Combine(batch, rows, weights, method, trimAlpha, missingAsZero, aggregate, prior, step);
-
-        public void Dispose() => _inner.Dispose();
     }
 }
