@@ -78,23 +78,11 @@ public sealed class DenseLaneRoundBatchTests : IAsyncDisposable
             await agent.HandleAsync(new BusEvent(LearningTopics.ProcessingMetrics, JsonNode.Parse("""{"gain_p50": 0.5, "latency_ms": 50}""")), default);
             await _bus.WaitForIdleAsync();
 
-            var batch = new DomainBatch(domains.Length, d);
-            for (var r = 0; r < domains.Length; r++)
-            {
-                rows[r].CopyTo(batch.Row(r));
-                batch.Confidences[r] = confidences[r];
-                batch.Ids[r] = domains[r];
-            }
-            var expected = aggregator.AggregateInto(batch, byHand, 0.5, default);
+            var expected = DenseRoundByHand.Run(aggregator, byHand, d, domains.Select((domain, r) => (domain, rows[r], confidences[r])));
 
             Assert.True(round + 1 == _published.Count, $"seed {seed}, round {round}: {_published.Count} rounds published");
             Assert.Equal(expected.MetaJson().ToJsonString(), _published[round]["meta"]!.ToJsonString());
-            var prior = agent.Dense.Optimizer!.Prior;
-            for (var c = 0; c < d; c++)
-            {
-                Assert.True(BitConverter.SingleToInt32Bits(byHand.Prior[c]) == BitConverter.SingleToInt32Bits(prior[c]),
-                    $"seed {seed}, round {round}, column {c}: expected {byHand.Prior[c]:R}, got {prior[c]:R}");
-            }
+            DenseRoundByHand.AssertSamePrior(byHand.Prior, agent.Dense.Optimizer!.Prior, $"seed {seed}, round {round}");
         }
         // The attackers of the five-domain rounds were named as outliers: the ids travelled with their rows.
         Assert.Contains("outliers\":[\"", _published[0]["meta"]!.ToJsonString());

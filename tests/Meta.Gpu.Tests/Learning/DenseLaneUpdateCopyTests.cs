@@ -53,27 +53,14 @@ public sealed class DenseLaneUpdateCopyTests
 
         void RunAndCompare(string when)
         {
-            var batch = new DomainBatch(pending.Count, d);
-            var r = 0;
-            foreach (var (domain, (values, confidence)) in pending)
-            {
-                values.CopyTo(batch.Row(r));
-                batch.Confidences[r] = confidence;
-                batch.Ids[r++] = domain;
-            }
-            var expected = aggregator.AggregateInto(batch, byHand, 0.5, default);
+            var expected = DenseRoundByHand.Run(aggregator, byHand, d, pending.Select(p => (p.Key, p.Value.Values, p.Value.Confidence)));
             pending.Clear();
 
             var payload = lane.RunRound(Round());
             Assert.True(payload is not null, $"seed {seed}, {when}: no round");
             Assert.True(++rounds == lane.Round, $"seed {seed}, {when}: round {lane.Round}");
             Assert.Equal(expected.MetaJson().ToJsonString(), payload["meta"]!.ToJsonString());
-            var prior = lane.Optimizer!.Prior;
-            for (var c = 0; c < d; c++)
-            {
-                Assert.True(BitConverter.SingleToInt32Bits(byHand.Prior[c]) == BitConverter.SingleToInt32Bits(prior[c]),
-                    $"seed {seed}, {when}, column {c}: expected {byHand.Prior[c]:R}, got {prior[c]:R}");
-            }
+            DenseRoundByHand.AssertSamePrior(byHand.Prior, lane.Optimizer!.Prior, $"seed {seed}, {when}");
         }
 
         // Five domains, "b" superseding its own update before the others send.
