@@ -313,18 +313,12 @@ public sealed partial class NatsEventBus
         // gen-2 collection every few updates) at D = 1M, about as long again as writing and hashing the record.
         var size = DensePriorFile.HeaderSize + 4L * vector.Length + DensePriorFile.ChecksumSize;
         var spare = size <= Array.MaxLength ? Interlocked.Exchange(ref _spareRecord, null) : null;
+        if (spare?.Length != size) spare = null;
         byte[] blob;
-        if (spare is not null && spare.Length == size)
+        using (var record = spare is null ? new MemoryStream((int)Math.Min(Array.MaxLength, size)) : new MemoryStream(spare))
         {
-            using var record = new MemoryStream(spare);
             DensePriorFile.Write(record, vector, Math.Max(0, sequence));
-            blob = spare;
-        }
-        else
-        {
-            using var record = new MemoryStream((int)Math.Min(Array.MaxLength, size));
-            DensePriorFile.Write(record, vector, Math.Max(0, sequence));
-            blob = record.Length == record.Capacity ? record.GetBuffer() : record.ToArray();
+            blob = spare ?? (record.Length == record.Capacity ? record.GetBuffer() : record.ToArray());
         }
         try
         {
