@@ -7,7 +7,9 @@ namespace Meta.Gpu.Cli.Bench;
 
 /// <summary>
 /// Runs <c>meta-gpu bench</c>: the bandwidth reference, then, size by size, every engine backend and every peer on
-/// the same data, then the host workloads (governance, bus, agent). Nothing here writes files but the peers'
+/// the same data, then the host workloads (governance, bus, agent). The host's read stream is sampled again after
+/// each host backend's rows and each size's peers, and every host row's share is of the fastest sample
+/// (<see cref="HostReadSamples"/>). Nothing here writes files but the peers'
 /// temporary data folder (deleted at the end); <see cref="BenchOutputs"/> writes the results.
 /// </summary>
 /// <remarks>
@@ -101,7 +103,9 @@ public sealed class BenchHarness(BenchOptions options)
         var machine = MachineInfo.Detect();
 
         progress.Starting($"read bandwidth ({o.BandwidthMegabytes} MB float32)");
-        var bandwidth = MemoryBandwidth.Measure(o.BandwidthMegabytes, o.Quick ? 2 : 5);
+        var bandwidthRepeats = o.Quick ? 2 : 5;
+        var reads = new HostReadSamples(o.BandwidthMegabytes);
+        var bandwidth = reads.First(bandwidthRepeats);
         progress.Note(string.Create(CultureInfo.InvariantCulture,
             $"read bandwidth {bandwidth.ReadGbs:0.00} GB/s, copy {bandwidth.CopyGbs:0.00} GB/s ({bandwidth.ArrayMegabytes} MB, {bandwidth.Threads} threads)"));
 
@@ -123,7 +127,10 @@ public sealed class BenchHarness(BenchOptions options)
             // The engine's results the peers' are checked against: only where a peer will run beside them.
             var engineResults = peerCases.Count > 0 && !o.OutlierFilter ? new EngineResults() : null;
             foreach (var byBackend in cases.Where(c => !BenchBackends.IsPeer(c.Backend)).GroupBy(c => c.Backend))
-                RunEngine(byBackend.Key, byBackend.ToList(), data, bandwidth.ReadGbs, devices, progress, results, engineResults, token);
+            {
+                RunEngine(byBackend.Key, byBackend.ToList(), data, reads.Fastest, devices, progress, results, engineResults, token);
+                if (!DeviceBandwidthProbe.Measures(byBackend.Key)) SampleRead(reads, bandwidthRepeats, progress);
+            }
             if (o.OutlierFilter)
             {
                 foreach (var c in peerCases)
@@ -134,7 +141,10 @@ public sealed class BenchHarness(BenchOptions options)
                 }
             }
             else if (peerCases.Count > 0)
-                await RunPeersAsync(peerCases, data, bandwidth.ReadGbs, devices, progress, results, peers, engineResults!, token).ConfigureAwait(false);
+            {
+                await RunPeersAsync(peerCases, data, reads.Fastest, devices, progress, results, peers, engineResults!, token).ConfigureAwait(false);
+                SampleRead(reads, bandwidthRepeats, progress);
+            }
         }
 
         foreach (var c in plan.Where(c => !BenchWorkloads.IsDense(c.Workload)))
@@ -143,7 +153,7 @@ public sealed class BenchHarness(BenchOptions options)
             progress.Starting(c.Label);
             var row = c.Workload switch
             {
-                BenchWorkloads.GovernanceUpdate => GovernanceWorkload.Run(o, bandwidth.ReadGbs),
+                BenchWorkloads.GovernanceUpdate => GovernanceWorkload.Run(o, reads.Fastest),
                 BenchWorkloads.BusDelivery => await BusWorkload.RunAsync(o, token).ConfigureAwait(false),
                 _ => await AgentRoundWorkload.RunAsync(o, c.N, token).ConfigureAwait(false),
             };
@@ -151,8 +161,14 @@ public sealed class BenchHarness(BenchOptions options)
             progress.Completed(row);
         }
 
-        return new BenchReport(machine, bandwidth.ReadGbs, bandwidth.CopyGbs, results)
+        // Every host row's share is of the fastest sample of the run, whichever samples came before it.
+        var read = reads.Fastest;
+        if (reads.Samples.Count > 1)
+            progress.Note(string.Create(CultureInfo.InvariantCulture,
+                $"read bandwidth sampled {reads.Samples.Count} times ({string.Join(", ", reads.Samples.Select(g => g.ToString("0.00", CultureInfo.InvariantCulture)))} GB/s): every host row's share of read is of the fastest, {read:0.00} GB/s"));
+        return new BenchReport(machine, read, bandwidth.CopyGbs, results.Select(r => r.WithHostRead(read)).ToList())
         {
+            ReadBandwidthSamplesGbs = reads.Samples.ToList(),
             BandwidthArrayMb = bandwidth.ArrayMegabytes,
             BandwidthThreads = bandwidth.Threads,
             Configuration = Configuration,
@@ -163,6 +179,18 @@ public sealed class BenchHarness(BenchOptions options)
             StartedUtc = started,
             ElapsedS = clock.Elapsed.TotalSeconds,
         };
+    }
+
+    /// <summary>Samples the host's read stream again (<see cref="HostReadSamples"/>) and says so when it is the
+    /// fastest yet, so the rows printed from then on divide by it.</summary>
+    private static void SampleRead(HostReadSamples reads, int repeats, IBenchProgress progress)
+    {
+        var before = reads.Fastest;
+        progress.Starting("read bandwidth, sampled again");
+        var read = reads.Take(repeats);
+        if (read > before)
+            progress.Note(string.Create(CultureInfo.InvariantCulture,
+                $"read bandwidth sampled again: {read:0.00} GB/s, faster than before ({before:0.00}): host shares from here on, and all of them in the files, are of it"));
     }
 
     private void RunEngine(string name, List<BenchCase> cases, BenchData data, double hostReadGbs, SortedDictionary<string, DeviceBandwidthFigure> devices,

@@ -36,7 +36,10 @@ public static class BenchOutputs
         md.AppendLine("# meta-gpu bench").AppendLine();
         md.AppendLine(c, $"- Machine: {m.Cpu}, {m.Cores} cores, SIMD {m.Simd}, GPU {m.Gpu ?? "none"} ({m.Os}; {m.Runtime})");
         md.AppendLine(c, $"- Run: {report.StartedUtc:yyyy-MM-dd HH:mm} UTC, {report.ElapsedS:0} s{(report.Quick ? ", --quick (smoke sizes, not figures)" : "")}");
-        md.AppendLine(c, $"- Read bandwidth (host, the reference of host rows; same run): {report.ReadBandwidthGbs:0.00} GB/s (vectorised sum over {report.BandwidthArrayMb} MB float32, {report.BandwidthThreads} threads); copy bandwidth: {report.CopyBandwidthGbs:0.00} GB/s (read + written)");
+        var samples = report.ReadBandwidthSamplesGbs.Count > 1
+            ? $", the fastest of {report.ReadBandwidthSamplesGbs.Count} samples through the run: {string.Join(", ", report.ReadBandwidthSamplesGbs.Select(g => g.ToString("0.00", c)))} GB/s"
+            : "";
+        md.AppendLine(c, $"- Read bandwidth (host, the reference of host rows; same run): {report.ReadBandwidthGbs:0.00} GB/s (vectorised sum over {report.BandwidthArrayMb} MB float32, {report.BandwidthThreads} threads{samples}); copy bandwidth: {report.CopyBandwidthGbs:0.00} GB/s (read + written)");
         foreach (var (name, figure) in report.DeviceBandwidth)
         {
             var users = report.Results.Where(r => r.ReadReference == name).Select(r => r.Backend).Distinct().ToList();

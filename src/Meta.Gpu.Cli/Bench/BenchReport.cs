@@ -2,7 +2,8 @@ namespace Meta.Gpu.Cli.Bench;
 
 /// <summary>
 /// <c>bench.json</c> (DESIGN §15): the machine, the bandwidth reference of this run, and one row per workload and
-/// backend. Fields beyond §15: the bandwidth array size and threads, the workload configuration, each peer's
+/// backend. Fields beyond §15: every sample of the host's read stream (the reference is the fastest), the bandwidth
+/// array size and threads, the workload configuration, each peer's
 /// version or skip reason, when the run started and how long it took, and <see cref="DeviceBandwidth"/>: the read
 /// and copy bandwidth of each device measured in the run (<see cref="ReadBandwidthGbs"/> is the host's; each row's
 /// <c>read_reference</c> names which one its share divides by).
@@ -13,6 +14,10 @@ public sealed record BenchReport(
     double CopyBandwidthGbs,
     IReadOnlyList<BenchResult> Results)
 {
+    /// <summary>Every sample of the host's read stream taken in the run, in order (<see cref="HostReadSamples"/>):
+    /// <see cref="ReadBandwidthGbs"/> is the fastest.</summary>
+    public IReadOnlyList<double> ReadBandwidthSamplesGbs { get; init; } = [];
+
     public int BandwidthArrayMb { get; init; }
 
     public int BandwidthThreads { get; init; }

@@ -82,6 +82,16 @@ public sealed record BenchResult(
         return this with { KernelMedianMs = median, KernelGbs = gbs, KernelShareOfRead = Share(gbs, reference) };
     }
 
+    /// <summary>The row with its share of the host's read stream taken over <paramref name="readGbs"/> (a later,
+    /// faster sample of the same run: <see cref="HostReadSamples"/>); rows of other references, or without a share,
+    /// as they are.</summary>
+    public BenchResult WithHostRead(double readGbs)
+    {
+        if (ReadReference != Bench.ReadReference.Host || readGbs <= 0 || !double.IsFinite(readGbs)) return this;
+        var reference = new ReadReference(Bench.ReadReference.Host, readGbs);
+        return this with { ShareOfRead = Share(Gbs, reference), KernelShareOfRead = KernelGbs is null ? KernelShareOfRead : Share(KernelGbs, reference) };
+    }
+
     public static BenchResult Skip(string workload, string backend, int n, int d, string reason) =>
         new(workload, backend, n, d, null, null, null, 0, null, null, reason);
 

@@ -18,21 +18,20 @@ public static class MemoryBandwidth
 {
     public readonly record struct Measurement(double ReadGbs, double CopyGbs, int ArrayMegabytes, int Threads);
 
-    public static Measurement Measure(int megabytes, int repeats)
+    /// <summary>The read and copy bandwidth over <paramref name="source"/> (from <see cref="FilledArray"/>), copied into
+    /// a second array of its size.</summary>
+    public static Measurement Measure(float[] source, int repeats)
     {
-        var floats = (int)((long)megabytes * 1024 * 1024 / sizeof(float));
+        ArgumentNullException.ThrowIfNull(source);
         var threads = Environment.ProcessorCount;
-        var source = new float[floats];
-        var target = new float[floats];
+        var target = new float[source.Length];
         Parallel.For(0, threads, t =>
         {
-            var (start, length) = Slice(floats, threads, t);
-            var span = source.AsSpan(start, length);
-            for (var i = 0; i < span.Length; i++) span[i] = (i & 1023) * 1e-3f;
+            var (start, length) = Slice(target.Length, threads, t);
             target.AsSpan(start, length).Fill(1f);
         });
 
-        var bytes = (double)floats * sizeof(float);
+        var bytes = (double)source.Length * sizeof(float);
         double bestRead = 0, bestCopy = 0;
         var sum = 0.0;
         for (var r = 0; r < Math.Max(repeats, 1) + 1; r++)
@@ -50,7 +49,42 @@ public static class MemoryBandwidth
         }
         // The sums must be observable or the JIT could drop the loop.
         GC.KeepAlive(sum);
-        return new Measurement(bestRead, bestCopy, megabytes, threads);
+        return new Measurement(bestRead, bestCopy, (int)((long)source.Length * sizeof(float) / (1024 * 1024)), threads);
+    }
+
+    /// <summary>The read bandwidth alone over <paramref name="source"/>: the fastest of <paramref name="repeats"/> timed
+    /// sums after an untimed one.</summary>
+    public static double ReadGbs(float[] source, int repeats)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var bytes = (double)source.Length * sizeof(float);
+        double best = 0;
+        var sum = 0.0;
+        for (var r = 0; r < Math.Max(repeats, 1) + 1; r++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            sum += HostReadStream.Sum(source);
+            var read = bytes / Stopwatch.GetElapsedTime(start).TotalSeconds / 1e9;
+            if (r > 0) best = Math.Max(best, read);
+        }
+        GC.KeepAlive(sum);
+        return best;
+    }
+
+    /// <summary>A float32 array of <paramref name="megabytes"/> MB, every page written (see the remarks above).</summary>
+    public static float[] FilledArray(int megabytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(megabytes, 1);
+        var floats = (int)((long)megabytes * 1024 * 1024 / sizeof(float));
+        var threads = Environment.ProcessorCount;
+        var source = new float[floats];
+        Parallel.For(0, threads, t =>
+        {
+            var (start, length) = Slice(floats, threads, t);
+            var span = source.AsSpan(start, length);
+            for (var i = 0; i < span.Length; i++) span[i] = (i & 1023) * 1e-3f;
+        });
+        return source;
     }
 
     private static (int Start, int Length) Slice(int count, int parts, int part)
