@@ -12,10 +12,12 @@ public sealed record SafetyConfig
     /// previous call rolls the knobs back.</summary>
     public double RollbackDelta { get; init; } = 0.1;
 
-    /// <summary><c>cooldown_cycles</c>, default 5, >= 0: cycles a changed knob waits (twice that after a rollback).</summary>
+    /// <summary><c>cooldown_cycles</c>, default 5, 0 to 1,073,741,823 (twice it must fit an int): cycles a changed
+    /// knob waits (twice that after a rollback).</summary>
     public int CooldownCycles { get; init; } = 5;
 
-    /// <summary><c>max_history</c>, default 10, >= 1: history entries kept.</summary>
+    /// <summary><c>max_history</c>, default 10, 1 to 1,000,000: history entries kept (the ring is allocated up front,
+    /// about 200 B an entry).</summary>
     public int MaxHistory { get; init; } = 10;
 
     internal static SafetyConfig FromJson(JsonObject? json, string path)
@@ -36,7 +38,7 @@ public sealed record SafetyConfig
         ConfigCheck.NonNegative(RollbackDelta, $"{path}.rollback_delta");
         ConfigCheck.AtLeast(CooldownCycles, 0, $"{path}.cooldown_cycles");
         // Twice the cooldown must still fit an int (D2).
-        if (CooldownCycles > int.MaxValue / 2) throw new InvalidInputException($"{path}.cooldown_cycles: too large, got {CooldownCycles}");
+        if (CooldownCycles > int.MaxValue / 2) throw new InvalidInputException($"{path}.cooldown_cycles: must be <= {int.MaxValue / 2}, got {CooldownCycles}");
         ConfigCheck.AtLeast(MaxHistory, 1, $"{path}.max_history");
         if (MaxHistory > 1_000_000) throw new InvalidInputException($"{path}.max_history: must be <= 1000000, got {MaxHistory}");
     }

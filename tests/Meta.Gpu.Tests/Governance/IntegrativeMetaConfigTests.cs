@@ -147,6 +147,15 @@ public sealed class IntegrativeMetaConfigTests
         Assert.Equal(expected, ErrorOf(json));
     }
 
+    [Theory]
+    [InlineData("""{"safety": {"cooldown_cycles": 1073741824}}""", "safety.cooldown_cycles: must be <= 1073741823, got 1073741824")]
+    [InlineData("""{"safety": {"max_history": 1000001}}""", "safety.max_history: must be <= 1000000, got 1000001")]
+    public void A_setting_above_its_limit_is_told_the_limit(string json, string expected)
+    {
+        // "cooldown_cycles: too large, got 1073741824" left the user to guess how large is allowed.
+        Assert.Equal(expected, ErrorOf(json));
+    }
+
     [Fact]
     public void Configurations_read_from_the_same_json_are_equal()
     {
