@@ -55,9 +55,15 @@ internal static class CgroupMemory
         // in a limited slice is killed at the slice's): the one with the least room left binds.
         limitBytes = usedBytes = -1;
         var found = false;
-        var v2 = File.Exists(Path.Combine(directory, "memory.max"));
+        // A group whose parent does not enable the memory controller for its children has no memory files of its
+        // own (cgroup v2: a container's entrypoint moved to /init); it is charged to the nearest ancestor that has.
+        var start = directory;
+        while (start is not null && !File.Exists(Path.Combine(start, "memory.max")) && !File.Exists(Path.Combine(start, "memory.limit_in_bytes")))
+            start = Path.GetDirectoryName(start);
+        if (start is null) return false;
+        var v2 = File.Exists(Path.Combine(start, "memory.max"));
         var limitFile = v2 ? "memory.max" : "memory.limit_in_bytes";
-        for (var level = directory; level is not null && File.Exists(Path.Combine(level, limitFile)); level = Path.GetDirectoryName(level))
+        for (var level = start; level is not null && File.Exists(Path.Combine(level, limitFile)); level = Path.GetDirectoryName(level))
         {
             if (!TryReadLevel(level, v2, out var limit, out var used)) continue;
             if (found && limit - used >= limitBytes - usedBytes) continue;
