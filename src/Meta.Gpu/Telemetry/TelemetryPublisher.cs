@@ -76,26 +76,37 @@ public sealed class TelemetryPublisher : IAsyncDisposable
 
     /// <summary>Posts one sample now, then starts the timer. A start cancelled before its first post got through
     /// throws <see cref="OperationCanceledException"/> and leaves the publisher not started: it may be started again.
-    /// A stop during that first post waits for it, and the timer is then never started.</summary>
+    /// A stop during that first post cancels it (as it cancels a timer's post waiting for room) and waits for it; the
+    /// start then returns and the timer is never started.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         var stop = new CancellationTokenSource();
+        // A stop ends the first post as it ends a timer's: a post waiting for room on a full queue hung the stop.
+        using var firstPost = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stop.Token);
         Task first;
         lock (_gate)
         {
             if (_stop is not null)
             {
+                var stopped = _stop.IsCancellationRequested;
                 stop.Dispose();
-                throw new InvalidOperationException("the telemetry publisher is already started");
+                throw new InvalidOperationException(stopped
+                    ? "the telemetry publisher was stopped; a stopped publisher is not started again (make a new one)"
+                    : "the telemetry publisher is already started");
             }
             _stop = stop;
-            first = PublishOnceAsync(cancellationToken);
+            first = PublishOnceAsync(firstPost.Token);
             // A stop now waits for this post: one that returned at once let its host shut the bus down under it.
             _loop = first;
         }
         try
         {
             await first.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // Stopped during the first post: the stop ended it; the timer is never started.
+            return;
         }
         catch (OperationCanceledException)
         {
