@@ -122,11 +122,14 @@ public sealed partial class EventBus : IEventBus
     /// <summary>The slow path: a queue was full (or closed); waits for room, subscriber after subscriber.</summary>
     private async ValueTask PublishWaitingAsync(Subscription[] subscribers, int from, BusEvent delivery, CancellationToken cancellationToken)
     {
+        // Whether a subscriber has the delivery: the fast path wrote to every one before `from`.
+        var taken = from > 0;
         for (var i = from; i < subscribers.Length; i++)
         {
             try
             {
                 await subscribers[i].Writer.WriteAsync(delivery, cancellationToken).ConfigureAwait(false);
+                taken = true;
             }
             catch (ChannelClosedException)
             {
@@ -135,6 +138,7 @@ public sealed partial class EventBus : IEventBus
                 if (Volatile.Read(ref _state) == Stopped)
                 {
                     AbandonDeliveries(subscribers.Length - i - 1);
+                    NotPublished(taken);
                     throw ShutDownError(delivery.Topic);
                 }
             }
@@ -142,9 +146,17 @@ public sealed partial class EventBus : IEventBus
             {
                 // Subscribers before i have the delivery; this one and the rest never will.
                 AbandonDeliveries(subscribers.Length - i);
+                NotPublished(taken);
                 throw;
             }
         }
+    }
+
+    /// <summary>A publish that threw before any subscriber took it was not accepted: Published does not count it, as
+    /// it does not count one refused or cancelled before it began.</summary>
+    private void NotPublished(bool taken)
+    {
+        if (!taken) Interlocked.Decrement(ref _published);
     }
 
     /// <summary>A nested publish into a full queue: parked as a blocked write, which the channel keeps in order.</summary>
