@@ -6,9 +6,10 @@ namespace Meta.Gpu.Telemetry;
 /// Device telemetry for the <c>cpu</c> and <c>ilgpu-cpu</c> backends (DESIGN §13): the "device memory" is the
 /// machine's memory. Where <c>/proc/meminfo</c> exists: total = MemTotal, used = MemTotal - MemAvailable (the
 /// memory the kernel could not hand to a new allocation without swapping); but when the process's memory cgroup
-/// (a container, a systemd unit) has a limit below MemTotal, total = that limit and used = the cgroup's usage less
-/// its inactive page cache (<see cref="CgroupMemory"/>): /proc/meminfo there describes the host, and the kernel
-/// kills the container at its limit. Elsewhere, or when the file lacks those fields: the GC's view, total =
+/// (a container, a systemd unit) has a limit below MemTotal and leaves no more room than MemAvailable, total = that
+/// limit and used = the cgroup's usage less its inactive page cache (<see cref="CgroupMemory"/>): /proc/meminfo
+/// there describes the host, and the kernel kills the container at its limit. Where the host has less room left
+/// than the cgroup, the host binds and its figures are given. Elsewhere, or when the file lacks those fields: the GC's view, total =
 /// <see cref="GCMemoryInfo.TotalAvailableMemoryBytes"/> (which honours a container limit) and used =
 /// <see cref="GCMemoryInfo.MemoryLoadBytes"/>.
 /// </summary>
@@ -71,7 +72,10 @@ public sealed class CpuMemoryTelemetrySource : IDeviceTelemetrySource
         usedBytes = totalBytes = -1;
         origin = "gc";
         if (_meminfoPath is null || !TryReadMeminfo(_meminfoPath, out var total, out var available)) return false;
-        if (_cgroupDirectory is not null && CgroupMemory.TryRead(_cgroupDirectory, out var limit, out var cgroupUsed) && limit < total)
+        // The cgroup binds where it leaves less room than the host has available: a container with room to spare
+        // on a host nearly out of memory is not safe to grow (the host's figures then).
+        if (_cgroupDirectory is not null && CgroupMemory.TryRead(_cgroupDirectory, out var limit, out var cgroupUsed) && limit < total
+            && limit - cgroupUsed <= available)
         {
             (usedBytes, totalBytes, origin) = (cgroupUsed, limit, "memory cgroup");
             return true;

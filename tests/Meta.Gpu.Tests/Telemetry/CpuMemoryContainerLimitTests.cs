@@ -63,6 +63,22 @@ public sealed class CpuMemoryContainerLimitTests : IDisposable
         Assert.True(sample.VramHigh);
     }
 
+    [Fact]
+    public void A_container_with_room_to_spare_on_a_host_nearly_out_of_memory_reads_the_host()
+    {
+        // 16 GiB limit, 2 GiB used: 14 GiB of room in the container, but the host has 3 GiB available.
+        var meminfo = Path.Combine(_root, "meminfo-full");
+        File.WriteAllText(meminfo, $"MemTotal:       {64 * GiB / 1024} kB\nMemFree:        {GiB / 1024} kB\nMemAvailable:   {3 * GiB / 1024} kB\n");
+        var cgroup = CgroupDirectory(("memory.max", $"{16 * GiB}\n"), ("memory.current", $"{2 * GiB}\n"), ("memory.stat", "inactive_file 0\n"));
+
+        var sample = new CpuMemoryTelemetrySource(meminfo, cgroup, 0.85).Sample();
+
+        // Before: 2 of 16 GiB, vram_high false, while the next 4 GiB would fail on the host.
+        Assert.Equal(64 * GiB, sample.TotalBytes);
+        Assert.Equal(61 * GiB, sample.UsedBytes);
+        Assert.True(sample.VramHigh, "the host's 3 GiB are what the process can still get");
+    }
+
     [Theory]
     [InlineData("memory.max", "max\n")]
     [InlineData("memory.limit_in_bytes", "9223372036854771712\n")] // cgroup v1's "no limit"
