@@ -56,6 +56,11 @@ public sealed class DenseLearningLane : IDisposable
     private readonly Dictionary<string, ScoreObservation?> _beforePending = new(StringComparer.Ordinal);
     // The last save failed: the applied sequences are not on disk yet.
     private bool _unsaved;
+    // (domain, sequence) of every durable update observed since the last successful save: a broker's copy of one is held
+    // until that save, whatever the domain's applied sequence has become since (two rounds whose saves failed applied
+    // the first's update and then a newer one; its copy, acknowledged at once, was lost to a crash before the next
+    // save).
+    private readonly HashSet<(string Domain, long Sequence)> _observedUnsaved = [];
     // An observation moved a last score since the last successful save.
     private bool _stateChanged;
     // Storage holds a dense prior (loaded or saved since): the lane's state is saved alone only beside one, never
@@ -163,7 +168,7 @@ public sealed class DenseLearningLane : IDisposable
             // held with the pending one), is held with it.
             if (pendingSequence >= 0 && update.Sequence > applied)
                 _pendingAcknowledgements[domain] = JointAcknowledgement.Of(_pendingAcknowledgements.GetValueOrDefault(domain), acknowledgement)!;
-            else if (update.Sequence == applied && _unsaved)
+            else if ((update.Sequence == applied && _unsaved) || _observedUnsaved.Contains((domain, update.Sequence)))
                 _awaitingSave.Add(acknowledgement);
             else
                 _released.Add(acknowledgement);
@@ -178,6 +183,8 @@ public sealed class DenseLearningLane : IDisposable
         var refusal = double.IsFinite(score)
             ? Refusal(update, observed ? Observe(domain, update.Sequence, score) : 0.0)
             : FormattableString.Invariant($"non-finite score {score}");
+        // Only a durable delivery has copies (the in-process bus would only grow the set).
+        if (observed && acknowledgement is not null) _observedUnsaved.Add((domain, update.Sequence));
         if (refusal is { } reason)
         {
             LogRefused(_logger, domain, reason, null);
@@ -355,6 +362,7 @@ public sealed class DenseLearningLane : IDisposable
     private void ReleaseSaved()
     {
         _unsaved = false;
+        _observedUnsaved.Clear();
         _stateChanged = false;
         _released.AddRange(_awaitingSave);
         _awaitingSave.Clear();

@@ -56,6 +56,10 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     private readonly Dictionary<string, long> _lastObservedSequences = new(StringComparer.Ordinal);
     // Acknowledgements of packs a round consumed whose save failed: given after the next successful save.
     private readonly List<IDeliveryAcknowledgement> _awaitingSave = [];
+    // (domain, sequence) of every durable pack observed since the last successful save: a broker's copy of one is held until
+    // that save, whatever the domain's applied sequence has become since (two rounds whose saves failed applied the
+    // first's pack and then a newer one; its copy, acknowledged at once, was lost to a crash before the next save).
+    private readonly HashSet<(string Domain, long Sequence)> _observedUnsaved = [];
     private long _stalePacks;
     private bool _lastSaveSucceeded = true;
     // An observation moved the learners since the last successful save: a round with nothing to apply, and a clean
@@ -397,7 +401,8 @@ public sealed class MetaLearningAgent : IAsyncDisposable
                     // changed is saved.
                     if (pending is not null && seq > applied)
                         _pending[domainId] = pending with { Acknowledgement = JointAcknowledgement.Of(pending.Acknowledgement, DeliveryAcknowledgement.Defer()) };
-                    else if (((seq > applied && _stateChanged) || (seq == applied && !_lastSaveSucceeded)) && DeliveryAcknowledgement.Defer() is { } copy)
+                    else if (((seq > applied && _stateChanged) || (seq == applied && !_lastSaveSucceeded) || _observedUnsaved.Contains((domainId, seq)))
+                        && DeliveryAcknowledgement.Defer() is { } copy)
                         _awaitingSave.Add(copy);
                     return;
                 }
@@ -408,7 +413,12 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         _stateChanged = true;
         if (sequence is { } observedSequence)
         {
-            lock (_pending) _lastObservedSequences[domainId] = observedSequence;
+            lock (_pending)
+            {
+                _lastObservedSequences[domainId] = observedSequence;
+                // Only a durable delivery has copies (the in-process bus would only grow the set).
+                if (DeliveryAcknowledgement.Current is not null) _observedUnsaved.Add((domainId, observedSequence));
+            }
         }
         var broken = Validator.Validate(update);
         // Nothing after this point throws: a deferred acknowledgement is always given later.
@@ -567,6 +577,7 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         try
         {
             _store.SavePrior(prior, LastAppliedSequences, LearnerState());
+            lock (_pending) _observedUnsaved.Clear();
             _lastSaveSucceeded = true;
             _stateChanged = false;
             _priorSaved = true;
