@@ -6,6 +6,14 @@ namespace Meta.Gpu.Learning;
 /// Where the learning agent keeps its global keyed prior (DESIGN §10, §11). <c>MetaStorageManager</c> provides
 /// the durable one (atomic writes, backups); <see cref="InMemoryPriorStore"/> keeps it in memory.
 /// </summary>
+/// <remarks>
+/// A save that fails must throw <see cref="IOException"/> (or <see cref="UnauthorizedAccessException"/>) and leave
+/// the last saved prior as it was: <see cref="MetaLearningAgent"/> then logs it, still publishes the round and holds the
+/// round's broker acknowledgements until a later save succeeds. Any other exception is taken for a fault in the store,
+/// not a failed save: it ends the round (the prior in memory has moved; nothing of it is published) and reaches the
+/// bus's handler error count and log. A store over another medium (a database, an object store) wraps its own
+/// failures in an <see cref="IOException"/>.
+/// </remarks>
 public interface IPriorStore
 {
     /// <summary>Saves the whole prior (keys in ordinal order).</summary>

@@ -30,8 +30,9 @@ namespace Meta.Gpu.Learning;
 /// <para>Decisions where the design is silent: the global prior starts from the store's saved prior (empty when
 /// none) and the optimizer starts from it too, with the learners' state saved with that prior (every domain's
 /// learner, the newest observed pack sequences, the optimizer's beta and reward EMA; not its rollback copies), so a
-/// restarted agent decides as the one that saved them would have; a failed save is logged and the round still
-/// publishes (the prior in memory did move, and the next round saves it again). A round with nothing to apply, and
+/// restarted agent decides as the one that saved them would have; a failed save (the store's
+/// <see cref="IOException"/> or <see cref="UnauthorizedAccessException"/>: <see cref="IPriorStore"/>) is logged and the
+/// round still publishes (the prior in memory did move, and the next round saves it again). A round with nothing to apply, and
 /// a clean stop, save the prior as it is with the learners' state when an observation changed it since the last
 /// save (publishing nothing; a round only beside a prior already saved, a stop also the first one). A clean stop
 /// saves the pending updates too: an agent restarted over the same store holds them pending again, and nothing
