@@ -48,6 +48,53 @@ public sealed class HostReadSamplesTests
     }
 
     [Fact]
+    public void A_host_row_with_kernel_times_has_its_kernel_share_rescaled_too()
+    {
+        // ilgpu-cpu: its kernels read host memory, so its kernel share is of the host's read stream as well.
+        var row = BenchResult.Timed("trimmed_mean", "ilgpu-cpu", 64, 1 << 20, [10.0], 64L << 22, 30.0)
+            .WithKernelTimes([5.0], 64L << 22, new ReadReference("host", 30.0));
+        var kernelGbs = (64L << 22) / 5e-3 / 1e9;
+        Assert.Equal(kernelGbs / 30.0, row.KernelShareOfRead!.Value, 12);
+
+        var rescaled = row.WithHostRead(50.0);
+
+        Assert.Equal(kernelGbs / 50.0, rescaled.KernelShareOfRead!.Value, 12);
+        Assert.Equal(row.KernelGbs, rescaled.KernelGbs);
+    }
+
+    [Fact]
+    public async Task A_run_sampled_once_reports_the_one_sample_and_speaks_of_no_samples()
+    {
+        // Host workloads only: no engine or peer rows, so no sample after the first.
+        using var folder = new TempFolder();
+        var (code, output, error) = await CliRun.RunAsync("", "bench", "--quick", "--repeats", "1", "--warmup", "0",
+            "--workloads", "governance_update", "--out", folder.Path);
+        Assert.True(code == 0, $"exit {code}: {error}");
+
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(folder.Path, "bench.json")))!.AsObject();
+        var sample = Assert.Single(json["read_bandwidth_samples_gbs"]!.AsArray());
+        Assert.Equal(sample!.GetValue<double>(), json["read_bandwidth_gbs"]!.GetValue<double>());
+        Assert.DoesNotContain("sampled", output + error, StringComparison.Ordinal);
+        Assert.DoesNotContain("samples", File.ReadAllText(Path.Combine(folder.Path, "bench.md")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_run_with_peers_samples_the_read_stream_again_after_them()
+    {
+        using var folder = new TempFolder();
+        var python = FakePython.Write(folder, "echo '{\"version\":\"fake\",\"results\":{\"weighted_mean\":{\"times_ms\":[1.0]}}}'");
+        var outDir = Path.Combine(folder.Path, "out");
+        var (code, output, error) = await CliRun.RunAsync("", "bench", "--quick", "--n", "4", "--d", "64", "--repeats", "1", "--warmup", "0",
+            "--workloads", "weighted_mean", "--backends", "cpu,numpy", "--python", python, "--out", outDir);
+        Assert.True(code == 0, $"exit {code}: {error}\n{output}");
+
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "bench.json")))!.AsObject();
+        // The start of the run, after the cpu rows, after the peers.
+        Assert.Equal(3, json["read_bandwidth_samples_gbs"]!.AsArray().Count);
+        Assert.Contains("read bandwidth sampled 3 times", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_run_reports_every_read_sample_and_divides_each_host_row_by_the_fastest()
     {
         using var folder = new TempFolder();

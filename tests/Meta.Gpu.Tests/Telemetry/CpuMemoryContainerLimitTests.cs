@@ -79,6 +79,21 @@ public sealed class CpuMemoryContainerLimitTests : IDisposable
         Assert.True(sample.VramHigh, "the host's 3 GiB are what the process can still get");
     }
 
+    [Fact]
+    public void A_container_that_leaves_exactly_as_much_room_as_the_host_has_available_reads_its_own_limit()
+    {
+        // 16 GiB limit, 13 GiB used: 3 GiB of room in the container, and 3 GiB available on the host. The cgroup
+        // binds where it leaves no more room than MemAvailable (README, DESIGN §13): equal is the cgroup's.
+        var meminfo = Path.Combine(_root, "meminfo-even");
+        File.WriteAllText(meminfo, $"MemTotal:       {64 * GiB / 1024} kB\nMemFree:        {GiB / 1024} kB\nMemAvailable:   {3 * GiB / 1024} kB\n");
+        var cgroup = CgroupDirectory(("memory.max", $"{16 * GiB}\n"), ("memory.current", $"{13 * GiB}\n"), ("memory.stat", "inactive_file 0\n"));
+
+        var sample = new CpuMemoryTelemetrySource(meminfo, cgroup, 0.85).Sample();
+
+        Assert.Equal(16 * GiB, sample.TotalBytes);
+        Assert.Equal(13 * GiB, sample.UsedBytes);
+    }
+
     [Theory]
     [InlineData("memory.max", "max\n")]
     [InlineData("memory.limit_in_bytes", "9223372036854771712\n")] // cgroup v1's "no limit"

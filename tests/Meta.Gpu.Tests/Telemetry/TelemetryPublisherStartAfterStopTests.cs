@@ -29,4 +29,17 @@ public sealed class TelemetryPublisherStartAfterStopTests
         Assert.Equal(1, publisher.Published);
         await publisher.DisposeAsync();
     }
+
+    [Fact]
+    public async Task A_second_start_of_a_running_publisher_is_refused_as_already_started_not_as_stopped()
+    {
+        await using var bus = new EventBus();
+        await using var publisher = new TelemetryPublisher(bus, new ScriptedMemorySource(0.5), TimeSpan.FromSeconds(1), new FakeTimeProvider());
+        await publisher.StartAsync();
+
+        var refused = await Assert.ThrowsAnyAsync<InvalidOperationException>(() => publisher.StartAsync());
+
+        Assert.Contains("already started", refused.Message);
+        Assert.DoesNotContain("stopped", refused.Message);
+    }
 }
