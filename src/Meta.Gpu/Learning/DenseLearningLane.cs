@@ -13,7 +13,8 @@ namespace Meta.Gpu.Learning;
 /// dense prior (<see cref="DenseReptileOptimizer"/>: its own beta, reward EMA and rollback copies).
 /// </summary>
 /// <remarks>
-/// <para>The caller serialises calls (the agent's gate). Decisions where the design is silent: the first valid
+/// <para>The caller serialises calls (the agent's gate); <see cref="PendingDomains"/> and
+/// <see cref="LastAppliedSequences"/> may be read from any thread meanwhile. Decisions where the design is silent: the first valid
 /// update fixes D when nothing was saved; an update not newer than the domain's last applied or pending sequence
 /// is ignored (logged at debug level: redelivery is normal); a refused update (validator rule or D mismatch) is
 /// logged with its reason and changes nothing but the domain's last score. score_delta is the domain's score minus
@@ -47,6 +48,9 @@ public sealed class DenseLearningLane : IDisposable
     private readonly OptimizerConfig _optimizerConfig;
     private readonly SortedDictionary<string, DenseUpdate> _pending = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, long> _lastApplied = new(StringComparer.Ordinal);
+    // Taken by every change of _pending and _lastApplied and by their public copies: a host (or a test) polls those
+    // while the agent's gate serialises everything else, and the unlocked copy threw mid-change.
+    private readonly Lock _mapsGate = new();
     private readonly Dictionary<string, ScoreObservation> _lastScore = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IDeliveryAcknowledgement> _pendingAcknowledgements = new(StringComparer.Ordinal);
     private readonly List<IDeliveryAcknowledgement> _awaitingSave = [];
@@ -103,10 +107,22 @@ public sealed class DenseLearningLane : IDisposable
     public int? D => Optimizer?.Columns;
 
     /// <summary>A copy of the last applied sequence per domain.</summary>
-    public IReadOnlyDictionary<string, long> LastAppliedSequences => new SortedDictionary<string, long>(_lastApplied, StringComparer.Ordinal);
+    public IReadOnlyDictionary<string, long> LastAppliedSequences
+    {
+        get
+        {
+            lock (_mapsGate) return new SortedDictionary<string, long>(_lastApplied, StringComparer.Ordinal);
+        }
+    }
 
     /// <summary>The domains with a pending dense update, in ordinal order.</summary>
-    public IReadOnlyList<string> PendingDomains => [.. _pending.Keys];
+    public IReadOnlyList<string> PendingDomains
+    {
+        get
+        {
+            lock (_mapsGate) return [.. _pending.Keys];
+        }
+    }
 
     /// <summary>Loads the saved dense prior, its round and sequences (when storage holds one), and the lane's state
     /// saved with it: the optimizer's beta and reward EMA and every domain's last score (DESIGN §11).</summary>
@@ -117,7 +133,8 @@ public sealed class DenseLearningLane : IDisposable
         Optimizer = new DenseReptileOptimizer(saved.D, _optimizerConfig, saved.Values);
         _priorSaved = true;
         Round = saved.Round;
-        foreach (var (domain, sequence) in saved.LastSequences) _lastApplied[domain] = sequence;
+        lock (_mapsGate)
+            foreach (var (domain, sequence) in saved.LastSequences) _lastApplied[domain] = sequence;
         // The lane's state saved with this very prior (none from an older build, or when no copy belongs to it:
         // the lane then starts at beta_init with no last scores, as it did before the state was saved).
         if (_storage!.LoadDenseLaneState(saved.Checksum) is not { } state) return;
@@ -210,7 +227,7 @@ public sealed class DenseLearningLane : IDisposable
         if (copy is null || copy.Length != update.Vector.Length)
             copy = _spareVectors.TryPop(out var spare) && spare.Length == update.Vector.Length ? spare : new float[update.Vector.Length];
         update.Vector.CopyTo(copy);
-        _pending[domain] = update with { Vector = copy };
+        lock (_mapsGate) _pending[domain] = update with { Vector = copy };
         _beforePending[domain] = before;
         // The update superseded moved the last score too: acknowledged with this one, by the save that covers both.
         _pendingAcknowledgements.Remove(domain, out var superseded);
@@ -286,13 +303,16 @@ public sealed class DenseLearningLane : IDisposable
         // acknowledgements is given for a round that did not happen.
         var result = Aggregator.AggregateInto(batch, optimizer, round.Reward, drg);
         // Every pending update was consumed by this round, taking part or not: its sequence is applied.
-        _pending.Clear();
+        lock (_mapsGate)
+        {
+            _pending.Clear();
+            foreach (var update in updates) _lastApplied[update.DomainId] = update.Sequence;
+        }
         _spareVectors.Clear();
         foreach (var update in updates) _spareVectors.Push(update.Vector);
         _beforePending.Clear();
         _awaitingSave.AddRange(_pendingAcknowledgements.Values);
         _pendingAcknowledgements.Clear();
-        foreach (var update in updates) _lastApplied[update.DomainId] = update.Sequence;
         if (result.Meta.Participants == 0)
         {
             // The prior did not move, but the consumed sequences did: saved before their updates are acknowledged.

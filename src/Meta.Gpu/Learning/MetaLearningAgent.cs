@@ -175,6 +175,27 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     {
         ObjectDisposedException.ThrowIf(_lifetime.Stopped, this);
         if (Interlocked.Exchange(ref _startClaimed, 1) != 0) throw new InvalidOperationException("the learning agent is already started");
+        // The start holds the handlers' gate: a host feeding HandleAsync meanwhile ran a round between the load and
+        // the restore, which then put back the optimizer of the loaded prior (the round's step lost, its pack's
+        // sequence applied).
+        // (Not across the subscribe: a stop waiting for the gate would wait for a bus slow to subscribe.)
+        if (!_lifetime.EnterForStart()) ObjectDisposedException.ThrowIf(true, this);
+        try
+        {
+            LoadAndRestore(cancellationToken);
+        }
+        finally
+        {
+            _lifetime.Exit();
+        }
+        // One subscriber for the three: a window's round takes the packs published before it (§10: events are
+        // handled one at a time, in arrival order), which three queues raced for.
+        _lifetime.Add(_bus.Subscribe([LearningTopics.PolicyPack, LearningTopics.DenseUpdate, LearningTopics.ProcessingMetrics], HandleAsync), this);
+        return Task.CompletedTask;
+    }
+
+    private void LoadAndRestore(CancellationToken cancellationToken)
+    {
         SavedPrior? state;
         IReadOnlyDictionary<string, double>? saved;
         OnlineReptileOptimizer? optimizer;
@@ -210,10 +231,6 @@ public sealed class MetaLearningAgent : IAsyncDisposable
             Optimizer = optimizer!;
         }
         if (state?.Learners is { } learners) RestoreLearners(learners, state.LastSequences);
-        // One subscriber for the three: a window's round takes the packs published before it (§10: events are
-        // handled one at a time, in arrival order), which three queues raced for.
-        _lifetime.Add(_bus.Subscribe([LearningTopics.PolicyPack, LearningTopics.DenseUpdate, LearningTopics.ProcessingMetrics], HandleAsync), this);
-        return Task.CompletedTask;
     }
 
     /// <summary>The learners' state saved with the prior, with the pending updates a clean stop saved that the validator still accepts (held again;

@@ -46,7 +46,17 @@ internal sealed class SubscriberLifetime
         return false;
     }
 
-    /// <summary>Releases the gate an <see cref="EnterAsync"/> that returned true took.</summary>
+    /// <summary>Holds the gate for the owner's start (no event is handled while it restores its saved state); false
+    /// after a stop, the gate released.</summary>
+    public bool EnterForStart()
+    {
+        _gate.Wait();
+        if (!Stopped) return true;
+        _gate.Release();
+        return false;
+    }
+
+    /// <summary>Releases the gate an <see cref="EnterAsync"/> or <see cref="EnterForStart"/> that returned true took.</summary>
     public void Exit() => _gate.Release();
 
     /// <summary>Unsubscribes, waits for the event under way, then runs <paramref name="release"/> once. Idempotent;
