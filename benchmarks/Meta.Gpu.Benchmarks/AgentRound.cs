@@ -32,6 +32,8 @@ public class AgentRound
             Scheduler = MetaLearningConfig.Default.Scheduler with { UpdateIntervalWindows = 1, MinIntervalWindows = 1, Jitter = 0 },
         };
         agent = new MetaLearningAgent(bus, config, schedulerRandom: () => 0.5);
+        // Started as a host starts it (nothing to load); the events reach it only through HandleAsync.
+        agent.StartAsync().GetAwaiter().GetResult();
         packs = new BusEvent[2][];
         for (var set = 0; set < 2; set++)
         {

@@ -33,6 +33,9 @@ public static class AgentRoundWorkload
             var agent = new MetaLearningAgent(bus, config, schedulerRandom: () => 0.5);
             await using (agent.ConfigureAwait(false))
             {
+                // Started as a host starts it (its in-memory store holds nothing to load); nothing is published to
+                // its topics on this bus, so the events below reach it only through HandleAsync.
+                await agent.StartAsync(token).ConfigureAwait(false);
                 var packs = new BusEvent[2][];
                 for (var set = 0; set < 2; set++)
                 {

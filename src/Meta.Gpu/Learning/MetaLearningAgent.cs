@@ -349,13 +349,18 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
 
     /// <summary>Handles one event, waiting for the one in progress first; after <see cref="StopAsync"/> it
-    /// ignores events. The bus calls it; a host that feeds events itself may call it directly.</summary>
+    /// ignores events. The bus calls it; a host that feeds events itself may call it directly, after
+    /// <see cref="StartAsync"/>.</summary>
+    /// <exception cref="InvalidOperationException">The agent was never started: its first round would save over the
+    /// prior its store holds, which only <see cref="StartAsync"/> loads.</exception>
     public async ValueTask HandleAsync(BusEvent busEvent, CancellationToken cancellationToken)
     {
         // After a stop (the dense lane disposed) a late delivery is not taken in: no round, no save.
         if (!await _lifetime.EnterAsync(cancellationToken).ConfigureAwait(false)) return;
         try
         {
+            // A round of an agent that never loaded its store would save over the prior the store holds.
+            if (!_started) throw new InvalidOperationException("the learning agent is not started: StartAsync loads the saved prior first (a round before it would save over that prior)");
             switch (busEvent.Topic)
             {
                 case LearningTopics.PolicyPack:
