@@ -60,6 +60,12 @@ public sealed class DenseLearningLane : IDisposable
     private readonly Dictionary<string, ScoreObservation?> _beforePending = new(StringComparer.Ordinal);
     // The last save failed: the applied sequences are not on disk yet.
     private bool _unsaved;
+    // Load has read the storage (or there is none to read): a lane used before it loads first (its first save
+    // replaced the trained dense prior the storage held, which only the load reads).
+    private bool _loaded;
+    // Disposed (the agent stopped): nothing is taken in, run or saved any more (on a backend the caller owns, a round
+    // after the stop still saved into the storage, which a successor may hold by then).
+    private bool _disposed;
     // (domain, sequence) of every durable update observed since the last successful save: a broker's copy of one is held
     // until that save, whatever the domain's applied sequence has become since (two rounds whose saves failed applied
     // the first's update and then a newer one; its copy, acknowledged at once, was lost to a crash before the next
@@ -125,11 +131,21 @@ public sealed class DenseLearningLane : IDisposable
     }
 
     /// <summary>Loads the saved dense prior, its round and sequences (when storage holds one), and the lane's state
-    /// saved with it: the optimizer's beta and reward EMA and every domain's last score (DESIGN §11).</summary>
+    /// saved with it: the optimizer's beta and reward EMA and every domain's last score (DESIGN §11). Once: a later
+    /// call does nothing (the lane's state is then at least as new as the saved one), and <see cref="Accept"/>,
+    /// <see cref="RunRound"/> and <see cref="SaveChanges"/> load first when it was not called (a round of a lane that
+    /// never read its storage saved a fresh prior over the trained one).</summary>
+    /// <exception cref="InvalidDataException">The dense file and every backup are unusable.</exception>
     public void Load()
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_loaded) return;
         var saved = _storage?.LoadDensePrior();
-        if (saved is null) return;
+        if (saved is null)
+        {
+            _loaded = true;
+            return;
+        }
         Optimizer = new DenseReptileOptimizer(saved.D, _optimizerConfig, saved.Values);
         _priorSaved = true;
         Round = saved.Round;
@@ -137,9 +153,19 @@ public sealed class DenseLearningLane : IDisposable
             foreach (var (domain, sequence) in saved.LastSequences) _lastApplied[domain] = sequence;
         // The lane's state saved with this very prior (none from an older build, or when no copy belongs to it:
         // the lane then starts at beta_init with no last scores, as it did before the state was saved).
-        if (_storage!.LoadDenseLaneState(saved.Checksum) is not { } state) return;
-        Optimizer.RestoreState(state.Optimizer.Beta, state.Optimizer.RewardEma);
-        foreach (var (domain, score) in state.LastScores) _lastScore[domain] = new ScoreObservation(score.Sequence, score.Score, score.Before);
+        if (_storage!.LoadDenseLaneState(saved.Checksum) is { } state)
+        {
+            Optimizer.RestoreState(state.Optimizer.Beta, state.Optimizer.RewardEma);
+            foreach (var (domain, score) in state.LastScores) _lastScore[domain] = new ScoreObservation(score.Sequence, score.Score, score.Before);
+        }
+        _loaded = true;
+    }
+
+    /// <summary>A lane over storage that has not read it loads first: its round would save over the dense prior the
+    /// storage holds, from a prior started afresh.</summary>
+    private void EnsureLoaded()
+    {
+        if (!_loaded) Load();
     }
 
     /// <summary>What a save keeps beside the dense prior: the optimizer's beta and reward EMA (not its rollback
@@ -165,6 +191,8 @@ public sealed class DenseLearningLane : IDisposable
     public bool Accept(DenseUpdate update, IDeliveryAcknowledgement? acknowledgement = null)
     {
         ArgumentNullException.ThrowIfNull(update);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        EnsureLoaded();
         // Before anything is looked up or observed: an empty id was taken, and every later round's save threw
         // ("a domain id is empty") with it among the applied sequences, for good.
         if (DomainIds.Problem(update.DomainId) is { } badId)
@@ -284,6 +312,8 @@ public sealed class DenseLearningLane : IDisposable
     public JsonObject? RunRound(LearningRoundInput round)
     {
         ArgumentNullException.ThrowIfNull(round);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        EnsureLoaded();
         if (_pending.Count == 0 || Optimizer is null)
         {
             // A prior whose last save failed is saved by the next round, stepped or not: its applied sequences and
@@ -376,6 +406,8 @@ public sealed class DenseLearningLane : IDisposable
     /// is. Nothing without storage or before a dense prior was saved.</summary>
     public void SaveChanges()
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        EnsureLoaded();
         if (_storage is not null && (_unsaved || (_stateChanged && _priorSaved)) && Optimizer is { } optimizer) Save(optimizer.Prior);
     }
 
@@ -388,8 +420,14 @@ public sealed class DenseLearningLane : IDisposable
         _awaitingSave.Clear();
     }
 
+    /// <summary>Releases the round's batch and, when the lane owns it, the backend. Afterwards <see cref="Load"/>,
+    /// <see cref="Accept"/>, <see cref="RunRound"/> and <see cref="SaveChanges"/> throw
+    /// <see cref="ObjectDisposedException"/> (the acknowledgements and the copies of the maps still answer); Dispose
+    /// again does nothing.</summary>
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         _batch = null;
         _spareVectors.Clear();
         if (_ownsBackend) Backend.Dispose();

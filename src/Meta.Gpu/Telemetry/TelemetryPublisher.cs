@@ -129,13 +129,21 @@ public sealed class TelemetryPublisher : IAsyncDisposable
     }
 
     /// <summary>Stops the timer and waits for a post in progress (the start's first one too). Idempotent: a second
-    /// stop (or dispose) at once waits for that post too.</summary>
+    /// stop (or dispose) at once waits for that post too. A publisher stopped before it was started is not started
+    /// afterwards (the start is refused).</summary>
     public async Task StopAsync()
     {
         Task? loop;
         lock (_gate)
         {
-            if (_stop is null) return;
+            if (_stop is null)
+            {
+                // Stopped before it was ever started: a later start posted and started a timer nobody stopped (the
+                // host had already stopped it). Marked stopped, so that start is refused as one after a stop is.
+                _stop = new CancellationTokenSource();
+                _stop.Cancel();
+                return;
+            }
             if (!_stop.IsCancellationRequested)
             {
                 _stop.Cancel();
