@@ -10,8 +10,8 @@ namespace Meta.Gpu.Learning;
 /// A save that fails must throw <see cref="IOException"/> (or <see cref="UnauthorizedAccessException"/>) and leave
 /// the last saved prior as it was: <see cref="MetaLearningAgent"/> then logs it, still publishes the round and holds the
 /// round's broker acknowledgements until a later save succeeds. Any other exception is taken for a fault in the store,
-/// not a failed save: it ends the round (the prior in memory has moved; nothing of it is published) and reaches the
-/// bus's handler error count and log. A store over another medium (a database, an object store) wraps its own
+/// not a failed save: it ends the keyed lane's round (the prior in memory has moved; nothing of it is published; the
+/// dense lane still takes its round) and reaches the bus's handler error count and log. A store over another medium (a database, an object store) wraps its own
 /// failures in an <see cref="IOException"/>.
 /// </remarks>
 public interface IPriorStore

@@ -506,7 +506,25 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     /// <summary>One scheduled round: each lane in turn on the same input.</summary>
     private async ValueTask RunRoundAsync(LearningRoundInput round, CancellationToken cancellationToken)
     {
-        await RunKeyedRoundAsync(round, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await RunKeyedRoundAsync(round, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception keyedFailure)
+        {
+            // The keyed lane failed (a publish the bus refused, after its save): the dense lane still takes the
+            // window's round, which the scheduler has spent (its pending updates otherwise waited for a later
+            // window, judged on that window's reward, or were superseded unapplied). The caller sees the failure.
+            try
+            {
+                await RunDenseRoundAsync(round, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception denseFailure) when (denseFailure is not OperationCanceledException || keyedFailure is not OperationCanceledException)
+            {
+                throw new AggregateException(keyedFailure, denseFailure);
+            }
+            throw;
+        }
         await RunDenseRoundAsync(round, cancellationToken).ConfigureAwait(false);
     }
 
