@@ -227,53 +227,46 @@ public sealed partial class NatsEventBus
         // The checks' delays end with the read: on the caller's long-lived token each object read left its last
         // delay's timer running for a quarter of the stall limit (a soak of 120 objects held about 130 timers).
         using var checking = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var reading = store.GetAsync(name, buffer, leaveOpen: true, stalled.Token).AsTask();
+        var limit = Options.FetchStallTimeout;
+        var check = limit / 4;
+        var seen = -1L;
+        var quietSince = Stopwatch.GetTimestamp();
         try
         {
-            return await WatchObjectReadAsync(store.GetAsync(name, buffer, leaveOpen: true, stalled.Token).AsTask(), stalled, checking.Token, buffer, cancellationToken).ConfigureAwait(false);
+            while (await Task.WhenAny(reading, Task.Delay(check, checking.Token)).ConfigureAwait(false) != reading)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                // Read while the store writes into it: only compared, so a stale value at worst delays the verdict.
+                var length = buffer.Length;
+                if (length != seen)
+                {
+                    seen = length;
+                    quietSince = Stopwatch.GetTimestamp();
+                }
+                else if (Stopwatch.GetElapsedTime(quietSince) >= limit)
+                {
+                    await stalled.CancelAsync().ConfigureAwait(false);
+                    try
+                    {
+                        // Finished just as it was given up: whole only if every byte came.
+                        var info = await reading.ConfigureAwait(false);
+                        return (ulong)buffer.Length == info.Size ? info : null;
+                    }
+                    catch (Exception e) when (e is OperationCanceledException or NatsException && !cancellationToken.IsCancellationRequested)
+                    {
+                        // However the client reports a read it was told to stop (cancelled, or the size or digest
+                        // mismatch of a read cut short), it stalled.
+                        return null;
+                    }
+                }
+            }
+            return await reading.ConfigureAwait(false);
         }
         finally
         {
             await checking.CancelAsync().ConfigureAwait(false);
         }
-    }
-
-    /// <summary><see cref="ReadObjectAsync"/>'s watch over <paramref name="reading"/>: every quarter of the stall limit
-    /// (delays on <paramref name="checks"/>), whether the buffer grew.</summary>
-    private async Task<ObjectMetadata?> WatchObjectReadAsync(Task<ObjectMetadata> reading, CancellationTokenSource stalled, CancellationToken checks,
-        MemoryStream buffer, CancellationToken cancellationToken)
-    {
-        var limit = Options.FetchStallTimeout;
-        var check = limit / 4;
-        var seen = -1L;
-        var quietSince = Stopwatch.GetTimestamp();
-        while (await Task.WhenAny(reading, Task.Delay(check, checks)).ConfigureAwait(false) != reading)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            // Read while the store writes into it: only compared, so a stale value at worst delays the verdict.
-            var length = buffer.Length;
-            if (length != seen)
-            {
-                seen = length;
-                quietSince = Stopwatch.GetTimestamp();
-            }
-            else if (Stopwatch.GetElapsedTime(quietSince) >= limit)
-            {
-                await stalled.CancelAsync().ConfigureAwait(false);
-                try
-                {
-                    // Finished just as it was given up: whole only if every byte came.
-                    var info = await reading.ConfigureAwait(false);
-                    return (ulong)buffer.Length == info.Size ? info : null;
-                }
-                catch (Exception e) when (e is OperationCanceledException or NatsException && !cancellationToken.IsCancellationRequested)
-                {
-                    // However the client reports a read it was told to stop (cancelled, or the size or digest
-                    // mismatch of a read cut short), it stalled.
-                    return null;
-                }
-            }
-        }
-        return await reading.ConfigureAwait(false);
     }
 
     /// <summary>What the bucket holds under an object's name: the object, its delete marker, nothing, or no answer.</summary>

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using Meta.Gpu.Compute;
-
 namespace Meta.Gpu.Cli.Bench;
 
 /// <summary>
@@ -25,10 +22,7 @@ public sealed class HostReadSamples
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(megabytes, 1);
         _source = MemoryBandwidth.FilledArray(megabytes);
-        Megabytes = megabytes;
     }
-
-    public int Megabytes { get; }
 
     /// <summary>Every sample so far, in GB/s, in the order taken.</summary>
     public IReadOnlyList<double> Samples => _samples;

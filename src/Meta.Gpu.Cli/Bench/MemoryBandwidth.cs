@@ -36,11 +36,9 @@ public static class MemoryBandwidth
         var sum = 0.0;
         for (var r = 0; r < Math.Max(repeats, 1) + 1; r++)
         {
-            var start = Stopwatch.GetTimestamp();
-            sum += HostReadStream.Sum(source);
-            var read = bytes / Stopwatch.GetElapsedTime(start).TotalSeconds / 1e9;
+            var read = TimedRead(source, ref sum);
 
-            start = Stopwatch.GetTimestamp();
+            var start = Stopwatch.GetTimestamp();
             HostReadStream.Copy(source, target);
             var copy = 2 * bytes / Stopwatch.GetElapsedTime(start).TotalSeconds / 1e9;
             if (r == 0) continue; // the first pass warms the thread pool and the JIT
@@ -57,18 +55,24 @@ public static class MemoryBandwidth
     public static double ReadGbs(float[] source, int repeats)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var bytes = (double)source.Length * sizeof(float);
         double best = 0;
         var sum = 0.0;
         for (var r = 0; r < Math.Max(repeats, 1) + 1; r++)
         {
-            var start = Stopwatch.GetTimestamp();
-            sum += HostReadStream.Sum(source);
-            var read = bytes / Stopwatch.GetElapsedTime(start).TotalSeconds / 1e9;
+            var read = TimedRead(source, ref sum);
             if (r > 0) best = Math.Max(best, read);
         }
         GC.KeepAlive(sum);
         return best;
+    }
+
+    /// <summary>One pass of <see cref="HostReadStream.Sum"/> over <paramref name="source"/>, in GB/s; its sum is added
+    /// to <paramref name="sum"/>, which the caller keeps observable.</summary>
+    private static double TimedRead(float[] source, ref double sum)
+    {
+        var start = Stopwatch.GetTimestamp();
+        sum += HostReadStream.Sum(source);
+        return (double)source.Length * sizeof(float) / Stopwatch.GetElapsedTime(start).TotalSeconds / 1e9;
     }
 
     /// <summary>A float32 array of <paramref name="megabytes"/> MB, every page written (see the remarks above).</summary>

@@ -140,12 +140,13 @@ public sealed class DenseLearningLane : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_loaded) return;
-        var saved = _storage?.LoadDensePrior();
-        if (saved is null)
-        {
-            _loaded = true;
-            return;
-        }
+        if (_storage?.LoadDensePrior() is { } saved) Restore(saved);
+        _loaded = true;
+    }
+
+    /// <summary><see cref="Load"/>'s work once the storage gave a dense prior.</summary>
+    private void Restore(DensePrior saved)
+    {
         Optimizer = new DenseReptileOptimizer(saved.D, _optimizerConfig, saved.Values);
         _priorSaved = true;
         Round = saved.Round;
@@ -153,18 +154,16 @@ public sealed class DenseLearningLane : IDisposable
             foreach (var (domain, sequence) in saved.LastSequences) _lastApplied[domain] = sequence;
         // The lane's state saved with this very prior (none from an older build, or when no copy belongs to it:
         // the lane then starts at beta_init with no last scores, as it did before the state was saved).
-        if (_storage!.LoadDenseLaneState(saved.Checksum) is { } state)
-        {
-            Optimizer.RestoreState(state.Optimizer.Beta, state.Optimizer.RewardEma);
-            foreach (var (domain, score) in state.LastScores) _lastScore[domain] = new ScoreObservation(score.Sequence, score.Score, score.Before);
-        }
-        _loaded = true;
+        if (_storage!.LoadDenseLaneState(saved.Checksum) is not { } state) return;
+        Optimizer.RestoreState(state.Optimizer.Beta, state.Optimizer.RewardEma);
+        foreach (var (domain, score) in state.LastScores) _lastScore[domain] = new ScoreObservation(score.Sequence, score.Score, score.Before);
     }
 
-    /// <summary>A lane over storage that has not read it loads first: its round would save over the dense prior the
-    /// storage holds, from a prior started afresh.</summary>
+    /// <summary>Before a call that takes in, runs or saves: refused once disposed; a lane over storage that has not
+    /// read it loads first (its round would save over the dense prior the storage holds, from a prior started afresh).</summary>
     private void EnsureLoaded()
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (!_loaded) Load();
     }
 
@@ -191,7 +190,6 @@ public sealed class DenseLearningLane : IDisposable
     public bool Accept(DenseUpdate update, IDeliveryAcknowledgement? acknowledgement = null)
     {
         ArgumentNullException.ThrowIfNull(update);
-        ObjectDisposedException.ThrowIf(_disposed, this);
         EnsureLoaded();
         // Before anything is looked up or observed: an empty id was taken, and every later round's save threw
         // ("a domain id is empty") with it among the applied sequences, for good.
@@ -312,7 +310,6 @@ public sealed class DenseLearningLane : IDisposable
     public JsonObject? RunRound(LearningRoundInput round)
     {
         ArgumentNullException.ThrowIfNull(round);
-        ObjectDisposedException.ThrowIf(_disposed, this);
         EnsureLoaded();
         if (_pending.Count == 0 || Optimizer is null)
         {
@@ -406,7 +403,6 @@ public sealed class DenseLearningLane : IDisposable
     /// is. Nothing without storage or before a dense prior was saved.</summary>
     public void SaveChanges()
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
         EnsureLoaded();
         if (_storage is not null && (_unsaved || (_stateChanged && _priorSaved)) && Optimizer is { } optimizer) Save(optimizer.Prior);
     }

@@ -179,7 +179,7 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         // the restore, which then put back the optimizer of the loaded prior (the round's step lost, its pack's
         // sequence applied).
         // (Not across the subscribe: a stop waiting for the gate would wait for a bus slow to subscribe.)
-        if (!_lifetime.EnterForStart()) ObjectDisposedException.ThrowIf(true, this);
+        ObjectDisposedException.ThrowIf(!_lifetime.EnterForStart(), this);
         try
         {
             LoadAndRestore(cancellationToken);
