@@ -17,17 +17,11 @@ public sealed class EventBusPublishedCountTests
     public async Task A_waiting_publish_that_reached_no_subscriber_and_threw_is_not_counted_as_published(string how)
     {
         var bus = new EventBus(new EventBusOptions(QueueCapacity: 1));
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var stuck = bus.Subscribe("t", async (_, _) =>
-        {
-            started.TrySetResult();
-            await gate.Task;
-        });
+        using var stuck = new GatedSubscriber(bus, stuck: true);
         try
         {
             await bus.PublishAsync("t", 0);
-            await started.Task.WaitAsync(Patience);
+            await stuck.Seen(0).Task.WaitAsync(Patience);
             await bus.PublishAsync("t", 1).AsTask().WaitAsync(Patience); // fills the queue
             using var cancel = new CancellationTokenSource();
             var waiting = bus.PublishAsync("t", 2, cancel.Token).AsTask();
@@ -48,7 +42,7 @@ public sealed class EventBusPublishedCountTests
         }
         finally
         {
-            gate.TrySetResult();
+            stuck.Gate.TrySetResult();
             await bus.DisposeAsync();
         }
     }

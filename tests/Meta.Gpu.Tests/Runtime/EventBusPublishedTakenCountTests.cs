@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Meta.Gpu.Runtime;
 
 namespace Meta.Gpu.Tests.Runtime;
@@ -13,34 +12,6 @@ public sealed class EventBusPublishedTakenCountTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
 
-    /// <summary>A subscriber whose handler waits on <see cref="Gate"/> and tells when it has seen a payload.</summary>
-    private sealed class Subscriber : IDisposable
-    {
-        private readonly ConcurrentDictionary<int, TaskCompletionSource> _seen = new();
-        private readonly IDisposable _subscription;
-
-        public Subscriber(EventBus bus, bool stuck)
-        {
-            if (!stuck) Gate.SetResult();
-            _subscription = bus.Subscribe("t", async (e, _) =>
-            {
-                Seen((int)e.Payload!).TrySetResult();
-                await Gate.Task;
-            });
-        }
-
-        public TaskCompletionSource Gate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public TaskCompletionSource Seen(int payload) =>
-            _seen.GetOrAdd(payload, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-
-        public void Dispose()
-        {
-            Gate.TrySetResult();
-            _subscription.Dispose();
-        }
-    }
-
     [Theory]
     [InlineData("at once")]
     [InlineData("after waiting for room")]
@@ -48,8 +19,8 @@ public sealed class EventBusPublishedTakenCountTests
     {
         var bus = new EventBus(new EventBusOptions(QueueCapacity: 1));
         // The second subscriber is stuck on 0 with 1 in its queue; the first is too, or takes everything at once.
-        using var first = new Subscriber(bus, stuck: how != "at once");
-        using var second = new Subscriber(bus, stuck: true);
+        using var first = new GatedSubscriber(bus, stuck: how != "at once");
+        using var second = new GatedSubscriber(bus, stuck: true);
         try
         {
             await bus.PublishAsync("t", 0);
