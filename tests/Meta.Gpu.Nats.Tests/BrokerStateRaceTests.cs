@@ -86,6 +86,9 @@ public sealed class BrokerStateRaceTests
         await using var domain = await Buses.ConnectAsync(first);
         await domain.PublishAsync(Dense, Buses.DenseUpdate("domain-000", 1, 1f));
         using var limit = new CancellationTokenSource(Buses.Patience);
+        // Stored first (the domain's publish confirmed), as the other dense tests wait: the aggregator's consumer was
+        // otherwise found empty before the message reached the stream, and its wait returned at once (a CI run, 47 ms).
+        await domain.WaitForIdleAsync(limit.Token);
         await aggregator.WaitForIdleAsync(limit.Token);
         Assert.Equal(0, aggregator.NatsStats.Redelivered);
         Assert.Equal(1, aggregator.NatsStats.ObjectsFetched);
