@@ -13,9 +13,26 @@ internal sealed class JointAcknowledgement(IDeliveryAcknowledgement first, IDeli
     public static IDeliveryAcknowledgement? Of(IDeliveryAcknowledgement? held, IDeliveryAcknowledgement? copy) =>
         held is null ? copy : copy is null ? held : new JointAcknowledgement(held, copy);
 
+    /// <summary>Gives both, the second even when the first throws (it is a delivery of its own, whose message
+    /// would otherwise stay with the broker); then throws what failed.</summary>
     public async ValueTask AcknowledgeAsync()
     {
-        await first.AcknowledgeAsync().ConfigureAwait(false);
+        try
+        {
+            await first.AcknowledgeAsync().ConfigureAwait(false);
+        }
+        catch (Exception firstFailure)
+        {
+            try
+            {
+                await second.AcknowledgeAsync().ConfigureAwait(false);
+            }
+            catch (Exception secondFailure)
+            {
+                throw new AggregateException(firstFailure, secondFailure);
+            }
+            throw;
+        }
         await second.AcknowledgeAsync().ConfigureAwait(false);
     }
 }

@@ -32,7 +32,9 @@ namespace Meta.Gpu.Learning;
 /// learner, the newest observed pack sequences, the optimizer's beta and reward EMA; not its rollback copies), so a
 /// restarted agent decides as the one that saved them would have; a failed save (the store's
 /// <see cref="IOException"/> or <see cref="UnauthorizedAccessException"/>: <see cref="IPriorStore"/>) is logged and the
-/// round still publishes (the prior in memory did move, and the next round saves it again). A round with nothing to apply, and
+/// round still publishes (the prior in memory did move, and the next round saves it again); so does one whose
+/// acknowledgement the bus fails to give after the save (logged, the others still given: the broker's copy of that
+/// message is not newer than the saved sequence and is acknowledged when it comes). A round with nothing to apply, and
 /// a clean stop, save the prior as it is with the learners' state when an observation changed it since the last
 /// save (publishing nothing; a round only beside a prior already saved, a stop also the first one). A clean stop
 /// saves the pending updates too: an agent restarted over the same store holds them pending again, and nothing
@@ -50,6 +52,10 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     private readonly IDeviceTelemetrySource? _deviceTelemetry;
     private readonly TimeProvider _time;
     private readonly SubscriberLifetime _lifetime = new();
+    private readonly Lock _stopTailLock = new();
+
+    /// <summary>The acknowledgements of the first completed stop, which later and concurrent stops wait for.</summary>
+    private Task? _stopTail;
     private readonly SortedDictionary<string, PendingPolicyPack> _pending = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, long> _lastAppliedSequences = new(StringComparer.Ordinal);
     // The newest sequence the learner has observed per domain, refused packs included: a redelivered copy of a
@@ -341,7 +347,15 @@ public sealed class MetaLearningAgent : IAsyncDisposable
                 Dense.Dispose();
             }
         }, cancellationToken).ConfigureAwait(false);
-        // Nothing is handled any more: the lists are this call's alone.
+        // Nothing is handled any more. The acknowledgements run once, and a stop that comes while they run waits
+        // for them: a DisposeAsync returning early let its host tear the bus down under the first stop's.
+        Task tail;
+        lock (_stopTailLock) tail = _stopTail ??= AcknowledgeAfterStopAsync();
+        await tail.ConfigureAwait(false);
+    }
+
+    private async Task AcknowledgeAfterStopAsync()
+    {
         await AcknowledgeSavedAsync().ConfigureAwait(false);
         await AcknowledgeDenseReleasedAsync().ConfigureAwait(false);
     }
@@ -479,10 +493,25 @@ public sealed class MetaLearningAgent : IAsyncDisposable
         await AcknowledgeDenseReleasedAsync().ConfigureAwait(false);
     }
 
-    private async ValueTask AcknowledgeDenseReleasedAsync()
+    private ValueTask AcknowledgeDenseReleasedAsync() => AcknowledgeAllAsync(Dense.TakeReleasedAcknowledgements());
+
+    /// <summary>Gives every acknowledgement in turn. One that throws (a bus of the caller's own whose broker
+    /// connection is gone) is logged and the rest are still given, and the round goes on to publish: what each
+    /// acknowledges is saved, so the broker's copy of the failed one comes back not newer than its saved sequence and
+    /// is acknowledged then.</summary>
+    private async ValueTask AcknowledgeAllAsync(IReadOnlyList<IDeliveryAcknowledgement> acknowledgements)
     {
-        foreach (var acknowledgement in Dense.TakeReleasedAcknowledgements())
-            await acknowledgement.AcknowledgeAsync().ConfigureAwait(false);
+        foreach (var acknowledgement in acknowledgements)
+        {
+            try
+            {
+                await acknowledgement.AcknowledgeAsync().ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                LogAcknowledgeFailed(_logger, e.Message, e);
+            }
+        }
     }
 
     /// <summary>The optional <c>sequence</c>: a whole number >= 0, or null when absent.</summary>
@@ -654,7 +683,7 @@ public sealed class MetaLearningAgent : IAsyncDisposable
             ready = [.. _awaitingSave];
             _awaitingSave.Clear();
         }
-        foreach (var acknowledgement in ready) await acknowledgement.AcknowledgeAsync().ConfigureAwait(false);
+        await AcknowledgeAllAsync(ready).ConfigureAwait(false);
     }
 
     /// <summary>{controller {tau, gamma_diversity}, evaluator {g_min, lambda_ci}}, each with the knobs the global
@@ -697,6 +726,10 @@ public sealed class MetaLearningAgent : IAsyncDisposable
     private static readonly Action<ILogger, string, long, long, Exception?> LogStale =
         LoggerMessage.Define<string, long, long>(LogLevel.Debug, new EventId(3, "PolicyPackStale"),
             "policy pack of domain {DomainId} ignored: sequence {Sequence} is not newer than {Newest}");
+
+    private static readonly Action<ILogger, string, Exception?> LogAcknowledgeFailed =
+        LoggerMessage.Define<string>(LogLevel.Warning, new EventId(6, "AcknowledgeFailed"),
+            "acknowledging a saved delivery failed ({Reason}); the broker delivers it again and its copy, not newer than the saved sequence, is acknowledged then");
 
     private static readonly Action<ILogger, Exception?> LogSaveFailed =
         LoggerMessage.Define(LogLevel.Error, new EventId(2, "PriorSaveFailed"),
