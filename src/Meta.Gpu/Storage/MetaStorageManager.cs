@@ -14,7 +14,8 @@ namespace Meta.Gpu.Storage;
 /// </summary>
 /// <remarks>
 /// <para><b>Atomic writes.</b> Every file is replaced through a temp file in the same folder, flushed to disk and
-/// renamed over the old one (<see cref="AtomicFile"/>), so a crash leaves the previous file or the new one, whole.</para>
+/// renamed over the old one, the folder then flushed on Linux and macOS (<see cref="AtomicFile"/>), so a crash leaves
+/// the previous file or the new one, whole, and a power cut after a save returned cannot take its rename back.</para>
 /// <para><b>Backups.</b> After each save the new file is also copied (atomically) to
 /// <c>backups/&lt;name&gt;.&lt;yyyyMMddTHHmmss.fffffff&gt;Z&lt;ext&gt;</c>, and only the newest
 /// <see cref="StorageConfig.Retention"/> backups of that file are kept. The stamp is UTC time in 100 ns ticks,
@@ -30,8 +31,9 @@ namespace Meta.Gpu.Storage;
 /// between the two leaves a state one save newer than the prior on disk; loading takes the newest valid copy (the
 /// main file, then the backups) that names the prior it loaded. The state's backups are pruned only once its prior
 /// is committed (at a retention of 0 the replaced main file is kept among them until then), so a failed prior write
-/// still leaves the copy that names the prior on disk. A root without the file (an older build) loads as
-/// none, without a word; no usable copy that belongs to the prior loads as none with a warning and never throws: the
+/// still leaves the copy that names the prior on disk; a failed save takes back the state backups it added, so saves
+/// failing round after round keep them within the retention (one at a retention of 0). A root without the file (an
+/// older build) loads as none, without a word; no usable copy that belongs to the prior loads as none with a warning and never throws: the
 /// learners then start fresh, the prior being what must not be lost.</para>
 /// <para><b>Concurrency.</b> Calls are serialised on this instance; one writer process per root is assumed (two
 /// processes saving into one root never corrupt a file, but their backups interleave).</para>
@@ -140,8 +142,17 @@ public sealed partial class MetaStorageManager
                     throw new InvalidInputException($"learners.pending.{domain}.sequence: {sequence} is not newer than last_sequences.{domain} ({applied}); nothing was saved");
         lock (_gate)
         {
-            if (stateBytes is not null) WriteStateKeepingPrevious(LearnerStateFileName, stateBytes);
-            SaveWithBackup(PriorFileName, bytes);
+            var added = new List<string>();
+            try
+            {
+                if (stateBytes is not null) WriteStateKeepingPrevious(LearnerStateFileName, stateBytes, added);
+                SaveWithBackup(PriorFileName, bytes);
+            }
+            catch
+            {
+                TakeBackBackups(LearnerStateFileName, added);
+                throw;
+            }
             // Only now: until the prior is committed, the previous state (the copy that names the prior on disk)
             // must stay among the backups.
             if (stateBytes is not null) PruneBackups(LearnerStateFileName);
@@ -274,11 +285,18 @@ public sealed partial class MetaStorageManager
         lock (_gate)
         {
             string checksum;
-            using (var file = AtomicFile.Create(DensePriorPath))
+            var added = new List<string>();
+            try
             {
+                using var file = AtomicFile.Create(DensePriorPath);
                 checksum = DensePriorFile.Write(file.Stream, values, round, lastSequences);
-                if (state is not null) WriteStateKeepingPrevious(DenseLaneStateFileName, Loadable(LearnerStateJson.EncodeDense(state, checksum), DenseLaneStateFileName, LearnerStateJson.DecodeDense));
+                if (state is not null) WriteStateKeepingPrevious(DenseLaneStateFileName, Loadable(LearnerStateJson.EncodeDense(state, checksum), DenseLaneStateFileName, LearnerStateJson.DecodeDense), added);
                 file.Commit();
+            }
+            catch
+            {
+                TakeBackBackups(DenseLaneStateFileName, added);
+                throw;
             }
             WriteBackup(DensePriorFileName);
             if (state is not null) PruneBackups(DenseLaneStateFileName);
@@ -341,15 +359,30 @@ public sealed partial class MetaStorageManager
     /// Writes a learners' state file, which names a prior written after it, without pruning its backups: until that
     /// prior is committed (<see cref="PruneBackups"/> then), the copy naming the prior on disk must survive a
     /// failed prior write or a crash between the two. At a retention of 0 no backup keeps it, so the main file about
-    /// to be replaced is copied aside first (pruned with the rest once the prior is committed).
+    /// to be replaced is copied aside first (pruned with the rest once the prior is committed). The backups it writes
+    /// are added to <paramref name="added"/>, for <see cref="TakeBackBackups"/>.
     /// </summary>
-    private void WriteStateKeepingPrevious(string fileName, byte[] bytes)
+    private void WriteStateKeepingPrevious(string fileName, byte[] bytes, List<string> added)
     {
         var path = Path.Combine(Root, fileName);
-        if (Config.Retention == 0 && File.Exists(path)) Backup(() => CopyToBackups(fileName), fileName);
+        if (Config.Retention == 0 && File.Exists(path)) Backup(() => added.Add(CopyToBackups(fileName)), fileName);
         AtomicFile.WriteAllBytes(path, bytes);
-        if (Config.Retention > 0) Backup(() => CopyToBackups(fileName), fileName);
+        if (Config.Retention > 0) Backup(() => added.Add(CopyToBackups(fileName)), fileName);
     }
+
+    /// <summary>
+    /// After a failed save, deletes the state backups it <paramref name="added"/>, unless one is the only backup of
+    /// <paramref name="fileName"/> left; a failure is logged, as a backup's is. Kept, they piled up one a save for as
+    /// long as the prior write kept failing (only a committed prior prunes them). None of them is needed: the copy
+    /// that names the prior on disk is the main file's backup written by the save that committed that prior (retention
+    /// &gt; 0), or at a retention of 0 the main file set aside by the first failed save since (every later one sets
+    /// aside a state naming a prior that was never committed); the new state itself stays in the main file.
+    /// </summary>
+    private void TakeBackBackups(string fileName, List<string> added) => Backup(() =>
+    {
+        foreach (var copy in added)
+            if (ListBackups(fileName).Count > 1) File.Delete(copy);
+    }, fileName);
 
     /// <summary>Keeps the newest <see cref="StorageConfig.Retention"/> backups of <paramref name="fileName"/>; a
     /// failure is logged, as a backup's is.</summary>
@@ -373,8 +406,8 @@ public sealed partial class MetaStorageManager
         Prune(fileName);
     }
 
-    /// <summary>Copies the main <paramref name="fileName"/> to a new stamped backup.</summary>
-    private void CopyToBackups(string fileName)
+    /// <summary>Copies the main <paramref name="fileName"/> to a new stamped backup; returns its path.</summary>
+    private string CopyToBackups(string fileName)
     {
         var existing = ListBackups(fileName);
         var stem = Path.GetFileNameWithoutExtension(fileName);
@@ -383,7 +416,9 @@ public sealed partial class MetaStorageManager
         if (existing.Count > 0 && ParseStamp(Path.GetFileName(existing[0]), stem, extension) is long newest && ticks <= newest)
             ticks = newest + 1;
         var stamp = new DateTime(ticks, DateTimeKind.Utc).ToString(StampFormat, CultureInfo.InvariantCulture);
-        AtomicFile.Copy(Path.Combine(Root, fileName), Path.Combine(BackupsPath, $"{stem}.{stamp}{extension}"));
+        var backup = Path.Combine(BackupsPath, $"{stem}.{stamp}{extension}");
+        AtomicFile.Copy(Path.Combine(Root, fileName), backup);
+        return backup;
     }
 
     private void Prune(string fileName)
