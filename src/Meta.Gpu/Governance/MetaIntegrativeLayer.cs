@@ -24,6 +24,7 @@ public sealed class MetaIntegrativeLayer : IDisposable
     private readonly TextWriter? _policyLog;
     private readonly bool _ownsPolicyLog;
     private readonly TimeProvider _time;
+    private bool _disposed;
 
     public MetaIntegrativeLayer(IntegrativeMetaConfig? config = null, MetaIntegrativeLayerOptions? options = null)
     {
@@ -54,8 +55,12 @@ public sealed class MetaIntegrativeLayer : IDisposable
     /// changes (<see cref="TelemetrySnapshot.CheckReadings"/>). With a policy log, the call's line is written before the state
     /// takes the call's changes: a write that throws (a full disk, a closed writer) fails the call and changes
     /// nothing, so the layer never runs ahead of its log.</summary>
+    /// <exception cref="ObjectDisposedException">The layer is disposed, with a policy log or without one.</exception>
     public MetaUpdateResult Update(TelemetrySnapshot telemetry)
     {
+        // Checked first, log or no log: an owned log is closed by now, and a layer without one must not govern on
+        // after its owner let it go.
+        ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(telemetry);
         telemetry.CheckReadings();
         var config = Config;
@@ -227,8 +232,12 @@ public sealed class MetaIntegrativeLayer : IDisposable
             if ((mask & (1 << i)) != 0) cooldowns[i] = cycles;
     }
 
+    /// <summary>Closes the policy log when the layer opened it (<see cref="MetaIntegrativeLayerOptions.PolicyLogPath"/>);
+    /// a caller's writer stays open. <see cref="Update"/> then throws <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         if (_ownsPolicyLog) _policyLog?.Dispose();
     }
 }

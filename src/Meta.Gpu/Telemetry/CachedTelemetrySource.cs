@@ -19,6 +19,8 @@ public sealed class CachedTelemetrySource : IDeviceTelemetrySource, IDisposable
     private DeviceMemorySample _last;
     private long _lastTimestamp;
     private bool _hasSample;
+    private long _reads;
+    private bool _disposed;
 
     /// <param name="inner">The source to read; disposed with this one when it is disposable.</param>
     /// <param name="minInterval">Shortest time between two real reads (default <see cref="DefaultMinInterval"/>;
@@ -40,19 +42,28 @@ public sealed class CachedTelemetrySource : IDeviceTelemetrySource, IDisposable
     public TimeSpan MinInterval { get; }
 
     /// <summary>Real reads of the inner source so far.</summary>
-    public long Reads { get; private set; }
+    public long Reads
+    {
+        get
+        {
+            lock (_gate) return _reads;
+        }
+    }
 
     public string Device => Inner.Device;
 
+    /// <exception cref="ObjectDisposedException">This source is disposed (a reading still cached is not handed out:
+    /// its device may be closed).</exception>
     public DeviceMemorySample Sample()
     {
         lock (_gate)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             var now = _time.GetTimestamp();
             // A negative age (a clock that stepped back) makes the sample stale, not young: it was kept until the clock caught up.
             if (_hasSample && _time.GetElapsedTime(_lastTimestamp, now) is var age && age >= TimeSpan.Zero && age < MinInterval) return _last;
             var sample = Inner.Sample();
-            Reads++;
+            _reads++;
             _last = sample;
             _lastTimestamp = now;
             _hasSample = true;
@@ -60,5 +71,14 @@ public sealed class CachedTelemetrySource : IDeviceTelemetrySource, IDisposable
         }
     }
 
-    public void Dispose() => (Inner as IDisposable)?.Dispose();
+    /// <summary>Disposes the inner source when it is disposable, once; a read in progress finishes first.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            (Inner as IDisposable)?.Dispose();
+        }
+    }
 }

@@ -25,21 +25,28 @@ public static class DeviceTelemetry
     /// <param name="minInterval">Shortest time between real reads (default <see cref="CachedTelemetrySource.DefaultMinInterval"/>).</param>
     /// <param name="logger">Where <c>auto</c> reports a CUDA device that is listed but fails to open (it then reads
     /// the next device, as auto's compute falls through to the next backend).</param>
-    /// <exception cref="InvalidInputException">An unknown backend name, or <c>cuda</c> / <c>opencl</c> on a machine
-    /// without such a device.</exception>
+    /// <exception cref="InvalidInputException">An unknown backend name, <c>cuda</c> / <c>opencl</c> on a machine
+    /// without such a device, or <c>cuda</c> whose device is listed but fails to open (the driver's error inside).</exception>
     public static CachedTelemetrySource ForBackend(string backend, double vramHighThreshold = DeviceMemorySample.DefaultVramHighThreshold,
-        TimeSpan? minInterval = null, ILogger? logger = null)
+        TimeSpan? minInterval = null, ILogger? logger = null) =>
+        ForBackend(backend, vramHighThreshold, minInterval, logger, DeviceAccess.Machine);
+
+    /// <summary><see cref="ForBackend(string, double, TimeSpan?, ILogger?)"/> reaching the devices through
+    /// <paramref name="devices"/>: tests give listings and opening failures of machines they do not have.</summary>
+    internal static CachedTelemetrySource ForBackend(string backend, double vramHighThreshold, TimeSpan? minInterval, ILogger? logger,
+        DeviceAccess devices)
     {
         ArgumentNullException.ThrowIfNull(backend);
+        ArgumentNullException.ThrowIfNull(devices);
         DeviceMemorySample.CheckThreshold(vramHighThreshold, nameof(vramHighThreshold));
         IDeviceTelemetrySource source = ComputeBackends.Normalize(backend) switch
         {
             "cpu" or "ilgpu-cpu" => new CpuMemoryTelemetrySource(vramHighThreshold),
-            "cuda" => CudaMemoryTelemetrySource.TryOpen(0, vramHighThreshold)
+            "cuda" => OpenCuda(devices, vramHighThreshold)
                       ?? throw new InvalidInputException("backend \"cuda\": no CUDA device on this machine (see 'meta-gpu devices')"),
-            "opencl" => OpenCl(KernelAccelerator.ListDevices(), vramHighThreshold)
+            "opencl" => OpenCl(devices.List(), vramHighThreshold)
                         ?? throw new InvalidInputException("backend \"opencl\": no usable OpenCL device on this machine (see 'meta-gpu devices')"),
-            "auto" => ForAuto(vramHighThreshold, logger),
+            "auto" => ForAuto(devices, vramHighThreshold, logger),
             _ => throw new InvalidInputException($"backend \"{backend}\": unknown (one of {string.Join(", ", BackendNames)})"),
         };
         return new CachedTelemetrySource(source, minInterval);
@@ -59,7 +66,7 @@ public static class DeviceTelemetry
             IDeviceTelemetrySource source = device.Kind switch
             {
                 DeviceKind.Cuda => new CudaMemoryTelemetrySource(device, vramHighThreshold),
-                DeviceKind.OpenCL => new OpenClMemoryTelemetrySource($"opencl {device.DeviceName}", device.Accelerator.MemorySize,
+                DeviceKind.OpenCL => OpenClMemoryTelemetrySource.OfDevice($"opencl {device.DeviceName}", device.Accelerator.MemorySize,
                     DeviceAllocationLedger.For(DeviceKind.OpenCL), vramHighThreshold),
                 _ => new CpuMemoryTelemetrySource(vramHighThreshold),
             };
@@ -72,24 +79,39 @@ public static class DeviceTelemetry
             : new CachedTelemetrySource(new CpuMemoryTelemetrySource(vramHighThreshold), minInterval);
     }
 
-    private static IDeviceTelemetrySource ForAuto(double vramHighThreshold, ILogger? logger)
+    private static IDeviceTelemetrySource ForAuto(DeviceAccess access, double vramHighThreshold, ILogger? logger)
     {
-        var devices = KernelAccelerator.ListDevices();
+        var devices = access.List();
         var choice = AutoBackendChoice.Pick(devices);
         return choice.Backend switch
         {
             // A CUDA device that is listed but fails to open falls through to the next, as auto's compute does.
-            "cuda" => (IDeviceTelemetrySource?)TryCuda(vramHighThreshold, logger) ?? (IDeviceTelemetrySource?)OpenCl(devices, vramHighThreshold) ?? new CpuMemoryTelemetrySource(vramHighThreshold),
+            "cuda" => (IDeviceTelemetrySource?)TryCuda(access, vramHighThreshold, logger) ?? (IDeviceTelemetrySource?)OpenCl(devices, vramHighThreshold) ?? new CpuMemoryTelemetrySource(vramHighThreshold),
             "opencl" => (IDeviceTelemetrySource?)OpenCl(devices, vramHighThreshold) ?? new CpuMemoryTelemetrySource(vramHighThreshold),
             _ => new CpuMemoryTelemetrySource(vramHighThreshold),
         };
     }
 
-    private static CudaMemoryTelemetrySource? TryCuda(double vramHighThreshold, ILogger? logger)
+    /// <summary>The first CUDA device's source; null without one. A device that is listed but fails to open is the
+    /// user's to see to (a busy or broken GPU, a driver too old), so it is refused as a machine without CUDA is.</summary>
+    private static CudaMemoryTelemetrySource? OpenCuda(DeviceAccess access, double vramHighThreshold)
     {
         try
         {
-            return CudaMemoryTelemetrySource.TryOpen(0, vramHighThreshold);
+            return access.OpenCuda(vramHighThreshold);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new InvalidInputException(
+                $"backend \"cuda\": the CUDA device failed to open: {e.Message.ReplaceLineEndings(" ")} (see 'meta-gpu devices')", e);
+        }
+    }
+
+    private static CudaMemoryTelemetrySource? TryCuda(DeviceAccess access, double vramHighThreshold, ILogger? logger)
+    {
+        try
+        {
+            return access.OpenCuda(vramHighThreshold);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -105,9 +127,20 @@ public static class DeviceTelemetry
     private static OpenClMemoryTelemetrySource? OpenCl(IReadOnlyList<DeviceInfo> devices, double vramHighThreshold)
     {
         var device = devices.FirstOrDefault(d => d is { Kind: DeviceKind.OpenCL, Usable: true });
-        return device is null || device.MemoryBytes <= 0
+        // A device that reports no memory size is still the one the engine computes on: its readings fail (as a CUDA
+        // driver's reading of no total does), rather than the machine's memory standing in for it.
+        return device is null
             ? null
-            : new OpenClMemoryTelemetrySource($"opencl:{device.Ordinal} {device.Name}", device.MemoryBytes,
+            : OpenClMemoryTelemetrySource.OfDevice($"opencl:{device.Ordinal} {device.Name}", device.MemoryBytes,
                 DeviceAllocationLedger.For(DeviceKind.OpenCL), vramHighThreshold);
+    }
+
+    /// <summary>How the factory reaches the machine's devices.</summary>
+    /// <param name="List">The devices ILGPU lists (<see cref="KernelAccelerator.ListDevices"/>).</param>
+    /// <param name="OpenCuda">Opens the first CUDA device with the given vram-high threshold, as
+    /// <see cref="CudaMemoryTelemetrySource.TryOpen"/> does: null without one, throws when it fails to open.</param>
+    internal sealed record DeviceAccess(Func<IReadOnlyList<DeviceInfo>> List, Func<double, CudaMemoryTelemetrySource?> OpenCuda)
+    {
+        public static DeviceAccess Machine { get; } = new(KernelAccelerator.ListDevices, threshold => CudaMemoryTelemetrySource.TryOpen(0, threshold));
     }
 }

@@ -18,17 +18,34 @@ public sealed class OpenClMemoryTelemetrySource : IDeviceTelemetrySource
     /// <param name="vramHighThreshold">vram_high = vram_util &gt; this.</param>
     public OpenClMemoryTelemetrySource(string device, long totalBytes, IDeviceAllocations allocations,
         double vramHighThreshold = DeviceMemorySample.DefaultVramHighThreshold)
+        : this(device, totalBytes, allocations, vramHighThreshold, requirePositiveTotal: true)
+    {
+    }
+
+    private OpenClMemoryTelemetrySource(string device, long totalBytes, IDeviceAllocations allocations, double vramHighThreshold,
+        bool requirePositiveTotal)
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(allocations);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(totalBytes);
+        if (requirePositiveTotal) ArgumentOutOfRangeException.ThrowIfNegativeOrZero(totalBytes);
         Device = device;
         _totalBytes = totalBytes;
         _allocations = allocations;
         _threshold = DeviceMemorySample.CheckThreshold(vramHighThreshold, nameof(vramHighThreshold));
     }
 
+    /// <summary>The source for a device as ILGPU reports it: a device that reports no memory size (not positive) gets
+    /// a source whose every reading throws, as <see cref="CudaMemoryTelemetrySource"/>'s does when the driver
+    /// reports no total; its callers then take their fallback.</summary>
+    internal static OpenClMemoryTelemetrySource OfDevice(string device, long totalBytes, IDeviceAllocations allocations, double vramHighThreshold) =>
+        new(device, totalBytes, allocations, vramHighThreshold, requirePositiveTotal: false);
+
     public string Device { get; }
 
-    public DeviceMemorySample Sample() => DeviceMemorySample.FromBytes(Math.Min(_allocations.BytesHeld, _totalBytes), _totalBytes, _threshold);
+    public DeviceMemorySample Sample()
+    {
+        if (_totalBytes <= 0)
+            throw new InvalidOperationException($"{Device}: the device reports no memory size ({_totalBytes} bytes); its memory use is unknown");
+        return DeviceMemorySample.FromBytes(Math.Min(_allocations.BytesHeld, _totalBytes), _totalBytes, _threshold);
+    }
 }
