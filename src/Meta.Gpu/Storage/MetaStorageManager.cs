@@ -414,7 +414,14 @@ public sealed partial class MetaStorageManager
         var extension = Path.GetExtension(fileName);
         var ticks = _time.GetUtcNow().UtcTicks;
         if (existing.Count > 0 && ParseStamp(Path.GetFileName(existing[0]), stem, extension) is long newest && ticks <= newest)
+        {
+            // A stamp at the last tick (a clock set far ahead, a name given by hand) leaves none past it: the
+            // DateTime constructor's ArgumentOutOfRangeException escaped the backup's failure handling, and every
+            // save threw after its main file was committed.
+            if (newest == DateTime.MaxValue.Ticks)
+                throw new IOException($"{Path.GetRelativePath(Root, existing[0])}: stamped at the last tick a backup name can hold, so no later backup can be named (move it out of {BackupsFolderName}/)");
             ticks = newest + 1;
+        }
         var stamp = new DateTime(ticks, DateTimeKind.Utc).ToString(StampFormat, CultureInfo.InvariantCulture);
         var backup = Path.Combine(BackupsPath, $"{stem}.{stamp}{extension}");
         AtomicFile.Copy(Path.Combine(Root, fileName), backup);
@@ -488,7 +495,8 @@ public sealed partial class MetaStorageManager
         var problems = new List<string>();
         var candidates = new List<string>();
         if (File.Exists(main)) candidates.Add(main);
-        else problems.Add($"{fileName}: missing");
+        // Said as it is: a folder of the file's name was reported as the file missing.
+        else problems.Add(Directory.Exists(main) ? $"{fileName}: a folder, not a file" : $"{fileName}: missing");
         try
         {
             candidates.AddRange(ListBackups(fileName));
