@@ -60,6 +60,16 @@ public sealed class LayerUpdateAfterDisposeTests
     }
 
     [Fact]
+    public void Update_after_dispose_is_refused_as_disposed_before_its_telemetry_is_checked()
+    {
+        var layer = new MetaIntegrativeLayer();
+        layer.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => layer.Update(null!));
+        Assert.Throws<ObjectDisposedException>(() => layer.Update(Calm with { VramUtil = double.NaN }));
+    }
+
+    [Fact]
     public void Dispose_twice_is_harmless()
     {
         var path = Path.Combine(Path.GetTempPath(), $"policy-{Guid.NewGuid():N}.jsonl");

@@ -124,6 +124,36 @@ public sealed class ThrowingAcknowledgementTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_replacing_packs_acknowledgement_that_throws_leaves_the_acknowledgement_of_the_pack_it_replaced_to_be_given()
+    {
+        // The pending pack holds both deliveries, the newer one's first: its failure must not keep the replaced
+        // one's message with the broker.
+        await using var agent = await Started();
+        await Durable(agent, Pack("a", 1), "a#1");
+        await Durable(agent, Pack("a", 2), "a#2", throws: true);
+
+        await Window(agent);
+
+        Assert.Equal(["a#1"], _acknowledged);
+        Assert.Contains(LearningTopics.MetaUpdate, _published);
+        AssertFailureLogged("a#2");
+    }
+
+    [Fact]
+    public async Task A_replacing_dense_updates_acknowledgement_that_throws_leaves_the_acknowledgement_of_the_update_it_superseded_to_be_given()
+    {
+        await using var agent = await Started();
+        await Durable(agent, Dense("a", 1), "a#1");
+        await Durable(agent, Dense("a", 2), "a#2", throws: true);
+
+        await Window(agent);
+
+        Assert.Equal(["a#1"], _acknowledged);
+        Assert.Equal([LearningTopics.MetaDensePrior], _published);
+        AssertFailureLogged("a#2");
+    }
+
+    [Fact]
     public async Task A_dense_acknowledgement_that_throws_leaves_the_rounds_other_acknowledgements_and_its_publish_to_happen()
     {
         await using var agent = await Started();

@@ -34,6 +34,30 @@ public sealed class DeviceTelemetryCudaOpenFailureTests
     }
 
     [Fact]
+    public void Cuda_backend_whose_driver_error_spans_lines_is_refused_on_one_line()
+    {
+        // An input error is reported on one line (README, exit code 2).
+        var multiline = new DeviceTelemetry.DeviceAccess(() => [Gpu], _ => throw new InvalidOperationException("CUDA_ERROR_UNKNOWN\nsee the driver log"));
+
+        var error = Assert.Throws<InvalidInputException>(() =>
+            DeviceTelemetry.ForBackend("cuda", DeviceMemorySample.DefaultVramHighThreshold, null, null, multiline));
+
+        Assert.Contains("CUDA_ERROR_UNKNOWN see the driver log", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error.Message);
+    }
+
+    [Theory]
+    [InlineData("cuda")]
+    [InlineData("auto")]
+    public void Running_out_of_memory_while_opening_the_cuda_device_is_not_taken_for_a_device_failure(string backend)
+    {
+        var outOfMemory = new DeviceTelemetry.DeviceAccess(() => [Gpu, OpenClGpu], _ => throw new OutOfMemoryException());
+
+        Assert.Throws<OutOfMemoryException>(() =>
+            DeviceTelemetry.ForBackend(backend, DeviceMemorySample.DefaultVramHighThreshold, null, NullLogger.Instance, outOfMemory));
+    }
+
+    [Fact]
     public void Cuda_backend_without_a_device_still_says_there_is_none()
     {
         var none = new DeviceTelemetry.DeviceAccess(() => [], _ => null);
