@@ -115,11 +115,13 @@ public sealed partial class NatsEventBus : IEventBus
             // after a loss is a reconnection (the client raises its events in order).
             if (Interlocked.Exchange(ref _lost, 0) == 0)
             {
-                Logger.LogInformation("bus: connected to {Url}", Options.Url);
+                Logger.LogInformation("bus: connected to {Url}", Options.DisplayUrl);
                 return ValueTask.CompletedTask;
             }
             Interlocked.Increment(ref _reconnects);
-            Logger.LogInformation("bus: reconnected to {Url}", Options.Url);
+            // A warning, as the disconnection's: the commands log warnings only, and they showed the loss but not the
+            // recovery. The address without its secret, as everywhere.
+            Logger.LogWarning("bus: reconnected to {Url}", Options.DisplayUrl);
             // Confirmations of what went out before may never come.
             _publisher.Reconnected();
             return ValueTask.CompletedTask;

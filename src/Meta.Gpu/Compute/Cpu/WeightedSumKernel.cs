@@ -449,8 +449,6 @@ internal static unsafe class WeightedSumKernel
             var t = Vector256.Create(total);
             var hasAggregate = !target.Aggregate.IsEmpty;
             var step = target.Step;
-            var beta = Vector256.Create(step?.Beta ?? 0.0);
-            var interpolate = step is { Rule: ReptileRule.Interpolate };
             for (; c + 8 <= width; c += 8)
             {
                 var v = Vector256.Narrow(Vector256.Create(acc.Slice(c, 4)) / t, Vector256.Create(acc.Slice(c + 4, 4)) / t);
@@ -462,26 +460,12 @@ internal static unsafe class WeightedSumKernel
                     continue;
                 }
                 if (hasAggregate) v.CopyTo(target.Aggregate.Slice(first + c, 8));
-                if (step is not null)
+                if (step is ReptileStep s)
                 {
+                    // As the reference step computes each value (DenseReptile.StepValue: no fused multiply-add, whose
+                    // single rounding put a delta step just past float.MaxValue at float.MaxValue, not infinity).
                     var prior = target.Prior.Slice(first + c, 8);
-                    var (pl, ph) = Vector256.Widen(Vector256.Create((ReadOnlySpan<float>)prior));
-                    var (al, ah) = Vector256.Widen(v);
-                    Vector256<double> nl, nh;
-                    if (interpolate)
-                    {
-                        nl = Vector256.FusedMultiplyAdd(beta, al - pl, pl);
-                        nh = Vector256.FusedMultiplyAdd(beta, ah - ph, ph);
-                    }
-                    else
-                    {
-                        nl = Vector256.FusedMultiplyAdd(beta, al, pl);
-                        nh = Vector256.FusedMultiplyAdd(beta, ah, ph);
-                    }
-                    // A NaN prior value is a column the prior lacks: it adopts (interpolate) or starts from 0 (delta).
-                    var fresh = Vector256.Narrow(interpolate ? al : beta * al, interpolate ? ah : beta * ah);
-                    var p = Vector256.Create((ReadOnlySpan<float>)prior);
-                    Vector256.ConditionalSelect(Vector256.Equals(p, p), Vector256.Narrow(nl, nh), fresh).CopyTo(prior);
+                    DenseReptile.StepVector(Vector256.Create((ReadOnlySpan<float>)prior), v, s).CopyTo(prior);
                 }
             }
         }
