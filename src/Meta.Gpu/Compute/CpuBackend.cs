@@ -62,7 +62,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
 
     /// <summary>The widest vectors the fast kernels run with on this machine.</summary>
     public static string VectorWidth =>
-        Vector512.IsHardwareAccelerated ? "vector512" : Vector256.IsHardwareAccelerated ? "vector256" : "scalar";
+        Vector512.IsHardwareAccelerated ? "vector512" : Vector256.IsHardwareAccelerated ? "vector256" : Vector128.IsHardwareAccelerated ? "vector128" : "scalar";
 
     public void ScanRows(DomainBatch batch, Span<RowScan> result)
     {

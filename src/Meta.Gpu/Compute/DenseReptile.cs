@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using Meta.Gpu.Compute.Cpu;
 
 namespace Meta.Gpu.Compute;
 
@@ -72,7 +73,7 @@ public static class DenseReptile
     private static void ApplyInOrder(Span<float> prior, ReadOnlySpan<float> aggregate, ReptileStep step)
     {
         var i = 0;
-        if (Vector256.IsHardwareAccelerated)
+        if (PortableVector256.IsFast)
         {
             for (; i + Vector256<float>.Count <= prior.Length; i += Vector256<float>.Count)
             {

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Meta.Gpu.Compute.Cpu;
 
 namespace Meta.Gpu.Compute;
 
@@ -78,7 +79,7 @@ public static class HostReadStream
             }
             total = Vector512.Sum(a + b + c + d);
         }
-        else if (Vector256.IsHardwareAccelerated)
+        else if (PortableVector256.IsFast)
         {
             Vector256<float> a = default, b = default, c = default, d = default;
             for (; i + 32 <= values.Length; i += 32)

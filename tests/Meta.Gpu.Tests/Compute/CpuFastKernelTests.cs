@@ -200,6 +200,7 @@ public sealed class CpuFastKernelTests
     [InlineData(AggregationMethod.WeightedMedian, 64, 0.1, Selection.Vector256)]
     public void Fast_kernels_settle_plain_columns_themselves(AggregationMethod method, int n, double alpha, Selection selection)
     {
+        SkipUnlessAKernelServes(method);
         var seed = TestSeed.Next();
         var rng = new Random(seed);
         const int d = 16 * 101 + 11; // whole vectors of either width, then a scalar tail
@@ -235,6 +236,7 @@ public sealed class CpuFastKernelTests
     [InlineData(AggregationMethod.WeightedMedian, 512, 0.1, true)]
     public void Fast_kernels_serve_the_largest_calls_they_take(AggregationMethod method, int n, double alpha, bool equalWeights)
     {
+        SkipUnlessAKernelServes(equalWeights && method == AggregationMethod.WeightedMedian ? AggregationMethod.Median : method);
         var seed = TestSeed.Next();
         var rng = new Random(seed);
         const int d = 16 * 101 + 11;
@@ -276,6 +278,7 @@ public sealed class CpuFastKernelTests
     [InlineData(33, 0.3, Selection.Vector256)]
     public void Trimmed_mean_kernels_settle_one_valued_middles_themselves(int n, double alpha, Selection selection)
     {
+        SkipUnlessAKernelServes(AggregationMethod.TrimmedMean);
         var seed = TestSeed.Next();
         var rng = new Random(seed);
         const int d = 16 * 41 + 5;
@@ -317,6 +320,7 @@ public sealed class CpuFastKernelTests
     [InlineData(33, 0.3, Selection.Vector256)]
     public void Trimmed_mean_kernels_settle_ties_at_a_threshold_themselves(int n, double alpha, Selection selection)
     {
+        SkipUnlessAKernelServes(AggregationMethod.TrimmedMean);
         var seed = TestSeed.Next();
         var rng = new Random(seed);
         const int d = 16 * 53 + 7;
@@ -351,6 +355,7 @@ public sealed class CpuFastKernelTests
     [InlineData(13)]
     public void Weighted_median_kernel_settles_one_valued_columns_itself(int n)
     {
+        SkipUnlessAKernelServes(AggregationMethod.WeightedMedian);
         var seed = TestSeed.Next();
         var rng = new Random(seed);
         const int d = 8 * 61 + 3;
@@ -394,6 +399,7 @@ public sealed class CpuFastKernelTests
     [InlineData(1)]
     public void Weighted_median_with_equal_weights_is_the_median(int n)
     {
+        SkipUnlessAKernelServes(AggregationMethod.Median);
         var seed = TestSeed.Next();
         const int d = 8 * 61 + 3;
         using var fast = new CpuBackend();
@@ -407,6 +413,20 @@ public sealed class CpuFastKernelTests
             Assert.True(job.ExactColumns <= d % 8 && job.GroupWalkedColumns == 0 && job.EqualWeightColumns == d,
                 $"seed {seed}, n={n}: {job.EqualWeightColumns} by the median kernel, {job.ExactColumns} exact and {job.GroupWalkedColumns} walked of {d} columns");
         }
+    }
+
+    /// <summary>The tests that count the columns a kernel settled itself need that kernel on this machine: the kernels
+    /// need vector hardware (<see cref="PortableVector256"/>; the weighted mean a fused multiply-add in it too), the
+    /// weighted median AVX2's gathers. Elsewhere the exact path serves every column, as the agreement tests check.</summary>
+    private static void SkipUnlessAKernelServes(AggregationMethod method)
+    {
+        var served = method switch
+        {
+            AggregationMethod.Mean => PortableVector256.IsFastWithFusedMultiplyAdd,
+            AggregationMethod.WeightedMedian => WeightedMedianKernel.IsSupported,
+            _ => PortableVector256.IsFast,
+        };
+        Assert.SkipUnless(served, $"no {method} kernel on this machine's vectors: the exact path serves every column");
     }
 
     /// <summary>Combines every column of <paramref name="batch"/> (all rows, random weights from <paramref name="rng"/>)

@@ -29,7 +29,7 @@ internal static unsafe class MedianKernel
     public static void Run(DomainBatch batch, int[] rows, int c0, int c1, ColumnTarget target, CombineJob exact)
     {
         var width = Vector256<float>.Count;
-        var end = Vector256.IsHardwareAccelerated ? c0 + (c1 - c0) / width * width : c0;
+        var end = PortableVector256.IsFast ? c0 + (c1 - c0) / width * width : c0;
         Span<double> values = stackalloc double[RunTile.MaxColumns];
         if (end > c0)
         {
@@ -59,7 +59,8 @@ internal static unsafe class MedianKernel
     public static int Run(DomainBatch batch, int[] rows, int c0, int c1, Span<double> medians)
     {
         var width = Vector256<float>.Count;
-        if (!Vector256.IsHardwareAccelerated || rows.Length == 0) return c0;
+        // The distances are fused multiply-adds: lane by lane calls without them in hardware.
+        if (!PortableVector256.IsFastWithFusedMultiplyAdd || rows.Length == 0) return c0;
         var end = c0 + (c1 - c0) / width * width;
         if (end == c0) return c0;
         var tile = RunTile.ForThread<int>(PaddedRows(rows.Length), out var blockColumns);
@@ -80,7 +81,8 @@ internal static unsafe class MedianKernel
     public static int RunWithDistances(DomainBatch batch, int[] rows, int c0, int c1, Span<double> medians, Span<double> sums)
     {
         var width = Vector256<float>.Count;
-        if (!Vector256.IsHardwareAccelerated || rows.Length == 0) return c0;
+        // The distances are fused multiply-adds: lane by lane calls without them in hardware.
+        if (!PortableVector256.IsFastWithFusedMultiplyAdd || rows.Length == 0) return c0;
         var end = c0 + (c1 - c0) / width * width;
         if (end == c0) return c0;
         var tile = RunTile.ForThread<int>(PaddedRows(rows.Length), out var blockColumns);

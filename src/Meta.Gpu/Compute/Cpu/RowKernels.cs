@@ -29,7 +29,7 @@ internal static class RowKernels
     public static bool AllFinite(ReadOnlySpan<float> values)
     {
         var i = 0;
-        if (Vector256.IsHardwareAccelerated && values.Length >= Vector256<float>.Count)
+        if (PortableVector256.IsFast && values.Length >= Vector256<float>.Count)
         {
             var bad = Vector256<float>.Zero;
             for (; i <= values.Length - Vector256<float>.Count; i += Vector256<float>.Count)
@@ -53,7 +53,7 @@ internal static class RowKernels
         DomainBatch batch, int[] rows, bool missingAsZero, ReadOnlySpan<double> medians, int c0, int c1,
         Span<double> sums, Span<long> counts)
     {
-        if (batch.Mask is null && Vector256.IsHardwareAccelerated)
+        if (batch.Mask is null && PortableVector256.IsFastWithFusedMultiplyAdd)
         {
             sums[..rows.Length].Clear();
             AddDenseSquaredDistances(batch, rows, medians, c0, c1, sums);

@@ -53,7 +53,7 @@ internal static class TrimmedMeanKernel
         var oneValueDecides = OneValueDecides(weights);
         var width = Vector256<float>.Count;
         var end = c0 + (c1 - c0) / width * width;
-        if (!Vector256.IsHardwareAccelerated) end = c0;
+        if (!PortableVector256.IsFast) end = c0;
         Span<Vector256<float>> small = stackalloc Vector256<float>[k + 1];
         Span<Vector256<float>> large = stackalloc Vector256<float>[k + 1];
         Span<double> sums = stackalloc double[width];
@@ -72,7 +72,7 @@ internal static class TrimmedMeanKernel
         // lists: with fewer than two lists' worth of rows, the tile's insertion into k + 1 lists costs less.
         var lists = k + 1 == ExtremeLists7.Size ? ExtremeLists7.Size : k + 1 <= ExtremeLists8.Size ? ExtremeLists8.Size
             : k + 1 <= ExtremeLists16.Size ? ExtremeLists16.Size : ExtremeLists32.Size;
-        if (k + 1 <= ExtremeLists32.Size && n >= 2 * lists && Avx2.IsSupported)
+        if (k + 1 <= ExtremeLists32.Size && n >= 2 * lists && PortableVector256.IsFast)
         {
             // Sixteen columns a vector where asked (AVX-512), over whole 16-column vectors; eight for the rest.
             var wideEnd = lanes != SelectionLanes.Vector256Ints ? c0 + (end - c0) / Vector512<int>.Count * Vector512<int>.Count : c0;
@@ -550,26 +550,26 @@ internal static class TrimmedMeanKernel
                 {
                     var centre = bp[0];
                     var half = bp[1];
-                    var d0 = Avx.LoadVector256(x0p + i) - centre;
-                    var d1 = Avx.LoadVector256(x1p + i) - centre;
+                    var d0 = Vector256.Load(x0p + i) - centre;
+                    var d1 = Vector256.Load(x1p + i) - centre;
                     var p0 = Kept(d0, half) & wp[0];
                     var p1 = Kept(d1, half) & wp[1];
                     var q01 = Vector256.FusedMultiplyAdd(d1, p1, d0 * p0);
                     var m01 = p0 + p1;
-                    var d2 = Avx.LoadVector256(x2p + i) - centre;
-                    var d3 = Avx.LoadVector256(x3p + i) - centre;
+                    var d2 = Vector256.Load(x2p + i) - centre;
+                    var d3 = Vector256.Load(x3p + i) - centre;
                     var p2 = Kept(d2, half) & wp[2];
                     var p3 = Kept(d3, half) & wp[3];
                     var q23 = Vector256.FusedMultiplyAdd(d3, p3, d2 * p2);
                     var m23 = p2 + p3;
-                    var d4 = Avx.LoadVector256(x4p + i) - centre;
-                    var d5 = Avx.LoadVector256(x5p + i) - centre;
+                    var d4 = Vector256.Load(x4p + i) - centre;
+                    var d5 = Vector256.Load(x5p + i) - centre;
                     var p4 = Kept(d4, half) & wp[4];
                     var p5 = Kept(d5, half) & wp[5];
                     var q45 = Vector256.FusedMultiplyAdd(d5, p5, d4 * p4);
                     var m45 = p4 + p5;
-                    var d6 = Avx.LoadVector256(x6p + i) - centre;
-                    var d7 = Avx.LoadVector256(x7p + i) - centre;
+                    var d6 = Vector256.Load(x6p + i) - centre;
+                    var d7 = Vector256.Load(x7p + i) - centre;
                     var p6 = Kept(d6, half) & wp[6];
                     var p7 = Kept(d7, half) & wp[7];
                     var q67 = Vector256.FusedMultiplyAdd(d7, p7, d6 * p6);

@@ -68,7 +68,7 @@ internal static unsafe class WeightedSumKernel
             // On AVX-512 machines too, from two sweeps on: there the float64 path alone (Vector512, four rows a
             // sweep, no prefetch) streamed 64 x 1M at 58-72 % of the read stream against 71-80 % with these sweeps
             // (a 2-core Xeon, alternating BenchmarkDotNet runs), while at 13 rows, in cache, it was the faster.
-            if (Vector256.IsHardwareAccelerated && n >= (Vector512.IsHardwareAccelerated ? 16 : 8) && nonNegative && normalShares)
+            if (PortableVector256.IsFastWithFusedMultiplyAdd && n >= (Vector512.IsHardwareAccelerated ? 16 : 8) && nonNegative && normalShares)
             {
                 magnitudes.Clear();
                 // Eight rows per sweep: half the accumulator traffic of two four-row sweeps (sixteen, with two
@@ -104,7 +104,7 @@ internal static unsafe class WeightedSumKernel
         var values = batch.Row(row);
         var empty = 0;
         var c = c0;
-        if (Vector256.IsHardwareAccelerated)
+        if (PortableVector256.IsFastWithFusedMultiplyAdd)
         {
             for (; c + 8 <= c1; c += 8)
             {
@@ -212,7 +212,7 @@ internal static unsafe class WeightedSumKernel
     {
         var inverse = 1.0 / total;
         var c = 0;
-        if (Vector256.IsHardwareAccelerated)
+        if (PortableVector256.IsFastWithFusedMultiplyAdd)
         {
             var factor = Vector256.Create(SumPrecision.WeightedFloat32);
             var scale = Vector256.Create(inverse);
@@ -244,7 +244,7 @@ internal static unsafe class WeightedSumKernel
     {
         var inverse = 1.0 / total;
         var c = 0;
-        if (Vector256.IsHardwareAccelerated)
+        if (PortableVector256.IsFastWithFusedMultiplyAdd)
         {
             var scale = Vector256.Create(inverse);
             var largest = Vector256.Create((double)float.MaxValue);
@@ -356,7 +356,7 @@ internal static unsafe class WeightedSumKernel
             }
             largest = Math.Max(MaxLane(Vector256.Max(m.GetLower(), m.GetUpper())), largest);
         }
-        else if (Vector256.IsHardwareAccelerated)
+        else if (PortableVector256.IsFastWithFusedMultiplyAdd)
         {
             var v0 = Vector256.Create(w0); var v1 = Vector256.Create(w1); var v2 = Vector256.Create(w2); var v3 = Vector256.Create(w3);
             var abs = Vector256.Create(0x7FFF_FFFFu);
@@ -412,7 +412,7 @@ internal static unsafe class WeightedSumKernel
         ref var a = ref MemoryMarshal.GetReference(acc);
         var c = 0;
         var largest = 0u;
-        if (Vector256.IsHardwareAccelerated)
+        if (PortableVector256.IsFastWithFusedMultiplyAdd)
         {
             var v0 = Vector256.Create(w0);
             var abs = Vector256.Create(0x7FFF_FFFFu);
@@ -444,7 +444,7 @@ internal static unsafe class WeightedSumKernel
         var width = acc.Length;
         var c = 0;
         var empty = 0;
-        if (Vector256.IsHardwareAccelerated)
+        if (PortableVector256.IsFastWithFusedMultiplyAdd)
         {
             var t = Vector256.Create(total);
             var hasAggregate = !target.Aggregate.IsEmpty;
