@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace Meta.Gpu.Compute.Cpu;
 
@@ -21,7 +20,7 @@ namespace Meta.Gpu.Compute.Cpu;
 /// exact (value, row) path. The sums are float32 over each group of eight rows:
 /// a column whose kept values spread so far beyond their mean that this could miss §13's tolerance
 /// (<see cref="SumPrecision"/>) is summed again in float64 (streamed form) or on the exact path.
-/// With AVX2, k+1 &lt;= 32 (trim_alpha 0.1 up to 329 rows) and at least twice the lists' length in rows, both
+/// With vectors (<see cref="PortableVector256"/>), k+1 &lt;= 32 (trim_alpha 0.1 up to 329 rows) and at least twice the lists' length in rows, both
 /// passes stream eight rows at a time over blocks of columns (<see cref="RunGroups{TLists, TKeys, TLanes}"/>, whose
 /// selection pass runs on Vector512 keys where <see cref="SelectionLanes"/> says so); otherwise 64
 /// columns of every row are copied into an L1 tile (<see cref="ColumnTile"/>) and each row is inserted into the

@@ -6,7 +6,7 @@ namespace Meta.Gpu.Compute.Cpu;
 
 /// <summary>
 /// The weighted mean over unmasked rows (and the fused Reptile step): one streaming pass, eight rows at a time on
-/// AVX2 (four otherwise), float64 accumulators for a block of columns that stays in L2. Every column has all n cells present here, so
+/// vectors with a fused multiply-add (<see cref="PortableVector256.IsFastWithFusedMultiplyAdd"/>; four otherwise), float64 accumulators for a block of columns that stays in L2. Every column has all n cells present here, so
 /// the per-column renormalisation divides by one sum of weights.
 /// </summary>
 internal static unsafe class WeightedSumKernel
