@@ -34,7 +34,7 @@ internal static class DemoCommand
         var workers = new Option<int>("--workers") { CustomParser = InvariantNumber.Int32, Description = "With --bus: start this many domain worker processes (meta-gpu domain), one per domain; 0 (default): workers are started elsewhere." };
         var storage = new Option<string?>("--storage") { Description = "With --bus: folder of the saved prior; rerunning on it resumes an interrupted run (default: a new temporary folder)." };
         var ackWait = new Option<double>("--ack-wait") { CustomParser = InvariantNumber.Double, Description = "With --bus: seconds before the broker redelivers an update a crashed aggregator took but did not apply.", DefaultValueFactory = _ => 30 };
-        var roundTimeout = new Option<double>("--round-timeout") { CustomParser = InvariantNumber.Double, Description = "With --bus: seconds a round waits for every domain's update before the run stops with an error.", DefaultValueFactory = _ => 60 };
+        var roundTimeout = new Option<double>("--round-timeout") { CustomParser = InvariantNumber.Double, Description = "With --bus: seconds a round waits for every domain's update before the run stops with an error (the first round of a resumed run waits --ack-wait longer, for the killed run's updates to come back).", DefaultValueFactory = _ => 60 };
         var command = new Command("demo", "Meta-learn few-shot sine regression (Reptile) through the engine and compare starting points.")
         {
             output, seed, rounds, domains, innerSteps, innerLr, beta, heldOut, backend, noGovernance, quiet, workers, storage, ackWait, roundTimeout,

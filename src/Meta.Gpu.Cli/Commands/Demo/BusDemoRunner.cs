@@ -94,6 +94,8 @@ internal static class BusDemoRunner
             InnerSteps = options.InnerSteps,
             InnerLearningRate = options.InnerLearningRate,
             RoundTimeout = settings.RoundTimeout,
+            // The consumer is made (or updated) with this run's ack wait, which then times the killed run's deliveries.
+            RedeliveryWait = busOptions.AckWait,
             MetaRounds = options.MetaRounds,
             DomainCountOption = settings.DomainCountOption,
         };

@@ -23,7 +23,8 @@ namespace Meta.Gpu.Cli.Commands.Demo;
 /// aggregator restarted on the same storage folder resumes from the saved round, and the broker redelivers what was
 /// not acknowledged (after the ack wait). The sequence base is recovered from the saved sequences.</para>
 /// <para>A domain that sends nothing within the round timeout stops the run with an error naming the missing
-/// domains, rather than waiting forever.</para>
+/// domains, rather than waiting forever; a resumed run's first round waits the ack wait longer, for those
+/// redeliveries (<see cref="RedeliveryWait"/>).</para>
 /// </remarks>
 internal sealed class SyncRoundAggregator
 {
@@ -57,6 +58,12 @@ internal sealed class SyncRoundAggregator
 
     /// <summary>How long a round may wait for its updates (default 60 s).</summary>
     public TimeSpan RoundTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long the broker holds a delivery to an aggregator that stopped without acknowledging it before it
+    /// redelivers it (the consumer's ack wait; default zero: nothing redelivered). A resumed run's first round waits
+    /// this long on top of <see cref="RoundTimeout"/>: the killed run's updates of that round come back only then, and
+    /// a domain's answer sent again is the same message, which the broker drops as a duplicate.</summary>
+    public TimeSpan RedeliveryWait { get; init; } = TimeSpan.Zero;
 
     /// <summary>How often the announcement is repeated while a round waits (default 1 s).</summary>
     public TimeSpan RepeatEvery { get; init; } = TimeSpan.FromSeconds(1);
@@ -198,7 +205,9 @@ internal sealed class SyncRoundAggregator
         Task complete;
         lock (_gate) complete = _complete.Task;
         var announcement = Announcement(prior).ToJson();
-        var deadline = DateTime.UtcNow + RoundTimeout;
+        var resuming = ResumedFrom > 0 && Round == ResumedFrom && RedeliveryWait > TimeSpan.Zero;
+        var limit = resuming ? RoundTimeout + RedeliveryWait : RoundTimeout;
+        var deadline = DateTime.UtcNow + limit;
         while (true)
         {
             var left = deadline - DateTime.UtcNow;
@@ -222,8 +231,11 @@ internal sealed class SyncRoundAggregator
         {
             if (_current.Count == _expected.Length) return [.. _current.Values];
             var missing = _expected.Where(d => !_current.ContainsKey(d));
+            var why = resuming
+                ? FormattableString.Invariant($" ({RoundTimeout.TotalSeconds:0.#} s and, as the first round of a resumed run, the {RedeliveryWait.TotalSeconds:0.#} s ack wait)")
+                : "";
             throw new InvalidInputException(FormattableString.Invariant(
-                $"round {Round + 1}: no update from {string.Join(", ", missing)} within {RoundTimeout.TotalSeconds:0.#} s (is the broker reachable, and a 'meta-gpu domain' worker running for each on this broker and prefix?)"));
+                $"round {Round + 1}: no update from {string.Join(", ", missing)} within {limit.TotalSeconds:0.#} s{why} (is the broker reachable, and a 'meta-gpu domain' worker running for each on this broker and prefix?)"));
         }
     }
 
