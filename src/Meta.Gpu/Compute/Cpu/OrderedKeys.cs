@@ -46,14 +46,16 @@ internal static class OrderedKeys
     /// applied, so a negative key is the negation of a multiple of the row range, its low bits clear as well, and
     /// the row ORs in as it does for a positive key (three instructions). Keys order by value across groups
     /// (floats whose signs and cut magnitudes agree share their high bits: a group) and by row within one; -0 and
-    /// +0 both give the row alone, in the group of the least magnitudes of either sign. AVX2 only: its one caller,
-    /// the weighted median kernel, runs only there.
+    /// +0 both give the row alone, in the group of the least magnitudes of either sign. Without AVX2 the negation is
+    /// written out, as in <see cref="Of(Vector256{float})"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> WithRow(Vector256<float> value, Vector256<int> magnitudeMask, Vector256<int> row)
     {
         var bits = value.AsInt32();
-        return Avx2.Sign(bits & magnitudeMask, bits) | row;
+        if (Avx2.IsSupported) return Avx2.Sign(bits & magnitudeMask, bits) | row;
+        var negative = bits >> 31;
+        return (((bits & magnitudeMask) ^ negative) - negative) | row;
     }
 
     /// <summary>

@@ -16,8 +16,8 @@ namespace Meta.Gpu.Compute.Cpu;
 /// the weighted mean took 108 ms at 64 x 1,048,576 (numpy 25 ms), the trimmed mean 860 ms and the median 811 ms;
 /// through the Vector256 kernels on Vector128 halves the trimmed mean took 136 ms and the median 118 ms. A probe
 /// there summed a float array as fast through Vector256 as through Vector128 (9.0 against 9.2 ms). Explicit x86
-/// instructions (the weighted median's gathers, vpsignd) keep their own checks (benchmarks/HISTORY.md, "Fortieth
-/// session").
+/// instructions (the weighted median's gathers, vpsignd) keep their own checks, with a portable form beside them
+/// (benchmarks/HISTORY.md, "Fortieth session").
 /// </remarks>
 internal static class PortableVector256
 {

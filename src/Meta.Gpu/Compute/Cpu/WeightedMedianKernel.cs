@@ -41,7 +41,9 @@ internal static unsafe class WeightedMedianKernel
 {
     public const int MaxRows = 256;
 
-    public static bool IsSupported => Vector256.IsHardwareAccelerated && Avx2.IsSupported;
+    /// <summary>Vectors in hardware, 256-bit or 128-bit (<see cref="PortableVector256"/>); the lookups by row are AVX2's
+    /// gathers where it has them, eight loads elsewhere (<see cref="Gather(int*, Vector256{int})"/>).</summary>
+    public static bool IsSupported => PortableVector256.IsFast;
 
     private static readonly Vector256<int> Lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
 
@@ -255,7 +257,7 @@ internal static unsafe class WeightedMedianKernel
         var downRank = Vector256.Create(start - 1);
         for (var j = start - 1; j >= first && down != Vector256<int>.Zero; j--)
         {
-            var without = downSum - (Avx2.GatherVector256(q, tile[j] & positions, 4) & down);
+            var without = downSum - (Gather(q, tile[j] & positions) & down);
             var goes = down & Vector256.GreaterThan(without, below);
             downSum = Vector256.ConditionalSelect(goes, without, downSum);
             downRank += goes; // all ones is -1: one rank lower for each lane still at or above the bar
@@ -267,7 +269,7 @@ internal static unsafe class WeightedMedianKernel
         var rank = Vector256.Create(start);
         for (var j = start; j <= last && found != Vector256<int>.AllBitsSet; j++)
         {
-            running += Avx2.GatherVector256(q, tile[j] & positions, 4) & ~found;
+            running += Gather(q, tile[j] & positions) & ~found;
             found = Vector256.GreaterThan(running, below);
             rank -= ~found; // all ones is -1: one more rank for each lane still short of the bar
         }
@@ -288,7 +290,7 @@ internal static unsafe class WeightedMedianKernel
     /// <summary>Per lane, the key at <paramref name="rank"/> in the sorted tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> KeysAt(Vector256<int>* tile, Vector256<int> rank) =>
-        Avx2.GatherVector256((int*)tile, (rank << 3) + Lanes, 4);
+        Gather((int*)tile, (rank << 3) + Lanes);
 
     /// <summary>
     /// Per lane, the q sum of the rows whose keys are at most <paramref name="pivot"/>: the running sum up to and
@@ -334,8 +336,8 @@ internal static unsafe class WeightedMedianKernel
         {
             var taken = Vector256.GreaterThan(above, keys[r]);
             var w = Vector256.Create(weights[r]);
-            low += Avx2.ConvertToVector256Int64(taken.GetLower()).AsDouble() & w;
-            high += Avx2.ConvertToVector256Int64(taken.GetUpper()).AsDouble() & w;
+            low += Vector256.WidenLower(taken).AsDouble() & w;
+            high += Vector256.WidenUpper(taken).AsDouble() & w;
         }
         return (low, high);
     }
@@ -392,9 +394,9 @@ internal static unsafe class WeightedMedianKernel
             exactLanes &= ~uniform;
         }
 
-        var row = Avx2.GatherVector256(rp, key & Vector256.Create(rowMask), 4);
-        var at = Avx2.MultiplyLow(row, Vector256.Create((int)stride)) + Vector256.Create(c) + Lanes;
-        var picked = Avx2.GatherVector256(dp, at, 4);
+        var row = Gather(rp, key & Vector256.Create(rowMask));
+        var at = row * Vector256.Create((int)stride) + Vector256.Create(c) + Lanes;
+        var picked = Gather(dp, at);
         // A group of neighbours that all hold the picked value orders as the reference does (equal values by row):
         // the pick stands. One value with a few attackers (a frozen weight some domains corrupt) is such a column.
         if ((mixed & ~averageLanes & ~exactLanes) != Vector256<int>.Zero)
@@ -533,6 +535,21 @@ internal static unsafe class WeightedMedianKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> KeyOf(Vector256<float> v, int r, Vector256<int> magnitude) =>
         OrderedKeys.WithRow(v, magnitude, Vector256.Create(r));
+
+    /// <summary>The eight ints at <paramref name="origin"/>[<paramref name="index"/>]: one AVX2 gather, or eight loads
+    /// where there is none (Arm64).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Gather(int* origin, Vector256<int> index) => Avx2.IsSupported
+        ? Avx2.GatherVector256(origin, index, 4)
+        : Vector256.Create(origin[index.GetElement(0)], origin[index.GetElement(1)], origin[index.GetElement(2)], origin[index.GetElement(3)],
+            origin[index.GetElement(4)], origin[index.GetElement(5)], origin[index.GetElement(6)], origin[index.GetElement(7)]);
+
+    /// <inheritdoc cref="Gather(int*, Vector256{int})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Gather(float* origin, Vector256<int> index) => Avx2.IsSupported
+        ? Avx2.GatherVector256(origin, index, 4)
+        : Vector256.Create(origin[index.GetElement(0)], origin[index.GetElement(1)], origin[index.GetElement(2)], origin[index.GetElement(3)],
+            origin[index.GetElement(4)], origin[index.GetElement(5)], origin[index.GetElement(6)], origin[index.GetElement(7)]);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Value(ref float data, int[] rows, nint stride, int column, int position) =>
