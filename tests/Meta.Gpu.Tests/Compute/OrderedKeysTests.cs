@@ -1,5 +1,4 @@
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using Meta.Gpu.Compute.Cpu;
 
 namespace Meta.Gpu.Tests.Compute;
@@ -19,7 +18,6 @@ public sealed class OrderedKeysTests
     [InlineData(8)]
     public void Keys_with_rows_order_by_value_across_groups_and_by_row_within_one(int rowBits)
     {
-        Assert.SkipUnless(Avx2.IsSupported, "the keys with rows take AVX2");
         var seed = TestSeed.Next();
         var rng = new Random(seed);
         var rowMask = (1 << rowBits) - 1;
@@ -71,6 +69,28 @@ public sealed class OrderedKeysTests
     }
 
     /// <summary>Lane 0 of the vector form (every lane the same).</summary>
+    /// <summary>The four-lane keys (<see cref="KeyLanes128Pair"/>, 128-bit hardware) are the eight-lane ones, lane for
+    /// lane: -0 and +0 one key, NaN and infinities outside every finite value, whichever form the machine runs.</summary>
+    [Fact]
+    public void Four_lane_keys_are_the_eight_lane_keys()
+    {
+        var seed = TestSeed.Next();
+        var rng = new Random(seed);
+        float[] special = [0f, -0f, float.Epsilon, -float.Epsilon, float.MaxValue, -float.MaxValue, float.PositiveInfinity,
+            float.NegativeInfinity, float.NaN, -float.NaN, 1f, -1f];
+        for (var trial = 0; trial < 5000; trial++)
+        {
+            var values = new float[8];
+            for (var i = 0; i < 8; i++)
+                values[i] = rng.Next(4) == 0 ? special[rng.Next(special.Length)] : BitConverter.Int32BitsToSingle(rng.Next(int.MinValue, int.MaxValue));
+            var wide = OrderedKeys.Of(Vector256.Create(values));
+            var low = OrderedKeys.Of(Vector128.Create(values.AsSpan(0, 4)));
+            var high = OrderedKeys.Of(Vector128.Create(values.AsSpan(4, 4)));
+            Assert.True(wide == Vector256.Create(low, high), $"seed {seed}: [{string.Join(", ", values)}]: {wide} against {low} {high}");
+        }
+        Assert.Equal(OrderedKeys.Of(Vector128.Create(0f)), OrderedKeys.Of(Vector128.Create(-0f)));
+    }
+
     private static int Key(float value, int rowMask, int row) =>
         OrderedKeys.WithRow(Vector256.Create(value), Vector256.Create(int.MaxValue & ~rowMask), Vector256.Create(row)).GetElement(0);
 }

@@ -115,3 +115,40 @@ internal struct FloatKeyLanes512 : IKeyLanes<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> ValuePart(Vector512<float> keys, int part) => part == 0 ? keys.GetLower() : keys.GetUpper();
 }
+
+/// <summary>Eight keys as two Vector128 halves (<see cref="KeyLanes128Pair"/>).</summary>
+internal readonly struct KeyPair128(Vector128<int> lower, Vector128<int> upper)
+{
+    public readonly Vector128<int> Lower = lower;
+
+    public readonly Vector128<int> Upper = upper;
+}
+
+/// <summary>Eight columns per key as two Vector128 halves, where the hardware's vectors are 128-bit (Arm64's AdvSimd,
+/// x64 without AVX2): each comparator is two 128-bit min/max instructions. <see cref="KeyLanes256"/> gives the same
+/// keys there, but .NET runs its Vector256 as halves in code large enough that the JIT stopped inlining the
+/// selection pass's min/max (a call per comparator, seen in its code with AVX turned off).</summary>
+internal struct KeyLanes128Pair : IKeyLanes<KeyPair128>
+{
+    public static int Count => 2 * Vector128<int>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static KeyPair128 Min(KeyPair128 a, KeyPair128 b) => new(Vector128.Min(a.Lower, b.Lower), Vector128.Min(a.Upper, b.Upper));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static KeyPair128 Max(KeyPair128 a, KeyPair128 b) => new(Vector128.Max(a.Lower, b.Lower), Vector128.Max(a.Upper, b.Upper));
+
+    public static KeyPair128 PadAbove => new(Vector128.Create(int.MaxValue), Vector128.Create(int.MaxValue));
+
+    public static KeyPair128 PadBelow => new(Vector128.Create(int.MinValue), Vector128.Create(int.MinValue));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static KeyPair128 Load(ref float origin, nuint offset) =>
+        new(OrderedKeys.Of(Vector128.LoadUnsafe(ref origin, offset)), OrderedKeys.Of(Vector128.LoadUnsafe(ref origin, offset + 4)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Part(KeyPair128 keys, int part) => Vector256.Create(keys.Lower, keys.Upper);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ValuePart(KeyPair128 keys, int part) => OrderedKeys.ValueOf(Part(keys, part));
+}

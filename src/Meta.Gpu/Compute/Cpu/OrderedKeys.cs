@@ -27,6 +27,16 @@ internal static class OrderedKeys
         return ((bits & Vector256.Create(int.MaxValue)) ^ negative) - negative;
     }
 
+    /// <summary><see cref="Of(Vector256{float})"/> over four lanes, the negation written out (for
+    /// <see cref="KeyLanes128Pair"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Of(Vector128<float> value)
+    {
+        var bits = value.AsInt32();
+        var negative = bits >> 31;
+        return ((bits & Vector128.Create(int.MaxValue)) ^ negative) - negative;
+    }
+
     /// <summary>
     /// <see cref="Of(Vector256{float})"/> over sixteen lanes. AVX-512 has no vpsignd, so the magnitude bits of a
     /// negative float are flipped (three instructions): signed int order is float order, NaN sorts outside every

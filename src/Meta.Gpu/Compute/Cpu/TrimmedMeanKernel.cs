@@ -81,7 +81,9 @@ internal static class TrimmedMeanKernel
             else if (wideEnd > c0)
                 streamed += Streamed<Vector512<int>, KeyLanes512>(lists, batch, rows, rowOffsets, weights, weightsF, k, c0, wideEnd, target, exact, sums, blockScale);
             if (end > wideEnd)
-                streamed += Streamed<Vector256<int>, KeyLanes256>(lists, batch, rows, rowOffsets, weights, weightsF, k, wideEnd, end, target, exact, sums, blockScale);
+                streamed += Vector256.IsHardwareAccelerated
+                    ? Streamed<Vector256<int>, KeyLanes256>(lists, batch, rows, rowOffsets, weights, weightsF, k, wideEnd, end, target, exact, sums, blockScale)
+                    : Streamed<KeyPair128, KeyLanes128Pair>(lists, batch, rows, rowOffsets, weights, weightsF, k, wideEnd, end, target, exact, sums, blockScale);
             return end < c1 ? streamed + exact.RunExact(end, c1, target) : streamed;
         }
         var tile = ColumnTile.ForThread(n);
