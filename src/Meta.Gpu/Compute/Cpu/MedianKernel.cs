@@ -59,8 +59,7 @@ internal static unsafe class MedianKernel
     public static int Run(DomainBatch batch, int[] rows, int c0, int c1, Span<double> medians)
     {
         var width = Vector256<float>.Count;
-        // The distances are fused multiply-adds: lane by lane calls without them in hardware.
-        if (!PortableVector256.IsFastWithFusedMultiplyAdd || rows.Length == 0) return c0;
+        if (!PortableVector256.IsFast || rows.Length == 0) return c0;
         var end = c0 + (c1 - c0) / width * width;
         if (end == c0) return c0;
         var tile = RunTile.ForThread<int>(PaddedRows(rows.Length), out var blockColumns);
