@@ -224,6 +224,15 @@ def network(m, outputs, store):
 RUNS = {16: "two sorted runs", 32: "four sorted runs", 64: "eight sorted runs"}
 
 
+def half(lines):
+    """The statements over one 128-bit half of each key: a row's half two Vector128 on, Vector128 min/max."""
+    out = []
+    for line in lines:
+        line = re.sub(r"Unsafe\.Add\(ref t, (\d+)\)", lambda w: f"Unsafe.Add(ref t, {2 * int(w.group(1))})", line)
+        out.append(line.replace("Vector256.MinNative(", "Vector128.Min(").replace("Vector256.MaxNative(", "Vector128.Max("))
+    return out
+
+
 def middle():
     out = []
     for m in (16, 32, 64):
@@ -235,6 +244,17 @@ def middle():
         out.append("    {")
         out.append("        Vector256<int> " + ", ".join(f"r{u}" for u in used) + ";")
         out.extend("        " + line for line in lines)
+        out.append("    }")
+        out.append("")
+    for m in (16, 32, 64):
+        lines, used, _ = network(m, [m // 2 - 1, m // 2], False)
+        out.append(f"    /// <summary><see cref=\"Middle{m}\"/> over one 128-bit half of each key (hardware whose vectors are "
+                   f"128-bit): <paramref name=\"t\"/> is row 0's half, and each row's lies two Vector128 on.</summary>")
+        out.append("    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
+        out.append(f"    public static void Middle{m}Half(ref Vector128<int> t, out Vector128<int> low, out Vector128<int> high)")
+        out.append("    {")
+        out.append("        Vector128<int> " + ", ".join(f"r{u}" for u in used) + ";")
+        out.extend("        " + line for line in half(lines))
         out.append("    }")
         out.append("")
     print("\n".join(out).rstrip() + "\n}")

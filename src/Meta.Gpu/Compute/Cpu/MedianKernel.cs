@@ -94,6 +94,35 @@ internal static unsafe class MedianKernel
         return end;
     }
 
+    /// <summary>
+    /// The middle pair of the <paramref name="size"/> (16, 32 or 64) keys at <paramref name="run"/> through the
+    /// networks' 128-bit forms, one half of the eight columns at a time, where the hardware's vectors are 128-bit
+    /// (<see cref="MedianSelectionNetwork"/>'s remarks).
+    /// </summary>
+    private static void MiddleByHalves(ref Vector256<int> run, int size, out Vector256<int> low, out Vector256<int> high)
+    {
+        ref var lower = ref Unsafe.As<Vector256<int>, Vector128<int>>(ref run);
+        ref var upper = ref Unsafe.Add(ref lower, 1);
+        Vector128<int> lowLower, highLower, lowUpper, highUpper;
+        switch (size)
+        {
+            case 16:
+                MedianSelectionNetwork.Middle16Half(ref lower, out lowLower, out highLower);
+                MedianSelectionNetwork.Middle16Half(ref upper, out lowUpper, out highUpper);
+                break;
+            case 32:
+                MedianSelectionNetwork.Middle32Half(ref lower, out lowLower, out highLower);
+                MedianSelectionNetwork.Middle32Half(ref upper, out lowUpper, out highUpper);
+                break;
+            default:
+                MedianSelectionNetwork.Middle64Half(ref lower, out lowLower, out highLower);
+                MedianSelectionNetwork.Middle64Half(ref upper, out lowUpper, out highUpper);
+                break;
+        }
+        low = Vector256.Create(lowLower, lowUpper);
+        high = Vector256.Create(highLower, highUpper);
+    }
+
     private static int PaddedRows(int n) => (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(n, 8));
 
     /// <summary>
@@ -197,6 +226,9 @@ internal static unsafe class MedianKernel
                 case 8:
                     low = Unsafe.Add(ref run, lowRank);
                     high = Unsafe.Add(ref run, highRank);
+                    break;
+                case 16 or 32 or 64 when !Vector256.IsHardwareAccelerated:
+                    MiddleByHalves(ref run, size, out low, out high);
                     break;
                 case 16:
                     MedianSelectionNetwork.Middle16(ref run, out low, out high);
