@@ -31,9 +31,22 @@ internal static class Buses
     public static async Task<List<string>> ObjectNamesAsync(NatsEventBus bus)
     {
         var store = await bus.ObjectStoreAsync(CancellationToken.None);
-        var names = new List<string>();
-        await foreach (var info in store.ListAsync()) names.Add(info.Name);
-        return names;
+        // A listing is a watch that ends when the broker says the initial set is done; one that never ended held a
+        // whole test run (CI, twice in the fortieth session, in a test whose objects were being deleted meanwhile).
+        // Each try is bounded and the listing asked again.
+        for (var attempt = 1; ; attempt++)
+        {
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            var names = new List<string>();
+            try
+            {
+                await foreach (var info in store.ListAsync(cancellationToken: limit.Token)) names.Add(info.Name);
+                return names;
+            }
+            catch (OperationCanceledException) when (limit.IsCancellationRequested && attempt < 4)
+            {
+            }
+        }
     }
 
     /// <summary>A dense update of <paramref name="d"/> copies of <paramref name="value"/>, confidence 1 (4096 floats
