@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Runtime.Intrinsics.X86;
-using System.Text;
 using System.Text.RegularExpressions;
 using Meta.Gpu.Tests.Support;
 
@@ -43,38 +42,18 @@ public sealed partial class PortableVectorPathTests
         foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("TESTINGPLATFORM_", StringComparison.Ordinal)).ToList())
             start.Environment.Remove(key);
 
-        var output = new StringBuilder();
-        using var process = new Process { StartInfo = start };
-        process.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
-        Assert.True(process.Start());
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(8));
-        try
-        {
-            await process.WaitForExitAsync(limit.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            lock (output) Assert.Fail($"the kernels' tests with DOTNET_EnableAVX=0 did not finish in 8 minutes:\n{Tail(output)}");
-        }
-        process.WaitForExit();
-        string text;
-        lock (output) text = output.ToString();
+        using var process = Process.Start(start)!;
+        var (finished, code, output, error) = await CliRun.FinishAsync(process, TimeSpan.FromMinutes(8));
+        var text = output + error;
+        Assert.True(finished, $"the kernels' tests with DOTNET_EnableAVX=0 did not finish in 8 minutes:\n{Tail(text)}");
         var summary = Summary().Match(text);
-        Assert.True(process.ExitCode == 0 && summary.Success, $"the kernels' tests with DOTNET_EnableAVX=0 exited {process.ExitCode}:\n{Tail(text)}");
+        Assert.True(code == 0 && summary.Success, $"the kernels' tests with DOTNET_EnableAVX=0 exited {code}:\n{Tail(text)}");
         Assert.True(int.Parse(summary.Groups["total"].Value, System.Globalization.CultureInfo.InvariantCulture) >= 100,
             $"too few tests ran with DOTNET_EnableAVX=0 (a class renamed?): {summary.Value}");
         Assert.Equal("0", summary.Groups["failed"].Value);
     }
 
-    private static string Tail(object text)
-    {
-        var s = text.ToString()!;
-        return s.Length <= 6000 ? s : s[^6000..];
-    }
+    private static string Tail(string text) => text.Length <= 6000 ? text : text[^6000..];
 
     [GeneratedRegex(@"Total: (?<total>\d+), Errors: \d+, Failed: (?<failed>\d+)")]
     private static partial Regex Summary();

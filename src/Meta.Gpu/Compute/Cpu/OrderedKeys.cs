@@ -22,9 +22,7 @@ internal static class OrderedKeys
     public static Vector256<int> Of(Vector256<float> value)
     {
         var bits = value.AsInt32();
-        if (Avx2.IsSupported) return Avx2.Sign(bits & Vector256.Create(int.MaxValue), bits);
-        var negative = bits >> 31;
-        return ((bits & Vector256.Create(int.MaxValue)) ^ negative) - negative;
+        return Signed(bits & Vector256.Create(int.MaxValue), bits);
     }
 
     /// <summary><see cref="Of(Vector256{float})"/> over four lanes, the negation written out (for
@@ -63,9 +61,17 @@ internal static class OrderedKeys
     public static Vector256<int> WithRow(Vector256<float> value, Vector256<int> magnitudeMask, Vector256<int> row)
     {
         var bits = value.AsInt32();
-        if (Avx2.IsSupported) return Avx2.Sign(bits & magnitudeMask, bits) | row;
+        return Signed(bits & magnitudeMask, bits) | row;
+    }
+
+    /// <summary><paramref name="magnitude"/>, negated in the lanes where <paramref name="bits"/> (a float's) is
+    /// negative: vpsignd with AVX2, the two's complement negation written out elsewhere (the same keys).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Signed(Vector256<int> magnitude, Vector256<int> bits)
+    {
+        if (Avx2.IsSupported) return Avx2.Sign(magnitude, bits);
         var negative = bits >> 31;
-        return (((bits & magnitudeMask) ^ negative) - negative) | row;
+        return (magnitude ^ negative) - negative;
     }
 
     /// <summary>

@@ -447,11 +447,11 @@ internal static unsafe class WeightedSumKernel
         if (PortableVector256.IsFastWithFusedMultiplyAdd)
         {
             var t = Vector256.Create(total);
-            var hasAggregate = !target.Aggregate.IsEmpty;
-            var step = target.Step;
             for (; c + 8 <= width; c += 8)
             {
-                var v = Vector256.Narrow(Vector256.Create(acc.Slice(c, 4)) / t, Vector256.Create(acc.Slice(c + 4, 4)) / t);
+                var low = Vector256.Create(acc.Slice(c, 4)) / t;
+                var high = Vector256.Create(acc.Slice(c + 4, 4)) / t;
+                var v = Vector256.Narrow(low, high);
                 // Only finite lanes take the vector write: an infinite one (an infinite cell) goes through Write,
                 // which writes it the same way and tells an unscanned combine about it.
                 if (!Vector256.EqualsAll(v - v, Vector256<float>.Zero))
@@ -459,14 +459,9 @@ internal static unsafe class WeightedSumKernel
                     for (var lane = 0; lane < 8; lane++) empty += target.Write(first + c + lane, acc[c + lane] / total);
                     continue;
                 }
-                if (hasAggregate) v.CopyTo(target.Aggregate.Slice(first + c, 8));
-                if (step is ReptileStep s)
-                {
-                    // As the reference step computes each value (DenseReptile.StepValue: no fused multiply-add, whose
-                    // single rounding put a delta step just past float.MaxValue at float.MaxValue, not infinity).
-                    var prior = target.Prior.Slice(first + c, 8);
-                    DenseReptile.StepVector(Vector256.Create((ReadOnlySpan<float>)prior), v, s).CopyTo(prior);
-                }
+                // The step as the reference computes each value (no fused multiply-add, whose single rounding put a
+                // delta step just past float.MaxValue at float.MaxValue, not infinity), as every other kernel writes.
+                target.WriteFinite8(first + c, low, high);
             }
         }
         for (; c < width; c++) empty += target.Write(first + c, acc[c] / total);
